@@ -1,0 +1,32 @@
+"""Immutable constants shared by every module: coordinate systems, paths and fixed column names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+WORKING_CRS: Final = "EPSG:27700"  # British National Grid: every distance and area is in metres here
+DISPLAY_CRS: Final = "EPSG:4326"  # WGS84 lon/lat: only for maps and exported display files
+
+PACKAGE_DIR: Final = Path(__file__).resolve().parent
+REPO_DIR: Final = PACKAGE_DIR.parent
+BOUNDARIES_DIR: Final = REPO_DIR / "boundaries"
+DATA_DIR: Final = REPO_DIR / "data"
+MAPS_DIR: Final = REPO_DIR / "maps"
+DEMO_DIR: Final = DATA_DIR / "demo"
+DEFAULT_STORE_DIR: Final = DATA_DIR / "store"
+SHARED_REAL_DATA_DIR: Final = REPO_DIR.parent / "shared" / "data" / "real"
+
+# Mainland Great Britain in British National Grid metres (with a margin). police.uk publishes a few
+# points far outside a force; they stay accepted but anything outside this box is not in England/Wales.
+GB_BOUNDS_M: Final = (0.0, 0.0, 700_000.0, 1_300_000.0)
+# England and Wales in lon/lat, used to recognise swapped or out-of-country coordinates.
+EW_LON_RANGE: Final = (-6.5, 2.0)
+EW_LAT_RANGE: Final = (49.8, 55.9)
+
+SYNTHETIC_LABEL: Final = "SYNTHETIC"
+OGL_ATTRIBUTION: Final = "Contains public sector information licensed under the Open Government Licence v3.0"
+BOUNDARY_ATTRIBUTION: Final = (
+    "Contains National Statistics and OS data © Crown copyright and database right 2022"
+)
+OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
