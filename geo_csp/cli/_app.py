@@ -15,3 +15,11 @@ app = typer.Typer(
 # Human-readable output goes to stderr so that stdout stays clean for --json.
 console = Console(stderr=True)
 out = Console()
+
+
+@app.command()
+def version() -> None:
+    """Print the geo-csp version."""
+    from geo_csp import __version__
+
+    out.print(__version__)
