@@ -90,6 +90,7 @@ REASONS: Final = {
     "unknown_crime_type": "the crime type is not one of the 14 police.uk categories",
     "malformed_row": "the row has the wrong number of fields",
     "duplicate_id": "the partner record id repeats an earlier row of the same file",
+    "bad_weight": "the mapped weight is not a non-negative number",
 }
 
 SOURCE_STREET: Final = "police_uk_street"

@@ -1,0 +1,903 @@
+"""Reading police.uk and partner files into the incident store, losing nothing.
+
+Inputs
+------
+* data.police.uk **street** CSVs (the 12-column header) and **stop-and-search** CSVs (15 columns),
+  as a ``.csv``, a ``.csv.gz``, a folder in the archive layout ``YYYY-MM/YYYY-MM-<force>-street.csv``
+  (``*-stop-and-search.csv`` too; ``*-outcomes.csv`` and other files are skipped with a note) or a
+  ``.zip`` of that layout. A file's kind is recognised by its header.
+* **partner extracts** (CSV, CSV.GZ or XLSX) through a TOML column mapping (:mod:`geo_csp.mapping`).
+
+Every data row read is either accepted (possibly *unlocated*: no coordinates at all) or quarantined
+with a reason code from :data:`geo_csp.schema.REASONS`, a message, the file and the physical line
+(header = line 1; for XLSX the sheet row). Per file ``rows_read == accepted + quarantined``. Blank
+lines are not rows. A file that cannot be read as a whole raises :class:`InputFileError`.
+
+Policy: an ingest is all-or-nothing per invocation. Every file is read and validated and its parts
+staged; any refused file aborts the whole ingest with its error and the store is left unchanged.
+Files whose exact bytes (sha256) are already in the store are skipped. Within one invocation a later
+file for the same (source, force, month) replaces an earlier one, as a later re-ingest would.
+
+Times: police.uk street rows have only a month (``occurred_date``/``occurred_at`` stay null).
+Stop-and-search ``Date`` is a UTC date-time: ``occurred_at`` is it, ``occurred_date`` and ``month``
+are its Europe/London calendar day and month (a search at 23:30 UTC on 31 May in summer time is a
+June search, as police.uk files it). Stop-and-search rows keep ``Type`` in ``context``, ``Outcome``
+in ``outcome`` and ``Object of search`` in ``object_of_search``; personal fields are not stored.
+
+Force: from the archive file name (``2019-01-lancashire-street.csv`` -> ``lancashire``), else from
+``Falls within`` (slugified) for street files, else from a file name such as
+``gmp_stop_and_search_2019-06.csv`` (-> ``gmp``) for stop-and-search files.
+
+All validation is vectorised (pyarrow.compute, numpy, pandas); coordinates are projected once per
+distinct (lon, lat) pair.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import gzip
+import hashlib
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from pyproj import Transformer
+
+from geo_csp import schema, settings
+from geo_csp._errors import InputFileError, SchemaError
+from geo_csp.mapping import ColumnMapping, load_mapping
+from geo_csp.store import store_transaction
+
+ProgressCallback = Callable[[int, int, str], None]
+"""``progress(files_done, files_total, path)``, called after each input file."""
+
+_ARCHIVE_RE = re.compile(
+    r"^(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-(?P<kind>street|stop-and-search|outcomes)"
+    r"\.csv(\.gz)?$"
+)
+_LOOSE_STOP_RE = re.compile(r"^(?P<force>[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*?)[-_]stop[-_]and[-_]search")
+_MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
+_NUMBER_RE = r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
+_SKIPPED = "skipped: already in store"
+
+
+# --------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileReport:
+    """What happened to one input file."""
+
+    path: str
+    rows_read: int
+    accepted: int
+    unlocated: int
+    quarantined: int
+    reasons: dict[str, int]
+    status: str = "ingested"
+    file_id: str = ""
+    source: str = ""
+    forces: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()
+    superseded: tuple[dict[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.rows_read != self.accepted + self.quarantined:
+            raise ValueError(f"{self.path}: rows read != accepted + quarantined (a bug)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract entry (extra keys after the contract ones)."""
+        return {
+            "path": self.path,
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "unlocated": self.unlocated,
+            "quarantined": self.quarantined,
+            "reasons": dict(self.reasons),
+            "status": self.status,
+            "file_id": self.file_id,
+            "source": self.source,
+            "forces": list(self.forces),
+            "months": list(self.months),
+            "superseded": [dict(s) for s in self.superseded],
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The result of :func:`ingest_paths`; ``to_dict()`` is the ``--json`` contract."""
+
+    files: tuple[FileReport, ...]
+    store_dir: str
+    notes: tuple[str, ...] = ()
+    report_path: str | None = None
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """Sums over files, with the same keys as each file entry."""
+        reasons: dict[str, int] = {}
+        for f in self.files:
+            for code, n in f.reasons.items():
+                reasons[code] = reasons.get(code, 0) + n
+        return {
+            "rows_read": sum(f.rows_read for f in self.files),
+            "accepted": sum(f.accepted for f in self.files),
+            "unlocated": sum(f.unlocated for f in self.files),
+            "quarantined": sum(f.quarantined for f in self.files),
+            "reasons": dict(sorted(reasons.items())),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"files": [...], "totals": {...}}`` plus ``store``, ``notes`` and ``report``."""
+        return {
+            "files": [f.to_dict() for f in self.files],
+            "totals": self.totals,
+            "store": self.store_dir,
+            "notes": list(self.notes),
+            "report": self.report_path,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Public vectorised parsers (also property-tested)
+# --------------------------------------------------------------------------------------------------
+def _text(values: Any) -> pa.Array:
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.fill_null(arr.cast(pa.string()), "")
+
+
+def valid_months(values: Any) -> np.ndarray:
+    """True where a text value is a month ``YYYY-MM`` (01..12), surrounding blanks not allowed.
+
+    Parameters
+    ----------
+    values
+        Strings (sequence, numpy or pyarrow array).
+    """
+    return pc.match_substring_regex(_text(values), _MONTH_RE).to_numpy(zero_copy_only=False)
+
+
+def parse_numbers(values: Any) -> np.ndarray:
+    """Decimal numbers parsed from text; NaN where blank or not a plain decimal number."""
+    text = pc.utf8_trim_whitespace(_text(values))
+    ok = pc.match_substring_regex(text, _NUMBER_RE)
+    nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
+    return pc.fill_null(nums, np.nan).to_numpy(zero_copy_only=False)
+
+
+@functools.lru_cache(maxsize=4)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _project_unique(x: np.ndarray, y: np.ndarray, src: str, dst: str) -> tuple[np.ndarray, np.ndarray]:
+    """Project points, transforming each distinct pair once (police.uk repeats snap points)."""
+    if x.size == 0:
+        return x.astype(float), y.astype(float)
+    codes, uniques = pd.factorize(x + 1j * y)
+    ux, uy = _transformer(src, dst).transform(uniques.real, uniques.imag)
+    return np.asarray(ux)[codes], np.asarray(uy)[codes]
+
+
+def classify_coordinates(
+    x_text: Any, y_text: Any, *, crs: str = "EPSG:4326"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse and check coordinate text columns.
+
+    Parameters
+    ----------
+    x_text, y_text
+        Longitude/latitude text (``crs="EPSG:4326"``) or easting/northing text (``"EPSG:27700"``).
+    crs
+        CRS of the text values.
+
+    Returns
+    -------
+    lon, lat, reason, located
+        WGS84 coordinates (NaN where not accepted or blank), the reason code per row (``""`` when
+        accepted) and whether the row has a usable point. Both values blank is accepted, unlocated.
+    """
+    if crs not in (settings.DISPLAY_CRS, settings.WORKING_CRS):
+        raise ValueError(f"crs must be {settings.DISPLAY_CRS} or {settings.WORKING_CRS}, not {crs!r}")
+    xt, yt = pc.utf8_trim_whitespace(_text(x_text)), pc.utf8_trim_whitespace(_text(y_text))
+    x_blank = pc.equal(xt, "").to_numpy(zero_copy_only=False)
+    y_blank = pc.equal(yt, "").to_numpy(zero_copy_only=False)
+    x, y = parse_numbers(xt), parse_numbers(yt)
+    reason = np.full(x.shape, "", dtype=object)
+    half = x_blank ^ y_blank
+    non_numeric = ~(x_blank | y_blank) & (np.isnan(x) | np.isnan(y))
+    numeric = ~(x_blank | y_blank) & ~non_numeric
+    zero = numeric & (x == 0) & (y == 0)
+    if crs == settings.DISPLAY_CRS:
+        lon_lo, lon_hi = settings.EW_LON_RANGE
+        lat_lo, lat_hi = settings.EW_LAT_RANGE
+        inside = (x >= lon_lo) & (x <= lon_hi) & (y >= lat_lo) & (y <= lat_hi)
+        swapped = (y >= lon_lo) & (y <= lon_hi) & (x >= lat_lo) & (x <= lat_hi)
+        lon, lat = x, y
+    else:
+        e0, n0, e1, n1 = settings.GB_BOUNDS_M
+        in_gb = (x >= e0) & (x <= e1) & (y >= n0) & (y <= n1)
+        swapped = ~in_gb & (y >= e0) & (y <= e1) & (x >= n0) & (x <= n1)
+        lon, lat = np.full(x.shape, np.nan), np.full(x.shape, np.nan)
+        sel = numeric & in_gb & ~zero
+        lon[sel], lat[sel] = _project_unique(x[sel], y[sel], settings.WORKING_CRS, settings.DISPLAY_CRS)
+        lon_lo, lon_hi = settings.EW_LON_RANGE
+        lat_lo, lat_hi = settings.EW_LAT_RANGE
+        inside = sel & (lon >= lon_lo) & (lon <= lon_hi) & (lat >= lat_lo) & (lat <= lat_hi)
+    reason[half] = "half_coordinates"
+    reason[non_numeric] = "non_numeric_coordinates"
+    reason[zero] = "zero_coordinates"
+    rest = numeric & ~zero
+    reason[rest & ~inside & swapped] = "swapped_coordinates"
+    reason[rest & ~inside & ~swapped] = "out_of_country"
+    located = rest & inside
+    lon = np.where(located, lon, np.nan)
+    lat = np.where(located, lat, np.nan)
+    return lon, lat, reason, located
+
+
+def force_slug(name: str) -> str:
+    """A police.uk force slug from a force name ("Lancashire Constabulary" -> "lancashire")."""
+    s = name.strip().lower().replace("&", "and")
+    if s == "british transport police":
+        return "btp"
+    s = re.sub(r"^police service of\s+", "", s)
+    s = re.sub(r"\s+(constabulary|police service|police)$", "", s)
+    return re.sub(r"[^a-z0-9]+", "-", s).strip("-")
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading bytes into a string table with physical line numbers
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Unit:
+    path: str  # as reported
+    name: str  # base name, for layout and force detection
+    read: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class _RawTable:
+    header: list[str]
+    table: pa.Table  # every column as string ("" for empty)
+    lines: np.ndarray  # physical line of each table row
+    malformed_lines: np.ndarray
+    malformed_text: list[str]
+
+
+def _archive_kind(name: str) -> tuple[str | None, str | None]:
+    m = _ARCHIVE_RE.match(name.lower())
+    return (m["kind"], m["force"]) if m else (None, None)
+
+
+def _expand(path_text: str | Path, notes: list[str]) -> list[_Unit]:
+    path = Path(path_text)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file or folder; check the path")
+    if path.is_dir():
+        units = []
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            kind, _ = _archive_kind(p.name)
+            if kind in ("street", "stop-and-search"):
+                units.append(_Unit(str(p), p.name, p.read_bytes))
+            elif kind == "outcomes":
+                notes.append(f"{p}: outcomes file skipped (outcomes are not incidents)")
+            else:
+                notes.append(f"{p}: skipped (not named YYYY-MM-<force>-street.csv or -stop-and-search.csv)")
+        if not units:
+            raise InputFileError(
+                f"{path}: folder holds no police.uk files named YYYY-MM-<force>-street.csv or"
+                " YYYY-MM-<force>-stop-and-search.csv; give partner files one by one with --mapping"
+            )
+        return units
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                members = [i.filename for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise InputFileError(f"{path}: not a readable zip archive ({exc}); download it again") from exc
+        units = []
+        for member in sorted(members):
+            base = member.rsplit("/", 1)[-1]
+            kind, _ = _archive_kind(base)
+            if kind in ("street", "stop-and-search"):
+                units.append(
+                    _Unit(f"{path}!{member}", base, functools.partial(_read_member, path, member))
+                )
+            elif kind == "outcomes":
+                notes.append(f"{path}!{member}: outcomes file skipped (outcomes are not incidents)")
+            else:
+                notes.append(f"{path}!{member}: skipped (not a police.uk street or stop-and-search CSV)")
+        if not units:
+            raise InputFileError(
+                f"{path}: zip holds no police.uk files named YYYY-MM-<force>-street.csv or"
+                " YYYY-MM-<force>-stop-and-search.csv; use a zip downloaded from data.police.uk"
+            )
+        return units
+    return [_Unit(str(path), path.name, path.read_bytes)]
+
+
+def _read_member(path: Path, member: str) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(member)
+
+
+def _decompress(unit: _Unit, raw: bytes) -> bytes:
+    if unit.name.lower().endswith(".gz") or raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise InputFileError(
+                f"{unit.path}: truncated or corrupt gzip ({exc}); download the file again"
+            ) from exc
+    return raw
+
+
+def _check_text(unit: _Unit, data: bytes) -> None:
+    if not data.strip():
+        raise InputFileError(f"{unit.path}: the file is empty; nothing to ingest (check the download)")
+    head = data[:65536]
+    if b"\x00" in head or head[:2] == b"PK" or head[:4] == b"%PDF":
+        raise InputFileError(
+            f"{unit.path}: not a CSV (binary content); give a police.uk CSV, .csv.gz, .zip, or an"
+            " XLSX partner file with --mapping"
+        )
+
+
+def _header(data: bytes) -> list[str]:
+    end = data.find(b"\n")
+    first = (data if end < 0 else data[:end]).decode("utf-8-sig", errors="replace")
+    row = next(csv.reader([first.rstrip("\r")]), [])
+    return [c.strip() for c in row]
+
+
+def _read_csv_bytes(unit: _Unit, data: bytes, header: list[str]) -> _RawTable:
+    """Parse CSV bytes (all columns as text) and recover the physical line of every row."""
+    ncols = len(header)
+    invalid: list[str] = []
+
+    def on_invalid(row: Any) -> str:  # called once per malformed row (rare)
+        invalid.append(row.text)
+        return "skip"
+
+    encoding = "utf8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        encoding = "cp1252"  # Excel-saved partner CSVs; police.uk files are UTF-8
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(
+                column_names=[f"c{i}" for i in range(ncols)], skip_rows=1, encoding=encoding
+            ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{i}": pa.string() for i in range(ncols)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{unit.path}: not a readable CSV ({exc}); check the file") from exc
+    table = table.rename_columns(header)
+    n_phys = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if not invalid and table.num_rows + 1 == n_phys:
+        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+        return _RawTable(header, table, lines, np.empty(0, np.int64), [])
+    # Rare path (malformed rows or blank lines): locate rows by counting fields per physical line.
+    text_lines = pa.array(data.decode(encoding, errors="replace").split("\n"), pa.string())
+    text_lines = pc.utf8_rtrim(text_lines, "\r")
+    if (pc.count_substring(text_lines, '"').to_numpy(zero_copy_only=False) % 2).any():
+        raise InputFileError(
+            f"{unit.path}: has line breaks inside quoted values together with malformed rows or"
+            " blank lines; remove the line breaks (or save as XLSX and ingest that with --mapping)"
+        )
+    nfields = pc.add(pc.count_substring(pc.replace_substring_regex(text_lines, r'"[^"]*"', ""), ","), 1)
+    nfields = nfields.to_numpy(zero_copy_only=False)
+    blank = pc.equal(text_lines, "").to_numpy(zero_copy_only=False)
+    numbers = np.arange(1, len(nfields) + 1, dtype=np.int64)
+    data_line = (numbers > 1) & ~blank
+    good = data_line & (nfields == ncols)
+    bad = data_line & (nfields != ncols)
+    if good.sum() != table.num_rows or bad.sum() != len(invalid):
+        raise InputFileError(
+            f"{unit.path}: rows could not be matched to lines ({good.sum()} vs {table.num_rows});"
+            " check the file's quoting"
+        )
+    bad_text = pc.filter(text_lines, pa.array(bad)).to_pylist()
+    return _RawTable(header, table, numbers[good], numbers[bad], bad_text)
+
+
+def _read_xlsx(unit: _Unit, raw: bytes) -> _RawTable:
+    import io
+
+    try:
+        frame = pd.read_excel(io.BytesIO(raw), dtype=str, header=None, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise InputFileError(f"{unit.path}: not a readable XLSX workbook ({exc}); re-save it in Excel") from exc
+    if frame.empty:
+        raise InputFileError(f"{unit.path}: the workbook's first sheet is empty; nothing to ingest")
+    frame = frame.fillna("")
+    header = [str(c).strip() for c in frame.iloc[0]]
+    body = frame.iloc[1:]
+    lines = body.index.to_numpy(dtype=np.int64) + 1  # sheet rows are 1-based, header is row 1
+    keep = (body != "").any(axis=1).to_numpy()
+    body = body[keep]
+    table = pa.table({f"c{i}": pa.array(body.iloc[:, i].to_numpy(), pa.string()) for i in range(len(header))})
+    return _RawTable(header, table.rename_columns(header), lines[keep], np.empty(0, np.int64), [])
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared assembly of accepted and quarantined tables
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class _Parsed:
+    """Per-row results of one reader, all rows of the file (before splitting)."""
+
+    n: int
+    source: str
+    force: pa.Array
+    month: pa.Array
+    crime_type: pa.Array
+    reason: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    located: np.ndarray
+    details: dict[str, list[str]]  # reason -> raw columns shown in its message
+    occurred_date: pa.Array | None = None
+    occurred_at: pa.Array | None = None
+    optional: dict[str, pa.Array] = field(default_factory=dict)
+    weight: np.ndarray | None = None
+
+
+def _null_to_empty(arr: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tuple[pa.Table, pa.Table, dict[str, int]]:
+    n = parsed.n
+    ok = parsed.reason == ""
+    ok_idx = np.flatnonzero(ok)
+    acc_lines = raw.lines[ok_idx]
+    lon, lat = parsed.lon[ok_idx], parsed.lat[ok_idx]
+    located = parsed.located[ok_idx]
+    east, north = np.full(lon.shape, np.nan), np.full(lon.shape, np.nan)
+    east[located], north[located] = _project_unique(
+        lon[located], lat[located], settings.DISPLAY_CRS, settings.WORKING_CRS
+    )
+    take = pa.array(ok_idx)
+    line_text = pc.cast(pa.array(acc_lines), pa.string())
+    null_str = pa.nulls(len(ok_idx), pa.string())
+
+    def col(arr: pa.Array | None, typ: pa.DataType = pa.string()) -> pa.Array:
+        return pa.nulls(len(ok_idx), typ) if arr is None else arr.take(take)
+
+    arrays = {
+        schema.INCIDENT_ID: pc.binary_join_element_wise(file_id, line_text, ":"),
+        schema.SOURCE: pa.array(np.full(len(ok_idx), parsed.source, dtype=object), pa.string()),
+        schema.FORCE: col(parsed.force),
+        schema.MONTH: col(parsed.month),
+        schema.OCCURRED_DATE: col(parsed.occurred_date, pa.date32()),
+        schema.OCCURRED_AT: col(parsed.occurred_at, pa.timestamp("us", tz="UTC")),
+        schema.CRIME_TYPE: col(parsed.crime_type),
+        schema.LON: pa.array(lon, from_pandas=True),
+        schema.LAT: pa.array(lat, from_pandas=True),
+        schema.EASTING: pa.array(east, from_pandas=True),
+        schema.NORTHING: pa.array(north, from_pandas=True),
+        schema.LOCATED: pa.array(located),
+        schema.WEIGHT: pa.array(np.ones(len(ok_idx)) if parsed.weight is None else parsed.weight[ok_idx]),
+        schema.FILE_ID: pa.array(np.full(len(ok_idx), file_id, dtype=object), pa.string()),
+        schema.LINE: pa.array(acc_lines, pa.int64()),
+    }
+    for name in (schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.CRIME_ID,
+                 schema.OUTCOME, schema.CONTEXT, schema.OBJECT_OF_SEARCH):
+        arr = parsed.optional.get(name)
+        arrays[name] = null_str if arr is None else _null_to_empty(arr.take(take))
+    accepted = pa.table([arrays[f.name] for f in schema.INCIDENT_SCHEMA], schema=schema.INCIDENT_SCHEMA)
+
+    # Quarantine: validation failures, then malformed rows.
+    bad_idx = np.flatnonzero(~ok)
+    files, file_ids, lines, sources, reasons, messages, raws = [], [], [], [], [], [], []
+    if len(bad_idx):
+        bad_table = raw.table.take(pa.array(bad_idx))
+        bad_reason = parsed.reason[bad_idx]
+        message = np.empty(len(bad_idx), dtype=object)
+        for code in np.unique(bad_reason):  # one iteration per reason code
+            sel = np.flatnonzero(bad_reason == code)
+            shown = parsed.details.get(code, [])
+            parts: list[Any] = [schema.REASONS[code]]
+            for i, name in enumerate(shown):
+                parts += [("; " if i == 0 else ", ") + f"{name}=", bad_table[name].take(pa.array(sel))]
+            joined = pc.binary_join_element_wise(*parts, "") if shown else pa.array([parts[0]] * len(sel))
+            message[sel] = np.asarray(joined.to_pylist(), dtype=object)
+        raw_json = bad_table.to_pandas().to_json(orient="records", lines=True, force_ascii=False)
+        raws += raw_json.rstrip("\n").split("\n")
+        lines += raw.lines[bad_idx].tolist()
+        reasons += bad_reason.tolist()
+        messages += message.tolist()
+    if len(raw.malformed_lines):
+        import json
+
+        lines += raw.malformed_lines.tolist()
+        reasons += ["malformed_row"] * len(raw.malformed_lines)
+        messages += [f"{schema.REASONS['malformed_row']} (expected {len(raw.header)})"] * len(raw.malformed_lines)
+        raws += [json.dumps({"text": t}, ensure_ascii=False) for t in raw.malformed_text]
+    nq = len(lines)
+    quarantine = pa.table(
+        {
+            "file": pa.array([unit.path] * nq, pa.string()),
+            schema.FILE_ID: pa.array([file_id] * nq, pa.string()),
+            schema.LINE: pa.array(lines, pa.int64()),
+            schema.SOURCE: pa.array([parsed.source] * nq, pa.string()),
+            "reason": pa.array(reasons, pa.string()),
+            "message": pa.array(messages, pa.string()),
+            "raw": pa.array(raws, pa.string()),
+        },
+        schema=schema.QUARANTINE_SCHEMA,
+    )
+    if nq:
+        quarantine = quarantine.sort_by(schema.LINE)
+    counts = pd.Series(reasons, dtype=object).value_counts()
+    return accepted, quarantine, {str(k): int(v) for k, v in sorted(counts.items())}
+
+
+def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
+    """Reason per row: the first failing check in priority order, ``""`` when all pass."""
+    reason = np.full(n, "", dtype=object)
+    for code, failed in reversed(checks):
+        reason[failed] = code
+    return reason
+
+
+# --------------------------------------------------------------------------------------------------
+# Readers
+# --------------------------------------------------------------------------------------------------
+def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
+    t, n = raw.table, raw.table.num_rows
+    month = pc.utf8_trim_whitespace(t["Month"].combine_chunks())
+    crime = pc.utf8_trim_whitespace(t["Crime type"].combine_chunks())
+    lon, lat, coord_reason, located = classify_coordinates(t["Longitude"], t["Latitude"])
+    _, name_force = _archive_kind(unit.name)
+    falls = pc.utf8_trim_whitespace(t["Falls within"].combine_chunks())
+    if name_force:
+        force = pa.array(np.full(n, name_force, dtype=object), pa.string())
+        no_force = np.zeros(n, bool)
+    else:
+        uniques = pc.unique(falls)
+        slugs = pa.array([force_slug(s) for s in uniques.to_pylist()], pa.string())  # per distinct name
+        force = slugs.take(pc.index_in(falls, uniques))
+        no_force = pc.equal(force, "").to_numpy(zero_copy_only=False)
+    checks = [
+        ("bad_month", ~valid_months(month)),
+        ("unknown_crime_type", ~pc.is_in(crime, pa.array(schema.CRIME_TYPES)).to_numpy(zero_copy_only=False)),
+        ("missing_required", no_force),
+        ("coord", coord_reason != ""),
+    ]
+    reason = _first_reason(checks, n)
+    reason[reason == "coord"] = coord_reason[reason == "coord"]
+    coords = ["Longitude", "Latitude"]
+    opt = {
+        schema.LOCATION: t["Location"], schema.LSOA_CODE: t["LSOA code"], schema.LSOA_NAME: t["LSOA name"],
+        schema.CRIME_ID: t["Crime ID"], schema.OUTCOME: t["Last outcome category"], schema.CONTEXT: t["Context"],
+    }
+    return _Parsed(
+        n=n, source=schema.SOURCE_STREET, force=force, month=month, crime_type=crime,
+        reason=reason, lon=lon, lat=lat, located=located,
+        details={"bad_month": ["Month"], "unknown_crime_type": ["Crime type"],
+                 "missing_required": ["Falls within"], **{c: coords for c in _COORD_REASONS}},
+        optional={k: v.combine_chunks() for k, v in opt.items()},
+    )
+
+
+_COORD_REASONS = ("zero_coordinates", "non_numeric_coordinates", "half_coordinates",
+                  "swapped_coordinates", "out_of_country")
+
+
+def _local_times(utc: pd.Series, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """UTC timestamps -> (month text, local date, UTC timestamp) arrays; nulls stay null."""
+    local = utc.dt.tz_convert(timezone)
+    month = pc.strftime(pa.array(local), format="%Y-%m")
+    day = pa.array(local.dt.tz_localize(None).to_numpy().astype("datetime64[D]"), pa.date32())
+    day = pc.if_else(pc.is_null(month), pa.scalar(None, pa.date32()), day)
+    at = pa.array(utc.dt.as_unit("us"), pa.timestamp("us", tz="UTC"))
+    return pc.fill_null(month, ""), day, at
+
+
+def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
+    t, n = raw.table, raw.table.num_rows
+    date_text = pc.utf8_trim_whitespace(t["Date"].combine_chunks())
+    utc = pd.to_datetime(pd.Series(date_text.to_numpy(zero_copy_only=False)), format="ISO8601",
+                         utc=True, errors="coerce")
+    month, day, at = _local_times(utc, "Europe/London")
+    lon, lat, coord_reason, located = classify_coordinates(t["Longitude"], t["Latitude"])
+    _, name_force = _archive_kind(unit.name)
+    if not name_force:
+        m = _LOOSE_STOP_RE.match(unit.name.lower())
+        name_force = m["force"].replace("_", "-") if m else "unknown"
+    blank = pc.equal(date_text, "").to_numpy(zero_copy_only=False)
+    checks = [
+        ("missing_required", blank),
+        ("bad_date", ~blank & utc.isna().to_numpy()),
+        ("coord", coord_reason != ""),
+    ]
+    reason = _first_reason(checks, n)
+    reason[reason == "coord"] = coord_reason[reason == "coord"]
+    coords = ["Latitude", "Longitude"]
+    return _Parsed(
+        n=n, source=schema.SOURCE_STOP_SEARCH,
+        force=pa.array(np.full(n, name_force, dtype=object), pa.string()),
+        month=month, crime_type=pa.array(np.full(n, schema.STOP_AND_SEARCH_TYPE, dtype=object), pa.string()),
+        reason=reason, lon=lon, lat=lat, located=located,
+        details={"missing_required": ["Date"], "bad_date": ["Date"], **{c: coords for c in _COORD_REASONS}},
+        occurred_date=day, occurred_at=at,
+        optional={schema.OUTCOME: t["Outcome"].combine_chunks(), schema.CONTEXT: t["Type"].combine_chunks(),
+                  schema.OBJECT_OF_SEARCH: t["Object of search"].combine_chunks()},
+    )
+
+
+def _strptime_series(text: pd.Series, fmt: str) -> pd.Series:
+    if fmt == "iso":
+        return pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False)
+    return pd.to_datetime(text, format=fmt, errors="coerce")
+
+
+def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
+    t, n = raw.table, raw.table.num_rows
+    missing = [c for c in mapping.required_columns if c not in raw.header]
+    if missing:
+        raise InputFileError(
+            f"{unit.path}: column(s) {missing} named in the mapping are not in the file (it has"
+            f" {raw.header}); fix the [columns] names in the mapping file"
+        )
+
+    def text(name: str) -> pa.Array:
+        return pc.utf8_trim_whitespace(t[name].combine_chunks())
+
+    when = text(mapping.time_column)
+    when_s = pd.Series(when.to_numpy(zero_copy_only=False), dtype=object)
+    blank_when = (when_s == "").to_numpy()
+    details: dict[str, list[str]] = {}
+    checks: list[tuple[str, np.ndarray]] = []
+    day = at = None
+    if mapping.time_kind == "month":
+        parsed = _strptime_series(when_s, mapping.date_format)
+        month = pc.fill_null(pc.strftime(pa.array(parsed), format="%Y-%m"), "")
+        bad_when = ~blank_when & parsed.isna().to_numpy()
+        checks += [("missing_required", blank_when), ("bad_month", bad_when)]
+        details["bad_month"] = [mapping.time_column]
+    else:
+        fmt = mapping.date_format
+        clock_blank = np.ones(n, bool)
+        if mapping.clock_column is not None:
+            clock = pd.Series(text(mapping.clock_column).to_numpy(zero_copy_only=False), dtype=object)
+            clock_blank = (clock == "").to_numpy()
+            with_clock = when_s.where(clock_blank, when_s + " " + clock)
+            date_only = _strptime_series(when_s, fmt).dt.normalize()
+            full = _strptime_series(with_clock, fmt + " " + mapping.clock_format if fmt != "iso" else "iso")
+            local = full.where(~clock_blank, date_only)
+        else:
+            local = _strptime_series(when_s, fmt)
+        if getattr(local.dt, "tz", None) is None:
+            local_aware = local.dt.tz_localize(
+                mapping.timezone, ambiguous=np.ones(n, bool), nonexistent="shift_forward"
+            )
+        else:
+            local_aware = local.dt.tz_convert(mapping.timezone)
+        utc = local_aware.dt.tz_convert("UTC")
+        month, day, at = _local_times(utc, mapping.timezone)
+        has_time = mapping.time_kind == "datetime" or mapping.clock_column is not None
+        if not has_time:
+            at = None
+        elif mapping.clock_column is not None:
+            at = pc.if_else(pa.array(clock_blank), pa.scalar(None, at.type), at)
+        bad_when = ~blank_when & local.isna().to_numpy()
+        checks += [("missing_required", blank_when), ("bad_date", bad_when)]
+        details["bad_date"] = [mapping.time_column] + ([mapping.clock_column] if mapping.clock_column else [])
+    details["missing_required"] = list(mapping.required_columns[:3])
+    if mapping.category_column is not None:
+        cat = text(mapping.category_column)
+        checks.append(("missing_required", pc.equal(cat, "").to_numpy(zero_copy_only=False)))
+        if mapping.categories:
+            keys = pa.array(list(mapping.categories), pa.string())
+            vals = pa.array(list(mapping.categories.values()), pa.string())
+            idx = pc.index_in(cat, keys)
+            cat = pc.if_else(pc.is_null(idx), cat, vals.take(pc.fill_null(idx, 0)))
+    else:
+        cat = pa.array(np.full(n, mapping.category_value, dtype=object), pa.string())
+    optional: dict[str, pa.Array] = {}
+    if mapping.id_column is not None:
+        ids = text(mapping.id_column)
+        id_blank = pc.equal(ids, "").to_numpy(zero_copy_only=False)
+        dup = pd.Series(ids.to_numpy(zero_copy_only=False)).duplicated().to_numpy() & ~id_blank
+        checks += [("missing_required", id_blank), ("duplicate_id", dup)]
+        details["duplicate_id"] = [mapping.id_column]
+        optional[schema.CRIME_ID] = ids
+    if mapping.location_column is not None:
+        optional[schema.LOCATION] = text(mapping.location_column)
+    weight = None
+    if mapping.weight_column is not None:
+        wtext = text(mapping.weight_column)
+        weight = parse_numbers(wtext)
+        w_blank = pc.equal(wtext, "").to_numpy(zero_copy_only=False)
+        checks.append(("bad_weight", ~w_blank & ~(weight >= 0)))
+        details["bad_weight"] = [mapping.weight_column]
+        weight = np.where(w_blank, 1.0, weight)
+    lon, lat, coord_reason, located = classify_coordinates(
+        t[mapping.x_column], t[mapping.y_column], crs=mapping.crs
+    )
+    checks.append(("coord", coord_reason != ""))
+    reason = _first_reason(checks, n)
+    reason[reason == "coord"] = coord_reason[reason == "coord"]
+    for code in _COORD_REASONS:
+        details[code] = [mapping.x_column, mapping.y_column]
+    return _Parsed(
+        n=n, source=mapping.source, force=pa.array(np.full(n, mapping.force, dtype=object), pa.string()),
+        month=month, crime_type=cat, reason=reason, lon=lon, lat=lat, located=located, details=details,
+        occurred_date=day, occurred_at=at, optional=optional, weight=weight,
+    )
+
+
+def _header_problem(header: list[str], expected: Sequence[str]) -> str:
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    if not missing and not extra:
+        return "the columns are in the wrong order"
+    return f"missing {missing}, unexpected {extra}"
+
+
+def _parse_unit(unit: _Unit, raw_bytes: bytes, mapping: ColumnMapping | None) -> tuple[_RawTable, _Parsed]:
+    name = unit.name.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        if mapping is None:
+            raise InputFileError(f"{unit.path}: XLSX files are partner extracts; pass --mapping FILE")
+        raw = _read_xlsx(unit, raw_bytes)
+        return raw, _partner(unit, raw, mapping)
+    data = _decompress(unit, raw_bytes)
+    _check_text(unit, data)
+    header = _header(data)
+    if tuple(header) == schema.POLICE_UK_STREET_HEADER:
+        raw = _read_csv_bytes(unit, data, header)
+        return raw, _street(unit, raw)
+    if tuple(header) == schema.POLICE_UK_STOP_SEARCH_HEADER:
+        raw = _read_csv_bytes(unit, data, header)
+        return raw, _stop_search(unit, raw)
+    kind, _ = _archive_kind(unit.name)
+    street_overlap = len(set(header) & set(schema.POLICE_UK_STREET_HEADER))
+    stop_overlap = len(set(header) & set(schema.POLICE_UK_STOP_SEARCH_HEADER))
+    if kind == "street" or (mapping is None and street_overlap >= 6 and street_overlap >= stop_overlap):
+        raise InputFileError(
+            f"{unit.path}: wrong header for a police.uk street file ({_header_problem(header, schema.POLICE_UK_STREET_HEADER)});"
+            " use the unmodified data.police.uk file"
+        )
+    if kind == "stop-and-search" or (mapping is None and stop_overlap >= 6):
+        raise InputFileError(
+            f"{unit.path}: wrong header for a police.uk stop-and-search file"
+            f" ({_header_problem(header, schema.POLICE_UK_STOP_SEARCH_HEADER)}); use the unmodified file"
+        )
+    if mapping is None:
+        raise InputFileError(
+            f"{unit.path}: unknown layout (header {header[:6]}...); police.uk files need their"
+            " standard header, partner extracts need --mapping FILE"
+        )
+    raw = _read_csv_bytes(unit, data, header)
+    return raw, _partner(unit, raw, mapping)
+
+
+# --------------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------------
+def ingest_paths(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    store_dir: str | Path = settings.DEFAULT_STORE_DIR,
+    mapping: ColumnMapping | str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Ingest files into the store, all-or-nothing (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    paths
+        Files (.csv, .csv.gz, .xlsx), archive-layout folders or .zip archives.
+    store_dir
+        The store folder (created if absent).
+    mapping
+        A :class:`ColumnMapping` or TOML mapping file for partner extracts (police.uk files are
+        recognised by their header and ignore it).
+    progress
+        Called after each file as ``progress(done, total, path)``.
+
+    Returns
+    -------
+    IngestReport
+        Per-file and total counts; also written to ``store_dir/reports/``.
+
+    Raises
+    ------
+    InputFileError
+        A file cannot be read as a whole; the store is unchanged.
+    MappingError
+        The mapping file is invalid.
+    StoreError
+        Another ingest holds the store's lock.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if not paths:
+        raise InputFileError("no input paths given; name at least one file, folder or zip")
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        mapping = load_mapping(mapping)
+    notes: list[str] = []
+    units = [u for p in paths for u in _expand(p, notes)]
+    reports: list[FileReport] = []
+    with store_transaction(store_dir) as txn:
+        for done, unit in enumerate(units, start=1):
+            try:
+                raw_bytes = unit.read()
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                raise InputFileError(f"{unit.path}: cannot be read ({exc}); download it again") from exc
+            sha = hashlib.sha256(raw_bytes).hexdigest()
+            file_id = sha[:16]
+            if txn.known_file(sha) is not None:
+                reports.append(FileReport(unit.path, 0, 0, 0, 0, {}, status=_SKIPPED, file_id=file_id))
+            else:
+                raw, parsed = _parse_unit(unit, raw_bytes, mapping)
+                accepted, quarantined, reasons = _assemble(unit, raw, parsed, file_id)
+                unlocated = accepted.num_rows - int(pc.sum(pc.cast(accepted[schema.LOCATED], pa.int64())).as_py() or 0)
+                forces = tuple(sorted(pc.unique(accepted[schema.FORCE]).to_pylist()))
+                months = tuple(sorted(pc.unique(accepted[schema.MONTH]).to_pylist()))
+                rows_read = parsed.n + len(raw.malformed_lines)
+                entry = {
+                    "file_id": file_id, "path": unit.path, "sha256": sha, "size": len(raw_bytes),
+                    "source": parsed.source, "forces": list(forces), "months": list(months),
+                    "rows_read": rows_read, "accepted": accepted.num_rows, "unlocated": unlocated,
+                    "quarantined": quarantined.num_rows, "reasons": reasons,
+                    "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "mapping": mapping.to_dict() if mapping is not None and parsed.source == mapping.source else None,
+                }
+                superseded = txn.stage_file(entry, accepted, quarantined)
+                reports.append(FileReport(
+                    unit.path, rows_read, accepted.num_rows, unlocated, quarantined.num_rows, reasons,
+                    file_id=file_id, source=parsed.source, forces=forces, months=months,
+                    superseded=tuple(superseded),
+                ))
+            if progress is not None:
+                progress(done, len(units), unit.path)
+        report = IngestReport(tuple(reports), str(store_dir), tuple(notes))
+        report_path = txn.commit({**report.to_dict(), "created_at": dt.datetime.now(dt.UTC).isoformat()})
+    return IngestReport(tuple(reports), str(store_dir), tuple(notes), str(report_path))
+
+
+def read_file(path: str | Path, *, mapping: ColumnMapping | str | Path | None = None) -> tuple[pa.Table, pa.Table]:
+    """Read and validate one file without touching any store.
+
+    Returns
+    -------
+    accepted, quarantined
+        Tables with :data:`schema.INCIDENT_SCHEMA` and :data:`schema.QUARANTINE_SCHEMA`.
+    """
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        mapping = load_mapping(mapping)
+    units = _expand(path, [])
+    if len(units) != 1:
+        raise SchemaError(f"{path}: read_file takes one file; use ingest_paths for folders and zips")
+    unit = units[0]
+    raw_bytes = unit.read()
+    file_id = hashlib.sha256(raw_bytes).hexdigest()[:16]
+    raw, parsed = _parse_unit(unit, raw_bytes, mapping)
+    accepted, quarantined, _ = _assemble(unit, raw, parsed, file_id)
+    return accepted, quarantined

@@ -1,0 +1,500 @@
+"""The incident store: partitioned Parquet files, a manifest that is the commit point, and readers.
+
+Layout under ``store_dir``::
+
+    incidents/source=<s>/force=<f>/month=<YYYY-MM>/<file_id>.parquet   accepted rows (INCIDENT_SCHEMA)
+    quarantine/<file_id>.parquet                                       rejected rows (QUARANTINE_SCHEMA)
+    manifest.json                                                      every input and its parts
+    reports/<timestamp>.json                                           one report per ingest
+    config.json                                                        borough settings (store_config)
+    .lock                                                              present while an ingest writes
+
+Readers only read the files the manifest lists. A writer holds ``.lock``, writes new part files
+(temporary name, fsync, rename), then replaces ``manifest.json`` atomically (``os.replace``) and only
+then deletes superseded parts. An ingest killed at any point therefore leaves the previous manifest
+and every file it lists untouched; leftover unlisted files are removed by the next ingest.
+
+Revisions: the unit of replacement is the partition key (source, force, month). A file whose accepted
+rows fall in a key that an older file already holds replaces that older file's part for the key (the
+manifest records both directions). A file all of whose parts were replaced becomes inactive and its
+quarantine rows are dropped from :func:`read_quarantine`; a partly replaced file keeps its quarantine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from geo_csp import schema, settings
+from geo_csp._errors import SchemaError, StoreError, StoreNotFoundError
+
+MANIFEST_NAME = "manifest.json"
+CONFIG_NAME = "config.json"
+LOCK_NAME = ".lock"
+MANIFEST_FORMAT = "geo-csp-store"
+MANIFEST_VERSION = 1
+# Test hook: seconds to sleep after the parts are written and before the manifest is replaced, so a
+# test can kill a real ingest process at the worst moment. Unset in normal use.
+PAUSE_ENV = "GEO_CSP_INGEST_PAUSE_BEFORE_COMMIT_S"
+
+
+# --------------------------------------------------------------------------------------------------
+# Small atomic file helpers
+# --------------------------------------------------------------------------------------------------
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+    with open(tmp, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+# --------------------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------------------
+def _empty_manifest() -> dict[str, Any]:
+    return {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "updated_at": None, "files": {}}
+
+
+def read_manifest(store_dir: str | Path) -> dict[str, Any]:
+    """The store's manifest: every input ever ingested, its counts, parts and revisions.
+
+    ``files`` maps file_id to ``{path, sha256, size, source, forces, months, rows_read, accepted,
+    unlocated, quarantined, reasons, ingested_at, active, parts: [{path, source, force, month, rows,
+    unlocated}], quarantine, superseded: [{file_id, source, force, month, rows}], superseded_by}``.
+
+    Raises
+    ------
+    StoreNotFoundError
+        No store (no manifest) at ``store_dir``.
+    StoreError
+        The manifest is not readable.
+    """
+    path = Path(store_dir) / MANIFEST_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise StoreNotFoundError(
+            f"no store at {store_dir} (no {MANIFEST_NAME}); create one with `geo-csp ingest PATH"
+            f" --store {store_dir}` or `geo-csp demo`"
+        ) from exc
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path} is not valid JSON ({exc}); restore it from a backup") from exc
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise StoreError(f"{path} is not a geo-csp store manifest; point --store at a store folder")
+    return manifest
+
+
+def _active_parts(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [part for entry in manifest["files"].values() for part in entry["parts"]]
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing: one transaction per ingest
+# --------------------------------------------------------------------------------------------------
+class StoreTransaction:
+    """An exclusive write session on a store; use through :func:`store_transaction`.
+
+    Stage files with :meth:`stage_file`, then :meth:`commit`. Leaving the ``with`` block without a
+    commit discards every staged file and leaves the store as it was.
+    """
+
+    def __init__(self, store_dir: Path) -> None:
+        self.store_dir = store_dir
+        try:
+            self.manifest = read_manifest(store_dir)
+        except StoreNotFoundError:
+            self.manifest = _empty_manifest()
+        self._staged: list[Path] = []
+        self._delete_after_commit: list[Path] = []
+        self._sha_index = {e["sha256"]: fid for fid, e in self.manifest["files"].items()}
+        self.committed = False
+
+    def known_file(self, sha256: str) -> str | None:
+        """The file_id already in the store (active or superseded) with these exact bytes."""
+        return self._sha_index.get(sha256)
+
+    def stage_file(
+        self,
+        entry: dict[str, Any],
+        accepted: pa.Table,
+        quarantined: pa.Table,
+    ) -> list[dict[str, Any]]:
+        """Write one input's parts and record it in the (uncommitted) manifest.
+
+        Parameters
+        ----------
+        entry
+            Manifest fields of the input (path, sha256, size, counts, ...); ``file_id`` required.
+        accepted
+            Accepted rows, :data:`schema.INCIDENT_SCHEMA`.
+        quarantined
+            Quarantined rows, :data:`schema.QUARANTINE_SCHEMA`.
+
+        Returns
+        -------
+        list of dict
+            The (source, force, month) parts this input superseded.
+        """
+        if accepted.schema != schema.INCIDENT_SCHEMA:
+            raise SchemaError("accepted rows do not have schema.INCIDENT_SCHEMA")
+        file_id = entry["file_id"]
+        files = self.manifest["files"]
+        parts: list[dict[str, Any]] = []
+        superseded: list[dict[str, Any]] = []
+        if accepted.num_rows:
+            keys = pc.binary_join_element_wise(
+                accepted[schema.SOURCE], accepted[schema.FORCE], accepted[schema.MONTH], "\x1f"
+            )
+            for key in sorted(pc.unique(keys).to_pylist()):  # one iteration per partition
+                part_table = accepted.filter(pc.equal(keys, key))
+                source, force, month = key.split("\x1f")
+                rel = f"incidents/source={source}/force={force}/month={month}/{file_id}.parquet"
+                path = self.store_dir / rel
+                self._staged.append(path)
+                _write_parquet_atomic(part_table, path)
+                n_unlocated = part_table.num_rows - int(
+                    pc.sum(pc.cast(part_table[schema.LOCATED], pa.int64())).as_py() or 0
+                )
+                parts.append(
+                    {
+                        "path": rel,
+                        "source": source,
+                        "force": force,
+                        "month": month,
+                        "rows": part_table.num_rows,
+                        "unlocated": n_unlocated,
+                    }
+                )
+        # Replace older parts of the same (source, force, month).
+        new_keys = {(p["source"], p["force"], p["month"]) for p in parts}
+        for old_id, old in files.items():
+            keep = []
+            for part in old["parts"]:
+                if (part["source"], part["force"], part["month"]) in new_keys:
+                    superseded.append(
+                        {
+                            "file_id": old_id,
+                            "source": part["source"],
+                            "force": part["force"],
+                            "month": part["month"],
+                            "rows": part["rows"],
+                        }
+                    )
+                    old.setdefault("superseded_by", []).append(
+                        {"file_id": file_id, "month": part["month"], "force": part["force"]}
+                    )
+                    self._delete_after_commit.append(self.store_dir / part["path"])
+                else:
+                    keep.append(part)
+            if len(keep) != len(old["parts"]):
+                old["parts"] = keep
+                if not keep and old["accepted"]:
+                    old["active"] = False
+                    if old.get("quarantine"):
+                        self._delete_after_commit.append(self.store_dir / old["quarantine"])
+                        old["quarantine"] = None
+        quarantine_rel = None
+        if quarantined.num_rows:
+            quarantine_rel = f"quarantine/{file_id}.parquet"
+            path = self.store_dir / quarantine_rel
+            self._staged.append(path)
+            _write_parquet_atomic(quarantined, path)
+        files[file_id] = {
+            **entry,
+            "active": True,
+            "parts": parts,
+            "quarantine": quarantine_rel,
+            "superseded": superseded,
+            "superseded_by": [],
+        }
+        self._sha_index[entry["sha256"]] = file_id
+        return superseded
+
+    def commit(self, report: dict[str, Any] | None = None) -> Path | None:
+        """Make the staged files visible (atomic manifest replace), then tidy up.
+
+        Returns
+        -------
+        Path or None
+            The report file written under ``reports/``, if a report was given.
+        """
+        pause = os.environ.get(PAUSE_ENV)
+        if pause:
+            import time
+
+            time.sleep(float(pause))
+        self.manifest["updated_at"] = _now()
+        _write_json_atomic(self.store_dir / MANIFEST_NAME, self.manifest)
+        self.committed = True
+        listed = {self.store_dir / p["path"] for p in _active_parts(self.manifest)}
+        for path in self._delete_after_commit:
+            if path not in listed:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        report_path = None
+        if report is not None:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            report_path = self.store_dir / "reports" / f"{stamp}.json"
+            _write_json_atomic(report_path, report)
+        return report_path
+
+    def discard(self) -> None:
+        """Remove every staged file (the manifest was not replaced, so nothing else changes)."""
+        for path in self._staged:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def remove_orphans(self) -> int:
+        """Delete part, quarantine and temporary files the manifest does not list (crash leftovers)."""
+        listed = {self.store_dir / p["path"] for p in _active_parts(self.manifest)}
+        listed |= {
+            self.store_dir / e["quarantine"]
+            for e in self.manifest["files"].values()
+            if e.get("quarantine")
+        }
+        removed = 0
+        for sub in ("incidents", "quarantine"):
+            for path in (self.store_dir / sub).rglob("*"):
+                if path.is_file() and path not in listed:
+                    path.unlink()
+                    removed += 1
+        for tmp in self.store_dir.glob(f".{MANIFEST_NAME}.tmp-*"):
+            tmp.unlink()
+            removed += 1
+        return removed
+
+
+@contextlib.contextmanager
+def store_transaction(store_dir: str | Path) -> Iterator[StoreTransaction]:
+    """Lock the store for writing and yield a :class:`StoreTransaction`.
+
+    Raises
+    ------
+    StoreError
+        Another writer holds the lock.
+    """
+    store_dir = Path(store_dir)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    lock = store_dir / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        try:
+            holder = json.loads(lock.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            holder = {}
+        raise StoreError(
+            f"store {store_dir} is locked by another ingest (pid {holder.get('pid', '?')} on"
+            f" {holder.get('host', '?')} since {holder.get('since', '?')}); wait for it to finish,"
+            f" or if no ingest is running delete the stale lock file {lock}"
+        ) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}, fh)
+    txn = StoreTransaction(store_dir)
+    try:
+        txn.remove_orphans()
+        yield txn
+    except BaseException:
+        if not txn.committed:
+            txn.discard()
+        raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------
+def _as_set(values: str | Iterable[str] | None) -> set[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return {values}
+    return set(values)
+
+
+def read_incidents(
+    store_dir: str | Path,
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+    crime_types: str | Sequence[str] | None = None,
+    located_only: bool = False,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read accepted incidents, optionally filtered.
+
+    Parameters
+    ----------
+    store_dir
+        The store folder.
+    sources, forces, months
+        Keep only these partition values (pruned from the manifest, so other files are not opened).
+    crime_types
+        Keep only these ``crime_type`` values.
+    located_only
+        Drop unlocated rows (no coordinates).
+    columns
+        Columns to return (default: all of :data:`schema.INCIDENT_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per incident; ``month`` is a "YYYY-MM" string, ``occurred_at`` UTC datetimes.
+    """
+    manifest = read_manifest(store_dir)
+    cols = list(columns) if columns is not None else list(schema.INCIDENT_COLUMNS)
+    unknown = sorted(set(cols) - set(schema.INCIDENT_COLUMNS))
+    if unknown:
+        raise SchemaError(
+            f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}"
+        )
+    want_s, want_f, want_m = _as_set(sources), _as_set(forces), _as_set(months)
+    paths = [
+        str(Path(store_dir) / p["path"])
+        for p in _active_parts(manifest)
+        if (want_s is None or p["source"] in want_s)
+        and (want_f is None or p["force"] in want_f)
+        and (want_m is None or p["month"] in want_m)
+    ]
+    if not paths:
+        table = schema.INCIDENT_SCHEMA.empty_table().select(cols)
+    else:
+        dataset = ds.dataset(paths, schema=schema.INCIDENT_SCHEMA, format="parquet")
+        expr = None
+        types = _as_set(crime_types)
+        if types is not None:
+            expr = ds.field(schema.CRIME_TYPE).isin(sorted(types))
+        if located_only:
+            located = ds.field(schema.LOCATED) == True  # noqa: E712 - a pyarrow expression
+            expr = located if expr is None else expr & located
+        table = dataset.to_table(columns=cols, filter=expr)
+    return table.to_pandas()
+
+
+def incidents_to_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Located incidents as points in EPSG:27700 (from ``easting``/``northing``), index preserved.
+
+    Parameters
+    ----------
+    df
+        Incidents as returned by :func:`read_incidents` (needs ``easting``, ``northing``,
+        ``located``).
+    """
+    missing = [c for c in (schema.EASTING, schema.NORTHING, schema.LOCATED) if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"incidents lack column(s) {missing}; read them with read_incidents(columns=None)"
+        )
+    located = df[df[schema.LOCATED].astype(bool)]
+    geometry = gpd.points_from_xy(located[schema.EASTING], located[schema.NORTHING])
+    return gpd.GeoDataFrame(located.copy(), geometry=geometry, crs=settings.WORKING_CRS)
+
+
+def read_quarantine(store_dir: str | Path) -> pd.DataFrame:
+    """Every quarantined row of the active inputs (:data:`schema.QUARANTINE_SCHEMA` columns)."""
+    manifest = read_manifest(store_dir)
+    paths = [
+        str(Path(store_dir) / e["quarantine"])
+        for e in manifest["files"].values()
+        if e.get("quarantine")
+    ]
+    if not paths:
+        return schema.QUARANTINE_SCHEMA.empty_table().to_pandas()
+    return ds.dataset(paths, schema=schema.QUARANTINE_SCHEMA, format="parquet").to_table().to_pandas()
+
+
+def store_status(store_dir: str | Path) -> dict[str, Any]:
+    """A summary of the store from its manifest (no data file is opened).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``quarantined``, ``unlocated``, ``sources``, ``forces``, ``months`` (sorted lists),
+        ``files`` (active inputs), ``superseded_files``, ``rows_by_source`` and ``store``.
+    """
+    manifest = read_manifest(store_dir)
+    parts = _active_parts(manifest)
+    entries = manifest["files"].values()
+    by_source: dict[str, int] = {}
+    for p in parts:
+        by_source[p["source"]] = by_source.get(p["source"], 0) + p["rows"]
+    return {
+        "store": str(store_dir),
+        "rows": sum(p["rows"] for p in parts),
+        "quarantined": sum(e["quarantined"] for e in entries if e.get("quarantine")),
+        "unlocated": sum(p["unlocated"] for p in parts),
+        "sources": sorted({p["source"] for p in parts}),
+        "forces": sorted({p["force"] for p in parts}),
+        "months": sorted({p["month"] for p in parts}),
+        "files": sum(1 for e in entries if e["active"]),
+        "superseded_files": sum(1 for e in entries if not e["active"]),
+        "rows_by_source": dict(sorted(by_source.items())),
+        "updated_at": manifest.get("updated_at"),
+    }
+
+
+def store_config(store_dir: str | Path) -> dict[str, Any]:
+    """The store's ``config.json`` (borough name, boundary files, synthetic flag); ``{}`` if none."""
+    path = Path(store_dir) / CONFIG_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path} is not valid JSON ({exc}); rewrite it with write_store_config") from exc
+
+
+def write_store_config(store_dir: str | Path, config: dict[str, Any]) -> None:
+    """Atomically replace the store's ``config.json`` with ``config`` (must be JSON-serialisable)."""
+    try:
+        json.dumps(config)
+    except TypeError as exc:
+        raise StoreError(f"store config is not JSON-serialisable ({exc}); use str for paths") from exc
+    _write_json_atomic(Path(store_dir) / CONFIG_NAME, config)
