@@ -1,0 +1,232 @@
+"""Tests of geo_csp.trends: Mann-Kendall against pymannkendall, every class rule, explanations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymannkendall
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from geo_csp import schema
+from geo_csp._errors import ParameterError
+from geo_csp.trends import (
+    ARCGIS_PATTERNS,
+    arcgis_patterns,
+    chainey_categories,
+    explain,
+    mann_kendall,
+    recent_window,
+)
+
+T = 20
+
+
+def _random_series() -> list[np.ndarray]:
+    rng = np.random.default_rng(2024)
+    series = []
+    for i in range(1200):
+        n = int(rng.integers(3, 40))
+        kind = i % 4
+        if kind == 0:  # heavy ties: small integer counts
+            x = rng.poisson(1.5, n).astype(float)
+        elif kind == 1:  # continuous with a trend
+            x = rng.normal(0, 1, n) + rng.normal(0, 0.1) * np.arange(n)
+        elif kind == 2:  # rounded values: ties and a trend
+            x = np.round(rng.normal(0, 2, n) + 0.2 * np.arange(n))
+        else:
+            x = rng.integers(0, 4, n).astype(float)
+        series.append(x)
+    series += [np.full(12, 3.0), np.zeros(36), np.full(5, -1.5)]
+    return series
+
+
+def test_mann_kendall_equals_pymannkendall_on_1200_series():
+    series = _random_series()
+    by_length: dict[int, list[int]] = {}
+    for i, x in enumerate(series):
+        by_length.setdefault(len(x), []).append(i)
+    checked = 0
+    for n, idx in by_length.items():
+        block = np.stack([series[i] for i in idx])
+        got = mann_kendall(block)
+        for row, i in enumerate(idx):
+            ref = pymannkendall.original_test(series[i])
+            assert_allclose(got[schema.MK_S].iloc[row], ref.s, atol=1e-9)
+            assert_allclose(got["mk_var_s"].iloc[row], ref.var_s, atol=1e-9)
+            assert_allclose(got[schema.MK_TAU].iloc[row], ref.Tau, atol=1e-9)
+            assert_allclose(got[schema.MK_Z].iloc[row], ref.z, atol=1e-9)
+            assert_allclose(got[schema.MK_P].iloc[row], ref.p, atol=1e-9)
+            checked += 1
+    assert checked >= 1000
+
+
+def test_mann_kendall_constant_series():
+    got = mann_kendall(np.full((3, 10), 7.0))
+    assert_array_equal(got[schema.MK_S], 0)
+    assert_array_equal(got[schema.MK_Z], 0)
+    assert_array_equal(got[schema.MK_P], 1)
+
+
+def test_mann_kendall_contract():
+    x = np.arange(12.0).reshape(2, 6)
+    x_copy = x.copy()
+    got = mann_kendall(x)
+    assert_array_equal(x, x_copy)
+    assert list(got.columns) == [schema.MK_S, "mk_var_s", schema.MK_TAU, schema.MK_Z, schema.MK_P]
+    assert (got.dtypes == np.float64).all()
+    assert_allclose(got[schema.MK_TAU], 1.0)
+    with pytest.raises(ParameterError, match="NaN"):
+        mann_kendall(np.array([[1.0, np.nan, 2.0]]))
+
+
+# ---------------------------------------------------------------------------------------------
+# ArcGIS patterns: one hand-made series per rule (20 periods; 90% = 18 periods)
+# ---------------------------------------------------------------------------------------------
+def _bins(hot: list[int] = (), cold: list[int] = ()) -> np.ndarray:
+    out = np.zeros(T, dtype=np.int8)
+    out[list(hot)] = 1
+    out[list(cold)] = -1
+    return out
+
+
+NO_TREND = (0.05, 0.6)
+UP = (0.5, 0.001)
+DOWN = (-0.5, 0.001)
+
+HOT_CASES = {
+    "New": (_bins(hot=[19]), NO_TREND, "hot in the last period and never significant before"),
+    "Consecutive": (_bins(hot=[16, 17, 18, 19]), UP, "an unbroken run of at least 2 hot periods ending in the last"),
+    "Intensifying": (_bins(hot=range(1, 20)), UP, "with a significant trend towards stronger hot clustering"),
+    "Persistent": (_bins(hot=range(20)), NO_TREND, "hot in at least 90% of periods including the last, with no significant trend"),
+    "Diminishing": (_bins(hot=range(20)), DOWN, "with a significant trend towards weaker hot clustering"),
+    "Sporadic": (_bins(hot=[3, 8, 9, 19]), NO_TREND, "hot in the last period, on and off before"),
+    "Oscillating": (_bins(hot=[5, 19], cold=[2]), NO_TREND, "hot in the last period and cold in an earlier period"),
+    "Historical": (_bins(hot=range(19)), NO_TREND, "hot in at least 90% of periods but not in the last"),
+}
+
+
+def _classify_one(bins: np.ndarray, trend: tuple[float, float]) -> tuple[str, str]:
+    hc = bins[None, :]
+    tau, p = np.array([trend[0]]), np.array([trend[1]])
+    pattern = arcgis_patterns(hc, tau, p)
+    category = chainey_categories(hc)
+    text = explain(hc, tau, p, pattern, category)
+    return str(pattern[0]), str(text.iloc[0])
+
+
+@pytest.mark.parametrize("kind", list(HOT_CASES))
+def test_arcgis_hot_pattern(kind):
+    bins, trend, rule = HOT_CASES[kind]
+    label, text = _classify_one(bins, trend)
+    assert label == f"{kind} Hot Spot"
+    assert f"{kind} Hot Spot (" in text and rule in text
+
+
+@pytest.mark.parametrize("kind", list(HOT_CASES))
+def test_arcgis_cold_pattern(kind):
+    bins, (tau, p), rule = HOT_CASES[kind]
+    label, text = _classify_one(-bins, (-tau, p))  # mirror: bins and trend direction flip
+    assert label == f"{kind} Cold Spot"
+    mirrored = rule.replace("hot", "@").replace("cold", "hot").replace("@", "cold")
+    assert f"{kind} Cold Spot (" in text and mirrored in text
+
+
+def test_arcgis_no_pattern():
+    label, text = _classify_one(_bins(hot=[4, 5]), NO_TREND)
+    assert label == "No Pattern Detected"
+    assert "none of the hot or cold spot rules applies" in text
+
+
+def test_arcgis_sporadic_needs_no_cold_and_persistent_needs_last():
+    # hot on and off with one cold bin -> oscillating, not sporadic
+    assert _classify_one(_bins(hot=[3, 8, 19], cold=[12]), NO_TREND)[0] == "Oscillating Hot Spot"
+    # run of 2 hot at the end after an earlier hot bin -> sporadic, not consecutive
+    assert _classify_one(_bins(hot=[3, 18, 19]), NO_TREND)[0] == "Sporadic Hot Spot"
+
+
+def test_arcgis_labels_and_vectorised_over_units():
+    cases = [HOT_CASES[k] for k in HOT_CASES]
+    hc = np.stack([c[0] for c in cases] + [-c[0] for c in cases])
+    tau = np.array([c[1][0] for c in cases] + [-c[1][0] for c in cases])
+    p = np.array([c[1][1] for c in cases] * 2)
+    got = arcgis_patterns(hc, tau, p)
+    assert list(got) == list(ARCGIS_PATTERNS[:16])
+
+
+# ---------------------------------------------------------------------------------------------
+# Chainey / sfhotspot categories (20 periods: recent = last 4, older = first 16; 10% / 80%)
+# ---------------------------------------------------------------------------------------------
+CHAINEY_CASES = {
+    "persistent": (_bins(hot=range(3, 20)), "in at least 80% of all periods"),
+    "emerging": (_bins(hot=[2, 17, 18]), "in under 10% of the older periods and in at least 10% of the last 20% of periods"),
+    "former": (_bins(hot=[1, 4, 7, 9]), "in at least 10% of the older periods and in under 10% of the last 20% of periods"),
+    "intermittent": (_bins(hot=[2, 9, 18]), "in at least 10% of all periods, without a persistent, emerging or former pattern"),
+}
+
+
+def _chainey_one(bins: np.ndarray, **kw) -> tuple[str, str]:
+    hc = bins[None, :]
+    tau, p = np.array([0.0]), np.array([1.0])
+    category = chainey_categories(hc, **kw)
+    text = explain(hc, tau, p, arcgis_patterns(hc, tau, p), category, **kw)
+    return str(category[0]), str(text.iloc[0])
+
+
+@pytest.mark.parametrize("kind", list(CHAINEY_CASES))
+def test_chainey_hotspot(kind):
+    bins, rule = CHAINEY_CASES[kind]
+    label, text = _chainey_one(bins)
+    assert label == f"{kind} hotspot"
+    assert f"Chainey: {kind} hotspot (hot {rule})" in text
+
+
+@pytest.mark.parametrize("kind", list(CHAINEY_CASES))
+def test_chainey_coldspot(kind):
+    bins, rule = CHAINEY_CASES[kind]
+    label, text = _chainey_one(-bins)
+    assert label == f"{kind} coldspot"
+    assert f"Chainey: {kind} coldspot (cold {rule})" in text
+
+
+def test_chainey_mixed():
+    label, text = _chainey_one(_bins(hot=[1, 4, 7], cold=[17, 18]))  # former hot + emerging cold
+    assert label == "mixed hot/coldspot"
+    assert "Chainey: mixed hot/coldspot (meets a hotspot rule and a coldspot rule)" in text
+
+
+def test_chainey_no_pattern():
+    label, text = _chainey_one(_bins(hot=[5]))
+    assert label == "no pattern"
+    assert "Chainey: no pattern (significant in under 10% of periods)" in text
+
+
+def test_chainey_recent_window_is_disjoint_from_older_window():
+    # hot in the last two older periods only (2 of 16 older = 12.5%): former.
+    # sfhotspot's (n - r):n window would count period 15 as recent too and miss this.
+    assert _chainey_one(_bins(hot=[14, 15]))[0] == "former hotspot"
+    assert recent_window(20) == 4 and recent_window(36) == 7
+
+
+def test_chainey_emerging_uses_documented_hotspot_prop():
+    # recent window of 10 periods, 1 hot (10%): >= hotspot_prop (0.1) though < recent_prop (0.2)
+    assert _chainey_one(_bins(hot=[19]), recent_periods=10)[0] == "emerging hotspot"
+
+
+def test_chainey_errors():
+    with pytest.raises(ParameterError, match="recent_periods"):
+        chainey_categories(_bins(hot=[1])[None, :], recent_periods=20)
+    with pytest.raises(ParameterError, match="at least 2 periods"):
+        recent_window(1)
+    with pytest.raises(ParameterError, match="hot_cold"):
+        chainey_categories(np.array([[0, 2, 1]]))
+
+
+def test_explanation_wording():
+    hc = np.ones((1, 36), dtype=np.int8)
+    hc[0, :2] = 0
+    tau, p = np.array([0.42]), np.array([0.003])
+    pattern = arcgis_patterns(hc, tau, p)
+    text = explain(hc, tau, p, pattern, chainey_categories(hc), period_name="month").iloc[0]
+    assert text.startswith("hot in 34 of 36 months including the last (hot); trend up (tau 0.42, p 0.003): Intensifying Hot Spot")
+    assert isinstance(explain(hc, tau, p, pattern, chainey_categories(hc)), pd.Series)
