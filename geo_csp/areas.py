@@ -1,0 +1,315 @@
+"""Named hotspot areas: contiguous significant units merged into areas with names and stable ids.
+
+**Why graph components, not DBSCAN/HDBSCAN.** The units already carry a significance test (Gi*) and
+a neighbourhood (the weights matrix the test used). Merging the selected units that are neighbours
+under *those same weights* (:func:`scipy.sparse.csgraph.connected_components`) gives areas whose
+contiguity means exactly what the statistic meant by "nearby"; there is no second distance
+parameter (DBSCAN's ``eps``/``min_samples``) to tune and explain, every selected unit belongs to
+exactly one area (DBSCAN would call isolated significant cells noise and drop them), and the result
+does not depend on point order or density thresholds. It is one sparse operation, linear in the
+number of selected units.
+
+**Names.** An area takes the name of the user's named place (e.g. "Bury Town Centre") it overlaps
+most, when that overlap covers at least ``min_place_overlap`` of the area or of the place; otherwise
+"<ward>: around <street>", the ward it overlaps most and the most frequent police.uk street
+description inside it ("Moorside: around Parkinson Street"). Repeated names get " (2)", " (3)".
+
+**Stable ids.** :func:`match_areas` pairs a new run's areas with the previous run's by Jaccard
+overlap of their polygons (one-to-one, maximising total overlap with the Hungarian algorithm); a
+matched area keeps its id ("HS-0003"), an unmatched new area gets the next free id, and previous
+areas left unmatched are reported as vanished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import connected_components
+
+from geo_csp import schema, trends
+from geo_csp._errors import CRSError, ParameterError, SchemaError
+from geo_csp.settings import WORKING_CRS
+
+__all__ = [
+    "AREA_COLUMNS",
+    "HOT_CLASSES",
+    "area_ids",
+    "hotspot_areas",
+    "match_areas",
+    "relabel_units",
+    "select_units",
+]
+
+#: Every hot class of both schemes: the default selection for hotspot areas.
+HOT_CLASSES: Final = tuple(p for p in trends.ARCGIS_PATTERNS if p.endswith("Hot Spot")) + tuple(
+    c for c in trends.CHAINEY_CATEGORIES if c.endswith(" hotspot")
+)
+ID_PREFIX: Final = "HS-"
+SHARE_OF_CRIME: Final = "share_of_crime"
+SHARE_OF_AREA: Final = "share_of_area"
+AREA_KM2: Final = "area_km2"
+N_UNITS: Final = "n_units"
+CLASS_MIX: Final = "class_mix"
+AREA_COLUMNS: Final = (
+    schema.AREA_ID, schema.AREA_NAME, schema.CATEGORY, schema.PATTERN, CLASS_MIX, N_UNITS,
+    schema.N, schema.HARM, SHARE_OF_CRIME, SHARE_OF_AREA, AREA_KM2, schema.WARD_NAME, "top_street",
+)
+
+
+def select_units(units: pd.DataFrame, *, classes: Iterable[str] | None = None) -> np.ndarray:
+    """Boolean mask of units whose ``pattern`` or ``category`` is one of ``classes`` (default: any hot class)."""
+    wanted = set(HOT_CLASSES if classes is None else classes)
+    unknown = wanted - set(trends.ARCGIS_PATTERNS) - set(trends.CHAINEY_CATEGORIES)
+    if unknown:
+        raise ParameterError(
+            f"unknown class(es) {sorted(unknown)}; choose ArcGIS patterns {list(trends.ARCGIS_PATTERNS)} "
+            f"or Chainey categories {list(trends.CHAINEY_CATEGORIES)}"
+        )
+    mask = np.zeros(len(units), dtype=bool)
+    for col in (schema.PATTERN, schema.CATEGORY):
+        if col in units.columns:
+            mask |= units[col].astype(object).isin(wanted).to_numpy()
+    return mask
+
+
+def area_ids(numbers: np.ndarray) -> np.ndarray:
+    """Ids "HS-0001" for integers."""
+    return np.char.add(ID_PREFIX, np.char.zfill(np.asarray(numbers, dtype=np.int64).astype(str), 4)).astype(object)
+
+
+def _id_number(ids: pd.Series) -> np.ndarray:
+    num = ids.astype(str).str.extract(r"(\d+)$", expand=False)
+    return pd.to_numeric(num, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+
+
+def _mode_by(labels: np.ndarray, values: pd.Series, n_groups: int) -> np.ndarray:
+    frame = pd.DataFrame({"g": labels, "v": values.astype(object).to_numpy()})
+    counts = frame.groupby(["g", "v"], sort=True).size().rename("c").reset_index()
+    best = counts.sort_values(["g", "c", "v"], ascending=[True, False, True]).drop_duplicates("g")
+    out = np.full(n_groups, None, dtype=object)
+    out[best["g"].to_numpy()] = best["v"].to_numpy()
+    return out
+
+
+def _largest_overlap(polys: gpd.GeoSeries, others: gpd.GeoDataFrame, col: str, *, min_share: float = 0.0) -> np.ndarray:
+    """For each polygon, ``others[col]`` of the feature it overlaps most (``None`` if below ``min_share``)."""
+    out = np.full(len(polys), None, dtype=object)
+    if others is None or len(others) == 0 or len(polys) == 0:
+        return out
+    if others.crs is None or others.crs != WORKING_CRS:
+        raise CRSError(f"{col!r} layer is {others.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
+    a = np.asarray(polys.geometry if isinstance(polys, gpd.GeoDataFrame) else polys)
+    b = others.geometry.to_numpy()
+    tree = shapely.STRtree(b)
+    ia, ib = tree.query(a, predicate="intersects")
+    if ia.size == 0:
+        return out
+    inter = shapely.area(shapely.intersection(a[ia], b[ib]))
+    share = np.maximum(inter / np.maximum(shapely.area(a[ia]), 1e-9), inter / np.maximum(shapely.area(b[ib]), 1e-9))
+    ok = (inter > 0) & (share >= min_share)
+    ia, ib, inter = ia[ok], ib[ok], inter[ok]
+    order = np.lexsort((-inter, ia))
+    first = np.unique(ia[order], return_index=True)[1]
+    out[ia[order][first]] = others[col].to_numpy()[ib[order][first]]
+    return out
+
+
+def hotspot_areas(
+    units: gpd.GeoDataFrame,
+    w: sparse.spmatrix,
+    *,
+    selected: np.ndarray | None = None,
+    locations: pd.DataFrame | None = None,
+    named_places: gpd.GeoDataFrame | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    total_n: float | None = None,
+    total_harm: float | None = None,
+    study_area_m2: float | None = None,
+    min_place_overlap: float = 0.25,
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Merge contiguous selected units into named areas.
+
+    Parameters
+    ----------
+    units
+        One row per unit (EPSG:27700 polygons) in the row order of ``w``, with ``n``, ``harm`` and
+        ``pattern``/``category``; index = ``unit_id``.
+    w
+        The spatial weights the statistic used (binary, symmetric).
+    selected
+        Units to merge (default :func:`select_units` with every hot class).
+    locations
+        ``unit_id, location, n`` street descriptions per unit (:attr:`geo_csp.cube.Cube.locations`).
+    named_places
+        Polygons with a ``name`` column; an area overlapping one (see module docstring) takes its name.
+    wards
+        Polygons with ``ward_name``, for "<ward>: around <street>" names.
+    total_n, total_harm, study_area_m2
+        Borough totals for the shares (default: sums over ``units``).
+    min_place_overlap
+        Share of the area or of the place that must overlap for a named place to win, in (0, 1].
+
+    Returns
+    -------
+    (GeoDataFrame, numpy.ndarray)
+        The areas (columns :data:`AREA_COLUMNS`, geometry, ids "HS-0001" numbered by descending harm
+        then count) and each unit's ``area_id`` (``None`` outside every area).
+    """
+    if units.crs is None or units.crs != WORKING_CRS:
+        raise CRSError(f"units are {units.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    if w.shape != (len(units), len(units)):
+        raise SchemaError(f"weights are {w.shape} but there are {len(units)} units; build them from the same units")
+    missing = [c for c in (schema.N, schema.HARM) if c not in units.columns]
+    if missing:
+        raise SchemaError(f"units lack column(s) {missing} needed for area totals")
+    if not 0 < min_place_overlap <= 1:
+        raise ParameterError(f"`min_place_overlap` must be in (0, 1]; got {min_place_overlap!r}")
+    selected = select_units(units) if selected is None else np.asarray(selected, dtype=bool)
+    unit_area = np.full(len(units), None, dtype=object)
+    idx = np.flatnonzero(selected)
+    empty = gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in AREA_COLUMNS}, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS)
+    if idx.size == 0:
+        return empty, unit_area
+
+    sub = sparse.csr_matrix(w)[idx][:, idx]
+    n_groups, labels = connected_components(sub, directed=False)
+    chosen = units.iloc[idx]
+    geoms = chosen.geometry.to_numpy()
+    frame = gpd.GeoDataFrame({"g": labels}, geometry=geoms, crs=WORKING_CRS)
+    merged = frame.dissolve(by="g").sort_index()
+    polys = gpd.GeoSeries(shapely.make_valid(merged.geometry.to_numpy()), crs=WORKING_CRS)
+
+    n = np.bincount(labels, weights=chosen[schema.N].to_numpy(dtype="float64"), minlength=n_groups)
+    h = np.bincount(labels, weights=chosen[schema.HARM].to_numpy(dtype="float64"), minlength=n_groups)
+    size = np.bincount(labels, minlength=n_groups)
+    total_n = float(units[schema.N].sum()) if total_n is None else float(total_n)
+    study_area_m2 = float(units.geometry.area.sum()) if study_area_m2 is None else float(study_area_m2)
+    area_m2 = polys.area.to_numpy()
+
+    cls_col = schema.CATEGORY if schema.CATEGORY in chosen.columns else schema.PATTERN
+    mix = pd.crosstab(labels, chosen[cls_col].astype(object).to_numpy())
+    mix_text = mix.apply(lambda r: "; ".join(f"{k}: {v}" for k, v in r[r > 0].sort_values(ascending=False).items()), axis=1)
+
+    top_street = np.full(n_groups, None, dtype=object)
+    if locations is not None and len(locations):
+        lab = pd.Series(labels, index=chosen.index)
+        loc = locations[locations[schema.UNIT_ID].isin(lab.index)]
+        if len(loc):
+            loc = loc.assign(g=lab.reindex(loc[schema.UNIT_ID].to_numpy()).to_numpy())
+            top = loc.groupby(["g", "location"], sort=True)[schema.N].sum().reset_index()
+            top = top.sort_values(["g", schema.N, "location"], ascending=[True, False, True]).drop_duplicates("g")
+            top_street[top["g"].to_numpy(dtype=np.int64)] = top["location"].to_numpy()
+
+    ward_name = _largest_overlap(polys, wards, schema.WARD_NAME) if wards is not None else np.full(n_groups, None, dtype=object)
+    if named_places is not None and "name" not in named_places.columns:
+        raise SchemaError(f"named places need a 'name' column; they have {list(named_places.columns)}")
+    place = _largest_overlap(polys, named_places, "name", min_share=min_place_overlap) if named_places is not None else np.full(n_groups, None, dtype=object)
+    fallback = pd.Series(ward_name, dtype=object).fillna("Area").astype(str) + pd.Series(
+        np.where(pd.isna(top_street), "", ": around " + pd.Series(top_street, dtype=object).fillna("").astype(str)), dtype=object
+    )
+    fallback = fallback.where(~(pd.isna(ward_name) & pd.isna(top_street)), "Unnamed area")
+    name = pd.Series(place, dtype=object).where(pd.notna(place), fallback)
+
+    areas = gpd.GeoDataFrame(
+        {
+            schema.CATEGORY: _mode_by(labels, chosen[schema.CATEGORY], n_groups) if schema.CATEGORY in chosen else None,
+            schema.PATTERN: _mode_by(labels, chosen[schema.PATTERN], n_groups) if schema.PATTERN in chosen else None,
+            CLASS_MIX: mix_text.reindex(range(n_groups)).to_numpy(dtype=object),
+            N_UNITS: size.astype(np.int64),
+            schema.N: n,
+            schema.HARM: h,
+            SHARE_OF_CRIME: n / total_n if total_n > 0 else np.zeros(n_groups),
+            SHARE_OF_AREA: area_m2 / study_area_m2 if study_area_m2 > 0 else np.zeros(n_groups),
+            AREA_KM2: area_m2 / 1e6,
+            schema.WARD_NAME: ward_name,
+            "top_street": top_street,
+            "_name": name.to_numpy(dtype=object),
+        },
+        geometry=polys.to_numpy(),
+        crs=WORKING_CRS,
+    )
+    order = np.lexsort((-n, -h))
+    rank = np.empty(n_groups, dtype=np.int64)
+    rank[order] = np.arange(1, n_groups + 1)
+    areas.insert(0, schema.AREA_ID, area_ids(rank))
+    areas = areas.iloc[order].reset_index(drop=True)
+    dup = areas.groupby("_name").cumcount().to_numpy()
+    areas.insert(1, schema.AREA_NAME, np.where(dup > 0, areas["_name"] + " (" + (dup + 1).astype(str) + ")", areas["_name"]).astype(object))
+    areas = areas.drop(columns="_name")
+    unit_area[idx] = area_ids(rank[labels])
+    return areas, unit_area
+
+
+def match_areas(
+    new: gpd.GeoDataFrame,
+    previous: gpd.GeoDataFrame | None,
+    *,
+    min_jaccard: float = 0.2,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Give ``new`` areas the ids of the ``previous`` areas they overlap (Jaccard), one-to-one.
+
+    Parameters
+    ----------
+    new, previous
+        Areas with ``area_id`` and polygons in EPSG:27700 (``previous`` may be None or empty).
+    min_jaccard
+        Smallest intersection-over-union for two areas to be the same area, in (0, 1].
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        ``new`` with ids replaced (matched areas keep the previous id, unmatched ones get fresh ids
+        after the largest previous number) and a ``status`` column ("continuing" or "new"); and a
+        report ``{"matched": [{"area_id", "jaccard"}], "new": [...ids], "vanished": [...ids]}``.
+    """
+    if not 0 < min_jaccard <= 1:
+        raise ParameterError(f"`min_jaccard` must be in (0, 1]; got {min_jaccard!r}")
+    out = new.copy()
+    if previous is None or len(previous) == 0:
+        out["status"] = "new"
+        return out, {"matched": [], "new": out[schema.AREA_ID].tolist(), "vanished": []}
+    for name, frame in (("new", new), ("previous", previous)):
+        if frame.crs is None or frame.crs != WORKING_CRS:
+            raise CRSError(f"{name} areas are {frame.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+        if schema.AREA_ID not in frame.columns:
+            raise SchemaError(f"{name} areas have no {schema.AREA_ID!r} column")
+    a = new.geometry.to_numpy()
+    b = previous.geometry.to_numpy()
+    ia, ib = shapely.STRtree(b).query(a, predicate="intersects")
+    inter = shapely.area(shapely.intersection(a[ia], b[ib]))
+    union = shapely.area(a[ia]) + shapely.area(b[ib]) - inter
+    jac = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    matrix = sparse.coo_matrix((jac, (ia, ib)), shape=(len(a), len(b))).toarray()
+    rows, cols = linear_sum_assignment(-matrix)
+    good = matrix[rows, cols] >= min_jaccard
+    rows, cols = rows[good], cols[good]
+
+    ids = np.full(len(a), None, dtype=object)
+    prev_ids = previous[schema.AREA_ID].to_numpy(dtype=object)
+    ids[rows] = prev_ids[cols]
+    fresh = np.flatnonzero(pd.isna(ids))
+    start = int(_id_number(previous[schema.AREA_ID]).max(initial=0)) + 1
+    ids[fresh] = area_ids(np.arange(start, start + fresh.size))
+    out[schema.AREA_ID] = ids
+    out["status"] = np.where(np.isin(np.arange(len(a)), rows), "continuing", "new")
+    vanished = np.setdiff1d(np.arange(len(b)), cols)
+    report = {
+        "matched": [{"area_id": str(prev_ids[c]), "jaccard": float(matrix[r, c])} for r, c in zip(rows, cols)],
+        "new": [str(x) for x in ids[fresh]],
+        "vanished": [str(x) for x in prev_ids[vanished]],
+    }
+    return out, report
+
+
+def relabel_units(unit_area: np.ndarray, old_ids: np.ndarray, new_ids: np.ndarray) -> np.ndarray:
+    """Map each unit's area id from the ids of a fresh run to the matched ids."""
+    mapping = pd.Series(np.asarray(new_ids, dtype=object), index=np.asarray(old_ids, dtype=object))
+    return pd.Series(unit_area, dtype=object).map(mapping).to_numpy(dtype=object)
+

@@ -1,0 +1,366 @@
+"""The space-time cube: incident counts and harm by spatial unit x period, zero-filled.
+
+A :class:`Cube` holds dense ``(n_units, n_periods)`` arrays of counts and harm for every unit of the
+study area and every period from the first to the last month of the data (or of ``months``), so a
+unit or a period with no crime is a row or column of zeros rather than missing. Units are H3 cells
+(overlapping the study area), wards or LSOAs. Only *located* incidents inside the study area are
+counted: unlocated ones have no place on a map.
+
+Aggregation is one ``np.bincount`` over ``unit * n_periods + period`` codes; no loop over rows,
+units or periods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_csp import boundaries, grid, harm, periods, schema
+from geo_csp._errors import CRSError, DenominatorError, ParameterError, SchemaError
+from geo_csp.settings import WORKING_CRS
+
+__all__ = ["Cube", "aggregate_h3", "build_cube", "clip_to_study_area", "rates_per_1000"]
+
+UnitKind = Literal["h3", "ward", "lsoa"]
+UNIT_KINDS = ("h3", "ward", "lsoa")
+_ON_OR_NEAR = r"^\s*On or near\s+"
+
+
+@dataclass(frozen=True)
+class Cube:
+    """Counts and harm by unit x period.
+
+    Attributes
+    ----------
+    units
+        One row per unit, indexed by ``unit_id`` (H3 id, ward code or LSOA code), EPSG:27700
+        geometry; wards and LSOAs carry their name, ``population`` and (LSOAs, H3 cells) ``ward_code``
+        where known.
+    period_keys, period_labels
+        Sortable integer keys and report labels ("Q1 Apr-Jun 2022") of the periods, in order.
+    n, harm
+        ``(n_units, n_periods)`` float64 arrays: incident counts and summed harm weights.
+    params
+        How the cube was built (unit, resolution, period, filters, harm index, ASB weight, ...).
+    locations
+        Long table ``unit_id, location, n``: incidents per police.uk street description (without
+        "On or near ") per unit, used to name hotspot areas.
+    """
+
+    units: gpd.GeoDataFrame
+    period_keys: np.ndarray
+    period_labels: np.ndarray
+    n: np.ndarray
+    harm: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+    locations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N]))
+
+    def __post_init__(self) -> None:
+        shape = (len(self.units), len(self.period_keys))
+        for name in ("n", "harm"):
+            arr = getattr(self, name)
+            if arr.shape != shape:
+                raise SchemaError(f"cube `{name}` has shape {arr.shape}, expected (units, periods) = {shape}")
+        if len(self.period_labels) != shape[1]:
+            raise SchemaError("cube period labels and keys differ in length")
+        if self.units.index.has_duplicates:
+            raise SchemaError(f"cube units repeat: {self.units.index[self.units.index.duplicated()][:3].tolist()}")
+
+    @property
+    def unit_ids(self) -> pd.Index:
+        """The unit ids, in row order."""
+        return self.units.index
+
+    @property
+    def population(self) -> pd.Series:
+        """Residents per unit (NaN where unknown, e.g. for H3 cells)."""
+        if schema.POPULATION in self.units.columns:
+            return self.units[schema.POPULATION].astype("float64")
+        return pd.Series(np.nan, index=self.units.index, name=schema.POPULATION)
+
+    def totals(self) -> pd.DataFrame:
+        """Per-unit totals over all periods: ``n``, ``harm`` (indexed by ``unit_id``)."""
+        return pd.DataFrame({schema.N: self.n.sum(axis=1), schema.HARM: self.harm.sum(axis=1)}, index=self.units.index)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long form: one row per unit x period with ``unit_id, period, n, harm`` (plus population)."""
+        n_units, n_periods = self.n.shape
+        frame = pd.DataFrame(
+            {
+                schema.UNIT_ID: np.repeat(self.units.index.to_numpy(dtype=object), n_periods),
+                schema.PERIOD: np.tile(self.period_labels.astype(object), n_units),
+                schema.N: self.n.ravel().astype("float64"),
+                schema.HARM: self.harm.ravel().astype("float64"),
+            }
+        )
+        if schema.POPULATION in self.units.columns:
+            frame[schema.POPULATION] = np.repeat(self.population.to_numpy(), n_periods)
+        return frame
+
+    def rates(self, *, measure: Literal["n", "harm"] = "n") -> np.ndarray:
+        """Count (or harm) per 1,000 residents, ``(n_units, n_periods)``; see :func:`rates_per_1000`."""
+        return rates_per_1000(getattr(self, measure), self.population)
+
+
+def rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
+    """``values`` per 1,000 residents, row by row.
+
+    Raises
+    ------
+    DenominatorError
+        Naming the units (index of ``population``) with a missing or non-positive population.
+    """
+    pop = population.to_numpy(dtype="float64")
+    bad = ~np.isfinite(pop) | (pop <= 0)
+    if bad.any():
+        names = population.index[bad][:5].tolist()
+        more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+        raise DenominatorError(
+            f"no population for unit(s) {names}{more}: rates per 1,000 need residents for every unit; "
+            "use wards or LSOAs with a population column (H3 cells have none), or supply a population file"
+        )
+    values = np.asarray(values, dtype="float64")
+    return values * 1000.0 / (pop[:, None] if values.ndim == 2 else pop)
+
+
+def _study_geometry(study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> shapely.Geometry | None:
+    if study_area is None:
+        return None
+    if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if study_area.crs is None or study_area.crs != WORKING_CRS:
+            raise CRSError(f"study area is {study_area.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
+        return shapely.union_all(np.asarray(study_area.geometry))
+    if isinstance(study_area, shapely.Geometry):
+        return study_area
+    raise ParameterError(f"`study_area` must be a GeoDataFrame, GeoSeries or shapely geometry, not {type(study_area).__name__}")
+
+
+def _check_incidents(incidents: pd.DataFrame) -> None:
+    need = [schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED]
+    missing = [c for c in need if c not in incidents.columns]
+    if missing:
+        raise SchemaError(
+            f"incidents lack column(s) {missing}; read them with geo_csp.store.read_incidents "
+            f"(columns {list(schema.INCIDENT_COLUMNS)})"
+        )
+
+
+def clip_to_study_area(incidents: pd.DataFrame, study_area: shapely.Geometry | None) -> np.ndarray:
+    """Boolean mask of located incidents inside the study area (each distinct point tested once)."""
+    located = incidents[schema.LOCATED].to_numpy(dtype=bool)
+    x = incidents[schema.EASTING].to_numpy(dtype="float64")
+    y = incidents[schema.NORTHING].to_numpy(dtype="float64")
+    mask = located & np.isfinite(x) & np.isfinite(y)
+    if study_area is None or not mask.any():
+        return mask
+    xy, inverse = np.unique(np.column_stack([x[mask], y[mask]]), axis=0, return_inverse=True)
+    shapely.prepare(study_area)
+    inside = shapely.intersects_xy(study_area, xy[:, 0], xy[:, 1])
+    out = np.zeros(len(incidents), dtype=bool)
+    out[np.flatnonzero(mask)] = inside[inverse.ravel()]
+    return out
+
+
+def _default_units(kind: UnitKind, months: np.ndarray) -> gpd.GeoDataFrame:
+    if kind == "ward":
+        return boundaries.load_wards(year=2017 if months.size and str(max(months[-1:])) < "2022-01" else 2022)
+    return boundaries.load_lsoas(era=boundaries.lsoa_era_for_months(months))
+
+
+def _polygon_units(units: gpd.GeoDataFrame, kind: UnitKind, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
+    code = schema.WARD_CODE if kind == "ward" else schema.LSOA_CODE
+    if units.crs is None or units.crs != WORKING_CRS:
+        raise CRSError(f"`units` are {units.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    if code not in units.columns:
+        raise SchemaError(f"{kind} units need a {code!r} column; they have {list(units.columns)}")
+    out = units.set_index(code, drop=False).rename_axis(schema.UNIT_ID)
+    if area is not None:
+        out = out[out.geometry.intersects(area).to_numpy()]
+    return out
+
+
+def build_cube(
+    incidents: pd.DataFrame,
+    *,
+    unit: UnitKind = "h3",
+    units: gpd.GeoDataFrame | None = None,
+    resolution: int | None = None,
+    period: periods.PeriodKind = "month",
+    months: tuple[str, str] | None = None,
+    study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
+    crime_types: Iterable[str] | None = None,
+    group: str | None = None,
+    groups: Mapping[str, Iterable[str]] | None = None,
+    sources: Iterable[str] | None = None,
+    harm_index: harm.HarmIndex = "cchi",
+    asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
+    backend: Literal["memory"] = "memory",
+) -> Cube:
+    """Count located incidents by unit x period, zero-filled over the study area.
+
+    Parameters
+    ----------
+    incidents
+        Incident table with the store schema (at least ``month, crime_type, easting, northing,
+        located``; ``location`` and ``source`` are used when present). Not modified.
+    unit
+        ``"h3"`` cells overlapping the study area, ``"ward"`` or ``"lsoa"`` polygons.
+    units
+        Ward/LSOA polygons (EPSG:27700, ``ward_code``/``lsoa_code`` column, optional ``population``);
+        default Bury's shipped wards (2017 wards for data before 2022) or LSOAs of the data's era.
+        For ``unit="h3"``, optional cells to use instead of those covering the study area.
+    resolution
+        H3 resolution (7-11); default chosen from the study area's size (:func:`grid.default_resolution`)
+        and reported in ``params["resolution_reason"]``.
+    period
+        ``"month"``, ``"quarter"`` (financial) or ``"year"`` (financial).
+    months
+        ``(first, last)`` "YYYY-MM" months to cover; default the data's first and last month.
+    study_area
+        Polygon(s) in EPSG:27700; incidents outside are dropped. Default: the union of the ward/LSOA
+        units, or for H3 the convex hull of the located incidents.
+    crime_types, group, groups
+        Filter by categories and/or a named crime group (:func:`harm.resolve_crime_types`).
+    sources
+        Keep only these ``source`` values (police.uk street, partner sources); default all.
+    harm_index, asb_weight_days
+        Harm weights (:func:`harm.harm_weights`).
+    backend
+        ``"memory"``: the whole cube in numpy arrays (the only backend of this function).
+
+    Returns
+    -------
+    Cube
+    """
+    _check_incidents(incidents)
+    if unit not in UNIT_KINDS:
+        raise ParameterError(f"`unit` must be one of {UNIT_KINDS}, not {unit!r}")
+    if backend != "memory":
+        raise ParameterError(f"`backend` must be 'memory', not {backend!r}")
+    types = harm.resolve_crime_types(crime_types, group, groups=groups)
+
+    keep = np.ones(len(incidents), dtype=bool)
+    if types is not None:
+        keep &= incidents[schema.CRIME_TYPE].isin(types).to_numpy()
+    if sources is not None:
+        if schema.SOURCE not in incidents.columns:
+            raise SchemaError("incidents have no `source` column to filter `sources` on")
+        keep &= incidents[schema.SOURCE].isin(list(sources)).to_numpy()
+    all_months = periods.validate_months(incidents[schema.MONTH].to_numpy(dtype=object))
+    if months is not None:
+        first, last = periods.validate_months(list(months), name="months")
+        month_list = periods.month_range(first, last)
+        keep &= (all_months >= first) & (all_months <= last)
+    else:
+        present = all_months[keep]
+        if present.size == 0:
+            raise ParameterError("no incidents match the filters; give `months` to build an empty cube")
+        month_list = periods.month_range(str(np.min(present.astype(object))), str(np.max(present.astype(object))))
+
+    area = _study_geometry(study_area)
+    if unit in ("ward", "lsoa"):
+        poly = _polygon_units(units if units is not None else _default_units(unit, month_list), unit, area)
+        if area is None:
+            area = shapely.union_all(poly.geometry.to_numpy())
+    inside = keep & clip_to_study_area(incidents, area)
+    sel = incidents.loc[inside]
+    x = sel[schema.EASTING].to_numpy(dtype="float64")
+    y = sel[schema.NORTHING].to_numpy(dtype="float64")
+
+    params: dict[str, Any] = {
+        "unit": unit, "period": period, "months": [str(month_list[0]), str(month_list[-1])],
+        "crime_types": list(types) if types is not None else None, "group": group,
+        "sources": list(sources) if sources is not None else None, "harm_index": harm_index,
+        "asb_weight_days": float(asb_weight_days), "resolution": None,
+    }
+    if unit == "h3":
+        if area is None:
+            if len(sel) < 3:
+                raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
+            area = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+        if resolution is None:
+            resolution, reason = grid.default_resolution(area)
+            params["resolution_reason"] = reason
+        params["resolution"] = int(resolution)
+        codes = grid.points_to_cells(x, y, resolution=resolution)
+        cells = np.asarray(units.index if isinstance(units, gpd.GeoDataFrame) else grid.area_to_cells(area, resolution=resolution), dtype=object)
+        # a point on the area's edge can fall in a cell H3 did not list as overlapping: add it
+        cells = np.union1d(cells, np.unique(codes.astype(str))) if units is None else cells
+        unit_frame = grid.cells_to_polygons(cells)
+    else:
+        code_col = schema.WARD_CODE if unit == "ward" else schema.LSOA_CODE
+        codes = boundaries.assign_to_polygons(x, y, poly, code_col=code_col)
+        unit_frame = poly
+    index = pd.Index(unit_frame.index)
+    unit_pos = index.get_indexer(pd.Index(codes.astype(object)))
+    counted = unit_pos >= 0
+    if unit == "h3" and units is not None and not counted.all():
+        params["dropped_outside_units"] = int((~counted).sum())
+
+    keys = periods.period_keys(month_list, period=period)
+    period_keys = np.unique(keys)
+    p_pos = np.searchsorted(period_keys, periods.period_keys(sel[schema.MONTH].to_numpy(dtype=object), period=period))
+    weights = harm.incident_harm(sel[schema.CRIME_TYPE].to_numpy(dtype=object), index=harm_index, asb_weight_days=asb_weight_days)
+    n_units, n_periods = len(index), len(period_keys)
+    flat = unit_pos[counted] * n_periods + p_pos[counted]
+    n = np.bincount(flat, minlength=n_units * n_periods).reshape(n_units, n_periods).astype("float64")
+    h = np.bincount(flat, weights=weights[counted], minlength=n_units * n_periods).reshape(n_units, n_periods)
+
+    locations = pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N])
+    if schema.LOCATION in sel.columns:
+        text = sel[schema.LOCATION].astype("string").str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
+        loc = pd.DataFrame({schema.UNIT_ID: index.to_numpy(dtype=object)[unit_pos[counted]], "location": text.to_numpy()[counted]})
+        loc = loc[loc["location"].notna() & (loc["location"] != "")]
+        locations = loc.groupby([schema.UNIT_ID, "location"], sort=True).size().rename(schema.N).reset_index()
+
+    params["n_incidents_in_area"] = int(counted.sum())
+    params["study_area_km2"] = float(area.area / 1e6)
+    return Cube(
+        units=unit_frame,
+        period_keys=period_keys,
+        period_labels=periods.period_labels(period_keys, period=period),
+        n=n,
+        harm=h,
+        params=params,
+        locations=locations,
+    )
+
+
+def aggregate_h3(cube: Cube, *, resolution: int) -> Cube:
+    """The same cube on coarser H3 cells: each parent's counts are the sum of its children's."""
+    if cube.params.get("unit") != "h3":
+        raise ParameterError("only H3 cubes can be aggregated to a parent resolution")
+    current = cube.params.get("resolution")
+    if current is not None and resolution > current:
+        raise ParameterError(f"resolution {resolution} is finer than the cube's {current}; parents need a coarser one")
+    parents = grid.cells_to_parents(cube.units.index.to_numpy(dtype=object), resolution=resolution)
+    unique, inverse = np.unique(parents.astype(str), return_inverse=True)
+    inverse = inverse.ravel()
+
+    def _sum(arr: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(unique), arr.shape[1]), dtype="float64")
+        np.add.at(out, inverse, arr)
+        return out
+
+    locations = cube.locations
+    if len(locations):
+        mapping = pd.Series(parents, index=cube.units.index)
+        locations = (
+            locations.assign(**{schema.UNIT_ID: locations[schema.UNIT_ID].map(mapping).to_numpy()})
+            .groupby([schema.UNIT_ID, "location"], sort=True)[schema.N].sum().reset_index()
+        )
+    return Cube(
+        units=grid.cells_to_polygons(unique.astype(object)),
+        period_keys=cube.period_keys,
+        period_labels=cube.period_labels,
+        n=_sum(cube.n),
+        harm=_sum(cube.harm),
+        params={**cube.params, "resolution": int(resolution), "aggregated_from": current},
+        locations=locations,
+    )
