@@ -144,8 +144,11 @@ class GiStarResult:
         Two-sided p-values used for significance: analytical ``2 * (1 - Phi(|z|))``, or
         ``min(1, 2 * p_sim)`` when permutations were run.
     p_sim
-        esda-style folded pseudo p-values ``(M + 1) / (R + 1)`` (M: permutations at least as extreme
-        in the observed direction), in (0, 0.5]; None without permutations.
+        Pseudo p-values ``(M + 1) / (R + 1)`` as esda's ``p_sim`` (its default "directed"
+        alternative): M counts permutations with a lag >= the observed one, folded to the smaller
+        tail when more than half are, so the value lies in (0, 0.5] and is one-sided in the observed
+        direction. ``p`` doubles it to a two-sided value (a 5% cut-off on ``p_sim`` itself would be
+        10% two-sided). None without permutations.
     p_adjusted
         Benjamini-Hochberg adjusted ``p`` within each period (equal to ``p`` when ``fdr`` is False).
     hot_cold
