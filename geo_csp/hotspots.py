@@ -30,8 +30,8 @@ from geo_csp._errors import ParameterError
 
 __all__ = ["CubeAnalysis", "GiStarResult", "HotspotParams", "analyse_cube", "gi_star"]
 
-N_HOT_PERIODS = getattr(schema, "N_HOT_PERIODS", "n_hot_periods")
-N_COLD_PERIODS = getattr(schema, "N_COLD_PERIODS", "n_cold_periods")
+N_HOT_PERIODS = schema.N_HOT_PERIODS
+N_COLD_PERIODS = schema.N_COLD_PERIODS
 
 _GLOBAL_WINDOWS = ("period", "cube")
 

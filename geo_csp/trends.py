@@ -37,7 +37,7 @@ __all__ = [
     "recent_window",
 ]
 
-MK_VAR_S: Final = getattr(schema, "MK_VAR_S", "mk_var_s")
+MK_VAR_S: Final = schema.MK_VAR_S
 
 NO_PATTERN: Final = "No Pattern Detected"
 _KINDS: Final = ("New", "Consecutive", "Intensifying", "Persistent", "Diminishing", "Sporadic", "Oscillating", "Historical")
