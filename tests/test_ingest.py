@@ -1,0 +1,363 @@
+"""Tests of geo_csp.ingest: the bad-input corpus, real police.uk/partner files, parsers and time rules."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings as hsettings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from geo_csp import _errors, ingest, schema, settings, store
+
+DATA = Path(__file__).parent / "data"
+BAD = DATA / "bad"
+MAPPINGS = DATA / "mappings"
+REAL = settings.SHARED_REAL_DATA_DIR
+CASES = tomllib.loads((BAD / "expected.toml").read_text(encoding="utf-8"))["case"]
+
+
+def _real(rel: str) -> Path:
+    path = REAL / rel
+    if not path.exists():
+        pytest.skip(f"shared real data absent: {rel}")
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# The bad-input corpus (table-driven from tests/data/bad/expected.toml)
+# --------------------------------------------------------------------------------------------------
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 25
+    assert len({c["file"] for c in CASES}) >= 25
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}|{c.get('mapping', '')}" for c in CASES])
+def test_bad_input(case: dict, tmp_path: Path) -> None:
+    mapping = BAD / case["mapping"] if "mapping" in case else None
+    store_dir = tmp_path / "store"
+    if "error" in case:
+        with pytest.raises(getattr(_errors, case["error"]), match=case["match"]):
+            ingest.ingest_paths([BAD / case["file"]], store_dir=store_dir, mapping=mapping)
+        # nothing of a refused file is written
+        assert not (store_dir / store.MANIFEST_NAME).exists()
+        assert not list(store_dir.rglob("*.parquet"))
+        return
+    report = ingest.ingest_paths([BAD / case["file"]], store_dir=store_dir, mapping=mapping)
+    (f,) = report.files
+    assert f.accepted == case["accepted"]
+    assert f.unlocated == case.get("unlocated", 0)
+    assert f.reasons == case["reasons"]
+    assert f.rows_read == f.accepted + f.quarantined
+    quarantine = store.read_quarantine(store_dir)
+    assert sorted(quarantine[schema.LINE]) == case.get("lines", [])
+    assert set(quarantine["reason"]) <= set(schema.REASONS)
+    assert (quarantine["file"] == str(BAD / case["file"])).all()
+    assert quarantine["message"].str.len().gt(10).all()
+    incidents = store.read_incidents(store_dir)
+    assert len(incidents) == f.accepted
+    assert not incidents[schema.LINE].isin(quarantine[schema.LINE]).any()
+
+
+def test_quarantine_message_names_the_value(tmp_path: Path) -> None:
+    ingest.ingest_paths([BAD / "bad_month.csv"], store_dir=tmp_path)
+    q = store.read_quarantine(tmp_path).set_index(schema.LINE)
+    assert "Month=2019-13" in q.loc[2, "message"]
+    assert '"Crime ID":"m1"' in q.loc[2, "raw"]
+
+
+def test_malformed_row_keeps_its_text(tmp_path: Path) -> None:
+    ingest.ingest_paths([BAD / "extra_field.csv"], store_dir=tmp_path)
+    q = store.read_quarantine(tmp_path)
+    assert q["raw"].iloc[0].endswith(',extra"}')
+
+
+def test_refused_file_aborts_the_whole_ingest(tmp_path: Path) -> None:
+    ingest.ingest_paths([BAD / "zero_coords.csv"], store_dir=tmp_path)
+    before = store.read_manifest(tmp_path)
+    with pytest.raises(_errors.InputFileError, match="truncated"):
+        ingest.ingest_paths([BAD / "half_coords.csv", BAD / "truncated.csv.gz"], store_dir=tmp_path)
+    assert store.read_manifest(tmp_path) == before
+    assert len(list((tmp_path / "incidents").rglob("*.parquet"))) == 1
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsers (property-based)
+# --------------------------------------------------------------------------------------------------
+@given(st.integers(0, 9999), st.integers(-5, 20))
+def test_valid_months_property(year: int, month: int) -> None:
+    text = f"{year:04d}-{month:02d}" if month >= 0 else f"{year:04d}-{month}"
+    assert bool(ingest.valid_months([text])[0]) == (1 <= month <= 12)
+
+
+@given(st.text(max_size=12))
+def test_valid_months_rejects_non_months(text: str) -> None:
+    expected = re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text) is not None
+    assert bool(ingest.valid_months([text])[0]) == expected
+
+
+@hsettings(max_examples=200)
+@given(
+    st.floats(-10, 10, allow_nan=False),
+    st.floats(45, 60, allow_nan=False),
+)
+def test_classify_coordinates_property(lon: float, lat: float) -> None:
+    _, _, reason, located = ingest.classify_coordinates([repr(lon)], [repr(lat)])
+    lon_ok = settings.EW_LON_RANGE[0] <= lon <= settings.EW_LON_RANGE[1]
+    lat_ok = settings.EW_LAT_RANGE[0] <= lat <= settings.EW_LAT_RANGE[1]
+    assert bool(located[0]) == (lon_ok and lat_ok)
+    assert (reason[0] == "") == bool(located[0])
+    if not located[0]:
+        assert reason[0] in {"out_of_country", "swapped_coordinates"}
+    # swapping the text of an accepted point is always recognised as swapped
+    if located[0]:
+        _, _, r2, _ = ingest.classify_coordinates([repr(lat)], [repr(lon)])
+        assert r2[0] == "swapped_coordinates"
+
+
+@given(st.text(alphabet="0123456789.-+eE ,abc", max_size=10))
+def test_parse_numbers_matches_python_float_on_plain_decimals(text: str) -> None:
+    value = ingest.parse_numbers([text])[0]
+    plain = re.fullmatch(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*", text)
+    if plain:
+        assert value == pytest.approx(float(text))
+    else:
+        assert np.isnan(value)
+
+
+def test_classify_coordinates_cases() -> None:
+    lon, lat, reason, located = ingest.classify_coordinates(
+        ["-2.29", "", "", "0", "x", "53.59", "2.35"], ["53.59", "", "53.6", "0", "1", "-2.29", "48.85"]
+    )
+    assert reason.tolist() == ["", "", "half_coordinates", "zero_coordinates",
+                               "non_numeric_coordinates", "swapped_coordinates", "out_of_country"]
+    assert located.tolist() == [True, False, False, False, False, False, False]
+    assert_allclose(lon[0], -2.29)
+    assert np.isnan(lon[1:]).all()
+
+
+def test_classify_british_national_grid() -> None:
+    lon, lat, reason, located = ingest.classify_coordinates(["380500"], ["410900"], crs="EPSG:27700")
+    assert reason[0] == "" and located[0]
+    assert_allclose([lon[0], lat[0]], [-2.296, 53.594], atol=2e-3)  # Bury town centre, SD 805 109
+    # round trip: the street path projects the lon/lat back to the same grid point
+    accepted, _ = ingest.read_file(BAD / "partner_easting_northing.csv", mapping=BAD / "partner_en.toml")
+    row = accepted.to_pylist()[0]
+    assert_allclose([row[schema.EASTING], row[schema.NORTHING]], [380500, 410900], atol=1e-3)
+
+
+def test_force_slug() -> None:
+    assert ingest.force_slug("Lancashire Constabulary") == "lancashire"
+    assert ingest.force_slug("Greater Manchester Police") == "greater-manchester"
+    assert ingest.force_slug("Devon & Cornwall Police") == "devon-and-cornwall"
+    assert ingest.force_slug("Metropolitan Police Service") == "metropolitan"
+    assert ingest.force_slug("Police Service of Northern Ireland") == "northern-ireland"
+
+
+# --------------------------------------------------------------------------------------------------
+# Contract of accepted rows
+# --------------------------------------------------------------------------------------------------
+def test_street_rows_contract(tmp_path: Path) -> None:
+    accepted, quarantined = ingest.read_file(BAD / "unlocated_ok.csv")
+    assert accepted.schema == schema.INCIDENT_SCHEMA
+    assert quarantined.schema == schema.QUARANTINE_SCHEMA
+    df = accepted.to_pandas()
+    raw = (BAD / "unlocated_ok.csv").read_bytes()
+    import hashlib
+
+    file_id = hashlib.sha256(raw).hexdigest()[:16]
+    assert df[schema.INCIDENT_ID].tolist() == [f"{file_id}:2", f"{file_id}:3", f"{file_id}:4"]
+    assert df[schema.OCCURRED_DATE].isna().all() and df[schema.OCCURRED_AT].isna().all()
+    assert (df[schema.MONTH] == "2019-01").all()
+    assert df[schema.FORCE].unique().tolist() == ["test"]  # from "Falls within"
+    assert df[schema.LOCATED].tolist() == [False, True, False]
+    assert_allclose(df.loc[1, [schema.EASTING, schema.NORTHING]].astype(float), [380901.27, 410419.09], atol=0.05)
+    assert df[schema.CRIME_ID].tolist() == ["u1", "a1", "u2"]
+    assert df[schema.CONTEXT].isna().all()
+    assert (df[schema.WEIGHT] == 1.0).all()
+
+
+def test_stop_search_times_and_month() -> None:
+    accepted, _ = ingest.read_file(BAD / "2019-06-test-stop-and-search.csv")
+    row = accepted.to_pylist()[0]
+    assert row[schema.CRIME_TYPE] == schema.STOP_AND_SEARCH_TYPE
+    assert row[schema.OBJECT_OF_SEARCH] == "Controlled drugs"
+    assert row[schema.FORCE] == "test"
+    assert str(row[schema.OCCURRED_AT]) == "2019-06-01 10:00:00+00:00"
+    assert str(row[schema.OCCURRED_DATE]) == "2019-06-01"
+
+
+def test_partner_local_time_to_utc(tmp_path: Path) -> None:
+    csv_path = tmp_path / "asb.csv"
+    csv_path.write_text(
+        "Ref,Date reported,Type,Longitude,Latitude,Priority\n"
+        "A,15/07/2023 00:30,Noise nuisance,-2.2971,53.5933,3\n"
+        "B,15/01/2023 00:30,Begging,-2.2971,53.5933,\n",
+        encoding="utf-8",
+    )
+    accepted, _ = ingest.read_file(csv_path, mapping=BAD / "partner.toml")
+    df = accepted.to_pandas()
+    # BST: 00:30 local on 15 July is 23:30 UTC on 14 July; month and date stay local
+    assert str(df.loc[0, schema.OCCURRED_AT]) == "2023-07-14 23:30:00+00:00"
+    assert str(df.loc[0, schema.OCCURRED_DATE]) == "2023-07-15"
+    assert df.loc[0, schema.MONTH] == "2023-07"
+    assert str(df.loc[1, schema.OCCURRED_AT]) == "2023-01-15 00:30:00+00:00"
+    assert df[schema.CRIME_TYPE].tolist() == ["Anti-social behaviour", "Begging"]
+    assert df[schema.WEIGHT].tolist() == [3.0, 1.0]
+    assert df[schema.SOURCE].unique().tolist() == ["council_asb"]
+    assert df[schema.FORCE].unique().tolist() == ["council_asb"]
+    assert df[schema.CRIME_ID].tolist() == ["A", "B"]
+
+
+def test_partner_date_only_has_no_time(tmp_path: Path) -> None:
+    accepted, _ = ingest.read_file(BAD / "partner_easting_northing.csv", mapping=BAD / "partner_en.toml")
+    df = accepted.to_pandas()
+    assert df[schema.OCCURRED_AT].isna().all()
+    assert df[schema.OCCURRED_DATE].astype(str).unique().tolist() == ["2023-02-03"]
+    assert (df[schema.CRIME_TYPE] == "Fly-tipping").all()
+    assert_allclose(df.loc[0, [schema.EASTING, schema.NORTHING]].astype(float), [380500, 410900], atol=1e-3)
+
+
+def test_archive_folder_and_zip(tmp_path: Path) -> None:
+    header = ",".join(schema.POLICE_UK_STREET_HEADER)
+    folder = tmp_path / "archive"
+    for month, force in [("2019-01", "lancashire"), ("2019-02", "lancashire"), ("2019-01", "cumbria")]:
+        d = folder / month
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{month}-{force}-street.csv").write_text(
+            f"{header}\n,{month},{force},{force},-2.5,53.7,,,,Drugs,,\n,{month},{force},{force},,,,,,Robbery,,\n", encoding="utf-8"
+        )
+    (folder / "2019-01" / "2019-01-lancashire-outcomes.csv").write_text("x\n", encoding="utf-8")
+    report = ingest.ingest_paths([folder], store_dir=tmp_path / "s1")
+    assert report.totals["accepted"] == 6 and report.totals["unlocated"] == 3
+    assert any("outcomes" in n for n in report.notes)
+    status = store.store_status(tmp_path / "s1")
+    assert status["forces"] == ["cumbria", "lancashire"] and status["months"] == ["2019-01", "2019-02"]
+    import shutil
+
+    zip_path = Path(shutil.make_archive(str(tmp_path / "archive"), "zip", folder))
+    report = ingest.ingest_paths([zip_path], store_dir=tmp_path / "s2")
+    assert report.totals["accepted"] == 6
+    assert report.files[0].path.startswith(f"{zip_path}!")
+    # the same member bytes give the same file ids, so the zip adds nothing to the folder's store
+    again = ingest.ingest_paths([zip_path], store_dir=tmp_path / "s1")
+    assert again.totals["accepted"] == 0
+    assert {f.status for f in again.files} == {"skipped: already in store"}
+
+
+def test_gzip_and_plain_give_same_rows(tmp_path: Path) -> None:
+    plain = BAD / "unlocated_ok.csv"
+    gz = tmp_path / "u.csv.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    a, _ = ingest.read_file(plain)
+    b, _ = ingest.read_file(gz)
+    cols = [c for c in schema.INCIDENT_COLUMNS if c not in (schema.INCIDENT_ID, schema.FILE_ID)]
+    assert a.select(cols).equals(b.select(cols))
+
+
+# --------------------------------------------------------------------------------------------------
+# Real shared files
+# --------------------------------------------------------------------------------------------------
+LANCASHIRE_TYPES = {
+    "Violence and sexual offences": 20557, "Anti-social behaviour": 14073, "Other theft": 5152,
+    "Burglary": 5022, "Public order": 4370, "Criminal damage and arson": 3991, "Vehicle crime": 3403,
+    "Shoplifting": 2922, "Other crime": 1031, "Drugs": 776, "Theft from the person": 512,
+    "Bicycle theft": 509, "Robbery": 360, "Possession of weapons": 272,
+}
+CUMBRIA_TYPES = {
+    "Violence and sexual offences": 6613, "Anti-social behaviour": 3315, "Criminal damage and arson": 2273,
+    "Public order": 1344, "Other theft": 1232, "Shoplifting": 1196, "Burglary": 797, "Vehicle crime": 498,
+    "Drugs": 440, "Other crime": 348, "Bicycle theft": 96, "Possession of weapons": 94, "Robbery": 74,
+    "Theft from the person": 64,
+}
+
+
+@pytest.mark.parametrize(
+    ("rel", "rows", "types", "unlocated", "months"),
+    [
+        ("police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz", 62950,
+         LANCASHIRE_TYPES, 4012, {"2018-11": 17135, "2018-12": 15379, "2019-01": 15402, "2019-02": 15034}),
+        ("police-uk-street-cumbria-2018-19/cumbria_street_2018-10_to_2019-02.csv.gz", 18384,
+         CUMBRIA_TYPES, 77, {"2018-10": 4022, "2018-11": 3755, "2018-12": 3699, "2019-01": 3484,
+                             "2019-02": 3424}),
+    ],
+    ids=["lancashire", "cumbria"],
+)
+def test_real_street_files(rel: str, rows: int, types: dict, unlocated: int, months: dict, tmp_path: Path) -> None:
+    path = _real(rel)
+    report = ingest.ingest_paths([path], store_dir=tmp_path)
+    (f,) = report.files
+    assert f.rows_read == rows == f.accepted + f.quarantined
+    # per-crime-type counts of the rows read equal PROVENANCE.md
+    df = store.read_incidents(tmp_path)
+    q = store.read_quarantine(tmp_path)
+    read_types = pd.concat([df[schema.CRIME_TYPE], q["raw"].map(lambda r: pd.read_json(r, typ="series")["Crime type"])])
+    assert read_types.value_counts().to_dict() == types
+    assert df.groupby(schema.MONTH).size().to_dict() == months
+    assert f.unlocated == unlocated == int((~df[schema.LOCATED]).sum())
+    assert df[schema.OCCURRED_DATE].isna().all() and df[schema.OCCURRED_AT].isna().all()
+    assert df[schema.INCIDENT_ID].is_unique
+
+
+def test_real_lancashire_keeps_birmingham_points(tmp_path: Path) -> None:
+    path = _real("police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz")
+    ingest.ingest_paths([path], store_dir=tmp_path)
+    df = store.read_incidents(tmp_path, located_only=True)
+    birmingham = df[df[schema.LSOA_NAME].str.startswith("Birmingham", na=False)]
+    assert len(birmingham) > 0
+    assert set(df[schema.FORCE]) == {"lancashire"}
+    assert df[schema.EASTING].between(0, 700_000).all()
+
+
+def test_real_stop_search_june_2019(tmp_path: Path) -> None:
+    path = _real("police-uk-stop-search-gmp-2019/gmp_stop_and_search_2019-06.csv.gz")
+    (f,) = ingest.ingest_paths([path], store_dir=tmp_path).files
+    assert (f.rows_read, f.accepted, f.unlocated, f.quarantined) == (907, 907, 10, 0)
+    df = store.read_incidents(tmp_path)
+    assert df[schema.OCCURRED_AT].notna().all()
+    assert df[schema.OCCURRED_AT].min() == pd.Timestamp("2019-05-31T23:01:00Z")
+    assert df[schema.OCCURRED_AT].max() == pd.Timestamp("2019-06-30T22:25:00Z")
+    assert (df[schema.MONTH] == "2019-06").all()  # 31 May 23:xx UTC is 1 June in BST
+    assert (df[schema.CRIME_TYPE] == schema.STOP_AND_SEARCH_TYPE).all()
+    assert (df[schema.OBJECT_OF_SEARCH] == "Controlled drugs").sum() == 505
+    assert df[schema.OBJECT_OF_SEARCH].isna().sum() == 3
+    assert df[schema.CONTEXT].value_counts().to_dict() == {
+        "Person search": 742, "Person and Vehicle search": 125, "Vehicle search": 40}
+
+
+def test_real_gmp_burglary_via_mapping(tmp_path: Path) -> None:
+    path = _real("gmp-burglary-2016-2019/gmp_burglary_points_2016-02_to_2019-01.csv.gz")
+    (f,) = ingest.ingest_paths([path], store_dir=tmp_path, mapping=MAPPINGS / "gmp_burglary.toml").files
+    assert (f.rows_read, f.accepted, f.quarantined, f.unlocated) == (92666, 92666, 0, 0)
+    df = store.read_incidents(tmp_path, columns=[schema.MONTH, schema.CRIME_TYPE, schema.OCCURRED_DATE,
+                                                 schema.LON, schema.LAT])
+    assert df[schema.MONTH].nunique() == 36
+    assert (df[schema.MONTH].min(), df[schema.MONTH].max()) == ("2016-02", "2019-01")
+    assert df[schema.OCCURRED_DATE].isna().all()  # month only: no day invented
+    assert (df[schema.CRIME_TYPE] == "Burglary").all()
+    assert df.groupby(schema.MONTH).size().between(2135, 3054).all()
+    assert_allclose([df[schema.LON].min(), df[schema.LON].max()], [-2.7193, -1.9814], atol=1e-4)
+
+
+def test_real_stats19_via_mapping(tmp_path: Path) -> None:
+    path = _real("gm-road-casualties-2019-2024/gm_stats19_road_casualties_2019-01_to_2024-06.csv.gz")
+    (f,) = ingest.ingest_paths([path], store_dir=tmp_path, mapping=MAPPINGS / "stats19_casualties.toml").files
+    assert (f.rows_read, f.accepted, f.quarantined) == (20435, 20435, 0)
+    df = store.read_incidents(tmp_path)
+    assert df[schema.OCCURRED_AT].notna().all()
+    assert df[schema.CRIME_TYPE].value_counts().to_dict() == {
+        "Road casualty: slight": 16270, "Road casualty: serious": 3823, "Road casualty: fatal": 342}
+    years = pd.to_datetime(df[schema.OCCURRED_DATE]).dt.year.value_counts().to_dict()
+    assert years == {2019: 4897, 2020: 3218, 2021: 3895, 2022: 3563, 2023: 3242, 2024: 1620}
+    raw = pd.read_csv(path, dtype=str)
+    first = df.sort_values(schema.LINE).iloc[0]
+    local = pd.Timestamp(f"{raw.loc[0, 'date']} {raw.loc[0, 'output_time']}", tz="Europe/London")
+    assert first[schema.OCCURRED_AT] == local.tz_convert("UTC")
+    assert (df[schema.LOCATION] == "Bury").sum() == 1401
