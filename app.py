@@ -1,0 +1,38 @@
+"""geo-csp planning-meeting app: ``streamlit run app.py``.
+
+Entry point only: logging set-up, the shared sidebar and the page navigation. Each page is a thin
+script in ``geo_csp/app/pages/``; on first start the SYNTHETIC demo borough is built so the app opens
+populated. Set ``GEO_CSP_STORE`` to open another store, or ``GEO_CSP_DEMO_DIR`` to build the demo
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import streamlit as st
+
+from geo_csp.app import widgets
+
+logging.basicConfig(
+    level=os.environ.get("GEO_CSP_LOG_LEVEL", "INFO"),
+    format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+)
+
+st.set_page_config(page_title="geo-csp: hotspots and partnership plans", layout="wide")
+
+PAGES = "geo_csp/app/pages"
+navigation = st.navigation(
+    [
+        st.Page(f"{PAGES}/map.py", title="Map", icon=":material/map:", default=True),
+        st.Page(f"{PAGES}/trends.py", title="Trends", icon=":material/show_chart:"),
+        st.Page(f"{PAGES}/gaps.py", title="Gaps and priorities", icon=":material/priority_high:"),
+        st.Page(f"{PAGES}/walkabout.py", title="Walkabout planner", icon=":material/directions_walk:"),
+        st.Page(f"{PAGES}/review.py", title="Operation review", icon=":material/fact_check:"),
+        st.Page(f"{PAGES}/evidence.py", title="Evidence", icon=":material/description:"),
+        st.Page(f"{PAGES}/data.py", title="Data", icon=":material/database:"),
+    ]
+)
+widgets.sidebar()
+navigation.run()

@@ -1,0 +1,217 @@
+"""The shared sidebar (store, period, crimes, unit, measure, mode, basemap) and small display helpers.
+
+:func:`sidebar` draws the sidebar on every run (from ``app.py``) and returns the choices as a frozen
+:class:`Choices`; pages read them with :func:`current`. Nothing here computes on data beyond choosing
+among values the store summary already lists.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from geo_csp import periods, settings
+from geo_csp.app import cache
+
+STORE_ENV = "GEO_CSP_STORE"  # a store folder to open instead of the demo borough
+DEMO_ENV = "GEO_CSP_DEMO_DIR"  # where the demo borough is built (default data/demo)
+_CHOICES_KEY = "geo_csp_choices"
+
+UNITS = {"H3 hexagons": "h3", "Wards": "ward", "LSOAs": "lsoa"}
+MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents": "rate"}
+BASEMAP_LABELS = {"Light basemap": "light", "OpenStreetMap": "osm", "No basemap": None}
+ALL_CRIME = "All crime and ASB"
+CUSTOM = "Choose crime types…"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the sidebar chose; every page reads these, never the widgets directly."""
+
+    store_dir: str
+    stamp: float
+    has_store: bool
+    months: tuple[str, ...]
+    period_label: str
+    sources: tuple[str, ...] | None
+    crime_types: tuple[str, ...] | None
+    group: str | None
+    unit: str
+    resolution: int | None
+    measure: str
+    public: bool
+    basemap: str | None
+    synthetic: bool
+    status: dict[str, Any]
+
+    @property
+    def month_range(self) -> tuple[str, str] | None:
+        """First and last month chosen, or ``None`` when the store has none."""
+        return (self.months[0], self.months[-1]) if self.months else None
+
+    @property
+    def crime_label(self) -> str:
+        """A short description of the crime filter for titles and exports."""
+        if self.group:
+            return self.group.replace("_", " ")
+        if self.crime_types:
+            return ", ".join(self.crime_types) if len(self.crime_types) <= 3 else f"{len(self.crime_types)} crime types"
+        return ALL_CRIME
+
+
+def hotspot_args(choices: Choices) -> dict[str, Any]:
+    """The arguments of :func:`cache.hotspots` (and the map) for these choices."""
+    return {
+        "unit": choices.unit,
+        "resolution": choices.resolution,
+        "crime_types": choices.crime_types,
+        "group": choices.group,
+        "measure": choices.measure,
+        "sources": choices.sources,
+    }
+
+
+def default_store() -> tuple[str, str | None]:
+    """The store to open first and, when it is the demo's, the demo folder to build it in."""
+    if os.environ.get(STORE_ENV):
+        return os.environ[STORE_ENV], None
+    demo_dir = os.environ.get(DEMO_ENV) or str(settings.DEMO_DIR)
+    return str(Path(demo_dir) / "store"), demo_dir
+
+
+def period_options(months: list[str]) -> dict[str, tuple[str, ...]]:
+    """Period choices for the store's months: all, last 12 and 24 months, each financial year."""
+    if not months:
+        return {"No data": ()}
+    full = tuple(periods.month_range(months[0], months[-1]).tolist())
+    options: dict[str, tuple[str, ...]] = {}
+    if len(full) > 12:
+        options["Last 12 months"] = full[-12:]
+    if len(full) > 24:
+        options["Last 24 months"] = full[-24:]
+    options[f"All {len(full)} months ({full[0]} to {full[-1]})"] = full
+    keys = periods.period_keys(list(full), period="year")
+    labels = periods.period_labels(keys, period="year")
+    for key, label in zip(*[list(dict.fromkeys(x)) for x in (keys.tolist(), labels.tolist())], strict=True):
+        chosen = tuple(m for m, k in zip(full, keys.tolist(), strict=True) if k == key)
+        if len(chosen) >= 6:
+            options[f"Financial year {label}"] = chosen
+    return options
+
+
+def sidebar() -> Choices:
+    """Draw the shared sidebar and return the choices (also kept for :func:`current`)."""
+    from geo_csp import harm
+
+    default_dir, demo_dir = default_store()
+    with st.sidebar:
+        st.header("geo-csp")
+        store_dir = st.text_input(
+            "Store folder", value=default_dir, key="store_dir",
+            help="The incident store to analyse. The demo borough (SYNTHETIC data) opens by default.",
+        ).strip()
+        if demo_dir is not None and store_dir == default_dir and cache.store_stamp(store_dir) == 0.0:
+            with st.spinner("Building the SYNTHETIC demo borough (first start only, a few seconds)…"):
+                try:
+                    cache.ensure_demo(demo_dir)
+                except Exception as exc:  # the page still opens; the Data page can fill a store
+                    st.error(f"Could not build the demo borough: {exc}")
+        stamp = cache.store_stamp(store_dir)
+        has_store = stamp > 0.0
+        status = cache.status(store_dir, stamp) if has_store else {"months": [], "sources": [], "config": {}}
+        if not has_store:
+            st.warning(f"No store at {store_dir}. Ingest files on the Data page or choose another folder.")
+        synthetic = bool(status["config"].get("synthetic")) or Path(store_dir).resolve().is_relative_to(
+            Path(os.environ.get(DEMO_ENV) or settings.DEMO_DIR).resolve()
+        )
+        if synthetic:
+            st.error(f"**{settings.SYNTHETIC_LABEL}** demo data: invented incidents, not real crime.")
+
+        options = period_options(status["months"])
+        period_label = st.selectbox("Period", list(options), key="period")
+        sources_all = status["sources"]
+        default_sources = [s for s in sources_all if s == "police_uk_street"] or sources_all
+        sources = st.multiselect("Sources", sources_all, default=default_sources, key="sources")
+        group_label = st.selectbox(
+            "Crime group", [ALL_CRIME, *harm.CRIME_GROUPS, CUSTOM], key="crime_group",
+            format_func=lambda g: g.replace("_", " "),
+        )
+        crime_types: tuple[str, ...] | None = None
+        if group_label == CUSTOM:
+            from geo_csp import schema
+
+            picked = st.multiselect("Crime types", list(schema.CRIME_TYPES), default=["Burglary"], key="crime_types")
+            crime_types = tuple(picked) or None
+        group = group_label if group_label in harm.CRIME_GROUPS else None
+        unit_label = st.radio("Unit", list(UNITS), key="unit", horizontal=True)
+        unit = UNITS[unit_label]
+        resolution = None
+        if unit == "h3":
+            res = st.select_slider("H3 resolution", options=["auto", 7, 8, 9, 10], value="auto", key="resolution",
+                                   help="auto picks a cell size from the borough's area")
+            resolution = None if res == "auto" else int(res)
+        measure_label = st.radio("Measure", list(MEASURES), key="measure")
+        measure = MEASURES[measure_label]
+        if measure == "rate" and unit == "h3":
+            st.caption("Rates need residents: H3 cells have none, so wards are used for rates.")
+            unit, resolution = "ward", None
+        online = cache.tiles_reachable()
+        basemap_names = list(BASEMAP_LABELS)
+        basemap_label = st.selectbox(
+            "Basemap", basemap_names, index=0 if online else basemap_names.index("No basemap"), key="basemap",
+            help="Tiles come from the internet; choose No basemap where tile servers are blocked.",
+        )
+        mode = st.radio("Mode", ["Partnership (sensitive)", "Public"], key="mode",
+                        help="Public mode applies disclosure control to every export and hides sensitive layers.")
+    choices = Choices(
+        store_dir=store_dir,
+        stamp=stamp,
+        has_store=has_store,
+        months=options[period_label],
+        period_label=period_label,
+        sources=tuple(sources) or None,
+        crime_types=crime_types,
+        group=group,
+        unit=unit,
+        resolution=resolution,
+        measure=measure,
+        public=mode == "Public",
+        basemap=BASEMAP_LABELS[basemap_label],
+        synthetic=synthetic,
+        status=status,
+    )
+    st.session_state[_CHOICES_KEY] = choices
+    return choices
+
+
+def current() -> Choices:
+    """The choices the sidebar made on this run."""
+    if _CHOICES_KEY not in st.session_state:
+        return sidebar()
+    return st.session_state[_CHOICES_KEY]
+
+
+def need_store(choices: Choices) -> None:
+    """Stop the page with a message when there is no store to read."""
+    if not choices.has_store:
+        st.info("There is no incident store yet: add police.uk or partner files on the **Data** page.")
+        st.stop()
+
+
+def unavailable(what: str) -> None:
+    """Say that a capability is not in this build and stop the page."""
+    st.warning(f"{what} is not available in this build.")
+    st.stop()
+
+
+def synthetic_banner(choices: Choices) -> None:
+    """A SYNTHETIC banner at the top of a page of demo data."""
+    if choices.synthetic:
+        st.markdown(
+            f":red-background[**{settings.SYNTHETIC_LABEL}**] demo borough: every figure on this page "
+            "comes from invented incidents."
+        )

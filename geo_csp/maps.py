@@ -1,0 +1,406 @@
+"""Folium maps of hotspots, named areas and partner layers that render with no internet.
+
+Every map here is built by a pure function that returns a :class:`folium.Map` (or adds to one given
+as ``m``, like geopandas' ``explore``). Maps never reach a CDN: folium's default scripts and styles
+(Leaflet from jsDelivr, jQuery, Bootstrap, awesome-markers, Font Awesome) are replaced by Leaflet
+1.9.4 shipped in ``geo_csp/app/assets/leaflet`` (BSD-2, see its LICENSE) and embedded as ``data:``
+URLs, so a saved map or a streamlit-folium map works on networks that block tile and CDN servers.
+Only core Leaflet is used (GeoJSON, circle markers, the layer control); the legend and the
+SYNTHETIC label are plain HTML.
+
+Basemap tiles are optional: ``basemap=None`` draws on a plain background (police and council
+networks often block tile servers); ``"light"`` (CARTO Positron) or ``"osm"`` add tiles, and a tile
+that fails to load leaves the vector layers drawn. Incidents are drawn as aggregated cells or
+polygons, never as one marker each.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
+
+from geo_csp import schema, settings
+from geo_csp._errors import CRSError, ParameterError, SchemaError
+from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES, NO_PATTERN
+
+__all__ = [
+    "BASEMAPS",
+    "CLASS_COLOURS",
+    "LEAFLET_DIR",
+    "base_map",
+    "class_colour",
+    "hotspot_map",
+    "offline_assets",
+    "value_colours",
+]
+
+LEAFLET_DIR: Final = settings.PACKAGE_DIR / "app" / "assets" / "leaflet"
+
+#: Tile layers by choice name: (URL template, attribution, max zoom).
+BASEMAPS: Final = {
+    "light": (
+        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        f"{settings.OSM_ATTRIBUTION} &copy; CARTO",
+        19,
+    ),
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", settings.OSM_ATTRIBUTION, 19),
+}
+
+_HOT = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1", "#fee0d2")
+_COLD = ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7")
+_NONE_COLOUR: Final = "#d9d9d9"
+#: Fill colour of every hotspot class (ArcGIS emerging hot spot patterns and Chainey categories).
+CLASS_COLOURS: Final[dict[str, str]] = {
+    **dict(zip(ARCGIS_PATTERNS[:8], _HOT, strict=True)),
+    **dict(zip(ARCGIS_PATTERNS[8:16], _COLD, strict=True)),
+    NO_PATTERN: _NONE_COLOUR,
+    CHAINEY_CATEGORIES[0]: _HOT[1],  # persistent
+    CHAINEY_CATEGORIES[1]: _HOT[3],  # emerging
+    CHAINEY_CATEGORIES[2]: _HOT[6],  # former
+    CHAINEY_CATEGORIES[3]: _HOT[4],  # intermittent
+    CHAINEY_CATEGORIES[4]: _COLD[1],
+    CHAINEY_CATEGORIES[5]: _COLD[3],
+    CHAINEY_CATEGORIES[6]: _COLD[6],
+    CHAINEY_CATEGORIES[7]: _COLD[4],
+    CHAINEY_CATEGORIES[8]: "#984ea3",  # mixed
+    CHAINEY_CATEGORIES[9]: _NONE_COLOUR,
+}
+_SEQUENTIAL: Final = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
+_OTHER: Final = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+#: Stroke colours of the partner layers, by the layer names :mod:`geo_csp.layers` uses.
+_LAYER_COLOURS: Final = {
+    "cctv": "#1f78b4",
+    "routes": "#33a02c",
+    "operations": "#6a3d9a",
+    "hubs": "#ff7f00",
+    "walkabout": "#e31a1c",
+}
+
+
+def _data_url(path: Path, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+@functools.lru_cache(maxsize=1)
+def offline_assets() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """Leaflet's script and stylesheet as ``data:`` URLs, in folium's ``default_js``/``default_css`` form.
+
+    The stylesheet's image references (layer-control icon, marker icons) are embedded too, so the
+    layer control shows its icon offline.
+    """
+    js = _data_url(LEAFLET_DIR / "leaflet.js", "text/javascript")
+    css_text = (LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8")
+
+    def embed(match: re.Match[str]) -> str:
+        image = LEAFLET_DIR / match.group(1)
+        return f"url({_data_url(image, 'image/png')})" if image.exists() else match.group(0)
+
+    css_text = re.sub(r"url\((images/[\w.\-]+\.png)\)", embed, css_text)
+    css = "data:text/css;base64," + base64.b64encode(css_text.encode("utf-8")).decode("ascii")
+    return (("leaflet", js),), (("leaflet_css", css),)
+
+
+class _HtmlOverlay(MacroElement):
+    """A fixed HTML box on the map (legend, SYNTHETIC label); no scripts, no external assets."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .geo-csp-box { position: absolute; z-index: 1000; background: rgba(255,255,255,0.92);
+            border: 1px solid #888; border-radius: 4px; padding: 6px 8px;
+            font: 12px/1.35 sans-serif; color: #222; }
+          .geo-csp-box .sw { display: inline-block; width: 12px; height: 12px; margin-right: 5px;
+            vertical-align: -2px; border: 1px solid #555; }
+          .geo-csp-synthetic { font-weight: bold; font-size: 15px; color: #b00; letter-spacing: 2px; }
+        </style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+        <div class="geo-csp-box {{ this.css_class }}" style="{{ this.position }}">{{ this.body }}</div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, body: str, *, css_class: str, position: str) -> None:
+        super().__init__()
+        self._name = "HtmlOverlay"
+        self.body = body
+        self.css_class = css_class
+        self.position = position
+
+
+def class_colour(label: str) -> str:
+    """Fill colour of a hotspot class label (grey for no pattern; a fixed palette otherwise)."""
+    if label in CLASS_COLOURS:
+        return CLASS_COLOURS[label]
+    return _OTHER[sum(map(ord, str(label))) % len(_OTHER)]
+
+
+def value_colours(values: pd.Series, *, n_classes: int = 5) -> tuple[pd.Series, list[tuple[str, str]]]:
+    """Quantile-class colours of a numeric column and the legend rows (label, colour).
+
+    Zero or missing values are grey; the rest fall into up to ``n_classes`` quantile classes.
+    """
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    positive = np.isfinite(v) & (v > 0)
+    colours = np.full(v.shape[0], _NONE_COLOUR, dtype=object)
+    legend: list[tuple[str, str]] = [("0 or none", _NONE_COLOUR)]
+    if positive.any():
+        edges = np.unique(np.quantile(v[positive], np.linspace(0, 1, n_classes + 1)))
+        if edges.size == 1:
+            edges = np.array([edges[0], edges[0]])
+        k = np.clip(np.searchsorted(edges, v[positive], side="right") - 1, 0, edges.size - 2)
+        palette = np.array(_SEQUENTIAL[-(edges.size - 1) :] if edges.size - 1 < 5 else _SEQUENTIAL, dtype=object)
+        colours[positive] = palette[k]
+        legend += [(f"{edges[i]:,.4g} – {edges[i + 1]:,.4g}", str(palette[i])) for i in range(edges.size - 1)]
+    return pd.Series(colours, index=values.index), legend
+
+
+def _to_display(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise SchemaError(f"`{name}` must be a GeoDataFrame, not {type(frame).__name__}")
+    if frame.crs is None:
+        raise CRSError(f"`{name}` has no CRS; set it with .set_crs() (geo-csp works in {settings.WORKING_CRS})")
+    return frame.to_crs(settings.DISPLAY_CRS)
+
+
+def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame:
+    """Only ``keep`` columns (those present), as strings or floats, so GeoJSON serialises them."""
+    cols = [c for c in keep if c in frame.columns]
+    out = frame[cols + [frame.geometry.name]].copy()
+    for c in cols:
+        if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].astype("float64").round(3)
+        else:
+            out[c] = out[c].astype("string").fillna("").astype(object)
+    return out
+
+
+def base_map(
+    bounds: Sequence[float],
+    *,
+    basemap: str | None = None,
+    synthetic: bool = False,
+) -> folium.Map:
+    """An empty folium map fitted to ``bounds`` (lon/lat ``minx, miny, maxx, maxy``), with offline assets.
+
+    Parameters
+    ----------
+    bounds
+        Extent to show, in EPSG:4326.
+    basemap
+        ``None`` for no tiles (works offline), or a key of :data:`BASEMAPS`.
+    synthetic
+        Put a SYNTHETIC label on the map (every map of the demo borough).
+    """
+    if basemap is not None and basemap not in BASEMAPS:
+        raise ParameterError(f"basemap={basemap!r} is unknown; choose None or one of {sorted(BASEMAPS)}")
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=12,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+    )
+    js, css = offline_assets()
+    m.default_js = list(js)  # instance attributes: folium and streamlit-folium read these
+    m.default_css = list(css)
+    if basemap is not None:
+        url, attribution, max_zoom = BASEMAPS[basemap]
+        folium.TileLayer(url, attr=attribution, name=f"basemap: {basemap}", max_zoom=max_zoom).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if synthetic:
+        _HtmlOverlay(
+            f"{settings.SYNTHETIC_LABEL} DATA — invented incidents for demonstration, not real crime",
+            css_class="geo-csp-synthetic",
+            position="top: 10px; left: 50px;",
+        ).add_to(m)
+    return m
+
+
+def _legend_html(title: str, rows: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str]]) -> str:
+    parts = [f"<b>{html.escape(title)}</b>"]
+    parts += [f'<div><span class="sw" style="background:{c}"></span>{html.escape(lbl)}</div>' for lbl, c in rows]
+    if extra:
+        parts.append("<b>Layers</b>")
+        parts += [
+            f'<div><span class="sw" style="background:none;border:2px solid {c}"></span>{html.escape(lbl)}</div>'
+            for lbl, c in extra
+        ]
+    return "".join(parts)
+
+
+def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *, show: bool = True) -> None:
+    """One partner layer as a feature group: polygons outlined, lines drawn, points as circle markers."""
+    shown = _to_display(frame, f"layers[{name!r}]")
+    shown = shown[~shown.geometry.is_empty & shown.geometry.notna()]
+    label_cols = [c for c in ("name", "label", "description", "start", "end", "kind") if c in shown.columns]
+    data = _json_safe(shown, label_cols)
+    group = folium.FeatureGroup(name=name, show=show)
+    if len(data):
+        tooltip = folium.GeoJsonTooltip(fields=label_cols[:3]) if label_cols else None
+        folium.GeoJson(
+            data.__geo_interface__,
+            name=name,
+            style_function=lambda _f, c=colour: {"color": c, "weight": 3, "fillColor": c, "fillOpacity": 0.15},
+            marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.9, color=colour, fill_color=colour),
+            tooltip=tooltip,
+        ).add_to(group)
+    group.add_to(m)
+
+
+def hotspot_map(
+    units: gpd.GeoDataFrame,
+    *,
+    areas: gpd.GeoDataFrame | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    m: folium.Map | None = None,
+    basemap: str | None = None,
+    synthetic: bool = False,
+    colour_by: str | None = None,
+    title: str | None = None,
+    selected_area: str | None = None,
+) -> folium.Map:
+    """Hotspot units coloured by class, named hotspot areas and partner layers on one map.
+
+    Parameters
+    ----------
+    units
+        Cells, wards or LSOAs (any CRS; EPSG:27700 from :func:`geo_csp.analysis.run_hotspots`) with
+        ``unit_id`` and the column to colour by. Units with nothing to show are still drawn (grey), so
+        the map shows the whole study area.
+    areas
+        Named hotspot areas (``area_id``, ``name``), drawn as outlines with their names.
+    layers
+        Partner layers by name (``"cctv"``, ``"routes"``, ``"operations"``, ``"hubs"``,
+        ``"walkabout"``, ...), each its own entry in the layer control.
+    m
+        A map to add to; a new one (fitted to the units, offline assets) when ``None``.
+    basemap
+        ``None`` for no tiles or a key of :data:`BASEMAPS` (only used when ``m`` is ``None``).
+    synthetic
+        Label the map SYNTHETIC (demo data).
+    colour_by
+        A class column (``pattern``, ``category``: fixed class colours) or a numeric one (``n``,
+        ``harm``, ``rate_per_1000``: quantile classes). Default: ``pattern`` if present, else
+        ``category``, else ``n``.
+    title
+        Legend title (default: the column name).
+    selected_area
+        ``area_id`` of an area to draw highlighted.
+
+    Returns
+    -------
+    folium.Map
+        With a layer control (collapsed off) and a legend.
+    """
+    if schema.UNIT_ID not in units.columns:
+        raise SchemaError(f"`units` needs a {schema.UNIT_ID!r} column; it has {list(units.columns)}")
+    if colour_by is None:
+        colour_by = next((c for c in (schema.PATTERN, schema.CATEGORY, schema.N) if c in units.columns), None)
+    if colour_by is None or colour_by not in units.columns:
+        raise SchemaError(f"`units` has no column {colour_by!r} to colour by; it has {list(units.columns)}")
+    shown = _to_display(units, "units")
+    if m is None:
+        if len(shown):
+            bounds = shown.total_bounds
+        elif areas is not None and len(areas):
+            bounds = _to_display(areas, "areas").total_bounds
+        else:
+            raise ParameterError("`units` is empty and no `areas` are given: nothing to fit the map to")
+        m = base_map(bounds, basemap=basemap, synthetic=synthetic)
+
+    values = shown[colour_by]
+    if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
+        colours, legend_rows = value_colours(values)
+    else:
+        labels = values.astype("string").fillna(NO_PATTERN)
+        colours = labels.map(class_colour)
+        present = list(dict.fromkeys(labels.tolist()))
+        order = [c for c in (*ARCGIS_PATTERNS, *CHAINEY_CATEGORIES) if c in present]
+        order += sorted(set(present) - set(order))
+        legend_rows = [(lbl, class_colour(lbl)) for lbl in order]
+    tooltip_cols = [
+        c
+        for c in (schema.UNIT_ID, "name", schema.WARD_NAME, schema.N, schema.HARM, schema.RATE_PER_1000,
+                  schema.PATTERN, schema.CATEGORY, schema.GI_Z)
+        if c in shown.columns
+    ]
+    data = _json_safe(shown, tooltip_cols).assign(_fill=colours.to_numpy())
+    unit_group = folium.FeatureGroup(name=f"hotspots ({colour_by})", show=True)
+    folium.GeoJson(
+        data.__geo_interface__,
+        name="hotspots",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"],
+            "color": "#555555",
+            "weight": 0.6,
+            "fillOpacity": 0.7,
+        },
+        highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=tooltip_cols),
+    ).add_to(unit_group)
+    unit_group.add_to(m)
+
+    extra: list[tuple[str, str]] = []
+    if areas is not None and len(areas):
+        if schema.AREA_ID not in areas.columns:
+            raise SchemaError(f"`areas` needs an {schema.AREA_ID!r} column; it has {list(areas.columns)}")
+        area_shown = _to_display(areas, "areas")
+        cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.N, schema.HARM) if c in area_shown.columns]
+        area_data = _json_safe(area_shown, cols)
+        area_data["_selected"] = (area_data[schema.AREA_ID] == (selected_area or "\0")).astype(int)
+        area_group = folium.FeatureGroup(name="named hotspot areas", show=True)
+        folium.GeoJson(
+            area_data.__geo_interface__,
+            name="areas",
+            style_function=lambda f: {
+                "fill": False,
+                "color": "#000000",
+                "weight": 5 if f["properties"]["_selected"] else 2.5,
+                "dashArray": None if f["properties"]["_selected"] else "6 4",
+            },
+            tooltip=folium.GeoJsonTooltip(fields=cols),
+        ).add_to(area_group)
+        if schema.AREA_NAME in area_shown.columns:
+            points = area_shown.geometry.representative_point()
+            names = area_shown[schema.AREA_NAME].astype(str).to_numpy()
+            for x, y, name in zip(points.x.to_numpy(), points.y.to_numpy(), names, strict=True):
+                folium.Marker(
+                    [y, x],
+                    icon=folium.DivIcon(
+                        html=f'<div style="font:bold 12px sans-serif;color:#000;white-space:nowrap;'
+                        f'text-shadow:0 0 3px #fff,0 0 3px #fff">{html.escape(name)}</div>',
+                        icon_size=(1, 1),
+                    ),
+                    interactive=False,
+                ).add_to(area_group)
+        area_group.add_to(m)
+        extra.append(("named hotspot areas", "#000000"))
+    for name, frame in (layers or {}).items():
+        if frame is None or len(frame) == 0:
+            continue
+        colour = _LAYER_COLOURS.get(name.split()[0].lower(), _OTHER[len(extra) % len(_OTHER)])
+        _add_layer(m, name, frame, colour)
+        extra.append((name, colour))
+
+    _HtmlOverlay(
+        _legend_html(title or colour_by.replace("_", " "), legend_rows, extra),
+        css_class="geo-csp-legend",
+        position="bottom: 24px; left: 10px; max-height: 60%; overflow-y: auto;",
+    ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
