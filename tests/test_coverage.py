@@ -1,0 +1,178 @@
+"""Coverage of hotspots by CCTV, walkabouts, operations and hubs; the gap list; camera siting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import real_file
+from numpy.testing import assert_allclose
+
+from geo_csp import coverage as cv
+from geo_csp import layers
+from geo_csp._errors import CRSError, ParameterError, SchemaError
+from geo_csp.settings import WORKING_CRS
+
+
+def _square(x: float, y: float, size: float = 100.0) -> shapely.Polygon:
+    return shapely.box(x, y, x + size, y + size)
+
+
+@pytest.fixture
+def areas() -> gpd.GeoDataFrame:
+    # three 100 m squares in a row, 100 m apart
+    return gpd.GeoDataFrame(
+        {"area_id": ["a", "b", "c"], "name": ["A", "B", "C"], "harm": [10.0, 30.0, 20.0], "n": [1, 3, 2]},
+        geometry=[_square(0, 0), _square(200, 0), _square(400, 0)],
+        crs=WORKING_CRS,
+    )
+
+
+@pytest.fixture
+def layers_by_hand() -> dict[str, gpd.GeoDataFrame]:
+    views = gpd.GeoDataFrame(
+        {"camera_id": ["v1", "v2"]},
+        # v1 covers the right half of A (5,000 of 10,000 m2); v2 overlaps B in its 10 x 10 m corner x 290-300 (100 m2)
+        geometry=[shapely.box(50, 0, 150, 100), shapely.box(290, 90, 310, 100)],
+        crs=WORKING_CRS,
+    )
+    routes = gpd.GeoDataFrame(
+        {"date": pd.to_datetime(["2024-05-01", "2023-01-01", "2024-04-20"])},
+        geometry=[
+            shapely.LineString([(250, 140), (260, 300)]),  # 40 m above B, recent
+            shapely.LineString([(450, -10), (450, 110)]),  # through C, too old
+            shapely.LineString([(-100, 170), (100, 170)]),  # 70 m above A: beyond 50 m
+        ],
+        crs=WORKING_CRS,
+    )
+    operations = gpd.GeoDataFrame(
+        {
+            "name": ["Op C", "Old op", "Day"],
+            "type": ["targeted", "targeted", "day_of_action"],
+            "start_date": pd.to_datetime(["2024-04-01", "2022-01-01", "2024-04-15"]),
+            "end_date": pd.to_datetime(["2024-04-30", "2022-02-01", "2024-04-15"]),
+        },
+        geometry=[_square(420, 20, 20), _square(0, 0, 50), shapely.box(-1000, -1000, 1000, 1000)],
+        crs=WORKING_CRS,
+    )
+    hubs = gpd.GeoDataFrame({"name": ["Hub"]}, geometry=[shapely.Point(0, -30)], crs=WORKING_CRS)
+    return {"views": views, "routes": routes, "operations": operations, "hubs": hubs}
+
+
+def test_coverage_known_answers(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
+    before = areas.copy()
+    out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", weeks=8))
+    # CCTV: A 5000/10000; B 100/10000; C nothing
+    assert_allclose(out["cctv_share"], [0.5, 0.01, 0.0])
+    assert out["cctv_covered"].tolist() == [True, False, False]
+    # walkabouts: only the recent one within 50 m of B
+    assert out["walkabout_n"].tolist() == [0, 1, 0]
+    assert out["walkabout_last"].iloc[1] == pd.Timestamp("2024-05-01")
+    # operations: targeted Op C inside C in the period; the old one and the day of action do not count
+    assert out["operations"].tolist() == ["", "", "Op C"]
+    assert out["operation_covered"].tolist() == [False, False, True]
+    # hubs: distance from (0, -30) to each square
+    assert_allclose(out["hub_distance_m"], [30.0, np.hypot(200, 30), np.hypot(400, 30)])
+    pd.testing.assert_frame_equal(areas, before)  # input unchanged
+    assert out.index.equals(areas.index)
+    assert out.attrs["coverage_params"]["as_of"] == "2024-05-10"
+
+
+def test_day_of_action_counts_when_asked(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
+    params = cv.CoverageParams(as_of="2024-05-10", operation_types=("targeted", "day_of_action"))
+    out = cv.coverage(areas, operations=layers_by_hand["operations"], params=params)
+    assert out["operations"].tolist() == ["Day", "Day", "Day; Op C"]
+
+
+def test_missing_layers_are_unknown_not_uncovered(areas: gpd.GeoDataFrame) -> None:
+    out = cv.coverage(areas)
+    assert out["cctv_covered"].isna().all() and out["walkabout_covered"].isna().all()
+    gaps = cv.gap_list(out)
+    assert gaps.shares == {"all": 0.0}
+
+
+def test_gap_list_ranking_and_shares(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
+    out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10"))
+    gaps = cv.gap_list(out, borough_total=120.0)
+    # A: no walkabout, no operation (2 gaps); B: no CCTV, no operation (2); C: no CCTV, no walkabout (2)
+    # -> all tie on gaps, ranked by harm: B (30), C (20), A (10)
+    assert gaps.table["id"].tolist() == ["b", "c", "a"]
+    assert gaps.table["rank"].tolist() == [1, 2, 3]
+    assert_allclose(gaps.shares["cctv"], (30 + 20) / 120)
+    assert_allclose(gaps.shares["walkabout"], (10 + 20) / 120)
+    assert_allclose(gaps.shares["operation"], (10 + 30) / 120)
+    assert gaps.shares["all"] == 0.0
+    assert gaps.table.loc[0, "gaps"] == "no CCTV view; no operation"
+    assert gaps.total_label == "borough total harm"
+
+
+def test_uncovered_hotspot_ranks_first_even_with_less_harm(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
+    extra = gpd.GeoDataFrame(
+        {"area_id": ["d"], "name": ["D"], "harm": [5.0], "n": [1]}, geometry=[_square(0, 1000)], crs=WORKING_CRS
+    )
+    both = pd.concat([areas, extra], ignore_index=True)
+    gaps = cv.gap_list(cv.coverage(both, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10")))
+    assert gaps.table["id"].iloc[0] == "d"
+    assert gaps.table["gaps"].iloc[0] == "no CCTV view; no recent walkabout; no operation"
+    assert_allclose(gaps.shares["all"], 5 / 65)
+    assert gaps.total_label == "total harm of the hotspots given"
+
+
+def test_coverage_input_errors(areas: gpd.GeoDataFrame) -> None:
+    with pytest.raises(CRSError, match="reproject it with .to_crs"):
+        cv.coverage(areas.to_crs("EPSG:4326"))
+    with pytest.raises(ParameterError, match="cctv_min_share"):
+        cv.CoverageParams(cctv_min_share=0)
+    with pytest.raises(SchemaError, match="compute it with coverage.coverage"):
+        cv.gap_list(areas)
+
+
+def test_site_cameras_greedy_known_answer() -> None:
+    # demand: 3 points of harm 5 at x=0, 2 points of harm 4 at x=500, 1 point of harm 9 at x=1000
+    demand = gpd.GeoDataFrame(
+        {"harm": [5, 5, 5, 4, 4, 9]},
+        geometry=shapely.points([(0, 0), (10, 0), (0, 10), (500, 0), (505, 0), (1000, 0)]),
+        crs=WORKING_CRS,
+    )
+    candidates = gpd.GeoDataFrame(
+        {"cand": ["west", "middle", "east", "west2"]},
+        geometry=shapely.points([(5, 5), (500, 5), (1000, 5), (0, 5)]),
+        crs=WORKING_CRS,
+    )
+    chosen = cv.site_cameras(candidates, demand, radius_m=50, n_cameras=3)
+    assert chosen["cand"].tolist() == ["west", "east", "middle"]  # 15, then 9, then 8
+    assert_allclose(chosen["new_weight"], [15, 9, 8])
+    assert_allclose(chosen["share_of_uncovered"], np.array([15, 24, 32]) / 32)
+    # with the west cluster already in view, east comes first and only two cameras add anything
+    views = gpd.GeoDataFrame(geometry=[shapely.box(-20, -20, 20, 20)], crs=WORKING_CRS)
+    chosen = cv.site_cameras(candidates, demand, radius_m=50, n_cameras=3, views=views)
+    assert chosen["cand"].tolist() == ["east", "middle"]
+
+
+# ------------------------------------------------------------------ real data
+@pytest.mark.slow
+def test_real_trafford_cctv_coverage_within_100m(real_data: Path) -> None:
+    cams = layers.read_cctv(real_file(real_data, "cctv-trafford", "trafford_cctv_cameras.csv"))
+    wards = gpd.read_file(real_file(real_data, "gm-wards", "gm_wards_2022_generalised.geojson")).to_crs(WORKING_CRS)
+    las = gpd.read_file(
+        real_file(real_data, "gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
+    ).to_crs(WORKING_CRS)
+    # the camera file uses Trafford's post-2023 ward codes, which are not in the 2022 ward file: pick
+    # Trafford's wards by borough instead (ward inside the Trafford outline)
+    assert not wards["area_code"].isin(cams["area_code"]).any()
+    trafford = las.loc[las["area_name"] == "Trafford"].geometry.iloc[0]
+    t_wards = wards[wards.geometry.representative_point().within(trafford)].rename(columns={"area_code": "area_id"})
+    assert len(t_wards) == 21
+    assert cams.geometry.within(shapely.union_all(t_wards.geometry.to_numpy())).all()
+    views = layers.camera_views(cams, default_radius_m=100.0)
+    out = cv.coverage(t_wards, views=views)
+    borough_share = float((out["cctv_share"] * t_wards.area).sum() / t_wards.area.sum())
+    # oracle: exact circles via a fine buffer, measured independently
+    exact = shapely.union_all(shapely.buffer(cams.geometry.to_numpy(), 100.0, quad_segs=64))
+    oracle = shapely.intersection(exact, shapely.union_all(t_wards.geometry.to_numpy())).area / t_wards.area.sum()
+    assert_allclose(borough_share, oracle, rtol=0.005)
+    assert 0.03 < borough_share < 0.04  # measured: 3.6 % of Trafford lies within 100 m of a council camera
