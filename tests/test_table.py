@@ -1,0 +1,141 @@
+"""The quarterly partnership table: known answers on a hand-made table, the demo borough checked against
+counts made independently from its raw police.uk CSVs, the writers, and the real GMP burglary table."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo_csp import schema
+from geo_csp._errors import ParameterError
+from geo_csp.disclosure import SUPPRESSED_MARK
+from geo_csp.table import (
+    COMPARATOR,
+    DEFAULT_MEASURES,
+    NOT_AVAILABLE,
+    TREND,
+    Measure,
+    TableParams,
+    partnership_table,
+    write_table_csv,
+    write_table_html,
+    write_table_xlsx,
+)
+import _synthetic
+
+# Two 1 km squares side by side: A (focus, 2,000 residents) and B (comparator, 4,000 residents).
+AREAS = gpd.GeoDataFrame(
+    {"area_code": ["A", "B"], "area_name": ["Alpha", "Beta"], "population": [2000, 4000]},
+    geometry=[shapely.box(380_000, 410_000, 381_000, 411_000), shapely.box(381_000, 410_000, 382_000, 411_000)],
+    crs="EPSG:27700",
+)
+
+
+def _rows(area: str, month: str, crime_type: str, n: int, source: str = schema.SOURCE_STREET,
+          obj: str | None = None) -> pd.DataFrame:
+    x0 = 380_500 if area == "A" else 381_500
+    frame = _synthetic.incidents(np.full(n, float(x0)), np.full(n, 410_500.0), month, crime_type)
+    return frame.assign(**{schema.SOURCE: source, schema.OBJECT_OF_SEARCH: obj})
+
+
+def _hand_incidents() -> pd.DataFrame:
+    parts = []
+    # six quarters of street data, 2022-01 .. 2023-06 (Q4 2021/22 .. Q1 2023/24): three months each
+    months = [f"2022-{m:02d}" for m in range(1, 13)] + [f"2023-{m:02d}" for m in range(1, 7)]
+    for k, month in enumerate(months):
+        q = k // 3  # 0..5
+        parts.append(_rows("A", month, "Burglary", 2 + q))  # per quarter: 3 * (2 + q)
+        parts.append(_rows("A", month, "Violence and sexual offences", 10))
+        parts.append(_rows("B", month, "Burglary", 4))
+        parts.append(_rows("A", month, "Drugs", 1 if q < 5 else 0))
+    # stop and search: drug searches in A only in the last quarter, and one weapons search
+    parts.append(_rows("A", "2023-05", schema.STOP_AND_SEARCH_TYPE, 7, schema.SOURCE_STOP_SEARCH, "Controlled drugs"))
+    parts.append(_rows("A", "2023-05", schema.STOP_AND_SEARCH_TYPE, 1, schema.SOURCE_STOP_SEARCH, "Offensive weapons"))
+    # an unlocated burglary (never counted in an area) and one outside both areas
+    parts.append(_rows("A", "2023-04", "Burglary", 1).assign(easting=np.nan, northing=np.nan, located=False))
+    parts.append(_rows("A", "2023-04", "Burglary", 1).assign(easting=300_000.0))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_hand_table_known_answers():
+    inc = _hand_incidents()
+    before = inc.copy()
+    t = partnership_table(inc, AREAS, params=TableParams(area="Alpha"))
+    pd.testing.assert_frame_equal(inc, before)
+    quarters = ["Q1 Apr-Jun 2022", "Q2 Jul-Sep 2022", "Q3 Oct-Dec 2022", "Q4 Jan-Mar 2023", "Q1 Apr-Jun 2023"]
+    assert list(t.display.columns) == quarters + [TREND, COMPARATOR]
+    v = t.values
+    # burglary in A: 3 * (2 + q) for q = 1..5
+    np.testing.assert_array_equal(v.loc["burglary", quarters], [9, 12, 15, 18, 21])
+    assert t.display.loc["Residential burglaries", TREND] == "↑"
+    # comparator: B is the only comparator, 12 burglaries in the latest quarter
+    assert v.loc["burglary", COMPARATOR] == 12
+    # violence: 30 per quarter per 2,000 residents = 15.0 per 1,000; B has none (a true zero, with data)
+    np.testing.assert_allclose(v.loc["violence_rate", quarters], 15.0)
+    assert t.display.loc["Violent crime per 1,000 residents", TREND] == "→"
+    assert v.loc["violence_rate", COMPARATOR] == 0.0
+    # all crime rate: burglary + violence + drugs per 1,000
+    np.testing.assert_allclose(v.loc["all_crime_rate", quarters],
+                               (np.array([9, 12, 15, 18, 21]) + 30 + [3, 3, 3, 3, 0]) / 2.0)
+    np.testing.assert_allclose(v.loc["all_crime_rate", COMPARATOR], 12 * 1000 / 4000)
+    assert t.display.loc["Drug offences", TREND] == "↓"
+    # stop and search: only in the latest quarter, so earlier quarters are not available
+    assert v.loc["drug_searches", quarters[-1]] == 7
+    assert (t.display.loc["Drug-related stop searches", quarters[:-1]] == NOT_AVAILABLE).all()
+    assert t.display.loc["Drug-related stop searches", TREND] == ""
+    # no council data at all: not available everywhere, comparator too; never a number
+    assert (t.display.loc["ASB reports to the council"] .drop(TREND) == NOT_AVAILABLE).all()
+    notes = " ".join(t.footnotes)
+    assert "2022-04 to 2023-06" in notes and "police.uk does not separate residential" in notes
+    assert "Beta" in notes and "unlocated incidents are not counted" in notes
+
+
+def test_public_mode_suppresses_and_rounds():
+    t = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Alpha", public=True))
+    quarters = list(t.display.columns[:5])
+    # burglary 9, 12, 15, 18, 21 -> [c], 10, 15, 20, 20
+    assert t.display.loc["Residential burglaries", quarters].tolist() == [SUPPRESSED_MARK, "10", "15", "20", "20"]
+    assert t.display.loc["Residential burglaries", TREND] == "→"  # compared as published
+    assert t.display.loc["Drug-related stop searches", quarters[-1]] == SUPPRESSED_MARK
+    assert t.display.loc["Drug offences", quarters].tolist() == [SUPPRESSED_MARK] * 4 + [SUPPRESSED_MARK]
+    assert set(t.audit["row"]) >= {"burglary", "drugs", "drug_searches"}
+    assert "suppressed" in t.footnotes[-2] or any("suppressed" in n for n in t.footnotes)
+    assert (t.values.drop(columns=COMPARATOR).stack().dropna().pipe(lambda s: s[~s.index.get_level_values(0)
+            .str.endswith("rate")]) % 5 == 0).all()
+
+
+def test_writers(tmp_path):
+    from openpyxl import load_workbook
+
+    t = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="A"))
+    xlsx = write_table_xlsx(t, tmp_path / "t.xlsx")
+    ws = load_workbook(xlsx).active
+    assert ws["A4"].value == DEFAULT_MEASURES[0].label
+    # burglary row (3rd measure) keeps numbers as numbers with a count format
+    assert ws.cell(row=6, column=2).value == 9 and ws.cell(row=6, column=2).number_format == "#,##0"
+    assert ws.cell(row=4, column=2).number_format == "#,##0.0"
+    assert ws.cell(row=6, column=7).value == "↑"
+    assert ws.cell(row=8, column=2).value == NOT_AVAILABLE
+    texts = [c.value for c in ws["A"] if isinstance(c.value, str)]
+    assert any("police.uk does not separate" in s for s in texts)
+    csv = write_table_csv(t, tmp_path / "t.csv")
+    back = pd.read_csv(csv, comment="#", index_col=0)
+    assert back.loc["Residential burglaries", "Q1 Apr-Jun 2023"] == "21"
+    assert csv.read_text(encoding="utf-8").count("\n# ") == len(t.footnotes)
+    page = write_table_html(t, tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "<table" in page and "Residential burglaries" in page and "↑" in page
+
+
+def test_errors():
+    with pytest.raises(ParameterError, match="not among the areas"):
+        partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Gamma"))
+    with pytest.raises(ParameterError, match="not a complete quarter"):
+        partnership_table(_hand_incidents(), AREAS, params=TableParams(area="A", end_quarter="Q1 Apr-Jun 2030"))
+    with pytest.raises(ParameterError, match="sources must be a non-empty tuple"):
+        Measure("x", "X", ())
