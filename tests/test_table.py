@@ -139,3 +139,73 @@ def test_errors():
         partnership_table(_hand_incidents(), AREAS, params=TableParams(area="A", end_quarter="Q1 Apr-Jun 2030"))
     with pytest.raises(ParameterError, match="sources must be a non-empty tuple"):
         Measure("x", "X", ())
+
+
+# ----------------------------------------------------------------------------------------------
+# Real data: Bury burglary 2016-2019 with the other nine GM boroughs as comparators
+# ----------------------------------------------------------------------------------------------
+
+GM_LAS = ("E08000001", "E08000002", "E08000003", "E08000004", "E08000005", "E08000006", "E08000007",
+          "E08000008", "E08000009", "E08000010")
+
+
+def _gmp_burglary_incidents(path: Path) -> pd.DataFrame:
+    """The 4-column GMP burglary file (Month, Crime.type, Longitude, Latitude) in the store's columns."""
+    from pyproj import Transformer
+
+    raw = pd.read_csv(path)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
+        raw["Longitude"].to_numpy(), raw["Latitude"].to_numpy())
+    return pd.DataFrame({
+        schema.SOURCE: schema.SOURCE_STREET, schema.MONTH: raw["Month"], schema.CRIME_TYPE: raw["Crime.type"],
+        schema.EASTING: x, schema.NORTHING: y, schema.LOCATED: True, schema.OBJECT_OF_SEARCH: None,
+    })
+
+
+@pytest.mark.slow
+def test_real_bury_burglary_table_with_gm_comparators(real_data, tmp_path):
+    from conftest import real_file
+
+    points = real_file(real_data, "gmp-burglary-2016-2019", "gmp_burglary_points_2016-02_to_2019-01.csv.gz")
+    bury_points = real_file(real_data, "gmp-burglary-2016-2019", "bury_burglary_points_2016-02_to_2019-01.csv.gz")
+    las_path = real_file(real_data, "gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
+    pop_path = real_file(real_data, "population", "mid2017_population_lsoa11_ward_la_england_wales.csv.gz")
+    pop = pd.read_csv(pop_path, dtype={"area_code": str}).set_index("area_code")["population_mid2017"]
+    las = gpd.read_file(las_path).to_crs("EPSG:27700")
+    las["population"] = las["area_code"].map(pop)
+    assert sorted(las["area_code"]) == list(GM_LAS) and las["population"].notna().all()
+
+    measures = (
+        Measure("burglary", "Burglaries (police.uk)", (schema.SOURCE_STREET,), ("Burglary",),
+                note='police.uk "Burglary": residential and business together'),
+        Measure("burglary_rate", "Burglaries per 1,000 residents", (schema.SOURCE_STREET,), ("Burglary",),
+                per_1000=True),
+    )
+    inc = _gmp_burglary_incidents(points)
+    t = partnership_table(inc, las, params=TableParams(area="Bury", n_quarters=11), measures=measures,
+                          provenance={"store": "gmp_burglary_points_2016-02_to_2019-01.csv.gz",
+                                      "population": "ONS mid-2017 estimates"})
+    quarters = [c for c in t.display.columns if c.startswith("Q")]
+    assert quarters[0] == "Q1 Apr-Jun 2016" and quarters[-1] == "Q3 Oct-Dec 2018"
+    # independent oracle: the Bury subset made upstream by point-in-polygon, counted by quarter here
+    bury = pd.read_csv(bury_points)
+    month = pd.PeriodIndex(bury["Month"], freq="M")
+    fin_q = (month.year - (month.month < 4)).astype(str) + "Q" + (((month.month - 4) % 12) // 3 + 1).astype(str)
+    expected = bury.groupby(fin_q.to_numpy()).size()
+    np.testing.assert_array_equal(t.values.loc["burglary", quarters].to_numpy(), expected.loc["2016Q1":"2018Q3"])
+    # comparator: nine boroughs, latest quarter, average count and combined-population rate
+    assert len(t.metadata["comparators"]) == 9 and "Bury" not in t.metadata["comparators"]
+    lat = inc[inc[schema.MONTH].isin(["2018-10", "2018-11", "2018-12"])]
+    from geo_csp.boundaries import assign_to_polygons
+
+    code = assign_to_polygons(lat[schema.EASTING].to_numpy(), lat[schema.NORTHING].to_numpy(), las,
+                              code_col="area_code")
+    others = pd.Series(code).value_counts().drop("E08000002")
+    assert t.values.loc["burglary", COMPARATOR] == pytest.approx(others.sum() / 9)
+    assert t.values.loc["burglary_rate", COMPARATOR] == pytest.approx(
+        others.sum() * 1000 / pop.loc[list(others.index)].sum())
+    Path(__file__).parent.joinpath("_artifacts").mkdir(exist_ok=True)
+    write_table_xlsx(t, Path(__file__).parent / "_artifacts" / "bury_burglary_2016_2019.xlsx")
+    write_table_html(t, Path(__file__).parent / "_artifacts" / "bury_burglary_2016_2019.html")
+    print("\n" + t.display.T.to_string())
+    print("\n".join(t.footnotes))
