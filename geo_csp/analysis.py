@@ -162,7 +162,7 @@ def run_hotspots(
         wards = geo if wards is None else wards
     else:
         if wards is None:
-            area_geom = None if study_area is None else cube_mod._study_geometry(study_area)
+            area_geom = None if study_area is None else cube_mod.study_geometry(study_area)
             wards = _default_wards(cube.params["months"], area_geom if area_geom is not None else shapely.union_all(geo.geometry.to_numpy()))
         ward_code, ward_name = _ward_of_cells(geo, wards)
         if unit == "lsoa" and schema.WARD_CODE in geo.columns:

@@ -133,6 +133,7 @@ def hotspot_areas(
     total_harm: float | None = None,
     study_area_m2: float | None = None,
     min_place_overlap: float = 0.25,
+    min_incidents: float = 1.0,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Merge contiguous selected units into named areas.
 
@@ -155,6 +156,9 @@ def hotspot_areas(
         Borough totals for the shares (default: sums over ``units``).
     min_place_overlap
         Share of the area or of the place that must overlap for a named place to win, in (0, 1].
+    min_incidents
+        Components with fewer incidents are not areas (a cell with no crime can be significant only
+        through its neighbours; on its own it is nothing to patrol).
 
     Returns
     -------
@@ -180,6 +184,14 @@ def hotspot_areas(
 
     sub = sparse.csr_matrix(w)[idx][:, idx]
     n_groups, labels = connected_components(sub, directed=False)
+    comp_n = np.bincount(labels, weights=units[schema.N].to_numpy(dtype="float64")[idx], minlength=n_groups)
+    keep = comp_n[labels] >= min_incidents
+    if not keep.all():
+        idx = idx[keep]
+        if idx.size == 0:
+            return empty, unit_area
+        n_groups, labels = np.unique(labels[keep], return_inverse=True)
+        n_groups, labels = len(n_groups), labels.ravel()
     chosen = units.iloc[idx]
     geoms = chosen.geometry.to_numpy()
     frame = gpd.GeoDataFrame({"g": labels}, geometry=geoms, crs=WORKING_CRS)

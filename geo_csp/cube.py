@@ -25,7 +25,7 @@ from geo_csp import boundaries, grid, harm, periods, schema
 from geo_csp._errors import CRSError, DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
-__all__ = ["Cube", "aggregate_h3", "build_cube", "clip_to_study_area", "rates_per_1000"]
+__all__ = ["Cube", "aggregate_h3", "build_cube", "clip_to_study_area", "filter_mask", "rates_per_1000", "study_geometry"]
 
 UnitKind = Literal["h3", "ward", "lsoa"]
 UNIT_KINDS = ("h3", "ward", "lsoa")
@@ -129,7 +129,7 @@ def rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
     return values * 1000.0 / (pop[:, None] if values.ndim == 2 else pop)
 
 
-def _study_geometry(study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> shapely.Geometry | None:
+def study_geometry(study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> shapely.Geometry | None:
     if study_area is None:
         return None
     if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
@@ -165,6 +165,23 @@ def clip_to_study_area(incidents: pd.DataFrame, study_area: shapely.Geometry | N
     out = np.zeros(len(incidents), dtype=bool)
     out[np.flatnonzero(mask)] = inside[inverse.ravel()]
     return out
+
+
+def filter_mask(
+    incidents: pd.DataFrame,
+    *,
+    crime_types: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+) -> np.ndarray:
+    """Boolean mask of incidents of the given categories and sources (``None``: no filter)."""
+    keep = np.ones(len(incidents), dtype=bool)
+    if crime_types is not None:
+        keep &= incidents[schema.CRIME_TYPE].isin(list(crime_types)).to_numpy()
+    if sources is not None:
+        if schema.SOURCE not in incidents.columns:
+            raise SchemaError("incidents have no `source` column to filter `sources` on")
+        keep &= incidents[schema.SOURCE].isin(list(sources)).to_numpy()
+    return keep
 
 
 def _default_units(kind: UnitKind, months: np.ndarray) -> gpd.GeoDataFrame:
@@ -245,13 +262,7 @@ def build_cube(
         raise ParameterError(f"`backend` must be 'memory', not {backend!r}")
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
 
-    keep = np.ones(len(incidents), dtype=bool)
-    if types is not None:
-        keep &= incidents[schema.CRIME_TYPE].isin(types).to_numpy()
-    if sources is not None:
-        if schema.SOURCE not in incidents.columns:
-            raise SchemaError("incidents have no `source` column to filter `sources` on")
-        keep &= incidents[schema.SOURCE].isin(list(sources)).to_numpy()
+    keep = filter_mask(incidents, crime_types=types, sources=sources)
     all_months = periods.validate_months(incidents[schema.MONTH].to_numpy(dtype=object))
     if months is not None:
         first, last = periods.validate_months(list(months), name="months")
@@ -263,7 +274,7 @@ def build_cube(
             raise ParameterError("no incidents match the filters; give `months` to build an empty cube")
         month_list = periods.month_range(str(np.min(present.astype(object))), str(np.max(present.astype(object))))
 
-    area = _study_geometry(study_area)
+    area = study_geometry(study_area)
     if unit in ("ward", "lsoa"):
         poly = _polygon_units(units if units is not None else _default_units(unit, month_list), unit, area)
         if area is None:
