@@ -1,0 +1,106 @@
+"""Patrol priorities, Koper dosage, and the day x hour time profile (never invented for police.uk)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import real_file
+from numpy.testing import assert_allclose
+
+from geo_csp import priorities
+from geo_csp._errors import ParameterError, SchemaError
+from geo_csp.settings import WORKING_CRS
+
+
+def test_time_profile_known_cells() -> None:
+    # 2024-05-03 is a Friday; 17:30 UTC is 18:30 BST. 2024-01-06 is a Saturday, 02:15 UTC = 02:15 GMT.
+    inc = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-05-03 17:30", "2024-05-03 17:45", "2024-01-06 02:15", None],
+                                                      utc=True)})
+    prof = priorities.time_profile(inc)
+    assert prof.shape == (7, 24) and list(prof.index) == list(priorities.DAYS)
+    assert prof.loc["Fri", 18] == 2 and prof.loc["Sat", 2] == 1
+    assert prof.to_numpy().sum() == 3
+    assert prof.attrs["n_untimed"] == 1
+
+
+def test_police_uk_rows_have_no_time_and_none_is_invented() -> None:
+    inc = pd.DataFrame({"month": ["2024-01"] * 3, "occurred_at": pd.Series([pd.NaT] * 3, dtype="datetime64[us, UTC]")})
+    with pytest.raises(SchemaError, match="police.uk gives the month only"):
+        priorities.time_profile(inc)
+    with pytest.raises(SchemaError, match="no 'occurred_at' column"):
+        priorities.time_profile(inc.drop(columns="occurred_at"))
+
+
+def test_peak_window_wraps_midnight() -> None:
+    prof = pd.DataFrame(0.0, index=list(priorities.DAYS), columns=range(24))
+    prof.loc["Sat", [22, 23, 0, 1]] = 10
+    prof.loc["Mon", 12] = 1
+    peak = priorities.peak_window(prof, hours=4)
+    assert (peak["start_hour"], peak["end_hour"]) == (22, 2)
+    assert_allclose(peak["hour_share"], 40 / 41)
+    assert peak["days"][0] == "Sat"
+
+
+def _places() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"area_id": ["a", "b", "c"], "name": ["A", "B", "C"], "harm": [5.0, 50.0, 20.0], "n": [9, 3, 4]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(200, 0, 300, 100), shapely.box(400, 0, 500, 100)],
+        crs=WORKING_CRS,
+    )
+
+
+def test_patrol_priorities_rank_and_dosage() -> None:
+    out = priorities.patrol_priorities(_places(), params=priorities.PatrolParams(top_n=2))
+    assert out["id"].tolist() == ["b", "c"]
+    assert_allclose(out["share"], [50 / 75, 20 / 75])
+    assert (out["dwell_min_low"] == 10).all() and (out["dwell_min_high"] == 15).all()
+    assert "at least every 2 h" in out["visits"].iloc[0]
+    assert (out["when"] == priorities.NO_TIME).all()
+    assert "Koper 1995" in out.attrs["patrol_params"]["source"]
+    by_count = priorities.patrol_priorities(_places(), params=priorities.PatrolParams(measure="n"))
+    assert by_count["id"].tolist() == ["a", "c", "b"]
+
+
+def test_patrol_priorities_busiest_times_from_timed_incidents() -> None:
+    times = pd.date_range("2024-03-01 20:00", periods=30, freq="7D", tz="UTC")  # all Fridays 20:00 GMT/21:00 BST
+    inc = pd.DataFrame({"easting": 250.0, "northing": 50.0, "occurred_at": times})
+    out = priorities.patrol_priorities(_places(), incidents=inc)
+    when_b = out.loc[out["id"] == "b", "when"].iloc[0]
+    assert "busiest Fri" in when_b
+    assert out.loc[out["id"] == "c", "when"].iloc[0] == "too few timed incidents here (0) to say when"
+
+
+def test_priorities_errors() -> None:
+    with pytest.raises(ParameterError, match="measure"):
+        priorities.PatrolParams(measure="count")
+    with pytest.raises(SchemaError, match="reproject"):
+        priorities.patrol_priorities(_places().to_crs("EPSG:4326"))
+
+
+@pytest.mark.slow
+def test_real_bury_road_casualties_time_profile(real_data: Path, tmp_path: Path) -> None:
+    path = real_file(real_data, "gm-road-casualties-2019-2024", "gm_stats19_road_casualties_2019-01_to_2024-06.csv.gz")
+    raw = pd.read_csv(path)
+    bury = raw[raw["area_name"] == "Bury"].drop_duplicates("AREFNO")  # one row per collision
+    assert len(bury) == 1073  # PROVENANCE: 1,073 Bury collisions
+    local = pd.to_datetime(bury["date"] + " " + bury["output_time"])
+    occurred = local.dt.tz_localize("Europe/London", ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    inc = pd.DataFrame({"occurred_at": occurred.to_numpy()})
+    prof = priorities.time_profile(inc)
+    assert prof.to_numpy().sum() == occurred.notna().sum() >= 1070
+    # oracle: the published day and hour columns
+    ok = occurred.notna().to_numpy()
+    expected = pd.crosstab(bury["day"][ok], bury["hour"][ok]).reindex(index=list(priorities.DAYS), columns=range(24),
+                                                                     fill_value=0)
+    assert_allclose(prof.to_numpy(), expected.to_numpy())
+    peak = priorities.peak_window(prof, hours=4)
+    assert 12 <= peak["start_hour"] <= 17  # collisions peak in the afternoon/evening commute
+    fig = priorities.plot_time_profile(prof, title="Bury road casualties 2019-2024 (collisions)")
+    png = tmp_path / "bury_collisions_heatmap.png"
+    fig.savefig(png, dpi=80)
+    assert png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
