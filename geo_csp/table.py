@@ -29,6 +29,7 @@ import pandas as pd
 
 from geo_csp import boundaries, periods, schema
 from geo_csp._errors import DenominatorError, ParameterError, SchemaError
+from geo_csp.settings import WORKING_CRS
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, round_counts
 
 __all__ = [
@@ -504,3 +505,63 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
         c.font = Font(size=9)
     wb.save(path)
     return path
+
+
+def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
+    """The areas a store's table is about: ``(areas, focus area name, population source)``.
+
+    A store whose ``config.json`` has ``"areas"`` (a boundary file, relative to the store, with
+    ``area_code``, ``area_name`` and ``population``, e.g. every borough of a force for comparators) and
+    ``"borough"`` uses them; otherwise the shipped Bury borough outline (ONS mid-year population).
+    """
+    from geo_csp import store
+
+    config = store.store_config(store_dir)
+    path = config.get("areas")
+    if path:
+        full = (Path(store_dir) / path).resolve()
+        areas = gpd.read_file(full)
+        missing = [c for c in (AREA_CODE, AREA_NAME, schema.POPULATION) if c not in areas.columns]
+        if missing:
+            raise SchemaError(f"areas file {full} lacks column(s) {missing}; add them (population for rates)")
+        areas = areas.to_crs(WORKING_CRS)
+        return areas, str(config.get("borough", areas[AREA_NAME].iloc[0])), f"population column of {full.name}"
+    borough = boundaries.load_borough()
+    areas = borough.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
+    return areas, str(config.get("borough", areas[AREA_NAME].iloc[0])), "ONS population of the shipped borough outline"
+
+
+def table_from_store(
+    store_dir: str | Path,
+    *,
+    area: str | None = None,
+    public: bool = False,
+    measures: Sequence[Measure] = DEFAULT_MEASURES,
+    n_quarters: int = 5,
+    disclosure: DisclosureParams | None = None,
+) -> PartnershipTable:
+    """The partnership table of a store's borough (see :func:`partnership_table`).
+
+    Parameters
+    ----------
+    store_dir
+        The store folder.
+    area
+        Focus area (default the store's borough).
+    public
+        Apply disclosure control.
+    measures, n_quarters, disclosure
+        As in :class:`Measure` and :class:`TableParams`.
+    """
+    from geo_csp import store
+
+    areas, borough, pop_source = store_areas(store_dir)
+    cols = [schema.SOURCE, schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
+            schema.OBJECT_OF_SEARCH]
+    incidents = store.read_incidents(store_dir, columns=cols)
+    manifest = store.read_manifest(store_dir)
+    n_inputs = sum(1 for e in manifest.get("files", {}).values() if e.get("active", True))
+    params = TableParams(area=area or borough, n_quarters=n_quarters, public=public,
+                         disclosure=disclosure or DisclosureParams())
+    return partnership_table(incidents, areas, params=params, measures=measures,
+                             provenance={"store": str(store_dir), "inputs": n_inputs, "population": pop_source})

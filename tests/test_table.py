@@ -142,6 +142,86 @@ def test_errors():
 
 
 # ----------------------------------------------------------------------------------------------
+# The demo borough, against counts made here from its raw CSVs (pandas + shapely, not the store)
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from geo_csp.demo import make_demo
+
+    return make_demo(tmp_path_factory.mktemp("demo"))
+
+
+def _raw_demo_counts(demo, borough: shapely.Geometry) -> pd.DataFrame:
+    """Counts per (measure key, financial quarter label) from the raw police.uk and council CSVs."""
+    from pyproj import Transformer
+
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    street = pd.concat([pd.read_csv(p, dtype=str) for p in sorted(Path(demo.police_uk_dir).glob("*/*-street.csv"))])
+    search = pd.concat([pd.read_csv(p, dtype=str) for p in
+                        sorted(Path(demo.police_uk_dir).glob("*/*-stop-and-search.csv"))])
+    council = pd.read_csv(demo.council_csv, dtype=str)
+
+    def inside_lonlat(lon, lat):
+        x, y = to_bng.transform(pd.to_numeric(lon, errors="coerce").to_numpy(),
+                                pd.to_numeric(lat, errors="coerce").to_numpy())
+        return shapely.contains_xy(borough, x, y)
+
+    street = street[inside_lonlat(street["Longitude"], street["Latitude"])]
+    search = search[inside_lonlat(search["Longitude"], search["Latitude"])]
+    search_month = pd.to_datetime(search["Date"], utc=True).dt.tz_convert("Europe/London").dt.strftime("%Y-%m")
+    when = pd.to_datetime(council["Reported"], format="%d/%m/%Y %H:%M", errors="coerce")
+    ex, no = pd.to_numeric(council["Easting"], errors="coerce"), pd.to_numeric(council["Northing"], errors="coerce")
+    ok = when.notna() & council["Type"].notna() & ~council["Ref"].duplicated() & shapely.contains_xy(borough, ex.to_numpy(), no.to_numpy())
+    council_month = when[ok].dt.strftime("%Y-%m")
+
+    def by_quarter(months: pd.Series) -> pd.Series:
+        m = pd.PeriodIndex(months, freq="M")
+        fy = m.year - (m.month < 4)
+        q = ((m.month - 4) % 12) // 3
+        names = np.array(["Apr-Jun", "Jul-Sep", "Oct-Dec", "Jan-Mar"])
+        label = pd.Series("Q" + (q + 1).astype(str) + " " + names[q] + " " + (fy + (q == 3)).astype(str))
+        return label.value_counts()
+
+    crimes = street["Crime type"] != "Anti-social behaviour"
+    return pd.DataFrame({
+        "all_crime": by_quarter(street.loc[crimes, "Month"]),
+        "violence": by_quarter(street.loc[street["Crime type"] == "Violence and sexual offences", "Month"]),
+        "burglary": by_quarter(street.loc[street["Crime type"] == "Burglary", "Month"]),
+        "asb_police": by_quarter(street.loc[~crimes, "Month"]),
+        "asb_council": by_quarter(council_month),
+        "drugs": by_quarter(street.loc[street["Crime type"] == "Drugs", "Month"]),
+        "drug_searches": by_quarter(search_month[search["Object of search"] == "Controlled drugs"]),
+        "weapons": by_quarter(street.loc[street["Crime type"] == "Possession of weapons", "Month"]),
+    }).T.fillna(0)
+
+
+def test_demo_table_matches_raw_csvs(demo, tmp_path):
+    from geo_csp.boundaries import load_borough
+    from geo_csp.table import table_from_store
+
+    t = table_from_store(demo.store_dir)
+    quarters = ["Q3 Oct-Dec 2024", "Q4 Jan-Mar 2025", "Q1 Apr-Jun 2025", "Q2 Jul-Sep 2025", "Q3 Oct-Dec 2025"]
+    assert list(t.display.columns) == quarters + [TREND, COMPARATOR]
+    borough = load_borough()
+    raw = _raw_demo_counts(demo, borough.geometry.iloc[0])[quarters]
+    pop = float(borough["population"].iloc[0])
+    expected = raw.astype(float)
+    expected.loc["all_crime"] *= 1000 / pop
+    expected.loc["violence"] *= 1000 / pop
+    expected.index = [m.key for m in DEFAULT_MEASURES]
+    np.testing.assert_allclose(t.values[quarters].to_numpy(), expected.to_numpy(), rtol=1e-12)
+    arrows = np.sign(expected[quarters[-1]] - expected[quarters[-2]]).map({1: "↑", -1: "↓", 0: "→"})
+    assert t.display[TREND].tolist() == arrows.tolist()
+    # a single borough in the store: the comparator is not available, never a number
+    assert (t.display[COMPARATOR] == NOT_AVAILABLE).all() and t.values[COMPARATOR].isna().all()
+    assert str(demo.store_dir) in t.footnotes[0] and "2024-10 to 2025-12" in t.footnotes[0]
+    write_table_xlsx(t, tmp_path / "demo.xlsx")
+    print("\n" + t.display.to_string())
+
+
+# ----------------------------------------------------------------------------------------------
 # Real data: Bury burglary 2016-2019 with the other nine GM boroughs as comparators
 # ----------------------------------------------------------------------------------------------
 
