@@ -172,8 +172,11 @@ def valid_months(values: Any) -> np.ndarray:
 
 def parse_numbers(values: Any) -> np.ndarray:
     """Decimal numbers parsed from text; NaN where blank or not a plain decimal number."""
-    text = pc.utf8_trim_whitespace(_text(values))
+    text = _text(values)
     ok = pc.match_substring_regex(text, _NUMBER_RE)
+    if not pc.all(ok).as_py():  # only then pay for trimming blanks around numbers
+        text = pc.utf8_trim_whitespace(text)
+        ok = pc.match_substring_regex(text, _NUMBER_RE)
     nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
     return pc.fill_null(nums, np.nan).to_numpy(zero_copy_only=False)
 
@@ -212,9 +215,9 @@ def classify_coordinates(
     """
     if crs not in (settings.DISPLAY_CRS, settings.WORKING_CRS):
         raise ValueError(f"crs must be {settings.DISPLAY_CRS} or {settings.WORKING_CRS}, not {crs!r}")
-    xt, yt = pc.utf8_trim_whitespace(_text(x_text)), pc.utf8_trim_whitespace(_text(y_text))
-    x_blank = pc.equal(xt, "").to_numpy(zero_copy_only=False)
-    y_blank = pc.equal(yt, "").to_numpy(zero_copy_only=False)
+    xt, yt = _text(x_text), _text(y_text)
+    x_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(xt)) if pc.any(pc.match_substring(xt, " ")).as_py() else pc.utf8_length(xt), 0).to_numpy(zero_copy_only=False)
+    y_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(yt)) if pc.any(pc.match_substring(yt, " ")).as_py() else pc.utf8_length(yt), 0).to_numpy(zero_copy_only=False)
     x, y = parse_numbers(xt), parse_numbers(yt)
     reason = np.full(x.shape, "", dtype=object)
     half = x_blank ^ y_blank
@@ -335,21 +338,40 @@ def _read_member(path: Path, member: str) -> bytes:
         return zf.read(member)
 
 
+def _is_gzip(unit: _Unit, raw: bytes) -> bool:
+    return unit.name.lower().endswith(".gz") or raw[:2] == b"\x1f\x8b"
+
+
+def _gzip_error(unit: _Unit, exc: BaseException) -> InputFileError:
+    return InputFileError(f"{unit.path}: truncated or corrupt gzip ({exc}); download the file again")
+
+
+def _head(unit: _Unit, raw: bytes, size: int = 65536) -> bytes:
+    """The first ``size`` bytes of the (decompressed) file, for layout checks."""
+    if not _is_gzip(unit, raw):
+        return raw[:size]
+    stream = zlib.decompressobj(wbits=31)
+    try:
+        head = stream.decompress(raw, size)
+    except zlib.error as exc:
+        raise _gzip_error(unit, exc) from exc
+    if len(head) < size and not stream.eof:
+        raise _gzip_error(unit, EOFError("the compressed stream ends early"))
+    return head
+
+
 def _decompress(unit: _Unit, raw: bytes) -> bytes:
-    if unit.name.lower().endswith(".gz") or raw[:2] == b"\x1f\x8b":
+    if _is_gzip(unit, raw):
         try:
             return gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as exc:
-            raise InputFileError(
-                f"{unit.path}: truncated or corrupt gzip ({exc}); download the file again"
-            ) from exc
+            raise _gzip_error(unit, exc) from exc
     return raw
 
 
-def _check_text(unit: _Unit, data: bytes) -> None:
-    if not data.strip():
+def _check_text(unit: _Unit, head: bytes) -> None:
+    if not head.strip():
         raise InputFileError(f"{unit.path}: the file is empty; nothing to ingest (check the download)")
-    head = data[:65536]
     if b"\x00" in head or head[:2] == b"PK" or head[:4] == b"%PDF":
         raise InputFileError(
             f"{unit.path}: not a CSV (binary content); give a police.uk CSV, .csv.gz, .zip, or an"
@@ -364,8 +386,42 @@ def _header(data: bytes) -> list[str]:
     return [c.strip() for c in row]
 
 
-def _read_csv_bytes(unit: _Unit, data: bytes, header: list[str]) -> _RawTable:
-    """Parse CSV bytes (all columns as text) and recover the physical line of every row."""
+def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: bool, gz: bool,
+               on_invalid: Callable[[Any], str]) -> pa.Table:
+    """pyarrow parse with every column as text (null when empty); retries as cp1252 if not UTF-8."""
+    ncols = len(header)
+    names = [f"c{i}" for i in range(ncols)]
+    for encoding in ("utf8", "cp1252"):
+        stream = pa.input_stream(pa.py_buffer(source), compression="gzip" if gz else None)
+        try:
+            table = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=ignore_empty),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
+                    null_values=[""],
+                ),
+            )
+            return table.rename_columns(header)
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) and encoding == "utf8":
+                continue  # Excel-saved partner CSVs; police.uk files are UTF-8
+            raise InputFileError(f"{unit.path}: not a readable CSV ({exc}); check the file") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            if gz:
+                raise _gzip_error(unit, exc) from exc
+            raise InputFileError(f"{unit.path}: cannot be read ({exc})") from exc
+    raise AssertionError("unreachable")
+
+
+def _read_csv_rows(unit: _Unit, raw: bytes, header: list[str]) -> _RawTable:
+    """Parse a CSV (plain or gzip) and recover the physical line of every row.
+
+    Fast path (every ordinary file): blank lines kept as all-null rows, so with no malformed row
+    and no line break inside a value row i is line i + 2. Otherwise the decompressed text is
+    split into lines and the fields of each line are counted (vectorised) to place the rows.
+    """
     ncols = len(header)
     invalid: list[str] = []
 
@@ -373,34 +429,25 @@ def _read_csv_bytes(unit: _Unit, data: bytes, header: list[str]) -> _RawTable:
         invalid.append(row.text)
         return "skip"
 
-    encoding = "utf8"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        encoding = "cp1252"  # Excel-saved partner CSVs; police.uk files are UTF-8
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(
-                column_names=[f"c{i}" for i in range(ncols)], skip_rows=1, encoding=encoding
-            ),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"c{i}": pa.string() for i in range(ncols)},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{unit.path}: not a readable CSV ({exc}); check the file") from exc
-    table = table.rename_columns(header)
-    n_phys = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if not invalid and table.num_rows + 1 == n_phys:
+    gz = _is_gzip(unit, raw)
+    table = _parse_csv(unit, raw, header, ignore_empty=False, gz=gz, on_invalid=on_invalid)
+    multiline = any(
+        pc.any(pc.match_substring(col, "\n")).as_py() for col in table.columns if col.null_count < len(col)
+    )
+    if not invalid and not multiline:
         lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+        blank = functools.reduce(pc.and_, [pc.is_null(c) for c in table.columns])
+        if pc.any(blank).as_py():
+            keep = pc.invert(blank)
+            table = table.filter(keep)
+            lines = lines[keep.to_numpy(zero_copy_only=False)]
         return _RawTable(header, table, lines, np.empty(0, np.int64), [])
-    # Rare path (malformed rows or blank lines): locate rows by counting fields per physical line.
-    text_lines = pa.array(data.decode(encoding, errors="replace").split("\n"), pa.string())
-    text_lines = pc.utf8_rtrim(text_lines, "\r")
+    # Rare path (malformed rows or line breaks in values): count fields per physical line.
+    invalid.clear()
+    data = _decompress(unit, raw)
+    table = _parse_csv(unit, data, header, ignore_empty=True, gz=False, on_invalid=on_invalid)
+    text = data.decode("utf-8", errors="replace")
+    text_lines = pc.utf8_rtrim(pa.array(text.split("\n"), pa.string()), "\r")
     if (pc.count_substring(text_lines, '"').to_numpy(zero_copy_only=False) % 2).any():
         raise InputFileError(
             f"{unit.path}: has line breaks inside quoted values together with malformed rows or"
@@ -431,13 +478,13 @@ def _read_xlsx(unit: _Unit, raw: bytes) -> _RawTable:
         raise InputFileError(f"{unit.path}: not a readable XLSX workbook ({exc}); re-save it in Excel") from exc
     if frame.empty:
         raise InputFileError(f"{unit.path}: the workbook's first sheet is empty; nothing to ingest")
-    frame = frame.fillna("")
-    header = [str(c).strip() for c in frame.iloc[0]]
+    header = [str(c).strip() for c in frame.iloc[0].fillna("")]
     body = frame.iloc[1:]
     lines = body.index.to_numpy(dtype=np.int64) + 1  # sheet rows are 1-based, header is row 1
-    keep = (body != "").any(axis=1).to_numpy()
+    keep = body.notna().any(axis=1).to_numpy()
     body = body[keep]
-    table = pa.table({f"c{i}": pa.array(body.iloc[:, i].to_numpy(), pa.string()) for i in range(len(header))})
+    table = pa.table({f"c{i}": pa.array(body.iloc[:, i].to_numpy(), pa.string(), from_pandas=True)
+                      for i in range(len(header))})
     return _RawTable(header, table.rename_columns(header), lines[keep], np.empty(0, np.int64), [])
 
 
@@ -464,10 +511,6 @@ class _Parsed:
     weight: np.ndarray | None = None
 
 
-def _null_to_empty(arr: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-
-
 def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tuple[pa.Table, pa.Table, dict[str, int]]:
     n = parsed.n
     ok = parsed.reason == ""
@@ -488,7 +531,7 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
 
     arrays = {
         schema.INCIDENT_ID: pc.binary_join_element_wise(file_id, line_text, ":"),
-        schema.SOURCE: pa.array(np.full(len(ok_idx), parsed.source, dtype=object), pa.string()),
+        schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
         schema.FORCE: col(parsed.force),
         schema.MONTH: col(parsed.month),
         schema.OCCURRED_DATE: col(parsed.occurred_date, pa.date32()),
@@ -500,13 +543,13 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
         schema.NORTHING: pa.array(north, from_pandas=True),
         schema.LOCATED: pa.array(located),
         schema.WEIGHT: pa.array(np.ones(len(ok_idx)) if parsed.weight is None else parsed.weight[ok_idx]),
-        schema.FILE_ID: pa.array(np.full(len(ok_idx), file_id, dtype=object), pa.string()),
+        schema.FILE_ID: pa.repeat(pa.scalar(file_id, pa.string()), len(ok_idx)),
         schema.LINE: pa.array(acc_lines, pa.int64()),
     }
     for name in (schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.CRIME_ID,
                  schema.OUTCOME, schema.CONTEXT, schema.OBJECT_OF_SEARCH):
         arr = parsed.optional.get(name)
-        arrays[name] = null_str if arr is None else _null_to_empty(arr.take(take))
+        arrays[name] = null_str if arr is None else arr.take(take)
     accepted = pa.table([arrays[f.name] for f in schema.INCIDENT_SCHEMA], schema=schema.INCIDENT_SCHEMA)
 
     # Quarantine: validation failures, then malformed rows.
@@ -522,7 +565,7 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
             parts: list[Any] = [schema.REASONS[code]]
             for i, name in enumerate(shown):
                 parts += [("; " if i == 0 else ", ") + f"{name}=", bad_table[name].take(pa.array(sel))]
-            joined = pc.binary_join_element_wise(*parts, "") if shown else pa.array([parts[0]] * len(sel))
+            joined = pc.binary_join_element_wise(*parts, "", null_handling="replace") if shown else pa.array([parts[0]] * len(sel))
             message[sel] = np.asarray(joined.to_pylist(), dtype=object)
         raw_json = bad_table.to_pandas().to_json(orient="records", lines=True, force_ascii=False)
         raws += raw_json.rstrip("\n").split("\n")
@@ -568,13 +611,13 @@ def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
     t, n = raw.table, raw.table.num_rows
-    month = pc.utf8_trim_whitespace(t["Month"].combine_chunks())
-    crime = pc.utf8_trim_whitespace(t["Crime type"].combine_chunks())
+    month = _text(t["Month"])  # police.uk values are exact: no trimming
+    crime = _text(t["Crime type"])
     lon, lat, coord_reason, located = classify_coordinates(t["Longitude"], t["Latitude"])
     _, name_force = _archive_kind(unit.name)
-    falls = pc.utf8_trim_whitespace(t["Falls within"].combine_chunks())
+    falls = _text(t["Falls within"])
     if name_force:
-        force = pa.array(np.full(n, name_force, dtype=object), pa.string())
+        force = pa.repeat(pa.scalar(name_force, pa.string()), n)
         no_force = np.zeros(n, bool)
     else:
         uniques = pc.unique(falls)
@@ -619,7 +662,7 @@ def _local_times(utc: pd.Series, timezone: str) -> tuple[pa.Array, pa.Array, pa.
 
 def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     t, n = raw.table, raw.table.num_rows
-    date_text = pc.utf8_trim_whitespace(t["Date"].combine_chunks())
+    date_text = pc.utf8_trim_whitespace(_text(t["Date"]))
     utc = pd.to_datetime(pd.Series(date_text.to_numpy(zero_copy_only=False)), format="ISO8601",
                          utc=True, errors="coerce")
     month, day, at = _local_times(utc, "Europe/London")
@@ -639,8 +682,8 @@ def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     coords = ["Latitude", "Longitude"]
     return _Parsed(
         n=n, source=schema.SOURCE_STOP_SEARCH,
-        force=pa.array(np.full(n, name_force, dtype=object), pa.string()),
-        month=month, crime_type=pa.array(np.full(n, schema.STOP_AND_SEARCH_TYPE, dtype=object), pa.string()),
+        force=pa.repeat(pa.scalar(name_force, pa.string()), n),
+        month=month, crime_type=pa.repeat(pa.scalar(schema.STOP_AND_SEARCH_TYPE, pa.string()), n),
         reason=reason, lon=lon, lat=lat, located=located,
         details={"missing_required": ["Date"], "bad_date": ["Date"], **{c: coords for c in _COORD_REASONS}},
         occurred_date=day, occurred_at=at,
@@ -665,7 +708,7 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
         )
 
     def text(name: str) -> pa.Array:
-        return pc.utf8_trim_whitespace(t[name].combine_chunks())
+        return pc.utf8_trim_whitespace(_text(t[name]))
 
     when = text(mapping.time_column)
     when_s = pd.Series(when.to_numpy(zero_copy_only=False), dtype=object)
@@ -717,7 +760,7 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
             idx = pc.index_in(cat, keys)
             cat = pc.if_else(pc.is_null(idx), cat, vals.take(pc.fill_null(idx, 0)))
     else:
-        cat = pa.array(np.full(n, mapping.category_value, dtype=object), pa.string())
+        cat = pa.repeat(pa.scalar(mapping.category_value, pa.string()), n)
     optional: dict[str, pa.Array] = {}
     if mapping.id_column is not None:
         ids = text(mapping.id_column)
@@ -745,7 +788,7 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
     for code in _COORD_REASONS:
         details[code] = [mapping.x_column, mapping.y_column]
     return _Parsed(
-        n=n, source=mapping.source, force=pa.array(np.full(n, mapping.force, dtype=object), pa.string()),
+        n=n, source=mapping.source, force=pa.repeat(pa.scalar(mapping.force, pa.string()), n),
         month=month, crime_type=cat, reason=reason, lon=lon, lat=lat, located=located, details=details,
         occurred_date=day, occurred_at=at, optional=optional, weight=weight,
     )
@@ -766,14 +809,14 @@ def _parse_unit(unit: _Unit, raw_bytes: bytes, mapping: ColumnMapping | None) ->
             raise InputFileError(f"{unit.path}: XLSX files are partner extracts; pass --mapping FILE")
         raw = _read_xlsx(unit, raw_bytes)
         return raw, _partner(unit, raw, mapping)
-    data = _decompress(unit, raw_bytes)
-    _check_text(unit, data)
-    header = _header(data)
+    head = _head(unit, raw_bytes)
+    _check_text(unit, head)
+    header = _header(head)
     if tuple(header) == schema.POLICE_UK_STREET_HEADER:
-        raw = _read_csv_bytes(unit, data, header)
+        raw = _read_csv_rows(unit, raw_bytes, header)
         return raw, _street(unit, raw)
     if tuple(header) == schema.POLICE_UK_STOP_SEARCH_HEADER:
-        raw = _read_csv_bytes(unit, data, header)
+        raw = _read_csv_rows(unit, raw_bytes, header)
         return raw, _stop_search(unit, raw)
     kind, _ = _archive_kind(unit.name)
     street_overlap = len(set(header) & set(schema.POLICE_UK_STREET_HEADER))
@@ -793,7 +836,7 @@ def _parse_unit(unit: _Unit, raw_bytes: bytes, mapping: ColumnMapping | None) ->
             f"{unit.path}: unknown layout (header {header[:6]}...); police.uk files need their"
             " standard header, partner extracts need --mapping FILE"
         )
-    raw = _read_csv_bytes(unit, data, header)
+    raw = _read_csv_rows(unit, raw_bytes, header)
     return raw, _partner(unit, raw, mapping)
 
 
