@@ -1,0 +1,227 @@
+"""Static figures for reports and evidence packs: hotspot maps and 3-year monthly trend charts.
+
+Maps are drawn in EPSG:27700 with matplotlib and carry what a printed map needs: a legend, a scale bar
+in metres (matplotlib-scalebar; one data unit is one metre in British National Grid), a north arrow
+(grid north, which is within a degree of true north across England and Wales), the attribution
+(Open Government Licence and the boundary copyright; OpenStreetMap only when an OSM layer is drawn)
+and, for demo data, SYNTHETIC stamped diagonally across the figure. No basemap tiles are fetched:
+everything is readable from the boundaries, hotspot cells and points alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from geo_csp import schema  # noqa: E402
+from geo_csp._errors import CRSError, SchemaError  # noqa: E402
+from geo_csp.settings import (  # noqa: E402
+    BOUNDARY_ATTRIBUTION,
+    OGL_ATTRIBUTION,
+    OSM_ATTRIBUTION,
+    SYNTHETIC_LABEL,
+    WORKING_CRS,
+)
+
+__all__ = [
+    "AREA_COLOUR",
+    "CATEGORY_COLOURS",
+    "add_north_arrow",
+    "add_scalebar",
+    "attribution_text",
+    "figure_texts",
+    "figure_to_data_uri",
+    "hotspot_map",
+    "save_figure",
+    "stamp_synthetic",
+    "trend_chart",
+]
+
+#: Fill colours of the Chainey / sfhotspot categories (ColorBrewer RdBu, hot = red).
+CATEGORY_COLOURS = {
+    "persistent hotspot": "#b2182b",
+    "emerging hotspot": "#ef8a62",
+    "intermittent hotspot": "#f4a582",
+    "former hotspot": "#fddbc7",
+    "mixed hot/coldspot": "#c2a5cf",
+    "former coldspot": "#d1e5f0",
+    "intermittent coldspot": "#92c5de",
+    "emerging coldspot": "#67a9cf",
+    "persistent coldspot": "#2166ac",
+}
+AREA_COLOUR = "#1b7837"  # outline of the evidence-pack area
+POINT_COLOUR = "#222222"
+
+
+def attribution_text(*, osm: bool = False) -> str:
+    """The attribution printed on every map."""
+    parts = [OGL_ATTRIBUTION + ".", BOUNDARY_ATTRIBUTION + "."]
+    if osm:
+        parts.append(OSM_ATTRIBUTION + ".")
+    return " ".join(parts)
+
+
+def add_scalebar(ax: plt.Axes) -> None:
+    """A scale bar in metres (the axes must be in EPSG:27700, one unit = one metre)."""
+    from matplotlib_scalebar.scalebar import ScaleBar
+
+    ax.add_artist(ScaleBar(1.0, units="m", location="lower left", box_alpha=0.8, length_fraction=0.25))
+
+
+def add_north_arrow(ax: plt.Axes) -> None:
+    """An arrow and "N" in the top-right corner (grid north)."""
+    ax.annotate("N", xy=(0.95, 0.97), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center",
+                va="center", fontsize=12, fontweight="bold",
+                arrowprops={"facecolor": "black", "width": 4, "headwidth": 12, "headlength": 10})
+
+
+def stamp_synthetic(fig: Figure) -> None:
+    """Stamp SYNTHETIC diagonally across the figure (demo data)."""
+    fig.text(0.5, 0.5, SYNTHETIC_LABEL, fontsize=64, color="red", alpha=0.18, rotation=30, ha="center",
+             va="center", fontweight="bold", zorder=100)
+
+
+def _check_crs(frame: gpd.GeoDataFrame | None, name: str) -> None:
+    if frame is not None and frame.crs != WORKING_CRS:
+        raise CRSError(f"`{name}` is {frame.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
+
+
+def hotspot_map(
+    *,
+    borough: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    points: gpd.GeoDataFrame | None = None,
+    title: str = "",
+    synthetic: bool = False,
+    zoom_to_area: bool = True,
+    osm: bool = False,
+    figsize_in: tuple[float, float] = (8.0, 8.0),
+) -> Figure:
+    """A static hotspot map in EPSG:27700.
+
+    Parameters
+    ----------
+    borough
+        Outline(s) drawn as the base layer.
+    area
+        The report's area, outlined in :data:`AREA_COLOUR`.
+    units
+        Hotspot units with a ``category`` column, filled by :data:`CATEGORY_COLOURS` (no-pattern units
+        are left unfilled).
+    points
+        Incident points (sensitive: never on a public map).
+    title
+        Title above the map.
+    synthetic
+        Stamp SYNTHETIC across the figure.
+    zoom_to_area
+        Frame the map on ``area`` (with a margin) rather than the whole borough.
+    osm
+        Add the OpenStreetMap attribution (when an OSM layer was drawn by the caller).
+    figsize_in
+        Figure size in inches.
+    """
+    for frame, name in ((borough, "borough"), (area, "area"), (units, "units"), (points, "points")):
+        _check_crs(frame, name)
+    if units is not None and schema.CATEGORY not in units.columns:
+        raise SchemaError(f"`units` need a {schema.CATEGORY!r} column to colour the map")
+    fig, ax = plt.subplots(figsize=figsize_in)
+    borough.boundary.plot(ax=ax, color="#555555", linewidth=1.0)
+    handles: list = [Line2D([], [], color="#555555", linewidth=1.0, label="Borough boundary")]
+    if units is not None and len(units):
+        shown = units[units[schema.CATEGORY].isin(list(CATEGORY_COLOURS))]
+        for category, colour in CATEGORY_COLOURS.items():
+            part = shown[shown[schema.CATEGORY] == category]
+            if len(part):
+                part.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.2)
+                handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} ({len(part)})"))
+    if points is not None and len(points):
+        points.plot(ax=ax, color=POINT_COLOUR, markersize=2, alpha=0.5)
+        handles.append(Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, markersize=3,
+                              label=f"Incidents ({len(points):,}, police.uk snap points)"))
+    if area is not None and len(area):
+        area.boundary.plot(ax=ax, color=AREA_COLOUR, linewidth=2.5)
+        handles.append(Line2D([], [], color=AREA_COLOUR, linewidth=2.5, label="Report area"))
+        if zoom_to_area:
+            x0, y0, x1, y1 = area.total_bounds
+            pad = max(x1 - x0, y1 - y0) * 0.35 + 200.0
+            ax.set_xlim(x0 - pad, x1 + pad)
+            ax.set_ylim(y0 - pad, y1 + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+    add_scalebar(ax)
+    add_north_arrow(ax)
+    if title:
+        ax.set_title(title, fontsize=12)
+    fig.text(0.01, 0.01, attribution_text(osm=osm), fontsize=6.5, ha="left", va="bottom", wrap=True)
+    if synthetic:
+        stamp_synthetic(fig)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def trend_chart(
+    series: pd.DataFrame,
+    *,
+    title: str = "",
+    ylabel: str = "Incidents per month",
+    synthetic: bool = False,
+    figsize_in: tuple[float, float] = (9.0, 4.0),
+) -> Figure:
+    """A monthly trend chart: one line per column, months ("YYYY-MM") on the index.
+
+    Missing values (e.g. suppressed in public mode) are drawn as gaps, not zeros.
+    """
+    if series.empty:
+        raise SchemaError("trend_chart needs at least one month of data")
+    fig, ax = plt.subplots(figsize=figsize_in)
+    x = pd.PeriodIndex(series.index.astype(str), freq="M").to_timestamp()
+    for col in series.columns:
+        ax.plot(x, series[col].to_numpy(dtype=float), marker="o", markersize=3, linewidth=1.5, label=str(col))
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.text(0.01, 0.01, OGL_ATTRIBUTION + ".", fontsize=6.5, ha="left", va="bottom")
+    if synthetic:
+        stamp_synthetic(fig)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
+    """Save a figure (format from the suffix) and close it."""
+    path = Path(path)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def figure_to_data_uri(fig: Figure, *, dpi: int = 130) -> str:
+    """The figure as a PNG ``data:`` URI (for self-contained HTML); the figure is closed."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def figure_texts(fig: Figure) -> Sequence[str]:
+    """Every text drawn on a figure (for checks)."""
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]

@@ -1,0 +1,86 @@
+"""Static maps and trend charts: the furniture every printed map needs, SYNTHETIC on demo output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from matplotlib_scalebar.scalebar import ScaleBar
+
+from geo_csp import schema
+from geo_csp._errors import CRSError, SchemaError
+from geo_csp.figures import (
+    CATEGORY_COLOURS,
+    figure_texts,
+    figure_to_data_uri,
+    hotspot_map,
+    save_figure,
+    trend_chart,
+)
+from geo_csp.settings import BOUNDARY_ATTRIBUTION, OGL_ATTRIBUTION, OSM_ATTRIBUTION, SYNTHETIC_LABEL
+
+ART = Path(__file__).parent / "_artifacts"
+BOROUGH = gpd.GeoDataFrame(geometry=[shapely.box(380_000, 405_000, 386_000, 412_000)], crs="EPSG:27700")
+AREA = gpd.GeoDataFrame(geometry=[shapely.box(382_000, 408_000, 383_000, 409_000)], crs="EPSG:27700")
+UNITS = gpd.GeoDataFrame(
+    {schema.CATEGORY: ["persistent hotspot", "emerging hotspot", "no pattern"]},
+    geometry=[shapely.box(382_000, 408_000, 382_500, 408_500), shapely.box(382_500, 408_000, 383_000, 408_500),
+              shapely.box(382_000, 408_500, 382_500, 409_000)],
+    crs="EPSG:27700",
+)
+
+
+def test_map_has_legend_scalebar_north_arrow_attribution_and_stamp():
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([382_200, 382_700], [408_200, 408_300]), crs="EPSG:27700")
+    fig = hotspot_map(borough=BOROUGH, area=AREA, units=UNITS, points=pts, title="Test", synthetic=True)
+    ax = fig.axes[0]
+    bars = [a for a in ax.artists if isinstance(a, ScaleBar)]
+    assert len(bars) == 1 and bars[0].dx == 1.0 and bars[0].units == "m"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["Borough boundary", "persistent hotspot (1)", "emerging hotspot (1)",
+                      "Incidents (2, police.uk snap points)", "Report area"]
+    texts = " ".join(figure_texts(fig))
+    assert "N" in figure_texts(fig) and SYNTHETIC_LABEL in figure_texts(fig)
+    assert OGL_ATTRIBUTION in texts and BOUNDARY_ATTRIBUTION in texts and OSM_ATTRIBUTION not in texts
+    # framed on the area with a margin, equal aspect (metres both ways)
+    x0, x1 = ax.get_xlim()
+    assert x0 < 382_000 and x1 > 383_000 and x1 - x0 < 6_000
+    ART.mkdir(exist_ok=True)
+    path = save_figure(fig, ART / "figure_map.png", dpi=80)
+    img = mpimg.imread(path)[..., :3]
+    # the persistent-hotspot fill is on the image
+    target = np.array([int(CATEGORY_COLOURS["persistent hotspot"][i:i + 2], 16) for i in (1, 3, 5)]) / 255
+    assert (np.abs(img - target).max(axis=2) < 0.02).sum() > 100
+
+
+def test_map_without_stamp_or_points_and_osm_attribution():
+    fig = hotspot_map(borough=BOROUGH, units=UNITS, osm=True)
+    texts = figure_texts(fig)
+    assert SYNTHETIC_LABEL not in texts
+    assert any(OSM_ATTRIBUTION in t for t in texts)
+    assert figure_to_data_uri(fig).startswith("data:image/png;base64,")
+
+
+def test_trend_chart_gaps_and_stamp():
+    months = [f"{y}-{m:02d}" for y in (2023, 2024, 2025) for m in range(1, 13)]
+    data = pd.DataFrame({"Area": np.arange(36.0), "Borough / 10": np.full(36, 20.0)}, index=months)
+    data.iloc[5, 0] = np.nan
+    fig = trend_chart(data, title="Trend", synthetic=True)
+    line = fig.axes[0].get_lines()[0]
+    assert len(line.get_xdata()) == 36 and np.isnan(line.get_ydata()[5])
+    assert SYNTHETIC_LABEL in figure_texts(fig)
+    save_figure(fig, ART / "figure_trend.png", dpi=60)
+
+
+def test_errors():
+    with pytest.raises(CRSError, match="reproject"):
+        hotspot_map(borough=BOROUGH.to_crs("EPSG:4326"))
+    with pytest.raises(SchemaError, match="category"):
+        hotspot_map(borough=BOROUGH, units=UNITS.drop(columns=schema.CATEGORY))
+    with pytest.raises(SchemaError, match="at least one month"):
+        trend_chart(pd.DataFrame())
