@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,17 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     _fsync_dir(path.parent)
 
 
+def _dictionary_columns(table: pa.Table) -> list[str]:
+    """Dictionary-encode the repetitive text columns only (ids are unique: encoding them is waste)."""
+    unique = {schema.INCIDENT_ID, schema.CRIME_ID, "raw", "message"}
+    return [f.name for f in table.schema if pa.types.is_string(f.type) and f.name not in unique]
+
+
 def _write_parquet_atomic(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
     with open(tmp, "wb") as fh:
-        pq.write_table(table, fh, compression="zstd")
+        pq.write_table(table, fh, compression="snappy", use_dictionary=_dictionary_columns(table))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -189,13 +196,17 @@ class StoreTransaction:
             keys = pc.binary_join_element_wise(
                 accepted[schema.SOURCE], accepted[schema.FORCE], accepted[schema.MONTH], "\x1f"
             )
+            jobs = []
             for key in sorted(pc.unique(keys).to_pylist()):  # one iteration per partition
                 part_table = accepted.filter(pc.equal(keys, key))
                 source, force, month = key.split("\x1f")
                 rel = f"incidents/source={source}/force={force}/month={month}/{file_id}.parquet"
                 path = self.store_dir / rel
                 self._staged.append(path)
-                _write_parquet_atomic(part_table, path)
+                jobs.append((part_table, path, source, force, month, rel))
+            with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:  # pyarrow releases the GIL
+                list(pool.map(lambda job: _write_parquet_atomic(job[0], job[1]), jobs))
+            for part_table, path, source, force, month, rel in jobs:
                 n_unlocated = part_table.num_rows - int(
                     pc.sum(pc.cast(part_table[schema.LOCATED], pa.int64())).as_py() or 0
                 )
