@@ -146,8 +146,10 @@ def stop_search_rows(places: DemoPlaces, rng: np.random.Generator, *, per_month:
     day = rng.integers(0, month_len)
     hour = rng.choice(np.arange(24), size=n, p=_evening_hours())
     minute = rng.integers(0, 12, size=n) * 5
-    when = (month_starts[m] + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hour, unit="h")
-            + pd.to_timedelta(minute, unit="min"))
+    local = (month_starts[m] + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hour, unit="h")
+             + pd.to_timedelta(minute, unit="min"))
+    # police.uk files a search by its Europe/London month and publishes the time in UTC
+    when = local.tz_localize("Europe/London", ambiguous=np.ones(n, bool), nonexistent="shift_forward").tz_convert("UTC")
     obj = _choice(rng, _SEARCH_OBJECTS, n)
     legislation = np.array([_SEARCH_OBJECTS[o][1] for o in _SEARCH_OBJECTS], dtype=object)[
         pd.Index(list(_SEARCH_OBJECTS)).get_indexer(obj)]
@@ -193,9 +195,9 @@ def _evening_hours() -> np.ndarray:
 
 
 def write_stop_search(rows: pd.DataFrame, folder: Path) -> list[Path]:
-    """One stop-and-search CSV per police.uk month (the month of the search's date)."""
+    """One stop-and-search CSV per police.uk month (the Europe/London month of the search)."""
     paths = []
-    month = rows["Date"].str.slice(0, 7)
+    month = pd.to_datetime(rows["Date"]).dt.tz_convert("Europe/London").dt.strftime("%Y-%m")
     for key, part in rows.groupby(month, sort=True):
         path = folder / key / f"{key}-{FORCE_SLUG}-stop-and-search.csv"
         _write_csv(part, path)
@@ -259,11 +261,11 @@ def council_rows(places: DemoPlaces, rng: np.random.Generator, *, per_month: flo
     # days: weekends twice as likely; hours: evenings
     day = rng.integers(0, month_len[m])
     date = month_starts[m] + pd.to_timedelta(day, unit="D")
-    weekend = date.dayofweek.to_numpy() >= 5
+    weekend = date.day_of_week.to_numpy() >= 5
     redraw = ~weekend & (rng.random(n) < 0.45)
     day2 = rng.integers(0, month_len[m])
     date2 = month_starts[m] + pd.to_timedelta(day2, unit="D")
-    date = pd.DatetimeIndex(np.where(redraw & (date2.dayofweek.to_numpy() >= 5), date2, date))
+    date = pd.DatetimeIndex(np.where(redraw & (date2.day_of_week.to_numpy() >= 5), date2, date))
     hour = rng.choice(np.arange(24), size=n, p=_evening_hours())
     minute = rng.integers(0, 60, size=n)
     when = date + pd.to_timedelta(hour, unit="h") + pd.to_timedelta(minute, unit="min")

@@ -72,10 +72,10 @@ def _ramp(a: float, b: float, n: int) -> tuple[float, ...]:
 
 
 HOTSPOTS: tuple[Hotspot, ...] = (
-    Hotspot("Bury Town Centre", "persistent", (7.0,) * N_MONTHS, tuple(_CENTRE_MIX.items()), sigma_m=280.0),
-    Hotspot("Moorside", "persistent", (6.0,) * N_MONTHS, tuple(_ESTATE_MIX.items())),
-    Hotspot("Victoria Estate", "emerging", (0.0,) * 24 + _ramp(5.0, 8.0, 12), tuple(_ESTATE_MIX.items())),
-    Hotspot("Radcliffe Town Centre", "diminishing", (8.0,) * 12 + _ramp(7.6, 4.5, 24), tuple(_CENTRE_MIX.items())),
+    Hotspot("Bury Town Centre", "persistent", (10.0,) * N_MONTHS, tuple(_CENTRE_MIX.items()), sigma_m=280.0),
+    Hotspot("Moorside", "persistent", (12.0,) * N_MONTHS, tuple(_ESTATE_MIX.items())),
+    Hotspot("Victoria Estate", "emerging", (0.0,) * 24 + _ramp(6.0, 10.0, 12), tuple(_ESTATE_MIX.items())),
+    Hotspot("Radcliffe Town Centre", "diminishing", (10.0,) * 12 + _ramp(9.5, 5.0, 24), tuple(_CENTRE_MIX.items())),
 )
 
 
