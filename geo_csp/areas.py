@@ -13,6 +13,8 @@ number of selected units.
 most, when that overlap covers at least ``min_place_overlap`` of the area or of the place; otherwise
 "<ward>: around <street>", the ward it overlaps most and the most frequent police.uk street
 description inside it ("Moorside: around Parkinson Street"). Repeated names get " (2)", " (3)".
+A component covering two or more named places (a town centre and the estate beside it) is split
+between them, each unit going to the nearest of those places, so each place keeps its own area.
 
 **Stable ids.** :func:`match_areas` pairs a new run's areas with the previous run's by Jaccard
 overlap of their polygons (one-to-one, maximising total overlap with the Hungarian algorithm); a
@@ -39,6 +41,7 @@ from geo_csp.settings import WORKING_CRS
 
 __all__ = [
     "AREA_COLUMNS",
+    "AREA_CLASSES",
     "HOT_CLASSES",
     "area_ids",
     "hotspot_areas",
@@ -47,9 +50,16 @@ __all__ = [
     "select_units",
 ]
 
-#: Every hot class of both schemes: the default selection for hotspot areas.
+#: Every hot class of both schemes.
 HOT_CLASSES: Final = tuple(p for p in trends.ARCGIS_PATTERNS if p.endswith("Hot Spot")) + tuple(
     c for c in trends.CHAINEY_CATEGORIES if c.endswith(" hotspot")
+)
+#: The default selection for hotspot areas: ArcGIS hot patterns with a sustained history (new,
+#: consecutive, intensifying, persistent, diminishing, historical). Sporadic and oscillating cells
+#: (on-and-off significance) and Chainey's loose "intermittent" class would join background cells
+#: of busy neighbourhoods into sprawling areas; pass ``classes`` to include them.
+AREA_CLASSES: Final = tuple(
+    f"{k} Hot Spot" for k in ("New", "Consecutive", "Intensifying", "Persistent", "Diminishing", "Historical")
 )
 ID_PREFIX: Final = "HS-"
 SHARE_OF_CRIME: Final = "share_of_crime"
@@ -64,8 +74,8 @@ AREA_COLUMNS: Final = (
 
 
 def select_units(units: pd.DataFrame, *, classes: Iterable[str] | None = None) -> np.ndarray:
-    """Boolean mask of units whose ``pattern`` or ``category`` is one of ``classes`` (default: any hot class)."""
-    wanted = set(HOT_CLASSES if classes is None else classes)
+    """Boolean mask of units whose ``pattern`` or ``category`` is one of ``classes`` (default :data:`AREA_CLASSES`)."""
+    wanted = set(AREA_CLASSES if classes is None else classes)
     unknown = wanted - set(trends.ARCGIS_PATTERNS) - set(trends.CHAINEY_CATEGORIES)
     if unknown:
         raise ParameterError(
@@ -81,6 +91,8 @@ def select_units(units: pd.DataFrame, *, classes: Iterable[str] | None = None) -
 
 def area_ids(numbers: np.ndarray) -> np.ndarray:
     """Ids "HS-0001" for integers."""
+    if np.size(numbers) == 0:
+        return np.array([], dtype=object)
     return np.char.add(ID_PREFIX, np.char.zfill(np.asarray(numbers, dtype=np.int64).astype(str), 4)).astype(object)
 
 
@@ -89,9 +101,10 @@ def _id_number(ids: pd.Series) -> np.ndarray:
     return pd.to_numeric(num, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
 
 
-def _mode_by(labels: np.ndarray, values: pd.Series, n_groups: int) -> np.ndarray:
-    frame = pd.DataFrame({"g": labels, "v": values.astype(object).to_numpy()})
-    counts = frame.groupby(["g", "v"], sort=True).size().rename("c").reset_index()
+def _mode_by(labels: np.ndarray, values: pd.Series, n_groups: int, weight: np.ndarray) -> np.ndarray:
+    """Most common value per group, each unit counting ``weight`` (its incidents, plus a tiny tie-break)."""
+    frame = pd.DataFrame({"g": labels, "v": values.astype(object).to_numpy(), "w": weight})
+    counts = frame.groupby(["g", "v"], sort=True)["w"].sum().rename("c").reset_index()
     best = counts.sort_values(["g", "c", "v"], ascending=[True, False, True]).drop_duplicates("g")
     out = np.full(n_groups, None, dtype=object)
     out[best["g"].to_numpy()] = best["v"].to_numpy()
@@ -119,6 +132,38 @@ def _largest_overlap(polys: gpd.GeoSeries, others: gpd.GeoDataFrame, col: str, *
     first = np.unique(ia[order], return_index=True)[1]
     out[ia[order][first]] = others[col].to_numpy()[ib[order][first]]
     return out
+
+
+def _split_by_places(geoms: np.ndarray, sub: sparse.csr_matrix, labels: np.ndarray,
+                     places: gpd.GeoDataFrame, *, min_share: float) -> np.ndarray:
+    """Split components that cover two or more named places: each unit goes to the nearest such place.
+
+    Adjacent named places (a town centre and the estate next to it) would otherwise merge into one
+    area under one name. Edges between units assigned to different places are cut and components
+    recomputed, so every piece stays contiguous.
+    """
+    place_geoms = places.geometry.to_numpy()
+    comp = gpd.GeoSeries(geoms).groupby(labels).agg(lambda g: shapely.union_all(g.to_numpy()))
+    comp_geoms = np.asarray(comp.to_numpy())
+    ic, ip = shapely.STRtree(place_geoms).query(comp_geoms, predicate="intersects")
+    inter = shapely.area(shapely.intersection(comp_geoms[ic], place_geoms[ip]))
+    share = np.maximum(inter / shapely.area(comp_geoms[ic]), inter / shapely.area(place_geoms[ip]))
+    ok = share >= min_share
+    ic, ip = ic[ok], ip[ok]
+    n_places = np.bincount(ic, minlength=len(comp_geoms))
+    if not (n_places >= 2).any():
+        return labels
+    pairs = pd.DataFrame({"comp": comp.index.to_numpy()[ic], "place": ip})
+    pairs = pairs[pairs["comp"].map(pd.Series(n_places, index=comp.index)) >= 2]
+    units = pd.DataFrame({"unit": np.arange(len(geoms)), "comp": labels}).merge(pairs, on="comp")
+    units["d"] = shapely.distance(shapely.centroid(geoms[units["unit"].to_numpy()]), place_geoms[units["place"].to_numpy()])
+    nearest = units.sort_values(["unit", "d"]).drop_duplicates("unit")
+    key = np.full(len(geoms), -1, dtype=np.int64)
+    key[nearest["unit"].to_numpy()] = nearest["place"].to_numpy()
+    coo = sub.tocoo()
+    same = key[coo.row] == key[coo.col]
+    cut = sparse.coo_matrix((coo.data[same], (coo.row[same], coo.col[same])), shape=sub.shape)
+    return connected_components(cut, directed=False)[1]
 
 
 def hotspot_areas(
@@ -192,6 +237,10 @@ def hotspot_areas(
             return empty, unit_area
         n_groups, labels = np.unique(labels[keep], return_inverse=True)
         n_groups, labels = len(n_groups), labels.ravel()
+    if named_places is not None and len(named_places):
+        labels = _split_by_places(units.geometry.to_numpy()[idx], sparse.csr_matrix(w)[idx][:, idx], labels,
+                                  named_places, min_share=min_place_overlap)
+        n_groups = int(labels.max()) + 1
     chosen = units.iloc[idx]
     geoms = chosen.geometry.to_numpy()
     frame = gpd.GeoDataFrame({"g": labels}, geometry=geoms, crs=WORKING_CRS)
@@ -205,7 +254,8 @@ def hotspot_areas(
     study_area_m2 = float(units.geometry.area.sum()) if study_area_m2 is None else float(study_area_m2)
     area_m2 = polys.area.to_numpy()
 
-    cls_col = schema.CATEGORY if schema.CATEGORY in chosen.columns else schema.PATTERN
+    unit_w = chosen[schema.N].to_numpy(dtype="float64") + 1e-6
+    cls_col = schema.PATTERN if schema.PATTERN in chosen.columns else schema.CATEGORY
     mix = pd.crosstab(labels, chosen[cls_col].astype(object).to_numpy())
     mix_text = mix.apply(lambda r: "; ".join(f"{k}: {v}" for k, v in r[r > 0].sort_values(ascending=False).items()), axis=1)
 
@@ -231,8 +281,8 @@ def hotspot_areas(
 
     areas = gpd.GeoDataFrame(
         {
-            schema.CATEGORY: _mode_by(labels, chosen[schema.CATEGORY], n_groups) if schema.CATEGORY in chosen else None,
-            schema.PATTERN: _mode_by(labels, chosen[schema.PATTERN], n_groups) if schema.PATTERN in chosen else None,
+            schema.CATEGORY: _mode_by(labels, chosen[schema.CATEGORY], n_groups, unit_w) if schema.CATEGORY in chosen else None,
+            schema.PATTERN: _mode_by(labels, chosen[schema.PATTERN], n_groups, unit_w) if schema.PATTERN in chosen else None,
             CLASS_MIX: mix_text.reindex(range(n_groups)).to_numpy(dtype=object),
             N_UNITS: size.astype(np.int64),
             schema.N: n,

@@ -29,7 +29,7 @@ __all__ = ["Cube", "aggregate_h3", "build_cube", "clip_to_study_area", "filter_m
 
 UnitKind = Literal["h3", "ward", "lsoa"]
 UNIT_KINDS = ("h3", "ward", "lsoa")
-_ON_OR_NEAR = r"^\s*On or near\s+"
+_ON_OR_NEAR = r"^\s*On or near\b\s*"
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,11 @@ def areas_command(
     previous: Annotated[Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")] = None,
 ) -> None:
     """Merge contiguous hot units into named hotspot areas and write one row per area."""
-    prev = gpd.read_file(previous).to_crs(settings.WORKING_CRS) if previous is not None else None
+    prev = None
+    if previous is not None:
+        layer = "hotspot_areas" if previous.suffix.lower() == ".gpkg" else None
+        prev = (gpd.read_parquet(previous) if previous.suffix.lower() == ".parquet"
+                else gpd.read_file(previous, layer=layer)).to_crs(settings.WORKING_CRS)
     result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev)
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
