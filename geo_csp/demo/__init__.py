@@ -122,8 +122,8 @@ def heartbeat_footprint(places: DemoPlaces) -> tuple[shapely.Geometry, shapely.G
     """Heartbeat footprint (a 250 m square on the 3 x 3 core of the town-centre grid), the
     displacement street polygon, its nodes and its street name (all EPSG:27700)."""
     grid = places.grids["tc"]
-    pts = places.points.set_index("node")
-    core = pts.loc[grid[4:7, 4:7].ravel(), ["easting", "northing"]].to_numpy()
+    xy = places.points[["easting", "northing"]].to_numpy()
+    core = xy[places.node_rows(grid[4:7, 4:7].ravel())]
     centre = places.place("Bury Town Centre").centroid
     a = np.deg2rad(10.0)  # the grid's rotation
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
@@ -131,7 +131,7 @@ def heartbeat_footprint(places: DemoPlaces) -> tuple[shapely.Geometry, shapely.G
     if not shapely.contains_xy(footprint, core[:, 0], core[:, 1]).all():
         raise RuntimeError("Heartbeat footprint does not cover the town-centre core")  # fixed design
     nodes = grid[7, 4:7]
-    line = shapely.linestrings(pts.loc[nodes, ["easting", "northing"]].to_numpy())
+    line = shapely.linestrings(xy[places.node_rows(nodes)])
     street = [name for name, ids in places.streets.items() if list(grid[7, :]) == ids][0]
     return footprint, line.buffer(30.0), nodes, street
 
