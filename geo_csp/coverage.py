@@ -69,7 +69,8 @@ class CoverageParams:
         Operations count when their dates overlap the ``operation_weeks`` weeks up to ``as_of``
         (default: the same as ``weeks``).
     cctv_min_share
-        An area counts as CCTV-covered when at least this share of it is inside a camera view.
+        An area counts as CCTV-covered when more than this share of it is inside a camera view
+        (default 0: any camera view reaching into it).
     operation_types
         Operation types that count as coverage (e.g. leave out borough-wide ``"day_of_action"``).
     """
@@ -78,7 +79,7 @@ class CoverageParams:
     weeks: int = 8
     as_of: str | None = None
     operation_weeks: int | None = None
-    cctv_min_share: float = 0.25
+    cctv_min_share: float = 0.0
     operation_types: tuple[str, ...] = ("targeted",)
 
     def __post_init__(self) -> None:
@@ -86,8 +87,8 @@ class CoverageParams:
             raise ParameterError(f"walk_distance_m must be >= 0, got {self.walk_distance_m}")
         if self.weeks < 1 or (self.operation_weeks is not None and self.operation_weeks < 1):
             raise ParameterError("weeks and operation_weeks must be at least 1")
-        if not 0 < self.cctv_min_share <= 1:
-            raise ParameterError(f"cctv_min_share must be in (0, 1], got {self.cctv_min_share}")
+        if not 0 <= self.cctv_min_share < 1:
+            raise ParameterError(f"cctv_min_share must be in [0, 1), got {self.cctv_min_share}")
         if self.as_of is not None:
             try:
                 pd.Timestamp(self.as_of)
@@ -171,7 +172,7 @@ def coverage(
         inside = shapely.area(shapely.intersection(geoms, union))
         share = np.divide(inside, area_m2, out=np.zeros(n), where=area_m2 > 0)
         out["cctv_share"] = np.clip(share, 0.0, 1.0)
-        out["cctv_covered"] = out["cctv_share"] >= params.cctv_min_share
+        out["cctv_covered"] = out["cctv_share"] > params.cctv_min_share
     else:
         out["cctv_share"] = np.nan
         out["cctv_covered"] = pd.array([pd.NA] * n, dtype="boolean")

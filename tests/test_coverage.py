@@ -65,10 +65,13 @@ def layers_by_hand() -> dict[str, gpd.GeoDataFrame]:
 
 def test_coverage_known_answers(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
     before = areas.copy()
-    out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", weeks=8))
+    params = cv.CoverageParams(as_of="2024-05-10", weeks=8, cctv_min_share=0.25)
+    out = cv.coverage(areas, **layers_by_hand, params=params)
     # CCTV: A 5000/10000; B 100/10000; C nothing
     assert_allclose(out["cctv_share"], [0.5, 0.01, 0.0])
-    assert out["cctv_covered"].tolist() == [True, False, False]
+    assert out["cctv_covered"].tolist() == [True, False, False]  # B's 1 % is below the 25 % asked for
+    default = cv.coverage(areas, views=layers_by_hand["views"])
+    assert default["cctv_covered"].tolist() == [True, True, False]  # default: any view reaching in
     # walkabouts: only the recent one within 50 m of B
     assert out["walkabout_n"].tolist() == [0, 1, 0]
     assert out["walkabout_last"].iloc[1] == pd.Timestamp("2024-05-01")
@@ -96,7 +99,7 @@ def test_missing_layers_are_unknown_not_uncovered(areas: gpd.GeoDataFrame) -> No
 
 
 def test_gap_list_ranking_and_shares(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
-    out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10"))
+    out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25))
     gaps = cv.gap_list(out, borough_total=120.0)
     # A: no walkabout, no operation (2 gaps); B: no CCTV, no operation (2); C: no CCTV, no walkabout (2)
     # -> all tie on gaps, ranked by harm: B (30), C (20), A (10)
@@ -115,7 +118,8 @@ def test_uncovered_hotspot_ranks_first_even_with_less_harm(areas: gpd.GeoDataFra
         {"area_id": ["d"], "name": ["D"], "harm": [5.0], "n": [1]}, geometry=[_square(0, 1000)], crs=WORKING_CRS
     )
     both = pd.concat([areas, extra], ignore_index=True)
-    gaps = cv.gap_list(cv.coverage(both, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10")))
+    params = cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25)
+    gaps = cv.gap_list(cv.coverage(both, **layers_by_hand, params=params))
     assert gaps.table["id"].iloc[0] == "d"
     assert gaps.table["gaps"].iloc[0] == "no CCTV view; no recent walkabout; no operation"
     assert_allclose(gaps.shares["all"], 5 / 65)
@@ -126,7 +130,7 @@ def test_coverage_input_errors(areas: gpd.GeoDataFrame) -> None:
     with pytest.raises(CRSError, match="reproject it with .to_crs"):
         cv.coverage(areas.to_crs("EPSG:4326"))
     with pytest.raises(ParameterError, match="cctv_min_share"):
-        cv.CoverageParams(cctv_min_share=0)
+        cv.CoverageParams(cctv_min_share=1)
     with pytest.raises(SchemaError, match="compute it with coverage.coverage"):
         cv.gap_list(areas)
 
