@@ -130,15 +130,8 @@ def rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
 
 
 def study_geometry(study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> shapely.Geometry | None:
-    if study_area is None:
-        return None
-    if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        if study_area.crs is None or study_area.crs != WORKING_CRS:
-            raise CRSError(f"study area is {study_area.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
-        return shapely.union_all(np.asarray(study_area.geometry))
-    if isinstance(study_area, shapely.Geometry):
-        return study_area
-    raise ParameterError(f"`study_area` must be a GeoDataFrame, GeoSeries or shapely geometry, not {type(study_area).__name__}")
+    """The study area as one shapely geometry in EPSG:27700 (``None`` stays ``None``)."""
+    return None if study_area is None else grid.as_geometry(study_area)
 
 
 def _check_incidents(incidents: pd.DataFrame) -> None:

@@ -26,6 +26,7 @@ from geo_csp.settings import DISPLAY_CRS, WORKING_CRS
 __all__ = [
     "H3_RESOLUTIONS",
     "area_to_cells",
+    "as_geometry",
     "cells_to_parents",
     "cells_to_polygons",
     "default_resolution",
@@ -67,7 +68,8 @@ def points_to_cells(easting: np.ndarray, northing: np.ndarray, *, resolution: in
     return out
 
 
-def _as_geometry(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry) -> shapely.Geometry:
+def as_geometry(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry) -> shapely.Geometry:
+    """A study area (GeoDataFrame, GeoSeries or geometry, EPSG:27700) as one shapely geometry."""
     if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
         if area.crs is None or area.crs != WORKING_CRS:
             raise CRSError(f"study area is {area.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
@@ -83,7 +85,7 @@ def area_to_cells(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, *, 
     Uses ``h3.h3shape_to_cells_experimental(..., contain="overlap")``.
     """
     resolution = _check_resolution(resolution)
-    geom = _as_geometry(area)
+    geom = as_geometry(area)
     if geom.is_empty:
         raise ParameterError("the study area is empty; give a polygon with some area")
     lonlat = shapely.transform(geom, lambda xy: np.column_stack(_TO_LONLAT.transform(xy[:, 0], xy[:, 1])))
@@ -128,7 +130,7 @@ def default_resolution(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry
         The resolution and a sentence for the user saying why ("resolution 9: about 1,050 cells of
         0.105 km2 over 99.5 km2").
     """
-    geom = _as_geometry(area)
+    geom = as_geometry(area)
     area_m2 = float(geom.area)
     if area_m2 <= 0:
         raise ParameterError("the study area has no area; give polygons, not points or lines")
