@@ -36,14 +36,18 @@ from geo_csp._errors import CRSError, ParameterError, SchemaError
 from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES, NO_PATTERN
 
 __all__ = [
+    "AREA_CLASS",
     "BASEMAPS",
     "CLASS_COLOURS",
+    "LAYER_CLASS_PREFIX",
     "LEAFLET_DIR",
+    "UNIT_CLASS",
     "base_map",
     "class_colour",
     "hotspot_map",
     "offline_assets",
     "value_colours",
+    "zoom_for_bounds",
 ]
 
 LEAFLET_DIR: Final = settings.PACKAGE_DIR / "app" / "assets" / "leaflet"
@@ -77,6 +81,10 @@ CLASS_COLOURS: Final[dict[str, str]] = {
     CHAINEY_CATEGORIES[8]: "#984ea3",  # mixed
     CHAINEY_CATEGORIES[9]: _NONE_COLOUR,
 }
+#: CSS classes of the drawn shapes (so tests and stylesheets can find them).
+UNIT_CLASS: Final = "geo-csp-unit"
+AREA_CLASS: Final = "geo-csp-area"
+LAYER_CLASS_PREFIX: Final = "geo-csp-layer-"
 _SEQUENTIAL: Final = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
 _OTHER: Final = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 #: Stroke colours of the partner layers, by the layer names :mod:`geo_csp.layers` uses.
@@ -188,6 +196,16 @@ def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame
     return out
 
 
+def zoom_for_bounds(bounds: Sequence[float], *, width_px: int = 900, height_px: int = 600) -> int:
+    """The largest web-map zoom level at which lon/lat ``bounds`` fit a map of this size in pixels."""
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    merc = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85, 85)) / 2))  # noqa: E731
+    lon_span = max(maxx - minx, 1e-6) / 360.0
+    lat_span = max(merc(maxy) - merc(miny), 1e-6) / (2 * np.pi)
+    zoom = min(np.log2(width_px / 256 / lon_span), np.log2(height_px / 256 / lat_span))
+    return int(np.clip(np.floor(zoom), 1, 18))
+
+
 def base_map(
     bounds: Sequence[float],
     *,
@@ -210,7 +228,7 @@ def base_map(
     minx, miny, maxx, maxy = (float(b) for b in bounds)
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=12,
+        zoom_start=zoom_for_bounds((minx, miny, maxx, maxy)),
         tiles=None,
         control_scale=True,
         prefer_canvas=False,
@@ -221,7 +239,6 @@ def base_map(
     if basemap is not None:
         url, attribution, max_zoom = BASEMAPS[basemap]
         folium.TileLayer(url, attr=attribution, name=f"basemap: {basemap}", max_zoom=max_zoom).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     if synthetic:
         _HtmlOverlay(
             f"{settings.SYNTHETIC_LABEL} DATA — invented incidents for demonstration, not real crime",
@@ -249,14 +266,18 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
     shown = shown[~shown.geometry.is_empty & shown.geometry.notna()]
     label_cols = [c for c in ("name", "label", "description", "start", "end", "kind") if c in shown.columns]
     data = _json_safe(shown, label_cols)
+    css = f"{LAYER_CLASS_PREFIX}{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
     group = folium.FeatureGroup(name=name, show=show)
     if len(data):
         tooltip = folium.GeoJsonTooltip(fields=label_cols[:3]) if label_cols else None
         folium.GeoJson(
             data.__geo_interface__,
             name=name,
-            style_function=lambda _f, c=colour: {"color": c, "weight": 3, "fillColor": c, "fillOpacity": 0.15},
-            marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.9, color=colour, fill_color=colour),
+            style_function=lambda _f, c=colour, k=css: {
+                "color": c, "weight": 3, "fillColor": c, "fillOpacity": 0.15, "className": k,
+            },
+            marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.9, color=colour, fill_color=colour,
+                                       className=css),
             tooltip=tooltip,
         ).add_to(group)
     group.add_to(m)
@@ -349,6 +370,7 @@ def hotspot_map(
             "color": "#555555",
             "weight": 0.6,
             "fillOpacity": 0.7,
+            "className": UNIT_CLASS,
         },
         highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=tooltip_cols),
@@ -372,6 +394,7 @@ def hotspot_map(
                 "color": "#000000",
                 "weight": 5 if f["properties"]["_selected"] else 2.5,
                 "dashArray": None if f["properties"]["_selected"] else "6 4",
+                "className": AREA_CLASS,
             },
             tooltip=folium.GeoJsonTooltip(fields=cols),
         ).add_to(area_group)

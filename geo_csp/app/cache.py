@@ -139,20 +139,22 @@ def hotspots(
 def partner_layers(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFrame]:
     """Partner layers of the store (CCTV views, routes, operations, hubs), by layer name.
 
-    Read from the paths in the store config's ``"layers"`` table, or else from a ``layers/`` folder
-    beside the store (the demo borough's layout). Missing layers are left out.
+    Read from the paths in the store config's ``"layers"`` table, or else from its ``layers_dir``
+    (default a ``layers/`` folder beside the store, the demo borough's layout). Missing layers are
+    left out; a layer file that cannot be read is logged and left out.
     """
     layers = optional_module("layers")
     if layers is None:
         return {}
-    return layers.load_layer_set(store_dir) if hasattr(layers, "load_layer_set") else _layers_from_folder(store_dir)
+    return _layers_from_folder(store_dir)
 
 
 def _layers_from_folder(store_dir: str) -> dict[str, gpd.GeoDataFrame]:
     from geo_csp import layers
 
-    config = store.store_config(store_dir).get("layers", {})
-    folder = Path(store_dir).parent / "layers"
+    config = store.store_config(store_dir)
+    folder = (Path(store_dir) / config.get("layers_dir", "../layers")).resolve()
+    config = config.get("layers", {})
 
     def find(key: str, *patterns: str) -> Path | None:
         if key in config:
@@ -167,7 +169,8 @@ def _layers_from_folder(store_dir: str) -> dict[str, gpd.GeoDataFrame]:
     readers = {
         "cctv": (("cctv*.csv", "cctv*.geojson", "*camera*"), lambda p: layers.camera_views(layers.read_cctv(p))),
         "routes": (("*route*.gpx", "*walk*.gpx", "*.gpx", "*route*.geojson"), layers.read_routes),
-        "operations": (("*operation*.geojson", "*operation*.gpkg"), layers.read_operations),
+        "operations": (("*operation*.geojson", "*operation*.gpkg"),
+                       lambda p: layers.read_operations(p, borough=borough(), places=named_places())),
         "hubs": (("*hub*.csv", "*hub*.geojson"), layers.read_hubs),
     }
     for key, (patterns, reader) in readers.items():
@@ -240,3 +243,161 @@ def area_coverage(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
     )
     keep = [c for c in coverage.COVERAGE_COLUMNS if c in covered.columns]
     return pd.DataFrame(covered.set_index(schema.AREA_ID)[keep])
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def series_table(
+    store_dir: str, stamp: float, months: tuple[str, ...], *, level: str, **hotspot_args: Any
+) -> pd.DataFrame:
+    """Monthly incidents per hotspot area (``level="area"``) or per ward (``level="ward"``).
+
+    Columns are area ids or ward names, rows the period labels.
+    """
+    args = dict(hotspot_args)
+    if level == "ward":
+        args.update(unit="ward", resolution=None)
+    result = hotspots(store_dir, stamp, months, **args)
+    n = result.cube.n
+    labels = [str(p) for p in result.cube.period_labels]
+    if level == "ward":
+        names = result.units[schema.WARD_NAME].astype(str).to_numpy()
+        return pd.DataFrame(n.T, index=labels, columns=names)
+    ids = result.areas[schema.AREA_ID].to_numpy()
+    unit_area = result.units[schema.AREA_ID].to_numpy(dtype=object)
+    member = (unit_area[:, None] == ids[None, :]).astype("float64")  # units x areas
+    return pd.DataFrame(n.T @ member, index=labels, columns=ids)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def series_trends(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`geo_csp.trends.mann_kendall` of every column of a series table, with a plain verdict."""
+    from geo_csp import trends
+
+    mk = trends.mann_kendall(table.to_numpy(dtype="float64").T).set_axis(table.columns)
+    verdict = pd.Series("no significant trend", index=mk.index)
+    verdict[(mk[schema.MK_P] < 0.05) & (mk[schema.MK_TAU] > 0)] = "increasing (p < 0.05)"
+    verdict[(mk[schema.MK_P] < 0.05) & (mk[schema.MK_TAU] < 0)] = "decreasing (p < 0.05)"
+    return mk.assign(trend=verdict)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def covered_areas(store_dir: str, stamp: float, months: tuple[str, ...], **hotspot_args: Any) -> gpd.GeoDataFrame | None:
+    """Named hotspot areas with their partner coverage columns (:func:`geo_csp.coverage.coverage`)."""
+    coverage = optional_module("coverage")
+    if coverage is None:
+        return None
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    layers = partner_layers(store_dir, stamp)
+    return coverage.coverage(
+        result.areas, views=layers.get("cctv"), routes=layers.get("routes"),
+        operations=layers.get("operations"), hubs=layers.get("hubs"),
+    )
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def gaps(store_dir: str, stamp: float, months: tuple[str, ...], *, rank_by: str, **hotspot_args: Any) -> Any:
+    """The ranked gap list (:func:`geo_csp.coverage.gap_list`) against the borough's total."""
+    from geo_csp import coverage
+
+    covered = covered_areas(store_dir, stamp, months, **hotspot_args)
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    return coverage.gap_list(covered, measure=rank_by, borough_total=float(result.units[rank_by].sum()))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def priorities(
+    store_dir: str, stamp: float, months: tuple[str, ...], *, rank_by: str, top_n: int, **hotspot_args: Any
+) -> gpd.GeoDataFrame:
+    """Patrol priorities of the named hotspot areas (:func:`geo_csp.priorities.patrol_priorities`)."""
+    from geo_csp import priorities as prio
+
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    frame = incidents(store_dir, stamp, months)
+    return prio.patrol_priorities(
+        result.areas, incidents=frame[frame[schema.LOCATED]],
+        params=prio.PatrolParams(measure=rank_by, top_n=top_n),
+    )
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def walk_network(store_dir: str, stamp: float) -> Any:
+    """The walking network shipped with the store's layers (a GraphML file), or ``None``."""
+    from geo_csp import routes
+
+    folder = (Path(store_dir) / store.store_config(store_dir).get("layers_dir", "../layers")).resolve()
+    files = sorted(folder.glob("*.graphml")) if folder.is_dir() else []
+    return routes.load_network(files[0]) if files else None
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def walkabout(
+    store_dir: str, stamp: float, months: tuple[str, ...], *, hub: str, stop_ids: tuple[str, ...],
+    budget_min: float, dwell_min: float, use_network: bool, rank_by: str, **hotspot_args: Any,
+) -> Any:
+    """A walkabout plan (:func:`geo_csp.routes.plan_walkabout`) from a hub through chosen priority areas."""
+    from geo_csp import routes
+
+    prio = priorities(store_dir, stamp, months, rank_by=rank_by, top_n=25, **hotspot_args)
+    stops = prio[prio["id"].astype(str).isin(stop_ids)].rename(columns={"id": "stop_id"})
+    hubs = partner_layers(store_dir, stamp)["hubs"]
+    start = hubs[hubs["name"].astype(str) == hub].iloc[[0]]
+    return routes.plan_walkabout(
+        stops, start=start, budget_min=budget_min, dwell_min=dwell_min,
+        network=walk_network(store_dir, stamp) if use_network else None, start_name=hub,
+    )
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def operation_review(
+    store_dir: str, stamp: float, *, name: str, buffer_m: float, sources: tuple[str, ...] | None,
+    crime_types: tuple[str, ...] | None, group: str | None,
+) -> Any:
+    """:func:`geo_csp.review.review_operation` of one operation of the store's layers, over all months."""
+    from geo_csp import harm, review
+
+    operations = partner_layers(store_dir, stamp)["operations"]
+    row = operations[operations["name"].astype(str) == name].iloc[0]
+    frame = store.read_incidents(
+        store_dir, sources=list(sources) if sources else None,
+        crime_types=harm.resolve_crime_types(crime_types, group), located_only=True,
+        columns=[schema.MONTH, schema.EASTING, schema.NORTHING, schema.CRIME_TYPE],
+    )
+    return review.review_operation(
+        frame, footprint=row.geometry, start=row["start_date"], end=row["end_date"],
+        borough=borough().geometry.union_all(), name=name, buffer_m=buffer_m,
+    )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def partnership_table(store_dir: str, stamp: float, *, public: bool, n_quarters: int) -> Any:
+    """:func:`geo_csp.table.table_from_store`: the quarterly partnership table (disclosure-controlled if public)."""
+    from geo_csp import table
+
+    return table.table_from_store(store_dir, public=public, n_quarters=n_quarters)
+
+
+def table_files(result: Any) -> dict[str, bytes]:
+    """The quarterly table written as CSV, HTML and XLSX (bytes by file name), through the library writers."""
+    import tempfile
+
+    from geo_csp import table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {
+            "partnership_table.csv": table.write_table_csv(result, Path(tmp) / "partnership_table.csv"),
+            "partnership_table.html": table.write_table_html(result, Path(tmp) / "partnership_table.html"),
+            "partnership_table.xlsx": table.write_table_xlsx(result, Path(tmp) / "partnership_table.xlsx"),
+        }
+        return {name: Path(p).read_bytes() for name, p in paths.items()}
+
+
+def evidence_pack(store_dir: str, stamp: float, *, area: str, public: bool) -> dict[str, bytes]:
+    """The evidence pack of an area (:func:`geo_csp.evidence.build_evidence` then ``write_evidence``), as bytes."""
+    import tempfile
+
+    from geo_csp import evidence
+
+    pack = evidence.build_evidence(store_dir, evidence.EvidenceParams(area=area, public=public))
+    with tempfile.TemporaryDirectory() as tmp:
+        written = evidence.write_evidence(pack, Path(tmp) / "pack")
+        return {Path(p).name: Path(p).read_bytes() for p in written.values() if Path(p).is_file()}

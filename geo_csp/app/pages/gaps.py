@@ -1,8 +1,46 @@
-"""Gaps and priorities page."""
+"""Gaps and priorities: hotspots ranked by missing partner activity, and the patrol priority list."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from geo_csp.app import widgets
+from geo_csp.app import cache, widgets
 
+choices = widgets.current()
 st.title("Gaps and priorities")
-widgets.unavailable("Gaps and priorities")
+widgets.synthetic_banner(choices)
+widgets.need_store(choices)
+for module, what in (("analysis", "Hotspot analysis"), ("coverage", "Coverage and gap analysis"),
+                     ("priorities", "Patrol priorities")):
+    if cache.optional_module(module) is None:
+        widgets.unavailable(what)
+
+args = widgets.hotspot_args(choices)
+left, right = st.columns(2)
+rank_label = left.radio("Rank by", ["Harm", "Count"], horizontal=True, key="gaps_rank_by")
+rank_by = "harm" if rank_label == "Harm" else "n"
+top_n = right.slider("Patrol list length", 3, 25, 10, key="gaps_top_n")
+result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
+if len(result.areas) == 0:
+    st.info("No named hotspot areas for these choices: try another period, crime group or unit.")
+    st.stop()
+
+gap = cache.gaps(choices.store_dir, choices.stamp, choices.months, rank_by=rank_by, **args)
+st.subheader("Ranked gap list")
+cols = st.columns(len(gap.shares))
+for col, (kind, share) in zip(cols, gap.shares.items(), strict=True):
+    label = "No activity at all" if kind == "all" else f"No {kind}"
+    col.metric(label, f"{100 * share:.1f}%", help=f"share of the {gap.total_label} in hotspots with this gap")
+st.dataframe(gap.table, hide_index=True, width="stretch")
+st.download_button("Download gap list (CSV)", gap.table.to_csv(index=False).encode("utf-8"),
+                   file_name="gap_list.csv", mime="text/csv", key="dl_gaps")
+
+prio = cache.priorities(choices.store_dir, choices.stamp, choices.months, rank_by=rank_by, top_n=top_n, **args)
+table = pd.DataFrame(prio.drop(columns=prio.geometry.name))
+st.subheader("Patrol priorities")
+st.caption("Visit each place for 10-15 minutes at random, unpredictable times, at least every 2 hours while it is "
+           "active (Koper 1995). Times of day come only from sources that record them.")
+st.dataframe(table, hide_index=True, width="stretch")
+st.download_button("Download patrol priorities (CSV)", table.to_csv(index=False).encode("utf-8"),
+                   file_name="patrol_priorities.csv", mime="text/csv", key="dl_prio")

@@ -1,8 +1,47 @@
-"""Trends page."""
+"""Trends: monthly series per hotspot area or ward with the Mann-Kendall result; compare two."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from geo_csp.app import widgets
+from geo_csp import schema
+from geo_csp.app import cache, widgets
 
+choices = widgets.current()
 st.title("Trends")
-widgets.unavailable("Trends")
+widgets.synthetic_banner(choices)
+widgets.need_store(choices)
+if cache.optional_module("analysis") is None:
+    widgets.unavailable("Hotspot analysis")
+
+args = widgets.hotspot_args(choices)
+level_label = st.radio("Series for", ["Hotspot areas", "Wards"], horizontal=True, key="trend_level")
+level = "area" if level_label == "Hotspot areas" else "ward"
+table = cache.series_table(choices.store_dir, choices.stamp, choices.months, level=level, **args)
+if table.shape[1] == 0:
+    st.info("No hotspot areas for these choices: try another period, crime group or unit, or look at wards.")
+    st.stop()
+names: dict[str, str] = {c: c for c in table.columns}
+if level == "area":
+    result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
+    names = dict(zip(result.areas[schema.AREA_ID], result.areas[schema.AREA_ID] + " – " + result.areas[schema.AREA_NAME],
+                     strict=True))
+columns = list(table.columns)
+left, right = st.columns(2)
+first = left.selectbox("Series", columns, key="trend_a", format_func=names.get)
+second = right.selectbox("Compare with", [None, *[c for c in columns if c != first]], key="trend_b",
+                         format_func=lambda c: "(nothing)" if c is None else names[c])
+picked = [first] + ([second] if second is not None else [])
+st.line_chart(table[picked].rename(columns=names), height=320)
+mk = cache.series_trends(table)
+shown = mk.loc[picked, ["trend", schema.MK_TAU, schema.MK_Z, schema.MK_P, schema.MK_S]].rename(index=names)
+shown.insert(1, "incidents", table[picked].sum().to_numpy())
+st.subheader("Mann-Kendall trend test")
+st.dataframe(shown, width="stretch")
+st.caption(
+    f"Monthly counts, {choices.period_label}, {choices.crime_label}. Mann-Kendall (with ties correction) on the "
+    "monthly counts: tau is the share of later months that are higher minus lower; p < 0.05 marks a trend."
+)
+with st.expander(f"All {len(columns)} series"):
+    st.dataframe(pd.DataFrame(mk[["trend", schema.MK_TAU, schema.MK_P]]).rename(index=names), width="stretch")

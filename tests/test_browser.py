@@ -1,0 +1,193 @@
+"""The running app in a real headless browser (Debian's chromium driven by Playwright).
+
+Starts ``streamlit run app.py`` on a free localhost port against a demo borough built in a temporary
+folder, checks that the Leaflet map really rendered inside the streamlit-folium iframe (a blank map
+box, e.g. from a CDN that cannot be reached, fails), that switching the period changes the hotspots,
+and that the walkabout planner downloads a GPX file. Saves a screenshot of every page to
+``tests/_artifacts/``. Skips when chromium or Playwright is absent; never needs the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+START_TIMEOUT_S = 90
+RENDER_TIMEOUT_MS = 90_000
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+PAGES = {"map": "", "trends": "trends", "gaps": "gaps", "walkabout": "walkabout", "review": "review",
+         "evidence": "evidence", "data": "data"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a running app on a demo borough built in a temporary folder; stopped afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium package to run browser tests)")
+    pytest.importorskip("playwright.sync_api")
+    demo = pytest.importorskip("geo_csp.demo")
+    demo_dir = tmp_path_factory.mktemp("demo")
+    demo.make_demo(demo_dir)
+    port = _free_port()
+    env = {**os.environ, "GEO_CSP_DEMO_DIR": str(demo_dir), "GEO_CSP_STORE": str(demo_dir / "store"),
+           "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start (exit {proc.poll()}); see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser: object, url: str):  # noqa: ANN202 - playwright Page
+    context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stSidebar"]')
+    return page
+
+
+def _wait_idle(page: object) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=RENDER_TIMEOUT_MS
+    )
+
+
+def _map_state(page: object) -> dict[str, object]:
+    frame = page.frame_locator(MAP_FRAME)
+    frame.locator("path.geo-csp-unit").first.wait_for(state="attached")
+    page.wait_for_timeout(500)
+    return {
+        "units": frame.locator("path.geo-csp-unit").count(),
+        "fills": sorted(frame.locator("path.geo-csp-unit").evaluate_all("els => els.map(e => e.getAttribute('fill'))")),
+        "areas": frame.locator("path.geo-csp-area").count(),
+        "interactive": frame.locator(".leaflet-interactive").count(),
+        "layers": [t.strip() for t in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()],
+        "tiles": frame.locator(".leaflet-tile").count(),
+    }
+
+
+def _metric(page: object, label: str) -> int:
+    box = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return int(re.sub(r"[^0-9]", "", box.locator('[data-testid="stMetricValue"]').inner_text()))
+
+
+def _choose(page: object, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]', has_text=label).first.click()
+    page.get_by_role("option", name=option).first.click()
+    _wait_idle(page)
+
+
+def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object, server: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = _open(browser, server)
+    _wait_idle(page)
+    before = _map_state(page)
+    page.screenshot(path=str(ARTIFACTS / "page_map.png"), full_page=True)
+    # every unit of the analysis is drawn as one Leaflet polygon, and every named area as an outline
+    assert before["units"] == _metric(page, "Units") > 50
+    assert before["areas"] == _metric(page, "Named hotspot areas") >= 1
+    assert before["interactive"] >= before["units"] + before["areas"]
+    assert "named hotspot areas" in before["layers"]
+    assert any(name.startswith("hotspots") for name in before["layers"])
+    assert {"cctv", "routes", "operations", "hubs"} <= set(before["layers"])
+    assert before["tiles"] == 0  # offline default: no basemap
+    assert "SYNTHETIC" in page.frame_locator(MAP_FRAME).locator(".geo-csp-synthetic").inner_text()
+
+    _choose(page, "Period", "Last 24 months")
+    after = _map_state(page)
+    page.screenshot(path=str(ARTIFACTS / "page_map_24_months.png"), full_page=True)
+    assert after["units"] == _metric(page, "Units")
+    assert after["fills"] != before["fills"]  # the classes moved with the period
+    page.context.close()
+
+
+def test_walkabout_page_downloads_gpx(browser: object, server: str, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = _open(browser, f"{server}/walkabout")
+    _wait_idle(page)
+    page.get_by_role("button", name="Plan walkabout").click()
+    _wait_idle(page)
+    page.frame_locator(MAP_FRAME).locator("path.geo-csp-layer-walkabout").first.wait_for(state="attached")
+    page.screenshot(path=str(ARTIFACTS / "page_walkabout.png"), full_page=True)
+    with page.expect_download(timeout=RENDER_TIMEOUT_MS) as info:
+        page.get_by_role("button", name="Download GPX").click()
+    target = tmp_path / "walk.gpx"
+    info.value.save_as(str(target))
+    text = target.read_text(encoding="utf-8")
+    assert "<gpx" in text and "<trkpt" in text
+    page.context.close()
+
+
+@pytest.mark.parametrize("name", ["trends", "gaps", "review", "evidence", "data"])
+def test_other_pages_render(browser: object, server: str, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = _open(browser, f"{server}/{PAGES[name]}")
+    _wait_idle(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"page_{name}.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator("h1").count() >= 1
+    page.context.close()
