@@ -272,6 +272,9 @@ def partnership_table(
     """
     _check_inputs(incidents, areas)
     measures = tuple(measures)
+    police = {schema.SOURCE_STREET, schema.SOURCE_STOP_SEARCH}
+    left_out = [m for m in measures if params.public and not set(m.sources) <= police]
+    measures = tuple(m for m in measures if m not in left_out)
     if not measures:
         raise ParameterError("measures is empty; pass at least one Measure")
     keys = [m.key for m in measures]
@@ -395,6 +398,9 @@ def partnership_table(
     notes += [m.describe() for m in measures]
     if params.public:
         notes.append(disclosure.rule + " Rates are computed from the rounded counts.")
+    if left_out:
+        notes.append("Left out of the public table as partner (sensitive) data: "
+                     + ", ".join(m.label for m in left_out) + ".")
     if (~available).any():
         notes.append(f'"{NOT_AVAILABLE}": the source has no data for that quarter.')
     metadata = {

@@ -105,6 +105,9 @@ def test_public_mode_suppresses_and_rounds():
     assert t.display.loc["Drug-related stop searches", quarters[-1]] == SUPPRESSED_MARK
     assert t.display.loc["Drug offences", quarters].tolist() == [SUPPRESSED_MARK] * 4 + [SUPPRESSED_MARK]
     assert set(t.audit["row"]) >= {"burglary", "drugs", "drug_searches"}
+    # partner data never reach a public table
+    assert "ASB reports to the council" not in t.display.index and "asb_council" not in t.values.index
+    assert any("Left out of the public table as partner" in n for n in t.footnotes)
     assert "suppressed" in t.footnotes[-2] or any("suppressed" in n for n in t.footnotes)
     assert (t.values.drop(columns=COMPARATOR).stack().dropna().pipe(lambda s: s[~s.index.get_level_values(0)
             .str.endswith("rate")]) % 5 == 0).all()

@@ -1,0 +1,65 @@
+"""``geo-csp table`` and ``geo-csp evidence``: the quarterly partnership table and Safer Streets packs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo_csp.cli._app import app, console, out
+from geo_csp.settings import DEFAULT_STORE_DIR
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="The incident store folder.")]
+
+
+@app.command()
+def table(
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="Write the formatted table to this XLSX file.")],
+    store: StoreOpt = DEFAULT_STORE_DIR,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write a CSV.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page.")] = None,
+    area: Annotated[str | None, typer.Option("--area", help="Focus area (default the store's borough).")] = None,
+    quarters: Annotated[int, typer.Option("--quarters", help="Number of financial quarters shown.")] = 5,
+    public: Annotated[bool, typer.Option("--public", help="Apply disclosure control (10-5 rule).")] = False,
+) -> None:
+    """Write the quarterly partnership table ("Tackling crime and ASB") of the store's borough."""
+    from geo_csp.table import table_from_store, write_table_csv, write_table_html, write_table_xlsx
+
+    t = table_from_store(store, area=area, public=public, n_quarters=quarters)
+    written = [write_table_xlsx(t, xlsx)]
+    if csv is not None:
+        written.append(write_table_csv(t, csv))
+    if html is not None:
+        written.append(write_table_html(t, html))
+    if t.audit is not None and len(t.audit):
+        audit = xlsx.with_name(xlsx.stem + "-disclosure-audit.csv")
+        t.audit.to_csv(audit, index=False)
+        console.print(f"suppression audit (sensitive, do not publish): {audit}")
+    out.print(t.display.to_string(), soft_wrap=True)
+    for path in written:
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def evidence(
+    area: Annotated[str, typer.Option("--area", help="Hotspot area, named place, ward, or polygon file.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html/pdf, data and manifest.")],
+    store: StoreOpt = DEFAULT_STORE_DIR,
+    public: Annotated[bool, typer.Option("--public", help="Disclosure control; no points or partner data.")] = False,
+    points: Annotated[bool | None, typer.Option("--points/--no-points",
+                                                help="Include incident points (never with --public).")] = None,
+    partner: Annotated[bool | None, typer.Option("--partner/--no-partner",
+                                                 help="Include partner data (never with --public).")] = None,
+) -> None:
+    """Write a Safer Streets evidence pack for one area."""
+    from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
+
+    params = EvidenceParams(area=area, public=public, include_points=points, include_partner=partner)
+    pack = build_evidence(store, params)
+    written = write_evidence(pack, out_dir)
+    f = pack.figures
+    out.print(f"{f['area_name']} ({f['area_kind']}): {f['share_of_borough_crime']} of borough crime on "
+              f"{f['share_of_borough_land']} of its land; {f['n_cells']} hotspot cells")
+    for name, path in written.items():
+        console.print(f"wrote {path}" + ("  (sensitive, do not publish)" if name == "disclosure_audit.csv" else ""))

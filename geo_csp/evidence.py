@@ -1,0 +1,554 @@
+"""Safer Streets evidence packs: where crime concentrates in an area, with everything to reproduce it.
+
+:func:`build_evidence` computes the pack for an area of the store's borough, given by name (a named
+hotspot area from :func:`geo_csp.analysis.run_hotspots`, a named place, a ward) or as a polygon file:
+
+* counts and rates per 1,000 residents per year (last ``rate_months`` months) of neighbourhood crime
+  and serious acquisitive crime (:data:`geo_csp.harm.CRIME_GROUPS`) and all crime, for the area, the
+  rest of the borough, the borough, the rest of the force and the force (rates where a population is
+  known: the area's residents are estimated from LSOA populations by area share; the force's only
+  when the store config gives ``force_population``);
+* a 3-year monthly trend chart for the area;
+* concentration: the area's share of borough crime against its share of the borough's land;
+* harm (CCHI days by default) and its share of borough harm;
+* the hotspot classes of the cells inside the area, with their explanations;
+* partner coverage (CCTV, walkabouts, operations, hubs) and council ASB reports, when the store has
+  partner layers (never in public mode);
+* maps.
+
+:func:`write_evidence` writes ``report.html`` (self-contained: images inlined as data URIs),
+``report.pdf`` (WeasyPrint), the data (``area.gpkg`` and one CSV per table) and ``manifest.json``
+(inputs with sha256 from the store manifest, parameters, software version, date and the figures), so
+:func:`build_evidence` with the manifest's parameters gives the same figures again.
+
+``public=True`` applies :mod:`geo_csp.disclosure` to every count table (ONS 10-5 rule, secondary
+suppression across area / rest / borough / force), derives rates and shares from the published
+counts, and leaves out incident points and partner data; asking for them in public mode raises
+:class:`~geo_csp._errors.DisclosureError`. The suppression audit is written outside the pack folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+import geo_csp
+from geo_csp import boundaries, harm, schema
+from geo_csp._errors import ParameterError
+from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
+from geo_csp.settings import WORKING_CRS
+
+__all__ = ["EvidencePack", "EvidenceParams", "build_evidence", "write_evidence"]
+
+GROUPS = {
+    "Neighbourhood crime": harm.CRIME_GROUPS["neighbourhood"],
+    "Serious acquisitive crime": harm.CRIME_GROUPS["serious_acquisitive"],
+    "All crime": tuple(t for t in schema.CRIME_TYPES if t != harm.ASB),
+}
+ROWS = ("Area", "Rest of borough", "Borough", "Rest of force", "Force")
+
+
+@dataclass(frozen=True)
+class EvidenceParams:
+    """Run parameters of an evidence pack (written into its manifest).
+
+    Parameters
+    ----------
+    area
+        A hotspot area name or id, a named place, a ward name, or a path to a polygon file.
+    trend_months
+        Months in the trend chart and the hotspot analysis (the latest ones in the store).
+    rate_months
+        Months counted for counts, rates, concentration and harm (the latest ones).
+    public
+        Apply disclosure control and leave out points and partner data.
+    include_points, include_partner
+        Put incident points / partner data in the pack; default: only when not public.
+    harm_index
+        ``"cchi"`` or ``"css"``.
+    disclosure
+        The rule used in public mode.
+    """
+
+    area: str
+    trend_months: int = 36
+    rate_months: int = 12
+    public: bool = False
+    include_points: bool | None = None
+    include_partner: bool | None = None
+    harm_index: str = "cchi"
+    disclosure: DisclosureParams = field(default_factory=DisclosureParams)
+
+    def __post_init__(self) -> None:
+        if not str(self.area).strip():
+            raise ParameterError("EvidenceParams.area is empty; name a hotspot area, ward or polygon file")
+        if not 12 <= self.trend_months <= 120:
+            raise ParameterError(f"trend_months must be 12..120, not {self.trend_months!r}")
+        if not 1 <= self.rate_months <= self.trend_months:
+            raise ParameterError(f"rate_months must be 1..trend_months, not {self.rate_months!r}")
+        if self.harm_index not in harm.HARM_INDICES:
+            raise ParameterError(f"harm_index must be one of {harm.HARM_INDICES}, not {self.harm_index!r}")
+        if self.public and self.include_points:
+            refuse_in_public("incident points", public=True)
+        if self.public and self.include_partner:
+            refuse_in_public("partner data (council ASB reports, CCTV, walkabouts, operations)", public=True)
+
+    @property
+    def points(self) -> bool:
+        """Whether incident points go into the pack."""
+        return (not self.public) if self.include_points is None else bool(self.include_points)
+
+    @property
+    def partner(self) -> bool:
+        """Whether partner data go into the pack."""
+        return (not self.public) if self.include_partner is None else bool(self.include_partner)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable parameters."""
+        out = asdict(self)
+        out["disclosure"] = asdict(self.disclosure)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvidenceParams:
+        """Parameters back from :meth:`to_dict` (e.g. a manifest)."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["disclosure"] = DisclosureParams(**data.get("disclosure", {}))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class EvidencePack:
+    """Everything an evidence pack shows (tables are as published: protected in public mode)."""
+
+    params: EvidenceParams
+    store_dir: str
+    area: gpd.GeoDataFrame
+    borough: gpd.GeoDataFrame
+    tables: dict[str, pd.DataFrame]
+    figures: dict[str, Any]
+    units: gpd.GeoDataFrame
+    points: gpd.GeoDataFrame | None
+    monthly: pd.DataFrame
+    inputs: list[dict[str, Any]]
+    synthetic: bool
+    notes: tuple[str, ...]
+    audit: pd.DataFrame | None = None
+
+
+def _resolve_area(name: str, hot_areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
+    """The area polygon and its kind from a hotspot area, named place, ward or polygon file."""
+    key = str(name).strip().lower()
+    path = Path(str(name))
+    if path.suffix.lower() in {".geojson", ".gpkg", ".json", ".shp"}:
+        if not path.exists():
+            raise ParameterError(f"area polygon file {path} does not exist")
+        frame = gpd.read_file(path)
+        if frame.crs is None:
+            raise ParameterError(f"area polygon file {path} has no CRS; save it with one (e.g. EPSG:27700)")
+        geom = shapely.union_all(frame.to_crs(WORKING_CRS).geometry.to_numpy())
+        return gpd.GeoDataFrame({"name": [path.stem]}, geometry=[geom], crs=WORKING_CRS), "supplied polygon"
+    for frame, kind, cols in (
+        (hot_areas, "hotspot area", [schema.AREA_NAME, schema.AREA_ID]),
+        (boundaries.load_named_places(), "named place", ["name"]),
+        (boundaries.load_wards(), "ward", [schema.WARD_NAME, schema.WARD_CODE]),
+    ):
+        for col in cols:
+            hit = frame[frame[col].astype(str).str.lower() == key] if col in frame.columns else frame.iloc[:0]
+            if len(hit):
+                label = str(hit.iloc[0][cols[0]])
+                return gpd.GeoDataFrame({"name": [label]}, geometry=[hit.geometry.iloc[0]], crs=WORKING_CRS), kind
+    options = sorted(hot_areas[schema.AREA_NAME].astype(str)) if len(hot_areas) else []
+    raise ParameterError(
+        f"area {name!r} is not a hotspot area ({', '.join(options) or 'none found'}), a named place or a ward; "
+        "or pass a polygon file (.geojson/.gpkg)"
+    )
+
+
+def _area_population(geom: shapely.Geometry, months: np.ndarray) -> float:
+    """Residents of a polygon from LSOA populations, each LSOA weighted by the share of it inside."""
+    lsoas = boundaries.load_lsoas(era=boundaries.lsoa_era_for_months(months[-1:]))
+    g = lsoas.geometry.to_numpy()
+    share = shapely.area(shapely.intersection(g, geom)) / shapely.area(g)
+    return float((lsoas[schema.POPULATION].to_numpy(dtype=float) * share).sum())
+
+
+def _round_sig(x: float, sig: int = 2) -> float:
+    if not np.isfinite(x) or x == 0:
+        return float(x)
+    return float(round(x, sig - 1 - int(np.floor(np.log10(abs(x))))))
+
+
+def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePack:
+    """Compute a Safer Streets evidence pack for one area (see the module docstring).
+
+    Parameters
+    ----------
+    store_dir
+        The incident store.
+    params
+        Area and options.
+
+    Returns
+    -------
+    EvidencePack
+    """
+    from geo_csp import analysis, store
+
+    config = store.store_config(store_dir)
+    manifest = store.read_manifest(store_dir)
+    street = store.read_incidents(store_dir, sources=[schema.SOURCE_STREET])
+    all_months = np.unique(street[schema.MONTH].astype(str).to_numpy())
+    if not all_months.size:
+        raise ParameterError(f"the store {store_dir} holds no police.uk street data; ingest some first")
+    trend_months = all_months[-params.trend_months:]
+    rate_months = all_months[-params.rate_months:]
+    street = street[street[schema.MONTH].isin(trend_months)]
+    hot = analysis.run_hotspots(street, months=(trend_months[0], trend_months[-1]),
+                                named_places=boundaries.load_named_places(), harm_index=params.harm_index)
+    area, kind = _resolve_area(params.area, hot.areas)
+    geom = area.geometry.iloc[0]
+    borough = boundaries.load_borough()
+    b_geom = borough.geometry.iloc[0]
+    pop_area = _area_population(geom, trend_months)
+    pop_borough = float(borough[schema.POPULATION].iloc[0]) if schema.POPULATION in borough.columns else np.nan
+    pop_force = float(config["force_population"]) if config.get("force_population") else np.nan
+    area_km2 = shapely.area(geom) / 1e6
+    borough_km2 = shapely.area(b_geom) / 1e6
+    area = area.assign(kind=kind, area_km2=area_km2, population_estimate=round(pop_area))
+
+    x, y = street[schema.EASTING].to_numpy(), street[schema.NORTHING].to_numpy()
+    in_area = shapely.contains_xy(geom, x, y)
+    in_borough = shapely.contains_xy(b_geom, x, y)
+    recent = street[schema.MONTH].isin(rate_months).to_numpy()
+    ctype = street[schema.CRIME_TYPE]
+    masks = {g: ctype.isin(types).to_numpy() for g, types in GROUPS.items()}
+    where = {"Area": in_area, "Rest of borough": in_borough & ~in_area, "Borough": in_borough,
+             "Rest of force": ~in_borough, "Force": np.ones(len(street), bool)}
+    counts = pd.DataFrame({g: [int((m & where[r] & recent).sum()) for r in ROWS] for g, m in masks.items()},
+                          index=list(ROWS))
+    counts.index.name = "Rows"
+
+    rule = params.disclosure
+    audit_parts = []
+    if params.public:
+        prot = protect_table(counts, params=rule, row_total=None, column_total=None,
+                             hierarchy={"Borough": ["Area", "Rest of borough"], "Force": ["Borough", "Rest of force"]})
+        pub_counts = prot.published.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        audit_parts.append(prot.audit.assign(table="counts"))
+    else:
+        pub_counts = counts.to_numpy(dtype=float)
+    pub = pd.DataFrame(pub_counts, index=counts.index, columns=counts.columns)
+    per_year = 12.0 / len(rate_months)
+    pops = pd.Series([pop_area, pop_borough - pop_area, pop_borough, np.nan, pop_force], index=list(ROWS))
+    rates = pub.mul(1000.0 * per_year).div(pops, axis=0)
+
+    # monthly trend in the area
+    month_idx = pd.Index(trend_months, name=schema.MONTH)
+    monthly = pd.DataFrame({
+        g: street.loc[in_area & m, schema.MONTH].value_counts().reindex(month_idx, fill_value=0).astype(int)
+        for g, m in masks.items()
+    }).T
+    if params.public:
+        mprot = protect_table(monthly, params=rule, row_total="Total", column_total=None)
+        monthly_pub = mprot.published.drop(columns="Total").astype("Float64").T.astype(float)
+        audit_parts.append(mprot.audit.assign(table="monthly"))
+    else:
+        monthly_pub = monthly.T.astype(float)
+
+    # concentration and harm (all crime, rate window)
+    share_crime = pub.loc["Area", "All crime"] / pub.loc["Borough", "All crime"]
+    share_land = area_km2 / borough_km2
+    w = harm.incident_harm(ctype.to_numpy(), index=params.harm_index)
+    crimes = masks["All crime"] & recent
+    harm_area = float(w[crimes & in_area].sum())
+    harm_borough = float(w[crimes & in_borough].sum())
+    harm_share = harm_area / harm_borough if harm_borough else np.nan
+    if params.public:
+        if np.isnan(pub.loc["Area", "All crime"]):
+            harm_area, harm_share = np.nan, np.nan
+        harm_area, harm_borough = _round_sig(harm_area), _round_sig(harm_borough)
+        harm_share = round(harm_share, 2) if np.isfinite(harm_share) else np.nan
+        share_crime = round(share_crime, 2) if np.isfinite(share_crime) else np.nan
+
+    # hotspot cells inside the area (centroid inside)
+    cents = shapely.centroid(hot.units.geometry.to_numpy())
+    units = hot.units[shapely.contains_xy(geom, shapely.get_x(cents), shapely.get_y(cents))]
+    classes = units[schema.CATEGORY].value_counts().rename("cells").to_frame()
+    classes.index.name = "Hotspot class (Chainey)"
+    patterns = units[schema.PATTERN].value_counts().rename("cells").to_frame()
+    patterns.index.name = "Emerging hot spot pattern (ArcGIS)"
+    top_cols = [schema.UNIT_ID, schema.CATEGORY, schema.PATTERN, schema.EXPLANATION]
+    if not params.public:
+        top_cols.insert(1, schema.N)
+    top = units.sort_values([schema.GI_Z, schema.UNIT_ID], ascending=[False, True]).head(8)[top_cols]
+
+    tables: dict[str, pd.DataFrame] = {}
+    shown = pub.copy()
+    for g in GROUPS:
+        shown[f"{g} per 1,000 per year"] = rates[g].round(1)
+    tables["counts"] = shown
+    tables["hotspot_classes"] = classes
+    tables["hotspot_patterns"] = patterns
+    tables["hotspot_cells"] = top.reset_index(drop=True)
+    tables["monthly"] = monthly_pub
+
+    notes = []
+    coverage_table = None
+    if params.partner:
+        council = store.read_incidents(store_dir, sources=["council_asb"], located_only=True)
+        in_c = shapely.contains_xy(geom, council[schema.EASTING].to_numpy(), council[schema.NORTHING].to_numpy())
+        rec_c = council[schema.MONTH].isin(rate_months).to_numpy()
+        tables["council_asb"] = pd.DataFrame({"ASB reports to the council": [int((in_c & rec_c).sum())]},
+                                             index=["Area"])
+        coverage_table = _coverage(store_dir, config, area)
+        if coverage_table is not None:
+            tables["partner_coverage"] = coverage_table
+    else:
+        notes.append("Partner data (council ASB reports, CCTV, walkabouts, operations) are left out of public packs.")
+
+    points = None
+    if params.points:
+        from geo_csp.store import incidents_to_gdf
+
+        pts = street[in_area & recent]
+        points = incidents_to_gdf(pts)[[schema.MONTH, schema.CRIME_TYPE, schema.LOCATION, "geometry"]]
+
+    def num(v: float) -> float | None:
+        return None if v is None or not np.isfinite(v) else float(v)
+
+    figures = {
+        "area_name": str(area["name"].iloc[0]),
+        "area_kind": kind,
+        "area_km2": round(area_km2, 4),
+        "population_estimate": round(pop_area),
+        "months": [str(trend_months[0]), str(trend_months[-1])],
+        "rate_months": [str(rate_months[0]), str(rate_months[-1])],
+        "counts": {r: {g: num(pub.loc[r, g]) for g in GROUPS} for r in ROWS},
+        "rates_per_1000_per_year": {r: {g: num(round(rates.loc[r, g], 3)) for g in GROUPS} for r in ROWS},
+        "share_of_borough_crime": num(round(share_crime, 4)),
+        "share_of_borough_land": round(share_land, 4),
+        "concentration_ratio": num(round(share_crime / share_land, 3)),
+        "harm_index": params.harm_index,
+        "harm_area": num(round(harm_area, 2)),
+        "harm_share_of_borough": num(round(harm_share, 4)),
+        "hotspot_cells": {str(k): int(v) for k, v in classes["cells"].items()},
+        "n_cells": int(len(units)),
+    }
+    notes += [
+        f"Counts: police.uk street-level crimes located in each area, {rate_months[0]} to {rate_months[-1]}; "
+        "rates per 1,000 residents per year. The area's residents are estimated from LSOA populations "
+        "weighted by the share of each LSOA inside the area.",
+        "Force: every police.uk row in the store for the force (unlocated rows included); its rate needs "
+        "force_population in the store config and is left blank otherwise.",
+        'Neighbourhood crime: burglary, robbery, theft from the person, vehicle crime (police.uk "Burglary" '
+        "includes business burglary). Serious acquisitive crime: burglary, robbery, vehicle crime.",
+        f"Harm: {params.harm_index.upper()} weights (geo_csp.harm), crimes only (no ASB).",
+        f"Hotspot classes: Gi* and Mann-Kendall on H3 cells over {trend_months[0]} to {trend_months[-1]} "
+        f"(resolution {hot.metadata.get('resolution')}); cells whose centre lies in the area.",
+    ]
+    if params.public:
+        notes.append(rule.rule + " Rates, shares and harm are derived from the published counts.")
+    inputs = [{"path": e["path"], "sha256": e["sha256"], "source": e.get("source"), "months": e.get("months")}
+              for e in manifest.get("files", {}).values() if e.get("active", True)]
+    audit = pd.concat(audit_parts, ignore_index=True) if audit_parts else None
+    return EvidencePack(params=params, store_dir=str(store_dir), area=area, borough=borough, tables=tables,
+                        figures=figures, units=units, points=points, monthly=monthly_pub, inputs=inputs,
+                        synthetic=bool(config.get("synthetic", False)), notes=tuple(notes), audit=audit)
+
+
+def _coverage(store_dir: str | Path, config: dict[str, Any], area: gpd.GeoDataFrame) -> pd.DataFrame | None:
+    """Partner coverage of the area from the store's layers folder (``None`` without one)."""
+    from geo_csp import coverage, layers
+
+    rel = config.get("layers_dir")
+    if not rel:
+        return None
+    folder = (Path(store_dir) / rel).resolve()
+    if not folder.is_dir():
+        return None
+    views = layers.camera_views(layers.read_cctv(folder / "cctv.csv")) if (folder / "cctv.csv").exists() else None
+    routes = layers.read_routes(folder / "walkabouts.gpx") if (folder / "walkabouts.gpx").exists() else None
+    ops = layers.read_operations(folder / "operations.geojson") if (folder / "operations.geojson").exists() else None
+    hubs = layers.read_hubs(folder / "hubs.csv") if (folder / "hubs.csv").exists() else None
+    cov = coverage.coverage(area[["name", "geometry"]], views=views, routes=routes, operations=ops, hubs=hubs)
+    return pd.DataFrame(cov.drop(columns="geometry")).set_index("name")
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing the pack
+# --------------------------------------------------------------------------------------------------
+
+_CSS = """
+@page { size: A4; margin: 14mm; }
+body { font-family: 'DejaVu Sans', sans-serif; font-size: 10pt; color: #111; }
+h1 { font-size: 17pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 14pt; border-bottom: 1px solid #999; }
+table { border-collapse: collapse; margin: 6pt 0; font-size: 8.5pt; }
+th, td { border: 1px solid #aaa; padding: 2pt 5pt; text-align: right; vertical-align: top; }
+th { background: #e3e9f2; } td:first-child, th:first-child { text-align: left; }
+td.text { text-align: left; }
+img { max-width: 100%; } .map { page-break-inside: avoid; }
+.synthetic { color: #b00; font-weight: bold; border: 2px solid #b00; padding: 4pt; }
+.notes { font-size: 8pt; color: #333; } .rule { background: #fff6d6; padding: 4pt; }
+"""
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    shown = frame.copy()
+    for col in shown.columns:
+        if not pd.api.types.is_float_dtype(shown[col]):
+            continue
+        base = str(col).removesuffix(" per 1,000 per year")
+        if base != str(col) and base in frame.columns:  # a rate: blank count = suppressed, else no population
+            gap = np.where(frame[base].isna(), SUPPRESSED_MARK, "not available")
+            shown[col] = [g if pd.isna(v) else f"{v:,.1f}" for v, g in zip(frame[col], gap)]
+        else:
+            shown[col] = [SUPPRESSED_MARK if pd.isna(v) else f"{v:,.0f}" for v in frame[col]]
+    return shown.to_html(border=0, escape=True, na_rep="")
+
+
+def _maps(pack: EvidencePack) -> dict[str, Any]:
+    from geo_csp import figures
+
+    name = pack.figures["area_name"]
+    detail = figures.hotspot_map(borough=pack.borough, area=pack.area, units=pack.units, points=pack.points,
+                                 title=f"{name}: hotspot classes", synthetic=pack.synthetic)
+    overview = figures.hotspot_map(borough=pack.borough, area=pack.area, units=None, zoom_to_area=False,
+                                   title=f"{name} in the borough", synthetic=pack.synthetic,
+                                   figsize_in=(6.0, 6.0))
+    trend = figures.trend_chart(pack.monthly, title=f"{name}: crimes per month",
+                                synthetic=pack.synthetic)
+    return {"map_detail": detail, "map_overview": overview, "trend": trend}
+
+
+def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
+    f = pack.figures
+    esc = html.escape
+    title = f"Safer Streets evidence pack: {f['area_name']}"
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{esc(title)}</title>"
+             f"<style>{_CSS}</style></head><body>", f"<h1>{esc(title)}</h1>"]
+    if pack.synthetic:
+        parts.append("<p class=\"synthetic\">SYNTHETIC demo data: not real crime.</p>")
+    parts.append(
+        f"<p>{esc(f['area_kind'].capitalize())}, {f['area_km2']:.2f} km², about {f['population_estimate']:,} "
+        f"residents. Crime counted {esc(f['rate_months'][0])} to {esc(f['rate_months'][-1])}; trend and hotspot "
+        f"analysis {esc(f['months'][0])} to {esc(f['months'][-1])}."
+        + (" Public version: disclosure control applied." if pack.params.public else
+           " <b>Restricted: contains granular and partner data; not for publication.</b>") + "</p>")
+    if pack.params.public:
+        parts.append(f"<p class=\"rule\">{esc(pack.params.disclosure.rule)}</p>")
+    parts.append("<h2>Crime in the area, the borough and the force</h2>" + _table_html(pack.tables["counts"]))
+    ratio = f["concentration_ratio"]
+    parts.append(
+        "<h2>Concentration and harm</h2><p>"
+        + (f"The area holds {f['share_of_borough_crime']:.0%} of the borough's recorded crime on "
+           f"{f['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
+           if ratio is not None else "The area's share of borough crime is suppressed.")
+        + (f" Its {f['harm_index'].upper()} harm is {f['harm_share_of_borough']:.0%} of the borough's."
+           if f["harm_share_of_borough"] is not None else "") + "</p>")
+    parts.append(f"<h2>Three-year trend</h2><div class=\"map\"><img alt=\"trend chart\" src=\"{images['trend']}\"></div>")
+    parts.append(f"<h2>Maps</h2><div class=\"map\"><img alt=\"hotspot map\" src=\"{images['map_detail']}\"></div>"
+                 f"<div class=\"map\"><img alt=\"overview map\" style=\"max-width:70%\" "
+                 f"src=\"{images['map_overview']}\"></div>")
+    parts.append("<h2>Hotspot classes inside the area</h2>" + _table_html(pack.tables["hotspot_classes"])
+                 + _table_html(pack.tables["hotspot_patterns"])
+                 + "<p>The hottest cells and why they are classed as they are:</p>"
+                 + pack.tables["hotspot_cells"].to_html(border=0, index=False, escape=True))
+    if "council_asb" in pack.tables or "partner_coverage" in pack.tables:
+        parts.append("<h2>Partner data, coverage and gaps</h2>")
+        if "council_asb" in pack.tables:
+            parts.append(_table_html(pack.tables["council_asb"]))
+        if "partner_coverage" in pack.tables:
+            parts.append(pack.tables["partner_coverage"].T.to_html(border=0, escape=True, na_rep="no layer"))
+    parts.append("<h2>Notes and sources</h2><ol class=\"notes\">"
+                 + "".join(f"<li>{esc(n)}</li>" for n in pack.notes) + "</ol>")
+    parts.append(f"<p class=\"notes\">geo-csp {esc(geo_csp.__version__)}; store {esc(pack.store_dir)}; "
+                 f"{len(pack.inputs)} input files (sha256 in manifest.json).</p></body></html>")
+    return "\n".join(parts)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write the pack: ``report.html``, ``report.pdf``, ``area.gpkg``, CSVs and ``manifest.json``.
+
+    Parameters
+    ----------
+    pack
+        From :func:`build_evidence`.
+    out_dir
+        Folder to write into (created).
+    audit_dir
+        Where the suppression audit of a public pack goes (a sensitive file, kept out of the pack);
+        default ``<out_dir>-disclosure-audit`` beside it.
+
+    Returns
+    -------
+    dict
+        Name -> path of every file written.
+    """
+    from weasyprint import HTML
+
+    from geo_csp import figures
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    images = {k: figures.figure_to_data_uri(fig) for k, fig in _maps(pack).items()}
+    page = _report_html(pack, images)
+    written["report.html"] = out / "report.html"
+    written["report.html"].write_text(page, encoding="utf-8")
+    written["report.pdf"] = out / "report.pdf"
+    HTML(string=page, base_url=str(out)).write_pdf(written["report.pdf"])
+    gpkg = out / "area.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    pack.area.to_file(gpkg, layer="area", driver="GPKG")
+    unit_cols = [c for c in (schema.UNIT_ID, schema.CATEGORY, schema.PATTERN, schema.GI_Z, schema.EXPLANATION)
+                 if c in pack.units.columns]
+    if not pack.params.public:
+        unit_cols.insert(1, schema.N)
+    pack.units[[*unit_cols, "geometry"]].to_file(gpkg, layer="hotspot_cells", driver="GPKG")
+    if pack.points is not None:
+        pack.points.to_file(gpkg, layer="incidents", driver="GPKG")
+    written["area.gpkg"] = gpkg
+    for name, table in pack.tables.items():
+        path = out / f"{name}.csv"
+        table.to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
+        written[path.name] = path
+    if pack.audit is not None:
+        adir = Path(audit_dir) if audit_dir is not None else out.parent / f"{out.name}-disclosure-audit"
+        adir.mkdir(parents=True, exist_ok=True)
+        pack.audit.to_csv(adir / "disclosure_audit.csv", index=False)
+        written["disclosure_audit.csv"] = adir / "disclosure_audit.csv"
+    manifest = {
+        "title": f"Safer Streets evidence pack: {pack.figures['area_name']}",
+        "software": {"name": "geo-csp", "version": geo_csp.__version__},
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "store": pack.store_dir,
+        "synthetic": pack.synthetic,
+        "parameters": pack.params.to_dict(),
+        "disclosure_rule": pack.params.disclosure.rule if pack.params.public else None,
+        "inputs": pack.inputs,
+        "figures": pack.figures,
+        "outputs": {k: {"file": p.name, "sha256": _sha256(p)} for k, p in written.items()
+                    if p.parent == out},
+        "reproduce": "geo_csp.evidence.build_evidence(store, EvidenceParams.from_dict(manifest['parameters']))"
+                     ".figures == manifest['figures']",
+    }
+    written["manifest.json"] = out / "manifest.json"
+    written["manifest.json"].write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")
+    return written

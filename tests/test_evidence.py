@@ -1,0 +1,153 @@
+"""Safer Streets evidence pack for the demo's town-centre hotspot: HTML and PDF render (pages rendered
+to PNG and checked for the map), the manifest reproduces the figures, public mode is disclosure-safe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo_csp import schema
+from geo_csp._errors import DisclosureError, ParameterError
+from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
+from geo_csp.figures import AREA_COLOUR, CATEGORY_COLOURS
+
+ART = Path(__file__).parent / "_artifacts"
+AREA = "Bury Town Centre"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from geo_csp.demo import make_demo
+
+    return make_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def pack_dir(demo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pack") / "town-centre"
+    pack = build_evidence(demo.store_dir, EvidenceParams(area=AREA))
+    write_evidence(pack, out)
+    return out, pack
+
+
+def _hex_rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+def test_pack_files_and_html(pack_dir):
+    out, pack = pack_dir
+    names = {p.name for p in out.iterdir()}
+    assert {"report.html", "report.pdf", "area.gpkg", "manifest.json", "counts.csv", "monthly.csv",
+            "hotspot_classes.csv", "council_asb.csv"} <= names
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3 and "src=\"http" not in page  # self-contained
+    assert "SYNTHETIC demo data" in page and "Restricted" in page
+    assert set(gpd.list_layers(out / "area.gpkg")["name"]) == {"area", "hotspot_cells", "incidents"}
+    assert pack.figures["area_kind"] == "hotspot area" and pack.figures["hotspot_cells"]["persistent hotspot"] > 0
+
+
+def test_counts_match_points_in_the_area(pack_dir, demo):
+    _, pack = pack_dir
+    from geo_csp import store
+
+    inc = store.read_incidents(demo.store_dir, sources=["police_uk_street"], located_only=True)
+    inc = inc[inc[schema.MONTH].between(*pack.figures["rate_months"])]
+    geom = pack.area.geometry.iloc[0]
+    inside = shapely.contains_xy(geom, inc[schema.EASTING].to_numpy(), inc[schema.NORTHING].to_numpy())
+    neigh = inc[schema.CRIME_TYPE].isin(["Burglary", "Robbery", "Theft from the person", "Vehicle crime"])
+    assert pack.figures["counts"]["Area"]["Neighbourhood crime"] == int((inside & neigh).sum())
+    c = pack.figures["counts"]
+    assert c["Borough"]["All crime"] == c["Area"]["All crime"] + c["Rest of borough"]["All crime"]
+    share = c["Area"]["All crime"] / c["Borough"]["All crime"]
+    assert pack.figures["concentration_ratio"] == pytest.approx(share / pack.figures["share_of_borough_land"], rel=1e-2)
+    # the planted town-centre hotspot concentrates crime: several times its share of the land
+    assert pack.figures["concentration_ratio"] > 2
+
+
+def test_pdf_pages_render_with_the_map(pack_dir):
+    import pypdfium2 as pdfium
+
+    out, _ = pack_dir
+    pdf = pdfium.PdfDocument(out / "report.pdf")
+    assert len(pdf) >= 2
+    ART.mkdir(exist_ok=True)
+    hot, green = _hex_rgb(CATEGORY_COLOURS["persistent hotspot"]), _hex_rgb(AREA_COLOUR)
+    map_pages = []
+    for i in range(len(pdf)):
+        img = np.asarray(pdf[i].render(scale=1.5).to_pil().convert("RGB")).astype(int)
+        pdf[i].render(scale=1.5).to_pil().save(ART / f"evidence_page_{i + 1}.png")
+        assert img.std() > 5, f"page {i + 1} is blank"
+        near = lambda c: (np.abs(img - c).max(axis=2) < 12).sum()  # noqa: E731
+        if near(hot) > 2000 and near(green) > 200:
+            map_pages.append(i)
+    assert map_pages, "no page shows the hotspot map (persistent-hotspot fill and the area outline)"
+
+
+def test_manifest_reproduces_the_figures(pack_dir, demo):
+    out, _ = pack_dir
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    from geo_csp import store
+
+    stored = {e["sha256"] for e in store.read_manifest(demo.store_dir)["files"].values() if e["active"]}
+    assert {i["sha256"] for i in manifest["inputs"]} == stored
+    assert manifest["software"]["name"] == "geo-csp" and manifest["created"]
+    again = build_evidence(manifest["store"], EvidenceParams.from_dict(manifest["parameters"]))
+    assert json.loads(json.dumps(again.figures)) == manifest["figures"]
+    assert manifest["outputs"]["report.pdf"]["sha256"]
+
+
+def test_public_pack_is_disclosure_safe(demo, tmp_path):
+    out = tmp_path / "public"
+    pack = build_evidence(demo.store_dir, EvidenceParams(area=AREA, public=True))
+    written = write_evidence(pack, out)
+    assert pack.points is None and "council_asb" not in pack.tables and "partner_coverage" not in pack.tables
+    assert set(gpd.list_layers(out / "area.gpkg")["name"]) == {"area", "hotspot_cells"}
+    assert schema.N not in gpd.read_file(out / "area.gpkg", layer="hotspot_cells").columns
+    counts = pack.tables["counts"][["Neighbourhood crime", "Serious acquisitive crime", "All crime"]]
+    vals = counts.to_numpy(dtype=float)
+    shown = vals[~np.isnan(vals)]
+    assert (shown % 5 == 0).all() and (shown >= 10).all()
+    monthly = pack.tables["monthly"].to_numpy(dtype=float)
+    assert ((monthly[~np.isnan(monthly)] % 5 == 0) & (monthly[~np.isnan(monthly)] >= 10)).all()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Counts below 10 are suppressed" in page and "Restricted" not in page
+    # the audit is kept outside the public folder
+    if "disclosure_audit.csv" in written:
+        assert written["disclosure_audit.csv"].parent != out
+    assert not any("audit" in p.name for p in out.iterdir())
+
+
+def test_small_area_public_suppression(demo, tmp_path):
+    # a 150 m square in the town centre: small counts are suppressed together with a partner cell
+    poly = tmp_path / "small.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(380_300, 410_700, 380_450, 410_850)], crs="EPSG:27700").to_file(poly)
+    private = build_evidence(demo.store_dir, EvidenceParams(area=str(poly), rate_months=3))
+    public = build_evidence(demo.store_dir, EvidenceParams(area=str(poly), rate_months=3, public=True))
+    true = private.tables["counts"]
+    pub = public.tables["counts"]
+    small = true.loc["Area", "Neighbourhood crime"] < 10
+    if small:
+        assert pd.isna(pub.loc["Area", "Neighbourhood crime"])
+        # not recoverable as borough minus rest of borough
+        assert pd.isna(pub.loc["Rest of borough", "Neighbourhood crime"]) or pd.isna(
+            pub.loc["Borough", "Neighbourhood crime"])
+        assert public.audit is not None and len(public.audit)
+    assert private.figures["area_kind"] == "supplied polygon"
+
+
+def test_sensitive_exports_refused_in_public_mode():
+    with pytest.raises(DisclosureError, match="incident points cannot be exported in public mode"):
+        EvidenceParams(area=AREA, public=True, include_points=True)
+    with pytest.raises(DisclosureError, match="partner data .* cannot be exported in public mode"):
+        EvidenceParams(area=AREA, public=True, include_partner=True)
+
+
+def test_unknown_area(demo):
+    with pytest.raises(ParameterError, match="is not a hotspot area"):
+        build_evidence(demo.store_dir, EvidenceParams(area="Atlantis"))
