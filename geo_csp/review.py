@@ -250,6 +250,8 @@ def review_operation(
         lo, hi = periods.months_to_index([a, b])
         in_window = (month_idx >= lo) & (month_idx <= hi) & (region >= 0)
         counts[key] = np.bincount(region[in_window], minlength=3).astype("float64")
+    absent = [k for k in REGIONS if geoms[k].is_empty]
+    counts.loc[absent] = np.nan  # no such region (borough-wide footprint): unknown, not zero
     area_km2 = np.array([shapely.area(geoms[k]) / 1e6 for k in REGIONS])
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = counts.div(np.where(area_km2 > 0, area_km2, np.nan), axis=0) / n

@@ -180,3 +180,100 @@ def test_real_trafford_cctv_coverage_within_100m(real_data: Path) -> None:
     oracle = shapely.intersection(exact, shapely.union_all(t_wards.geometry.to_numpy())).area / t_wards.area.sum()
     assert_allclose(borough_share, oracle, rtol=0.005)
     assert 0.03 < borough_share < 0.04  # measured: 3.6 % of Trafford lies within 100 m of a council camera
+
+
+# ------------------------------------------------------------------ SYNTHETIC demo borough
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from _planning_demo import demo_dir
+
+    return demo_dir(tmp_path_factory)
+
+
+def _planted_places(folder: Path) -> gpd.GeoDataFrame:
+    from _planning_demo import geojson_to_bng, truth
+
+    spots = truth(folder)["hotspots"]
+    return gpd.GeoDataFrame(
+        {"area_id": [s["name"] for s in spots], "name": [s["name"] for s in spots],
+         "harm": [float(sum(s["planted_rows"])) for s in spots]},
+        geometry=[geojson_to_bng(s["polygon"]) for s in spots],
+        crs=WORKING_CRS,
+    )
+
+
+def _grid_share_in_views(polygon: shapely.Geometry, cams: pd.DataFrame, *, default_radius_m: float,
+                         step_m: float = 4.0) -> float:
+    """Independent oracle: share of a 4 m point grid in the polygon that any camera sees, by plain
+    trigonometry (distance <= range and compass angle within bearing +- fov/2; a circle without bearing)."""
+    x0, y0, x1, y1 = polygon.bounds
+    gx, gy = np.meshgrid(np.arange(x0, x1, step_m) + step_m / 2, np.arange(y0, y1, step_m) + step_m / 2)
+    inside = shapely.contains_xy(polygon, gx, gy)
+    px, py = gx[inside], gy[inside]
+    seen = np.zeros(len(px), dtype=bool)
+    cx, cy = shapely.get_x(cams.geometry.to_numpy()), shapely.get_y(cams.geometry.to_numpy())
+    for i in range(len(cams)):  # a few dozen cameras
+        r = cams["range_m"].iloc[i] if np.isfinite(cams["range_m"].iloc[i]) else default_radius_m
+        dx, dy = px - cx[i], py - cy[i]
+        near = np.hypot(dx, dy) <= r
+        if np.isfinite(cams["bearing_deg"].iloc[i]):
+            angle = np.degrees(np.arctan2(dx, dy)) % 360
+            off = np.abs((angle - cams["bearing_deg"].iloc[i] + 180) % 360 - 180)
+            near &= off <= cams["fov_deg"].iloc[i] / 2
+        seen |= near
+    return float(seen.mean())
+
+
+@pytest.mark.slow
+def test_demo_cctv_and_walkabout_coverage_match_hand_computed(demo: Path) -> None:
+    from _planning_demo import truth
+
+    places = _planted_places(demo)
+    cams = layers.read_cctv(demo / "layers" / "cctv.csv")
+    assert cams["bearing_deg"].isna().sum() == 3  # the planted cameras with an unknown view
+    views = layers.camera_views(cams, default_radius_m=50.0)
+    routes = layers.read_routes(demo / "layers" / "walkabouts.gpx")
+    out = cv.coverage(places, views=views, routes=routes,
+                      params=cv.CoverageParams(as_of="2025-12-31", weeks=27, walk_distance_m=50.0))
+    for i, row in out.iterrows():
+        oracle = _grid_share_in_views(row.geometry, cams, default_radius_m=50.0)
+        assert_allclose(row["cctv_share"], oracle, atol=0.003), row["name"]
+    planted = truth(demo)["coverage"]
+    by_name = out.set_index("name")
+    for place, cams_in in planted["cctv"].items():
+        assert (by_name.loc[place, "cctv_share"] > 0) == bool(cams_in), place
+        # every walkabout planted for a place is counted there, and no other
+        assert by_name.loc[place, "walkabout_n"] == len(planted["walkabouts"][place]), place
+    assert by_name.loc["Moorside", "cctv_share"] == 0 and by_name.loc["Moorside", "walkabout_n"] == 0
+    # default 8 weeks to 31 Dec 2025: only the walks of 24 Nov (town centre) and 18 Dec (Victoria Estate)
+    recent = cv.coverage(places, routes=routes, params=cv.CoverageParams(as_of="2025-12-31"))
+    assert recent.set_index("name")["walkabout_n"].to_dict() == {
+        "Bury Town Centre": 1, "Moorside": 0, "Victoria Estate": 1, "Radcliffe Town Centre": 0}
+
+
+@pytest.mark.slow
+def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
+    from _planning_demo import incidents
+
+    from geo_csp import analysis, boundaries
+
+    inc = incidents(demo)
+    borough = boundaries.load_borough()
+    result = analysis.run_hotspots(inc, measure="harm", study_area=borough,
+                                   named_places=boundaries.load_named_places())
+    lay = demo / "layers"
+    out = cv.coverage(
+        result.areas,
+        views=layers.camera_views(layers.read_cctv(lay / "cctv.csv")),
+        routes=layers.read_routes(lay / "walkabouts.gpx"),
+        operations=layers.read_operations(lay / "operations.geojson", borough=borough),
+        hubs=layers.read_hubs(lay / "hubs.csv"),
+    )
+    gaps = cv.gap_list(out, borough_total=float(result.units["harm"].sum()))
+    first = gaps.table.iloc[0]
+    assert first["name"] == "Moorside"
+    assert first["gaps"] == "no CCTV view; no recent walkabout; no operation"
+    assert first["nearest_hub"].startswith("Moorside community hub")
+    town = gaps.table.set_index("name").loc["Bury Town Centre"]
+    assert town["cctv_covered"] and town["walkabout_covered"] and town["operations"] == "Heartbeat"
+    assert gaps.shares["all"] >= first["share_of_total"] > 0

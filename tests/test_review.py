@@ -117,3 +117,53 @@ def test_review_errors() -> None:
         review.review_operation(inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-01-31", borough=BOROUGH)
     with pytest.raises(ParameterError, match="ends .* before it starts"):
         review.review_operation(inc, footprint=FOOTPRINT, start="2024-02-01", end="2024-01-01", borough=BOROUGH)
+
+
+# ------------------------------------------------------------------ SYNTHETIC demo borough
+@pytest.mark.slow
+def test_demo_heartbeat_effect_and_displacement_recovered(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from _planning_demo import demo_dir, geojson_to_bng, incidents, truth
+
+    from geo_csp import boundaries, layers
+
+    folder = demo_dir(tmp_path_factory)
+    planted = next(o for o in truth(folder)["operations"] if o["name"] == "Heartbeat")
+    borough = boundaries.load_borough()
+    ops = layers.read_operations(folder / "layers" / "operations.geojson", borough=borough)
+    op = ops[ops["name"] == "Heartbeat"].iloc[0]
+    inc = incidents(folder, sources=["police_uk_street"])
+    out = review.review_operation(inc, footprint=op.geometry, start=op["start_date"], end=op["end_date"],
+                                  borough=borough.geometry.iloc[0], name="Heartbeat", buffer_m=200)
+    # the displacement street lies inside the 200 m ring
+    street = geojson_to_bng(planted["displacement"]["polygon"])
+    assert shapely.buffer(op.geometry, 200).contains(street)
+    before = out.comparisons.loc["before"]
+    c = out.counts
+    # planted: 30 % of footprint crime prevented; recovered relative effect within 0.08
+    assert abs(before["relative_effect"] + planted["planted_reduction"]) < 0.08
+    # shortfall against the control trend within 20 % of the planted number prevented (124)
+    shortfall = before["expected_target"] - c.loc["target", "after"]
+    assert abs(shortfall - planted["prevented"]) <= 0.2 * planted["prevented"]
+    # buffer excess against the control trend within 15 incidents of the planted displaced (41)
+    excess = c.loc["buffer", "after"] - c.loc["buffer", "before"] * c.loc["control", "after"] / c.loc["control", "before"]
+    assert abs(excess - planted["displaced"]) <= 15
+    # planted WDQ is about -displaced/prevented = -1/3: displacement, smaller than the benefit
+    assert before["wdq_meaningful"] and -0.6 < before["wdq"] < -0.15
+
+
+@pytest.mark.slow
+def test_demo_day_of_action_reviewed_without_control(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from _planning_demo import demo_dir, incidents
+
+    from geo_csp import boundaries, layers
+
+    folder = demo_dir(tmp_path_factory)
+    borough = boundaries.load_borough()
+    ops = layers.read_operations(folder / "layers" / "operations.geojson", borough=borough)
+    avro = ops[ops["name"] == "Avro"].iloc[-1]
+    out = review.review_operation(incidents(folder, sources=["police_uk_street"]), footprint=avro.geometry,
+                                  start=avro["start_date"], end=avro["end_date"], borough=borough.geometry.iloc[0])
+    assert "whole borough" in " ".join(out.caveats)
+    assert np.isnan(out.counts.loc["control", "after"]) and np.isnan(out.comparisons.loc["before", "wdq"])
+    # no effect was planted: the month of the day of action is within 10 % of the month before
+    assert abs(out.comparisons.loc["before", "target_change"]) < 0.1

@@ -189,3 +189,38 @@ def test_levenshulme_route_follows_streets(levenshulme: nx.MultiGraph, tmp_path:
     assert_allclose(bng.iloc[-1].coords[0], hub_xy, atol=0.01)
     html = plan.to_html(title="Levenshulme walkabout")
     assert "OpenStreetMap contributors" in html and plan.stops["name"].iloc[0] in html
+
+
+# ------------------------------------------------------------------ SYNTHETIC demo borough
+@pytest.mark.slow
+def test_demo_walkabout_plan(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    from _planning_demo import demo_dir, incidents
+
+    from geo_csp import analysis, boundaries, layers, priorities
+
+    folder = demo_dir(tmp_path_factory)
+    result = analysis.run_hotspots(incidents(folder), measure="harm", study_area=boundaries.load_borough(),
+                                   named_places=boundaries.load_named_places())
+    hot = result.units[result.units["area_id"].notna()]
+    stops = priorities.patrol_priorities(hot, params=priorities.PatrolParams(top_n=25), id_col="unit_id")
+    graph = routes.load_network(folder / "layers" / "town_centre_walk.graphml")
+    hubs = layers.read_hubs(folder / "layers" / "hubs.csv")
+    hub = hubs[hubs["place_id"] == "HUB-01"]
+    plan = routes.plan_walkabout(stops, start=hub, budget_min=120, network=graph, start_name="Bury hub")
+    naive = routes.plan_walkabout(stops, start=hub, budget_min=120, network=graph, method="nearest")
+    assert plan.priority_total > naive.priority_total  # measured: 381,627 vs 354,231 harm
+    assert plan.total_min <= 120 + 1e-9
+    # only reachable stops: every visited stop sits on the town-centre network, the rest are listed
+    assert (plan.stops["snap_m"] <= 250).all()
+    unreachable = plan.skipped[plan.skipped["reason"].str.startswith("unreachable")]
+    assert len(unreachable) > 0 and not set(unreachable["stop_id"]) & set(plan.stops["stop_id"])
+    # starts and ends at the hub's street node
+    xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in graph.nodes])
+    hub_xy = xy[np.argmin(np.hypot(*(xy - shapely.get_coordinates(hub.geometry)[0]).T))]
+    coords = shapely.get_coordinates(plan.route)
+    assert_allclose(coords[0], hub_xy) and assert_allclose(coords[-1], hub_xy)
+    path = tmp_path / "demo.gpx"
+    path.write_text(plan.to_gpx())
+    parsed = gpxpy.parse(path.read_text())
+    assert len(parsed.tracks[0].segments[0].points) == len(coords)
+    assert [w.name.split(". ", 1)[1] for w in parsed.waypoints] == plan.stops["name"].tolist()
