@@ -401,3 +401,42 @@ def evidence_pack(store_dir: str, stamp: float, *, area: str, public: bool) -> d
     with tempfile.TemporaryDirectory() as tmp:
         written = evidence.write_evidence(pack, Path(tmp) / "pack")
         return {Path(p).name: Path(p).read_bytes() for p in written.values() if Path(p).is_file()}
+
+
+def ingest_files(store_dir: str, paths: tuple[str, ...], mapping: dict[str, Any] | None) -> pd.DataFrame:
+    """Ingest uploaded files (:func:`geo_csp.ingest.ingest_paths`); the per-file report as a table.
+
+    Not cached: it changes the store, whose new manifest time then invalidates every cached read.
+    """
+    from geo_csp import ingest, mapping as mapping_mod
+
+    column_mapping = mapping_mod.mapping_from_dict(mapping, origin="mapping form") if mapping else None
+    report = ingest.ingest_paths(list(paths), store_dir=store_dir, mapping=column_mapping)
+    rows = report.to_dict()["files"]
+    return pd.DataFrame(
+        [{**{k: v for k, v in r.items() if k != "reasons"}, "reasons": ", ".join(f"{k}: {n}" for k, n in r["reasons"].items())}
+         for r in rows]
+    )
+
+
+_LAYER_FILE_NAMES = {"cctv": "cctv", "walkabouts": "walkabouts", "operations": "operations", "hubs": "hubs"}
+
+
+def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.DataFrame:
+    """Validate partner layer files with :mod:`geo_csp.layers` and copy them into the store's layers folder."""
+    import shutil
+
+    from geo_csp import layers
+
+    readers = {"cctv": layers.read_cctv, "walkabouts": layers.read_routes, "hubs": layers.read_hubs,
+               "operations": lambda p: layers.read_operations(p, borough=borough(), places=named_places())}
+    folder = (Path(store_dir) / store.store_config(store_dir).get("layers_dir", "../layers")).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for p in map(Path, paths):
+        frame = readers[kind](p)  # raises LayerError naming the file and feature
+        target = folder / f"{_LAYER_FILE_NAMES[kind]}{''.join(p.suffixes)}"
+        shutil.copyfile(p, target)
+        rows.append({"file": p.name, "layer": kind, "features": len(frame), "saved_as": str(target)})
+    partner_layers.clear()
+    return pd.DataFrame(rows)

@@ -1,0 +1,169 @@
+"""AppTest smoke and behaviour tests for every page of the Streamlit app, on a demo borough in a tmp dir."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo_csp._errors import InputFileError
+from geo_csp.app import uploads
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT_S = 180
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    demo = pytest.importorskip("geo_csp.demo")
+    out = tmp_path_factory.mktemp("demo")
+    demo.make_demo(out)
+    return out
+
+
+@pytest.fixture()
+def app(demo_store: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(demo_store))
+    monkeypatch.setenv("GEO_CSP_STORE", str(demo_store / "store"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _page(at: AppTest, name: str) -> AppTest:
+    at.switch_page(f"geo_csp/app/pages/{name}.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_map_page_shows_hotspots_and_choices_change_them(app: AppTest) -> None:
+    assert app.title[0].value == "Hotspot map"
+    assert any("SYNTHETIC" in e.value for e in app.error)  # sidebar label on demo data
+    for label in ("Period", "Crime group", "Basemap", "Colour by", "Hotspot area"):
+        assert app.selectbox(key={"Period": "period", "Crime group": "crime_group", "Basemap": "basemap",
+                                  "Colour by": "map_colour_by", "Hotspot area": "map_area"}[label])
+    assert app.selectbox(key="basemap").options[-1] == "No basemap"
+    assert int(_metric(app, "Named hotspot areas")) >= 1
+    areas = app.selectbox(key="map_area")
+    areas.set_value(areas.options[1]).run()  # choose an area: its details appear
+    assert not app.exception
+    assert any(s.value.startswith("HS-") for s in app.subheader)
+    units_h3 = _metric(app, "Units")
+    app.selectbox(key="map_area").set_value(None)
+    app.radio(key="unit").set_value("Wards").run()
+    assert not app.exception
+    assert _metric(app, "Units") == "17"  # Bury's 17 wards
+    assert units_h3 != "17"
+
+
+def test_map_page_period_changes_the_counts(app: AppTest) -> None:
+    before = _metric(app, "Incidents mapped")
+    app.selectbox(key="period").set_value("Last 24 months").run()
+    assert _metric(app, "Incidents mapped") != before
+
+
+def test_trends_page_compares_two_series(app: AppTest) -> None:
+    at = _page(app, "trends")
+    assert at.title[0].value == "Trends"
+    table = at.dataframe[0].value
+    assert len(table) == 1 and "trend" in table.columns
+    other = at.selectbox(key="trend_b")
+    other.set_value(other.options[1]).run()
+    assert len(at.dataframe[0].value) == 2
+    at.radio(key="trend_level").set_value("Wards").run()
+    assert not at.exception
+    assert len(at.selectbox(key="trend_a").options) == 17
+
+
+def test_gaps_page_ranks_and_downloads(app: AppTest) -> None:
+    at = _page(app, "gaps")
+    gap_table = at.dataframe[0].value
+    assert list(gap_table["rank"]) == list(range(1, len(gap_table) + 1))
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download gap list (CSV)", "Download patrol priorities (CSV)"]
+    n_before = len(at.dataframe[1].value)
+    at.slider(key="gaps_top_n").set_value(3).run()
+    assert len(at.dataframe[1].value) == min(3, n_before) < n_before or n_before <= 3
+
+
+def test_walkabout_page_plans_a_route(app: AppTest) -> None:
+    at = _page(app, "walkabout")
+    assert at.selectbox(key="walk_hub").options
+    assert len(at.multiselect(key="walk_stops").value) >= 1  # pre-filled from the priorities
+    at.button(key="FormSubmitter:walk_form-Plan walkabout").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download GPX" in labels and "Download printable sheet (HTML)" in labels
+    visited = int(_metric(at, "Stops visited"))
+    assert visited >= 1
+    at.slider(key="walk_budget").set_value(30).run()
+    at.button(key="FormSubmitter:walk_form-Plan walkabout").click().run()
+    assert int(_metric(at, "Stops visited")) <= visited
+
+
+def test_review_page_shows_comparison_and_caveats(app: AppTest) -> None:
+    at = _page(app, "review")
+    ops = at.selectbox(key="review_operation")
+    assert "Heartbeat" in ops.options
+    first = at.dataframe[1].value.copy()
+    at.slider(key="review_buffer").set_value(450).run()
+    assert not at.exception
+    assert not at.dataframe[1].value.equals(first)  # a wider buffer holds other counts
+    assert any(s.value == "Caveats" for s in at.subheader)
+
+
+def test_evidence_page_table_obeys_public_mode(app: AppTest) -> None:
+    at = _page(app, "evidence")
+    assert [b.label for b in at.get("download_button")][:3] == ["Download CSV", "Download HTML", "Download XLSX"]
+    sensitive = at.dataframe[0].value.copy()
+    at.radio(key="mode").set_value("Public").run()
+    assert not at.exception
+    assert not at.dataframe[0].value.equals(sensitive)  # rounded / suppressed in public mode
+
+
+def test_data_page_shows_store_and_quarantine(app: AppTest) -> None:
+    at = _page(app, "data")
+    assert int(_metric(at, "Quarantined").replace(",", "")) >= 1
+    assert at.radio(key="data_kind").options == ["police.uk files", "Partner extract", "Partner layer"]
+    assert "raw" in at.dataframe[-1].value.columns
+    at.radio(key="mode").set_value("Public").run()
+    assert "raw" not in at.dataframe[-1].value.columns  # raw partner text hidden in public mode
+    at.radio(key="data_kind").set_value("Partner extract").run()
+    assert at.text_input(key="map_time_col").value == "Date"
+
+
+def test_missing_store_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEO_CSP_STORE", str(tmp_path / "nothing"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert not at.exception
+    assert any("No store" in w.value for w in at.warning)
+    assert any("Data" in i.value for i in at.info)
+
+
+def test_archive_checks_refuse_zip_slip_and_bombs(tmp_path: Path) -> None:
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as z:
+        z.writestr("../../etc/evil.csv", "a,b\n")
+    with pytest.raises(InputFileError, match="outside its folder"):
+        uploads.check_archive(slip)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.csv", b"0" * 5_000_000)
+    with pytest.raises(InputFileError, match="decompression bomb"):
+        uploads.check_archive(bomb)
+    ok = tmp_path / "ok.zip"
+    with zipfile.ZipFile(ok, "w") as z:
+        z.writestr("2024-01/2024-01-x-street.csv", "a,b\n1,2\n")
+    assert uploads.check_archive(ok) == 8
+    with pytest.raises(InputFileError, match="upload limit"):
+        uploads.check_upload("x.csv", 10**9, max_bytes=10**6)
+    with pytest.raises(InputFileError, match="not a file type"):
+        uploads.check_upload("x.exe", 10)
+    assert uploads.safe_name("../../a b.csv") == "a_b.csv"

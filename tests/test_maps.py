@@ -1,0 +1,96 @@
+"""Offline folium maps: no CDN, every unit drawn once, class colours, layers, legend, SYNTHETIC label."""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geo_csp import boundaries, maps
+from geo_csp._errors import CRSError, ParameterError, SchemaError
+
+
+@pytest.fixture(scope="module")
+def wards() -> gpd.GeoDataFrame:
+    return boundaries.load_wards()
+
+
+@pytest.fixture(scope="module")
+def units(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    patterns = ["Persistent Hot Spot", "New Hot Spot", "No Pattern Detected", "Persistent Cold Spot"] * 5
+    return wards.rename(columns={"ward_code": "unit_id"}).assign(
+        n=range(len(wards)), pattern=patterns[: len(wards)]
+    )
+
+
+def _html(m) -> str:  # noqa: ANN001
+    return m.get_root().render()
+
+
+def test_map_uses_no_cdn_and_embeds_leaflet(units: gpd.GeoDataFrame) -> None:
+    html = _html(maps.hotspot_map(units))
+    assert not re.search(r"(src|href)=\"https?://", html)  # nothing fetched from the internet
+    assert "data:text/javascript;base64," in html and "data:text/css;base64," in html
+    assert "L.control.layers" in html
+
+
+def test_every_unit_is_one_feature_with_its_class_colour(units: gpd.GeoDataFrame) -> None:
+    m = maps.hotspot_map(units)
+    geojson = next(c for c in _walk(m) if type(c).__name__ == "GeoJson")
+    features = geojson.data["features"]
+    assert len(features) == len(units) == 17
+    fills = [f["properties"]["_fill"] for f in features]
+    assert fills == [maps.CLASS_COLOURS[p] for p in units["pattern"]]
+    assert maps.CLASS_COLOURS["Persistent Hot Spot"] != maps.CLASS_COLOURS["Persistent Cold Spot"]
+
+
+def test_numeric_colouring_has_quantile_legend(units: gpd.GeoDataFrame) -> None:
+    colours, legend = maps.value_colours(units["n"])
+    assert colours.iloc[0] == legend[0][1]  # n = 0 is grey
+    assert len(legend) == 6 and colours.nunique() == 6
+    html = _html(maps.hotspot_map(units, colour_by="n", title="incidents"))
+    assert "incidents" in html
+
+
+def test_synthetic_label_layers_and_areas(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> None:
+    areas = wards.iloc[:2].assign(area_id=["HS-0001", "HS-0002"], name=["Bury Town Centre", "Moorside"])
+    hubs = gpd.GeoDataFrame({"name": ["Hub A"]}, geometry=[wards.geometry.iloc[0].centroid], crs=wards.crs)
+    html = _html(maps.hotspot_map(units, areas=areas, layers={"hubs": hubs}, synthetic=True, selected_area="HS-0002"))
+    assert "SYNTHETIC" in html
+    assert "Bury Town Centre" in html and "Moorside" in html
+    assert '"hubs"' in html or "hubs" in html
+    assert maps.LAYER_CLASS_PREFIX + "hubs" in html and maps.AREA_CLASS in html and maps.UNIT_CLASS in html
+
+
+def test_basemap_only_when_asked(units: gpd.GeoDataFrame) -> None:
+    assert "tile.openstreetmap.org" not in _html(maps.hotspot_map(units))
+    assert "basemaps.cartocdn.com" in _html(maps.hotspot_map(units, basemap="light"))
+    with pytest.raises(ParameterError, match="basemap='google' is unknown"):
+        maps.hotspot_map(units, basemap="google")
+
+
+def test_inputs_checked_and_not_modified(units: gpd.GeoDataFrame) -> None:
+    before = units.copy()
+    maps.hotspot_map(units)
+    pd.testing.assert_frame_equal(units, before)
+    with pytest.raises(SchemaError, match="unit_id"):
+        maps.hotspot_map(units.drop(columns="unit_id"))
+    with pytest.raises(CRSError, match="no CRS"):
+        maps.hotspot_map(gpd.GeoDataFrame(units.drop(columns="geometry"), geometry=list(units.geometry)))
+    with pytest.raises(SchemaError, match="colour by"):
+        maps.hotspot_map(units, colour_by="missing")
+
+
+def test_zoom_fits_bounds() -> None:
+    assert maps.zoom_for_bounds((-2.45, 53.52, -2.22, 53.68)) in (11, 12)
+    assert maps.zoom_for_bounds((-6.0, 50.0, 2.0, 56.0)) <= 7
+    assert shapely is not None
+
+
+def _walk(element):  # noqa: ANN001, ANN202
+    for child in element._children.values():
+        yield child
+        yield from _walk(child)
