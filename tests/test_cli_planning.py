@@ -72,6 +72,7 @@ def test_review_command_json(demo: Path) -> None:
     assert any("Regression to the mean" in c for c in doc["caveats"])
 
 
+@pytest.mark.slow
 def test_review_command_unknown_operation(demo: Path) -> None:
     result = runner.invoke(app, ["review", "--store", str(demo / "store"), "--operation", "Nope"])
     assert result.exit_code != 0
