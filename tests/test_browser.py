@@ -156,8 +156,15 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     assert before["tiles"] == 0  # offline default: no basemap
     assert "SYNTHETIC" in page.frame_locator(MAP_FRAME).locator(".geo-csp-synthetic").inner_text()
 
+    mapped = _metric(page, "Incidents mapped")
     _choose(page, "Period", "Last 24 months")
-    after = _map_state(page)
+    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
+    while True:  # the iframe redraws after the rerun: poll until the new map is in place (bounded)
+        after = _map_state(page)
+        if after["fills"] != before["fills"] or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(1000)
+    assert _metric(page, "Incidents mapped") > mapped
     page.screenshot(path=str(ARTIFACTS / "page_map_24_months.png"), full_page=True)
     assert after["units"] == _metric(page, "Units")
     assert after["fills"] != before["fills"]  # the classes moved with the period
