@@ -186,15 +186,6 @@ def _transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
-def _project_unique(x: np.ndarray, y: np.ndarray, src: str, dst: str) -> tuple[np.ndarray, np.ndarray]:
-    """Project points, transforming each distinct pair once (police.uk repeats snap points)."""
-    if x.size == 0:
-        return x.astype(float), y.astype(float)
-    codes, uniques = pd.factorize(x + 1j * y)
-    ux, uy = _transformer(src, dst).transform(uniques.real, uniques.imag)
-    return np.asarray(ux)[codes], np.asarray(uy)[codes]
-
-
 def classify_coordinates(
     x_text: Any, y_text: Any, *, crs: str = "EPSG:4326"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -213,20 +204,45 @@ def classify_coordinates(
         WGS84 coordinates (NaN where not accepted or blank), the reason code per row (``""`` when
         accepted) and whether the row has a usable point. Both values blank is accepted, unlocated.
     """
+    lon, lat, reason, located, _, _ = _coordinates(x_text, y_text, crs=crs)
+    return lon, lat, reason, located
+
+
+def _coordinates(
+    x_text: Any, y_text: Any, *, crs: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`classify_coordinates` plus easting/northing, worked out once per distinct text pair.
+
+    police.uk snaps every point to one of a few thousand anonymous points, so a file of 60,000
+    rows holds only a few thousand distinct (x, y) texts: parsing, checking and both projections
+    run on those, and the results are spread back to the rows by index.
+    """
     if crs not in (settings.DISPLAY_CRS, settings.WORKING_CRS):
         raise ValueError(f"crs must be {settings.DISPLAY_CRS} or {settings.WORKING_CRS}, not {crs!r}")
-    xt, yt = _text(x_text), _text(y_text)
-    x_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(xt)) if pc.any(pc.match_substring(xt, " ")).as_py() else pc.utf8_length(xt), 0).to_numpy(zero_copy_only=False)
-    y_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(yt)) if pc.any(pc.match_substring(yt, " ")).as_py() else pc.utf8_length(yt), 0).to_numpy(zero_copy_only=False)
+    xd, yd = pc.dictionary_encode(_text(x_text)), pc.dictionary_encode(_text(y_text))
+    ny = len(yd.dictionary)
+    pair = xd.indices.to_numpy().astype(np.int64) * ny + yd.indices.to_numpy()
+    codes, uniques = pd.factorize(pair)
+    x_u = xd.dictionary.take(pa.array(uniques // ny))
+    y_u = yd.dictionary.take(pa.array(uniques % ny))
+    return tuple(a[codes] for a in _classify_distinct(x_u, y_u, crs))  # type: ignore[return-value]
+
+
+def _classify_distinct(
+    xt: pa.Array, yt: pa.Array, crs: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Classify coordinate text pairs: lon, lat, reason, located, easting, northing."""
+    x_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(xt)), 0).to_numpy(zero_copy_only=False)
+    y_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(yt)), 0).to_numpy(zero_copy_only=False)
     x, y = parse_numbers(xt), parse_numbers(yt)
     reason = np.full(x.shape, "", dtype=object)
     half = x_blank ^ y_blank
     non_numeric = ~(x_blank | y_blank) & (np.isnan(x) | np.isnan(y))
     numeric = ~(x_blank | y_blank) & ~non_numeric
     zero = numeric & (x == 0) & (y == 0)
+    lon_lo, lon_hi = settings.EW_LON_RANGE
+    lat_lo, lat_hi = settings.EW_LAT_RANGE
     if crs == settings.DISPLAY_CRS:
-        lon_lo, lon_hi = settings.EW_LON_RANGE
-        lat_lo, lat_hi = settings.EW_LAT_RANGE
         inside = (x >= lon_lo) & (x <= lon_hi) & (y >= lat_lo) & (y <= lat_hi)
         swapped = (y >= lon_lo) & (y <= lon_hi) & (x >= lat_lo) & (x <= lat_hi)
         lon, lat = x, y
@@ -236,9 +252,7 @@ def classify_coordinates(
         swapped = ~in_gb & (y >= e0) & (y <= e1) & (x >= n0) & (x <= n1)
         lon, lat = np.full(x.shape, np.nan), np.full(x.shape, np.nan)
         sel = numeric & in_gb & ~zero
-        lon[sel], lat[sel] = _project_unique(x[sel], y[sel], settings.WORKING_CRS, settings.DISPLAY_CRS)
-        lon_lo, lon_hi = settings.EW_LON_RANGE
-        lat_lo, lat_hi = settings.EW_LAT_RANGE
+        lon[sel], lat[sel] = _transformer(settings.WORKING_CRS, settings.DISPLAY_CRS).transform(x[sel], y[sel])
         inside = sel & (lon >= lon_lo) & (lon <= lon_hi) & (lat >= lat_lo) & (lat <= lat_hi)
     reason[half] = "half_coordinates"
     reason[non_numeric] = "non_numeric_coordinates"
@@ -249,7 +263,14 @@ def classify_coordinates(
     located = rest & inside
     lon = np.where(located, lon, np.nan)
     lat = np.where(located, lat, np.nan)
-    return lon, lat, reason, located
+    east, north = np.full(x.shape, np.nan), np.full(x.shape, np.nan)
+    if crs == settings.WORKING_CRS:
+        east[located], north[located] = x[located], y[located]
+    elif located.any():
+        east[located], north[located] = _transformer(settings.DISPLAY_CRS, settings.WORKING_CRS).transform(
+            lon[located], lat[located]
+        )
+    return lon, lat, reason, located, east, north
 
 
 def force_slug(name: str) -> str:
@@ -415,6 +436,23 @@ def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: boo
     raise AssertionError("unreachable")
 
 
+def _has_line_breaks_in_values(data: bytes, table: pa.Table) -> bool:
+    """Whether a value of the parsed ``table`` holds a line break, decided on the raw bytes.
+
+    A line break inside a value needs a quote character, so a file without ``"`` has none (police.uk
+    files are unquoted). Otherwise, with blank lines kept as rows, every row is exactly one physical
+    line unless some value spans lines; only a mismatch pays for looking into the values.
+    """
+    if b'"' not in data:
+        return False
+    physical = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if table.num_rows + 1 == physical:
+        return False
+    return any(
+        pc.any(pc.match_substring(col, "\n")).as_py() for col in table.columns if col.null_count < len(col)
+    )
+
+
 def _read_csv_rows(unit: _Unit, raw: bytes, header: list[str]) -> _RawTable:
     """Parse a CSV (plain or gzip) and recover the physical line of every row.
 
@@ -429,22 +467,20 @@ def _read_csv_rows(unit: _Unit, raw: bytes, header: list[str]) -> _RawTable:
         invalid.append(row.text)
         return "skip"
 
-    gz = _is_gzip(unit, raw)
-    table = _parse_csv(unit, raw, header, ignore_empty=False, gz=gz, on_invalid=on_invalid)
-    multiline = any(
-        pc.any(pc.match_substring(col, "\n")).as_py() for col in table.columns if col.null_count < len(col)
-    )
-    if not invalid and not multiline:
+    data = _decompress(unit, raw)
+    table = _parse_csv(unit, data, header, ignore_empty=False, gz=False, on_invalid=on_invalid)
+    if not invalid and not _has_line_breaks_in_values(data, table):
         lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
-        blank = functools.reduce(pc.and_, [pc.is_null(c) for c in table.columns])
-        if pc.any(blank).as_py():
-            keep = pc.invert(blank)
-            table = table.filter(keep)
-            lines = lines[keep.to_numpy(zero_copy_only=False)]
+        # A blank line is a row of nulls; a column with no null at all rules them out for free.
+        if min(col.null_count for col in table.columns) > 0:
+            blank = functools.reduce(pc.and_, [pc.is_null(c) for c in table.columns])
+            if pc.any(blank).as_py():
+                keep = pc.invert(blank)
+                table = table.filter(keep)
+                lines = lines[keep.to_numpy(zero_copy_only=False)]
         return _RawTable(header, table, lines, np.empty(0, np.int64), [])
     # Rare path (malformed rows or line breaks in values): count fields per physical line.
     invalid.clear()
-    data = _decompress(unit, raw)
     table = _parse_csv(unit, data, header, ignore_empty=True, gz=False, on_invalid=on_invalid)
     text = data.decode("utf-8", errors="replace")
     text_lines = pc.utf8_rtrim(pa.array(text.split("\n"), pa.string()), "\r")
@@ -504,6 +540,8 @@ class _Parsed:
     lon: np.ndarray
     lat: np.ndarray
     located: np.ndarray
+    east: np.ndarray  # EPSG:27700, NaN where not located
+    north: np.ndarray
     details: dict[str, list[str]]  # reason -> raw columns shown in its message
     occurred_date: pa.Array | None = None
     occurred_at: pa.Array | None = None
@@ -518,10 +556,7 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
     acc_lines = raw.lines[ok_idx]
     lon, lat = parsed.lon[ok_idx], parsed.lat[ok_idx]
     located = parsed.located[ok_idx]
-    east, north = np.full(lon.shape, np.nan), np.full(lon.shape, np.nan)
-    east[located], north[located] = _project_unique(
-        lon[located], lat[located], settings.DISPLAY_CRS, settings.WORKING_CRS
-    )
+    east, north = parsed.east[ok_idx], parsed.north[ok_idx]
     take = pa.array(ok_idx)
     line_text = pc.cast(pa.array(acc_lines), pa.string())
     null_str = pa.nulls(len(ok_idx), pa.string())
@@ -598,6 +633,15 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
     return accepted, quarantine, {str(k): int(v) for k, v in sorted(counts.items())}
 
 
+def _per_distinct(values: pa.Array, check: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
+    """``check`` applied once per distinct value and spread back to every row.
+
+    police.uk repeats months, crime types and codes on thousands of rows each.
+    """
+    encoded = pc.dictionary_encode(values, null_encoding="encode")
+    return np.asarray(check(encoded.dictionary))[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
 def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
     """Reason per row: the first failing check in priority order, ``""`` when all pass."""
     reason = np.full(n, "", dtype=object)
@@ -613,7 +657,9 @@ def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
     t, n = raw.table, raw.table.num_rows
     month = _text(t["Month"])  # police.uk values are exact: no trimming
     crime = _text(t["Crime type"])
-    lon, lat, coord_reason, located = classify_coordinates(t["Longitude"], t["Latitude"])
+    lon, lat, coord_reason, located, east, north = _coordinates(
+        t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS
+    )
     _, name_force = _archive_kind(unit.name)
     falls = _text(t["Falls within"])
     if name_force:
@@ -624,9 +670,10 @@ def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
         slugs = pa.array([force_slug(s) for s in uniques.to_pylist()], pa.string())  # per distinct name
         force = slugs.take(pc.index_in(falls, uniques))
         no_force = pc.equal(force, "").to_numpy(zero_copy_only=False)
+    known = pa.array(schema.CRIME_TYPES)
     checks = [
-        ("bad_month", ~valid_months(month)),
-        ("unknown_crime_type", ~pc.is_in(crime, pa.array(schema.CRIME_TYPES)).to_numpy(zero_copy_only=False)),
+        ("bad_month", ~_per_distinct(month, valid_months)),
+        ("unknown_crime_type", ~_per_distinct(crime, lambda u: pc.is_in(u, known).to_numpy(zero_copy_only=False))),
         ("missing_required", no_force),
         ("coord", coord_reason != ""),
     ]
@@ -639,7 +686,7 @@ def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
     }
     return _Parsed(
         n=n, source=schema.SOURCE_STREET, force=force, month=month, crime_type=crime,
-        reason=reason, lon=lon, lat=lat, located=located,
+        reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
         details={"bad_month": ["Month"], "unknown_crime_type": ["Crime type"],
                  "missing_required": ["Falls within"], **{c: coords for c in _COORD_REASONS}},
         optional={k: v.combine_chunks() for k, v in opt.items()},
@@ -666,7 +713,9 @@ def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     utc = pd.to_datetime(pd.Series(date_text.to_numpy(zero_copy_only=False)), format="ISO8601",
                          utc=True, errors="coerce")
     month, day, at = _local_times(utc, "Europe/London")
-    lon, lat, coord_reason, located = classify_coordinates(t["Longitude"], t["Latitude"])
+    lon, lat, coord_reason, located, east, north = _coordinates(
+        t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS
+    )
     _, name_force = _archive_kind(unit.name)
     if not name_force:
         m = _LOOSE_STOP_RE.match(unit.name.lower())
@@ -684,7 +733,7 @@ def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
         n=n, source=schema.SOURCE_STOP_SEARCH,
         force=pa.repeat(pa.scalar(name_force, pa.string()), n),
         month=month, crime_type=pa.repeat(pa.scalar(schema.STOP_AND_SEARCH_TYPE, pa.string()), n),
-        reason=reason, lon=lon, lat=lat, located=located,
+        reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
         details={"missing_required": ["Date"], "bad_date": ["Date"], **{c: coords for c in _COORD_REASONS}},
         occurred_date=day, occurred_at=at,
         optional={schema.OUTCOME: t["Outcome"].combine_chunks(), schema.CONTEXT: t["Type"].combine_chunks(),
@@ -779,7 +828,7 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
         checks.append(("bad_weight", ~w_blank & ~(weight >= 0)))
         details["bad_weight"] = [mapping.weight_column]
         weight = np.where(w_blank, 1.0, weight)
-    lon, lat, coord_reason, located = classify_coordinates(
+    lon, lat, coord_reason, located, east, north = _coordinates(
         t[mapping.x_column], t[mapping.y_column], crs=mapping.crs
     )
     checks.append(("coord", coord_reason != ""))
@@ -789,7 +838,8 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
         details[code] = [mapping.x_column, mapping.y_column]
     return _Parsed(
         n=n, source=mapping.source, force=pa.repeat(pa.scalar(mapping.force, pa.string()), n),
-        month=month, crime_type=cat, reason=reason, lon=lon, lat=lat, located=located, details=details,
+        month=month, crime_type=cat, reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
+        details=details,
         occurred_date=day, occurred_at=at, optional=optional, weight=weight,
     )
 
