@@ -24,13 +24,10 @@ from geo_csp import ingest, settings
 LANCASHIRE = "police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz"
 
 
-def _best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -48,16 +45,22 @@ def main() -> None:
 
     rows = 0
 
-    def full() -> None:
-        nonlocal rows
-        with tempfile.TemporaryDirectory() as tmp:
-            report = ingest.ingest_paths([path], store_dir=Path(tmp) / "store")
-            rows = report.totals["rows_read"]
+    with tempfile.TemporaryDirectory() as tmp:
+        stores = iter(Path(tmp) / f"store{i}" for i in range(args.repeat + 1))
 
-    full()  # warm-up: imports, pyproj database
-    bare()
-    t_full, m_full = _best(full, args.repeat)
-    t_bare, m_bare = _best(bare, args.repeat)
+        def full() -> None:  # a fresh store each time; deleting it afterwards is not timed
+            nonlocal rows
+            rows = ingest.ingest_paths([path], store_dir=next(stores)).totals["rows_read"]
+
+        full()  # warm-up: imports, pyproj database
+        bare()
+        # Interleaved, so a machine busy with other work slows both sides alike.
+        fulls, bares = [], []
+        for _ in range(args.repeat):
+            fulls.append(_timed(full))
+            bares.append(_timed(bare))
+    t_full, m_full = min(fulls), statistics.median(fulls)
+    t_bare, m_bare = min(bares), statistics.median(bares)
     print(f"file: {LANCASHIRE} ({len(raw) / 1e6:.1f} MB gzipped, {rows:,} rows)")
     print(f"pyarrow.csv.read_csv: {t_bare * 1e3:8.1f} ms best, {m_bare * 1e3:8.1f} ms median"
           f"  ({rows / t_bare:,.0f} rows/s)")

@@ -54,6 +54,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from pyproj import Transformer
 
+try:  # ISA-L inflates gzip about twice as fast as zlib; the same bytes come out either way
+    from isal.igzip import decompress as _gunzip
+    from isal.igzip_lib import IsalError
+
+    _GUNZIP_ERRORS: tuple[type[BaseException], ...] = (IsalError,)
+except ImportError:  # pragma: no cover - isal is optional
+    _gunzip = gzip.decompress
+    _GUNZIP_ERRORS = ()
+
 from geo_csp import schema, settings
 from geo_csp._errors import InputFileError, SchemaError
 from geo_csp.mapping import ColumnMapping, load_mapping
@@ -384,8 +393,8 @@ def _head(unit: _Unit, raw: bytes, size: int = 65536) -> bytes:
 def _decompress(unit: _Unit, raw: bytes) -> bytes:
     if _is_gzip(unit, raw):
         try:
-            return gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as exc:
+            return _gunzip(raw)
+        except (EOFError, OSError, zlib.error, *_GUNZIP_ERRORS) as exc:
             raise _gzip_error(unit, exc) from exc
     return raw
 
@@ -561,8 +570,12 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
     line_text = pc.cast(pa.array(acc_lines), pa.string())
     null_str = pa.nulls(len(ok_idx), pa.string())
 
+    all_ok = len(ok_idx) == n
+
     def col(arr: pa.Array | None, typ: pa.DataType = pa.string()) -> pa.Array:
-        return pa.nulls(len(ok_idx), typ) if arr is None else arr.take(take)
+        if arr is None:
+            return pa.nulls(len(ok_idx), typ)
+        return arr if all_ok else arr.take(take)  # most files quarantine nothing: no copy
 
     arrays = {
         schema.INCIDENT_ID: pc.binary_join_element_wise(file_id, line_text, ":"),
@@ -584,7 +597,7 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
     for name in (schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.CRIME_ID,
                  schema.OUTCOME, schema.CONTEXT, schema.OBJECT_OF_SEARCH):
         arr = parsed.optional.get(name)
-        arrays[name] = null_str if arr is None else arr.take(take)
+        arrays[name] = null_str if arr is None else col(arr)
     accepted = pa.table([arrays[f.name] for f in schema.INCIDENT_SCHEMA], schema=schema.INCIDENT_SCHEMA)
 
     # Quarantine: validation failures, then malformed rows.

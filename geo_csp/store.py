@@ -10,7 +10,7 @@ Layout under ``store_dir``::
     .lock                                                              present while an ingest writes
 
 Readers only read the files the manifest lists. A writer holds ``.lock``, writes new part files
-(temporary name, fsync, rename), then replaces ``manifest.json`` atomically (``os.replace``) and only
+under names no manifest lists yet (each fsynced once), then replaces ``manifest.json`` atomically (``os.replace``) and only
 then deletes superseded parts. An ingest killed at any point therefore leaves the previous manifest
 and every file it lists untouched; leftover unlisted files are removed by the next ingest.
 
@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,32 +66,55 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
+def _write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
+    """Replace ``path`` atomically; ``durable`` also fsyncs the file and its folder (commit points)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=False)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
-def _dictionary_columns(table: pa.Table) -> list[str]:
-    """Dictionary-encode the repetitive text columns only (ids are unique: encoding them is waste)."""
-    unique = {schema.INCIDENT_ID, schema.CRIME_ID, "raw", "message"}
-    return [f.name for f in table.schema if pa.types.is_string(f.type) and f.name not in unique]
+_UNIQUE_TEXT = frozenset({schema.INCIDENT_ID, schema.CRIME_ID, "raw", "message"})
+# police.uk crime ids are 64 random hex digits: snappy saves ~3% on them at a real cost in time.
+_UNCOMPRESSED = frozenset({schema.CRIME_ID})
 
 
-def _write_parquet_atomic(table: pa.Table, path: Path) -> None:
+def _parquet_options(table: pa.Table) -> dict[str, Any]:
+    """Per-column Parquet choices: dictionaries and statistics for repetitive columns only.
+
+    Ids are unique (a dictionary is waste), everything else repeats heavily (months, forces, crime
+    types, snap points, LSOAs) and is dictionary-encoded. Min/max statistics are kept for the
+    numeric columns (bounding boxes, lines, times); on text they cost time and prune nothing, since
+    readers select parts through the manifest.
+    """
+    names = table.schema.names
+    return {
+        "use_dictionary": [c for c in names if c not in _UNIQUE_TEXT],
+        "write_statistics": [f.name for f in table.schema if not pa.types.is_string(f.type)],
+        "compression": {c: ("none" if c in _UNCOMPRESSED else "snappy") for c in names},
+    }
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """Write a part under its final name and fsync it once (no temporary name, no folder fsync).
+
+    A part is invisible until the manifest lists it, so it needs no rename of its own: a crash
+    before the commit leaves an unlisted file that the next ingest deletes. Its data is on disk
+    before :meth:`StoreTransaction.commit` replaces the manifest, and that commit fsyncs the store
+    folder (on a journalled file system such as ext4 the new folder entries go with the journal
+    commit the part's fsync forces).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    with open(tmp, "wb") as fh:
-        pq.write_table(table, fh, compression="snappy", use_dictionary=_dictionary_columns(table))
+    with open(path, "wb") as fh:
+        pq.write_table(table, fh, **_parquet_options(table))
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _now() -> str:
@@ -193,19 +217,17 @@ class StoreTransaction:
         parts: list[dict[str, Any]] = []
         superseded: list[dict[str, Any]] = []
         if accepted.num_rows:
-            keys = pc.binary_join_element_wise(
-                accepted[schema.SOURCE], accepted[schema.FORCE], accepted[schema.MONTH], "\x1f"
-            )
             jobs = []
-            for key in sorted(pc.unique(keys).to_pylist()):  # one iteration per partition
-                part_table = accepted.filter(pc.equal(keys, key))
-                source, force, month = key.split("\x1f")
+            for (source, force, month), part_table in _partitions(accepted):
                 rel = f"incidents/source={source}/force={force}/month={month}/{file_id}.parquet"
                 path = self.store_dir / rel
                 self._staged.append(path)
                 jobs.append((part_table, path, source, force, month, rel))
-            with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:  # pyarrow releases the GIL
-                list(pool.map(lambda job: _write_parquet_atomic(job[0], job[1]), jobs))
+            if len(jobs) == 1:
+                _write_parquet(jobs[0][0], jobs[0][1])
+            else:
+                with ThreadPoolExecutor(max_workers=min(2, len(jobs))) as pool:  # pyarrow releases the GIL
+                    list(pool.map(lambda job: _write_parquet(job[0], job[1]), jobs))
             for part_table, path, source, force, month, rel in jobs:
                 n_unlocated = part_table.num_rows - int(
                     pc.sum(pc.cast(part_table[schema.LOCATED], pa.int64())).as_py() or 0
@@ -253,7 +275,7 @@ class StoreTransaction:
             quarantine_rel = f"quarantine/{file_id}.parquet"
             path = self.store_dir / quarantine_rel
             self._staged.append(path)
-            _write_parquet_atomic(quarantined, path)
+            _write_parquet(quarantined, path)
         files[file_id] = {
             **entry,
             "active": True,
@@ -290,7 +312,7 @@ class StoreTransaction:
         if report is not None:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
             report_path = self.store_dir / "reports" / f"{stamp}.json"
-            _write_json_atomic(report_path, report)
+            _write_json_atomic(report_path, report, durable=False)  # a log, written after the commit
         return report_path
 
     def discard(self) -> None:
@@ -317,6 +339,23 @@ class StoreTransaction:
             tmp.unlink()
             removed += 1
         return removed
+
+
+def _partitions(table: pa.Table) -> Iterator[tuple[tuple[str, str, str], pa.Table]]:
+    """Split rows by (source, force, month), in key order, with one sort and zero-copy slices."""
+    keys = pc.binary_join_element_wise(table[schema.SOURCE], table[schema.FORCE], table[schema.MONTH], "\x1f")
+    encoded = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) else pc.dictionary_encode(keys)
+    names = encoded.dictionary.to_pylist()
+    rank = np.argsort(np.argsort(names))  # dictionary index -> position in key order
+    group = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    if (group[1:] >= group[:-1]).all():  # police.uk files come grouped by month: no copy needed
+        ordered, sorted_group = table, group
+    else:
+        order = np.argsort(group, kind="stable")  # keeps file order (line order) within a partition
+        ordered, sorted_group = table.take(pa.array(order)), group[order]
+    bounds = np.searchsorted(sorted_group, np.arange(len(names) + 1))
+    for g, name in enumerate(sorted(names)):
+        yield tuple(name.split("\x1f")), ordered.slice(bounds[g], bounds[g + 1] - bounds[g])  # type: ignore[misc]
 
 
 @contextlib.contextmanager
