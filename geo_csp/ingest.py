@@ -18,10 +18,25 @@ staged; any refused file aborts the whole ingest with its error and the store is
 Files whose exact bytes (sha256) are already in the store are skipped. Within one invocation a later
 file for the same (source, force, month) replaces an earlier one, as a later re-ingest would.
 
+Months: the store replaces data per (source, force, month), so a police.uk file's rows must carry
+the month the file is published for. When the file name gives one month (:func:`file_month`:
+``2019-06-<force>-street.csv``, ``gmp_stop_and_search_2019-06.csv``):
+
+* stop-and-search rows take that month, whatever their ``Date`` says. police.uk files a search by
+  its UK date but the ``Date`` is UTC, so a June file holds searches at 23:xx UTC on 31 May, and a
+  search at 23:30 UTC on 30 June (00:30 on 1 July in London) may sit in the June file. Filing it
+  under July would put it in (source, force, July), where the July file then replaces it: lost.
+* street rows keep their ``Month`` column, which police.uk sets to the file's month; a row whose
+  ``Month`` differs is quarantined as ``month_outside_file`` rather than stored under a key it
+  would overwrite (or be overwritten by) when that other month's own file is ingested.
+
+A name without exactly one month (``lancashire_street_2018-11_to_2019-02.csv``, a multi-month
+extract) is not a monthly file: street rows keep their ``Month``, stop-and-search rows take the
+Europe/London month of ``Date``.
+
 Times: police.uk street rows have only a month (``occurred_date``/``occurred_at`` stay null).
-Stop-and-search ``Date`` is a UTC date-time: ``occurred_at`` is it, ``occurred_date`` and ``month``
-are its Europe/London calendar day and month (a search at 23:30 UTC on 31 May in summer time is a
-June search, as police.uk files it). Stop-and-search rows keep ``Type`` in ``context``, ``Outcome``
+Stop-and-search ``Date`` is a UTC date-time: ``occurred_at`` is it exactly and ``occurred_date`` its
+Europe/London calendar day (a search at 23:30 UTC on 31 May in summer time was on 1 June). Stop-and-search rows keep ``Type`` in ``context``, ``Outcome``
 in ``outcome`` and ``Object of search`` in ``object_of_search``; personal fields are not stored.
 
 Force: from the archive file name (``2019-01-lancashire-street.csv`` -> ``lancashire``), else from
@@ -77,6 +92,7 @@ _ARCHIVE_RE = re.compile(
 )
 _LOOSE_STOP_RE = re.compile(r"^(?P<force>[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*?)[-_]stop[-_]and[-_]search")
 _MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
+_NAME_MONTH_RE = re.compile(r"(?<!\d)(\d{4}-(?:0[1-9]|1[0-2]))(?!\d)")
 _NUMBER_RE = r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
 _SKIPPED = "skipped: already in store"
 
@@ -280,6 +296,22 @@ def _classify_distinct(
             lon[located], lat[located]
         )
     return lon, lat, reason, located, east, north
+
+
+def file_month(name: str) -> str | None:
+    """The publication month a police.uk file name gives, or None.
+
+    ``2019-06-greater-manchester-stop-and-search.csv`` and ``gmp_stop_and_search_2019-06.csv`` give
+    ``"2019-06"``; a name with no ``YYYY-MM`` or with several different ones
+    (``lancashire_street_2018-11_to_2019-02.csv``) gives None.
+
+    Parameters
+    ----------
+    name
+        The file's base name.
+    """
+    months = set(_NAME_MONTH_RE.findall(name))
+    return months.pop() if len(months) == 1 else None
 
 
 def force_slug(name: str) -> str:
@@ -684,8 +716,15 @@ def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
         force = slugs.take(pc.index_in(falls, uniques))
         no_force = pc.equal(force, "").to_numpy(zero_copy_only=False)
     known = pa.array(schema.CRIME_TYPES)
+    bad_month = ~_per_distinct(month, valid_months)
+    name_month = file_month(unit.name)
+    if name_month is None:
+        outside = np.zeros(n, bool)
+    else:  # the file's month is its replacement key: a row of another month must not move keys
+        outside = ~bad_month & ~_per_distinct(month, lambda u: pc.equal(u, name_month).to_numpy(zero_copy_only=False))
     checks = [
-        ("bad_month", ~_per_distinct(month, valid_months)),
+        ("bad_month", bad_month),
+        ("month_outside_file", outside),
         ("unknown_crime_type", ~_per_distinct(crime, lambda u: pc.is_in(u, known).to_numpy(zero_copy_only=False))),
         ("missing_required", no_force),
         ("coord", coord_reason != ""),
@@ -700,7 +739,7 @@ def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
     return _Parsed(
         n=n, source=schema.SOURCE_STREET, force=force, month=month, crime_type=crime,
         reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
-        details={"bad_month": ["Month"], "unknown_crime_type": ["Crime type"],
+        details={"bad_month": ["Month"], "month_outside_file": ["Month"], "unknown_crime_type": ["Crime type"],
                  "missing_required": ["Falls within"], **{c: coords for c in _COORD_REASONS}},
         optional={k: v.combine_chunks() for k, v in opt.items()},
     )
@@ -726,6 +765,9 @@ def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     utc = pd.to_datetime(pd.Series(date_text.to_numpy(zero_copy_only=False)), format="ISO8601",
                          utc=True, errors="coerce")
     month, day, at = _local_times(utc, "Europe/London")
+    name_month = file_month(unit.name)
+    if name_month is not None:  # the published month, whatever the row's own date says
+        month = pa.repeat(pa.scalar(name_month, pa.string()), n)
     lon, lat, coord_reason, located, east, north = _coordinates(
         t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS
     )

@@ -85,6 +85,7 @@ REASONS: Final = {
     "swapped_coordinates": "longitude and latitude appear to be swapped",
     "out_of_country": "the point lies outside England and Wales",
     "bad_month": "the month is missing or not YYYY-MM",
+    "month_outside_file": "the row's Month differs from the month in the file name (YYYY-MM-<force>-street.csv)",
     "bad_date": "the date or date-time does not match the mapped format",
     "missing_required": "a required value (id, month/date, category) is empty",
     "unknown_crime_type": "the crime type is not one of the 14 police.uk categories",

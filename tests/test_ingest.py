@@ -361,3 +361,99 @@ def test_real_stats19_via_mapping(tmp_path: Path) -> None:
     local = pd.Timestamp(f"{raw.loc[0, 'date']} {raw.loc[0, 'output_time']}", tz="Europe/London")
     assert first[schema.OCCURRED_AT] == local.tz_convert("UTC")
     assert (df[schema.LOCATION] == "Bury").sum() == 1401
+
+
+# --------------------------------------------------------------------------------------------------
+# Months: a police.uk file's rows carry the month the file is published for
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "month"),
+    [
+        ("2019-06-greater-manchester-stop-and-search.csv", "2019-06"),
+        ("2019-06-lancashire-street.csv.gz", "2019-06"),
+        ("gmp_stop_and_search_2019-06.csv.gz", "2019-06"),
+        ("gmp_stop_and_search_2018-12_edited.csv.gz", "2018-12"),
+        ("lancashire_street_2018-11_to_2019-02.csv.gz", None),  # a range: not a monthly file
+        ("gmp_stop_and_search.csv", None),
+        ("gmp_2019-13_stop_and_search.csv", None),  # not a month
+        ("x12019-06.csv", None),  # part of a longer number
+    ],
+)
+def test_file_month(name: str, month: str | None) -> None:
+    assert ingest.file_month(name) == month
+
+
+_STOP_ROW = "Person search,{date},False,,53.59,-2.29,Male,18-24,,,Misuse of Drugs Act 1971 (section 23),Controlled drugs,Arrest,,False"
+
+
+def _stop_file(path: Path, dates: list[str]) -> Path:
+    rows = [_STOP_ROW.format(date=d) for d in dates]
+    path.write_text("\n".join([",".join(schema.POLICE_UK_STOP_SEARCH_HEADER), *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("order", ["june_first", "july_first"])
+def test_stop_search_late_row_stays_in_its_file_month(order: str, tmp_path: Path) -> None:
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London, yet police.uk published it in the June file.
+    june = _stop_file(tmp_path / "2019-06-gmp-stop-and-search.csv",
+                      ["2019-05-31T23:30:00+00:00", "2019-06-15T12:00:00+00:00", "2019-06-30T23:30:00+00:00"])
+    july = _stop_file(tmp_path / "2019-07-gmp-stop-and-search.csv",
+                      ["2019-07-01T09:00:00+00:00", "2019-07-20T12:00:00+00:00"])
+    s = tmp_path / "store"
+    for path in ([june, july] if order == "june_first" else [july, june]):
+        report = ingest.ingest_paths([path], store_dir=s)
+        assert report.files[0].superseded == ()  # neither file replaces any part of the other
+    df = store.read_incidents(s).sort_values(schema.OCCURRED_AT).reset_index(drop=True)
+    assert len(df) == 5  # no row lost
+    assert df[schema.MONTH].tolist() == ["2019-06"] * 3 + ["2019-07"] * 2
+    late = df.iloc[2]
+    assert str(late[schema.OCCURRED_AT]) == "2019-06-30 23:30:00+00:00"  # kept exact
+    assert str(late[schema.OCCURRED_DATE]) == "2019-07-01"  # its London calendar day
+    assert str(df.loc[0, schema.OCCURRED_DATE]) == "2019-06-01"
+    assert store.store_status(s)["rows"] == 5
+
+
+def test_stop_search_republished_month_replaces_only_that_month(tmp_path: Path) -> None:
+    s = tmp_path / "store"
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v2").mkdir()
+    ingest.ingest_paths([_stop_file(tmp_path / "v1" / "2019-06-gmp-stop-and-search.csv",
+                                    ["2019-06-10T12:00:00+00:00", "2019-06-30T23:30:00+00:00"])], store_dir=s)
+    ingest.ingest_paths([_stop_file(tmp_path / "v1" / "2019-07-gmp-stop-and-search.csv",
+                                    ["2019-07-10T12:00:00+00:00"])], store_dir=s)
+    # a corrected June file (one more row) replaces June only, the July file is untouched
+    report = ingest.ingest_paths([_stop_file(tmp_path / "v2" / "2019-06-gmp-stop-and-search.csv",
+                                             ["2019-06-10T12:00:00+00:00", "2019-06-11T12:00:00+00:00",
+                                              "2019-06-30T23:30:00+00:00"])], store_dir=s)
+    assert [(x["month"], x["rows"]) for x in report.files[0].superseded] == [("2019-06", 2)]
+    df = store.read_incidents(s)
+    assert df.groupby(schema.MONTH).size().to_dict() == {"2019-06": 3, "2019-07": 1}
+
+
+def test_stop_search_without_month_in_name_uses_london_month(tmp_path: Path) -> None:
+    path = _stop_file(tmp_path / "gmp_stop_and_search.csv",
+                      ["2019-06-30T23:30:00+00:00", "2019-06-30T22:30:00+00:00"])
+    accepted, _ = ingest.read_file(path)
+    df = accepted.to_pandas()
+    assert df[schema.MONTH].tolist() == ["2019-07", "2019-06"]  # BST: 00:30 and 23:30 London time
+    assert df[schema.FORCE].unique().tolist() == ["gmp"]
+
+
+def test_street_row_of_another_month_is_quarantined_not_moved(tmp_path: Path) -> None:
+    header = ",".join(schema.POLICE_UK_STREET_HEADER)
+    row = ",{m},Test Police,Test Police,-2.29,53.59,On or near X,E01000001,Bury 001A,Burglary,,"
+    jan = tmp_path / "2019-01-test-street.csv"
+    jan.write_text("\n".join([header, row.format(m="2019-01"), row.format(m="2019-02")]) + "\n", encoding="utf-8")
+    feb = tmp_path / "2019-02-test-street.csv"
+    feb.write_text("\n".join([header] + [row.format(m="2019-02")] * 3) + "\n", encoding="utf-8")
+    s = tmp_path / "store"
+    ingest.ingest_paths([feb], store_dir=s)
+    report = ingest.ingest_paths([jan], store_dir=s)
+    (f,) = report.files
+    assert (f.rows_read, f.accepted, f.reasons) == (2, 1, {"month_outside_file": 1})
+    assert f.superseded == ()  # the stray February row did not replace the February file
+    df = store.read_incidents(s)
+    assert df.groupby(schema.MONTH).size().to_dict() == {"2019-01": 1, "2019-02": 3}
+    q = store.read_quarantine(s)
+    assert q["reason"].tolist() == ["month_outside_file"] and q[schema.LINE].tolist() == [3]
+    assert "Month=2019-02" in q["message"].iloc[0]
