@@ -1,0 +1,546 @@
+"""National volumes on Dask: a cluster helper, the store as a Dask dataframe, and the cube on Dask.
+
+The same analysis runs in memory for a borough and on Dask for a force or a nation, with the same
+result. What grows with the number of incidents is only the *reading and aggregation*; everything
+after the cube is built is sized by the cube (occupied cells x periods), not by the incidents:
+
+- :func:`build_cube_dask` reads the partitioned store (``source=/force=/month=`` Parquet parts,
+  pruned through the manifest) with :func:`dask.dataframe.read_parquet`, reduces each partition to
+  counts and harm per distinct snap point and month, and reduces batches of partitions (one force
+  at a time) to counts per H3 cell and month, indexing each distinct snap point to H3 once per
+  force (h3 v4 has no array API, so each *distinct* coordinate is indexed once; police.uk has about
+  750,000 of them nationally). The driver then assembles exactly the :class:`geo_csp.cube.Cube`
+  that :func:`geo_csp.cube.build_cube` builds from the same incidents (same units, same periods,
+  same counts; harm equal to rounding, as floating sums are taken in another order).
+- The statistics stay in memory: Gi* is sparse-matrix algebra over the whole cube
+  (:func:`geo_csp.hotspots.gi_star`) and Mann-Kendall is chunked numpy; on a cube of 10^5-10^6
+  cells x 36 months they need a few GB and seconds to a minute (``benchmarks/national.py``
+  measures it), so there is nothing to gain from spreading them over workers, and the Dask part is
+  ingest and aggregation.
+
+:func:`dask_client` connects to a running ``dask.distributed`` scheduler by its address or starts
+a local cluster; with a client active, :func:`build_cube_dask` runs on it.
+
+Ingest already streams (one input file in memory at a time: :func:`geo_csp.ingest.ingest_paths`);
+:func:`peak_rss_mb` measures the peak resident memory of a process and its children, which the
+benchmark and tests use to show that memory does not grow with the number of files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_csp import cube as cube_mod
+from geo_csp import grid, harm, periods, schema, store
+from geo_csp._errors import ParameterError, SchemaError
+
+__all__ = [
+    "build_cube_dask",
+    "dask_client",
+    "peak_rss_mb",
+    "read_store_dask",
+    "store_part_paths",
+]
+
+#: Columns the cube needs from the store.
+CUBE_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED)
+#: Partitions reduced together (for a store: at most this many months of one force).
+DEFAULT_BATCH_PARTITIONS = 48
+#: Cells per chunk when cell polygons are built on the workers.
+POLYGON_CHUNK = 250_000
+_E, _N, _M = schema.EASTING, schema.NORTHING, schema.MONTH
+_LOC = "location"
+
+
+# --------------------------------------------------------------------------------------------------
+# Cluster
+# --------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def dask_client(
+    address: str | None = None,
+    *,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    memory_limit: str | float | None = "auto",
+) -> Iterator[Any]:
+    """A ``dask.distributed`` client, closed on exit; it is the default scheduler inside the block.
+
+    Parameters
+    ----------
+    address
+        Address of a running scheduler (``"tcp://10.0.0.5:8786"``); ``None`` starts a
+        :class:`distributed.LocalCluster` on this machine for the duration of the block.
+    n_workers, threads_per_worker, processes, memory_limit
+        Shape of the local cluster (ignored with ``address``). ``processes=False`` keeps the
+        workers in this process (threads), which starts faster and suits tests.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    from distributed import Client, LocalCluster
+
+    if address is not None:
+        if not isinstance(address, str) or not address.strip():
+            raise ParameterError(f"dask scheduler `address` must be text like 'tcp://host:8786'; got {address!r}")
+        try:
+            client = Client(address, timeout="10s")
+        except OSError as exc:
+            raise ParameterError(
+                f"cannot reach a dask scheduler at {address!r} ({exc}); start one with `dask scheduler`"
+                " and workers with `dask worker ADDRESS`, or leave the address out for a local cluster"
+            ) from exc
+        with client:
+            yield client
+        return
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ParameterError(f"`n_workers` must be a positive integer; got {n_workers!r}")
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
+            memory_limit=memory_limit, dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def peak_rss_mb(*, children: bool = True) -> float:
+    """Peak resident set size of this process (plus its waited-for children), in MB.
+
+    ``getrusage`` reports the peak of each process; for children it is the largest peak among the
+    terminated children, so a run in a subprocess is measured from its parent after it ends.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if not children:
+        return own
+    return own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+# --------------------------------------------------------------------------------------------------
+# The store as a Dask dataframe
+# --------------------------------------------------------------------------------------------------
+def _as_list(values: str | Iterable[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [values] if isinstance(values, str) else list(values)
+
+
+def _store_parts(
+    store_dir: str | Path,
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    manifest = store.read_manifest(store_dir)
+    want = {k: (set(v) if v is not None else None)
+            for k, v in (("source", _as_list(sources)), ("force", _as_list(forces)), ("month", _as_list(months)))}
+    parts = [
+        p for entry in manifest["files"].values() for p in entry["parts"]
+        if all(want[k] is None or p[k] in want[k] for k in want)
+    ]
+    return sorted(parts, key=lambda p: (p["source"], p["force"], p["month"], p["path"]))
+
+
+def store_part_paths(
+    store_dir: str | Path,
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+) -> list[str]:
+    """Paths of the store's active Parquet parts, pruned by partition and sorted by (source, force, month).
+
+    Only parts listed in the manifest are returned (superseded revisions and crash leftovers never).
+    """
+    root = Path(store_dir)
+    return [str(root / p["path"]) for p in _store_parts(store_dir, sources=sources, forces=forces, months=months)]
+
+
+def read_store_dask(
+    store_dir: str | Path,
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+    crime_types: str | Sequence[str] | None = None,
+    located_only: bool = False,
+    columns: Sequence[str] | None = None,
+) -> Any:
+    """The store's incidents as a lazy :class:`dask.dataframe.DataFrame`, one partition per part file.
+
+    The Dask counterpart of :func:`geo_csp.store.read_incidents` with the same arguments:
+    ``sources``/``forces``/``months`` prune part files through the manifest, ``crime_types`` and
+    ``located_only`` become Parquet row filters.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Partitions ordered by (source, force, month).
+
+    Raises
+    ------
+    StoreNotFoundError
+        No store at ``store_dir``.
+    ParameterError
+        No part matches the partition filters.
+    """
+    import dask.dataframe as dd
+
+    cols = list(columns) if columns is not None else list(schema.INCIDENT_COLUMNS)
+    unknown = sorted(set(cols) - set(schema.INCIDENT_COLUMNS))
+    if unknown:
+        raise SchemaError(f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}")
+    paths = store_part_paths(store_dir, sources=sources, forces=forces, months=months)
+    if not paths:
+        raise ParameterError(
+            f"no part of the store {store_dir} matches sources={sources!r} forces={forces!r} months={months!r};"
+            " check them against `geo-csp status`"
+        )
+    filters: list[tuple[str, str, Any]] = []
+    types = _as_list(crime_types)
+    if types is not None:
+        filters.append((schema.CRIME_TYPE, "in", sorted(types)))
+    if located_only:
+        filters.append((schema.LOCATED, "==", True))
+    return dd.read_parquet(paths, columns=cols, filters=filters or None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cube on Dask
+# --------------------------------------------------------------------------------------------------
+def _summarise_partition(
+    df: pd.DataFrame,
+    *,
+    types: tuple[str, ...] | None,
+    sources: list[str] | None,
+    first: str | None,
+    last: str | None,
+    weights: pd.Series,
+    with_locations: bool,
+) -> dict[str, Any]:
+    """One partition -> counts and harm per (easting, northing, month), plus its month span."""
+    keep = np.ones(len(df), dtype=bool)
+    if types is not None:
+        keep &= df[schema.CRIME_TYPE].isin(types).to_numpy(dtype=bool)
+    if sources is not None:
+        keep &= df[schema.SOURCE].isin(sources).to_numpy(dtype=bool)
+    month = df[_M].astype(object).to_numpy()
+    if first is not None:
+        keep &= (month >= first) & (month <= last)
+    kept = df[_M][keep]
+    span = (str(kept.min()), str(kept.max())) if len(kept) else None
+    x = df[_E].to_numpy(dtype="float64", na_value=np.nan)
+    y = df[_N].to_numpy(dtype="float64", na_value=np.nan)
+    on_map = keep & df[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    types_kept = df[schema.CRIME_TYPE].to_numpy(dtype=object)[on_map]
+    h = pd.Series(types_kept, dtype=object).map(weights).fillna(0.0).to_numpy(dtype="float64")
+    frame = pd.DataFrame({_E: x[on_map], _N: y[on_map], _M: month[on_map], "harm": h})
+    grouped = frame.groupby([_E, _N, _M], sort=False)["harm"]
+    point_month = pd.DataFrame({schema.N: grouped.size(), schema.HARM: grouped.sum()}).reset_index()
+    out: dict[str, Any] = {"span": span, "point_month": point_month, "locations": None}
+    if with_locations:
+        text = df[schema.LOCATION].astype("string")[on_map]
+        codes, uniques = pd.factorize(text, use_na_sentinel=True)
+        cleaned = pd.Series(uniques, dtype="string").str.replace(cube_mod._ON_OR_NEAR, "", regex=True).str.strip()
+        good = (codes >= 0)
+        loc = pd.DataFrame({_E: x[on_map][good], _N: y[on_map][good], "code": codes[good]})
+        counts = loc.groupby([_E, _N, "code"], sort=False).size().rename(schema.N).reset_index()
+        counts[_LOC] = cleaned.to_numpy()[counts["code"].to_numpy()]
+        counts = counts[counts[_LOC].notna() & (counts[_LOC] != "")]
+        out["locations"] = counts[[_E, _N, _LOC, schema.N]]
+    return out
+
+
+def _reduce_batch(
+    summaries: list[dict[str, Any]],
+    *,
+    resolution: int,
+    area_wkb: bytes | None,
+) -> dict[str, Any]:
+    """Partition summaries (one force) -> counts per (cell, month), per (cell, location), and the hull.
+
+    Each distinct snap point of the batch is tested against the study area and indexed to H3 once.
+    """
+    spans = [s["span"] for s in summaries if s["span"] is not None]
+    pm = pd.concat([s["point_month"] for s in summaries], ignore_index=True)
+    points = pm[[_E, _N]].drop_duplicates(ignore_index=True)
+    if area_wkb is not None and len(points):
+        area = shapely.from_wkb(area_wkb)
+        shapely.prepare(area)
+        inside = shapely.intersects_xy(area, points[_E].to_numpy(), points[_N].to_numpy())
+        points = points[inside].reset_index(drop=True)
+    ex, ny = points[_E].to_numpy(), points[_N].to_numpy()
+    points["cell"] = grid.points_to_cells(ex, ny, resolution=resolution)
+    hull = np.empty((0, 2))
+    if len(points):
+        hull = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(np.column_stack([ex, ny]))))
+    pm = pm.merge(points, on=[_E, _N], how="inner")
+    g = pm.groupby(["cell", _M], sort=False)
+    cell_month = pd.DataFrame({schema.N: g[schema.N].sum(), schema.HARM: g[schema.HARM].sum()}).reset_index()
+    cell_loc = None
+    locs = [s["locations"] for s in summaries if s["locations"] is not None]
+    if locs:
+        loc = pd.concat(locs, ignore_index=True).merge(points, on=[_E, _N], how="inner")
+        cell_loc = loc.groupby(["cell", _LOC], sort=False)[schema.N].sum().reset_index()
+    return {
+        "spans": spans, "cell_month": cell_month, "cell_locations": cell_loc, "hull": hull,
+        "rows": int(pm[schema.N].sum()) if len(pm) else 0,
+    }
+
+
+def _batches(n_parts: int, keys: Sequence[Any] | None, size: int) -> list[slice]:
+    """Contiguous runs of at most ``size`` partitions, cut where ``keys`` (e.g. the force) change."""
+    out: list[slice] = []
+    start = 0
+    for i in range(1, n_parts + 1):
+        if i == n_parts or i - start >= size or (keys is not None and keys[i] != keys[start]):
+            out.append(slice(start, i))
+            start = i
+    return out
+
+
+def _compute(tasks: list[Any], *, client: Any, scheduler: str | None) -> list[Any]:
+    import dask
+
+    if client is not None:
+        return client.gather(client.compute(tasks))
+    return list(dask.compute(*tasks, scheduler=scheduler))
+
+
+def build_cube_dask(
+    incidents: Any,
+    *,
+    unit: cube_mod.UnitKind = "h3",
+    units: gpd.GeoDataFrame | None = None,
+    resolution: int | None = None,
+    period: periods.PeriodKind = "month",
+    months: tuple[str, str] | None = None,
+    study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
+    crime_types: Iterable[str] | None = None,
+    group: str | None = None,
+    groups: Mapping[str, Iterable[str]] | None = None,
+    sources: Iterable[str] | None = None,
+    harm_index: harm.HarmIndex = "cchi",
+    asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
+    forces: Sequence[str] | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    batch_partitions: int = DEFAULT_BATCH_PARTITIONS,
+) -> cube_mod.Cube:
+    """The cube of :func:`geo_csp.cube.build_cube`, aggregated on Dask from a store or a Dask dataframe.
+
+    Parameters
+    ----------
+    incidents
+        A store folder (its parts are read with :func:`read_store_dask`) or a
+        :class:`dask.dataframe.DataFrame` with the store's columns (at least ``month, crime_type,
+        easting, northing, located``; ``location`` is used when present, ``source`` when
+        ``sources`` filters).
+    unit, units, resolution, period, months, study_area, crime_types, group, groups, sources, harm_index, asb_weight_days
+        As :func:`geo_csp.cube.build_cube`; the result is the same cube. Only ``unit="h3"`` runs on
+        Dask (wards and LSOAs are few: use the in-memory backend).
+    forces
+        For a store: only these forces' parts are read (partition pruning).
+    client
+        A ``distributed.Client`` to run on (default: the active client of :func:`dask_client`, if
+        any, else ``scheduler``).
+    scheduler
+        Dask scheduler name when no client is used ("threads", "processes", "synchronous").
+    batch_partitions
+        Partitions reduced together; for a store a batch never spans two forces.
+
+    Returns
+    -------
+    geo_csp.cube.Cube
+        ``params["backend"]`` is ``"dask"``; every other field equals the in-memory cube's.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    if unit != "h3":
+        raise ParameterError(
+            f"the dask backend builds H3 cubes only, not unit={unit!r}: ward and LSOA cubes are small, "
+            "build them with build_cube(..., backend='memory')"
+        )
+    if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
+        raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
+    types = harm.resolve_crime_types(crime_types, group, groups=groups)
+    source_list = _as_list(sources)
+    first = last = None
+    month_filter = None
+    if months is not None:
+        first, last = (str(m) for m in periods.validate_months(list(months), name="months"))
+        month_filter = [str(m) for m in periods.month_range(first, last)]
+
+    keys: list[str] | None = None
+    if isinstance(incidents, (str, Path)):
+        parts = _store_parts(incidents, sources=source_list, forces=forces, months=month_filter)
+        columns = [*CUBE_COLUMNS, schema.LOCATION] + ([schema.SOURCE] if source_list is not None else [])
+        ddf = read_store_dask(incidents, sources=source_list, forces=forces, months=month_filter,
+                              crime_types=types, columns=columns)
+        keys = [p["force"] for p in parts]
+    elif isinstance(incidents, dd.DataFrame):
+        ddf = incidents
+        need = list(CUBE_COLUMNS) + ([schema.SOURCE] if source_list is not None else [])
+        missing = [c for c in need if c not in ddf.columns]
+        if missing:
+            raise SchemaError(
+                f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.scale.read_store_dask"
+            )
+    else:
+        raise ParameterError(
+            f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}; "
+            "for a pandas DataFrame use geo_csp.cube.build_cube"
+        )
+    with_locations = schema.LOCATION in ddf.columns
+    weights = harm.harm_weights(harm_index, asb_weight_days=asb_weight_days)
+    area = cube_mod.study_geometry(study_area)
+    params: dict[str, Any] = {}
+    if resolution is None and area is not None:
+        resolution, params["resolution_reason"] = grid.default_resolution(area)
+
+    summarise = dask.delayed(_summarise_partition, pure=True)
+    reduce_batch = dask.delayed(_reduce_batch, pure=True)
+    summaries = [
+        summarise(p, types=types, sources=source_list, first=first, last=last, weights=weights,
+                  with_locations=with_locations)
+        for p in ddf.to_delayed()
+    ]
+    if resolution is None:
+        # The default resolution depends on the data's extent: one extra, cheap pass for the hull.
+        hull_tasks = [dask.delayed(_hull_of_batch)(summaries[s]) for s in _batches(len(summaries), keys, batch_partitions)]
+        vertices = _compute(hull_tasks, client=client, scheduler=scheduler)
+        pts = np.concatenate([v for v in vertices if len(v)] or [np.empty((0, 2))])
+        if len(pts) < 3:
+            raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
+        resolution, params["resolution_reason"] = grid.default_resolution(shapely.convex_hull(shapely.multipoints(pts)))
+    resolution = grid._check_resolution(resolution)
+    area_wkb = None if area is None else shapely.to_wkb(area)
+    tasks = [reduce_batch(summaries[s], resolution=resolution, area_wkb=area_wkb)
+             for s in _batches(len(summaries), keys, batch_partitions)]
+    batches = _compute(tasks, client=client, scheduler=scheduler)
+    return _assemble_cube(
+        batches, unit=unit, units=units, resolution=resolution, period=period, months=months,
+        month_bounds=(first, last), area=area, types=types, group=group, sources=source_list,
+        harm_index=harm_index, asb_weight_days=asb_weight_days, params=params, client=client,
+        scheduler=scheduler,
+    )
+
+
+def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None) -> gpd.GeoDataFrame:
+    """:func:`geo_csp.grid.cells_to_polygons` in chunks on the workers (one h3 call per cell is the
+    slowest step of a national cube: about 13 s per million cells on one core)."""
+    import dask
+
+    if len(cells) <= POLYGON_CHUNK:
+        return grid.cells_to_polygons(cells)
+    to_polygons = dask.delayed(grid.cells_to_polygons, pure=True)
+    chunks = [to_polygons(cells[i:i + POLYGON_CHUNK]) for i in range(0, len(cells), POLYGON_CHUNK)]
+    frames = _compute(chunks, client=client, scheduler=scheduler)
+    return gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=frames[0].crs)
+
+
+def _hull_of_batch(summaries: list[dict[str, Any]]) -> np.ndarray:
+    pm = pd.concat([s["point_month"] for s in summaries], ignore_index=True)
+    if not len(pm):
+        return np.empty((0, 2))
+    pts = pm[[_E, _N]].drop_duplicates().to_numpy()
+    return shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(pts)))
+
+
+def _assemble_cube(
+    batches: list[dict[str, Any]],
+    *,
+    unit: str,
+    units: gpd.GeoDataFrame | None,
+    resolution: int,
+    period: periods.PeriodKind,
+    months: tuple[str, str] | None,
+    month_bounds: tuple[str | None, str | None],
+    area: shapely.Geometry | None,
+    types: tuple[str, ...] | None,
+    group: str | None,
+    sources: list[str] | None,
+    harm_index: str,
+    asb_weight_days: float,
+    params: dict[str, Any],
+    client: Any,
+    scheduler: str | None,
+) -> cube_mod.Cube:
+    """Reduced batches -> the :class:`Cube`, following :func:`geo_csp.cube.build_cube` step by step."""
+    if months is not None:
+        first, last = month_bounds
+    else:
+        spans = [s for b in batches for s in b["spans"]]
+        if not spans:
+            raise ParameterError("no incidents match the filters; give `months` to build an empty cube")
+        first, last = min(s[0] for s in spans), max(s[1] for s in spans)
+    month_list = periods.month_range(str(first), str(last))
+    n_rows = sum(b["rows"] for b in batches)
+    if area is None:
+        hull_pts = np.concatenate([b["hull"] for b in batches if len(b["hull"])] or [np.empty((0, 2))])
+        if n_rows < 3:
+            raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
+        area = shapely.convex_hull(shapely.multipoints(hull_pts))
+    cell_month = pd.concat([b["cell_month"] for b in batches], ignore_index=True)
+    g = cell_month.groupby(["cell", _M], sort=False)
+    cell_month = pd.DataFrame({schema.N: g[schema.N].sum(), schema.HARM: g[schema.HARM].sum()}).reset_index()
+    codes = cell_month["cell"].to_numpy(dtype=object)
+    out_params: dict[str, Any] = {
+        "unit": unit, "period": period, "months": [str(month_list[0]), str(month_list[-1])],
+        "crime_types": list(types) if types is not None else None, "group": group,
+        "sources": list(sources) if sources is not None else None, "harm_index": harm_index,
+        "asb_weight_days": float(asb_weight_days), "resolution": int(resolution),
+    }
+    out_params.update(params)
+    if isinstance(units, gpd.GeoDataFrame):
+        cells = np.asarray(units.index, dtype=object)
+    else:
+        cells = np.union1d(grid.area_to_cells(area, resolution=resolution), np.unique(codes.astype(str)))
+    unit_frame = _cells_to_polygons(np.asarray(cells, dtype=object), client=client, scheduler=scheduler)
+    index = pd.Index(unit_frame.index)
+    unit_pos = index.get_indexer(pd.Index(codes))
+    counted = unit_pos >= 0
+    if units is not None and not counted.all():
+        out_params["dropped_outside_units"] = int(cell_month[schema.N].to_numpy()[~counted].sum())
+    period_keys = np.unique(periods.period_keys(month_list, period=period))
+    p_pos = np.searchsorted(period_keys, periods.period_keys(cell_month[_M].to_numpy(dtype=object), period=period))
+    n_units, n_periods = len(index), len(period_keys)
+    flat = unit_pos[counted] * n_periods + p_pos[counted]
+    n = np.bincount(flat, weights=cell_month[schema.N].to_numpy(dtype="float64")[counted],
+                    minlength=n_units * n_periods).reshape(n_units, n_periods)
+    h = np.bincount(flat, weights=cell_month[schema.HARM].to_numpy(dtype="float64")[counted],
+                    minlength=n_units * n_periods).reshape(n_units, n_periods)
+
+    locations = pd.DataFrame(columns=[schema.UNIT_ID, _LOC, schema.N])
+    loc_parts = [b["cell_locations"] for b in batches if b["cell_locations"] is not None]
+    if loc_parts:
+        loc = pd.concat(loc_parts, ignore_index=True)
+        loc = loc[index.get_indexer(pd.Index(loc["cell"].to_numpy(dtype=object))) >= 0]
+        loc = pd.DataFrame({schema.UNIT_ID: loc["cell"].to_numpy(dtype=object),
+                            _LOC: loc[_LOC].astype("string").to_numpy(), schema.N: loc[schema.N].to_numpy()})
+        locations = loc.groupby([schema.UNIT_ID, _LOC], sort=True)[schema.N].sum().reset_index()
+
+    out_params["n_incidents_in_area"] = int(n.sum())
+    out_params["study_area_km2"] = float(area.area / 1e6)
+    out_params["backend"] = "dask"
+    return cube_mod.Cube(
+        units=unit_frame, period_keys=period_keys,
+        period_labels=periods.period_labels(period_keys, period=period),
+        n=n, harm=h, params=out_params, locations=locations,
+    )
+
+
+BackendName = Literal["memory", "dask"]

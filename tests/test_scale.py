@@ -1,0 +1,188 @@
+"""The Dask backend: the same cube, Gi* and classes as in memory, and ingest memory bounded by file size."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from numpy.testing import assert_allclose
+from pandas.testing import assert_frame_equal
+
+from geo_csp import boundaries, cube, hotspots, national, scale, schema, store, weights
+from geo_csp._errors import ParameterError, SchemaError, StoreNotFoundError
+from geo_csp.demo import make_demo
+
+# dask's parquet reader calls a pandas API that pandas 3.1 deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory):
+    return make_demo(tmp_path_factory.mktemp("demo"), seed=2023).store_dir
+
+
+@pytest.fixture(scope="module")
+def demo_incidents(demo_store) -> pd.DataFrame:
+    return store.read_incidents(demo_store)
+
+
+@pytest.fixture(scope="module")
+def borough() -> gpd.GeoDataFrame:
+    return boundaries.load_borough()
+
+
+def assert_same_cube(mem: cube.Cube, dsk: cube.Cube) -> None:
+    """Same units (ids and geometry), periods, counts; harm equal up to summation order."""
+    assert mem.units.index.equals(dsk.units.index)
+    assert mem.units.crs == dsk.units.crs
+    assert mem.units.geometry.geom_equals_exact(dsk.units.geometry, 0.0).all()
+    np.testing.assert_array_equal(mem.period_keys, dsk.period_keys)
+    np.testing.assert_array_equal(mem.period_labels, dsk.period_labels)
+    np.testing.assert_array_equal(mem.n, dsk.n)
+    assert_allclose(dsk.harm, mem.harm, rtol=1e-12, atol=1e-9)
+    assert_frame_equal(mem.locations.reset_index(drop=True), dsk.locations.reset_index(drop=True))
+    assert dsk.params.pop("backend") == "dask"
+    assert mem.params == dsk.params
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"resolution": 9},
+        {},  # resolution from the data's extent: the extra hull pass
+        {"resolution": 10, "period": "quarter", "group": "neighbourhood"},
+        {"resolution": 8, "months": ("2022-01", "2023-06"), "crime_types": ["Burglary", "Anti-social behaviour"]},
+        {"resolution": 9, "sources": [schema.SOURCE_STREET], "harm_index": "css", "asb_weight_days": 3.0},
+    ],
+)
+def test_dask_cube_equals_memory_cube_on_the_demo(demo_store, demo_incidents, kwargs):
+    mem = cube.build_cube(demo_incidents, **kwargs)
+    dsk = scale.build_cube_dask(demo_store, scheduler="synchronous", batch_partitions=5, **kwargs)
+    assert dsk.n.sum() > 0
+    assert_same_cube(mem, dsk)
+
+
+def test_dask_cube_with_study_area_and_given_cells(demo_store, demo_incidents, borough):
+    mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
+    dsk = scale.build_cube_dask(demo_store, resolution=9, study_area=borough, scheduler="threads")
+    assert_same_cube(mem, dsk)
+    # given cells (half of them): incidents elsewhere are dropped and counted the same way
+    cells = mem.units.iloc[::2]
+    mem2 = cube.build_cube(demo_incidents, resolution=9, units=cells)
+    dsk2 = scale.build_cube_dask(demo_store, resolution=9, units=cells, scheduler="synchronous")
+    assert mem2.params["dropped_outside_units"] > 0
+    assert_same_cube(mem2, dsk2)
+
+
+def test_gi_star_z_and_classes_from_the_dask_cube_are_identical(demo_store, demo_incidents, borough):
+    mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
+    with scale.dask_client(n_workers=2, processes=False) as client:
+        dsk = scale.build_cube_dask(demo_store, resolution=9, study_area=borough, client=client)
+    w = weights.h3_weights(mem.units.index.to_numpy(dtype=object), k=1)
+    a = hotspots.analyse_cube(mem.n, w, params=hotspots.HotspotParams(time_window=1))
+    b = hotspots.analyse_cube(dsk.n, w, params=hotspots.HotspotParams(time_window=1))
+    np.testing.assert_array_equal(a.z, b.z)
+    np.testing.assert_array_equal(a.hot_cold, b.hot_cold)
+    assert_frame_equal(a.units, b.units)
+    assert (a.hot_cold == 1).any()  # the demo's planted hotspots are there
+
+
+def test_dask_dataframe_input_and_store_reader(demo_store, demo_incidents):
+    ddf = scale.read_store_dask(demo_store, columns=[*scale.CUBE_COLUMNS, schema.LOCATION])
+    assert ddf.npartitions == len(scale.store_part_paths(demo_store))
+    located = scale.read_store_dask(demo_store, located_only=True, crime_types="Burglary",
+                                    columns=[schema.CRIME_TYPE, schema.LOCATED]).compute()
+    assert located[schema.LOCATED].all() and set(located[schema.CRIME_TYPE]) == {"Burglary"}
+    expected = store.read_incidents(demo_store, located_only=True, crime_types="Burglary")
+    assert len(located) == len(expected)
+    mem = cube.build_cube(demo_incidents, resolution=9)
+    dsk = scale.build_cube_dask(ddf, resolution=9, scheduler="synchronous")
+    assert_same_cube(mem, dsk)
+
+
+def test_store_part_paths_prune_by_partition(demo_store):
+    status = store.store_status(demo_store)
+    every = scale.store_part_paths(demo_store)
+    one_month = scale.store_part_paths(demo_store, months=status["months"][0])
+    street = scale.store_part_paths(demo_store, sources=schema.SOURCE_STREET)
+    assert 0 < len(one_month) < len(every) and 0 < len(street) < len(every)
+    assert all(f"month={status['months'][0]}" in p for p in one_month)
+    assert every == sorted(every, key=lambda p: p.split("/incidents/")[1].split("/")[:3])
+
+
+def test_errors_name_the_problem(demo_store, tmp_path):
+    with pytest.raises(ParameterError, match="H3 cubes only"):
+        scale.build_cube_dask(demo_store, unit="ward")
+    with pytest.raises(ParameterError, match="store folder or a dask DataFrame"):
+        scale.build_cube_dask(pd.DataFrame({"month": []}))
+    with pytest.raises(ParameterError, match="no part of the store"):
+        scale.read_store_dask(demo_store, forces="no-such-force")
+    with pytest.raises(StoreNotFoundError, match="no store"):
+        scale.build_cube_dask(tmp_path / "nothing")
+    with pytest.raises(SchemaError, match="lacks column"):
+        scale.build_cube_dask(scale.read_store_dask(demo_store, columns=[schema.MONTH]))
+    with pytest.raises(ParameterError, match="batch_partitions"):
+        scale.build_cube_dask(demo_store, batch_partitions=0)
+    with pytest.raises(ParameterError, match="no incidents match"):
+        scale.build_cube_dask(demo_store, crime_types=["Not a type"], resolution=9, scheduler="synchronous")
+    with pytest.raises(ParameterError, match="n_workers"):
+        with scale.dask_client(n_workers=0):
+            pass
+
+
+def test_national_generator_writes_the_archive_layout(tmp_path):
+    summary = national.generate_national(tmp_path, n_incidents=5_000, n_months=3, n_snap_points=2_000,
+                                         forces=("cumbria", "gwent"), seed=7)
+    assert summary.rows == 5_000 and len(summary.files) == 6
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in summary.files)
+    assert names[0] == "2021-01/2021-01-cumbria-street.csv"
+    rows = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in summary.files])
+    assert tuple(rows.columns) == schema.POLICE_UK_STREET_HEADER
+    assert len(rows) == 5_000
+    assert set(rows["Crime type"]) <= set(schema.CRIME_TYPES)
+    assert (rows["Longitude"] == "").sum() == 5_000 - summary.located_rows
+    assert rows.loc[rows["LSOA code"].str.startswith("W01"), "Falls within"].eq("Gwent Police").all()
+    again = national.generate_national(tmp_path / "again", n_incidents=5_000, n_months=3, n_snap_points=2_000,
+                                       forces=("cumbria", "gwent"), seed=7)
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(summary.files, again.files, strict=True))
+    with pytest.raises(ParameterError, match="unknown force"):
+        national.generate_national(tmp_path, n_incidents=10, forces=("atlantis",))
+
+
+_INGEST_RSS = textwrap.dedent(
+    """
+    import resource, sys
+    from geo_csp.ingest import ingest_paths
+    report = ingest_paths(sys.argv[1:-1], store_dir=sys.argv[-1])
+    print(sum(f.accepted for f in report.files), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """
+)
+
+
+def test_streaming_ingest_memory_does_not_grow_with_the_number_of_files(tmp_path):
+    summary = national.generate_national(tmp_path / "in", n_incidents=8 * 30_000, n_months=8, n_snap_points=20_000,
+                                         forces=("lancashire",), seed=3)
+    files = [str(p) for p in summary.files]
+
+    def run(paths: list[str], name: str) -> tuple[int, float]:
+        out = subprocess.run([sys.executable, "-c", _INGEST_RSS, *paths, str(tmp_path / name)],
+                             capture_output=True, text=True, check=True)
+        rows, rss_kb = out.stdout.split()
+        return int(rows), int(rss_kb) / 1024.0
+
+    rows2, rss2 = run(files[:2], "two")
+    rows8, rss8 = run(files, "eight")
+    assert rows8 > 3.5 * rows2  # four times the data...
+    assert rss8 < 1.25 * rss2 + 40.0, (rss2, rss8)  # ...in about the same memory
+
+
+def test_peak_rss_includes_children():
+    before = scale.peak_rss_mb(children=False)
+    subprocess.run([sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"], check=True)
+    assert scale.peak_rss_mb() >= before + 250.0
