@@ -64,9 +64,16 @@ def test_ids_stable_with_one_more_month():
 # Demo borough: planted truth
 # ------------------------------------------------------------------------------------------------
 TRUE_PATTERNS = {
-    "persistent": {"Persistent Hot Spot", "Intensifying Hot Spot"},
+    "persistent": {"Persistent Hot Spot"},
     "emerging": {"New Hot Spot", "Consecutive Hot Spot", "Intensifying Hot Spot"},
-    "diminishing": {"Diminishing Hot Spot", "Historical Hot Spot"},
+    "diminishing": {"Diminishing Hot Spot"},
+}
+#: Chainey's scheme has no "diminishing": a place still hot in >= 80% of months (Radcliffe falls from
+#: 10x to 5x the borough density and stays hot) is persistent; one that cooled off would be former.
+TRUE_CATEGORIES = {
+    "persistent": {"persistent hotspot"},
+    "emerging": {"emerging hotspot"},
+    "diminishing": {"persistent hotspot", "former hotspot"},
 }
 
 
@@ -93,13 +100,14 @@ def test_demo_planted_areas_recovered_with_the_right_class(demo):
         area = found.loc[spot["name"]]
         assert area.geometry.intersects(poly)
         assert area[schema.PATTERN] in TRUE_PATTERNS[spot["kind"]], (spot["name"], area[schema.PATTERN])
+        assert area[schema.CATEGORY] in TRUE_CATEGORIES[spot["kind"]], (spot["name"], area[schema.CATEGORY])
     planted = {s["name"] for s in truth["hotspots"]}
-    recall = len(planted & set(found.index)) / len(planted)
-    # precision weighted by the incidents the areas hold: unplanted areas are small
-    precision = found.loc[found.index.isin(planted), schema.N].sum() / found[schema.N].sum()
-    print(f"\ndemo areas: {found.index.tolist()}; recall {recall:.2f}, incident-weighted precision {precision:.2f}, "
-          f"count precision {len(planted & set(found.index)) / len(found):.2f}")
-    assert recall >= 0.9 and precision >= 0.85
+    named = set(found.index)
+    recall = len(planted & named) / len(planted)
+    precision = len(planted & named) / len(named)
+    print(f"\ndemo areas: {found[[schema.PATTERN, schema.CATEGORY, schema.N]].to_string()}\n"
+          f"recall {recall:.2f}, precision {precision:.2f}")
+    assert recall >= 0.9 and precision >= 0.9
 
 
 # ------------------------------------------------------------------------------------------------

@@ -12,10 +12,11 @@
 * ``SYNTHETIC.txt``; and, unless ``build_store=False``, the ingested store in ``store/``.
 
 Planted truth: persistent hotspots in Bury Town Centre and Moorside, an emerging one in the
-Victoria Estate (Whitefield) from month 25, Radcliffe Town Centre diminishing after Operation
+Victoria Estate (Whitefield) in the last 7 months (2025-06..2025-12), Radcliffe Town Centre diminishing after Operation
 Lantern (from month 13), Operation Heartbeat in the Bury town-centre core from month 25 with
 displacement to a neighbouring street, borough-wide Operation Avro days of action with no effect,
-and population-weighted background everywhere. Every file says SYNTHETIC.
+and population-weighted background everywhere, its density capped so that no residential block is
+as dense as a planted place (background is noise around a smooth surface, not hidden hotspots). Every file says SYNTHETIC.
 
 The same seed gives byte-identical data files (the store's manifest and ingest report carry the
 time of ingest, as every store does).
@@ -34,7 +35,7 @@ from geo_csp import schema
 from geo_csp._errors import ParameterError
 from geo_csp.demo import files, layers
 from geo_csp.demo.incidents import HOTSPOTS, N_MONTHS, START_MONTH, make_incidents, months
-from geo_csp.demo.places import DemoPlaces, make_places, to_lonlat
+from geo_csp.demo.places import BACKGROUND_MAX_DENSITY_RATIO, DemoPlaces, make_places, to_lonlat
 from geo_csp.settings import DEMO_DIR, SYNTHETIC_LABEL
 
 __all__ = ["DEFAULT_SEED", "DemoParams", "DemoPaths", "make_demo", "load_truth"]
@@ -66,6 +67,11 @@ class DemoParams:
         Share of background rows published without coordinates.
     stop_searches_per_month, council_reports_per_month
         Expected background volumes of the two partner sources.
+    background_max_density_ratio
+        Cap on an LSOA's background density (incidents per km^2 follow residents per km^2) as a
+        multiple of the borough average, 1..20. Uncapped, Bury's densest LSOAs reach 7x the average,
+        as dense as a planted hotspot, and any hotspot method rightly finds them although nothing was
+        planted there (see :func:`geo_csp.demo.places.background_lsoa_weights`).
     """
 
     seed: int = DEFAULT_SEED
@@ -76,6 +82,7 @@ class DemoParams:
     unlocated_share: float = 0.004
     stop_searches_per_month: float = 70.0
     council_reports_per_month: float = 120.0
+    background_max_density_ratio: float = BACKGROUND_MAX_DENSITY_RATIO
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int | np.integer) or self.seed < 0:
@@ -88,6 +95,9 @@ class DemoParams:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ParameterError(f"{name} must be in [0, 1), got {value}")
+        if not 1.0 <= self.background_max_density_ratio <= 20.0:
+            raise ParameterError(
+                f"background_max_density_ratio must be 1..20, got {self.background_max_density_ratio}")
         for name in ("stop_searches_per_month", "council_reports_per_month"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -158,7 +168,8 @@ def make_demo(out_dir: str | Path = DEMO_DIR, *, seed: int = DEFAULT_SEED, param
     params = params or DemoParams(seed=seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    places = make_places(_rng(params.seed, "places"), n_points=params.n_snap_points)
+    places = make_places(_rng(params.seed, "places"), n_points=params.n_snap_points,
+                         max_density_ratio=params.background_max_density_ratio)
     footprint, disp_poly, disp_nodes, disp_street = heartbeat_footprint(places)
     places = places.with_location(disp_nodes, f"On or near {disp_street}")
 
@@ -253,7 +264,11 @@ def _truth(params, places, inc, street_rows, search_rows, council, footprint, di
             "expected incidents per km2 inside the place / borough-average background incidents per km2 "
             "in the same month; 0 means background only"),
         "background": {
-            "weighting": "resident population (Census 2021) of the snap point's LSOA",
+            "weighting": (
+                "resident population (Census 2021) of the snap point's LSOA, shared equally among its snap "
+                "points, with the LSOA's density capped at max_density_ratio x the borough-average residents "
+                "per km2; background is Poisson noise around that surface and holds no planted concentration"),
+            "max_density_ratio": params.background_max_density_ratio,
             "per_km2_per_month": [round(float(v), 4) for v in inc.background_per_km2],
             "borough_area_km2": round(float(places.borough.area.iloc[0]) / 1e6, 3),
         },

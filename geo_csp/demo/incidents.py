@@ -67,6 +67,13 @@ class Hotspot:
     sigma_m: float | None = None  # Gaussian concentration around the centre (None: uniform over points)
 
 
+#: Months the emerging hotspot has been hot at the end of the series: the last 20% of the 36 months,
+#: i.e. inside the "recent" window of Chainey's scheme at its default (``recent_prop`` 0.2 -> 7
+#: periods). An onset any earlier puts hot months into the "older" window, and Chainey's rules then
+#: call the place intermittent, not emerging; ArcGIS calls it new/consecutive either way.
+EMERGING_MONTHS = 7
+
+
 def _ramp(a: float, b: float, n: int) -> tuple[float, ...]:
     return tuple(float(v) for v in np.linspace(a, b, n))
 
@@ -74,7 +81,8 @@ def _ramp(a: float, b: float, n: int) -> tuple[float, ...]:
 HOTSPOTS: tuple[Hotspot, ...] = (
     Hotspot("Bury Town Centre", "persistent", (10.0,) * N_MONTHS, tuple(_CENTRE_MIX.items()), sigma_m=280.0),
     Hotspot("Moorside", "persistent", (12.0,) * N_MONTHS, tuple(_ESTATE_MIX.items())),
-    Hotspot("Victoria Estate", "emerging", (0.0,) * 24 + _ramp(6.0, 10.0, 12), tuple(_ESTATE_MIX.items())),
+    Hotspot("Victoria Estate", "emerging", (0.0,) * (N_MONTHS - EMERGING_MONTHS) + _ramp(6.0, 10.0, EMERGING_MONTHS),
+            tuple(_ESTATE_MIX.items())),
     Hotspot("Radcliffe Town Centre", "diminishing", (10.0,) * 12 + _ramp(9.5, 5.0, 24), tuple(_CENTRE_MIX.items())),
 )
 

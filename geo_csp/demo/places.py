@@ -21,9 +21,10 @@ import shapely
 from pyproj import Transformer
 
 from geo_csp import boundaries, schema
+from geo_csp._errors import ParameterError
 from geo_csp.settings import DISPLAY_CRS, SYNTHETIC_LABEL, WORKING_CRS
 
-__all__ = ["DemoPlaces", "make_places", "to_lonlat", "to_bng"]
+__all__ = ["BACKGROUND_MAX_DENSITY_RATIO", "DemoPlaces", "background_lsoa_weights", "make_places", "to_lonlat", "to_bng"]
 
 # Street-name pool: made-up but ordinary English street names (prefix x suffix, drawn without repeats).
 _PREFIXES = (
@@ -57,7 +58,9 @@ _TO_BNG = Transformer.from_crs(DISPLAY_CRS, WORKING_CRS, always_xy=True)
 _TC_GRID = (11, 105.0, 10.0)  # nodes per side, spacing, rotation (degrees)
 _MOORSIDE_GRID = (5, 150.0, -8.0)
 _JITTER_M = 15.0  # < spacing/2 - footprint margin, so the 3 x 3 core stays inside the footprint
-_DROP_SHARE = 0.06  # share of grid links removed (never disconnecting the network)
+_DROP_SHARE = 0.06
+#: Default cap on an LSOA's background density, as a multiple of the borough-average density.
+BACKGROUND_MAX_DENSITY_RATIO = 2.0  # share of grid links removed (never disconnecting the network)
 
 
 def to_lonlat(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +119,25 @@ class DemoPlaces:
     def points_in(self, geom: shapely.Geometry) -> np.ndarray:
         """Positions of the snap points inside ``geom`` (EPSG:27700)."""
         return np.flatnonzero(shapely.contains_xy(geom, self.points["easting"], self.points["northing"]))
+
+
+def background_lsoa_weights(lsoas: gpd.GeoDataFrame, *, max_density_ratio: float) -> np.ndarray:
+    """Background weight of each LSOA: its population, its density capped at ``max_density_ratio``
+    times the borough-average density (the weights are not normalised).
+
+    Pure population weighting makes the densest LSOAs (Bury's reach 7x the borough-average
+    residents per km^2, packed into one or two H3 res-9 cells) as dense in background crime as the
+    planted hotspots (4-12x): a sustained concentration that any hotspot method must find, although
+    the truth says there is nothing there. With the cap, background density still follows where
+    people live (moorland stays nearly empty) but no residential block stands out like a planted
+    place, so background is noise around a smooth surface, not structure.
+    """
+    if not max_density_ratio >= 1.0:
+        raise ParameterError(f"`max_density_ratio` must be >= 1; got {max_density_ratio!r}")
+    pop = lsoas[schema.POPULATION].to_numpy(float)
+    km2 = lsoas.geometry.area.to_numpy() / 1e6
+    cap = max_density_ratio * pop.sum() / km2.sum()
+    return np.minimum(pop, cap * km2)
 
 
 def _name_pool(rng: np.random.Generator) -> list[str]:
@@ -225,8 +247,13 @@ def _to_multidigraph(lon: np.ndarray, lat: np.ndarray, xy: np.ndarray, edges: li
     return graph
 
 
-def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_place: int = 35) -> DemoPlaces:
+def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_place: int = 35,
+                max_density_ratio: float = BACKGROUND_MAX_DENSITY_RATIO) -> DemoPlaces:
     """Snap points over Bury's LSOAs (by population) plus the synthetic town-centre network.
+
+    The background weight of an LSOA is its resident population, with its density (residents per
+    km^2) capped at ``max_density_ratio`` times the borough's average density: see
+    :func:`background_lsoa_weights`.
 
     Parameters
     ----------
@@ -236,6 +263,8 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
         Approximate number of LSOA snap points, spread by resident population (at least 5 per LSOA).
     extra_per_place
         Extra snap points inside each named place not covered by the network (dense centres).
+    max_density_ratio
+        Cap on an LSOA's background density relative to the borough average (>= 1).
     """
     lsoas = boundaries.load_lsoas(era=2021)
     wards = boundaries.load_wards()
@@ -256,8 +285,9 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
     # LSOA points by population, plus extra points in the dense named centres off the network
     pop = lsoas[schema.POPULATION].to_numpy(float)
     counts = np.maximum(5, np.round(n_points * pop / pop.sum())).astype(int)
+    bg_mass = background_lsoa_weights(lsoas, max_density_ratio=max_density_ratio)
     parts, street_of, base = [], [], []
-    for geom, n, p in zip(lsoas.geometry, counts, pop):
+    for geom, n, p in zip(lsoas.geometry, counts, bg_mass):
         pts = _random_in(geom, n, rng)
         k = max(1, n // 4)
         seeds = pts[:k]
