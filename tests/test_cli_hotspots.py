@@ -85,3 +85,22 @@ def test_bad_output_suffix(store_dir, tmp_path):
     res = CliRunner().invoke(app, ["hotspots", "--store", str(store_dir), "--out", str(tmp_path / "x.csv")])
     assert res.exit_code != 0
     assert "parquet" in str(res.exception) or "parquet" in res.output
+
+
+def test_command_module_imports_no_heavy_library_at_top_level():
+    """``geo-csp --help`` must not load geopandas/pandas/the analysis through this module."""
+    import ast
+    from pathlib import Path
+
+    import geo_csp.cli.hotspots_cmd as mod
+
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    top = set()
+    for node in tree.body:  # module level only (TYPE_CHECKING blocks are ifs, not imports)
+        if isinstance(node, ast.Import):
+            top |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            top |= {node.module.split(".")[0]} | {f"{node.module}.{a.name}" for a in node.names}
+    heavy = {"geopandas", "pandas", "numpy", "pyarrow", "pyogrio", "shapely", "geo_csp.analysis", "geo_csp.backtest",
+             "geo_csp.store", "geo_csp.boundaries", "geo_csp.hotspots"}
+    assert not top & heavy, sorted(top & heavy)

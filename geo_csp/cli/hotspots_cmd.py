@@ -4,25 +4,29 @@ The study area is ``--boundary`` when given, else the store's configured borough
 boundary when the config names Bury), else the extent of the data. Every output file carries the
 run's metadata (every parameter, the software version): in the GeoParquet schema metadata under
 ``geo_csp``, in a ``geo_csp_metadata`` table of a GeoPackage, and always in a sidecar ``FILE.json``.
+
+The heavy libraries (geopandas, pandas, pyarrow, the analysis modules) are imported inside the
+functions that use them, so that ``geo-csp --help`` does not load them through this module.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import pyarrow.parquet as pq
-import pyogrio
 import typer
 from rich.table import Table
 
-from geo_csp import analysis, backtest, boundaries, hotspots, settings, store
+from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo_csp import analysis
 
 __all__ = ["write_geo"]
 
@@ -41,6 +45,8 @@ METADATA_KEY = "geo_csp"
 
 def _context(store_dir: Path, boundary: Path | None) -> dict[str, Any]:
     """Study area, named places and wards from ``--boundary`` or the store's config."""
+    from geo_csp import boundaries, store
+
     config = store.store_config(store_dir)
     ctx: dict[str, Any] = {"config": config, "study_area": None, "named_places": None, "wards": None,
                            "study_area_source": "data extent"}
@@ -69,6 +75,8 @@ def _context(store_dir: Path, boundary: Path | None) -> dict[str, Any]:
 
 
 def _incidents(store_dir: Path, crime_types: list[str] | None, sources: list[str] | None) -> pd.DataFrame:
+    from geo_csp import store
+
     frame = store.read_incidents(store_dir, crime_types=crime_types or None, sources=sources or None, located_only=True)
     if frame.empty:
         raise ParameterError(f"the store {store_dir} has no located incidents for these filters; ingest data first")
@@ -76,11 +84,17 @@ def _incidents(store_dir: Path, crime_types: list[str] | None, sources: list[str
 
 
 def _jsonable(value: Any) -> Any:
+    import numpy as np
+
     return json.loads(json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
 
 
 def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, layer: str) -> None:
     """Write a GeoDataFrame as GeoParquet or GeoPackage with the run metadata inside and beside it."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    import pyogrio
+
     path = Path(path)
     meta = json.dumps(_jsonable(metadata))
     suffix = path.suffix.lower()
@@ -107,6 +121,8 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
 
 def _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
          previous: gpd.GeoDataFrame | None = None) -> analysis.HotspotResult:
+    from geo_csp import analysis, hotspots
+
     ctx = _context(store_dir, boundary)
     result = analysis.run_hotspots(
         _incidents(store_dir, crime_type, source), unit=unit, resolution=resolution, period=period,
@@ -156,6 +172,8 @@ def areas_command(
     previous: Annotated[Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")] = None,
 ) -> None:
     """Merge contiguous hot units into named hotspot areas and write one row per area."""
+    import geopandas as gpd
+
     prev = None
     if previous is not None:
         layer = "hotspot_areas" if previous.suffix.lower() == ".gpkg" else None
@@ -191,6 +209,8 @@ def backtest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON document on stdout.")] = False,
 ) -> None:
     """Back-test: hotspots from the months before --split, measured on the months from it (PAI, hit rate, RRI)."""
+    from geo_csp import backtest
+
     ctx = _context(store_dir, boundary)
     inc = _incidents(store_dir, crime_type, source)
     table = backtest.backtest(inc, split=split, unit=unit, resolution=resolution, study_area=ctx["study_area"],
