@@ -31,9 +31,8 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -43,6 +42,9 @@ import pyarrow.parquet as pq
 
 from geo_csp import schema, settings
 from geo_csp._errors import SchemaError, StoreError, StoreNotFoundError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 MANIFEST_NAME = "manifest.json"
 CONFIG_NAME = "config.json"
@@ -477,6 +479,8 @@ def incidents_to_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
         Incidents as returned by :func:`read_incidents` (needs ``easting``, ``northing``,
         ``located``).
     """
+    import geopandas as gpd  # only readers that want geometry pay for it
+
     missing = [c for c in (schema.EASTING, schema.NORTHING, schema.LOCATED) if c not in df.columns]
     if missing:
         raise SchemaError(

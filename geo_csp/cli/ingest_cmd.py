@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from geo_csp import ingest, settings, store
+from geo_csp import settings
 from geo_csp.cli._app import app, console
+
+# geo_csp.ingest, geo_csp.store (pandas, pyproj, pyarrow) and rich's widgets are imported inside the
+# commands, so that `geo-csp --help` and every other command start without them.
 
 _STORE_OPT = typer.Option("--store", help="Store folder.", show_default=True)
 
@@ -30,6 +31,10 @@ def ingest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON report on stdout.")] = False,
 ) -> None:
     """Ingest police.uk and partner files into the store (all-or-nothing, idempotent)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from geo_csp import ingest
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
@@ -76,6 +81,9 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Summarise the store: rows, quarantined, sources, forces and months."""
+    from rich.table import Table
+
+    from geo_csp import store
     status = store.store_status(store_dir)
     if as_json:
         typer.echo(json.dumps(status, indent=2))
