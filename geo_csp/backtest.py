@@ -72,8 +72,9 @@ def select_by_area(scores: np.ndarray, unit_area_m2: np.ndarray, *, area_share: 
 
 
 def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: np.ndarray, *,
-                       past: np.ndarray | None = None, area_share: float | None = None) -> dict[str, float]:
-    """Hit rate, PAI, RRI (when ``past`` is given) and PEI (when ``area_share`` is given) of a selection.
+                       past: np.ndarray | None = None, area_share: float | None = None,
+                       ppai_alpha: float = 0.5) -> dict[str, float]:
+    """Hit rate, PAI, PPAI, RRI (when ``past`` is given) and PEI (when ``area_share`` is given) of a selection.
 
     Parameters
     ----------
@@ -85,7 +86,13 @@ def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: n
         Area of each unit.
     area_share
         The area budget the selection was cut at, for PEI's best attainable PAI.
+    ppai_alpha
+        Exponent of the area share in PPAI = (n/N) / (a/A)^alpha (Joshi et al. 2021, IJGI 10:597),
+        in [0, 1]: 1 gives PAI, 0 the hit rate. 0.5 is this tool's default, a middle way that
+        penalises tiny selections less than PAI does, not a value taken from the paper.
     """
+    if not 0.0 <= ppai_alpha <= 1.0:
+        raise ParameterError(f"`ppai_alpha` must be in [0, 1]; got {ppai_alpha!r}")
     sel = np.asarray(selected, dtype=bool)
     future = np.asarray(future, dtype="float64")
     area = np.asarray(unit_area_m2, dtype="float64")
@@ -94,6 +101,7 @@ def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: n
     hit = future[sel].sum() / big_n if big_n > 0 else np.nan
     out: dict[str, float] = {"hit_rate": float(hit), "pai": float(hit / a_share) if a_share > 0 else np.nan,
                              "area_share": float(a_share), "n_units": int(sel.sum())}
+    out["ppai"] = float(hit / a_share**ppai_alpha) if a_share > 0 else np.nan
     if past is not None:
         past = np.asarray(past, dtype="float64")
         pai1 = (past[sel].sum() / past.sum()) / a_share if past.sum() > 0 else np.nan

@@ -32,6 +32,16 @@ def test_hit_rate_pai_rri_pei_by_hand():
     assert np.isnan(m2["rri"])
 
 
+def test_ppai_by_hand():
+    sel = backtest.select_by_area(PAST, AREA, area_share=0.2)
+    # hit rate 0.8, a/A 0.2: PPAI = 0.8 / 0.2**0.5 = 1.78885; alpha 1 is PAI, alpha 0 the hit rate
+    assert_allclose(backtest.evaluate_selection(sel, FUTURE, AREA)["ppai"], 0.8 / 0.2**0.5, rtol=1e-12)
+    assert_allclose(backtest.evaluate_selection(sel, FUTURE, AREA, ppai_alpha=1.0)["ppai"], 4.0, rtol=1e-12)
+    assert_allclose(backtest.evaluate_selection(sel, FUTURE, AREA, ppai_alpha=0.0)["ppai"], 0.8, rtol=1e-12)
+    with pytest.raises(ParameterError, match="ppai_alpha"):
+        backtest.evaluate_selection(sel, FUTURE, AREA, ppai_alpha=1.5)
+
+
 def test_select_by_area_respects_unequal_areas_and_ties():
     area = np.array([5.0, 1.0, 1.0, 3.0])
     scores = np.array([9.0, 8.0, 8.0, 1.0])
@@ -75,7 +85,7 @@ def planted() -> pd.DataFrame:
 def test_backtest_on_a_planted_cluster(planted):
     table = backtest.backtest(planted, split="2022-09", study_area=boundaries.load_borough(), resolution=9)
     assert set(table["method"]) == set(backtest.METHODS)
-    assert list(table.columns) == ["method", "area_share_target", "hit_rate", "pai", "area_share", "n_units", "rri", "pei"]
+    assert list(table.columns) == ["method", "area_share_target", "hit_rate", "pai", "area_share", "n_units", "ppai", "rri", "pei"]
     five = table[table["area_share_target"] == 0.05].set_index("method")
     # the cluster (~20% of crime in well under 1% of the area) is found by all three
     assert (five["pai"] > 3).all()

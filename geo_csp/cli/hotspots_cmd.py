@@ -216,7 +216,7 @@ def backtest_command(
     table = backtest.backtest(inc, split=split, unit=unit, resolution=resolution, study_area=ctx["study_area"],
                               crime_types=crime_type or None, group=group, area_shares=(area_share,))
     doc: dict[str, Any] = {
-        rec["method"]: {k: rec[k] for k in ("pai", "hit_rate", "rri", "pei", "area_share", "n_units")}
+        rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
         for rec in table.to_dict("records")
     }
     doc["metadata"] = {**table.attrs, "area_share_target": area_share, "study_area": ctx["study_area_source"]}
