@@ -36,8 +36,9 @@ Europe/London month of ``Date``.
 
 Times: police.uk street rows have only a month (``occurred_date``/``occurred_at`` stay null).
 Stop-and-search ``Date`` is a UTC date-time: ``occurred_at`` is it exactly and ``occurred_date`` its
-Europe/London calendar day (a search at 23:30 UTC on 31 May in summer time was on 1 June). Stop-and-search rows keep ``Type`` in ``context``, ``Outcome``
-in ``outcome`` and ``Object of search`` in ``object_of_search``; personal fields are not stored.
+Europe/London calendar day (a search at 23:30 UTC on 31 May in summer time was on 1 June).
+Stop-and-search rows keep ``Type`` in ``context``, ``Outcome`` in ``outcome`` and ``Object of
+search`` in ``object_of_search``; personal fields are not stored.
 
 Force: from the archive file name (``2019-01-lancashire-street.csv`` -> ``lancashire``), else from
 ``Falls within`` (slugified) for street files, else from a file name such as
@@ -721,7 +722,8 @@ def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
     if name_month is None:
         outside = np.zeros(n, bool)
     else:  # the file's month is its replacement key: a row of another month must not move keys
-        outside = ~bad_month & ~_per_distinct(month, lambda u: pc.equal(u, name_month).to_numpy(zero_copy_only=False))
+        same = _per_distinct(month, lambda u: pc.equal(u, name_month).to_numpy(zero_copy_only=False))
+        outside = ~bad_month & ~same
     checks = [
         ("bad_month", bad_month),
         ("month_outside_file", outside),

@@ -10,9 +10,10 @@ Layout under ``store_dir``::
     .lock                                                              present while an ingest writes
 
 Readers only read the files the manifest lists. A writer holds ``.lock``, writes new part files
-under names no manifest lists yet (each fsynced once), then replaces ``manifest.json`` atomically (``os.replace``) and only
-then deletes superseded parts. An ingest killed at any point therefore leaves the previous manifest
-and every file it lists untouched; leftover unlisted files are removed by the next ingest.
+under names no manifest lists yet (each fsynced once), then replaces ``manifest.json`` atomically
+(``os.replace``) and only then deletes superseded parts. An ingest killed at any point therefore
+leaves the previous manifest and every file it lists untouched; leftover unlisted files are removed
+by the next ingest.
 
 Revisions: the unit of replacement is the partition key (source, force, month). A file whose accepted
 rows fall in a key that an older file already holds replaces that older file's part for the key (the
@@ -347,7 +348,9 @@ class StoreTransaction:
 def _partitions(table: pa.Table) -> Iterator[tuple[tuple[str, str, str], pa.Table]]:
     """Split rows by (source, force, month), in key order, with one sort and zero-copy slices."""
     keys = pc.binary_join_element_wise(table[schema.SOURCE], table[schema.FORCE], table[schema.MONTH], "\x1f")
-    encoded = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) else pc.dictionary_encode(keys)
+    encoded = pc.dictionary_encode(keys)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries().combine_chunks()
     names = encoded.dictionary.to_pylist()
     rank = np.argsort(np.argsort(names))  # dictionary index -> position in key order
     group = rank[encoded.indices.to_numpy(zero_copy_only=False)]
