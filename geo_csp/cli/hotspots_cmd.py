@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from geo_csp import settings
-from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
-
-if TYPE_CHECKING:
-    import geopandas as gpd
-    import pandas as pd
-
-    from geo_csp import analysis
+from geo_csp.cli._common import write_geo
+from geo_csp.cli._common import jsonable as _jsonable
+from geo_csp.cli._common import read_located as _incidents
+from geo_csp.cli._common import run_hotspots as _run
+from geo_csp.cli._common import study_context as _context
 
 __all__ = ["write_geo"]
 
@@ -40,101 +38,6 @@ _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acqui
 _SOURCE = typer.Option("--source", help="Source to include (repeatable; default all).")
 _MEASURE = typer.Option("--measure", help="count, harm or rate (per 1,000 residents; wards/LSOAs).")
 _OUT = typer.Option("--out", help="Output file: .parquet (GeoParquet) or .gpkg.")
-METADATA_KEY = "geo_csp"
-
-
-def _context(store_dir: Path, boundary: Path | None) -> dict[str, Any]:
-    """Study area, named places and wards from ``--boundary`` or the store's config."""
-    from geo_csp import boundaries, store
-
-    config = store.store_config(store_dir)
-    ctx: dict[str, Any] = {"config": config, "study_area": None, "named_places": None, "wards": None,
-                           "study_area_source": "data extent"}
-
-    def _path(key: str) -> Path | None:
-        value = config.get(key)
-        return None if not value else (Path(store_dir) / value if not Path(value).is_absolute() else Path(value))
-
-    is_bury = str(config.get("borough", "")).lower() == "bury"
-    if boundary is not None:
-        ctx["study_area"] = boundaries.load_borough(boundary)
-        ctx["study_area_source"] = str(boundary)
-    elif _path("boundary") is not None:
-        ctx["study_area"] = boundaries.load_borough(_path("boundary"))
-        ctx["study_area_source"] = str(_path("boundary"))
-    elif is_bury:
-        ctx["study_area"] = boundaries.load_borough()
-        ctx["study_area_source"] = "shipped Bury boundary (store config)"
-    if _path("named_places") is not None:
-        ctx["named_places"] = boundaries.load_named_places(_path("named_places"))
-    elif is_bury:
-        ctx["named_places"] = boundaries.load_named_places()
-    if _path("wards") is not None:
-        ctx["wards"] = boundaries.load_wards(_path("wards"))
-    return ctx
-
-
-def _incidents(store_dir: Path, crime_types: list[str] | None, sources: list[str] | None) -> pd.DataFrame:
-    from geo_csp import store
-
-    frame = store.read_incidents(store_dir, crime_types=crime_types or None, sources=sources or None, located_only=True)
-    if frame.empty:
-        raise ParameterError(f"the store {store_dir} has no located incidents for these filters; ingest data first")
-    return frame
-
-
-def _jsonable(value: Any) -> Any:
-    import numpy as np
-
-    return json.loads(json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)))
-
-
-def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, layer: str) -> None:
-    """Write a GeoDataFrame as GeoParquet or GeoPackage with the run metadata inside and beside it."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-    import pyogrio
-
-    path = Path(path)
-    meta = json.dumps(_jsonable(metadata))
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".gpkg"):
-        raise ParameterError(f"--out {path}: use a .parquet (GeoParquet) or .gpkg file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plain = frame.copy()
-    for col in plain.columns:
-        if isinstance(plain[col].dtype, pd.CategoricalDtype):
-            plain[col] = plain[col].astype(object)
-    if suffix == ".parquet":
-        plain.to_parquet(path, index=False)
-        table = pq.read_table(path)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY.encode(): meta.encode()})
-        pq.write_table(table, path)
-    else:
-        if path.exists():
-            path.unlink()
-        plain.to_file(path, layer=layer, driver="GPKG")
-        pyogrio.write_dataframe(pd.DataFrame({"key": [METADATA_KEY], "value": [meta]}), path,
-                                layer=f"{METADATA_KEY}_metadata", driver="GPKG")
-    Path(f"{path}.json").write_text(meta + "\n", encoding="utf-8")
-
-
-def _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
-         previous: gpd.GeoDataFrame | None = None) -> analysis.HotspotResult:
-    from geo_csp import analysis, hotspots
-
-    ctx = _context(store_dir, boundary)
-    result = analysis.run_hotspots(
-        _incidents(store_dir, crime_type, source), unit=unit, resolution=resolution, period=period,
-        crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
-        study_area=ctx["study_area"], named_places=ctx["named_places"], wards=ctx["wards"],
-        previous_areas=previous, params=hotspots.HotspotParams(),
-    )
-    result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
-                            "synthetic": bool(ctx["config"].get("synthetic", False))})
-    if "resolution_reason" in result.metadata:
-        console.print(result.metadata["resolution_reason"])
-    return result
 
 
 @app.command("hotspots")
