@@ -44,8 +44,10 @@ from geo_csp import grid, harm, periods, schema, store
 from geo_csp._errors import ParameterError, SchemaError
 
 __all__ = [
+    "ZERO_FILLS",
     "build_cube_dask",
     "dask_client",
+    "neighbour_cells",
     "peak_rss_mb",
     "read_store_dask",
     "store_part_paths",
@@ -55,6 +57,8 @@ __all__ = [
 CUBE_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED)
 #: Partitions reduced together (for a store: at most this many months of one force).
 DEFAULT_BATCH_PARTITIONS = 48
+ZeroFill = Literal["study_area", "neighbours"]
+ZERO_FILLS: tuple[ZeroFill, ...] = ("study_area", "neighbours")
 #: Cells per chunk when cell polygons are built on the workers.
 POLYGON_CHUNK = 250_000
 _E, _N, _M = schema.EASTING, schema.NORTHING, schema.MONTH
@@ -220,6 +224,29 @@ def read_store_dask(
 # --------------------------------------------------------------------------------------------------
 # Cube on Dask
 # --------------------------------------------------------------------------------------------------
+def _lookup(codes: np.ndarray, uniques: Any, values: Iterable[Any]) -> np.ndarray:
+    """Per-row membership of ``uniques[codes]`` in ``values``, tested once per distinct value."""
+    hit = pd.Index(uniques).isin(list(values))
+    return hit[codes] & (codes >= 0)
+
+
+def _point_codes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code of each (x, y) pair among the distinct pairs, and the distinct pairs' coordinates."""
+    fx, ux = pd.factorize(x)
+    fy, uy = pd.factorize(y)
+    codes, pairs = pd.factorize(fx.astype(np.int64) * max(len(uy), 1) + fy)
+    pairs = np.asarray(pairs, dtype=np.int64)
+    return codes, np.asarray(ux, dtype="float64")[pairs // max(len(uy), 1)], np.asarray(uy, dtype="float64")[pairs % max(len(uy), 1)]
+
+
+def _group_sum(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct int64 ``keys``, their counts and (optionally) summed ``weights``."""
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(uniq))
+    sums = np.bincount(inverse, weights=weights, minlength=len(uniq)) if weights is not None else None
+    return uniq, counts, sums
+
+
 def _summarise_partition(
     df: pd.DataFrame,
     *,
@@ -230,37 +257,64 @@ def _summarise_partition(
     weights: pd.Series,
     with_locations: bool,
 ) -> dict[str, Any]:
-    """One partition -> counts and harm per (easting, northing, month), plus its month span."""
-    keep = np.ones(len(df), dtype=bool)
+    """One partition -> counts and harm per (easting, northing, month), plus its month span.
+
+    Strings (month, crime type, source, location) are factorised and tested once per distinct
+    value; grouping is ``np.unique`` on int64 keys and ``np.bincount``.
+    """
+    n_rows = len(df)
+    m_codes, m_uniques = pd.factorize(df[_M])
+    m_uniques = np.asarray(m_uniques, dtype=object)
+    t_codes, t_uniques = pd.factorize(df[schema.CRIME_TYPE])
+    keep = np.ones(n_rows, dtype=bool)
     if types is not None:
-        keep &= df[schema.CRIME_TYPE].isin(types).to_numpy(dtype=bool)
+        keep &= _lookup(t_codes, t_uniques, types)
     if sources is not None:
-        keep &= df[schema.SOURCE].isin(sources).to_numpy(dtype=bool)
-    month = df[_M].astype(object).to_numpy()
+        s_codes, s_uniques = pd.factorize(df[schema.SOURCE])
+        keep &= _lookup(s_codes, s_uniques, sources)
     if first is not None:
-        keep &= (month >= first) & (month <= last)
-    kept = df[_M][keep]
-    span = (str(kept.min()), str(kept.max())) if len(kept) else None
+        keep &= _lookup(m_codes, m_uniques, [m for m in m_uniques if first <= m <= last])
+    present = m_uniques[np.unique(m_codes[keep])] if keep.any() else np.empty(0, dtype=object)
+    span = (str(min(present)), str(max(present))) if present.size else None
     x = df[_E].to_numpy(dtype="float64", na_value=np.nan)
     y = df[_N].to_numpy(dtype="float64", na_value=np.nan)
     on_map = keep & df[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
-    types_kept = df[schema.CRIME_TYPE].to_numpy(dtype=object)[on_map]
-    h = pd.Series(types_kept, dtype=object).map(weights).fillna(0.0).to_numpy(dtype="float64")
-    frame = pd.DataFrame({_E: x[on_map], _N: y[on_map], _M: month[on_map], "harm": h})
-    grouped = frame.groupby([_E, _N, _M], sort=False)["harm"]
-    point_month = pd.DataFrame({schema.N: grouped.size(), schema.HARM: grouped.sum()}).reset_index()
+    x, y = x[on_map], y[on_map]
+    harm_of_type = pd.Series(np.asarray(t_uniques, dtype=object)).map(weights).fillna(0.0).to_numpy(dtype="float64")
+    h = harm_of_type[t_codes[on_map]]
+    month_of_code = np.array([int(m[:4]) * 12 + int(m[5:7]) - 1 for m in m_uniques], dtype=np.int64)  # few
+    month_idx = month_of_code[m_codes[on_map]]
+    # point id within the partition, then (point, month) keys
+    p_codes, px, py = _point_codes(x, y)
+    m0 = int(month_idx.min()) if month_idx.size else 0
+    span_m = int(month_idx.max()) - m0 + 1 if month_idx.size else 1
+    keys, counts, sums = _group_sum(p_codes.astype(np.int64) * span_m + (month_idx - m0), h)
+    pt = keys // span_m
+    point_month = pd.DataFrame({_E: px[pt], _N: py[pt], _M: keys % span_m + m0, schema.N: counts, schema.HARM: sums})
     out: dict[str, Any] = {"span": span, "point_month": point_month, "locations": None}
     if with_locations:
-        text = df[schema.LOCATION].astype("string")[on_map]
-        codes, uniques = pd.factorize(text, use_na_sentinel=True)
-        cleaned = pd.Series(uniques, dtype="string").str.replace(cube_mod._ON_OR_NEAR, "", regex=True).str.strip()
-        good = (codes >= 0)
-        loc = pd.DataFrame({_E: x[on_map][good], _N: y[on_map][good], "code": codes[good]})
-        counts = loc.groupby([_E, _N, "code"], sort=False).size().rename(schema.N).reset_index()
-        counts[_LOC] = cleaned.to_numpy()[counts["code"].to_numpy()]
-        counts = counts[counts[_LOC].notna() & (counts[_LOC] != "")]
-        out["locations"] = counts[[_E, _N, _LOC, schema.N]]
+        l_codes, l_uniques = pd.factorize(df[schema.LOCATION][on_map])
+        cleaned = pd.Series(l_uniques, dtype="string").str.replace(cube_mod._ON_OR_NEAR, "", regex=True).str.strip()
+        usable = np.append((cleaned.notna() & (cleaned != "")).to_numpy(dtype=bool), False)
+        good = usable[l_codes]  # code -1 (missing) reads the appended False
+        n_loc = max(len(l_uniques), 1)
+        keys, counts, _ = _group_sum(p_codes[good].astype(np.int64) * n_loc + l_codes[good])
+        pt, lc = keys // n_loc, keys % n_loc
+        out["locations"] = pd.DataFrame({_E: px[pt], _N: py[pt], _LOC: cleaned.to_numpy()[lc], schema.N: counts})
     return out
+
+
+def _summarise_store_parts(paths: list[str], *, with_source: bool, **kwargs: Any) -> dict[str, Any]:
+    """Read some part files of the store (one force) and summarise them as one partition."""
+    import pyarrow.dataset as ds
+
+    columns = [*CUBE_COLUMNS, schema.LOCATION] + ([schema.SOURCE] if with_source else [])
+    dataset = ds.dataset(paths, schema=schema.INCIDENT_SCHEMA, format="parquet")
+    expr = None
+    if kwargs.get("types") is not None:
+        expr = ds.field(schema.CRIME_TYPE).isin(sorted(kwargs["types"]))
+    frame = dataset.to_table(columns=columns, filter=expr).to_pandas()
+    return _summarise_partition(frame, with_locations=True, **kwargs)
 
 
 def _reduce_batch(
@@ -275,29 +329,42 @@ def _reduce_batch(
     """
     spans = [s["span"] for s in summaries if s["span"] is not None]
     pm = pd.concat([s["point_month"] for s in summaries], ignore_index=True)
-    points = pm[[_E, _N]].drop_duplicates(ignore_index=True)
-    if area_wkb is not None and len(points):
+    locs = [s["locations"] for s in summaries if s["locations"] is not None]
+    loc = pd.concat(locs, ignore_index=True) if locs else None
+    frames = [pm] if loc is None else [pm, loc]
+    all_codes, px, py = _point_codes(np.concatenate([f[_E].to_numpy(dtype="float64") for f in frames]),
+                                     np.concatenate([f[_N].to_numpy(dtype="float64") for f in frames]))
+    p_codes, l_codes = all_codes[: len(pm)], all_codes[len(pm):]
+    inside = np.ones(len(px), dtype=bool)
+    if area_wkb is not None and len(px):
         area = shapely.from_wkb(area_wkb)
         shapely.prepare(area)
-        inside = shapely.intersects_xy(area, points[_E].to_numpy(), points[_N].to_numpy())
-        points = points[inside].reset_index(drop=True)
-    ex, ny = points[_E].to_numpy(), points[_N].to_numpy()
-    points["cell"] = grid.points_to_cells(ex, ny, resolution=resolution)
+        inside = shapely.intersects_xy(area, px, py)
     hull = np.empty((0, 2))
-    if len(points):
-        hull = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(np.column_stack([ex, ny]))))
-    pm = pm.merge(points, on=[_E, _N], how="inner")
-    g = pm.groupby(["cell", _M], sort=False)
-    cell_month = pd.DataFrame({schema.N: g[schema.N].sum(), schema.HARM: g[schema.HARM].sum()}).reset_index()
+    if inside.any():
+        hull = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(np.column_stack([px[inside], py[inside]]))))
+    cells = np.full(len(px), None, dtype=object)
+    cells[inside] = grid.points_to_cells(px[inside], py[inside], resolution=resolution)
+    c_codes, c_uniques = pd.factorize(cells, use_na_sentinel=True)
+    c_uniques = np.asarray(c_uniques, dtype=object)
+    pm_cell = c_codes[p_codes]
+    ok = pm_cell >= 0
+    months = pm[_M].to_numpy(dtype=np.int64)[ok]
+    m0 = int(months.min()) if months.size else 0
+    span_m = int(months.max()) - m0 + 1 if months.size else 1
+    keys, _, n_sum = _group_sum(pm_cell[ok].astype(np.int64) * span_m + (months - m0), pm[schema.N].to_numpy("float64")[ok])
+    _, _, h_sum = _group_sum(pm_cell[ok].astype(np.int64) * span_m + (months - m0), pm[schema.HARM].to_numpy("float64")[ok])
+    cell_month = pd.DataFrame({"cell": c_uniques[keys // span_m], _M: keys % span_m + m0,
+                               schema.N: n_sum, schema.HARM: h_sum})
     cell_loc = None
-    locs = [s["locations"] for s in summaries if s["locations"] is not None]
-    if locs:
-        loc = pd.concat(locs, ignore_index=True).merge(points, on=[_E, _N], how="inner")
-        cell_loc = loc.groupby(["cell", _LOC], sort=False)[schema.N].sum().reset_index()
-    return {
-        "spans": spans, "cell_month": cell_month, "cell_locations": cell_loc, "hull": hull,
-        "rows": int(pm[schema.N].sum()) if len(pm) else 0,
-    }
+    if loc is not None:
+        loc_cell = c_codes[l_codes]
+        ok = loc_cell >= 0
+        frame = pd.DataFrame({"cell": c_uniques[loc_cell[ok]], _LOC: loc[_LOC].to_numpy()[ok],
+                              schema.N: loc[schema.N].to_numpy()[ok]})
+        cell_loc = frame.groupby(["cell", _LOC], sort=False)[schema.N].sum().reset_index()
+    return {"spans": spans, "cell_month": cell_month, "cell_locations": cell_loc, "hull": hull,
+            "rows": int(n_sum.sum())}
 
 
 def _batches(n_parts: int, keys: Sequence[Any] | None, size: int) -> list[slice]:
@@ -338,6 +405,8 @@ def build_cube_dask(
     client: Any = None,
     scheduler: str | None = None,
     batch_partitions: int = DEFAULT_BATCH_PARTITIONS,
+    zero_fill: ZeroFill = "study_area",
+    zero_fill_k: int = 1,
 ) -> cube_mod.Cube:
     """The cube of :func:`geo_csp.cube.build_cube`, aggregated on Dask from a store or a Dask dataframe.
 
@@ -360,6 +429,17 @@ def build_cube_dask(
         Dask scheduler name when no client is used ("threads", "processes", "synchronous").
     batch_partitions
         Partitions reduced together; for a store a batch never spans two forces.
+    zero_fill
+        Which empty cells the cube holds (when ``units`` is not given). ``"study_area"`` (as
+        :func:`geo_csp.cube.build_cube`): every cell overlapping the study area or, without one,
+        the convex hull of the data. ``"neighbours"``: the occupied cells and every cell within
+        ``zero_fill_k`` rings of one (:func:`neighbour_cells`). For a national store the hull of
+        England and Wales holds about 2 million res-9 cells, most of them sea or fields with no
+        snap point, which dilute the cube's mean and cost time in every later step;
+        ``"neighbours"`` keeps every cell that is, or touches, a place where crime is recorded.
+        The in-memory cube is the same when given these cells as ``units``.
+    zero_fill_k
+        Ring radius for ``zero_fill="neighbours"``.
 
     Returns
     -------
@@ -374,6 +454,10 @@ def build_cube_dask(
             f"the dask backend builds H3 cubes only, not unit={unit!r}: ward and LSOA cubes are small, "
             "build them with build_cube(..., backend='memory')"
         )
+    if zero_fill not in ZERO_FILLS:
+        raise ParameterError(f"`zero_fill` must be one of {ZERO_FILLS}, not {zero_fill!r}")
+    if isinstance(zero_fill_k, bool) or not isinstance(zero_fill_k, int) or zero_fill_k < 0:
+        raise ParameterError(f"`zero_fill_k` must be an integer >= 0 (H3 rings); got {zero_fill_k!r}")
     if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
         raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
@@ -384,59 +468,77 @@ def build_cube_dask(
         first, last = (str(m) for m in periods.validate_months(list(months), name="months"))
         month_filter = [str(m) for m in periods.month_range(first, last)]
 
-    keys: list[str] | None = None
+    weights = harm.harm_weights(harm_index, asb_weight_days=asb_weight_days)
+    summary_kw = dict(types=types, sources=source_list, first=first, last=last, weights=weights)
     if isinstance(incidents, (str, Path)):
+        # One task per force (at most `batch_partitions` months): read its parts in one go.
         parts = _store_parts(incidents, sources=source_list, forces=forces, months=month_filter)
-        columns = [*CUBE_COLUMNS, schema.LOCATION] + ([schema.SOURCE] if source_list is not None else [])
-        ddf = read_store_dask(incidents, sources=source_list, forces=forces, months=month_filter,
-                              crime_types=types, columns=columns)
-        keys = [p["force"] for p in parts]
+        if not parts:
+            raise ParameterError(
+                f"no part of the store {incidents} matches sources={sources!r} forces={forces!r} months={months!r};"
+                " check them against `geo-csp status`"
+            )
+        root = Path(incidents)
+        paths = [str(root / p["path"]) for p in parts]
+        read_summary = dask.delayed(_summarise_store_parts, pure=True)
+        summaries = [
+            [read_summary(paths[s], with_source=source_list is not None, **summary_kw)]
+            for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
+        ]
     elif isinstance(incidents, dd.DataFrame):
-        ddf = incidents
         need = list(CUBE_COLUMNS) + ([schema.SOURCE] if source_list is not None else [])
-        missing = [c for c in need if c not in ddf.columns]
+        missing = [c for c in need if c not in incidents.columns]
         if missing:
             raise SchemaError(
                 f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.scale.read_store_dask"
             )
+        summarise = dask.delayed(_summarise_partition, pure=True)
+        flat = [summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
+                for p in incidents.to_delayed()]
+        summaries = [flat[s] for s in _batches(len(flat), None, batch_partitions)]
     else:
         raise ParameterError(
             f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}; "
             "for a pandas DataFrame use geo_csp.cube.build_cube"
         )
-    with_locations = schema.LOCATION in ddf.columns
-    weights = harm.harm_weights(harm_index, asb_weight_days=asb_weight_days)
     area = cube_mod.study_geometry(study_area)
     params: dict[str, Any] = {}
     if resolution is None and area is not None:
         resolution, params["resolution_reason"] = grid.default_resolution(area)
-
-    summarise = dask.delayed(_summarise_partition, pure=True)
-    reduce_batch = dask.delayed(_reduce_batch, pure=True)
-    summaries = [
-        summarise(p, types=types, sources=source_list, first=first, last=last, weights=weights,
-                  with_locations=with_locations)
-        for p in ddf.to_delayed()
-    ]
     if resolution is None:
         # The default resolution depends on the data's extent: one extra, cheap pass for the hull.
-        hull_tasks = [dask.delayed(_hull_of_batch)(summaries[s]) for s in _batches(len(summaries), keys, batch_partitions)]
-        vertices = _compute(hull_tasks, client=client, scheduler=scheduler)
+        vertices = _compute([dask.delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
         pts = np.concatenate([v for v in vertices if len(v)] or [np.empty((0, 2))])
         if len(pts) < 3:
             raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
         resolution, params["resolution_reason"] = grid.default_resolution(shapely.convex_hull(shapely.multipoints(pts)))
     resolution = grid._check_resolution(resolution)
     area_wkb = None if area is None else shapely.to_wkb(area)
-    tasks = [reduce_batch(summaries[s], resolution=resolution, area_wkb=area_wkb)
-             for s in _batches(len(summaries), keys, batch_partitions)]
+    reduce_batch = dask.delayed(_reduce_batch, pure=True)
+    tasks = [reduce_batch(b, resolution=resolution, area_wkb=area_wkb) for b in summaries]
     batches = _compute(tasks, client=client, scheduler=scheduler)
     return _assemble_cube(
         batches, unit=unit, units=units, resolution=resolution, period=period, months=months,
         month_bounds=(first, last), area=area, types=types, group=group, sources=source_list,
         harm_index=harm_index, asb_weight_days=asb_weight_days, params=params, client=client,
-        scheduler=scheduler,
+        scheduler=scheduler, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
     )
+
+
+def neighbour_cells(cells: np.ndarray | Sequence[str], *, k: int = 1) -> np.ndarray:
+    """The cells and every cell within ``k`` grid rings of one, sorted (h3 v4 string ids).
+
+    One ``grid_disk`` call per given cell (h3 has no array API), on integer ids; union by
+    ``np.unique`` on uint64.
+    """
+    import h3.api.numpy_int as h3int
+
+    cells = np.asarray(cells, dtype=object)
+    if cells.size == 0:
+        return np.empty(0, dtype=object)
+    ints = np.fromiter((int(c, 16) for c in cells), dtype=np.uint64, count=len(cells))
+    disks = np.concatenate([h3int.grid_disk(c, k) for c in ints.tolist()]) if k > 0 else ints
+    return np.sort(np.array([f"{c:x}" for c in np.unique(disks).tolist()], dtype=object))
 
 
 def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None) -> gpd.GeoDataFrame:
@@ -478,6 +580,8 @@ def _assemble_cube(
     params: dict[str, Any],
     client: Any,
     scheduler: str | None,
+    zero_fill: str,
+    zero_fill_k: int,
 ) -> cube_mod.Cube:
     """Reduced batches -> the :class:`Cube`, following :func:`geo_csp.cube.build_cube` step by step."""
     if months is not None:
@@ -507,6 +611,9 @@ def _assemble_cube(
     out_params.update(params)
     if isinstance(units, gpd.GeoDataFrame):
         cells = np.asarray(units.index, dtype=object)
+    elif zero_fill == "neighbours":
+        cells = neighbour_cells(np.unique(codes.astype(str)), k=zero_fill_k)
+        out_params["zero_fill"] = f"occupied cells and their {zero_fill_k}-ring neighbours"
     else:
         cells = np.union1d(grid.area_to_cells(area, resolution=resolution), np.unique(codes.astype(str)))
     unit_frame = _cells_to_polygons(np.asarray(cells, dtype=object), client=client, scheduler=scheduler)
@@ -516,7 +623,9 @@ def _assemble_cube(
     if units is not None and not counted.all():
         out_params["dropped_outside_units"] = int(cell_month[schema.N].to_numpy()[~counted].sum())
     period_keys = np.unique(periods.period_keys(month_list, period=period))
-    p_pos = np.searchsorted(period_keys, periods.period_keys(cell_month[_M].to_numpy(dtype=object), period=period))
+    m_codes, m_uniques = pd.factorize(cell_month[_M].to_numpy(dtype=np.int64))
+    month_keys = periods.period_keys(periods.index_to_months(np.asarray(m_uniques)), period=period)
+    p_pos = np.searchsorted(period_keys, month_keys[m_codes]) if len(m_uniques) else np.empty(0, np.int64)
     n_units, n_periods = len(index), len(period_keys)
     flat = unit_pos[counted] * n_periods + p_pos[counted]
     n = np.bincount(flat, weights=cell_month[schema.N].to_numpy(dtype="float64")[counted],
@@ -543,4 +652,3 @@ def _assemble_cube(
     )
 
 
-BackendName = Literal["memory", "dask"]

@@ -80,6 +80,24 @@ def test_dask_cube_with_study_area_and_given_cells(demo_store, demo_incidents, b
     assert_same_cube(mem2, dsk2)
 
 
+def test_neighbours_zero_fill_equals_the_memory_cube_on_those_cells(demo_store, demo_incidents):
+    dsk = scale.build_cube_dask(demo_store, resolution=10, zero_fill="neighbours", scheduler="synchronous")
+    occupied = dsk.units.index[dsk.n.sum(axis=1) > 0]
+    cells = scale.neighbour_cells(occupied.to_numpy(dtype=object), k=1)
+    assert dsk.units.index.equals(pd.Index(cells, name=schema.UNIT_ID))
+    assert len(occupied) < len(cells) < 7 * len(occupied)
+    hull = cube.build_cube(demo_incidents, resolution=10)
+    assert len(cells) < len(hull.units)
+    np.testing.assert_array_equal(hull.n.sum(axis=0), dsk.n.sum(axis=0))  # nothing lost
+    units = gpd.GeoDataFrame(geometry=[None] * len(cells), index=pd.Index(cells, name=schema.UNIT_ID),
+                             crs=dsk.units.crs)
+    mem = cube.build_cube(demo_incidents, resolution=10, units=units)
+    assert dsk.params.pop("zero_fill").startswith("occupied cells")
+    assert_same_cube(mem, dsk)
+    with pytest.raises(ParameterError, match="zero_fill"):
+        scale.build_cube_dask(demo_store, zero_fill="everything")
+
+
 def test_gi_star_z_and_classes_from_the_dask_cube_are_identical(demo_store, demo_incidents, borough):
     mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
     with scale.dask_client(n_workers=2, processes=False) as client:
