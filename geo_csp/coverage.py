@@ -37,6 +37,7 @@ __all__ = [
     "coverage",
     "gap_list",
     "site_cameras",
+    "site_cameras_in_hotspots",
 ]
 
 ACTIVITY_KINDS = ("cctv", "walkabout", "operation")
@@ -410,3 +411,73 @@ def site_cameras(
     out["share_of_uncovered"] = out["cum_weight"] / uncovered_total if uncovered_total > 0 else np.nan
     out.attrs["siting_params"] = {"radius_m": radius_m, "n_cameras": n_cameras, "weight_col": weight_col}
     return out
+
+
+def site_cameras_in_hotspots(
+    areas: gpd.GeoDataFrame,
+    incidents: pd.DataFrame,
+    *,
+    measure: str = schema.HARM,
+    radius_m: float = 50.0,
+    n_cameras: int = 3,
+    views: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Where new cameras would cover the most harm (or incidents) inside the hotspot areas.
+
+    The demand is every located incident inside an area, weighted by its harm (``measure="harm"``) or
+    1 (``"n"``); the candidate sites are the distinct incident locations there (police.uk snap points
+    sit on streets and public places, where a camera can look). Then :func:`site_cameras`.
+
+    Parameters
+    ----------
+    areas
+        Hotspot areas (EPSG:27700) with ``area_id`` and ``name``.
+    incidents
+        Located incidents with ``easting``, ``northing`` and ``crime_type``.
+    measure
+        ``"harm"`` or ``"n"``.
+    radius_m, n_cameras, views
+        As for :func:`site_cameras`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per chosen site: ``rank, easting, northing, new_weight, cum_weight, share_of_uncovered,
+        area_id, area_name``.
+    """
+    from geo_csp import harm
+
+    _check_frame(areas, "areas")
+    if measure not in (schema.HARM, schema.N):
+        raise ParameterError(f"measure must be 'harm' or 'n', got {measure!r}")
+    missing = [c for c in (schema.EASTING, schema.NORTHING, schema.CRIME_TYPE) if c not in incidents.columns]
+    if missing:
+        raise SchemaError(f"`incidents` lack {missing}; read them with store.read_incidents(located_only=True)")
+    columns = ["rank", "easting", "northing", "new_weight", "cum_weight", "share_of_uncovered", "area_id", "area_name"]
+    if areas.empty:
+        return pd.DataFrame(columns=columns)
+    x = incidents[schema.EASTING].to_numpy(dtype="float64")
+    y = incidents[schema.NORTHING].to_numpy(dtype="float64")
+    inside = shapely.contains_xy(shapely.union_all(areas.geometry.to_numpy()), x, y)
+    pts = incidents.loc[inside]
+    weight = (harm.incident_harm(pts[schema.CRIME_TYPE]) if measure == schema.HARM else np.ones(len(pts)))
+    demand = gpd.GeoDataFrame({"weight": np.asarray(weight, dtype="float64")},
+                              geometry=shapely.points(x[inside], y[inside]), crs=WORKING_CRS)
+    snap = np.unique(np.column_stack([x[inside], y[inside]]), axis=0)
+    candidates = gpd.GeoDataFrame({"easting": snap[:, 0], "northing": snap[:, 1]},
+                                  geometry=shapely.points(snap), crs=WORKING_CRS)
+    if candidates.empty:
+        return pd.DataFrame(columns=columns)
+    chosen = site_cameras(candidates, demand, weight_col="weight", radius_m=radius_m, n_cameras=n_cameras, views=views)
+    qi, ti = _pairs(areas.geometry.to_numpy(), chosen.geometry.to_numpy(), predicate="intersects")
+    first = pd.Series(ti, index=qi).groupby(level=0).min()  # a site on a shared edge goes to the first area
+    pick = first.reindex(range(len(chosen))).to_numpy()
+    has = ~np.isnan(pick)
+    area_id = np.full(len(chosen), None, dtype=object)
+    area_name = np.full(len(chosen), None, dtype=object)
+    area_id[has] = areas[schema.AREA_ID].to_numpy()[pick[has].astype(int)]
+    names = areas[schema.AREA_NAME] if schema.AREA_NAME in areas else areas[schema.AREA_ID]
+    area_name[has] = names.to_numpy()[pick[has].astype(int)]
+    out = pd.DataFrame(chosen.drop(columns="geometry")).assign(area_id=area_id, area_name=area_name)
+    out.attrs = dict(chosen.attrs)
+    return out[columns]

@@ -77,3 +77,61 @@ def test_review_command_unknown_operation(demo: Path) -> None:
     result = runner.invoke(app, ["review", "--store", str(demo / "store"), "--operation", "Nope"])
     assert result.exit_code != 0
     assert "no operation named 'Nope'" in str(result.exception)
+
+
+def test_planning_modules_import_no_heavy_library_at_top_level() -> None:
+    """``geo-csp --help`` must not load geopandas/pandas/shapely/the analysis through these modules."""
+    import ast
+
+    import geo_csp.cli._common as common
+    import geo_csp.cli.planning_cmd as mod
+
+    heavy = {"geopandas", "pandas", "numpy", "pyarrow", "pyogrio", "shapely", "osmnx", "networkx"}
+    heavy_pkg = {"boundaries", "coverage", "harm", "layers", "priorities", "review", "routes", "store", "analysis",
+                 "hotspots"}
+    for module in (mod, common):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        top: set[str] = set()
+        for node in tree.body:  # module level only (TYPE_CHECKING blocks are ifs, not imports)
+            if isinstance(node, ast.Import):
+                top |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                top |= {node.module.split(".")[0]} | {a.name for a in node.names if node.module == "geo_csp"}
+        assert not top & (heavy | heavy_pkg), (module.__name__, sorted(top & (heavy | heavy_pkg)))
+        assert "hotspots_cmd" not in Path(module.__file__).read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_route_command_through_named_areas_reports_unreachable(demo: Path, tmp_path: Path) -> None:
+    gpx = tmp_path / "areas.gpx"
+    doc = _run("route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90", "--places", "areas",
+               "--gpx", str(gpx), "--json")
+    visited = [s["name"] for s in doc["stops"]]
+    assert "Bury Town Centre" in visited and doc["total_min"] <= 90
+    # the demo's walking network covers Bury town centre only: areas elsewhere are listed as unreachable
+    unreachable = [s for s in doc["skipped"] if s["reason"].startswith("unreachable")]
+    assert "Radcliffe Town Centre" in {s["name"] for s in unreachable}
+    assert not {s["name"] for s in unreachable} & set(visited)
+    ids = [s["stop_id"] for s in doc["stops"] + doc["skipped"]]  # every candidate area is visited or listed, once
+    assert len(ids) == len(set(ids)) and all(i.startswith("HS-") for i in ids)
+    assert [w.name.split(". ", 1)[1] for w in gpxpy.parse(gpx.read_text()).waypoints] == visited
+    text = runner.invoke(app, ["route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90",
+                               "--places", "areas", "--gpx", str(gpx)])
+    assert text.exit_code == 0, text.output
+    assert "Not reachable: Radcliffe Town Centre" in " ".join(text.output.split())
+
+
+@pytest.mark.slow
+def test_route_cells_are_named_after_their_area(demo: Path, tmp_path: Path) -> None:
+    doc = _run("route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90",
+               "--gpx", str(tmp_path / "w.gpx"), "--json")
+    assert all(": cell " in s["name"] for s in doc["stops"] + doc["skipped"])
+    assert any(s["name"].startswith("Bury Town Centre: cell ") for s in doc["stops"])
+
+
+def test_route_and_coverage_option_errors(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["route", "--store", str(tmp_path), "--start", "x", "--budget-min", "60",
+                              "--gpx", str(tmp_path / "w.gpx"), "--places", "streets"])
+    assert res.exit_code != 0 and "--places must be cells or areas" in str(res.exception)
+    res = runner.invoke(app, ["coverage", "--store", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--measure", "count"])
+    assert res.exit_code != 0 and "--measure must be harm or n" in str(res.exception)

@@ -277,3 +277,24 @@ def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
     town = gaps.table.set_index("name").loc["Bury Town Centre"]
     assert town["cctv_covered"] and town["walkabout_covered"] and town["operations"] == "Heartbeat"
     assert gaps.shares["all"] >= first["share_of_total"] > 0
+
+
+def test_site_cameras_in_hotspots_known_answer(areas: gpd.GeoDataFrame) -> None:
+    # burglary (harm from the CCHI) at one snap point in B, and 3 ASB at another in C; one outside all areas
+    inc = pd.DataFrame({
+        "easting": [250.0, 450.0, 450.0, 450.0, 5000.0],
+        "northing": [50.0, 50.0, 50.0, 50.0, 50.0],
+        "crime_type": ["Burglary", "Anti-social behaviour", "Anti-social behaviour", "Anti-social behaviour",
+                       "Burglary"],
+    })
+    by_count = cv.site_cameras_in_hotspots(areas, inc, measure="n", n_cameras=2, radius_m=30)
+    assert by_count[["easting", "northing"]].to_numpy().tolist() == [[450.0, 50.0], [250.0, 50.0]]
+    assert_allclose(by_count["new_weight"], [3, 1])
+    assert by_count["area_id"].tolist() == ["c", "b"] and by_count["area_name"].tolist() == ["C", "B"]
+    from geo_csp import harm
+
+    w = harm.incident_harm(pd.Series(["Burglary", "Anti-social behaviour"]))
+    by_harm = cv.site_cameras_in_hotspots(areas, inc, measure="harm", n_cameras=1, radius_m=30)
+    assert_allclose(by_harm["new_weight"].iloc[0], max(w[0], 3 * w[1]))
+    with pytest.raises(SchemaError, match="crime_type"):
+        cv.site_cameras_in_hotspots(areas, inc.drop(columns="crime_type"))

@@ -4,29 +4,35 @@ Partner layers are read from the store config's ``layers_dir`` (``cctv``, ``walk
 ``hubs`` with any supported suffix, and ``*.graphml`` as the walking network), or from the files given
 with ``--cctv``, ``--walkabouts``, ``--operations``, ``--hubs`` and ``--network``. Hotspots come from the
 same run as ``geo-csp areas`` (H3 cells by harm). With ``--json`` stdout carries only JSON.
+
+The heavy libraries (geopandas, pandas, numpy, shapely, osmnx, the analysis modules) are imported inside
+the commands, so that ``geo-csp --help`` does not load them through this module.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import shapely
 import typer
 from rich.table import Table
 
-from geo_csp import boundaries, coverage, harm, layers, priorities, review, routes, schema, settings, store
+from geo_csp import settings
 from geo_csp._errors import LayerError, NetworkError, ParameterError
 from geo_csp.cli._app import app, console
+from geo_csp.cli._common import jsonable, read_located, run_hotspots, study_context, write_geo
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo_csp import analysis
 
 _STORE = typer.Option("--store", help="Store folder.")
 _LAYERS = typer.Option("--layers-dir", help="Folder of partner layers (default: the store config's layers_dir).")
 _SOURCE = typer.Option("--source", help="Source to include (repeatable; default all).")
-_MEASURE = typer.Option("--measure", help="Rank hotspots by harm or count.")
+_MEASURE = typer.Option("--measure", help="Rank hotspots by harm or n (count).")
 _JSON = typer.Option("--json", help="Print only JSON on stdout.")
 _STEMS = {
     "cctv": ("cctv", "cameras"),
@@ -35,12 +41,21 @@ _STEMS = {
     "hubs": ("hubs",),
 }
 _SUFFIXES = (".csv", ".geojson", ".gpkg", ".gpx", ".kml", ".json")
+_MEASURES = ("harm", "n")
+_PLACES = ("cells", "areas")
+
+
+def _check_measure(measure: str) -> None:
+    if measure not in _MEASURES:
+        raise ParameterError(f"--measure must be harm or n (count), not {measure!r}")
 
 
 def _layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
+    from geo_csp import store
+
     if layers_dir is not None:
         if not layers_dir.is_dir():
-            raise LayerError(f"--layers-dir {layers_dir} is not a folder")
+            raise LayerError(f"--layers-dir {layers_dir} is not a folder; give the folder that holds cctv.csv, hubs.csv ...")
         return layers_dir
     value = store.store_config(store_dir).get("layers_dir")
     if not value:
@@ -63,22 +78,29 @@ def _layer_file(kind: str, given: Path | None, folder: Path | None) -> Path | No
 
 
 def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The study area, or (without one) the convex hull of the incidents buffered by 200 m."""
+    import geopandas as gpd
+    import shapely
+
+    from geo_csp import schema
+
     if ctx["study_area"] is not None:
         return ctx["study_area"]
     hull = shapely.convex_hull(shapely.multipoints(incidents[[schema.EASTING, schema.NORTHING]].to_numpy()))
     return gpd.GeoDataFrame(geometry=[hull.buffer(200.0)], crs=settings.WORKING_CRS)
 
 
-def _hotspots(store_dir: Path, source: list[str] | None, measure: str) -> tuple[Any, dict[str, Any], pd.DataFrame]:
+def _hotspots(store_dir: Path, source: list[str] | None, measure: str
+              ) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
     """The hotspot run ``geo-csp areas`` would make (H3 cells), its context and the incidents."""
-    from geo_csp.cli.hotspots_cmd import _context, _incidents, _run
-
-    result = _run(store_dir, None, "h3", None, "month", None, None, source, "count" if measure == "n" else measure)
-    return result, _context(store_dir, None), _incidents(store_dir, None, source)
+    result = run_hotspots(store_dir, None, "h3", None, "month", None, None, source, "count" if measure == "n" else measure)
+    return result, study_context(store_dir, None), read_located(store_dir, None, source)
 
 
-def _read_layers(store_dir: Path, folder: Path | None, files: dict[str, Path | None], borough: gpd.GeoDataFrame,
+def _read_layers(folder: Path | None, files: dict[str, Path | None], borough: gpd.GeoDataFrame,
                  *, radius_m: float) -> dict[str, Any]:
+    from geo_csp import boundaries, layers
+
     found = {k: _layer_file(k, v, folder) for k, v in files.items()}
     out: dict[str, Any] = {"files": {k: (str(v) if v else None) for k, v in found.items()}}
     cams = layers.read_cctv(found["cctv"]) if found["cctv"] else None
@@ -97,12 +119,6 @@ def _read_layers(store_dir: Path, folder: Path | None, files: dict[str, Path | N
     return out
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(
-        json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else (None if pd.isna(v) else str(v)))
-    )
-
-
 @app.command("coverage")
 def coverage_command(
     out_path: Annotated[Path, typer.Option("--out", help="Gap list: .csv, or .gpkg/.parquet with area polygons.")],
@@ -115,6 +131,9 @@ def coverage_command(
     source: Annotated[list[str] | None, _SOURCE] = None,
     measure: Annotated[str, _MEASURE] = "harm",
     camera_radius_m: Annotated[float, typer.Option("--camera-radius-m", help="View radius of cameras without range.")] = 50.0,
+    cctv_min_share: Annotated[float | None, typer.Option(
+        "--cctv-min-share", help="Share of an area that must be in camera view to count as CCTV-covered "
+        "(default: the library default, see coverage.CoverageParams).")] = None,
     walk_distance_m: Annotated[float, typer.Option("--walk-distance-m", help="A walk this close covers an area.")] = 50.0,
     weeks: Annotated[int, typer.Option("--weeks", help="Walkabouts and operations of the last N weeks count.")] = 8,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of the period (YYYY-MM-DD).")] = None,
@@ -122,66 +141,63 @@ def coverage_command(
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """The gap list: hotspot areas ranked by what CCTV, walkabouts and operations do not reach."""
-    if measure not in ("harm", "n"):
-        raise ParameterError(f"--measure must be harm or n, not {measure!r}")
+    import pandas as pd
+
+    from geo_csp import coverage
+
+    _check_measure(measure)
     result, ctx, incidents = _hotspots(store_dir, source, measure)
     borough = _borough(ctx, incidents)
-    lay = _read_layers(store_dir, _layers_dir(store_dir, layers_dir),
+    lay = _read_layers(_layers_dir(store_dir, layers_dir),
                        {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
                        borough, radius_m=camera_radius_m)
-    params = coverage.CoverageParams(walk_distance_m=walk_distance_m, weeks=weeks, as_of=as_of)
+    share_kw = {} if cctv_min_share is None else {"cctv_min_share": cctv_min_share}
+    params = coverage.CoverageParams(walk_distance_m=walk_distance_m, weeks=weeks, as_of=as_of, **share_kw)
     covered = coverage.coverage(result.areas, views=lay["views"], routes=lay["routes"],
                                 operations=lay["operations"], hubs=lay["hubs"], params=params)
     gaps = coverage.gap_list(covered, measure=measure, borough_total=float(result.units[measure].sum()))
 
     siting = pd.DataFrame()
     if cameras > 0 and len(result.areas):
-        hot = shapely.union_all(result.areas.geometry.to_numpy())
-        pts = incidents[shapely.contains_xy(hot, incidents[schema.EASTING], incidents[schema.NORTHING])]
-        demand = gpd.GeoDataFrame(
-            {schema.HARM: harm.incident_harm(pts[schema.CRIME_TYPE]) if measure == "harm" else np.ones(len(pts))},
-            geometry=shapely.points(pts[[schema.EASTING, schema.NORTHING]].to_numpy()), crs=settings.WORKING_CRS,
-        )
-        snap = np.unique(pts[[schema.EASTING, schema.NORTHING]].to_numpy(), axis=0)
-        candidates = gpd.GeoDataFrame({"easting": snap[:, 0], "northing": snap[:, 1]},
-                                      geometry=shapely.points(snap), crs=settings.WORKING_CRS)
-        chosen = coverage.site_cameras(candidates, demand, radius_m=camera_radius_m, n_cameras=cameras,
-                                       views=lay["views"])
-        area_of = boundaries.assign_to_polygons(chosen["easting"], chosen["northing"], result.areas,
-                                                code_col=schema.AREA_ID)
-        siting = pd.DataFrame(chosen.drop(columns="geometry")).assign(area_id=area_of)
+        siting = coverage.site_cameras_in_hotspots(result.areas, incidents, measure=measure,
+                                                   radius_m=camera_radius_m, n_cameras=cameras, views=lay["views"])
 
     meta = {**result.metadata, "coverage_params": gaps.params, "layers": lay["files"], "measure": measure,
             "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label}
     suffix = out_path.suffix.lower()
+    if suffix not in (".csv", ".gpkg", ".parquet"):
+        raise ParameterError(f"--out {out_path}: use .csv, .gpkg or .parquet")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         gaps.table.to_csv(out_path, index=False)
-        Path(f"{out_path}.json").write_text(json.dumps(_jsonable(meta)) + "\n", encoding="utf-8")
-    elif suffix in (".gpkg", ".parquet"):
-        from geo_csp.cli.hotspots_cmd import write_geo
+        Path(f"{out_path}.json").write_text(json.dumps(jsonable(meta)) + "\n", encoding="utf-8")
+    else:
+        import geopandas as gpd
+
+        from geo_csp import schema
 
         geom = covered.set_index(schema.AREA_ID).geometry
         frame = gpd.GeoDataFrame(gaps.table, geometry=geom.reindex(gaps.table["id"]).to_numpy(), crs=settings.WORKING_CRS)
         write_geo(frame, out_path, meta, layer="gap_list")
-    else:
-        raise ParameterError(f"--out {out_path}: use .csv, .gpkg or .parquet")
 
     doc = {"gaps": gaps.table.drop(columns=[c for c in ("walkabout_last",) if c in gaps.table]).to_dict(orient="records"),
            "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label,
            "camera_sites": siting.to_dict(orient="records"), "out": str(out_path), "params": gaps.params}
     if as_json:
-        typer.echo(json.dumps(_jsonable(doc), indent=2))
+        typer.echo(json.dumps(jsonable(doc), indent=2))
         return
-    table = Table(title=f"Gap list ({measure}; as of {gaps.params.get('as_of')})", title_justify="left")
-    for col in ("rank", "name", measure, "share", "CCTV", "walks", "operations", "nearest hub (m)", "gaps"):
+    label = "harm" if measure == "harm" else "incidents"
+    table = Table(title=f"Gap list by {label} (activity up to {gaps.params.get('as_of')}; CCTV-covered = at least "
+                        f"{gaps.params.get('cctv_min_share', 0):.0%} of the area in view)", title_justify="left")
+    for col in ("rank", "hotspot", label, "share of borough", "in CCTV view", "walkabouts", "operations",
+                "nearest hub (m)", "not covered by"):
         table.add_column(col)
     for row in gaps.table.itertuples():
         table.add_row(str(row.rank), str(row.name), f"{getattr(row, measure):,.0f}", f"{row.share_of_total:.1%}",
-                      f"{row.cctv_share:.0%}" if pd.notna(row.cctv_share) else "?",
-                      str(row.walkabout_n) if pd.notna(row.walkabout_n) else "?",
-                      str(row.operations) if pd.notna(row.operations) else "?",
-                      f"{row.hub_distance_m:,.0f}" if pd.notna(row.hub_distance_m) else "?", str(row.gaps))
+                      f"{row.cctv_share:.0%}" if pd.notna(row.cctv_share) else "not known",
+                      str(row.walkabout_n) if pd.notna(row.walkabout_n) else "not known",
+                      (str(row.operations) or "none") if pd.notna(row.operations) else "not known",
+                      f"{row.hub_distance_m:,.0f}" if pd.notna(row.hub_distance_m) else "not known", str(row.gaps))
     console.print(table)
     console.print(
         f"Share of {gaps.total_label} in hotspots not covered: "
@@ -189,20 +205,42 @@ def coverage_command(
         + f"; by no activity at all {gaps.shares['all']:.1%}."
     )
     for row in siting.itertuples():
-        console.print(f"Camera site {row.rank}: ({row.easting:.0f}, {row.northing:.0f}) in {row.area_id}, "
-                      f"covers {row.new_weight:,.0f} more {measure} ({row.share_of_uncovered:.0%} of uncovered, cumulative)")
+        console.print(f"Camera site {row.rank}: ({row.easting:.0f}, {row.northing:.0f}) in {row.area_name}, "
+                      f"covers {row.new_weight:,.0f} more {label} ({row.share_of_uncovered:.0%} of uncovered, cumulative)")
     console.print(f"wrote {out_path}")
 
 
-def _find_hub(hubs: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
+def _find_hub(hubs: gpd.GeoDataFrame, key: str, option: str = "--start") -> gpd.GeoDataFrame:
     exact = hubs[(hubs["place_id"].astype(str).str.lower() == key.lower()) | (hubs["name"].str.lower() == key.lower())]
     if len(exact) == 1:
         return exact
     partial = hubs[hubs["name"].str.lower().str.contains(key.lower(), regex=False)]
     if len(partial) == 1:
         return partial
-    listing = "; ".join(f"{i} ({n})" for i, n in zip(hubs["place_id"], hubs["name"]))
-    raise ParameterError(f"--start {key!r} matches {len(partial)} hubs; give one of: {listing}")
+    listing = "; ".join(f"{i} ({n})" for i, n in zip(hubs["place_id"], hubs["name"], strict=True))
+    raise ParameterError(f"{option} {key!r} matches {len(partial)} hubs; give one of: {listing}")
+
+
+def _route_places(result: analysis.HotspotResult, incidents: pd.DataFrame, *, places: str, measure: str,
+                  top_n: int) -> gpd.GeoDataFrame:
+    """Candidate stops: the top hotspot cells (named after their area) or the named hotspot areas."""
+    from geo_csp import priorities, schema
+
+    params = priorities.PatrolParams(measure=measure, top_n=top_n)
+    if places == "areas":
+        if result.areas.empty:
+            raise ParameterError("no hotspot areas were found in this store; plan with --places cells")
+        ranked = priorities.patrol_priorities(result.areas, incidents=incidents, params=params, id_col=schema.AREA_ID)
+        return ranked.assign(stop_id=ranked["id"])
+    units = result.units
+    hot = units[units[schema.AREA_ID].notna()] if units[schema.AREA_ID].notna().any() else units
+    area_name = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else None
+    names = (hot[schema.AREA_ID].map(area_name).fillna(hot[schema.WARD_NAME]) if area_name is not None
+             else hot[schema.WARD_NAME]).fillna("hotspot cell").astype(str)
+    hot = hot.assign(_stop_name=(names + ": cell " + hot[schema.UNIT_ID].astype(str)).to_numpy())
+    ranked = priorities.patrol_priorities(hot, incidents=incidents, params=params, id_col=schema.UNIT_ID,
+                                          name_col="_stop_name")
+    return ranked.assign(stop_id=ranked["id"])
 
 
 @app.command("route")
@@ -216,7 +254,9 @@ def route_command(
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Printable HTML sheet to write.")] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     hubs_file: Annotated[Path | None, typer.Option("--hubs", help="Community hubs file.")] = None,
-    stops: Annotated[int, typer.Option("--stops", help="Candidate stops: the top N hotspot cells.")] = 15,
+    places: Annotated[str, typer.Option("--places", help="Stops: 'cells' (top hotspot cells) or 'areas' "
+                                        "(named hotspot areas, visited at a point inside each).")] = "cells",
+    stops: Annotated[int, typer.Option("--stops", help="Candidate stops: the top N hotspot cells or areas.")] = 15,
     dwell_min: Annotated[float, typer.Option("--dwell-min", help="Minutes at each stop (Koper: 10-15).")] = 12.0,
     walk_speed_kmh: Annotated[float, typer.Option("--walk-speed-kmh", help="Walking speed.")] = 4.8,
     measure: Annotated[str, _MEASURE] = "harm",
@@ -224,20 +264,25 @@ def route_command(
     offline: Annotated[bool, typer.Option("--offline", help="Never download a network from OpenStreetMap.")] = False,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Plan a walkabout from a hub through the top hotspot cells within a time budget."""
-    result, ctx, incidents = _hotspots(store_dir, source, measure)
+    """Plan a walkabout from a hub through the top hotspot cells (or areas) within a time budget."""
+    import shapely
+
+    from geo_csp import layers, routes
+
+    _check_measure(measure)
+    if places not in _PLACES:
+        raise ParameterError(f"--places must be cells or areas, not {places!r}")
+    if stops < 1:
+        raise ParameterError(f"--stops must be at least 1, not {stops}")
+    result, _, incidents = _hotspots(store_dir, source, measure)
     folder = _layers_dir(store_dir, layers_dir)
     hubs_path = _layer_file("hubs", hubs_file, folder)
     if hubs_path is None:
         raise LayerError("no hubs layer: give --hubs FILE (CSV with hub_id, name, lon, lat) or a store with layers_dir")
     hubs = layers.read_hubs(hubs_path)
     start_hub = _find_hub(hubs, start)
-    end_hub = _find_hub(hubs, end) if end else start_hub
-    hot = result.units[result.units[schema.AREA_ID].notna()] if result.units[schema.AREA_ID].notna().any() else result.units
-    params = priorities.PatrolParams(measure=measure, top_n=stops)
-    places = priorities.patrol_priorities(hot.assign(**{schema.AREA_NAME: hot[schema.UNIT_ID]}), incidents=incidents,
-                                          params=params, id_col=schema.UNIT_ID)
-    places = places.assign(stop_id=places["id"], name=[f"Cell {i} (hotspot #{r})" for i, r in zip(places["id"], places["rank"])])
+    end_hub = _find_hub(hubs, end, "--end") if end else start_hub
+    candidates = _route_places(result, incidents, places=places, measure=measure, top_n=stops)
 
     graph = None
     if network is None and folder is not None:
@@ -246,7 +291,7 @@ def route_command(
     if network is not None:
         graph = routes.load_network(network)
     elif not offline:
-        area = shapely.union_all([*places.geometry.to_numpy(), start_hub.geometry.iloc[0], end_hub.geometry.iloc[0]])
+        area = shapely.union_all([*candidates.geometry.to_numpy(), start_hub.geometry.iloc[0], end_hub.geometry.iloc[0]])
         try:
             graph = routes.network_for_area(shapely.convex_hull(area).buffer(300.0), cache_dir=Path(store_dir) / "networks")
         except NetworkError as exc:
@@ -255,7 +300,7 @@ def route_command(
         console.print("[bold yellow]No street network: the plan below is a STRAIGHT-LINE ESTIMATE "
                       f"(straight distances x {routes.DETOUR_FACTOR}); give --network FILE for a walkable route.[/]")
     plan = routes.plan_walkabout(
-        places, start=start_hub, end=end_hub, budget_min=budget_min, walk_speed_kmh=walk_speed_kmh,
+        candidates, start=start_hub, end=end_hub, budget_min=budget_min, walk_speed_kmh=walk_speed_kmh,
         dwell_min=dwell_min, network=graph, start_name=str(start_hub["name"].iloc[0]),
         end_name=str(end_hub["name"].iloc[0]),
     )
@@ -265,14 +310,15 @@ def route_command(
         sheet.parent.mkdir(parents=True, exist_ok=True)
         sheet.write_text(plan.to_html(title=f"Walkabout from {plan.start_name}"), encoding="utf-8")
     doc = {
-        "start": plan.start_name, "end": plan.end_name, "length_m": plan.length_m, "walk_min": plan.walk_min,
-        "dwell_min": plan.dwell_min, "total_min": plan.total_min, "budget_min": plan.budget_min,
-        "straight_line_estimate": plan.straight_line, "priority_total": plan.priority_total,
-        "stops": plan.stops.to_dict(orient="records"), "skipped": plan.skipped.to_dict(orient="records"),
-        "note": plan.note, "gpx": str(gpx_path), "sheet": str(sheet) if sheet else None, "params": plan.params,
+        "start": plan.start_name, "end": plan.end_name, "places": places, "length_m": plan.length_m,
+        "walk_min": plan.walk_min, "dwell_min": plan.dwell_min, "total_min": plan.total_min,
+        "budget_min": plan.budget_min, "straight_line_estimate": plan.straight_line,
+        "priority_total": plan.priority_total, "stops": plan.stops.to_dict(orient="records"),
+        "skipped": plan.skipped.to_dict(orient="records"), "note": plan.note, "gpx": str(gpx_path),
+        "sheet": str(sheet) if sheet else None, "params": plan.params,
     }
     if as_json:
-        typer.echo(json.dumps(_jsonable(doc), indent=2))
+        typer.echo(json.dumps(jsonable(doc), indent=2))
         return
     table = Table(title=f"Walkabout from {plan.start_name}: {plan.length_m / 1000:.2f} km, "
                         f"{plan.total_min:.0f} of {plan.budget_min:.0f} min", title_justify="left")
@@ -281,8 +327,10 @@ def route_command(
     for s in plan.stops.itertuples():
         table.add_row(str(s.order), str(s.name), f"{s.arrive_min:.0f}", f"{s.dwell_min:.0f}", str(s.purpose))
     console.print(table)
-    unreachable = int(plan.skipped["reason"].str.startswith("unreachable").sum())
-    console.print(f"{plan.note} {len(plan.skipped)} candidate stops not visited ({unreachable} unreachable).")
+    unreachable = plan.skipped[plan.skipped["reason"].str.startswith("unreachable")]
+    console.print(f"{plan.note} {len(plan.skipped)} candidate stops not visited ({len(unreachable)} unreachable).")
+    for s in unreachable.itertuples():
+        console.print(f"[yellow]Not reachable: {s.name} ({s.reason}).[/]")
     console.print(f"wrote {gpx_path}" + (f" and {sheet}" if sheet else ""))
 
 
@@ -298,9 +346,12 @@ def review_command(
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """Before/after review of an operation: DiD against the rest of the borough, and the WDQ."""
-    from geo_csp.cli.hotspots_cmd import _context
+    import pandas as pd
+    import shapely
 
-    ctx = _context(store_dir, None)
+    from geo_csp import boundaries, layers, review, schema, store
+
+    ctx = study_context(store_dir, None)
     sources = source or [schema.SOURCE_STREET]
     incidents = store.read_incidents(store_dir, sources=sources, located_only=True,
                                      columns=[schema.MONTH, schema.EASTING, schema.NORTHING])
@@ -315,9 +366,14 @@ def review_command(
     if chosen.empty:
         raise ParameterError(f"no operation named {operation!r} in {path}; it has {sorted(set(ops['name']))}")
     if date is not None:
-        chosen = chosen[chosen["start_date"] == pd.Timestamp(date)]
+        try:
+            day = pd.Timestamp(date)
+        except ValueError as exc:
+            raise ParameterError(f"--date {date!r} is not a date; write it as YYYY-MM-DD") from exc
+        dates = ", ".join(d.date().isoformat() for d in chosen["start_date"])
+        chosen = chosen[chosen["start_date"] == day]
         if chosen.empty:
-            raise ParameterError(f"operation {operation!r} has no start_date {date}")
+            raise ParameterError(f"operation {operation!r} has no start_date {date}; its start dates are {dates}")
     elif len(chosen) > 1:
         dates = ", ".join(d.date().isoformat() for d in chosen["start_date"])
         console.print(f"[yellow]{operation} has {len(chosen)} dates ({dates}); reviewing the latest. Use --date.[/]")
@@ -328,13 +384,16 @@ def review_command(
         borough=shapely.union_all(borough.geometry.to_numpy()), name=str(op["name"]), buffer_m=buffer_m,
     )
     if as_json:
-        typer.echo(json.dumps(_jsonable({**result.to_dict(), "sources": sources}), indent=2))
+        typer.echo(json.dumps(jsonable({**result.to_dict(), "sources": sources}), indent=2))
         return
     table = Table(title=f"Operation {result.operation}: incidents by window", title_justify="left")
     table.add_column("area")
-    for col in ("before", "year earlier", "after", "km²"):
+    for col in ("before", "same months a year earlier", "after (operation months)", "km²"):
         table.add_column(col, justify="right")
+    labels = {"target": "operation area", "buffer": f"{buffer_m:g} m ring around it", "control": "rest of borough"}
     for region, row in result.counts.iterrows():
-        table.add_row(str(region), *(f"{row[c]:.0f}" for c in review.WINDOWS), f"{row['area_km2']:.2f}")
+        table.add_row(labels.get(str(region), str(region)),
+                      *(f"{row[c]:,.0f}" if pd.notna(row[c]) else "none" for c in review.WINDOWS),
+                      f"{row['area_km2']:.2f}")
     console.print(table)
     console.print(result.to_text())
