@@ -5,9 +5,12 @@ hotspot area from :func:`geo_csp.analysis.run_hotspots`, a named place, a ward) 
 
 * counts and rates per 1,000 residents per year (last ``rate_months`` months) of neighbourhood crime
   and serious acquisitive crime (:data:`geo_csp.harm.CRIME_GROUPS`) and all crime, for the area, the
-  rest of the borough, the borough, the rest of the force and the force (rates where a population is
-  known: the area's residents are estimated from LSOA populations by area share; the force's only
-  when the store config gives ``force_population``);
+  rest of the borough and the borough (the area's residents are estimated from LSOA populations by
+  area share); and for the rest of the force and the force only when the store holds the force's
+  other boroughs: its config names an ``areas`` boundary file (``area_code``, ``area_name``,
+  ``population``; see :func:`geo_csp.table.store_areas`) with more than the borough. A store holding
+  one borough's extract has no force figures, and the pack says so rather than showing the borough
+  plus a few stray points as a "force";
 * a 3-year monthly trend chart for the area;
 * concentration: the area's share of borough crime against its share of the borough's land;
 * harm (CCHI days by default) and its share of borough harm;
@@ -47,6 +50,7 @@ from geo_csp import boundaries, harm, schema
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
 from geo_csp.settings import WORKING_CRS
+from geo_csp.table import frame_html
 
 __all__ = ["EvidencePack", "EvidenceParams", "build_evidence", "write_evidence"]
 
@@ -56,6 +60,16 @@ GROUPS = {
     "All crime": tuple(t for t in schema.CRIME_TYPES if t != harm.ASB),
 }
 ROWS = ("Area", "Rest of borough", "Borough", "Rest of force", "Force")
+BOROUGH_ROWS = ROWS[:3]
+RATE_SUFFIX = " per 1,000 per year"
+#: Printed names of the hotspot-cell columns in the pack.
+CELL_COLUMNS = {
+    schema.UNIT_ID: "Cell (H3)",
+    schema.N: "Crimes",
+    schema.CATEGORY: "Hotspot class (Chainey)",
+    schema.PATTERN: "Pattern (ArcGIS)",
+    schema.EXPLANATION: "Why",
+}
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,30 @@ class EvidencePack:
     synthetic: bool
     notes: tuple[str, ...]
     audit: pd.DataFrame | None = None
+    context_units: gpd.GeoDataFrame | None = None
+    force_note: str = ""
+
+
+def _store_boroughs(store_dir: str | Path, config: dict[str, Any]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The borough outline and the force's other boroughs (``None`` for one borough's extract).
+
+    Without ``areas`` in the store config the shipped borough outline is used and there are no other
+    boroughs. With it, the row named by the config's ``borough`` is the borough and the other rows
+    are the rest of the force.
+    """
+    if not config.get("areas"):
+        return boundaries.load_borough(), None
+    from geo_csp.table import AREA_CODE, AREA_NAME, store_areas
+
+    areas, focus, _ = store_areas(store_dir)
+    key = str(focus).lower()
+    hit = ((areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key))
+    if not hit.any():
+        raise ParameterError(f"the store config's borough {focus!r} is not a row of its areas file "
+                             f"({', '.join(areas[AREA_NAME].astype(str))}); fix `borough` in config.json")
+    borough = areas[hit.to_numpy()].iloc[:1]
+    others = areas[~hit.to_numpy()]
+    return borough, (others if len(others) else None)
 
 
 def _resolve_area(name: str, hot_areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
@@ -219,11 +257,11 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
                                 named_places=boundaries.load_named_places(), harm_index=params.harm_index)
     area, kind = _resolve_area(params.area, hot.areas)
     geom = area.geometry.iloc[0]
-    borough = boundaries.load_borough()
+    borough, others = _store_boroughs(store_dir, config)
     b_geom = borough.geometry.iloc[0]
     pop_area = _area_population(geom, trend_months)
     pop_borough = float(borough[schema.POPULATION].iloc[0]) if schema.POPULATION in borough.columns else np.nan
-    pop_force = float(config["force_population"]) if config.get("force_population") else np.nan
+    rows = list(ROWS) if others is not None else list(BOROUGH_ROWS)
     area_km2 = shapely.area(geom) / 1e6
     borough_km2 = shapely.area(b_geom) / 1e6
     area = area.assign(kind=kind, area_km2=area_km2, population_estimate=round(pop_area))
@@ -234,24 +272,42 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     recent = street[schema.MONTH].isin(rate_months).to_numpy()
     ctype = street[schema.CRIME_TYPE]
     masks = {g: ctype.isin(types).to_numpy() for g, types in GROUPS.items()}
-    where = {"Area": in_area, "Rest of borough": in_borough & ~in_area, "Borough": in_borough,
-             "Rest of force": ~in_borough, "Force": np.ones(len(street), bool)}
-    counts = pd.DataFrame({g: [int((m & where[r] & recent).sum()) for r in ROWS] for g, m in masks.items()},
-                          index=list(ROWS))
-    counts.index.name = "Rows"
+    where = {"Area": in_area, "Rest of borough": in_borough & ~in_area, "Borough": in_borough}
+    pop_rest_force = np.nan
+    if others is not None:
+        in_others = shapely.contains_xy(shapely.union_all(others.geometry.to_numpy()), x, y) & ~in_borough
+        where |= {"Rest of force": in_others, "Force": in_borough | in_others}
+        pop_rest_force = float(others[schema.POPULATION].to_numpy(dtype=float).sum())
+        force_note = (f"Rest of force: crimes located in the force's other {len(others)} area(s) of the store's "
+                      f"areas file ({', '.join(others['area_name'].astype(str))}); rates use their populations.")
+    else:
+        outside = int((~in_borough & recent & masks["All crime"]).sum())
+        force_note = (
+            "Force comparison: not available. This store holds one borough's extract of police.uk data "
+            f"(its config lists no comparator areas), so force-wide counts and rates cannot be worked out "
+            f"from it; the {outside:,} crimes placed just outside the borough boundary are not a force. "
+            "To compare with the force, ingest the force's data and name a boundary file of its boroughs, "
+            "with populations, as \"areas\" in the store config."
+        )
+    counts = pd.DataFrame({g: [int((m & where[r] & recent).sum()) for r in rows] for g, m in masks.items()},
+                          index=rows)
+    counts.index.name = "Area"
 
     rule = params.disclosure
     audit_parts = []
     if params.public:
-        prot = protect_table(counts, params=rule, row_total=None, column_total=None,
-                             hierarchy={"Borough": ["Area", "Rest of borough"], "Force": ["Borough", "Rest of force"]})
+        hierarchy = {"Borough": ["Area", "Rest of borough"]}
+        if others is not None:
+            hierarchy["Force"] = ["Borough", "Rest of force"]
+        prot = protect_table(counts, params=rule, row_total=None, column_total=None, hierarchy=hierarchy)
         pub_counts = prot.published.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         audit_parts.append(prot.audit.assign(table="counts"))
     else:
         pub_counts = counts.to_numpy(dtype=float)
     pub = pd.DataFrame(pub_counts, index=counts.index, columns=counts.columns)
     per_year = 12.0 / len(rate_months)
-    pops = pd.Series([pop_area, pop_borough - pop_area, pop_borough, np.nan, pop_force], index=list(ROWS))
+    pops = pd.Series([pop_area, pop_borough - pop_area, pop_borough, pop_rest_force,
+                      pop_borough + pop_rest_force], index=list(ROWS)).loc[rows]
     rates = pub.mul(1000.0 * per_year).div(pops, axis=0)
 
     # monthly trend in the area
@@ -284,11 +340,12 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
 
     # hotspot cells inside the area (centroid inside)
     cents = shapely.centroid(hot.units.geometry.to_numpy())
-    units = hot.units[shapely.contains_xy(geom, shapely.get_x(cents), shapely.get_y(cents))]
-    classes = units[schema.CATEGORY].value_counts().rename("cells").to_frame()
-    classes.index.name = "Hotspot class (Chainey)"
-    patterns = units[schema.PATTERN].value_counts().rename("cells").to_frame()
-    patterns.index.name = "Emerging hot spot pattern (ArcGIS)"
+    inside = shapely.contains_xy(geom, shapely.get_x(cents), shapely.get_y(cents))
+    units = hot.units[inside]
+    near = shapely.dwithin(hot.units.geometry.to_numpy(), geom, max(1500.0, np.sqrt(area_km2) * 1e3))
+    context_units = hot.units[near & ~inside]
+    classes = _present(units[schema.CATEGORY], "Hotspot class (Chainey)")
+    patterns = _present(units[schema.PATTERN], "Emerging hot spot pattern (ArcGIS)")
     top_cols = [schema.UNIT_ID, schema.CATEGORY, schema.PATTERN, schema.EXPLANATION]
     if not params.public:
         top_cols.insert(1, schema.N)
@@ -297,7 +354,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     tables: dict[str, pd.DataFrame] = {}
     shown = pub.copy()
     for g in GROUPS:
-        shown[f"{g} per 1,000 per year"] = rates[g].round(1)
+        shown[f"{g}{RATE_SUFFIX}"] = rates[g].round(1)
     tables["counts"] = shown
     tables["hotspot_classes"] = classes
     tables["hotspot_patterns"] = patterns
@@ -328,6 +385,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     def num(v: float) -> float | None:
         return None if v is None or not np.isfinite(v) else float(v)
 
+    def count(v: float) -> int | None:
+        return None if v is None or not np.isfinite(v) else int(v)
+
     figures = {
         "area_name": str(area["name"].iloc[0]),
         "area_kind": kind,
@@ -335,37 +395,56 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "population_estimate": round(pop_area),
         "months": [str(trend_months[0]), str(trend_months[-1])],
         "rate_months": [str(rate_months[0]), str(rate_months[-1])],
-        "counts": {r: {g: num(pub.loc[r, g]) for g in GROUPS} for r in ROWS},
-        "rates_per_1000_per_year": {r: {g: num(round(rates.loc[r, g], 3)) for g in GROUPS} for r in ROWS},
+        "counts": {r: {g: count(pub.loc[r, g]) for g in GROUPS} for r in rows},
+        "rates_per_1000_per_year": {r: {g: num(round(rates.loc[r, g], 3)) for g in GROUPS} for r in rows},
         "share_of_borough_crime": num(round(share_crime, 4)),
         "share_of_borough_land": round(share_land, 4),
         "concentration_ratio": num(round(share_crime / share_land, 3)),
         "harm_index": params.harm_index,
         "harm_area": num(round(harm_area, 2)),
         "harm_share_of_borough": num(round(harm_share, 4)),
-        "hotspot_cells": {str(k): int(v) for k, v in classes["cells"].items()},
+        "hotspot_cells": {str(k): int(v) for k, v in classes["Cells"].items()},
         "n_cells": int(len(units)),
     }
     notes += [
         f"Counts: police.uk street-level crimes located in each area, {rate_months[0]} to {rate_months[-1]}; "
         "rates per 1,000 residents per year. The area's residents are estimated from LSOA populations "
         "weighted by the share of each LSOA inside the area.",
-        "Force: every police.uk row in the store for the force (unlocated rows included); its rate needs "
-        "force_population in the store config and is left blank otherwise.",
+        force_note,
         'Neighbourhood crime: burglary, robbery, theft from the person, vehicle crime (police.uk "Burglary" '
         "includes business burglary). Serious acquisitive crime: burglary, robbery, vehicle crime.",
         f"Harm: {params.harm_index.upper()} weights (geo_csp.harm), crimes only (no ASB).",
         f"Hotspot classes: Gi* and Mann-Kendall on H3 cells over {trend_months[0]} to {trend_months[-1]} "
-        f"(resolution {hot.metadata.get('resolution')}); cells whose centre lies in the area.",
+        f"(resolution {hot.metadata.get('resolution')}); cells whose centre lies in the area. Only the "
+        f"classes found in the area are listed (of the {_n_classes(units[schema.CATEGORY])} Chainey classes "
+        f"and {_n_classes(units[schema.PATTERN])} ArcGIS patterns, cold spots included).",
     ]
     if params.public:
-        notes.append(rule.rule + " Rates, shares and harm are derived from the published counts.")
+        notes.append(rule.rule + " Rates, shares and harm are derived from the published counts. Gaps in "
+                     "the public trend chart are months whose count is suppressed.")
     inputs = [{"path": e["path"], "sha256": e["sha256"], "source": e.get("source"), "months": e.get("months")}
               for e in manifest.get("files", {}).values() if e.get("active", True)]
     audit = pd.concat(audit_parts, ignore_index=True) if audit_parts else None
     return EvidencePack(params=params, store_dir=str(store_dir), area=area, borough=borough, tables=tables,
                         figures=figures, units=units, points=points, monthly=monthly_pub, inputs=inputs,
-                        synthetic=bool(config.get("synthetic", False)), notes=tuple(notes), audit=audit)
+                        synthetic=bool(config.get("synthetic", False)), notes=tuple(notes), audit=audit,
+                        context_units=context_units, force_note=force_note)
+
+
+def _present(values: pd.Series, name: str) -> pd.DataFrame:
+    """Cells per class, only the classes present (most cells first), as a one-column frame."""
+    n = values.value_counts()
+    out = n[n > 0].rename("Cells").to_frame()
+    out.index = out.index.astype(str)
+    out.index.name = name
+    return out
+
+
+def _n_classes(values: pd.Series) -> int:
+    """How many classes the scheme of a categorical column has (its categories, else its distinct values)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return len(values.cat.categories)
+    return int(values.nunique())
 
 
 def _coverage(store_dir: str | Path, config: dict[str, Any], area: gpd.GeoDataFrame) -> pd.DataFrame | None:
@@ -383,7 +462,9 @@ def _coverage(store_dir: str | Path, config: dict[str, Any], area: gpd.GeoDataFr
     ops = layers.read_operations(folder / "operations.geojson") if (folder / "operations.geojson").exists() else None
     hubs = layers.read_hubs(folder / "hubs.csv") if (folder / "hubs.csv").exists() else None
     cov = coverage.coverage(area[["name", "geometry"]], views=views, routes=routes, operations=ops, hubs=hubs)
-    return pd.DataFrame(cov.drop(columns="geometry")).set_index("name")
+    out = pd.DataFrame(cov.drop(columns="geometry")).set_index("name")
+    out.attrs = {"coverage_params": dict(cov.attrs.get("coverage_params", {}))}
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -396,36 +477,94 @@ body { font-family: 'DejaVu Sans', sans-serif; font-size: 10pt; color: #111; }
 h1 { font-size: 17pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 14pt; border-bottom: 1px solid #999; }
 table { border-collapse: collapse; margin: 6pt 0; font-size: 8.5pt; }
 th, td { border: 1px solid #aaa; padding: 2pt 5pt; text-align: right; vertical-align: top; }
-th { background: #e3e9f2; } td:first-child, th:first-child { text-align: left; }
-td.text { text-align: left; }
+th { background: #e3e9f2; } th:first-child { text-align: left; }
+td.text, th.text { text-align: left; }
 img { max-width: 100%; } .map { page-break-inside: avoid; }
+.pair table { display: inline-table; margin-right: 14pt; vertical-align: top; }
 .synthetic { color: #b00; font-weight: bold; border: 2px solid #b00; padding: 4pt; }
 .notes { font-size: 8pt; color: #333; } .rule { background: #fff6d6; padding: 4pt; }
 """
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    shown = frame.copy()
-    for col in shown.columns:
-        if not pd.api.types.is_float_dtype(shown[col]):
-            continue
-        base = str(col).removesuffix(" per 1,000 per year")
+    """A count table (counts and rates per 1,000) formatted for print."""
+    shown = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col].astype(float)
+        base = str(col).removesuffix(RATE_SUFFIX)
         if base != str(col) and base in frame.columns:  # a rate: blank count = suppressed, else no population
             gap = np.where(frame[base].isna(), SUPPRESSED_MARK, "not available")
-            shown[col] = [g if pd.isna(v) else f"{v:,.1f}" for v, g in zip(frame[col], gap)]
+            shown[col] = [g if pd.isna(v) else f"{v:,.1f}" for v, g in zip(values, gap)]
         else:
-            shown[col] = [SUPPRESSED_MARK if pd.isna(v) else f"{v:,.0f}" for v in frame[col]]
-    return shown.to_html(border=0, escape=True, na_rep="")
+            shown[col] = [SUPPRESSED_MARK if pd.isna(v) else f"{v:,.0f}" for v in values]
+    return frame_html(shown)
+
+
+def _cells_html(cells: pd.DataFrame, months: list[str]) -> str:
+    """The hottest cells with printed column names, whole-number counts and left-aligned reasons."""
+    shown = cells.rename(columns=CELL_COLUMNS)
+    if schema.N in cells.columns:
+        crimes = f"Crimes {months[0]} to {months[-1]}"
+        shown = shown.rename(columns={CELL_COLUMNS[schema.N]: crimes})
+        shown[crimes] = [f"{v:,.0f}" for v in cells[schema.N].astype(float)]
+    text = [CELL_COLUMNS[c] for c in (schema.CATEGORY, schema.PATTERN, schema.EXPLANATION)]
+    return frame_html(shown, index=False, text_columns=[CELL_COLUMNS[schema.UNIT_ID], *text])
+
+
+def _partner_html(pack: EvidencePack) -> str:
+    """Council ASB reports and partner coverage of the area in words, with what is missing."""
+    rows: dict[str, str] = {}
+    months = pack.figures["rate_months"]
+    if "council_asb" in pack.tables:
+        n = int(pack.tables["council_asb"].iloc[0, 0])
+        rows[f"ASB reports to the council, {months[0]} to {months[-1]}"] = f"{n:,}"
+    gaps: list[str] = []
+    cov = pack.tables.get("partner_coverage")
+    if cov is not None and len(cov):
+        c = cov.iloc[0]
+        cp = cov.attrs.get("coverage_params", {})
+        weeks, as_of = cp.get("weeks", 8), cp.get("as_of", "the latest date")
+        op_weeks = cp.get("operation_weeks") or weeks
+        if pd.notna(c.get("cctv_share")):
+            rows["Share of area in CCTV view"] = f"{float(c['cctv_share']):.1%}"
+            if not bool(c["cctv_covered"]):
+                gaps.append("no CCTV view")
+        if pd.notna(c.get("walkabout_n")):
+            last = c.get("walkabout_last")
+            when = f" (last on {pd.Timestamp(last):%d %b %Y})" if pd.notna(last) else ""
+            key = f"Walkabouts within {cp.get('walk_distance_m', 50):,.0f} m in the {weeks} weeks to {as_of}"
+            rows[key] = f"{int(c['walkabout_n']):,}{when}"
+            if not int(c["walkabout_n"]):
+                gaps.append(f"no walkabout in the last {weeks} weeks")
+        if pd.notna(c.get("operation_covered")):
+            rows[f"Operations in the {op_weeks} weeks to {as_of}"] = str(c["operations"]) or "none"
+            if not bool(c["operation_covered"]):
+                gaps.append(f"no operation in the last {op_weeks} weeks")
+        if c.get("nearest_hub") is not None and pd.notna(c.get("hub_distance_m")):
+            dist = float(c["hub_distance_m"])
+            where = "in the area" if dist == 0 else f"{dist:,.0f} m from the area"
+            rows["Nearest community hub"] = f"{c['nearest_hub']}, {where}"
+        layers = {"cctv_share": "CCTV", "walkabout_n": "walkabouts", "operation_covered": "operations",
+                  "hub_distance_m": "community hubs"}
+        missing = [v for k, v in layers.items() if k in cov.columns and pd.isna(c.get(k))]
+        if missing:
+            rows["Partner layers not supplied"] = ", ".join(missing)
+        rows["Gaps in coverage"] = "; ".join(gaps) if gaps else "none found"
+    frame = pd.DataFrame({pack.figures["area_name"]: list(rows.values())},
+                         index=pd.Index(list(rows), name="Partner data"))
+    return frame_html(frame, text_columns=[pack.figures["area_name"]])
 
 
 def _maps(pack: EvidencePack) -> dict[str, Any]:
     from geo_csp import figures
 
     name = pack.figures["area_name"]
+    wards = boundaries.load_wards()
     detail = figures.hotspot_map(borough=pack.borough, area=pack.area, units=pack.units, points=pack.points,
+                                 context_units=pack.context_units, wards=wards,
                                  title=f"{name}: hotspot classes", synthetic=pack.synthetic)
     overview = figures.hotspot_map(borough=pack.borough, area=pack.area, units=None, zoom_to_area=False,
-                                   title=f"{name} in the borough", synthetic=pack.synthetic,
+                                   wards=wards, title=f"{name} in the borough", synthetic=pack.synthetic,
                                    figsize_in=(6.0, 6.0))
     trend = figures.trend_chart(pack.monthly, title=f"{name}: crimes per month",
                                 synthetic=pack.synthetic)
@@ -448,7 +587,10 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
            " <b>Restricted: contains granular and partner data; not for publication.</b>") + "</p>")
     if pack.params.public:
         parts.append(f"<p class=\"rule\">{esc(pack.params.disclosure.rule)}</p>")
-    parts.append("<h2>Crime in the area, the borough and the force</h2>" + _table_html(pack.tables["counts"]))
+    force = "Force" in pack.tables["counts"].index
+    parts.append(f"<h2>Crime in the area{', the borough and the force' if force else ' and the borough'}</h2>"
+                 + _table_html(pack.tables["counts"])
+                 + ("" if force else f"<p>{esc(pack.force_note)}</p>"))
     ratio = f["concentration_ratio"]
     parts.append(
         "<h2>Concentration and harm</h2><p>"
@@ -461,16 +603,16 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     parts.append(f"<h2>Maps</h2><div class=\"map\"><img alt=\"hotspot map\" src=\"{images['map_detail']}\"></div>"
                  f"<div class=\"map\"><img alt=\"overview map\" style=\"max-width:70%\" "
                  f"src=\"{images['map_overview']}\"></div>")
-    parts.append("<h2>Hotspot classes inside the area</h2>" + _table_html(pack.tables["hotspot_classes"])
-                 + _table_html(pack.tables["hotspot_patterns"])
-                 + "<p>The hottest cells and why they are classed as they are:</p>"
-                 + pack.tables["hotspot_cells"].to_html(border=0, index=False, escape=True))
+    n_cells = f["n_cells"]
+    parts.append(
+        "<h2>Hotspot classes inside the area</h2>"
+        f"<p>The area holds {n_cells} H3 cells. Only the classes found in it are listed; every other class "
+        "(cold spots included) has no cell in the area.</p><div class=\"pair\">"
+        + _table_html(pack.tables["hotspot_classes"]) + _table_html(pack.tables["hotspot_patterns"])
+        + "</div><p>The hottest cells (highest Gi* z-score first) and why they are classed as they are:</p>"
+        + _cells_html(pack.tables["hotspot_cells"], f["months"]))
     if "council_asb" in pack.tables or "partner_coverage" in pack.tables:
-        parts.append("<h2>Partner data, coverage and gaps</h2>")
-        if "council_asb" in pack.tables:
-            parts.append(_table_html(pack.tables["council_asb"]))
-        if "partner_coverage" in pack.tables:
-            parts.append(pack.tables["partner_coverage"].T.to_html(border=0, escape=True, na_rep="no layer"))
+        parts.append("<h2>Partner data, coverage and gaps</h2>" + _partner_html(pack))
     parts.append("<h2>Notes and sources</h2><ol class=\"notes\">"
                  + "".join(f"<li>{esc(n)}</li>" for n in pack.notes) + "</ol>")
     parts.append(f"<p class=\"notes\">geo-csp {esc(geo_csp.__version__)}; store {esc(pack.store_dir)}; "
@@ -527,7 +669,8 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
     written["area.gpkg"] = gpkg
     for name, table in pack.tables.items():
         path = out / f"{name}.csv"
-        table.to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
+        whole = {c: "Int64" for c in (*GROUPS, schema.N) if c in table.columns}  # counts print as 187, not 187.0
+        table.astype(whole).to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
         written[path.name] = path
     if pack.audit is not None:
         adir = Path(audit_dir) if audit_dir is not None else out.parent / f"{out.name}-disclosure-audit"

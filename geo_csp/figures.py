@@ -104,6 +104,8 @@ def hotspot_map(
     area: gpd.GeoDataFrame | None = None,
     units: gpd.GeoDataFrame | None = None,
     points: gpd.GeoDataFrame | None = None,
+    context_units: gpd.GeoDataFrame | None = None,
+    wards: gpd.GeoDataFrame | None = None,
     title: str = "",
     synthetic: bool = False,
     zoom_to_area: bool = True,
@@ -120,9 +122,13 @@ def hotspot_map(
         The report's area, outlined in :data:`AREA_COLOUR`.
     units
         Hotspot units with a ``category`` column, filled by :data:`CATEGORY_COLOURS` (no-pattern units
-        are left unfilled).
+        are left unfilled); the legend counts them per class.
     points
         Incident points (sensitive: never on a public map).
+    context_units
+        Hotspot units around the area (outside it), drawn paler for context.
+    wards
+        Ward polygons drawn as thin grey lines for context (labelled with ``ward_name`` on a zoomed map).
     title
         Title above the map.
     synthetic
@@ -134,20 +140,35 @@ def hotspot_map(
     figsize_in
         Figure size in inches.
     """
-    for frame, name in ((borough, "borough"), (area, "area"), (units, "units"), (points, "points")):
+    for frame, name in ((borough, "borough"), (area, "area"), (units, "units"), (points, "points"),
+                        (context_units, "context_units"), (wards, "wards")):
         _check_crs(frame, name)
-    if units is not None and schema.CATEGORY not in units.columns:
-        raise SchemaError(f"`units` need a {schema.CATEGORY!r} column to colour the map")
+    for frame, name in ((units, "units"), (context_units, "context_units")):
+        if frame is not None and schema.CATEGORY not in frame.columns:
+            raise SchemaError(f"`{name}` need a {schema.CATEGORY!r} column to colour the map")
     fig, ax = plt.subplots(figsize=figsize_in)
+    if wards is not None and len(wards):
+        wards.boundary.plot(ax=ax, color="#9a9a9a", linewidth=0.6, linestyle="--")
     borough.boundary.plot(ax=ax, color="#555555", linewidth=1.0)
     handles: list = [Line2D([], [], color="#555555", linewidth=1.0, label="Borough boundary")]
-    if units is not None and len(units):
-        shown = units[units[schema.CATEGORY].isin(list(CATEGORY_COLOURS))]
-        for category, colour in CATEGORY_COLOURS.items():
-            part = shown[shown[schema.CATEGORY] == category]
-            if len(part):
-                part.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.2)
-                handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} ({len(part)})"))
+    if wards is not None and len(wards):
+        handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, linestyle="--", label="Ward boundary"))
+    near = _coloured(context_units)
+    if len(near):
+        near.plot(ax=ax, color=near[schema.CATEGORY].astype(str).map(CATEGORY_COLOURS).to_numpy(), alpha=0.35,
+                  edgecolor="white", linewidth=0.2)
+    shown = _coloured(units)
+    around = set(near[schema.CATEGORY].astype(str))
+    for category, colour in CATEGORY_COLOURS.items():
+        part = shown[shown[schema.CATEGORY].astype(str) == category]
+        if len(part):
+            part.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.2)
+            handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} ({len(part)})"))
+        elif category in around:
+            handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} (outside the area only)"))
+    if len(near):
+        handles.append(Patch(facecolor="#bbbbbb", alpha=0.35, edgecolor="none",
+                             label="Paler: cells outside the report area"))
     if points is not None and len(points):
         points.plot(ax=ax, color=POINT_COLOUR, markersize=2, alpha=0.5)
         handles.append(Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, markersize=3,
@@ -163,7 +184,13 @@ def hotspot_map(
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    if wards is not None and len(wards) and zoom_to_area and area is not None and len(area):
+        _label_wards(ax, wards)
+    # below the map, so the legend never hides cells or points
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8,
+              frameon=False)
     add_scalebar(ax)
     add_north_arrow(ax)
     if title:
@@ -173,6 +200,28 @@ def hotspot_map(
         stamp_synthetic(fig)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def _coloured(units: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The units whose category has a colour (an empty frame for ``None``)."""
+    if units is None:
+        return gpd.GeoDataFrame({schema.CATEGORY: []}, geometry=[], crs=WORKING_CRS)
+    return units[units[schema.CATEGORY].astype(str).isin(list(CATEGORY_COLOURS))]
+
+
+def _label_wards(ax: plt.Axes, wards: gpd.GeoDataFrame) -> None:
+    """Ward names at a point inside each ward that lies in the map's extent."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    name_col = schema.WARD_NAME if schema.WARD_NAME in wards.columns else None
+    if name_col is None:
+        return
+    clipped = wards.clip((x0, y0, x1, y1))
+    clipped = clipped[~clipped.geometry.is_empty]
+    pts = clipped.geometry.representative_point()
+    for (px, py), label in zip(zip(pts.x, pts.y), clipped[name_col].astype(str)):
+        ax.text(px, py, label, fontsize=7, color="#555555", ha="center", va="center", style="italic",
+                zorder=5)
 
 
 def trend_chart(
@@ -196,7 +245,9 @@ def trend_chart(
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    # below the axes, so the legend never covers a line
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=max(1, len(series.columns)),
+              frameon=False)
     if title:
         ax.set_title(title, fontsize=11)
     fig.text(0.01, 0.01, OGL_ATTRIBUTION + ".", fontsize=6.5, ha="left", va="bottom")

@@ -41,6 +41,7 @@ __all__ = [
     "PartnershipTable",
     "TableParams",
     "partnership_table",
+    "frame_html",
     "write_table_csv",
     "write_table_html",
     "write_table_xlsx",
@@ -437,9 +438,53 @@ def write_table_csv(table: PartnershipTable, path: str | Path) -> Path:
     return path
 
 
+def frame_html(
+    frame: pd.DataFrame,
+    *,
+    index: bool = True,
+    text_columns: Sequence[str] = (),
+    classes: str = "",
+    na_rep: str = "",
+) -> str:
+    """A small table as HTML: one header row (the index name in its corner), values as given.
+
+    Unlike ``DataFrame.to_html`` there is no second header row for the index name. Cells of
+    ``text_columns`` get ``class="text"`` (left-aligned by the page's CSS); the others ``class="num"``.
+
+    Parameters
+    ----------
+    frame
+        Values already formatted for print (anything else is shown with ``str``).
+    index
+        Show the index as the first column (row headers).
+    text_columns
+        Columns holding prose rather than numbers.
+    classes
+        CSS classes of the ``<table>``.
+    na_rep
+        Text for missing values.
+    """
+    esc = html.escape
+    texts = set(text_columns)
+
+    def cell(v: Any) -> str:
+        return na_rep if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+    head = ([f"<th>{esc(str(frame.index.name or ''))}</th>"] if index else []) + [
+        f"<th class=\"{'text' if c in texts else 'num'}\">{esc(str(c))}</th>" for c in frame.columns]
+    kinds = ["text" if c in texts else "num" for c in frame.columns]
+    rows = []
+    for label, values in zip(frame.index, frame.itertuples(index=False, name=None)):
+        cells = [f"<td class=\"{k}\">{esc(cell(v))}</td>" for k, v in zip(kinds, values)]
+        rows.append("<tr>" + (f"<th>{esc(str(label))}</th>" if index else "") + "".join(cells) + "</tr>")
+    cls = f" class=\"{esc(classes)}\"" if classes else ""
+    return (f"<table{cls}><thead><tr>{''.join(head)}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
 def table_html(table: PartnershipTable) -> str:
     """The table as an HTML fragment (``<table>`` plus footnotes)."""
-    body = table.display.to_html(classes="partnership", border=0, escape=True)
+    body = frame_html(table.display, classes="partnership")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.footnotes)
     return f"{body}\n<ol class=\"footnotes\">{notes}</ol>"
 
@@ -452,7 +497,7 @@ def write_table_html(table: PartnershipTable, path: str | Path) -> Path:
         f"<title>{html.escape(_title(table))}</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "th,td{border:1px solid #999;padding:4px 8px;text-align:right}th{background:#dde5f0}"
-        "td:first-child,th:first-child{text-align:left}.footnotes{font-size:85%;color:#333}"
+        "td:first-child,th:first-child,.text{text-align:left}.footnotes{font-size:85%;color:#333}"
         f"</style></head><body><h1>{html.escape(_title(table))}</h1>\n{table_html(table)}</body></html>"
     )
     path.write_text(page, encoding="utf-8")
@@ -506,9 +551,15 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
     ws.freeze_panes = "B4"
     r = 5 + len(table.measures)
     ws.cell(row=r, column=1, value="Notes").font = Font(bold=True)
+    last_col = get_column_letter(len(header))
+    chars_per_line = 36 + 15 * (len(header) - 1)  # the merged width in characters, roughly
     for k, note in enumerate(table.footnotes, start=1):
-        c = ws.cell(row=r + k, column=1, value=f"{k}. {note}")
+        text = f"{k}. {note}"
+        c = ws.cell(row=r + k, column=1, value=text)
         c.font = Font(size=9)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(f"A{r + k}:{last_col}{r + k}")
+        ws.row_dimensions[r + k].height = 13 * (1 + len(text) // chars_per_line)
     wb.save(path)
     return path
 
@@ -519,6 +570,8 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
     A store whose ``config.json`` has ``"areas"`` (a boundary file, relative to the store, with
     ``area_code``, ``area_name`` and ``population``, e.g. every borough of a force for comparators) and
     ``"borough"`` uses them; otherwise the shipped Bury borough outline (ONS mid-year population).
+    The config's ``"comparators"`` (names or codes of rows of ``areas``; ``[]`` for none) picks the
+    comparator areas of :func:`table_from_store`; without it every other area is a comparator.
     """
     from geo_csp import store
 
@@ -567,7 +620,9 @@ def table_from_store(
     incidents = store.read_incidents(store_dir, columns=cols)
     manifest = store.read_manifest(store_dir)
     n_inputs = sum(1 for e in manifest.get("files", {}).values() if e.get("active", True))
+    listed = store.store_config(store_dir).get("comparators")  # None: every other area of `areas`
     params = TableParams(area=area or borough, n_quarters=n_quarters, public=public,
+                         comparators=None if listed is None else tuple(listed),
                          disclosure=disclosure or DisclosureParams())
     return partnership_table(incidents, areas, params=params, measures=measures,
                              provenance={"store": str(store_dir), "inputs": n_inputs, "population": pop_source})

@@ -226,6 +226,10 @@ def _build_store(out: Path, police_dir: Path, council_csv: Path, council_mapping
         "wards": None,  # null: the shipped Bury wards (2022)
         "lsoas": None,  # null: the shipped Bury LSOAs (2021 era)
         "named_places": None,  # null: the shipped Bury named places
+        # null: one borough's extract. No comparator areas (no other boroughs' data or populations), so
+        # the quarterly table's comparator and the evidence packs' force rows are "not available".
+        "areas": None,
+        "comparators": [],
         "layers_dir": "../layers",
         "truth": "../truth.json",
     })
