@@ -24,6 +24,8 @@ Vansteenwegen, Souffriau & Van Oudheusden 2011, EJOR 209:1-10), NP-hard, so a he
 
 Legs are shortest paths on edge length (scipy's Dijkstra on the network's sparse adjacency, which equals
 ``networkx.shortest_path_length(G, u, v, weight="length")``). A stop is visited at its nearest street node.
+The walk starts and ends at the hubs themselves: the straight walk between a hub and its nearest street
+node is part of the first and last legs, of the route line and of the time budget.
 Without a network the plan is a **straight-line estimate**: straight distances times a detour factor of
 1.3, clearly labelled as such in every output.
 """
@@ -491,7 +493,8 @@ def plan_walkabout(
     purposes = (
         stops["purpose"].astype(str).to_numpy()
         if "purpose" in stops
-        else np.array([f"Visible presence, {priority_col} {p:g}" for p in prio_stops], dtype=object)
+        else np.array([f"Visible presence, {priority_col} {p:,.0f}" if abs(p) >= 10 else f"Visible presence, {priority_col} {p:.2g}"
+                       for p in prio_stops], dtype=object)
     )
     terminals = np.vstack([shapely.get_coordinates(start_pt), shapely.get_coordinates(end_pt), pts])
     n_term = len(terminals)
@@ -515,6 +518,11 @@ def plan_walkabout(
         uniq, inverse = np.unique(node_idx, return_inverse=True)
         d_all, pred = dijkstra(matrix, directed=False, indices=uniq, return_predecessors=True)
         dist = d_all[inverse][:, node_idx]
+        # the walk starts and ends at the hubs themselves: add the straight walk between each hub and its
+        # street node to every leg that leaves the start or reaches the end (stops are visited at their node)
+        access = np.zeros(n_term)
+        access[:2] = snap[:2]
+        dist = dist + access[:, None] + access[None, :]
         far = snap > max_snap_m
         reachable &= ~far
         reason[far] = [f"unreachable: {s:.0f} m from the nearest street (limit {max_snap_m:.0f} m)" for s in snap[far]]
@@ -544,7 +552,7 @@ def plan_walkabout(
     else:
         nodes, node_idx, uniq, pred = nodes_of
         row_of = {int(u): i for i, u in enumerate(uniq)}
-        coords: list[np.ndarray] = []
+        coords: list[np.ndarray] = [terminals[:1]]  # from the start hub itself ...
         for a, b in zip(tour[:-1], tour[1:], strict=True):
             src, dst = int(node_idx[a]), int(node_idx[b])
             path = [dst]
@@ -553,12 +561,11 @@ def plan_walkabout(
             path = path[::-1]
             for u, v in zip(path[:-1], path[1:], strict=True):
                 coords.append(_edge_line(network, nodes[u], nodes[v]))
-        if coords:
-            route = shapely.LineString(np.vstack(coords))
-        else:  # start = end and no stops
-            xy = visit_xy[0]
-            route = shapely.LineString([xy, xy])
-        route = shapely.remove_repeated_points(route, 1e-6) if shapely.get_num_coordinates(route) > 2 else route
+        coords.append(terminals[1:2])  # ... to the end hub itself
+        line = np.vstack(coords)
+        keep = np.r_[True, np.any(np.abs(np.diff(line, axis=0)) > 1e-6, axis=1)]  # drop repeated vertices
+        line = line[keep]
+        route = shapely.LineString(line if len(line) > 1 else np.vstack([line, line]))
     visited = np.asarray(tour[1:-1], dtype=int)
     walk_leg = travel[np.asarray(tour[:-1]), np.asarray(tour[1:])]
     arrive = np.cumsum(walk_leg[:-1]) + dwell_min * np.arange(len(visited))
@@ -622,5 +629,6 @@ def plan_walkabout(
             "max_snap_m": max_snap_m,
             "method": method,
             "detour_factor": DETOUR_FACTOR if network is None else 1.0,
+            "hub_access_m": [float(snap[0]), float(snap[1])],
         },
     )

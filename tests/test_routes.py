@@ -84,6 +84,22 @@ def test_plan_on_grid_respects_budget_and_reachability() -> None:
     assert_allclose(plan.stops["depart_min"] - plan.stops["arrive_min"], 10.0)
 
 
+def test_hub_off_the_street_walk_is_in_the_budget() -> None:
+    # hub 60 m south of grid node (0, 0); one stop at node (300, 0): 60 + 300 + 300 + 60 = 720 m = 9 min
+    graph = _grid_network()
+    x0, y0 = 380_000.0, 410_000.0
+    stops = _stops([(x0 + 300, y0)], [5.0])
+    plan = routes.plan_walkabout(stops, start=(x0, y0 - 60), budget_min=21, dwell_min=12, network=graph)
+    assert_allclose(plan.legs_m, [360.0, 360.0])
+    assert_allclose([plan.walk_min, plan.total_min], [9.0, 21.0])
+    coords = shapely.get_coordinates(plan.route)
+    assert_allclose(coords[[0, -1]], [[x0, y0 - 60], [x0, y0 - 60]])
+    assert_allclose(plan.route.length, 720.0)
+    # one minute less and the stop no longer fits: it is listed, not silently dropped
+    short = routes.plan_walkabout(stops, start=(x0, y0 - 60), budget_min=20, dwell_min=12, network=graph)
+    assert short.stops.empty and short.skipped["reason"].tolist() == ["does not fit the time budget"]
+
+
 def test_plan_errors() -> None:
     stops = _stops([(300.0, 0.0)], [5.0])
     with pytest.raises(ParameterError, match="budget_min"):
@@ -165,7 +181,12 @@ def test_levenshulme_route_follows_streets(levenshulme: nx.MultiGraph, tmp_path:
     visit_nodes = nodes[tree.nearest(shapely.points(plan.stops[["easting", "northing"]].to_numpy()))]
     seq = [hub_node, *visit_nodes, hub_node]
     expected = [nx.shortest_path_length(levenshulme, a, b, weight="length") for a, b in zip(seq[:-1], seq[1:])]
+    # plus the straight walk between the hub and its street node on the first and last legs
+    access = float(np.hypot(*(xy[tree.nearest(start)] - np.array(start.coords[0]))))
+    expected[0] += access
+    expected[-1] += access
     assert_allclose(plan.legs_m, expected, rtol=1e-9)
+    assert_allclose(plan.params["hub_access_m"], [access, access])
 
     # the GPX opens with gpxpy and every track point lies on a street edge (< 1 m in EPSG:27700)
     gpx_file = tmp_path / "walk.gpx"
@@ -181,12 +202,12 @@ def test_levenshulme_route_follows_streets(levenshulme: nx.MultiGraph, tmp_path:
         for u, v, d in levenshulme.edges(data=True)
     ]
     street = shapely.STRtree(edges)
-    _, dist = street.query_nearest(bng.to_numpy(), return_distance=True, all_matches=False)
-    assert dist.max() < 1.0
-    # start and end at the hub's street node
-    hub_xy = xy[tree.nearest(start)]
-    assert_allclose(bng.iloc[0].coords[0], hub_xy, atol=0.01)
-    assert_allclose(bng.iloc[-1].coords[0], hub_xy, atol=0.01)
+    _, dist = street.query_nearest(bng.to_numpy()[1:-1], return_distance=True, all_matches=False)
+    assert dist.max() < 1.0  # every point between the hub ends lies on a street
+    # start and end at the hub itself, then along streets from its street node
+    assert_allclose(bng.iloc[0].coords[0], start.coords[0], atol=0.01)
+    assert_allclose(bng.iloc[-1].coords[0], start.coords[0], atol=0.01)
+    assert_allclose(bng.iloc[1].coords[0], xy[tree.nearest(start)], atol=0.01)
     html = plan.to_html(title="Levenshulme walkabout")
     assert "OpenStreetMap contributors" in html and plan.stops["name"].iloc[0] in html
 
@@ -214,13 +235,23 @@ def test_demo_walkabout_plan(tmp_path_factory: pytest.TempPathFactory, tmp_path:
     assert (plan.stops["snap_m"] <= 250).all()
     unreachable = plan.skipped[plan.skipped["reason"].str.startswith("unreachable")]
     assert len(unreachable) > 0 and not set(unreachable["stop_id"]) & set(plan.stops["stop_id"])
-    # starts and ends at the hub's street node
+    # starts and ends at the hub itself; the walk to its street node is counted in the budget
     xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in graph.nodes])
-    hub_xy = xy[np.argmin(np.hypot(*(xy - shapely.get_coordinates(hub.geometry)[0]).T))]
+    hub_pt = shapely.get_coordinates(hub.geometry)[0]
+    access = np.hypot(*(xy - hub_pt).T).min()
     coords = shapely.get_coordinates(plan.route)
-    assert_allclose(coords[0], hub_xy) and assert_allclose(coords[-1], hub_xy)
+    assert_allclose(coords[0], hub_pt) and assert_allclose(coords[-1], hub_pt)
+    assert_allclose(plan.route.length, plan.length_m, atol=0.05)  # GraphML edge lengths are rounded to 1 cm
+    assert_allclose(plan.params["hub_access_m"], [access, access])
+    assert_allclose(plan.total_min, plan.length_m / 80.0 + 12.0 * len(plan.stops))
     path = tmp_path / "demo.gpx"
     path.write_text(plan.to_gpx())
     parsed = gpxpy.parse(path.read_text())
     assert len(parsed.tracks[0].segments[0].points) == len(coords)
     assert [w.name.split(". ", 1)[1] for w in parsed.waypoints] == plan.stops["name"].tolist()
+
+
+def test_default_purpose_is_readable() -> None:
+    stops = _stops([(300.0, 0.0), (0.0, 300.0)], [1_234_567.0, 2.5])
+    plan = routes.plan_walkabout(stops, start=(0.0, 0.0), budget_min=120, dwell_min=10)
+    assert set(plan.stops["purpose"]) == {"Visible presence, priority 1,234,567", "Visible presence, priority 2.5"}
