@@ -28,6 +28,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
@@ -38,11 +39,13 @@ from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES, NO_PATTERN
 __all__ = [
     "AREA_CLASS",
     "BASEMAPS",
+    "BOROUGH_WIDE_SHARE",
     "CLASS_COLOURS",
     "LAYER_CLASS_PREFIX",
     "LEAFLET_DIR",
     "UNIT_CLASS",
     "base_map",
+    "borough_wide",
     "class_colour",
     "hotspot_map",
     "offline_assets",
@@ -87,6 +90,12 @@ AREA_CLASS: Final = "geo-csp-area"
 LAYER_CLASS_PREFIX: Final = "geo-csp-layer-"
 _SEQUENTIAL: Final = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
 _OTHER: Final = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+#: Decimal places of a degree kept in the map's GeoJSON (about 0.1 m).
+DISPLAY_DECIMALS: Final = 6
+_SIMPLIFY_DEG: Final = 5e-6  # partner-layer simplification tolerance, in degrees (about 0.4 m)
+#: An operation whose footprint covers at least this share of the mapped units is drawn as borough-wide
+#: (listed in the legend with its dates, not drawn over the hotspots).
+BOROUGH_WIDE_SHARE: Final = 0.5
 #: Stroke colours of the partner layers, by the layer names :mod:`geo_csp.layers` uses.
 _LAYER_COLOURS: Final = {
     "cctv": "#1f78b4",
@@ -132,7 +141,13 @@ class _HtmlOverlay(MacroElement):
             font: 12px/1.35 sans-serif; color: #222; }
           .geo-csp-box .sw { display: inline-block; width: 12px; height: 12px; margin-right: 5px;
             vertical-align: -2px; border: 1px solid #555; }
+          .geo-csp-box .ln { display: inline-block; width: 16px; height: 0; margin-right: 5px;
+            vertical-align: 3px; border-top: 3px solid; }
+          .geo-csp-box .dot { border-radius: 50%; border: 2px solid #fff; box-shadow: 0 0 0 1px #555; }
+          .geo-csp-box .note { max-width: 230px; color: #444; }
           .geo-csp-synthetic { font-weight: bold; font-size: 15px; color: #b00; letter-spacing: 2px; }
+          .geo-csp-label div { font: bold 13px/1.1 sans-serif; color: #111; white-space: nowrap;
+            text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 5px #fff; }
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
@@ -191,9 +206,21 @@ def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame
     for c in cols:
         if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
             out[c] = out[c].astype("float64").round(3)
+        elif pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%d").fillna("").astype(object)
         else:
             out[c] = out[c].astype("string").fillna("").astype(object)
     return out
+
+
+def _geojson(frame: gpd.GeoDataFrame, *, decimals: int = DISPLAY_DECIMALS) -> dict:
+    """``frame`` (EPSG:4326) as a GeoJSON dict with coordinates rounded to ``decimals`` and no bboxes.
+
+    Six decimal places of a degree are about 0.1 m: far finer than any screen pixel, and about half
+    the characters of full precision, so the map is serialised, sent and parsed faster.
+    """
+    rounded = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
+    return frame.set_geometry(gpd.GeoSeries(rounded, index=frame.index, crs=frame.crs)).to_geo_dict(show_bbox=False)
 
 
 def zoom_for_bounds(bounds: Sequence[float], *, width_px: int = 900, height_px: int = 600) -> int:
@@ -206,6 +233,23 @@ def zoom_for_bounds(bounds: Sequence[float], *, width_px: int = 900, height_px: 
     return int(np.clip(np.floor(zoom), 1, 18))
 
 
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar (bottom left) in metres and kilometres only: UK police and council maps are metric."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, maxWidth: 150, position: "bottomleft"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
 def base_map(
     bounds: Sequence[float],
     *,
@@ -213,6 +257,8 @@ def base_map(
     synthetic: bool = False,
 ) -> folium.Map:
     """An empty folium map fitted to ``bounds`` (lon/lat ``minx, miny, maxx, maxy``), with offline assets.
+
+    The map has a metric scale bar (bottom left) and opens fitted to ``bounds`` whatever its size.
 
     Parameters
     ----------
@@ -230,8 +276,9 @@ def base_map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=zoom_for_bounds((minx, miny, maxx, maxy)),
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=False,
+        zoom_snap=0.25,
     )
     js, css = offline_assets()
     m.default_js = list(js)  # instance attributes: folium and streamlit-folium read these
@@ -239,6 +286,8 @@ def base_map(
     if basemap is not None:
         url, attribution, max_zoom = BASEMAPS[basemap]
         folium.TileLayer(url, attr=attribution, name=f"basemap: {basemap}", max_zoom=max_zoom).add_to(m)
+    _MetricScale().add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(8, 8))
     if synthetic:
         _HtmlOverlay(
             f"{settings.SYNTHETIC_LABEL} DATA — invented incidents for demonstration, not real crime",
@@ -248,39 +297,142 @@ def base_map(
     return m
 
 
-def _legend_html(title: str, rows: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str]]) -> str:
+#: How each partner layer is drawn, by the first word of its name: style of polygons and lines,
+#: legend symbol (``"fill"``, ``"line"``, ``"outline"``, ``"dot"``) and the columns its tooltip shows.
+_LAYER_STYLES: Final[dict[str, dict]] = {
+    "operations": {"style": {"weight": 2.5, "dashArray": "8 5", "fillOpacity": 0.08}, "symbol": "outline",
+                   "tooltip": ("name", "type", "start_date", "end_date")},
+    "cctv": {"style": {"weight": 1.5, "fillOpacity": 0.45}, "symbol": "fill",
+             "tooltip": ("camera_id", "name", "range_m")},
+    "routes": {"style": {"weight": 4, "opacity": 0.9}, "symbol": "line", "tooltip": ("name", "date", "partners")},
+    "walkabout": {"style": {"weight": 5, "opacity": 0.95}, "symbol": "line",
+                  "tooltip": ("name", "label", "description")},
+    "hubs": {"style": {}, "symbol": "dot", "tooltip": ("name", "kind")},
+}
+_DEFAULT_LAYER_STYLE: Final = {"style": {"weight": 3, "fillOpacity": 0.15}, "symbol": "outline",
+                               "tooltip": ("name", "label", "description", "kind")}
+#: Drawing order of partner layers (later is on top); unknown layers go before the hubs.
+_LAYER_ORDER: Final = ("operations", "cctv", "routes", "walkabout")
+
+
+def _layer_kind(name: str) -> str:
+    return name.split()[0].lower() if name.strip() else name
+
+
+def borough_wide(operations: gpd.GeoDataFrame, *, extent_m2: float | None = None) -> np.ndarray:
+    """Boolean mask of the operations that cover the whole borough (e.g. days of action).
+
+    An operation is borough-wide when its ``footprint`` is ``"borough"`` (:func:`geo_csp.layers.read_operations`)
+    or, given ``extent_m2`` (the mapped area in m2), when its polygon covers at least
+    :data:`BOROUGH_WIDE_SHARE` of it. Such footprints hide every hotspot, so maps list them instead.
+    """
+    mask = np.zeros(len(operations), dtype=bool)
+    if "footprint" in operations.columns:
+        mask |= (operations["footprint"].astype("string").str.strip().str.lower() == "borough").fillna(False).to_numpy()
+    if extent_m2 is not None and extent_m2 > 0 and operations.crs is not None:
+        area = operations.geometry.to_crs(settings.WORKING_CRS).area.to_numpy()
+        mask |= area >= BOROUGH_WIDE_SHARE * extent_m2
+    return mask
+
+
+def _borough_wide_note(operations: gpd.GeoDataFrame) -> str:
+    """'Avro (day of action): 2023-03-16, 2023-07-20' lines for the legend, one per operation name."""
+    def column(name: str, default: object) -> object:
+        return operations[name].to_numpy() if name in operations.columns else default
+
+    rows = pd.DataFrame({
+        "name": pd.Series(column("name", "operation"), index=operations.index).astype(str).to_numpy(),
+        "type": pd.Series(column("type", ""), index=operations.index).astype("string").fillna("").to_numpy(),
+        "start": pd.to_datetime(pd.Series(column("start_date", pd.NaT), index=operations.index), errors="coerce"),
+        "end": pd.to_datetime(pd.Series(column("end_date", pd.NaT), index=operations.index), errors="coerce"),
+    }).sort_values("start")
+    lines = []
+    for (name, kind), group in rows.groupby(["name", "type"], sort=False):
+        dates = [
+            "?" if pd.isna(a) else (f"{a:%d %b %Y}" if pd.isna(b) or a == b else f"{a:%d %b %Y}–{b:%d %b %Y}")
+            for a, b in zip(group["start"], group["end"], strict=True)
+        ]
+        label = f"{name} ({str(kind).replace('_', ' ')})" if kind else str(name)
+        lines.append(f"<b>{html.escape(label)}</b>: {html.escape(', '.join(dates))}")
+    return "<br>".join(lines)
+
+
+def _swatch(colour: str, symbol: str) -> str:
+    if symbol == "line":
+        return f'<span class="ln" style="border-top-color:{colour}"></span>'
+    if symbol == "dot":
+        return f'<span class="sw dot" style="background:{colour}"></span>'
+    if symbol == "fill":
+        return f'<span class="sw" style="background:{colour};opacity:0.8"></span>'
+    if symbol == "dashed":
+        return f'<span class="sw" style="background:none;border:2px dashed {colour}"></span>'
+    return f'<span class="sw" style="background:{colour}33;border:2px dashed {colour}"></span>'
+
+
+def _legend_html(
+    title: str, rows: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str, str]], note: str = ""
+) -> str:
     parts = [f"<b>{html.escape(title)}</b>"]
     parts += [f'<div><span class="sw" style="background:{c}"></span>{html.escape(lbl)}</div>' for lbl, c in rows]
     if extra:
         parts.append("<b>Layers</b>")
-        parts += [
-            f'<div><span class="sw" style="background:none;border:2px solid {c}"></span>{html.escape(lbl)}</div>'
-            for lbl, c in extra
-        ]
+        parts += [f"<div>{_swatch(c, symbol)}{html.escape(lbl)}</div>" for lbl, c, symbol in extra]
+    if note:
+        parts.append(f'<div class="note"><b>Borough-wide, not drawn</b><br>{note}</div>')
     return "".join(parts)
 
 
-def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *, show: bool = True) -> None:
-    """One partner layer as a feature group: polygons outlined, lines drawn, points as circle markers."""
+def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *, show: bool = True) -> str:
+    """One partner layer as a feature group (polygons, lines, or points as circle markers); its legend symbol."""
+    spec = _LAYER_STYLES.get(_layer_kind(name), _DEFAULT_LAYER_STYLE)
     shown = _to_display(frame, f"layers[{name!r}]")
     shown = shown[~shown.geometry.is_empty & shown.geometry.notna()]
-    label_cols = [c for c in ("name", "label", "description", "start", "end", "kind") if c in shown.columns]
+    # camera-view arcs and GPS tracks carry far more vertices than a screen shows: drop those within ~0.4 m
+    shown = shown.set_geometry(shown.geometry.simplify(_SIMPLIFY_DEG))
+    label_cols = [c for c in spec["tooltip"] if c in shown.columns][:4]
     data = _json_safe(shown, label_cols)
     css = f"{LAYER_CLASS_PREFIX}{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
     group = folium.FeatureGroup(name=name, show=show)
     if len(data):
-        tooltip = folium.GeoJsonTooltip(fields=label_cols[:3]) if label_cols else None
+        style = {"color": colour, "fillColor": colour, "weight": 3, "fillOpacity": 0.15, **spec["style"], "className": css}
+        if spec["symbol"] == "dot":  # points: a solid dot with a white ring, readable on any fill
+            style.update(color="#ffffff", weight=2, fillOpacity=1.0)
         folium.GeoJson(
-            data.__geo_interface__,
+            _geojson(data),
             name=name,
-            style_function=lambda _f, c=colour, k=css: {
-                "color": c, "weight": 3, "fillColor": c, "fillOpacity": 0.15, "className": k,
-            },
-            marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.9, color=colour, fill_color=colour,
-                                       className=css),
-            tooltip=tooltip,
+            style_function=lambda _f, s=style: dict(s),
+            marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=1.0, fill_color=colour, color="#ffffff",
+                                       weight=2, className=css),
+            tooltip=folium.GeoJsonTooltip(fields=label_cols) if label_cols else None,
         ).add_to(group)
     group.add_to(m)
+    return spec["symbol"]
+
+
+def _layer_rank(name: str) -> int:
+    kind = _layer_kind(name)
+    if kind == "hubs":
+        return len(_LAYER_ORDER) + 1
+    return _LAYER_ORDER.index(kind) if kind in _LAYER_ORDER else len(_LAYER_ORDER)
+
+
+#: Leaflet style of the hotspot units: fill from each feature's ``_fill``; cells with no pattern paler,
+#: so the hot classes and the partner layers drawn above them stand out.
+_UNIT_STYLE: Final = folium.JsCode(
+    f"""function(feature) {{
+        const none = feature.properties._fill === "{_NONE_COLOUR}";
+        return {{fillColor: feature.properties._fill, fillOpacity: none ? 0.35 : 0.75, color: "#777777",
+                 weight: 0.4, className: "{UNIT_CLASS}"}};
+    }}"""
+)
+_UNIT_HOVER: Final = folium.JsCode(
+    """function(feature, layer) {
+        layer.on({
+            mouseover: function(e) { e.target.setStyle({weight: 2.5, color: "#000000"}); },
+            mouseout: function(e) { e.target.setStyle({weight: 0.4, color: "#777777"}); }
+        });
+    }"""
+)
 
 
 def hotspot_map(
@@ -301,13 +453,16 @@ def hotspot_map(
     ----------
     units
         Cells, wards or LSOAs (any CRS; EPSG:27700 from :func:`geo_csp.analysis.run_hotspots`) with
-        ``unit_id`` and the column to colour by. Units with nothing to show are still drawn (grey), so
-        the map shows the whole study area.
+        ``unit_id`` and the column to colour by. Units with nothing to show are still drawn (pale
+        grey), so the map shows the whole study area.
     areas
-        Named hotspot areas (``area_id``, ``name``), drawn as outlines with their names.
+        Named hotspot areas (``area_id``, ``name``), drawn as dashed outlines with their names.
     layers
         Partner layers by name (``"cctv"``, ``"routes"``, ``"operations"``, ``"hubs"``,
-        ``"walkabout"``, ...), each its own entry in the layer control.
+        ``"walkabout"``, ...), each its own entry in the layer control, drawn above the hotspots
+        (operations lowest, hubs on top). Operations are outlines with a light fill and a tooltip
+        (name, type, dates); borough-wide ones (:func:`borough_wide`) are not drawn but listed
+        with their dates in the legend.
     m
         A map to add to; a new one (fitted to the units, offline assets) when ``None``.
     basemap
@@ -326,7 +481,8 @@ def hotspot_map(
     Returns
     -------
     folium.Map
-        With a layer control (collapsed off) and a legend.
+        With a layer control (collapsed off), a legend and a metric scale bar. GeoJSON coordinates
+        are rounded to :data:`DISPLAY_DECIMALS` places.
     """
     if schema.UNIT_ID not in units.columns:
         raise SchemaError(f"`units` needs a {schema.UNIT_ID!r} column; it has {list(units.columns)}")
@@ -358,26 +514,37 @@ def hotspot_map(
         c
         for c in (schema.UNIT_ID, "name", schema.WARD_NAME, schema.N, schema.HARM, schema.RATE_PER_1000,
                   schema.PATTERN, schema.CATEGORY, schema.GI_Z)
-        if c in shown.columns
+        if c in shown.columns and shown[c].notna().any()
     ]
     data = _json_safe(shown, tooltip_cols).assign(_fill=colours.to_numpy())
     unit_group = folium.FeatureGroup(name=f"hotspots ({colour_by})", show=True)
     folium.GeoJson(
-        data.__geo_interface__,
+        _geojson(data),
         name="hotspots",
-        style_function=lambda f: {
-            "fillColor": f["properties"]["_fill"],
-            "color": "#555555",
-            "weight": 0.6,
-            "fillOpacity": 0.7,
-            "className": UNIT_CLASS,
-        },
-        highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=tooltip_cols),
+        on_each_feature=_UNIT_HOVER,
+        style=_UNIT_STYLE,  # a Leaflet style function: no per-feature style table in the page
+        className=UNIT_CLASS,
     ).add_to(unit_group)
     unit_group.add_to(m)
 
-    extra: list[tuple[str, str]] = []
+    extra: list[tuple[str, str, str]] = []
+    named = [(name, frame) for name, frame in (layers or {}).items() if frame is not None and len(frame)]
+    named.sort(key=lambda item: _layer_rank(item[0]))
+    note = ""
+    drawn: list[tuple[str, gpd.GeoDataFrame]] = []
+    for name, frame in named:
+        if _layer_kind(name) == "operations":
+            wide = borough_wide(frame, extent_m2=float(units.to_crs(settings.WORKING_CRS).area.sum()))
+            note = _borough_wide_note(frame[wide]) if wide.any() else ""
+            frame = frame[~wide]
+        drawn.append((name, frame))
+    below = [(n, f) for n, f in drawn if _layer_rank(n) == 0]  # operations: under the area outlines
+    above = [(n, f) for n, f in drawn if _layer_rank(n) > 0]
+    for name, frame in below:
+        colour = _LAYER_COLOURS.get(_layer_kind(name), _OTHER[len(extra) % len(_OTHER)])
+        extra.append((name, colour, _add_layer(m, name, frame, colour)))
+
     if areas is not None and len(areas):
         if schema.AREA_ID not in areas.columns:
             raise SchemaError(f"`areas` needs an {schema.AREA_ID!r} column; it has {list(areas.columns)}")
@@ -387,7 +554,7 @@ def hotspot_map(
         area_data["_selected"] = (area_data[schema.AREA_ID] == (selected_area or "\0")).astype(int)
         area_group = folium.FeatureGroup(name="named hotspot areas", show=True)
         folium.GeoJson(
-            area_data.__geo_interface__,
+            _geojson(area_data),
             name="areas",
             style_function=lambda f: {
                 "fill": False,
@@ -403,27 +570,21 @@ def hotspot_map(
             names = area_shown[schema.AREA_NAME].astype(str).to_numpy()
             for x, y, name in zip(points.x.to_numpy(), points.y.to_numpy(), names, strict=True):
                 folium.Marker(
-                    [y, x],
-                    icon=folium.DivIcon(
-                        html=f'<div style="font:bold 12px sans-serif;color:#000;white-space:nowrap;'
-                        f'text-shadow:0 0 3px #fff,0 0 3px #fff">{html.escape(name)}</div>',
-                        icon_size=(1, 1),
-                    ),
+                    [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
+                    icon=folium.DivIcon(html=f"<div>{html.escape(name)}</div>", icon_size=(1, 1),
+                                        class_name="geo-csp-label"),
                     interactive=False,
                 ).add_to(area_group)
         area_group.add_to(m)
-        extra.append(("named hotspot areas", "#000000"))
-    for name, frame in (layers or {}).items():
-        if frame is None or len(frame) == 0:
-            continue
-        colour = _LAYER_COLOURS.get(name.split()[0].lower(), _OTHER[len(extra) % len(_OTHER)])
-        _add_layer(m, name, frame, colour)
-        extra.append((name, colour))
+        extra.append(("named hotspot areas", "#000000", "dashed"))
+    for name, frame in above:
+        colour = _LAYER_COLOURS.get(_layer_kind(name), _OTHER[len(extra) % len(_OTHER)])
+        extra.append((name, colour, _add_layer(m, name, frame, colour)))
 
     _HtmlOverlay(
-        _legend_html(title or colour_by.replace("_", " "), legend_rows, extra),
+        _legend_html(title or colour_by.replace("_", " "), legend_rows, extra, note),
         css_class="geo-csp-legend",
-        position="bottom: 24px; left: 10px; max-height: 60%; overflow-y: auto;",
+        position="bottom: 30px; right: 10px; max-height: 62%; max-width: 260px; overflow-y: auto;",
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m

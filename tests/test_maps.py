@@ -94,3 +94,42 @@ def _walk(element):  # noqa: ANN001, ANN202
     for child in element._children.values():
         yield child
         yield from _walk(child)
+
+
+def _operations(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    borough = shapely.union_all(wards.geometry.to_numpy())
+    return gpd.GeoDataFrame(
+        {
+            "name": ["Heartbeat", "Avro", "Avro"],
+            "type": ["targeted", "day_of_action", "day_of_action"],
+            "start_date": pd.to_datetime(["2025-01-01", "2023-03-16", "2024-07-18"]),
+            "end_date": pd.to_datetime(["2025-12-31", "2023-03-16", "2024-07-18"]),
+            "footprint": ["polygon", "borough", "polygon"],  # the last is borough-sized but drawn by hand
+        },
+        geometry=[wards.geometry.iloc[0].buffer(-50), borough, borough.buffer(10)],
+        crs=wards.crs,
+    )
+
+
+def test_borough_wide_operations_are_listed_not_drawn(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> None:
+    ops = _operations(wards)
+    assert maps.borough_wide(ops).tolist() == [False, True, False]  # by footprint alone
+    extent = float(units.area.sum())
+    assert maps.borough_wide(ops, extent_m2=extent).tolist() == [False, True, True]  # and by area
+    m = maps.hotspot_map(units, layers={"operations": ops})
+    drawn = [c for c in _walk(m) if type(c).__name__ == "GeoJson" and c.layer_name == "operations"]
+    assert len(drawn) == 1 and [f["properties"]["name"] for f in drawn[0].data["features"]] == ["Heartbeat"]
+    props = drawn[0].data["features"][0]["properties"]
+    assert props["start_date"] == "2025-01-01" and props["end_date"] == "2025-12-31"  # tooltip: name and dates
+    html = _html(m)
+    assert "Borough-wide, not drawn" in html and "16 Mar 2023" in html and "18 Jul 2024" in html
+
+
+def test_metric_scale_rounded_coordinates_and_fit(units: gpd.GeoDataFrame) -> None:
+    m = maps.hotspot_map(units)
+    html = _html(m)
+    assert "imperial: false" in html and "metric: true" in html and "fitBounds" in html
+    geojson = next(c for c in _walk(m) if type(c).__name__ == "GeoJson")
+    xy = shapely.get_coordinates(shapely.geometry.shape(geojson.data["features"][0]["geometry"]))
+    assert xy.size > 0 and (xy == xy.round(maps.DISPLAY_DECIMALS)).all()
+    assert "bbox" not in geojson.data["features"][0]
