@@ -7,8 +7,8 @@ For each hotspot area or cell this module measures what partners already do ther
 - ``operations``: operations whose footprint overlaps it and whose dates overlap the review period;
 - ``hub_distance_m``: distance to the nearest community hub (0 when a hub is inside).
 
-:func:`gap_list` turns that into the table a partnership meeting acts on: hotspots ranked by the number
-of kinds of activity missing and then by harm (or count), with the share of the borough's harm that
+:func:`gap_list` turns that into the table a partnership meeting acts on: hotspots no activity reaches
+first, then those some activity misses, then covered ones, each group by harm (or count), with the share of the borough's harm that
 sits in hotspots no activity reaches. :func:`site_cameras` is a greedy maximal-covering choice of where
 extra cameras would cover the most harm not already in view (Church & ReVelle 1974; the greedy rule is
 within a factor 1 - 1/e of the best choice, Nemhauser, Wolsey & Fisher 1978).
@@ -70,8 +70,11 @@ class CoverageParams:
         Operations count when their dates overlap the ``operation_weeks`` weeks up to ``as_of``
         (default: the same as ``weeks``).
     cctv_min_share
-        An area counts as CCTV-covered when more than this share of it is inside a camera view
-        (default 0: any camera view reaching into it).
+        An area counts as CCTV-covered when at least this share of it is inside a camera view. Default
+        0.05: a camera view of the default 50 m radius is 0.0079 km², about 7.5 % of a resolution-9 H3
+        cell (0.105 km², the usual hotspot cell), so 5 % asks for roughly one whole camera view per
+        cell-sized piece of the area; a camera that only clips the area's edge (a few per cent) is not
+        watching it. 0 restores "any camera view reaching into it".
     operation_types
         Operation types that count as coverage (e.g. leave out borough-wide ``"day_of_action"``).
     """
@@ -80,7 +83,7 @@ class CoverageParams:
     weeks: int = 8
     as_of: str | None = None
     operation_weeks: int | None = None
-    cctv_min_share: float = 0.0
+    cctv_min_share: float = 0.05
     operation_types: tuple[str, ...] = ("targeted",)
 
     def __post_init__(self) -> None:
@@ -173,7 +176,8 @@ def coverage(
         inside = shapely.area(shapely.intersection(geoms, union))
         share = np.divide(inside, area_m2, out=np.zeros(n), where=area_m2 > 0)
         out["cctv_share"] = np.clip(share, 0.0, 1.0)
-        out["cctv_covered"] = out["cctv_share"] > params.cctv_min_share
+        covered = out["cctv_share"] > 0 if params.cctv_min_share == 0 else out["cctv_share"] >= params.cctv_min_share
+        out["cctv_covered"] = covered
     else:
         out["cctv_share"] = np.nan
         out["cctv_covered"] = pd.array([pd.NA] * n, dtype="boolean")
@@ -240,8 +244,9 @@ class GapList:
     ----------
     table
         One row per hotspot area: ``rank``, ``id``, ``name``, the measure, ``share_of_total``, the
-        coverage columns, ``n_gaps`` and ``gaps`` (plain-English list of what is missing), ranked by
-        ``n_gaps`` (most kinds missing first) and then by the measure.
+        coverage columns, ``n_gaps`` and ``gaps`` (plain-English list of what is missing), ranked:
+        hotspots no activity reaches first, then those some activity misses, then covered ones, each
+        group by the measure (highest first).
     shares
         For each activity kind, and ``"all"`` (hotspots no activity reaches), the share of ``total``
         that sits in hotspots it does not cover.
@@ -327,7 +332,12 @@ def gap_list(
             table[col] = covered[col].to_numpy()
     table["n_gaps"] = np.sum(list(uncovered.values()), axis=0) if kinds else 0
     table["gaps"] = gap_text.replace("", "covered").to_numpy()
-    table = table.sort_values(["n_gaps", measure], ascending=[False, False], kind="mergesort").reset_index(drop=True)
+    # blind spots (no activity of any kind) first, then hotspots missing some activity, then covered ones;
+    # within each, by the measure: a high-harm hotspot missing one kind of activity outranks a low-harm one
+    # missing two
+    table["_tier"] = np.where(none, 0, np.where(table["n_gaps"].to_numpy() > 0, 1, 2)) if kinds else 2
+    table = table.sort_values(["_tier", measure], ascending=[True, False], kind="mergesort")
+    table = table.drop(columns="_tier").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return GapList(
         table=table,

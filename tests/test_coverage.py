@@ -71,7 +71,12 @@ def test_coverage_known_answers(areas: gpd.GeoDataFrame, layers_by_hand: dict) -
     assert_allclose(out["cctv_share"], [0.5, 0.01, 0.0])
     assert out["cctv_covered"].tolist() == [True, False, False]  # B's 1 % is below the 25 % asked for
     default = cv.coverage(areas, views=layers_by_hand["views"])
-    assert default["cctv_covered"].tolist() == [True, True, False]  # default: any view reaching in
+    assert default["cctv_covered"].tolist() == [True, False, False]  # default 5 %: B's clipped corner is not enough
+    any_view = cv.coverage(areas, views=layers_by_hand["views"], params=cv.CoverageParams(cctv_min_share=0))
+    assert any_view["cctv_covered"].tolist() == [True, True, False]  # 0: any view reaching in
+    exactly = cv.coverage(areas, views=layers_by_hand["views"], params=cv.CoverageParams(cctv_min_share=0.5))
+    assert exactly["cctv_covered"].tolist() == [True, False, False]  # A's 50 % meets a 50 % threshold
+    assert default.attrs["coverage_params"]["cctv_min_share"] == 0.05
     # walkabouts: only the recent one within 50 m of B
     assert out["walkabout_n"].tolist() == [0, 1, 0]
     assert out["walkabout_last"].iloc[1] == pd.Timestamp("2024-05-01")
@@ -298,3 +303,17 @@ def test_site_cameras_in_hotspots_known_answer(areas: gpd.GeoDataFrame) -> None:
     assert_allclose(by_harm["new_weight"].iloc[0], max(w[0], 3 * w[1]))
     with pytest.raises(SchemaError, match="crime_type"):
         cv.site_cameras_in_hotspots(areas, inc.drop(columns="crime_type"))
+
+
+def test_gap_list_high_harm_with_one_gap_outranks_low_harm_with_two(areas: gpd.GeoDataFrame,
+                                                                    layers_by_hand: dict) -> None:
+    # A (harm 10) is in CCTV view only: 2 gaps. E (harm 100) has CCTV and a recent walk but no operation: 1 gap.
+    extra = gpd.GeoDataFrame({"area_id": ["e"], "name": ["E"], "harm": [100.0], "n": [1]},
+                             geometry=[shapely.box(50, 50, 150, 150)], crs=WORKING_CRS)
+    both = pd.concat([areas.iloc[[0]], extra], ignore_index=True)
+    routes = layers_by_hand["routes"].assign(date=pd.Timestamp("2024-05-01"))
+    out = cv.coverage(both, views=layers_by_hand["views"], routes=routes.iloc[[2]],
+                      operations=layers_by_hand["operations"], params=cv.CoverageParams(as_of="2024-05-10"))
+    gaps = cv.gap_list(out)
+    assert gaps.table["n_gaps"].tolist() == [1, 2]
+    assert gaps.table["id"].tolist() == ["e", "a"]
