@@ -29,6 +29,7 @@ __all__ = ["DAYS", "PatrolParams", "patrol_priorities", "peak_window", "plot_tim
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NO_TIME = "no time of day in the data (police.uk gives the month only)"
+_ZONE_LABELS = {"Europe/London": "UK time"}
 DOSAGE_SOURCE = "Koper 1995, Justice Quarterly 12(4); Telep, Mitchell & Weisburd 2014"
 
 
@@ -72,13 +73,21 @@ class PatrolParams:
             raise ParameterError("peak_hours must be 1-24 and revisit_max_h positive")
 
 
+def _number(value: float) -> str:
+    """A measure for a patrol sheet: thousands separated, no float noise."""
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2g}"
+
+
 def time_profile(incidents: pd.DataFrame, *, tz: str = "Europe/London", weight_col: str | None = None) -> pd.DataFrame:
     """Incidents by day of week (rows, Mon-Sun) and local hour of day (columns 0-23).
 
     Parameters
     ----------
     incidents
-        Rows with ``occurred_at`` (UTC timestamps, or naive timestamps taken as local time).
+        Rows with ``occurred_at``: UTC instants, as the store holds them (``schema.OCCURRED_AT``).
+        Naive timestamps are taken as UTC, as the schema defines the column; convert local clock times
+        with ``.dt.tz_localize("Europe/London")`` first. Hours and days are then local clock time in
+        ``tz`` (BST in summer, GMT in winter).
         Rows without a time are left out and counted in ``attrs["n_untimed"]``.
     tz
         Local time zone.
@@ -103,7 +112,7 @@ def time_profile(incidents: pd.DataFrame, *, tz: str = "Europe/London", weight_c
             "a time profile needs partner data with times"
         )
     local = times[timed]
-    local = local.dt.tz_convert(tz) if local.dt.tz is not None else local
+    local = (local.dt.tz_convert(tz) if local.dt.tz is not None else local.dt.tz_localize("UTC").dt.tz_convert(tz))
     weights = incidents.loc[timed, weight_col].to_numpy(dtype="float64") if weight_col else np.ones(int(timed.sum()))
     cell = local.dt.day_of_week.to_numpy() * 24 + local.dt.hour.to_numpy()
     grid = np.bincount(cell, weights=weights, minlength=7 * 24).reshape(7, 24)
@@ -118,7 +127,8 @@ def peak_window(profile: pd.DataFrame, *, hours: int = 4) -> dict[str, object]:
     """The busiest run of ``hours`` consecutive hours (wrapping midnight) and the busiest days.
 
     Returns ``start_hour``, ``end_hour`` (exclusive), ``hour_share`` (share of incidents in the window),
-    ``days`` (days above the daily average, busiest first) and ``text`` for a patrol sheet.
+    ``days`` (days above the daily average, busiest first) and ``text`` for a patrol sheet, with the
+    hours in the profile's time zone (``"UK time"`` for Europe/London).
     """
     by_hour = profile.to_numpy().sum(axis=0)
     total = by_hour.sum()
@@ -132,7 +142,8 @@ def peak_window(profile: pd.DataFrame, *, hours: int = 4) -> dict[str, object]:
     days = [DAYS[i] for i in order if by_day[i] > by_day.mean()]
     share = float(sums[start] / total)
     end = (start + hours) % 24
-    text = f"{start:02d}:00-{end:02d}:00 ({share:.0%} of incidents)" + (f", busiest {', '.join(days[:3])}" if days else "")
+    zone = _ZONE_LABELS.get(str(profile.attrs.get("tz", "")), str(profile.attrs.get("tz", "local time")))
+    text = f"{start:02d}:00-{end:02d}:00 {zone} ({share:.0%} of incidents)" + (f", busiest {', '.join(days[:3])}" if days else "")
     return {"start_hour": start, "end_hour": end, "hour_share": share, "days": days, "text": text}
 
 
@@ -228,7 +239,8 @@ def patrol_priorities(
             "visits": visits,
             "when": when,
             "purpose": [
-                f"Hotspot #{r} ({params.measure} {v:g}): visible presence {dwell}; {w}"
+                f"Hotspot #{r} ({'harm' if params.measure == schema.HARM else 'incidents'} {_number(v)}): "
+                f"visible presence {dwell}; {w}"
                 for r, v, w in zip(range(1, len(ranked) + 1), values, when)
             ],
         },

@@ -104,3 +104,21 @@ def test_real_bury_road_casualties_time_profile(real_data: Path, tmp_path: Path)
     png = tmp_path / "bury_collisions_heatmap.png"
     fig.savefig(png, dpi=80)
     assert png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_hours_are_uk_local_time_across_the_clock_change() -> None:
+    # the same 19:30 UK clock time in winter (19:30 UTC) and summer (18:30 UTC); naive values are UTC (schema)
+    aware = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-01-05 19:30", "2024-07-05 18:30"], utc=True)})
+    naive = aware.assign(occurred_at=aware["occurred_at"].dt.tz_localize(None))
+    for frame in (aware, naive):
+        prof = priorities.time_profile(frame)
+        assert prof.loc["Fri", 19] == 2 and prof.to_numpy().sum() == 2
+    peak = priorities.peak_window(priorities.time_profile(aware), hours=1)
+    assert peak["text"].startswith("19:00-20:00 UK time (100% of incidents)")
+
+
+def test_patrol_purpose_numbers_are_readable() -> None:
+    places = _places().assign(harm=[5.0, 1_234_567.0, 20.0])
+    out = priorities.patrol_priorities(places, params=priorities.PatrolParams(top_n=1))
+    assert out["purpose"].iloc[0].startswith("Hotspot #1 (harm 1,234,567): visible presence 10-15 min;")
+    assert priorities.NO_TIME in out["purpose"].iloc[0]
