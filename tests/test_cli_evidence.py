@@ -58,3 +58,42 @@ def test_evidence_command_refuses_points_in_public_mode(demo, tmp_path):
     assert res.returncode == 1
     assert "incident points cannot be exported in public mode" in res.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_command_module_imports_no_heavy_library_at_top_level():
+    """``geo-csp --help`` must not load geopandas/pandas/the evidence code through this module."""
+    import ast
+    from pathlib import Path
+
+    import geo_csp.cli.evidence_cmd as mod
+
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    top = set()
+    for node in tree.body:  # module level only
+        if isinstance(node, ast.Import):
+            top |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            top |= {node.module.split(".")[0]} | {f"{node.module}.{a.name}" for a in node.names}
+    heavy = {"geopandas", "pandas", "numpy", "pyarrow", "shapely", "matplotlib", "weasyprint", "openpyxl",
+             "geo_csp.evidence", "geo_csp.table", "geo_csp.figures", "geo_csp.disclosure", "geo_csp.store"}
+    assert not top & heavy, sorted(top & heavy)
+    # and the commands still import them when they run
+    fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    inner = {f"{n.module}" for f in ("table", "evidence") for n in ast.walk(fns[f]) if isinstance(n, ast.ImportFrom)}
+    assert {"geo_csp.table", "geo_csp.evidence"} <= inner
+
+
+def test_table_html_has_one_header_row(demo, tmp_path):
+    import re
+
+    res = CliRunner().invoke(app, ["table", "--store", str(demo.store_dir), "--xlsx", str(tmp_path / "t.xlsx"),
+                                   "--html", str(tmp_path / "t.html")])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    thead = re.search(r"<thead>(.*?)</thead>", page, flags=re.S).group(1)
+    assert thead.count("<tr") == 1 and thead.startswith("<tr><th>Measure</th>")
+    assert "Comparator: not available, as the store holds no data for comparator areas." in page
+    ws = load_workbook(tmp_path / "t.xlsx").active
+    notes = [r for r in range(1, ws.max_row + 1) if str(ws.cell(row=r, column=1).value or "")[:3] == "1. "]
+    assert notes and ws.cell(row=notes[0], column=1).alignment.wrap_text
+    assert any(str(rng).startswith(f"A{notes[0]}:") for rng in ws.merged_cells.ranges)

@@ -151,3 +151,97 @@ def test_sensitive_exports_refused_in_public_mode():
 def test_unknown_area(demo):
     with pytest.raises(ParameterError, match="is not a hotspot area"):
         build_evidence(demo.store_dir, EvidenceParams(area="Atlantis"))
+
+
+def test_report_tables_are_readable(pack_dir):
+    import re
+
+    out, pack = pack_dir
+    page = (out / "report.html").read_text(encoding="utf-8")
+    # one header row per table: no extra row carrying the index name
+    theads = re.findall(r"<thead>(.*?)</thead>", page, flags=re.S)
+    assert theads and all(t.count("<tr") == 1 for t in theads)
+    assert "<th>Rows</th>" not in page
+    # only the classes found in the area, each with at least one cell
+    for name in ("hotspot_classes", "hotspot_patterns"):
+        cells = pack.tables[name]["Cells"]
+        assert len(cells) and (cells > 0).all()
+    assert "Persistent Cold Spot" not in page and "persistent coldspot" not in page
+    assert sum(pack.figures["hotspot_cells"].values()) == pack.figures["n_cells"]
+    # counts print as whole numbers, in the page and in the CSVs
+    assert not re.search(r"<td class=\"num\">[\d,]+\.0</td>", page.split("Partner data")[0].split("hottest")[1])
+    cells_csv = pd.read_csv(out / "hotspot_cells.csv", dtype=str)
+    assert cells_csv[schema.N].str.fullmatch(r"\d+").all()
+    counts_csv = pd.read_csv(out / "counts.csv", dtype=str, index_col=0)
+    assert counts_csv["All crime"].str.fullmatch(r"\d+").all()
+    # the explanation is prose: left-aligned, with printed column names
+    assert '<th class="text">Why</th>' in page and '<td class="text">hot in' in page
+    assert "td.text, th.text { text-align: left; }" in page
+    # partner coverage in words and percentages, not field names and raw floats
+    share = pack.tables["partner_coverage"]["cctv_share"].iloc[0]
+    assert f'Share of area in CCTV view</th><td class="text">{share:.1%}</td>' in page
+    for raw in ("cctv_share", "cctv_covered", "walkabout_n", "hub_distance_m", "00:00:00"):
+        assert raw not in page
+
+
+def test_one_borough_store_has_no_pseudo_force(pack_dir):
+    out, pack = pack_dir
+    assert list(pack.tables["counts"].index) == ["Area", "Rest of borough", "Borough"]
+    assert set(pack.figures["counts"]) == {"Area", "Rest of borough", "Borough"}
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Rest of force" not in page and "Force comparison: not available" in page
+    assert "not available</td>" not in page  # every row shown has its population, so its rate
+    rates = pack.figures["rates_per_1000_per_year"]
+    assert all(v is not None for row in rates.values() for v in row.values())
+
+
+@pytest.fixture(scope="module")
+def force_store(demo, tmp_path_factory):
+    """The demo store with an areas file: Bury and a neighbour ring holding the crimes outside Bury."""
+    import shutil
+
+    from geo_csp import boundaries, store
+
+    root = tmp_path_factory.mktemp("force") / "demo"
+    shutil.copytree(demo.out_dir, root)
+    bury = boundaries.load_borough()
+    geom = bury.geometry.iloc[0]
+    ring = shapely.difference(shapely.box(*shapely.buffer(geom, 5_000).bounds), geom)
+    areas = gpd.GeoDataFrame({"area_code": ["E08000002", "X1"], "area_name": ["Bury", "Neighbour"],
+                              "population": [float(bury[schema.POPULATION].iloc[0]), 100_000.0]},
+                             geometry=[geom, ring], crs="EPSG:27700")
+    areas.to_file(root / "areas.gpkg", driver="GPKG")
+    config = store.store_config(root / "store")
+    store.write_store_config(root / "store", {**config, "areas": "../areas.gpkg", "comparators": None})
+    return root / "store"
+
+
+def test_force_rows_when_the_store_holds_the_force(force_store):
+    from geo_csp import store
+
+    pack = build_evidence(force_store, EvidenceParams(area=AREA))
+    c = pack.figures["counts"]
+    assert list(pack.tables["counts"].index) == ["Area", "Rest of borough", "Borough", "Rest of force", "Force"]
+    inc = store.read_incidents(force_store, sources=["police_uk_street"], located_only=True)
+    inc = inc[inc[schema.MONTH].between(*pack.figures["rate_months"]) & (inc[schema.CRIME_TYPE] != "Anti-social behaviour")]
+    x, y = inc[schema.EASTING].to_numpy(), inc[schema.NORTHING].to_numpy()
+    areas = gpd.read_file(force_store.parent / "areas.gpkg")
+    in_ring = shapely.contains_xy(areas.geometry.iloc[1], x, y)
+    assert c["Rest of force"]["All crime"] == int(in_ring.sum()) > 0
+    assert c["Force"]["All crime"] == c["Borough"]["All crime"] + c["Rest of force"]["All crime"]
+    r = pack.figures["rates_per_1000_per_year"]
+    assert r["Rest of force"]["All crime"] == pytest.approx(c["Rest of force"]["All crime"] * 1000 / 100_000, abs=1e-3)
+    pop_force = 100_000.0 + float(areas["population"].iloc[0])
+    assert r["Force"]["All crime"] == pytest.approx(c["Force"]["All crime"] * 1000 / pop_force, abs=1e-3)
+    assert "Force comparison: not available" not in " ".join(pack.notes)
+    assert any("Neighbour" in n for n in pack.notes)
+
+
+def test_public_pack_states_the_rule_in_plain_words(demo, tmp_path):
+    pack = build_evidence(demo.store_dir, EvidenceParams(area=AREA, public=True))
+    write_evidence(pack, tmp_path / "pub")
+    page = (tmp_path / "pub" / "report.html").read_text(encoding="utf-8")
+    rule = page.split('<p class="rule">')[1].split("</p>")[0]
+    assert "Counts below 10 are suppressed" in rule and "rounded to the nearest 5" in rule
+    assert "further cells are suppressed where a suppressed count could otherwise be worked out" in rule
+    assert "Gaps in the public trend chart are months whose count is suppressed" in page

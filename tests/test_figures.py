@@ -84,3 +84,41 @@ def test_errors():
         hotspot_map(borough=BOROUGH, units=UNITS.drop(columns=schema.CATEGORY))
     with pytest.raises(SchemaError, match="at least one month"):
         trend_chart(pd.DataFrame())
+
+
+def _bbox(fig, artist):
+    fig.canvas.draw()
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def test_legends_sit_outside_the_data():
+    months = [f"{y}-{m:02d}" for y in (2023, 2024, 2025) for m in range(1, 13)]
+    data = pd.DataFrame({"Area": np.full(36, 200.0), "Borough / 10": np.full(36, 190.0)}, index=months)
+    fig = trend_chart(data)
+    ax = fig.axes[0]
+    legend, axes = _bbox(fig, ax.get_legend()), _bbox(fig, ax)
+    assert legend.y1 <= axes.y0 + 1, "the trend legend overlaps the plotting area"
+    fig = hotspot_map(borough=BOROUGH, area=AREA, units=UNITS)
+    ax = fig.axes[0]
+    assert _bbox(fig, ax.get_legend()).y1 <= _bbox(fig, ax).y0 + 1, "the map legend covers the map"
+
+
+def test_map_context_wards_and_nearby_cells():
+    wards = gpd.GeoDataFrame({schema.WARD_NAME: ["West", "East"]},
+                             geometry=[shapely.box(380_000, 405_000, 382_600, 412_000),
+                                       shapely.box(382_600, 405_000, 386_000, 412_000)], crs="EPSG:27700")
+    near = gpd.GeoDataFrame({schema.CATEGORY: ["former hotspot", "persistent hotspot"]},
+                            geometry=[shapely.box(383_000, 408_000, 383_500, 408_500),
+                                      shapely.box(381_500, 408_000, 382_000, 408_500)], crs="EPSG:27700")
+    fig = hotspot_map(borough=BOROUGH, area=AREA, units=UNITS, context_units=near, wards=wards)
+    ax = fig.axes[0]
+    texts = figure_texts(fig)
+    assert "West" in texts and "East" in texts  # ward names label the zoomed map
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["Borough boundary", "Ward boundary", "persistent hotspot (1)", "emerging hotspot (1)",
+                      "former hotspot (outside the area only)", "Paler: cells outside the report area",
+                      "Report area"]
+    # the extent reaches beyond the area by at least 200 m on every side
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x0 <= 381_800 and x1 >= 383_200 and y0 <= 407_800 and y1 >= 409_200
+    assert ax.get_xlabel() == "" and ax.get_ylabel() == ""

@@ -22,6 +22,7 @@ from geo_csp.table import (
     TREND,
     Measure,
     TableParams,
+    frame_html,
     partnership_table,
     write_table_csv,
     write_table_html,
@@ -292,3 +293,14 @@ def test_real_bury_burglary_table_with_gm_comparators(real_data, tmp_path):
     write_table_html(t, Path(__file__).parent / "_artifacts" / "bury_burglary_2016_2019.html")
     print("\n" + t.display.T.to_string())
     print("\n".join(t.footnotes))
+
+
+def test_frame_html_known_answer():
+    frame = pd.DataFrame({"Cells": ["19"], "Why": ["hot <always>"]}, index=pd.Index(["a & b"], name="Class"))
+    assert frame_html(frame, text_columns=["Why"], classes="t") == (
+        '<table class="t"><thead><tr><th>Class</th><th class="num">Cells</th><th class="text">Why</th></tr>'
+        '</thead><tbody><tr><th>a &amp; b</th><td class="num">19</td><td class="text">hot &lt;always&gt;</td>'
+        "</tr></tbody></table>"
+    )
+    shown = frame_html(frame.assign(Cells=[np.nan]), index=False, na_rep="-")
+    assert "<th>Class</th>" not in shown and '<td class="num">-</td>' in shown
