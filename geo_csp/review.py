@@ -132,11 +132,23 @@ class OperationReview:
             lines.append(
                 f"Against {label}: target changed {row['target_change']:+.0%}, control {row['control_change']:+.0%}; "
                 f"relative effect {row['relative_effect']:+.0%}"
-                + (f"; WDQ {row['wdq']:.2f}" if row["wdq_meaningful"] else "; WDQ not meaningful")
+                + (f"; WDQ {row['wdq']:.2f} ({_wdq_words(row['wdq'])})" if row["wdq_meaningful"]
+                   else "; WDQ not meaningful")
                 + "."
             )
         lines.extend(f"Caution: {c}" for c in self.caveats)
         return "\n".join(lines)
+
+
+def _wdq_words(value: float) -> str:
+    """What a (meaningful) WDQ says, in plain English (Bowers & Johnson 2003)."""
+    if value > 0:
+        return "diffusion of benefit: crime also fell in the surrounding ring"
+    if value < -1:
+        return "displacement larger than the reduction: more crime moved next door than was prevented"
+    if value < 0:
+        return "some displacement into the surrounding ring, less than the reduction achieved"
+    return "no change in the surrounding ring"
 
 
 def _month(value: str | date | pd.Timestamp, name: str) -> str:
@@ -198,6 +210,11 @@ def review_operation(
     caveats: list[str] = []
     if first > data_last:
         raise ParameterError(f"the operation starts in {first}, after the data ends ({data_last}); nothing to review")
+    if last < data_first:
+        raise ParameterError(
+            f"the operation ended in {last}, before the data start ({data_first}); ingest the months of the "
+            "operation and the year before it to review it"
+        )
     if last > data_last:
         caveats.append(f"The data end in {data_last}, before the operation ends ({last}): 'after' stops at {data_last}.")
         last = data_last

@@ -115,6 +115,8 @@ def test_review_errors() -> None:
         review.review_operation(inc, footprint=FOOTPRINT, start="2024-01-01", end="2024-01-31")
     with pytest.raises(ParameterError, match="after the data ends"):
         review.review_operation(inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-01-31", borough=BOROUGH)
+    with pytest.raises(ParameterError, match="ended in 2023-06, before the data start .2024-01.; ingest"):
+        review.review_operation(inc, footprint=FOOTPRINT, start="2023-05-01", end="2023-06-30", borough=BOROUGH)
     with pytest.raises(ParameterError, match="ends .* before it starts"):
         review.review_operation(inc, footprint=FOOTPRINT, start="2024-02-01", end="2024-01-01", borough=BOROUGH)
 
@@ -182,3 +184,15 @@ def test_demo_day_of_action_reviewed_without_control(tmp_path_factory: pytest.Te
     assert np.isnan(out.counts.loc["control", "after"]) and np.isnan(out.comparisons.loc["before", "wdq"])
     # no effect was planted: the month of the day of action is within 10 % of the month before
     assert abs(out.comparisons.loc["before", "target_change"]) < 0.1
+
+
+def test_wdq_in_plain_english() -> None:
+    assert review._wdq_words(0.4).startswith("diffusion of benefit")
+    assert review._wdq_words(-5 / 12).startswith("some displacement")
+    assert review._wdq_words(-1.5).startswith("displacement larger than the reduction")
+    # the hand-worked WDQ example: before counts in January, after counts in June (data 2024-01..06)
+    spec = {(reg, m): k for reg, k0, k1 in (("target", 40, 20), ("buffer", 30, 36), ("control", 400, 380))
+            for m, k in (("2024-01", k0), ("2024-06", k1))}
+    out = review.review_operation(_incidents(spec), footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30",
+                                  borough=BOROUGH, name="Test", buffer_m=100)
+    assert "WDQ -0.42 (some displacement into the surrounding ring" in out.to_text()
