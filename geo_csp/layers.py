@@ -56,6 +56,7 @@ _EN_PAIRS = (("easting", "northing"), ("eastings", "northings"))
 # vertices on a sector's arc per degree of field of view: a 90-degree sector gets 45 arc segments,
 # which keeps the polygon's area within 0.02 % of the true sector area
 _ARC_SEGMENTS_PER_DEG = 0.5
+UK_TZ = "Europe/London"  # walk dates are UK calendar days
 
 
 # --------------------------------------------------------------------------------------------------
@@ -328,13 +329,16 @@ def camera_views(
 # Routes
 # --------------------------------------------------------------------------------------------------
 def _first_day(times: list) -> pd.Timestamp:
-    """Calendar day (UTC, midnight, tz-naive) of the earliest timestamp, or NaT."""
+    """UK calendar day (Europe/London, midnight, tz-naive) of the earliest timestamp, or NaT.
+
+    GPX times are UTC: a walk starting at 00:30 BST on 2 June is at 23:30 UTC on 1 June, and its day is
+    2 June. Naive times are taken as UTC, as the GPX standard defines them.
+    """
     if not times:
         return pd.NaT
     first = pd.Timestamp(min(times))
-    if first.tzinfo is not None:
-        first = first.tz_convert("UTC").tz_localize(None)
-    return first.normalize()
+    first = first.tz_localize("UTC") if first.tzinfo is None else first
+    return first.tz_convert(UK_TZ).tz_localize(None).normalize()
 
 
 def _read_gpx(path: Path) -> gpd.GeoDataFrame:
@@ -388,7 +392,7 @@ def read_routes(path: Path | str, *, layer: str | None = None) -> gpd.GeoDataFra
     Returns
     -------
     GeoDataFrame
-        ``route_id, name, date`` (datetime64, midnight; NaT when unknown), ``partners`` (``"; "``-separated
+        ``route_id, name, date`` (datetime64, midnight of the UK calendar day; NaT when unknown), ``partners`` (``"; "``-separated
         text), the file's other columns and line geometry in EPSG:27700.
     """
     path = Path(path)
@@ -412,7 +416,7 @@ def read_routes(path: Path | str, *, layer: str | None = None) -> gpd.GeoDataFra
                 f"route file {path}, feature {i + 1}: {date_col!r} is {table[date_col].iloc[i]!r}, not a date; "
                 "write it as YYYY-MM-DD"
             )
-        dates = dates.dt.tz_localize(None).dt.normalize()
+        dates = dates.dt.tz_convert(UK_TZ).dt.tz_localize(None).dt.normalize()
     ids = _identifiers(table, ("route_id", "id"), "route-")
     partners_col = _find_col(table.columns, "partners", "partner", "agencies")
     partners = (
@@ -523,7 +527,7 @@ def read_operations(
         i = int(np.flatnonzero(wrong)[0])
         raise LayerError(
             f"operations file {path}, feature {i + 1} ({frame['name'].iloc[i]}): footprint must be a polygon, "
-            f"not a {shapely.get_type_id(geoms[i])}; draw the area the operation covered"
+            f"not a {geoms[i].geom_type}; draw the area the operation covered"
         )
     geoms = shapely.make_valid(geoms)
     table = pd.DataFrame(frame.drop(columns="geometry"))

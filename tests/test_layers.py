@@ -232,3 +232,32 @@ def test_real_bury_libraries_and_polling_stations_as_hubs(real_data: Path) -> No
     # all inside Bury's bounding box in British National Grid metres
     x, y = bury_polls.geometry.x, bury_polls.geometry.y
     assert x.between(374_000, 386_000).all() and y.between(400_000, 418_000).all()
+
+
+def test_walk_date_is_the_uk_calendar_day(tmp_path: Path) -> None:
+    # 23:30 UTC on 1 June is 00:30 BST on 2 June: the walk happened on 2 June
+    gpx = gpxpy.gpx.GPX()
+    track = gpxpy.gpx.GPXTrack(name="Late walk")
+    seg = gpxpy.gpx.GPXTrackSegment()
+    for i in range(2):
+        seg.points.append(gpxpy.gpx.GPXTrackPoint(53.59 + i * 0.001, -2.29,
+                                                  time=pd.Timestamp(f"2024-06-01 23:3{i}", tz="UTC")))
+    track.segments.append(seg)
+    gpx.tracks.append(track)
+    path = tmp_path / "late.gpx"
+    path.write_text(gpx.to_xml())
+    assert layers.read_routes(path)["date"].iloc[0] == pd.Timestamp("2024-06-02")
+    line = {"type": "LineString", "coordinates": [[-2.30, 53.59], [-2.29, 53.59]]}
+    geo = tmp_path / "late.geojson"
+    geo.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": line, "properties": {"date": "2024-06-01T23:30:00+00:00"}},
+        {"type": "Feature", "geometry": line, "properties": {"date": "2024-01-05"}}]}))
+    assert layers.read_routes(geo)["date"].tolist() == [pd.Timestamp("2024-06-02"), pd.Timestamp("2024-01-05")]
+
+
+def test_operation_with_a_line_footprint_names_its_type(tmp_path: Path) -> None:
+    _ops_file(tmp_path / "ops.geojson", [{
+        "type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-2.30, 53.59], [-2.29, 53.59]]},
+        "properties": {"name": "Op Line", "start_date": "2024-01-01", "end_date": "2024-01-31"}}])
+    with pytest.raises(LayerError, match=r"feature 1 \(Op Line\): footprint must be a polygon, not a LineString"):
+        layers.read_operations(tmp_path / "ops.geojson")
