@@ -281,11 +281,10 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         force_note = (f"Rest of force: crimes located in the force's other {len(others)} area(s) of the store's "
                       f"areas file ({', '.join(others['area_name'].astype(str))}); rates use their populations.")
     else:
-        outside = int((~in_borough & recent & masks["All crime"]).sum())
         force_note = (
             "Force comparison: not available. This store holds one borough's extract of police.uk data "
-            f"(its config lists no comparator areas), so force-wide counts and rates cannot be worked out "
-            f"from it; the {outside:,} crimes placed just outside the borough boundary are not a force. "
+            "(its config lists no comparator areas), so force-wide counts and rates cannot be worked out "
+            "from it; the few crimes placed just outside the borough boundary are not a force. "
             "To compare with the force, ingest the force's data and name a boundary file of its boroughs, "
             "with populations, as \"areas\" in the store config."
         )

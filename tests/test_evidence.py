@@ -245,3 +245,5 @@ def test_public_pack_states_the_rule_in_plain_words(demo, tmp_path):
     assert "Counts below 10 are suppressed" in rule and "rounded to the nearest 5" in rule
     assert "further cells are suppressed where a suppressed count could otherwise be worked out" in rule
     assert "Gaps in the public trend chart are months whose count is suppressed" in page
+    # the prose under the table publishes no unprotected count (e.g. of crimes outside the borough)
+    assert "Force comparison: not available" in page and not any(ch.isdigit() for ch in pack.force_note)
