@@ -167,3 +167,26 @@ def test_archive_checks_refuse_zip_slip_and_bombs(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="not a file type"):
         uploads.check_upload("x.exe", 10)
     assert uploads.safe_name("../../a b.csv") == "a_b.csv"
+
+
+def test_prepared_map_sends_what_st_folium_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Map page renders its map once (folium_view.prepare); the component must get st_folium's arguments."""
+    import streamlit_folium
+
+    from geo_csp import boundaries, maps
+    from geo_csp.app import folium_view
+
+    wards = boundaries.load_wards()
+    units = wards.rename(columns={"ward_code": "unit_id"}).assign(n=range(len(wards)))
+
+    def build() -> object:  # two identical maps: rendering a folium map twice is not idempotent
+        return maps.hotspot_map(units, layers={"hubs": wards.assign(geometry=wards.centroid).iloc[:3]}, synthetic=True)
+
+    sent: list[dict] = []
+    monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kw: sent.append(kw))
+    streamlit_folium.st_folium(build(), key="k", height=620, use_container_width=True, returned_objects=[])
+    prepared = folium_view.prepare(build(), key="k")
+    folium_view.show(prepared, key="k", height=620)
+    expected, got = ({k: v for k, v in kw.items() if k != "on_change"} for kw in sent)
+    assert got == expected
+    assert "geo-csp-unit" in got["script"] and got["key"] == prepared.hash_key

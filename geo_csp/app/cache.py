@@ -72,10 +72,21 @@ def status(store_dir: str, stamp: float) -> dict[str, Any]:
     return {**store.store_status(store_dir), "config": store.store_config(store_dir)}
 
 
+#: Store columns the hotspot analysis reads (:func:`geo_csp.cube.build_cube`): the rest are never loaded.
+HOTSPOT_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
+                   schema.LOCATION, schema.SOURCE)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def incidents(store_dir: str, stamp: float, months: tuple[str, ...] | None) -> pd.DataFrame:
-    """Incidents of the chosen months (all columns the analysis needs)."""
-    return store.read_incidents(store_dir, months=list(months) if months else None)
+def incidents(
+    store_dir: str, stamp: float, months: tuple[str, ...] | None, *,
+    sources: tuple[str, ...] | None = None, columns: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Incidents of the chosen months (and sources), with the given columns (default all)."""
+    return store.read_incidents(
+        store_dir, months=list(months) if months else None, sources=list(sources) if sources else None,
+        columns=list(columns) if columns else None,
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -119,7 +130,7 @@ def hotspots(
     analysis = optional_module("analysis")
     if analysis is None:
         raise RuntimeError("hotspot analysis is not available in this build")
-    frame = incidents(store_dir, stamp, months)
+    frame = incidents(store_dir, stamp, months, sources=sources, columns=HOTSPOT_COLUMNS)
     return analysis.run_hotspots(
         frame,
         unit=unit,
@@ -184,7 +195,6 @@ def _layers_from_folder(store_dir: str) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def hotspot_folium(
     store_dir: str,
     stamp: float,
@@ -202,7 +212,7 @@ def hotspot_folium(
     selected_area: str | None,
     show_layers: tuple[str, ...],
 ) -> Any:
-    """The Map page's folium map for these choices, built once and reused on every rerun."""
+    """The Map page's folium map for these choices (:func:`geo_csp.maps.hotspot_map`); not cached itself."""
     result = hotspots(
         store_dir, stamp, months, unit=unit, resolution=resolution, crime_types=crime_types,
         group=group, measure=measure, sources=sources,
@@ -217,6 +227,14 @@ def hotspot_folium(
         colour_by=colour_by,
         selected_area=selected_area,
     )
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def hotspot_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key: str, **map_args: Any) -> Any:
+    """The Map page's map for these choices, rendered once (:func:`folium_view.prepare`) and reused on every rerun."""
+    from geo_csp.app import folium_view
+
+    return folium_view.prepare(hotspot_folium(store_dir, stamp, months, **map_args), key=key)
 
 
 def area_series(

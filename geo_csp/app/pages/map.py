@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from geo_csp import schema
-from geo_csp.app import cache, widgets
+from geo_csp import maps, schema
+from geo_csp.app import cache, folium_view, widgets
 
 choices = widgets.current()
 st.title("Hotspot map")
@@ -38,8 +37,8 @@ selected = right.selectbox(
     format_func=lambda a: "(none selected)" if a is None else f"{a}: {area_names[a]}",
 )
 
-m = cache.hotspot_folium(
-    choices.store_dir, choices.stamp, choices.months, **args,
+view = cache.hotspot_map_view(
+    choices.store_dir, choices.stamp, choices.months, key="hotspot_map", **args,
     colour_by=COLOUR_BY[colour_label], basemap=choices.basemap, synthetic=choices.synthetic,
     selected_area=selected, show_layers=tuple(layer_names),
 )
@@ -54,8 +53,15 @@ st.caption(
     f"{choices.period_label} · {choices.crime_label} · unit {choices.unit}"
     f"{' res ' + str(result.metadata.get('resolution')) if choices.unit == 'h3' else ''} · measure {choices.measure}"
 )
-# returned_objects=[]: panning and zooming never rerun the script (streamlit-folium #77, #72)
-st_folium(m, key="hotspot_map", height=620, use_container_width=True, returned_objects=[])
+folium_view.show(view, key="hotspot_map", height=620)
+operations = cache.partner_layers(choices.store_dir, choices.stamp).get("operations")
+if operations is not None and "operations" in layer_names:
+    wide = operations[maps.borough_wide(operations, extent_m2=float(units.area.sum()))]
+    if len(wide):
+        dates = wide.sort_values("start_date").groupby("name", sort=False)["start_date"].agg(
+            lambda d: ", ".join(f"{t:%d %b %Y}" for t in d))
+        st.caption("Borough-wide operations, listed rather than drawn (they would cover every hotspot): "
+                   + "; ".join(f"**{name}** {when}" for name, when in dates.items()))
 
 if selected is None:
     st.subheader("Named hotspot areas")

@@ -1,0 +1,104 @@
+"""Show a folium map through streamlit-folium with its page prepared once, not on every rerun.
+
+``st_folium`` renders the whole map on every script run (GeoJSON serialised three times, the
+templates re-run, regular expressions over about a megabyte of script), although a pan, a zoom or an
+unrelated widget changes nothing on the map. :func:`prepare` does that work once and keeps the
+strings streamlit-folium sends to its component; :func:`show` sends them. The strings are built with
+streamlit-folium's own helpers, so the component receives exactly what ``st_folium`` would send
+(``tests/test_app_pages.py`` checks this against the installed streamlit-folium).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+import streamlit as st
+import streamlit_folium as stf
+
+__all__ = ["PreparedMap", "prepare", "show"]
+
+
+@dataclass(frozen=True)
+class PreparedMap:
+    """The component arguments of one map (what ``st_folium`` computes on every run)."""
+
+    script: str
+    header: str
+    html: str
+    map_id: str
+    bounds: dict[str, dict[str, float]]
+    zoom: Any
+    css_links: tuple[str, ...]
+    js_links: tuple[str, ...]
+    hash_key: str
+
+
+def _links(m: folium.Map) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Stylesheets and scripts of every element of the map, de-duplicated (as ``st_folium`` lists them)."""
+    css: list[str] = []
+    js: list[str] = []
+    stack = [m]
+    while stack:
+        element = stack.pop(0)
+        if isinstance(element, folium.elements.JSCSSMixin) or element is m:
+            css.extend(href for _, href in getattr(element, "default_css", []))
+            js.extend(src for _, src in getattr(element, "default_js", []))
+        stack[:0] = list(getattr(element, "_children", {}).values())
+    return tuple(dict.fromkeys(css)), tuple(dict.fromkeys(js))
+
+
+def prepare(m: folium.Map, *, key: str) -> PreparedMap:
+    """Render ``m`` once into the arguments of streamlit-folium's component, for the widget ``key``.
+
+    The map is rendered (and its element ids normalised, as ``st_folium`` does): do not add to it
+    afterwards.
+    """
+    m.get_root().render()
+    m.render()
+    html = stf._get_html(m)
+    header = stf._get_header(m)
+    script = stf._get_map_string(m)
+    (south, west), (north, east) = m.get_bounds()
+    css, js = _links(m)
+    return PreparedMap(
+        script=script,
+        header=header,
+        html=html,
+        map_id=stf.get_full_id(m),
+        bounds={"_southWest": {"lat": south, "lng": west}, "_northEast": {"lat": north, "lng": east}},
+        zoom=m.options.get("zoom"),
+        css_links=css,
+        js_links=js,
+        hash_key=stf.generate_js_hash(script, key, False),
+    )
+
+
+def show(prepared: PreparedMap, *, key: str, height: int) -> None:
+    """Draw a prepared map at the container's width; the browser never reruns the script on pan or zoom."""
+
+    def _on_change() -> None:
+        st.session_state[key] = st.session_state.get(prepared.hash_key, {})
+
+    stf._component_func(
+        script=prepared.script,
+        header=prepared.header,
+        html=prepared.html,
+        id=prepared.map_id,
+        key=prepared.hash_key,
+        height=height,
+        width=None,
+        returned_objects=[],  # nothing comes back: panning and zooming never rerun (streamlit-folium #77)
+        default={},
+        zoom=None,
+        center=None,
+        feature_group=None,
+        return_on_hover=False,
+        layer_control=None,
+        pixelated=False,
+        css_links=list(prepared.css_links),
+        js_links=list(prepared.js_links),
+        on_change=_on_change,
+        wrap_longitude=False,
+    )
