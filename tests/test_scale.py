@@ -204,3 +204,31 @@ def test_peak_rss_includes_children():
     before = scale.peak_rss_mb(children=False)
     subprocess.run([sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"], check=True)
     assert scale.peak_rss_mb() >= before + 250.0
+
+
+def test_cli_national_demo_then_cube_on_both_backends(tmp_path):
+    from typer.testing import CliRunner
+
+    from geo_csp.cli import app
+    from geo_csp.ingest import ingest_paths
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["national-demo", "--incidents", "6000", "--months", "3", "--out", str(tmp_path / "nat"),
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    summary = __import__("json").loads(res.stdout)
+    assert summary["rows"] == 6000 and summary["files"] == 43 * 3
+    ingest_paths([tmp_path / "nat"], store_dir=tmp_path / "store")
+    frames = {}
+    for backend in ("memory", "dask"):
+        target = tmp_path / f"cube-{backend}.parquet"
+        res = runner.invoke(app, ["cube", "--store", str(tmp_path / "store"), "--out", str(target), "--resolution", "7",
+                                  "--backend", backend, "--force", "lancashire", "--force", "cumbria", "--workers", "1",
+                                  "--json"])
+        assert res.exit_code == 0, res.output
+        frames[backend] = pd.read_parquet(target)
+    assert frames["memory"]["n"].sum() > 0
+    assert_frame_equal(frames["memory"].drop(columns="harm"), frames["dask"].drop(columns="harm"))
+    assert_allclose(frames["memory"]["harm"], frames["dask"]["harm"], rtol=1e-12)
+    res = runner.invoke(app, ["cube", "--store", str(tmp_path / "store"), "--backend", "gpu"])
+    assert res.exit_code != 0 and "memory or dask" in str(res.exception)

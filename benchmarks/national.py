@@ -1,0 +1,294 @@
+"""Benchmark: national volumes end to end, in memory and on a local Dask cluster, against the peers.
+
+For each size (default 2M, 5M and ``--incidents``, 20M) a synthetic national police.uk archive is
+generated once (:func:`geo_csp.national.generate_national`: 43 forces, 36 months, ~750,000 snap
+points; not timed) and the whole pipeline runs twice, each time in a fresh subprocess:
+
+- **memory**: ``ingest_paths`` (streaming, one file at a time) into a fresh store, ``read_incidents``,
+  then ``run_hotspots`` (cube at H3 resolution 9 by month, weights, space-time Gi* with time window
+  1, BH FDR, Mann-Kendall, ArcGIS and Chainey classes, explanations, named areas);
+- **dask**: the same ingest, then the same ``run_hotspots`` with the cube aggregated from the store
+  on a local ``dask.distributed`` cluster of 2 worker processes (:func:`geo_csp.scale.build_cube_dask`).
+
+Both use the national study area "occupied cells and their 1-ring neighbours" (``zero_fill=
+"neighbours"``; the in-memory run is given the same cells as ``units``) and the SYNTHETIC force
+areas as "wards" for area names. Peak memory is the largest **sum of the resident set sizes of the
+run's process tree** (the run, the Dask scheduler and workers), sampled every 0.1 s with psutil.
+The two runs' unit tables (ids, counts, Gi* z, p, Mann-Kendall, classes, area ids) must be identical.
+
+Once (at the first size) the statistics on the same cube are timed against the peers: esda
+``G_Local(star=True)`` per period plus ``pymannkendall.original_test`` per cell (sampled and
+extrapolated linearly when slow; the output says so), with the helpers of ``benchmarks/hotspots.py``.
+Ingest is compared with a bare ``pyarrow.csv.read_csv`` of the same bytes at every size.
+
+Run: ``.venv/bin/python benchmarks/national.py [--incidents 20000000] [--sizes 2000000 5000000]
+[--work DIR] [--keep]``. Needs about 6 GB of disk per 20M incidents (CSV archive + two stores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+RESOLUTION = 9
+OUT_COLUMNS = ["unit_id", "n", "gi_z", "gi_p", "mk_s", "mk_tau", "mk_p", "pattern", "category", "area_id"]
+
+
+# --------------------------------------------------------------------------------------------------
+# One run (child process)
+# --------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _dask_cube_in_run_hotspots(client: Any) -> Iterator[None]:
+    """Route ``run_hotspots``' cube through the Dask backend for this run.
+
+    Until :func:`geo_csp.cube.build_cube` delegates ``backend="dask"`` / a store path itself, the
+    benchmark swaps the function ``run_hotspots`` calls; everything after the cube is unchanged.
+    """
+    from geo_csp import analysis, scale
+
+    original = analysis.cube_mod.build_cube
+
+    def build(incidents: Any, **kwargs: Any) -> Any:
+        return scale.build_cube_dask(incidents, client=client, zero_fill="neighbours", **kwargs)
+
+    analysis.cube_mod.build_cube = build
+    try:
+        yield
+    finally:
+        analysis.cube_mod.build_cube = original
+
+
+def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[str, Any]:
+    """Ingest + hotspots with one backend; writes the unit table to ``out``; returns timings."""
+    import geopandas as gpd
+
+    from geo_csp import analysis, grid, national, scale, schema, store
+    from geo_csp.ingest import ingest_paths
+
+    times: dict[str, Any] = {}
+    start = time.perf_counter()
+    report = ingest_paths([archive], store_dir=store_dir)
+    times["ingest_s"] = time.perf_counter() - start
+    times["rows"] = int(report.totals["rows_read"])
+    wards = national.force_areas()
+    t = time.perf_counter()
+    if backend == "memory":
+        columns = [schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
+                   schema.LOCATION, schema.SOURCE]
+        incidents = store.read_incidents(store_dir, columns=columns)
+        times["read_s"] = time.perf_counter() - t
+        located = incidents[incidents[schema.LOCATED]]
+        occupied = np.unique(grid.points_to_cells(located[schema.EASTING].to_numpy(), located[schema.NORTHING].to_numpy(),
+                                                  resolution=RESOLUTION).astype(str))
+        cells = scale.neighbour_cells(occupied, k=1)
+        units = gpd.GeoDataFrame(geometry=[None] * len(cells), index=pd.Index(cells, name=schema.UNIT_ID),
+                                 crs="EPSG:27700")
+        result = analysis.run_hotspots(incidents, resolution=RESOLUTION, units=units, wards=wards)
+    else:
+        with scale.dask_client(n_workers=2) as client:
+            times["cluster_start_s"] = time.perf_counter() - t
+            with _dask_cube_in_run_hotspots(client):
+                result = analysis.run_hotspots(str(store_dir), resolution=RESOLUTION, wards=wards)
+    times["hotspots_s"] = time.perf_counter() - t
+    times["total_s"] = time.perf_counter() - start
+    table = pd.DataFrame(result.units.drop(columns="geometry"))[OUT_COLUMNS]
+    table.to_parquet(out)
+    np.save(out.with_suffix(".n.npy"), result.cube.n)
+    times.update(
+        cells=int(len(result.units)), occupied=int((result.cube.n.sum(axis=1) > 0).sum()),
+        periods=int(result.cube.n.shape[1]), areas=int(len(result.areas)),
+        hot_cells=int(result.units[schema.PATTERN].astype(str).str.contains("Hot").sum()),
+    )
+    return times
+
+
+# --------------------------------------------------------------------------------------------------
+# Parent: generation, subprocess runs with RSS sampling, peers, table
+# --------------------------------------------------------------------------------------------------
+def run_measured(args: list[str]) -> tuple[dict[str, Any], float]:
+    """Run this script as a child with ``args``; return its JSON result and peak tree RSS (MB)."""
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args],
+                            stdout=subprocess.PIPE, text=True)
+    peak = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                rss = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        rss += p.memory_info().rss
+                peak = max(peak, rss / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"run {args} failed with exit code {proc.returncode}")
+    return json.loads(stdout.strip().splitlines()[-1]), peak
+
+
+def bare_csv_read_s(archive: Path) -> float:
+    """Time to read every CSV of the archive with pyarrow's defaults, one after another."""
+    import pyarrow.csv as pacsv
+
+    files = sorted(archive.glob("*/*-street.csv"))
+    start = time.perf_counter()
+    for path in files:
+        pacsv.read_csv(path)
+    return time.perf_counter() - start
+
+
+def peers(n_path: Path, out_path: Path, *, max_periods: int, max_units: int) -> dict[str, Any]:
+    """Ours vs esda per period + pymannkendall per cell on the cube of one run."""
+    sys.path.insert(0, str(HERE))
+    from hotspots import time_ours, time_peer  # benchmarks/hotspots.py
+
+    from geo_csp.hotspots import HotspotParams
+    from geo_csp.weights import h3_weights
+
+    values = np.load(n_path)
+    cells = pd.read_parquet(out_path, columns=["unit_id"])["unit_id"].to_numpy(dtype=object)
+    start = time.perf_counter()
+    w = h3_weights(cells, k=1)
+    weights_s = time.perf_counter() - start
+    ours = time_ours(values, w, HotspotParams(time_window=1), 1)
+    ours0 = time_ours(values, w, HotspotParams(time_window=0, global_window="period"), 1)
+    peer, note = time_peer(values, w, max_periods=max_periods, max_units=max_units, seed=0)
+    return {"cells": len(cells), "weights_s": weights_s, "ours_s": ours, "ours_tw0_s": ours0, "peer_s": peer,
+            "note": note}
+
+
+def compare(a: Path, b: Path) -> str:
+    """"identical" when the two runs' unit tables are equal, else what differs."""
+    x, y = pd.read_parquet(a), pd.read_parquet(b)
+    if len(x) != len(y):
+        return f"DIFFERENT: {len(x)} vs {len(y)} units"
+    bad = [c for c in OUT_COLUMNS if not x[c].astype(str).equals(y[c].astype(str))]
+    if np.load(a.with_suffix(".n.npy")).tobytes() != np.load(b.with_suffix(".n.npy")).tobytes():
+        bad.append("cube n")
+    return "identical" if not bad else f"DIFFERENT in {bad}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=20_000_000, help="the largest size")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[2_000_000, 5_000_000], help="smaller sizes")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/geo-csp-national"), help="scratch folder")
+    parser.add_argument("--backends", nargs="*", default=["memory", "dask"], choices=["memory", "dask"])
+    parser.add_argument("--no-peers", action="store_true", help="skip the esda/pymannkendall comparison")
+    parser.add_argument("--peer-max-periods", type=int, default=6)
+    parser.add_argument("--peer-max-units", type=int, default=5000)
+    parser.add_argument("--keep", action="store_true", help="keep the stores afterwards")
+    parser.add_argument("--stage", choices=["memory", "dask"], help=argparse.SUPPRESS)
+    parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(run_stage(args.stage, args.archive, args.store, args.out)))
+        return
+
+    from geo_csp.national import generate_national
+
+    sizes = sorted({*args.sizes, args.incidents})
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    peer_result: dict[str, Any] | None = None
+    for n in sizes:
+        archive = args.work / f"archive-{n}"
+        marker = archive / "README.txt"
+        if not marker.exists():
+            shutil.rmtree(archive, ignore_errors=True)
+            t = time.perf_counter()
+            summary = generate_national(archive, n_incidents=n)
+            print(f"generated {n:,} incidents in {time.perf_counter() - t:.0f} s "
+                  f"({summary.bytes_written / 1e9:.2f} GB, {len(summary.files)} files)", flush=True)
+        size_gb = sum(p.stat().st_size for p in archive.glob("*/*.csv")) / 1e9
+        bare_s = bare_csv_read_s(archive)
+        outs = {}
+        for backend in args.backends:
+            store_dir = args.work / f"store-{backend}-{n}"
+            shutil.rmtree(store_dir, ignore_errors=True)
+            out = args.work / f"units-{backend}-{n}.parquet"
+            result, peak = run_measured(["--stage", backend, "--archive", str(archive), "--store", str(store_dir),
+                                         "--out", str(out)])
+            result.update(backend=backend, incidents=n, peak_rss_mb=peak, bare_read_s=bare_s, csv_gb=size_gb)
+            rows.append(result)
+            outs[backend] = out
+            print(json.dumps(result), flush=True)
+            if not args.keep:
+                shutil.rmtree(store_dir, ignore_errors=True)
+        if len(outs) == 2:
+            verdict = compare(outs["memory"], outs["dask"])
+            for r in rows[-2:]:
+                r["outputs"] = verdict
+        if peer_result is None and not args.no_peers:
+            first = next(iter(outs.values()))
+            peer_result = peers(first.with_suffix(".n.npy"), first, max_periods=args.peer_max_periods,
+                                max_units=args.peer_max_units)
+            peer_result["incidents"] = n
+
+    print()
+    print(f"machine: {os.cpu_count()} cores, {_ram_gb():.0f} GB RAM, {platform.platform()}, Python {platform.python_version()}")
+    print("pipeline: ingest -> cube (H3 res 9 x month) -> space-time Gi* (k=1, time window 1) + BH FDR -> "
+          "Mann-Kendall -> classes -> named areas; SYNTHETIC national data, 43 forces, 36 months")
+    header = (f"{'incidents':>11} {'backend':<7} {'CSV GB':>6} {'ingest s':>8} {'bare read s':>11} {'ingest ratio':>12} "
+              f"{'hotspots s':>10} {'total s':>8} {'peak RSS GB':>11} {'cells':>9} {'occupied':>9} {'areas':>6}  outputs")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['incidents']:>11,} {r['backend']:<7} {r['csv_gb']:>6.2f} {r['ingest_s']:>8.1f} {r['bare_read_s']:>11.1f} "
+              f"{r['bare_read_s'] / r['ingest_s']:>12.2f} {r['hotspots_s']:>10.1f} {r['total_s']:>8.1f} "
+              f"{r['peak_rss_mb'] / 1024:>11.2f} {r['cells']:>9,} {r['occupied']:>9,} {r['areas']:>6}  {r.get('outputs', '-')}")
+    print("ingest ratio = bare pyarrow.csv.read_csv time / ingest time on the same bytes (goal >= 0.5)")
+    by = {(r["incidents"], r["backend"]): r for r in rows}
+    for n in sizes:
+        if (n, "memory") in by and (n, "dask") in by:
+            m, d = by[(n, "memory")], by[(n, "dask")]
+            print(f"{n:>11,}: dask / memory time {d['total_s'] / m['total_s']:.2f} (hotspots part "
+                  f"{d['hotspots_s'] / m['hotspots_s']:.2f}), peak RSS {d['peak_rss_mb'] / m['peak_rss_mb']:.2f}")
+    if peer_result is not None:
+        p = peer_result
+        print(f"peers on the {p['incidents']:,}-incident cube ({p['cells']:,} cells x 36 months; weights "
+              f"{p['weights_s']:.1f} s, not in the ratio): ours {p['ours_s']:.1f} s (space-time) / "
+              f"{p['ours_tw0_s']:.1f} s (per period), esda G_Local per period + pymannkendall per cell "
+              f"{p['peer_s']:.0f} s -> {p['peer_s'] / p['ours_s']:.0f}x ({p['note']})")
+
+
+def _ram_gb() -> float:
+    with contextlib.suppress(Exception):
+        import psutil
+
+        return psutil.virtual_memory().total / 1e9
+    return float("nan")
+
+
+if __name__ == "__main__":
+    main()
