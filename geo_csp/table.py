@@ -112,7 +112,7 @@ DEFAULT_MEASURES: tuple[Measure, ...] = (
     Measure("violence_rate", "Violent crime per 1,000 residents", (schema.SOURCE_STREET,),
             ("Violence and sexual offences",), per_1000=True,
             note='police.uk "Violence and sexual offences"'),
-    Measure("burglary", "Residential burglaries", (schema.SOURCE_STREET,), ("Burglary",),
+    Measure("burglary", "Burglaries (residential and business)", (schema.SOURCE_STREET,), ("Burglary",),
             note='police.uk "Burglary": police.uk does not separate residential from business burglary, '
                  "so this counts both"),
     Measure("asb_police", "ASB incidents (police)", (schema.SOURCE_STREET,), ("Anti-social behaviour",)),

@@ -74,7 +74,7 @@ def test_hand_table_known_answers():
     v = t.values
     # burglary in A: 3 * (2 + q) for q = 1..5
     np.testing.assert_array_equal(v.loc["burglary", quarters], [9, 12, 15, 18, 21])
-    assert t.display.loc["Residential burglaries", TREND] == "↑"
+    assert t.display.loc["Burglaries (residential and business)", TREND] == "↑"
     # comparator: B is the only comparator, 12 burglaries in the latest quarter
     assert v.loc["burglary", COMPARATOR] == 12
     # violence: 30 per quarter per 2,000 residents = 15.0 per 1,000; B has none (a true zero, with data)
@@ -101,8 +101,8 @@ def test_public_mode_suppresses_and_rounds():
     t = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Alpha", public=True))
     quarters = list(t.display.columns[:5])
     # burglary 9, 12, 15, 18, 21 -> [c], 10, 15, 20, 20
-    assert t.display.loc["Residential burglaries", quarters].tolist() == [SUPPRESSED_MARK, "10", "15", "20", "20"]
-    assert t.display.loc["Residential burglaries", TREND] == "→"  # compared as published
+    assert t.display.loc["Burglaries (residential and business)", quarters].tolist() == [SUPPRESSED_MARK, "10", "15", "20", "20"]
+    assert t.display.loc["Burglaries (residential and business)", TREND] == "→"  # compared as published
     assert t.display.loc["Drug-related stop searches", quarters[-1]] == SUPPRESSED_MARK
     assert t.display.loc["Drug offences", quarters].tolist() == [SUPPRESSED_MARK] * 4 + [SUPPRESSED_MARK]
     assert set(t.audit["row"]) >= {"burglary", "drugs", "drug_searches"}
@@ -130,10 +130,10 @@ def test_writers(tmp_path):
     assert any("police.uk does not separate" in s for s in texts)
     csv = write_table_csv(t, tmp_path / "t.csv")
     back = pd.read_csv(csv, comment="#", index_col=0)
-    assert back.loc["Residential burglaries", "Q1 Apr-Jun 2023"] == "21"
+    assert back.loc["Burglaries (residential and business)", "Q1 Apr-Jun 2023"] == "21"
     assert csv.read_text(encoding="utf-8").count("\n# ") == len(t.footnotes)
     page = write_table_html(t, tmp_path / "t.html").read_text(encoding="utf-8")
-    assert "<table" in page and "Residential burglaries" in page and "↑" in page
+    assert "<table" in page and "Burglaries (residential and business)" in page and "↑" in page
 
 
 def test_errors():
