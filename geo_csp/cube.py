@@ -152,11 +152,11 @@ def clip_to_study_area(incidents: pd.DataFrame, study_area: shapely.Geometry | N
     mask = located & np.isfinite(x) & np.isfinite(y)
     if study_area is None or not mask.any():
         return mask
-    xy, inverse = np.unique(np.column_stack([x[mask], y[mask]]), axis=0, return_inverse=True)
+    ux, uy, inverse = grid.unique_points(x[mask], y[mask])
     shapely.prepare(study_area)
-    inside = shapely.intersects_xy(study_area, xy[:, 0], xy[:, 1])
+    inside = shapely.intersects_xy(study_area, ux, uy)
     out = np.zeros(len(incidents), dtype=bool)
-    out[np.flatnonzero(mask)] = inside[inverse.ravel()]
+    out[np.flatnonzero(mask)] = inside[inverse]
     return out
 
 
@@ -318,7 +318,10 @@ def build_cube(
 
     locations = pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N])
     if schema.LOCATION in sel.columns:
-        text = sel[schema.LOCATION].astype("string").str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
+        # police.uk repeats a few thousand street names: clean each distinct one once
+        codes, distinct = pd.factorize(sel[schema.LOCATION].astype("string"))
+        cleaned = pd.Series(distinct).str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
+        text = cleaned.array.take(codes, allow_fill=True)
         loc = pd.DataFrame({schema.UNIT_ID: index.to_numpy(dtype=object)[unit_pos[counted]], "location": text.to_numpy()[counted]})
         loc = loc[loc["location"].notna() & (loc["location"] != "")]
         locations = loc.groupby([schema.UNIT_ID, "location"], sort=True).size().rename(schema.N).reset_index()

@@ -10,6 +10,7 @@ Cells are h3 v4 string ids. Geometry is built in EPSG:4326 by H3 and returned in
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 import geopandas as gpd
@@ -31,12 +32,15 @@ __all__ = [
     "cells_to_polygons",
     "default_resolution",
     "points_to_cells",
+    "unique_points",
 ]
 
 #: Resolutions offered: 7 (about 5 km2 a cell) to 11 (about 2,150 m2).
 H3_RESOLUTIONS: Final = (7, 8, 9, 10, 11)
 #: The default resolution is the finest one giving at most this many cells over the study area.
 MAX_DEFAULT_CELLS: Final = 2_500
+#: Cell boundaries kept in memory (a borough at resolution 10 has about 8,000 cells).
+CELL_BOUNDARY_CACHE_SIZE: Final = 65_536
 
 _TO_LONLAT = Transformer.from_crs(WORKING_CRS, DISPLAY_CRS, always_xy=True)
 _TO_BNG = Transformer.from_crs(DISPLAY_CRS, WORKING_CRS, always_xy=True)
@@ -46,6 +50,28 @@ def _check_resolution(resolution: int) -> int:
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 0 <= resolution <= 15:
         raise ParameterError(f"H3 resolution must be an integer 0-15 (7-11 for hotspots); got {resolution!r}")
     return int(resolution)
+
+
+def unique_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(x, y)`` pairs (sorted by x, then y) and each point's position among them.
+
+    The same result as ``np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)`` for
+    finite coordinates, several times faster: each pair is one complex number, sorted natively.
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        Distinct x, distinct y and the inverse index (``x == ux[inverse]``).
+    """
+    z = np.asarray(x, dtype="float64") + 1j * np.asarray(y, dtype="float64")
+    unique, inverse = np.unique(z, return_inverse=True)
+    return unique.real.copy(), unique.imag.copy(), inverse.ravel()
+
+
+@functools.lru_cache(maxsize=CELL_BOUNDARY_CACHE_SIZE)
+def _cell_boundary(cell: str) -> tuple[tuple[float, float], ...]:
+    """``h3.cell_to_boundary`` remembered: the same cells are drawn on every run over a study area."""
+    return h3.cell_to_boundary(cell)
 
 
 def points_to_cells(easting: np.ndarray, northing: np.ndarray, *, resolution: int) -> np.ndarray:
@@ -60,11 +86,11 @@ def points_to_cells(easting: np.ndarray, northing: np.ndarray, *, resolution: in
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return out
-    unique_xy, inverse = np.unique(np.column_stack([x[ok], y[ok]]), axis=0, return_inverse=True)
-    lon, lat = _TO_LONLAT.transform(unique_xy[:, 0], unique_xy[:, 1])
+    ux, uy, inverse = unique_points(x[ok], y[ok])
+    lon, lat = _TO_LONLAT.transform(ux, uy)
     to_cell = np.frompyfunc(lambda a, b: h3.latlng_to_cell(a, b, resolution), 2, 1)
     cells = to_cell(lat, lon)
-    out[np.flatnonzero(ok)] = cells[inverse.ravel()]
+    out[np.flatnonzero(ok)] = cells[inverse]
     return out
 
 
@@ -100,7 +126,7 @@ def cells_to_polygons(cells: np.ndarray | list[str]) -> gpd.GeoDataFrame:
     if cells.size == 0:
         return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=WORKING_CRS,
                                 index=pd.Index([], name=schema.UNIT_ID, dtype=object))
-    rings = [h3.cell_to_boundary(c) for c in cells]  # tuples of (lat, lng), 6 vertices (5 at pentagons)
+    rings = [_cell_boundary(str(c)) for c in cells]  # tuples of (lat, lng), 6 vertices (5 at pentagons)
     sizes = np.fromiter((len(r) for r in rings), dtype=np.int64, count=len(rings))
     latlng = np.concatenate([np.asarray(r, dtype="float64") for r in rings])
     x, y = _TO_BNG.transform(latlng[:, 1], latlng[:, 0])

@@ -63,3 +63,14 @@ def test_errors_name_the_problem():
         grid.points_to_cells(np.array([1.0]), np.array([1.0]), resolution=16)
     with pytest.raises(CRSError, match="to_crs"):
         grid.area_to_cells(boundaries.load_borough().to_crs("EPSG:4326"), resolution=8)
+
+
+def test_unique_points_equals_numpy_unique_rows() -> None:
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 50, 2_000) * 10.5 + 380_000.0  # repeated snap points, as police.uk has
+    y = rng.integers(0, 50, 2_000) * 3.25 + 400_000.0
+    ux, uy, inverse = grid.unique_points(x, y)
+    rows, expected_inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    np.testing.assert_array_equal(np.column_stack([ux, uy]), rows)
+    np.testing.assert_array_equal(inverse, expected_inverse.ravel())
+    np.testing.assert_array_equal(ux[inverse], x)
