@@ -11,7 +11,6 @@ streamlit-folium's own helpers, so the component receives exactly what ``st_foli
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import folium
 import streamlit as st
@@ -22,14 +21,16 @@ __all__ = ["PreparedMap", "prepare", "show"]
 
 @dataclass(frozen=True)
 class PreparedMap:
-    """The component arguments of one map (what ``st_folium`` computes on every run)."""
+    """The component arguments of one map (what ``st_folium`` computes on every run).
+
+    ``st_folium`` also computes the map's bounds and zoom, but sends them only as default return
+    values, and this view returns nothing (``returned_objects=[]``), so they are left out.
+    """
 
     script: str
     header: str
     html: str
     map_id: str
-    bounds: dict[str, dict[str, float]]
-    zoom: Any
     css_links: tuple[str, ...]
     js_links: tuple[str, ...]
     hash_key: str
@@ -55,20 +56,16 @@ def prepare(m: folium.Map, *, key: str) -> PreparedMap:
     The map is rendered (and its element ids normalised, as ``st_folium`` does): do not add to it
     afterwards.
     """
-    m.get_root().render()
-    m.render()
+    m.get_root().render()  # st_folium then renders the map a second time: that adds nothing the page uses
     html = stf._get_html(m)
     header = stf._get_header(m)
     script = stf._get_map_string(m)
-    (south, west), (north, east) = m.get_bounds()
     css, js = _links(m)
     return PreparedMap(
         script=script,
         header=header,
         html=html,
         map_id=stf.get_full_id(m),
-        bounds={"_southWest": {"lat": south, "lng": west}, "_northEast": {"lat": north, "lng": east}},
-        zoom=m.options.get("zoom"),
         css_links=css,
         js_links=js,
         hash_key=stf.generate_js_hash(script, key, False),
