@@ -40,13 +40,15 @@ import pandas as pd
 import shapely
 
 from geo_csp import cube as cube_mod
-from geo_csp import grid, harm, periods, schema, store
+from geo_csp import grid, harm, periods, schema, settings, store
 from geo_csp._errors import ParameterError, SchemaError
+from geo_csp.mapping import ColumnMapping, load_mapping
 
 __all__ = [
     "ZERO_FILLS",
     "build_cube_dask",
     "dask_client",
+    "ingest_paths_dask",
     "neighbour_cells",
     "peak_rss_mb",
     "read_store_dask",
@@ -129,6 +131,151 @@ def peak_rss_mb(*, children: bool = True) -> float:
     if not children:
         return own
     return own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Ingest on Dask: files parsed on the workers, staged in order by the one writer
+# --------------------------------------------------------------------------------------------------
+def _prepare_file(path: str, *, mapping: Any, known: frozenset[str], source_hint: str) -> dict[str, Any]:
+    """Worker side of :func:`ingest_paths_dask`: hash one file and, when new, read and validate it."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from geo_csp import ingest
+
+    raw = Path(path).read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    if sha in known:
+        return {"path": path, "sha": sha, "skipped": True}
+    accepted, quarantined = ingest.read_file(path, mapping=mapping)
+    sources = pc.unique(pa.concat_arrays([accepted[schema.SOURCE].combine_chunks(),
+                                          quarantined[schema.SOURCE].combine_chunks()])).to_pylist()
+    reasons = pd.Series(quarantined["reason"].to_numpy(zero_copy_only=False)).value_counts().sort_index()
+    return {
+        "path": path, "sha": sha, "skipped": False, "size": len(raw), "accepted": accepted,
+        "quarantined": quarantined, "source": sources[0] if sources else source_hint,
+        "reasons": {str(k): int(v) for k, v in reasons.items()},
+        "unlocated": accepted.num_rows - int(pc.sum(pc.cast(accepted[schema.LOCATED], pa.int64())).as_py() or 0),
+        "forces": tuple(sorted(pc.unique(accepted[schema.FORCE]).to_pylist())),
+        "months": tuple(sorted(pc.unique(accepted[schema.MONTH]).to_pylist())),
+    }
+
+
+def _ordered(client: Any, fn: Any, items: Sequence[Any], *, ahead: int, **kwargs: Any) -> Iterator[Any]:
+    """``fn(item, **kwargs)`` for each item, in order, at most ``ahead`` running (bounded memory)."""
+    if client is None:
+        for item in items:
+            yield fn(item, **kwargs)
+        return
+    from collections import deque
+
+    pending: deque[Any] = deque()
+    queue = iter(items)
+    for item in queue:
+        pending.append(client.submit(fn, item, pure=False, **kwargs))
+        if len(pending) >= ahead:
+            break
+    while pending:
+        future = pending.popleft()
+        result = future.result()
+        future.release()
+        nxt = next(queue, None)
+        if nxt is not None:
+            pending.append(client.submit(fn, nxt, pure=False, **kwargs))
+        yield result
+
+
+def ingest_paths_dask(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    store_dir: str | Path = settings.DEFAULT_STORE_DIR,
+    mapping: Any = None,
+    progress: Any = None,
+    client: Any = None,
+    ahead: int = 8,
+) -> Any:
+    """:func:`geo_csp.ingest.ingest_paths` with each file read and validated on a Dask worker.
+
+    Files are hashed, parsed and validated on the workers (:func:`geo_csp.ingest.read_file`), at
+    most ``ahead`` at a time, while this process stages their parts into the store in input order
+    and commits once: the same store, manifest and report as :func:`~geo_csp.ingest.ingest_paths`
+    (all-or-nothing, idempotent, later files replace earlier ones), with reading and writing
+    overlapped. Memory holds at most ``ahead + 1`` files, whatever their number.
+
+    Parameters
+    ----------
+    paths
+        Files (.csv, .csv.gz, .xlsx) or archive-layout folders (not .zip archives: use
+        :func:`~geo_csp.ingest.ingest_paths` for those).
+    store_dir, mapping, progress
+        As :func:`~geo_csp.ingest.ingest_paths`.
+    client
+        A ``distributed.Client``; ``None`` reads the files here, one after another.
+    ahead
+        Files in flight on the workers.
+
+    Returns
+    -------
+    geo_csp.ingest.IngestReport
+    """
+    import datetime as dt
+
+    from geo_csp import ingest
+    from geo_csp._errors import InputFileError
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise InputFileError("no input paths given; name at least one file, folder or zip")
+    if isinstance(ahead, bool) or not isinstance(ahead, int) or ahead < 1:
+        raise ParameterError(f"`ahead` must be a positive integer; got {ahead!r}")
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        mapping = load_mapping(mapping)
+    notes: list[str] = []
+    units = [u for p in paths for u in ingest._expand(p, notes)]
+    zipped = [u.path for u in units if not Path(u.path).is_file()]
+    if zipped:
+        raise ParameterError(
+            f"ingest_paths_dask reads files and folders, not zip members ({zipped[0]}); unzip the archive "
+            "or use geo_csp.ingest.ingest_paths"
+        )
+    reports: list[Any] = []
+    try:
+        known = frozenset(e["sha256"] for e in store.read_manifest(store_dir)["files"].values())
+    except store.StoreNotFoundError:
+        known = frozenset()
+    hint = mapping.source if mapping is not None else schema.SOURCE_STREET
+    with store.store_transaction(store_dir) as txn:
+        prepared = _ordered(client, _prepare_file, [u.path for u in units], ahead=ahead, mapping=mapping,
+                            known=known, source_hint=hint)
+        for done, item in enumerate(prepared, start=1):
+            file_id = item["sha"][:16]
+            if item["skipped"] or txn.known_file(item["sha"]) is not None:
+                reports.append(ingest.FileReport(item["path"], 0, 0, 0, 0, {}, status=ingest._SKIPPED, file_id=file_id))
+            else:
+                acc, quar = item["accepted"], item["quarantined"]
+                rows_read = acc.num_rows + quar.num_rows
+                entry = {
+                    "file_id": file_id, "path": item["path"], "sha256": item["sha"], "size": item["size"],
+                    "source": item["source"], "forces": list(item["forces"]), "months": list(item["months"]),
+                    "rows_read": rows_read, "accepted": acc.num_rows, "unlocated": item["unlocated"],
+                    "quarantined": quar.num_rows, "reasons": item["reasons"],
+                    "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "mapping": mapping.to_dict() if mapping is not None and item["source"] == mapping.source else None,
+                }
+                superseded = txn.stage_file(entry, acc, quar)
+                reports.append(ingest.FileReport(
+                    item["path"], rows_read, acc.num_rows, item["unlocated"], quar.num_rows, item["reasons"],
+                    file_id=file_id, source=item["source"], forces=item["forces"], months=item["months"],
+                    superseded=tuple(superseded),
+                ))
+            if progress is not None:
+                progress(done, len(units), item["path"])
+        report = ingest.IngestReport(tuple(reports), str(store_dir), tuple(notes))
+        report_path = txn.commit({**report.to_dict(), "created_at": dt.datetime.now(dt.UTC).isoformat()})
+    return ingest.IngestReport(tuple(reports), str(store_dir), tuple(notes), str(report_path))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -232,3 +232,35 @@ def test_cli_national_demo_then_cube_on_both_backends(tmp_path):
     assert_allclose(frames["memory"]["harm"], frames["dask"]["harm"], rtol=1e-12)
     res = runner.invoke(app, ["cube", "--store", str(tmp_path / "store"), "--backend", "gpu"])
     assert res.exit_code != 0 and "memory or dask" in str(res.exception)
+
+
+@pytest.fixture(scope="module")
+def demo_inputs(tmp_path_factory: pytest.TempPathFactory):
+    return make_demo(tmp_path_factory.mktemp("demo_inputs"), seed=2023, build_store=False)
+
+
+def _store_content(store_dir) -> pd.DataFrame:
+    frame = store.read_incidents(store_dir).drop(columns=[schema.FILE_ID])
+    return frame.sort_values([schema.INCIDENT_ID]).reset_index(drop=True)
+
+
+def test_dask_ingest_builds_the_same_store_in_bounded_batches(demo_inputs, tmp_path):
+    inputs = [demo_inputs.police_uk_dir, demo_inputs.council_csv]
+    from geo_csp.ingest import ingest_paths
+
+    mem = ingest_paths(inputs, store_dir=tmp_path / "mem", mapping=demo_inputs.council_mapping)
+    seen: list[int] = []
+    with scale.dask_client(n_workers=2, processes=False) as client:
+        dsk = scale.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
+                                      client=client, ahead=3, progress=lambda done, total, path: seen.append(done))
+        again = scale.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
+                                        client=client)
+    assert seen == list(range(1, len(dsk.files) + 1))
+    assert dsk.totals == mem.totals and dsk.totals["quarantined"] > 0
+    assert [f.to_dict() for f in dsk.files] == [f.to_dict() for f in mem.files]
+    assert_frame_equal(_store_content(tmp_path / "mem"), _store_content(tmp_path / "dsk"))
+    assert_frame_equal(store.read_quarantine(tmp_path / "mem"), store.read_quarantine(tmp_path / "dsk"))
+    assert again.totals["accepted"] == 0 and all(f.status.startswith("skipped") for f in again.files)
+    assert store.store_status(tmp_path / "dsk")["rows"] == store.store_status(tmp_path / "mem")["rows"]
+    with pytest.raises(ParameterError, match="ahead"):
+        scale.ingest_paths_dask(inputs, store_dir=tmp_path / "x", ahead=0)
