@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
+from pyproj import Transformer
 
 from geo_csp import schema, settings
 from geo_csp._errors import CRSError, ParameterError, SchemaError
@@ -191,12 +193,22 @@ def value_colours(values: pd.Series, *, n_classes: int = 5) -> tuple[pd.Series, 
     return pd.Series(colours, index=values.index), legend
 
 
+@functools.lru_cache(maxsize=1)
+def _working_to_display() -> Transformer:
+    return Transformer.from_crs(settings.WORKING_CRS, settings.DISPLAY_CRS, always_xy=True)
+
+
 def _to_display(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """``frame`` in EPSG:4326 (from EPSG:27700 with one shared transformer: geopandas builds one a call)."""
     if not isinstance(frame, gpd.GeoDataFrame):
         raise SchemaError(f"`{name}` must be a GeoDataFrame, not {type(frame).__name__}")
     if frame.crs is None:
         raise CRSError(f"`{name}` has no CRS; set it with .set_crs() (geo-csp works in {settings.WORKING_CRS})")
-    return frame.to_crs(settings.DISPLAY_CRS)
+    if frame.crs != settings.WORKING_CRS:
+        return frame.to_crs(settings.DISPLAY_CRS)
+    to_lonlat = _working_to_display()
+    moved = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
+    return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=settings.DISPLAY_CRS))
 
 
 def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame:
@@ -217,10 +229,18 @@ def _geojson(frame: gpd.GeoDataFrame, *, decimals: int = DISPLAY_DECIMALS) -> di
     """``frame`` (EPSG:4326) as a GeoJSON dict with coordinates rounded to ``decimals`` and no bboxes.
 
     Six decimal places of a degree are about 0.1 m: far finer than any screen pixel, and about half
-    the characters of full precision, so the map is serialised, sent and parsed faster.
+    the characters of full precision, so the map is serialised, sent and parsed faster. Geometries
+    are written by GEOS in one call (not one Python mapping per feature); missing values become null.
     """
-    rounded = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
-    return frame.set_geometry(gpd.GeoSeries(rounded, index=frame.index, crs=frame.crs)).to_geo_dict(show_bbox=False)
+    geoms = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
+    props = frame.drop(columns=frame.geometry.name)
+    records = props.astype(object).where(props.notna(), None).to_dict("records")
+    ids = frame.index.astype(str)
+    features = [
+        {"id": i, "type": "Feature", "properties": p, "geometry": None if g is None else json.loads(g)}
+        for i, p, g in zip(ids, records, shapely.to_geojson(geoms), strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def zoom_for_bounds(bounds: Sequence[float], *, width_px: int = 900, height_px: int = 600) -> int:
