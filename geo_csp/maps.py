@@ -94,6 +94,7 @@ _SEQUENTIAL: Final = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
 _OTHER: Final = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 #: Decimal places of a degree kept in the map's GeoJSON (about 0.1 m).
 DISPLAY_DECIMALS: Final = 6
+_LEGEND_WIDTH_PX: Final = 250  # the legend's widest, bottom right; maps open fitted to the room left of it
 _SIMPLIFY_DEG: Final = 5e-6  # partner-layer simplification tolerance, in degrees (about 0.4 m)
 #: An operation whose footprint covers at least this share of the mapped units is drawn as borough-wide
 #: (listed in the legend with its dates, not drawn over the hotspots).
@@ -146,7 +147,7 @@ class _HtmlOverlay(MacroElement):
           .geo-csp-box .ln { display: inline-block; width: 16px; height: 0; margin-right: 5px;
             vertical-align: 3px; border-top: 3px solid; }
           .geo-csp-box .dot { border-radius: 50%; border: 2px solid #fff; box-shadow: 0 0 0 1px #555; }
-          .geo-csp-box .note { max-width: 230px; color: #444; }
+          .geo-csp-box .note { color: #444; }
           .geo-csp-synthetic { font-weight: bold; font-size: 15px; color: #b00; letter-spacing: 2px; }
           .geo-csp-label div { font: bold 13px/1.1 sans-serif; color: #111; white-space: nowrap;
             text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 5px #fff; }
@@ -275,6 +276,7 @@ def base_map(
     *,
     basemap: str | None = None,
     synthetic: bool = False,
+    legend_width_px: int = 0,
 ) -> folium.Map:
     """An empty folium map fitted to ``bounds`` (lon/lat ``minx, miny, maxx, maxy``), with offline assets.
 
@@ -288,6 +290,8 @@ def base_map(
         ``None`` for no tiles (works offline), or a key of :data:`BASEMAPS`.
     synthetic
         Put a SYNTHETIC label on the map (every map of the demo borough).
+    legend_width_px
+        Room kept free on the right when fitting (for a legend there), so it covers no unit.
     """
     if basemap is not None and basemap not in BASEMAPS:
         raise ParameterError(f"basemap={basemap!r} is unknown; choose None or one of {sorted(BASEMAPS)}")
@@ -307,7 +311,7 @@ def base_map(
         url, attribution, max_zoom = BASEMAPS[basemap]
         folium.TileLayer(url, attr=attribution, name=f"basemap: {basemap}", max_zoom=max_zoom).add_to(m)
     _MetricScale().add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(8, 8))
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(8, 8), padding_bottom_right=(8 + legend_width_px, 8))
     if synthetic:
         _HtmlOverlay(
             f"{settings.SYNTHETIC_LABEL} DATA — invented incidents for demonstration, not real crime",
@@ -356,7 +360,7 @@ def borough_wide(operations: gpd.GeoDataFrame, *, extent_m2: float | None = None
 
 
 def _borough_wide_note(operations: gpd.GeoDataFrame) -> str:
-    """'Avro (day of action): 2023-03-16, 2023-07-20' lines for the legend, one per operation name."""
+    """'Avro (day of action): 16 Mar 23, 20 Jul 23' lines for the legend, one per operation name and type."""
     def column(name: str, default: object) -> object:
         return operations[name].to_numpy() if name in operations.columns else default
 
@@ -369,7 +373,7 @@ def _borough_wide_note(operations: gpd.GeoDataFrame) -> str:
     lines = []
     for (name, kind), group in rows.groupby(["name", "type"], sort=False):
         dates = [
-            "?" if pd.isna(a) else (f"{a:%d %b %Y}" if pd.isna(b) or a == b else f"{a:%d %b %Y}–{b:%d %b %Y}")
+            "?" if pd.isna(a) else (f"{a:%d %b %y}" if pd.isna(b) or a == b else f"{a:%d %b %y}–{b:%d %b %y}")
             for a, b in zip(group["start"], group["end"], strict=True)
         ]
         label = f"{name} ({str(kind).replace('_', ' ')})" if kind else str(name)
@@ -518,7 +522,7 @@ def hotspot_map(
             bounds = _to_display(areas, "areas").total_bounds
         else:
             raise ParameterError("`units` is empty and no `areas` are given: nothing to fit the map to")
-        m = base_map(bounds, basemap=basemap, synthetic=synthetic)
+        m = base_map(bounds, basemap=basemap, synthetic=synthetic, legend_width_px=_LEGEND_WIDTH_PX)
 
     values = shown[colour_by]
     if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
@@ -604,7 +608,7 @@ def hotspot_map(
     _HtmlOverlay(
         _legend_html(title or colour_by.replace("_", " "), legend_rows, extra, note),
         css_class="geo-csp-legend",
-        position="bottom: 30px; right: 10px; max-height: 62%; max-width: 260px; overflow-y: auto;",
+        position=f"bottom: 30px; right: 10px; max-height: 62%; max-width: {_LEGEND_WIDTH_PX}px; overflow-y: auto;",
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m

@@ -118,7 +118,6 @@ def _wait_idle(page: object) -> None:
 def _map_state(page: object) -> dict[str, object]:
     frame = page.frame_locator(MAP_FRAME)
     frame.locator("path.geo-csp-unit").first.wait_for(state="attached")
-    page.wait_for_timeout(500)
     return {
         "units": frame.locator("path.geo-csp-unit").count(),
         "fills": sorted(frame.locator("path.geo-csp-unit").evaluate_all("els => els.map(e => e.getAttribute('fill'))")),
@@ -127,6 +126,19 @@ def _map_state(page: object) -> dict[str, object]:
         "layers": [t.strip() for t in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()],
         "tiles": frame.locator(".leaflet-tile").count(),
     }
+
+
+def _settled_map(page: object, *, unlike: list[str] | None = None) -> dict[str, object]:
+    """The map once it is fully drawn: as many unit polygons as the Units metric (and, given ``unlike``,
+    fills that differ from those). Polls, bounded by RENDER_TIMEOUT_MS: after a rerun the iframe is
+    redrawn, and a count taken mid-redraw would be short."""
+    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
+    while True:
+        state = _map_state(page)
+        drawn = state["units"] == _metric(page, "Units") and state["areas"] == _metric(page, "Named hotspot areas")
+        if (drawn and (unlike is None or state["fills"] != unlike)) or time.monotonic() > deadline:
+            return state
+        page.wait_for_timeout(250)
 
 
 def _metric(page: object, label: str) -> int:
@@ -144,7 +156,7 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     ARTIFACTS.mkdir(exist_ok=True)
     page = _open(browser, server)
     _wait_idle(page)
-    before = _map_state(page)
+    before = _settled_map(page)
     page.screenshot(path=str(ARTIFACTS / "page_map.png"), full_page=True)
     # every unit of the analysis is drawn as one Leaflet polygon, and every named area as an outline
     assert before["units"] == _metric(page, "Units") > 50
@@ -154,16 +166,18 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     assert any(name.startswith("hotspots") for name in before["layers"])
     assert {"cctv", "routes", "operations", "hubs"} <= set(before["layers"])
     assert before["tiles"] == 0  # offline default: no basemap
-    assert "SYNTHETIC" in page.frame_locator(MAP_FRAME).locator(".geo-csp-synthetic").inner_text()
+    frame = page.frame_locator(MAP_FRAME)
+    assert "SYNTHETIC" in frame.locator(".geo-csp-synthetic").inner_text()
+    scale = frame.locator(".leaflet-control-scale-line")
+    assert scale.count() == 1 and re.fullmatch(r"\d+ k?m", scale.inner_text().strip())  # metric only
+    # the demo's days of action cover the whole borough: listed in the legend, not drawn over the hotspots
+    assert "Borough-wide, not drawn" in frame.locator(".geo-csp-legend").inner_text()
+    assert 1 <= frame.locator("path.geo-csp-layer-operations").count() < 10
+    assert frame.locator("path.geo-csp-layer-hubs").count() >= 1
 
     mapped = _metric(page, "Incidents mapped")
     _choose(page, "Period", "Last 24 months")
-    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
-    while True:  # the iframe redraws after the rerun: poll until the new map is in place (bounded)
-        after = _map_state(page)
-        if after["fills"] != before["fills"] or time.monotonic() > deadline:
-            break
-        page.wait_for_timeout(1000)
+    after = _settled_map(page, unlike=before["fills"])
     assert _metric(page, "Incidents mapped") > mapped
     page.screenshot(path=str(ARTIFACTS / "page_map_24_months.png"), full_page=True)
     assert after["units"] == _metric(page, "Units")

@@ -122,7 +122,7 @@ def test_borough_wide_operations_are_listed_not_drawn(units: gpd.GeoDataFrame, w
     props = drawn[0].data["features"][0]["properties"]
     assert props["start_date"] == "2025-01-01" and props["end_date"] == "2025-12-31"  # tooltip: name and dates
     html = _html(m)
-    assert "Borough-wide, not drawn" in html and "16 Mar 2023" in html and "18 Jul 2024" in html
+    assert "Borough-wide, not drawn" in html and "16 Mar 23" in html and "18 Jul 24" in html
 
 
 def test_metric_scale_rounded_coordinates_and_fit(units: gpd.GeoDataFrame) -> None:
