@@ -128,6 +128,22 @@ def test_evidence_page_table_obeys_public_mode(app: AppTest) -> None:
     assert not at.dataframe[0].value.equals(sensitive)  # rounded / suppressed in public mode
 
 
+def test_evidence_page_packs_a_hotspot_area_of_the_current_run(app: AppTest) -> None:
+    at = _page(app, "evidence")
+    assert at.radio(key="evidence_kind").options == ["Hotspot area (this map's run)", "Named place", "Ward"]
+    areas = at.selectbox(key="evidence_area").options
+    assert areas and all(a.startswith("HS-") for a in areas)
+    at.selectbox(key="evidence_area").set_value(areas[-1])
+    at.button(key="evidence_go").click().run()
+    assert not at.exception
+    name = areas[-1].split(": ", 1)[1]
+    assert "Download report.html" in [b.label for b in at.get("download_button")]
+    pack = at.session_state["evidence_pack"]
+    assert name in pack["report.html"].decode("utf-8")  # the pack is titled with the chosen area
+    at.radio(key="evidence_kind").set_value("Ward").run()
+    assert "Bury East" in at.selectbox(key="evidence_area").options
+
+
 def test_data_page_shows_store_and_quarantine(app: AppTest) -> None:
     at = _page(app, "data")
     assert int(_metric(at, "Quarantined").replace(",", "")) >= 1

@@ -409,14 +409,27 @@ def table_files(result: Any) -> dict[str, bytes]:
         return {name: Path(p).read_bytes() for name, p in paths.items()}
 
 
-def evidence_pack(store_dir: str, stamp: float, *, area: str, public: bool) -> dict[str, bytes]:
-    """The evidence pack of an area (:func:`geo_csp.evidence.build_evidence` then ``write_evidence``), as bytes."""
+def evidence_pack(
+    store_dir: str, stamp: float, *, area: str, public: bool, area_polygon: gpd.GeoDataFrame | None = None,
+) -> dict[str, bytes]:
+    """The evidence pack of an area (:func:`geo_csp.evidence.build_evidence` then ``write_evidence``), as bytes.
+
+    ``area`` is a named place or ward; or, with ``area_polygon`` (a hotspot area of the current run),
+    the pack's title, and the polygon is handed over as a GeoJSON file of that name, so the pack covers
+    exactly the area on the map (build_evidence's own hotspot run may number and name areas differently).
+    """
+    import re
     import tempfile
 
     from geo_csp import evidence
 
-    pack = evidence.build_evidence(store_dir, evidence.EvidenceParams(area=area, public=public))
     with tempfile.TemporaryDirectory() as tmp:
+        target = area
+        if area_polygon is not None:
+            stem = re.sub(r"[^\w ,()-]+", " -", area).strip()
+            target = str(Path(tmp) / f"{stem}.geojson")
+            area_polygon[[area_polygon.geometry.name]].to_file(target, driver="GeoJSON")
+        pack = evidence.build_evidence(store_dir, evidence.EvidenceParams(area=target, public=public))
         written = evidence.write_evidence(pack, Path(tmp) / "pack")
         return {Path(p).name: Path(p).read_bytes() for p in written.values() if Path(p).is_file()}
 

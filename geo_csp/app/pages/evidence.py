@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from geo_csp import schema
 from geo_csp.app import cache, widgets
 
 MIME = {".csv": "text/csv", ".html": "text/html",
@@ -37,13 +38,25 @@ evidence = cache.optional_module("evidence")
 if evidence is None:
     st.warning("The evidence pack is not available in this build.")
 else:
+    result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **widgets.hotspot_args(choices))
+    hot_areas = result.areas.set_index(schema.AREA_ID)
+    hot_labels = {f"{i}: {n}": i for i, n in hot_areas[schema.AREA_NAME].astype(str).items()}
     places = sorted(cache.named_places()["name"].astype(str))
     ward_names = sorted(cache.wards()["ward_name"].astype(str))
-    area = st.selectbox("Area (named place or ward)", places + ward_names, key="evidence_area")
-    if st.button("Generate evidence pack", key="evidence_go"):
+    kind = st.radio("Area kind", ["Hotspot area (this map's run)", "Named place", "Ward"], key="evidence_kind",
+                    horizontal=True)
+    options = {"Named place": places, "Ward": ward_names}.get(kind, list(hot_labels))
+    area = st.selectbox("Area", options, key="evidence_area")
+    polygon = None
+    if area is not None and area in hot_labels:
+        polygon = result.areas[result.areas[schema.AREA_ID] == hot_labels[area]]
+        st.caption(f"{choices.period_label} · {choices.crime_label}: the pack covers this hotspot area's outline.")
+    if area is None:
+        st.info("This run found no named hotspot areas: choose a named place or ward.")
+    elif st.button("Generate evidence pack", key="evidence_go"):
         with st.spinner("Writing the evidence pack…"):
             st.session_state["evidence_pack"] = cache.evidence_pack(
-                choices.store_dir, choices.stamp, area=area, public=choices.public)
+                choices.store_dir, choices.stamp, area=area, public=choices.public, area_polygon=polygon)
     for name, data in st.session_state.get("evidence_pack", {}).items():
         suffix = "." + name.rsplit(".", 1)[-1]
         st.download_button(f"Download {name}", data, file_name=name, mime=MIME.get(suffix, "application/octet-stream"),
