@@ -104,3 +104,154 @@ def test_command_module_imports_no_heavy_library_at_top_level():
     heavy = {"geopandas", "pandas", "numpy", "pyarrow", "pyogrio", "shapely", "geo_csp.analysis", "geo_csp.backtest",
              "geo_csp.store", "geo_csp.boundaries", "geo_csp.hotspots"}
     assert not top & heavy, sorted(top & heavy)
+
+
+# --------------------------------------------------------------------------------------------------
+# Another borough: wards from --boundary, residents from --population, no Bury geography leaking in
+# --------------------------------------------------------------------------------------------------
+
+_ELSEWHERE = (368_000.0, 428_000.0)  # Blackburn, outside Bury
+
+
+@pytest.fixture(scope="module")
+def elsewhere(tmp_path_factory):
+    """A store of police.uk rows around Blackburn (no config), a 2x2 ward file and a population CSV."""
+    from shapely.geometry import box
+
+    from geo_csp import ingest
+
+    inc = pd.concat([random_incidents(1200, seed=5, months=6, centre=_ELSEWHERE, spread_m=1200.0),
+                     random_incidents(400, seed=6, months=6, centre=(_ELSEWHERE[0] + 600, _ELSEWHERE[1] + 600),
+                                      spread_m=60.0)])
+    rows = pd.DataFrame({
+        "Crime ID": "", "Month": inc.month, "Reported by": "Lancashire Constabulary",
+        "Falls within": "Lancashire Constabulary", "Longitude": inc.lon.round(6), "Latitude": inc.lat.round(6),
+        "Location": inc.location, "LSOA code": "", "LSOA name": "", "Crime type": inc.crime_type,
+        "Last outcome category": "", "Context": ""})
+    root = tmp_path_factory.mktemp("elsewhere")
+    rows.to_csv(root / "lancashire-street.csv", index=False)
+    ingest.ingest_paths([root / "lancashire-street.csv"], store_dir=root / "store")
+    x0, y0 = _ELSEWHERE
+    cells = [box(x0 - 4000 + 4000 * i, y0 - 4000 + 4000 * j, x0 + 4000 * i, y0 + 4000 * j) for j in (0, 1) for i in (0, 1)]
+    wards = gpd.GeoDataFrame({"ward_code": ["E05000001", "E05000002", "E05000003", "E05000004"],
+                              "ward_name": ["South West", "South East", "North West", "North East"]},
+                             geometry=cells, crs="EPSG:27700")
+    wards.to_file(root / "wards.gpkg", driver="GPKG")
+    wards[["geometry"]].to_file(root / "outline.geojson", driver="GeoJSON")
+    pd.DataFrame({"gss_code": wards["ward_code"], "ward": wards["ward_name"],
+                  "population": [4000.0, 5000.0, 8000.0, 10000.0]}).to_csv(root / "pop.csv", index=False)
+    pd.DataFrame({"gss_code": wards["ward_code"][:3], "population": [4000.0, 5000.0, 8000.0]}).to_csv(
+        root / "pop_short.csv", index=False)
+    located = inc[inc[schema.LOCATED]]
+    inside = located[(abs(located.easting - x0) < 4000) & (abs(located.northing - y0) < 4000)]
+    return {"root": root, "store": root / "store", "n_inside": len(inside)}
+
+
+def _bury_ward_names() -> set[str]:
+    from geo_csp import boundaries
+
+    return set(boundaries.load_wards(year=2022)[schema.WARD_NAME]) | set(boundaries.load_wards(year=2017)[schema.WARD_NAME])
+
+
+def test_ward_units_come_from_a_ward_boundary_file(elsewhere, tmp_path):
+    root = elsewhere["root"]
+    res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"),
+                                   "--unit", "ward", "--out", str(tmp_path / "w.parquet")])
+    assert res.exit_code == 0, res.output
+    units = gpd.read_parquet(tmp_path / "w.parquet")
+    assert sorted(units["unit_id"]) == ["E05000001", "E05000002", "E05000003", "E05000004"]
+    assert set(units[schema.WARD_NAME]) == {"South West", "South East", "North West", "North East"}
+    assert units["n"].sum() == elsewhere["n_inside"]  # every located incident inside counted once
+
+
+def test_backtest_by_ward_uses_the_boundary_wards(elsewhere):
+    root = elsewhere["root"]
+    res = CliRunner().invoke(app, ["backtest", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"),
+                                   "--unit", "ward", "--split", "2021-04", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["metadata"]["n_units"] == 4
+
+
+def test_ward_units_outside_bury_without_wards_is_an_error(elsewhere, tmp_path):
+    for extra in ([], ["--boundary", str(elsewhere["root"] / "outline.geojson")]):
+        res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--unit", "ward", *extra,
+                                       "--out", str(tmp_path / "w.parquet")])
+        assert res.exit_code != 0
+        assert "no ward polygons" in str(res.exception) + res.output
+        assert not (tmp_path / "w.parquet").exists()
+
+
+@pytest.mark.parametrize("boundary", ["outline.geojson", None])
+def test_h3_areas_outside_bury_carry_no_bury_ward_names(elsewhere, tmp_path, boundary):
+    args = ["--boundary", str(elsewhere["root"] / boundary)] if boundary else []
+    res = CliRunner().invoke(app, ["areas", "--store", str(elsewhere["store"]), "--unit", "h3", "--resolution", "9",
+                                   *args, "--out", str(tmp_path / "a.parquet")])
+    assert res.exit_code == 0, res.output
+    found = gpd.read_parquet(tmp_path / "a.parquet")
+    assert len(found) >= 1  # the planted 60 m cluster
+    named = {n.split(":")[0] for n in found[schema.AREA_NAME].astype(str)}
+    assert not named & _bury_ward_names(), named
+
+
+def test_h3_areas_named_after_the_boundary_wards(elsewhere, tmp_path):
+    res = CliRunner().invoke(app, ["areas", "--store", str(elsewhere["store"]), "--unit", "h3", "--resolution", "9",
+                                   "--boundary", str(elsewhere["root"] / "wards.gpkg"), "--out", str(tmp_path / "a.parquet")])
+    assert res.exit_code == 0, res.output
+    names = gpd.read_parquet(tmp_path / "a.parquet")[schema.AREA_NAME].astype(str)
+    assert names.str.startswith("North East").any(), names.tolist()  # the cluster is 600 m NE of the centre
+
+
+def test_ward_rates_from_a_population_file(elsewhere, tmp_path):
+    root = elsewhere["root"]
+    res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"),
+                                   "--unit", "ward", "--measure", "rate", "--population", str(root / "pop.csv"),
+                                   "--out", str(tmp_path / "r.parquet")])
+    assert res.exit_code == 0, res.output
+    units = gpd.read_parquet(tmp_path / "r.parquet").set_index("unit_id")
+    assert units.loc["E05000004", "population"] == 10000.0
+    assert units["rate_per_1000"].to_numpy() == pytest.approx((units["n"] * 1000 / units["population"]).to_numpy(), rel=1e-12)
+
+
+def test_population_file_errors_name_the_file_and_the_fix(elsewhere, tmp_path):
+    root = elsewhere["root"]
+    base = ["hotspots", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"), "--unit", "ward",
+            "--out", str(tmp_path / "r.parquet")]
+    cases = [
+        (["--measure", "rate", "--population", str(root / "pop_short.csv")], r"has no row for 1 of the 4 units.*E05000004"),
+        (["--measure", "rate", "--population", str(root / "wards.gpkg.csv")], r"does not exist"),
+        (["--measure", "rate", "--population", str(root / "lancashire-street.csv")], r"needs a code column"),
+    ]
+    for extra, pattern in cases:
+        res = CliRunner().invoke(app, base + extra)
+        assert res.exit_code != 0
+        assert __import__("re").search(pattern, str(res.exception) + res.output), str(res.exception) + res.output
+    res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--unit", "h3", "--population",
+                                   str(root / "pop.csv"), "--out", str(tmp_path / "r.parquet")])
+    assert res.exit_code != 0
+    assert "--unit ward or lsoa" in str(res.exception) + res.output
+
+
+@pytest.mark.slow
+def test_real_lancashire_wards_and_population(tmp_path):
+    """Real police.uk Lancashire street data with the real 2022 Lancashire wards (a non-Bury borough)."""
+    from geo_csp import ingest
+    from geo_csp.settings import SHARED_REAL_DATA_DIR
+
+    street = SHARED_REAL_DATA_DIR / "police-uk-street-lancashire-2018-19" / "lancashire_street_2018-11_to_2019-02.csv.gz"
+    wards = SHARED_REAL_DATA_DIR / "lancashire-asb-2022" / "lancashire_wards_2022.gpkg"
+    if not (street.exists() and wards.exists()):
+        pytest.skip("shared real Lancashire data not present")
+    ingest.ingest_paths([street], store_dir=tmp_path / "store")
+    res = CliRunner().invoke(app, ["areas", "--store", str(tmp_path / "store"), "--boundary", str(wards), "--unit", "ward",
+                                   "--group", "neighbourhood", "--out", str(tmp_path / "a.parquet")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "a.parquet.json").read_text())
+    assert meta["n_areas"] >= 1
+    found = gpd.read_parquet(tmp_path / "a.parquet")
+    lancs = set(gpd.read_file(wards, columns=["ward_name"], ignore_geometry=True)["ward_name"])
+    assert {n.split(":")[0] for n in found[schema.AREA_NAME]} <= lancs
+    res = CliRunner().invoke(app, ["hotspots", "--store", str(tmp_path / "store"), "--boundary", str(wards),
+                                   "--unit", "ward", "--out", str(tmp_path / "w.parquet")])
+    assert res.exit_code == 0, res.output
+    assert len(gpd.read_parquet(tmp_path / "w.parquet")) == 271

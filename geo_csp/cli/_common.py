@@ -25,17 +25,81 @@ __all__ = ["METADATA_KEY", "jsonable", "read_located", "run_hotspots", "study_co
 METADATA_KEY = "geo_csp"
 
 
-def study_context(store_dir: Path, boundary: Path | None) -> dict[str, Any]:
-    """Study area, named places and wards from ``--boundary`` or the store's config.
+#: Share of a study area that must lie inside Bury's outline for the shipped Bury wards/LSOAs to apply
+#: to a store whose config does not name Bury.
+BURY_SHARE_MIN = 0.5
+#: Columns tried, in order, as the unit code of a ``--population`` CSV.
+POPULATION_CODE_COLUMNS = ("ward_code", "lsoa_code", "gss_code", "code")
+
+
+def _empty_wards() -> gpd.GeoDataFrame:
+    """No wards: hotspot areas get no ward names (rather than Bury's outside Bury)."""
+    import geopandas as gpd
+
+    from geo_csp import schema
+    from geo_csp.settings import WORKING_CRS
+
+    return gpd.GeoDataFrame({schema.WARD_CODE: [], schema.WARD_NAME: []}, geometry=[], crs=WORKING_CRS)
+
+
+def _in_bury(study_area: gpd.GeoDataFrame) -> bool:
+    """Whether at least :data:`BURY_SHARE_MIN` of the study area lies inside Bury's shipped outline."""
+    import shapely
+
+    from geo_csp import boundaries
+
+    area = shapely.union_all(study_area.geometry.to_numpy())
+    bury = shapely.union_all(boundaries.load_borough().geometry.to_numpy())
+    return bool(area.area > 0 and shapely.intersection(area, bury).area >= BURY_SHARE_MIN * area.area)
+
+
+def _with_population(polygons: gpd.GeoDataFrame, path: Path, *, code_col: str, source: str,
+                     required: bool) -> gpd.GeoDataFrame:
+    """``polygons`` with the residents of a population CSV (code column found by name), checked to match."""
+    import pandas as pd
+
+    from geo_csp import boundaries, schema
+
+    try:
+        header = list(pd.read_csv(path, nrows=0).columns)
+    except FileNotFoundError as exc:
+        raise ParameterError(f"--population {path} does not exist; give a CSV with a code and a population column") from exc
+    found = [c for c in POPULATION_CODE_COLUMNS if c in header]
+    if not found or schema.POPULATION not in header:
+        raise ParameterError(
+            f"--population {path} has columns {header}; it needs a code column (one of "
+            f"{', '.join(POPULATION_CODE_COLUMNS)}) and a {schema.POPULATION!r} column"
+        )
+    pop = boundaries.read_population(path, code_col=found[0], population_col=schema.POPULATION)
+    pop = pop[~pop.index.duplicated()]
+    values = polygons[code_col].map(pop)
+    missing = polygons.loc[values.isna().to_numpy(), code_col].astype(str).tolist()
+    if required and missing:
+        raise ParameterError(
+            f"--population {path} has no row for {len(missing)} of the {len(polygons)} units of {source} "
+            f"(e.g. {', '.join(missing[:5])}); its {found[0]!r} codes must match their {code_col!r} (same "
+            "boundary year), or use --measure count/harm"
+        )
+    return polygons.assign(**{schema.POPULATION: values.to_numpy(dtype="float64")})
+
+
+def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", population: Path | None = None,
+                  measure: str = "count") -> dict[str, Any]:
+    """Study area, named places, wards and the polygon units from ``--boundary`` or the store's config.
 
     Returns a dictionary with ``config`` (the store config), ``study_area`` (GeoDataFrame or None),
-    ``study_area_source`` (where it came from, for metadata), ``named_places`` and ``wards``.
+    ``study_area_source`` (where it came from, for metadata), ``named_places``, ``wards`` and ``units``
+    (the ward or LSOA polygons of ``unit``; ``None`` for H3 cells or Bury's shipped ones).
+
+    A ``--boundary`` file with ``ward_code`` and ``ward_name`` columns also gives the wards. Bury's
+    shipped wards and LSOAs are used only for a store configured as Bury or a study area mostly inside
+    Bury: elsewhere a ward/LSOA unit without its polygons is an error and H3 areas get no ward names.
     """
-    from geo_csp import boundaries, store
+    from geo_csp import boundaries, schema, store
 
     config = store.store_config(store_dir)
     ctx: dict[str, Any] = {"config": config, "study_area": None, "named_places": None, "wards": None,
-                           "study_area_source": "data extent"}
+                           "units": None, "study_area_source": "data extent"}
 
     def _path(key: str) -> Path | None:
         value = config.get(key)
@@ -45,6 +109,8 @@ def study_context(store_dir: Path, boundary: Path | None) -> dict[str, Any]:
     if boundary is not None:
         ctx["study_area"] = boundaries.load_borough(boundary)
         ctx["study_area_source"] = str(boundary)
+        if {schema.WARD_CODE, schema.WARD_NAME} <= set(ctx["study_area"].columns):
+            ctx["wards"] = boundaries.load_wards(boundary)
     elif _path("boundary") is not None:
         ctx["study_area"] = boundaries.load_borough(_path("boundary"))
         ctx["study_area_source"] = str(_path("boundary"))
@@ -55,8 +121,33 @@ def study_context(store_dir: Path, boundary: Path | None) -> dict[str, Any]:
         ctx["named_places"] = boundaries.load_named_places(_path("named_places"))
     elif is_bury:
         ctx["named_places"] = boundaries.load_named_places()
-    if _path("wards") is not None:
+    if ctx["wards"] is None and _path("wards") is not None:
         ctx["wards"] = boundaries.load_wards(_path("wards"))
+    lsoas = boundaries.load_lsoas(_path("lsoas")) if _path("lsoas") is not None else None
+    bury_ok = is_bury or (ctx["study_area"] is not None and _in_bury(ctx["study_area"]))
+    own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
+    if unit in ("ward", "lsoa") and own is None and not bury_ok:
+        where = f"the study area {boundary}" if boundary is not None else "this store (its config names no borough)"
+        raise ParameterError(
+            f"--unit {unit}: no {unit} polygons for {where}, and Bury's shipped {unit}s only fit a study area in "
+            f"Bury; give --boundary a file of your {unit}s with {unit}_code and {unit}_name columns"
+            + (" (or name them as \"lsoas\" in the store's config.json)" if unit == "lsoa" else "")
+            + ", or use --unit h3"
+        )
+    if population is not None:
+        if own is None:
+            raise ParameterError(
+                f"--population {population} needs the {unit} polygons it belongs to: use --unit ward or lsoa "
+                "with a --boundary file of those polygons (H3 cells and the shipped Bury units have their own)"
+            )
+        code_col = schema.WARD_CODE if unit == "ward" else schema.LSOA_CODE
+        own = _with_population(own, population, code_col=code_col, source=ctx["study_area_source"],
+                               required=measure == "rate")
+        if unit == "ward":
+            ctx["wards"] = own
+    ctx["units"] = own
+    if ctx["wards"] is None and not bury_ok:
+        ctx["wards"] = _empty_wards()
     return ctx
 
 
@@ -135,19 +226,22 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
 
 
 def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
-                 previous: gpd.GeoDataFrame | None = None) -> analysis.HotspotResult:
+                 previous: gpd.GeoDataFrame | None = None, population: Path | None = None) -> analysis.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it."""
     from geo_csp import analysis, hotspots
 
-    ctx = study_context(store_dir, boundary)
+    ctx = study_context(store_dir, boundary, unit=unit, population=population, measure=measure)
     result = analysis.run_hotspots(
         read_located(store_dir, crime_type, source), unit=unit, resolution=resolution, period=period,
         crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
-        study_area=ctx["study_area"], named_places=ctx["named_places"], wards=ctx["wards"],
-        previous_areas=previous, params=hotspots.HotspotParams(),
+        study_area=ctx["study_area"], units=ctx["units"], named_places=ctx["named_places"], wards=ctx["wards"],
+        previous_areas=previous, params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m,
     )
     result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
                             "synthetic": bool(ctx["config"].get("synthetic", False))})
     if "resolution_reason" in result.metadata:
         console.print(result.metadata["resolution_reason"])
+    if result.metadata.get("n_islands"):
+        console.print(f"{result.metadata['n_islands']} units have no neighbour under {result.metadata['weights']} "
+                      f"weights (Gi* z = 0 for them): {', '.join(result.metadata['islands'])}")
     return result

@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 
 from geo_csp import settings
+from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
 from geo_csp.cli._common import write_geo
 from geo_csp.cli._common import jsonable as _jsonable
@@ -29,7 +30,10 @@ from geo_csp.cli._common import study_context as _context
 __all__ = ["write_geo"]
 
 _STORE = typer.Option("--store", help="Store folder.")
-_BOUNDARY = typer.Option("--boundary", help="Study-area polygon file (GeoJSON/GPKG); default the store's borough.")
+_BOUNDARY = typer.Option("--boundary", help="Study-area polygon file (GeoJSON/GPKG); default the store's borough. "
+                         "With ward_code and ward_name columns it also gives the wards (--unit ward).")
+_POPULATION = typer.Option("--population", help="CSV of residents per ward/LSOA of --boundary (a ward_code, "
+                           "lsoa_code, gss_code or code column and a population column), for --measure rate.")
 _UNIT = typer.Option("--unit", help="Spatial unit: h3, ward or lsoa.")
 _RES = typer.Option("--resolution", help="H3 resolution 7-11 (default chosen for the area and reported).")
 _PERIOD = typer.Option("--period", help="month or quarter (financial) or year.")
@@ -38,6 +42,11 @@ _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acqui
 _SOURCE = typer.Option("--source", help="Source to include (repeatable; default all).")
 _MEASURE = typer.Option("--measure", help="count, harm or rate (per 1,000 residents; wards/LSOAs).")
 _OUT = typer.Option("--out", help="Output file: .parquet (GeoParquet) or .gpkg.")
+_WEIGHTS = typer.Option("--weights", help="Spatial weights: auto (h3 k-ring for cells, queen for wards/LSOAs), "
+                        "h3, queen or distance (unit centroids within --distance-m).")
+_DISTANCE = typer.Option("--distance-m", help="Distance band radius in metres (with --weights distance).")
+_RANK_BY = typer.Option("--rank-by", help="Sort the units by n, harm, rate_per_1000 (per 1,000 residents a year; "
+                        "wards/LSOAs) or gi_z, highest first, and write a `rank` column (1 = highest).")
 
 
 @app.command("hotspots")
@@ -52,9 +61,11 @@ def hotspots_command(
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
     measure: Annotated[str, _MEASURE] = "count",
+    population: Annotated[Path | None, _POPULATION] = None,
 ) -> None:
     """Classify every unit (Gi*, Mann-Kendall, ArcGIS pattern, Chainey category) and write one row per unit."""
-    result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure)
+    result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
+                  population=population)
     write_geo(result.units, out_path, result.metadata, layer="hotspot_units")
     counts = result.units["category"].astype(object).value_counts()
     console.print(f"wrote {len(result.units)} units to {out_path}; " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -73,6 +84,7 @@ def areas_command(
     source: Annotated[list[str] | None, _SOURCE] = None,
     measure: Annotated[str, _MEASURE] = "count",
     previous: Annotated[Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")] = None,
+    population: Annotated[Path | None, _POPULATION] = None,
 ) -> None:
     """Merge contiguous hot units into named hotspot areas and write one row per area."""
     import geopandas as gpd
@@ -82,7 +94,8 @@ def areas_command(
         layer = "hotspot_areas" if previous.suffix.lower() == ".gpkg" else None
         prev = (gpd.read_parquet(previous) if previous.suffix.lower() == ".parquet"
                 else gpd.read_file(previous, layer=layer)).to_crs(settings.WORKING_CRS)
-    result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev)
+    result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
+                  population=population)
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")
@@ -114,10 +127,10 @@ def backtest_command(
     """Back-test: hotspots from the months before --split, measured on the months from it (PAI, hit rate, RRI)."""
     from geo_csp import backtest
 
-    ctx = _context(store_dir, boundary)
+    ctx = _context(store_dir, boundary, unit=unit)
     inc = _incidents(store_dir, crime_type, source)
     table = backtest.backtest(inc, split=split, unit=unit, resolution=resolution, study_area=ctx["study_area"],
-                              crime_types=crime_type or None, group=group, area_shares=(area_share,))
+                              units=ctx["units"], crime_types=crime_type or None, group=group, area_shares=(area_share,))
     doc: dict[str, Any] = {
         rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
         for rec in table.to_dict("records")
