@@ -4,11 +4,33 @@
 :mod:`geo_csp.hotspots` and merges the significant units into named areas (:mod:`geo_csp.areas`).
 Its result carries one row per unit with fixed columns, the areas, the cube, the full Gi* arrays and
 a metadata dict holding every parameter, which the CLI and the app write into every output file.
+
+Spatial weights (:func:`unit_weights`, the ``weights`` argument of :func:`run_hotspots`):
+
+- ``"h3"``: H3 grid disk of radius ``params.k`` (H3 cells only),
+- ``"queen"``: polygon contiguity (wards and LSOAs only),
+- ``"distance"``: every unit whose centroid (EPSG:27700) lies within ``distance_m`` metres of the
+  unit's centroid (any unit kind). Units with no neighbour in the band are *islands*: their Gi* is
+  z = 0, p = 1; they are counted and listed in the metadata and a warning names them,
+- ``"auto"`` (default): ``"h3"`` for H3 cells, ``"queen"`` for wards and LSOAs.
+
+Rates: ``rate_per_1000`` in :attr:`HotspotResult.units` is **annualised**: incidents per 1,000
+residents per year, i.e. ``n * 1000 / population * 12 / n_months`` where ``n`` is the unit's count
+over the whole analysed window and ``n_months`` the number of calendar months in it (first to last
+month, empty months included). This is the figure partnerships report ("crimes per 1,000 residents
+a year") and it stays comparable between runs over windows of different lengths. The metadata's
+``rate_per_1000`` entry states the window and ``rate_months`` its length. ``measure="rate"`` analyses
+the per-period rates (count in the period per 1,000 residents); Gi* is unchanged by a common scale
+factor, so annualising that cube would not change any z-score.
+
+Ranking: :func:`rank_units` ranks wards or LSOAs (or H3 cells, except by rate) by count, harm,
+annualised rate or Gi* z and adds a ``rank`` column (1 = highest).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,16 +42,30 @@ from scipy import sparse
 
 import geo_csp
 from geo_csp import areas as areas_mod
-from geo_csp import boundaries, cube as cube_mod, harm, hotspots, periods, schema, weights
-from geo_csp._errors import ParameterError
+from geo_csp import boundaries, cube as cube_mod, harm, hotspots, periods, schema
+from geo_csp import weights as spatial_weights
+from geo_csp._errors import DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
-__all__ = ["HotspotResult", "UNIT_COLUMNS", "run_hotspots", "unit_weights"]
+__all__ = [
+    "HotspotResult", "RANK_MEASURES", "UNIT_COLUMNS", "WEIGHTS_KINDS", "rank_units", "resolve_weights",
+    "run_hotspots", "unit_weights",
+]
 
 Measure = Literal["count", "harm", "rate"]
 MEASURES = ("count", "harm", "rate")
+WeightsKind = Literal["auto", "h3", "queen", "distance"]
+#: Values of the ``weights`` argument (see the module docstring).
+WEIGHTS_KINDS = ("auto", "h3", "queen", "distance")
+RankMeasure = Literal["n", "harm", "rate_per_1000", "gi_z"]
+#: Columns :func:`rank_units` can rank by.
+RANK_MEASURES = (schema.N, schema.HARM, schema.RATE_PER_1000, schema.GI_Z)
+#: At most this many island unit ids are listed in the metadata (all are counted).
+_MAX_LISTED_ISLANDS = 20
 #: Columns of :attr:`HotspotResult.units`, in order (then geometry). ``ward_code``, ``population``
-#: and ``rate_per_1000`` are null where unknown (e.g. population of H3 cells).
+#: and ``rate_per_1000`` are null where unknown (e.g. population of H3 cells). ``n`` and ``harm`` are
+#: totals over the analysed window; ``rate_per_1000`` is incidents per 1,000 residents **per year**
+#: (annualised over the window); ``gi_z``/``gi_p`` are the latest period's.
 UNIT_COLUMNS = (
     schema.UNIT_ID, schema.N, schema.HARM, schema.GI_Z, schema.GI_P, schema.MK_S, schema.MK_TAU, schema.MK_Z,
     schema.MK_P, schema.PATTERN, schema.CATEGORY, hotspots.N_HOT_PERIODS, hotspots.N_COLD_PERIODS, schema.AREA_ID,
@@ -65,11 +101,164 @@ class HotspotResult:
     area_changes: dict[str, Any] = field(default_factory=dict)
 
 
-def unit_weights(units: gpd.GeoDataFrame, *, unit: str, k: int = 1) -> sparse.csr_matrix:
-    """The spatial weights for a unit kind: H3 k-ring for cells, queen contiguity for polygons."""
-    if unit == "h3":
-        return weights.h3_weights(units.index.to_numpy(dtype=object), k=k)
-    return weights.queen_weights(units.geometry)
+def resolve_weights(unit: str, weights: str = "auto", distance_m: float | None = None) -> str:
+    """The weights kind a run uses, after checking it fits the unit kind and ``distance_m``.
+
+    Parameters
+    ----------
+    unit
+        ``"h3"``, ``"ward"`` or ``"lsoa"``.
+    weights
+        One of :data:`WEIGHTS_KINDS`; ``"auto"`` is ``"h3"`` for H3 cells and ``"queen"`` otherwise.
+    distance_m
+        Band radius in metres; required by ``"distance"`` and refused by every other kind.
+
+    Returns
+    -------
+    str
+        ``"h3"``, ``"queen"`` or ``"distance"``.
+
+    Raises
+    ------
+    ParameterError
+        Naming the argument at fault and the combinations that work.
+    """
+    if weights not in WEIGHTS_KINDS:
+        raise ParameterError(f"`weights` must be one of {WEIGHTS_KINDS}, not {weights!r}")
+    if unit not in cube_mod.UNIT_KINDS:
+        raise ParameterError(f"`unit` must be one of {cube_mod.UNIT_KINDS}, not {unit!r}")
+    if weights == "distance":
+        if distance_m is None:
+            raise ParameterError("`weights='distance'` needs `distance_m` (the band radius in metres, e.g. 800)")
+        if isinstance(distance_m, bool) or not isinstance(distance_m, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(distance_m) or distance_m <= 0:
+            raise ParameterError(f"`distance_m` must be a positive number of metres; got {distance_m!r}")
+        return "distance"
+    if distance_m is not None:
+        raise ParameterError(
+            f"`distance_m` ({distance_m!r}) is only used with `weights='distance'`; "
+            f"pass weights='distance' or drop distance_m (weights is {weights!r})"
+        )
+    kind = ("h3" if unit == "h3" else "queen") if weights == "auto" else weights
+    if kind == "h3" and unit != "h3":
+        raise ParameterError(
+            f"`weights='h3'` (H3 k-ring) needs `unit='h3'`, not {unit!r}; for {unit} polygons use "
+            "weights='queen' (contiguity) or weights='distance' with distance_m"
+        )
+    if kind == "queen" and unit == "h3":
+        raise ParameterError(
+            "`weights='queen'` is for ward/LSOA polygons; H3 cells use weights='h3' (k-ring, the same as "
+            "queen contiguity for k=1) or weights='distance' with distance_m"
+        )
+    return kind
+
+
+def unit_weights(
+    units: gpd.GeoDataFrame,
+    *,
+    unit: str,
+    k: int = 1,
+    weights: WeightsKind = "auto",
+    distance_m: float | None = None,
+) -> sparse.csr_matrix:
+    """The binary spatial weights between a cube's units.
+
+    Parameters
+    ----------
+    units
+        The cube's units (index = unit ids, EPSG:27700 geometry), e.g. ``Cube.units``.
+    unit
+        Their kind: ``"h3"``, ``"ward"`` or ``"lsoa"``.
+    k
+        H3 ring radius (``weights="h3"`` only).
+    weights, distance_m
+        Weights kind and band radius in metres (see :func:`resolve_weights`). The distance band
+        links units whose centroids are at most ``distance_m`` apart.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Symmetric, zero diagonal; row ``i`` is the ``i``-th unit.
+    """
+    kind = resolve_weights(unit, weights, distance_m)
+    if kind == "h3":
+        return spatial_weights.h3_weights(units.index.to_numpy(dtype=object), k=k)
+    if kind == "queen":
+        return spatial_weights.queen_weights(units.geometry)
+    if units.crs is None or units.crs != WORKING_CRS:
+        raise ParameterError(f"`units` are {units.crs}; distance bands need {WORKING_CRS}: reproject with .to_crs()")
+    centroids = gpd.GeoSeries(shapely.centroid(units.geometry.to_numpy()), crs=WORKING_CRS)
+    return spatial_weights.distance_band_weights(centroids, distance_m=float(distance_m))
+
+
+def _islands(w: sparse.csr_matrix, unit_ids: pd.Index, *, kind: str, distance_m: float | None) -> dict[str, Any]:
+    """Metadata on the units without a neighbour, and a warning naming them for distance bands."""
+    empty = np.flatnonzero(np.diff(sparse.csr_matrix(w).indptr) == 0)
+    ids = [str(u) for u in unit_ids[empty][:_MAX_LISTED_ISLANDS]]
+    if empty.size and kind == "distance":
+        more = f" and {empty.size - len(ids)} more" if empty.size > len(ids) else ""
+        warnings.warn(
+            f"{empty.size} of {len(unit_ids)} units have no neighbour within distance_m={distance_m:g} m "
+            f"({', '.join(ids)}{more}); their Gi* is reported as z = 0, p = 1. Increase distance_m to "
+            "give every unit a neighbour",
+            UserWarning,
+            stacklevel=3,
+        )
+    return {"n_islands": int(empty.size), "islands": ids,
+            "mean_neighbours": float(w.nnz / w.shape[0]) if w.shape[0] else 0.0}
+
+
+def rank_units(units: gpd.GeoDataFrame, *, by: RankMeasure = schema.N) -> gpd.GeoDataFrame:
+    """Rank units by a measure, highest first.
+
+    Parameters
+    ----------
+    units
+        Units with the column ``by``, e.g. :attr:`HotspotResult.units` (not modified).
+    by
+        ``"n"`` (incidents over the window), ``"harm"`` (summed harm weights), ``"rate_per_1000"``
+        (incidents per 1,000 residents per year; wards/LSOAs with a population) or ``"gi_z"``
+        (latest period's Gi* z: the most significant hot spot first).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``units`` in the same row order with the same index and columns plus ``rank`` (int64,
+        1 = highest; tied units share the lowest rank of their group, pandas method ``"min"``,
+        so 1, 2, 2, 4). Sort with ``.sort_values("rank", kind="stable")``.
+
+    Raises
+    ------
+    ParameterError
+        If ``by`` is not one of :data:`RANK_MEASURES` or a value is missing.
+    SchemaError
+        If ``units`` lacks the column ``by``.
+    DenominatorError
+        If ranking by rate and a unit has no population (H3 cells never have one).
+    """
+    if by not in RANK_MEASURES:
+        raise ParameterError(f"`by` must be one of {RANK_MEASURES}, not {by!r}")
+    if by not in units.columns:
+        raise SchemaError(f"`units` have no {by!r} column to rank by; they have {list(units.columns)}")
+    values = pd.to_numeric(units[by], errors="coerce").astype("float64")
+    missing = ~np.isfinite(values.to_numpy())
+    if missing.any():
+        names = units.index[missing][:5].tolist()
+        more = f" and {int(missing.sum()) - 5} more" if missing.sum() > 5 else ""
+        if by == schema.RATE_PER_1000:
+            raise DenominatorError(
+                f"cannot rank by rate: no population (so no rate per 1,000) for unit(s) {names}{more}; "
+                "H3 cells have no residents count: rank them by n, harm or gi_z, or use ward/LSOA units "
+                "with a population column"
+            )
+        raise ParameterError(f"cannot rank by {by!r}: it is missing for unit(s) {names}{more}")
+    rank = values.rank(method="min", ascending=False).astype(np.int64)
+    out = units.copy()
+    out[schema.RANK] = rank.to_numpy()
+    geom = units.active_geometry_name if isinstance(units, gpd.GeoDataFrame) else None
+    if geom is not None and units.columns[-1] == geom:  # keep the geometry last
+        out = out[[*units.columns[:-1], schema.RANK, geom]]
+    return out
 
 
 def _ward_of_cells(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +301,8 @@ def run_hotspots(
     previous_areas: gpd.GeoDataFrame | None = None,
     area_classes: Iterable[str] | None = None,
     params: hotspots.HotspotParams | None = None,
+    weights: WeightsKind = "auto",
+    distance_m: float | None = None,
 ) -> HotspotResult:
     """Classify every unit of the study area and merge hot units into named, stably numbered areas.
 
@@ -136,6 +327,12 @@ def run_hotspots(
         Classes merged into areas (default every hot class of both schemes).
     params
         Statistics parameters (default ``HotspotParams()``).
+    weights
+        Spatial weights: ``"auto"`` (H3 k-ring for cells, queen contiguity for wards/LSOAs),
+        ``"h3"``, ``"queen"`` or ``"distance"`` (unit centroids within ``distance_m``; any unit kind).
+        The kind used, the distance and the islands (units without a neighbour) go in the metadata.
+    distance_m
+        Distance band radius in metres; required by, and only allowed with, ``weights="distance"``.
 
     Returns
     -------
@@ -144,12 +341,14 @@ def run_hotspots(
     params = hotspots.HotspotParams() if params is None else params
     if measure not in MEASURES:
         raise ParameterError(f"`measure` must be one of {MEASURES}, not {measure!r}")
+    weights_kind = resolve_weights(unit, weights, distance_m)
     cube = cube_mod.build_cube(
         incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
         study_area=study_area, crime_types=crime_types, group=group, groups=groups, sources=sources,
         harm_index=harm_index, asb_weight_days=asb_weight_days,
     )
-    w = unit_weights(cube.units, unit=unit, k=params.k)
+    w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
+    island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)
     values = {"count": cube.n, "harm": cube.harm}.get(measure)
     if measure == "rate":
         values = cube.rates()
@@ -168,8 +367,10 @@ def run_hotspots(
         if unit == "lsoa" and schema.WARD_CODE in geo.columns:
             ward_code = np.where(pd.isna(geo[schema.WARD_CODE].to_numpy(dtype=object)), ward_code, geo[schema.WARD_CODE].to_numpy(dtype=object))
     population = cube.population.to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(population > 0, totals[schema.N].to_numpy() * 1000.0 / population, np.nan)
+    first_month, last_month = cube.params["months"]
+    n_months = len(periods.month_range(first_month, last_month))
+    with np.errstate(divide="ignore", invalid="ignore"):  # annualised: per 1,000 residents per year
+        rate = np.where(population > 0, totals[schema.N].to_numpy() * 1000.0 / population * 12.0 / n_months, np.nan)
 
     stats = analysis.units.set_axis(geo.index)
     table = pd.DataFrame(
@@ -214,7 +415,13 @@ def run_hotspots(
         "n_areas": int(len(area_frame)),
         "area_changes": changes,
         "wards": "given" if wards is not None else None,
-        "rate_per_1000": f"incidents over {cube.params['months'][0]}..{cube.params['months'][1]} per 1,000 residents",
+        "weights": weights_kind,
+        "weights_requested": weights,
+        "distance_m": float(distance_m) if weights_kind == "distance" else None,
+        **island_info,
+        "rate_per_1000": (f"incidents per 1,000 residents per year: the {n_months}-month total over "
+                          f"{first_month}..{last_month} x 12 / {n_months}"),
+        "rate_months": n_months,
     }
     return HotspotResult(units=unit_frame, areas=area_frame, cube=cube, analysis=analysis, metadata=metadata,
                          area_changes=changes)

@@ -174,6 +174,7 @@ PATTERN: Final = "pattern"  # ArcGIS emerging hot spot scheme
 CATEGORY: Final = "category"  # Chainey / sfhotspot scheme
 AREA_ID: Final = "area_id"
 AREA_NAME: Final = "name"
+RANK: Final = "rank"  # 1 = highest (analysis.rank_units; ties share the lowest rank)
 EXPLANATION: Final = "explanation"
 
 WARD_CODE: Final = "ward_code"

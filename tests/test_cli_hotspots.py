@@ -210,7 +210,9 @@ def test_ward_rates_from_a_population_file(elsewhere, tmp_path):
     assert res.exit_code == 0, res.output
     units = gpd.read_parquet(tmp_path / "r.parquet").set_index("unit_id")
     assert units.loc["E05000004", "population"] == 10000.0
-    assert units["rate_per_1000"].to_numpy() == pytest.approx((units["n"] * 1000 / units["population"]).to_numpy(), rel=1e-12)
+    # annualised: the store holds 6 months (2021-01..2021-06), so the yearly rate is twice the window's
+    assert units["rate_per_1000"].to_numpy() == pytest.approx(
+        (units["n"] * 1000 / units["population"] * 12 / 6).to_numpy(), rel=1e-12)
 
 
 def test_population_file_errors_name_the_file_and_the_fix(elsewhere, tmp_path):

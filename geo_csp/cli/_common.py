@@ -226,10 +226,16 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
 
 
 def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
-                 previous: gpd.GeoDataFrame | None = None, population: Path | None = None) -> analysis.HotspotResult:
-    """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it."""
+                 previous: gpd.GeoDataFrame | None = None, population: Path | None = None, *,
+                 weights: str = "auto", distance_m: float | None = None) -> analysis.HotspotResult:
+    """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
+
+    ``weights`` and ``distance_m`` are :func:`geo_csp.analysis.run_hotspots`'s spatial weights
+    (``--weights auto|h3|queen|distance``, ``--distance-m``); they are checked before the store is read.
+    """
     from geo_csp import analysis, hotspots
 
+    analysis.resolve_weights(unit, weights, distance_m)  # fail before reading the store
     ctx = study_context(store_dir, boundary, unit=unit, population=population, measure=measure)
     result = analysis.run_hotspots(
         read_located(store_dir, crime_type, source), unit=unit, resolution=resolution, period=period,

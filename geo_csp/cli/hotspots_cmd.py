@@ -62,11 +62,25 @@ def hotspots_command(
     source: Annotated[list[str] | None, _SOURCE] = None,
     measure: Annotated[str, _MEASURE] = "count",
     population: Annotated[Path | None, _POPULATION] = None,
+    weights: Annotated[str, _WEIGHTS] = "auto",
+    distance_m: Annotated[float | None, _DISTANCE] = None,
+    rank_by: Annotated[str | None, _RANK_BY] = None,
 ) -> None:
     """Classify every unit (Gi*, Mann-Kendall, ArcGIS pattern, Chainey category) and write one row per unit."""
+    from geo_csp import analysis
+
+    if rank_by is not None and rank_by not in analysis.RANK_MEASURES:
+        raise ParameterError(f"--rank-by must be one of {', '.join(analysis.RANK_MEASURES)}, not {rank_by!r}")
+    if rank_by == "rate_per_1000" and unit == "h3":
+        raise ParameterError("--rank-by rate_per_1000 needs residents: H3 cells have no population; "
+                             "use --unit ward or lsoa, or rank by n, harm or gi_z")
     result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
-                  population=population)
-    write_geo(result.units, out_path, result.metadata, layer="hotspot_units")
+                  population=population, weights=weights, distance_m=distance_m)
+    units = result.units
+    if rank_by is not None:
+        units = analysis.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
+        result.metadata["rank_by"] = rank_by
+    write_geo(units, out_path, result.metadata, layer="hotspot_units")
     counts = result.units["category"].astype(object).value_counts()
     console.print(f"wrote {len(result.units)} units to {out_path}; " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
@@ -85,6 +99,8 @@ def areas_command(
     measure: Annotated[str, _MEASURE] = "count",
     previous: Annotated[Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")] = None,
     population: Annotated[Path | None, _POPULATION] = None,
+    weights: Annotated[str, _WEIGHTS] = "auto",
+    distance_m: Annotated[float | None, _DISTANCE] = None,
 ) -> None:
     """Merge contiguous hot units into named hotspot areas and write one row per area."""
     import geopandas as gpd
@@ -95,7 +111,7 @@ def areas_command(
         prev = (gpd.read_parquet(previous) if previous.suffix.lower() == ".parquet"
                 else gpd.read_file(previous, layer=layer)).to_crs(settings.WORKING_CRS)
     result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
-                  population=population)
+                  population=population, weights=weights, distance_m=distance_m)
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")
