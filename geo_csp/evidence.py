@@ -170,9 +170,11 @@ def _store_boroughs(store_dir: str | Path, config: dict[str, Any]) -> tuple[gpd.
     boroughs. With it, the row named by the config's ``borough`` is the borough and the other rows
     are the rest of the force.
     """
-    if not config.get("areas"):
-        return boundaries.load_borough(), None
     from geo_csp.table import AREA_CODE, AREA_NAME, store_areas
+
+    if not config.get("areas"):
+        store_areas(store_dir)  # refuses another borough's data against the shipped Bury outline
+        return boundaries.load_borough(), None
 
     areas, focus, _ = store_areas(store_dir)
     key = str(focus).lower()

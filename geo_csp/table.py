@@ -586,8 +586,48 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
         areas = areas.to_crs(WORKING_CRS)
         return areas, str(config.get("borough", areas[AREA_NAME].iloc[0])), f"population column of {full.name}"
     borough = boundaries.load_borough()
+    if str(config.get("borough", "")).lower() != "bury":
+        _check_data_in_shipped_borough(store_dir, borough, config)
     areas = borough.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
     return areas, str(config.get("borough", areas[AREA_NAME].iloc[0])), "ONS population of the shipped borough outline"
+
+
+#: Share of a store's located incidents that must lie in the shipped (Bury) outline before a store whose
+#: config names no borough is taken to be Bury's.
+SHIPPED_BOROUGH_SHARE_MIN = 0.5
+
+
+def _check_data_in_shipped_borough(store_dir: str | Path, borough: gpd.GeoDataFrame, config: dict[str, Any]) -> None:
+    """Refuse to report another borough's data against the shipped Bury outline and population.
+
+    Raises
+    ------
+    ParameterError
+        When the config names another borough without an ``areas`` file, or names none and fewer than
+        :data:`SHIPPED_BOROUGH_SHARE_MIN` of the store's located incidents lie inside the outline.
+    """
+    import shapely
+
+    from geo_csp import store
+
+    fix = (f"add \"borough\" and \"areas\" (a boundary file, relative to the store, with {AREA_CODE}, {AREA_NAME} "
+           f"and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME}")
+    name = config.get("borough")
+    if name:
+        raise ParameterError(f"the store's config names the borough {name!r} but no \"areas\" file, and the only "
+                             f"boundary shipped with geo-csp is Bury's; {fix}")
+    xy = store.read_incidents(store_dir, located_only=True, columns=[schema.EASTING, schema.NORTHING])
+    if xy.empty:
+        return
+    inside = shapely.contains_xy(shapely.union_all(borough.geometry.to_numpy()),
+                                 xy[schema.EASTING].to_numpy(dtype="float64"), xy[schema.NORTHING].to_numpy(dtype="float64"))
+    share = float(inside.mean())
+    if share < SHIPPED_BOROUGH_SHARE_MIN:
+        raise ParameterError(
+            f"the store {store_dir} names no borough in its config and only {share:.1%} of its located incidents lie "
+            f"in Bury, the borough whose boundary and population ship with geo-csp; {fix} "
+            "(or \"borough\": \"Bury\" for a Bury store holding its force's data)"
+        )
 
 
 def table_from_store(

@@ -247,3 +247,21 @@ def test_public_pack_states_the_rule_in_plain_words(demo, tmp_path):
     assert "Gaps in the public trend chart are months whose count is suppressed" in page
     # the prose under the table publishes no unprotected count (e.g. of crimes outside the borough)
     assert "Force comparison: not available" in page and not any(ch.isdigit() for ch in pack.force_note)
+
+
+def test_another_boroughs_store_gets_no_pack_against_bury(tmp_path):
+    """A Lancashire extract with no borough config must not be reported against Bury's outline and residents."""
+    from _synthetic import random_incidents
+    from geo_csp import ingest
+
+    inc = random_incidents(400, seed=11, months=6, centre=(368_000.0, 428_000.0), spread_m=800.0)  # Blackburn
+    pd.DataFrame({
+        "Crime ID": "", "Month": inc.month, "Reported by": "Lancashire Constabulary",
+        "Falls within": "Lancashire Constabulary", "Longitude": inc.lon.round(6), "Latitude": inc.lat.round(6),
+        "Location": inc.location, "LSOA code": "", "LSOA name": "", "Crime type": inc.crime_type,
+        "Last outcome category": "", "Context": ""}).to_csv(tmp_path / "street.csv", index=False)
+    ingest.ingest_paths([tmp_path / "street.csv"], store_dir=tmp_path / "store")
+    area = gpd.GeoDataFrame(geometry=[shapely.box(367_000, 427_000, 369_000, 429_000)], crs="EPSG:27700")
+    area.to_file(tmp_path / "area.geojson", driver="GeoJSON")
+    with pytest.raises(ParameterError, match=r"only 0\.0% of its located incidents lie in Bury.*\"areas\""):
+        build_evidence(tmp_path / "store", EvidenceParams(area=str(tmp_path / "area.geojson")))

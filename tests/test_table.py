@@ -304,3 +304,42 @@ def test_frame_html_known_answer():
     )
     shown = frame_html(frame.assign(Cells=[np.nan]), index=False, na_rep="-")
     assert "<th>Class</th>" not in shown and '<td class="num">-</td>' in shown
+
+
+def _street_store(tmp_path: Path, centre: tuple[float, float], config: dict | None) -> Path:
+    """A store of 300 police.uk street rows around ``centre`` (EPSG:27700), with ``config`` if given."""
+    from _synthetic import random_incidents
+    from geo_csp import ingest, store
+
+    inc = random_incidents(300, seed=9, months=6, centre=centre, spread_m=800.0)
+    rows = pd.DataFrame({
+        "Crime ID": "", "Month": inc.month, "Reported by": "Lancashire Constabulary",
+        "Falls within": "Lancashire Constabulary", "Longitude": inc.lon.round(6), "Latitude": inc.lat.round(6),
+        "Location": inc.location, "LSOA code": "", "LSOA name": "", "Crime type": inc.crime_type,
+        "Last outcome category": "", "Context": ""})
+    rows.to_csv(tmp_path / "street.csv", index=False)
+    ingest.ingest_paths([tmp_path / "street.csv"], store_dir=tmp_path / "store")
+    if config is not None:
+        store.write_store_config(tmp_path / "store", config)
+    return tmp_path / "store"
+
+
+@pytest.mark.parametrize("config, pattern", [
+    (None, r"names no borough in its config and only 0\.0% of its located incidents lie in Bury.*config\.json"),
+    ({"borough": "Blackburn with Darwen"}, r"names the borough 'Blackburn with Darwen' but no \"areas\" file"),
+])
+def test_another_boroughs_store_is_not_reported_against_bury(tmp_path, config, pattern):
+    from geo_csp.table import store_areas, table_from_store
+
+    store_dir = _street_store(tmp_path, (368_000.0, 428_000.0), config)  # Blackburn
+    with pytest.raises(ParameterError, match=pattern):
+        store_areas(store_dir)
+    with pytest.raises(ParameterError, match=pattern):
+        table_from_store(store_dir)
+
+
+def test_a_bury_store_without_config_keeps_the_shipped_borough(tmp_path):
+    from geo_csp.table import store_areas
+
+    areas, focus, source = store_areas(_street_store(tmp_path, (380_500.0, 410_500.0), None))  # Bury town centre
+    assert len(areas) == 1 and focus == "Bury" and "shipped borough outline" in source
