@@ -257,3 +257,59 @@ def test_real_lancashire_wards_and_population(tmp_path):
                                    "--unit", "ward", "--out", str(tmp_path / "w.parquet")])
     assert res.exit_code == 0, res.output
     assert len(gpd.read_parquet(tmp_path / "w.parquet")) == 271
+
+
+def test_no_match_names_what_the_store_holds(elsewhere, tmp_path):
+    for extra, pattern in ((["--source", "stats19_casualties"], r"sources \['stats19_casualties'\]; it holds sources \['police_uk_street'\]"),
+                           (["--crime-type", "Stop and search"], r"crime types \['Stop and search'\].*it holds")):
+        res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), *extra, "--out", str(tmp_path / "x.parquet")])
+        assert res.exit_code != 0
+        assert __import__("re").search(pattern, str(res.exception) + res.output), str(res.exception) + res.output
+
+
+# --------------------------------------------------------------------------------------------------
+# --weights / --distance-m and --rank-by
+# --------------------------------------------------------------------------------------------------
+def test_distance_band_weights_from_the_cli(store_dir, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--weights", "distance",
+                              "--distance-m", "1500", "--out", str(tmp_path / "d.parquet")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "d.parquet.json").read_text())
+    assert (meta["weights"], meta["distance_m"], meta["unit"]) == ("distance", 1500.0, "ward")
+    assert isinstance(meta["n_islands"], int) and len(meta["islands"]) == min(meta["n_islands"], 20)
+    res = runner.invoke(app, ["areas", "--store", str(store_dir), "--weights", "distance", "--distance-m", "400",
+                              "--out", str(tmp_path / "a.parquet")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "a.parquet.json").read_text())["weights"] == "distance"
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--weights", "distance"], "needs `distance_m`"),
+        (["--unit", "ward", "--weights", "h3"], "needs `unit='h3'`"),
+        (["--distance-m", "500"], "only used with `weights='distance'`"),
+        (["--rank-by", "rate_per_1000"], "H3 cells have no population"),
+        (["--rank-by", "count"], "--rank-by must be one of n, harm, rate_per_1000, gi_z"),
+    ],
+)
+def test_weights_and_rank_errors(store_dir, tmp_path, args, match):
+    res = CliRunner().invoke(app, ["hotspots", "--store", str(store_dir), *args, "--out", str(tmp_path / "x.parquet")])
+    assert res.exit_code != 0
+    assert match in str(res.exception)
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_rank_by_sorts_and_writes_the_rank(store_dir, tmp_path):
+    runner = CliRunner()
+    for by in ("n", "rate_per_1000"):
+        res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--rank-by", by,
+                                  "--out", str(tmp_path / f"{by}.parquet")])
+        assert res.exit_code == 0, res.output
+        units = gpd.read_parquet(tmp_path / f"{by}.parquet")
+        assert units["rank"].is_monotonic_increasing and units["rank"].iloc[0] == 1
+        assert units[by].is_monotonic_decreasing
+        expected = units[by].rank(method="min", ascending=False).astype("int64")
+        assert (units["rank"] == expected).all()
+        assert json.loads((tmp_path / f"{by}.parquet.json").read_text())["rank_by"] == by

@@ -151,15 +151,21 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     return ctx
 
 
-def read_located(store_dir: Path, crime_types: list[str] | None, sources: list[str] | None) -> pd.DataFrame:
-    """The store's located incidents for these filters; a clear error when there are none."""
-    from geo_csp import store
+def read_located(store_dir: Path, crime_types: list[str] | None, sources: list[str] | None,
+                 group: str | None = None) -> pd.DataFrame:
+    """The store's located incidents for these filters; a clear error (naming what the store holds) when none."""
+    from geo_csp import harm, schema, store
 
     frame = store.read_incidents(store_dir, crime_types=crime_types or None, sources=sources or None, located_only=True)
-    if frame.empty:
+    types = harm.resolve_crime_types(crime_types or None, group)
+    if frame.empty or (types is not None and not frame[schema.CRIME_TYPE].isin(list(types)).any()):
+        held = store.read_incidents(store_dir, located_only=True, columns=[schema.SOURCE, schema.CRIME_TYPE])
+        wanted = f"group {group!r} ({', '.join(types)})" if group else f"crime types {crime_types or 'all'}"
         raise ParameterError(
-            f"the store {store_dir} has no located incidents for crime types {crime_types or 'all'} and sources "
-            f"{sources or 'all'}; ingest data first (geo-csp ingest) or widen --crime-type/--source"
+            f"the store {store_dir} has no located incidents of {wanted} in sources {sources or 'all'}; it holds "
+            f"sources {sorted(held[schema.SOURCE].unique()) or 'none'} with crime types "
+            f"{sorted(held[schema.CRIME_TYPE].unique())[:20] or 'none'}: ingest data first (geo-csp ingest) or "
+            "change --group/--crime-type/--source"
         )
     return frame
 
@@ -238,7 +244,7 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
     analysis.resolve_weights(unit, weights, distance_m)  # fail before reading the store
     ctx = study_context(store_dir, boundary, unit=unit, population=population, measure=measure)
     result = analysis.run_hotspots(
-        read_located(store_dir, crime_type, source), unit=unit, resolution=resolution, period=period,
+        read_located(store_dir, crime_type, source, group), unit=unit, resolution=resolution, period=period,
         crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
         study_area=ctx["study_area"], units=ctx["units"], named_places=ctx["named_places"], wards=ctx["wards"],
         previous_areas=previous, params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m,

@@ -144,7 +144,7 @@ def backtest_command(
     from geo_csp import backtest
 
     ctx = _context(store_dir, boundary, unit=unit)
-    inc = _incidents(store_dir, crime_type, source)
+    inc = _incidents(store_dir, crime_type, source, group)
     table = backtest.backtest(inc, split=split, unit=unit, resolution=resolution, study_area=ctx["study_area"],
                               units=ctx["units"], crime_types=crime_type or None, group=group, area_shares=(area_share,))
     doc: dict[str, Any] = {
