@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import pandas as pd
 import numpy as np
 import pytest
 import shapely
@@ -40,7 +41,9 @@ def test_unit_contract(result):
 def test_ward_units_carry_rates():
     r = analysis.run_hotspots(random_incidents(2000, seed=4, months=12), unit="ward")
     u = r.units.set_index(schema.UNIT_ID)
-    assert_allclose(u[schema.RATE_PER_1000], u[schema.N] * 1000 / u[schema.POPULATION])
+    # 12 months analysed: the yearly rate is the window's count per 1,000 residents
+    assert r.metadata["rate_months"] == 12
+    assert_allclose(u[schema.RATE_PER_1000], u[schema.N] * 1000 / u[schema.POPULATION] * 12 / 12)
     assert (u[schema.WARD_CODE] == u.index).all()
 
 
@@ -157,3 +160,181 @@ def test_real_lancashire_asb_end_to_end():
     print("\nBlackburn ASB areas (top 10):\n" + res.areas[[schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N]].head(10).to_string())
     print("back-test 2022-07, 5% of area:\n" + five[["pai", "hit_rate", "rri", "pei"]].to_string())
     assert (five["pai"] > 1).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# Weights choice: distance band on unit centroids, validated, recorded in metadata
+# ------------------------------------------------------------------------------------------------
+SIDE_M = 500.0
+ORIGIN = (379_000.0, 409_000.0)  # inside Bury
+
+
+def _squares(n_cols=5, n_rows=4, *, extra=()):
+    """A ward-like grid of SIDE_M squares (row-major codes W00..), population 1000 + 100 x position."""
+    from shapely.geometry import box
+
+    x0, y0 = ORIGIN
+    boxes = [box(x0 + i * SIDE_M, y0 + j * SIDE_M, x0 + (i + 1) * SIDE_M, y0 + (j + 1) * SIDE_M)
+             for j in range(n_rows) for i in range(n_cols)] + list(extra)
+    codes = [f"W{k:02d}" for k in range(len(boxes))]
+    return gpd.GeoDataFrame({schema.WARD_CODE: codes, schema.WARD_NAME: [f"Ward {c}" for c in codes],
+                             schema.POPULATION: 1000.0 + 100.0 * np.arange(len(boxes))},
+                            geometry=boxes, crs=WORKING_CRS)
+
+
+def _incidents_in(squares, *, n=600, months=12, seed=0):
+    from _synthetic import incidents
+
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(squares), size=n)
+    pick[: n // 4] = 6  # a hot square
+    minx, miny, maxx, maxy = squares.bounds.to_numpy()[pick].T
+    x = minx + rng.uniform(0.05, 0.95, n) * (maxx - minx)
+    y = miny + rng.uniform(0.05, 0.95, n) * (maxy - miny)
+    month = np.array([f"2021-{m + 1:02d}" for m in range(months)], dtype=object)[rng.integers(0, months, size=n)]
+    return incidents(x, y, month)
+
+
+def test_distance_band_equals_queen_and_rook_on_a_square_grid():
+    """Hand count on a 5 x 4 grid: a band of 1.5 sides reaches the diagonal squares (queen), one side only
+    the edge-sharing ones (rook: 2 at corners, 3 on edges, 4 inside)."""
+    sq = _squares().set_index(schema.WARD_CODE, drop=False)
+    queen = analysis.unit_weights(sq, unit="ward", weights="queen")
+    band = analysis.unit_weights(sq, unit="ward", weights="distance", distance_m=1.5 * SIDE_M)
+    assert (queen != band).nnz == 0 and queen.nnz == 2 * (4 * 4 + 5 * 3 + 2 * 4 * 3)
+    rook = analysis.unit_weights(sq, unit="ward", weights="distance", distance_m=SIDE_M)
+    expected = np.array([[2, 3, 3, 3, 2], [3, 4, 4, 4, 3], [3, 4, 4, 4, 3], [2, 3, 3, 3, 2]]).ravel()
+    assert_allclose(np.asarray(rook.sum(axis=1)).ravel(), expected)
+
+
+def test_distance_band_run_equals_queen_run_and_a_direct_analyse_cube():
+    from geo_csp import hotspots, weights
+
+    sq = _squares()
+    inc = _incidents_in(sq)
+    by_queen = analysis.run_hotspots(inc, unit="ward", units=sq, weights="queen")
+    by_band = analysis.run_hotspots(inc, unit="ward", units=sq, weights="distance", distance_m=1.5 * SIDE_M)
+    assert_allclose(by_band.analysis.z, by_queen.analysis.z, rtol=0, atol=1e-12)
+    centroids = gpd.GeoSeries(by_band.cube.units.geometry.centroid, crs=WORKING_CRS)
+    direct = hotspots.analyse_cube(by_band.cube.n, weights.distance_band_weights(centroids, distance_m=750.0),
+                                   params=hotspots.HotspotParams(), period_name="month")
+    assert_allclose(by_band.analysis.z, direct.z, rtol=0, atol=1e-12)
+    assert_allclose(by_band.units[schema.GI_P].to_numpy(), direct.units[schema.GI_P].to_numpy(), atol=1e-12)
+    assert (by_band.units[schema.PATTERN].astype(str).to_numpy() == direct.units[schema.PATTERN].astype(str).to_numpy()).all()
+    m = by_band.metadata
+    assert (m["weights"], m["weights_requested"], m["distance_m"], m["n_islands"]) == ("distance", "distance", 750.0, 0)
+    assert by_queen.metadata["weights"] == "queen" and by_queen.metadata["distance_m"] is None
+    auto = analysis.run_hotspots(inc, unit="ward", units=sq)
+    assert (auto.metadata["weights"], auto.metadata["weights_requested"]) == ("queen", "auto")
+    json.dumps(m)
+
+
+def test_distance_band_islands_are_reported():
+    from shapely.geometry import box
+
+    far = box(ORIGIN[0] + 6000, ORIGIN[1], ORIGIN[0] + 6000 + SIDE_M, ORIGIN[1] + SIDE_M)
+    sq = _squares(extra=[far])
+    with pytest.warns(UserWarning, match=r"1 of 21 units have no neighbour within distance_m=750 m \(W20\)"):
+        res = analysis.run_hotspots(_incidents_in(sq), unit="ward", units=sq, weights="distance", distance_m=750.0)
+    assert res.metadata["n_islands"] == 1 and res.metadata["islands"] == ["W20"]
+    assert res.units.loc["W20", schema.GI_Z] == 0.0 and res.units.loc["W20", schema.GI_P] == 1.0
+
+
+def test_distance_band_on_h3_cells():
+    inc = random_incidents(1500, seed=5, months=6)
+    ring = analysis.run_hotspots(inc, unit="h3", resolution=8)
+    band = analysis.run_hotspots(inc, unit="h3", resolution=8, weights="distance", distance_m=1000.0)
+    assert band.metadata["weights"] == "distance" and band.metadata["distance_m"] == 1000.0
+    assert ring.metadata["weights"] == "h3" and ring.metadata["distance_m"] is None
+    # resolution-8 centres are ~800 m apart: a 1 km band finds each cell's ring-1 neighbours
+    w_ring = analysis.unit_weights(ring.cube.units, unit="h3", k=1)
+    w_band = analysis.unit_weights(band.cube.units, unit="h3", weights="distance", distance_m=1000.0)
+    assert (w_ring != w_band).nnz == 0
+
+
+@pytest.mark.parametrize(
+    ("unit", "kwargs", "match"),
+    [
+        ("ward", {"weights": "distance"}, r"`weights='distance'` needs `distance_m`"),
+        ("ward", {"weights": "h3"}, r"`weights='h3'` \(H3 k-ring\) needs `unit='h3'`, not 'ward'"),
+        ("lsoa", {"weights": "h3"}, r"needs `unit='h3'`, not 'lsoa'"),
+        ("h3", {"weights": "queen"}, r"`weights='queen'` is for ward/LSOA polygons"),
+        ("ward", {"weights": "queen", "distance_m": 500.0}, r"`distance_m` \(500.0\) is only used with `weights='distance'`"),
+        ("ward", {"distance_m": 500.0}, r"`distance_m` .* only used with `weights='distance'`"),
+        ("ward", {"weights": "distance", "distance_m": -5.0}, r"`distance_m` must be a positive number of metres"),
+        ("ward", {"weights": "distance", "distance_m": float("nan")}, r"`distance_m` must be a positive"),
+        ("ward", {"weights": "knn"}, r"`weights` must be one of \('auto', 'h3', 'queen', 'distance'\)"),
+    ],
+)
+def test_weights_errors_name_the_argument(unit, kwargs, match):
+    from geo_csp._errors import ParameterError
+
+    with pytest.raises(ParameterError, match=match):
+        analysis.run_hotspots(random_incidents(50, seed=1, months=2), unit=unit, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------
+# Ranking
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture()
+def small_units():
+    from shapely.geometry import Point
+
+    return gpd.GeoDataFrame(
+        {schema.UNIT_ID: ["a", "b", "c", "d"], schema.N: [5.0, 9.0, 5.0, 1.0], schema.HARM: [10.0, 2.0, 30.0, 4.0],
+         schema.RATE_PER_1000: [2.5, 1.0, 0.5, 3.0], schema.GI_Z: [-1.2, 2.4, 0.0, 2.4]},
+        geometry=[Point(i, 0) for i in range(4)], index=pd.Index(["a", "b", "c", "d"]), crs=WORKING_CRS)
+
+
+@pytest.mark.parametrize(
+    ("by", "ranks"),
+    [
+        (schema.N, [2, 1, 2, 4]),  # ties share the lowest rank ("min"): 9 -> 1, 5 and 5 -> 2, 1 -> 4
+        (schema.HARM, [2, 4, 1, 3]),
+        (schema.RATE_PER_1000, [2, 3, 4, 1]),
+        (schema.GI_Z, [4, 1, 3, 1]),
+    ],
+)
+def test_rank_units_by_each_measure(small_units, by, ranks):
+    before = small_units.copy()
+    ranked = analysis.rank_units(small_units, by=by)
+    assert ranked[schema.RANK].tolist() == ranks and ranked[schema.RANK].dtype == np.int64
+    assert list(ranked.columns) == [*before.columns[:-1], schema.RANK, "geometry"]
+    assert ranked.index.equals(before.index) and ranked.crs == before.crs
+    pd.testing.assert_frame_equal(small_units, before)  # input untouched
+    assert "rank" not in small_units.columns
+
+
+def test_rank_by_rate_without_population_is_a_denominator_error(small_units, result):
+    from geo_csp._errors import DenominatorError, ParameterError, SchemaError
+
+    with pytest.raises(DenominatorError, match=r"no population .* for unit\(s\) \['c'\].*rank them by n, harm or gi_z"):
+        analysis.rank_units(small_units.assign(rate_per_1000=[1.0, 2.0, np.nan, 3.0]), by=schema.RATE_PER_1000)
+    with pytest.raises(DenominatorError, match="H3 cells have no residents"):
+        analysis.rank_units(result.units, by=schema.RATE_PER_1000)  # H3 cells
+    assert analysis.rank_units(result.units, by=schema.GI_Z)[schema.RANK].min() == 1
+    with pytest.raises(ParameterError, match=r"`by` must be one of \('n', 'harm', 'rate_per_1000', 'gi_z'\)"):
+        analysis.rank_units(small_units, by="count")
+    with pytest.raises(SchemaError, match="no 'harm' column"):
+        analysis.rank_units(small_units.drop(columns=schema.HARM), by=schema.HARM)
+
+
+# ------------------------------------------------------------------------------------------------
+# Annualised rates
+# ------------------------------------------------------------------------------------------------
+def test_rate_per_1000_is_per_year_over_the_analysed_window():
+    """Hand count: 3 incidents in W00 (population 1000) over a 6-month window (three of its months without crime)
+    is 3 x 1000 / 1000 x 12 / 6 = 6.0 per 1,000 residents a year; 2 in W01 (1100) is 3.6363..."""
+    from _synthetic import incidents
+
+    sq = _squares(2, 1)
+    x0, y0 = ORIGIN
+    inc = incidents([x0 + 100, x0 + 200, x0 + 300, x0 + 600, x0 + 700], [y0 + 100] * 5,
+                    ["2021-04", "2021-05", "2021-05", "2021-08", "2021-08"])
+    res = analysis.run_hotspots(inc, unit="ward", units=sq, months=("2021-04", "2021-09"))
+    assert_allclose(res.units[schema.RATE_PER_1000].to_numpy(), [6.0, 2 * 1000 / 1100 * 2], rtol=1e-12)
+    assert res.metadata["rate_months"] == 6
+    assert res.metadata["rate_per_1000"].startswith("incidents per 1,000 residents per year: the 6-month total over "
+                                                    "2021-04..2021-09")
+    q = analysis.run_hotspots(inc, unit="ward", units=sq, months=("2021-04", "2021-09"), period="quarter")
+    assert_allclose(q.units[schema.RATE_PER_1000].to_numpy(), res.units[schema.RATE_PER_1000].to_numpy())

@@ -272,12 +272,19 @@ def test_no_match_names_what_the_store_holds(elsewhere, tmp_path):
 # --------------------------------------------------------------------------------------------------
 def test_distance_band_weights_from_the_cli(store_dir, tmp_path):
     runner = CliRunner()
-    res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--weights", "distance",
-                              "--distance-m", "1500", "--out", str(tmp_path / "d.parquet")])
+    # Bury's wards are ~1-3 km across: a 1.5 km band between centroids leaves most of them alone
+    with pytest.warns(UserWarning, match="13 of 17 units have no neighbour within distance_m=1500 m"):
+        res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--weights", "distance",
+                                  "--distance-m", "1500", "--out", str(tmp_path / "d.parquet")])
     assert res.exit_code == 0, res.output
+    assert "13 units have no neighbour under distance weights" in res.output
     meta = json.loads((tmp_path / "d.parquet.json").read_text())
     assert (meta["weights"], meta["distance_m"], meta["unit"]) == ("distance", 1500.0, "ward")
-    assert isinstance(meta["n_islands"], int) and len(meta["islands"]) == min(meta["n_islands"], 20)
+    assert meta["n_islands"] == 13 and len(meta["islands"]) == 13
+    res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--weights", "distance",
+                              "--distance-m", "4000", "--out", str(tmp_path / "d4.parquet")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "d4.parquet.json").read_text())["n_islands"] == 0
     res = runner.invoke(app, ["areas", "--store", str(store_dir), "--weights", "distance", "--distance-m", "400",
                               "--out", str(tmp_path / "a.parquet")])
     assert res.exit_code == 0, res.output
