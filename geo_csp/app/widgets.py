@@ -22,7 +22,7 @@ DEMO_ENV = "GEO_CSP_DEMO_DIR"  # where the demo borough is built (default data/d
 _CHOICES_KEY = "geo_csp_choices"
 
 UNITS = {"H3 hexagons": "h3", "Wards": "ward", "LSOAs": "lsoa"}
-MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents": "rate"}
+MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents (per period)": "rate"}
 BASEMAP_LABELS = {"Light basemap": "light", "OpenStreetMap": "osm", "No basemap": None}
 ALL_CRIME = "All crime and ASB"
 CUSTOM = "Choose crime types…"

@@ -20,7 +20,7 @@ COLOUR_BY = {
     "Hotspot category (Chainey)": schema.CATEGORY,
     "Count": schema.N,
     "Harm": schema.HARM,
-    "Rate per 1,000 residents": schema.RATE_PER_1000,
+    "Rate per 1,000 residents per year": schema.RATE_PER_1000,
 }
 args = widgets.hotspot_args(choices)
 with st.spinner("Finding hotspots…"):
