@@ -1,29 +1,35 @@
-"""National volumes on Dask: a cluster helper, the store as a Dask dataframe, and the cube on Dask.
+"""National volumes on Dask: a cluster helper, ingest and the cube on Dask, the store as a Dask dataframe.
 
 The same analysis runs in memory for a borough and on Dask for a force or a nation, with the same
-result. What grows with the number of incidents is only the *reading and aggregation*; everything
-after the cube is built is sized by the cube (occupied cells x periods), not by the incidents:
+result. What grows with the number of incidents is only *ingest, reading and aggregation*;
+everything after the cube is built is sized by the cube (cells x periods), not by the incidents:
 
 - :func:`build_cube_dask` reads the partitioned store (``source=/force=/month=`` Parquet parts,
-  pruned through the manifest) with :func:`dask.dataframe.read_parquet`, reduces each partition to
-  counts and harm per distinct snap point and month, and reduces batches of partitions (one force
-  at a time) to counts per H3 cell and month, indexing each distinct snap point to H3 once per
-  force (h3 v4 has no array API, so each *distinct* coordinate is indexed once; police.uk has about
-  750,000 of them nationally). The driver then assembles exactly the :class:`geo_csp.cube.Cube`
-  that :func:`geo_csp.cube.build_cube` builds from the same incidents (same units, same periods,
-  same counts; harm equal to rounding, as floating sums are taken in another order).
+  pruned through the manifest; one task per force, or one per partition of a Dask dataframe from
+  :func:`read_store_dask`, which uses :func:`dask.dataframe.read_parquet`), reduces each to counts
+  and harm per distinct snap point and month, then to counts per H3 cell and month, indexing each
+  *distinct* snap point to H3 once per force (h3 v4 has no array API; police.uk has about 750,000
+  snap points nationally). The driver then assembles exactly the :class:`geo_csp.cube.Cube` that
+  :func:`geo_csp.cube.build_cube` builds from the same incidents (same units and geometry, same
+  periods, same counts; harm equal to rounding, as floating sums are taken in another order).
+  Cell polygons are built on the workers in chunks.
 - The statistics stay in memory: Gi* is sparse-matrix algebra over the whole cube
-  (:func:`geo_csp.hotspots.gi_star`) and Mann-Kendall is chunked numpy; on a cube of 10^5-10^6
-  cells x 36 months they need a few GB and seconds to a minute (``benchmarks/national.py``
-  measures it), so there is nothing to gain from spreading them over workers, and the Dask part is
-  ingest and aggregation.
+  (:func:`geo_csp.hotspots.gi_star`) and Mann-Kendall is chunked numpy. Measured by
+  ``benchmarks/national.py`` on this project's 2-core machine: the full statistics (space-time Gi*,
+  FDR, Mann-Kendall, classes, explanations) on a 509,437-cell x 36-month cube take 14 s (weights
+  7 s more), and a whole 20-million-incident national run peaks at 5.2 GB with the Dask cube. There
+  is nothing to gain from spreading them over workers: the Dask part is ingest and aggregation.
+- National study area: the convex hull of England and Wales holds about 2 million res-9 cells,
+  most of them sea or empty land; ``zero_fill="neighbours"`` keeps the occupied cells and their
+  ring (about 640,000 cells for 20 million incidents) and gives the same cube as the in-memory
+  builder given those cells as ``units``.
 
 :func:`dask_client` connects to a running ``dask.distributed`` scheduler by its address or starts
-a local cluster; with a client active, :func:`build_cube_dask` runs on it.
-
-Ingest already streams (one input file in memory at a time: :func:`geo_csp.ingest.ingest_paths`);
-:func:`peak_rss_mb` measures the peak resident memory of a process and its children, which the
-benchmark and tests use to show that memory does not grow with the number of files.
+a local cluster. :func:`ingest_paths_dask` validates input files on the workers while one writer
+stages them in order (the store's transaction is single-writer), with a bounded number in flight;
+the streaming :func:`geo_csp.ingest.ingest_paths` already holds one file at a time, so memory does
+not grow with the number of files either way (tested). :func:`peak_rss_mb` measures peak resident
+memory of a process and its children.
 """
 
 from __future__ import annotations
