@@ -84,6 +84,7 @@ def dask_client(
     threads_per_worker: int = 1,
     processes: bool = True,
     memory_limit: str | float | None = "auto",
+    timeout_s: float = 10.0,
 ) -> Iterator[Any]:
     """A ``dask.distributed`` client, closed on exit; it is the default scheduler inside the block.
 
@@ -95,6 +96,8 @@ def dask_client(
     n_workers, threads_per_worker, processes, memory_limit
         Shape of the local cluster (ignored with ``address``). ``processes=False`` keeps the
         workers in this process (threads), which starts faster and suits tests.
+    timeout_s
+        How long to try to reach the scheduler at ``address``.
 
     Yields
     ------
@@ -106,7 +109,7 @@ def dask_client(
         if not isinstance(address, str) or not address.strip():
             raise ParameterError(f"dask scheduler `address` must be text like 'tcp://host:8786'; got {address!r}")
         try:
-            client = Client(address, timeout="10s")
+            client = Client(address, timeout=f"{float(timeout_s)}s")
         except OSError as exc:
             raise ParameterError(
                 f"cannot reach a dask scheduler at {address!r} ({exc}); start one with `dask scheduler`"
@@ -531,9 +534,22 @@ def _batches(n_parts: int, keys: Sequence[Any] | None, size: int) -> list[slice]
     return out
 
 
+def _active_client(client: Any, scheduler: str | None) -> Any:
+    """``client``, else the default ``distributed`` client when one is active and no scheduler is named."""
+    if client is not None or scheduler is not None:
+        return client
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
 def _compute(tasks: list[Any], *, client: Any, scheduler: str | None) -> list[Any]:
     import dask
 
+    client = _active_client(client, scheduler)
     if client is not None:
         return client.gather(client.compute(tasks))
     return list(dask.compute(*tasks, scheduler=scheduler))
@@ -701,9 +717,13 @@ def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None)
 
     if len(cells) <= POLYGON_CHUNK:
         return grid.cells_to_polygons(cells)
-    to_polygons = dask.delayed(grid.cells_to_polygons, pure=True)
-    chunks = [to_polygons(cells[i:i + POLYGON_CHUNK]) for i in range(0, len(cells), POLYGON_CHUNK)]
-    frames = _compute(chunks, client=client, scheduler=scheduler)
+    pieces = [cells[i:i + POLYGON_CHUNK] for i in range(0, len(cells), POLYGON_CHUNK)]
+    client = _active_client(client, scheduler)
+    if client is not None:  # ship the ids once, not inside the task graph
+        frames = client.gather(client.map(grid.cells_to_polygons, client.scatter(pieces)))
+    else:
+        to_polygons = dask.delayed(grid.cells_to_polygons, pure=True)
+        frames = _compute([to_polygons(p) for p in pieces], client=None, scheduler=scheduler)
     return gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=frames[0].crs)
 
 

@@ -111,6 +111,20 @@ def test_gi_star_z_and_classes_from_the_dask_cube_are_identical(demo_store, demo
     assert (a.hot_cold == 1).any()  # the demo's planted hotspots are there
 
 
+def test_dask_client_connects_to_a_running_scheduler_by_address(demo_store, demo_incidents, monkeypatch):
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(scale, "POLYGON_CHUNK", 500)  # cell polygons in chunks on the workers too
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        with scale.dask_client(cluster.scheduler_address) as client:
+            assert client.scheduler.address == cluster.scheduler_address
+            dsk = scale.build_cube_dask(demo_store, resolution=9)  # the active client runs it
+    assert_same_cube(cube.build_cube(demo_incidents, resolution=9), dsk)
+    with pytest.raises(ParameterError, match="cannot reach a dask scheduler"):
+        with scale.dask_client("tcp://127.0.0.1:9", timeout_s=1.0):
+            pass
+
+
 def test_dask_dataframe_input_and_store_reader(demo_store, demo_incidents):
     ddf = scale.read_store_dask(demo_store, columns=[*scale.CUBE_COLUMNS, schema.LOCATION])
     assert ddf.npartitions == len(scale.store_part_paths(demo_store))
