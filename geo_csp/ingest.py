@@ -61,7 +61,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,7 @@ except ImportError:  # pragma: no cover - isal is optional
     _GUNZIP_ERRORS = ()
 
 from geo_csp import schema, settings
-from geo_csp._errors import InputFileError, SchemaError
+from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.mapping import ColumnMapping, load_mapping
 from geo_csp.store import store_transaction
 
@@ -956,6 +956,8 @@ def ingest_paths(
     store_dir: str | Path = settings.DEFAULT_STORE_DIR,
     mapping: ColumnMapping | str | Path | None = None,
     progress: ProgressCallback | None = None,
+    backend: Literal["memory", "dask"] = "memory",
+    client: Any = None,
 ) -> IngestReport:
     """Ingest files into the store, all-or-nothing (see the module docstring for the rules).
 
@@ -970,6 +972,12 @@ def ingest_paths(
         recognised by their header and ignore it).
     progress
         Called after each file as ``progress(done, total, path)``.
+    backend
+        ``"memory"`` reads and validates the files one at a time in this process (peak memory is
+        one file's); ``"dask"`` validates them on Dask workers (:func:`geo_csp.scale.ingest_paths_dask`,
+        same store and report; zips are not read there).
+    client
+        With ``backend="dask"``: a ``dask.distributed.Client`` (default: a local cluster).
 
     Returns
     -------
@@ -985,6 +993,12 @@ def ingest_paths(
     StoreError
         Another ingest holds the store's lock.
     """
+    if backend not in ("memory", "dask"):
+        raise ParameterError(f"backend must be 'memory' or 'dask', not {backend!r}")
+    if backend == "dask":
+        from geo_csp.scale import ingest_paths_dask
+
+        return ingest_paths_dask(paths, store_dir=store_dir, mapping=mapping, progress=progress, client=client)
     if isinstance(paths, str | Path):
         paths = [paths]
     if not paths:

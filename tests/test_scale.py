@@ -267,8 +267,9 @@ def test_dask_ingest_builds_the_same_store_in_bounded_batches(demo_inputs, tmp_p
     with scale.dask_client(n_workers=2, processes=False) as client:
         dsk = scale.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
                                       client=client, ahead=3, progress=lambda done, total, path: seen.append(done))
-        again = scale.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
-                                        client=client)
+        # the same Dask ingest through the library's one entry point
+        again = ingest_paths(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
+                             backend="dask", client=client)
     assert seen == list(range(1, len(dsk.files) + 1))
     assert dsk.totals == mem.totals and dsk.totals["quarantined"] > 0
     assert [f.to_dict() for f in dsk.files] == [f.to_dict() for f in mem.files]
@@ -278,3 +279,5 @@ def test_dask_ingest_builds_the_same_store_in_bounded_batches(demo_inputs, tmp_p
     assert store.store_status(tmp_path / "dsk")["rows"] == store.store_status(tmp_path / "mem")["rows"]
     with pytest.raises(ParameterError, match="ahead"):
         scale.ingest_paths_dask(inputs, store_dir=tmp_path / "x", ahead=0)
+    with pytest.raises(ParameterError, match="backend must be 'memory' or 'dask'"):
+        ingest_paths(inputs, store_dir=tmp_path / "y", backend="spark")
