@@ -95,7 +95,7 @@ _LOOSE_STOP_RE = re.compile(r"^(?P<force>[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*?)[-_]s
 _MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
 _NAME_MONTH_RE = re.compile(r"(?<!\d)(\d{4}-(?:0[1-9]|1[0-2]))(?!\d)")
 _NUMBER_RE = r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
-_SKIPPED = "skipped: already in store"
+SKIPPED_STATUS = "skipped: already in store"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -349,7 +349,11 @@ def _archive_kind(name: str) -> tuple[str | None, str | None]:
     return (m["kind"], m["force"]) if m else (None, None)
 
 
-def _expand(path_text: str | Path, notes: list[str]) -> list[_Unit]:
+def expand_inputs(path_text: str | Path, notes: list[str]) -> list[_Unit]:
+    """The readable inputs behind one path: a file, the files of an archive-layout folder, or a zip's members.
+
+    Notes about what was passed over (outcomes files, unknown names) are appended to ``notes``.
+    """
     path = Path(path_text)
     if not path.exists():
         raise InputFileError(f"{path}: no such file or folder; check the path")
@@ -1006,7 +1010,7 @@ def ingest_paths(
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping)
     notes: list[str] = []
-    units = [u for p in paths for u in _expand(p, notes)]
+    units = [u for p in paths for u in expand_inputs(p, notes)]
     reports: list[FileReport] = []
     with store_transaction(store_dir) as txn:
         for done, unit in enumerate(units, start=1):
@@ -1017,7 +1021,7 @@ def ingest_paths(
             sha = hashlib.sha256(raw_bytes).hexdigest()
             file_id = sha[:16]
             if txn.known_file(sha) is not None:
-                reports.append(FileReport(unit.path, 0, 0, 0, 0, {}, status=_SKIPPED, file_id=file_id))
+                reports.append(FileReport(unit.path, 0, 0, 0, 0, {}, status=SKIPPED_STATUS, file_id=file_id))
             else:
                 raw, parsed = _parse_unit(unit, raw_bytes, mapping)
                 accepted, quarantined, reasons = _assemble(unit, raw, parsed, file_id)
@@ -1056,7 +1060,7 @@ def read_file(path: str | Path, *, mapping: ColumnMapping | str | Path | None = 
     """
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping)
-    units = _expand(path, [])
+    units = expand_inputs(path, [])
     if len(units) != 1:
         raise SchemaError(f"{path}: read_file takes one file; use ingest_paths for folders and zips")
     unit = units[0]

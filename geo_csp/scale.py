@@ -243,7 +243,7 @@ def ingest_paths_dask(
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         mapping = load_mapping(mapping)
     notes: list[str] = []
-    units = [u for p in paths for u in ingest._expand(p, notes)]
+    units = [u for p in paths for u in ingest.expand_inputs(p, notes)]
     zipped = [u.path for u in units if not Path(u.path).is_file()]
     if zipped:
         raise ParameterError(
@@ -262,7 +262,7 @@ def ingest_paths_dask(
         for done, item in enumerate(prepared, start=1):
             file_id = item["sha"][:16]
             if item["skipped"] or txn.known_file(item["sha"]) is not None:
-                reports.append(ingest.FileReport(item["path"], 0, 0, 0, 0, {}, status=ingest._SKIPPED, file_id=file_id))
+                reports.append(ingest.FileReport(item["path"], 0, 0, 0, 0, {}, status=ingest.SKIPPED_STATUS, file_id=file_id))
             else:
                 acc, quar = item["accepted"], item["quarantined"]
                 rows_read = acc.num_rows + quar.num_rows
