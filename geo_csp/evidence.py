@@ -50,7 +50,7 @@ from geo_csp import boundaries, harm, schema
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
 from geo_csp.settings import WORKING_CRS
-from geo_csp.table import frame_html
+from geo_csp.table import StoreGeography, frame_html
 
 __all__ = ["EvidencePack", "EvidenceParams", "build_evidence", "write_evidence"]
 
@@ -79,7 +79,13 @@ class EvidenceParams:
     Parameters
     ----------
     area
-        A hotspot area name or id, a named place, a ward name, or a path to a polygon file.
+        A hotspot area name or id, a named place, a ward name, or a path to a polygon file; with
+        ``area_polygon_wkt``, only the default label.
+    area_polygon_wkt
+        The area's outline as WKT in EPSG:27700 (e.g. a hotspot area as mapped): it is written into the
+        manifest, so the pack can be rebuilt from the manifest alone. See :meth:`for_polygon`.
+    area_label
+        The printed name of an ``area_polygon_wkt`` area (default ``area``, else "Supplied area").
     trend_months
         Months in the trend chart and the hotspot analysis (the latest ones in the store).
     rate_months
@@ -94,7 +100,9 @@ class EvidenceParams:
         The rule used in public mode.
     """
 
-    area: str
+    area: str = ""
+    area_polygon_wkt: str | None = None
+    area_label: str | None = None
     trend_months: int = 36
     rate_months: int = 12
     public: bool = False
@@ -104,8 +112,19 @@ class EvidenceParams:
     disclosure: DisclosureParams = field(default_factory=DisclosureParams)
 
     def __post_init__(self) -> None:
-        if not str(self.area).strip():
-            raise ParameterError("EvidenceParams.area is empty; name a hotspot area, ward or polygon file")
+        if self.area_polygon_wkt is not None:
+            try:
+                geom = shapely.from_wkt(self.area_polygon_wkt)
+            except shapely.errors.GEOSException as exc:
+                raise ParameterError(f"EvidenceParams.area_polygon_wkt is not valid WKT ({exc}); give a polygon "
+                                     "in EPSG:27700, e.g. from EvidenceParams.for_polygon") from exc
+            if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.area > 0:
+                kind = "empty" if geom is None else geom.geom_type
+                raise ParameterError(f"EvidenceParams.area_polygon_wkt is a {kind}, not a polygon with an area; "
+                                     "give the area's outline (EPSG:27700)")
+        elif not str(self.area).strip():
+            raise ParameterError("EvidenceParams.area is empty; name a hotspot area, ward or polygon file, "
+                                 "or give area_polygon_wkt")
         if not 12 <= self.trend_months <= 120:
             raise ParameterError(f"trend_months must be 12..120, not {self.trend_months!r}")
         if not 1 <= self.rate_months <= self.trend_months:
@@ -116,6 +135,25 @@ class EvidenceParams:
             refuse_in_public("incident points", public=True)
         if self.public and self.include_partner:
             refuse_in_public("partner data (council ASB reports, CCTV, walkabouts, operations)", public=True)
+
+    @classmethod
+    def for_polygon(cls, polygon: gpd.GeoDataFrame | gpd.GeoSeries, *, label: str, **options: Any) -> EvidenceParams:
+        """Parameters for a pack on a polygon (e.g. a mapped hotspot area), its outline kept in the parameters.
+
+        Parameters
+        ----------
+        polygon
+            One or more polygons in any CRS (reprojected to EPSG:27700 and merged).
+        label
+            The area's printed name (e.g. ``"3: Bury town centre"``).
+        **options
+            Other :class:`EvidenceParams` fields (``public``, ``trend_months``, ...).
+        """
+        if polygon.crs is None:
+            raise ParameterError("the area polygon has no CRS; set one (e.g. .set_crs('EPSG:27700'))")
+        geom = shapely.union_all(polygon.to_crs(WORKING_CRS).geometry.to_numpy())
+        return cls(area=label, area_label=label, area_polygon_wkt=shapely.to_wkt(geom, rounding_precision=3),
+                   **options)
 
     @property
     def points(self) -> bool:
@@ -161,20 +199,21 @@ class EvidencePack:
     audit: pd.DataFrame | None = None
     context_units: gpd.GeoDataFrame | None = None
     force_note: str = ""
+    wards: gpd.GeoDataFrame | None = None
 
 
-def _store_boroughs(store_dir: str | Path, config: dict[str, Any]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+def _store_boroughs(store_dir: str | Path, config: dict[str, Any],
+                    geo: StoreGeography) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """The borough outline and the force's other boroughs (``None`` for one borough's extract).
 
-    Without ``areas`` in the store config the shipped borough outline is used and there are no other
-    boroughs. With it, the row named by the config's ``borough`` is the borough and the other rows
-    are the rest of the force.
+    Without ``areas`` in the store config the store's outline (:func:`geo_csp.table.store_geography`) is
+    the borough and there are no other boroughs. With it, the row named by the config's ``borough`` is
+    the borough and the other rows are the rest of the force.
     """
     from geo_csp.table import AREA_CODE, AREA_NAME, store_areas
 
     if not config.get("areas"):
-        store_areas(store_dir)  # refuses another borough's data against the shipped Bury outline
-        return boundaries.load_borough(), None
+        return geo.outline, None
 
     areas, focus, _ = store_areas(store_dir)
     key = str(focus).lower()
@@ -187,8 +226,14 @@ def _store_boroughs(store_dir: str | Path, config: dict[str, Any]) -> tuple[gpd.
     return borough, (others if len(others) else None)
 
 
-def _resolve_area(name: str, hot_areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
-    """The area polygon and its kind from a hotspot area, named place, ward or polygon file."""
+def _resolve_area(params: EvidenceParams, hot_areas: gpd.GeoDataFrame,
+                  geo: StoreGeography) -> tuple[gpd.GeoDataFrame, str]:
+    """The area polygon and its kind from the params' polygon, a hotspot area, named place, ward or polygon file."""
+    if params.area_polygon_wkt is not None:
+        label = params.area_label or str(params.area).strip() or "Supplied area"
+        return (gpd.GeoDataFrame({"name": [label]}, geometry=[shapely.from_wkt(params.area_polygon_wkt)],
+                                 crs=WORKING_CRS), "supplied polygon")
+    name = params.area
     key = str(name).strip().lower()
     path = Path(str(name))
     if path.suffix.lower() in {".geojson", ".gpkg", ".json", ".shp"}:
@@ -201,9 +246,11 @@ def _resolve_area(name: str, hot_areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFr
         return gpd.GeoDataFrame({"name": [path.stem]}, geometry=[geom], crs=WORKING_CRS), "supplied polygon"
     for frame, kind, cols in (
         (hot_areas, "hotspot area", [schema.AREA_NAME, schema.AREA_ID]),
-        (boundaries.load_named_places(), "named place", ["name"]),
-        (boundaries.load_wards(), "ward", [schema.WARD_NAME, schema.WARD_CODE]),
+        (geo.named_places, "named place", ["name"]),
+        (geo.wards, "ward", [schema.WARD_NAME, schema.WARD_CODE]),
     ):
+        if frame is None:
+            continue
         for col in cols:
             hit = frame[frame[col].astype(str).str.lower() == key] if col in frame.columns else frame.iloc[:0]
             if len(hit):
@@ -216,12 +263,37 @@ def _resolve_area(name: str, hot_areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFr
     )
 
 
-def _area_population(geom: shapely.Geometry, months: np.ndarray) -> float:
-    """Residents of a polygon from LSOA populations, each LSOA weighted by the share of it inside."""
-    lsoas = boundaries.load_lsoas(era=boundaries.lsoa_era_for_months(months[-1:]))
-    g = lsoas.geometry.to_numpy()
+def _population_units(geo: StoreGeography, months: np.ndarray) -> tuple[gpd.GeoDataFrame | None, str]:
+    """The polygons whose residents estimate an area's (LSOAs, else wards) and their name; ``None`` without any."""
+    if geo.lsoas is not None and schema.POPULATION in geo.lsoas.columns:
+        return geo.lsoas, "LSOA"
+    if "lsoas" in geo.shipped:
+        return boundaries.load_lsoas(era=boundaries.lsoa_era_for_months(months[-1:])), "LSOA"
+    if geo.wards is not None and schema.POPULATION in geo.wards.columns:
+        return geo.wards, "ward"
+    return None, ""
+
+
+def _area_population(geom: shapely.Geometry, units: gpd.GeoDataFrame | None) -> float:
+    """Residents of a polygon from unit populations, each unit weighted by the share of it inside.
+
+    NaN when there are no units or the polygon overlaps a unit with no population.
+    """
+    if units is None:
+        return float("nan")
+    g = units.geometry.to_numpy()
     share = shapely.area(shapely.intersection(g, geom)) / shapely.area(g)
-    return float((lsoas[schema.POPULATION].to_numpy(dtype=float) * share).sum())
+    pop = units[schema.POPULATION].to_numpy(dtype=float)
+    if not np.isfinite(pop[share > 0]).all():
+        return float("nan")
+    return float((np.nan_to_num(pop) * share).sum())
+
+
+def _wards_or_empty(geo: StoreGeography) -> gpd.GeoDataFrame:
+    """The store's wards, or none at all (so that hotspot areas elsewhere get no Bury ward names)."""
+    if geo.wards is not None:
+        return geo.wards
+    return gpd.GeoDataFrame({schema.WARD_CODE: [], schema.WARD_NAME: []}, geometry=[], crs=WORKING_CRS)
 
 
 def _round_sig(x: float, sig: int = 2) -> float:
@@ -245,8 +317,10 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     EvidencePack
     """
     from geo_csp import analysis, store
+    from geo_csp.table import store_geography
 
     config = store.store_config(store_dir)
+    geo = store_geography(store_dir)  # refuses another borough's data against the shipped Bury outline
     manifest = store.read_manifest(store_dir)
     street = store.read_incidents(store_dir, sources=[schema.SOURCE_STREET])
     all_months = np.unique(street[schema.MONTH].astype(str).to_numpy())
@@ -255,18 +329,21 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     trend_months = all_months[-params.trend_months:]
     rate_months = all_months[-params.rate_months:]
     street = street[street[schema.MONTH].isin(trend_months)]
-    hot = analysis.run_hotspots(street, months=(trend_months[0], trend_months[-1]),
-                                named_places=boundaries.load_named_places(), harm_index=params.harm_index)
-    area, kind = _resolve_area(params.area, hot.areas)
+    hot = analysis.run_hotspots(street, months=(trend_months[0], trend_months[-1]), named_places=geo.named_places,
+                                wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
+                                harm_index=params.harm_index)
+    area, kind = _resolve_area(params, hot.areas, geo)
     geom = area.geometry.iloc[0]
-    borough, others = _store_boroughs(store_dir, config)
+    borough, others = _store_boroughs(store_dir, config, geo)
     b_geom = borough.geometry.iloc[0]
-    pop_area = _area_population(geom, trend_months)
+    pop_units, pop_kind = _population_units(geo, trend_months)
+    pop_area = _area_population(geom, pop_units)
     pop_borough = float(borough[schema.POPULATION].iloc[0]) if schema.POPULATION in borough.columns else np.nan
     rows = list(ROWS) if others is not None else list(BOROUGH_ROWS)
     area_km2 = shapely.area(geom) / 1e6
     borough_km2 = shapely.area(b_geom) / 1e6
-    area = area.assign(kind=kind, area_km2=area_km2, population_estimate=round(pop_area))
+    area = area.assign(kind=kind, area_km2=area_km2,
+                       population_estimate=round(pop_area) if np.isfinite(pop_area) else None)
 
     x, y = street[schema.EASTING].to_numpy(), street[schema.NORTHING].to_numpy()
     in_area = shapely.contains_xy(geom, x, y)
@@ -393,7 +470,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "area_name": str(area["name"].iloc[0]),
         "area_kind": kind,
         "area_km2": round(area_km2, 4),
-        "population_estimate": round(pop_area),
+        "population_estimate": round(pop_area) if np.isfinite(pop_area) else None,
         "months": [str(trend_months[0]), str(trend_months[-1])],
         "rate_months": [str(rate_months[0]), str(rate_months[-1])],
         "counts": {r: {g: count(pub.loc[r, g]) for g in GROUPS} for r in rows},
@@ -409,8 +486,10 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     }
     notes += [
         f"Counts: police.uk street-level crimes located in each area, {rate_months[0]} to {rate_months[-1]}; "
-        "rates per 1,000 residents per year. The area's residents are estimated from LSOA populations "
-        "weighted by the share of each LSOA inside the area.",
+        "rates per 1,000 residents per year. "
+        + (f"The area's residents are estimated from {pop_kind} populations weighted by the share of each "
+           f"{pop_kind} inside the area; the borough's: {geo.population_source}." if pop_units is not None else
+           "Rates are not available: the store's config gives no population (geo-csp configure --population)."),
         force_note,
         'Neighbourhood crime: burglary, robbery, theft from the person, vehicle crime (police.uk "Burglary" '
         "includes business burglary). Serious acquisitive crime: burglary, robbery, vehicle crime.",
@@ -429,7 +508,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     return EvidencePack(params=params, store_dir=str(store_dir), area=area, borough=borough, tables=tables,
                         figures=figures, units=units, points=points, monthly=monthly_pub, inputs=inputs,
                         synthetic=bool(config.get("synthetic", False)), notes=tuple(notes), audit=audit,
-                        context_units=context_units, force_note=force_note)
+                        context_units=context_units, force_note=force_note, wards=geo.wards)
 
 
 def _present(values: pd.Series, name: str) -> pd.DataFrame:
@@ -560,7 +639,7 @@ def _maps(pack: EvidencePack) -> dict[str, Any]:
     from geo_csp import figures
 
     name = pack.figures["area_name"]
-    wards = boundaries.load_wards()
+    wards = pack.wards
     detail = figures.hotspot_map(borough=pack.borough, area=pack.area, units=pack.units, points=pack.points,
                                  context_units=pack.context_units, wards=wards,
                                  title=f"{name}: hotspot classes", synthetic=pack.synthetic)
@@ -581,8 +660,10 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     if pack.synthetic:
         parts.append("<p class=\"synthetic\">SYNTHETIC demo data: not real crime.</p>")
     parts.append(
-        f"<p>{esc(f['area_kind'].capitalize())}, {f['area_km2']:.2f} km², about {f['population_estimate']:,} "
-        f"residents. Crime counted {esc(f['rate_months'][0])} to {esc(f['rate_months'][-1])}; trend and hotspot "
+        f"<p>{esc(f['area_kind'].capitalize())}, {f['area_km2']:.2f} km², "
+        + (f"about {f['population_estimate']:,} residents." if f["population_estimate"] is not None else
+           "residents not known (no population configured).")
+        + f" Crime counted {esc(f['rate_months'][0])} to {esc(f['rate_months'][-1])}; trend and hotspot "
         f"analysis {esc(f['months'][0])} to {esc(f['months'][-1])}."
         + (" Public version: disclosure control applied." if pack.params.public else
            " <b>Restricted: contains granular and partner data; not for publication.</b>") + "</p>")

@@ -556,3 +556,42 @@ def write_store_config(store_dir: str | Path, config: dict[str, Any]) -> None:
     except TypeError as exc:
         raise StoreError(f"store config is not JSON-serialisable ({exc}); use str for paths") from exc
     _write_json_atomic(Path(store_dir) / CONFIG_NAME, config)
+
+
+#: Config keys whose values are file paths (relative to the store folder, or absolute).
+CONFIG_PATH_KEYS = ("boundary", "wards", "lsoas", "population", "named_places", "areas")
+
+
+def config_path(store_dir: str | Path, value: str | None) -> Path | None:
+    """The file a config path names: relative paths are taken from the store folder; ``None`` for none."""
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else Path(store_dir) / path
+
+
+def path_for_config(store_dir: str | Path, path: str | Path) -> str:
+    """How a file is written into the config: relative to the store when inside it, else absolute.
+
+    A file under the store folder is stored relative (the store can then be moved with its files);
+    any other file keeps its own path, made absolute from the current folder (not resolved through
+    symbolic links) so that commands run elsewhere still find it.
+    """
+    given = Path(path).absolute()
+    root = Path(store_dir).absolute()
+    try:
+        return given.relative_to(root).as_posix()
+    except ValueError:
+        return str(given)
+
+
+def update_store_config(store_dir: str | Path, changes: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``changes`` into the store's config and write it atomically; returns the new config.
+
+    Keys not in ``changes`` are kept; a key whose value is ``None`` in ``changes`` is set to null
+    (JSON ``null``: "not configured").
+    """
+    merged = {**store_config(store_dir), **changes}
+    Path(store_dir).mkdir(parents=True, exist_ok=True)
+    write_store_config(store_dir, merged)
+    return merged

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from geo_csp import boundaries, periods, schema
-from geo_csp._errors import DenominatorError, ParameterError, SchemaError
+from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, round_counts
 
@@ -39,9 +39,13 @@ __all__ = [
     "NOT_AVAILABLE",
     "Measure",
     "PartnershipTable",
+    "StoreGeography",
     "TableParams",
     "partnership_table",
     "frame_html",
+    "measures_from_sources",
+    "store_areas",
+    "store_geography",
     "write_table_csv",
     "write_table_html",
     "write_table_xlsx",
@@ -220,10 +224,13 @@ def _measure_mask(incidents: pd.DataFrame, m: Measure) -> np.ndarray:
     return mask
 
 
-def _quarters(incidents: pd.DataFrame, params: TableParams) -> np.ndarray:
-    """Keys of the quarters shown: the last complete ones of police.uk street data (or of any source)."""
-    street = incidents[incidents[schema.SOURCE] == schema.SOURCE_STREET]
-    base = street if len(street) else incidents
+def _quarters(incidents: pd.DataFrame, params: TableParams, sources: set[str]) -> np.ndarray:
+    """Keys of the quarters shown: the last complete ones of police.uk street data when the measures count
+    it and the store holds it, else of the measures' ``sources``, else of any source."""
+    source = incidents[schema.SOURCE]
+    street = incidents[source == schema.SOURCE_STREET] if schema.SOURCE_STREET in sources else incidents.iloc[:0]
+    counted = incidents[source.isin(list(sources))]
+    base = street if len(street) else counted if len(counted) else incidents
     months = np.unique(base[schema.MONTH].astype(str).to_numpy())
     if not months.size:
         raise SchemaError("the store holds no incidents; ingest police.uk files first")
@@ -287,10 +294,9 @@ def partnership_table(
     else:
         comparators = [c for c in _area_lookup(areas, params.comparators) if c != focus]
     pop = pd.Series(areas[schema.POPULATION].to_numpy(dtype=float), index=areas[AREA_CODE].astype(str))
-    if any(m.per_1000 for m in measures) and not (pop.get(focus, np.nan) > 0):
-        raise DenominatorError(f"area {params.area!r} has no population; rates per 1,000 need one")
+    has_pop = bool(pop.get(focus, np.nan) > 0)  # without residents the rates are "not available"
 
-    q_keys = _quarters(incidents, params)
+    q_keys = _quarters(incidents, params, {s for m in measures for s in m.sources})
     q_labels = list(periods.period_labels(q_keys, period="quarter"))
     latest = q_keys[-1]
     month_q = periods.period_keys(incidents[schema.MONTH].astype(str).to_numpy(), period="quarter")
@@ -329,7 +335,7 @@ def partnership_table(
         pub_counts = counts.copy()
     pub_counts[~available] = np.nan
     per = np.array([m.per_1000 for m in measures])
-    values = np.where(per[:, None], pub_counts * 1000.0 / pop[focus], pub_counts)
+    values = np.where(per[:, None], pub_counts * 1000.0 / pop[focus] if has_pop else np.nan, pub_counts)
 
     comp = np.full(n_m, np.nan)
     for i, m in enumerate(measures):
@@ -363,7 +369,8 @@ def partnership_table(
         return f"{x:,.1f}" if m.per_1000 else f"{x:,.0f}"
 
     display = pd.DataFrame(
-        [[fmt(values[i, j], m, available[i, j]) for j in range(n_q)] for i, m in enumerate(measures)],
+        [[fmt(values[i, j], m, available[i, j] and (has_pop or not m.per_1000)) for j in range(n_q)]
+         for i, m in enumerate(measures)],
         index=[m.label for m in measures], columns=q_labels,
     )
     display[TREND] = trend
@@ -382,8 +389,10 @@ def partnership_table(
         f"{months_shown[0]} to {months_shown[1]}, financial quarters (April to March); unlocated incidents "
         f"are not counted. Source: {prov.get('store', 'the incident store')}"
         + (f" ({prov['inputs']} input files; see its manifest for their sha256)" if "inputs" in prov else "") + ".",
-        f"Rates per 1,000 residents use a population of {pop[focus]:,.0f}"
-        + (f" ({prov['population']})" if "population" in prov else "") + ".",
+        (f"Rates per 1,000 residents use a population of {pop[focus]:,.0f}"
+         + (f" ({prov['population']})" if "population" in prov else "") + "." if has_pop else
+         f"Rates per 1,000 residents: {NOT_AVAILABLE}, as no population is known for {focus_name} "
+         "(give one with geo-csp configure --population)."),
         f"Trend: latest quarter against the previous quarter ({ARROWS[1]} up, {ARROWS[-1]} down, "
         f"{ARROWS[0]} no change).",
     ]
@@ -564,37 +573,188 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class StoreGeography:
+    """The geography a store's outputs are drawn on: its config's files, or Bury's shipped ones.
+
+    Attributes
+    ----------
+    borough
+        The borough's name (config ``borough``; the outline's name otherwise).
+    outline
+        The borough outline: one row with ``area_code``, ``area_name``, ``population`` (NaN when unknown),
+        EPSG:27700.
+    wards, lsoas
+        ``ward_code, ward_name[, population]`` / ``lsoa_code, lsoa_name[, population]`` polygons, or ``None``.
+    named_places
+        ``name`` polygons used to name hotspot areas, or ``None``.
+    population_source
+        Where the outline's population comes from, in words (for footnotes).
+    shipped
+        Names of the shipped Bury files used (``"outline"``, ``"wards"``, ...): empty for a configured store.
+    """
+
+    borough: str
+    outline: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame | None
+    lsoas: gpd.GeoDataFrame | None
+    named_places: gpd.GeoDataFrame | None
+    population_source: str
+    shipped: tuple[str, ...] = ()
+
+
+def _configured_units(store_dir: str | Path, config: dict[str, Any], kind: str) -> gpd.GeoDataFrame | None:
+    """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population."""
+    from geo_csp import store
+
+    path = store.config_path(store_dir, config.get(f"{kind}s"))
+    if path is None:
+        return None
+    units = boundaries.read_boundary(path, code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
+                                     name_col=config.get(f"{kind}_name_col") or f"{kind}_name", kind=kind)
+    pop_path = store.config_path(store_dir, config.get("population"))
+    if pop_path is not None and config.get("population_unit", "ward") == kind:
+        pop = boundaries.read_population(pop_path, code_col=config.get("population_code_col") or "code",
+                                         population_col=config.get("population_col") or schema.POPULATION)
+        pop = pop[~pop.index.duplicated()]
+        units = units.assign(**{schema.POPULATION: units[f"{kind}_code"].map(pop).to_numpy(dtype="float64")})
+    return units
+
+
+def _outline_row(geom: Any, *, code: str, name: str, population: float) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({AREA_CODE: [code], AREA_NAME: [name], schema.POPULATION: [population]},
+                            geometry=[geom], crs=WORKING_CRS)
+
+
+def _units_population(units: gpd.GeoDataFrame | None) -> float:
+    """Sum of the units' residents; NaN unless every unit has a population."""
+    if units is None or schema.POPULATION not in units.columns or not len(units):
+        return float("nan")
+    pop = units[schema.POPULATION].to_numpy(dtype="float64")
+    return float(pop.sum()) if np.isfinite(pop).all() else float("nan")
+
+
+def store_geography(store_dir: str | Path) -> StoreGeography:
+    """The store's borough outline, wards, LSOAs, named places and population (see :class:`StoreGeography`).
+
+    Files named in the store's ``config.json`` (written by ``geo-csp configure``) come first: ``boundary``
+    (outline), ``wards`` and ``lsoas`` (with ``ward_code_col``/``ward_name_col``/``lsoa_code_col``/
+    ``lsoa_name_col`` when not ``ward_code``/``ward_name``/...), ``population`` (a CSV with
+    ``population_code_col``, ``population_col``, for the ``population_unit`` ``"ward"`` or ``"lsoa"``) and
+    ``named_places``. Without a ``boundary`` the outline is the union of the wards (else LSOAs); its
+    population is the outline file's ``population`` column, else the sum over the wards (else LSOAs) when
+    every one has a population, else unknown (NaN).
+
+    Bury's shipped files fill what the config leaves out only when the config names Bury, or names no
+    borough and the store's data lie in Bury; otherwise a store with no outline at all is refused.
+
+    Raises
+    ------
+    ParameterError
+        Another borough's store with no boundary of its own.
+    """
+    import shapely
+
+    from geo_csp import store
+
+    config = store.store_config(store_dir)
+    name = config.get("borough")
+    wards = _configured_units(store_dir, config, "ward")
+    lsoas = _configured_units(store_dir, config, "lsoa")
+    places_path = store.config_path(store_dir, config.get("named_places"))
+    places = boundaries.load_named_places(places_path) if places_path is not None else None
+    outline_path = store.config_path(store_dir, config.get("boundary"))
+    outline = None
+    pop_source = "unknown (no population configured)"
+    if outline_path is not None:
+        frame = boundaries.load_borough(outline_path)
+        pop = (float(pd.to_numeric(frame[schema.POPULATION], errors="coerce").sum(min_count=len(frame)))
+               if schema.POPULATION in frame.columns else float("nan"))
+        if np.isfinite(pop):
+            pop_source = f"population column of {outline_path.name}"
+        outline = _outline_row(shapely.union_all(frame.geometry.to_numpy()), code=str(name or outline_path.stem),
+                               name=str(name or outline_path.stem), population=pop)
+    elif wards is not None or lsoas is not None:
+        units = wards if wards is not None else lsoas
+        outline = _outline_row(shapely.union_all(units.geometry.to_numpy()), code=str(name or "borough"),
+                               name=str(name or "borough"), population=float("nan"))
+    if outline is not None and not np.isfinite(outline[schema.POPULATION].iloc[0]):
+        for units, kind in ((wards, "wards"), (lsoas, "LSOAs")):
+            pop = _units_population(units)
+            if np.isfinite(pop):
+                outline = outline.assign(**{schema.POPULATION: [pop]})
+                pop_source = f"sum of the {kind}' residents in {Path(str(config.get('population'))).name}"
+                break
+    missing = outline is None or wards is None or lsoas is None or places is None
+    shipped: list[str] = []
+    if missing and (str(name or "").lower() == "bury"
+                    or (not name and outline is None and _shipped_borough_fits(store_dir, config))):
+        if outline is None:
+            bury = boundaries.load_borough()
+            outline = bury.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
+            pop_source = "ONS population of the shipped borough outline"
+            shipped.append("outline")
+        if wards is None:
+            wards = boundaries.load_wards()
+            shipped.append("wards")
+        if lsoas is None:
+            shipped.append("lsoas")  # Bury's LSOAs are loaded for the data's era (boundaries.load_lsoas(era=...))
+        if places is None:
+            places = boundaries.load_named_places()
+            shipped.append("named_places")
+    if outline is None:
+        _check_data_in_shipped_borough(store_dir, boundaries.load_borough(), config)  # raises
+    return StoreGeography(borough=str(name or outline[AREA_NAME].iloc[0]), outline=outline, wards=wards,
+                          lsoas=lsoas, named_places=places, population_source=pop_source, shipped=tuple(shipped))
+
+
 def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
     """The areas a store's table is about: ``(areas, focus area name, population source)``.
 
-    A store whose ``config.json`` has ``"areas"`` (a boundary file, relative to the store, with
+    A store whose ``config.json`` has ``"areas"`` (a boundary file, relative to the store or absolute, with
     ``area_code``, ``area_name`` and ``population``, e.g. every borough of a force for comparators) and
-    ``"borough"`` uses them; otherwise the shipped Bury borough outline (ONS mid-year population).
+    ``"borough"`` uses them; when the borough is not a row of it, its outline (:func:`store_geography`)
+    is added. Otherwise the areas are the borough outline alone: the config's own (``boundary``, ``wards``,
+    ``lsoas``) or, for a Bury store, the shipped Bury outline (ONS mid-year population).
     The config's ``"comparators"`` (names or codes of rows of ``areas``; ``[]`` for none) picks the
     comparator areas of :func:`table_from_store`; without it every other area is a comparator.
     """
     from geo_csp import store
 
     config = store.store_config(store_dir)
-    path = config.get("areas")
+    path = store.config_path(store_dir, config.get("areas"))
     if path:
-        full = (Path(store_dir) / path).resolve()
+        full = path.resolve()
         areas = gpd.read_file(full)
         missing = [c for c in (AREA_CODE, AREA_NAME, schema.POPULATION) if c not in areas.columns]
         if missing:
             raise SchemaError(f"areas file {full} lacks column(s) {missing}; add them (population for rates)")
         areas = areas.to_crs(WORKING_CRS)
-        return areas, str(config.get("borough", areas[AREA_NAME].iloc[0])), f"population column of {full.name}"
-    borough = boundaries.load_borough()
-    if str(config.get("borough", "")).lower() != "bury":
-        _check_data_in_shipped_borough(store_dir, borough, config)
-    areas = borough.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
-    return areas, str(config.get("borough", areas[AREA_NAME].iloc[0])), "ONS population of the shipped borough outline"
+        focus = str(config.get("borough", areas[AREA_NAME].iloc[0]))
+        key = focus.lower()
+        listed = ((areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key))
+        if not listed.any():
+            geo = store_geography(store_dir)
+            areas = pd.concat([geo.outline[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]],
+                               areas[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]]], ignore_index=True)
+            return gpd.GeoDataFrame(areas, geometry="geometry", crs=WORKING_CRS), focus, geo.population_source
+        return areas, focus, f"population column of {full.name}"
+    geo = store_geography(store_dir)
+    return geo.outline, geo.borough, geo.population_source
 
 
 #: Share of a store's located incidents that must lie in the shipped (Bury) outline before a store whose
 #: config names no borough is taken to be Bury's.
 SHIPPED_BOROUGH_SHARE_MIN = 0.5
+
+
+def _shipped_borough_fits(store_dir: str | Path, config: dict[str, Any]) -> bool:
+    """Whether Bury's shipped files may stand for this store (see :func:`_check_data_in_shipped_borough`)."""
+    try:
+        _check_data_in_shipped_borough(store_dir, boundaries.load_borough(), config)
+    except ParameterError:
+        return False
+    return True
 
 
 def _check_data_in_shipped_borough(store_dir: str | Path, borough: gpd.GeoDataFrame, config: dict[str, Any]) -> None:
@@ -603,19 +763,22 @@ def _check_data_in_shipped_borough(store_dir: str | Path, borough: gpd.GeoDataFr
     Raises
     ------
     ParameterError
-        When the config names another borough without an ``areas`` file, or names none and fewer than
+        When the config names another borough with no boundary of its own, or names none and fewer than
         :data:`SHIPPED_BOROUGH_SHARE_MIN` of the store's located incidents lie inside the outline.
     """
     import shapely
 
     from geo_csp import store
 
-    fix = (f"add \"borough\" and \"areas\" (a boundary file, relative to the store, with {AREA_CODE}, {AREA_NAME} "
-           f"and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME}")
+    fix = (f"run `geo-csp configure --store {store_dir} --borough NAME --wards FILE [--population CSV]` "
+           f"(or add \"borough\" and \"boundary\", \"wards\" or \"areas\" (a boundary file with {AREA_CODE}, "
+           f"{AREA_NAME} and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME})")
     name = config.get("borough")
+    if name and str(name).lower() != "bury":
+        raise ParameterError(f"the store's config names the borough {name!r} but no \"boundary\", \"wards\" or "
+                             f"\"areas\" file, and the only boundary shipped with geo-csp is Bury's; {fix}")
     if name:
-        raise ParameterError(f"the store's config names the borough {name!r} but no \"areas\" file, and the only "
-                             f"boundary shipped with geo-csp is Bury's; {fix}")
+        return
     xy = store.read_incidents(store_dir, located_only=True, columns=[schema.EASTING, schema.NORTHING])
     if xy.empty:
         return
@@ -630,6 +793,24 @@ def _check_data_in_shipped_borough(store_dir: str | Path, borough: gpd.GeoDataFr
         )
 
 
+def measures_from_sources(measures: Sequence[Measure], sources: Sequence[str]) -> tuple[Measure, ...]:
+    """``measures`` with police.uk street counts taken from ``sources`` (other sources holding police.uk categories).
+
+    Measures counted from :data:`geo_csp.schema.SOURCE_STREET` alone count ``sources`` instead, with
+    a note saying so; other measures (stop searches, council reports) are unchanged.
+    """
+    if isinstance(sources, str) or not len(sources):
+        raise ParameterError(f"sources must be a non-empty list of store source names, not {sources!r}")
+    names = tuple(dict.fromkeys(str(s) for s in sources))
+    note = (f"Counted from {', '.join(names)} (a source holding police.uk crime categories) instead of "
+            "police.uk street-level files")
+    return tuple(
+        replace(m, sources=names, note=f"{m.note}. {note}" if m.note else note)
+        if m.sources == (schema.SOURCE_STREET,) else m
+        for m in measures
+    )
+
+
 def table_from_store(
     store_dir: str | Path,
     *,
@@ -638,6 +819,7 @@ def table_from_store(
     measures: Sequence[Measure] = DEFAULT_MEASURES,
     n_quarters: int = 5,
     disclosure: DisclosureParams | None = None,
+    sources: Sequence[str] | None = None,
 ) -> PartnershipTable:
     """The partnership table of a store's borough (see :func:`partnership_table`).
 
@@ -651,13 +833,24 @@ def table_from_store(
         Apply disclosure control.
     measures, n_quarters, disclosure
         As in :class:`Measure` and :class:`TableParams`.
+    sources
+        Store sources that hold police.uk crime categories (e.g. ``"gmp_burglary_points"``, a partner
+        file of police.uk points ingested through a mapping): the measures counted from police.uk street
+        data are counted from these instead (:func:`measures_from_sources`), which their footnotes say.
     """
     from geo_csp import store
 
+    if sources:
+        measures = measures_from_sources(measures, sources)
     areas, borough, pop_source = store_areas(store_dir)
     cols = [schema.SOURCE, schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
             schema.OBJECT_OF_SEARCH]
     incidents = store.read_incidents(store_dir, columns=cols)
+    held = set(incidents[schema.SOURCE].unique())
+    unknown = [s for s in (sources or ()) if s not in held]
+    if unknown:
+        raise ParameterError(f"source(s) {unknown} are not in the store {store_dir}; it holds {sorted(held)} "
+                             "(check --source)")
     manifest = store.read_manifest(store_dir)
     n_inputs = sum(1 for e in manifest.get("files", {}).values() if e.get("active", True))
     listed = store.store_config(store_dir).get("comparators")  # None: every other area of `areas`

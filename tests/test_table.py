@@ -326,7 +326,8 @@ def _street_store(tmp_path: Path, centre: tuple[float, float], config: dict | No
 
 @pytest.mark.parametrize("config, pattern", [
     (None, r"names no borough in its config and only 0\.0% of its located incidents lie in Bury.*config\.json"),
-    ({"borough": "Blackburn with Darwen"}, r"names the borough 'Blackburn with Darwen' but no \"areas\" file"),
+    ({"borough": "Blackburn with Darwen"},
+     r"names the borough 'Blackburn with Darwen' but no \"boundary\", \"wards\" or \"areas\" file.*geo-csp configure"),
 ])
 def test_another_boroughs_store_is_not_reported_against_bury(tmp_path, config, pattern):
     from geo_csp.table import store_areas, table_from_store

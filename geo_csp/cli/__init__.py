@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "planning_cmd",
     "evidence_cmd",
     "scale_cmd",
+    "config_cmd",
 )
 for _name in _COMMAND_MODULES:
     try:

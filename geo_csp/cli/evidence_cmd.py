@@ -22,11 +22,14 @@ def table(
     area: Annotated[str | None, typer.Option("--area", help="Focus area (default the store's borough).")] = None,
     quarters: Annotated[int, typer.Option("--quarters", help="Number of financial quarters shown.")] = 5,
     public: Annotated[bool, typer.Option("--public", help="Apply disclosure control (10-5 rule).")] = False,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Count the police.uk crime measures from this store source instead (one holding police.uk "
+                         "categories, e.g. gmp_burglary_points); repeat for several.")] = None,
 ) -> None:
     """Write the quarterly partnership table ("Tackling crime and ASB") of the store's borough."""
     from geo_csp.table import table_from_store, write_table_csv, write_table_html, write_table_xlsx
 
-    t = table_from_store(store, area=area, public=public, n_quarters=quarters)
+    t = table_from_store(store, area=area, public=public, n_quarters=quarters, sources=source or None)
     written = [write_table_xlsx(t, xlsx)]
     if csv is not None:
         written.append(write_table_csv(t, csv))

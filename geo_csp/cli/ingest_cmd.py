@@ -58,11 +58,12 @@ def ingest_command(
     table = Table(title=f"Ingest into {store_dir}", title_justify="left")
     for name, justify in (("file", "left"), ("rows read", "right"), ("accepted", "right"),
                           ("unlocated", "right"), ("quarantined", "right"), ("reasons", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for f in data["files"] + [{"path": "TOTAL", "status": "", **data["totals"]}]:
         reasons = ", ".join(f"{k} {v}" for k, v in f["reasons"].items())
         status = f.get("status", "")
-        name = f["path"] if status in ("ingested", "") else f"{f['path']} ({status})"
+        base = Path(f["path"]).name if f["path"] != "TOTAL" else "TOTAL"  # the full path is in the JSON report
+        name = base if status in ("ingested", "") else f"{base} ({status})"
         table.add_row(name, f"{f['rows_read']:,}", f"{f['accepted']:,}", f"{f['unlocated']:,}",
                       f"{f['quarantined']:,}", reasons)
     console.print(table)
