@@ -603,7 +603,7 @@ class StoreGeography:
     shipped: tuple[str, ...] = ()
 
 
-def _configured_units(store_dir: str | Path, config: dict[str, Any], kind: str) -> gpd.GeoDataFrame | None:
+def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str) -> gpd.GeoDataFrame | None:
     """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population."""
     from geo_csp import store
 
@@ -659,8 +659,8 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
 
     config = store.store_config(store_dir)
     name = config.get("borough")
-    wards = _configured_units(store_dir, config, "ward")
-    lsoas = _configured_units(store_dir, config, "lsoa")
+    wards = configured_units(store_dir, config, "ward")
+    lsoas = configured_units(store_dir, config, "lsoa")
     places_path = store.config_path(store_dir, config.get("named_places"))
     places = boundaries.load_named_places(places_path) if places_path is not None else None
     outline_path = store.config_path(store_dir, config.get("boundary"))

@@ -293,3 +293,17 @@ def test_real_lancashire_store(tmp_path):
 
     geo = store_geography(store_dir)
     assert len(geo.wards) == 271 and geo.shipped == () and np.isnan(geo.outline["population"].iloc[0])
+
+
+def test_hotspots_by_ward_use_the_configured_wards_columns_and_population(borough, tmp_path):
+    """Wards configured with their own column names (WD_CD/WD_NM) and population drive `hotspots --unit ward`."""
+    import geopandas as gpd
+
+    out = tmp_path / "wards.gpkg"
+    result = RUNNER.invoke(app, ["hotspots", "--store", str(borough["store"]), "--unit", "ward",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    units = gpd.read_file(out, layer=0)
+    assert sorted(units[schema.UNIT_ID]) == [f"X0500000{k}" for k in range(4)]
+    assert sorted(units[schema.POPULATION].astype(int)) == [5000, 6000, 7000, 8000]
+    assert not any(place in " ".join(units[schema.EXPLANATION]) for place in BURY_PLACES)

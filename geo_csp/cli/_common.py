@@ -95,7 +95,7 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     shipped wards and LSOAs are used only for a store configured as Bury or a study area mostly inside
     Bury: elsewhere a ward/LSOA unit without its polygons is an error and H3 areas get no ward names.
     """
-    from geo_csp import boundaries, schema, store
+    from geo_csp import boundaries, schema, store, table
 
     config = store.store_config(store_dir)
     ctx: dict[str, Any] = {"config": config, "study_area": None, "named_places": None, "wards": None,
@@ -122,8 +122,9 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     elif is_bury:
         ctx["named_places"] = boundaries.load_named_places()
     if ctx["wards"] is None and _path("wards") is not None:
-        ctx["wards"] = boundaries.load_wards(_path("wards"))
-    lsoas = boundaries.load_lsoas(_path("lsoas")) if _path("lsoas") is not None else None
+        # the configured wards/LSOAs with their code/name columns and population (`geo-csp configure`)
+        ctx["wards"] = table.configured_units(store_dir, config, "ward")
+    lsoas = table.configured_units(store_dir, config, "lsoa")
     bury_ok = is_bury or (ctx["study_area"] is not None and _in_bury(ctx["study_area"]))
     own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
     if unit in ("ward", "lsoa") and own is None and not bury_ok:
