@@ -95,22 +95,42 @@ def quarantine(store_dir: str, stamp: float) -> pd.DataFrame:
     return store.read_quarantine(store_dir)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def wards(path: str | None = None) -> gpd.GeoDataFrame:
-    """Ward polygons (Bury's shipped wards by default)."""
-    return boundaries.load_wards(path)
+@st.cache_resource(max_entries=8, show_spinner=False)
+def geography(store_dir: str, stamp: float) -> Any:
+    """The store's own geography (:func:`geo_csp.table.store_geography`): its configured outline, wards,
+    LSOAs and named places, Bury's shipped ones only for a Bury store; ``None`` when the store names no
+    geography and its data lie outside Bury (then the study area is the data's extent)."""
+    from geo_csp import table
+    from geo_csp._errors import GeoCspError
+
+    try:
+        return table.store_geography(store_dir)
+    except GeoCspError as exc:
+        log.info("store %s has no geography of its own: %s", store_dir, exc)
+        return None
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def borough(path: str | None = None) -> gpd.GeoDataFrame:
-    """The borough outline (Bury by default)."""
-    return boundaries.load_borough(path)
+def wards(store_dir: str, stamp: float) -> gpd.GeoDataFrame | None:
+    """The store's ward polygons, or ``None``."""
+    geo = geography(store_dir, stamp)
+    return None if geo is None else geo.wards
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def named_places(path: str | None = None) -> gpd.GeoDataFrame:
-    """Named places used to name hotspot areas (Bury's by default)."""
-    return boundaries.load_named_places(path)
+def borough(store_dir: str, stamp: float) -> gpd.GeoDataFrame | None:
+    """The store's borough outline (one row, EPSG:27700), or ``None``."""
+    geo = geography(store_dir, stamp)
+    return None if geo is None else geo.outline
+
+
+def named_places(store_dir: str, stamp: float) -> gpd.GeoDataFrame | None:
+    """Named places used to name hotspot areas, or ``None``."""
+    geo = geography(store_dir, stamp)
+    return None if geo is None else geo.named_places
+
+
+def _outline(store_dir: str, stamp: float) -> Any:
+    frame = borough(store_dir, stamp)
+    return None if frame is None else frame.geometry.union_all()
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -141,8 +161,9 @@ def hotspots(
         crime_types=list(crime_types) if crime_types else None,
         group=group,
         measure=measure,
-        study_area=borough(),
-        named_places=named_places(),
+        study_area=borough(store_dir, stamp),
+        named_places=named_places(store_dir, stamp),
+        wards=wards(store_dir, stamp),
     )
 
 
@@ -157,10 +178,10 @@ def partner_layers(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFrame]:
     layers = optional_module("layers")
     if layers is None:
         return {}
-    return _layers_from_folder(store_dir)
+    return _layers_from_folder(store_dir, stamp)
 
 
-def _layers_from_folder(store_dir: str) -> dict[str, gpd.GeoDataFrame]:
+def _layers_from_folder(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFrame]:
     from geo_csp import layers
 
     config = store.store_config(store_dir)
@@ -181,7 +202,8 @@ def _layers_from_folder(store_dir: str) -> dict[str, gpd.GeoDataFrame]:
         "cctv": (("cctv*.csv", "cctv*.geojson", "*camera*"), lambda p: layers.camera_views(layers.read_cctv(p))),
         "routes": (("*route*.gpx", "*walk*.gpx", "*.gpx", "*route*.geojson"), layers.read_routes),
         "operations": (("*operation*.geojson", "*operation*.gpkg"),
-                       lambda p: layers.read_operations(p, borough=borough(), places=named_places())),
+                       lambda p: layers.read_operations(p, borough=borough(store_dir, stamp),
+                                                        places=named_places(store_dir, stamp))),
         "hubs": (("*hub*.csv", "*hub*.geojson"), layers.read_hubs),
     }
     for key, (patterns, reader) in readers.items():
@@ -382,7 +404,7 @@ def operation_review(
     )
     return review.review_operation(
         frame, footprint=row.geometry, start=row["start_date"], end=row["end_date"],
-        borough=borough().geometry.union_all(), name=name, buffer_m=buffer_m,
+        borough=_outline(store_dir, stamp), name=name, buffer_m=buffer_m,
     )
 
 
@@ -415,21 +437,17 @@ def evidence_pack(
     """The evidence pack of an area (:func:`geo_csp.evidence.build_evidence` then ``write_evidence``), as bytes.
 
     ``area`` is a named place or ward; or, with ``area_polygon`` (a hotspot area of the current run),
-    the pack's title, and the polygon is handed over as a GeoJSON file of that name, so the pack covers
-    exactly the area on the map (build_evidence's own hotspot run may number and name areas differently).
+    the pack's title, and the outline itself goes into the pack's parameters (and so its manifest), so
+    the pack covers exactly the area on the map and can be rebuilt from its manifest.
     """
-    import re
     import tempfile
 
     from geo_csp import evidence
 
+    params = (evidence.EvidenceParams.for_polygon(area_polygon, label=area, public=public)
+              if area_polygon is not None else evidence.EvidenceParams(area=area, public=public))
     with tempfile.TemporaryDirectory() as tmp:
-        target = area
-        if area_polygon is not None:
-            stem = re.sub(r"[^\w ,()-]+", " -", area).strip()
-            target = str(Path(tmp) / f"{stem}.geojson")
-            area_polygon[[area_polygon.geometry.name]].to_file(target, driver="GeoJSON")
-        pack = evidence.build_evidence(store_dir, evidence.EvidenceParams(area=target, public=public))
+        pack = evidence.build_evidence(store_dir, params)
         written = evidence.write_evidence(pack, Path(tmp) / "pack")
         return {Path(p).name: Path(p).read_bytes() for p in written.values() if Path(p).is_file()}
 
@@ -460,7 +478,8 @@ def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.Dat
     from geo_csp import layers
 
     readers = {"cctv": layers.read_cctv, "walkabouts": layers.read_routes, "hubs": layers.read_hubs,
-               "operations": lambda p: layers.read_operations(p, borough=borough(), places=named_places())}
+               "operations": lambda p: layers.read_operations(p, borough=borough(store_dir, 0.0),
+                                                              places=named_places(store_dir, 0.0))}
     folder = (Path(store_dir) / store.store_config(store_dir).get("layers_dir", "../layers")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     rows = []

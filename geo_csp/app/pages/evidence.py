@@ -41,8 +41,10 @@ else:
     result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **widgets.hotspot_args(choices))
     hot_areas = result.areas.set_index(schema.AREA_ID)
     hot_labels = {f"{i}: {n}": i for i, n in hot_areas[schema.AREA_NAME].astype(str).items()}
-    places = sorted(cache.named_places()["name"].astype(str))
-    ward_names = sorted(cache.wards()["ward_name"].astype(str))
+    place_frame = cache.named_places(choices.store_dir, choices.stamp)
+    ward_frame = cache.wards(choices.store_dir, choices.stamp)
+    places = [] if place_frame is None else sorted(place_frame["name"].astype(str))
+    ward_names = [] if ward_frame is None else sorted(ward_frame["ward_name"].astype(str))
     kind = st.radio("Area kind", ["Hotspot area (this map's run)", "Named place", "Ward"], key="evidence_kind",
                     horizontal=True)
     options = {"Named place": places, "Ward": ward_names}.get(kind, list(hot_labels))
