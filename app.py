@@ -13,6 +13,7 @@ import os
 
 import streamlit as st
 
+from geo_csp._errors import GeoCspError
 from geo_csp.app import widgets
 
 logging.basicConfig(
@@ -35,4 +36,11 @@ navigation = st.navigation(
     ]
 )
 widgets.sidebar()
-navigation.run()
+try:
+    navigation.run()
+except GeoCspError as exc:  # a choice the data cannot answer: say why and what to do, keep the app usable
+    logging.getLogger("geo_csp.app").info("page stopped: %s", exc)
+    st.error(
+        f"{exc}\n\nIn the app: choose other options in the sidebar (e.g. H3 hexagons), or give the store "
+        "its own wards and LSOAs with `geo-csp configure --store DIR --wards FILE --lsoas FILE`."
+    )

@@ -206,3 +206,36 @@ def test_prepared_map_sends_what_st_folium_sends(monkeypatch: pytest.MonkeyPatch
     expected, got = ({k: v for k, v in kw.items() if k != "on_change"} for kw in sent)
     assert got == expected
     assert "geo-csp-unit" in got["script"] and got["key"] == prepared.hash_key
+
+
+def test_app_on_a_configured_non_bury_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partnership's own store (not the demo, not Bury): its own wards name and bound the map."""
+    from test_cli_config import RUNNER, WARD_NAMES, _police_csv, _wards_file
+
+    from geo_csp import ingest
+    from geo_csp.cli import app as cli_app
+
+    store_dir = tmp_path / "store"
+    ingest.ingest_paths([_police_csv(tmp_path / "street.csv")], store_dir=store_dir)
+    wards = _wards_file(tmp_path / "wards.geojson")
+    result = RUNNER.invoke(cli_app, ["configure", "--store", str(store_dir), "--borough", "Blackburn Test",
+                                     "--wards", str(wards), "--ward-code-col", "WD_CD", "--ward-name-col", "WD_NM"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setenv("GEO_CSP_STORE", str(store_dir))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("SYNTHETIC" in e.value for e in at.error)  # not demo data: no demo label
+    at.radio(key="unit").set_value("Wards").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _metric(at, "Units") == "4"
+    page = " ".join(str(getattr(e, "value", "")) for e in at.main)
+    assert "Moorside" not in page and "Bury Town Centre" not in page
+    _page(at, "evidence")
+    at.radio(key="evidence_kind").set_value("Ward").run()
+    assert sorted(at.selectbox(key="evidence_area").options) == sorted(WARD_NAMES)
+    # no LSOAs configured for this store: the page says what to do instead of failing
+    _page(at, "map")
+    at.radio(key="unit").set_value("LSOAs").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("lsoa" in e.value.lower() for e in list(at.error) + list(at.warning))

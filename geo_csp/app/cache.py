@@ -151,6 +151,10 @@ def hotspots(
     if analysis is None:
         raise RuntimeError("hotspot analysis is not available in this build")
     frame = incidents(store_dir, stamp, months, sources=sources, columns=HOTSPOT_COLUMNS)
+    geo = geography(store_dir, stamp)
+    own_units = None  # a configured store's own wards/LSOAs; Bury's shipped ones are chosen by the analysis
+    if geo is not None and unit in ("ward", "lsoa") and f"{unit}s" not in geo.shipped:
+        own_units = geo.wards if unit == "ward" else geo.lsoas
     return analysis.run_hotspots(
         frame,
         unit=unit,
@@ -164,6 +168,7 @@ def hotspots(
         study_area=borough(store_dir, stamp),
         named_places=named_places(store_dir, stamp),
         wards=wards(store_dir, stamp),
+        units=own_units,
     )
 
 
