@@ -272,12 +272,13 @@ def _ward_of_cells(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None) -> t
     return codes, names
 
 
-def _default_wards(month_list: list[str], area: shapely.Geometry | None) -> gpd.GeoDataFrame | None:
-    """Bury's shipped wards of the data's era, when they overlap the study area."""
-    wards = boundaries.load_wards(year=2017 if month_list[-1] < "2022-01" else 2022)
-    if area is None or not wards.geometry.intersects(area).any():
+def _default_wards(incidents: pd.DataFrame, month_list: list[str], area: shapely.Geometry | None) -> gpd.GeoDataFrame | None:
+    """Bury's shipped wards of the data's era when the located incidents (in ``area``) lie mostly in Bury, else None."""
+    inside = cube_mod.clip_to_study_area(incidents, area)
+    if not boundaries.mostly_in_shipped_borough(incidents[schema.EASTING].to_numpy(dtype="float64")[inside],
+                                                incidents[schema.NORTHING].to_numpy(dtype="float64")[inside]):
         return None
-    return wards
+    return boundaries.load_wards(year=2017 if month_list[-1] < "2022-01" else 2022)
 
 
 def run_hotspots(
@@ -317,8 +318,10 @@ def run_hotspots(
         residents; wards/LSOAs with a population only).
     wards
         Ward polygons (``ward_code``, ``ward_name``) for each unit's ward and the fallback area names;
-        default Bury's shipped wards when they overlap the study area, or the units themselves for
-        ``unit="ward"``.
+        default the units themselves for ``unit="ward"``, else Bury's shipped wards when the located
+        incidents (in the study area) lie mostly in Bury
+        (:func:`geo_csp.boundaries.mostly_in_shipped_borough`), else none: units get no ward and
+        areas are named by street alone. ``metadata["wards"]`` says which.
     named_places
         Named-place polygons (``name``) that name areas first (e.g. :func:`boundaries.load_named_places`).
     previous_areas
@@ -356,13 +359,14 @@ def run_hotspots(
 
     totals = cube.totals()
     geo = cube.units
+    wards_source = "given" if wards is not None else ("the ward units" if unit == "ward" else None)
     if unit == "ward":
         ward_code, ward_name = geo[schema.WARD_CODE].to_numpy(dtype=object), geo[schema.WARD_NAME].to_numpy(dtype=object)
         wards = geo if wards is None else wards
     else:
         if wards is None:
-            area_geom = None if study_area is None else cube_mod.study_geometry(study_area)
-            wards = _default_wards(cube.params["months"], area_geom if area_geom is not None else shapely.union_all(geo.geometry.to_numpy()))
+            wards = _default_wards(incidents, cube.params["months"], cube_mod.study_geometry(study_area))
+            wards_source = None if wards is None else "shipped Bury wards (the data lies mostly in Bury)"
         ward_code, ward_name = _ward_of_cells(geo, wards)
         if unit == "lsoa" and schema.WARD_CODE in geo.columns:
             ward_code = np.where(pd.isna(geo[schema.WARD_CODE].to_numpy(dtype=object)), ward_code, geo[schema.WARD_CODE].to_numpy(dtype=object))
@@ -414,7 +418,7 @@ def run_hotspots(
         "area_classes": list(area_classes) if area_classes is not None else list(areas_mod.HOT_CLASSES),
         "n_areas": int(len(area_frame)),
         "area_changes": changes,
-        "wards": "given" if wards is not None else None,
+        "wards": wards_source,
         "weights": weights_kind,
         "weights_requested": weights,
         "distance_m": float(distance_m) if weights_kind == "distance" else None,

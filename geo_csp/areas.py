@@ -11,8 +11,18 @@ number of selected units.
 
 **Names.** An area takes the name of the user's named place (e.g. "Bury Town Centre") it overlaps
 most, when that overlap covers at least ``min_place_overlap`` of the area or of the place; otherwise
-"<ward>: around <street>", the ward it overlaps most and the most frequent police.uk street
-description inside it ("Moorside: around Parkinson Street"). Repeated names get " (2)", " (3)".
+"<ward>: around <street>" ("Moorside: around Parkinson Street"):
+
+- the ward is the one holding most of the area's *incidents* (each unit's count split over the
+  wards it overlaps by the share of its land in each; land decides only ties), not the one it
+  overlaps most by land: an area reaching from a town centre into a large rural ward belongs to
+  the town ward;
+- the street is the most frequent police.uk street description inside it, real streets first:
+  police.uk's non-street labels (:data:`geo_csp.schema.POLICE_UK_GENERIC_LOCATIONS`: "Parking
+  Area", "Supermarket", "Nightclub", ...) are used only when the area has no real street.
+
+No two areas share a name: in order of harm, an area whose name is taken tries its next most
+frequent streets, then gets " (2)", " (3)".
 A component covering two or more named places (a town centre and the estate beside it) is split
 between them, each unit going to the nearest of those places, so each place keeps its own area.
 
@@ -109,6 +119,76 @@ def _mode_by(labels: np.ndarray, values: pd.Series, n_groups: int, weight: np.nd
     out = np.full(n_groups, None, dtype=object)
     out[best["g"].to_numpy()] = best["v"].to_numpy()
     return out
+
+
+def _ward_by_incidents(geoms: np.ndarray, weight: np.ndarray, labels: np.ndarray, n_groups: int,
+                       wards: gpd.GeoDataFrame | None) -> np.ndarray:
+    """For each group of units, ``wards[ward_name]`` of the ward holding most of its incidents.
+
+    Each unit's ``weight`` (its incidents) is split over the wards it overlaps by the share of its
+    land in each and summed per group and ward; the land overlap breaks ties (groups with no
+    incidents). ``None`` for a group touching no ward.
+    """
+    out = np.full(n_groups, None, dtype=object)
+    if wards is None or len(wards) == 0 or len(geoms) == 0:
+        return out
+    if wards.crs is None or wards.crs != WORKING_CRS:
+        raise CRSError(f"wards are {wards.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    if schema.WARD_NAME not in wards.columns:
+        raise SchemaError(f"wards need a {schema.WARD_NAME!r} column; they have {list(wards.columns)}")
+    b = wards.geometry.to_numpy()
+    iu, iw = shapely.STRtree(b).query(geoms, predicate="intersects")
+    land = shapely.area(shapely.intersection(geoms[iu], b[iw]))
+    ok = land > 0
+    iu, iw, land = iu[ok], iw[ok], land[ok]
+    if iu.size == 0:
+        return out
+    share = land / np.maximum(shapely.area(geoms[iu]), 1e-9)
+    frame = pd.DataFrame({"g": labels[iu], "ward": iw, "n": weight[iu] * share, "land": land})
+    agg = frame.groupby(["g", "ward"], sort=True)[["n", "land"]].sum().reset_index()
+    best = agg.sort_values(["g", "n", "land", "ward"], ascending=[True, False, False, True]).drop_duplicates("g")
+    out[best["g"].to_numpy(dtype=np.int64)] = wards[schema.WARD_NAME].to_numpy(dtype=object)[best["ward"].to_numpy()]
+    return out
+
+
+def _streets_by_group(locations: pd.DataFrame | None, unit_ids: pd.Index, labels: np.ndarray, n_groups: int) -> list[list[str]]:
+    """Street descriptions inside each group, best first: real streets by count, then police.uk's generic labels."""
+    out: list[list[str]] = [[] for _ in range(n_groups)]
+    if locations is None or len(locations) == 0:
+        return out
+    lab = pd.Series(labels, index=unit_ids)
+    loc = locations[locations[schema.UNIT_ID].isin(lab.index)]
+    if len(loc) == 0:
+        return out
+    loc = loc.assign(g=lab.reindex(loc[schema.UNIT_ID].to_numpy()).to_numpy())
+    top = loc.groupby(["g", "location"], sort=True)[schema.N].sum().reset_index()
+    top["generic"] = top["location"].isin(schema.POLICE_UK_GENERIC_LOCATIONS)
+    top = top.sort_values(["g", "generic", schema.N, "location"], ascending=[True, True, False, True])
+    for g, streets in top.groupby("g", sort=False)["location"]:  # one entry per area (tens), not per row
+        out[int(g)] = streets.astype(str).tolist()
+    return out
+
+
+def _unique_names(place: np.ndarray, ward: np.ndarray, streets: list[list[str]], order: np.ndarray) -> np.ndarray:
+    """Each area's name, none repeated; areas earlier in ``order`` choose first (see the module docstring)."""
+    names = np.full(len(place), None, dtype=object)
+    taken: set[str] = set()
+    for i in order:  # one step per area
+        prefix = "Area" if ward[i] is None else str(ward[i])
+        if place[i] is not None:
+            options = [str(place[i])]
+        elif streets[i]:
+            options = [f"{prefix}: around {street}" for street in streets[i]]
+        else:
+            options = ["Unnamed area" if ward[i] is None else prefix]
+        name = next((o for o in options if o not in taken), None)
+        k = 2
+        while name is None:
+            name = f"{options[0]} ({k})" if f"{options[0]} ({k})" not in taken else None
+            k += 1
+        taken.add(name)
+        names[i] = name
+    return names
 
 
 def _largest_overlap(polys: gpd.GeoSeries, others: gpd.GeoDataFrame, col: str, *, min_share: float = 0.0) -> np.ndarray:
@@ -259,25 +339,12 @@ def hotspot_areas(
     mix = pd.crosstab(labels, chosen[cls_col].astype(object).to_numpy())
     mix_text = mix.apply(lambda r: "; ".join(f"{k}: {v}" for k, v in r[r > 0].sort_values(ascending=False).items()), axis=1)
 
-    top_street = np.full(n_groups, None, dtype=object)
-    if locations is not None and len(locations):
-        lab = pd.Series(labels, index=chosen.index)
-        loc = locations[locations[schema.UNIT_ID].isin(lab.index)]
-        if len(loc):
-            loc = loc.assign(g=lab.reindex(loc[schema.UNIT_ID].to_numpy()).to_numpy())
-            top = loc.groupby(["g", "location"], sort=True)[schema.N].sum().reset_index()
-            top = top.sort_values(["g", schema.N, "location"], ascending=[True, False, True]).drop_duplicates("g")
-            top_street[top["g"].to_numpy(dtype=np.int64)] = top["location"].to_numpy()
-
-    ward_name = _largest_overlap(polys, wards, schema.WARD_NAME) if wards is not None else np.full(n_groups, None, dtype=object)
+    streets = _streets_by_group(locations, chosen.index, labels, n_groups)
+    top_street = np.array([g[0] if g else None for g in streets], dtype=object)
+    ward_name = _ward_by_incidents(geoms, chosen[schema.N].to_numpy(dtype="float64"), labels, n_groups, wards)
     if named_places is not None and "name" not in named_places.columns:
         raise SchemaError(f"named places need a 'name' column; they have {list(named_places.columns)}")
     place = _largest_overlap(polys, named_places, "name", min_share=min_place_overlap) if named_places is not None else np.full(n_groups, None, dtype=object)
-    fallback = pd.Series(ward_name, dtype=object).fillna("Area").astype(str) + pd.Series(
-        np.where(pd.isna(top_street), "", ": around " + pd.Series(top_street, dtype=object).fillna("").astype(str)), dtype=object
-    )
-    fallback = fallback.where(~(pd.isna(ward_name) & pd.isna(top_street)), "Unnamed area")
-    name = pd.Series(place, dtype=object).where(pd.notna(place), fallback)
 
     areas = gpd.GeoDataFrame(
         {
@@ -292,7 +359,6 @@ def hotspot_areas(
             AREA_KM2: area_m2 / 1e6,
             schema.WARD_NAME: ward_name,
             "top_street": top_street,
-            "_name": name.to_numpy(dtype=object),
         },
         geometry=polys.to_numpy(),
         crs=WORKING_CRS,
@@ -301,10 +367,8 @@ def hotspot_areas(
     rank = np.empty(n_groups, dtype=np.int64)
     rank[order] = np.arange(1, n_groups + 1)
     areas.insert(0, schema.AREA_ID, area_ids(rank))
+    areas.insert(1, schema.AREA_NAME, _unique_names(place, ward_name, streets, order))
     areas = areas.iloc[order].reset_index(drop=True)
-    dup = areas.groupby("_name").cumcount().to_numpy()
-    areas.insert(1, schema.AREA_NAME, np.where(dup > 0, areas["_name"] + " (" + (dup + 1).astype(str) + ")", areas["_name"]).astype(object))
-    areas = areas.drop(columns="_name")
     unit_area[idx] = area_ids(rank[labels])
     return areas, unit_area
 

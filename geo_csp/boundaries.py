@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_csp import schema
-from geo_csp._errors import CRSError, InputFileError, SchemaError
+from geo_csp import grid, schema
+from geo_csp._errors import CRSError, InputFileError, ParameterError, SchemaError
 from geo_csp.settings import BOUNDARIES_DIR, WORKING_CRS
 
 BURY_WARDS = {2022: BOUNDARIES_DIR / "bury_wards_2022.geojson", 2017: BOUNDARIES_DIR / "bury_wards_2017.geojson"}
@@ -34,6 +34,7 @@ __all__ = [
     "load_named_places",
     "load_wards",
     "lsoa_era_for_months",
+    "mostly_in_shipped_borough",
     "read_boundary",
     "read_population",
 ]
@@ -175,6 +176,38 @@ def load_named_places(path: Path | str | None = None) -> gpd.GeoDataFrame:
     if "name" not in frame.columns:
         raise SchemaError(f"named-places file {path} needs a 'name' column")
     return frame
+
+
+def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_share: float = 0.5) -> bool:
+    """Whether at least ``min_share`` of the points lie inside Bury's shipped borough outline.
+
+    The rule for using Bury's shipped wards, LSOAs and outline when the caller gave none: they stand
+    for the data only when the data is mostly in Bury (a force-wide file holding Bury is not).
+
+    Parameters
+    ----------
+    easting, northing
+        Point coordinates in EPSG:27700 metres; NaN (unlocated) points are ignored.
+    min_share
+        Smallest share of the located points inside the outline, in (0, 1].
+
+    Returns
+    -------
+    bool
+        ``False`` when there is no located point.
+    """
+    if not 0 < min_share <= 1:
+        raise ParameterError(f"`min_share` must be in (0, 1]; got {min_share!r}")
+    x = np.asarray(easting, dtype="float64")
+    y = np.asarray(northing, dtype="float64")
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return False
+    outline = shapely.union_all(load_borough().geometry.to_numpy())
+    shapely.prepare(outline)
+    ux, uy, inverse = grid.unique_points(x[ok], y[ok])  # police.uk snap points repeat
+    inside = shapely.intersects_xy(outline, ux, uy)[inverse]
+    return bool(inside.mean() >= min_share)
 
 
 def lsoa_era_for_months(months: pd.Series | np.ndarray) -> int:

@@ -152,6 +152,16 @@ CRIME_TYPES: Final = (
 # Stop and search rows carry this crime_type; the search's object is in OBJECT_OF_SEARCH.
 STOP_AND_SEARCH_TYPE: Final = "Stop and search"
 
+# police.uk's non-street snap-point labels ("On or near Parking Area"): a place type, not a place, so
+# they name nothing on their own. Seen in the Lancashire and Cumbria street files and the Lancashire
+# ASB file, plus "Airport/Airfield".
+POLICE_UK_GENERIC_LOCATIONS: Final = frozenset({
+    "No Location", "Parking Area", "Supermarket", "Shopping Area", "Sports/Recreation Area",
+    "Petrol Station", "Nightclub", "Park/Open Space", "Pedestrian Subway", "Hospital", "Police Station",
+    "Further/Higher Educational Building", "Bus/Coach Station", "Theatre/Concert Hall", "Prison",
+    "Conference/Exhibition Centre", "Motorway Service Area", "Theme/Adventure Park", "Airport/Airfield",
+})
+
 # --------------------------------------------------------------------------------------------------
 # Analysis outputs (cubes, hotspot units, areas).
 # --------------------------------------------------------------------------------------------------

@@ -338,3 +338,16 @@ def test_rate_per_1000_is_per_year_over_the_analysed_window():
                                                     "2021-04..2021-09")
     q = analysis.run_hotspots(inc, unit="ward", units=sq, months=("2021-04", "2021-09"), period="quarter")
     assert_allclose(q.units[schema.RATE_PER_1000].to_numpy(), res.units[schema.RATE_PER_1000].to_numpy())
+
+
+def test_shipped_wards_name_areas_only_for_data_in_bury():
+    bury = analysis.run_hotspots(random_incidents(1500, seed=6, months=6), unit="h3", resolution=9)
+    assert bury.metadata["wards"].startswith("shipped Bury wards")
+    assert bury.units[schema.WARD_NAME].notna().any()
+    preston = analysis.run_hotspots(random_incidents(1500, seed=6, months=6, centre=(354_000.0, 429_000.0)),
+                                    unit="h3", resolution=9)
+    assert preston.metadata["wards"] is None
+    assert preston.units[schema.WARD_NAME].isna().all()
+    assert not preston.areas[schema.WARD_NAME].notna().any()
+    assert len(preston.areas) and preston.areas[schema.AREA_NAME].str.startswith("Area: around Street ").all()
+    assert preston.areas[schema.AREA_NAME].is_unique

@@ -112,3 +112,60 @@ def test_selection_classes_and_errors():
         areas.select_units(units, classes=["hot"])
     with pytest.raises(ParameterError, match="min_jaccard"):
         areas.match_areas(units.iloc[:0], None, min_jaccard=0)
+
+
+def _one_blob(n_hot: dict[str, float]):
+    """Units around A_CENTRE, hot cells with the given counts."""
+    units, w = _units(list(n_hot))
+    units.loc[list(n_hot), schema.N] = list(n_hot.values())
+    units[schema.HARM] = units[schema.N] * 2.0
+    return units, w
+
+
+def test_ward_is_the_one_holding_most_incidents_not_most_land():
+    ring = list(h3.grid_disk(A_CENTRE, 1))  # 7 cells: the centre busy, six quiet
+    units, w = _one_blob({c: (50.0 if c == A_CENTRE else 1.0) for c in ring})
+    centre = units.geometry[A_CENTRE]
+    blob = shapely.union_all(units.loc[ring].geometry.to_numpy())
+    wards = gpd.GeoDataFrame({schema.WARD_CODE: ["T", "R"], schema.WARD_NAME: ["Town", "Rural"]},
+                             geometry=[centre, blob.buffer(3000).difference(centre)], crs=WORKING_CRS)
+    result, _ = areas.hotspot_areas(units, w, wards=wards)
+    # Rural holds 6/7 of the land but 6 of the 56 incidents
+    assert result[schema.WARD_NAME].tolist() == ["Town"]
+    assert result[schema.AREA_NAME].tolist() == ["Town"]  # no street descriptions: the ward alone
+    # with no incidents at all, land decides
+    units0 = units.assign(**{schema.N: 0.0})
+    assert areas.hotspot_areas(units0, w, wards=wards, min_incidents=0)[0][schema.WARD_NAME].tolist() == ["Rural"]
+
+
+def test_real_street_beats_police_uk_generic_labels():
+    ring = list(h3.grid_disk(A_CENTRE, 1))
+    units, w = _one_blob({c: 10.0 for c in ring})
+    locs = pd.DataFrame({schema.UNIT_ID: [ring[0], ring[1], ring[2], ring[3]],
+                         "location": ["Parking Area", "Supermarket", "Bell Lane", "Nightclub"],
+                         schema.N: [30, 20, 2, 9]})
+    result, _ = areas.hotspot_areas(units, w, locations=locs)
+    assert result[schema.AREA_NAME].item() == "Area: around Bell Lane"
+    assert result["top_street"].item() == "Bell Lane"
+    only_generic = locs[locs["location"] != "Bell Lane"]
+    result2, _ = areas.hotspot_areas(units, w, locations=only_generic)
+    assert result2[schema.AREA_NAME].item() == "Area: around Parking Area"  # nothing else to go by
+    assert {"Parking Area", "Supermarket", "Nightclub", "Petrol Station", "Shopping Area", "Sports/Recreation Area",
+            "Further/Higher Educational Building", "Hospital", "Police Station", "Conference/Exhibition Centre",
+            "Theatre/Concert Hall", "Pedestrian Subway"} <= schema.POLICE_UK_GENERIC_LOCATIONS
+
+
+def test_two_areas_never_share_a_name():
+    blob_a, blob_b = list(h3.grid_disk(A_CENTRE, 1)), list(h3.grid_disk(B_CENTRE, 1))
+    units, w = _units(blob_a + blob_b)
+    units.loc[blob_a, schema.N] = 20.0  # A first by harm, so it keeps its first choice
+    units[schema.HARM] = units[schema.N] * 2.0
+    locs = pd.DataFrame({schema.UNIT_ID: [blob_a[0], blob_b[0], blob_b[1]],
+                         "location": ["Market Street", "Market Street", "Bell Lane"], schema.N: [9, 5, 3]})
+    result, _ = areas.hotspot_areas(units, w, locations=locs)
+    assert result[schema.AREA_NAME].tolist() == ["Area: around Market Street", "Area: around Bell Lane"]
+    assert result["top_street"].tolist() == ["Market Street", "Market Street"]
+    # no second street to tell them apart: a numeric suffix
+    result2, _ = areas.hotspot_areas(units, w, locations=locs.iloc[:2])
+    assert result2[schema.AREA_NAME].tolist() == ["Area: around Market Street", "Area: around Market Street (2)"]
+    assert result2[schema.AREA_NAME].is_unique

@@ -134,3 +134,85 @@ def test_errors():
         cube.build_cube(ok, unit="msoa")
     with pytest.raises(ParameterError, match="no incidents match"):
         cube.build_cube(ok, unit="ward", crime_types=["Drugs"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Study extent without a boundary, default wards/LSOAs only for Bury's data, the no-match error
+# ------------------------------------------------------------------------------------------------
+FAR = ([530_000.0, 407_000.0, 300_000.0], [180_000.0, 287_000.0, 600_000.0])  # London, Birmingham, Scotland
+
+
+def test_data_extent_known_answer():
+    # 9 points at 0..800 m along a line and one 50 km away: median 450 m from the ends,
+    # distances 450, 350, ..., 350, 450 (and ~49.5 km); 90% quantile 450 + 0.1 x (49,550 - 450)
+    x = np.r_[np.arange(9) * 100.0, 50_000.0]
+    y = np.zeros(10)
+    hull, keep, radius = cube.data_extent(x, y)
+    assert keep.tolist() == [True] * 9 + [False]
+    d = np.abs(x - 450.0)
+    assert_allclose(radius, 3 * np.quantile(d, 0.9))
+    assert hull.equals(shapely.LineString([(0, 0), (800, 0)]))
+    _, keep1, radius1 = cube.data_extent(np.zeros(4), np.zeros(4))
+    assert keep1.all() and radius1 == cube.EXTENT_MIN_RADIUS_M
+    with pytest.raises(ParameterError, match="study_area"):
+        cube.data_extent(np.array([np.nan]), np.array([np.nan]))
+
+
+def test_far_outliers_are_left_out_of_the_data_extent_and_reported():
+    base = random_incidents(600, seed=5, months=3)
+    far = incidents(*FAR, "2021-02", location="On or near Far Street")
+    both = pd.concat([base, far], ignore_index=True)
+    clean = cube.build_cube(base, unit="h3")
+    with pytest.warns(UserWarning, match=r"3 of \d+ located incidents .* pass `study_area`"):
+        c = cube.build_cube(both, unit="h3")
+    located = int(base[schema.LOCATED].sum())
+    assert c.params["n_outside_extent"] == 3
+    assert c.n.sum() == located == c.params["n_incidents_in_area"]
+    assert c.params["resolution"] == clean.params["resolution"]  # not forced coarse by the outliers
+    assert_allclose(c.params["study_area_km2"], clean.params["study_area_km2"])
+    assert c.params["study_area_km2"] < 500
+    assert "n_outside_extent" not in clean.params
+    # a study area that holds them counts them
+    box = shapely.box(250_000.0, 150_000.0, 600_000.0, 650_000.0)
+    with_box = cube.build_cube(both, unit="h3", resolution=7, study_area=box)
+    assert with_box.n.sum() == located + 3
+
+
+def test_mostly_in_shipped_borough():
+    rng = np.random.default_rng(0)
+    bury = shapely.point_on_surface(shapely.union_all(boundaries.load_borough().geometry.to_numpy()))
+    inside_x, inside_y = np.full(6, shapely.get_x(bury)), np.full(6, shapely.get_y(bury))
+    out_x, out_y = rng.uniform(500_000, 520_000, 4), rng.uniform(180_000, 190_000, 4)
+    assert boundaries.mostly_in_shipped_borough(np.r_[inside_x, out_x], np.r_[inside_y, out_y])  # 60%
+    assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:4], out_x], np.r_[inside_y[:4], out_y])  # 4/8: at the threshold
+    assert not boundaries.mostly_in_shipped_borough(np.r_[inside_x[:3], out_x], np.r_[inside_y[:3], out_y])  # 3/7
+    assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:3], out_x], np.r_[inside_y[:3], out_y], min_share=0.4)
+    assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:1], np.nan], np.r_[inside_y[:1], np.nan])
+    assert not boundaries.mostly_in_shipped_borough(np.array([]), np.array([]))
+    with pytest.raises(ParameterError, match="min_share"):
+        boundaries.mostly_in_shipped_borough(inside_x, inside_y, min_share=0)
+
+
+def test_shipped_wards_and_lsoas_only_for_data_in_bury(events):
+    preston = random_incidents(500, seed=3, months=3, centre=(354_000.0, 429_000.0))
+    for kind in ("ward", "lsoa"):
+        with pytest.raises(ParameterError, match=r"pass `units=`.*--boundary"):
+            cube.build_cube(preston, unit=kind)
+    # a study area in Bury with the Preston data: no data there, the area decides (it is Bury)
+    borough = boundaries.load_borough()
+    assert len(cube.build_cube(preston, unit="ward", study_area=borough, months=("2021-01", "2021-03")).units) == 17
+    assert len(cube.build_cube(events, unit="ward").units) == 17  # Bury's data keeps the shipped wards
+    mixed = pd.concat([events.iloc[:1000], preston.iloc[:100]], ignore_index=True)  # mostly Bury
+    assert cube.build_cube(mixed, unit="ward").n.sum() == _inside(events.iloc[:1000], borough)
+
+
+def test_no_match_error_names_the_filters_and_what_the_data_holds():
+    ok = incidents([380_000.0, 380_100.0, 380_200.0], [410_000.0, 410_100.0, 410_200.0], "2022-05",
+                   ["Burglary", "Robbery", "Burglary"])
+    with pytest.raises(ParameterError, match=r"no incidents match crime types \['Drugs'\]: the data holds crime types "
+                                             r"'Burglary' \(2\), 'Robbery' \(1\); sources 'police_uk_street' \(3\)"):
+        cube.build_cube(ok, unit="ward", crime_types=["Drugs"])
+    with pytest.raises(ParameterError, match=r"crime types \['Drugs'\] \(group 'drugs'\): the data holds"):
+        cube.build_cube(ok, unit="ward", group="drugs")
+    with pytest.raises(ParameterError, match=r"match sources \['council_asb'\]: the data holds .*give `months`"):
+        cube.build_cube(ok, unit="ward", sources=["council_asb"])
