@@ -55,10 +55,13 @@ import datetime as dt
 import functools
 import gzip
 import hashlib
+import itertools
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -1013,41 +1016,102 @@ def ingest_paths(
     units = [u for p in paths for u in expand_inputs(p, notes)]
     reports: list[FileReport] = []
     with store_transaction(store_dir) as txn:
-        for done, unit in enumerate(units, start=1):
-            try:
-                raw_bytes = unit.read()
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                raise InputFileError(f"{unit.path}: cannot be read ({exc}); download it again") from exc
-            sha = hashlib.sha256(raw_bytes).hexdigest()
+        prepared = _in_order(functools.partial(_prepare, known=txn.known_file, mapping=mapping), units)
+        for done, item in enumerate(prepared, start=1):
+            unit, sha = item.unit, item.sha
             file_id = sha[:16]
-            if txn.known_file(sha) is not None:
+            # checked again in file order: the same bytes twice in one ingest count once
+            if item.accepted is None or txn.known_file(sha) is not None:
                 reports.append(FileReport(unit.path, 0, 0, 0, 0, {}, status=SKIPPED_STATUS, file_id=file_id))
             else:
-                raw, parsed = _parse_unit(unit, raw_bytes, mapping)
-                accepted, quarantined, reasons = _assemble(unit, raw, parsed, file_id)
-                unlocated = accepted.num_rows - int(pc.sum(pc.cast(accepted[schema.LOCATED], pa.int64())).as_py() or 0)
-                forces = tuple(sorted(pc.unique(accepted[schema.FORCE]).to_pylist()))
-                months = tuple(sorted(pc.unique(accepted[schema.MONTH]).to_pylist()))
-                rows_read = parsed.n + len(raw.malformed_lines)
+                accepted, quarantined = item.accepted, item.quarantined
                 entry = {
-                    "file_id": file_id, "path": unit.path, "sha256": sha, "size": len(raw_bytes),
-                    "source": parsed.source, "forces": list(forces), "months": list(months),
-                    "rows_read": rows_read, "accepted": accepted.num_rows, "unlocated": unlocated,
-                    "quarantined": quarantined.num_rows, "reasons": reasons,
+                    "file_id": file_id, "path": unit.path, "sha256": sha, "size": item.size,
+                    "source": item.source, "forces": list(item.forces), "months": list(item.months),
+                    "rows_read": item.rows_read, "accepted": accepted.num_rows, "unlocated": item.unlocated,
+                    "quarantined": quarantined.num_rows, "reasons": item.reasons,
                     "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "mapping": mapping.to_dict() if mapping is not None and parsed.source == mapping.source else None,
+                    "mapping": mapping.to_dict() if mapping is not None and item.source == mapping.source else None,
                 }
                 superseded = txn.stage_file(entry, accepted, quarantined)
                 reports.append(FileReport(
-                    unit.path, rows_read, accepted.num_rows, unlocated, quarantined.num_rows, reasons,
-                    file_id=file_id, source=parsed.source, forces=forces, months=months,
-                    superseded=tuple(superseded),
+                    unit.path, item.rows_read, accepted.num_rows, item.unlocated, quarantined.num_rows,
+                    item.reasons, file_id=file_id, source=item.source, forces=item.forces,
+                    months=item.months, superseded=tuple(superseded),
                 ))
             if progress is not None:
                 progress(done, len(units), unit.path)
         report = IngestReport(tuple(reports), str(store_dir), tuple(notes))
         report_path = txn.commit({**report.to_dict(), "created_at": dt.datetime.now(dt.UTC).isoformat()})
     return IngestReport(tuple(reports), str(store_dir), tuple(notes), str(report_path))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One input read and validated, ready to stage (``accepted`` is None when already stored)."""
+
+    unit: _Unit
+    sha: str
+    size: int
+    accepted: pa.Table | None = None
+    quarantined: pa.Table | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+    rows_read: int = 0
+    unlocated: int = 0
+    forces: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()
+
+
+def _prepare(unit: _Unit, *, known: Callable[[str], str | None], mapping: ColumnMapping | None) -> _Prepared:
+    """Read, hash, parse and validate one input (thread-safe: touches no store file)."""
+    try:
+        raw_bytes = unit.read()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise InputFileError(f"{unit.path}: cannot be read ({exc}); download it again") from exc
+    sha = hashlib.sha256(raw_bytes).hexdigest()
+    if known(sha) is not None:
+        return _Prepared(unit, sha, len(raw_bytes))
+    raw, parsed = _parse_unit(unit, raw_bytes, mapping)
+    accepted, quarantined, reasons = _assemble(unit, raw, parsed, sha[:16])
+    unlocated = accepted.num_rows - int(pc.sum(pc.cast(accepted[schema.LOCATED], pa.int64())).as_py() or 0)
+    return _Prepared(
+        unit, sha, len(raw_bytes), accepted, quarantined, reasons, parsed.source,
+        rows_read=parsed.n + len(raw.malformed_lines), unlocated=unlocated,
+        forces=tuple(sorted(pc.unique(accepted[schema.FORCE]).to_pylist())),
+        months=tuple(sorted(pc.unique(accepted[schema.MONTH]).to_pylist())),
+    )
+
+
+_PREPARE_THREADS = 2
+"""Files read and validated at once while the caller writes the previous ones. pyarrow's CSV
+reader and compute kernels, pyproj and the Parquet writer release the GIL, so on 2 cores two
+preparing threads plus the writing thread keep both busy; more only holds more files in memory."""
+
+
+def _in_order(fn: Callable[[_Unit], _Prepared], units: Sequence[_Unit]) -> Iterator[_Prepared]:
+    """``fn`` over ``units`` on a small thread pool, yielded in input order.
+
+    At most ``_PREPARE_THREADS + 1`` files are in flight (peak memory does not grow with the number
+    of files). An error is raised when its file's turn comes, so the first failing file in input
+    order is the one reported, as in a sequential run; files not started yet are then cancelled.
+    """
+    if len(units) <= 1:
+        yield from map(fn, units)
+        return
+    pool = ThreadPoolExecutor(max_workers=_PREPARE_THREADS, thread_name_prefix="geo-csp-ingest")
+    try:
+        pending: deque[Future[_Prepared]] = deque()
+        queue = iter(units)
+        for unit in itertools.islice(queue, _PREPARE_THREADS + 1):
+            pending.append(pool.submit(fn, unit))
+        while pending:
+            result = pending.popleft().result()
+            for unit in itertools.islice(queue, 1):
+                pending.append(pool.submit(fn, unit))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def read_file(path: str | Path, *, mapping: ColumnMapping | str | Path | None = None) -> tuple[pa.Table, pa.Table]:
@@ -1064,8 +1128,5 @@ def read_file(path: str | Path, *, mapping: ColumnMapping | str | Path | None = 
     if len(units) != 1:
         raise SchemaError(f"{path}: read_file takes one file; use ingest_paths for folders and zips")
     unit = units[0]
-    raw_bytes = unit.read()
-    file_id = hashlib.sha256(raw_bytes).hexdigest()[:16]
-    raw, parsed = _parse_unit(unit, raw_bytes, mapping)
-    accepted, quarantined, _ = _assemble(unit, raw, parsed, file_id)
-    return accepted, quarantined
+    item = _prepare(units[0], known=lambda _sha: None, mapping=mapping)
+    return item.accepted, item.quarantined

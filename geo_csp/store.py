@@ -10,10 +10,11 @@ Layout under ``store_dir``::
     .lock                                                              present while an ingest writes
 
 Readers only read the files the manifest lists. A writer holds ``.lock``, writes new part files
-under names no manifest lists yet (each fsynced once), then replaces ``manifest.json`` atomically
-(``os.replace``) and only then deletes superseded parts. An ingest killed at any point therefore
-leaves the previous manifest and every file it lists untouched; leftover unlisted files are removed
-by the next ingest.
+under names no manifest lists yet (not synced one by one), makes them all durable in one step at
+the commit (every staged file fsynced, in parallel), then replaces ``manifest.json`` atomically
+(``os.replace``, fsynced with its folder) and only then deletes superseded parts. An ingest killed
+at any point therefore leaves the previous manifest and every file it lists untouched; leftover
+unlisted files are removed by the next ingest.
 
 Revisions: the unit of replacement is the partition key (source, force, month). A file whose accepted
 rows fall in a key that an older file already holds replaces that older file's part for the key (the
@@ -106,19 +107,35 @@ def _parquet_options(table: pa.Table) -> dict[str, Any]:
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    """Write a part under its final name and fsync it once (no temporary name, no folder fsync).
+    """Write a part under its final name, not yet synced (no temporary name, no folder fsync).
 
-    A part is invisible until the manifest lists it, so it needs no rename of its own: a crash
-    before the commit leaves an unlisted file that the next ingest deletes. Its data is on disk
-    before :meth:`StoreTransaction.commit` replaces the manifest, and that commit fsyncs the store
-    folder (on a journalled file system such as ext4 the new folder entries go with the journal
-    commit the part's fsync forces).
+    A part is invisible until the manifest lists it, so it needs neither a rename nor an fsync of
+    its own: a crash before the commit leaves an unlisted file that the next ingest deletes, and
+    :meth:`StoreTransaction.commit` makes every staged part durable (:func:`_fsync_files`) before
+    it replaces the manifest.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         pq.write_table(table, fh, **_parquet_options(table))
-        fh.flush()
-        os.fsync(fh.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_files(paths: Sequence[Path], *, threads: int = 8) -> None:
+    """fsync every file (data and size), several at a time: the file system batches concurrent
+    syncs into shared journal commits, so N files cost far less than N sequential fsyncs."""
+    if len(paths) <= 1:
+        for path in paths:
+            _fsync_file(path)
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, len(paths))) as pool:
+        list(pool.map(_fsync_file, paths))
 
 
 def _now() -> str:
@@ -186,6 +203,13 @@ class StoreTransaction:
         self._staged: list[Path] = []
         self._delete_after_commit: list[Path] = []
         self._sha_index = {e["sha256"]: fid for fid, e in self.manifest["files"].items()}
+        # (source, force, month) -> file_id holding its active part: a new file's parts find the
+        # ones they replace without scanning the manifest (linear, not quadratic, in files).
+        self._key_owner = {
+            (part["source"], part["force"], part["month"]): fid
+            for fid, e in self.manifest["files"].items()
+            for part in e["parts"]
+        }
         self.committed = False
 
     def known_file(self, sha256: str) -> str | None:
@@ -247,11 +271,21 @@ class StoreTransaction:
                     }
                 )
         # Replace older parts of the same (source, force, month).
-        new_keys = {(p["source"], p["force"], p["month"]) for p in parts}
-        for old_id, old in files.items():
+        replaced: dict[str, set[tuple[str, str, str]]] = {}
+        for p in parts:
+            key = (p["source"], p["force"], p["month"])
+            owner = self._key_owner.get(key)
+            if owner is not None:
+                replaced.setdefault(owner, set()).add(key)
+            self._key_owner[key] = file_id
+        if len(replaced) > 1:  # in manifest order, as a scan of the manifest would give them
+            position = {fid: i for i, fid in enumerate(files)}
+            replaced = dict(sorted(replaced.items(), key=lambda item: position[item[0]]))
+        for old_id, keys in replaced.items():
+            old = files[old_id]
             keep = []
             for part in old["parts"]:
-                if (part["source"], part["force"], part["month"]) in new_keys:
+                if (part["source"], part["force"], part["month"]) in keys:
                     superseded.append(
                         {
                             "file_id": old_id,
@@ -267,13 +301,12 @@ class StoreTransaction:
                     self._delete_after_commit.append(self.store_dir / part["path"])
                 else:
                     keep.append(part)
-            if len(keep) != len(old["parts"]):
-                old["parts"] = keep
-                if not keep and old["accepted"]:
-                    old["active"] = False
-                    if old.get("quarantine"):
-                        self._delete_after_commit.append(self.store_dir / old["quarantine"])
-                        old["quarantine"] = None
+            old["parts"] = keep
+            if not keep and old["accepted"]:
+                old["active"] = False
+                if old.get("quarantine"):
+                    self._delete_after_commit.append(self.store_dir / old["quarantine"])
+                    old["quarantine"] = None
         quarantine_rel = None
         if quarantined.num_rows:
             quarantine_rel = f"quarantine/{file_id}.parquet"
@@ -292,7 +325,15 @@ class StoreTransaction:
         return superseded
 
     def commit(self, report: dict[str, Any] | None = None) -> Path | None:
-        """Make the staged files visible (atomic manifest replace), then tidy up.
+        """Make the staged files durable, then visible (atomic manifest replace), then tidy up.
+
+        Durability is paid once per commit rather than once per part: the parts were written
+        without fsync, and here every staged file is fsynced (concurrently) *before* the manifest
+        that lists them is written, fsynced and renamed into place, and its folder fsynced. So when
+        the new manifest can be seen after a crash, every part it lists is already on disk; a crash
+        earlier leaves the old manifest, whose parts were never touched, plus unlisted files that
+        the next ingest removes. The new part folders' entries are made durable by the same journal
+        commits on a journalled file system (ext4, xfs), as before.
 
         Returns
         -------
@@ -304,6 +345,8 @@ class StoreTransaction:
             import time
 
             time.sleep(float(pause))
+        replaced = set(self._delete_after_commit)  # staged, then replaced later in this ingest
+        _fsync_files([path for path in self._staged if path not in replaced])
         self.manifest["updated_at"] = _now()
         _write_json_atomic(self.store_dir / MANIFEST_NAME, self.manifest)
         self.committed = True
