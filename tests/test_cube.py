@@ -158,6 +158,25 @@ def test_data_extent_known_answer():
         cube.data_extent(np.array([np.nan]), np.array([np.nan]))
 
 
+def test_data_extent_ends_at_the_first_wide_gap_beyond_the_quantile():
+    rng = np.random.default_rng(1)
+    r = 10_000.0 * np.sqrt(rng.random(400))  # uniform disc of 10 km: q90 ~ 9.5 km, cap ~ 28 km
+    t = rng.uniform(0, 2 * np.pi, 400)
+    x = np.r_[r * np.cos(t), 20_000.0, 0.0, -21_000.0]  # three points 20-21 km out: inside the cap, past a 10 km gap
+    y = np.r_[r * np.sin(t), 0.0, 20_500.0, 0.0]
+    hull, keep, radius = cube.data_extent(x + 380_000.0, y + 410_000.0)
+    assert keep.tolist() == [True] * 400 + [False] * 3
+    assert_allclose(radius, np.hypot(x[:400] - np.median(x), y[:400] - np.median(y)).max())
+    assert radius < 3 * np.quantile(np.hypot(x - np.median(x), y - np.median(y)), 0.9)
+    # a second area holding 10% of the points past the gap is data, not misplaced points: kept
+    second = np.full(45, 25_000.0) + rng.uniform(0, 500, 45)
+    _, keep2, _ = cube.data_extent(np.r_[x[:400], second] + 380_000.0, np.r_[y[:400], np.zeros(45)] + 410_000.0)
+    assert keep2.all()
+    # no gap wider than 5 km: everything is kept
+    _, keep_all, _ = cube.data_extent(x[:401] * 0.5 + 380_000.0, y[:401] * 0.5 + 410_000.0, min_gap_m=6_000.0)
+    assert keep_all.all()
+
+
 def test_far_outliers_are_left_out_of_the_data_extent_and_reported():
     base = random_incidents(600, seed=5, months=3)
     far = incidents(*FAR, "2021-02", location="On or near Far Street")
@@ -216,3 +235,20 @@ def test_no_match_error_names_the_filters_and_what_the_data_holds():
         cube.build_cube(ok, unit="ward", group="drugs")
     with pytest.raises(ParameterError, match=r"match sources \['council_asb'\]: the data holds .*give `months`"):
         cube.build_cube(ok, unit="ward", sources=["council_asb"])
+
+
+@pytest.mark.slow
+def test_real_lancashire_street_extent_leaves_out_points_geocoded_far_away():
+    from _synthetic import read_points_csv
+    from geo_csp.settings import SHARED_REAL_DATA_DIR
+
+    path = SHARED_REAL_DATA_DIR / "police-uk-street-lancashire-2018-19" / "lancashire_street_2018-11_to_2019-02.csv.gz"
+    if not path.exists():
+        pytest.skip("real Lancashire street file is absent")
+    inc = read_points_csv(path)
+    with pytest.warns(UserWarning, match=r"50 of 58938 located incidents"):
+        c = cube.build_cube(inc, unit="h3")
+    assert c.params["n_outside_extent"] == 50
+    assert 60_000 < c.params["extent_radius_m"] < 62_000
+    assert c.params["study_area_km2"] < 6_500  # the hull of every point: 113,878 km2
+    assert c.n.sum() == 58938 - 50
