@@ -339,7 +339,8 @@ def build_cube(
     sources: Iterable[str] | None = None,
     harm_index: harm.HarmIndex = "cchi",
     asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
-    backend: Literal["memory"] = "memory",
+    backend: Literal["memory", "dask"] = "memory",
+    client: Any = None,
 ) -> Cube:
     """Count located incidents by unit x period, zero-filled over the study area.
 
@@ -371,17 +372,30 @@ def build_cube(
     harm_index, asb_weight_days
         Harm weights (:func:`harm.harm_weights`).
     backend
-        ``"memory"``: the whole cube in numpy arrays (the only backend of this function).
+        ``"memory"``: the incidents are a DataFrame in this process. ``"dask"`` (or any ``incidents``
+        that is not a pandas DataFrame: a store folder or a Dask DataFrame): aggregated on Dask by
+        :func:`geo_csp.scale.build_cube_dask`, giving the same cube.
+    client
+        With ``backend="dask"``: a ``dask.distributed.Client`` (:func:`geo_csp.scale.dask_client`);
+        default the current client or a local scheduler.
 
     Returns
     -------
     Cube
     """
+    if backend not in ("memory", "dask"):
+        raise ParameterError(f"`backend` must be 'memory' or 'dask', not {backend!r}")
+    if backend == "dask" or not isinstance(incidents, pd.DataFrame):
+        from geo_csp.scale import build_cube_dask
+
+        return build_cube_dask(
+            incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
+            study_area=study_area, crime_types=crime_types, group=group, groups=groups, sources=sources,
+            harm_index=harm_index, asb_weight_days=asb_weight_days, client=client,
+        )
     _check_incidents(incidents)
     if unit not in UNIT_KINDS:
         raise ParameterError(f"`unit` must be one of {UNIT_KINDS}, not {unit!r}")
-    if backend != "memory":
-        raise ParameterError(f"`backend` must be 'memory', not {backend!r}")
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
 
     keep = filter_mask(incidents, crime_types=types, sources=sources)

@@ -281,3 +281,12 @@ def test_dask_ingest_builds_the_same_store_in_bounded_batches(demo_inputs, tmp_p
         scale.ingest_paths_dask(inputs, store_dir=tmp_path / "x", ahead=0)
     with pytest.raises(ParameterError, match="backend must be 'memory' or 'dask'"):
         ingest_paths(inputs, store_dir=tmp_path / "y", backend="spark")
+
+
+def test_build_cube_backend_dask_equals_memory(demo_store, demo_incidents, borough):
+    """One entry point: `build_cube(backend="dask")` on a store folder gives the in-memory cube."""
+    mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
+    dsk = cube.build_cube(demo_store, resolution=9, study_area=borough, backend="dask")
+    assert_same_cube(mem, dsk)
+    with pytest.raises(ParameterError, match="'memory' or 'dask'"):
+        cube.build_cube(demo_incidents, backend="spark")
