@@ -48,7 +48,7 @@ from geo_csp.settings import WORKING_CRS
 
 __all__ = [
     "EXTENT_FACTOR", "EXTENT_GAP_SHARE", "EXTENT_MAX_SHARE_OUT", "EXTENT_MIN_GAP_M", "EXTENT_MIN_RADIUS_M", "EXTENT_QUANTILE", "Cube", "aggregate_h3", "build_cube",
-    "clip_to_study_area", "data_extent", "filter_mask", "rates_per_1000", "study_geometry",
+    "clip_to_study_area", "data_extent", "extent_report", "filter_mask", "rates_per_1000", "study_geometry",
 ]
 
 UnitKind = Literal["h3", "ward", "lsoa"]
@@ -170,6 +170,29 @@ def rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
 def study_geometry(study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> shapely.Geometry | None:
     """The study area as one shapely geometry in EPSG:27700 (``None`` stays ``None``)."""
     return None if study_area is None else grid.as_geometry(study_area)
+
+
+def extent_report(n_located: int, left_out: int, radius: float, *, stacklevel: int = 2) -> dict[str, Any]:
+    """Parameters describing points left outside the data's extent (:func:`data_extent`), and a warning.
+
+    Empty when nothing was left out, so a clean data set's parameters are unchanged.
+    """
+    if not left_out:
+        return {}
+    warnings.warn(
+        f"{left_out} of {n_located} located incidents lie more than {radius / 1000:.1f} km from the "
+        "middle of the data (geocoded far from the rest) and are outside the study area taken from the data's "
+        "extent, so they are not counted; pass `study_area` (`--boundary FILE` on the command line) to "
+        "include them",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return {"n_outside_extent": left_out, "extent_radius_m": radius,
+            "extent_rule": (f"convex hull of the located incidents up to the first empty ring at least "
+                            f"{EXTENT_MIN_GAP_M / 1000:g} km (or {EXTENT_GAP_SHARE:.0%} of the {EXTENT_QUANTILE:.0%} "
+                            f"quantile distance) wide beyond that quantile of their distances from the median "
+                            f"point leaving at most {EXTENT_MAX_SHARE_OUT:.0%} out, at most {EXTENT_FACTOR:g} x that "
+                            f"quantile, at least {EXTENT_MIN_RADIUS_M / 1000:g} km: {radius / 1000:.1f} km")}
 
 
 def data_extent(
@@ -419,22 +442,7 @@ def build_cube(
         if located.sum() < 3:
             raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
         area, central, radius = data_extent(ex[located], ny[located])
-        left_out = int((~central).sum())
-        if left_out:  # (keys only then, so a clean data set's params are unchanged)
-            extent = {"n_outside_extent": left_out, "extent_radius_m": radius,
-                      "extent_rule": (f"convex hull of the located incidents up to the first empty ring at least "
-                                      f"{EXTENT_MIN_GAP_M / 1000:g} km (or {EXTENT_GAP_SHARE:.0%} of the {EXTENT_QUANTILE:.0%} "
-                                      f"quantile distance) wide beyond that quantile of their distances from the median "
-                                      f"point leaving at most {EXTENT_MAX_SHARE_OUT:.0%} out, at most {EXTENT_FACTOR:g} x that quantile, at least "
-                                      f"{EXTENT_MIN_RADIUS_M / 1000:g} km: {radius / 1000:.1f} km")}
-            warnings.warn(
-                f"{left_out} of {int(located.sum())} located incidents lie more than {radius / 1000:.1f} km from the "
-                "middle of the data (geocoded far from the rest) and are outside the study area taken from the data's "
-                "extent, so they are not counted; pass `study_area` (`--boundary FILE` on the command line) to "
-                "include them",
-                UserWarning,
-                stacklevel=2,
-            )
+        extent = extent_report(int(located.sum()), int((~central).sum()), radius, stacklevel=3)
     if unit in ("ward", "lsoa"):
         poly = _polygon_units(units if units is not None else _default_units(unit, month_list, incidents, area), unit, area)
         if area is None:

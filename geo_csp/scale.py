@@ -672,10 +672,25 @@ def build_cube_dask(
         )
     area = cube_mod.study_geometry(study_area)
     params: dict[str, Any] = {}
+    if unit == "h3" and area is None and not isinstance(units, gpd.GeoDataFrame):
+        # The data's extent, by the in-memory rule (cube.data_extent): one extra, cheap pass over the
+        # distinct snap points and their counts, so far-off geocoded points are left out the same way.
+        counted = _compute([dask.delayed(_points_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
+        pts = np.concatenate([c for c in counted if len(c)] or [np.empty((0, 3))])
+        counts = pts[:, 2].astype(np.int64)
+        if counts.sum() == 0:
+            raise ParameterError(
+                f"no incidents match the filters (crime types {types!r}, sources {source_list!r}); "
+                "check them against `geo-csp status`"
+            )
+        if counts.sum() < 3:
+            raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
+        area, central, radius = cube_mod.data_extent(np.repeat(pts[:, 0], counts), np.repeat(pts[:, 1], counts))
+        params.update(cube_mod.extent_report(int(counts.sum()), int((~central).sum()), radius))
     if resolution is None and area is not None:
         resolution, params["resolution_reason"] = grid.default_resolution(area)
     if resolution is None:
-        # The default resolution depends on the data's extent: one extra, cheap pass for the hull.
+        # Polygon units without a study area: the default resolution is not used; take the hull's.
         vertices = _compute([dask.delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
         pts = np.concatenate([v for v in vertices if len(v)] or [np.empty((0, 2))])
         if len(pts) < 3:
@@ -725,6 +740,15 @@ def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None)
         to_polygons = dask.delayed(grid.cells_to_polygons, pure=True)
         frames = _compute([to_polygons(p) for p in pieces], client=None, scheduler=scheduler)
     return gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=frames[0].crs)
+
+
+def _points_of_batch(summaries: list[dict[str, Any]]) -> np.ndarray:
+    """Distinct located points of a batch with their incident counts: rows (easting, northing, n)."""
+    pm = pd.concat([s["point_month"] for s in summaries], ignore_index=True)
+    if not len(pm):
+        return np.empty((0, 3))
+    g = pm.groupby([_E, _N], sort=False)[schema.N].sum().reset_index()
+    return g[[_E, _N, schema.N]].to_numpy(dtype="float64")
 
 
 def _hull_of_batch(summaries: list[dict[str, Any]]) -> np.ndarray:

@@ -290,3 +290,26 @@ def test_build_cube_backend_dask_equals_memory(demo_store, demo_incidents, borou
     assert_same_cube(mem, dsk)
     with pytest.raises(ParameterError, match="'memory' or 'dask'"):
         cube.build_cube(demo_incidents, backend="spark")
+
+
+def test_dask_cube_leaves_far_off_points_out_like_the_memory_cube(tmp_path):
+    """police.uk puts a few points far from their force: both backends take the same data extent."""
+    from geo_csp import ingest
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    lon = np.r_[rng.normal(-2.30, 0.02, n), [-1.89, -0.12, -1.90]]  # Bury-ish cluster + Birmingham, London
+    lat = np.r_[rng.normal(53.59, 0.01, n), [52.48, 51.50, 52.49]]
+    csv = tmp_path / "2023-01-test-street.csv"
+    pd.DataFrame({"Crime ID": "", "Month": "2023-01", "Reported by": "Test", "Falls within": "Test",
+                  "Longitude": np.round(lon, 6), "Latitude": np.round(lat, 6), "Location": "On or near X",
+                  "LSOA code": "", "LSOA name": "", "Crime type": "Burglary", "Last outcome category": "",
+                  "Context": ""}).to_csv(csv, index=False)
+    ingest.ingest_paths([csv], store_dir=tmp_path / "store")
+    frame = store.read_incidents(tmp_path / "store")
+    with pytest.warns(UserWarning, match="3 of 3003 located incidents"):
+        mem = cube.build_cube(frame, resolution=9)
+    with pytest.warns(UserWarning, match="3 of 3003 located incidents"):
+        dsk = scale.build_cube_dask(tmp_path / "store", resolution=9, scheduler="synchronous")
+    assert mem.params["n_outside_extent"] == 3
+    assert_same_cube(mem, dsk)
