@@ -115,8 +115,17 @@ def _wait_idle(page: object) -> None:
     )
 
 
+def _map_frame(page: object) -> object:
+    """The map's iframe once it is the only one: while a rerun replaces the map, Streamlit briefly keeps
+    the stale iframe beside the new one."""
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{MAP_FRAME}').length === 1", timeout=RENDER_TIMEOUT_MS
+    )
+    return page.frame_locator(MAP_FRAME)
+
+
 def _map_state(page: object) -> dict[str, object]:
-    frame = page.frame_locator(MAP_FRAME)
+    frame = _map_frame(page)
     frame.locator("path.geo-csp-unit").first.wait_for(state="attached")
     return {
         "units": frame.locator("path.geo-csp-unit").count(),
@@ -166,7 +175,7 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     assert any(name.startswith("hotspots") for name in before["layers"])
     assert {"cctv", "routes", "operations", "hubs"} <= set(before["layers"])
     assert before["tiles"] == 0  # offline default: no basemap
-    frame = page.frame_locator(MAP_FRAME)
+    frame = _map_frame(page)
     assert "SYNTHETIC" in frame.locator(".geo-csp-synthetic").inner_text()
     scale = frame.locator(".leaflet-control-scale-line")
     assert scale.count() == 1 and re.fullmatch(r"\d+ k?m", scale.inner_text().strip())  # metric only
@@ -191,7 +200,7 @@ def test_walkabout_page_downloads_gpx(browser: object, server: str, tmp_path: Pa
     _wait_idle(page)
     page.get_by_role("button", name="Plan walkabout").click()
     _wait_idle(page)
-    page.frame_locator(MAP_FRAME).locator("path.geo-csp-layer-walkabout").first.wait_for(state="attached")
+    _map_frame(page).locator("path.geo-csp-layer-walkabout").first.wait_for(state="attached")
     page.screenshot(path=str(ARTIFACTS / "page_walkabout.png"), full_page=True)
     with page.expect_download(timeout=RENDER_TIMEOUT_MS) as info:
         page.get_by_role("button", name="Download GPX").click()
