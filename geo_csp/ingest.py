@@ -85,7 +85,7 @@ except ImportError:  # pragma: no cover - isal is optional
 from geo_csp import schema, settings
 from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.mapping import ColumnMapping, load_mapping
-from geo_csp.store import store_transaction
+from geo_csp.store import EncodedParts, encode_parts, store_transaction
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(files_done, files_total, path)``, called after each input file."""
@@ -456,6 +456,11 @@ def _header(data: bytes) -> list[str]:
     return [c.strip() for c in row]
 
 
+_CSV_THREADS_MIN_BYTES = 1 << 20
+"""Below pyarrow's 1 MB block size a parse is one block: its thread pool only adds overhead (and
+files are already prepared on several threads), so small files are parsed on the calling thread."""
+
+
 def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: bool, gz: bool,
                on_invalid: Callable[[Any], str]) -> pa.Table:
     """pyarrow parse with every column as text (null when empty); retries as cp1252 if not UTF-8."""
@@ -466,7 +471,8 @@ def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: boo
         try:
             table = pacsv.read_csv(
                 stream,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding),
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding,
+                                                 use_threads=len(source) > _CSV_THREADS_MIN_BYTES),
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=ignore_empty),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
@@ -1016,7 +1022,8 @@ def ingest_paths(
     units = [u for p in paths for u in expand_inputs(p, notes)]
     reports: list[FileReport] = []
     with store_transaction(store_dir) as txn:
-        prepared = _in_order(functools.partial(_prepare, known=txn.known_file, mapping=mapping), units)
+        prepare = functools.partial(_prepare, known=txn.known_file, mapping=mapping, encode=True)
+        prepared = _in_order(prepare, units)
         for done, item in enumerate(prepared, start=1):
             unit, sha = item.unit, item.sha
             file_id = sha[:16]
@@ -1033,7 +1040,7 @@ def ingest_paths(
                     "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "mapping": mapping.to_dict() if mapping is not None and item.source == mapping.source else None,
                 }
-                superseded = txn.stage_file(entry, accepted, quarantined)
+                superseded = txn.stage_encoded(entry, item.encoded)
                 reports.append(FileReport(
                     unit.path, item.rows_read, accepted.num_rows, item.unlocated, quarantined.num_rows,
                     item.reasons, file_id=file_id, source=item.source, forces=item.forces,
@@ -1061,10 +1068,18 @@ class _Prepared:
     unlocated: int = 0
     forces: tuple[str, ...] = ()
     months: tuple[str, ...] = ()
+    encoded: EncodedParts | None = None
 
 
-def _prepare(unit: _Unit, *, known: Callable[[str], str | None], mapping: ColumnMapping | None) -> _Prepared:
-    """Read, hash, parse and validate one input (thread-safe: touches no store file)."""
+def _prepare(
+    unit: _Unit, *, known: Callable[[str], str | None], mapping: ColumnMapping | None,
+    encode: bool = False,
+) -> _Prepared:
+    """Read, hash, parse and validate one input (thread-safe: touches no store file).
+
+    ``encode`` also encodes the rows as Parquet (:func:`geo_csp.store.encode_parts`), so that the
+    thread staging the files in order only writes bytes.
+    """
     try:
         raw_bytes = unit.read()
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
@@ -1080,13 +1095,15 @@ def _prepare(unit: _Unit, *, known: Callable[[str], str | None], mapping: Column
         rows_read=parsed.n + len(raw.malformed_lines), unlocated=unlocated,
         forces=tuple(sorted(pc.unique(accepted[schema.FORCE]).to_pylist())),
         months=tuple(sorted(pc.unique(accepted[schema.MONTH]).to_pylist())),
+        encoded=encode_parts(accepted, quarantined) if encode else None,
     )
 
 
 _PREPARE_THREADS = 2
-"""Files read and validated at once while the caller writes the previous ones. pyarrow's CSV
-reader and compute kernels, pyproj and the Parquet writer release the GIL, so on 2 cores two
-preparing threads plus the writing thread keep both busy; more only holds more files in memory."""
+"""Files read, validated and encoded as Parquet at once while the caller writes the bytes of the
+previous ones. pyarrow's CSV reader and compute kernels, pyproj and the Parquet encoder release the
+GIL, so on 2 cores two preparing threads plus the writing thread keep both busy; more only holds
+more files in memory."""
 
 
 def _in_order(fn: Callable[[_Unit], _Prepared], units: Sequence[_Unit]) -> Iterator[_Prepared]:
