@@ -202,6 +202,16 @@ def valid_months(values: Any) -> np.ndarray:
 def parse_numbers(values: Any) -> np.ndarray:
     """Decimal numbers parsed from text; NaN where blank or not a plain decimal number."""
     text = _text(values)
+    # Fast path: pyarrow's cast parses exactly the plain decimals, plus nan (NaN either way) and
+    # inf/infinity (refused below); any other text makes it raise, and the regex decides.
+    try:
+        cast = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64())
+    except pa.ArrowInvalid:
+        cast = None
+    if cast is not None:
+        nums = pc.fill_null(cast, np.nan).to_numpy(zero_copy_only=False)
+        if not np.isinf(nums).any():
+            return nums
     ok = pc.match_substring_regex(text, _NUMBER_RE)
     if not pc.all(ok).as_py():  # only then pay for trimming blanks around numbers
         text = pc.utf8_trim_whitespace(text)
