@@ -248,16 +248,15 @@ def assign_to_polygons(
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return out
-    xy = np.column_stack([x[ok], y[ok]])
-    unique_xy, inverse = np.unique(xy, axis=0, return_inverse=True)
-    points = shapely.points(unique_xy)
+    ux, uy, inverse = grid.unique_points(x[ok], y[ok])
+    points = shapely.points(ux, uy)
     tree = shapely.STRtree(polygons.geometry.to_numpy())
     point_idx, poly_idx = tree.query(points, predicate="intersects")
     # first polygon (lowest position) per point
     order = np.lexsort((poly_idx, point_idx))
     point_idx, poly_idx = point_idx[order], poly_idx[order]
     first = np.unique(point_idx, return_index=True)[1]
-    codes = np.full(len(unique_xy), None, dtype=object)
+    codes = np.full(len(ux), None, dtype=object)
     codes[point_idx[first]] = polygons[code_col].to_numpy()[poly_idx[first]]
-    out[np.flatnonzero(ok)] = codes[inverse.ravel()]
+    out[np.flatnonzero(ok)] = codes[inverse]
     return out
