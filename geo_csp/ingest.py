@@ -362,6 +362,23 @@ def _archive_kind(name: str) -> tuple[str | None, str | None]:
     return (m["kind"], m["force"]) if m else (None, None)
 
 
+def _police_uk_units(found: list[tuple[str, str, Any]], notes: list[str], *, empty: str) -> list[_Unit]:
+    """The police.uk street and stop-and-search files among ``(label, base name, reader)`` entries of a
+    folder or zip; outcomes and other files are noted and passed over; none at all raises ``empty``."""
+    units = []
+    for label, base, read in found:
+        kind, _ = _archive_kind(base)
+        if kind in ("street", "stop-and-search"):
+            units.append(_Unit(label, base, read))
+        elif kind == "outcomes":
+            notes.append(f"{label}: outcomes file skipped (outcomes are not incidents)")
+        else:
+            notes.append(f"{label}: skipped (not a police.uk street or stop-and-search CSV)")
+    if not units:
+        raise InputFileError(empty)
+    return units
+
+
 def expand_inputs(path_text: str | Path, notes: list[str]) -> list[_Unit]:
     """The readable inputs behind one path: a file, the files of an archive-layout folder, or a zip's members.
 
@@ -371,45 +388,20 @@ def expand_inputs(path_text: str | Path, notes: list[str]) -> list[_Unit]:
     if not path.exists():
         raise InputFileError(f"{path}: no such file or folder; check the path")
     if path.is_dir():
-        units = []
-        for p in sorted(q for q in path.rglob("*") if q.is_file()):
-            kind, _ = _archive_kind(p.name)
-            if kind in ("street", "stop-and-search"):
-                units.append(_Unit(str(p), p.name, p.read_bytes))
-            elif kind == "outcomes":
-                notes.append(f"{p}: outcomes file skipped (outcomes are not incidents)")
-            else:
-                notes.append(f"{p}: skipped (not named YYYY-MM-<force>-street.csv or -stop-and-search.csv)")
-        if not units:
-            raise InputFileError(
-                f"{path}: folder holds no police.uk files named YYYY-MM-<force>-street.csv or"
-                " YYYY-MM-<force>-stop-and-search.csv; give partner files one by one with --mapping"
-            )
-        return units
+        found = [(str(p), p.name, p.read_bytes) for p in sorted(q for q in path.rglob("*") if q.is_file())]
+        return _police_uk_units(found, notes, empty=(
+            f"{path}: folder holds no police.uk files named YYYY-MM-<force>-street.csv or"
+            " YYYY-MM-<force>-stop-and-search.csv; give partner files one by one with --mapping"))
     if path.suffix.lower() == ".zip":
         try:
             with zipfile.ZipFile(path) as zf:
                 members = [i.filename for i in zf.infolist() if not i.is_dir()]
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputFileError(f"{path}: not a readable zip archive ({exc}); download it again") from exc
-        units = []
-        for member in sorted(members):
-            base = member.rsplit("/", 1)[-1]
-            kind, _ = _archive_kind(base)
-            if kind in ("street", "stop-and-search"):
-                units.append(
-                    _Unit(f"{path}!{member}", base, functools.partial(_read_member, path, member))
-                )
-            elif kind == "outcomes":
-                notes.append(f"{path}!{member}: outcomes file skipped (outcomes are not incidents)")
-            else:
-                notes.append(f"{path}!{member}: skipped (not a police.uk street or stop-and-search CSV)")
-        if not units:
-            raise InputFileError(
-                f"{path}: zip holds no police.uk files named YYYY-MM-<force>-street.csv or"
-                " YYYY-MM-<force>-stop-and-search.csv; use a zip downloaded from data.police.uk"
-            )
-        return units
+        found = [(f"{path}!{m}", m.rsplit("/", 1)[-1], functools.partial(_read_member, path, m)) for m in sorted(members)]
+        return _police_uk_units(found, notes, empty=(
+            f"{path}: zip holds no police.uk files named YYYY-MM-<force>-street.csv or"
+            " YYYY-MM-<force>-stop-and-search.csv; use a zip downloaded from data.police.uk"))
     return [_Unit(str(path), path.name, path.read_bytes)]
 
 
