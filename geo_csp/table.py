@@ -703,7 +703,7 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
             places = boundaries.load_named_places()
             shipped.append("named_places")
     if outline is None:
-        _check_data_in_shipped_borough(store_dir, boundaries.load_borough(), config)  # raises
+        _check_data_in_shipped_borough(store_dir, config)  # raises
     return StoreGeography(borough=str(name or outline[AREA_NAME].iloc[0]), outline=outline, wards=wards,
                           lsoas=lsoas, named_places=places, population_source=pop_source, shipped=tuple(shipped))
 
@@ -751,13 +751,13 @@ SHIPPED_BOROUGH_SHARE_MIN = 0.5
 def _shipped_borough_fits(store_dir: str | Path, config: dict[str, Any]) -> bool:
     """Whether Bury's shipped files may stand for this store (see :func:`_check_data_in_shipped_borough`)."""
     try:
-        _check_data_in_shipped_borough(store_dir, boundaries.load_borough(), config)
+        _check_data_in_shipped_borough(store_dir, config)
     except ParameterError:
         return False
     return True
 
 
-def _check_data_in_shipped_borough(store_dir: str | Path, borough: gpd.GeoDataFrame, config: dict[str, Any]) -> None:
+def _check_data_in_shipped_borough(store_dir: str | Path, config: dict[str, Any]) -> None:
     """Refuse to report another borough's data against the shipped Bury outline and population.
 
     Raises
@@ -766,8 +766,6 @@ def _check_data_in_shipped_borough(store_dir: str | Path, borough: gpd.GeoDataFr
         When the config names another borough with no boundary of its own, or names none and fewer than
         :data:`SHIPPED_BOROUGH_SHARE_MIN` of the store's located incidents lie inside the outline.
     """
-    import shapely
-
     from geo_csp import store
 
     fix = (f"run `geo-csp configure --store {store_dir} --borough NAME --wards FILE [--population CSV]` "
@@ -782,13 +780,11 @@ def _check_data_in_shipped_borough(store_dir: str | Path, borough: gpd.GeoDataFr
     xy = store.read_incidents(store_dir, located_only=True, columns=[schema.EASTING, schema.NORTHING])
     if xy.empty:
         return
-    inside = shapely.contains_xy(shapely.union_all(borough.geometry.to_numpy()),
-                                 xy[schema.EASTING].to_numpy(dtype="float64"), xy[schema.NORTHING].to_numpy(dtype="float64"))
-    share = float(inside.mean())
-    if share < SHIPPED_BOROUGH_SHARE_MIN:
+    if not boundaries.mostly_in_shipped_borough(xy[schema.EASTING].to_numpy(), xy[schema.NORTHING].to_numpy(),
+                                                min_share=SHIPPED_BOROUGH_SHARE_MIN):
         raise ParameterError(
-            f"the store {store_dir} names no borough in its config and only {share:.1%} of its located incidents lie "
-            f"in Bury, the borough whose boundary and population ship with geo-csp; {fix} "
+            f"the store {store_dir} names no borough in its config and fewer than {SHIPPED_BOROUGH_SHARE_MIN:.0%} of "
+            f"its located incidents lie in Bury, the borough whose boundary and population ship with geo-csp; {fix} "
             "(or \"borough\": \"Bury\" for a Bury store holding its force's data)"
         )
 
