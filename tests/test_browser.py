@@ -141,9 +141,19 @@ def _settled_map(page: object, *, unlike: list[str] | None = None) -> dict[str, 
     """The map once it is fully drawn: as many unit polygons as the Units metric (and, given ``unlike``,
     fills that differ from those). Polls, bounded by RENDER_TIMEOUT_MS: after a rerun the iframe is
     redrawn, and a count taken mid-redraw would be short."""
+    from playwright.sync_api import Error as PlaywrightError
+
     deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
     while True:
-        state = _map_state(page)
+        try:
+            state = _map_state(page)
+        except PlaywrightError as exc:
+            # a rerun replaced the iframe between finding it and reading it ("Frame was detached"):
+            # read the new one, within the same deadline
+            if "detached" not in str(exc) or time.monotonic() > deadline:
+                raise
+            page.wait_for_timeout(250)
+            continue
         drawn = state["units"] == _metric(page, "Units") and state["areas"] == _metric(page, "Named hotspot areas")
         if (drawn and (unlike is None or state["fills"] != unlike)) or time.monotonic() > deadline:
             return state
