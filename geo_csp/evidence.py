@@ -8,7 +8,7 @@ hotspot area from :func:`geo_csp.analysis.run_hotspots`, a named place, a ward) 
   rest of the borough and the borough (the area's residents are estimated from LSOA populations by
   area share); and for the rest of the force and the force only when the store holds the force's
   other boroughs: its config names an ``areas`` boundary file (``area_code``, ``area_name``,
-  ``population``; see :func:`geo_csp.table.store_areas`) with more than the borough. A store holding
+  ``population``; see :func:`geo_csp.geography.store_areas`) with more than the borough. A store holding
   one borough's extract has no force figures, and the pack says so rather than showing the borough
   plus a few stray points as a "force";
 * a 3-year monthly trend chart for the area;
@@ -50,7 +50,8 @@ from geo_csp import boundaries, harm, schema
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
 from geo_csp.settings import WORKING_CRS
-from geo_csp.table import StoreGeography, frame_html
+from geo_csp.geography import StoreGeography
+from geo_csp.table import frame_html
 
 __all__ = ["EvidencePack", "EvidenceParams", "build_evidence", "write_evidence"]
 
@@ -206,11 +207,11 @@ def _store_boroughs(store_dir: str | Path, config: dict[str, Any],
                     geo: StoreGeography) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """The borough outline and the force's other boroughs (``None`` for one borough's extract).
 
-    Without ``areas`` in the store config the store's outline (:func:`geo_csp.table.store_geography`) is
+    Without ``areas`` in the store config the store's outline (:func:`geo_csp.geography.store_geography`) is
     the borough and there are no other boroughs. With it, the row named by the config's ``borough`` is
     the borough and the other rows are the rest of the force.
     """
-    from geo_csp.table import AREA_CODE, AREA_NAME, store_areas
+    from geo_csp.geography import AREA_CODE, AREA_NAME, store_areas
 
     if not config.get("areas"):
         return geo.outline, None
@@ -317,7 +318,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     EvidencePack
     """
     from geo_csp import analysis, store
-    from geo_csp.table import store_geography
+    from geo_csp.geography import store_geography
 
     config = store.store_config(store_dir)
     geo = store_geography(store_dir)  # refuses another borough's data against the shipped Bury outline

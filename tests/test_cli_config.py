@@ -142,7 +142,7 @@ def re_search(pattern: str, text: str) -> bool:
 
 
 def test_configured_geography_is_the_stores_own(borough):
-    from geo_csp.table import store_geography
+    from geo_csp.geography import store_geography
 
     geo = store_geography(borough["store"])
     assert geo.shipped == () and geo.borough == "Blackburn Test"
@@ -289,7 +289,7 @@ def test_real_lancashire_store(tmp_path):
     result = RUNNER.invoke(app, ["configure", "--store", str(store_dir), "--borough", "Lancashire",
                                  "--wards", str(wards)])
     assert result.exit_code == 0, result.output
-    from geo_csp.table import store_geography
+    from geo_csp.geography import store_geography
 
     geo = store_geography(store_dir)
     assert len(geo.wards) == 271 and geo.shipped == () and np.isnan(geo.outline["population"].iloc[0])

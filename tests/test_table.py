@@ -3,7 +3,6 @@ counts made independently from its raw police.uk CSVs, the writers, and the real
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import geopandas as gpd
@@ -330,7 +329,8 @@ def _street_store(tmp_path: Path, centre: tuple[float, float], config: dict | No
      r"names the borough 'Blackburn with Darwen' but no \"boundary\", \"wards\" or \"areas\" file.*geo-csp configure"),
 ])
 def test_another_boroughs_store_is_not_reported_against_bury(tmp_path, config, pattern):
-    from geo_csp.table import store_areas, table_from_store
+    from geo_csp.geography import store_areas
+    from geo_csp.table import table_from_store
 
     store_dir = _street_store(tmp_path, (368_000.0, 428_000.0), config)  # Blackburn
     with pytest.raises(ParameterError, match=pattern):
@@ -340,7 +340,7 @@ def test_another_boroughs_store_is_not_reported_against_bury(tmp_path, config, p
 
 
 def test_a_bury_store_without_config_keeps_the_shipped_borough(tmp_path):
-    from geo_csp.table import store_areas
+    from geo_csp.geography import store_areas
 
     areas, focus, source = store_areas(_street_store(tmp_path, (380_500.0, 410_500.0), None))  # Bury town centre
     assert len(areas) == 1 and focus == "Bury" and "shipped borough outline" in source

@@ -20,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo_csp import boundaries, maps, schema, store
+from geo_csp import maps, schema, store
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +97,14 @@ def quarantine(store_dir: str, stamp: float) -> pd.DataFrame:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def geography(store_dir: str, stamp: float) -> Any:
-    """The store's own geography (:func:`geo_csp.table.store_geography`): its configured outline, wards,
+    """The store's own geography (:func:`geo_csp.geography.store_geography`): its configured outline, wards,
     LSOAs and named places, Bury's shipped ones only for a Bury store; ``None`` when the store names no
     geography and its data lie outside Bury (then the study area is the data's extent)."""
-    from geo_csp import table
+    from geo_csp import geography
     from geo_csp._errors import GeoCspError
 
     try:
-        return table.store_geography(store_dir)
+        return geography.store_geography(store_dir)
     except GeoCspError as exc:
         log.info("store %s has no geography of its own: %s", store_dir, exc)
         return None

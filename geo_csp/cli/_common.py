@@ -95,7 +95,7 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     shipped wards and LSOAs are used only for a store configured as Bury or a study area mostly inside
     Bury: elsewhere a ward/LSOA unit without its polygons is an error and H3 areas get no ward names.
     """
-    from geo_csp import boundaries, schema, store, table
+    from geo_csp import boundaries, geography, schema, store
 
     config = store.store_config(store_dir)
     ctx: dict[str, Any] = {"config": config, "study_area": None, "named_places": None, "wards": None,
@@ -123,8 +123,8 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
         ctx["named_places"] = boundaries.load_named_places()
     if ctx["wards"] is None and _path("wards") is not None:
         # the configured wards/LSOAs with their code/name columns and population (`geo-csp configure`)
-        ctx["wards"] = table.configured_units(store_dir, config, "ward")
-    lsoas = table.configured_units(store_dir, config, "lsoa")
+        ctx["wards"] = geography.configured_units(store_dir, config, "ward")
+    lsoas = geography.configured_units(store_dir, config, "lsoa")
     bury_ok = is_bury or (ctx["study_area"] is not None and _in_bury(ctx["study_area"]))
     own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
     if unit in ("ward", "lsoa") and own is None and not bury_ok:

@@ -1,0 +1,250 @@
+"""A store's geography: the borough outline, wards, LSOAs, named places and population it is reported on.
+
+Every output about a borough (the partnership table, evidence packs, the app's map, the CLI) is drawn on
+the same geography, resolved once from the store's ``config.json`` (written by ``geo-csp configure``):
+the config's own boundary files first, and Bury's shipped files (:mod:`geo_csp.boundaries`) only where
+the store is Bury's. Another borough's data is never reported against Bury's outline or population.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_csp import boundaries, schema
+from geo_csp._errors import ParameterError, SchemaError
+from geo_csp.settings import WORKING_CRS
+
+__all__ = [
+    "AREA_CODE",
+    "AREA_NAME",
+    "SHIPPED_BOROUGH_SHARE_MIN",
+    "StoreGeography",
+    "configured_units",
+    "store_areas",
+    "store_geography",
+]
+
+#: Columns of an areas frame (the borough outline, comparator boroughs): code, name and ``population``.
+AREA_CODE = "area_code"
+AREA_NAME = "area_name"
+
+@dataclass(frozen=True)
+class StoreGeography:
+    """The geography a store's outputs are drawn on: its config's files, or Bury's shipped ones.
+
+    Attributes
+    ----------
+    borough
+        The borough's name (config ``borough``; the outline's name otherwise).
+    outline
+        The borough outline: one row with ``area_code``, ``area_name``, ``population`` (NaN when unknown),
+        EPSG:27700.
+    wards, lsoas
+        ``ward_code, ward_name[, population]`` / ``lsoa_code, lsoa_name[, population]`` polygons, or ``None``.
+    named_places
+        ``name`` polygons used to name hotspot areas, or ``None``.
+    population_source
+        Where the outline's population comes from, in words (for footnotes).
+    shipped
+        Names of the shipped Bury files used (``"outline"``, ``"wards"``, ...): empty for a configured store.
+    """
+
+    borough: str
+    outline: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame | None
+    lsoas: gpd.GeoDataFrame | None
+    named_places: gpd.GeoDataFrame | None
+    population_source: str
+    shipped: tuple[str, ...] = ()
+
+
+def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str) -> gpd.GeoDataFrame | None:
+    """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population."""
+    from geo_csp import store
+
+    path = store.config_path(store_dir, config.get(f"{kind}s"))
+    if path is None:
+        return None
+    units = boundaries.read_boundary(path, code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
+                                     name_col=config.get(f"{kind}_name_col") or f"{kind}_name", kind=kind)
+    pop_path = store.config_path(store_dir, config.get("population"))
+    if pop_path is not None and config.get("population_unit", "ward") == kind:
+        pop = boundaries.read_population(pop_path, code_col=config.get("population_code_col") or "code",
+                                         population_col=config.get("population_col") or schema.POPULATION)
+        pop = pop[~pop.index.duplicated()]
+        units = units.assign(**{schema.POPULATION: units[f"{kind}_code"].map(pop).to_numpy(dtype="float64")})
+    return units
+
+
+def _outline_row(geom: Any, *, code: str, name: str, population: float) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({AREA_CODE: [code], AREA_NAME: [name], schema.POPULATION: [population]},
+                            geometry=[geom], crs=WORKING_CRS)
+
+
+def _units_population(units: gpd.GeoDataFrame | None) -> float:
+    """Sum of the units' residents; NaN unless every unit has a population."""
+    if units is None or schema.POPULATION not in units.columns or not len(units):
+        return float("nan")
+    pop = units[schema.POPULATION].to_numpy(dtype="float64")
+    return float(pop.sum()) if np.isfinite(pop).all() else float("nan")
+
+
+def store_geography(store_dir: str | Path) -> StoreGeography:
+    """The store's borough outline, wards, LSOAs, named places and population (see :class:`StoreGeography`).
+
+    Files named in the store's ``config.json`` (written by ``geo-csp configure``) come first: ``boundary``
+    (outline), ``wards`` and ``lsoas`` (with ``ward_code_col``/``ward_name_col``/``lsoa_code_col``/
+    ``lsoa_name_col`` when not ``ward_code``/``ward_name``/...), ``population`` (a CSV with
+    ``population_code_col``, ``population_col``, for the ``population_unit`` ``"ward"`` or ``"lsoa"``) and
+    ``named_places``. Without a ``boundary`` the outline is the union of the wards (else LSOAs); its
+    population is the outline file's ``population`` column, else the sum over the wards (else LSOAs) when
+    every one has a population, else unknown (NaN).
+
+    Bury's shipped files fill what the config leaves out only when the config names Bury, or names no
+    borough and the store's data lie in Bury; otherwise a store with no outline at all is refused.
+
+    Raises
+    ------
+    ParameterError
+        Another borough's store with no boundary of its own.
+    """
+    import shapely
+
+    from geo_csp import store
+
+    config = store.store_config(store_dir)
+    name = config.get("borough")
+    wards = configured_units(store_dir, config, "ward")
+    lsoas = configured_units(store_dir, config, "lsoa")
+    places_path = store.config_path(store_dir, config.get("named_places"))
+    places = boundaries.load_named_places(places_path) if places_path is not None else None
+    outline_path = store.config_path(store_dir, config.get("boundary"))
+    outline = None
+    pop_source = "unknown (no population configured)"
+    if outline_path is not None:
+        frame = boundaries.load_borough(outline_path)
+        pop = (float(pd.to_numeric(frame[schema.POPULATION], errors="coerce").sum(min_count=len(frame)))
+               if schema.POPULATION in frame.columns else float("nan"))
+        if np.isfinite(pop):
+            pop_source = f"population column of {outline_path.name}"
+        outline = _outline_row(shapely.union_all(frame.geometry.to_numpy()), code=str(name or outline_path.stem),
+                               name=str(name or outline_path.stem), population=pop)
+    elif wards is not None or lsoas is not None:
+        units = wards if wards is not None else lsoas
+        outline = _outline_row(shapely.union_all(units.geometry.to_numpy()), code=str(name or "borough"),
+                               name=str(name or "borough"), population=float("nan"))
+    if outline is not None and not np.isfinite(outline[schema.POPULATION].iloc[0]):
+        for units, kind in ((wards, "wards"), (lsoas, "LSOAs")):
+            pop = _units_population(units)
+            if np.isfinite(pop):
+                outline = outline.assign(**{schema.POPULATION: [pop]})
+                pop_source = f"sum of the {kind}' residents in {Path(str(config.get('population'))).name}"
+                break
+    missing = outline is None or wards is None or lsoas is None or places is None
+    shipped: list[str] = []
+    if missing and (str(name or "").lower() == "bury"
+                    or (not name and outline is None and _shipped_borough_fits(store_dir, config))):
+        if outline is None:
+            bury = boundaries.load_borough()
+            outline = bury.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
+            pop_source = "ONS population of the shipped borough outline"
+            shipped.append("outline")
+        if wards is None:
+            wards = boundaries.load_wards()
+            shipped.append("wards")
+        if lsoas is None:
+            shipped.append("lsoas")  # Bury's LSOAs are loaded for the data's era (boundaries.load_lsoas(era=...))
+        if places is None:
+            places = boundaries.load_named_places()
+            shipped.append("named_places")
+    if outline is None:
+        _check_data_in_shipped_borough(store_dir, config)  # raises
+    return StoreGeography(borough=str(name or outline[AREA_NAME].iloc[0]), outline=outline, wards=wards,
+                          lsoas=lsoas, named_places=places, population_source=pop_source, shipped=tuple(shipped))
+
+
+def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
+    """The areas a store's table is about: ``(areas, focus area name, population source)``.
+
+    A store whose ``config.json`` has ``"areas"`` (a boundary file, relative to the store or absolute, with
+    ``area_code``, ``area_name`` and ``population``, e.g. every borough of a force for comparators) and
+    ``"borough"`` uses them; when the borough is not a row of it, its outline (:func:`store_geography`)
+    is added. Otherwise the areas are the borough outline alone: the config's own (``boundary``, ``wards``,
+    ``lsoas``) or, for a Bury store, the shipped Bury outline (ONS mid-year population).
+    The config's ``"comparators"`` (names or codes of rows of ``areas``; ``[]`` for none) picks the
+    comparator areas of :func:`table_from_store`; without it every other area is a comparator.
+    """
+    from geo_csp import store
+
+    config = store.store_config(store_dir)
+    path = store.config_path(store_dir, config.get("areas"))
+    if path:
+        full = path.resolve()
+        areas = gpd.read_file(full)
+        missing = [c for c in (AREA_CODE, AREA_NAME, schema.POPULATION) if c not in areas.columns]
+        if missing:
+            raise SchemaError(f"areas file {full} lacks column(s) {missing}; add them (population for rates)")
+        areas = areas.to_crs(WORKING_CRS)
+        focus = str(config.get("borough", areas[AREA_NAME].iloc[0]))
+        key = focus.lower()
+        listed = ((areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key))
+        if not listed.any():
+            geo = store_geography(store_dir)
+            areas = pd.concat([geo.outline[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]],
+                               areas[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]]], ignore_index=True)
+            return gpd.GeoDataFrame(areas, geometry="geometry", crs=WORKING_CRS), focus, geo.population_source
+        return areas, focus, f"population column of {full.name}"
+    geo = store_geography(store_dir)
+    return geo.outline, geo.borough, geo.population_source
+
+
+#: Share of a store's located incidents that must lie in the shipped (Bury) outline before a store whose
+#: config names no borough is taken to be Bury's.
+SHIPPED_BOROUGH_SHARE_MIN = 0.5
+
+
+def _shipped_borough_fits(store_dir: str | Path, config: dict[str, Any]) -> bool:
+    """Whether Bury's shipped files may stand for this store (see :func:`_check_data_in_shipped_borough`)."""
+    try:
+        _check_data_in_shipped_borough(store_dir, config)
+    except ParameterError:
+        return False
+    return True
+
+
+def _check_data_in_shipped_borough(store_dir: str | Path, config: dict[str, Any]) -> None:
+    """Refuse to report another borough's data against the shipped Bury outline and population.
+
+    Raises
+    ------
+    ParameterError
+        When the config names another borough with no boundary of its own, or names none and fewer than
+        :data:`SHIPPED_BOROUGH_SHARE_MIN` of the store's located incidents lie inside the outline.
+    """
+    from geo_csp import store
+
+    fix = (f"run `geo-csp configure --store {store_dir} --borough NAME --wards FILE [--population CSV]` "
+           f"(or add \"borough\" and \"boundary\", \"wards\" or \"areas\" (a boundary file with {AREA_CODE}, "
+           f"{AREA_NAME} and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME})")
+    name = config.get("borough")
+    if name and str(name).lower() != "bury":
+        raise ParameterError(f"the store's config names the borough {name!r} but no \"boundary\", \"wards\" or "
+                             f"\"areas\" file, and the only boundary shipped with geo-csp is Bury's; {fix}")
+    if name:
+        return
+    xy = store.read_incidents(store_dir, located_only=True, columns=[schema.EASTING, schema.NORTHING])
+    if xy.empty:
+        return
+    if not boundaries.mostly_in_shipped_borough(xy[schema.EASTING].to_numpy(), xy[schema.NORTHING].to_numpy(),
+                                                min_share=SHIPPED_BOROUGH_SHARE_MIN):
+        raise ParameterError(
+            f"the store {store_dir} names no borough in its config and fewer than {SHIPPED_BOROUGH_SHARE_MIN:.0%} of "
+            f"its located incidents lie in Bury, the borough whose boundary and population ship with geo-csp; {fix} "
+            "(or \"borough\": \"Bury\" for a Bury store holding its force's data)"
+        )
