@@ -118,9 +118,19 @@ def _wait_idle(page: object) -> None:
 def _map_frame(page: object) -> object:
     """The map's iframe once it is the only one: while a rerun replaces the map, Streamlit briefly keeps
     the stale iframe beside the new one."""
-    page.wait_for_function(
-        f"() => document.querySelectorAll('{MAP_FRAME}').length === 1", timeout=RENDER_TIMEOUT_MS
-    )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"() => document.querySelectorAll('{MAP_FRAME}').length === 1", timeout=RENDER_TIMEOUT_MS
+        )
+    except PlaywrightTimeout:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map_frame_timeout.png"), full_page=True)
+        frames = page.locator(MAP_FRAME).count()
+        errors = page.locator('[data-testid="stException"]').all_inner_texts()
+        pytest.fail(f"the map iframe count stayed {frames}, not 1, for {RENDER_TIMEOUT_MS / 1000:.0f} s; "
+                    f"app exceptions: {errors or 'none'}; page text: {page.inner_text('body')[:1500]!r}")
     return page.frame_locator(MAP_FRAME)
 
 
@@ -134,6 +144,11 @@ def _map_state(page: object) -> dict[str, object]:
         "interactive": frame.locator(".leaflet-interactive").count(),
         "layers": [t.strip() for t in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()],
         "tiles": frame.locator(".leaflet-tile").count(),
+        "synthetic": " ".join(frame.locator(".geo-csp-synthetic").all_inner_texts()),
+        "scale": [t.strip() for t in frame.locator(".leaflet-control-scale-line").all_inner_texts()],
+        "legend": " ".join(frame.locator(".geo-csp-legend").all_inner_texts()),
+        "operations": frame.locator("path.geo-csp-layer-operations").count(),
+        "hubs": frame.locator("path.geo-csp-layer-hubs").count(),
     }
 
 
@@ -185,14 +200,12 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     assert any(name.startswith("hotspots") for name in before["layers"])
     assert {"cctv", "routes", "operations", "hubs"} <= set(before["layers"])
     assert before["tiles"] == 0  # offline default: no basemap
-    frame = _map_frame(page)
-    assert "SYNTHETIC" in frame.locator(".geo-csp-synthetic").inner_text()
-    scale = frame.locator(".leaflet-control-scale-line")
-    assert scale.count() == 1 and re.fullmatch(r"\d+ k?m", scale.inner_text().strip())  # metric only
+    assert "SYNTHETIC" in before["synthetic"]
+    assert len(before["scale"]) == 1 and re.fullmatch(r"\d+ k?m", before["scale"][0])  # metric only
     # the demo's days of action cover the whole borough: listed in the legend, not drawn over the hotspots
-    assert "Borough-wide, not drawn" in frame.locator(".geo-csp-legend").inner_text()
-    assert 1 <= frame.locator("path.geo-csp-layer-operations").count() < 10
-    assert frame.locator("path.geo-csp-layer-hubs").count() >= 1
+    assert "Borough-wide, not drawn" in before["legend"]
+    assert 1 <= before["operations"] < 10
+    assert before["hubs"] >= 1
 
     mapped = _metric(page, "Incidents mapped")
     _choose(page, "Period", "Last 24 months")
