@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -505,6 +505,13 @@ def _as_set(values: str | Iterable[str] | None) -> set[str] | None:
     return set(values)
 
 
+#: Text columns :func:`read_incidents` returns as categoricals with ``categorical=True`` (few distinct values).
+CATEGORICAL_COLUMNS: Final = (
+    schema.SOURCE, schema.FORCE, schema.MONTH, schema.CRIME_TYPE, schema.LOCATION, schema.LSOA_CODE,
+    schema.LSOA_NAME, schema.OUTCOME, schema.CONTEXT, schema.OBJECT_OF_SEARCH, schema.FILE_ID,
+)
+
+
 def read_incidents(
     store_dir: str | Path,
     *,
@@ -514,6 +521,7 @@ def read_incidents(
     crime_types: str | Sequence[str] | None = None,
     located_only: bool = False,
     columns: Sequence[str] | None = None,
+    categorical: bool = False,
 ) -> pd.DataFrame:
     """Read accepted incidents, optionally filtered.
 
@@ -529,6 +537,11 @@ def read_incidents(
         Drop unlocated rows (no coordinates).
     columns
         Columns to return (default: all of :data:`schema.INCIDENT_COLUMNS`).
+    categorical
+        Return the repeating text columns (:data:`CATEGORICAL_COLUMNS`: source, force, month, crime
+        type, location, LSOA, outcome, ...) as pandas categoricals: one small integer per row and
+        each distinct text once, instead of a string per row: for national volumes, where these
+        columns hold a few thousand distinct values over millions of rows.
 
     Returns
     -------
@@ -562,6 +575,11 @@ def read_incidents(
             located = ds.field(schema.LOCATED) == True  # noqa: E712 - a pyarrow expression
             expr = located if expr is None else expr & located
         table = dataset.to_table(columns=cols, filter=expr)
+    if categorical:
+        for name in CATEGORICAL_COLUMNS:
+            if name in table.column_names:
+                i = table.schema.get_field_index(name)
+                table = table.set_column(i, name, table.column(i).dictionary_encode())
     return table.to_pandas()
 
 
