@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -48,10 +49,13 @@ from geo_csp._errors import DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
 __all__ = [
-    "HotspotResult", "RANK_MEASURES", "UNIT_COLUMNS", "WEIGHTS_KINDS", "rank_units", "resolve_weights",
+    "BACKENDS", "HotspotResult", "RANK_MEASURES", "UNIT_COLUMNS", "WEIGHTS_KINDS", "rank_units", "resolve_weights",
     "run_hotspots", "unit_weights",
 ]
 
+Backend = Literal["memory", "dask"]
+#: Values of the ``backend`` argument of :func:`run_hotspots`.
+BACKENDS = ("memory", "dask")
 Measure = Literal["count", "harm", "rate"]
 MEASURES = ("count", "harm", "rate")
 WeightsKind = Literal["auto", "h3", "queen", "distance"]
@@ -272,17 +276,29 @@ def _ward_of_cells(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None) -> t
     return codes, names
 
 
-def _default_wards(incidents: pd.DataFrame, month_list: list[str], area: shapely.Geometry | None) -> gpd.GeoDataFrame | None:
-    """Bury's shipped wards of the data's era when the located incidents (in ``area``) lie mostly in Bury, else None."""
-    inside = cube_mod.clip_to_study_area(incidents, area)
-    if not boundaries.mostly_in_shipped_borough(incidents[schema.EASTING].to_numpy(dtype="float64")[inside],
-                                                incidents[schema.NORTHING].to_numpy(dtype="float64")[inside]):
+def _default_wards(incidents: Any, month_list: list[str], area: shapely.Geometry | None, *,
+                   client: Any = None) -> gpd.GeoDataFrame | None:
+    """Bury's shipped wards of the data's era when the located incidents (in ``area``) lie mostly in Bury, else None.
+
+    ``incidents`` is a DataFrame, or a store folder / Dask DataFrame whose distinct located points
+    are counted on Dask (:func:`geo_csp.scale.located_points_dask`): the same points either way.
+    """
+    if isinstance(incidents, pd.DataFrame):
+        inside = cube_mod.clip_to_study_area(incidents, area)
+        x = incidents[schema.EASTING].to_numpy(dtype="float64")[inside]
+        y = incidents[schema.NORTHING].to_numpy(dtype="float64")[inside]
+    else:
+        from geo_csp import scale
+
+        ux, uy, counts = scale.located_points_dask(incidents, study_area=area, client=client)
+        x, y = np.repeat(ux, counts), np.repeat(uy, counts)
+    if not boundaries.mostly_in_shipped_borough(x, y):
         return None
     return boundaries.load_wards(year=2017 if month_list[-1] < "2022-01" else 2022)
 
 
 def run_hotspots(
-    incidents: pd.DataFrame,
+    incidents: pd.DataFrame | str | Path | Any,
     *,
     unit: cube_mod.UnitKind = "h3",
     resolution: int | None = None,
@@ -304,14 +320,20 @@ def run_hotspots(
     params: hotspots.HotspotParams | None = None,
     weights: WeightsKind = "auto",
     distance_m: float | None = None,
+    zero_fill: cube_mod.ZeroFill = "study_area",
+    zero_fill_k: int = 1,
+    backend: Backend = "memory",
+    client: Any = None,
 ) -> HotspotResult:
     """Classify every unit of the study area and merge hot units into named, stably numbered areas.
 
     Parameters
     ----------
     incidents
-        Incident table with the store schema (not modified).
-    unit, resolution, period, months, crime_types, group, groups, sources, harm_index, asb_weight_days, study_area, units
+        Incident table with the store schema (not modified); with ``backend="dask"``, or whenever it
+        is not a pandas DataFrame, a store folder or a Dask DataFrame
+        (:func:`geo_csp.scale.read_store_dask`), so a nation's store is never loaded into one table.
+    unit, resolution, period, months, crime_types, group, groups, sources, harm_index, asb_weight_days, study_area, units, zero_fill, zero_fill_k
         How the cube is built (see :func:`geo_csp.cube.build_cube`).
     measure
         Value analysed: ``"count"``, ``"harm"`` (summed harm weights) or ``"rate"`` (per 1,000
@@ -336,6 +358,15 @@ def run_hotspots(
         The kind used, the distance and the islands (units without a neighbour) go in the metadata.
     distance_m
         Distance band radius in metres; required by, and only allowed with, ``weights="distance"``.
+    backend
+        ``"memory"`` (default for a DataFrame) or ``"dask"``: the cube is aggregated on Dask
+        (:func:`geo_csp.scale.build_cube_dask`, H3 units only), and so is the check for Bury's
+        default wards; the statistics and areas then run here on the cube, as in memory. The
+        result is the same: same cube, z, p, classes and areas (harm sums equal to rounding).
+        ``metadata["backend"]`` says which ran.
+    client
+        With the Dask backend: a ``distributed.Client`` (:func:`geo_csp.scale.dask_client`);
+        default the active client, else Dask's local scheduler.
 
     Returns
     -------
@@ -344,11 +375,16 @@ def run_hotspots(
     params = hotspots.HotspotParams() if params is None else params
     if measure not in MEASURES:
         raise ParameterError(f"`measure` must be one of {MEASURES}, not {measure!r}")
+    if backend not in BACKENDS:
+        raise ParameterError(f"`backend` must be one of {BACKENDS}, not {backend!r}")
+    if not isinstance(incidents, pd.DataFrame):
+        backend = "dask"
     weights_kind = resolve_weights(unit, weights, distance_m)
     cube = cube_mod.build_cube(
         incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
         study_area=study_area, crime_types=crime_types, group=group, groups=groups, sources=sources,
-        harm_index=harm_index, asb_weight_days=asb_weight_days,
+        harm_index=harm_index, asb_weight_days=asb_weight_days, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
+        backend=backend, client=client,
     )
     w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
     island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)
@@ -365,7 +401,8 @@ def run_hotspots(
         wards = geo if wards is None else wards
     else:
         if wards is None:
-            wards = _default_wards(incidents, cube.params["months"], cube_mod.study_geometry(study_area))
+            wards = _default_wards(incidents, cube.params["months"], cube_mod.study_geometry(study_area),
+                                   client=client)
             wards_source = None if wards is None else "shipped Bury wards (the data lies mostly in Bury)"
         ward_code, ward_name = _ward_of_cells(geo, wards)
         if unit == "lsoa" and schema.WARD_CODE in geo.columns:
@@ -412,6 +449,7 @@ def run_hotspots(
         "software": "geo-csp",
         "version": geo_csp.__version__,
         **{k: v for k, v in cube.params.items()},
+        "backend": backend,
         "measure": measure,
         "period_labels": [str(p) for p in cube.period_labels],
         **analysis.metadata(),

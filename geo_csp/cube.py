@@ -49,10 +49,14 @@ from geo_csp.settings import WORKING_CRS
 __all__ = [
     "EXTENT_FACTOR", "EXTENT_GAP_SHARE", "EXTENT_MAX_SHARE_OUT", "EXTENT_MIN_GAP_M", "EXTENT_MIN_RADIUS_M", "EXTENT_QUANTILE", "Cube", "aggregate_h3", "build_cube",
     "clip_to_study_area", "data_extent", "extent_report", "filter_mask", "rates_per_1000", "study_geometry",
+    "ZERO_FILLS",
 ]
 
 UnitKind = Literal["h3", "ward", "lsoa"]
 UNIT_KINDS = ("h3", "ward", "lsoa")
+ZeroFill = Literal["study_area", "neighbours"]
+#: Values of ``zero_fill``: every H3 cell of the study area, or the occupied cells and their rings.
+ZERO_FILLS: tuple[ZeroFill, ...] = ("study_area", "neighbours")
 _ON_OR_NEAR = r"^\s*On or near\b\s*"
 #: The data's extent keeps points within EXTENT_FACTOR x this quantile of the distances from the median point.
 EXTENT_QUANTILE: Final = 0.9
@@ -255,6 +259,13 @@ def data_extent(
     return hull, keep, radius
 
 
+def _check_zero_fill(zero_fill: str, zero_fill_k: int) -> None:
+    if zero_fill not in ZERO_FILLS:
+        raise ParameterError(f"`zero_fill` must be one of {ZERO_FILLS}, not {zero_fill!r}")
+    if isinstance(zero_fill_k, bool) or not isinstance(zero_fill_k, (int, np.integer)) or zero_fill_k < 0:
+        raise ParameterError(f"`zero_fill_k` must be an integer >= 0 (H3 rings); got {zero_fill_k!r}")
+
+
 def _check_incidents(incidents: pd.DataFrame) -> None:
     need = [schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED]
     missing = [c for c in need if c not in incidents.columns]
@@ -331,6 +342,36 @@ def _polygon_units(units: gpd.GeoDataFrame, kind: UnitKind, area: shapely.Geomet
     return out
 
 
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Code of each row among the column's distinct values (-1 where missing) and those values (object).
+
+    Categorical columns (``store.read_incidents(..., categorical=True)``) cost nothing here; text
+    columns are hashed once. Everything after works on the few distinct values.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _month_codes(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the rows' months and the distinct months, validated as "YYYY-MM" (first bad value named)."""
+    codes, uniques = _codes(incidents[schema.MONTH])
+    if (codes < 0).any():  # a missing month: validate_months names it
+        periods.validate_months(np.append(uniques, None)[codes[codes < 0][:1]])
+    return codes, periods.validate_months(uniques).astype(object)
+
+
+def _in_values(codes: np.ndarray, uniques: np.ndarray, values: Iterable[str]) -> np.ndarray:
+    """Per-row membership of ``uniques[codes]`` in ``values``, tested once per distinct value."""
+    hit = np.append(pd.Index(uniques).isin(list(values)), False)  # code -1 (missing) reads False
+    return hit[codes]
+
+
+def _clean_locations(uniques: np.ndarray) -> np.ndarray:
+    """police.uk street descriptions without "On or near ", stripped; missing or empty as None."""
+    cleaned = pd.Series(uniques, dtype="string").str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
+    return np.where((cleaned.notna() & (cleaned != "")).to_numpy(dtype=bool), cleaned.to_numpy(dtype=object), None)
+
+
 def _no_match_message(incidents: pd.DataFrame, types: tuple[str, ...] | None, group: str | None,
                       sources: Iterable[str] | None) -> str:
     """What was asked for and what the data holds, for the "no incidents match" error."""
@@ -362,6 +403,8 @@ def build_cube(
     sources: Iterable[str] | None = None,
     harm_index: harm.HarmIndex = "cchi",
     asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
+    zero_fill: ZeroFill = "study_area",
+    zero_fill_k: int = 1,
     backend: Literal["memory", "dask"] = "memory",
     client: Any = None,
 ) -> Cube:
@@ -394,6 +437,11 @@ def build_cube(
         Keep only these ``source`` values (police.uk street, partner sources); default all.
     harm_index, asb_weight_days
         Harm weights (:func:`harm.harm_weights`).
+    zero_fill, zero_fill_k
+        Which empty H3 cells the cube holds when ``units`` is not given: ``"study_area"`` (default)
+        every cell overlapping the study area; ``"neighbours"`` only the occupied cells and every
+        cell within ``zero_fill_k`` rings of one (for a force or the nation, whose hull is mostly
+        empty cells; see :func:`geo_csp.scale.build_cube_dask`). Ignored for wards and LSOAs.
     backend
         ``"memory"``: the incidents are a DataFrame in this process. ``"dask"`` (or any ``incidents``
         that is not a pandas DataFrame: a store folder or a Dask DataFrame): aggregated on Dask by
@@ -414,43 +462,59 @@ def build_cube(
         return build_cube_dask(
             incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
             study_area=study_area, crime_types=crime_types, group=group, groups=groups, sources=sources,
-            harm_index=harm_index, asb_weight_days=asb_weight_days, client=client,
+            harm_index=harm_index, asb_weight_days=asb_weight_days, client=client, zero_fill=zero_fill,
+            zero_fill_k=zero_fill_k,
         )
     _check_incidents(incidents)
     if unit not in UNIT_KINDS:
         raise ParameterError(f"`unit` must be one of {UNIT_KINDS}, not {unit!r}")
+    _check_zero_fill(zero_fill, zero_fill_k)
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
 
-    keep = filter_mask(incidents, crime_types=types, sources=sources)
-    all_months = periods.validate_months(incidents[schema.MONTH].to_numpy(dtype=object))
+    # Strings are factorised once and every test runs on their few distinct values: no per-row text.
+    m_codes, m_uniques = _month_codes(incidents)
+    t_codes, t_uniques = _codes(incidents[schema.CRIME_TYPE])
+    keep = np.ones(len(incidents), dtype=bool)
+    if types is not None:
+        keep &= _in_values(t_codes, t_uniques, types)
+    if sources is not None:
+        if schema.SOURCE not in incidents.columns:
+            raise SchemaError("incidents have no `source` column to filter `sources` on")
+        keep &= _in_values(*_codes(incidents[schema.SOURCE]), sources)
     if months is not None:
         first, last = periods.validate_months(list(months), name="months")
         month_list = periods.month_range(first, last)
-        keep &= (all_months >= first) & (all_months <= last)
+        keep &= _in_values(m_codes, m_uniques, [m for m in m_uniques if first <= m <= last])
     else:
-        present = all_months[keep]
+        present = np.unique(m_codes[keep])
         if present.size == 0:
             raise ParameterError(_no_match_message(incidents, types, group, sources))
-        month_list = periods.month_range(str(np.min(present.astype(object))), str(np.max(present.astype(object))))
+        month_list = periods.month_range(str(np.min(m_uniques[present])), str(np.max(m_uniques[present])))
 
+    ex = incidents[schema.EASTING].to_numpy(dtype="float64", na_value=np.nan)
+    ny = incidents[schema.NORTHING].to_numpy(dtype="float64", na_value=np.nan)
+    rows = np.flatnonzero(keep & incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(ex) & np.isfinite(ny))
+    x, y = ex[rows], ny[rows]
+    del ex, ny
     area = study_geometry(study_area)
     extent: dict[str, Any] = {}
     if unit == "h3" and area is None and not isinstance(units, gpd.GeoDataFrame):
-        ex = incidents[schema.EASTING].to_numpy(dtype="float64")
-        ny = incidents[schema.NORTHING].to_numpy(dtype="float64")
-        located = keep & incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(ex) & np.isfinite(ny)
-        if located.sum() < 3:
+        if len(rows) < 3:
             raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
-        area, central, radius = data_extent(ex[located], ny[located])
-        extent = extent_report(int(located.sum()), int((~central).sum()), radius, stacklevel=3)
+        area, central, radius = data_extent(x, y)
+        extent = extent_report(len(rows), int((~central).sum()), radius, stacklevel=3)
+        del central
     if unit in ("ward", "lsoa"):
         poly = _polygon_units(units if units is not None else _default_units(unit, month_list, incidents, area), unit, area)
         if area is None:
             area = shapely.union_all(poly.geometry.to_numpy())
-    inside = keep & clip_to_study_area(incidents, area)
-    sel = incidents.loc[inside]
-    x = sel[schema.EASTING].to_numpy(dtype="float64")
-    y = sel[schema.NORTHING].to_numpy(dtype="float64")
+    # each distinct snap point is tested against the area and placed in a unit once
+    ux, uy, inverse = grid.unique_points(x, y)
+    del x, y
+    inside_u = np.ones(len(ux), dtype=bool)
+    if area is not None and len(ux):
+        shapely.prepare(area)
+        inside_u = shapely.intersects_xy(area, ux, uy)
 
     params: dict[str, Any] = {
         "unit": unit, "period": period, "months": [str(month_list[0]), str(month_list[-1])],
@@ -459,50 +523,68 @@ def build_cube(
         "asb_weight_days": float(asb_weight_days), "resolution": None,
         **extent,
     }
+    codes_u = np.full(len(ux), None, dtype=object)
     if unit == "h3":
         if area is None:  # given cells and no study area: the hull of the points (for the resolution and area)
-            if len(sel) < 3:
+            if len(rows) < 3:
                 raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
-            area = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+            area = shapely.convex_hull(shapely.multipoints(np.column_stack([ux, uy])))
         if resolution is None:
             resolution, reason = grid.default_resolution(area)
             params["resolution_reason"] = reason
         params["resolution"] = int(resolution)
-        codes = grid.points_to_cells(x, y, resolution=resolution)
-        cells = np.asarray(units.index if isinstance(units, gpd.GeoDataFrame) else grid.area_to_cells(area, resolution=resolution), dtype=object)
-        # a point on the area's edge can fall in a cell H3 did not list as overlapping: add it
-        cells = np.union1d(cells, np.unique(codes.astype(str))) if units is None else cells
-        unit_frame = grid.cells_to_polygons(cells)
+        codes_u[inside_u] = grid.points_to_cells(ux[inside_u], uy[inside_u], resolution=resolution)
+        occupied = np.unique(codes_u[inside_u].astype(str))
+        if isinstance(units, gpd.GeoDataFrame):
+            cells = np.asarray(units.index, dtype=object)
+        elif zero_fill == "neighbours":
+            from geo_csp.scale import neighbour_cells
+
+            cells = neighbour_cells(occupied, k=zero_fill_k)
+            params["zero_fill"] = f"occupied cells and their {zero_fill_k}-ring neighbours"
+        else:
+            # a point on the area's edge can fall in a cell H3 did not list as overlapping: add it
+            cells = np.union1d(np.asarray(grid.area_to_cells(area, resolution=resolution), dtype=object), occupied)
+        unit_frame = grid.cells_to_polygons(np.asarray(cells, dtype=object))
     else:
         code_col = schema.WARD_CODE if unit == "ward" else schema.LSOA_CODE
-        codes = boundaries.assign_to_polygons(x, y, poly, code_col=code_col)
+        codes_u[inside_u] = boundaries.assign_to_polygons(ux[inside_u], uy[inside_u], poly, code_col=code_col)
         unit_frame = poly
     index = pd.Index(unit_frame.index)
-    unit_pos = index.get_indexer(pd.Index(codes.astype(object)))
+    pos_u = np.where(inside_u, index.get_indexer(pd.Index(codes_u)), -1)
+    unit_pos = pos_u[inverse]
     counted = unit_pos >= 0
-    if unit == "h3" and units is not None and not counted.all():
-        params["dropped_outside_units"] = int((~counted).sum())
+    if unit == "h3" and units is not None:
+        dropped = int(inside_u[inverse].sum() - counted.sum())
+        if dropped:
+            params["dropped_outside_units"] = dropped
+    rows, unit_pos = rows[counted], unit_pos[counted]
+    del inverse, counted
 
-    keys = periods.period_keys(month_list, period=period)
-    period_keys = np.unique(keys)
-    p_pos = np.searchsorted(period_keys, periods.period_keys(sel[schema.MONTH].to_numpy(dtype=object), period=period))
-    weights = harm.incident_harm(sel[schema.CRIME_TYPE].to_numpy(dtype=object), index=harm_index, asb_weight_days=asb_weight_days)
+    period_keys = np.unique(periods.period_keys(month_list, period=period))
+    p_pos_m = np.searchsorted(period_keys, periods.period_keys(m_uniques, period=period)) if len(m_uniques) else np.empty(0, np.int64)
+    weight_t = harm.incident_harm(t_uniques, index=harm_index, asb_weight_days=asb_weight_days)
     n_units, n_periods = len(index), len(period_keys)
-    flat = unit_pos[counted] * n_periods + p_pos[counted]
+    flat = unit_pos.astype(np.int64) * n_periods + p_pos_m[m_codes[rows]]
     n = np.bincount(flat, minlength=n_units * n_periods).reshape(n_units, n_periods).astype("float64")
-    h = np.bincount(flat, weights=weights[counted], minlength=n_units * n_periods).reshape(n_units, n_periods)
+    h = np.bincount(flat, weights=weight_t[t_codes[rows]], minlength=n_units * n_periods).reshape(n_units, n_periods)
+    del flat
 
     locations = pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N])
-    if schema.LOCATION in sel.columns:
+    if schema.LOCATION in incidents.columns:
         # police.uk repeats a few thousand street names: clean each distinct one once
-        codes, distinct = pd.factorize(sel[schema.LOCATION].astype("string"))
-        cleaned = pd.Series(distinct).str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
-        text = cleaned.array.take(codes, allow_fill=True)
-        loc = pd.DataFrame({schema.UNIT_ID: index.to_numpy(dtype=object)[unit_pos[counted]], "location": text.to_numpy()[counted]})
-        loc = loc[loc["location"].notna() & (loc["location"] != "")]
-        locations = loc.groupby([schema.UNIT_ID, "location"], sort=True).size().rename(schema.N).reset_index()
+        l_codes, l_uniques = _codes(incidents[schema.LOCATION])
+        cleaned = _clean_locations(l_uniques)
+        l_rows = l_codes[rows]
+        usable = np.append(pd.notna(cleaned), False)[l_rows]  # code -1 (missing) reads False
+        n_loc = max(len(l_uniques), 1)
+        keys, counts = np.unique(unit_pos[usable].astype(np.int64) * n_loc + l_rows[usable], return_counts=True)
+        loc = pd.DataFrame({schema.UNIT_ID: index.to_numpy(dtype=object)[keys // n_loc],
+                            "location": cleaned[keys % n_loc], schema.N: counts.astype(np.int64)})
+        # descriptions that differ only by "On or near " are one street
+        locations = loc.groupby([schema.UNIT_ID, "location"], sort=True)[schema.N].sum().reset_index()
 
-    params["n_incidents_in_area"] = int(counted.sum())
+    params["n_incidents_in_area"] = int(len(rows))
     params["study_area_km2"] = float(area.area / 1e6)
     return Cube(
         units=unit_frame,

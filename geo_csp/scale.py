@@ -38,7 +38,7 @@ import contextlib
 import resource
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = [
     "build_cube_dask",
     "dask_client",
     "ingest_paths_dask",
+    "located_points_dask",
     "neighbour_cells",
     "peak_rss_mb",
     "read_store_dask",
@@ -65,8 +66,8 @@ __all__ = [
 CUBE_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED)
 #: Partitions reduced together (for a store: at most this many months of one force).
 DEFAULT_BATCH_PARTITIONS = 48
-ZeroFill = Literal["study_area", "neighbours"]
-ZERO_FILLS: tuple[ZeroFill, ...] = ("study_area", "neighbours")
+ZeroFill = cube_mod.ZeroFill
+ZERO_FILLS = cube_mod.ZERO_FILLS
 #: Cells per chunk when cell polygons are built on the workers.
 POLYGON_CHUNK = 250_000
 _E, _N, _M = schema.EASTING, schema.NORTHING, schema.MONTH
@@ -623,10 +624,7 @@ def build_cube_dask(
             f"the dask backend builds H3 cubes only, not unit={unit!r}: ward and LSOA cubes are small, "
             "build them with build_cube(..., backend='memory')"
         )
-    if zero_fill not in ZERO_FILLS:
-        raise ParameterError(f"`zero_fill` must be one of {ZERO_FILLS}, not {zero_fill!r}")
-    if isinstance(zero_fill_k, bool) or not isinstance(zero_fill_k, int) or zero_fill_k < 0:
-        raise ParameterError(f"`zero_fill_k` must be an integer >= 0 (H3 rings); got {zero_fill_k!r}")
+    cube_mod._check_zero_fill(zero_fill, zero_fill_k)
     if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
         raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
@@ -707,6 +705,76 @@ def build_cube_dask(
         harm_index=harm_index, asb_weight_days=asb_weight_days, params=params, client=client,
         scheduler=scheduler, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
     )
+
+
+def _located_points(frame: pd.DataFrame) -> np.ndarray:
+    """Distinct located points of a table with their incident counts: rows (easting, northing, n)."""
+    x = frame[_E].to_numpy(dtype="float64", na_value=np.nan)
+    y = frame[_N].to_numpy(dtype="float64", na_value=np.nan)
+    ok = frame[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    codes, px, py = _point_codes(x[ok], y[ok])
+    return np.column_stack([px, py, np.bincount(codes, minlength=len(px))]) if len(px) else np.empty((0, 3))
+
+
+def _located_points_of_parts(paths: list[str]) -> np.ndarray:
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(paths, schema=schema.INCIDENT_SCHEMA, format="parquet").to_table(columns=[_E, _N, schema.LOCATED])
+    return _located_points(table.to_pandas())
+
+
+def located_points_dask(
+    incidents: Any,
+    *,
+    study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    batch_partitions: int = DEFAULT_BATCH_PARTITIONS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct located points of a store or Dask dataframe, with their incident counts.
+
+    Every located incident with coordinates counts (no filter by crime type, source or month), as
+    :func:`geo_csp.cube.clip_to_study_area` does for a DataFrame; ``np.repeat(x, n)`` gives the same
+    points as that table's. Only three columns are read, one force (or batch of partitions) per task.
+
+    Parameters
+    ----------
+    incidents
+        A store folder or a :class:`dask.dataframe.DataFrame` with ``easting, northing, located``.
+    study_area
+        Keep only the points inside it (EPSG:27700); ``None`` keeps all.
+    client, scheduler, batch_partitions
+        As :func:`build_cube_dask`.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Eastings, northings (sorted by easting then northing) and int64 incident counts.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    if isinstance(incidents, (str, Path)):
+        parts = _store_parts(incidents)
+        paths = [str(Path(incidents) / p["path"]) for p in parts]
+        read = dask.delayed(_located_points_of_parts, pure=True)
+        tasks = [read(paths[s]) for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)]
+    elif isinstance(incidents, dd.DataFrame):
+        tasks = [dask.delayed(_located_points, pure=True)(p) for p in incidents[[_E, _N, schema.LOCATED]].to_delayed()]
+    else:
+        raise ParameterError(
+            f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}"
+        )
+    found = [a for a in _compute(tasks, client=client, scheduler=scheduler) if len(a)]
+    pts = np.concatenate(found) if found else np.empty((0, 3))
+    ux, uy, inverse = grid.unique_points(pts[:, 0], pts[:, 1])
+    counts = np.bincount(inverse, weights=pts[:, 2], minlength=len(ux)).astype(np.int64)
+    area = cube_mod.study_geometry(study_area)
+    if area is not None and len(ux):
+        shapely.prepare(area)
+        inside = shapely.intersects_xy(area, ux, uy)
+        ux, uy, counts = ux[inside], uy[inside], counts[inside]
+    return ux, uy, counts
 
 
 def neighbour_cells(cells: np.ndarray | Sequence[str], *, k: int = 1) -> np.ndarray:

@@ -252,3 +252,77 @@ def test_real_lancashire_street_extent_leaves_out_points_geocoded_far_away():
     assert 60_000 < c.params["extent_radius_m"] < 62_000
     assert c.params["study_area_km2"] < 6_500  # the hull of every point: 113,878 km2
     assert c.n.sum() == 58938 - 50
+
+
+# ------------------------------------------------------------------------------------------------
+# National volumes in memory: categorical text, each distinct point once, neighbour cells only
+# ------------------------------------------------------------------------------------------------
+def _as_categorical(frame: pd.DataFrame) -> pd.DataFrame:
+    text = [schema.MONTH, schema.CRIME_TYPE, schema.LOCATION] + ([schema.SOURCE] if schema.SOURCE in frame else [])
+    return frame.astype({c: "category" for c in text})
+
+
+def assert_cube_equal(a: cube.Cube, b: cube.Cube) -> None:
+    assert a.units.index.equals(b.units.index)
+    np.testing.assert_array_equal(a.n, b.n)
+    np.testing.assert_array_equal(a.harm, b.harm)
+    np.testing.assert_array_equal(a.period_keys, b.period_keys)
+    assert_frame_equal(a.locations, b.locations)
+    assert a.params == b.params
+
+
+@pytest.mark.parametrize("kwargs", [{"resolution": 9}, {"unit": "ward", "period": "quarter"},
+                                    {"resolution": 10, "crime_types": ["Burglary"], "months": ("2022-03", "2022-09")}])
+def test_categorical_text_gives_the_same_cube(events, borough, kwargs):
+    before = events.copy()
+    plain = cube.build_cube(events, study_area=borough, **kwargs)
+    assert_cube_equal(plain, cube.build_cube(_as_categorical(events), study_area=borough, **kwargs))
+    assert_frame_equal(events, before)
+
+
+def test_counts_harm_and_locations_equal_a_row_by_row_oracle(events, borough):
+    c = cube.build_cube(events, resolution=9, study_area=borough)
+    inside = cube.clip_to_study_area(events, shapely.union_all(borough.geometry.to_numpy()))
+    rows = events[inside]
+    lon, lat = grid._TO_LONLAT.transform(rows[schema.EASTING].to_numpy(), rows[schema.NORTHING].to_numpy())
+    cells = np.array([h3.latlng_to_cell(a, o, 9) for a, o in zip(lat, lon)])
+    frame = pd.DataFrame({"cell": cells, "month": rows[schema.MONTH].to_numpy(),
+                          "harm": harm.incident_harm(rows[schema.CRIME_TYPE].to_numpy()),
+                          "location": rows[schema.LOCATION].str.replace("On or near ", "", regex=False).to_numpy()})
+    expected = frame.groupby(["cell", "month"]).agg(n=("harm", "size"), harm=("harm", "sum"))
+    months = list(c.period_labels)
+    got_n = pd.DataFrame(c.n, index=c.units.index, columns=months).stack()
+    got_h = pd.DataFrame(c.harm, index=c.units.index, columns=months).stack()
+    np.testing.assert_array_equal(got_n[expected.index].to_numpy(), expected["n"].to_numpy())
+    assert_allclose(got_h[expected.index].to_numpy(), expected["harm"].to_numpy(), rtol=1e-12)
+    assert got_n.sum() == len(rows)
+    oracle = frame.groupby(["cell", "location"]).size()
+    got = c.locations.set_index([schema.UNIT_ID, "location"])[schema.N]
+    assert got.sort_index().to_dict() == oracle.sort_index().to_dict()
+
+
+def test_neighbours_zero_fill_keeps_occupied_cells_and_their_ring(events):
+    full = cube.build_cube(events, resolution=10)
+    near = cube.build_cube(events, resolution=10, zero_fill="neighbours")
+    occupied = full.units.index[full.n.sum(axis=1) > 0].to_numpy(dtype=object)
+    ring = set(occupied) | {c for o in occupied for c in h3.grid_disk(o, 1)}
+    assert set(near.units.index) == ring and len(near.units) < len(full.units)
+    np.testing.assert_array_equal(near.n.sum(axis=0), full.n.sum(axis=0))  # nothing lost
+    assert near.params.pop("zero_fill") == "occupied cells and their 1-ring neighbours"
+    assert near.params == full.params
+    assert set(cube.build_cube(events, resolution=10, zero_fill="neighbours", zero_fill_k=0).units.index) == set(occupied)
+    with pytest.raises(ParameterError, match="`zero_fill` must be one of"):
+        cube.build_cube(events, zero_fill="everywhere")
+    with pytest.raises(ParameterError, match="`zero_fill_k` must be an integer >= 0"):
+        cube.build_cube(events, zero_fill="neighbours", zero_fill_k=-1)
+
+
+def test_bad_or_missing_month_is_named(events):
+    bad = events.copy()
+    bad[schema.MONTH] = bad[schema.MONTH].astype(object)
+    bad.loc[bad.index[7], schema.MONTH] = "2022-13"
+    with pytest.raises(SchemaError, match="month value '2022-13' is not a month"):
+        cube.build_cube(bad, resolution=9)
+    bad.loc[bad.index[7], schema.MONTH] = None
+    with pytest.raises(SchemaError, match="month value .* is not a month"):
+        cube.build_cube(_as_categorical(bad), resolution=9)

@@ -14,7 +14,7 @@ import shapely
 from numpy.testing import assert_allclose
 from pandas.testing import assert_frame_equal
 
-from geo_csp import boundaries, cube, hotspots, national, scale, schema, store, weights
+from geo_csp import analysis, boundaries, cube, hotspots, national, scale, schema, store, weights
 from geo_csp._errors import ParameterError, SchemaError, StoreNotFoundError
 from geo_csp.demo import make_demo
 
@@ -313,3 +313,46 @@ def test_dask_cube_leaves_far_off_points_out_like_the_memory_cube(tmp_path):
         dsk = scale.build_cube_dask(tmp_path / "store", resolution=9, scheduler="synchronous")
     assert mem.params["n_outside_extent"] == 3
     assert_same_cube(mem, dsk)
+
+
+def assert_same_run(mem, dsk) -> None:
+    """Two hotspot runs agree: the same cube, Gi* arrays, unit table and areas; only the backend differs."""
+    assert_same_cube(mem.cube, dsk.cube)
+    np.testing.assert_array_equal(mem.analysis.z, dsk.analysis.z)
+    np.testing.assert_array_equal(mem.analysis.hot_cold, dsk.analysis.hot_cold)
+    assert_frame_equal(mem.units, dsk.units)
+    assert_frame_equal(mem.areas, dsk.areas)
+    assert (mem.metadata.pop("backend"), dsk.metadata.pop("backend")) == ("memory", "dask")
+    assert mem.metadata == dsk.metadata
+
+
+def test_run_hotspots_on_dask_equals_the_memory_run_on_the_demo(demo_store, demo_incidents):
+    """The same call on a store folder: Bury's default wards are found from the store's points on Dask."""
+    mem = analysis.run_hotspots(demo_incidents, resolution=9)
+    with scale.dask_client(n_workers=1, processes=False) as client:
+        dsk = analysis.run_hotspots(demo_store, resolution=9, backend="dask", client=client)
+    assert mem.metadata["wards"].startswith("shipped Bury wards")
+    assert len(mem.areas) > 0 and (mem.units[schema.PATTERN].astype(str).str.contains("Hot")).any()
+    assert_same_run(mem, dsk)
+
+
+def test_run_hotspots_on_dask_with_neighbour_cells_and_filters(demo_store, demo_incidents, borough):
+    kwargs = dict(resolution=10, study_area=borough, group="neighbourhood", period="quarter",
+                  zero_fill="neighbours", wards=boundaries.load_wards(year=2022))
+    mem = analysis.run_hotspots(demo_incidents, **kwargs)
+    dsk = analysis.run_hotspots(scale.read_store_dask(demo_store), **kwargs)  # not a DataFrame: on Dask
+    assert mem.metadata["zero_fill"].startswith("occupied cells")
+    assert len(mem.units) < len(cube.build_cube(demo_incidents, resolution=10, study_area=borough).units)
+    assert_same_run(mem, dsk)
+    with pytest.raises(ParameterError, match="`backend` must be one of"):
+        analysis.run_hotspots(demo_incidents, backend="spark")
+    with pytest.raises(ParameterError, match="dask backend builds H3 cubes only"):
+        analysis.run_hotspots(demo_store, unit="ward")
+
+
+def test_located_points_count_every_located_incident(demo_store, demo_incidents, borough):
+    x, y, n = scale.located_points_dask(demo_store, scheduler="synchronous")
+    located = demo_incidents[demo_incidents[schema.LOCATED]]
+    assert n.sum() == len(located) and len(x) == len(located[[schema.EASTING, schema.NORTHING]].drop_duplicates())
+    inside = cube.clip_to_study_area(demo_incidents, shapely.union_all(borough.geometry.to_numpy()))
+    assert scale.located_points_dask(demo_store, study_area=borough, scheduler="synchronous")[2].sum() == inside.sum()
