@@ -320,3 +320,54 @@ def test_rank_by_sorts_and_writes_the_rank(store_dir, tmp_path):
         expected = units[by].rank(method="min", ascending=False).astype("int64")
         assert (units["rank"] == expected).all()
         assert json.loads((tmp_path / f"{by}.parquet.json").read_text())["rank_by"] == by
+
+
+# --------------------------------------------------------------------------------------------------
+# --dask / --scheduler: the same run over the store on Dask
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def scheduler():
+    """A Dask cluster in this process (threads: fast to start), reached by its address like a remote one."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def _table(path):
+    return pd.DataFrame(gpd.read_parquet(path))
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")  # dask's parquet reader on pandas 3
+def test_hotspots_and_areas_on_dask_equal_the_memory_run(store_dir, tmp_path, scheduler):
+    runner = CliRunner()
+    for command in ("hotspots", "areas"):
+        paths = {}
+        for backend, extra in (("memory", []), ("dask", ["--dask", "--scheduler", scheduler])):
+            paths[backend] = tmp_path / f"{command}-{backend}.parquet"
+            res = runner.invoke(app, [command, "--store", str(store_dir), "--group", "neighbourhood", *extra,
+                                      "--out", str(paths[backend])])
+            assert res.exit_code == 0, res.output
+        mem, dsk = _table(paths["memory"]), _table(paths["dask"])
+        assert len(mem) > 0
+        pd.testing.assert_frame_equal(mem, dsk)
+        meta = {b: json.loads(p.with_name(p.name + ".json").read_text()) for b, p in paths.items()}
+        assert (meta["memory"].pop("backend"), meta["dask"].pop("backend")) == ("memory", "dask")
+        assert meta["dask"].pop("scheduler") == scheduler
+        assert meta["memory"] == meta["dask"]
+        assert (mem["category"].astype(str).str.contains("hotspot")).any()  # hot cells, and areas of them
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--dask", "--unit", "ward"], "--dask aggregates H3 cells only"),
+        (["--dask", "--workers", "0"], "--workers must be a positive number"),
+        (["--dask", "--weights", "distance"], "needs `distance_m`"),
+    ],
+)
+def test_dask_option_errors(store_dir, tmp_path, args, match):
+    res = CliRunner().invoke(app, ["hotspots", "--store", str(store_dir), *args, "--out", str(tmp_path / "x.parquet")])
+    assert res.exit_code != 0
+    assert match in str(res.exception)
+    assert not (tmp_path / "x.parquet").exists()

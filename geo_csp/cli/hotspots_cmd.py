@@ -5,6 +5,12 @@ boundary when the config names Bury), else the extent of the data. Every output 
 run's metadata (every parameter, the software version): in the GeoParquet schema metadata under
 ``geo_csp``, in a ``geo_csp_metadata`` table of a GeoPackage, and always in a sidecar ``FILE.json``.
 
+``--dask`` runs ``hotspots`` and ``areas`` over the store on Dask: the cube is aggregated from the
+store's force/month partitions (:func:`geo_csp.scale.build_cube_dask`), so a force's or a nation's
+store is never loaded into one table, and the result is the in-memory one (H3 cells only). Give
+``--scheduler tcp://HOST:8786`` for a running ``dask.distributed`` cluster; without it a local
+cluster of ``--workers`` processes runs for the command.
+
 The heavy libraries (geopandas, pandas, pyarrow, the analysis modules) are imported inside the
 functions that use them, so that ``geo-csp --help`` does not load them through this module.
 """
@@ -45,8 +51,49 @@ _OUT = typer.Option("--out", help="Output file: .parquet (GeoParquet) or .gpkg."
 _WEIGHTS = typer.Option("--weights", help="Spatial weights: auto (h3 k-ring for cells, queen for wards/LSOAs), "
                         "h3, queen or distance (unit centroids within --distance-m).")
 _DISTANCE = typer.Option("--distance-m", help="Distance band radius in metres (with --weights distance).")
+_DASK = typer.Option("--dask", help="Aggregate the cube from the store on Dask (H3 units; a local cluster unless "
+                     "--scheduler is given): for a force's or a nation's store. Same result as in memory.")
+_SCHEDULER = typer.Option("--scheduler", help="Address of a running dask scheduler (tcp://host:8786); implies --dask.")
+_WORKERS = typer.Option("--workers", help="Worker processes of the local Dask cluster (--dask without --scheduler).")
 _RANK_BY = typer.Option("--rank-by", help="Sort the units by n, harm, rate_per_1000 (per 1,000 residents a year; "
                         "wards/LSOAs) or gi_z, highest first, and write a `rank` column (1 = highest).")
+
+
+def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolution: int | None, period: str,
+                    crime_type: list[str] | None, group: str | None, source: list[str] | None, measure: str,
+                    previous: Any = None, *, population: Path | None, weights: str, distance_m: float | None,
+                    dask: bool, scheduler: str | None, workers: int) -> Any:
+    """One hotspot run: in memory on the store's located incidents, or on Dask over the store itself.
+
+    The Dask run makes the same :func:`geo_csp.analysis.run_hotspots` call with the store folder and
+    ``backend="dask"`` (the study context, wards and places as in memory) and adds ``scheduler`` to the
+    metadata.
+    """
+    if not dask and scheduler is None:
+        return _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
+                    population=population, weights=weights, distance_m=distance_m)
+    from geo_csp import analysis, hotspots, scale
+
+    if unit != "h3":
+        raise ParameterError(f"--dask aggregates H3 cells only, not --unit {unit}: ward and LSOA cubes are small, "
+                             "run them without --dask")
+    if isinstance(workers, bool) or workers < 1:
+        raise ParameterError(f"--workers must be a positive number of worker processes; got {workers!r}")
+    analysis.resolve_weights(unit, weights, distance_m)  # fail before starting a cluster
+    ctx = _context(store_dir, boundary, unit=unit, population=population, measure=measure)
+    with scale.dask_client(scheduler, n_workers=workers) as client:
+        result = analysis.run_hotspots(
+            store_dir, unit=unit, resolution=resolution, period=period, crime_types=crime_type or None, group=group,
+            sources=source or None, measure=measure, study_area=ctx["study_area"], units=ctx["units"],
+            named_places=ctx["named_places"], wards=ctx["wards"], previous_areas=previous,
+            params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m, backend="dask", client=client,
+        )
+    result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
+                            "synthetic": bool(ctx["config"].get("synthetic", False)),
+                            "scheduler": scheduler or f"local cluster of {workers} workers"})
+    if "resolution_reason" in result.metadata:
+        console.print(result.metadata["resolution_reason"])
+    return result
 
 
 @app.command("hotspots")
@@ -65,6 +112,9 @@ def hotspots_command(
     weights: Annotated[str, _WEIGHTS] = "auto",
     distance_m: Annotated[float | None, _DISTANCE] = None,
     rank_by: Annotated[str | None, _RANK_BY] = None,
+    dask: Annotated[bool, _DASK] = False,
+    scheduler: Annotated[str | None, _SCHEDULER] = None,
+    workers: Annotated[int, _WORKERS] = 2,
 ) -> None:
     """Classify every unit (Gi*, Mann-Kendall, ArcGIS pattern, Chainey category) and write one row per unit."""
     from geo_csp import analysis
@@ -74,8 +124,9 @@ def hotspots_command(
     if rank_by == "rate_per_1000" and unit == "h3":
         raise ParameterError("--rank-by rate_per_1000 needs residents: H3 cells have no population; "
                              "use --unit ward or lsoa, or rank by n, harm or gi_z")
-    result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
-                  population=population, weights=weights, distance_m=distance_m)
+    result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
+                             population=population, weights=weights, distance_m=distance_m, dask=dask,
+                             scheduler=scheduler, workers=workers)
     units = result.units
     if rank_by is not None:
         units = analysis.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
@@ -101,6 +152,9 @@ def areas_command(
     population: Annotated[Path | None, _POPULATION] = None,
     weights: Annotated[str, _WEIGHTS] = "auto",
     distance_m: Annotated[float | None, _DISTANCE] = None,
+    dask: Annotated[bool, _DASK] = False,
+    scheduler: Annotated[str | None, _SCHEDULER] = None,
+    workers: Annotated[int, _WORKERS] = 2,
 ) -> None:
     """Merge contiguous hot units into named hotspot areas and write one row per area."""
     import geopandas as gpd
@@ -110,8 +164,9 @@ def areas_command(
         layer = "hotspot_areas" if previous.suffix.lower() == ".gpkg" else None
         prev = (gpd.read_parquet(previous) if previous.suffix.lower() == ".parquet"
                 else gpd.read_file(previous, layer=layer)).to_crs(settings.WORKING_CRS)
-    result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
-                  population=population, weights=weights, distance_m=distance_m)
+    result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
+                             population=population, weights=weights, distance_m=distance_m, dask=dask,
+                             scheduler=scheduler, workers=workers)
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")
