@@ -346,6 +346,7 @@ class _Unit:
     path: str  # as reported
     name: str  # base name, for layout and force detection
     read: Callable[[], bytes]
+    size: int = 0  # bytes on disk (uncompressed size for a zip member): only groups files into batches
 
 
 @dataclass(frozen=True)
@@ -362,14 +363,14 @@ def _archive_kind(name: str) -> tuple[str | None, str | None]:
     return (m["kind"], m["force"]) if m else (None, None)
 
 
-def _police_uk_units(found: list[tuple[str, str, Any]], notes: list[str], *, empty: str) -> list[_Unit]:
-    """The police.uk street and stop-and-search files among ``(label, base name, reader)`` entries of a
-    folder or zip; outcomes and other files are noted and passed over; none at all raises ``empty``."""
+def _police_uk_units(found: list[tuple[str, str, Any, int]], notes: list[str], *, empty: str) -> list[_Unit]:
+    """The police.uk street and stop-and-search files among ``(label, base name, reader, size)`` entries
+    of a folder or zip; outcomes and other files are noted and passed over; none at all raises ``empty``."""
     units = []
-    for label, base, read in found:
+    for label, base, read, size in found:
         kind, _ = _archive_kind(base)
         if kind in ("street", "stop-and-search"):
-            units.append(_Unit(label, base, read))
+            units.append(_Unit(label, base, read, size))
         elif kind == "outcomes":
             notes.append(f"{label}: outcomes file skipped (outcomes are not incidents)")
         else:
@@ -388,21 +389,23 @@ def expand_inputs(path_text: str | Path, notes: list[str]) -> list[_Unit]:
     if not path.exists():
         raise InputFileError(f"{path}: no such file or folder; check the path")
     if path.is_dir():
-        found = [(str(p), p.name, p.read_bytes) for p in sorted(q for q in path.rglob("*") if q.is_file())]
+        found = [(str(p), p.name, p.read_bytes, p.stat().st_size)
+                 for p in sorted(q for q in path.rglob("*") if q.is_file())]
         return _police_uk_units(found, notes, empty=(
             f"{path}: folder holds no police.uk files named YYYY-MM-<force>-street.csv or"
             " YYYY-MM-<force>-stop-and-search.csv; give partner files one by one with --mapping"))
     if path.suffix.lower() == ".zip":
         try:
             with zipfile.ZipFile(path) as zf:
-                members = [i.filename for i in zf.infolist() if not i.is_dir()]
+                members = {i.filename: i.file_size for i in zf.infolist() if not i.is_dir()}
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputFileError(f"{path}: not a readable zip archive ({exc}); download it again") from exc
-        found = [(f"{path}!{m}", m.rsplit("/", 1)[-1], functools.partial(_read_member, path, m)) for m in sorted(members)]
+        found = [(f"{path}!{m}", m.rsplit("/", 1)[-1], functools.partial(_read_member, path, m), members[m])
+                 for m in sorted(members)]
         return _police_uk_units(found, notes, empty=(
             f"{path}: zip holds no police.uk files named YYYY-MM-<force>-street.csv or"
             " YYYY-MM-<force>-stop-and-search.csv; use a zip downloaded from data.police.uk"))
-    return [_Unit(str(path), path.name, path.read_bytes)]
+    return [_Unit(str(path), path.name, path.read_bytes, path.stat().st_size)]
 
 
 def _read_member(path: Path, member: str) -> bytes:
@@ -451,6 +454,13 @@ def _check_text(unit: _Unit, head: bytes) -> None:
         )
 
 
+def _checked_header(unit: _Unit, raw_bytes: bytes) -> list[str]:
+    """The header of a CSV (plain or gzip), after refusing an empty or binary file."""
+    head = _head(unit, raw_bytes)
+    _check_text(unit, head)
+    return _header(head)
+
+
 def _header(data: bytes) -> list[str]:
     end = data.find(b"\n")
     first = (data if end < 0 else data[:end]).decode("utf-8-sig", errors="replace")
@@ -464,11 +474,11 @@ files are already prepared on several threads), so small files are parsed on the
 
 
 def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: bool, gz: bool,
-               on_invalid: Callable[[Any], str]) -> pa.Table:
+               on_invalid: Callable[[Any], str], encodings: tuple[str, ...] = ("utf8", "cp1252")) -> pa.Table:
     """pyarrow parse with every column as text (null when empty); retries as cp1252 if not UTF-8."""
     ncols = len(header)
     names = [f"c{i}" for i in range(ncols)]
-    for encoding in ("utf8", "cp1252"):
+    for encoding in encodings:
         stream = pa.input_stream(pa.py_buffer(source), compression="gzip" if gz else None)
         try:
             table = pacsv.read_csv(
@@ -483,7 +493,7 @@ def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: boo
             )
             return table.rename_columns(header)
         except pa.ArrowInvalid as exc:
-            if "UTF8" in str(exc) and encoding == "utf8":
+            if "UTF8" in str(exc) and encoding == "utf8" and len(encodings) > 1:
                 continue  # Excel-saved partner CSVs; police.uk files are UTF-8
             raise InputFileError(f"{unit.path}: not a readable CSV ({exc}); check the file") from exc
         except (OSError, EOFError, zlib.error) as exc:
@@ -528,14 +538,8 @@ def _read_csv_rows(unit: _Unit, raw: bytes, header: list[str]) -> _RawTable:
     table = _parse_csv(unit, data, header, ignore_empty=False, gz=False, on_invalid=on_invalid)
     if not invalid and not _has_line_breaks_in_values(data, table):
         lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
-        # A blank line is a row of nulls; a column with no null at all rules them out for free.
-        if min(col.null_count for col in table.columns) > 0:
-            blank = functools.reduce(pc.and_, [pc.is_null(c) for c in table.columns])
-            if pc.any(blank).as_py():
-                keep = pc.invert(blank)
-                table = table.filter(keep)
-                lines = lines[keep.to_numpy(zero_copy_only=False)]
-        return _RawTable(header, table, lines, np.empty(0, np.int64), [])
+        table, keep = _drop_blank_rows(table)
+        return _RawTable(header, table, lines if keep is None else lines[keep], np.empty(0, np.int64), [])
     # Rare path (malformed rows or line breaks in values): count fields per physical line.
     invalid.clear()
     table = _parse_csv(unit, data, header, ignore_empty=True, gz=False, on_invalid=on_invalid)
@@ -560,6 +564,75 @@ def _read_csv_rows(unit: _Unit, raw: bytes, header: list[str]) -> _RawTable:
         )
     bad_text = pc.filter(text_lines, pa.array(bad)).to_pylist()
     return _RawTable(header, table, numbers[good], numbers[bad], bad_text)
+
+
+class _NotBatchable(Exception):
+    """A batch of street files that cannot be parsed as one text (each file is then read alone)."""
+
+
+def _street_text(unit: _Unit, raw_bytes: bytes) -> bytes | None:
+    """The decompressed text of a police.uk street file that can join a batch, else None.
+
+    A file joins when its header is the street header and every carriage return ends a line
+    (``\r\n``): pyarrow also ends rows at a lone ``\r``, which would move rows between files.
+    Raises :class:`InputFileError` for an empty or binary file, as a read on its own would.
+    """
+    if unit.name.lower().endswith((".xlsx", ".xlsm")):
+        return None
+    if tuple(_checked_header(unit, raw_bytes)) != schema.POLICE_UK_STREET_HEADER:
+        return None
+    data = _decompress(unit, raw_bytes)
+    return data if b"\r" not in data or data.count(b"\r") == data.count(b"\r\n") else None
+
+
+def _read_street_batch(units: Sequence[_Unit], texts: Sequence[bytes]) -> tuple[_RawTable, np.ndarray]:
+    """Parse several police.uk street files as one CSV text; the rows and the file index of each.
+
+    The files' bodies (header line dropped) are joined and parsed by one multi-threaded pyarrow
+    read. With no malformed row and no lone ``\r``, a file's rows are exactly its physical lines
+    (blank lines are kept as null rows), so the row count per file is its count of line ends; a
+    line break inside a quoted value merges lines and shows as a total that does not add up. Any
+    such doubt raises :class:`_NotBatchable`, and the caller reads the files one by one.
+    """
+    header = list(schema.POLICE_UK_STREET_HEADER)
+    bodies = []
+    for data in texts:
+        body = data[data.find(b"\n") + 1:] if b"\n" in data else b""
+        bodies.append(body if not body or body.endswith(b"\n") else body + b"\n")
+    counts = np.array([b.count(b"\n") for b in bodies], dtype=np.int64)
+    joined = b"".join([b"h\n", *bodies])
+    invalid: list[str] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(row.text)
+        return "skip"
+
+    try:
+        table = _parse_csv(units[0], joined, header, ignore_empty=False, gz=False, on_invalid=on_invalid,
+                           encodings=("utf8",))
+    except InputFileError as exc:
+        raise _NotBatchable(str(exc)) from exc
+    if invalid or table.num_rows != counts.sum():
+        raise _NotBatchable("rows do not match the files' lines")
+    file_idx = np.repeat(np.arange(len(units), dtype=np.int64), counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    lines = np.arange(table.num_rows, dtype=np.int64) - starts + 2
+    table, keep = _drop_blank_rows(table)
+    if keep is not None:
+        file_idx, lines = file_idx[keep], lines[keep]
+    return _RawTable(header, table, lines, np.empty(0, np.int64), []), file_idx
+
+
+def _drop_blank_rows(table: pa.Table) -> tuple[pa.Table, np.ndarray | None]:
+    """Blank lines (parsed as rows of nulls) removed; the mask of kept rows, None when none was blank."""
+    # A column with no null at all rules blank rows out for free.
+    if min(col.null_count for col in table.columns) == 0:
+        return table, None
+    blank = functools.reduce(pc.and_, [pc.is_null(c) for c in table.columns])
+    if not pc.any(blank).as_py():
+        return table, None
+    keep = pc.invert(blank)
+    return table.filter(keep), keep.to_numpy(zero_copy_only=False)
 
 
 def _read_xlsx(unit: _Unit, raw: bytes) -> _RawTable:
@@ -606,17 +679,37 @@ class _Parsed:
     weight: np.ndarray | None = None
 
 
-def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tuple[pa.Table, pa.Table, dict[str, int]]:
+def _assemble(
+    paths: Sequence[str], raw: _RawTable, parsed: _Parsed, file_ids: Sequence[str], file_idx: np.ndarray
+) -> tuple[pa.Table, pa.Table, np.ndarray, np.ndarray]:
+    """Accepted and quarantined rows of one or more files read together.
+
+    Parameters
+    ----------
+    paths, file_ids
+        Per file: the path as reported and the id.
+    raw, parsed
+        The rows of all files, in file order and line order within a file.
+    file_idx
+        The file (index into ``paths``) of each row of ``raw``.
+
+    Returns
+    -------
+    accepted, quarantined, accepted_file, quarantined_file
+        The tables (quarantine ordered by file, then line) and the file index of each of their rows.
+    """
     n = parsed.n
     ok = parsed.reason == ""
     ok_idx = np.flatnonzero(ok)
     acc_lines = raw.lines[ok_idx]
+    acc_file = file_idx[ok_idx]
     lon, lat = parsed.lon[ok_idx], parsed.lat[ok_idx]
     located = parsed.located[ok_idx]
     east, north = parsed.east[ok_idx], parsed.north[ok_idx]
     take = pa.array(ok_idx)
     line_text = pc.cast(pa.array(acc_lines), pa.string())
     null_str = pa.nulls(len(ok_idx), pa.string())
+    file_id_col = _per_file(file_ids, acc_file)
 
     all_ok = len(ok_idx) == n
 
@@ -626,7 +719,7 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
         return arr if all_ok else arr.take(take)  # most files quarantine nothing: no copy
 
     arrays = {
-        schema.INCIDENT_ID: pc.binary_join_element_wise(file_id, line_text, ":"),
+        schema.INCIDENT_ID: pc.binary_join_element_wise(file_id_col, line_text, ":"),
         schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
         schema.FORCE: col(parsed.force),
         schema.MONTH: col(parsed.month),
@@ -639,7 +732,7 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
         schema.NORTHING: pa.array(north, from_pandas=True),
         schema.LOCATED: pa.array(located),
         schema.WEIGHT: pa.array(np.ones(len(ok_idx)) if parsed.weight is None else parsed.weight[ok_idx]),
-        schema.FILE_ID: pa.repeat(pa.scalar(file_id, pa.string()), len(ok_idx)),
+        schema.FILE_ID: file_id_col,
         schema.LINE: pa.array(acc_lines, pa.int64()),
     }
     for name in (schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.CRIME_ID,
@@ -648,9 +741,10 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
         arrays[name] = null_str if arr is None else col(arr)
     accepted = pa.table([arrays[f.name] for f in schema.INCIDENT_SCHEMA], schema=schema.INCIDENT_SCHEMA)
 
-    # Quarantine: validation failures, then malformed rows.
+    # Quarantine: validation failures, then malformed rows (only a file read alone has those).
     bad_idx = np.flatnonzero(~ok)
-    files, file_ids, lines, sources, reasons, messages, raws = [], [], [], [], [], [], []
+    lines, reasons, messages, raws = [], [], [], []
+    q_file = [file_idx[bad_idx]]
     if len(bad_idx):
         bad_table = raw.table.take(pa.array(bad_idx))
         bad_reason = parsed.reason[bad_idx]
@@ -675,23 +769,31 @@ def _assemble(unit: _Unit, raw: _RawTable, parsed: _Parsed, file_id: str) -> tup
         reasons += ["malformed_row"] * len(raw.malformed_lines)
         messages += [f"{schema.REASONS['malformed_row']} (expected {len(raw.header)})"] * len(raw.malformed_lines)
         raws += [json.dumps({"text": t}, ensure_ascii=False) for t in raw.malformed_text]
-    nq = len(lines)
+        q_file.append(np.zeros(len(raw.malformed_lines), np.int64))
+    q_idx = np.concatenate(q_file).astype(np.int64)
     quarantine = pa.table(
         {
-            "file": pa.array([unit.path] * nq, pa.string()),
-            schema.FILE_ID: pa.array([file_id] * nq, pa.string()),
+            "file": _per_file(paths, q_idx),
+            schema.FILE_ID: _per_file(file_ids, q_idx),
             schema.LINE: pa.array(lines, pa.int64()),
-            schema.SOURCE: pa.array([parsed.source] * nq, pa.string()),
+            schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(lines)),
             "reason": pa.array(reasons, pa.string()),
             "message": pa.array(messages, pa.string()),
             "raw": pa.array(raws, pa.string()),
         },
         schema=schema.QUARANTINE_SCHEMA,
     )
-    if nq:
-        quarantine = quarantine.sort_by(schema.LINE)
-    counts = pd.Series(reasons, dtype=object).value_counts()
-    return accepted, quarantine, {str(k): int(v) for k, v in sorted(counts.items())}
+    if len(lines):
+        order = np.lexsort((np.asarray(lines, np.int64), q_idx))
+        quarantine, q_idx = quarantine.take(pa.array(order)), q_idx[order]
+    return accepted, quarantine, acc_file, q_idx
+
+
+def _per_file(values: Sequence[str], file_idx: np.ndarray) -> pa.Array:
+    """A per-file text value spread to rows by their file index."""
+    if len(values) == 1:
+        return pa.repeat(pa.scalar(values[0], pa.string()), len(file_idx))
+    return pa.array(values, pa.string()).take(pa.array(file_idx))
 
 
 def _per_distinct(values: pa.Array, check: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
@@ -714,31 +816,34 @@ def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # Readers
 # --------------------------------------------------------------------------------------------------
-def _street(unit: _Unit, raw: _RawTable) -> _Parsed:
+def _street(raw: _RawTable, names: Sequence[str], file_idx: np.ndarray) -> _Parsed:
+    """Validate police.uk street rows of one or more files (``names``: base names; ``file_idx``: per row)."""
     t, n = raw.table, raw.table.num_rows
     month = _text(t["Month"])  # police.uk values are exact: no trimming
     crime = _text(t["Crime type"])
     lon, lat, coord_reason, located, east, north = _coordinates(
         t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS
     )
-    _, name_force = _archive_kind(unit.name)
-    falls = _text(t["Falls within"])
-    if name_force:
-        force = pa.repeat(pa.scalar(name_force, pa.string()), n)
-        no_force = np.zeros(n, bool)
-    else:
+    name_forces = [_archive_kind(name)[1] or "" for name in names]
+    force = _per_file(name_forces, file_idx)
+    no_force = np.zeros(n, bool)
+    if not all(name_forces):  # force from "Falls within" for files whose name does not give it
+        falls = _text(t["Falls within"])
         uniques = pc.unique(falls)
         slugs = pa.array([force_slug(s) for s in uniques.to_pylist()], pa.string())  # per distinct name
-        force = slugs.take(pc.index_in(falls, uniques))
-        no_force = pc.equal(force, "").to_numpy(zero_copy_only=False)
+        from_falls = slugs.take(pc.index_in(falls, uniques))
+        named = np.array([bool(f) for f in name_forces])[file_idx]
+        force = pc.if_else(pa.array(named), force, from_falls)
+        no_force = ~named & pc.equal(from_falls, "").to_numpy(zero_copy_only=False)
+    month_codes = pc.dictionary_encode(month)
+    codes = month_codes.indices.to_numpy(zero_copy_only=False)
+    bad_month = ~valid_months(month_codes.dictionary)[codes]
+    # A file's month is its replacement key: a row of another month must not move keys.
+    name_months = [file_month(name) for name in names]
+    file_code = pc.fill_null(pc.index_in(pa.array(name_months, pa.string()), month_codes.dictionary), -1)
+    has_month = np.array([m is not None for m in name_months])[file_idx]
+    outside = ~bad_month & has_month & (codes != file_code.to_numpy(zero_copy_only=False)[file_idx])
     known = pa.array(schema.CRIME_TYPES)
-    bad_month = ~_per_distinct(month, valid_months)
-    name_month = file_month(unit.name)
-    if name_month is None:
-        outside = np.zeros(n, bool)
-    else:  # the file's month is its replacement key: a row of another month must not move keys
-        same = _per_distinct(month, lambda u: pc.equal(u, name_month).to_numpy(zero_copy_only=False))
-        outside = ~bad_month & ~same
     checks = [
         ("bad_month", bad_month),
         ("month_outside_file", outside),
@@ -931,12 +1036,10 @@ def _parse_unit(unit: _Unit, raw_bytes: bytes, mapping: ColumnMapping | None) ->
             raise InputFileError(f"{unit.path}: XLSX files are partner extracts; pass --mapping FILE")
         raw = _read_xlsx(unit, raw_bytes)
         return raw, _partner(unit, raw, mapping)
-    head = _head(unit, raw_bytes)
-    _check_text(unit, head)
-    header = _header(head)
+    header = _checked_header(unit, raw_bytes)
     if tuple(header) == schema.POLICE_UK_STREET_HEADER:
         raw = _read_csv_rows(unit, raw_bytes, header)
-        return raw, _street(unit, raw)
+        return raw, _street(raw, [unit.name], np.zeros(raw.table.num_rows, np.int64))
     if tuple(header) == schema.POLICE_UK_STOP_SEARCH_HEADER:
         raw = _read_csv_rows(unit, raw_bytes, header)
         return raw, _stop_search(unit, raw)
@@ -988,8 +1091,8 @@ def ingest_paths(
     progress
         Called after each file as ``progress(done, total, path)``.
     backend
-        ``"memory"`` reads and validates the files one at a time in this process (peak memory is
-        one file's); ``"dask"`` validates them on Dask workers (:func:`geo_csp.scale.ingest_paths_dask`,
+        ``"memory"`` reads and validates the files in this process, in batches of a few MB (peak
+        memory is a few batches', whatever the number of files); ``"dask"`` validates them on Dask workers (:func:`geo_csp.scale.ingest_paths_dask`,
         same store and report; zips are not read there).
     client
         With ``backend="dask"``: a ``dask.distributed.Client`` (default: a local cluster).
@@ -1024,9 +1127,11 @@ def ingest_paths(
     units = [u for p in paths for u in expand_inputs(p, notes)]
     reports: list[FileReport] = []
     with store_transaction(store_dir) as txn:
-        prepare = functools.partial(_prepare, known=txn.known_file, mapping=mapping, encode=True)
-        prepared = _in_order(prepare, units)
+        prepare = functools.partial(_prepare_batch, known=txn.known_file, mapping=mapping, encode=True)
+        prepared = itertools.chain.from_iterable(_in_order(prepare, _batches(units)))
         for done, item in enumerate(prepared, start=1):
+            if isinstance(item, Exception):
+                raise item
             unit, sha = item.unit, item.sha
             file_id = sha[:16]
             # checked again in file order: the same bytes twice in one ingest count once
@@ -1077,57 +1182,183 @@ def _prepare(
     unit: _Unit, *, known: Callable[[str], str | None], mapping: ColumnMapping | None,
     encode: bool = False,
 ) -> _Prepared:
-    """Read, hash, parse and validate one input (thread-safe: touches no store file).
+    """Read, hash, parse and validate one input (thread-safe: touches no store file)."""
+    item = _prepare_batch([unit], known=known, mapping=mapping, encode=encode)[0]
+    if isinstance(item, Exception):
+        raise item
+    return item
 
-    ``encode`` also encodes the rows as Parquet (:func:`geo_csp.store.encode_parts`), so that the
-    thread staging the files in order only writes bytes.
+
+def _prepare_batch(
+    units: Sequence[_Unit], *, known: Callable[[str], str | None], mapping: ColumnMapping | None,
+    encode: bool = False,
+) -> list[_Prepared | Exception]:
+    """Read, hash, parse and validate several inputs (thread-safe: touches no store file).
+
+    police.uk street files are parsed and validated together, as one table (every check, the
+    coordinate projection and the table building run once for the batch), and split back per file;
+    other files, and street files the batch cannot place row by row, are read one by one. A file
+    that cannot be read gives its exception in its place (the files after it are not read), so the
+    caller raises the first failure in input order. ``encode`` also encodes each file's rows as
+    Parquet (:func:`geo_csp.store.encode_parts`), so the thread staging the files only writes bytes.
     """
+    results: list[_Prepared | Exception | None] = []
+    street: list[tuple[int, bytes, str, bytes]] = []  # position, raw bytes, sha, text
+    for unit in units:
+        try:
+            raw_bytes = _read_unit(unit)
+            sha = hashlib.sha256(raw_bytes).hexdigest()
+            if known(sha) is not None:
+                results.append(_Prepared(unit, sha, len(raw_bytes)))
+                continue
+            text = _street_text(unit, raw_bytes)
+            if text is None:
+                results.append(_prepare_alone(unit, raw_bytes, sha, mapping, encode=encode))
+            else:
+                street.append((len(results), raw_bytes, sha, text))
+                results.append(None)
+        except Exception as exc:  # raised by the caller when this file's turn comes
+            results.append(exc)
+            break
+    if street:
+        batch = [units[pos] for pos, *_ in street]
+        try:
+            raw, file_idx = _read_street_batch(batch, [text for *_, text in street])
+        except _NotBatchable:
+            for pos, raw_bytes, sha, _ in street:
+                try:
+                    results[pos] = _prepare_alone(units[pos], raw_bytes, sha, mapping, encode=encode)
+                except Exception as exc:
+                    results[pos] = exc
+                    del results[pos + 1:]
+                    break
+        else:
+            parsed = _street(raw, [u.name for u in batch], file_idx)
+            shas = [sha for _, _, sha, _ in street]
+            prepared = _split(batch, shas, [len(b) for _, b, _, _ in street], raw, parsed, file_idx, encode=encode)
+            for (pos, *_), item in zip(street, prepared, strict=True):
+                results[pos] = item
+    return results  # type: ignore[return-value]
+
+
+def _read_unit(unit: _Unit) -> bytes:
     try:
-        raw_bytes = unit.read()
+        return unit.read()
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise InputFileError(f"{unit.path}: cannot be read ({exc}); download it again") from exc
-    sha = hashlib.sha256(raw_bytes).hexdigest()
-    if known(sha) is not None:
-        return _Prepared(unit, sha, len(raw_bytes))
+
+
+def _prepare_alone(unit: _Unit, raw_bytes: bytes, sha: str, mapping: ColumnMapping | None, *,
+                   encode: bool) -> _Prepared:
+    """One input read and validated on its own (partner, stop-and-search, or an unusual street file)."""
     raw, parsed = _parse_unit(unit, raw_bytes, mapping)
-    accepted, quarantined, reasons = _assemble(unit, raw, parsed, sha[:16])
-    unlocated = accepted.num_rows - int(pc.sum(pc.cast(accepted[schema.LOCATED], pa.int64())).as_py() or 0)
-    return _Prepared(
-        unit, sha, len(raw_bytes), accepted, quarantined, reasons, parsed.source,
-        rows_read=parsed.n + len(raw.malformed_lines), unlocated=unlocated,
-        forces=tuple(sorted(pc.unique(accepted[schema.FORCE]).to_pylist())),
-        months=tuple(sorted(pc.unique(accepted[schema.MONTH]).to_pylist())),
-        encoded=encode_parts(accepted, quarantined) if encode else None,
+    return _split([unit], [sha], [len(raw_bytes)], raw, parsed, np.zeros(parsed.n, np.int64), encode=encode)[0]
+
+
+def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], raw: _RawTable, parsed: _Parsed,
+           file_idx: np.ndarray, *, encode: bool) -> list[_Prepared]:
+    """Accepted and quarantined rows of files read together, split back into one result per file.
+
+    Rows are in file order, so each file's rows are a zero-copy slice; counts, reasons, forces and
+    months per file come from one vectorised pass over the batch.
+    """
+    k = len(units)
+    accepted, quarantined, acc_file, q_file = _assemble(
+        [u.path for u in units], raw, parsed, [sha[:16] for sha in shas], file_idx
     )
+    n_acc = np.bincount(acc_file, minlength=k)
+    n_q = np.bincount(q_file, minlength=k)
+    acc_start = np.cumsum(n_acc) - n_acc
+    q_start = np.cumsum(n_q) - n_q
+    located = accepted[schema.LOCATED].to_numpy().astype(bool)
+    unlocated = np.bincount(acc_file[~located], minlength=k)
+    reasons: list[dict[str, int]] = [{} for _ in range(k)]
+    if quarantined.num_rows:
+        codes, names = pd.factorize(quarantined["reason"].to_numpy(zero_copy_only=False))
+        counts = np.bincount(q_file * len(names) + codes, minlength=k * len(names)).reshape(k, len(names))
+        for i in np.flatnonzero(n_q):  # files with quarantined rows only
+            reasons[i] = {str(names[c]): int(counts[i, c]) for c in np.argsort(names) if counts[i, c]}
+    forces = _distinct_per_file(accepted[schema.FORCE], acc_file, k)
+    months = _distinct_per_file(accepted[schema.MONTH], acc_file, k)
+    out = []
+    for i, unit in enumerate(units):
+        acc = accepted.slice(acc_start[i], n_acc[i])
+        quar = quarantined.slice(q_start[i], n_q[i])
+        out.append(_Prepared(
+            unit, shas[i], sizes[i], acc, quar, reasons[i], parsed.source,
+            rows_read=int(n_acc[i] + n_q[i]), unlocated=int(unlocated[i]), forces=forces[i], months=months[i],
+            encoded=encode_parts(acc, quar) if encode else None,
+        ))
+    return out
+
+
+def _distinct_per_file(values: pa.Array, file_idx: np.ndarray, k: int) -> list[tuple[str, ...]]:
+    """The sorted distinct values of each file's rows."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    pairs = np.unique(file_idx * len(names) + encoded.indices.to_numpy(zero_copy_only=False))
+    per_file: list[list[str]] = [[] for _ in range(k)]
+    for f, c in zip((pairs // max(len(names), 1)).tolist(), (pairs % max(len(names), 1)).tolist(), strict=True):
+        per_file[f].append(names[c])
+    return [tuple(sorted(v)) for v in per_file]
 
 
 _PREPARE_THREADS = 2
-"""Files read, validated and encoded as Parquet at once while the caller writes the bytes of the
+"""Batches read, validated and encoded as Parquet at once while the caller writes the bytes of the
 previous ones. pyarrow's CSV reader and compute kernels, pyproj and the Parquet encoder release the
 GIL, so on 2 cores two preparing threads plus the writing thread keep both busy; more only holds
 more files in memory."""
 
+_BATCH_BYTES = 8 << 20
+"""Files are read and validated in batches of about this many bytes of CSV text (a larger file is a
+batch of its own): large enough that a batch's few dozen pyarrow calls and one threaded CSV parse
+cost little per file, small enough that the batches in flight hold tens of MB whatever the number
+of files."""
 
-def _in_order(fn: Callable[[_Unit], _Prepared], units: Sequence[_Unit]) -> Iterator[_Prepared]:
-    """``fn`` over ``units`` on a small thread pool, yielded in input order.
+_BATCH_FILES = 256
+_GZIP_TEXT_RATIO = 6
+"""Assumed text bytes per gzip byte when sizing a batch (police.uk CSVs compress about 5-7 times)."""
 
-    At most ``_PREPARE_THREADS + 1`` files are in flight (peak memory does not grow with the number
-    of files). An error is raised when its file's turn comes, so the first failing file in input
-    order is the one reported, as in a sequential run; files not started yet are then cancelled.
+
+def _batches(units: Sequence[_Unit]) -> list[list[_Unit]]:
+    """Consecutive units grouped into batches of at most :data:`_BATCH_BYTES` (estimated text) each."""
+    batches: list[list[_Unit]] = []
+    current: list[_Unit] = []
+    size = 0
+    for unit in units:
+        text = unit.size * (_GZIP_TEXT_RATIO if unit.name.lower().endswith(".gz") else 1)
+        if current and (size + text > _BATCH_BYTES or len(current) >= _BATCH_FILES):
+            batches.append(current)
+            current, size = [], 0
+        current.append(unit)
+        size += text
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _in_order(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+    """``fn`` over ``items`` on a small thread pool, yielded in input order.
+
+    At most ``_PREPARE_THREADS + 1`` items are in flight (peak memory does not grow with the number
+    of items). An error is raised when its item's turn comes, so the first failing one in input
+    order is the one reported, as in a sequential run; items not started yet are then cancelled.
     """
-    if len(units) <= 1:
-        yield from map(fn, units)
+    if len(items) <= 1:
+        yield from map(fn, items)
         return
     pool = ThreadPoolExecutor(max_workers=_PREPARE_THREADS, thread_name_prefix="geo-csp-ingest")
     try:
-        pending: deque[Future[_Prepared]] = deque()
-        queue = iter(units)
-        for unit in itertools.islice(queue, _PREPARE_THREADS + 1):
-            pending.append(pool.submit(fn, unit))
+        pending: deque[Future[Any]] = deque()
+        queue = iter(items)
+        for item in itertools.islice(queue, _PREPARE_THREADS + 1):
+            pending.append(pool.submit(fn, item))
         while pending:
             result = pending.popleft().result()
-            for unit in itertools.islice(queue, 1):
-                pending.append(pool.submit(fn, unit))
+            for item in itertools.islice(queue, 1):
+                pending.append(pool.submit(fn, item))
             yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

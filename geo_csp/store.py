@@ -76,7 +76,8 @@ def _write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=False)
+        # Compact: the C encoder (an indented dump runs in Python, a tenth of a second per 1,000 inputs)
+        json.dump(data, fh, separators=(",", ":"))
         if durable:
             fh.flush()
             os.fsync(fh.fileno())
@@ -114,16 +115,19 @@ def _parquet_bytes(table: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _write_bytes(data: pa.Buffer, path: Path) -> None:
+def _write_bytes(data: pa.Buffer, path: Path, *, made_dirs: set[Path] | None = None) -> None:
     """Write a part under its final name, not yet synced (no temporary name, no folder fsync).
 
     A part is invisible until the manifest lists it, so it needs neither a rename nor an fsync of
     its own: a crash before the commit leaves an unlisted file that the next ingest deletes, and
     :meth:`StoreTransaction.commit` makes every staged part durable (:func:`_fsync_files`) before
     it replaces the manifest. One write of the encoded bytes costs less than streaming the encoder
-    into a Python file object.
+    into a Python file object. ``made_dirs`` holds the folders already created (one ``mkdir`` each).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if made_dirs is None or path.parent not in made_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if made_dirs is not None:
+            made_dirs.add(path.parent)
     with open(path, "wb") as fh:
         fh.write(data)
 
@@ -252,6 +256,7 @@ class StoreTransaction:
         except StoreNotFoundError:
             self.manifest = _empty_manifest()
         self._staged: list[Path] = []
+        self._made_dirs: set[Path] = set()
         self._delete_after_commit: list[Path] = []
         self._sha_index = {e["sha256"]: fid for fid, e in self.manifest["files"].items()}
         # (source, force, month) -> file_id holding its active part: a new file's parts find the
@@ -314,7 +319,7 @@ class StoreTransaction:
             rel = f"incidents/source={source}/force={force}/month={month}/{file_id}.parquet"
             path = self.store_dir / rel
             self._staged.append(path)
-            _write_bytes(data, path)
+            _write_bytes(data, path, made_dirs=self._made_dirs)
             parts.append(
                 {"path": rel, "source": source, "force": force, "month": month, "rows": rows, "unlocated": unlocated}
             )
@@ -360,7 +365,7 @@ class StoreTransaction:
             quarantine_rel = f"quarantine/{file_id}.parquet"
             path = self.store_dir / quarantine_rel
             self._staged.append(path)
-            _write_bytes(encoded.quarantine, path)
+            _write_bytes(encoded.quarantine, path, made_dirs=self._made_dirs)
         files[file_id] = {
             **entry,
             "active": True,
@@ -438,6 +443,10 @@ class StoreTransaction:
 
 def _partitions(table: pa.Table) -> Iterator[tuple[tuple[str, str, str], pa.Table]]:
     """Split rows by (source, force, month), in key order, with one sort and zero-copy slices."""
+    ranges = [pc.min_max(table[c]) for c in (schema.SOURCE, schema.FORCE, schema.MONTH)]
+    if all(r["min"] == r["max"] for r in ranges):  # one key (a police.uk monthly file): the whole table
+        yield tuple(r["min"].as_py() for r in ranges), table  # type: ignore[misc]
+        return
     keys = pc.binary_join_element_wise(table[schema.SOURCE], table[schema.FORCE], table[schema.MONTH], "\x1f")
     encoded = pc.dictionary_encode(keys)
     if isinstance(encoded, pa.ChunkedArray):
