@@ -583,13 +583,24 @@ def read_incidents(
         if located_only:
             located = ds.field(schema.LOCATED) == True  # noqa: E712 - a pyarrow expression
             expr = located if expr is None else expr & located
-        table = dataset.to_table(columns=cols, filter=expr)
+        if categorical:
+            # encoded batch by batch: the text of the whole store is never in memory at once
+            batches = [_dictionary_encoded(b) for b in dataset.to_batches(columns=cols, filter=expr)]
+            table = pa.Table.from_batches(batches) if batches else dataset.to_table(columns=cols, filter=expr)
+        else:
+            table = dataset.to_table(columns=cols, filter=expr)
     if categorical:
-        for name in CATEGORICAL_COLUMNS:
-            if name in table.column_names:
-                i = table.schema.get_field_index(name)
-                table = table.set_column(i, name, table.column(i).dictionary_encode())
+        table = _dictionary_encoded(table)  # an empty store's table (a no-op for encoded columns)
     return table.to_pandas()
+
+
+def _dictionary_encoded(data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
+    """``data`` with the :data:`CATEGORICAL_COLUMNS` it holds dictionary-encoded (pandas categoricals)."""
+    names = list(data.schema.names)
+    arrays = [data.column(i).dictionary_encode() if name in CATEGORICAL_COLUMNS
+              and not pa.types.is_dictionary(data.schema.field(i).type) else data.column(i)
+              for i, name in enumerate(names)]
+    return type(data).from_arrays(arrays, names=names)
 
 
 def incidents_to_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
