@@ -23,6 +23,14 @@ a year") and it stays comparable between runs over windows of different lengths.
 the per-period rates (count in the period per 1,000 residents); Gi* is unchanged by a common scale
 factor, so annualising that cube would not change any z-score.
 
+Backends: the same :func:`run_hotspots` call runs in memory on an incident DataFrame (a borough)
+or, with ``backend="dask"`` (or given a store folder or a Dask DataFrame), aggregates the cube on
+Dask from the store's force/month partitions (:func:`geo_csp.scale.build_cube_dask`) so a nation's
+store is never one table; the statistics and areas then run on the cube as in memory. Both give
+the same cube, Gi* z, classes and areas (tested on the demo borough); ``metadata["backend"]`` says
+which ran. ``zero_fill="neighbours"`` keeps only occupied H3 cells and their ring, for a force or
+the nation, whose hull is mostly empty cells.
+
 Ranking: :func:`rank_units` ranks wards or LSOAs (or H3 cells, except by rate) by count, harm,
 annualised rate or Gi* z and adds a ``rank`` column (1 = highest).
 """

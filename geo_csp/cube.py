@@ -255,7 +255,9 @@ def data_extent(
     radius = float(ordered[gap[0]] if gap.size else ordered[-1])
     radius = max(min(radius, factor * q), float(min_radius_m))
     keep = ok & (dist <= radius)
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x[keep], y[keep]])))
+    # the hull of the distinct points (police.uk snap points repeat): one geometry per place, not per incident
+    ux, uy, _ = grid.unique_points(x[keep], y[keep])
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([ux, uy])))
     return hull, keep, radius
 
 

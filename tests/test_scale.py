@@ -356,3 +356,19 @@ def test_located_points_count_every_located_incident(demo_store, demo_incidents,
     assert n.sum() == len(located) and len(x) == len(located[[schema.EASTING, schema.NORTHING]].drop_duplicates())
     inside = cube.clip_to_study_area(demo_incidents, shapely.union_all(borough.geometry.to_numpy()))
     assert scale.located_points_dask(demo_store, study_area=borough, scheduler="synchronous")[2].sum() == inside.sum()
+
+
+def test_categorical_read_gives_the_same_table_and_cube(demo_store, demo_incidents):
+    """The national in-memory read: repeating text as categoricals, the same values and the same cube."""
+    cat = store.read_incidents(demo_store, categorical=True)
+    assert {c for c in cat.columns if isinstance(cat[c].dtype, pd.CategoricalDtype)} == set(store.CATEGORICAL_COLUMNS)
+    plain = cat.astype({c: demo_incidents[c].dtype for c in store.CATEGORICAL_COLUMNS})
+    assert_frame_equal(plain, demo_incidents)
+    assert cat.memory_usage(deep=True).sum() < 0.7 * demo_incidents.memory_usage(deep=True).sum()
+    a, b = cube.build_cube(demo_incidents, resolution=9), cube.build_cube(cat, resolution=9)
+    assert a.units.index.equals(b.units.index) and a.params == b.params
+    np.testing.assert_array_equal(a.n, b.n)
+    np.testing.assert_array_equal(a.harm, b.harm)
+    assert_frame_equal(a.locations, b.locations)
+    empty = store.read_incidents(demo_store, months=["1990-01"], columns=[schema.MONTH], categorical=True)
+    assert len(empty) == 0 and isinstance(empty[schema.MONTH].dtype, pd.CategoricalDtype)
