@@ -457,3 +457,144 @@ def test_street_row_of_another_month_is_quarantined_not_moved(tmp_path: Path) ->
     q = store.read_quarantine(s)
     assert q["reason"].tolist() == ["month_outside_file"] and q[schema.LINE].tolist() == [3]
     assert "Month=2019-02" in q["message"].iloc[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Many files: street files read and validated in batches
+# --------------------------------------------------------------------------------------------------
+_ROW = "{id},{m},{f} Police,{f} Police,{lon},{lat},On or near X,E01000001,Bury 001A,{t},,"
+
+
+def _street_folder(root: Path) -> Path:
+    """An archive folder whose street files cover every batch rule (bad rows, blank lines, CRLF,
+    no final line end, header only, a file without a force in its name, a quoted value)."""
+    header = ",".join(schema.POLICE_UK_STREET_HEADER)
+
+    def rows(month: str, f: str, n: int, **over: str) -> list[str]:
+        out = []
+        for i in range(n):
+            kw = {"id": f"{f}{month}{i}", "m": month, "f": f.title(), "lon": f"{-2.3 + i * 0.001:.4f}", "lat": "53.59",
+                  "t": "Burglary"}
+            out.append(_ROW.format(**{**kw, **over}) if i == 1 else _ROW.format(**kw))
+        return out
+
+    files = {
+        "2019-01/2019-01-bury-street.csv": "\n".join([header, *rows("2019-01", "bury", 4)]) + "\n",
+        "2019-01/2019-01-kent-street.csv": "\n".join([header, *rows("2019-01", "kent", 5, t="Bad type")]) + "\n",
+        "2019-01/2019-01-leeds-street.csv": "\n".join([header, rows("2019-01", "leeds", 3)[0], "",
+                                                       *rows("2019-01", "leeds", 3)[1:], ""]) + "\n",
+        "2019-01/2019-01-york-street.csv": "\r\n".join([header, *rows("2019-01", "york", 3, lon="0", lat="0")]),
+        "2019-02/2019-02-bury-street.csv": "\n".join([header, *rows("2019-02", "bury", 3, m="2019-03")]) + "\n",
+        "2019-02/2019-02-kent-street.csv": header + "\n",
+        "2019-02/2019-02-leeds-street.csv": "\n".join([header, *rows("2019-02", "leeds", 2, lon="x")]) + "\n",
+        "2019-02/2019-02-york-street.csv": "\n".join(
+            [header, *rows("2019-02", "york", 2), ',2019-02,York Police,York Police,-2.3,53.6,"On or near A, B",'
+             'E01000001,Bury 001A,Drugs,,']) + "\n",
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    gz = "\n".join([header, *rows("2019-02", "derby", 3, lat="")]) + "\n"
+    (root / "2019-02" / "2019-02-derby-street.csv.gz").write_bytes(gzip.compress(gz.encode("utf-8")))
+    return root
+
+
+def _store_contents(s: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    acc = store.read_incidents(s).sort_values(schema.INCIDENT_ID).reset_index(drop=True)
+    q = store.read_quarantine(s).sort_values([schema.FILE_ID, schema.LINE]).reset_index(drop=True)
+    entries = {fid: {k: v for k, v in e.items() if k != "ingested_at"}
+               for fid, e in store.read_manifest(s)["files"].items()}
+    return acc, q, entries
+
+
+def _alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every street file read on its own by the single-file reader (the oracle for batches)."""
+    monkeypatch.setattr(ingest, "_street_text", lambda unit, raw_bytes: None)
+
+
+def test_batches_give_what_files_read_alone_give(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _street_folder(tmp_path / "archive")
+    assert len(ingest._batches(ingest.expand_inputs(folder, []))) == 1  # the whole folder is one batch
+    with monkeypatch.context() as m:  # and no file of it is read alone
+        m.setattr(ingest, "_prepare_alone", lambda *a, **k: pytest.fail("a street file was read alone"))
+        batched = ingest.ingest_paths([folder], store_dir=tmp_path / "batched")
+    with monkeypatch.context() as m:
+        _alone(m)
+        alone = ingest.ingest_paths([folder], store_dir=tmp_path / "alone")
+    strip = lambda r: [{k: v for k, v in f.to_dict().items()} for f in r.files]  # noqa: E731
+    assert strip(batched) == strip(alone)
+    for got, want in zip(_store_contents(tmp_path / "batched"), _store_contents(tmp_path / "alone"), strict=True):
+        if isinstance(got, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, want)
+        else:
+            assert got == want
+    by_name = {Path(f.path).name: f for f in batched.files}
+    assert by_name["2019-01-kent-street.csv"].reasons == {"unknown_crime_type": 1}
+    assert by_name["2019-01-leeds-street.csv"].rows_read == 3  # blank lines are not rows
+    assert by_name["2019-01-york-street.csv"].reasons == {"zero_coordinates": 1}  # CRLF, no final line end
+    assert by_name["2019-02-bury-street.csv"].reasons == {"month_outside_file": 1}
+    assert by_name["2019-02-kent-street.csv"].rows_read == 0
+    assert by_name["2019-02-leeds-street.csv"].reasons == {"non_numeric_coordinates": 1}
+    assert by_name["2019-02-york-street.csv"].accepted == 3
+    assert by_name["2019-02-derby-street.csv.gz"].reasons == {"half_coordinates": 1}
+    assert sum(f.rows_read for f in batched.files) == 4 + 5 + 3 + 3 + 3 + 0 + 2 + 3 + 3
+    q = store.read_quarantine(tmp_path / "batched")
+    leeds = q[q["file"].str.endswith("2019-01-leeds-street.csv")]
+    assert leeds.empty
+    kent = q[q["file"].str.endswith("2019-01-kent-street.csv")]
+    assert kent[schema.LINE].tolist() == [3] and "Crime type=Bad type" in kent["message"].iloc[0]
+    acc = store.read_incidents(tmp_path / "batched")
+    leeds_lines = acc.loc[acc[schema.FORCE] == "leeds"].query("month == '2019-01'")[schema.LINE].tolist()
+    assert sorted(leeds_lines) == [2, 4, 5]  # the blank line 3 is skipped, later lines keep their numbers
+
+
+@pytest.mark.parametrize("odd", ["malformed", "quoted_line_break", "lone_cr", "cp1252"])
+def test_batch_with_an_odd_file_reads_like_files_alone(odd: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _street_folder(tmp_path / "archive")
+    header = ",".join(schema.POLICE_UK_STREET_HEADER)
+    good = _ROW.format(id="o1", m="2019-01", f="Odd", lon="-2.3", lat="53.59", t="Drugs")
+    texts = {
+        "malformed": f"{header}\n{good}\n,2019-01,too,few\n{good}\n".encode(),
+        "quoted_line_break": f'{header}\n{good}\n,2019-01,Odd,Odd,-2.3,53.6,"On or near\nA",E1,B,Drugs,,\n{good}\n'.encode(),
+        "lone_cr": f"{header}\n{good}\r{good}\n".encode(),
+        "cp1252": f"{header}\n{good}\n".replace("On or near X", "On or near Caf\u00e9").encode("cp1252"),
+    }
+    (folder / "2019-01" / "2019-01-odd-street.csv").write_bytes(texts[odd])
+    if odd == "quoted_line_break":  # refused when read alone; refused the same way from a batch
+        with pytest.raises(_errors.InputFileError, match=r"2019-01-odd-street\.csv: has line breaks inside quoted"):
+            ingest.ingest_paths([folder], store_dir=tmp_path / "batched")
+        return
+    batched = ingest.ingest_paths([folder], store_dir=tmp_path / "batched")
+    with monkeypatch.context() as m:
+        _alone(m)
+        alone = ingest.ingest_paths([folder], store_dir=tmp_path / "alone")
+    assert [f.to_dict() for f in batched.files] == [f.to_dict() for f in alone.files]
+    for got, want in zip(_store_contents(tmp_path / "batched"), _store_contents(tmp_path / "alone"), strict=True):
+        if isinstance(got, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, want)
+        else:
+            assert got == want
+    odd_report = next(f for f in batched.files if Path(f.path).name == "2019-01-odd-street.csv")
+    assert odd_report.rows_read == {"malformed": 3, "quoted_line_break": 3, "lone_cr": 2, "cp1252": 1}[odd]
+
+
+def test_a_refused_file_inside_a_batch_aborts_with_its_name(tmp_path: Path) -> None:
+    folder = _street_folder(tmp_path / "archive")
+    empty = folder / "2019-01" / "2019-01-kent-street.csv"
+    empty.write_bytes(b"")
+    (folder / "2019-02" / "2019-02-leeds-street.csv").write_bytes(b"\x00\x01binary")  # a later refused file
+    s = tmp_path / "store"
+    with pytest.raises(_errors.InputFileError, match=r"2019-01-kent-street\.csv: the file is empty"):
+        ingest.ingest_paths([folder], store_dir=s)
+    assert not (s / store.MANIFEST_NAME).exists()
+    assert not any((s / "incidents").rglob("*.parquet")) if (s / "incidents").exists() else True
+
+
+def test_batches_are_bounded_by_bytes_not_by_file_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "_BATCH_BYTES", 1000)
+    units = [ingest._Unit(f"f{i}.csv", f"f{i}.csv", bytes, 300) for i in range(10)]
+    units.insert(4, ingest._Unit("big.csv.gz", "big.csv.gz", bytes, 5000))
+    batches = ingest._batches(units)
+    assert [len(b) for b in batches] == [3, 1, 1, 3, 3]
+    assert [u.path for b in batches for u in b] == [u.path for u in units]  # input order kept
