@@ -4,11 +4,11 @@ For each size (default 2M, 5M and ``--incidents``, 20M) a synthetic national pol
 generated once (:func:`geo_csp.national.generate_national`: 43 forces, 36 months, ~750,000 snap
 points; not timed) and the whole pipeline runs twice, each time in a fresh subprocess:
 
-- **memory**: ``ingest_paths`` (streaming, one file at a time) into a fresh store, ``read_incidents``,
-  then ``run_hotspots`` (cube at H3 resolution 9 by month, weights, space-time Gi* with time window
+- **memory**: ``ingest_paths`` (streaming, one file at a time) into a fresh store, ``read_incidents``
+  of only the columns the cube needs with repeating text as categoricals, then ``run_hotspots`` (cube at H3 resolution 9 by month, weights, space-time Gi* with time window
   1, BH FDR, Mann-Kendall, ArcGIS and Chainey classes, explanations, named areas);
-- **dask**: the same streaming ingest, then the same ``run_hotspots`` with the cube aggregated from
-  the store on a local ``dask.distributed`` cluster of 2 worker processes (its start-up counted)
+- **dask**: the same streaming ingest, then the same ``run_hotspots`` call given the store folder and
+  ``backend="dask"``, the cube aggregated from the store on a local ``dask.distributed`` cluster of 2 worker processes (its start-up counted)
   (:func:`geo_csp.scale.build_cube_dask`): only the cube and a few cube-sized arrays live in the run;
 - **dask-ingest** (ingest only): :func:`geo_csp.scale.ingest_paths_dask` on the same cluster shape,
   files validated on the workers and staged in order by the run. On 2 cores the single writer and
@@ -16,7 +16,7 @@ points; not timed) and the whole pipeline runs twice, each time in a fresh subpr
   and the dask run above uses the streaming ingest.
 
 Both use the national study area "occupied cells and their 1-ring neighbours" (``zero_fill=
-"neighbours"``; the in-memory run is given the same cells as ``units``) and the SYNTHETIC force
+"neighbours"``) and the SYNTHETIC force
 areas as "wards" for area names. Peak memory is the largest **sum of the resident set sizes of the
 run's process tree** (the run, the Dask scheduler and workers), sampled every 0.1 s with psutil.
 The two runs' unit tables (ids, counts, Gi* z, p, Mann-Kendall, classes, area ids) must be identical.
@@ -51,38 +51,17 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 RESOLUTION = 9
+#: What the in-memory run reads from the store: only the columns the cube needs.
+CUBE_READ_COLUMNS = ["month", "crime_type", "easting", "northing", "located", "location"]
 OUT_COLUMNS = ["unit_id", "n", "gi_z", "gi_p", "mk_s", "mk_tau", "mk_p", "pattern", "category", "area_id"]
 
 
 # --------------------------------------------------------------------------------------------------
 # One run (child process)
 # --------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _dask_cube_in_run_hotspots(client: Any) -> Iterator[None]:
-    """Route ``run_hotspots``' cube through the Dask backend for this run.
-
-    Until :func:`geo_csp.cube.build_cube` delegates ``backend="dask"`` / a store path itself, the
-    benchmark swaps the function ``run_hotspots`` calls; everything after the cube is unchanged.
-    """
-    from geo_csp import analysis, scale
-
-    original = analysis.cube_mod.build_cube
-
-    def build(incidents: Any, **kwargs: Any) -> Any:
-        return scale.build_cube_dask(incidents, client=client, zero_fill="neighbours", **kwargs)
-
-    analysis.cube_mod.build_cube = build
-    try:
-        yield
-    finally:
-        analysis.cube_mod.build_cube = original
-
-
 def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[str, Any]:
     """Ingest + hotspots with one backend; writes the unit table to ``out``; returns timings."""
-    import geopandas as gpd
-
-    from geo_csp import analysis, grid, national, scale, schema, store
+    from geo_csp import analysis, national, scale, schema, store
     from geo_csp.ingest import ingest_paths
 
     times: dict[str, Any] = {}
@@ -93,17 +72,10 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         times["ingest_s"] = time.perf_counter() - start
         times["rows"] = int(report.totals["rows_read"])
         t = time.perf_counter()
-        columns = [schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
-                   schema.LOCATION, schema.SOURCE]
-        incidents = store.read_incidents(store_dir, columns=columns)
+        # only the columns the cube needs, repeating text as categoricals (one small code per row)
+        incidents = store.read_incidents(store_dir, columns=CUBE_READ_COLUMNS, categorical=True)
         times["read_s"] = time.perf_counter() - t
-        located = incidents[incidents[schema.LOCATED]]
-        occupied = np.unique(grid.points_to_cells(located[schema.EASTING].to_numpy(), located[schema.NORTHING].to_numpy(),
-                                                  resolution=RESOLUTION).astype(str))
-        cells = scale.neighbour_cells(occupied, k=1)
-        units = gpd.GeoDataFrame(geometry=[None] * len(cells), index=pd.Index(cells, name=schema.UNIT_ID),
-                                 crs="EPSG:27700")
-        result = analysis.run_hotspots(incidents, resolution=RESOLUTION, units=units, wards=wards)
+        result = analysis.run_hotspots(incidents, resolution=RESOLUTION, zero_fill="neighbours", wards=wards)
     elif backend == "dask-ingest":
         with scale.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - start
@@ -118,8 +90,8 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         t = time.perf_counter()
         with scale.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - t
-            with _dask_cube_in_run_hotspots(client):
-                result = analysis.run_hotspots(str(store_dir), resolution=RESOLUTION, wards=wards)
+            result = analysis.run_hotspots(store_dir, resolution=RESOLUTION, zero_fill="neighbours", wards=wards,
+                                           backend="dask", client=client)
     times["hotspots_s"] = time.perf_counter() - t
     times["total_s"] = time.perf_counter() - start
     table = pd.DataFrame(result.units.drop(columns="geometry"))[OUT_COLUMNS]
