@@ -387,6 +387,11 @@ def run_hotspots(
         raise ParameterError(f"`backend` must be one of {BACKENDS}, not {backend!r}")
     if not isinstance(incidents, pd.DataFrame):
         backend = "dask"
+    elif backend == "dask":
+        raise ParameterError(
+            "`backend='dask'` reads a store folder or a Dask DataFrame (geo_csp.scale.read_store_dask), not a "
+            "pandas DataFrame already in memory: pass the store folder, or use backend='memory'"
+        )
     weights_kind = resolve_weights(unit, weights, distance_m)
     cube = cube_mod.build_cube(
         incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,

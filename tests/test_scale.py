@@ -346,6 +346,8 @@ def test_run_hotspots_on_dask_with_neighbour_cells_and_filters(demo_store, demo_
     assert_same_run(mem, dsk)
     with pytest.raises(ParameterError, match="`backend` must be one of"):
         analysis.run_hotspots(demo_incidents, backend="spark")
+    with pytest.raises(ParameterError, match="not a pandas DataFrame already in memory: pass the store folder"):
+        analysis.run_hotspots(demo_incidents, backend="dask")
     with pytest.raises(ParameterError, match="dask backend builds H3 cubes only"):
         analysis.run_hotspots(demo_store, unit="ward")
 
