@@ -17,12 +17,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +35,8 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT_S = 90
 RENDER_TIMEOUT_MS = 90_000
+#: Playwright errors that mean a Streamlit rerun swapped the map's iframe mid-read (retried, not failed)
+RERUN_RACES = ("detached", "strict mode violation")
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 PAGES = {"map": "", "trends": "trends", "gaps": "gaps", "walkabout": "walkabout", "review": "review",
          "evidence": "evidence", "data": "data"}
@@ -152,23 +156,29 @@ def _map_state(page: object) -> dict[str, object]:
     }
 
 
-def _settled_map(page: object, *, unlike: list[str] | None = None) -> dict[str, object]:
-    """The map once it is fully drawn: as many unit polygons as the Units metric (and, given ``unlike``,
-    fills that differ from those). Polls, bounded by RENDER_TIMEOUT_MS: after a rerun the iframe is
-    redrawn, and a count taken mid-redraw would be short."""
+def _across_reruns(page: object, read: Callable[[], T]) -> T:
+    """``read()``, again if a Streamlit rerun swapped the map's iframe while it ran: the old iframe was
+    detached, or the stale one stood beside the new one ("strict mode violation"). Bounded by
+    RENDER_TIMEOUT_MS; any other error is raised."""
     from playwright.sync_api import Error as PlaywrightError
 
     deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
     while True:
         try:
-            state = _map_state(page)
+            return read()
         except PlaywrightError as exc:
-            # a rerun replaced the iframe between finding it and reading it ("Frame was detached"):
-            # read the new one, within the same deadline
-            if "detached" not in str(exc) or time.monotonic() > deadline:
+            if not any(m in str(exc) for m in RERUN_RACES) or time.monotonic() > deadline:
                 raise
             page.wait_for_timeout(250)
-            continue
+
+
+def _settled_map(page: object, *, unlike: list[str] | None = None) -> dict[str, object]:
+    """The map once it is fully drawn: as many unit polygons as the Units metric (and, given ``unlike``,
+    fills that differ from those). Polls, bounded by RENDER_TIMEOUT_MS: after a rerun the iframe is
+    redrawn, and a count taken mid-redraw would be short."""
+    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
+    while True:
+        state = _across_reruns(page, lambda: _map_state(page))
         drawn = state["units"] == _metric(page, "Units") and state["areas"] == _metric(page, "Named hotspot areas")
         if (drawn and (unlike is None or state["fills"] != unlike)) or time.monotonic() > deadline:
             return state
@@ -223,7 +233,8 @@ def test_walkabout_page_downloads_gpx(browser: object, server: str, tmp_path: Pa
     _wait_idle(page)
     page.get_by_role("button", name="Plan walkabout").click()
     _wait_idle(page)
-    _map_frame(page).locator("path.geo-csp-layer-walkabout").first.wait_for(state="attached")
+    walk = "path.geo-csp-layer-walkabout"
+    _across_reruns(page, lambda: _map_frame(page).locator(walk).first.wait_for(state="attached"))
     page.screenshot(path=str(ARTIFACTS / "page_walkabout.png"), full_page=True)
     with page.expect_download(timeout=RENDER_TIMEOUT_MS) as info:
         page.get_by_role("button", name="Download GPX").click()
