@@ -595,12 +595,15 @@ def _read_street_batch(units: Sequence[_Unit], texts: Sequence[bytes]) -> tuple[
     such doubt raises :class:`_NotBatchable`, and the caller reads the files one by one.
     """
     header = list(schema.POLICE_UK_STREET_HEADER)
-    bodies = []
-    for data in texts:
-        body = data[data.find(b"\n") + 1:] if b"\n" in data else b""
-        bodies.append(body if not body or body.endswith(b"\n") else body + b"\n")
-    counts = np.array([b.count(b"\n") for b in bodies], dtype=np.int64)
-    joined = b"".join([b"h\n", *bodies])
+    if len(texts) == 1:  # one file: parsed as it is (no copy), checked as a file read alone is
+        joined, counts = texts[0], None
+    else:
+        bodies = []
+        for data in texts:
+            body = data[data.find(b"\n") + 1:] if b"\n" in data else b""
+            bodies.append(body if not body or body.endswith(b"\n") else body + b"\n")
+        counts = np.array([b.count(b"\n") for b in bodies], dtype=np.int64)
+        joined = b"".join([b"h\n", *bodies])
     invalid: list[str] = []
 
     def on_invalid(row: Any) -> str:
@@ -612,7 +615,11 @@ def _read_street_batch(units: Sequence[_Unit], texts: Sequence[bytes]) -> tuple[
                            encodings=("utf8",))
     except InputFileError as exc:
         raise _NotBatchable(str(exc)) from exc
-    if invalid or table.num_rows != counts.sum():
+    if counts is None:
+        if invalid or _has_line_breaks_in_values(joined, table):
+            raise _NotBatchable("rows do not match the file's lines")
+        counts = np.array([table.num_rows], dtype=np.int64)
+    elif invalid or table.num_rows != counts.sum():
         raise _NotBatchable("rows do not match the files' lines")
     file_idx = np.repeat(np.arange(len(units), dtype=np.int64), counts)
     starts = np.repeat(np.cumsum(counts) - counts, counts)
@@ -1287,22 +1294,24 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         out.append(_Prepared(
             unit, shas[i], sizes[i], acc, quar, reasons[i], parsed.source,
             rows_read=int(n_acc[i] + n_q[i]), unlocated=int(unlocated[i]), forces=forces[i], months=months[i],
-            encoded=encode_parts(acc, quar) if encode else None,
+            encoded=encode_parts(acc, quar, key=(
+                (parsed.source, forces[i][0], months[i][0]) if len(forces[i]) == len(months[i]) == 1 else None
+            )) if encode else None,
         ))
     return out
 
 
 def _distinct_per_file(values: pa.Array, file_idx: np.ndarray, k: int) -> list[tuple[str, ...]]:
     """The sorted distinct values of each file's rows."""
+    if k == 1:
+        return [tuple(sorted(pc.unique(values).to_pylist()))]
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     encoded = pc.dictionary_encode(values)
-    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    pairs = np.unique(file_idx * len(names) + encoded.indices.to_numpy(zero_copy_only=False))
-    per_file: list[list[str]] = [[] for _ in range(k)]
-    for f, c in zip((pairs // max(len(names), 1)).tolist(), (pairs % max(len(names), 1)).tolist(), strict=True):
-        per_file[f].append(names[c])
-    return [tuple(sorted(v)) for v in per_file]
+    names = encoded.dictionary.to_pylist()
+    seen = np.bincount(file_idx * len(names) + encoded.indices.to_numpy(zero_copy_only=False),
+                       minlength=k * len(names)).reshape(k, len(names))
+    return [tuple(sorted(names[c] for c in np.flatnonzero(row))) for row in seen]
 
 
 _PREPARE_THREADS = 2

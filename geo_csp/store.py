@@ -144,7 +144,9 @@ class EncodedParts:
     quarantine: pa.Buffer | None
 
 
-def encode_parts(accepted: pa.Table, quarantined: pa.Table) -> EncodedParts:
+def encode_parts(
+    accepted: pa.Table, quarantined: pa.Table, *, key: tuple[str, str, str] | None = None
+) -> EncodedParts:
     """Split accepted rows by (source, force, month) and encode them and the quarantine as Parquet.
 
     Parameters
@@ -153,6 +155,9 @@ def encode_parts(accepted: pa.Table, quarantined: pa.Table) -> EncodedParts:
         Accepted rows, :data:`schema.INCIDENT_SCHEMA`.
     quarantined
         Quarantined rows, :data:`schema.QUARANTINE_SCHEMA`.
+    key
+        The (source, force, month) of every accepted row, when the caller already knows it (a
+        police.uk monthly file): the rows are then one part, without looking at the columns.
 
     Raises
     ------
@@ -161,7 +166,12 @@ def encode_parts(accepted: pa.Table, quarantined: pa.Table) -> EncodedParts:
     """
     if accepted.schema != schema.INCIDENT_SCHEMA:
         raise SchemaError("accepted rows do not have schema.INCIDENT_SCHEMA")
-    split = list(_partitions(accepted)) if accepted.num_rows else []
+    if not accepted.num_rows:
+        split = []
+    elif key is not None:
+        split = [(key, accepted)]
+    else:
+        split = list(_partitions(accepted))
     if len(split) <= 1:
         encoded = [_parquet_bytes(part_table) for _, part_table in split]
     else:  # a multi-month file: its parts encode side by side (pyarrow releases the GIL)
