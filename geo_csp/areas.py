@@ -9,8 +9,25 @@ exactly one area (DBSCAN would call isolated significant cells noise and drop th
 does not depend on point order or density thresholds. It is one sparse operation, linear in the
 number of selected units.
 
+**Which units make an area.** A unit joins an area when its class is one of the selected classes
+(default :data:`AREA_CLASSES`) *and* it was a significant hot spot in at least
+:attr:`AreaParams.min_hot_periods` periods (default 3). Every single significant bin is a real
+discovery only in the FDR sense: Benjamini-Hochberg at 5% within a period admits about 5% false
+discoveries among that period's hot units, so a few cells of any borough are "hot" by chance in any
+month; and with the space-time Gi* (``time_window`` 1, ArcGIS's default) one month's burst makes
+*two* consecutive bins significant (the month itself and the next, whose neighbourhood includes
+it). One or two significant months are therefore what chance and a single burst produce: such a
+unit keeps its ArcGIS class ("New", a two-month "Consecutive") in the unit table, but it does not
+become a *named* area until it persists into a third month. An emerging place still counts from
+its third hot month, well inside Chainey's recent window (the last 20% of periods: 7 of 36).
+
+**An area's class** is the class of most of its units (ties: the class holding more incidents),
+not of most of its incidents: an operation that cuts crime in a town centre's busiest core makes
+those few cells "Diminishing" (rightly, :data:`CLASS_MIX` lists them) while the town centre as a
+place stays persistent; weighting by incidents would let its busiest two cells relabel the place.
+
 **Names.** An area takes the name of the user's named place (e.g. "Bury Town Centre") it overlaps
-most, when that overlap covers at least ``min_place_overlap`` of the area or of the place; otherwise
+most, when that overlap covers at least :attr:`AreaParams.min_place_overlap` of the area or of the place; otherwise
 "<ward>: around <street>" ("Moorside: around Parkinson Street"):
 
 - the ward is the one holding most of the area's *incidents* (each unit's count split over the
@@ -35,6 +52,7 @@ areas left unmatched are reported as vanished.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 import geopandas as gpd
@@ -52,6 +70,7 @@ from geo_csp.settings import WORKING_CRS
 __all__ = [
     "AREA_COLUMNS",
     "AREA_CLASSES",
+    "AreaParams",
     "HOT_CLASSES",
     "area_ids",
     "hotspot_areas",
@@ -83,6 +102,45 @@ AREA_COLUMNS: Final = (
 )
 
 
+@dataclass(frozen=True)
+class AreaParams:
+    """Rules that turn hot units into named areas (validated on creation; see :meth:`to_dict`).
+
+    Attributes
+    ----------
+    min_hot_periods
+        A unit joins an area only if it was a significant Gi* hot spot in at least this many
+        periods (column ``n_hot_periods``), >= 1. The default 3 is the least run that neither
+        per-period FDR chance nor one month's burst under a one-period space-time window can
+        produce (see the module docstring); 1 merges every selected unit, as ArcGIS's classes alone.
+    min_incidents
+        Components with fewer incidents are not areas (a cell with no crime can be significant
+        only through its neighbours; on its own it is nothing to patrol), >= 0.
+    min_place_overlap
+        Share of the area or of the place that must overlap for a named place to name the area,
+        in (0, 1].
+    """
+
+    min_hot_periods: int = 3
+    min_incidents: float = 1.0
+    min_place_overlap: float = 0.25
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_hot_periods, bool) or not isinstance(self.min_hot_periods, int | np.integer) \
+                or self.min_hot_periods < 1:
+            raise ParameterError(f"`min_hot_periods` must be an integer >= 1; got {self.min_hot_periods!r}")
+        if isinstance(self.min_incidents, bool) or not isinstance(self.min_incidents, int | float) \
+                or not self.min_incidents >= 0:
+            raise ParameterError(f"`min_incidents` must be a number >= 0; got {self.min_incidents!r}")
+        if isinstance(self.min_place_overlap, bool) or not isinstance(self.min_place_overlap, int | float) \
+                or not 0 < self.min_place_overlap <= 1:
+            raise ParameterError(f"`min_place_overlap` must be in (0, 1]; got {self.min_place_overlap!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as plain values, for output metadata."""
+        return asdict(self)
+
+
 def select_units(units: pd.DataFrame, *, classes: Iterable[str] | None = None) -> np.ndarray:
     """Boolean mask of units whose ``pattern`` or ``category`` is one of ``classes`` (default :data:`AREA_CLASSES`)."""
     wanted = set(AREA_CLASSES if classes is None else classes)
@@ -112,7 +170,7 @@ def _id_number(ids: pd.Series) -> np.ndarray:
 
 
 def _mode_by(labels: np.ndarray, values: pd.Series, n_groups: int, weight: np.ndarray) -> np.ndarray:
-    """Most common value per group, each unit counting ``weight`` (its incidents, plus a tiny tie-break)."""
+    """Most common value per group, each unit counting ``weight`` (equal sums: the first value in sort order)."""
     frame = pd.DataFrame({"g": labels, "v": values.astype(object).to_numpy(), "w": weight})
     counts = frame.groupby(["g", "v"], sort=True)["w"].sum().rename("c").reset_index()
     best = counts.sort_values(["g", "c", "v"], ascending=[True, False, True]).drop_duplicates("g")
@@ -257,20 +315,21 @@ def hotspot_areas(
     total_n: float | None = None,
     total_harm: float | None = None,
     study_area_m2: float | None = None,
-    min_place_overlap: float = 0.25,
-    min_incidents: float = 1.0,
+    params: AreaParams | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Merge contiguous selected units into named areas.
 
     Parameters
     ----------
     units
-        One row per unit (EPSG:27700 polygons) in the row order of ``w``, with ``n``, ``harm`` and
-        ``pattern``/``category``; index = ``unit_id``.
+        One row per unit (EPSG:27700 polygons) in the row order of ``w``, with ``n``, ``harm``,
+        ``pattern``/``category`` and (unless ``params.min_hot_periods`` is 1) ``n_hot_periods``;
+        index = ``unit_id``.
     w
         The spatial weights the statistic used (binary, symmetric).
     selected
-        Units to merge (default :func:`select_units` with every hot class).
+        Units whose class qualifies (default :func:`select_units`: :data:`AREA_CLASSES`); of
+        these, units hot in fewer than ``params.min_hot_periods`` periods are left out.
     locations
         ``unit_id, location, n`` street descriptions per unit (:attr:`geo_csp.cube.Cube.locations`).
     named_places
@@ -279,11 +338,9 @@ def hotspot_areas(
         Polygons with ``ward_name``, for "<ward>: around <street>" names.
     total_n, total_harm, study_area_m2
         Borough totals for the shares (default: sums over ``units``).
-    min_place_overlap
-        Share of the area or of the place that must overlap for a named place to win, in (0, 1].
-    min_incidents
-        Components with fewer incidents are not areas (a cell with no crime can be significant only
-        through its neighbours; on its own it is nothing to patrol).
+    params
+        The area rules (default ``AreaParams()``): least hot periods per unit, least incidents per
+        area, the overlap for a named place.
 
     Returns
     -------
@@ -298,9 +355,17 @@ def hotspot_areas(
     missing = [c for c in (schema.N, schema.HARM) if c not in units.columns]
     if missing:
         raise SchemaError(f"units lack column(s) {missing} needed for area totals")
-    if not 0 < min_place_overlap <= 1:
-        raise ParameterError(f"`min_place_overlap` must be in (0, 1]; got {min_place_overlap!r}")
+    params = AreaParams() if params is None else params
+    if not isinstance(params, AreaParams):
+        raise ParameterError(f"`params` must be an AreaParams; got {type(params).__name__}")
     selected = select_units(units) if selected is None else np.asarray(selected, dtype=bool)
+    if params.min_hot_periods > 1:
+        if schema.N_HOT_PERIODS not in units.columns:
+            raise SchemaError(
+                f"units lack {schema.N_HOT_PERIODS!r} (periods each unit was hot), needed for "
+                f"min_hot_periods={params.min_hot_periods}; pass AreaParams(min_hot_periods=1) to merge on class alone"
+            )
+        selected = selected & (units[schema.N_HOT_PERIODS].to_numpy(dtype="float64") >= params.min_hot_periods)
     unit_area = np.full(len(units), None, dtype=object)
     idx = np.flatnonzero(selected)
     empty = gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in AREA_COLUMNS}, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS)
@@ -310,7 +375,7 @@ def hotspot_areas(
     sub = sparse.csr_matrix(w)[idx][:, idx]
     n_groups, labels = connected_components(sub, directed=False)
     comp_n = np.bincount(labels, weights=units[schema.N].to_numpy(dtype="float64")[idx], minlength=n_groups)
-    keep = comp_n[labels] >= min_incidents
+    keep = comp_n[labels] >= params.min_incidents
     if not keep.all():
         idx = idx[keep]
         if idx.size == 0:
@@ -319,7 +384,7 @@ def hotspot_areas(
         n_groups, labels = len(n_groups), labels.ravel()
     if named_places is not None and len(named_places):
         labels = _split_by_places(units.geometry.to_numpy()[idx], sparse.csr_matrix(w)[idx][:, idx], labels,
-                                  named_places, min_share=min_place_overlap)
+                                  named_places, min_share=params.min_place_overlap)
         n_groups = int(labels.max()) + 1
     chosen = units.iloc[idx]
     geoms = chosen.geometry.to_numpy()
@@ -334,7 +399,8 @@ def hotspot_areas(
     study_area_m2 = float(units.geometry.area.sum()) if study_area_m2 is None else float(study_area_m2)
     area_m2 = polys.area.to_numpy()
 
-    unit_w = chosen[schema.N].to_numpy(dtype="float64") + 1e-6
+    # each unit counts once; its incidents only break ties (see "An area's class" in the module docstring)
+    unit_w = 1.0 + 1e-9 * chosen[schema.N].to_numpy(dtype="float64")
     cls_col = schema.PATTERN if schema.PATTERN in chosen.columns else schema.CATEGORY
     mix = pd.crosstab(labels, chosen[cls_col].astype(object).to_numpy())
     mix_text = mix.apply(lambda r: "; ".join(f"{k}: {v}" for k, v in r[r > 0].sort_values(ascending=False).items()), axis=1)
@@ -344,7 +410,7 @@ def hotspot_areas(
     ward_name = _ward_by_incidents(geoms, chosen[schema.N].to_numpy(dtype="float64"), labels, n_groups, wards)
     if named_places is not None and "name" not in named_places.columns:
         raise SchemaError(f"named places need a 'name' column; they have {list(named_places.columns)}")
-    place = _largest_overlap(polys, named_places, "name", min_share=min_place_overlap) if named_places is not None else np.full(n_groups, None, dtype=object)
+    place = _largest_overlap(polys, named_places, "name", min_share=params.min_place_overlap) if named_places is not None else np.full(n_groups, None, dtype=object)
 
     areas = gpd.GeoDataFrame(
         {

@@ -11,7 +11,7 @@ import shapely
 from numpy.testing import assert_allclose
 
 from geo_csp import areas, grid, schema, weights
-from geo_csp._errors import ParameterError
+from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
 A_CENTRE = h3.latlng_to_cell(53.593, -2.298, 9)  # Bury town centre
@@ -26,6 +26,7 @@ def _units(hot: list[str]) -> tuple[gpd.GeoDataFrame, object]:
     frame[schema.HARM] = frame[schema.N] * 2.0
     frame[schema.CATEGORY] = np.where(is_hot, "persistent hotspot", "no pattern")
     frame[schema.PATTERN] = np.where(is_hot, "Persistent Hot Spot", "No Pattern Detected")
+    frame[schema.N_HOT_PERIODS] = np.where(is_hot, 36, 0)
     return frame, weights.h3_weights(frame.index.to_numpy(), k=1)
 
 
@@ -74,7 +75,7 @@ def test_duplicate_names_are_numbered_and_small_areas_dropped():
     units.loc[B_CENTRE, schema.N] = 0.0
     result, _ = areas.hotspot_areas(units, w)
     assert len(result) == 1  # the zero-incident component is not an area
-    result, _ = areas.hotspot_areas(units, w, min_incidents=0)
+    result, _ = areas.hotspot_areas(units, w, params=areas.AreaParams(min_incidents=0))
     assert sorted(result[schema.AREA_NAME]) == ["Unnamed area", "Unnamed area (2)"]
 
 
@@ -135,7 +136,8 @@ def test_ward_is_the_one_holding_most_incidents_not_most_land():
     assert result[schema.AREA_NAME].tolist() == ["Town"]  # no street descriptions: the ward alone
     # with no incidents at all, land decides
     units0 = units.assign(**{schema.N: 0.0})
-    assert areas.hotspot_areas(units0, w, wards=wards, min_incidents=0)[0][schema.WARD_NAME].tolist() == ["Rural"]
+    no_floor = areas.AreaParams(min_incidents=0)
+    assert areas.hotspot_areas(units0, w, wards=wards, params=no_floor)[0][schema.WARD_NAME].tolist() == ["Rural"]
 
 
 def test_real_street_beats_police_uk_generic_labels():
@@ -169,3 +171,53 @@ def test_two_areas_never_share_a_name():
     result2, _ = areas.hotspot_areas(units, w, locations=locs.iloc[:2])
     assert result2[schema.AREA_NAME].tolist() == ["Area: around Market Street", "Area: around Market Street (2)"]
     assert result2[schema.AREA_NAME].is_unique
+
+
+def test_units_hot_in_too_few_periods_make_no_area():
+    ring = list(h3.grid_disk(A_CENTRE, 1))
+    units, w = _units(ring + [B_CENTRE])
+    units.loc[B_CENTRE, schema.N_HOT_PERIODS] = 2  # a one-month burst seen twice by the 1-period window
+    units.loc[B_CENTRE, schema.PATTERN] = "Consecutive Hot Spot"
+    units.loc[ring[1:3], schema.N_HOT_PERIODS] = 2  # the ring's edge: its two cells drop, the rest stays one area
+    result, unit_area = areas.hotspot_areas(units, w)
+    assert result[areas.N_UNITS].tolist() == [5]
+    assert pd.isna(unit_area[units.index.get_indexer([B_CENTRE, *ring[1:3]])]).all()
+    # three hot periods are enough; and min_hot_periods=1 merges on class alone
+    units.loc[B_CENTRE, schema.N_HOT_PERIODS] = 3
+    assert len(areas.hotspot_areas(units, w)[0]) == 2
+    loose, _ = areas.hotspot_areas(units, w, params=areas.AreaParams(min_hot_periods=1))
+    assert sorted(loose[areas.N_UNITS].tolist()) == [1, 7]
+    # the rule needs the column, and says how to do without it
+    with pytest.raises(SchemaError, match="n_hot_periods.*AreaParams\\(min_hot_periods=1\\)"):
+        areas.hotspot_areas(units.drop(columns=[schema.N_HOT_PERIODS]), w)
+    assert len(areas.hotspot_areas(units.drop(columns=[schema.N_HOT_PERIODS]), w,
+                                   params=areas.AreaParams(min_hot_periods=1))[0]) == 2
+
+
+def test_area_class_is_the_class_of_most_units_not_of_most_incidents():
+    ring = list(h3.grid_disk(A_CENTRE, 1))
+    units, w = _one_blob({c: (200.0 if c == A_CENTRE else 10.0) for c in ring})
+    units.loc[A_CENTRE, schema.PATTERN] = "Diminishing Hot Spot"  # the busy core under an operation
+    result, _ = areas.hotspot_areas(units, w)
+    assert result[schema.PATTERN].item() == "Persistent Hot Spot"  # 6 of 7 cells, 60 of 260 incidents
+    assert result[areas.CLASS_MIX].item() == "Persistent Hot Spot: 6; Diminishing Hot Spot: 1"
+    # equal numbers of units: the class holding more incidents
+    units.loc[ring[1:4], schema.PATTERN] = "Diminishing Hot Spot"
+    units.loc[ring[4], schema.PATTERN] = "Intensifying Hot Spot"
+    assert areas.hotspot_areas(units, w)[0][schema.PATTERN].item() == "Diminishing Hot Spot"  # 4 units
+    units.loc[ring[1], schema.PATTERN] = "Persistent Hot Spot"  # 3 and 3 (and 1): 220 incidents vs 30
+    assert areas.hotspot_areas(units, w)[0][schema.PATTERN].item() == "Diminishing Hot Spot"
+    units.loc[A_CENTRE, schema.PATTERN] = "Persistent Hot Spot"  # now 4 persistent
+    assert areas.hotspot_areas(units, w)[0][schema.PATTERN].item() == "Persistent Hot Spot"
+
+
+def test_area_params_are_validated_and_serialisable():
+    assert areas.AreaParams().to_dict() == {"min_hot_periods": 3, "min_incidents": 1.0, "min_place_overlap": 0.25}
+    for kwargs, name in (({"min_hot_periods": 0}, "min_hot_periods"), ({"min_hot_periods": 2.5}, "min_hot_periods"),
+                         ({"min_hot_periods": True}, "min_hot_periods"), ({"min_incidents": -1}, "min_incidents"),
+                         ({"min_place_overlap": 0}, "min_place_overlap"), ({"min_place_overlap": 1.5}, "min_place_overlap")):
+        with pytest.raises(ParameterError, match=name):
+            areas.AreaParams(**kwargs)
+    units, w = _units([A_CENTRE])
+    with pytest.raises(ParameterError, match="AreaParams"):
+        areas.hotspot_areas(units, w, params={"min_hot_periods": 1})

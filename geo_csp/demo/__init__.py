@@ -16,7 +16,10 @@ Victoria Estate (Whitefield) in the last 7 months (2025-06..2025-12), Radcliffe 
 Lantern (from month 13), Operation Heartbeat in the Bury town-centre core from month 25 with
 displacement to a neighbouring street, borough-wide Operation Avro days of action with no effect,
 and population-weighted background everywhere, its density capped so that no residential block is
-as dense as a planted place (background is noise around a smooth surface, not hidden hotspots). Every file says SYNTHETIC.
+as dense as a planted place (background is noise around a smooth surface, not hidden hotspots):
+each LSOA's background is spread over its snap points by the area each point stands for (so random
+point clusters do not pile up mass), and every crime type, shoplifting too, follows that surface
+(no unplanted concentration at shop-type points). Every file says SYNTHETIC.
 
 The same seed gives byte-identical data files (the store's manifest and ingest report carry the
 time of ingest, as every store does).
@@ -69,9 +72,14 @@ class DemoParams:
         Expected background volumes of the two partner sources.
     background_max_density_ratio
         Cap on an LSOA's background density (incidents per km^2 follow residents per km^2) as a
-        multiple of the borough average, 1..20. Uncapped, Bury's densest LSOAs reach 7x the average,
-        as dense as a planted hotspot, and any hotspot method rightly finds them although nothing was
-        planted there (see :func:`geo_csp.demo.places.background_lsoa_weights`).
+        multiple of the borough-average background density, 1..20. Uncapped, Bury's densest LSOAs
+        reach 7x the average, as dense as a planted hotspot, and any hotspot method rightly finds
+        them although nothing was planted there (see
+        :func:`geo_csp.demo.places.background_lsoa_weights`). The default 1.5 keeps every H3 res-9
+        neighbourhood (a cell and its ring, what the default Gi* sums) of background at most about
+        1.9x the average; at 2 dense estates reached 2.3x (3.1x before the area-share split of
+        :func:`geo_csp.demo.places.voronoi_area_shares`) and were significant Gi* hot spots in a
+        third of months, a concentration the truth does not record.
     """
 
     seed: int = DEFAULT_SEED
@@ -269,9 +277,10 @@ def _truth(params, places, inc, street_rows, search_rows, council, footprint, di
             "in the same month; 0 means background only"),
         "background": {
             "weighting": (
-                "resident population (Census 2021) of the snap point's LSOA, shared equally among its snap "
-                "points, with the LSOA's density capped at max_density_ratio x the borough-average residents "
-                "per km2; background is Poisson noise around that surface and holds no planted concentration"),
+                "resident population (Census 2021) of the snap point's LSOA, its density capped at "
+                "max_density_ratio x the borough-average background density, shared among the LSOA's snap "
+                "points by the area each stands for (Voronoi cells); every crime type, shoplifting too, "
+                "follows it; background is Poisson noise around that surface and holds no planted concentration"),
             "max_density_ratio": params.background_max_density_ratio,
             "per_km2_per_month": [round(float(v), 4) for v in inc.background_per_km2],
             "borough_area_km2": round(float(places.borough.area.iloc[0]) / 1e6, 3),

@@ -24,7 +24,7 @@ from geo_csp import boundaries, schema
 from geo_csp._errors import ParameterError
 from geo_csp.settings import DISPLAY_CRS, SYNTHETIC_LABEL, WORKING_CRS
 
-__all__ = ["BACKGROUND_MAX_DENSITY_RATIO", "DemoPlaces", "background_lsoa_weights", "make_places", "to_lonlat", "to_bng"]
+__all__ = ["BACKGROUND_MAX_DENSITY_RATIO", "DemoPlaces", "background_lsoa_weights", "make_places", "voronoi_area_shares", "to_lonlat", "to_bng"]
 
 # Street-name pool: made-up but ordinary English street names (prefix x suffix, drawn without repeats).
 _PREFIXES = (
@@ -48,7 +48,6 @@ _PUBLIC_PLACES = (
     "Supermarket", "Shopping Area", "Parking Area", "Petrol Station", "Sports/Recreation Area",
     "Park/Open Space", "Further/Higher Educational Building", "Hospital", "Nightclub", "Pedestrian Subway",
 )
-_SHOP_PLACES = ("Supermarket", "Shopping Area")
 
 _TO_LONLAT = Transformer.from_crs(WORKING_CRS, DISPLAY_CRS, always_xy=True)
 _TO_BNG = Transformer.from_crs(DISPLAY_CRS, WORKING_CRS, always_xy=True)
@@ -58,9 +57,10 @@ _TO_BNG = Transformer.from_crs(DISPLAY_CRS, WORKING_CRS, always_xy=True)
 _TC_GRID = (11, 105.0, 10.0)  # nodes per side, spacing, rotation (degrees)
 _MOORSIDE_GRID = (5, 150.0, -8.0)
 _JITTER_M = 15.0  # < spacing/2 - footprint margin, so the 3 x 3 core stays inside the footprint
-_DROP_SHARE = 0.06
-#: Default cap on an LSOA's background density, as a multiple of the borough-average density.
-BACKGROUND_MAX_DENSITY_RATIO = 2.0  # share of grid links removed (never disconnecting the network)
+_DROP_SHARE = 0.06  # share of grid links removed (never disconnecting the network)
+#: Default cap on an LSOA's background density, as a multiple of the borough-average background
+#: density (see :func:`background_lsoa_weights` and :class:`geo_csp.demo.DemoParams`).
+BACKGROUND_MAX_DENSITY_RATIO = 1.5
 
 
 def to_lonlat(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +84,7 @@ class DemoPlaces:
         One row per snap point: ``easting, northing`` (EPSG:27700, from the published lon/lat),
         ``lon, lat`` (6 decimals), ``street``, ``location`` ("On or near ..."), ``lsoa_code``,
         ``lsoa_name``, ``ward_code``, ``node`` (network node id or -1), ``weight`` (population share,
-        sums to 1), ``shop`` (a shop-type point).
+        sums to 1).
     graph
         The synthetic walking network (``networkx.MultiDiGraph`` in osmnx form).
     grids
@@ -122,8 +122,9 @@ class DemoPlaces:
 
 
 def background_lsoa_weights(lsoas: gpd.GeoDataFrame, *, max_density_ratio: float) -> np.ndarray:
-    """Background weight of each LSOA: its population, its density capped at ``max_density_ratio``
-    times the borough-average density (the weights are not normalised).
+    """Background weight of each LSOA: its population, its density capped so that no LSOA's
+    background density exceeds ``max_density_ratio`` times the borough-average background density
+    (the weights are not normalised).
 
     Pure population weighting makes the densest LSOAs (Bury's reach 7x the borough-average
     residents per km^2, packed into one or two H3 res-9 cells) as dense in background crime as the
@@ -131,13 +132,48 @@ def background_lsoa_weights(lsoas: gpd.GeoDataFrame, *, max_density_ratio: float
     the truth says there is nothing there. With the cap, background density still follows where
     people live (moorland stays nearly empty) but no residential block stands out like a planted
     place, so background is noise around a smooth surface, not structure.
+
+    The cap ``D`` (weight per km^2) is the one that holds *after* capping: capping lowers the
+    borough average, so a cap of ``max_density_ratio`` x the average *resident* density would let
+    the capped LSOAs reach a larger multiple of the average *background* density (2 became 2.3 on
+    Bury's LSOAs). ``D`` solves ``D = max_density_ratio * sum(min(pop, D * km2)) / sum(km2)``: with
+    the ``j`` densest LSOAs capped, ``D = r * P_rest / (K - r * K_capped)``, and the one ``j`` whose
+    ``D`` lies between the j-th and (j+1)-th densities is the solution (for a ratio of 1, every
+    LSOA is capped at the lowest density: a uniform background).
     """
     if not max_density_ratio >= 1.0:
         raise ParameterError(f"`max_density_ratio` must be >= 1; got {max_density_ratio!r}")
     pop = lsoas[schema.POPULATION].to_numpy(float)
     km2 = lsoas.geometry.area.to_numpy() / 1e6
-    cap = max_density_ratio * pop.sum() / km2.sum()
-    return np.minimum(pop, cap * km2)
+    density = pop / km2
+    order = np.argsort(-density)
+    d_sorted = density[order]
+    k_capped = np.concatenate([[0.0], np.cumsum(km2[order])])  # area of the j densest, j = 0..n
+    p_rest = pop.sum() - np.concatenate([[0.0], np.cumsum(pop[order])])  # residents of the others
+    denom = km2.sum() - max_density_ratio * k_capped
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap = np.where(denom > 0, max_density_ratio * p_rest / denom, np.nan)
+    upper = np.concatenate([[np.inf], d_sorted])  # j capped: D <= the j-th density ...
+    lower = np.concatenate([d_sorted, [0.0]])  # ... and >= the (j+1)-th
+    valid = np.flatnonzero((cap <= upper * (1 + 1e-12)) & (cap >= lower * (1 - 1e-12)))
+    d_cap = cap[valid[0]] if valid.size else density.min()
+    return np.minimum(pop, d_cap * km2)
+
+
+def voronoi_area_shares(xy: np.ndarray, geom: shapely.Geometry) -> np.ndarray:
+    """Share of ``geom``'s area nearer to each point than to any other (Voronoi cells clipped to ``geom``).
+
+    Background mass split by these shares puts the same density everywhere in the polygon, wherever
+    its points happen to fall; split equally per point, three random points close together would
+    pile three points' mass onto one small patch (a res-9 H3 cell reached 5x the borough-average
+    density that way, as dense as a planted hotspot).
+    """
+    xy = np.asarray(xy, dtype=float)
+    if len(xy) == 1:
+        return np.ones(1)
+    cells = shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=geom, ordered=True)
+    area = shapely.area(shapely.intersection(shapely.get_parts(cells), geom))
+    return area / area.sum()
 
 
 def _name_pool(rng: np.random.Generator) -> list[str]:
@@ -252,8 +288,9 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
     """Snap points over Bury's LSOAs (by population) plus the synthetic town-centre network.
 
     The background weight of an LSOA is its resident population, with its density (residents per
-    km^2) capped at ``max_density_ratio`` times the borough's average density: see
-    :func:`background_lsoa_weights`.
+    km^2) capped at ``max_density_ratio`` times the borough's average background density (see
+    :func:`background_lsoa_weights`), split among the LSOA's points by the area each stands for
+    (:func:`voronoi_area_shares`).
 
     Parameters
     ----------
@@ -264,7 +301,7 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
     extra_per_place
         Extra snap points inside each named place not covered by the network (dense centres).
     max_density_ratio
-        Cap on an LSOA's background density relative to the borough average (>= 1).
+        Cap on an LSOA's background density relative to the borough-average background density (>= 1).
     """
     lsoas = boundaries.load_lsoas(era=2021)
     wards = boundaries.load_wards()
@@ -295,7 +332,7 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
         labels = np.array([names.pop() for _ in range(k)], dtype=object)
         parts.append(pts)
         street_of.append(labels[nearest])
-        base.append(np.full(n, p / n))
+        base.append(p * voronoi_area_shares(pts, geom))
     borough_geom = borough.geometry.iloc[0]
     for name, geom in zip(named["name"], named.geometry):
         if name in ("Bury Town Centre", "Moorside"):
@@ -355,5 +392,4 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
     node_w = removed_mass.reindex(code[is_node]).fillna(0.0).to_numpy() / nodes_per_lsoa.reindex(code[is_node]).to_numpy()
     weight = np.concatenate([node_w, base_w[pd.notna(assign_lsoa)]])
     points["weight"] = weight / weight.sum()
-    points["shop"] = points["location"].str.removeprefix("On or near ").isin(_SHOP_PLACES)
     return DemoPlaces(points, graph, grids, streets, wards, lsoas, borough, named)
