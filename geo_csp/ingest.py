@@ -682,7 +682,7 @@ class _Parsed:
     details: dict[str, list[str]]  # reason -> raw columns shown in its message
     occurred_date: pa.Array | None = None
     occurred_at: pa.Array | None = None
-    optional: dict[str, pa.Array] = field(default_factory=dict)
+    optional: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
     weight: np.ndarray | None = None
 
 
@@ -870,7 +870,7 @@ def _street(raw: _RawTable, names: Sequence[str], file_idx: np.ndarray) -> _Pars
         reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
         details={"bad_month": ["Month"], "month_outside_file": ["Month"], "unknown_crime_type": ["Crime type"],
                  "missing_required": ["Falls within"], **{c: coords for c in _COORD_REASONS}},
-        optional={k: v.combine_chunks() for k, v in opt.items()},
+        optional=opt,  # chunked as parsed: a take or a slice reads them in place
     )
 
 
