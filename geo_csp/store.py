@@ -31,7 +31,8 @@ import json
 import os
 import secrets
 import socket
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -122,20 +123,21 @@ def _parquet_bytes(table: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _write_bytes(data: pa.Buffer, path: Path, *, made_dirs: set[Path] | None = None) -> None:
+def _write_bytes(data: pa.Buffer, path: Path) -> None:
     """Write a part under its final name, not yet synced (no temporary name, no folder fsync).
 
     A part is invisible until the manifest lists it, so it needs neither a rename nor an fsync of
     its own: a crash before the commit leaves an unlisted file that the next ingest deletes, and
     :meth:`StoreTransaction.commit` makes every staged part durable (:func:`_fsync_files`) before
     it replaces the manifest. One write of the encoded bytes costs less than streaming the encoder
-    into a Python file object. ``made_dirs`` holds the folders already created (one ``mkdir`` each).
+    into a Python file object. A missing folder is created (several threads may race to).
     """
-    if made_dirs is None or path.parent not in made_dirs:
+    try:
+        fh = open(path, "wb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if made_dirs is not None:
-            made_dirs.add(path.parent)
-    with open(path, "wb") as fh:
+        fh = open(path, "wb")  # noqa: SIM115
+    with fh:
         fh.write(data)
 
 
@@ -189,6 +191,14 @@ def encode_parts(
         located = int(pc.sum(part_table[schema.LOCATED]).as_py() or 0)
         parts.append((key, part_table.num_rows, part_table.num_rows - located, data))
     return EncodedParts(tuple(parts), _parquet_bytes(quarantined) if quarantined.num_rows else None)
+
+
+_WRITE_THREADS = 4
+"""Threads writing staged files: file writes release the GIL, and on a disk busy with other work
+several writes wait side by side rather than one after another."""
+
+_WRITES_IN_FLIGHT = 64
+"""Staged files queued for writing at most (each holds its encoded bytes until written)."""
 
 
 def _fsync_file(path: Path) -> None:
@@ -273,7 +283,8 @@ class StoreTransaction:
         except StoreNotFoundError:
             self.manifest = _empty_manifest()
         self._staged: list[Path] = []
-        self._made_dirs: set[Path] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: deque[Future[None]] = deque()
         self._delete_after_commit: list[Path] = []
         self._sha_index = {e["sha256"]: fid for fid, e in self.manifest["files"].items()}
         # (source, force, month) -> file_id holding its active part: a new file's parts find the
@@ -336,7 +347,7 @@ class StoreTransaction:
             rel = f"incidents/source={source}/force={force}/month={month}/{file_id}.parquet"
             path = self.store_dir / rel
             self._staged.append(path)
-            _write_bytes(data, path, made_dirs=self._made_dirs)
+            self._write(data, path)
             parts.append(
                 {"path": rel, "source": source, "force": force, "month": month, "rows": rows, "unlocated": unlocated}
             )
@@ -382,7 +393,7 @@ class StoreTransaction:
             quarantine_rel = f"quarantine/{file_id}.parquet"
             path = self.store_dir / quarantine_rel
             self._staged.append(path)
-            _write_bytes(encoded.quarantine, path, made_dirs=self._made_dirs)
+            self._write(encoded.quarantine, path)
         files[file_id] = {
             **entry,
             "active": True,
@@ -393,6 +404,33 @@ class StoreTransaction:
         }
         self._sha_index[entry["sha256"]] = file_id
         return superseded
+
+    def _write(self, data: pa.Buffer, path: Path) -> None:
+        """Write a staged file on the writing threads (at most :data:`_WRITES_IN_FLIGHT` queued).
+
+        Writes are independent of the manifest bookkeeping, which stays in the caller's order; a
+        disk slowed by other work then delays only the writing threads, not the staging of the next
+        files. :meth:`commit` and :meth:`discard` wait for every write first.
+        """
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=_WRITE_THREADS, thread_name_prefix="geo-csp-write")
+        while len(self._writes) >= _WRITES_IN_FLIGHT:  # bounded memory: wait for the oldest write
+            self._writes.popleft().result()
+        self._writes.append(self._writer.submit(_write_bytes, data, path))
+
+    def _finish_writes(self, *, raise_errors: bool = True) -> None:
+        """Wait for every queued write; raise the first failure (unless ``raise_errors`` is False)."""
+        errors = []
+        while self._writes:
+            try:
+                self._writes.popleft().result()
+            except Exception as exc:  # noqa: PERF203 - rare; every write must be waited for
+                errors.append(exc)
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if errors and raise_errors:
+            raise errors[0]
 
     def commit(self, report: dict[str, Any] | None = None) -> Path | None:
         """Make the staged files durable, then visible (atomic manifest replace), then tidy up.
@@ -410,6 +448,7 @@ class StoreTransaction:
         Path or None
             The report file written under ``reports/``, if a report was given.
         """
+        self._finish_writes()
         pause = os.environ.get(PAUSE_ENV)
         if pause:
             import time
@@ -434,6 +473,7 @@ class StoreTransaction:
 
     def discard(self) -> None:
         """Remove every staged file (the manifest was not replaced, so nothing else changes)."""
+        self._finish_writes(raise_errors=False)
         for path in self._staged:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
