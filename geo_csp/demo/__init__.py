@@ -18,8 +18,9 @@ displacement to a neighbouring street, borough-wide Operation Avro days of actio
 and population-weighted background everywhere, its density capped so that no residential block is
 as dense as a planted place (background is noise around a smooth surface, not hidden hotspots):
 each LSOA's background is spread over its snap points by the area each point stands for (so random
-point clusters do not pile up mass), and every crime type, shoplifting too, follows that surface
-(no unplanted concentration at shop-type points). Every file says SYNTHETIC.
+point clusters do not pile up mass), and every crime type follows that surface, except that
+shop-type points inside the planted places draw part of the shoplifting (no unplanted concentration
+at the shop-type points scattered over residential LSOAs). Every file says SYNTHETIC.
 
 The same seed gives byte-identical data files (the store's manifest and ingest report carry the
 time of ingest, as every store does).
@@ -279,8 +280,9 @@ def _truth(params, places, inc, street_rows, search_rows, council, footprint, di
             "weighting": (
                 "resident population (Census 2021) of the snap point's LSOA, its density capped at "
                 "max_density_ratio x the borough-average background density, shared among the LSOA's snap "
-                "points by the area each stands for (Voronoi cells); every crime type, shoplifting too, "
-                "follows it; background is Poisson noise around that surface and holds no planted concentration"),
+                "points by the area each stands for (Voronoi cells); every crime type follows it, except that "
+                "shop-type points inside the planted places draw part of the shoplifting; background is Poisson "
+                "noise around that surface and holds no concentration outside the planted places"),
             "max_density_ratio": params.background_max_density_ratio,
             "per_km2_per_month": [round(float(v), 4) for v in inc.background_per_km2],
             "borough_area_km2": round(float(places.borough.area.iloc[0]) / 1e6, 3),

@@ -43,6 +43,8 @@ TYPE_SHARES: dict[str, float] = {
     "Theft from the person": 0.01,
     "Possession of weapons": 0.01,
 }
+#: police.uk's shop-type snap-point names (see :data:`geo_csp.demo.places._PUBLIC_PLACES`).
+SHOP_PLACES = ("Supermarket", "Shopping Area")
 _CENTRE_MIX = {
     "Violence and sexual offences": 0.36, "Anti-social behaviour": 0.14, "Shoplifting": 0.12,
     "Public order": 0.11, "Other theft": 0.08, "Criminal damage and arson": 0.05, "Theft from the person": 0.03,
@@ -154,6 +156,16 @@ def make_incidents(
     # choose the background density so that the expected annual total is crimes_per_year
     d_bg = crimes_per_year / 12 / (area_km2 + excess_density.mean()) * season  # per km^2 per month
 
+    # Shoplifting sits at shop-type snap points, each drawing an equal part of half of it, but only
+    # inside the planted places (the town centres' shops); elsewhere a "Supermarket" label is just a
+    # snap point's name and its part follows the background. A pile at each of the ~20 scattered
+    # shop points made a persistent hot cell the truth did not record.
+    shop = pts["location"].isin([f"On or near {name}" for name in SHOP_PLACES]).to_numpy()
+    in_planted = np.zeros(len(pts), dtype=bool)
+    for spot in HOTSPOTS:
+        in_planted[places.points_in(places.place(spot.name))] = True
+    shop_pile = np.where(shop & in_planted, 0.5 / max(int(shop.sum()), 1), 0.0)
+
     frames = []
     asb = types.index("Anti-social behaviour")
     for t, share in enumerate(shares):
@@ -161,10 +173,10 @@ def make_incidents(
         lam = share * d_bg * area_km2 * seasonality(amplitude=amp) / season
         n = rng.poisson(lam)
         m = np.repeat(np.arange(N_MONTHS), n)
-        # every type, shoplifting too, follows the background surface: shoplifting piled onto the
-        # few "Supermarket"/"Shopping Area" points of residential LSOAs made a persistent hot cell
-        # at each of them that the truth did not record (the town centres' shoplifting is planted)
-        p = rng.choice(len(pts), size=len(m), p=bg_w / bg_w.sum())
+        w = bg_w / bg_w.sum()
+        if types[t] == "Shoplifting":
+            w = shop_pile + (1.0 - shop_pile.sum()) * w
+        p = rng.choice(len(pts), size=len(m), p=w)
         frames.append(pd.DataFrame({"month": m, "type": t, "point": p, "origin": "background"}))
     expected: dict[str, np.ndarray] = {}
     for spot, unit_excess in spots:
