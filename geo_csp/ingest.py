@@ -45,7 +45,12 @@ Force: from the archive file name (``2019-01-lancashire-street.csv`` -> ``lancas
 ``gmp_stop_and_search_2019-06.csv`` (-> ``gmp``) for stop-and-search files.
 
 All validation is vectorised (pyarrow.compute, numpy, pandas); coordinates are projected once per
-distinct (lon, lat) pair.
+distinct (lon, lat) pair. Many small files: police.uk street files are read in batches of a few MB
+(consecutive files, bounded by bytes, never by count): one CSV parse, one pass of every check and
+one projection per batch, then split back so that each file keeps its own report, file id, line
+numbers, quarantine and parts. A file the batch cannot place row by row (malformed rows, a line
+break inside a value, not UTF-8) is read on its own, with the same results. Peak memory is a few
+batches, whatever the number of files.
 """
 
 from __future__ import annotations
