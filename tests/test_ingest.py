@@ -598,3 +598,16 @@ def test_batches_are_bounded_by_bytes_not_by_file_count(monkeypatch: pytest.Monk
     batches = ingest._batches(units)
     assert [len(b) for b in batches] == [3, 1, 1, 3, 3]
     assert [u.path for b in batches for u in b] == [u.path for u in units]  # input order kept
+
+
+def test_files_staged_before_a_refused_batch_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "_BATCH_BYTES", 1)  # one file per batch: earlier files are staged first
+    folder = _street_folder(tmp_path / "archive")
+    (folder / "2019-02" / "2019-02-york-street.csv").write_bytes(b"\x00\x01binary")  # the last file
+    s = tmp_path / "store"
+    with pytest.raises(_errors.InputFileError, match=r"2019-02-york-street\.csv: not a CSV"):
+        ingest.ingest_paths([folder], store_dir=s)
+    assert not (s / store.MANIFEST_NAME).exists()
+    assert [p for p in s.rglob("*") if p.is_file()] == []  # every staged part and quarantine removed
+    report = ingest.ingest_paths([folder / "2019-01"], store_dir=s)  # and the store still works
+    assert report.totals["rows_read"] == 4 + 5 + 3 + 3
