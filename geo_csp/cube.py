@@ -255,6 +255,7 @@ def data_extent(
     radius = float(ordered[gap[0]] if gap.size else ordered[-1])
     radius = max(min(radius, factor * q), float(min_radius_m))
     keep = ok & (dist <= radius)
+    del dist, ordered
     # the hull of the distinct points (police.uk snap points repeat): one geometry per place, not per incident
     ux, uy, _ = grid.unique_points(x[keep], y[keep])
     hull = shapely.convex_hull(shapely.multipoints(np.column_stack([ux, uy])))
@@ -350,8 +351,19 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Categorical columns (``store.read_incidents(..., categorical=True)``) cost nothing here; text
     columns are hashed once. Everything after works on the few distinct values.
     """
+    if isinstance(column.dtype, pd.CategoricalDtype):  # its own small codes (int8 for a few values), no copy of text
+        column = column.cat.remove_unused_categories()
+        return column.cat.codes.to_numpy(), np.asarray(column.cat.categories, dtype=object)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     return codes, np.asarray(uniques, dtype=object)
+
+
+def _coordinates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Easting and northing as float64 arrays, NaN where missing (float64 columns without a copy)."""
+    return tuple(  # type: ignore[return-value]
+        incidents[c].to_numpy() if incidents[c].dtype == np.float64 else incidents[c].to_numpy(dtype="float64", na_value=np.nan)
+        for c in (schema.EASTING, schema.NORTHING)
+    )
 
 
 def _month_codes(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -493,8 +505,7 @@ def build_cube(
             raise ParameterError(_no_match_message(incidents, types, group, sources))
         month_list = periods.month_range(str(np.min(m_uniques[present])), str(np.max(m_uniques[present])))
 
-    ex = incidents[schema.EASTING].to_numpy(dtype="float64", na_value=np.nan)
-    ny = incidents[schema.NORTHING].to_numpy(dtype="float64", na_value=np.nan)
+    ex, ny = _coordinates(incidents)
     rows = np.flatnonzero(keep & incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(ex) & np.isfinite(ny))
     x, y = ex[rows], ny[rows]
     del ex, ny
