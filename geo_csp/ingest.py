@@ -1296,12 +1296,12 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
     for i, unit in enumerate(units):
         acc = accepted.slice(acc_start[i], n_acc[i])
         quar = quarantined.slice(q_start[i], n_q[i])
+        # a monthly police.uk file is one (source, force, month) part: no need to split it again
+        key = (parsed.source, forces[i][0], months[i][0]) if len(forces[i]) == len(months[i]) == 1 else None
         out.append(_Prepared(
             unit, shas[i], sizes[i], acc, quar, reasons[i], parsed.source,
             rows_read=int(n_acc[i] + n_q[i]), unlocated=int(unlocated[i]), forces=forces[i], months=months[i],
-            encoded=encode_parts(acc, quar, key=(
-                (parsed.source, forces[i][0], months[i][0]) if len(forces[i]) == len(months[i]) == 1 else None
-            )) if encode else None,
+            encoded=encode_parts(acc, quar, key=key) if encode else None,
         ))
     return out
 
