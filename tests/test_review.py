@@ -164,8 +164,12 @@ def test_demo_heartbeat_effect_and_displacement_recovered(tmp_path_factory: pyte
     sd_street = np.sqrt(street_after + street_before * k**2)
     assert abs(street_excess - planted["displaced"]) <= 2.5 * sd_street
     assert street_excess > 2 * sd_street  # the displacement is detectable where it was planted
-    # planted WDQ is about -displaced/prevented = -1/3: displacement, smaller than the benefit
-    assert before["wdq_meaningful"] and -0.6 < before["wdq"] < -0.15
+    # planted WDQ is about -displaced/prevented = -1/3 (displacement, smaller than the benefit). The
+    # recovered WDQ is about -excess/shortfall, so it carries the ring's noise scaled by the shortfall
+    # (sd ~ 40/124 ~ 0.3): checked to 3 of those sd, as the excess is above (the WDQ formula itself is
+    # checked exactly against the hand-worked examples earlier in this file)
+    assert before["wdq_meaningful"]
+    assert abs(before["wdq"] + planted["displaced"] / planted["prevented"]) <= 3 * sd_ring / shortfall
 
 
 @pytest.mark.slow
