@@ -17,12 +17,14 @@ everything after the cube is built is sized by the cube (cells x periods), not b
   (:func:`geo_csp.hotspots.gi_star`) and Mann-Kendall is chunked numpy. Measured by
   ``benchmarks/national.py`` on this project's 2-core machine: the full statistics (space-time Gi*,
   FDR, Mann-Kendall, classes, explanations) on a 509,437-cell x 36-month cube take 14 s (weights
-  7 s more), and a whole 20-million-incident national run peaks at 5.2 GB with the Dask cube. There
-  is nothing to gain from spreading them over workers: the Dask part is ingest and aggregation.
+  7 s more), and a whole 20-million-incident national run (:func:`geo_csp.analysis.run_hotspots`
+  given the store with ``backend="dask"``) peaks at 5.4 GB for the process tree with 2 local
+  workers (3.9 GB in memory, reading the cube's columns as categoricals). There is nothing to gain
+  from spreading them over workers: the Dask part is ingest and aggregation.
 - National study area: the convex hull of England and Wales holds about 2 million res-9 cells,
   most of them sea or empty land; ``zero_fill="neighbours"`` keeps the occupied cells and their
   ring (about 640,000 cells for 20 million incidents) and gives the same cube as the in-memory
-  builder given those cells as ``units``.
+  builder with ``zero_fill="neighbours"`` (or given those cells as ``units``).
 
 :func:`dask_client` connects to a running ``dask.distributed`` scheduler by its address or starts
 a local cluster. :func:`ingest_paths_dask` validates input files on the workers while one writer
