@@ -325,6 +325,7 @@ def run_hotspots(
     named_places: gpd.GeoDataFrame | None = None,
     previous_areas: gpd.GeoDataFrame | None = None,
     area_classes: Iterable[str] | None = None,
+    area_params: areas_mod.AreaParams | None = None,
     params: hotspots.HotspotParams | None = None,
     weights: WeightsKind = "auto",
     distance_m: float | None = None,
@@ -357,7 +358,10 @@ def run_hotspots(
     previous_areas
         Areas of an earlier run: matching ones keep their ids (:func:`geo_csp.areas.match_areas`).
     area_classes
-        Classes merged into areas (default every hot class of both schemes).
+        Classes merged into areas (default :data:`geo_csp.areas.AREA_CLASSES`).
+    area_params
+        How hot units become named areas (default ``AreaParams()``: hot in at least 3 periods, see
+        :class:`geo_csp.areas.AreaParams`); written into the metadata.
     params
         Statistics parameters (default ``HotspotParams()``).
     weights
@@ -449,6 +453,7 @@ def run_hotspots(
         unit_frame, w, selected=areas_mod.select_units(unit_frame, classes=area_classes), locations=cube.locations,
         named_places=named_places, wards=wards, total_n=float(totals[schema.N].sum()),
         total_harm=float(totals[schema.HARM].sum()), study_area_m2=cube.params["study_area_km2"] * 1e6,
+        params=area_params,
     )
     area_frame, changes = areas_mod.match_areas(area_frame, previous_areas)
     fresh_ids = np.asarray(area_frame[schema.AREA_ID].to_numpy(dtype=object))
@@ -466,7 +471,8 @@ def run_hotspots(
         "measure": measure,
         "period_labels": [str(p) for p in cube.period_labels],
         **analysis.metadata(),
-        "area_classes": list(area_classes) if area_classes is not None else list(areas_mod.HOT_CLASSES),
+        "area_classes": list(area_classes) if area_classes is not None else list(areas_mod.AREA_CLASSES),
+        "area_params": (area_params if area_params is not None else areas_mod.AreaParams()).to_dict(),
         "n_areas": int(len(area_frame)),
         "area_changes": changes,
         "wards": wards_source,

@@ -90,12 +90,12 @@ def demo(tmp_path_factory):
     truth = json.loads(paths.truth.read_text(encoding="utf-8"))
     res = analysis.run_hotspots(inc, unit="h3", study_area=boundaries.load_borough(),
                                 named_places=boundaries.load_named_places())
-    return res, truth
+    return res, truth, inc
 
 
 @pytest.mark.slow
 def test_demo_planted_areas_recovered_with_the_right_class(demo):
-    res, truth = demo
+    res, truth, _ = demo
     found = res.areas.set_index(schema.AREA_NAME)
     for spot in truth["hotspots"]:
         poly = gpd.GeoSeries([shape(spot["polygon"])], crs="EPSG:4326").to_crs(WORKING_CRS).iloc[0]
@@ -111,6 +111,25 @@ def test_demo_planted_areas_recovered_with_the_right_class(demo):
     print(f"\ndemo areas: {found[[schema.PATTERN, schema.CATEGORY, schema.N]].to_string()}\n"
           f"recall {recall:.2f}, precision {precision:.2f}")
     assert recall >= 0.9 and precision >= 0.9
+
+
+@pytest.mark.slow
+def test_area_params_reach_the_areas_and_the_metadata(demo):
+    from geo_csp import areas as areas_mod
+
+    res, _, inc = demo
+    assert res.metadata["area_params"] == areas_mod.AreaParams().to_dict()
+    assert res.metadata["area_classes"] == list(areas_mod.AREA_CLASSES)
+    # every month hot: only units hot throughout may join an area, so fewer units in areas than by default
+    n_periods = len(res.metadata["period_labels"])
+    strict = areas_mod.AreaParams(min_hot_periods=n_periods)
+    rerun = analysis.run_hotspots(inc, unit="h3", study_area=boundaries.load_borough(),
+                                  named_places=boundaries.load_named_places(), area_params=strict)
+    assert rerun.metadata["area_params"]["min_hot_periods"] == n_periods
+    in_areas = res.units[schema.AREA_ID].notna()
+    strict_in_areas = rerun.units[schema.AREA_ID].notna()
+    assert 0 < strict_in_areas.sum() < in_areas.sum()
+    assert (res.units.loc[strict_in_areas.to_numpy(), schema.AREA_ID].notna()).all()  # a subset of the default's
 
 
 # ------------------------------------------------------------------------------------------------

@@ -234,21 +234,27 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
 
 def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
                  previous: gpd.GeoDataFrame | None = None, population: Path | None = None, *,
-                 weights: str = "auto", distance_m: float | None = None) -> analysis.HotspotResult:
+                 weights: str = "auto", distance_m: float | None = None, backend: str = "memory",
+                 client: Any = None) -> analysis.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
 
     ``weights`` and ``distance_m`` are :func:`geo_csp.analysis.run_hotspots`'s spatial weights
     (``--weights auto|h3|queen|distance``, ``--distance-m``); they are checked before the store is read.
+    With ``backend="dask"`` the same call runs over the store folder itself on ``client`` (a
+    ``dask.distributed`` client), never loading the incidents into one frame; in memory it runs on the
+    store's located incidents.
     """
     from geo_csp import analysis, hotspots
 
     analysis.resolve_weights(unit, weights, distance_m)  # fail before reading the store
     ctx = study_context(store_dir, boundary, unit=unit, population=population, measure=measure)
+    incidents = store_dir if backend == "dask" else read_located(store_dir, crime_type, source, group)
     result = analysis.run_hotspots(
-        read_located(store_dir, crime_type, source, group), unit=unit, resolution=resolution, period=period,
+        incidents, unit=unit, resolution=resolution, period=period,
         crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
         study_area=ctx["study_area"], units=ctx["units"], named_places=ctx["named_places"], wards=ctx["wards"],
         previous_areas=previous, params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m,
+        backend=backend, client=client,
     )
     result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
                             "synthetic": bool(ctx["config"].get("synthetic", False))})

@@ -72,7 +72,7 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     if not dask and scheduler is None:
         return _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
                     population=population, weights=weights, distance_m=distance_m)
-    from geo_csp import analysis, hotspots, scale
+    from geo_csp import analysis, scale
 
     if unit != "h3":
         raise ParameterError(f"--dask aggregates H3 cells only, not --unit {unit}: ward and LSOA cubes are small, "
@@ -80,19 +80,10 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     if isinstance(workers, bool) or workers < 1:
         raise ParameterError(f"--workers must be a positive number of worker processes; got {workers!r}")
     analysis.resolve_weights(unit, weights, distance_m)  # fail before starting a cluster
-    ctx = _context(store_dir, boundary, unit=unit, population=population, measure=measure)
     with scale.dask_client(scheduler, n_workers=workers) as client:
-        result = analysis.run_hotspots(
-            store_dir, unit=unit, resolution=resolution, period=period, crime_types=crime_type or None, group=group,
-            sources=source or None, measure=measure, study_area=ctx["study_area"], units=ctx["units"],
-            named_places=ctx["named_places"], wards=ctx["wards"], previous_areas=previous,
-            params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m, backend="dask", client=client,
-        )
-    result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
-                            "synthetic": bool(ctx["config"].get("synthetic", False)),
-                            "scheduler": scheduler or f"local cluster of {workers} workers"})
-    if "resolution_reason" in result.metadata:
-        console.print(result.metadata["resolution_reason"])
+        result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
+                      population=population, weights=weights, distance_m=distance_m, backend="dask", client=client)
+    result.metadata["scheduler"] = scheduler or f"local cluster of {workers} workers"
     return result
 
 
