@@ -143,6 +143,69 @@ def test_classify_coordinates_cases() -> None:
     assert np.isnan(lon[1:]).all()
 
 
+def _snap_texts(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """police.uk-like coordinate texts: repeated snap points plus blanks, zeros, swaps and words."""
+    rng = np.random.default_rng(seed)
+    lon = np.round(rng.uniform(-5.5, 1.7, 300), 6)
+    lat = np.round(rng.uniform(50.1, 55.7, 300), 6)
+    pick = rng.integers(0, 300, n)
+    x, y = [f"{v:.6f}" for v in lon[pick]], [f"{v:.6f}" for v in lat[pick]]
+    odd = [("", ""), ("", "53.6"), ("0", "0"), ("53.59", "-2.29"), ("2.35", "48.85"), ("nan", "52"),
+           ("-0.0", "51.5"), ("0.0", "51.5"), ("-0.000000", "51.500000")]
+    for i, (a, b) in enumerate(odd):
+        x[i * 7], y[i * 7] = a, b
+    return x, y
+
+
+def _direct(x: list[str], y: list[str]) -> tuple[np.ndarray, ...]:
+    """The oracle: every row classified on its own text, projected by pyproj row by row."""
+    return ingest._classify_distinct(pa.array(x), pa.array(y), settings.DISPLAY_CRS)
+
+
+@pytest.mark.parametrize("points", [None, "shared"])
+def test_coordinates_fast_path_equals_per_row_oracle(points: str | None) -> None:
+    x, y = _snap_texts(3000, seed=1)
+    memo = ingest._SnapPoints() if points else None
+    for half in (slice(0, 1500), slice(1000, 3000)):  # overlapping calls: the second reuses the memo
+        got = ingest._coordinates(x[half], y[half], crs=settings.DISPLAY_CRS, points=memo)
+        want = _direct(x[half], y[half])
+        assert ingest._plain_numbers(pa.array(x[half])) is not None  # the fast path was taken
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == w.dtype and g.tobytes() == w.tobytes() if g.dtype != object else g.tolist() == w.tolist()
+    if memo is not None:  # each distinct located point projected once over both calls
+        lon, lat, *_ = _direct(x, y)
+        ok = ~np.isnan(lon)
+        assert len(memo) == len(pd.unique(pd.Series(lon[ok] + 0.0) + 1j * pd.Series(lat[ok])))
+
+
+def test_coordinates_text_path_when_values_are_not_plain() -> None:
+    x, y = _snap_texts(500, seed=2)
+    x[3], y[5] = " -2.5 ", "53.1\t"  # blanks around numbers: not castable, parsed on the text path
+    assert ingest._plain_numbers(pa.array(x)) is None and ingest._plain_numbers(pa.array(y)) is None
+    got = ingest._coordinates(x, y, crs=settings.DISPLAY_CRS, points=ingest._SnapPoints())
+    want = _direct(x, y)
+    assert got[2].tolist() == want[2].tolist()
+    for g, w in zip(got[:2] + got[3:], want[:2] + want[3:], strict=True):
+        assert g.tobytes() == w.tobytes()
+
+
+def test_snap_points_equal_pyproj_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    lon = np.round(rng.uniform(-5.5, 1.7, 2000), 6)
+    lat = np.round(rng.uniform(50.1, 55.7, 2000), 6)
+    memo = ingest._SnapPoints()
+    picks = [rng.integers(0, 2000, 5000) for _ in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: memo.project(lon[i], lat[i]), picks))
+    transformer = ingest._transformer(settings.DISPLAY_CRS, settings.WORKING_CRS)
+    for idx, (east, north) in zip(picks, results, strict=True):
+        want_e, want_n = transformer.transform(lon[idx], lat[idx])
+        assert east.tobytes() == np.asarray(want_e).tobytes() and north.tobytes() == np.asarray(want_n).tobytes()
+    assert len(memo) == len(np.unique(np.concatenate(picks)))
+
+
 def test_classify_british_national_grid() -> None:
     lon, lat, reason, located = ingest.classify_coordinates(["380500"], ["410900"], crs="EPSG:27700")
     assert reason[0] == "" and located[0]
