@@ -228,3 +228,25 @@ def test_store_config_round_trip(tmp_path: Path) -> None:
     with pytest.raises(_errors.StoreError, match="JSON-serialisable"):
         store.write_store_config(tmp_path, {"path": Path("x")})
     assert store.store_config(tmp_path) == config
+
+
+def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    s = tmp_path / "s"
+    a = _street(tmp_path / "2019-01-other-street.csv", [("2019-01", "Burglary", "-2.3", "53.6")] * 3)
+    ingest.ingest_paths([a], store_dir=s)
+    part = next((s / "incidents").rglob("*.parquet"))
+    meta = pq.ParquetFile(part).metadata.row_group(0)
+    columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert {c for c, m in columns.items() if m.is_stats_set} == {schema.LOCATED, schema.OCCURRED_DATE, schema.OCCURRED_AT}
+    assert columns[schema.INCIDENT_ID].compression == "SNAPPY"
+    assert columns[schema.EASTING].compression == "UNCOMPRESSED"
+    # a part written with the earlier choices (snappy and statistics everywhere) reads alongside
+    table = pq.read_table(part)
+    pq.write_table(table, part, compression="snappy", write_statistics=True)
+    b = _street(tmp_path / "2019-02-other-street.csv", [("2019-02", "Robbery", "-2.2", "53.5")] * 2)
+    ingest.ingest_paths([b], store_dir=s)
+    got = store.read_incidents(s, located_only=True)
+    assert sorted(got[schema.MONTH]) == ["2019-01"] * 3 + ["2019-02"] * 2
+    assert got[schema.EASTING].notna().all()
