@@ -376,11 +376,20 @@ class _SnapPoints:
     give the same point).
     """
 
-    def __init__(self) -> None:
-        from pandas._libs import hashtable  # pandas' own hash table: the one pd.factorize uses
+    def __init__(self, *, private_table: bool = True) -> None:
+        # pandas' own hash table (the one pd.factorize uses) grows in place; it is private API, so a
+        # pandas without it falls back to a public pd.Index lookup (rebuilt per new batch of points)
+        self._hashtable = self._table = None
+        if private_table:
+            try:
+                from pandas._libs import hashtable
 
-        self._hashtable = hashtable
-        self._table = hashtable.Complex128HashTable()
+                self._table = hashtable.Complex128HashTable()
+                hashtable.Complex128Vector  # noqa: B018 - both names used by _labels
+                self._hashtable = hashtable
+            except (ImportError, AttributeError):
+                self._table = None
+        self._keys = pd.Index(np.empty(0, dtype=np.complex128))
         self._east = np.empty(0)
         self._north = np.empty(0)
         self._n = 0
@@ -389,13 +398,25 @@ class _SnapPoints:
     def __len__(self) -> int:
         return self._n
 
+    def _labels(self, key: np.ndarray, n: int) -> np.ndarray:
+        """Each key's label: its row among the known points, continuing from ``n`` for keys not met
+        before, in order of first appearance (the caller holds the lock)."""
+        if self._table is not None:
+            return self._table.get_labels(key, self._hashtable.Complex128Vector(), n, -1)
+        labels = self._keys.get_indexer(key)
+        new = labels < 0
+        if new.any():
+            codes, uniques = pd.factorize(key[new])
+            labels[new] = n + codes
+            self._keys = self._keys.append(pd.Index(uniques))
+        return labels
+
     def project(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Easting and northing of each (finite) point, projecting only the points not met before."""
         key = _complex_keys(lon, lat)
         with self._lock:
             n = self._n
-            # labels continue from n for keys not in the table yet, in order of first appearance
-            labels = self._table.get_labels(key, self._hashtable.Complex128Vector(), n, -1)
+            labels = self._labels(key, n)
             new = np.flatnonzero(labels >= n)
             if len(new):
                 first = new[np.unique(labels[new], return_index=True)[1]]  # first row of each new label, in label order
@@ -1491,5 +1512,5 @@ def read_file(path: str | Path, *, mapping: ColumnMapping | str | Path | None = 
     if len(units) != 1:
         raise SchemaError(f"{path}: read_file takes one file; use ingest_paths for folders and zips")
     unit = units[0]
-    item = _prepare(units[0], known=lambda _sha: None, mapping=mapping)
+    item = _prepare(unit, known=lambda _sha: None, mapping=mapping)
     return item.accepted, item.quarantined

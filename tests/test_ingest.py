@@ -189,13 +189,15 @@ def test_coordinates_text_path_when_values_are_not_plain() -> None:
         assert g.tobytes() == w.tobytes()
 
 
-def test_snap_points_equal_pyproj_across_threads() -> None:
+@pytest.mark.parametrize("private_table", [True, False])
+def test_snap_points_equal_pyproj_across_threads(private_table: bool) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(3)
     lon = np.round(rng.uniform(-5.5, 1.7, 2000), 6)
     lat = np.round(rng.uniform(50.1, 55.7, 2000), 6)
-    memo = ingest._SnapPoints()
+    memo = ingest._SnapPoints(private_table=private_table)  # pandas' hash table, or the public fallback
+    assert (memo._table is not None) == private_table
     picks = [rng.integers(0, 2000, 5000) for _ in range(16)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda i: memo.project(lon[i], lat[i]), picks))
