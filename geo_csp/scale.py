@@ -4,7 +4,7 @@ The same analysis runs in memory for a borough and on Dask for a force or a nati
 result. What grows with the number of incidents is only *ingest, reading and aggregation*;
 everything after the cube is built is sized by the cube (cells x periods), not by the incidents:
 
-- :func:`build_cube_dask` reads the partitioned store (``source=/force=/month=`` Parquet parts,
+- :func:`build_cube_dask` reads the partitioned store (``source=/force=/`` Parquet parts, one per month,
   pruned through the manifest; one task per force, or one per partition of a Dask dataframe from
   :func:`read_store_dask`, which uses :func:`dask.dataframe.read_parquet`), reduces each to counts
   and harm per distinct snap point and month, then to counts per H3 cell and month, indexing each

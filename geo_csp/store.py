@@ -2,7 +2,7 @@
 
 Layout under ``store_dir``::
 
-    incidents/source=<s>/force=<f>/month=<YYYY-MM>/<file_id>.parquet   accepted rows (INCIDENT_SCHEMA)
+    incidents/source=<s>/force=<f>/<YYYY-MM>_<file_id>.parquet         accepted rows (INCIDENT_SCHEMA)
     quarantine/<file_id>.parquet                                       rejected rows (QUARANTINE_SCHEMA)
     manifest.json                                                      every input and its parts
     reports/<timestamp>.json                                           one report per ingest
@@ -152,6 +152,18 @@ def _write_bytes(data: pa.Buffer, path: Path) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _part_path(source: str, force: str, month: str, file_id: str) -> str:
+    """Where a part lives in the store, relative to it: one folder per source and force, the month
+    leading the file name (``source=<s>/force=<f>/<YYYY-MM>_<file_id>.parquet``).
+
+    The month is a column of every part too, and readers find parts through the manifest, so a folder
+    per month would add nothing but a directory to create for every police.uk file (a tenth of the
+    national ingest's time went on them). Stores written with the earlier ``month=<YYYY-MM>/``
+    folders read as before: the manifest holds each part's path.
+    """
+    return f"incidents/source={source}/force={force}/{month}_{file_id}.parquet"
 
 
 @dataclass(frozen=True)
@@ -339,7 +351,7 @@ class StoreTransaction:
         parts: list[dict[str, Any]] = []
         superseded: list[dict[str, Any]] = []
         for (source, force, month), rows, unlocated, data in encoded.parts:
-            rel = f"incidents/source={source}/force={force}/month={month}/{file_id}.parquet"
+            rel = _part_path(source, force, month, file_id)
             path = self.store_dir / rel
             self._staged.append(path)
             self._write(data, path)

@@ -74,6 +74,9 @@ def test_republished_month_replaces_not_adds(two_months: Path, tmp_path: Path) -
     s = tmp_path / "s"
     first = ingest.ingest_paths([two_months], store_dir=s)
     old_id = first.files[0].file_id
+    (old_jan,) = [p["path"] for p in store.read_manifest(s)["files"][old_id]["parts"] if p["month"] == "2019-01"]
+    assert old_jan == f"incidents/source={schema.SOURCE_STREET}/force=other/2019-01_{old_id}.parquet"
+    assert (s / old_jan).exists()
     jan_v2 = _street(tmp_path / "jan_v2.csv", [("2019-01", "Burglary", "-2.29", "53.59")] * 4)
     report = ingest.ingest_paths([jan_v2], store_dir=s)
     (f,) = report.files
@@ -84,7 +87,7 @@ def test_republished_month_replaces_not_adds(two_months: Path, tmp_path: Path) -
     manifest = store.read_manifest(s)
     assert manifest["files"][old_id]["active"] is True  # still holds February
     assert manifest["files"][old_id]["superseded_by"][0]["file_id"] == f.file_id
-    assert not (s / f"incidents/source={schema.SOURCE_STREET}/force=other/month=2019-01/{old_id}.parquet").exists()
+    assert not (s / old_jan).exists()  # the superseded part is deleted after the commit
     # February re-published too: the first file is now wholly replaced
     feb_v2 = _street(tmp_path / "feb_v2.csv", [("2019-02", "Drugs", "-2.30", "53.60")])
     ingest.ingest_paths([feb_v2], store_dir=s)
