@@ -40,6 +40,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -194,7 +195,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=20_000_000, help="the largest size")
     parser.add_argument("--sizes", type=int, nargs="*", default=[2_000_000, 5_000_000], help="smaller sizes")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/geo-csp-national"), help="scratch folder")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "geo-csp-national",
+                        help="scratch folder")
     parser.add_argument("--backends", nargs="*", default=["memory", "dask", "dask-ingest"],
                         choices=["memory", "dask", "dask-ingest"])
     parser.add_argument("--no-peers", action="store_true", help="skip the esda/pymannkendall comparison")
