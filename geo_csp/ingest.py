@@ -45,10 +45,11 @@ Force: from the archive file name (``2019-01-lancashire-street.csv`` -> ``lancas
 ``gmp_stop_and_search_2019-06.csv`` (-> ``gmp``) for stop-and-search files.
 
 All validation is vectorised (pyarrow.compute, numpy, pandas); coordinates are projected once per
-distinct (lon, lat) pair in a whole ingest (police.uk snap points recur month after month). Many small files: police.uk street files are read in batches of a few MB
-(consecutive files, bounded by bytes, never by count): one CSV parse, one pass of every check and
-one projection per batch, then split back so that each file keeps its own report, file id, line
-numbers, quarantine and parts. A file the batch cannot place row by row (malformed rows, a line
+distinct (lon, lat) pair in a whole ingest (police.uk snap points recur month after month).
+
+Many small files: police.uk street files are read in batches of a few MB (consecutive files,
+bounded by bytes): one CSV parse, one pass of every check and one projection per batch, then split
+back so that each file keeps its own report, file id, line numbers, quarantine and parts. A file the batch cannot place row by row (malformed rows, a line
 break inside a value, not UTF-8) is read on its own, with the same results. Peak memory is a few
 batches, whatever the number of files.
 """
@@ -91,7 +92,7 @@ except ImportError:  # pragma: no cover - isal is optional
 from geo_csp import schema, settings
 from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.mapping import ColumnMapping, load_mapping
-from geo_csp.store import EncodedParts, encode_parts, store_transaction
+from geo_csp.store import EncodedParts, encode_parts, part_key, store_transaction
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(files_done, files_total, path)``, called after each input file."""
@@ -1417,7 +1418,7 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         acc = accepted.slice(acc_start[i], n_acc[i])
         quar = quarantined.slice(q_start[i], n_q[i])
         # a monthly police.uk file is one (source, force, month) part: no need to split it again
-        key = (parsed.source, forces[i][0], months[i][0]) if len(forces[i]) == len(months[i]) == 1 else None
+        key = part_key(parsed.source, forces[i], months[i])
         out.append(_Prepared(
             unit, shas[i], sizes[i], acc, quar, reasons[i], parsed.source,
             rows_read=int(n_acc[i] + n_q[i]), unlocated=int(unlocated[i]), forces=forces[i], months=months[i],
@@ -1452,12 +1453,14 @@ cost little per file, small enough that the batches in flight hold tens of MB wh
 of files."""
 
 _BATCH_FILES = 256
+"""At most this many files in one batch (many near-empty files still make a batch of bounded size)."""
 _GZIP_TEXT_RATIO = 6
 """Assumed text bytes per gzip byte when sizing a batch (police.uk CSVs compress about 5-7 times)."""
 
 
 def _batches(units: Sequence[_Unit]) -> list[list[_Unit]]:
-    """Consecutive units grouped into batches of at most :data:`_BATCH_BYTES` (estimated text) each."""
+    """Consecutive units grouped into batches of at most :data:`_BATCH_BYTES` (estimated text) and
+    :data:`_BATCH_FILES` files each."""
     batches: list[list[_Unit]] = []
     current: list[_Unit] = []
     size = 0

@@ -178,6 +178,12 @@ class EncodedParts:
     quarantine: pa.Buffer | None
 
 
+def part_key(source: str, forces: Sequence[str], months: Sequence[str]) -> tuple[str, str, str] | None:
+    """The one (source, force, month) partition holding all of a file's accepted rows, from their
+    distinct forces and months; None when they span several partitions (or there are none)."""
+    return (source, forces[0], months[0]) if len(forces) == len(months) == 1 else None
+
+
 def encode_parts(
     accepted: pa.Table, quarantined: pa.Table, *, key: tuple[str, str, str] | None = None
 ) -> EncodedParts:
@@ -190,8 +196,9 @@ def encode_parts(
     quarantined
         Quarantined rows, :data:`schema.QUARANTINE_SCHEMA`.
     key
-        The (source, force, month) of every accepted row, when the caller already knows it (a
-        police.uk monthly file): the rows are then one part, without looking at the columns.
+        The (source, force, month) of every accepted row, when the caller already knows it
+        (:func:`part_key`; a police.uk monthly file): the rows are then one part, without looking at
+        the columns.
 
     Raises
     ------
@@ -319,6 +326,8 @@ class StoreTransaction:
         ----------
         entry
             Manifest fields of the input (path, sha256, size, counts, ...); ``file_id`` required.
+            With ``source``, ``forces`` and ``months`` (the accepted rows' distinct values), a file
+            whose rows are one partition is encoded as one part without splitting (:func:`part_key`).
         accepted
             Accepted rows, :data:`schema.INCIDENT_SCHEMA`.
         quarantined
@@ -329,7 +338,8 @@ class StoreTransaction:
         list of dict
             The (source, force, month) parts this input superseded.
         """
-        return self.stage_encoded(entry, encode_parts(accepted, quarantined))
+        key = part_key(entry.get("source", ""), entry.get("forces", ()), entry.get("months", ()))
+        return self.stage_encoded(entry, encode_parts(accepted, quarantined, key=key))
 
     def stage_encoded(self, entry: dict[str, Any], encoded: EncodedParts) -> list[dict[str, Any]]:
         """:meth:`stage_file` for rows already encoded by :func:`encode_parts` (on another thread).
@@ -506,10 +516,6 @@ class StoreTransaction:
 
 def _partitions(table: pa.Table) -> Iterator[tuple[tuple[str, str, str], pa.Table]]:
     """Split rows by (source, force, month), in key order, with one sort and zero-copy slices."""
-    ranges = [pc.min_max(table[c]) for c in (schema.SOURCE, schema.FORCE, schema.MONTH)]
-    if all(r["min"] == r["max"] for r in ranges):  # one key (a police.uk monthly file): the whole table
-        yield tuple(r["min"].as_py() for r in ranges), table  # type: ignore[misc]
-        return
     keys = pc.binary_join_element_wise(table[schema.SOURCE], table[schema.FORCE], table[schema.MONTH], "\x1f")
     encoded = pc.dictionary_encode(keys)
     if isinstance(encoded, pa.ChunkedArray):
