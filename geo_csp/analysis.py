@@ -291,6 +291,7 @@ def _default_wards(incidents: Any, month_list: list[str], area: shapely.Geometry
     ``incidents`` is a DataFrame, or a store folder / Dask DataFrame whose distinct located points
     are counted on Dask (:func:`geo_csp.scale.located_points_dask`): the same points either way.
     """
+    counts = None
     if isinstance(incidents, pd.DataFrame):
         inside = cube_mod.clip_to_study_area(incidents, area)
         x = incidents[schema.EASTING].to_numpy(dtype="float64")[inside]
@@ -298,9 +299,8 @@ def _default_wards(incidents: Any, month_list: list[str], area: shapely.Geometry
     else:
         from geo_csp import scale
 
-        ux, uy, counts = scale.located_points_dask(incidents, study_area=area, client=client)
-        x, y = np.repeat(ux, counts), np.repeat(uy, counts)
-    if not boundaries.mostly_in_shipped_borough(x, y):
+        x, y, counts = scale.located_points_dask(incidents, study_area=area, client=client)
+    if not boundaries.mostly_in_shipped_borough(x, y, counts=counts):
         return None
     return boundaries.load_wards(year=2017 if month_list[-1] < "2022-01" else 2022)
 

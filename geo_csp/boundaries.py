@@ -178,7 +178,8 @@ def load_named_places(path: Path | str | None = None) -> gpd.GeoDataFrame:
     return frame
 
 
-def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_share: float = 0.5) -> bool:
+def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_share: float = 0.5,
+                              counts: np.ndarray | None = None) -> bool:
     """Whether at least ``min_share`` of the points lie inside Bury's shipped borough outline.
 
     The rule for using Bury's shipped wards, LSOAs and outline when the caller gave none: they stand
@@ -190,6 +191,9 @@ def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_
         Point coordinates in EPSG:27700 metres; NaN (unlocated) points are ignored.
     min_share
         Smallest share of the located points inside the outline, in (0, 1].
+    counts
+        Incidents at each point (distinct points with their multiplicities, e.g. from
+        :func:`geo_csp.scale.located_points_dask`); default one per point.
 
     Returns
     -------
@@ -200,14 +204,17 @@ def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_
         raise ParameterError(f"`min_share` must be in (0, 1]; got {min_share!r}")
     x = np.asarray(easting, dtype="float64")
     y = np.asarray(northing, dtype="float64")
-    ok = np.isfinite(x) & np.isfinite(y)
+    n = np.ones(len(x)) if counts is None else np.asarray(counts, dtype="float64")
+    if n.shape != x.shape:
+        raise ParameterError(f"`counts` must have one value per point ({len(x)}); got {n.shape[0]}")
+    ok = np.isfinite(x) & np.isfinite(y) & (n > 0)
     if not ok.any():
         return False
     outline = shapely.union_all(load_borough().geometry.to_numpy())
     shapely.prepare(outline)
     ux, uy, inverse = grid.unique_points(x[ok], y[ok])  # police.uk snap points repeat
     inside = shapely.intersects_xy(outline, ux, uy)[inverse]
-    return bool(inside.mean() >= min_share)
+    return bool(n[ok][inside].sum() >= min_share * n[ok].sum())
 
 
 def lsoa_era_for_months(months: pd.Series | np.ndarray) -> int:

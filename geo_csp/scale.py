@@ -736,8 +736,8 @@ def located_points_dask(
     """The distinct located points of a store or Dask dataframe, with their incident counts.
 
     Every located incident with coordinates counts (no filter by crime type, source or month), as
-    :func:`geo_csp.cube.clip_to_study_area` does for a DataFrame; ``np.repeat(x, n)`` gives the same
-    points as that table's. Only three columns are read, one force (or batch of partitions) per task.
+    :func:`geo_csp.cube.clip_to_study_area` does for a DataFrame; ``np.repeat(x, n)`` would give the
+    same points as that table's, so the caller works on the distinct points and their counts. Only three columns are read, one force (or batch of partitions) per task.
 
     Parameters
     ----------

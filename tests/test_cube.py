@@ -208,6 +208,14 @@ def test_mostly_in_shipped_borough():
     assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:3], out_x], np.r_[inside_y[:3], out_y], min_share=0.4)
     assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:1], np.nan], np.r_[inside_y[:1], np.nan])
     assert not boundaries.mostly_in_shipped_borough(np.array([]), np.array([]))
+    # distinct points with their incident counts give the same answer as the points repeated
+    xs, ys = np.r_[inside_x[:3], out_x], np.r_[inside_y[:3], out_y]
+    assert not boundaries.mostly_in_shipped_borough(xs, ys, counts=np.ones(len(xs)))  # 3/7
+    heavy = np.r_[[2, 1, 1], np.ones(len(out_x))]  # 4/8: at the threshold
+    assert boundaries.mostly_in_shipped_borough(xs, ys, counts=heavy)
+    assert boundaries.mostly_in_shipped_borough(np.repeat(xs, heavy.astype(int)), np.repeat(ys, heavy.astype(int)))
+    with pytest.raises(ParameterError, match="one value per point"):
+        boundaries.mostly_in_shipped_borough(xs, ys, counts=np.ones(2))
     with pytest.raises(ParameterError, match="min_share"):
         boundaries.mostly_in_shipped_borough(inside_x, inside_y, min_share=0)
 
