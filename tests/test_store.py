@@ -245,11 +245,20 @@ def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
     assert {c for c, m in columns.items() if m.is_stats_set} == {schema.LOCATED, schema.OCCURRED_DATE, schema.OCCURRED_AT}
     assert columns[schema.INCIDENT_ID].compression == "SNAPPY"
     assert columns[schema.EASTING].compression == "UNCOMPRESSED"
-    # a part written with the earlier choices (snappy and statistics everywhere) reads alongside
+    # a part written with the earlier choices (snappy and statistics everywhere), in the earlier
+    # layout (a folder per month), reads alongside the new ones and is kept by the next ingest
     table = pq.read_table(part)
-    pq.write_table(table, part, compression="snappy", write_statistics=True)
+    manifest = store.read_manifest(s)
+    (entry,) = manifest["files"].values()
+    old_rel = f"incidents/source={schema.SOURCE_STREET}/force=other/month=2019-01/{entry['file_id']}.parquet"
+    (s / old_rel).parent.mkdir(parents=True)
+    pq.write_table(table, s / old_rel, compression="snappy", write_statistics=True)
+    part.unlink()
+    entry["parts"][0]["path"] = old_rel
+    (s / store.MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
     b = _street(tmp_path / "2019-02-other-street.csv", [("2019-02", "Robbery", "-2.2", "53.5")] * 2)
     ingest.ingest_paths([b], store_dir=s)
     got = store.read_incidents(s, located_only=True)
     assert sorted(got[schema.MONTH]) == ["2019-01"] * 3 + ["2019-02"] * 2
     assert got[schema.EASTING].notna().all()
+    assert (s / old_rel).exists()
