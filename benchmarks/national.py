@@ -4,21 +4,23 @@ For each size (default 2M, 5M and ``--incidents``, 20M) a synthetic national pol
 generated once (:func:`geo_csp.national.generate_national`: 43 forces, 36 months, ~750,000 snap
 points; not timed) and the whole pipeline runs twice, each time in a fresh subprocess:
 
-- **memory**: ``ingest_paths`` (streaming, one file at a time) into a fresh store, ``read_incidents``
-  of only the columns the cube needs with repeating text as categoricals, then ``run_hotspots`` (cube at H3 resolution 9 by month, weights, space-time Gi* with time window
-  1, BH FDR, Mann-Kendall, ArcGIS and Chainey classes, explanations, named areas);
-- **dask**: the same streaming ingest, then the same ``run_hotspots`` call given the store folder and
-  ``backend="dask"``, the cube aggregated from the store on a local ``dask.distributed`` cluster of 2 worker processes (its start-up counted)
-  (:func:`geo_csp.scale.build_cube_dask`): only the cube and a few cube-sized arrays live in the run;
+- **memory**: ``ingest_paths`` (streaming, in batches of a few MB) into a fresh store,
+  ``read_incidents`` of only the columns the cube needs with repeating text as categoricals, then
+  ``run_hotspots`` (cube at H3 resolution 9 by month, weights, space-time Gi* with time window 1,
+  BH FDR, Mann-Kendall, ArcGIS and Chainey classes, explanations, named areas);
+- **dask**: the same streaming ingest, then the same ``run_hotspots`` call given the store folder
+  and ``backend="dask"``: the cube is aggregated from the store on a local ``dask.distributed``
+  cluster of 2 worker processes, its start-up counted (:func:`geo_csp.scale.build_cube_dask`), so
+  only the cube and a few cube-sized arrays live in the run;
 - **dask-ingest** (ingest only): :func:`geo_csp.scale.ingest_paths_dask` on the same cluster shape,
   files validated on the workers and staged in order by the run. On 2 cores the single writer and
   the workers share the CPU and the tables travel between processes, so it is measured separately
   and the dask run above uses the streaming ingest.
 
-Both use the national study area "occupied cells and their 1-ring neighbours" (``zero_fill=
-"neighbours"``) and the SYNTHETIC force
-areas as "wards" for area names. Peak memory is the largest **sum of the resident set sizes of the
-run's process tree** (the run, the Dask scheduler and workers), sampled every 0.1 s with psutil.
+Both use the national study area "occupied cells and their 1-ring neighbours"
+(``zero_fill="neighbours"``) and the SYNTHETIC force areas as "wards" for area names. Peak memory
+is the largest **sum of the resident set sizes of the run's process tree** (the run, the Dask
+scheduler and workers), sampled every 0.1 s with psutil.
 The two runs' unit tables (ids, counts, Gi* z, p, Mann-Kendall, classes, area ids) must be identical.
 
 Once (at the first size) the statistics on the same cube are timed against the peers: esda
@@ -43,7 +45,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,6 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 RESOLUTION = 9
-#: What the in-memory run reads from the store: only the columns the cube needs.
-CUBE_READ_COLUMNS = ["month", "crime_type", "easting", "northing", "located", "location"]
 OUT_COLUMNS = ["unit_id", "n", "gi_z", "gi_p", "mk_s", "mk_tau", "mk_p", "pattern", "category", "area_id"]
 
 
@@ -73,8 +72,10 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         times["ingest_s"] = time.perf_counter() - start
         times["rows"] = int(report.totals["rows_read"])
         t = time.perf_counter()
-        # only the columns the cube needs, repeating text as categoricals (one small code per row)
-        incidents = store.read_incidents(store_dir, columns=CUBE_READ_COLUMNS, categorical=True)
+        # only the columns the cube needs (and the street descriptions that name areas), repeating
+        # text as categoricals (one small code per row)
+        columns = [*scale.CUBE_COLUMNS, schema.LOCATION]
+        incidents = store.read_incidents(store_dir, columns=columns, categorical=True)
         times["read_s"] = time.perf_counter() - t
         result = analysis.run_hotspots(incidents, resolution=RESOLUTION, zero_fill="neighbours", wards=wards)
     elif backend == "dask-ingest":

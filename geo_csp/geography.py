@@ -34,6 +34,7 @@ __all__ = [
 AREA_CODE = "area_code"
 AREA_NAME = "area_name"
 
+
 @dataclass(frozen=True)
 class StoreGeography:
     """The geography a store's outputs are drawn on: its config's files, or Bury's shipped ones.
