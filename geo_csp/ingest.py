@@ -267,11 +267,12 @@ def _coordinates(
     """
     if crs not in (settings.DISPLAY_CRS, settings.WORKING_CRS):
         raise ValueError(f"crs must be {settings.DISPLAY_CRS} or {settings.WORKING_CRS}, not {crs!r}")
-    x_text, y_text = _text(x_text), _text(y_text)
     if crs == settings.DISPLAY_CRS:
-        xs, ys = _plain_numbers(x_text), _plain_numbers(y_text)
+        xs = _plain_numbers(_text_or_null(x_text))
+        ys = _plain_numbers(_text_or_null(y_text)) if xs is not None else None
         if xs is not None and ys is not None:
             return _classify_numbers(xs[0], ys[0], xs[1], ys[1], crs, points)
+    x_text, y_text = _text(x_text), _text(y_text)
     xd, yd = pc.dictionary_encode(x_text), pc.dictionary_encode(y_text)
     ny = len(yd.dictionary)
     pair = xd.indices.to_numpy().astype(np.int64) * ny + yd.indices.to_numpy()
@@ -281,21 +282,39 @@ def _coordinates(
     return tuple(a[codes] for a in _classify_distinct(x_u, y_u, crs, points))  # type: ignore[return-value]
 
 
-def _plain_numbers(text: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """Numbers and blank mask of a text column whose every non-empty value pyarrow's cast parses.
+def _text_or_null(values: Any) -> pa.Array | pa.ChunkedArray:
+    """Text values as pyarrow strings, nulls kept and chunks as they are (no copy when they are already)."""
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    return arr if arr.type == pa.string() else arr.cast(pa.string())
 
-    None when some value is not (blanks around a number, words) or is infinite: the text path of
-    :func:`parse_numbers` decides those. The numbers are the ones :func:`parse_numbers` gives, and
-    a value is blank exactly when it is empty (whitespace alone does not cast).
+
+def _plain_numbers(text: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Numbers and blank mask of a text column whose every non-blank value pyarrow's cast parses.
+
+    A value is blank when it is null or empty (whitespace alone does not cast). None when some
+    value is not a plain number (blanks around a number, words) or is infinite: the text path of
+    :func:`parse_numbers` decides those. The numbers are the ones :func:`parse_numbers` gives.
+    Text as the CSV reader gives it (empty values already null) is cast in one pass.
     """
     try:
-        cast = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64())
+        cast = pc.cast(text, pa.float64())
     except pa.ArrowInvalid:
-        return None
-    nums = pc.fill_null(cast, np.nan).to_numpy(zero_copy_only=False)
+        try:  # empty values: null them and cast again
+            cast = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64())
+        except pa.ArrowInvalid:
+            return None
+    nums = cast.to_numpy(zero_copy_only=False) if cast.null_count else _float_values(cast)
     if np.isinf(nums).any():
         return None
-    return nums, pc.is_null(cast).to_numpy(zero_copy_only=False)
+    blank = pc.is_null(cast).to_numpy(zero_copy_only=False) if cast.null_count else np.zeros(len(cast), bool)
+    return nums, blank
+
+
+def _float_values(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A null-free float column as one numpy array."""
+    if isinstance(values, pa.ChunkedArray):
+        return np.concatenate([c.to_numpy() for c in values.chunks]) if values.num_chunks else np.empty(0)
+    return values.to_numpy()
 
 
 def _classify_distinct(
@@ -354,6 +373,26 @@ def _complex_keys(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return key
 
 
+_MICRODEGREES = 1e6
+
+
+def _microdegree_keys(lon: np.ndarray, lat: np.ndarray) -> np.ndarray | None:
+    """(lon, lat) as one int64 per point when every value is a whole number of millionths of a
+    degree (police.uk's six decimals), else None.
+
+    The key is exact: a value is keyed only if dividing its rounded count of millionths by a
+    million gives the value back bit for bit, so two values share a key only if they are equal
+    (-0.0 and 0.0, which project to the same point). Hashing 8 bytes instead of 16 halves the
+    table a national run looks points up in, and the lookups with it.
+    """
+    ilon, ilat = np.rint(lon * _MICRODEGREES), np.rint(lat * _MICRODEGREES)
+    if not ((ilon / _MICRODEGREES == lon).all() and (ilat / _MICRODEGREES == lat).all()):
+        return None
+    if len(lon) and max(np.abs(ilon).max(), np.abs(ilat).max()) >= 2**31:
+        return None
+    return (ilon.astype(np.int64) << 32) | (ilat.astype(np.int64) & 0xFFFFFFFF)
+
+
 def _to_working(lon: np.ndarray, lat: np.ndarray, points: _SnapPoints | None) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 points (finite) projected to EPSG:27700, each distinct (lon, lat) value once."""
     if points is not None:
@@ -368,33 +407,41 @@ class _SnapPoints:
 
     police.uk moves every point to one of a fixed set of anonymous snap points, which recur month
     after month and file after file: a national run projects each once, not once per batch. Shared
-    by the threads preparing batches (a lock guards the table). Memory is bounded by the number of
-    distinct snap points met, never by rows or files: about 50 bytes each (a 16-byte key and an
-    8-byte label in the hash table with its spare slots, two float64 values), some 50 MB for a
-    million points (the 2-million-incident national benchmark meets about 460,000). The
-    values are pyproj's own, computed on the first occurrence: equal bit for bit to a projection
-    of the rows themselves (pyproj projects each point on its own; -0.0 and 0.0, one key here,
-    give the same point).
+    by the threads preparing batches (a lock guards the tables). Points given to six decimals (all
+    of police.uk's) are keyed by one int64 (:func:`_microdegree_keys`), others by their exact
+    (lon, lat) bits; both kinds of key label rows of the same value table. Memory is bounded by the
+    number of distinct snap points met, never by rows or files: about 40 bytes each (an 8-byte key
+    and an 8-byte label in the hash table with its spare slots, two float64 values), some 40 MB for
+    a million points (the 20-million-incident national benchmark meets about 710,000). The values
+    are pyproj's own, computed on the first occurrence: equal bit for bit to a projection of the
+    rows themselves (pyproj projects each point on its own; -0.0 and 0.0, one key here, give the
+    same point).
     """
 
     def __init__(self, *, private_table: bool = True) -> None:
-        # pandas' own hash table (the one pd.factorize uses) grows in place; it is private API, so a
-        # pandas without it falls back to a public pd.Index lookup (rebuilt per new batch of points)
-        self._hashtable = self._table = None
+        # pandas' own hash tables (the ones pd.factorize uses) grow in place; they are private API,
+        # so a pandas without them falls back to a public pd.Index lookup (rebuilt per new batch of points)
+        self._hashtable = None
+        self._tables: dict[str, Any] = {}
         if private_table:
             try:
                 from pandas._libs import hashtable
 
-                self._table = hashtable.Complex128HashTable()
-                hashtable.Complex128Vector  # noqa: B018 - both names used by _labels
+                self._tables = {"int64": hashtable.Int64HashTable(), "complex128": hashtable.Complex128HashTable()}
+                hashtable.Int64Vector, hashtable.Complex128Vector  # noqa: B018 - names used by _labels
                 self._hashtable = hashtable
             except (ImportError, AttributeError):
-                self._table = None
-        self._keys = pd.Index(np.empty(0, dtype=np.complex128))
+                self._tables = {}
+        self._keys = {"int64": pd.Index(np.empty(0, np.int64)), "complex128": pd.Index(np.empty(0, np.complex128))}
         self._east = np.empty(0)
         self._north = np.empty(0)
         self._n = 0
         self._lock = threading.Lock()
+
+    @property
+    def _table(self) -> Any:
+        """pandas' hash table for six-decimal points (None on the public fallback)."""
+        return self._tables.get("int64")
 
     def __len__(self) -> int:
         return self._n
@@ -402,19 +449,23 @@ class _SnapPoints:
     def _labels(self, key: np.ndarray, n: int) -> np.ndarray:
         """Each key's label: its row among the known points, continuing from ``n`` for keys not met
         before, in order of first appearance (the caller holds the lock)."""
-        if self._table is not None:
-            return self._table.get_labels(key, self._hashtable.Complex128Vector(), n, -1)
-        labels = self._keys.get_indexer(key)
+        kind = key.dtype.name
+        if self._tables:
+            vector = self._hashtable.Int64Vector() if kind == "int64" else self._hashtable.Complex128Vector()
+            return self._tables[kind].get_labels(key, vector, n, -1)
+        labels = self._keys[kind].get_indexer(key)
         new = labels < 0
         if new.any():
             codes, uniques = pd.factorize(key[new])
             labels[new] = n + codes
-            self._keys = self._keys.append(pd.Index(uniques))
+            self._keys[kind] = self._keys[kind].append(pd.Index(uniques))
         return labels
 
     def project(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Easting and northing of each (finite) point, projecting only the points not met before."""
-        key = _complex_keys(lon, lat)
+        key = _microdegree_keys(lon, lat)
+        if key is None:
+            key = _complex_keys(lon, lat)
         with self._lock:
             n = self._n
             labels = self._labels(key, n)
@@ -588,16 +639,24 @@ def _header(data: bytes) -> list[str]:
     return [c.strip() for c in row]
 
 
-_CSV_THREADS_MIN_BYTES = 1 << 20
-"""Below pyarrow's 1 MB block size a parse is one block: its thread pool only adds overhead (and
-files are already prepared on several threads), so small files are parsed on the calling thread."""
+_CSV_THREADS_MIN_BYTES = 4 * (8 << 20)
+"""Texts up to this size are parsed on the calling thread: inputs are prepared on several threads
+at once (:data:`_PREPARE_THREADS`), which already keeps the cores busy, and pyarrow's own thread
+pool would only add its overhead (a threaded parse of a police.uk batch costs about twice the CPU
+time of a plain one). A larger file, prepared alone, gets pyarrow's threads."""
 
 
 def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: bool, gz: bool,
                on_invalid: Callable[[Any], str], encodings: tuple[str, ...] = ("utf8", "cp1252")) -> pa.Table:
-    """pyarrow parse with every column as text (null when empty); retries as cp1252 if not UTF-8."""
+    """pyarrow parse with every column as text (null when empty); retries as cp1252 if not UTF-8.
+
+    A text that is all ASCII (every police.uk file) is parsed as binary and viewed as UTF-8 text
+    without a copy: ASCII is valid UTF-8, checked once for the whole text, so pyarrow's per-value
+    UTF-8 check (a sixth of the parse) is skipped.
+    """
     ncols = len(header)
     names = [f"c{i}" for i in range(ncols)]
+    ascii_text = not gz and isinstance(source, bytes) and source.isascii()
     for encoding in encodings:
         stream = pa.input_stream(pa.py_buffer(source), compression="gzip" if gz else None)
         try:
@@ -607,10 +666,13 @@ def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: boo
                                                  use_threads=len(source) > _CSV_THREADS_MIN_BYTES),
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=ignore_empty),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
-                    null_values=[""],
+                    column_types=dict.fromkeys(names, pa.binary() if ascii_text else pa.string()),
+                    strings_can_be_null=True, null_values=[""],
                 ),
             )
+            if ascii_text:
+                table = pa.table([pa.chunked_array([c.view(pa.string()) for c in col.chunks], pa.string())
+                                  for col in table.columns], names=names)
             return table.rename_columns(header)
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc) and encoding == "utf8" and len(encodings) > 1:

@@ -189,13 +189,15 @@ def test_coordinates_text_path_when_values_are_not_plain() -> None:
         assert g.tobytes() == w.tobytes()
 
 
+@pytest.mark.parametrize("decimals", [6, 9])  # police.uk's six (int64 keys), or more (exact bits)
 @pytest.mark.parametrize("private_table", [True, False])
-def test_snap_points_equal_pyproj_across_threads(private_table: bool) -> None:
+def test_snap_points_equal_pyproj_across_threads(private_table: bool, decimals: int) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(3)
-    lon = np.round(rng.uniform(-5.5, 1.7, 2000), 6)
-    lat = np.round(rng.uniform(50.1, 55.7, 2000), 6)
+    lon = np.round(rng.uniform(-5.5, 1.7, 2000), decimals)
+    lat = np.round(rng.uniform(50.1, 55.7, 2000), decimals)
+    assert (ingest._microdegree_keys(lon, lat) is None) == (decimals > 6)
     memo = ingest._SnapPoints(private_table=private_table)  # pandas' hash table, or the public fallback
     assert (memo._table is not None) == private_table
     picks = [rng.integers(0, 2000, 5000) for _ in range(16)]
@@ -206,6 +208,16 @@ def test_snap_points_equal_pyproj_across_threads(private_table: bool) -> None:
         want_e, want_n = transformer.transform(lon[idx], lat[idx])
         assert east.tobytes() == np.asarray(want_e).tobytes() and north.tobytes() == np.asarray(want_n).tobytes()
     assert len(memo) == len(np.unique(np.concatenate(picks)))
+
+
+def test_microdegree_keys_are_exact() -> None:
+    """Two values share an int64 key only if they are equal (or are -0.0 and 0.0)."""
+    lon = np.array([-2.909043, -2.909044, 0.0, -0.0, 1.7, -5.5])
+    lat = np.array([54.550761, 54.550761, 51.5, 51.5, 50.100001, 55.7])
+    key = ingest._microdegree_keys(lon, lat)
+    assert key is not None and len(set(key.tolist())) == 5 and key[2] == key[3]
+    assert ingest._microdegree_keys(lon + 1e-9, lat) is None  # a seventh decimal: not keyed this way
+    assert ingest._microdegree_keys(np.array([-2.5]), np.array([np.nextafter(53.5, 54)])) is None
 
 
 def test_classify_british_national_grid() -> None:
