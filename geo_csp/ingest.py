@@ -71,7 +71,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -250,13 +250,13 @@ def classify_coordinates(
         WGS84 coordinates (NaN where not accepted or blank), the reason code per row (``""`` when
         accepted) and whether the row has a usable point. Both values blank is accepted, unlocated.
     """
-    lon, lat, reason, located, _, _ = _coordinates(x_text, y_text, crs=crs)
+    lon, lat, reason, located, *_ = _coordinates(x_text, y_text, crs=crs)
     return lon, lat, reason, located
 
 
 def _coordinates(
     x_text: Any, y_text: Any, *, crs: str, points: _SnapPoints | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> _Coordinates:
     """:func:`classify_coordinates` plus easting/northing.
 
     Fast path (every police.uk file): when every non-blank value of both columns is a plain number
@@ -279,7 +279,7 @@ def _coordinates(
     codes, uniques = pd.factorize(pair)
     x_u = xd.dictionary.take(pa.array(uniques // ny))
     y_u = yd.dictionary.take(pa.array(uniques % ny))
-    return tuple(a[codes] for a in _classify_distinct(x_u, y_u, crs, points))  # type: ignore[return-value]
+    return _Coordinates(*(a[codes] for a in _classify_distinct(x_u, y_u, crs, points)))
 
 
 def _text_or_null(values: Any) -> pa.Array | pa.ChunkedArray:
@@ -319,18 +319,34 @@ def _float_values(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _classify_distinct(
     xt: pa.Array, yt: pa.Array, crs: str, points: _SnapPoints | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Classify coordinate text pairs: lon, lat, reason, located, easting, northing."""
+) -> _Coordinates:
+    """Classify coordinate text pairs: lon, lat, reason, located, easting, northing, ok."""
     x_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(xt)), 0).to_numpy(zero_copy_only=False)
     y_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(yt)), 0).to_numpy(zero_copy_only=False)
     return _classify_numbers(parse_numbers(xt), parse_numbers(yt), x_blank, y_blank, crs, points)
 
 
+class _Coordinates(NamedTuple):
+    """Coordinates classified row by row (see :func:`classify_coordinates`); ``ok``: no coordinate
+    check failed (located, or both values blank)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    reason: np.ndarray
+    located: np.ndarray
+    east: np.ndarray
+    north: np.ndarray
+    ok: np.ndarray
+
+
+_COORD_REASON_TEXT = np.array(["", "half_coordinates", "non_numeric_coordinates", "zero_coordinates",
+                               "swapped_coordinates", "out_of_country"], dtype=object)
+
+
 def _classify_numbers(
     x: np.ndarray, y: np.ndarray, x_blank: np.ndarray, y_blank: np.ndarray, crs: str, points: _SnapPoints | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Classify parsed coordinates (NaN where not a number): lon, lat, reason, located, easting, northing."""
-    reason = np.full(x.shape, "", dtype=object)
+) -> _Coordinates:
+    """Classify parsed coordinates (NaN where not a number): lon, lat, reason, located, easting, northing, ok."""
     half = x_blank ^ y_blank
     non_numeric = ~(x_blank | y_blank) & (np.isnan(x) | np.isnan(y))
     numeric = ~(x_blank | y_blank) & ~non_numeric
@@ -349,12 +365,14 @@ def _classify_numbers(
         sel = numeric & in_gb & ~zero
         lon[sel], lat[sel] = _transformer(settings.WORKING_CRS, settings.DISPLAY_CRS).transform(x[sel], y[sel])
         inside = sel & (lon >= lon_lo) & (lon <= lon_hi) & (lat >= lat_lo) & (lat <= lat_hi)
-    reason[half] = "half_coordinates"
-    reason[non_numeric] = "non_numeric_coordinates"
-    reason[zero] = "zero_coordinates"
     rest = numeric & ~zero
-    reason[rest & ~inside & swapped] = "swapped_coordinates"
-    reason[rest & ~inside & ~swapped] = "out_of_country"
+    code = np.zeros(x.shape, np.int8)  # reasons as small codes: a numpy pass each, not a Python object per row
+    code[half] = 1
+    code[non_numeric] = 2
+    code[zero] = 3
+    code[rest & ~inside & swapped] = 4
+    code[rest & ~inside & ~swapped] = 5
+    reason = _COORD_REASON_TEXT[code]
     located = rest & inside
     lon = np.where(located, lon, np.nan)
     lat = np.where(located, lat, np.nan)
@@ -363,7 +381,7 @@ def _classify_numbers(
         east[located], north[located] = x[located], y[located]
     elif located.any():
         east[located], north[located] = _to_working(lon[located], lat[located], points)
-    return lon, lat, reason, located, east, north
+    return _Coordinates(lon, lat, reason, located, east, north, code == 0)
 
 
 def _complex_keys(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -858,6 +876,7 @@ class _Parsed:
     month: pa.Array
     crime_type: pa.Array
     reason: np.ndarray
+    ok: np.ndarray  # passed every check (reason == "")
     lon: np.ndarray
     lat: np.ndarray
     located: np.ndarray
@@ -868,6 +887,8 @@ class _Parsed:
     occurred_at: pa.Array | None = None
     optional: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
     weight: np.ndarray | None = None
+    file_forces: Sequence[str] | None = None  # the force of every row of each file, when known per file
+    file_months: Sequence[str] | None = None  # the month of every accepted row of each file, when known
 
 
 def _assemble(
@@ -890,7 +911,7 @@ def _assemble(
         The tables (quarantine ordered by file, then line) and the file index of each of their rows.
     """
     n = parsed.n
-    ok = parsed.reason == ""
+    ok = parsed.ok
     ok_idx = np.flatnonzero(ok)
     acc_lines = raw.lines[ok_idx]
     acc_file = file_idx[ok_idx]
@@ -987,21 +1008,45 @@ def _per_file(values: Sequence[str], file_idx: np.ndarray) -> pa.Array:
     return pa.array(values, pa.string()).take(pa.array(file_idx))
 
 
-def _per_distinct(values: pa.Array, check: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
+def _dictionary_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each value's index into the distinct values (nulls are one of them), and those values.
+
+    Chunks as the CSV reader gives them are encoded against one shared dictionary, without first
+    joining them into one array.
+    """
+    encoded = pc.dictionary_encode(values, null_encoding="encode")
+    if isinstance(encoded, pa.ChunkedArray):
+        if not encoded.num_chunks:
+            return np.empty(0, np.int32), pa.array([], values.type)
+        indices = [c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]
+        return (indices[0] if len(indices) == 1 else np.concatenate(indices)), encoded.chunks[0].dictionary
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+
+
+def _per_distinct(values: pa.Array | pa.ChunkedArray, check: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
     """``check`` applied once per distinct value and spread back to every row.
 
     police.uk repeats months, crime types and codes on thousands of rows each.
     """
-    encoded = pc.dictionary_encode(values, null_encoding="encode")
-    return np.asarray(check(encoded.dictionary))[encoded.indices.to_numpy(zero_copy_only=False)]
+    codes, distinct = _dictionary_codes(values)
+    return np.asarray(check(distinct))[codes]
 
 
-def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
-    """Reason per row: the first failing check in priority order, ``""`` when all pass."""
-    reason = np.full(n, "", dtype=object)
-    for code, failed in reversed(checks):
-        reason[failed] = code
-    return reason
+def _first_reason(checks: list[tuple[str, np.ndarray]], coords: _Coordinates) -> tuple[np.ndarray, np.ndarray]:
+    """Reason per row (the first failing check in priority order, then the coordinates' own reason,
+    ``""`` when all pass) and whether the row passed every check.
+
+    Codes are worked out as small integers and the text is only written where a check failed (the
+    coordinates' reasons are taken over in place), so a file that passes costs a few numpy passes.
+    """
+    code = np.zeros(len(coords.ok), np.int8)
+    for i in range(len(checks), 0, -1):
+        code[checks[i - 1][1]] = i
+    reason = coords.reason  # built for this call: completed in place
+    failed = np.flatnonzero(code)
+    if len(failed):
+        reason[failed] = np.array(["", *(name for name, _ in checks)], dtype=object)[code[failed]]
+    return reason, (code == 0) & coords.ok
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1012,11 +1057,8 @@ def _street(raw: _RawTable, names: Sequence[str], file_idx: np.ndarray, *,
     """Validate police.uk street rows of one or more files (``names``: base names; ``file_idx``: per row;
     ``points``: the run's projections, see :class:`_SnapPoints`)."""
     t, n = raw.table, raw.table.num_rows
-    month = _text(t["Month"])  # police.uk values are exact: no trimming
-    crime = _text(t["Crime type"])
-    lon, lat, coord_reason, located, east, north = _coordinates(
-        t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS, points=points
-    )
+    month, crime = t["Month"], t["Crime type"]  # police.uk values are exact: no trimming
+    coords = _coordinates(t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS, points=points)
     name_forces = [_archive_kind(name)[1] or "" for name in names]
     force = _per_file(name_forces, file_idx)
     no_force = np.zeros(n, bool)
@@ -1028,35 +1070,37 @@ def _street(raw: _RawTable, names: Sequence[str], file_idx: np.ndarray, *,
         named = np.array([bool(f) for f in name_forces])[file_idx]
         force = pc.if_else(pa.array(named), force, from_falls)
         no_force = ~named & pc.equal(from_falls, "").to_numpy(zero_copy_only=False)
-    month_codes = pc.dictionary_encode(month)
-    codes = month_codes.indices.to_numpy(zero_copy_only=False)
-    bad_month = ~valid_months(month_codes.dictionary)[codes]
+    codes, month_values = _dictionary_codes(month)
+    bad_month = ~valid_months(month_values)[codes]
     # A file's month is its replacement key: a row of another month must not move keys.
     name_months = [file_month(name) for name in names]
-    file_code = pc.fill_null(pc.index_in(pa.array(name_months, pa.string()), month_codes.dictionary), -1)
+    file_code = pc.fill_null(pc.index_in(pa.array(name_months, pa.string()), month_values), -1)
     has_month = np.array([m is not None for m in name_months])[file_idx]
     outside = ~bad_month & has_month & (codes != file_code.to_numpy(zero_copy_only=False)[file_idx])
     known = pa.array(schema.CRIME_TYPES)
+    # every accepted row of a file has the file's force and, when its name gives one, its month
+    file_forces = name_forces if all(name_forces) else None
+    file_months = name_months if all(m is not None for m in name_months) else None
     checks = [
         ("bad_month", bad_month),
         ("month_outside_file", outside),
         ("unknown_crime_type", ~_per_distinct(crime, lambda u: pc.is_in(u, known).to_numpy(zero_copy_only=False))),
         ("missing_required", no_force),
-        ("coord", coord_reason != ""),
     ]
-    reason = _first_reason(checks, n)
-    reason[reason == "coord"] = coord_reason[reason == "coord"]
-    coords = ["Longitude", "Latitude"]
+    reason, ok = _first_reason(checks, coords)
+    coord_columns = ["Longitude", "Latitude"]
     opt = {
         schema.LOCATION: t["Location"], schema.LSOA_CODE: t["LSOA code"], schema.LSOA_NAME: t["LSOA name"],
         schema.CRIME_ID: t["Crime ID"], schema.OUTCOME: t["Last outcome category"], schema.CONTEXT: t["Context"],
     }
     return _Parsed(
         n=n, source=schema.SOURCE_STREET, force=force, month=month, crime_type=crime,
-        reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
+        reason=reason, ok=ok, lon=coords.lon, lat=coords.lat, located=coords.located, east=coords.east,
+        north=coords.north,
         details={"bad_month": ["Month"], "month_outside_file": ["Month"], "unknown_crime_type": ["Crime type"],
-                 "missing_required": ["Falls within"], **{c: coords for c in _COORD_REASONS}},
+                 "missing_required": ["Falls within"], **{c: coord_columns for c in _COORD_REASONS}},
         optional=opt,  # chunked as parsed: a take or a slice reads them in place
+        file_forces=file_forces, file_months=file_months,
     )
 
 
@@ -1083,9 +1127,7 @@ def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     name_month = file_month(unit.name)
     if name_month is not None:  # the published month, whatever the row's own date says
         month = pa.repeat(pa.scalar(name_month, pa.string()), n)
-    lon, lat, coord_reason, located, east, north = _coordinates(
-        t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS
-    )
+    coords = _coordinates(t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS)
     _, name_force = _archive_kind(unit.name)
     if not name_force:
         m = _LOOSE_STOP_RE.match(unit.name.lower())
@@ -1094,17 +1136,16 @@ def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     checks = [
         ("missing_required", blank),
         ("bad_date", ~blank & utc.isna().to_numpy()),
-        ("coord", coord_reason != ""),
     ]
-    reason = _first_reason(checks, n)
-    reason[reason == "coord"] = coord_reason[reason == "coord"]
-    coords = ["Latitude", "Longitude"]
+    reason, ok = _first_reason(checks, coords)
+    coord_columns = ["Latitude", "Longitude"]
     return _Parsed(
         n=n, source=schema.SOURCE_STOP_SEARCH,
         force=pa.repeat(pa.scalar(name_force, pa.string()), n),
         month=month, crime_type=pa.repeat(pa.scalar(schema.STOP_AND_SEARCH_TYPE, pa.string()), n),
-        reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
-        details={"missing_required": ["Date"], "bad_date": ["Date"], **{c: coords for c in _COORD_REASONS}},
+        reason=reason, ok=ok, lon=coords.lon, lat=coords.lat, located=coords.located, east=coords.east,
+        north=coords.north,
+        details={"missing_required": ["Date"], "bad_date": ["Date"], **{c: coord_columns for c in _COORD_REASONS}},
         occurred_date=day, occurred_at=at,
         optional={schema.OUTCOME: t["Outcome"].combine_chunks(), schema.CONTEXT: t["Type"].combine_chunks(),
                   schema.OBJECT_OF_SEARCH: t["Object of search"].combine_chunks()},
@@ -1198,17 +1239,14 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
         checks.append(("bad_weight", ~w_blank & ~(weight >= 0)))
         details["bad_weight"] = [mapping.weight_column]
         weight = np.where(w_blank, 1.0, weight)
-    lon, lat, coord_reason, located, east, north = _coordinates(
-        t[mapping.x_column], t[mapping.y_column], crs=mapping.crs
-    )
-    checks.append(("coord", coord_reason != ""))
-    reason = _first_reason(checks, n)
-    reason[reason == "coord"] = coord_reason[reason == "coord"]
+    coords = _coordinates(t[mapping.x_column], t[mapping.y_column], crs=mapping.crs)
+    reason, ok = _first_reason(checks, coords)
     for code in _COORD_REASONS:
         details[code] = [mapping.x_column, mapping.y_column]
     return _Parsed(
         n=n, source=mapping.source, force=pa.repeat(pa.scalar(mapping.force, pa.string()), n),
-        month=month, crime_type=cat, reason=reason, lon=lon, lat=lat, located=located, east=east, north=north,
+        month=month, crime_type=cat, reason=reason, ok=ok, lon=coords.lon, lat=coords.lat, located=coords.located,
+        east=coords.east, north=coords.north,
         details=details,
         occurred_date=day, occurred_at=at, optional=optional, weight=weight,
     )
@@ -1473,8 +1511,8 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         counts = np.bincount(q_file * len(names) + codes, minlength=k * len(names)).reshape(k, len(names))
         for i in np.flatnonzero(n_q):  # files with quarantined rows only
             reasons[i] = {str(names[c]): int(counts[i, c]) for c in np.argsort(names) if counts[i, c]}
-    forces = _distinct_per_file(accepted[schema.FORCE], acc_file, k)
-    months = _distinct_per_file(accepted[schema.MONTH], acc_file, k)
+    forces = _distinct_per_file(accepted[schema.FORCE], acc_file, k, parsed.file_forces, n_acc)
+    months = _distinct_per_file(accepted[schema.MONTH], acc_file, k, parsed.file_months, n_acc)
     out = []
     for i, unit in enumerate(units):
         acc = accepted.slice(acc_start[i], n_acc[i])
@@ -1489,8 +1527,12 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
     return out
 
 
-def _distinct_per_file(values: pa.Array, file_idx: np.ndarray, k: int) -> list[tuple[str, ...]]:
-    """The sorted distinct values of each file's rows."""
+def _distinct_per_file(values: pa.Array, file_idx: np.ndarray, k: int, known: Sequence[str] | None = None,
+                       rows: np.ndarray | None = None) -> list[tuple[str, ...]]:
+    """The sorted distinct values of each file's rows (``known``: the one value of every row of each
+    file, when the reader knows it, with ``rows`` per file)."""
+    if known is not None and rows is not None:
+        return [(value,) if count else () for value, count in zip(known, rows, strict=True)]
     if k == 1:
         return [tuple(sorted(pc.unique(values).to_pylist()))]
     if isinstance(values, pa.ChunkedArray):
