@@ -37,6 +37,7 @@ memory of a process and its children.
 from __future__ import annotations
 
 import contextlib
+import functools
 import resource
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -306,11 +307,10 @@ def _store_parts(
     forces: str | Sequence[str] | None = None,
     months: str | Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    manifest = store.read_manifest(store_dir)
     want = {k: (set(v) if v is not None else None)
             for k, v in (("source", _as_list(sources)), ("force", _as_list(forces)), ("month", _as_list(months)))}
     parts = [
-        p for entry in manifest["files"].values() for p in entry["parts"]
+        p for p in store.part_entries(store_dir)
         if all(want[k] is None or p[k] in want[k] for k in want)
     ]
     return sorted(parts, key=lambda p: (p["source"], p["force"], p["month"], p["path"]))
@@ -365,19 +365,20 @@ def read_store_dask(
     unknown = sorted(set(cols) - set(schema.INCIDENT_COLUMNS))
     if unknown:
         raise SchemaError(f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}")
-    paths = store_part_paths(store_dir, sources=sources, forces=forces, months=months)
-    if not paths:
+    parts = _store_parts(store_dir, sources=sources, forces=forces, months=months)
+    if not parts:
         raise ParameterError(
             f"no part of the store {store_dir} matches sources={sources!r} forces={forces!r} months={months!r};"
             " check them against `geo-csp status`"
         )
-    filters: list[tuple[str, str, Any]] = []
-    types = _as_list(crime_types)
-    if types is not None:
-        filters.append((schema.CRIME_TYPE, "in", sorted(types)))
-    if located_only:
-        filters.append((schema.LOCATED, "==", True))
-    return dd.read_parquet(paths, columns=cols, filters=filters or None)
+    read = functools.partial(_read_part_frame, str(store_dir), columns=cols, crime_types=_as_list(crime_types),
+                             located_only=located_only)
+    return dd.from_map(read, parts, meta=read(None), label="read-store-part", enforce_metadata=False)
+
+
+def _read_part_frame(store_dir: str, part: dict[str, Any] | None, **kwargs: Any) -> pd.DataFrame:
+    """One part of the store as a pandas partition (None: the empty frame with the columns' types)."""
+    return store.read_parts(store_dir, [part] if part is not None else [], **kwargs).to_pandas()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -463,16 +464,11 @@ def _summarise_partition(
     return out
 
 
-def _summarise_store_parts(paths: list[str], *, with_source: bool, **kwargs: Any) -> dict[str, Any]:
-    """Read some part files of the store (one force) and summarise them as one partition."""
-    import pyarrow.dataset as ds
-
+def _summarise_store_parts(store_dir: str, parts: list[dict[str, Any]], *, with_source: bool,
+                           **kwargs: Any) -> dict[str, Any]:
+    """Read some parts of the store (one force) and summarise them as one partition."""
     columns = [*CUBE_COLUMNS, schema.LOCATION] + ([schema.SOURCE] if with_source else [])
-    dataset = ds.dataset(paths, schema=schema.INCIDENT_SCHEMA, format="parquet")
-    expr = None
-    if kwargs.get("types") is not None:
-        expr = ds.field(schema.CRIME_TYPE).isin(sorted(kwargs["types"]))
-    frame = dataset.to_table(columns=columns, filter=expr).to_pandas()
+    frame = store.read_parts(store_dir, parts, columns=columns, crime_types=kwargs.get("types")).to_pandas()
     return _summarise_partition(frame, with_locations=True, **kwargs)
 
 
@@ -647,11 +643,9 @@ def build_cube_dask(
                 f"no part of the store {incidents} matches sources={sources!r} forces={forces!r} months={months!r};"
                 " check them against `geo-csp status`"
             )
-        root = Path(incidents)
-        paths = [str(root / p["path"]) for p in parts]
         read_summary = dask.delayed(_summarise_store_parts, pure=True)
         summaries = [
-            [read_summary(paths[s], with_source=source_list is not None, **summary_kw)]
+            [read_summary(str(incidents), parts[s], with_source=source_list is not None, **summary_kw)]
             for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
         ]
     elif isinstance(incidents, dd.DataFrame):
@@ -718,11 +712,8 @@ def _located_points(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([px, py, np.bincount(codes, minlength=len(px))]) if len(px) else np.empty((0, 3))
 
 
-def _located_points_of_parts(paths: list[str]) -> np.ndarray:
-    import pyarrow.dataset as ds
-
-    table = ds.dataset(paths, schema=schema.INCIDENT_SCHEMA, format="parquet").to_table(columns=[_E, _N, schema.LOCATED])
-    return _located_points(table.to_pandas())
+def _located_points_of_parts(store_dir: str, parts: list[dict[str, Any]]) -> np.ndarray:
+    return _located_points(store.read_parts(store_dir, parts, columns=[_E, _N, schema.LOCATED]).to_pandas())
 
 
 def located_points_dask(
@@ -758,9 +749,8 @@ def located_points_dask(
 
     if isinstance(incidents, (str, Path)):
         parts = _store_parts(incidents)
-        paths = [str(Path(incidents) / p["path"]) for p in parts]
         read = dask.delayed(_located_points_of_parts, pure=True)
-        tasks = [read(paths[s]) for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)]
+        tasks = [read(str(incidents), parts[s]) for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)]
     elif isinstance(incidents, dd.DataFrame):
         tasks = [dask.delayed(_located_points, pure=True)(p) for p in incidents[[_E, _N, schema.LOCATED]].to_delayed()]
     else:

@@ -2,7 +2,7 @@
 
 Layout under ``store_dir``::
 
-    incidents/source=<s>/force=<f>/<YYYY-MM>_<file_id>.parquet         accepted rows (INCIDENT_SCHEMA)
+    incidents/source=<s>/force=<f>/<YYYY-MM>_<file_id>.parquet         accepted rows (INCIDENT_SCHEMA, see below)
     quarantine/<file_id>.parquet                                       rejected rows (QUARANTINE_SCHEMA)
     manifest.json                                                      every input and its parts
     reports/<timestamp>.json                                           one report per ingest
@@ -15,6 +15,14 @@ prepared, so at the commit every staged file is already durable; it then replace
 (``os.replace``, fsynced with its folder) and only then deletes superseded parts. An ingest killed
 at any point therefore leaves the previous manifest and every file it lists untouched; leftover
 unlisted files are removed by the next ingest.
+
+A part holds the rows of one input file in one (source, force, month). The columns every row of
+a part shares are not repeated in it, as in any Hive-style partitioned Parquet store: ``source`` and
+``force`` are in its folder names, ``month`` and ``file_id`` in its file name (all four in its manifest
+entry), and ``incident_id`` is ``<file_id>:<line>``; a column with no value in the part (the times of
+police.uk rows, for example) is left out too. The readers here (:func:`read_parts`,
+:func:`read_incidents`, :func:`geo_csp.scale.read_store_dask`) put them all back. Parts written
+before this, with every column, read the same way.
 
 Revisions: the unit of replacement is the partition key (source, force, month). A file whose accepted
 rows fall in a key that an older file already holds replaces that older file's part for the key (the
@@ -131,6 +139,23 @@ def _parquet_bytes(table: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
+PART_KEY_COLUMNS: Final = (schema.SOURCE, schema.FORCE, schema.MONTH, schema.FILE_ID)
+"""The columns every row of a part shares: written in its path and manifest entry, not in the part."""
+
+_READ_SCHEMA = pa.schema([f for f in schema.INCIDENT_SCHEMA if f.name != schema.INCIDENT_ID])
+"""What a part is read as (``incident_id`` is derived from ``file_id`` and ``line``)."""
+
+
+def _part_columns(table: pa.Table) -> pa.Table:
+    """The columns of one part's rows that are written into it: not the part's key
+    (:data:`PART_KEY_COLUMNS`), not ``incident_id`` (``<file_id>:<line>``), not a column with no
+    value at all (read back as nulls). A third less encoding for a police.uk part."""
+    drop = {*PART_KEY_COLUMNS, schema.INCIDENT_ID}
+    drop |= {name for name, col in zip(table.column_names, table.columns, strict=True)
+             if col.null_count == len(col) and len(col)}
+    return table.drop_columns([c for c in table.column_names if c in drop])
+
+
 def _write_bytes(data: pa.Buffer, path: Path) -> None:
     """Write a part under its final name and fsync it (on a writing thread; no temporary name).
 
@@ -214,10 +239,10 @@ def encode_parts(
     else:
         split = list(_partitions(accepted))
     if len(split) <= 1:
-        encoded = [_parquet_bytes(part_table) for _, part_table in split]
+        encoded = [_parquet_bytes(_part_columns(part_table)) for _, part_table in split]
     else:  # a multi-month file: its parts encode side by side (pyarrow releases the GIL)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            encoded = list(pool.map(_parquet_bytes, [part_table for _, part_table in split]))
+            encoded = list(pool.map(lambda t: _parquet_bytes(_part_columns(t)), [part_table for _, part_table in split]))
     parts = []
     for (key, part_table), data in zip(split, encoded, strict=True):
         located = int(pc.sum(part_table[schema.LOCATED]).as_py() or 0)
@@ -277,7 +302,8 @@ def read_manifest(store_dir: str | Path) -> dict[str, Any]:
 
 
 def _active_parts(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    return [part for entry in manifest["files"].values() for part in entry["parts"]]
+    """Every part the manifest lists, each with its input's ``file_id``."""
+    return [{**part, "file_id": fid} for fid, entry in manifest["files"].items() for part in entry["parts"]]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -634,36 +660,95 @@ def read_incidents(
             f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}"
         )
     want_s, want_f, want_m = _as_set(sources), _as_set(forces), _as_set(months)
-    paths = [
-        str(Path(store_dir) / p["path"])
-        for p in _active_parts(manifest)
+    parts = [
+        p for p in _active_parts(manifest)
         if (want_s is None or p["source"] in want_s)
         and (want_f is None or p["force"] in want_f)
         and (want_m is None or p["month"] in want_m)
     ]
-    if not paths:
-        table = schema.INCIDENT_SCHEMA.empty_table().select(cols)
-    else:
-        dataset = ds.dataset(paths, schema=schema.INCIDENT_SCHEMA, format="parquet")
-        expr = None
-        types = _as_set(crime_types)
-        if types is not None:
-            expr = ds.field(schema.CRIME_TYPE).isin(sorted(types))
-        if located_only:
-            located = ds.field(schema.LOCATED) == True  # noqa: E712 - a pyarrow expression
-            expr = located if expr is None else expr & located
-        if categorical:
-            # encoded batch by batch: the text of the whole store is never in memory at once
-            batches = [_dictionary_encoded(b) for b in dataset.to_batches(columns=cols, filter=expr)]
-            table = pa.Table.from_batches(batches) if batches else dataset.to_table(columns=cols, filter=expr)
-        else:
-            table = dataset.to_table(columns=cols, filter=expr)
+    table = read_parts(store_dir, parts, columns=cols, crime_types=crime_types, located_only=located_only,
+                       categorical=categorical)
     if not categorical:
         return table.to_pandas()
-    frame = _dictionary_encoded(table).to_pandas()  # (a no-op for the encoded batches; encodes an empty table)
+    frame = table.to_pandas()
     del table
     pa.default_memory_pool().release_unused()  # the text buffers read: give them back (1 GB at 20 million rows)
     return frame
+
+
+def parts_dataset(store_dir: str | Path, parts: Sequence[dict[str, Any]]) -> ds.Dataset:
+    """The given parts (manifest entries, as :func:`part_entries` lists them) as one pyarrow dataset.
+
+    Each part's key columns (:data:`PART_KEY_COLUMNS`) come from its entry, as a partition
+    expression: pyarrow fills them in where a part does not hold them and prunes parts by them
+    when a filter names them. ``incident_id`` is not in the dataset (see :func:`read_parts`).
+    """
+    import pyarrow.fs as pafs
+
+    root = Path(store_dir)
+    field = ds.field
+    return ds.FileSystemDataset.from_paths(
+        [str(root / p["path"]) for p in parts],
+        schema=_READ_SCHEMA,
+        format=ds.ParquetFileFormat(),
+        filesystem=pafs.LocalFileSystem(),
+        partitions=[
+            (field(schema.SOURCE) == p["source"]) & (field(schema.FORCE) == p["force"])
+            & (field(schema.MONTH) == p["month"]) & (field(schema.FILE_ID) == p["file_id"])
+            for p in parts
+        ],
+    )
+
+
+def part_entries(store_dir: str | Path) -> list[dict[str, Any]]:
+    """The manifest entries of the store's active parts: ``path`` (relative to the store), ``source``,
+    ``force``, ``month``, ``file_id``, ``rows`` and ``unlocated``."""
+    return _active_parts(read_manifest(store_dir))
+
+
+def read_parts(
+    store_dir: str | Path,
+    parts: Sequence[dict[str, Any]],
+    *,
+    columns: Sequence[str] | None = None,
+    crime_types: str | Sequence[str] | None = None,
+    located_only: bool = False,
+    categorical: bool = False,
+) -> pa.Table:
+    """Rows of the given parts as a pyarrow table with every requested column, whatever the part holds.
+
+    The reader under :func:`read_incidents` and the Dask readers of :mod:`geo_csp.scale` (one
+    call per task). Arguments as :func:`read_incidents`; ``parts`` as :func:`part_entries` gives them.
+    """
+    cols = list(columns) if columns is not None else list(schema.INCIDENT_COLUMNS)
+    if not parts:
+        table = schema.INCIDENT_SCHEMA.empty_table().select(cols)
+        return _dictionary_encoded(table) if categorical else table
+    dataset = parts_dataset(store_dir, parts)
+    expr = None
+    types = _as_set(crime_types)
+    if types is not None:
+        expr = ds.field(schema.CRIME_TYPE).isin(sorted(types))
+    if located_only:
+        located = ds.field(schema.LOCATED) == True  # noqa: E712 - a pyarrow expression
+        expr = located if expr is None else expr & located
+    read = [c for c in cols if c != schema.INCIDENT_ID]
+    if schema.INCIDENT_ID in cols:
+        read += [c for c in (schema.FILE_ID, schema.LINE) if c not in read]
+
+    def finish(data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
+        if schema.INCIDENT_ID in cols:
+            ids = pc.binary_join_element_wise(data[schema.FILE_ID], pc.cast(data[schema.LINE], pa.string()), ":")
+            data = data.append_column(schema.INCIDENT_ID, ids)
+        data = data.select(cols)
+        return _dictionary_encoded(data) if categorical else data
+
+    if categorical:
+        # encoded batch by batch: the text of the whole store is never in memory at once
+        batches = [finish(b) for b in dataset.to_batches(columns=read, filter=expr)]
+        if batches:
+            return pa.Table.from_batches(batches)
+    return finish(dataset.to_table(columns=read, filter=expr))
 
 
 def _dictionary_encoded(data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:

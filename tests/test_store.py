@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from geo_csp import _errors, ingest, schema, settings, store
@@ -242,14 +243,23 @@ def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
     part = next((s / "incidents").rglob("*.parquet"))
     meta = pq.ParquetFile(part).metadata.row_group(0)
     columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
-    assert {c for c, m in columns.items() if m.is_stats_set} == {schema.LOCATED, schema.OCCURRED_DATE, schema.OCCURRED_AT}
-    assert columns[schema.INCIDENT_ID].compression == "SNAPPY"
+    # the part's key, the derived id and the columns with no value are not written into it
+    left_out = {*store.PART_KEY_COLUMNS, schema.INCIDENT_ID, schema.OCCURRED_DATE, schema.OCCURRED_AT,
+                schema.OBJECT_OF_SEARCH, schema.CRIME_ID, schema.OUTCOME, schema.CONTEXT}  # blank in this file
+    assert set(columns) == set(schema.INCIDENT_COLUMNS) - left_out
+    assert {c for c, m in columns.items() if m.is_stats_set} == {schema.LOCATED}
+    assert columns[schema.LINE].compression == "SNAPPY"
     assert columns[schema.EASTING].compression == "UNCOMPRESSED"
-    # a part written with the earlier choices (snappy and statistics everywhere), in the earlier
-    # layout (a folder per month), reads alongside the new ones and is kept by the next ingest
-    table = pq.read_table(part)
     manifest = store.read_manifest(s)
     (entry,) = manifest["files"].values()
+    full = store.read_incidents(s)
+    assert (full[schema.INCIDENT_ID] == [f"{entry['file_id']}:{line}" for line in (2, 3, 4)]).all()
+    assert (full[schema.SOURCE] == schema.SOURCE_STREET).all() and (full[schema.FORCE] == "other").all()
+    assert (full[schema.MONTH] == "2019-01").all() and (full[schema.FILE_ID] == entry["file_id"]).all()
+    assert full[schema.OCCURRED_AT].isna().all() and full[schema.OBJECT_OF_SEARCH].isna().all()
+    # a part written the earlier way (every column, snappy and statistics everywhere), in the
+    # earlier layout (a folder per month), reads alongside the new ones and is kept by the next ingest
+    table = pa.Table.from_pandas(full, schema=schema.INCIDENT_SCHEMA, preserve_index=False)
     old_rel = f"incidents/source={schema.SOURCE_STREET}/force=other/month=2019-01/{entry['file_id']}.parquet"
     (s / old_rel).parent.mkdir(parents=True)
     pq.write_table(table, s / old_rel, compression="snappy", write_statistics=True)
@@ -262,3 +272,6 @@ def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
     assert sorted(got[schema.MONTH]) == ["2019-01"] * 3 + ["2019-02"] * 2
     assert got[schema.EASTING].notna().all()
     assert (s / old_rel).exists()
+    old_rows = got[got[schema.MONTH] == "2019-01"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old_rows, full)  # the old part reads as the new one did
+    assert got[schema.INCIDENT_ID].str.fullmatch(r"[0-9a-f]{16}:\d+").all()
