@@ -92,7 +92,7 @@ except ImportError:  # pragma: no cover - isal is optional
 from geo_csp import schema, settings
 from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.mapping import ColumnMapping, load_mapping
-from geo_csp.store import EncodedParts, encode_parts, part_key, store_transaction
+from geo_csp.store import PART_ROWS_SCHEMA, EncodedParts, encode_parts, part_key, store_transaction
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(files_done, files_total, path)``, called after each input file."""
@@ -903,7 +903,8 @@ class _Parsed:
 
 
 def _assemble(
-    paths: Sequence[str], raw: _RawTable, parsed: _Parsed, file_ids: Sequence[str], file_idx: np.ndarray
+    paths: Sequence[str], raw: _RawTable, parsed: _Parsed, file_ids: Sequence[str], file_idx: np.ndarray,
+    *, key_columns: bool = True,
 ) -> tuple[pa.Table, pa.Table, np.ndarray, np.ndarray]:
     """Accepted and quarantined rows of one or more files read together.
 
@@ -915,6 +916,10 @@ def _assemble(
         The rows of all files, in file order and line order within a file.
     file_idx
         The file (index into ``paths``) of each row of ``raw``.
+
+    key_columns
+        False: the accepted rows are built without the columns a store part does not hold
+        (:data:`geo_csp.store.PART_ROWS_SCHEMA`), for a caller that gives each file's part key.
 
     Returns
     -------
@@ -930,9 +935,7 @@ def _assemble(
     located = parsed.located[ok_idx]
     east, north = parsed.east[ok_idx], parsed.north[ok_idx]
     take = pa.array(ok_idx)
-    line_text = pc.cast(pa.array(acc_lines), pa.string())
     null_str = pa.nulls(len(ok_idx), pa.string())
-    file_id_col = _per_file(file_ids, acc_file)
 
     all_ok = len(ok_idx) == n
 
@@ -942,10 +945,6 @@ def _assemble(
         return arr if all_ok else arr.take(take)  # most files quarantine nothing: no copy
 
     arrays = {
-        schema.INCIDENT_ID: pc.binary_join_element_wise(file_id_col, line_text, ":"),
-        schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
-        schema.FORCE: col(parsed.force),
-        schema.MONTH: col(parsed.month),
         schema.OCCURRED_DATE: col(parsed.occurred_date, pa.date32()),
         schema.OCCURRED_AT: col(parsed.occurred_at, pa.timestamp("us", tz="UTC")),
         schema.CRIME_TYPE: col(parsed.crime_type),
@@ -955,14 +954,23 @@ def _assemble(
         schema.NORTHING: pa.array(north, from_pandas=True),
         schema.LOCATED: pa.array(located),
         schema.WEIGHT: pa.array(np.ones(len(ok_idx)) if parsed.weight is None else parsed.weight[ok_idx]),
-        schema.FILE_ID: file_id_col,
         schema.LINE: pa.array(acc_lines, pa.int64()),
     }
     for name in (schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.CRIME_ID,
                  schema.OUTCOME, schema.CONTEXT, schema.OBJECT_OF_SEARCH):
         arr = parsed.optional.get(name)
         arrays[name] = null_str if arr is None else col(arr)
-    accepted = pa.table([arrays[f.name] for f in schema.INCIDENT_SCHEMA], schema=schema.INCIDENT_SCHEMA)
+    if key_columns:
+        file_id_col = _per_file(file_ids, acc_file)
+        arrays |= {
+            schema.INCIDENT_ID: pc.binary_join_element_wise(file_id_col, pc.cast(pa.array(acc_lines), pa.string()), ":"),
+            schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
+            schema.FORCE: col(parsed.force),
+            schema.MONTH: col(parsed.month),
+            schema.FILE_ID: file_id_col,
+        }
+    table_schema = schema.INCIDENT_SCHEMA if key_columns else PART_ROWS_SCHEMA
+    accepted = pa.table([arrays[f.name] for f in table_schema], schema=table_schema)
 
     # Quarantine: validation failures, then malformed rows (only a file read alone has those).
     bad_idx = np.flatnonzero(~ok)
@@ -1405,7 +1413,11 @@ def ingest_paths(
 
 @dataclass(frozen=True)
 class _Prepared:
-    """One input read and validated, ready to stage (``accepted`` is None when already stored)."""
+    """One input read and validated, ready to stage (``accepted`` is None when already stored).
+
+    Encoded for the store from a file that gives its part key (a police.uk monthly file),
+    ``accepted`` has :data:`geo_csp.store.PART_ROWS_SCHEMA`: the columns the part holds.
+    """
 
     unit: _Unit
     sha: str
@@ -1507,8 +1519,11 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
     months per file come from one vectorised pass over the batch.
     """
     k = len(units)
+    # the part key of every file known from its name (police.uk): the parts are encoded without
+    # building the columns they do not hold
+    keys_known = encode and parsed.file_forces is not None and parsed.file_months is not None
     accepted, quarantined, acc_file, q_file = _assemble(
-        [u.path for u in units], raw, parsed, [sha[:16] for sha in shas], file_idx
+        [u.path for u in units], raw, parsed, [sha[:16] for sha in shas], file_idx, key_columns=not keys_known
     )
     n_acc = np.bincount(acc_file, minlength=k)
     n_q = np.bincount(q_file, minlength=k)
@@ -1522,8 +1537,8 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         counts = np.bincount(q_file * len(names) + codes, minlength=k * len(names)).reshape(k, len(names))
         for i in np.flatnonzero(n_q):  # files with quarantined rows only
             reasons[i] = {str(names[c]): int(counts[i, c]) for c in np.argsort(names) if counts[i, c]}
-    forces = _distinct_per_file(accepted[schema.FORCE], acc_file, k, parsed.file_forces, n_acc)
-    months = _distinct_per_file(accepted[schema.MONTH], acc_file, k, parsed.file_months, n_acc)
+    forces = _distinct_per_file(accepted, schema.FORCE, acc_file, k, parsed.file_forces, n_acc)
+    months = _distinct_per_file(accepted, schema.MONTH, acc_file, k, parsed.file_months, n_acc)
     out = []
     for i, unit in enumerate(units):
         acc = accepted.slice(acc_start[i], n_acc[i])
@@ -1538,12 +1553,13 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
     return out
 
 
-def _distinct_per_file(values: pa.Array, file_idx: np.ndarray, k: int, known: Sequence[str] | None = None,
-                       rows: np.ndarray | None = None) -> list[tuple[str, ...]]:
-    """The sorted distinct values of each file's rows (``known``: the one value of every row of each
-    file, when the reader knows it, with ``rows`` per file)."""
+def _distinct_per_file(table: pa.Table, column: str, file_idx: np.ndarray, k: int,
+                       known: Sequence[str] | None = None, rows: np.ndarray | None = None) -> list[tuple[str, ...]]:
+    """The sorted distinct values of a column over each file's rows (``known``: the one value of
+    every row of each file, when the reader knows it, with ``rows`` per file)."""
     if known is not None and rows is not None:
         return [(value,) if count else () for value, count in zip(known, rows, strict=True)]
+    values = table[column]
     if k == 1:
         return [tuple(sorted(pc.unique(values).to_pylist()))]
     if isinstance(values, pa.ChunkedArray):

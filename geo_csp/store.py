@@ -145,6 +145,13 @@ PART_KEY_COLUMNS: Final = (schema.SOURCE, schema.FORCE, schema.MONTH, schema.FIL
 _READ_SCHEMA = pa.schema([f for f in schema.INCIDENT_SCHEMA if f.name != schema.INCIDENT_ID])
 """What a part is read as (``incident_id`` is derived from ``file_id`` and ``line``)."""
 
+PART_ROWS_SCHEMA: Final = pa.schema(
+    [f for f in schema.INCIDENT_SCHEMA if f.name not in {*PART_KEY_COLUMNS, schema.INCIDENT_ID}]
+)
+"""Accepted rows without the columns a part does not hold (its key and ``incident_id``): what
+:func:`encode_parts` also takes, with the key, from a reader that knows it (a police.uk monthly file)
+and so never builds those columns."""
+
 
 def _part_columns(table: pa.Table) -> pa.Table:
     """The columns of one part's rows that are written into it: not the part's key
@@ -217,7 +224,7 @@ def encode_parts(
     Parameters
     ----------
     accepted
-        Accepted rows, :data:`schema.INCIDENT_SCHEMA`.
+        Accepted rows, :data:`schema.INCIDENT_SCHEMA`, or :data:`PART_ROWS_SCHEMA` with ``key``.
     quarantined
         Quarantined rows, :data:`schema.QUARANTINE_SCHEMA`.
     key
@@ -228,10 +235,12 @@ def encode_parts(
     Raises
     ------
     SchemaError
-        ``accepted`` does not have :data:`schema.INCIDENT_SCHEMA`.
+        ``accepted`` has neither schema, or :data:`PART_ROWS_SCHEMA` without a ``key``.
     """
-    if accepted.schema != schema.INCIDENT_SCHEMA:
-        raise SchemaError("accepted rows do not have schema.INCIDENT_SCHEMA")
+    if accepted.schema != schema.INCIDENT_SCHEMA and not (
+        accepted.schema == PART_ROWS_SCHEMA and (key is not None or not accepted.num_rows)
+    ):
+        raise SchemaError("accepted rows do not have schema.INCIDENT_SCHEMA (or store.PART_ROWS_SCHEMA and a key)")
     if not accepted.num_rows:
         split = []
     elif key is not None:
