@@ -5,8 +5,9 @@ result. What grows with the number of incidents is only *ingest, reading and agg
 everything after the cube is built is sized by the cube (cells x periods), not by the incidents:
 
 - :func:`build_cube_dask` reads the partitioned store (``source=/force=/`` Parquet parts, one per month,
-  pruned through the manifest; one task per force, or one per partition of a Dask dataframe from
-  :func:`read_store_dask`, which uses :func:`dask.dataframe.read_parquet`), reduces each to counts
+  pruned through the manifest and read by :func:`geo_csp.store.read_parts`, which puts back the
+  columns a part shares with its key; one task per force, or one per partition of a Dask dataframe
+  from :func:`read_store_dask`, one partition per part), reduces each to counts
   and harm per distinct snap point and month, then to counts per H3 cell and month, indexing each
   *distinct* snap point to H3 once per force (h3 v4 has no array API; police.uk has about 750,000
   snap points nationally). The driver then assembles exactly the :class:`geo_csp.cube.Cube` that

@@ -97,13 +97,13 @@ def _write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
         _fsync_dir(path.parent)
 
 
-_UNIQUE_TEXT = frozenset({schema.INCIDENT_ID, schema.CRIME_ID, "raw", "message"})
-# Snappy only where it pays (measured per column on 1,548 national parts of ~1,200 rows): ids made
-# of a file id and a line, locations, LSOAs, the all-ones weight, lines, and the quarantine's text.
-# Coordinates, the 64-hex-digit crime ids and small dictionaries gain under 3%: compressing them
-# costs time for nothing.
-_COMPRESSED = frozenset({schema.INCIDENT_ID, schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME,
-                         schema.WEIGHT, schema.LINE, "raw", "message"})
+_UNIQUE_TEXT = frozenset({schema.CRIME_ID, "raw", "message"})
+# Snappy only where it pays (measured per column on 1,548 national parts of ~1,200 rows): locations,
+# LSOAs, the all-ones weight, lines, and the quarantine's text. Coordinates, the 64-hex-digit crime
+# ids and small dictionaries gain under 3%: compressing them costs time for nothing. (Parts hold
+# no incident ids: see the module docstring.)
+_COMPRESSED = frozenset({schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.WEIGHT, schema.LINE,
+                         "raw", "message"})
 # Min/max statistics only on the columns reads filter on (``located``; the times for date ranges):
 # parts are chosen through the manifest, so statistics elsewhere prune nothing.
 _STATISTICS = frozenset({schema.LOCATED, schema.OCCURRED_DATE, schema.OCCURRED_AT})
@@ -112,8 +112,8 @@ _STATISTICS = frozenset({schema.LOCATED, schema.OCCURRED_DATE, schema.OCCURRED_A
 def _parquet_options(table: pa.Table) -> dict[str, Any]:
     """Per-column Parquet choices, measured on police.uk parts (worked out once per schema).
 
-    Text that repeats heavily (months, forces, crime types, locations, LSOAs) is dictionary-encoded;
-    ids are unique (a dictionary is waste), and dictionaries of coordinates cost a fifth of the
+    Text that repeats heavily (crime types, locations, LSOAs, outcomes) is dictionary-encoded;
+    crime ids are unique (a dictionary is waste), and dictionaries of coordinates cost a fifth of the
     write time for ~2% of size. Compression and statistics only where they pay
     (:data:`_COMPRESSED`, :data:`_STATISTICS`): about 6% less encoding time per part than snappy
     and statistics on every column, for the same size. Any Parquet reader reads the parts, and
