@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import resource
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -150,31 +152,47 @@ def peak_rss_mb(*, children: bool = True) -> float:
 # --------------------------------------------------------------------------------------------------
 # Ingest on Dask: files parsed on the workers, staged in order by the one writer
 # --------------------------------------------------------------------------------------------------
-def _prepare_file(path: str, *, mapping: Any, known: frozenset[str], source_hint: str) -> dict[str, Any]:
-    """Worker side of :func:`ingest_paths_dask`: hash one file and, when new, read and validate it."""
-    import hashlib
+_worker_points: Any = None
+_worker_points_lock = threading.Lock()
 
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
+def _snap_points() -> Any:
+    """This worker process's projections of the snap points met so far (see
+    :class:`geo_csp.ingest._SnapPoints`): kept across tasks, so a national ingest projects each
+    point about once per worker; bounded by the number of distinct points (some 30 MB nationally)."""
+    global _worker_points
+    with _worker_points_lock:
+        if _worker_points is None:
+            from geo_csp import ingest
+
+            _worker_points = ingest._SnapPoints()
+        return _worker_points
+
+
+def _prepare_files(paths: Sequence[str], *, mapping: Any, known: frozenset[str]) -> list[Any]:
+    """Worker side of :func:`ingest_paths_dask`: read, hash, validate and encode a batch of files
+    exactly as :func:`geo_csp.ingest.ingest_paths` does (the same batched reader), and send back
+    only what the writer needs: each file's counts and its Parquet bytes, or its error (raised by the
+    writer when the file's turn comes), or that its bytes are already in the store."""
     from geo_csp import ingest
 
-    raw = Path(path).read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()
-    if sha in known:
-        return {"path": path, "sha": sha, "skipped": True}
-    accepted, quarantined = ingest.read_file(path, mapping=mapping)
-    sources = pc.unique(pa.concat_arrays([accepted[schema.SOURCE].combine_chunks(),
-                                          quarantined[schema.SOURCE].combine_chunks()])).to_pylist()
-    reasons = pd.Series(quarantined["reason"].to_numpy(zero_copy_only=False)).value_counts().sort_index()
-    return {
-        "path": path, "sha": sha, "skipped": False, "size": len(raw), "accepted": accepted,
-        "quarantined": quarantined, "source": sources[0] if sources else source_hint,
-        "reasons": {str(k): int(v) for k, v in reasons.items()},
-        "unlocated": accepted.num_rows - int(pc.sum(pc.cast(accepted[schema.LOCATED], pa.int64())).as_py() or 0),
-        "forces": tuple(sorted(pc.unique(accepted[schema.FORCE]).to_pylist())),
-        "months": tuple(sorted(pc.unique(accepted[schema.MONTH]).to_pylist())),
-    }
+    units = [u for p in paths for u in ingest.expand_inputs(p, [])]
+    prepared = ingest._prepare_batch(units, known=lambda sha: sha if sha in known else None, mapping=mapping,
+                                     encode=True, points=_snap_points())
+    out: list[Any] = []
+    for item in prepared:
+        if isinstance(item, Exception):
+            out.append(item)
+        elif item.accepted is None:
+            out.append({"path": item.unit.path, "sha": item.sha, "skipped": True})
+        else:
+            out.append({
+                "path": item.unit.path, "sha": item.sha, "skipped": False, "size": item.size, "source": item.source,
+                "rows_read": item.rows_read, "accepted": item.accepted.num_rows,
+                "quarantined": item.quarantined.num_rows, "unlocated": item.unlocated, "reasons": item.reasons,
+                "forces": item.forces, "months": item.months, "encoded": item.encoded,
+            })
+    return out
 
 
 def _ordered(client: Any, fn: Any, items: Sequence[Any], *, ahead: int, **kwargs: Any) -> Iterator[Any]:
@@ -210,13 +228,14 @@ def ingest_paths_dask(
     client: Any = None,
     ahead: int = 8,
 ) -> Any:
-    """:func:`geo_csp.ingest.ingest_paths` with each file read and validated on a Dask worker.
+    """:func:`geo_csp.ingest.ingest_paths` with the files read, validated and encoded on Dask workers.
 
-    Files are hashed, parsed and validated on the workers (:func:`geo_csp.ingest.read_file`), at
-    most ``ahead`` at a time, while this process stages their parts into the store in input order
-    and commits once: the same store, manifest and report as :func:`~geo_csp.ingest.ingest_paths`
-    (all-or-nothing, idempotent, later files replace earlier ones), with reading and writing
-    overlapped. Memory holds at most ``ahead + 1`` files, whatever their number.
+    The files go to the workers in the in-memory ingest's batches (a few MB of text each), at most
+    ``ahead`` batches at a time; each worker hashes, parses, validates and encodes its batch as the
+    in-memory ingest does and sends back the Parquet bytes and counts, while this process writes
+    them into the store in input order and commits once: the same store, manifest and report as
+    :func:`~geo_csp.ingest.ingest_paths` (all-or-nothing, idempotent, later files replace earlier
+    ones). Memory holds at most ``ahead + 1`` batches, whatever the number of files.
 
     Parameters
     ----------
@@ -228,7 +247,7 @@ def ingest_paths_dask(
     client
         A ``distributed.Client``; ``None`` reads the files here, one after another.
     ahead
-        Files in flight on the workers.
+        Batches in flight on the workers.
 
     Returns
     -------
@@ -260,30 +279,31 @@ def ingest_paths_dask(
         known = frozenset(e["sha256"] for e in store.read_manifest(store_dir)["files"].values())
     except store.StoreNotFoundError:
         known = frozenset()
-    hint = mapping.source if mapping is not None else schema.SOURCE_STREET
+    batches = [[u.path for u in batch] for batch in ingest._batches(units)]
     with store.store_transaction(store_dir) as txn:
-        prepared = _ordered(client, _prepare_file, [u.path for u in units], ahead=ahead, mapping=mapping,
-                            known=known, source_hint=hint)
+        prepared = itertools.chain.from_iterable(
+            _ordered(client, _prepare_files, batches, ahead=ahead, mapping=mapping, known=known)
+        )
         for done, item in enumerate(prepared, start=1):
+            if isinstance(item, Exception):
+                raise item
             file_id = item["sha"][:16]
             if item["skipped"] or txn.known_file(item["sha"]) is not None:
                 reports.append(ingest.FileReport(item["path"], 0, 0, 0, 0, {}, status=ingest.SKIPPED_STATUS, file_id=file_id))
             else:
-                acc, quar = item["accepted"], item["quarantined"]
-                rows_read = acc.num_rows + quar.num_rows
                 entry = {
                     "file_id": file_id, "path": item["path"], "sha256": item["sha"], "size": item["size"],
                     "source": item["source"], "forces": list(item["forces"]), "months": list(item["months"]),
-                    "rows_read": rows_read, "accepted": acc.num_rows, "unlocated": item["unlocated"],
-                    "quarantined": quar.num_rows, "reasons": item["reasons"],
+                    "rows_read": item["rows_read"], "accepted": item["accepted"], "unlocated": item["unlocated"],
+                    "quarantined": item["quarantined"], "reasons": item["reasons"],
                     "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "mapping": mapping.to_dict() if mapping is not None and item["source"] == mapping.source else None,
                 }
-                superseded = txn.stage_file(entry, acc, quar)
+                superseded = txn.stage_encoded(entry, item["encoded"])
                 reports.append(ingest.FileReport(
-                    item["path"], rows_read, acc.num_rows, item["unlocated"], quar.num_rows, item["reasons"],
-                    file_id=file_id, source=item["source"], forces=item["forces"], months=item["months"],
-                    superseded=tuple(superseded),
+                    item["path"], item["rows_read"], item["accepted"], item["unlocated"], item["quarantined"],
+                    item["reasons"], file_id=file_id, source=item["source"], forces=item["forces"],
+                    months=item["months"], superseded=tuple(superseded),
                 ))
             if progress is not None:
                 progress(done, len(units), item["path"])

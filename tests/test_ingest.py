@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 import tomllib
@@ -667,14 +668,21 @@ def test_batch_with_an_odd_file_reads_like_files_alone(odd: str, join_max_bytes:
     assert odd_report.rows_read == {"malformed": 3, "quoted_line_break": 3, "lone_cr": 2, "cp1252": 1}[odd]
 
 
-def test_a_refused_file_inside_a_batch_aborts_with_its_name(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["memory", "dask"])
+def test_a_refused_file_inside_a_batch_aborts_with_its_name(backend: str, tmp_path: Path) -> None:
     folder = _street_folder(tmp_path / "archive")
     empty = folder / "2019-01" / "2019-01-kent-street.csv"
     empty.write_bytes(b"")
     (folder / "2019-02" / "2019-02-leeds-street.csv").write_bytes(b"\x00\x01binary")  # a later refused file
     s = tmp_path / "store"
-    with pytest.raises(_errors.InputFileError, match=r"2019-01-kent-street\.csv: the file is empty"):
-        ingest.ingest_paths([folder], store_dir=s)
+    with contextlib.ExitStack() as stack:
+        client = None
+        if backend == "dask":  # the batch is read on a worker; its error is raised here, in file order
+            from geo_csp import scale
+
+            client = stack.enter_context(scale.dask_client(n_workers=1, processes=False))
+        with pytest.raises(_errors.InputFileError, match=r"2019-01-kent-street\.csv: the file is empty"):
+            ingest.ingest_paths([folder], store_dir=s, backend=backend, client=client)
     assert not (s / store.MANIFEST_NAME).exists()
     assert list(s.rglob("*.parquet")) == []
 

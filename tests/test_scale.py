@@ -259,13 +259,14 @@ def _store_content(store_dir) -> pd.DataFrame:
     return frame.sort_values([schema.INCIDENT_ID]).reset_index(drop=True)
 
 
-def test_dask_ingest_builds_the_same_store_in_bounded_batches(demo_inputs, tmp_path):
+@pytest.mark.parametrize("processes", [False, True])  # worker threads, or worker processes (all sent pickled)
+def test_dask_ingest_builds_the_same_store_in_bounded_batches(processes, demo_inputs, tmp_path):
     inputs = [demo_inputs.police_uk_dir, demo_inputs.council_csv]
     from geo_csp.ingest import ingest_paths
 
     mem = ingest_paths(inputs, store_dir=tmp_path / "mem", mapping=demo_inputs.council_mapping)
     seen: list[int] = []
-    with scale.dask_client(n_workers=2, processes=False) as client:
+    with scale.dask_client(n_workers=2, processes=processes) as client:
         dsk = scale.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
                                       client=client, ahead=3, progress=lambda done, total, path: seen.append(done))
         # the same Dask ingest through the library's one entry point
