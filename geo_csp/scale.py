@@ -19,8 +19,8 @@ everything after the cube is built is sized by the cube (cells x periods), not b
   ``benchmarks/national.py`` on this project's 2-core machine: the full statistics (space-time Gi*,
   FDR, Mann-Kendall, classes, explanations) on a 509,437-cell x 36-month cube take 10 s (weights
   6 s more), and a whole 20-million-incident national run (:func:`geo_csp.analysis.run_hotspots`
-  given the store with ``backend="dask"``) peaks at 5.4 GB for the process tree with 2 local
-  workers (3.9 GB in memory, reading the cube's columns as categoricals). There is nothing to gain
+  given the store with ``backend="dask"``) peaks at 5.5 GB for the process tree with 2 local
+  workers (3.8 GB in memory, reading the cube's columns as categoricals). There is nothing to gain
   from spreading them over workers: the Dask part is ingest and aggregation.
 - National study area: the convex hull of England and Wales holds about 2 million res-9 cells,
   most of them sea or empty land; ``zero_fill="neighbours"`` keeps the occupied cells and their
