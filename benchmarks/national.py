@@ -13,9 +13,10 @@ points; not timed) and the whole pipeline runs twice, each time in a fresh subpr
   cluster of 2 worker processes, its start-up counted (:func:`geo_csp.scale.build_cube_dask`), so
   only the cube and a few cube-sized arrays live in the run;
 - **dask-ingest** (ingest only): :func:`geo_csp.scale.ingest_paths_dask` on the same cluster shape,
-  files validated on the workers and staged in order by the run. On 2 cores the single writer and
-  the workers share the CPU and the tables travel between processes, so it is measured separately
-  and the dask run above uses the streaming ingest.
+  the in-memory ingest's batches read, validated and encoded on the workers and written in order by
+  the run. On 2 cores the single writer and the workers share the CPU and every part's Parquet
+  bytes travel between processes, so it is measured separately and the dask run above uses the
+  streaming ingest.
 
 Both use the national study area "occupied cells and their 1-ring neighbours"
 (``zero_fill="neighbours"``) and the SYNTHETIC force areas as "wards" for area names. Peak memory

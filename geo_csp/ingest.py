@@ -67,7 +67,7 @@ import threading
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +92,14 @@ except ImportError:  # pragma: no cover - isal is optional
 from geo_csp import schema, settings
 from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.mapping import ColumnMapping, load_mapping
-from geo_csp.store import PART_ROWS_SCHEMA, EncodedParts, encode_parts, part_key, store_transaction
+from geo_csp.store import (
+    PART_ROWS_SCHEMA,
+    EncodedParts,
+    StoreTransaction,
+    encode_parts,
+    part_key,
+    store_transaction,
+)
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(files_done, files_total, path)``, called after each input file."""
@@ -189,10 +196,11 @@ class IngestReport:
 # Public vectorised parsers (also property-tested)
 # --------------------------------------------------------------------------------------------------
 def _text(values: Any) -> pa.Array:
-    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    """Text values as one pyarrow string array, ``""`` for null."""
+    arr = _text_or_null(values)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    return pc.fill_null(arr.cast(pa.string()), "")
+    return pc.fill_null(arr, "")
 
 
 def valid_months(values: Any) -> np.ndarray:
@@ -303,18 +311,10 @@ def _plain_numbers(text: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nda
             cast = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64())
         except pa.ArrowInvalid:
             return None
-    nums = cast.to_numpy(zero_copy_only=False) if cast.null_count else _float_values(cast)
+    nums = cast.to_numpy(zero_copy_only=False)  # NaN where null
     if np.isinf(nums).any():
         return None
-    blank = pc.is_null(cast).to_numpy(zero_copy_only=False) if cast.null_count else np.zeros(len(cast), bool)
-    return nums, blank
-
-
-def _float_values(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A null-free float column as one numpy array."""
-    if isinstance(values, pa.ChunkedArray):
-        return np.concatenate([c.to_numpy() for c in values.chunks]) if values.num_chunks else np.empty(0)
-    return values.to_numpy()
+    return nums, pc.is_null(cast).to_numpy(zero_copy_only=False)
 
 
 def _classify_distinct(
@@ -455,11 +455,6 @@ class _SnapPoints:
         self._north = np.empty(0)
         self._n = 0
         self._lock = threading.Lock()
-
-    @property
-    def _table(self) -> Any:
-        """pandas' hash table for six-decimal points (None on the public fallback)."""
-        return self._tables.get("int64")
 
     def __len__(self) -> int:
         return self._n
@@ -655,13 +650,6 @@ def _header(data: bytes) -> list[str]:
     first = (data if end < 0 else data[:end]).decode("utf-8-sig", errors="replace")
     row = next(csv.reader([first.rstrip("\r")]), [])
     return [c.strip() for c in row]
-
-
-_CSV_THREADS_MIN_BYTES = 4 * (8 << 20)
-"""Texts up to this size are parsed on the calling thread: inputs are prepared on several threads
-at once (:data:`_PREPARE_THREADS`), which already keeps the cores busy, and pyarrow's own thread
-pool would only add its overhead (a threaded parse of a police.uk batch costs about twice the CPU
-time of a plain one). A larger file, prepared alone, gets pyarrow's threads."""
 
 
 def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: bool, gz: bool,
@@ -883,7 +871,7 @@ class _Parsed:
 
     n: int
     source: str
-    force: pa.Array
+    force: pa.Array | None  # per row; None when ``file_forces`` gives it
     month: pa.Array
     crime_type: pa.Array
     reason: np.ndarray
@@ -965,7 +953,7 @@ def _assemble(
         arrays |= {
             schema.INCIDENT_ID: pc.binary_join_element_wise(file_id_col, pc.cast(pa.array(acc_lines), pa.string()), ":"),
             schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
-            schema.FORCE: col(parsed.force),
+            schema.FORCE: _per_file(parsed.file_forces, acc_file) if parsed.force is None else col(parsed.force),
             schema.MONTH: col(parsed.month),
             schema.FILE_ID: file_id_col,
         }
@@ -1079,9 +1067,10 @@ def _street(raw: _RawTable, names: Sequence[str], file_idx: np.ndarray, *,
     month, crime = t["Month"], t["Crime type"]  # police.uk values are exact: no trimming
     coords = _coordinates(t["Longitude"], t["Latitude"], crs=settings.DISPLAY_CRS, points=points)
     name_forces = [_archive_kind(name)[1] or "" for name in names]
-    force = _per_file(name_forces, file_idx)
+    force = None  # every file's name gives its force: built from them only if a caller needs the column
     no_force = np.zeros(n, bool)
     if not all(name_forces):  # force from "Falls within" for files whose name does not give it
+        force = _per_file(name_forces, file_idx)
         falls = _text(t["Falls within"])
         uniques = pc.unique(falls)
         slugs = pa.array([force_slug(s) for s in uniques.to_pylist()], pa.string())  # per distinct name
@@ -1375,37 +1364,76 @@ def ingest_paths(
         mapping = load_mapping(mapping)
     notes: list[str] = []
     units = [u for p in paths for u in expand_inputs(p, notes)]
-    reports: list[FileReport] = []
-    with store_transaction(store_dir) as txn:
+    def prepared(txn: StoreTransaction) -> Iterator[_Staged | Exception]:
         prepare = functools.partial(_prepare_batch, known=txn.known_file, mapping=mapping, encode=True,
                                     points=_SnapPoints())
-        prepared = itertools.chain.from_iterable(_in_order(prepare, _batches(units)))
-        for done, item in enumerate(prepared, start=1):
+        for item in itertools.chain.from_iterable(_in_order(prepare, _batches(units))):
+            yield item if isinstance(item, Exception) else item.staged()
+
+    return write_inputs(store_dir, prepared, n_inputs=len(units), notes=notes, mapping=mapping, progress=progress)
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """What the writer needs of one prepared input: its counts and Parquet bytes, no tables (cheap
+    to send from a Dask worker). ``encoded`` is None when the input's bytes are already stored."""
+
+    path: str
+    sha: str
+    size: int
+    encoded: EncodedParts | None = None
+    source: str = ""
+    rows_read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    unlocated: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    forces: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()
+
+
+def write_inputs(
+    store_dir: str | Path,
+    prepared: Callable[[StoreTransaction], Iterable[_Staged | Exception]],
+    *,
+    n_inputs: int,
+    notes: Sequence[str],
+    mapping: ColumnMapping | None,
+    progress: ProgressCallback | None,
+) -> IngestReport:
+    """The writing half of an ingest, shared by :func:`ingest_paths` and
+    :func:`geo_csp.scale.ingest_paths_dask`: stage each prepared input in input order (an error is
+    raised in its place, leaving the store as it was), then commit once and write the report.
+
+    ``prepared(txn)`` gives the inputs, prepared wherever the caller likes, knowing the store's
+    files through ``txn``.
+    """
+    reports: list[FileReport] = []
+    with store_transaction(store_dir) as txn:
+        for done, item in enumerate(prepared(txn), start=1):
             if isinstance(item, Exception):
                 raise item
-            unit, sha = item.unit, item.sha
-            file_id = sha[:16]
+            file_id = item.sha[:16]
             # checked again in file order: the same bytes twice in one ingest count once
-            if item.accepted is None or txn.known_file(sha) is not None:
-                reports.append(FileReport(unit.path, 0, 0, 0, 0, {}, status=SKIPPED_STATUS, file_id=file_id))
+            if item.encoded is None or txn.known_file(item.sha) is not None:
+                reports.append(FileReport(item.path, 0, 0, 0, 0, {}, status=SKIPPED_STATUS, file_id=file_id))
             else:
-                accepted, quarantined = item.accepted, item.quarantined
                 entry = {
-                    "file_id": file_id, "path": unit.path, "sha256": sha, "size": item.size,
+                    "file_id": file_id, "path": item.path, "sha256": item.sha, "size": item.size,
                     "source": item.source, "forces": list(item.forces), "months": list(item.months),
-                    "rows_read": item.rows_read, "accepted": accepted.num_rows, "unlocated": item.unlocated,
-                    "quarantined": quarantined.num_rows, "reasons": item.reasons,
+                    "rows_read": item.rows_read, "accepted": item.accepted, "unlocated": item.unlocated,
+                    "quarantined": item.quarantined, "reasons": item.reasons,
                     "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "mapping": mapping.to_dict() if mapping is not None and item.source == mapping.source else None,
                 }
                 superseded = txn.stage_encoded(entry, item.encoded)
                 reports.append(FileReport(
-                    unit.path, item.rows_read, accepted.num_rows, item.unlocated, quarantined.num_rows,
+                    item.path, item.rows_read, item.accepted, item.unlocated, item.quarantined,
                     item.reasons, file_id=file_id, source=item.source, forces=item.forces,
                     months=item.months, superseded=tuple(superseded),
                 ))
             if progress is not None:
-                progress(done, len(units), unit.path)
+                progress(done, n_inputs, item.path)
         report = IngestReport(tuple(reports), str(store_dir), tuple(notes))
         report_path = txn.commit({**report.to_dict(), "created_at": dt.datetime.now(dt.UTC).isoformat()})
     return IngestReport(tuple(reports), str(store_dir), tuple(notes), str(report_path))
@@ -1431,6 +1459,16 @@ class _Prepared:
     forces: tuple[str, ...] = ()
     months: tuple[str, ...] = ()
     encoded: EncodedParts | None = None
+
+    def staged(self) -> _Staged:
+        """What the writer needs of it (prepared with ``encode=True``)."""
+        if self.accepted is None:
+            return _Staged(self.unit.path, self.sha, self.size)
+        if self.encoded is None:
+            raise AssertionError("an input is staged only once encoded (prepare it with encode=True)")
+        return _Staged(self.unit.path, self.sha, self.size, self.encoded, self.source, self.rows_read,
+                       self.accepted.num_rows, self.quarantined.num_rows, self.unlocated, self.reasons,
+                       self.forces, self.months)
 
 
 def _prepare(
@@ -1537,8 +1575,10 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         counts = np.bincount(q_file * len(names) + codes, minlength=k * len(names)).reshape(k, len(names))
         for i in np.flatnonzero(n_q):  # files with quarantined rows only
             reasons[i] = {str(names[c]): int(counts[i, c]) for c in np.argsort(names) if counts[i, c]}
-    forces = _distinct_per_file(accepted, schema.FORCE, acc_file, k, parsed.file_forces, n_acc)
-    months = _distinct_per_file(accepted, schema.MONTH, acc_file, k, parsed.file_months, n_acc)
+    forces = (_one_per_file(parsed.file_forces, n_acc) if parsed.file_forces is not None
+              else _distinct_per_file(accepted[schema.FORCE], acc_file, k))
+    months = (_one_per_file(parsed.file_months, n_acc) if parsed.file_months is not None
+              else _distinct_per_file(accepted[schema.MONTH], acc_file, k))
     out = []
     for i, unit in enumerate(units):
         acc = accepted.slice(acc_start[i], n_acc[i])
@@ -1553,13 +1593,13 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
     return out
 
 
-def _distinct_per_file(table: pa.Table, column: str, file_idx: np.ndarray, k: int,
-                       known: Sequence[str] | None = None, rows: np.ndarray | None = None) -> list[tuple[str, ...]]:
-    """The sorted distinct values of a column over each file's rows (``known``: the one value of
-    every row of each file, when the reader knows it, with ``rows`` per file)."""
-    if known is not None and rows is not None:
-        return [(value,) if count else () for value, count in zip(known, rows, strict=True)]
-    values = table[column]
+def _one_per_file(values: Sequence[str], rows: np.ndarray) -> list[tuple[str, ...]]:
+    """Each file's one value, for files whose every accepted row has it (none for a file without rows)."""
+    return [(value,) if count else () for value, count in zip(values, rows, strict=True)]
+
+
+def _distinct_per_file(values: pa.Array, file_idx: np.ndarray, k: int) -> list[tuple[str, ...]]:
+    """The sorted distinct values of each file's rows."""
     if k == 1:
         return [tuple(sorted(pc.unique(values).to_pylist()))]
     if isinstance(values, pa.ChunkedArray):
@@ -1583,6 +1623,12 @@ _BATCH_BYTES = 8 << 20
 batch of its own): large enough that a batch's few dozen pyarrow calls and one threaded CSV parse
 cost little per file, small enough that the batches in flight hold tens of MB whatever the number
 of files."""
+
+_CSV_THREADS_MIN_BYTES = 4 * _BATCH_BYTES
+"""Texts up to this size are parsed on the calling thread: inputs are prepared on several threads
+at once (:data:`_PREPARE_THREADS`), which already keeps the cores busy, and pyarrow's own thread
+pool would only add its overhead (a threaded parse of police.uk files cost about 1.7 times the CPU
+time of a plain one). A larger file, a batch of its own, gets pyarrow's threads."""
 
 _BATCH_FILES = 256
 """At most this many files in one batch (many near-empty files still make a batch of bounded size)."""

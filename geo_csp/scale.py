@@ -41,7 +41,6 @@ import contextlib
 import functools
 import itertools
 import resource
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -152,47 +151,26 @@ def peak_rss_mb(*, children: bool = True) -> float:
 # --------------------------------------------------------------------------------------------------
 # Ingest on Dask: files parsed on the workers, staged in order by the one writer
 # --------------------------------------------------------------------------------------------------
-_worker_points: Any = None
-_worker_points_lock = threading.Lock()
-
-
+@functools.cache
 def _snap_points() -> Any:
     """This worker process's projections of the snap points met so far (see
     :class:`geo_csp.ingest._SnapPoints`): kept across tasks, so a national ingest projects each
     point about once per worker; bounded by the number of distinct points (some 30 MB nationally)."""
-    global _worker_points
-    with _worker_points_lock:
-        if _worker_points is None:
-            from geo_csp import ingest
-
-            _worker_points = ingest._SnapPoints()
-        return _worker_points
-
-
-def _prepare_files(paths: Sequence[str], *, mapping: Any, known: frozenset[str]) -> list[Any]:
-    """Worker side of :func:`ingest_paths_dask`: read, hash, validate and encode a batch of files
-    exactly as :func:`geo_csp.ingest.ingest_paths` does (the same batched reader), and send back
-    only what the writer needs: each file's counts and its Parquet bytes, or its error (raised by the
-    writer when the file's turn comes), or that its bytes are already in the store."""
     from geo_csp import ingest
 
-    units = [u for p in paths for u in ingest.expand_inputs(p, [])]
+    return ingest._SnapPoints()
+
+
+def _prepare_files(units: Sequence[Any], *, mapping: Any, known: frozenset[str]) -> list[Any]:
+    """Worker side of :func:`ingest_paths_dask`: read, hash, validate and encode a batch of inputs
+    exactly as :func:`geo_csp.ingest.ingest_paths` does (the same batched reader), and send back
+    only what the writer needs (:meth:`geo_csp.ingest._Prepared.staged`: counts and Parquet bytes),
+    or a file's error, raised by the writer when the file's turn comes."""
+    from geo_csp import ingest
+
     prepared = ingest._prepare_batch(units, known=lambda sha: sha if sha in known else None, mapping=mapping,
                                      encode=True, points=_snap_points())
-    out: list[Any] = []
-    for item in prepared:
-        if isinstance(item, Exception):
-            out.append(item)
-        elif item.accepted is None:
-            out.append({"path": item.unit.path, "sha": item.sha, "skipped": True})
-        else:
-            out.append({
-                "path": item.unit.path, "sha": item.sha, "skipped": False, "size": item.size, "source": item.source,
-                "rows_read": item.rows_read, "accepted": item.accepted.num_rows,
-                "quarantined": item.quarantined.num_rows, "unlocated": item.unlocated, "reasons": item.reasons,
-                "forces": item.forces, "months": item.months, "encoded": item.encoded,
-            })
-    return out
+    return [item if isinstance(item, Exception) else item.staged() for item in prepared]
 
 
 def _ordered(client: Any, fn: Any, items: Sequence[Any], *, ahead: int, **kwargs: Any) -> Iterator[Any]:
@@ -253,8 +231,6 @@ def ingest_paths_dask(
     -------
     geo_csp.ingest.IngestReport
     """
-    import datetime as dt
-
     from geo_csp import ingest
     from geo_csp._errors import InputFileError
 
@@ -274,42 +250,15 @@ def ingest_paths_dask(
             f"ingest_paths_dask reads files and folders, not zip members ({zipped[0]}); unzip the archive "
             "or use geo_csp.ingest.ingest_paths"
         )
-    reports: list[Any] = []
-    try:
-        known = frozenset(e["sha256"] for e in store.read_manifest(store_dir)["files"].values())
-    except store.StoreNotFoundError:
-        known = frozenset()
-    batches = [[u.path for u in batch] for batch in ingest._batches(units)]
-    with store.store_transaction(store_dir) as txn:
-        prepared = itertools.chain.from_iterable(
-            _ordered(client, _prepare_files, batches, ahead=ahead, mapping=mapping, known=known)
+
+    def prepared(txn: store.StoreTransaction) -> Iterator[Any]:
+        known = frozenset(e["sha256"] for e in txn.manifest["files"].values())
+        return itertools.chain.from_iterable(
+            _ordered(client, _prepare_files, ingest._batches(units), ahead=ahead, mapping=mapping, known=known)
         )
-        for done, item in enumerate(prepared, start=1):
-            if isinstance(item, Exception):
-                raise item
-            file_id = item["sha"][:16]
-            if item["skipped"] or txn.known_file(item["sha"]) is not None:
-                reports.append(ingest.FileReport(item["path"], 0, 0, 0, 0, {}, status=ingest.SKIPPED_STATUS, file_id=file_id))
-            else:
-                entry = {
-                    "file_id": file_id, "path": item["path"], "sha256": item["sha"], "size": item["size"],
-                    "source": item["source"], "forces": list(item["forces"]), "months": list(item["months"]),
-                    "rows_read": item["rows_read"], "accepted": item["accepted"], "unlocated": item["unlocated"],
-                    "quarantined": item["quarantined"], "reasons": item["reasons"],
-                    "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "mapping": mapping.to_dict() if mapping is not None and item["source"] == mapping.source else None,
-                }
-                superseded = txn.stage_encoded(entry, item["encoded"])
-                reports.append(ingest.FileReport(
-                    item["path"], item["rows_read"], item["accepted"], item["unlocated"], item["quarantined"],
-                    item["reasons"], file_id=file_id, source=item["source"], forces=item["forces"],
-                    months=item["months"], superseded=tuple(superseded),
-                ))
-            if progress is not None:
-                progress(done, len(units), item["path"])
-        report = ingest.IngestReport(tuple(reports), str(store_dir), tuple(notes))
-        report_path = txn.commit({**report.to_dict(), "created_at": dt.datetime.now(dt.UTC).isoformat()})
-    return ingest.IngestReport(tuple(reports), str(store_dir), tuple(notes), str(report_path))
+
+    return ingest.write_inputs(store_dir, prepared, n_inputs=len(units), notes=notes, mapping=mapping,
+                               progress=progress)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -328,12 +277,7 @@ def _store_parts(
     forces: str | Sequence[str] | None = None,
     months: str | Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    want = {k: (set(v) if v is not None else None)
-            for k, v in (("source", _as_list(sources)), ("force", _as_list(forces)), ("month", _as_list(months)))}
-    parts = [
-        p for p in store.part_entries(store_dir)
-        if all(want[k] is None or p[k] in want[k] for k in want)
-    ]
+    parts = store.part_entries(store_dir, sources=sources, forces=forces, months=months)
     return sorted(parts, key=lambda p: (p["source"], p["force"], p["month"], p["path"]))
 
 

@@ -142,12 +142,13 @@ def _parquet_bytes(table: pa.Table) -> pa.Buffer:
 PART_KEY_COLUMNS: Final = (schema.SOURCE, schema.FORCE, schema.MONTH, schema.FILE_ID)
 """The columns every row of a part shares: written in its path and manifest entry, not in the part."""
 
+_NOT_IN_PARTS = frozenset({*PART_KEY_COLUMNS, schema.INCIDENT_ID})
+"""Never written into a part: its key, and ``incident_id`` (``<file_id>:<line>``)."""
+
 _READ_SCHEMA = pa.schema([f for f in schema.INCIDENT_SCHEMA if f.name != schema.INCIDENT_ID])
 """What a part is read as (``incident_id`` is derived from ``file_id`` and ``line``)."""
 
-PART_ROWS_SCHEMA: Final = pa.schema(
-    [f for f in schema.INCIDENT_SCHEMA if f.name not in {*PART_KEY_COLUMNS, schema.INCIDENT_ID}]
-)
+PART_ROWS_SCHEMA: Final = pa.schema([f for f in schema.INCIDENT_SCHEMA if f.name not in _NOT_IN_PARTS])
 """Accepted rows without the columns a part does not hold (its key and ``incident_id``): what
 :func:`encode_parts` also takes, with the key, from a reader that knows it (a police.uk monthly file)
 and so never builds those columns."""
@@ -157,10 +158,9 @@ def _part_columns(table: pa.Table) -> pa.Table:
     """The columns of one part's rows that are written into it: not the part's key
     (:data:`PART_KEY_COLUMNS`), not ``incident_id`` (``<file_id>:<line>``), not a column with no
     value at all (read back as nulls). A third less encoding for a police.uk part."""
-    drop = {*PART_KEY_COLUMNS, schema.INCIDENT_ID}
-    drop |= {name for name, col in zip(table.column_names, table.columns, strict=True)
-             if col.null_count == len(col) and len(col)}
-    return table.drop_columns([c for c in table.column_names if c in drop])
+    drop = [name for name, col in zip(table.column_names, table.columns, strict=True)
+            if name in _NOT_IN_PARTS or (col.null_count == len(col) and len(col))]
+    return table.drop_columns(drop)
 
 
 def _write_bytes(data: pa.Buffer, path: Path) -> None:
@@ -310,9 +310,23 @@ def read_manifest(store_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def _active_parts(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every part the manifest lists, each with its input's ``file_id``."""
-    return [{**part, "file_id": fid} for fid, entry in manifest["files"].items() for part in entry["parts"]]
+def _active_parts(
+    manifest: dict[str, Any],
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The parts the manifest lists, each with its input's ``file_id``, in manifest order; only
+    those of the given sources, forces and months when given."""
+    want = [(key, wanted) for key, values in (("source", sources), ("force", forces), ("month", months))
+            if (wanted := _as_set(values)) is not None]
+    return [
+        {**part, "file_id": fid}
+        for fid, entry in manifest["files"].items()
+        for part in entry["parts"]
+        if all(part[key] in values for key, values in want)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -668,13 +682,7 @@ def read_incidents(
         raise SchemaError(
             f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}"
         )
-    want_s, want_f, want_m = _as_set(sources), _as_set(forces), _as_set(months)
-    parts = [
-        p for p in _active_parts(manifest)
-        if (want_s is None or p["source"] in want_s)
-        and (want_f is None or p["force"] in want_f)
-        and (want_m is None or p["month"] in want_m)
-    ]
+    parts = _active_parts(manifest, sources=sources, forces=forces, months=months)
     table = read_parts(store_dir, parts, columns=cols, crime_types=crime_types, located_only=located_only,
                        categorical=categorical)
     if not categorical:
@@ -709,10 +717,17 @@ def parts_dataset(store_dir: str | Path, parts: Sequence[dict[str, Any]]) -> ds.
     )
 
 
-def part_entries(store_dir: str | Path) -> list[dict[str, Any]]:
-    """The manifest entries of the store's active parts: ``path`` (relative to the store), ``source``,
-    ``force``, ``month``, ``file_id``, ``rows`` and ``unlocated``."""
-    return _active_parts(read_manifest(store_dir))
+def part_entries(
+    store_dir: str | Path,
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The manifest entries of the store's active parts, pruned by partition as :func:`read_incidents`
+    prunes them: ``path`` (relative to the store), ``source``, ``force``, ``month``, ``file_id``,
+    ``rows`` and ``unlocated``."""
+    return _active_parts(read_manifest(store_dir), sources=sources, forces=forces, months=months)
 
 
 def read_parts(

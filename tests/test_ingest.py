@@ -159,7 +159,8 @@ def _snap_texts(n: int, seed: int) -> tuple[list[str], list[str]]:
 
 
 def _direct(x: list[str], y: list[str]) -> tuple[np.ndarray, ...]:
-    """The oracle: every row classified on its own text, projected by pyproj row by row."""
+    """The oracle: the text path (each distinct text pair parsed by parse_numbers and checked), its
+    points projected by pyproj without the run's memo."""
     return ingest._classify_distinct(pa.array(x), pa.array(y), settings.DISPLAY_CRS)
 
 
@@ -200,7 +201,7 @@ def test_snap_points_equal_pyproj_across_threads(private_table: bool, decimals: 
     lat = np.round(rng.uniform(50.1, 55.7, 2000), decimals)
     assert (ingest._microdegree_keys(lon, lat) is None) == (decimals > 6)
     memo = ingest._SnapPoints(private_table=private_table)  # pandas' hash table, or the public fallback
-    assert (memo._table is not None) == private_table
+    assert (memo._hashtable is not None) == private_table
     picks = [rng.integers(0, 2000, 5000) for _ in range(16)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda i: memo.project(lon[i], lat[i]), picks))
