@@ -17,7 +17,7 @@ everything after the cube is built is sized by the cube (cells x periods), not b
 - The statistics stay in memory: Gi* is sparse-matrix algebra over the whole cube
   (:func:`geo_csp.hotspots.gi_star`) and Mann-Kendall is chunked numpy. Measured by
   ``benchmarks/national.py`` on this project's 2-core machine: the full statistics (space-time Gi*,
-  FDR, Mann-Kendall, classes, explanations) on a 509,437-cell x 36-month cube take 10 s (weights
+  FDR, Mann-Kendall, classes, explanations) on a 509,437-cell x 36-month cube take 10-11 s (weights
   6 s more), and a whole 20-million-incident national run (:func:`geo_csp.analysis.run_hotspots`
   given the store with ``backend="dask"``) peaks at 5.5 GB for the process tree with 2 local
   workers (3.8 GB in memory, reading the cube's columns as categoricals). There is nothing to gain
