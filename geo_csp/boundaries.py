@@ -206,7 +206,7 @@ def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_
     y = np.asarray(northing, dtype="float64")
     n = np.ones(len(x)) if counts is None else np.asarray(counts, dtype="float64")
     if n.shape != x.shape:
-        raise ParameterError(f"`counts` must have one value per point ({len(x)}); got {n.shape[0]}")
+        raise ParameterError(f"`counts` must have one value per point ({len(x)}); got shape {n.shape}")
     ok = np.isfinite(x) & np.isfinite(y) & (n > 0)
     if not ok.any():
         return False

@@ -49,9 +49,9 @@ distinct (lon, lat) pair in a whole ingest (police.uk snap points recur month af
 
 Many small files: police.uk street files are read in batches of a few MB (consecutive files,
 bounded by bytes): one CSV parse, one pass of every check and one projection per batch, then split
-back so that each file keeps its own report, file id, line numbers, quarantine and parts. A file the batch cannot place row by row (malformed rows, a line
-break inside a value, not UTF-8) is read on its own, with the same results. Peak memory is a few
-batches, whatever the number of files.
+back so that each file keeps its own report, file id, line numbers, quarantine and parts. A file
+the batch cannot place row by row (malformed rows, a line break inside a value, not UTF-8) is read
+on its own, with the same results. Peak memory is a few batches, whatever the number of files.
 """
 
 from __future__ import annotations
@@ -1364,11 +1364,12 @@ def ingest_paths(
         mapping = load_mapping(mapping)
     notes: list[str] = []
     units = [u for p in paths for u in expand_inputs(p, notes)]
+
     def prepared(txn: StoreTransaction) -> Iterator[_Staged | Exception]:
         prepare = functools.partial(_prepare_batch, known=txn.known_file, mapping=mapping, encode=True,
                                     points=_SnapPoints())
         for item in itertools.chain.from_iterable(_in_order(prepare, _batches(units))):
-            yield item if isinstance(item, Exception) else item.staged()
+            yield item if isinstance(item, Exception) else item.staged
 
     return write_inputs(store_dir, prepared, n_inputs=len(units), notes=notes, mapping=mapping, progress=progress)
 
@@ -1376,7 +1377,8 @@ def ingest_paths(
 @dataclass(frozen=True)
 class _Staged:
     """What the writer needs of one prepared input: its counts and Parquet bytes, no tables (cheap
-    to send from a Dask worker). ``encoded`` is None when the input's bytes are already stored."""
+    to send from a Dask worker). ``encoded`` is None when the input's bytes are already stored (or
+    when it was read without encoding, as :func:`read_file` reads: never given to the writer)."""
 
     path: str
     sha: str
@@ -1413,6 +1415,8 @@ def write_inputs(
         for done, item in enumerate(prepared(txn), start=1):
             if isinstance(item, Exception):
                 raise item
+            if item.encoded is None and item.rows_read:
+                raise AssertionError(f"{item.path}: prepared without encode=True, so it cannot be staged")
             file_id = item.sha[:16]
             # checked again in file order: the same bytes twice in one ingest count once
             if item.encoded is None or txn.known_file(item.sha) is not None:
@@ -1441,34 +1445,16 @@ def write_inputs(
 
 @dataclass(frozen=True)
 class _Prepared:
-    """One input read and validated, ready to stage (``accepted`` is None when already stored).
+    """One input read and validated: what the writer needs of it (``staged``; its ``encoded``
+    parts when prepared with ``encode=True``) and its rows (None when its bytes are already stored).
 
     Encoded for the store from a file that gives its part key (a police.uk monthly file),
     ``accepted`` has :data:`geo_csp.store.PART_ROWS_SCHEMA`: the columns the part holds.
     """
 
-    unit: _Unit
-    sha: str
-    size: int
+    staged: _Staged
     accepted: pa.Table | None = None
     quarantined: pa.Table | None = None
-    reasons: dict[str, int] = field(default_factory=dict)
-    source: str = ""
-    rows_read: int = 0
-    unlocated: int = 0
-    forces: tuple[str, ...] = ()
-    months: tuple[str, ...] = ()
-    encoded: EncodedParts | None = None
-
-    def staged(self) -> _Staged:
-        """What the writer needs of it (prepared with ``encode=True``)."""
-        if self.accepted is None:
-            return _Staged(self.unit.path, self.sha, self.size)
-        if self.encoded is None:
-            raise AssertionError("an input is staged only once encoded (prepare it with encode=True)")
-        return _Staged(self.unit.path, self.sha, self.size, self.encoded, self.source, self.rows_read,
-                       self.accepted.num_rows, self.quarantined.num_rows, self.unlocated, self.reasons,
-                       self.forces, self.months)
 
 
 def _prepare(
@@ -1503,7 +1489,7 @@ def _prepare_batch(
             raw_bytes = _read_unit(unit)
             sha = hashlib.sha256(raw_bytes).hexdigest()
             if known(sha) is not None:
-                results.append(_Prepared(unit, sha, len(raw_bytes)))
+                results.append(_Prepared(_Staged(unit.path, sha, len(raw_bytes))))
                 continue
             text = _street_text(unit, raw_bytes)
             if text is None:
@@ -1585,11 +1571,12 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         quar = quarantined.slice(q_start[i], n_q[i])
         # a monthly police.uk file is one (source, force, month) part: no need to split it again
         key = part_key(parsed.source, forces[i], months[i])
-        out.append(_Prepared(
-            unit, shas[i], sizes[i], acc, quar, reasons[i], parsed.source,
-            rows_read=int(n_acc[i] + n_q[i]), unlocated=int(unlocated[i]), forces=forces[i], months=months[i],
-            encoded=encode_parts(acc, quar, key=key) if encode else None,
-        ))
+        staged = _Staged(
+            unit.path, shas[i], sizes[i], encode_parts(acc, quar, key=key) if encode else None, parsed.source,
+            rows_read=int(n_acc[i] + n_q[i]), accepted=int(n_acc[i]), quarantined=int(n_q[i]),
+            unlocated=int(unlocated[i]), reasons=reasons[i], forces=forces[i], months=months[i],
+        )
+        out.append(_Prepared(staged, acc, quar))
     return out
 
 

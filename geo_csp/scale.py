@@ -20,7 +20,7 @@ everything after the cube is built is sized by the cube (cells x periods), not b
   FDR, Mann-Kendall, classes, explanations) on a 509,437-cell x 36-month cube take 10-11 s (weights
   6 s more), and a whole 20-million-incident national run (:func:`geo_csp.analysis.run_hotspots`
   given the store with ``backend="dask"``) peaks at 5.5 GB for the process tree with 2 local
-  workers (3.8 GB in memory, reading the cube's columns as categoricals). There is nothing to gain
+  workers (3.9 GB in memory, reading the cube's columns as categoricals). There is nothing to gain
   from spreading them over workers: the Dask part is ingest and aggregation.
 - National study area: the convex hull of England and Wales holds about 2 million res-9 cells,
   most of them sea or empty land; ``zero_fill="neighbours"`` keeps the occupied cells and their
@@ -164,13 +164,13 @@ def _snap_points() -> Any:
 def _prepare_files(units: Sequence[Any], *, mapping: Any, known: frozenset[str]) -> list[Any]:
     """Worker side of :func:`ingest_paths_dask`: read, hash, validate and encode a batch of inputs
     exactly as :func:`geo_csp.ingest.ingest_paths` does (the same batched reader), and send back
-    only what the writer needs (:meth:`geo_csp.ingest._Prepared.staged`: counts and Parquet bytes),
+    only what the writer needs (``geo_csp.ingest._Prepared.staged``: counts and Parquet bytes),
     or a file's error, raised by the writer when the file's turn comes."""
     from geo_csp import ingest
 
     prepared = ingest._prepare_batch(units, known=lambda sha: sha if sha in known else None, mapping=mapping,
                                      encode=True, points=_snap_points())
-    return [item if isinstance(item, Exception) else item.staged() for item in prepared]
+    return [item if isinstance(item, Exception) else item.staged for item in prepared]
 
 
 def _ordered(client: Any, fn: Any, items: Sequence[Any], *, ahead: int, **kwargs: Any) -> Iterator[Any]:
@@ -270,17 +270,6 @@ def _as_list(values: str | Iterable[str] | None) -> list[str] | None:
     return [values] if isinstance(values, str) else list(values)
 
 
-def _store_parts(
-    store_dir: str | Path,
-    *,
-    sources: str | Sequence[str] | None = None,
-    forces: str | Sequence[str] | None = None,
-    months: str | Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    parts = store.part_entries(store_dir, sources=sources, forces=forces, months=months)
-    return sorted(parts, key=lambda p: (p["source"], p["force"], p["month"], p["path"]))
-
-
 def store_part_paths(
     store_dir: str | Path,
     *,
@@ -293,7 +282,7 @@ def store_part_paths(
     Only parts listed in the manifest are returned (superseded revisions and crash leftovers never).
     """
     root = Path(store_dir)
-    return [str(root / p["path"]) for p in _store_parts(store_dir, sources=sources, forces=forces, months=months)]
+    return [str(root / p["path"]) for p in store.part_entries(store_dir, sources=sources, forces=forces, months=months)]
 
 
 def read_store_dask(
@@ -330,7 +319,7 @@ def read_store_dask(
     unknown = sorted(set(cols) - set(schema.INCIDENT_COLUMNS))
     if unknown:
         raise SchemaError(f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}")
-    parts = _store_parts(store_dir, sources=sources, forces=forces, months=months)
+    parts = store.part_entries(store_dir, sources=sources, forces=forces, months=months)
     if not parts:
         raise ParameterError(
             f"no part of the store {store_dir} matches sources={sources!r} forces={forces!r} months={months!r};"
@@ -602,7 +591,7 @@ def build_cube_dask(
     summary_kw = dict(types=types, sources=source_list, first=first, last=last, weights=weights)
     if isinstance(incidents, (str, Path)):
         # One task per force (at most `batch_partitions` months): read its parts in one go.
-        parts = _store_parts(incidents, sources=source_list, forces=forces, months=month_filter)
+        parts = store.part_entries(incidents, sources=source_list, forces=forces, months=month_filter)
         if not parts:
             raise ParameterError(
                 f"no part of the store {incidents} matches sources={sources!r} forces={forces!r} months={months!r};"
@@ -693,7 +682,8 @@ def located_points_dask(
 
     Every located incident with coordinates counts (no filter by crime type, source or month), as
     :func:`geo_csp.cube.clip_to_study_area` does for a DataFrame; ``np.repeat(x, n)`` would give the
-    same points as that table's, so the caller works on the distinct points and their counts. Only three columns are read, one force (or batch of partitions) per task.
+    same points as that table's, so the caller works on the distinct points and their counts. Only
+    three columns are read, one force (or batch of partitions) per task.
 
     Parameters
     ----------
@@ -713,7 +703,7 @@ def located_points_dask(
     import dask.dataframe as dd
 
     if isinstance(incidents, (str, Path)):
-        parts = _store_parts(incidents)
+        parts = store.part_entries(incidents)
         read = dask.delayed(_located_points_of_parts, pure=True)
         tasks = [read(str(incidents), parts[s]) for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)]
     elif isinstance(incidents, dd.DataFrame):

@@ -729,9 +729,11 @@ def part_entries(
     months: str | Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The manifest entries of the store's active parts, pruned by partition as :func:`read_incidents`
-    prunes them: ``path`` (relative to the store), ``source``, ``force``, ``month``, ``file_id``,
-    ``rows`` and ``unlocated``."""
-    return _active_parts(read_manifest(store_dir), sources=sources, forces=forces, months=months)
+    prunes them and sorted by (source, force, month, path), so that one force's parts are together:
+    ``path`` (relative to the store), ``source``, ``force``, ``month``, ``file_id``, ``rows`` and
+    ``unlocated``."""
+    parts = _active_parts(read_manifest(store_dir), sources=sources, forces=forces, months=months)
+    return sorted(parts, key=lambda p: (p["source"], p["force"], p["month"], p["path"]))
 
 
 def read_parts(

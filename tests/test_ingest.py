@@ -700,6 +700,22 @@ def test_batches_are_bounded_by_bytes_and_by_file_count(monkeypatch: pytest.Monk
     assert [len(b) for b in ingest._batches(tiny)] == [4, 4, 2]
 
 
+def test_the_writer_refuses_an_input_read_without_encoding(tmp_path: Path) -> None:
+    # read_file's way of preparing (no Parquet bytes) must never pass for "already stored"
+    folder = _street_folder(tmp_path / "archive")
+    unit = ingest.expand_inputs(folder / "2019-01" / "2019-01-york-street.csv", [])[0]
+    (item,) = ingest._prepare_batch([unit], known=lambda _sha: None, mapping=None)
+    assert item.staged.encoded is None and item.staged.accepted == item.accepted.num_rows > 0
+    with pytest.raises(AssertionError, match="encode=True"):
+        ingest.write_inputs(tmp_path / "s", lambda _txn: [item.staged], n_inputs=1, notes=[], mapping=None,
+                            progress=None)
+    assert not (tmp_path / "s" / store.MANIFEST_NAME).exists()
+    (encoded,) = ingest._prepare_batch([unit], known=lambda _sha: None, mapping=None, encode=True)
+    report = ingest.write_inputs(tmp_path / "s", lambda _txn: [encoded.staged], n_inputs=1, notes=[],
+                                 mapping=None, progress=None)
+    assert report.totals["accepted"] == encoded.accepted.num_rows
+
+
 def test_files_staged_before_a_refused_batch_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingest, "_BATCH_BYTES", 1)  # one file per batch: earlier files are staged first
     folder = _street_folder(tmp_path / "archive")
