@@ -52,6 +52,7 @@ from scipy import sparse
 import geo_csp
 from geo_csp import areas as areas_mod
 from geo_csp import boundaries, cube as cube_mod, harm, hotspots, periods, schema
+from geo_csp import sources as sources_mod
 from geo_csp import weights as spatial_weights
 from geo_csp._errors import DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
@@ -316,6 +317,7 @@ def run_hotspots(
     group: str | None = None,
     groups: Mapping[str, Iterable[str]] | None = None,
     sources: Iterable[str] | None = None,
+    exclude_proactive: bool = False,
     measure: Measure = "count",
     harm_index: harm.HarmIndex = "cchi",
     asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
@@ -342,8 +344,13 @@ def run_hotspots(
         Incident table with the store schema (not modified); with ``backend="dask"``, or whenever it
         is not a pandas DataFrame, a store folder or a Dask DataFrame
         (:func:`geo_csp.scale.read_store_dask`), so a nation's store is never loaded into one table.
-    unit, resolution, period, months, crime_types, group, groups, sources, harm_index, asb_weight_days, study_area, units, zero_fill, zero_fill_k
+    unit, resolution, period, months, crime_types, group, groups, harm_index, asb_weight_days, study_area, units, zero_fill, zero_fill_k
         How the cube is built (see :func:`geo_csp.cube.build_cube`).
+    sources, exclude_proactive
+        What is counted (:func:`geo_csp.sources.resolve_sources`): default police.uk street records
+        only; name sources (or ``["all"]``) to count stop and search or partner records too. A mixed
+        run says so in ``metadata["counted"]``. ``exclude_proactive`` leaves out police.uk Drugs and
+        Possession of weapons.
     measure
         Value analysed: ``"count"``, ``"harm"`` (summed harm weights) or ``"rate"`` (per 1,000
         residents; wards/LSOAs with a population only).
@@ -397,9 +404,13 @@ def run_hotspots(
             "pandas DataFrame already in memory: pass the store folder, or use backend='memory'"
         )
     weights_kind = resolve_weights(unit, weights, distance_m)
+    counted = sources_mod.select_sources(incidents, sources, exclude_proactive=exclude_proactive)
+    if exclude_proactive:
+        crime_types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_types, group, groups=groups), counted)
     cube = cube_mod.build_cube(
         incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
-        study_area=study_area, crime_types=crime_types, group=group, groups=groups, sources=sources,
+        study_area=study_area, crime_types=crime_types, group=None if exclude_proactive else group, groups=groups,
+        sources=counted.sources,
         harm_index=harm_index, asb_weight_days=asb_weight_days, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
         backend=backend, client=client,
     )
@@ -467,6 +478,8 @@ def run_hotspots(
         "software": "geo-csp",
         "version": geo_csp.__version__,
         **{k: v for k, v in cube.params.items()},
+        "group": group,
+        "counted": counted.to_dict(),
         "backend": backend,
         "measure": measure,
         "period_labels": [str(p) for p in cube.period_labels],

@@ -9,7 +9,9 @@ used about 15-minute random rotations.
 
 When partner data carry a time of day (``occurred_at``), :func:`time_profile` gives the day-of-week x
 hour-of-day concentration and :func:`plot_time_profile` draws it. police.uk publishes the month only:
-for those rows the list says "no time of day in the data" and never invents one.
+for those rows the list says "no time of day in the data" and never invents one. The times come only
+from victim-reported records (:func:`geo_csp.sources.timing_incidents`: never stop and search or
+proactively found offences), and each "when" names the sources they came from.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import schema
+from geo_csp import schema, sources
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.boundaries import assign_to_polygons
 from geo_csp.settings import WORKING_CRS
@@ -182,7 +184,9 @@ def patrol_priorities(
         Hotspot areas or cells (EPSG:27700) with ``harm`` and/or ``n``.
     incidents
         Optional incidents with ``easting``, ``northing`` and ``occurred_at``: gives each place's busiest
-        hours and days when it has at least ``min_timed`` timed incidents.
+        hours and days when it has at least ``min_timed`` timed victim-reported incidents (stop and
+        search and proactively found offences never set the time; ``attrs["patrol_params"]
+        ["timing_sources"]`` names the sources used).
     params
         Dosage and list length (:class:`PatrolParams`).
     id_col
@@ -212,8 +216,9 @@ def patrol_priorities(
     ids = ranked[id_col].astype(str).to_numpy()
     names = ranked[name_col].astype(str).to_numpy() if name_col in ranked else ids
     when = np.full(len(ranked), NO_TIME, dtype=object)
-    if incidents is not None and schema.OCCURRED_AT in incidents.columns and incidents[schema.OCCURRED_AT].notna().any():
-        timed = incidents[incidents[schema.OCCURRED_AT].notna()]
+    # times only from victim-reported records: never stop and search or proactively found offences
+    timed, timing_sources = sources.timing_incidents(incidents) if incidents is not None else (None, ())
+    if timed is not None and len(timed):
         at = assign_to_polygons(
             timed[schema.EASTING].to_numpy(), timed[schema.NORTHING].to_numpy(),
             gpd.GeoDataFrame({"_id": ids}, geometry=ranked.geometry.to_numpy(), crs=WORKING_CRS), code_col="_id",
@@ -222,7 +227,8 @@ def patrol_priorities(
         for i, pid in enumerate(ids):  # one profile per listed place (top_n of them)
             k = int(counts.get(pid, 0))
             if k >= params.min_timed:
-                when[i] = peak_window(time_profile(timed[at == pid], tz=params.tz), hours=params.peak_hours)["text"]
+                when[i] = (peak_window(time_profile(timed[at == pid], tz=params.tz), hours=params.peak_hours)["text"]
+                           + f" (times from {', '.join(timing_sources) or 'the timed records'})")
             else:
                 when[i] = f"too few timed incidents here ({k}) to say when"
     dwell = f"{params.dwell_min_low:g}-{params.dwell_min_high:g} min"
@@ -247,5 +253,5 @@ def patrol_priorities(
         geometry=ranked.geometry.to_numpy(),
         crs=WORKING_CRS,
     )
-    out.attrs["patrol_params"] = {**asdict(params), "source": DOSAGE_SOURCE}
+    out.attrs["patrol_params"] = {**asdict(params), "source": DOSAGE_SOURCE, "timing_sources": list(timing_sources)}
     return out

@@ -75,6 +75,14 @@ def hotspot_args(choices: Choices) -> dict[str, Any]:
     }
 
 
+def app_sources(available: list[str], chosen: list[str] | None = None) -> Any:
+    """What the app counts: the library's source contract (:func:`geo_csp.sources.resolve_sources`) on the
+    store's sources; nothing chosen is the default, exactly as on the command line."""
+    from geo_csp import sources as sources_mod
+
+    return sources_mod.resolve_sources(list(chosen) if chosen else None, available=available)
+
+
 def default_store() -> tuple[str, str | None]:
     """The store to open first and, when it is the demo's, the demo folder to build it in."""
     if os.environ.get(STORE_ENV):
@@ -134,8 +142,15 @@ def sidebar() -> Choices:
         options = period_options(status["months"])
         period_label = st.selectbox("Period", list(options), key="period")
         sources_all = status["sources"]
-        default_sources = [s for s in sources_all if s == "police_uk_street"] or sources_all
-        sources = st.multiselect("Sources", sources_all, default=default_sources, key="sources")
+        counted = app_sources(sources_all)
+        sources = st.multiselect(
+            "Sources", sources_all, default=[s for s in counted.sources or () if s in sources_all], key="sources",
+            help="What is counted. Default: victim-reported police.uk street records. Stop and search records "
+                 "where officers searched, and partner sources (council ASB) repeat incidents police.uk holds: "
+                 "add them only to study them.",
+        )
+        counted = app_sources(sources_all, sources)
+        (st.warning if counted.mixed else st.caption)(counted.note)
         group_label = st.selectbox(
             "Crime group", [ALL_CRIME, *harm.CRIME_GROUPS, CUSTOM], key="crime_group",
             format_func=lambda g: g.replace("_", " "),

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from geo_csp import analysis
 
-__all__ = ["METADATA_KEY", "jsonable", "read_located", "run_hotspots", "study_context", "write_geo"]
+__all__ = ["METADATA_KEY", "counted_sources", "jsonable", "print_counted", "read_located", "run_hotspots", "study_context",
+           "write_geo"]
 
 METADATA_KEY = "geo_csp"
 
@@ -152,22 +153,45 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     return ctx
 
 
-def read_located(store_dir: Path, crime_types: list[str] | None, sources: list[str] | None,
-                 group: str | None = None) -> pd.DataFrame:
-    """The store's located incidents for these filters; a clear error (naming what the store holds) when none."""
-    from geo_csp import harm, schema, store
+def counted_sources(store_dir: Path, sources: list[str] | None, *, exclude_proactive: bool = False) -> Any:
+    """What a command counts (:func:`geo_csp.sources.resolve_sources` against the store's sources)."""
+    from geo_csp import sources as sources_mod
 
-    frame = store.read_incidents(store_dir, crime_types=crime_types or None, sources=sources or None, located_only=True)
-    types = harm.resolve_crime_types(crime_types or None, group)
+    return sources_mod.select_sources(Path(store_dir), sources or None, exclude_proactive=exclude_proactive)
+
+
+def print_counted(counted: dict[str, Any] | Any) -> None:
+    """Say on screen what a run counted (``metadata["counted"]`` or a ``SourceSelection``); loud when mixed."""
+    info = counted if isinstance(counted, dict) else counted.to_dict()
+    style = "bold yellow" if info.get("mixed") else "dim"
+    console.print(f"[{style}]{info['note']}[/]", highlight=False)
+
+
+def read_located(store_dir: Path, crime_types: list[str] | None, sources: list[str] | None,
+                 group: str | None = None, *, exclude_proactive: bool = False) -> pd.DataFrame:
+    """The store's located incidents for these filters; a clear error (naming what the store holds) when none.
+
+    ``sources`` follows the one source contract (:mod:`geo_csp.sources`): by default police.uk street
+    records only; ``frame.attrs["counted"]`` holds the selection's metadata.
+    """
+    from geo_csp import harm, schema, store
+    from geo_csp import sources as sources_mod
+
+    counted = counted_sources(store_dir, sources, exclude_proactive=exclude_proactive)
+    types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_types or None, group), counted)
+    frame = store.read_incidents(store_dir, crime_types=list(types) if types else None,
+                                 sources=list(counted.sources) if counted.sources else None, located_only=True)
     if frame.empty or (types is not None and not frame[schema.CRIME_TYPE].isin(list(types)).any()):
         held = store.read_incidents(store_dir, located_only=True, columns=[schema.SOURCE, schema.CRIME_TYPE])
         wanted = f"group {group!r} ({', '.join(types)})" if group else f"crime types {crime_types or 'all'}"
         raise ParameterError(
-            f"the store {store_dir} has no located incidents of {wanted} in sources {sources or 'all'}; it holds "
+            f"the store {store_dir} has no located incidents of {wanted} in sources "
+            f"{list(counted.sources) if counted.sources else 'all'}; it holds "
             f"sources {sorted(held[schema.SOURCE].unique()) or 'none'} with crime types "
             f"{sorted(held[schema.CRIME_TYPE].unique())[:20] or 'none'}: ingest data first (geo-csp ingest) or "
-            "change --group/--crime-type/--source"
+            "change --group/--crime-type/--source (police.uk street records are counted unless --source names others)"
         )
+    frame.attrs["counted"] = counted.to_dict()
     return frame
 
 
@@ -235,7 +259,7 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
 def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
                  previous: gpd.GeoDataFrame | None = None, population: Path | None = None, *,
                  weights: str = "auto", distance_m: float | None = None, backend: str = "memory",
-                 client: Any = None) -> analysis.HotspotResult:
+                 client: Any = None, exclude_proactive: bool = False) -> analysis.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
 
     ``weights`` and ``distance_m`` are :func:`geo_csp.analysis.run_hotspots`'s spatial weights
@@ -248,16 +272,19 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
 
     analysis.resolve_weights(unit, weights, distance_m)  # fail before reading the store
     ctx = study_context(store_dir, boundary, unit=unit, population=population, measure=measure)
-    incidents = store_dir if backend == "dask" else read_located(store_dir, crime_type, source, group)
+    incidents = (store_dir if backend == "dask"
+                 else read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive))
     result = analysis.run_hotspots(
         incidents, unit=unit, resolution=resolution, period=period,
         crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
+        exclude_proactive=exclude_proactive,
         study_area=ctx["study_area"], units=ctx["units"], named_places=ctx["named_places"], wards=ctx["wards"],
         previous_areas=previous, params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m,
         backend=backend, client=client,
     )
     result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
                             "synthetic": bool(ctx["config"].get("synthetic", False))})
+    print_counted(result.metadata["counted"])
     if "resolution_reason" in result.metadata:
         console.print(result.metadata["resolution_reason"])
     if result.metadata.get("n_islands"):

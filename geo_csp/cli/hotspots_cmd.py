@@ -29,6 +29,7 @@ from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
 from geo_csp.cli._common import write_geo
 from geo_csp.cli._common import jsonable as _jsonable
+from geo_csp.cli._common import print_counted
 from geo_csp.cli._common import read_located as _incidents
 from geo_csp.cli._common import run_hotspots as _run
 from geo_csp.cli._common import study_context as _context
@@ -45,7 +46,11 @@ _RES = typer.Option("--resolution", help="H3 resolution 7-11 (default chosen for
 _PERIOD = typer.Option("--period", help="month or quarter (financial) or year.")
 _TYPES = typer.Option("--crime-type", help="police.uk category to include (repeatable).")
 _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
-_SOURCE = typer.Option("--source", help="Source to include (repeatable; default all).")
+_SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
+                       "victim-reported police.uk street records only; stop and search and partner sources such as "
+                       "council ASB are counted only when named, and a mixed run says so.")
+_PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
+                          "(mostly found by police activity rather than reported).")
 _MEASURE = typer.Option("--measure", help="count, harm or rate (per 1,000 residents; wards/LSOAs).")
 _OUT = typer.Option("--out", help="Output file: .parquet (GeoParquet) or .gpkg.")
 _WEIGHTS = typer.Option("--weights", help="Spatial weights: auto (h3 k-ring for cells, queen for wards/LSOAs), "
@@ -62,7 +67,7 @@ _RANK_BY = typer.Option("--rank-by", help="Sort the units by n, harm, rate_per_1
 def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolution: int | None, period: str,
                     crime_type: list[str] | None, group: str | None, source: list[str] | None, measure: str,
                     previous: Any = None, *, population: Path | None, weights: str, distance_m: float | None,
-                    dask: bool, scheduler: str | None, workers: int) -> Any:
+                    dask: bool, scheduler: str | None, workers: int, exclude_proactive: bool = False) -> Any:
     """One hotspot run: in memory on the store's located incidents, or on Dask over the store itself.
 
     The Dask run makes the same :func:`geo_csp.analysis.run_hotspots` call with the store folder and
@@ -71,7 +76,7 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     """
     if not dask and scheduler is None:
         return _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
-                    population=population, weights=weights, distance_m=distance_m)
+                    population=population, weights=weights, distance_m=distance_m, exclude_proactive=exclude_proactive)
     from geo_csp import analysis, scale
 
     if unit != "h3":
@@ -82,7 +87,8 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     analysis.resolve_weights(unit, weights, distance_m)  # fail before starting a cluster
     with scale.dask_client(scheduler, n_workers=workers) as client:
         result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
-                      population=population, weights=weights, distance_m=distance_m, backend="dask", client=client)
+                      population=population, weights=weights, distance_m=distance_m, backend="dask", client=client,
+                      exclude_proactive=exclude_proactive)
     result.metadata["scheduler"] = scheduler or f"local cluster of {workers} workers"
     return result
 
@@ -98,6 +104,7 @@ def hotspots_command(
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
+    exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     measure: Annotated[str, _MEASURE] = "count",
     population: Annotated[Path | None, _POPULATION] = None,
     weights: Annotated[str, _WEIGHTS] = "auto",
@@ -117,7 +124,7 @@ def hotspots_command(
                              "use --unit ward or lsoa, or rank by n, harm or gi_z")
     result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
                              population=population, weights=weights, distance_m=distance_m, dask=dask,
-                             scheduler=scheduler, workers=workers)
+                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive)
     units = result.units
     if rank_by is not None:
         units = analysis.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
@@ -138,6 +145,7 @@ def areas_command(
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
+    exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     measure: Annotated[str, _MEASURE] = "count",
     previous: Annotated[Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")] = None,
     population: Annotated[Path | None, _POPULATION] = None,
@@ -157,7 +165,7 @@ def areas_command(
                 else gpd.read_file(previous, layer=layer)).to_crs(settings.WORKING_CRS)
     result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
                              population=population, weights=weights, distance_m=distance_m, dask=dask,
-                             scheduler=scheduler, workers=workers)
+                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive)
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")
@@ -182,6 +190,7 @@ def backtest_command(
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
+    exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     area_share: Annotated[float, typer.Option("--area-share", help="Share of the study area selected.")] = 0.05,
     sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep H3 resolutions 7-11.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON document on stdout.")] = False,
@@ -190,14 +199,17 @@ def backtest_command(
     from geo_csp import backtest
 
     ctx = _context(store_dir, boundary, unit=unit)
-    inc = _incidents(store_dir, crime_type, source, group)
+    inc = _incidents(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
+    if not as_json:
+        print_counted(inc.attrs["counted"])
     table = backtest.backtest(inc, split=split, unit=unit, resolution=resolution, study_area=ctx["study_area"],
                               units=ctx["units"], crime_types=crime_type or None, group=group, area_shares=(area_share,))
     doc: dict[str, Any] = {
         rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
         for rec in table.to_dict("records")
     }
-    doc["metadata"] = {**table.attrs, "area_share_target": area_share, "study_area": ctx["study_area_source"]}
+    doc["metadata"] = {**table.attrs, "area_share_target": area_share, "study_area": ctx["study_area_source"],
+                       "counted": inc.attrs["counted"]}
     if sweep:
         doc["resolution_sweep"] = backtest.resolution_sweep(
             inc, split=split, area_share=area_share, study_area=ctx["study_area"],

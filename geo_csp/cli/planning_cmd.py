@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 _STORE = typer.Option("--store", help="Store folder.")
 _LAYERS = typer.Option("--layers-dir", help="Folder of partner layers (default: the store config's layers_dir).")
-_SOURCE = typer.Option("--source", help="Source to include (repeatable; default all).")
+_SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
+                       "victim-reported police.uk street records only; stop and search and partner sources are "
+                       "counted only when named.")
 _MEASURE = typer.Option("--measure", help="Rank hotspots by harm or n (count).")
 _JSON = typer.Option("--json", help="Print only JSON on stdout.")
 _STEMS = {
@@ -95,6 +97,15 @@ def _hotspots(store_dir: Path, source: list[str] | None, measure: str
     """The hotspot run ``geo-csp areas`` would make (H3 cells), its context and the incidents."""
     result = run_hotspots(store_dir, None, "h3", None, "month", None, None, source, "count" if measure == "n" else measure)
     return result, study_context(store_dir, None), read_located(store_dir, None, source)
+
+
+def _timed(store_dir: Path) -> pd.DataFrame:
+    """Every located incident of the store with the columns patrol timing reads; the priorities keep the
+    timed victim-reported ones (:func:`geo_csp.sources.timing_incidents`)."""
+    from geo_csp import schema, store
+
+    return store.read_incidents(store_dir, located_only=True, columns=[
+        schema.EASTING, schema.NORTHING, schema.OCCURRED_AT, schema.SOURCE, schema.CRIME_TYPE])
 
 
 def _read_layers(folder: Path | None, files: dict[str, Path | None], borough: gpd.GeoDataFrame,
@@ -282,7 +293,7 @@ def route_command(
     hubs = layers.read_hubs(hubs_path)
     start_hub = _find_hub(hubs, start)
     end_hub = _find_hub(hubs, end, "--end") if end else start_hub
-    candidates = _route_places(result, incidents, places=places, measure=measure, top_n=stops)
+    candidates = _route_places(result, _timed(store_dir), places=places, measure=measure, top_n=stops)
 
     graph = None
     if network is None and folder is not None:

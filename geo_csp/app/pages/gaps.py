@@ -39,8 +39,11 @@ st.download_button("Download gap list (CSV)", gap.table.to_csv(index=False).enco
 prio = cache.priorities(choices.store_dir, choices.stamp, choices.months, rank_by=rank_by, top_n=top_n, **args)
 table = pd.DataFrame(prio.drop(columns=prio.geometry.name))
 st.subheader("Patrol priorities")
+timing = prio.attrs.get("patrol_params", {}).get("timing_sources") or []
 st.caption("Visit each place for 10-15 minutes at random, unpredictable times, at least every 2 hours while it is "
-           "active (Koper 1995). Times of day come only from sources that record them.")
+           "active (Koper 1995). Times of day come only from victim-reported sources that record them ("
+           + (", ".join(timing) if timing else "none in this store: police.uk gives the month only")
+           + "), never from stop and search.")
 st.dataframe(table, hide_index=True, width="stretch")
 st.download_button("Download patrol priorities (CSV)", table.to_csv(index=False).encode("utf-8"),
                    file_name="patrol_priorities.csv", mime="text/csv", key="dl_prio")
