@@ -32,8 +32,10 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 
-from geo_csp import ingest, settings
+from geo_csp import ingest
 
+# Real public data kept beside the repository (``../shared/data/real``), never inside it.
+REAL_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 LANCASHIRE = "police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz"
 
 
@@ -147,9 +149,9 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, help="measure this police.uk archive folder instead of"
                         " generating one (e.g. a folder geo-csp national-demo wrote)")
     args = parser.parse_args()
-    path = settings.SHARED_REAL_DATA_DIR / LANCASHIRE
+    path = REAL_DATA_DIR / LANCASHIRE
     if not path.exists():
-        print(f"skipped: shared real data absent ({LANCASHIRE} under SHARED_REAL_DATA_DIR)")
+        print(f"skipped: shared real data absent ({LANCASHIRE} under ../shared/data/real)")
     else:
         single_file(path, repeat=args.repeat)
     if args.national or args.archive:

@@ -71,7 +71,8 @@ def unique_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 @functools.lru_cache(maxsize=CELL_BOUNDARY_CACHE_SIZE)
 def _cell_boundary(cell: str) -> tuple[tuple[float, float], ...]:
     """``h3.cell_to_boundary`` remembered: the same cells are drawn on every run over a study area."""
-    return h3.cell_to_boundary(cell)
+    boundary: tuple[tuple[float, float], ...] = h3.cell_to_boundary(cell)
+    return boundary
 
 
 def points_to_cells(easting: np.ndarray, northing: np.ndarray, *, resolution: int) -> np.ndarray:

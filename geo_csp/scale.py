@@ -153,7 +153,7 @@ def peak_rss_mb(*, children: bool = True) -> float:
 # --------------------------------------------------------------------------------------------------
 @functools.cache
 def _snap_points() -> Any:
-    """This worker process's projections of the snap points met so far (see
+    """The worker process's projections of the snap points met so far (see
     :class:`geo_csp.ingest._SnapPoints`): kept across tasks, so a national ingest projects each
     point about once per worker; bounded by the number of distinct points (some 30 MB nationally)."""
     from geo_csp import ingest

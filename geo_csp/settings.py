@@ -9,13 +9,15 @@ WORKING_CRS: Final = "EPSG:27700"  # British National Grid: every distance and a
 DISPLAY_CRS: Final = "EPSG:4326"  # WGS84 lon/lat: only for maps and exported display files
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
-REPO_DIR: Final = PACKAGE_DIR.parent
-BOUNDARIES_DIR: Final = REPO_DIR / "boundaries"
+# Bury's shipped geography travels inside the package, so an installed wheel has it too.
+BOUNDARIES_DIR: Final = PACKAGE_DIR / "boundary_files"
+# A source checkout keeps its store and maps in the repository's data/ and maps/ folders; an installed
+# package uses data/ and maps/ under the working folder (what the README's commands write to).
+REPO_DIR: Final = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else Path()
 DATA_DIR: Final = REPO_DIR / "data"
 MAPS_DIR: Final = REPO_DIR / "maps"
 DEMO_DIR: Final = DATA_DIR / "demo"
 DEFAULT_STORE_DIR: Final = DATA_DIR / "store"
-SHARED_REAL_DATA_DIR: Final = REPO_DIR.parent / "shared" / "data" / "real"
 
 # Mainland Great Britain in British National Grid metres (with a margin). police.uk publishes a few
 # points far outside a force; they stay accepted but anything outside this box is not in England/Wales.

@@ -1,4 +1,4 @@
-"""The SYNTHETIC demo borough for the planning tests, built once per test session in pytest's temp folder."""
+"""Helpers reading the SYNTHETIC demo borough (the session fixture ``demo_borough`` in conftest.py) for the planning tests."""
 
 from __future__ import annotations
 
@@ -7,20 +7,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pytest
 import shapely
 
 from geo_csp.settings import WORKING_CRS
-
-
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Folder of a demo built with the default seed (reused by every planning test module)."""
-    base = tmp_path_factory.getbasetemp() / "planning-demo"
-    if not (base / "truth.json").exists():
-        from geo_csp.demo import make_demo
-
-        make_demo(base)
-    return base
 
 
 def truth(folder: Path) -> dict:

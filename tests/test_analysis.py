@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose
 
 from _synthetic import random_incidents, read_points_csv
 from geo_csp import analysis, areas, backtest, boundaries, schema
-from geo_csp.settings import SHARED_REAL_DATA_DIR, WORKING_CRS
+from geo_csp.settings import WORKING_CRS
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +66,10 @@ def test_ids_stable_with_one_more_month():
 # Demo borough: the area rules (the planted truth itself: tests/test_demo.py)
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    demo_mod = pytest.importorskip("geo_csp.demo")
+def demo(demo_borough):
     from geo_csp import store
 
-    paths = demo_mod.make_demo(tmp_path_factory.mktemp("demo"))
+    paths = demo_borough
     inc = store.read_incidents(paths.store_dir, located_only=True, sources=[schema.SOURCE_STREET])
     res = analysis.run_hotspots(inc, unit="h3", study_area=boundaries.load_borough(),
                                 named_places=boundaries.load_named_places())
@@ -97,16 +96,9 @@ def test_area_params_reach_the_areas_and_the_metadata(demo):
 # ------------------------------------------------------------------------------------------------
 # Real data (skipped when the shared folder is absent)
 # ------------------------------------------------------------------------------------------------
-def _real(*parts):
-    path = SHARED_REAL_DATA_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real data file {'/'.join(parts)} is absent")
-    return path
-
-
 @pytest.mark.slow
-def test_real_bury_burglary_end_to_end():
-    inc = read_points_csv(_real("gmp-burglary-2016-2019", "bury_burglary_points_2016-02_to_2019-01.csv.gz"))
+def test_real_bury_burglary_end_to_end(real_file):
+    inc = read_points_csv(real_file("gmp-burglary-2016-2019", "bury_burglary_points_2016-02_to_2019-01.csv.gz"))
     borough = boundaries.load_borough()
     res = analysis.run_hotspots(inc, unit="h3", study_area=borough, wards=boundaries.load_wards(year=2017),
                                 named_places=boundaries.load_named_places())
@@ -122,11 +114,11 @@ def test_real_bury_burglary_end_to_end():
 
 
 @pytest.mark.slow
-def test_real_lancashire_asb_end_to_end():
-    inc = read_points_csv(_real("lancashire-asb-2022", "lancashire_asb_2022_points.csv.gz"), month="month",
+def test_real_lancashire_asb_end_to_end(real_file):
+    inc = read_points_csv(real_file("lancashire-asb-2022", "lancashire_asb_2022_points.csv.gz"), month="month",
                           crime_type="crime_type", lon="longitude", lat="latitude", location="location")
-    wards = gpd.read_file(_real("lancashire-asb-2022", "lancashire_wards_2022.gpkg")).to_crs(WORKING_CRS)
-    pop = boundaries.read_population(_real("lancashire-asb-2022", "lancashire_ward_population_mid2020.csv"),
+    wards = gpd.read_file(real_file("lancashire-asb-2022", "lancashire_wards_2022.gpkg")).to_crs(WORKING_CRS)
+    pop = boundaries.read_population(real_file("lancashire-asb-2022", "lancashire_ward_population_mid2020.csv"),
                                      code_col="gss_code", population_col="population")
     wards = wards.assign(population=wards["ward_code"].map(pop))
     blackburn = shapely.box(*gpd.GeoSeries.from_xy([-2.56, -2.42], [53.70, 53.78], crs="EPSG:4326")

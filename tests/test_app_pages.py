@@ -10,17 +10,15 @@ from streamlit.testing.v1 import AppTest
 
 from geo_csp._errors import InputFileError
 from geo_csp.app import uploads
+from geo_csp.demo import DemoPaths
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT_S = 180
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    demo = pytest.importorskip("geo_csp.demo")
-    out = tmp_path_factory.mktemp("demo")
-    demo.make_demo(out)
-    return out
+def demo_store(demo_borough: DemoPaths) -> Path:
+    return demo_borough.out_dir
 
 
 @pytest.fixture()

@@ -23,6 +23,8 @@ from typing import TypeVar
 
 import pytest
 
+from geo_csp.demo import DemoPaths
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 T = TypeVar("T")
 
@@ -49,14 +51,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) -> Iterator[str]:
     """URL of a running app on a demo borough built in a temporary folder; stopped afterwards."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium package to run browser tests)")
     pytest.importorskip("playwright.sync_api")
-    demo = pytest.importorskip("geo_csp.demo")
-    demo_dir = tmp_path_factory.mktemp("demo")
-    demo.make_demo(demo_dir)
+    demo_dir = demo_borough.out_dir
     port = _free_port()
     env = {**os.environ, "GEO_CSP_DEMO_DIR": str(demo_dir), "GEO_CSP_STORE": str(demo_dir / "store"),
            "PYTHONUNBUFFERED": "1"}

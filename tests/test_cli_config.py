@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from geo_csp import schema, store
 from geo_csp.cli import app
-from geo_csp.settings import SHARED_REAL_DATA_DIR
 
 RUNNER = CliRunner()
 X0, Y0 = 366_000.0, 426_000.0  # south-west corner of the synthetic borough (2 km x 2 km wards)
@@ -269,16 +268,15 @@ def test_ingest_summary_shows_base_names(tmp_path):
     assert "2023-street.csv" in result.output and "truncated/" not in result.output
 
 
-def _lancashire() -> Path:
-    folder = SHARED_REAL_DATA_DIR / "lancashire-asb-2022"
-    if not (folder / "lancashire_wards_2022.gpkg").exists():
-        pytest.skip("real Lancashire data not present")
-    return folder
+@pytest.fixture()
+def lancashire(real_file) -> Path:
+    """The real Lancashire ASB folder (wards, population, points); skipped when absent."""
+    return real_file("lancashire-asb-2022", "lancashire_wards_2022.gpkg").parent
 
 
 @pytest.mark.slow
-def test_real_lancashire_store(tmp_path):
-    folder = _lancashire()
+def test_real_lancashire_store(tmp_path, lancashire):
+    folder = lancashire
     wards, pop = folder / "lancashire_wards_2022.gpkg", folder / "lancashire_ward_population_mid2020.csv"
     store_dir = tmp_path / "store"
     result = RUNNER.invoke(app, ["configure", "--store", str(store_dir), "--borough", "Lancashire",

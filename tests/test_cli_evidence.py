@@ -13,10 +13,8 @@ from geo_csp.cli import app
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from geo_csp.demo import make_demo
-
-    return make_demo(tmp_path_factory.mktemp("demo"))
+def demo(demo_borough):
+    return demo_borough
 
 
 def _geo_csp(*args: str) -> subprocess.CompletedProcess:

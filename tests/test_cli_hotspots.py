@@ -235,15 +235,12 @@ def test_population_file_errors_name_the_file_and_the_fix(elsewhere, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_lancashire_wards_and_population(tmp_path):
+def test_real_lancashire_wards_and_population(tmp_path, real_file):
     """Real police.uk Lancashire street data with the real 2022 Lancashire wards (a non-Bury borough)."""
     from geo_csp import ingest
-    from geo_csp.settings import SHARED_REAL_DATA_DIR
 
-    street = SHARED_REAL_DATA_DIR / "police-uk-street-lancashire-2018-19" / "lancashire_street_2018-11_to_2019-02.csv.gz"
-    wards = SHARED_REAL_DATA_DIR / "lancashire-asb-2022" / "lancashire_wards_2022.gpkg"
-    if not (street.exists() and wards.exists()):
-        pytest.skip("shared real Lancashire data not present")
+    street = real_file("police-uk-street-lancashire-2018-19", "lancashire_street_2018-11_to_2019-02.csv.gz")
+    wards = real_file("lancashire-asb-2022", "lancashire_wards_2022.gpkg")
     ingest.ingest_paths([street], store_dir=tmp_path / "store")
     res = CliRunner().invoke(app, ["areas", "--store", str(tmp_path / "store"), "--boundary", str(wards), "--unit", "ward",
                                    "--group", "neighbourhood", "--out", str(tmp_path / "a.parquet")])

@@ -12,15 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from geo_csp.cli import app
+from geo_csp.demo import DemoPaths
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from _planning_demo import demo_dir
-
-    return demo_dir(tmp_path_factory)
+def demo(demo_borough: DemoPaths) -> Path:
+    return demo_borough.out_dir
 
 
 def _run(*args: str) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import real_file
 from numpy.testing import assert_allclose
 
 from geo_csp import coverage as cv
 from geo_csp import layers
 from geo_csp._errors import CRSError, ParameterError, SchemaError
+from geo_csp.demo import DemoPaths
 from geo_csp.settings import WORKING_CRS
 
 
@@ -164,11 +165,11 @@ def test_site_cameras_greedy_known_answer() -> None:
 
 # ------------------------------------------------------------------ real data
 @pytest.mark.slow
-def test_real_trafford_cctv_coverage_within_100m(real_data: Path) -> None:
-    cams = layers.read_cctv(real_file(real_data, "cctv-trafford", "trafford_cctv_cameras.csv"))
-    wards = gpd.read_file(real_file(real_data, "gm-wards", "gm_wards_2022_generalised.geojson")).to_crs(WORKING_CRS)
+def test_real_trafford_cctv_coverage_within_100m(real_file: Callable[..., Path]) -> None:
+    cams = layers.read_cctv(real_file("cctv-trafford", "trafford_cctv_cameras.csv"))
+    wards = gpd.read_file(real_file("gm-wards", "gm_wards_2022_generalised.geojson")).to_crs(WORKING_CRS)
     las = gpd.read_file(
-        real_file(real_data, "gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
+        real_file("gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
     ).to_crs(WORKING_CRS)
     # the camera file uses Trafford's post-2023 ward codes, which are not in the 2022 ward file: pick
     # Trafford's wards by borough instead (ward inside the Trafford outline)
@@ -189,10 +190,8 @@ def test_real_trafford_cctv_coverage_within_100m(real_data: Path) -> None:
 
 # ------------------------------------------------------------------ SYNTHETIC demo borough
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from _planning_demo import demo_dir
-
-    return demo_dir(tmp_path_factory)
+def demo(demo_borough: DemoPaths) -> Path:
+    return demo_borough.out_dir
 
 
 def _planted_places(folder: Path) -> gpd.GeoDataFrame:

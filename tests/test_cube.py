@@ -246,13 +246,10 @@ def test_no_match_error_names_the_filters_and_what_the_data_holds():
 
 
 @pytest.mark.slow
-def test_real_lancashire_street_extent_leaves_out_points_geocoded_far_away():
+def test_real_lancashire_street_extent_leaves_out_points_geocoded_far_away(real_file):
     from _synthetic import read_points_csv
-    from geo_csp.settings import SHARED_REAL_DATA_DIR
 
-    path = SHARED_REAL_DATA_DIR / "police-uk-street-lancashire-2018-19" / "lancashire_street_2018-11_to_2019-02.csv.gz"
-    if not path.exists():
-        pytest.skip("real Lancashire street file is absent")
+    path = real_file("police-uk-street-lancashire-2018-19", "lancashire_street_2018-11_to_2019-02.csv.gz")
     inc = read_points_csv(path)
     with pytest.warns(UserWarning, match=r"50 of 58938 located incidents"):
         c = cube.build_cube(inc, unit="h3")

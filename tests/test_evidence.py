@@ -22,10 +22,8 @@ AREA = "Bury Town Centre"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from geo_csp.demo import make_demo
-
-    return make_demo(tmp_path_factory.mktemp("demo"))
+def demo(demo_borough):
+    return demo_borough
 
 
 @pytest.fixture(scope="module")

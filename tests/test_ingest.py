@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +22,7 @@ from geo_csp import _errors, ingest, schema, settings, store
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
 MAPPINGS = DATA / "mappings"
-REAL = settings.SHARED_REAL_DATA_DIR
 CASES = tomllib.loads((BAD / "expected.toml").read_text(encoding="utf-8"))["case"]
-
-
-def _real(rel: str) -> Path:
-    path = REAL / rel
-    if not path.exists():
-        pytest.skip(f"shared real data absent: {rel}")
-    return path
 
 
 # --------------------------------------------------------------------------------------------------
@@ -369,8 +362,9 @@ CUMBRIA_TYPES = {
     ],
     ids=["lancashire", "cumbria"],
 )
-def test_real_street_files(rel: str, rows: int, types: dict, unlocated: int, months: dict, tmp_path: Path) -> None:
-    path = _real(rel)
+def test_real_street_files(rel: str, rows: int, types: dict, unlocated: int, months: dict, tmp_path: Path,
+                           real_file: Callable[..., Path]) -> None:
+    path = real_file(rel)
     report = ingest.ingest_paths([path], store_dir=tmp_path)
     (f,) = report.files
     assert f.rows_read == rows == f.accepted + f.quarantined
@@ -385,8 +379,8 @@ def test_real_street_files(rel: str, rows: int, types: dict, unlocated: int, mon
     assert df[schema.INCIDENT_ID].is_unique
 
 
-def test_real_lancashire_keeps_birmingham_points(tmp_path: Path) -> None:
-    path = _real("police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz")
+def test_real_lancashire_keeps_birmingham_points(tmp_path: Path, real_file: Callable[..., Path]) -> None:
+    path = real_file("police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz")
     ingest.ingest_paths([path], store_dir=tmp_path)
     df = store.read_incidents(tmp_path, located_only=True)
     birmingham = df[df[schema.LSOA_NAME].str.startswith("Birmingham", na=False)]
@@ -395,8 +389,8 @@ def test_real_lancashire_keeps_birmingham_points(tmp_path: Path) -> None:
     assert df[schema.EASTING].between(0, 700_000).all()
 
 
-def test_real_stop_search_june_2019(tmp_path: Path) -> None:
-    path = _real("police-uk-stop-search-gmp-2019/gmp_stop_and_search_2019-06.csv.gz")
+def test_real_stop_search_june_2019(tmp_path: Path, real_file: Callable[..., Path]) -> None:
+    path = real_file("police-uk-stop-search-gmp-2019/gmp_stop_and_search_2019-06.csv.gz")
     (f,) = ingest.ingest_paths([path], store_dir=tmp_path).files
     assert (f.rows_read, f.accepted, f.unlocated, f.quarantined) == (907, 907, 10, 0)
     df = store.read_incidents(tmp_path)
@@ -411,8 +405,8 @@ def test_real_stop_search_june_2019(tmp_path: Path) -> None:
         "Person search": 742, "Person and Vehicle search": 125, "Vehicle search": 40}
 
 
-def test_real_gmp_burglary_via_mapping(tmp_path: Path) -> None:
-    path = _real("gmp-burglary-2016-2019/gmp_burglary_points_2016-02_to_2019-01.csv.gz")
+def test_real_gmp_burglary_via_mapping(tmp_path: Path, real_file: Callable[..., Path]) -> None:
+    path = real_file("gmp-burglary-2016-2019/gmp_burglary_points_2016-02_to_2019-01.csv.gz")
     (f,) = ingest.ingest_paths([path], store_dir=tmp_path, mapping=MAPPINGS / "gmp_burglary.toml").files
     assert (f.rows_read, f.accepted, f.quarantined, f.unlocated) == (92666, 92666, 0, 0)
     df = store.read_incidents(tmp_path, columns=[schema.MONTH, schema.CRIME_TYPE, schema.OCCURRED_DATE,
@@ -425,8 +419,8 @@ def test_real_gmp_burglary_via_mapping(tmp_path: Path) -> None:
     assert_allclose([df[schema.LON].min(), df[schema.LON].max()], [-2.7193, -1.9814], atol=1e-4)
 
 
-def test_real_stats19_via_mapping(tmp_path: Path) -> None:
-    path = _real("gm-road-casualties-2019-2024/gm_stats19_road_casualties_2019-01_to_2024-06.csv.gz")
+def test_real_stats19_via_mapping(tmp_path: Path, real_file: Callable[..., Path]) -> None:
+    path = real_file("gm-road-casualties-2019-2024/gm_stats19_road_casualties_2019-01_to_2024-06.csv.gz")
     (f,) = ingest.ingest_paths([path], store_dir=tmp_path, mapping=MAPPINGS / "stats19_casualties.toml").files
     assert (f.rows_read, f.accepted, f.quarantined) == (20435, 20435, 0)
     df = store.read_incidents(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +17,6 @@ from numpy.testing import assert_allclose
 from geo_csp import layers
 from geo_csp._errors import LayerError
 from geo_csp.settings import WORKING_CRS
-from conftest import real_file
 
 
 def _camera(bearing: float | None, fov: float | None, range_m: float | None) -> gpd.GeoDataFrame:
@@ -204,9 +204,9 @@ def test_read_hubs_csv(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ real data
 @pytest.mark.slow
-def test_real_trafford_cctv_csv_and_geojson_agree(real_data: Path) -> None:
-    csv = layers.read_cctv(real_file(real_data, "cctv-trafford", "trafford_cctv_cameras.csv"))
-    geo = layers.read_cctv(real_file(real_data, "cctv-trafford", "trafford_cctv_cameras.geojson"))
+def test_real_trafford_cctv_csv_and_geojson_agree(real_file: Callable[..., Path]) -> None:
+    csv = layers.read_cctv(real_file("cctv-trafford", "trafford_cctv_cameras.csv"))
+    geo = layers.read_cctv(real_file("cctv-trafford", "trafford_cctv_cameras.geojson"))
     assert len(csv) == len(geo) == 163
     assert csv["bearing_deg"].isna().all()  # Trafford publishes no viewsheds: circles
     views = layers.camera_views(csv, default_radius_m=100.0)
@@ -215,8 +215,8 @@ def test_real_trafford_cctv_csv_and_geojson_agree(real_data: Path) -> None:
 
 
 @pytest.mark.slow
-def test_real_bury_libraries_and_polling_stations_as_hubs(real_data: Path) -> None:
-    libs = layers.read_hubs(real_file(real_data, "gm-partner-layers", "gm_libraries.csv"), kind="library")
+def test_real_bury_libraries_and_polling_stations_as_hubs(real_file: Callable[..., Path]) -> None:
+    libs = layers.read_hubs(real_file("gm-partner-layers", "gm_libraries.csv"), kind="library")
     bury_libs = libs[libs["area_name"] == "Bury"]
     assert sorted(bury_libs["name"]) == [
         "Bury Library",
@@ -225,7 +225,7 @@ def test_real_bury_libraries_and_polling_stations_as_hubs(real_data: Path) -> No
         "Ramsbottom Library and Adult Learning Centre",
     ]
     polls = layers.read_hubs(
-        real_file(real_data, "gm-partner-layers", "gm_polling_stations_2022.csv"), kind="polling station"
+        real_file("gm-partner-layers", "gm_polling_stations_2022.csv"), kind="polling station"
     )
     bury_polls = polls[polls["la_name"] == "Bury"]
     assert len(bury_polls) == 86

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from conftest import real_file
 from numpy.testing import assert_allclose
 
 from geo_csp import priorities
@@ -82,8 +82,8 @@ def test_priorities_errors() -> None:
 
 
 @pytest.mark.slow
-def test_real_bury_road_casualties_time_profile(real_data: Path, tmp_path: Path) -> None:
-    path = real_file(real_data, "gm-road-casualties-2019-2024", "gm_stats19_road_casualties_2019-01_to_2024-06.csv.gz")
+def test_real_bury_road_casualties_time_profile(real_file: Callable[..., Path], tmp_path: Path) -> None:
+    path = real_file("gm-road-casualties-2019-2024", "gm_stats19_road_casualties_2019-01_to_2024-06.csv.gz")
     raw = pd.read_csv(path)
     bury = raw[raw["area_name"] == "Bury"].drop_duplicates("AREFNO")  # one row per collision
     assert len(bury) == 1073  # PROVENANCE: 1,073 Bury collisions

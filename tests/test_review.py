@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose
 
 from geo_csp import review
 from geo_csp._errors import ParameterError, SchemaError
+from geo_csp.demo import DemoPaths
 
 FOOTPRINT = shapely.box(0, 0, 100, 100)
 BOROUGH = shapely.box(-1000, -1000, 1000, 1000)
@@ -123,12 +124,12 @@ def test_review_errors() -> None:
 
 # ------------------------------------------------------------------ SYNTHETIC demo borough
 @pytest.mark.slow
-def test_demo_heartbeat_effect_and_displacement_recovered(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from _planning_demo import demo_dir, geojson_to_bng, incidents, truth
+def test_demo_heartbeat_effect_and_displacement_recovered(demo_borough: DemoPaths) -> None:
+    from _planning_demo import geojson_to_bng, incidents, truth
 
     from geo_csp import boundaries, layers
 
-    folder = demo_dir(tmp_path_factory)
+    folder = demo_borough.out_dir
     planted = next(o for o in truth(folder)["operations"] if o["name"] == "Heartbeat")
     borough = boundaries.load_borough()
     ops = layers.read_operations(folder / "layers" / "operations.geojson", borough=borough)
@@ -173,12 +174,12 @@ def test_demo_heartbeat_effect_and_displacement_recovered(tmp_path_factory: pyte
 
 
 @pytest.mark.slow
-def test_demo_day_of_action_reviewed_without_control(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from _planning_demo import demo_dir, incidents
+def test_demo_day_of_action_reviewed_without_control(demo_borough: DemoPaths) -> None:
+    from _planning_demo import incidents
 
     from geo_csp import boundaries, layers
 
-    folder = demo_dir(tmp_path_factory)
+    folder = demo_borough.out_dir
     borough = boundaries.load_borough()
     ops = layers.read_operations(folder / "layers" / "operations.geojson", borough=borough)
     avro = ops[ops["name"] == "Avro"].iloc[-1]

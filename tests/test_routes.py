@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,11 +11,11 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
-from conftest import real_file
 from numpy.testing import assert_allclose
 
 from geo_csp import routes
 from geo_csp._errors import NetworkError, ParameterError
+from geo_csp.demo import DemoPaths
 from geo_csp.settings import WORKING_CRS
 
 
@@ -148,8 +149,8 @@ def test_network_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 # ------------------------------------------------------------------ real OSM network
 @pytest.fixture(scope="module")
-def levenshulme(real_data: Path) -> nx.MultiGraph:
-    return routes.load_network(real_file(real_data, "osm-manchester-levenshulme", "levenshulme_2022-12.osm.gz"))
+def levenshulme(real_file: Callable[..., Path]) -> nx.MultiGraph:
+    return routes.load_network(real_file("osm-manchester-levenshulme", "levenshulme_2022-12.osm.gz"))
 
 
 @pytest.mark.slow
@@ -214,12 +215,12 @@ def test_levenshulme_route_follows_streets(levenshulme: nx.MultiGraph, tmp_path:
 
 # ------------------------------------------------------------------ SYNTHETIC demo borough
 @pytest.mark.slow
-def test_demo_walkabout_plan(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
-    from _planning_demo import demo_dir, incidents
+def test_demo_walkabout_plan(demo_borough: DemoPaths, tmp_path: Path) -> None:
+    from _planning_demo import incidents
 
     from geo_csp import analysis, boundaries, layers, priorities
 
-    folder = demo_dir(tmp_path_factory)
+    folder = demo_borough.out_dir
     result = analysis.run_hotspots(incidents(folder), measure="harm", study_area=boundaries.load_borough(),
                                    named_places=boundaries.load_named_places())
     hot = result.units[result.units["area_id"].notna()]

@@ -17,15 +17,14 @@ from pandas.testing import assert_frame_equal
 
 from geo_csp import analysis, boundaries, cube, hotspots, national, scale, schema, store, weights
 from geo_csp._errors import ParameterError, SchemaError, StoreNotFoundError
-from geo_csp.demo import make_demo
 
 # dask's parquet reader calls a pandas API that pandas 3.1 deprecates; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory):
-    return make_demo(tmp_path_factory.mktemp("demo"), seed=2023).store_dir
+def demo_store(demo_borough):
+    return demo_borough.store_dir
 
 
 @pytest.fixture(scope="module")
@@ -250,8 +249,8 @@ def test_cli_national_demo_then_cube_on_both_backends(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo_inputs(tmp_path_factory: pytest.TempPathFactory):
-    return make_demo(tmp_path_factory.mktemp("demo_inputs"), seed=2023, build_store=False)
+def demo_inputs(demo_borough):
+    return demo_borough  # its input files (the tests ingest them into stores of their own)
 
 
 def _store_content(store_dir) -> pd.DataFrame:

@@ -134,7 +134,7 @@ def test_killed_ingest_leaves_store_unchanged(two_months: Path, tmp_path: Path) 
     code = "import sys; from geo_csp.cli import main; sys.argv[0] = 'geo-csp'; main()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "ingest", str(jan_v2), str(BAD / "half_coords.csv"), "--store", str(s)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30

@@ -246,13 +246,11 @@ def _gmp_burglary_incidents(path: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_real_bury_burglary_table_with_gm_comparators(real_data, tmp_path):
-    from conftest import real_file
-
-    points = real_file(real_data, "gmp-burglary-2016-2019", "gmp_burglary_points_2016-02_to_2019-01.csv.gz")
-    bury_points = real_file(real_data, "gmp-burglary-2016-2019", "bury_burglary_points_2016-02_to_2019-01.csv.gz")
-    las_path = real_file(real_data, "gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
-    pop_path = real_file(real_data, "population", "mid2017_population_lsoa11_ward_la_england_wales.csv.gz")
+def test_real_bury_burglary_table_with_gm_comparators(real_file, tmp_path):
+    points = real_file("gmp-burglary-2016-2019", "gmp_burglary_points_2016-02_to_2019-01.csv.gz")
+    bury_points = real_file("gmp-burglary-2016-2019", "bury_burglary_points_2016-02_to_2019-01.csv.gz")
+    las_path = real_file("gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
+    pop_path = real_file("population", "mid2017_population_lsoa11_ward_la_england_wales.csv.gz")
     pop = pd.read_csv(pop_path, dtype={"area_code": str}).set_index("area_code")["population_mid2017"]
     las = gpd.read_file(las_path).to_crs("EPSG:27700")
     las["population"] = las["area_code"].map(pop)

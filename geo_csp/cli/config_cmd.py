@@ -38,7 +38,7 @@ def _units(path: Path, *, kind: str, code_col: str, name_col: str, option: str) 
     from geo_csp._errors import SchemaError
 
     try:
-        return boundaries.read_boundary(path, code_col=code_col, name_col=name_col, kind=kind)  # type: ignore[arg-type]
+        return boundaries.read_boundary(path, code_col=code_col, name_col=name_col, kind=kind)
     except SchemaError as exc:
         raise ParameterError(f"{option} {path}: {exc}; name its code and name columns with "
                              f"--{kind}-code-col and --{kind}-name-col") from exc
