@@ -227,7 +227,7 @@ def patrol_priorities(
         for i, pid in enumerate(ids):  # one profile per listed place (top_n of them)
             k = int(counts.get(pid, 0))
             if k >= params.min_timed:
-                when[i] = (peak_window(time_profile(timed[at == pid], tz=params.tz), hours=params.peak_hours)["text"]
+                when[i] = (str(peak_window(time_profile(timed[at == pid], tz=params.tz), hours=params.peak_hours)["text"])
                            + f" (times from {', '.join(timing_sources) or 'the timed records'})")
             else:
                 when[i] = f"too few timed incidents here ({k}) to say when"

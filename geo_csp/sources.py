@@ -177,7 +177,7 @@ def resolve_sources(
     held = None if available is None else sorted({str(s) for s in available})
     fallback = False
     if asked is None:
-        chosen = DEFAULT_SOURCES
+        chosen: tuple[str, ...] = DEFAULT_SOURCES
         if held and schema.SOURCE_STREET not in held:
             chosen = tuple(s for s in held if source_kind(s) != "enforcement") or tuple(held)
             fallback = True
