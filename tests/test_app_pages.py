@@ -117,6 +117,32 @@ def test_review_page_shows_comparison_and_caveats(app: AppTest) -> None:
     assert any(s.value == "Caveats" for s in at.subheader)
 
 
+def test_review_page_shows_intervals_verdicts_and_pooling(app: AppTest) -> None:
+    at = _page(app, "review")
+    at.selectbox(key="review_operation").set_value("Heartbeat").run()
+    assert not at.exception, [e.message for e in at.exception]
+    found = " ".join(s.value for s in at.success)
+    # the fall is distinguishable from zero, with its interval, and the WDD beside the WDQ
+    assert "95% interval" in found and "fell, distinguishable from zero" in found
+    labels = [m.label for m in at.metric]
+    assert "Net incidents vs expected (WDD)" in labels and "Displacement quotient (WDQ)" in labels
+    assert "±" in next(m.value for m in at.metric if m.label.startswith("Net incidents"))
+    # the year earlier is the before window for a 12-month operation: shown as not used
+    windows = at.dataframe[0].value
+    assert windows.loc["year_earlier", "used as a baseline"].startswith("no: for a 12-month operation")
+    figures = at.dataframe[2].value
+    assert {"value", "95% interval", "what it supports"} <= set(figures.columns)
+    text = " ".join(m.value for m in at.markdown)
+    assert "neither displacement nor diffusion" in text  # the ring's rise is within chance on the demo
+    assert any("Was the before window unusual?" in i.value for i in at.info)
+    # a repeated day of action is pooled over its dates by default
+    at.selectbox(key="review_operation").set_value("Avro").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="review_date").value == "All dates pooled"
+    assert any("not distinguishable from zero" in i.value for i in at.info)
+    assert len(at.dataframe[0].value) == 8
+
+
 def test_evidence_page_table_obeys_public_mode(app: AppTest) -> None:
     at = _page(app, "evidence")
     assert [b.label for b in at.get("download_button")][:3] == ["Download CSV", "Download HTML", "Download XLSX"]

@@ -67,8 +67,36 @@ def test_review_command_json(demo: Path) -> None:
     doc = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--json")
     assert doc["operation"] == "Heartbeat"
     assert doc["windows"]["after"] == {"first": "2025-01", "last": "2025-12", "months": 12}
-    assert doc["comparisons"]["before"]["wdq"] < 0
+    before = doc["comparisons"]["before"]
+    assert before["relative_effect_low"] < before["relative_effect"] < before["relative_effect_high"] < 0
+    assert before["wdd_se"] > 0 and before["wdd_verdict"].startswith("fewer incidents than expected")
+    assert "one baseline" in doc["comparisons"]["year_earlier"]["status"]
+    assert doc["params"]["control_excludes"] == ["Lantern (01 Jan 2024 to 31 Dec 2025)"]
+    assert doc["before_check"]["status"] == "not unusual"
+    assert doc["sources"] == ["police_uk_street"] and doc["crime_types"] == "all"
     assert any("Regression to the mean" in c for c in doc["caveats"])
+
+
+@pytest.mark.slow
+def test_review_command_crime_type_and_group(demo: Path) -> None:
+    every = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--json")
+    one = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--crime-type", "Shoplifting",
+               "--json")
+    group = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--group", "violence",
+                 "--json")
+    assert one["crime_types"] == ["Shoplifting"] and group["group"] == "violence"
+    assert "Violence and sexual offences" in group["crime_types"]
+    totals = [d["counts"]["target"]["after"] for d in (every, one, group)]
+    assert 0 < totals[1] < totals[0] and 0 < totals[2] < totals[0]
+
+
+@pytest.mark.slow
+def test_review_command_pools_one_day_operations(demo: Path) -> None:
+    doc = _run("review", "--store", str(demo / "store"), "--operation", "Avro", "--json")
+    assert doc["pooled"]["action_months"] == 8 and doc["pooled"]["verdict"] == "not distinguishable from zero"
+    assert len(doc["dates"]) == 8
+    one = _run("review", "--store", str(demo / "store"), "--operation", "Avro", "--date", "2025-07-17", "--json")
+    assert one["windows"]["after"]["first"] == "2025-07"
 
 
 @pytest.mark.slow

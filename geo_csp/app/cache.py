@@ -395,21 +395,33 @@ def walkabout(
 @st.cache_resource(max_entries=16, show_spinner=False)
 def operation_review(
     store_dir: str, stamp: float, *, name: str, buffer_m: float, sources: tuple[str, ...] | None,
-    crime_types: tuple[str, ...] | None, group: str | None,
+    crime_types: tuple[str, ...] | None, group: str | None, date: str | None = None,
 ) -> Any:
-    """:func:`geo_csp.review.review_operation` of one operation of the store's layers, over all months."""
+    """The review of one operation of the store's layers, over all months.
+
+    :func:`geo_csp.review.review_operation` of the operation (its row starting on ``date`` when several
+    share the name, else the latest), with the other operations of the register cut out of the control;
+    or, for a name shared by one-day operations and no ``date``, :func:`geo_csp.review.review_repeated`
+    pooled over their dates.
+    """
     from geo_csp import harm, review
 
     operations = partner_layers(store_dir, stamp)["operations"]
-    row = operations[operations["name"].astype(str) == name].iloc[0]
+    rows = operations[operations["name"].astype(str) == name].sort_values("start_date")
     frame = store.read_incidents(
         store_dir, sources=list(sources) if sources else None,
         crime_types=harm.resolve_crime_types(crime_types, group), located_only=True,
         columns=[schema.MONTH, schema.EASTING, schema.NORTHING, schema.CRIME_TYPE],
     )
+    if date is None and len(rows) > 1 and bool(((rows["end_date"] - rows["start_date"]).dt.days < 1).all()):
+        return review.review_repeated(frame, operations=rows, borough=_outline(store_dir, stamp), name=name,
+                                      buffer_m=buffer_m)
+    if date is not None:
+        rows = rows[rows["start_date"] == pd.Timestamp(date)]
+    row = rows.iloc[-1]
     return review.review_operation(
         frame, footprint=row.geometry, start=row["start_date"], end=row["end_date"],
-        borough=_outline(store_dir, stamp), name=name, buffer_m=buffer_m,
+        borough=_outline(store_dir, stamp), operations=operations, name=name, buffer_m=buffer_m,
     )
 
 

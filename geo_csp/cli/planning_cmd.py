@@ -21,7 +21,15 @@ from rich.table import Table
 from geo_csp import settings
 from geo_csp._errors import LayerError, NetworkError, ParameterError
 from geo_csp.cli._app import app, console
-from geo_csp.cli._common import jsonable, read_located, run_hotspots, study_context, write_geo
+from geo_csp.cli._common import (
+    counted_sources,
+    jsonable,
+    print_counted,
+    read_located,
+    run_hotspots,
+    study_context,
+    write_geo,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -34,6 +42,10 @@ _LAYERS = typer.Option("--layers-dir", help="Folder of partner layers (default: 
 _SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
                        "victim-reported police.uk street records only; stop and search and partner sources are "
                        "counted only when named.")
+_TYPES = typer.Option("--crime-type", help="police.uk category to include (repeatable).")
+_GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
+_PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
+                          "(mostly found by police activity rather than reported).")
 _MEASURE = typer.Option("--measure", help="Rank hotspots by harm or n (count).")
 _JSON = typer.Option("--json", help="Print only JSON on stdout.")
 _STEMS = {
@@ -351,24 +363,33 @@ def review_command(
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     operations: Annotated[Path | None, typer.Option("--operations", help="Operations file (GeoJSON/GPKG).")] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
-    date: Annotated[str | None, typer.Option("--date", help="Start date, when several operations share the name.")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Start date, when several operations share the name "
+                                             "(default: one-day operations are pooled over their dates, "
+                                             "longer ones reviewed at their latest).")] = None,
     buffer_m: Annotated[float, typer.Option("--buffer-m", help="Width of the displacement ring.")] = 200.0,
+    crime_type: Annotated[list[str] | None, _TYPES] = None,
+    group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
+    exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Before/after review of an operation: DiD against the rest of the borough, and the WDQ."""
+    """Before/after review of an operation: relative effect, WDD and WDQ with intervals, against the rest of
+    the borough (other live operations cut out), with a check that the before window was not a peak."""
     import pandas as pd
     import shapely
 
-    from geo_csp import boundaries, layers, review, schema, store
+    from geo_csp import boundaries, harm, layers, review
+    from geo_csp import sources as sources_mod
 
     ctx = study_context(store_dir, None)
-    sources = source or [schema.SOURCE_STREET]
-    incidents = store.read_incidents(store_dir, sources=sources, located_only=True,
-                                     columns=[schema.MONTH, schema.EASTING, schema.NORTHING])
-    if incidents.empty:
-        raise ParameterError(f"the store {store_dir} has no located incidents from {sources}; ingest data first")
+    incidents = read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
+    counted_info = incidents.attrs["counted"]
+    sources = list(counted_info["sources"] or [])
+    types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_type or None, group),
+                                            counted_sources(store_dir, source, exclude_proactive=exclude_proactive))
+    print_counted(counted_info)
     borough = _borough(ctx, incidents)
+    outline = shapely.union_all(borough.geometry.to_numpy())
     path = _layer_file("operations", operations, _layers_dir(store_dir, layers_dir))
     if path is None:
         raise LayerError("no operations layer: give --operations FILE or a store whose config has layers_dir")
@@ -376,6 +397,8 @@ def review_command(
     chosen = ops[ops["name"].str.lower() == operation.lower()]
     if chosen.empty:
         raise ParameterError(f"no operation named {operation!r} in {path}; it has {sorted(set(ops['name']))}")
+    counted = {"sources": sources, "crime_types": list(types) if types else "all", "group": group,
+               "counted": counted_info}
     if date is not None:
         try:
             day = pd.Timestamp(date)
@@ -385,6 +408,22 @@ def review_command(
         chosen = chosen[chosen["start_date"] == day]
         if chosen.empty:
             raise ParameterError(f"operation {operation!r} has no start_date {date}; its start dates are {dates}")
+    elif len(chosen) > 1 and bool(((chosen["end_date"] - chosen["start_date"]).dt.days < 1).all()):
+        pooled = review.review_repeated(incidents, operations=chosen, borough=outline, name=str(chosen["name"].iloc[0]),
+                                        buffer_m=buffer_m)
+        if as_json:
+            typer.echo(json.dumps(jsonable({**pooled.to_dict(), **counted}), indent=2))
+            return
+        console.print(f"{operation}: {len(chosen)} one-day operations, pooled over their dates (--date DATE reviews one).")
+        table = Table(title=f"Operation {pooled.operation}: action months against neighbouring months",
+                      title_justify="left")
+        for col in ("action day", "month", "matched months", "incidents (action month)", "incidents (matched)"):
+            table.add_column(col)
+        for r in pooled.dates.itertuples():
+            table.add_row(r.date, r.month, r.matched_months, f"{r.target_action:,.0f}", f"{r.target_matched:,.0f}")
+        console.print(table)
+        console.print(pooled.to_text())
+        return
     elif len(chosen) > 1:
         dates = ", ".join(d.date().isoformat() for d in chosen["start_date"])
         console.print(f"[yellow]{operation} has {len(chosen)} dates ({dates}); reviewing the latest. Use --date.[/]")
@@ -392,19 +431,23 @@ def review_command(
     op = chosen.iloc[0]
     result = review.review_operation(
         incidents, footprint=op.geometry, start=op["start_date"], end=op["end_date"],
-        borough=shapely.union_all(borough.geometry.to_numpy()), name=str(op["name"]), buffer_m=buffer_m,
+        borough=outline, operations=ops, name=str(op["name"]), buffer_m=buffer_m,
     )
     if as_json:
-        typer.echo(json.dumps(jsonable({**result.to_dict(), "sources": sources}), indent=2))
+        typer.echo(json.dumps(jsonable({**result.to_dict(), **counted}), indent=2))
         return
     table = Table(title=f"Operation {result.operation}: incidents by window", title_justify="left")
     table.add_column("area")
     for col in ("before", "same months a year earlier", "after (operation months)", "km²"):
         table.add_column(col, justify="right")
     labels = {"target": "operation area", "buffer": f"{buffer_m:g} m ring around it", "control": "rest of borough"}
+    usable = {w: w == "after" or result.comparisons.loc[w, "status"] == "used" for w in review.WINDOWS}
     for region, row in result.counts.iterrows():
         table.add_row(labels.get(str(region), str(region)),
-                      *(f"{row[c]:,.0f}" if pd.notna(row[c]) else "none" for c in review.WINDOWS),
+                      *(f"{row[c]:,.0f}" if pd.notna(row[c]) and usable[c] else "not used" if not usable[c]
+                        else "none" for c in review.WINDOWS),
                       f"{row['area_km2']:.2f}")
     console.print(table)
+    what = f"crime group {group!r}" if group else "crime types " + (", ".join(types) if types else "all")
+    console.print(f"Counted: sources {', '.join(sources)}; {what}.")
     console.print(result.to_text())
