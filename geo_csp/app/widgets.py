@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -217,7 +217,7 @@ def need_store(choices: Choices) -> None:
         st.stop()
 
 
-def unavailable(what: str) -> None:
+def unavailable(what: str) -> NoReturn:
     """Say that a capability is not in this build and stop the page."""
     st.warning(f"{what} is not available in this build.")
     st.stop()
