@@ -6,6 +6,7 @@ standard library's :mod:`tomllib`::
     source = "council_asb"          # required: source name in the store (lower case, digits, _ or -)
     force = "bury_council"          # optional: partition name; defaults to `source`
     timezone = "Europe/London"      # optional: zone of naive date-times (default Europe/London)
+    sheet = "Incidents"             # optional, XLSX only: the sheet to read (default the first)
 
     [columns]
     id = "Ref"                      # optional; if absent the identity is file + line
@@ -45,7 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from geo_csp import schema
 from geo_csp._errors import MappingError
 
-_TOP_KEYS = frozenset({"source", "force", "timezone", "columns", "categories"})
+_TOP_KEYS = frozenset({"source", "force", "timezone", "sheet", "columns", "categories"})
 _COLUMN_KEYS = frozenset(
     {
         "id",
@@ -92,6 +93,8 @@ class ColumnMapping:
         Recoding of partner categories to store categories.
     timezone
         IANA zone of naive local date-times.
+    sheet
+        The XLSX sheet to read, by name; None reads the first sheet (and the ingest says which).
     """
 
     source: str
@@ -111,6 +114,7 @@ class ColumnMapping:
     location_column: str | None = None
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     timezone: str = "Europe/London"
+    sheet: str | None = None
 
     def __post_init__(self) -> None:
         for key in ("source", "force"):
@@ -252,6 +256,7 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
         location_column=col["location"],
         categories=MappingProxyType(dict(categories)),
         timezone=_str_key(data, "timezone", "") or "Europe/London",
+        sheet=_str_key(data, "sheet", ""),
     )
 
 

@@ -32,3 +32,11 @@ BOUNDARY_ATTRIBUTION: Final = (
     "Contains National Statistics and OS data © Crown copyright and database right 2022"
 )
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
+
+# Limits on what one input may expand to (compression bombs): a file is refused, with a one-line
+# error, as soon as its text passes MAX_INPUT_TEXT_BYTES, or, once past INPUT_RATIO_FLOOR_BYTES, as
+# soon as it has expanded more than MAX_COMPRESSION_RATIO times the compressed bytes read so far
+# (police.uk CSVs compress 5-7 times, partner extracts rarely 20; a bomb compresses about 1,000).
+MAX_INPUT_TEXT_BYTES: Final = 1 << 30
+MAX_COMPRESSION_RATIO: Final = 100
+INPUT_RATIO_FLOOR_BYTES: Final = 32 << 20

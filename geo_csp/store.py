@@ -362,6 +362,7 @@ class StoreTransaction:
             for part in e["parts"]
         }
         self.committed = False
+        self.notes: tuple[str, ...] = ()  # what taking the lock found (a stale lock, leftovers)
 
     def known_file(self, sha256: str) -> str | None:
         """The file_id already in the store (active or superseded) with these exact bytes."""
@@ -586,43 +587,129 @@ def _partitions(table: pa.Table) -> Iterator[tuple[tuple[str, str, str], pa.Tabl
         yield tuple(name.split("\x1f")), ordered.slice(bounds[g], bounds[g + 1] - bounds[g])  # type: ignore[misc]
 
 
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), None where unknown: with
+    the pid it names one process, so a pid reused by a later process is not taken for the writer."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _writer_alive(holder: dict[str, Any]) -> bool:
+    """Whether the writer a lock names still runs on this host (a lock we could flock was left by a
+    writer that died, unless it is an older writer that did not flock, or a file system without locks)."""
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process with that pid
+        pass
+    started = holder.get("started")
+    return started is None or _process_start(pid) in (None, started)
+
+
+def _lock_holder(fd: int) -> dict[str, Any]:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 4096).decode("utf-8", errors="replace")
+        holder = json.loads(text) if text.strip() else {}
+    except (OSError, json.JSONDecodeError):
+        return {"pid": "?"}  # unreadable: still a lock someone left
+    return holder if isinstance(holder, dict) else {"pid": "?"}
+
+
+def _acquire_lock(store_dir: Path) -> tuple[int, list[str]]:
+    """Hold the store's write lock: an open ``.lock`` file under an exclusive ``flock`` (released by
+    the kernel when its writer dies, even by ``kill -9``), naming the writer's pid, host and start.
+
+    A lock file left by a writer whose process is gone on this host is taken over, with a note; one
+    left by a writer on another host is refused naming that host (its process cannot be checked from
+    here); a live writer's is refused naming it. The descriptor and the notes are returned.
+    """
+    import fcntl
+
+    lock = store_dir / LOCK_NAME
+    host = socket.gethostname()
+    for _ in range(100):
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(fd)
+            os.close(fd)
+            raise StoreError(
+                f"store {store_dir} is locked by another ingest (pid {holder.get('pid', '?')} on"
+                f" {holder.get('host', '?')} since {holder.get('since', '?')}); wait for it to finish"
+            ) from None
+        try:  # a writer that just finished unlinked the file we opened: open the current one
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    else:  # pragma: no cover - a hundred writers finishing in a row
+        raise StoreError(f"store {store_dir}: could not take the write lock; try again")
+    notes: list[str] = []
+    holder = _lock_holder(fd)
+    if holder:
+        where = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}"
+        if holder.get("host") not in (host, None):
+            os.close(fd)
+            raise StoreError(
+                f"store {store_dir} is locked by an ingest on another host ({where}); this machine cannot"
+                f" tell whether it still runs: wait for it, or if it stopped, delete {lock.name} in the store"
+            )
+        if _writer_alive(holder):
+            os.close(fd)
+            raise StoreError(
+                f"store {store_dir} is locked by another ingest ({where}); wait for it to finish"
+            )
+        notes.append(f"took over the lock left by an ingest that is no longer running ({where})")
+    mine = {"pid": os.getpid(), "host": host, "since": _now(), "started": _process_start(os.getpid())}
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, json.dumps(mine).encode("utf-8"))
+    return fd, notes
+
+
 @contextlib.contextmanager
 def store_transaction(store_dir: str | Path) -> Iterator[StoreTransaction]:
     """Lock the store for writing and yield a :class:`StoreTransaction`.
 
+    A lock left by an ingest that was killed is taken over and the files it staged are removed
+    (both said in ``txn.notes``); see :func:`_acquire_lock`.
+
     Raises
     ------
     StoreError
-        Another writer holds the lock.
+        Another writer holds the lock (or one on another host left it).
     """
     store_dir = Path(store_dir)
     store_dir.mkdir(parents=True, exist_ok=True)
     lock = store_dir / LOCK_NAME
+    fd, notes = _acquire_lock(store_dir)
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
+        txn = StoreTransaction(store_dir)
+        removed = txn.remove_orphans()
+        if removed:
+            notes.append(f"removed {removed} file(s) an interrupted ingest had staged but not committed")
+        txn.notes = tuple(notes)
         try:
-            holder = json.loads(lock.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            holder = {}
-        raise StoreError(
-            f"store {store_dir} is locked by another ingest (pid {holder.get('pid', '?')} on"
-            f" {holder.get('host', '?')} since {holder.get('since', '?')}); wait for it to finish,"
-            f" or if no ingest is running delete the stale lock file {lock}"
-        ) from None
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}, fh)
-    txn = StoreTransaction(store_dir)
-    try:
-        txn.remove_orphans()
-        yield txn
-    except BaseException:
-        if not txn.committed:
-            txn.discard()
-        raise
+            yield txn
+        except BaseException:
+            if not txn.committed:
+                txn.discard()
+            raise
     finally:
         with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+            lock.unlink()  # while still holding the flock: the next writer opens a fresh file
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------------

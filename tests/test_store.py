@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import signal
 import subprocess
 import sys
@@ -157,12 +159,22 @@ def test_killed_ingest_leaves_store_unchanged(two_months: Path, tmp_path: Path) 
     pd.testing.assert_frame_equal(incidents_after, incidents_before)
     pd.testing.assert_frame_equal(quarantine_after, quarantine_before)
     assert parts_before <= set((s / "incidents").rglob("*.parquet"))  # superseded part not deleted
-    # the killed process left its lock: the next writer is refused with how to fix it
-    with pytest.raises(_errors.StoreError, match="delete the stale lock file"):
-        ingest.ingest_paths([jan_v2], store_dir=s)
-    (s / store.LOCK_NAME).unlink()
+    # the killed process left its lock (naming its pid) and its staged parts: the next writer on
+    # this host sees the process is gone, takes the lock over and removes the leftovers
+    lock = json.loads((s / store.LOCK_NAME).read_text(encoding="utf-8"))
+    assert lock["pid"] == proc.pid
+    staged = set((s / "incidents").rglob("*.parquet")) - parts_before
+    assert staged
+    with store.store_transaction(s) as txn:
+        assert not staged & set((s / "incidents").rglob("*.parquet"))  # the killed ingest's parts are gone
+        assert f"took over the lock left by an ingest that is no longer running (pid {proc.pid} on" in txn.notes[0]
+        assert re.fullmatch(r"removed [3-9] file\(s\) an interrupted ingest had staged but not committed", txn.notes[1])
+    assert not (s / store.LOCK_NAME).exists()
+    (s / store.LOCK_NAME).write_text(json.dumps(lock))  # left again: the ingest says so in its report
     report = ingest.ingest_paths([jan_v2, BAD / "half_coords.csv"], store_dir=s)
     assert report.totals["accepted"] == 8
+    assert any(f"(pid {proc.pid} on" in n for n in report.notes), report.notes
+    assert not (s / store.LOCK_NAME).exists()
     df = store.read_incidents(s)
     assert df.groupby([schema.FORCE, schema.MONTH]).size().to_dict() == {
         ("other", "2019-01"): 7, ("other", "2019-02"): 2, ("test", "2019-01"): 1}
@@ -170,6 +182,33 @@ def test_killed_ingest_leaves_store_unchanged(two_months: Path, tmp_path: Path) 
     listed = {p["path"] for e in store.read_manifest(s)["files"].values() for p in e["parts"]}
     on_disk = {str(p.relative_to(s)) for p in (s / "incidents").rglob("*") if p.is_file()}
     assert on_disk == listed
+
+
+def test_lock_of_another_host_is_reported_with_its_host(two_months: Path, tmp_path: Path) -> None:
+    s = tmp_path / "s"
+    s.mkdir()
+    (s / store.LOCK_NAME).write_text(json.dumps({"pid": 4242, "host": "ingest-box-7", "since": "x"}))
+    with pytest.raises(_errors.StoreError, match=r"locked by an ingest on another host \(pid 4242 on ingest-box-7"):
+        ingest.ingest_paths([two_months], store_dir=s)
+    assert (s / store.LOCK_NAME).exists()  # not ours to remove
+
+
+def test_lock_of_a_live_process_without_flock_is_respected(two_months: Path, tmp_path: Path) -> None:
+    """A lock naming a running process of this host (an older writer that did not flock) is kept."""
+    s = tmp_path / "s"
+    s.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        holder = {"pid": sleeper.pid, "host": socket.gethostname(), "since": "x"}
+        (s / store.LOCK_NAME).write_text(json.dumps(holder))
+        with pytest.raises(_errors.StoreError, match=rf"locked by another ingest \(pid {sleeper.pid} on"):
+            ingest.ingest_paths([two_months], store_dir=s)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the same lock once that process is gone: taken over
+    report = ingest.ingest_paths([two_months], store_dir=s)
+    assert any("took over the lock" in n for n in report.notes)
 
 
 def test_lock_refuses_concurrent_writer(two_months: Path, tmp_path: Path) -> None:
