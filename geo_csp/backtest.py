@@ -1,70 +1,108 @@
-"""Back-testing: do hotspots chosen from the past capture where crime happens next?
+"""Back-testing: do places chosen from the past hold the crime of the next month?
 
-For a split month, every selection is made on the months before it (period 1) and measured on the
-months from it on (period 2), over the same units:
+**Rolling origin** (:func:`rolling_backtest`, the default of ``geo-csp backtest``). For each of the
+last ``n_splits`` months of the data (default 12, or as many as the data allow after 2 months of
+history), every predictor of :mod:`geo_csp.predict` is fitted on the months *before* it and scored on
+the next ``horizon_months`` (1 month, or 3 for a quarter); :func:`rolling_splits` builds the splits
+and no test month is ever a training month. The result gives, per predictor, the mean and spread
+(standard deviation over the splits) of hit rate, PAI, PEI and RRI, and how often it beat
+``counts`` (counts alone) on the same split.
 
-- **method**: units ranked by their mean space-time Gi* z over period 1 (the product's own statistic,
-  :func:`geo_csp.hotspots.analyse_cube`);
-- **kde**: a Gaussian kernel density surface of period-1 points (``sklearn.neighbors.KernelDensity``)
-  evaluated at each unit's centroid. Bandwidth rule: Silverman's rule of thumb averaged over the two
-  axes, ``h = mean_xy(1.06 * min(sd, IQR / 1.34)) * n ** (-1/5)`` metres (the same rule as R's
-  ``MASS::bandwidth.nrd`` that sfhotspot uses, which reports 4h for a kernel of sd h/4), unless
-  ``kde_bandwidth_m`` is given;
-- **last_period**: units ranked by their period-1 counts (the last period before the split).
+**The measures**, for a selection cut at a share of the study area:
 
-Each ranking is cut at a fixed share of the study area (units taken in rank order while their
-cumulative area stays within the share; at least one unit), then measured:
+- hit rate ``n / N``: share of the test months' crime inside the selection;
+- PAI ``(n / N) / (a / A)`` (Chainey, Tompson & Uhlig 2008) with ``A`` the study area (the borough
+  outline, not the cells overlapping it) and ``a`` the selected units' area *inside* it
+  (:func:`geo_csp.predict.clipped_areas`); the budget ``share x A`` is the same number of square
+  metres at every resolution, so a resolution sweep compares like with like;
+- RRI ``PAI_2 / PAI_1`` (Levine 2008): how much of the selection's concentration in the training
+  window (the ``counts`` window) it keeps in the test months;
+- PEI ``PAI / PAI_max`` (Hunt 2016): PAI_max is reached by the test months' own densest units within
+  the same budget (so PEI <= 1 up to the greedy cut);
+- PPAI ``(n / N) / (a / A) ** alpha`` (Joshi et al. 2021).
 
-- hit rate ``n / N`` (share of period-2 crime inside the selection);
-- PAI ``(n / N) / (a / A)`` (Chainey, Tompson & Uhlig 2008);
-- RRI ``PAI_2 / PAI_1`` (Levine 2008): how much of the selection's period-1 concentration it keeps;
-- PEI ``PAI / PAI_max`` (Hunt 2016), PAI_max being the best PAI any selection of the same area
-  budget reaches on period 2.
+Units are taken in score order while their cumulative area stays within the budget (at least one).
 
-police.uk points repeat at snap points, so past counts are a hard baseline (project reference,
-section 7): the back-test makes visible what smoothing costs in PAI.
+**KDE bandwidth and EWMA half-life.** A KDE with one bandwidth at every cell size is a straw man. The
+KDE candidates span bandwidths tied to the cell size
+(:attr:`geo_csp.predict.PredictParams.kde_bandwidth_factors`), the EWMA ones three half-lives;
+``kde`` and ``ewma`` in the summary are the bandwidth and half-life with the best mean PAI (named in
+``metadata["kde_best"]`` and ``["ewma_best"]``). That choice is made on the test months, so it
+flatters them: a fair bar for the others to clear.
+
+**The default selection** (``default`` in the summary) is what the product would have used at each
+split: :func:`pick_predictor` applied to the *earlier* splits only (the ensemble, unless another
+candidate was clearly ahead of it), so its figures are out of sample. The priority score of a plan
+is chosen by the same rule on every split (:meth:`RollingBacktest.choice`).
+
+**The police.uk lattice.** police.uk records crime at a fixed set of anonymous snap points
+(project reference, section 3). When the median occupied unit holds a single snap point and counts
+alone find at least half of next month's crime, or counts find 90% or more, a high PAI says where
+the snap points are, not where crime will be: ``lattice`` in the metadata flags it and says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 import shapely
-from sklearn.neighbors import KernelDensity
 
-from geo_csp import analysis, cube as cube_mod, harm, hotspots, periods, schema
+from geo_csp import analysis, cube as cube_mod, grid, harm, hotspots, periods, predict, schema
 from geo_csp._errors import ParameterError
 
 __all__ = [
-    "METHODS",
+    "BASELINES",
+    "DEFAULT_FALLBACK",
+    "LATTICE_HIT_RATE",
+    "METRICS",
+    "RollingBacktest",
     "backtest",
     "evaluate_selection",
-    "kde_scores",
+    "pick_predictor",
+    "prediction_inputs",
     "resolution_sweep",
+    "rolling_backtest",
+    "rolling_splits",
     "select_by_area",
-    "silverman_bandwidth_m",
 ]
 
-METHODS = ("method", "kde", "last_period")
+#: The single baselines (``ewma`` and ``kde`` at their best half-life and bandwidth).
+BASELINES: Final = predict.BASELINES
+#: Measures of every selection, averaged over the splits.
+METRICS: Final = ("hit_rate", "pai", "pei", "rri", "ppai")
+#: The default selection's predictor at a split with no earlier split to learn from.
+DEFAULT_FALLBACK: Final = "ensemble"
+#: Counts alone finding at least this share of next month's crime flags the snap-point lattice.
+LATTICE_HIT_RATE: Final = 0.9
+#: ... or this share when the median occupied unit holds a single snap point.
+LATTICE_HIT_RATE_SINGLE: Final = 0.5
+#: The default leaves the ensemble only with at least this many earlier splits ...
+MIN_SPLITS_TO_SWITCH: Final = 3
+#: ... and for a candidate ahead of it by more than this many standard errors of the paired difference.
+SWITCH_SE: Final = 2.0
+_ALL_SHARES = (0.01, 0.05, 0.1)
 
 
 def select_by_area(scores: np.ndarray, unit_area_m2: np.ndarray, *, area_share: float,
-                   tiebreak: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask of the top-scoring units whose cumulative area stays within ``area_share`` of the total.
+                   tiebreak: np.ndarray | None = None, total_area_m2: float | None = None) -> np.ndarray:
+    """Boolean mask of the top-scoring units whose cumulative area stays within ``area_share`` of the area.
 
-    Ties in ``scores`` are broken by ``tiebreak`` (higher first), then by unit order. At least one
-    unit is always selected.
+    ``total_area_m2`` is the study area ``A`` (default the units' summed area); ``unit_area_m2`` the
+    units' areas inside it. Ties in ``scores`` are broken by ``tiebreak`` (higher first), then by unit
+    order. At least one unit is always selected.
     """
     if not 0 < area_share <= 1:
         raise ParameterError(f"`area_share` must be in (0, 1]; got {area_share!r}")
     scores = np.asarray(scores, dtype="float64")
     area = np.asarray(unit_area_m2, dtype="float64")
+    total = float(area.sum()) if total_area_m2 is None else float(total_area_m2)
     tie = np.zeros_like(scores) if tiebreak is None else np.asarray(tiebreak, dtype="float64")
     order = np.lexsort((np.arange(scores.size), -tie, -np.nan_to_num(scores, nan=-np.inf)))
-    within = np.cumsum(area[order]) <= area_share * area.sum() + 1e-9
+    within = np.cumsum(area[order]) <= area_share * total * (1 + 1e-12) + 1e-9
     within[0] = True
     mask = np.zeros(scores.size, dtype=bool)
     mask[order[within]] = True
@@ -73,7 +111,7 @@ def select_by_area(scores: np.ndarray, unit_area_m2: np.ndarray, *, area_share: 
 
 def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: np.ndarray, *,
                        past: np.ndarray | None = None, area_share: float | None = None,
-                       ppai_alpha: float = 0.5) -> dict[str, float]:
+                       total_area_m2: float | None = None, ppai_alpha: float = 0.5) -> dict[str, float]:
     """Hit rate, PAI, PPAI, RRI (when ``past`` is given) and PEI (when ``area_share`` is given) of a selection.
 
     Parameters
@@ -81,11 +119,13 @@ def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: n
     selected
         Boolean mask of the selected units.
     future, past
-        Counts per unit in period 2 and period 1.
+        Counts per unit in the test and the training window.
     unit_area_m2
-        Area of each unit.
+        Area of each unit inside the study area.
     area_share
         The area budget the selection was cut at, for PEI's best attainable PAI.
+    total_area_m2
+        The study area ``A``; default the units' summed area.
     ppai_alpha
         Exponent of the area share in PPAI = (n/N) / (a/A)^alpha (Joshi et al. 2021, IJGI 10:597),
         in [0, 1]: 1 gives PAI, 0 the hit rate. 0.5 is this tool's default, a middle way that
@@ -96,7 +136,8 @@ def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: n
     sel = np.asarray(selected, dtype=bool)
     future = np.asarray(future, dtype="float64")
     area = np.asarray(unit_area_m2, dtype="float64")
-    a_share = area[sel].sum() / area.sum()
+    total = float(area.sum()) if total_area_m2 is None else float(total_area_m2)
+    a_share = area[sel].sum() / total
     big_n = future.sum()
     hit = future[sel].sum() / big_n if big_n > 0 else np.nan
     out: dict[str, float] = {"hit_rate": float(hit), "pai": float(hit / a_share) if a_share > 0 else np.nan,
@@ -104,44 +145,328 @@ def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: n
     out["ppai"] = float(hit / a_share**ppai_alpha) if a_share > 0 else np.nan
     if past is not None:
         past = np.asarray(past, dtype="float64")
-        pai1 = (past[sel].sum() / past.sum()) / a_share if past.sum() > 0 else np.nan
-        out["rri"] = float(out["pai"] / pai1) if pai1 and np.isfinite(pai1) and pai1 > 0 else np.nan
+        pai1 = (past[sel].sum() / past.sum()) / a_share if past.sum() > 0 and a_share > 0 else np.nan
+        out["rri"] = float(out["pai"] / pai1) if np.isfinite(pai1) and pai1 > 0 else np.nan
     if area_share is not None:
-        best = select_by_area(future, area, area_share=area_share)
-        best_pai = evaluate_selection(best, future, area)["pai"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            density = np.where(area > 0, future / area, 0.0)
+        best = select_by_area(density, area, area_share=area_share, tiebreak=future, total_area_m2=total)
+        best_pai = evaluate_selection(best, future, area, total_area_m2=total)["pai"]
         out["pei"] = float(out["pai"] / best_pai) if best_pai > 0 else np.nan
     return out
 
 
-def silverman_bandwidth_m(x: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None) -> float:
-    """Silverman's rule-of-thumb bandwidth in metres, averaged over the two axes (see module docstring)."""
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype="float64")
-    xs = np.repeat(np.asarray(x, dtype="float64"), w.astype(np.int64)) if weights is not None else np.asarray(x)
-    ys = np.repeat(np.asarray(y, dtype="float64"), w.astype(np.int64)) if weights is not None else np.asarray(y)
-    n = xs.size
-    if n < 2:
-        raise ParameterError("a kernel bandwidth needs at least 2 points")
+def rolling_splits(n_months: int, *, n_splits: int | None = 12, horizon_months: int = 1,
+                   min_train_months: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Training and test month indices of each rolling-origin split, oldest first.
 
-    def _axis(v: np.ndarray) -> float:
-        iqr = np.subtract(*np.percentile(v, [75, 25]))
-        spread = min(np.std(v, ddof=1), iqr / 1.34) if iqr > 0 else np.std(v, ddof=1)
-        return 1.06 * spread * n ** (-0.2)
+    Split ``s`` trains on months ``0 .. e-1`` and tests on ``e .. e + horizon_months - 1``; the last
+    split's test window ends at the last month. ``n_splits=None`` gives every split the data allow.
 
-    return float(np.mean([_axis(xs), _axis(ys)]))
-
-
-def kde_scores(x: np.ndarray, y: np.ndarray, at_x: np.ndarray, at_y: np.ndarray, *,
-               bandwidth_m: float | None = None) -> tuple[np.ndarray, float]:
-    """Gaussian KDE of points (fitted once per distinct point, weighted by its count) at given locations.
-
-    Returns the log-density at each location and the bandwidth used (metres).
+    Raises
+    ------
+    ParameterError
+        When the data hold fewer than ``min_train_months + horizon_months`` months.
     """
-    xy, counts = np.unique(np.column_stack([x, y]), axis=0, return_counts=True)
-    h = silverman_bandwidth_m(xy[:, 0], xy[:, 1], weights=counts) if bandwidth_m is None else float(bandwidth_m)
-    if not h > 0:
-        raise ParameterError(f"KDE bandwidth must be > 0 m; got {h!r}")
-    kde = KernelDensity(kernel="gaussian", bandwidth=h).fit(xy, sample_weight=counts.astype("float64"))
-    return kde.score_samples(np.column_stack([at_x, at_y])), h
+    if horizon_months < 1 or min_train_months < 2 or (n_splits is not None and n_splits < 1):
+        raise ParameterError("`horizon_months` must be >= 1, `min_train_months` >= 2 and `n_splits` >= 1")
+    last_end = n_months - horizon_months
+    if last_end < min_train_months:
+        raise ParameterError(
+            f"a rolling back-test needs at least {min_train_months} months of history and {horizon_months} to test: "
+            f"the data hold {n_months} month(s); add months or shorten the horizon"
+        )
+    ends = np.arange(min_train_months, last_end + 1)
+    if n_splits is not None:
+        ends = ends[-n_splits:]
+    return [(np.arange(e), np.arange(e, e + horizon_months)) for e in ends]
+
+
+def prediction_inputs(cube: cube_mod.Cube, *, study_area: shapely.Geometry | None = None,
+                      hotspot_params: hotspots.HotspotParams | None = None,
+                      params: predict.PredictParams | None = None) -> predict.PredictionInputs:
+    """The predictors' inputs from a monthly cube, its units clipped to the study area.
+
+    ``study_area`` defaults to the union of the units (right for wards and LSOAs).
+    """
+    if cube.params.get("period", "month") != "month":
+        raise ParameterError(f"prediction and back-tests need a monthly cube; this one is by {cube.params.get('period')!r}")
+    hotspot_params = hotspots.HotspotParams() if hotspot_params is None else hotspot_params
+    geoms = cube.units.geometry.to_numpy()
+    w = analysis.unit_weights(cube.units, unit=cube.params.get("unit", "h3"), k=hotspot_params.k)
+    centre = shapely.centroid(geoms)
+    return predict.PredictionInputs(
+        n=cube.n, w=w, centroids=np.column_stack([shapely.get_x(centre), shapely.get_y(centre)]),
+        area_m2=predict.clipped_areas(geoms, study_area), month_of_year=np.asarray(cube.period_keys) % 12 + 1,
+        hotspot_params=hotspot_params, params=predict.PredictParams() if params is None else params,
+    )
+
+
+@dataclass(frozen=True)
+class RollingBacktest:
+    """A rolling-origin back-test.
+
+    Attributes
+    ----------
+    splits
+        One row per split x predictor x area share: ``split`` (first test month), ``method``,
+        ``area_share_target``, ``hit_rate, pai, area_share, n_units, ppai, rri, pei``.
+    summary
+        One row per predictor x area share: ``method, area_share_target, n_splits``, ``<m>_mean``
+        and ``<m>_sd`` for each of :data:`METRICS`, and ``beats_counts`` (share of splits on which
+        its PAI beat counts alone's). Includes ``kde`` (the best bandwidth) and ``default``.
+    metadata
+        Months, splits, horizon, unit, resolution, areas, KDE bandwidths, the predictors'
+        parameters, the default selection's choices per split and the lattice check.
+    """
+
+    splits: pd.DataFrame
+    summary: pd.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, method: str, *, area_share: float = 0.05) -> pd.Series:
+        """The summary row of one predictor at one area share."""
+        hit = self.summary[(self.summary["method"] == method) & np.isclose(self.summary["area_share_target"], area_share)]
+        if hit.empty:
+            raise ParameterError(f"no back-test row for {method!r} at {area_share:.0%} of the area; "
+                                 f"it has {sorted(set(self.summary['method']))} at {sorted(set(self.summary['area_share_target']))}")
+        return hit.iloc[0]
+
+    def choice(self, *, area_share: float = 0.05) -> dict[str, Any]:
+        """The predictor to use next month (:func:`pick_predictor` over every split), with its figures."""
+        rows = self.splits[self.splits["method"].isin(self.metadata["candidates"])
+                           & np.isclose(self.splits["area_share_target"], area_share)]
+        pai = rows.pivot_table(index="split", columns="method", values="pai").reindex(self.metadata["test_months"])
+        best = self.row(pick_predictor(pai, self.metadata["candidates"]), area_share=area_share)
+        counts = self.row("counts", area_share=area_share)
+        default = self.row("default", area_share=area_share)
+        return {
+            "predictor": str(best["method"]), "area_share": float(area_share), "n_splits": int(best["n_splits"]),
+            "horizon_months": int(self.metadata["horizon_months"]), "test_months": self.metadata["test_months"],
+            "pai_mean": float(best["pai_mean"]), "hit_rate_mean": float(best["hit_rate_mean"]),
+            "counts_pai_mean": float(counts["pai_mean"]), "counts_hit_rate_mean": float(counts["hit_rate_mean"]),
+            "out_of_sample_pai_mean": float(default["pai_mean"]), "out_of_sample_hit_rate_mean": float(default["hit_rate_mean"]),
+            "lattice": self.metadata["lattice"]["flag"],
+            "chosen_by": (f"PAI at {area_share:.0%} of the area over {int(best['n_splits'])} rolling splits of the "
+                          f"user's own data: {self.metadata['default_rule'].removeprefix('at each split, from the earlier splits only: ')}"),
+        }
+
+    def sentence(self, *, area_share: float = 0.05, method: str = "default") -> str:
+        """The plan's evidence line: what this selection found, out of sample, against counts alone."""
+        r, c = self.row(method, area_share=area_share), self.row("counts", area_share=area_share)
+        h = int(self.metadata["horizon_months"])
+        nxt = "next month's" if h == 1 else f"the next {h} months'"
+        text = (f"On your data, over the last {int(r['n_splits'])} rolling months, this selection found "
+                f"{r['hit_rate_mean']:.0%} of {nxt} crime in {area_share:.0%} of the area (PAI {r['pai_mean']:.2f}); "
+                f"counts alone found {c['hit_rate_mean']:.0%} (PAI {c['pai_mean']:.2f}).")
+        if self.metadata["lattice"]["flag"]:
+            text += " " + self.metadata["lattice"]["note"]
+        return text
+
+
+def _snap_points_per_unit(incidents: pd.DataFrame, cube: cube_mod.Cube, keep: np.ndarray) -> np.ndarray | None:
+    """Distinct snap points in each H3 unit (None for wards and LSOAs, far coarser than the lattice)."""
+    if cube.params.get("unit") != "h3" or not keep.any():
+        return None
+    x = incidents[schema.EASTING].to_numpy(dtype="float64")[keep]
+    y = incidents[schema.NORTHING].to_numpy(dtype="float64")[keep]
+    ux, uy, _ = grid.unique_points(x, y)
+    cells = grid.points_to_cells(ux, uy, resolution=int(cube.params["resolution"]))
+    pos = cube.units.index.get_indexer(pd.Index(cells))
+    return np.bincount(pos[pos >= 0], minlength=len(cube.units)).astype(np.int64)
+
+
+def _lattice(snap_points: np.ndarray | None, counts_hit: float, area_share: float) -> dict[str, Any]:
+    occupied = snap_points[snap_points > 0] if snap_points is not None else np.empty(0)
+    single = float((occupied == 1).mean()) if occupied.size else np.nan
+    median = float(np.median(occupied)) if occupied.size else np.nan
+    reasons = []
+    hit_ok = np.isfinite(counts_hit)
+    if occupied.size and median <= 1 and hit_ok and counts_hit >= LATTICE_HIT_RATE_SINGLE:
+        reasons.append(f"{single:.0%} of occupied units hold a single police.uk snap point and counts alone find "
+                       f"{counts_hit:.0%} of next month's crime in {area_share:.0%} of the area")
+    elif hit_ok and counts_hit >= LATTICE_HIT_RATE:
+        reasons.append(f"counts alone find {counts_hit:.0%} of next month's crime in {area_share:.0%} of the area")
+    note = ("The units are as fine as the police.uk snap-point lattice (" + "; ".join(reasons) + "): the figures say "
+            "where the anonymised map points are, not where crime will be; use a coarser resolution to judge "
+            "forecasting skill.") if reasons else ""
+    return {"flag": bool(reasons), "note": note, "single_point_share": single, "median_snap_points": median,
+            "rule": (f"flagged when counts alone find at least {LATTICE_HIT_RATE:.0%} of the test months' crime, or "
+                     f"{LATTICE_HIT_RATE_SINGLE:.0%} with the median occupied unit holding one snap point")}
+
+
+def pick_predictor(pai: pd.DataFrame, names: Sequence[str]) -> str:
+    """The default predictor given earlier splits' PAI (rows: splits, columns: predictors).
+
+    :data:`DEFAULT_FALLBACK` (the ensemble), unless another candidate beat it on at least
+    :data:`MIN_SPLITS_TO_SWITCH` splits by more than :data:`SWITCH_SE` standard errors of their
+    paired PAI difference; then the candidate with the largest such margin. A choice among a dozen
+    candidates on a few months is noisy: the rule only leaves the ensemble for a clear winner.
+    """
+    fallback = DEFAULT_FALLBACK if DEFAULT_FALLBACK in names else names[0]
+    if len(pai) < MIN_SPLITS_TO_SWITCH or fallback not in pai.columns:
+        return fallback
+    diff = pai[list(names)].sub(pai[fallback], axis=0)
+    mean, se = diff.mean(), diff.std(ddof=1) / np.sqrt(diff.count())
+    margin = (mean - SWITCH_SE * se.fillna(np.inf)).drop(fallback)
+    margin = margin[np.isfinite(margin) & (margin > 0) & (mean.drop(fallback) > 0)]
+    return fallback if margin.empty else str(margin.idxmax())
+
+
+def _summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    counts = rows[rows["method"] == "counts"].set_index(["split", "area_share_target"])["pai"]
+    beat = rows["pai"].to_numpy() > counts.reindex(pd.MultiIndex.from_frame(rows[["split", "area_share_target"]])).to_numpy()
+    grouped = rows.assign(beats_counts=beat).groupby(["method", "area_share_target"], sort=False)
+    out = grouped[list(METRICS)].agg(["mean", "std"])
+    out.columns = [f"{m}_{s.replace('std', 'sd')}" for m, s in out.columns]
+    out.insert(0, "n_splits", grouped.size())
+    out["beats_counts"] = grouped["beats_counts"].mean()
+    return out.reset_index()
+
+
+def rolling_backtest_inputs(
+    inputs: predict.PredictionInputs,
+    *,
+    month_labels: Sequence[str],
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    area_shares: Sequence[float] = _ALL_SHARES,
+    total_area_m2: float | None = None,
+    methods: Sequence[str] | None = None,
+    snap_points: np.ndarray | None = None,
+) -> RollingBacktest:
+    """:func:`rolling_backtest` on prepared inputs and explicit splits (see :func:`rolling_splits`)."""
+    names = tuple(predict.predictor_names(inputs) if methods is None else methods)
+    if "counts" not in names:
+        names = ("counts", *names)
+    area = inputs.area_m2
+    total = float(area.sum()) if total_area_m2 is None else float(total_area_m2)
+    labels = np.asarray(month_labels, dtype=object)
+    window = inputs.params.counts_window_months
+    records = []
+    for train, test in splits:  # ~12 splits; every predictor inside is vectorised over units
+        end = int(test[0])
+        if train.size and (train.max() >= test.min() or end != train.size):
+            raise ParameterError("a split's training months must all precede its test months")
+        future = inputs.n[:, test].sum(axis=1)
+        past = inputs.n[:, max(0, end - window):end].sum(axis=1)
+        for name in names:
+            s = predict.score(name, inputs, end)
+            for share in area_shares:
+                sel = select_by_area(s, area, area_share=share, tiebreak=past, total_area_m2=total)
+                records.append({"split": str(labels[end]), "method": name, "area_share_target": float(share),
+                                **evaluate_selection(sel, future, area, past=past, area_share=share, total_area_m2=total)})
+    rows = pd.DataFrame(records)
+    order = list(dict.fromkeys(rows["split"]))
+    best_of: dict[str, dict[str, str]] = {}
+    for fam in ("ewma", "kde"):  # the best half-life / bandwidth by mean PAI (on the test months: flatters it)
+        members = [m for m in names if predict.family(m) == fam]
+        if not members:
+            continue
+        fam_rows = rows[rows["method"].isin(members)]
+        best = fam_rows.groupby(["area_share_target", "method"], sort=False)["pai"].mean().reset_index()
+        best = best.sort_values("pai", ascending=False, kind="mergesort").drop_duplicates("area_share_target")
+        pick = dict(zip(best["area_share_target"], best["method"], strict=True))
+        best_of[fam] = {f"{k:g}": v for k, v in pick.items()}
+        rows = pd.concat([rows, fam_rows[fam_rows["method"] == fam_rows["area_share_target"].map(pick)]
+                          .assign(method=fam)], ignore_index=True)
+    # the default selection: at each split, the rule of pick_predictor applied to the earlier splits only
+    cand = rows[rows["method"].isin(names)]
+    pai = cand.pivot_table(index=["area_share_target", "split"], columns="method", values="pai")
+    default_rows, picks = [], {}
+    for share in area_shares:
+        table = pai.loc[float(share)].reindex(order)[list(names)]
+        choice = [pick_predictor(table.iloc[:i], names) for i in range(len(order))]  # ~12 splits
+        picks[f"{share:g}"] = dict(zip(order, choice, strict=True))
+        sub = cand[np.isclose(cand["area_share_target"], share)].set_index(["split", "method"])
+        default_rows.append(sub.loc[list(zip(order, choice, strict=True))].reset_index().assign(method="default"))
+    rows = pd.concat([rows, *default_rows], ignore_index=True)
+    summary = _summarise(rows)
+    target = 0.05 if any(np.isclose(area_shares, 0.05)) else float(area_shares[0])
+    counts_hit = float(rows[(rows["method"] == "counts") & np.isclose(rows["area_share_target"], target)]["hit_rate"].mean())
+    metadata = {
+        "candidates": list(names), "test_months": order, "n_splits": len(order),
+        "horizon_months": int(len(splits[0][1])) if splits else 0,
+        "kde_bandwidths_m": list(inputs.bandwidths_m), "kde_best": best_of.get("kde"), "ewma_best": best_of.get("ewma"),
+        "best_of_note": ("'kde' and 'ewma' are the bandwidth and half-life with the best mean PAI on the test months "
+                         "(in hindsight: this flatters them)"),
+        "default_choices": picks, "default_fallback": DEFAULT_FALLBACK,
+        "default_rule": (f"at each split, from the earlier splits only: {DEFAULT_FALLBACK}, unless a candidate beat it by "
+                         f"more than {SWITCH_SE:g} standard errors of the paired PAI difference over at least "
+                         f"{MIN_SPLITS_TO_SWITCH} splits"),
+        "study_area_m2": total, "units_area_m2": float(area.sum()),
+        "predict_params": inputs.params.to_dict(), "hotspot_params": inputs.hotspot_params.to_dict(),
+        "lattice": _lattice(snap_points, counts_hit, target),
+    }
+    return RollingBacktest(splits=rows, summary=summary, metadata=metadata)
+
+
+def _prepare(incidents: pd.DataFrame, *, unit: cube_mod.UnitKind, resolution: int | None, study_area: Any, units: Any,
+             crime_types: Iterable[str] | None, group: str | None, sources: Iterable[str] | None,
+             params: hotspots.HotspotParams | None, predict_params: predict.PredictParams | None,
+             ) -> tuple[cube_mod.Cube, predict.PredictionInputs, float, np.ndarray | None]:
+    cube = cube_mod.build_cube(incidents, unit=unit, units=units, resolution=resolution, study_area=study_area,
+                               crime_types=crime_types, group=group, sources=sources)
+    types = harm.resolve_crime_types(crime_types, group)
+    keep = cube_mod.filter_mask(incidents, crime_types=types, sources=sources)
+    geom = cube_mod.study_geometry(study_area)
+    if geom is None and unit == "h3" and units is None:  # the data's extent, as the cube took it
+        x = incidents[schema.EASTING].to_numpy(dtype="float64")
+        y = incidents[schema.NORTHING].to_numpy(dtype="float64")
+        ok = keep & incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
+        geom = cube_mod.data_extent(x[ok], y[ok])[0]
+    if geom is None:
+        geom = shapely.union_all(cube.units.geometry.to_numpy())
+    inputs = prediction_inputs(cube, study_area=geom, hotspot_params=params, params=predict_params)
+    inside = keep & cube_mod.clip_to_study_area(incidents, geom)
+    return cube, inputs, float(shapely.area(geom)), _snap_points_per_unit(incidents, cube, inside)
+
+
+def rolling_backtest(
+    incidents: pd.DataFrame,
+    *,
+    unit: cube_mod.UnitKind = "h3",
+    resolution: int | None = None,
+    study_area: Any = None,
+    units: Any = None,
+    crime_types: Iterable[str] | None = None,
+    group: str | None = None,
+    sources: Iterable[str] | None = None,
+    n_splits: int | None = 12,
+    horizon_months: int = 1,
+    area_shares: Sequence[float] = _ALL_SHARES,
+    methods: Sequence[str] | None = None,
+    params: hotspots.HotspotParams | None = None,
+    predict_params: predict.PredictParams | None = None,
+) -> RollingBacktest:
+    """Rolling-origin back-test of every predictor on the last ``n_splits`` months (see the module docstring).
+
+    Parameters
+    ----------
+    incidents
+        Incident table with the store schema (not modified).
+    unit, resolution, study_area, units, crime_types, group, sources
+        How the monthly cube is built (:func:`geo_csp.cube.build_cube`); the study area is ``A``.
+    n_splits
+        Splits, one per month, ending with the last month the data allow (``None``: all).
+    horizon_months
+        Months tested after each split (1; 3 for a quarter).
+    area_shares
+        Area budgets measured (shares of the study area).
+    methods
+        Predictors to score (default all of :func:`geo_csp.predict.predictor_names`).
+    params, predict_params
+        Gi* parameters (for ``persistence`` and ``gi_mean``) and the predictors' parameters.
+    """
+    cube, inputs, total, snaps = _prepare(incidents, unit=unit, resolution=resolution, study_area=study_area,
+                                          units=units, crime_types=crime_types, group=group, sources=sources,
+                                          params=params, predict_params=predict_params)
+    splits = rolling_splits(cube.n.shape[1], n_splits=n_splits, horizon_months=horizon_months)
+    result = rolling_backtest_inputs(inputs, month_labels=cube.period_labels, splits=splits, area_shares=area_shares,
+                                     total_area_m2=total, methods=methods, snap_points=snaps)
+    result.metadata.update({"unit": unit, "resolution": cube.params.get("resolution"), "n_units": int(len(cube.units)),
+                            "months": cube.params["months"], "crime_types": cube.params["crime_types"],
+                            "group": group, "sources": cube.params["sources"]})
+    return result
 
 
 def backtest(
@@ -154,63 +479,43 @@ def backtest(
     units: Any = None,
     crime_types: Iterable[str] | None = None,
     group: str | None = None,
-    area_shares: Sequence[float] = (0.01, 0.05, 0.1),
-    kde_bandwidth_m: float | None = None,
+    sources: Iterable[str] | None = None,
+    area_shares: Sequence[float] = _ALL_SHARES,
     params: hotspots.HotspotParams | None = None,
+    predict_params: predict.PredictParams | None = None,
 ) -> pd.DataFrame:
-    """Select from the months before ``split``, measure on the months from ``split`` on.
+    """One split: select from the months before ``split``, measure on every month from it on.
 
     Returns
     -------
     pandas.DataFrame
-        One row per selection method x area share with ``method, area_share_target, area_share,
-        n_units, hit_rate, pai, rri, pei``; ``attrs`` hold the split, the unit, resolution, the KDE
-        bandwidth and the number of units significantly hot in at least one training period.
+        One row per predictor (and ``kde``, the best bandwidth) x area share with ``method,
+        area_share_target, hit_rate, pai, area_share, n_units, ppai, rri, pei``; ``attrs`` hold the
+        split, unit, resolution, months on each side, the KDE bandwidths and the lattice check.
     """
     split = str(periods.validate_months([split], name="split")[0])
-    params = hotspots.HotspotParams() if params is None else params
-    cube = cube_mod.build_cube(incidents, unit=unit, units=units, resolution=resolution, study_area=study_area,
-                               crime_types=crime_types, group=group)
-    month_keys = cube.period_keys
-    split_key = periods.months_to_index([split])[0]
-    train = month_keys < split_key
-    if train.sum() < 2 or (~train).sum() < 1:
+    cube, inputs, total, snaps = _prepare(incidents, unit=unit, resolution=resolution, study_area=study_area,
+                                          units=units, crime_types=crime_types, group=group, sources=sources,
+                                          params=params, predict_params=predict_params)
+    end = int(np.searchsorted(cube.period_keys, periods.months_to_index([split])[0]))
+    n_months = cube.n.shape[1]
+    if end < 2 or end >= n_months:
         raise ParameterError(
-            f"split {split} leaves {int(train.sum())} month(s) before and {int((~train).sum())} from it in "
+            f"split {split} leaves {end} month(s) before and {n_months - end} from it in "
             f"{cube.params['months'][0]}..{cube.params['months'][1]}; choose a split with at least 2 months before"
         )
-    past = cube.n[:, train].sum(axis=1)
-    future = cube.n[:, ~train].sum(axis=1)
-    area = cube.units.geometry.area.to_numpy()
-
-    w = analysis.unit_weights(cube.units, unit=unit, k=params.k)
-    result = hotspots.analyse_cube(cube.n[:, train], w, params=params)
-    gi_score = result.z.mean(axis=1)
-
-    types = harm.resolve_crime_types(crime_types, group)
-    keep = cube_mod.filter_mask(incidents, crime_types=types)
-    month_idx = periods.months_to_index(incidents[schema.MONTH].to_numpy(dtype=object))
-    area_geom = shapely.union_all(cube.units.geometry.to_numpy()) if study_area is None else cube_mod.study_geometry(study_area)
-    pts = incidents[keep & (month_idx < split_key) & cube_mod.clip_to_study_area(incidents, area_geom)]
-    centre = shapely.centroid(cube.units.geometry.to_numpy())
-    kde, bandwidth = kde_scores(pts[schema.EASTING].to_numpy(), pts[schema.NORTHING].to_numpy(),
-                                shapely.get_x(centre), shapely.get_y(centre), bandwidth_m=kde_bandwidth_m)
-
-    scores = {"method": gi_score, "kde": kde, "last_period": past}
-    rows = []
-    for share in area_shares:  # a handful of shares x 3 methods, each fully vectorised
-        for name in METHODS:
-            sel = select_by_area(scores[name], area, area_share=share, tiebreak=past)
-            rows.append({"method": name, "area_share_target": float(share),
-                         **evaluate_selection(sel, future, area, past=past, area_share=share)})
-    table = pd.DataFrame(rows)
+    result = rolling_backtest_inputs(inputs, month_labels=cube.period_labels,
+                                     splits=[(np.arange(end), np.arange(end, n_months))], area_shares=area_shares,
+                                     total_area_m2=total, snap_points=snaps)
+    table = result.splits[result.splits["method"] != "default"].drop(columns="split").reset_index(drop=True)
     table.attrs.update({
         "split": split, "unit": unit, "resolution": cube.params.get("resolution"),
-        "train_months": int(train.sum()), "test_months": int((~train).sum()),
-        "kde_bandwidth_m": bandwidth, "n_units": int(len(cube.units)),
-        "n_significant_units": int(((result.hot_cold == 1).any(axis=1)).sum()),
-        "n_train": float(past.sum()), "n_test": float(future.sum()),
-        "hotspot_params": params.to_dict(),
+        "train_months": end, "test_months": n_months - end, "n_units": int(len(cube.units)),
+        "kde_bandwidths_m": list(inputs.bandwidths_m), "kde_best": result.metadata["kde_best"], "ewma_best": result.metadata["ewma_best"],
+        "study_area_m2": total, "units_area_m2": float(inputs.area_m2.sum()),
+        "n_train": float(cube.n[:, :end].sum()), "n_test": float(cube.n[:, end:].sum()),
+        "lattice": result.metadata["lattice"], "hotspot_params": inputs.hotspot_params.to_dict(),
+        "predict_params": inputs.params.to_dict(),
     })
     return table
 
@@ -218,28 +523,35 @@ def backtest(
 def resolution_sweep(
     incidents: pd.DataFrame,
     *,
-    split: str,
     resolutions: Sequence[int] = (7, 8, 9, 10, 11),
     area_share: float = 0.05,
     study_area: Any = None,
     crime_types: Iterable[str] | None = None,
     group: str | None = None,
+    sources: Iterable[str] | None = None,
+    n_splits: int | None = 12,
+    horizon_months: int = 1,
+    methods: Sequence[str] | None = None,
     params: hotspots.HotspotParams | None = None,
 ) -> pd.DataFrame:
-    """PAI of each method and the count of significant cells at each H3 resolution (the MAUP made visible).
+    """Mean rolling PAI and hit rate of each predictor at each H3 resolution, on the same area budget.
 
-    Returns one row per resolution with ``resolution, n_units, n_significant_units, kde_bandwidth_m``
-    and ``pai_<method>``, ``hit_rate_<method>`` for each method.
+    Returns one row per resolution with ``resolution, n_units, lattice`` and ``pai_<method>``,
+    ``hit_rate_<method>`` for each predictor (``kde`` = its best bandwidth, ``default`` = the
+    default selection).
     """
     rows = []
     for res in resolutions:  # five resolutions; each back-test is vectorised
-        table = backtest(incidents, split=split, unit="h3", resolution=int(res), study_area=study_area,
-                         crime_types=crime_types, group=group, area_shares=(area_share,), params=params)
-        row = {"resolution": int(res), "n_units": table.attrs["n_units"],
-               "n_significant_units": table.attrs["n_significant_units"],
-               "kde_bandwidth_m": table.attrs["kde_bandwidth_m"]}
-        for rec in table.to_dict("records"):
-            row[f"pai_{rec['method']}"] = rec["pai"]
-            row[f"hit_rate_{rec['method']}"] = rec["hit_rate"]
+        result = rolling_backtest(incidents, unit="h3", resolution=int(res), study_area=study_area,
+                                  crime_types=crime_types, group=group, sources=sources, n_splits=n_splits,
+                                  horizon_months=horizon_months, area_shares=(area_share,), methods=methods,
+                                  params=params)
+        row: dict[str, Any] = {"resolution": int(res), "n_units": result.metadata["n_units"],
+                               "lattice": result.metadata["lattice"]["flag"]}
+        for rec in result.summary.to_dict("records"):
+            if rec["method"].startswith(("kde_", "ewma_")):
+                continue
+            row[f"pai_{rec['method']}"] = rec["pai_mean"]
+            row[f"hit_rate_{rec['method']}"] = rec["hit_rate_mean"]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -1,14 +1,16 @@
-"""Back-testing measures on hand-worked examples, the KDE bandwidth rule, and a planted-cluster back-test."""
+"""Back-testing: measures on hand-worked examples, the PAI denominator, rolling splits, the bandwidth sweep."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from numpy.testing import assert_allclose
+from scipy import sparse
 
 from _synthetic import incidents
-from geo_csp import backtest, boundaries
+from geo_csp import backtest, boundaries, predict
 from geo_csp._errors import ParameterError
 
 AREA = np.ones(10)  # ten units of equal area, A = 10
@@ -32,6 +34,48 @@ def test_hit_rate_pai_rri_pei_by_hand():
     assert np.isnan(m2["rri"])
 
 
+def test_pai_denominator_is_the_study_area_and_cells_are_clipped_to_it():
+    """Four 100 m squares in a row; the study area ends half-way through the fourth.
+
+    Clipped areas: 10,000, 10,000, 10,000 and 5,000 m2, so A = 35,000 m2 (not the 40,000 of the
+    squares). Future counts 6, 2, 1, 1 (N = 10). A 2/7 budget is 10,000 m2: unit 0 alone, hit rate
+    0.6, a/A = 10,000 / 35,000, PAI = 0.6 x 3.5 = 2.1 (2.4 with the squares' area). A 3/7 budget
+    (15,000 m2) with unit 3 ranked second takes units 0 and 3: 7/10 of the crime in 15,000 m2,
+    PAI = 0.7 / (3/7) = 1.6333.
+    """
+    squares = shapely.box(np.arange(4) * 100.0, 0.0, np.arange(1, 5) * 100.0, 100.0)
+    study = shapely.box(0.0, 0.0, 350.0, 100.0)
+    area = predict.clipped_areas(squares, study)
+    assert_allclose(area, [1e4, 1e4, 1e4, 5e3])
+    future = np.array([6.0, 2.0, 1.0, 1.0])
+    total = shapely.area(study)
+    sel = backtest.select_by_area(np.array([9.0, 1.0, 0.0, 0.5]), area, area_share=2 / 7, total_area_m2=total)
+    assert sel.tolist() == [True, False, False, False]
+    m = backtest.evaluate_selection(sel, future, area, total_area_m2=total)
+    assert_allclose([m["hit_rate"], m["area_share"], m["pai"]], [0.6, 2 / 7, 2.1], rtol=1e-12)
+    unclipped = backtest.evaluate_selection(sel, future, shapely.area(squares))
+    assert_allclose(unclipped["pai"], 2.4, rtol=1e-12)  # what the old denominator said
+    sel = backtest.select_by_area(np.array([9.0, 0.0, 0.0, 5.0]), area, area_share=3 / 7, total_area_m2=total)
+    assert sel.tolist() == [True, False, False, True]
+    m = backtest.evaluate_selection(sel, future, area, total_area_m2=total, area_share=3 / 7)
+    assert_allclose(m["pai"], 0.7 / (3 / 7), rtol=1e-12)
+    # PAI_max within 15,000 m2: densest first is unit 0 (6 per 10,000 m2), then unit 1 (2 per 10,000,
+    # tied in density with unit 3 and ahead on count), which would make 20,000 m2: unit 0 alone,
+    # PAI 2.1; so PEI = 1.6333 / 2.1 = 0.7778
+    assert_allclose(m["pei"], (0.7 / (3 / 7)) / 2.1, rtol=1e-12)
+
+
+def test_the_area_budget_is_the_same_square_metres_at_every_resolution(planted):
+    borough = boundaries.load_borough()
+    a = shapely.area(borough.geometry.iloc[0])
+    for res in (8, 9):
+        result = backtest.rolling_backtest(planted, study_area=borough, resolution=res, n_splits=2,
+                                           area_shares=(0.05,), methods=("counts",))
+        assert_allclose(result.metadata["study_area_m2"], a, rtol=1e-9)
+        assert_allclose(result.metadata["units_area_m2"], a, rtol=1e-6)  # clipped cells tile the borough
+        assert (result.splits["area_share"] <= 0.05 + 1e-9).all()
+
+
 def test_ppai_by_hand():
     sel = backtest.select_by_area(PAST, AREA, area_share=0.2)
     # hit rate 0.8, a/A 0.2: PPAI = 0.8 / 0.2**0.5 = 1.78885; alpha 1 is PAI, alpha 0 the hit rate
@@ -45,7 +89,7 @@ def test_ppai_by_hand():
 def test_select_by_area_respects_unequal_areas_and_ties():
     area = np.array([5.0, 1.0, 1.0, 3.0])
     scores = np.array([9.0, 8.0, 8.0, 1.0])
-    # budget 40% of 10 = 4: unit 0 (5) does not fit after nothing? it is the top unit and always kept
+    # budget 40% of 10 = 4: unit 0 (5) does not fit, but the top unit is always kept
     assert backtest.select_by_area(scores, area, area_share=0.4).tolist() == [True, False, False, False]
     # budget 70% = 7: units 0, 1 (cum 6), unit 2 would make 7: kept (<=)
     assert backtest.select_by_area(scores, area, area_share=0.7).tolist() == [True, True, True, False]
@@ -56,17 +100,74 @@ def test_select_by_area_respects_unequal_areas_and_ties():
         backtest.select_by_area(scores, area, area_share=0)
 
 
-def test_silverman_bandwidth_by_hand():
-    x = np.array([0.0, 100.0, 200.0, 300.0, 400.0])
-    y = np.array([0.0, 0.0, 50.0, 50.0, 100.0])
-    sx, sy = np.std(x, ddof=1), np.std(y, ddof=1)
-    iqr_x, iqr_y = 200.0, 50.0
-    expected = np.mean([1.06 * min(sx, iqr_x / 1.34), 1.06 * min(sy, iqr_y / 1.34)]) * 5 ** -0.2
-    assert_allclose(backtest.silverman_bandwidth_m(x, y), expected)
-    # a weight counts a point that many times
-    w = np.array([2, 1, 2, 1, 1])
-    assert_allclose(backtest.silverman_bandwidth_m(x, y, weights=w),
-                    backtest.silverman_bandwidth_m(np.repeat(x, w), np.repeat(y, w)))
+def test_rolling_splits_never_train_on_a_test_month():
+    for n_months, horizon in ((36, 1), (36, 3), (5, 1), (12, 3)):
+        splits = backtest.rolling_splits(n_months, n_splits=12, horizon_months=horizon)
+        assert len(splits) == min(12, n_months - horizon - 1)
+        for train, test in splits:
+            assert len(test) == horizon and train.size >= 2
+            assert train.max() < test.min() and not set(train) & set(test)
+            assert train.tolist() == list(range(test[0]))  # every earlier month, no gap
+        assert splits[-1][1][-1] == n_months - 1  # the last split ends with the data
+    assert [t[0] for _, t in backtest.rolling_splits(36)] == list(range(24, 36))
+    with pytest.raises(ParameterError, match="2 months of history"):
+        backtest.rolling_splits(2)
+
+
+def _inputs(n: np.ndarray, *, side: int) -> predict.PredictionInputs:
+    """A side x side grid of 100 m cells with rook neighbours."""
+    ij = np.array([(i, j) for j in range(side) for i in range(side)], dtype=float)
+    idx = np.arange(side * side).reshape(side, side)
+    rows = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    cols = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    w = sparse.csr_matrix((np.ones(rows.size * 2), (np.r_[rows, cols], np.r_[cols, rows])), shape=(side**2,) * 2)
+    return predict.PredictionInputs(n=n, w=w, centroids=ij * 100 + 50, area_m2=np.full(side * side, 1e4),
+                                    month_of_year=np.arange(n.shape[1]) % 12 + 1)
+
+
+def test_no_predictor_reads_the_months_it_predicts():
+    rng = np.random.default_rng(1)
+    n = rng.poisson(rng.gamma(1.0, 1.0, size=(64, 1)), size=(64, 20)).astype(float)
+    clean = _inputs(n, side=8)
+    for end in (6, 14):
+        poisoned = n.copy()
+        poisoned[:, end:] = rng.poisson(50.0, size=poisoned[:, end:].shape)
+        dirty = _inputs(poisoned, side=8)
+        for name in predict.predictor_names(clean):
+            assert_allclose(predict.score(name, dirty, end), predict.score(name, clean, end), rtol=1e-12,
+                            err_msg=f"{name} at month {end} read a later month")
+
+
+def test_bandwidth_sweep_is_tied_to_cell_size_and_the_best_is_reported():
+    rng = np.random.default_rng(3)
+    side = 12
+    rate = np.full(side * side, 0.05)
+    rate[[30, 31, 42, 43, 100]] = [3.0, 2.0, 2.5, 1.5, 4.0]  # a tight cluster and a single hot cell
+    n = rng.poisson(rate[:, None], size=(side * side, 15)).astype(float)
+    inputs = _inputs(n, side=side)
+    assert inputs.spacing_m == 100.0
+    assert inputs.bandwidths_m == (100.0, 200.0, 400.0)  # 1, 2, 4 x the 100 m spacing
+    assert predict.kde_names(inputs) == ("kde_100m", "kde_200m", "kde_400m")
+    result = backtest.rolling_backtest_inputs(inputs, month_labels=[f"2022-{m:02d}" for m in range(1, 13)] +
+                                              ["2023-01", "2023-02", "2023-03"],
+                                              splits=backtest.rolling_splits(15, n_splits=6), area_shares=(0.05,))
+    kde = {m: result.row(m)["pai_mean"] for m in predict.kde_names(inputs)}
+    best = max(kde, key=kde.get)
+    assert result.metadata["kde_best"] == {"0.05": best}
+    assert_allclose(result.row("kde")["pai_mean"], kde[best])
+    assert kde["kde_100m"] > kde["kde_400m"]  # wide kernels smear tight hot cells into their empty neighbours
+    ewma = {m: result.row(m)["pai_mean"] for m in predict.ewma_names(inputs)}
+    assert_allclose(result.row("ewma")["pai_mean"], max(ewma.values()))
+
+
+def test_pick_predictor_leaves_the_ensemble_only_for_a_clear_winner():
+    names = ("counts", "ewma_6m", "ensemble")
+    close = pd.DataFrame({"counts": [5.0, 5.2, 4.9, 5.1], "ewma_6m": [5.1, 5.0, 5.0, 5.0],
+                          "ensemble": [5.0, 5.1, 5.0, 5.0]})
+    assert backtest.pick_predictor(close, names) == "ensemble"
+    clear = close.assign(counts=close["ensemble"] + [0.5, 0.6, 0.55, 0.5])
+    assert backtest.pick_predictor(clear, names) == "counts"
+    assert backtest.pick_predictor(clear.iloc[:2], names) == "ensemble"  # too few splits to switch
 
 
 @pytest.fixture(scope="module")
@@ -84,21 +185,54 @@ def planted() -> pd.DataFrame:
 
 def test_backtest_on_a_planted_cluster(planted):
     table = backtest.backtest(planted, split="2022-09", study_area=boundaries.load_borough(), resolution=9)
-    assert set(table["method"]) == set(backtest.METHODS)
-    assert list(table.columns) == ["method", "area_share_target", "hit_rate", "pai", "area_share", "n_units", "ppai", "rri", "pei"]
+    assert {"counts", "ewma", "kde", "gi_mean", "learned", "ensemble"} <= set(table["method"])
+    assert list(table.columns) == ["method", "area_share_target", "hit_rate", "pai", "area_share", "n_units",
+                                   "ppai", "rri", "pei"]
     five = table[table["area_share_target"] == 0.05].set_index("method")
-    # the cluster (~20% of crime in well under 1% of the area) is found by all three
+    # the cluster (~20% of crime in well under 1% of the area) is found by every predictor
     assert (five["pai"] > 3).all()
     assert (five["area_share"] <= 0.05 + 1e-9).all()
     assert table.attrs["train_months"] == 8 and table.attrs["test_months"] == 4
-    assert 50 < table.attrs["kde_bandwidth_m"] < 5000
+    assert not table.attrs["lattice"]["flag"]
     with pytest.raises(ParameterError, match="split 2022-01"):
         backtest.backtest(planted, split="2022-01")
 
 
+def test_rolling_backtest_summary_and_evidence_sentence(planted):
+    result = backtest.rolling_backtest(planted, study_area=boundaries.load_borough(), resolution=9,
+                                       area_shares=(0.05,))
+    assert result.metadata["test_months"] == [f"2022-{m:02d}" for m in range(3, 13)]  # 10 splits after 2 months
+    counts = result.row("counts")
+    assert counts["n_splits"] == 10 and counts["beats_counts"] == 0
+    assert {"hit_rate_mean", "hit_rate_sd", "pai_mean", "pai_sd", "pei_mean", "rri_mean"} <= set(result.summary)
+    default = result.row("default")
+    per_split = result.splits[result.splits["method"] == "default"]
+    assert_allclose(default["pai_mean"], per_split["pai"].mean())
+    text = result.sentence()
+    assert text.startswith("On your data, over the last 10 rolling months, this selection found ")
+    assert f"counts alone found {counts['hit_rate_mean']:.0%}" in text
+    choice = result.choice()
+    assert choice["predictor"] in result.metadata["candidates"] and choice["n_splits"] == 10
+
+
+def test_the_snap_point_lattice_is_flagged():
+    """Each fine cell holds one snap point that repeats every month: counts find ~all of next month."""
+    rng = np.random.default_rng(7)
+    borough = boundaries.load_borough()
+    snaps = np.column_stack([rng.uniform(378_000, 382_000, 40), rng.uniform(408_000, 412_000, 40)])
+    pick = rng.integers(0, 40, 2400)
+    months = np.array([f"2022-{m:02d}" for m in range(1, 13)], dtype=object)[rng.integers(0, 12, 2400)]
+    inc = incidents(snaps[pick, 0], snaps[pick, 1], months)
+    result = backtest.rolling_backtest(inc, study_area=borough, resolution=11, n_splits=3, area_shares=(0.05,),
+                                       methods=("counts",))
+    lattice = result.metadata["lattice"]
+    assert lattice["flag"] and lattice["median_snap_points"] == 1
+    assert "snap-point lattice" in result.sentence(method="counts")
+
+
 def test_resolution_sweep(planted):
-    sweep = backtest.resolution_sweep(planted, split="2022-09", resolutions=(8, 9),
-                                      study_area=boundaries.load_borough())
+    sweep = backtest.resolution_sweep(planted, resolutions=(8, 9), study_area=boundaries.load_borough(),
+                                      n_splits=3, methods=("counts", "ewma_6m", "gi_mean"))
     assert sweep["resolution"].tolist() == [8, 9]
     assert sweep["n_units"].is_monotonic_increasing
-    assert {"pai_method", "pai_kde", "pai_last_period", "n_significant_units"} <= set(sweep.columns)
+    assert {"pai_gi_mean", "pai_counts", "pai_ewma", "pai_default", "lattice"} <= set(sweep.columns)

@@ -75,10 +75,24 @@ def test_backtest_json(store_dir):
     res = CliRunner().invoke(app, ["backtest", "--store", str(store_dir), "--split", "2021-09", "--area-share", "0.05", "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    for method in ("method", "kde", "last_period"):
+    for method in ("gi_mean", "kde", "last_period", "counts", "learned", "ensemble"):
         assert {"pai", "hit_rate", "rri"} <= set(doc[method])
         assert doc[method]["area_share"] <= 0.05 + 1e-9
     assert doc["metadata"]["split"] == "2021-09"
+
+
+def test_backtest_rolling_by_default(store_dir):
+    res = CliRunner().invoke(app, ["backtest", "--store", str(store_dir), "--splits", "4", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["metadata"]["n_splits"] == len(doc["metadata"]["test_months"]) <= 4
+    methods = {r["method"] for r in doc["summary"]}
+    assert {"counts", "ewma", "kde", "learned", "ensemble", "default"} <= methods
+    assert doc["evidence"].startswith("On your data, over the last ")
+    assert doc["choice"]["predictor"] in doc["metadata"]["candidates"]
+    text = CliRunner().invoke(app, ["backtest", "--store", str(store_dir), "--splits", "4"])
+    assert text.exit_code == 0, text.output
+    assert "Rolling back-test" in text.output and "counts alone found" in text.output
 
 
 def test_bad_output_suffix(store_dir, tmp_path):

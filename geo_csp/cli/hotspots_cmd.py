@@ -182,8 +182,14 @@ def areas_command(
 
 @app.command("backtest")
 def backtest_command(
-    split: Annotated[str, typer.Option("--split", help="First month measured (YYYY-MM); earlier months select.")],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
+    split: Annotated[str | None, typer.Option(
+        "--split", help="One split instead of the rolling back-test: first month measured (YYYY-MM); "
+        "earlier months select, every month from it is measured.")] = None,
+    splits: Annotated[int, typer.Option("--splits", help="Rolling back-test: the last N months, one split each "
+                                        "(fewer when the data hold fewer).")] = 12,
+    horizon_months: Annotated[int, typer.Option("--horizon-months", help="Months measured after each split "
+                                                "(1; 3 for a quarter).")] = 1,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     unit: Annotated[str, _UNIT] = "h3",
     resolution: Annotated[int | None, _RES] = None,
@@ -192,36 +198,68 @@ def backtest_command(
     source: Annotated[list[str] | None, _SOURCE] = None,
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     area_share: Annotated[float, typer.Option("--area-share", help="Share of the study area selected.")] = 0.05,
-    sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep H3 resolutions 7-11.")] = False,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep H3 resolutions 7-11 (rolling, same area budget).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON document on stdout.")] = False,
 ) -> None:
-    """Back-test: hotspots from the months before --split, measured on the months from it (PAI, hit rate, RRI)."""
+    """Back-test every predictor: rolling origin over the last --splits months (default), or one --split.
+
+    PAI = hit rate / share of the study area, the selected cells clipped to the study area; the
+    default selection's figures are out of sample (chosen on earlier splits only).
+    """
     from geo_csp import backtest
 
     ctx = _context(store_dir, boundary, unit=unit)
     inc = _incidents(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
     if not as_json:
         print_counted(inc.attrs["counted"])
-    table = backtest.backtest(inc, split=split, unit=unit, resolution=resolution, study_area=ctx["study_area"],
-                              units=ctx["units"], crime_types=crime_type or None, group=group, area_shares=(area_share,))
-    doc: dict[str, Any] = {
-        rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
-        for rec in table.to_dict("records")
-    }
-    doc["metadata"] = {**table.attrs, "area_share_target": area_share, "study_area": ctx["study_area_source"],
-                       "counted": inc.attrs["counted"]}
+    common = dict(unit=unit, resolution=resolution, study_area=ctx["study_area"], units=ctx["units"],
+                  crime_types=crime_type or None, group=group, area_shares=(area_share,))
+    if split is not None:
+        table = backtest.backtest(inc, split=split, **common)
+        doc: dict[str, Any] = {
+            rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
+            for rec in table.to_dict("records")
+        }
+        doc["metadata"] = {**table.attrs, "area_share_target": area_share, "study_area": ctx["study_area_source"],
+                           "counted": inc.attrs["counted"]}
+        title = f"Back-test from {split}: {area_share:.0%} of the study area"
+        rows = [(m, doc[m]["pai"], None, doc[m]["hit_rate"], doc[m]["pei"], doc[m]["rri"], None)
+                for m in (*backtest.BASELINES, "learned", "ensemble") if m in doc]
+        sentence, lattice = None, table.attrs["lattice"]
+    else:
+        result = backtest.rolling_backtest(inc, n_splits=splits, horizon_months=horizon_months, **common)
+        doc = {"summary": result.summary.to_dict("records"), "choice": result.choice(area_share=area_share),
+               "evidence": result.sentence(area_share=area_share),
+               "metadata": {**result.metadata, "area_share_target": area_share, "study_area": ctx["study_area_source"],
+                            "counted": inc.attrs["counted"]}}
+        n = result.metadata["n_splits"]
+        title = (f"Rolling back-test, {n} split{'s' if n != 1 else ''} ({result.metadata['test_months'][0]}.."
+                 f"{result.metadata['test_months'][-1]}, {horizon_months} month{'s' if horizon_months != 1 else ''} "
+                 f"ahead): {area_share:.0%} of the study area")
+        rows = []
+        for m in (*backtest.BASELINES, "learned", "ensemble", "default"):
+            r = result.row(m, area_share=area_share)
+            rows.append((m, r["pai_mean"], r["pai_sd"], r["hit_rate_mean"], r["pei_mean"], r["rri_mean"], r["beats_counts"]))
+        sentence, lattice = doc["evidence"], result.metadata["lattice"]
     if sweep:
         doc["resolution_sweep"] = backtest.resolution_sweep(
-            inc, split=split, area_share=area_share, study_area=ctx["study_area"],
-            crime_types=crime_type or None, group=group).to_dict("records")
+            inc, area_share=area_share, study_area=ctx["study_area"], crime_types=crime_type or None, group=group,
+            n_splits=splits, horizon_months=horizon_months).to_dict("records")
     doc = _jsonable(doc)
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
         return
-    view = Table(title=f"Back-test from {split}: {area_share:.0%} of the area", title_justify="left")
-    for col in ("selection", "PAI", "hit rate", "RRI", "PEI"):
+    view = Table(title=title, title_justify="left")
+    for col in ("selection", "PAI", "PAI sd", "hit rate", "PEI", "RRI", "beats counts"):
         view.add_column(col)
-    for name in backtest.METHODS:
-        r = doc[name]
-        view.add_row(name, f"{r['pai']:.2f}", f"{r['hit_rate']:.1%}", f"{r['rri']:.2f}", f"{r['pei']:.2f}")
+    fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
+    for name, pai, sd, hit, pei, rri, beats in rows:
+        view.add_row(name, fmt(pai, ".2f"), fmt(sd, ".2f"), fmt(hit, ".1%"), fmt(pei, ".2f"), fmt(rri, ".2f"),
+                     fmt(beats, ".0%"))
     out.print(view)
+    out.print("kde and ewma are their best bandwidth and half-life in hindsight (flattering them); "
+              "default is the selection the product uses, chosen on earlier splits only.")
+    if sentence:
+        out.print(sentence)
+    elif lattice["flag"]:
+        out.print(lattice["note"])
