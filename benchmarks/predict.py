@@ -126,7 +126,7 @@ def main() -> None:
                                                n_splits=args.splits, area_shares=(args.share,))
         results[name] = report(name, result, args.share, time.perf_counter() - start)
     if results:
-        print("\n## mean PAI at {:.0%} of the area".format(args.share))
+        print(f"\n## mean PAI at {args.share:.0%} of the area")
         table = pd.DataFrame(results).T[list(SHOWN)]
         print(table.round(2).to_string())
         best = table[list(predict.BASELINES)].max(axis=1)

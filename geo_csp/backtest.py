@@ -43,8 +43,10 @@ the snap points are, not where crime will be: ``lattice`` in the metadata flags 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -56,6 +58,8 @@ from geo_csp._errors import ParameterError
 
 __all__ = [
     "BASELINES",
+    "add_priority",
+    "priority_scores",
     "DEFAULT_FALLBACK",
     "LATTICE_HIT_RATE",
     "METRICS",
@@ -327,7 +331,7 @@ def _summarise(rows: pd.DataFrame) -> pd.DataFrame:
 def rolling_backtest_inputs(
     inputs: predict.PredictionInputs,
     *,
-    month_labels: Sequence[str],
+    month_labels: Sequence[str] | np.ndarray,
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
     area_shares: Sequence[float] = _ALL_SHARES,
     total_area_m2: float | None = None,
@@ -555,3 +559,142 @@ def resolution_sweep(
             row[f"hit_rate_{rec['method']}"] = rec["hit_rate_mean"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: Predictors whose scores are expected counts (or proportional to them) and add up over an area.
+_ADDITIVE: Final = ("counts", "last_period", "ewma", "kde", "learned")
+#: The recent months whose mean total scales the predicted shares into expected incidents.
+_RECENT_MONTHS: Final = 3
+
+
+def _expected_incidents(scores: np.ndarray, name: str, inputs: predict.PredictionInputs) -> np.ndarray:
+    """Scores as expected incidents next month, so that they add up over an area.
+
+    Count-like scores become shares of the recent monthly total (the mean of the last 3 months).
+    Rank-like scores (``persistence``, ``gi_mean``, ``ensemble``) keep their order and take the
+    sorted expected counts of the middle EWMA: the unit ranked k-th gets the k-th largest.
+    """
+    n_months = inputs.n.shape[1]
+    recent = float(inputs.n[:, max(0, n_months - _RECENT_MONTHS):].sum() / min(_RECENT_MONTHS, n_months))
+
+    def as_counts(values: np.ndarray) -> np.ndarray:
+        total = float(values.sum())
+        return values / total * recent if total > 0 else np.zeros(len(values))
+
+    if predict.family(name) in _ADDITIVE:
+        return as_counts(np.clip(np.asarray(scores, dtype="float64"), 0.0, None))
+    base = np.sort(as_counts(inputs.ewma_all(inputs.middle_half_life)[:, n_months]))[::-1]
+    out = np.empty(len(scores))
+    out[np.lexsort((np.arange(len(scores)), -np.asarray(scores, dtype="float64")))] = base
+    return out
+
+
+def _cache_key(inputs: predict.PredictionInputs, unit_ids: pd.Index, settings: dict[str, Any]) -> str:
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(inputs.n, dtype="float64").tobytes())
+    digest.update(np.ascontiguousarray(inputs.area_m2).round(3).tobytes())
+    digest.update("\x1f".join(map(str, unit_ids)).encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:24]
+
+
+def priority_scores(
+    cube: cube_mod.Cube,
+    *,
+    study_area: shapely.Geometry | None = None,
+    predictor: str = "auto",
+    area_share: float = 0.05,
+    n_splits: int = 12,
+    hotspot_params: hotspots.HotspotParams | None = None,
+    predict_params: predict.PredictParams | None = None,
+    cache_dir: str | Path | None = None,
+) -> tuple[pd.Series, dict[str, Any]]:
+    """The default priority score of every unit: expected incidents next month from the predictor the back-test picks.
+
+    Parameters
+    ----------
+    cube
+        A monthly cube (:func:`geo_csp.cube.build_cube`) of the crime group planned for.
+    study_area
+        The study area (``A`` of PAI); default the union of the units.
+    predictor
+        ``"auto"``: a rolling back-test on the cube (the last ``n_splits`` months) picks it
+        (:meth:`RollingBacktest.choice`); or a candidate's name (no back-test is run).
+    area_share
+        The area budget the back-test scores (5% of the study area).
+    cache_dir
+        A folder for the back-test's choice, keyed by a hash of the counts and every setting, so the
+        same data reuse it (the app and each command of a store); ``None`` runs it every time.
+
+    Returns
+    -------
+    (pandas.Series, dict)
+        ``predicted_n`` per unit (index: the cube's unit ids), summing to the recent monthly total;
+        and the metadata: the predictor, how it was chosen, its figures and the evidence sentence.
+    """
+    import json
+
+    geom = study_area if study_area is not None else shapely.union_all(cube.units.geometry.to_numpy())
+    inputs = prediction_inputs(cube, study_area=geom, hotspot_params=hotspot_params, params=predict_params)
+    n_months = inputs.n.shape[1]
+    settings = {"predictor": predictor, "area_share": area_share, "n_splits": n_splits,
+                "predict_params": inputs.params.to_dict(), "hotspot_params": inputs.hotspot_params.to_dict(),
+                "study_area_m2": round(float(shapely.area(geom)), 1)}
+    meta: dict[str, Any] | None = None
+    path = None
+    if predictor == "auto" and cache_dir is not None:
+        path = Path(cache_dir) / f"priority-{_cache_key(inputs, cube.units.index, settings)}.json"
+        if path.is_file():
+            try:
+                meta = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                meta = None
+    if meta is None:
+        if predictor != "auto":
+            if predictor not in predict.predictor_names(inputs):
+                raise ParameterError(f"unknown predictor {predictor!r}; use 'auto' or one of {predict.predictor_names(inputs)}")
+            meta = {"predictor": predictor, "chosen_by": "named by the caller (no back-test run)", "evidence": None}
+        elif n_months < 3:
+            meta = {"predictor": "counts", "chosen_by": f"only {n_months} month(s) of data: too few for a back-test",
+                    "evidence": (f"Only {n_months} month(s) of data: too few to test how well any selection predicts; "
+                                 "places are ranked by their counts.")}
+        else:
+            result = rolling_backtest_inputs(inputs, month_labels=cube.period_labels,
+                                             splits=rolling_splits(n_months, n_splits=n_splits),
+                                             area_shares=(area_share,), total_area_m2=float(shapely.area(geom)))
+            meta = {**result.choice(area_share=area_share), "evidence": result.sentence(area_share=area_share),
+                    "summary": result.summary[["method", "n_splits", "pai_mean", "pai_sd", "hit_rate_mean",
+                                               "hit_rate_sd", "beats_counts"]].round(4).to_dict("records")}
+        meta = {**meta, "settings": settings}
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(meta, default=str), encoding="utf-8")
+            tmp.replace(path)
+    name = str(meta["predictor"])
+    values = _expected_incidents(predict.score(name, inputs, n_months) if n_months >= 2 else inputs.n.sum(axis=1),
+                                 name, inputs)
+    meta = {**meta, "column": schema.PREDICTED_N,
+            "meaning": (f"expected incidents in the month after {cube.period_labels[-1]} from {name!r}, scaled to the "
+                        f"mean monthly total of the last {min(_RECENT_MONTHS, n_months)} months")}
+    return pd.Series(values, index=cube.units.index, name=schema.PREDICTED_N), meta
+
+
+def add_priority(result: analysis.HotspotResult, *, study_area: Any = None, **options: Any) -> analysis.HotspotResult:
+    """A hotspot run with the default priority score: ``predicted_n`` in its units and areas.
+
+    Each area's ``predicted_n`` is the sum over its units; the areas themselves (contiguous
+    significant units, :mod:`geo_csp.areas`) are unchanged, so they stay patrollable places.
+    ``metadata["priority"]`` holds the choice, its back-test figures and the evidence sentence.
+    ``options`` go to :func:`priority_scores`.
+    """
+    geom = cube_mod.study_geometry(study_area)  # None: the union of the units (for H3 cells, slightly more than the area)
+    scores, meta = priority_scores(result.cube, study_area=geom, **options)
+    units = result.units.assign(**{schema.PREDICTED_N: scores.reindex(result.units.index).to_numpy()})
+    by_area = units.groupby(schema.AREA_ID)[schema.PREDICTED_N].sum()
+    areas = result.areas.assign(**{schema.PREDICTED_N: result.areas[schema.AREA_ID].map(by_area).fillna(0.0).to_numpy()
+                                   if len(result.areas) else np.empty(0)})
+    return dataclasses.replace(result, units=units, areas=areas, metadata={**result.metadata, "priority": meta})

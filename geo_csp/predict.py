@@ -371,5 +371,5 @@ def score(name: str, inputs: PredictionInputs, end: int) -> np.ndarray:
         return inputs._get(f"learned_{end}", lambda: _learned(inputs, end))
     if name == "ensemble":
         members = (counts, inputs.ewma_all(inputs.middle_half_life)[:, end], score("learned", inputs, end))
-        return sum(_percentile_rank(m) for m in members) / len(members)
+        return np.mean([_percentile_rank(m) for m in members], axis=0)
     raise ParameterError(f"unknown predictor {name!r}; choose one of {predictor_names(inputs)}")

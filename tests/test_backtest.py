@@ -236,3 +236,32 @@ def test_resolution_sweep(planted):
     assert sweep["resolution"].tolist() == [8, 9]
     assert sweep["n_units"].is_monotonic_increasing
     assert {"pai_gi_mean", "pai_counts", "pai_ewma", "pai_default", "lattice"} <= set(sweep.columns)
+
+
+def test_priority_scores_pick_by_back_test_add_up_and_are_cached(planted, tmp_path):
+    from geo_csp import analysis, schema
+
+    borough = boundaries.load_borough()
+    result = analysis.run_hotspots(planted, resolution=9, study_area=borough)
+    ranked = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)
+    meta = ranked.metadata["priority"]
+    assert meta["predictor"] in {r["method"] for r in meta["summary"]} and meta["settings"]["area_share"] == 0.05
+    assert meta["evidence"].startswith("On your data, over the last 10 rolling months")
+    units = ranked.units
+    # expected incidents next month: they add up to the mean monthly total of the last 3 months
+    assert_allclose(units[schema.PREDICTED_N].sum(), result.cube.n[:, -3:].sum() / 3, rtol=1e-9)
+    assert (units[schema.PREDICTED_N] >= 0).all()
+    by_area = units.groupby(schema.AREA_ID)[schema.PREDICTED_N].sum()
+    assert_allclose(ranked.areas[schema.PREDICTED_N], ranked.areas[schema.AREA_ID].map(by_area))
+    assert ranked.areas[schema.AREA_ID].tolist() == result.areas[schema.AREA_ID].tolist()  # same patrollable areas
+    # the town-centre cluster holds the most expected crime
+    top = units.sort_values(schema.PREDICTED_N, ascending=False).iloc[0]
+    assert shapely.distance(top.geometry, shapely.Point(380_400, 410_900)) < 400
+    assert len(list(tmp_path.glob("priority-*.json"))) == 1
+    again = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)  # from the cache: same choice
+    assert again.metadata["priority"]["predictor"] == meta["predictor"]
+    assert_allclose(again.units[schema.PREDICTED_N], units[schema.PREDICTED_N])
+    named = backtest.add_priority(result, study_area=borough, predictor="counts")
+    assert named.metadata["priority"]["evidence"] is None
+    with pytest.raises(ParameterError, match="unknown predictor"):
+        backtest.add_priority(result, predictor="crystal_ball")
