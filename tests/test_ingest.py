@@ -17,6 +17,7 @@ from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+import _hostile
 from geo_csp import _errors, ingest, schema, settings, store
 
 DATA = Path(__file__).parent / "data"
@@ -29,35 +30,73 @@ CASES = tomllib.loads((BAD / "expected.toml").read_text(encoding="utf-8"))["case
 # The bad-input corpus (table-driven from tests/data/bad/expected.toml)
 # --------------------------------------------------------------------------------------------------
 def test_corpus_is_large_enough() -> None:
-    assert len(CASES) >= 25
-    assert len({c["file"] for c in CASES}) >= 25
+    assert len(CASES) >= 60
+    assert len({c["file"] for c in CASES}) >= 60
+    for case in CASES:  # every case says what must happen
+        assert ("error" in case and "match" in case) != ("accepted" in case and "reasons" in case), case
+
+
+def _case_path(case: dict, folder: Path) -> Path:
+    """The input of a corpus case: a corpus file, a file made now (``make``) or a system path."""
+    if "make" in case:
+        folder.mkdir(parents=True, exist_ok=True)
+        return _hostile.MAKERS[case["make"]](folder)
+    return Path(case["path"]) if "path" in case else BAD / case["file"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}|{c.get('mapping', '')}" for c in CASES])
 def test_bad_input(case: dict, tmp_path: Path) -> None:
     mapping = BAD / case["mapping"] if "mapping" in case else None
     store_dir = tmp_path / "store"
+    path = _case_path(case, tmp_path / "made")
     if "error" in case:
         with pytest.raises(getattr(_errors, case["error"]), match=case["match"]):
-            ingest.ingest_paths([BAD / case["file"]], store_dir=store_dir, mapping=mapping)
+            ingest.ingest_paths([path], store_dir=store_dir, mapping=mapping)
         # nothing of a refused file is written
         assert not (store_dir / store.MANIFEST_NAME).exists()
         assert not list(store_dir.rglob("*.parquet"))
         return
-    report = ingest.ingest_paths([BAD / case["file"]], store_dir=store_dir, mapping=mapping)
+    report = ingest.ingest_paths([path], store_dir=store_dir, mapping=mapping)
     (f,) = report.files
     assert f.accepted == case["accepted"]
     assert f.unlocated == case.get("unlocated", 0)
     assert f.reasons == case["reasons"]
     assert f.rows_read == f.accepted + f.quarantined
+    for note in case.get("notes", []):
+        assert any(re.search(note, n) for n in report.notes), (note, report.notes)
     quarantine = store.read_quarantine(store_dir)
     assert sorted(quarantine[schema.LINE]) == case.get("lines", [])
     assert set(quarantine["reason"]) <= set(schema.REASONS)
-    assert (quarantine["file"] == str(BAD / case["file"])).all()
+    assert (quarantine["file"] == f.path).all()
     assert quarantine["message"].str.len().gt(10).all()
     incidents = store.read_incidents(store_dir)
     assert len(incidents) == f.accepted
     assert not incidents[schema.LINE].isin(quarantine[schema.LINE]).any()
+    if "locations" in case:
+        assert incidents.sort_values(schema.LINE)[schema.LOCATION].tolist() == case["locations"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}|{c.get('mapping', '')}" for c in CASES])
+def test_cli_gives_one_line_and_no_traceback(case: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``geo-csp ingest`` on every corpus case: exit 0, or exit 1 with one line naming the input."""
+    from geo_csp.cli import main
+
+    path = _case_path(case, tmp_path / "made")
+    args = ["geo-csp", "ingest", str(path), "--store", str(tmp_path / "store")]
+    if "mapping" in case:
+        args += ["--mapping", str(BAD / case["mapping"])]
+    monkeypatch.setattr("sys.argv", args)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err
+    if "error" in case:
+        assert exit_info.value.code == 1
+        (line,) = err.strip().splitlines()
+        assert line.startswith("geo-csp: error: ") and re.search(case["match"], line), line
+    else:
+        assert exit_info.value.code in (0, None), err
 
 
 def test_quarantine_message_names_the_value(tmp_path: Path) -> None:
