@@ -43,7 +43,9 @@ __all__ = [
     "attribution_text",
     "figure_texts",
     "figure_to_data_uri",
+    "figure_bytes",
     "hotspot_map",
+    "meeting_map",
     "save_figure",
     "stamp_synthetic",
     "trend_chart",
@@ -255,6 +257,105 @@ def trend_chart(
         stamp_synthetic(fig)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def meeting_map(
+    units: gpd.GeoDataFrame,
+    *,
+    fill: Sequence[str],
+    legend: Sequence[tuple[str, str]],
+    legend_title: str = "",
+    areas: gpd.GeoDataFrame | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    route: gpd.GeoDataFrame | None = None,
+    stops: pd.DataFrame | None = None,
+    hub: gpd.GeoDataFrame | None = None,
+    title: str = "",
+    subtitle: str = "",
+    synthetic: bool = False,
+    figsize_in: tuple[float, float] = (11.7, 8.3),
+) -> Figure:
+    """The map on screen as a printable figure (A4 landscape by default), for the minutes.
+
+    Parameters
+    ----------
+    units
+        The units drawn (EPSG:27700), filled with ``fill`` (one colour each, e.g. from
+        :func:`geo_csp.maps.unit_colours`, so print and screen agree).
+    legend, legend_title
+        Legend rows (label, colour) and their heading.
+    areas
+        Named hotspot areas: black outlines with their names.
+    wards
+        Ward boundaries and names, for orientation.
+    route, stops, hub
+        A walkabout: the route line, numbered stops (``order``, ``easting``, ``northing``) and the start
+        hub; the map is then framed on the route.
+    title, subtitle
+        Printed above the map (what, when, which filters).
+    synthetic
+        Stamp SYNTHETIC across the figure.
+    """
+    for frame, name in ((units, "units"), (areas, "areas"), (wards, "wards"), (route, "route"), (hub, "hub")):
+        _check_crs(frame, name)
+    if len(fill) != len(units):
+        raise SchemaError(f"`fill` has {len(fill)} colours for {len(units)} units; give one per unit")
+    fig, ax = plt.subplots(figsize=figsize_in)
+    units.plot(ax=ax, color=list(fill), edgecolor="#9a9a9a", linewidth=0.15)
+    handles: list = [Patch(facecolor=c, edgecolor="#777777", label=lbl) for lbl, c in legend]
+    if wards is not None and len(wards):
+        wards.boundary.plot(ax=ax, color="#666666", linewidth=0.6, linestyle="--")
+        handles.append(Line2D([], [], color="#666666", linewidth=0.6, linestyle="--", label="Ward boundary"))
+    if areas is not None and len(areas):
+        areas.boundary.plot(ax=ax, color="#000000", linewidth=1.6)
+        handles.append(Line2D([], [], color="#000000", linewidth=1.6, label="Named hotspot area"))
+        points = areas.geometry.representative_point()
+        for x, y, name in zip(points.x, points.y, areas[schema.AREA_NAME].astype(str), strict=True):
+            ax.annotate(name, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8, fontweight="bold",
+                        zorder=6, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+    framed = False
+    if route is not None and len(route):
+        route.plot(ax=ax, color="#e31a1c", linewidth=2.5, zorder=7)
+        handles.append(Line2D([], [], color="#e31a1c", linewidth=2.5, label="Walkabout route"))
+        x0, y0, x1, y1 = route.total_bounds
+        pad = max(x1 - x0, y1 - y0) * 0.12 + 150.0
+        ax.set_xlim(x0 - pad, x1 + pad)
+        ax.set_ylim(y0 - pad, y1 + pad)
+        framed = True
+    if stops is not None and len(stops):
+        for x, y, order in zip(stops["easting"], stops["northing"], stops["order"], strict=True):
+            ax.annotate(str(int(order)), (x, y), ha="center", va="center", fontsize=8, color="white",
+                        fontweight="bold", zorder=9,
+                        bbox={"boxstyle": "circle,pad=0.25", "fc": "#e31a1c", "ec": "white", "lw": 1.2})
+    if hub is not None and len(hub):
+        point = hub.geometry.iloc[0]
+        ax.annotate("Start / finish", (point.x, point.y), ha="center", va="center", fontsize=7, color="white",
+                    fontweight="bold", zorder=9, bbox={"boxstyle": "round,pad=0.3", "fc": "#ff7f00", "ec": "white"})
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if wards is not None and len(wards) and schema.WARD_NAME in wards.columns and not framed:
+        _label_wards(ax, wards)
+    ax.legend(handles=handles, title=legend_title or None, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              fontsize=8, title_fontsize=9, frameon=False)
+    add_scalebar(ax)
+    add_north_arrow(ax)
+    if title:
+        fig.suptitle(title, fontsize=13, x=0.02, ha="left")
+    if subtitle:
+        fig.text(0.02, 0.925, subtitle, fontsize=9, ha="left", color="#333333")
+    fig.text(0.01, 0.01, attribution_text(), fontsize=6.5, ha="left", va="bottom")
+    if synthetic:
+        stamp_synthetic(fig)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.91))
+    return fig
+
+
+def figure_bytes(fig: Figure, *, format: str = "png", dpi: int = 150) -> bytes:  # noqa: A002 - matplotlib's name
+    """The figure as PNG or PDF bytes; the figure is closed."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=format, dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:

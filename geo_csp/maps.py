@@ -8,10 +8,13 @@ URLs, so a saved map or a streamlit-folium map works on networks that block tile
 Only core Leaflet is used (GeoJSON, circle markers, the layer control); the legend and the
 SYNTHETIC label are plain HTML.
 
-Basemap tiles are optional: ``basemap=None`` draws on a plain background (police and council
-networks often block tile servers); ``"light"`` (CARTO Positron) or ``"osm"`` add tiles, and a tile
-that fails to load leaves the vector layers drawn. Incidents are drawn as aggregated cells or
-polygons, never as one marker each.
+Basemap tiles are optional: ``"osm"`` (OpenStreetMap, with its attribution) or ``"light"`` (CARTO
+Positron) add tiles, and a tile that fails to load leaves the vector layers drawn; ``basemap=None`` is
+the offline map (police and council networks often block tile servers): no tile is requested, the map
+says it is offline, and :func:`add_names` writes the places, wards and streets of the store's own data on
+it (:func:`street_labels`: police.uk "On or near ..." snap-point names), so the room can still tell where a
+hotspot is. Incidents are drawn as aggregated cells or polygons, never as one marker each. Tooltips and
+legends use the plain names of :mod:`geo_csp.display` ("Incidents", "Harm (crime-days)").
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 from pyproj import Transformer
 
-from geo_csp import schema, settings
+from geo_csp import display, schema, settings
 from geo_csp._errors import CRSError, ParameterError, SchemaError
 from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES, NO_PATTERN
 
@@ -42,15 +45,23 @@ __all__ = [
     "AREA_CLASS",
     "BASEMAPS",
     "BOROUGH_WIDE_SHARE",
+    "CHANGE_COLUMN",
     "CLASS_COLOURS",
+    "NAME_CLASS",
+    "OFFLINE_NOTE",
+    "STOP_CLASS",
     "LAYER_CLASS_PREFIX",
     "LEAFLET_DIR",
     "UNIT_CLASS",
+    "add_names",
+    "add_route",
     "base_map",
     "borough_wide",
+    "change_colours",
     "class_colour",
     "hotspot_map",
     "offline_assets",
+    "street_labels",
     "value_colours",
     "zoom_for_bounds",
 ]
@@ -90,6 +101,17 @@ CLASS_COLOURS: Final[dict[str, str]] = {
 UNIT_CLASS: Final = "geo-csp-unit"
 AREA_CLASS: Final = "geo-csp-area"
 LAYER_CLASS_PREFIX: Final = "geo-csp-layer-"
+#: CSS class of the names written on the map (``geo-csp-name-place``, ``-ward``, ``-street`` by kind).
+NAME_CLASS: Final = "geo-csp-name"
+#: CSS class of a walkabout's numbered stop markers.
+STOP_CLASS: Final = "geo-csp-stop"
+#: Column of signed differences that :func:`hotspot_map` colours on a diverging scale (the change view).
+CHANGE_COLUMN: Final = "n_change"
+#: What the offline map says about itself.
+OFFLINE_NOTE: Final = ("Offline map: no street tiles are loaded. Places, wards and streets are named from "
+                       "this store's own data; zoom in for street names.")
+#: Street names appear from this zoom level (the borough fits at about 12).
+STREET_NAMES_FROM_ZOOM: Final = 14
 _SEQUENTIAL: Final = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
 _OTHER: Final = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 #: Decimal places of a degree kept in the map's GeoJSON (about 0.1 m).
@@ -151,6 +173,20 @@ class _HtmlOverlay(MacroElement):
           .geo-csp-synthetic { font-weight: bold; font-size: 15px; color: #b00; letter-spacing: 2px; }
           .geo-csp-label div { font: bold 13px/1.1 sans-serif; color: #111; white-space: nowrap;
             text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 5px #fff; }
+          .geo-csp-offline { color: #333; max-width: 330px; font-size: 11px; }
+          .geo-csp-name span { position: absolute; transform: translate(-50%, -50%); white-space: nowrap;
+            pointer-events: none; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 4px #fff; }
+          .geo-csp-name-place span { font: 600 12px/1 sans-serif; color: #3a2a14; }
+          .geo-csp-name-ward span { font: italic 11px/1 sans-serif; color: #666; letter-spacing: 1px;
+            text-transform: uppercase; }
+          .geo-csp-name-street span { font: 10px/1 sans-serif; color: #234; display: none; }
+          .geo-csp-show-streets .geo-csp-name-street span { display: inline; }
+          .geo-csp-show-streets .geo-csp-name-ward span { display: none; }
+          .geo-csp-stop div { width: 22px; height: 22px; margin: -11px 0 0 -11px; border-radius: 50%;
+            background: #e31a1c; color: #fff; border: 2px solid #fff; box-shadow: 0 0 0 1px #600;
+            font: bold 12px/22px sans-serif; text-align: center; }
+          .geo-csp-stop-hub div { background: #ff7f00; width: auto; padding: 0 6px; border-radius: 11px;
+            margin: -11px 0 0 -20px; white-space: nowrap; }
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
@@ -190,8 +226,37 @@ def value_colours(values: pd.Series, *, n_classes: int = 5) -> tuple[pd.Series, 
         k = np.clip(np.searchsorted(edges, v[positive], side="right") - 1, 0, edges.size - 2)
         palette = np.array(_SEQUENTIAL[-(edges.size - 1) :] if edges.size - 1 < 5 else _SEQUENTIAL, dtype=object)
         colours[positive] = palette[k]
-        legend += [(f"{edges[i]:,.4g} – {edges[i + 1]:,.4g}", str(palette[i])) for i in range(edges.size - 1)]
+        legend += [(f"{_people(edges[i])} – {_people(edges[i + 1])}", str(palette[i])) for i in range(edges.size - 1)]
     return pd.Series(colours, index=values.index), legend
+
+
+def _people(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2g}"
+
+
+_DOWN: Final = ("#08519c", "#4292c6", "#9ecae1")
+_UP: Final = ("#fcbba1", "#ef3b2c", "#a50f15")
+
+
+def change_colours(values: pd.Series) -> tuple[pd.Series, list[tuple[str, str]]]:
+    """Diverging colours of signed changes (blue down, grey none, red up) and the legend rows.
+
+    Bins are whole incidents, symmetric about zero, at thirds of the largest absolute change.
+    """
+    v = pd.to_numeric(values, errors="coerce").fillna(0.0).to_numpy(dtype="float64")
+    top = float(np.abs(v).max()) if v.size else 0.0
+    if top < 1:
+        return pd.Series(_NONE_COLOUR, index=values.index, dtype=object), [("No change", _NONE_COLOUR)]
+    a, b = max(1.0, np.ceil(top / 3)), max(2.0, np.ceil(2 * top / 3))
+    edges = np.array([-np.inf, -b, -a, -0.5, 0.5, a, b, np.inf])
+    palette = np.array([*_DOWN, _NONE_COLOUR, *_UP], dtype=object)
+    k = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, 6)
+    legend = [(f"Down {b:,.0f} or more", _DOWN[0]), (f"Down {a:,.0f} to {b - 1:,.0f}", _DOWN[1]),
+              (f"Down 1 to {a - 1:,.0f}" if a > 1 else "Down 1", _DOWN[2]), ("No change", _NONE_COLOUR),
+              (f"Up 1 to {a - 1:,.0f}" if a > 1 else "Up 1", _UP[0]), (f"Up {a:,.0f} to {b - 1:,.0f}", _UP[1]),
+              (f"Up {b:,.0f} or more", _UP[2])]
+    used = sorted(set(k.tolist()))
+    return pd.Series(palette[k], index=values.index), [legend[i] for i in used]
 
 
 @functools.lru_cache(maxsize=1)
@@ -212,13 +277,20 @@ def _to_display(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=settings.DISPLAY_CRS))
 
 
+#: Decimal places of the numbers tooltips show (people's rounding; the browser adds thousands separators).
+_TOOLTIP_DECIMALS: Final = {schema.N: 0, schema.HARM: 0, schema.GI_Z: 1, schema.RATE_PER_1000: 1,
+                            "share_of_crime": 1, CHANGE_COLUMN: 0, "n_this": 0, "n_before": 0}
+
+
 def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame:
-    """Only ``keep`` columns (those present), as strings or floats, so GeoJSON serialises them."""
+    """Only ``keep`` columns (those present), as strings or floats, so GeoJSON serialises them; numbers
+    rounded as people read them (shares as percentages)."""
     cols = [c for c in keep if c in frame.columns]
     out = frame[cols + [frame.geometry.name]].copy()
     for c in cols:
         if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
-            out[c] = out[c].astype("float64").round(3)
+            scale = 100.0 if c in display.PERCENT_COLUMNS else 1.0
+            out[c] = (scale * out[c].astype("float64")).round(_TOOLTIP_DECIMALS.get(c, 3))
         elif pd.api.types.is_datetime64_any_dtype(out[c]):
             out[c] = out[c].dt.strftime("%Y-%m-%d").fillna("").astype(object)
         else:
@@ -311,6 +383,7 @@ def base_map(
         url, attribution, max_zoom = BASEMAPS[basemap]
         folium.TileLayer(url, attr=attribution, name=f"basemap: {basemap}", max_zoom=max_zoom).add_to(m)
     _MetricScale().add_to(m)
+    _ZoomClasses().add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(8, 8), padding_bottom_right=(8 + legend_width_px, 8))
     if synthetic:
         _HtmlOverlay(
@@ -318,6 +391,158 @@ def base_map(
             css_class="geo-csp-synthetic",
             position="top: 10px; left: 50px;",
         ).add_to(m)
+    if basemap is None:
+        _HtmlOverlay(html.escape(OFFLINE_NOTE), css_class="geo-csp-offline",
+                     position=f"top: {46 if synthetic else 10}px; left: 50px;").add_to(m)
+    return m
+
+
+class _ZoomClasses(MacroElement):
+    """Street names shown from :data:`STREET_NAMES_FROM_ZOOM` (a class on the map's container), so the
+    borough view is not buried under them."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            function names() {
+                map.getContainer().classList.toggle("geo-csp-show-streets", map.getZoom() >= {{ this.zoom }});
+            }
+            map.on("zoomend", names);
+            names();
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "ZoomClasses"
+        self.zoom = STREET_NAMES_FROM_ZOOM
+
+
+class _Names(MacroElement):
+    """Names as Leaflet markers from one GeoJSON of points (``t``: escaped text, ``k``: kind): one script,
+    not one marker element per name."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.geoJSON({{ this.data|tojson }}, {
+            pointToLayer: function(f, latlng) {
+                return L.marker(latlng, {interactive: false, keyboard: false, icon: L.divIcon({
+                    className: "{{ this.css }} {{ this.css }}-" + f.properties.k, iconSize: null,
+                    html: "<span>" + f.properties.t + "</span>"})});
+            }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict) -> None:
+        super().__init__()
+        self._name = "Names"
+        self.data = data
+        self.css = NAME_CLASS
+
+
+def street_labels(incidents: pd.DataFrame, *, max_streets: int = 400) -> gpd.GeoDataFrame:
+    """One label point per street of the incidents' police.uk locations ("On or near Kiln Walk" -> "Kiln Walk").
+
+    The point is the median of the street's located snap points (EPSG:27700); police.uk's place-type
+    names ("Parking Area", "Supermarket") name no street and are left out. The ``max_streets`` streets
+    with most incidents are kept (columns ``name``, ``n``), busiest first.
+    """
+    for col in (schema.LOCATION, schema.EASTING, schema.NORTHING):
+        if col not in incidents.columns:
+            raise SchemaError(f"`incidents` needs a {col!r} column for street names; it has {list(incidents.columns)}")
+    located = incidents[schema.EASTING].notna() & incidents[schema.NORTHING].notna()
+    if schema.LOCATED in incidents.columns:
+        located &= incidents[schema.LOCATED].fillna(False).astype(bool)
+    frame = incidents.loc[located, [schema.LOCATION, schema.EASTING, schema.NORTHING]]
+    name = frame[schema.LOCATION].astype("string").str.replace(r"^\s*On or near\s+", "", regex=True).str.strip()
+    keep = name.notna() & (name != "") & ~name.isin(schema.POLICE_UK_GENERIC_LOCATIONS)
+    grouped = frame[keep.to_numpy()].assign(name=name[keep]).groupby("name", sort=False)
+    streets = grouped[[schema.EASTING, schema.NORTHING]].median().assign(n=grouped.size())
+    streets = streets.sort_values("n", ascending=False, kind="mergesort").head(max_streets).reset_index()
+    return gpd.GeoDataFrame(
+        streets[["name", "n"]], geometry=gpd.points_from_xy(streets[schema.EASTING], streets[schema.NORTHING]),
+        crs=settings.WORKING_CRS,
+    )
+
+
+def add_names(
+    m: folium.Map,
+    *,
+    places: gpd.GeoDataFrame | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    skip: Sequence[str] = (),
+) -> folium.Map:
+    """Write place, ward and street names (each frame's ``name`` or ``ward_name``) on ``m``, as its own layer.
+
+    Names are drawn at each polygon's representative point (streets at their points); ward names
+    show at the borough's zoom, street names from :data:`STREET_NAMES_FROM_ZOOM`. Names in ``skip``
+    (e.g. those a hotspot area already carries) are left out. Returns ``m``.
+    """
+    parts = []
+    for kind, frame, col in (("ward", wards, schema.WARD_NAME), ("place", places, "name"), ("street", streets, "name")):
+        if frame is None or not len(frame) or col not in frame.columns:
+            continue
+        shown = _to_display(frame, f"{kind} names")
+        points = shown.geometry.representative_point()
+        text = shown[col].astype("string").fillna("")
+        ok = (text != "") & ~text.isin(list(skip))
+        parts.append(pd.DataFrame({"x": points.x[ok].round(DISPLAY_DECIMALS), "y": points.y[ok].round(DISPLAY_DECIMALS),
+                                   "t": text[ok].map(html.escape), "k": kind}))
+    if not parts:
+        return m
+    names = pd.concat(parts, ignore_index=True)
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"t": t, "k": k}, "geometry": {"type": "Point", "coordinates": [x, y]}}
+        for x, y, t, k in zip(names["x"], names["y"], names["t"], names["k"], strict=True)
+    ]}
+    group = folium.FeatureGroup(name="Place, ward and street names", show=True)
+    _Names(data).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def add_route(
+    m: folium.Map,
+    stops: pd.DataFrame,
+    *,
+    hub: gpd.GeoDataFrame | None = None,
+    route: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Number a walkabout's stops on ``m`` (``order``, ``name``, ``easting``, ``northing`` in EPSG:27700, as
+    :class:`geo_csp.routes.WalkaboutPlan.stops`), mark the start hub, and open the map fitted to the route.
+    Returns ``m``."""
+    group = folium.FeatureGroup(name="Walkabout stops", show=True)
+    to_lonlat = _working_to_display()
+    lon, lat = to_lonlat.transform(stops["easting"].to_numpy(dtype="float64"), stops["northing"].to_numpy(dtype="float64"))
+    for x, y, order, name in zip(lon, lat, stops["order"], stops["name"].astype(str), strict=True):
+        folium.Marker(
+            [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
+            icon=folium.DivIcon(html=f"<div>{int(order)}</div>", icon_size=(1, 1), class_name=STOP_CLASS),
+            tooltip=f"Stop {int(order)}: {html.escape(name)}",
+        ).add_to(group)
+    if hub is not None and len(hub):
+        point = _to_display(hub, "hub").geometry.iloc[0]
+        folium.Marker(
+            [round(point.y, DISPLAY_DECIMALS), round(point.x, DISPLAY_DECIMALS)],
+            icon=folium.DivIcon(html="<div>Start / finish</div>", icon_size=(1, 1),
+                                class_name=f"{STOP_CLASS} {STOP_CLASS}-hub"),
+        ).add_to(group)
+    group.add_to(m)
+    frames = [f for f in (route, hub) if f is not None and len(f)]
+    bounds = [_to_display(f, "route").total_bounds for f in frames]
+    if len(stops):
+        bounds.append(np.array([lon.min(), lat.min(), lon.max(), lat.max()]))
+    if bounds:
+        b = np.vstack(bounds)
+        m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],
+                     padding_top_left=(30, 30), padding_bottom_right=(30 + _LEGEND_WIDTH_PX, 30))
     return m
 
 
@@ -337,6 +562,19 @@ _DEFAULT_LAYER_STYLE: Final = {"style": {"weight": 3, "fillOpacity": 0.15}, "sym
                                "tooltip": ("name", "label", "description", "kind")}
 #: Drawing order of partner layers (later is on top); unknown layers go before the hubs.
 _LAYER_ORDER: Final = ("operations", "cctv", "routes", "walkabout")
+
+
+#: On-screen names of the partner layers (layer control and legend), by the layer names of :mod:`geo_csp.layers`.
+LAYER_LABELS: Final = {"cctv": "CCTV camera views", "routes": "Recorded walkabouts", "operations": "Operations",
+                       "hubs": "Community hubs", "walkabout": "Planned walkabout route"}
+_LAYER_TOOLTIP_LABELS: Final = {"name": "Name", "type": "Type", "start_date": "From", "end_date": "To",
+                                "camera_id": "Camera", "range_m": "Range (m)", "date": "Date",
+                                "partners": "Partners", "kind": "Kind", "label": "Label",
+                                "description": "Description"}
+
+
+def _layer_label(name: str) -> str:
+    return LAYER_LABELS.get(name, name)
 
 
 def _layer_kind(name: str) -> str:
@@ -416,7 +654,7 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
     label_cols = [c for c in spec["tooltip"] if c in shown.columns][:4]
     data = _json_safe(shown, label_cols)
     css = f"{LAYER_CLASS_PREFIX}{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
-    group = folium.FeatureGroup(name=name, show=show)
+    group = folium.FeatureGroup(name=_layer_label(name), show=show)
     if len(data):
         style = {"color": colour, "fillColor": colour, "weight": 3, "fillOpacity": 0.15, **spec["style"], "className": css}
         if spec["symbol"] == "dot":  # points: a solid dot with a white ring, readable on any fill
@@ -427,7 +665,8 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
             style_function=lambda _f, s=style: dict(s),
             marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=1.0, fill_color=colour, color="#ffffff",
                                        weight=2, className=css),
-            tooltip=folium.GeoJsonTooltip(fields=label_cols) if label_cols else None,
+            tooltip=folium.GeoJsonTooltip(fields=label_cols, aliases=[_LAYER_TOOLTIP_LABELS.get(c, c) for c in label_cols])
+            if label_cols else None,
         ).add_to(group)
     group.add_to(m)
     return spec["symbol"]
@@ -459,6 +698,25 @@ _UNIT_HOVER: Final = folium.JsCode(
 )
 
 
+def unit_colours(units: pd.DataFrame, *, colour_by: str) -> tuple[pd.Series, list[tuple[str, str]]]:
+    """Fill colour of every unit and the legend rows (label, colour), as :func:`hotspot_map` draws them:
+    fixed class colours for a class column, quantile classes for a numeric one, a diverging scale for
+    :data:`CHANGE_COLUMN`. Static maps of the same view use it too, so print and screen agree."""
+    if colour_by not in units.columns:
+        raise SchemaError(f"`units` has no column {colour_by!r} to colour by; it has {list(units.columns)}")
+    values = units[colour_by]
+    if colour_by == CHANGE_COLUMN:
+        return change_colours(values)
+    if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
+        return value_colours(values)
+    labels = values.astype("string").fillna(NO_PATTERN)
+    colours = labels.map(class_colour)
+    present = list(dict.fromkeys(labels.tolist()))
+    order = [c for c in (*ARCGIS_PATTERNS, *CHAINEY_CATEGORIES) if c in present]
+    order += sorted(set(present) - set(order))
+    return colours, [(lbl, class_colour(lbl)) for lbl in order]
+
+
 def hotspot_map(
     units: gpd.GeoDataFrame,
     *,
@@ -470,6 +728,9 @@ def hotspot_map(
     colour_by: str | None = None,
     title: str | None = None,
     selected_area: str | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Hotspot units coloured by class, named hotspot areas and partner layers on one map.
 
@@ -501,6 +762,9 @@ def hotspot_map(
         Legend title (default: the column name).
     selected_area
         ``area_id`` of an area to draw highlighted.
+    places, wards, streets
+        Named places, wards and street label points (:func:`street_labels`) whose names are written
+        on the map (:func:`add_names`); a place that names a hotspot area is written once.
 
     Returns
     -------
@@ -524,33 +788,28 @@ def hotspot_map(
             raise ParameterError("`units` is empty and no `areas` are given: nothing to fit the map to")
         m = base_map(bounds, basemap=basemap, synthetic=synthetic, legend_width_px=_LEGEND_WIDTH_PX)
 
-    values = shown[colour_by]
-    if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
-        colours, legend_rows = value_colours(values)
-    else:
-        labels = values.astype("string").fillna(NO_PATTERN)
-        colours = labels.map(class_colour)
-        present = list(dict.fromkeys(labels.tolist()))
-        order = [c for c in (*ARCGIS_PATTERNS, *CHAINEY_CATEGORIES) if c in present]
-        order += sorted(set(present) - set(order))
-        legend_rows = [(lbl, class_colour(lbl)) for lbl in order]
+    colours, legend_rows = unit_colours(shown, colour_by=colour_by)
     tooltip_cols = [
         c
-        for c in (schema.UNIT_ID, "name", schema.WARD_NAME, schema.N, schema.HARM, schema.RATE_PER_1000,
-                  schema.PATTERN, schema.CATEGORY, schema.GI_Z)
+        for c in ("name", schema.WARD_NAME, "n_this", "n_before", CHANGE_COLUMN, schema.N, schema.HARM,
+                  schema.RATE_PER_1000, schema.PATTERN, schema.CATEGORY, schema.GI_Z)
         if c in shown.columns and shown[c].notna().any()
     ]
-    data = _json_safe(shown, tooltip_cols).assign(_fill=colours.to_numpy())
-    unit_group = folium.FeatureGroup(name=f"hotspots ({colour_by})", show=True)
+    data = _json_safe(shown, [schema.UNIT_ID, schema.AREA_ID, *tooltip_cols]).assign(_fill=colours.to_numpy())
+    unit_group = folium.FeatureGroup(name=f"Hotspots: {display.label(colour_by).lower()}", show=True)
     folium.GeoJson(
         _geojson(data),
         name="hotspots",
-        tooltip=folium.GeoJsonTooltip(fields=tooltip_cols),
+        tooltip=folium.GeoJsonTooltip(fields=tooltip_cols, aliases=[display.label(c) for c in tooltip_cols],
+                                      localize=True),
         on_each_feature=_UNIT_HOVER,
         style=_UNIT_STYLE,  # a Leaflet style function: no per-feature style table in the page
         className=UNIT_CLASS,
     ).add_to(unit_group)
     unit_group.add_to(m)
+    if places is not None or wards is not None or streets is not None:
+        taken = [] if areas is None or schema.AREA_NAME not in areas.columns else areas[schema.AREA_NAME].astype(str).tolist()
+        add_names(m, places=places, wards=wards, streets=streets, skip=taken)
 
     extra: list[tuple[str, str, str]] = []
     named = [(name, frame) for name, frame in (layers or {}).items() if frame is not None and len(frame)]
@@ -567,16 +826,17 @@ def hotspot_map(
     above = [(n, f) for n, f in drawn if _layer_rank(n) > 0]
     for name, frame in below:
         colour = _LAYER_COLOURS.get(_layer_kind(name), _OTHER[len(extra) % len(_OTHER)])
-        extra.append((name, colour, _add_layer(m, name, frame, colour)))
+        extra.append((_layer_label(name), colour, _add_layer(m, name, frame, colour)))
 
     if areas is not None and len(areas):
         if schema.AREA_ID not in areas.columns:
             raise SchemaError(f"`areas` needs an {schema.AREA_ID!r} column; it has {list(areas.columns)}")
         area_shown = _to_display(areas, "areas")
-        cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.N, schema.HARM) if c in area_shown.columns]
+        cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N, schema.HARM,
+                            "share_of_crime", schema.WARD_NAME) if c in area_shown.columns]
         area_data = _json_safe(area_shown, cols)
         area_data["_selected"] = (area_data[schema.AREA_ID] == (selected_area or "\0")).astype(int)
-        area_group = folium.FeatureGroup(name="named hotspot areas", show=True)
+        area_group = folium.FeatureGroup(name="Named hotspot areas", show=True)
         folium.GeoJson(
             _geojson(area_data),
             name="areas",
@@ -587,7 +847,9 @@ def hotspot_map(
                 "dashArray": None if f["properties"]["_selected"] else "6 4",
                 "className": AREA_CLASS,
             },
-            tooltip=folium.GeoJsonTooltip(fields=cols),
+            tooltip=folium.GeoJsonTooltip(
+                fields=cols, localize=True,
+                aliases=[display.label(c) + (" (%)" if c in display.PERCENT_COLUMNS else "") for c in cols]),
         ).add_to(area_group)
         if schema.AREA_NAME in area_shown.columns:
             points = area_shown.geometry.representative_point()
@@ -600,15 +862,15 @@ def hotspot_map(
                     interactive=False,
                 ).add_to(area_group)
         area_group.add_to(m)
-        extra.append(("named hotspot areas", "#000000", "dashed"))
+        extra.append(("Named hotspot areas", "#000000", "dashed"))
     for name, frame in above:
         colour = _LAYER_COLOURS.get(_layer_kind(name), _OTHER[len(extra) % len(_OTHER)])
-        extra.append((name, colour, _add_layer(m, name, frame, colour)))
+        extra.append((_layer_label(name), colour, _add_layer(m, name, frame, colour)))
 
     _HtmlOverlay(
-        _legend_html(title or colour_by.replace("_", " "), legend_rows, extra, note),
+        _legend_html(title or display.label(colour_by), legend_rows, extra, note),
         css_class="geo-csp-legend",
         position=f"bottom: 30px; right: 10px; max-height: 62%; max-width: {_LEGEND_WIDTH_PX}px; overflow-y: auto;",
     ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     return m

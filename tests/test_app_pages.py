@@ -25,6 +25,7 @@ def demo_store(demo_borough: DemoPaths) -> Path:
 def app(demo_store: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(demo_store))
     monkeypatch.setenv("GEO_CSP_STORE", str(demo_store / "store"))
+    monkeypatch.setenv("GEO_CSP_OFFLINE", "1")  # no tile probe: the offline map, whatever the network
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
@@ -44,21 +45,55 @@ def _metric(at: AppTest, label: str) -> str:
 def test_map_page_shows_hotspots_and_choices_change_them(app: AppTest) -> None:
     assert app.title[0].value == "Hotspot map"
     assert any("SYNTHETIC" in e.value for e in app.error)  # sidebar label on demo data
-    for label in ("Period", "Crime group", "Basemap", "Colour by", "Hotspot area"):
-        assert app.selectbox(key={"Period": "period", "Crime group": "crime_group", "Basemap": "basemap",
-                                  "Colour by": "map_colour_by", "Hotspot area": "map_area"}[label])
-    assert app.selectbox(key="basemap").options[-1] == "No basemap"
+    for key in ("period", "crime_group", "basemap", "map_colour_by", "map_area"):
+        assert app.selectbox(key=key)
+    basemap = app.selectbox(key="basemap")
+    assert basemap.options == ["OpenStreetMap", "Light basemap (CARTO)", "Offline map (names from the data)"]
+    assert basemap.value == "Offline map (names from the data)"  # tiles unreachable: the offline map, said so
+    assert any("offline" in c.value for c in app.caption)
     assert int(_metric(app, "Named hotspot areas")) >= 1
+    # the areas table speaks plain English with units; the technical names stay in downloads
+    columns = list(app.dataframe[0].value.columns)
+    assert {"Incidents", "Harm (crime-days)", "Share of crime (%)", "Hot spot pattern"} <= set(columns)
+    assert not {"n", "harm", "share_of_crime", "gi_z"} & set(columns)
+    shares = app.dataframe[0].value["Share of crime (%)"]
+    assert 0.5 < shares.max() <= 100  # a percentage, not a 0-1 share
+    assert [b.label for b in app.get("download_button")][:2] == ["Download the map (PNG)", "Download the map (PDF)"]
     areas = app.selectbox(key="map_area")
-    areas.set_value(areas.options[1]).run()  # choose an area: its details appear
-    assert not app.exception
-    assert any(s.value.startswith("HS-") for s in app.subheader)
-    units_h3 = _metric(app, "Units")
+    areas.set_value(areas.options[1]).run()  # choose an area: its story appears
+    assert not app.exception, [e.message for e in app.exception]
+    story = " ".join(m.value for m in app.markdown)
+    assert "incidents in" in story and "Trend over the months" in story and "% of crime" in story
+    assert "Cover:" in story or "No CCTV" in story
+    assert "What was done" in story or "No operation" in story
+    hexagons = _metric(app, "Hexagons mapped")
     app.selectbox(key="map_area").set_value(None)
     app.radio(key="unit").set_value("Wards").run()
     assert not app.exception
-    assert _metric(app, "Units") == "17"  # Bury's 17 wards
-    assert units_h3 != "17"
+    assert _metric(app, "Wards mapped") == "17"  # Bury's 17 wards
+    assert hexagons != "17"
+
+
+def test_map_page_filters_wards_and_months(app: AppTest) -> None:
+    whole = int(_metric(app, "Incidents mapped").replace(",", ""))
+    app.multiselect(key="ward_filter").set_value(["Bury East", "Moorside"]).run()
+    assert not app.exception, [e.message for e in app.exception]
+    in_wards = int(_metric(app, "Incidents mapped").replace(",", ""))
+    assert 0 < in_wards < whole
+    assert any("wards: Bury East, Moorside" in c.value for c in app.caption)
+    app.selectbox(key="period").set_value("Choose months…").run()
+    app.select_slider(key="month_range").set_value(("2025-04", "2025-09")).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("Apr 2025 to Sep 2025 (6 months)" in c.value for c in app.caption)
+    assert int(_metric(app, "Incidents mapped").replace(",", "")) < in_wards
+
+
+def test_map_page_change_views(app: AppTest) -> None:
+    for view, words in (("Change on the month before", "Dec 2025 against Nov 2025"),
+                        ("Change on the same month last year", "Dec 2025 against Dec 2024")):
+        app.radio(key="map_view").set_value(view).run()
+        assert not app.exception, [e.message for e in app.exception]
+        assert any(words in c.value for c in app.caption), [c.value for c in app.caption]
 
 
 def test_map_page_period_changes_the_counts(app: AppTest) -> None:
@@ -252,10 +287,10 @@ def test_app_on_a_configured_non_bury_store(tmp_path: Path, monkeypatch: pytest.
     assert not any("SYNTHETIC" in e.value for e in at.error)  # not demo data: no demo label
     at.radio(key="unit").set_value("Wards").run()
     assert not at.exception, [e.message for e in at.exception]
-    assert _metric(at, "Units") == "4"
+    assert _metric(at, "Wards mapped") == "4"
     texts = [str(e.value) for kind in (at.title, at.markdown, at.caption, at.subheader, at.metric) for e in kind]
     texts += [str(o) for o in at.selectbox(key="map_area").options]
-    assert any("Units" == m.label for m in at.metric) and texts  # the page really rendered its text
+    assert any("Wards mapped" == m.label for m in at.metric) and texts  # the page really rendered its text
     assert not any(place in t for t in texts for place in ("Moorside", "Bury Town Centre", "Radcliffe"))
     _page(at, "evidence")
     at.radio(key="evidence_kind").set_value("Ward").run()

@@ -59,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) ->
     demo_dir = demo_borough.out_dir
     port = _free_port()
     env = {**os.environ, "GEO_CSP_DEMO_DIR": str(demo_dir), "GEO_CSP_STORE": str(demo_dir / "store"),
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", "GEO_CSP_OFFLINE": "1"}
     log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
@@ -179,7 +179,7 @@ def _settled_map(page: object, *, unlike: list[str] | None = None) -> dict[str, 
     deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
     while True:
         state = _across_reruns(page, lambda: _map_state(page))
-        drawn = state["units"] == _metric(page, "Units") and state["areas"] == _metric(page, "Named hotspot areas")
+        drawn = state["units"] == _metric(page, "Hexagons mapped") and state["areas"] == _metric(page, "Named hotspot areas")
         if (drawn and (unlike is None or state["fills"] != unlike)) or time.monotonic() > deadline:
             return state
         page.wait_for_timeout(250)
@@ -203,12 +203,13 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     before = _settled_map(page)
     page.screenshot(path=str(ARTIFACTS / "page_map.png"), full_page=True)
     # every unit of the analysis is drawn as one Leaflet polygon, and every named area as an outline
-    assert before["units"] == _metric(page, "Units") > 50
+    assert before["units"] == _metric(page, "Hexagons mapped") > 50
     assert before["areas"] == _metric(page, "Named hotspot areas") >= 1
     assert before["interactive"] >= before["units"] + before["areas"]
-    assert "named hotspot areas" in before["layers"]
-    assert any(name.startswith("hotspots") for name in before["layers"])
-    assert {"cctv", "routes", "operations", "hubs"} <= set(before["layers"])
+    assert "Named hotspot areas" in before["layers"]
+    assert any(name.startswith("Hotspots") for name in before["layers"])
+    assert {"CCTV camera views", "Recorded walkabouts", "Operations", "Community hubs",
+            "Place, ward and street names"} <= set(before["layers"])
     assert before["tiles"] == 0  # offline default: no basemap
     assert "SYNTHETIC" in before["synthetic"]
     assert len(before["scale"]) == 1 and re.fullmatch(r"\d+ k?m", before["scale"][0])  # metric only
@@ -222,7 +223,7 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     after = _settled_map(page, unlike=before["fills"])
     assert _metric(page, "Incidents mapped") > mapped
     page.screenshot(path=str(ARTIFACTS / "page_map_24_months.png"), full_page=True)
-    assert after["units"] == _metric(page, "Units")
+    assert after["units"] == _metric(page, "Hexagons mapped")
     assert after["fills"] != before["fills"]  # the classes moved with the period
     page.context.close()
 

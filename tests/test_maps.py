@@ -133,3 +133,58 @@ def test_metric_scale_rounded_coordinates_and_fit(units: gpd.GeoDataFrame) -> No
     xy = shapely.get_coordinates(shapely.geometry.shape(geojson.data["features"][0]["geometry"]))
     assert xy.size > 0 and (xy == xy.round(maps.DISPLAY_DECIMALS)).all()
     assert "bbox" not in geojson.data["features"][0]
+
+
+def test_offline_map_names_places_wards_and_streets_and_says_it_is_offline(units: gpd.GeoDataFrame,
+                                                                           wards: gpd.GeoDataFrame) -> None:
+    places = boundaries.load_named_places()
+    centre = wards.geometry.iloc[0].representative_point()
+    incidents = pd.DataFrame({
+        "location": ["On or near Kiln Walk"] * 3 + ["On or near Parking Area", "On or near <b>Mill</b> Lane", None],
+        "easting": [centre.x, centre.x + 10, centre.x + 20, centre.x, centre.x + 5, centre.x],
+        "northing": [centre.y] * 6,
+        "located": [True, True, True, True, True, False],
+    })
+    streets = maps.street_labels(incidents)
+    assert streets["name"].tolist() == ["Kiln Walk", "<b>Mill</b> Lane"]  # generic place types left out
+    assert streets["n"].tolist() == [3, 1]
+    assert streets.geometry.iloc[0].x == pytest.approx(centre.x + 10)  # the median snap point
+    page = _html(maps.hotspot_map(units, places=places, wards=wards, streets=streets))
+    assert maps.OFFLINE_NOTE.split(":")[0] in page and "tile.openstreetmap.org" not in page
+    assert "Kiln Walk" in page and places["name"].iloc[0] in page and wards["ward_name"].iloc[0] in page
+    assert "<b>Mill</b>" not in page and "\\u0026lt;b\\u0026gt;Mill" in page  # HTML-escaped, then JSON-escaped
+    assert "geo-csp-show-streets" in page  # street names only from zoom 14
+    online = _html(maps.hotspot_map(units, basemap="osm"))
+    assert "tile.openstreetmap.org" in online and "OpenStreetMap contributors" in online
+    assert maps.OFFLINE_NOTE.split(":")[0] not in online
+
+
+def test_tooltips_and_legend_speak_plain_english(units: gpd.GeoDataFrame) -> None:
+    page = _html(maps.hotspot_map(units.assign(harm=units["n"] * 1234.5678, gi_z=2.34567)))
+    assert '"Incidents"' in page and '"Harm (crime-days)"' in page and '"z-score of the hot spot test"' in page
+    assert "1234.5678" not in page and "2.34567" not in page  # rounded for people
+    assert '"gi_z": 2.3' in page
+    assert "Hot spot pattern" in page  # legend title
+
+
+def test_change_colours_diverge_about_zero() -> None:
+    change = pd.Series([-9.0, -1.0, 0.0, 0.0, 2.0, 9.0])
+    colours, legend = maps.change_colours(change)
+    assert colours.iloc[2] == colours.iloc[3] == maps.class_colour("No Pattern Detected")
+    assert colours.iloc[0] != colours.iloc[1] and colours.iloc[4] != colours.iloc[5]
+    assert [label for label, _ in legend][0] == "Down 6 or more" and legend[-1][0] == "Up 6 or more"
+    assert maps.change_colours(pd.Series([0.0, 0.0]))[1] == [("No change", colours.iloc[2])]
+
+
+def test_route_is_numbered_and_fitted(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> None:
+    c = wards.geometry.iloc[3].representative_point()
+    stops = pd.DataFrame({"order": [1, 2], "name": ["A & B", "C"], "easting": [c.x, c.x + 300],
+                          "northing": [c.y, c.y + 200]})
+    route = gpd.GeoDataFrame(geometry=[shapely.LineString([(c.x - 50, c.y), (c.x + 300, c.y + 200)])], crs="EPSG:27700")
+    hub = gpd.GeoDataFrame(geometry=[shapely.Point(c.x - 50, c.y)], crs="EPSG:27700")
+    m = maps.add_route(maps.hotspot_map(units, layers={"walkabout": route}), stops, hub=hub, route=route)
+    page = _html(m)
+    assert page.count(maps.STOP_CLASS) >= 3 and "Start / finish" in page and "Stop 1: A &amp; B" in page
+    fits = re.findall(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", page)
+    lat0, lon0, lat1, lon1 = map(float, fits[-1])  # the last fit wins: the route, not the borough
+    assert lat1 - lat0 < 0.01 and lon1 - lon0 < 0.01

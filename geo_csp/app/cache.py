@@ -18,6 +18,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 import streamlit as st
 
 from geo_csp import maps, schema, store
@@ -56,14 +57,34 @@ def ensure_demo(demo_dir: str) -> str:
     return str(store_dir)
 
 
-@st.cache_resource(ttl=600, max_entries=1, show_spinner=False)
-def tiles_reachable(host: str = "a.basemaps.cartocdn.com", *, timeout_s: float = 1.0) -> bool:
-    """Whether the basemap tile server answers (checked at most every 10 minutes)."""
+OFFLINE_ENV = "GEO_CSP_OFFLINE"  # "1": never probe or load tiles (the offline map)
+
+
+def _connects(host: str, timeout_s: float) -> bool:
     try:
         with socket.create_connection((host, 443), timeout=timeout_s):
             return True
     except OSError:
         return False
+
+
+@st.cache_resource(ttl=600, max_entries=2, show_spinner=False)
+def tiles_reachable(host: str = "tile.openstreetmap.org", *, timeout_s: float = 1.0) -> bool:
+    """Whether the OpenStreetMap tile server answers, probed once per 10 minutes and bounded by
+    ``timeout_s`` including the name lookup (a hung DNS never holds the page). ``GEO_CSP_OFFLINE=1``
+    answers ``False`` without probing."""
+    import concurrent.futures
+    import os
+
+    if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0"):
+        return False
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-csp-tile-probe")
+    try:
+        return pool.submit(_connects, host, timeout_s).result(timeout=timeout_s + 0.5)
+    except concurrent.futures.TimeoutError:
+        return False
+    finally:
+        pool.shutdown(wait=False)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -145,8 +166,13 @@ def hotspots(
     group: str | None,
     measure: str,
     sources: tuple[str, ...] | None,
+    ward_names: tuple[str, ...] = (),
 ) -> Any:
-    """:func:`geo_csp.analysis.run_hotspots` on the store's incidents for these choices."""
+    """:func:`geo_csp.analysis.run_hotspots` on the store's incidents for these choices.
+
+    ``ward_names`` (the store's ward names) limits the analysis to those wards: they are the study area,
+    and with ``unit="ward"`` the units.
+    """
     analysis = optional_module("analysis")
     if analysis is None:
         raise RuntimeError("hotspot analysis is not available in this build")
@@ -155,6 +181,11 @@ def hotspots(
     own_units = None  # a configured store's own wards/LSOAs; Bury's shipped ones are chosen by the analysis
     if geo is not None and unit in ("ward", "lsoa") and f"{unit}s" not in geo.shipped:
         own_units = geo.wards if unit == "ward" else geo.lsoas
+    study_area = borough(store_dir, stamp)
+    if ward_names:
+        study_area = chosen_wards(store_dir, stamp, ward_names)
+        if unit == "ward":
+            own_units = study_area
     return analysis.run_hotspots(
         frame,
         unit=unit,
@@ -165,11 +196,32 @@ def hotspots(
         crime_types=list(crime_types) if crime_types else None,
         group=group,
         measure=measure,
-        study_area=borough(store_dir, stamp),
+        study_area=study_area,
         named_places=named_places(store_dir, stamp),
         wards=wards(store_dir, stamp),
         units=own_units,
     )
+
+
+def chosen_wards(store_dir: str, stamp: float, ward_names: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """The store's wards of these names (EPSG:27700); a name the store does not have is an error."""
+    from geo_csp._errors import ParameterError
+
+    frame = wards(store_dir, stamp)
+    if frame is None:
+        raise ParameterError("this store has no wards to filter by; configure them with `geo-csp configure --wards FILE`")
+    picked = frame[frame[schema.WARD_NAME].astype(str).isin(ward_names)]
+    missing = sorted(set(ward_names) - set(picked[schema.WARD_NAME].astype(str)))
+    if missing:
+        raise ParameterError(f"the store has no ward named {', '.join(missing)}; choose from its wards in the sidebar")
+    return picked
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def street_names(store_dir: str, stamp: float) -> gpd.GeoDataFrame:
+    """Street label points of the store's police.uk locations (:func:`geo_csp.maps.street_labels`), all months."""
+    frame = incidents(store_dir, stamp, None, columns=(schema.LOCATION, schema.EASTING, schema.NORTHING, schema.LOCATED))
+    return maps.street_labels(frame)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -238,22 +290,73 @@ def hotspot_folium(
     synthetic: bool,
     selected_area: str | None,
     show_layers: tuple[str, ...],
+    ward_names: tuple[str, ...] = (),
+    change: str | None = None,
 ) -> Any:
-    """The Map page's folium map for these choices (:func:`geo_csp.maps.hotspot_map`); not cached itself."""
-    result = hotspots(
-        store_dir, stamp, months, unit=unit, resolution=resolution, crime_types=crime_types,
-        group=group, measure=measure, sources=sources,
-    )
+    """The Map page's folium map for these choices (:func:`geo_csp.maps.hotspot_map`); not cached itself.
+
+    The offline map (``basemap=None``) carries the names of places, wards and streets from the store;
+    ``change`` (``"month"`` or ``"year"``) colours the units by the change in incidents instead
+    (:func:`change_units`).
+    """
+    args = dict(unit=unit, resolution=resolution, crime_types=crime_types, group=group, measure=measure,
+                sources=sources, ward_names=ward_names)
+    result = hotspots(store_dir, stamp, months, **args)
+    units = result.units
+    if change is not None:
+        units, colour_by = change_units(store_dir, stamp, months, against=change, **args), maps.CHANGE_COLUMN
     shown = {k: v for k, v in partner_layers(store_dir, stamp).items() if k in show_layers}
+    names: dict[str, Any] = {}
+    if basemap is None:
+        ward_frame = wards(store_dir, stamp)
+        if ward_frame is not None and ward_names:
+            ward_frame = ward_frame[ward_frame[schema.WARD_NAME].astype(str).isin(ward_names)]
+        streets = street_names(store_dir, stamp)
+        outline = shapely.union_all(units.geometry.to_numpy())
+        names = {"places": named_places(store_dir, stamp), "wards": ward_frame,
+                 "streets": streets[shapely.intersects(outline, streets.geometry.to_numpy())]}
     return maps.hotspot_map(
-        result.units,
+        units,
         areas=result.areas,
         layers=shown,
         basemap=basemap,
         synthetic=synthetic,
         colour_by=colour_by,
         selected_area=selected_area,
+        **names,
     )
+
+
+#: What the change view compares the last month of the period with.
+CHANGE_AGAINST = {"month": 1, "year": 12}
+
+
+def change_window(months: tuple[str, ...]) -> tuple[str, ...]:
+    """The 13 months ending with the last of ``months``: both comparisons (a month and a year before) are
+    counted from one run over them."""
+    from geo_csp import periods
+
+    end = pd.Period(months[-1], freq="M")
+    return tuple(periods.month_range(str(end - 12), str(end)).tolist())
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def change_units(store_dir: str, stamp: float, months: tuple[str, ...], *, against: str, **hotspot_args: Any
+                 ) -> gpd.GeoDataFrame:
+    """The units of the chosen run with ``n_this`` (incidents in the period's last month), ``n_before`` (a
+    month or a year before) and ``n_change`` (this minus before), counted on the same units."""
+    if against not in CHANGE_AGAINST:
+        raise ValueError(f"against={against!r}: use one of {sorted(CHANGE_AGAINST)}")
+    window = change_window(months)
+    before = -1 - CHANGE_AGAINST[against]
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    counts = hotspots(store_dir, stamp, window, **{**hotspot_args, "measure": "count"})
+    n = pd.DataFrame(counts.cube.n[:, [before, -1]], index=counts.units[schema.UNIT_ID].to_numpy(),
+                     columns=["n_before", "n_this"]).reindex(result.units[schema.UNIT_ID].to_numpy()).fillna(0.0)
+    out = result.units.assign(n_this=n["n_this"].to_numpy(), n_before=n["n_before"].to_numpy())
+    out = out.assign(n_change=out["n_this"] - out["n_before"])
+    out.attrs["compared"] = (window[before], window[-1])
+    return out
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -507,3 +610,58 @@ def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.Dat
         rows.append({"file": p.name, "layer": kind, "features": len(frame), "saved_as": str(target)})
     partner_layers.clear()
     return pd.DataFrame(rows)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def map_export(
+    store_dir: str, stamp: float, months: tuple[str, ...], *, fmt: str, colour_by: str, change: str | None,
+    title: str, subtitle: str, synthetic: bool, **hotspot_args: Any,
+) -> bytes:
+    """The Map page's current view as a PNG or PDF for the minutes (:func:`geo_csp.figures.meeting_map`)."""
+    from geo_csp import display, figures
+
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    units = result.units
+    if change is not None:
+        units, colour_by = change_units(store_dir, stamp, months, against=change, **hotspot_args), maps.CHANGE_COLUMN
+    fill, legend = maps.unit_colours(units, colour_by=colour_by)
+    ward_frame = wards(store_dir, stamp)
+    if ward_frame is not None and hotspot_args.get("ward_names"):
+        ward_frame = chosen_wards(store_dir, stamp, hotspot_args["ward_names"])
+    fig = figures.meeting_map(units, fill=fill.tolist(), legend=legend, legend_title=display.label(colour_by),
+                              areas=result.areas, wards=ward_frame, title=title, subtitle=subtitle,
+                              synthetic=synthetic)
+    return figures.figure_bytes(fig, format=fmt)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def area_story(store_dir: str, stamp: float, months: tuple[str, ...], *, area_id: str, months_label: str,
+               **hotspot_args: Any) -> tuple[str, dict[str, Any]]:
+    """The one-paragraph story of a hotspot area (:func:`geo_csp.story.area_story`) and its facts."""
+    from geo_csp import story
+
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    area = result.areas.set_index(schema.AREA_ID, drop=False).loc[area_id]
+    mask = (result.units[schema.AREA_ID] == area_id).to_numpy()
+    frame = incidents(store_dir, stamp, months, sources=hotspot_args.get("sources"), columns=HOTSPOT_COLUMNS)
+    frame = frame[frame[schema.LOCATED].fillna(False).astype(bool)]
+    inside = shapely.contains_xy(area.geometry, frame[schema.EASTING].to_numpy(), frame[schema.NORTHING].to_numpy())
+    from geo_csp import harm
+
+    types = harm.resolve_crime_types(hotspot_args.get("crime_types"), hotspot_args.get("group"))
+    picked = frame[inside]
+    if types:
+        picked = picked[picked[schema.CRIME_TYPE].isin(list(types))]
+    cover = covered_areas(store_dir, stamp, months, **hotspot_args)
+    cover_row = None
+    if cover is not None:
+        rows = cover[cover[schema.AREA_ID] == area_id]
+        cover_row = rows.iloc[0] if len(rows) else None
+    facts = story.area_facts(
+        area, hot_cold=result.analysis.hot_cold[mask], counts=result.cube.n[mask],
+        period_labels=[str(p) for p in result.cube.period_labels], coverage=cover_row,
+        operations=partner_layers(store_dir, stamp).get("operations"),
+        crime_mix=picked[schema.CRIME_TYPE].value_counts(),
+    )
+    facts.pop("series", None)
+    return story.area_story(facts, months_label=months_label), facts

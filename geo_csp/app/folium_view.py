@@ -72,13 +72,18 @@ def prepare(m: folium.Map, *, key: str) -> PreparedMap:
     )
 
 
-def show(prepared: PreparedMap, *, key: str, height: int) -> None:
-    """Draw a prepared map at the container's width; the browser never reruns the script on pan or zoom."""
+def show(prepared: PreparedMap, *, key: str, height: int, clicks: bool = False) -> dict:
+    """Draw a prepared map at the container's width and return what the browser sent back.
+
+    By default nothing comes back, so panning and zooming never rerun the script. With ``clicks`` the
+    feature last clicked comes back (``{"last_active_drawing": GeoJSON feature}``): a click reruns the
+    page once (to open that hotspot's story); a pan or zoom still changes nothing that is returned.
+    """
 
     def _on_change() -> None:
         st.session_state[key] = st.session_state.get(prepared.hash_key, {})
 
-    stf._component_func(
+    value = stf._component_func(
         script=prepared.script,
         header=prepared.header,
         html=prepared.html,
@@ -86,7 +91,8 @@ def show(prepared: PreparedMap, *, key: str, height: int) -> None:
         key=prepared.hash_key,
         height=height,
         width=None,
-        returned_objects=[],  # nothing comes back: panning and zooming never rerun (streamlit-folium #77)
+        # only what is asked for comes back: panning and zooming never rerun (streamlit-folium #77)
+        returned_objects=["last_active_drawing"] if clicks else [],
         default={},
         zoom=None,
         center=None,
@@ -99,3 +105,4 @@ def show(prepared: PreparedMap, *, key: str, height: int) -> None:
         on_change=_on_change,
         wrap_longitude=False,
     )
+    return value if isinstance(value, dict) else {}

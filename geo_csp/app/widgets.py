@@ -12,18 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+import pandas as pd
 import streamlit as st
 
 from geo_csp import periods, settings
 from geo_csp.app import cache
 
+ASSETS = Path(__file__).resolve().parent / "assets"
 STORE_ENV = "GEO_CSP_STORE"  # a store folder to open instead of the demo borough
 DEMO_ENV = "GEO_CSP_DEMO_DIR"  # where the demo borough is built (default data/demo)
 _CHOICES_KEY = "geo_csp_choices"
 
 UNITS = {"H3 hexagons": "h3", "Wards": "ward", "LSOAs": "lsoa"}
 MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents (per period)": "rate"}
-BASEMAP_LABELS = {"Light basemap": "light", "OpenStreetMap": "osm", "No basemap": None}
+OFFLINE_MAP = "Offline map (names from the data)"
+BASEMAP_LABELS = {"OpenStreetMap": "osm", "Light basemap (CARTO)": "light", OFFLINE_MAP: None}
+CHOOSE_MONTHS = "Choose months…"
 ALL_CRIME = "All crime and ASB"
 CUSTOM = "Choose crime types…"
 
@@ -47,6 +51,24 @@ class Choices:
     basemap: str | None
     synthetic: bool
     status: dict[str, Any]
+    ward_names: tuple[str, ...] = ()
+    online: bool = False
+
+    @property
+    def area_label(self) -> str:
+        """Where the analysis looks: the whole store's area or the wards chosen."""
+        if not self.ward_names:
+            return "whole borough"
+        names = ", ".join(self.ward_names) if len(self.ward_names) <= 3 else f"{len(self.ward_names)} wards"
+        return f"{'ward' if len(self.ward_names) == 1 else 'wards'}: {names}"
+
+    @property
+    def months_label(self) -> str:
+        """The months analysed, as people write them ("Jan 2025 to Dec 2025 (12 months)")."""
+        if not self.months:
+            return "no months"
+        first, last = (pd.Period(m, freq="M") for m in (self.months[0], self.months[-1]))
+        return f"{first:%b %Y} to {last:%b %Y} ({len(self.months)} months)"
 
     @property
     def month_range(self) -> tuple[str, str] | None:
@@ -72,6 +94,7 @@ def hotspot_args(choices: Choices) -> dict[str, Any]:
         "group": choices.group,
         "measure": choices.measure,
         "sources": choices.sources,
+        "ward_names": choices.ward_names,
     }
 
 
@@ -102,6 +125,7 @@ def period_options(months: list[str]) -> dict[str, tuple[str, ...]]:
     if len(full) > 24:
         options["Last 24 months"] = full[-24:]
     options[f"All {len(full)} months ({full[0]} to {full[-1]})"] = full
+    options[CHOOSE_MONTHS] = full
     keys = periods.period_keys(list(full), period="year")
     labels = periods.period_labels(keys, period="year")
     for key, label in zip(*[list(dict.fromkeys(x)) for x in (keys.tolist(), labels.tolist())], strict=True):
@@ -140,7 +164,25 @@ def sidebar() -> Choices:
             st.error(f"**{settings.SYNTHETIC_LABEL}** demo data: invented incidents, not real crime.")
 
         options = period_options(status["months"])
-        period_label = st.selectbox("Period", list(options), key="period")
+        period_label = st.selectbox("Period", list(options), key="period",
+                                    help="Months analysed; choose months for any range the store holds.")
+        months = options[period_label]
+        if period_label == CHOOSE_MONTHS and len(months) > 1:
+            first, last = st.select_slider(
+                "From and to month", options=list(months), value=(months[max(0, len(months) - 12)], months[-1]),
+                key="month_range", format_func=lambda m: f"{pd.Period(m, freq='M'):%b %Y}",
+            )
+            months = tuple(m for m in months if first <= m <= last)
+            if len(months) < 3:
+                st.caption("Hot spot trends need at least 3 months: the range was widened to 3.")
+                end = list(options[CHOOSE_MONTHS]).index(last)
+                months = tuple(options[CHOOSE_MONTHS][max(0, end - 2): max(3, end + 1)])
+        ward_frame = cache.wards(store_dir, stamp) if has_store else None
+        ward_options = [] if ward_frame is None else sorted(ward_frame["ward_name"].astype(str))
+        ward_names = st.multiselect(
+            "Wards or neighbourhood areas", ward_options, key="ward_filter", placeholder="Whole borough",
+            help="Analyse only these wards (the map, priorities, gaps and walkabouts follow); empty for all.",
+        )
         sources_all = status["sources"]
         counted = app_sources(sources_all)
         sources = st.multiselect(
@@ -177,17 +219,22 @@ def sidebar() -> Choices:
         online = cache.tiles_reachable()
         basemap_names = list(BASEMAP_LABELS)
         basemap_label = st.selectbox(
-            "Basemap", basemap_names, index=0 if online else basemap_names.index("No basemap"), key="basemap",
-            help="Tiles come from the internet; choose No basemap where tile servers are blocked.",
+            "Basemap", basemap_names, index=0 if online else basemap_names.index(OFFLINE_MAP), key="basemap",
+            help="Street tiles come from OpenStreetMap over the internet; the offline map names places, wards "
+                 "and streets from this store's own data and fetches nothing.",
         )
+        if not online:
+            st.caption("Street tiles cannot be reached from here, so the map is offline: names come from the "
+                       "store's own data.")
         mode = st.radio("Mode", ["Partnership (sensitive)", "Public"], key="mode",
                         help="Public mode applies disclosure control to every export and hides sensitive layers.")
     choices = Choices(
         store_dir=store_dir,
         stamp=stamp,
         has_store=has_store,
-        months=options[period_label],
-        period_label=period_label,
+        months=months,
+        period_label=period_label if period_label != CHOOSE_MONTHS else
+        f"{pd.Period(months[0], freq='M'):%b %Y} to {pd.Period(months[-1], freq='M'):%b %Y}",
         sources=tuple(sources) or None,
         crime_types=crime_types,
         group=group,
@@ -198,6 +245,8 @@ def sidebar() -> Choices:
         basemap=BASEMAP_LABELS[basemap_label],
         synthetic=synthetic,
         status=status,
+        ward_names=tuple(ward_names),
+        online=online,
     )
     st.session_state[_CHOICES_KEY] = choices
     return choices
@@ -230,3 +279,56 @@ def synthetic_banner(choices: Choices) -> None:
             f":red-background[**{settings.SYNTHETIC_LABEL}**] demo borough: every figure on this page "
             "comes from invented incidents."
         )
+
+
+def running(what: str) -> Any:
+    """A spinner for work that may take more than a second (Streamlit shows it only once it has run
+    for a moment, so cached reruns do not flash it)."""
+    return st.spinner(what, show_time=True)
+
+
+_UNIT_NOUNS = {"h3": "Hexagons", "ward": "Wards", "lsoa": "LSOAs"}
+
+
+def unit_noun(unit: str) -> str:
+    """What the map's units are called on screen ("Hexagons", "Wards", "LSOAs")."""
+    return _UNIT_NOUNS.get(unit, "Areas")
+
+
+def unit_caption(unit: str, resolution: object = None) -> str:
+    """The unit in words, e.g. "H3 hexagons of about 0.1 km² (resolution 9)"."""
+    if unit == "h3":
+        import h3
+
+        size = f" of about {h3.average_hexagon_area(int(resolution), unit='km^2'):.2g} km²" if resolution is not None else ""
+        return f"H3 hexagons{size}" + (f" (resolution {resolution})" if resolution is not None else "")
+    return {"ward": "wards", "lsoa": "LSOAs"}.get(unit, unit)
+
+
+def measure_label(measure: str) -> str:
+    """The measure in words."""
+    return {"count": "counting incidents", "harm": "weighting by harm (crime-days)",
+            "rate": "incidents per 1,000 residents"}.get(measure, measure)
+
+
+def month_name(month: str) -> str:
+    """ "2025-12" as "Dec 2025"."""
+    return f"{pd.Period(month, freq='M'):%b %Y}"
+
+
+def table(frame: pd.DataFrame, *, columns: list[str] | None = None, key: str | None = None, height: Any = "auto") -> None:
+    """A table for people (:func:`geo_csp.display.for_people`): plain column names with units, shares as
+    percentages, whole numbers with thousands separators. Downloads keep the technical columns."""
+    from geo_csp import display
+
+    shown = display.for_people(frame, columns=columns)
+    config: dict[str, Any] = {}
+    for col in shown.columns:
+        values = shown[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        finite = values.dropna()
+        whole = bool(len(finite)) and bool((finite == finite.round(0)).all())
+        fmt = "%.1f%%" if col.endswith("(%)") else ("localized" if whole else "%.2f" if (finite.abs() < 1).all() else "%.1f")
+        config[col] = st.column_config.NumberColumn(col, format=fmt)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key=key, height=height)

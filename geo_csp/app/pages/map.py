@@ -1,11 +1,11 @@
-"""Map: the meeting view. Hotspot units coloured by class, named areas, partner layers, area details."""
+"""Map: the meeting view. Hotspots (or the change on last month / last year) with names, partner layers,
+a hotspot's story on a click, and the view as PNG/PDF for the minutes."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from geo_csp import maps, schema
+from geo_csp import display, maps, schema
 from geo_csp.app import cache, folium_view, widgets
 
 choices = widgets.current()
@@ -16,44 +16,86 @@ if cache.optional_module("analysis") is None:
     widgets.unavailable("Hotspot analysis")
 
 COLOUR_BY = {
-    "Emerging hot spot pattern": schema.PATTERN,
+    "Hot spot pattern": schema.PATTERN,
     "Hotspot category (Chainey)": schema.CATEGORY,
-    "Count": schema.N,
-    "Harm": schema.HARM,
-    "Rate per 1,000 residents per year": schema.RATE_PER_1000,
+    "Incidents": schema.N,
+    "Harm (crime-days)": schema.HARM,
+    "Incidents per 1,000 residents": schema.RATE_PER_1000,
 }
+VIEWS = {"Hot spots": None, "Change on the month before": "month", "Change on the same month last year": "year"}
 args = widgets.hotspot_args(choices)
-with st.spinner("Finding hotspots…"):
+with widgets.running("Finding hot spots…"):
     result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
 available_layers = list(cache.partner_layers(choices.store_dir, choices.stamp))
 
+view_label = st.radio("Show", list(VIEWS), horizontal=True, key="map_view",
+                      help="The change views compare the last month of the period with the month before it, "
+                           "or with the same month a year earlier, on the same cells.")
+change = VIEWS[view_label]
 left, mid, right = st.columns([2, 3, 3])
-colour_label = left.selectbox("Colour by", list(COLOUR_BY), key="map_colour_by")
-layer_names = mid.multiselect("Partner layers", available_layers, default=available_layers, key="map_layers")
+colour_label = left.selectbox("Colour by", list(COLOUR_BY), key="map_colour_by", disabled=change is not None)
+layer_names = mid.multiselect("Partner layers", available_layers, default=available_layers, key="map_layers",
+                              format_func=lambda k: maps.LAYER_LABELS.get(k, k))
 area_options = result.areas[schema.AREA_ID].tolist()
 area_names = dict(zip(result.areas[schema.AREA_ID], result.areas[schema.AREA_NAME], strict=True))
+clicked = st.session_state.pop("map_clicked_area", None)
+if clicked in area_options:
+    st.session_state["map_area"] = clicked  # a click on the map opens that area's story
 selected = right.selectbox(
     "Hotspot area", [None, *area_options], key="map_area",
-    format_func=lambda a: "(none selected)" if a is None else f"{a}: {area_names[a]}",
+    format_func=lambda a: "(none: click a hotspot on the map)" if a is None else f"{a}: {area_names[a]}",
 )
 
-view = cache.hotspot_map_view(
-    choices.store_dir, choices.stamp, choices.months, key="hotspot_map", **args,
-    colour_by=COLOUR_BY[colour_label], basemap=choices.basemap, synthetic=choices.synthetic,
-    selected_area=selected, show_layers=tuple(layer_names),
-)
+with widgets.running("Drawing the map…"):
+    view = cache.hotspot_map_view(
+        choices.store_dir, choices.stamp, choices.months, key="hotspot_map", **args,
+        colour_by=COLOUR_BY[colour_label], basemap=choices.basemap, synthetic=choices.synthetic,
+        selected_area=selected, show_layers=tuple(layer_names), change=change,
+    )
 units = result.units
+noun = widgets.unit_noun(choices.unit)
 hot = units[schema.PATTERN].astype("string").str.endswith("Hot Spot").fillna(False)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Units", f"{len(units):,}")
-c2.metric("Hot units", f"{int(hot.sum()):,}")
+c1.metric(f"{noun} mapped", f"{len(units):,}")
+c2.metric(f"Hot {noun.lower()}", f"{int(hot.sum()):,}", help="Significant hot spot pattern over the period")
 c3.metric("Named hotspot areas", f"{len(result.areas):,}")
 c4.metric("Incidents mapped", f"{int(units[schema.N].sum()):,}")
+compared = ""
+if change is not None:
+    changed = cache.change_units(choices.store_dir, choices.stamp, choices.months, against=change, **args)
+    before, this = (widgets.month_name(m) for m in changed.attrs["compared"])
+    compared = f" · change: {this} against {before}"
+    first_month = choices.status["months"][0] if choices.status["months"] else None
+    if first_month and changed.attrs["compared"][0] < first_month:
+        st.warning(f"The store starts in {widgets.month_name(first_month)}: there is nothing to compare {this} "
+                   f"with in {before}, so every change below is the whole month's count.")
 st.caption(
-    f"{choices.period_label} · {choices.crime_label} · unit {choices.unit}"
-    f"{' res ' + str(result.metadata.get('resolution')) if choices.unit == 'h3' else ''} · measure {choices.measure}"
+    f"{choices.months_label} · {choices.crime_label} · {choices.area_label} · "
+    f"{widgets.unit_caption(choices.unit, result.metadata.get('resolution'))} · "
+    f"{widgets.measure_label(choices.measure)}{compared}"
+    + ("" if choices.basemap else " · offline map: names from the store's own data")
 )
-folium_view.show(view, key="hotspot_map", height=620)
+returned = folium_view.show(view, key="hotspot_map", height=620, clicks=True)
+feature = (returned or {}).get("last_active_drawing") or {}
+picked = str((feature.get("properties") or {}).get(schema.AREA_ID) or "")
+if picked in area_options and picked != selected and picked != st.session_state.get("map_last_click"):
+    st.session_state["map_last_click"] = picked
+    st.session_state["map_clicked_area"] = picked
+    st.rerun()
+
+title = f"Hotspot map: {choices.crime_label}" + (" (SYNTHETIC demo data)" if choices.synthetic else "")
+subtitle = (f"{choices.months_label} · {choices.area_label} · {view_label.lower()}"
+            f"{compared} · {widgets.measure_label(choices.measure)}")
+export_args = dict(colour_by=COLOUR_BY[colour_label], change=change, title=title, subtitle=subtitle,
+                   synthetic=choices.synthetic, **args)
+e1, e2, _ = st.columns([1, 1, 3])
+for col, fmt, mime in ((e1, "png", "image/png"), (e2, "pdf", "application/pdf")):
+    col.download_button(
+        f"Download the map ({fmt.upper()})",
+        lambda fmt=fmt: cache.map_export(choices.store_dir, choices.stamp, choices.months, fmt=fmt, **export_args),
+        file_name=f"hotspot_map.{fmt}", mime=mime, key=f"dl_map_{fmt}",
+        help="This view as a printable A4 landscape map for the minutes",
+    )
 operations = cache.partner_layers(choices.store_dir, choices.stamp).get("operations")
 if operations is not None and "operations" in layer_names:
     wide = operations[maps.borough_wide(operations, extent_m2=float(units.area.sum()))]
@@ -65,25 +107,25 @@ if operations is not None and "operations" in layer_names:
 
 if selected is None:
     st.subheader("Named hotspot areas")
-    cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.CATEGORY, schema.N, schema.HARM,
-                        "share_of_crime", schema.WARD_NAME) if c in result.areas.columns]
-    st.dataframe(pd.DataFrame(result.areas[cols]), hide_index=True, width="stretch")
-    st.caption("Choose an area above to see its explanation, trend and partner coverage.")
+    cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N, schema.HARM,
+                        "share_of_crime", schema.WARD_NAME, "top_street") if c in result.areas.columns]
+    widgets.table(result.areas, columns=cols)
+    st.caption("Click a hotspot on the map, or choose it above, for its story.")
 else:
     area = result.areas.set_index(schema.AREA_ID).loc[selected]
-    st.subheader(f"{selected}: {area[schema.AREA_NAME]}")
-    in_area = units[schema.AREA_ID] == selected
+    st.subheader(f"{area[schema.AREA_NAME]} ({selected})")
+    story, facts = cache.area_story(choices.store_dir, choices.stamp, choices.months, area_id=selected,
+                                    months_label=choices.months_label, **args)
+    with st.container(border=True, key="hotspot_story"):
+        st.markdown(story)
     a1, a2, a3 = st.columns(3)
-    a1.metric("Incidents", f"{int(area[schema.N]):,}")
-    a2.metric("Harm", f"{float(area[schema.HARM]):,.0f}")
-    a3.metric("Units", f"{int(in_area.sum())}")
-    st.markdown(f"**Pattern:** {area.get(schema.PATTERN, '')} · **Category:** {area.get(schema.CATEGORY, '')}")
-    for text in units.loc[in_area, schema.EXPLANATION].dropna().unique()[:3]:
-        st.markdown(f"- {text}")
+    a1.metric("Incidents", display.format_value(schema.N, area[schema.N]))
+    a2.metric("Harm (crime-days)", display.format_value(schema.HARM, area[schema.HARM]))
+    a3.metric("Share of crime", display.format_value("share_of_crime", area.get("share_of_crime")))
     series = cache.area_series(choices.store_dir, choices.stamp, choices.months, area_id=selected, **args)
-    st.caption("Monthly incidents in this area")
-    st.line_chart(series, height=160)
-    cover = cache.area_coverage(choices.store_dir, choices.stamp, choices.months, **args)
-    if cover is not None and selected in cover.index:
-        st.caption("Partner coverage")
-        st.dataframe(cover.loc[[selected]], width="stretch")
+    st.caption("Incidents per month in this area")
+    st.line_chart(series.rename("Incidents"), height=160, x_label="Month", y_label="Incidents")
+    with st.expander("Why each cell is a hot spot (the test's own words)"):
+        in_area = units[schema.AREA_ID] == selected
+        for text in units.loc[in_area, schema.EXPLANATION].dropna().unique()[:5]:
+            st.markdown(f"- {text}")
