@@ -126,7 +126,7 @@ def format_value(column: str, value: object) -> str:
             pass
         if not hasattr(value, "__float__") or isinstance(value, str):
             return str(value)
-    x = float(value)  # type: ignore[arg-type]
+    x = float(value)  # type: ignore[arg-type,unused-ignore]
     if column in PERCENT_COLUMNS:
         return f"{100 * x:.1f}%"
     if column in _P_VALUES:

@@ -70,7 +70,7 @@ def area_facts(
     for col in (schema.AREA_ID, schema.N):
         if col not in area.index:
             raise SchemaError(f"`area` needs {col!r}; it has {list(area.index)}")
-    hot_any = (hot_cold > 0).any(axis=0)
+    hot_any = np.asarray((hot_cold > 0).any(axis=0), dtype=bool).tolist()
     hot_months = [str(p) for p, h in zip(period_labels, hot_any, strict=True) if h]
     series = counts.sum(axis=0)
     facts: dict[str, Any] = {

@@ -299,8 +299,8 @@ def hotspot_folium(
     ``change`` (``"month"`` or ``"year"``) colours the units by the change in incidents instead
     (:func:`change_units`).
     """
-    args = dict(unit=unit, resolution=resolution, crime_types=crime_types, group=group, measure=measure,
-                sources=sources, ward_names=ward_names)
+    args: dict[str, Any] = dict(unit=unit, resolution=resolution, crime_types=crime_types, group=group,
+                                measure=measure, sources=sources, ward_names=ward_names)
     result = hotspots(store_dir, stamp, months, **args)
     units = result.units
     if change is not None:

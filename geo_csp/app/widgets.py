@@ -312,7 +312,7 @@ def measure_label(measure: str) -> str:
 
 
 def month_name(month: str) -> str:
-    """ "2025-12" as "Dec 2025"."""
+    """A month "YYYY-MM" as people write it ("Dec 2025")."""
     return f"{pd.Period(month, freq='M'):%b %Y}"
 
 

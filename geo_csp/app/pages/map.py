@@ -3,6 +3,9 @@ a hotspot's story on a click, and the view as PNG/PDF for the minutes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
 from geo_csp import display, maps, schema
@@ -86,13 +89,20 @@ if picked in area_options and picked != selected and picked != st.session_state.
 title = f"Hotspot map: {choices.crime_label}" + (" (SYNTHETIC demo data)" if choices.synthetic else "")
 subtitle = (f"{choices.months_label} · {choices.area_label} · {view_label.lower()}"
             f"{compared} · {widgets.measure_label(choices.measure)}")
-export_args = dict(colour_by=COLOUR_BY[colour_label], change=change, title=title, subtitle=subtitle,
+export_args: dict[str, Any] = dict(colour_by=COLOUR_BY[colour_label], change=change, title=title, subtitle=subtitle,
                    synthetic=choices.synthetic, **args)
 e1, e2, _ = st.columns([1, 1, 3])
+
+
+def _export(fmt: str) -> Callable[[], bytes]:
+    """The current view as PNG or PDF bytes, drawn only when its button is pressed."""
+    return lambda: cache.map_export(choices.store_dir, choices.stamp, choices.months, fmt=fmt, **export_args)
+
+
 for col, fmt, mime in ((e1, "png", "image/png"), (e2, "pdf", "application/pdf")):
     col.download_button(
         f"Download the map ({fmt.upper()})",
-        lambda fmt=fmt: cache.map_export(choices.store_dir, choices.stamp, choices.months, fmt=fmt, **export_args),
+        _export(fmt),
         file_name=f"hotspot_map.{fmt}", mime=mime, key=f"dl_map_{fmt}",
         help="This view as a printable A4 landscape map for the minutes",
     )
