@@ -267,7 +267,7 @@ class GapList:
 def gap_list(
     covered: gpd.GeoDataFrame,
     *,
-    measure: str = schema.HARM,
+    measure: str = schema.PREDICTED_N,
     id_col: str | None = None,
     name_col: str = schema.AREA_NAME,
     borough_total: float | None = None,
@@ -280,7 +280,8 @@ def gap_list(
     covered
         Output of :func:`coverage`.
     measure
-        ``"harm"`` or ``"n"`` (count), the column hotspots are ranked by.
+        The column hotspots are ranked by: ``"predicted_n"`` (default: expected incidents next month,
+        the priority score of :func:`geo_csp.backtest.add_priority`), ``"harm"`` or ``"n"`` (count).
     id_col
         Identifier column; default ``area_id`` or ``unit_id``, whichever is present.
     name_col
@@ -292,7 +293,9 @@ def gap_list(
         Activity kinds to consider; default: those whose layer was given to :func:`coverage`.
     """
     if measure not in covered.columns:
-        raise SchemaError(f"`covered` has no {measure!r} column; rank by one of {[c for c in ('harm', 'n') if c in covered]}")
+        hint = " (add the default priority score with geo_csp.backtest.add_priority)" if measure == schema.PREDICTED_N else ""
+        raise SchemaError(f"`covered` has no {measure!r} column{hint}; rank by one of "
+                          f"{[c for c in (schema.PREDICTED_N, 'harm', 'n') if c in covered]}")
     if id_col is None:
         id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in covered.columns), None)
         if id_col is None:

@@ -1,11 +1,19 @@
 """Patrol priorities: where to go, how long to stay, and (where the data allow) when.
 
-The ranked list orders hotspot areas or cells by harm or count and attaches the evidence-based dosage:
+The ranked list orders hotspot areas or cells by the default priority score, ``predicted_n``
+(expected incidents next month from the predictor the rolling back-test picks on the user's own data,
+:func:`geo_csp.backtest.add_priority`), or by harm or count, and attaches the evidence-based dosage:
 stops of about **10-15 minutes**, repeated at **random, unpredictable intervals** and at least every
 **2 hours** while the place is active. Koper (1995, Justice Quarterly 12(4)) found a stop had to reach
 about 10 minutes to beat drive-through residual deterrence, with the best return at 11-15 minutes and
 diminishing returns after that; the Sacramento hot-spots experiment (Telep, Mitchell & Weisburd 2014)
 used about 15-minute random rotations.
+
+**Micro-places.** That dosage was measured at micro-places (a street block, an address cluster), not
+across a neighbourhood: fifteen minutes at one point of a 1.6 km2 area reaches a sliver of it. So
+each listed area's stops are its busiest cells (:func:`micro_place_stops`: the ``stops_per_place``
+units of the area with the highest priority; an H3 resolution-9 cell is about 0.1 km2, a few street
+blocks), and the dwell applies at each stop, not to the area as a whole.
 
 When partner data carry a time of day (``occurred_at``), :func:`time_profile` gives the day-of-week x
 hour-of-day concentration and :func:`plot_time_profile` draws it. police.uk publishes the month only:
@@ -27,12 +35,15 @@ from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.boundaries import assign_to_polygons
 from geo_csp.settings import WORKING_CRS
 
-__all__ = ["DAYS", "PatrolParams", "patrol_priorities", "peak_window", "plot_time_profile", "time_profile"]
+__all__ = ["DAYS", "MEASURES", "PatrolParams", "micro_place_stops", "patrol_priorities", "peak_window",
+           "plot_time_profile", "time_profile"]
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NO_TIME = "no time of day in the data (police.uk gives the month only)"
 _ZONE_LABELS = {"Europe/London": "UK time"}
 DOSAGE_SOURCE = "Koper 1995, Justice Quarterly 12(4); Telep, Mitchell & Weisburd 2014"
+#: Columns places can be ranked by, the default first, with the words a patrol sheet uses for them.
+MEASURES = {schema.PREDICTED_N: "expected incidents next month", schema.HARM: "harm", schema.N: "incidents"}
 
 
 @dataclass(frozen=True)
@@ -42,9 +53,12 @@ class PatrolParams:
     Parameters
     ----------
     measure
-        ``"harm"`` or ``"n"``: the column places are ranked by.
+        The column places are ranked by: ``"predicted_n"`` (default, the priority score of
+        :func:`geo_csp.backtest.add_priority`), ``"harm"`` or ``"n"``.
     top_n
         Number of places listed.
+    stops_per_place
+        Micro-place stops (cells) listed inside each area (:func:`micro_place_stops`).
     dwell_min_low, dwell_min_high
         Recommended minutes per visit (Koper: about 10-15).
     revisit_max_h
@@ -57,8 +71,9 @@ class PatrolParams:
         Local time zone for hours and days.
     """
 
-    measure: str = schema.HARM
+    measure: str = schema.PREDICTED_N
     top_n: int = 10
+    stops_per_place: int = 2
     dwell_min_low: float = 10.0
     dwell_min_high: float = 15.0
     revisit_max_h: float = 2.0
@@ -67,8 +82,10 @@ class PatrolParams:
     tz: str = "Europe/London"
 
     def __post_init__(self) -> None:
-        if self.measure not in (schema.HARM, schema.N):
-            raise ParameterError(f"measure must be 'harm' or 'n', got {self.measure!r}")
+        if self.measure not in MEASURES:
+            raise ParameterError(f"measure must be one of {list(MEASURES)}, got {self.measure!r}")
+        if self.stops_per_place < 1:
+            raise ParameterError(f"stops_per_place must be >= 1, got {self.stops_per_place!r}")
         if self.top_n < 1 or not 0 < self.dwell_min_low <= self.dwell_min_high:
             raise ParameterError("top_n must be >= 1 and 0 < dwell_min_low <= dwell_min_high")
         if not 1 <= self.peak_hours <= 24 or self.revisit_max_h <= 0:
@@ -175,6 +192,7 @@ def patrol_priorities(
     params: PatrolParams | None = None,
     id_col: str | None = None,
     name_col: str = schema.AREA_NAME,
+    units: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Ranked places to patrol with the recommended dosage and, where known, the busiest times.
 
@@ -193,11 +211,16 @@ def patrol_priorities(
         Identifier column; default ``area_id`` or ``unit_id``.
     name_col
         Name column (falls back to the id).
+    units
+        The run's units (with ``area_id`` and the measure): when the places are areas, each listed
+        area gets its micro-place stops (:func:`micro_place_stops`) in ``stops`` and the dwell
+        applies at each stop.
 
     Returns
     -------
     GeoDataFrame
         ``rank, id, name, priority`` (the measure), ``share``, ``dwell_min_low``, ``dwell_min_high``,
+        ``stops`` (the micro-place cells to stop at, with ``units``; else empty),
         ``visits`` (how to schedule), ``when`` (busiest times, or why none are given), ``purpose`` (text for a
         walkabout sheet) and the places' geometry; ``attrs["patrol_params"]`` holds the parameters.
     """
@@ -205,7 +228,9 @@ def patrol_priorities(
     if places.crs is None or places.crs != WORKING_CRS:
         raise SchemaError(f"`places` are in {places.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
     if params.measure not in places.columns:
-        raise SchemaError(f"`places` have no {params.measure!r} column; rank by one that exists")
+        hint = (" (the default priority score): add it with geo_csp.backtest.add_priority(result), or rank by "
+                "'harm' or 'n'" if params.measure == schema.PREDICTED_N else "; rank by one that exists")
+        raise SchemaError(f"`places` have no {params.measure!r} column{hint}")
     if id_col is None:
         id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in places.columns), None)
         if id_col is None:
@@ -233,6 +258,15 @@ def patrol_priorities(
                 when[i] = f"too few timed incidents here ({k}) to say when"
     dwell = f"{params.dwell_min_low:g}-{params.dwell_min_high:g} min"
     visits = f"stay {dwell} per visit; return at random times, at least every {params.revisit_max_h:g} h while active"
+    stops = np.full(len(ranked), "", dtype=object)
+    if units is not None and id_col == schema.AREA_ID and len(ranked):
+        micro = micro_place_stops(pd.DataFrame({"id": ids, "name": names}), units, measure=params.measure,
+                                  params=params)
+        listed = micro.groupby(schema.AREA_ID, sort=False)["stop_id"].agg(", ".join)
+        stops = pd.Series(ids).map(listed).fillna("").to_numpy(dtype=object)
+        visits = (f"stay {dwell} at each of the area's {params.stops_per_place} busiest cells (micro-places), not at "
+                  f"one point of the area; return at random times, at least every {params.revisit_max_h:g} h "
+                  "while active")
     out = gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(ranked) + 1),
@@ -242,10 +276,11 @@ def patrol_priorities(
             "share": values / total if total > 0 else np.nan,
             "dwell_min_low": params.dwell_min_low,
             "dwell_min_high": params.dwell_min_high,
+            "stops": stops,
             "visits": visits,
             "when": when,
             "purpose": [
-                f"Hotspot #{r} ({'harm' if params.measure == schema.HARM else 'incidents'} {_number(v)}): "
+                f"Hotspot #{r} ({MEASURES[params.measure]} {_number(v)}): "
                 f"visible presence {dwell}; {w}"
                 for r, v, w in zip(range(1, len(ranked) + 1), values, when)
             ],
@@ -255,3 +290,73 @@ def patrol_priorities(
     )
     out.attrs["patrol_params"] = {**asdict(params), "source": DOSAGE_SOURCE, "timing_sources": list(timing_sources)}
     return out
+
+
+def micro_place_stops(
+    places: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    measure: str = schema.PREDICTED_N,
+    params: PatrolParams | None = None,
+    id_col: str = "id",
+    name_col: str = "name",
+) -> gpd.GeoDataFrame:
+    """Patrol stops at micro-places: the busiest cells inside each listed area, in the areas' order.
+
+    Parameters
+    ----------
+    places
+        Listed areas (:func:`patrol_priorities` output, or areas with ``area_id``), EPSG:27700.
+    units
+        The hotspot run's units (``unit_id``, ``area_id``, ``measure``, cell geometry).
+    measure
+        The column the cells inside an area are ranked by.
+    params
+        Dosage: ``stops_per_place`` (each area's cells with the highest ``measure``) and the dwell.
+    id_col, name_col
+        The areas' id and name columns.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per stop: ``stop_id`` (the cell id), ``area_id``, ``name`` ("<area>: stop k of m"),
+        ``priority`` (the cell's measure), ``area_rank``, ``purpose`` and the cell's geometry; areas
+        first in their listed order, then their cells busiest first. Koper's dwell applies at each.
+    """
+    if units.crs is None or units.crs != WORKING_CRS:
+        raise SchemaError(f"`units` are in {units.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    for col in (schema.UNIT_ID, schema.AREA_ID, measure):
+        if col not in units.columns:
+            raise SchemaError(f"`units` have no {col!r} column; pass the hotspot run's units (with add_priority for "
+                              "predicted_n)")
+    params = params or PatrolParams(measure=measure)
+    per_place = params.stops_per_place
+    dwell = f"{params.dwell_min_low:g}-{params.dwell_min_high:g} min"
+    area_ids = places[id_col if id_col in places.columns else schema.AREA_ID].astype(str).to_numpy()
+    names = places[name_col].astype(str).to_numpy() if name_col in places.columns else area_ids
+    order = pd.Series(np.arange(len(area_ids)), index=pd.Index(area_ids))
+    inside = units[units[schema.AREA_ID].astype(str).isin(area_ids)]
+    rank = order.reindex(inside[schema.AREA_ID].astype(str).to_numpy()).to_numpy()
+    value = inside[measure].to_numpy(dtype="float64")
+    pick = np.lexsort((inside[schema.UNIT_ID].astype(str).to_numpy(), -value, rank))
+    chosen = inside.iloc[pick]
+    nth = chosen.groupby(schema.AREA_ID, sort=False).cumcount().to_numpy()
+    keep = nth < per_place
+    chosen, nth, rank = chosen[keep], nth[keep], rank[pick][keep]
+    of = np.minimum(chosen.groupby(schema.AREA_ID, sort=False)[schema.UNIT_ID].transform("size").to_numpy(), per_place)
+    label = MEASURES.get(measure, measure)
+    values = chosen[measure].to_numpy(dtype="float64")
+    stop_names = [f"{names[r]}: stop {k + 1} of {m}" for r, k, m in zip(rank, nth, of, strict=True)]
+    return gpd.GeoDataFrame(
+        {
+            "stop_id": chosen[schema.UNIT_ID].astype(str).to_numpy(),
+            schema.AREA_ID: chosen[schema.AREA_ID].astype(str).to_numpy(),
+            "name": stop_names,
+            "priority": values,
+            "area_rank": rank + 1,
+            "purpose": [f"Micro-place in {n.rsplit(': stop', 1)[0]} ({label} {_number(v)}): visible presence "
+                        f"{dwell} here" for n, v in zip(stop_names, values, strict=True)],
+        },
+        geometry=chosen.geometry.to_numpy(),
+        crs=WORKING_CRS,
+    )

@@ -36,6 +36,10 @@ def test_coverage_command_writes_gap_list(demo: Path, tmp_path: Path) -> None:
     assert table["name"].iloc[0] == "Moorside" == doc["gaps"][0]["name"]
     assert set(doc["shares_uncovered"]) == {"cctv", "walkabout", "operation", "all"}
     assert len(doc["camera_sites"]) == 3
+    # ranked by the default priority score, with its evidence
+    assert doc["measure"] == "predicted_n" and "predicted_n" in table.columns
+    assert doc["evidence"].startswith("On your data, over the last 12 rolling months, this selection found ")
+    assert doc["priority"]["predictor"] in {r["method"] for r in doc["priority"]["summary"]}
     assert json.loads(Path(f"{out}.json").read_text())["layers"]["cctv"].endswith("cctv.csv")
 
 
@@ -134,13 +138,16 @@ def test_route_command_through_named_areas_reports_unreachable(demo: Path, tmp_p
     doc = _run("route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90", "--places", "areas",
                "--gpx", str(gpx), "--json")
     visited = [s["name"] for s in doc["stops"]]
-    assert "Bury Town Centre" in visited and doc["total_min"] <= 90
+    # stops are micro-places: the busiest cells of each area, Koper's dwell at each
+    assert all(": stop " in n for n in visited) and doc["total_min"] <= 90
+    assert "Bury Town Centre: stop 1 of 2" in visited
+    assert all(s["dwell_min"] == 12 for s in doc["stops"])
     # the demo's walking network covers Bury town centre only: areas elsewhere are listed as unreachable
     unreachable = [s for s in doc["skipped"] if s["reason"].startswith("unreachable")]
-    assert "Radcliffe Town Centre" in {s["name"] for s in unreachable}
+    assert "Radcliffe Town Centre" in {s["name"].split(": stop ")[0] for s in unreachable}
     assert not {s["name"] for s in unreachable} & set(visited)
-    ids = [s["stop_id"] for s in doc["stops"] + doc["skipped"]]  # every candidate area is visited or listed, once
-    assert len(ids) == len(set(ids)) and all(i.startswith("HS-") for i in ids)
+    ids = [s["stop_id"] for s in doc["stops"] + doc["skipped"]]  # every candidate cell is visited or listed, once
+    assert len(ids) == len(set(ids)) and not any(i.startswith("HS-") for i in ids)
     assert [w.name.split(". ", 1)[1] for w in gpxpy.parse(gpx.read_text()).waypoints] == visited
     text = runner.invoke(app, ["route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90",
                                "--places", "areas", "--gpx", str(gpx)])
@@ -161,4 +168,4 @@ def test_route_and_coverage_option_errors(tmp_path: Path) -> None:
                               "--gpx", str(tmp_path / "w.gpx"), "--places", "streets"])
     assert res.exit_code != 0 and "--places must be cells or areas" in str(res.exception)
     res = runner.invoke(app, ["coverage", "--store", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--measure", "count"])
-    assert res.exit_code != 0 and "--measure must be harm or n" in str(res.exception)
+    assert res.exit_code != 0 and "--measure must be predicted, harm or n" in str(res.exception)

@@ -100,13 +100,13 @@ def test_day_of_action_counts_when_asked(areas: gpd.GeoDataFrame, layers_by_hand
 def test_missing_layers_are_unknown_not_uncovered(areas: gpd.GeoDataFrame) -> None:
     out = cv.coverage(areas)
     assert out["cctv_covered"].isna().all() and out["walkabout_covered"].isna().all()
-    gaps = cv.gap_list(out)
+    gaps = cv.gap_list(out, measure="harm")
     assert gaps.shares == {"all": 0.0}
 
 
 def test_gap_list_ranking_and_shares(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
     out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25))
-    gaps = cv.gap_list(out, borough_total=120.0)
+    gaps = cv.gap_list(out, measure="harm", borough_total=120.0)
     # A: no walkabout, no operation (2 gaps); B: no CCTV, no operation (2); C: no CCTV, no walkabout (2)
     # -> all tie on gaps, ranked by harm: B (30), C (20), A (10)
     assert gaps.table["id"].tolist() == ["b", "c", "a"]
@@ -125,11 +125,20 @@ def test_uncovered_hotspot_ranks_first_even_with_less_harm(areas: gpd.GeoDataFra
     )
     both = pd.concat([areas, extra], ignore_index=True)
     params = cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25)
-    gaps = cv.gap_list(cv.coverage(both, **layers_by_hand, params=params))
+    gaps = cv.gap_list(cv.coverage(both, **layers_by_hand, params=params), measure="harm")
     assert gaps.table["id"].iloc[0] == "d"
     assert gaps.table["gaps"].iloc[0] == "no CCTV view; no recent walkabout; no operation"
     assert_allclose(gaps.shares["all"], 5 / 65)
     assert gaps.total_label == "total harm of the hotspots given"
+
+
+def test_gap_list_ranks_by_the_priority_score_by_default(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
+    scored = areas.assign(predicted_n=[4.0, 1.0, 2.0])  # A, B, C: expected incidents next month
+    out = cv.coverage(scored, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25))
+    gaps = cv.gap_list(out, borough_total=14.0)
+    assert gaps.measure == "predicted_n"
+    assert gaps.table["id"].tolist() == ["a", "c", "b"]  # all tie on two gaps, then by predicted_n
+    assert_allclose(gaps.table["share_of_total"], [4 / 14, 2 / 14, 1 / 14])
 
 
 def test_coverage_input_errors(areas: gpd.GeoDataFrame) -> None:
@@ -138,7 +147,9 @@ def test_coverage_input_errors(areas: gpd.GeoDataFrame) -> None:
     with pytest.raises(ParameterError, match="cctv_min_share"):
         cv.CoverageParams(cctv_min_share=1)
     with pytest.raises(SchemaError, match="compute it with coverage.coverage"):
-        cv.gap_list(areas)
+        cv.gap_list(areas, measure="harm")
+    with pytest.raises(SchemaError, match="add_priority"):
+        cv.gap_list(cv.coverage(areas))
 
 
 def test_site_cameras_greedy_known_answer() -> None:
@@ -273,7 +284,7 @@ def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
         operations=layers.read_operations(lay / "operations.geojson", borough=borough),
         hubs=layers.read_hubs(lay / "hubs.csv"),
     )
-    gaps = cv.gap_list(out, borough_total=float(result.units["harm"].sum()))
+    gaps = cv.gap_list(out, measure="harm", borough_total=float(result.units["harm"].sum()))
     first = gaps.table.iloc[0]
     assert first["name"] == "Moorside"
     assert first["gaps"] == "no CCTV view; no recent walkabout; no operation"
@@ -313,6 +324,6 @@ def test_gap_list_high_harm_with_one_gap_outranks_low_harm_with_two(areas: gpd.G
     routes = layers_by_hand["routes"].assign(date=pd.Timestamp("2024-05-01"))
     out = cv.coverage(both, views=layers_by_hand["views"], routes=routes.iloc[[2]],
                       operations=layers_by_hand["operations"], params=cv.CoverageParams(as_of="2024-05-10"))
-    gaps = cv.gap_list(out)
+    gaps = cv.gap_list(out, measure="harm")
     assert gaps.table["n_gaps"].tolist() == [1, 2]
     assert gaps.table["id"].tolist() == ["e", "a"]

@@ -47,14 +47,15 @@ def test_peak_window_wraps_midnight() -> None:
 
 def _places() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"area_id": ["a", "b", "c"], "name": ["A", "B", "C"], "harm": [5.0, 50.0, 20.0], "n": [9, 3, 4]},
+        {"area_id": ["a", "b", "c"], "name": ["A", "B", "C"], "harm": [5.0, 50.0, 20.0], "n": [9, 3, 4],
+         "predicted_n": [1.0, 0.5, 3.0]},
         geometry=[shapely.box(0, 0, 100, 100), shapely.box(200, 0, 300, 100), shapely.box(400, 0, 500, 100)],
         crs=WORKING_CRS,
     )
 
 
 def test_patrol_priorities_rank_and_dosage() -> None:
-    out = priorities.patrol_priorities(_places(), params=priorities.PatrolParams(top_n=2))
+    out = priorities.patrol_priorities(_places(), params=priorities.PatrolParams(measure="harm", top_n=2))
     assert out["id"].tolist() == ["b", "c"]
     assert_allclose(out["share"], [50 / 75, 20 / 75])
     assert (out["dwell_min_low"] == 10).all() and (out["dwell_min_high"] == 15).all()
@@ -63,6 +64,44 @@ def test_patrol_priorities_rank_and_dosage() -> None:
     assert "Koper 1995" in out.attrs["patrol_params"]["source"]
     by_count = priorities.patrol_priorities(_places(), params=priorities.PatrolParams(measure="n"))
     assert by_count["id"].tolist() == ["a", "c", "b"]
+    # the default: the priority score of the rolling back-test (expected incidents next month)
+    default = priorities.patrol_priorities(_places())
+    assert default["id"].tolist() == ["c", "a", "b"]
+    assert default["purpose"].iloc[0].startswith("Hotspot #1 (expected incidents next month 3):")
+    assert default.attrs["patrol_params"]["measure"] == "predicted_n"
+    with pytest.raises(SchemaError, match="add_priority"):
+        priorities.patrol_priorities(_places().drop(columns="predicted_n"))
+
+
+def _cells() -> gpd.GeoDataFrame:
+    """Six 50 m cells: four in area c, two in area a, with their expected incidents."""
+    return gpd.GeoDataFrame(
+        {"unit_id": [f"u{i}" for i in range(6)], "area_id": ["c", "c", "c", "c", "a", "a"],
+         "predicted_n": [0.2, 1.5, 0.9, 0.4, 0.7, 0.3]},
+        geometry=[shapely.box(400 + 50 * (i % 2), 50 * (i // 2 % 2), 450 + 50 * (i % 2), 50 + 50 * (i // 2 % 2))
+                  for i in range(4)] + [shapely.box(0, 0, 50, 50), shapely.box(50, 0, 100, 50)],
+        crs=WORKING_CRS,
+    )
+
+
+def test_patrol_stops_are_micro_places_inside_each_area() -> None:
+    params = priorities.PatrolParams(top_n=2, stops_per_place=2)
+    ranked = priorities.patrol_priorities(_places(), params=params, units=_cells())
+    assert ranked["id"].tolist() == ["c", "a"]
+    assert ranked["stops"].tolist() == ["u1, u2", "u4, u5"]  # each area's two busiest cells
+    assert "at each of the area's 2 busiest cells (micro-places)" in ranked["visits"].iloc[0]
+    stops = priorities.micro_place_stops(ranked, _cells(), params=params)
+    assert stops["stop_id"].tolist() == ["u1", "u2", "u4", "u5"]  # areas in rank order, busiest cell first
+    assert stops["name"].tolist() == ["C: stop 1 of 2", "C: stop 2 of 2", "A: stop 1 of 2", "A: stop 2 of 2"]
+    assert_allclose(stops["priority"], [1.5, 0.9, 0.7, 0.3])
+    assert stops["area_rank"].tolist() == [1, 1, 2, 2]
+    # every stop is a cell (0.0025 km2 here) inside its area, not a point of the whole area
+    assert (stops.geometry.area == 2500.0).all()
+    assert all(_places().set_index("area_id").geometry[a].intersects(g) for a, g in zip(stops["area_id"], stops.geometry))
+    one = priorities.micro_place_stops(ranked, _cells(), params=priorities.PatrolParams(stops_per_place=1))
+    assert one["stop_id"].tolist() == ["u1", "u4"]
+    with pytest.raises(ParameterError, match="stops_per_place"):
+        priorities.PatrolParams(stops_per_place=0)
 
 
 def test_patrol_priorities_busiest_times_from_timed_incidents() -> None:
@@ -118,6 +157,6 @@ def test_hours_are_uk_local_time_across_the_clock_change() -> None:
 
 def test_patrol_purpose_numbers_are_readable() -> None:
     places = _places().assign(harm=[5.0, 1_234_567.0, 20.0])
-    out = priorities.patrol_priorities(places, params=priorities.PatrolParams(top_n=1))
+    out = priorities.patrol_priorities(places, params=priorities.PatrolParams(measure="harm", top_n=1))
     assert out["purpose"].iloc[0].startswith("Hotspot #1 (harm 1,234,567): visible presence 10-15 min;")
     assert priorities.NO_TIME in out["purpose"].iloc[0]

@@ -224,7 +224,7 @@ def test_demo_walkabout_plan(demo_borough: DemoPaths, tmp_path: Path) -> None:
     result = analysis.run_hotspots(incidents(folder), measure="harm", study_area=boundaries.load_borough(),
                                    named_places=boundaries.load_named_places())
     hot = result.units[result.units["area_id"].notna()]
-    stops = priorities.patrol_priorities(hot, params=priorities.PatrolParams(top_n=25), id_col="unit_id")
+    stops = priorities.patrol_priorities(hot, params=priorities.PatrolParams(measure="harm", top_n=25), id_col="unit_id")
     graph = routes.load_network(folder / "layers" / "town_centre_walk.graphml")
     hubs = layers.read_hubs(folder / "layers" / "hubs.csv")
     hub = hubs[hubs["place_id"] == "HUB-01"]

@@ -46,7 +46,8 @@ _TYPES = typer.Option("--crime-type", help="police.uk category to include (repea
 _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
 _PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
                           "(mostly found by police activity rather than reported).")
-_MEASURE = typer.Option("--measure", help="Rank hotspots by harm or n (count).")
+_MEASURE = typer.Option("--measure", help="Rank hotspots by: predicted (default: expected incidents next month "
+                        "from the predictor the rolling back-test picks on this store's data), harm or n (count).")
 _JSON = typer.Option("--json", help="Print only JSON on stdout.")
 _STEMS = {
     "cctv": ("cctv", "cameras"),
@@ -55,13 +56,16 @@ _STEMS = {
     "hubs": ("hubs",),
 }
 _SUFFIXES = (".csv", ".geojson", ".gpkg", ".gpx", ".kml", ".json")
-_MEASURES = ("harm", "n")
+_MEASURES = ("predicted", "harm", "n")
+#: The column each --measure ranks by.
+_COLUMNS = {"predicted": "predicted_n", "harm": "harm", "n": "n"}
+_LABELS = {"predicted": "expected next month", "harm": "harm", "n": "incidents"}
 _PLACES = ("cells", "areas")
 
 
 def _check_measure(measure: str) -> None:
     if measure not in _MEASURES:
-        raise ParameterError(f"--measure must be harm or n (count), not {measure!r}")
+        raise ParameterError(f"--measure must be predicted, harm or n (count), not {measure!r}")
 
 
 def _layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
@@ -106,9 +110,26 @@ def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
 
 def _hotspots(store_dir: Path, source: list[str] | None, measure: str
               ) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
-    """The hotspot run ``geo-csp areas`` would make (H3 cells), its context and the incidents."""
-    result = run_hotspots(store_dir, None, "h3", None, "month", None, None, source, "count" if measure == "n" else measure)
-    return result, study_context(store_dir, None), read_located(store_dir, None, source)
+    """The hotspot run ``geo-csp areas`` would make (H3 cells) with the default priority score, its context
+    and the incidents.
+
+    ``predicted_n`` (:func:`geo_csp.backtest.add_priority`) comes from the predictor a rolling back-test
+    picks on the store's own data; the choice is cached in the store's ``cache`` folder.
+    """
+    from geo_csp import backtest
+
+    result = run_hotspots(store_dir, None, "h3", None, "month", None, None, source, "harm" if measure == "harm" else "count")
+    ctx = study_context(store_dir, None)
+    result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
+    return result, ctx, read_located(store_dir, None, source)
+
+
+def _evidence(result: analysis.HotspotResult, measure: str) -> str:
+    """The plan's "how well it predicts" line (the default priority score's rolling back-test)."""
+    text = result.metadata["priority"].get("evidence") or ""
+    if measure != "predicted" and text:
+        return f"Ranked by {_LABELS[measure]}, not by the default priority score, whose record is: {text}"
+    return text
 
 
 def _timed(store_dir: Path) -> pd.DataFrame:
@@ -152,7 +173,7 @@ def coverage_command(
     operations: Annotated[Path | None, typer.Option("--operations", help="Operations (GeoJSON/GPKG).")] = None,
     hubs: Annotated[Path | None, typer.Option("--hubs", help="Community hubs (CSV/GeoJSON/GPKG).")] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
-    measure: Annotated[str, _MEASURE] = "harm",
+    measure: Annotated[str, _MEASURE] = "predicted",
     camera_radius_m: Annotated[float, typer.Option("--camera-radius-m", help="View radius of cameras without range.")] = 50.0,
     cctv_min_share: Annotated[float | None, typer.Option(
         "--cctv-min-share", help="Share of an area that must be in camera view to count as CCTV-covered "
@@ -178,14 +199,15 @@ def coverage_command(
     params = coverage.CoverageParams(walk_distance_m=walk_distance_m, weeks=weeks, as_of=as_of, **share_kw)
     covered = coverage.coverage(result.areas, views=lay["views"], routes=lay["routes"],
                                 operations=lay["operations"], hubs=lay["hubs"], params=params)
-    gaps = coverage.gap_list(covered, measure=measure, borough_total=float(result.units[measure].sum()))
+    column = _COLUMNS[measure]
+    gaps = coverage.gap_list(covered, measure=column, borough_total=float(result.units[column].sum()))
 
     siting = pd.DataFrame()
     if cameras > 0 and len(result.areas):
-        siting = coverage.site_cameras_in_hotspots(result.areas, incidents, measure=measure,
+        siting = coverage.site_cameras_in_hotspots(result.areas, incidents, measure="harm" if measure == "harm" else "n",
                                                    radius_m=camera_radius_m, n_cameras=cameras, views=lay["views"])
 
-    meta = {**result.metadata, "coverage_params": gaps.params, "layers": lay["files"], "measure": measure,
+    meta = {**result.metadata, "coverage_params": gaps.params, "layers": lay["files"], "measure": column,
             "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label}
     suffix = out_path.suffix.lower()
     if suffix not in (".csv", ".gpkg", ".parquet"):
@@ -205,18 +227,20 @@ def coverage_command(
 
     doc = {"gaps": gaps.table.drop(columns=[c for c in ("walkabout_last",) if c in gaps.table]).to_dict(orient="records"),
            "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label,
-           "camera_sites": siting.to_dict(orient="records"), "out": str(out_path), "params": gaps.params}
+           "camera_sites": siting.to_dict(orient="records"), "out": str(out_path), "params": gaps.params,
+           "measure": column, "evidence": _evidence(result, measure), "priority": result.metadata["priority"]}
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
         return
-    label = "harm" if measure == "harm" else "incidents"
+    label = _LABELS[measure]
     table = Table(title=f"Gap list by {label} (activity up to {gaps.params.get('as_of')}; CCTV-covered = at least "
                         f"{gaps.params.get('cctv_min_share', 0):.0%} of the area in view)", title_justify="left")
     for col in ("rank", "hotspot", label, "share of borough", "in CCTV view", "walkabouts", "operations",
                 "nearest hub (m)", "not covered by"):
         table.add_column(col)
     for row in gaps.table.itertuples():
-        table.add_row(str(row.rank), str(row.name), f"{getattr(row, measure):,.0f}", f"{row.share_of_total:.1%}",
+        table.add_row(str(row.rank), str(row.name), f"{getattr(row, column):,.{1 if measure == 'predicted' else 0}f}",
+                      f"{row.share_of_total:.1%}",
                       f"{row.cctv_share:.0%}" if pd.notna(row.cctv_share) else "not known",
                       str(row.walkabout_n) if pd.notna(row.walkabout_n) else "not known",
                       (str(row.operations) or "none") if pd.notna(row.operations) else "not known",
@@ -229,7 +253,9 @@ def coverage_command(
     )
     for row in siting.itertuples():
         console.print(f"Camera site {row.rank}: ({row.easting:.0f}, {row.northing:.0f}) in {row.area_name}, "
-                      f"covers {row.new_weight:,.0f} more {label} ({row.share_of_uncovered:.0%} of uncovered, cumulative)")
+                      f"covers {row.new_weight:,.0f} more {'harm' if measure == 'harm' else 'incidents'} "
+                      f"({row.share_of_uncovered:.0%} of uncovered, cumulative)")
+    console.print(_evidence(result, measure))
     console.print(f"wrote {out_path}")
 
 
@@ -245,16 +271,18 @@ def _find_hub(hubs: gpd.GeoDataFrame, key: str, option: str = "--start") -> gpd.
 
 
 def _route_places(result: analysis.HotspotResult, incidents: pd.DataFrame, *, places: str, measure: str,
-                  top_n: int) -> gpd.GeoDataFrame:
-    """Candidate stops: the top hotspot cells (named after their area) or the named hotspot areas."""
+                  top_n: int, stops_per_area: int = 2) -> gpd.GeoDataFrame:
+    """Candidate stops: the top hotspot cells (named after their area), or the micro-places (busiest cells)
+    of the top named hotspot areas."""
     from geo_csp import priorities, schema
 
-    params = priorities.PatrolParams(measure=measure, top_n=top_n)
+    params = priorities.PatrolParams(measure=measure, top_n=top_n, stops_per_place=stops_per_area)
     if places == "areas":
         if result.areas.empty:
             raise ParameterError("no hotspot areas were found in this store; plan with --places cells")
-        ranked = priorities.patrol_priorities(result.areas, incidents=incidents, params=params, id_col=schema.AREA_ID)
-        return ranked.assign(stop_id=ranked["id"])
+        ranked = priorities.patrol_priorities(result.areas, incidents=incidents, params=params, id_col=schema.AREA_ID,
+                                              units=result.units)
+        return priorities.micro_place_stops(ranked, result.units, measure=measure, params=params)
     units = result.units
     hot = units[units[schema.AREA_ID].notna()] if units[schema.AREA_ID].notna().any() else units
     area_name = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else None
@@ -278,11 +306,14 @@ def route_command(
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     hubs_file: Annotated[Path | None, typer.Option("--hubs", help="Community hubs file.")] = None,
     places: Annotated[str, typer.Option("--places", help="Stops: 'cells' (top hotspot cells) or 'areas' "
-                                        "(named hotspot areas, visited at a point inside each).")] = "cells",
+                                        "(the top named hotspot areas, stopping at the busiest cells inside each: "
+                                        "Koper's dwell applies at micro-places).")] = "cells",
     stops: Annotated[int, typer.Option("--stops", help="Candidate stops: the top N hotspot cells or areas.")] = 15,
+    stops_per_area: Annotated[int, typer.Option("--stops-per-area", help="With --places areas: micro-place stops "
+                                                "(busiest cells) in each area.")] = 2,
     dwell_min: Annotated[float, typer.Option("--dwell-min", help="Minutes at each stop (Koper: 10-15).")] = 12.0,
     walk_speed_kmh: Annotated[float, typer.Option("--walk-speed-kmh", help="Walking speed.")] = 4.8,
-    measure: Annotated[str, _MEASURE] = "harm",
+    measure: Annotated[str, _MEASURE] = "predicted",
     source: Annotated[list[str] | None, _SOURCE] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never download a network from OpenStreetMap.")] = False,
     as_json: Annotated[bool, _JSON] = False,
@@ -297,6 +328,8 @@ def route_command(
         raise ParameterError(f"--places must be cells or areas, not {places!r}")
     if stops < 1:
         raise ParameterError(f"--stops must be at least 1, not {stops}")
+    if stops_per_area < 1:
+        raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
     result, _, incidents = _hotspots(store_dir, source, measure)
     folder = _layers_dir(store_dir, layers_dir)
     hubs_path = _layer_file("hubs", hubs_file, folder)
@@ -305,7 +338,8 @@ def route_command(
     hubs = layers.read_hubs(hubs_path)
     start_hub = _find_hub(hubs, start)
     end_hub = _find_hub(hubs, end, "--end") if end else start_hub
-    candidates = _route_places(result, _timed(store_dir), places=places, measure=measure, top_n=stops)
+    candidates = _route_places(result, _timed(store_dir), places=places, measure=_COLUMNS[measure], top_n=stops,
+                               stops_per_area=stops_per_area)
 
     graph = None
     if network is None and folder is not None:
@@ -338,7 +372,8 @@ def route_command(
         "budget_min": plan.budget_min, "straight_line_estimate": plan.straight_line,
         "priority_total": plan.priority_total, "stops": plan.stops.to_dict(orient="records"),
         "skipped": plan.skipped.to_dict(orient="records"), "note": plan.note, "gpx": str(gpx_path),
-        "sheet": str(sheet) if sheet else None, "params": plan.params,
+        "sheet": str(sheet) if sheet else None, "params": plan.params, "measure": _COLUMNS[measure],
+        "evidence": _evidence(result, measure), "priority": result.metadata["priority"],
     }
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
@@ -354,6 +389,7 @@ def route_command(
     console.print(f"{plan.note} {len(plan.skipped)} candidate stops not visited ({len(unreachable)} unreachable).")
     for s in unreachable.itertuples():
         console.print(f"[yellow]Not reachable: {s.name} ({s.reason}).[/]")
+    console.print(_evidence(result, measure))
     console.print(f"wrote {gpx_path}" + (f" and {sheet}" if sheet else ""))
 
 
