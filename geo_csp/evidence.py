@@ -46,7 +46,8 @@ import pandas as pd
 import shapely
 
 import geo_csp
-from geo_csp import boundaries, harm, schema
+from geo_csp import boundaries, harm, schema, store
+from geo_csp._escape import spreadsheet_safe
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
 from geo_csp.settings import WORKING_CRS
@@ -317,7 +318,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     -------
     EvidencePack
     """
-    from geo_csp import analysis, store
+    from geo_csp import analysis
     from geo_csp.geography import store_geography
 
     config = store.store_config(store_dir)
@@ -503,8 +504,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     if params.public:
         notes.append(rule.rule + " Rates, shares and harm are derived from the published counts. Gaps in "
                      "the public trend chart are months whose count is suppressed.")
-    inputs = [{"path": e["path"], "sha256": e["sha256"], "source": e.get("source"), "months": e.get("months")}
-              for e in manifest.get("files", {}).values() if e.get("active", True)]
+    inputs = store.input_files(manifest)
     audit = pd.concat(audit_parts, ignore_index=True) if audit_parts else None
     return EvidencePack(params=params, store_dir=str(store_dir), area=area, borough=borough, tables=tables,
                         figures=figures, units=units, points=points, monthly=monthly_pub, inputs=inputs,
@@ -698,7 +698,7 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
         parts.append("<h2>Partner data, coverage and gaps</h2>" + _partner_html(pack))
     parts.append("<h2>Notes and sources</h2><ol class=\"notes\">"
                  + "".join(f"<li>{esc(n)}</li>" for n in pack.notes) + "</ol>")
-    parts.append(f"<p class=\"notes\">geo-csp {esc(geo_csp.__version__)}; store {esc(pack.store_dir)}; "
+    parts.append(f"<p class=\"notes\">geo-csp {esc(geo_csp.__version__)}; store {esc(store.store_label(pack.store_dir))}; "
                  f"{len(pack.inputs)} input files (sha256 in manifest.json).</p></body></html>")
     return "\n".join(parts)
 
@@ -753,18 +753,18 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
     for name, table in pack.tables.items():
         path = out / f"{name}.csv"
         whole = {c: "Int64" for c in (*GROUPS, schema.N) if c in table.columns}  # counts print as 187, not 187.0
-        table.astype(whole).to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
+        spreadsheet_safe(table.astype(whole)).to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
         written[path.name] = path
     if pack.audit is not None:
         adir = Path(audit_dir) if audit_dir is not None else out.parent / f"{out.name}-disclosure-audit"
         adir.mkdir(parents=True, exist_ok=True)
-        pack.audit.to_csv(adir / "disclosure_audit.csv", index=False)
+        spreadsheet_safe(pack.audit).to_csv(adir / "disclosure_audit.csv", index=False)
         written["disclosure_audit.csv"] = adir / "disclosure_audit.csv"
     manifest = {
         "title": f"Safer Streets evidence pack: {pack.figures['area_name']}",
         "software": {"name": "geo-csp", "version": geo_csp.__version__},
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "store": pack.store_dir,
+        "store": store.store_label(pack.store_dir),
         "synthetic": pack.synthetic,
         "parameters": pack.params.to_dict(),
         "disclosure_rule": pack.params.disclosure.rule if pack.params.public else None,
@@ -772,7 +772,8 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
         "figures": pack.figures,
         "outputs": {k: {"file": p.name, "sha256": _sha256(p)} for k, p in written.items()
                     if p.parent == out},
-        "reproduce": "geo_csp.evidence.build_evidence(store, EvidenceParams.from_dict(manifest['parameters']))"
+        "reproduce": "geo_csp.evidence.build_evidence(<the store labelled manifest['store']>,"
+                     " EvidenceParams.from_dict(manifest['parameters']))"
                      ".figures == manifest['figures']",
     }
     written["manifest.json"] = out / "manifest.json"

@@ -39,6 +39,7 @@ from pyproj import Transformer
 
 from geo_csp import display, schema, settings
 from geo_csp._errors import CRSError, ParameterError, SchemaError
+from geo_csp._escape import html_values
 from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES, NO_PATTERN
 
 __all__ = [
@@ -283,8 +284,9 @@ _TOOLTIP_DECIMALS: Final = {schema.N: 0, schema.HARM: 0, schema.GI_Z: 1, schema.
 
 
 def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame:
-    """Only ``keep`` columns (those present), as strings or floats, so GeoJSON serialises them; numbers
-    rounded as people read them (shares as percentages)."""
+    """Only ``keep`` columns (those present), as HTML-escaped strings or floats, so GeoJSON serialises them
+    and a tooltip shows text from the data as text; numbers rounded as people read them (shares as
+    percentages)."""
     cols = [c for c in keep if c in frame.columns]
     out = frame[cols + [frame.geometry.name]].copy()
     for c in cols:
@@ -293,8 +295,8 @@ def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame
             out[c] = (scale * out[c].astype("float64")).round(_TOOLTIP_DECIMALS.get(c, 3))
         elif pd.api.types.is_datetime64_any_dtype(out[c]):
             out[c] = out[c].dt.strftime("%Y-%m-%d").fillna("").astype(object)
-        else:
-            out[c] = out[c].astype("string").fillna("").astype(object)
+        else:  # tooltips insert values as HTML: text from input files is escaped here
+            out[c] = html_values(out[c].astype("string").fillna("").astype(object))
     return out
 
 
@@ -654,14 +656,14 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
     label_cols = [c for c in spec["tooltip"] if c in shown.columns][:4]
     data = _json_safe(shown, label_cols)
     css = f"{LAYER_CLASS_PREFIX}{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
-    group = folium.FeatureGroup(name=_layer_label(name), show=show)
+    group = folium.FeatureGroup(name=html.escape(_layer_label(name)), show=show)  # the layer control shows names as HTML
     if len(data):
         style = {"color": colour, "fillColor": colour, "weight": 3, "fillOpacity": 0.15, **spec["style"], "className": css}
         if spec["symbol"] == "dot":  # points: a solid dot with a white ring, readable on any fill
             style.update(color="#ffffff", weight=2, fillOpacity=1.0)
         folium.GeoJson(
             _geojson(data),
-            name=name,
+            name=html.escape(name),
             style_function=lambda _f, s=style: dict(s),
             marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=1.0, fill_color=colour, color="#ffffff",
                                        weight=2, className=css),
@@ -835,7 +837,7 @@ def hotspot_map(
         cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N, schema.HARM,
                             "share_of_crime", schema.WARD_NAME) if c in area_shown.columns]
         area_data = _json_safe(area_shown, cols)
-        area_data["_selected"] = (area_data[schema.AREA_ID] == (selected_area or "\0")).astype(int)
+        area_data["_selected"] = (area_data[schema.AREA_ID] == html.escape(selected_area or "\0")).astype(int)
         area_group = folium.FeatureGroup(name="Named hotspot areas", show=True)
         folium.GeoJson(
             _geojson(area_data),

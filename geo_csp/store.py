@@ -952,6 +952,26 @@ def store_config(store_dir: str | Path) -> dict[str, Any]:
         raise StoreError(f"{path} is not valid JSON ({exc}); rewrite it with write_store_config") from exc
 
 
+def store_label(store_dir: str | Path) -> str:
+    """How a document names the store: its configured ``label`` (``geo-csp configure --label``), else
+    the name of its folder; never a path of the machine that wrote the document."""
+    label = store_config(store_dir).get("label")
+    return str(label) if label else (Path(store_dir).resolve().name or "store")
+
+
+def input_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The store's active inputs as a document lists them: file name (a zip member as ``archive.zip!member``,
+    without folders) and sha256, with source and months; no path of the machine that ingested them."""
+    out = []
+    for e in manifest.get("files", {}).values():
+        if not e.get("active", True):
+            continue
+        archive, _, member = str(e["path"]).partition("!")
+        name = Path(archive).name + (f"!{member.rsplit('/', 1)[-1]}" if member else "")
+        out.append({"file": name, "sha256": e["sha256"], "source": e.get("source"), "months": e.get("months")})
+    return out
+
+
 def write_store_config(store_dir: str | Path, config: dict[str, Any]) -> None:
     """Atomically replace the store's ``config.json`` with ``config`` (must be JSON-serialisable)."""
     try:

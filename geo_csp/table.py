@@ -29,6 +29,7 @@ import pandas as pd
 
 from geo_csp import boundaries, periods, schema
 from geo_csp._errors import ParameterError, SchemaError
+from geo_csp._escape import spreadsheet_safe, spreadsheet_text
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, round_counts
 from geo_csp.geography import AREA_CODE, AREA_NAME, store_areas
 
@@ -434,9 +435,10 @@ def _title(table: PartnershipTable) -> str:
 
 
 def write_table_csv(table: PartnershipTable, path: str | Path) -> Path:
-    """Write the table as CSV (as printed), footnotes as trailing ``#`` lines."""
+    """Write the table as CSV (as printed), footnotes as trailing ``#`` lines; text a spreadsheet would
+    run as a formula is neutralised (:mod:`geo_csp._escape`)."""
     path = Path(path)
-    text = table.display.to_csv(lineterminator="\n")
+    text = spreadsheet_safe(table.display).to_csv(lineterminator="\n")
     text += "".join(f"# {n}\n" for n in table.footnotes)
     path.write_text(text, encoding="utf-8")
     return path
@@ -509,7 +511,8 @@ def write_table_html(table: PartnershipTable, path: str | Path) -> Path:
 
 
 def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
-    """Write the table as a formatted XLSX sheet: numbers stay numbers, with formats and footnotes."""
+    """Write the table as a formatted XLSX sheet: numbers stay numbers, with formats and footnotes; text
+    a spreadsheet would run as a formula is neutralised (:mod:`geo_csp._escape`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
@@ -518,12 +521,12 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Partnership table"
-    ws["A1"] = _title(table)
+    ws["A1"] = spreadsheet_text(_title(table))
     ws["A1"].font = Font(bold=True, size=13)
     header = ["Measure", *table.display.columns]
     thin = Side(style="thin", color="999999")
     for j, h in enumerate(header, start=1):
-        c = ws.cell(row=3, column=j, value=h)
+        c = ws.cell(row=3, column=j, value=spreadsheet_text(h))
         c.font = Font(bold=True)
         c.fill = PatternFill("solid", fgColor="DDE5F0")
         c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -531,12 +534,12 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
     quarter_cols = [c for c in table.display.columns if c not in (TREND,)]
     for i, m in enumerate(table.measures):
         r = 4 + i
-        ws.cell(row=r, column=1, value=m.label).border = Border(left=thin, right=thin, bottom=thin)
+        ws.cell(row=r, column=1, value=spreadsheet_text(m.label)).border = Border(left=thin, right=thin, bottom=thin)
         for j, col in enumerate(table.display.columns, start=2):
             if col in quarter_cols:
                 v = table.values.loc[m.key, col]
                 shown = table.display.iloc[i, j - 2]
-                cell = ws.cell(row=r, column=j, value=float(v) if not np.isnan(v) else shown)
+                cell = ws.cell(row=r, column=j, value=float(v) if not np.isnan(v) else spreadsheet_text(shown))
                 if not np.isnan(v):
                     cell.number_format = "#,##0.0" if m.per_1000 else "#,##0"
                     cell.alignment = Alignment(horizontal="right")
@@ -544,7 +547,7 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
                     cell.alignment = Alignment(horizontal="center")
                     cell.font = Font(italic=True, color="666666")
             else:
-                cell = ws.cell(row=r, column=j, value=table.display.iloc[i, j - 2])
+                cell = ws.cell(row=r, column=j, value=spreadsheet_text(table.display.iloc[i, j - 2]))
                 cell.alignment = Alignment(horizontal="center")
                 cell.font = Font(bold=True, size=12)
             cell.border = Border(left=thin, right=thin, bottom=thin)
@@ -559,7 +562,7 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
     chars_per_line = 36 + 15 * (len(header) - 1)  # the merged width in characters, roughly
     for k, note in enumerate(table.footnotes, start=1):
         text = f"{k}. {note}"
-        c = ws.cell(row=r + k, column=1, value=text)
+        c = ws.cell(row=r + k, column=1, value=spreadsheet_text(text))
         c.font = Font(size=9)
         c.alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells(f"A{r + k}:{last_col}{r + k}")
@@ -633,4 +636,5 @@ def table_from_store(
                          comparators=None if listed is None else tuple(listed),
                          disclosure=disclosure or DisclosureParams())
     return partnership_table(incidents, areas, params=params, measures=measures,
-                             provenance={"store": str(store_dir), "inputs": n_inputs, "population": pop_source})
+                             provenance={"store": f"incident store \"{store.store_label(store_dir)}\"", "inputs": n_inputs,
+                                         "population": pop_source})

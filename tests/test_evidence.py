@@ -95,7 +95,11 @@ def test_manifest_reproduces_the_figures(pack_dir, demo):
     stored = {e["sha256"] for e in store.read_manifest(demo.store_dir)["files"].values() if e["active"]}
     assert {i["sha256"] for i in manifest["inputs"]} == stored
     assert manifest["software"]["name"] == "geo-csp" and manifest["created"]
-    again = build_evidence(manifest["store"], EvidenceParams.from_dict(manifest["parameters"]))
+    assert manifest["store"] == store.store_label(demo.store_dir)  # the store's label, not its path
+    assert all(set(i) == {"file", "sha256", "source", "months"} and "/" not in i["file"] for i in manifest["inputs"])
+    assert str(demo.store_dir.parent) not in (out / "manifest.json").read_text(encoding="utf-8")
+    assert str(demo.store_dir.parent) not in (out / "report.html").read_text(encoding="utf-8")
+    again = build_evidence(demo.store_dir, EvidenceParams.from_dict(manifest["parameters"]))
     assert json.loads(json.dumps(again.figures)) == manifest["figures"]
     assert manifest["outputs"]["report.pdf"]["sha256"]
 

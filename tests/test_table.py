@@ -219,7 +219,10 @@ def test_demo_table_matches_raw_csvs(demo, tmp_path):
     assert t.display[TREND].tolist() == arrows.tolist()
     # a single borough in the store: the comparator is not available, never a number
     assert (t.display[COMPARATOR] == NOT_AVAILABLE).all() and t.values[COMPARATOR].isna().all()
-    assert str(demo.store_dir) in t.footnotes[0] and "2024-10 to 2025-12" in t.footnotes[0]
+    from geo_csp import store
+
+    assert f'incident store "{store.store_label(demo.store_dir)}"' in t.footnotes[0] and "2024-10 to 2025-12" in t.footnotes[0]
+    assert str(demo.store_dir.parent) not in " ".join(t.footnotes)  # the store by its label, no local path
     write_table_xlsx(t, tmp_path / "demo.xlsx")
     print("\n" + t.display.to_string())
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: Columns tried, in order, as the code column of a ``--population`` CSV when none is named.
 POPULATION_CODE_COLUMNS = ("ward_code", "lsoa_code", "gss_code", "code")
 #: Keys ``--unset`` may clear.
-UNSETTABLE = ("borough", "boundary", "wards", "lsoas", "population", "named_places", "areas", "comparators")
+UNSETTABLE = ("borough", "label", "boundary", "wards", "lsoas", "population", "named_places", "areas", "comparators")
 
 _FileOpt = Path | None
 
@@ -125,7 +125,7 @@ def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str |
                       lsoa_name_col: str = "lsoa_name", population: _FileOpt = None,
                       population_code_col: str | None = None, population_col: str = "population",
                       named_places: _FileOpt = None, areas: _FileOpt = None,
-                      comparators: list[str] | None = None) -> dict[str, Any]:
+                      comparators: list[str] | None = None, label: str | None = None) -> dict[str, Any]:
     """The config keys these options set, every file checked against the others (given or already configured).
 
     Raises
@@ -141,6 +141,10 @@ def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str |
         if not borough.strip():
             raise ParameterError("--borough is empty; give the borough's name (e.g. \"Blackburn with Darwen\")")
         changes["borough"] = borough.strip()
+    if label is not None:
+        if not label.strip():
+            raise ParameterError("--label is empty; give the name documents call the store (e.g. \"Bury CSP 2024\")")
+        changes["label"] = label.strip()
     if boundary is not None:
         boundaries.load_borough(boundary)
         changes["boundary"] = rel(boundary)
@@ -215,6 +219,8 @@ def _show(store_dir: Path, config: dict[str, Any], *, as_json: bool) -> None:
 def configure_command(
     store_dir: Annotated[Path, typer.Option("--store", help="The incident store folder.")] = settings.DEFAULT_STORE_DIR,
     borough: Annotated[str | None, typer.Option("--borough", help="The borough's name.")] = None,
+    label: Annotated[str | None, typer.Option(
+        "--label", help="The store's name in documents (default: its folder's name; never its path).")] = None,
     boundary: Annotated[Path | None, typer.Option("--boundary", help="Borough outline (GeoJSON/GPKG).")] = None,
     wards: Annotated[Path | None, typer.Option("--wards", help="Ward polygons (GeoJSON/GPKG).")] = None,
     ward_code_col: Annotated[str, typer.Option("--ward-code-col", help="Ward code column.")] = "ward_code",
@@ -249,7 +255,7 @@ def configure_command(
         store_dir, base, borough=borough, boundary=boundary, wards=wards, ward_code_col=ward_code_col,
         ward_name_col=ward_name_col, lsoas=lsoas, lsoa_code_col=lsoa_code_col, lsoa_name_col=lsoa_name_col,
         population=population, population_code_col=population_code_col, population_col=population_col,
-        named_places=named_places, areas=areas, comparators=comparators)
+        named_places=named_places, areas=areas, comparators=comparators, label=label)
     if "population" in cleared:
         cleared |= {"population_code_col": None, "population_col": None, "population_unit": None}
     changes = {**cleared, **changes}

@@ -37,7 +37,9 @@ def table(
         written.append(write_table_html(t, html))
     if t.audit is not None and len(t.audit):
         audit = xlsx.with_name(xlsx.stem + "-disclosure-audit.csv")
-        t.audit.to_csv(audit, index=False)
+        from geo_csp._escape import spreadsheet_safe
+
+        spreadsheet_safe(t.audit).to_csv(audit, index=False)
         console.print(f"suppression audit (sensitive, do not publish): {audit}")
     out.print(t.display.to_string(), soft_wrap=True)
     for path in written:

@@ -214,7 +214,9 @@ def coverage_command(
         raise ParameterError(f"--out {out_path}: use .csv, .gpkg or .parquet")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        gaps.table.to_csv(out_path, index=False)
+        from geo_csp._escape import spreadsheet_safe
+
+        spreadsheet_safe(gaps.table).to_csv(out_path, index=False)
         Path(f"{out_path}.json").write_text(json.dumps(jsonable(meta)) + "\n", encoding="utf-8")
     else:
         import geopandas as gpd

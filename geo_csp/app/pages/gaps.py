@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from geo_csp._escape import spreadsheet_safe
 from geo_csp.app import cache, widgets
 
 choices = widgets.current()
@@ -33,7 +34,7 @@ for col, (kind, share) in zip(cols, gap.shares.items(), strict=True):
     label = "No activity at all" if kind == "all" else f"No {kind}"
     col.metric(label, f"{100 * share:.1f}%", help=f"share of the {gap.total_label} in hotspots with this gap")
 st.dataframe(gap.table, hide_index=True, width="stretch")
-st.download_button("Download gap list (CSV)", gap.table.to_csv(index=False).encode("utf-8"),
+st.download_button("Download gap list (CSV)", spreadsheet_safe(gap.table).to_csv(index=False).encode("utf-8"),
                    file_name="gap_list.csv", mime="text/csv", key="dl_gaps")
 
 prio = cache.priorities(choices.store_dir, choices.stamp, choices.months, rank_by=rank_by, top_n=top_n, **args)
@@ -45,5 +46,5 @@ st.caption("Visit each place for 10-15 minutes at random, unpredictable times, a
            + (", ".join(timing) if timing else "none in this store: police.uk gives the month only")
            + "), never from stop and search.")
 st.dataframe(table, hide_index=True, width="stretch")
-st.download_button("Download patrol priorities (CSV)", table.to_csv(index=False).encode("utf-8"),
+st.download_button("Download patrol priorities (CSV)", spreadsheet_safe(table).to_csv(index=False).encode("utf-8"),
                    file_name="patrol_priorities.csv", mime="text/csv", key="dl_prio")
