@@ -10,9 +10,9 @@ points; not timed) and the whole pipeline runs twice, each time in a fresh subpr
   BH FDR, Mann-Kendall, ArcGIS and Chainey classes, explanations, named areas);
 - **dask**: the same streaming ingest, then the same ``run_hotspots`` call given the store folder
   and ``backend="dask"``: the cube is aggregated from the store on a local ``dask.distributed``
-  cluster of 2 worker processes, its start-up counted (:func:`geo_csp.scale.build_cube_dask`), so
+  cluster of 2 worker processes, its start-up counted (:func:`geo_csp.cube.build_cube_dask`), so
   only the cube and a few cube-sized arrays live in the run;
-- **dask-ingest** (ingest only): :func:`geo_csp.scale.ingest_paths_dask` on the same cluster shape,
+- **dask-ingest** (ingest only): :func:`geo_csp.ingest.ingest_paths_dask` on the same cluster shape,
   the in-memory ingest's batches read, validated and encoded on the workers and written in order by
   the run. On 2 cores the single writer and the workers share the CPU and every part's Parquet
   bytes travel between processes, so it is measured separately and the dask run above uses the
@@ -62,7 +62,7 @@ OUT_COLUMNS = ["unit_id", "n", "gi_z", "gi_p", "mk_s", "mk_tau", "mk_p", "patter
 # --------------------------------------------------------------------------------------------------
 def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[str, Any]:
     """Ingest + hotspots with one backend; writes the unit table to ``out``; returns timings."""
-    from geo_csp import analysis, national, scale, schema, store
+    from geo_csp import analysis, cluster, cube, ingest, national, schema, store
     from geo_csp.ingest import ingest_paths
 
     times: dict[str, Any] = {}
@@ -75,14 +75,14 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         t = time.perf_counter()
         # only the columns the cube needs (and the street descriptions that name areas), repeating
         # text as categoricals (one small code per row)
-        columns = [*scale.CUBE_COLUMNS, schema.LOCATION]
+        columns = [*cube.CUBE_COLUMNS, schema.LOCATION]
         incidents = store.read_incidents(store_dir, columns=columns, categorical=True)
         times["read_s"] = time.perf_counter() - t
         result = analysis.run_hotspots(incidents, resolution=RESOLUTION, zero_fill="neighbours", wards=wards)
     elif backend == "dask-ingest":
-        with scale.dask_client(n_workers=2) as client:
+        with cluster.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - start
-            report = scale.ingest_paths_dask([archive], store_dir=store_dir, client=client)
+            report = ingest.ingest_paths_dask([archive], store_dir=store_dir, client=client)
         times["ingest_s"] = time.perf_counter() - start
         times["rows"] = int(report.totals["rows_read"])
         return times
@@ -91,7 +91,7 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         times["ingest_s"] = time.perf_counter() - start
         times["rows"] = int(report.totals["rows_read"])
         t = time.perf_counter()
-        with scale.dask_client(n_workers=2) as client:
+        with cluster.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - t
             result = analysis.run_hotspots(store_dir, resolution=RESOLUTION, zero_fill="neighbours", wards=wards,
                                            backend="dask", client=client)

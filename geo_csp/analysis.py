@@ -25,7 +25,7 @@ factor, so annualising that cube would not change any z-score.
 
 Backends: the same :func:`run_hotspots` call runs in memory on an incident DataFrame (a borough)
 or, with ``backend="dask"`` (or given a store folder or a Dask DataFrame), aggregates the cube on
-Dask from the store's force/month partitions (:func:`geo_csp.scale.build_cube_dask`) so a nation's
+Dask from the store's force/month partitions (:func:`geo_csp.cube.build_cube_dask`) so a nation's
 store is never one table; the statistics and areas then run on the cube as in memory. Both give
 the same cube, Gi* z, classes and areas (tested on the demo borough); ``metadata["backend"]`` says
 which ran. ``zero_fill="neighbours"`` keeps only occupied H3 cells and their ring, for a force or
@@ -290,7 +290,7 @@ def _default_wards(incidents: Any, month_list: list[str], area: shapely.Geometry
     """Bury's shipped wards of the data's era when the located incidents (in ``area``) lie mostly in Bury, else None.
 
     ``incidents`` is a DataFrame, or a store folder / Dask DataFrame whose distinct located points
-    are counted on Dask (:func:`geo_csp.scale.located_points_dask`): the same points either way.
+    are counted on Dask (:func:`geo_csp.cube.located_points_dask`): the same points either way.
     """
     counts = None
     if isinstance(incidents, pd.DataFrame):
@@ -298,9 +298,7 @@ def _default_wards(incidents: Any, month_list: list[str], area: shapely.Geometry
         x = incidents[schema.EASTING].to_numpy(dtype="float64")[inside]
         y = incidents[schema.NORTHING].to_numpy(dtype="float64")[inside]
     else:
-        from geo_csp import scale
-
-        x, y, counts = scale.located_points_dask(incidents, study_area=area, client=client)
+        x, y, counts = cube_mod.located_points_dask(incidents, study_area=area, client=client)
     if not boundaries.mostly_in_shipped_borough(x, y, counts=counts):
         return None
     return boundaries.load_wards(year=2017 if month_list[-1] < "2022-01" else 2022)
@@ -343,7 +341,7 @@ def run_hotspots(
     incidents
         Incident table with the store schema (not modified); with ``backend="dask"``, or whenever it
         is not a pandas DataFrame, a store folder or a Dask DataFrame
-        (:func:`geo_csp.scale.read_store_dask`), so a nation's store is never loaded into one table.
+        (:func:`geo_csp.store.read_store_dask`), so a nation's store is never loaded into one table.
     unit, resolution, period, months, crime_types, group, groups, harm_index, asb_weight_days, study_area, units, zero_fill, zero_fill_k
         How the cube is built (see :func:`geo_csp.cube.build_cube`).
     sources, exclude_proactive
@@ -379,12 +377,12 @@ def run_hotspots(
         Distance band radius in metres; required by, and only allowed with, ``weights="distance"``.
     backend
         ``"memory"`` (default for a DataFrame) or ``"dask"``: the cube is aggregated on Dask
-        (:func:`geo_csp.scale.build_cube_dask`, H3 units only), and so is the check for Bury's
+        (:func:`geo_csp.cube.build_cube_dask`, H3 units only), and so is the check for Bury's
         default wards; the statistics and areas then run here on the cube, as in memory. The
         result is the same: same cube, z, p, classes and areas (harm sums equal to rounding).
         ``metadata["backend"]`` says which ran.
     client
-        With the Dask backend: a ``distributed.Client`` (:func:`geo_csp.scale.dask_client`);
+        With the Dask backend: a ``distributed.Client`` (:func:`geo_csp.cluster.dask_client`);
         default the active client, else Dask's local scheduler.
 
     Returns
@@ -400,7 +398,7 @@ def run_hotspots(
         backend = "dask"
     elif backend == "dask":
         raise ParameterError(
-            "`backend='dask'` reads a store folder or a Dask DataFrame (geo_csp.scale.read_store_dask), not a "
+            "`backend='dask'` reads a store folder or a Dask DataFrame (geo_csp.store.read_store_dask), not a "
             "pandas DataFrame already in memory: pass the store folder, or use backend='memory'"
         )
     weights_kind = resolve_weights(unit, weights, distance_m)

@@ -193,7 +193,7 @@ def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_
         Smallest share of the located points inside the outline, in (0, 1].
     counts
         Incidents at each point (distinct points with their multiplicities, e.g. from
-        :func:`geo_csp.scale.located_points_dask`); default one per point.
+        :func:`geo_csp.cube.located_points_dask`); default one per point.
 
     Returns
     -------

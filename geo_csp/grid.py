@@ -11,6 +11,8 @@ Cells are h3 v4 string ids. Geometry is built in EPSG:4326 by H3 and returned in
 from __future__ import annotations
 
 import functools
+import itertools
+from collections.abc import Sequence
 from typing import Final
 
 import geopandas as gpd
@@ -46,7 +48,8 @@ _TO_LONLAT = Transformer.from_crs(WORKING_CRS, DISPLAY_CRS, always_xy=True)
 _TO_BNG = Transformer.from_crs(DISPLAY_CRS, WORKING_CRS, always_xy=True)
 
 
-def _check_resolution(resolution: int) -> int:
+def check_resolution(resolution: int) -> int:
+    """``resolution`` as an int, checked to be an H3 resolution (0-15)."""
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 0 <= resolution <= 15:
         raise ParameterError(f"H3 resolution must be an integer 0-15 (7-11 for hotspots); got {resolution!r}")
     return int(resolution)
@@ -80,7 +83,7 @@ def points_to_cells(easting: np.ndarray, northing: np.ndarray, *, resolution: in
 
     Each distinct coordinate pair is projected and indexed once (police.uk snap points repeat).
     """
-    resolution = _check_resolution(resolution)
+    resolution = check_resolution(resolution)
     x = np.asarray(easting, dtype="float64")
     y = np.asarray(northing, dtype="float64")
     out = np.full(x.shape[0], None, dtype=object)
@@ -111,7 +114,7 @@ def area_to_cells(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, *, 
 
     Uses ``h3.h3shape_to_cells_experimental(..., contain="overlap")``.
     """
-    resolution = _check_resolution(resolution)
+    resolution = check_resolution(resolution)
     geom = as_geometry(area)
     if geom.is_empty:
         raise ParameterError("the study area is empty; give a polygon with some area")
@@ -138,7 +141,7 @@ def cells_to_polygons(cells: np.ndarray | list[str]) -> gpd.GeoDataFrame:
 
 def cells_to_parents(cells: np.ndarray | list[str], *, resolution: int) -> np.ndarray:
     """Parent of each cell at a coarser ``resolution`` (one call per distinct cell)."""
-    resolution = _check_resolution(resolution)
+    resolution = check_resolution(resolution)
     cells = np.asarray(cells, dtype=object)
     unique, inverse = np.unique(cells, return_inverse=True)
     res = {h3.get_resolution(c) for c in unique}
@@ -172,3 +175,15 @@ def default_resolution(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry
         f"{MAX_DEFAULT_CELLS:,} cells)"
     )
     return chosen, reason
+
+
+def neighbour_cells(cells: np.ndarray | Sequence[str], *, k: int = 1) -> np.ndarray:
+    """The cells and every cell within ``k`` grid rings of one, sorted (h3 v4 string ids).
+
+    One ``h3.grid_disk`` call per given cell (h3 has no array API).
+    """
+    cells = np.asarray(cells, dtype=object)
+    if k == 0 or cells.size == 0:
+        return np.unique(cells.astype(str)).astype(object)
+    union = set(itertools.chain.from_iterable(h3.grid_disk(c, k) for c in cells))
+    return np.array(sorted(union), dtype=object)

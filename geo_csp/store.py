@@ -21,7 +21,7 @@ a part shares are not repeated in it, as in any Hive-style partitioned Parquet s
 ``force`` are in its folder names, ``month`` and ``file_id`` in its file name (all four in its manifest
 entry), and ``incident_id`` is ``<file_id>:<line>``; a column with no value in the part (the times of
 police.uk rows, for example) is left out too. The readers here (:func:`read_parts`,
-:func:`read_incidents`, :func:`geo_csp.scale.read_store_dask`) put them all back. Parts written
+:func:`read_incidents`, :func:`read_store_dask`) put them all back. Parts written
 before this, with every column, read the same way.
 
 Revisions: the unit of replacement is the partition key (source, force, month). A file whose accepted
@@ -54,7 +54,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from geo_csp import schema, settings
-from geo_csp._errors import SchemaError, StoreError, StoreNotFoundError
+from geo_csp._errors import ParameterError, SchemaError, StoreError, StoreNotFoundError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -834,7 +834,7 @@ def read_parts(
 ) -> pa.Table:
     """Rows of the given parts as a pyarrow table with every requested column, whatever the part holds.
 
-    The reader under :func:`read_incidents` and the Dask readers of :mod:`geo_csp.scale` (one
+    The reader under :func:`read_incidents` and the Dask readers (:func:`read_store_dask`, :mod:`geo_csp.cube._dask`) (one
     call per task). Arguments as :func:`read_incidents`; ``parts`` as :func:`part_entries` gives them.
     """
     cols = list(columns) if columns is not None else list(schema.INCIDENT_COLUMNS)
@@ -1018,3 +1018,77 @@ def update_store_config(store_dir: str | Path, changes: dict[str, Any]) -> dict[
     Path(store_dir).mkdir(parents=True, exist_ok=True)
     write_store_config(store_dir, merged)
     return merged
+
+
+# --------------------------------------------------------------------------------------------------
+# The store as a Dask dataframe (dask is optional: imported when these run)
+# --------------------------------------------------------------------------------------------------
+def _as_list(values: str | Iterable[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [values] if isinstance(values, str) else list(values)
+
+
+def store_part_paths(
+    store_dir: str | Path,
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+) -> list[str]:
+    """Paths of the store's active Parquet parts, pruned by partition and sorted by (source, force, month).
+
+    Only parts listed in the manifest are returned (superseded revisions and crash leftovers never).
+    """
+    root = Path(store_dir)
+    return [str(root / p["path"]) for p in part_entries(store_dir, sources=sources, forces=forces, months=months)]
+
+
+def read_store_dask(
+    store_dir: str | Path,
+    *,
+    sources: str | Sequence[str] | None = None,
+    forces: str | Sequence[str] | None = None,
+    months: str | Sequence[str] | None = None,
+    crime_types: str | Sequence[str] | None = None,
+    located_only: bool = False,
+    columns: Sequence[str] | None = None,
+) -> Any:
+    """The store's incidents as a lazy :class:`dask.dataframe.DataFrame`, one partition per part file.
+
+    The Dask counterpart of :func:`read_incidents` with the same arguments:
+    ``sources``/``forces``/``months`` prune part files through the manifest, ``crime_types`` and
+    ``located_only`` become Parquet row filters.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Partitions ordered by (source, force, month).
+
+    Raises
+    ------
+    StoreNotFoundError
+        No store at ``store_dir``.
+    ParameterError
+        No part matches the partition filters.
+    """
+    import dask.dataframe as dd
+
+    cols = list(columns) if columns is not None else list(schema.INCIDENT_COLUMNS)
+    unknown = sorted(set(cols) - set(schema.INCIDENT_COLUMNS))
+    if unknown:
+        raise SchemaError(f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}")
+    parts = part_entries(store_dir, sources=sources, forces=forces, months=months)
+    if not parts:
+        raise ParameterError(
+            f"no part of the store {store_dir} matches sources={sources!r} forces={forces!r} months={months!r};"
+            " check them against `geo-csp status`"
+        )
+    read = functools.partial(_read_part_frame, str(store_dir), columns=cols, crime_types=_as_list(crime_types),
+                             located_only=located_only)
+    return dd.from_map(read, parts, meta=read(None), label="read-store-part", enforce_metadata=False)
+
+
+def _read_part_frame(store_dir: str, part: dict[str, Any] | None, **kwargs: Any) -> pd.DataFrame:
+    """One part of the store as a pandas partition (None: the empty frame with the columns' types)."""
+    return read_parts(store_dir, [part] if part is not None else [], **kwargs).to_pandas()

@@ -708,9 +708,9 @@ def test_a_refused_file_inside_a_batch_aborts_with_its_name(backend: str, tmp_pa
     with contextlib.ExitStack() as stack:
         client = None
         if backend == "dask":  # the batch is read on a worker; its error is raised here, in file order
-            from geo_csp import scale
+            from geo_csp import cluster
 
-            client = stack.enter_context(scale.dask_client(n_workers=1, processes=False))
+            client = stack.enter_context(cluster.dask_client(n_workers=1, processes=False))
         with pytest.raises(_errors.InputFileError, match=r"2019-01-kent-street\.csv: the file is empty"):
             ingest.ingest_paths([folder], store_dir=s, backend=backend, client=client)
     assert not (s / store.MANIFEST_NAME).exists()

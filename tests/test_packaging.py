@@ -35,5 +35,4 @@ def test_typing_marker_and_map_assets_ship() -> None:
 
 
 def test_a_file_outside_the_globs_is_not_shipped() -> None:
-    assert not _shipped(settings.PACKAGE_DIR / "boundary_files" / "make_bury.py")
     assert not _shipped(REPO / "README.md")

@@ -15,8 +15,9 @@ import shapely
 from numpy.testing import assert_allclose
 from pandas.testing import assert_frame_equal
 
-from geo_csp import analysis, boundaries, cube, hotspots, national, scale, schema, store, weights
+from geo_csp import analysis, boundaries, cluster, cube, grid, hotspots, ingest, national, schema, store, weights
 from geo_csp._errors import ParameterError, SchemaError, StoreNotFoundError
+from geo_csp.cube import _dask as cube_dask
 
 # dask's parquet reader calls a pandas API that pandas 3.1 deprecates; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")
@@ -63,27 +64,27 @@ def assert_same_cube(mem: cube.Cube, dsk: cube.Cube) -> None:
 )
 def test_dask_cube_equals_memory_cube_on_the_demo(demo_store, demo_incidents, kwargs):
     mem = cube.build_cube(demo_incidents, **kwargs)
-    dsk = scale.build_cube_dask(demo_store, scheduler="synchronous", batch_partitions=5, **kwargs)
+    dsk = cube.build_cube_dask(demo_store, scheduler="synchronous", batch_partitions=5, **kwargs)
     assert dsk.n.sum() > 0
     assert_same_cube(mem, dsk)
 
 
 def test_dask_cube_with_study_area_and_given_cells(demo_store, demo_incidents, borough):
     mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
-    dsk = scale.build_cube_dask(demo_store, resolution=9, study_area=borough, scheduler="threads")
+    dsk = cube.build_cube_dask(demo_store, resolution=9, study_area=borough, scheduler="threads")
     assert_same_cube(mem, dsk)
     # given cells (half of them): incidents elsewhere are dropped and counted the same way
     cells = mem.units.iloc[::2]
     mem2 = cube.build_cube(demo_incidents, resolution=9, units=cells)
-    dsk2 = scale.build_cube_dask(demo_store, resolution=9, units=cells, scheduler="synchronous")
+    dsk2 = cube.build_cube_dask(demo_store, resolution=9, units=cells, scheduler="synchronous")
     assert mem2.params["dropped_outside_units"] > 0
     assert_same_cube(mem2, dsk2)
 
 
 def test_neighbours_zero_fill_equals_the_memory_cube_on_those_cells(demo_store, demo_incidents):
-    dsk = scale.build_cube_dask(demo_store, resolution=10, zero_fill="neighbours", scheduler="synchronous")
+    dsk = cube.build_cube_dask(demo_store, resolution=10, zero_fill="neighbours", scheduler="synchronous")
     occupied = dsk.units.index[dsk.n.sum(axis=1) > 0]
-    cells = scale.neighbour_cells(occupied.to_numpy(dtype=object), k=1)
+    cells = grid.neighbour_cells(occupied.to_numpy(dtype=object), k=1)
     assert dsk.units.index.equals(pd.Index(cells, name=schema.UNIT_ID))
     assert len(occupied) < len(cells) < 7 * len(occupied)
     hull = cube.build_cube(demo_incidents, resolution=10)
@@ -95,13 +96,13 @@ def test_neighbours_zero_fill_equals_the_memory_cube_on_those_cells(demo_store, 
     assert dsk.params.pop("zero_fill").startswith("occupied cells")
     assert_same_cube(mem, dsk)
     with pytest.raises(ParameterError, match="zero_fill"):
-        scale.build_cube_dask(demo_store, zero_fill="everything")
+        cube.build_cube_dask(demo_store, zero_fill="everything")
 
 
 def test_gi_star_z_and_classes_from_the_dask_cube_are_identical(demo_store, demo_incidents, borough):
     mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
-    with scale.dask_client(n_workers=2, processes=False) as client:
-        dsk = scale.build_cube_dask(demo_store, resolution=9, study_area=borough, client=client)
+    with cluster.dask_client(n_workers=2, processes=False) as client:
+        dsk = cube.build_cube_dask(demo_store, resolution=9, study_area=borough, client=client)
     w = weights.h3_weights(mem.units.index.to_numpy(dtype=object), k=1)
     a = hotspots.analyse_cube(mem.n, w, params=hotspots.HotspotParams(time_window=1))
     b = hotspots.analyse_cube(dsk.n, w, params=hotspots.HotspotParams(time_window=1))
@@ -114,35 +115,35 @@ def test_gi_star_z_and_classes_from_the_dask_cube_are_identical(demo_store, demo
 def test_dask_client_connects_to_a_running_scheduler_by_address(demo_store, demo_incidents, monkeypatch):
     from distributed import LocalCluster
 
-    monkeypatch.setattr(scale, "POLYGON_CHUNK", 500)  # cell polygons in chunks on the workers too
-    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
-        with scale.dask_client(cluster.scheduler_address) as client:
-            assert client.scheduler.address == cluster.scheduler_address
-            dsk = scale.build_cube_dask(demo_store, resolution=9)  # the active client runs it
+    monkeypatch.setattr(cube_dask, "POLYGON_CHUNK", 500)  # cell polygons in chunks on the workers too
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as local:
+        with cluster.dask_client(local.scheduler_address) as client:
+            assert client.scheduler.address == local.scheduler_address
+            dsk = cube.build_cube_dask(demo_store, resolution=9)  # the active client runs it
     assert_same_cube(cube.build_cube(demo_incidents, resolution=9), dsk)
     with pytest.raises(ParameterError, match="cannot reach a dask scheduler"):
-        with scale.dask_client("tcp://127.0.0.1:9", timeout_s=1.0):
+        with cluster.dask_client("tcp://127.0.0.1:9", timeout_s=1.0):
             pass
 
 
 def test_dask_dataframe_input_and_store_reader(demo_store, demo_incidents):
-    ddf = scale.read_store_dask(demo_store, columns=[*scale.CUBE_COLUMNS, schema.LOCATION])
-    assert ddf.npartitions == len(scale.store_part_paths(demo_store))
-    located = scale.read_store_dask(demo_store, located_only=True, crime_types="Burglary",
+    ddf = store.read_store_dask(demo_store, columns=[*cube.CUBE_COLUMNS, schema.LOCATION])
+    assert ddf.npartitions == len(store.store_part_paths(demo_store))
+    located = store.read_store_dask(demo_store, located_only=True, crime_types="Burglary",
                                     columns=[schema.CRIME_TYPE, schema.LOCATED]).compute()
     assert located[schema.LOCATED].all() and set(located[schema.CRIME_TYPE]) == {"Burglary"}
     expected = store.read_incidents(demo_store, located_only=True, crime_types="Burglary")
     assert len(located) == len(expected)
     mem = cube.build_cube(demo_incidents, resolution=9)
-    dsk = scale.build_cube_dask(ddf, resolution=9, scheduler="synchronous")
+    dsk = cube.build_cube_dask(ddf, resolution=9, scheduler="synchronous")
     assert_same_cube(mem, dsk)
 
 
 def test_store_part_paths_prune_by_partition(demo_store):
     status = store.store_status(demo_store)
-    every = scale.store_part_paths(demo_store)
-    one_month = scale.store_part_paths(demo_store, months=status["months"][0])
-    street = scale.store_part_paths(demo_store, sources=schema.SOURCE_STREET)
+    every = store.store_part_paths(demo_store)
+    one_month = store.store_part_paths(demo_store, months=status["months"][0])
+    street = store.store_part_paths(demo_store, sources=schema.SOURCE_STREET)
     assert 0 < len(one_month) < len(every) and 0 < len(street) < len(every)
     assert all(Path(p).name.startswith(f"{status['months'][0]}_") for p in one_month)
     assert every == sorted(every, key=lambda p: p.split("/incidents/")[1].split("/")[:3])
@@ -150,21 +151,21 @@ def test_store_part_paths_prune_by_partition(demo_store):
 
 def test_errors_name_the_problem(demo_store, tmp_path):
     with pytest.raises(ParameterError, match="H3 cubes only"):
-        scale.build_cube_dask(demo_store, unit="ward")
+        cube.build_cube_dask(demo_store, unit="ward")
     with pytest.raises(ParameterError, match="store folder or a dask DataFrame"):
-        scale.build_cube_dask(pd.DataFrame({"month": []}))
+        cube.build_cube_dask(pd.DataFrame({"month": []}))
     with pytest.raises(ParameterError, match="no part of the store"):
-        scale.read_store_dask(demo_store, forces="no-such-force")
+        store.read_store_dask(demo_store, forces="no-such-force")
     with pytest.raises(StoreNotFoundError, match="no store"):
-        scale.build_cube_dask(tmp_path / "nothing")
+        cube.build_cube_dask(tmp_path / "nothing")
     with pytest.raises(SchemaError, match="lacks column"):
-        scale.build_cube_dask(scale.read_store_dask(demo_store, columns=[schema.MONTH]))
+        cube.build_cube_dask(store.read_store_dask(demo_store, columns=[schema.MONTH]))
     with pytest.raises(ParameterError, match="batch_partitions"):
-        scale.build_cube_dask(demo_store, batch_partitions=0)
+        cube.build_cube_dask(demo_store, batch_partitions=0)
     with pytest.raises(ParameterError, match="no incidents match"):
-        scale.build_cube_dask(demo_store, crime_types=["Not a type"], resolution=9, scheduler="synchronous")
+        cube.build_cube_dask(demo_store, crime_types=["Not a type"], resolution=9, scheduler="synchronous")
     with pytest.raises(ParameterError, match="n_workers"):
-        with scale.dask_client(n_workers=0):
+        with cluster.dask_client(n_workers=0):
             pass
 
 
@@ -215,9 +216,9 @@ def test_streaming_ingest_memory_does_not_grow_with_the_number_of_files(tmp_path
 
 
 def test_peak_rss_includes_children():
-    before = scale.peak_rss_mb(children=False)
+    before = cluster.peak_rss_mb(children=False)
     subprocess.run([sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"], check=True)
-    assert scale.peak_rss_mb() >= before + 250.0
+    assert cluster.peak_rss_mb() >= before + 250.0
 
 
 def test_cli_national_demo_then_cube_on_both_backends(tmp_path):
@@ -265,8 +266,8 @@ def test_dask_ingest_builds_the_same_store_in_bounded_batches(processes, demo_in
 
     mem = ingest_paths(inputs, store_dir=tmp_path / "mem", mapping=demo_inputs.council_mapping)
     seen: list[int] = []
-    with scale.dask_client(n_workers=2, processes=processes) as client:
-        dsk = scale.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
+    with cluster.dask_client(n_workers=2, processes=processes) as client:
+        dsk = ingest.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
                                       client=client, ahead=3, progress=lambda done, total, path: seen.append(done))
         # the same Dask ingest through the library's one entry point
         again = ingest_paths(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
@@ -279,7 +280,7 @@ def test_dask_ingest_builds_the_same_store_in_bounded_batches(processes, demo_in
     assert again.totals["accepted"] == 0 and all(f.status.startswith("skipped") for f in again.files)
     assert store.store_status(tmp_path / "dsk")["rows"] == store.store_status(tmp_path / "mem")["rows"]
     with pytest.raises(ParameterError, match="ahead"):
-        scale.ingest_paths_dask(inputs, store_dir=tmp_path / "x", ahead=0)
+        ingest.ingest_paths_dask(inputs, store_dir=tmp_path / "x", ahead=0)
     with pytest.raises(ParameterError, match="backend must be 'memory' or 'dask'"):
         ingest_paths(inputs, store_dir=tmp_path / "y", backend="spark")
 
@@ -311,7 +312,7 @@ def test_dask_cube_leaves_far_off_points_out_like_the_memory_cube(tmp_path):
     with pytest.warns(UserWarning, match="3 of 3003 located incidents"):
         mem = cube.build_cube(frame, resolution=9)
     with pytest.warns(UserWarning, match="3 of 3003 located incidents"):
-        dsk = scale.build_cube_dask(tmp_path / "store", resolution=9, scheduler="synchronous")
+        dsk = cube.build_cube_dask(tmp_path / "store", resolution=9, scheduler="synchronous")
     assert mem.params["n_outside_extent"] == 3
     assert_same_cube(mem, dsk)
 
@@ -330,7 +331,7 @@ def assert_same_run(mem, dsk) -> None:
 def test_run_hotspots_on_dask_equals_the_memory_run_on_the_demo(demo_store, demo_incidents):
     """The same call on a store folder: Bury's default wards are found from the store's points on Dask."""
     mem = analysis.run_hotspots(demo_incidents, resolution=9)
-    with scale.dask_client(n_workers=1, processes=False) as client:
+    with cluster.dask_client(n_workers=1, processes=False) as client:
         dsk = analysis.run_hotspots(demo_store, resolution=9, backend="dask", client=client)
     assert mem.metadata["wards"].startswith("shipped Bury wards")
     assert len(mem.areas) > 0 and (mem.units[schema.PATTERN].astype(str).str.contains("Hot")).any()
@@ -341,7 +342,7 @@ def test_run_hotspots_on_dask_with_neighbour_cells_and_filters(demo_store, demo_
     kwargs = dict(resolution=10, study_area=borough, group="neighbourhood", period="quarter",
                   zero_fill="neighbours", wards=boundaries.load_wards(year=2022))
     mem = analysis.run_hotspots(demo_incidents, **kwargs)
-    dsk = analysis.run_hotspots(scale.read_store_dask(demo_store), **kwargs)  # not a DataFrame: on Dask
+    dsk = analysis.run_hotspots(store.read_store_dask(demo_store), **kwargs)  # not a DataFrame: on Dask
     assert mem.metadata["zero_fill"].startswith("occupied cells")
     assert len(mem.units) < len(cube.build_cube(demo_incidents, resolution=10, study_area=borough).units)
     assert_same_run(mem, dsk)
@@ -354,11 +355,11 @@ def test_run_hotspots_on_dask_with_neighbour_cells_and_filters(demo_store, demo_
 
 
 def test_located_points_count_every_located_incident(demo_store, demo_incidents, borough):
-    x, y, n = scale.located_points_dask(demo_store, scheduler="synchronous")
+    x, y, n = cube.located_points_dask(demo_store, scheduler="synchronous")
     located = demo_incidents[demo_incidents[schema.LOCATED]]
     assert n.sum() == len(located) and len(x) == len(located[[schema.EASTING, schema.NORTHING]].drop_duplicates())
     inside = cube.clip_to_study_area(demo_incidents, shapely.union_all(borough.geometry.to_numpy()))
-    assert scale.located_points_dask(demo_store, study_area=borough, scheduler="synchronous")[2].sum() == inside.sum()
+    assert cube.located_points_dask(demo_store, study_area=borough, scheduler="synchronous")[2].sum() == inside.sum()
 
 
 def test_categorical_read_gives_the_same_table_and_cube(demo_store, demo_incidents):

@@ -9,11 +9,9 @@ must treat them as read-only (the library never mutates its inputs).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import socket
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import geopandas as gpd
@@ -21,19 +19,33 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from geo_csp import maps, schema, store
+from geo_csp import (
+    analysis,
+    coverage,
+    demo,
+    display,
+    evidence,
+    figures,
+    harm,
+    ingest,
+    layers,
+    maps,
+    periods,
+    review,
+    routes,
+    schema,
+    store,
+    story,
+    table,
+    trends,
+)
+from geo_csp import geography as geography_mod
+from geo_csp import mapping as mapping_mod
+from geo_csp import priorities as prio
+from geo_csp._errors import GeoCspError, ParameterError
+from geo_csp.app import folium_view
 
 log = logging.getLogger(__name__)
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """``geo_csp.<name>`` if this build has it, else ``None`` (the page then says it is unavailable)."""
-    try:
-        return importlib.import_module(f"geo_csp.{name}")
-    except ImportError as exc:
-        if exc.name and not exc.name.startswith(f"geo_csp.{name}") and exc.name != "geo_csp":
-            raise  # the module exists but one of its own imports failed: a real error
-        return None
 
 
 def store_stamp(store_dir: str) -> float:
@@ -49,9 +61,6 @@ def ensure_demo(demo_dir: str) -> str:
     """Build the SYNTHETIC demo borough under ``demo_dir`` unless its store exists; the store path."""
     store_dir = Path(demo_dir) / "store"
     if not (store_dir / store.MANIFEST_NAME).exists():
-        demo = optional_module("demo")
-        if demo is None:
-            raise RuntimeError("the demo borough generator is not available in this build")
         log.info("building the demo borough in %s", demo_dir)
         demo.make_demo(Path(demo_dir))
     return str(store_dir)
@@ -121,11 +130,8 @@ def geography(store_dir: str, stamp: float) -> Any:
     """The store's own geography (:func:`geo_csp.geography.store_geography`): its configured outline, wards,
     LSOAs and named places, Bury's shipped ones only for a Bury store; ``None`` when the store names no
     geography and its data lie outside Bury (then the study area is the data's extent)."""
-    from geo_csp import geography
-    from geo_csp._errors import GeoCspError
-
     try:
-        return geography.store_geography(store_dir)
+        return geography_mod.store_geography(store_dir)
     except GeoCspError as exc:
         log.info("store %s has no geography of its own: %s", store_dir, exc)
         return None
@@ -173,9 +179,6 @@ def hotspots(
     ``ward_names`` (the store's ward names) limits the analysis to those wards: they are the study area,
     and with ``unit="ward"`` the units.
     """
-    analysis = optional_module("analysis")
-    if analysis is None:
-        raise RuntimeError("hotspot analysis is not available in this build")
     frame = incidents(store_dir, stamp, months, sources=sources, columns=HOTSPOT_COLUMNS)
     geo = geography(store_dir, stamp)
     own_units = None  # a configured store's own wards/LSOAs; Bury's shipped ones are chosen by the analysis
@@ -205,8 +208,6 @@ def hotspots(
 
 def chosen_wards(store_dir: str, stamp: float, ward_names: tuple[str, ...]) -> gpd.GeoDataFrame:
     """The store's wards of these names (EPSG:27700); a name the store does not have is an error."""
-    from geo_csp._errors import ParameterError
-
     frame = wards(store_dir, stamp)
     if frame is None:
         raise ParameterError("this store has no wards to filter by; configure them with `geo-csp configure --wards FILE`")
@@ -232,15 +233,10 @@ def partner_layers(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFrame]:
     (default a ``layers/`` folder beside the store, the demo borough's layout). Missing layers are
     left out; a layer file that cannot be read is logged and left out.
     """
-    layers = optional_module("layers")
-    if layers is None:
-        return {}
     return _layers_from_folder(store_dir, stamp)
 
 
 def _layers_from_folder(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFrame]:
-    from geo_csp import layers
-
     config = store.store_config(store_dir)
     folder = (Path(store_dir) / config.get("layers_dir", "../layers")).resolve()
     config = config.get("layers", {})
@@ -334,8 +330,6 @@ CHANGE_AGAINST = {"month": 1, "year": 12}
 def change_window(months: tuple[str, ...]) -> tuple[str, ...]:
     """The 13 months ending with the last of ``months``: both comparisons (a month and a year before) are
     counted from one run over them."""
-    from geo_csp import periods
-
     end = pd.Period(months[-1], freq="M")
     return tuple(periods.month_range(str(end - 12), str(end)).tolist())
 
@@ -362,8 +356,6 @@ def change_units(store_dir: str, stamp: float, months: tuple[str, ...], *, again
 @st.cache_resource(max_entries=16, show_spinner=False)
 def hotspot_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key: str, **map_args: Any) -> Any:
     """The Map page's map for these choices, rendered once (:func:`folium_view.prepare`) and reused on every rerun."""
-    from geo_csp.app import folium_view
-
     return folium_view.prepare(hotspot_folium(store_dir, stamp, months, **map_args), key=key)
 
 
@@ -380,9 +372,6 @@ def area_series(
 @st.cache_resource(max_entries=16, show_spinner=False)
 def area_coverage(store_dir: str, stamp: float, months: tuple[str, ...], **hotspot_args: Any) -> pd.DataFrame | None:
     """:func:`geo_csp.coverage.coverage` of the named hotspot areas by the store's partner layers."""
-    coverage = optional_module("coverage")
-    if coverage is None:
-        return None
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     layers = partner_layers(store_dir, stamp)
     covered = coverage.coverage(
@@ -419,8 +408,6 @@ def series_table(
 @st.cache_data(max_entries=16, show_spinner=False)
 def series_trends(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`geo_csp.trends.mann_kendall` of every column of a series table, with a plain verdict."""
-    from geo_csp import trends
-
     mk = trends.mann_kendall(table.to_numpy(dtype="float64").T).set_axis(table.columns)
     verdict = pd.Series("no significant trend", index=mk.index)
     verdict[(mk[schema.MK_P] < 0.05) & (mk[schema.MK_TAU] > 0)] = "increasing (p < 0.05)"
@@ -431,9 +418,6 @@ def series_trends(table: pd.DataFrame) -> pd.DataFrame:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def covered_areas(store_dir: str, stamp: float, months: tuple[str, ...], **hotspot_args: Any) -> gpd.GeoDataFrame | None:
     """Named hotspot areas with their partner coverage columns (:func:`geo_csp.coverage.coverage`)."""
-    coverage = optional_module("coverage")
-    if coverage is None:
-        return None
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     layers = partner_layers(store_dir, stamp)
     return coverage.coverage(
@@ -445,8 +429,6 @@ def covered_areas(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
 @st.cache_resource(max_entries=16, show_spinner=False)
 def gaps(store_dir: str, stamp: float, months: tuple[str, ...], *, rank_by: str, **hotspot_args: Any) -> Any:
     """The ranked gap list (:func:`geo_csp.coverage.gap_list`) against the borough's total."""
-    from geo_csp import coverage
-
     covered = covered_areas(store_dir, stamp, months, **hotspot_args)
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     return coverage.gap_list(covered, measure=rank_by, borough_total=float(result.units[rank_by].sum()))
@@ -457,8 +439,6 @@ def priorities(
     store_dir: str, stamp: float, months: tuple[str, ...], *, rank_by: str, top_n: int, **hotspot_args: Any
 ) -> gpd.GeoDataFrame:
     """Patrol priorities of the named hotspot areas (:func:`geo_csp.priorities.patrol_priorities`)."""
-    from geo_csp import priorities as prio
-
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     frame = incidents(store_dir, stamp, months)
     return prio.patrol_priorities(
@@ -470,8 +450,6 @@ def priorities(
 @st.cache_resource(max_entries=4, show_spinner=False)
 def walk_network(store_dir: str, stamp: float) -> Any:
     """The walking network shipped with the store's layers (a GraphML file), or ``None``."""
-    from geo_csp import routes
-
     folder = (Path(store_dir) / store.store_config(store_dir).get("layers_dir", "../layers")).resolve()
     files = sorted(folder.glob("*.graphml")) if folder.is_dir() else []
     return routes.load_network(files[0]) if files else None
@@ -483,8 +461,6 @@ def walkabout(
     budget_min: float, dwell_min: float, use_network: bool, rank_by: str, **hotspot_args: Any,
 ) -> Any:
     """A walkabout plan (:func:`geo_csp.routes.plan_walkabout`) from a hub through chosen priority areas."""
-    from geo_csp import routes
-
     prio = priorities(store_dir, stamp, months, rank_by=rank_by, top_n=25, **hotspot_args)
     stops = prio[prio["id"].astype(str).isin(stop_ids)].rename(columns={"id": "stop_id"})
     hubs = partner_layers(store_dir, stamp)["hubs"]
@@ -507,8 +483,6 @@ def operation_review(
     or, for a name shared by one-day operations and no ``date``, :func:`geo_csp.review.review_repeated`
     pooled over their dates.
     """
-    from geo_csp import harm, review
-
     operations = partner_layers(store_dir, stamp)["operations"]
     rows = operations[operations["name"].astype(str) == name].sort_values("start_date")
     frame = store.read_incidents(
@@ -531,16 +505,12 @@ def operation_review(
 @st.cache_resource(max_entries=8, show_spinner=False)
 def partnership_table(store_dir: str, stamp: float, *, public: bool, n_quarters: int) -> Any:
     """:func:`geo_csp.table.table_from_store`: the quarterly partnership table (disclosure-controlled if public)."""
-    from geo_csp import table
-
     return table.table_from_store(store_dir, public=public, n_quarters=n_quarters)
 
 
 def table_files(result: Any) -> dict[str, bytes]:
     """The quarterly table written as CSV, HTML and XLSX (bytes by file name), through the library writers."""
     import tempfile
-
-    from geo_csp import table
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = {
@@ -562,8 +532,6 @@ def evidence_pack(
     """
     import tempfile
 
-    from geo_csp import evidence
-
     params = (evidence.EvidenceParams.for_polygon(area_polygon, label=area, public=public)
               if area_polygon is not None else evidence.EvidenceParams(area=area, public=public))
     with tempfile.TemporaryDirectory() as tmp:
@@ -577,8 +545,6 @@ def ingest_files(store_dir: str, paths: tuple[str, ...], mapping: dict[str, Any]
 
     Not cached: it changes the store, whose new manifest time then invalidates every cached read.
     """
-    from geo_csp import ingest, mapping as mapping_mod
-
     column_mapping = mapping_mod.mapping_from_dict(mapping, origin="mapping form") if mapping else None
     report = ingest.ingest_paths(list(paths), store_dir=store_dir, mapping=column_mapping)
     rows = report.to_dict()["files"]
@@ -594,8 +560,6 @@ _LAYER_FILE_NAMES = {"cctv": "cctv", "walkabouts": "walkabouts", "operations": "
 def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.DataFrame:
     """Validate partner layer files with :mod:`geo_csp.layers` and copy them into the store's layers folder."""
     import shutil
-
-    from geo_csp import layers
 
     readers = {"cctv": layers.read_cctv, "walkabouts": layers.read_routes, "hubs": layers.read_hubs,
                "operations": lambda p: layers.read_operations(p, borough=borough(store_dir, 0.0),
@@ -618,8 +582,6 @@ def map_export(
     title: str, subtitle: str, synthetic: bool, **hotspot_args: Any,
 ) -> bytes:
     """The Map page's current view as a PNG or PDF for the minutes (:func:`geo_csp.figures.meeting_map`)."""
-    from geo_csp import display, figures
-
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     units = result.units
     if change is not None:
@@ -638,16 +600,12 @@ def map_export(
 def area_story(store_dir: str, stamp: float, months: tuple[str, ...], *, area_id: str, months_label: str,
                **hotspot_args: Any) -> tuple[str, dict[str, Any]]:
     """The one-paragraph story of a hotspot area (:func:`geo_csp.story.area_story`) and its facts."""
-    from geo_csp import story
-
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     area = result.areas.set_index(schema.AREA_ID, drop=False).loc[area_id]
     mask = (result.units[schema.AREA_ID] == area_id).to_numpy()
     frame = incidents(store_dir, stamp, months, sources=hotspot_args.get("sources"), columns=HOTSPOT_COLUMNS)
     frame = frame[frame[schema.LOCATED].fillna(False).astype(bool)]
     inside = shapely.contains_xy(area.geometry, frame[schema.EASTING].to_numpy(), frame[schema.NORTHING].to_numpy())
-    from geo_csp import harm
-
     types = harm.resolve_crime_types(hotspot_args.get("crime_types"), hotspot_args.get("group"))
     picked = frame[inside]
     if types:

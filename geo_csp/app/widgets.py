@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -264,12 +264,6 @@ def need_store(choices: Choices) -> None:
     if not choices.has_store:
         st.info("There is no incident store yet: add police.uk or partner files on the **Data** page.")
         st.stop()
-
-
-def unavailable(what: str) -> NoReturn:
-    """Say that a capability is not in this build and stop the page."""
-    st.warning(f"{what} is not available in this build.")
-    st.stop()
 
 
 def synthetic_banner(choices: Choices) -> None:

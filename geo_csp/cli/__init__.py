@@ -8,30 +8,20 @@ with a note asking for it to be reported (exit code 2).
 
 from __future__ import annotations
 
-import importlib
 import sys
 import traceback
 
 from geo_csp._errors import GeoCspError
-from geo_csp.cli._app import app
-
-# Command modules register themselves on ``app`` when imported. A module that is not there yet
-# (during development) is skipped rather than breaking the other commands.
-_COMMAND_MODULES = (
-    "ingest_cmd",
-    "demo_cmd",
-    "hotspots_cmd",
-    "planning_cmd",
-    "evidence_cmd",
-    "scale_cmd",
-    "config_cmd",
+from geo_csp.cli import (  # noqa: F401 - each command module registers its commands on ``app`` when imported
+    config_cmd,
+    demo_cmd,
+    evidence_cmd,
+    hotspots_cmd,
+    ingest_cmd,
+    planning_cmd,
+    scale_cmd,
 )
-for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"geo_csp.cli.{_name}")
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while a module is absent
-        if exc.name != f"geo_csp.cli.{_name}":
-            raise
+from geo_csp.cli._app import app
 
 
 def main() -> None:

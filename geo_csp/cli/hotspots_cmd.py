@@ -6,7 +6,7 @@ run's metadata (every parameter, the software version): in the GeoParquet schema
 ``geo_csp``, in a ``geo_csp_metadata`` table of a GeoPackage, and always in a sidecar ``FILE.json``.
 
 ``--dask`` runs ``hotspots`` and ``areas`` over the store on Dask: the cube is aggregated from the
-store's force/month partitions (:func:`geo_csp.scale.build_cube_dask`), so a force's or a nation's
+store's force/month partitions (:func:`geo_csp.cube.build_cube_dask`), so a force's or a nation's
 store is never loaded into one table, and the result is the in-memory one (H3 cells only). Give
 ``--scheduler tcp://HOST:8786`` for a running ``dask.distributed`` cluster; without it a local
 cluster of ``--workers`` processes runs for the command.
@@ -77,7 +77,7 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     if not dask and scheduler is None:
         return _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
                     population=population, weights=weights, distance_m=distance_m, exclude_proactive=exclude_proactive)
-    from geo_csp import analysis, scale
+    from geo_csp import analysis, cluster
 
     if unit != "h3":
         raise ParameterError(f"--dask aggregates H3 cells only, not --unit {unit}: ward and LSOA cubes are small, "
@@ -85,7 +85,7 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     if isinstance(workers, bool) or workers < 1:
         raise ParameterError(f"--workers must be a positive number of worker processes; got {workers!r}")
     analysis.resolve_weights(unit, weights, distance_m)  # fail before starting a cluster
-    with scale.dask_client(scheduler, n_workers=workers) as client:
+    with cluster.dask_client(scheduler, n_workers=workers) as client:
         result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
                       population=population, weights=weights, distance_m=distance_m, backend="dask", client=client,
                       exclude_proactive=exclude_proactive)

@@ -69,7 +69,7 @@ def cube_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary on stdout.")] = False,
 ) -> None:
     """Build the H3 unit x period cube of a store, in memory or on Dask, and write it as Parquet."""
-    from geo_csp import cube, scale, store
+    from geo_csp import cluster, cube, store
 
     if backend not in ("memory", "dask"):
         raise ParameterError(f"--backend must be memory or dask, not {backend!r}")
@@ -81,8 +81,8 @@ def cube_command(
         incidents = store.read_incidents(store_dir, forces=force or None)
         result = cube.build_cube(incidents, **kwargs)
     else:
-        with scale.dask_client(dask_address, n_workers=workers) as client:
-            result = scale.build_cube_dask(store_dir, forces=force or None, client=client, zero_fill=zero_fill, **kwargs)
+        with cluster.dask_client(dask_address, n_workers=workers) as client:
+            result = cube.build_cube_dask(store_dir, forces=force or None, client=client, zero_fill=zero_fill, **kwargs)
     frame = result.to_frame()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out_file, index=False)

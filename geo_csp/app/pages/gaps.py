@@ -12,11 +12,6 @@ choices = widgets.current()
 st.title("Gaps and priorities")
 widgets.synthetic_banner(choices)
 widgets.need_store(choices)
-for module, what in (("analysis", "Hotspot analysis"), ("coverage", "Coverage and gap analysis"),
-                     ("priorities", "Patrol priorities")):
-    if cache.optional_module(module) is None:
-        widgets.unavailable(what)
-
 args = widgets.hotspot_args(choices)
 left, right = st.columns(2)
 rank_label = left.radio("Rank by", ["Harm", "Count"], horizontal=True, key="gaps_rank_by")

@@ -15,9 +15,6 @@ choices = widgets.current()
 st.title("Hotspot map")
 widgets.synthetic_banner(choices)
 widgets.need_store(choices)
-if cache.optional_module("analysis") is None:
-    widgets.unavailable("Hotspot analysis")
-
 COLOUR_BY = {
     "Hot spot pattern": schema.PATTERN,
     "Hotspot category (Chainey)": schema.CATEGORY,

@@ -6,16 +6,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from geo_csp import review
 from geo_csp.app import cache, widgets
 
 choices = widgets.current()
 st.title("Operation review")
 widgets.synthetic_banner(choices)
 widgets.need_store(choices)
-review_mod = cache.optional_module("review")
-if review_mod is None:
-    widgets.unavailable("Operation review")
-
 operations = cache.partner_layers(choices.store_dir, choices.stamp).get("operations")
 if operations is None or len(operations) == 0:
     st.info("No operations in this store's layers: add an operations file (GeoJSON with dates) on the Data page.")
@@ -62,7 +59,7 @@ def _say(text: str, verdict: str) -> None:
         st.info(text)
 
 
-if isinstance(result, review_mod.PooledReview):
+if isinstance(result, review.PooledReview):
     p = result.pooled
     st.caption(f"{len(result.dates)} one-day operations pooled over their dates · {choices.crime_label} · {sources}")
     a, b, c = st.columns(3)
@@ -146,7 +143,7 @@ for base, c in used.iterrows():
         table.append({"baseline": WINDOW_LABEL[base], "figure": label,
                       "value": fmt.format(value) if np.isfinite(value) else "not known",
                       CONF: _range(low, high, fmt),
-                      "what it supports": review_mod.verdict(low, high) if np.isfinite(value) else "not known"})
+                      "what it supports": review.verdict(low, high) if np.isfinite(value) else "not known"})
 st.dataframe(pd.DataFrame(table), width="stretch", hide_index=True)
 st.caption("Intervals are exact Poisson intervals (the relative effect's is conditional on the 2 × 2 table); "
            "WDD ± standard error follows Wheeler & Ratcliffe (2018). WDQ (Bowers & Johnson 2003): above 0 suggests "

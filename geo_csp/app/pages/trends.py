@@ -12,9 +12,6 @@ choices = widgets.current()
 st.title("Trends")
 widgets.synthetic_banner(choices)
 widgets.need_store(choices)
-if cache.optional_module("analysis") is None:
-    widgets.unavailable("Hotspot analysis")
-
 args = widgets.hotspot_args(choices)
 level_label = st.radio("Series for", ["Hotspot areas", "Wards"], horizontal=True, key="trend_level")
 level = "area" if level_label == "Hotspot areas" else "ward"

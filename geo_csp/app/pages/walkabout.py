@@ -12,11 +12,6 @@ choices = widgets.current()
 st.title("Walkabout planner")
 widgets.synthetic_banner(choices)
 widgets.need_store(choices)
-for module, what in (("analysis", "Hotspot analysis"), ("priorities", "Patrol priorities"),
-                     ("routes", "Walkabout planning")):
-    if cache.optional_module(module) is None:
-        widgets.unavailable(what)
-
 args = widgets.hotspot_args(choices)
 layers = cache.partner_layers(choices.store_dir, choices.stamp)
 if "hubs" not in layers or len(layers["hubs"]) == 0:

@@ -1,47 +1,29 @@
-"""National volumes on Dask: a cluster helper, ingest and the cube on Dask, the store as a Dask dataframe.
+"""The cube on Dask: :func:`geo_csp.cube.build_cube` for a force's or a nation's store.
 
-The same analysis runs in memory for a borough and on Dask for a force or a nation, with the same
-result. What grows with the number of incidents is only *ingest, reading and aggregation*;
-everything after the cube is built is sized by the cube (cells x periods), not by the incidents:
+What grows with the number of incidents is only reading and aggregation; everything after the cube
+is sized by the cube (cells x periods), not by the incidents:
 
 - :func:`build_cube_dask` reads the partitioned store (``source=/force=/`` Parquet parts, one per month,
   pruned through the manifest and read by :func:`geo_csp.store.read_parts`, which puts back the
   columns a part shares with its key; one task per force, or one per partition of a Dask dataframe
-  from :func:`read_store_dask`, one partition per part), reduces each to counts
-  and harm per distinct snap point and month, then to counts per H3 cell and month, indexing each
-  *distinct* snap point to H3 once per force (h3 v4 has no array API; police.uk has about 750,000
-  snap points nationally). The driver then assembles exactly the :class:`geo_csp.cube.Cube` that
-  :func:`geo_csp.cube.build_cube` builds from the same incidents (same units and geometry, same
-  periods, same counts; harm equal to rounding, as floating sums are taken in another order).
-  Cell polygons are built on the workers in chunks.
+  from :func:`geo_csp.store.read_store_dask`, one partition per part), reduces each to counts and
+  harm per distinct snap point and month, then to counts per H3 cell and month, indexing each
+  *distinct* snap point to H3 once per force (h3 v4 has no array API). The driver then assembles
+  exactly the :class:`geo_csp.cube.Cube` that :func:`geo_csp.cube.build_cube` builds from the same
+  incidents (same units and geometry, same periods, same counts; harm equal to rounding, as
+  floating sums are taken in another order). Cell polygons are built on the workers in chunks.
 - The statistics stay in memory: Gi* is sparse-matrix algebra over the whole cube
-  (:func:`geo_csp.hotspots.gi_star`) and Mann-Kendall is chunked numpy. Measured by
-  ``benchmarks/national.py`` on this project's 2-core machine: the full statistics (space-time Gi*,
-  FDR, Mann-Kendall, classes, explanations) on a 509,437-cell x 36-month cube take 10-11 s (weights
-  6 s more), and a whole 20-million-incident national run (:func:`geo_csp.analysis.run_hotspots`
-  given the store with ``backend="dask"``) peaks at 5.5 GB for the process tree with 2 local
-  workers (3.9 GB in memory, reading the cube's columns as categoricals). There is nothing to gain
-  from spreading them over workers: the Dask part is ingest and aggregation.
+  (:func:`geo_csp.hotspots.gi_star`) and Mann-Kendall is chunked numpy; the Dask part is reading and
+  aggregation (timings: ``benchmarks/national.py`` and the README).
 - National study area: the convex hull of England and Wales holds about 2 million res-9 cells,
   most of them sea or empty land; ``zero_fill="neighbours"`` keeps the occupied cells and their
-  ring (about 640,000 cells for 20 million incidents) and gives the same cube as the in-memory
-  builder with ``zero_fill="neighbours"`` (or given those cells as ``units``).
-
-:func:`dask_client` connects to a running ``dask.distributed`` scheduler by its address or starts
-a local cluster. :func:`ingest_paths_dask` validates input files on the workers while one writer
-stages them in order (the store's transaction is single-writer), with a bounded number in flight;
-the streaming :func:`geo_csp.ingest.ingest_paths` already holds one file at a time, so memory does
-not grow with the number of files either way (tested). :func:`peak_rss_mb` measures peak resident
-memory of a process and its children.
+  ring and gives the same cube as the in-memory builder with ``zero_fill="neighbours"`` (or given
+  those cells as ``units``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import itertools
-import resource
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,294 +32,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_csp import cluster, grid, harm, periods, schema, store
 from geo_csp import cube as cube_mod
-from geo_csp import grid, harm, periods, schema, settings, store
 from geo_csp._errors import ParameterError, SchemaError
-from geo_csp.mapping import ColumnMapping, load_mapping
 
-__all__ = [
-    "ZERO_FILLS",
-    "build_cube_dask",
-    "dask_client",
-    "ingest_paths_dask",
-    "located_points_dask",
-    "neighbour_cells",
-    "peak_rss_mb",
-    "read_store_dask",
-    "store_part_paths",
-]
+__all__ = ["DEFAULT_BATCH_PARTITIONS", "build_cube_dask", "located_points_dask"]
 
-#: Columns the cube needs from the store.
-CUBE_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED)
 #: Partitions reduced together (for a store: at most this many months of one force).
 DEFAULT_BATCH_PARTITIONS = 48
-ZeroFill = cube_mod.ZeroFill
-ZERO_FILLS = cube_mod.ZERO_FILLS
 #: Cells per chunk when cell polygons are built on the workers.
 POLYGON_CHUNK = 250_000
 _E, _N, _M = schema.EASTING, schema.NORTHING, schema.MONTH
 _LOC = "location"
 
 
-# --------------------------------------------------------------------------------------------------
-# Cluster
-# --------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def dask_client(
-    address: str | None = None,
-    *,
-    n_workers: int = 2,
-    threads_per_worker: int = 1,
-    processes: bool = True,
-    memory_limit: str | float | None = "auto",
-    timeout_s: float = 10.0,
-) -> Iterator[Any]:
-    """A ``dask.distributed`` client, closed on exit; it is the default scheduler inside the block.
-
-    Parameters
-    ----------
-    address
-        Address of a running scheduler (``"tcp://10.0.0.5:8786"``); ``None`` starts a
-        :class:`distributed.LocalCluster` on this machine for the duration of the block.
-    n_workers, threads_per_worker, processes, memory_limit
-        Shape of the local cluster (ignored with ``address``). ``processes=False`` keeps the
-        workers in this process (threads), which starts faster and suits tests.
-    timeout_s
-        How long to try to reach the scheduler at ``address``.
-
-    Yields
-    ------
-    distributed.Client
-    """
-    from distributed import Client, LocalCluster
-
-    if address is not None:
-        if not isinstance(address, str) or not address.strip():
-            raise ParameterError(f"dask scheduler `address` must be text like 'tcp://host:8786'; got {address!r}")
-        try:
-            client = Client(address, timeout=f"{float(timeout_s)}s")
-        except OSError as exc:
-            raise ParameterError(
-                f"cannot reach a dask scheduler at {address!r} ({exc}); start one with `dask scheduler`"
-                " and workers with `dask worker ADDRESS`, or leave the address out for a local cluster"
-            ) from exc
-        with client:
-            yield client
-        return
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ParameterError(f"`n_workers` must be a positive integer; got {n_workers!r}")
-    with (
-        LocalCluster(
-            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
-            memory_limit=memory_limit, dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
-
-
-def peak_rss_mb(*, children: bool = True) -> float:
-    """Peak resident set size of this process (plus its waited-for children), in MB.
-
-    ``getrusage`` reports the peak of each process; for children it is the largest peak among the
-    terminated children, so a run in a subprocess is measured from its parent after it ends.
-    """
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    if not children:
-        return own
-    return own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-
-
-# --------------------------------------------------------------------------------------------------
-# Ingest on Dask: files parsed on the workers, staged in order by the one writer
-# --------------------------------------------------------------------------------------------------
-@functools.cache
-def _snap_points() -> Any:
-    """The worker process's projections of the snap points met so far (see
-    :class:`geo_csp.ingest._SnapPoints`): kept across tasks, so a national ingest projects each
-    point about once per worker; bounded by the number of distinct points (some 30 MB nationally)."""
-    from geo_csp import ingest
-
-    return ingest._SnapPoints()
-
-
-def _prepare_files(units: Sequence[Any], *, mapping: Any, known: frozenset[str]) -> list[Any]:
-    """Worker side of :func:`ingest_paths_dask`: read, hash, validate and encode a batch of inputs
-    exactly as :func:`geo_csp.ingest.ingest_paths` does (the same batched reader), and send back
-    only what the writer needs (``geo_csp.ingest._Prepared.staged``: counts and Parquet bytes),
-    or a file's error, raised by the writer when the file's turn comes."""
-    from geo_csp import ingest
-
-    prepared = ingest._prepare_batch(units, known=lambda sha: sha if sha in known else None, mapping=mapping,
-                                     encode=True, points=_snap_points())
-    return [item if isinstance(item, Exception) else item.staged for item in prepared]
-
-
-def _ordered(client: Any, fn: Any, items: Sequence[Any], *, ahead: int, **kwargs: Any) -> Iterator[Any]:
-    """``fn(item, **kwargs)`` for each item, in order, at most ``ahead`` running (bounded memory)."""
-    if client is None:
-        for item in items:
-            yield fn(item, **kwargs)
-        return
-    from collections import deque
-
-    pending: deque[Any] = deque()
-    queue = iter(items)
-    for item in queue:
-        pending.append(client.submit(fn, item, pure=False, **kwargs))
-        if len(pending) >= ahead:
-            break
-    while pending:
-        future = pending.popleft()
-        result = future.result()
-        future.release()
-        nxt = next(queue, None)
-        if nxt is not None:
-            pending.append(client.submit(fn, nxt, pure=False, **kwargs))
-        yield result
-
-
-def ingest_paths_dask(
-    paths: Sequence[str | Path] | str | Path,
-    *,
-    store_dir: str | Path = settings.DEFAULT_STORE_DIR,
-    mapping: Any = None,
-    progress: Any = None,
-    client: Any = None,
-    ahead: int = 8,
-) -> Any:
-    """:func:`geo_csp.ingest.ingest_paths` with the files read, validated and encoded on Dask workers.
-
-    The files go to the workers in the in-memory ingest's batches (a few MB of text each), at most
-    ``ahead`` batches at a time; each worker hashes, parses, validates and encodes its batch as the
-    in-memory ingest does and sends back the Parquet bytes and counts, while this process writes
-    them into the store in input order and commits once: the same store, manifest and report as
-    :func:`~geo_csp.ingest.ingest_paths` (all-or-nothing, idempotent, later files replace earlier
-    ones). Memory holds at most ``ahead + 1`` batches, whatever the number of files.
-
-    Parameters
-    ----------
-    paths
-        Files (.csv, .csv.gz, .xlsx) or archive-layout folders (not .zip archives: use
-        :func:`~geo_csp.ingest.ingest_paths` for those).
-    store_dir, mapping, progress
-        As :func:`~geo_csp.ingest.ingest_paths`.
-    client
-        A ``distributed.Client``; ``None`` reads the files here, one after another.
-    ahead
-        Batches in flight on the workers.
-
-    Returns
-    -------
-    geo_csp.ingest.IngestReport
-    """
-    from geo_csp import ingest
-    from geo_csp._errors import InputFileError
-
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    if not paths:
-        raise InputFileError("no input paths given; name at least one file, folder or zip")
-    if isinstance(ahead, bool) or not isinstance(ahead, int) or ahead < 1:
-        raise ParameterError(f"`ahead` must be a positive integer; got {ahead!r}")
-    if mapping is not None and not isinstance(mapping, ColumnMapping):
-        mapping = load_mapping(mapping)
-    notes: list[str] = []
-    units = [u for p in paths for u in ingest.expand_inputs(p, notes)]
-    zipped = [u.path for u in units if not Path(u.path).is_file()]
-    if zipped:
-        raise ParameterError(
-            f"ingest_paths_dask reads files and folders, not zip members ({zipped[0]}); unzip the archive "
-            "or use geo_csp.ingest.ingest_paths"
-        )
-
-    def prepared(txn: store.StoreTransaction) -> Iterator[Any]:
-        known = frozenset(e["sha256"] for e in txn.manifest["files"].values())
-        return itertools.chain.from_iterable(
-            _ordered(client, _prepare_files, ingest._batches(units), ahead=ahead, mapping=mapping, known=known)
-        )
-
-    return ingest.write_inputs(store_dir, prepared, n_inputs=len(units), notes=notes, mapping=mapping,
-                               progress=progress)
-
-
-# --------------------------------------------------------------------------------------------------
-# The store as a Dask dataframe
-# --------------------------------------------------------------------------------------------------
-def _as_list(values: str | Iterable[str] | None) -> list[str] | None:
-    if values is None:
-        return None
-    return [values] if isinstance(values, str) else list(values)
-
-
-def store_part_paths(
-    store_dir: str | Path,
-    *,
-    sources: str | Sequence[str] | None = None,
-    forces: str | Sequence[str] | None = None,
-    months: str | Sequence[str] | None = None,
-) -> list[str]:
-    """Paths of the store's active Parquet parts, pruned by partition and sorted by (source, force, month).
-
-    Only parts listed in the manifest are returned (superseded revisions and crash leftovers never).
-    """
-    root = Path(store_dir)
-    return [str(root / p["path"]) for p in store.part_entries(store_dir, sources=sources, forces=forces, months=months)]
-
-
-def read_store_dask(
-    store_dir: str | Path,
-    *,
-    sources: str | Sequence[str] | None = None,
-    forces: str | Sequence[str] | None = None,
-    months: str | Sequence[str] | None = None,
-    crime_types: str | Sequence[str] | None = None,
-    located_only: bool = False,
-    columns: Sequence[str] | None = None,
-) -> Any:
-    """The store's incidents as a lazy :class:`dask.dataframe.DataFrame`, one partition per part file.
-
-    The Dask counterpart of :func:`geo_csp.store.read_incidents` with the same arguments:
-    ``sources``/``forces``/``months`` prune part files through the manifest, ``crime_types`` and
-    ``located_only`` become Parquet row filters.
-
-    Returns
-    -------
-    dask.dataframe.DataFrame
-        Partitions ordered by (source, force, month).
-
-    Raises
-    ------
-    StoreNotFoundError
-        No store at ``store_dir``.
-    ParameterError
-        No part matches the partition filters.
-    """
-    import dask.dataframe as dd
-
-    cols = list(columns) if columns is not None else list(schema.INCIDENT_COLUMNS)
-    unknown = sorted(set(cols) - set(schema.INCIDENT_COLUMNS))
-    if unknown:
-        raise SchemaError(f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}")
-    parts = store.part_entries(store_dir, sources=sources, forces=forces, months=months)
-    if not parts:
-        raise ParameterError(
-            f"no part of the store {store_dir} matches sources={sources!r} forces={forces!r} months={months!r};"
-            " check them against `geo-csp status`"
-        )
-    read = functools.partial(_read_part_frame, str(store_dir), columns=cols, crime_types=_as_list(crime_types),
-                             located_only=located_only)
-    return dd.from_map(read, parts, meta=read(None), label="read-store-part", enforce_metadata=False)
-
-
-def _read_part_frame(store_dir: str, part: dict[str, Any] | None, **kwargs: Any) -> pd.DataFrame:
-    """One part of the store as a pandas partition (None: the empty frame with the columns' types)."""
-    return store.read_parts(store_dir, [part] if part is not None else [], **kwargs).to_pandas()
-
-
-# --------------------------------------------------------------------------------------------------
-# Cube on Dask
-# --------------------------------------------------------------------------------------------------
 def _lookup(codes: np.ndarray, uniques: Any, values: Iterable[Any]) -> np.ndarray:
     """Per-row membership of ``uniques[codes]`` in ``values``, tested once per distinct value."""
     hit = pd.Index(uniques).isin(list(values))
@@ -408,7 +116,7 @@ def _summarise_partition(
     out: dict[str, Any] = {"span": span, "point_month": point_month, "locations": None}
     if with_locations:
         l_codes, l_uniques = pd.factorize(df[schema.LOCATION][on_map])
-        cleaned = pd.Series(l_uniques, dtype="string").str.replace(cube_mod._ON_OR_NEAR, "", regex=True).str.strip()
+        cleaned = pd.Series(l_uniques, dtype="string").str.replace(cube_mod.ON_OR_NEAR, "", regex=True).str.strip()
         usable = np.append((cleaned.notna() & (cleaned != "")).to_numpy(dtype=bool), False)
         good = usable[l_codes]  # code -1 (missing) reads the appended False
         n_loc = max(len(l_uniques), 1)
@@ -421,7 +129,7 @@ def _summarise_partition(
 def _summarise_store_parts(store_dir: str, parts: list[dict[str, Any]], *, with_source: bool,
                            **kwargs: Any) -> dict[str, Any]:
     """Read some parts of the store (one force) and summarise them as one partition."""
-    columns = [*CUBE_COLUMNS, schema.LOCATION] + ([schema.SOURCE] if with_source else [])
+    columns = [*cube_mod.CUBE_COLUMNS, schema.LOCATION] + ([schema.SOURCE] if with_source else [])
     frame = store.read_parts(store_dir, parts, columns=columns, crime_types=kwargs.get("types")).to_pandas()
     return _summarise_partition(frame, with_locations=True, **kwargs)
 
@@ -487,27 +195,6 @@ def _batches(n_parts: int, keys: Sequence[Any] | None, size: int) -> list[slice]
     return out
 
 
-def _active_client(client: Any, scheduler: str | None) -> Any:
-    """``client``, else the default ``distributed`` client when one is active and no scheduler is named."""
-    if client is not None or scheduler is not None:
-        return client
-    try:
-        from distributed import default_client
-
-        return default_client()
-    except (ImportError, ValueError):
-        return None
-
-
-def _compute(tasks: list[Any], *, client: Any, scheduler: str | None) -> list[Any]:
-    import dask
-
-    client = _active_client(client, scheduler)
-    if client is not None:
-        return client.gather(client.compute(tasks))
-    return list(dask.compute(*tasks, scheduler=scheduler))
-
-
 def build_cube_dask(
     incidents: Any,
     *,
@@ -527,7 +214,7 @@ def build_cube_dask(
     client: Any = None,
     scheduler: str | None = None,
     batch_partitions: int = DEFAULT_BATCH_PARTITIONS,
-    zero_fill: ZeroFill = "study_area",
+    zero_fill: cube_mod.ZeroFill = "study_area",
     zero_fill_k: int = 1,
 ) -> cube_mod.Cube:
     """The cube of :func:`geo_csp.cube.build_cube`, aggregated on Dask from a store or a Dask dataframe.
@@ -535,7 +222,7 @@ def build_cube_dask(
     Parameters
     ----------
     incidents
-        A store folder (its parts are read with :func:`read_store_dask`) or a
+        A store folder (its parts are read with :func:`geo_csp.store.read_store_dask`) or a
         :class:`dask.dataframe.DataFrame` with the store's columns (at least ``month, crime_type,
         easting, northing, located``; ``location`` is used when present, ``source`` when
         ``sources`` filters).
@@ -545,7 +232,7 @@ def build_cube_dask(
     forces
         For a store: only these forces' parts are read (partition pruning).
     client
-        A ``distributed.Client`` to run on (default: the active client of :func:`dask_client`, if
+        A ``distributed.Client`` to run on (default: the active client of :func:`geo_csp.cluster.dask_client`, if
         any, else ``scheduler``).
     scheduler
         Dask scheduler name when no client is used ("threads", "processes", "synchronous").
@@ -576,11 +263,11 @@ def build_cube_dask(
             f"the dask backend builds H3 cubes only, not unit={unit!r}: ward and LSOA cubes are small, "
             "build them with build_cube(..., backend='memory')"
         )
-    cube_mod._check_zero_fill(zero_fill, zero_fill_k)
+    cube_mod.check_zero_fill(zero_fill, zero_fill_k)
     if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
         raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
-    source_list = _as_list(sources)
+    source_list = None if sources is None else ([sources] if isinstance(sources, str) else list(sources))
     first = last = None
     month_filter = None
     if months is not None:
@@ -603,11 +290,11 @@ def build_cube_dask(
             for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
         ]
     elif isinstance(incidents, dd.DataFrame):
-        need = list(CUBE_COLUMNS) + ([schema.SOURCE] if source_list is not None else [])
+        need = list(cube_mod.CUBE_COLUMNS) + ([schema.SOURCE] if source_list is not None else [])
         missing = [c for c in need if c not in incidents.columns]
         if missing:
             raise SchemaError(
-                f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.scale.read_store_dask"
+                f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.store.read_store_dask"
             )
         summarise = dask.delayed(_summarise_partition, pure=True)
         flat = [summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
@@ -623,7 +310,7 @@ def build_cube_dask(
     if unit == "h3" and area is None and not isinstance(units, gpd.GeoDataFrame):
         # The data's extent, by the in-memory rule (cube.data_extent): one extra, cheap pass over the
         # distinct snap points and their counts, so far-off geocoded points are left out the same way.
-        counted = _compute([dask.delayed(_points_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
+        counted = cluster.compute([dask.delayed(_points_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
         pts = np.concatenate([c for c in counted if len(c)] or [np.empty((0, 3))])
         counts = pts[:, 2].astype(np.int64)
         if counts.sum() == 0:
@@ -639,16 +326,16 @@ def build_cube_dask(
         resolution, params["resolution_reason"] = grid.default_resolution(area)
     if resolution is None:
         # Polygon units without a study area: the default resolution is not used; take the hull's.
-        vertices = _compute([dask.delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
+        vertices = cluster.compute([dask.delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
         pts = np.concatenate([v for v in vertices if len(v)] or [np.empty((0, 2))])
         if len(pts) < 3:
             raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
         resolution, params["resolution_reason"] = grid.default_resolution(shapely.convex_hull(shapely.multipoints(pts)))
-    resolution = grid._check_resolution(resolution)
+    resolution = grid.check_resolution(resolution)
     area_wkb = None if area is None else shapely.to_wkb(area)
     reduce_batch = dask.delayed(_reduce_batch, pure=True)
     tasks = [reduce_batch(b, resolution=resolution, area_wkb=area_wkb) for b in summaries]
-    batches = _compute(tasks, client=client, scheduler=scheduler)
+    batches = cluster.compute(tasks, client=client, scheduler=scheduler)
     return _assemble_cube(
         batches, unit=unit, units=units, resolution=resolution, period=period, months=months,
         month_bounds=(first, last), area=area, types=types, group=group, sources=source_list,
@@ -712,7 +399,7 @@ def located_points_dask(
         raise ParameterError(
             f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}"
         )
-    found = [a for a in _compute(tasks, client=client, scheduler=scheduler) if len(a)]
+    found = [a for a in cluster.compute(tasks, client=client, scheduler=scheduler) if len(a)]
     pts = np.concatenate(found) if found else np.empty((0, 3))
     ux, uy, inverse = grid.unique_points(pts[:, 0], pts[:, 1])
     counts = np.bincount(inverse, weights=pts[:, 2], minlength=len(ux)).astype(np.int64)
@@ -724,22 +411,6 @@ def located_points_dask(
     return ux, uy, counts
 
 
-def neighbour_cells(cells: np.ndarray | Sequence[str], *, k: int = 1) -> np.ndarray:
-    """The cells and every cell within ``k`` grid rings of one, sorted (h3 v4 string ids).
-
-    One ``h3.grid_disk`` call per given cell (h3 has no array API); about 1 s per 100,000 cells.
-    """
-    import itertools
-
-    import h3
-
-    cells = np.asarray(cells, dtype=object)
-    if k == 0 or cells.size == 0:
-        return np.unique(cells.astype(str)).astype(object)
-    union = set(itertools.chain.from_iterable(h3.grid_disk(c, k) for c in cells))
-    return np.array(sorted(union), dtype=object)
-
-
 def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None) -> gpd.GeoDataFrame:
     """:func:`geo_csp.grid.cells_to_polygons` in chunks on the workers (one h3 call per cell is the
     slowest step of a national cube: about 13 s per million cells on one core)."""
@@ -748,12 +419,12 @@ def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None)
     if len(cells) <= POLYGON_CHUNK:
         return grid.cells_to_polygons(cells)
     pieces = [cells[i:i + POLYGON_CHUNK] for i in range(0, len(cells), POLYGON_CHUNK)]
-    client = _active_client(client, scheduler)
+    client = cluster.active_client(client, scheduler)
     if client is not None:  # ship the ids once, not inside the task graph
         frames = client.gather(client.map(grid.cells_to_polygons, client.scatter(pieces)))
     else:
         to_polygons = dask.delayed(grid.cells_to_polygons, pure=True)
-        frames = _compute([to_polygons(p) for p in pieces], client=None, scheduler=scheduler)
+        frames = cluster.compute([to_polygons(p) for p in pieces], client=None, scheduler=scheduler)
     return gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=frames[0].crs)
 
 
@@ -824,7 +495,7 @@ def _assemble_cube(
     if isinstance(units, gpd.GeoDataFrame):
         cells = np.asarray(units.index, dtype=object)
     elif zero_fill == "neighbours":
-        cells = neighbour_cells(np.unique(codes.astype(str)), k=zero_fill_k)
+        cells = grid.neighbour_cells(np.unique(codes.astype(str)), k=zero_fill_k)
         out_params["zero_fill"] = f"occupied cells and their {zero_fill_k}-ring neighbours"
     else:
         cells = np.union1d(grid.area_to_cells(area, resolution=resolution), np.unique(codes.astype(str)))

@@ -49,7 +49,7 @@ from geo_csp.settings import WORKING_CRS
 __all__ = [
     "EXTENT_FACTOR", "EXTENT_GAP_SHARE", "EXTENT_MAX_SHARE_OUT", "EXTENT_MIN_GAP_M", "EXTENT_MIN_RADIUS_M", "EXTENT_QUANTILE", "Cube", "aggregate_h3", "build_cube",
     "clip_to_study_area", "data_extent", "extent_report", "filter_mask", "rates_per_1000", "study_geometry",
-    "ZERO_FILLS",
+    "CUBE_COLUMNS", "ON_OR_NEAR", "ZERO_FILLS", "build_cube_dask", "check_zero_fill", "located_points_dask",
 ]
 
 UnitKind = Literal["h3", "ward", "lsoa"]
@@ -57,7 +57,12 @@ UNIT_KINDS = ("h3", "ward", "lsoa")
 ZeroFill = Literal["study_area", "neighbours"]
 #: Values of ``zero_fill``: every H3 cell of the study area, or the occupied cells and their rings.
 ZERO_FILLS: tuple[ZeroFill, ...] = ("study_area", "neighbours")
-_ON_OR_NEAR = r"^\s*On or near\b\s*"
+#: The "On or near" that police.uk puts before a snap point's street name.
+ON_OR_NEAR = r"^\s*On or near\b\s*"
+#: Columns the cube needs from the store.
+CUBE_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED)
+#: The Dask builders (in :mod:`geo_csp.cube._dask`), imported when first used: dask is optional.
+_DASK_NAMES = ("build_cube_dask", "located_points_dask")
 #: The data's extent keeps points within EXTENT_FACTOR x this quantile of the distances from the median point.
 EXTENT_QUANTILE: Final = 0.9
 #: 3 x the 90th percentile: a Gaussian cloud's 90th-percentile distance is 2.15 sigma, so the cut is at
@@ -262,7 +267,8 @@ def data_extent(
     return hull, keep, radius
 
 
-def _check_zero_fill(zero_fill: str, zero_fill_k: int) -> None:
+def check_zero_fill(zero_fill: str, zero_fill_k: int) -> None:
+    """Refuse a zero-fill rule other than :data:`ZERO_FILLS` or a ring count that is not an integer >= 0."""
     if zero_fill not in ZERO_FILLS:
         raise ParameterError(f"`zero_fill` must be one of {ZERO_FILLS}, not {zero_fill!r}")
     if isinstance(zero_fill_k, bool) or not isinstance(zero_fill_k, (int, np.integer)) or zero_fill_k < 0:
@@ -382,7 +388,7 @@ def _in_values(codes: np.ndarray, uniques: np.ndarray, values: Iterable[str]) ->
 
 def _clean_locations(uniques: np.ndarray) -> np.ndarray:
     """police.uk street descriptions without "On or near ", stripped; missing or empty as None."""
-    cleaned = pd.Series(uniques, dtype="string").str.replace(_ON_OR_NEAR, "", regex=True).str.strip()
+    cleaned = pd.Series(uniques, dtype="string").str.replace(ON_OR_NEAR, "", regex=True).str.strip()
     return np.where((cleaned.notna() & (cleaned != "")).to_numpy(dtype=bool), cleaned.to_numpy(dtype=object), None)
 
 
@@ -455,13 +461,13 @@ def build_cube(
         Which empty H3 cells the cube holds when ``units`` is not given: ``"study_area"`` (default)
         every cell overlapping the study area; ``"neighbours"`` only the occupied cells and every
         cell within ``zero_fill_k`` rings of one (for a force or the nation, whose hull is mostly
-        empty cells; see :func:`geo_csp.scale.build_cube_dask`). Ignored for wards and LSOAs.
+        empty cells; see :func:`geo_csp.cube.build_cube_dask`). Ignored for wards and LSOAs.
     backend
         ``"memory"``: the incidents are a DataFrame in this process. ``"dask"`` (or any ``incidents``
         that is not a pandas DataFrame: a store folder or a Dask DataFrame): aggregated on Dask by
-        :func:`geo_csp.scale.build_cube_dask`, giving the same cube.
+        :func:`geo_csp.cube.build_cube_dask`, giving the same cube.
     client
-        With ``backend="dask"``: a ``dask.distributed.Client`` (:func:`geo_csp.scale.dask_client`);
+        With ``backend="dask"``: a ``dask.distributed.Client`` (:func:`geo_csp.cluster.dask_client`);
         default the current client or a local scheduler.
 
     Returns
@@ -471,7 +477,7 @@ def build_cube(
     if backend not in ("memory", "dask"):
         raise ParameterError(f"`backend` must be 'memory' or 'dask', not {backend!r}")
     if backend == "dask" or not isinstance(incidents, pd.DataFrame):
-        from geo_csp.scale import build_cube_dask
+        from geo_csp.cube._dask import build_cube_dask
 
         return build_cube_dask(
             incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
@@ -482,7 +488,7 @@ def build_cube(
     _check_incidents(incidents)
     if unit not in UNIT_KINDS:
         raise ParameterError(f"`unit` must be one of {UNIT_KINDS}, not {unit!r}")
-    _check_zero_fill(zero_fill, zero_fill_k)
+    check_zero_fill(zero_fill, zero_fill_k)
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
 
     # Strings are factorised once and every test runs on their few distinct values: no per-row text.
@@ -551,9 +557,7 @@ def build_cube(
         if isinstance(units, gpd.GeoDataFrame):
             cells = np.asarray(units.index, dtype=object)
         elif zero_fill == "neighbours":
-            from geo_csp.scale import neighbour_cells
-
-            cells = neighbour_cells(occupied, k=zero_fill_k)
+            cells = grid.neighbour_cells(occupied, k=zero_fill_k)
             params["zero_fill"] = f"occupied cells and their {zero_fill_k}-ring neighbours"
         else:
             # a point on the area's edge can fall in a cell H3 did not list as overlapping: add it
@@ -642,3 +646,12 @@ def aggregate_h3(cube: Cube, *, resolution: int) -> Cube:
         params={**cube.params, "resolution": int(resolution), "aggregated_from": current},
         locations=locations,
     )
+
+
+def __getattr__(name: str) -> Any:
+    """:func:`build_cube_dask` and :func:`located_points_dask`, imported on first use (dask is optional)."""
+    if name in _DASK_NAMES:
+        from geo_csp.cube import _dask
+
+        return getattr(_dask, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

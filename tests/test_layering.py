@@ -1,0 +1,64 @@
+"""The package's structure, read from its imports (lazy ones too): layers point down, no circle, no private name."""
+
+from __future__ import annotations
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import geo_csp
+
+PACKAGE = Path(geo_csp.__file__).parent
+LAYERS = [  # each module may import only from its own layer or the ones before it
+    {"_errors", "settings", "schema", "cluster", "periods", "mapping", "store", "ingest", "sources", "grid",
+     "boundaries", "geography", "harm", "weights", "national", "demo"},  # data
+    {"cube", "trends", "hotspots", "areas", "analysis", "backtest", "review"},  # analysis
+    {"layers", "coverage", "routes", "priorities"},  # planning
+    {"disclosure", "display", "story", "figures", "maps", "table", "evidence"},  # outputs
+    {"cli", "app"},  # shells
+]
+LAYER = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def _imports() -> tuple[dict[str, set[str]], list[str]]:
+    """Top-level module -> the top-level modules it imports, and every private name used across modules."""
+    graph: dict[str, set[str]] = {}
+    private = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts == ("__init__.py",) or (len(rel.parts) > 1 and not (PACKAGE / rel.parts[0] / "__init__.py").exists()):
+            continue  # the package's own __init__, and scripts in data folders (boundary_files/make_bury.py)
+        own = rel.parts[0].removesuffix(".py")
+        graph.setdefault(own, set())
+        aliases = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("geo_csp"):
+                parts = node.module.split(".")
+                for alias in node.names:
+                    target = parts[1] if len(parts) > 1 else alias.name
+                    if target.startswith("__"):
+                        continue
+                    graph[own].add(target)
+                    if alias.name.startswith("_") and target != own:
+                        private.append(f"{rel}: from {node.module} import {alias.name}")
+                    if len(parts) == 1 or target != own:
+                        aliases.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                graph[own].update(a.name.split(".")[1] for a in node.names if a.name.startswith("geo_csp."))
+            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                  and node.attr.startswith("_") and not node.attr.startswith("__")):
+                private.append(f"{rel}: {node.value.id}.{node.attr}")
+        graph[own].discard(own)
+    return graph, private
+
+
+def test_layers_point_down_without_a_circle_or_a_private_name() -> None:
+    graph, private = _imports()
+    assert sorted(set(graph) - set(LAYER)) == []  # a new module is given a layer here
+    upward = sorted(f"{m} -> {t}" for m, targets in graph.items() for t in targets if LAYER[t] > LAYER[m])
+    assert upward == []
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as exc:
+        raise AssertionError(f"import circle: {' -> '.join(exc.args[1])}") from exc
+    assert private == []
