@@ -29,6 +29,7 @@ COLUMN_LABELS: Final[Mapping[str, str]] = {
     schema.WARD_CODE: "Ward code",
     schema.N: "Incidents",
     schema.HARM: "Harm (crime-days)",
+    schema.PREDICTED_N: "Expected incidents next month",
     schema.RATE_PER_1000: "Incidents per 1,000 residents",
     schema.POPULATION: "Residents",
     schema.GI_Z: "z-score of the hot spot test",
@@ -54,7 +55,8 @@ COLUMN_LABELS: Final[Mapping[str, str]] = {
     # patrol priorities and gaps
     "rank": "Rank",
     "id": "Hotspot",
-    "priority": "Priority (harm or incidents)",
+    "priority": "Priority (expected incidents next month, harm or incidents)",
+    "stops": "Stop at (cells)",
     "share": "Share of the total",
     "dwell_min_low": "Stay from (min)",
     "dwell_min_high": "Stay up to (min)",
@@ -89,6 +91,8 @@ COLUMN_LABELS: Final[Mapping[str, str]] = {
 #: Longer help for columns whose name alone cannot carry the method.
 COLUMN_HELP: Final[Mapping[str, str]] = {
     schema.HARM: "Cambridge Crime Harm Index: days of imprisonment at the sentencing starting point, summed",
+    schema.PREDICTED_N: ("The default priority score: expected incidents next month from the predictor that found the "
+                         "most of next month's crime in the rolling back-test on this store's data"),
     schema.GI_Z: "Getis-Ord Gi* in the last month: above 1.96 is a hot spot at the 5% level",
     schema.PATTERN: "ArcGIS emerging hot spot pattern over the months chosen",
     schema.CATEGORY: "Chainey's hotspot category over the months chosen",

@@ -68,6 +68,7 @@ RATE_SUFFIX = " per 1,000 per year"
 CELL_COLUMNS = {
     schema.UNIT_ID: "Cell (H3)",
     schema.N: "Crimes",
+    schema.PREDICTED_N: "Expected crimes next month",
     schema.CATEGORY: "Hotspot class (Chainey)",
     schema.PATTERN: "Pattern (ArcGIS)",
     schema.EXPLANATION: "Why",
@@ -318,7 +319,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     -------
     EvidencePack
     """
-    from geo_csp import analysis
+    from geo_csp import analysis, backtest
     from geo_csp.geography import store_geography
 
     config = store.store_config(store_dir)
@@ -338,6 +339,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     geom = area.geometry.iloc[0]
     borough, others = _store_boroughs(store_dir, config, geo)
     b_geom = borough.geometry.iloc[0]
+    # the default priority score ranks the cells, and its rolling back-test says how well it predicts
+    hot = backtest.add_priority(hot, study_area=b_geom, cache_dir=Path(store_dir) / "cache")
+    prediction = hot.metadata["priority"]
     pop_units, pop_kind = _population_units(geo, trend_months)
     pop_area = _area_population(geom, pop_units)
     pop_borough = float(borough[schema.POPULATION].iloc[0]) if schema.POPULATION in borough.columns else np.nan
@@ -428,8 +432,8 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     patterns = _present(units[schema.PATTERN], "Emerging hot spot pattern (ArcGIS)")
     top_cols = [schema.UNIT_ID, schema.CATEGORY, schema.PATTERN, schema.EXPLANATION]
     if not params.public:
-        top_cols.insert(1, schema.N)
-    top = units.sort_values([schema.GI_Z, schema.UNIT_ID], ascending=[False, True]).head(8)[top_cols]
+        top_cols[1:1] = [schema.N, schema.PREDICTED_N]
+    top = units.sort_values([schema.PREDICTED_N, schema.GI_Z, schema.UNIT_ID], ascending=[False, False, True]).head(8)[top_cols]
 
     tables: dict[str, pd.DataFrame] = {}
     shown = pub.copy()
@@ -485,6 +489,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "harm_share_of_borough": num(round(harm_share, 4)),
         "hotspot_cells": {str(k): int(v) for k, v in classes["Cells"].items()},
         "n_cells": int(len(units)),
+        "how_well_it_predicts": {k: prediction.get(k) for k in (
+            "predictor", "chosen_by", "evidence", "n_splits", "area_share", "hit_rate_mean", "pai_mean",
+            "counts_hit_rate_mean", "counts_pai_mean", "out_of_sample_hit_rate_mean", "out_of_sample_pai_mean")},
     }
     notes += [
         f"Counts: police.uk street-level crimes located in each area, {rate_months[0]} to {rate_months[-1]}; "
@@ -501,6 +508,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         f"classes found in the area are listed (of the {_n_classes(units[schema.CATEGORY])} Chainey classes "
         f"and {_n_classes(units[schema.PATTERN])} ArcGIS patterns, cold spots included).",
     ]
+    if prediction.get("evidence"):
+        notes.append("How well the hotspot cells predict (borough-wide rolling back-test of the default priority "
+                     "score, which ranks the cells listed): " + str(prediction["evidence"]))
     if params.public:
         notes.append(rule.rule + " Rates, shares and harm are derived from the published counts. Gaps in "
                      "the public trend chart are months whose count is suppressed.")
@@ -588,6 +598,9 @@ def _cells_html(cells: pd.DataFrame, months: list[str]) -> str:
         crimes = f"Crimes {months[0]} to {months[-1]}"
         shown = shown.rename(columns={CELL_COLUMNS[schema.N]: crimes})
         shown[crimes] = [f"{v:,.0f}" for v in cells[schema.N].astype(float)]
+    if schema.PREDICTED_N in cells.columns:
+        shown[CELL_COLUMNS[schema.PREDICTED_N]] = [f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
+                                                   for v in cells[schema.PREDICTED_N].astype(float)]
     text = [CELL_COLUMNS[c] for c in (schema.CATEGORY, schema.PATTERN, schema.EXPLANATION)]
     return frame_html(shown, index=False, text_columns=[CELL_COLUMNS[schema.UNIT_ID], *text])
 
@@ -692,7 +705,7 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
         f"<p>The area holds {n_cells} H3 cells. Only the classes found in it are listed; every other class "
         "(cold spots included) has no cell in the area.</p><div class=\"pair\">"
         + _table_html(pack.tables["hotspot_classes"]) + _table_html(pack.tables["hotspot_patterns"])
-        + "</div><p>The hottest cells (highest Gi* z-score first) and why they are classed as they are:</p>"
+        + "</div><p>The hottest cells (most expected crime next month first, by the default priority score) and why they are classed as they are:</p>"
         + _cells_html(pack.tables["hotspot_cells"], f["months"]))
     if "council_asb" in pack.tables or "partner_coverage" in pack.tables:
         parts.append("<h2>Partner data, coverage and gaps</h2>" + _partner_html(pack))

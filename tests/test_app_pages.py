@@ -119,6 +119,12 @@ def test_gaps_page_ranks_and_downloads(app: AppTest) -> None:
     at = _page(app, "gaps")
     gap_table = at.dataframe[0].value
     assert list(gap_table["rank"]) == list(range(1, len(gap_table) + 1))
+    # ranked by the default priority score, with how well it predicted on this store's months
+    assert at.radio(key="gaps_rank_by").value == "Expected next month"
+    assert "predicted_n" in gap_table.columns
+    assert any(i.value.startswith("On your data, over the last ") for i in at.info)
+    prio = at.dataframe[1].value
+    assert prio["stops"].str.len().gt(0).all()  # each area's micro-place cells
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download gap list (CSV)", "Download patrol priorities (CSV)"]
     n_before = len(at.dataframe[1].value)
@@ -136,6 +142,8 @@ def test_walkabout_page_plans_a_route(app: AppTest) -> None:
     assert "Download GPX" in labels and "Download printable sheet (HTML)" in labels
     visited = int(_metric(at, "Stops visited"))
     assert visited >= 1
+    assert any("busiest cells (micro-places)" in c.value for c in at.caption)
+    assert any(c.value.startswith("On your data, over the last ") for c in at.caption)
     at.slider(key="walk_budget").set_value(30).run()
     at.button(key="FormSubmitter:walk_form-Plan walkabout").click().run()
     assert int(_metric(at, "Stops visited")) <= visited

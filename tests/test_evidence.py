@@ -267,3 +267,13 @@ def test_another_boroughs_store_gets_no_pack_against_bury(tmp_path):
     area.to_file(tmp_path / "area.geojson", driver="GeoJSON")
     with pytest.raises(ParameterError, match=r"fewer than 50% of its located incidents lie in Bury.*\"areas\""):
         build_evidence(tmp_path / "store", EvidenceParams(area=str(tmp_path / "area.geojson")))
+
+
+def test_pack_says_how_well_its_cells_predict(pack_dir):
+    _, pack = pack_dir
+    told = pack.figures["how_well_it_predicts"]
+    assert told["evidence"].startswith("On your data, over the last 12 rolling months, this selection found ")
+    assert told["predictor"] and 0 < told["hit_rate_mean"] < 1
+    assert any(n.startswith("How well the hotspot cells predict") for n in pack.notes)
+    cells = pack.tables["hotspot_cells"]
+    assert cells[schema.PREDICTED_N].is_monotonic_decreasing  # ranked by the default priority score

@@ -21,6 +21,7 @@ import streamlit as st
 
 from geo_csp import (
     analysis,
+    backtest,
     coverage,
     demo,
     display,
@@ -189,7 +190,7 @@ def hotspots(
         study_area = chosen_wards(store_dir, stamp, ward_names)
         if unit == "ward":
             own_units = study_area
-    return analysis.run_hotspots(
+    result = analysis.run_hotspots(
         frame,
         unit=unit,
         resolution=resolution,
@@ -204,6 +205,8 @@ def hotspots(
         wards=wards(store_dir, stamp),
         units=own_units,
     )
+    # the default priority score (expected incidents next month) and its evidence; the choice is cached on disk
+    return backtest.add_priority(result, study_area=study_area, cache_dir=Path(store_dir) / "cache")
 
 
 def chosen_wards(store_dir: str, stamp: float, ward_names: tuple[str, ...]) -> gpd.GeoDataFrame:
@@ -443,7 +446,7 @@ def priorities(
     frame = incidents(store_dir, stamp, months)
     return prio.patrol_priorities(
         result.areas, incidents=frame[frame[schema.LOCATED]],
-        params=prio.PatrolParams(measure=rank_by, top_n=top_n),
+        params=prio.PatrolParams(measure=rank_by, top_n=top_n), units=result.units,
     )
 
 
@@ -460,9 +463,12 @@ def walkabout(
     store_dir: str, stamp: float, months: tuple[str, ...], *, hub: str, stop_ids: tuple[str, ...],
     budget_min: float, dwell_min: float, use_network: bool, rank_by: str, **hotspot_args: Any,
 ) -> Any:
-    """A walkabout plan (:func:`geo_csp.routes.plan_walkabout`) from a hub through chosen priority areas."""
-    prio = priorities(store_dir, stamp, months, rank_by=rank_by, top_n=25, **hotspot_args)
-    stops = prio[prio["id"].astype(str).isin(stop_ids)].rename(columns={"id": "stop_id"})
+    """A walkabout plan (:func:`geo_csp.routes.plan_walkabout`) from a hub through chosen priority areas,
+    stopping at each area's busiest cells (micro-places: :func:`geo_csp.priorities.micro_place_stops`)."""
+    ranked = priorities(store_dir, stamp, months, rank_by=rank_by, top_n=25, **hotspot_args)
+    units = hotspots(store_dir, stamp, months, **hotspot_args).units
+    stops = prio.micro_place_stops(ranked[ranked["id"].astype(str).isin(stop_ids)], units, measure=rank_by,
+                                   params=prio.PatrolParams(measure=rank_by))
     hubs = partner_layers(store_dir, stamp)["hubs"]
     start = hubs[hubs["name"].astype(str) == hub].iloc[[0]]
     return routes.plan_walkabout(

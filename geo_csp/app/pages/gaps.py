@@ -14,14 +14,21 @@ widgets.synthetic_banner(choices)
 widgets.need_store(choices)
 args = widgets.hotspot_args(choices)
 left, right = st.columns(2)
-rank_label = left.radio("Rank by", ["Harm", "Count"], horizontal=True, key="gaps_rank_by")
-rank_by = "harm" if rank_label == "Harm" else "n"
+RANK_BY = {"Expected next month": "predicted_n", "Harm": "harm", "Count": "n"}
+rank_label = left.radio("Rank by", list(RANK_BY), horizontal=True, key="gaps_rank_by",
+                        help="Expected next month is the default priority score: the predictor that found the most "
+                             "of next month's crime when tested on this store's own past months.")
+rank_by = RANK_BY[rank_label]
 top_n = right.slider("Patrol list length", 3, 25, 10, key="gaps_top_n")
 result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
 if len(result.areas) == 0:
     st.info("No named hotspot areas for these choices: try another period, crime group or unit.")
     st.stop()
 
+evidence = result.metadata.get("priority", {}).get("evidence")
+if evidence:
+    st.info(("" if rank_by == "predicted_n" else f"Ranked by {rank_label.lower()}, not by the default priority "
+             "score, whose record is: ") + evidence)
 gap = cache.gaps(choices.store_dir, choices.stamp, choices.months, rank_by=rank_by, **args)
 st.subheader("Ranked gap list")
 cols = st.columns(len(gap.shares))
@@ -36,7 +43,8 @@ prio = cache.priorities(choices.store_dir, choices.stamp, choices.months, rank_b
 table = pd.DataFrame(prio.drop(columns=prio.geometry.name))
 st.subheader("Patrol priorities")
 timing = prio.attrs.get("patrol_params", {}).get("timing_sources") or []
-st.caption("Visit each place for 10-15 minutes at random, unpredictable times, at least every 2 hours while it is "
+st.caption("Stop at each area's busiest cells (micro-places, listed under Stop at), not at one point of the area: "
+           "10-15 minutes at each, at random, unpredictable times, at least every 2 hours while it is "
            "active (Koper 1995). Times of day come only from victim-reported sources that record them ("
            + (", ".join(timing) if timing else "none in this store: police.uk gives the month only")
            + "), never from stop and search.")

@@ -114,9 +114,13 @@ if operations is not None and "operations" in layer_names:
 
 if selected is None:
     st.subheader("Named hotspot areas")
-    cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N, schema.HARM,
+    cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.PREDICTED_N, schema.N, schema.HARM,
                         "share_of_crime", schema.WARD_NAME, "top_street") if c in result.areas.columns]
-    widgets.table(result.areas, columns=cols)
+    widgets.table(result.areas.sort_values(schema.PREDICTED_N, ascending=False, kind="mergesort")
+                  if schema.PREDICTED_N in result.areas.columns else result.areas, columns=cols)
+    evidence = result.metadata.get("priority", {}).get("evidence")
+    if evidence:
+        st.info(evidence)
     st.caption("Click a hotspot on the map, or choose it above, for its story.")
 else:
     area = result.areas.set_index(schema.AREA_ID).loc[selected]

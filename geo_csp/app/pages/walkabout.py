@@ -17,7 +17,7 @@ layers = cache.partner_layers(choices.store_dir, choices.stamp)
 if "hubs" not in layers or len(layers["hubs"]) == 0:
     st.info("No community hubs in this store's layers: add a hubs file on the Data page to start walks from one.")
     st.stop()
-prio = cache.priorities(choices.store_dir, choices.stamp, choices.months, rank_by="harm", top_n=25, **args)
+prio = cache.priorities(choices.store_dir, choices.stamp, choices.months, rank_by="predicted_n", top_n=25, **args)
 if len(prio) == 0:
     st.info("No hotspot areas to visit for these choices.")
     st.stop()
@@ -47,14 +47,17 @@ if not stops:
 
 plan = cache.walkabout(
     choices.store_dir, choices.stamp, choices.months, hub=hub, stop_ids=tuple(stops), budget_min=float(budget),
-    dwell_min=float(dwell), use_network=bool(use_network and network is not None), rank_by="harm", **args,
+    dwell_min=float(dwell), use_network=bool(use_network and network is not None), rank_by="predicted_n", **args,
 )
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Stops visited", len(plan.stops))
 c2.metric("Walking", f"{plan.walk_min:.0f} min")
 c3.metric("Total", f"{plan.total_min:.0f} of {plan.budget_min:.0f} min")
 c4.metric("Length", f"{plan.length_m / 1000:.2f} km")
-st.caption(plan.note)
+st.caption(plan.note + " Each chosen area is visited at its busiest cells (micro-places), the stay applying at each.")
+evidence = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args).metadata.get("priority", {}).get("evidence")
+if evidence:
+    st.caption(evidence)
 result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
 m = maps.hotspot_map(
     result.units, areas=result.areas, layers={"walkabout": plan.route_frame(), "hubs": layers["hubs"]},
