@@ -28,7 +28,7 @@ import shapely
 
 from geo_csp import schema
 from geo_csp._errors import CRSError, ParameterError, SchemaError
-from geo_csp.settings import WORKING_CRS
+from geo_csp.settings import SNAP_POINT_NOTE, WORKING_CRS
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 ACTIVITY_KINDS = ("cctv", "walkabout", "operation")
+#: What every list of suggested camera sites says: they are anonymised police.uk points, not crime scenes.
+SITING_CAVEAT = ("Suggested camera sites are police.uk snap points. " + SNAP_POINT_NOTE
+                 + " Survey the street around each site before choosing where a camera goes.")
 COVERAGE_COLUMNS = (
     "cctv_share",
     "cctv_covered",
@@ -439,7 +442,9 @@ def site_cameras_in_hotspots(
 
     The demand is every located incident inside an area, weighted by its harm (``measure="harm"``) or
     1 (``"n"``); the candidate sites are the distinct incident locations there (police.uk snap points
-    sit on streets and public places, where a camera can look). Then :func:`site_cameras`.
+    sit on streets and public places, where a camera can look). Then :func:`site_cameras`. The snap
+    points are anonymised, not where the crimes happened: the result's ``attrs["caveat"]``
+    (:data:`SITING_CAVEAT`) says so, and every output of the sites must carry it.
 
     Parameters
     ----------
@@ -491,6 +496,6 @@ def site_cameras_in_hotspots(
     area_id[has] = areas[schema.AREA_ID].to_numpy()[pick[has].astype(int)]
     names = areas[schema.AREA_NAME] if schema.AREA_NAME in areas else areas[schema.AREA_ID]
     area_name[has] = names.to_numpy()[pick[has].astype(int)]
-    out = pd.DataFrame(chosen.drop(columns="geometry")).assign(area_id=area_id, area_name=area_name)
-    out.attrs = dict(chosen.attrs)
-    return out[columns]
+    out = pd.DataFrame(chosen.drop(columns="geometry")).assign(area_id=area_id, area_name=area_name)[columns]
+    out.attrs = {**chosen.attrs, "caveat": SITING_CAVEAT}
+    return out

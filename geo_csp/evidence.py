@@ -50,7 +50,7 @@ from geo_csp import boundaries, harm, schema, store
 from geo_csp._escape import spreadsheet_safe
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
-from geo_csp.settings import WORKING_CRS
+from geo_csp.settings import SNAP_POINT_NOTE, WORKING_CRS
 from geo_csp.geography import StoreGeography
 from geo_csp.table import frame_html
 
@@ -305,6 +305,101 @@ def _round_sig(x: float, sig: int = 2) -> float:
     return float(round(x, sig - 1 - int(np.floor(np.log10(abs(x))))))
 
 
+#: Words in an area's name that mark a place people visit more than live in (the residents undercount
+#: the population at risk there).
+VISITED_PLACE_WORDS = ("town centre", "city centre", "centre", "center", "retail", "shopping", "station", "park")
+#: An area's rate per 1,000 residents this many times the borough's is read as few residents, many visitors.
+VISITED_RATE_RATIO = 3.0
+
+
+def _residents_denominator_note(area_name: str, area_rate: float, borough_rate: float) -> tuple[str, bool]:
+    """The caveat on residents as the denominator, and whether it applies strongly to this area.
+
+    Strong when the area's name marks a visited place (:data:`VISITED_PLACE_WORDS`) or its all-crime rate
+    per 1,000 residents is at least :data:`VISITED_RATE_RATIO` times the borough's: there the people at
+    risk are the visitors (footfall), which residents do not count.
+    """
+    name = area_name.lower()
+    ratio = area_rate / borough_rate if np.isfinite(area_rate) and np.isfinite(borough_rate) and borough_rate else np.nan
+    strong = any(w in name for w in VISITED_PLACE_WORDS) or (np.isfinite(ratio) and ratio >= VISITED_RATE_RATIO)
+    text = ("Rates per 1,000 residents divide by the people who live in an area, not by the people who are there. "
+            "In a town centre, retail or night-time-economy area most of the people at risk are visitors "
+            "(footfall), so a rate per resident overstates the risk to any one person; compare counts and the "
+            "concentration per km² there, or a footfall count if the partnership holds one.")
+    if strong:
+        why = (f"its all-crime rate per resident is {ratio:.1f} times the borough's" if np.isfinite(ratio)
+               and ratio >= VISITED_RATE_RATIO else "its name marks a place people visit")
+        text = f"{area_name}: {why}. " + text
+    return text, bool(strong)
+
+
+def _concentration_out_of_sample(
+    street: pd.DataFrame, geom: shapely.Geometry, b_geom: shapely.Geometry, *, trend_months: np.ndarray,
+    rate_months: np.ndarray, geo: StoreGeography, harm_index: str, public: bool, threshold: int,
+) -> dict[str, Any]:
+    """The concentration of hotspot areas defined on the earlier months, measured on the rate months.
+
+    A hotspot area's concentration measured on the months that defined it is in-sample: the area was
+    drawn where crime was high in those very months, so it flatters. Here the areas are found again on
+    the months before the rate window only; the one overlapping the pack's area most is measured on the
+    rate window's crime (share of borough crime / share of borough land). ``status`` says why not when no
+    figure can be given.
+    """
+    from geo_csp import analysis
+
+    earlier = np.setdiff1d(trend_months, rate_months)
+    out: dict[str, Any] = {"defined_on": None, "measured_on": [str(rate_months[0]), str(rate_months[-1])]}
+    if len(earlier) < 12:
+        out["status"] = (f"not computed: only {len(earlier)} months before the rate window ({rate_months[0]}); "
+                         "12 are needed to define areas out of sample")
+        return out
+    out["defined_on"] = [str(earlier[0]), str(earlier[-1])]
+    early = street[street[schema.MONTH].isin(earlier)]
+    hot = analysis.run_hotspots(early, months=(str(earlier[0]), str(earlier[-1])), named_places=geo.named_places,
+                                wards=None if "wards" in geo.shipped else _wards_or_empty(geo), harm_index=harm_index)
+    areas = hot.areas
+    overlap = shapely.area(shapely.intersection(areas.geometry.to_numpy(), geom)) if len(areas) else np.array([])
+    if not len(overlap) or overlap.max() <= 0:
+        out.update(status="no hotspot area found on the earlier months overlaps this area", share_of_borough_crime=0.0,
+                   concentration_ratio=0.0)
+        return out
+    pick = areas.iloc[int(np.argmax(overlap))]
+    late = street[street[schema.MONTH].isin(rate_months)]
+    x, y = late[schema.EASTING].to_numpy(), late[schema.NORTHING].to_numpy()
+    in_borough = shapely.contains_xy(b_geom, x, y)
+    n_area = int((shapely.contains_xy(pick.geometry, x, y) & in_borough).sum())
+    n_borough = int(in_borough.sum())
+    share = n_area / n_borough if n_borough else np.nan
+    land = shapely.area(shapely.intersection(pick.geometry, b_geom)) / shapely.area(b_geom)
+    if public and n_area < threshold:
+        share = np.nan
+    out.update(status="computed", area_name=str(pick[schema.AREA_NAME]),
+               overlap_share=round(float(overlap.max() / shapely.area(geom)), 3),
+               share_of_borough_crime=round(float(share), 2 if public else 4) if np.isfinite(share) else None,
+               share_of_borough_land=round(float(land), 4),
+               concentration_ratio=round(float(share / land), 3) if np.isfinite(share) and land else None)
+    return out
+
+
+def _concentration_note(kind: str, oos: dict[str, Any] | None, rate_months: np.ndarray) -> str:
+    """Whether the pack's concentration is in-sample, and the out-of-sample figure when there is one."""
+    if kind != "hotspot area":
+        return (f"Concentration: the {kind} is a fixed area, not drawn from this data; if it was chosen because "
+                "of its crime in these months, its concentration is in-sample and flatters it.")
+    text = ("Concentration is IN-SAMPLE: this hotspot area was drawn from months that include the ones its share "
+            "of crime is measured on, which flatters it (some of that concentration is chance that will not recur). ")
+    if oos is None or oos.get("status") != "computed":
+        return text + f"Out of sample: {(oos or {}).get('status', 'not computed')}."
+    ratio = oos.get("concentration_ratio")
+    return text + (
+        f"Out of sample, the hotspot area drawn on {oos['defined_on'][0]} to {oos['defined_on'][1]} only "
+        f"({oos['area_name']}, {oos['overlap_share']:.0%} of this area) holds "
+        + (f"{oos['share_of_borough_crime']:.0%} of the borough's crime of {rate_months[0]} to {rate_months[-1]} "
+           f"on {oos['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
+           if ratio is not None else "a suppressed share of the later crime.")
+    )
+
+
 def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePack:
     """Compute a Safer Streets evidence pack for one area (see the module docstring).
 
@@ -422,6 +517,15 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         harm_share = round(harm_share, 2) if np.isfinite(harm_share) else np.nan
         share_crime = round(share_crime, 2) if np.isfinite(share_crime) else np.nan
 
+    # concentration out of sample (a hotspot area is defined on the very months it is measured on)
+    oos = None
+    if kind == "hotspot area":
+        oos = _concentration_out_of_sample(street, geom, b_geom, trend_months=trend_months, rate_months=rate_months,
+                                           geo=geo, harm_index=params.harm_index, public=params.public,
+                                           threshold=rule.threshold)
+    denominator_note, visited = _residents_denominator_note(
+        str(area["name"].iloc[0]), float(rates.loc["Area", "All crime"]), float(rates.loc["Borough", "All crime"]))
+
     # hotspot cells inside the area (centroid inside)
     cents = shapely.centroid(hot.units.geometry.to_numpy())
     inside = shapely.contains_xy(geom, shapely.get_x(cents), shapely.get_y(cents))
@@ -484,6 +588,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "share_of_borough_crime": num(round(share_crime, 4)),
         "share_of_borough_land": round(share_land, 4),
         "concentration_ratio": num(round(share_crime / share_land, 3)),
+        "concentration_in_sample": kind == "hotspot area",
+        "concentration_out_of_sample": oos,
+        "residents_denominator_caution": visited,
         "harm_index": params.harm_index,
         "harm_area": num(round(harm_area, 2)),
         "harm_share_of_borough": num(round(harm_share, 4)),
@@ -502,6 +609,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         force_note,
         'Neighbourhood crime: burglary, robbery, theft from the person, vehicle crime (police.uk "Burglary" '
         "includes business burglary). Serious acquisitive crime: burglary, robbery, vehicle crime.",
+        denominator_note,
+        _concentration_note(kind, oos, rate_months),
+        SNAP_POINT_NOTE,
         f"Harm: {params.harm_index.upper()} weights (geo_csp.harm), crimes only (no ASB).",
         f"Hotspot classes: Gi* and Mann-Kendall on H3 cells over {trend_months[0]} to {trend_months[-1]} "
         f"(resolution {hot.metadata.get('resolution')}); cells whose centre lies in the area. Only the "
@@ -694,7 +804,11 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
            f"{f['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
            if ratio is not None else "The area's share of borough crime is suppressed.")
         + (f" Its {f['harm_index'].upper()} harm is {f['harm_share_of_borough']:.0%} of the borough's."
-           if f["harm_share_of_borough"] is not None else "") + "</p>")
+           if f["harm_share_of_borough"] is not None else "") + "</p>"
+        + "".join(f"<p class=\"rule\">{esc(n)}</p>" for n in pack.notes if n.startswith(("Concentration",))))
+    if f.get("residents_denominator_caution"):
+        parts.append("<p class=\"rule\">" + esc(next(n for n in pack.notes if "Rates per 1,000 residents divide" in n))
+                     + "</p>")
     parts.append(f"<h2>Three-year trend</h2><div class=\"map\"><img alt=\"trend chart\" src=\"{images['trend']}\"></div>")
     parts.append(f"<h2>Maps</h2><div class=\"map\"><img alt=\"hotspot map\" src=\"{images['map_detail']}\"></div>"
                  f"<div class=\"map\"><img alt=\"overview map\" style=\"max-width:70%\" "

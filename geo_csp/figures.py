@@ -31,6 +31,7 @@ from geo_csp.settings import (  # noqa: E402
     BOUNDARY_ATTRIBUTION,
     OGL_ATTRIBUTION,
     OSM_ATTRIBUTION,
+    SNAP_POINT_SHORT,
     SYNTHETIC_LABEL,
     WORKING_CRS,
 )
@@ -69,7 +70,7 @@ POINT_COLOUR = "#222222"
 
 def attribution_text(*, osm: bool = False) -> str:
     """The attribution printed on every map."""
-    parts = [OGL_ATTRIBUTION + ".", BOUNDARY_ATTRIBUTION + "."]
+    parts = [OGL_ATTRIBUTION + ".", BOUNDARY_ATTRIBUTION + ".", SNAP_POINT_SHORT]
     if osm:
         parts.append(OSM_ATTRIBUTION + ".")
     return " ".join(parts)

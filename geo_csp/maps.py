@@ -643,6 +643,7 @@ def _legend_html(
         parts += [f"<div>{_swatch(c, symbol)}{html.escape(lbl)}</div>" for lbl, c, symbol in extra]
     if note:
         parts.append(f'<div class="note"><b>Borough-wide, not drawn</b><br>{note}</div>')
+    parts.append(f'<div class="note">{html.escape(settings.SNAP_POINT_SHORT)}</div>')
     return "".join(parts)
 
 

@@ -32,6 +32,14 @@ BOUNDARY_ATTRIBUTION: Final = (
     "Contains National Statistics and OS data © Crown copyright and database right 2022"
 )
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
+#: What every output driven by police.uk locations must say about them (data.police.uk/about).
+SNAP_POINT_NOTE: Final = (
+    "police.uk locations are anonymised snap points, not where crimes happened: each crime is moved to the "
+    "nearest of a fixed set of map points (street centres, public places, commercial premises), so crime piles "
+    "up on those points, sites and counts near an edge can fall on either side, and no point is an address."
+)
+#: The short form, for map legends and chart footers.
+SNAP_POINT_SHORT: Final = "Crime locations: police.uk anonymised snap points, not addresses."
 
 # Limits on what one input may expand to (compression bombs): a file is refused, with a one-line
 # error, as soon as its text passes MAX_INPUT_TEXT_BYTES, or, once past INPUT_RATIO_FLOOR_BYTES, as

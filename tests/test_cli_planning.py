@@ -40,6 +40,8 @@ def test_coverage_command_writes_gap_list(demo: Path, tmp_path: Path) -> None:
     assert doc["measure"] == "predicted_n" and "predicted_n" in table.columns
     assert doc["evidence"].startswith("On your data, over the last 12 rolling months, this selection found ")
     assert doc["priority"]["predictor"] in {r["method"] for r in doc["priority"]["summary"]}
+    assert "anonymised snap points" in doc["camera_sites_caveat"]
+    assert "anonymised snap points" in json.loads(Path(f"{out}.json").read_text())["locations_note"]
     assert json.loads(Path(f"{out}.json").read_text())["layers"]["cctv"].endswith("cctv.csv")
 
 

@@ -306,6 +306,7 @@ def test_site_cameras_in_hotspots_known_answer(areas: gpd.GeoDataFrame) -> None:
     assert by_count[["easting", "northing"]].to_numpy().tolist() == [[450.0, 50.0], [250.0, 50.0]]
     assert_allclose(by_count["new_weight"], [3, 1])
     assert by_count["area_id"].tolist() == ["c", "b"] and by_count["area_name"].tolist() == ["C", "B"]
+    assert by_count.attrs["caveat"] == cv.SITING_CAVEAT and "anonymised snap points" in cv.SITING_CAVEAT
     from geo_csp import harm
 
     w = harm.incident_harm(pd.Series(["Burglary", "Anti-social behaviour"]))

@@ -277,3 +277,49 @@ def test_pack_says_how_well_its_cells_predict(pack_dir):
     assert any(n.startswith("How well the hotspot cells predict") for n in pack.notes)
     cells = pack.tables["hotspot_cells"]
     assert cells[schema.PREDICTED_N].is_monotonic_decreasing  # ranked by the default priority score
+
+
+def test_concentration_in_sample_and_out_of_sample(pack_dir, demo):
+    from geo_csp import analysis, store
+
+    out, pack = pack_dir
+    f = pack.figures
+    oos = f["concentration_out_of_sample"]
+    assert f["concentration_in_sample"] and oos["status"] == "computed"
+    assert oos["defined_on"] == ["2023-01", "2024-12"] and oos["measured_on"] == f["rate_months"] == ["2025-01", "2025-12"]
+    # the areas found again on 2023-01..2024-12 only; the town centre's is measured on 2025's crime
+    street = store.read_incidents(demo.store_dir, sources=["police_uk_street"])
+    from geo_csp.geography import store_geography
+
+    geo = store_geography(demo.store_dir)
+    early = analysis.run_hotspots(street[street[schema.MONTH] <= "2024-12"], months=("2023-01", "2024-12"),
+                                  named_places=geo.named_places)
+    overlap = shapely.area(shapely.intersection(early.areas.geometry.to_numpy(), pack.area.geometry.iloc[0]))
+    area = early.areas.geometry.iloc[int(np.argmax(overlap))]
+    late = street[street[schema.MONTH] >= "2025-01"]
+    borough = pack.borough.geometry.iloc[0]
+    x, y = late[schema.EASTING].to_numpy(), late[schema.NORTHING].to_numpy()
+    in_b = shapely.contains_xy(borough, x, y)
+    share = (shapely.contains_xy(area, x, y) & in_b).sum() / in_b.sum()
+    land = shapely.intersection(area, borough).area / borough.area
+    assert oos["area_name"] == AREA
+    np.testing.assert_allclose(oos["concentration_ratio"], share / land, rtol=1e-3)
+    # the planted persistent hotspot holds up out of sample (within 15 % of the in-sample figure)
+    assert abs(oos["concentration_ratio"] / f["concentration_ratio"] - 1) < 0.15
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Concentration is IN-SAMPLE" in page and "Out of sample, the hotspot area drawn on 2023-01 to 2024-12" in page
+    # residents are the wrong denominator for a town centre: the pack says so, beside the figures
+    assert f["residents_denominator_caution"] and "footfall" in page
+    assert "anonymised snap points" in page
+
+
+def test_residents_denominator_and_concentration_notes():
+    from geo_csp import evidence
+
+    text, strong = evidence._residents_denominator_note("Moorside", 60.0, 50.0)
+    assert not strong and "footfall" in text
+    text, strong = evidence._residents_denominator_note("Moorside", 200.0, 50.0)
+    assert strong and text.startswith("Moorside: its all-crime rate per resident is 4.0 times the borough's")
+    assert evidence._residents_denominator_note("Bury Town Centre", 60.0, 50.0)[1]
+    note = evidence._concentration_note("ward", None, np.array(["2025-01", "2025-12"]))
+    assert note.startswith("Concentration: the ward is a fixed area")

@@ -22,7 +22,7 @@ from geo_csp.figures import (
     save_figure,
     trend_chart,
 )
-from geo_csp.settings import BOUNDARY_ATTRIBUTION, OGL_ATTRIBUTION, OSM_ATTRIBUTION, SYNTHETIC_LABEL
+from geo_csp.settings import BOUNDARY_ATTRIBUTION, OGL_ATTRIBUTION, OSM_ATTRIBUTION, SNAP_POINT_SHORT, SYNTHETIC_LABEL
 
 ART = Path(__file__).parent / "_artifacts"
 BOROUGH = gpd.GeoDataFrame(geometry=[shapely.box(380_000, 405_000, 386_000, 412_000)], crs="EPSG:27700")
@@ -47,6 +47,7 @@ def test_map_has_legend_scalebar_north_arrow_attribution_and_stamp():
     texts = " ".join(figure_texts(fig))
     assert "N" in figure_texts(fig) and SYNTHETIC_LABEL in figure_texts(fig)
     assert OGL_ATTRIBUTION in texts and BOUNDARY_ATTRIBUTION in texts and OSM_ATTRIBUTION not in texts
+    assert SNAP_POINT_SHORT in texts
     # framed on the area with a margin, equal aspect (metres both ways)
     x0, x1 = ax.get_xlim()
     assert x0 < 382_000 and x1 > 383_000 and x1 - x0 < 6_000

@@ -123,6 +123,7 @@ def test_borough_wide_operations_are_listed_not_drawn(units: gpd.GeoDataFrame, w
     assert props["start_date"] == "2025-01-01" and props["end_date"] == "2025-12-31"  # tooltip: name and dates
     html = _html(m)
     assert "Borough-wide, not drawn" in html and "16 Mar 23" in html and "18 Jul 24" in html
+    assert "Crime locations: police.uk anonymised snap points, not addresses." in html  # in every legend
 
 
 def test_metric_scale_rounded_coordinates_and_fit(units: gpd.GeoDataFrame) -> None:

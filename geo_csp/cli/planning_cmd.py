@@ -208,6 +208,7 @@ def coverage_command(
                                                    radius_m=camera_radius_m, n_cameras=cameras, views=lay["views"])
 
     meta = {**result.metadata, "coverage_params": gaps.params, "layers": lay["files"], "measure": column,
+            "locations_note": settings.SNAP_POINT_NOTE,
             "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label}
     suffix = out_path.suffix.lower()
     if suffix not in (".csv", ".gpkg", ".parquet"):
@@ -229,7 +230,8 @@ def coverage_command(
 
     doc = {"gaps": gaps.table.drop(columns=[c for c in ("walkabout_last",) if c in gaps.table]).to_dict(orient="records"),
            "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label,
-           "camera_sites": siting.to_dict(orient="records"), "out": str(out_path), "params": gaps.params,
+           "camera_sites": siting.to_dict(orient="records"), "camera_sites_caveat": coverage.SITING_CAVEAT,
+           "out": str(out_path), "params": gaps.params,
            "measure": column, "evidence": _evidence(result, measure), "priority": result.metadata["priority"]}
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
@@ -258,6 +260,8 @@ def coverage_command(
                       f"covers {row.new_weight:,.0f} more {'harm' if measure == 'harm' else 'incidents'} "
                       f"({row.share_of_uncovered:.0%} of uncovered, cumulative)")
     console.print(_evidence(result, measure))
+    if len(siting):
+        console.print(f"[yellow]{coverage.SITING_CAVEAT}[/]")
     console.print(f"wrote {out_path}")
 
 
