@@ -219,7 +219,7 @@ class OperationReview:
     comparisons
         One row per baseline (``before``, ``year_earlier``): ``status`` ("used" or why not), the changes
         ``target_change``, ``buffer_change``, ``control_change`` (per month) with ``*_low``/``*_high``
-        intervals, ``did_per_km2_month``, ``relative_effect`` (+ interval), ``effect_verdict``,
+        intervals, ``did_per_km2_month`` (+ interval), ``relative_effect`` (+ interval), ``effect_verdict``,
         ``expected_target``, ``prevented`` (expected minus actual), ``buffer_relative`` (+ interval),
         ``wdd_local``, ``wdd_buffer``, ``wdd`` with ``*_se`` and ``wdd_low``/``wdd_high``, ``wdd_verdict``,
         ``success_measure``, ``buffer_measure``, ``wdq``, ``wdq_meaningful`` and ``wdq_verdict``.
@@ -497,7 +497,7 @@ def _comparison(counts: pd.DataFrame, rates: pd.DataFrame, base: str, months: di
         ratio, low, high = own[key] = rate_ratio(x1, x0, after_months=n1, before_months=n0, confidence=confidence)
         row.update({f"{key}_change": ratio - 1, f"{key}_change_low": low - 1, f"{key}_change_high": high - 1})
     nan = float("nan")
-    row.update(did_per_km2_month=nan, relative_effect=nan, relative_effect_low=nan, relative_effect_high=nan,
+    row.update(did_per_km2_month=nan, did_per_km2_month_low=nan, did_per_km2_month_high=nan, relative_effect=nan, relative_effect_low=nan, relative_effect_high=nan,
                effect_verdict=verdict(own["target"][1] - 1, own["target"][2] - 1) + " (no control area)",
                expected_target=nan, prevented=nan, buffer_relative=nan, buffer_relative_low=nan,
                buffer_relative_high=nan, wdd_local=nan, wdd_local_se=nan, wdd_buffer=nan, wdd_buffer_se=nan,
@@ -518,9 +518,14 @@ def _comparison(counts: pd.DataFrame, rates: pd.DataFrame, base: str, months: di
     total, total_se = wdd((r0, r1), (c0, c1), (b0, b1), control_weight=w_t + w_b, before_weight=t)
     value = wdq(r0, r1, b0, b1, c0, c1)
     effect_words = verdict(e_low - 1, e_high - 1)
+    did_value = did(rates.loc["target", base], rates.loc["target", "after"],
+                    rates.loc["control", base], rates.loc["control", "after"])
+    a_t, a_c = counts.loc["target", "area_km2"], counts.loc["control", "area_km2"]
+    # Poisson counts: Var(count / (area x months)) = count / (area x months)^2
+    did_se = float(np.sqrt(r1 / (a_t * n1) ** 2 + r0 / (a_t * n0) ** 2 + c1 / (a_c * n1) ** 2 + c0 / (a_c * n0) ** 2))
     row.update(
-        did_per_km2_month=did(rates.loc["target", base], rates.loc["target", "after"],
-                              rates.loc["control", base], rates.loc["control", "after"]),
+        did_per_km2_month=did_value, did_per_km2_month_low=did_value - z * did_se,
+        did_per_km2_month_high=did_value + z * did_se,
         relative_effect=effect - 1, relative_effect_low=e_low - 1, relative_effect_high=e_high - 1,
         effect_verdict=effect_words, expected_target=r0 * c1 / c0, prevented=r0 * c1 / c0 - r1,
         buffer_relative=ring - 1, buffer_relative_low=g_low - 1, buffer_relative_high=g_high - 1,

@@ -322,6 +322,10 @@ def test_review_intervals_and_wdd_on_known_counts() -> None:
     assert_allclose(row["wdd_se"], np.sqrt(126 + 0.175**2 * 780))
     assert_allclose(row["wdd_local_se"], np.sqrt(60 + 0.1**2 * 780))
     assert_allclose(row["prevented"], 18.0)
+    # DiD of rates with its Poisson standard error: areas 0.01 km2 (target) and a_c, three months each
+    a_c = out.counts.loc["control", "area_km2"]
+    did_se = np.sqrt((40 + 20) / (0.01 * 3) ** 2 + (400 + 380) / (a_c * 3) ** 2)
+    assert_allclose(row["did_per_km2_month_high"] - row["did_per_km2_month"], 1.959964 * did_se, rtol=1e-5)
     assert row["wdd_verdict"] == "not distinguishable from zero"  # -10.5 +/- 1.96 * 12.2 covers 0
     ratio, low, high = review.rate_ratio(20, 40, 380, 400)
     assert_allclose([row["relative_effect"], row["relative_effect_low"], row["relative_effect_high"]],

@@ -116,7 +116,7 @@ for base, c in used.iterrows():
 check = result.before_check
 if check.get("text"):
     (st.warning if check.get("status") in ("unusually high", "already falling") else st.info)(
-        f"**Was the before window unusual?** {check['text']}")
+        f"**Was the before window unusual?** {check['text'][:1].upper()}{check['text'][1:]}")
 
 st.subheader("Review windows")
 windows = pd.DataFrame(result.windows, index=["first month", "last month", "months"]).T
@@ -134,6 +134,7 @@ FIGURES = [("Operation area: change per month", "target_change", "{:+.0%}"),
            ("Ring: change per month", "buffer_change", "{:+.0%}"),
            ("Relative effect (area vs comparison)", "relative_effect", "{:+.0%}"),
            ("Ring relative to comparison", "buffer_relative", "{:+.0%}"),
+           ("Difference in differences (incidents per km² per month)", "did_per_km2_month", "{:+,.1f}"),
            ("WDD: net incidents vs expected", "wdd", "{:+,.0f}")]
 table = []
 for base, c in used.iterrows():
