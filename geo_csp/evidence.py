@@ -61,6 +61,26 @@ GROUPS = {
     "Serious acquisitive crime": harm.CRIME_GROUPS["serious_acquisitive"],
     "All crime": tuple(t for t in schema.CRIME_TYPES if t != harm.ASB),
 }
+#: Sources that publish every police.uk category, so each of :data:`GROUPS` is counted (a zero is a true zero).
+FULL_CATEGORY_SOURCES = (schema.SOURCE_STREET,)
+
+
+def pack_groups(crime_types: pd.Series, sources: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The count columns of a pack: :data:`GROUPS` for police.uk street data, else the groups the sources record.
+
+    A partner source (a council's ASB points, say) records only its own categories: a group of which it
+    holds no type is not counted (it would show a false zero), and anti-social behaviour gets its own
+    column when the source holds it. A source holding none of these gets one "All records" column.
+    """
+    if all(x in FULL_CATEGORY_SOURCES for x in sources):
+        return dict(GROUPS)
+    held = set(crime_types.astype(str).unique())
+    out = {g: types for g, types in GROUPS.items() if held & set(types)}
+    if harm.ASB in held:
+        out["Anti-social behaviour"] = (harm.ASB,)
+    return out or {"All records": tuple(sorted(held))}
+
+
 ROWS = ("Area", "Rest of borough", "Borough", "Rest of force", "Force")
 BOROUGH_ROWS = ROWS[:3]
 RATE_SUFFIX = " per 1,000 per year"
@@ -101,6 +121,9 @@ class EvidenceParams:
         ``"cchi"`` or ``"css"``.
     disclosure
         The rule used in public mode.
+    sources
+        Store sources counted and analysed: police.uk street data by default, or a partner source (e.g. a
+        council's ASB points) for a store that holds only partner data.
     """
 
     area: str = ""
@@ -113,8 +136,13 @@ class EvidenceParams:
     include_partner: bool | None = None
     harm_index: str = "cchi"
     disclosure: DisclosureParams = field(default_factory=DisclosureParams)
+    sources: tuple[str, ...] = (schema.SOURCE_STREET,)
 
     def __post_init__(self) -> None:
+        if isinstance(self.sources, str) or not self.sources or not all(str(x).strip() for x in self.sources):
+            raise ParameterError(f"EvidenceParams.sources must be a non-empty tuple of store source names, not "
+                                 f"{self.sources!r} (e.g. (\"police_uk_street\",) or a partner source)")
+        object.__setattr__(self, "sources", tuple(str(x) for x in self.sources))
         if self.area_polygon_wkt is not None:
             try:
                 geom = shapely.from_wkt(self.area_polygon_wkt)
@@ -420,23 +448,38 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     config = store.store_config(store_dir)
     geo = store_geography(store_dir)  # refuses another borough's data against the shipped Bury outline
     manifest = store.read_manifest(store_dir)
-    street = store.read_incidents(store_dir, sources=[schema.SOURCE_STREET])
+    street = store.read_incidents(store_dir, sources=list(params.sources))
     all_months = np.unique(street[schema.MONTH].astype(str).to_numpy())
     if not all_months.size:
-        raise ParameterError(f"the store {store_dir} holds no police.uk street data; ingest some first")
+        held = sorted(store.read_incidents(store_dir, columns=[schema.SOURCE])[schema.SOURCE].astype(str).unique())
+        raise ParameterError(f"the store {store_dir} holds no data of source(s) {', '.join(params.sources)}; it holds "
+                             f"{', '.join(held) or 'nothing'}: ingest some first, or choose one with --source")
     trend_months = all_months[-params.trend_months:]
     rate_months = all_months[-params.rate_months:]
     street = street[street[schema.MONTH].isin(trend_months)]
-    hot = analysis.run_hotspots(street, months=(trend_months[0], trend_months[-1]), named_places=geo.named_places,
-                                wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
-                                harm_index=params.harm_index)
-    area, kind = _resolve_area(params, hot.areas, geo)
-    geom = area.geometry.iloc[0]
     borough, others = _store_boroughs(store_dir, config, geo)
     b_geom = borough.geometry.iloc[0]
+    # the same study area, places and wards as `geo-csp areas` on this store, so the HS-xxxx ids agree
+    hot = analysis.run_hotspots(street[street[schema.LOCATED].to_numpy(dtype=bool)],
+                                months=(trend_months[0], trend_months[-1]), study_area=geo.outline,
+                                named_places=geo.named_places,
+                                wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
+                                harm_index=params.harm_index)
     # the default priority score ranks the cells, and its rolling back-test says how well it predicts
     hot = backtest.add_priority(hot, study_area=b_geom, cache_dir=Path(store_dir) / "cache")
     prediction = hot.metadata["priority"]
+    area, kind = _resolve_area(params, hot.areas, geo)
+    geom = area.geometry.iloc[0]
+    inside_km2 = shapely.area(shapely.intersection(geom, b_geom)) / 1e6
+    if inside_km2 < 0.5 * shapely.area(geom) / 1e6:
+        raise ParameterError(
+            f"area {params.area!r} lies mostly outside the borough {geo.borough!r} ({inside_km2:.2f} of its "
+            f"{shapely.area(geom) / 1e6:.2f} km2 inside): choose an area of this borough, or configure the store's "
+            "borough (geo-csp configure --boundary)")
+    geom = shapely.intersection(geom, b_geom)  # the pack reports the area within the borough
+    if geom.geom_type == "GeometryCollection":  # edges shared with the outline: keep the polygons
+        geom = shapely.union_all([g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+    area = gpd.GeoDataFrame(area.drop(columns="geometry"), geometry=[geom], crs=WORKING_CRS)
     pop_units, pop_kind = _population_units(geo, trend_months)
     pop_area = _area_population(geom, pop_units)
     pop_borough = float(borough[schema.POPULATION].iloc[0]) if schema.POPULATION in borough.columns else np.nan
@@ -447,15 +490,18 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
                        population_estimate=round(pop_area) if np.isfinite(pop_area) else None)
 
     x, y = street[schema.EASTING].to_numpy(), street[schema.NORTHING].to_numpy()
-    in_area = shapely.contains_xy(geom, x, y)
-    in_borough = shapely.contains_xy(b_geom, x, y)
+    # a point on an outline is inside it, as in the partnership table (boundaries.assign_to_polygons)
+    in_borough = shapely.intersects_xy(b_geom, x, y)
+    in_area = shapely.intersects_xy(geom, x, y) & in_borough
     recent = street[schema.MONTH].isin(rate_months).to_numpy()
     ctype = street[schema.CRIME_TYPE]
-    masks = {g: ctype.isin(types).to_numpy() for g, types in GROUPS.items()}
+    groups = pack_groups(ctype, params.sources)
+    main = "All crime" if "All crime" in groups else next(iter(groups))  # concentration is measured on it
+    masks = {g: ctype.isin(types).to_numpy() for g, types in groups.items()}
     where = {"Area": in_area, "Rest of borough": in_borough & ~in_area, "Borough": in_borough}
     pop_rest_force = np.nan
     if others is not None:
-        in_others = shapely.contains_xy(shapely.union_all(others.geometry.to_numpy()), x, y) & ~in_borough
+        in_others = shapely.intersects_xy(shapely.union_all(others.geometry.to_numpy()), x, y) & ~in_borough
         where |= {"Rest of force": in_others, "Force": in_borough | in_others}
         pop_rest_force = float(others[schema.POPULATION].to_numpy(dtype=float).sum())
         force_note = (f"Rest of force: crimes located in the force's other {len(others)} area(s) of the store's "
@@ -487,7 +533,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     per_year = 12.0 / len(rate_months)
     pops = pd.Series([pop_area, pop_borough - pop_area, pop_borough, pop_rest_force,
                       pop_borough + pop_rest_force], index=list(ROWS)).loc[rows]
-    rates = pub.mul(1000.0 * per_year).div(pops, axis=0)
+    rates = pub.mul(1000.0 * per_year).div(pops.where(pops > 0), axis=0)  # no residents: not available
 
     # monthly trend in the area
     month_idx = pd.Index(trend_months, name=schema.MONTH)
@@ -503,15 +549,17 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         monthly_pub = monthly.T.astype(float)
 
     # concentration and harm (all crime, rate window)
-    share_crime = pub.loc["Area", "All crime"] / pub.loc["Borough", "All crime"]
+    share_crime = pub.loc["Area", main] / pub.loc["Borough", main]
     share_land = area_km2 / borough_km2
     w = harm.incident_harm(ctype.to_numpy(), index=params.harm_index)
-    crimes = masks["All crime"] & recent
+    crimes = ctype.isin(GROUPS["All crime"]).to_numpy() & recent
     harm_area = float(w[crimes & in_area].sum())
     harm_borough = float(w[crimes & in_borough].sum())
     harm_share = harm_area / harm_borough if harm_borough else np.nan
+    if "All crime" not in groups:  # the sources record no crime: no harm to weigh (not a harm of 0)
+        harm_area = harm_borough = np.nan
     if params.public:
-        if np.isnan(pub.loc["Area", "All crime"]):
+        if np.isnan(pub.loc["Area", main]):
             harm_area, harm_share = np.nan, np.nan
         harm_area, harm_borough = _round_sig(harm_area), _round_sig(harm_borough)
         harm_share = round(harm_share, 2) if np.isfinite(harm_share) else np.nan
@@ -541,7 +589,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
 
     tables: dict[str, pd.DataFrame] = {}
     shown = pub.copy()
-    for g in GROUPS:
+    for g in groups:
         shown[f"{g}{RATE_SUFFIX}"] = rates[g].round(1)
     tables["counts"] = shown
     tables["hotspot_classes"] = classes
@@ -553,10 +601,12 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     coverage_table = None
     if params.partner:
         council = store.read_incidents(store_dir, sources=["council_asb"], located_only=True)
-        in_c = shapely.contains_xy(geom, council[schema.EASTING].to_numpy(), council[schema.NORTHING].to_numpy())
-        rec_c = council[schema.MONTH].isin(rate_months).to_numpy()
-        tables["council_asb"] = pd.DataFrame({"ASB reports to the council": [int((in_c & rec_c).sum())]},
-                                             index=["Area"])
+        if len(council):  # a store without the council's extract has no count of it (not 0)
+            in_c = shapely.intersects_xy(geom, council[schema.EASTING].to_numpy(),
+                                         council[schema.NORTHING].to_numpy())
+            rec_c = council[schema.MONTH].isin(rate_months).to_numpy()
+            tables["council_asb"] = pd.DataFrame({"ASB reports to the council": [int((in_c & rec_c).sum())]},
+                                                 index=["Area"])
         coverage_table = _coverage(store_dir, config, area)
         if coverage_table is not None:
             tables["partner_coverage"] = coverage_table
@@ -583,8 +633,10 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "population_estimate": round(pop_area) if np.isfinite(pop_area) else None,
         "months": [str(trend_months[0]), str(trend_months[-1])],
         "rate_months": [str(rate_months[0]), str(rate_months[-1])],
-        "counts": {r: {g: count(pub.loc[r, g]) for g in GROUPS} for r in rows},
-        "rates_per_1000_per_year": {r: {g: num(round(rates.loc[r, g], 3)) for g in GROUPS} for r in rows},
+        "counts": {r: {g: count(pub.loc[r, g]) for g in groups} for r in rows},
+        "rates_per_1000_per_year": {r: {g: num(round(rates.loc[r, g], 3)) for g in groups} for r in rows},
+        "sources": list(params.sources),
+        "concentration_of": main,
         "share_of_borough_crime": num(round(share_crime, 4)),
         "share_of_borough_land": round(share_land, 4),
         "concentration_ratio": num(round(share_crime / share_land, 3)),
@@ -601,8 +653,12 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
             "counts_hit_rate_mean", "counts_pai_mean", "out_of_sample_hit_rate_mean", "out_of_sample_pai_mean")},
     }
     notes += [
-        f"Counts: police.uk street-level crimes located in each area, {rate_months[0]} to {rate_months[-1]}; "
-        "rates per 1,000 residents per year. "
+        (f"Counts: police.uk street-level crimes located in each area (a point on an outline counts inside it, "
+         "as in the partnership table), " if params.sources == FULL_CATEGORY_SOURCES else
+         f"Counts: records of {', '.join(params.sources)} located in each area (a point on an outline counts "
+         f"inside it), by the categories the source records ({', '.join(groups)}; "
+         + (", ".join(g for g in GROUPS if g not in groups) or "none") + " not recorded by it, so not counted), ")
+        + f"{rate_months[0]} to {rate_months[-1]}; rates per 1,000 residents per year. "
         + (f"The area's residents are estimated from {pop_kind} populations weighted by the share of each "
            f"{pop_kind} inside the area; the borough's: {geo.population_source}." if pop_units is not None else
            "Rates are not available: the store's config gives no population (geo-csp configure --population)."),
@@ -800,7 +856,8 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     ratio = f["concentration_ratio"]
     parts.append(
         "<h2>Concentration and harm</h2><p>"
-        + (f"The area holds {f['share_of_borough_crime']:.0%} of the borough's recorded crime on "
+        + (f"The area holds {f['share_of_borough_crime']:.0%} of the borough's recorded "
+           f"{f.get('concentration_of', 'All crime').lower()} on "
            f"{f['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
            if ratio is not None else "The area's share of borough crime is suppressed.")
         + (f" Its {f['harm_index'].upper()} harm is {f['harm_share_of_borough']:.0%} of the borough's."
@@ -879,7 +936,8 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
     written["area.gpkg"] = gpkg
     for name, table in pack.tables.items():
         path = out / f"{name}.csv"
-        whole = {c: "Int64" for c in (*GROUPS, schema.N) if c in table.columns}  # counts print as 187, not 187.0
+        whole = {c: "Int64" for c in (*GROUPS, "Anti-social behaviour", "All records", schema.N)
+                 if c in table.columns}  # counts print as 187, not 187.0
         spreadsheet_safe(table.astype(whole)).to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
         written[path.name] = path
     if pack.audit is not None:

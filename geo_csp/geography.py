@@ -25,7 +25,9 @@ __all__ = [
     "AREA_NAME",
     "SHIPPED_BOROUGH_SHARE_MIN",
     "StoreGeography",
+    "UNIT_SHARE_MIN",
     "configured_units",
+    "units_in_outline",
     "store_areas",
     "store_geography",
 ]
@@ -33,6 +35,58 @@ __all__ = [
 #: Columns of an areas frame (the borough outline, comparator boroughs): code, name and ``population``.
 AREA_CODE = "area_code"
 AREA_NAME = "area_name"
+
+
+#: Share of a ward's (or LSOA's) own area that must lie inside the borough outline for it to belong to the
+#: borough. A force-wide ward file meets a district outline in slivers of the neighbouring wards (often
+#: under 1 m2 where the two boundary files were generalised differently); those wards are left out.
+UNIT_SHARE_MIN = 0.5
+
+
+def units_in_outline(units: gpd.GeoDataFrame, outline: Any, *,
+                     min_share: float = UNIT_SHARE_MIN) -> gpd.GeoDataFrame:
+    """The units (wards or LSOAs) that belong to an outline: more than ``min_share`` of their area inside it.
+
+    Parameters
+    ----------
+    units
+        Polygons in EPSG:27700 with ``<kind>_code`` and ``<kind>_name`` columns.
+    outline
+        The borough outline (a shapely geometry or a GeoDataFrame/GeoSeries in EPSG:27700).
+    min_share
+        Share of a unit's own area that must lie inside (0 to 1, exclusive of 0).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The units kept (input order and index), with ``attrs["membership"]``: the rule in words, and
+        ``attrs["dropped"]``: a frame of the units left out (code, name, ``share_inside``, ``m2_inside``)
+        among those touching the outline.
+    """
+    import shapely
+
+    if not 0 < min_share < 1:
+        raise ParameterError(f"min_share must be between 0 and 1 (exclusive), not {min_share!r}")
+    geom = outline if isinstance(outline, shapely.Geometry) else shapely.union_all(
+        gpd.GeoSeries(getattr(outline, "geometry", outline)).to_crs(WORKING_CRS).to_numpy())
+    g = units.geometry.to_numpy()
+    area = shapely.area(g)
+    inside = shapely.area(shapely.intersection(g, geom))
+    share = np.divide(inside, area, out=np.zeros_like(area), where=area > 0)
+    keep = share > min_share
+    code, name = (next((c for c in units.columns if c.endswith(suffix)), None) for suffix in ("_code", "_name"))
+    touching = ~keep & (inside > 0)
+    dropped = pd.DataFrame({"code": units.loc[touching, code].astype(str).to_numpy() if code else [],
+                            "name": units.loc[touching, name].astype(str).to_numpy() if name else [],
+                            "share_inside": share[touching], "m2_inside": inside[touching]})
+    kept = units[keep].copy()
+    kept.attrs = {
+        "membership": (f"a unit belongs to the borough when more than {min_share:.0%} of its area lies inside the "
+                       f"borough outline: {int(keep.sum())} of {len(units)} kept, {len(dropped)} touching the "
+                       "outline left out"),
+        "dropped": dropped,
+    }
+    return kept
 
 
 @dataclass(frozen=True)
@@ -65,8 +119,13 @@ class StoreGeography:
     shipped: tuple[str, ...] = ()
 
 
-def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str) -> gpd.GeoDataFrame | None:
-    """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population."""
+def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str, *,
+                     outline: Any = None) -> gpd.GeoDataFrame | None:
+    """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population.
+
+    Only the units that belong to the borough are kept (:func:`units_in_outline`): to ``outline`` when
+    given (e.g. a ``--boundary`` of one run), else to the config's ``boundary`` file when it has one.
+    """
     from geo_csp import store
 
     path = store.config_path(store_dir, config.get(f"{kind}s"))
@@ -74,12 +133,19 @@ def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str) -
         return None
     units = boundaries.read_boundary(path, code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
                                      name_col=config.get(f"{kind}_name_col") or f"{kind}_name", kind=kind)
+    outline_path = store.config_path(store_dir, config.get("boundary"))
+    if outline is None and outline_path is not None:
+        outline = boundaries.load_borough(outline_path)
+    if outline is not None:
+        units = units_in_outline(units, outline)
     pop_path = store.config_path(store_dir, config.get("population"))
     if pop_path is not None and config.get("population_unit", "ward") == kind:
         pop = boundaries.read_population(pop_path, code_col=config.get("population_code_col") or "code",
                                          population_col=config.get("population_col") or schema.POPULATION)
         pop = pop[~pop.index.duplicated()]
+        attrs = dict(units.attrs)
         units = units.assign(**{schema.POPULATION: units[f"{kind}_code"].map(pop).to_numpy(dtype="float64")})
+        units.attrs = attrs
     return units
 
 

@@ -153,8 +153,8 @@ class TableParams:
     disclosure: DisclosureParams = field(default_factory=DisclosureParams)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_quarters, int) or not 2 <= self.n_quarters <= 20:
-            raise ParameterError(f"n_quarters must be an integer from 2 to 20, not {self.n_quarters!r}")
+        if isinstance(self.n_quarters, bool) or not isinstance(self.n_quarters, int) or not 1 <= self.n_quarters <= 20:
+            raise ParameterError(f"n_quarters must be an integer from 1 to 20, not {self.n_quarters!r}")
         if self.comparators is not None and isinstance(self.comparators, str):
             raise ParameterError("comparators must be a tuple of area names, not one string")
 
@@ -218,6 +218,29 @@ def _measure_mask(incidents: pd.DataFrame, m: Measure) -> np.ndarray:
     if m.object_of_search is not None:
         mask = mask & incidents[schema.OBJECT_OF_SEARCH].isin(m.object_of_search).to_numpy()
     return mask
+
+
+#: Sources that publish every police.uk category each month, so a category with no row is a true zero.
+FULL_CATEGORY_SOURCES = (schema.SOURCE_STREET, schema.SOURCE_STOP_SEARCH)
+
+
+def _recorded_sources(incidents: pd.DataFrame, measures: Sequence[Measure]) -> np.ndarray:
+    """Whether each measure's sources record what it counts.
+
+    police.uk files (:data:`FULL_CATEGORY_SOURCES`) publish every category, so no row is a true zero.
+    A partner source records only its own categories: a crime type it holds in no row at all (e.g.
+    burglary in a council's ASB extract) is "not available", not 0.
+    """
+    src = incidents[schema.SOURCE].astype(str).to_numpy()
+    types = incidents[schema.CRIME_TYPE].astype(str).to_numpy()
+    out = np.ones(len(measures), dtype=bool)
+    for i, m in enumerate(measures):
+        if m.crime_types is None or all(s in FULL_CATEGORY_SOURCES for s in m.sources):
+            continue
+        partner = np.isin(src, [s for s in m.sources if s not in FULL_CATEGORY_SOURCES])
+        full = np.isin(src, [s for s in m.sources if s in FULL_CATEGORY_SOURCES])
+        out[i] = bool(full.any() or np.isin(types[partner], list(m.crime_types)).any())
+    return out
 
 
 def _quarters(incidents: pd.DataFrame, params: TableParams, sources: set[str]) -> np.ndarray:
@@ -307,15 +330,16 @@ def partnership_table(
     comp_sum = np.zeros(n_m)
     comp_with_data: list[list[str]] = []
     qpos = {int(k): j for j, k in enumerate(q_keys)}
+    recorded = _recorded_sources(incidents, measures)
     for i, m in enumerate(measures):
         in_sources = incidents[schema.SOURCE].isin(m.sources).to_numpy()
-        available[i] = np.isin(q_keys, month_q[in_sources])
+        available[i] = np.isin(q_keys, month_q[in_sources]) & recorded[i]
         sel = _measure_mask(incidents, m) & in_quarters & (area_of == focus)
         qs = np.fromiter((qpos[int(k)] for k in month_q[sel]), dtype=int, count=int(sel.sum()))
         counts[i] = np.bincount(qs, minlength=n_q)
         # comparators with any row of the measure's sources in the latest quarter
         latest_src = in_sources & (month_q == latest)
-        have = [c for c in comparators if (latest_src & (area_of == c)).any()]
+        have = [c for c in comparators if recorded[i] and (latest_src & (area_of == c)).any()]
         comp_with_data.append(have)
         sel_c = _measure_mask(incidents, m) & (month_q == latest) & np.isin(area_of, have)
         comp_sum[i] = sel_c.sum()
@@ -351,9 +375,13 @@ def partnership_table(
             if params.public:
                 comp[i] = float(round_counts(np.array([comp[i]]), round_to=disclosure.round_to)[0])
 
-    prev, last = values[:, -2], values[:, -1]
-    trend = np.where(np.isnan(prev) | np.isnan(last), "",
-                     np.vectorize(ARROWS.get)(np.sign(np.nan_to_num(last - prev)).astype(int)))
+    if n_q >= 2:
+        prev, last = values[:, -2], values[:, -1]
+        trend = np.where(np.isnan(prev) | np.isnan(last), "",
+                         np.vectorize(ARROWS.get, otypes=[object])(np.sign(np.nan_to_num(last - prev)).astype(int)))
+    else:  # one quarter: nothing to compare with
+        trend = np.full(n_m, NOT_AVAILABLE, dtype=object)
+    trend = np.where(recorded, trend, NOT_AVAILABLE)
     value_frame = pd.DataFrame(values, index=keys, columns=q_labels)
     value_frame[COMPARATOR] = comp
 
@@ -389,8 +417,10 @@ def partnership_table(
          + (f" ({prov['population']})" if "population" in prov else "") + "." if has_pop else
          f"Rates per 1,000 residents: {NOT_AVAILABLE}, as no population is known for {focus_name} "
          "(give one with geo-csp configure --population)."),
-        f"Trend: latest quarter against the previous quarter ({ARROWS[1]} up, {ARROWS[-1]} down, "
-        f"{ARROWS[0]} no change).",
+        (f"Trend: latest quarter against the previous quarter ({ARROWS[1]} up, {ARROWS[-1]} down, "
+         f"{ARROWS[0]} no change)." if n_q >= 2 else
+         f"Trend: {NOT_AVAILABLE}, as the data hold one complete financial quarter ({q_labels[0]}) and there is "
+         "no earlier quarter to compare it with."),
     ]
     all_have = sorted({c for h in comp_with_data for c in h})
     if all_have:
@@ -407,7 +437,11 @@ def partnership_table(
     if left_out:
         notes.append("Left out of the public table as partner (sensitive) data: "
                      + ", ".join(m.label for m in left_out) + ".")
-    if (~available).any():
+    if (~recorded).any():
+        notes.append(f'"{NOT_AVAILABLE}" for ' + ", ".join(m.label for m, r in zip(measures, recorded) if not r)
+                     + ": the measure's sources record no such incidents at all (a partner source records only its "
+                     "own categories), so a count would not be a true zero.")
+    if (~available[recorded]).any():
         notes.append(f'"{NOT_AVAILABLE}": the source has no data for that quarter.')
     metadata = {
         "area": focus_name,

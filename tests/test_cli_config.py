@@ -305,3 +305,43 @@ def test_hotspots_by_ward_use_the_configured_wards_columns_and_population(boroug
     assert sorted(units[schema.UNIT_ID]) == [f"X0500000{k}" for k in range(4)]
     assert sorted(units[schema.POPULATION].astype(int)) == [5000, 6000, 7000, 8000]
     assert not any(place in " ".join(units[schema.EXPLANATION]) for place in BURY_PLACES)
+
+
+def test_force_wide_wards_belong_to_the_borough_by_their_area_inside_it(borough, tmp_path):
+    """A district outline and a force-wide ward file: wards more than half inside are the borough's; a
+    neighbouring ward meeting the outline in a sliver under 1 m2 is left out and listed, and the population
+    file needs rows only for the borough's wards."""
+    from geo_csp.geography import store_geography, units_in_outline
+
+    outline = shapely.box(X0, Y0, X0 + 4000, Y0 + 4000)
+    gpd.GeoDataFrame({"name": ["Blackburn Test"]}, geometry=[outline], crs="EPSG:27700").to_file(
+        tmp_path / "outline.geojson", driver="GeoJSON")
+    wards = gpd.read_file(borough["wards"]).to_crs("EPSG:27700")
+    sliver = shapely.box(X0 + 4000 - 1e-4, Y0, X0 + 6000, Y0 + 2000)  # 0.2 m2 of it lies in the outline
+    half = shapely.box(X0, Y0 + 4000 - 900, X0 + 2000, Y0 + 4000 + 1100)  # 45% inside: out
+    force = pd.concat([wards, gpd.GeoDataFrame({"WD_CD": ["N1", "N2"], "WD_NM": ["Neighbour's End", "Halfway"]},
+                                               geometry=[sliver, half], crs="EPSG:27700")], ignore_index=True)
+    force.to_file(tmp_path / "force_wards.gpkg")
+    kept = units_in_outline(force.rename(columns={"WD_CD": "ward_code", "WD_NM": "ward_name"}), outline)
+    assert list(kept["ward_name"]) == WARD_NAMES
+    dropped = kept.attrs["dropped"].set_index("name")
+    assert list(dropped.index) == ["Neighbour's End", "Halfway"]
+    assert dropped.loc["Neighbour's End", "m2_inside"] == pytest.approx(0.2, rel=1e-3)
+    assert dropped.loc["Halfway", "share_inside"] == pytest.approx(0.45, abs=1e-9)
+    assert "more than 50% of its area" in kept.attrs["membership"]
+
+    store_dir = tmp_path / "store"
+    import shutil
+
+    shutil.copytree(borough["store"], store_dir)
+    (store_dir / store.CONFIG_NAME).unlink()
+    result = RUNNER.invoke(app, ["configure", "--store", str(store_dir), "--borough", "Blackburn Test",
+                                 "--boundary", str(tmp_path / "outline.geojson"),
+                                 "--wards", str(tmp_path / "force_wards.gpkg"), "--ward-code-col", "WD_CD",
+                                 "--ward-name-col", "WD_NM", "--population", str(borough["root"] / "pop.csv"),
+                                 "--population-code-col", "gss", "--population-col", "residents"])
+    assert result.exit_code == 0, result.output
+    assert "4 of 6 kept" in result.output and "Neighbour's End (0.2 m2 inside" in result.output
+    geo = store_geography(store_dir)
+    assert list(geo.wards["ward_name"]) == WARD_NAMES
+    assert geo.outline["population"].iloc[0] == 26000

@@ -345,3 +345,35 @@ def test_a_bury_store_without_config_keeps_the_shipped_borough(tmp_path):
 
     areas, focus, source = store_areas(_street_store(tmp_path, (380_500.0, 410_500.0), None))  # Bury town centre
     assert len(areas) == 1 and focus == "Bury" and "shipped borough outline" in source
+
+
+def test_one_complete_quarter():
+    """A store holding one complete financial quarter gives a one-column table, its trend "not available"."""
+    inc = _hand_incidents()
+    inc = inc[inc[schema.MONTH].isin(["2022-03", "2022-04", "2022-05", "2022-06", "2022-07"])]
+    t = partnership_table(inc, AREAS, params=TableParams(area="Alpha", n_quarters=1))
+    assert list(t.display.columns) == ["Q1 Apr-Jun 2022", TREND, COMPARATOR]
+    assert t.values.loc["burglary", "Q1 Apr-Jun 2022"] == 9  # 3 months x (2 + 1)
+    assert set(t.display[TREND]) == {NOT_AVAILABLE}
+    assert any("one complete financial quarter (Q1 Apr-Jun 2022)" in n for n in t.footnotes)
+    same = partnership_table(inc, AREAS, params=TableParams(area="Alpha"))  # 5 asked, 1 held
+    pd.testing.assert_frame_equal(same.display, t.display)
+
+
+def test_crime_types_a_partner_source_does_not_record_are_not_available():
+    """Counted from an ASB-only partner source, burglary is "not available", not 0; ASB is counted."""
+    from geo_csp.table import measures_from_sources
+
+    inc = _hand_incidents()
+    asb = pd.concat([_rows("A", m, "Anti-social behaviour", 5, source="asb_points")
+                     for m in ("2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06")])
+    measures = measures_from_sources(DEFAULT_MEASURES, ["asb_points"])
+    t = partnership_table(asb, AREAS, params=TableParams(area="Alpha", n_quarters=2), measures=measures)
+    shown = t.display.set_axis([m.key for m in measures])
+    assert list(shown.loc["asb_police", ["Q4 Jan-Mar 2023", "Q1 Apr-Jun 2023"]]) == ["15", "15"]
+    for key in ("burglary", "drugs", "weapons", "violence_rate"):
+        assert list(shown.loc[key]) == [NOT_AVAILABLE] * 4, key
+    assert any("record no such incidents at all" in n and "Burglaries" in n for n in t.footnotes)
+    # police.uk street data publish every category: a month without drugs offences is a true 0
+    t = partnership_table(inc, AREAS, params=TableParams(area="Alpha"))
+    assert t.display.loc["Drug offences", "Q1 Apr-Jun 2023"] == "0"

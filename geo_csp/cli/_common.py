@@ -118,21 +118,34 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     elif is_bury:
         ctx["study_area"] = boundaries.load_borough()
         ctx["study_area_source"] = "shipped Bury boundary (store config)"
+    else:  # the outline every output of the store is drawn on (evidence packs, the table, the app)
+        try:
+            geo = geography.store_geography(store_dir)
+        except ParameterError:  # an unconfigured store of another borough: the extent of its data
+            geo = None
+        if geo is not None:
+            ctx["study_area"] = geo.outline
+            ctx["study_area_source"] = ("shipped Bury boundary (the store's data lie in Bury)" if "outline" in geo.shipped
+                                        else f"outline of the configured {'wards' if config.get('wards') else 'LSOAs'}")
     if _path("named_places") is not None:
         ctx["named_places"] = boundaries.load_named_places(_path("named_places"))
     elif is_bury:
         ctx["named_places"] = boundaries.load_named_places()
     if ctx["wards"] is None and _path("wards") is not None:
-        # the configured wards/LSOAs with their code/name columns and population (`geo-csp configure`)
-        ctx["wards"] = geography.configured_units(store_dir, config, "ward")
-    lsoas = geography.configured_units(store_dir, config, "lsoa")
+        # the configured wards/LSOAs with their code/name columns and population (`geo-csp configure`), those
+        # belonging to the study area (more than half their area inside it)
+        ctx["wards"] = geography.configured_units(store_dir, config, "ward", outline=ctx["study_area"])
+    lsoas = geography.configured_units(store_dir, config, "lsoa", outline=ctx["study_area"])
     bury_ok = is_bury or (ctx["study_area"] is not None and _in_bury(ctx["study_area"]))
     own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
     if unit in ("ward", "lsoa") and own is None and not bury_ok:
-        where = f"the study area {boundary}" if boundary is not None else "this store (its config names no borough)"
+        where = (f"the study area {boundary}" if boundary is not None else
+                 f"the borough {config['borough']!r} of this store (its config has no {unit}s)" if config.get("borough")
+                 else "this store (its config names no borough)")
         raise ParameterError(
             f"--unit {unit}: no {unit} polygons for {where}, and Bury's shipped {unit}s only fit a study area in "
-            f"Bury; give --boundary a file of your {unit}s with {unit}_code and {unit}_name columns"
+            f"Bury; configure them (geo-csp configure --store {store_dir} --{unit}s FILE) or give --boundary a "
+            f"file of your {unit}s with {unit}_code and {unit}_name columns"
             + (" (or name them as \"lsoas\" in the store's config.json)" if unit == "lsoa" else "")
             + ", or use --unit h3"
         )

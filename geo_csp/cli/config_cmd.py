@@ -159,6 +159,17 @@ def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str |
             units[kind] = (_units(old, kind=kind, code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
                                   name_col=config.get(f"{kind}_name_col") or f"{kind}_name",
                                   option=f"the configured {kind}s"), str(old))
+    outline_path = boundary if boundary is not None else (
+        store.config_path(store_dir, config["boundary"]) if config.get("boundary") else None)
+    if outline_path is not None:  # a force-wide ward file: only the borough's wards need a population
+        from geo_csp.geography import units_in_outline
+
+        outline = boundaries.load_borough(outline_path)
+        units = {kind: (units_in_outline(frame, outline), source) for kind, (frame, source) in units.items()}
+        empty = [kind for kind, (frame, _) in units.items() if not len(frame)]
+        if empty:
+            raise ParameterError(f"no {empty[0]} of {units[empty[0]][1]} has more than half its area inside the "
+                                 f"boundary {outline_path}: are they the same borough (and CRS)?")
     if population is not None:
         pop, code = _population(population, population_code_col, population_col)
         kind = _match_population(pop, code, population, units)
@@ -189,6 +200,23 @@ def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str |
             raise ParameterError(f"the borough {name!r} is not a row of the areas file and the store has no outline "
                                  "of its own: add it to the areas file, or give --boundary or --wards")
     return changes
+
+
+def _show_membership(store_dir: Path, config: dict[str, Any]) -> None:
+    """Print which configured wards/LSOAs belong to the borough outline, and those left out."""
+    from geo_csp import geography
+
+    if not config.get("boundary"):
+        return
+    for kind in ("ward", "lsoa"):
+        units = geography.configured_units(store_dir, config, kind)
+        if units is None or "membership" not in units.attrs:
+            continue
+        dropped = units.attrs["dropped"]
+        console.print(f"{kind}s: {units.attrs['membership']}"
+                      + (": " + ", ".join(f"{n} ({m2:.2g} m2 inside, {sh:.2%})" for n, m2, sh in
+                                           zip(dropped["name"], dropped["m2_inside"], dropped["share_inside"]))
+                         if len(dropped) else ""), soft_wrap=True)
 
 
 def _show(store_dir: Path, config: dict[str, Any], *, as_json: bool) -> None:
@@ -262,5 +290,6 @@ def configure_command(
     if changes:
         config = store.update_store_config(store_dir, changes)
         console.print(f"configured {', '.join(changes)} in {Path(store_dir) / store.CONFIG_NAME}")
+        _show_membership(store_dir, config)
     if show or not changes:
         _show(store_dir, config, as_json=as_json)

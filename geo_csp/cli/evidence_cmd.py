@@ -56,15 +56,23 @@ def evidence(
                                                 help="Include incident points (never with --public).")] = None,
     partner: Annotated[bool | None, typer.Option("--partner/--no-partner",
                                                  help="Include partner data (never with --public).")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Store source counted and analysed (default police_uk_street), e.g. a council's ASB "
+                         "points in a store of partner data only; repeat for several.")] = None,
 ) -> None:
     """Write a Safer Streets evidence pack for one area."""
+    from geo_csp import schema
     from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
 
-    params = EvidenceParams(area=area, public=public, include_points=points, include_partner=partner)
+    params = EvidenceParams(area=area, public=public, include_points=points, include_partner=partner,
+                            sources=tuple(source or (schema.SOURCE_STREET,)))
     pack = build_evidence(store, params)
     written = write_evidence(pack, out_dir)
     f = pack.figures
-    out.print(f"{f['area_name']} ({f['area_kind']}): {f['share_of_borough_crime']} of borough crime on "
-              f"{f['share_of_borough_land']} of its land; {f['n_cells']} hotspot cells")
+    share = f["share_of_borough_crime"]
+    out.print(f"{f['area_name']} ({f['area_kind']}): "
+              + (f"{share:.1%}" if share is not None else "a suppressed share")
+              + f" of the borough's {f['concentration_of'].lower()} on {f['share_of_borough_land']:.1%} of its land; "
+              f"{f['n_cells']} hotspot cells", soft_wrap=True)
     for name, path in written.items():
         console.print(f"wrote {path}" + ("  (sensitive, do not publish)" if name == "disclosure_audit.csv" else ""))

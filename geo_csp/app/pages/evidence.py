@@ -19,7 +19,7 @@ st.markdown(f"Mode: **{'Public (disclosure control applied)' if choices.public e
             " — change it in the sidebar; every download below obeys it.")
 
 st.header("Quarterly partnership table")
-n_quarters = st.slider("Quarters", 2, 8, 5, key="evidence_quarters")
+n_quarters = st.slider("Quarters", 1, 8, 5, key="evidence_quarters")
 result = cache.partnership_table(choices.store_dir, choices.stamp, public=choices.public, n_quarters=n_quarters)
 st.dataframe(result.display, width="stretch")
 for note in result.footnotes:
