@@ -443,7 +443,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     EvidencePack
     """
     from geo_csp import analysis, backtest
-    from geo_csp.geography import store_geography
+    from geo_csp.geography import store_geography, store_study_area
 
     config = store.store_config(store_dir)
     geo = store_geography(store_dir)  # refuses another borough's data against the shipped Bury outline
@@ -460,8 +460,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     borough, others = _store_boroughs(store_dir, config, geo)
     b_geom = borough.geometry.iloc[0]
     # the same study area, places and wards as `geo-csp areas` on this store, so the HS-xxxx ids agree
+    study_area, _ = store_study_area(store_dir)
     hot = analysis.run_hotspots(street[street[schema.LOCATED].to_numpy(dtype=bool)],
-                                months=(trend_months[0], trend_months[-1]), study_area=geo.outline,
+                                months=(trend_months[0], trend_months[-1]), study_area=study_area,
                                 named_places=geo.named_places,
                                 wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
                                 harm_index=params.harm_index)
@@ -653,7 +654,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
             "counts_hit_rate_mean", "counts_pai_mean", "out_of_sample_hit_rate_mean", "out_of_sample_pai_mean")},
     }
     notes += [
-        (f"Counts: police.uk street-level crimes located in each area (a point on an outline counts inside it, "
+        ("Counts: police.uk street-level crimes located in each area (a point on an outline counts inside it, "
          "as in the partnership table), " if params.sources == FULL_CATEGORY_SOURCES else
          f"Counts: records of {', '.join(params.sources)} located in each area (a point on an outline counts "
          f"inside it), by the categories the source records ({', '.join(groups)}; "

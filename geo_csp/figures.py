@@ -197,7 +197,7 @@ def hotspot_map(
     add_scalebar(ax)
     add_north_arrow(ax)
     if title:
-        ax.set_title(title, fontsize=12)
+        ax.set_title(title, fontsize=12, parse_math=False)  # user text: a "$" is not mathtext
     fig.text(0.01, 0.01, attribution_text(osm=osm), fontsize=6.5, ha="left", va="bottom", wrap=True)
     if synthetic:
         stamp_synthetic(fig)
@@ -224,7 +224,7 @@ def _label_wards(ax: plt.Axes, wards: gpd.GeoDataFrame) -> None:
     pts = clipped.geometry.representative_point()
     for (px, py), label in zip(zip(pts.x, pts.y), clipped[name_col].astype(str)):
         ax.text(px, py, label, fontsize=7, color="#555555", ha="center", va="center", style="italic",
-                zorder=5)
+                zorder=5, parse_math=False)
 
 
 def trend_chart(
@@ -252,7 +252,7 @@ def trend_chart(
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=max(1, len(series.columns)),
               frameon=False)
     if title:
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title, fontsize=11, parse_math=False)
     fig.text(0.01, 0.01, OGL_ATTRIBUTION + ".", fontsize=6.5, ha="left", va="bottom")
     if synthetic:
         stamp_synthetic(fig)

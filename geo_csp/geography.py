@@ -30,6 +30,7 @@ __all__ = [
     "units_in_outline",
     "store_areas",
     "store_geography",
+    "store_study_area",
 ]
 
 #: Columns of an areas frame (the borough outline, comparator boroughs): code, name and ``population``.
@@ -234,6 +235,27 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
         _check_data_in_shipped_borough(store_dir, config)  # raises
     return StoreGeography(borough=str(name or outline[AREA_NAME].iloc[0]), outline=outline, wards=wards,
                           lsoas=lsoas, named_places=places, population_source=pop_source, shipped=tuple(shipped))
+
+
+def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, str]:
+    """The study area of every analysis of a store (hotspots, areas, back-tests, cubes, evidence packs) and its origin.
+
+    The configured borough's outline (:func:`store_geography`: the ``boundary`` file, else the union of the
+    configured wards or LSOAs), Bury's shipped outline for a store configured as Bury, and ``None`` (the
+    extent of the data) for a store with no geography configured. ``geo-csp areas`` and an evidence pack on
+    the same store therefore find the same hotspot areas with the same ids.
+    """
+    from geo_csp import store
+
+    config = store.store_config(store_dir)
+    if str(config.get("borough") or "").lower() == "bury" and not config.get("boundary"):
+        return boundaries.load_borough(), "shipped Bury boundary (store config)"
+    if not any(config.get(k) for k in ("boundary", "wards", "lsoas")):
+        return None, "data extent"
+    outline_path = store.config_path(store_dir, config.get("boundary"))
+    if outline_path is not None:
+        return boundaries.load_borough(outline_path), str(outline_path)
+    return store_geography(store_dir).outline, f"outline of the configured {'wards' if config.get('wards') else 'LSOAs'}"
 
 
 def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:

@@ -326,3 +326,38 @@ def table(frame: pd.DataFrame, *, columns: list[str] | None = None, key: str | N
         fmt = "%.1f%%" if col.endswith("(%)") else ("localized" if whole else "%.2f" if (finite.abs() < 1).all() else "%.1f")
         config[col] = st.column_config.NumberColumn(col, format=fmt)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key=key, height=height)
+
+
+#: Fixed Vega-Lite field names of :func:`line_chart`: user text (area and ward names) goes in as data values,
+#: never as field names, which Vega-Lite parses (a colon is a type code, quotes and brackets an access path).
+CHART_FIELDS = ("period", "series", "incidents")
+
+
+def line_chart_spec(frame: Any, *, y_title: str = "incidents") -> Any:
+    """The Altair chart of :func:`line_chart`: one line per column of ``frame`` over its index (periods in order).
+
+    Column names and index labels are any text (``"Monument: around Neville Street"``, ``"Arthur's Hill"``,
+    ``"[a] <b>"``): they become values of the fixed fields :data:`CHART_FIELDS`, shown as given.
+    """
+    import altair as alt
+    import numpy as np
+    import pandas as pd
+
+    period, series, value = CHART_FIELDS
+    labels = [str(x) for x in frame.index]
+    names = [str(c) for c in frame.columns]
+    values = frame.to_numpy(dtype="float64")
+    long = pd.DataFrame({period: np.repeat(labels, len(names)), series: np.tile(names, len(labels)),
+                         value: values.reshape(-1)})
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X(f"{period}:O", sort=labels, title=None),
+        y=alt.Y(f"{value}:Q", title=y_title),
+        color=alt.Color(f"{series}:N", sort=names, title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
+        tooltip=[alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip(f"{period}:O", title="period"),
+                 alt.Tooltip(f"{value}:Q", title=y_title, format=",.0f")],
+    )
+
+
+def line_chart(frame: Any, *, height: int, y_title: str = "incidents") -> None:
+    """Draw :func:`line_chart_spec` (use this, not ``st.line_chart``, for series named by user text)."""
+    st.altair_chart(line_chart_spec(frame, y_title=y_title).properties(height=height), width="stretch")

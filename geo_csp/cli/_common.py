@@ -20,11 +20,16 @@ if TYPE_CHECKING:
 
     from geo_csp import analysis
 
-__all__ = ["METADATA_KEY", "counted_sources", "jsonable", "print_counted", "read_located", "run_hotspots", "study_context",
+__all__ = ["BOUNDARY_HELP", "METADATA_KEY", "counted_sources", "jsonable", "print_counted", "read_located", "run_hotspots", "study_context",
            "write_geo"]
 
 METADATA_KEY = "geo_csp"
 
+
+#: The ``--boundary`` option of every command that reads a study area (hotspots, areas, backtest, coverage,
+#: route, review, cube): one help text, one default (the store's borough, :func:`geo_csp.geography.store_study_area`).
+BOUNDARY_HELP = ("Study-area polygon file (GeoJSON/GPKG); default the store's borough (geo-csp configure). "
+                 "With ward_code and ward_name columns it also gives the wards (--unit ward).")
 
 #: Share of a study area that must lie inside Bury's outline for the shipped Bury wards/LSOAs to apply
 #: to a store whose config does not name Bury.
@@ -112,21 +117,8 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
         ctx["study_area_source"] = str(boundary)
         if {schema.WARD_CODE, schema.WARD_NAME} <= set(ctx["study_area"].columns):
             ctx["wards"] = boundaries.load_wards(boundary)
-    elif _path("boundary") is not None:
-        ctx["study_area"] = boundaries.load_borough(_path("boundary"))
-        ctx["study_area_source"] = str(_path("boundary"))
-    elif is_bury:
-        ctx["study_area"] = boundaries.load_borough()
-        ctx["study_area_source"] = "shipped Bury boundary (store config)"
-    else:  # the outline every output of the store is drawn on (evidence packs, the table, the app)
-        try:
-            geo = geography.store_geography(store_dir)
-        except ParameterError:  # an unconfigured store of another borough: the extent of its data
-            geo = None
-        if geo is not None:
-            ctx["study_area"] = geo.outline
-            ctx["study_area_source"] = ("shipped Bury boundary (the store's data lie in Bury)" if "outline" in geo.shipped
-                                        else f"outline of the configured {'wards' if config.get('wards') else 'LSOAs'}")
+    else:  # the store's borough, as every output of the store is drawn on (evidence packs, the table, the app)
+        ctx["study_area"], ctx["study_area_source"] = geography.store_study_area(store_dir)
     if _path("named_places") is not None:
         ctx["named_places"] = boundaries.load_named_places(_path("named_places"))
     elif is_bury:

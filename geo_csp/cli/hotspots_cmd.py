@@ -27,7 +27,7 @@ from rich.table import Table
 from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
-from geo_csp.cli._common import write_geo
+from geo_csp.cli._common import BOUNDARY_HELP, write_geo
 from geo_csp.cli._common import jsonable as _jsonable
 from geo_csp.cli._common import print_counted
 from geo_csp.cli._common import read_located as _incidents
@@ -37,8 +37,7 @@ from geo_csp.cli._common import study_context as _context
 __all__ = ["write_geo"]
 
 _STORE = typer.Option("--store", help="Store folder.")
-_BOUNDARY = typer.Option("--boundary", help="Study-area polygon file (GeoJSON/GPKG); default the store's borough. "
-                         "With ward_code and ward_name columns it also gives the wards (--unit ward).")
+_BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
 _POPULATION = typer.Option("--population", help="CSV of residents per ward/LSOA of --boundary (a ward_code, "
                            "lsoa_code, gss_code or code column and a population column), for --measure rate.")
 _UNIT = typer.Option("--unit", help="Spatial unit: h3, ward or lsoa.")

@@ -22,6 +22,7 @@ from geo_csp import settings
 from geo_csp._errors import LayerError, NetworkError, ParameterError
 from geo_csp.cli._app import app, console
 from geo_csp.cli._common import (
+    BOUNDARY_HELP,
     counted_sources,
     jsonable,
     print_counted,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from geo_csp import analysis
 
 _STORE = typer.Option("--store", help="Store folder.")
+_BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
 _LAYERS = typer.Option("--layers-dir", help="Folder of partner layers (default: the store config's layers_dir).")
 _SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
                        "victim-reported police.uk street records only; stop and search and partner sources are "
@@ -108,7 +110,7 @@ def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=[hull.buffer(200.0)], crs=settings.WORKING_CRS)
 
 
-def _hotspots(store_dir: Path, source: list[str] | None, measure: str
+def _hotspots(store_dir: Path, boundary: Path | None, source: list[str] | None, measure: str
               ) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
     """The hotspot run ``geo-csp areas`` would make (H3 cells) with the default priority score, its context
     and the incidents.
@@ -118,8 +120,8 @@ def _hotspots(store_dir: Path, source: list[str] | None, measure: str
     """
     from geo_csp import backtest
 
-    result = run_hotspots(store_dir, None, "h3", None, "month", None, None, source, "harm" if measure == "harm" else "count")
-    ctx = study_context(store_dir, None)
+    result = run_hotspots(store_dir, boundary, "h3", None, "month", None, None, source, "harm" if measure == "harm" else "count")
+    ctx = study_context(store_dir, boundary)
     result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
     return result, ctx, read_located(store_dir, None, source)
 
@@ -142,8 +144,8 @@ def _timed(store_dir: Path) -> pd.DataFrame:
 
 
 def _read_layers(folder: Path | None, files: dict[str, Path | None], borough: gpd.GeoDataFrame,
-                 *, radius_m: float) -> dict[str, Any]:
-    from geo_csp import boundaries, layers
+                 *, radius_m: float, places: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    from geo_csp import layers
 
     found = {k: _layer_file(k, v, folder) for k, v in files.items()}
     out: dict[str, Any] = {"files": {k: (str(v) if v else None) for k, v in found.items()}}
@@ -152,7 +154,7 @@ def _read_layers(folder: Path | None, files: dict[str, Path | None], borough: gp
     out["views"] = layers.camera_views(cams, default_radius_m=radius_m) if cams is not None else None
     out["routes"] = layers.read_routes(found["walkabouts"]) if found["walkabouts"] else None
     out["operations"] = (
-        layers.read_operations(found["operations"], borough=borough, places=boundaries.load_named_places())
+        layers.read_operations(found["operations"], borough=borough, places=places)
         if found["operations"]
         else None
     )
@@ -167,6 +169,7 @@ def _read_layers(folder: Path | None, files: dict[str, Path | None], borough: gp
 def coverage_command(
     out_path: Annotated[Path, typer.Option("--out", help="Gap list: .csv, or .gpkg/.parquet with area polygons.")],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
+    boundary: Annotated[Path | None, _BOUNDARY] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     cctv: Annotated[Path | None, typer.Option("--cctv", help="CCTV cameras (CSV/GeoJSON/GPKG).")] = None,
     walkabouts: Annotated[Path | None, typer.Option("--walkabouts", help="Walkabout routes (GPX/GeoJSON/GPKG/KML).")] = None,
@@ -190,11 +193,11 @@ def coverage_command(
     from geo_csp import coverage
 
     _check_measure(measure)
-    result, ctx, incidents = _hotspots(store_dir, source, measure)
+    result, ctx, incidents = _hotspots(store_dir, boundary, source, measure)
     borough = _borough(ctx, incidents)
     lay = _read_layers(_layers_dir(store_dir, layers_dir),
                        {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
-                       borough, radius_m=camera_radius_m)
+                       borough, radius_m=camera_radius_m, places=ctx["named_places"])
     share_kw = {} if cctv_min_share is None else {"cctv_min_share": cctv_min_share}
     params = coverage.CoverageParams(walk_distance_m=walk_distance_m, weeks=weeks, as_of=as_of, **share_kw)
     covered = coverage.coverage(result.areas, views=lay["views"], routes=lay["routes"],
@@ -306,6 +309,7 @@ def route_command(
     budget_min: Annotated[float, typer.Option("--budget-min", help="Minutes for walking and stops in total.")],
     gpx_path: Annotated[Path, typer.Option("--gpx", help="GPX file to write (for a phone).")],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
+    boundary: Annotated[Path | None, _BOUNDARY] = None,
     end: Annotated[str | None, typer.Option("--end", help="End hub (default: the start hub).")] = None,
     network: Annotated[Path | None, typer.Option("--network", help="Walking network: GraphML or OSM XML (.osm/.osm.gz).")] = None,
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Printable HTML sheet to write.")] = None,
@@ -336,7 +340,7 @@ def route_command(
         raise ParameterError(f"--stops must be at least 1, not {stops}")
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
-    result, _, incidents = _hotspots(store_dir, source, measure)
+    result, _, incidents = _hotspots(store_dir, boundary, source, measure)
     folder = _layers_dir(store_dir, layers_dir)
     hubs_path = _layer_file("hubs", hubs_file, folder)
     if hubs_path is None:
@@ -403,6 +407,7 @@ def route_command(
 def review_command(
     operation: Annotated[str, typer.Option("--operation", help="Operation name (as in the operations layer).")],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
+    boundary: Annotated[Path | None, _BOUNDARY] = None,
     operations: Annotated[Path | None, typer.Option("--operations", help="Operations file (GeoJSON/GPKG).")] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     date: Annotated[str | None, typer.Option("--date", help="Start date, when several operations share the name "
@@ -420,10 +425,10 @@ def review_command(
     import pandas as pd
     import shapely
 
-    from geo_csp import boundaries, harm, layers, review
+    from geo_csp import harm, layers, review
     from geo_csp import sources as sources_mod
 
-    ctx = study_context(store_dir, None)
+    ctx = study_context(store_dir, boundary)
     incidents = read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
     counted_info = incidents.attrs["counted"]
     sources = list(counted_info["sources"] or [])
@@ -435,7 +440,7 @@ def review_command(
     path = _layer_file("operations", operations, _layers_dir(store_dir, layers_dir))
     if path is None:
         raise LayerError("no operations layer: give --operations FILE or a store whose config has layers_dir")
-    ops = layers.read_operations(path, borough=borough, places=boundaries.load_named_places())
+    ops = layers.read_operations(path, borough=borough, places=ctx["named_places"])
     chosen = ops[ops["name"].str.lower() == operation.lower()]
     if chosen.empty:
         raise ParameterError(f"no operation named {operation!r} in {path}; it has {sorted(set(ops['name']))}")

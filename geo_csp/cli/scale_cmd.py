@@ -19,6 +19,7 @@ import typer
 from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
+from geo_csp.cli._common import BOUNDARY_HELP
 
 
 @app.command("national-demo")
@@ -56,6 +57,7 @@ def national_demo_command(
 @app.command("cube")
 def cube_command(
     store_dir: Annotated[Path, typer.Option("--store", help="The incident store.")] = settings.DEFAULT_STORE_DIR,
+    boundary: Annotated[Path | None, typer.Option("--boundary", help=BOUNDARY_HELP)] = None,
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file for the long-form cube.")] = Path("cube.parquet"),
     resolution: Annotated[int, typer.Option("--resolution", help="H3 resolution (7-11).")] = 9,
     period: Annotated[str, typer.Option("--period", help="month, quarter or year.")] = "month",
@@ -69,14 +71,17 @@ def cube_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary on stdout.")] = False,
 ) -> None:
     """Build the H3 unit x period cube of a store, in memory or on Dask, and write it as Parquet."""
-    from geo_csp import cluster, cube, store
+    from geo_csp import boundaries, cluster, cube, geography, store
 
     if backend not in ("memory", "dask"):
         raise ParameterError(f"--backend must be memory or dask, not {backend!r}")
     if backend == "memory" and (dask_address is not None or zero_fill != "study_area"):
         raise ParameterError("--dask and --zero-fill neighbours need --backend dask")
     t0 = time.perf_counter()
-    kwargs = dict(unit="h3", resolution=resolution, period=period, crime_types=crime_type or None, group=group)
+    study_area, study_source = ((boundaries.load_borough(boundary), str(boundary)) if boundary is not None
+                                else geography.store_study_area(store_dir))
+    kwargs = dict(unit="h3", resolution=resolution, period=period, crime_types=crime_type or None, group=group,
+                  study_area=study_area)
     if backend == "memory":
         incidents = store.read_incidents(store_dir, forces=force or None)
         result = cube.build_cube(incidents, **kwargs)
@@ -86,7 +91,7 @@ def cube_command(
     frame = result.to_frame()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out_file, index=False)
-    params = {k: v for k, v in result.params.items()}
+    params = {**result.params, "study_area": study_source}
     Path(f"{out_file}.json").write_text(json.dumps(params, indent=2, default=str) + "\n", encoding="utf-8")
     seconds = time.perf_counter() - t0
     summary = {"out": str(out_file), "units": int(result.n.shape[0]), "periods": int(result.n.shape[1]),

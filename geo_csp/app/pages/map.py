@@ -135,7 +135,7 @@ else:
     a3.metric("Share of crime", display.format_value("share_of_crime", area.get("share_of_crime")))
     series = cache.area_series(choices.store_dir, choices.stamp, choices.months, area_id=selected, **args)
     st.caption("Incidents per month in this area")
-    st.line_chart(series.rename("Incidents"), height=160, x_label="Month", y_label="Incidents")
+    widgets.line_chart(series.rename("Incidents").to_frame(), height=160, y_title="Incidents")
     with st.expander("Why each cell is a hot spot (the test's own words)"):
         in_area = units[schema.AREA_ID] == selected
         for text in units.loc[in_area, schema.EXPLANATION].dropna().unique()[:5]:

@@ -151,8 +151,8 @@ st.caption("Intervals are exact Poisson intervals (the relative effect's is cond
            "diffusion of benefit to the ring, below 0 displacement; it is read only when the fall in the operation "
            "area is distinguishable from zero, and displacement is claimed only when the ring's own interval shows it.")
 st.subheader("Incidents by month")
-st.line_chart(result.monthly[["target", "buffer"]].rename(columns={"target": "operation area",
-                                                                  "buffer": f"{buffer_m} m ring"}))
+widgets.line_chart(result.monthly[["target", "buffer"]].rename(columns={"target": "operation area",
+                                                                       "buffer": f"{buffer_m:g} m ring"}), height=300)
 st.subheader("Caveats")
 for caveat in result.caveats:
     st.markdown(f"- {caveat}")

@@ -30,7 +30,7 @@ first = left.selectbox("Series", columns, key="trend_a", format_func=names.get)
 second = right.selectbox("Compare with", [None, *[c for c in columns if c != first]], key="trend_b",
                          format_func=lambda c: "(nothing)" if c is None else names[c])
 picked = [first] + ([second] if second is not None else [])
-st.line_chart(table[picked].rename(columns=names), height=320)
+widgets.line_chart(table[picked].rename(columns=names), height=320)
 mk = cache.series_trends(table)
 shown = mk.loc[picked, ["trend", schema.MK_TAU, schema.MK_Z, schema.MK_P, schema.MK_S]].rename(index=names)
 shown.insert(1, "incidents", table[picked].sum().to_numpy())
