@@ -12,10 +12,10 @@ and time the demo's 12-split back-test (the product's target: under 15 s).
 
 Data: police.uk street files of Lancashire (2018-11..2019-02) and Cumbria (2018-10..2019-02), GMP
 burglary (36 months, all of Greater Manchester and the Bury clip), Lancashire ASB 2022 (12 months),
-read from the shared real-data folder beside the repository (``geo_csp.settings.SHARED_REAL_DATA_DIR``;
+read from the shared real-data folder beside the repository (``../shared/data/real``, or ``--data DIR``;
 missing files are skipped), and the SYNTHETIC demo borough, built in a temporary folder.
 
-Run: ``python benchmarks/predict.py [--share 0.05] [--splits 12] [--only demo,asb]``
+Run: ``python benchmarks/predict.py [--share 0.05] [--splits 12] [--only demo,lancashire_asb] [--data DIR]``
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ from pathlib import Path
 import pandas as pd
 from pyproj import Transformer
 
-from geo_csp import backtest, boundaries, predict, schema, settings, store
+from geo_csp import backtest, boundaries, predict, schema, store
 from geo_csp.demo import make_demo
 
 _TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+#: The real public data kept beside the repository, never inside it.
+REAL_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 #: name -> (folder, file, column names month/crime type/lon/lat, Bury borough as study area)
 DATASETS = {
@@ -98,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--share", type=float, default=0.05, help="area share of the selection")
     parser.add_argument("--splits", type=int, default=12, help="rolling splits (the last N months)")
+    parser.add_argument("--data", type=Path, default=REAL_DATA_DIR, help="folder of the shared real data")
     parser.add_argument("--only", default="", help="comma-separated data set names (demo and " + ", ".join(DATASETS) + ")")
     args = parser.parse_args()
     only = {s for s in args.only.split(",") if s}
@@ -114,7 +117,7 @@ def main() -> None:
     for name, (folder, file, columns, bury) in DATASETS.items():
         if only and name not in only:
             continue
-        path = settings.SHARED_REAL_DATA_DIR / folder / file
+        path = args.data / folder / file
         if not path.exists():
             print(f"\n## {name}: {path.name} is absent; skipped")
             continue

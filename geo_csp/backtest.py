@@ -44,6 +44,7 @@ the snap points are, not where crime will be: ``lattice`` in the metadata flags 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -670,10 +671,13 @@ def priority_scores(
                                                "hit_rate_sd", "beats_counts"]].round(4).to_dict("records")}
         meta = {**meta, "settings": settings}
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(meta, default=str), encoding="utf-8")
-            tmp.replace(path)
+            try:  # a read-only store still plans: the choice is then made again next time
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp-{os.getpid()}")
+                tmp.write_text(json.dumps(meta, default=str), encoding="utf-8")
+                tmp.replace(path)
+            except OSError:
+                pass
     name = str(meta["predictor"])
     values = _expected_incidents(predict.score(name, inputs, n_months) if n_months >= 2 else inputs.n.sum(axis=1),
                                  name, inputs)
