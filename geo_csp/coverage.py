@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from geo_csp import schema
+from geo_csp import harm, schema
 from geo_csp._errors import CRSError, ParameterError, SchemaError
 from geo_csp.settings import SNAP_POINT_NOTE, WORKING_CRS
 
@@ -463,8 +463,6 @@ def site_cameras_in_hotspots(
         One row per chosen site: ``rank, easting, northing, new_weight, cum_weight, share_of_uncovered,
         area_id, area_name``.
     """
-    from geo_csp import harm
-
     _check_frame(areas, "areas")
     if measure not in (schema.HARM, schema.N):
         raise ParameterError(f"measure must be 'harm' or 'n', got {measure!r}")

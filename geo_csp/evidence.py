@@ -46,12 +46,12 @@ import pandas as pd
 import shapely
 
 import geo_csp
-from geo_csp import boundaries, harm, schema, store
+from geo_csp import analysis, backtest, boundaries, coverage, figures, harm, layers, schema, store
 from geo_csp._escape import spreadsheet_safe
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
 from geo_csp.settings import SNAP_POINT_NOTE, WORKING_CRS
-from geo_csp.geography import StoreGeography
+from geo_csp.geography import AREA_CODE, AREA_NAME, StoreGeography, store_areas, store_geography, store_study_area
 from geo_csp.table import frame_html
 
 __all__ = ["EvidencePack", "EvidenceParams", "build_evidence", "write_evidence"]
@@ -241,8 +241,6 @@ def _store_boroughs(store_dir: str | Path, config: dict[str, Any],
     the borough and there are no other boroughs. With it, the row named by the config's ``borough`` is
     the borough and the other rows are the rest of the force.
     """
-    from geo_csp.geography import AREA_CODE, AREA_NAME, store_areas
-
     if not config.get("areas"):
         return geo.outline, None
 
@@ -373,8 +371,6 @@ def _concentration_out_of_sample(
     rate window's crime (share of borough crime / share of borough land). ``status`` says why not when no
     figure can be given.
     """
-    from geo_csp import analysis
-
     earlier = np.setdiff1d(trend_months, rate_months)
     out: dict[str, Any] = {"defined_on": None, "measured_on": [str(rate_months[0]), str(rate_months[-1])]}
     if len(earlier) < 12:
@@ -442,9 +438,6 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     -------
     EvidencePack
     """
-    from geo_csp import analysis, backtest
-    from geo_csp.geography import store_geography, store_study_area
-
     config = store.store_config(store_dir)
     geo = store_geography(store_dir)  # refuses another borough's data against the shipped Bury outline
     manifest = store.read_manifest(store_dir)
@@ -616,10 +609,8 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
 
     points = None
     if params.points:
-        from geo_csp.store import incidents_to_gdf
-
         pts = street[in_area & recent]
-        points = incidents_to_gdf(pts)[[schema.MONTH, schema.CRIME_TYPE, schema.LOCATION, "geometry"]]
+        points = store.incidents_to_gdf(pts)[[schema.MONTH, schema.CRIME_TYPE, schema.LOCATION, "geometry"]]
 
     def num(v: float) -> float | None:
         return None if v is None or not np.isfinite(v) else float(v)
@@ -707,8 +698,6 @@ def _n_classes(values: pd.Series) -> int:
 
 def _coverage(store_dir: str | Path, config: dict[str, Any], area: gpd.GeoDataFrame) -> pd.DataFrame | None:
     """Partner coverage of the area from the store's layers folder (``None`` without one)."""
-    from geo_csp import coverage, layers
-
     rel = config.get("layers_dir")
     if not rel:
         return None
@@ -817,8 +806,6 @@ def _partner_html(pack: EvidencePack) -> str:
 
 
 def _maps(pack: EvidencePack) -> dict[str, Any]:
-    from geo_csp import figures
-
     name = pack.figures["area_name"]
     wards = pack.wards
     detail = figures.hotspot_map(borough=pack.borough, area=pack.area, units=pack.units, points=pack.points,
@@ -911,8 +898,6 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
         Name -> path of every file written.
     """
     from weasyprint import HTML
-
-    from geo_csp import figures
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

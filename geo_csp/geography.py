@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import boundaries, schema
+from geo_csp import boundaries, schema, store
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
@@ -127,8 +127,6 @@ def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str, *
     Only the units that belong to the borough are kept (:func:`units_in_outline`): to ``outline`` when
     given (e.g. a ``--boundary`` of one run), else to the config's ``boundary`` file when it has one.
     """
-    from geo_csp import store
-
     path = store.config_path(store_dir, config.get(f"{kind}s"))
     if path is None:
         return None
@@ -183,8 +181,6 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
         Another borough's store with no boundary of its own.
     """
     import shapely
-
-    from geo_csp import store
 
     config = store.store_config(store_dir)
     name = config.get("borough")
@@ -245,8 +241,6 @@ def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, st
     extent of the data) for a store with no geography configured. ``geo-csp areas`` and an evidence pack on
     the same store therefore find the same hotspot areas with the same ids.
     """
-    from geo_csp import store
-
     config = store.store_config(store_dir)
     if str(config.get("borough") or "").lower() == "bury" and not config.get("boundary"):
         return boundaries.load_borough(), "shipped Bury boundary (store config)"
@@ -269,8 +263,6 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
     The config's ``"comparators"`` (names or codes of rows of ``areas``; ``[]`` for none) picks the
     comparator areas of :func:`table_from_store`; without it every other area is a comparator.
     """
-    from geo_csp import store
-
     config = store.store_config(store_dir)
     path = store.config_path(store_dir, config.get("areas"))
     if path:
@@ -316,8 +308,6 @@ def _check_data_in_shipped_borough(store_dir: str | Path, config: dict[str, Any]
         When the config names another borough with no boundary of its own, or names none and fewer than
         :data:`SHIPPED_BOROUGH_SHARE_MIN` of the store's located incidents lie inside the outline.
     """
-    from geo_csp import store
-
     fix = (f"run `geo-csp configure --store {store_dir} --borough NAME --wards FILE [--population CSV]` "
            f"(or add \"borough\" and \"boundary\", \"wards\" or \"areas\" (a boundary file with {AREA_CODE}, "
            f"{AREA_NAME} and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME})")

@@ -90,7 +90,7 @@ except ImportError:  # pragma: no cover - isal is optional
     _gzip_stream = functools.partial(zlib.decompressobj, wbits=31)
     _GUNZIP_ERRORS = ()
 
-from geo_csp import schema, settings
+from geo_csp import cluster, schema, settings
 from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.mapping import ColumnMapping, load_mapping
 from geo_csp.store import (
@@ -1942,8 +1942,6 @@ def ingest_paths_dask(
     -------
     geo_csp.ingest.IngestReport
     """
-    from geo_csp import cluster
-
     if isinstance(paths, (str, Path)):
         paths = [paths]
     if not paths:

@@ -40,7 +40,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from geo_csp import schema
+from geo_csp import schema, store
 
 __all__ = [
     "ALL",
@@ -236,8 +236,6 @@ def held_sources(incidents: Any) -> list[str] | None:
             return None
         return sorted(np.unique(incidents[schema.SOURCE].dropna().astype(str).to_numpy()).tolist())
     if isinstance(incidents, (str, Path)):
-        from geo_csp import store
-
         return list(store.store_status(incidents)["sources"])
     return None
 

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import display, schema
+from geo_csp import display, schema, trends
 from geo_csp._errors import ParameterError, SchemaError
 
 __all__ = ["area_facts", "area_story"]
@@ -94,8 +94,6 @@ def area_facts(
     }
     trend = "too few months to test a trend"
     if len(series) >= 4:
-        from geo_csp import trends
-
         mk = trends.mann_kendall(series[None, :]).iloc[0]
         tau, p = float(mk[schema.MK_TAU]), float(mk[schema.MK_P])
         facts["mk_tau"], facts["mk_p"] = tau, p

@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import boundaries, periods, schema
+from geo_csp import boundaries, periods, schema, store
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp._escape import spreadsheet_safe, spreadsheet_text
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, round_counts
@@ -650,8 +650,6 @@ def table_from_store(
         file of police.uk points ingested through a mapping): the measures counted from police.uk street
         data are counted from these instead (:func:`measures_from_sources`), which their footnotes say.
     """
-    from geo_csp import store
-
     if sources:
         measures = measures_from_sources(measures, sources)
     areas, borough, pop_source = store_areas(store_dir)

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from geo_csp import ingest, store
 from geo_csp._errors import ParameterError
 from geo_csp.demo import files, layers
 from geo_csp.demo.incidents import HOTSPOTS, N_MONTHS, START_MONTH, make_incidents, months
@@ -221,8 +222,6 @@ def make_demo(out_dir: str | Path = DEMO_DIR, *, seed: int = DEFAULT_SEED, param
 
 
 def _build_store(out: Path, police_dir: Path, council_csv: Path, council_mapping: Path, truth_path: Path) -> Path:
-    from geo_csp import ingest, store
-
     store_dir = out / "store"
     ingest.ingest_paths([police_dir], store_dir=store_dir)
     ingest.ingest_paths([council_csv], store_dir=store_dir, mapping=council_mapping)
