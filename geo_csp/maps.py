@@ -507,7 +507,17 @@ def add_names(
     group = folium.FeatureGroup(name="Place, ward and street names", show=True)
     _Names(data).add_to(group)
     group.add_to(m)
+    _layer_control_last(m)
     return m
+
+
+def _layer_control_last(m: folium.Map) -> None:
+    """Move the map's layer control after every layer: it refers to each layer by its script variable, so
+    a layer added after it would be undefined when it runs."""
+    for name, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            del m._children[name]
+            m._children[name] = child
 
 
 def add_route(
@@ -537,6 +547,7 @@ def add_route(
                                 class_name=f"{STOP_CLASS} {STOP_CLASS}-hub"),
         ).add_to(group)
     group.add_to(m)
+    _layer_control_last(m)
     frames = [f for f in (route, hub) if f is not None and len(f)]
     bounds = [_to_display(f, "route").total_bounds for f in frames]
     if len(stops):

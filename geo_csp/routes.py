@@ -291,8 +291,22 @@ class WalkaboutPlan:
                 )
         return gpx.to_xml(version="1.1")
 
-    def to_html(self, *, title: str = "Walkabout plan") -> str:
-        """A printable one-page sheet: summary, the stop list with dwell and purpose, and caveats."""
+    def clock_times(self, start_clock: str) -> pd.DataFrame:
+        """The stops' arrive and leave times on the clock ("HH:MM") for a walk starting at ``start_clock``."""
+        try:
+            start = pd.Timestamp(f"2000-01-01 {start_clock}")
+        except ValueError as exc:
+            raise ParameterError(f"start_clock={start_clock!r} is not a time of day; give it as HH:MM, e.g. 10:00") from exc
+        arrive = start + pd.to_timedelta(self.stops["arrive_min"].to_numpy(dtype="float64").round(), unit="min")
+        leave = start + pd.to_timedelta(self.stops["depart_min"].to_numpy(dtype="float64").round(), unit="min")
+        return pd.DataFrame({"arrive": arrive.strftime("%H:%M"), "depart": leave.strftime("%H:%M")},
+                            index=self.stops.index)
+
+    def to_html(self, *, title: str = "Walkabout plan", map_uri: str | None = None,
+                start_clock: str | None = None) -> str:
+        """A printable sheet: summary, the route map (``map_uri``, an image ``data:`` URI), the stop list
+        with times (on the clock from ``start_clock`` "HH:MM", else minutes after the start), stay and
+        what to look for, a box to tick, and caveats."""
         esc = html.escape
         warn = (
             f"<p class='warn'><b>Straight-line estimate:</b> no street network was given, so distances are "
@@ -300,11 +314,21 @@ class WalkaboutPlan:
             if self.straight_line
             else ""
         )
+        if start_clock is not None:
+            clock = self.clock_times(start_clock)
+            when = [f"{a}&ndash;{d}" for a, d in zip(clock["arrive"], clock["depart"], strict=True)]
+            when_head = "Time"
+        else:
+            when = [f"{a:.0f}" for a in self.stops["arrive_min"]]
+            when_head = "Arrive (min)"
         rows = "".join(
-            f"<tr><td>{s.order}</td><td>{esc(str(s.name))}</td><td>{s.arrive_min:.0f}</td><td>{s.dwell_min:.0f}</td>"
-            f"<td>{esc(str(s.purpose))}</td><td><input type='checkbox'></td></tr>"
-            for s in self.stops.itertuples()
+            f"<tr><td>{s.order}</td><td>{esc(str(s.name))}</td><td>{w}</td><td>{s.dwell_min:.0f}</td>"
+            f"<td>{s.leg_m:,.0f}</td><td>{esc(str(s.purpose))}</td><td>&#9744;</td></tr>"
+            for s, w in zip(self.stops.itertuples(), when, strict=True)
         )
+        figure = (f"<img class='map' src='{map_uri}' alt='Route map: the walk and its numbered stops'>"
+                  if map_uri else "")
+        start_at = f" at <b>{esc(start_clock)}</b>" if start_clock else ""
         skipped = (
             "<h2>Not visited</h2><ul>"
             + "".join(f"<li>{esc(str(s.name))}: {esc(str(s.reason))}</li>" for s in self.skipped.itertuples())
@@ -317,13 +341,16 @@ class WalkaboutPlan:
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>body{{font-family:sans-serif;margin:1.5cm}}table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #555;padding:4px;text-align:left}}.warn{{background:#fee;padding:6px}}
-.small{{font-size:80%;color:#444}}@media print{{body{{margin:1cm}}}}</style></head><body>
+.small{{font-size:80%;color:#444}}img.map{{width:100%;max-height:15cm;object-fit:contain;border:1px solid #999}}
+@media print{{body{{margin:1cm}}}}</style></head><body>
 <h1>{esc(title)}</h1>
-<p>Start: <b>{esc(self.start_name)}</b>; end: <b>{esc(self.end_name)}</b>.
+<p>Start: <b>{esc(self.start_name)}</b>{start_at}; end: <b>{esc(self.end_name)}</b>.
 Walk {self.length_m / 1000:.2f} km ({self.walk_min:.0f} min) + {self.dwell_min:.0f} min at stops =
 <b>{self.total_min:.0f} min</b> of a {self.budget_min:.0f} min budget.</p>
 {warn}
-<table><tr><th>#</th><th>Place</th><th>Arrive (min)</th><th>Stay (min)</th><th>Purpose</th><th>Done</th></tr>
+{figure}
+<table><tr><th>#</th><th>Place</th><th>{when_head}</th><th>Stay (min)</th><th>Walk to it (m)</th>
+<th>What to look for</th><th>Done</th></tr>
 {rows}</table>
 <p class="small">Stay 10-15 minutes at each place and vary the order and times of return visits: short
 unpredictable stops deter for longer than drive-throughs (Koper 1995, Justice Quarterly 12(4)). {esc(self.note)}</p>

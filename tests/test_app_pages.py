@@ -132,21 +132,31 @@ def test_gaps_page_ranks_and_downloads(app: AppTest) -> None:
     assert len(at.dataframe[1].value) == min(3, n_before) < n_before or n_before <= 3
 
 
-def test_walkabout_page_plans_a_route(app: AppTest) -> None:
+def test_walkabout_page_plans_a_route_to_every_demo_area(app: AppTest) -> None:
     at = _page(app, "walkabout")
     assert at.selectbox(key="walk_hub").options
-    assert len(at.multiselect(key="walk_stops").value) >= 1  # pre-filled from the priorities
+    stops = at.multiselect(key="walk_stops")
+    assert len(stops.value) >= 1  # pre-filled from the priorities
+    every = [o.split(":")[0] for o in stops.options]  # every named hotspot area of the demo
+    stops.set_value(every)
+    at.slider(key="walk_budget").set_value(360)
     at.button(key="FormSubmitter:walk_form-Plan walkabout").click().run()
     assert not at.exception, [e.message for e in at.exception]
     labels = [b.label for b in at.get("download_button")]
-    assert "Download GPX" in labels and "Download printable sheet (HTML)" in labels
-    visited = int(_metric(at, "Stops visited"))
-    assert visited >= 1
+    assert labels == ["Download GPX", "Download printable sheet (HTML)", "Download printable sheet (PDF)"]
+    n = len(stops.options)
+    assert _metric(at, "Hotspot areas reached") == f"{n} of {n}"  # the borough-wide network reaches all of them
     assert any("busiest cells (micro-places)" in c.value for c in at.caption)
     assert any(c.value.startswith("On your data, over the last ") for c in at.caption)
-    at.slider(key="walk_budget").set_value(30).run()
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Stop", "Place", "Arrive", "Leave", "Stay (min)", "Walk to here (m)",
+                                   "What to look for"]
+    assert table["Arrive"].iloc[0] > "10:00" and "Mostly" in table["What to look for"].iloc[0]
+    assert any("SYNTHETIC" in c.value for c in at.caption)  # the made-up network says so
+    at.slider(key="walk_budget").set_value(60)
     at.button(key="FormSubmitter:walk_form-Plan walkabout").click().run()
-    assert int(_metric(at, "Stops visited")) <= visited
+    assert int(_metric(at, "Hotspot areas reached").split(" of ")[0]) < n
+    assert _metric(at, "Total").endswith("of 60 min")
 
 
 def test_review_page_shows_comparison_and_caveats(app: AppTest) -> None:

@@ -236,6 +236,7 @@ def test_walkabout_page_downloads_gpx(browser: object, server: str, tmp_path: Pa
     _wait_idle(page)
     walk = "path.geo-csp-layer-walkabout"
     _across_reruns(page, lambda: _map_frame(page).locator(walk).first.wait_for(state="attached"))
+    _across_reruns(page, lambda: _map_frame(page).locator(".geo-csp-stop").first.wait_for(state="attached"))
     page.screenshot(path=str(ARTIFACTS / "page_walkabout.png"), full_page=True)
     with page.expect_download(timeout=RENDER_TIMEOUT_MS) as info:
         page.get_by_role("button", name="Download GPX").click()

@@ -256,3 +256,41 @@ def test_default_purpose_is_readable() -> None:
     stops = _stops([(300.0, 0.0), (0.0, 300.0)], [1_234_567.0, 2.5])
     plan = routes.plan_walkabout(stops, start=(0.0, 0.0), budget_min=120, dwell_min=10)
     assert set(plan.stops["purpose"]) == {"Visible presence, priority 1,234,567", "Visible presence, priority 2.5"}
+
+
+def test_sheet_has_the_route_map_clock_times_and_what_to_look_for() -> None:
+    stops = _stops([(300.0, 0.0)], [5.0]).assign(purpose=["Look for <shoplifting>"])
+    plan = routes.plan_walkabout(stops, start=(0.0, 0.0), budget_min=90, dwell_min=12, network=None)
+    clock = plan.clock_times("18:45")
+    first = plan.stops["arrive_min"].iloc[0]  # 300 m x 1.3 / 80 m/min = 4.875 min -> 18:50
+    assert_allclose(first, 4.875)
+    assert clock["arrive"].iloc[0] == "18:50" and clock["depart"].iloc[0] == "19:02"
+    page = plan.to_html(title="Walk", map_uri="data:image/png;base64,AAAA", start_clock="18:45")
+    assert "<img class='map' src='data:image/png;base64,AAAA'" in page
+    assert "18:50&ndash;19:02" in page and "What to look for" in page and "Look for &lt;shoplifting&gt;" in page
+    with pytest.raises(ParameterError, match="HH:MM"):
+        plan.clock_times("quarter past")
+
+
+def test_demo_borough_network_reaches_every_named_place_and_hub(demo_borough: DemoPaths) -> None:
+    from scipy.spatial import cKDTree
+
+    from geo_csp import boundaries, layers
+
+    graph = routes.load_network(demo_borough.layers_dir / "borough_walk.graphml")
+    assert nx.is_connected(graph)
+    assert graph.graph.get("synthetic") == "SYNTHETIC"
+    xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)])
+    tree = cKDTree(xy)
+    places = boundaries.load_named_places().geometry.representative_point()
+    hubs = layers.read_hubs(demo_borough.layers_dir / "hubs.csv").to_crs(WORKING_CRS).geometry
+    for points in (places, hubs):
+        assert (tree.query(shapely.get_coordinates(points.to_numpy()))[0] < 150.0).all()  # within the 250 m reach
+    # any point of the borough is within the lattice's half-diagonal (141 m) of a node
+    borough = boundaries.load_borough().geometry.iloc[0]
+    grid = np.random.default_rng(1).uniform(borough.bounds[:2], borough.bounds[2:], size=(4000, 2))
+    inside = grid[shapely.contains_xy(borough, grid[:, 0], grid[:, 1])]
+    assert tree.query(inside)[0].max() < 145.0
+    # the town-centre streets are kept: every town-centre node is in the borough network
+    town = routes.load_network(demo_borough.layers_dir / "town_centre_walk.graphml")
+    assert set(town.nodes) <= set(graph.nodes)

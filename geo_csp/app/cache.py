@@ -45,6 +45,7 @@ from geo_csp import mapping as mapping_mod
 from geo_csp import priorities as prio
 from geo_csp._errors import GeoCspError, ParameterError
 from geo_csp.app import folium_view
+from geo_csp.settings import WORKING_CRS
 
 log = logging.getLogger(__name__)
 
@@ -469,12 +470,77 @@ def walkabout(
     units = hotspots(store_dir, stamp, months, **hotspot_args).units
     stops = prio.micro_place_stops(ranked[ranked["id"].astype(str).isin(stop_ids)], units, measure=rank_by,
                                    params=prio.PatrolParams(measure=rank_by))
+    looks = {a: look_for(store_dir, stamp, months, area_id=a, **hotspot_args)
+             for a in dict.fromkeys(stops[schema.AREA_ID].astype(str))}
+    stops = stops.assign(purpose=stops[schema.AREA_ID].astype(str).map(looks) + " " + stops["purpose"].astype(str))
     hubs = partner_layers(store_dir, stamp)["hubs"]
     start = hubs[hubs["name"].astype(str) == hub].iloc[[0]]
     return routes.plan_walkabout(
         stops, start=start, budget_min=budget_min, dwell_min=dwell_min,
         network=walk_network(store_dir, stamp) if use_network else None, start_name=hub,
     )
+
+
+def look_for(store_dir: str, stamp: float, months: tuple[str, ...], *, area_id: str, **hotspot_args: Any) -> str:
+    """What to look for at a hotspot area on a walkabout: its crimes, busiest street, pattern and trend."""
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    if area_id not in set(result.areas[schema.AREA_ID].astype(str)):
+        return "Visible presence"
+    _, facts = area_story(store_dir, stamp, months, area_id=area_id, months_label="", **hotspot_args)
+    parts = []
+    if facts.get("crime_mix"):
+        parts.append("Mostly " + ", ".join(f"{k.lower()} ({100 * v:.0f}%)" for k, v in facts["crime_mix"][:2]))
+    if facts.get("top_street") and pd.notna(facts["top_street"]):
+        parts.append(f"busiest street {facts['top_street']}")
+    if facts.get("pattern") and pd.notna(facts["pattern"]):
+        parts.append(str(facts["pattern"]).lower())
+    parts.append(f"trend {facts['trend']}")
+    return "; ".join(parts) + "."
+
+
+def walk_hub(store_dir: str, stamp: float, hub: str) -> gpd.GeoDataFrame:
+    """The hub of this name (one row, EPSG:27700)."""
+    hubs = partner_layers(store_dir, stamp)["hubs"]
+    return hubs[hubs["name"].astype(str) == hub].iloc[[0]].to_crs(WORKING_CRS)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def walk_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key: str, plan_args: dict[str, Any],
+                  basemap: str | None, synthetic: bool, **hotspot_args: Any) -> Any:
+    """The walkabout page's map: hotspots, the route, numbered stops, the start hub; opened on the route."""
+
+    plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    names: dict[str, Any] = {}
+    if basemap is None:
+        streets = street_names(store_dir, stamp)
+        names = {"places": named_places(store_dir, stamp), "wards": wards(store_dir, stamp), "streets": streets}
+    hub = walk_hub(store_dir, stamp, plan_args["hub"])
+    m = maps.hotspot_map(result.units, areas=result.areas,
+                         layers={"walkabout": plan.route_frame(), "hubs": partner_layers(store_dir, stamp)["hubs"]},
+                         basemap=basemap, synthetic=synthetic, **names)
+    maps.add_route(m, plan.stops, hub=hub, route=plan.route_frame())
+    return folium_view.prepare(m, key=key)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def walk_sheet(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_args: dict[str, Any], title: str,
+               start_clock: str, synthetic: bool, fmt: str, **hotspot_args: Any) -> bytes:
+    """The printable walkabout sheet (route map, stops, times, what to look for) as HTML or PDF bytes."""
+
+    plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    fill, legend = maps.unit_colours(result.units, colour_by=schema.PATTERN)
+    fig = figures.meeting_map(result.units, fill=fill.tolist(), legend=legend, legend_title="Hot spot pattern",
+                              areas=result.areas, route=plan.route_frame(), stops=plan.stops,
+                              hub=walk_hub(store_dir, stamp, plan_args["hub"]), synthetic=synthetic,
+                              figsize_in=(10.0, 7.0))
+    page = plan.to_html(title=title, map_uri=figures.figure_to_data_uri(fig, dpi=110), start_clock=start_clock)
+    if fmt == "html":
+        return page.encode("utf-8")
+    import weasyprint
+
+    return bytes(weasyprint.HTML(string=page).write_pdf())
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -7,6 +7,7 @@
 * ``council/bury_council_asb_synthetic.csv`` with timestamps and its mapping
   ``council/council_asb_mapping.toml`` (plus deliberately bad rows for the quarantine);
 * ``layers/``: ``cctv.csv``, ``walkabouts.gpx``, ``operations.geojson``, ``hubs.csv``,
+  ``borough_walk.graphml`` (SYNTHETIC footpaths over the whole borough) and
   ``town_centre_walk.graphml`` (see :mod:`geo_csp.demo.layers`);
 * ``truth.json``: what was planted (hotspots, operations, displacement, coverage), for tests;
 * ``SYNTHETIC.txt``; and, unless ``build_store=False``, the ingested store in ``store/``.

@@ -11,7 +11,12 @@
 * ``operations.geojson``: Heartbeat and Lantern (polygon footprints) and one feature per Avro day of
   action (footprint "borough", the borough polygon).
 * ``hubs.csv``: ``hub_id, name, kind, lon, lat`` community hubs (one per township and Moorside).
-* ``town_centre_walk.graphml``: the synthetic walking network (osmnx GraphML).
+* ``borough_walk.graphml``: the SYNTHETIC walking network of the whole borough (osmnx GraphML,
+  :func:`geo_csp.demo.network.borough_network`): the town-centre streets plus a 200 m lattice of
+  footpaths, so a walkabout can reach every named place; the app and ``geo-csp walkabout`` take it
+  (the first GraphML of the folder by name);
+* ``town_centre_walk.graphml``: the town-centre streets alone (the snap points of Bury town centre
+  and Moorside are its nodes).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import osmnx
 import pandas as pd
 import shapely
 
+from geo_csp.demo.network import borough_network
 from geo_csp.demo.places import DemoPlaces, to_lonlat
 from geo_csp.settings import SYNTHETIC_LABEL
 
@@ -188,6 +194,7 @@ def write_layers(places: DemoPlaces, folder: Path, rng: np.random.Generator, *, 
     collection = {"type": "FeatureCollection", "name": f"{SYNTHETIC_LABEL} demo operations", "features": features}
     (folder / "operations.geojson").write_text(json.dumps(collection) + "\n", encoding="utf-8", newline="\n")
 
+    osmnx.save_graphml(borough_network(places), folder / "borough_walk.graphml")
     osmnx.save_graphml(places.graph, folder / "town_centre_walk.graphml")
 
     hot = ("Bury Town Centre", "Moorside", "Victoria Estate", "Radcliffe Town Centre")
@@ -208,5 +215,6 @@ def write_layers(places: DemoPlaces, folder: Path, rng: np.random.Generator, *, 
         "coverage": coverage,
         "files": {"cctv": "layers/cctv.csv", "walkabouts": "layers/walkabouts.gpx",
                   "operations": "layers/operations.geojson", "hubs": "layers/hubs.csv",
-                  "network": "layers/town_centre_walk.graphml"},
+                  "network": "layers/borough_walk.graphml",
+                  "town_centre_network": "layers/town_centre_walk.graphml"},
     }
