@@ -508,7 +508,6 @@ def walk_hub(store_dir: str, stamp: float, hub: str) -> gpd.GeoDataFrame:
 def walk_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key: str, plan_args: dict[str, Any],
                   basemap: str | None, synthetic: bool, **hotspot_args: Any) -> Any:
     """The walkabout page's map: hotspots, the route, numbered stops, the start hub; opened on the route."""
-
     plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     names: dict[str, Any] = {}
@@ -527,7 +526,6 @@ def walk_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key:
 def walk_sheet(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_args: dict[str, Any], title: str,
                start_clock: str, synthetic: bool, fmt: str, **hotspot_args: Any) -> bytes:
     """The printable walkabout sheet (route map, stops, times, what to look for) as HTML or PDF bytes."""
-
     plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     fill, legend = maps.unit_colours(result.units, colour_by=schema.PATTERN)
