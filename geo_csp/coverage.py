@@ -315,7 +315,8 @@ def gap_list(
     total = float(borough_total) if borough_total is not None else float(values.sum())
     if total <= 0:
         raise ParameterError(f"the total {measure} is {total}; nothing to rank")
-    label = f"borough total {measure}" if borough_total is not None else f"total {measure} of the hotspots given"
+    word = {schema.PREDICTED_N: "expected incidents next month", schema.N: "incidents"}.get(measure, measure)
+    label = f"borough total {word}" if borough_total is not None else f"total {word} of the hotspots given"
     uncovered = {k: ~covered[f"{k}_covered"].fillna(False).to_numpy(dtype=bool) for k in kinds}
     none = np.logical_and.reduce(list(uncovered.values())) if kinds else np.zeros(len(covered), bool)
     shares = {k: float(values[u].sum() / total) for k, u in uncovered.items()}

@@ -136,7 +136,7 @@ def test_gap_list_ranks_by_the_priority_score_by_default(areas: gpd.GeoDataFrame
     scored = areas.assign(predicted_n=[4.0, 1.0, 2.0])  # A, B, C: expected incidents next month
     out = cv.coverage(scored, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25))
     gaps = cv.gap_list(out, borough_total=14.0)
-    assert gaps.measure == "predicted_n"
+    assert gaps.measure == "predicted_n" and gaps.total_label == "borough total expected incidents next month"
     assert gaps.table["id"].tolist() == ["a", "c", "b"]  # all tie on two gaps, then by predicted_n
     assert_allclose(gaps.table["share_of_total"], [4 / 14, 2 / 14, 1 / 14])
 
