@@ -309,7 +309,7 @@ def run_hotspots(
     *,
     unit: cube_mod.UnitKind = "h3",
     resolution: int | None = None,
-    period: periods.PeriodKind = "month",
+    period: periods.PeriodKind | Literal["auto"] = "month",
     months: tuple[str, str] | None = None,
     crime_types: Iterable[str] | None = None,
     group: str | None = None,
@@ -417,7 +417,8 @@ def run_hotspots(
     values = {"count": cube.n, "harm": cube.harm}.get(measure)
     if measure == "rate":
         values = cube.rates()
-    analysis = hotspots.analyse_cube(values, w, params=params, period_name=period)
+    analysis = hotspots.analyse_cube(values, w, params=params,
+                                     period_name=periods.period_word(cube.params["period"]))
 
     totals = cube.totals()
     geo = cube.units

@@ -1,27 +1,67 @@
-"""Time periods as partnerships report them: months, financial quarters and financial years.
+"""Time periods as partnerships report them: months, financial quarters and years, and for timed data weeks.
 
-police.uk publishes months only ("YYYY-MM"), so every period here is a whole number of months. The UK
+police.uk publishes months only ("YYYY-MM"), so its periods are whole numbers of months. The UK
 public-sector financial year runs April to March: Q1 is Apr-Jun, Q2 Jul-Sep, Q3 Oct-Dec, Q4 Jan-Mar,
 and the year 2022/23 runs from April 2022 to March 2023. Labels read as in a scrutiny report:
 "Q1 Apr-Jun 2022", "2022/23".
+
+**Day periods** (``"week"``, ``"fortnight"``, ``"28day"``) are for timed data only: partner extracts
+with a recorded day (``occurred_date``). police.uk street crime has a month and nothing finer, so it
+is never given a day: a cube of weeks refuses rows without a date. Day periods run Monday to Sunday
+and are counted from Monday 5 January 1970 (:data:`DAY_ANCHOR`), so a date always falls in the same
+week, fortnight or 28-day period whatever the data's span. Labels: "w/c 2024-03-04" for a week,
+"2024-03-04 to 2024-03-17" for a fortnight or 28-day period.
+
+**Automatic choice** (:func:`choose_period`, ``period="auto"``), after sfhotspot's rule but in the
+periods a partnership meets on: timed data spanning up to 13 weeks (91 days) use weeks, up to 26
+weeks (182 days) fortnights, up to two years (731 days) 28-day periods, and longer spans months;
+untimed data (police.uk) use months up to five years (60 months), then financial quarters up to ten
+years, then financial years.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from geo_csp._errors import ParameterError, SchemaError
 
-PeriodKind = Literal["month", "quarter", "year"]
-PERIOD_KINDS: tuple[PeriodKind, ...] = ("month", "quarter", "year")
+PeriodKind = Literal["month", "quarter", "year", "week", "fortnight", "28day"]
+#: Periods of whole months (any source).
+MONTH_PERIOD_KINDS: tuple[PeriodKind, ...] = ("month", "quarter", "year")
+#: Periods of whole days (sources with a recorded day only).
+DAY_PERIOD_KINDS: tuple[PeriodKind, ...] = ("week", "fortnight", "28day")
+PERIOD_KINDS: tuple[PeriodKind, ...] = MONTH_PERIOD_KINDS + DAY_PERIOD_KINDS
+#: Length in days of each day period.
+PERIOD_DAYS: dict[str, int] = {"week": 7, "fortnight": 14, "28day": 28}
+#: Day periods are counted from this Monday (day 4 of the Unix epoch).
+DAY_ANCHOR = np.datetime64("1970-01-05", "D")
+_ANCHOR_DAY = int(DAY_ANCHOR.astype(np.int64))
+#: Upper bounds (days) of the data's span for each automatic choice on timed data.
+AUTO_TIMED_DAYS: tuple[tuple[int, PeriodKind], ...] = ((91, "week"), (182, "fortnight"), (731, "28day"))
+#: Upper bounds (months) of the span for each automatic choice on untimed data; longer spans use years.
+AUTO_MONTHS: tuple[tuple[int, PeriodKind], ...] = ((60, "month"), (120, "quarter"))
+_WORDS = {"month": "month", "quarter": "quarter", "year": "year", "week": "week", "fortnight": "fortnight",
+          "28day": "28-day period"}
 
 _QUARTER_MONTHS = ("Apr-Jun", "Jul-Sep", "Oct-Dec", "Jan-Mar")
 
 __all__ = [
+    "AUTO_MONTHS",
+    "AUTO_TIMED_DAYS",
+    "DAY_ANCHOR",
+    "DAY_PERIOD_KINDS",
+    "MONTH_PERIOD_KINDS",
+    "PERIOD_DAYS",
     "PERIOD_KINDS",
+    "choose_period",
+    "date_period_keys",
+    "dates_to_days",
+    "is_day_period",
+    "period_dates",
+    "period_word",
     "month_range",
     "months_to_index",
     "period_keys",
@@ -71,6 +111,11 @@ def period_keys(months: pd.Series | np.ndarray | list[str], *, period: PeriodKin
     ``month``: the month index; ``quarter``: financial quarter index (4 per financial year);
     ``year``: the financial year's starting calendar year.
     """
+    if period in DAY_PERIOD_KINDS:
+        raise ParameterError(
+            f"period {period!r} needs a day for every incident, not a month: use date_period_keys on the "
+            "incidents' occurred_date (police.uk months have no day)"
+        )
     if period not in PERIOD_KINDS:
         raise ParameterError(f"period must be one of {PERIOD_KINDS}, not {period!r}")
     idx = months_to_index(months)
@@ -83,8 +128,16 @@ def period_keys(months: pd.Series | np.ndarray | list[str], *, period: PeriodKin
 
 
 def period_labels(keys: np.ndarray, *, period: PeriodKind) -> np.ndarray:
-    """Human labels for period keys: "2022-04", "Q1 Apr-Jun 2022" or "2022/23"."""
+    """Human labels for period keys: "2022-04", "Q1 Apr-Jun 2022", "2022/23", "w/c 2024-03-04" or
+    "2024-03-04 to 2024-03-31"."""
     keys = np.asarray(keys, dtype=np.int64)
+    if period in DAY_PERIOD_KINDS:
+        first, last = period_dates(keys, period=period)
+        a = np.datetime_as_string(first, unit="D")
+        if period == "week":
+            return np.array([f"w/c {d}" for d in a], dtype=object)
+        b = np.datetime_as_string(last, unit="D")
+        return np.array([f"{x} to {y}" for x, y in zip(a, b)], dtype=object)
     if period == "month":
         return index_to_months(keys)
     if period == "quarter":
@@ -97,9 +150,75 @@ def period_labels(keys: np.ndarray, *, period: PeriodKind) -> np.ndarray:
 
 
 def period_months(key: int, *, period: PeriodKind) -> np.ndarray:
-    """The months a period key covers, as "YYYY-MM" strings."""
+    """The months a period key covers (for a day period, the months it touches), as "YYYY-MM" strings."""
+    if period in DAY_PERIOD_KINDS:
+        first, last = period_dates(np.array([key]), period=period)
+        return month_range(str(first[0])[:7], str(last[0])[:7])
     if period == "month":
         return index_to_months(np.array([key]))
     length = 3 if period == "quarter" else 12
     first = key * length + 3
     return index_to_months(np.arange(first, first + length))
+
+
+def is_day_period(period: str) -> bool:
+    """True for the periods of whole days (week, fortnight, 28 days), which need a recorded day."""
+    return period in DAY_PERIOD_KINDS
+
+
+def period_word(period: str) -> str:
+    """The period in words for sentences: "month", "week", "28-day period"."""
+    if period not in _WORDS:
+        raise ParameterError(f"period must be one of {PERIOD_KINDS}, not {period!r}")
+    return _WORDS[period]
+
+
+def dates_to_days(dates: pd.Series | np.ndarray | list[Any], *, name: str = "occurred_date") -> np.ndarray:
+    """Calendar days as integers (days since 1970-01-01); missing dates raise ``SchemaError``."""
+    values = pd.to_datetime(pd.Series(dates), errors="coerce")
+    if values.isna().any():
+        raise SchemaError(f"{name} has {int(values.isna().sum())} missing or unreadable date(s); day periods "
+                          "need a day for every incident")
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    return values.to_numpy(dtype="datetime64[D]").astype(np.int64)
+
+
+def date_period_keys(dates: pd.Series | np.ndarray | list[Any], *, period: PeriodKind) -> np.ndarray:
+    """A sortable integer key per date for a day period: whole periods since :data:`DAY_ANCHOR`."""
+    if period not in DAY_PERIOD_KINDS:
+        raise ParameterError(f"date_period_keys takes a day period {DAY_PERIOD_KINDS}, not {period!r}")
+    return (dates_to_days(dates) - _ANCHOR_DAY) // PERIOD_DAYS[period]
+
+
+def period_dates(keys: np.ndarray, *, period: PeriodKind) -> tuple[np.ndarray, np.ndarray]:
+    """First and last day (``datetime64[D]``) of each day-period key."""
+    if period not in DAY_PERIOD_KINDS:
+        raise ParameterError(f"period_dates takes a day period {DAY_PERIOD_KINDS}, not {period!r}")
+    length = PERIOD_DAYS[period]
+    first = (np.asarray(keys, dtype=np.int64) * length + _ANCHOR_DAY).astype("datetime64[D]")
+    return first, first + np.timedelta64(length - 1, "D")
+
+
+def choose_period(*, first: str, last: str, timed: bool) -> tuple[PeriodKind, str]:
+    """The period for a span of data, and the rule as a sentence (see the module docstring).
+
+    Parameters
+    ----------
+    first, last
+        The data's first and last day ("YYYY-MM-DD") when ``timed``, else first and last month ("YYYY-MM").
+    timed
+        True when every incident has a recorded day (partner data with dates); police.uk is untimed.
+    """
+    if timed:
+        days = int((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) + 1
+        if days < 1:
+            raise ParameterError(f"the data's span {first}..{last} is empty: the end is before the start")
+        chosen: PeriodKind = next((kind for bound, kind in AUTO_TIMED_DAYS if days <= bound), "month")
+        rule = ("timed data: weeks up to 91 days, fortnights up to 182, 28-day periods up to 731, months beyond")
+        return chosen, f"period {chosen!r} chosen automatically: the data span {days} days ({first} to {last}); {rule}"
+    n_months = len(month_range(first, last))
+    chosen = next((kind for bound, kind in AUTO_MONTHS if n_months <= bound), "year")
+    rule = ("data with months only (police.uk has no day): months up to 60 months, financial quarters up to 120, "
+            "financial years beyond")
+    return chosen, f"period {chosen!r} chosen automatically: the data span {n_months} months ({first} to {last}); {rule}"

@@ -63,3 +63,14 @@ def read_points_csv(path: Path, *, month="Month", crime_type="Crime type", lon="
     x, y = _TO_BNG.transform(raw[lon].to_numpy(dtype="float64"), raw[lat].to_numpy(dtype="float64"))
     loc = raw[location].to_numpy(dtype=object) if location else None
     return incidents(x, y, raw[month].to_numpy(dtype=object), raw[crime_type].to_numpy(dtype=object), location=loc)
+
+
+def timed_incidents(easting, northing, when, crime_types="Anti-social behaviour", *,
+                    source: str = "council_asb") -> pd.DataFrame:
+    """A partner incident table with recorded local date-times (``when``: "YYYY-MM-DD HH:MM" text, Europe/London)."""
+    local = pd.DatetimeIndex(pd.to_datetime(np.asarray(when, dtype=object)))
+    frame = incidents(easting, northing, local.strftime("%Y-%m").to_numpy(dtype=object), crime_types)
+    frame[schema.SOURCE] = source
+    frame[schema.OCCURRED_DATE] = local.normalize().date
+    frame[schema.OCCURRED_AT] = local.tz_localize("Europe/London").tz_convert("UTC")
+    return frame

@@ -318,3 +318,12 @@ def test_app_on_a_configured_non_bury_store(tmp_path: Path, monkeypatch: pytest.
     at.radio(key="unit").set_value("LSOAs").run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("lsoa" in e.value.lower() for e in list(at.error) + list(at.warning))
+
+
+def test_weekly_periods_for_timed_sources_and_refused_for_police_uk(app: AppTest) -> None:
+    app.selectbox(key="period_kind").set_value("Weeks (timed sources)").run()
+    assert not app.exception
+    assert any("police.uk publishes months only" in e.value for e in app.error)  # default source is police.uk
+    app.multiselect(key="sources").set_value(["council_asb"]).run()
+    at = _page(app, "trends")
+    assert "Counts per week" in " ".join(c.value for c in at.caption)

@@ -35,6 +35,6 @@ def test_bad_month_and_period_are_named():
     with pytest.raises(SchemaError, match="'2022-13'"):
         periods.months_to_index(["2022-01", "2022-13"])
     with pytest.raises(ParameterError, match="period must be one of"):
-        periods.period_keys(["2022-01"], period="week")
+        periods.period_keys(["2022-01"], period="fortnightly")
     with pytest.raises(ParameterError, match="empty"):
         periods.month_range("2022-05", "2022-01")

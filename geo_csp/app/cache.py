@@ -106,7 +106,7 @@ def status(store_dir: str, stamp: float) -> dict[str, Any]:
 
 #: Store columns the hotspot analysis reads (:func:`geo_csp.cube.build_cube`): the rest are never loaded.
 HOTSPOT_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
-                   schema.LOCATION, schema.SOURCE)
+                   schema.LOCATION, schema.SOURCE, schema.OCCURRED_DATE)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -175,11 +175,13 @@ def hotspots(
     measure: str,
     sources: tuple[str, ...] | None,
     ward_names: tuple[str, ...] = (),
+    period: str = "month",
 ) -> Any:
     """:func:`geo_csp.analysis.run_hotspots` on the store's incidents for these choices.
 
     ``ward_names`` (the store's ward names) limits the analysis to those wards: they are the study area,
-    and with ``unit="ward"`` the units.
+    and with ``unit="ward"`` the units. ``period`` is the period kind (month, quarter, or for timed
+    sources week, fortnight, 28day, or auto).
     """
     frame = incidents(store_dir, stamp, months, sources=sources, columns=HOTSPOT_COLUMNS)
     geo = geography(store_dir, stamp)
@@ -195,7 +197,7 @@ def hotspots(
         frame,
         unit=unit,
         resolution=resolution,
-        period="month",
+        period=period,
         months=(months[0], months[-1]),
         sources=list(sources) if sources else None,
         crime_types=list(crime_types) if crime_types else None,
@@ -285,6 +287,7 @@ def hotspot_folium(
     group: str | None,
     measure: str,
     sources: tuple[str, ...] | None,
+    period: str = "month",
     colour_by: str | None,
     basemap: str | None,
     synthetic: bool,
@@ -300,7 +303,8 @@ def hotspot_folium(
     (:func:`change_units`).
     """
     args: dict[str, Any] = dict(unit=unit, resolution=resolution, crime_types=crime_types, group=group,
-                                measure=measure, sources=sources, ward_names=ward_names)
+                                measure=measure, sources=sources, ward_names=ward_names,
+                                period=period)
     result = hotspots(store_dir, stamp, months, **args)
     units = result.units
     if change is not None:

@@ -28,6 +28,10 @@ MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents (
 OFFLINE_MAP = "Offline map (names from the data)"
 BASEMAP_LABELS = {"OpenStreetMap": "osm", "Light basemap (CARTO)": "light", OFFLINE_MAP: None}
 CHOOSE_MONTHS = "Choose months…"
+#: Period kinds in the sidebar; weeks, fortnights and 28 days need timed (partner) sources.
+PERIOD_KINDS = {"Months": "month", "Quarters (financial)": "quarter", "Weeks (timed sources)": "week",
+                "Fortnights (timed sources)": "fortnight", "28 days (timed sources)": "28day",
+                "Automatic (from the data's span)": "auto"}
 ALL_CRIME = "All crime and ASB"
 CUSTOM = "Choose crime types…"
 
@@ -53,6 +57,7 @@ class Choices:
     status: dict[str, Any]
     ward_names: tuple[str, ...] = ()
     online: bool = False
+    period_kind: str = "month"
 
     @property
     def area_label(self) -> str:
@@ -95,6 +100,7 @@ def hotspot_args(choices: Choices) -> dict[str, Any]:
         "measure": choices.measure,
         "sources": choices.sources,
         "ward_names": choices.ward_names,
+        "period": choices.period_kind,
     }
 
 
@@ -183,6 +189,10 @@ def sidebar() -> Choices:
             "Wards or neighbourhood areas", ward_options, key="ward_filter", placeholder="Whole borough",
             help="Analyse only these wards (the map, priorities, gaps and walkabouts follow); empty for all.",
         )
+        period_kind = PERIOD_KINDS[st.selectbox(
+            "Periods", list(PERIOD_KINDS), key="period_kind",
+            help="Months and quarters for police.uk (it publishes months only, never a day); weeks, fortnights "
+                 "and 28-day periods count partner records by their recorded day, so choose timed sources.")]
         sources_all = status["sources"]
         counted = app_sources(sources_all)
         sources = st.multiselect(
@@ -247,6 +257,7 @@ def sidebar() -> Choices:
         status=status,
         ward_names=tuple(ward_names),
         online=online,
+        period_kind=period_kind,
     )
     st.session_state[_CHOICES_KEY] = choices
     return choices

@@ -42,7 +42,8 @@ _POPULATION = typer.Option("--population", help="CSV of residents per ward/LSOA 
                            "lsoa_code, gss_code or code column and a population column), for --measure rate.")
 _UNIT = typer.Option("--unit", help="Spatial unit: h3, ward or lsoa.")
 _RES = typer.Option("--resolution", help="H3 resolution 7-11 (default chosen for the area and reported).")
-_PERIOD = typer.Option("--period", help="month or quarter (financial) or year.")
+_PERIOD = typer.Option("--period", help="month, quarter (financial), year; for timed partner sources week, fortnight or "
+                        "28day (police.uk has months only); or auto (chosen from the data's span, the rule reported).")
 _TYPES = typer.Option("--crime-type", help="police.uk category to include (repeatable).")
 _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
 _SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "

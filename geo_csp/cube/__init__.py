@@ -408,13 +408,79 @@ def _no_match_message(incidents: pd.DataFrame, types: tuple[str, ...] | None, gr
             "a group or sources the data holds, or give `months` to build an empty cube")
 
 
+def _resolve_period(incidents: pd.DataFrame, rows: np.ndarray, period: str, month_list: np.ndarray,
+                    window_given: bool) -> tuple[str, dict[str, Any]]:
+    """The period kind (``"auto"`` resolved) and what the cube's parameters say about it.
+
+    For day periods the returned dict also holds ``"_row_days"`` (every row's day since 1970-01-01,
+    the minimum int64 where missing; popped by the caller) and ``"period_keys"`` (first and last key).
+    Rows to count without a day are refused, naming their sources: police.uk is never given a day.
+    """
+    info: dict[str, Any] = {}
+    has_dates = schema.OCCURRED_DATE in incidents.columns
+    missing_day = np.iinfo(np.int64).min
+    row_days = None
+    if has_dates and (period == "auto" or periods.is_day_period(period)):
+        dated = pd.to_datetime(incidents[schema.OCCURRED_DATE], errors="coerce")
+        if getattr(dated.dt, "tz", None) is not None:
+            dated = dated.dt.tz_localize(None)
+        row_days = np.where(dated.isna().to_numpy(), missing_day,
+                            dated.to_numpy(dtype="datetime64[D]").astype(np.int64))
+    timed = row_days is not None and rows.size > 0 and bool((row_days[rows] != missing_day).all())
+    if period == "auto":
+        if timed:
+            first, last = (str(np.datetime64(int(d), "D")) for d in (row_days[rows].min(), row_days[rows].max()))
+        else:
+            first, last = str(month_list[0]), str(month_list[-1])
+        period, info["period_reason"] = periods.choose_period(first=first, last=last, timed=timed)
+        info["period_requested"] = "auto"
+    if not periods.is_day_period(period):
+        return period, info
+    if not timed:
+        days = row_days[rows] if row_days is not None else np.full(rows.size, missing_day)
+        undated = days == missing_day
+        if schema.SOURCE in incidents.columns and undated.any():
+            held = incidents[schema.SOURCE].iloc[rows[undated]].value_counts()
+            by_source = "; ".join(f"{k} {v:,}" for k, v in held.items())
+        else:
+            by_source = "no occurred_date column" if not has_dates else "no source column"
+        raise ParameterError(
+            f"period {period!r} needs the day of every incident, but {int(undated.sum()):,} of the {rows.size:,} "
+            f"selected incidents have only a month ({by_source}): police.uk publishes months only and is never "
+            "given a day; choose timed partner sources (--source NAME, a mapping with a date or datetime column) "
+            "or a period of months (month, quarter, year)"
+        )
+    length = periods.PERIOD_DAYS[period]
+    anchor = int(periods.DAY_ANCHOR.astype(np.int64))
+    if window_given:  # the first day of the first month to the last day of the last month
+        d0 = int(np.datetime64(str(month_list[0]), "D").astype(np.int64))
+        d1 = int((np.datetime64(str(month_list[-1]), "M") + 1).astype("datetime64[D]").astype(np.int64)) - 1
+    else:
+        d0, d1 = int(row_days[rows].min()), int(row_days[rows].max())
+    k0, k1 = (d0 - anchor) // length, (d1 - anchor) // length
+    partial = []
+    if d0 > k0 * length + anchor:
+        partial.append(str(periods.period_labels(np.array([k0]), period=period)[0]))
+    if d1 < (k1 + 1) * length + anchor - 1:
+        partial.append(str(periods.period_labels(np.array([k1]), period=period)[0]))
+    info.update({
+        "dates": [str(np.datetime64(d0, "D")), str(np.datetime64(d1, "D"))],
+        "period_rule": (f"{periods.period_word(period)}s of {length} days, Monday to Sunday, counted from Monday "
+                        f"{periods.DAY_ANCHOR}; each incident by its recorded day (occurred_date)"),
+        "partial_periods": sorted(set(partial)),
+        "period_keys": [int(k0), int(k1)],
+        "_row_days": row_days,
+    })
+    return period, info
+
+
 def build_cube(
     incidents: pd.DataFrame,
     *,
     unit: UnitKind = "h3",
     units: gpd.GeoDataFrame | None = None,
     resolution: int | None = None,
-    period: periods.PeriodKind = "month",
+    period: periods.PeriodKind | Literal["auto"] = "month",
     months: tuple[str, str] | None = None,
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
     crime_types: Iterable[str] | None = None,
@@ -445,7 +511,11 @@ def build_cube(
         H3 resolution (7-11); default chosen from the study area's size (:func:`grid.default_resolution`)
         and reported in ``params["resolution_reason"]``.
     period
-        ``"month"``, ``"quarter"`` (financial) or ``"year"`` (financial).
+        ``"month"``, ``"quarter"`` (financial) or ``"year"`` (financial) for any source; ``"week"``,
+        ``"fortnight"`` or ``"28day"`` for timed data only (every counted incident needs an
+        ``occurred_date``: police.uk months are never given a day, so such rows are refused with the
+        sources named); ``"auto"``: chosen from the data's span (:func:`geo_csp.periods.choose_period`,
+        the rule in ``params["period_reason"]``).
     months
         ``(first, last)`` "YYYY-MM" months to cover; default the data's first and last month.
     study_area
@@ -476,7 +546,14 @@ def build_cube(
     """
     if backend not in ("memory", "dask"):
         raise ParameterError(f"`backend` must be 'memory' or 'dask', not {backend!r}")
+    if period != "auto" and period not in periods.PERIOD_KINDS:
+        raise ParameterError(f"`period` must be 'auto' or one of {periods.PERIOD_KINDS}, not {period!r}")
     if backend == "dask" or not isinstance(incidents, pd.DataFrame):
+        if period == "auto" or periods.is_day_period(period):
+            raise ParameterError(
+                f"period {period!r} is built in memory only: weekly periods are for timed partner extracts, which "
+                "are small; run without Dask, or use period month, quarter or year"
+            )
         from geo_csp.cube._dask import build_cube_dask
 
         return build_cube_dask(
@@ -513,6 +590,8 @@ def build_cube(
 
     ex, ny = _coordinates(incidents)
     rows = np.flatnonzero(keep & incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(ex) & np.isfinite(ny))
+    period, period_info = _resolve_period(incidents, rows, period, month_list, months is not None)
+    row_days = period_info.pop("_row_days", None)
     x, y = ex[rows], ny[rows]
     del ex, ny
     area = study_geometry(study_area)
@@ -540,7 +619,7 @@ def build_cube(
         "crime_types": list(types) if types is not None else None, "group": group,
         "sources": list(sources) if sources is not None else None, "harm_index": harm_index,
         "asb_weight_days": float(asb_weight_days), "resolution": None,
-        **extent,
+        **period_info, **extent,
     }
     codes_u = np.full(len(ux), None, dtype=object)
     if unit == "h3":
@@ -578,11 +657,17 @@ def build_cube(
     rows, unit_pos = rows[counted], unit_pos[counted]
     del inverse, counted
 
-    period_keys = np.unique(periods.period_keys(month_list, period=period))
-    p_pos_m = np.searchsorted(period_keys, periods.period_keys(m_uniques, period=period)) if len(m_uniques) else np.empty(0, np.int64)
+    if row_days is not None:  # day periods: each row's key from its own day
+        period_keys = np.arange(period_info["period_keys"][0], period_info["period_keys"][1] + 1, dtype=np.int64)
+        del params["period_keys"]
+        row_pos = (row_days[rows] - int(periods.DAY_ANCHOR.astype(np.int64))) // periods.PERIOD_DAYS[period] - period_keys[0]
+    else:
+        period_keys = np.unique(periods.period_keys(month_list, period=period))
+        p_pos_m = np.searchsorted(period_keys, periods.period_keys(m_uniques, period=period)) if len(m_uniques) else np.empty(0, np.int64)
+        row_pos = p_pos_m[m_codes[rows]]
     weight_t = harm.incident_harm(t_uniques, index=harm_index, asb_weight_days=asb_weight_days)
     n_units, n_periods = len(index), len(period_keys)
-    flat = unit_pos.astype(np.int64) * n_periods + p_pos_m[m_codes[rows]]
+    flat = unit_pos.astype(np.int64) * n_periods + row_pos
     n = np.bincount(flat, minlength=n_units * n_periods).reshape(n_units, n_periods).astype("float64")
     h = np.bincount(flat, weights=weight_t[t_codes[rows]], minlength=n_units * n_periods).reshape(n_units, n_periods)
     del flat

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from geo_csp import display, maps, schema
+from geo_csp import display, maps, periods, schema
 from geo_csp.app import cache, folium_view, widgets
 
 choices = widgets.current()
@@ -134,7 +134,7 @@ else:
     a2.metric("Harm (crime-days)", display.format_value(schema.HARM, area[schema.HARM]))
     a3.metric("Share of crime", display.format_value("share_of_crime", area.get("share_of_crime")))
     series = cache.area_series(choices.store_dir, choices.stamp, choices.months, area_id=selected, **args)
-    st.caption("Incidents per month in this area")
+    st.caption(f"Incidents per {periods.period_word(result.cube.params['period'])} in this area")
     widgets.line_chart(series.rename("Incidents").to_frame(), height=160, y_title="Incidents")
     with st.expander("Why each cell is a hot spot (the test's own words)"):
         in_area = units[schema.AREA_ID] == selected

@@ -1,11 +1,11 @@
-"""Trends: monthly series per hotspot area or ward with the Mann-Kendall result; compare two."""
+"""Trends: series per hotspot area or ward (months, or weeks for timed sources) with the Mann-Kendall result; compare two."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from geo_csp import schema
+from geo_csp import periods, schema
 from geo_csp.app import cache, widgets
 
 choices = widgets.current()
@@ -36,9 +36,12 @@ shown = mk.loc[picked, ["trend", schema.MK_TAU, schema.MK_Z, schema.MK_P, schema
 shown.insert(1, "incidents", table[picked].sum().to_numpy())
 st.subheader("Mann-Kendall trend test")
 st.dataframe(shown, width="stretch")
+word = periods.period_word(result.cube.params["period"]) if level == "area" else periods.period_word(
+    cache.hotspots(choices.store_dir, choices.stamp, choices.months, **{**args, "unit": "ward", "resolution": None}
+                   ).cube.params["period"])
 st.caption(
-    f"Monthly counts, {choices.period_label}, {choices.crime_label}. Mann-Kendall (with ties correction) on the "
-    "monthly counts: tau is the share of later months that are higher minus lower; p < 0.05 marks a trend."
+    f"Counts per {word}, {choices.period_label}, {choices.crime_label}. Mann-Kendall (with ties correction) on the "
+    f"counts: tau is the share of later {word}s that are higher minus lower; p < 0.05 marks a trend."
 )
 with st.expander(f"All {len(columns)} series"):
     st.dataframe(pd.DataFrame(mk[["trend", schema.MK_TAU, schema.MK_P]]).rename(index=names), width="stretch")
