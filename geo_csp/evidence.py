@@ -46,7 +46,7 @@ import pandas as pd
 import shapely
 
 import geo_csp
-from geo_csp import analysis, backtest, boundaries, coverage, figures, harm, layers, schema, store
+from geo_csp import analysis, backtest, boundaries, coverage, figures, geography, harm, layers, schema, store
 from geo_csp._escape import spreadsheet_safe
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
@@ -262,34 +262,7 @@ def _resolve_area(params: EvidenceParams, hot_areas: gpd.GeoDataFrame,
         label = params.area_label or str(params.area).strip() or "Supplied area"
         return (gpd.GeoDataFrame({"name": [label]}, geometry=[shapely.from_wkt(params.area_polygon_wkt)],
                                  crs=WORKING_CRS), "supplied polygon")
-    name = params.area
-    key = str(name).strip().lower()
-    path = Path(str(name))
-    if path.suffix.lower() in {".geojson", ".gpkg", ".json", ".shp"}:
-        if not path.exists():
-            raise ParameterError(f"area polygon file {path} does not exist")
-        frame = gpd.read_file(path)
-        if frame.crs is None:
-            raise ParameterError(f"area polygon file {path} has no CRS; save it with one (e.g. EPSG:27700)")
-        geom = shapely.union_all(frame.to_crs(WORKING_CRS).geometry.to_numpy())
-        return gpd.GeoDataFrame({"name": [path.stem]}, geometry=[geom], crs=WORKING_CRS), "supplied polygon"
-    for frame, kind, cols in (
-        (hot_areas, "hotspot area", [schema.AREA_NAME, schema.AREA_ID]),
-        (geo.named_places, "named place", ["name"]),
-        (geo.wards, "ward", [schema.WARD_NAME, schema.WARD_CODE]),
-    ):
-        if frame is None:
-            continue
-        for col in cols:
-            hit = frame[frame[col].astype(str).str.lower() == key] if col in frame.columns else frame.iloc[:0]
-            if len(hit):
-                label = str(hit.iloc[0][cols[0]])
-                return gpd.GeoDataFrame({"name": [label]}, geometry=[hit.geometry.iloc[0]], crs=WORKING_CRS), kind
-    options = sorted(hot_areas[schema.AREA_NAME].astype(str)) if len(hot_areas) else []
-    raise ParameterError(
-        f"area {name!r} is not a hotspot area ({', '.join(options) or 'none found'}), a named place or a ward; "
-        "or pass a polygon file (.geojson/.gpkg)"
-    )
+    return geography.resolve_place(params.area, geo, hot_areas=hot_areas)
 
 
 def _population_units(geo: StoreGeography, months: np.ndarray) -> tuple[gpd.GeoDataFrame | None, str]:

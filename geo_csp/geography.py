@@ -327,3 +327,57 @@ def _check_data_in_shipped_borough(store_dir: str | Path, config: dict[str, Any]
             f"its located incidents lie in Bury, the borough whose boundary and population ship with geo-csp; {fix} "
             "(or \"borough\": \"Bury\" for a Bury store holding its force's data)"
         )
+
+
+def resolve_place(name: str, geo: StoreGeography, *, hot_areas: gpd.GeoDataFrame | None = None
+                  ) -> tuple[gpd.GeoDataFrame, str]:
+    """The polygon a user names and what kind of place it is.
+
+    ``name`` is, in this order: a polygon file (``.geojson``/``.gpkg``/``.json``/``.shp``), an H3 cell id,
+    a hotspot area of ``hot_areas`` (by name or id), a named place of the store, or a ward (by name or
+    code); matching ignores case. Returns a one-row GeoDataFrame (``name``, EPSG:27700) and the kind
+    ("supplied polygon", "H3 cell", "hotspot area", "named place", "ward").
+
+    Raises
+    ------
+    ParameterError
+        Naming the hotspot areas there are when nothing matches.
+    """
+    import h3
+    import shapely
+
+    from geo_csp import grid
+
+    key = str(name).strip().lower()
+    path = Path(str(name))
+    if path.suffix.lower() in {".geojson", ".gpkg", ".json", ".shp"}:
+        if not path.exists():
+            raise ParameterError(f"area polygon file {path} does not exist")
+        frame = gpd.read_file(path)
+        if frame.crs is None:
+            raise ParameterError(f"area polygon file {path} has no CRS; save it with one (e.g. EPSG:27700)")
+        geom = shapely.union_all(frame.to_crs(WORKING_CRS).geometry.to_numpy())
+        return gpd.GeoDataFrame({"name": [path.stem]}, geometry=[geom], crs=WORKING_CRS), "supplied polygon"
+    if h3.is_valid_cell(key):
+        cell = grid.cells_to_polygons(np.array([key], dtype=object))
+        return gpd.GeoDataFrame({"name": [key]}, geometry=cell.geometry.to_numpy(), crs=WORKING_CRS), "H3 cell"
+    empty = gpd.GeoDataFrame({schema.AREA_NAME: [], schema.AREA_ID: []}, geometry=[], crs=WORKING_CRS)
+    hot_areas = empty if hot_areas is None else hot_areas
+    for frame, kind, cols in (
+        (hot_areas, "hotspot area", [schema.AREA_NAME, schema.AREA_ID]),
+        (geo.named_places, "named place", ["name"]),
+        (geo.wards, "ward", [schema.WARD_NAME, schema.WARD_CODE]),
+    ):
+        if frame is None:
+            continue
+        for col in cols:
+            hit = frame[frame[col].astype(str).str.lower() == key] if col in frame.columns else frame.iloc[:0]
+            if len(hit):
+                label = str(hit.iloc[0][cols[0]])
+                return gpd.GeoDataFrame({"name": [label]}, geometry=[hit.geometry.iloc[0]], crs=WORKING_CRS), kind
+    options = sorted(hot_areas[schema.AREA_NAME].astype(str)) if len(hot_areas) else []
+    raise ParameterError(
+        f"area {name!r} is not a hotspot area ({', '.join(options) or 'none found'}), a named place or a ward; "
+        "or pass a polygon file (.geojson/.gpkg) or an H3 cell id"
+    )
+

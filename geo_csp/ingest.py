@@ -1069,6 +1069,8 @@ class _Parsed:
     details: dict[str, list[str]]  # reason -> raw columns shown in its message
     occurred_date: pa.Array | None = None
     occurred_at: pa.Array | None = None
+    occurred_from: pa.Array | None = None
+    occurred_to: pa.Array | None = None
     optional: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
     weight: np.ndarray | None = None
     file_forces: Sequence[str] | None = None  # the force of every row of each file, when known per file
@@ -1120,6 +1122,8 @@ def _assemble(
     arrays = {
         schema.OCCURRED_DATE: col(parsed.occurred_date, pa.date32()),
         schema.OCCURRED_AT: col(parsed.occurred_at, pa.timestamp("us", tz="UTC")),
+        schema.OCCURRED_FROM: col(parsed.occurred_from, pa.timestamp("us", tz="UTC")),
+        schema.OCCURRED_TO: col(parsed.occurred_to, pa.timestamp("us", tz="UTC")),
         schema.CRIME_TYPE: col(parsed.crime_type),
         schema.LON: pa.array(lon, from_pandas=True),
         schema.LAT: pa.array(lat, from_pandas=True),
@@ -1351,6 +1355,35 @@ def _strptime_series(text: pd.Series, fmt: str) -> pd.Series:
     return pd.to_datetime(text, format=fmt, errors="coerce")
 
 
+def _local_to_utc(local: pd.Series, timezone: str) -> pd.Series:
+    """Parsed date-times -> UTC: naive ones are local clock times in ``timezone`` (autumn's repeated
+    hour read as summer time, spring's missing hour moved forward)."""
+    if getattr(local.dt, "tz", None) is None:
+        local = local.dt.tz_localize(timezone, ambiguous=np.ones(len(local), bool), nonexistent="shift_forward")
+    return local.dt.tz_convert("UTC")
+
+
+def _window(text: Callable[[str], pa.Array], mapping: ColumnMapping, n: int) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """The from/to window columns as UTC arrays (null unless both are given) and the rows whose window is bad."""
+    def parsed(column: str | None) -> tuple[pd.Series, np.ndarray]:
+        if column is None:
+            return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]"), np.ones(n, bool)
+        values = pd.Series(text(column).to_numpy(zero_copy_only=False), dtype=object)
+        blank = (values == "").to_numpy()
+        return _local_to_utc(_strptime_series(values, mapping.window_format), mapping.timezone), blank
+
+    start, start_blank = parsed(mapping.from_column)
+    end, end_blank = parsed(mapping.to_column)
+    unreadable = (~start_blank & start.isna().to_numpy()) | (~end_blank & end.isna().to_numpy())
+    both = ~start_blank & ~end_blank & ~unreadable
+    reversed_ = both & (end < start).to_numpy()
+    bad = unreadable | reversed_ | (start_blank & ~end_blank)
+    keep = pa.array(both & ~bad)
+    typ = pa.timestamp("us", tz="UTC")
+    as_arrow = [pc.if_else(keep, pa.array(v.dt.as_unit("us"), typ), pa.scalar(None, typ)) for v in (start, end)]
+    return as_arrow[0], as_arrow[1], bad
+
+
 def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
     t, n = raw.table, raw.table.num_rows
     missing = [c for c in mapping.required_columns if c not in raw.header]
@@ -1387,13 +1420,7 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
             local = full.where(~clock_blank, date_only)
         else:
             local = _strptime_series(when_s, fmt)
-        if getattr(local.dt, "tz", None) is None:
-            local_aware = local.dt.tz_localize(
-                mapping.timezone, ambiguous=np.ones(n, bool), nonexistent="shift_forward"
-            )
-        else:
-            local_aware = local.dt.tz_convert(mapping.timezone)
-        utc = local_aware.dt.tz_convert("UTC")
+        utc = _local_to_utc(local, mapping.timezone)
         month, day, at = _local_times(utc, mapping.timezone)
         has_time = mapping.time_kind == "datetime" or mapping.clock_column is not None
         if not has_time:
@@ -1432,6 +1459,11 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
         checks.append(("bad_weight", ~w_blank & ~(weight >= 0)))
         details["bad_weight"] = [mapping.weight_column]
         weight = np.where(w_blank, 1.0, weight)
+    window_from = window_to = None
+    if mapping.from_column is not None:
+        window_from, window_to, bad_window = _window(text, mapping, n)
+        checks.append(("bad_window", bad_window))
+        details["bad_window"] = [c for c in (mapping.from_column, mapping.to_column) if c is not None]
     coords = _coordinates(t[mapping.x_column], t[mapping.y_column], crs=mapping.crs)
     reason, ok = _first_reason(checks, coords)
     for code in _COORD_REASONS:
@@ -1442,6 +1474,7 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
         east=coords.east, north=coords.north,
         details=details,
         occurred_date=day, occurred_at=at, optional=optional, weight=weight,
+        occurred_from=window_from, occurred_to=window_to,
     )
 
 

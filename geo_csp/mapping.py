@@ -10,7 +10,7 @@ standard library's :mod:`tomllib`::
 
     [columns]
     id = "Ref"                      # optional; if absent the identity is file + line
-    date = "Date reported"          # exactly one of `date`, `datetime`, `month`
+    date = "Date reported"          # exactly one of `date`, `datetime`, `month` (or none with `datetime_from`)
     date_format = "%d/%m/%Y"        # strptime format of that column, or "iso" (the default)
     time = "Time reported"          # optional, only with `date`: a separate time-of-day column
     time_format = "%H:%M"           # strptime format of `time` (default "%H:%M:%S")
@@ -21,6 +21,10 @@ standard library's :mod:`tomllib`::
     # northing = "Y"
     weight = "Priority"             # optional: non-negative number, 1.0 when absent or blank
     location = "Street"             # optional: free-text place description
+    datetime_from = "Committed from"  # optional: start and end of the window in which it happened
+    datetime_to = "Committed to"      # (a burglary found in the morning); both read with `window_format`
+    window_format = "%d/%m/%Y %H:%M"  # strptime format of the window columns (default: `date_format` when
+                                      # the time column is a `datetime`, else "iso")
 
     [categories]                    # optional: recode partner categories (others are kept as given)
     "Noise nuisance" = "Anti-social behaviour"
@@ -31,6 +35,14 @@ without an offset are local times in ``timezone`` and are converted to UTC for `
 ``month`` and ``occurred_date`` are the local calendar month and day. In the autumn hour that occurs
 twice the first (summer-time) reading is taken; a spring-forward time that does not exist is moved
 forward by the gap.
+
+From/to windows: ``datetime_from`` and ``datetime_to`` give the window in which an incident happened
+when the exact time is unknown; they are stored as ``occurred_from``/``occurred_to`` (UTC) and
+spread over the hours of the window by the time profile's aoristic weights
+(:func:`geo_csp.timeprofile.aoristic_weights`). Without a `date`/`datetime`/`month` column the
+window's start is the incident's date-time (its month, day and ``occurred_at``). A row with
+``datetime_to`` before ``datetime_from``, or a ``datetime_to`` without a start, is quarantined
+(``bad_window``); a blank ``datetime_to`` means the start is exact.
 """
 
 from __future__ import annotations
@@ -64,6 +76,9 @@ _COLUMN_KEYS = frozenset(
         "northing",
         "weight",
         "location",
+        "datetime_from",
+        "datetime_to",
+        "window_format",
     }
 )
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -89,6 +104,8 @@ class ColumnMapping:
         Coordinate columns and their CRS (``"EPSG:4326"`` for lon/lat, ``"EPSG:27700"``).
     id_column, weight_column, location_column
         Optional columns.
+    from_column, to_column, window_format
+        Optional from/to window columns and their strptime format (``"iso"`` for ISO 8601).
     categories
         Recoding of partner categories to store categories.
     timezone
@@ -112,6 +129,9 @@ class ColumnMapping:
     clock_format: str = "%H:%M:%S"
     weight_column: str | None = None
     location_column: str | None = None
+    from_column: str | None = None
+    to_column: str | None = None
+    window_format: str = "iso"
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     timezone: str = "Europe/London"
     sheet: str | None = None
@@ -135,6 +155,10 @@ class ColumnMapping:
             raise MappingError(
                 "mapping [columns] needs exactly one of `category` (a column) or `category_value`"
                 " (a constant category)"
+            )
+        if self.to_column is not None and self.from_column is None:
+            raise MappingError(
+                "mapping [columns] key `datetime_to` needs `datetime_from` (the start of the window)"
             )
         if self.clock_column is not None and self.time_kind != "date":
             raise MappingError(
@@ -161,6 +185,8 @@ class ColumnMapping:
             self.y_column,
             self.weight_column,
             self.location_column,
+            self.from_column,
+            self.to_column,
         )
         return tuple(dict.fromkeys(n for n in names if n is not None))
 
@@ -214,10 +240,11 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
         )
     col = {k: _str_key(columns, k, "columns.") for k in _COLUMN_KEYS}
     given = [k for k in ("date", "datetime", "month") if col[k] is not None]
-    if len(given) != 1:
+    window_start = not given and col["datetime_from"] is not None
+    if len(given) != 1 and not window_start:
         raise MappingError(
-            f"{origin}: [columns] needs exactly one of `date`, `datetime` or `month`, got"
-            f" {given or 'none'}"
+            f"{origin}: [columns] needs exactly one of `date`, `datetime` or `month` (or a"
+            f" `datetime_from` window start), got {given or 'none'}"
         )
     lonlat = [k for k in ("lon", "lat") if col[k] is not None]
     en = [k for k in ("easting", "northing") if col[k] is not None]
@@ -234,15 +261,18 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
             f"{origin}: [categories] must map partner category text to store category text,"
             " e.g. \"Noise nuisance\" = \"Anti-social behaviour\""
         )
-    kind = given[0]
+    kind = given[0] if given else "datetime"
     date_format = col["date_format"] or "iso"
     if kind == "month" and date_format == "iso":
         date_format = "%Y-%m"
+    window_format = col["window_format"] or (date_format if kind == "datetime" else "iso")
+    if window_start and col["date_format"] is None:
+        date_format = window_format
     return ColumnMapping(
         source=source,
         force=_str_key(data, "force", "") or source,
         time_kind=kind,
-        time_column=col[kind],
+        time_column=col[kind] if given else col["datetime_from"],
         date_format=date_format,
         category_column=col["category"],
         category_value=col["category_value"],
@@ -254,6 +284,9 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
         clock_format=col["time_format"] or "%H:%M:%S",
         weight_column=col["weight"],
         location_column=col["location"],
+        from_column=col["datetime_from"],
+        to_column=col["datetime_to"],
+        window_format=window_format,
         categories=MappingProxyType(dict(categories)),
         timezone=_str_key(data, "timezone", "") or "Europe/London",
         sheet=_str_key(data, "sheet", ""),

@@ -15,8 +15,9 @@ each listed area's stops are its busiest cells (:func:`micro_place_stops`: the `
 units of the area with the highest priority; an H3 resolution-9 cell is about 0.1 km2, a few street
 blocks), and the dwell applies at each stop, not to the area as a whole.
 
-When partner data carry a time of day (``occurred_at``), :func:`time_profile` gives the day-of-week x
-hour-of-day concentration and :func:`plot_time_profile` draws it. police.uk publishes the month only:
+When partner data carry a time of day (``occurred_at``), :func:`geo_csp.timeprofile.time_profile` gives
+the day-of-week x hour-of-day concentration (re-exported here with :func:`peak_window` and
+:func:`plot_time_profile`). police.uk publishes the month only:
 for those rows the list says "no time of day in the data" and never invents one. The times come only
 from victim-reported records (:func:`geo_csp.sources.timing_incidents`: never stop and search or
 proactively found offences), and each "when" names the sources they came from.
@@ -34,13 +35,12 @@ from geo_csp import schema, sources
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.boundaries import assign_to_polygons
 from geo_csp.settings import WORKING_CRS
+from geo_csp.timeprofile import DAYS, peak_window, plot_time_profile, time_profile
 
 __all__ = ["DAYS", "MEASURES", "PatrolParams", "micro_place_stops", "patrol_priorities", "peak_window",
            "plot_time_profile", "time_profile"]
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NO_TIME = "no time of day in the data (police.uk gives the month only)"
-_ZONE_LABELS = {"Europe/London": "UK time"}
 DOSAGE_SOURCE = "Koper 1995, Justice Quarterly 12(4); Telep, Mitchell & Weisburd 2014"
 #: Columns places can be ranked by, the default first, with the words a patrol sheet uses for them.
 MEASURES = {schema.PREDICTED_N: "expected incidents next month", schema.HARM: "harm", schema.N: "incidents"}
@@ -95,94 +95,6 @@ class PatrolParams:
 def _number(value: float) -> str:
     """A measure for a patrol sheet: thousands separated, no float noise."""
     return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.2g}"
-
-
-def time_profile(incidents: pd.DataFrame, *, tz: str = "Europe/London", weight_col: str | None = None) -> pd.DataFrame:
-    """Incidents by day of week (rows, Mon-Sun) and local hour of day (columns 0-23).
-
-    Parameters
-    ----------
-    incidents
-        Rows with ``occurred_at``: UTC instants, as the store holds them (``schema.OCCURRED_AT``).
-        Naive timestamps are taken as UTC, as the schema defines the column; convert local clock times
-        with ``.dt.tz_localize("Europe/London")`` first. Hours and days are then local clock time in
-        ``tz`` (BST in summer, GMT in winter).
-        Rows without a time are left out and counted in ``attrs["n_untimed"]``.
-    tz
-        Local time zone.
-    weight_col
-        Optional column of weights (e.g. harm); otherwise each row counts 1.
-
-    Raises
-    ------
-    SchemaError
-        When no row has a time of day (e.g. police.uk data, which is month-only).
-    """
-    if schema.OCCURRED_AT not in incidents.columns:
-        raise SchemaError(
-            "the incidents have no 'occurred_at' column: no time of day is known (police.uk gives the month only); "
-            "a time profile needs partner data with times"
-        )
-    times = pd.to_datetime(incidents[schema.OCCURRED_AT])
-    timed = times.notna().to_numpy()
-    if not timed.any():
-        raise SchemaError(
-            f"none of the {len(incidents)} incidents has a time of day (police.uk gives the month only); "
-            "a time profile needs partner data with times"
-        )
-    local = times[timed]
-    local = (local.dt.tz_convert(tz) if local.dt.tz is not None else local.dt.tz_localize("UTC").dt.tz_convert(tz))
-    weights = incidents.loc[timed, weight_col].to_numpy(dtype="float64") if weight_col else np.ones(int(timed.sum()))
-    cell = local.dt.day_of_week.to_numpy() * 24 + local.dt.hour.to_numpy()
-    grid = np.bincount(cell, weights=weights, minlength=7 * 24).reshape(7, 24)
-    out = pd.DataFrame(grid, index=pd.Index(DAYS, name="day"), columns=pd.RangeIndex(24, name="hour"))
-    out.attrs["n_timed"] = int(timed.sum())
-    out.attrs["n_untimed"] = int((~timed).sum())
-    out.attrs["tz"] = tz
-    return out
-
-
-def peak_window(profile: pd.DataFrame, *, hours: int = 4) -> dict[str, object]:
-    """The busiest run of ``hours`` consecutive hours (wrapping midnight) and the busiest days.
-
-    Returns ``start_hour``, ``end_hour`` (exclusive), ``hour_share`` (share of incidents in the window),
-    ``days`` (days above the daily average, busiest first) and ``text`` for a patrol sheet, with the
-    hours in the profile's time zone (``"UK time"`` for Europe/London).
-    """
-    by_hour = profile.to_numpy().sum(axis=0)
-    total = by_hour.sum()
-    if total <= 0:
-        raise ParameterError("the time profile is empty")
-    wrapped = np.concatenate([by_hour, by_hour[: hours - 1]])
-    sums = np.convolve(wrapped, np.ones(hours), mode="valid")[:24]
-    start = int(np.argmax(sums))
-    by_day = profile.to_numpy().sum(axis=1)
-    order = np.argsort(-by_day, kind="stable")
-    days = [DAYS[i] for i in order if by_day[i] > by_day.mean()]
-    share = float(sums[start] / total)
-    end = (start + hours) % 24
-    zone = _ZONE_LABELS.get(str(profile.attrs.get("tz", "")), str(profile.attrs.get("tz", "local time")))
-    text = f"{start:02d}:00-{end:02d}:00 {zone} ({share:.0%} of incidents)" + (f", busiest {', '.join(days[:3])}" if days else "")
-    return {"start_hour": start, "end_hour": end, "hour_share": share, "days": days, "text": text}
-
-
-def plot_time_profile(profile: pd.DataFrame, *, title: str | None = None, ax: object | None = None) -> object:
-    """Heatmap of a :func:`time_profile` (days x hours); returns the matplotlib Figure."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 3.6))
-    else:
-        fig = ax.figure
-    image = ax.imshow(profile.to_numpy(), aspect="auto", cmap="YlOrRd", origin="upper")
-    ax.set_yticks(range(7), list(profile.index))
-    ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
-    ax.set_xlabel(f"hour of day ({profile.attrs.get('tz', 'local time')})")
-    n = profile.attrs.get("n_timed", int(profile.to_numpy().sum()))
-    ax.set_title(title or f"When incidents happen ({n} with a time of day)")
-    fig.colorbar(image, ax=ax, label="incidents")
-    fig.tight_layout()
-    return fig
 
 
 def patrol_priorities(

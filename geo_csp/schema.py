@@ -19,6 +19,8 @@ FORCE: Final = "force"  # police.uk force slug ("lancashire"); for partner data 
 MONTH: Final = "month"  # "YYYY-MM"; always present; police.uk has nothing finer
 OCCURRED_DATE: Final = "occurred_date"  # date32, null when only the month is known
 OCCURRED_AT: Final = "occurred_at"  # timestamp (UTC), null unless the source gives a time of day
+OCCURRED_FROM: Final = "occurred_from"  # timestamp (UTC): start of a from/to window (burglary found later), else null
+OCCURRED_TO: Final = "occurred_to"  # timestamp (UTC): end of that window, null when the time is exact
 CRIME_TYPE: Final = "crime_type"  # police.uk category, or the partner's mapped category
 LON: Final = "lon"
 LAT: Final = "lat"
@@ -44,6 +46,8 @@ INCIDENT_SCHEMA: Final = pa.schema(
         pa.field(MONTH, pa.string(), nullable=False),
         pa.field(OCCURRED_DATE, pa.date32()),
         pa.field(OCCURRED_AT, pa.timestamp("us", tz="UTC")),
+        pa.field(OCCURRED_FROM, pa.timestamp("us", tz="UTC")),
+        pa.field(OCCURRED_TO, pa.timestamp("us", tz="UTC")),
         pa.field(CRIME_TYPE, pa.string(), nullable=False),
         pa.field(LON, pa.float64()),
         pa.field(LAT, pa.float64()),
@@ -92,6 +96,7 @@ REASONS: Final = {
     "malformed_row": "the row has the wrong number of fields",
     "duplicate_id": "the partner record id repeats an earlier row of the same file",
     "bad_weight": "the mapped weight is not a non-negative number",
+    "bad_window": "the mapped datetime_from/datetime_to window is unreadable, ends before it starts, or has an end without a start",
 }
 
 SOURCE_STREET: Final = "police_uk_street"

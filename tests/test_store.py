@@ -284,6 +284,7 @@ def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
     columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
     # the part's key, the derived id and the columns with no value are not written into it
     left_out = {*store.PART_KEY_COLUMNS, schema.INCIDENT_ID, schema.OCCURRED_DATE, schema.OCCURRED_AT,
+                schema.OCCURRED_FROM, schema.OCCURRED_TO,
                 schema.OBJECT_OF_SEARCH, schema.CRIME_ID, schema.OUTCOME, schema.CONTEXT}  # blank in this file
     assert set(columns) == set(schema.INCIDENT_COLUMNS) - left_out
     assert {c for c, m in columns.items() if m.is_stats_set} == {schema.LOCATED}
