@@ -31,6 +31,7 @@ navigation = st.navigation(
     [
         st.Page(f"{PAGES}/map.py", title="Map", icon=":material/map:", default=True),
         st.Page(f"{PAGES}/trends.py", title="Trends", icon=":material/show_chart:"),
+        st.Page(f"{PAGES}/when.py", title="When", icon=":material/schedule:"),
         st.Page(f"{PAGES}/gaps.py", title="Gaps and priorities", icon=":material/priority_high:"),
         st.Page(f"{PAGES}/walkabout.py", title="Walkabout planner", icon=":material/directions_walk:"),
         st.Page(f"{PAGES}/review.py", title="Operation review", icon=":material/fact_check:"),

@@ -36,7 +36,7 @@ from geo_csp import schema
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
-__all__ = ["DAYS", "NteParams", "aoristic_weights", "busiest_window", "incident_windows", "night_time_economy", "peak_window",
+__all__ = ["DAYS", "NteParams", "aoristic_weights", "area_time_profile", "busiest_window", "incident_windows", "night_time_economy", "peak_window",
            "plot_time_profile", "time_profile"]
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -296,6 +296,7 @@ class NteParams:
 
     @property
     def evening_label(self) -> str:
+        """The window as "18:00-04:00"."""
         return f"{self.evening_start_hour:02d}:00-{self.evening_end_hour:02d}:00"
 
 
@@ -352,3 +353,51 @@ def night_time_economy(incidents: pd.DataFrame, premises: gpd.GeoDataFrame, *,
     out = out.sort_values(["n_evening", schema.N], ascending=False, kind="mergesort").reset_index(drop=True)
     out.attrs["nte_params"] = {**asdict(params), "evening": params.evening_label}
     return out
+
+
+def area_time_profile(incidents: pd.DataFrame, area: shapely.Geometry | None = None, *, aoristic: bool = True,
+                      share: float = 0.5) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """The profile of an area from its timed victim-reported incidents, and its busiest window.
+
+    Parameters
+    ----------
+    incidents
+        Store incidents (any sources): only timed rows of victim-reported sources are used
+        (:func:`geo_csp.sources.timing_incidents`: never stop and search, never police.uk months).
+    area
+        Polygon (EPSG:27700) to keep incidents in; ``None`` keeps all.
+    aoristic, share
+        As :func:`time_profile` and :func:`busiest_window`.
+
+    Returns
+    -------
+    (profile, window, timed)
+        The 7 x 24 profile (``attrs["sources"]`` names the sources used), :func:`busiest_window`'s
+        result, and the timed incidents used.
+
+    Raises
+    ------
+    ParameterError
+        No timed victim-reported incident (in the area).
+    """
+    from geo_csp import sources
+
+    timed, names = sources.timing_incidents(incidents)
+    if timed.empty:
+        held = sorted(incidents[schema.SOURCE].astype(str).unique()) if schema.SOURCE in incidents.columns else []
+        raise ParameterError(
+            f"no timed victim-reported incidents among sources {held or 'none'}: police.uk street crime has the "
+            "month only and stop and search is police activity; ingest a partner extract with a date-time "
+            "(geo-csp ingest --mapping FILE) or choose its source"
+        )
+    if area is not None:
+        shapely.prepare(area)
+        inside = shapely.intersects_xy(area, timed[schema.EASTING].to_numpy(dtype="float64"),
+                                       timed[schema.NORTHING].to_numpy(dtype="float64"))
+        timed = timed[inside]
+        if timed.empty:
+            raise ParameterError("no timed victim-reported incident lies in this area; choose a larger area")
+        names = tuple(sorted(timed[schema.SOURCE].astype(str).unique())) if schema.SOURCE in timed.columns else ()
+    profile = time_profile(timed, aoristic=aoristic)
+    profile.attrs["sources"] = list(names)
+    return profile, busiest_window(profile, share=share), timed

@@ -327,3 +327,12 @@ def test_weekly_periods_for_timed_sources_and_refused_for_police_uk(app: AppTest
     app.multiselect(key="sources").set_value(["council_asb"]).run()
     at = _page(app, "trends")
     assert "Counts per week" in " ".join(c.value for c in at.caption)
+
+
+def test_when_page_shows_the_town_centre_evening(app: AppTest) -> None:
+    at = _page(app, "when")
+    assert at.title[0].value == "When incidents happen"
+    at.selectbox(key="when_area").set_value("Bury Town Centre").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _metric(at, "Busiest window").startswith(("17:00", "18:00", "19:00"))
+    assert int(_metric(at, "Timed incidents").replace(",", "")) > 100

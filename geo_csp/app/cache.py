@@ -697,3 +697,23 @@ def area_story(store_dir: str, stamp: float, months: tuple[str, ...], *, area_id
     )
     facts.pop("series", None)
     return story.area_story(facts, months_label=months_label), facts
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def area_time_profile(store_dir: str, stamp: float, months: tuple[str, ...], *, area: str | None,
+                      sources: tuple[str, ...] | None, share: float, aoristic: bool) -> tuple[pd.DataFrame, dict, str]:
+    """:func:`geo_csp.timeprofile.area_time_profile` of a named place, ward, H3 cell (or the whole store)."""
+    from geo_csp import geography as geography_mod
+    from geo_csp import timeprofile
+
+    frame = store.read_incidents(store_dir, months=list(months) if months else None,
+                                 sources=list(sources) if sources else None, located_only=True)
+    label, geom = "the whole borough", None
+    if area is not None:
+        geo = geography(store_dir, stamp)
+        if geo is None:
+            raise RuntimeError("this store has no named places or wards to choose from")
+        polygon, kind = geography_mod.resolve_place(area, geo)
+        label, geom = f"{polygon['name'].iloc[0]} ({kind})", polygon.geometry.iloc[0]
+    profile, window, _ = timeprofile.area_time_profile(frame, geom, aoristic=aoristic, share=share)
+    return profile, window, label
