@@ -83,6 +83,8 @@ SMALL_COUNT = 20
 #: Share of the borough an operation's footprint must cover to count as borough-wide (a day of action).
 BOROUGH_WIDE_SHARE = 0.95
 CONFIDENCE = 0.95
+#: Monthly counts varying this many times more than Poisson get a caveat with the factor to widen intervals by.
+DISPERSION_WARN = 1.5
 NOT_DISTINGUISHABLE = "not distinguishable from zero"
 
 
@@ -441,6 +443,14 @@ def _monthly(incidents: pd.DataFrame, geoms: dict[str, shapely.Geometry], month_
     return out
 
 
+def _dispersion(counts: np.ndarray) -> float:
+    """Variance over mean of monthly counts (1 for Poisson); NaN for fewer than 6 months or no incidents."""
+    counts = counts[np.isfinite(counts)]
+    if len(counts) < 6 or counts.mean() <= 0:
+        return float("nan")
+    return float(counts.var(ddof=1) / counts.mean())
+
+
 def _before_check(monthly: np.ndarray, *, before: tuple[int, int], data_lo: int, has_control: bool,
                   confidence: float) -> dict[str, object]:
     """Regression to the mean / pre-trend: the before window against every earlier month of the data."""
@@ -732,10 +742,19 @@ def review_operation(
                 f"Against the {base.replace('_', ' ')} baseline the target did not improve relative to the control, "
                 "so the Weighted Displacement Quotient is not meaningful there."
             )
-    caveats.append(
-        "Intervals assume Poisson counts; crime is often more variable than that (overdispersed), so the true "
-        "uncertainty can be wider than shown."
-    )
+    dispersion = _dispersion(monthly[0, : int(b1) - int(data_lo) + 1])
+    check["dispersion"] = dispersion
+    if np.isfinite(dispersion) and dispersion > DISPERSION_WARN:
+        caveats.append(
+            f"Intervals assume Poisson counts, but the target's monthly counts before the operation vary "
+            f"{dispersion:.1f} times as much as Poisson counts would (seasonality, sprees): read every interval "
+            f"as about {np.sqrt(dispersion):.1f} times wider than shown."
+        )
+    else:
+        caveats.append(
+            "Intervals assume Poisson counts; crime is often more variable than that (overdispersed), so the true "
+            "uncertainty can be wider than shown."
+        )
     caveats.append(
         "police.uk locations are moved to the nearest anonymous snap point and dated by month only, so "
         "incidents near the footprint's edge may fall on either side and part-months are counted whole."

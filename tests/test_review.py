@@ -486,6 +486,15 @@ def test_before_window_check_flags_a_peak_and_a_pre_trend() -> None:
     # already falling: 15 a month in the before window
     low = review.review_operation(_history({"2025-01": 15, "2025-02": 15, "2025-03": 15}), **kw)
     assert low.before_check["status"] == "already falling"
+    # steady counts: no overdispersion caveat; counts swinging 10/50 a month: intervals flagged as too narrow
+    assert flat.before_check["dispersion"] == 0.0
+    assert not any("times as much as Poisson" in c for c in flat.caveats)
+    swings = {m: (10 if i % 2 else 50) for i, m in enumerate(periods_range("2023-01", "2025-03"))}
+    swing = review.review_operation(_history(swings), **kw)
+    # 27 months alternating 50/10 (14 x 50, 13 x 10): mean 30.74, sample variance 415.38 -> 13.51
+    values = np.array([50 if i % 2 == 0 else 10 for i in range(27)], dtype=float)
+    assert_allclose(swing.before_check["dispersion"], values.var(ddof=1) / values.mean())
+    assert any("13.5 times as much as Poisson" in c and "3.7 times wider" in c for c in swing.caveats)
     # the data start with the before window: cannot be checked
     short = review.review_operation(_history({}), **{**kw, "start": "2023-04-01", "end": "2023-06-30"})
     assert short.before_check["status"] == "not checked"
