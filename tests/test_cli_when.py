@@ -32,3 +32,15 @@ def test_when_refuses_police_uk_and_unknown_places(demo_borough):
     assert result.exit_code != 0 and "month only" in str(result.exception)
     result = runner.invoke(app, ["when", "--store", store, "--area", "Atlantis"])
     assert result.exit_code != 0 and "not a hotspot area" in str(result.exception)
+
+
+def test_nearrepeat_refuses_police_uk_and_runs_on_timed_records(demo_borough, tmp_path):
+    store = str(demo_borough.store_dir)
+    result = runner.invoke(app, ["nearrepeat", "--store", store])  # the demo's burglaries are police.uk only
+    assert result.exit_code != 0 and "months only" in str(result.exception)
+    csv = tmp_path / "series.csv"
+    result = runner.invoke(app, ["nearrepeat", "--store", store, "--source", "council_asb", "--crime-type",
+                                 "Anti-social behaviour", "--permutations", "99", "--csv", str(csv)])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert "99 permutations" in result.output and "Knox ratio" in result.output
+    assert csv.exists()

@@ -12,7 +12,8 @@ PACKAGE = Path(geo_csp.__file__).parent
 LAYERS = [  # each module may import only from its own layer or the ones before it
     {"settings", "schema", "cluster", "periods", "mapping", "store", "ingest", "sources", "grid",
      "boundaries", "geography", "harm", "weights", "national", "demo"},  # data
-    {"cube", "trends", "hotspots", "areas", "analysis", "predict", "backtest", "review", "timeprofile"},  # analysis
+    {"cube", "trends", "hotspots", "areas", "analysis", "predict", "backtest", "review", "timeprofile",
+     "nearrepeat"},  # analysis
     {"layers", "coverage", "routes", "priorities"},  # planning
     {"disclosure", "display", "story", "figures", "maps", "table", "evidence"},  # outputs
     {"cli", "app"},  # shells

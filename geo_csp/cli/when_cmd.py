@@ -88,3 +88,53 @@ def when_command(
         fig = timeprofile.plot_time_profile(profile, title=f"When: {label} ({profile.attrs['n_timed']:,} timed incidents)")
         fig.savefig(png, dpi=110)
         console.print(f"wrote {png}")
+
+
+@app.command("nearrepeat")
+def nearrepeat_command(
+    store_dir: Annotated[Path, typer.Option("--store", help="Store folder.")] = settings.DEFAULT_STORE_DIR,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Timed source (repeatable; default every "
+                                                     "source whose records all carry a day).")] = None,
+    crime_type: Annotated[list[str] | None, typer.Option("--crime-type", help="Category (repeatable; default "
+                                                         "Burglary).")] = None,
+    distance_m: Annotated[float, typer.Option("--distance-m", help="Near in space (metres).")] = 200.0,
+    days: Annotated[float, typer.Option("--days", help="Near in time (days).")] = 14.0,
+    since: Annotated[str | None, typer.Option("--since", help="First month (YYYY-MM) of the incidents tested.")] = None,
+    permutations: Annotated[int, typer.Option("--permutations", help="Shuffles of the dates.")] = 999,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffles.")] = 0,
+    min_size: Annotated[int, typer.Option("--min-size", help="Smallest series listed.")] = 3,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the series here.")] = None,
+) -> None:
+    """Near-repeat alert: Knox space-time test against shuffled dates, and the series to look at."""
+    from geo_csp import nearrepeat, periods, schema, store
+
+    types = crime_type or ["Burglary"]
+    frame = store.read_incidents(store_dir, sources=source or None, crime_types=types, located_only=True)
+    if since is not None:
+        periods.validate_months([since], name="--since")
+        frame = frame[frame[schema.MONTH].astype(str) >= since]
+    if source is None and len(frame):  # only sources whose records carry a day (police.uk has months only)
+        dated = frame[schema.OCCURRED_DATE].notna().groupby(frame[schema.SOURCE].astype(str)).all()
+        frame = frame[frame[schema.SOURCE].astype(str).isin(dated[dated].index)]
+        if frame.empty:
+            raise ParameterError(
+                f"the store {store_dir} holds no {', '.join(types)} records with a day: police.uk publishes months "
+                "only and is never given a day; ingest a timed partner extract (geo-csp ingest --mapping FILE)"
+            )
+    params = nearrepeat.NearRepeatParams(distance_m=distance_m, days=days, permutations=permutations, seed=seed,
+                                         min_size=min_size)
+    result = nearrepeat.knox_test(frame, params=params)
+    sources_used = ", ".join(sorted(frame[schema.SOURCE].astype(str).unique()))
+    out.print(f"{', '.join(types)} from {sources_used}: {result.text}", soft_wrap=True)
+    shown = result.table.assign(expected=result.table["expected"].round(1), knox_ratio=result.table["knox_ratio"].round(2))
+    out.print(shown.to_string(index=False), soft_wrap=True)
+    series = nearrepeat.near_repeat_series(frame, params=params)
+    if series.empty:
+        out.print(f"No series of {min_size} or more incidents within {distance_m:g} m and {days:g} days.")
+    else:
+        cols = ["series_id", "n", "first_date", "last_date", "location", "radius_m"]
+        out.print(f"Series to look at ({len(series)}), latest first:")
+        out.print(series[cols].head(20).round(0).to_string(index=False), soft_wrap=True)
+    if csv is not None:
+        series.to_csv(csv, index=False)
+        console.print(f"wrote {csv}")
