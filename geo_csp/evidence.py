@@ -335,6 +335,7 @@ def _residents_denominator_note(area_name: str, area_rate: float, borough_rate: 
 def _concentration_out_of_sample(
     street: pd.DataFrame, geom: shapely.Geometry, b_geom: shapely.Geometry, *, trend_months: np.ndarray,
     rate_months: np.ndarray, geo: StoreGeography, harm_index: str, public: bool, threshold: int,
+    study_area: Any = None,
 ) -> dict[str, Any]:
     """The concentration of hotspot areas defined on the earlier months, measured on the rate months.
 
@@ -352,7 +353,9 @@ def _concentration_out_of_sample(
         return out
     out["defined_on"] = [str(earlier[0]), str(earlier[-1])]
     early = street[street[schema.MONTH].isin(earlier)]
+    early = early[early[schema.LOCATED].to_numpy(dtype=bool)]
     hot = analysis.run_hotspots(early, months=(str(earlier[0]), str(earlier[-1])), named_places=geo.named_places,
+                                study_area=study_area,
                                 wards=None if "wards" in geo.shipped else _wards_or_empty(geo), harm_index=harm_index)
     areas = hot.areas
     overlap = shapely.area(shapely.intersection(areas.geometry.to_numpy(), geom)) if len(areas) else np.array([])
@@ -363,8 +366,8 @@ def _concentration_out_of_sample(
     pick = areas.iloc[int(np.argmax(overlap))]
     late = street[street[schema.MONTH].isin(rate_months)]
     x, y = late[schema.EASTING].to_numpy(), late[schema.NORTHING].to_numpy()
-    in_borough = shapely.contains_xy(b_geom, x, y)
-    n_area = int((shapely.contains_xy(pick.geometry, x, y) & in_borough).sum())
+    in_borough = shapely.intersects_xy(b_geom, x, y)  # a point on an outline is inside, as in the counts
+    n_area = int((shapely.intersects_xy(pick.geometry, x, y) & in_borough).sum())
     n_borough = int(in_borough.sum())
     share = n_area / n_borough if n_borough else np.nan
     land = shapely.area(shapely.intersection(pick.geometry, b_geom)) / shapely.area(b_geom)
@@ -537,9 +540,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     if kind == "hotspot area":
         oos = _concentration_out_of_sample(street, geom, b_geom, trend_months=trend_months, rate_months=rate_months,
                                            geo=geo, harm_index=params.harm_index, public=params.public,
-                                           threshold=rule.threshold)
+                                           threshold=rule.threshold, study_area=study_area)
     denominator_note, visited = _residents_denominator_note(
-        str(area["name"].iloc[0]), float(rates.loc["Area", "All crime"]), float(rates.loc["Borough", "All crime"]))
+        str(area["name"].iloc[0]), float(rates.loc["Area", main]), float(rates.loc["Borough", main]))
 
     # hotspot cells inside the area (centroid inside)
     cents = shapely.centroid(hot.units.geometry.to_numpy())
