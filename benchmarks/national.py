@@ -188,7 +188,7 @@ def peers(n_path: Path, out_path: Path, *, max_periods: int, max_units: int) -> 
 
 
 def compare(a: Path, b: Path) -> str:
-    """"identical" when the two runs' unit tables are equal, else what differs."""
+    """The word "identical" when the two runs' unit tables are equal, else what differs."""
     x, y = pd.read_parquet(a), pd.read_parquet(b)
     if len(x) != len(y):
         return f"DIFFERENT: {len(x)} vs {len(y)} units"
