@@ -784,10 +784,10 @@ def _partner_html(pack: EvidencePack) -> str:
 def _maps(pack: EvidencePack) -> dict[str, Any]:
     name = pack.figures["area_name"]
     wards = pack.wards
-    detail = figures.hotspot_map(borough=pack.borough, area=pack.area, units=pack.units, points=pack.points,
+    detail = figures.hotspot_figure(borough=pack.borough, area=pack.area, units=pack.units, points=pack.points,
                                  context_units=pack.context_units, wards=wards,
                                  title=f"{name}: hotspot classes", synthetic=pack.synthetic)
-    overview = figures.hotspot_map(borough=pack.borough, area=pack.area, units=None, zoom_to_area=False,
+    overview = figures.hotspot_figure(borough=pack.borough, area=pack.area, units=None, zoom_to_area=False,
                                    wards=wards, title=f"{name} in the borough", synthetic=pack.synthetic,
                                    figsize_in=(6.0, 6.0))
     trend = figures.trend_chart(pack.monthly, title=f"{name}: crimes per month",

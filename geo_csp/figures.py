@@ -45,7 +45,7 @@ __all__ = [
     "figure_texts",
     "figure_to_data_uri",
     "figure_bytes",
-    "hotspot_map",
+    "hotspot_figure",
     "meeting_map",
     "save_figure",
     "stamp_synthetic",
@@ -101,7 +101,7 @@ def _check_crs(frame: gpd.GeoDataFrame | None, name: str) -> None:
         raise CRSError(f"`{name}` is {frame.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
 
 
-def hotspot_map(
+def hotspot_figure(
     *,
     borough: gpd.GeoDataFrame,
     area: gpd.GeoDataFrame | None = None,

@@ -18,7 +18,7 @@ from geo_csp.figures import (
     CATEGORY_COLOURS,
     figure_texts,
     figure_to_data_uri,
-    hotspot_map,
+    hotspot_figure,
     save_figure,
     trend_chart,
 )
@@ -37,7 +37,7 @@ UNITS = gpd.GeoDataFrame(
 
 def test_map_has_legend_scalebar_north_arrow_attribution_and_stamp():
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([382_200, 382_700], [408_200, 408_300]), crs="EPSG:27700")
-    fig = hotspot_map(borough=BOROUGH, area=AREA, units=UNITS, points=pts, title="Test", synthetic=True)
+    fig = hotspot_figure(borough=BOROUGH, area=AREA, units=UNITS, points=pts, title="Test", synthetic=True)
     ax = fig.axes[0]
     bars = [a for a in ax.artists if isinstance(a, ScaleBar)]
     assert len(bars) == 1 and bars[0].dx == 1.0 and bars[0].units == "m"
@@ -60,7 +60,7 @@ def test_map_has_legend_scalebar_north_arrow_attribution_and_stamp():
 
 
 def test_map_without_stamp_or_points_and_osm_attribution():
-    fig = hotspot_map(borough=BOROUGH, units=UNITS, osm=True)
+    fig = hotspot_figure(borough=BOROUGH, units=UNITS, osm=True)
     texts = figure_texts(fig)
     assert SYNTHETIC_LABEL not in texts
     assert any(OSM_ATTRIBUTION in t for t in texts)
@@ -80,9 +80,9 @@ def test_trend_chart_gaps_and_stamp():
 
 def test_errors():
     with pytest.raises(CRSError, match="reproject"):
-        hotspot_map(borough=BOROUGH.to_crs("EPSG:4326"))
+        hotspot_figure(borough=BOROUGH.to_crs("EPSG:4326"))
     with pytest.raises(SchemaError, match="category"):
-        hotspot_map(borough=BOROUGH, units=UNITS.drop(columns=schema.CATEGORY))
+        hotspot_figure(borough=BOROUGH, units=UNITS.drop(columns=schema.CATEGORY))
     with pytest.raises(SchemaError, match="at least one month"):
         trend_chart(pd.DataFrame())
 
@@ -99,7 +99,7 @@ def test_legends_sit_outside_the_data():
     ax = fig.axes[0]
     legend, axes = _bbox(fig, ax.get_legend()), _bbox(fig, ax)
     assert legend.y1 <= axes.y0 + 1, "the trend legend overlaps the plotting area"
-    fig = hotspot_map(borough=BOROUGH, area=AREA, units=UNITS)
+    fig = hotspot_figure(borough=BOROUGH, area=AREA, units=UNITS)
     ax = fig.axes[0]
     assert _bbox(fig, ax.get_legend()).y1 <= _bbox(fig, ax).y0 + 1, "the map legend covers the map"
 
@@ -111,7 +111,7 @@ def test_map_context_wards_and_nearby_cells():
     near = gpd.GeoDataFrame({schema.CATEGORY: ["former hotspot", "persistent hotspot"]},
                             geometry=[shapely.box(383_000, 408_000, 383_500, 408_500),
                                       shapely.box(381_500, 408_000, 382_000, 408_500)], crs="EPSG:27700")
-    fig = hotspot_map(borough=BOROUGH, area=AREA, units=UNITS, context_units=near, wards=wards)
+    fig = hotspot_figure(borough=BOROUGH, area=AREA, units=UNITS, context_units=near, wards=wards)
     ax = fig.axes[0]
     texts = figure_texts(fig)
     assert "West" in texts and "East" in texts  # ward names label the zoomed map

@@ -122,7 +122,7 @@ def test_matplotlib_figures_show_any_name_as_given(name):
     cells = _cells([name, "Other"])
     borough = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 1000, Y0 + 500)], crs="EPSG:27700")
     wards = cells[[schema.WARD_NAME, "geometry"]].assign(**{schema.WARD_CODE: ["W1", "W2"]})
-    fig = figures.hotspot_map(borough=borough, area=borough, units=cells, wards=wards, title=name)
+    fig = figures.hotspot_figure(borough=borough, area=borough, units=cells, wards=wards, title=name)
     fig.canvas.draw()  # mathtext would raise here on "$...$"
     texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [fig.axes[0].get_title()]
     assert name in texts
