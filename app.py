@@ -30,6 +30,7 @@ PAGES = "geo_csp/app/pages"
 navigation = st.navigation(
     [
         st.Page(f"{PAGES}/map.py", title="Map", icon=":material/map:", default=True),
+        st.Page(f"{PAGES}/meeting.py", title="Meeting sheet", icon=":material/groups:"),
         st.Page(f"{PAGES}/trends.py", title="Trends", icon=":material/show_chart:"),
         st.Page(f"{PAGES}/when.py", title="When", icon=":material/schedule:"),
         st.Page(f"{PAGES}/gaps.py", title="Gaps and priorities", icon=":material/priority_high:"),

@@ -159,6 +159,20 @@ def test_walkabout_page_plans_a_route_to_every_demo_area(app: AppTest) -> None:
     assert _metric(at, "Total").endswith("of 60 min")
 
 
+def test_meeting_page_puts_priorities_gaps_and_route_on_one_screen(app: AppTest) -> None:
+    at = _page(app, "meeting")
+    assert at.title[0].value == "Meeting sheet"
+    assert [h.value for h in at.header if h.value != "geo-csp"] == ["1. Top priorities", "2. Gaps in partner cover", "3. This week's walkabout"]
+    priorities = at.dataframe[0].value
+    assert 1 <= len(priorities) <= 5 and "Rank" in priorities.columns and "rank" not in priorities.columns
+    assert sum("Trend over the months" in m.value for m in at.markdown) >= 1  # the top areas' stories
+    assert any(m.label == "No activity at all" for m in at.metric)
+    assert len(at.get("image")) == 1  # the route map
+    route = at.dataframe[-1].value
+    assert list(route.columns) == ["Stop", "Place", "Arrive", "What to look for"] and len(route) >= 4
+    assert "Download the meeting sheet's route (PDF)" in [b.label for b in at.get("download_button")]
+
+
 def test_review_page_shows_comparison_and_caveats(app: AppTest) -> None:
     at = _page(app, "review")
     ops = at.selectbox(key="review_operation")

@@ -531,9 +531,9 @@ def walk_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def walk_sheet(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_args: dict[str, Any], title: str,
-               start_clock: str, synthetic: bool, fmt: str, **hotspot_args: Any) -> bytes:
-    """The printable walkabout sheet (route map, stops, times, what to look for) as HTML or PDF bytes."""
+def walk_map_png(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_args: dict[str, Any], synthetic: bool,
+                 **hotspot_args: Any) -> bytes:
+    """The walkabout's printable route map (hotspots, route, numbered stops, start hub) as PNG bytes."""
     plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     fill, legend = maps.unit_colours(result.units, colour_by=schema.PATTERN)
@@ -541,7 +541,19 @@ def walk_sheet(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_ar
                               areas=result.areas, route=plan.route_frame(), stops=plan.stops,
                               hub=walk_hub(store_dir, stamp, plan_args["hub"]), synthetic=synthetic,
                               figsize_in=(10.0, 7.0))
-    page = plan.to_html(title=title, map_uri=figures.figure_to_data_uri(fig, dpi=110), start_clock=start_clock)
+    return figures.figure_bytes(fig, format="png", dpi=110)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def walk_sheet(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_args: dict[str, Any], title: str,
+               start_clock: str, synthetic: bool, fmt: str, **hotspot_args: Any) -> bytes:
+    """The printable walkabout sheet (route map, stops, times, what to look for) as HTML or PDF bytes."""
+    import base64
+
+    plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
+    png = walk_map_png(store_dir, stamp, months, plan_args=plan_args, synthetic=synthetic, **hotspot_args)
+    map_uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    page = plan.to_html(title=title, map_uri=map_uri, start_clock=start_clock)
     if fmt == "html":
         return page.encode("utf-8")
     import weasyprint

@@ -74,6 +74,8 @@ if evidence:
 folium_view.show(view, key="walk_map", height=560)
 
 start_clock = start.strftime("%H:%M")
+st.session_state["walk_plan_args"] = plan_args  # the meeting sheet shows this walk
+st.session_state["walk_start_clock"] = start_clock
 clock = plan.clock_times(start_clock)
 table = plan.stops.assign(arrive=clock["arrive"], depart=clock["depart"])
 st.subheader("Stops")
