@@ -15,7 +15,7 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
     {"cube", "trends", "hotspots", "areas", "analysis", "predict", "backtest", "review", "timeprofile",
      "nearrepeat"},  # analysis
     {"layers", "coverage", "routes", "priorities"},  # planning
-    {"disclosure", "display", "story", "figures", "maps", "table", "evidence"},  # outputs
+    {"disclosure", "display", "story", "figures", "maps", "table", "evidence", "tasking"},  # outputs
     {"cli", "app"},  # shells
 ]
 LAYER = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -20,6 +20,7 @@ from geo_csp.cli import (  # noqa: F401 - each command module registers its comm
     ingest_cmd,
     planning_cmd,
     scale_cmd,
+    tasking_cmd,
     when_cmd,
 )
 from geo_csp.cli._app import app

@@ -1,0 +1,46 @@
+"""``geo-csp tasking``: the one-page tasking sheet for the last period (HTML, PDF and XLSX)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo_csp import settings
+from geo_csp.cli._app import app, console, out
+
+
+@app.command("tasking")
+def tasking_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for tasking.html, tasking.pdf and tasking.xlsx.")],
+    store_dir: Annotated[Path, typer.Option("--store", help="Store folder.")] = settings.DEFAULT_STORE_DIR,
+    period: Annotated[str, typer.Option("--period", help="month (police.uk) or, for timed partner sources, week, "
+                                        "fortnight or 28day.")] = "month",
+    group: Annotated[str | None, typer.Option("--group", help="Crime group (default all crime and ASB).")] = None,
+    crime_type: Annotated[list[str] | None, typer.Option("--crime-type", help="Category (repeatable).")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Source (repeatable; default police.uk "
+                                                     "street crime).")] = None,
+    unit: Annotated[str, typer.Option("--unit", help="h3, ward or lsoa.")] = "h3",
+) -> None:
+    """What changed in the last period: entered, remained and left hot spots, escalation, repeat locations, stops."""
+    from geo_csp import priorities, schema, tasking
+    from geo_csp.cli._common import read_located, run_hotspots
+
+    result = run_hotspots(store_dir, None, unit, None, period, crime_type, group, source, "count")
+    incidents = read_located(store_dir, crime_type, source or list(result.metadata.get("sources") or []) or None,
+                             group)
+    stops = None
+    if len(result.areas):
+        measure = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
+        ranked = priorities.patrol_priorities(result.areas, params=priorities.PatrolParams(measure=measure, top_n=5))
+        stops = ranked[["rank", "id", "name", "priority", "visits"]]
+    sheet = tasking.tasking_sheet(result, incidents, stops=stops, title=f"Tasking sheet: {result.cube.period_labels[-1]}")
+    written = tasking.write_tasking(sheet, out_dir)
+    for name, table in sheet.comparisons.items():
+        counts = table["status"].value_counts()
+        out.print(f"{name}: {counts.get('entered', 0)} entered, {counts.get('remained', 0)} remained, "
+                  f"{counts.get('left', 0)} left (Jaccard {sheet.jaccard[name]:.2f}); "
+                  f"{int(table['escalating'].sum())} escalating", soft_wrap=True)
+    for path in written.values():
+        console.print(f"wrote {path}")

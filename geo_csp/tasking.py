@@ -1,0 +1,275 @@
+"""The tasking sheet: what changed in the last period, against the one before and the same period a year earlier.
+
+For a hotspot run (:func:`geo_csp.analysis.run_hotspots`) the sheet lists
+
+- the hot units (significant Gi* hot spots) of the last period that were not hot in the comparison
+  period (**entered**), those hot in both (**remained**) and those no longer hot (**left**), with the
+  Jaccard index |both| / |either| of the two sets (1: the same places, 0: none in common);
+- **escalating** units: more incidents in the last period than in the comparison period, beyond what
+  chance allows (one-sided exact conditional test: given the two periods' total, the last period's
+  share is tested against one half, p < 0.05);
+- the **top repeat locations**: police.uk's snap-point labels ("On or near ...") with their counts
+  over the last 3, 6 and 12 months (a snap point stands for several nearby addresses: it is a place
+  to look at, not an address);
+- statistical caution: a period of few incidents moves by chance (a count of ``n`` varies by about
+  ``2 sqrt(n)`` from one period to the next with nothing changed), so lists from short windows or
+  small counts are marked, and the sheet says so.
+
+The year-earlier comparison is the period 12 months (52 weeks, 26 fortnights, 13 28-day periods)
+before the last; it is left out, and the sheet says why, when the cube does not reach back so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from geo_csp import periods, schema
+from geo_csp._errors import ParameterError
+
+__all__ = ["TaskingParams", "TaskingSheet", "change_lists", "repeat_locations", "tasking_sheet",
+           "write_tasking"]
+
+#: Periods back to "the same period a year earlier", per period kind.
+YEAR_BACK = {"month": 12, "quarter": 4, "year": 1, "week": 52, "fortnight": 26, "28day": 13}
+_STATUS_ORDER = ("entered", "remained", "left")
+_ROWS = 8  # rows per list on the printed page (all of them in the XLSX)
+
+
+@dataclass(frozen=True)
+class TaskingParams:
+    """What the sheet compares and how cautious it is; written into the sheet.
+
+    Parameters
+    ----------
+    alpha
+        Significance of the escalation test.
+    min_incidents
+        Periods (borough-wide) with fewer incidents than this get a caution line.
+    top_locations
+        Repeat locations listed.
+    location_months
+        Windows (months, ending with the last month) of the repeat-location counts.
+    """
+
+    alpha: float = 0.05
+    min_incidents: int = 100
+    top_locations: int = 10
+    location_months: tuple[int, ...] = (3, 6, 12)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ParameterError(f"`alpha` must be in (0, 1); got {self.alpha!r}")
+        if not self.location_months or any(m < 1 for m in self.location_months):
+            raise ParameterError(f"`location_months` must be positive month counts; got {self.location_months!r}")
+
+
+def change_lists(hot_cold: np.ndarray, counts: np.ndarray, unit_ids: pd.Index, *, last: int = -1,
+                 before: int = -2, alpha: float = 0.05) -> tuple[pd.DataFrame, float]:
+    """Entered / remained / left hot units between two periods, escalation, and the Jaccard index.
+
+    Parameters
+    ----------
+    hot_cold
+        ``(n_units, n_periods)`` +1 hot / -1 cold / 0 (:attr:`geo_csp.hotspots.CubeAnalysis.hot_cold`).
+    counts
+        ``(n_units, n_periods)`` incidents.
+    unit_ids
+        The units, in row order.
+    last, before
+        The two periods compared (column positions).
+    alpha
+        Significance of the escalation test.
+
+    Returns
+    -------
+    (pandas.DataFrame, float)
+        Units hot in either period or escalating, indexed by ``unit_id``: ``status`` (entered, remained,
+        left, or "" when hot in neither), ``n_last``, ``n_before``, ``change``, ``p_escalation``,
+        ``escalating``; and the Jaccard index of the two hot sets (NaN when both are empty).
+    """
+    hc = np.asarray(hot_cold)
+    n = np.asarray(counts, dtype="float64")
+    hot_last, hot_before = hc[:, last] == 1, hc[:, before] == 1
+    n_last, n_before = n[:, last], n[:, before]
+    total = n_last + n_before
+    # P(X >= n_last) for X ~ Binomial(n_last + n_before, 1/2): the last period's excess beyond chance
+    p = np.where(total > 0, stats.binom.sf(n_last - 1, total, 0.5), 1.0)
+    escalating = (n_last > n_before) & (p < alpha)
+    status = np.select([hot_last & ~hot_before, hot_last & hot_before, ~hot_last & hot_before],
+                       list(_STATUS_ORDER), default="")
+    keep = hot_last | hot_before | escalating
+    union = int((hot_last | hot_before).sum())
+    jaccard = float((hot_last & hot_before).sum() / union) if union else float("nan")
+    out = pd.DataFrame({"status": status, "n_last": n_last, "n_before": n_before, "change": n_last - n_before,
+                        "p_escalation": p, "escalating": escalating},
+                       index=pd.Index(np.asarray(unit_ids, dtype=object), name=schema.UNIT_ID))[keep]
+    order = out["status"].map({s: i for i, s in enumerate(_STATUS_ORDER)}).fillna(len(_STATUS_ORDER))
+    out = out.assign(_o=order).sort_values(["_o", "change"], ascending=[True, False], kind="mergesort")
+    return out.drop(columns="_o"), jaccard
+
+
+def repeat_locations(incidents: pd.DataFrame, *, last_month: str, months: tuple[int, ...] = (3, 6, 12),
+                     top: int = 10) -> pd.DataFrame:
+    """The snap-point labels with most incidents over the last ``months`` windows ending ``last_month``.
+
+    Returns a frame ``location`` and one ``n_<k>m`` column per window, ordered by the shortest window
+    then the longer ones; generic labels ("On or near Parking Area") are left out: they name a kind of
+    place, not a place.
+    """
+    if schema.LOCATION not in incidents.columns:
+        return pd.DataFrame(columns=["location", *[f"n_{k}m" for k in months]])
+    last = int(periods.months_to_index([last_month])[0])
+    idx = periods.months_to_index(incidents[schema.MONTH].astype(str).to_numpy())
+    label = incidents[schema.LOCATION].astype("string").str.strip()
+    bare = label.str.replace(r"^On or near\s*", "", regex=True)
+    ok = (label.notna() & (bare != "") & ~bare.isin(list(schema.POLICE_UK_GENERIC_LOCATIONS))).to_numpy()
+    cols = {}
+    for k in sorted(months):
+        window = ok & (idx > last - k) & (idx <= last)
+        cols[f"n_{k}m"] = label[window].value_counts()
+    table = pd.DataFrame(cols).fillna(0).astype(np.int64)
+    table = table.sort_values(list(table.columns), ascending=False, kind="mergesort").head(top)
+    return table.rename_axis("location").reset_index()
+
+
+@dataclass(frozen=True)
+class TaskingSheet:
+    """The sheet's parts: comparisons, repeat locations, recommended stops, cautions and parameters."""
+
+    title: str
+    last_label: str
+    comparisons: dict[str, pd.DataFrame]
+    jaccard: dict[str, float]
+    totals: dict[str, float]
+    locations: pd.DataFrame
+    stops: pd.DataFrame
+    cautions: list[str]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams | None = None,
+                  stops: pd.DataFrame | None = None, title: str = "Tasking sheet") -> TaskingSheet:
+    """The sheet for the last period of a hotspot run.
+
+    Parameters
+    ----------
+    result
+        A :class:`geo_csp.analysis.HotspotResult` (its cube, Gi* hot/cold and units).
+    incidents
+        The incidents the run counted (for the repeat locations); not modified.
+    params
+        :class:`TaskingParams`.
+    stops
+        Recommended stops (e.g. :func:`geo_csp.priorities.patrol_priorities`), shown as given.
+    title
+        The sheet's heading.
+    """
+    params = params or TaskingParams()
+    cube = result.cube
+    kind = cube.params["period"]
+    n_periods = cube.n.shape[1]
+    if n_periods < 2:
+        raise ParameterError(f"the tasking sheet compares periods: this run has {n_periods}; choose a longer window")
+    labels = [str(p) for p in cube.period_labels]
+    hc = result.analysis.hot_cold
+    comparisons, jaccard = {}, {}
+    pairs = {f"against the {periods.period_word(kind)} before ({labels[-2]})": -2}
+    back = YEAR_BACK[kind]
+    cautions = []
+    if n_periods > back:
+        pairs[f"against a year earlier ({labels[-1 - back]})"] = -1 - back
+    else:
+        cautions.append(f"No year-earlier comparison: the run holds {n_periods} {periods.period_word(kind)}s, "
+                        f"fewer than the {back + 1} needed.")
+    units = result.units
+    where = pd.DataFrame({"area": units[schema.AREA_ID].to_numpy(dtype=object),
+                          "ward": units[schema.WARD_NAME].to_numpy(dtype=object)}, index=cube.units.index)
+    names = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else pd.Series(dtype=object)
+    where["area"] = where["area"].map(lambda a: f"{a} {names.get(a, '')}".strip() if isinstance(a, str) else "")
+    for name, col in pairs.items():
+        table, jaccard[name] = change_lists(hc, cube.n, cube.units.index, before=col, alpha=params.alpha)
+        comparisons[name] = table.join(where).astype({"n_last": np.int64, "n_before": np.int64, "change": np.int64})
+    totals = {labels[-1]: float(cube.n[:, -1].sum()), labels[-2]: float(cube.n[:, -2].sum())}
+    n_last = totals[labels[-1]]
+    if n_last < params.min_incidents:
+        cautions.append(f"Only {n_last:,.0f} incidents in {labels[-1]}: with so few, hot spots come and go by chance; "
+                        "read the lists as places to check, not as change.")
+    if periods.is_day_period(kind):
+        cautions.append(f"{periods.period_word(kind).capitalize()}s are short windows: a count of n moves by about "
+                        "2 x sqrt(n) between periods with nothing changed.")
+    cautions.append("A count of n in one period and m in another differ beyond chance only when the escalation "
+                    f"test says so (p < {params.alpha:g}); a place entering or leaving the hot list can be chance "
+                    "at the edge of significance.")
+    last_month = cube.params["months"][1]
+    locations = repeat_locations(incidents, last_month=last_month, months=params.location_months,
+                                 top=params.top_locations)
+    return TaskingSheet(title=title, last_label=labels[-1], comparisons=comparisons, jaccard=jaccard, totals=totals,
+                        locations=locations, stops=stops if stops is not None else pd.DataFrame(), cautions=cautions,
+                        params={**asdict(params), "period": kind, "months": cube.params["months"],
+                                "sources": cube.params.get("sources"), "crime_types": cube.params.get("crime_types"),
+                                "group": cube.params.get("group")})
+
+
+def _html(sheet: TaskingSheet) -> str:
+    from geo_csp.table import frame_html
+
+    parts = [f"<h1>{_esc(sheet.title)}</h1>",
+             f"<p class='sub'>Last period: <b>{_esc(sheet.last_label)}</b>; incidents "
+             + ", ".join(f"{_esc(k)}: {v:,.0f}" for k, v in sheet.totals.items()) + "</p>",
+             "<div class='caution'><b>Caution.</b> " + " ".join(_esc(c) for c in sheet.cautions) + "</div>"]
+    for name, table in sheet.comparisons.items():
+        j = sheet.jaccard[name]
+        counts = table["status"].value_counts()
+        parts.append(f"<h2>Hot spots {_esc(name)}</h2><p>{counts.get('entered', 0)} entered, "
+                     f"{counts.get('remained', 0)} remained, {counts.get('left', 0)} left; Jaccard "
+                     f"{'n/a' if np.isnan(j) else f'{j:.2f}'}; {int(table['escalating'].sum())} escalating.</p>")
+        shown = table.head(_ROWS).assign(p_escalation=table["p_escalation"].head(_ROWS).round(3),
+                                          escalating=table["escalating"].head(_ROWS).map({True: "yes", False: ""}))
+        more = f"<p class='sub'>{len(table) - _ROWS} more in the XLSX.</p>" if len(table) > _ROWS else ""
+        parts.append(frame_html(shown, text_columns=["status", "area", "ward"]) + more)
+    parts.append("<h2>Top repeat locations (police.uk snap points)</h2>")
+    parts.append(frame_html(sheet.locations, index=False, text_columns=["location"]))
+    if len(sheet.stops):
+        parts.append("<h2>Recommended stops</h2>" + frame_html(sheet.stops, index=False))
+
+    style = ("<style>@page{size:A4;margin:10mm} body{font-family:sans-serif;font-size:7.5pt} h1{font-size:13pt;"
+             "margin:0} h2{font-size:9.5pt;margin:5pt 0 1pt} p{margin:1pt 0} table{border-collapse:collapse} "
+             "td,th{border:1px solid #bbb;padding:0.5pt 3pt} .sub{color:#444} .caution{background:#fff4d6;"
+             "padding:3pt;margin:3pt 0}</style>")
+    return f"<!doctype html><html><head><meta charset='utf-8'>{style}</head><body>{''.join(parts)}</body></html>"
+
+
+def _esc(text: Any) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def write_tasking(sheet: TaskingSheet, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``tasking.html``, ``tasking.pdf`` (weasyprint) and ``tasking.xlsx``; returns name -> path."""
+    from weasyprint import HTML
+
+    from geo_csp._escape import spreadsheet_safe
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    page = _html(sheet)
+    paths = {"tasking.html": out / "tasking.html", "tasking.pdf": out / "tasking.pdf", "tasking.xlsx": out / "tasking.xlsx"}
+    paths["tasking.html"].write_text(page, encoding="utf-8")
+    HTML(string=page).write_pdf(paths["tasking.pdf"])
+    with pd.ExcelWriter(paths["tasking.xlsx"]) as xl:
+        for i, (name, table) in enumerate(sheet.comparisons.items()):
+            spreadsheet_safe(table.reset_index()).to_excel(xl, sheet_name=f"hot spots {i + 1}", index=False)
+        spreadsheet_safe(sheet.locations).to_excel(xl, sheet_name="repeat locations", index=False)
+        if len(sheet.stops):
+            spreadsheet_safe(sheet.stops).to_excel(xl, sheet_name="stops", index=False)
+        notes = pd.DataFrame({"note": [*sheet.comparisons, *sheet.cautions],
+                              "value": [sheet.jaccard[k] for k in sheet.comparisons] + [None] * len(sheet.cautions)})
+        spreadsheet_safe(notes).to_excel(xl, sheet_name="notes", index=False)
+    return paths
