@@ -28,6 +28,13 @@ hotspot area from :func:`geo_csp.analysis.run_hotspots`, a named place, a ward) 
 suppression across area / rest / borough / force), derives rates and shares from the published
 counts, and leaves out incident points and partner data; asking for them in public mode raises
 :class:`~geo_csp._errors.DisclosureError`. The suppression audit is written outside the pack folder.
+
+Differencing across packs: every public pack written is recorded in its store
+(:data:`PUBLIC_REGISTER_NAME`: outline, months, published area counts). A later public pack whose
+outline holds an earlier one's, or lies inside it, would publish two counts whose difference is the
+crimes between the outlines, known to within the rounding; where that pins a count of 1 to
+``threshold - 1``, the group's area counts (and its monthly trend) are suppressed, with the reason in
+the audit. Outlines that only overlap bound nothing small (each side's own part stays unknown).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -253,6 +261,119 @@ def _store_boroughs(store_dir: str | Path, config: dict[str, Any],
     borough = areas[hit.to_numpy()].iloc[:1]
     others = areas[~hit.to_numpy()]
     return borough, (others if len(others) else None)
+
+
+PUBLIC_REGISTER_NAME = "public_packs.json"
+"""In the store folder: every public pack written from the store (its area outline, months and published
+area counts), so a later public pack is checked against them for differencing (:func:`_exposed_by_earlier_packs`)."""
+
+
+def _public_register(store_dir: str | Path) -> list[dict[str, Any]]:
+    path = Path(store_dir) / PUBLIC_REGISTER_NAME
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return []
+
+
+def _exposed_by_earlier_packs(
+    store_dir: str | Path, geom: shapely.Geometry, x: np.ndarray, y: np.ndarray, recent: np.ndarray,
+    masks: dict[str, np.ndarray], published: pd.DataFrame, rate_months: np.ndarray, rule: DisclosureParams,
+) -> tuple[list[str], pd.DataFrame]:
+    """Crime groups whose published area count, set against an earlier public pack of the same months,
+    would reveal a small count: the attacker's view of two nested outlines.
+
+    With one outline inside the other (the part of one outside the other has no area), the crimes
+    between them are the difference of two published counts, known to within the rounding (each
+    published count is within ``round_to / 2`` of the truth). If that difference could be pinned
+    below ``threshold`` while the true count there is not zero, the group's area counts are suppressed
+    (and the audit says why, without the value). Outlines that only overlap leave each side's own part
+    unknown and nonnegative, so they bound nothing small.
+    """
+    exposed: list[str] = []
+    rows = []
+    months = [str(m) for m in rate_months]
+    for entry in _public_register(store_dir):
+        if entry.get("rate_months") != [months[0], months[-1]]:
+            continue
+        between = _nested_with(entry, geom, x, y)
+        if between is None:
+            continue
+        for g, mask in masks.items():
+            was, now = entry["area_counts"].get(g), published.loc["Area", g]
+            if was is None or not np.isfinite(now) or g in exposed:
+                continue
+            true = int((between & mask & recent).sum())
+            most = abs(float(now) - float(was)) + rule.round_to  # the largest difference the roundings allow
+            if 0 < true < rule.threshold and most < rule.threshold:
+                exposed.append(g)
+                rows.append(("Area", g, "cross-output", "nested_pack_difference: with the public pack for "
+                             f"{entry.get('area_name', 'another area')}, the crimes between the two outlines "
+                             "would be known to be below the threshold", f"pack {entry.get('area_name', '')}"))
+    return exposed, pd.DataFrame(rows, columns=["row", "column", "step", "reason", "group"])
+
+
+def _nested_with(entry: dict[str, Any], geom: shapely.Geometry, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """The crimes between ``geom`` and an earlier pack's outline when one holds the other, else None."""
+    old = shapely.from_wkt(entry["area_wkt"])
+    tol = 1e-6 * max(shapely.area(geom), shapely.area(old), 1.0)
+    new_outside = shapely.area(shapely.difference(geom, old)) > tol
+    old_outside = shapely.area(shapely.difference(old, geom)) > tol
+    if new_outside and old_outside:
+        return None  # overlapping, not nested: the parts outside each other are unbounded
+    in_new = shapely.contains_xy(geom, x, y)
+    in_old = shapely.contains_xy(old, x, y)
+    return (in_new & ~in_old) if new_outside else (in_old & ~in_new)
+
+
+def _exposed_months(store_dir: str | Path, geom: shapely.Geometry, x: np.ndarray, y: np.ndarray,
+                    masks: dict[str, np.ndarray], monthly: pd.DataFrame, month_of: np.ndarray,
+                    rule: DisclosureParams) -> tuple[list[str], pd.DataFrame]:
+    """Crime groups whose monthly trend, set against a nested earlier public pack's, would pin a small
+    monthly count between the outlines (as :func:`_exposed_by_earlier_packs` for the 12-month counts)."""
+    exposed: list[str] = []
+    rows = []
+    for entry in _public_register(store_dir):
+        between = _nested_with(entry, geom, x, y)
+        if between is None:
+            continue
+        for g, mask in masks.items():
+            earlier = entry.get("monthly", {}).get(g, {})
+            if g in exposed or not earlier:
+                continue
+            for month, now in monthly[g].items():
+                was = earlier.get(str(month))
+                if was is None or not np.isfinite(now):
+                    continue
+                true = int((between & mask & (month_of == month)).sum())
+                if 0 < true < rule.threshold and abs(float(now) - was) + rule.round_to < rule.threshold:
+                    exposed.append(g)
+                    rows.append((str(month), g, "cross-output", "nested_pack_difference: with the public pack for "
+                                 f"{entry.get('area_name', 'another area')}, a month's crimes between the two "
+                                 "outlines would be known to be below the threshold",
+                                 f"pack {entry.get('area_name', '')}"))
+                    break
+    return exposed, pd.DataFrame(rows, columns=["row", "column", "step", "reason", "group"])
+
+
+def _register_public_pack(pack: EvidencePack) -> None:
+    """Record a public pack in its store's register (see :data:`PUBLIC_REGISTER_NAME`)."""
+    entries = _public_register(pack.store_dir)
+    counts = pack.tables["counts"]
+    entry = {
+        "area_name": pack.figures["area_name"],
+        "area_wkt": pack.area.geometry.iloc[0].wkt,
+        "rate_months": list(pack.figures["rate_months"]),
+        "area_counts": {g: (None if pd.isna(counts.loc["Area", g]) else float(counts.loc["Area", g])) for g in GROUPS},
+        "monthly": {g: {str(m): (None if pd.isna(v) else float(v)) for m, v in pack.monthly[g].items()} for g in GROUPS},
+        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if entry["area_wkt"] in {e["area_wkt"] for e in entries if e.get("rate_months") == entry["rate_months"]}:
+        return
+    path = Path(pack.store_dir) / PUBLIC_REGISTER_NAME
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps([*entries, entry], indent=1), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _resolve_area(params: EvidenceParams, hot_areas: gpd.GeoDataFrame,
@@ -497,6 +618,15 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         prot = protect_table(counts, params=rule, row_total=None, column_total=None, hierarchy=hierarchy)
         pub_counts = prot.published.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         audit_parts.append(prot.audit.assign(table="counts"))
+        # differencing against the public packs already published from this store (nested areas)
+        exposed, diff_audit = _exposed_by_earlier_packs(
+            store_dir, geom, x, y, recent, masks, pd.DataFrame(pub_counts, index=counts.index, columns=counts.columns),
+            rate_months, rule)
+        for g in exposed:
+            j = list(counts.columns).index(g)
+            pub_counts[[rows.index("Area"), rows.index("Rest of borough")], j] = np.nan
+        if len(diff_audit):
+            audit_parts.append(diff_audit.assign(table="counts"))
     else:
         pub_counts = counts.to_numpy(dtype=float)
     pub = pd.DataFrame(pub_counts, index=counts.index, columns=counts.columns)
@@ -515,6 +645,12 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         mprot = protect_table(monthly, params=rule, row_total="Total", column_total=None)
         monthly_pub = mprot.published.drop(columns="Total").astype("Float64").T.astype(float)
         audit_parts.append(mprot.audit.assign(table="monthly"))
+        exposed_months, month_audit = _exposed_months(store_dir, geom, x, y, masks, monthly_pub,
+                                                      street[schema.MONTH].astype(str).to_numpy(), rule)
+        for g in {*exposed, *exposed_months}:  # a nested earlier pack's months would difference the same crimes
+            monthly_pub[g] = np.nan
+        if len(month_audit):
+            audit_parts.append(month_audit.assign(table="monthly"))
     else:
         monthly_pub = monthly.T.astype(float)
 
@@ -925,4 +1061,6 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
     }
     written["manifest.json"] = out / "manifest.json"
     written["manifest.json"].write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")
+    if pack.params.public:
+        _register_public_pack(pack)
     return written

@@ -1,0 +1,181 @@
+"""The differencing attacker against public outputs: from published (rounded, suppressed) counts of
+public packs and their known outlines, recover any count below the threshold; the attack must fail.
+
+The attacker knows every outline and that each published count is within ``round_to / 2`` of the
+truth (a suppressed one is only known to be >= 0), and solves for the largest value a hidden count
+can take (scipy's linear programme). A count is disclosed when its true value is between 1 and
+``threshold - 1`` and the attacker can show it is below ``threshold``.
+
+Attacks: two public packs of nested outlines (a ward, and the ward with a few streets more), the
+12 months of a pack's trend against its 12-month count (monthly against the longer period), the
+area against the rest of the borough and the borough (ward against borough). Also: the public
+GeoPackage, HTML and PDF are read back for incident points and partner layers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from scipy.optimize import linprog
+
+from geo_csp import boundaries, evidence, schema, store
+from geo_csp.disclosure import DisclosureParams
+from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
+
+RULE = DisclosureParams()
+HALF = RULE.round_to / 2
+
+
+@pytest.fixture()
+def demo_copy(demo_borough, tmp_path: Path) -> Path:  # noqa: ANN001
+    """A copy of the demo borough (its store gets a register of public packs: the shared one stays as it is)."""
+    root = tmp_path / "demo"
+    shutil.copytree(demo_borough.out_dir, root)
+    return root / "store"
+
+
+def _max_hidden(published: list[float | None], rows: list[list[int]], n: int, target: int) -> float:
+    """The largest value unknown ``target`` can take: ``rows[k]`` lists the unknowns summed by published
+    value ``k`` (None: suppressed, no constraint); every unknown is a nonnegative count."""
+    a_ub, b_ub = [], []
+    for value, members in zip(published, rows, strict=True):
+        if value is None or not np.isfinite(value):
+            continue
+        row = np.zeros(n)
+        row[members] = 1.0
+        a_ub += [row, -row]
+        b_ub += [value + HALF, -(value - HALF)]
+    c = np.zeros(n)
+    c[target] = -1.0
+    res = linprog(c, A_ub=np.array(a_ub) if a_ub else None, b_ub=np.array(b_ub) if b_ub else None,
+                  bounds=[(0, None)] * n, method="highs")
+    return np.inf if res.status == 3 else -res.fun
+
+
+def _ward_and_streets_more(store_dir: Path) -> tuple[shapely.Geometry, shapely.Geometry, pd.DataFrame]:
+    """A ward, the ward with a small square of streets next to it added, and the true crimes in that
+    square (police.uk street rows of the trend window): 1 to 3 in the last 12 months."""
+    inc = store.read_incidents(store_dir, sources=[schema.SOURCE_STREET], located_only=True)
+    last = sorted(inc[schema.MONTH].unique())[-12:]
+    pts = shapely.points(inc[schema.EASTING].to_numpy(), inc[schema.NORTHING].to_numpy())
+    recent = inc[schema.MONTH].isin(last).to_numpy()
+    for ward in boundaries.load_wards().to_crs(27700).geometry:
+        ring = shapely.difference(ward.buffer(250), ward)
+        for p in pts[recent & shapely.contains(ring, pts)][:300]:
+            square = shapely.difference(shapely.box(p.x - 40, p.y - 40, p.x + 40, p.y + 40), ward)
+            inside = shapely.contains(square, pts)
+            if 1 <= int((inside & recent).sum()) <= 3:
+                return ward, shapely.union(ward, square), inc[inside]
+    pytest.skip("no small square of a few crimes next to a ward in the demo")
+
+
+def _pack(store_dir: Path, geom: shapely.Geometry, name: str, out: Path) -> evidence.EvidencePack:
+    pack = build_evidence(store_dir, EvidenceParams(area_polygon_wkt=geom.wkt, area_label=name, rate_months=12,
+                                                    public=True))
+    write_evidence(pack, out / name)
+    return pack
+
+
+def _nested_attack(small: evidence.EvidencePack, large: evidence.EvidencePack, between: pd.DataFrame) -> list[str]:
+    """Every small count between two nested outlines the attacker pins below the threshold: per crime
+    group the 12-month counts, and each month of the trend (x = inside the small outline, z = between)."""
+    found = []
+    months = small.figures["rate_months"]
+    for g, types in evidence.GROUPS.items():
+        rows = between[between[schema.CRIME_TYPE].isin(types)]
+        true = int(rows[schema.MONTH].between(months[0], months[1]).sum())
+        a, b = small.tables["counts"].loc["Area", g], large.tables["counts"].loc["Area", g]
+        if 0 < true < RULE.threshold and _max_hidden([a, b], [[0], [0, 1]], 2, 1) < RULE.threshold:
+            found.append(f"{g}: {true} between the outlines, shown to be below {RULE.threshold}")
+        per_month = rows[schema.MONTH].value_counts()
+        for month in small.monthly.index:
+            true_m = int(per_month.get(month, 0))
+            ma, mb = small.monthly.loc[month, g], large.monthly.loc[month, g]
+            if 0 < true_m < RULE.threshold and _max_hidden([ma, mb], [[0], [0, 1]], 2, 1) < RULE.threshold:
+                found.append(f"{g} {month}: {true_m} between the outlines, shown to be below {RULE.threshold}")
+    return found
+
+
+def test_nested_public_packs_do_not_reveal_the_crimes_between_them(demo_copy: Path, tmp_path: Path,
+                                                                   demo_borough) -> None:  # noqa: ANN001
+    ward, larger, between = _ward_and_streets_more(demo_copy)
+    # without the register (the ward's pack never published from this store), the attack works
+    fresh = tmp_path / "fresh"
+    shutil.copytree(demo_borough.out_dir, fresh)
+    unguarded_small = build_evidence(fresh / "store", EvidenceParams(area_polygon_wkt=ward.wkt, area_label="ward",
+                                                                     rate_months=12, public=True))
+    unguarded_large = build_evidence(fresh / "store", EvidenceParams(area_polygon_wkt=larger.wkt,
+                                                                     area_label="larger", rate_months=12, public=True))
+    assert _nested_attack(unguarded_small, unguarded_large, between), "the attack has no teeth"
+    # published one after the other from the same store: the second is checked against the first
+    small = _pack(demo_copy, ward, "ward", tmp_path / "packs")
+    large = _pack(demo_copy, larger, "larger", tmp_path / "packs")
+    assert _nested_attack(small, large, between) == []
+    assert large.audit is not None and large.audit["reason"].str.startswith("nested_pack_difference").any()
+    # the other way round (the larger outline first) is caught too
+    again = tmp_path / "again"
+    shutil.copytree(demo_borough.out_dir, again)
+    first = _pack(again / "store", larger, "larger", tmp_path / "packs2")
+    second = _pack(again / "store", ward, "ward", tmp_path / "packs2")
+    assert _nested_attack(second, first, between) == []
+    assert len(json.loads((again / "store" / evidence.PUBLIC_REGISTER_NAME).read_text())) == 2
+
+
+def test_months_against_the_year_and_area_against_borough(demo_copy: Path, tmp_path: Path) -> None:
+    ward = boundaries.load_wards().to_crs(27700).geometry.iloc[0]
+    small_box = shapely.box(380_300, 410_700, 380_450, 410_850)  # a few crimes: suppressed cells to attack
+    for name, geom in (("ward", ward), ("small", small_box)):
+        pack = _pack(demo_copy, geom, name, tmp_path)
+        private = build_evidence(demo_copy, EvidenceParams(area_polygon_wkt=geom.wkt, area_label=name, rate_months=12))
+        counts, true = pack.tables["counts"], private.tables["counts"]
+        months = list(pack.figures["rate_months"])
+        window = [m for m in pack.monthly.index if months[0] <= m <= months[1]]
+        true_monthly = private.monthly.loc[window]
+        for g in evidence.GROUPS:
+            # the 12 months of the trend and the 12-month count: one equation over the months
+            published = [pack.monthly.loc[m, g] for m in window] + [counts.loc["Area", g]]
+            rows = [[k] for k in range(len(window))] + [list(range(len(window)))]
+            for k, m in enumerate(window):
+                if not np.isfinite(pack.monthly.loc[m, g]) and 0 < true_monthly.loc[m, g] < RULE.threshold:
+                    assert _max_hidden(published, rows, len(window), k) >= RULE.threshold, (name, g, m)
+            # area + rest of borough = borough (the ward against the borough)
+            published = [counts.loc[r, g] for r in ("Area", "Rest of borough", "Borough")]
+            for k, r in enumerate(("Area", "Rest of borough")):
+                if 0 < true.loc[r, g] < RULE.threshold:
+                    assert _max_hidden(published, [[0], [1], [0, 1]], 2, k) >= RULE.threshold, (name, g, r)
+            shown = counts[g].dropna().to_numpy()
+            assert ((shown % RULE.round_to == 0) & (shown >= RULE.threshold)).all()
+
+
+def test_public_files_hold_no_points_and_no_partner_data(demo_copy: Path, tmp_path: Path) -> None:
+    from pypdfium2 import PdfDocument
+
+    pack = build_evidence(demo_copy, EvidenceParams(area="Bury Town Centre", public=True))
+    written = write_evidence(pack, tmp_path / "public")
+    layers = {name for name, _ in pyogrio.list_layers(written["area.gpkg"])}
+    assert layers == {"area", "hotspot_cells"}
+    for layer in layers:
+        frame = pyogrio.read_dataframe(written["area.gpkg"], layer=layer)
+        assert set(frame.geometry.geom_type) <= {"Polygon", "MultiPolygon"}
+        assert schema.N not in frame.columns
+    html_text = written["report.html"].read_text(encoding="utf-8")
+    pdf = PdfDocument(str(written["report.pdf"]))
+    pdf_text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    for text in (html_text, pdf_text):
+        assert "Partner data, coverage and gaps" not in text
+        for partner in ("CCTV view", "Walkabouts within", "ASB reports to the council", "Nearest community hub"):
+            assert partner not in text
+    assert "Public version: disclosure control applied" in pdf_text.replace("\r\n", " ").replace("\n", " ")
+    assert not [p for p in written if p.endswith(".csv") and "council" in p]
+    for path in written.values():
+        if path.suffix == ".csv" and path.parent == tmp_path / "public":
+            frame = pd.read_csv(path, index_col=0)
+            numbers = pd.to_numeric(frame.stack(), errors="coerce").dropna()
+            assert len(numbers) >= 0  # counts read back; their rounding is checked above
