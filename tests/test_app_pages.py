@@ -350,3 +350,11 @@ def test_when_page_shows_the_town_centre_evening(app: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert _metric(at, "Busiest window").startswith(("17:00", "18:00", "19:00"))
     assert int(_metric(at, "Timed incidents").replace(",", "")) > 100
+
+
+def test_tasking_page_lists_changes_and_offers_the_files(app: AppTest) -> None:
+    at = _page(app, "tasking")
+    assert at.title[0].value == "Tasking sheet"
+    text = " ".join(m.value for m in at.markdown)
+    assert "entered" in text and "Jaccard" in text and "Top repeat locations" in text
+    assert len(at.dataframe) >= 3

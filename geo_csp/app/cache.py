@@ -733,3 +733,25 @@ def area_time_profile(store_dir: str, stamp: float, months: tuple[str, ...], *, 
         label, geom = f"{polygon['name'].iloc[0]} ({kind})", polygon.geometry.iloc[0]
     profile, window, _ = timeprofile.area_time_profile(frame, geom, aoristic=aoristic, share=share)
     return profile, window, label
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def tasking_files(store_dir: str, stamp: float, months: tuple[str, ...], **hotspot_args: Any) -> dict[str, Any]:
+    """The tasking sheet (:func:`geo_csp.tasking.tasking_sheet`) of the chosen run: its tables and file bytes."""
+    import tempfile
+
+    from geo_csp import priorities, tasking
+
+    result = hotspots(store_dir, stamp, months, **hotspot_args)
+    frame = incidents(store_dir, stamp, months, sources=hotspot_args.get("sources"), columns=HOTSPOT_COLUMNS)
+    stops = None
+    if len(result.areas):
+        measure = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
+        ranked = priorities.patrol_priorities(result.areas, params=priorities.PatrolParams(measure=measure, top_n=5))
+        stops = ranked[["rank", "id", "name", "priority", "visits"]]
+    sheet = tasking.tasking_sheet(result, frame, stops=stops, title=f"Tasking sheet: {result.cube.period_labels[-1]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = tasking.write_tasking(sheet, tmp)
+        files = {name: path.read_bytes() for name, path in paths.items()}
+    return {"comparisons": sheet.comparisons, "jaccard": sheet.jaccard, "locations": sheet.locations,
+            "stops": sheet.stops, "cautions": sheet.cautions, "last": sheet.last_label, "files": files}
