@@ -34,7 +34,9 @@ __all__ = [
     "chainey_categories",
     "explain",
     "mann_kendall",
+    "mann_kendall_hamed_rao",
     "recent_window",
+    "sens_slope",
 ]
 
 MK_VAR_S: Final = schema.MK_VAR_S
@@ -159,6 +161,70 @@ def mann_kendall(values: np.ndarray, *, chunk_rows: int = 200_000) -> pd.DataFra
     )
 
 
+def sens_slope(values: np.ndarray, *, chunk_rows: int = 20_000) -> np.ndarray:
+    """Theil-Sen slope of every row: the median of (x_j - x_i) / (j - i) over all pairs i < j.
+
+    What ``pymannkendall.sens_slope`` computes (its ``slope``), vectorised over rows.
+    """
+    x = _as_2d(values, "values")
+    n_rows, n = x.shape
+    if n < 2:
+        return np.zeros(n_rows)
+    i, j = np.triu_indices(n, k=1)
+    gap = (j - i).astype(np.float64)
+    return np.concatenate([
+        np.median((x[a : a + chunk_rows, j] - x[a : a + chunk_rows, i]) / gap, axis=1)
+        for a in range(0, n_rows, chunk_rows)
+    ]) if n_rows else np.zeros(0)
+
+
+def _acf(y: np.ndarray, nlags: int) -> np.ndarray:
+    """Autocorrelation of every row at lags 0..nlags (biased estimator, divided by n), as pymannkendall."""
+    y = y - y.mean(axis=1, keepdims=True)
+    n = y.shape[1]
+    acov = np.stack([(y[:, : n - k] * y[:, k:]).sum(axis=1) / n for k in range(nlags + 1)], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(acov[:, :1] > 0, acov / np.where(acov[:, :1] > 0, acov[:, :1], 1.0), 0.0)
+
+
+def mann_kendall_hamed_rao(values: np.ndarray, *, alpha: float = 0.05, lag: int | None = None) -> pd.DataFrame:
+    """Mann-Kendall with Hamed & Rao's (1998) variance correction for serial correlation, on every row.
+
+    Var(S) of :func:`mann_kendall` is multiplied by n / n* = 1 + 2 / (n(n-1)(n-2)) x
+    sum_k (n-k)(n-k-1)(n-k-2) r_k over the lags k = 1 .. ``lag`` (default n - 1) whose
+    autocorrelation r_k, of the ranks of the series after removing its Theil-Sen trend, lies outside
+    +/- Phi^-1(1 - alpha/2) / sqrt(n). This is ``pymannkendall.hamed_rao_modification_test`` (the same
+    S, Var(S), z and p), vectorised over rows. Space-time Gi* z series share neighbourhoods between
+    consecutive periods; the correction widens Var(S) by the autocorrelation that sharing makes.
+    Where the corrected Var(S) is not positive (strong negative autocorrelation) pymannkendall
+    returns NaN; here z is 0 and p is 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`mann_kendall`, ``mk_var_s`` being the corrected variance.
+    """
+    x = _as_2d(values, "values")
+    n_rows, n = x.shape
+    out = mann_kendall(x)
+    if n < 3 or n_rows == 0:
+        return out
+    lags = n - 1 if lag is None else int(lag)
+    if not 1 <= lags <= n - 1:
+        raise ParameterError(f"`lag` must be between 1 and n - 1 = {n - 1}; got {lag!r}")
+    detrended = x - np.arange(1, n + 1)[None, :] * sens_slope(x)[:, None]
+    r = _acf(stats.rankdata(detrended, axis=1), lags)[:, 1:]
+    k = np.arange(1, lags + 1, dtype=np.float64)
+    bound = stats.norm.ppf(1 - alpha / 2) / np.sqrt(n)
+    significant = (r > bound) | (r < -bound)
+    sni = (np.where(significant, r, 0.0) * ((n - k) * (n - k - 1) * (n - k - 2))[None, :]).sum(axis=1)
+    var_s = out[MK_VAR_S].to_numpy() * (1.0 + 2.0 / (n * (n - 1) * (n - 2)) * sni)
+    s = out[schema.MK_S].to_numpy()
+    ok = var_s > 0
+    z = np.where(ok & (s != 0), (s - np.sign(s)) / np.sqrt(np.where(ok, var_s, 1.0)), 0.0)
+    return out.assign(**{MK_VAR_S: var_s, schema.MK_Z: z, schema.MK_P: 2.0 * stats.norm.sf(np.abs(z))})
+
+
 def _check_hot_cold(hot_cold: np.ndarray) -> np.ndarray:
     hc = np.asarray(hot_cold)
     if hc.ndim != 2:
@@ -182,8 +248,9 @@ def arcgis_patterns(
 
     Rules for hot spots (cold spots mirror them with hot and cold swapped and the trend sign
     reversed), where "hot" means a significant hot bin (``hot_cold == +1``), ``share`` is
-    ``arcgis_share`` (ArcGIS: 90%) and the trend is Mann-Kendall on the unit's Gi* z series at
-    ``trend_alpha``:
+    ``arcgis_share`` (ArcGIS: 90%) and the trend is Mann-Kendall at ``trend_alpha`` on the series
+    :func:`geo_csp.hotspots.unit_trends` chose (ArcGIS: the unit's space-time Gi* z series, which
+    over-calls trends; geo-csp's default: its time-window-0 Gi* z series):
 
     - **Intensifying**: hot in >= share of periods including the last; significant upward trend.
     - **Diminishing**: hot in >= share of periods including the last; significant downward trend.
@@ -206,7 +273,7 @@ def arcgis_patterns(
     hot_cold
         int array (n_units, n_periods) with +1 hot, -1 cold, 0 not significant.
     mk_tau, mk_p
-        Mann-Kendall tau and two-sided p of each unit's Gi* z series.
+        Mann-Kendall tau and two-sided p of each unit's trend series.
     trend_alpha
         Significance level of the trend.
     arcgis_share

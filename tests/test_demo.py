@@ -397,3 +397,7 @@ def test_pipeline_recovers_exactly_the_planted_areas(seed, request, tmp_path):
             allowed.add("Intensifying Hot Spot" if trend[schema.MK_TAU] > 0 else "Diminishing Hot Spot")
         assert area[schema.PATTERN] in allowed, (name, area[schema.PATTERN], allowed)
         assert area[schema.CATEGORY] in PLANTED_CATEGORIES[spot["kind"]], (name, area[schema.CATEGORY])
+        if name == "Moorside" and trend[schema.MK_P] >= 0.05:  # constant, untouched by any operation
+            cells = res.units[res.units.intersects(poly)]
+            # ArcGIS's trend series (space-time Gi* z) called 2 of its 13 cells Intensifying (seed 2023)
+            assert not (cells[schema.PATTERN] == "Intensifying Hot Spot").any(), cells[schema.PATTERN].value_counts()

@@ -18,7 +18,7 @@ from shapely.geometry import box
 from geo_csp import schema
 from geo_csp._errors import ParameterError
 from geo_csp.hotspots import CubeAnalysis, GiStarResult, HotspotParams, analyse_cube, gi_star
-from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES
+from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES, mann_kendall
 from geo_csp.weights import h3_weights, queen_weights, space_time_weights
 
 MANCHESTER = h3.latlng_to_cell(53.4808, -2.2426, 9)
@@ -236,3 +236,39 @@ def test_analyse_cube_finds_planted_persistent_hotspot(h3_w):
     units = analyse_cube(x, h3_w, params=HotspotParams()).units
     assert units.loc[centre, schema.PATTERN] in {"Persistent Hot Spot", "Intensifying Hot Spot", "Diminishing Hot Spot"}
     assert units.loc[centre, schema.CATEGORY] == "persistent hotspot"
+
+
+def _null_false_trend_rate(trend_test: str, *, replicates: int = 6, mean: float = 2.0) -> float:
+    """Share of cells with a Mann-Kendall p < 0.05 on stationary Poisson cubes (469 cells, 36 months)."""
+    cells = np.array(sorted(h3.grid_disk(MANCHESTER, 12)), dtype=object)  # 469 cells
+    w = h3_weights(cells, k=1)
+    params = HotspotParams(trend_test=trend_test)
+    rates = []
+    for seed in range(replicates):
+        x = np.random.default_rng(seed).poisson(mean, (len(cells), 36)).astype(float)
+        rates.append((analyse_cube(x, w, params=params).units[schema.MK_P] < 0.05).mean())
+    return float(np.mean(rates))
+
+
+def test_trend_test_holds_its_size_under_a_stationary_null():
+    """The default trend (Mann-Kendall on the time-window-0 Gi* z) calls 5% +/- 2 points of stationary
+    cells at 5%; ArcGIS's series (space-time z, time window 1) calls about three times that."""
+    default = _null_false_trend_rate("spatial_z")
+    assert 0.03 <= default <= 0.07, default
+    assert 0.03 <= _null_false_trend_rate("counts") <= 0.07
+    assert _null_false_trend_rate("arcgis", replicates=2) > 0.10  # why it is not the default
+
+
+def test_trend_test_names_and_equivalences(h3_w):
+    x = np.random.default_rng(3).poisson(3.0, (h3_w.shape[0], 24)).astype(float)
+    z0 = gi_star(x, h3_w, time_window=0).z
+    default = analyse_cube(x, h3_w).units
+    assert_allclose(default[schema.MK_P], mann_kendall(z0)[schema.MK_P])
+    arcgis = analyse_cube(x, h3_w, params=HotspotParams(trend_test="arcgis")).units
+    assert_allclose(arcgis[schema.MK_P], mann_kendall(gi_star(x, h3_w, time_window=1).z)[schema.MK_P])
+    same = analyse_cube(x, h3_w, params=HotspotParams(time_window=0, trend_test="arcgis")).units
+    assert_allclose(same[schema.MK_P], default[schema.MK_P])
+    counts = analyse_cube(x, h3_w, params=HotspotParams(trend_test="counts")).units
+    assert_allclose(counts[schema.MK_P], mann_kendall(x)[schema.MK_P])
+    with pytest.raises(ParameterError, match="trend_test"):
+        HotspotParams(trend_test="mk")

@@ -16,7 +16,9 @@ from geo_csp.trends import (
     chainey_categories,
     explain,
     mann_kendall,
+    mann_kendall_hamed_rao,
     recent_window,
+    sens_slope,
 )
 
 T = 20
@@ -230,3 +232,27 @@ def test_explanation_wording():
     text = explain(hc, tau, p, pattern, chainey_categories(hc), period_name="month").iloc[0]
     assert text.startswith("hot in 34 of 36 months including the last (hot); trend up (tau 0.42, p 0.003): Intensifying Hot Spot")
     assert isinstance(explain(hc, tau, p, pattern, chainey_categories(hc)), pd.Series)
+
+
+def test_hamed_rao_and_sens_slope_equal_pymannkendall():
+    rng = np.random.default_rng(7)
+    walk = np.cumsum(rng.normal(size=(60, 36)), axis=1)  # strongly autocorrelated
+    counts = rng.poisson(2.0, (60, 36)).astype(float)  # ties
+    ar = np.zeros((60, 24))
+    for t in range(1, 24):  # AR(1), rho 0.6
+        ar[:, t] = 0.6 * ar[:, t - 1] + rng.normal(size=60)
+    for x in (walk, counts, ar):
+        ours = mann_kendall_hamed_rao(x)
+        theirs = [pymannkendall.hamed_rao_modification_test(row) for row in x]
+        assert_allclose(ours[schema.MK_VAR_S], [t.var_s for t in theirs], rtol=1e-9)
+        z = np.array([t.z for t in theirs])
+        ok = np.isfinite(z)  # pymannkendall gives NaN where the corrected Var(S) is negative; we say z 0, p 1
+        assert ok.mean() > 0.9
+        assert_allclose(ours[schema.MK_Z][ok], z[ok], rtol=1e-9, atol=1e-12)
+        assert_allclose(ours[schema.MK_P][ok], [t.p for t, f in zip(theirs, ok) if f], rtol=1e-9, atol=1e-12)
+        assert (ours[schema.MK_P][~ok] == 1.0).all() and (ours[schema.MK_VAR_S][~ok] <= 0).all()
+        assert_allclose(sens_slope(x), [pymannkendall.sens_slope(row).slope for row in x], rtol=1e-12, atol=1e-12)
+    lagged = mann_kendall_hamed_rao(walk, lag=3)
+    assert_allclose(lagged[schema.MK_P], [pymannkendall.hamed_rao_modification_test(r, lag=3).p for r in walk], rtol=1e-9)
+    with pytest.raises(ParameterError, match="lag"):
+        mann_kendall_hamed_rao(walk, lag=36)
