@@ -38,6 +38,7 @@ annualised rate or Gi* z and adds a ``rank`` column (1 = highest).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,6 +222,26 @@ def _islands(w: sparse.csr_matrix, unit_ids: pd.Index, *, kind: str, distance_m:
             "mean_neighbours": float(w.nnz / w.shape[0]) if w.shape[0] else 0.0}
 
 
+#: ArcGIS Pro's Emerging Hot Spot Analysis asks for at least this many time steps.
+MIN_TREND_PERIODS = 10
+#: Gi* on fewer polygon units than this rests on too few neighbours for its normal approximation.
+MIN_POLYGON_UNITS = 30
+
+
+def _small_sample_warnings(shape: tuple[int, int], *, unit: str, period: str) -> list[str]:
+    """Sentences warning of too few periods for the trend classes, or too few wards/LSOAs for Gi*."""
+    n_units, n_periods = shape
+    out = []
+    if n_periods < MIN_TREND_PERIODS:
+        out.append(f"only {n_periods} {period}s: the emerging hot spot classes (and their Mann-Kendall trend) need "
+                   f"at least {MIN_TREND_PERIODS} periods; read the patterns as indicative, or use a shorter period")
+    if unit in ("ward", "lsoa") and n_units < MIN_POLYGON_UNITS:
+        out.append(f"Gi* on only {n_units} {unit}s: each has a handful of neighbours, so its z-score rests on very "
+                   f"few values and the normal approximation is rough (fewer than {MIN_POLYGON_UNITS} units); "
+                   "compare the counts or rates themselves, or use H3 cells or LSOAs")
+    return out
+
+
 def rank_units(units: gpd.GeoDataFrame, *, by: RankMeasure = schema.N) -> gpd.GeoDataFrame:
     """Rank units by a measure, highest first.
 
@@ -331,6 +352,7 @@ def run_hotspots(
     distance_m: float | None = None,
     zero_fill: cube_mod.ZeroFill = "study_area",
     zero_fill_k: int = 1,
+    partial_periods: cube_mod.PartialPeriods = "drop",
     backend: Backend = "memory",
     client: Any = None,
 ) -> HotspotResult:
@@ -344,6 +366,10 @@ def run_hotspots(
         (:func:`geo_csp.store.read_store_dask`), so a nation's store is never loaded into one table.
     unit, resolution, period, months, crime_types, group, groups, harm_index, asb_weight_days, study_area, units, zero_fill, zero_fill_k
         How the cube is built (see :func:`geo_csp.cube.build_cube`).
+    partial_periods
+        ``"drop"`` (default): quarters or years the data cover only in part are left out, and the
+        metadata's ``warnings`` name them; ``"keep"``: kept, and every period's value is analysed per
+        month of data (:func:`geo_csp.cube.whole_periods`).
     sources, exclude_proactive
         What is counted (:func:`geo_csp.sources.resolve_sources`): default police.uk street records
         only; name sources (or ``["all"]``) to count stop and search or partner records too. A mixed
@@ -366,7 +392,8 @@ def run_hotspots(
         Classes merged into areas (default :data:`geo_csp.areas.AREA_CLASSES`).
     area_params
         How hot units become named areas (default ``AreaParams()``: hot in at least 3 periods, see
-        :class:`geo_csp.areas.AreaParams`); written into the metadata.
+        :class:`geo_csp.areas.AreaParams`; at most every period when there are fewer, with a
+        warning); written into the metadata.
     params
         Statistics parameters (default ``HotspotParams()``).
     weights
@@ -410,15 +437,26 @@ def run_hotspots(
         study_area=study_area, crime_types=crime_types, group=None if exclude_proactive else group, groups=groups,
         sources=counted.sources,
         harm_index=harm_index, asb_weight_days=asb_weight_days, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
-        backend=backend, client=client,
+        partial_periods=partial_periods, backend=backend, client=client,
     )
     w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
     island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)
     values = {"count": cube.n, "harm": cube.harm}.get(measure)
     if measure == "rate":
         values = cube.rates()
+    run_warnings = list(cube.params.get("warnings", []))
+    if partial_periods == "keep" and cube.params["partial_periods"]["partial"]:
+        values = values / np.asarray(cube.params["period_months_covered"], dtype="float64")[None, :]
     analysis = hotspots.analyse_cube(values, w, params=params,
                                      period_name=periods.period_word(cube.params["period"]))
+    period_word = periods.period_word(cube.params["period"])
+    run_warnings += _small_sample_warnings(analysis.gi.z.shape, unit=unit, period=period_word)
+    area_params = areas_mod.AreaParams() if area_params is None else area_params
+    n_periods = analysis.gi.z.shape[1]
+    if area_params.min_hot_periods > n_periods:  # e.g. two whole financial years: hot in both makes an area
+        run_warnings.append(f"areas need units hot in every one of the {n_periods} {period_word}s (min_hot_periods "
+                            f"{area_params.min_hot_periods} is more than there are)")
+        area_params = dataclasses.replace(area_params, min_hot_periods=n_periods)
 
     totals = cube.totals()
     geo = cube.units
@@ -484,7 +522,7 @@ def run_hotspots(
         "period_labels": [str(p) for p in cube.period_labels],
         **analysis.metadata(),
         "area_classes": list(area_classes) if area_classes is not None else list(areas_mod.AREA_CLASSES),
-        "area_params": (area_params if area_params is not None else areas_mod.AreaParams()).to_dict(),
+        "area_params": area_params.to_dict(),
         "n_areas": int(len(area_frame)),
         "area_changes": changes,
         "wards": wards_source,
@@ -495,6 +533,7 @@ def run_hotspots(
         "rate_per_1000": (f"incidents per 1,000 residents per year: the {n_months}-month total over "
                           f"{first_month}..{last_month} x 12 / {n_months}"),
         "rate_months": n_months,
+        "warnings": run_warnings,
     }
     return HotspotResult(units=unit_frame, areas=area_frame, cube=cube, analysis=analysis, metadata=metadata,
                          area_changes=changes)

@@ -67,6 +67,7 @@ __all__ = [
     "period_keys",
     "period_labels",
     "period_months",
+    "partial_periods",
     "index_to_months",
     "validate_months",
 ]
@@ -222,3 +223,29 @@ def choose_period(*, first: str, last: str, timed: bool) -> tuple[PeriodKind, st
     rule = ("data with months only (police.uk has no day): months up to 60 months, financial quarters up to 120, "
             "financial years beyond")
     return chosen, f"period {chosen!r} chosen automatically: the data span {n_months} months ({first} to {last}); {rule}"
+
+
+#: Months in each month-based period.
+MONTH_LENGTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
+
+
+def partial_periods(first: str, last: str, *, period: PeriodKind) -> list[dict[str, Any]]:
+    """The periods that the months ``first``..``last`` cover only in part (none for months; day periods are not judged here).
+
+    An extract from 2023-01 to 2025-12 covers financial year 2022/23 for 3 of its 12 months and
+    2025/26 for 9: both are partial. Each entry has ``key``, ``label``, ``months_covered``,
+    ``months_in_period`` and ``months`` (the first and last month covered), in time order.
+    """
+    if period not in MONTH_LENGTHS:  # day periods: their partial ends are judged from days, not months
+        return []
+    months = month_range(first, last)
+    keys = period_keys(months, period=period)
+    uniq, counts = np.unique(keys, return_counts=True)
+    length = MONTH_LENGTHS[period]
+    out: list[dict[str, Any]] = []
+    for key, count in zip(uniq[counts < length].tolist(), counts[counts < length].tolist(), strict=True):
+        covered = months[keys == key]
+        out.append({"key": int(key), "label": str(period_labels(np.array([key]), period=period)[0]),
+                    "months_covered": int(count), "months_in_period": length,
+                    "months": [str(covered[0]), str(covered[-1])]})
+    return out

@@ -324,3 +324,51 @@ def test_shipped_wards_name_areas_only_for_data_in_bury():
     assert not preston.areas[schema.WARD_NAME].notna().any()
     assert len(preston.areas) and preston.areas[schema.AREA_NAME].str.startswith("Area: around Street ").all()
     assert preston.areas[schema.AREA_NAME].is_unique
+
+
+def test_partial_periods_kept_on_request_are_analysed_per_month():
+    from geo_csp import hotspots
+
+    inc = random_incidents(3000, seed=4, months=15)  # 2021-01..2022-03: five whole financial quarters
+    kw = dict(unit="h3", resolution=8, period="quarter", study_area=boundaries.load_borough())
+    whole = analysis.run_hotspots(inc, **kw)
+    assert whole.metadata["partial_periods"]["partial"] == [] and len(whole.metadata["period_labels"]) == 5
+    assert not any("partial" in w for w in whole.metadata["warnings"])
+    inc = inc[inc[schema.MONTH] != "2021-01"]  # the extract now starts mid-quarter
+    dropped = analysis.run_hotspots(inc, **kw)
+    assert any("dropped partial financial quarters Q4 Jan-Mar 2021 (2 of 3 months" in w
+               for w in dropped.metadata["warnings"])
+    assert len(dropped.metadata["period_labels"]) == 4
+    kept = analysis.run_hotspots(inc, partial_periods="keep", **kw)
+    assert kept.metadata["period_months_covered"] == [2, 3, 3, 3, 3]
+    w = analysis.unit_weights(kept.cube.units, unit="h3")
+    per_month = kept.cube.n / np.array([2.0, 3, 3, 3, 3])
+    assert_allclose(kept.analysis.z, hotspots.gi_star(per_month, w, time_window=1).z)
+
+
+def test_few_periods_and_few_wards_warn():
+    inc = random_incidents(3000, seed=5, months=12)
+    res = analysis.run_hotspots(inc, unit="ward", period="quarter", months=("2021-04", "2022-03"))
+    found = " ".join(res.metadata["warnings"])
+    assert "only 4 quarters" in found and "at least 10 periods" in found
+    assert f"Gi* on only {len(res.units)} wards" in found
+    monthly = analysis.run_hotspots(inc, unit="h3", resolution=8, study_area=boundaries.load_borough())
+    assert monthly.metadata["warnings"] == []
+
+
+@pytest.mark.slow
+def test_demo_by_financial_year_analyses_whole_years(demo_borough):
+    """The demo's 2023-01..2025-12 by financial year: two whole years; the persistent places stay Persistent."""
+    from geo_csp import store
+
+    inc = store.read_incidents(demo_borough.store_dir, located_only=True)
+    res = analysis.run_hotspots(inc, period="year", study_area=boundaries.load_borough(),
+                                named_places=boundaries.load_named_places())
+    assert res.metadata["period_labels"] == ["2023/24", "2024/25"]
+    text = " ".join(res.metadata["warnings"])
+    assert "dropped partial financial years 2022/23 (3 of 12 months" in text and "2025/26 (9 of 12" in text
+    assert "only 2 years" in text
+    found = res.areas.set_index(schema.AREA_NAME)
+    for name in ("Bury Town Centre", "Moorside"):
+        assert found.loc[name, schema.PATTERN] == "Persistent Hot Spot", found[[schema.PATTERN]]
+        assert found.loc[name, schema.CATEGORY] == "persistent hotspot"

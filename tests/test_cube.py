@@ -92,10 +92,15 @@ def test_filters_groups_sources_and_quarters(events, borough):
     mask = events[schema.CRIME_TYPE].isin(harm.CRIME_GROUPS["neighbourhood"])
     assert nb.n.sum() == _inside(events[mask], borough)
     assert nb.params["group"] == "neighbourhood"
-    q = cube.build_cube(events, unit="ward", period="quarter")
+    q = cube.build_cube(events, unit="ward", period="quarter", partial_periods="keep")
     assert list(q.period_labels) == ["Q4 Jan-Mar 2021", "Q1 Apr-Jun 2021", "Q2 Jul-Sep 2021",
                                      "Q3 Oct-Dec 2021", "Q4 Jan-Mar 2022"]
     assert q.n.sum() == cube.build_cube(events, unit="ward").n.sum()
+    assert q.params["period_months_covered"] == [3, 3, 3, 3, 2]
+    whole = cube.build_cube(events, unit="ward", period="quarter")  # 2022-01..02 is a partial quarter
+    assert list(whole.period_labels) == list(q.period_labels[:4])
+    assert_allclose(whole.n, q.n[:, :4])
+    assert whole.params["months"] == ["2021-01", "2021-12"]
     assert cube.build_cube(events, unit="ward", sources=["council_asb"], months=("2021-01", "2021-02")).n.sum() == 0
 
 
@@ -331,3 +336,41 @@ def test_bad_or_missing_month_is_named(events):
     bad.loc[bad.index[7], schema.MONTH] = None
     with pytest.raises(SchemaError, match="month value .* is not a month"):
         cube.build_cube(_as_categorical(bad), resolution=9)
+
+
+def test_partial_financial_years_are_dropped_and_named(borough):
+    """2023-01..2025-12 by financial year: 2022/23 (3 months) and 2025/26 (9) are partial."""
+    months = [str(m) for m in np.repeat(np.array(["2023-01", "2023-06", "2024-06", "2025-12"], dtype=object), [3, 4, 5, 6])]
+    frame = incidents(np.full(18, 380_500.0), np.full(18, 410_500.0), months)
+    built = cube.build_cube(frame, unit="ward", period="year", study_area=borough)
+    assert list(built.period_labels) == ["2023/24", "2024/25"]
+    assert built.n.sum() == 9 and built.params["months"] == ["2023-04", "2025-03"]
+    assert built.params["n_incidents_in_area"] == 9
+    info = built.params["partial_periods"]
+    assert [(p["label"], p["months_covered"], p["months"]) for p in info["partial"]] == [
+        ("2022/23", 3, ["2023-01", "2023-03"]), ("2025/26", 9, ["2025-04", "2025-12"])]
+    assert info["n_incidents_dropped"] == 9
+    (message,) = built.params["warnings"]
+    assert "dropped partial financial years 2022/23 (3 of 12 months, 2023-01..2023-03)" in message
+    assert "2025/26 (9 of 12 months, 2025-04..2025-12)" in message
+    kept = cube.build_cube(frame, unit="ward", period="year", study_area=borough, partial_periods="keep")
+    assert list(kept.period_labels) == ["2022/23", "2023/24", "2024/25", "2025/26"]
+    assert kept.params["period_months_covered"] == [3, 12, 12, 9] and kept.n.sum() == 18
+    assert "kept partial financial years" in kept.params["warnings"][0]
+    monthly = cube.build_cube(frame, unit="ward", study_area=borough)
+    assert monthly.params["partial_periods"]["partial"] == [] and monthly.params["warnings"] == []
+    with pytest.raises(ParameterError, match="every year of 2023-01..2023-06 is partial"):
+        cube.build_cube(frame[frame[schema.MONTH] < "2023-07"], unit="ward", period="year", study_area=borough)
+    with pytest.raises(ParameterError, match="partial_periods"):
+        cube.build_cube(frame, unit="ward", period="year", partial_periods="trim")
+
+
+def test_partial_quarters_when_an_extract_starts_mid_quarter():
+    from geo_csp import periods
+
+    assert periods.partial_periods("2023-02", "2023-12", period="quarter") == [
+        {"key": int(periods.period_keys(["2023-02"], period="quarter")[0]), "label": "Q4 Jan-Mar 2023",
+         "months_covered": 2, "months_in_period": 3, "months": ["2023-02", "2023-03"]}]
+    assert periods.partial_periods("2023-04", "2024-03", period="quarter") == []
+    assert periods.partial_periods("2023-04", "2024-03", period="year") == []
+    assert periods.partial_periods("2023-02", "2023-12", period="month") == []

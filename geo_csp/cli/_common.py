@@ -264,7 +264,8 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
 def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
                  previous: gpd.GeoDataFrame | None = None, population: Path | None = None, *,
                  weights: str = "auto", distance_m: float | None = None, backend: str = "memory",
-                 client: Any = None, exclude_proactive: bool = False) -> analysis.HotspotResult:
+                 client: Any = None, exclude_proactive: bool = False,
+                 partial_periods: str = "drop") -> analysis.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
 
     ``weights`` and ``distance_m`` are :func:`geo_csp.analysis.run_hotspots`'s spatial weights
@@ -282,7 +283,7 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
     result = analysis.run_hotspots(
         incidents, unit=unit, resolution=resolution, period=period,
         crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
-        exclude_proactive=exclude_proactive,
+        exclude_proactive=exclude_proactive, partial_periods=partial_periods,
         study_area=ctx["study_area"], units=ctx["units"], named_places=ctx["named_places"], wards=ctx["wards"],
         previous_areas=previous, params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m,
         backend=backend, client=client,
@@ -290,6 +291,8 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
     result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
                             "synthetic": bool(ctx["config"].get("synthetic", False))})
     print_counted(result.metadata["counted"])
+    for warning in result.metadata.get("warnings", []):
+        console.print(f"[yellow]Warning: {warning}[/]", highlight=False)
     if "resolution_reason" in result.metadata:
         console.print(result.metadata["resolution_reason"])
     if result.metadata.get("n_islands"):

@@ -49,6 +49,8 @@ _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acqui
 _SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
                        "victim-reported police.uk street records only; stop and search and partner sources such as "
                        "council ASB are counted only when named, and a mixed run says so.")
+_PARTIAL = typer.Option("--partial-periods", help="drop (default) or keep the quarters/financial years the data "
+                        "cover only in part; kept ones are compared as counts per month.")
 _PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
                           "(mostly found by police activity rather than reported).")
 _MEASURE = typer.Option("--measure", help="count, harm or rate (per 1,000 residents; wards/LSOAs).")
@@ -67,7 +69,8 @@ _RANK_BY = typer.Option("--rank-by", help="Sort the units by n, harm, rate_per_1
 def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolution: int | None, period: str,
                     crime_type: list[str] | None, group: str | None, source: list[str] | None, measure: str,
                     previous: Any = None, *, population: Path | None, weights: str, distance_m: float | None,
-                    dask: bool, scheduler: str | None, workers: int, exclude_proactive: bool = False) -> Any:
+                    dask: bool, scheduler: str | None, workers: int, exclude_proactive: bool = False,
+                    partial_periods: str = "drop") -> Any:
     """One hotspot run: in memory on the store's located incidents, or on Dask over the store itself.
 
     The Dask run makes the same :func:`geo_csp.analysis.run_hotspots` call with the store folder and
@@ -76,7 +79,8 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     """
     if not dask and scheduler is None:
         return _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
-                    population=population, weights=weights, distance_m=distance_m, exclude_proactive=exclude_proactive)
+                    population=population, weights=weights, distance_m=distance_m, exclude_proactive=exclude_proactive,
+                    partial_periods=partial_periods)
     from geo_csp import analysis, cluster
 
     if unit != "h3":
@@ -88,7 +92,7 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     with cluster.dask_client(scheduler, n_workers=workers) as client:
         result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
                       population=population, weights=weights, distance_m=distance_m, backend="dask", client=client,
-                      exclude_proactive=exclude_proactive)
+                      exclude_proactive=exclude_proactive, partial_periods=partial_periods)
     result.metadata["scheduler"] = scheduler or f"local cluster of {workers} workers"
     return result
 
@@ -101,6 +105,7 @@ def hotspots_command(
     unit: Annotated[str, _UNIT] = "h3",
     resolution: Annotated[int | None, _RES] = None,
     period: Annotated[str, _PERIOD] = "month",
+    partial_periods: Annotated[str, _PARTIAL] = "drop",
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
@@ -124,7 +129,8 @@ def hotspots_command(
                              "use --unit ward or lsoa, or rank by n, harm or gi_z")
     result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
                              population=population, weights=weights, distance_m=distance_m, dask=dask,
-                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive)
+                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive,
+                             partial_periods=partial_periods)
     units = result.units
     if rank_by is not None:
         units = analysis.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
@@ -142,6 +148,7 @@ def areas_command(
     unit: Annotated[str, _UNIT] = "h3",
     resolution: Annotated[int | None, _RES] = None,
     period: Annotated[str, _PERIOD] = "month",
+    partial_periods: Annotated[str, _PARTIAL] = "drop",
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
@@ -165,7 +172,8 @@ def areas_command(
                 else gpd.read_file(previous, layer=layer)).to_crs(settings.WORKING_CRS)
     result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
                              population=population, weights=weights, distance_m=distance_m, dask=dask,
-                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive)
+                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive,
+                             partial_periods=partial_periods)
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 import geopandas as gpd
@@ -50,6 +50,7 @@ __all__ = [
     "EXTENT_FACTOR", "EXTENT_GAP_SHARE", "EXTENT_MAX_SHARE_OUT", "EXTENT_MIN_GAP_M", "EXTENT_MIN_RADIUS_M", "EXTENT_QUANTILE", "Cube", "aggregate_h3", "build_cube",
     "clip_to_study_area", "data_extent", "extent_report", "filter_mask", "rates_per_1000", "study_geometry",
     "CUBE_COLUMNS", "ON_OR_NEAR", "ZERO_FILLS", "build_cube_dask", "check_zero_fill", "located_points_dask",
+    "PARTIAL_PERIODS", "whole_periods",
 ]
 
 UnitKind = Literal["h3", "ward", "lsoa"]
@@ -63,6 +64,9 @@ ON_OR_NEAR = r"^\s*On or near\b\s*"
 CUBE_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED)
 #: The Dask builders (in :mod:`geo_csp.cube._dask`), imported when first used: dask is optional.
 _DASK_NAMES = ("build_cube_dask", "located_points_dask")
+PartialPeriods = Literal["drop", "keep"]
+#: Values of ``partial_periods``: drop quarters/years the data cover only in part, or keep them.
+PARTIAL_PERIODS: tuple[PartialPeriods, ...] = ("drop", "keep")
 #: The data's extent keeps points within EXTENT_FACTOR x this quantile of the distances from the median point.
 EXTENT_QUANTILE: Final = 0.9
 #: 3 x the 90th percentile: a Gaussian cloud's 90th-percentile distance is 2.15 sigma, so the cut is at
@@ -491,6 +495,7 @@ def build_cube(
     asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
     zero_fill: ZeroFill = "study_area",
     zero_fill_k: int = 1,
+    partial_periods: PartialPeriods = "drop",
     backend: Literal["memory", "dask"] = "memory",
     client: Any = None,
 ) -> Cube:
@@ -532,6 +537,10 @@ def build_cube(
         every cell overlapping the study area; ``"neighbours"`` only the occupied cells and every
         cell within ``zero_fill_k`` rings of one (for a force or the nation, whose hull is mostly
         empty cells; see :func:`geo_csp.cube.build_cube_dask`). Ignored for wards and LSOAs.
+    partial_periods
+        Quarters or financial years the months cover only in part (an extract starting or ending
+        mid-year): ``"drop"`` (default) leaves them out, ``"keep"`` keeps them (the analysis then
+        compares counts per month). See :func:`whole_periods`.
     backend
         ``"memory"``: the incidents are a DataFrame in this process. ``"dask"`` (or any ``incidents``
         that is not a pandas DataFrame: a store folder or a Dask DataFrame): aggregated on Dask by
@@ -556,16 +565,18 @@ def build_cube(
             )
         from geo_csp.cube._dask import build_cube_dask
 
+        _check_partial(partial_periods)
         return build_cube_dask(
             incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
             study_area=study_area, crime_types=crime_types, group=group, groups=groups, sources=sources,
             harm_index=harm_index, asb_weight_days=asb_weight_days, client=client, zero_fill=zero_fill,
-            zero_fill_k=zero_fill_k,
+            zero_fill_k=zero_fill_k, partial_periods=partial_periods,
         )
     _check_incidents(incidents)
     if unit not in UNIT_KINDS:
         raise ParameterError(f"`unit` must be one of {UNIT_KINDS}, not {unit!r}")
     check_zero_fill(zero_fill, zero_fill_k)
+    _check_partial(partial_periods)
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
 
     # Strings are factorised once and every test runs on their few distinct values: no per-row text.
@@ -688,7 +699,7 @@ def build_cube(
 
     params["n_incidents_in_area"] = int(len(rows))
     params["study_area_km2"] = float(area.area / 1e6)
-    return Cube(
+    cube = Cube(
         units=unit_frame,
         period_keys=period_keys,
         period_labels=periods.period_labels(period_keys, period=period),
@@ -697,6 +708,70 @@ def build_cube(
         params=params,
         locations=locations,
     )
+    return whole_periods(cube, partial_periods=partial_periods)
+
+
+def _check_partial(partial_periods: str) -> None:
+    if partial_periods not in PARTIAL_PERIODS:
+        raise ParameterError(f"`partial_periods` must be one of {PARTIAL_PERIODS}, not {partial_periods!r}")
+
+
+def whole_periods(cube: Cube, *, partial_periods: PartialPeriods = "drop") -> Cube:
+    """The cube without the quarters or financial years its months cover only in part (or with them, noted).
+
+    ``--period year`` on 2023-01..2025-12 builds four financial years, two of them partial (2022/23
+    with 3 months, 2025/26 with 9): analysed as whole, the 3-month year looks like a collapse and the
+    places persistent through it look "Consecutive". With ``"drop"`` (the default) those periods'
+    columns go, ``params["months"]`` becomes the whole periods' first and last month and
+    ``n_incidents_in_area`` their incidents; ``"keep"`` keeps them and the analysis compares counts
+    per month (``params["period_months_covered"]``). Either way ``params["partial_periods"]`` lists the
+    partial periods and ``params["warnings"]`` says what was done in one sentence.
+
+    Raises
+    ------
+    ParameterError
+        When every period is partial and ``partial_periods`` is ``"drop"``.
+    """
+    _check_partial(partial_periods)
+    period = cube.params["period"]
+    if period not in periods.MONTH_LENGTHS:  # day periods (weeks, 28 days) are cut from recorded days
+        return replace(cube, params={**cube.params, "partial_periods": {"rule": partial_periods, "partial": []},
+                                     "period_months_covered": None,
+                                     "warnings": list(cube.params.get("warnings", []))})
+    first, last = cube.params["months"]
+    month_list = periods.month_range(first, last)
+    covered = pd.Series(periods.period_keys(month_list, period=period)).value_counts()
+    partial = periods.partial_periods(first, last, period=period)
+    params = {**cube.params, "partial_periods": {"rule": partial_periods, "partial": partial},
+              "period_months_covered": [int(covered.get(k, 0)) for k in cube.period_keys.tolist()],
+              "warnings": list(cube.params.get("warnings", []))}
+    if not partial:
+        return replace(cube, params=params)
+    names = ", ".join(f"{p['label']} ({p['months_covered']} of {p['months_in_period']} months, "
+                      f"{p['months'][0]}..{p['months'][1]})" for p in partial)
+    word = "financial years" if period == "year" else "financial quarters"
+    if partial_periods == "keep":
+        params["warnings"].append(f"kept partial {word} {names} on request: the analysis compares counts per month")
+        return replace(cube, params=params)
+    drop = np.isin(cube.period_keys, [p["key"] for p in partial])
+    if drop.all():
+        raise ParameterError(
+            f"every {period} of {first}..{last} is partial ({names}): use a shorter period (--period month or "
+            "quarter), or keep them with partial_periods='keep' (--partial-periods keep)"
+        )
+    kept = cube.period_keys[~drop]
+    whole = [str(periods.period_months(int(kept[0]), period=period)[0]),
+             str(periods.period_months(int(kept[-1]), period=period)[-1])]
+    n_dropped = int(round(float(cube.n[:, drop].sum())))
+    params.update(months=whole, n_incidents_in_area=int(cube.params.get("n_incidents_in_area", 0)) - n_dropped,
+                  period_months_covered=[c for c, d in zip(params["period_months_covered"], drop, strict=True) if not d])
+    params["partial_periods"]["n_incidents_dropped"] = n_dropped
+    params["warnings"].append(
+        f"dropped partial {word} {names}: {n_dropped:,} incidents not analysed; only whole {period}s "
+        f"{whole[0]}..{whole[1]} are compared (partial_periods='keep' / --partial-periods keep keeps them)"
+    )
+    return replace(cube, period_keys=kept, period_labels=cube.period_labels[~drop], n=cube.n[:, ~drop],
+                   harm=cube.harm[:, ~drop], params=params)
 
 
 def aggregate_h3(cube: Cube, *, resolution: int) -> Cube:

@@ -216,6 +216,7 @@ def build_cube_dask(
     batch_partitions: int = DEFAULT_BATCH_PARTITIONS,
     zero_fill: cube_mod.ZeroFill = "study_area",
     zero_fill_k: int = 1,
+    partial_periods: cube_mod.PartialPeriods = "drop",
 ) -> cube_mod.Cube:
     """The cube of :func:`geo_csp.cube.build_cube`, aggregated on Dask from a store or a Dask dataframe.
 
@@ -226,7 +227,7 @@ def build_cube_dask(
         :class:`dask.dataframe.DataFrame` with the store's columns (at least ``month, crime_type,
         easting, northing, located``; ``location`` is used when present, ``source`` when
         ``sources`` filters).
-    unit, units, resolution, period, months, study_area, crime_types, group, groups, sources, harm_index, asb_weight_days
+    unit, units, resolution, period, months, study_area, crime_types, group, groups, sources, harm_index, asb_weight_days, partial_periods
         As :func:`geo_csp.cube.build_cube`; the result is the same cube. Only ``unit="h3"`` runs on
         Dask (wards and LSOAs are few: use the in-memory backend).
     forces
@@ -336,12 +337,12 @@ def build_cube_dask(
     reduce_batch = dask.delayed(_reduce_batch, pure=True)
     tasks = [reduce_batch(b, resolution=resolution, area_wkb=area_wkb) for b in summaries]
     batches = cluster.compute(tasks, client=client, scheduler=scheduler)
-    return _assemble_cube(
+    return cube_mod.whole_periods(_assemble_cube(
         batches, unit=unit, units=units, resolution=resolution, period=period, months=months,
         month_bounds=(first, last), area=area, types=types, group=group, sources=source_list,
         harm_index=harm_index, asb_weight_days=asb_weight_days, params=params, client=client,
         scheduler=scheduler, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
-    )
+    ), partial_periods=partial_periods)
 
 
 def _located_points(frame: pd.DataFrame) -> np.ndarray:
