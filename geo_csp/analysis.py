@@ -59,15 +59,16 @@ from geo_csp._errors import DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
 __all__ = [
-    "BACKENDS", "HotspotResult", "RANK_MEASURES", "UNIT_COLUMNS", "WEIGHTS_KINDS", "rank_units", "resolve_weights",
+    "BACKENDS", "HotspotResult", "RANK_MEASURES", "UNIT_COLUMNS", "WEIGHTS_KINDS", "describe_run", "rank_units",
+    "resolve_weights",
     "run_hotspots", "unit_weights",
 ]
 
 Backend = Literal["memory", "dask"]
 #: Values of the ``backend`` argument of :func:`run_hotspots`.
 BACKENDS = ("memory", "dask")
-Measure = Literal["count", "harm", "rate"]
-MEASURES = ("count", "harm", "rate")
+Measure = Literal["count", "harm", "rate", "rate_eb"]
+MEASURES = ("count", "harm", "rate", "rate_eb")
 WeightsKind = Literal["auto", "h3", "queen", "distance"]
 #: Values of the ``weights`` argument (see the module docstring).
 WEIGHTS_KINDS = ("auto", "h3", "queen", "distance")
@@ -228,6 +229,39 @@ MIN_TREND_PERIODS = 10
 MIN_POLYGON_UNITS = 30
 
 
+def _scope_text(params: Mapping[str, Any], *, zero_fill: str, zero_fill_k: int, given_units: bool) -> str:
+    """Which units the analysis compares, in one sentence (the zero-fill scope)."""
+    if params.get("unit") != "h3":
+        return f"every {params.get('unit')} of the study area, including those with no incident"
+    if given_units:
+        return "the H3 cells given, including those with no incident"
+    if zero_fill == "neighbours":
+        return (f"occupied H3 cells and their {zero_fill_k}-ring neighbours only (zero_fill='neighbours'): empty cells "
+                "farther out are not compared")
+    return ("every H3 cell of the study area (zero_fill='study_area', the borough mask), including the empty ones; "
+            "ArcGIS's default analyses only cells with at least one point, which raises the mean and finds fewer hot spots")
+
+
+def describe_run(metadata: Mapping[str, Any]) -> str:
+    """The run's choices in one paragraph, as the command line prints them and the app shows them.
+
+    Names the scope (zero fill), the periods, Gi* alpha, FDR, time window, global window and
+    permutations, the trend test, and the harm index with its ASB weight.
+    """
+    hp = metadata.get("hotspot_params", {})
+    h = metadata.get("harm", {})
+    months = metadata.get("months") or ["?", "?"]
+    return (
+        f"Scope: {metadata.get('scope')}. Periods: {metadata.get('n_periods')} {metadata.get('period')}s, "
+        f"{months[0]}..{months[1]}. Gi*: alpha {hp.get('alpha')}, "
+        f"{'Benjamini-Hochberg FDR within each period' if hp.get('fdr') else 'no FDR correction'}, time window "
+        f"{hp.get('time_window')}, global window {hp.get('global_window')}, "
+        f"{hp.get('permutations') or 'no'} permutations. Trend: Mann-Kendall ({hp.get('trend_test')}) at "
+        f"{hp.get('trend_alpha')}. Harm: {h.get('name')} (ASB weight {h.get('asb_weight_days')} days). "
+        f"Measure: {metadata.get('measure')}."
+    )
+
+
 def _small_sample_warnings(shape: tuple[int, int], *, unit: str, period: str) -> list[str]:
     """Sentences warning of too few periods for the trend classes, or too few wards/LSOAs for Gi*."""
     n_units, n_periods = shape
@@ -376,8 +410,10 @@ def run_hotspots(
         run says so in ``metadata["counted"]``. ``exclude_proactive`` leaves out police.uk Drugs and
         Possession of weapons.
     measure
-        Value analysed: ``"count"``, ``"harm"`` (summed harm weights) or ``"rate"`` (per 1,000
-        residents; wards/LSOAs with a population only).
+        Value analysed: ``"count"``, ``"harm"`` (summed harm weights), ``"rate"`` (per 1,000
+        residents; wards/LSOAs with a population only) or ``"rate_eb"`` (those rates Empirical-Bayes
+        smoothed each period, :func:`geo_csp.cube.empirical_bayes_rates_per_1000`, so small
+        populations do not lead).
     wards
         Ward polygons (``ward_code``, ``ward_name``) for each unit's ward and the fallback area names;
         default the units themselves for ``unit="ward"``, else Bury's shipped wards when the located
@@ -444,6 +480,8 @@ def run_hotspots(
     values = {"count": cube.n, "harm": cube.harm}.get(measure)
     if measure == "rate":
         values = cube.rates()
+    elif measure == "rate_eb":
+        values = cube.rates(smoothing="empirical_bayes")
     run_warnings = list(cube.params.get("warnings", []))
     if partial_periods == "keep" and cube.params["partial_periods"]["partial"]:
         values = values / np.asarray(cube.params["period_months_covered"], dtype="float64")[None, :]
@@ -533,6 +571,9 @@ def run_hotspots(
         "rate_per_1000": (f"incidents per 1,000 residents per year: the {n_months}-month total over "
                           f"{first_month}..{last_month} x 12 / {n_months}"),
         "rate_months": n_months,
+        "zero_fill_rule": zero_fill,
+        "scope": _scope_text(cube.params, zero_fill=zero_fill, zero_fill_k=zero_fill_k, given_units=units is not None),
+        "harm": harm.harm_info(harm_index, asb_weight_days=asb_weight_days),
         "warnings": run_warnings,
     }
     return HotspotResult(units=unit_frame, areas=area_frame, cube=cube, analysis=analysis, metadata=metadata,

@@ -37,7 +37,13 @@ Violence and sexual offences    210.6       blend: 30% violence with injury (365
                                             sexual offences (taken as 365); shares approximate national
 ==============================  ==========  ===========================================================
 
-**ONS Crime Severity Score (CSS)** (ONS research output 2016). Offence weights come from sentencing
+**Proactively found offences.** CCHI counts only offences reported to the police, not those the police
+find (a search that finds drugs or a knife). police.uk's Drugs and Possession of weapons are mostly
+found that way and carry no flag, so the default index ``"cchi"`` weighs them 0; ``"cchi_all"`` weighs
+them at the days above. :data:`HARM_INDEX_INFO` (and :func:`harm_info`, written into every output)
+states each index's source, vintage and treatment.
+
+**ONS Crime Severity Score (CSS)** (ONS research output 2016); geo-csp's version is *approximate*. Offence weights come from sentencing
 data (roughly the average sentence, in days, with non-custodial sentences converted). The reference
 gives only some per-offence weights (from a third-party transcription of the ONS data tool, so the
 mapping is uncertain): robbery 746, theft from the person 86, other theft 33, shoplifting 13, bicycle
@@ -95,15 +101,51 @@ __all__ = [
     "CCHI_DAYS",
     "CRIME_GROUPS",
     "CSS_POINTS",
+    "HARM_INDEX_INFO",
     "HARM_INDICES",
+    "PROACTIVE_CATEGORIES",
     "DEFAULT_ASB_WEIGHT",
+    "harm_info",
     "harm_weights",
     "incident_harm",
     "resolve_crime_types",
 ]
 
-HarmIndex = Literal["cchi", "css"]
-HARM_INDICES: Final = ("cchi", "css")
+HarmIndex = Literal["cchi", "cchi_all", "css"]
+#: ``"cchi"`` follows the CCHI rule and leaves proactively found offences out of harm; ``"cchi_all"``
+#: weighs them at their CCHI days; ``"css"`` is an approximate ONS Crime Severity Score.
+HARM_INDICES: Final = ("cchi", "cchi_all", "css")
+#: police.uk categories mostly found by police activity (CCHI excludes proactively detected offences).
+PROACTIVE_CATEGORIES: Final = ("Drugs", "Possession of weapons")
+#: What each index is, where its weights come from and how old they are: written into every output.
+HARM_INDEX_INFO: Final = {
+    "cchi": {
+        "name": "Cambridge Crime Harm Index (CCHI), proactively found offences excluded",
+        "source": ("Sherman, Neyroud & Neyroud 2016, Policing 10(3); subgroup medians of the Cambridge sheet as "
+                   "transcribed by a third party, mapped to the 14 police.uk categories (blends documented in "
+                   "geo_csp.harm)"),
+        "vintage": "2016 index; weights from a 2026 update of the Cambridge sheet (third-party transcription)",
+        "approximate": True,
+        "proactive": "excluded: police.uk Drugs and Possession of weapons weigh 0, as CCHI counts only "
+                     "offences not found by police activity (use cchi_all to weigh them)",
+    },
+    "cchi_all": {
+        "name": "Cambridge Crime Harm Index (CCHI), every category weighted",
+        "source": "as cchi",
+        "vintage": "as cchi",
+        "approximate": True,
+        "proactive": "included: police.uk Drugs and Possession of weapons weigh their CCHI days, although CCHI "
+                     "excludes proactively found offences",
+    },
+    "css": {
+        "name": "approximate ONS Crime Severity Score (CSS)",
+        "source": ("ONS Crime Severity Score research output (2016): six per-offence weights transcribed by a third "
+                   "party, the other categories judgement values placed relative to them (geo_csp.harm)"),
+        "vintage": "ONS 2016 research output weights",
+        "approximate": True,
+        "proactive": "included (CSS weighs every police recorded offence)",
+    },
+}
 ASB: Final = "Anti-social behaviour"
 DEFAULT_ASB_WEIGHT: Final = 1.0
 
@@ -159,7 +201,9 @@ def harm_weights(index: HarmIndex = "cchi", *, asb_weight_days: float = DEFAULT_
     Parameters
     ----------
     index
-        ``"cchi"`` (Cambridge Crime Harm Index, days) or ``"css"`` (ONS Crime Severity Score points).
+        ``"cchi"`` (Cambridge Crime Harm Index, days, with police.uk Drugs and Possession of weapons at
+        0 as CCHI excludes proactively found offences), ``"cchi_all"`` (CCHI days for every category)
+        or ``"css"`` (approximate ONS Crime Severity Score points).
     asb_weight_days
         Weight given to anti-social behaviour, which neither index covers (0 leaves ASB out of harm).
 
@@ -173,10 +217,21 @@ def harm_weights(index: HarmIndex = "cchi", *, asb_weight_days: float = DEFAULT_
         raise ParameterError(f"harm index must be one of {HARM_INDICES}, not {index!r}")
     if not np.isfinite(asb_weight_days) or asb_weight_days < 0:
         raise ParameterError(f"`asb_weight_days` must be a finite number >= 0; got {asb_weight_days!r}")
-    table = CCHI_DAYS if index == "cchi" else CSS_POINTS
+    table = CSS_POINTS if index == "css" else CCHI_DAYS
     values = {**table, ASB: float(asb_weight_days)}
+    if index == "cchi":
+        values.update({c: 0.0 for c in PROACTIVE_CATEGORIES})
     return pd.Series([values[c] for c in schema.CRIME_TYPES], index=list(schema.CRIME_TYPES),
                      dtype="float64", name=schema.HARM)
+
+
+def harm_info(index: HarmIndex = "cchi", *, asb_weight_days: float = DEFAULT_ASB_WEIGHT) -> dict[str, object]:
+    """What a harm measure is, for every output's metadata: the index, its source and vintage, whether it is
+    approximate, how proactively found offences and ASB are treated, and the weights themselves."""
+    weights = harm_weights(index, asb_weight_days=asb_weight_days)
+    return {"index": index, **HARM_INDEX_INFO[index], "asb_weight_days": float(asb_weight_days),
+            "asb": "ASB has no value in either index; it weighs asb_weight_days (a policy, see geo_csp.harm)",
+            "weights": {k: float(v) for k, v in weights.items()}}
 
 
 def incident_harm(

@@ -372,3 +372,37 @@ def test_demo_by_financial_year_analyses_whole_years(demo_borough):
     for name in ("Bury Town Centre", "Moorside"):
         assert found.loc[name, schema.PATTERN] == "Persistent Hot Spot", found[[schema.PATTERN]]
         assert found.loc[name, schema.CATEGORY] == "persistent hotspot"
+
+
+def test_choices_are_in_the_metadata_and_described():
+    inc = random_incidents(2000, seed=6, months=12)
+    res = analysis.run_hotspots(inc, unit="h3", resolution=8, study_area=boundaries.load_borough())
+    meta = res.metadata
+    assert meta["zero_fill_rule"] == "study_area" and "borough mask" in meta["scope"]
+    assert meta["harm"]["index"] == "cchi" and "2016" in meta["harm"]["source"] and meta["harm"]["vintage"]
+    assert meta["harm"]["weights"]["Possession of weapons"] == 0.0 and meta["harm"]["asb_weight_days"] == 1.0
+    for key in ("alpha", "fdr", "time_window", "global_window", "permutations", "trend_test"):
+        assert key in meta["hotspot_params"]
+    text = analysis.describe_run(meta)
+    for part in ("every H3 cell of the study area", "alpha 0.05", "Benjamini-Hochberg FDR", "time window 1",
+                 "global window cube", "no permutations", "Mann-Kendall (spatial_z)", "ASB weight 1.0 days",
+                 "Cambridge Crime Harm Index"):
+        assert part in text, part
+    near = analysis.run_hotspots(inc, unit="h3", resolution=8, zero_fill="neighbours")
+    assert "occupied H3 cells" in near.metadata["scope"]
+    css = analysis.run_hotspots(inc, unit="ward", measure="harm", harm_index="css")
+    assert "approximate ONS Crime Severity Score" in analysis.describe_run(css.metadata)
+
+
+def test_empirical_bayes_rate_measure_on_wards():
+    from geo_csp import cube as cube_mod
+
+    inc = random_incidents(3000, seed=8, months=12)
+    res = analysis.run_hotspots(inc, unit="ward", measure="rate_eb")
+    c = res.cube
+    w = analysis.unit_weights(c.units, unit="ward")
+    from geo_csp import hotspots
+
+    expected = hotspots.gi_star(cube_mod.empirical_bayes_rates_per_1000(c.n, c.population), w, time_window=1).z
+    assert_allclose(res.analysis.z, expected)
+    assert res.metadata["measure"] == "rate_eb"

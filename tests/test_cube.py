@@ -374,3 +374,29 @@ def test_partial_quarters_when_an_extract_starts_mid_quarter():
     assert periods.partial_periods("2023-04", "2024-03", period="quarter") == []
     assert periods.partial_periods("2023-04", "2024-03", period="year") == []
     assert periods.partial_periods("2023-02", "2023-12", period="month") == []
+
+
+def test_empirical_bayes_rates_equal_esda_smoothing():
+    import warnings
+
+    from esda.smoothing import Empirical_Bayes
+
+    rng = np.random.default_rng(11)
+    pop = pd.Series(rng.integers(300, 12_000, 40).astype(float), index=[f"W{i}" for i in range(40)])
+    counts = rng.poisson((pop.to_numpy() * 0.004)[:, None] * rng.uniform(0.3, 3.0, (40, 1)), (40, 6)).astype(float)
+    ours = cube.empirical_bayes_rates_per_1000(counts, pop)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = np.column_stack([Empirical_Bayes(counts[:, t], pop.to_numpy()).r.ravel() for t in range(6)]) * 1000
+    assert_allclose(ours, theirs, rtol=1e-10)
+    raw = cube.rates_per_1000(counts, pop)
+    small = pop.to_numpy() < np.median(pop.to_numpy())
+    pooled = counts.sum(axis=0) / pop.sum() * 1000
+    # smoothing pulls the small wards' rates towards the period's pooled rate more than the large ones'
+    pull = np.abs(ours - raw) / np.maximum(np.abs(raw - pooled), 1e-12)
+    assert pull[small].mean() > pull[~small].mean()
+    # no between-ward variance beyond Poisson noise: every ward gets the pooled rate (esda would weigh negatively)
+    same = cube.empirical_bayes_rates_per_1000(np.round(pop.to_numpy()[:, None] * 0.001), pop)
+    assert_allclose(same, np.full((40, 1), np.round(pop.to_numpy() * 0.001).sum() / pop.sum() * 1000), rtol=1e-12)
+    with pytest.raises(DenominatorError, match="no population"):
+        cube.empirical_bayes_rates_per_1000(counts, pop.where(pop > 1000))

@@ -10,15 +10,27 @@ from geo_csp import harm, schema
 from geo_csp._errors import ParameterError
 
 
-@pytest.mark.parametrize("index", ["cchi", "css"])
+@pytest.mark.parametrize("index", ["cchi_all", "css"])
 def test_every_category_has_a_positive_weight(index):
     w = harm.harm_weights(index)
     assert list(w.index) == list(schema.CRIME_TYPES)
     assert w.dtype == np.float64 and (w > 0).all()
 
 
+def test_cchi_leaves_proactively_found_offences_out_by_default():
+    w, everything = harm.harm_weights("cchi"), harm.harm_weights("cchi_all")
+    assert (w["Drugs"], w["Possession of weapons"]) == (0.0, 0.0)
+    others = [c for c in schema.CRIME_TYPES if c not in harm.PROACTIVE_CATEGORIES]
+    assert_allclose(w[others], everything[others]) and (w[others] > 0).all()
+    info = harm.harm_info("cchi")
+    assert "excluded" in info["proactive"] and info["weights"]["Drugs"] == 0.0
+    assert info["source"].startswith("Sherman, Neyroud & Neyroud 2016") and "2026" in info["vintage"]
+    assert harm.harm_info("css")["name"].startswith("approximate ONS Crime Severity Score")
+    assert harm.harm_info("css", asb_weight_days=2.0)["asb_weight_days"] == 2.0
+
+
 def test_cchi_known_values_from_the_reference():
-    w = harm.harm_weights("cchi")
+    w = harm.harm_weights("cchi_all")
     assert w["Robbery"] == 365.0
     assert w["Possession of weapons"] == 273.75
     assert w["Public order"] == 7.5

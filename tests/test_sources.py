@@ -91,7 +91,9 @@ def test_demo_town_centre_counts_street_crime_only(demo_store, tmp_path):
     run = subprocess.run([sys.executable, "-c", cli, "areas", "--store", str(demo_store), "--out", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "victim-reported police.uk street records only" in " ".join((run.stdout + run.stderr).split())
+    screen = " ".join((run.stdout + run.stderr).split())
+    assert "victim-reported police.uk street records only" in screen
+    assert "Scope: every H3 cell of the study area" in screen and "Trend: Mann-Kendall (spatial_z)" in screen
     meta = json.loads((tmp_path / "areas.parquet.json").read_text())
     assert meta["counted"]["sources"] == [schema.SOURCE_STREET] and not meta["counted"]["mixed"]
     import geopandas as gpd

@@ -24,7 +24,8 @@ DEMO_ENV = "GEO_CSP_DEMO_DIR"  # where the demo borough is built (default data/d
 _CHOICES_KEY = "geo_csp_choices"
 
 UNITS = {"H3 hexagons": "h3", "Wards": "ward", "LSOAs": "lsoa"}
-MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents (per period)": "rate"}
+MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents (per period)": "rate",
+            "Rate per 1,000, Empirical-Bayes smoothed": "rate_eb"}
 OFFLINE_MAP = "Offline map (names from the data)"
 BASEMAP_LABELS = {"OpenStreetMap": "osm", "Light basemap (CARTO)": "light", OFFLINE_MAP: None}
 CHOOSE_MONTHS = "Choose months…"
@@ -110,6 +111,17 @@ def app_sources(available: list[str], chosen: list[str] | None = None) -> Any:
     from geo_csp import sources as sources_mod
 
     return sources_mod.resolve_sources(list(chosen) if chosen else None, available=available)
+
+
+def run_choices(metadata: dict[str, Any]) -> None:
+    """What a hotspot run counted and chose (the command line prints the same), with its warnings."""
+    from geo_csp import analysis
+
+    for warning in metadata.get("warnings", []):
+        st.warning(warning)
+    with st.expander("How this was counted and analysed"):
+        st.write(metadata["counted"]["note"])
+        st.write(analysis.describe_run(metadata))
 
 
 def default_store() -> tuple[str, str | None]:
@@ -223,7 +235,7 @@ def sidebar() -> Choices:
             resolution = None if res == "auto" else int(res)
         measure_label = st.radio("Measure", list(MEASURES), key="measure")
         measure = MEASURES[measure_label]
-        if measure == "rate" and unit == "h3":
+        if measure in ("rate", "rate_eb") and unit == "h3":
             st.caption("Rates need residents: H3 cells have none, so wards are used for rates.")
             unit, resolution = "ward", None
         online = cache.tiles_reachable()
@@ -313,7 +325,8 @@ def unit_caption(unit: str, resolution: object = None) -> str:
 def measure_label(measure: str) -> str:
     """The measure in words."""
     return {"count": "counting incidents", "harm": "weighting by harm (crime-days)",
-            "rate": "incidents per 1,000 residents"}.get(measure, measure)
+            "rate": "incidents per 1,000 residents",
+            "rate_eb": "incidents per 1,000 residents, Empirical-Bayes smoothed"}.get(measure, measure)
 
 
 def month_name(month: str) -> str:

@@ -149,7 +149,7 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
             )
         code_col = schema.WARD_CODE if unit == "ward" else schema.LSOA_CODE
         own = _with_population(own, population, code_col=code_col, source=ctx["study_area_source"],
-                               required=measure == "rate")
+                               required=measure in ("rate", "rate_eb"))
         if unit == "ward":
             ctx["wards"] = own
     ctx["units"] = own
@@ -291,6 +291,7 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
     result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
                             "synthetic": bool(ctx["config"].get("synthetic", False))})
     print_counted(result.metadata["counted"])
+    console.print(f"[dim]{analysis.describe_run(result.metadata)}[/]", highlight=False)
     for warning in result.metadata.get("warnings", []):
         console.print(f"[yellow]Warning: {warning}[/]", highlight=False)
     if "resolution_reason" in result.metadata:

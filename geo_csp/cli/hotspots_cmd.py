@@ -53,7 +53,8 @@ _PARTIAL = typer.Option("--partial-periods", help="drop (default) or keep the qu
                         "cover only in part; kept ones are compared as counts per month.")
 _PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
                           "(mostly found by police activity rather than reported).")
-_MEASURE = typer.Option("--measure", help="count, harm or rate (per 1,000 residents; wards/LSOAs).")
+_MEASURE = typer.Option("--measure", help="count, harm, rate (per 1,000 residents; wards/LSOAs) or rate_eb (those "
+                        "rates Empirical-Bayes smoothed, so wards of few residents do not lead).")
 _OUT = typer.Option("--out", help="Output file: .parquet (GeoParquet) or .gpkg.")
 _WEIGHTS = typer.Option("--weights", help="Spatial weights: auto (h3 k-ring for cells, queen for wards/LSOAs), "
                         "h3, queen or distance (unit centroids within --distance-m).")

@@ -48,7 +48,7 @@ from geo_csp.settings import WORKING_CRS
 
 __all__ = [
     "EXTENT_FACTOR", "EXTENT_GAP_SHARE", "EXTENT_MAX_SHARE_OUT", "EXTENT_MIN_GAP_M", "EXTENT_MIN_RADIUS_M", "EXTENT_QUANTILE", "Cube", "aggregate_h3", "build_cube",
-    "clip_to_study_area", "data_extent", "extent_report", "filter_mask", "rates_per_1000", "study_geometry",
+    "clip_to_study_area", "data_extent", "empirical_bayes_rates_per_1000", "extent_report", "filter_mask", "rates_per_1000", "study_geometry",
     "CUBE_COLUMNS", "ON_OR_NEAR", "ZERO_FILLS", "build_cube_dask", "check_zero_fill", "located_points_dask",
     "PARTIAL_PERIODS", "whole_periods",
 ]
@@ -154,8 +154,11 @@ class Cube:
             frame[schema.POPULATION] = np.repeat(self.population.to_numpy(), n_periods)
         return frame
 
-    def rates(self, *, measure: Literal["n", "harm"] = "n") -> np.ndarray:
-        """Count (or harm) per 1,000 residents, ``(n_units, n_periods)``; see :func:`rates_per_1000`."""
+    def rates(self, *, measure: Literal["n", "harm"] = "n", smoothing: Literal["none", "empirical_bayes"] = "none") -> np.ndarray:
+        """Count (or harm) per 1,000 residents, ``(n_units, n_periods)``; see :func:`rates_per_1000`, or
+        Empirical-Bayes smoothed with ``smoothing="empirical_bayes"`` (:func:`empirical_bayes_rates_per_1000`)."""
+        if smoothing == "empirical_bayes":
+            return empirical_bayes_rates_per_1000(getattr(self, measure), self.population)
         return rates_per_1000(getattr(self, measure), self.population)
 
 
@@ -178,6 +181,32 @@ def rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
         )
     values = np.asarray(values, dtype="float64")
     return values * 1000.0 / (pop[:, None] if values.ndim == 2 else pop)
+
+
+def empirical_bayes_rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
+    """Empirical-Bayes smoothed rates per 1,000 residents, each period (column) on its own.
+
+    Marshall's (1991) global estimator, as ``esda.smoothing.Empirical_Bayes``: with the period's
+    pooled rate m = sum e / sum b, the between-unit variance
+    v = sum b (e/b - m)^2 / sum b - m / mean(b) (floored at 0, where esda would weight negatively),
+    each unit's rate moves towards m by the weight v / (v + m / b): a ward of few residents and a
+    handful of crimes is pulled in most, so a rate ranking is not led by small denominators.
+
+    Raises
+    ------
+    DenominatorError
+        As :func:`rates_per_1000`, for a missing or non-positive population.
+    """
+    raw = rates_per_1000(values, population) / 1000.0  # checks the population
+    e = np.asarray(values, dtype="float64").reshape(raw.shape[0], -1)
+    raw = raw.reshape(e.shape)
+    b = population.to_numpy(dtype="float64")[:, None]
+    m = e.sum(axis=0, keepdims=True) / b.sum()
+    v = np.maximum((b * (raw - m) ** 2).sum(axis=0, keepdims=True) / b.sum() - m / b.mean(), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(v + m / b > 0, v / (v + m / b), 0.0)
+    out = (weight * raw + (1.0 - weight) * m) * 1000.0
+    return out.reshape(np.shape(values))
 
 
 def study_geometry(study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> shapely.Geometry | None:

@@ -75,6 +75,7 @@ st.caption(
     f"{widgets.measure_label(choices.measure)}{compared}"
     + ("" if choices.basemap else " · offline map: names from the store's own data")
 )
+widgets.run_choices(result.metadata)
 returned = folium_view.show(view, key="hotspot_map", height=620, clicks=True)
 feature = (returned or {}).get("last_active_drawing") or {}
 picked = str((feature.get("properties") or {}).get(schema.AREA_ID) or "")
