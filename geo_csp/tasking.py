@@ -32,7 +32,7 @@ from scipy import stats
 from geo_csp import periods, schema
 from geo_csp._errors import ParameterError
 
-__all__ = ["TaskingParams", "TaskingSheet", "change_lists", "repeat_locations", "tasking_sheet",
+__all__ = ["TaskingParams", "TaskingSheet", "change_lists", "hotspot_timeline", "repeat_locations", "tasking_sheet",
            "write_tasking"]
 
 #: Periods back to "the same period a year earlier", per period kind.
@@ -138,6 +138,44 @@ def repeat_locations(incidents: pd.DataFrame, *, last_month: str, months: tuple[
     return table.rename_axis("location").reset_index()
 
 
+def hotspot_timeline(result: Any) -> pd.DataFrame:
+    """When each named hotspot's problem started, and when the tool first named it.
+
+    ``started`` is the first period in which any of the area's units was a significant hot spot;
+    ``named`` the first period by which one of its units had been hot in ``min_hot_periods`` periods
+    (the rule that makes a hot unit part of a named area, :class:`geo_csp.areas.AreaParams`), so
+    ``delay`` periods after the start; ``latest_month`` is the last month in the run (for police.uk, the
+    latest month published in the store: police.uk publishes about two months after the month ends).
+    """
+    cube = result.cube
+    labels = np.asarray([str(p) for p in cube.period_labels], dtype=object)
+    min_hot = int(result.metadata.get("area_params", {}).get("min_hot_periods", 3))
+    hot = result.analysis.hot_cold == 1
+    unit_area = result.units[schema.AREA_ID].to_numpy(dtype=object)
+    first_hot = np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
+    reached = np.cumsum(hot, axis=1) >= min_hot
+    first_named = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
+    frame = pd.DataFrame({"area": unit_area, "start": first_hot, "named": first_named})
+    frame = frame[pd.notna(frame["area"]) & (frame["start"] >= 0)]
+    names = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else pd.Series(dtype=object)
+    by_area = frame.groupby("area").agg(start=("start", "min"),
+                                        named=("named", lambda v: v[v >= 0].min() if (v >= 0).any() else -1))
+    by_area = by_area[by_area.index.isin(names.index)]
+    word = periods.period_word(cube.params["period"])
+    out = pd.DataFrame({
+        schema.AREA_ID: by_area.index.to_numpy(dtype=object),
+        "name": names.reindex(by_area.index).to_numpy(dtype=object),
+        "started": labels[by_area["start"].to_numpy()],
+        "named": np.where(by_area["named"] >= 0, labels[by_area["named"].clip(lower=0).to_numpy()], ""),
+        f"delay_{word.split()[0]}s": np.where(by_area["named"] >= 0, by_area["named"] - by_area["start"], -1),
+        "latest_month": cube.params["months"][1],
+    })
+    out.attrs["rule"] = (f"named once a unit is hot in {min_hot} {word}s; for weekly tasking use timed partner data "
+                         "(geo-csp hotspots --period week --source NAME): police.uk gives months, published about "
+                         "two months late")
+    return out
+
+
 @dataclass(frozen=True)
 class TaskingSheet:
     """The sheet's parts: comparisons, repeat locations, recommended stops, cautions and parameters."""
@@ -151,6 +189,7 @@ class TaskingSheet:
     stops: pd.DataFrame
     cautions: list[str]
     params: dict[str, Any] = field(default_factory=dict)
+    timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams | None = None,
@@ -211,6 +250,7 @@ def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams
                                  top=params.top_locations)
     return TaskingSheet(title=title, last_label=labels[-1], comparisons=comparisons, jaccard=jaccard, totals=totals,
                         locations=locations, stops=stops if stops is not None else pd.DataFrame(), cautions=cautions,
+                        timeline=hotspot_timeline(result),
                         params={**asdict(params), "period": kind, "months": cube.params["months"],
                                 "sources": cube.params.get("sources"), "crime_types": cube.params.get("crime_types"),
                                 "group": cube.params.get("group")})
@@ -235,6 +275,10 @@ def _html(sheet: TaskingSheet) -> str:
         parts.append(frame_html(shown, text_columns=["status", "area", "ward"]) + more)
     parts.append("<h2>Top repeat locations (police.uk snap points)</h2>")
     parts.append(frame_html(sheet.locations, index=False, text_columns=["location"]))
+    if len(sheet.timeline):
+        parts.append("<h2>When each hotspot started and was first named</h2>"
+                     + frame_html(sheet.timeline, index=False, text_columns=["name", "started", "named"])
+                     + f"<p class='sub'>{_esc(sheet.timeline.attrs.get('rule', ''))}</p>")
     if len(sheet.stops):
         parts.append("<h2>Recommended stops</h2>" + frame_html(sheet.stops, index=False))
 
@@ -267,6 +311,8 @@ def write_tasking(sheet: TaskingSheet, out_dir: str | Path) -> dict[str, Path]:
         for i, (name, table) in enumerate(sheet.comparisons.items()):
             spreadsheet_safe(table.reset_index()).to_excel(xl, sheet_name=f"hot spots {i + 1}", index=False)
         spreadsheet_safe(sheet.locations).to_excel(xl, sheet_name="repeat locations", index=False)
+        if len(sheet.timeline):
+            spreadsheet_safe(sheet.timeline).to_excel(xl, sheet_name="hotspot timeline", index=False)
         if len(sheet.stops):
             spreadsheet_safe(sheet.stops).to_excel(xl, sheet_name="stops", index=False)
         notes = pd.DataFrame({"note": [*sheet.comparisons, *sheet.cautions],

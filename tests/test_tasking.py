@@ -56,3 +56,24 @@ def test_tasking_sheet_on_the_demo_writes_one_page(demo_borough, tmp_path):
     sheets = pd.read_excel(tmp_path / "tasking.xlsx", sheet_name=None)
     assert {"hot spots 1", "hot spots 2", "repeat locations", "notes"} <= set(sheets)
     assert set(sheets["hot spots 1"]["status"].dropna()) <= {"entered", "remained", "left"}
+
+
+def test_hotspot_timeline_known_answer():
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+
+    hot_cold = np.array([[0, 1, 0, 1, 1, 1], [0, 0, 1, 1, 0, 0], [1, 0, 0, 0, 0, 0]])
+    cube = SimpleNamespace(period_labels=np.array([f"2025-0{m}" for m in range(1, 7)]),
+                           params={"period": "month", "months": ["2025-01", "2025-06"]})
+    result = SimpleNamespace(
+        cube=cube, analysis=SimpleNamespace(hot_cold=hot_cold), metadata={"area_params": {"min_hot_periods": 3}},
+        units=pd.DataFrame({schema.AREA_ID: ["HS-0001", "HS-0001", None]}),
+        areas=gpd.GeoDataFrame({schema.AREA_ID: ["HS-0001"], schema.AREA_NAME: ["Elm Street"]}, geometry=[None]),
+    )
+    out = tasking.hotspot_timeline(result)
+    # unit 0 hot in Feb, Apr, May: its third hot month is May; unit 1 first hot in Mar; unit 2 belongs to no area
+    row = out.iloc[0]
+    assert (row["started"], row["named"], row["delay_months"], row["latest_month"]) == ("2025-02", "2025-05", 3,
+                                                                                         "2025-06")
+    assert "timed partner data" in out.attrs["rule"]
