@@ -371,6 +371,7 @@ def run_hotspots(
     groups: Mapping[str, Iterable[str]] | None = None,
     sources: Iterable[str] | None = None,
     exclude_proactive: bool = False,
+    public_space: bool = False,
     measure: Measure = "count",
     harm_index: harm.HarmIndex = "cchi",
     asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
@@ -409,6 +410,10 @@ def run_hotspots(
         only; name sources (or ``["all"]``) to count stop and search or partner records too. A mixed
         run says so in ``metadata["counted"]``. ``exclude_proactive`` leaves out police.uk Drugs and
         Possession of weapons.
+    public_space
+        A public-space view for patrol planning: leave out violence whose location label places it in
+        a dwelling (:func:`geo_csp.sources.dwelling_violence`; police.uk labels never do, partner
+        labels may). ``metadata["public_space"]`` says how many rows went. In-memory incidents only.
     measure
         Value analysed: ``"count"``, ``"harm"`` (summed harm weights), ``"rate"`` (per 1,000
         residents; wards/LSOAs with a population only) or ``"rate_eb"`` (those rates Empirical-Bayes
@@ -466,6 +471,14 @@ def run_hotspots(
         )
     weights_kind = resolve_weights(unit, weights, distance_m)
     counted = sources_mod.select_sources(incidents, sources, exclude_proactive=exclude_proactive)
+    private = None
+    if public_space:
+        if not isinstance(incidents, pd.DataFrame):
+            raise ParameterError("`public_space=True` reads location labels of incidents in memory; pass a DataFrame "
+                                 "(backend='memory')")
+        mask = sources_mod.dwelling_violence(incidents)
+        private = int(mask.sum())
+        incidents = incidents[~mask]
     if exclude_proactive:
         crime_types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_types, group, groups=groups), counted)
     cube = cube_mod.build_cube(
@@ -555,6 +568,9 @@ def run_hotspots(
         **{k: v for k, v in cube.params.items()},
         "group": group,
         "counted": counted.to_dict(),
+        "public_space": (None if private is None else {
+            "excluded_dwelling_violence": private,
+            "rule": "violence whose location label places it in a dwelling is left out (police.uk labels never do)"}),
         "backend": backend,
         "measure": measure,
         "period_labels": [str(p) for p in cube.period_labels],

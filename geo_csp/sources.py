@@ -49,6 +49,7 @@ __all__ = [
     "PROACTIVE_CRIME_TYPES",
     "SourceSelection",
     "counted_crime_types",
+    "dwelling_violence",
     "held_sources",
     "resolve_sources",
     "select_sources",
@@ -226,6 +227,26 @@ def timing_incidents(incidents: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, 
     timed = incidents[keep]
     names = tuple(sorted(timed[schema.SOURCE].astype(str).unique())) if schema.SOURCE in timed.columns else ()
     return timed, names
+
+
+#: Location labels that place an incident inside a home (partner extracts; police.uk labels are streets).
+DWELLING_LABEL: Final = r"(?i)\b(?:dwelling|private (?:house|residence|property)|residential (?:property|premises)|inside (?:the )?home|house|flat|home address)\b"
+#: Categories a public-space view leaves out where the label places them in a home.
+PRIVATE_SPACE_CATEGORIES: Final = ("Violence and sexual offences",)
+
+
+def dwelling_violence(incidents: pd.DataFrame) -> np.ndarray:
+    """Rows of violence whose location label places them in a dwelling (foot patrol cannot reach them).
+
+    police.uk labels are "On or near <street>" snap points and never say so: for police.uk rows this
+    is all False, and a public-space view changes nothing. Partner extracts with a location label
+    ("Dwelling", "Private house") allow it.
+    """
+    if schema.LOCATION not in incidents.columns or schema.CRIME_TYPE not in incidents.columns:
+        return np.zeros(len(incidents), dtype=bool)
+    labels = incidents[schema.LOCATION].astype("string")
+    inside = labels.str.contains(DWELLING_LABEL, regex=True).fillna(False).to_numpy(dtype=bool)
+    return inside & incidents[schema.CRIME_TYPE].isin(list(PRIVATE_SPACE_CATEGORIES)).to_numpy()
 
 
 def held_sources(incidents: Any) -> list[str] | None:

@@ -109,3 +109,22 @@ def test_demo_town_centre_counts_street_crime_only(demo_store, tmp_path):
     meta = json.loads((tmp_path / "all.parquet.json").read_text())
     assert meta["counted"]["mixed"] and set(meta["counted"]["sources"]) == set(HELD)
     assert gpd.read_parquet(tmp_path / "all.parquet").set_index(schema.AREA_NAME).loc["Bury Town Centre", schema.N] == 8510
+
+
+def test_public_space_view_leaves_out_violence_in_dwellings():
+    from _synthetic import incidents
+
+    from geo_csp import analysis, boundaries
+
+    n = 60
+    frame = incidents([380_500.0 + 30 * (i % 12) for i in range(n)], [410_500.0 + 30 * (i // 12) for i in range(n)],
+                      [f"2024-{1 + i % 12:02d}" for i in range(n)],
+                      ["Violence and sexual offences"] * 40 + ["Burglary"] * 20,
+                      location=["Dwelling"] * 10 + ["On or near High Street"] * 30 + ["Private house"] * 20)
+    mask = sources.dwelling_violence(frame)
+    assert mask.sum() == 10 and mask[:10].all()  # burglary in a house stays: only violence is private-space
+    kw = dict(unit="h3", resolution=9, study_area=boundaries.load_borough())
+    full = analysis.run_hotspots(frame, **kw)
+    public = analysis.run_hotspots(frame, public_space=True, **kw)
+    assert full.units[schema.N].sum() == 60 and public.units[schema.N].sum() == 50
+    assert public.metadata["public_space"]["excluded_dwelling_violence"] == 10 and full.metadata["public_space"] is None

@@ -265,7 +265,7 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
                  previous: gpd.GeoDataFrame | None = None, population: Path | None = None, *,
                  weights: str = "auto", distance_m: float | None = None, backend: str = "memory",
                  client: Any = None, exclude_proactive: bool = False,
-                 partial_periods: str = "drop") -> analysis.HotspotResult:
+                 partial_periods: str = "drop", public_space: bool = False) -> analysis.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
 
     ``weights`` and ``distance_m`` are :func:`geo_csp.analysis.run_hotspots`'s spatial weights
@@ -283,7 +283,7 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
     result = analysis.run_hotspots(
         incidents, unit=unit, resolution=resolution, period=period,
         crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
-        exclude_proactive=exclude_proactive, partial_periods=partial_periods,
+        exclude_proactive=exclude_proactive, partial_periods=partial_periods, public_space=public_space,
         study_area=ctx["study_area"], units=ctx["units"], named_places=ctx["named_places"], wards=ctx["wards"],
         previous_areas=previous, params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m,
         backend=backend, client=client,

@@ -51,6 +51,8 @@ _SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for 
                        "council ASB are counted only when named, and a mixed run says so.")
 _PARTIAL = typer.Option("--partial-periods", help="drop (default) or keep the quarters/financial years the data "
                         "cover only in part; kept ones are compared as counts per month.")
+_PUBLIC = typer.Option("--public-space", help="Leave out violence whose location label places it in a dwelling "
+                       "(partner labels; police.uk labels never do).")
 _PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
                           "(mostly found by police activity rather than reported).")
 _MEASURE = typer.Option("--measure", help="count, harm, rate (per 1,000 residents; wards/LSOAs) or rate_eb (those "
@@ -71,7 +73,7 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
                     crime_type: list[str] | None, group: str | None, source: list[str] | None, measure: str,
                     previous: Any = None, *, population: Path | None, weights: str, distance_m: float | None,
                     dask: bool, scheduler: str | None, workers: int, exclude_proactive: bool = False,
-                    partial_periods: str = "drop") -> Any:
+                    partial_periods: str = "drop", public_space: bool = False) -> Any:
     """One hotspot run: in memory on the store's located incidents, or on Dask over the store itself.
 
     The Dask run makes the same :func:`geo_csp.analysis.run_hotspots` call with the store folder and
@@ -81,9 +83,11 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     if not dask and scheduler is None:
         return _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
                     population=population, weights=weights, distance_m=distance_m, exclude_proactive=exclude_proactive,
-                    partial_periods=partial_periods)
+                    partial_periods=partial_periods, public_space=public_space)
     from geo_csp import analysis, cluster
 
+    if public_space:
+        raise ParameterError("--public-space reads each incident's location label in memory: drop --dask")
     if unit != "h3":
         raise ParameterError(f"--dask aggregates H3 cells only, not --unit {unit}: ward and LSOA cubes are small, "
                              "run them without --dask")
@@ -111,6 +115,7 @@ def hotspots_command(
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
+    public_space: Annotated[bool, _PUBLIC] = False,
     measure: Annotated[str, _MEASURE] = "count",
     population: Annotated[Path | None, _POPULATION] = None,
     weights: Annotated[str, _WEIGHTS] = "auto",
@@ -131,7 +136,7 @@ def hotspots_command(
     result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
                              population=population, weights=weights, distance_m=distance_m, dask=dask,
                              scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive,
-                             partial_periods=partial_periods)
+                             partial_periods=partial_periods, public_space=public_space)
     units = result.units
     if rank_by is not None:
         units = analysis.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
@@ -154,6 +159,7 @@ def areas_command(
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
+    public_space: Annotated[bool, _PUBLIC] = False,
     measure: Annotated[str, _MEASURE] = "count",
     previous: Annotated[Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")] = None,
     population: Annotated[Path | None, _POPULATION] = None,
@@ -174,7 +180,7 @@ def areas_command(
     result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
                              population=population, weights=weights, distance_m=distance_m, dask=dask,
                              scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive,
-                             partial_periods=partial_periods)
+                             partial_periods=partial_periods, public_space=public_space)
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 _STORE = typer.Option("--store", help="Store folder.")
 _BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
 _LAYERS = typer.Option("--layers-dir", help="Folder of partner layers (default: the store config's layers_dir).")
+_PUBLIC = typer.Option("--public-space", help="Leave out violence whose location label places it in a dwelling "
+                       "(partner labels; police.uk labels never do), so plans are not steered by harm patrols cannot reach.")
 _SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
                        "victim-reported police.uk street records only; stop and search and partner sources are "
                        "counted only when named.")
@@ -110,8 +112,8 @@ def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=[hull.buffer(200.0)], crs=settings.WORKING_CRS)
 
 
-def _hotspots(store_dir: Path, boundary: Path | None, source: list[str] | None, measure: str
-              ) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
+def _hotspots(store_dir: Path, boundary: Path | None, source: list[str] | None, measure: str, *,
+              public_space: bool = False) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
     """The hotspot run ``geo-csp areas`` would make (H3 cells) with the default priority score, its context
     and the incidents.
 
@@ -120,7 +122,8 @@ def _hotspots(store_dir: Path, boundary: Path | None, source: list[str] | None, 
     """
     from geo_csp import backtest
 
-    result = run_hotspots(store_dir, boundary, "h3", None, "month", None, None, source, "harm" if measure == "harm" else "count")
+    result = run_hotspots(store_dir, boundary, "h3", None, "month", None, None, source, "harm" if measure == "harm" else "count",
+                          public_space=public_space)
     ctx = study_context(store_dir, boundary)
     result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
     return result, ctx, read_located(store_dir, None, source)
@@ -176,6 +179,7 @@ def coverage_command(
     operations: Annotated[Path | None, typer.Option("--operations", help="Operations (GeoJSON/GPKG).")] = None,
     hubs: Annotated[Path | None, typer.Option("--hubs", help="Community hubs (CSV/GeoJSON/GPKG).")] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
+    public_space: Annotated[bool, _PUBLIC] = False,
     measure: Annotated[str, _MEASURE] = "predicted",
     camera_radius_m: Annotated[float, typer.Option("--camera-radius-m", help="View radius of cameras without range.")] = 50.0,
     cctv_min_share: Annotated[float | None, typer.Option(
@@ -193,7 +197,7 @@ def coverage_command(
     from geo_csp import coverage
 
     _check_measure(measure)
-    result, ctx, incidents = _hotspots(store_dir, boundary, source, measure)
+    result, ctx, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
     borough = _borough(ctx, incidents)
     lay = _read_layers(_layers_dir(store_dir, layers_dir),
                        {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
@@ -325,6 +329,7 @@ def route_command(
     walk_speed_kmh: Annotated[float, typer.Option("--walk-speed-kmh", help="Walking speed.")] = 4.8,
     measure: Annotated[str, _MEASURE] = "predicted",
     source: Annotated[list[str] | None, _SOURCE] = None,
+    public_space: Annotated[bool, _PUBLIC] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Never download a network from OpenStreetMap.")] = False,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -340,7 +345,7 @@ def route_command(
         raise ParameterError(f"--stops must be at least 1, not {stops}")
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
-    result, _, incidents = _hotspots(store_dir, boundary, source, measure)
+    result, _, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
     folder = _layers_dir(store_dir, layers_dir)
     hubs_path = _layer_file("hubs", hubs_file, folder)
     if hubs_path is None:
