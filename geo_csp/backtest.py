@@ -542,7 +542,8 @@ def resolution_sweep(
     """Mean rolling PAI and hit rate of each predictor at each H3 resolution, on the same area budget.
 
     Returns one row per resolution with ``resolution, n_units, lattice`` and ``pai_<method>``,
-    ``hit_rate_<method>`` for each predictor (``kde`` = its best bandwidth, ``default`` = the
+    ``hit_rate_<method>`` and ``area_share_<method>`` (the share of the study area its whole cells really
+    cover, mean over splits) for each predictor (``kde`` = its best bandwidth, ``default`` = the
     default selection).
     """
     rows = []
@@ -553,11 +554,16 @@ def resolution_sweep(
                                   params=params)
         row: dict[str, Any] = {"resolution": int(res), "n_units": result.metadata["n_units"],
                                "lattice": result.metadata["lattice"]["flag"]}
+        # the share of the study area the selection really covers: whole cells, so coarse cells overshoot
+        # the budget (a 5 km2 cell is 5% of a 100 km2 town on its own)
+        real = result.splits.groupby("method", sort=False)["area_share"].mean() if "area_share" in result.splits else None
         for rec in result.summary.to_dict("records"):
             if rec["method"].startswith(("kde_", "ewma_")):
                 continue
             row[f"pai_{rec['method']}"] = rec["pai_mean"]
             row[f"hit_rate_{rec['method']}"] = rec["hit_rate_mean"]
+            if real is not None and rec["method"] in real.index:
+                row[f"area_share_{rec['method']}"] = float(real[rec["method"]])
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -39,8 +39,16 @@ __all__ = [
 
 #: Resolutions offered: 7 (about 5 km2 a cell) to 11 (about 2,150 m2).
 H3_RESOLUTIONS: Final = (7, 8, 9, 10, 11)
-#: The default resolution is the finest one giving at most this many cells over the study area.
+#: A small study area gets the finest resolution giving at most this many cells over it (a borough: res 9,
+#: a town centre: res 10 or 11), never a coarser one than :data:`PATROL_RESOLUTION`.
 MAX_DEFAULT_CELLS: Final = 2_500
+#: Walking speed (km/h) and minutes to walk across a cell that make a cell one a foot patrol covers in one
+#: visit: a Koper stop of 10-15 minutes at a hot spot covers a place about 5 minutes' walk across.
+PATROL_WALK_SPEED_KMH: Final = 4.8
+PATROL_CROSS_MIN: Final = 5.0
+#: Past this many cells at the patrol resolution a run is slow in memory: the reason says to split it by
+#: district (``--boundary`` one district at a time) or run it on Dask.
+PATROL_MAX_CELLS: Final = 150_000
 #: Cell boundaries kept in memory (a borough at resolution 10 has about 8,000 cells).
 CELL_BOUNDARY_CACHE_SIZE: Final = 65_536
 
@@ -151,29 +159,53 @@ def cells_to_parents(cells: np.ndarray | list[str], *, resolution: int) -> np.nd
     return parents[inverse.ravel()]
 
 
+def cell_across_m(resolution: int) -> float:
+    """How far it is across an average H3 cell of ``resolution``, side to side (sqrt(3) x its edge), in metres."""
+    return float(np.sqrt(3.0) * h3.average_hexagon_edge_length(check_resolution(resolution), unit="m"))
+
+
+def patrol_resolution() -> int:
+    """The coarsest resolution 7-11 whose cells a foot patrol walks across in :data:`PATROL_CROSS_MIN` minutes."""
+    reach_m = PATROL_WALK_SPEED_KMH * 1000.0 / 60.0 * PATROL_CROSS_MIN
+    return next(res for res in H3_RESOLUTIONS if cell_across_m(res) <= reach_m)
+
+
 def default_resolution(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry) -> tuple[int, str]:
-    """The finest resolution 7-11 giving at most :data:`MAX_DEFAULT_CELLS` cells over the area.
+    """The resolution for hotspots a patrol can cover, and a sentence saying why.
+
+    The rule: cells no larger than a foot patrol covers in one visit (:func:`patrol_resolution`: at
+    4.8 km/h, about 5 minutes across, the place a 10-15 minute Koper stop holds; H3 resolution 9,
+    about 350 m across and 0.1 km2), whatever the size of the study area, so that a county force is
+    not given 5 km2 cells and hotspot areas stay the size of a beat. A small study area gets finer
+    cells, the finest with at most :data:`MAX_DEFAULT_CELLS` cells (a town centre: street-length
+    cells). Past :data:`PATROL_MAX_CELLS` cells the reason says to split the run by district.
 
     Returns
     -------
     (int, str)
-        The resolution and a sentence for the user saying why ("resolution 9: about 1,050 cells of
-        0.105 km2 over 99.5 km2").
+        The resolution and the reason ("H3 resolution 9 chosen automatically: cells ... about 348 m across
+        ...").
     """
     geom = as_geometry(area)
     area_m2 = float(geom.area)
     if area_m2 <= 0:
         raise ParameterError("the study area has no area; give polygons, not points or lines")
-    chosen = H3_RESOLUTIONS[0]
-    for res in H3_RESOLUTIONS:
-        if area_m2 / (h3.average_hexagon_area(res, unit="m^2")) <= MAX_DEFAULT_CELLS:
-            chosen = res
+    patrol = patrol_resolution()
+    fine = [res for res in H3_RESOLUTIONS if area_m2 / h3.average_hexagon_area(res, unit="m^2") <= MAX_DEFAULT_CELLS]
+    chosen = max([patrol, *fine])
     cell_m2 = h3.average_hexagon_area(chosen, unit="m^2")
-    reason = (
-        f"H3 resolution {chosen} chosen automatically: about {area_m2 / cell_m2:,.0f} cells of "
-        f"{cell_m2 / 1e6:.3f} km2 over {area_m2 / 1e6:.1f} km2 (the finest of 7-11 with at most "
-        f"{MAX_DEFAULT_CELLS:,} cells)"
-    )
+    n_cells = area_m2 / cell_m2
+    across = cell_across_m(chosen)
+    walk = across / (PATROL_WALK_SPEED_KMH * 1000.0 / 60.0)
+    why = (f"the coarsest cells a foot patrol covers in one visit (at most {PATROL_CROSS_MIN:g} minutes across at "
+           f"{PATROL_WALK_SPEED_KMH:g} km/h)" if chosen == patrol else
+           f"finer than patrol-sized cells (resolution {patrol}) as the area is small: the finest with at most "
+           f"{MAX_DEFAULT_CELLS:,} cells")
+    reason = (f"H3 resolution {chosen} chosen automatically: cells of {cell_m2 / 1e6:.3f} km2, about {across:,.0f} m "
+              f"across ({walk:.0f} min walk), {why}; about {n_cells:,.0f} cells over {area_m2 / 1e6:,.1f} km2")
+    if n_cells > PATROL_MAX_CELLS:
+        reason += (f". That is more than {PATROL_MAX_CELLS:,} cells: split the run by district (--boundary one "
+                   "district's outline at a time) or run it on Dask (--dask)")
     return chosen, reason
 
 

@@ -74,3 +74,18 @@ def test_unique_points_equals_numpy_unique_rows() -> None:
     np.testing.assert_array_equal(np.column_stack([ux, uy]), rows)
     np.testing.assert_array_equal(inverse, expected_inverse.ravel())
     np.testing.assert_array_equal(ux[inverse], x)
+
+
+def test_default_resolution_fits_patrols_not_a_cell_count():
+    """A county-sized study area gets patrol-sized cells (res 9, ~350 m across: about 4 minutes' walk at
+    4.8 km/h), not the 5 km2 res-7 cells a cell-count cap gave it; a small area gets finer cells."""
+    assert grid.patrol_resolution() == 9
+    np.testing.assert_allclose(grid.cell_across_m(9), np.sqrt(3) * h3.average_hexagon_edge_length(9, unit="m"))
+    assert grid.cell_across_m(8) / (4.8 * 1000 / 60) > 5 > grid.cell_across_m(9) / (4.8 * 1000 / 60)
+    county = shapely.box(300_000, 400_000, 360_000, 450_000)  # 3,000 km2, about Lancashire's size
+    res, reason = grid.default_resolution(county)
+    assert res == 9 and "foot patrol covers in one visit" in reason and "about 28,481 cells" in reason
+    huge = shapely.box(0, 0, 200_000, 100_000)  # 20,000 km2: split it
+    assert grid.default_resolution(huge)[0] == 9 and "split the run by district" in grid.default_resolution(huge)[1]
+    res, reason = grid.default_resolution(shapely.box(0, 0, 1500, 1500))  # a town centre
+    assert res == 11 and "finest with at most 2,500 cells" in reason

@@ -257,9 +257,9 @@ def backtest_command(
             rows.append((m, r["pai_mean"], r["pai_sd"], r["hit_rate_mean"], r["pei_mean"], r["rri_mean"], r["beats_counts"]))
         sentence, lattice = doc["evidence"], result.metadata["lattice"]
     if sweep:
-        doc["resolution_sweep"] = backtest.resolution_sweep(
-            inc, area_share=area_share, study_area=ctx["study_area"], crime_types=crime_type or None, group=group,
-            n_splits=splits, horizon_months=horizon_months).to_dict("records")
+        doc["resolution_sweep"], doc["resolution_sweep_skipped"] = _sweep(
+            inc, ctx["study_area"], area_share=area_share, crime_types=crime_type or None, group=group,
+            n_splits=splits, horizon_months=horizon_months)
     doc = _jsonable(doc)
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
@@ -278,3 +278,54 @@ def backtest_command(
         out.print(sentence)
     elif lattice["flag"]:
         out.print(lattice["note"])
+    if sweep:
+        _print_sweep(doc["resolution_sweep"], area_share=area_share)
+
+
+def _sweep(inc: Any, study_area: Any, *, area_share: float, **options: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The resolution sweep with a progress bar, bounded: resolutions with more than
+    :data:`geo_csp.grid.PATROL_MAX_CELLS` cells over the study area are skipped (and named)."""
+    import h3
+    import shapely
+    from rich.progress import Progress
+
+    from geo_csp import backtest, grid, schema
+
+    area = (grid.as_geometry(study_area) if study_area is not None else
+            shapely.convex_hull(shapely.multipoints(inc[[schema.EASTING, schema.NORTHING]].to_numpy())))
+    kept, skipped = [], []
+    for res in grid.H3_RESOLUTIONS:
+        n = area.area / h3.average_hexagon_area(res, unit="m^2")
+        (kept if n <= grid.PATROL_MAX_CELLS else skipped).append((res, n))
+    rows: list[dict[str, Any]] = []
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("resolution sweep", total=len(kept))
+        for res, _ in kept:
+            bar.update(task, description=f"resolution sweep: H3 res {res}")
+            rows += backtest.resolution_sweep(inc, resolutions=(res,), area_share=area_share, study_area=study_area,
+                                              **options).to_dict("records")
+            bar.advance(task)
+    notes = [f"resolution {res} skipped: about {n:,.0f} cells over the study area (more than "
+             f"{grid.PATROL_MAX_CELLS:,}); split the area by district (--boundary) to sweep it" for res, n in skipped]
+    for note in notes:
+        console.print(note)
+    return rows, notes
+
+
+def _print_sweep(rows: list[dict[str, Any]], *, area_share: float) -> None:
+    """The resolution sweep as a table: cells, the real share of the area selected, PAI and hit rate."""
+    import h3
+
+    view = Table(title=f"H3 resolution sweep: {area_share:.0%} of the study area asked for", title_justify="left")
+    for col in ("resolution", "cell km2", "cells", "area really selected", "PAI counts", "PAI Gi*", "PAI default",
+                "hit rate default"):
+        view.add_column(col, justify="right")
+    fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
+    for r in rows:
+        view.add_row(str(r["resolution"]), f"{h3.average_hexagon_area(int(r['resolution']), unit='km^2'):.3f}",
+                     f"{r['n_units']:,}", fmt(r.get("area_share_counts"), ".1%"), fmt(r.get("pai_counts"), ".2f"),
+                     fmt(r.get("pai_gi_mean"), ".2f"), fmt(r.get("pai_default"), ".2f"),
+                     fmt(r.get("hit_rate_default"), ".1%"))
+    out.print(view)
+    out.print("area really selected: whole cells are selected, so at coarse resolutions it overshoots what was "
+              "asked for and the PAI is not comparable.")
