@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import h3
 import shapely
 from numpy.testing import assert_allclose
 from scipy import sparse
@@ -236,6 +237,24 @@ def test_resolution_sweep(planted):
     assert sweep["resolution"].tolist() == [8, 9]
     assert sweep["n_units"].is_monotonic_increasing
     assert {"pai_gi_mean", "pai_counts", "pai_ewma", "pai_default", "lattice"} <= set(sweep.columns)
+    # the share of the study area really selected: whole cells, at most the budget, near it at fine cells
+    assert (sweep["area_share_counts"] <= 0.05 + 1e-9).all() and sweep["area_share_counts"].iloc[-1] > 0.045
+
+
+def test_sweep_is_bounded_and_printed(planted, capsys):
+    from geo_csp import grid
+    from geo_csp.cli.hotspots_cmd import _print_sweep, _sweep
+
+    county = shapely.box(350_000, 380_000, 410_000, 430_000)  # 3,000 km2 around Bury: res 11 would be 1.4M cells
+    rows, skipped = _sweep(planted, county, area_share=0.05, n_splits=2, methods=("counts",))
+    assert [r["resolution"] for r in rows] == [7, 8, 9]  # res 10: ~200,000 cells, res 11: ~1.4M
+    assert [n.split(":")[0] for n in skipped] == ["resolution 10 skipped", "resolution 11 skipped"]
+    assert "split the area" in skipped[0]
+    assert 3.0e9 / h3.average_hexagon_area(9, unit="m^2") < grid.PATROL_MAX_CELLS < 3.0e9 / h3.average_hexagon_area(
+        10, unit="m^2")
+    _print_sweep(rows, area_share=0.05)
+    text = capsys.readouterr().out
+    assert "area really selected" in text and "resolution sweep" in text
 
 
 def test_priority_scores_pick_by_back_test_add_up_and_are_cached(planted, tmp_path):
