@@ -293,7 +293,8 @@ def _sweep(inc: Any, study_area: Any, *, area_share: float, **options: Any) -> t
 
     area = (grid.as_geometry(study_area) if study_area is not None else
             shapely.convex_hull(shapely.multipoints(inc[[schema.EASTING, schema.NORTHING]].to_numpy())))
-    kept, skipped = [], []
+    kept: list[tuple[int, float]] = []
+    skipped: list[tuple[int, float]] = []
     for res in grid.H3_RESOLUTIONS:
         n = area.area / h3.average_hexagon_area(res, unit="m^2")
         (kept if n <= grid.PATROL_MAX_CELLS else skipped).append((res, n))
