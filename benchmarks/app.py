@@ -54,7 +54,7 @@ def _one(demo_dir: Path, root: Path) -> dict[str, float]:
     at.run()
     first = time.perf_counter() - t
     assert not at.exception, [e.message for e in at.exception]
-    units = next(m.value for m in at.metric if m.label == "Units")
+    units = next(m.value for m in at.metric if m.label == "Hexagons mapped")
     t = time.perf_counter()
     at.run()
     rerun = time.perf_counter() - t
