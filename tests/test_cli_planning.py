@@ -135,7 +135,7 @@ def test_planning_modules_import_no_heavy_library_at_top_level() -> None:
 
 
 @pytest.mark.slow
-def test_route_command_through_named_areas_reports_unreachable(demo: Path, tmp_path: Path) -> None:
+def test_route_command_through_named_areas_reaches_every_area(demo: Path, tmp_path: Path) -> None:
     gpx = tmp_path / "areas.gpx"
     doc = _run("route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90", "--places", "areas",
                "--gpx", str(gpx), "--json")
@@ -144,17 +144,16 @@ def test_route_command_through_named_areas_reports_unreachable(demo: Path, tmp_p
     assert all(": stop " in n for n in visited) and doc["total_min"] <= 90
     assert "Bury Town Centre: stop 1 of 2" in visited
     assert all(s["dwell_min"] == 12 for s in doc["stops"])
-    # the demo's walking network covers Bury town centre only: areas elsewhere are listed as unreachable
-    unreachable = [s for s in doc["skipped"] if s["reason"].startswith("unreachable")]
-    assert "Radcliffe Town Centre" in {s["name"].split(": stop ")[0] for s in unreachable}
-    assert not {s["name"] for s in unreachable} & set(visited)
+    # the demo's SYNTHETIC walking network covers the whole borough: no stop is left out as unreachable,
+    # only for want of time within the 90-minute budget
+    assert not [s for s in doc["skipped"] if s["reason"].startswith("unreachable")]
     ids = [s["stop_id"] for s in doc["stops"] + doc["skipped"]]  # every candidate cell is visited or listed, once
     assert len(ids) == len(set(ids)) and not any(i.startswith("HS-") for i in ids)
     assert [w.name.split(". ", 1)[1] for w in gpxpy.parse(gpx.read_text()).waypoints] == visited
     text = runner.invoke(app, ["route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90",
                                "--places", "areas", "--gpx", str(gpx)])
     assert text.exit_code == 0, text.output
-    assert "Not reachable: Radcliffe Town Centre" in " ".join(text.output.split())
+    assert "Not reachable" not in text.output  # the whole borough is walkable on the demo network
 
 
 @pytest.mark.slow

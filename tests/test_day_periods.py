@@ -45,7 +45,7 @@ def test_weekly_cube_counts_each_incident_in_its_week():
     assert_array_equal(c.n.sum(axis=0), [2, 1, 3, 1])
     assert c.params["period"] == "week"
     assert c.params["dates"] == ["2024-03-04", "2024-03-31"]
-    assert c.params["partial_periods"] == []
+    assert c.params["partial_periods"]["partial"] == []
     assert "Monday" in c.params["period_rule"]
     assert c.n.max() == 3.0  # point 2 holds all of week 3
 
@@ -57,7 +57,7 @@ def test_fortnight_and_28day_cubes_known_answer():
     d = cube.build_cube(_events(), unit="h3", resolution=9, period="28day")
     assert list(d.period_labels) == ["2024-02-19 to 2024-03-17", "2024-03-18 to 2024-04-14"]
     assert_array_equal(d.n.sum(axis=0), [3, 4])
-    assert d.params["partial_periods"] == ["2024-02-19 to 2024-03-17", "2024-03-18 to 2024-04-14"]
+    assert d.params["partial_periods"]["partial"] == ["2024-02-19 to 2024-03-17", "2024-03-18 to 2024-04-14"]
 
 
 def test_window_of_months_zero_fills_whole_weeks():
@@ -66,7 +66,7 @@ def test_window_of_months_zero_fills_whole_weeks():
     assert c.period_labels[0] == "w/c 2024-01-29" and c.period_labels[-1] == "w/c 2024-03-25"
     assert c.n.shape[1] == 9 and c.n.sum() == 7
     assert_array_equal(c.n.sum(axis=0)[:5], 0)
-    assert c.params["partial_periods"] == ["w/c 2024-01-29"]
+    assert c.params["partial_periods"]["partial"] == ["w/c 2024-01-29"]
 
 
 def test_police_uk_months_are_never_given_a_day():

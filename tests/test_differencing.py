@@ -27,7 +27,7 @@ from scipy.optimize import linprog
 
 from geo_csp import boundaries, evidence, schema, store
 from geo_csp.disclosure import DisclosureParams
-from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
+from geo_csp.evidence import PUBLIC_REGISTER_NAME, EvidenceParams, build_evidence, write_evidence
 
 RULE = DisclosureParams()
 HALF = RULE.round_to / 2
@@ -38,6 +38,9 @@ def demo_copy(demo_borough, tmp_path: Path) -> Path:  # noqa: ANN001
     """A copy of the demo borough (its store gets a register of public packs: the shared one stays as it is)."""
     root = tmp_path / "demo"
     shutil.copytree(demo_borough.out_dir, root)
+    # other tests may have written public packs into the shared demo store: this copy starts with none
+    for register in (root / "store").rglob(PUBLIC_REGISTER_NAME):
+        register.unlink()
     return root / "store"
 
 

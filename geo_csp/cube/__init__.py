@@ -764,9 +764,14 @@ def whole_periods(cube: Cube, *, partial_periods: PartialPeriods = "drop") -> Cu
     _check_partial(partial_periods)
     period = cube.params["period"]
     if period not in periods.MONTH_LENGTHS:  # day periods (weeks, 28 days) are cut from recorded days
-        return replace(cube, params={**cube.params, "partial_periods": {"rule": partial_periods, "partial": []},
-                                     "period_months_covered": None,
-                                     "warnings": list(cube.params.get("warnings", []))})
+        given = cube.params.get("partial_periods")
+        partial_days = [str(p) for p in given] if isinstance(given, list) else []
+        warnings = list(cube.params.get("warnings", []))
+        if partial_days:  # listed, never dropped: a short first or last week holds fewer days, said so
+            warnings.append(f"partial {periods.period_word(period)}s kept and named: {', '.join(partial_days)} "
+                            "(the data cover only some of their days)")
+        return replace(cube, params={**cube.params, "partial_periods": {"rule": "keep", "partial": partial_days},
+                                     "period_months_covered": None, "warnings": warnings})
     first, last = cube.params["months"]
     month_list = periods.month_range(first, last)
     covered = pd.Series(periods.period_keys(month_list, period=period)).value_counts()
