@@ -46,7 +46,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -748,6 +748,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "concentration_out_of_sample": oos,
         "residents_denominator_caution": visited,
         "harm_index": params.harm_index,
+        "harm": harm.harm_info(cast(harm.HarmIndex, params.harm_index)),  # its source, vintage and weights
         "harm_area": num(round(harm_area, 2)),
         "harm_share_of_borough": num(round(harm_share, 4)),
         "hotspot_cells": {str(k): int(v) for k, v in classes["Cells"].items()},

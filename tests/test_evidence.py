@@ -48,6 +48,8 @@ def test_pack_files_and_html(pack_dir):
     assert "SYNTHETIC demo data" in page and "Restricted" in page
     assert set(gpd.list_layers(out / "area.gpkg")["name"]) == {"area", "hotspot_cells", "incidents"}
     assert pack.figures["area_kind"] == "hotspot area" and pack.figures["hotspot_cells"]["persistent hotspot"] > 0
+    assert pack.figures["harm"]["index"] == "cchi" and pack.figures["harm"]["vintage"]  # the weights' source and vintage
+    assert pack.figures["harm"]["weights"]["Drugs"] == 0.0  # CCHI leaves proactively found offences out
 
 
 def test_counts_match_points_in_the_area(pack_dir, demo):
