@@ -364,8 +364,11 @@ def _register_public_pack(pack: EvidencePack) -> None:
         "area_name": pack.figures["area_name"],
         "area_wkt": pack.area.geometry.iloc[0].wkt,
         "rate_months": list(pack.figures["rate_months"]),
-        "area_counts": {g: (None if pd.isna(counts.loc["Area", g]) else float(counts.loc["Area", g])) for g in GROUPS},
-        "monthly": {g: {str(m): (None if pd.isna(v) else float(v)) for m, v in pack.monthly[g].items()} for g in GROUPS},
+        # the groups the pack holds (a partner-only store holds no crime groups)
+        "area_counts": {g: (None if pd.isna(counts.loc["Area", g]) else float(counts.loc["Area", g]))
+                        for g in counts.columns},
+        "monthly": {g: {str(m): (None if pd.isna(v) else float(v)) for m, v in pack.monthly[g].items()}
+                    for g in pack.monthly.columns},
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     if entry["area_wkt"] in {e["area_wkt"] for e in entries if e.get("rate_months") == entry["rate_months"]}:
