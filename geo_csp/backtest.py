@@ -43,8 +43,8 @@ the snap points are, not where crime will be: ``lattice`` in the metadata flags 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_csp import analysis, cube as cube_mod, grid, harm, hotspots, periods, predict, schema
+from geo_csp import analysis, cube as cube_mod, grid, harm, hotspots, periods, predict, schema, store
 from geo_csp._errors import ParameterError
 
 __all__ = [
@@ -677,13 +677,9 @@ def priority_scores(
                                                "hit_rate_sd", "beats_counts"]].round(4).to_dict("records")}
         meta = {**meta, "settings": settings}
         if path is not None:
-            try:  # a read-only store still plans: the choice is then made again next time
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".tmp-{os.getpid()}")
-                tmp.write_text(json.dumps(meta, default=str), encoding="utf-8")
-                tmp.replace(path)
-            except OSError:
-                pass
+            # a read-only store still plans: the choice is then made again next time
+            with contextlib.suppress(OSError):
+                store.write_json_atomic(path, json.loads(json.dumps(meta, default=str)), durable=False)
     name = str(meta["predictor"])
     values = _expected_incidents(predict.score(name, inputs, n_months) if n_months >= 2 else inputs.n.sum(axis=1),
                                  name, inputs)

@@ -43,7 +43,6 @@ import datetime as dt
 import hashlib
 import html
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
@@ -373,10 +372,7 @@ def _register_public_pack(pack: EvidencePack) -> None:
     }
     if entry["area_wkt"] in {e["area_wkt"] for e in entries if e.get("rate_months") == entry["rate_months"]}:
         return
-    path = Path(pack.store_dir) / PUBLIC_REGISTER_NAME
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps([*entries, entry], indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    store.write_json_atomic(Path(pack.store_dir) / PUBLIC_REGISTER_NAME, [*entries, entry])
 
 
 def _resolve_area(params: EvidenceParams, hot_areas: gpd.GeoDataFrame,

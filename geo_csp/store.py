@@ -81,7 +81,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
+def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
     """Replace ``path`` atomically; ``durable`` also fsyncs the file and its folder (commit points)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
@@ -527,7 +527,7 @@ class StoreTransaction:
 
             time.sleep(float(pause))
         self.manifest["updated_at"] = _now()
-        _write_json_atomic(self.store_dir / MANIFEST_NAME, self.manifest)
+        write_json_atomic(self.store_dir / MANIFEST_NAME, self.manifest)
         self.committed = True
         listed = {self.store_dir / p["path"] for p in _active_parts(self.manifest)}
         for path in self._delete_after_commit:
@@ -538,7 +538,7 @@ class StoreTransaction:
         if report is not None:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
             report_path = self.store_dir / "reports" / f"{stamp}.json"
-            _write_json_atomic(report_path, report, durable=False)  # a log, written after the commit
+            write_json_atomic(report_path, report, durable=False)  # a log, written after the commit
         return report_path
 
     def discard(self) -> None:
@@ -978,7 +978,7 @@ def write_store_config(store_dir: str | Path, config: dict[str, Any]) -> None:
         json.dumps(config)
     except TypeError as exc:
         raise StoreError(f"store config is not JSON-serialisable ({exc}); use str for paths") from exc
-    _write_json_atomic(Path(store_dir) / CONFIG_NAME, config)
+    write_json_atomic(Path(store_dir) / CONFIG_NAME, config)
 
 
 #: Config keys whose values are file paths (relative to the store folder, or absolute).

@@ -21,6 +21,7 @@ before the last; it is left out, and the sheet says why, when the cube does not 
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from geo_csp import periods, schema
+from geo_csp import periods, priorities, schema
 from geo_csp._errors import ParameterError
 
-__all__ = ["TaskingParams", "TaskingSheet", "change_lists", "hotspot_timeline", "repeat_locations", "tasking_sheet",
+__all__ = ["TaskingParams", "TaskingSheet", "change_lists", "hotspot_timeline", "recommended_stops", "repeat_locations",
+           "tasking_sheet",
            "write_tasking"]
 
 #: Periods back to "the same period a year earlier", per period kind.
@@ -192,8 +194,18 @@ class TaskingSheet:
     timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def recommended_stops(areas: pd.DataFrame, *, top_n: int = 5) -> pd.DataFrame:
+    """The top ``top_n`` areas as patrol stops (:func:`geo_csp.priorities.patrol_priorities`), ranked by the
+    default priority score when the run carries it, else by incident count."""
+    if not len(areas):
+        return pd.DataFrame()
+    measure = schema.PREDICTED_N if schema.PREDICTED_N in areas.columns else schema.N
+    ranked = priorities.patrol_priorities(areas, params=priorities.PatrolParams(measure=measure, top_n=top_n))
+    return ranked[["rank", "id", "name", "priority", "visits"]]
+
+
 def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams | None = None,
-                  stops: pd.DataFrame | None = None, title: str = "Tasking sheet") -> TaskingSheet:
+                  stops: pd.DataFrame | None = None, title: str | None = None) -> TaskingSheet:
     """The sheet for the last period of a hotspot run.
 
     Parameters
@@ -205,9 +217,9 @@ def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams
     params
         :class:`TaskingParams`.
     stops
-        Recommended stops (e.g. :func:`geo_csp.priorities.patrol_priorities`), shown as given.
+        Recommended stops, shown as given; default :func:`recommended_stops` of the run's areas.
     title
-        The sheet's heading.
+        The sheet's heading; default "Tasking sheet: <last period>".
     """
     params = params or TaskingParams()
     cube = result.cube
@@ -248,8 +260,10 @@ def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams
     last_month = cube.params["months"][1]
     locations = repeat_locations(incidents, last_month=last_month, months=params.location_months,
                                  top=params.top_locations)
-    return TaskingSheet(title=title, last_label=labels[-1], comparisons=comparisons, jaccard=jaccard, totals=totals,
-                        locations=locations, stops=stops if stops is not None else pd.DataFrame(), cautions=cautions,
+    if stops is None:
+        stops = recommended_stops(result.areas)
+    return TaskingSheet(title=title or f"Tasking sheet: {labels[-1]}", last_label=labels[-1], comparisons=comparisons, jaccard=jaccard, totals=totals,
+                        locations=locations, stops=stops, cautions=cautions,
                         timeline=hotspot_timeline(result),
                         params={**asdict(params), "period": kind, "months": cube.params["months"],
                                 "sources": cube.params.get("sources"), "crime_types": cube.params.get("crime_types"),
@@ -290,8 +304,6 @@ def _html(sheet: TaskingSheet) -> str:
 
 
 def _esc(text: Any) -> str:
-    import html
-
     return html.escape(str(text))
 
 

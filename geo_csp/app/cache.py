@@ -740,16 +740,11 @@ def tasking_files(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
     """The tasking sheet (:func:`geo_csp.tasking.tasking_sheet`) of the chosen run: its tables and file bytes."""
     import tempfile
 
-    from geo_csp import priorities, tasking
+    from geo_csp import tasking
 
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     frame = incidents(store_dir, stamp, months, sources=hotspot_args.get("sources"), columns=HOTSPOT_COLUMNS)
-    stops = None
-    if len(result.areas):
-        measure = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
-        ranked = priorities.patrol_priorities(result.areas, params=priorities.PatrolParams(measure=measure, top_n=5))
-        stops = ranked[["rank", "id", "name", "priority", "visits"]]
-    sheet = tasking.tasking_sheet(result, frame, stops=stops, title=f"Tasking sheet: {result.cube.period_labels[-1]}")
+    sheet = tasking.tasking_sheet(result, frame)
     with tempfile.TemporaryDirectory() as tmp:
         paths = tasking.write_tasking(sheet, tmp)
         files = {name: path.read_bytes() for name, path in paths.items()}

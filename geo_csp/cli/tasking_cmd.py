@@ -24,18 +24,13 @@ def tasking_command(
     unit: Annotated[str, typer.Option("--unit", help="h3, ward or lsoa.")] = "h3",
 ) -> None:
     """What changed in the last period: entered, remained and left hot spots, escalation, repeat locations, stops."""
-    from geo_csp import priorities, schema, tasking
+    from geo_csp import tasking
     from geo_csp.cli._common import read_located, run_hotspots
 
     result = run_hotspots(store_dir, None, unit, None, period, crime_type, group, source, "count")
     incidents = read_located(store_dir, crime_type, source or list(result.metadata.get("sources") or []) or None,
                              group)
-    stops = None
-    if len(result.areas):
-        measure = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
-        ranked = priorities.patrol_priorities(result.areas, params=priorities.PatrolParams(measure=measure, top_n=5))
-        stops = ranked[["rank", "id", "name", "priority", "visits"]]
-    sheet = tasking.tasking_sheet(result, incidents, stops=stops, title=f"Tasking sheet: {result.cube.period_labels[-1]}")
+    sheet = tasking.tasking_sheet(result, incidents)
     written = tasking.write_tasking(sheet, out_dir)
     for name, table in sheet.comparisons.items():
         counts = table["status"].value_counts()
