@@ -695,8 +695,14 @@ def add_priority(result: analysis.HotspotResult, *, study_area: Any = None, **op
     Each area's ``predicted_n`` is the sum over its units; the areas themselves (contiguous
     significant units, :mod:`geo_csp.areas`) are unchanged, so they stay patrollable places.
     ``metadata["priority"]`` holds the choice, its back-test figures and the evidence sentence.
-    ``options`` go to :func:`priority_scores`.
+    ``options`` go to :func:`priority_scores`. The predictors forecast months: a run by any other period
+    (weeks, quarters) is returned without a score, ``metadata["priority"]["note"]`` saying why.
     """
+    period = result.cube.params.get("period", "month")
+    if period != "month":
+        note = (f"no priority score: it forecasts the next month, and these periods are {period!r}; "
+                "choose monthly periods")
+        return dataclasses.replace(result, metadata={**result.metadata, "priority": {"note": note, "evidence": None}})
     geom = cube_mod.study_geometry(study_area)  # None: the union of the units (for H3 cells, slightly more than the area)
     scores, meta = priority_scores(result.cube, study_area=geom, **options)
     units = result.units.assign(**{schema.PREDICTED_N: scores.reindex(result.units.index).to_numpy()})

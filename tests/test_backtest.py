@@ -284,3 +284,14 @@ def test_priority_scores_pick_by_back_test_add_up_and_are_cached(planted, tmp_pa
     assert named.metadata["priority"]["evidence"] is None
     with pytest.raises(ParameterError, match="unknown predictor"):
         backtest.add_priority(result, predictor="crystal_ball")
+
+
+def test_a_run_by_quarter_gets_no_priority_score_and_says_why(planted, tmp_path):
+    from geo_csp import analysis, schema
+
+    borough = boundaries.load_borough()
+    result = analysis.run_hotspots(planted, resolution=9, period="quarter", study_area=borough)
+    out = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)
+    assert schema.PREDICTED_N not in out.units.columns and schema.PREDICTED_N not in out.areas.columns
+    assert "forecasts the next month" in out.metadata["priority"]["note"] and out.metadata["priority"]["evidence"] is None
+    assert "priority" not in result.metadata and not list(tmp_path.iterdir())  # the input run is left as it was

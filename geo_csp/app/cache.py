@@ -208,11 +208,8 @@ def hotspots(
         wards=wards(store_dir, stamp),
         units=own_units,
     )
-    if result.cube.params["period"] != "month":  # the predictors forecast months: no score on weeks or quarters
-        result.metadata["priority"] = {"note": "no priority score: it forecasts the next month, and these periods "
-                                               f"are {result.cube.params['period']!r}; choose monthly periods"}
-        return result
-    # the default priority score (expected incidents next month) and its evidence; the choice is cached on disk
+    # the default priority score (expected incidents next month; none on other periods) and its evidence;
+    # the choice is cached on disk
     return backtest.add_priority(result, study_area=study_area, cache_dir=Path(store_dir) / "cache")
 
 
