@@ -9,11 +9,13 @@ WORKING_CRS: Final = "EPSG:27700"  # British National Grid: every distance and a
 DISPLAY_CRS: Final = "EPSG:4326"  # WGS84 lon/lat: only for maps and exported display files
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
-# Bury's shipped geography travels inside the package, so an installed wheel has it too.
-BOUNDARIES_DIR: Final = PACKAGE_DIR / "boundary_files"
 # A source checkout keeps its store and maps in the repository's data/ and maps/ folders; an installed
 # package uses data/ and maps/ under the working folder (what the README's commands write to).
 REPO_DIR: Final = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else Path()
+# Bury's shipped geography: the repository's boundaries/ folder, which the wheel carries inside the
+# package as boundary_files/ (setup.py), so an installed package has it too.
+_PACKAGED_BOUNDARIES = PACKAGE_DIR / "boundary_files"
+BOUNDARIES_DIR: Final = _PACKAGED_BOUNDARIES if _PACKAGED_BOUNDARIES.is_dir() else REPO_DIR / "boundaries"
 DATA_DIR: Final = REPO_DIR / "data"
 MAPS_DIR: Final = REPO_DIR / "maps"
 DEMO_DIR: Final = DATA_DIR / "demo"

@@ -33,7 +33,7 @@ def _imports() -> tuple[dict[str, set[str]], list[str]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE)
         if rel.parts == ("__init__.py",) or (len(rel.parts) > 1 and not (PACKAGE / rel.parts[0] / "__init__.py").exists()):
-            continue  # the package's own __init__, and scripts in data folders (boundary_files/make_bury.py)
+            continue  # the package's own __init__, and scripts in data folders (e.g. app assets)
         own = rel.parts[0].removesuffix(".py")
         graph.setdefault(own, set())
         aliases = set()

@@ -1,38 +1,50 @@
-"""What the wheel carries: every data file the package reads at run time matches its package-data globs."""
+"""What the wheel carries: a wheel built from this checkout holds Bury's geography (from ``boundaries/``),
+the map assets the app serves and the typing marker."""
 
 from __future__ import annotations
 
-import tomllib
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
-from geo_csp import boundaries, maps, settings
+import pytest
+
+from geo_csp import maps, settings
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _shipped(path: Path) -> bool:
-    """Whether setuptools puts ``path`` in the wheel: one of its package's package-data globs expands to it."""
-    globs = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
-    return any(
-        path.resolve() in {p.resolve() for p in REPO.joinpath(*package.split(".")).glob(pattern)}
-        for package, patterns in globs.items()
-        for pattern in patterns
-    )
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The file names inside a wheel built (offline, no build isolation) from a copy of this checkout."""
+    root = tmp_path_factory.mktemp("wheel")
+    src = root / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        ".git", ".ci", "data", "maps", "tests", "benchmarks", "build", "dist", "*.egg-info", "__pycache__"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(root / "out"), str(src)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (root / "out").glob("geo_csp-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        return set(zf.namelist())
 
 
-def test_bury_geography_ships_in_the_wheel() -> None:
-    files = [*boundaries.BURY_WARDS.values(), *boundaries.BURY_LSOAS.values(), boundaries.BURY_BOROUGH,
-             boundaries.BURY_NAMED_PLACES]
-    assert all(f.is_file() for f in files)
-    assert all(f.is_relative_to(settings.PACKAGE_DIR) for f in files)
-    assert [f.name for f in files if not _shipped(f)] == []
+@pytest.mark.slow
+def test_the_wheel_carries_bury_geography(wheel_names: set[str]) -> None:
+    shipped = sorted(p.name for p in (REPO / "boundaries").iterdir() if p.suffix == ".geojson" or p.name == "PROVENANCE.md")
+    assert len(shipped) == 7  # borough, wards 2017/2022, LSOAs 2011/2021, named places, provenance
+    assert [n for n in shipped if f"geo_csp/boundary_files/{n}" not in wheel_names] == []
+    assert not any(n.endswith("make_bury.py") for n in wheel_names)  # the script that made them stays in the repo
 
 
-def test_typing_marker_and_map_assets_ship() -> None:
-    assert _shipped(settings.PACKAGE_DIR / "py.typed")
-    assets = [p for p in maps.LEAFLET_DIR.rglob("*") if p.is_file()]
-    assert assets and [p.name for p in assets if not _shipped(p)] == []
+@pytest.mark.slow
+def test_the_wheel_carries_map_assets_and_the_typing_marker(wheel_names: set[str]) -> None:
+    assert "geo_csp/py.typed" in wheel_names
+    assets = [p.relative_to(settings.PACKAGE_DIR.parent).as_posix() for p in maps.LEAFLET_DIR.rglob("*") if p.is_file()]
+    assert assets and [a for a in assets if a not in wheel_names] == []
 
 
-def test_a_file_outside_the_globs_is_not_shipped() -> None:
-    assert not _shipped(REPO / "README.md")
+def test_a_checkout_reads_its_geography_from_boundaries() -> None:
+    assert settings.BOUNDARIES_DIR == REPO / "boundaries" and (settings.BOUNDARIES_DIR / "bury_borough.geojson").is_file()

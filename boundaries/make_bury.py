@@ -1,6 +1,6 @@
 """Derive Bury's shipped geography from the ONS/Census open data kept beside the repository.
 
-Run from the repository root: ``python geo_csp/boundary_files/make_bury.py [REAL_DATA_DIR]``. It reads the
+Run from the repository root: ``python boundaries/make_bury.py [REAL_DATA_DIR]``. It reads the
 Greater Manchester files under ``../shared/data/real`` (see PROVENANCE.md here), subsets them to Bury
 (E08000002) and writes the files in this folder. The outputs are committed, so a fresh install works
 on Bury with no downloads; this script documents exactly how they were made.
@@ -89,5 +89,5 @@ def main(real: Path) -> None:
 
 
 if __name__ == "__main__":
-    default = HERE.parents[2] / "shared" / "data" / "real"
+    default = HERE.parent.parent / "shared" / "data" / "real"
     main(Path(sys.argv[1]) if len(sys.argv) > 1 else default)
