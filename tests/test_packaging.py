@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -36,7 +37,6 @@ def test_the_wheel_carries_bury_geography(wheel_names: set[str]) -> None:
     shipped = sorted(p.name for p in (REPO / "boundaries").iterdir() if p.suffix == ".geojson" or p.name == "PROVENANCE.md")
     assert len(shipped) == 7  # borough, wards 2017/2022, LSOAs 2011/2021, named places, provenance
     assert [n for n in shipped if f"geo_csp/boundary_files/{n}" not in wheel_names] == []
-    assert not any(n.endswith("make_bury.py") for n in wheel_names)  # the script that made them stays in the repo
 
 
 @pytest.mark.slow
@@ -48,3 +48,10 @@ def test_the_wheel_carries_map_assets_and_the_typing_marker(wheel_names: set[str
 
 def test_a_checkout_reads_its_geography_from_boundaries() -> None:
     assert settings.BOUNDARIES_DIR == REPO / "boundaries" and (settings.BOUNDARIES_DIR / "bury_borough.geojson").is_file()
+
+
+def test_the_listed_packages_are_every_folder_of_modules() -> None:
+    """pyproject lists the packages (to map boundaries/ in): a new module folder must be listed too."""
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "geo_csp").rglob("*.py")}
+    assert listed == folders | {"geo_csp.boundary_files"}
