@@ -556,7 +556,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
                                 wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
                                 harm_index=params.harm_index)
     # the default priority score ranks the cells, and its rolling back-test says how well it predicts
-    hot = backtest.add_priority(hot, study_area=b_geom, cache_dir=Path(store_dir) / "cache")
+    # (over the run's own study area, as the CLI and app score it, so they share one cached choice)
+    hot = backtest.add_priority(hot, study_area=study_area if study_area is not None else b_geom,
+                                cache_dir=Path(store_dir) / "cache")
     prediction = hot.metadata["priority"]
     area, kind = _resolve_area(params, hot.areas, geo)
     geom = area.geometry.iloc[0]
