@@ -16,8 +16,8 @@ units of the area with the highest priority; an H3 resolution-9 cell is about 0.
 blocks), and the dwell applies at each stop, not to the area as a whole.
 
 When partner data carry a time of day (``occurred_at``), :func:`geo_csp.timeprofile.time_profile` gives
-the day-of-week x hour-of-day concentration (re-exported here with :func:`peak_window` and
-:func:`plot_time_profile`). police.uk publishes the month only:
+the day-of-week x hour-of-day concentration, and :func:`geo_csp.timeprofile.peak_window` the "when" of
+each priority. police.uk publishes the month only:
 for those rows the list says "no time of day in the data" and never invents one. The times come only
 from victim-reported records (:func:`geo_csp.sources.timing_incidents`: never stop and search or
 proactively found offences), and each "when" names the sources they came from.
@@ -35,10 +35,9 @@ from geo_csp import schema, sources
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.boundaries import assign_to_polygons
 from geo_csp.settings import WORKING_CRS
-from geo_csp.timeprofile import DAYS, peak_window, plot_time_profile, time_profile
+from geo_csp.timeprofile import peak_window, time_profile
 
-__all__ = ["DAYS", "MEASURES", "PatrolParams", "micro_place_stops", "patrol_priorities", "peak_window",
-           "plot_time_profile", "time_profile"]
+__all__ = ["MEASURES", "PatrolParams", "micro_place_stops", "patrol_priorities"]
 
 NO_TIME = "no time of day in the data (police.uk gives the month only)"
 DOSAGE_SOURCE = "Koper 1995, Justice Quarterly 12(4); Telep, Mitchell & Weisburd 2014"

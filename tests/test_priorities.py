@@ -11,7 +11,7 @@ import pytest
 import shapely
 from numpy.testing import assert_allclose
 
-from geo_csp import priorities
+from geo_csp import priorities, timeprofile
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
@@ -20,8 +20,8 @@ def test_time_profile_known_cells() -> None:
     # 2024-05-03 is a Friday; 17:30 UTC is 18:30 BST. 2024-01-06 is a Saturday, 02:15 UTC = 02:15 GMT.
     inc = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-05-03 17:30", "2024-05-03 17:45", "2024-01-06 02:15", None],
                                                       utc=True)})
-    prof = priorities.time_profile(inc)
-    assert prof.shape == (7, 24) and list(prof.index) == list(priorities.DAYS)
+    prof = timeprofile.time_profile(inc)
+    assert prof.shape == (7, 24) and list(prof.index) == list(timeprofile.DAYS)
     assert prof.loc["Fri", 18] == 2 and prof.loc["Sat", 2] == 1
     assert prof.to_numpy().sum() == 3
     assert prof.attrs["n_untimed"] == 1
@@ -30,16 +30,16 @@ def test_time_profile_known_cells() -> None:
 def test_police_uk_rows_have_no_time_and_none_is_invented() -> None:
     inc = pd.DataFrame({"month": ["2024-01"] * 3, "occurred_at": pd.Series([pd.NaT] * 3, dtype="datetime64[us, UTC]")})
     with pytest.raises(SchemaError, match="police.uk gives the month only"):
-        priorities.time_profile(inc)
+        timeprofile.time_profile(inc)
     with pytest.raises(SchemaError, match="no 'occurred_at' column"):
-        priorities.time_profile(inc.drop(columns="occurred_at"))
+        timeprofile.time_profile(inc.drop(columns="occurred_at"))
 
 
 def test_peak_window_wraps_midnight() -> None:
-    prof = pd.DataFrame(0.0, index=list(priorities.DAYS), columns=range(24))
+    prof = pd.DataFrame(0.0, index=list(timeprofile.DAYS), columns=range(24))
     prof.loc["Sat", [22, 23, 0, 1]] = 10
     prof.loc["Mon", 12] = 1
-    peak = priorities.peak_window(prof, hours=4)
+    peak = timeprofile.peak_window(prof, hours=4)
     assert (peak["start_hour"], peak["end_hour"]) == (22, 2)
     assert_allclose(peak["hour_share"], 40 / 41)
     assert peak["days"][0] == "Sat"
@@ -129,16 +129,16 @@ def test_real_bury_road_casualties_time_profile(real_file: Callable[..., Path], 
     local = pd.to_datetime(bury["date"] + " " + bury["output_time"])
     occurred = local.dt.tz_localize("Europe/London", ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
     inc = pd.DataFrame({"occurred_at": occurred.to_numpy()})
-    prof = priorities.time_profile(inc)
+    prof = timeprofile.time_profile(inc)
     assert prof.to_numpy().sum() == occurred.notna().sum() >= 1070
     # oracle: the published day and hour columns
     ok = occurred.notna().to_numpy()
-    expected = pd.crosstab(bury["day"][ok], bury["hour"][ok]).reindex(index=list(priorities.DAYS), columns=range(24),
+    expected = pd.crosstab(bury["day"][ok], bury["hour"][ok]).reindex(index=list(timeprofile.DAYS), columns=range(24),
                                                                      fill_value=0)
     assert_allclose(prof.to_numpy(), expected.to_numpy())
-    peak = priorities.peak_window(prof, hours=4)
+    peak = timeprofile.peak_window(prof, hours=4)
     assert 12 <= peak["start_hour"] <= 17  # collisions peak in the afternoon/evening commute
-    fig = priorities.plot_time_profile(prof, title="Bury road casualties 2019-2024 (collisions)")
+    fig = timeprofile.plot_time_profile(prof, title="Bury road casualties 2019-2024 (collisions)")
     png = tmp_path / "bury_collisions_heatmap.png"
     fig.savefig(png, dpi=80)
     assert png.stat().st_size > 5_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -149,9 +149,9 @@ def test_hours_are_uk_local_time_across_the_clock_change() -> None:
     aware = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-01-05 19:30", "2024-07-05 18:30"], utc=True)})
     naive = aware.assign(occurred_at=aware["occurred_at"].dt.tz_localize(None))
     for frame in (aware, naive):
-        prof = priorities.time_profile(frame)
+        prof = timeprofile.time_profile(frame)
         assert prof.loc["Fri", 19] == 2 and prof.to_numpy().sum() == 2
-    peak = priorities.peak_window(priorities.time_profile(aware), hours=1)
+    peak = timeprofile.peak_window(timeprofile.time_profile(aware), hours=1)
     assert peak["text"].startswith("19:00-20:00 UK time (100% of incidents)")
 
 
