@@ -23,8 +23,9 @@ logging.basicConfig(
 
 # the favicon is the app's own file: a page's material icon would make the browser fetch it from Google's
 # font server, which an offline or locked-down network refuses (a console error on every page)
-st.set_page_config(page_title="geo-csp: hotspots and partnership plans", layout="wide",
-                   page_icon=str(widgets.ASSETS / "favicon.png"))
+st.set_page_config(
+    page_title="geo-csp: hotspots and partnership plans", layout="wide", page_icon=str(widgets.ASSETS / "favicon.png")
+)
 
 PAGES = "geo_csp/app/pages"
 navigation = st.navigation(

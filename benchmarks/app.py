@@ -69,7 +69,11 @@ def _spawn(demo_dir: Path, root: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), str(demo_dir), "--one", str(root)],
-        env=env, cwd=root, capture_output=True, text=True, check=True,
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 

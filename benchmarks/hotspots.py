@@ -96,7 +96,9 @@ def main() -> None:
     parser.add_argument("--periods", type=int, default=36)
     parser.add_argument("--time-window", type=int, default=1)
     parser.add_argument("--peer-max-periods", type=int, default=36, help="periods of esda timed before extrapolating")
-    parser.add_argument("--peer-max-units", type=int, default=5000, help="units of pymannkendall timed before extrapolating")
+    parser.add_argument(
+        "--peer-max-units", type=int, default=5000, help="units of pymannkendall timed before extrapolating"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -112,17 +114,23 @@ def main() -> None:
         ours = time_ours(values, w, params, args.repeats)
         # the per-period esda reference is the time_window=0 statistic; time ours on that too
         ours_spatial = time_ours(values, w, HotspotParams(time_window=0, global_window="period"), args.repeats)
-        peer, note = time_peer(values, w, max_periods=args.peer_max_periods, max_units=args.peer_max_units, seed=args.seed)
+        peer, note = time_peer(
+            values, w, max_periods=args.peer_max_periods, max_units=args.peer_max_units, seed=args.seed
+        )
         n_sig = int((analyse_cube(values, w, params=params).hot_cold != 0).sum())
         rows.append((label, n_cells, args.periods, weights_s, ours, ours_spatial, peer, note, n_sig))
 
-    print(f"geo-csp hot spot pipeline (Gi* all periods + BH FDR + Mann-Kendall + classes + explanations), best of {args.repeats}")
+    print(
+        f"geo-csp hot spot pipeline (Gi* all periods + BH FDR + Mann-Kendall + classes + explanations), best of {args.repeats}"
+    )
     print("H3 res-9 cells around central Manchester, synthetic Poisson counts; weights built once (not in the ratio)")
     header = f"{'cube':<8} {'units':>7} {'periods':>7} {'weights s':>9} {'ours s (tw=1)':>13} {'ours s (tw=0)':>13} {'peer s':>9} {'ratio':>7}  peer timing"
     print(header)
     print("-" * len(header))
     for label, n, t, ws, ours, ours0, peer, note, _ in rows:
-        print(f"{label:<8} {n:>7,} {t:>7} {ws:>9.3f} {ours:>13.3f} {ours0:>13.3f} {peer:>9.2f} {peer / ours:>6.0f}x  {note}")
+        print(
+            f"{label:<8} {n:>7,} {t:>7} {ws:>9.3f} {ours:>13.3f} {ours0:>13.3f} {peer:>9.2f} {peer / ours:>6.0f}x  {note}"
+        )
     print("ratio = peer (esda G_Local per period + pymannkendall per unit) / ours (space-time, time_window=1)")
     for label, n, t, *_rest, n_sig in rows:
         print(f"{label}: {n_sig:,} of {n * t:,} bins significant at FDR 5%")

@@ -83,12 +83,18 @@ def many_files(n_incidents: int, *, repeat: int, archive: Path | None = None) ->
         t_full, t_bare = min(fulls), min(bares)
         ratios = [b / f for b, f in zip(bares, fulls, strict=True)]
         print(f"{label}: {len(files):,} files, {rows:,} rows")
-        print(f"pyarrow.csv.read_csv loop: {t_bare:8.2f} s best  ({rows / t_bare:,.0f} rows/s,"
-              f" {min(cpu_bares):.2f} CPU s)")
-        print(f"geo-csp ingest:            {t_full:8.2f} s best  ({rows / t_full:,.0f} rows/s,"
-              f" {t_full / len(files) * 1e3:.1f} ms per file, {min(cpu_fulls):.2f} CPU s)")
-        print(f"many-file ratio: {t_bare / t_full:.2f} best/best, {min(ratios):.2f}-{max(ratios):.2f} per"
-              f" interleaved pair (goal >= 0.5); CPU ratio {min(cpu_bares) / min(cpu_fulls):.2f}")
+        print(
+            f"pyarrow.csv.read_csv loop: {t_bare:8.2f} s best  ({rows / t_bare:,.0f} rows/s,"
+            f" {min(cpu_bares):.2f} CPU s)"
+        )
+        print(
+            f"geo-csp ingest:            {t_full:8.2f} s best  ({rows / t_full:,.0f} rows/s,"
+            f" {t_full / len(files) * 1e3:.1f} ms per file, {min(cpu_fulls):.2f} CPU s)"
+        )
+        print(
+            f"many-file ratio: {t_bare / t_full:.2f} best/best, {min(ratios):.2f}-{max(ratios):.2f} per"
+            f" interleaved pair (goal >= 0.5); CPU ratio {min(cpu_bares) / min(cpu_fulls):.2f}"
+        )
         stage_costs(files, stores[-1], Path(tmp) / "written", bare_seconds=t_bare, cpu_ingest=min(cpu_fulls))
 
 
@@ -106,8 +112,16 @@ def stage_costs(files: list[Path], store_dir: Path, scratch: Path, *, bare_secon
 
     from geo_csp import store
 
-    cpu = dict.fromkeys(["read the bytes", "parse every column as text", "sha256 of each file",
-                         "encode the parts as Parquet", "write and fsync the parts"], 0.0)
+    cpu = dict.fromkeys(
+        [
+            "read the bytes",
+            "parse every column as text",
+            "sha256 of each file",
+            "encode the parts as Parquet",
+            "write and fsync the parts",
+        ],
+        0.0,
+    )
 
     def timed(stage: str, fn, *args):
         start = time.thread_time()
@@ -117,9 +131,11 @@ def stage_costs(files: list[Path], store_dir: Path, scratch: Path, *, bare_secon
 
     def parse(data: bytes) -> None:
         names = [f"c{i}" for i in range(data[: data.index(b"\n")].count(b",") + 1)]
-        pacsv.read_csv(pa.py_buffer(data),
-                       read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
-                       convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary())))
+        pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary())),
+        )
 
     for file in files:
         data = timed("read the bytes", file.read_bytes)
@@ -135,19 +151,28 @@ def stage_costs(files: list[Path], store_dir: Path, scratch: Path, *, bare_secon
     print("stages every ingest into the store runs, each alone on one thread (CPU s):")
     for stage, seconds in cpu.items():
         print(f"  {stage:30s} {seconds:7.2f}")
-    print(f"  {'sum':30s} {total:7.2f}   (the whole ingest: {cpu_ingest:.2f}; the rest is validation,"
-          f" projection, tables and threads)")
-    print(f"on {cores} fully used cores these stages alone take >= {total / cores:.2f} s: a ratio of at most"
-          f" {bare_seconds / (total / cores):.2f} to the bare read, before any row is validated")
+    print(
+        f"  {'sum':30s} {total:7.2f}   (the whole ingest: {cpu_ingest:.2f}; the rest is validation,"
+        f" projection, tables and threads)"
+    )
+    print(
+        f"on {cores} fully used cores these stages alone take >= {total / cores:.2f} s: a ratio of at most"
+        f" {bare_seconds / (total / cores):.2f} to the bare read, before any row is validated"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (best is reported)")
-    parser.add_argument("--national", type=int, default=0, metavar="N",
-                        help="also measure N generated national incidents (1,548 files)")
-    parser.add_argument("--archive", type=Path, help="measure this police.uk archive folder instead of"
-                        " generating one (e.g. a folder geo-csp national-demo wrote)")
+    parser.add_argument(
+        "--national", type=int, default=0, metavar="N", help="also measure N generated national incidents (1,548 files)"
+    )
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        help="measure this police.uk archive folder instead of"
+        " generating one (e.g. a folder geo-csp national-demo wrote)",
+    )
     args = parser.parse_args()
     path = REAL_DATA_DIR / LANCASHIRE
     if not path.exists():
@@ -184,12 +209,18 @@ def single_file(path: Path, *, repeat: int) -> None:
     t_full, m_full = min(fulls), statistics.median(fulls)
     t_bare, m_bare = min(bares), statistics.median(bares)
     print(f"file: {LANCASHIRE} ({len(raw) / 1e6:.1f} MB gzipped, {rows:,} rows)")
-    print(f"pyarrow.csv.read_csv: {t_bare * 1e3:8.1f} ms best, {m_bare * 1e3:8.1f} ms median"
-          f"  ({rows / t_bare:,.0f} rows/s)")
-    print(f"geo-csp ingest:       {t_full * 1e3:8.1f} ms best, {m_full * 1e3:8.1f} ms median"
-          f"  ({rows / t_full:,.0f} rows/s)")
-    print(f"ratio (ingest rows/s / read_csv rows/s): {t_bare / t_full:.2f} (goal >= 0.5);"
-          f" CPU ratio {min(cpu_bares) / min(cpu_fulls):.2f}")
+    print(
+        f"pyarrow.csv.read_csv: {t_bare * 1e3:8.1f} ms best, {m_bare * 1e3:8.1f} ms median"
+        f"  ({rows / t_bare:,.0f} rows/s)"
+    )
+    print(
+        f"geo-csp ingest:       {t_full * 1e3:8.1f} ms best, {m_full * 1e3:8.1f} ms median"
+        f"  ({rows / t_full:,.0f} rows/s)"
+    )
+    print(
+        f"ratio (ingest rows/s / read_csv rows/s): {t_bare / t_full:.2f} (goal >= 0.5);"
+        f" CPU ratio {min(cpu_bares) / min(cpu_fulls):.2f}"
+    )
 
 
 if __name__ == "__main__":

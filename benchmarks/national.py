@@ -93,16 +93,19 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         t = time.perf_counter()
         with cluster.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - t
-            result = analysis.run_hotspots(store_dir, resolution=RESOLUTION, zero_fill="neighbours", wards=wards,
-                                           backend="dask", client=client)
+            result = analysis.run_hotspots(
+                store_dir, resolution=RESOLUTION, zero_fill="neighbours", wards=wards, backend="dask", client=client
+            )
     times["hotspots_s"] = time.perf_counter() - t
     times["total_s"] = time.perf_counter() - start
     table = pd.DataFrame(result.units.drop(columns="geometry"))[OUT_COLUMNS]
     table.to_parquet(out)
     np.save(out.with_suffix(".n.npy"), result.cube.n)
     times.update(
-        cells=int(len(result.units)), occupied=int((result.cube.n.sum(axis=1) > 0).sum()),
-        periods=int(result.cube.n.shape[1]), areas=int(len(result.areas)),
+        cells=int(len(result.units)),
+        occupied=int((result.cube.n.sum(axis=1) > 0).sum()),
+        periods=int(result.cube.n.shape[1]),
+        areas=int(len(result.areas)),
         hot_cells=int(result.units[schema.PATTERN].astype(str).str.contains("Hot").sum()),
     )
     return times
@@ -115,8 +118,7 @@ def run_measured(args: list[str]) -> tuple[dict[str, Any], float]:
     """Run this script as a child with ``args``; return its JSON result and peak tree RSS (MB)."""
     import psutil
 
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], stdout=subprocess.PIPE, text=True)
     peak = 0.0
     done = threading.Event()
 
@@ -183,8 +185,14 @@ def peers(n_path: Path, out_path: Path, *, max_periods: int, max_units: int) -> 
     ours = time_ours(values, w, HotspotParams(time_window=1), 1)
     ours0 = time_ours(values, w, HotspotParams(time_window=0, global_window="period"), 1)
     peer, note = time_peer(values, w, max_periods=max_periods, max_units=max_units, seed=0)
-    return {"cells": len(cells), "weights_s": weights_s, "ours_s": ours, "ours_tw0_s": ours0, "peer_s": peer,
-            "note": note}
+    return {
+        "cells": len(cells),
+        "weights_s": weights_s,
+        "ours_s": ours,
+        "ours_tw0_s": ours0,
+        "peer_s": peer,
+        "note": note,
+    }
 
 
 def compare(a: Path, b: Path) -> str:
@@ -202,10 +210,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=20_000_000, help="the largest size")
     parser.add_argument("--sizes", type=int, nargs="*", default=[2_000_000, 5_000_000], help="smaller sizes")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "geo-csp-national",
-                        help="scratch folder")
-    parser.add_argument("--backends", nargs="*", default=["memory", "dask", "dask-ingest"],
-                        choices=["memory", "dask", "dask-ingest"])
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "geo-csp-national", help="scratch folder"
+    )
+    parser.add_argument(
+        "--backends", nargs="*", default=["memory", "dask", "dask-ingest"], choices=["memory", "dask", "dask-ingest"]
+    )
     parser.add_argument("--no-peers", action="store_true", help="skip the esda/pymannkendall comparison")
     parser.add_argument("--peer-max-periods", type=int, default=6)
     parser.add_argument("--peer-max-units", type=int, default=5000)
@@ -232,8 +242,11 @@ def main() -> None:
             shutil.rmtree(archive, ignore_errors=True)
             t = time.perf_counter()
             summary = generate_national(archive, n_incidents=n)
-            print(f"generated {n:,} incidents in {time.perf_counter() - t:.0f} s "
-                  f"({summary.bytes_written / 1e9:.2f} GB, {len(summary.files)} files)", flush=True)
+            print(
+                f"generated {n:,} incidents in {time.perf_counter() - t:.0f} s "
+                f"({summary.bytes_written / 1e9:.2f} GB, {len(summary.files)} files)",
+                flush=True,
+            )
         size_gb = sum(p.stat().st_size for p in archive.glob("*/*.csv")) / 1e9
         bare_s = bare_csv_read_s(archive)
         outs = {}
@@ -241,8 +254,9 @@ def main() -> None:
             store_dir = args.work / f"store-{backend}-{n}"
             shutil.rmtree(store_dir, ignore_errors=True)
             out = args.work / f"units-{backend}-{n}.parquet"
-            result, peak = run_measured(["--stage", backend, "--archive", str(archive), "--store", str(store_dir),
-                                         "--out", str(out)])
+            result, peak = run_measured(
+                ["--stage", backend, "--archive", str(archive), "--store", str(store_dir), "--out", str(out)]
+            )
             result.update(backend=backend, incidents=n, peak_rss_mb=peak, bare_read_s=bare_s, csv_gb=size_gb)
             rows.append(result)
             if backend != "dask-ingest":
@@ -257,39 +271,54 @@ def main() -> None:
                     r["outputs"] = verdict
         if peer_result is None and not args.no_peers and outs:
             first = next(iter(outs.values()))
-            peer_result = peers(first.with_suffix(".n.npy"), first, max_periods=args.peer_max_periods,
-                                max_units=args.peer_max_units)
+            peer_result = peers(
+                first.with_suffix(".n.npy"), first, max_periods=args.peer_max_periods, max_units=args.peer_max_units
+            )
             peer_result["incidents"] = n
 
     print()
-    print(f"machine: {os.cpu_count()} cores, {_ram_gb():.0f} GB RAM, {platform.platform()}, Python {platform.python_version()}")
-    print("pipeline: ingest -> cube (H3 res 9 x month) -> space-time Gi* (k=1, time window 1) + BH FDR -> "
-          "Mann-Kendall -> classes -> named areas; SYNTHETIC national data, 43 forces, 36 months")
-    header = (f"{'incidents':>11} {'backend':<11} {'CSV GB':>6} {'ingest s':>8} {'bare read s':>11} {'ingest ratio':>12} "
-              f"{'hotspots s':>10} {'total s':>8} {'peak RSS GB':>11} {'cells':>9} {'occupied':>9} {'areas':>6}  outputs")
+    print(
+        f"machine: {os.cpu_count()} cores, {_ram_gb():.0f} GB RAM, {platform.platform()}, Python {platform.python_version()}"
+    )
+    print(
+        "pipeline: ingest -> cube (H3 res 9 x month) -> space-time Gi* (k=1, time window 1) + BH FDR -> "
+        "Mann-Kendall -> classes -> named areas; SYNTHETIC national data, 43 forces, 36 months"
+    )
+    header = (
+        f"{'incidents':>11} {'backend':<11} {'CSV GB':>6} {'ingest s':>8} {'bare read s':>11} {'ingest ratio':>12} "
+        f"{'hotspots s':>10} {'total s':>8} {'peak RSS GB':>11} {'cells':>9} {'occupied':>9} {'areas':>6}  outputs"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
         if r["backend"] == "dask-ingest":
-            print(f"{r['incidents']:>11,} {r['backend']:<11} {r['csv_gb']:>6.2f} {r['ingest_s']:>8.1f} {r['bare_read_s']:>11.1f} "
-                  f"{r['bare_read_s'] / r['ingest_s']:>12.2f} {'-':>10} {r['ingest_s']:>8.1f} {r['peak_rss_mb'] / 1024:>11.2f}")
+            print(
+                f"{r['incidents']:>11,} {r['backend']:<11} {r['csv_gb']:>6.2f} {r['ingest_s']:>8.1f} {r['bare_read_s']:>11.1f} "
+                f"{r['bare_read_s'] / r['ingest_s']:>12.2f} {'-':>10} {r['ingest_s']:>8.1f} {r['peak_rss_mb'] / 1024:>11.2f}"
+            )
             continue
-        print(f"{r['incidents']:>11,} {r['backend']:<11} {r['csv_gb']:>6.2f} {r['ingest_s']:>8.1f} {r['bare_read_s']:>11.1f} "
-              f"{r['bare_read_s'] / r['ingest_s']:>12.2f} {r['hotspots_s']:>10.1f} {r['total_s']:>8.1f} "
-              f"{r['peak_rss_mb'] / 1024:>11.2f} {r['cells']:>9,} {r['occupied']:>9,} {r['areas']:>6}  {r.get('outputs', '-')}")
+        print(
+            f"{r['incidents']:>11,} {r['backend']:<11} {r['csv_gb']:>6.2f} {r['ingest_s']:>8.1f} {r['bare_read_s']:>11.1f} "
+            f"{r['bare_read_s'] / r['ingest_s']:>12.2f} {r['hotspots_s']:>10.1f} {r['total_s']:>8.1f} "
+            f"{r['peak_rss_mb'] / 1024:>11.2f} {r['cells']:>9,} {r['occupied']:>9,} {r['areas']:>6}  {r.get('outputs', '-')}"
+        )
     print("ingest ratio = bare pyarrow.csv.read_csv time / ingest time on the same bytes (goal >= 0.5)")
     by = {(r["incidents"], r["backend"]): r for r in rows}
     for n in sizes:
         if (n, "memory") in by and (n, "dask") in by:
             m, d = by[(n, "memory")], by[(n, "dask")]
-            print(f"{n:>11,}: dask / memory time {d['total_s'] / m['total_s']:.2f} (hotspots part "
-                  f"{d['hotspots_s'] / m['hotspots_s']:.2f}), peak RSS {d['peak_rss_mb'] / m['peak_rss_mb']:.2f}")
+            print(
+                f"{n:>11,}: dask / memory time {d['total_s'] / m['total_s']:.2f} (hotspots part "
+                f"{d['hotspots_s'] / m['hotspots_s']:.2f}), peak RSS {d['peak_rss_mb'] / m['peak_rss_mb']:.2f}"
+            )
     if peer_result is not None:
         p = peer_result
-        print(f"peers on the {p['incidents']:,}-incident cube ({p['cells']:,} cells x 36 months; weights "
-              f"{p['weights_s']:.1f} s, not in the ratio): ours {p['ours_s']:.1f} s (space-time) / "
-              f"{p['ours_tw0_s']:.1f} s (per period), esda G_Local per period + pymannkendall per cell "
-              f"{p['peer_s']:.0f} s -> {p['peer_s'] / p['ours_s']:.0f}x ({p['note']})")
+        print(
+            f"peers on the {p['incidents']:,}-incident cube ({p['cells']:,} cells x 36 months; weights "
+            f"{p['weights_s']:.1f} s, not in the ratio): ours {p['ours_s']:.1f} s (space-time) / "
+            f"{p['ours_tw0_s']:.1f} s (per period), esda G_Local per period + pymannkendall per cell "
+            f"{p['peer_s']:.0f} s -> {p['peer_s'] / p['ours_s']:.0f}x ({p['note']})"
+        )
 
 
 def _ram_gb() -> float:

@@ -51,8 +51,11 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         out[col] = _safe_strings(out[col])
-    out.index = pd.Index(_safe_strings(out.index.to_series()).to_numpy(), name=out.index.name) \
-        if not isinstance(out.index, pd.MultiIndex) else out.index
+    out.index = (
+        pd.Index(_safe_strings(out.index.to_series()).to_numpy(), name=out.index.name)
+        if not isinstance(out.index, pd.MultiIndex)
+        else out.index
+    )
     out.columns = [spreadsheet_text(c) for c in out.columns]
     return out
 

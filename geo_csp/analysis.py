@@ -59,9 +59,16 @@ from geo_csp._errors import DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
 __all__ = [
-    "BACKENDS", "HotspotResult", "RANK_MEASURES", "UNIT_COLUMNS", "WEIGHTS_KINDS", "describe_run", "rank_units",
+    "BACKENDS",
+    "HotspotResult",
+    "RANK_MEASURES",
+    "UNIT_COLUMNS",
+    "WEIGHTS_KINDS",
+    "describe_run",
+    "rank_units",
     "resolve_weights",
-    "run_hotspots", "unit_weights",
+    "run_hotspots",
+    "unit_weights",
 ]
 
 Backend = Literal["memory", "dask"]
@@ -82,9 +89,25 @@ _MAX_LISTED_ISLANDS = 20
 #: totals over the analysed window; ``rate_per_1000`` is incidents per 1,000 residents **per year**
 #: (annualised over the window); ``gi_z``/``gi_p`` are the latest period's.
 UNIT_COLUMNS = (
-    schema.UNIT_ID, schema.N, schema.HARM, schema.GI_Z, schema.GI_P, schema.MK_S, schema.MK_TAU, schema.MK_Z,
-    schema.MK_P, schema.PATTERN, schema.CATEGORY, hotspots.N_HOT_PERIODS, hotspots.N_COLD_PERIODS, schema.AREA_ID,
-    schema.WARD_CODE, schema.WARD_NAME, schema.POPULATION, schema.RATE_PER_1000, schema.EXPLANATION,
+    schema.UNIT_ID,
+    schema.N,
+    schema.HARM,
+    schema.GI_Z,
+    schema.GI_P,
+    schema.MK_S,
+    schema.MK_TAU,
+    schema.MK_Z,
+    schema.MK_P,
+    schema.PATTERN,
+    schema.CATEGORY,
+    hotspots.N_HOT_PERIODS,
+    hotspots.N_COLD_PERIODS,
+    schema.AREA_ID,
+    schema.WARD_CODE,
+    schema.WARD_NAME,
+    schema.POPULATION,
+    schema.RATE_PER_1000,
+    schema.EXPLANATION,
 )
 
 
@@ -145,8 +168,12 @@ def resolve_weights(unit: str, weights: str = "auto", distance_m: float | None =
     if weights == "distance":
         if distance_m is None:
             raise ParameterError("`weights='distance'` needs `distance_m` (the band radius in metres, e.g. 800)")
-        if isinstance(distance_m, bool) or not isinstance(distance_m, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(distance_m) or distance_m <= 0:
+        if (
+            isinstance(distance_m, bool)
+            or not isinstance(distance_m, (int, float, np.integer, np.floating))
+            or not np.isfinite(distance_m)
+            or distance_m <= 0
+        ):
             raise ParameterError(f"`distance_m` must be a positive number of metres; got {distance_m!r}")
         return "distance"
     if distance_m is not None:
@@ -219,8 +246,11 @@ def _islands(w: sparse.csr_matrix, unit_ids: pd.Index, *, kind: str, distance_m:
             UserWarning,
             stacklevel=3,
         )
-    return {"n_islands": int(empty.size), "islands": ids,
-            "mean_neighbours": float(w.nnz / w.shape[0]) if w.shape[0] else 0.0}
+    return {
+        "n_islands": int(empty.size),
+        "islands": ids,
+        "mean_neighbours": float(w.nnz / w.shape[0]) if w.shape[0] else 0.0,
+    }
 
 
 #: ArcGIS Pro's Emerging Hot Spot Analysis asks for at least this many time steps.
@@ -236,10 +266,14 @@ def _scope_text(params: Mapping[str, Any], *, zero_fill: str, zero_fill_k: int, 
     if given_units:
         return "the H3 cells given, including those with no incident"
     if zero_fill == "neighbours":
-        return (f"occupied H3 cells and their {zero_fill_k}-ring neighbours only (zero_fill='neighbours'): empty cells "
-                "farther out are not compared")
-    return ("every H3 cell of the study area (zero_fill='study_area', the borough mask), including the empty ones; "
-            "ArcGIS's default analyses only cells with at least one point, which raises the mean and finds fewer hot spots")
+        return (
+            f"occupied H3 cells and their {zero_fill_k}-ring neighbours only (zero_fill='neighbours'): empty cells "
+            "farther out are not compared"
+        )
+    return (
+        "every H3 cell of the study area (zero_fill='study_area', the borough mask), including the empty ones; "
+        "ArcGIS's default analyses only cells with at least one point, which raises the mean and finds fewer hot spots"
+    )
 
 
 def describe_run(metadata: Mapping[str, Any]) -> str:
@@ -267,12 +301,16 @@ def _small_sample_warnings(shape: tuple[int, int], *, unit: str, period: str) ->
     n_units, n_periods = shape
     out = []
     if n_periods < MIN_TREND_PERIODS:
-        out.append(f"only {n_periods} {period}s: the emerging hot spot classes (and their Mann-Kendall trend) need "
-                   f"at least {MIN_TREND_PERIODS} periods; read the patterns as indicative, or use a shorter period")
+        out.append(
+            f"only {n_periods} {period}s: the emerging hot spot classes (and their Mann-Kendall trend) need "
+            f"at least {MIN_TREND_PERIODS} periods; read the patterns as indicative, or use a shorter period"
+        )
     if unit in ("ward", "lsoa") and n_units < MIN_POLYGON_UNITS:
-        out.append(f"Gi* on only {n_units} {unit}s: each has a handful of neighbours, so its z-score rests on very "
-                   f"few values and the normal approximation is rough (fewer than {MIN_POLYGON_UNITS} units); "
-                   "compare the counts or rates themselves, or use H3 cells or LSOAs")
+        out.append(
+            f"Gi* on only {n_units} {unit}s: each has a handful of neighbours, so its z-score rests on very "
+            f"few values and the normal approximation is rough (fewer than {MIN_POLYGON_UNITS} units); "
+            "compare the counts or rates themselves, or use H3 cells or LSOAs"
+        )
     return out
 
 
@@ -336,12 +374,15 @@ def _ward_of_cells(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None) -> t
         return none, none
     c = shapely.centroid(units.geometry.to_numpy())
     codes = boundaries.assign_to_polygons(shapely.get_x(c), shapely.get_y(c), wards, code_col=schema.WARD_CODE)
-    names = pd.Series(codes, dtype=object).map(wards.set_index(schema.WARD_CODE)[schema.WARD_NAME]).to_numpy(dtype=object)
+    names = (
+        pd.Series(codes, dtype=object).map(wards.set_index(schema.WARD_CODE)[schema.WARD_NAME]).to_numpy(dtype=object)
+    )
     return codes, names
 
 
-def _default_wards(incidents: Any, month_list: list[str], area: shapely.Geometry | None, *,
-                   client: Any = None) -> gpd.GeoDataFrame | None:
+def _default_wards(
+    incidents: Any, month_list: list[str], area: shapely.Geometry | None, *, client: Any = None
+) -> gpd.GeoDataFrame | None:
     """Bury's shipped wards of the data's era when the located incidents (in ``area``) lie mostly in Bury, else None.
 
     ``incidents`` is a DataFrame, or a store folder / Dask DataFrame whose distinct located points
@@ -474,19 +515,35 @@ def run_hotspots(
     private = None
     if public_space:
         if not isinstance(incidents, pd.DataFrame):
-            raise ParameterError("`public_space=True` reads location labels of incidents in memory; pass a DataFrame "
-                                 "(backend='memory')")
+            raise ParameterError(
+                "`public_space=True` reads location labels of incidents in memory; pass a DataFrame (backend='memory')"
+            )
         mask = sources_mod.dwelling_violence(incidents)
         private = int(mask.sum())
         incidents = incidents[~mask]
     if exclude_proactive:
-        crime_types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_types, group, groups=groups), counted)
+        crime_types = sources_mod.counted_crime_types(
+            harm.resolve_crime_types(crime_types, group, groups=groups), counted
+        )
     cube = cube_mod.build_cube(
-        incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
-        study_area=study_area, crime_types=crime_types, group=None if exclude_proactive else group, groups=groups,
+        incidents,
+        unit=unit,
+        units=units,
+        resolution=resolution,
+        period=period,
+        months=months,
+        study_area=study_area,
+        crime_types=crime_types,
+        group=None if exclude_proactive else group,
+        groups=groups,
         sources=counted.sources,
-        harm_index=harm_index, asb_weight_days=asb_weight_days, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
-        partial_periods=partial_periods, backend=backend, client=client,
+        harm_index=harm_index,
+        asb_weight_days=asb_weight_days,
+        zero_fill=zero_fill,
+        zero_fill_k=zero_fill_k,
+        partial_periods=partial_periods,
+        backend=backend,
+        client=client,
     )
     w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
     island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)
@@ -498,31 +555,38 @@ def run_hotspots(
     run_warnings = list(cube.params.get("warnings", []))
     if partial_periods == "keep" and cube.params["partial_periods"]["partial"]:
         values = values / np.asarray(cube.params["period_months_covered"], dtype="float64")[None, :]
-    analysis = hotspots.analyse_cube(values, w, params=params,
-                                     period_name=periods.period_word(cube.params["period"]))
+    analysis = hotspots.analyse_cube(values, w, params=params, period_name=periods.period_word(cube.params["period"]))
     period_word = periods.period_word(cube.params["period"])
     run_warnings += _small_sample_warnings(analysis.gi.z.shape, unit=unit, period=period_word)
     area_params = areas_mod.AreaParams() if area_params is None else area_params
     n_periods = analysis.gi.z.shape[1]
     if area_params.min_hot_periods > n_periods:  # e.g. two whole financial years: hot in both makes an area
-        run_warnings.append(f"areas need units hot in every one of the {n_periods} {period_word}s (min_hot_periods "
-                            f"{area_params.min_hot_periods} is more than there are)")
+        run_warnings.append(
+            f"areas need units hot in every one of the {n_periods} {period_word}s (min_hot_periods "
+            f"{area_params.min_hot_periods} is more than there are)"
+        )
         area_params = dataclasses.replace(area_params, min_hot_periods=n_periods)
 
     totals = cube.totals()
     geo = cube.units
     wards_source = "given" if wards is not None else ("the ward units" if unit == "ward" else None)
     if unit == "ward":
-        ward_code, ward_name = geo[schema.WARD_CODE].to_numpy(dtype=object), geo[schema.WARD_NAME].to_numpy(dtype=object)
+        ward_code, ward_name = (
+            geo[schema.WARD_CODE].to_numpy(dtype=object),
+            geo[schema.WARD_NAME].to_numpy(dtype=object),
+        )
         wards = geo if wards is None else wards
     else:
         if wards is None:
-            wards = _default_wards(incidents, cube.params["months"], cube_mod.study_geometry(study_area),
-                                   client=client)
+            wards = _default_wards(incidents, cube.params["months"], cube_mod.study_geometry(study_area), client=client)
             wards_source = None if wards is None else "shipped Bury wards (the data lies mostly in Bury)"
         ward_code, ward_name = _ward_of_cells(geo, wards)
         if unit == "lsoa" and schema.WARD_CODE in geo.columns:
-            ward_code = np.where(pd.isna(geo[schema.WARD_CODE].to_numpy(dtype=object)), ward_code, geo[schema.WARD_CODE].to_numpy(dtype=object))
+            ward_code = np.where(
+                pd.isna(geo[schema.WARD_CODE].to_numpy(dtype=object)),
+                ward_code,
+                geo[schema.WARD_CODE].to_numpy(dtype=object),
+            )
     population = cube.population.to_numpy(dtype="float64")
     first_month, last_month = cube.params["months"]
     n_months = len(periods.month_range(first_month, last_month))
@@ -549,9 +613,15 @@ def run_hotspots(
     unit_frame.index = pd.Index(geo.index.to_numpy(dtype=object), name=None)
 
     area_frame, unit_area = areas_mod.hotspot_areas(
-        unit_frame, w, selected=areas_mod.select_units(unit_frame, classes=area_classes), locations=cube.locations,
-        named_places=named_places, wards=wards, total_n=float(totals[schema.N].sum()),
-        total_harm=float(totals[schema.HARM].sum()), study_area_m2=cube.params["study_area_km2"] * 1e6,
+        unit_frame,
+        w,
+        selected=areas_mod.select_units(unit_frame, classes=area_classes),
+        locations=cube.locations,
+        named_places=named_places,
+        wards=wards,
+        total_n=float(totals[schema.N].sum()),
+        total_harm=float(totals[schema.HARM].sum()),
+        study_area_m2=cube.params["study_area_km2"] * 1e6,
         params=area_params,
     )
     area_frame, changes = areas_mod.match_areas(area_frame, previous_areas)
@@ -568,9 +638,14 @@ def run_hotspots(
         **{k: v for k, v in cube.params.items()},
         "group": group,
         "counted": counted.to_dict(),
-        "public_space": (None if private is None else {
-            "excluded_dwelling_violence": private,
-            "rule": "violence whose location label places it in a dwelling is left out (police.uk labels never do)"}),
+        "public_space": (
+            None
+            if private is None
+            else {
+                "excluded_dwelling_violence": private,
+                "rule": "violence whose location label places it in a dwelling is left out (police.uk labels never do)",
+            }
+        ),
         "backend": backend,
         "measure": measure,
         "period_labels": [str(p) for p in cube.period_labels],
@@ -584,13 +659,16 @@ def run_hotspots(
         "weights_requested": weights,
         "distance_m": float(distance_m) if weights_kind == "distance" else None,
         **island_info,
-        "rate_per_1000": (f"incidents per 1,000 residents per year: the {n_months}-month total over "
-                          f"{first_month}..{last_month} x 12 / {n_months}"),
+        "rate_per_1000": (
+            f"incidents per 1,000 residents per year: the {n_months}-month total over "
+            f"{first_month}..{last_month} x 12 / {n_months}"
+        ),
         "rate_months": n_months,
         "zero_fill_rule": zero_fill,
         "scope": _scope_text(cube.params, zero_fill=zero_fill, zero_fill_k=zero_fill_k, given_units=units is not None),
         "harm": harm.harm_info(harm_index, asb_weight_days=asb_weight_days),
         "warnings": run_warnings,
     }
-    return HotspotResult(units=unit_frame, areas=area_frame, cube=cube, analysis=analysis, metadata=metadata,
-                         area_changes=changes)
+    return HotspotResult(
+        units=unit_frame, areas=area_frame, cube=cube, analysis=analysis, metadata=metadata, area_changes=changes
+    )

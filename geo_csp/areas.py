@@ -97,8 +97,19 @@ AREA_KM2: Final = "area_km2"
 N_UNITS: Final = "n_units"
 CLASS_MIX: Final = "class_mix"
 AREA_COLUMNS: Final = (
-    schema.AREA_ID, schema.AREA_NAME, schema.CATEGORY, schema.PATTERN, CLASS_MIX, N_UNITS,
-    schema.N, schema.HARM, SHARE_OF_CRIME, SHARE_OF_AREA, AREA_KM2, schema.WARD_NAME, "top_street",
+    schema.AREA_ID,
+    schema.AREA_NAME,
+    schema.CATEGORY,
+    schema.PATTERN,
+    CLASS_MIX,
+    N_UNITS,
+    schema.N,
+    schema.HARM,
+    SHARE_OF_CRIME,
+    SHARE_OF_AREA,
+    AREA_KM2,
+    schema.WARD_NAME,
+    "top_street",
 )
 
 
@@ -126,14 +137,23 @@ class AreaParams:
     min_place_overlap: float = 0.25
 
     def __post_init__(self) -> None:
-        if isinstance(self.min_hot_periods, bool) or not isinstance(self.min_hot_periods, int | np.integer) \
-                or self.min_hot_periods < 1:
+        if (
+            isinstance(self.min_hot_periods, bool)
+            or not isinstance(self.min_hot_periods, int | np.integer)
+            or self.min_hot_periods < 1
+        ):
             raise ParameterError(f"`min_hot_periods` must be an integer >= 1; got {self.min_hot_periods!r}")
-        if isinstance(self.min_incidents, bool) or not isinstance(self.min_incidents, int | float) \
-                or not self.min_incidents >= 0:
+        if (
+            isinstance(self.min_incidents, bool)
+            or not isinstance(self.min_incidents, int | float)
+            or not self.min_incidents >= 0
+        ):
             raise ParameterError(f"`min_incidents` must be a number >= 0; got {self.min_incidents!r}")
-        if isinstance(self.min_place_overlap, bool) or not isinstance(self.min_place_overlap, int | float) \
-                or not 0 < self.min_place_overlap <= 1:
+        if (
+            isinstance(self.min_place_overlap, bool)
+            or not isinstance(self.min_place_overlap, int | float)
+            or not 0 < self.min_place_overlap <= 1
+        ):
             raise ParameterError(f"`min_place_overlap` must be in (0, 1]; got {self.min_place_overlap!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -179,8 +199,9 @@ def _mode_by(labels: np.ndarray, values: pd.Series, n_groups: int, weight: np.nd
     return out
 
 
-def _ward_by_incidents(geoms: np.ndarray, weight: np.ndarray, labels: np.ndarray, n_groups: int,
-                       wards: gpd.GeoDataFrame | None) -> np.ndarray:
+def _ward_by_incidents(
+    geoms: np.ndarray, weight: np.ndarray, labels: np.ndarray, n_groups: int, wards: gpd.GeoDataFrame | None
+) -> np.ndarray:
     """For each group of units, ``wards[ward_name]`` of the ward holding most of its incidents.
 
     Each unit's ``weight`` (its incidents) is split over the wards it overlaps by the share of its
@@ -209,7 +230,9 @@ def _ward_by_incidents(geoms: np.ndarray, weight: np.ndarray, labels: np.ndarray
     return out
 
 
-def _streets_by_group(locations: pd.DataFrame | None, unit_ids: pd.Index, labels: np.ndarray, n_groups: int) -> list[list[str]]:
+def _streets_by_group(
+    locations: pd.DataFrame | None, unit_ids: pd.Index, labels: np.ndarray, n_groups: int
+) -> list[list[str]]:
     """Street descriptions inside each group, best first: real streets by count, then police.uk's generic labels."""
     out: list[list[str]] = [[] for _ in range(n_groups)]
     if locations is None or len(locations) == 0:
@@ -272,8 +295,9 @@ def _largest_overlap(polys: gpd.GeoSeries, others: gpd.GeoDataFrame, col: str, *
     return out
 
 
-def _split_by_places(geoms: np.ndarray, sub: sparse.csr_matrix, labels: np.ndarray,
-                     places: gpd.GeoDataFrame, *, min_share: float) -> np.ndarray:
+def _split_by_places(
+    geoms: np.ndarray, sub: sparse.csr_matrix, labels: np.ndarray, places: gpd.GeoDataFrame, *, min_share: float
+) -> np.ndarray:
     """Split components that cover two or more named places: each unit goes to the nearest such place.
 
     Adjacent named places (a town centre and the estate next to it) would otherwise merge into one
@@ -294,7 +318,9 @@ def _split_by_places(geoms: np.ndarray, sub: sparse.csr_matrix, labels: np.ndarr
     pairs = pd.DataFrame({"comp": comp.index.to_numpy()[ic], "place": ip})
     pairs = pairs[pairs["comp"].map(pd.Series(n_places, index=comp.index)) >= 2]
     units = pd.DataFrame({"unit": np.arange(len(geoms)), "comp": labels}).merge(pairs, on="comp")
-    units["d"] = shapely.distance(shapely.centroid(geoms[units["unit"].to_numpy()]), place_geoms[units["place"].to_numpy()])
+    units["d"] = shapely.distance(
+        shapely.centroid(geoms[units["unit"].to_numpy()]), place_geoms[units["place"].to_numpy()]
+    )
     nearest = units.sort_values(["unit", "d"]).drop_duplicates("unit")
     key = np.full(len(geoms), -1, dtype=np.int64)
     key[nearest["unit"].to_numpy()] = nearest["place"].to_numpy()
@@ -368,7 +394,9 @@ def hotspot_areas(
         selected = selected & (units[schema.N_HOT_PERIODS].to_numpy(dtype="float64") >= params.min_hot_periods)
     unit_area = np.full(len(units), None, dtype=object)
     idx = np.flatnonzero(selected)
-    empty = gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in AREA_COLUMNS}, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS)
+    empty = gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in AREA_COLUMNS}, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS
+    )
     if idx.size == 0:
         return empty, unit_area
 
@@ -383,8 +411,13 @@ def hotspot_areas(
         n_groups, labels = np.unique(labels[keep], return_inverse=True)
         n_groups, labels = len(n_groups), labels.ravel()
     if named_places is not None and len(named_places):
-        labels = _split_by_places(units.geometry.to_numpy()[idx], sparse.csr_matrix(w)[idx][:, idx], labels,
-                                  named_places, min_share=params.min_place_overlap)
+        labels = _split_by_places(
+            units.geometry.to_numpy()[idx],
+            sparse.csr_matrix(w)[idx][:, idx],
+            labels,
+            named_places,
+            min_share=params.min_place_overlap,
+        )
         n_groups = int(labels.max()) + 1
     chosen = units.iloc[idx]
     geoms = chosen.geometry.to_numpy()
@@ -403,19 +436,29 @@ def hotspot_areas(
     unit_w = 1.0 + 1e-9 * chosen[schema.N].to_numpy(dtype="float64")
     cls_col = schema.PATTERN if schema.PATTERN in chosen.columns else schema.CATEGORY
     mix = pd.crosstab(labels, chosen[cls_col].astype(object).to_numpy())
-    mix_text = mix.apply(lambda r: "; ".join(f"{k}: {v}" for k, v in r[r > 0].sort_values(ascending=False).items()), axis=1)
+    mix_text = mix.apply(
+        lambda r: "; ".join(f"{k}: {v}" for k, v in r[r > 0].sort_values(ascending=False).items()), axis=1
+    )
 
     streets = _streets_by_group(locations, chosen.index, labels, n_groups)
     top_street = np.array([g[0] if g else None for g in streets], dtype=object)
     ward_name = _ward_by_incidents(geoms, chosen[schema.N].to_numpy(dtype="float64"), labels, n_groups, wards)
     if named_places is not None and "name" not in named_places.columns:
         raise SchemaError(f"named places need a 'name' column; they have {list(named_places.columns)}")
-    place = _largest_overlap(polys, named_places, "name", min_share=params.min_place_overlap) if named_places is not None else np.full(n_groups, None, dtype=object)
+    place = (
+        _largest_overlap(polys, named_places, "name", min_share=params.min_place_overlap)
+        if named_places is not None
+        else np.full(n_groups, None, dtype=object)
+    )
 
     areas = gpd.GeoDataFrame(
         {
-            schema.CATEGORY: _mode_by(labels, chosen[schema.CATEGORY], n_groups, unit_w) if schema.CATEGORY in chosen else None,
-            schema.PATTERN: _mode_by(labels, chosen[schema.PATTERN], n_groups, unit_w) if schema.PATTERN in chosen else None,
+            schema.CATEGORY: _mode_by(labels, chosen[schema.CATEGORY], n_groups, unit_w)
+            if schema.CATEGORY in chosen
+            else None,
+            schema.PATTERN: _mode_by(labels, chosen[schema.PATTERN], n_groups, unit_w)
+            if schema.PATTERN in chosen
+            else None,
             CLASS_MIX: mix_text.reindex(range(n_groups)).to_numpy(dtype=object),
             N_UNITS: size.astype(np.int64),
             schema.N: n,
@@ -504,4 +547,3 @@ def relabel_units(unit_area: np.ndarray, old_ids: np.ndarray, new_ids: np.ndarra
     """Map each unit's area id from the ids of a fresh run to the matched ids."""
     mapping = pd.Series(np.asarray(new_ids, dtype=object), index=np.asarray(old_ids, dtype=object))
     return pd.Series(unit_area, dtype=object).map(mapping).to_numpy(dtype=object)
-

@@ -92,8 +92,14 @@ SWITCH_SE: Final = 2.0
 _ALL_SHARES = (0.01, 0.05, 0.1)
 
 
-def select_by_area(scores: np.ndarray, unit_area_m2: np.ndarray, *, area_share: float,
-                   tiebreak: np.ndarray | None = None, total_area_m2: float | None = None) -> np.ndarray:
+def select_by_area(
+    scores: np.ndarray,
+    unit_area_m2: np.ndarray,
+    *,
+    area_share: float,
+    tiebreak: np.ndarray | None = None,
+    total_area_m2: float | None = None,
+) -> np.ndarray:
     """Boolean mask of the top-scoring units whose cumulative area stays within ``area_share`` of the area.
 
     ``total_area_m2`` is the study area ``A`` (default the units' summed area); ``unit_area_m2`` the
@@ -114,9 +120,16 @@ def select_by_area(scores: np.ndarray, unit_area_m2: np.ndarray, *, area_share: 
     return mask
 
 
-def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: np.ndarray, *,
-                       past: np.ndarray | None = None, area_share: float | None = None,
-                       total_area_m2: float | None = None, ppai_alpha: float = 0.5) -> dict[str, float]:
+def evaluate_selection(
+    selected: np.ndarray,
+    future: np.ndarray,
+    unit_area_m2: np.ndarray,
+    *,
+    past: np.ndarray | None = None,
+    area_share: float | None = None,
+    total_area_m2: float | None = None,
+    ppai_alpha: float = 0.5,
+) -> dict[str, float]:
     """Hit rate, PAI, PPAI, RRI (when ``past`` is given) and PEI (when ``area_share`` is given) of a selection.
 
     Parameters
@@ -145,8 +158,12 @@ def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: n
     a_share = area[sel].sum() / total
     big_n = future.sum()
     hit = future[sel].sum() / big_n if big_n > 0 else np.nan
-    out: dict[str, float] = {"hit_rate": float(hit), "pai": float(hit / a_share) if a_share > 0 else np.nan,
-                             "area_share": float(a_share), "n_units": int(sel.sum())}
+    out: dict[str, float] = {
+        "hit_rate": float(hit),
+        "pai": float(hit / a_share) if a_share > 0 else np.nan,
+        "area_share": float(a_share),
+        "n_units": int(sel.sum()),
+    }
     out["ppai"] = float(hit / a_share**ppai_alpha) if a_share > 0 else np.nan
     if past is not None:
         past = np.asarray(past, dtype="float64")
@@ -161,8 +178,9 @@ def evaluate_selection(selected: np.ndarray, future: np.ndarray, unit_area_m2: n
     return out
 
 
-def rolling_splits(n_months: int, *, n_splits: int | None = 12, horizon_months: int = 1,
-                   min_train_months: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
+def rolling_splits(
+    n_months: int, *, n_splits: int | None = 12, horizon_months: int = 1, min_train_months: int = 2
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Training and test month indices of each rolling-origin split, oldest first.
 
     Split ``s`` trains on months ``0 .. e-1`` and tests on ``e .. e + horizon_months - 1``; the last
@@ -187,23 +205,33 @@ def rolling_splits(n_months: int, *, n_splits: int | None = 12, horizon_months: 
     return [(np.arange(e), np.arange(e, e + horizon_months)) for e in ends]
 
 
-def prediction_inputs(cube: cube_mod.Cube, *, study_area: shapely.Geometry | None = None,
-                      hotspot_params: hotspots.HotspotParams | None = None,
-                      params: predict.PredictParams | None = None) -> predict.PredictionInputs:
+def prediction_inputs(
+    cube: cube_mod.Cube,
+    *,
+    study_area: shapely.Geometry | None = None,
+    hotspot_params: hotspots.HotspotParams | None = None,
+    params: predict.PredictParams | None = None,
+) -> predict.PredictionInputs:
     """The predictors' inputs from a monthly cube, its units clipped to the study area.
 
     ``study_area`` defaults to the union of the units (right for wards and LSOAs).
     """
     if cube.params.get("period", "month") != "month":
-        raise ParameterError(f"prediction and back-tests need a monthly cube; this one is by {cube.params.get('period')!r}")
+        raise ParameterError(
+            f"prediction and back-tests need a monthly cube; this one is by {cube.params.get('period')!r}"
+        )
     hotspot_params = hotspots.HotspotParams() if hotspot_params is None else hotspot_params
     geoms = cube.units.geometry.to_numpy()
     w = analysis.unit_weights(cube.units, unit=cube.params.get("unit", "h3"), k=hotspot_params.k)
     centre = shapely.centroid(geoms)
     return predict.PredictionInputs(
-        n=cube.n, w=w, centroids=np.column_stack([shapely.get_x(centre), shapely.get_y(centre)]),
-        area_m2=predict.clipped_areas(geoms, study_area), month_of_year=np.asarray(cube.period_keys) % 12 + 1,
-        hotspot_params=hotspot_params, params=predict.PredictParams() if params is None else params,
+        n=cube.n,
+        w=w,
+        centroids=np.column_stack([shapely.get_x(centre), shapely.get_y(centre)]),
+        area_m2=predict.clipped_areas(geoms, study_area),
+        month_of_year=np.asarray(cube.period_keys) % 12 + 1,
+        hotspot_params=hotspot_params,
+        params=predict.PredictParams() if params is None else params,
     )
 
 
@@ -231,29 +259,43 @@ class RollingBacktest:
 
     def row(self, method: str, *, area_share: float = 0.05) -> pd.Series:
         """The summary row of one predictor at one area share."""
-        hit = self.summary[(self.summary["method"] == method) & np.isclose(self.summary["area_share_target"], area_share)]
+        hit = self.summary[
+            (self.summary["method"] == method) & np.isclose(self.summary["area_share_target"], area_share)
+        ]
         if hit.empty:
-            raise ParameterError(f"no back-test row for {method!r} at {area_share:.0%} of the area; "
-                                 f"it has {sorted(set(self.summary['method']))} at {sorted(set(self.summary['area_share_target']))}")
+            raise ParameterError(
+                f"no back-test row for {method!r} at {area_share:.0%} of the area; "
+                f"it has {sorted(set(self.summary['method']))} at {sorted(set(self.summary['area_share_target']))}"
+            )
         return hit.iloc[0]
 
     def choice(self, *, area_share: float = 0.05) -> dict[str, Any]:
         """The predictor to use next month (:func:`pick_predictor` over every split), with its figures."""
-        rows = self.splits[self.splits["method"].isin(self.metadata["candidates"])
-                           & np.isclose(self.splits["area_share_target"], area_share)]
+        rows = self.splits[
+            self.splits["method"].isin(self.metadata["candidates"])
+            & np.isclose(self.splits["area_share_target"], area_share)
+        ]
         pai = rows.pivot_table(index="split", columns="method", values="pai").reindex(self.metadata["test_months"])
         best = self.row(pick_predictor(pai, self.metadata["candidates"]), area_share=area_share)
         counts = self.row("counts", area_share=area_share)
         default = self.row("default", area_share=area_share)
         return {
-            "predictor": str(best["method"]), "area_share": float(area_share), "n_splits": int(best["n_splits"]),
-            "horizon_months": int(self.metadata["horizon_months"]), "test_months": self.metadata["test_months"],
-            "pai_mean": float(best["pai_mean"]), "hit_rate_mean": float(best["hit_rate_mean"]),
-            "counts_pai_mean": float(counts["pai_mean"]), "counts_hit_rate_mean": float(counts["hit_rate_mean"]),
-            "out_of_sample_pai_mean": float(default["pai_mean"]), "out_of_sample_hit_rate_mean": float(default["hit_rate_mean"]),
+            "predictor": str(best["method"]),
+            "area_share": float(area_share),
+            "n_splits": int(best["n_splits"]),
+            "horizon_months": int(self.metadata["horizon_months"]),
+            "test_months": self.metadata["test_months"],
+            "pai_mean": float(best["pai_mean"]),
+            "hit_rate_mean": float(best["hit_rate_mean"]),
+            "counts_pai_mean": float(counts["pai_mean"]),
+            "counts_hit_rate_mean": float(counts["hit_rate_mean"]),
+            "out_of_sample_pai_mean": float(default["pai_mean"]),
+            "out_of_sample_hit_rate_mean": float(default["hit_rate_mean"]),
             "lattice": self.metadata["lattice"]["flag"],
-            "chosen_by": (f"PAI at {area_share:.0%} of the area over {int(best['n_splits'])} rolling splits of the "
-                          f"user's own data: {self.metadata['default_rule'].removeprefix('at each split, from the earlier splits only: ')}"),
+            "chosen_by": (
+                f"PAI at {area_share:.0%} of the area over {int(best['n_splits'])} rolling splits of the "
+                f"user's own data: {self.metadata['default_rule'].removeprefix('at each split, from the earlier splits only: ')}"
+            ),
         }
 
     def sentence(self, *, area_share: float = 0.05, method: str = "default") -> str:
@@ -261,9 +303,11 @@ class RollingBacktest:
         r, c = self.row(method, area_share=area_share), self.row("counts", area_share=area_share)
         h = int(self.metadata["horizon_months"])
         nxt = "next month's" if h == 1 else f"the next {h} months'"
-        text = (f"On your data, over the last {int(r['n_splits'])} rolling months, this selection found "
-                f"{r['hit_rate_mean']:.0%} of {nxt} crime in {area_share:.0%} of the area (PAI {r['pai_mean']:.2f}); "
-                f"counts alone found {c['hit_rate_mean']:.0%} (PAI {c['pai_mean']:.2f}).")
+        text = (
+            f"On your data, over the last {int(r['n_splits'])} rolling months, this selection found "
+            f"{r['hit_rate_mean']:.0%} of {nxt} crime in {area_share:.0%} of the area (PAI {r['pai_mean']:.2f}); "
+            f"counts alone found {c['hit_rate_mean']:.0%} (PAI {c['pai_mean']:.2f})."
+        )
         if self.metadata["lattice"]["flag"]:
             text += " " + self.metadata["lattice"]["note"]
         return text
@@ -288,16 +332,31 @@ def _lattice(snap_points: np.ndarray | None, counts_hit: float, area_share: floa
     reasons = []
     hit_ok = np.isfinite(counts_hit)
     if occupied.size and median <= 1 and hit_ok and counts_hit >= LATTICE_HIT_RATE_SINGLE:
-        reasons.append(f"{single:.0%} of occupied units hold a single police.uk snap point and counts alone find "
-                       f"{counts_hit:.0%} of next month's crime in {area_share:.0%} of the area")
+        reasons.append(
+            f"{single:.0%} of occupied units hold a single police.uk snap point and counts alone find "
+            f"{counts_hit:.0%} of next month's crime in {area_share:.0%} of the area"
+        )
     elif hit_ok and counts_hit >= LATTICE_HIT_RATE:
         reasons.append(f"counts alone find {counts_hit:.0%} of next month's crime in {area_share:.0%} of the area")
-    note = ("The units are as fine as the police.uk snap-point lattice (" + "; ".join(reasons) + "): the figures say "
+    note = (
+        (
+            "The units are as fine as the police.uk snap-point lattice (" + "; ".join(reasons) + "): the figures say "
             "where the anonymised map points are, not where crime will be; use a coarser resolution to judge "
-            "forecasting skill.") if reasons else ""
-    return {"flag": bool(reasons), "note": note, "single_point_share": single, "median_snap_points": median,
-            "rule": (f"flagged when counts alone find at least {LATTICE_HIT_RATE:.0%} of the test months' crime, or "
-                     f"{LATTICE_HIT_RATE_SINGLE:.0%} with the median occupied unit holding one snap point")}
+            "forecasting skill."
+        )
+        if reasons
+        else ""
+    )
+    return {
+        "flag": bool(reasons),
+        "note": note,
+        "single_point_share": single,
+        "median_snap_points": median,
+        "rule": (
+            f"flagged when counts alone find at least {LATTICE_HIT_RATE:.0%} of the test months' crime, or "
+            f"{LATTICE_HIT_RATE_SINGLE:.0%} with the median occupied unit holding one snap point"
+        ),
+    }
 
 
 def pick_predictor(pai: pd.DataFrame, names: Sequence[str]) -> str:
@@ -320,7 +379,10 @@ def pick_predictor(pai: pd.DataFrame, names: Sequence[str]) -> str:
 
 def _summarise(rows: pd.DataFrame) -> pd.DataFrame:
     counts = rows[rows["method"] == "counts"].set_index(["split", "area_share_target"])["pai"]
-    beat = rows["pai"].to_numpy() > counts.reindex(pd.MultiIndex.from_frame(rows[["split", "area_share_target"]])).to_numpy()
+    beat = (
+        rows["pai"].to_numpy()
+        > counts.reindex(pd.MultiIndex.from_frame(rows[["split", "area_share_target"]])).to_numpy()
+    )
     grouped = rows.assign(beats_counts=beat).groupby(["method", "area_share_target"], sort=False)
     out = grouped[list(METRICS)].agg(["mean", "std"])
     out.columns = [f"{m}_{s.replace('std', 'sd')}" for m, s in out.columns]
@@ -353,13 +415,19 @@ def rolling_backtest_inputs(
         if train.size and (train.max() >= test.min() or end != train.size):
             raise ParameterError("a split's training months must all precede its test months")
         future = inputs.n[:, test].sum(axis=1)
-        past = inputs.n[:, max(0, end - window):end].sum(axis=1)
+        past = inputs.n[:, max(0, end - window) : end].sum(axis=1)
         for name in names:
             s = predict.score(name, inputs, end)
             for share in area_shares:
                 sel = select_by_area(s, area, area_share=share, tiebreak=past, total_area_m2=total)
-                records.append({"split": str(labels[end]), "method": name, "area_share_target": float(share),
-                                **evaluate_selection(sel, future, area, past=past, area_share=share, total_area_m2=total)})
+                records.append(
+                    {
+                        "split": str(labels[end]),
+                        "method": name,
+                        "area_share_target": float(share),
+                        **evaluate_selection(sel, future, area, past=past, area_share=share, total_area_m2=total),
+                    }
+                )
     rows = pd.DataFrame(records)
     order = list(dict.fromkeys(rows["split"]))
     best_of: dict[str, dict[str, str]] = {}
@@ -372,8 +440,10 @@ def rolling_backtest_inputs(
         best = best.sort_values("pai", ascending=False, kind="mergesort").drop_duplicates("area_share_target")
         pick = dict(zip(best["area_share_target"], best["method"], strict=True))
         best_of[fam] = {f"{k:g}": v for k, v in pick.items()}
-        rows = pd.concat([rows, fam_rows[fam_rows["method"] == fam_rows["area_share_target"].map(pick)]
-                          .assign(method=fam)], ignore_index=True)
+        rows = pd.concat(
+            [rows, fam_rows[fam_rows["method"] == fam_rows["area_share_target"].map(pick)].assign(method=fam)],
+            ignore_index=True,
+        )
     # the default selection: at each split, the rule of pick_predictor applied to the earlier splits only
     cand = rows[rows["method"].isin(names)]
     pai = cand.pivot_table(index=["area_share_target", "split"], columns="method", values="pai")
@@ -387,30 +457,60 @@ def rolling_backtest_inputs(
     rows = pd.concat([rows, *default_rows], ignore_index=True)
     summary = _summarise(rows)
     target = 0.05 if any(np.isclose(area_shares, 0.05)) else float(area_shares[0])
-    counts_hit = float(rows[(rows["method"] == "counts") & np.isclose(rows["area_share_target"], target)]["hit_rate"].mean())
+    counts_hit = float(
+        rows[(rows["method"] == "counts") & np.isclose(rows["area_share_target"], target)]["hit_rate"].mean()
+    )
     metadata = {
-        "candidates": list(names), "test_months": order, "n_splits": len(order),
+        "candidates": list(names),
+        "test_months": order,
+        "n_splits": len(order),
         "horizon_months": int(len(splits[0][1])) if splits else 0,
-        "kde_bandwidths_m": list(inputs.bandwidths_m), "kde_best": best_of.get("kde"), "ewma_best": best_of.get("ewma"),
-        "best_of_note": ("'kde' and 'ewma' are the bandwidth and half-life with the best mean PAI on the test months "
-                         "(in hindsight: this flatters them)"),
-        "default_choices": picks, "default_fallback": DEFAULT_FALLBACK,
-        "default_rule": (f"at each split, from the earlier splits only: {DEFAULT_FALLBACK}, unless a candidate beat it by "
-                         f"more than {SWITCH_SE:g} standard errors of the paired PAI difference over at least "
-                         f"{MIN_SPLITS_TO_SWITCH} splits"),
-        "study_area_m2": total, "units_area_m2": float(area.sum()),
-        "predict_params": inputs.params.to_dict(), "hotspot_params": inputs.hotspot_params.to_dict(),
+        "kde_bandwidths_m": list(inputs.bandwidths_m),
+        "kde_best": best_of.get("kde"),
+        "ewma_best": best_of.get("ewma"),
+        "best_of_note": (
+            "'kde' and 'ewma' are the bandwidth and half-life with the best mean PAI on the test months "
+            "(in hindsight: this flatters them)"
+        ),
+        "default_choices": picks,
+        "default_fallback": DEFAULT_FALLBACK,
+        "default_rule": (
+            f"at each split, from the earlier splits only: {DEFAULT_FALLBACK}, unless a candidate beat it by "
+            f"more than {SWITCH_SE:g} standard errors of the paired PAI difference over at least "
+            f"{MIN_SPLITS_TO_SWITCH} splits"
+        ),
+        "study_area_m2": total,
+        "units_area_m2": float(area.sum()),
+        "predict_params": inputs.params.to_dict(),
+        "hotspot_params": inputs.hotspot_params.to_dict(),
         "lattice": _lattice(snap_points, counts_hit, target),
     }
     return RollingBacktest(splits=rows, summary=summary, metadata=metadata)
 
 
-def _prepare(incidents: pd.DataFrame, *, unit: cube_mod.UnitKind, resolution: int | None, study_area: Any, units: Any,
-             crime_types: Iterable[str] | None, group: str | None, sources: Iterable[str] | None,
-             params: hotspots.HotspotParams | None, predict_params: predict.PredictParams | None,
-             ) -> tuple[cube_mod.Cube, predict.PredictionInputs, float, np.ndarray | None]:
-    cube = cube_mod.build_cube(incidents, unit=unit, units=units, resolution=resolution, study_area=study_area,
-                               crime_types=crime_types, group=group, sources=sources)
+def _prepare(
+    incidents: pd.DataFrame,
+    *,
+    unit: cube_mod.UnitKind,
+    resolution: int | None,
+    study_area: Any,
+    units: Any,
+    crime_types: Iterable[str] | None,
+    group: str | None,
+    sources: Iterable[str] | None,
+    params: hotspots.HotspotParams | None,
+    predict_params: predict.PredictParams | None,
+) -> tuple[cube_mod.Cube, predict.PredictionInputs, float, np.ndarray | None]:
+    cube = cube_mod.build_cube(
+        incidents,
+        unit=unit,
+        units=units,
+        resolution=resolution,
+        study_area=study_area,
+        crime_types=crime_types,
+        group=group,
+        sources=sources,
+    )
     types = harm.resolve_crime_types(crime_types, group)
     keep = cube_mod.filter_mask(incidents, crime_types=types, sources=sources)
     geom = cube_mod.study_geometry(study_area)
@@ -462,15 +562,39 @@ def rolling_backtest(
     params, predict_params
         Gi* parameters (for ``persistence`` and ``gi_mean``) and the predictors' parameters.
     """
-    cube, inputs, total, snaps = _prepare(incidents, unit=unit, resolution=resolution, study_area=study_area,
-                                          units=units, crime_types=crime_types, group=group, sources=sources,
-                                          params=params, predict_params=predict_params)
+    cube, inputs, total, snaps = _prepare(
+        incidents,
+        unit=unit,
+        resolution=resolution,
+        study_area=study_area,
+        units=units,
+        crime_types=crime_types,
+        group=group,
+        sources=sources,
+        params=params,
+        predict_params=predict_params,
+    )
     splits = rolling_splits(cube.n.shape[1], n_splits=n_splits, horizon_months=horizon_months)
-    result = rolling_backtest_inputs(inputs, month_labels=cube.period_labels, splits=splits, area_shares=area_shares,
-                                     total_area_m2=total, methods=methods, snap_points=snaps)
-    result.metadata.update({"unit": unit, "resolution": cube.params.get("resolution"), "n_units": int(len(cube.units)),
-                            "months": cube.params["months"], "crime_types": cube.params["crime_types"],
-                            "group": group, "sources": cube.params["sources"]})
+    result = rolling_backtest_inputs(
+        inputs,
+        month_labels=cube.period_labels,
+        splits=splits,
+        area_shares=area_shares,
+        total_area_m2=total,
+        methods=methods,
+        snap_points=snaps,
+    )
+    result.metadata.update(
+        {
+            "unit": unit,
+            "resolution": cube.params.get("resolution"),
+            "n_units": int(len(cube.units)),
+            "months": cube.params["months"],
+            "crime_types": cube.params["crime_types"],
+            "group": group,
+            "sources": cube.params["sources"],
+        }
+    )
     return result
 
 
@@ -499,9 +623,18 @@ def backtest(
         split, unit, resolution, months on each side, the KDE bandwidths and the lattice check.
     """
     split = str(periods.validate_months([split], name="split")[0])
-    cube, inputs, total, snaps = _prepare(incidents, unit=unit, resolution=resolution, study_area=study_area,
-                                          units=units, crime_types=crime_types, group=group, sources=sources,
-                                          params=params, predict_params=predict_params)
+    cube, inputs, total, snaps = _prepare(
+        incidents,
+        unit=unit,
+        resolution=resolution,
+        study_area=study_area,
+        units=units,
+        crime_types=crime_types,
+        group=group,
+        sources=sources,
+        params=params,
+        predict_params=predict_params,
+    )
     end = int(np.searchsorted(cube.period_keys, periods.months_to_index([split])[0]))
     n_months = cube.n.shape[1]
     if end < 2 or end >= n_months:
@@ -509,19 +642,35 @@ def backtest(
             f"split {split} leaves {end} month(s) before and {n_months - end} from it in "
             f"{cube.params['months'][0]}..{cube.params['months'][1]}; choose a split with at least 2 months before"
         )
-    result = rolling_backtest_inputs(inputs, month_labels=cube.period_labels,
-                                     splits=[(np.arange(end), np.arange(end, n_months))], area_shares=area_shares,
-                                     total_area_m2=total, snap_points=snaps)
+    result = rolling_backtest_inputs(
+        inputs,
+        month_labels=cube.period_labels,
+        splits=[(np.arange(end), np.arange(end, n_months))],
+        area_shares=area_shares,
+        total_area_m2=total,
+        snap_points=snaps,
+    )
     table = result.splits[result.splits["method"] != "default"].drop(columns="split").reset_index(drop=True)
-    table.attrs.update({
-        "split": split, "unit": unit, "resolution": cube.params.get("resolution"),
-        "train_months": end, "test_months": n_months - end, "n_units": int(len(cube.units)),
-        "kde_bandwidths_m": list(inputs.bandwidths_m), "kde_best": result.metadata["kde_best"], "ewma_best": result.metadata["ewma_best"],
-        "study_area_m2": total, "units_area_m2": float(inputs.area_m2.sum()),
-        "n_train": float(cube.n[:, :end].sum()), "n_test": float(cube.n[:, end:].sum()),
-        "lattice": result.metadata["lattice"], "hotspot_params": inputs.hotspot_params.to_dict(),
-        "predict_params": inputs.params.to_dict(),
-    })
+    table.attrs.update(
+        {
+            "split": split,
+            "unit": unit,
+            "resolution": cube.params.get("resolution"),
+            "train_months": end,
+            "test_months": n_months - end,
+            "n_units": int(len(cube.units)),
+            "kde_bandwidths_m": list(inputs.bandwidths_m),
+            "kde_best": result.metadata["kde_best"],
+            "ewma_best": result.metadata["ewma_best"],
+            "study_area_m2": total,
+            "units_area_m2": float(inputs.area_m2.sum()),
+            "n_train": float(cube.n[:, :end].sum()),
+            "n_test": float(cube.n[:, end:].sum()),
+            "lattice": result.metadata["lattice"],
+            "hotspot_params": inputs.hotspot_params.to_dict(),
+            "predict_params": inputs.params.to_dict(),
+        }
+    )
     return table
 
 
@@ -548,15 +697,30 @@ def resolution_sweep(
     """
     rows = []
     for res in resolutions:  # five resolutions; each back-test is vectorised
-        result = rolling_backtest(incidents, unit="h3", resolution=int(res), study_area=study_area,
-                                  crime_types=crime_types, group=group, sources=sources, n_splits=n_splits,
-                                  horizon_months=horizon_months, area_shares=(area_share,), methods=methods,
-                                  params=params)
-        row: dict[str, Any] = {"resolution": int(res), "n_units": result.metadata["n_units"],
-                               "lattice": result.metadata["lattice"]["flag"]}
+        result = rolling_backtest(
+            incidents,
+            unit="h3",
+            resolution=int(res),
+            study_area=study_area,
+            crime_types=crime_types,
+            group=group,
+            sources=sources,
+            n_splits=n_splits,
+            horizon_months=horizon_months,
+            area_shares=(area_share,),
+            methods=methods,
+            params=params,
+        )
+        row: dict[str, Any] = {
+            "resolution": int(res),
+            "n_units": result.metadata["n_units"],
+            "lattice": result.metadata["lattice"]["flag"],
+        }
         # the share of the study area the selection really covers: whole cells, so coarse cells overshoot
         # the budget (a 5 km2 cell is 5% of a 100 km2 town on its own)
-        real = result.splits.groupby("method", sort=False)["area_share"].mean() if "area_share" in result.splits else None
+        real = (
+            result.splits.groupby("method", sort=False)["area_share"].mean() if "area_share" in result.splits else None
+        )
         for rec in result.summary.to_dict("records"):
             if rec["method"].startswith(("kde_", "ewma_")):
                 continue
@@ -582,7 +746,7 @@ def _expected_incidents(scores: np.ndarray, name: str, inputs: predict.Predictio
     sorted expected counts of the middle EWMA: the unit ranked k-th gets the k-th largest.
     """
     n_months = inputs.n.shape[1]
-    recent = float(inputs.n[:, max(0, n_months - _RECENT_MONTHS):].sum() / min(_RECENT_MONTHS, n_months))
+    recent = float(inputs.n[:, max(0, n_months - _RECENT_MONTHS) :].sum() / min(_RECENT_MONTHS, n_months))
 
     def as_counts(values: np.ndarray) -> np.ndarray:
         total = float(values.sum())
@@ -647,9 +811,14 @@ def priority_scores(
     geom = study_area if study_area is not None else shapely.union_all(cube.units.geometry.to_numpy())
     inputs = prediction_inputs(cube, study_area=geom, hotspot_params=hotspot_params, params=predict_params)
     n_months = inputs.n.shape[1]
-    settings = {"predictor": predictor, "area_share": area_share, "n_splits": n_splits,
-                "predict_params": inputs.params.to_dict(), "hotspot_params": inputs.hotspot_params.to_dict(),
-                "study_area_m2": round(float(shapely.area(geom)), 1)}
+    settings = {
+        "predictor": predictor,
+        "area_share": area_share,
+        "n_splits": n_splits,
+        "predict_params": inputs.params.to_dict(),
+        "hotspot_params": inputs.hotspot_params.to_dict(),
+        "study_area_m2": round(float(shapely.area(geom)), 1),
+    }
     meta: dict[str, Any] | None = None
     path = None
     if predictor == "auto" and cache_dir is not None:
@@ -662,30 +831,53 @@ def priority_scores(
     if meta is None:
         if predictor != "auto":
             if predictor not in predict.predictor_names(inputs):
-                raise ParameterError(f"unknown predictor {predictor!r}; use 'auto' or one of {predict.predictor_names(inputs)}")
+                raise ParameterError(
+                    f"unknown predictor {predictor!r}; use 'auto' or one of {predict.predictor_names(inputs)}"
+                )
             meta = {"predictor": predictor, "chosen_by": "named by the caller (no back-test run)", "evidence": None}
         elif n_months < 3:
-            meta = {"predictor": "counts", "chosen_by": f"only {n_months} month(s) of data: too few for a back-test",
-                    "evidence": (f"Only {n_months} month(s) of data: too few to test how well any selection predicts; "
-                                 "places are ranked by their counts.")}
+            meta = {
+                "predictor": "counts",
+                "chosen_by": f"only {n_months} month(s) of data: too few for a back-test",
+                "evidence": (
+                    f"Only {n_months} month(s) of data: too few to test how well any selection predicts; "
+                    "places are ranked by their counts."
+                ),
+            }
         else:
-            result = rolling_backtest_inputs(inputs, month_labels=cube.period_labels,
-                                             splits=rolling_splits(n_months, n_splits=n_splits),
-                                             area_shares=(area_share,), total_area_m2=float(shapely.area(geom)))
-            meta = {**result.choice(area_share=area_share), "evidence": result.sentence(area_share=area_share),
-                    "summary": result.summary[["method", "n_splits", "pai_mean", "pai_sd", "hit_rate_mean",
-                                               "hit_rate_sd", "beats_counts"]].round(4).to_dict("records")}
+            result = rolling_backtest_inputs(
+                inputs,
+                month_labels=cube.period_labels,
+                splits=rolling_splits(n_months, n_splits=n_splits),
+                area_shares=(area_share,),
+                total_area_m2=float(shapely.area(geom)),
+            )
+            meta = {
+                **result.choice(area_share=area_share),
+                "evidence": result.sentence(area_share=area_share),
+                "summary": result.summary[
+                    ["method", "n_splits", "pai_mean", "pai_sd", "hit_rate_mean", "hit_rate_sd", "beats_counts"]
+                ]
+                .round(4)
+                .to_dict("records"),
+            }
         meta = {**meta, "settings": settings}
         if path is not None:
             # a read-only store still plans: the choice is then made again next time
             with contextlib.suppress(OSError):
                 store.write_json_atomic(path, json.loads(json.dumps(meta, default=str)), durable=False)
     name = str(meta["predictor"])
-    values = _expected_incidents(predict.score(name, inputs, n_months) if n_months >= 2 else inputs.n.sum(axis=1),
-                                 name, inputs)
-    meta = {**meta, "column": schema.PREDICTED_N,
-            "meaning": (f"expected incidents in the month after {cube.period_labels[-1]} from {name!r}, scaled to the "
-                        f"mean monthly total of the last {min(_RECENT_MONTHS, n_months)} months")}
+    values = _expected_incidents(
+        predict.score(name, inputs, n_months) if n_months >= 2 else inputs.n.sum(axis=1), name, inputs
+    )
+    meta = {
+        **meta,
+        "column": schema.PREDICTED_N,
+        "meaning": (
+            f"expected incidents in the month after {cube.period_labels[-1]} from {name!r}, scaled to the "
+            f"mean monthly total of the last {min(_RECENT_MONTHS, n_months)} months"
+        ),
+    }
     return pd.Series(values, index=cube.units.index, name=schema.PREDICTED_N), meta
 
 
@@ -700,13 +892,21 @@ def add_priority(result: analysis.HotspotResult, *, study_area: Any = None, **op
     """
     period = result.cube.params.get("period", "month")
     if period != "month":
-        note = (f"no priority score: it forecasts the next month, and these periods are {period!r}; "
-                "choose monthly periods")
+        note = (
+            f"no priority score: it forecasts the next month, and these periods are {period!r}; choose monthly periods"
+        )
         return dataclasses.replace(result, metadata={**result.metadata, "priority": {"note": note, "evidence": None}})
-    geom = cube_mod.study_geometry(study_area)  # None: the union of the units (for H3 cells, slightly more than the area)
+    geom = cube_mod.study_geometry(
+        study_area
+    )  # None: the union of the units (for H3 cells, slightly more than the area)
     scores, meta = priority_scores(result.cube, study_area=geom, **options)
     units = result.units.assign(**{schema.PREDICTED_N: scores.reindex(result.units.index).to_numpy()})
     by_area = units.groupby(schema.AREA_ID)[schema.PREDICTED_N].sum()
-    areas = result.areas.assign(**{schema.PREDICTED_N: result.areas[schema.AREA_ID].map(by_area).fillna(0.0).to_numpy()
-                                   if len(result.areas) else np.empty(0)})
+    areas = result.areas.assign(
+        **{
+            schema.PREDICTED_N: result.areas[schema.AREA_ID].map(by_area).fillna(0.0).to_numpy()
+            if len(result.areas)
+            else np.empty(0)
+        }
+    )
     return dataclasses.replace(result, units=units, areas=areas, metadata={**result.metadata, "priority": meta})

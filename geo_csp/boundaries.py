@@ -89,9 +89,7 @@ def read_boundary(
     frame = _read_vector(path)
     missing = [c for c in (code_col, name_col) if c not in frame.columns]
     if missing:
-        raise SchemaError(
-            f"boundary file {path} has no column(s) {missing}; its columns are {list(frame.columns)}"
-        )
+        raise SchemaError(f"boundary file {path} has no column(s) {missing}; its columns are {list(frame.columns)}")
     prefix = "ward" if kind == "ward" else "lsoa"
     out = gpd.GeoDataFrame(
         {
@@ -178,8 +176,9 @@ def load_named_places(path: Path | str | None = None) -> gpd.GeoDataFrame:
     return frame
 
 
-def mostly_in_shipped_borough(easting: np.ndarray, northing: np.ndarray, *, min_share: float = 0.5,
-                              counts: np.ndarray | None = None) -> bool:
+def mostly_in_shipped_borough(
+    easting: np.ndarray, northing: np.ndarray, *, min_share: float = 0.5, counts: np.ndarray | None = None
+) -> bool:
     """Whether at least ``min_share`` of the points lie inside Bury's shipped borough outline.
 
     The rule for using Bury's shipped wards, LSOAs and outline when the caller gave none: they stand

@@ -65,8 +65,11 @@ def dask_client(
         raise ParameterError(f"`n_workers` must be a positive integer; got {n_workers!r}")
     with (
         LocalCluster(
-            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
-            memory_limit=memory_limit, dashboard_address=None,
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            memory_limit=memory_limit,
+            dashboard_address=None,
         ) as cluster,
         Client(cluster) as client,
     ):

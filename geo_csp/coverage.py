@@ -42,8 +42,11 @@ __all__ = [
 
 ACTIVITY_KINDS = ("cctv", "walkabout", "operation")
 #: What every list of suggested camera sites says: they are anonymised police.uk points, not crime scenes.
-SITING_CAVEAT = ("Suggested camera sites are police.uk snap points. " + SNAP_POINT_NOTE
-                 + " Survey the street around each site before choosing where a camera goes.")
+SITING_CAVEAT = (
+    "Suggested camera sites are police.uk snap points. "
+    + SNAP_POINT_NOTE
+    + " Survey the street around each site before choosing where a camera goes."
+)
 COVERAGE_COLUMNS = (
     "cctv_share",
     "cctv_covered",
@@ -110,7 +113,9 @@ def _check_frame(frame: gpd.GeoDataFrame, name: str) -> None:
         raise CRSError(f"`{name}` is in {frame.crs}, not {WORKING_CRS}; reproject it with .to_crs('{WORKING_CRS}')")
 
 
-def _as_of(params: CoverageParams, routes: gpd.GeoDataFrame | None, operations: gpd.GeoDataFrame | None) -> pd.Timestamp:
+def _as_of(
+    params: CoverageParams, routes: gpd.GeoDataFrame | None, operations: gpd.GeoDataFrame | None
+) -> pd.Timestamp:
     if params.as_of is not None:
         return pd.Timestamp(params.as_of).normalize()
     dates = []
@@ -296,9 +301,15 @@ def gap_list(
         Activity kinds to consider; default: those whose layer was given to :func:`coverage`.
     """
     if measure not in covered.columns:
-        hint = " (add the default priority score with geo_csp.backtest.add_priority)" if measure == schema.PREDICTED_N else ""
-        raise SchemaError(f"`covered` has no {measure!r} column{hint}; rank by one of "
-                          f"{[c for c in (schema.PREDICTED_N, 'harm', 'n') if c in covered]}")
+        hint = (
+            " (add the default priority score with geo_csp.backtest.add_priority)"
+            if measure == schema.PREDICTED_N
+            else ""
+        )
+        raise SchemaError(
+            f"`covered` has no {measure!r} column{hint}; rank by one of "
+            f"{[c for c in (schema.PREDICTED_N, 'harm', 'n') if c in covered]}"
+        )
     if id_col is None:
         id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in covered.columns), None)
         if id_col is None:
@@ -397,9 +408,7 @@ def site_cameras(
     _check_frame(demand, "demand")
     if radius_m <= 0 or n_cameras < 1:
         raise ParameterError("radius_m must be positive and n_cameras at least 1")
-    weights = (
-        demand[weight_col].to_numpy(dtype="float64") if weight_col in demand else np.ones(len(demand))
-    )
+    weights = demand[weight_col].to_numpy(dtype="float64") if weight_col in demand else np.ones(len(demand))
     demand_geoms = demand.geometry.to_numpy()
     remaining = weights.copy()
     if views is not None and len(views):
@@ -477,12 +486,14 @@ def site_cameras_in_hotspots(
     y = incidents[schema.NORTHING].to_numpy(dtype="float64")
     inside = shapely.contains_xy(shapely.union_all(areas.geometry.to_numpy()), x, y)
     pts = incidents.loc[inside]
-    weight = (harm.incident_harm(pts[schema.CRIME_TYPE]) if measure == schema.HARM else np.ones(len(pts)))
-    demand = gpd.GeoDataFrame({"weight": np.asarray(weight, dtype="float64")},
-                              geometry=shapely.points(x[inside], y[inside]), crs=WORKING_CRS)
+    weight = harm.incident_harm(pts[schema.CRIME_TYPE]) if measure == schema.HARM else np.ones(len(pts))
+    demand = gpd.GeoDataFrame(
+        {"weight": np.asarray(weight, dtype="float64")}, geometry=shapely.points(x[inside], y[inside]), crs=WORKING_CRS
+    )
     snap = np.unique(np.column_stack([x[inside], y[inside]]), axis=0)
-    candidates = gpd.GeoDataFrame({"easting": snap[:, 0], "northing": snap[:, 1]},
-                                  geometry=shapely.points(snap), crs=WORKING_CRS)
+    candidates = gpd.GeoDataFrame(
+        {"easting": snap[:, 0], "northing": snap[:, 1]}, geometry=shapely.points(snap), crs=WORKING_CRS
+    )
     if candidates.empty:
         return pd.DataFrame(columns=columns)
     chosen = site_cameras(candidates, demand, weight_col="weight", radius_m=radius_m, n_cameras=n_cameras, views=views)

@@ -91,8 +91,10 @@ COLUMN_LABELS: Final[Mapping[str, str]] = {
 #: Longer help for columns whose name alone cannot carry the method.
 COLUMN_HELP: Final[Mapping[str, str]] = {
     schema.HARM: "Cambridge Crime Harm Index: days of imprisonment at the sentencing starting point, summed",
-    schema.PREDICTED_N: ("The default priority score: expected incidents next month from the predictor that found the "
-                         "most of next month's crime in the rolling back-test on this store's data"),
+    schema.PREDICTED_N: (
+        "The default priority score: expected incidents next month from the predictor that found the "
+        "most of next month's crime in the rolling back-test on this store's data"
+    ),
     schema.GI_Z: "Getis-Ord Gi* in the last month: above 1.96 is a hot spot at the 5% level",
     schema.PATTERN: "ArcGIS emerging hot spot pattern over the months chosen",
     schema.CATEGORY: "Chainey's hotspot category over the months chosen",
@@ -100,11 +102,26 @@ COLUMN_HELP: Final[Mapping[str, str]] = {
     schema.MK_TAU: "Share of later months that are higher minus the share that are lower",
 }
 #: Columns holding shares (0-1) that people read as percentages.
-PERCENT_COLUMNS: Final = frozenset({"share_of_crime", "share_of_area", "share", "cctv_share", "route_share",
-                                    "operation_share"})
-_COUNT_COLUMNS: Final = frozenset({schema.N, "incidents", schema.POPULATION, "n_units", "rank", "order",
-                                   schema.N_HOT_PERIODS, schema.N_COLD_PERIODS, "n_cameras", "n_routes",
-                                   "n_operations", "n_this", "n_before"})
+PERCENT_COLUMNS: Final = frozenset(
+    {"share_of_crime", "share_of_area", "share", "cctv_share", "route_share", "operation_share"}
+)
+_COUNT_COLUMNS: Final = frozenset(
+    {
+        schema.N,
+        "incidents",
+        schema.POPULATION,
+        "n_units",
+        "rank",
+        "order",
+        schema.N_HOT_PERIODS,
+        schema.N_COLD_PERIODS,
+        "n_cameras",
+        "n_routes",
+        "n_operations",
+        "n_this",
+        "n_before",
+    }
+)
 _ONE_DECIMAL: Final = frozenset({schema.GI_Z, schema.MK_Z, schema.RATE_PER_1000, "area_km2"})
 _TWO_DECIMALS: Final = frozenset({schema.MK_TAU})
 _P_VALUES: Final = frozenset({schema.GI_P, schema.MK_P})

@@ -147,22 +147,29 @@ class EvidenceParams:
 
     def __post_init__(self) -> None:
         if isinstance(self.sources, str) or not self.sources or not all(str(x).strip() for x in self.sources):
-            raise ParameterError(f"EvidenceParams.sources must be a non-empty tuple of store source names, not "
-                                 f"{self.sources!r} (e.g. (\"police_uk_street\",) or a partner source)")
+            raise ParameterError(
+                f"EvidenceParams.sources must be a non-empty tuple of store source names, not "
+                f'{self.sources!r} (e.g. ("police_uk_street",) or a partner source)'
+            )
         object.__setattr__(self, "sources", tuple(str(x) for x in self.sources))
         if self.area_polygon_wkt is not None:
             try:
                 geom = shapely.from_wkt(self.area_polygon_wkt)
             except shapely.errors.GEOSException as exc:
-                raise ParameterError(f"EvidenceParams.area_polygon_wkt is not valid WKT ({exc}); give a polygon "
-                                     "in EPSG:27700, e.g. from EvidenceParams.for_polygon") from exc
+                raise ParameterError(
+                    f"EvidenceParams.area_polygon_wkt is not valid WKT ({exc}); give a polygon "
+                    "in EPSG:27700, e.g. from EvidenceParams.for_polygon"
+                ) from exc
             if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.area > 0:
                 kind = "empty" if geom is None else geom.geom_type
-                raise ParameterError(f"EvidenceParams.area_polygon_wkt is a {kind}, not a polygon with an area; "
-                                     "give the area's outline (EPSG:27700)")
+                raise ParameterError(
+                    f"EvidenceParams.area_polygon_wkt is a {kind}, not a polygon with an area; "
+                    "give the area's outline (EPSG:27700)"
+                )
         elif not str(self.area).strip():
-            raise ParameterError("EvidenceParams.area is empty; name a hotspot area, ward or polygon file, "
-                                 "or give area_polygon_wkt")
+            raise ParameterError(
+                "EvidenceParams.area is empty; name a hotspot area, ward or polygon file, or give area_polygon_wkt"
+            )
         if not 12 <= self.trend_months <= 120:
             raise ParameterError(f"trend_months must be 12..120, not {self.trend_months!r}")
         if not 1 <= self.rate_months <= self.trend_months:
@@ -190,8 +197,7 @@ class EvidenceParams:
         if polygon.crs is None:
             raise ParameterError("the area polygon has no CRS; set one (e.g. .set_crs('EPSG:27700'))")
         geom = shapely.union_all(polygon.to_crs(WORKING_CRS).geometry.to_numpy())
-        return cls(area=label, area_label=label, area_polygon_wkt=shapely.to_wkt(geom, rounding_precision=3),
-                   **options)
+        return cls(area=label, area_label=label, area_polygon_wkt=shapely.to_wkt(geom, rounding_precision=3), **options)
 
     @property
     def points(self) -> bool:
@@ -240,8 +246,9 @@ class EvidencePack:
     wards: gpd.GeoDataFrame | None = None
 
 
-def _store_boroughs(store_dir: str | Path, config: dict[str, Any],
-                    geo: StoreGeography) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+def _store_boroughs(
+    store_dir: str | Path, config: dict[str, Any], geo: StoreGeography
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """The borough outline and the force's other boroughs (``None`` for one borough's extract).
 
     Without ``areas`` in the store config the store's outline (:func:`geo_csp.geography.store_geography`) is
@@ -253,10 +260,12 @@ def _store_boroughs(store_dir: str | Path, config: dict[str, Any],
 
     areas, focus, _ = store_areas(store_dir)
     key = str(focus).lower()
-    hit = ((areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key))
+    hit = (areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key)
     if not hit.any():
-        raise ParameterError(f"the store config's borough {focus!r} is not a row of its areas file "
-                             f"({', '.join(areas[AREA_NAME].astype(str))}); fix `borough` in config.json")
+        raise ParameterError(
+            f"the store config's borough {focus!r} is not a row of its areas file "
+            f"({', '.join(areas[AREA_NAME].astype(str))}); fix `borough` in config.json"
+        )
     borough = areas[hit.to_numpy()].iloc[:1]
     others = areas[~hit.to_numpy()]
     return borough, (others if len(others) else None)
@@ -276,8 +285,15 @@ def _public_register(store_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def _exposed_by_earlier_packs(
-    store_dir: str | Path, geom: shapely.Geometry, x: np.ndarray, y: np.ndarray, recent: np.ndarray,
-    masks: dict[str, np.ndarray], published: pd.DataFrame, rate_months: np.ndarray, rule: DisclosureParams,
+    store_dir: str | Path,
+    geom: shapely.Geometry,
+    x: np.ndarray,
+    y: np.ndarray,
+    recent: np.ndarray,
+    masks: dict[str, np.ndarray],
+    published: pd.DataFrame,
+    rate_months: np.ndarray,
+    rule: DisclosureParams,
 ) -> tuple[list[str], pd.DataFrame]:
     """Crime groups whose published area count, set against an earlier public pack of the same months,
     would reveal a small count: the attacker's view of two nested outlines.
@@ -306,9 +322,17 @@ def _exposed_by_earlier_packs(
             most = abs(float(now) - float(was)) + rule.round_to  # the largest difference the roundings allow
             if 0 < true < rule.threshold and most < rule.threshold:
                 exposed.append(g)
-                rows.append(("Area", g, "cross-output", "nested_pack_difference: with the public pack for "
-                             f"{entry.get('area_name', 'another area')}, the crimes between the two outlines "
-                             "would be known to be below the threshold", f"pack {entry.get('area_name', '')}"))
+                rows.append(
+                    (
+                        "Area",
+                        g,
+                        "cross-output",
+                        "nested_pack_difference: with the public pack for "
+                        f"{entry.get('area_name', 'another area')}, the crimes between the two outlines "
+                        "would be known to be below the threshold",
+                        f"pack {entry.get('area_name', '')}",
+                    )
+                )
     return exposed, pd.DataFrame(rows, columns=["row", "column", "step", "reason", "group"])
 
 
@@ -325,9 +349,16 @@ def _nested_with(entry: dict[str, Any], geom: shapely.Geometry, x: np.ndarray, y
     return (in_new & ~in_old) if new_outside else (in_old & ~in_new)
 
 
-def _exposed_months(store_dir: str | Path, geom: shapely.Geometry, x: np.ndarray, y: np.ndarray,
-                    masks: dict[str, np.ndarray], monthly: pd.DataFrame, month_of: np.ndarray,
-                    rule: DisclosureParams) -> tuple[list[str], pd.DataFrame]:
+def _exposed_months(
+    store_dir: str | Path,
+    geom: shapely.Geometry,
+    x: np.ndarray,
+    y: np.ndarray,
+    masks: dict[str, np.ndarray],
+    monthly: pd.DataFrame,
+    month_of: np.ndarray,
+    rule: DisclosureParams,
+) -> tuple[list[str], pd.DataFrame]:
     """Crime groups whose monthly trend, set against a nested earlier public pack's, would pin a small
     monthly count between the outlines (as :func:`_exposed_by_earlier_packs` for the 12-month counts)."""
     exposed: list[str] = []
@@ -347,10 +378,17 @@ def _exposed_months(store_dir: str | Path, geom: shapely.Geometry, x: np.ndarray
                 true = int((between & mask & (month_of == month)).sum())
                 if 0 < true < rule.threshold and abs(float(now) - was) + rule.round_to < rule.threshold:
                     exposed.append(g)
-                    rows.append((str(month), g, "cross-output", "nested_pack_difference: with the public pack for "
-                                 f"{entry.get('area_name', 'another area')}, a month's crimes between the two "
-                                 "outlines would be known to be below the threshold",
-                                 f"pack {entry.get('area_name', '')}"))
+                    rows.append(
+                        (
+                            str(month),
+                            g,
+                            "cross-output",
+                            "nested_pack_difference: with the public pack for "
+                            f"{entry.get('area_name', 'another area')}, a month's crimes between the two "
+                            "outlines would be known to be below the threshold",
+                            f"pack {entry.get('area_name', '')}",
+                        )
+                    )
                     break
     return exposed, pd.DataFrame(rows, columns=["row", "column", "step", "reason", "group"])
 
@@ -364,10 +402,13 @@ def _register_public_pack(pack: EvidencePack) -> None:
         "area_wkt": pack.area.geometry.iloc[0].wkt,
         "rate_months": list(pack.figures["rate_months"]),
         # the groups the pack holds (a partner-only store holds no crime groups)
-        "area_counts": {g: (None if pd.isna(counts.loc["Area", g]) else float(counts.loc["Area", g]))
-                        for g in counts.columns},
-        "monthly": {g: {str(m): (None if pd.isna(v) else float(v)) for m, v in pack.monthly[g].items()}
-                    for g in pack.monthly.columns},
+        "area_counts": {
+            g: (None if pd.isna(counts.loc["Area", g]) else float(counts.loc["Area", g])) for g in counts.columns
+        },
+        "monthly": {
+            g: {str(m): (None if pd.isna(v) else float(v)) for m, v in pack.monthly[g].items()}
+            for g in pack.monthly.columns
+        },
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     if entry["area_wkt"] in {e["area_wkt"] for e in entries if e.get("rate_months") == entry["rate_months"]}:
@@ -375,13 +416,16 @@ def _register_public_pack(pack: EvidencePack) -> None:
     store.write_json_atomic(Path(pack.store_dir) / PUBLIC_REGISTER_NAME, [*entries, entry])
 
 
-def _resolve_area(params: EvidenceParams, hot_areas: gpd.GeoDataFrame,
-                  geo: StoreGeography) -> tuple[gpd.GeoDataFrame, str]:
+def _resolve_area(
+    params: EvidenceParams, hot_areas: gpd.GeoDataFrame, geo: StoreGeography
+) -> tuple[gpd.GeoDataFrame, str]:
     """The area polygon and its kind from the params' polygon, a hotspot area, named place, ward or polygon file."""
     if params.area_polygon_wkt is not None:
         label = params.area_label or str(params.area).strip() or "Supplied area"
-        return (gpd.GeoDataFrame({"name": [label]}, geometry=[shapely.from_wkt(params.area_polygon_wkt)],
-                                 crs=WORKING_CRS), "supplied polygon")
+        return (
+            gpd.GeoDataFrame({"name": [label]}, geometry=[shapely.from_wkt(params.area_polygon_wkt)], crs=WORKING_CRS),
+            "supplied polygon",
+        )
     return geography.resolve_place(params.area, geo, hot_areas=hot_areas)
 
 
@@ -439,22 +483,37 @@ def _residents_denominator_note(area_name: str, area_rate: float, borough_rate: 
     risk are the visitors (footfall), which residents do not count.
     """
     name = area_name.lower()
-    ratio = area_rate / borough_rate if np.isfinite(area_rate) and np.isfinite(borough_rate) and borough_rate else np.nan
+    ratio = (
+        area_rate / borough_rate if np.isfinite(area_rate) and np.isfinite(borough_rate) and borough_rate else np.nan
+    )
     strong = any(w in name for w in VISITED_PLACE_WORDS) or (np.isfinite(ratio) and ratio >= VISITED_RATE_RATIO)
-    text = ("Rates per 1,000 residents divide by the people who live in an area, not by the people who are there. "
-            "In a town centre, retail or night-time-economy area most of the people at risk are visitors "
-            "(footfall), so a rate per resident overstates the risk to any one person; compare counts and the "
-            "concentration per km² there, or a footfall count if the partnership holds one.")
+    text = (
+        "Rates per 1,000 residents divide by the people who live in an area, not by the people who are there. "
+        "In a town centre, retail or night-time-economy area most of the people at risk are visitors "
+        "(footfall), so a rate per resident overstates the risk to any one person; compare counts and the "
+        "concentration per km² there, or a footfall count if the partnership holds one."
+    )
     if strong:
-        why = (f"its all-crime rate per resident is {ratio:.1f} times the borough's" if np.isfinite(ratio)
-               and ratio >= VISITED_RATE_RATIO else "its name marks a place people visit")
+        why = (
+            f"its all-crime rate per resident is {ratio:.1f} times the borough's"
+            if np.isfinite(ratio) and ratio >= VISITED_RATE_RATIO
+            else "its name marks a place people visit"
+        )
         text = f"{area_name}: {why}. " + text
     return text, bool(strong)
 
 
 def _concentration_out_of_sample(
-    street: pd.DataFrame, geom: shapely.Geometry, b_geom: shapely.Geometry, *, trend_months: np.ndarray,
-    rate_months: np.ndarray, geo: StoreGeography, harm_index: str, public: bool, threshold: int,
+    street: pd.DataFrame,
+    geom: shapely.Geometry,
+    b_geom: shapely.Geometry,
+    *,
+    trend_months: np.ndarray,
+    rate_months: np.ndarray,
+    geo: StoreGeography,
+    harm_index: str,
+    public: bool,
+    threshold: int,
     study_area: Any = None,
 ) -> dict[str, Any]:
     """The concentration of hotspot areas defined on the earlier months, measured on the rate months.
@@ -468,20 +527,30 @@ def _concentration_out_of_sample(
     earlier = np.setdiff1d(trend_months, rate_months)
     out: dict[str, Any] = {"defined_on": None, "measured_on": [str(rate_months[0]), str(rate_months[-1])]}
     if len(earlier) < 12:
-        out["status"] = (f"not computed: only {len(earlier)} months before the rate window ({rate_months[0]}); "
-                         "12 are needed to define areas out of sample")
+        out["status"] = (
+            f"not computed: only {len(earlier)} months before the rate window ({rate_months[0]}); "
+            "12 are needed to define areas out of sample"
+        )
         return out
     out["defined_on"] = [str(earlier[0]), str(earlier[-1])]
     early = street[street[schema.MONTH].isin(earlier)]
     early = early[early[schema.LOCATED].to_numpy(dtype=bool)]
-    hot = analysis.run_hotspots(early, months=(str(earlier[0]), str(earlier[-1])), named_places=geo.named_places,
-                                study_area=study_area,
-                                wards=None if "wards" in geo.shipped else _wards_or_empty(geo), harm_index=harm_index)
+    hot = analysis.run_hotspots(
+        early,
+        months=(str(earlier[0]), str(earlier[-1])),
+        named_places=geo.named_places,
+        study_area=study_area,
+        wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
+        harm_index=harm_index,
+    )
     areas = hot.areas
     overlap = shapely.area(shapely.intersection(areas.geometry.to_numpy(), geom)) if len(areas) else np.array([])
     if not len(overlap) or overlap.max() <= 0:
-        out.update(status="no hotspot area found on the earlier months overlaps this area", share_of_borough_crime=0.0,
-                   concentration_ratio=0.0)
+        out.update(
+            status="no hotspot area found on the earlier months overlaps this area",
+            share_of_borough_crime=0.0,
+            concentration_ratio=0.0,
+        )
         return out
     pick = areas.iloc[int(np.argmax(overlap))]
     late = street[street[schema.MONTH].isin(rate_months)]
@@ -493,30 +562,40 @@ def _concentration_out_of_sample(
     land = shapely.area(shapely.intersection(pick.geometry, b_geom)) / shapely.area(b_geom)
     if public and n_area < threshold:
         share = np.nan
-    out.update(status="computed", area_name=str(pick[schema.AREA_NAME]),
-               overlap_share=round(float(overlap.max() / shapely.area(geom)), 3),
-               share_of_borough_crime=round(float(share), 2 if public else 4) if np.isfinite(share) else None,
-               share_of_borough_land=round(float(land), 4),
-               concentration_ratio=round(float(share / land), 3) if np.isfinite(share) and land else None)
+    out.update(
+        status="computed",
+        area_name=str(pick[schema.AREA_NAME]),
+        overlap_share=round(float(overlap.max() / shapely.area(geom)), 3),
+        share_of_borough_crime=round(float(share), 2 if public else 4) if np.isfinite(share) else None,
+        share_of_borough_land=round(float(land), 4),
+        concentration_ratio=round(float(share / land), 3) if np.isfinite(share) and land else None,
+    )
     return out
 
 
 def _concentration_note(kind: str, oos: dict[str, Any] | None, rate_months: np.ndarray) -> str:
     """Whether the pack's concentration is in-sample, and the out-of-sample figure when there is one."""
     if kind != "hotspot area":
-        return (f"Concentration: the {kind} is a fixed area, not drawn from this data; if it was chosen because "
-                "of its crime in these months, its concentration is in-sample and flatters it.")
-    text = ("Concentration is IN-SAMPLE: this hotspot area was drawn from months that include the ones its share "
-            "of crime is measured on, which flatters it (some of that concentration is chance that will not recur). ")
+        return (
+            f"Concentration: the {kind} is a fixed area, not drawn from this data; if it was chosen because "
+            "of its crime in these months, its concentration is in-sample and flatters it."
+        )
+    text = (
+        "Concentration is IN-SAMPLE: this hotspot area was drawn from months that include the ones its share "
+        "of crime is measured on, which flatters it (some of that concentration is chance that will not recur). "
+    )
     if oos is None or oos.get("status") != "computed":
         return text + f"Out of sample: {(oos or {}).get('status', 'not computed')}."
     ratio = oos.get("concentration_ratio")
     return text + (
         f"Out of sample, the hotspot area drawn on {oos['defined_on'][0]} to {oos['defined_on'][1]} only "
         f"({oos['area_name']}, {oos['overlap_share']:.0%} of this area) holds "
-        + (f"{oos['share_of_borough_crime']:.0%} of the borough's crime of {rate_months[0]} to {rate_months[-1]} "
-           f"on {oos['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
-           if ratio is not None else "a suppressed share of the later crime.")
+        + (
+            f"{oos['share_of_borough_crime']:.0%} of the borough's crime of {rate_months[0]} to {rate_months[-1]} "
+            f"on {oos['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
+            if ratio is not None
+            else "a suppressed share of the later crime."
+        )
     )
 
 
@@ -541,24 +620,30 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     all_months = np.unique(street[schema.MONTH].astype(str).to_numpy())
     if not all_months.size:
         held = sorted(store.read_incidents(store_dir, columns=[schema.SOURCE])[schema.SOURCE].astype(str).unique())
-        raise ParameterError(f"the store {store_dir} holds no data of source(s) {', '.join(params.sources)}; it holds "
-                             f"{', '.join(held) or 'nothing'}: ingest some first, or choose one with --source")
-    trend_months = all_months[-params.trend_months:]
-    rate_months = all_months[-params.rate_months:]
+        raise ParameterError(
+            f"the store {store_dir} holds no data of source(s) {', '.join(params.sources)}; it holds "
+            f"{', '.join(held) or 'nothing'}: ingest some first, or choose one with --source"
+        )
+    trend_months = all_months[-params.trend_months :]
+    rate_months = all_months[-params.rate_months :]
     street = street[street[schema.MONTH].isin(trend_months)]
     borough, others = _store_boroughs(store_dir, config, geo)
     b_geom = borough.geometry.iloc[0]
     # the same study area, places and wards as `geo-csp areas` on this store, so the HS-xxxx ids agree
     study_area, _ = store_study_area(store_dir)
-    hot = analysis.run_hotspots(street[street[schema.LOCATED].to_numpy(dtype=bool)],
-                                months=(trend_months[0], trend_months[-1]), study_area=study_area,
-                                named_places=geo.named_places,
-                                wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
-                                harm_index=params.harm_index)
+    hot = analysis.run_hotspots(
+        street[street[schema.LOCATED].to_numpy(dtype=bool)],
+        months=(trend_months[0], trend_months[-1]),
+        study_area=study_area,
+        named_places=geo.named_places,
+        wards=None if "wards" in geo.shipped else _wards_or_empty(geo),
+        harm_index=params.harm_index,
+    )
     # the default priority score ranks the cells, and its rolling back-test says how well it predicts
     # (over the run's own study area, as the CLI and app score it, so they share one cached choice)
-    hot = backtest.add_priority(hot, study_area=study_area if study_area is not None else b_geom,
-                                cache_dir=Path(store_dir) / "cache")
+    hot = backtest.add_priority(
+        hot, study_area=study_area if study_area is not None else b_geom, cache_dir=Path(store_dir) / "cache"
+    )
     prediction = hot.metadata["priority"]
     area, kind = _resolve_area(params, hot.areas, geo)
     geom = area.geometry.iloc[0]
@@ -567,7 +652,8 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         raise ParameterError(
             f"area {params.area!r} lies mostly outside the borough {geo.borough!r} ({inside_km2:.2f} of its "
             f"{shapely.area(geom) / 1e6:.2f} km2 inside): choose an area of this borough, or configure the store's "
-            "borough (geo-csp configure --boundary)")
+            "borough (geo-csp configure --boundary)"
+        )
     geom = shapely.intersection(geom, b_geom)  # the pack reports the area within the borough
     if geom.geom_type == "GeometryCollection":  # edges shared with the outline: keep the polygons
         geom = shapely.union_all([g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
@@ -578,8 +664,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     rows = list(ROWS) if others is not None else list(BOROUGH_ROWS)
     area_km2 = shapely.area(geom) / 1e6
     borough_km2 = shapely.area(b_geom) / 1e6
-    area = area.assign(kind=kind, area_km2=area_km2,
-                       population_estimate=round(pop_area) if np.isfinite(pop_area) else None)
+    area = area.assign(
+        kind=kind, area_km2=area_km2, population_estimate=round(pop_area) if np.isfinite(pop_area) else None
+    )
 
     x, y = street[schema.EASTING].to_numpy(), street[schema.NORTHING].to_numpy()
     # a point on an outline is inside it, as in the partnership table (boundaries.assign_to_polygons)
@@ -596,18 +683,19 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         in_others = shapely.intersects_xy(shapely.union_all(others.geometry.to_numpy()), x, y) & ~in_borough
         where |= {"Rest of force": in_others, "Force": in_borough | in_others}
         pop_rest_force = float(others[schema.POPULATION].to_numpy(dtype=float).sum())
-        force_note = (f"Rest of force: crimes located in the force's other {len(others)} area(s) of the store's "
-                      f"areas file ({', '.join(others['area_name'].astype(str))}); rates use their populations.")
+        force_note = (
+            f"Rest of force: crimes located in the force's other {len(others)} area(s) of the store's "
+            f"areas file ({', '.join(others['area_name'].astype(str))}); rates use their populations."
+        )
     else:
         force_note = (
             "Force comparison: not available. This store holds one borough's extract of police.uk data "
             "(its config lists no comparator areas), so force-wide counts and rates cannot be worked out "
             "from it; the few crimes placed just outside the borough boundary are not a force. "
             "To compare with the force, ingest the force's data and name a boundary file of its boroughs, "
-            "with populations, as \"areas\" in the store config."
+            'with populations, as "areas" in the store config.'
         )
-    counts = pd.DataFrame({g: [int((m & where[r] & recent).sum()) for r in rows] for g, m in masks.items()},
-                          index=rows)
+    counts = pd.DataFrame({g: [int((m & where[r] & recent).sum()) for r in rows] for g, m in masks.items()}, index=rows)
     counts.index.name = "Area"
 
     rule = params.disclosure
@@ -621,8 +709,16 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         audit_parts.append(prot.audit.assign(table="counts"))
         # differencing against the public packs already published from this store (nested areas)
         exposed, diff_audit = _exposed_by_earlier_packs(
-            store_dir, geom, x, y, recent, masks, pd.DataFrame(pub_counts, index=counts.index, columns=counts.columns),
-            rate_months, rule)
+            store_dir,
+            geom,
+            x,
+            y,
+            recent,
+            masks,
+            pd.DataFrame(pub_counts, index=counts.index, columns=counts.columns),
+            rate_months,
+            rule,
+        )
         for g in exposed:
             j = list(counts.columns).index(g)
             pub_counts[[rows.index("Area"), rows.index("Rest of borough")], j] = np.nan
@@ -632,22 +728,26 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         pub_counts = counts.to_numpy(dtype=float)
     pub = pd.DataFrame(pub_counts, index=counts.index, columns=counts.columns)
     per_year = 12.0 / len(rate_months)
-    pops = pd.Series([pop_area, pop_borough - pop_area, pop_borough, pop_rest_force,
-                      pop_borough + pop_rest_force], index=list(ROWS)).loc[rows]
+    pops = pd.Series(
+        [pop_area, pop_borough - pop_area, pop_borough, pop_rest_force, pop_borough + pop_rest_force], index=list(ROWS)
+    ).loc[rows]
     rates = pub.mul(1000.0 * per_year).div(pops.where(pops > 0), axis=0)  # no residents: not available
 
     # monthly trend in the area
     month_idx = pd.Index(trend_months, name=schema.MONTH)
-    monthly = pd.DataFrame({
-        g: street.loc[in_area & m, schema.MONTH].value_counts().reindex(month_idx, fill_value=0).astype(int)
-        for g, m in masks.items()
-    }).T
+    monthly = pd.DataFrame(
+        {
+            g: street.loc[in_area & m, schema.MONTH].value_counts().reindex(month_idx, fill_value=0).astype(int)
+            for g, m in masks.items()
+        }
+    ).T
     if params.public:
         mprot = protect_table(monthly, params=rule, row_total="Total", column_total=None)
         monthly_pub = mprot.published.drop(columns="Total").astype("Float64").T.astype(float)
         audit_parts.append(mprot.audit.assign(table="monthly"))
-        exposed_months, month_audit = _exposed_months(store_dir, geom, x, y, masks, monthly_pub,
-                                                      street[schema.MONTH].astype(str).to_numpy(), rule)
+        exposed_months, month_audit = _exposed_months(
+            store_dir, geom, x, y, masks, monthly_pub, street[schema.MONTH].astype(str).to_numpy(), rule
+        )
         for g in {*exposed, *exposed_months}:  # a nested earlier pack's months would difference the same crimes
             monthly_pub[g] = np.nan
         if len(month_audit):
@@ -675,11 +775,21 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     # concentration out of sample (a hotspot area is defined on the very months it is measured on)
     oos = None
     if kind == "hotspot area":
-        oos = _concentration_out_of_sample(street, geom, b_geom, trend_months=trend_months, rate_months=rate_months,
-                                           geo=geo, harm_index=params.harm_index, public=params.public,
-                                           threshold=rule.threshold, study_area=study_area)
+        oos = _concentration_out_of_sample(
+            street,
+            geom,
+            b_geom,
+            trend_months=trend_months,
+            rate_months=rate_months,
+            geo=geo,
+            harm_index=params.harm_index,
+            public=params.public,
+            threshold=rule.threshold,
+            study_area=study_area,
+        )
     denominator_note, visited = _residents_denominator_note(
-        str(area["name"].iloc[0]), float(rates.loc["Area", main]), float(rates.loc["Borough", main]))
+        str(area["name"].iloc[0]), float(rates.loc["Area", main]), float(rates.loc["Borough", main])
+    )
 
     # hotspot cells inside the area (centroid inside)
     cents = shapely.centroid(hot.units.geometry.to_numpy())
@@ -692,7 +802,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     top_cols = [schema.UNIT_ID, schema.CATEGORY, schema.PATTERN, schema.EXPLANATION]
     if not params.public:
         top_cols[1:1] = [schema.N, schema.PREDICTED_N]
-    top = units.sort_values([schema.PREDICTED_N, schema.GI_Z, schema.UNIT_ID], ascending=[False, False, True]).head(8)[top_cols]
+    top = units.sort_values([schema.PREDICTED_N, schema.GI_Z, schema.UNIT_ID], ascending=[False, False, True]).head(8)[
+        top_cols
+    ]
 
     tables: dict[str, pd.DataFrame] = {}
     shown = pub.copy()
@@ -709,11 +821,11 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     if params.partner:
         council = store.read_incidents(store_dir, sources=["council_asb"], located_only=True)
         if len(council):  # a store without the council's extract has no count of it (not 0)
-            in_c = shapely.intersects_xy(geom, council[schema.EASTING].to_numpy(),
-                                         council[schema.NORTHING].to_numpy())
+            in_c = shapely.intersects_xy(geom, council[schema.EASTING].to_numpy(), council[schema.NORTHING].to_numpy())
             rec_c = council[schema.MONTH].isin(rate_months).to_numpy()
-            tables["council_asb"] = pd.DataFrame({"ASB reports to the council": [int((in_c & rec_c).sum())]},
-                                                 index=["Area"])
+            tables["council_asb"] = pd.DataFrame(
+                {"ASB reports to the council": [int((in_c & rec_c).sum())]}, index=["Area"]
+            )
         coverage_table = _coverage(store_dir, config, area)
         if coverage_table is not None:
             tables["partner_coverage"] = coverage_table
@@ -754,20 +866,40 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "harm_share_of_borough": num(round(harm_share, 4)),
         "hotspot_cells": {str(k): int(v) for k, v in classes["Cells"].items()},
         "n_cells": int(len(units)),
-        "how_well_it_predicts": {k: prediction.get(k) for k in (
-            "predictor", "chosen_by", "evidence", "n_splits", "area_share", "hit_rate_mean", "pai_mean",
-            "counts_hit_rate_mean", "counts_pai_mean", "out_of_sample_hit_rate_mean", "out_of_sample_pai_mean")},
+        "how_well_it_predicts": {
+            k: prediction.get(k)
+            for k in (
+                "predictor",
+                "chosen_by",
+                "evidence",
+                "n_splits",
+                "area_share",
+                "hit_rate_mean",
+                "pai_mean",
+                "counts_hit_rate_mean",
+                "counts_pai_mean",
+                "out_of_sample_hit_rate_mean",
+                "out_of_sample_pai_mean",
+            )
+        },
     }
     notes += [
-        ("Counts: police.uk street-level crimes located in each area (a point on an outline counts inside it, "
-         "as in the partnership table), " if params.sources == FULL_CATEGORY_SOURCES else
-         f"Counts: records of {', '.join(params.sources)} located in each area (a point on an outline counts "
-         f"inside it), by the categories the source records ({', '.join(groups)}; "
-         + (", ".join(g for g in GROUPS if g not in groups) or "none") + " not recorded by it, so not counted), ")
+        (
+            "Counts: police.uk street-level crimes located in each area (a point on an outline counts inside it, "
+            "as in the partnership table), "
+            if params.sources == FULL_CATEGORY_SOURCES
+            else f"Counts: records of {', '.join(params.sources)} located in each area (a point on an outline counts "
+            f"inside it), by the categories the source records ({', '.join(groups)}; "
+            + (", ".join(g for g in GROUPS if g not in groups) or "none")
+            + " not recorded by it, so not counted), "
+        )
         + f"{rate_months[0]} to {rate_months[-1]}; rates per 1,000 residents per year. "
-        + (f"The area's residents are estimated from {pop_kind} populations weighted by the share of each "
-           f"{pop_kind} inside the area; the borough's: {geo.population_source}." if pop_units is not None else
-           "Rates are not available: the store's config gives no population (geo-csp configure --population)."),
+        + (
+            f"The area's residents are estimated from {pop_kind} populations weighted by the share of each "
+            f"{pop_kind} inside the area; the borough's: {geo.population_source}."
+            if pop_units is not None
+            else "Rates are not available: the store's config gives no population (geo-csp configure --population)."
+        ),
         force_note,
         'Neighbourhood crime: burglary, robbery, theft from the person, vehicle crime (police.uk "Burglary" '
         "includes business burglary). Serious acquisitive crime: burglary, robbery, vehicle crime.",
@@ -781,17 +913,35 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         f"and {_n_classes(units[schema.PATTERN])} ArcGIS patterns, cold spots included).",
     ]
     if prediction.get("evidence"):
-        notes.append("How well the hotspot cells predict (borough-wide rolling back-test of the default priority "
-                     "score, which ranks the cells listed): " + str(prediction["evidence"]))
+        notes.append(
+            "How well the hotspot cells predict (borough-wide rolling back-test of the default priority "
+            "score, which ranks the cells listed): " + str(prediction["evidence"])
+        )
     if params.public:
-        notes.append(rule.rule + " Rates, shares and harm are derived from the published counts. Gaps in "
-                     "the public trend chart are months whose count is suppressed.")
+        notes.append(
+            rule.rule + " Rates, shares and harm are derived from the published counts. Gaps in "
+            "the public trend chart are months whose count is suppressed."
+        )
     inputs = store.input_files(manifest)
     audit = pd.concat(audit_parts, ignore_index=True) if audit_parts else None
-    return EvidencePack(params=params, store_dir=str(store_dir), area=area, borough=borough, tables=tables,
-                        figures=figures, units=units, points=points, monthly=monthly_pub, inputs=inputs,
-                        synthetic=bool(config.get("synthetic", False)), notes=tuple(notes), audit=audit,
-                        context_units=context_units, force_note=force_note, wards=geo.wards)
+    return EvidencePack(
+        params=params,
+        store_dir=str(store_dir),
+        area=area,
+        borough=borough,
+        tables=tables,
+        figures=figures,
+        units=units,
+        points=points,
+        monthly=monthly_pub,
+        inputs=inputs,
+        synthetic=bool(config.get("synthetic", False)),
+        notes=tuple(notes),
+        audit=audit,
+        context_units=context_units,
+        force_note=force_note,
+        wards=geo.wards,
+    )
 
 
 def _present(values: pd.Series, name: str) -> pd.DataFrame:
@@ -869,8 +1019,9 @@ def _cells_html(cells: pd.DataFrame, months: list[str]) -> str:
         shown = shown.rename(columns={CELL_COLUMNS[schema.N]: crimes})
         shown[crimes] = [f"{v:,.0f}" for v in cells[schema.N].astype(float)]
     if schema.PREDICTED_N in cells.columns:
-        shown[CELL_COLUMNS[schema.PREDICTED_N]] = [f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
-                                                   for v in cells[schema.PREDICTED_N].astype(float)]
+        shown[CELL_COLUMNS[schema.PREDICTED_N]] = [
+            f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}" for v in cells[schema.PREDICTED_N].astype(float)
+        ]
     text = [CELL_COLUMNS[c] for c in (schema.CATEGORY, schema.PATTERN, schema.EXPLANATION)]
     return frame_html(shown, index=False, text_columns=[CELL_COLUMNS[schema.UNIT_ID], *text])
 
@@ -908,28 +1059,46 @@ def _partner_html(pack: EvidencePack) -> str:
             dist = float(c["hub_distance_m"])
             where = "in the area" if dist == 0 else f"{dist:,.0f} m from the area"
             rows["Nearest community hub"] = f"{c['nearest_hub']}, {where}"
-        layers = {"cctv_share": "CCTV", "walkabout_n": "walkabouts", "operation_covered": "operations",
-                  "hub_distance_m": "community hubs"}
+        layers = {
+            "cctv_share": "CCTV",
+            "walkabout_n": "walkabouts",
+            "operation_covered": "operations",
+            "hub_distance_m": "community hubs",
+        }
         missing = [v for k, v in layers.items() if k in cov.columns and pd.isna(c.get(k))]
         if missing:
             rows["Partner layers not supplied"] = ", ".join(missing)
         rows["Gaps in coverage"] = "; ".join(gaps) if gaps else "none found"
-    frame = pd.DataFrame({pack.figures["area_name"]: list(rows.values())},
-                         index=pd.Index(list(rows), name="Partner data"))
+    frame = pd.DataFrame(
+        {pack.figures["area_name"]: list(rows.values())}, index=pd.Index(list(rows), name="Partner data")
+    )
     return frame_html(frame, text_columns=[pack.figures["area_name"]])
 
 
 def _maps(pack: EvidencePack) -> dict[str, Any]:
     name = pack.figures["area_name"]
     wards = pack.wards
-    detail = figures.hotspot_figure(borough=pack.borough, area=pack.area, units=pack.units, points=pack.points,
-                                 context_units=pack.context_units, wards=wards,
-                                 title=f"{name}: hotspot classes", synthetic=pack.synthetic)
-    overview = figures.hotspot_figure(borough=pack.borough, area=pack.area, units=None, zoom_to_area=False,
-                                   wards=wards, title=f"{name} in the borough", synthetic=pack.synthetic,
-                                   figsize_in=(6.0, 6.0))
-    trend = figures.trend_chart(pack.monthly, title=f"{name}: crimes per month",
-                                synthetic=pack.synthetic)
+    detail = figures.hotspot_figure(
+        borough=pack.borough,
+        area=pack.area,
+        units=pack.units,
+        points=pack.points,
+        context_units=pack.context_units,
+        wards=wards,
+        title=f"{name}: hotspot classes",
+        synthetic=pack.synthetic,
+    )
+    overview = figures.hotspot_figure(
+        borough=pack.borough,
+        area=pack.area,
+        units=None,
+        zoom_to_area=False,
+        wards=wards,
+        title=f"{name} in the borough",
+        synthetic=pack.synthetic,
+        figsize_in=(6.0, 6.0),
+    )
+    trend = figures.trend_chart(pack.monthly, title=f"{name}: crimes per month", synthetic=pack.synthetic)
     return {"map_detail": detail, "map_overview": overview, "trend": trend}
 
 
@@ -937,55 +1106,84 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     f = pack.figures
     esc = html.escape
     title = f"Safer Streets evidence pack: {f['area_name']}"
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{esc(title)}</title>"
-             f"<style>{_CSS}</style></head><body>", f"<h1>{esc(title)}</h1>"]
+    parts = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+    ]
     if pack.synthetic:
-        parts.append("<p class=\"synthetic\">SYNTHETIC demo data: not real crime.</p>")
+        parts.append('<p class="synthetic">SYNTHETIC demo data: not real crime.</p>')
     parts.append(
         f"<p>{esc(f['area_kind'].capitalize())}, {f['area_km2']:.2f} km², "
-        + (f"about {f['population_estimate']:,} residents." if f["population_estimate"] is not None else
-           "residents not known (no population configured).")
+        + (
+            f"about {f['population_estimate']:,} residents."
+            if f["population_estimate"] is not None
+            else "residents not known (no population configured)."
+        )
         + f" Crime counted {esc(f['rate_months'][0])} to {esc(f['rate_months'][-1])}; trend and hotspot "
         f"analysis {esc(f['months'][0])} to {esc(f['months'][-1])}."
-        + (" Public version: disclosure control applied." if pack.params.public else
-           " <b>Restricted: contains granular and partner data; not for publication.</b>") + "</p>")
+        + (
+            " Public version: disclosure control applied."
+            if pack.params.public
+            else " <b>Restricted: contains granular and partner data; not for publication.</b>"
+        )
+        + "</p>"
+    )
     if pack.params.public:
-        parts.append(f"<p class=\"rule\">{esc(pack.params.disclosure.rule)}</p>")
+        parts.append(f'<p class="rule">{esc(pack.params.disclosure.rule)}</p>')
     force = "Force" in pack.tables["counts"].index
-    parts.append(f"<h2>Crime in the area{', the borough and the force' if force else ' and the borough'}</h2>"
-                 + _table_html(pack.tables["counts"])
-                 + ("" if force else f"<p>{esc(pack.force_note)}</p>"))
+    parts.append(
+        f"<h2>Crime in the area{', the borough and the force' if force else ' and the borough'}</h2>"
+        + _table_html(pack.tables["counts"])
+        + ("" if force else f"<p>{esc(pack.force_note)}</p>")
+    )
     ratio = f["concentration_ratio"]
     parts.append(
         "<h2>Concentration and harm</h2><p>"
-        + (f"The area holds {f['share_of_borough_crime']:.0%} of the borough's recorded "
-           f"{f.get('concentration_of', 'All crime').lower()} on "
-           f"{f['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
-           if ratio is not None else "The area's share of borough crime is suppressed.")
-        + (f" Its {f['harm_index'].upper()} harm is {f['harm_share_of_borough']:.0%} of the borough's."
-           if f["harm_share_of_borough"] is not None else "") + "</p>"
-        + "".join(f"<p class=\"rule\">{esc(n)}</p>" for n in pack.notes if n.startswith(("Concentration",))))
+        + (
+            f"The area holds {f['share_of_borough_crime']:.0%} of the borough's recorded "
+            f"{f.get('concentration_of', 'All crime').lower()} on "
+            f"{f['share_of_borough_land']:.1%} of its land: {ratio:.1f} times its share."
+            if ratio is not None
+            else "The area's share of borough crime is suppressed."
+        )
+        + (
+            f" Its {f['harm_index'].upper()} harm is {f['harm_share_of_borough']:.0%} of the borough's."
+            if f["harm_share_of_borough"] is not None
+            else ""
+        )
+        + "</p>"
+        + "".join(f'<p class="rule">{esc(n)}</p>' for n in pack.notes if n.startswith(("Concentration",)))
+    )
     if f.get("residents_denominator_caution"):
-        parts.append("<p class=\"rule\">" + esc(next(n for n in pack.notes if "Rates per 1,000 residents divide" in n))
-                     + "</p>")
-    parts.append(f"<h2>Three-year trend</h2><div class=\"map\"><img alt=\"trend chart\" src=\"{images['trend']}\"></div>")
-    parts.append(f"<h2>Maps</h2><div class=\"map\"><img alt=\"hotspot map\" src=\"{images['map_detail']}\"></div>"
-                 f"<div class=\"map\"><img alt=\"overview map\" style=\"max-width:70%\" "
-                 f"src=\"{images['map_overview']}\"></div>")
+        parts.append(
+            '<p class="rule">' + esc(next(n for n in pack.notes if "Rates per 1,000 residents divide" in n)) + "</p>"
+        )
+    parts.append(f'<h2>Three-year trend</h2><div class="map"><img alt="trend chart" src="{images["trend"]}"></div>')
+    parts.append(
+        f'<h2>Maps</h2><div class="map"><img alt="hotspot map" src="{images["map_detail"]}"></div>'
+        f'<div class="map"><img alt="overview map" style="max-width:70%" '
+        f'src="{images["map_overview"]}"></div>'
+    )
     n_cells = f["n_cells"]
     parts.append(
         "<h2>Hotspot classes inside the area</h2>"
         f"<p>The area holds {n_cells} H3 cells. Only the classes found in it are listed; every other class "
-        "(cold spots included) has no cell in the area.</p><div class=\"pair\">"
-        + _table_html(pack.tables["hotspot_classes"]) + _table_html(pack.tables["hotspot_patterns"])
+        '(cold spots included) has no cell in the area.</p><div class="pair">'
+        + _table_html(pack.tables["hotspot_classes"])
+        + _table_html(pack.tables["hotspot_patterns"])
         + "</div><p>The hottest cells (most expected crime next month first, by the default priority score) and why they are classed as they are:</p>"
-        + _cells_html(pack.tables["hotspot_cells"], f["months"]))
+        + _cells_html(pack.tables["hotspot_cells"], f["months"])
+    )
     if "council_asb" in pack.tables or "partner_coverage" in pack.tables:
         parts.append("<h2>Partner data, coverage and gaps</h2>" + _partner_html(pack))
-    parts.append("<h2>Notes and sources</h2><ol class=\"notes\">"
-                 + "".join(f"<li>{esc(n)}</li>" for n in pack.notes) + "</ol>")
-    parts.append(f"<p class=\"notes\">geo-csp {esc(geo_csp.__version__)}; store {esc(store.store_label(pack.store_dir))}; "
-                 f"{len(pack.inputs)} input files (sha256 in manifest.json).</p></body></html>")
+    parts.append(
+        '<h2>Notes and sources</h2><ol class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in pack.notes) + "</ol>"
+    )
+    parts.append(
+        f'<p class="notes">geo-csp {esc(geo_csp.__version__)}; store {esc(store.store_label(pack.store_dir))}; '
+        f"{len(pack.inputs)} input files (sha256 in manifest.json).</p></body></html>"
+    )
     return "\n".join(parts)
 
 
@@ -1026,8 +1224,11 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
     if gpkg.exists():
         gpkg.unlink()
     pack.area.to_file(gpkg, layer="area", driver="GPKG")
-    unit_cols = [c for c in (schema.UNIT_ID, schema.CATEGORY, schema.PATTERN, schema.GI_Z, schema.EXPLANATION)
-                 if c in pack.units.columns]
+    unit_cols = [
+        c
+        for c in (schema.UNIT_ID, schema.CATEGORY, schema.PATTERN, schema.GI_Z, schema.EXPLANATION)
+        if c in pack.units.columns
+    ]
     if not pack.params.public:
         unit_cols.insert(1, schema.N)
     pack.units[[*unit_cols, "geometry"]].to_file(gpkg, layer="hotspot_cells", driver="GPKG")
@@ -1036,8 +1237,9 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
     written["area.gpkg"] = gpkg
     for name, table in pack.tables.items():
         path = out / f"{name}.csv"
-        whole = {c: "Int64" for c in (*GROUPS, "Anti-social behaviour", "All records", schema.N)
-                 if c in table.columns}  # counts print as 187, not 187.0
+        whole = {
+            c: "Int64" for c in (*GROUPS, "Anti-social behaviour", "All records", schema.N) if c in table.columns
+        }  # counts print as 187, not 187.0
         spreadsheet_safe(table.astype(whole)).to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
         written[path.name] = path
     if pack.audit is not None:
@@ -1055,11 +1257,10 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
         "disclosure_rule": pack.params.disclosure.rule if pack.params.public else None,
         "inputs": pack.inputs,
         "figures": pack.figures,
-        "outputs": {k: {"file": p.name, "sha256": _sha256(p)} for k, p in written.items()
-                    if p.parent == out},
+        "outputs": {k: {"file": p.name, "sha256": _sha256(p)} for k, p in written.items() if p.parent == out},
         "reproduce": "geo_csp.evidence.build_evidence(<the store labelled manifest['store']>,"
-                     " EvidenceParams.from_dict(manifest['parameters']))"
-                     ".figures == manifest['figures']",
+        " EvidenceParams.from_dict(manifest['parameters']))"
+        ".figures == manifest['figures']",
     }
     written["manifest.json"] = out / "manifest.json"
     written["manifest.json"].write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")

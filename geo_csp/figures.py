@@ -85,15 +85,34 @@ def add_scalebar(ax: plt.Axes) -> None:
 
 def add_north_arrow(ax: plt.Axes) -> None:
     """An arrow and "N" in the top-right corner (grid north)."""
-    ax.annotate("N", xy=(0.95, 0.97), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center",
-                va="center", fontsize=12, fontweight="bold",
-                arrowprops={"facecolor": "black", "width": 4, "headwidth": 12, "headlength": 10})
+    ax.annotate(
+        "N",
+        xy=(0.95, 0.97),
+        xytext=(0.95, 0.86),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=12,
+        fontweight="bold",
+        arrowprops={"facecolor": "black", "width": 4, "headwidth": 12, "headlength": 10},
+    )
 
 
 def stamp_synthetic(fig: Figure) -> None:
     """Stamp SYNTHETIC diagonally across the figure (demo data)."""
-    fig.text(0.5, 0.5, SYNTHETIC_LABEL, fontsize=64, color="red", alpha=0.18, rotation=30, ha="center",
-             va="center", fontweight="bold", zorder=100)
+    fig.text(
+        0.5,
+        0.5,
+        SYNTHETIC_LABEL,
+        fontsize=64,
+        color="red",
+        alpha=0.18,
+        rotation=30,
+        ha="center",
+        va="center",
+        fontweight="bold",
+        zorder=100,
+    )
 
 
 def _check_crs(frame: gpd.GeoDataFrame | None, name: str) -> None:
@@ -143,8 +162,14 @@ def hotspot_figure(
     figsize_in
         Figure size in inches.
     """
-    for frame, name in ((borough, "borough"), (area, "area"), (units, "units"), (points, "points"),
-                        (context_units, "context_units"), (wards, "wards")):
+    for frame, name in (
+        (borough, "borough"),
+        (area, "area"),
+        (units, "units"),
+        (points, "points"),
+        (context_units, "context_units"),
+        (wards, "wards"),
+    ):
         _check_crs(frame, name)
     for frame, name in ((units, "units"), (context_units, "context_units")):
         if frame is not None and schema.CATEGORY not in frame.columns:
@@ -158,8 +183,13 @@ def hotspot_figure(
         handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, linestyle="--", label="Ward boundary"))
     near = _coloured(context_units)
     if len(near):
-        near.plot(ax=ax, color=near[schema.CATEGORY].astype(str).map(CATEGORY_COLOURS).to_numpy(), alpha=0.35,
-                  edgecolor="white", linewidth=0.2)
+        near.plot(
+            ax=ax,
+            color=near[schema.CATEGORY].astype(str).map(CATEGORY_COLOURS).to_numpy(),
+            alpha=0.35,
+            edgecolor="white",
+            linewidth=0.2,
+        )
     shown = _coloured(units)
     around = set(near[schema.CATEGORY].astype(str))
     for category, colour in CATEGORY_COLOURS.items():
@@ -170,12 +200,22 @@ def hotspot_figure(
         elif category in around:
             handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} (outside the area only)"))
     if len(near):
-        handles.append(Patch(facecolor="#bbbbbb", alpha=0.35, edgecolor="none",
-                             label="Paler: cells outside the report area"))
+        handles.append(
+            Patch(facecolor="#bbbbbb", alpha=0.35, edgecolor="none", label="Paler: cells outside the report area")
+        )
     if points is not None and len(points):
         points.plot(ax=ax, color=POINT_COLOUR, markersize=2, alpha=0.5)
-        handles.append(Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, markersize=3,
-                              label=f"Incidents ({len(points):,}, police.uk snap points)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                color=POINT_COLOUR,
+                markersize=3,
+                label=f"Incidents ({len(points):,}, police.uk snap points)",
+            )
+        )
     if area is not None and len(area):
         area.boundary.plot(ax=ax, color=AREA_COLOUR, linewidth=2.5)
         handles.append(Line2D([], [], color=AREA_COLOUR, linewidth=2.5, label="Report area"))
@@ -192,8 +232,7 @@ def hotspot_figure(
     if wards is not None and len(wards) and zoom_to_area and area is not None and len(area):
         _label_wards(ax, wards)
     # below the map, so the legend never hides cells or points
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8,
-              frameon=False)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8, frameon=False)
     add_scalebar(ax)
     add_north_arrow(ax)
     if title:
@@ -223,8 +262,18 @@ def _label_wards(ax: plt.Axes, wards: gpd.GeoDataFrame) -> None:
     clipped = clipped[~clipped.geometry.is_empty]
     pts = clipped.geometry.representative_point()
     for (px, py), label in zip(zip(pts.x, pts.y), clipped[name_col].astype(str)):
-        ax.text(px, py, label, fontsize=7, color="#555555", ha="center", va="center", style="italic",
-                zorder=5, parse_math=False)
+        ax.text(
+            px,
+            py,
+            label,
+            fontsize=7,
+            color="#555555",
+            ha="center",
+            va="center",
+            style="italic",
+            zorder=5,
+            parse_math=False,
+        )
 
 
 def trend_chart(
@@ -249,8 +298,9 @@ def trend_chart(
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     # below the axes, so the legend never covers a line
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=max(1, len(series.columns)),
-              frameon=False)
+    ax.legend(
+        fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=max(1, len(series.columns)), frameon=False
+    )
     if title:
         ax.set_title(title, fontsize=11, parse_math=False)
     fig.text(0.01, 0.01, OGL_ATTRIBUTION + ".", fontsize=6.5, ha="left", va="bottom")
@@ -312,8 +362,16 @@ def meeting_map(
         handles.append(Line2D([], [], color="#000000", linewidth=1.6, label="Named hotspot area"))
         points = areas.geometry.representative_point()
         for x, y, name in zip(points.x, points.y, areas[schema.AREA_NAME].astype(str), strict=True):
-            ax.annotate(name, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8, fontweight="bold",
-                        zorder=6, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(6, 6),
+                textcoords="offset points",
+                fontsize=8,
+                fontweight="bold",
+                zorder=6,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
+            )
     framed = False
     if route is not None and len(route):
         route.plot(ax=ax, color="#e31a1c", linewidth=2.5, zorder=7)
@@ -325,19 +383,43 @@ def meeting_map(
         framed = True
     if stops is not None and len(stops):
         for x, y, order in zip(stops["easting"], stops["northing"], stops["order"], strict=True):
-            ax.annotate(str(int(order)), (x, y), ha="center", va="center", fontsize=8, color="white",
-                        fontweight="bold", zorder=9,
-                        bbox={"boxstyle": "circle,pad=0.25", "fc": "#e31a1c", "ec": "white", "lw": 1.2})
+            ax.annotate(
+                str(int(order)),
+                (x, y),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white",
+                fontweight="bold",
+                zorder=9,
+                bbox={"boxstyle": "circle,pad=0.25", "fc": "#e31a1c", "ec": "white", "lw": 1.2},
+            )
     if hub is not None and len(hub):
         point = hub.geometry.iloc[0]
-        ax.annotate("Start / finish", (point.x, point.y), ha="center", va="center", fontsize=7, color="white",
-                    fontweight="bold", zorder=9, bbox={"boxstyle": "round,pad=0.3", "fc": "#ff7f00", "ec": "white"})
+        ax.annotate(
+            "Start / finish",
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white",
+            fontweight="bold",
+            zorder=9,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "#ff7f00", "ec": "white"},
+        )
     ax.set_aspect("equal")
     ax.set_axis_off()
     if wards is not None and len(wards) and schema.WARD_NAME in wards.columns and not framed:
         _label_wards(ax, wards)
-    ax.legend(handles=handles, title=legend_title or None, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize=8, title_fontsize=9, frameon=False)
+    ax.legend(
+        handles=handles,
+        title=legend_title or None,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        title_fontsize=9,
+        frameon=False,
+    )
     add_scalebar(ax)
     add_north_arrow(ax)
     if title:

@@ -44,8 +44,7 @@ AREA_NAME = "area_name"
 UNIT_SHARE_MIN = 0.5
 
 
-def units_in_outline(units: gpd.GeoDataFrame, outline: Any, *,
-                     min_share: float = UNIT_SHARE_MIN) -> gpd.GeoDataFrame:
+def units_in_outline(units: gpd.GeoDataFrame, outline: Any, *, min_share: float = UNIT_SHARE_MIN) -> gpd.GeoDataFrame:
     """The units (wards or LSOAs) that belong to an outline: more than ``min_share`` of their area inside it.
 
     Parameters
@@ -68,8 +67,11 @@ def units_in_outline(units: gpd.GeoDataFrame, outline: Any, *,
 
     if not 0 < min_share < 1:
         raise ParameterError(f"min_share must be between 0 and 1 (exclusive), not {min_share!r}")
-    geom = outline if isinstance(outline, shapely.Geometry) else shapely.union_all(
-        gpd.GeoSeries(getattr(outline, "geometry", outline)).to_crs(WORKING_CRS).to_numpy())
+    geom = (
+        outline
+        if isinstance(outline, shapely.Geometry)
+        else shapely.union_all(gpd.GeoSeries(getattr(outline, "geometry", outline)).to_crs(WORKING_CRS).to_numpy())
+    )
     g = units.geometry.to_numpy()
     area = shapely.area(g)
     inside = shapely.area(shapely.intersection(g, geom))
@@ -77,14 +79,21 @@ def units_in_outline(units: gpd.GeoDataFrame, outline: Any, *,
     keep = share > min_share
     code, name = (next((c for c in units.columns if c.endswith(suffix)), None) for suffix in ("_code", "_name"))
     touching = ~keep & (inside > 0)
-    dropped = pd.DataFrame({"code": units.loc[touching, code].astype(str).to_numpy() if code else [],
-                            "name": units.loc[touching, name].astype(str).to_numpy() if name else [],
-                            "share_inside": share[touching], "m2_inside": inside[touching]})
+    dropped = pd.DataFrame(
+        {
+            "code": units.loc[touching, code].astype(str).to_numpy() if code else [],
+            "name": units.loc[touching, name].astype(str).to_numpy() if name else [],
+            "share_inside": share[touching],
+            "m2_inside": inside[touching],
+        }
+    )
     kept = units[keep].copy()
     kept.attrs = {
-        "membership": (f"a unit belongs to the borough when more than {min_share:.0%} of its area lies inside the "
-                       f"borough outline: {int(keep.sum())} of {len(units)} kept, {len(dropped)} touching the "
-                       "outline left out"),
+        "membership": (
+            f"a unit belongs to the borough when more than {min_share:.0%} of its area lies inside the "
+            f"borough outline: {int(keep.sum())} of {len(units)} kept, {len(dropped)} touching the "
+            "outline left out"
+        ),
         "dropped": dropped,
     }
     return kept
@@ -120,8 +129,9 @@ class StoreGeography:
     shipped: tuple[str, ...] = ()
 
 
-def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str, *,
-                     outline: Any = None) -> gpd.GeoDataFrame | None:
+def configured_units(
+    store_dir: str | Path, config: dict[str, Any], kind: str, *, outline: Any = None
+) -> gpd.GeoDataFrame | None:
     """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population.
 
     Only the units that belong to the borough are kept (:func:`units_in_outline`): to ``outline`` when
@@ -130,8 +140,12 @@ def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str, *
     path = store.config_path(store_dir, config.get(f"{kind}s"))
     if path is None:
         return None
-    units = boundaries.read_boundary(path, code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
-                                     name_col=config.get(f"{kind}_name_col") or f"{kind}_name", kind=kind)
+    units = boundaries.read_boundary(
+        path,
+        code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
+        name_col=config.get(f"{kind}_name_col") or f"{kind}_name",
+        kind=kind,
+    )
     outline_path = store.config_path(store_dir, config.get("boundary"))
     if outline is None and outline_path is not None:
         outline = boundaries.load_borough(outline_path)
@@ -139,8 +153,11 @@ def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str, *
         units = units_in_outline(units, outline)
     pop_path = store.config_path(store_dir, config.get("population"))
     if pop_path is not None and config.get("population_unit", "ward") == kind:
-        pop = boundaries.read_population(pop_path, code_col=config.get("population_code_col") or "code",
-                                         population_col=config.get("population_col") or schema.POPULATION)
+        pop = boundaries.read_population(
+            pop_path,
+            code_col=config.get("population_code_col") or "code",
+            population_col=config.get("population_col") or schema.POPULATION,
+        )
         pop = pop[~pop.index.duplicated()]
         attrs = dict(units.attrs)
         units = units.assign(**{schema.POPULATION: units[f"{kind}_code"].map(pop).to_numpy(dtype="float64")})
@@ -149,8 +166,9 @@ def configured_units(store_dir: str | Path, config: dict[str, Any], kind: str, *
 
 
 def _outline_row(geom: Any, *, code: str, name: str, population: float) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({AREA_CODE: [code], AREA_NAME: [name], schema.POPULATION: [population]},
-                            geometry=[geom], crs=WORKING_CRS)
+    return gpd.GeoDataFrame(
+        {AREA_CODE: [code], AREA_NAME: [name], schema.POPULATION: [population]}, geometry=[geom], crs=WORKING_CRS
+    )
 
 
 def _units_population(units: gpd.GeoDataFrame | None) -> float:
@@ -193,16 +211,27 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
     pop_source = "unknown (no population configured)"
     if outline_path is not None:
         frame = boundaries.load_borough(outline_path)
-        pop = (float(pd.to_numeric(frame[schema.POPULATION], errors="coerce").sum(min_count=len(frame)))
-               if schema.POPULATION in frame.columns else float("nan"))
+        pop = (
+            float(pd.to_numeric(frame[schema.POPULATION], errors="coerce").sum(min_count=len(frame)))
+            if schema.POPULATION in frame.columns
+            else float("nan")
+        )
         if np.isfinite(pop):
             pop_source = f"population column of {outline_path.name}"
-        outline = _outline_row(shapely.union_all(frame.geometry.to_numpy()), code=str(name or outline_path.stem),
-                               name=str(name or outline_path.stem), population=pop)
+        outline = _outline_row(
+            shapely.union_all(frame.geometry.to_numpy()),
+            code=str(name or outline_path.stem),
+            name=str(name or outline_path.stem),
+            population=pop,
+        )
     elif wards is not None or lsoas is not None:
         units = wards if wards is not None else lsoas
-        outline = _outline_row(shapely.union_all(units.geometry.to_numpy()), code=str(name or "borough"),
-                               name=str(name or "borough"), population=float("nan"))
+        outline = _outline_row(
+            shapely.union_all(units.geometry.to_numpy()),
+            code=str(name or "borough"),
+            name=str(name or "borough"),
+            population=float("nan"),
+        )
     if outline is not None and not np.isfinite(outline[schema.POPULATION].iloc[0]):
         for units, kind in ((wards, "wards"), (lsoas, "LSOAs")):
             pop = _units_population(units)
@@ -212,8 +241,9 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
                 break
     missing = outline is None or wards is None or lsoas is None or places is None
     shipped: list[str] = []
-    if missing and (str(name or "").lower() == "bury"
-                    or (not name and outline is None and _shipped_borough_fits(store_dir, config))):
+    if missing and (
+        str(name or "").lower() == "bury" or (not name and outline is None and _shipped_borough_fits(store_dir, config))
+    ):
         if outline is None:
             bury = boundaries.load_borough()
             outline = bury.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
@@ -229,8 +259,15 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
             shipped.append("named_places")
     if outline is None:
         _check_data_in_shipped_borough(store_dir, config)  # raises
-    return StoreGeography(borough=str(name or outline[AREA_NAME].iloc[0]), outline=outline, wards=wards,
-                          lsoas=lsoas, named_places=places, population_source=pop_source, shipped=tuple(shipped))
+    return StoreGeography(
+        borough=str(name or outline[AREA_NAME].iloc[0]),
+        outline=outline,
+        wards=wards,
+        lsoas=lsoas,
+        named_places=places,
+        population_source=pop_source,
+        shipped=tuple(shipped),
+    )
 
 
 def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, str]:
@@ -249,7 +286,9 @@ def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, st
     outline_path = store.config_path(store_dir, config.get("boundary"))
     if outline_path is not None:
         return boundaries.load_borough(outline_path), str(outline_path)
-    return store_geography(store_dir).outline, f"outline of the configured {'wards' if config.get('wards') else 'LSOAs'}"
+    return store_geography(
+        store_dir
+    ).outline, f"outline of the configured {'wards' if config.get('wards') else 'LSOAs'}"
 
 
 def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
@@ -274,11 +313,16 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
         areas = areas.to_crs(WORKING_CRS)
         focus = str(config.get("borough", areas[AREA_NAME].iloc[0]))
         key = focus.lower()
-        listed = ((areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key))
+        listed = (areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key)
         if not listed.any():
             geo = store_geography(store_dir)
-            areas = pd.concat([geo.outline[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]],
-                               areas[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]]], ignore_index=True)
+            areas = pd.concat(
+                [
+                    geo.outline[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]],
+                    areas[[AREA_CODE, AREA_NAME, schema.POPULATION, "geometry"]],
+                ],
+                ignore_index=True,
+            )
             return gpd.GeoDataFrame(areas, geometry="geometry", crs=WORKING_CRS), focus, geo.population_source
         return areas, focus, f"population column of {full.name}"
     geo = store_geography(store_dir)
@@ -308,29 +352,35 @@ def _check_data_in_shipped_borough(store_dir: str | Path, config: dict[str, Any]
         When the config names another borough with no boundary of its own, or names none and fewer than
         :data:`SHIPPED_BOROUGH_SHARE_MIN` of the store's located incidents lie inside the outline.
     """
-    fix = (f"run `geo-csp configure --store {store_dir} --borough NAME --wards FILE [--population CSV]` "
-           f"(or add \"borough\" and \"boundary\", \"wards\" or \"areas\" (a boundary file with {AREA_CODE}, "
-           f"{AREA_NAME} and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME})")
+    fix = (
+        f"run `geo-csp configure --store {store_dir} --borough NAME --wards FILE [--population CSV]` "
+        f'(or add "borough" and "boundary", "wards" or "areas" (a boundary file with {AREA_CODE}, '
+        f"{AREA_NAME} and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME})"
+    )
     name = config.get("borough")
     if name and str(name).lower() != "bury":
-        raise ParameterError(f"the store's config names the borough {name!r} but no \"boundary\", \"wards\" or "
-                             f"\"areas\" file, and the only boundary shipped with geo-csp is Bury's; {fix}")
+        raise ParameterError(
+            f'the store\'s config names the borough {name!r} but no "boundary", "wards" or '
+            f'"areas" file, and the only boundary shipped with geo-csp is Bury\'s; {fix}'
+        )
     if name:
         return
     xy = store.read_incidents(store_dir, located_only=True, columns=[schema.EASTING, schema.NORTHING])
     if xy.empty:
         return
-    if not boundaries.mostly_in_shipped_borough(xy[schema.EASTING].to_numpy(), xy[schema.NORTHING].to_numpy(),
-                                                min_share=SHIPPED_BOROUGH_SHARE_MIN):
+    if not boundaries.mostly_in_shipped_borough(
+        xy[schema.EASTING].to_numpy(), xy[schema.NORTHING].to_numpy(), min_share=SHIPPED_BOROUGH_SHARE_MIN
+    ):
         raise ParameterError(
             f"the store {store_dir} names no borough in its config and fewer than {SHIPPED_BOROUGH_SHARE_MIN:.0%} of "
             f"its located incidents lie in Bury, the borough whose boundary and population ship with geo-csp; {fix} "
-            "(or \"borough\": \"Bury\" for a Bury store holding its force's data)"
+            '(or "borough": "Bury" for a Bury store holding its force\'s data)'
         )
 
 
-def resolve_place(name: str, geo: StoreGeography, *, hot_areas: gpd.GeoDataFrame | None = None
-                  ) -> tuple[gpd.GeoDataFrame, str]:
+def resolve_place(
+    name: str, geo: StoreGeography, *, hot_areas: gpd.GeoDataFrame | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
     """The polygon a user names and what kind of place it is.
 
     ``name`` is, in this order: a polygon file (``.geojson``/``.gpkg``/``.json``/``.shp``), an H3 cell id,
@@ -380,4 +430,3 @@ def resolve_place(name: str, geo: StoreGeography, *, hot_areas: gpd.GeoDataFrame
         f"area {name!r} is not a hotspot area ({', '.join(options) or 'none found'}), a named place or a ward; "
         "or pass a polygon file (.geojson/.gpkg) or an H3 cell id"
     )
-

@@ -136,8 +136,12 @@ def cells_to_polygons(cells: np.ndarray | list[str]) -> gpd.GeoDataFrame:
     """Hexagon polygons of H3 cells as a GeoDataFrame in EPSG:27700 indexed by ``unit_id``."""
     cells = np.asarray(cells, dtype=object)
     if cells.size == 0:
-        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=WORKING_CRS,
-                                index=pd.Index([], name=schema.UNIT_ID, dtype=object))
+        return gpd.GeoDataFrame(
+            {"geometry": []},
+            geometry="geometry",
+            crs=WORKING_CRS,
+            index=pd.Index([], name=schema.UNIT_ID, dtype=object),
+        )
     rings = [_cell_boundary(str(c)) for c in cells]  # tuples of (lat, lng), 6 vertices (5 at pentagons)
     sizes = np.fromiter((len(r) for r in rings), dtype=np.int64, count=len(rings))
     latlng = np.concatenate([np.asarray(r, dtype="float64") for r in rings])
@@ -197,15 +201,22 @@ def default_resolution(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry
     n_cells = area_m2 / cell_m2
     across = cell_across_m(chosen)
     walk = across / (PATROL_WALK_SPEED_KMH * 1000.0 / 60.0)
-    why = (f"the coarsest cells a foot patrol covers in one visit (at most {PATROL_CROSS_MIN:g} minutes across at "
-           f"{PATROL_WALK_SPEED_KMH:g} km/h)" if chosen == patrol else
-           f"finer than patrol-sized cells (resolution {patrol}) as the area is small: the finest with at most "
-           f"{MAX_DEFAULT_CELLS:,} cells")
-    reason = (f"H3 resolution {chosen} chosen automatically: cells of {cell_m2 / 1e6:.3f} km2, about {across:,.0f} m "
-              f"across ({walk:.0f} min walk), {why}; about {n_cells:,.0f} cells over {area_m2 / 1e6:,.1f} km2")
+    why = (
+        f"the coarsest cells a foot patrol covers in one visit (at most {PATROL_CROSS_MIN:g} minutes across at "
+        f"{PATROL_WALK_SPEED_KMH:g} km/h)"
+        if chosen == patrol
+        else f"finer than patrol-sized cells (resolution {patrol}) as the area is small: the finest with at most "
+        f"{MAX_DEFAULT_CELLS:,} cells"
+    )
+    reason = (
+        f"H3 resolution {chosen} chosen automatically: cells of {cell_m2 / 1e6:.3f} km2, about {across:,.0f} m "
+        f"across ({walk:.0f} min walk), {why}; about {n_cells:,.0f} cells over {area_m2 / 1e6:,.1f} km2"
+    )
     if n_cells > PATROL_MAX_CELLS:
-        reason += (f". That is more than {PATROL_MAX_CELLS:,} cells: split the run by district (--boundary one "
-                   "district's outline at a time) or run it on Dask (--dask)")
+        reason += (
+            f". That is more than {PATROL_MAX_CELLS:,} cells: split the run by district (--boundary one "
+            "district's outline at a time) or run it on Dask (--dask)"
+        )
     return chosen, reason
 
 

@@ -121,13 +121,15 @@ PROACTIVE_CATEGORIES: Final = ("Drugs", "Possession of weapons")
 HARM_INDEX_INFO: Final = {
     "cchi": {
         "name": "Cambridge Crime Harm Index (CCHI), proactively found offences excluded",
-        "source": ("Sherman, Neyroud & Neyroud 2016, Policing 10(3); subgroup medians of the Cambridge sheet as "
-                   "transcribed by a third party, mapped to the 14 police.uk categories (blends documented in "
-                   "geo_csp.harm)"),
+        "source": (
+            "Sherman, Neyroud & Neyroud 2016, Policing 10(3); subgroup medians of the Cambridge sheet as "
+            "transcribed by a third party, mapped to the 14 police.uk categories (blends documented in "
+            "geo_csp.harm)"
+        ),
         "vintage": "2016 index; weights from a 2026 update of the Cambridge sheet (third-party transcription)",
         "approximate": True,
         "proactive": "excluded: police.uk Drugs and Possession of weapons weigh 0, as CCHI counts only "
-                     "offences not found by police activity (use cchi_all to weigh them)",
+        "offences not found by police activity (use cchi_all to weigh them)",
     },
     "cchi_all": {
         "name": "Cambridge Crime Harm Index (CCHI), every category weighted",
@@ -135,12 +137,14 @@ HARM_INDEX_INFO: Final = {
         "vintage": "as cchi",
         "approximate": True,
         "proactive": "included: police.uk Drugs and Possession of weapons weigh their CCHI days, although CCHI "
-                     "excludes proactively found offences",
+        "excludes proactively found offences",
     },
     "css": {
         "name": "approximate ONS Crime Severity Score (CSS)",
-        "source": ("ONS Crime Severity Score research output (2016): six per-offence weights transcribed by a third "
-                   "party, the other categories judgement values placed relative to them (geo_csp.harm)"),
+        "source": (
+            "ONS Crime Severity Score research output (2016): six per-offence weights transcribed by a third "
+            "party, the other categories judgement values placed relative to them (geo_csp.harm)"
+        ),
         "vintage": "ONS 2016 research output weights",
         "approximate": True,
         "proactive": "included (CSS weighs every police recorded offence)",
@@ -221,17 +225,22 @@ def harm_weights(index: HarmIndex = "cchi", *, asb_weight_days: float = DEFAULT_
     values = {**table, ASB: float(asb_weight_days)}
     if index == "cchi":
         values.update({c: 0.0 for c in PROACTIVE_CATEGORIES})
-    return pd.Series([values[c] for c in schema.CRIME_TYPES], index=list(schema.CRIME_TYPES),
-                     dtype="float64", name=schema.HARM)
+    return pd.Series(
+        [values[c] for c in schema.CRIME_TYPES], index=list(schema.CRIME_TYPES), dtype="float64", name=schema.HARM
+    )
 
 
 def harm_info(index: HarmIndex = "cchi", *, asb_weight_days: float = DEFAULT_ASB_WEIGHT) -> dict[str, object]:
     """What a harm measure is, for every output's metadata: the index, its source and vintage, whether it is
     approximate, how proactively found offences and ASB are treated, and the weights themselves."""
     weights = harm_weights(index, asb_weight_days=asb_weight_days)
-    return {"index": index, **HARM_INDEX_INFO[index], "asb_weight_days": float(asb_weight_days),
-            "asb": "ASB has no value in either index; it weighs asb_weight_days (a policy, see geo_csp.harm)",
-            "weights": {k: float(v) for k, v in weights.items()}}
+    return {
+        "index": index,
+        **HARM_INDEX_INFO[index],
+        "asb_weight_days": float(asb_weight_days),
+        "asb": "ASB has no value in either index; it weighs asb_weight_days (a policy, see geo_csp.harm)",
+        "weights": {k: float(v) for k, v in weights.items()},
+    }
 
 
 def incident_harm(

@@ -124,7 +124,11 @@ class HotspotParams:
             raise ParameterError(f"`permutations` must be 0 or an integer from 99 to 99,999; got {self.permutations!r}")
         if self.seed is not None and (not _is_int(self.seed) or self.seed < 0):
             raise ParameterError(f"`seed` must be None or an integer >= 0; got {self.seed!r}")
-        if isinstance(self.arcgis_share, bool) or not isinstance(self.arcgis_share, (int, float)) or not 0.5 <= self.arcgis_share <= 1:
+        if (
+            isinstance(self.arcgis_share, bool)
+            or not isinstance(self.arcgis_share, (int, float))
+            or not 0.5 <= self.arcgis_share <= 1
+        ):
             raise ParameterError(f"`arcgis_share` must be between 0.5 and 1; got {self.arcgis_share!r}")
         if (
             isinstance(self.persistent_prop, bool)
@@ -304,8 +308,9 @@ def gi_star(
     node of a zero-variance global window (e.g. a period where every count is equal). No NaN is
     produced.
     """
-    params = HotspotParams(alpha=alpha, fdr=fdr, time_window=time_window, global_window=global_window,
-                           permutations=permutations, seed=seed)
+    params = HotspotParams(
+        alpha=alpha, fdr=fdr, time_window=time_window, global_window=global_window, permutations=permutations, seed=seed
+    )
     x, a = _validate_cube(values, w)
     n_units, n_periods = x.shape
     deg = np.diff(a.indptr)
@@ -320,10 +325,17 @@ def gi_star(
     if params.permutations:
         rng = np.random.default_rng(params.seed)
         if params.global_window == "cube":
-            larger = _permutation_larger(
-                x.ravel(order="F")[:, None], lag.ravel(order="F")[:, None], card.ravel(order="F"),
-                params.permutations, rng,
-            ).reshape(n_periods, n_units).T
+            larger = (
+                _permutation_larger(
+                    x.ravel(order="F")[:, None],
+                    lag.ravel(order="F")[:, None],
+                    card.ravel(order="F"),
+                    params.permutations,
+                    rng,
+                )
+                .reshape(n_periods, n_units)
+                .T
+            )
         else:
             larger = _permutation_larger(x, lag, card[:, 0], params.permutations, rng)
         larger = np.minimum(larger, params.permutations - larger)
@@ -335,9 +347,17 @@ def gi_star(
     sig = p_adj < params.alpha
     hot_cold = (np.sign(z) * sig).astype(np.int8)
     return GiStarResult(
-        z=z, p=p, p_sim=p_sim, p_adjusted=p_adj, hot_cold=hot_cold,
-        time_window=params.time_window, global_window=params.global_window,
-        permutations=params.permutations, seed=params.seed, fdr=params.fdr, alpha=params.alpha,
+        z=z,
+        p=p,
+        p_sim=p_sim,
+        p_adjusted=p_adj,
+        hot_cold=hot_cold,
+        time_window=params.time_window,
+        global_window=params.global_window,
+        permutations=params.permutations,
+        seed=params.seed,
+        fdr=params.fdr,
+        alpha=params.alpha,
         islands=islands,
     )
 
@@ -446,24 +466,44 @@ def analyse_cube(
     if not isinstance(params, HotspotParams):
         raise ParameterError(f"`params` must be a HotspotParams; got {type(params).__name__}")
     gi = gi_star(
-        values, w, time_window=params.time_window, global_window=params.global_window,
-        permutations=params.permutations, seed=params.seed, fdr=params.fdr, alpha=params.alpha,
+        values,
+        w,
+        time_window=params.time_window,
+        global_window=params.global_window,
+        permutations=params.permutations,
+        seed=params.seed,
+        fdr=params.fdr,
+        alpha=params.alpha,
     )
     n_units, n_periods = gi.z.shape
     mk = unit_trends(values, w, gi, params=params)
     pattern = trends.arcgis_patterns(
-        gi.hot_cold, mk[schema.MK_TAU].to_numpy(), mk[schema.MK_P].to_numpy(),
-        trend_alpha=params.trend_alpha, arcgis_share=params.arcgis_share,
+        gi.hot_cold,
+        mk[schema.MK_TAU].to_numpy(),
+        mk[schema.MK_P].to_numpy(),
+        trend_alpha=params.trend_alpha,
+        arcgis_share=params.arcgis_share,
     )
-    chainey_kw = dict(hotspot_prop=params.hotspot_prop, persistent_prop=params.persistent_prop,
-                      recent_prop=params.recent_prop, recent_periods=params.recent_periods)
+    chainey_kw = dict(
+        hotspot_prop=params.hotspot_prop,
+        persistent_prop=params.persistent_prop,
+        recent_prop=params.recent_prop,
+        recent_periods=params.recent_periods,
+    )
     if n_periods >= 2:
         category = trends.chainey_categories(gi.hot_cold, **chainey_kw)
     else:
         category = pd.Categorical(["no pattern"] * n_units, dtype=trends.CATEGORY_DTYPE)
     explanation = trends.explain(
-        gi.hot_cold, mk[schema.MK_TAU].to_numpy(), mk[schema.MK_P].to_numpy(), pattern, category,
-        trend_alpha=params.trend_alpha, arcgis_share=params.arcgis_share, period_name=period_name, **chainey_kw,
+        gi.hot_cold,
+        mk[schema.MK_TAU].to_numpy(),
+        mk[schema.MK_P].to_numpy(),
+        pattern,
+        category,
+        trend_alpha=params.trend_alpha,
+        arcgis_share=params.arcgis_share,
+        period_name=period_name,
+        **chainey_kw,
     )
     units = pd.DataFrame(
         {

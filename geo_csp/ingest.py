@@ -263,9 +263,7 @@ def classify_coordinates(
     return lon, lat, reason, located
 
 
-def _coordinates(
-    x_text: Any, y_text: Any, *, crs: str, points: _SnapPoints | None = None
-) -> _Coordinates:
+def _coordinates(x_text: Any, y_text: Any, *, crs: str, points: _SnapPoints | None = None) -> _Coordinates:
     """:func:`classify_coordinates` plus easting/northing.
 
     Fast path (every police.uk file): when every non-blank value of both columns is a plain number
@@ -318,9 +316,7 @@ def _plain_numbers(text: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.nda
     return nums, pc.is_null(cast).to_numpy(zero_copy_only=False)
 
 
-def _classify_distinct(
-    xt: pa.Array, yt: pa.Array, crs: str, points: _SnapPoints | None = None
-) -> _Coordinates:
+def _classify_distinct(xt: pa.Array, yt: pa.Array, crs: str, points: _SnapPoints | None = None) -> _Coordinates:
     """Classify coordinate text pairs: lon, lat, reason, located, easting, northing, ok."""
     x_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(xt)), 0).to_numpy(zero_copy_only=False)
     y_blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(yt)), 0).to_numpy(zero_copy_only=False)
@@ -340,8 +336,10 @@ class _Coordinates(NamedTuple):
     ok: np.ndarray
 
 
-_COORD_REASON_TEXT = np.array(["", "half_coordinates", "non_numeric_coordinates", "zero_coordinates",
-                               "swapped_coordinates", "out_of_country"], dtype=object)
+_COORD_REASON_TEXT = np.array(
+    ["", "half_coordinates", "non_numeric_coordinates", "zero_coordinates", "swapped_coordinates", "out_of_country"],
+    dtype=object,
+)
 
 
 def _classify_numbers(
@@ -582,14 +580,22 @@ def expand_inputs(path_text: str | Path, notes: list[str]) -> list[_Unit]:
     if path.is_dir():
         entries = sorted(path.rglob("*"))
         found = [(str(p), p.name, p.read_bytes, p.stat().st_size) for p in entries if p.is_file()]
-        notes.extend(f"{p}: skipped ({_file_kind(p)}, not a regular file)" for p in entries
-                     if not p.is_file() and not p.is_dir() and p.exists())
+        notes.extend(
+            f"{p}: skipped ({_file_kind(p)}, not a regular file)"
+            for p in entries
+            if not p.is_file() and not p.is_dir() and p.exists()
+        )
         for label, _, _, size in found:
             if size > settings.MAX_INPUT_TEXT_BYTES:
                 raise InputFileError(_too_large(label, size))
-        return _police_uk_units(found, notes, empty=(
-            f"{path}: folder holds no police.uk files named YYYY-MM-<force>-street.csv or"
-            " YYYY-MM-<force>-stop-and-search.csv; give partner files one by one with --mapping"))
+        return _police_uk_units(
+            found,
+            notes,
+            empty=(
+                f"{path}: folder holds no police.uk files named YYYY-MM-<force>-street.csv or"
+                " YYYY-MM-<force>-stop-and-search.csv; give partner files one by one with --mapping"
+            ),
+        )
     if path.suffix.lower() == ".zip":
         try:
             with zipfile.ZipFile(path) as zf:
@@ -599,11 +605,18 @@ def expand_inputs(path_text: str | Path, notes: list[str]) -> list[_Unit]:
         for info in infos:
             _check_expansion(f"{path}!{info.filename}", info.file_size, info.compress_size, declared=True)
         members = {i.filename: i.file_size for i in infos}
-        found = [(f"{path}!{m}", m.rsplit("/", 1)[-1], functools.partial(_read_member, path, m), members[m])
-                 for m in sorted(members)]
-        return _police_uk_units(found, notes, empty=(
-            f"{path}: zip holds no police.uk files named YYYY-MM-<force>-street.csv or"
-            " YYYY-MM-<force>-stop-and-search.csv; use a zip downloaded from data.police.uk"))
+        found = [
+            (f"{path}!{m}", m.rsplit("/", 1)[-1], functools.partial(_read_member, path, m), members[m])
+            for m in sorted(members)
+        ]
+        return _police_uk_units(
+            found,
+            notes,
+            empty=(
+                f"{path}: zip holds no police.uk files named YYYY-MM-<force>-street.csv or"
+                " YYYY-MM-<force>-stop-and-search.csv; use a zip downloaded from data.police.uk"
+            ),
+        )
     size = path.stat().st_size
     if size > settings.MAX_INPUT_TEXT_BYTES:
         raise InputFileError(_too_large(str(path), size))
@@ -612,16 +625,22 @@ def expand_inputs(path_text: str | Path, notes: list[str]) -> list[_Unit]:
 
 def _file_kind(path: Path) -> str:
     mode = path.stat().st_mode
-    for test, kind in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return kind
     return "not a file or folder"
 
 
 def _too_large(label: str, size: int) -> str:
-    return (f"{label}: expands to more than {settings.MAX_INPUT_TEXT_BYTES >> 20:,} MB of text"
-            f" ({size >> 20:,} MB or more); split it into smaller files (one month or force each)")
+    return (
+        f"{label}: expands to more than {settings.MAX_INPUT_TEXT_BYTES >> 20:,} MB of text"
+        f" ({size >> 20:,} MB or more); split it into smaller files (one month or force each)"
+    )
 
 
 def _check_expansion(label: str, expanded: int, compressed: int, *, declared: bool = False) -> None:
@@ -702,7 +721,7 @@ def _gunzip_bounded(unit: _Unit, raw: bytes) -> bytes:
         if not pending:
             if pos >= len(raw):
                 break
-            pending = view[pos:pos + _GUNZIP_IN_BYTES]
+            pending = view[pos : pos + _GUNZIP_IN_BYTES]
             pos += len(pending)
         out = stream.decompress(pending, _GUNZIP_OUT_BYTES)
         pending = stream.unconsumed_tail
@@ -748,9 +767,17 @@ def _header(data: bytes) -> list[str]:
     return [c.strip() for c in row]
 
 
-def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: bool, gz: bool,
-               on_invalid: Callable[[Any], str], encodings: tuple[str, ...] = ("utf8", "cp1252"),
-               newlines_in_values: bool = False) -> pa.Table:
+def _parse_csv(
+    unit: _Unit,
+    source: Any,
+    header: list[str],
+    *,
+    ignore_empty: bool,
+    gz: bool,
+    on_invalid: Callable[[Any], str],
+    encodings: tuple[str, ...] = ("utf8", "cp1252"),
+    newlines_in_values: bool = False,
+) -> pa.Table:
     """pyarrow parse with every column as text (null when empty); retries as cp1252 if not UTF-8.
 
     A text that is all ASCII (every police.uk file) is parsed as binary and viewed as UTF-8 text
@@ -765,18 +792,25 @@ def _parse_csv(unit: _Unit, source: Any, header: list[str], *, ignore_empty: boo
         try:
             table = pacsv.read_csv(
                 stream,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding,
-                                                 use_threads=len(source) > _CSV_THREADS_MIN_BYTES),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=ignore_empty,
-                                                 newlines_in_values=newlines_in_values),
+                read_options=pacsv.ReadOptions(
+                    column_names=names, skip_rows=1, encoding=encoding, use_threads=len(source) > _CSV_THREADS_MIN_BYTES
+                ),
+                parse_options=pacsv.ParseOptions(
+                    invalid_row_handler=on_invalid,
+                    ignore_empty_lines=ignore_empty,
+                    newlines_in_values=newlines_in_values,
+                ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.binary() if ascii_text else pa.string()),
-                    strings_can_be_null=True, null_values=[""],
+                    strings_can_be_null=True,
+                    null_values=[""],
                 ),
             )
             if ascii_text:
-                table = pa.table([pa.chunked_array([c.view(pa.string()) for c in col.chunks], pa.string())
-                                  for col in table.columns], names=names)
+                table = pa.table(
+                    [pa.chunked_array([c.view(pa.string()) for c in col.chunks], pa.string()) for col in table.columns],
+                    names=names,
+                )
             return table.rename_columns(header)
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc) and encoding == "utf8" and len(encodings) > 1:
@@ -801,9 +835,7 @@ def _has_line_breaks_in_values(data: bytes, table: pa.Table) -> bool:
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if table.num_rows + 1 == physical:
         return False
-    return any(
-        pc.any(pc.match_substring(col, "\n")).as_py() for col in table.columns if col.null_count < len(col)
-    )
+    return any(pc.any(pc.match_substring(col, "\n")).as_py() for col in table.columns if col.null_count < len(col))
 
 
 def _read_csv_rows(unit: _Unit, raw: bytes, header: list[str]) -> _RawTable:
@@ -830,8 +862,7 @@ def _read_csv_rows(unit: _Unit, raw: bytes, header: list[str]) -> _RawTable:
         return _RawTable(header, table, lines if keep is None else lines[keep], np.empty(0, np.int64), [], notes)
     # Rare path (malformed rows or line breaks in values): place the records on the bytes.
     invalid.clear()
-    table = _parse_csv(unit, data, header, ignore_empty=True, gz=False, on_invalid=on_invalid,
-                       newlines_in_values=True)
+    table = _parse_csv(unit, data, header, ignore_empty=True, gz=False, on_invalid=on_invalid, newlines_in_values=True)
     starts, ends, nfields, line = _records(unit, data)
     blank = ends == starts
     data_record = ~blank & (np.arange(len(starts)) > 0)
@@ -865,7 +896,7 @@ def _records(unit: _Unit, data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarr
     line = np.searchsorted(line_ends, starts) + 1
     if len(b) and inside[-1]:
         raise InputFileError(
-            f"{unit.path}: line {line[-1]}: a quote (\") opens a value that never closes, so the rest of"
+            f'{unit.path}: line {line[-1]}: a quote (") opens a value that never closes, so the rest of'
             " the file would be one value; fix the quoting of that line"
         )
     cr = (ends > starts) & (b[np.maximum(ends - 1, 0)] == 0x0D)
@@ -910,8 +941,10 @@ def _as_utf8(unit: _Unit, data: bytes) -> tuple[bytes, tuple[str, ...]]:
             out.append(text.decode("cp1252", errors="replace").encode("utf-8"))
     notes = ()
     if utf8:
-        notes = (f"{unit.path}: mixes encodings: {cp1252:,} line(s) are not UTF-8 and were read as"
-                 f" Windows-1252, {utf8:,} line(s) as UTF-8; check the accented letters of those rows",)
+        notes = (
+            f"{unit.path}: mixes encodings: {cp1252:,} line(s) are not UTF-8 and were read as"
+            f" Windows-1252, {utf8:,} line(s) as UTF-8; check the accented letters of those rows",
+        )
     return b"\n".join(out), notes
 
 
@@ -959,8 +992,9 @@ def _read_street_batch(units: Sequence[_Unit], texts: Sequence[bytes]) -> tuple[
 
     def parse(unit: _Unit, text: bytes) -> pa.Table:
         try:
-            return _parse_csv(unit, text, header, ignore_empty=False, gz=False, on_invalid=on_invalid,
-                              encodings=("utf8",))
+            return _parse_csv(
+                unit, text, header, ignore_empty=False, gz=False, on_invalid=on_invalid, encodings=("utf8",)
+            )
         except InputFileError as exc:
             raise _NotBatchable(str(exc)) from exc
 
@@ -1033,8 +1067,10 @@ def _read_xlsx(unit: _Unit, raw: bytes, sheet: str | None) -> _RawTable:
         raise InputFileError(f"{unit.path}: not a readable XLSX workbook ({exc}); re-save it in Excel") from exc
     notes: tuple[str, ...] = ()
     if sheet is None and len(names) > 1:
-        notes = (f"{unit.path}: read sheet {chosen!r}, the first of {len(names)} ({', '.join(names)});"
-                 " to read another, name it in the mapping: sheet = \"<name>\"",)
+        notes = (
+            f"{unit.path}: read sheet {chosen!r}, the first of {len(names)} ({', '.join(names)});"
+            ' to read another, name it in the mapping: sheet = "<name>"',
+        )
     if frame.empty:
         raise InputFileError(f"{unit.path}: sheet {chosen!r} of the workbook is empty; nothing to ingest")
     header = [str(c).strip() for c in frame.iloc[0].fillna("")]
@@ -1042,8 +1078,9 @@ def _read_xlsx(unit: _Unit, raw: bytes, sheet: str | None) -> _RawTable:
     lines = body.index.to_numpy(dtype=np.int64) + 1  # sheet rows are 1-based, header is row 1
     keep = body.notna().any(axis=1).to_numpy()
     body = body[keep]
-    table = pa.table({f"c{i}": pa.array(body.iloc[:, i].to_numpy(), pa.string(), from_pandas=True)
-                      for i in range(len(header))})
+    table = pa.table(
+        {f"c{i}": pa.array(body.iloc[:, i].to_numpy(), pa.string(), from_pandas=True) for i in range(len(header))}
+    )
     return _RawTable(header, table.rename_columns(header), lines[keep], np.empty(0, np.int64), [], notes)
 
 
@@ -1078,8 +1115,13 @@ class _Parsed:
 
 
 def _assemble(
-    paths: Sequence[str], raw: _RawTable, parsed: _Parsed, file_ids: Sequence[str], file_idx: np.ndarray,
-    *, key_columns: bool = True,
+    paths: Sequence[str],
+    raw: _RawTable,
+    parsed: _Parsed,
+    file_ids: Sequence[str],
+    file_idx: np.ndarray,
+    *,
+    key_columns: bool = True,
 ) -> tuple[pa.Table, pa.Table, np.ndarray, np.ndarray]:
     """Accepted and quarantined rows of one or more files read together.
 
@@ -1133,14 +1175,23 @@ def _assemble(
         schema.WEIGHT: pa.array(np.ones(len(ok_idx)) if parsed.weight is None else parsed.weight[ok_idx]),
         schema.LINE: pa.array(acc_lines, pa.int64()),
     }
-    for name in (schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.CRIME_ID,
-                 schema.OUTCOME, schema.CONTEXT, schema.OBJECT_OF_SEARCH):
+    for name in (
+        schema.LOCATION,
+        schema.LSOA_CODE,
+        schema.LSOA_NAME,
+        schema.CRIME_ID,
+        schema.OUTCOME,
+        schema.CONTEXT,
+        schema.OBJECT_OF_SEARCH,
+    ):
         arr = parsed.optional.get(name)
         arrays[name] = null_str if arr is None else col(arr)
     if key_columns:
         file_id_col = _per_file(file_ids, acc_file)
         arrays |= {
-            schema.INCIDENT_ID: pc.binary_join_element_wise(file_id_col, pc.cast(pa.array(acc_lines), pa.string()), ":"),
+            schema.INCIDENT_ID: pc.binary_join_element_wise(
+                file_id_col, pc.cast(pa.array(acc_lines), pa.string()), ":"
+            ),
             schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
             schema.FORCE: _per_file(parsed.file_forces, acc_file) if parsed.force is None else col(parsed.force),
             schema.MONTH: col(parsed.month),
@@ -1163,7 +1214,11 @@ def _assemble(
             parts: list[Any] = [schema.REASONS[code]]
             for i, name in enumerate(shown):
                 parts += [("; " if i == 0 else ", ") + f"{name}=", bad_table[name].take(pa.array(sel))]
-            joined = pc.binary_join_element_wise(*parts, "", null_handling="replace") if shown else pa.array([parts[0]] * len(sel))
+            joined = (
+                pc.binary_join_element_wise(*parts, "", null_handling="replace")
+                if shown
+                else pa.array([parts[0]] * len(sel))
+            )
             message[sel] = np.asarray(joined.to_pylist(), dtype=object)
         raw_json = bad_table.to_pandas().to_json(orient="records", lines=True, force_ascii=False)
         raws += raw_json.rstrip("\n").split("\n")
@@ -1248,8 +1303,9 @@ def _first_reason(checks: list[tuple[str, np.ndarray]], coords: _Coordinates) ->
 # --------------------------------------------------------------------------------------------------
 # Readers
 # --------------------------------------------------------------------------------------------------
-def _street(raw: _RawTable, names: Sequence[str], file_idx: np.ndarray, *,
-            points: _SnapPoints | None = None) -> _Parsed:
+def _street(
+    raw: _RawTable, names: Sequence[str], file_idx: np.ndarray, *, points: _SnapPoints | None = None
+) -> _Parsed:
     """Validate police.uk street rows of one or more files (``names``: base names; ``file_idx``: per row;
     ``points``: the run's projections, see :class:`_SnapPoints`)."""
     t, n = raw.table, raw.table.num_rows
@@ -1287,22 +1343,46 @@ def _street(raw: _RawTable, names: Sequence[str], file_idx: np.ndarray, *,
     reason, ok = _first_reason(checks, coords)
     coord_columns = ["Longitude", "Latitude"]
     opt = {
-        schema.LOCATION: t["Location"], schema.LSOA_CODE: t["LSOA code"], schema.LSOA_NAME: t["LSOA name"],
-        schema.CRIME_ID: t["Crime ID"], schema.OUTCOME: t["Last outcome category"], schema.CONTEXT: t["Context"],
+        schema.LOCATION: t["Location"],
+        schema.LSOA_CODE: t["LSOA code"],
+        schema.LSOA_NAME: t["LSOA name"],
+        schema.CRIME_ID: t["Crime ID"],
+        schema.OUTCOME: t["Last outcome category"],
+        schema.CONTEXT: t["Context"],
     }
     return _Parsed(
-        n=n, source=schema.SOURCE_STREET, force=force, month=month, crime_type=crime,
-        reason=reason, ok=ok, lon=coords.lon, lat=coords.lat, located=coords.located, east=coords.east,
+        n=n,
+        source=schema.SOURCE_STREET,
+        force=force,
+        month=month,
+        crime_type=crime,
+        reason=reason,
+        ok=ok,
+        lon=coords.lon,
+        lat=coords.lat,
+        located=coords.located,
+        east=coords.east,
         north=coords.north,
-        details={"bad_month": ["Month"], "month_outside_file": ["Month"], "unknown_crime_type": ["Crime type"],
-                 "missing_required": ["Falls within"], **{c: coord_columns for c in _COORD_REASONS}},
+        details={
+            "bad_month": ["Month"],
+            "month_outside_file": ["Month"],
+            "unknown_crime_type": ["Crime type"],
+            "missing_required": ["Falls within"],
+            **{c: coord_columns for c in _COORD_REASONS},
+        },
         optional=opt,  # chunked as parsed: a take or a slice reads them in place
-        file_forces=file_forces, file_months=file_months,
+        file_forces=file_forces,
+        file_months=file_months,
     )
 
 
-_COORD_REASONS = ("zero_coordinates", "non_numeric_coordinates", "half_coordinates",
-                  "swapped_coordinates", "out_of_country")
+_COORD_REASONS = (
+    "zero_coordinates",
+    "non_numeric_coordinates",
+    "half_coordinates",
+    "swapped_coordinates",
+    "out_of_country",
+)
 
 
 def _local_times(utc: pd.Series, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -1318,8 +1398,9 @@ def _local_times(utc: pd.Series, timezone: str) -> tuple[pa.Array, pa.Array, pa.
 def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     t, n = raw.table, raw.table.num_rows
     date_text = pc.utf8_trim_whitespace(_text(t["Date"]))
-    utc = pd.to_datetime(pd.Series(date_text.to_numpy(zero_copy_only=False)), format="ISO8601",
-                         utc=True, errors="coerce")
+    utc = pd.to_datetime(
+        pd.Series(date_text.to_numpy(zero_copy_only=False)), format="ISO8601", utc=True, errors="coerce"
+    )
     month, day, at = _local_times(utc, "Europe/London")
     name_month = file_month(unit.name)
     if name_month is not None:  # the published month, whatever the row's own date says
@@ -1337,15 +1418,26 @@ def _stop_search(unit: _Unit, raw: _RawTable) -> _Parsed:
     reason, ok = _first_reason(checks, coords)
     coord_columns = ["Latitude", "Longitude"]
     return _Parsed(
-        n=n, source=schema.SOURCE_STOP_SEARCH,
+        n=n,
+        source=schema.SOURCE_STOP_SEARCH,
         force=pa.repeat(pa.scalar(name_force, pa.string()), n),
-        month=month, crime_type=pa.repeat(pa.scalar(schema.STOP_AND_SEARCH_TYPE, pa.string()), n),
-        reason=reason, ok=ok, lon=coords.lon, lat=coords.lat, located=coords.located, east=coords.east,
+        month=month,
+        crime_type=pa.repeat(pa.scalar(schema.STOP_AND_SEARCH_TYPE, pa.string()), n),
+        reason=reason,
+        ok=ok,
+        lon=coords.lon,
+        lat=coords.lat,
+        located=coords.located,
+        east=coords.east,
         north=coords.north,
         details={"missing_required": ["Date"], "bad_date": ["Date"], **{c: coord_columns for c in _COORD_REASONS}},
-        occurred_date=day, occurred_at=at,
-        optional={schema.OUTCOME: t["Outcome"].combine_chunks(), schema.CONTEXT: t["Type"].combine_chunks(),
-                  schema.OBJECT_OF_SEARCH: t["Object of search"].combine_chunks()},
+        occurred_date=day,
+        occurred_at=at,
+        optional={
+            schema.OUTCOME: t["Outcome"].combine_chunks(),
+            schema.CONTEXT: t["Type"].combine_chunks(),
+            schema.OBJECT_OF_SEARCH: t["Object of search"].combine_chunks(),
+        },
     )
 
 
@@ -1365,6 +1457,7 @@ def _local_to_utc(local: pd.Series, timezone: str) -> pd.Series:
 
 def _window(text: Callable[[str], pa.Array], mapping: ColumnMapping, n: int) -> tuple[pa.Array, pa.Array, np.ndarray]:
     """The from/to window columns as UTC arrays (null unless both are given) and the rows whose window is bad."""
+
     def parsed(column: str | None) -> tuple[pd.Series, np.ndarray]:
         if column is None:
             return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]"), np.ones(n, bool)
@@ -1469,12 +1562,25 @@ def _partner(unit: _Unit, raw: _RawTable, mapping: ColumnMapping) -> _Parsed:
     for code in _COORD_REASONS:
         details[code] = [mapping.x_column, mapping.y_column]
     return _Parsed(
-        n=n, source=mapping.source, force=pa.repeat(pa.scalar(mapping.force, pa.string()), n),
-        month=month, crime_type=cat, reason=reason, ok=ok, lon=coords.lon, lat=coords.lat, located=coords.located,
-        east=coords.east, north=coords.north,
+        n=n,
+        source=mapping.source,
+        force=pa.repeat(pa.scalar(mapping.force, pa.string()), n),
+        month=month,
+        crime_type=cat,
+        reason=reason,
+        ok=ok,
+        lon=coords.lon,
+        lat=coords.lat,
+        located=coords.located,
+        east=coords.east,
+        north=coords.north,
         details=details,
-        occurred_date=day, occurred_at=at, optional=optional, weight=weight,
-        occurred_from=window_from, occurred_to=window_to,
+        occurred_date=day,
+        occurred_at=at,
+        optional=optional,
+        weight=weight,
+        occurred_from=window_from,
+        occurred_to=window_to,
     )
 
 
@@ -1506,8 +1612,12 @@ def _parse_unit(unit: _Unit, raw_bytes: bytes, mapping: ColumnMapping | None) ->
     if layout is not None:
         raw = _read_csv_rows(unit, raw_bytes, header)
         if tuple(header) != layout:  # saved again from a spreadsheet with the columns moved: by name
-            raw = dataclasses.replace(raw, header=list(layout), table=raw.table.select(list(layout)), notes=(
-                *raw.notes, f"{unit.path}: columns are in another order than data.police.uk's; read by name"))
+            raw = dataclasses.replace(
+                raw,
+                header=list(layout),
+                table=raw.table.select(list(layout)),
+                notes=(*raw.notes, f"{unit.path}: columns are in another order than data.police.uk's; read by name"),
+            )
         if layout == schema.POLICE_UK_STREET_HEADER:
             return raw, _street(raw, [unit.name], np.zeros(raw.table.num_rows, np.int64))
         return raw, _stop_search(unit, raw)
@@ -1593,8 +1703,9 @@ def ingest_paths(
     units = [u for p in paths for u in expand_inputs(p, notes)]
 
     def prepared(txn: StoreTransaction) -> Iterator[_Staged | Exception]:
-        prepare = functools.partial(_prepare_batch, known=txn.known_file, mapping=mapping, encode=True,
-                                    points=_SnapPoints())
+        prepare = functools.partial(
+            _prepare_batch, known=txn.known_file, mapping=mapping, encode=True, points=_SnapPoints()
+        )
         for item in itertools.chain.from_iterable(_in_order(prepare, _batches(units))):
             yield item if isinstance(item, Exception) else item.staged
 
@@ -1654,19 +1765,37 @@ def write_inputs(
                 reports.append(FileReport(item.path, 0, 0, 0, 0, {}, status=SKIPPED_STATUS, file_id=file_id))
             else:
                 entry = {
-                    "file_id": file_id, "path": item.path, "sha256": item.sha, "size": item.size,
-                    "source": item.source, "forces": list(item.forces), "months": list(item.months),
-                    "rows_read": item.rows_read, "accepted": item.accepted, "unlocated": item.unlocated,
-                    "quarantined": item.quarantined, "reasons": item.reasons,
+                    "file_id": file_id,
+                    "path": item.path,
+                    "sha256": item.sha,
+                    "size": item.size,
+                    "source": item.source,
+                    "forces": list(item.forces),
+                    "months": list(item.months),
+                    "rows_read": item.rows_read,
+                    "accepted": item.accepted,
+                    "unlocated": item.unlocated,
+                    "quarantined": item.quarantined,
+                    "reasons": item.reasons,
                     "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "mapping": mapping.to_dict() if mapping is not None and item.source == mapping.source else None,
                 }
                 superseded = txn.stage_encoded(entry, item.encoded)
-                reports.append(FileReport(
-                    item.path, item.rows_read, item.accepted, item.unlocated, item.quarantined,
-                    item.reasons, file_id=file_id, source=item.source, forces=item.forces,
-                    months=item.months, superseded=tuple(superseded),
-                ))
+                reports.append(
+                    FileReport(
+                        item.path,
+                        item.rows_read,
+                        item.accepted,
+                        item.unlocated,
+                        item.quarantined,
+                        item.reasons,
+                        file_id=file_id,
+                        source=item.source,
+                        forces=item.forces,
+                        months=item.months,
+                        superseded=tuple(superseded),
+                    )
+                )
             if progress is not None:
                 progress(done, n_inputs, item.path)
         report = IngestReport(tuple(reports), str(store_dir), tuple(notes))
@@ -1689,7 +1818,10 @@ class _Prepared:
 
 
 def _prepare(
-    unit: _Unit, *, known: Callable[[str], str | None], mapping: ColumnMapping | None,
+    unit: _Unit,
+    *,
+    known: Callable[[str], str | None],
+    mapping: ColumnMapping | None,
     encode: bool = False,
 ) -> _Prepared:
     """Read, hash, parse and validate one input (thread-safe: touches no store file)."""
@@ -1700,8 +1832,12 @@ def _prepare(
 
 
 def _prepare_batch(
-    units: Sequence[_Unit], *, known: Callable[[str], str | None], mapping: ColumnMapping | None,
-    encode: bool = False, points: _SnapPoints | None = None,
+    units: Sequence[_Unit],
+    *,
+    known: Callable[[str], str | None],
+    mapping: ColumnMapping | None,
+    encode: bool = False,
+    points: _SnapPoints | None = None,
 ) -> list[_Prepared | Exception]:
     """Read, hash, parse and validate several inputs (thread-safe: touches no store file).
 
@@ -1741,7 +1877,7 @@ def _prepare_batch(
                     results[pos] = _prepare_alone(units[pos], raw_bytes, sha, mapping, encode=encode)
                 except Exception as exc:
                     results[pos] = exc
-                    del results[pos + 1:]
+                    del results[pos + 1 :]
                     break
         else:
             parsed = _street(raw, [u.name for u in batch], file_idx, points=points)
@@ -1759,15 +1895,24 @@ def _read_unit(unit: _Unit) -> bytes:
         raise InputFileError(f"{unit.path}: cannot be read ({exc}); download it again") from exc
 
 
-def _prepare_alone(unit: _Unit, raw_bytes: bytes, sha: str, mapping: ColumnMapping | None, *,
-                   encode: bool) -> _Prepared:
+def _prepare_alone(
+    unit: _Unit, raw_bytes: bytes, sha: str, mapping: ColumnMapping | None, *, encode: bool
+) -> _Prepared:
     """One input read and validated on its own (partner, stop-and-search, or an unusual street file)."""
     raw, parsed = _parse_unit(unit, raw_bytes, mapping)
     return _split([unit], [sha], [len(raw_bytes)], raw, parsed, np.zeros(parsed.n, np.int64), encode=encode)[0]
 
 
-def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], raw: _RawTable, parsed: _Parsed,
-           file_idx: np.ndarray, *, encode: bool) -> list[_Prepared]:
+def _split(
+    units: Sequence[_Unit],
+    shas: Sequence[str],
+    sizes: Sequence[int],
+    raw: _RawTable,
+    parsed: _Parsed,
+    file_idx: np.ndarray,
+    *,
+    encode: bool,
+) -> list[_Prepared]:
     """Accepted and quarantined rows of files read together, split back into one result per file.
 
     Rows are in file order, so each file's rows are a zero-copy slice; counts, reasons, forces and
@@ -1792,10 +1937,16 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         counts = np.bincount(q_file * len(names) + codes, minlength=k * len(names)).reshape(k, len(names))
         for i in np.flatnonzero(n_q):  # files with quarantined rows only
             reasons[i] = {str(names[c]): int(counts[i, c]) for c in np.argsort(names) if counts[i, c]}
-    forces = (_one_per_file(parsed.file_forces, n_acc) if parsed.file_forces is not None
-              else _distinct_per_file(accepted[schema.FORCE], acc_file, k))
-    months = (_one_per_file(parsed.file_months, n_acc) if parsed.file_months is not None
-              else _distinct_per_file(accepted[schema.MONTH], acc_file, k))
+    forces = (
+        _one_per_file(parsed.file_forces, n_acc)
+        if parsed.file_forces is not None
+        else _distinct_per_file(accepted[schema.FORCE], acc_file, k)
+    )
+    months = (
+        _one_per_file(parsed.file_months, n_acc)
+        if parsed.file_months is not None
+        else _distinct_per_file(accepted[schema.MONTH], acc_file, k)
+    )
     out = []
     for i, unit in enumerate(units):
         acc = accepted.slice(acc_start[i], n_acc[i])
@@ -1803,9 +1954,18 @@ def _split(units: Sequence[_Unit], shas: Sequence[str], sizes: Sequence[int], ra
         # a monthly police.uk file is one (source, force, month) part: no need to split it again
         key = part_key(parsed.source, forces[i], months[i])
         staged = _Staged(
-            unit.path, shas[i], sizes[i], encode_parts(acc, quar, key=key) if encode else None, parsed.source,
-            rows_read=int(n_acc[i] + n_q[i]), accepted=int(n_acc[i]), quarantined=int(n_q[i]),
-            unlocated=int(unlocated[i]), reasons=reasons[i], forces=forces[i], months=months[i],
+            unit.path,
+            shas[i],
+            sizes[i],
+            encode_parts(acc, quar, key=key) if encode else None,
+            parsed.source,
+            rows_read=int(n_acc[i] + n_q[i]),
+            accepted=int(n_acc[i]),
+            quarantined=int(n_q[i]),
+            unlocated=int(unlocated[i]),
+            reasons=reasons[i],
+            forces=forces[i],
+            months=months[i],
             notes=raw.notes,
         )
         out.append(_Prepared(staged, acc, quar))
@@ -1825,8 +1985,9 @@ def _distinct_per_file(values: pa.Array, file_idx: np.ndarray, k: int) -> list[t
         values = values.combine_chunks()
     encoded = pc.dictionary_encode(values)
     names = encoded.dictionary.to_pylist()
-    seen = np.bincount(file_idx * len(names) + encoded.indices.to_numpy(zero_copy_only=False),
-                       minlength=k * len(names)).reshape(k, len(names))
+    seen = np.bincount(
+        file_idx * len(names) + encoded.indices.to_numpy(zero_copy_only=False), minlength=k * len(names)
+    ).reshape(k, len(names))
     return [tuple(sorted(names[c] for c in np.flatnonzero(row))) for row in seen]
 
 
@@ -1936,8 +2097,9 @@ def _prepare_files(units: Sequence[Any], *, mapping: Any, known: frozenset[str])
     sent back (``_Prepared.staged``: counts and Parquet bytes), or a file's error, raised by the
     writer when the file's turn comes.
     """
-    prepared = _prepare_batch(units, known=lambda sha: sha if sha in known else None, mapping=mapping,
-                              encode=True, points=_snap_points())
+    prepared = _prepare_batch(
+        units, known=lambda sha: sha if sha in known else None, mapping=mapping, encode=True, points=_snap_points()
+    )
     return [item if isinstance(item, Exception) else item.staged for item in prepared]
 
 
@@ -1998,5 +2160,4 @@ def ingest_paths_dask(
             cluster.ordered(client, _prepare_files, _batches(units), ahead=ahead, mapping=mapping, known=known)
         )
 
-    return write_inputs(store_dir, prepared, n_inputs=len(units), notes=notes, mapping=mapping,
-                        progress=progress)
+    return write_inputs(store_dir, prepared, n_inputs=len(units), notes=notes, mapping=mapping, progress=progress)

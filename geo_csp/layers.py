@@ -93,8 +93,7 @@ def _numeric(table: pd.DataFrame, col: str, path: Path, what: str, *, required: 
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise LayerError(
-            f"{what} file {path}, line {i + 2}: {col!r} is {raw.iloc[i]!r}, not a number; "
-            f"fix or remove that row"
+            f"{what} file {path}, line {i + 2}: {col!r} is {raw.iloc[i]!r}, not a number; fix or remove that row"
         )
     return values
 
@@ -120,7 +119,10 @@ def _points_from_table(table: pd.DataFrame, path: Path, what: str) -> gpd.GeoSer
             lon = _numeric(table, x_col, path, what, required=True)
             lat = _numeric(table, y_col, path, what, required=True)
             out = ~(
-                (lon >= EW_LON_RANGE[0]) & (lon <= EW_LON_RANGE[1]) & (lat >= EW_LAT_RANGE[0]) & (lat <= EW_LAT_RANGE[1])
+                (lon >= EW_LON_RANGE[0])
+                & (lon <= EW_LON_RANGE[1])
+                & (lat >= EW_LAT_RANGE[0])
+                & (lat <= EW_LAT_RANGE[1])
             )
             if out.any():
                 i = int(np.flatnonzero(out)[0])
@@ -142,9 +144,7 @@ def _read_vector(path: Path, what: str, *, geom_types: tuple[str, ...], layer: s
     try:
         frame = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise LayerError(
-            f"cannot read {what} file {path}: {exc}; give a GeoJSON, GeoPackage or KML file"
-        ) from exc
+        raise LayerError(f"cannot read {what} file {path}: {exc}; give a GeoJSON, GeoPackage or KML file") from exc
     if frame.crs is None:
         raise LayerError(f"{what} file {path} has no CRS; save it with one (EPSG:27700 or EPSG:4326)")
     missing = frame.geometry.isna() | frame.geometry.is_empty
@@ -165,9 +165,7 @@ def _read_vector(path: Path, what: str, *, geom_types: tuple[str, ...], layer: s
     return frame
 
 
-def _assemble(
-    fixed: dict[str, object], rest: pd.DataFrame, geometry: gpd.GeoSeries | np.ndarray
-) -> gpd.GeoDataFrame:
+def _assemble(fixed: dict[str, object], rest: pd.DataFrame, geometry: gpd.GeoSeries | np.ndarray) -> gpd.GeoDataFrame:
     """Fixed columns first, the file's other attribute columns after, then the geometry."""
     extra = rest.drop(columns=[c for c in rest.columns if c in fixed or c == "geometry"], errors="ignore")
     data = {k: np.asarray(v) if not isinstance(v, pd.Series) else v.to_numpy() for k, v in fixed.items()}
@@ -420,7 +418,11 @@ def read_routes(path: Path | str, *, layer: str | None = None) -> gpd.GeoDataFra
     ids = _identifiers(table, ("route_id", "id"), "route-")
     partners_col = _find_col(table.columns, "partners", "partner", "agencies")
     partners = (
-        table[partners_col].astype("string").fillna("").str.replace(r"\s*[;,]\s*", "; ", regex=True).to_numpy(dtype=object)
+        table[partners_col]
+        .astype("string")
+        .fillna("")
+        .str.replace(r"\s*[;,]\s*", "; ", regex=True)
+        .to_numpy(dtype=object)
         if partners_col
         else np.full(len(table), "", dtype=object)
     )

@@ -142,24 +142,21 @@ class ColumnMapping:
             if not _NAME_RE.match(value):
                 raise MappingError(
                     f"mapping key `{key}` = {value!r} must be lower case letters, digits, '_' or '-'"
-                    " (e.g. \"council_asb\")"
+                    ' (e.g. "council_asb")'
                 )
         if self.source in (schema.SOURCE_STREET, schema.SOURCE_STOP_SEARCH):
             raise MappingError(
                 f"mapping key `source` = {self.source!r} is reserved for police.uk files;"
-                " choose another name such as \"council_asb\""
+                ' choose another name such as "council_asb"'
             )
         if self.time_kind not in ("date", "datetime", "month"):
             raise MappingError(f"time_kind must be date, datetime or month, not {self.time_kind!r}")
         if (self.category_column is None) == (self.category_value is None):
             raise MappingError(
-                "mapping [columns] needs exactly one of `category` (a column) or `category_value`"
-                " (a constant category)"
+                "mapping [columns] needs exactly one of `category` (a column) or `category_value` (a constant category)"
             )
         if self.to_column is not None and self.from_column is None:
-            raise MappingError(
-                "mapping [columns] key `datetime_to` needs `datetime_from` (the start of the window)"
-            )
+            raise MappingError("mapping [columns] key `datetime_to` needs `datetime_from` (the start of the window)")
         if self.clock_column is not None and self.time_kind != "date":
             raise MappingError(
                 "mapping [columns] key `time` is only allowed with `date`; with `datetime` the"
@@ -169,8 +166,7 @@ class ColumnMapping:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise MappingError(
-                f"mapping key `timezone` = {self.timezone!r} is not an IANA time zone;"
-                " use e.g. \"Europe/London\""
+                f'mapping key `timezone` = {self.timezone!r} is not an IANA time zone; use e.g. "Europe/London"'
             ) from exc
 
     @property
@@ -229,15 +225,13 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
         )
     source = _str_key(data, "source", "")
     if source is None:
-        raise MappingError(f"{origin}: missing key `source` (e.g. source = \"council_asb\")")
+        raise MappingError(f'{origin}: missing key `source` (e.g. source = "council_asb")')
     columns = data.get("columns")
     if not isinstance(columns, dict):
         raise MappingError(f"{origin}: missing table [columns] naming the data columns")
     unknown = sorted(set(columns) - _COLUMN_KEYS)
     if unknown:
-        raise MappingError(
-            f"{origin}: unknown key(s) {unknown} in [columns]; allowed: {sorted(_COLUMN_KEYS)}"
-        )
+        raise MappingError(f"{origin}: unknown key(s) {unknown} in [columns]; allowed: {sorted(_COLUMN_KEYS)}")
     col = {k: _str_key(columns, k, "columns.") for k in _COLUMN_KEYS}
     given = [k for k in ("date", "datetime", "month") if col[k] is not None]
     window_start = not given and col["datetime_from"] is not None
@@ -254,12 +248,10 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
             f" `northing` (EPSG:27700), got {lonlat + en or 'none'}"
         )
     categories = data.get("categories", {})
-    if not isinstance(categories, dict) or not all(
-        isinstance(v, str) for v in categories.values()
-    ):
+    if not isinstance(categories, dict) or not all(isinstance(v, str) for v in categories.values()):
         raise MappingError(
             f"{origin}: [categories] must map partner category text to store category text,"
-            " e.g. \"Noise nuisance\" = \"Anti-social behaviour\""
+            ' e.g. "Noise nuisance" = "Anti-social behaviour"'
         )
     kind = given[0] if given else "datetime"
     date_format = col["date_format"] or "iso"
@@ -317,6 +309,6 @@ def load_mapping(path: str | Path) -> ColumnMapping:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(
-            f"mapping file {path} is not valid TOML ({exc}); quote strings and use key = \"value\""
+            f'mapping file {path} is not valid TOML ({exc}); quote strings and use key = "value"'
         ) from exc
     return mapping_from_dict(data, origin=str(path))

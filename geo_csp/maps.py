@@ -109,8 +109,10 @@ STOP_CLASS: Final = "geo-csp-stop"
 #: Column of signed differences that :func:`hotspot_map` colours on a diverging scale (the change view).
 CHANGE_COLUMN: Final = "n_change"
 #: What the offline map says about itself.
-OFFLINE_NOTE: Final = ("Offline map: no street tiles are loaded. Places, wards and streets are named from "
-                       "this store's own data; zoom in for street names.")
+OFFLINE_NOTE: Final = (
+    "Offline map: no street tiles are loaded. Places, wards and streets are named from "
+    "this store's own data; zoom in for street names."
+)
 #: Street names appear from this zoom level (the borough fits at about 12).
 STREET_NAMES_FROM_ZOOM: Final = 14
 _SEQUENTIAL: Final = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
@@ -252,10 +254,15 @@ def change_colours(values: pd.Series) -> tuple[pd.Series, list[tuple[str, str]]]
     edges = np.array([-np.inf, -b, -a, -0.5, 0.5, a, b, np.inf])
     palette = np.array([*_DOWN, _NONE_COLOUR, *_UP], dtype=object)
     k = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, 6)
-    legend = [(f"Down {b:,.0f} or more", _DOWN[0]), (f"Down {a:,.0f} to {b - 1:,.0f}", _DOWN[1]),
-              (f"Down 1 to {a - 1:,.0f}" if a > 1 else "Down 1", _DOWN[2]), ("No change", _NONE_COLOUR),
-              (f"Up 1 to {a - 1:,.0f}" if a > 1 else "Up 1", _UP[0]), (f"Up {a:,.0f} to {b - 1:,.0f}", _UP[1]),
-              (f"Up {b:,.0f} or more", _UP[2])]
+    legend = [
+        (f"Down {b:,.0f} or more", _DOWN[0]),
+        (f"Down {a:,.0f} to {b - 1:,.0f}", _DOWN[1]),
+        (f"Down 1 to {a - 1:,.0f}" if a > 1 else "Down 1", _DOWN[2]),
+        ("No change", _NONE_COLOUR),
+        (f"Up 1 to {a - 1:,.0f}" if a > 1 else "Up 1", _UP[0]),
+        (f"Up {a:,.0f} to {b - 1:,.0f}", _UP[1]),
+        (f"Up {b:,.0f} or more", _UP[2]),
+    ]
     used = sorted(set(k.tolist()))
     return pd.Series(palette[k], index=values.index), [legend[i] for i in used]
 
@@ -274,13 +281,23 @@ def _to_display(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     if frame.crs != settings.WORKING_CRS:
         return frame.to_crs(settings.DISPLAY_CRS)
     to_lonlat = _working_to_display()
-    moved = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
+    moved = shapely.transform(
+        frame.geometry.to_numpy(), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))
+    )
     return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=settings.DISPLAY_CRS))
 
 
 #: Decimal places of the numbers tooltips show (people's rounding; the browser adds thousands separators).
-_TOOLTIP_DECIMALS: Final = {schema.N: 0, schema.HARM: 0, schema.GI_Z: 1, schema.RATE_PER_1000: 1,
-                            "share_of_crime": 1, CHANGE_COLUMN: 0, "n_this": 0, "n_before": 0}
+_TOOLTIP_DECIMALS: Final = {
+    schema.N: 0,
+    schema.HARM: 0,
+    schema.GI_Z: 1,
+    schema.RATE_PER_1000: 1,
+    "share_of_crime": 1,
+    CHANGE_COLUMN: 0,
+    "n_this": 0,
+    "n_before": 0,
+}
 
 
 def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame:
@@ -394,8 +411,11 @@ def base_map(
             position="top: 10px; left: 50px;",
         ).add_to(m)
     if basemap is None:
-        _HtmlOverlay(html.escape(OFFLINE_NOTE), css_class="geo-csp-offline",
-                     position=f"top: {46 if synthetic else 10}px; left: 50px;").add_to(m)
+        _HtmlOverlay(
+            html.escape(OFFLINE_NOTE),
+            css_class="geo-csp-offline",
+            position=f"top: {46 if synthetic else 10}px; left: 50px;",
+        ).add_to(m)
     return m
 
 
@@ -468,7 +488,8 @@ def street_labels(incidents: pd.DataFrame, *, max_streets: int = 400) -> gpd.Geo
     streets = grouped[[schema.EASTING, schema.NORTHING]].median().assign(n=grouped.size())
     streets = streets.sort_values("n", ascending=False, kind="mergesort").head(max_streets).reset_index()
     return gpd.GeoDataFrame(
-        streets[["name", "n"]], geometry=gpd.points_from_xy(streets[schema.EASTING], streets[schema.NORTHING]),
+        streets[["name", "n"]],
+        geometry=gpd.points_from_xy(streets[schema.EASTING], streets[schema.NORTHING]),
         crs=settings.WORKING_CRS,
     )
 
@@ -495,15 +516,26 @@ def add_names(
         points = shown.geometry.representative_point()
         text = shown[col].astype("string").fillna("")
         ok = (text != "") & ~text.isin(list(skip))
-        parts.append(pd.DataFrame({"x": points.x[ok].round(DISPLAY_DECIMALS), "y": points.y[ok].round(DISPLAY_DECIMALS),
-                                   "t": text[ok].map(html.escape), "k": kind}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "x": points.x[ok].round(DISPLAY_DECIMALS),
+                    "y": points.y[ok].round(DISPLAY_DECIMALS),
+                    "t": text[ok].map(html.escape),
+                    "k": kind,
+                }
+            )
+        )
     if not parts:
         return m
     names = pd.concat(parts, ignore_index=True)
-    data = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"t": t, "k": k}, "geometry": {"type": "Point", "coordinates": [x, y]}}
-        for x, y, t, k in zip(names["x"], names["y"], names["t"], names["k"], strict=True)
-    ]}
+    data = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"t": t, "k": k}, "geometry": {"type": "Point", "coordinates": [x, y]}}
+            for x, y, t, k in zip(names["x"], names["y"], names["t"], names["k"], strict=True)
+        ],
+    }
     group = folium.FeatureGroup(name="Place, ward and street names", show=True)
     _Names(data).add_to(group)
     group.add_to(m)
@@ -532,7 +564,9 @@ def add_route(
     Returns ``m``."""
     group = folium.FeatureGroup(name="Walkabout stops", show=True)
     to_lonlat = _working_to_display()
-    lon, lat = to_lonlat.transform(stops["easting"].to_numpy(dtype="float64"), stops["northing"].to_numpy(dtype="float64"))
+    lon, lat = to_lonlat.transform(
+        stops["easting"].to_numpy(dtype="float64"), stops["northing"].to_numpy(dtype="float64")
+    )
     for x, y, order, name in zip(lon, lat, stops["order"], stops["name"].astype(str), strict=True):
         folium.Marker(
             [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
@@ -543,8 +577,9 @@ def add_route(
         point = _to_display(hub, "hub").geometry.iloc[0]
         folium.Marker(
             [round(point.y, DISPLAY_DECIMALS), round(point.x, DISPLAY_DECIMALS)],
-            icon=folium.DivIcon(html="<div>Start / finish</div>", icon_size=(1, 1),
-                                class_name=f"{STOP_CLASS} {STOP_CLASS}-hub"),
+            icon=folium.DivIcon(
+                html="<div>Start / finish</div>", icon_size=(1, 1), class_name=f"{STOP_CLASS} {STOP_CLASS}-hub"
+            ),
         ).add_to(group)
     group.add_to(m)
     _layer_control_last(m)
@@ -554,36 +589,65 @@ def add_route(
         bounds.append(np.array([lon.min(), lat.min(), lon.max(), lat.max()]))
     if bounds:
         b = np.vstack(bounds)
-        m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],
-                     padding_top_left=(30, 30), padding_bottom_right=(30 + _LEGEND_WIDTH_PX, 30))
+        m.fit_bounds(
+            [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],
+            padding_top_left=(30, 30),
+            padding_bottom_right=(30 + _LEGEND_WIDTH_PX, 30),
+        )
     return m
 
 
 #: How each partner layer is drawn, by the first word of its name: style of polygons and lines,
 #: legend symbol (``"fill"``, ``"line"``, ``"outline"``, ``"dot"``) and the columns its tooltip shows.
 _LAYER_STYLES: Final[dict[str, dict]] = {
-    "operations": {"style": {"weight": 2.5, "dashArray": "8 5", "fillOpacity": 0.08}, "symbol": "outline",
-                   "tooltip": ("name", "type", "start_date", "end_date")},
-    "cctv": {"style": {"weight": 1.5, "fillOpacity": 0.45}, "symbol": "fill",
-             "tooltip": ("camera_id", "name", "range_m")},
+    "operations": {
+        "style": {"weight": 2.5, "dashArray": "8 5", "fillOpacity": 0.08},
+        "symbol": "outline",
+        "tooltip": ("name", "type", "start_date", "end_date"),
+    },
+    "cctv": {
+        "style": {"weight": 1.5, "fillOpacity": 0.45},
+        "symbol": "fill",
+        "tooltip": ("camera_id", "name", "range_m"),
+    },
     "routes": {"style": {"weight": 4, "opacity": 0.9}, "symbol": "line", "tooltip": ("name", "date", "partners")},
-    "walkabout": {"style": {"weight": 5, "opacity": 0.95}, "symbol": "line",
-                  "tooltip": ("name", "label", "description")},
+    "walkabout": {
+        "style": {"weight": 5, "opacity": 0.95},
+        "symbol": "line",
+        "tooltip": ("name", "label", "description"),
+    },
     "hubs": {"style": {}, "symbol": "dot", "tooltip": ("name", "kind")},
 }
-_DEFAULT_LAYER_STYLE: Final = {"style": {"weight": 3, "fillOpacity": 0.15}, "symbol": "outline",
-                               "tooltip": ("name", "label", "description", "kind")}
+_DEFAULT_LAYER_STYLE: Final = {
+    "style": {"weight": 3, "fillOpacity": 0.15},
+    "symbol": "outline",
+    "tooltip": ("name", "label", "description", "kind"),
+}
 #: Drawing order of partner layers (later is on top); unknown layers go before the hubs.
 _LAYER_ORDER: Final = ("operations", "cctv", "routes", "walkabout")
 
 
 #: On-screen names of the partner layers (layer control and legend), by the layer names of :mod:`geo_csp.layers`.
-LAYER_LABELS: Final = {"cctv": "CCTV camera views", "routes": "Recorded walkabouts", "operations": "Operations",
-                       "hubs": "Community hubs", "walkabout": "Planned walkabout route"}
-_LAYER_TOOLTIP_LABELS: Final = {"name": "Name", "type": "Type", "start_date": "From", "end_date": "To",
-                                "camera_id": "Camera", "range_m": "Range (m)", "date": "Date",
-                                "partners": "Partners", "kind": "Kind", "label": "Label",
-                                "description": "Description"}
+LAYER_LABELS: Final = {
+    "cctv": "CCTV camera views",
+    "routes": "Recorded walkabouts",
+    "operations": "Operations",
+    "hubs": "Community hubs",
+    "walkabout": "Planned walkabout route",
+}
+_LAYER_TOOLTIP_LABELS: Final = {
+    "name": "Name",
+    "type": "Type",
+    "start_date": "From",
+    "end_date": "To",
+    "camera_id": "Camera",
+    "range_m": "Range (m)",
+    "date": "Date",
+    "partners": "Partners",
+    "kind": "Kind",
+    "label": "Label",
+    "description": "Description",
+}
 
 
 def _layer_label(name: str) -> str:
@@ -612,15 +676,18 @@ def borough_wide(operations: gpd.GeoDataFrame, *, extent_m2: float | None = None
 
 def _borough_wide_note(operations: gpd.GeoDataFrame) -> str:
     """'Avro (day of action): 16 Mar 23, 20 Jul 23' lines for the legend, one per operation name and type."""
+
     def column(name: str, default: object) -> object:
         return operations[name].to_numpy() if name in operations.columns else default
 
-    rows = pd.DataFrame({
-        "name": pd.Series(column("name", "operation"), index=operations.index).astype(str).to_numpy(),
-        "type": pd.Series(column("type", ""), index=operations.index).astype("string").fillna("").to_numpy(),
-        "start": pd.to_datetime(pd.Series(column("start_date", pd.NaT), index=operations.index), errors="coerce"),
-        "end": pd.to_datetime(pd.Series(column("end_date", pd.NaT), index=operations.index), errors="coerce"),
-    }).sort_values("start")
+    rows = pd.DataFrame(
+        {
+            "name": pd.Series(column("name", "operation"), index=operations.index).astype(str).to_numpy(),
+            "type": pd.Series(column("type", ""), index=operations.index).astype("string").fillna("").to_numpy(),
+            "start": pd.to_datetime(pd.Series(column("start_date", pd.NaT), index=operations.index), errors="coerce"),
+            "end": pd.to_datetime(pd.Series(column("end_date", pd.NaT), index=operations.index), errors="coerce"),
+        }
+    ).sort_values("start")
     lines = []
     for (name, kind), group in rows.groupby(["name", "type"], sort=False):
         dates = [
@@ -668,19 +735,32 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
     label_cols = [c for c in spec["tooltip"] if c in shown.columns][:4]
     data = _json_safe(shown, label_cols)
     css = f"{LAYER_CLASS_PREFIX}{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
-    group = folium.FeatureGroup(name=html.escape(_layer_label(name)), show=show)  # the layer control shows names as HTML
+    group = folium.FeatureGroup(
+        name=html.escape(_layer_label(name)), show=show
+    )  # the layer control shows names as HTML
     if len(data):
-        style = {"color": colour, "fillColor": colour, "weight": 3, "fillOpacity": 0.15, **spec["style"], "className": css}
+        style = {
+            "color": colour,
+            "fillColor": colour,
+            "weight": 3,
+            "fillOpacity": 0.15,
+            **spec["style"],
+            "className": css,
+        }
         if spec["symbol"] == "dot":  # points: a solid dot with a white ring, readable on any fill
             style.update(color="#ffffff", weight=2, fillOpacity=1.0)
         folium.GeoJson(
             _geojson(data),
             name=html.escape(name),
             style_function=lambda _f, s=style: dict(s),
-            marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=1.0, fill_color=colour, color="#ffffff",
-                                       weight=2, className=css),
-            tooltip=folium.GeoJsonTooltip(fields=label_cols, aliases=[_LAYER_TOOLTIP_LABELS.get(c, c) for c in label_cols])
-            if label_cols else None,
+            marker=folium.CircleMarker(
+                radius=7, fill=True, fill_opacity=1.0, fill_color=colour, color="#ffffff", weight=2, className=css
+            ),
+            tooltip=folium.GeoJsonTooltip(
+                fields=label_cols, aliases=[_LAYER_TOOLTIP_LABELS.get(c, c) for c in label_cols]
+            )
+            if label_cols
+            else None,
         ).add_to(group)
     group.add_to(m)
     return spec["symbol"]
@@ -805,8 +885,19 @@ def hotspot_map(
     colours, legend_rows = unit_colours(shown, colour_by=colour_by)
     tooltip_cols = [
         c
-        for c in ("name", schema.WARD_NAME, "n_this", "n_before", CHANGE_COLUMN, schema.N, schema.HARM,
-                  schema.RATE_PER_1000, schema.PATTERN, schema.CATEGORY, schema.GI_Z)
+        for c in (
+            "name",
+            schema.WARD_NAME,
+            "n_this",
+            "n_before",
+            CHANGE_COLUMN,
+            schema.N,
+            schema.HARM,
+            schema.RATE_PER_1000,
+            schema.PATTERN,
+            schema.CATEGORY,
+            schema.GI_Z,
+        )
         if c in shown.columns and shown[c].notna().any()
     ]
     data = _json_safe(shown, [schema.UNIT_ID, schema.AREA_ID, *tooltip_cols]).assign(_fill=colours.to_numpy())
@@ -814,15 +905,20 @@ def hotspot_map(
     folium.GeoJson(
         _geojson(data),
         name="hotspots",
-        tooltip=folium.GeoJsonTooltip(fields=tooltip_cols, aliases=[display.label(c) for c in tooltip_cols],
-                                      localize=True),
+        tooltip=folium.GeoJsonTooltip(
+            fields=tooltip_cols, aliases=[display.label(c) for c in tooltip_cols], localize=True
+        ),
         on_each_feature=_UNIT_HOVER,
         style=_UNIT_STYLE,  # a Leaflet style function: no per-feature style table in the page
         className=UNIT_CLASS,
     ).add_to(unit_group)
     unit_group.add_to(m)
     if places is not None or wards is not None or streets is not None:
-        taken = [] if areas is None or schema.AREA_NAME not in areas.columns else areas[schema.AREA_NAME].astype(str).tolist()
+        taken = (
+            []
+            if areas is None or schema.AREA_NAME not in areas.columns
+            else areas[schema.AREA_NAME].astype(str).tolist()
+        )
         add_names(m, places=places, wards=wards, streets=streets, skip=taken)
 
     extra: list[tuple[str, str, str]] = []
@@ -846,8 +942,19 @@ def hotspot_map(
         if schema.AREA_ID not in areas.columns:
             raise SchemaError(f"`areas` needs an {schema.AREA_ID!r} column; it has {list(areas.columns)}")
         area_shown = _to_display(areas, "areas")
-        cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N, schema.HARM,
-                            "share_of_crime", schema.WARD_NAME) if c in area_shown.columns]
+        cols = [
+            c
+            for c in (
+                schema.AREA_ID,
+                schema.AREA_NAME,
+                schema.PATTERN,
+                schema.N,
+                schema.HARM,
+                "share_of_crime",
+                schema.WARD_NAME,
+            )
+            if c in area_shown.columns
+        ]
         area_data = _json_safe(area_shown, cols)
         area_data["_selected"] = (area_data[schema.AREA_ID] == html.escape(selected_area or "\0")).astype(int)
         area_group = folium.FeatureGroup(name="Named hotspot areas", show=True)
@@ -862,8 +969,10 @@ def hotspot_map(
                 "className": AREA_CLASS,
             },
             tooltip=folium.GeoJsonTooltip(
-                fields=cols, localize=True,
-                aliases=[display.label(c) + (" (%)" if c in display.PERCENT_COLUMNS else "") for c in cols]),
+                fields=cols,
+                localize=True,
+                aliases=[display.label(c) + (" (%)" if c in display.PERCENT_COLUMNS else "") for c in cols],
+            ),
         ).add_to(area_group)
         if schema.AREA_NAME in area_shown.columns:
             points = area_shown.geometry.representative_point()
@@ -871,8 +980,9 @@ def hotspot_map(
             for x, y, name in zip(points.x.to_numpy(), points.y.to_numpy(), names, strict=True):
                 folium.Marker(
                     [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
-                    icon=folium.DivIcon(html=f"<div>{html.escape(name)}</div>", icon_size=(1, 1),
-                                        class_name="geo-csp-label"),
+                    icon=folium.DivIcon(
+                        html=f"<div>{html.escape(name)}</div>", icon_size=(1, 1), class_name="geo-csp-label"
+                    ),
                     interactive=False,
                 ).add_to(area_group)
         area_group.add_to(m)

@@ -110,11 +110,36 @@ _OUTCOMES: Final = (
     "Further investigation is not in the public interest",
 )
 _STREETS: Final = (
-    "High Street", "Station Road", "Church Street", "Park Road", "Victoria Road", "Green Lane",
-    "Manor Road", "Church Lane", "Mill Lane", "Queens Road", "Kings Road", "New Road", "School Lane",
-    "Market Street", "Bridge Street", "North Street", "South Street", "West Street", "George Street",
-    "Albert Road", "London Road", "York Road", "The Crescent", "Chapel Street", "Parking Area",
-    "Supermarket", "Shopping Area", "Sports/Recreation Area", "Petrol Station", "Nightclub",
+    "High Street",
+    "Station Road",
+    "Church Street",
+    "Park Road",
+    "Victoria Road",
+    "Green Lane",
+    "Manor Road",
+    "Church Lane",
+    "Mill Lane",
+    "Queens Road",
+    "Kings Road",
+    "New Road",
+    "School Lane",
+    "Market Street",
+    "Bridge Street",
+    "North Street",
+    "South Street",
+    "West Street",
+    "George Street",
+    "Albert Road",
+    "London Road",
+    "York Road",
+    "The Crescent",
+    "Chapel Street",
+    "Parking Area",
+    "Supermarket",
+    "Shopping Area",
+    "Sports/Recreation Area",
+    "Petrol Station",
+    "Nightclub",
 )
 NATIONAL_SNAP_POINTS: Final = 750_000
 UNLOCATED_SHARE: Final = 0.02
@@ -190,8 +215,9 @@ def _force_points(
     lsoa_code = pa.array(np.char.add(prefix, np.char.zfill((base + lsoa).astype(str), 6)))
     place = slug.replace("-", " ").title()
     lsoa_name = pa.array(
-        np.char.add(np.char.add(f"{place} ", np.char.zfill((lsoa // 4).astype(str), 3)),
-                    np.asarray(list("ABCD"))[lsoa % 4])
+        np.char.add(
+            np.char.add(f"{place} ", np.char.zfill((lsoa // 4).astype(str), 3)), np.asarray(list("ABCD"))[lsoa % 4]
+        )
     )
     return _ForcePoints(lon, lat, weight, trend, location, lsoa_code, lsoa_name)
 
@@ -229,7 +255,8 @@ def _force_month_table(
     ids = _crime_ids(rng, n_rows)
     ids = pc.if_else(pa.array(is_asb), pa.scalar(None, pa.string()), ids)
     outcome = pc.if_else(
-        pa.array(is_asb), pa.scalar(None, pa.string()),
+        pa.array(is_asb),
+        pa.scalar(None, pa.string()),
         outcome_names.take(pa.array(rng.integers(0, len(outcome_names), n_rows))),
     )
     mask = pa.array(~located)
@@ -329,8 +356,14 @@ def generate_national(
         for mi, month in enumerate(months):
             n_rows = int(counts[fi, mi])
             tbl = _force_month_table(
-                rng, pts, name=name, month=str(month), month_pos=mi / max(n_months - 1, 1),
-                n_rows=n_rows, type_names=type_names, outcome_names=outcome_names,
+                rng,
+                pts,
+                name=name,
+                month=str(month),
+                month_pos=mi / max(n_months - 1, 1),
+                n_rows=n_rows,
+                type_names=type_names,
+                outcome_names=outcome_names,
             )
             located_rows += n_rows - tbl.column("Longitude").null_count
             path = out / str(month) / f"{month}-{slug}-street.csv"
@@ -349,9 +382,15 @@ def generate_national(
         encoding="utf-8",
     )
     return NationalSummary(
-        out_dir=out, files=tuple(files), rows=int(n_incidents), located_rows=int(located_rows),
-        snap_points=int(points_per_force.sum()), months=tuple(str(m) for m in months),
-        forces=tuple(f[0] for f in table), bytes_written=int(total_bytes), seed=seed,
+        out_dir=out,
+        files=tuple(files),
+        rows=int(n_incidents),
+        located_rows=int(located_rows),
+        snap_points=int(points_per_force.sum()),
+        months=tuple(str(m) for m in months),
+        forces=tuple(f[0] for f in table),
+        bytes_written=int(total_bytes),
+        seed=seed,
     )
 
 
@@ -371,7 +410,8 @@ def force_areas() -> gpd.GeoDataFrame:
     polygons = shapely.intersection(np.asarray(shapely.get_parts(cells)), box)
     return gpd.GeoDataFrame(
         {schema.WARD_CODE: [f[0] for f in FORCES], schema.WARD_NAME: [f[1] for f in FORCES]},
-        geometry=polygons, crs=settings.WORKING_CRS,
+        geometry=polygons,
+        crs=settings.WORKING_CRS,
     )
 
 

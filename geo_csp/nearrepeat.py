@@ -112,11 +112,13 @@ class KnoxResult:
     def text(self) -> str:
         """One sentence for a tasking sheet."""
         p = self.params
-        verdict = ("a near-repeat pattern" if self.significant else "no near-repeat pattern beyond chance")
-        return (f"{verdict}: {self.observed} pairs of the {p['n_incidents']} incidents lie within "
-                f"{p['distance_m']:g} m and {p['days']:g} days of each other, against {self.expected:.1f} expected "
-                f"when the dates are shuffled (Knox ratio {self.knox_ratio:.2f}, p = {self.p_value:.3f}, "
-                f"{p['permutations']} permutations)")
+        verdict = "a near-repeat pattern" if self.significant else "no near-repeat pattern beyond chance"
+        return (
+            f"{verdict}: {self.observed} pairs of the {p['n_incidents']} incidents lie within "
+            f"{p['distance_m']:g} m and {p['days']:g} days of each other, against {self.expected:.1f} expected "
+            f"when the dates are shuffled (Knox ratio {self.knox_ratio:.2f}, p = {self.p_value:.3f}, "
+            f"{p['permutations']} permutations)"
+        )
 
 
 def _days_and_points(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -125,8 +127,11 @@ def _days_and_points(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if missing:
         raise SchemaError(f"incidents lack column(s) {missing}; read them with geo_csp.store.read_incidents")
     if schema.OCCURRED_DATE not in incidents.columns or incidents[schema.OCCURRED_DATE].isna().any():
-        n_bad = len(incidents) if schema.OCCURRED_DATE not in incidents.columns else int(
-            incidents[schema.OCCURRED_DATE].isna().sum())
+        n_bad = (
+            len(incidents)
+            if schema.OCCURRED_DATE not in incidents.columns
+            else int(incidents[schema.OCCURRED_DATE].isna().sum())
+        )
         raise ParameterError(
             f"the near-repeat test needs the day of every incident, but {n_bad:,} of {len(incidents):,} have only a "
             "month: police.uk publishes months only and is never given a day; use a timed partner source "
@@ -190,20 +195,31 @@ def knox_test(incidents: pd.DataFrame, *, params: NearRepeatParams | None = None
     t_lo = np.concatenate([[0.0], t_edges[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(expected_grid > 0, observed_grid / expected_grid, np.nan)
-    table = pd.DataFrame({
-        "distance_band": np.repeat([f"{a:g}-{b:g} m" for a, b in zip(d_lo, d_edges)], n_t),
-        "day_band": np.tile([f"{a:g}-{b:g} days" for a, b in zip(t_lo, t_edges)], n_d),
-        "observed": observed_grid.ravel(),
-        "expected": expected_grid.ravel(),
-        "knox_ratio": ratio.ravel(),
-        "p_value": p_grid.ravel(),
-    })
+    table = pd.DataFrame(
+        {
+            "distance_band": np.repeat([f"{a:g}-{b:g} m" for a, b in zip(d_lo, d_edges)], n_t),
+            "day_band": np.tile([f"{a:g}-{b:g} days" for a, b in zip(t_lo, t_edges)], n_d),
+            "observed": observed_grid.ravel(),
+            "expected": expected_grid.ravel(),
+            "knox_ratio": ratio.ravel(),
+            "p_value": p_grid.ravel(),
+        }
+    )
     expected = float(perm_window.mean())
     p_value = float((1 + (perm_window >= observed).sum()) / (1 + params.permutations))
-    info = {**asdict(params), "n_incidents": int(len(days)),
-            "method": "Knox test, dates permuted among the incidents' places (Ratcliffe's Near Repeat Calculator)"}
-    return KnoxResult(table=table, observed=observed, expected=expected, p_value=p_value,
-                      significant=bool(p_value < params.alpha), params=info)
+    info = {
+        **asdict(params),
+        "n_incidents": int(len(days)),
+        "method": "Knox test, dates permuted among the incidents' places (Ratcliffe's Near Repeat Calculator)",
+    }
+    return KnoxResult(
+        table=table,
+        observed=observed,
+        expected=expected,
+        p_value=p_value,
+        significant=bool(p_value < params.alpha),
+        params=info,
+    )
 
 
 def near_repeat_series(incidents: pd.DataFrame, *, params: NearRepeatParams | None = None) -> pd.DataFrame:
@@ -228,8 +244,18 @@ def near_repeat_series(incidents: pd.DataFrame, *, params: NearRepeatParams | No
     labels = connected_components(graph, directed=False)[1] if n else np.empty(0, np.int64)
     sizes = np.bincount(labels, minlength=labels.max() + 1 if n else 0)
     keep = np.flatnonzero(sizes >= params.min_size)
-    columns = ["series_id", schema.N, "first_date", "last_date", "span_days", schema.EASTING, schema.NORTHING,
-               "radius_m", "location", "incident_ids"]
+    columns = [
+        "series_id",
+        schema.N,
+        "first_date",
+        "last_date",
+        "span_days",
+        schema.EASTING,
+        schema.NORTHING,
+        "radius_m",
+        "location",
+        "incident_ids",
+    ]
     if keep.size == 0:
         out = pd.DataFrame(columns=columns)
         out.attrs["params"] = asdict(params)
@@ -244,19 +270,27 @@ def near_repeat_series(incidents: pd.DataFrame, *, params: NearRepeatParams | No
     out = g.agg(n=("day", "size"), first=("day", "min"), last=("day", "max"), x=("x", "mean"), y=("y", "mean"))
     frame = frame.join(out[["x", "y"]].rename(columns={"x": "cx", "y": "cy"}), on="label")
     out["radius_m"] = np.hypot(frame["x"] - frame["cx"], frame["y"] - frame["cy"]).groupby(frame["label"]).max()
-    out["location"] = (g["location"].agg(lambda s: s.dropna().mode().iloc[0] if s.notna().any() else None)
-                       if "location" in frame else None)
+    out["location"] = (
+        g["location"].agg(lambda s: s.dropna().mode().iloc[0] if s.notna().any() else None)
+        if "location" in frame
+        else None
+    )
     out["incident_ids"] = g["incident_id"].agg(";".join) if "incident_id" in frame else None
     out = out.sort_values(["last", "n"], ascending=[False, False], kind="mergesort").reset_index(drop=True)
     to_date = lambda d: np.datetime_as_string(d.to_numpy(dtype=np.int64).astype("datetime64[D]"))  # noqa: E731
-    result = pd.DataFrame({
-        "series_id": [f"NR-{i + 1:02d}" for i in range(len(out))],
-        schema.N: out["n"].to_numpy(dtype=np.int64),
-        "first_date": to_date(out["first"]), "last_date": to_date(out["last"]),
-        "span_days": (out["last"] - out["first"]).to_numpy(dtype=np.int64),
-        schema.EASTING: out["x"].to_numpy(), schema.NORTHING: out["y"].to_numpy(),
-        "radius_m": out["radius_m"].to_numpy(), "location": out["location"].to_numpy(dtype=object),
-        "incident_ids": out["incident_ids"].to_numpy(dtype=object),
-    })
+    result = pd.DataFrame(
+        {
+            "series_id": [f"NR-{i + 1:02d}" for i in range(len(out))],
+            schema.N: out["n"].to_numpy(dtype=np.int64),
+            "first_date": to_date(out["first"]),
+            "last_date": to_date(out["last"]),
+            "span_days": (out["last"] - out["first"]).to_numpy(dtype=np.int64),
+            schema.EASTING: out["x"].to_numpy(),
+            schema.NORTHING: out["y"].to_numpy(),
+            "radius_m": out["radius_m"].to_numpy(),
+            "location": out["location"].to_numpy(dtype=object),
+            "incident_ids": out["incident_ids"].to_numpy(dtype=object),
+        }
+    )
     result.attrs["params"] = asdict(params)
     return result

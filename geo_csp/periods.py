@@ -43,8 +43,14 @@ _ANCHOR_DAY = int(DAY_ANCHOR.astype(np.int64))
 AUTO_TIMED_DAYS: tuple[tuple[int, PeriodKind], ...] = ((91, "week"), (182, "fortnight"), (731, "28day"))
 #: Upper bounds (months) of the span for each automatic choice on untimed data; longer spans use years.
 AUTO_MONTHS: tuple[tuple[int, PeriodKind], ...] = ((60, "month"), (120, "quarter"))
-_WORDS = {"month": "month", "quarter": "quarter", "year": "year", "week": "week", "fortnight": "fortnight",
-          "28day": "28-day period"}
+_WORDS = {
+    "month": "month",
+    "quarter": "quarter",
+    "year": "year",
+    "week": "week",
+    "fortnight": "fortnight",
+    "28day": "28-day period",
+}
 
 _QUARTER_MONTHS = ("Apr-Jun", "Jul-Sep", "Oct-Dec", "Jan-Mar")
 
@@ -178,8 +184,10 @@ def dates_to_days(dates: pd.Series | np.ndarray | list[Any], *, name: str = "occ
     """Calendar days as integers (days since 1970-01-01); missing dates raise ``SchemaError``."""
     values = pd.to_datetime(pd.Series(dates), errors="coerce")
     if values.isna().any():
-        raise SchemaError(f"{name} has {int(values.isna().sum())} missing or unreadable date(s); day periods "
-                          "need a day for every incident")
+        raise SchemaError(
+            f"{name} has {int(values.isna().sum())} missing or unreadable date(s); day periods "
+            "need a day for every incident"
+        )
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_localize(None)
     return values.to_numpy(dtype="datetime64[D]").astype(np.int64)
@@ -216,13 +224,18 @@ def choose_period(*, first: str, last: str, timed: bool) -> tuple[PeriodKind, st
         if days < 1:
             raise ParameterError(f"the data's span {first}..{last} is empty: the end is before the start")
         chosen: PeriodKind = next((kind for bound, kind in AUTO_TIMED_DAYS if days <= bound), "month")
-        rule = ("timed data: weeks up to 91 days, fortnights up to 182, 28-day periods up to 731, months beyond")
+        rule = "timed data: weeks up to 91 days, fortnights up to 182, 28-day periods up to 731, months beyond"
         return chosen, f"period {chosen!r} chosen automatically: the data span {days} days ({first} to {last}); {rule}"
     n_months = len(month_range(first, last))
     chosen = next((kind for bound, kind in AUTO_MONTHS if n_months <= bound), "year")
-    rule = ("data with months only (police.uk has no day): months up to 60 months, financial quarters up to 120, "
-            "financial years beyond")
-    return chosen, f"period {chosen!r} chosen automatically: the data span {n_months} months ({first} to {last}); {rule}"
+    rule = (
+        "data with months only (police.uk has no day): months up to 60 months, financial quarters up to 120, "
+        "financial years beyond"
+    )
+    return (
+        chosen,
+        f"period {chosen!r} chosen automatically: the data span {n_months} months ({first} to {last}); {rule}",
+    )
 
 
 #: Months in each month-based period.
@@ -245,7 +258,13 @@ def partial_periods(first: str, last: str, *, period: PeriodKind) -> list[dict[s
     out: list[dict[str, Any]] = []
     for key, count in zip(uniq[counts < length].tolist(), counts[counts < length].tolist(), strict=True):
         covered = months[keys == key]
-        out.append({"key": int(key), "label": str(period_labels(np.array([key]), period=period)[0]),
-                    "months_covered": int(count), "months_in_period": length,
-                    "months": [str(covered[0]), str(covered[-1])]})
+        out.append(
+            {
+                "key": int(key),
+                "label": str(period_labels(np.array([key]), period=period)[0]),
+                "months_covered": int(count),
+                "months_in_period": length,
+                "months": [str(covered[0]), str(covered[-1])],
+            }
+        )
     return out

@@ -111,9 +111,13 @@ class PredictParams:
         if not isinstance(self.counts_window_months, int) or self.counts_window_months < 1:
             raise ParameterError(f"`counts_window_months` must be an integer >= 1; got {self.counts_window_months!r}")
         if not self.ewma_half_lives_months or any(not h > 0 for h in self.ewma_half_lives_months):
-            raise ParameterError(f"`ewma_half_lives_months` must be positive numbers; got {self.ewma_half_lives_months!r}")
+            raise ParameterError(
+                f"`ewma_half_lives_months` must be positive numbers; got {self.ewma_half_lives_months!r}"
+            )
         if not self.kde_bandwidth_factors or any(not f > 0 for f in self.kde_bandwidth_factors):
-            raise ParameterError(f"`kde_bandwidth_factors` must be positive numbers; got {self.kde_bandwidth_factors!r}")
+            raise ParameterError(
+                f"`kde_bandwidth_factors` must be positive numbers; got {self.kde_bandwidth_factors!r}"
+            )
         if not self.kde_cutoff_sd >= 1:
             raise ParameterError(f"`kde_cutoff_sd` must be >= 1; got {self.kde_cutoff_sd!r}")
         if not isinstance(self.learned_train_months, int) or self.learned_train_months < 1:
@@ -204,7 +208,9 @@ class PredictionInputs:
     @property
     def bandwidths_m(self) -> tuple[float, ...]:
         """The KDE bandwidths, metres (rounded to 10 m), one per ``kde_bandwidth_factors``."""
-        return tuple(float(max(10.0, round(f * self.spacing_m / 10.0) * 10.0)) for f in self.params.kde_bandwidth_factors)
+        return tuple(
+            float(max(10.0, round(f * self.spacing_m / 10.0) * 10.0)) for f in self.params.kde_bandwidth_factors
+        )
 
     def _get(self, key: str, build: Any) -> Any:
         if key not in self._cache:
@@ -213,7 +219,9 @@ class PredictionInputs:
 
     def cumulative(self) -> np.ndarray:
         """Prefix sums of the counts: column ``t`` holds the sum of months ``0..t-1``."""
-        return self._get("cum", lambda: np.concatenate([np.zeros((self.n.shape[0], 1)), np.cumsum(self.n, axis=1)], axis=1))
+        return self._get(
+            "cum", lambda: np.concatenate([np.zeros((self.n.shape[0], 1)), np.cumsum(self.n, axis=1)], axis=1)
+        )
 
     def ring(self) -> sparse.csr_matrix:
         """Mean over each unit's neighbours."""
@@ -221,11 +229,13 @@ class PredictionInputs:
 
     def kernel(self, bandwidth_m: float) -> sparse.csr_matrix:
         """Gaussian kernel weights between unit centres, cut at ``kde_cutoff_sd`` bandwidths."""
+
         def build() -> sparse.csr_matrix:
             tree = cKDTree(self.centroids)
             d = tree.sparse_distance_matrix(tree, self.params.kde_cutoff_sd * bandwidth_m, output_type="coo_matrix")
             k = sparse.coo_matrix((np.exp(-0.5 * (d.data / bandwidth_m) ** 2), (d.row, d.col)), shape=d.shape).tocsr()
             return (k + sparse.identity(k.shape[0], format="csr") - sparse.diags(k.diagonal())).tocsr()
+
         return self._get(f"kernel_{bandwidth_m}", build)
 
     def features(self) -> np.ndarray:
@@ -233,6 +243,7 @@ class PredictionInputs:
 
         Index ``t`` = n_months gives the features for predicting the month after the data.
         """
+
         def build() -> np.ndarray:
             n = self.n
             n_units, n_months = n.shape
@@ -250,12 +261,24 @@ class PredictionInputs:
             mean3, mean12 = _window_mean(cum, t, 3), _window_mean(cum, t, 12)
             moy = np.concatenate([self.month_of_year, [self.month_of_year[-1] % 12 + 1]]).astype("float64")
             cols = [
-                lag(1), lag(2), lag(3), mean3, _window_mean(cum, t, 6), mean12, self.ewma_all(self.middle_half_life), lag(12),
-                mean3 - mean12, _window_mean(cum, t, n_months), ring_padded[:, t], _window_mean(ring_cum, t, 3),
-                _window_mean(ring_cum, t, 12), _window_mean(ring_cum, t, n_months),
+                lag(1),
+                lag(2),
+                lag(3),
+                mean3,
+                _window_mean(cum, t, 6),
+                mean12,
+                self.ewma_all(self.middle_half_life),
+                lag(12),
+                mean3 - mean12,
+                _window_mean(cum, t, n_months),
+                ring_padded[:, t],
+                _window_mean(ring_cum, t, 3),
+                _window_mean(ring_cum, t, 12),
+                _window_mean(ring_cum, t, n_months),
                 np.broadcast_to(moy[t], (n_units, n_months + 1)),
             ]
             return np.stack(cols, axis=2)
+
         return self._get("features", build)
 
     @property
@@ -266,6 +289,7 @@ class PredictionInputs:
 
     def ewma_all(self, half_life_months: float) -> np.ndarray:
         """EWMA of the months before each t (units x months + 1), weights ``0.5 ** (age / half-life)``."""
+
         def build() -> np.ndarray:
             n_months = self.n.shape[1]
             s = np.arange(n_months)[:, None]
@@ -273,14 +297,24 @@ class PredictionInputs:
             age = t - 1 - s
             weight = np.where(age >= 0, 0.5 ** (np.maximum(age, 0) / half_life_months), 0.0)
             return self.n @ weight
+
         return self._get(f"ewma_{half_life_months}", build)
 
     def gi(self, end: int) -> hotspots.GiStarResult:
         """Space-time Gi* of months ``0..end-1`` (the run's parameters; no permutations)."""
         p = self.hotspot_params
-        return self._get(f"gi_{end}", lambda: hotspots.gi_star(
-            self.n[:, :end], self.w, time_window=p.time_window, global_window=p.global_window, permutations=0,
-            fdr=p.fdr, alpha=p.alpha))
+        return self._get(
+            f"gi_{end}",
+            lambda: hotspots.gi_star(
+                self.n[:, :end],
+                self.w,
+                time_window=p.time_window,
+                global_window=p.global_window,
+                permutations=0,
+                fdr=p.fdr,
+                alpha=p.alpha,
+            ),
+        )
 
 
 def kde_names(inputs: PredictionInputs) -> tuple[str, ...]:
@@ -329,9 +363,14 @@ def _learned(inputs: PredictionInputs, end: int) -> np.ndarray:
     useful = hi > lo
     x = x[:, useful]
     model = HistGradientBoostingRegressor(
-        loss="poisson", max_iter=p.learned_max_iter, learning_rate=p.learned_learning_rate,
-        max_leaf_nodes=p.learned_max_leaf_nodes, min_samples_leaf=p.learned_min_samples_leaf,
-        max_bins=p.learned_max_bins, early_stopping=False, random_state=p.seed,
+        loss="poisson",
+        max_iter=p.learned_max_iter,
+        learning_rate=p.learned_learning_rate,
+        max_leaf_nodes=p.learned_max_leaf_nodes,
+        min_samples_leaf=p.learned_min_samples_leaf,
+        max_bins=p.learned_max_bins,
+        early_stopping=False,
+        random_state=p.seed,
     )
     with threadpool_limits(limits=1):
         model.fit(x, y)
@@ -350,7 +389,9 @@ def score(name: str, inputs: PredictionInputs, end: int) -> np.ndarray:
     """
     n_months = inputs.n.shape[1]
     if not 2 <= end <= n_months:
-        raise ParameterError(f"a prediction needs at least 2 past months and at most the {n_months} held; got end={end}")
+        raise ParameterError(
+            f"a prediction needs at least 2 past months and at most the {n_months} held; got end={end}"
+        )
     cum = inputs.cumulative()
     counts = cum[:, end] - cum[:, max(0, end - inputs.params.counts_window_months)]
     if name == "counts":

@@ -139,8 +139,11 @@ def patrol_priorities(
     if places.crs is None or places.crs != WORKING_CRS:
         raise SchemaError(f"`places` are in {places.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
     if params.measure not in places.columns:
-        hint = (" (the default priority score): add it with geo_csp.backtest.add_priority(result), or rank by "
-                "'harm' or 'n'" if params.measure == schema.PREDICTED_N else "; rank by one that exists")
+        hint = (
+            " (the default priority score): add it with geo_csp.backtest.add_priority(result), or rank by 'harm' or 'n'"
+            if params.measure == schema.PREDICTED_N
+            else "; rank by one that exists"
+        )
         raise SchemaError(f"`places` have no {params.measure!r} column{hint}")
     if id_col is None:
         id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in places.columns), None)
@@ -156,28 +159,35 @@ def patrol_priorities(
     timed, timing_sources = sources.timing_incidents(incidents) if incidents is not None else (None, ())
     if timed is not None and len(timed):
         at = assign_to_polygons(
-            timed[schema.EASTING].to_numpy(), timed[schema.NORTHING].to_numpy(),
-            gpd.GeoDataFrame({"_id": ids}, geometry=ranked.geometry.to_numpy(), crs=WORKING_CRS), code_col="_id",
+            timed[schema.EASTING].to_numpy(),
+            timed[schema.NORTHING].to_numpy(),
+            gpd.GeoDataFrame({"_id": ids}, geometry=ranked.geometry.to_numpy(), crs=WORKING_CRS),
+            code_col="_id",
         )
         counts = pd.Series(at).value_counts()
         for i, pid in enumerate(ids):  # one profile per listed place (top_n of them)
             k = int(counts.get(pid, 0))
             if k >= params.min_timed:
-                when[i] = (str(peak_window(time_profile(timed[at == pid], tz=params.tz), hours=params.peak_hours)["text"])
-                           + f" (times from {', '.join(timing_sources) or 'the timed records'})")
+                when[i] = (
+                    str(peak_window(time_profile(timed[at == pid], tz=params.tz), hours=params.peak_hours)["text"])
+                    + f" (times from {', '.join(timing_sources) or 'the timed records'})"
+                )
             else:
                 when[i] = f"too few timed incidents here ({k}) to say when"
     dwell = f"{params.dwell_min_low:g}-{params.dwell_min_high:g} min"
     visits = f"stay {dwell} per visit; return at random times, at least every {params.revisit_max_h:g} h while active"
     stops = np.full(len(ranked), "", dtype=object)
     if units is not None and id_col == schema.AREA_ID and len(ranked):
-        micro = micro_place_stops(pd.DataFrame({"id": ids, "name": names}), units, measure=params.measure,
-                                  params=params)
+        micro = micro_place_stops(
+            pd.DataFrame({"id": ids, "name": names}), units, measure=params.measure, params=params
+        )
         listed = micro.groupby(schema.AREA_ID, sort=False)["stop_id"].agg(", ".join)
         stops = pd.Series(ids).map(listed).fillna("").to_numpy(dtype=object)
-        visits = (f"stay {dwell} at each of the area's {params.stops_per_place} busiest cells (micro-places), not at "
-                  f"one point of the area; return at random times, at least every {params.revisit_max_h:g} h "
-                  "while active")
+        visits = (
+            f"stay {dwell} at each of the area's {params.stops_per_place} busiest cells (micro-places), not at "
+            f"one point of the area; return at random times, at least every {params.revisit_max_h:g} h "
+            "while active"
+        )
     out = gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(ranked) + 1),
@@ -191,8 +201,7 @@ def patrol_priorities(
             "visits": visits,
             "when": when,
             "purpose": [
-                f"Hotspot #{r} ({MEASURES[params.measure]} {_number(v)}): "
-                f"visible presence {dwell}; {w}"
+                f"Hotspot #{r} ({MEASURES[params.measure]} {_number(v)}): visible presence {dwell}; {w}"
                 for r, v, w in zip(range(1, len(ranked) + 1), values, when)
             ],
         },
@@ -238,8 +247,9 @@ def micro_place_stops(
         raise SchemaError(f"`units` are in {units.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
     for col in (schema.UNIT_ID, schema.AREA_ID, measure):
         if col not in units.columns:
-            raise SchemaError(f"`units` have no {col!r} column; pass the hotspot run's units (with add_priority for "
-                              "predicted_n)")
+            raise SchemaError(
+                f"`units` have no {col!r} column; pass the hotspot run's units (with add_priority for predicted_n)"
+            )
     params = params or PatrolParams(measure=measure)
     per_place = params.stops_per_place
     dwell = f"{params.dwell_min_low:g}-{params.dwell_min_high:g} min"
@@ -265,8 +275,10 @@ def micro_place_stops(
             "name": stop_names,
             "priority": values,
             "area_rank": rank + 1,
-            "purpose": [f"Micro-place in {n.rsplit(': stop', 1)[0]} ({label} {_number(v)}): visible presence "
-                        f"{dwell} here" for n, v in zip(stop_names, values, strict=True)],
+            "purpose": [
+                f"Micro-place in {n.rsplit(': stop', 1)[0]} ({label} {_number(v)}): visible presence {dwell} here"
+                for n, v in zip(stop_names, values, strict=True)
+            ],
         },
         geometry=chosen.geometry.to_numpy(),
         crs=WORKING_CRS,

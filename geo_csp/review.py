@@ -305,9 +305,11 @@ def _isna(v: object) -> bool:
 def _baseline_text(base: str, row: pd.Series) -> str:
     label = _BASE_LABEL[base]
     if not np.isfinite(row["relative_effect"]):
-        return (f"Against {label}: target changed {_pct(row['target_change'])} a month "
-                f"({_interval(row['target_change_low'], row['target_change_high'])}): "
-                f"{verdict(row['target_change_low'], row['target_change_high'])}; there is no control area.")
+        return (
+            f"Against {label}: target changed {_pct(row['target_change'])} a month "
+            f"({_interval(row['target_change_low'], row['target_change_high'])}): "
+            f"{verdict(row['target_change_low'], row['target_change_high'])}; there is no control area."
+        )
     text = (
         f"Against {label}: target changed {_pct(row['target_change'])}, control {_pct(row['control_change'])}; "
         f"relative effect {_pct(row['relative_effect'])} "
@@ -343,8 +345,10 @@ def _wdq_verdict(value: float, effect: str, ring_low: float, ring_high: float) -
     if not np.isfinite(value):
         return "the target did not improve relative to the control"
     if verdict(ring_low, ring_high) == NOT_DISTINGUISHABLE:
-        return ("the ring's change relative to the control is not distinguishable from zero, so neither "
-                "displacement nor diffusion of benefit is shown")
+        return (
+            "the ring's change relative to the control is not distinguishable from zero, so neither "
+            "displacement nor diffusion of benefit is shown"
+        )
     return _wdq_words(value)  # the WDQ's sign is the ring's (its denominator is negative here)
 
 
@@ -366,7 +370,11 @@ def _check_incidents(incidents: pd.DataFrame) -> None:
 
 
 def _other_operations(
-    operations: pd.DataFrame | None, *, name: str, first_idx: int, last_idx: int,
+    operations: pd.DataFrame | None,
+    *,
+    name: str,
+    first_idx: int,
+    last_idx: int,
     borough: shapely.Geometry | None,
 ) -> tuple[list[str], list[shapely.Geometry], list[str]]:
     """Other operations live in months ``first_idx..last_idx``: (cut names, cut footprints, borough-wide names)."""
@@ -386,8 +394,11 @@ def _other_operations(
         return [], [], []
     area = shapely.area(borough) if borough is not None else np.inf
     geoms = live.geometry.to_numpy()
-    wide = (shapely.area(shapely.intersection(geoms, borough)) >= BOROUGH_WIDE_SHARE * area) if borough is not None \
+    wide = (
+        (shapely.area(shapely.intersection(geoms, borough)) >= BOROUGH_WIDE_SHARE * area)
+        if borough is not None
         else np.zeros(len(live), dtype=bool)
+    )
     starts = pd.to_datetime(live["start_date"]).dt.strftime("%d %b %Y")
     ends = pd.to_datetime(live["end_date"]).dt.strftime("%d %b %Y")
     label = live["name"].astype(str) + " (" + starts.where(starts == ends, starts + " to " + ends) + ")"
@@ -396,8 +407,12 @@ def _other_operations(
 
 
 def _regions(
-    footprint: shapely.Geometry, *, borough: shapely.Geometry | None, comparison: shapely.Geometry | None,
-    buffer_m: float, cut: list[shapely.Geometry],
+    footprint: shapely.Geometry,
+    *,
+    borough: shapely.Geometry | None,
+    comparison: shapely.Geometry | None,
+    buffer_m: float,
+    cut: list[shapely.Geometry],
 ) -> tuple[dict[str, shapely.Geometry], str, bool]:
     """Target, buffer ring and control geometries, the control's label and whether the footprint is borough-wide."""
     footprint = shapely.make_valid(footprint)
@@ -421,8 +436,9 @@ def _regions(
     return {"target": footprint, "buffer": ring, "control": control}, label, borough_wide
 
 
-def _monthly(incidents: pd.DataFrame, geoms: dict[str, shapely.Geometry], month_idx: np.ndarray,
-             lo: int, hi: int) -> np.ndarray:
+def _monthly(
+    incidents: pd.DataFrame, geoms: dict[str, shapely.Geometry], month_idx: np.ndarray, lo: int, hi: int
+) -> np.ndarray:
     """Counts by region (rows, as REGIONS) and month ``lo..hi`` (columns); NaN rows for absent regions."""
     x = incidents[schema.EASTING].to_numpy(dtype="float64")
     y = incidents[schema.NORTHING].to_numpy(dtype="float64")
@@ -451,51 +467,86 @@ def _dispersion(counts: np.ndarray) -> float:
     return float(counts.var(ddof=1) / counts.mean())
 
 
-def _before_check(monthly: np.ndarray, *, before: tuple[int, int], data_lo: int, has_control: bool,
-                  confidence: float) -> dict[str, object]:
+def _before_check(
+    monthly: np.ndarray, *, before: tuple[int, int], data_lo: int, has_control: bool, confidence: float
+) -> dict[str, object]:
     """Regression to the mean / pre-trend: the before window against every earlier month of the data."""
     b_lo, b_hi = before
     n_before = b_hi - b_lo + 1
     earlier = monthly[:, : b_lo - data_lo]
     h = earlier.shape[1]
-    out: dict[str, object] = {"before_months": n_before, "earlier_months": h, "rule": (
-        f"unusually high when the {confidence:.0%} interval of the before window's rate against the earlier months "
-        "(relative to the control) lies wholly above 1; already falling when it lies wholly below 1")}
+    out: dict[str, object] = {
+        "before_months": n_before,
+        "earlier_months": h,
+        "rule": (
+            f"unusually high when the {confidence:.0%} interval of the before window's rate against the earlier months "
+            "(relative to the control) lies wholly above 1; already falling when it lies wholly below 1"
+        ),
+    }
     if h == 0:
-        out.update(status="not checked", text="no months before the before window in the data, so whether it was "
-                   "unusually high cannot be checked.")
+        out.update(
+            status="not checked",
+            text="no months before the before window in the data, so whether it was unusually high cannot be checked.",
+        )
         return out
-    window = monthly[:, b_lo - data_lo: b_hi - data_lo + 1]
+    window = monthly[:, b_lo - data_lo : b_hi - data_lo + 1]
     r_b, r_e = float(window[0].sum()), float(earlier[0].sum())
     if has_control:
-        ratio, low, high = rate_ratio(r_b, r_e, float(window[2].sum()), float(earlier[2].sum()),
-                                      confidence=confidence)
+        ratio, low, high = rate_ratio(r_b, r_e, float(window[2].sum()), float(earlier[2].sum()), confidence=confidence)
     else:
         ratio, low, high = rate_ratio(r_b, r_e, after_months=n_before, before_months=h, confidence=confidence)
     sums = np.convolve(earlier[0], np.ones(n_before), mode="valid") if h >= n_before else np.array([])
-    out.update(target_before=r_b, target_earlier=r_e, ratio=ratio, ratio_low=low, ratio_high=high,
-               earlier_windows=len(sums), earlier_windows_lower=int((sums < r_b).sum()))
+    out.update(
+        target_before=r_b,
+        target_earlier=r_e,
+        ratio=ratio,
+        ratio_low=low,
+        ratio_high=high,
+        earlier_windows=len(sums),
+        earlier_windows_lower=int((sums < r_b).sum()),
+    )
     against = "relative to the control" if has_control else "(no control area)"
-    figures = (f"the before window's monthly rate was {ratio:.2f} times that of the {h} earlier months {against} "
-               f"({confidence:.0%} interval {low:.2f} to {high:.2f})") if np.isfinite(ratio) else \
-        "too few incidents to compare the before window with the earlier months"
+    figures = (
+        (
+            f"the before window's monthly rate was {ratio:.2f} times that of the {h} earlier months {against} "
+            f"({confidence:.0%} interval {low:.2f} to {high:.2f})"
+        )
+        if np.isfinite(ratio)
+        else "too few incidents to compare the before window with the earlier months"
+    )
     if len(sums):
-        figures += (f"; its count ({r_b:.0f}) is above {int((sums < r_b).sum())} of the {len(sums)} earlier "
-                    f"{n_before}-month windows")
+        figures += (
+            f"; its count ({r_b:.0f}) is above {int((sums < r_b).sum())} of the {len(sums)} earlier "
+            f"{n_before}-month windows"
+        )
     if np.isfinite(low) and low > 1:
-        out.update(status="unusually high", text=f"{figures}. The before window was UNUSUALLY HIGH: part of any "
-                   "fall afterwards may be regression to the mean (the peak passing), not the operation.")
+        out.update(
+            status="unusually high",
+            text=f"{figures}. The before window was UNUSUALLY HIGH: part of any "
+            "fall afterwards may be regression to the mean (the peak passing), not the operation.",
+        )
     elif np.isfinite(high) and high < 1:
-        out.update(status="already falling", text=f"{figures}. The target was ALREADY FALLING before the "
-                   "operation: part of any fall afterwards may be that trend continuing.")
+        out.update(
+            status="already falling",
+            text=f"{figures}. The target was ALREADY FALLING before the "
+            "operation: part of any fall afterwards may be that trend continuing.",
+        )
     else:
-        out.update(status="not unusual", text=f"{figures}: not unusually high, and no pre-trend distinguishable "
-                   "from chance.")
+        out.update(
+            status="not unusual", text=f"{figures}: not unusually high, and no pre-trend distinguishable from chance."
+        )
     return out
 
 
-def _comparison(counts: pd.DataFrame, rates: pd.DataFrame, base: str, months: dict[str, int], *,
-                has_control: bool, confidence: float) -> dict[str, object]:
+def _comparison(
+    counts: pd.DataFrame,
+    rates: pd.DataFrame,
+    base: str,
+    months: dict[str, int],
+    *,
+    has_control: bool,
+    confidence: float,
+) -> dict[str, object]:
     """Every figure of one baseline, each with its interval."""
     r0, r1 = counts.loc["target", base], counts.loc["target", "after"]
     b0, b1 = counts.loc["buffer", base], counts.loc["buffer", "after"]
@@ -507,13 +558,34 @@ def _comparison(counts: pd.DataFrame, rates: pd.DataFrame, base: str, months: di
         ratio, low, high = own[key] = rate_ratio(x1, x0, after_months=n1, before_months=n0, confidence=confidence)
         row.update({f"{key}_change": ratio - 1, f"{key}_change_low": low - 1, f"{key}_change_high": high - 1})
     nan = float("nan")
-    row.update(did_per_km2_month=nan, did_per_km2_month_low=nan, did_per_km2_month_high=nan, relative_effect=nan, relative_effect_low=nan, relative_effect_high=nan,
-               effect_verdict=verdict(own["target"][1] - 1, own["target"][2] - 1) + " (no control area)",
-               expected_target=nan, prevented=nan, buffer_relative=nan, buffer_relative_low=nan,
-               buffer_relative_high=nan, wdd_local=nan, wdd_local_se=nan, wdd_buffer=nan, wdd_buffer_se=nan,
-               wdd=nan, wdd_se=nan, wdd_low=nan, wdd_high=nan, wdd_verdict="not known (no control area)",
-               success_measure=nan, buffer_measure=nan, wdq=nan, wdq_meaningful=False,
-               wdq_verdict="no control area")
+    row.update(
+        did_per_km2_month=nan,
+        did_per_km2_month_low=nan,
+        did_per_km2_month_high=nan,
+        relative_effect=nan,
+        relative_effect_low=nan,
+        relative_effect_high=nan,
+        effect_verdict=verdict(own["target"][1] - 1, own["target"][2] - 1) + " (no control area)",
+        expected_target=nan,
+        prevented=nan,
+        buffer_relative=nan,
+        buffer_relative_low=nan,
+        buffer_relative_high=nan,
+        wdd_local=nan,
+        wdd_local_se=nan,
+        wdd_buffer=nan,
+        wdd_buffer_se=nan,
+        wdd=nan,
+        wdd_se=nan,
+        wdd_low=nan,
+        wdd_high=nan,
+        wdd_verdict="not known (no control area)",
+        success_measure=nan,
+        buffer_measure=nan,
+        wdq=nan,
+        wdq_meaningful=False,
+        wdq_verdict="no control area",
+    )
     if not has_control or min(r0, c0, c1) <= 0:
         if has_control:
             row["wdq_verdict"] = row["wdd_verdict"] = "too few incidents before or in the control"
@@ -528,22 +600,45 @@ def _comparison(counts: pd.DataFrame, rates: pd.DataFrame, base: str, months: di
     total, total_se = wdd((r0, r1), (c0, c1), (b0, b1), control_weight=w_t + w_b, before_weight=t)
     value = wdq(r0, r1, b0, b1, c0, c1)
     effect_words = verdict(e_low - 1, e_high - 1)
-    did_value = did(rates.loc["target", base], rates.loc["target", "after"],
-                    rates.loc["control", base], rates.loc["control", "after"])
+    did_value = did(
+        rates.loc["target", base],
+        rates.loc["target", "after"],
+        rates.loc["control", base],
+        rates.loc["control", "after"],
+    )
     a_t, a_c = counts.loc["target", "area_km2"], counts.loc["control", "area_km2"]
     # Poisson counts: Var(count / (area x months)) = count / (area x months)^2
     did_se = float(np.sqrt(r1 / (a_t * n1) ** 2 + r0 / (a_t * n0) ** 2 + c1 / (a_c * n1) ** 2 + c0 / (a_c * n0) ** 2))
     row.update(
-        did_per_km2_month=did_value, did_per_km2_month_low=did_value - z * did_se,
+        did_per_km2_month=did_value,
+        did_per_km2_month_low=did_value - z * did_se,
         did_per_km2_month_high=did_value + z * did_se,
-        relative_effect=effect - 1, relative_effect_low=e_low - 1, relative_effect_high=e_high - 1,
-        effect_verdict=effect_words, expected_target=r0 * c1 / c0, prevented=r0 * c1 / c0 - r1,
-        buffer_relative=ring - 1, buffer_relative_low=g_low - 1, buffer_relative_high=g_high - 1,
-        wdd_local=local, wdd_local_se=local_se, wdd_buffer=ring_wdd, wdd_buffer_se=ring_se,
-        wdd=total, wdd_se=total_se, wdd_low=total - z * total_se, wdd_high=total + z * total_se,
-        wdd_verdict=verdict(total - z * total_se, total + z * total_se, fall="fewer incidents than expected",
-                            rise="more incidents than expected"),
-        success_measure=r1 / c1 - r0 / c0, buffer_measure=b1 / c1 - b0 / c0, wdq=value,
+        relative_effect=effect - 1,
+        relative_effect_low=e_low - 1,
+        relative_effect_high=e_high - 1,
+        effect_verdict=effect_words,
+        expected_target=r0 * c1 / c0,
+        prevented=r0 * c1 / c0 - r1,
+        buffer_relative=ring - 1,
+        buffer_relative_low=g_low - 1,
+        buffer_relative_high=g_high - 1,
+        wdd_local=local,
+        wdd_local_se=local_se,
+        wdd_buffer=ring_wdd,
+        wdd_buffer_se=ring_se,
+        wdd=total,
+        wdd_se=total_se,
+        wdd_low=total - z * total_se,
+        wdd_high=total + z * total_se,
+        wdd_verdict=verdict(
+            total - z * total_se,
+            total + z * total_se,
+            fall="fewer incidents than expected",
+            rise="more incidents than expected",
+        ),
+        success_measure=r1 / c1 - r0 / c0,
+        buffer_measure=b1 / c1 - b0 / c0,
+        wdq=value,
         wdq_meaningful=bool(np.isfinite(value)),
         wdq_verdict=_wdq_verdict(value, effect_words, g_low - 1, g_high - 1),
     )
@@ -619,7 +714,9 @@ def review_operation(
             "before it to compare with; ingest the year before the operation to review it"
         )
     if last > data_last:
-        caveats.append(f"The data end in {data_last}, before the operation ends ({last}): 'after' stops at {data_last}.")
+        caveats.append(
+            f"The data end in {data_last}, before the operation ends ({last}): 'after' stops at {data_last}."
+        )
         last = data_last
     n = len(periods.month_range(first, last))
     before_first = max(_shift(first, -n), data_first)
@@ -667,24 +764,34 @@ def review_operation(
     data_lo, data_hi = periods.months_to_index([data_first, data_last])
     used_windows = [windows[k] for k in WINDOWS if k == "after" or status[k] == "used"]
     span = periods.months_to_index([min(w[0] for w in used_windows), max(w[1] for w in used_windows)])
-    cut_names, cut_geoms, wide_names = _other_operations(operations, name=name, first_idx=int(span[0]),
-                                                         last_idx=int(span[1]), borough=borough)
-    geoms, control_label, borough_wide = _regions(footprint, borough=borough, comparison=comparison,
-                                                  buffer_m=buffer_m, cut=cut_geoms)
+    cut_names, cut_geoms, wide_names = _other_operations(
+        operations, name=name, first_idx=int(span[0]), last_idx=int(span[1]), borough=borough
+    )
+    geoms, control_label, borough_wide = _regions(
+        footprint, borough=borough, comparison=comparison, buffer_m=buffer_m, cut=cut_geoms
+    )
     if geoms["control"].is_empty:
         caveats.append(
             "The footprint covers the whole borough (a day of action), so there is no control area or buffer: "
             "only before/after and year-on-year changes are shown, and any change may be borough-wide trend."
-            if borough_wide else "No control area is left once the footprint and buffer are removed."
+            if borough_wide
+            else "No control area is left once the footprint and buffer are removed."
         )
     if cut_names:
-        overlap = [nm for nm, g in zip(cut_names, cut_geoms, strict=True)
-                   if shapely.intersects(g, shapely.buffer(geoms["target"], buffer_m))]
+        overlap = [
+            nm
+            for nm, g in zip(cut_names, cut_geoms, strict=True)
+            if shapely.intersects(g, shapely.buffer(geoms["target"], buffer_m))
+        ]
         caveats.append(
             f"Other operations live during the review's windows were cut out of the control area: "
             f"{'; '.join(cut_names)}, so their effect is not counted as the control's trend."
-            + (f" {'; '.join(overlap)} also overlapped the footprint or its ring: the figures there mix their "
-               "effects with this operation's." if overlap else "")
+            + (
+                f" {'; '.join(overlap)} also overlapped the footprint or its ring: the figures there mix their "
+                "effects with this operation's."
+                if overlap
+                else ""
+            )
         )
     if wide_names:
         caveats.append(
@@ -698,7 +805,7 @@ def review_operation(
     for key, (a, b, _) in windows.items():
         lo, hi = periods.months_to_index([a, b])
         if lo >= data_lo:
-            counts[key] = monthly[:, lo - data_lo: hi - data_lo + 1].sum(axis=1)
+            counts[key] = monthly[:, lo - data_lo : hi - data_lo + 1].sum(axis=1)
     area_km2 = np.array([shapely.area(geoms[k]) / 1e6 for k in REGIONS])
     window_months = pd.Series({k: w[2] for k, w in windows.items()})
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -711,20 +818,28 @@ def review_operation(
         if status[base] != "used":
             rows[base] = {"status": status[base]}
             continue
-        rows[base] = _comparison(counts, rates, base, window_months.to_dict(), has_control=has_control,
-                                 confidence=confidence)
+        rows[base] = _comparison(
+            counts, rates, base, window_months.to_dict(), has_control=has_control, confidence=confidence
+        )
     comparisons = pd.DataFrame.from_dict(rows, orient="index").reindex(list(BASELINES))
     if "wdq_meaningful" in comparisons:
         comparisons["wdq_meaningful"] = comparisons["wdq_meaningful"].fillna(False).astype(bool)
 
     b0, b1 = periods.months_to_index([windows["before"][0], windows["before"][1]])
-    check = _before_check(monthly, before=(int(b0), int(b1)), data_lo=int(data_lo), has_control=has_control,
-                          confidence=confidence)
+    check = _before_check(
+        monthly, before=(int(b0), int(b1)), data_lo=int(data_lo), has_control=has_control, confidence=confidence
+    )
 
     # plain-English caveats
-    small = [(reg, win, int(counts.loc[reg, win])) for reg in REGIONS for win in WINDOWS
-             if not geoms[reg].is_empty and np.isfinite(counts.loc[reg, win]) and counts.loc[reg, win] < small_count
-             and (win == "after" or status[win] == "used")]
+    small = [
+        (reg, win, int(counts.loc[reg, win]))
+        for reg in REGIONS
+        for win in WINDOWS
+        if not geoms[reg].is_empty
+        and np.isfinite(counts.loc[reg, win])
+        and counts.loc[reg, win] < small_count
+        and (win == "after" or status[win] == "used")
+    ]
     if small:
         listed = ", ".join(f"{reg} {win.replace('_', ' ')} = {c}" for reg, win, c in small)
         caveats.append(
@@ -772,8 +887,9 @@ def review_operation(
         "start": str(start),
         "end": str(end),
     }
-    monthly_frame = pd.DataFrame(monthly.T, index=periods.index_to_months(np.arange(data_lo, data_hi + 1)),
-                                 columns=list(REGIONS))
+    monthly_frame = pd.DataFrame(
+        monthly.T, index=periods.index_to_months(np.arange(data_lo, data_hi + 1)), columns=list(REGIONS)
+    )
     return OperationReview(
         operation=name,
         windows=windows,
@@ -820,8 +936,10 @@ class PooledReview:
         """A JSON-ready dictionary (NaN becomes None)."""
         return {
             "operation": self.operation,
-            "dates": [{k: (None if _isna(v) else _scalar(v)) for k, v in r.items()}
-                      for r in self.dates.to_dict(orient="records")],
+            "dates": [
+                {k: (None if _isna(v) else _scalar(v)) for k, v in r.items()}
+                for r in self.dates.to_dict(orient="records")
+            ],
             "pooled": {k: _scalar(v) for k, v in self.pooled.items()},
             "caveats": list(self.caveats),
             "params": self.params,
@@ -832,11 +950,15 @@ class PooledReview:
         p: dict = self.pooled
         against = " relative to the control area" if p["with_control"] else ""
         lines = [
-            (f"Operation {self.operation}: {p['action_months']} months holding an action day, pooled against "
-             f"{p['matched_months']} neighbouring months without one."),
-            (f"Incidents in the footprint: {p['target_action']:.0f} in the action months, "
-             f"{p['target_matched']:.0f} in the matched months. Monthly rate change in action months{against}: "
-             f"{_pct(p['change'])} ({_interval(p['change_low'], p['change_high'])}): {p['verdict']}."),
+            (
+                f"Operation {self.operation}: {p['action_months']} months holding an action day, pooled against "
+                f"{p['matched_months']} neighbouring months without one."
+            ),
+            (
+                f"Incidents in the footprint: {p['target_action']:.0f} in the action months, "
+                f"{p['target_matched']:.0f} in the matched months. Monthly rate change in action months{against}: "
+                f"{_pct(p['change'])} ({_interval(p['change_low'], p['change_high'])}): {p['verdict']}."
+            ),
         ]
         lines.extend(f"Caution: {c}" for c in self.caveats)
         return "\n".join(lines)
@@ -909,14 +1031,18 @@ def review_repeated(
         geoms, _, _ = _regions(row.geometry, borough=borough, comparison=None, buffer_m=buffer_m, cut=[])
         monthly = _monthly(incidents, geoms, month_idx, data_lo, data_hi)
         cols = [m - data_lo for m in matched]
-        records.append({
-            "date": f"{day:%Y-%m-%d}", "month": str(periods.index_to_months(np.array([a]))[0]),
-            "matched_months": ", ".join(periods.index_to_months(np.array(matched))) if matched else "",
-            "n_matched": len(matched),
-            "target_action": monthly[0, a - data_lo], "target_matched": monthly[0, cols].sum(),
-            "control_action": monthly[2, a - data_lo], "control_matched": monthly[2, cols].sum()
-            if cols else 0.0,
-        })
+        records.append(
+            {
+                "date": f"{day:%Y-%m-%d}",
+                "month": str(periods.index_to_months(np.array([a]))[0]),
+                "matched_months": ", ".join(periods.index_to_months(np.array(matched))) if matched else "",
+                "n_matched": len(matched),
+                "target_action": monthly[0, a - data_lo],
+                "target_matched": monthly[0, cols].sum(),
+                "control_action": monthly[2, a - data_lo],
+                "control_matched": monthly[2, cols].sum() if cols else 0.0,
+            }
+        )
     dates = pd.DataFrame.from_records(records)
     if dates.empty or dates["n_matched"].sum() == 0:
         raise ParameterError(f"operation {name!r}: no action day has a neighbouring month without one in the data")
@@ -932,10 +1058,19 @@ def review_repeated(
         c_a = c_m = float("nan")
         ratio, low, high = rate_ratio(t_a, t_m, after_months=k_a, before_months=k_m, confidence=confidence)
     pooled = {
-        "action_months": k_a, "matched_months": k_m, "target_action": t_a, "target_matched": t_m,
-        "control_action": c_a, "control_matched": c_m, "with_control": with_control,
-        "ratio": ratio, "ratio_low": low, "ratio_high": high,
-        "change": ratio - 1, "change_low": low - 1, "change_high": high - 1,
+        "action_months": k_a,
+        "matched_months": k_m,
+        "target_action": t_a,
+        "target_matched": t_m,
+        "control_action": c_a,
+        "control_matched": c_m,
+        "with_control": with_control,
+        "ratio": ratio,
+        "ratio_low": low,
+        "ratio_high": high,
+        "change": ratio - 1,
+        "change_low": low - 1,
+        "change_high": high - 1,
         "verdict": verdict(low - 1, high - 1),
     }
     caveats.append(
@@ -944,11 +1079,18 @@ def review_repeated(
         "change the pooled days can rule out."
     )
     if not with_control:
-        caveats.append("The action days cover the whole borough, so there is no control area: seasonal and "
-                       "borough-wide changes between action and matched months are not allowed for.")
-    caveats.append("Intervals assume Poisson counts; crime is often more variable than that, so the true "
-                   "uncertainty can be wider than shown.")
-    params = {"buffer_m": buffer_m, "confidence": confidence,
-              "matching": "each action month against its neighbouring months (before and after) without an action "
-                          "day of this operation, within the data"}
+        caveats.append(
+            "The action days cover the whole borough, so there is no control area: seasonal and "
+            "borough-wide changes between action and matched months are not allowed for."
+        )
+    caveats.append(
+        "Intervals assume Poisson counts; crime is often more variable than that, so the true "
+        "uncertainty can be wider than shown."
+    )
+    params = {
+        "buffer_m": buffer_m,
+        "confidence": confidence,
+        "matching": "each action month against its neighbouring months (before and after) without an action "
+        "day of this operation, within the data",
+    }
     return PooledReview(operation=name, dates=dates, pooled=pooled, caveats=tuple(caveats), params=params)

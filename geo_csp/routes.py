@@ -83,7 +83,9 @@ def _prepare(graph: nx.MultiDiGraph, source: str) -> nx.MultiGraph:
     for u, v, k in missing:  # only networks saved without lengths; measure them in metres
         geom = graph.edges[u, v, k].get("geometry")
         a, b = graph.nodes[u], graph.nodes[v]
-        graph.edges[u, v, k]["length"] = geom.length if geom is not None else float(np.hypot(a["x"] - b["x"], a["y"] - b["y"]))
+        graph.edges[u, v, k]["length"] = (
+            geom.length if geom is not None else float(np.hypot(a["x"] - b["x"], a["y"] - b["y"]))
+        )
     for _, _, d in graph.edges(data=True):
         d["length"] = float(d["length"])
     return graph
@@ -296,14 +298,18 @@ class WalkaboutPlan:
         try:
             start = pd.Timestamp(f"2000-01-01 {start_clock}")
         except ValueError as exc:
-            raise ParameterError(f"start_clock={start_clock!r} is not a time of day; give it as HH:MM, e.g. 10:00") from exc
+            raise ParameterError(
+                f"start_clock={start_clock!r} is not a time of day; give it as HH:MM, e.g. 10:00"
+            ) from exc
         arrive = start + pd.to_timedelta(self.stops["arrive_min"].to_numpy(dtype="float64").round(), unit="min")
         leave = start + pd.to_timedelta(self.stops["depart_min"].to_numpy(dtype="float64").round(), unit="min")
-        return pd.DataFrame({"arrive": arrive.strftime("%H:%M"), "depart": leave.strftime("%H:%M")},
-                            index=self.stops.index)
+        return pd.DataFrame(
+            {"arrive": arrive.strftime("%H:%M"), "depart": leave.strftime("%H:%M")}, index=self.stops.index
+        )
 
-    def to_html(self, *, title: str = "Walkabout plan", map_uri: str | None = None,
-                start_clock: str | None = None) -> str:
+    def to_html(
+        self, *, title: str = "Walkabout plan", map_uri: str | None = None, start_clock: str | None = None
+    ) -> str:
         """A printable sheet: summary, the route map (``map_uri``, an image ``data:`` URI), the stop list
         with times (on the clock from ``start_clock`` "HH:MM", else minutes after the start), stay and
         what to look for, a box to tick, and caveats."""
@@ -326,8 +332,9 @@ class WalkaboutPlan:
             f"<td>{s.leg_m:,.0f}</td><td>{esc(str(s.purpose))}</td><td>&#9744;</td></tr>"
             for s, w in zip(self.stops.itertuples(), when, strict=True)
         )
-        figure = (f"<img class='map' src='{map_uri}' alt='Route map: the walk and its numbered stops'>"
-                  if map_uri else "")
+        figure = (
+            f"<img class='map' src='{map_uri}' alt='Route map: the walk and its numbered stops'>" if map_uri else ""
+        )
         start_at = f" at <b>{esc(start_clock)}</b>" if start_clock else ""
         skipped = (
             "<h2>Not visited</h2><ul>"
@@ -394,7 +401,9 @@ def _two_opt(tour: list[int], travel: np.ndarray) -> list[int]:
     return best
 
 
-def _insert_greedy(tour: list[int], free: set[int], travel: np.ndarray, dwell: float, prio: np.ndarray, budget: float) -> list[int]:
+def _insert_greedy(
+    tour: list[int], free: set[int], travel: np.ndarray, dwell: float, prio: np.ndarray, budget: float
+) -> list[int]:
     """Ratio insertion (priority / added minutes) with 2-opt after every insertion."""
     tour = list(tour)
     while free:
@@ -520,8 +529,15 @@ def plan_walkabout(
     purposes = (
         stops["purpose"].astype(str).to_numpy()
         if "purpose" in stops
-        else np.array([f"Visible presence, {priority_col} {p:,.0f}" if abs(p) >= 10 else f"Visible presence, {priority_col} {p:.2g}"
-                       for p in prio_stops], dtype=object)
+        else np.array(
+            [
+                f"Visible presence, {priority_col} {p:,.0f}"
+                if abs(p) >= 10
+                else f"Visible presence, {priority_col} {p:.2g}"
+                for p in prio_stops
+            ],
+            dtype=object,
+        )
     )
     terminals = np.vstack([shapely.get_coordinates(start_pt), shapely.get_coordinates(end_pt), pts])
     n_term = len(terminals)

@@ -160,12 +160,29 @@ STOP_AND_SEARCH_TYPE: Final = "Stop and search"
 # police.uk's non-street snap-point labels ("On or near Parking Area"): a place type, not a place, so
 # they name nothing on their own. Seen in the Lancashire and Cumbria street files and the Lancashire
 # ASB file, plus "Airport/Airfield".
-POLICE_UK_GENERIC_LOCATIONS: Final = frozenset({
-    "No Location", "Parking Area", "Supermarket", "Shopping Area", "Sports/Recreation Area",
-    "Petrol Station", "Nightclub", "Park/Open Space", "Pedestrian Subway", "Hospital", "Police Station",
-    "Further/Higher Educational Building", "Bus/Coach Station", "Theatre/Concert Hall", "Prison",
-    "Conference/Exhibition Centre", "Motorway Service Area", "Theme/Adventure Park", "Airport/Airfield",
-})
+POLICE_UK_GENERIC_LOCATIONS: Final = frozenset(
+    {
+        "No Location",
+        "Parking Area",
+        "Supermarket",
+        "Shopping Area",
+        "Sports/Recreation Area",
+        "Petrol Station",
+        "Nightclub",
+        "Park/Open Space",
+        "Pedestrian Subway",
+        "Hospital",
+        "Police Station",
+        "Further/Higher Educational Building",
+        "Bus/Coach Station",
+        "Theatre/Concert Hall",
+        "Prison",
+        "Conference/Exhibition Centre",
+        "Motorway Service Area",
+        "Theme/Adventure Park",
+        "Airport/Airfield",
+    }
+)
 
 # --------------------------------------------------------------------------------------------------
 # Analysis outputs (cubes, hotspot units, areas).
@@ -190,7 +207,9 @@ CATEGORY: Final = "category"  # Chainey / sfhotspot scheme
 AREA_ID: Final = "area_id"
 AREA_NAME: Final = "name"
 RANK: Final = "rank"  # 1 = highest (analysis.rank_units; ties share the lowest rank)
-PREDICTED_N: Final = "predicted_n"  # expected incidents next month from the default priority score (backtest.add_priority)
+PREDICTED_N: Final = (
+    "predicted_n"  # expected incidents next month from the default priority score (backtest.add_priority)
+)
 EXPLANATION: Final = "explanation"
 
 WARD_CODE: Final = "ward_code"

@@ -30,9 +30,7 @@ EW_LAT_RANGE: Final = (49.8, 55.9)
 
 SYNTHETIC_LABEL: Final = "SYNTHETIC"
 OGL_ATTRIBUTION: Final = "Contains public sector information licensed under the Open Government Licence v3.0"
-BOUNDARY_ATTRIBUTION: Final = (
-    "Contains National Statistics and OS data © Crown copyright and database right 2022"
-)
+BOUNDARY_ATTRIBUTION: Final = "Contains National Statistics and OS data © Crown copyright and database right 2022"
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
 #: What every output driven by police.uk locations must say about them (data.police.uk/about).
 SNAP_POINT_NOTE: Final = (

@@ -125,28 +125,38 @@ class SourceSelection:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for ``metadata["counted"]``."""
-        return {"sources": list(self.sources) if self.sources is not None else None,
-                "requested": list(self.requested) if self.requested is not None else None,
-                "kinds": self.kinds, "mixed": self.mixed, "exclude_proactive": self.exclude_proactive,
-                "proactive_crime_types": list(PROACTIVE_CRIME_TYPES), "note": self.note}
+        return {
+            "sources": list(self.sources) if self.sources is not None else None,
+            "requested": list(self.requested) if self.requested is not None else None,
+            "kinds": self.kinds,
+            "mixed": self.mixed,
+            "exclude_proactive": self.exclude_proactive,
+            "proactive_crime_types": list(PROACTIVE_CRIME_TYPES),
+            "note": self.note,
+        }
 
 
 def _note(sources: tuple[str, ...], *, default: bool, fallback: bool, exclude_proactive: bool) -> str:
     kinds = {s: source_kind(s) for s in sources}
     if fallback:
-        head = (f"counting {', '.join(sources)}: the data hold no police.uk street records, so every source "
-                "that is not enforcement-generated is counted")
+        head = (
+            f"counting {', '.join(sources)}: the data hold no police.uk street records, so every source "
+            "that is not enforcement-generated is counted"
+        )
     elif default:
-        head = ("counting victim-reported police.uk street records only (the default; stop and search and "
-                "partner sources are counted only when asked for)")
+        head = (
+            "counting victim-reported police.uk street records only (the default; stop and search and "
+            "partner sources are counted only when asked for)"
+        )
     else:
         head = "counting " + "; ".join(f"{s} ({_KIND_TEXT[k]})" for s, k in kinds.items())
     if len(set(kinds.values())) > 1:
         why = "; ".join(_MIX_TEXT[k] for k in ("enforcement", "second_channel") if k in kinds.values())
         head = f"MIXED SOURCES: {head}. The counts mix kinds of record: {why}"
     if schema.SOURCE_STREET in sources:
-        head += ("; police.uk Drugs and Possession of weapons (mostly found by police activity) are "
-                 + ("left out" if exclude_proactive else "included (exclude_proactive / --exclude-proactive leaves them out)"))
+        head += "; police.uk Drugs and Possession of weapons (mostly found by police activity) are " + (
+            "left out" if exclude_proactive else "included (exclude_proactive / --exclude-proactive leaves them out)"
+        )
     return head
 
 
@@ -173,7 +183,11 @@ def resolve_sources(
     -------
     SourceSelection
     """
-    asked = None if requested is None else tuple(dict.fromkeys(str(s) for s in ([requested] if isinstance(requested, str) else requested)))
+    asked = (
+        None
+        if requested is None
+        else tuple(dict.fromkeys(str(s) for s in ([requested] if isinstance(requested, str) else requested)))
+    )
     asked = asked or None
     held = None if available is None else sorted({str(s) for s in available})
     fallback = False
@@ -187,9 +201,14 @@ def resolve_sources(
     else:
         chosen = asked
     chosen = tuple(sorted(chosen))
-    return SourceSelection(sources=chosen, requested=asked, exclude_proactive=bool(exclude_proactive),
-                           note=_note(chosen, default=asked is None and not fallback, fallback=fallback,
-                                      exclude_proactive=exclude_proactive))
+    return SourceSelection(
+        sources=chosen,
+        requested=asked,
+        exclude_proactive=bool(exclude_proactive),
+        note=_note(
+            chosen, default=asked is None and not fallback, fallback=fallback, exclude_proactive=exclude_proactive
+        ),
+    )
 
 
 def counted_crime_types(types: Iterable[str] | None, selection: SourceSelection) -> tuple[str, ...] | None:
@@ -261,14 +280,19 @@ def held_sources(incidents: Any) -> list[str] | None:
     return None
 
 
-def select_sources(incidents: Any, requested: Iterable[str] | None = None, *,
-                   exclude_proactive: bool = False) -> SourceSelection:
+def select_sources(
+    incidents: Any, requested: Iterable[str] | None = None, *, exclude_proactive: bool = False
+) -> SourceSelection:
     """:func:`resolve_sources` against what ``incidents`` (a DataFrame or a store folder) hold.
 
     A DataFrame without a ``source`` column is counted whole (``sources`` is ``None``) unless sources
     were asked for, and the note says so.
     """
     if isinstance(incidents, pd.DataFrame) and schema.SOURCE not in incidents.columns and not requested:
-        return SourceSelection(sources=None, requested=None, exclude_proactive=bool(exclude_proactive),
-                               note="the incidents have no source column: every row is counted")
+        return SourceSelection(
+            sources=None,
+            requested=None,
+            exclude_proactive=bool(exclude_proactive),
+            note="the incidents have no source column: every row is counted",
+        )
     return resolve_sources(requested, available=held_sources(incidents), exclude_proactive=exclude_proactive)

@@ -162,8 +162,11 @@ def _part_columns(table: pa.Table) -> pa.Table:
     """The columns of one part's rows that are written into it: not the part's key
     (:data:`PART_KEY_COLUMNS`), not ``incident_id`` (``<file_id>:<line>``), not a column with no
     value at all (read back as nulls). A third less encoding for a police.uk part."""
-    drop = [name for name, col in zip(table.column_names, table.columns, strict=True)
-            if name in _NOT_IN_PARTS or (col.null_count == len(col) and len(col))]
+    drop = [
+        name
+        for name, col in zip(table.column_names, table.columns, strict=True)
+        if name in _NOT_IN_PARTS or (col.null_count == len(col) and len(col))
+    ]
     return table.drop_columns(drop)
 
 
@@ -220,9 +223,7 @@ def part_key(source: str, forces: Sequence[str], months: Sequence[str]) -> tuple
     return (source, forces[0], months[0]) if len(forces) == len(months) == 1 else None
 
 
-def encode_parts(
-    accepted: pa.Table, quarantined: pa.Table, *, key: tuple[str, str, str] | None = None
-) -> EncodedParts:
+def encode_parts(accepted: pa.Table, quarantined: pa.Table, *, key: tuple[str, str, str] | None = None) -> EncodedParts:
     """Split accepted rows by (source, force, month) and encode them and the quarantine as Parquet.
 
     Parameters
@@ -255,7 +256,9 @@ def encode_parts(
         encoded = [_parquet_bytes(_part_columns(part_table)) for _, part_table in split]
     else:  # a multi-month file: its parts encode side by side (pyarrow releases the GIL)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            encoded = list(pool.map(lambda t: _parquet_bytes(_part_columns(t)), [part_table for _, part_table in split]))
+            encoded = list(
+                pool.map(lambda t: _parquet_bytes(_part_columns(t)), [part_table for _, part_table in split])
+            )
     parts = []
     for (key, part_table), data in zip(split, encoded, strict=True):
         located = int(pc.sum(part_table[schema.LOCATED]).as_py() or 0)
@@ -323,8 +326,11 @@ def _active_parts(
 ) -> list[dict[str, Any]]:
     """The parts the manifest lists, each with its input's ``file_id``, in manifest order; only
     those of the given sources, forces and months when given."""
-    want = [(key, wanted) for key, values in (("source", sources), ("force", forces), ("month", months))
-            if (wanted := _as_set(values)) is not None]
+    want = [
+        (key, wanted)
+        for key, values in (("source", sources), ("force", forces), ("month", months))
+        if (wanted := _as_set(values)) is not None
+    ]
     return [
         {**part, "file_id": fid}
         for fid, entry in manifest["files"].items()
@@ -551,11 +557,7 @@ class StoreTransaction:
     def remove_orphans(self) -> int:
         """Delete part, quarantine and temporary files the manifest does not list (crash leftovers)."""
         listed = {self.store_dir / p["path"] for p in _active_parts(self.manifest)}
-        listed |= {
-            self.store_dir / e["quarantine"]
-            for e in self.manifest["files"].values()
-            if e.get("quarantine")
-        }
+        listed |= {self.store_dir / e["quarantine"] for e in self.manifest["files"].values() if e.get("quarantine")}
         removed = 0
         for sub in ("incidents", "quarantine"):
             for path in (self.store_dir / sub).rglob("*"):
@@ -667,9 +669,7 @@ def _acquire_lock(store_dir: Path) -> tuple[int, list[str]]:
             )
         if _writer_alive(holder):
             os.close(fd)
-            raise StoreError(
-                f"store {store_dir} is locked by another ingest ({where}); wait for it to finish"
-            )
+            raise StoreError(f"store {store_dir} is locked by another ingest ({where}); wait for it to finish")
         notes.append(f"took over the lock left by an ingest that is no longer running ({where})")
     mine = {"pid": os.getpid(), "host": host, "since": _now(), "started": _process_start(os.getpid())}
     os.ftruncate(fd, 0)
@@ -725,8 +725,17 @@ def _as_set(values: str | Iterable[str] | None) -> set[str] | None:
 
 #: Text columns :func:`read_incidents` returns as categoricals with ``categorical=True`` (few distinct values).
 CATEGORICAL_COLUMNS: Final = (
-    schema.SOURCE, schema.FORCE, schema.MONTH, schema.CRIME_TYPE, schema.LOCATION, schema.LSOA_CODE,
-    schema.LSOA_NAME, schema.OUTCOME, schema.CONTEXT, schema.OBJECT_OF_SEARCH, schema.FILE_ID,
+    schema.SOURCE,
+    schema.FORCE,
+    schema.MONTH,
+    schema.CRIME_TYPE,
+    schema.LOCATION,
+    schema.LSOA_CODE,
+    schema.LSOA_NAME,
+    schema.OUTCOME,
+    schema.CONTEXT,
+    schema.OBJECT_OF_SEARCH,
+    schema.FILE_ID,
 )
 
 
@@ -770,12 +779,11 @@ def read_incidents(
     cols = list(columns) if columns is not None else list(schema.INCIDENT_COLUMNS)
     unknown = sorted(set(cols) - set(schema.INCIDENT_COLUMNS))
     if unknown:
-        raise SchemaError(
-            f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}"
-        )
+        raise SchemaError(f"unknown column(s) {unknown}; choose from schema.INCIDENT_COLUMNS {schema.INCIDENT_COLUMNS}")
     parts = _active_parts(manifest, sources=sources, forces=forces, months=months)
-    table = read_parts(store_dir, parts, columns=cols, crime_types=crime_types, located_only=located_only,
-                       categorical=categorical)
+    table = read_parts(
+        store_dir, parts, columns=cols, crime_types=crime_types, located_only=located_only, categorical=categorical
+    )
     if not categorical:
         return table.to_pandas()
     frame = table.to_pandas()
@@ -801,8 +809,10 @@ def parts_dataset(store_dir: str | Path, parts: Sequence[dict[str, Any]]) -> ds.
         format=ds.ParquetFileFormat(),
         filesystem=pafs.LocalFileSystem(),
         partitions=[
-            (field(schema.SOURCE) == p["source"]) & (field(schema.FORCE) == p["force"])
-            & (field(schema.MONTH) == p["month"]) & (field(schema.FILE_ID) == p["file_id"])
+            (field(schema.SOURCE) == p["source"])
+            & (field(schema.FORCE) == p["force"])
+            & (field(schema.MONTH) == p["month"])
+            & (field(schema.FILE_ID) == p["file_id"])
             for p in parts
         ],
     )
@@ -871,9 +881,12 @@ def read_parts(
 def _dictionary_encoded(data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
     """``data`` with the :data:`CATEGORICAL_COLUMNS` it holds dictionary-encoded (pandas categoricals)."""
     names = list(data.schema.names)
-    arrays = [data.column(i).dictionary_encode() if name in CATEGORICAL_COLUMNS
-              and not pa.types.is_dictionary(data.schema.field(i).type) else data.column(i)
-              for i, name in enumerate(names)]
+    arrays = [
+        data.column(i).dictionary_encode()
+        if name in CATEGORICAL_COLUMNS and not pa.types.is_dictionary(data.schema.field(i).type)
+        else data.column(i)
+        for i, name in enumerate(names)
+    ]
     return type(data).from_arrays(arrays, names=names)
 
 
@@ -890,9 +903,7 @@ def incidents_to_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
 
     missing = [c for c in (schema.EASTING, schema.NORTHING, schema.LOCATED) if c not in df.columns]
     if missing:
-        raise SchemaError(
-            f"incidents lack column(s) {missing}; read them with read_incidents(columns=None)"
-        )
+        raise SchemaError(f"incidents lack column(s) {missing}; read them with read_incidents(columns=None)")
     located = df[df[schema.LOCATED].astype(bool)]
     geometry = gpd.points_from_xy(located[schema.EASTING], located[schema.NORTHING])
     return gpd.GeoDataFrame(located.copy(), geometry=geometry, crs=settings.WORKING_CRS)
@@ -901,11 +912,7 @@ def incidents_to_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
 def read_quarantine(store_dir: str | Path) -> pd.DataFrame:
     """Every quarantined row of the active inputs (:data:`schema.QUARANTINE_SCHEMA` columns)."""
     manifest = read_manifest(store_dir)
-    paths = [
-        str(Path(store_dir) / e["quarantine"])
-        for e in manifest["files"].values()
-        if e.get("quarantine")
-    ]
+    paths = [str(Path(store_dir) / e["quarantine"]) for e in manifest["files"].values() if e.get("quarantine")]
     if not paths:
         return schema.QUARANTINE_SCHEMA.empty_table().to_pandas()
     return ds.dataset(paths, schema=schema.QUARANTINE_SCHEMA, format="parquet").to_table().to_pandas()
@@ -1084,8 +1091,9 @@ def read_store_dask(
             f"no part of the store {store_dir} matches sources={sources!r} forces={forces!r} months={months!r};"
             " check them against `geo-csp status`"
         )
-    read = functools.partial(_read_part_frame, str(store_dir), columns=cols, crime_types=_as_list(crime_types),
-                             located_only=located_only)
+    read = functools.partial(
+        _read_part_frame, str(store_dir), columns=cols, crime_types=_as_list(crime_types), located_only=located_only
+    )
     return dd.from_map(read, parts, meta=read(None), label="read-store-part", enforce_metadata=False)
 
 

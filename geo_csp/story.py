@@ -66,7 +66,8 @@ def area_facts(
     counts = np.atleast_2d(np.asarray(counts, dtype="float64"))
     if hot_cold.shape != counts.shape or hot_cold.shape[1] != len(period_labels):
         raise ParameterError(
-            f"hot_cold {hot_cold.shape} and counts {counts.shape} must both be (units, {len(period_labels)} periods)")
+            f"hot_cold {hot_cold.shape} and counts {counts.shape} must both be (units, {len(period_labels)} periods)"
+        )
     for col in (schema.AREA_ID, schema.N):
         if col not in area.index:
             raise SchemaError(f"`area` needs {col!r}; it has {list(area.index)}")
@@ -136,9 +137,14 @@ def _operations(area: pd.Series, operations: gpd.GeoDataFrame | None) -> list[st
     geom = area.get("geometry")
     if geom is None:
         return []
-    ops = operations.to_crs("EPSG:27700") if operations.crs is not None and operations.crs != "EPSG:27700" else operations
-    wide = (ops["footprint"].astype("string").str.lower() == "borough").fillna(False).to_numpy() \
-        if "footprint" in ops.columns else np.zeros(len(ops), dtype=bool)
+    ops = (
+        operations.to_crs("EPSG:27700") if operations.crs is not None and operations.crs != "EPSG:27700" else operations
+    )
+    wide = (
+        (ops["footprint"].astype("string").str.lower() == "borough").fillna(False).to_numpy()
+        if "footprint" in ops.columns
+        else np.zeros(len(ops), dtype=bool)
+    )
     meets = ops.geometry.intersects(geom).to_numpy() & ~wide
     out = []
     for name, group in ops[meets].groupby("name", sort=False):
@@ -158,8 +164,11 @@ def _operations(area: pd.Series, operations: gpd.GeoDataFrame | None) -> list[st
 def area_story(facts: dict[str, Any], *, months_label: str | None = None) -> str:
     """One paragraph of plain sentences from :func:`area_facts` (Markdown: the place name in bold)."""
     where = f"**{facts['name']}** ({facts['area_id']}{', ' + str(facts['ward']) + ' ward' if facts['ward'] else ''})"
-    span = months_label or (f"{_month(facts['first_period'])} to {_month(facts['last_period'])}"
-                            if facts.get("first_period") else "the months chosen")
+    span = months_label or (
+        f"{_month(facts['first_period'])} to {_month(facts['last_period'])}"
+        if facts.get("first_period")
+        else "the months chosen"
+    )
     what = f"{where} had {facts['n']:,.0f} incidents in {span}"
     shares = []
     if facts.get("share_of_crime") is not None:
@@ -178,8 +187,10 @@ def area_story(facts: dict[str, Any], *, months_label: str | None = None) -> str
     pattern = facts.get("pattern")
     hot = facts["hot_months"]
     if hot:
-        since = (f"It has been significantly hot in {len(hot)} of {facts['n_periods']} months, first in "
-                 f"{_month(facts['first_hot'])} and most recently in {_month(facts['last_hot'])}")
+        since = (
+            f"It has been significantly hot in {len(hot)} of {facts['n_periods']} months, first in "
+            f"{_month(facts['first_hot'])} and most recently in {_month(facts['last_hot'])}"
+        )
     else:
         since = "No month was significantly hot on its own"
     if pattern is not None and pd.notna(pattern):
@@ -187,9 +198,13 @@ def area_story(facts: dict[str, Any], *, months_label: str | None = None) -> str
     sentences.append(since + ".")
     sentences.append(f"Trend over the months: {facts['trend']}.")
     cover = facts.get("coverage") or []
-    sentences.append(("Cover: " + "; ".join(cover) + ".") if cover else
-                     "No CCTV, recorded walkabout or hub covers it in the partner layers.")
+    sentences.append(
+        ("Cover: " + "; ".join(cover) + ".")
+        if cover
+        else "No CCTV, recorded walkabout or hub covers it in the partner layers."
+    )
     done = facts.get("operations") or []
-    sentences.append(("What was done: " + "; ".join(done) + ".") if done else
-                     "No operation in the partner layers touched it.")
+    sentences.append(
+        ("What was done: " + "; ".join(done) + ".") if done else "No operation in the partner layers touched it."
+    )
     return " ".join(sentences)

@@ -107,20 +107,45 @@ class Measure:
 
 
 DEFAULT_MEASURES: tuple[Measure, ...] = (
-    Measure("all_crime_rate", "All crimes per 1,000 residents", (schema.SOURCE_STREET,), _CRIMES, per_1000=True,
-            note="police.uk street-level crimes, anti-social behaviour excluded"),
-    Measure("violence_rate", "Violent crime per 1,000 residents", (schema.SOURCE_STREET,),
-            ("Violence and sexual offences",), per_1000=True,
-            note='police.uk "Violence and sexual offences"'),
-    Measure("burglary", "Burglaries (residential and business)", (schema.SOURCE_STREET,), ("Burglary",),
-            note='police.uk "Burglary": police.uk does not separate residential from business burglary, '
-                 "so this counts both"),
+    Measure(
+        "all_crime_rate",
+        "All crimes per 1,000 residents",
+        (schema.SOURCE_STREET,),
+        _CRIMES,
+        per_1000=True,
+        note="police.uk street-level crimes, anti-social behaviour excluded",
+    ),
+    Measure(
+        "violence_rate",
+        "Violent crime per 1,000 residents",
+        (schema.SOURCE_STREET,),
+        ("Violence and sexual offences",),
+        per_1000=True,
+        note='police.uk "Violence and sexual offences"',
+    ),
+    Measure(
+        "burglary",
+        "Burglaries (residential and business)",
+        (schema.SOURCE_STREET,),
+        ("Burglary",),
+        note='police.uk "Burglary": police.uk does not separate residential from business burglary, '
+        "so this counts both",
+    ),
     Measure("asb_police", "ASB incidents (police)", (schema.SOURCE_STREET,), ("Anti-social behaviour",)),
-    Measure("asb_council", "ASB reports to the council", ("council_asb",),
-            note="the council's ASB case extract (partner data)"),
+    Measure(
+        "asb_council",
+        "ASB reports to the council",
+        ("council_asb",),
+        note="the council's ASB case extract (partner data)",
+    ),
     Measure("drugs", "Drug offences", (schema.SOURCE_STREET,), ("Drugs",)),
-    Measure("drug_searches", "Drug-related stop searches", (schema.SOURCE_STOP_SEARCH,),
-            (schema.STOP_AND_SEARCH_TYPE,), object_of_search=("Controlled drugs",)),
+    Measure(
+        "drug_searches",
+        "Drug-related stop searches",
+        (schema.SOURCE_STOP_SEARCH,),
+        (schema.STOP_AND_SEARCH_TYPE,),
+        object_of_search=("Controlled drugs",),
+    ),
     Measure("weapons", "Possession of weapons offences", (schema.SOURCE_STREET,), ("Possession of weapons",)),
 )
 
@@ -201,8 +226,15 @@ def _area_lookup(areas: gpd.GeoDataFrame, names: Sequence[str]) -> list[str]:
 
 
 def _check_inputs(incidents: pd.DataFrame, areas: gpd.GeoDataFrame) -> None:
-    need = [schema.SOURCE, schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
-            schema.OBJECT_OF_SEARCH]
+    need = [
+        schema.SOURCE,
+        schema.MONTH,
+        schema.CRIME_TYPE,
+        schema.EASTING,
+        schema.NORTHING,
+        schema.LOCATED,
+        schema.OBJECT_OF_SEARCH,
+    ]
     missing = [c for c in need if c not in incidents.columns]
     if missing:
         raise SchemaError(f"incidents lack column(s) {missing}; read them with store.read_incidents()")
@@ -266,7 +298,7 @@ def _quarters(incidents: pd.DataFrame, params: TableParams, sources: set[str]) -
         complete = complete[: hit[0] + 1]
     if not complete.size:
         raise SchemaError("the data hold no complete financial quarter (three months of police.uk data)")
-    return complete[-params.n_quarters:]
+    return complete[-params.n_quarters :]
 
 
 def partnership_table(
@@ -320,8 +352,10 @@ def partnership_table(
     latest = q_keys[-1]
     month_q = periods.period_keys(incidents[schema.MONTH].astype(str).to_numpy(), period="quarter")
     area_of = boundaries.assign_to_polygons(
-        incidents[schema.EASTING].to_numpy(), incidents[schema.NORTHING].to_numpy(),
-        areas[[AREA_CODE, "geometry"]].assign(**{AREA_CODE: areas[AREA_CODE].astype(str)}), code_col=AREA_CODE,
+        incidents[schema.EASTING].to_numpy(),
+        incidents[schema.NORTHING].to_numpy(),
+        areas[[AREA_CODE, "geometry"]].assign(**{AREA_CODE: areas[AREA_CODE].astype(str)}),
+        code_col=AREA_CODE,
     )
     in_quarters = np.isin(month_q, q_keys)
     n_m, n_q = len(measures), len(q_keys)
@@ -347,8 +381,12 @@ def partnership_table(
     disclosure = params.disclosure
     audit = None
     if params.public:
-        prot = protect_table(pd.DataFrame(counts, index=keys, columns=q_labels).astype(int),
-                             params=disclosure, row_total=None, column_total=None)
+        prot = protect_table(
+            pd.DataFrame(counts, index=keys, columns=q_labels).astype(int),
+            params=disclosure,
+            row_total=None,
+            column_total=None,
+        )
         pub_counts = prot.published.to_numpy(dtype=float, na_value=np.nan)
         audit = prot.audit
     else:
@@ -377,8 +415,11 @@ def partnership_table(
 
     if n_q >= 2:
         prev, last = values[:, -2], values[:, -1]
-        trend = np.where(np.isnan(prev) | np.isnan(last), "",
-                         np.vectorize(ARROWS.get, otypes=[object])(np.sign(np.nan_to_num(last - prev)).astype(int)))
+        trend = np.where(
+            np.isnan(prev) | np.isnan(last),
+            "",
+            np.vectorize(ARROWS.get, otypes=[object])(np.sign(np.nan_to_num(last - prev)).astype(int)),
+        )
     else:  # one quarter: nothing to compare with
         trend = np.full(n_m, NOT_AVAILABLE, dtype=object)
     trend = np.where(recorded, trend, NOT_AVAILABLE)
@@ -393,9 +434,12 @@ def partnership_table(
         return f"{x:,.1f}" if m.per_1000 else f"{x:,.0f}"
 
     display = pd.DataFrame(
-        [[fmt(values[i, j], m, available[i, j] and (has_pop or not m.per_1000)) for j in range(n_q)]
-         for i, m in enumerate(measures)],
-        index=[m.label for m in measures], columns=q_labels,
+        [
+            [fmt(values[i, j], m, available[i, j] and (has_pop or not m.per_1000)) for j in range(n_q)]
+            for i, m in enumerate(measures)
+        ],
+        index=[m.label for m in measures],
+        columns=q_labels,
     )
     display[TREND] = trend
     display[COMPARATOR] = [
@@ -405,22 +449,32 @@ def partnership_table(
 
     focus_name = str(areas.loc[areas[AREA_CODE].astype(str) == focus, AREA_NAME].iloc[0])
     names = dict(zip(areas[AREA_CODE].astype(str), areas[AREA_NAME].astype(str)))
-    months_shown = periods.period_months(int(q_keys[0]), period="quarter")[0], periods.period_months(
-        int(latest), period="quarter")[-1]
+    months_shown = (
+        periods.period_months(int(q_keys[0]), period="quarter")[0],
+        periods.period_months(int(latest), period="quarter")[-1],
+    )
     prov = provenance or {}
     notes = [
         f"Counts of incidents located inside the {focus_name} boundary (EPSG:27700), months "
         f"{months_shown[0]} to {months_shown[1]}, financial quarters (April to March); unlocated incidents "
         f"are not counted. Source: {prov.get('store', 'the incident store')}"
-        + (f" ({prov['inputs']} input files; see its manifest for their sha256)" if "inputs" in prov else "") + ".",
-        (f"Rates per 1,000 residents use a population of {pop[focus]:,.0f}"
-         + (f" ({prov['population']})" if "population" in prov else "") + "." if has_pop else
-         f"Rates per 1,000 residents: {NOT_AVAILABLE}, as no population is known for {focus_name} "
-         "(give one with geo-csp configure --population)."),
-        (f"Trend: latest quarter against the previous quarter ({ARROWS[1]} up, {ARROWS[-1]} down, "
-         f"{ARROWS[0]} no change)." if n_q >= 2 else
-         f"Trend: {NOT_AVAILABLE}, as the data hold one complete financial quarter ({q_labels[0]}) and there is "
-         "no earlier quarter to compare it with."),
+        + (f" ({prov['inputs']} input files; see its manifest for their sha256)" if "inputs" in prov else "")
+        + ".",
+        (
+            f"Rates per 1,000 residents use a population of {pop[focus]:,.0f}"
+            + (f" ({prov['population']})" if "population" in prov else "")
+            + "."
+            if has_pop
+            else f"Rates per 1,000 residents: {NOT_AVAILABLE}, as no population is known for {focus_name} "
+            "(give one with geo-csp configure --population)."
+        ),
+        (
+            f"Trend: latest quarter against the previous quarter ({ARROWS[1]} up, {ARROWS[-1]} down, "
+            f"{ARROWS[0]} no change)."
+            if n_q >= 2
+            else f"Trend: {NOT_AVAILABLE}, as the data hold one complete financial quarter ({q_labels[0]}) and there is "
+            "no earlier quarter to compare it with."
+        ),
     ]
     all_have = sorted({c for h in comp_with_data for c in h})
     if all_have:
@@ -435,12 +489,16 @@ def partnership_table(
     if params.public:
         notes.append(disclosure.rule + " Rates are computed from the rounded counts.")
     if left_out:
-        notes.append("Left out of the public table as partner (sensitive) data: "
-                     + ", ".join(m.label for m in left_out) + ".")
+        notes.append(
+            "Left out of the public table as partner (sensitive) data: " + ", ".join(m.label for m in left_out) + "."
+        )
     if (~recorded).any():
-        notes.append(f'"{NOT_AVAILABLE}" for ' + ", ".join(m.label for m, r in zip(measures, recorded) if not r)
-                     + ": the measure's sources record no such incidents at all (a partner source records only its "
-                     "own categories), so a count would not be a true zero.")
+        notes.append(
+            f'"{NOT_AVAILABLE}" for '
+            + ", ".join(m.label for m, r in zip(measures, recorded) if not r)
+            + ": the measure's sources record no such incidents at all (a partner source records only its "
+            "own categories), so a count would not be a true zero."
+        )
     if (~available[recorded]).any():
         notes.append(f'"{NOT_AVAILABLE}": the source has no data for that quarter.')
     metadata = {
@@ -454,8 +512,9 @@ def partnership_table(
         "measures": [asdict(m) for m in measures],
         "provenance": prov,
     }
-    return PartnershipTable(values=value_frame, display=display, measures=measures, footnotes=tuple(notes),
-                            metadata=metadata, audit=audit)
+    return PartnershipTable(
+        values=value_frame, display=display, measures=measures, footnotes=tuple(notes), metadata=metadata, audit=audit
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -464,8 +523,10 @@ def partnership_table(
 
 
 def _title(table: PartnershipTable) -> str:
-    return f"Tackling crime and ASB: {table.metadata['area']}, {table.metadata['quarters'][0]} to " \
-           f"{table.metadata['quarters'][-1]}"
+    return (
+        f"Tackling crime and ASB: {table.metadata['area']}, {table.metadata['quarters'][0]} to "
+        f"{table.metadata['quarters'][-1]}"
+    )
 
 
 def write_table_csv(table: PartnershipTable, path: str | Path) -> Path:
@@ -511,29 +572,29 @@ def frame_html(
         return na_rep if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
     head = ([f"<th>{esc(str(frame.index.name or ''))}</th>"] if index else []) + [
-        f"<th class=\"{'text' if c in texts else 'num'}\">{esc(str(c))}</th>" for c in frame.columns]
+        f'<th class="{"text" if c in texts else "num"}">{esc(str(c))}</th>' for c in frame.columns
+    ]
     kinds = ["text" if c in texts else "num" for c in frame.columns]
     rows = []
     for label, values in zip(frame.index, frame.itertuples(index=False, name=None)):
-        cells = [f"<td class=\"{k}\">{esc(cell(v))}</td>" for k, v in zip(kinds, values)]
+        cells = [f'<td class="{k}">{esc(cell(v))}</td>' for k, v in zip(kinds, values)]
         rows.append("<tr>" + (f"<th>{esc(str(label))}</th>" if index else "") + "".join(cells) + "</tr>")
-    cls = f" class=\"{esc(classes)}\"" if classes else ""
-    return (f"<table{cls}><thead><tr>{''.join(head)}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    cls = f' class="{esc(classes)}"' if classes else ""
+    return f"<table{cls}><thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def table_html(table: PartnershipTable) -> str:
     """The table as an HTML fragment (``<table>`` plus footnotes)."""
     body = frame_html(table.display, classes="partnership")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.footnotes)
-    return f"{body}\n<ol class=\"footnotes\">{notes}</ol>"
+    return f'{body}\n<ol class="footnotes">{notes}</ol>'
 
 
 def write_table_html(table: PartnershipTable, path: str | Path) -> Path:
     """Write the table as a standalone HTML page."""
     path = Path(path)
     page = (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(_title(table))}</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "th,td{border:1px solid #999;padding:4px 8px;text-align:right}th{background:#dde5f0}"
@@ -614,11 +675,14 @@ def measures_from_sources(measures: Sequence[Measure], sources: Sequence[str]) -
     if isinstance(sources, str) or not len(sources):
         raise ParameterError(f"sources must be a non-empty list of store source names, not {sources!r}")
     names = tuple(dict.fromkeys(str(s) for s in sources))
-    note = (f"Counted from {', '.join(names)} (a source holding police.uk crime categories) instead of "
-            "police.uk street-level files")
+    note = (
+        f"Counted from {', '.join(names)} (a source holding police.uk crime categories) instead of "
+        "police.uk street-level files"
+    )
     return tuple(
         replace(m, sources=names, note=f"{m.note}. {note}" if m.note else note)
-        if m.sources == (schema.SOURCE_STREET,) else m
+        if m.sources == (schema.SOURCE_STREET,)
+        else m
         for m in measures
     )
 
@@ -653,20 +717,40 @@ def table_from_store(
     if sources:
         measures = measures_from_sources(measures, sources)
     areas, borough, pop_source = store_areas(store_dir)
-    cols = [schema.SOURCE, schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
-            schema.OBJECT_OF_SEARCH]
+    cols = [
+        schema.SOURCE,
+        schema.MONTH,
+        schema.CRIME_TYPE,
+        schema.EASTING,
+        schema.NORTHING,
+        schema.LOCATED,
+        schema.OBJECT_OF_SEARCH,
+    ]
     incidents = store.read_incidents(store_dir, columns=cols)
     held = set(incidents[schema.SOURCE].unique())
     unknown = [s for s in (sources or ()) if s not in held]
     if unknown:
-        raise ParameterError(f"source(s) {unknown} are not in the store {store_dir}; it holds {sorted(held)} "
-                             "(check --source)")
+        raise ParameterError(
+            f"source(s) {unknown} are not in the store {store_dir}; it holds {sorted(held)} (check --source)"
+        )
     manifest = store.read_manifest(store_dir)
     n_inputs = sum(1 for e in manifest.get("files", {}).values() if e.get("active", True))
     listed = store.store_config(store_dir).get("comparators")  # None: every other area of `areas`
-    params = TableParams(area=area or borough, n_quarters=n_quarters, public=public,
-                         comparators=None if listed is None else tuple(listed),
-                         disclosure=disclosure or DisclosureParams())
-    return partnership_table(incidents, areas, params=params, measures=measures,
-                             provenance={"store": f"incident store \"{store.store_label(store_dir)}\"", "inputs": n_inputs,
-                                         "population": pop_source})
+    params = TableParams(
+        area=area or borough,
+        n_quarters=n_quarters,
+        public=public,
+        comparators=None if listed is None else tuple(listed),
+        disclosure=disclosure or DisclosureParams(),
+    )
+    return partnership_table(
+        incidents,
+        areas,
+        params=params,
+        measures=measures,
+        provenance={
+            "store": f'incident store "{store.store_label(store_dir)}"',
+            "inputs": n_inputs,
+            "population": pop_source,
+        },
+    )

@@ -33,9 +33,16 @@ from scipy import stats
 from geo_csp import periods, priorities, schema
 from geo_csp._errors import ParameterError
 
-__all__ = ["TaskingParams", "TaskingSheet", "change_lists", "hotspot_timeline", "recommended_stops", "repeat_locations",
-           "tasking_sheet",
-           "write_tasking"]
+__all__ = [
+    "TaskingParams",
+    "TaskingSheet",
+    "change_lists",
+    "hotspot_timeline",
+    "recommended_stops",
+    "repeat_locations",
+    "tasking_sheet",
+    "write_tasking",
+]
 
 #: Periods back to "the same period a year earlier", per period kind.
 YEAR_BACK = {"month": 12, "quarter": 4, "year": 1, "week": 52, "fortnight": 26, "28day": 13}
@@ -71,8 +78,15 @@ class TaskingParams:
             raise ParameterError(f"`location_months` must be positive month counts; got {self.location_months!r}")
 
 
-def change_lists(hot_cold: np.ndarray, counts: np.ndarray, unit_ids: pd.Index, *, last: int = -1,
-                 before: int = -2, alpha: float = 0.05) -> tuple[pd.DataFrame, float]:
+def change_lists(
+    hot_cold: np.ndarray,
+    counts: np.ndarray,
+    unit_ids: pd.Index,
+    *,
+    last: int = -1,
+    before: int = -2,
+    alpha: float = 0.05,
+) -> tuple[pd.DataFrame, float]:
     """Entered / remained / left hot units between two periods, escalation, and the Jaccard index.
 
     Parameters
@@ -103,21 +117,31 @@ def change_lists(hot_cold: np.ndarray, counts: np.ndarray, unit_ids: pd.Index, *
     # P(X >= n_last) for X ~ Binomial(n_last + n_before, 1/2): the last period's excess beyond chance
     p = np.where(total > 0, stats.binom.sf(n_last - 1, total, 0.5), 1.0)
     escalating = (n_last > n_before) & (p < alpha)
-    status = np.select([hot_last & ~hot_before, hot_last & hot_before, ~hot_last & hot_before],
-                       list(_STATUS_ORDER), default="")
+    status = np.select(
+        [hot_last & ~hot_before, hot_last & hot_before, ~hot_last & hot_before], list(_STATUS_ORDER), default=""
+    )
     keep = hot_last | hot_before | escalating
     union = int((hot_last | hot_before).sum())
     jaccard = float((hot_last & hot_before).sum() / union) if union else float("nan")
-    out = pd.DataFrame({"status": status, "n_last": n_last, "n_before": n_before, "change": n_last - n_before,
-                        "p_escalation": p, "escalating": escalating},
-                       index=pd.Index(np.asarray(unit_ids, dtype=object), name=schema.UNIT_ID))[keep]
+    out = pd.DataFrame(
+        {
+            "status": status,
+            "n_last": n_last,
+            "n_before": n_before,
+            "change": n_last - n_before,
+            "p_escalation": p,
+            "escalating": escalating,
+        },
+        index=pd.Index(np.asarray(unit_ids, dtype=object), name=schema.UNIT_ID),
+    )[keep]
     order = out["status"].map({s: i for i, s in enumerate(_STATUS_ORDER)}).fillna(len(_STATUS_ORDER))
     out = out.assign(_o=order).sort_values(["_o", "change"], ascending=[True, False], kind="mergesort")
     return out.drop(columns="_o"), jaccard
 
 
-def repeat_locations(incidents: pd.DataFrame, *, last_month: str, months: tuple[int, ...] = (3, 6, 12),
-                     top: int = 10) -> pd.DataFrame:
+def repeat_locations(
+    incidents: pd.DataFrame, *, last_month: str, months: tuple[int, ...] = (3, 6, 12), top: int = 10
+) -> pd.DataFrame:
     """The snap-point labels with most incidents over the last ``months`` windows ending ``last_month``.
 
     Returns a frame ``location`` and one ``n_<k>m`` column per window, ordered by the shortest window
@@ -160,21 +184,26 @@ def hotspot_timeline(result: Any) -> pd.DataFrame:
     frame = pd.DataFrame({"area": unit_area, "start": first_hot, "named": first_named})
     frame = frame[pd.notna(frame["area"]) & (frame["start"] >= 0)]
     names = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else pd.Series(dtype=object)
-    by_area = frame.groupby("area").agg(start=("start", "min"),
-                                        named=("named", lambda v: v[v >= 0].min() if (v >= 0).any() else -1))
+    by_area = frame.groupby("area").agg(
+        start=("start", "min"), named=("named", lambda v: v[v >= 0].min() if (v >= 0).any() else -1)
+    )
     by_area = by_area[by_area.index.isin(names.index)]
     word = periods.period_word(cube.params["period"])
-    out = pd.DataFrame({
-        schema.AREA_ID: by_area.index.to_numpy(dtype=object),
-        "name": names.reindex(by_area.index).to_numpy(dtype=object),
-        "started": labels[by_area["start"].to_numpy()],
-        "named": np.where(by_area["named"] >= 0, labels[by_area["named"].clip(lower=0).to_numpy()], ""),
-        f"delay_{word.split()[0]}s": np.where(by_area["named"] >= 0, by_area["named"] - by_area["start"], -1),
-        "latest_month": cube.params["months"][1],
-    })
-    out.attrs["rule"] = (f"named once a unit is hot in {min_hot} {word}s; for weekly tasking use timed partner data "
-                         "(geo-csp hotspots --period week --source NAME): police.uk gives months, published about "
-                         "two months late")
+    out = pd.DataFrame(
+        {
+            schema.AREA_ID: by_area.index.to_numpy(dtype=object),
+            "name": names.reindex(by_area.index).to_numpy(dtype=object),
+            "started": labels[by_area["start"].to_numpy()],
+            "named": np.where(by_area["named"] >= 0, labels[by_area["named"].clip(lower=0).to_numpy()], ""),
+            f"delay_{word.split()[0]}s": np.where(by_area["named"] >= 0, by_area["named"] - by_area["start"], -1),
+            "latest_month": cube.params["months"][1],
+        }
+    )
+    out.attrs["rule"] = (
+        f"named once a unit is hot in {min_hot} {word}s; for weekly tasking use timed partner data "
+        "(geo-csp hotspots --period week --source NAME): police.uk gives months, published about "
+        "two months late"
+    )
     return out
 
 
@@ -204,8 +233,14 @@ def recommended_stops(areas: pd.DataFrame, *, top_n: int = 5) -> pd.DataFrame:
     return ranked[["rank", "id", "name", "priority", "visits"]]
 
 
-def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams | None = None,
-                  stops: pd.DataFrame | None = None, title: str | None = None) -> TaskingSheet:
+def tasking_sheet(
+    result: Any,
+    incidents: pd.DataFrame,
+    *,
+    params: TaskingParams | None = None,
+    stops: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> TaskingSheet:
     """The sheet for the last period of a hotspot run.
 
     Parameters
@@ -236,11 +271,15 @@ def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams
     if n_periods > back:
         pairs[f"against a year earlier ({labels[-1 - back]})"] = -1 - back
     else:
-        cautions.append(f"No year-earlier comparison: the run holds {n_periods} {periods.period_word(kind)}s, "
-                        f"fewer than the {back + 1} needed.")
+        cautions.append(
+            f"No year-earlier comparison: the run holds {n_periods} {periods.period_word(kind)}s, "
+            f"fewer than the {back + 1} needed."
+        )
     units = result.units
-    where = pd.DataFrame({"area": units[schema.AREA_ID].to_numpy(dtype=object),
-                          "ward": units[schema.WARD_NAME].to_numpy(dtype=object)}, index=cube.units.index)
+    where = pd.DataFrame(
+        {"area": units[schema.AREA_ID].to_numpy(dtype=object), "ward": units[schema.WARD_NAME].to_numpy(dtype=object)},
+        index=cube.units.index,
+    )
     names = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else pd.Series(dtype=object)
     where["area"] = where["area"].map(lambda a: f"{a} {names.get(a, '')}".strip() if isinstance(a, str) else "")
     for name, col in pairs.items():
@@ -249,57 +288,88 @@ def tasking_sheet(result: Any, incidents: pd.DataFrame, *, params: TaskingParams
     totals = {labels[-1]: float(cube.n[:, -1].sum()), labels[-2]: float(cube.n[:, -2].sum())}
     n_last = totals[labels[-1]]
     if n_last < params.min_incidents:
-        cautions.append(f"Only {n_last:,.0f} incidents in {labels[-1]}: with so few, hot spots come and go by chance; "
-                        "read the lists as places to check, not as change.")
+        cautions.append(
+            f"Only {n_last:,.0f} incidents in {labels[-1]}: with so few, hot spots come and go by chance; "
+            "read the lists as places to check, not as change."
+        )
     if periods.is_day_period(kind):
-        cautions.append(f"{periods.period_word(kind).capitalize()}s are short windows: a count of n moves by about "
-                        "2 x sqrt(n) between periods with nothing changed.")
-    cautions.append("A count of n in one period and m in another differ beyond chance only when the escalation "
-                    f"test says so (p < {params.alpha:g}); a place entering or leaving the hot list can be chance "
-                    "at the edge of significance.")
+        cautions.append(
+            f"{periods.period_word(kind).capitalize()}s are short windows: a count of n moves by about "
+            "2 x sqrt(n) between periods with nothing changed."
+        )
+    cautions.append(
+        "A count of n in one period and m in another differ beyond chance only when the escalation "
+        f"test says so (p < {params.alpha:g}); a place entering or leaving the hot list can be chance "
+        "at the edge of significance."
+    )
     last_month = cube.params["months"][1]
-    locations = repeat_locations(incidents, last_month=last_month, months=params.location_months,
-                                 top=params.top_locations)
+    locations = repeat_locations(
+        incidents, last_month=last_month, months=params.location_months, top=params.top_locations
+    )
     if stops is None:
         stops = recommended_stops(result.areas)
-    return TaskingSheet(title=title or f"Tasking sheet: {labels[-1]}", last_label=labels[-1], comparisons=comparisons, jaccard=jaccard, totals=totals,
-                        locations=locations, stops=stops, cautions=cautions,
-                        timeline=hotspot_timeline(result),
-                        params={**asdict(params), "period": kind, "months": cube.params["months"],
-                                "sources": cube.params.get("sources"), "crime_types": cube.params.get("crime_types"),
-                                "group": cube.params.get("group")})
+    return TaskingSheet(
+        title=title or f"Tasking sheet: {labels[-1]}",
+        last_label=labels[-1],
+        comparisons=comparisons,
+        jaccard=jaccard,
+        totals=totals,
+        locations=locations,
+        stops=stops,
+        cautions=cautions,
+        timeline=hotspot_timeline(result),
+        params={
+            **asdict(params),
+            "period": kind,
+            "months": cube.params["months"],
+            "sources": cube.params.get("sources"),
+            "crime_types": cube.params.get("crime_types"),
+            "group": cube.params.get("group"),
+        },
+    )
 
 
 def _html(sheet: TaskingSheet) -> str:
     from geo_csp.table import frame_html
 
-    parts = [f"<h1>{_esc(sheet.title)}</h1>",
-             f"<p class='sub'>Last period: <b>{_esc(sheet.last_label)}</b>; incidents "
-             + ", ".join(f"{_esc(k)}: {v:,.0f}" for k, v in sheet.totals.items()) + "</p>",
-             "<div class='caution'><b>Caution.</b> " + " ".join(_esc(c) for c in sheet.cautions) + "</div>"]
+    parts = [
+        f"<h1>{_esc(sheet.title)}</h1>",
+        f"<p class='sub'>Last period: <b>{_esc(sheet.last_label)}</b>; incidents "
+        + ", ".join(f"{_esc(k)}: {v:,.0f}" for k, v in sheet.totals.items())
+        + "</p>",
+        "<div class='caution'><b>Caution.</b> " + " ".join(_esc(c) for c in sheet.cautions) + "</div>",
+    ]
     for name, table in sheet.comparisons.items():
         j = sheet.jaccard[name]
         counts = table["status"].value_counts()
-        parts.append(f"<h2>Hot spots {_esc(name)}</h2><p>{counts.get('entered', 0)} entered, "
-                     f"{counts.get('remained', 0)} remained, {counts.get('left', 0)} left; Jaccard "
-                     f"{'n/a' if np.isnan(j) else f'{j:.2f}'}; {int(table['escalating'].sum())} escalating.</p>")
-        shown = table.head(_ROWS).assign(p_escalation=table["p_escalation"].head(_ROWS).round(3),
-                                          escalating=table["escalating"].head(_ROWS).map({True: "yes", False: ""}))
+        parts.append(
+            f"<h2>Hot spots {_esc(name)}</h2><p>{counts.get('entered', 0)} entered, "
+            f"{counts.get('remained', 0)} remained, {counts.get('left', 0)} left; Jaccard "
+            f"{'n/a' if np.isnan(j) else f'{j:.2f}'}; {int(table['escalating'].sum())} escalating.</p>"
+        )
+        shown = table.head(_ROWS).assign(
+            p_escalation=table["p_escalation"].head(_ROWS).round(3),
+            escalating=table["escalating"].head(_ROWS).map({True: "yes", False: ""}),
+        )
         more = f"<p class='sub'>{len(table) - _ROWS} more in the XLSX.</p>" if len(table) > _ROWS else ""
         parts.append(frame_html(shown, text_columns=["status", "area", "ward"]) + more)
     parts.append("<h2>Top repeat locations (police.uk snap points)</h2>")
     parts.append(frame_html(sheet.locations, index=False, text_columns=["location"]))
     if len(sheet.timeline):
-        parts.append("<h2>When each hotspot started and was first named</h2>"
-                     + frame_html(sheet.timeline, index=False, text_columns=["name", "started", "named"])
-                     + f"<p class='sub'>{_esc(sheet.timeline.attrs.get('rule', ''))}</p>")
+        parts.append(
+            "<h2>When each hotspot started and was first named</h2>"
+            + frame_html(sheet.timeline, index=False, text_columns=["name", "started", "named"])
+            + f"<p class='sub'>{_esc(sheet.timeline.attrs.get('rule', ''))}</p>"
+        )
     if len(sheet.stops):
         parts.append("<h2>Recommended stops</h2>" + frame_html(sheet.stops, index=False))
 
-    style = ("<style>@page{size:A4;margin:10mm} body{font-family:sans-serif;font-size:7.5pt} h1{font-size:13pt;"
-             "margin:0} h2{font-size:9.5pt;margin:5pt 0 1pt} p{margin:1pt 0} table{border-collapse:collapse} "
-             "td,th{border:1px solid #bbb;padding:0.5pt 3pt} .sub{color:#444} .caution{background:#fff4d6;"
-             "padding:3pt;margin:3pt 0}</style>")
+    style = (
+        "<style>@page{size:A4;margin:10mm} body{font-family:sans-serif;font-size:7.5pt} h1{font-size:13pt;"
+        "margin:0} h2{font-size:9.5pt;margin:5pt 0 1pt} p{margin:1pt 0} table{border-collapse:collapse} "
+        "td,th{border:1px solid #bbb;padding:0.5pt 3pt} .sub{color:#444} .caution{background:#fff4d6;"
+        "padding:3pt;margin:3pt 0}</style>"
+    )
     return f"<!doctype html><html><head><meta charset='utf-8'>{style}</head><body>{''.join(parts)}</body></html>"
 
 
@@ -316,7 +386,11 @@ def write_tasking(sheet: TaskingSheet, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     page = _html(sheet)
-    paths = {"tasking.html": out / "tasking.html", "tasking.pdf": out / "tasking.pdf", "tasking.xlsx": out / "tasking.xlsx"}
+    paths = {
+        "tasking.html": out / "tasking.html",
+        "tasking.pdf": out / "tasking.pdf",
+        "tasking.xlsx": out / "tasking.xlsx",
+    }
     paths["tasking.html"].write_text(page, encoding="utf-8")
     HTML(string=page).write_pdf(paths["tasking.pdf"])
     with pd.ExcelWriter(paths["tasking.xlsx"]) as xl:
@@ -327,7 +401,11 @@ def write_tasking(sheet: TaskingSheet, out_dir: str | Path) -> dict[str, Path]:
             spreadsheet_safe(sheet.timeline).to_excel(xl, sheet_name="hotspot timeline", index=False)
         if len(sheet.stops):
             spreadsheet_safe(sheet.stops).to_excel(xl, sheet_name="stops", index=False)
-        notes = pd.DataFrame({"note": [*sheet.comparisons, *sheet.cautions],
-                              "value": [sheet.jaccard[k] for k in sheet.comparisons] + [None] * len(sheet.cautions)})
+        notes = pd.DataFrame(
+            {
+                "note": [*sheet.comparisons, *sheet.cautions],
+                "value": [sheet.jaccard[k] for k in sheet.comparisons] + [None] * len(sheet.cautions),
+            }
+        )
         spreadsheet_safe(notes).to_excel(xl, sheet_name="notes", index=False)
     return paths

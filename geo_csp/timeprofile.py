@@ -36,8 +36,18 @@ from geo_csp import schema
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
-__all__ = ["DAYS", "NteParams", "aoristic_weights", "area_time_profile", "busiest_window", "incident_windows", "night_time_economy", "peak_window",
-           "plot_time_profile", "time_profile"]
+__all__ = [
+    "DAYS",
+    "NteParams",
+    "aoristic_weights",
+    "area_time_profile",
+    "busiest_window",
+    "incident_windows",
+    "night_time_economy",
+    "peak_window",
+    "plot_time_profile",
+    "time_profile",
+]
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOURS_PER_WEEK = 168
@@ -115,8 +125,9 @@ def incident_windows(incidents: pd.DataFrame, *, aoristic: bool = True) -> tuple
     return timed, begin, end.where(windowed, pd.NaT)
 
 
-def time_profile(incidents: pd.DataFrame, *, tz: str = "Europe/London", weight_col: str | None = None,
-                 aoristic: bool = True) -> pd.DataFrame:
+def time_profile(
+    incidents: pd.DataFrame, *, tz: str = "Europe/London", weight_col: str | None = None, aoristic: bool = True
+) -> pd.DataFrame:
     """Incidents by day of week (rows, Mon-Sun) and local hour of day (columns 0-23).
 
     Parameters
@@ -155,11 +166,16 @@ def time_profile(incidents: pd.DataFrame, *, tz: str = "Europe/London", weight_c
     grid = (weights @ shares).reshape(7, 24)
     out = pd.DataFrame(grid, index=pd.Index(DAYS, name="day"), columns=pd.RangeIndex(24, name="hour"))
     span_h = ((end.iloc[rows] - begin.iloc[rows]) / pd.Timedelta(hours=1)).to_numpy(dtype="float64")
-    out.attrs.update({
-        "n_timed": int(timed.sum()), "n_untimed": int((~timed).sum()), "tz": tz,
-        "n_aoristic": int(np.isfinite(span_h).sum()), "n_week_or_longer": int((span_h >= HOURS_PER_WEEK).sum()),
-        "aoristic": bool(aoristic),
-    })
+    out.attrs.update(
+        {
+            "n_timed": int(timed.sum()),
+            "n_untimed": int((~timed).sum()),
+            "tz": tz,
+            "n_aoristic": int(np.isfinite(span_h).sum()),
+            "n_week_or_longer": int((span_h >= HOURS_PER_WEEK).sum()),
+            "aoristic": bool(aoristic),
+        }
+    )
     return out
 
 
@@ -199,7 +215,8 @@ def peak_window(profile: pd.DataFrame, *, hours: int = 4) -> dict[str, object]:
     share = float(sums[start] / total)
     end = (start + hours) % 24
     text = f"{start:02d}:00-{end:02d}:00 {_zone(profile)} ({share:.0%} of incidents)" + (
-        f", busiest {', '.join(days[:3])}" if days else "")
+        f", busiest {', '.join(days[:3])}" if days else ""
+    )
     return {"start_hour": start, "end_hour": end, "hour_share": share, "days": days, "text": text}
 
 
@@ -232,12 +249,23 @@ def busiest_window(profile: pd.DataFrame, *, share: float = 0.5) -> dict[str, An
     end = (start + hours) % 24
     day, hour = np.unravel_index(int(np.argmax(grid)), grid.shape)
     days = _busiest_days(profile)
-    text = (f"{start:02d}:00-{end:02d}:00 {_zone(profile)}: {n:,.0f} of {total:,.0f} incidents ({n / total:.0%}) in "
-            f"{hours} of 24 hours; busiest hour {DAYS[day]} {hour:02d}:00 ({grid[day, hour]:,.1f})"
-            + (f"; busiest days {', '.join(days[:3])}" if days else ""))
-    return {"start_hour": start, "end_hour": end, "hours": hours, "n": n, "total": total, "share": n / total,
-            "uniform_share": hours / 24, "busiest_cell": {"day": DAYS[day], "hour": int(hour), "n": float(grid[day, hour])},
-            "days": days, "text": text}
+    text = (
+        f"{start:02d}:00-{end:02d}:00 {_zone(profile)}: {n:,.0f} of {total:,.0f} incidents ({n / total:.0%}) in "
+        f"{hours} of 24 hours; busiest hour {DAYS[day]} {hour:02d}:00 ({grid[day, hour]:,.1f})"
+        + (f"; busiest days {', '.join(days[:3])}" if days else "")
+    )
+    return {
+        "start_hour": start,
+        "end_hour": end,
+        "hours": hours,
+        "n": n,
+        "total": total,
+        "share": n / total,
+        "uniform_share": hours / 24,
+        "busiest_cell": {"day": DAYS[day], "hour": int(hour), "n": float(grid[day, hour])},
+        "days": days,
+        "text": text,
+    }
 
 
 def plot_time_profile(profile: pd.DataFrame, *, title: str | None = None, ax: object | None = None) -> object:
@@ -300,8 +328,9 @@ class NteParams:
         return f"{self.evening_start_hour:02d}:00-{self.evening_end_hour:02d}:00"
 
 
-def night_time_economy(incidents: pd.DataFrame, premises: gpd.GeoDataFrame, *,
-                       params: NteParams | None = None) -> pd.DataFrame:
+def night_time_economy(
+    incidents: pd.DataFrame, premises: gpd.GeoDataFrame, *, params: NteParams | None = None
+) -> pd.DataFrame:
     """Incidents near each licensed premises by local hour, with the evening window's count and share.
 
     Parameters
@@ -355,8 +384,9 @@ def night_time_economy(incidents: pd.DataFrame, premises: gpd.GeoDataFrame, *,
     return out
 
 
-def area_time_profile(incidents: pd.DataFrame, area: shapely.Geometry | None = None, *, aoristic: bool = True,
-                      share: float = 0.5) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+def area_time_profile(
+    incidents: pd.DataFrame, area: shapely.Geometry | None = None, *, aoristic: bool = True, share: float = 0.5
+) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """The profile of an area from its timed victim-reported incidents, and its busiest window.
 
     Parameters
@@ -392,8 +422,9 @@ def area_time_profile(incidents: pd.DataFrame, area: shapely.Geometry | None = N
         )
     if area is not None:
         shapely.prepare(area)
-        inside = shapely.intersects_xy(area, timed[schema.EASTING].to_numpy(dtype="float64"),
-                                       timed[schema.NORTHING].to_numpy(dtype="float64"))
+        inside = shapely.intersects_xy(
+            area, timed[schema.EASTING].to_numpy(dtype="float64"), timed[schema.NORTHING].to_numpy(dtype="float64")
+        )
         timed = timed[inside]
         if timed.empty:
             raise ParameterError("no timed victim-reported incident lies in this area; choose a larger area")

@@ -42,7 +42,16 @@ __all__ = [
 MK_VAR_S: Final = schema.MK_VAR_S
 
 NO_PATTERN: Final = "No Pattern Detected"
-_KINDS: Final = ("New", "Consecutive", "Intensifying", "Persistent", "Diminishing", "Sporadic", "Oscillating", "Historical")
+_KINDS: Final = (
+    "New",
+    "Consecutive",
+    "Intensifying",
+    "Persistent",
+    "Diminishing",
+    "Sporadic",
+    "Oscillating",
+    "Historical",
+)
 #: The 17 ArcGIS labels, in Esri's order (hot, then cold, then no pattern).
 ARCGIS_PATTERNS: Final = (
     *(f"{k} Hot Spot" for k in _KINDS),
@@ -148,7 +157,11 @@ def mann_kendall(values: np.ndarray, *, chunk_rows: int = 200_000) -> pd.DataFra
     # Loop over the n-1 lags (O(n) iterations), vectorised over units and pairs at that lag.
     for lag in range(1, n):
         s += np.sign(x[:, lag:] - x[:, :-lag]).sum(axis=1)
-    ties = np.concatenate([_tie_term(x[i : i + chunk_rows]) for i in range(0, n_rows, chunk_rows)]) if n_rows else np.zeros(0)
+    ties = (
+        np.concatenate([_tie_term(x[i : i + chunk_rows]) for i in range(0, n_rows, chunk_rows)])
+        if n_rows
+        else np.zeros(0)
+    )
     var_s = (n * (n - 1) * (2 * n + 5) - ties) / 18.0
     sd = np.sqrt(np.where(var_s > 0, var_s, 1.0))
     z = np.where(var_s > 0, (s - np.sign(s)) / sd, 0.0)
@@ -156,9 +169,7 @@ def mann_kendall(values: np.ndarray, *, chunk_rows: int = 200_000) -> pd.DataFra
     p = 2.0 * stats.norm.sf(np.abs(z))
     n_pairs = n * (n - 1) / 2.0
     tau = s / n_pairs if n_pairs > 0 else np.zeros(n_rows)
-    return pd.DataFrame(
-        {schema.MK_S: s, MK_VAR_S: var_s, schema.MK_TAU: tau, schema.MK_Z: z, schema.MK_P: p}
-    )
+    return pd.DataFrame({schema.MK_S: s, MK_VAR_S: var_s, schema.MK_TAU: tau, schema.MK_Z: z, schema.MK_P: p})
 
 
 def sens_slope(values: np.ndarray, *, chunk_rows: int = 20_000) -> np.ndarray:
@@ -172,10 +183,16 @@ def sens_slope(values: np.ndarray, *, chunk_rows: int = 20_000) -> np.ndarray:
         return np.zeros(n_rows)
     i, j = np.triu_indices(n, k=1)
     gap = (j - i).astype(np.float64)
-    return np.concatenate([
-        np.median((x[a : a + chunk_rows, j] - x[a : a + chunk_rows, i]) / gap, axis=1)
-        for a in range(0, n_rows, chunk_rows)
-    ]) if n_rows else np.zeros(0)
+    return (
+        np.concatenate(
+            [
+                np.median((x[a : a + chunk_rows, j] - x[a : a + chunk_rows, i]) / gap, axis=1)
+                for a in range(0, n_rows, chunk_rows)
+            ]
+        )
+        if n_rows
+        else np.zeros(0)
+    )
 
 
 def _acf(y: np.ndarray, nlags: int) -> np.ndarray:
@@ -444,7 +461,9 @@ def explain(
     hist[only_hot] = (hot_s + of_s)[only_hot]
     hist[only_cold] = (cold_s + of_s)[only_cold]
     hist[both] = (hot_s + " and " + cold_s + of_s)[both]
-    last_s = np.where(last == 1, " including the last (hot)", np.where(last == -1, " including the last (cold)", ", not the last"))
+    last_s = np.where(
+        last == 1, " including the last (hot)", np.where(last == -1, " including the last (cold)", ", not the last")
+    )
     last_s = np.where((n_hot + n_cold) > 0, last_s, "")
     hist = hist + pd.Series(last_s, dtype=object)
 
@@ -467,9 +486,19 @@ def explain(
         out = {}
         for label in labels:
             cold = "Cold" in label or "coldspot" in label and "mixed" not in label
-            out[label] = f"{label} ({rules[label].format(s='cold' if cold else 'hot', o='hot' if cold else 'cold', **fill)})"
+            out[label] = (
+                f"{label} ({rules[label].format(s='cold' if cold else 'hot', o='hot' if cold else 'cold', **fill)})"
+            )
         return out
 
-    pat_txt = pd.Series(pd.Categorical(pattern, dtype=PATTERN_DTYPE)).map(_rule_map(ARCGIS_PATTERNS, ARCGIS_RULES)).astype(object)
-    cat_txt = pd.Series(pd.Categorical(category, dtype=CATEGORY_DTYPE)).map(_rule_map(CHAINEY_CATEGORIES, CHAINEY_RULES)).astype(object)
+    pat_txt = (
+        pd.Series(pd.Categorical(pattern, dtype=PATTERN_DTYPE))
+        .map(_rule_map(ARCGIS_PATTERNS, ARCGIS_RULES))
+        .astype(object)
+    )
+    cat_txt = (
+        pd.Series(pd.Categorical(category, dtype=CATEGORY_DTYPE))
+        .map(_rule_map(CHAINEY_CATEGORIES, CHAINEY_RULES))
+        .astype(object)
+    )
     return (hist + "; " + trend + ": " + pat_txt + "; Chainey: " + cat_txt).rename(schema.EXPLANATION)

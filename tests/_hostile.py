@@ -69,10 +69,34 @@ def _zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
     for name, data, size, crc in members:
         offset = out.tell()
         raw_name = name.encode()
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size,
-                              len(raw_name), 0) + raw_name + data)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data), size,
-                                   len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
+        out.write(
+            struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size, len(raw_name), 0)
+            + raw_name
+            + data
+        )
+        central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0,
+                crc,
+                len(data),
+                size,
+                len(raw_name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + raw_name
+        )
     start = out.tell()
     for entry in central:
         out.write(entry)
@@ -167,5 +191,12 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
     "folder_with_fifo": folder_with_fifo,
 }
 """Every maker by name (the ``make`` key of a case in tests/data/bad/expected.toml)."""
-BOMBS = ("gzip_bomb", "gzip_multimember_bomb", "zip_bomb", "zip_lying_bomb", "gzip_in_zip_bomb", "xlsx_bomb",
-         "sparse_giant")
+BOMBS = (
+    "gzip_bomb",
+    "gzip_multimember_bomb",
+    "zip_bomb",
+    "zip_lying_bomb",
+    "gzip_in_zip_bomb",
+    "xlsx_bomb",
+    "sparse_giant",
+)

@@ -40,8 +40,9 @@ def incidents(easting, northing, months, crime_types="Burglary", *, located=True
     return frame
 
 
-def random_incidents(n: int = 2000, *, seed: int = 0, months: int = 12, centre=(380_500.0, 410_500.0),
-                     spread_m: float = 2500.0) -> pd.DataFrame:
+def random_incidents(
+    n: int = 2000, *, seed: int = 0, months: int = 12, centre=(380_500.0, 410_500.0), spread_m: float = 2500.0
+) -> pd.DataFrame:
     """Random incidents around a centre in Bury, on 300 repeated snap points, over ``months`` months."""
     rng = np.random.default_rng(seed)
     snaps = rng.normal(0, spread_m, size=(300, 2)) + np.asarray(centre)
@@ -49,15 +50,21 @@ def random_incidents(n: int = 2000, *, seed: int = 0, months: int = 12, centre=(
     month_idx = rng.integers(0, months, size=n)
     month_text = np.array([f"{2021 + (m // 12)}-{m % 12 + 1:02d}" for m in range(months)], dtype=object)[month_idx]
     types = np.asarray(schema.CRIME_TYPES, dtype=object)[rng.integers(0, 14, size=n)]
-    frame = incidents(snaps[pick, 0], snaps[pick, 1], month_text, types,
-                      location=np.array([f"On or near Street {k % 40}" for k in range(300)], dtype=object)[pick])
+    frame = incidents(
+        snaps[pick, 0],
+        snaps[pick, 1],
+        month_text,
+        types,
+        location=np.array([f"On or near Street {k % 40}" for k in range(300)], dtype=object)[pick],
+    )
     frame.loc[rng.random(n) < 0.02, [schema.EASTING, schema.NORTHING, schema.LON, schema.LAT]] = np.nan
     frame[schema.LOCATED] = frame[schema.EASTING].notna()
     return frame
 
 
-def read_points_csv(path: Path, *, month="Month", crime_type="Crime type", lon="Longitude", lat="Latitude",
-                    location=None) -> pd.DataFrame:
+def read_points_csv(
+    path: Path, *, month="Month", crime_type="Crime type", lon="Longitude", lat="Latitude", location=None
+) -> pd.DataFrame:
     """A reduced police.uk points CSV (real data folder) as incidents in the store schema."""
     raw = pd.read_csv(path)
     x, y = _TO_BNG.transform(raw[lon].to_numpy(dtype="float64"), raw[lat].to_numpy(dtype="float64"))
@@ -65,8 +72,9 @@ def read_points_csv(path: Path, *, month="Month", crime_type="Crime type", lon="
     return incidents(x, y, raw[month].to_numpy(dtype=object), raw[crime_type].to_numpy(dtype=object), location=loc)
 
 
-def timed_incidents(easting, northing, when, crime_types="Anti-social behaviour", *,
-                    source: str = "council_asb") -> pd.DataFrame:
+def timed_incidents(
+    easting, northing, when, crime_types="Anti-social behaviour", *, source: str = "council_asb"
+) -> pd.DataFrame:
     """A partner incident table with recorded local date-times (``when``: "YYYY-MM-DD HH:MM" text, Europe/London)."""
     local = pd.DatetimeIndex(pd.to_datetime(np.asarray(when, dtype=object)))
     frame = incidents(easting, northing, local.strftime("%Y-%m").to_numpy(dtype=object), crime_types)

@@ -18,8 +18,13 @@ from geo_csp.settings import WORKING_CRS
 
 @pytest.fixture(scope="module")
 def result():
-    return analysis.run_hotspots(random_incidents(3000, seed=2, months=12), unit="h3", resolution=9,
-                                 study_area=boundaries.load_borough(), named_places=boundaries.load_named_places())
+    return analysis.run_hotspots(
+        random_incidents(3000, seed=2, months=12),
+        unit="h3",
+        resolution=9,
+        study_area=boundaries.load_borough(),
+        named_places=boundaries.load_named_places(),
+    )
 
 
 def test_unit_contract(result):
@@ -48,10 +53,17 @@ def test_ward_units_carry_rates():
 
 def test_ids_stable_with_one_more_month():
     inc = random_incidents(4000, seed=7, months=13)
-    first = analysis.run_hotspots(inc, unit="h3", resolution=9, months=("2021-01", "2021-12"),
-                                  study_area=boundaries.load_borough())
-    second = analysis.run_hotspots(inc, unit="h3", resolution=9, months=("2021-01", "2022-01"),
-                                   study_area=boundaries.load_borough(), previous_areas=first.areas)
+    first = analysis.run_hotspots(
+        inc, unit="h3", resolution=9, months=("2021-01", "2021-12"), study_area=boundaries.load_borough()
+    )
+    second = analysis.run_hotspots(
+        inc,
+        unit="h3",
+        resolution=9,
+        months=("2021-01", "2022-01"),
+        study_area=boundaries.load_borough(),
+        previous_areas=first.areas,
+    )
     matched = {m["area_id"] for m in second.area_changes["matched"]}
     assert matched and matched <= set(first.areas[schema.AREA_ID])
     # every previous area is either matched or reported vanished; every new one continuing or new
@@ -71,8 +83,9 @@ def demo(demo_borough):
 
     paths = demo_borough
     inc = store.read_incidents(paths.store_dir, located_only=True, sources=[schema.SOURCE_STREET])
-    res = analysis.run_hotspots(inc, unit="h3", study_area=boundaries.load_borough(),
-                                named_places=boundaries.load_named_places())
+    res = analysis.run_hotspots(
+        inc, unit="h3", study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
+    )
     return res, inc
 
 
@@ -84,8 +97,13 @@ def test_area_params_reach_the_areas_and_the_metadata(demo):
     # every month hot: only units hot throughout may join an area, so fewer units in areas than by default
     n_periods = len(res.metadata["period_labels"])
     strict = areas.AreaParams(min_hot_periods=n_periods)
-    rerun = analysis.run_hotspots(inc, unit="h3", study_area=boundaries.load_borough(),
-                                  named_places=boundaries.load_named_places(), area_params=strict)
+    rerun = analysis.run_hotspots(
+        inc,
+        unit="h3",
+        study_area=boundaries.load_borough(),
+        named_places=boundaries.load_named_places(),
+        area_params=strict,
+    )
     assert rerun.metadata["area_params"]["min_hot_periods"] == n_periods
     in_areas = res.units[schema.AREA_ID].notna()
     strict_in_areas = rerun.units[schema.AREA_ID].notna()
@@ -100,14 +118,21 @@ def test_area_params_reach_the_areas_and_the_metadata(demo):
 def test_real_bury_burglary_end_to_end(real_file):
     inc = read_points_csv(real_file("gmp-burglary-2016-2019", "bury_burglary_points_2016-02_to_2019-01.csv.gz"))
     borough = boundaries.load_borough()
-    res = analysis.run_hotspots(inc, unit="h3", study_area=borough, wards=boundaries.load_wards(year=2017),
-                                named_places=boundaries.load_named_places())
+    res = analysis.run_hotspots(
+        inc,
+        unit="h3",
+        study_area=borough,
+        wards=boundaries.load_wards(year=2017),
+        named_places=boundaries.load_named_places(),
+    )
     assert res.cube.n.sum() == len(inc)  # every row lies in Bury
     wards = analysis.run_hotspots(inc, unit="ward", units=boundaries.load_wards(year=2017))
     assert wards.cube.n.sum() == len(inc)
     table = backtest.backtest(inc, split="2018-02", study_area=borough)
     five = table[table["area_share_target"] == 0.05].set_index("method")
-    print("\nBury burglary areas:\n" + res.areas[[schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N]].to_string())
+    print(
+        "\nBury burglary areas:\n" + res.areas[[schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N]].to_string()
+    )
     print("back-test 2018-02, 5% of area:\n" + five[["pai", "hit_rate", "rri", "pei"]].to_string())
     assert len(res.areas) >= 1
     assert (five["pai"] > 1).all()
@@ -115,14 +140,24 @@ def test_real_bury_burglary_end_to_end(real_file):
 
 @pytest.mark.slow
 def test_real_lancashire_asb_end_to_end(real_file):
-    inc = read_points_csv(real_file("lancashire-asb-2022", "lancashire_asb_2022_points.csv.gz"), month="month",
-                          crime_type="crime_type", lon="longitude", lat="latitude", location="location")
+    inc = read_points_csv(
+        real_file("lancashire-asb-2022", "lancashire_asb_2022_points.csv.gz"),
+        month="month",
+        crime_type="crime_type",
+        lon="longitude",
+        lat="latitude",
+        location="location",
+    )
     wards = gpd.read_file(real_file("lancashire-asb-2022", "lancashire_wards_2022.gpkg")).to_crs(WORKING_CRS)
-    pop = boundaries.read_population(real_file("lancashire-asb-2022", "lancashire_ward_population_mid2020.csv"),
-                                     code_col="gss_code", population_col="population")
+    pop = boundaries.read_population(
+        real_file("lancashire-asb-2022", "lancashire_ward_population_mid2020.csv"),
+        code_col="gss_code",
+        population_col="population",
+    )
     wards = wards.assign(population=wards["ward_code"].map(pop))
-    blackburn = shapely.box(*gpd.GeoSeries.from_xy([-2.56, -2.42], [53.70, 53.78], crs="EPSG:4326")
-                            .to_crs(WORKING_CRS).total_bounds)
+    blackburn = shapely.box(
+        *gpd.GeoSeries.from_xy([-2.56, -2.42], [53.70, 53.78], crs="EPSG:4326").to_crs(WORKING_CRS).total_bounds
+    )
     res = analysis.run_hotspots(inc, unit="h3", resolution=10, study_area=blackburn, wards=wards)
     by_ward = analysis.run_hotspots(inc, unit="ward", units=wards)
     assert 0.95 * len(inc) <= by_ward.cube.n.sum() <= len(inc)  # ward polygons are generalised
@@ -130,7 +165,10 @@ def test_real_lancashire_asb_end_to_end(real_file):
     assert not res.areas[schema.AREA_NAME].str.contains("On or near").any()
     table = backtest.backtest(inc, split="2022-07", study_area=blackburn, resolution=10)
     five = table[table["area_share_target"] == 0.05].set_index("method")
-    print("\nBlackburn ASB areas (top 10):\n" + res.areas[[schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N]].head(10).to_string())
+    print(
+        "\nBlackburn ASB areas (top 10):\n"
+        + res.areas[[schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.N]].head(10).to_string()
+    )
     print("back-test 2022-07, 5% of area:\n" + five[["pai", "hit_rate", "rri", "pei"]].to_string())
     assert (five["pai"] > 1).all()
 
@@ -147,12 +185,21 @@ def _squares(n_cols=5, n_rows=4, *, extra=()):
     from shapely.geometry import box
 
     x0, y0 = ORIGIN
-    boxes = [box(x0 + i * SIDE_M, y0 + j * SIDE_M, x0 + (i + 1) * SIDE_M, y0 + (j + 1) * SIDE_M)
-             for j in range(n_rows) for i in range(n_cols)] + list(extra)
+    boxes = [
+        box(x0 + i * SIDE_M, y0 + j * SIDE_M, x0 + (i + 1) * SIDE_M, y0 + (j + 1) * SIDE_M)
+        for j in range(n_rows)
+        for i in range(n_cols)
+    ] + list(extra)
     codes = [f"W{k:02d}" for k in range(len(boxes))]
-    return gpd.GeoDataFrame({schema.WARD_CODE: codes, schema.WARD_NAME: [f"Ward {c}" for c in codes],
-                             schema.POPULATION: 1000.0 + 100.0 * np.arange(len(boxes))},
-                            geometry=boxes, crs=WORKING_CRS)
+    return gpd.GeoDataFrame(
+        {
+            schema.WARD_CODE: codes,
+            schema.WARD_NAME: [f"Ward {c}" for c in codes],
+            schema.POPULATION: 1000.0 + 100.0 * np.arange(len(boxes)),
+        },
+        geometry=boxes,
+        crs=WORKING_CRS,
+    )
 
 
 def _incidents_in(squares, *, n=600, months=12, seed=0):
@@ -189,11 +236,17 @@ def test_distance_band_run_equals_queen_run_and_a_direct_analyse_cube():
     by_band = analysis.run_hotspots(inc, unit="ward", units=sq, weights="distance", distance_m=1.5 * SIDE_M)
     assert_allclose(by_band.analysis.z, by_queen.analysis.z, rtol=0, atol=1e-12)
     centroids = gpd.GeoSeries(by_band.cube.units.geometry.centroid, crs=WORKING_CRS)
-    direct = hotspots.analyse_cube(by_band.cube.n, weights.distance_band_weights(centroids, distance_m=750.0),
-                                   params=hotspots.HotspotParams(), period_name="month")
+    direct = hotspots.analyse_cube(
+        by_band.cube.n,
+        weights.distance_band_weights(centroids, distance_m=750.0),
+        params=hotspots.HotspotParams(),
+        period_name="month",
+    )
     assert_allclose(by_band.analysis.z, direct.z, rtol=0, atol=1e-12)
     assert_allclose(by_band.units[schema.GI_P].to_numpy(), direct.units[schema.GI_P].to_numpy(), atol=1e-12)
-    assert (by_band.units[schema.PATTERN].astype(str).to_numpy() == direct.units[schema.PATTERN].astype(str).to_numpy()).all()
+    assert (
+        by_band.units[schema.PATTERN].astype(str).to_numpy() == direct.units[schema.PATTERN].astype(str).to_numpy()
+    ).all()
     m = by_band.metadata
     assert (m["weights"], m["weights_requested"], m["distance_m"], m["n_islands"]) == ("distance", "distance", 750.0, 0)
     assert by_queen.metadata["weights"] == "queen" and by_queen.metadata["distance_m"] is None
@@ -232,7 +285,11 @@ def test_distance_band_on_h3_cells():
         ("ward", {"weights": "h3"}, r"`weights='h3'` \(H3 k-ring\) needs `unit='h3'`, not 'ward'"),
         ("lsoa", {"weights": "h3"}, r"needs `unit='h3'`, not 'lsoa'"),
         ("h3", {"weights": "queen"}, r"`weights='queen'` is for ward/LSOA polygons"),
-        ("ward", {"weights": "queen", "distance_m": 500.0}, r"`distance_m` \(500.0\) is only used with `weights='distance'`"),
+        (
+            "ward",
+            {"weights": "queen", "distance_m": 500.0},
+            r"`distance_m` \(500.0\) is only used with `weights='distance'`",
+        ),
         ("ward", {"distance_m": 500.0}, r"`distance_m` .* only used with `weights='distance'`"),
         ("ward", {"weights": "distance", "distance_m": -5.0}, r"`distance_m` must be a positive number of metres"),
         ("ward", {"weights": "distance", "distance_m": float("nan")}, r"`distance_m` must be a positive"),
@@ -254,9 +311,17 @@ def small_units():
     from shapely.geometry import Point
 
     return gpd.GeoDataFrame(
-        {schema.UNIT_ID: ["a", "b", "c", "d"], schema.N: [5.0, 9.0, 5.0, 1.0], schema.HARM: [10.0, 2.0, 30.0, 4.0],
-         schema.RATE_PER_1000: [2.5, 1.0, 0.5, 3.0], schema.GI_Z: [-1.2, 2.4, 0.0, 2.4]},
-        geometry=[Point(i, 0) for i in range(4)], index=pd.Index(["a", "b", "c", "d"]), crs=WORKING_CRS)
+        {
+            schema.UNIT_ID: ["a", "b", "c", "d"],
+            schema.N: [5.0, 9.0, 5.0, 1.0],
+            schema.HARM: [10.0, 2.0, 30.0, 4.0],
+            schema.RATE_PER_1000: [2.5, 1.0, 0.5, 3.0],
+            schema.GI_Z: [-1.2, 2.4, 0.0, 2.4],
+        },
+        geometry=[Point(i, 0) for i in range(4)],
+        index=pd.Index(["a", "b", "c", "d"]),
+        crs=WORKING_CRS,
+    )
 
 
 @pytest.mark.parametrize(
@@ -302,13 +367,17 @@ def test_rate_per_1000_is_per_year_over_the_analysed_window():
 
     sq = _squares(2, 1)
     x0, y0 = ORIGIN
-    inc = incidents([x0 + 100, x0 + 200, x0 + 300, x0 + 600, x0 + 700], [y0 + 100] * 5,
-                    ["2021-04", "2021-05", "2021-05", "2021-08", "2021-08"])
+    inc = incidents(
+        [x0 + 100, x0 + 200, x0 + 300, x0 + 600, x0 + 700],
+        [y0 + 100] * 5,
+        ["2021-04", "2021-05", "2021-05", "2021-08", "2021-08"],
+    )
     res = analysis.run_hotspots(inc, unit="ward", units=sq, months=("2021-04", "2021-09"))
     assert_allclose(res.units[schema.RATE_PER_1000].to_numpy(), [6.0, 2 * 1000 / 1100 * 2], rtol=1e-12)
     assert res.metadata["rate_months"] == 6
-    assert res.metadata["rate_per_1000"].startswith("incidents per 1,000 residents per year: the 6-month total over "
-                                                    "2021-04..2021-09")
+    assert res.metadata["rate_per_1000"].startswith(
+        "incidents per 1,000 residents per year: the 6-month total over 2021-04..2021-09"
+    )
     q = analysis.run_hotspots(inc, unit="ward", units=sq, months=("2021-04", "2021-09"), period="quarter")
     assert_allclose(q.units[schema.RATE_PER_1000].to_numpy(), res.units[schema.RATE_PER_1000].to_numpy())
 
@@ -317,8 +386,9 @@ def test_shipped_wards_name_areas_only_for_data_in_bury():
     bury = analysis.run_hotspots(random_incidents(1500, seed=6, months=6), unit="h3", resolution=9)
     assert bury.metadata["wards"].startswith("shipped Bury wards")
     assert bury.units[schema.WARD_NAME].notna().any()
-    preston = analysis.run_hotspots(random_incidents(1500, seed=6, months=6, centre=(354_000.0, 429_000.0)),
-                                    unit="h3", resolution=9)
+    preston = analysis.run_hotspots(
+        random_incidents(1500, seed=6, months=6, centre=(354_000.0, 429_000.0)), unit="h3", resolution=9
+    )
     assert preston.metadata["wards"] is None
     assert preston.units[schema.WARD_NAME].isna().all()
     assert not preston.areas[schema.WARD_NAME].notna().any()
@@ -336,8 +406,9 @@ def test_partial_periods_kept_on_request_are_analysed_per_month():
     assert not any("partial" in w for w in whole.metadata["warnings"])
     inc = inc[inc[schema.MONTH] != "2021-01"]  # the extract now starts mid-quarter
     dropped = analysis.run_hotspots(inc, **kw)
-    assert any("dropped partial financial quarters Q4 Jan-Mar 2021 (2 of 3 months" in w
-               for w in dropped.metadata["warnings"])
+    assert any(
+        "dropped partial financial quarters Q4 Jan-Mar 2021 (2 of 3 months" in w for w in dropped.metadata["warnings"]
+    )
     assert len(dropped.metadata["period_labels"]) == 4
     kept = analysis.run_hotspots(inc, partial_periods="keep", **kw)
     assert kept.metadata["period_months_covered"] == [2, 3, 3, 3, 3]
@@ -362,8 +433,9 @@ def test_demo_by_financial_year_analyses_whole_years(demo_borough):
     from geo_csp import store
 
     inc = store.read_incidents(demo_borough.store_dir, located_only=True)
-    res = analysis.run_hotspots(inc, period="year", study_area=boundaries.load_borough(),
-                                named_places=boundaries.load_named_places())
+    res = analysis.run_hotspots(
+        inc, period="year", study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
+    )
     assert res.metadata["period_labels"] == ["2023/24", "2024/25"]
     text = " ".join(res.metadata["warnings"])
     assert "dropped partial financial years 2022/23 (3 of 12 months" in text and "2025/26 (9 of 12" in text
@@ -384,9 +456,17 @@ def test_choices_are_in_the_metadata_and_described():
     for key in ("alpha", "fdr", "time_window", "global_window", "permutations", "trend_test"):
         assert key in meta["hotspot_params"]
     text = analysis.describe_run(meta)
-    for part in ("every H3 cell of the study area", "alpha 0.05", "Benjamini-Hochberg FDR", "time window 1",
-                 "global window cube", "no permutations", "Mann-Kendall (spatial_z)", "ASB weight 1.0 days",
-                 "Cambridge Crime Harm Index"):
+    for part in (
+        "every H3 cell of the study area",
+        "alpha 0.05",
+        "Benjamini-Hochberg FDR",
+        "time window 1",
+        "global window cube",
+        "no permutations",
+        "Mann-Kendall (spatial_z)",
+        "ASB weight 1.0 days",
+        "Cambridge Crime Harm Index",
+    ):
         assert part in text, part
     near = analysis.run_hotspots(inc, unit="h3", resolution=8, zero_fill="neighbours")
     assert "occupied H3 cells" in near.metadata["scope"]

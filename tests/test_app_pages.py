@@ -89,8 +89,10 @@ def test_map_page_filters_wards_and_months(app: AppTest) -> None:
 
 
 def test_map_page_change_views(app: AppTest) -> None:
-    for view, words in (("Change on the month before", "Dec 2025 against Nov 2025"),
-                        ("Change on the same month last year", "Dec 2025 against Dec 2024")):
+    for view, words in (
+        ("Change on the month before", "Dec 2025 against Nov 2025"),
+        ("Change on the same month last year", "Dec 2025 against Dec 2024"),
+    ):
         app.radio(key="map_view").set_value(view).run()
         assert not app.exception, [e.message for e in app.exception]
         assert any(words in c.value for c in app.caption), [c.value for c in app.caption]
@@ -149,8 +151,15 @@ def test_walkabout_page_plans_a_route_to_every_demo_area(app: AppTest) -> None:
     assert any("busiest cells (micro-places)" in c.value for c in at.caption)
     assert any(c.value.startswith("On your data, over the last ") for c in at.caption)
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Stop", "Place", "Arrive", "Leave", "Stay (min)", "Walk to here (m)",
-                                   "What to look for"]
+    assert list(table.columns) == [
+        "Stop",
+        "Place",
+        "Arrive",
+        "Leave",
+        "Stay (min)",
+        "Walk to here (m)",
+        "What to look for",
+    ]
     assert table["Arrive"].iloc[0] > "10:00" and "Mostly" in table["What to look for"].iloc[0]
     assert any("SYNTHETIC" in c.value for c in at.caption)  # the made-up network says so
     at.slider(key="walk_budget").set_value(60)
@@ -162,7 +171,11 @@ def test_walkabout_page_plans_a_route_to_every_demo_area(app: AppTest) -> None:
 def test_meeting_page_puts_priorities_gaps_and_route_on_one_screen(app: AppTest) -> None:
     at = _page(app, "meeting")
     assert at.title[0].value == "Meeting sheet"
-    assert [h.value for h in at.header if h.value != "geo-csp"] == ["1. Top priorities", "2. Gaps in partner cover", "3. This week's walkabout"]
+    assert [h.value for h in at.header if h.value != "geo-csp"] == [
+        "1. Top priorities",
+        "2. Gaps in partner cover",
+        "3. This week's walkabout",
+    ]
     priorities = at.dataframe[0].value
     assert 1 <= len(priorities) <= 5 and "Rank" in priorities.columns and "rank" not in priorities.columns
     assert sum("Trend over the months" in m.value for m in at.markdown) >= 1  # the top areas' stories
@@ -309,8 +322,22 @@ def test_app_on_a_configured_non_bury_store(tmp_path: Path, monkeypatch: pytest.
     store_dir = tmp_path / "store"
     ingest.ingest_paths([_police_csv(tmp_path / "street.csv")], store_dir=store_dir)
     wards = _wards_file(tmp_path / "wards.geojson")
-    result = RUNNER.invoke(cli_app, ["configure", "--store", str(store_dir), "--borough", "Blackburn Test",
-                                     "--wards", str(wards), "--ward-code-col", "WD_CD", "--ward-name-col", "WD_NM"])
+    result = RUNNER.invoke(
+        cli_app,
+        [
+            "configure",
+            "--store",
+            str(store_dir),
+            "--borough",
+            "Blackburn Test",
+            "--wards",
+            str(wards),
+            "--ward-code-col",
+            "WD_CD",
+            "--ward-name-col",
+            "WD_NM",
+        ],
+    )
     assert result.exit_code == 0, result.output
     monkeypatch.setenv("GEO_CSP_STORE", str(store_dir))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)

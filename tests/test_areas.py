@@ -58,12 +58,18 @@ def test_named_place_wins_then_ward_and_street_fallback():
     centre_a = shapely.centroid(units.geometry[A_CENTRE])
     places = gpd.GeoDataFrame({"name": ["Bury Town Centre"]}, geometry=[centre_a.buffer(400)], crs=WORKING_CRS)
     b_geom = shapely.union_all(units.loc[blob_b].geometry.to_numpy())
-    wards = gpd.GeoDataFrame({schema.WARD_CODE: ["E1", "E2"], schema.WARD_NAME: ["Moorside", "Elsewhere"]},
-                             geometry=[b_geom.buffer(100), b_geom.buffer(5000).difference(b_geom.buffer(100))],
-                             crs=WORKING_CRS)
-    locations = pd.DataFrame({schema.UNIT_ID: [blob_b[0], blob_b[1], blob_b[2], A_CENTRE],
-                              "location": ["Parkinson Street", "Parkinson Street", "Bell Lane", "Market Street"],
-                              schema.N: [2, 3, 4, 9]})
+    wards = gpd.GeoDataFrame(
+        {schema.WARD_CODE: ["E1", "E2"], schema.WARD_NAME: ["Moorside", "Elsewhere"]},
+        geometry=[b_geom.buffer(100), b_geom.buffer(5000).difference(b_geom.buffer(100))],
+        crs=WORKING_CRS,
+    )
+    locations = pd.DataFrame(
+        {
+            schema.UNIT_ID: [blob_b[0], blob_b[1], blob_b[2], A_CENTRE],
+            "location": ["Parkinson Street", "Parkinson Street", "Bell Lane", "Market Street"],
+            schema.N: [2, 3, 4, 9],
+        }
+    )
     result, _ = areas.hotspot_areas(units, w, named_places=places, wards=wards, locations=locations)
     names = sorted(result[schema.AREA_NAME])
     # Parkinson Street 5 incidents beats Bell Lane 4
@@ -128,8 +134,11 @@ def test_ward_is_the_one_holding_most_incidents_not_most_land():
     units, w = _one_blob({c: (50.0 if c == A_CENTRE else 1.0) for c in ring})
     centre = units.geometry[A_CENTRE]
     blob = shapely.union_all(units.loc[ring].geometry.to_numpy())
-    wards = gpd.GeoDataFrame({schema.WARD_CODE: ["T", "R"], schema.WARD_NAME: ["Town", "Rural"]},
-                             geometry=[centre, blob.buffer(3000).difference(centre)], crs=WORKING_CRS)
+    wards = gpd.GeoDataFrame(
+        {schema.WARD_CODE: ["T", "R"], schema.WARD_NAME: ["Town", "Rural"]},
+        geometry=[centre, blob.buffer(3000).difference(centre)],
+        crs=WORKING_CRS,
+    )
     result, _ = areas.hotspot_areas(units, w, wards=wards)
     # Rural holds 6/7 of the land but 6 of the 56 incidents
     assert result[schema.WARD_NAME].tolist() == ["Town"]
@@ -143,18 +152,33 @@ def test_ward_is_the_one_holding_most_incidents_not_most_land():
 def test_real_street_beats_police_uk_generic_labels():
     ring = list(h3.grid_disk(A_CENTRE, 1))
     units, w = _one_blob({c: 10.0 for c in ring})
-    locs = pd.DataFrame({schema.UNIT_ID: [ring[0], ring[1], ring[2], ring[3]],
-                         "location": ["Parking Area", "Supermarket", "Bell Lane", "Nightclub"],
-                         schema.N: [30, 20, 2, 9]})
+    locs = pd.DataFrame(
+        {
+            schema.UNIT_ID: [ring[0], ring[1], ring[2], ring[3]],
+            "location": ["Parking Area", "Supermarket", "Bell Lane", "Nightclub"],
+            schema.N: [30, 20, 2, 9],
+        }
+    )
     result, _ = areas.hotspot_areas(units, w, locations=locs)
     assert result[schema.AREA_NAME].item() == "Area: around Bell Lane"
     assert result["top_street"].item() == "Bell Lane"
     only_generic = locs[locs["location"] != "Bell Lane"]
     result2, _ = areas.hotspot_areas(units, w, locations=only_generic)
     assert result2[schema.AREA_NAME].item() == "Area: around Parking Area"  # nothing else to go by
-    assert {"Parking Area", "Supermarket", "Nightclub", "Petrol Station", "Shopping Area", "Sports/Recreation Area",
-            "Further/Higher Educational Building", "Hospital", "Police Station", "Conference/Exhibition Centre",
-            "Theatre/Concert Hall", "Pedestrian Subway"} <= schema.POLICE_UK_GENERIC_LOCATIONS
+    assert {
+        "Parking Area",
+        "Supermarket",
+        "Nightclub",
+        "Petrol Station",
+        "Shopping Area",
+        "Sports/Recreation Area",
+        "Further/Higher Educational Building",
+        "Hospital",
+        "Police Station",
+        "Conference/Exhibition Centre",
+        "Theatre/Concert Hall",
+        "Pedestrian Subway",
+    } <= schema.POLICE_UK_GENERIC_LOCATIONS
 
 
 def test_two_areas_never_share_a_name():
@@ -162,8 +186,13 @@ def test_two_areas_never_share_a_name():
     units, w = _units(blob_a + blob_b)
     units.loc[blob_a, schema.N] = 20.0  # A first by harm, so it keeps its first choice
     units[schema.HARM] = units[schema.N] * 2.0
-    locs = pd.DataFrame({schema.UNIT_ID: [blob_a[0], blob_b[0], blob_b[1]],
-                         "location": ["Market Street", "Market Street", "Bell Lane"], schema.N: [9, 5, 3]})
+    locs = pd.DataFrame(
+        {
+            schema.UNIT_ID: [blob_a[0], blob_b[0], blob_b[1]],
+            "location": ["Market Street", "Market Street", "Bell Lane"],
+            schema.N: [9, 5, 3],
+        }
+    )
     result, _ = areas.hotspot_areas(units, w, locations=locs)
     assert result[schema.AREA_NAME].tolist() == ["Area: around Market Street", "Area: around Bell Lane"]
     assert result["top_street"].tolist() == ["Market Street", "Market Street"]
@@ -190,8 +219,14 @@ def test_units_hot_in_too_few_periods_make_no_area():
     # the rule needs the column, and says how to do without it
     with pytest.raises(SchemaError, match="n_hot_periods.*AreaParams\\(min_hot_periods=1\\)"):
         areas.hotspot_areas(units.drop(columns=[schema.N_HOT_PERIODS]), w)
-    assert len(areas.hotspot_areas(units.drop(columns=[schema.N_HOT_PERIODS]), w,
-                                   params=areas.AreaParams(min_hot_periods=1))[0]) == 2
+    assert (
+        len(
+            areas.hotspot_areas(
+                units.drop(columns=[schema.N_HOT_PERIODS]), w, params=areas.AreaParams(min_hot_periods=1)
+            )[0]
+        )
+        == 2
+    )
 
 
 def test_area_class_is_the_class_of_most_units_not_of_most_incidents():
@@ -213,9 +248,14 @@ def test_area_class_is_the_class_of_most_units_not_of_most_incidents():
 
 def test_area_params_are_validated_and_serialisable():
     assert areas.AreaParams().to_dict() == {"min_hot_periods": 3, "min_incidents": 1.0, "min_place_overlap": 0.25}
-    for kwargs, name in (({"min_hot_periods": 0}, "min_hot_periods"), ({"min_hot_periods": 2.5}, "min_hot_periods"),
-                         ({"min_hot_periods": True}, "min_hot_periods"), ({"min_incidents": -1}, "min_incidents"),
-                         ({"min_place_overlap": 0}, "min_place_overlap"), ({"min_place_overlap": 1.5}, "min_place_overlap")):
+    for kwargs, name in (
+        ({"min_hot_periods": 0}, "min_hot_periods"),
+        ({"min_hot_periods": 2.5}, "min_hot_periods"),
+        ({"min_hot_periods": True}, "min_hot_periods"),
+        ({"min_incidents": -1}, "min_incidents"),
+        ({"min_place_overlap": 0}, "min_place_overlap"),
+        ({"min_place_overlap": 1.5}, "min_place_overlap"),
+    ):
         with pytest.raises(ParameterError, match=name):
             areas.AreaParams(**kwargs)
     units, w = _units([A_CENTRE])

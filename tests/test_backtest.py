@@ -70,8 +70,9 @@ def test_the_area_budget_is_the_same_square_metres_at_every_resolution(planted):
     borough = boundaries.load_borough()
     a = shapely.area(borough.geometry.iloc[0])
     for res in (8, 9):
-        result = backtest.rolling_backtest(planted, study_area=borough, resolution=res, n_splits=2,
-                                           area_shares=(0.05,), methods=("counts",))
+        result = backtest.rolling_backtest(
+            planted, study_area=borough, resolution=res, n_splits=2, area_shares=(0.05,), methods=("counts",)
+        )
         assert_allclose(result.metadata["study_area_m2"], a, rtol=1e-9)
         assert_allclose(result.metadata["units_area_m2"], a, rtol=1e-6)  # clipped cells tile the borough
         assert (result.splits["area_share"] <= 0.05 + 1e-9).all()
@@ -95,8 +96,9 @@ def test_select_by_area_respects_unequal_areas_and_ties():
     # budget 70% = 7: units 0, 1 (cum 6), unit 2 would make 7: kept (<=)
     assert backtest.select_by_area(scores, area, area_share=0.7).tolist() == [True, True, True, False]
     # ties broken by the tie-break values
-    assert backtest.select_by_area(np.array([1.0, 1.0]), np.ones(2), area_share=0.5,
-                                   tiebreak=np.array([0.0, 3.0])).tolist() == [False, True]
+    assert backtest.select_by_area(
+        np.array([1.0, 1.0]), np.ones(2), area_share=0.5, tiebreak=np.array([0.0, 3.0])
+    ).tolist() == [False, True]
     with pytest.raises(ParameterError, match="area_share"):
         backtest.select_by_area(scores, area, area_share=0)
 
@@ -122,8 +124,13 @@ def _inputs(n: np.ndarray, *, side: int) -> predict.PredictionInputs:
     rows = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
     cols = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
     w = sparse.csr_matrix((np.ones(rows.size * 2), (np.r_[rows, cols], np.r_[cols, rows])), shape=(side**2,) * 2)
-    return predict.PredictionInputs(n=n, w=w, centroids=ij * 100 + 50, area_m2=np.full(side * side, 1e4),
-                                    month_of_year=np.arange(n.shape[1]) % 12 + 1)
+    return predict.PredictionInputs(
+        n=n,
+        w=w,
+        centroids=ij * 100 + 50,
+        area_m2=np.full(side * side, 1e4),
+        month_of_year=np.arange(n.shape[1]) % 12 + 1,
+    )
 
 
 def test_no_predictor_reads_the_months_it_predicts():
@@ -135,8 +142,12 @@ def test_no_predictor_reads_the_months_it_predicts():
         poisoned[:, end:] = rng.poisson(50.0, size=poisoned[:, end:].shape)
         dirty = _inputs(poisoned, side=8)
         for name in predict.predictor_names(clean):
-            assert_allclose(predict.score(name, dirty, end), predict.score(name, clean, end), rtol=1e-12,
-                            err_msg=f"{name} at month {end} read a later month")
+            assert_allclose(
+                predict.score(name, dirty, end),
+                predict.score(name, clean, end),
+                rtol=1e-12,
+                err_msg=f"{name} at month {end} read a later month",
+            )
 
 
 def test_bandwidth_sweep_is_tied_to_cell_size_and_the_best_is_reported():
@@ -149,9 +160,12 @@ def test_bandwidth_sweep_is_tied_to_cell_size_and_the_best_is_reported():
     assert inputs.spacing_m == 100.0
     assert inputs.bandwidths_m == (100.0, 200.0, 400.0)  # 1, 2, 4 x the 100 m spacing
     assert predict.kde_names(inputs) == ("kde_100m", "kde_200m", "kde_400m")
-    result = backtest.rolling_backtest_inputs(inputs, month_labels=[f"2022-{m:02d}" for m in range(1, 13)] +
-                                              ["2023-01", "2023-02", "2023-03"],
-                                              splits=backtest.rolling_splits(15, n_splits=6), area_shares=(0.05,))
+    result = backtest.rolling_backtest_inputs(
+        inputs,
+        month_labels=[f"2022-{m:02d}" for m in range(1, 13)] + ["2023-01", "2023-02", "2023-03"],
+        splits=backtest.rolling_splits(15, n_splits=6),
+        area_shares=(0.05,),
+    )
     kde = {m: result.row(m)["pai_mean"] for m in predict.kde_names(inputs)}
     best = max(kde, key=kde.get)
     assert result.metadata["kde_best"] == {"0.05": best}
@@ -163,8 +177,9 @@ def test_bandwidth_sweep_is_tied_to_cell_size_and_the_best_is_reported():
 
 def test_pick_predictor_leaves_the_ensemble_only_for_a_clear_winner():
     names = ("counts", "ewma_6m", "ensemble")
-    close = pd.DataFrame({"counts": [5.0, 5.2, 4.9, 5.1], "ewma_6m": [5.1, 5.0, 5.0, 5.0],
-                          "ensemble": [5.0, 5.1, 5.0, 5.0]})
+    close = pd.DataFrame(
+        {"counts": [5.0, 5.2, 4.9, 5.1], "ewma_6m": [5.1, 5.0, 5.0, 5.0], "ensemble": [5.0, 5.1, 5.0, 5.0]}
+    )
     assert backtest.pick_predictor(close, names) == "ensemble"
     clear = close.assign(counts=close["ensemble"] + [0.5, 0.6, 0.55, 0.5])
     assert backtest.pick_predictor(clear, names) == "counts"
@@ -187,8 +202,17 @@ def planted() -> pd.DataFrame:
 def test_backtest_on_a_planted_cluster(planted):
     table = backtest.backtest(planted, split="2022-09", study_area=boundaries.load_borough(), resolution=9)
     assert {"counts", "ewma", "kde", "gi_mean", "learned", "ensemble"} <= set(table["method"])
-    assert list(table.columns) == ["method", "area_share_target", "hit_rate", "pai", "area_share", "n_units",
-                                   "ppai", "rri", "pei"]
+    assert list(table.columns) == [
+        "method",
+        "area_share_target",
+        "hit_rate",
+        "pai",
+        "area_share",
+        "n_units",
+        "ppai",
+        "rri",
+        "pei",
+    ]
     five = table[table["area_share_target"] == 0.05].set_index("method")
     # the cluster (~20% of crime in well under 1% of the area) is found by every predictor
     assert (five["pai"] > 3).all()
@@ -200,8 +224,7 @@ def test_backtest_on_a_planted_cluster(planted):
 
 
 def test_rolling_backtest_summary_and_evidence_sentence(planted):
-    result = backtest.rolling_backtest(planted, study_area=boundaries.load_borough(), resolution=9,
-                                       area_shares=(0.05,))
+    result = backtest.rolling_backtest(planted, study_area=boundaries.load_borough(), resolution=9, area_shares=(0.05,))
     assert result.metadata["test_months"] == [f"2022-{m:02d}" for m in range(3, 13)]  # 10 splits after 2 months
     counts = result.row("counts")
     assert counts["n_splits"] == 10 and counts["beats_counts"] == 0
@@ -224,16 +247,22 @@ def test_the_snap_point_lattice_is_flagged():
     pick = rng.integers(0, 40, 2400)
     months = np.array([f"2022-{m:02d}" for m in range(1, 13)], dtype=object)[rng.integers(0, 12, 2400)]
     inc = incidents(snaps[pick, 0], snaps[pick, 1], months)
-    result = backtest.rolling_backtest(inc, study_area=borough, resolution=11, n_splits=3, area_shares=(0.05,),
-                                       methods=("counts",))
+    result = backtest.rolling_backtest(
+        inc, study_area=borough, resolution=11, n_splits=3, area_shares=(0.05,), methods=("counts",)
+    )
     lattice = result.metadata["lattice"]
     assert lattice["flag"] and lattice["median_snap_points"] == 1
     assert "snap-point lattice" in result.sentence(method="counts")
 
 
 def test_resolution_sweep(planted):
-    sweep = backtest.resolution_sweep(planted, resolutions=(8, 9), study_area=boundaries.load_borough(),
-                                      n_splits=3, methods=("counts", "ewma_6m", "gi_mean"))
+    sweep = backtest.resolution_sweep(
+        planted,
+        resolutions=(8, 9),
+        study_area=boundaries.load_borough(),
+        n_splits=3,
+        methods=("counts", "ewma_6m", "gi_mean"),
+    )
     assert sweep["resolution"].tolist() == [8, 9]
     assert sweep["n_units"].is_monotonic_increasing
     assert {"pai_gi_mean", "pai_counts", "pai_ewma", "pai_default", "lattice"} <= set(sweep.columns)
@@ -250,8 +279,11 @@ def test_sweep_is_bounded_and_printed(planted, capsys):
     assert [r["resolution"] for r in rows] == [7, 8, 9]  # res 10: ~200,000 cells, res 11: ~1.4M
     assert [n.split(":")[0] for n in skipped] == ["resolution 10 skipped", "resolution 11 skipped"]
     assert "split the area" in skipped[0]
-    assert 3.0e9 / h3.average_hexagon_area(9, unit="m^2") < grid.PATROL_MAX_CELLS < 3.0e9 / h3.average_hexagon_area(
-        10, unit="m^2")
+    assert (
+        3.0e9 / h3.average_hexagon_area(9, unit="m^2")
+        < grid.PATROL_MAX_CELLS
+        < 3.0e9 / h3.average_hexagon_area(10, unit="m^2")
+    )
     _print_sweep(rows, area_share=0.05)
     text = capsys.readouterr().out
     assert "area really selected" in text and "resolution sweep" in text
@@ -293,5 +325,7 @@ def test_a_run_by_quarter_gets_no_priority_score_and_says_why(planted, tmp_path)
     result = analysis.run_hotspots(planted, resolution=9, period="quarter", study_area=borough)
     out = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)
     assert schema.PREDICTED_N not in out.units.columns and schema.PREDICTED_N not in out.areas.columns
-    assert "forecasts the next month" in out.metadata["priority"]["note"] and out.metadata["priority"]["evidence"] is None
+    assert (
+        "forecasts the next month" in out.metadata["priority"]["note"] and out.metadata["priority"]["evidence"] is None
+    )
     assert "priority" not in result.metadata and not list(tmp_path.iterdir())  # the input run is left as it was

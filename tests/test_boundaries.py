@@ -25,8 +25,9 @@ def test_shipped_bury_geography_and_population():
 
 
 def test_assign_to_polygons_known_answer_repeated_and_unlocated_points():
-    squares = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)],
-                               crs="EPSG:27700")
+    squares = gpd.GeoDataFrame(
+        {"code": ["A", "B"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs="EPSG:27700"
+    )
     x = np.array([5.0, 15.0, 5.0, 10.0, 30.0, np.nan])
     y = np.array([5.0, 5.0, 5.0, 5.0, 5.0, np.nan])
     codes = boundaries.assign_to_polygons(x, y, squares, code_col="code")
@@ -58,8 +59,11 @@ def test_user_boundary_file_errors_name_the_fix(tmp_path):
     with pytest.raises(InputFileError, match="does not exist"):
         boundaries.read_boundary(tmp_path / "none.gpkg", code_col="c", name_col="n")
     path = tmp_path / "wards.geojson"
-    gpd.GeoDataFrame({"WD_CD": ["X1", "X1"], "WD_NM": ["a", "b"]},
-                     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:27700").to_file(path)
+    gpd.GeoDataFrame(
+        {"WD_CD": ["X1", "X1"], "WD_NM": ["a", "b"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)],
+        crs="EPSG:27700",
+    ).to_file(path)
     with pytest.raises(SchemaError, match=r"no column\(s\) \['code'\]"):
         boundaries.read_boundary(path, code_col="code", name_col="WD_NM")
     with pytest.raises(SchemaError, match="appears twice"):

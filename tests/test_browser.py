@@ -32,16 +32,29 @@ CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 START_TIMEOUT_S = 90
 RENDER_TIMEOUT_MS = 90_000
 #: Playwright errors that mean a Streamlit rerun swapped the map's iframe mid-read (retried, not failed)
 RERUN_RACES = ("detached", "strict mode violation")
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-PAGES = {"map": "", "trends": "trends", "gaps": "gaps", "walkabout": "walkabout", "review": "review",
-         "evidence": "evidence", "data": "data"}
+PAGES = {
+    "map": "",
+    "trends": "trends",
+    "gaps": "gaps",
+    "walkabout": "walkabout",
+    "review": "review",
+    "evidence": "evidence",
+    "data": "data",
+}
 
 
 def _free_port() -> int:
@@ -58,13 +71,35 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) ->
     pytest.importorskip("playwright.sync_api")
     demo_dir = demo_borough.out_dir
     port = _free_port()
-    env = {**os.environ, "GEO_CSP_DEMO_DIR": str(demo_dir), "GEO_CSP_STORE": str(demo_dir / "store"),
-           "PYTHONUNBUFFERED": "1", "GEO_CSP_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "GEO_CSP_DEMO_DIR": str(demo_dir),
+        "GEO_CSP_STORE": str(demo_dir / "store"),
+        "PYTHONUNBUFFERED": "1",
+        "GEO_CSP_OFFLINE": "1",
+    }
     log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -133,8 +168,10 @@ def _map_frame(page: object) -> object:
         page.screenshot(path=str(ARTIFACTS / "map_frame_timeout.png"), full_page=True)
         frames = page.locator(MAP_FRAME).count()
         errors = page.locator('[data-testid="stException"]').all_inner_texts()
-        pytest.fail(f"the map iframe count stayed {frames}, not 1, for {RENDER_TIMEOUT_MS / 1000:.0f} s; "
-                    f"app exceptions: {errors or 'none'}; page text: {page.inner_text('body')[:1500]!r}")
+        pytest.fail(
+            f"the map iframe count stayed {frames}, not 1, for {RENDER_TIMEOUT_MS / 1000:.0f} s; "
+            f"app exceptions: {errors or 'none'}; page text: {page.inner_text('body')[:1500]!r}"
+        )
     return page.frame_locator(MAP_FRAME)
 
 
@@ -179,7 +216,9 @@ def _settled_map(page: object, *, unlike: list[str] | None = None) -> dict[str, 
     deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
     while True:
         state = _across_reruns(page, lambda: _map_state(page))
-        drawn = state["units"] == _metric(page, "Hexagons mapped") and state["areas"] == _metric(page, "Named hotspot areas")
+        drawn = state["units"] == _metric(page, "Hexagons mapped") and state["areas"] == _metric(
+            page, "Named hotspot areas"
+        )
         if (drawn and (unlike is None or state["fills"] != unlike)) or time.monotonic() > deadline:
             return state
         page.wait_for_timeout(250)
@@ -208,8 +247,13 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
     assert before["interactive"] >= before["units"] + before["areas"]
     assert "Named hotspot areas" in before["layers"]
     assert any(name.startswith("Hotspots") for name in before["layers"])
-    assert {"CCTV camera views", "Recorded walkabouts", "Operations", "Community hubs",
-            "Place, ward and street names"} <= set(before["layers"])
+    assert {
+        "CCTV camera views",
+        "Recorded walkabouts",
+        "Operations",
+        "Community hubs",
+        "Place, ward and street names",
+    } <= set(before["layers"])
     assert before["tiles"] == 0  # offline default: no basemap
     assert "SYNTHETIC" in before["synthetic"]
     assert len(before["scale"]) == 1 and re.fullmatch(r"\d+ k?m", before["scale"][0])  # metric only

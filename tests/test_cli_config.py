@@ -26,10 +26,14 @@ BURY_PLACES = ("Bury", "Moorside", "Whitefield", "Radcliffe", "Ramsbottom", "Pre
 
 
 def _wards_file(path: Path, *, code_col: str = "WD_CD", name_col: str = "WD_NM") -> Path:
-    boxes = [shapely.box(X0 + i * 2000, Y0 + j * 2000, X0 + (i + 1) * 2000, Y0 + (j + 1) * 2000)
-             for j in range(2) for i in range(2)]
-    gpd.GeoDataFrame({code_col: [f"X0500000{k}" for k in range(4)], name_col: WARD_NAMES},
-                     geometry=boxes, crs="EPSG:27700").to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
+    boxes = [
+        shapely.box(X0 + i * 2000, Y0 + j * 2000, X0 + (i + 1) * 2000, Y0 + (j + 1) * 2000)
+        for j in range(2)
+        for i in range(2)
+    ]
+    gpd.GeoDataFrame(
+        {code_col: [f"X0500000{k}" for k in range(4)], name_col: WARD_NAMES}, geometry=boxes, crs="EPSG:27700"
+    ).to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
     return path
 
 
@@ -46,11 +50,22 @@ def _police_csv(path: Path, *, n: int = 1200, seed: int = 3) -> Path:
     lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(x, y)
     months = np.array([f"2023-{m:02d}" for m in range(1, 13)])[rng.integers(0, 12, n)]
     types = np.asarray(schema.CRIME_TYPES, dtype=object)[rng.integers(0, 14, n)]
-    pd.DataFrame({
-        "Crime ID": "", "Month": months, "Reported by": "Lancashire Constabulary",
-        "Falls within": "Lancashire Constabulary", "Longitude": np.round(lon, 6), "Latitude": np.round(lat, 6),
-        "Location": [f"On or near Street {k % 30}" for k in range(n)], "LSOA code": "", "LSOA name": "",
-        "Crime type": types, "Last outcome category": "", "Context": ""}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": months,
+            "Reported by": "Lancashire Constabulary",
+            "Falls within": "Lancashire Constabulary",
+            "Longitude": np.round(lon, 6),
+            "Latitude": np.round(lat, 6),
+            "Location": [f"On or near Street {k % 30}" for k in range(n)],
+            "LSOA code": "",
+            "LSOA name": "",
+            "Crime type": types,
+            "Last outcome category": "",
+            "Context": "",
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -65,13 +80,35 @@ def borough(tmp_path_factory) -> dict[str, Path]:
     (store_dir / "geo").mkdir()
     wards = _wards_file(store_dir / "geo" / "wards.geojson")
     pd.DataFrame({"gss": [f"X0500000{k}" for k in range(4)], "residents": [5000, 6000, 7000, 8000]}).to_csv(
-        root / "pop.csv", index=False)
-    gpd.GeoDataFrame({"name": ["Old Mill Quarter"]}, geometry=[shapely.Point(X0 + 3000, Y0 + 3000).buffer(300)],
-                     crs="EPSG:27700").to_file(root / "places.geojson", driver="GeoJSON")
-    result = RUNNER.invoke(app, ["configure", "--store", str(store_dir), "--borough", "Blackburn Test",
-                                 "--wards", str(wards), "--ward-code-col", "WD_CD", "--ward-name-col", "WD_NM",
-                                 "--population", str(root / "pop.csv"), "--population-code-col", "gss",
-                                 "--population-col", "residents", "--named-places", str(root / "places.geojson")])
+        root / "pop.csv", index=False
+    )
+    gpd.GeoDataFrame(
+        {"name": ["Old Mill Quarter"]}, geometry=[shapely.Point(X0 + 3000, Y0 + 3000).buffer(300)], crs="EPSG:27700"
+    ).to_file(root / "places.geojson", driver="GeoJSON")
+    result = RUNNER.invoke(
+        app,
+        [
+            "configure",
+            "--store",
+            str(store_dir),
+            "--borough",
+            "Blackburn Test",
+            "--wards",
+            str(wards),
+            "--ward-code-col",
+            "WD_CD",
+            "--ward-name-col",
+            "WD_NM",
+            "--population",
+            str(root / "pop.csv"),
+            "--population-code-col",
+            "gss",
+            "--population-col",
+            "residents",
+            "--named-places",
+            str(root / "places.geojson"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return {"root": root, "store": store_dir, "wards": wards}
 
@@ -83,7 +120,10 @@ def test_configure_stores_relative_and_absolute_paths(borough):
     assert config["population"] == str((borough["root"] / "pop.csv").absolute())
     assert (config["ward_code_col"], config["ward_name_col"]) == ("WD_CD", "WD_NM")
     assert (config["population_code_col"], config["population_col"], config["population_unit"]) == (
-        "gss", "residents", "ward")
+        "gss",
+        "residents",
+        "ward",
+    )
 
 
 def test_configure_merges_and_shows(borough, tmp_path):
@@ -104,18 +144,38 @@ def test_configure_merges_and_shows(borough, tmp_path):
     assert config["population"] is None and config["population_unit"] is None and config["borough"] == "Renamed"
 
 
-@pytest.mark.parametrize("args, pattern", [
-    (["--wards", "{wards}"], r"--wards .*wards\.geojson: .*no column\(s\) \['ward_code', 'ward_name'\].*--ward-code-col"),
-    (["--wards", "{missing}"], r"missing\.geojson does not exist"),
-    (["--wards", "{points}"], r"points\.geojson: feature 0 is a Point, not a polygon"),
-    (["--boundary", "{nocrs}"], r"nocrs\.gpkg has no CRS"),
-    (["--wards", "{wards}", "--ward-code-col", "WD_CD", "--ward-name-col", "WD_NM", "--population", "{short_pop}",
-      "--population-code-col", "gss", "--population-col", "residents"],
-     r"1 of the 4 wards of .*wards\.geojson have no row in it.*Dunmoor.*configure without --population"),
-    (["--population", "{short_pop}"], r"--population .* no code column \(ward_code, lsoa_code, gss_code, code\)"),
-    (["--comparators", "Elsewhere"], r"--comparators name rows of an areas file: give --areas"),
-    (["--areas", "{wards}"], r"--areas .* no column\(s\) \['area_code', 'area_name', 'population'\]"),
-])
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (
+            ["--wards", "{wards}"],
+            r"--wards .*wards\.geojson: .*no column\(s\) \['ward_code', 'ward_name'\].*--ward-code-col",
+        ),
+        (["--wards", "{missing}"], r"missing\.geojson does not exist"),
+        (["--wards", "{points}"], r"points\.geojson: feature 0 is a Point, not a polygon"),
+        (["--boundary", "{nocrs}"], r"nocrs\.gpkg has no CRS"),
+        (
+            [
+                "--wards",
+                "{wards}",
+                "--ward-code-col",
+                "WD_CD",
+                "--ward-name-col",
+                "WD_NM",
+                "--population",
+                "{short_pop}",
+                "--population-code-col",
+                "gss",
+                "--population-col",
+                "residents",
+            ],
+            r"1 of the 4 wards of .*wards\.geojson have no row in it.*Dunmoor.*configure without --population",
+        ),
+        (["--population", "{short_pop}"], r"--population .* no code column \(ward_code, lsoa_code, gss_code, code\)"),
+        (["--comparators", "Elsewhere"], r"--comparators name rows of an areas file: give --areas"),
+        (["--areas", "{wards}"], r"--areas .* no column\(s\) \['area_code', 'area_name', 'population'\]"),
+    ],
+)
 def test_configure_errors_name_the_file_and_the_fix(tmp_path, args, pattern):
     from geo_csp.cli import main  # noqa: F401  (the CLI entry converts errors into one line)
 
@@ -124,11 +184,16 @@ def test_configure_errors_name_the_file_and_the_fix(tmp_path, args, pattern):
     with pytest.warns(UserWarning, match="crs"):  # a GeoJSON without CRS is read as WGS84: use a GeoPackage
         gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]).to_file(tmp_path / "nocrs.gpkg")
     pd.DataFrame({"gss": ["X05000000", "X05000001", "X05000002"], "residents": [1, 2, 3]}).to_csv(
-        tmp_path / "short_pop.csv", index=False)
-    names = {"wards": wards, "missing": tmp_path / "missing.geojson", "points": tmp_path / "points.geojson",
-             "nocrs": tmp_path / "nocrs.gpkg", "short_pop": tmp_path / "short_pop.csv"}
-    result = RUNNER.invoke(app, ["configure", "--store", str(tmp_path / "store"),
-                                 *[a.format(**names) for a in args]])
+        tmp_path / "short_pop.csv", index=False
+    )
+    names = {
+        "wards": wards,
+        "missing": tmp_path / "missing.geojson",
+        "points": tmp_path / "points.geojson",
+        "nocrs": tmp_path / "nocrs.gpkg",
+        "short_pop": tmp_path / "short_pop.csv",
+    }
+    result = RUNNER.invoke(app, ["configure", "--store", str(tmp_path / "store"), *[a.format(**names) for a in args]])
     assert result.exit_code != 0
     assert re_search(pattern, str(result.exception))
     assert not (tmp_path / "store" / store.CONFIG_NAME).exists()  # nothing written
@@ -152,8 +217,20 @@ def test_configured_geography_is_the_stores_own(borough):
 
 
 def test_table_of_a_configured_non_bury_store(borough, tmp_path):
-    result = RUNNER.invoke(app, ["table", "--store", str(borough["store"]), "--xlsx", str(tmp_path / "t.xlsx"),
-                                 "--html", str(tmp_path / "t.html"), "--quarters", "3"])
+    result = RUNNER.invoke(
+        app,
+        [
+            "table",
+            "--store",
+            str(borough["store"]),
+            "--xlsx",
+            str(tmp_path / "t.xlsx"),
+            "--html",
+            str(tmp_path / "t.html"),
+            "--quarters",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     page = (tmp_path / "t.html").read_text(encoding="utf-8")
     assert "Blackburn Test" in page and "26,000" in page
@@ -214,7 +291,8 @@ def _count_in(raw: pd.DataFrame, geom) -> int:
     from pyproj import Transformer
 
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
-        raw["Longitude"].to_numpy(), raw["Latitude"].to_numpy())
+        raw["Longitude"].to_numpy(), raw["Latitude"].to_numpy()
+    )
     crimes = (raw["Crime type"] != "Anti-social behaviour").to_numpy()
     return int((shapely.contains_xy(geom, x, y) & crimes).sum())
 
@@ -243,8 +321,22 @@ def test_table_source_counts_a_partner_source_with_police_categories(borough, tm
     burglary.rename(columns={"Crime type": "Crime.type"}).to_csv(tmp_path / "points.csv", index=False)
     mapping = Path(__file__).parent / "data" / "mappings" / "gmp_burglary.toml"
     ingest.ingest_paths([tmp_path / "points.csv"], store_dir=store_dir, mapping=mapping)
-    result = RUNNER.invoke(app, ["table", "--store", str(store_dir), "--xlsx", str(tmp_path / "t.xlsx"),
-                                 "--csv", str(tmp_path / "t.csv"), "--quarters", "3", "--source", "gmp_burglary_points"])
+    result = RUNNER.invoke(
+        app,
+        [
+            "table",
+            "--store",
+            str(store_dir),
+            "--xlsx",
+            str(tmp_path / "t.xlsx"),
+            "--csv",
+            str(tmp_path / "t.csv"),
+            "--quarters",
+            "3",
+            "--source",
+            "gmp_burglary_points",
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "t.csv").read_text(encoding="utf-8")
     assert "Counted from gmp_burglary_points" in text
@@ -254,8 +346,9 @@ def test_table_source_counts_a_partner_source_with_police_categories(borough, tm
     q = burglary["Month"].isin(["2023-10", "2023-11", "2023-12"])
     assert t.values.loc["burglary", "Q3 Oct-Dec 2023"] == q.sum()
     assert t.measures[3].sources == ("gmp_burglary_points",)  # ASB (police) counted from it too: none there
-    result = RUNNER.invoke(app, ["table", "--store", str(store_dir), "--xlsx", str(tmp_path / "u.xlsx"),
-                                 "--source", "no_such_source"])
+    result = RUNNER.invoke(
+        app, ["table", "--store", str(store_dir), "--xlsx", str(tmp_path / "u.xlsx"), "--source", "no_such_source"]
+    )
     assert result.exit_code != 0 and "not in the store" in str(result.exception)
 
 
@@ -279,13 +372,26 @@ def test_real_lancashire_store(tmp_path, lancashire):
     folder = lancashire
     wards, pop = folder / "lancashire_wards_2022.gpkg", folder / "lancashire_ward_population_mid2020.csv"
     store_dir = tmp_path / "store"
-    result = RUNNER.invoke(app, ["configure", "--store", str(store_dir), "--borough", "Lancashire",
-                                 "--wards", str(wards), "--population", str(pop)])
+    result = RUNNER.invoke(
+        app,
+        [
+            "configure",
+            "--store",
+            str(store_dir),
+            "--borough",
+            "Lancashire",
+            "--wards",
+            str(wards),
+            "--population",
+            str(pop),
+        ],
+    )
     assert result.exit_code != 0
     message = str(result.exception)
     assert "26 of the 271 wards" in message and "'gss_code'" in message and "without --population" in message
-    result = RUNNER.invoke(app, ["configure", "--store", str(store_dir), "--borough", "Lancashire",
-                                 "--wards", str(wards)])
+    result = RUNNER.invoke(
+        app, ["configure", "--store", str(store_dir), "--borough", "Lancashire", "--wards", str(wards)]
+    )
     assert result.exit_code == 0, result.output
     from geo_csp.geography import store_geography
 
@@ -298,8 +404,7 @@ def test_hotspots_by_ward_use_the_configured_wards_columns_and_population(boroug
     import geopandas as gpd
 
     out = tmp_path / "wards.gpkg"
-    result = RUNNER.invoke(app, ["hotspots", "--store", str(borough["store"]), "--unit", "ward",
-                                 "--out", str(out)])
+    result = RUNNER.invoke(app, ["hotspots", "--store", str(borough["store"]), "--unit", "ward", "--out", str(out)])
     assert result.exit_code == 0, result.output
     units = gpd.read_file(out, layer=0)
     assert sorted(units[schema.UNIT_ID]) == [f"X0500000{k}" for k in range(4)]
@@ -315,12 +420,22 @@ def test_force_wide_wards_belong_to_the_borough_by_their_area_inside_it(borough,
 
     outline = shapely.box(X0, Y0, X0 + 4000, Y0 + 4000)
     gpd.GeoDataFrame({"name": ["Blackburn Test"]}, geometry=[outline], crs="EPSG:27700").to_file(
-        tmp_path / "outline.geojson", driver="GeoJSON")
+        tmp_path / "outline.geojson", driver="GeoJSON"
+    )
     wards = gpd.read_file(borough["wards"]).to_crs("EPSG:27700")
     sliver = shapely.box(X0 + 4000 - 1e-4, Y0, X0 + 6000, Y0 + 2000)  # 0.2 m2 of it lies in the outline
     half = shapely.box(X0, Y0 + 4000 - 900, X0 + 2000, Y0 + 4000 + 1100)  # 45% inside: out
-    force = pd.concat([wards, gpd.GeoDataFrame({"WD_CD": ["N1", "N2"], "WD_NM": ["Neighbour's End", "Halfway"]},
-                                               geometry=[sliver, half], crs="EPSG:27700")], ignore_index=True)
+    force = pd.concat(
+        [
+            wards,
+            gpd.GeoDataFrame(
+                {"WD_CD": ["N1", "N2"], "WD_NM": ["Neighbour's End", "Halfway"]},
+                geometry=[sliver, half],
+                crs="EPSG:27700",
+            ),
+        ],
+        ignore_index=True,
+    )
     force.to_file(tmp_path / "force_wards.gpkg")
     kept = units_in_outline(force.rename(columns={"WD_CD": "ward_code", "WD_NM": "ward_name"}), outline)
     assert list(kept["ward_name"]) == WARD_NAMES
@@ -335,11 +450,30 @@ def test_force_wide_wards_belong_to_the_borough_by_their_area_inside_it(borough,
 
     shutil.copytree(borough["store"], store_dir)
     (store_dir / store.CONFIG_NAME).unlink()
-    result = RUNNER.invoke(app, ["configure", "--store", str(store_dir), "--borough", "Blackburn Test",
-                                 "--boundary", str(tmp_path / "outline.geojson"),
-                                 "--wards", str(tmp_path / "force_wards.gpkg"), "--ward-code-col", "WD_CD",
-                                 "--ward-name-col", "WD_NM", "--population", str(borough["root"] / "pop.csv"),
-                                 "--population-code-col", "gss", "--population-col", "residents"])
+    result = RUNNER.invoke(
+        app,
+        [
+            "configure",
+            "--store",
+            str(store_dir),
+            "--borough",
+            "Blackburn Test",
+            "--boundary",
+            str(tmp_path / "outline.geojson"),
+            "--wards",
+            str(tmp_path / "force_wards.gpkg"),
+            "--ward-code-col",
+            "WD_CD",
+            "--ward-name-col",
+            "WD_NM",
+            "--population",
+            str(borough["root"] / "pop.csv"),
+            "--population-code-col",
+            "gss",
+            "--population-col",
+            "residents",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "4 of 6 kept" in result.output and "Neighbour's End (0.2 m2 inside" in result.output
     geo = store_geography(store_dir)

@@ -18,13 +18,29 @@ def demo(demo_borough):
 
 
 def _geo_csp(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from geo_csp.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", "from geo_csp.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_table_command_writes_xlsx_csv_html(demo, tmp_path):
-    res = CliRunner().invoke(app, ["table", "--store", str(demo.store_dir), "--xlsx", str(tmp_path / "t.xlsx"),
-                                   "--csv", str(tmp_path / "t.csv"), "--html", str(tmp_path / "t.html")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "table",
+            "--store",
+            str(demo.store_dir),
+            "--xlsx",
+            str(tmp_path / "t.xlsx"),
+            "--csv",
+            str(tmp_path / "t.csv"),
+            "--html",
+            str(tmp_path / "t.html"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     ws = load_workbook(tmp_path / "t.xlsx").active
     assert ws["A3"].value == "Measure" and ws["B3"].value == "Q3 Oct-Dec 2024" and ws["G3"].value == "Trend"
@@ -33,8 +49,19 @@ def test_table_command_writes_xlsx_csv_html(demo, tmp_path):
 
 
 def test_table_command_public(demo, tmp_path):
-    res = CliRunner().invoke(app, ["table", "--store", str(demo.store_dir), "--xlsx", str(tmp_path / "p.xlsx"),
-                                   "--csv", str(tmp_path / "p.csv"), "--public"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "table",
+            "--store",
+            str(demo.store_dir),
+            "--xlsx",
+            str(tmp_path / "p.xlsx"),
+            "--csv",
+            str(tmp_path / "p.csv"),
+            "--public",
+        ],
+    )
     assert res.exit_code == 0, res.output
     text = (tmp_path / "p.csv").read_text(encoding="utf-8")
     assert "ASB reports to the council" not in text.split("# ")[0]
@@ -43,16 +70,26 @@ def test_table_command_public(demo, tmp_path):
 
 def test_evidence_command_public_pack(demo, tmp_path):
     out = tmp_path / "pack"
-    res = CliRunner().invoke(app, ["evidence", "--store", str(demo.store_dir), "--area", "Bury Town Centre",
-                                   "--out", str(out), "--public"])
+    res = CliRunner().invoke(
+        app, ["evidence", "--store", str(demo.store_dir), "--area", "Bury Town Centre", "--out", str(out), "--public"]
+    )
     assert res.exit_code == 0, res.output
     assert {"report.html", "report.pdf", "manifest.json", "area.gpkg"} <= {p.name for p in out.iterdir()}
     assert "hotspot cells" in res.stdout
 
 
 def test_evidence_command_refuses_points_in_public_mode(demo, tmp_path):
-    res = _geo_csp("evidence", "--store", str(demo.store_dir), "--area", "Bury Town Centre",
-                   "--out", str(tmp_path / "x"), "--public", "--points")
+    res = _geo_csp(
+        "evidence",
+        "--store",
+        str(demo.store_dir),
+        "--area",
+        "Bury Town Centre",
+        "--out",
+        str(tmp_path / "x"),
+        "--public",
+        "--points",
+    )
     assert res.returncode == 1
     assert "incident points cannot be exported in public mode" in res.stderr
     assert not (tmp_path / "x").exists()
@@ -72,8 +109,21 @@ def test_command_module_imports_no_heavy_library_at_top_level():
             top |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             top |= {node.module.split(".")[0]} | {f"{node.module}.{a.name}" for a in node.names}
-    heavy = {"geopandas", "pandas", "numpy", "pyarrow", "shapely", "matplotlib", "weasyprint", "openpyxl",
-             "geo_csp.evidence", "geo_csp.table", "geo_csp.figures", "geo_csp.disclosure", "geo_csp.store"}
+    heavy = {
+        "geopandas",
+        "pandas",
+        "numpy",
+        "pyarrow",
+        "shapely",
+        "matplotlib",
+        "weasyprint",
+        "openpyxl",
+        "geo_csp.evidence",
+        "geo_csp.table",
+        "geo_csp.figures",
+        "geo_csp.disclosure",
+        "geo_csp.store",
+    }
     assert not top & heavy, sorted(top & heavy)
     # and the commands still import them when they run
     fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
@@ -84,8 +134,18 @@ def test_command_module_imports_no_heavy_library_at_top_level():
 def test_table_html_has_one_header_row(demo, tmp_path):
     import re
 
-    res = CliRunner().invoke(app, ["table", "--store", str(demo.store_dir), "--xlsx", str(tmp_path / "t.xlsx"),
-                                   "--html", str(tmp_path / "t.html")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "table",
+            "--store",
+            str(demo.store_dir),
+            "--xlsx",
+            str(tmp_path / "t.xlsx"),
+            "--html",
+            str(tmp_path / "t.html"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     page = (tmp_path / "t.html").read_text(encoding="utf-8")
     thead = re.search(r"<thead>(.*?)</thead>", page, flags=re.S).group(1)

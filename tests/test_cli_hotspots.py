@@ -21,11 +21,22 @@ def store_dir(tmp_path_factory):
     from geo_csp import ingest, store
 
     inc = random_incidents(1500, seed=3, months=12)
-    rows = pd.DataFrame({
-        "Crime ID": "", "Month": inc.month, "Reported by": "Greater Manchester Police",
-        "Falls within": "Greater Manchester Police", "Longitude": inc.lon.round(6), "Latitude": inc.lat.round(6),
-        "Location": inc.location, "LSOA code": "", "LSOA name": "", "Crime type": inc.crime_type,
-        "Last outcome category": "", "Context": ""})
+    rows = pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": inc.month,
+            "Reported by": "Greater Manchester Police",
+            "Falls within": "Greater Manchester Police",
+            "Longitude": inc.lon.round(6),
+            "Latitude": inc.lat.round(6),
+            "Location": inc.location,
+            "LSOA code": "",
+            "LSOA name": "",
+            "Crime type": inc.crime_type,
+            "Last outcome category": "",
+            "Context": "",
+        }
+    )
     src = tmp_path_factory.mktemp("src")
     for month, group in rows.groupby("Month"):
         (src / month).mkdir()
@@ -42,7 +53,19 @@ def test_hotspots_writes_geoparquet_and_gpkg_with_metadata(store_dir, tmp_path):
         res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "h3", "--out", str(tmp_path / name)])
         assert res.exit_code == 0, res.output
     units = gpd.read_parquet(tmp_path / "units.parquet")
-    for col in ("unit_id", "n", "harm", "gi_z", "gi_p", "mk_tau", "mk_p", "pattern", "category", "area_id", "explanation"):
+    for col in (
+        "unit_id",
+        "n",
+        "harm",
+        "gi_z",
+        "gi_p",
+        "mk_tau",
+        "mk_p",
+        "pattern",
+        "category",
+        "area_id",
+        "explanation",
+    ):
         assert col in units.columns
     meta = json.loads(pq.read_schema(tmp_path / "units.parquet").metadata[b"geo_csp"])
     assert meta["unit"] == "h3" and meta["resolution"] == 9 and "hotspot_params" in meta
@@ -56,23 +79,49 @@ def test_hotspots_writes_geoparquet_and_gpkg_with_metadata(store_dir, tmp_path):
 
 def test_ward_quarters_and_areas(store_dir, tmp_path):
     runner = CliRunner()
-    res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--period", "quarter",
-                              "--group", "neighbourhood", "--out", str(tmp_path / "w.parquet")])
+    res = runner.invoke(
+        app,
+        [
+            "hotspots",
+            "--store",
+            str(store_dir),
+            "--unit",
+            "ward",
+            "--period",
+            "quarter",
+            "--group",
+            "neighbourhood",
+            "--out",
+            str(tmp_path / "w.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert len(gpd.read_parquet(tmp_path / "w.parquet")) == 17
     res = runner.invoke(app, ["areas", "--store", str(store_dir), "--out", str(tmp_path / "areas.gpkg")])
     assert res.exit_code == 0, res.output
     found = gpd.read_file(tmp_path / "areas.gpkg", layer="hotspot_areas")
     assert {schema.AREA_ID, schema.AREA_NAME, "category", "n"} <= set(found.columns)
-    res = runner.invoke(app, ["areas", "--store", str(store_dir), "--previous", str(tmp_path / "areas.gpkg"),
-                              "--out", str(tmp_path / "areas2.parquet")])
+    res = runner.invoke(
+        app,
+        [
+            "areas",
+            "--store",
+            str(store_dir),
+            "--previous",
+            str(tmp_path / "areas.gpkg"),
+            "--out",
+            str(tmp_path / "areas2.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     again = gpd.read_parquet(tmp_path / "areas2.parquet")
     assert sorted(again[schema.AREA_ID]) == sorted(found[schema.AREA_ID])  # same data, same ids
 
 
 def test_backtest_json(store_dir):
-    res = CliRunner().invoke(app, ["backtest", "--store", str(store_dir), "--split", "2021-09", "--area-share", "0.05", "--json"])
+    res = CliRunner().invoke(
+        app, ["backtest", "--store", str(store_dir), "--split", "2021-09", "--area-share", "0.05", "--json"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     for method in ("gi_mean", "kde", "last_period", "counts", "learned", "ensemble"):
@@ -115,8 +164,19 @@ def test_command_module_imports_no_heavy_library_at_top_level():
             top |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             top |= {node.module.split(".")[0]} | {f"{node.module}.{a.name}" for a in node.names}
-    heavy = {"geopandas", "pandas", "numpy", "pyarrow", "pyogrio", "shapely", "geo_csp.analysis", "geo_csp.backtest",
-             "geo_csp.store", "geo_csp.boundaries", "geo_csp.hotspots"}
+    heavy = {
+        "geopandas",
+        "pandas",
+        "numpy",
+        "pyarrow",
+        "pyogrio",
+        "shapely",
+        "geo_csp.analysis",
+        "geo_csp.backtest",
+        "geo_csp.store",
+        "geo_csp.boundaries",
+        "geo_csp.hotspots",
+    }
     assert not top & heavy, sorted(top & heavy)
 
 
@@ -134,28 +194,51 @@ def elsewhere(tmp_path_factory):
 
     from geo_csp import ingest
 
-    inc = pd.concat([random_incidents(1200, seed=5, months=6, centre=_ELSEWHERE, spread_m=1200.0),
-                     random_incidents(400, seed=6, months=6, centre=(_ELSEWHERE[0] + 600, _ELSEWHERE[1] + 600),
-                                      spread_m=60.0)])
-    rows = pd.DataFrame({
-        "Crime ID": "", "Month": inc.month, "Reported by": "Lancashire Constabulary",
-        "Falls within": "Lancashire Constabulary", "Longitude": inc.lon.round(6), "Latitude": inc.lat.round(6),
-        "Location": inc.location, "LSOA code": "", "LSOA name": "", "Crime type": inc.crime_type,
-        "Last outcome category": "", "Context": ""})
+    inc = pd.concat(
+        [
+            random_incidents(1200, seed=5, months=6, centre=_ELSEWHERE, spread_m=1200.0),
+            random_incidents(400, seed=6, months=6, centre=(_ELSEWHERE[0] + 600, _ELSEWHERE[1] + 600), spread_m=60.0),
+        ]
+    )
+    rows = pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": inc.month,
+            "Reported by": "Lancashire Constabulary",
+            "Falls within": "Lancashire Constabulary",
+            "Longitude": inc.lon.round(6),
+            "Latitude": inc.lat.round(6),
+            "Location": inc.location,
+            "LSOA code": "",
+            "LSOA name": "",
+            "Crime type": inc.crime_type,
+            "Last outcome category": "",
+            "Context": "",
+        }
+    )
     root = tmp_path_factory.mktemp("elsewhere")
     rows.to_csv(root / "lancashire-street.csv", index=False)
     ingest.ingest_paths([root / "lancashire-street.csv"], store_dir=root / "store")
     x0, y0 = _ELSEWHERE
-    cells = [box(x0 - 4000 + 4000 * i, y0 - 4000 + 4000 * j, x0 + 4000 * i, y0 + 4000 * j) for j in (0, 1) for i in (0, 1)]
-    wards = gpd.GeoDataFrame({"ward_code": ["E05000001", "E05000002", "E05000003", "E05000004"],
-                              "ward_name": ["South West", "South East", "North West", "North East"]},
-                             geometry=cells, crs="EPSG:27700")
+    cells = [
+        box(x0 - 4000 + 4000 * i, y0 - 4000 + 4000 * j, x0 + 4000 * i, y0 + 4000 * j) for j in (0, 1) for i in (0, 1)
+    ]
+    wards = gpd.GeoDataFrame(
+        {
+            "ward_code": ["E05000001", "E05000002", "E05000003", "E05000004"],
+            "ward_name": ["South West", "South East", "North West", "North East"],
+        },
+        geometry=cells,
+        crs="EPSG:27700",
+    )
     wards.to_file(root / "wards.gpkg", driver="GPKG")
     wards[["geometry"]].to_file(root / "outline.geojson", driver="GeoJSON")
-    pd.DataFrame({"gss_code": wards["ward_code"], "ward": wards["ward_name"],
-                  "population": [4000.0, 5000.0, 8000.0, 10000.0]}).to_csv(root / "pop.csv", index=False)
+    pd.DataFrame(
+        {"gss_code": wards["ward_code"], "ward": wards["ward_name"], "population": [4000.0, 5000.0, 8000.0, 10000.0]}
+    ).to_csv(root / "pop.csv", index=False)
     pd.DataFrame({"gss_code": wards["ward_code"][:3], "population": [4000.0, 5000.0, 8000.0]}).to_csv(
-        root / "pop_short.csv", index=False)
+        root / "pop_short.csv", index=False
+    )
     located = inc[inc[schema.LOCATED]]
     inside = located[(abs(located.easting - x0) < 4000) & (abs(located.northing - y0) < 4000)]
     return {"root": root, "store": root / "store", "n_inside": len(inside)}
@@ -164,13 +247,27 @@ def elsewhere(tmp_path_factory):
 def _bury_ward_names() -> set[str]:
     from geo_csp import boundaries
 
-    return set(boundaries.load_wards(year=2022)[schema.WARD_NAME]) | set(boundaries.load_wards(year=2017)[schema.WARD_NAME])
+    return set(boundaries.load_wards(year=2022)[schema.WARD_NAME]) | set(
+        boundaries.load_wards(year=2017)[schema.WARD_NAME]
+    )
 
 
 def test_ward_units_come_from_a_ward_boundary_file(elsewhere, tmp_path):
     root = elsewhere["root"]
-    res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"),
-                                   "--unit", "ward", "--out", str(tmp_path / "w.parquet")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "hotspots",
+            "--store",
+            str(elsewhere["store"]),
+            "--boundary",
+            str(root / "wards.gpkg"),
+            "--unit",
+            "ward",
+            "--out",
+            str(tmp_path / "w.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     units = gpd.read_parquet(tmp_path / "w.parquet")
     assert sorted(units["unit_id"]) == ["E05000001", "E05000002", "E05000003", "E05000004"]
@@ -180,8 +277,21 @@ def test_ward_units_come_from_a_ward_boundary_file(elsewhere, tmp_path):
 
 def test_backtest_by_ward_uses_the_boundary_wards(elsewhere):
     root = elsewhere["root"]
-    res = CliRunner().invoke(app, ["backtest", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"),
-                                   "--unit", "ward", "--split", "2021-04", "--json"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "--store",
+            str(elsewhere["store"]),
+            "--boundary",
+            str(root / "wards.gpkg"),
+            "--unit",
+            "ward",
+            "--split",
+            "2021-04",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["metadata"]["n_units"] == 4
@@ -189,8 +299,19 @@ def test_backtest_by_ward_uses_the_boundary_wards(elsewhere):
 
 def test_ward_units_outside_bury_without_wards_is_an_error(elsewhere, tmp_path):
     for extra in ([], ["--boundary", str(elsewhere["root"] / "outline.geojson")]):
-        res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--unit", "ward", *extra,
-                                       "--out", str(tmp_path / "w.parquet")])
+        res = CliRunner().invoke(
+            app,
+            [
+                "hotspots",
+                "--store",
+                str(elsewhere["store"]),
+                "--unit",
+                "ward",
+                *extra,
+                "--out",
+                str(tmp_path / "w.parquet"),
+            ],
+        )
         assert res.exit_code != 0
         assert "no ward polygons" in str(res.exception) + res.output
         assert not (tmp_path / "w.parquet").exists()
@@ -199,8 +320,21 @@ def test_ward_units_outside_bury_without_wards_is_an_error(elsewhere, tmp_path):
 @pytest.mark.parametrize("boundary", ["outline.geojson", None])
 def test_h3_areas_outside_bury_carry_no_bury_ward_names(elsewhere, tmp_path, boundary):
     args = ["--boundary", str(elsewhere["root"] / boundary)] if boundary else []
-    res = CliRunner().invoke(app, ["areas", "--store", str(elsewhere["store"]), "--unit", "h3", "--resolution", "9",
-                                   *args, "--out", str(tmp_path / "a.parquet")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "areas",
+            "--store",
+            str(elsewhere["store"]),
+            "--unit",
+            "h3",
+            "--resolution",
+            "9",
+            *args,
+            "--out",
+            str(tmp_path / "a.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     found = gpd.read_parquet(tmp_path / "a.parquet")
     assert len(found) >= 1  # the planted 60 m cluster
@@ -209,8 +343,22 @@ def test_h3_areas_outside_bury_carry_no_bury_ward_names(elsewhere, tmp_path, bou
 
 
 def test_h3_areas_named_after_the_boundary_wards(elsewhere, tmp_path):
-    res = CliRunner().invoke(app, ["areas", "--store", str(elsewhere["store"]), "--unit", "h3", "--resolution", "9",
-                                   "--boundary", str(elsewhere["root"] / "wards.gpkg"), "--out", str(tmp_path / "a.parquet")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "areas",
+            "--store",
+            str(elsewhere["store"]),
+            "--unit",
+            "h3",
+            "--resolution",
+            "9",
+            "--boundary",
+            str(elsewhere["root"] / "wards.gpkg"),
+            "--out",
+            str(tmp_path / "a.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     names = gpd.read_parquet(tmp_path / "a.parquet")[schema.AREA_NAME].astype(str)
     assert names.str.startswith("North East").any(), names.tolist()  # the cluster is 600 m NE of the centre
@@ -218,23 +366,51 @@ def test_h3_areas_named_after_the_boundary_wards(elsewhere, tmp_path):
 
 def test_ward_rates_from_a_population_file(elsewhere, tmp_path):
     root = elsewhere["root"]
-    res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"),
-                                   "--unit", "ward", "--measure", "rate", "--population", str(root / "pop.csv"),
-                                   "--out", str(tmp_path / "r.parquet")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "hotspots",
+            "--store",
+            str(elsewhere["store"]),
+            "--boundary",
+            str(root / "wards.gpkg"),
+            "--unit",
+            "ward",
+            "--measure",
+            "rate",
+            "--population",
+            str(root / "pop.csv"),
+            "--out",
+            str(tmp_path / "r.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     units = gpd.read_parquet(tmp_path / "r.parquet").set_index("unit_id")
     assert units.loc["E05000004", "population"] == 10000.0
     # annualised: the store holds 6 months (2021-01..2021-06), so the yearly rate is twice the window's
     assert units["rate_per_1000"].to_numpy() == pytest.approx(
-        (units["n"] * 1000 / units["population"] * 12 / 6).to_numpy(), rel=1e-12)
+        (units["n"] * 1000 / units["population"] * 12 / 6).to_numpy(), rel=1e-12
+    )
 
 
 def test_population_file_errors_name_the_file_and_the_fix(elsewhere, tmp_path):
     root = elsewhere["root"]
-    base = ["hotspots", "--store", str(elsewhere["store"]), "--boundary", str(root / "wards.gpkg"), "--unit", "ward",
-            "--out", str(tmp_path / "r.parquet")]
+    base = [
+        "hotspots",
+        "--store",
+        str(elsewhere["store"]),
+        "--boundary",
+        str(root / "wards.gpkg"),
+        "--unit",
+        "ward",
+        "--out",
+        str(tmp_path / "r.parquet"),
+    ]
     cases = [
-        (["--measure", "rate", "--population", str(root / "pop_short.csv")], r"has no row for 1 of the 4 units.*E05000004"),
+        (
+            ["--measure", "rate", "--population", str(root / "pop_short.csv")],
+            r"has no row for 1 of the 4 units.*E05000004",
+        ),
         (["--measure", "rate", "--population", str(root / "wards.gpkg.csv")], r"does not exist"),
         (["--measure", "rate", "--population", str(root / "lancashire-street.csv")], r"needs a code column"),
     ]
@@ -242,8 +418,20 @@ def test_population_file_errors_name_the_file_and_the_fix(elsewhere, tmp_path):
         res = CliRunner().invoke(app, base + extra)
         assert res.exit_code != 0
         assert __import__("re").search(pattern, str(res.exception) + res.output), str(res.exception) + res.output
-    res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), "--unit", "h3", "--population",
-                                   str(root / "pop.csv"), "--out", str(tmp_path / "r.parquet")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "hotspots",
+            "--store",
+            str(elsewhere["store"]),
+            "--unit",
+            "h3",
+            "--population",
+            str(root / "pop.csv"),
+            "--out",
+            str(tmp_path / "r.parquet"),
+        ],
+    )
     assert res.exit_code != 0
     assert "--unit ward or lsoa" in str(res.exception) + res.output
 
@@ -256,24 +444,57 @@ def test_real_lancashire_wards_and_population(tmp_path, real_file):
     street = real_file("police-uk-street-lancashire-2018-19", "lancashire_street_2018-11_to_2019-02.csv.gz")
     wards = real_file("lancashire-asb-2022", "lancashire_wards_2022.gpkg")
     ingest.ingest_paths([street], store_dir=tmp_path / "store")
-    res = CliRunner().invoke(app, ["areas", "--store", str(tmp_path / "store"), "--boundary", str(wards), "--unit", "ward",
-                                   "--group", "neighbourhood", "--out", str(tmp_path / "a.parquet")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "areas",
+            "--store",
+            str(tmp_path / "store"),
+            "--boundary",
+            str(wards),
+            "--unit",
+            "ward",
+            "--group",
+            "neighbourhood",
+            "--out",
+            str(tmp_path / "a.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     meta = json.loads((tmp_path / "a.parquet.json").read_text())
     assert meta["n_areas"] >= 1
     found = gpd.read_parquet(tmp_path / "a.parquet")
     lancs = set(gpd.read_file(wards, columns=["ward_name"], ignore_geometry=True)["ward_name"])
     assert {n.split(":")[0] for n in found[schema.AREA_NAME]} <= lancs
-    res = CliRunner().invoke(app, ["hotspots", "--store", str(tmp_path / "store"), "--boundary", str(wards),
-                                   "--unit", "ward", "--out", str(tmp_path / "w.parquet")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "hotspots",
+            "--store",
+            str(tmp_path / "store"),
+            "--boundary",
+            str(wards),
+            "--unit",
+            "ward",
+            "--out",
+            str(tmp_path / "w.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert len(gpd.read_parquet(tmp_path / "w.parquet")) == 271
 
 
 def test_no_match_names_what_the_store_holds(elsewhere, tmp_path):
-    for extra, pattern in ((["--source", "stats19_casualties"], r"sources \['stats19_casualties'\]; it holds sources \['police_uk_street'\]"),
-                           (["--crime-type", "Stop and search"], r"crime types \['Stop and search'\].*it holds")):
-        res = CliRunner().invoke(app, ["hotspots", "--store", str(elsewhere["store"]), *extra, "--out", str(tmp_path / "x.parquet")])
+    for extra, pattern in (
+        (
+            ["--source", "stats19_casualties"],
+            r"sources \['stats19_casualties'\]; it holds sources \['police_uk_street'\]",
+        ),
+        (["--crime-type", "Stop and search"], r"crime types \['Stop and search'\].*it holds"),
+    ):
+        res = CliRunner().invoke(
+            app, ["hotspots", "--store", str(elsewhere["store"]), *extra, "--out", str(tmp_path / "x.parquet")]
+        )
         assert res.exit_code != 0
         assert __import__("re").search(pattern, str(res.exception) + res.output), str(res.exception) + res.output
 
@@ -285,19 +506,59 @@ def test_distance_band_weights_from_the_cli(store_dir, tmp_path):
     runner = CliRunner()
     # Bury's wards are ~1-3 km across: a 1.5 km band between centroids leaves most of them alone
     with pytest.warns(UserWarning, match="13 of 17 units have no neighbour within distance_m=1500 m"):
-        res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--weights", "distance",
-                                  "--distance-m", "1500", "--out", str(tmp_path / "d.parquet")])
+        res = runner.invoke(
+            app,
+            [
+                "hotspots",
+                "--store",
+                str(store_dir),
+                "--unit",
+                "ward",
+                "--weights",
+                "distance",
+                "--distance-m",
+                "1500",
+                "--out",
+                str(tmp_path / "d.parquet"),
+            ],
+        )
     assert res.exit_code == 0, res.output
     assert "13 units have no neighbour under distance weights" in res.output
     meta = json.loads((tmp_path / "d.parquet.json").read_text())
     assert (meta["weights"], meta["distance_m"], meta["unit"]) == ("distance", 1500.0, "ward")
     assert meta["n_islands"] == 13 and len(meta["islands"]) == 13
-    res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--weights", "distance",
-                              "--distance-m", "4000", "--out", str(tmp_path / "d4.parquet")])
+    res = runner.invoke(
+        app,
+        [
+            "hotspots",
+            "--store",
+            str(store_dir),
+            "--unit",
+            "ward",
+            "--weights",
+            "distance",
+            "--distance-m",
+            "4000",
+            "--out",
+            str(tmp_path / "d4.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "d4.parquet.json").read_text())["n_islands"] == 0
-    res = runner.invoke(app, ["areas", "--store", str(store_dir), "--weights", "distance", "--distance-m", "400",
-                              "--out", str(tmp_path / "a.parquet")])
+    res = runner.invoke(
+        app,
+        [
+            "areas",
+            "--store",
+            str(store_dir),
+            "--weights",
+            "distance",
+            "--distance-m",
+            "400",
+            "--out",
+            str(tmp_path / "a.parquet"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "a.parquet.json").read_text())["weights"] == "distance"
 
@@ -322,8 +583,20 @@ def test_weights_and_rank_errors(store_dir, tmp_path, args, match):
 def test_rank_by_sorts_and_writes_the_rank(store_dir, tmp_path):
     runner = CliRunner()
     for by in ("n", "rate_per_1000"):
-        res = runner.invoke(app, ["hotspots", "--store", str(store_dir), "--unit", "ward", "--rank-by", by,
-                                  "--out", str(tmp_path / f"{by}.parquet")])
+        res = runner.invoke(
+            app,
+            [
+                "hotspots",
+                "--store",
+                str(store_dir),
+                "--unit",
+                "ward",
+                "--rank-by",
+                by,
+                "--out",
+                str(tmp_path / f"{by}.parquet"),
+            ],
+        )
         assert res.exit_code == 0, res.output
         units = gpd.read_parquet(tmp_path / f"{by}.parquet")
         assert units["rank"].is_monotonic_increasing and units["rank"].iloc[0] == 1
@@ -356,8 +629,10 @@ def test_hotspots_and_areas_on_dask_equal_the_memory_run(store_dir, tmp_path, sc
         paths = {}
         for backend, extra in (("memory", []), ("dask", ["--dask", "--scheduler", scheduler])):
             paths[backend] = tmp_path / f"{command}-{backend}.parquet"
-            res = runner.invoke(app, [command, "--store", str(store_dir), "--group", "neighbourhood", *extra,
-                                      "--out", str(paths[backend])])
+            res = runner.invoke(
+                app,
+                [command, "--store", str(store_dir), "--group", "neighbourhood", *extra, "--out", str(paths[backend])],
+            )
             assert res.exit_code == 0, res.output
         mem, dsk = _table(paths["memory"]), _table(paths["dask"])
         assert len(mem) > 0

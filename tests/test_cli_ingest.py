@@ -57,16 +57,27 @@ def test_ingest_table_on_stderr_and_status(tmp_path: Path) -> None:
     assert status.exit_code == 0, status.output
     data = json.loads(status.stdout)
     assert {k: data[k] for k in ("rows", "quarantined", "sources", "forces", "months")} == {
-        "rows": 1, "quarantined": 4, "sources": [schema.SOURCE_STREET], "forces": ["test"],
-        "months": ["2019-01"]}
+        "rows": 1,
+        "quarantined": 4,
+        "sources": [schema.SOURCE_STREET],
+        "forces": ["test"],
+        "months": ["2019-01"],
+    }
     human = _invoke("status", "--store", s)
     assert human.exit_code == 0 and "quarantined" in human.stderr and human.stdout == ""
 
 
 def test_ingest_with_mapping_and_reingest(tmp_path: Path) -> None:
     s = str(tmp_path / "s")
-    args = ("ingest", str(BAD / "partner_bad_row.xlsx"), "--mapping", str(BAD / "partner_xlsx.toml"),
-            "--store", s, "--json")
+    args = (
+        "ingest",
+        str(BAD / "partner_bad_row.xlsx"),
+        "--mapping",
+        str(BAD / "partner_xlsx.toml"),
+        "--store",
+        s,
+        "--json",
+    )
     first = json.loads(_invoke(*args).stdout)
     assert first["totals"]["accepted"] == 2 and first["totals"]["reasons"] == {"bad_date": 1}
     second = json.loads(_invoke(*args).stdout)
@@ -78,15 +89,20 @@ def test_ingest_with_mapping_and_reingest(tmp_path: Path) -> None:
     ("args", "match"),
     [
         (("ingest", str(BAD / "truncated.csv.gz"), "--json"), "truncated or corrupt gzip"),
-        (("ingest", str(BAD / "partner_bad_dates.csv"), "--mapping", str(BAD / "mapping_bad_toml.toml")),
-         "mapping_bad_toml.toml"),
+        (
+            ("ingest", str(BAD / "partner_bad_dates.csv"), "--mapping", str(BAD / "mapping_bad_toml.toml")),
+            "mapping_bad_toml.toml",
+        ),
         (("ingest", "MISSING/missing.csv"), "no such file or folder"),
         (("status", "--json"), "no store at"),
     ],
     ids=["truncated-gzip", "bad-mapping", "missing-file", "no-store"],
 )
 def test_errors_are_one_line_with_nonzero_exit(
-    args: tuple[str, ...], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    match: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     s = tmp_path / "s"
@@ -113,13 +129,15 @@ def test_console_script_exit_code_and_error_line(tmp_path: Path) -> None:
     if not script.exists():
         pytest.skip("the geo-csp console script is not installed next to this Python (pip install -e .)")
     missing = tmp_path / "missing.csv"
-    result = subprocess.run([str(script), "ingest", str(missing), "--store", str(tmp_path / "s")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(script), "ingest", str(missing), "--store", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.strip().splitlines() == [
-        f"geo-csp: error: {missing}: no such file or folder; check the path"
-    ]
+    assert result.stderr.strip().splitlines() == [f"geo-csp: error: {missing}: no such file or folder; check the path"]
 
 
 @pytest.mark.parametrize("module", ["ingest_cmd", "demo_cmd"])
@@ -136,6 +154,15 @@ def test_command_modules_import_no_heavy_library_at_load(module: str) -> None:
             top += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             top += [f"{node.module}.{a.name}" for a in node.names]
-    heavy = ("geo_csp.ingest", "geo_csp.store", "geo_csp.demo", "pandas", "geopandas", "pyarrow", "numpy",
-             "rich.progress", "rich.table")
+    heavy = (
+        "geo_csp.ingest",
+        "geo_csp.store",
+        "geo_csp.demo",
+        "pandas",
+        "geopandas",
+        "pyarrow",
+        "numpy",
+        "rich.progress",
+        "rich.table",
+    )
     assert [name for name in top if name.startswith(heavy)] == []

@@ -48,8 +48,20 @@ def test_coverage_command_writes_gap_list(demo: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_route_command_on_demo_network(demo: Path, tmp_path: Path) -> None:
     gpx, sheet = tmp_path / "walk.gpx", tmp_path / "walk.html"
-    doc = _run("route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90",
-               "--gpx", str(gpx), "--sheet", str(sheet), "--json")
+    doc = _run(
+        "route",
+        "--store",
+        str(demo / "store"),
+        "--start",
+        "HUB-01",
+        "--budget-min",
+        "90",
+        "--gpx",
+        str(gpx),
+        "--sheet",
+        str(sheet),
+        "--json",
+    )
     assert not doc["straight_line_estimate"] and doc["total_min"] <= 90
     assert len(doc["stops"]) >= 2
     assert gpxpy.parse(gpx.read_text()).tracks
@@ -62,8 +74,21 @@ def test_route_command_without_network_is_a_labelled_estimate(demo: Path, tmp_pa
     layers_dir.mkdir()
     shutil.copy(demo / "layers" / "hubs.csv", layers_dir / "hubs.csv")
     gpx = tmp_path / "walk.gpx"
-    doc = _run("route", "--store", str(demo / "store"), "--layers-dir", str(layers_dir), "--start", "Moorside",
-               "--budget-min", "60", "--gpx", str(gpx), "--offline", "--json")
+    doc = _run(
+        "route",
+        "--store",
+        str(demo / "store"),
+        "--layers-dir",
+        str(layers_dir),
+        "--start",
+        "Moorside",
+        "--budget-min",
+        "60",
+        "--gpx",
+        str(gpx),
+        "--offline",
+        "--json",
+    )
     assert doc["straight_line_estimate"] and "STRAIGHT-LINE ESTIMATE" in doc["note"]
     assert "STRAIGHT-LINE ESTIMATE" in gpx.read_text()
 
@@ -86,10 +111,10 @@ def test_review_command_json(demo: Path) -> None:
 @pytest.mark.slow
 def test_review_command_crime_type_and_group(demo: Path) -> None:
     every = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--json")
-    one = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--crime-type", "Shoplifting",
-               "--json")
-    group = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--group", "violence",
-                 "--json")
+    one = _run(
+        "review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--crime-type", "Shoplifting", "--json"
+    )
+    group = _run("review", "--store", str(demo / "store"), "--operation", "Heartbeat", "--group", "violence", "--json")
     assert one["crime_types"] == ["Shoplifting"] and group["group"] == "violence"
     assert "Violence and sexual offences" in group["crime_types"]
     totals = [d["counts"]["target"]["after"] for d in (every, one, group)]
@@ -120,8 +145,18 @@ def test_planning_modules_import_no_heavy_library_at_top_level() -> None:
     import geo_csp.cli.planning_cmd as mod
 
     heavy = {"geopandas", "pandas", "numpy", "pyarrow", "pyogrio", "shapely", "osmnx", "networkx"}
-    heavy_pkg = {"boundaries", "coverage", "harm", "layers", "priorities", "review", "routes", "store", "analysis",
-                 "hotspots"}
+    heavy_pkg = {
+        "boundaries",
+        "coverage",
+        "harm",
+        "layers",
+        "priorities",
+        "review",
+        "routes",
+        "store",
+        "analysis",
+        "hotspots",
+    }
     for module in (mod, common):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         top: set[str] = set()
@@ -137,8 +172,20 @@ def test_planning_modules_import_no_heavy_library_at_top_level() -> None:
 @pytest.mark.slow
 def test_route_command_through_named_areas_reaches_every_area(demo: Path, tmp_path: Path) -> None:
     gpx = tmp_path / "areas.gpx"
-    doc = _run("route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90", "--places", "areas",
-               "--gpx", str(gpx), "--json")
+    doc = _run(
+        "route",
+        "--store",
+        str(demo / "store"),
+        "--start",
+        "HUB-01",
+        "--budget-min",
+        "90",
+        "--places",
+        "areas",
+        "--gpx",
+        str(gpx),
+        "--json",
+    )
     visited = [s["name"] for s in doc["stops"]]
     # stops are micro-places: the busiest cells of each area, Koper's dwell at each
     assert all(": stop " in n for n in visited) and doc["total_min"] <= 90
@@ -150,23 +197,63 @@ def test_route_command_through_named_areas_reaches_every_area(demo: Path, tmp_pa
     ids = [s["stop_id"] for s in doc["stops"] + doc["skipped"]]  # every candidate cell is visited or listed, once
     assert len(ids) == len(set(ids)) and not any(i.startswith("HS-") for i in ids)
     assert [w.name.split(". ", 1)[1] for w in gpxpy.parse(gpx.read_text()).waypoints] == visited
-    text = runner.invoke(app, ["route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90",
-                               "--places", "areas", "--gpx", str(gpx)])
+    text = runner.invoke(
+        app,
+        [
+            "route",
+            "--store",
+            str(demo / "store"),
+            "--start",
+            "HUB-01",
+            "--budget-min",
+            "90",
+            "--places",
+            "areas",
+            "--gpx",
+            str(gpx),
+        ],
+    )
     assert text.exit_code == 0, text.output
     assert "Not reachable" not in text.output  # the whole borough is walkable on the demo network
 
 
 @pytest.mark.slow
 def test_route_cells_are_named_after_their_area(demo: Path, tmp_path: Path) -> None:
-    doc = _run("route", "--store", str(demo / "store"), "--start", "HUB-01", "--budget-min", "90",
-               "--gpx", str(tmp_path / "w.gpx"), "--json")
+    doc = _run(
+        "route",
+        "--store",
+        str(demo / "store"),
+        "--start",
+        "HUB-01",
+        "--budget-min",
+        "90",
+        "--gpx",
+        str(tmp_path / "w.gpx"),
+        "--json",
+    )
     assert all(": cell " in s["name"] for s in doc["stops"] + doc["skipped"])
     assert any(s["name"].startswith("Bury Town Centre: cell ") for s in doc["stops"])
 
 
 def test_route_and_coverage_option_errors(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["route", "--store", str(tmp_path), "--start", "x", "--budget-min", "60",
-                              "--gpx", str(tmp_path / "w.gpx"), "--places", "streets"])
+    res = runner.invoke(
+        app,
+        [
+            "route",
+            "--store",
+            str(tmp_path),
+            "--start",
+            "x",
+            "--budget-min",
+            "60",
+            "--gpx",
+            str(tmp_path / "w.gpx"),
+            "--places",
+            "streets",
+        ],
+    )
     assert res.exit_code != 0 and "--places must be cells or areas" in str(res.exception)
-    res = runner.invoke(app, ["coverage", "--store", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--measure", "count"])
+    res = runner.invoke(
+        app, ["coverage", "--store", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--measure", "count"]
+    )
     assert res.exit_code != 0 and "--measure must be predicted, harm or n" in str(res.exception)

@@ -14,8 +14,9 @@ def test_when_town_centre_evening_peak(demo_borough, tmp_path):
     store = str(demo_borough.store_dir)
     csv = tmp_path / "profile.csv"
     png = tmp_path / "profile.png"
-    result = runner.invoke(app, ["when", "--store", store, "--area", "Bury Town Centre", "--csv", str(csv),
-                                 "--png", str(png)])
+    result = runner.invoke(
+        app, ["when", "--store", store, "--area", "Bury Town Centre", "--csv", str(csv), "--png", str(png)]
+    )
     assert result.exit_code == 0, result.output + str(result.exception)
     assert "council_asb" in result.output and "Busiest window: 18:00-" in result.output
     profile = pd.read_csv(csv, index_col=0)
@@ -39,8 +40,22 @@ def test_nearrepeat_refuses_police_uk_and_runs_on_timed_records(demo_borough, tm
     result = runner.invoke(app, ["nearrepeat", "--store", store])  # the demo's burglaries are police.uk only
     assert result.exit_code != 0 and "months only" in str(result.exception)
     csv = tmp_path / "series.csv"
-    result = runner.invoke(app, ["nearrepeat", "--store", store, "--source", "council_asb", "--crime-type",
-                                 "Anti-social behaviour", "--permutations", "99", "--csv", str(csv)])
+    result = runner.invoke(
+        app,
+        [
+            "nearrepeat",
+            "--store",
+            store,
+            "--source",
+            "council_asb",
+            "--crime-type",
+            "Anti-social behaviour",
+            "--permutations",
+            "99",
+            "--csv",
+            str(csv),
+        ],
+    )
     assert result.exit_code == 0, result.output + str(result.exception)
     assert "99 permutations" in result.output and "Knox ratio" in result.output
     assert csv.exists()

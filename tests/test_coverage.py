@@ -179,9 +179,9 @@ def test_site_cameras_greedy_known_answer() -> None:
 def test_real_trafford_cctv_coverage_within_100m(real_file: Callable[..., Path]) -> None:
     cams = layers.read_cctv(real_file("cctv-trafford", "trafford_cctv_cameras.csv"))
     wards = gpd.read_file(real_file("gm-wards", "gm_wards_2022_generalised.geojson")).to_crs(WORKING_CRS)
-    las = gpd.read_file(
-        real_file("gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
-    ).to_crs(WORKING_CRS)
+    las = gpd.read_file(real_file("gm-local-authorities", "gm_local_authority_2021_generalised.geojson")).to_crs(
+        WORKING_CRS
+    )
     # the camera file uses Trafford's post-2023 ward codes, which are not in the 2022 ward file: pick
     # Trafford's wards by borough instead (ward inside the Trafford outline)
     assert not wards["area_code"].isin(cams["area_code"]).any()
@@ -210,15 +210,19 @@ def _planted_places(folder: Path) -> gpd.GeoDataFrame:
 
     spots = truth(folder)["hotspots"]
     return gpd.GeoDataFrame(
-        {"area_id": [s["name"] for s in spots], "name": [s["name"] for s in spots],
-         "harm": [float(sum(s["planted_rows"])) for s in spots]},
+        {
+            "area_id": [s["name"] for s in spots],
+            "name": [s["name"] for s in spots],
+            "harm": [float(sum(s["planted_rows"])) for s in spots],
+        },
         geometry=[geojson_to_bng(s["polygon"]) for s in spots],
         crs=WORKING_CRS,
     )
 
 
-def _grid_share_in_views(polygon: shapely.Geometry, cams: pd.DataFrame, *, default_radius_m: float,
-                         step_m: float = 4.0) -> float:
+def _grid_share_in_views(
+    polygon: shapely.Geometry, cams: pd.DataFrame, *, default_radius_m: float, step_m: float = 4.0
+) -> float:
     """Independent oracle: share of a 4 m point grid in the polygon that any camera sees, by plain
     trigonometry (distance <= range and compass angle within bearing +- fov/2; a circle without bearing)."""
     x0, y0, x1, y1 = polygon.bounds
@@ -248,8 +252,9 @@ def test_demo_cctv_and_walkabout_coverage_match_hand_computed(demo: Path) -> Non
     assert cams["bearing_deg"].isna().sum() == 3  # the planted cameras with an unknown view
     views = layers.camera_views(cams, default_radius_m=50.0)
     routes = layers.read_routes(demo / "layers" / "walkabouts.gpx")
-    out = cv.coverage(places, views=views, routes=routes,
-                      params=cv.CoverageParams(as_of="2025-12-31", weeks=27, walk_distance_m=50.0))
+    out = cv.coverage(
+        places, views=views, routes=routes, params=cv.CoverageParams(as_of="2025-12-31", weeks=27, walk_distance_m=50.0)
+    )
     for i, row in out.iterrows():
         oracle = _grid_share_in_views(row.geometry, cams, default_radius_m=50.0)
         assert_allclose(row["cctv_share"], oracle, atol=0.003), row["name"]
@@ -263,7 +268,11 @@ def test_demo_cctv_and_walkabout_coverage_match_hand_computed(demo: Path) -> Non
     # default 8 weeks to 31 Dec 2025: only the walks of 24 Nov (town centre) and 18 Dec (Victoria Estate)
     recent = cv.coverage(places, routes=routes, params=cv.CoverageParams(as_of="2025-12-31"))
     assert recent.set_index("name")["walkabout_n"].to_dict() == {
-        "Bury Town Centre": 1, "Moorside": 0, "Victoria Estate": 1, "Radcliffe Town Centre": 0}
+        "Bury Town Centre": 1,
+        "Moorside": 0,
+        "Victoria Estate": 1,
+        "Radcliffe Town Centre": 0,
+    }
 
 
 @pytest.mark.slow
@@ -274,8 +283,7 @@ def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
 
     inc = incidents(demo)
     borough = boundaries.load_borough()
-    result = analysis.run_hotspots(inc, measure="harm", study_area=borough,
-                                   named_places=boundaries.load_named_places())
+    result = analysis.run_hotspots(inc, measure="harm", study_area=borough, named_places=boundaries.load_named_places())
     lay = demo / "layers"
     out = cv.coverage(
         result.areas,
@@ -296,12 +304,19 @@ def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
 
 def test_site_cameras_in_hotspots_known_answer(areas: gpd.GeoDataFrame) -> None:
     # burglary (harm from the CCHI) at one snap point in B, and 3 ASB at another in C; one outside all areas
-    inc = pd.DataFrame({
-        "easting": [250.0, 450.0, 450.0, 450.0, 5000.0],
-        "northing": [50.0, 50.0, 50.0, 50.0, 50.0],
-        "crime_type": ["Burglary", "Anti-social behaviour", "Anti-social behaviour", "Anti-social behaviour",
-                       "Burglary"],
-    })
+    inc = pd.DataFrame(
+        {
+            "easting": [250.0, 450.0, 450.0, 450.0, 5000.0],
+            "northing": [50.0, 50.0, 50.0, 50.0, 50.0],
+            "crime_type": [
+                "Burglary",
+                "Anti-social behaviour",
+                "Anti-social behaviour",
+                "Anti-social behaviour",
+                "Burglary",
+            ],
+        }
+    )
     by_count = cv.site_cameras_in_hotspots(areas, inc, measure="n", n_cameras=2, radius_m=30)
     assert by_count[["easting", "northing"]].to_numpy().tolist() == [[450.0, 50.0], [250.0, 50.0]]
     assert_allclose(by_count["new_weight"], [3, 1])
@@ -316,15 +331,24 @@ def test_site_cameras_in_hotspots_known_answer(areas: gpd.GeoDataFrame) -> None:
         cv.site_cameras_in_hotspots(areas, inc.drop(columns="crime_type"))
 
 
-def test_gap_list_high_harm_with_one_gap_outranks_low_harm_with_two(areas: gpd.GeoDataFrame,
-                                                                    layers_by_hand: dict) -> None:
+def test_gap_list_high_harm_with_one_gap_outranks_low_harm_with_two(
+    areas: gpd.GeoDataFrame, layers_by_hand: dict
+) -> None:
     # A (harm 10) is in CCTV view only: 2 gaps. E (harm 100) has CCTV and a recent walk but no operation: 1 gap.
-    extra = gpd.GeoDataFrame({"area_id": ["e"], "name": ["E"], "harm": [100.0], "n": [1]},
-                             geometry=[shapely.box(50, 50, 150, 150)], crs=WORKING_CRS)
+    extra = gpd.GeoDataFrame(
+        {"area_id": ["e"], "name": ["E"], "harm": [100.0], "n": [1]},
+        geometry=[shapely.box(50, 50, 150, 150)],
+        crs=WORKING_CRS,
+    )
     both = pd.concat([areas.iloc[[0]], extra], ignore_index=True)
     routes = layers_by_hand["routes"].assign(date=pd.Timestamp("2024-05-01"))
-    out = cv.coverage(both, views=layers_by_hand["views"], routes=routes.iloc[[2]],
-                      operations=layers_by_hand["operations"], params=cv.CoverageParams(as_of="2024-05-10"))
+    out = cv.coverage(
+        both,
+        views=layers_by_hand["views"],
+        routes=routes.iloc[[2]],
+        operations=layers_by_hand["operations"],
+        params=cv.CoverageParams(as_of="2024-05-10"),
+    )
     gaps = cv.gap_list(out, measure="harm")
     assert gaps.table["n_gaps"].tolist() == [1, 2]
     assert gaps.table["id"].tolist() == ["e", "a"]

@@ -56,8 +56,9 @@ def test_zero_filled_every_unit_and_period(events, borough):
     assert frame[schema.N].dtype == np.float64 and frame[schema.HARM].dtype == np.float64
     assert c.units.crs == WORKING_CRS and c.units.index.name == schema.UNIT_ID
     # the cells cover the whole borough
-    assert shapely.union_all(c.units.geometry.to_numpy()).buffer(1).covers(
-        shapely.union_all(borough.geometry.to_numpy()))
+    assert (
+        shapely.union_all(c.units.geometry.to_numpy()).buffer(1).covers(shapely.union_all(borough.geometry.to_numpy()))
+    )
 
 
 def test_h3_children_sum_to_parents(events, borough):
@@ -93,8 +94,13 @@ def test_filters_groups_sources_and_quarters(events, borough):
     assert nb.n.sum() == _inside(events[mask], borough)
     assert nb.params["group"] == "neighbourhood"
     q = cube.build_cube(events, unit="ward", period="quarter", partial_periods="keep")
-    assert list(q.period_labels) == ["Q4 Jan-Mar 2021", "Q1 Apr-Jun 2021", "Q2 Jul-Sep 2021",
-                                     "Q3 Oct-Dec 2021", "Q4 Jan-Mar 2022"]
+    assert list(q.period_labels) == [
+        "Q4 Jan-Mar 2021",
+        "Q1 Apr-Jun 2021",
+        "Q2 Jul-Sep 2021",
+        "Q3 Oct-Dec 2021",
+        "Q4 Jan-Mar 2022",
+    ]
     assert q.n.sum() == cube.build_cube(events, unit="ward").n.sum()
     assert q.params["period_months_covered"] == [3, 3, 3, 3, 2]
     whole = cube.build_cube(events, unit="ward", period="quarter")  # 2022-01..02 is a partial quarter
@@ -208,7 +214,9 @@ def test_mostly_in_shipped_borough():
     inside_x, inside_y = np.full(6, shapely.get_x(bury)), np.full(6, shapely.get_y(bury))
     out_x, out_y = rng.uniform(500_000, 520_000, 4), rng.uniform(180_000, 190_000, 4)
     assert boundaries.mostly_in_shipped_borough(np.r_[inside_x, out_x], np.r_[inside_y, out_y])  # 60%
-    assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:4], out_x], np.r_[inside_y[:4], out_y])  # 4/8: at the threshold
+    assert boundaries.mostly_in_shipped_borough(
+        np.r_[inside_x[:4], out_x], np.r_[inside_y[:4], out_y]
+    )  # 4/8: at the threshold
     assert not boundaries.mostly_in_shipped_borough(np.r_[inside_x[:3], out_x], np.r_[inside_y[:3], out_y])  # 3/7
     assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:3], out_x], np.r_[inside_y[:3], out_y], min_share=0.4)
     assert boundaries.mostly_in_shipped_borough(np.r_[inside_x[:1], np.nan], np.r_[inside_y[:1], np.nan])
@@ -239,10 +247,17 @@ def test_shipped_wards_and_lsoas_only_for_data_in_bury(events):
 
 
 def test_no_match_error_names_the_filters_and_what_the_data_holds():
-    ok = incidents([380_000.0, 380_100.0, 380_200.0], [410_000.0, 410_100.0, 410_200.0], "2022-05",
-                   ["Burglary", "Robbery", "Burglary"])
-    with pytest.raises(ParameterError, match=r"no incidents match crime types \['Drugs'\]: the data holds crime types "
-                                             r"'Burglary' \(2\), 'Robbery' \(1\); sources 'police_uk_street' \(3\)"):
+    ok = incidents(
+        [380_000.0, 380_100.0, 380_200.0],
+        [410_000.0, 410_100.0, 410_200.0],
+        "2022-05",
+        ["Burglary", "Robbery", "Burglary"],
+    )
+    with pytest.raises(
+        ParameterError,
+        match=r"no incidents match crime types \['Drugs'\]: the data holds crime types "
+        r"'Burglary' \(2\), 'Robbery' \(1\); sources 'police_uk_street' \(3\)",
+    ):
         cube.build_cube(ok, unit="ward", crime_types=["Drugs"])
     with pytest.raises(ParameterError, match=r"crime types \['Drugs'\] \(group 'drugs'\): the data holds"):
         cube.build_cube(ok, unit="ward", group="drugs")
@@ -281,8 +296,14 @@ def assert_cube_equal(a: cube.Cube, b: cube.Cube) -> None:
     assert a.params == b.params
 
 
-@pytest.mark.parametrize("kwargs", [{"resolution": 9}, {"unit": "ward", "period": "quarter"},
-                                    {"resolution": 10, "crime_types": ["Burglary"], "months": ("2022-03", "2022-09")}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"resolution": 9},
+        {"unit": "ward", "period": "quarter"},
+        {"resolution": 10, "crime_types": ["Burglary"], "months": ("2022-03", "2022-09")},
+    ],
+)
 def test_categorical_text_gives_the_same_cube(events, borough, kwargs):
     before = events.copy()
     plain = cube.build_cube(events, study_area=borough, **kwargs)
@@ -296,9 +317,14 @@ def test_counts_harm_and_locations_equal_a_row_by_row_oracle(events, borough):
     rows = events[inside]
     lon, lat = grid._TO_LONLAT.transform(rows[schema.EASTING].to_numpy(), rows[schema.NORTHING].to_numpy())
     cells = np.array([h3.latlng_to_cell(a, o, 9) for a, o in zip(lat, lon)])
-    frame = pd.DataFrame({"cell": cells, "month": rows[schema.MONTH].to_numpy(),
-                          "harm": harm.incident_harm(rows[schema.CRIME_TYPE].to_numpy()),
-                          "location": rows[schema.LOCATION].str.replace("On or near ", "", regex=False).to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "cell": cells,
+            "month": rows[schema.MONTH].to_numpy(),
+            "harm": harm.incident_harm(rows[schema.CRIME_TYPE].to_numpy()),
+            "location": rows[schema.LOCATION].str.replace("On or near ", "", regex=False).to_numpy(),
+        }
+    )
     expected = frame.groupby(["cell", "month"]).agg(n=("harm", "size"), harm=("harm", "sum"))
     months = list(c.period_labels)
     got_n = pd.DataFrame(c.n, index=c.units.index, columns=months).stack()
@@ -320,7 +346,9 @@ def test_neighbours_zero_fill_keeps_occupied_cells_and_their_ring(events):
     np.testing.assert_array_equal(near.n.sum(axis=0), full.n.sum(axis=0))  # nothing lost
     assert near.params.pop("zero_fill") == "occupied cells and their 1-ring neighbours"
     assert near.params == full.params
-    assert set(cube.build_cube(events, resolution=10, zero_fill="neighbours", zero_fill_k=0).units.index) == set(occupied)
+    assert set(cube.build_cube(events, resolution=10, zero_fill="neighbours", zero_fill_k=0).units.index) == set(
+        occupied
+    )
     with pytest.raises(ParameterError, match="`zero_fill` must be one of"):
         cube.build_cube(events, zero_fill="everywhere")
     with pytest.raises(ParameterError, match="`zero_fill_k` must be an integer >= 0"):
@@ -340,7 +368,9 @@ def test_bad_or_missing_month_is_named(events):
 
 def test_partial_financial_years_are_dropped_and_named(borough):
     """2023-01..2025-12 by financial year: 2022/23 (3 months) and 2025/26 (9) are partial."""
-    months = [str(m) for m in np.repeat(np.array(["2023-01", "2023-06", "2024-06", "2025-12"], dtype=object), [3, 4, 5, 6])]
+    months = [
+        str(m) for m in np.repeat(np.array(["2023-01", "2023-06", "2024-06", "2025-12"], dtype=object), [3, 4, 5, 6])
+    ]
     frame = incidents(np.full(18, 380_500.0), np.full(18, 410_500.0), months)
     built = cube.build_cube(frame, unit="ward", period="year", study_area=borough)
     assert list(built.period_labels) == ["2023/24", "2024/25"]
@@ -348,7 +378,9 @@ def test_partial_financial_years_are_dropped_and_named(borough):
     assert built.params["n_incidents_in_area"] == 9
     info = built.params["partial_periods"]
     assert [(p["label"], p["months_covered"], p["months"]) for p in info["partial"]] == [
-        ("2022/23", 3, ["2023-01", "2023-03"]), ("2025/26", 9, ["2025-04", "2025-12"])]
+        ("2022/23", 3, ["2023-01", "2023-03"]),
+        ("2025/26", 9, ["2025-04", "2025-12"]),
+    ]
     assert info["n_incidents_dropped"] == 9
     (message,) = built.params["warnings"]
     assert "dropped partial financial years 2022/23 (3 of 12 months, 2023-01..2023-03)" in message
@@ -369,8 +401,14 @@ def test_partial_quarters_when_an_extract_starts_mid_quarter():
     from geo_csp import periods
 
     assert periods.partial_periods("2023-02", "2023-12", period="quarter") == [
-        {"key": int(periods.period_keys(["2023-02"], period="quarter")[0]), "label": "Q4 Jan-Mar 2023",
-         "months_covered": 2, "months_in_period": 3, "months": ["2023-02", "2023-03"]}]
+        {
+            "key": int(periods.period_keys(["2023-02"], period="quarter")[0]),
+            "label": "Q4 Jan-Mar 2023",
+            "months_covered": 2,
+            "months_in_period": 3,
+            "months": ["2023-02", "2023-03"],
+        }
+    ]
     assert periods.partial_periods("2023-04", "2024-03", period="quarter") == []
     assert periods.partial_periods("2023-04", "2024-03", period="year") == []
     assert periods.partial_periods("2023-02", "2023-12", period="month") == []

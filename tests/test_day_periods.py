@@ -18,23 +18,31 @@ _Y = np.array([410_000.0, 410_500.0, 409_600.0])
 def _events():
     # Mon 4 Mar 2024 .. Sun 31 Mar 2024 = four whole weeks, two fortnights, one 28-day period (2024-03-04 is
     # day 19,786 since 1970-01-01; (19,786 - 4) / 28 = 706.5, so 28-day periods start 2024-02-19 and 2024-03-18).
-    when = ["2024-03-04 09:00", "2024-03-10 23:59",  # week 1 (Mon and Sun)
-            "2024-03-11 00:00",  # week 2
-            "2024-03-18 12:00", "2024-03-19 12:00", "2024-03-24 20:00",  # week 3
-            "2024-03-31 22:00"]  # week 4, Sunday
+    when = [
+        "2024-03-04 09:00",
+        "2024-03-10 23:59",  # week 1 (Mon and Sun)
+        "2024-03-11 00:00",  # week 2
+        "2024-03-18 12:00",
+        "2024-03-19 12:00",
+        "2024-03-24 20:00",  # week 3
+        "2024-03-31 22:00",
+    ]  # week 4, Sunday
     pts = [0, 1, 1, 2, 2, 2, 0]
     return timed_incidents(_X[pts], _Y[pts], when)
 
 
 def test_date_period_keys_and_labels_known_answer():
-    keys = periods.date_period_keys(["2024-03-04", "2024-03-10", "2024-03-11", "1970-01-05", "1970-01-04"],
-                                    period="week")
+    keys = periods.date_period_keys(
+        ["2024-03-04", "2024-03-10", "2024-03-11", "1970-01-05", "1970-01-04"], period="week"
+    )
     assert_array_equal(keys, [2826, 2826, 2827, 0, -1])
     assert list(periods.period_labels(keys[:3], period="week")) == ["w/c 2024-03-04"] * 2 + ["w/c 2024-03-11"]
-    assert list(periods.period_labels(periods.date_period_keys(["2024-03-04"], period="fortnight"),
-                                      period="fortnight")) == ["2024-03-04 to 2024-03-17"]
-    assert list(periods.period_labels(periods.date_period_keys(["2024-03-04"], period="28day"),
-                                      period="28day")) == ["2024-02-19 to 2024-03-17"]
+    assert list(
+        periods.period_labels(periods.date_period_keys(["2024-03-04"], period="fortnight"), period="fortnight")
+    ) == ["2024-03-04 to 2024-03-17"]
+    assert list(periods.period_labels(periods.date_period_keys(["2024-03-04"], period="28day"), period="28day")) == [
+        "2024-02-19 to 2024-03-17"
+    ]
     assert list(periods.period_months(2826, period="week")) == ["2024-03"]
     assert list(periods.period_months(706, period="28day")) == ["2024-02", "2024-03"]
 

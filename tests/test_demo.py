@@ -48,7 +48,9 @@ def truth(demo) -> dict:
 
 @pytest.fixture(scope="module")
 def street(demo) -> pd.DataFrame:
-    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(demo.police_uk_dir.glob("*/*-street.csv"))]
+    frames = [
+        pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(demo.police_uk_dir.glob("*/*-street.csv"))
+    ]
     rows = pd.concat(frames, ignore_index=True)
     located = rows["Longitude"] != ""
     e, n = to_bng(pd.to_numeric(rows["Longitude"].where(located)), pd.to_numeric(rows["Latitude"].where(located)))
@@ -202,8 +204,9 @@ def test_voronoi_area_shares_known_answers():
     square = shapely.box(0, 0, 10, 10)
     assert_allclose(voronoi_area_shares(np.array([[2.5, 5.0], [7.5, 5.0]]), square), [0.5, 0.5])
     # bisectors x + y = 3 and x + y = 11 cut the square into 4.5, 55 and 40.5 square units (input order kept)
-    assert_allclose(voronoi_area_shares(np.array([[9.0, 9.0], [1.0, 1.0], [2.0, 2.0]]), square),
-                    [0.405, 0.045, 0.55], atol=1e-12)
+    assert_allclose(
+        voronoi_area_shares(np.array([[9.0, 9.0], [1.0, 1.0], [2.0, 2.0]]), square), [0.405, 0.045, 0.55], atol=1e-12
+    )
     assert_allclose(voronoi_area_shares(np.array([[3.0, 3.0]]), square), [1.0])
 
 
@@ -262,8 +265,10 @@ def test_heartbeat_reduction_and_displacement(street, truth):
 
 
 def test_stop_and_search(demo):
-    rows = pd.concat(pd.read_csv(p, dtype=str, keep_default_na=False)
-                     for p in sorted(demo.police_uk_dir.glob("*/*-stop-and-search.csv")))
+    rows = pd.concat(
+        pd.read_csv(p, dtype=str, keep_default_na=False)
+        for p in sorted(demo.police_uk_dir.glob("*/*-stop-and-search.csv"))
+    )
     assert rows["Date"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00\+00:00").all()
     assert (rows["Object of search"].value_counts(normalize=True).idxmax()) == "Controlled drugs"
     lat = pd.to_numeric(rows["Latitude"])
@@ -342,8 +347,12 @@ def test_store_built_with_quarantine(demo, truth):
 
 def test_cli_demo(tmp_path):
     cli = "from geo_csp.cli import main; main()"
-    result = subprocess.run([sys.executable, "-c", cli, "demo", "--out", str(tmp_path / "d"), "--json"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", cli, "demo", "--out", str(tmp_path / "d"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["counts"]["street_rows"] > 60_000
@@ -377,8 +386,9 @@ def test_pipeline_recovers_exactly_the_planted_areas(seed, request, tmp_path):
     paths = request.getfixturevalue("demo") if seed == 2023 else make_demo(tmp_path / "demo", seed=seed)
     truth = load_truth(paths.truth)
     inc = store.read_incidents(paths.store_dir, located_only=True, sources=[schema.SOURCE_STREET])
-    res = analysis.run_hotspots(inc, unit="h3", study_area=boundaries.load_borough(),
-                                named_places=boundaries.load_named_places())
+    res = analysis.run_hotspots(
+        inc, unit="h3", study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
+    )
     found = res.areas.set_index(schema.AREA_NAME)
     planted = {h["name"]: h for h in truth["hotspots"]}
     print(f"\nseed {seed}:\n" + found[[schema.PATTERN, schema.CATEGORY, "class_mix", schema.N]].to_string())

@@ -57,8 +57,13 @@ def _max_hidden(published: list[float | None], rows: list[list[int]], n: int, ta
         b_ub += [value + HALF, -(value - HALF)]
     c = np.zeros(n)
     c[target] = -1.0
-    res = linprog(c, A_ub=np.array(a_ub) if a_ub else None, b_ub=np.array(b_ub) if b_ub else None,
-                  bounds=[(0, None)] * n, method="highs")
+    res = linprog(
+        c,
+        A_ub=np.array(a_ub) if a_ub else None,
+        b_ub=np.array(b_ub) if b_ub else None,
+        bounds=[(0, None)] * n,
+        method="highs",
+    )
     return np.inf if res.status == 3 else -res.fun
 
 
@@ -80,8 +85,9 @@ def _ward_and_streets_more(store_dir: Path) -> tuple[shapely.Geometry, shapely.G
 
 
 def _pack(store_dir: Path, geom: shapely.Geometry, name: str, out: Path) -> evidence.EvidencePack:
-    pack = build_evidence(store_dir, EvidenceParams(area_polygon_wkt=geom.wkt, area_label=name, rate_months=12,
-                                                    public=True))
+    pack = build_evidence(
+        store_dir, EvidenceParams(area_polygon_wkt=geom.wkt, area_label=name, rate_months=12, public=True)
+    )
     write_evidence(pack, out / name)
     return pack
 
@@ -106,16 +112,19 @@ def _nested_attack(small: evidence.EvidencePack, large: evidence.EvidencePack, b
     return found
 
 
-def test_nested_public_packs_do_not_reveal_the_crimes_between_them(demo_copy: Path, tmp_path: Path,
-                                                                   demo_borough) -> None:  # noqa: ANN001
+def test_nested_public_packs_do_not_reveal_the_crimes_between_them(
+    demo_copy: Path, tmp_path: Path, demo_borough
+) -> None:  # noqa: ANN001
     ward, larger, between = _ward_and_streets_more(demo_copy)
     # without the register (the ward's pack never published from this store), the attack works
     fresh = tmp_path / "fresh"
     shutil.copytree(demo_borough.out_dir, fresh)
-    unguarded_small = build_evidence(fresh / "store", EvidenceParams(area_polygon_wkt=ward.wkt, area_label="ward",
-                                                                     rate_months=12, public=True))
-    unguarded_large = build_evidence(fresh / "store", EvidenceParams(area_polygon_wkt=larger.wkt,
-                                                                     area_label="larger", rate_months=12, public=True))
+    unguarded_small = build_evidence(
+        fresh / "store", EvidenceParams(area_polygon_wkt=ward.wkt, area_label="ward", rate_months=12, public=True)
+    )
+    unguarded_large = build_evidence(
+        fresh / "store", EvidenceParams(area_polygon_wkt=larger.wkt, area_label="larger", rate_months=12, public=True)
+    )
     assert _nested_attack(unguarded_small, unguarded_large, between), "the attack has no teeth"
     # published one after the other from the same store: the second is checked against the first
     small = _pack(demo_copy, ward, "ward", tmp_path / "packs")

@@ -166,12 +166,14 @@ counts = st.one_of(st.integers(0, 12), st.integers(0, 80))
 def hierarchical_tables(draw):
     n_children = draw(st.integers(1, 4))
     n_cols = draw(st.integers(1, 4))
-    kids = np.array(draw(st.lists(st.lists(counts, min_size=n_cols, max_size=n_cols), min_size=n_children,
-                                  max_size=n_children)))
+    kids = np.array(
+        draw(st.lists(st.lists(counts, min_size=n_cols, max_size=n_cols), min_size=n_children, max_size=n_children))
+    )
     with_parent = draw(st.booleans()) and n_children >= 2
     others = draw(st.integers(0, 2))
-    extra = np.array(draw(st.lists(st.lists(counts, min_size=n_cols, max_size=n_cols), min_size=others,
-                                   max_size=others))).reshape(others, n_cols)
+    extra = np.array(
+        draw(st.lists(st.lists(counts, min_size=n_cols, max_size=n_cols), min_size=others, max_size=others))
+    ).reshape(others, n_cols)
     labels = [f"c{i}" for i in range(n_children)]
     rows = labels + [f"o{i}" for i in range(others)]
     data = np.vstack([kids, extra])

@@ -26,10 +26,16 @@ def test_values_are_formatted_for_people() -> None:
 
 
 def test_for_people_renames_and_rounds_without_changing_the_input() -> None:
-    frame = pd.DataFrame({"n": [2141.0], "harm": [179017.95], "share_of_crime": [0.085963], "name": ["X"],
-                          "arrive_min": [22.8433]})
+    frame = pd.DataFrame(
+        {"n": [2141.0], "harm": [179017.95], "share_of_crime": [0.085963], "name": ["X"], "arrive_min": [22.8433]}
+    )
     shown = display.for_people(frame)
-    assert list(shown.columns) == ["Incidents", "Harm (crime-days)", "Share of crime (%)", "Place",
-                                   "Arrive (min after start)"]
+    assert list(shown.columns) == [
+        "Incidents",
+        "Harm (crime-days)",
+        "Share of crime (%)",
+        "Place",
+        "Arrive (min after start)",
+    ]
     assert shown.iloc[0].tolist() == [2141.0, 179018.0, 8.6, "X", 23.0]
     assert frame["share_of_crime"].iloc[0] == 0.085963  # input unchanged

@@ -35,20 +35,30 @@ def pack_dir(demo, tmp_path_factory):
 
 
 def _hex_rgb(colour: str) -> np.ndarray:
-    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
 
 
 def test_pack_files_and_html(pack_dir):
     out, pack = pack_dir
     names = {p.name for p in out.iterdir()}
-    assert {"report.html", "report.pdf", "area.gpkg", "manifest.json", "counts.csv", "monthly.csv",
-            "hotspot_classes.csv", "council_asb.csv"} <= names
+    assert {
+        "report.html",
+        "report.pdf",
+        "area.gpkg",
+        "manifest.json",
+        "counts.csv",
+        "monthly.csv",
+        "hotspot_classes.csv",
+        "council_asb.csv",
+    } <= names
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 3 and "src=\"http" not in page  # self-contained
+    assert page.count("data:image/png;base64,") == 3 and 'src="http' not in page  # self-contained
     assert "SYNTHETIC demo data" in page and "Restricted" in page
     assert set(gpd.list_layers(out / "area.gpkg")["name"]) == {"area", "hotspot_cells", "incidents"}
     assert pack.figures["area_kind"] == "hotspot area" and pack.figures["hotspot_cells"]["persistent hotspot"] > 0
-    assert pack.figures["harm"]["index"] == "cchi" and pack.figures["harm"]["vintage"]  # the weights' source and vintage
+    assert (
+        pack.figures["harm"]["index"] == "cchi" and pack.figures["harm"]["vintage"]
+    )  # the weights' source and vintage
     assert pack.figures["harm"]["weights"]["Drugs"] == 0.0  # CCHI leaves proactively found offences out
 
 
@@ -139,7 +149,8 @@ def test_small_area_public_suppression(demo, tmp_path):
     assert pd.isna(pub.loc["Area", "Neighbourhood crime"])
     # not recoverable as borough minus rest of borough
     assert pd.isna(pub.loc["Rest of borough", "Neighbourhood crime"]) or pd.isna(
-        pub.loc["Borough", "Neighbourhood crime"])
+        pub.loc["Borough", "Neighbourhood crime"]
+    )
     assert public.audit is not None and len(public.audit)
     assert "Area" in set(public.audit["row"])
     assert private.figures["area_kind"] == "supplied polygon"
@@ -211,9 +222,15 @@ def force_store(demo, tmp_path_factory):
     bury = boundaries.load_borough()
     geom = bury.geometry.iloc[0]
     ring = shapely.difference(shapely.box(*shapely.buffer(geom, 5_000).bounds), geom)
-    areas = gpd.GeoDataFrame({"area_code": ["E08000002", "X1"], "area_name": ["Bury", "Neighbour"],
-                              "population": [float(bury[schema.POPULATION].iloc[0]), 100_000.0]},
-                             geometry=[geom, ring], crs="EPSG:27700")
+    areas = gpd.GeoDataFrame(
+        {
+            "area_code": ["E08000002", "X1"],
+            "area_name": ["Bury", "Neighbour"],
+            "population": [float(bury[schema.POPULATION].iloc[0]), 100_000.0],
+        },
+        geometry=[geom, ring],
+        crs="EPSG:27700",
+    )
     areas.to_file(root / "areas.gpkg", driver="GPKG")
     config = store.store_config(root / "store")
     store.write_store_config(root / "store", {**config, "areas": "../areas.gpkg", "comparators": None})
@@ -227,7 +244,9 @@ def test_force_rows_when_the_store_holds_the_force(force_store):
     c = pack.figures["counts"]
     assert list(pack.tables["counts"].index) == ["Area", "Rest of borough", "Borough", "Rest of force", "Force"]
     inc = store.read_incidents(force_store, sources=["police_uk_street"], located_only=True)
-    inc = inc[inc[schema.MONTH].between(*pack.figures["rate_months"]) & (inc[schema.CRIME_TYPE] != "Anti-social behaviour")]
+    inc = inc[
+        inc[schema.MONTH].between(*pack.figures["rate_months"]) & (inc[schema.CRIME_TYPE] != "Anti-social behaviour")
+    ]
     x, y = inc[schema.EASTING].to_numpy(), inc[schema.NORTHING].to_numpy()
     areas = gpd.read_file(force_store.parent / "areas.gpkg")
     in_ring = shapely.contains_xy(areas.geometry.iloc[1], x, y)
@@ -259,11 +278,22 @@ def test_another_boroughs_store_gets_no_pack_against_bury(tmp_path):
     from geo_csp import ingest
 
     inc = random_incidents(400, seed=11, months=6, centre=(368_000.0, 428_000.0), spread_m=800.0)  # Blackburn
-    pd.DataFrame({
-        "Crime ID": "", "Month": inc.month, "Reported by": "Lancashire Constabulary",
-        "Falls within": "Lancashire Constabulary", "Longitude": inc.lon.round(6), "Latitude": inc.lat.round(6),
-        "Location": inc.location, "LSOA code": "", "LSOA name": "", "Crime type": inc.crime_type,
-        "Last outcome category": "", "Context": ""}).to_csv(tmp_path / "street.csv", index=False)
+    pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": inc.month,
+            "Reported by": "Lancashire Constabulary",
+            "Falls within": "Lancashire Constabulary",
+            "Longitude": inc.lon.round(6),
+            "Latitude": inc.lat.round(6),
+            "Location": inc.location,
+            "LSOA code": "",
+            "LSOA name": "",
+            "Crime type": inc.crime_type,
+            "Last outcome category": "",
+            "Context": "",
+        }
+    ).to_csv(tmp_path / "street.csv", index=False)
     ingest.ingest_paths([tmp_path / "street.csv"], store_dir=tmp_path / "store")
     area = gpd.GeoDataFrame(geometry=[shapely.box(367_000, 427_000, 369_000, 429_000)], crs="EPSG:27700")
     area.to_file(tmp_path / "area.geojson", driver="GeoJSON")
@@ -288,14 +318,18 @@ def test_concentration_in_sample_and_out_of_sample(pack_dir, demo):
     f = pack.figures
     oos = f["concentration_out_of_sample"]
     assert f["concentration_in_sample"] and oos["status"] == "computed"
-    assert oos["defined_on"] == ["2023-01", "2024-12"] and oos["measured_on"] == f["rate_months"] == ["2025-01", "2025-12"]
+    assert oos["defined_on"] == ["2023-01", "2024-12"] and oos["measured_on"] == f["rate_months"] == [
+        "2025-01",
+        "2025-12",
+    ]
     # the areas found again on 2023-01..2024-12 only; the town centre's is measured on 2025's crime
     street = store.read_incidents(demo.store_dir, sources=["police_uk_street"])
     from geo_csp.geography import store_geography
 
     geo = store_geography(demo.store_dir)
-    early = analysis.run_hotspots(street[street[schema.MONTH] <= "2024-12"], months=("2023-01", "2024-12"),
-                                  named_places=geo.named_places)
+    early = analysis.run_hotspots(
+        street[street[schema.MONTH] <= "2024-12"], months=("2023-01", "2024-12"), named_places=geo.named_places
+    )
     overlap = shapely.area(shapely.intersection(early.areas.geometry.to_numpy(), pack.area.geometry.iloc[0]))
     area = early.areas.geometry.iloc[int(np.argmax(overlap))]
     late = street[street[schema.MONTH] >= "2025-01"]
@@ -309,7 +343,9 @@ def test_concentration_in_sample_and_out_of_sample(pack_dir, demo):
     # the planted persistent hotspot holds up out of sample (within 15 % of the in-sample figure)
     assert abs(oos["concentration_ratio"] / f["concentration_ratio"] - 1) < 0.15
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "Concentration is IN-SAMPLE" in page and "Out of sample, the hotspot area drawn on 2023-01 to 2024-12" in page
+    assert (
+        "Concentration is IN-SAMPLE" in page and "Out of sample, the hotspot area drawn on 2023-01 to 2024-12" in page
+    )
     # residents are the wrong denominator for a town centre: the pack says so, beside the figures
     assert f["residents_denominator_caution"] and "footfall" in page
     assert "anonymised snap points" in page

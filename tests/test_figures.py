@@ -29,8 +29,11 @@ BOROUGH = gpd.GeoDataFrame(geometry=[shapely.box(380_000, 405_000, 386_000, 412_
 AREA = gpd.GeoDataFrame(geometry=[shapely.box(382_000, 408_000, 383_000, 409_000)], crs="EPSG:27700")
 UNITS = gpd.GeoDataFrame(
     {schema.CATEGORY: ["persistent hotspot", "emerging hotspot", "no pattern"]},
-    geometry=[shapely.box(382_000, 408_000, 382_500, 408_500), shapely.box(382_500, 408_000, 383_000, 408_500),
-              shapely.box(382_000, 408_500, 382_500, 409_000)],
+    geometry=[
+        shapely.box(382_000, 408_000, 382_500, 408_500),
+        shapely.box(382_500, 408_000, 383_000, 408_500),
+        shapely.box(382_000, 408_500, 382_500, 409_000),
+    ],
     crs="EPSG:27700",
 )
 
@@ -42,8 +45,13 @@ def test_map_has_legend_scalebar_north_arrow_attribution_and_stamp():
     bars = [a for a in ax.artists if isinstance(a, ScaleBar)]
     assert len(bars) == 1 and bars[0].dx == 1.0 and bars[0].units == "m"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["Borough boundary", "persistent hotspot (1)", "emerging hotspot (1)",
-                      "Incidents (2, police.uk snap points)", "Report area"]
+    assert labels == [
+        "Borough boundary",
+        "persistent hotspot (1)",
+        "emerging hotspot (1)",
+        "Incidents (2, police.uk snap points)",
+        "Report area",
+    ]
     texts = " ".join(figure_texts(fig))
     assert "N" in figure_texts(fig) and SYNTHETIC_LABEL in figure_texts(fig)
     assert OGL_ATTRIBUTION in texts and BOUNDARY_ATTRIBUTION in texts and OSM_ATTRIBUTION not in texts
@@ -55,7 +63,7 @@ def test_map_has_legend_scalebar_north_arrow_attribution_and_stamp():
     path = save_figure(fig, ART / "figure_map.png", dpi=80)
     img = mpimg.imread(path)[..., :3]
     # the persistent-hotspot fill is on the image
-    target = np.array([int(CATEGORY_COLOURS["persistent hotspot"][i:i + 2], 16) for i in (1, 3, 5)]) / 255
+    target = np.array([int(CATEGORY_COLOURS["persistent hotspot"][i : i + 2], 16) for i in (1, 3, 5)]) / 255
     assert (np.abs(img - target).max(axis=2) < 0.02).sum() > 100
 
 
@@ -105,20 +113,30 @@ def test_legends_sit_outside_the_data():
 
 
 def test_map_context_wards_and_nearby_cells():
-    wards = gpd.GeoDataFrame({schema.WARD_NAME: ["West", "East"]},
-                             geometry=[shapely.box(380_000, 405_000, 382_600, 412_000),
-                                       shapely.box(382_600, 405_000, 386_000, 412_000)], crs="EPSG:27700")
-    near = gpd.GeoDataFrame({schema.CATEGORY: ["former hotspot", "persistent hotspot"]},
-                            geometry=[shapely.box(383_000, 408_000, 383_500, 408_500),
-                                      shapely.box(381_500, 408_000, 382_000, 408_500)], crs="EPSG:27700")
+    wards = gpd.GeoDataFrame(
+        {schema.WARD_NAME: ["West", "East"]},
+        geometry=[shapely.box(380_000, 405_000, 382_600, 412_000), shapely.box(382_600, 405_000, 386_000, 412_000)],
+        crs="EPSG:27700",
+    )
+    near = gpd.GeoDataFrame(
+        {schema.CATEGORY: ["former hotspot", "persistent hotspot"]},
+        geometry=[shapely.box(383_000, 408_000, 383_500, 408_500), shapely.box(381_500, 408_000, 382_000, 408_500)],
+        crs="EPSG:27700",
+    )
     fig = hotspot_figure(borough=BOROUGH, area=AREA, units=UNITS, context_units=near, wards=wards)
     ax = fig.axes[0]
     texts = figure_texts(fig)
     assert "West" in texts and "East" in texts  # ward names label the zoomed map
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["Borough boundary", "Ward boundary", "persistent hotspot (1)", "emerging hotspot (1)",
-                      "former hotspot (outside the area only)", "Paler: cells outside the report area",
-                      "Report area"]
+    assert labels == [
+        "Borough boundary",
+        "Ward boundary",
+        "persistent hotspot (1)",
+        "emerging hotspot (1)",
+        "former hotspot (outside the area only)",
+        "Paler: cells outside the report area",
+        "Report area",
+    ]
     # the extent reaches beyond the area by at least 200 m on every side
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     assert x0 <= 381_800 and x1 >= 383_200 and y0 <= 407_800 and y1 >= 409_200

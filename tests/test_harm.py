@@ -48,15 +48,21 @@ def test_cchi_known_values_from_the_reference():
 def test_css_known_values_from_the_reference():
     w = harm.harm_weights("css")
     assert (w["Robbery"], w["Theft from the person"], w["Other theft"], w["Shoplifting"], w["Bicycle theft"]) == (
-        746.0, 86.0, 33.0, 13.0, 10.0)
+        746.0,
+        86.0,
+        33.0,
+        13.0,
+        10.0,
+    )
 
 
 def test_asb_policy_is_explicit_and_switchable():
     assert harm.harm_weights("cchi")["Anti-social behaviour"] == harm.DEFAULT_ASB_WEIGHT == 1.0
     assert harm.harm_weights("cchi", asb_weight_days=0)["Anti-social behaviour"] == 0.0
     assert harm.harm_weights("css", asb_weight_days=4.5)["Anti-social behaviour"] == 4.5
-    per = harm.incident_harm(np.array(["Anti-social behaviour", "Robbery", "Stop and search"], dtype=object),
-                             asb_weight_days=0.0)
+    per = harm.incident_harm(
+        np.array(["Anti-social behaviour", "Robbery", "Stop and search"], dtype=object), asb_weight_days=0.0
+    )
     assert_allclose(per, [0.0, 365.0, 0.0])
     with pytest.raises(ParameterError, match="asb_weight_days"):
         harm.harm_weights("cchi", asb_weight_days=-1)
@@ -66,11 +72,16 @@ def test_asb_policy_is_explicit_and_switchable():
 
 def test_crime_groups_and_user_groups():
     assert harm.resolve_crime_types(group="neighbourhood") == (
-        "Burglary", "Robbery", "Theft from the person", "Vehicle crime")
+        "Burglary",
+        "Robbery",
+        "Theft from the person",
+        "Vehicle crime",
+    )
     assert harm.resolve_crime_types() is None
     assert harm.resolve_crime_types(["Drugs"], "asb") == ("Anti-social behaviour", "Drugs")
-    assert harm.resolve_crime_types(group="night", groups={"night": ["Public order", "Violence and sexual offences"]}) == (
-        "Public order", "Violence and sexual offences")
+    assert harm.resolve_crime_types(
+        group="night", groups={"night": ["Public order", "Violence and sexual offences"]}
+    ) == ("Public order", "Violence and sexual offences")
     assert all(set(v) <= set(schema.CRIME_TYPES) for v in harm.CRIME_GROUPS.values())
     with pytest.raises(ParameterError, match="unknown crime group 'acquisitive'"):
         harm.resolve_crime_types(group="acquisitive")

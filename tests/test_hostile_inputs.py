@@ -49,8 +49,12 @@ def _run_cli(args: list[str], store: Path) -> tuple[int, str, float, float]:
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-c", code, "ingest", *args, "--store", str(store)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "ingest", *args, "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         _, err_bytes = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:

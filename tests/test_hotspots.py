@@ -208,8 +208,17 @@ def test_analyse_cube_contract(h3_w):
     assert_array_equal(x, x_copy)
     units = result.units
     assert list(units.columns) == [
-        schema.GI_Z, schema.GI_P, schema.MK_S, schema.MK_TAU, schema.MK_Z, schema.MK_P,
-        schema.PATTERN, schema.CATEGORY, "n_hot_periods", "n_cold_periods", schema.EXPLANATION,
+        schema.GI_Z,
+        schema.GI_P,
+        schema.MK_S,
+        schema.MK_TAU,
+        schema.MK_Z,
+        schema.MK_P,
+        schema.PATTERN,
+        schema.CATEGORY,
+        "n_hot_periods",
+        "n_cold_periods",
+        schema.EXPLANATION,
     ]
     assert units.index.equals(pd.RangeIndex(h3_w.shape[0]))
     for col in (schema.GI_Z, schema.GI_P, schema.MK_S, schema.MK_TAU, schema.MK_Z, schema.MK_P):

@@ -77,8 +77,9 @@ def test_bad_input(case: dict, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}|{c.get('mapping', '')}" for c in CASES])
-def test_cli_gives_one_line_and_no_traceback(case: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_gives_one_line_and_no_traceback(
+    case: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``geo-csp ingest`` on every corpus case: exit 0, or exit 1 with one line naming the input."""
     from geo_csp.cli import main
 
@@ -169,8 +170,15 @@ def test_classify_coordinates_cases() -> None:
     lon, lat, reason, located = ingest.classify_coordinates(
         ["-2.29", "", "", "0", "x", "53.59", "2.35"], ["53.59", "", "53.6", "0", "1", "-2.29", "48.85"]
     )
-    assert reason.tolist() == ["", "", "half_coordinates", "zero_coordinates",
-                               "non_numeric_coordinates", "swapped_coordinates", "out_of_country"]
+    assert reason.tolist() == [
+        "",
+        "",
+        "half_coordinates",
+        "zero_coordinates",
+        "non_numeric_coordinates",
+        "swapped_coordinates",
+        "out_of_country",
+    ]
     assert located.tolist() == [True, False, False, False, False, False, False]
     assert_allclose(lon[0], -2.29)
     assert np.isnan(lon[1:]).all()
@@ -183,8 +191,17 @@ def _snap_texts(n: int, seed: int) -> tuple[list[str], list[str]]:
     lat = np.round(rng.uniform(50.1, 55.7, 300), 6)
     pick = rng.integers(0, 300, n)
     x, y = [f"{v:.6f}" for v in lon[pick]], [f"{v:.6f}" for v in lat[pick]]
-    odd = [("", ""), ("", "53.6"), ("0", "0"), ("53.59", "-2.29"), ("2.35", "48.85"), ("nan", "52"),
-           ("-0.0", "51.5"), ("0.0", "51.5"), ("-0.000000", "51.500000")]
+    odd = [
+        ("", ""),
+        ("", "53.6"),
+        ("0", "0"),
+        ("53.59", "-2.29"),
+        ("2.35", "48.85"),
+        ("nan", "52"),
+        ("-0.0", "51.5"),
+        ("0.0", "51.5"),
+        ("-0.000000", "51.500000"),
+    ]
     for i, (a, b) in enumerate(odd):
         x[i * 7], y[i * 7] = a, b
     return x, y
@@ -343,7 +360,8 @@ def test_archive_folder_and_zip(tmp_path: Path) -> None:
         d = folder / month
         d.mkdir(parents=True, exist_ok=True)
         (d / f"{month}-{force}-street.csv").write_text(
-            f"{header}\n,{month},{force},{force},-2.5,53.7,,,,Drugs,,\n,{month},{force},{force},,,,,,Robbery,,\n", encoding="utf-8"
+            f"{header}\n,{month},{force},{force},-2.5,53.7,,,,Drugs,,\n,{month},{force},{force},,,,,,Robbery,,\n",
+            encoding="utf-8",
         )
     (folder / "2019-01" / "2019-01-lancashire-outcomes.csv").write_text("x\n", encoding="utf-8")
     report = ingest.ingest_paths([folder], store_dir=tmp_path / "s1")
@@ -377,15 +395,35 @@ def test_gzip_and_plain_give_same_rows(tmp_path: Path) -> None:
 # Real shared files
 # --------------------------------------------------------------------------------------------------
 LANCASHIRE_TYPES = {
-    "Violence and sexual offences": 20557, "Anti-social behaviour": 14073, "Other theft": 5152,
-    "Burglary": 5022, "Public order": 4370, "Criminal damage and arson": 3991, "Vehicle crime": 3403,
-    "Shoplifting": 2922, "Other crime": 1031, "Drugs": 776, "Theft from the person": 512,
-    "Bicycle theft": 509, "Robbery": 360, "Possession of weapons": 272,
+    "Violence and sexual offences": 20557,
+    "Anti-social behaviour": 14073,
+    "Other theft": 5152,
+    "Burglary": 5022,
+    "Public order": 4370,
+    "Criminal damage and arson": 3991,
+    "Vehicle crime": 3403,
+    "Shoplifting": 2922,
+    "Other crime": 1031,
+    "Drugs": 776,
+    "Theft from the person": 512,
+    "Bicycle theft": 509,
+    "Robbery": 360,
+    "Possession of weapons": 272,
 }
 CUMBRIA_TYPES = {
-    "Violence and sexual offences": 6613, "Anti-social behaviour": 3315, "Criminal damage and arson": 2273,
-    "Public order": 1344, "Other theft": 1232, "Shoplifting": 1196, "Burglary": 797, "Vehicle crime": 498,
-    "Drugs": 440, "Other crime": 348, "Bicycle theft": 96, "Possession of weapons": 94, "Robbery": 74,
+    "Violence and sexual offences": 6613,
+    "Anti-social behaviour": 3315,
+    "Criminal damage and arson": 2273,
+    "Public order": 1344,
+    "Other theft": 1232,
+    "Shoplifting": 1196,
+    "Burglary": 797,
+    "Vehicle crime": 498,
+    "Drugs": 440,
+    "Other crime": 348,
+    "Bicycle theft": 96,
+    "Possession of weapons": 94,
+    "Robbery": 74,
     "Theft from the person": 64,
 }
 
@@ -393,16 +431,26 @@ CUMBRIA_TYPES = {
 @pytest.mark.parametrize(
     ("rel", "rows", "types", "unlocated", "months"),
     [
-        ("police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz", 62950,
-         LANCASHIRE_TYPES, 4012, {"2018-11": 17135, "2018-12": 15379, "2019-01": 15402, "2019-02": 15034}),
-        ("police-uk-street-cumbria-2018-19/cumbria_street_2018-10_to_2019-02.csv.gz", 18384,
-         CUMBRIA_TYPES, 77, {"2018-10": 4022, "2018-11": 3755, "2018-12": 3699, "2019-01": 3484,
-                             "2019-02": 3424}),
+        (
+            "police-uk-street-lancashire-2018-19/lancashire_street_2018-11_to_2019-02.csv.gz",
+            62950,
+            LANCASHIRE_TYPES,
+            4012,
+            {"2018-11": 17135, "2018-12": 15379, "2019-01": 15402, "2019-02": 15034},
+        ),
+        (
+            "police-uk-street-cumbria-2018-19/cumbria_street_2018-10_to_2019-02.csv.gz",
+            18384,
+            CUMBRIA_TYPES,
+            77,
+            {"2018-10": 4022, "2018-11": 3755, "2018-12": 3699, "2019-01": 3484, "2019-02": 3424},
+        ),
     ],
     ids=["lancashire", "cumbria"],
 )
-def test_real_street_files(rel: str, rows: int, types: dict, unlocated: int, months: dict, tmp_path: Path,
-                           real_file: Callable[..., Path]) -> None:
+def test_real_street_files(
+    rel: str, rows: int, types: dict, unlocated: int, months: dict, tmp_path: Path, real_file: Callable[..., Path]
+) -> None:
     path = real_file(rel)
     report = ingest.ingest_paths([path], store_dir=tmp_path)
     (f,) = report.files
@@ -441,15 +489,19 @@ def test_real_stop_search_june_2019(tmp_path: Path, real_file: Callable[..., Pat
     assert (df[schema.OBJECT_OF_SEARCH] == "Controlled drugs").sum() == 505
     assert df[schema.OBJECT_OF_SEARCH].isna().sum() == 3
     assert df[schema.CONTEXT].value_counts().to_dict() == {
-        "Person search": 742, "Person and Vehicle search": 125, "Vehicle search": 40}
+        "Person search": 742,
+        "Person and Vehicle search": 125,
+        "Vehicle search": 40,
+    }
 
 
 def test_real_gmp_burglary_via_mapping(tmp_path: Path, real_file: Callable[..., Path]) -> None:
     path = real_file("gmp-burglary-2016-2019/gmp_burglary_points_2016-02_to_2019-01.csv.gz")
     (f,) = ingest.ingest_paths([path], store_dir=tmp_path, mapping=MAPPINGS / "gmp_burglary.toml").files
     assert (f.rows_read, f.accepted, f.quarantined, f.unlocated) == (92666, 92666, 0, 0)
-    df = store.read_incidents(tmp_path, columns=[schema.MONTH, schema.CRIME_TYPE, schema.OCCURRED_DATE,
-                                                 schema.LON, schema.LAT])
+    df = store.read_incidents(
+        tmp_path, columns=[schema.MONTH, schema.CRIME_TYPE, schema.OCCURRED_DATE, schema.LON, schema.LAT]
+    )
     assert df[schema.MONTH].nunique() == 36
     assert (df[schema.MONTH].min(), df[schema.MONTH].max()) == ("2016-02", "2019-01")
     assert df[schema.OCCURRED_DATE].isna().all()  # month only: no day invented
@@ -465,7 +517,10 @@ def test_real_stats19_via_mapping(tmp_path: Path, real_file: Callable[..., Path]
     df = store.read_incidents(tmp_path)
     assert df[schema.OCCURRED_AT].notna().all()
     assert df[schema.CRIME_TYPE].value_counts().to_dict() == {
-        "Road casualty: slight": 16270, "Road casualty: serious": 3823, "Road casualty: fatal": 342}
+        "Road casualty: slight": 16270,
+        "Road casualty: serious": 3823,
+        "Road casualty: fatal": 342,
+    }
     years = pd.to_datetime(df[schema.OCCURRED_DATE]).dt.year.value_counts().to_dict()
     assert years == {2019: 4897, 2020: 3218, 2021: 3895, 2022: 3563, 2023: 3242, 2024: 1620}
     raw = pd.read_csv(path, dtype=str)
@@ -507,12 +562,15 @@ def _stop_file(path: Path, dates: list[str]) -> Path:
 @pytest.mark.parametrize("order", ["june_first", "july_first"])
 def test_stop_search_late_row_stays_in_its_file_month(order: str, tmp_path: Path) -> None:
     # 23:30 UTC on 30 June is 00:30 on 1 July in London, yet police.uk published it in the June file.
-    june = _stop_file(tmp_path / "2019-06-gmp-stop-and-search.csv",
-                      ["2019-05-31T23:30:00+00:00", "2019-06-15T12:00:00+00:00", "2019-06-30T23:30:00+00:00"])
-    july = _stop_file(tmp_path / "2019-07-gmp-stop-and-search.csv",
-                      ["2019-07-01T09:00:00+00:00", "2019-07-20T12:00:00+00:00"])
+    june = _stop_file(
+        tmp_path / "2019-06-gmp-stop-and-search.csv",
+        ["2019-05-31T23:30:00+00:00", "2019-06-15T12:00:00+00:00", "2019-06-30T23:30:00+00:00"],
+    )
+    july = _stop_file(
+        tmp_path / "2019-07-gmp-stop-and-search.csv", ["2019-07-01T09:00:00+00:00", "2019-07-20T12:00:00+00:00"]
+    )
     s = tmp_path / "store"
-    for path in ([june, july] if order == "june_first" else [july, june]):
+    for path in [june, july] if order == "june_first" else [july, june]:
         report = ingest.ingest_paths([path], store_dir=s)
         assert report.files[0].superseded == ()  # neither file replaces any part of the other
     df = store.read_incidents(s).sort_values(schema.OCCURRED_AT).reset_index(drop=True)
@@ -529,22 +587,35 @@ def test_stop_search_republished_month_replaces_only_that_month(tmp_path: Path) 
     s = tmp_path / "store"
     (tmp_path / "v1").mkdir()
     (tmp_path / "v2").mkdir()
-    ingest.ingest_paths([_stop_file(tmp_path / "v1" / "2019-06-gmp-stop-and-search.csv",
-                                    ["2019-06-10T12:00:00+00:00", "2019-06-30T23:30:00+00:00"])], store_dir=s)
-    ingest.ingest_paths([_stop_file(tmp_path / "v1" / "2019-07-gmp-stop-and-search.csv",
-                                    ["2019-07-10T12:00:00+00:00"])], store_dir=s)
+    ingest.ingest_paths(
+        [
+            _stop_file(
+                tmp_path / "v1" / "2019-06-gmp-stop-and-search.csv",
+                ["2019-06-10T12:00:00+00:00", "2019-06-30T23:30:00+00:00"],
+            )
+        ],
+        store_dir=s,
+    )
+    ingest.ingest_paths(
+        [_stop_file(tmp_path / "v1" / "2019-07-gmp-stop-and-search.csv", ["2019-07-10T12:00:00+00:00"])], store_dir=s
+    )
     # a corrected June file (one more row) replaces June only, the July file is untouched
-    report = ingest.ingest_paths([_stop_file(tmp_path / "v2" / "2019-06-gmp-stop-and-search.csv",
-                                             ["2019-06-10T12:00:00+00:00", "2019-06-11T12:00:00+00:00",
-                                              "2019-06-30T23:30:00+00:00"])], store_dir=s)
+    report = ingest.ingest_paths(
+        [
+            _stop_file(
+                tmp_path / "v2" / "2019-06-gmp-stop-and-search.csv",
+                ["2019-06-10T12:00:00+00:00", "2019-06-11T12:00:00+00:00", "2019-06-30T23:30:00+00:00"],
+            )
+        ],
+        store_dir=s,
+    )
     assert [(x["month"], x["rows"]) for x in report.files[0].superseded] == [("2019-06", 2)]
     df = store.read_incidents(s)
     assert df.groupby(schema.MONTH).size().to_dict() == {"2019-06": 3, "2019-07": 1}
 
 
 def test_stop_search_without_month_in_name_uses_london_month(tmp_path: Path) -> None:
-    path = _stop_file(tmp_path / "gmp_stop_and_search.csv",
-                      ["2019-06-30T23:30:00+00:00", "2019-06-30T22:30:00+00:00"])
+    path = _stop_file(tmp_path / "gmp_stop_and_search.csv", ["2019-06-30T23:30:00+00:00", "2019-06-30T22:30:00+00:00"])
     accepted, _ = ingest.read_file(path)
     df = accepted.to_pandas()
     assert df[schema.MONTH].tolist() == ["2019-07", "2019-06"]  # BST: 00:30 and 23:30 London time
@@ -585,23 +656,36 @@ def _street_folder(root: Path) -> Path:
     def rows(month: str, f: str, n: int, **over: str) -> list[str]:
         out = []
         for i in range(n):
-            kw = {"id": f"{f}{month}{i}", "m": month, "f": f.title(), "lon": f"{-2.3 + i * 0.001:.4f}", "lat": "53.59",
-                  "t": "Burglary"}
+            kw = {
+                "id": f"{f}{month}{i}",
+                "m": month,
+                "f": f.title(),
+                "lon": f"{-2.3 + i * 0.001:.4f}",
+                "lat": "53.59",
+                "t": "Burglary",
+            }
             out.append(_ROW.format(**{**kw, **over}) if i == 1 else _ROW.format(**kw))
         return out
 
     files = {
         "2019-01/2019-01-bury-street.csv": "\n".join([header, *rows("2019-01", "bury", 4)]) + "\n",
         "2019-01/2019-01-kent-street.csv": "\n".join([header, *rows("2019-01", "kent", 5, t="Bad type")]) + "\n",
-        "2019-01/2019-01-leeds-street.csv": "\n".join([header, rows("2019-01", "leeds", 3)[0], "",
-                                                       *rows("2019-01", "leeds", 3)[1:], ""]) + "\n",
+        "2019-01/2019-01-leeds-street.csv": "\n".join(
+            [header, rows("2019-01", "leeds", 3)[0], "", *rows("2019-01", "leeds", 3)[1:], ""]
+        )
+        + "\n",
         "2019-01/2019-01-york-street.csv": "\r\n".join([header, *rows("2019-01", "york", 3, lon="0", lat="0")]),
         "2019-02/2019-02-bury-street.csv": "\n".join([header, *rows("2019-02", "bury", 3, m="2019-03")]) + "\n",
         "2019-02/2019-02-kent-street.csv": header + "\n",
         "2019-02/2019-02-leeds-street.csv": "\n".join([header, *rows("2019-02", "leeds", 2, lon="x")]) + "\n",
         "2019-02/2019-02-york-street.csv": "\n".join(
-            [header, *rows("2019-02", "york", 2), ',2019-02,York Police,York Police,-2.3,53.6,"On or near A, B",'
-             'E01000001,Bury 001A,Drugs,,']) + "\n",
+            [
+                header,
+                *rows("2019-02", "york", 2),
+                ',2019-02,York Police,York Police,-2.3,53.6,"On or near A, B",E01000001,Bury 001A,Drugs,,',
+            ]
+        )
+        + "\n",
     }
     for rel, text in files.items():
         path = root / rel
@@ -615,8 +699,9 @@ def _street_folder(root: Path) -> Path:
 def _store_contents(s: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     acc = store.read_incidents(s).sort_values(schema.INCIDENT_ID).reset_index(drop=True)
     q = store.read_quarantine(s).sort_values([schema.FILE_ID, schema.LINE]).reset_index(drop=True)
-    entries = {fid: {k: v for k, v in e.items() if k != "ingested_at"}
-               for fid, e in store.read_manifest(s)["files"].items()}
+    entries = {
+        fid: {k: v for k, v in e.items() if k != "ingested_at"} for fid, e in store.read_manifest(s)["files"].items()
+    }
     return acc, q, entries
 
 
@@ -626,8 +711,9 @@ def _alone(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("join_max_bytes", [ingest._JOIN_MAX_BYTES, 0])  # joined texts, or each parsed in place
-def test_batches_give_what_files_read_alone_give(join_max_bytes: int, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batches_give_what_files_read_alone_give(
+    join_max_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ingest, "_JOIN_MAX_BYTES", join_max_bytes)
     folder = _street_folder(tmp_path / "archive")
     assert len(ingest._batches(ingest.expand_inputs(folder, []))) == 1  # the whole folder is one batch
@@ -665,14 +751,16 @@ def test_batches_give_what_files_read_alone_give(join_max_bytes: int, tmp_path: 
     # every column read back from the store, the ones its parts leave out too, equals the rows
     # ingest.read_file gives for each file on its own (INCIDENT_SCHEMA, built in full)
     want = pa.concat_tables([ingest.read_file(p)[0] for p in sorted(folder.rglob("*-street.csv*"))]).to_pandas()
-    pd.testing.assert_frame_equal(_store_contents(tmp_path / "batched")[0],
-                                  want.sort_values(schema.INCIDENT_ID).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        _store_contents(tmp_path / "batched")[0], want.sort_values(schema.INCIDENT_ID).reset_index(drop=True)
+    )
 
 
 @pytest.mark.parametrize("join_max_bytes", [ingest._JOIN_MAX_BYTES, 0])
 @pytest.mark.parametrize("odd", ["malformed", "quoted_line_break", "lone_cr", "cp1252"])
-def test_batch_with_an_odd_file_reads_like_files_alone(odd: str, join_max_bytes: int, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_with_an_odd_file_reads_like_files_alone(
+    odd: str, join_max_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ingest, "_JOIN_MAX_BYTES", join_max_bytes)
     folder = _street_folder(tmp_path / "archive")
     header = ",".join(schema.POLICE_UK_STREET_HEADER)
@@ -736,12 +824,14 @@ def test_the_writer_refuses_an_input_read_without_encoding(tmp_path: Path) -> No
     (item,) = ingest._prepare_batch([unit], known=lambda _sha: None, mapping=None)
     assert item.staged.encoded is None and item.staged.accepted == item.accepted.num_rows > 0
     with pytest.raises(AssertionError, match="encode=True"):
-        ingest.write_inputs(tmp_path / "s", lambda _txn: [item.staged], n_inputs=1, notes=[], mapping=None,
-                            progress=None)
+        ingest.write_inputs(
+            tmp_path / "s", lambda _txn: [item.staged], n_inputs=1, notes=[], mapping=None, progress=None
+        )
     assert not (tmp_path / "s" / store.MANIFEST_NAME).exists()
     (encoded,) = ingest._prepare_batch([unit], known=lambda _sha: None, mapping=None, encode=True)
-    report = ingest.write_inputs(tmp_path / "s", lambda _txn: [encoded.staged], n_inputs=1, notes=[],
-                                 mapping=None, progress=None)
+    report = ingest.write_inputs(
+        tmp_path / "s", lambda _txn: [encoded.staged], n_inputs=1, notes=[], mapping=None, progress=None
+    )
     assert report.totals["accepted"] == encoded.accepted.num_rows
 
 

@@ -100,8 +100,9 @@ def _assert_cells_inert(values: list[object], where: str) -> None:
     texts = [v for v in values if isinstance(v, str)]
     assert texts, where
     for v in texts:
-        assert not v.startswith(FORMULA_START) or v.lstrip("+-").replace(".", "", 1).replace(",", "").isdigit(), \
+        assert not v.startswith(FORMULA_START) or v.lstrip("+-").replace(".", "", 1).replace(",", "").isdigit(), (
             f"{where}: cell {v!r} would run as a formula"
+        )
     for p in PAYLOADS[2:]:
         if any(p in v for v in texts):
             assert f"'{p}" in texts or any(v.startswith(f"'{p}") for v in texts), f"{where}: {p!r} not neutralised"
@@ -113,15 +114,22 @@ def _assert_cells_inert(values: list[object], where: str) -> None:
 def test_map_shows_markup_from_the_data_as_text(browser: object, tmp_path: Path) -> None:
     wards = boundaries.load_wards()
     units = wards.rename(columns={"ward_code": "unit_id"}).assign(
-        n=range(len(wards)), pattern="Persistent Hot Spot", name=[_payload(i) for i in range(len(wards))])
+        n=range(len(wards)), pattern="Persistent Hot Spot", name=[_payload(i) for i in range(len(wards))]
+    )
     centre = wards.to_crs(27700).geometry.union_all().representative_point()
-    areas = gpd.GeoDataFrame({schema.AREA_ID: ["HS-0001"], schema.AREA_NAME: [MARKUP[1]]},
-                             geometry=[centre.buffer(300)], crs=27700)
+    areas = gpd.GeoDataFrame(
+        {schema.AREA_ID: ["HS-0001"], schema.AREA_NAME: [MARKUP[1]]}, geometry=[centre.buffer(300)], crs=27700
+    )
     hubs = gpd.GeoDataFrame({"name": [MARKUP[0]]}, geometry=[centre], crs=27700)
     ops = gpd.GeoDataFrame({"name": [MARKUP[1]], "type": [PAYLOADS[2]]}, geometry=[centre.buffer(200)], crs=27700)
     places = gpd.GeoDataFrame({"name": [MARKUP[0]]}, geometry=[centre.buffer(50)], crs=27700)
-    m = maps.hotspot_map(units, areas=areas, selected_area="HS-0001", places=places,
-                         layers={"hubs <img src=x onerror=alert('layer')>": hubs, "operations": ops})
+    m = maps.hotspot_map(
+        units,
+        areas=areas,
+        selected_area="HS-0001",
+        places=places,
+        layers={"hubs <img src=x onerror=alert('layer')>": hubs, "operations": ops},
+    )
     stops = pd.DataFrame({"order": [1], "name": [MARKUP[1]], "easting": [centre.x], "northing": [centre.y]})
     maps.add_route(m, stops, hub=hubs)
     path = tmp_path / "map.html"
@@ -146,10 +154,12 @@ def _hostile_table(*, public: bool = False) -> object:
         for k, category in enumerate(PAYLOADS):
             frame = _synthetic.incidents(np.full(3 + k, 380_500.0), np.full(3 + k, 410_500.0), month, category)
             parts.append(frame.assign(**{schema.SOURCE: "council_asb", schema.OBJECT_OF_SEARCH: None}))
-    measures = [Measure(key=f"m{k}", label=p, sources=("council_asb",), crime_types=(p,))
-                for k, p in enumerate(PAYLOADS)]
-    return partnership_table(pd.concat(parts, ignore_index=True), areas, params=TableParams(area="A", public=public),
-                             measures=measures)
+    measures = [
+        Measure(key=f"m{k}", label=p, sources=("council_asb",), crime_types=(p,)) for k, p in enumerate(PAYLOADS)
+    ]
+    return partnership_table(
+        pd.concat(parts, ignore_index=True), areas, params=TableParams(area="A", public=public), measures=measures
+    )
 
 
 def test_table_outputs_keep_markup_and_formulas_inert(browser: object, tmp_path: Path) -> None:
@@ -175,8 +185,11 @@ def test_table_outputs_keep_markup_and_formulas_inert(browser: object, tmp_path:
 # Route sheets and evidence packs
 # --------------------------------------------------------------------------------------------------
 def test_route_sheet_shows_markup_as_text(browser: object, tmp_path: Path) -> None:
-    stops = gpd.GeoDataFrame({"priority": [5.0, 3.0], "name": MARKUP, "purpose": [PAYLOADS[2], MARKUP[0]]},
-                             geometry=shapely.points([(300.0, 0.0), (0.0, 300.0)]), crs=27700)
+    stops = gpd.GeoDataFrame(
+        {"priority": [5.0, 3.0], "name": MARKUP, "purpose": [PAYLOADS[2], MARKUP[0]]},
+        geometry=shapely.points([(300.0, 0.0), (0.0, 300.0)]),
+        crs=27700,
+    )
     plan = routes.plan_walkabout(stops, start=(0.0, 0.0), budget_min=60, dwell_min=5, start_name=MARKUP[1])
     path = tmp_path / "sheet.html"
     path.write_text(plan.to_html(title=f"Walkabout from {MARKUP[0]}"), encoding="utf-8")
@@ -193,7 +206,9 @@ def test_evidence_pack_shows_markup_as_text_and_csvs_are_inert(browser: object, 
     for name, path in written.items():
         if name.endswith(".csv"):
             values = [c for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))) for c in r]
-            assert not [v for v in values if v.startswith(FORMULA_START) and not v.lstrip("+-").replace(".", "", 1).isdigit()]
+            assert not [
+                v for v in values if v.startswith(FORMULA_START) and not v.lstrip("+-").replace(".", "", 1).isdigit()
+            ]
     from pypdfium2 import PdfDocument
 
     pdf = PdfDocument(str(written["report.pdf"]))

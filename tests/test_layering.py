@@ -10,10 +10,35 @@ import geo_csp
 
 PACKAGE = Path(geo_csp.__file__).parent
 LAYERS = [  # each module may import only from its own layer or the ones before it
-    {"settings", "schema", "cluster", "periods", "mapping", "store", "ingest", "sources", "grid",
-     "boundaries", "geography", "harm", "weights", "national", "demo"},  # data
-    {"cube", "trends", "hotspots", "areas", "analysis", "predict", "backtest", "review", "timeprofile",
-     "nearrepeat"},  # analysis
+    {
+        "settings",
+        "schema",
+        "cluster",
+        "periods",
+        "mapping",
+        "store",
+        "ingest",
+        "sources",
+        "grid",
+        "boundaries",
+        "geography",
+        "harm",
+        "weights",
+        "national",
+        "demo",
+    },  # data
+    {
+        "cube",
+        "trends",
+        "hotspots",
+        "areas",
+        "analysis",
+        "predict",
+        "backtest",
+        "review",
+        "timeprofile",
+        "nearrepeat",
+    },  # analysis
     {"layers", "coverage", "routes", "priorities"},  # planning
     {"disclosure", "display", "story", "figures", "maps", "table", "evidence", "tasking"},  # outputs
     {"cli", "app"},  # shells
@@ -32,7 +57,9 @@ def _imports() -> tuple[dict[str, set[str]], list[str]]:
     private = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE)
-        if rel.parts == ("__init__.py",) or (len(rel.parts) > 1 and not (PACKAGE / rel.parts[0] / "__init__.py").exists()):
+        if rel.parts == ("__init__.py",) or (
+            len(rel.parts) > 1 and not (PACKAGE / rel.parts[0] / "__init__.py").exists()
+        ):
             continue  # the package's own __init__, and scripts in data folders (e.g. app assets)
         own = rel.parts[0].removesuffix(".py")
         graph.setdefault(own, set())
@@ -51,8 +78,13 @@ def _imports() -> tuple[dict[str, set[str]], list[str]]:
                         aliases.add(alias.asname or alias.name)
             elif isinstance(node, ast.Import):
                 graph[own].update(a.name.split(".")[1] for a in node.names if a.name.startswith("geo_csp."))
-            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                  and node.attr.startswith("_") and not node.attr.startswith("__")):
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
                 private.append(f"{rel}: {node.value.id}.{node.attr}")
         graph[own].discard(own)
     return graph, private

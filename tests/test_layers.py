@@ -54,7 +54,9 @@ def test_bearing_without_fov_uses_default_fov() -> None:
 
 def test_read_cctv_csv_lonlat_and_easting_northing(tmp_path: Path) -> None:
     a = tmp_path / "a.csv"
-    a.write_text("camera_id,name,lon,lat,bearing_deg,fov_deg,range_m\nc1,Market St,-2.2966,53.5933,45,90,60\nc2,Rock,-2.29,53.59,,,\n")
+    a.write_text(
+        "camera_id,name,lon,lat,bearing_deg,fov_deg,range_m\nc1,Market St,-2.2966,53.5933,45,90,60\nc2,Rock,-2.29,53.59,,,\n"
+    )
     cams = layers.read_cctv(a)
     assert list(cams.columns[:5]) == list(layers.CAMERA_COLUMNS)
     assert cams.crs == WORKING_CRS and len(cams) == 2
@@ -158,14 +160,26 @@ def test_read_operations_footprints(tmp_path: Path) -> None:
         [
             {
                 "type": "Feature",
-                "properties": {"name": "Heartbeat", "type": "targeted", "start_date": "2024-03-01",
-                               "end_date": "2024-05-31", "notes": "town centre", "footprint": "polygon"},
+                "properties": {
+                    "name": "Heartbeat",
+                    "type": "targeted",
+                    "start_date": "2024-03-01",
+                    "end_date": "2024-05-31",
+                    "notes": "town centre",
+                    "footprint": "polygon",
+                },
                 "geometry": {"type": "Polygon", "coordinates": square},
             },
             {
                 "type": "Feature",
-                "properties": {"name": "Avro 1", "type": "day_of_action", "start_date": "2024-04-10",
-                               "end_date": "2024-04-10", "notes": "", "footprint": "borough"},
+                "properties": {
+                    "name": "Avro 1",
+                    "type": "day_of_action",
+                    "start_date": "2024-04-10",
+                    "end_date": "2024-04-10",
+                    "notes": "",
+                    "footprint": "borough",
+                },
                 "geometry": None,
             },
         ],
@@ -224,9 +238,7 @@ def test_real_bury_libraries_and_polling_stations_as_hubs(real_file: Callable[..
         "Radcliffe Library",
         "Ramsbottom Library and Adult Learning Centre",
     ]
-    polls = layers.read_hubs(
-        real_file("gm-partner-layers", "gm_polling_stations_2022.csv"), kind="polling station"
-    )
+    polls = layers.read_hubs(real_file("gm-partner-layers", "gm_polling_stations_2022.csv"), kind="polling station")
     bury_polls = polls[polls["la_name"] == "Bury"]
     assert len(bury_polls) == 86
     # all inside Bury's bounding box in British National Grid metres
@@ -240,8 +252,9 @@ def test_walk_date_is_the_uk_calendar_day(tmp_path: Path) -> None:
     track = gpxpy.gpx.GPXTrack(name="Late walk")
     seg = gpxpy.gpx.GPXTrackSegment()
     for i in range(2):
-        seg.points.append(gpxpy.gpx.GPXTrackPoint(53.59 + i * 0.001, -2.29,
-                                                  time=pd.Timestamp(f"2024-06-01 23:3{i}", tz="UTC")))
+        seg.points.append(
+            gpxpy.gpx.GPXTrackPoint(53.59 + i * 0.001, -2.29, time=pd.Timestamp(f"2024-06-01 23:3{i}", tz="UTC"))
+        )
     track.segments.append(seg)
     gpx.tracks.append(track)
     path = tmp_path / "late.gpx"
@@ -249,15 +262,30 @@ def test_walk_date_is_the_uk_calendar_day(tmp_path: Path) -> None:
     assert layers.read_routes(path)["date"].iloc[0] == pd.Timestamp("2024-06-02")
     line = {"type": "LineString", "coordinates": [[-2.30, 53.59], [-2.29, 53.59]]}
     geo = tmp_path / "late.geojson"
-    geo.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": line, "properties": {"date": "2024-06-01T23:30:00+00:00"}},
-        {"type": "Feature", "geometry": line, "properties": {"date": "2024-01-05"}}]}))
+    geo.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "geometry": line, "properties": {"date": "2024-06-01T23:30:00+00:00"}},
+                    {"type": "Feature", "geometry": line, "properties": {"date": "2024-01-05"}},
+                ],
+            }
+        )
+    )
     assert layers.read_routes(geo)["date"].tolist() == [pd.Timestamp("2024-06-02"), pd.Timestamp("2024-01-05")]
 
 
 def test_operation_with_a_line_footprint_names_its_type(tmp_path: Path) -> None:
-    _ops_file(tmp_path / "ops.geojson", [{
-        "type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-2.30, 53.59], [-2.29, 53.59]]},
-        "properties": {"name": "Op Line", "start_date": "2024-01-01", "end_date": "2024-01-31"}}])
+    _ops_file(
+        tmp_path / "ops.geojson",
+        [
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [[-2.30, 53.59], [-2.29, 53.59]]},
+                "properties": {"name": "Op Line", "start_date": "2024-01-01", "end_date": "2024-01-31"},
+            }
+        ],
+    )
     with pytest.raises(LayerError, match=r"feature 1 \(Op Line\): footprint must be a polygon, not a LineString"):
         layers.read_operations(tmp_path / "ops.geojson")

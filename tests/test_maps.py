@@ -21,9 +21,7 @@ def wards() -> gpd.GeoDataFrame:
 @pytest.fixture(scope="module")
 def units(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     patterns = ["Persistent Hot Spot", "New Hot Spot", "No Pattern Detected", "Persistent Cold Spot"] * 5
-    return wards.rename(columns={"ward_code": "unit_id"}).assign(
-        n=range(len(wards)), pattern=patterns[: len(wards)]
-    )
+    return wards.rename(columns={"ward_code": "unit_id"}).assign(n=range(len(wards)), pattern=patterns[: len(wards)])
 
 
 def _html(m) -> str:  # noqa: ANN001
@@ -136,16 +134,19 @@ def test_metric_scale_rounded_coordinates_and_fit(units: gpd.GeoDataFrame) -> No
     assert "bbox" not in geojson.data["features"][0]
 
 
-def test_offline_map_names_places_wards_and_streets_and_says_it_is_offline(units: gpd.GeoDataFrame,
-                                                                           wards: gpd.GeoDataFrame) -> None:
+def test_offline_map_names_places_wards_and_streets_and_says_it_is_offline(
+    units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame
+) -> None:
     places = boundaries.load_named_places()
     centre = wards.geometry.iloc[0].representative_point()
-    incidents = pd.DataFrame({
-        "location": ["On or near Kiln Walk"] * 3 + ["On or near Parking Area", "On or near <b>Mill</b> Lane", None],
-        "easting": [centre.x, centre.x + 10, centre.x + 20, centre.x, centre.x + 5, centre.x],
-        "northing": [centre.y] * 6,
-        "located": [True, True, True, True, True, False],
-    })
+    incidents = pd.DataFrame(
+        {
+            "location": ["On or near Kiln Walk"] * 3 + ["On or near Parking Area", "On or near <b>Mill</b> Lane", None],
+            "easting": [centre.x, centre.x + 10, centre.x + 20, centre.x, centre.x + 5, centre.x],
+            "northing": [centre.y] * 6,
+            "located": [True, True, True, True, True, False],
+        }
+    )
     streets = maps.street_labels(incidents)
     assert streets["name"].tolist() == ["Kiln Walk", "<b>Mill</b> Lane"]  # generic place types left out
     assert streets["n"].tolist() == [3, 1]
@@ -179,8 +180,9 @@ def test_change_colours_diverge_about_zero() -> None:
 
 def test_route_is_numbered_and_fitted(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> None:
     c = wards.geometry.iloc[3].representative_point()
-    stops = pd.DataFrame({"order": [1, 2], "name": ["A & B", "C"], "easting": [c.x, c.x + 300],
-                          "northing": [c.y, c.y + 200]})
+    stops = pd.DataFrame(
+        {"order": [1, 2], "name": ["A & B", "C"], "easting": [c.x, c.x + 300], "northing": [c.y, c.y + 200]}
+    )
     route = gpd.GeoDataFrame(geometry=[shapely.LineString([(c.x - 50, c.y), (c.x + 300, c.y + 200)])], crs="EPSG:27700")
     hub = gpd.GeoDataFrame(geometry=[shapely.Point(c.x - 50, c.y)], crs="EPSG:27700")
     m = maps.add_route(maps.hotspot_map(units, layers={"walkabout": route}), stops, hub=hub, route=route)

@@ -46,7 +46,10 @@ def test_planted_series_is_found_and_listed():
     top = series[series["location"] == "On or near Elm Street"]
     assert len(top) == 1 and top["n"].iloc[0] >= 8
     # background burglaries within 200 m and 14 days of the series may join it (single linkage)
-    assert "2024-05-20" <= top["first_date"].iloc[0] <= "2024-06-03" and "2024-06-14" <= top["last_date"].iloc[0] <= "2024-06-29"
+    assert (
+        "2024-05-20" <= top["first_date"].iloc[0] <= "2024-06-03"
+        and "2024-06-14" <= top["last_date"].iloc[0] <= "2024-06-29"
+    )
     assert {f"series:{i}" for i in range(8)} <= set(top["incident_ids"].iloc[0].split(";"))
 
 

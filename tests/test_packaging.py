@@ -22,10 +22,30 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The file names inside a wheel built (offline, no build isolation) from a copy of this checkout."""
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".ci", "data", "maps", "tests", "benchmarks", "build", "dist", "*.egg-info", "__pycache__"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(root / "out"), str(src)], capture_output=True, text=True, timeout=300)
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".ci", "data", "maps", "tests", "benchmarks", "build", "dist", "*.egg-info", "__pycache__"
+        ),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(root / "out"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     (wheel,) = (root / "out").glob("geo_csp-*.whl")
     with zipfile.ZipFile(wheel) as zf:
@@ -34,7 +54,9 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 
 @pytest.mark.slow
 def test_the_wheel_carries_bury_geography(wheel_names: set[str]) -> None:
-    shipped = sorted(p.name for p in (REPO / "boundaries").iterdir() if p.suffix == ".geojson" or p.name == "PROVENANCE.md")
+    shipped = sorted(
+        p.name for p in (REPO / "boundaries").iterdir() if p.suffix == ".geojson" or p.name == "PROVENANCE.md"
+    )
     assert len(shipped) == 7  # borough, wards 2017/2022, LSOAs 2011/2021, named places, provenance
     assert [n for n in shipped if f"geo_csp/boundary_files/{n}" not in wheel_names] == []
 
@@ -47,7 +69,9 @@ def test_the_wheel_carries_map_assets_and_the_typing_marker(wheel_names: set[str
 
 
 def test_a_checkout_reads_its_geography_from_boundaries() -> None:
-    assert settings.BOUNDARIES_DIR == REPO / "boundaries" and (settings.BOUNDARIES_DIR / "bury_borough.geojson").is_file()
+    assert (
+        settings.BOUNDARIES_DIR == REPO / "boundaries" and (settings.BOUNDARIES_DIR / "bury_borough.geojson").is_file()
+    )
 
 
 def test_the_listed_packages_are_every_folder_of_modules() -> None:

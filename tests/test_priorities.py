@@ -18,8 +18,9 @@ from geo_csp.settings import WORKING_CRS
 
 def test_time_profile_known_cells() -> None:
     # 2024-05-03 is a Friday; 17:30 UTC is 18:30 BST. 2024-01-06 is a Saturday, 02:15 UTC = 02:15 GMT.
-    inc = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-05-03 17:30", "2024-05-03 17:45", "2024-01-06 02:15", None],
-                                                      utc=True)})
+    inc = pd.DataFrame(
+        {"occurred_at": pd.to_datetime(["2024-05-03 17:30", "2024-05-03 17:45", "2024-01-06 02:15", None], utc=True)}
+    )
     prof = timeprofile.time_profile(inc)
     assert prof.shape == (7, 24) and list(prof.index) == list(timeprofile.DAYS)
     assert prof.loc["Fri", 18] == 2 and prof.loc["Sat", 2] == 1
@@ -47,8 +48,13 @@ def test_peak_window_wraps_midnight() -> None:
 
 def _places() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"area_id": ["a", "b", "c"], "name": ["A", "B", "C"], "harm": [5.0, 50.0, 20.0], "n": [9, 3, 4],
-         "predicted_n": [1.0, 0.5, 3.0]},
+        {
+            "area_id": ["a", "b", "c"],
+            "name": ["A", "B", "C"],
+            "harm": [5.0, 50.0, 20.0],
+            "n": [9, 3, 4],
+            "predicted_n": [1.0, 0.5, 3.0],
+        },
         geometry=[shapely.box(0, 0, 100, 100), shapely.box(200, 0, 300, 100), shapely.box(400, 0, 500, 100)],
         crs=WORKING_CRS,
     )
@@ -76,10 +82,16 @@ def test_patrol_priorities_rank_and_dosage() -> None:
 def _cells() -> gpd.GeoDataFrame:
     """Six 50 m cells: four in area c, two in area a, with their expected incidents."""
     return gpd.GeoDataFrame(
-        {"unit_id": [f"u{i}" for i in range(6)], "area_id": ["c", "c", "c", "c", "a", "a"],
-         "predicted_n": [0.2, 1.5, 0.9, 0.4, 0.7, 0.3]},
-        geometry=[shapely.box(400 + 50 * (i % 2), 50 * (i // 2 % 2), 450 + 50 * (i % 2), 50 + 50 * (i // 2 % 2))
-                  for i in range(4)] + [shapely.box(0, 0, 50, 50), shapely.box(50, 0, 100, 50)],
+        {
+            "unit_id": [f"u{i}" for i in range(6)],
+            "area_id": ["c", "c", "c", "c", "a", "a"],
+            "predicted_n": [0.2, 1.5, 0.9, 0.4, 0.7, 0.3],
+        },
+        geometry=[
+            shapely.box(400 + 50 * (i % 2), 50 * (i // 2 % 2), 450 + 50 * (i % 2), 50 + 50 * (i // 2 % 2))
+            for i in range(4)
+        ]
+        + [shapely.box(0, 0, 50, 50), shapely.box(50, 0, 100, 50)],
         crs=WORKING_CRS,
     )
 
@@ -97,7 +109,9 @@ def test_patrol_stops_are_micro_places_inside_each_area() -> None:
     assert stops["area_rank"].tolist() == [1, 1, 2, 2]
     # every stop is a cell (0.0025 km2 here) inside its area, not a point of the whole area
     assert (stops.geometry.area == 2500.0).all()
-    assert all(_places().set_index("area_id").geometry[a].intersects(g) for a, g in zip(stops["area_id"], stops.geometry))
+    assert all(
+        _places().set_index("area_id").geometry[a].intersects(g) for a, g in zip(stops["area_id"], stops.geometry)
+    )
     one = priorities.micro_place_stops(ranked, _cells(), params=priorities.PatrolParams(stops_per_place=1))
     assert one["stop_id"].tolist() == ["u1", "u4"]
     with pytest.raises(ParameterError, match="stops_per_place"):
@@ -133,8 +147,9 @@ def test_real_bury_road_casualties_time_profile(real_file: Callable[..., Path], 
     assert prof.to_numpy().sum() == occurred.notna().sum() >= 1070
     # oracle: the published day and hour columns
     ok = occurred.notna().to_numpy()
-    expected = pd.crosstab(bury["day"][ok], bury["hour"][ok]).reindex(index=list(timeprofile.DAYS), columns=range(24),
-                                                                     fill_value=0)
+    expected = pd.crosstab(bury["day"][ok], bury["hour"][ok]).reindex(
+        index=list(timeprofile.DAYS), columns=range(24), fill_value=0
+    )
     assert_allclose(prof.to_numpy(), expected.to_numpy())
     peak = timeprofile.peak_window(prof, hours=4)
     assert 12 <= peak["start_hour"] <= 17  # collisions peak in the afternoon/evening commute

@@ -63,10 +63,13 @@ def _district(root: Path, name: str) -> Path:
 def _layers(root: Path, hub: tuple[float, float], op: shapely.Polygon, start: str, end: str) -> dict[str, Path]:
     """A community hub and one operation, as a partnership would list its own (these are planning inputs)."""
     pd.DataFrame({"hub_id": ["H1"], "name": ["Town hall hub"], "lon": [hub[0]], "lat": [hub[1]]}).to_csv(
-        root / "hubs.csv", index=False)
-    gpd.GeoDataFrame({"name": ["Op Test"], "type": ["patrol"], "start_date": [start], "end_date": [end],
-                      "footprint": ["polygon"]}, geometry=[op], crs="EPSG:27700").to_file(
-        root / "operations.geojson", driver="GeoJSON")
+        root / "hubs.csv", index=False
+    )
+    gpd.GeoDataFrame(
+        {"name": ["Op Test"], "type": ["patrol"], "start_date": [start], "end_date": [end], "footprint": ["polygon"]},
+        geometry=[op],
+        crs="EPSG:27700",
+    ).to_file(root / "operations.geojson", driver="GeoJSON")
     return {"hubs": root / "hubs.csv", "operations": root / "operations.geojson"}
 
 
@@ -81,37 +84,86 @@ def stores(tmp_path_factory) -> dict[str, dict[str, object]]:
     (root / "asb.toml").write_text(MAPPING, encoding="utf-8")
     asb = root / "asb"
     _cli("ingest", ASB / "lancashire_asb_2022_points.csv.gz", "--mapping", root / "asb.toml", "--store", asb)
-    configured = _cli("configure", "--store", asb, "--borough", "Ribble Valley", "--boundary",
-                      _district(root, "Ribble Valley"), "--wards", wards, "--population", pop)
+    configured = _cli(
+        "configure",
+        "--store",
+        asb,
+        "--borough",
+        "Ribble Valley",
+        "--boundary",
+        _district(root, "Ribble Valley"),
+        "--wards",
+        wards,
+        "--population",
+        pop,
+    )
     (root / "asb_layers").mkdir()
-    out["asb"] = {"store": asb, "source": ["--source", "lancashire_asb"], "split": "2022-07",
-                  "configured": configured,
-                  **_layers(root / "asb_layers", (-2.3930, 53.8711), shapely.box(374_000, 441_000, 375_500, 442_500),
-                            "2022-09-01", "2022-10-31")}
+    out["asb"] = {
+        "store": asb,
+        "source": ["--source", "lancashire_asb"],
+        "split": "2022-07",
+        "configured": configured,
+        **_layers(
+            root / "asb_layers",
+            (-2.3930, 53.8711),
+            shapely.box(374_000, 441_000, 375_500, 442_500),
+            "2022-09-01",
+            "2022-10-31",
+        ),
+    }
 
     lancs = root / "lancs"
     _cli("ingest", LANCS, "--store", lancs)
-    _cli("configure", "--store", lancs, "--borough", "Preston", "--boundary", _district(root, "Preston"),
-         "--wards", wards)
+    _cli(
+        "configure",
+        "--store",
+        lancs,
+        "--borough",
+        "Preston",
+        "--boundary",
+        _district(root, "Preston"),
+        "--wards",
+        wards,
+    )
     (root / "lancs_layers").mkdir()
-    out["lancs"] = {"store": lancs, "source": [], "split": "2019-01",
-                    **_layers(root / "lancs_layers", (-2.7076, 53.7566), shapely.box(353_500, 429_000, 354_500, 430_000),
-                              "2019-01-01", "2019-01-31")}
+    out["lancs"] = {
+        "store": lancs,
+        "source": [],
+        "split": "2019-01",
+        **_layers(
+            root / "lancs_layers",
+            (-2.7076, 53.7566),
+            shapely.box(353_500, 429_000, 354_500, 430_000),
+            "2019-01-01",
+            "2019-01-31",
+        ),
+    }
 
     cumbria = root / "cumbria"
     _cli("ingest", CUMBRIA, "--store", cumbria)
     raw = pd.read_csv(CUMBRIA, usecols=["Longitude", "Latitude"]).dropna()
     pts = gpd.GeoSeries(gpd.points_from_xy(raw["Longitude"], raw["Latitude"]), crs="EPSG:4326").to_crs("EPSG:27700")
     core = raw["Longitude"].between(-3.7, -2.1).to_numpy() & raw["Latitude"].between(54.0, 55.2).to_numpy()
-    outline = shapely.concave_hull(shapely.multipoints(shapely.get_coordinates(pts[core].to_numpy())),
-                                   ratio=0.1).buffer(500.0)
+    outline = shapely.concave_hull(
+        shapely.multipoints(shapely.get_coordinates(pts[core].to_numpy())), ratio=0.1
+    ).buffer(500.0)
     gpd.GeoDataFrame({"name": ["Cumbria"]}, geometry=[outline], crs="EPSG:27700").to_file(
-        root / "cumbria_outline.geojson", driver="GeoJSON")
+        root / "cumbria_outline.geojson", driver="GeoJSON"
+    )
     _cli("configure", "--store", cumbria, "--borough", "Cumbria", "--boundary", root / "cumbria_outline.geojson")
     (root / "cumbria_layers").mkdir()
-    out["cumbria"] = {"store": cumbria, "source": [], "split": "2018-12",
-                      **_layers(root / "cumbria_layers", (-2.9330, 54.8904),
-                                shapely.box(339_500, 555_500, 340_500, 556_500), "2018-12-01", "2018-12-31")}
+    out["cumbria"] = {
+        "store": cumbria,
+        "source": [],
+        "split": "2018-12",
+        **_layers(
+            root / "cumbria_layers",
+            (-2.9330, 54.8904),
+            shapely.box(339_500, 555_500, 340_500, 556_500),
+            "2018-12-01",
+            "2018-12-31",
+        ),
+    }
     return out
 
 
@@ -139,23 +191,35 @@ def test_evidence_finds_the_areas_of_geo_csp_areas(stores, name, tmp_path):
     first = areas[areas["area_id"] == "HS-0001"].iloc[0]
     assert pack.figures["area_name"] == first["name"]
     # the pack's area is the same polygon (clipped to the borough), inside the borough
-    assert pack.figures["area_km2"] == pytest.approx(shapely.area(
-        shapely.intersection(first.geometry, pack.borough.geometry.iloc[0])) / 1e6, rel=1e-3)
+    assert pack.figures["area_km2"] == pytest.approx(
+        shapely.area(shapely.intersection(first.geometry, pack.borough.geometry.iloc[0])) / 1e6, rel=1e-3
+    )
     counts = pack.figures["counts"]
     for group, n in counts["Borough"].items():
         assert n == counts["Area"][group] + counts["Rest of borough"][group]
         assert counts["Area"][group] < n  # the area is part of the borough, not the borough plus strays
     for row in pack.figures["rates_per_1000_per_year"].values():
         assert all(v is None or np.isfinite(v) for v in row.values())
-    public = evidence.build_evidence(s["store"], evidence.EvidenceParams(
-        area="HS-0001", sources=params.sources, public=True))  # passes the hierarchy checks
+    public = evidence.build_evidence(
+        s["store"], evidence.EvidenceParams(area="HS-0001", sources=params.sources, public=True)
+    )  # passes the hierarchy checks
     assert public.figures["area_name"] == first["name"]
 
 
 def test_partner_only_store_pack_and_table(stores, tmp_path):
     s = stores["asb"]
-    text = _cli("evidence", "--store", s["store"], "--source", "lancashire_asb", "--area", "HS-0001",
-                "--out", tmp_path / "pack", "--public")
+    text = _cli(
+        "evidence",
+        "--store",
+        s["store"],
+        "--source",
+        "lancashire_asb",
+        "--area",
+        "HS-0001",
+        "--out",
+        tmp_path / "pack",
+        "--public",
+    )
     assert "anti-social behaviour" in " ".join(text.split())
     manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text(encoding="utf-8"))
     fig = manifest["figures"]
@@ -177,8 +241,9 @@ def test_partner_only_store_pack_and_table(stores, tmp_path):
 
 def test_table_with_one_quarter(stores, tmp_path):
     s = stores["cumbria"]
-    text = _cli("table", "--store", s["store"], "--xlsx", tmp_path / "t.xlsx", "--html", tmp_path / "t.html",
-                "--quarters", "1")
+    text = _cli(
+        "table", "--store", s["store"], "--xlsx", tmp_path / "t.xlsx", "--html", tmp_path / "t.html", "--quarters", "1"
+    )
     assert "Q3 Oct-Dec 2018" in text
     from geo_csp.table import NOT_AVAILABLE, TREND, table_from_store
 
@@ -201,7 +266,9 @@ def test_every_cli_command(stores, name, tmp_path):
     _cli("configure", "--store", store, "--show", "--json")
     _cli("hotspots", "--store", store, *src, "--out", tmp_path / "h.gpkg")
     if name == "cumbria":  # configured with an outline only: the error names the borough and the fix
-        result = RUNNER.invoke(app, ["hotspots", "--store", str(store), "--unit", "ward", "--out", str(tmp_path / "w.gpkg")])
+        result = RUNNER.invoke(
+            app, ["hotspots", "--store", str(store), "--unit", "ward", "--out", str(tmp_path / "w.gpkg")]
+        )
         message = str(result.exception)
         assert result.exit_code == 1 and "the borough 'Cumbria'" in message and "--wards FILE" in message
         assert "names no borough" not in message
@@ -210,18 +277,46 @@ def test_every_cli_command(stores, name, tmp_path):
     _cli("areas", "--store", store, *src, "--out", tmp_path / "a.gpkg")
     _cli("backtest", "--store", store, *src, "--split", s["split"], "--json")
     _cli("cube", "--store", store, "--backend", "memory", "--out", tmp_path / "cube.parquet")
-    _cli("coverage", "--store", store, *src, "--hubs", s["hubs"], "--operations", s["operations"],
-         "--out", tmp_path / "gaps.csv")
-    _cli("route", "--store", store, *src, "--start", "Town hall hub", "--budget-min", "60", "--hubs", s["hubs"],
-         "--offline", "--gpx", tmp_path / "walk.gpx")
+    _cli(
+        "coverage",
+        "--store",
+        store,
+        *src,
+        "--hubs",
+        s["hubs"],
+        "--operations",
+        s["operations"],
+        "--out",
+        tmp_path / "gaps.csv",
+    )
+    _cli(
+        "route",
+        "--store",
+        store,
+        *src,
+        "--start",
+        "Town hall hub",
+        "--budget-min",
+        "60",
+        "--hubs",
+        s["hubs"],
+        "--offline",
+        "--gpx",
+        tmp_path / "walk.gpx",
+    )
     _cli("review", "--store", store, *src, "--operation", "Op Test", "--operations", s["operations"], "--json")
     table_args = ["--source", "lancashire_asb"] if src else []
     if name != "lancs":  # four months, Nov-Feb: no complete financial quarter (a clear error, tested below)
         _cli("table", "--store", store, *table_args, "--xlsx", tmp_path / "t.xlsx", "--csv", tmp_path / "t.csv")
     _cli("evidence", "--store", store, *src, "--area", "HS-0001", "--out", tmp_path / "pack")
     # every study-area command takes the same --boundary
-    outline = Path(store).parent / ("cumbria_outline.geojson" if name == "cumbria" else
-                                    "preston.geojson" if name == "lancs" else "ribble_valley.geojson")
+    outline = Path(store).parent / (
+        "cumbria_outline.geojson"
+        if name == "cumbria"
+        else "preston.geojson"
+        if name == "lancs"
+        else "ribble_valley.geojson"
+    )
     _cli("cube", "--store", store, "--backend", "memory", "--boundary", outline, "--out", tmp_path / "c2.parquet")
 
 

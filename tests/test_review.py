@@ -21,11 +21,7 @@ SPOTS = {"target": (50.0, 50.0), "buffer": (150.0, 50.0), "control": (500.0, 500
 
 def _incidents(counts: dict[tuple[str, str], int]) -> pd.DataFrame:
     """``counts[(region, month)]`` incidents at that region's spot in that month."""
-    rows = [
-        (month, *SPOTS[region])
-        for (region, month), k in counts.items()
-        for _ in range(k)
-    ]
+    rows = [(month, *SPOTS[region]) for (region, month), k in counts.items() for _ in range(k)]
     return pd.DataFrame(rows, columns=["month", "easting", "northing"])
 
 
@@ -85,10 +81,17 @@ def test_review_counts_windows_and_measures() -> None:
 
 
 def test_small_numbers_and_no_improvement_are_flagged() -> None:
-    spec = {("target", "2024-01"): 5, ("target", "2024-02"): 8, ("control", "2024-01"): 100, ("control", "2024-02"): 100,
-            ("buffer", "2024-01"): 3, ("buffer", "2024-02"): 3}
-    out = review.review_operation(_incidents(spec), footprint=FOOTPRINT, start="2024-02-01", end="2024-02-29",
-                                  borough=BOROUGH, buffer_m=100)
+    spec = {
+        ("target", "2024-01"): 5,
+        ("target", "2024-02"): 8,
+        ("control", "2024-01"): 100,
+        ("control", "2024-02"): 100,
+        ("buffer", "2024-01"): 3,
+        ("buffer", "2024-02"): 3,
+    }
+    out = review.review_operation(
+        _incidents(spec), footprint=FOOTPRINT, start="2024-02-01", end="2024-02-29", borough=BOROUGH, buffer_m=100
+    )
     text = " ".join(out.caveats)
     assert "Small numbers (below 20): target before = 5" in text
     assert "not meaningful" in text
@@ -100,8 +103,9 @@ def test_small_numbers_and_no_improvement_are_flagged() -> None:
 
 def test_borough_wide_day_of_action_has_no_control() -> None:
     spec = {("target", "2024-01"): 30, ("target", "2024-02"): 25}
-    out = review.review_operation(_incidents(spec), footprint=BOROUGH, start="2024-02-10", end="2024-02-10",
-                                  borough=BOROUGH)
+    out = review.review_operation(
+        _incidents(spec), footprint=BOROUGH, start="2024-02-10", end="2024-02-10", borough=BOROUGH
+    )
     assert out.counts.loc["target", "after"] == 25 and out.counts.loc["target", "before"] == 30
     assert "whole borough" in " ".join(out.caveats)
     assert np.isnan(out.comparisons.loc["before", "wdq"])
@@ -111,8 +115,9 @@ def test_borough_wide_day_of_action_has_no_control() -> None:
 def test_review_errors() -> None:
     inc = _incidents({("target", "2024-01"): 1})
     with pytest.raises(SchemaError, match="no 'easting' column"):
-        review.review_operation(inc.drop(columns="easting"), footprint=FOOTPRINT, start="2024-01-01",
-                                end="2024-01-31", borough=BOROUGH)
+        review.review_operation(
+            inc.drop(columns="easting"), footprint=FOOTPRINT, start="2024-01-01", end="2024-01-31", borough=BOROUGH
+        )
     with pytest.raises(ParameterError, match="give `borough`"):
         review.review_operation(inc, footprint=FOOTPRINT, start="2024-01-01", end="2024-01-31")
     with pytest.raises(ParameterError, match="after the data ends"):
@@ -136,8 +141,16 @@ def test_demo_heartbeat_effect_and_displacement_recovered(demo_borough: DemoPath
     ops = layers.read_operations(folder / "layers" / "operations.geojson", borough=borough)
     op = ops[ops["name"] == "Heartbeat"].iloc[0]
     inc = incidents(folder, sources=["police_uk_street"])
-    out = review.review_operation(inc, footprint=op.geometry, start=op["start_date"], end=op["end_date"],
-                                  borough=borough.geometry.iloc[0], name="Heartbeat", buffer_m=200, operations=ops)
+    out = review.review_operation(
+        inc,
+        footprint=op.geometry,
+        start=op["start_date"],
+        end=op["end_date"],
+        borough=borough.geometry.iloc[0],
+        name="Heartbeat",
+        buffer_m=200,
+        operations=ops,
+    )
     # Lantern (Radcliffe, live through 2024-2025) is cut out of the control; the Avro days cannot be
     assert out.params["control_excludes"] == ["Lantern (01 Jan 2024 to 31 Dec 2025)"]
     assert all(n.startswith("Avro") for n in out.params["borough_wide_operations_in_windows"])
@@ -199,16 +212,24 @@ def test_demo_day_of_action_reviewed_without_control(demo_borough: DemoPaths) ->
     borough = boundaries.load_borough()
     ops = layers.read_operations(folder / "layers" / "operations.geojson", borough=borough)
     avro = ops[ops["name"] == "Avro"].iloc[-1]
-    out = review.review_operation(incidents(folder, sources=["police_uk_street"]), footprint=avro.geometry,
-                                  start=avro["start_date"], end=avro["end_date"], borough=borough.geometry.iloc[0])
+    out = review.review_operation(
+        incidents(folder, sources=["police_uk_street"]),
+        footprint=avro.geometry,
+        start=avro["start_date"],
+        end=avro["end_date"],
+        borough=borough.geometry.iloc[0],
+    )
     assert "whole borough" in " ".join(out.caveats)
     assert np.isnan(out.counts.loc["control", "after"]) and np.isnan(out.comparisons.loc["before", "wdq"])
     # no effect was planted: the month of the day of action is within 10 % of the month before
     assert abs(out.comparisons.loc["before", "target_change"]) < 0.1
     # pooled over its eight dates: no effect distinguishable, and the interval rules out monthly changes of 5 %
-    pooled = review.review_repeated(incidents(folder, sources=["police_uk_street"]),
-                                    operations=ops[ops["name"] == "Avro"], borough=borough.geometry.iloc[0],
-                                    name="Avro")
+    pooled = review.review_repeated(
+        incidents(folder, sources=["police_uk_street"]),
+        operations=ops[ops["name"] == "Avro"],
+        borough=borough.geometry.iloc[0],
+        name="Avro",
+    )
     p = pooled.pooled
     assert (p["action_months"], p["matched_months"]) == (8, 16)
     assert p["verdict"] == "not distinguishable from zero"
@@ -220,17 +241,34 @@ def test_wdq_in_plain_english() -> None:
     assert review._wdq_words(-5 / 12).startswith("some displacement")
     assert review._wdq_words(-1.5).startswith("displacement larger than the reduction")
     # the hand-worked WDQ example: before counts in January, after counts in June (data 2024-01..06)
-    spec = {(reg, m): k for reg, k0, k1 in (("target", 40, 20), ("buffer", 30, 36), ("control", 400, 380))
-            for m, k in (("2024-01", k0), ("2024-06", k1))}
-    out = review.review_operation(_incidents(spec), footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30",
-                                  borough=BOROUGH, name="Test", buffer_m=100)
+    spec = {
+        (reg, m): k
+        for reg, k0, k1 in (("target", 40, 20), ("buffer", 30, 36), ("control", 400, 380))
+        for m, k in (("2024-01", k0), ("2024-06", k1))
+    }
+    out = review.review_operation(
+        _incidents(spec),
+        footprint=FOOTPRINT,
+        start="2024-04-01",
+        end="2024-06-30",
+        borough=BOROUGH,
+        name="Test",
+        buffer_m=100,
+    )
     # the ring's rise (30 -> 36 against a control 400 -> 380) is within chance: the WDQ is not read as displacement
     text = out.to_text()
     assert "WDQ -0.42 (the ring's change relative to the control is not distinguishable from zero" in text
     # ten times the counts: the same WDQ, now with a ring rise the interval supports
     spec = {k: 10 * v for k, v in spec.items()}
-    out = review.review_operation(_incidents(spec), footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30",
-                                  borough=BOROUGH, name="Test", buffer_m=100)
+    out = review.review_operation(
+        _incidents(spec),
+        footprint=FOOTPRINT,
+        start="2024-04-01",
+        end="2024-06-30",
+        borough=BOROUGH,
+        name="Test",
+        buffer_m=100,
+    )
     row = out.comparisons.loc["before"]
     assert row["buffer_relative_low"] > 0
     assert "WDQ -0.42 (some displacement into the surrounding ring" in out.to_text()
@@ -310,8 +348,9 @@ def test_review_intervals_and_wdd_on_known_counts() -> None:
     for region, before, after in (("target", 40, 20), ("buffer", 30, 36), ("control", 400, 380)):
         _even(spec, region, ["2024-01", "2024-02", "2024-03"], before)
         _even(spec, region, ["2024-04", "2024-05", "2024-06"], after)
-    out = review.review_operation(_incidents(spec), footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30",
-                                  borough=BOROUGH, buffer_m=100)
+    out = review.review_operation(
+        _incidents(spec), footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30", borough=BOROUGH, buffer_m=100
+    )
     row = out.comparisons.loc["before"]
     # WDD with the control scaled to each area's before count (40/400 and 30/400):
     # target 20 - 40*380/400 = -18; ring 36 - 30*380/400 = 7.5; total -10.5
@@ -328,8 +367,10 @@ def test_review_intervals_and_wdd_on_known_counts() -> None:
     assert_allclose(row["did_per_km2_month_high"] - row["did_per_km2_month"], 1.959964 * did_se, rtol=1e-5)
     assert row["wdd_verdict"] == "not distinguishable from zero"  # -10.5 +/- 1.96 * 12.2 covers 0
     ratio, low, high = review.rate_ratio(20, 40, 380, 400)
-    assert_allclose([row["relative_effect"], row["relative_effect_low"], row["relative_effect_high"]],
-                    [ratio - 1, low - 1, high - 1])
+    assert_allclose(
+        [row["relative_effect"], row["relative_effect_low"], row["relative_effect_high"]],
+        [ratio - 1, low - 1, high - 1],
+    )
     assert row["effect_verdict"] == "fell, distinguishable from zero"
     assert row["buffer_relative_low"] < 0 < row["buffer_relative_high"]
     assert "not distinguishable from zero" in row["wdq_verdict"]
@@ -341,8 +382,9 @@ def test_tiny_counts_are_not_distinguishable_from_zero() -> None:
     for region, before, after in (("target", 6, 3), ("buffer", 5, 5), ("control", 300, 300)):
         _even(spec, region, ["2024-02"], before)
         _even(spec, region, ["2024-03"], after)
-    out = review.review_operation(_incidents(spec), footprint=FOOTPRINT, start="2024-03-01", end="2024-03-31",
-                                  borough=BOROUGH, buffer_m=100)
+    out = review.review_operation(
+        _incidents(spec), footprint=FOOTPRINT, start="2024-03-01", end="2024-03-31", borough=BOROUGH, buffer_m=100
+    )
     row = out.comparisons.loc["before"]
     assert_allclose(row["relative_effect"], -0.5)
     assert row["effect_verdict"] == "not distinguishable from zero"
@@ -361,8 +403,9 @@ def _flat(months: list[str]) -> pd.DataFrame:
 
 def test_year_earlier_overlapping_an_operation_longer_than_12_months_is_refused() -> None:
     inc = _flat(list(periods_range("2022-01", "2025-12")))
-    out = review.review_operation(inc, footprint=FOOTPRINT, start="2024-07-01", end="2025-12-31", borough=BOROUGH,
-                                  buffer_m=100)
+    out = review.review_operation(
+        inc, footprint=FOOTPRINT, start="2024-07-01", end="2025-12-31", borough=BOROUGH, buffer_m=100
+    )
     assert out.windows["year_earlier"] == ("2023-07", "2024-12", 18)
     status = out.comparisons.loc["year_earlier", "status"]
     assert status.startswith("the operation lasts 18 months") and "include 6 of the operation's own months" in status
@@ -374,8 +417,9 @@ def test_year_earlier_overlapping_an_operation_longer_than_12_months_is_refused(
 
 def test_twelve_month_operation_has_one_baseline_not_two() -> None:
     inc = _flat(list(periods_range("2023-01", "2025-12")))
-    out = review.review_operation(inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-12-31", borough=BOROUGH,
-                                  buffer_m=100)
+    out = review.review_operation(
+        inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-12-31", borough=BOROUGH, buffer_m=100
+    )
     assert out.windows["before"][:2] == out.windows["year_earlier"][:2] == ("2024-01", "2024-12")
     assert "one baseline, not two agreeing ones" in out.comparisons.loc["year_earlier", "status"]
     assert np.isnan(out.comparisons.loc["year_earlier", "relative_effect"])
@@ -385,21 +429,24 @@ def test_twelve_month_operation_has_one_baseline_not_two() -> None:
 def test_partly_shared_baselines_are_stated_and_short_ones_both_used() -> None:
     inc = _flat(list(periods_range("2023-01", "2025-12")))
     # 8 months: before 2024-05..2024-12, year earlier 2024-01..2024-08 share 2024-05..08 (4 months)
-    out = review.review_operation(inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-08-31", borough=BOROUGH,
-                                  buffer_m=100)
+    out = review.review_operation(
+        inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-08-31", borough=BOROUGH, buffer_m=100
+    )
     assert "share 4 of their 8 months" in " ".join(out.caveats)
     assert (out.comparisons["status"] == "used").all()
     # 3 months: no overlap, two baselines
-    out = review.review_operation(inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-03-31", borough=BOROUGH,
-                                  buffer_m=100)
+    out = review.review_operation(
+        inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-03-31", borough=BOROUGH, buffer_m=100
+    )
     assert "share" not in " ".join(out.caveats) and (out.comparisons["status"] == "used").all()
     assert out.to_text().count("\nAgainst ") == 2
 
 
 def test_before_window_shortened_by_the_data_start() -> None:
     inc = _flat(list(periods_range("2024-07", "2025-12")))
-    out = review.review_operation(inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-12-31", borough=BOROUGH,
-                                  buffer_m=100)
+    out = review.review_operation(
+        inc, footprint=FOOTPRINT, start="2025-01-01", end="2025-12-31", borough=BOROUGH, buffer_m=100
+    )
     assert out.windows["before"] == ("2024-07", "2024-12", 6)
     row = out.comparisons.loc["before"]
     # the same monthly rate before and after: no change per month, and the WDD is 0 with the before counts doubled
@@ -428,16 +475,27 @@ def test_other_live_operations_are_cut_out_of_the_control() -> None:
     other = pd.DataFrame({"month": months_before * 20 + months_after * 10, "easting": 850.0, "northing": 850.0})
     inc = pd.concat([inc, other], ignore_index=True)
     register = gpd.GeoDataFrame(
-        {"name": ["Test", "Other", "Day", "Old"],
-         "start_date": pd.to_datetime(["2024-04-01", "2024-05-01", "2024-02-10", "2022-01-01"]),
-         "end_date": pd.to_datetime(["2024-06-30", "2024-09-30", "2024-02-10", "2022-12-31"])},
+        {
+            "name": ["Test", "Other", "Day", "Old"],
+            "start_date": pd.to_datetime(["2024-04-01", "2024-05-01", "2024-02-10", "2022-01-01"]),
+            "end_date": pd.to_datetime(["2024-06-30", "2024-09-30", "2024-02-10", "2022-12-31"]),
+        },
         geometry=[FOOTPRINT, shapely.box(800, 800, 900, 900), BOROUGH, shapely.box(400, 400, 600, 600)],
         crs="EPSG:27700",
     )
-    plain = review.review_operation(inc, footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30",
-                                    borough=BOROUGH, buffer_m=100, name="Test")
-    cut = review.review_operation(inc, footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30",
-                                  borough=BOROUGH, buffer_m=100, name="Test", operations=register)
+    plain = review.review_operation(
+        inc, footprint=FOOTPRINT, start="2024-04-01", end="2024-06-30", borough=BOROUGH, buffer_m=100, name="Test"
+    )
+    cut = review.review_operation(
+        inc,
+        footprint=FOOTPRINT,
+        start="2024-04-01",
+        end="2024-06-30",
+        borough=BOROUGH,
+        buffer_m=100,
+        name="Test",
+        operations=register,
+    )
     # without the register the other operation's fall (60 -> 30) sits in the control
     assert plain.counts.loc["control", "before"] == 460 and plain.counts.loc["control", "after"] == 430
     # with it, the control is the clean rest of the borough: 400 -> 400, so the relative effect is -50 %
@@ -455,9 +513,14 @@ def test_other_live_operations_are_cut_out_of_the_control() -> None:
 def test_operations_register_without_columns_is_an_error() -> None:
     inc = _flat(["2024-01", "2024-02"])
     with pytest.raises(SchemaError, match="`operations` has no 'start_date' column"):
-        review.review_operation(inc, footprint=FOOTPRINT, start="2024-02-01", end="2024-02-29", borough=BOROUGH,
-                                operations=pd.DataFrame({"name": ["x"], "end_date": ["2024-01-01"],
-                                                         "geometry": [FOOTPRINT]}))
+        review.review_operation(
+            inc,
+            footprint=FOOTPRINT,
+            start="2024-02-01",
+            end="2024-02-29",
+            borough=BOROUGH,
+            operations=pd.DataFrame({"name": ["x"], "end_date": ["2024-01-01"], "geometry": [FOOTPRINT]}),
+        )
 
 
 # ------------------------------------------------------------------ regression to the mean / pre-trend
@@ -516,16 +579,20 @@ def test_before_window_check_false_alarm_rate_under_the_null() -> None:
 def _days(dates: list[str], geoms: list[shapely.Geometry], name: str = "Avro") -> pd.DataFrame:
     import geopandas as gpd
 
-    return gpd.GeoDataFrame({"name": name, "start_date": pd.to_datetime(dates), "end_date": pd.to_datetime(dates)},
-                            geometry=geoms, crs="EPSG:27700")
+    return gpd.GeoDataFrame(
+        {"name": name, "start_date": pd.to_datetime(dates), "end_date": pd.to_datetime(dates)},
+        geometry=geoms,
+        crs="EPSG:27700",
+    )
 
 
 def test_pooled_borough_wide_days_of_action() -> None:
     # 100 a month everywhere, except 80 in the action months (2024-03, 2024-07): matched 02, 04, 06, 08
     spec = {("target", m): 100 for m in periods_range("2024-01", "2024-12")}
     spec[("target", "2024-03")] = spec[("target", "2024-07")] = 80
-    out = review.review_repeated(_incidents(spec), operations=_days(["2024-03-14", "2024-07-18"], [BOROUGH] * 2),
-                                 borough=BOROUGH, name="Avro")
+    out = review.review_repeated(
+        _incidents(spec), operations=_days(["2024-03-14", "2024-07-18"], [BOROUGH] * 2), borough=BOROUGH, name="Avro"
+    )
     p = out.pooled
     assert (p["action_months"], p["matched_months"], p["target_action"], p["target_matched"]) == (2, 4, 160, 400)
     assert_allclose(p["ratio"], (160 / 2) / (400 / 4))
@@ -547,8 +614,9 @@ def test_pooled_rotating_days_with_a_control() -> None:
         n_east = 30  # no effect in the east
         rows += [(m, -700.0, -700.0)] * n_west + [(m, 700.0, 700.0)] * n_east + [(m, 0.0, 0.0)] * 200
     inc = pd.DataFrame(rows, columns=["month", "easting", "northing"])
-    out = review.review_repeated(inc, operations=_days(["2024-02-08", "2024-05-09"], [west, east]),
-                                 borough=BOROUGH, name="Rotate", buffer_m=50)
+    out = review.review_repeated(
+        inc, operations=_days(["2024-02-08", "2024-05-09"], [west, east]), borough=BOROUGH, name="Rotate", buffer_m=50
+    )
     d = out.dates.set_index("month")
     assert d.loc["2024-02", "target_action"] == 20 and d.loc["2024-02", "target_matched"] == 80
     assert d.loc["2024-05", "target_action"] == 30 and d.loc["2024-05", "target_matched"] == 60

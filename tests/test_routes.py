@@ -198,8 +198,12 @@ def test_levenshulme_route_follows_streets(levenshulme: nx.MultiGraph, tmp_path:
     bng = gpd.GeoSeries(shapely.points(points), crs="EPSG:4326").to_crs(WORKING_CRS)
     edges = [
         d.get("geometry")
-        or shapely.LineString([(levenshulme.nodes[u]["x"], levenshulme.nodes[u]["y"]),
-                               (levenshulme.nodes[v]["x"], levenshulme.nodes[v]["y"])])
+        or shapely.LineString(
+            [
+                (levenshulme.nodes[u]["x"], levenshulme.nodes[u]["y"]),
+                (levenshulme.nodes[v]["x"], levenshulme.nodes[v]["y"]),
+            ]
+        )
         for u, v, d in levenshulme.edges(data=True)
     ]
     street = shapely.STRtree(edges)
@@ -221,10 +225,16 @@ def test_demo_walkabout_plan(demo_borough: DemoPaths, tmp_path: Path) -> None:
     from geo_csp import analysis, boundaries, layers, priorities
 
     folder = demo_borough.out_dir
-    result = analysis.run_hotspots(incidents(folder), measure="harm", study_area=boundaries.load_borough(),
-                                   named_places=boundaries.load_named_places())
+    result = analysis.run_hotspots(
+        incidents(folder),
+        measure="harm",
+        study_area=boundaries.load_borough(),
+        named_places=boundaries.load_named_places(),
+    )
     hot = result.units[result.units["area_id"].notna()]
-    stops = priorities.patrol_priorities(hot, params=priorities.PatrolParams(measure="harm", top_n=25), id_col="unit_id")
+    stops = priorities.patrol_priorities(
+        hot, params=priorities.PatrolParams(measure="harm", top_n=25), id_col="unit_id"
+    )
     graph = routes.load_network(folder / "layers" / "town_centre_walk.graphml")
     hubs = layers.read_hubs(folder / "layers" / "hubs.csv")
     hub = hubs[hubs["place_id"] == "HUB-01"]

@@ -90,8 +90,9 @@ def test_neighbours_zero_fill_equals_the_memory_cube_on_those_cells(demo_store, 
     hull = cube.build_cube(demo_incidents, resolution=10)
     assert len(cells) < len(hull.units)
     np.testing.assert_array_equal(hull.n.sum(axis=0), dsk.n.sum(axis=0))  # nothing lost
-    units = gpd.GeoDataFrame(geometry=[None] * len(cells), index=pd.Index(cells, name=schema.UNIT_ID),
-                             crs=dsk.units.crs)
+    units = gpd.GeoDataFrame(
+        geometry=[None] * len(cells), index=pd.Index(cells, name=schema.UNIT_ID), crs=dsk.units.crs
+    )
     mem = cube.build_cube(demo_incidents, resolution=10, units=units)
     assert dsk.params.pop("zero_fill").startswith("occupied cells")
     assert_same_cube(mem, dsk)
@@ -129,8 +130,9 @@ def test_dask_client_connects_to_a_running_scheduler_by_address(demo_store, demo
 def test_dask_dataframe_input_and_store_reader(demo_store, demo_incidents):
     ddf = store.read_store_dask(demo_store, columns=[*cube.CUBE_COLUMNS, schema.LOCATION])
     assert ddf.npartitions == len(store.store_part_paths(demo_store))
-    located = store.read_store_dask(demo_store, located_only=True, crime_types="Burglary",
-                                    columns=[schema.CRIME_TYPE, schema.LOCATED]).compute()
+    located = store.read_store_dask(
+        demo_store, located_only=True, crime_types="Burglary", columns=[schema.CRIME_TYPE, schema.LOCATED]
+    ).compute()
     assert located[schema.LOCATED].all() and set(located[schema.CRIME_TYPE]) == {"Burglary"}
     expected = store.read_incidents(demo_store, located_only=True, crime_types="Burglary")
     assert len(located) == len(expected)
@@ -170,8 +172,9 @@ def test_errors_name_the_problem(demo_store, tmp_path):
 
 
 def test_national_generator_writes_the_archive_layout(tmp_path):
-    summary = national.generate_national(tmp_path, n_incidents=5_000, n_months=3, n_snap_points=2_000,
-                                         forces=("cumbria", "gwent"), seed=7)
+    summary = national.generate_national(
+        tmp_path, n_incidents=5_000, n_months=3, n_snap_points=2_000, forces=("cumbria", "gwent"), seed=7
+    )
     assert summary.rows == 5_000 and len(summary.files) == 6
     names = sorted(p.relative_to(tmp_path).as_posix() for p in summary.files)
     assert names[0] == "2021-01/2021-01-cumbria-street.csv"
@@ -181,8 +184,9 @@ def test_national_generator_writes_the_archive_layout(tmp_path):
     assert set(rows["Crime type"]) <= set(schema.CRIME_TYPES)
     assert (rows["Longitude"] == "").sum() == 5_000 - summary.located_rows
     assert rows.loc[rows["LSOA code"].str.startswith("W01"), "Falls within"].eq("Gwent Police").all()
-    again = national.generate_national(tmp_path / "again", n_incidents=5_000, n_months=3, n_snap_points=2_000,
-                                       forces=("cumbria", "gwent"), seed=7)
+    again = national.generate_national(
+        tmp_path / "again", n_incidents=5_000, n_months=3, n_snap_points=2_000, forces=("cumbria", "gwent"), seed=7
+    )
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(summary.files, again.files, strict=True))
     with pytest.raises(ParameterError, match="unknown force"):
         national.generate_national(tmp_path, n_incidents=10, forces=("atlantis",))
@@ -199,13 +203,18 @@ _INGEST_RSS = textwrap.dedent(
 
 
 def test_streaming_ingest_memory_does_not_grow_with_the_number_of_files(tmp_path):
-    summary = national.generate_national(tmp_path / "in", n_incidents=8 * 30_000, n_months=8, n_snap_points=20_000,
-                                         forces=("lancashire",), seed=3)
+    summary = national.generate_national(
+        tmp_path / "in", n_incidents=8 * 30_000, n_months=8, n_snap_points=20_000, forces=("lancashire",), seed=3
+    )
     files = [str(p) for p in summary.files]
 
     def run(paths: list[str], name: str) -> tuple[int, float]:
-        out = subprocess.run([sys.executable, "-c", _INGEST_RSS, *paths, str(tmp_path / name)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _INGEST_RSS, *paths, str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows, rss_kb = out.stdout.split()
         return int(rows), int(rss_kb) / 1024.0
 
@@ -228,8 +237,9 @@ def test_cli_national_demo_then_cube_on_both_backends(tmp_path):
     from geo_csp.ingest import ingest_paths
 
     runner = CliRunner()
-    res = runner.invoke(app, ["national-demo", "--incidents", "6000", "--months", "3", "--out", str(tmp_path / "nat"),
-                              "--json"])
+    res = runner.invoke(
+        app, ["national-demo", "--incidents", "6000", "--months", "3", "--out", str(tmp_path / "nat"), "--json"]
+    )
     assert res.exit_code == 0, res.output
     summary = __import__("json").loads(res.stdout)
     assert summary["rows"] == 6000 and summary["files"] == 43 * 3
@@ -237,9 +247,27 @@ def test_cli_national_demo_then_cube_on_both_backends(tmp_path):
     frames = {}
     for backend in ("memory", "dask"):
         target = tmp_path / f"cube-{backend}.parquet"
-        res = runner.invoke(app, ["cube", "--store", str(tmp_path / "store"), "--out", str(target), "--resolution", "7",
-                                  "--backend", backend, "--force", "lancashire", "--force", "cumbria", "--workers", "1",
-                                  "--json"])
+        res = runner.invoke(
+            app,
+            [
+                "cube",
+                "--store",
+                str(tmp_path / "store"),
+                "--out",
+                str(target),
+                "--resolution",
+                "7",
+                "--backend",
+                backend,
+                "--force",
+                "lancashire",
+                "--force",
+                "cumbria",
+                "--workers",
+                "1",
+                "--json",
+            ],
+        )
         assert res.exit_code == 0, res.output
         frames[backend] = pd.read_parquet(target)
     assert frames["memory"]["n"].sum() > 0
@@ -267,11 +295,18 @@ def test_dask_ingest_builds_the_same_store_in_bounded_batches(processes, demo_in
     mem = ingest_paths(inputs, store_dir=tmp_path / "mem", mapping=demo_inputs.council_mapping)
     seen: list[int] = []
     with cluster.dask_client(n_workers=2, processes=processes) as client:
-        dsk = ingest.ingest_paths_dask(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
-                                      client=client, ahead=3, progress=lambda done, total, path: seen.append(done))
+        dsk = ingest.ingest_paths_dask(
+            inputs,
+            store_dir=tmp_path / "dsk",
+            mapping=demo_inputs.council_mapping,
+            client=client,
+            ahead=3,
+            progress=lambda done, total, path: seen.append(done),
+        )
         # the same Dask ingest through the library's one entry point
-        again = ingest_paths(inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping,
-                             backend="dask", client=client)
+        again = ingest_paths(
+            inputs, store_dir=tmp_path / "dsk", mapping=demo_inputs.council_mapping, backend="dask", client=client
+        )
     assert seen == list(range(1, len(dsk.files) + 1))
     assert dsk.totals == mem.totals and dsk.totals["quarantined"] > 0
     assert [f.to_dict() for f in dsk.files] == [f.to_dict() for f in mem.files]
@@ -303,10 +338,22 @@ def test_dask_cube_leaves_far_off_points_out_like_the_memory_cube(tmp_path):
     lon = np.r_[rng.normal(-2.30, 0.02, n), [-1.89, -0.12, -1.90]]  # Bury-ish cluster + Birmingham, London
     lat = np.r_[rng.normal(53.59, 0.01, n), [52.48, 51.50, 52.49]]
     csv = tmp_path / "2023-01-test-street.csv"
-    pd.DataFrame({"Crime ID": "", "Month": "2023-01", "Reported by": "Test", "Falls within": "Test",
-                  "Longitude": np.round(lon, 6), "Latitude": np.round(lat, 6), "Location": "On or near X",
-                  "LSOA code": "", "LSOA name": "", "Crime type": "Burglary", "Last outcome category": "",
-                  "Context": ""}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": "2023-01",
+            "Reported by": "Test",
+            "Falls within": "Test",
+            "Longitude": np.round(lon, 6),
+            "Latitude": np.round(lat, 6),
+            "Location": "On or near X",
+            "LSOA code": "",
+            "LSOA name": "",
+            "Crime type": "Burglary",
+            "Last outcome category": "",
+            "Context": "",
+        }
+    ).to_csv(csv, index=False)
     ingest.ingest_paths([csv], store_dir=tmp_path / "store")
     frame = store.read_incidents(tmp_path / "store")
     with pytest.warns(UserWarning, match="3 of 3003 located incidents"):
@@ -339,8 +386,14 @@ def test_run_hotspots_on_dask_equals_the_memory_run_on_the_demo(demo_store, demo
 
 
 def test_run_hotspots_on_dask_with_neighbour_cells_and_filters(demo_store, demo_incidents, borough):
-    kwargs = dict(resolution=10, study_area=borough, group="neighbourhood", period="quarter",
-                  zero_fill="neighbours", wards=boundaries.load_wards(year=2022))
+    kwargs = dict(
+        resolution=10,
+        study_area=borough,
+        group="neighbourhood",
+        period="quarter",
+        zero_fill="neighbours",
+        wards=boundaries.load_wards(year=2022),
+    )
     mem = analysis.run_hotspots(demo_incidents, **kwargs)
     dsk = analysis.run_hotspots(store.read_store_dask(demo_store), **kwargs)  # not a DataFrame: on Dask
     assert mem.metadata["zero_fill"].startswith("occupied cells")

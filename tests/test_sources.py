@@ -26,8 +26,11 @@ def test_all_and_named_sources_mixed_runs_say_so():
     sel = sources.resolve_sources(["all"], available=HELD)
     assert sel.sources == tuple(HELD)
     assert sel.mixed and sel.note.startswith("MIXED SOURCES")
-    assert sel.kinds == {"council_asb": "second_channel", "police_uk_stop_search": "enforcement",
-                         "police_uk_street": "victim_reported"}
+    assert sel.kinds == {
+        "council_asb": "second_channel",
+        "police_uk_stop_search": "enforcement",
+        "police_uk_street": "victim_reported",
+    }
     assert "enforcement activity" in sel.note and "counts some incidents twice" in sel.note
     asb = sources.resolve_sources([schema.SOURCE_STREET, "council_asb"], available=HELD)
     assert asb.mixed and "enforcement" not in asb.note.split("MIXED SOURCES")[1].split(".")[-1]
@@ -52,11 +55,19 @@ def test_proactive_categories_left_out_on_request():
 
 def test_timing_never_comes_from_stop_and_search_or_found_offences():
     at = pd.Timestamp("2024-03-01 21:00", tz="UTC")
-    frame = pd.DataFrame({
-        schema.SOURCE: ["police_uk_stop_search", "council_asb", "council_asb", "police_uk_street", "partner"],
-        schema.CRIME_TYPE: ["Stop and search", "Anti-social behaviour", "Anti-social behaviour", "Burglary", "Drugs"],
-        schema.OCCURRED_AT: [at, at, pd.NaT, pd.NaT, at],
-    })
+    frame = pd.DataFrame(
+        {
+            schema.SOURCE: ["police_uk_stop_search", "council_asb", "council_asb", "police_uk_street", "partner"],
+            schema.CRIME_TYPE: [
+                "Stop and search",
+                "Anti-social behaviour",
+                "Anti-social behaviour",
+                "Burglary",
+                "Drugs",
+            ],
+            schema.OCCURRED_AT: [at, at, pd.NaT, pd.NaT, at],
+        }
+    )
     timed, names = sources.timing_incidents(frame)
     assert timed.index.tolist() == [1]
     assert names == ("council_asb",)
@@ -88,8 +99,12 @@ def test_demo_town_centre_counts_street_crime_only(demo_store, tmp_path):
     """The issue's figures: 8,510 (10.2%) with every source, 6,593 (8.8%) from street crime alone."""
     out = tmp_path / "areas.parquet"
     cli = "from geo_csp.cli import main; main()"
-    run = subprocess.run([sys.executable, "-c", cli, "areas", "--store", str(demo_store), "--out", str(out)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", cli, "areas", "--store", str(demo_store), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     screen = " ".join((run.stdout + run.stderr).split())
     assert "victim-reported police.uk street records only" in screen
@@ -102,13 +117,30 @@ def test_demo_town_centre_counts_street_crime_only(demo_store, tmp_path):
     assert town[schema.N] == 6593
     assert town["share_of_crime"] == pytest.approx(0.088, abs=0.0005)
 
-    mixed = subprocess.run([sys.executable, "-c", cli, "areas", "--store", str(demo_store), "--source", "all",
-                            "--out", str(tmp_path / "all.parquet")], capture_output=True, text=True, timeout=300)
+    mixed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            cli,
+            "areas",
+            "--store",
+            str(demo_store),
+            "--source",
+            "all",
+            "--out",
+            str(tmp_path / "all.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert mixed.returncode == 0, mixed.stderr
     assert "MIXED SOURCES" in mixed.stdout + mixed.stderr
     meta = json.loads((tmp_path / "all.parquet.json").read_text())
     assert meta["counted"]["mixed"] and set(meta["counted"]["sources"]) == set(HELD)
-    assert gpd.read_parquet(tmp_path / "all.parquet").set_index(schema.AREA_NAME).loc["Bury Town Centre", schema.N] == 8510
+    assert (
+        gpd.read_parquet(tmp_path / "all.parquet").set_index(schema.AREA_NAME).loc["Bury Town Centre", schema.N] == 8510
+    )
 
 
 def test_public_space_view_leaves_out_violence_in_dwellings():
@@ -117,10 +149,13 @@ def test_public_space_view_leaves_out_violence_in_dwellings():
     from geo_csp import analysis, boundaries
 
     n = 60
-    frame = incidents([380_500.0 + 30 * (i % 12) for i in range(n)], [410_500.0 + 30 * (i // 12) for i in range(n)],
-                      [f"2024-{1 + i % 12:02d}" for i in range(n)],
-                      ["Violence and sexual offences"] * 40 + ["Burglary"] * 20,
-                      location=["Dwelling"] * 10 + ["On or near High Street"] * 30 + ["Private house"] * 20)
+    frame = incidents(
+        [380_500.0 + 30 * (i % 12) for i in range(n)],
+        [410_500.0 + 30 * (i // 12) for i in range(n)],
+        [f"2024-{1 + i % 12:02d}" for i in range(n)],
+        ["Violence and sexual offences"] * 40 + ["Burglary"] * 20,
+        location=["Dwelling"] * 10 + ["On or near High Street"] * 30 + ["Private house"] * 20,
+    )
     mask = sources.dwelling_violence(frame)
     assert mask.sum() == 10 and mask[:10].all()  # burglary in a house stays: only violence is private-space
     kw = dict(unit="h3", resolution=9, study_area=boundaries.load_borough())

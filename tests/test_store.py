@@ -25,10 +25,7 @@ HEADER = ",".join(schema.POLICE_UK_STREET_HEADER)
 
 def _street(path: Path, rows: list[tuple[str, str, str, str]], force: str = "Other Constabulary") -> Path:
     """Write a police.uk street CSV of (month, crime type, lon, lat) rows (the corpus uses "test")."""
-    lines = [HEADER] + [
-        f",{m},{force},{force},{lon},{lat},On or near X,E01,Bury 001A,{c},,"
-        for m, c, lon, lat in rows
-    ]
+    lines = [HEADER] + [f",{m},{force},{force},{lon},{lat},On or near X,E01,Bury 001A,{c},," for m, c, lon, lat in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -83,8 +80,9 @@ def test_republished_month_replaces_not_adds(two_months: Path, tmp_path: Path) -
     jan_v2 = _street(tmp_path / "jan_v2.csv", [("2019-01", "Burglary", "-2.29", "53.59")] * 4)
     report = ingest.ingest_paths([jan_v2], store_dir=s)
     (f,) = report.files
-    assert f.superseded == ({"file_id": old_id, "source": schema.SOURCE_STREET, "force": "other",
-                             "month": "2019-01", "rows": 3},)
+    assert f.superseded == (
+        {"file_id": old_id, "source": schema.SOURCE_STREET, "force": "other", "month": "2019-01", "rows": 3},
+    )
     df = store.read_incidents(s)
     assert df.groupby(schema.MONTH).size().to_dict() == {"2019-01": 4, "2019-02": 2}
     manifest = store.read_manifest(s)
@@ -114,8 +112,10 @@ def test_partner_revision_by_source_and_month(tmp_path: Path) -> None:
     s = tmp_path / "s"
     ingest.ingest_paths([BAD / "partner_duplicate_id.csv"], store_dir=s, mapping=BAD / "partner.toml")
     v2 = tmp_path / "asb_v2.csv"
-    v2.write_text("Ref,Date reported,Type,Longitude,Latitude,Priority\n"
-                  "R9,05/02/2023 10:00,Noise nuisance,-2.2971,53.5933,1\n", encoding="utf-8")
+    v2.write_text(
+        "Ref,Date reported,Type,Longitude,Latitude,Priority\nR9,05/02/2023 10:00,Noise nuisance,-2.2971,53.5933,1\n",
+        encoding="utf-8",
+    )
     (f,) = ingest.ingest_paths([v2], store_dir=s, mapping=BAD / "partner.toml").files
     assert [x["month"] for x in f.superseded] == ["2023-02"]
     assert store.read_incidents(s)[schema.CRIME_ID].tolist() == ["R9"]
@@ -136,7 +136,9 @@ def test_killed_ingest_leaves_store_unchanged(two_months: Path, tmp_path: Path) 
     code = "import sys; from geo_csp.cli import main; sys.argv[0] = 'geo-csp'; main()"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "ingest", str(jan_v2), str(BAD / "half_coords.csv"), "--store", str(s)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -177,7 +179,10 @@ def test_killed_ingest_leaves_store_unchanged(two_months: Path, tmp_path: Path) 
     assert not (s / store.LOCK_NAME).exists()
     df = store.read_incidents(s)
     assert df.groupby([schema.FORCE, schema.MONTH]).size().to_dict() == {
-        ("other", "2019-01"): 7, ("other", "2019-02"): 2, ("test", "2019-01"): 1}
+        ("other", "2019-01"): 7,
+        ("other", "2019-02"): 2,
+        ("test", "2019-01"): 1,
+    }
     # leftovers of the killed ingest were removed: every file on disk is listed
     listed = {p["path"] for e in store.read_manifest(s)["files"].values() for p in e["parts"]}
     on_disk = {str(p.relative_to(s)) for p in (s / "incidents").rglob("*") if p.is_file()}
@@ -255,8 +260,13 @@ def test_status_and_missing_store(two_months: Path, tmp_path: Path) -> None:
     ingest.ingest_paths([two_months, BAD / "zero_coords.csv"], store_dir=s)
     status = store.store_status(s)
     assert {k: status[k] for k in ("rows", "quarantined", "unlocated", "sources", "forces", "months", "files")} == {
-        "rows": 6, "quarantined": 2, "unlocated": 0, "sources": [schema.SOURCE_STREET],
-        "forces": ["other", "test"], "months": ["2019-01", "2019-02"], "files": 2,
+        "rows": 6,
+        "quarantined": 2,
+        "unlocated": 0,
+        "sources": [schema.SOURCE_STREET],
+        "forces": ["other", "test"],
+        "months": ["2019-01", "2019-02"],
+        "files": 2,
     }
     reports = list((s / "reports").glob("*.json"))
     assert len(reports) == 1
@@ -283,9 +293,18 @@ def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
     meta = pq.ParquetFile(part).metadata.row_group(0)
     columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
     # the part's key, the derived id and the columns with no value are not written into it
-    left_out = {*store.PART_KEY_COLUMNS, schema.INCIDENT_ID, schema.OCCURRED_DATE, schema.OCCURRED_AT,
-                schema.OCCURRED_FROM, schema.OCCURRED_TO,
-                schema.OBJECT_OF_SEARCH, schema.CRIME_ID, schema.OUTCOME, schema.CONTEXT}  # blank in this file
+    left_out = {
+        *store.PART_KEY_COLUMNS,
+        schema.INCIDENT_ID,
+        schema.OCCURRED_DATE,
+        schema.OCCURRED_AT,
+        schema.OCCURRED_FROM,
+        schema.OCCURRED_TO,
+        schema.OBJECT_OF_SEARCH,
+        schema.CRIME_ID,
+        schema.OUTCOME,
+        schema.CONTEXT,
+    }  # blank in this file
     assert set(columns) == set(schema.INCIDENT_COLUMNS) - left_out
     assert {c for c, m in columns.items() if m.is_stats_set} == {schema.LOCATED}
     assert columns[schema.LINE].compression == "UNCOMPRESSED"

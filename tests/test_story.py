@@ -15,9 +15,20 @@ SQUARE = shapely.box(0, 0, 500, 500)
 
 
 def _area() -> pd.Series:
-    return pd.Series({"area_id": "HS-0001", "name": "The Rock", "ward_name": "Bury East", "n": 1234.0,
-                      "harm": 5678.9, "share_of_crime": 0.086, "share_of_area": 0.014,
-                      "pattern": "Persistent Hot Spot", "top_street": "Kiln Walk", "geometry": SQUARE})
+    return pd.Series(
+        {
+            "area_id": "HS-0001",
+            "name": "The Rock",
+            "ward_name": "Bury East",
+            "n": 1234.0,
+            "harm": 5678.9,
+            "share_of_crime": 0.086,
+            "share_of_area": 0.014,
+            "pattern": "Persistent Hot Spot",
+            "top_street": "Kiln Walk",
+            "geometry": SQUARE,
+        }
+    )
 
 
 def test_story_tells_what_where_since_when_trend_cover_and_what_was_done() -> None:
@@ -26,17 +37,34 @@ def test_story_tells_what_where_since_when_trend_cover_and_what_was_done() -> No
     hot[0, 3:] = 1  # hot from April
     counts = np.vstack([np.arange(12) * 3.0 + 10, np.arange(12) + 1.0])  # rising every month
     ops = gpd.GeoDataFrame(
-        {"name": ["Heartbeat", "Far", "Avro", "Avro"], "type": ["targeted", "targeted", "day_of_action", "day_of_action"],
-         "start_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-16", "2025-07-20"]),
-         "end_date": pd.to_datetime(["2025-12-31", "2025-12-31", "2025-03-16", "2025-07-20"]),
-         "footprint": ["polygon", "polygon", "borough", "borough"]},
-        geometry=[shapely.box(400, 400, 600, 600), shapely.box(5000, 5000, 5100, 5100), SQUARE.buffer(9e3),
-                  SQUARE.buffer(9e3)], crs="EPSG:27700")
-    cover = pd.Series({"cctv_share": 0.4, "walkabout_n": 2, "walkabout_last": pd.Timestamp("2025-11-05"),
-                       "nearest_hub": "Bury hub", "hub_distance_m": 350.0})
+        {
+            "name": ["Heartbeat", "Far", "Avro", "Avro"],
+            "type": ["targeted", "targeted", "day_of_action", "day_of_action"],
+            "start_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-16", "2025-07-20"]),
+            "end_date": pd.to_datetime(["2025-12-31", "2025-12-31", "2025-03-16", "2025-07-20"]),
+            "footprint": ["polygon", "polygon", "borough", "borough"],
+        },
+        geometry=[
+            shapely.box(400, 400, 600, 600),
+            shapely.box(5000, 5000, 5100, 5100),
+            SQUARE.buffer(9e3),
+            SQUARE.buffer(9e3),
+        ],
+        crs="EPSG:27700",
+    )
+    cover = pd.Series(
+        {
+            "cctv_share": 0.4,
+            "walkabout_n": 2,
+            "walkabout_last": pd.Timestamp("2025-11-05"),
+            "nearest_hub": "Bury hub",
+            "hub_distance_m": 350.0,
+        }
+    )
     mix = pd.Series({"Shoplifting": 50, "Anti-social behaviour": 30, "Burglary": 20})
-    facts = story.area_facts(_area(), hot_cold=hot, counts=counts, period_labels=months, coverage=cover,
-                             operations=ops, crime_mix=mix)
+    facts = story.area_facts(
+        _area(), hot_cold=hot, counts=counts, period_labels=months, coverage=cover, operations=ops, crime_mix=mix
+    )
     assert facts["first_hot"] == "2025-04" and facts["last_hot"] == "2025-12" and len(facts["hot_months"]) == 9
     assert facts["mk_tau"] == pytest.approx(1.0) and facts["mk_p"] < 0.001
     text = story.area_story(facts, months_label="Jan 2025 to Dec 2025 (12 months)")
@@ -52,8 +80,9 @@ def test_story_tells_what_where_since_when_trend_cover_and_what_was_done() -> No
 
 
 def test_story_without_cover_or_operations_says_so() -> None:
-    facts = story.area_facts(_area(), hot_cold=np.zeros((1, 3)), counts=np.ones((1, 3)),
-                             period_labels=["2025-01", "2025-02", "2025-03"])
+    facts = story.area_facts(
+        _area(), hot_cold=np.zeros((1, 3)), counts=np.ones((1, 3)), period_labels=["2025-01", "2025-02", "2025-03"]
+    )
     text = story.area_story(facts)
     assert "No month was significantly hot" in text and "too few months to test a trend" in text
     assert "No CCTV, recorded walkabout or hub covers it" in text and "No operation" in text

@@ -37,8 +37,9 @@ AREAS = gpd.GeoDataFrame(
 )
 
 
-def _rows(area: str, month: str, crime_type: str, n: int, source: str = schema.SOURCE_STREET,
-          obj: str | None = None) -> pd.DataFrame:
+def _rows(
+    area: str, month: str, crime_type: str, n: int, source: str = schema.SOURCE_STREET, obj: str | None = None
+) -> pd.DataFrame:
     x0 = 380_500 if area == "A" else 381_500
     frame = _synthetic.incidents(np.full(n, float(x0)), np.full(n, 410_500.0), month, crime_type)
     return frame.assign(**{schema.SOURCE: source, schema.OBJECT_OF_SEARCH: obj})
@@ -81,8 +82,9 @@ def test_hand_table_known_answers():
     assert t.display.loc["Violent crime per 1,000 residents", TREND] == "→"
     assert v.loc["violence_rate", COMPARATOR] == 0.0
     # all crime rate: burglary + violence + drugs per 1,000
-    np.testing.assert_allclose(v.loc["all_crime_rate", quarters],
-                               (np.array([9, 12, 15, 18, 21]) + 30 + [3, 3, 3, 3, 0]) / 2.0)
+    np.testing.assert_allclose(
+        v.loc["all_crime_rate", quarters], (np.array([9, 12, 15, 18, 21]) + 30 + [3, 3, 3, 3, 0]) / 2.0
+    )
     np.testing.assert_allclose(v.loc["all_crime_rate", COMPARATOR], 12 * 1000 / 4000)
     assert t.display.loc["Drug offences", TREND] == "↓"
     # stop and search: only in the latest quarter, so earlier quarters are not available
@@ -90,7 +92,7 @@ def test_hand_table_known_answers():
     assert (t.display.loc["Drug-related stop searches", quarters[:-1]] == NOT_AVAILABLE).all()
     assert t.display.loc["Drug-related stop searches", TREND] == ""
     # no council data at all: not available everywhere, comparator too; never a number
-    assert (t.display.loc["ASB reports to the council"] .drop(TREND) == NOT_AVAILABLE).all()
+    assert (t.display.loc["ASB reports to the council"].drop(TREND) == NOT_AVAILABLE).all()
     notes = " ".join(t.footnotes)
     assert "2022-04 to 2023-06" in notes and "police.uk does not separate residential" in notes
     assert "Beta" in notes and "unlocated incidents are not counted" in notes
@@ -100,7 +102,13 @@ def test_public_mode_suppresses_and_rounds():
     t = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Alpha", public=True))
     quarters = list(t.display.columns[:5])
     # burglary 9, 12, 15, 18, 21 -> [c], 10, 15, 20, 20
-    assert t.display.loc["Burglaries (residential and business)", quarters].tolist() == [SUPPRESSED_MARK, "10", "15", "20", "20"]
+    assert t.display.loc["Burglaries (residential and business)", quarters].tolist() == [
+        SUPPRESSED_MARK,
+        "10",
+        "15",
+        "20",
+        "20",
+    ]
     assert t.display.loc["Burglaries (residential and business)", TREND] == "→"  # compared as published
     assert t.display.loc["Drug-related stop searches", quarters[-1]] == SUPPRESSED_MARK
     assert t.display.loc["Drug offences", quarters].tolist() == [SUPPRESSED_MARK] * 4 + [SUPPRESSED_MARK]
@@ -109,8 +117,14 @@ def test_public_mode_suppresses_and_rounds():
     assert "ASB reports to the council" not in t.display.index and "asb_council" not in t.values.index
     assert any("Left out of the public table as partner" in n for n in t.footnotes)
     assert "suppressed" in t.footnotes[-2] or any("suppressed" in n for n in t.footnotes)
-    assert (t.values.drop(columns=COMPARATOR).stack().dropna().pipe(lambda s: s[~s.index.get_level_values(0)
-            .str.endswith("rate")]) % 5 == 0).all()
+    assert (
+        t.values.drop(columns=COMPARATOR)
+        .stack()
+        .dropna()
+        .pipe(lambda s: s[~s.index.get_level_values(0).str.endswith("rate")])
+        % 5
+        == 0
+    ).all()
 
 
 def test_writers(tmp_path):
@@ -162,13 +176,15 @@ def _raw_demo_counts(demo, borough: shapely.Geometry) -> pd.DataFrame:
 
     to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     street = pd.concat([pd.read_csv(p, dtype=str) for p in sorted(Path(demo.police_uk_dir).glob("*/*-street.csv"))])
-    search = pd.concat([pd.read_csv(p, dtype=str) for p in
-                        sorted(Path(demo.police_uk_dir).glob("*/*-stop-and-search.csv"))])
+    search = pd.concat(
+        [pd.read_csv(p, dtype=str) for p in sorted(Path(demo.police_uk_dir).glob("*/*-stop-and-search.csv"))]
+    )
     council = pd.read_csv(demo.council_csv, dtype=str)
 
     def inside_lonlat(lon, lat):
-        x, y = to_bng.transform(pd.to_numeric(lon, errors="coerce").to_numpy(),
-                                pd.to_numeric(lat, errors="coerce").to_numpy())
+        x, y = to_bng.transform(
+            pd.to_numeric(lon, errors="coerce").to_numpy(), pd.to_numeric(lat, errors="coerce").to_numpy()
+        )
         return shapely.contains_xy(borough, x, y)
 
     street = street[inside_lonlat(street["Longitude"], street["Latitude"])]
@@ -176,7 +192,12 @@ def _raw_demo_counts(demo, borough: shapely.Geometry) -> pd.DataFrame:
     search_month = pd.to_datetime(search["Date"], utc=True).dt.tz_convert("Europe/London").dt.strftime("%Y-%m")
     when = pd.to_datetime(council["Reported"], format="%d/%m/%Y %H:%M", errors="coerce")
     ex, no = pd.to_numeric(council["Easting"], errors="coerce"), pd.to_numeric(council["Northing"], errors="coerce")
-    ok = when.notna() & council["Type"].notna() & ~council["Ref"].duplicated() & shapely.contains_xy(borough, ex.to_numpy(), no.to_numpy())
+    ok = (
+        when.notna()
+        & council["Type"].notna()
+        & ~council["Ref"].duplicated()
+        & shapely.contains_xy(borough, ex.to_numpy(), no.to_numpy())
+    )
     council_month = when[ok].dt.strftime("%Y-%m")
 
     def by_quarter(months: pd.Series) -> pd.Series:
@@ -188,16 +209,18 @@ def _raw_demo_counts(demo, borough: shapely.Geometry) -> pd.DataFrame:
         return label.value_counts()
 
     crimes = street["Crime type"] != "Anti-social behaviour"
-    return pd.DataFrame({
-        "all_crime": by_quarter(street.loc[crimes, "Month"]),
-        "violence": by_quarter(street.loc[street["Crime type"] == "Violence and sexual offences", "Month"]),
-        "burglary": by_quarter(street.loc[street["Crime type"] == "Burglary", "Month"]),
-        "asb_police": by_quarter(street.loc[~crimes, "Month"]),
-        "asb_council": by_quarter(council_month),
-        "drugs": by_quarter(street.loc[street["Crime type"] == "Drugs", "Month"]),
-        "drug_searches": by_quarter(search_month[search["Object of search"] == "Controlled drugs"]),
-        "weapons": by_quarter(street.loc[street["Crime type"] == "Possession of weapons", "Month"]),
-    }).T.fillna(0)
+    return pd.DataFrame(
+        {
+            "all_crime": by_quarter(street.loc[crimes, "Month"]),
+            "violence": by_quarter(street.loc[street["Crime type"] == "Violence and sexual offences", "Month"]),
+            "burglary": by_quarter(street.loc[street["Crime type"] == "Burglary", "Month"]),
+            "asb_police": by_quarter(street.loc[~crimes, "Month"]),
+            "asb_council": by_quarter(council_month),
+            "drugs": by_quarter(street.loc[street["Crime type"] == "Drugs", "Month"]),
+            "drug_searches": by_quarter(search_month[search["Object of search"] == "Controlled drugs"]),
+            "weapons": by_quarter(street.loc[street["Crime type"] == "Possession of weapons", "Month"]),
+        }
+    ).T.fillna(0)
 
 
 def test_demo_table_matches_raw_csvs(demo, tmp_path):
@@ -221,7 +244,10 @@ def test_demo_table_matches_raw_csvs(demo, tmp_path):
     assert (t.display[COMPARATOR] == NOT_AVAILABLE).all() and t.values[COMPARATOR].isna().all()
     from geo_csp import store
 
-    assert f'incident store "{store.store_label(demo.store_dir)}"' in t.footnotes[0] and "2024-10 to 2025-12" in t.footnotes[0]
+    assert (
+        f'incident store "{store.store_label(demo.store_dir)}"' in t.footnotes[0]
+        and "2024-10 to 2025-12" in t.footnotes[0]
+    )
     assert str(demo.store_dir.parent) not in " ".join(t.footnotes)  # the store by its label, no local path
     write_table_xlsx(t, tmp_path / "demo.xlsx")
     print("\n" + t.display.to_string())
@@ -231,8 +257,18 @@ def test_demo_table_matches_raw_csvs(demo, tmp_path):
 # Real data: Bury burglary 2016-2019 with the other nine GM boroughs as comparators
 # ----------------------------------------------------------------------------------------------
 
-GM_LAS = ("E08000001", "E08000002", "E08000003", "E08000004", "E08000005", "E08000006", "E08000007",
-          "E08000008", "E08000009", "E08000010")
+GM_LAS = (
+    "E08000001",
+    "E08000002",
+    "E08000003",
+    "E08000004",
+    "E08000005",
+    "E08000006",
+    "E08000007",
+    "E08000008",
+    "E08000009",
+    "E08000010",
+)
 
 
 def _gmp_burglary_incidents(path: Path) -> pd.DataFrame:
@@ -241,11 +277,19 @@ def _gmp_burglary_incidents(path: Path) -> pd.DataFrame:
 
     raw = pd.read_csv(path)
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
-        raw["Longitude"].to_numpy(), raw["Latitude"].to_numpy())
-    return pd.DataFrame({
-        schema.SOURCE: schema.SOURCE_STREET, schema.MONTH: raw["Month"], schema.CRIME_TYPE: raw["Crime.type"],
-        schema.EASTING: x, schema.NORTHING: y, schema.LOCATED: True, schema.OBJECT_OF_SEARCH: None,
-    })
+        raw["Longitude"].to_numpy(), raw["Latitude"].to_numpy()
+    )
+    return pd.DataFrame(
+        {
+            schema.SOURCE: schema.SOURCE_STREET,
+            schema.MONTH: raw["Month"],
+            schema.CRIME_TYPE: raw["Crime.type"],
+            schema.EASTING: x,
+            schema.NORTHING: y,
+            schema.LOCATED: True,
+            schema.OBJECT_OF_SEARCH: None,
+        }
+    )
 
 
 @pytest.mark.slow
@@ -260,15 +304,25 @@ def test_real_bury_burglary_table_with_gm_comparators(real_file, tmp_path):
     assert sorted(las["area_code"]) == list(GM_LAS) and las["population"].notna().all()
 
     measures = (
-        Measure("burglary", "Burglaries (police.uk)", (schema.SOURCE_STREET,), ("Burglary",),
-                note='police.uk "Burglary": residential and business together'),
-        Measure("burglary_rate", "Burglaries per 1,000 residents", (schema.SOURCE_STREET,), ("Burglary",),
-                per_1000=True),
+        Measure(
+            "burglary",
+            "Burglaries (police.uk)",
+            (schema.SOURCE_STREET,),
+            ("Burglary",),
+            note='police.uk "Burglary": residential and business together',
+        ),
+        Measure(
+            "burglary_rate", "Burglaries per 1,000 residents", (schema.SOURCE_STREET,), ("Burglary",), per_1000=True
+        ),
     )
     inc = _gmp_burglary_incidents(points)
-    t = partnership_table(inc, las, params=TableParams(area="Bury", n_quarters=11), measures=measures,
-                          provenance={"store": "gmp_burglary_points_2016-02_to_2019-01.csv.gz",
-                                      "population": "ONS mid-2017 estimates"})
+    t = partnership_table(
+        inc,
+        las,
+        params=TableParams(area="Bury", n_quarters=11),
+        measures=measures,
+        provenance={"store": "gmp_burglary_points_2016-02_to_2019-01.csv.gz", "population": "ONS mid-2017 estimates"},
+    )
     quarters = [c for c in t.display.columns if c.startswith("Q")]
     assert quarters[0] == "Q1 Apr-Jun 2016" and quarters[-1] == "Q3 Oct-Dec 2018"
     # independent oracle: the Bury subset made upstream by point-in-polygon, counted by quarter here
@@ -282,12 +336,14 @@ def test_real_bury_burglary_table_with_gm_comparators(real_file, tmp_path):
     lat = inc[inc[schema.MONTH].isin(["2018-10", "2018-11", "2018-12"])]
     from geo_csp.boundaries import assign_to_polygons
 
-    code = assign_to_polygons(lat[schema.EASTING].to_numpy(), lat[schema.NORTHING].to_numpy(), las,
-                              code_col="area_code")
+    code = assign_to_polygons(
+        lat[schema.EASTING].to_numpy(), lat[schema.NORTHING].to_numpy(), las, code_col="area_code"
+    )
     others = pd.Series(code).value_counts().drop("E08000002")
     assert t.values.loc["burglary", COMPARATOR] == pytest.approx(others.sum() / 9)
     assert t.values.loc["burglary_rate", COMPARATOR] == pytest.approx(
-        others.sum() * 1000 / pop.loc[list(others.index)].sum())
+        others.sum() * 1000 / pop.loc[list(others.index)].sum()
+    )
     Path(__file__).parent.joinpath("_artifacts").mkdir(exist_ok=True)
     write_table_xlsx(t, Path(__file__).parent / "_artifacts" / "bury_burglary_2016_2019.xlsx")
     write_table_html(t, Path(__file__).parent / "_artifacts" / "bury_burglary_2016_2019.html")
@@ -312,11 +368,22 @@ def _street_store(tmp_path: Path, centre: tuple[float, float], config: dict | No
     from geo_csp import ingest, store
 
     inc = random_incidents(300, seed=9, months=6, centre=centre, spread_m=800.0)
-    rows = pd.DataFrame({
-        "Crime ID": "", "Month": inc.month, "Reported by": "Lancashire Constabulary",
-        "Falls within": "Lancashire Constabulary", "Longitude": inc.lon.round(6), "Latitude": inc.lat.round(6),
-        "Location": inc.location, "LSOA code": "", "LSOA name": "", "Crime type": inc.crime_type,
-        "Last outcome category": "", "Context": ""})
+    rows = pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": inc.month,
+            "Reported by": "Lancashire Constabulary",
+            "Falls within": "Lancashire Constabulary",
+            "Longitude": inc.lon.round(6),
+            "Latitude": inc.lat.round(6),
+            "Location": inc.location,
+            "LSOA code": "",
+            "LSOA name": "",
+            "Crime type": inc.crime_type,
+            "Last outcome category": "",
+            "Context": "",
+        }
+    )
     rows.to_csv(tmp_path / "street.csv", index=False)
     ingest.ingest_paths([tmp_path / "street.csv"], store_dir=tmp_path / "store")
     if config is not None:
@@ -324,11 +391,16 @@ def _street_store(tmp_path: Path, centre: tuple[float, float], config: dict | No
     return tmp_path / "store"
 
 
-@pytest.mark.parametrize("config, pattern", [
-    (None, r"names no borough in its config and fewer than 50% of its located incidents lie in Bury.*config\.json"),
-    ({"borough": "Blackburn with Darwen"},
-     r"names the borough 'Blackburn with Darwen' but no \"boundary\", \"wards\" or \"areas\" file.*geo-csp configure"),
-])
+@pytest.mark.parametrize(
+    "config, pattern",
+    [
+        (None, r"names no borough in its config and fewer than 50% of its located incidents lie in Bury.*config\.json"),
+        (
+            {"borough": "Blackburn with Darwen"},
+            r"names the borough 'Blackburn with Darwen' but no \"boundary\", \"wards\" or \"areas\" file.*geo-csp configure",
+        ),
+    ],
+)
 def test_another_boroughs_store_is_not_reported_against_bury(tmp_path, config, pattern):
     from geo_csp.geography import store_areas
     from geo_csp.table import table_from_store
@@ -365,8 +437,12 @@ def test_crime_types_a_partner_source_does_not_record_are_not_available():
     from geo_csp.table import measures_from_sources
 
     inc = _hand_incidents()
-    asb = pd.concat([_rows("A", m, "Anti-social behaviour", 5, source="asb_points")
-                     for m in ("2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06")])
+    asb = pd.concat(
+        [
+            _rows("A", m, "Anti-social behaviour", 5, source="asb_points")
+            for m in ("2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06")
+        ]
+    )
     measures = measures_from_sources(DEFAULT_MEASURES, ["asb_points"])
     t = partnership_table(asb, AREAS, params=TableParams(area="Alpha", n_quarters=2), measures=measures)
     shown = t.display.set_axis([m.key for m in measures])

@@ -24,18 +24,26 @@ def test_entered_left_remained_on_a_two_period_cube():
     assert jaccard == pytest.approx(1 / 3)  # {a} of {a, b, c}
     # d is hot in neither but escalates: 12 against 0 (P = 0.5 ** 12); c too (14 against 2)
     assert table.loc["d", "status"] == "" and bool(table.loc["d", "escalating"])
-    assert table.loc["d", "p_escalation"] == pytest.approx(0.5 ** 12)
+    assert table.loc["d", "p_escalation"] == pytest.approx(0.5**12)
     assert bool(table.loc["c", "escalating"]) and not bool(table.loc["a", "escalating"])
     assert "e" not in table.index  # cold before, nothing now
     assert list(table.index[:3]) == ["c", "a", "b"]  # entered, remained, left
 
 
 def test_repeat_locations_count_windows_and_skip_generic_labels():
-    frame = pd.DataFrame({
-        schema.MONTH: ["2025-12", "2025-11", "2025-08", "2025-01", "2025-12", "2025-12"],
-        schema.LOCATION: ["On or near Elm Street", "On or near Elm Street", "On or near Elm Street",
-                          "On or near Elm Street", "On or near Parking Area", "On or near Oak Road"],
-    })
+    frame = pd.DataFrame(
+        {
+            schema.MONTH: ["2025-12", "2025-11", "2025-08", "2025-01", "2025-12", "2025-12"],
+            schema.LOCATION: [
+                "On or near Elm Street",
+                "On or near Elm Street",
+                "On or near Elm Street",
+                "On or near Elm Street",
+                "On or near Parking Area",
+                "On or near Oak Road",
+            ],
+        }
+    )
     out = tasking.repeat_locations(frame, last_month="2025-12")
     assert out["location"].tolist() == ["On or near Elm Street", "On or near Oak Road"]
     assert out.iloc[0][["n_3m", "n_6m", "n_12m"]].tolist() == [2, 3, 4]
@@ -64,16 +72,24 @@ def test_hotspot_timeline_known_answer():
     import geopandas as gpd
 
     hot_cold = np.array([[0, 1, 0, 1, 1, 1], [0, 0, 1, 1, 0, 0], [1, 0, 0, 0, 0, 0]])
-    cube = SimpleNamespace(period_labels=np.array([f"2025-0{m}" for m in range(1, 7)]),
-                           params={"period": "month", "months": ["2025-01", "2025-06"]})
+    cube = SimpleNamespace(
+        period_labels=np.array([f"2025-0{m}" for m in range(1, 7)]),
+        params={"period": "month", "months": ["2025-01", "2025-06"]},
+    )
     result = SimpleNamespace(
-        cube=cube, analysis=SimpleNamespace(hot_cold=hot_cold), metadata={"area_params": {"min_hot_periods": 3}},
+        cube=cube,
+        analysis=SimpleNamespace(hot_cold=hot_cold),
+        metadata={"area_params": {"min_hot_periods": 3}},
         units=pd.DataFrame({schema.AREA_ID: ["HS-0001", "HS-0001", None]}),
         areas=gpd.GeoDataFrame({schema.AREA_ID: ["HS-0001"], schema.AREA_NAME: ["Elm Street"]}, geometry=[None]),
     )
     out = tasking.hotspot_timeline(result)
     # unit 0 hot in Feb, Apr, May: its third hot month is May; unit 1 first hot in Mar; unit 2 belongs to no area
     row = out.iloc[0]
-    assert (row["started"], row["named"], row["delay_months"], row["latest_month"]) == ("2025-02", "2025-05", 3,
-                                                                                         "2025-06")
+    assert (row["started"], row["named"], row["delay_months"], row["latest_month"]) == (
+        "2025-02",
+        "2025-05",
+        3,
+        "2025-06",
+    )
     assert "timed partner data" in out.attrs["rule"]

@@ -27,8 +27,8 @@ def test_aoristic_weights_worked_example():
     assert w.shape == (3, 168)
     assert_allclose(w.sum(axis=1), 1.0, rtol=1e-12)
     fri18 = 4 * 24 + 18
-    assert_allclose(w[0, fri18:fri18 + 14], 1 / 14, rtol=1e-12)  # Fri 18:00 .. Sat 07:00, one fourteenth each
-    assert w[0, :fri18].sum() == 0 and w[0, fri18 + 14:].sum() == 0
+    assert_allclose(w[0, fri18 : fri18 + 14], 1 / 14, rtol=1e-12)  # Fri 18:00 .. Sat 07:00, one fourteenth each
+    assert w[0, :fri18].sum() == 0 and w[0, fri18 + 14 :].sum() == 0
     assert_allclose(w[1, [9, 10]], [0.5, 0.5], rtol=1e-12)  # Monday 09:00 and 10:00 hours
     assert w[2, 0] == 1.0
     # a window of exactly two weeks spreads evenly over the week
@@ -37,11 +37,13 @@ def test_aoristic_weights_worked_example():
 
 
 def test_profile_spreads_windows_and_counts_exact_times():
-    frame = pd.DataFrame({
-        schema.OCCURRED_AT: _utc(["2024-03-01 18:00", "2024-07-05 21:15", None]),
-        schema.OCCURRED_FROM: _utc(["2024-03-01 18:00", None, None]),
-        schema.OCCURRED_TO: _utc(["2024-03-02 08:00", None, None]),
-    })
+    frame = pd.DataFrame(
+        {
+            schema.OCCURRED_AT: _utc(["2024-03-01 18:00", "2024-07-05 21:15", None]),
+            schema.OCCURRED_FROM: _utc(["2024-03-01 18:00", None, None]),
+            schema.OCCURRED_TO: _utc(["2024-03-02 08:00", None, None]),
+        }
+    )
     prof = timeprofile.time_profile(frame)
     assert_allclose(prof.loc["Fri", [18, 19, 20, 22, 23]].to_numpy(), 1 / 14)
     assert_allclose(prof.loc["Sat", 0:7].to_numpy(), 1 / 14)
@@ -61,7 +63,9 @@ def test_busiest_window_finds_an_evening_economy_peak():
     # hours 18-04 hold 7 * 10 + 2 * 10 * 29 = 650 of 748; the shortest run with >= 374: 5 hours is 5*7 + 5*2*29 = 325,
     # 6 hours 6 * 7 + 6 * 58 = 390
     assert win["hours"] == 6 and win["n"] == pytest.approx(390) and win["total"] == pytest.approx(total)
-    assert win["start_hour"] == 18 and win["end_hour"] == 0 and win["busiest_cell"] == {"day": "Fri", "hour": 0, "n": 30}
+    assert (
+        win["start_hour"] == 18 and win["end_hour"] == 0 and win["busiest_cell"] == {"day": "Fri", "hour": 0, "n": 30}
+    )
     assert win["days"] == ["Fri", "Sat"] and win["text"].startswith("18:00-00:00")
     assert timeprofile.busiest_window(prof, share=0.85)["start_hour"] == 18
     with pytest.raises(ParameterError, match="share"):
@@ -69,7 +73,9 @@ def test_busiest_window_finds_an_evening_economy_peak():
 
 
 def test_police_uk_rows_get_no_profile():
-    frame = pd.DataFrame({schema.MONTH: ["2024-01"], schema.OCCURRED_AT: pd.Series([pd.NaT], dtype="datetime64[us, UTC]")})
+    frame = pd.DataFrame(
+        {schema.MONTH: ["2024-01"], schema.OCCURRED_AT: pd.Series([pd.NaT], dtype="datetime64[us, UTC]")}
+    )
     with pytest.raises(SchemaError, match="police.uk gives the month only"):
         timeprofile.time_profile(frame)
 
@@ -77,13 +83,17 @@ def test_police_uk_rows_get_no_profile():
 def test_from_to_window_columns_through_ingest(tmp_path: Path):
     (tmp_path / "burglary.toml").write_text(
         'source = "partner_burglary"\n[columns]\nid = "Ref"\ndatetime_from = "From"\ndatetime_to = "To"\n'
-        'window_format = "%d/%m/%Y %H:%M"\ncategory_value = "Burglary"\nlon = "Lon"\nlat = "Lat"\n', encoding="utf-8")
+        'window_format = "%d/%m/%Y %H:%M"\ncategory_value = "Burglary"\nlon = "Lon"\nlat = "Lat"\n',
+        encoding="utf-8",
+    )
     (tmp_path / "burglary.csv").write_text(
         "Ref,From,To,Lon,Lat\n"
         "A,01/03/2024 18:00,02/03/2024 08:00,-2.2971,53.5933\n"
         "B,05/07/2024 21:15,,-2.2971,53.5933\n"
         "C,05/07/2024 21:15,04/07/2024 08:00,-2.2971,53.5933\n"
-        "D,,04/07/2024 08:00,-2.2971,53.5933\n", encoding="utf-8")
+        "D,,04/07/2024 08:00,-2.2971,53.5933\n",
+        encoding="utf-8",
+    )
     accepted, quarantined = ingest.read_file(tmp_path / "burglary.csv", mapping=tmp_path / "burglary.toml")
     df = accepted.to_pandas()
     assert df[schema.CRIME_ID].tolist() == ["A", "B"]
@@ -102,13 +112,19 @@ def test_from_to_window_columns_through_ingest(tmp_path: Path):
 
 
 def test_night_time_economy_counts_evening_incidents_near_premises():
-    premises = gpd.GeoDataFrame({"place_id": ["p1", "p2"], "name": ["The Swan", "Far Bar"]},
-                                geometry=[shapely.Point(380_000, 410_000), shapely.Point(381_000, 410_000)],
-                                crs=WORKING_CRS)
+    premises = gpd.GeoDataFrame(
+        {"place_id": ["p1", "p2"], "name": ["The Swan", "Far Bar"]},
+        geometry=[shapely.Point(380_000, 410_000), shapely.Point(381_000, 410_000)],
+        crs=WORKING_CRS,
+    )
     local = ["2024-03-01 23:30", "2024-03-02 01:10", "2024-03-02 14:00", "2024-03-02 23:00"]
-    frame = pd.DataFrame({schema.EASTING: [380_010.0, 380_030.0, 380_040.0, 380_200.0],
-                          schema.NORTHING: [410_000.0, 410_010.0, 409_990.0, 410_000.0],
-                          schema.OCCURRED_AT: _utc(local)})
+    frame = pd.DataFrame(
+        {
+            schema.EASTING: [380_010.0, 380_030.0, 380_040.0, 380_200.0],
+            schema.NORTHING: [410_000.0, 410_010.0, 409_990.0, 410_000.0],
+            schema.OCCURRED_AT: _utc(local),
+        }
+    )
     out = timeprofile.night_time_economy(frame, premises, params=timeprofile.NteParams(distance_m=50))
     swan = out.set_index("place_id").loc["p1"]
     assert swan[schema.N] == 3 and swan["n_evening"] == 2 and swan["evening_share"] == pytest.approx(2 / 3)

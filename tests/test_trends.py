@@ -102,7 +102,11 @@ HOT_CASES = {
     "New": (_bins(hot=[19]), NO_TREND, "hot in the last period and never significant before"),
     "Consecutive": (_bins(hot=[16, 17, 18, 19]), UP, "an unbroken run of at least 2 hot periods ending in the last"),
     "Intensifying": (_bins(hot=range(1, 20)), UP, "with a significant trend towards stronger hot clustering"),
-    "Persistent": (_bins(hot=range(20)), NO_TREND, "hot in at least 90% of periods including the last, with no significant trend"),
+    "Persistent": (
+        _bins(hot=range(20)),
+        NO_TREND,
+        "hot in at least 90% of periods including the last, with no significant trend",
+    ),
     "Diminishing": (_bins(hot=range(20)), DOWN, "with a significant trend towards weaker hot clustering"),
     "Sporadic": (_bins(hot=[3, 8, 9, 19]), NO_TREND, "hot in the last period, on and off before"),
     "Oscillating": (_bins(hot=[5, 19], cold=[2]), NO_TREND, "hot in the last period and cold in an earlier period"),
@@ -163,9 +167,18 @@ def test_arcgis_labels_and_vectorised_over_units():
 # ---------------------------------------------------------------------------------------------
 CHAINEY_CASES = {
     "persistent": (_bins(hot=range(3, 20)), "in at least 80% of all periods"),
-    "emerging": (_bins(hot=[2, 17, 18]), "in under 10% of the older periods and in at least 10% of the last 20% of periods"),
-    "former": (_bins(hot=[1, 4, 7, 9]), "in at least 10% of the older periods and in under 10% of the last 20% of periods"),
-    "intermittent": (_bins(hot=[2, 9, 18]), "in at least 10% of all periods, without a persistent, emerging or former pattern"),
+    "emerging": (
+        _bins(hot=[2, 17, 18]),
+        "in under 10% of the older periods and in at least 10% of the last 20% of periods",
+    ),
+    "former": (
+        _bins(hot=[1, 4, 7, 9]),
+        "in at least 10% of the older periods and in under 10% of the last 20% of periods",
+    ),
+    "intermittent": (
+        _bins(hot=[2, 9, 18]),
+        "in at least 10% of all periods, without a persistent, emerging or former pattern",
+    ),
 }
 
 
@@ -232,7 +245,9 @@ def test_explanation_wording():
     tau, p = np.array([0.42]), np.array([0.003])
     pattern = arcgis_patterns(hc, tau, p)
     text = explain(hc, tau, p, pattern, chainey_categories(hc), period_name="month").iloc[0]
-    assert text.startswith("hot in 34 of 36 months including the last (hot); trend up (tau 0.42, p 0.003): Intensifying Hot Spot")
+    assert text.startswith(
+        "hot in 34 of 36 months including the last (hot); trend up (tau 0.42, p 0.003): Intensifying Hot Spot"
+    )
     assert isinstance(explain(hc, tau, p, pattern, chainey_categories(hc)), pd.Series)
 
 

@@ -27,8 +27,13 @@ from hypothesis import strategies as st
 from geo_csp import schema
 
 X0, Y0 = 366_000.0, 426_000.0  # a 4 km x 4 km borough near Blackburn, far from Bury
-NASTY = ["Monument: around Neville Street", "Arthur's Hill", 'The "Quays" [North]', "<b>Old</b> & New",
-         "St. Mary's: {East} $5 \\ back"]
+NASTY = [
+    "Monument: around Neville Street",
+    "Arthur's Hill",
+    'The "Quays" [North]',
+    "<b>Old</b> & New",
+    "St. Mary's: {East} $5 \\ back",
+]
 #: Characters that mean something to Vega-Lite field paths, HTML, matplotlib mathtext, CSV or JSON.
 ALPHABET = st.sampled_from(list("ab Z09:'\"[](){}<>&$\\.,;=+-@#%/|*^~`!?") + ["é", "’", "—"])
 NAMES = st.text(ALPHABET, min_size=1, max_size=24).filter(lambda s: s.strip() != "")
@@ -49,15 +54,20 @@ def test_vega_lite_refuses_user_text_as_field_names():
     compiles, but reads a nested field that does not exist: a blank line)."""
     vlc = pytest.importorskip("vl_convert")
     for name in ("Arthur's Hill", 'The "Quays"'):
-        spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": [{name: 1}]},
-                "mark": "line", "encoding": {"y": {"field": name, "type": "quantitative"}}}
+        spec = {
+            "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "data": {"values": [{name: 1}]},
+            "mark": "line",
+            "encoding": {"y": {"field": name, "type": "quantitative"}},
+        }
         with pytest.raises(Exception, match="Access path|access path|bracket|quote"):
             vlc.vegalite_to_vega(spec)
     import altair as alt
 
     with pytest.raises(ValueError, match="not one of the valid encoding data types"):
         alt.Chart(pd.DataFrame({"Monument: around Neville Street": [1]})).encode(
-            y="Monument: around Neville Street").to_dict()
+            y="Monument: around Neville Street"
+        ).to_dict()
 
 
 @settings(max_examples=40, deadline=None)
@@ -66,8 +76,9 @@ def test_line_chart_compiles_for_any_series_and_period_names(series, labels):
     vlc = pytest.importorskip("vl_convert")
     from geo_csp.app.widgets import CHART_FIELDS, line_chart_spec
 
-    frame = pd.DataFrame(np.arange(len(labels) * len(series)).reshape(len(labels), len(series)),
-                         index=labels, columns=series)
+    frame = pd.DataFrame(
+        np.arange(len(labels) * len(series)).reshape(len(labels), len(series)), index=labels, columns=series
+    )
     spec = line_chart_spec(frame).to_dict()
     fields = {enc["field"] for enc in spec["encoding"].values() if isinstance(enc, dict) and "field" in enc}
     fields |= {t["field"] for t in spec["encoding"]["tooltip"]}
@@ -88,11 +99,20 @@ def test_line_chart_compiles_for_any_series_and_period_names(series, labels):
 
 def _cells(names: list[str]) -> gpd.GeoDataFrame:
     boxes = [shapely.box(X0 + 500 * i, Y0, X0 + 500 * (i + 1), Y0 + 500) for i in range(len(names))]
-    return gpd.GeoDataFrame({schema.UNIT_ID: [f"u{i}" for i in range(len(names))], schema.AREA_ID: "HS-0001",
-                             schema.AREA_NAME: names, schema.WARD_NAME: names, schema.N: 5.0,
-                             schema.PATTERN: "Consecutive Hot Spot", schema.CATEGORY: "persistent hotspot",
-                             schema.EXPLANATION: [f"hot in {n}" for n in names]},
-                            geometry=boxes, crs="EPSG:27700")
+    return gpd.GeoDataFrame(
+        {
+            schema.UNIT_ID: [f"u{i}" for i in range(len(names))],
+            schema.AREA_ID: "HS-0001",
+            schema.AREA_NAME: names,
+            schema.WARD_NAME: names,
+            schema.N: 5.0,
+            schema.PATTERN: "Consecutive Hot Spot",
+            schema.CATEGORY: "persistent hotspot",
+            schema.EXPLANATION: [f"hot in {n}" for n in names],
+        },
+        geometry=boxes,
+        crs="EPSG:27700",
+    )
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -101,8 +121,11 @@ def test_folium_map_tooltips_render_any_name(names):
     from geo_csp import maps
 
     cells = _cells(names)
-    areas = gpd.GeoDataFrame({schema.AREA_ID: ["HS-0001"], "name": [names[0]], schema.AREA_NAME: [names[0]]},
-                             geometry=[shapely.union_all(cells.geometry.to_numpy())], crs="EPSG:27700")
+    areas = gpd.GeoDataFrame(
+        {schema.AREA_ID: ["HS-0001"], "name": [names[0]], schema.AREA_NAME: [names[0]]},
+        geometry=[shapely.union_all(cells.geometry.to_numpy())],
+        crs="EPSG:27700",
+    )
     page = maps.hotspot_map(cells, areas=areas, title=names[0]).get_root().render()
     strings = set()  # every JSON string of the page's scripts, decoded (folium writes "<" as \u003c)
     for literal in re.findall(r'"(?:[^"\\\n]|\\.)*"', page):
@@ -135,7 +158,9 @@ def test_matplotlib_figures_show_any_name_as_given(name):
 
 AREAS_OF = lambda name: gpd.GeoDataFrame(  # noqa: E731
     {"area_code": ["A"], "area_name": [name], "population": [2000]},
-    geometry=[shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)], crs="EPSG:27700")
+    geometry=[shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)],
+    crs="EPSG:27700",
+)
 
 
 @settings(max_examples=15, deadline=None)
@@ -181,23 +206,53 @@ def nasty_store(tmp_path_factory) -> Path:
     lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(x, y)
     months = np.array([f"2023-{m:02d}" for m in range(1, 13)])[rng.integers(0, 12, n)]
     types = np.asarray(["Burglary", "Vehicle crime", "Violence and sexual offences", "Anti-social behaviour"])
-    pd.DataFrame({"Crime ID": "", "Month": months, "Reported by": "Lancashire Constabulary",
-                  "Falls within": "Lancashire Constabulary", "Longitude": lon.round(6), "Latitude": lat.round(6),
-                  "Location": [f"On or near {NASTY[k % len(NASTY)]}" for k in range(n)], "LSOA code": "",
-                  "LSOA name": "", "Crime type": types[rng.integers(0, 4, n)], "Last outcome category": "",
-                  "Context": ""}).to_csv(root / "street.csv", index=False)
+    pd.DataFrame(
+        {
+            "Crime ID": "",
+            "Month": months,
+            "Reported by": "Lancashire Constabulary",
+            "Falls within": "Lancashire Constabulary",
+            "Longitude": lon.round(6),
+            "Latitude": lat.round(6),
+            "Location": [f"On or near {NASTY[k % len(NASTY)]}" for k in range(n)],
+            "LSOA code": "",
+            "LSOA name": "",
+            "Crime type": types[rng.integers(0, 4, n)],
+            "Last outcome category": "",
+            "Context": "",
+        }
+    ).to_csv(root / "street.csv", index=False)
     ingest.ingest_paths([root / "street.csv"], store_dir=root / "store")
-    boxes = [shapely.box(X0 + i * 2000, Y0 + j * 2000, X0 + (i + 1) * 2000, Y0 + (j + 1) * 2000)
-             for j in range(2) for i in range(2)]
-    gpd.GeoDataFrame({"ward_code": [f"W{k}" for k in range(4)], "ward_name": NASTY[:4]}, geometry=boxes,
-                     crs="EPSG:27700").to_file(root / "wards.gpkg")
+    boxes = [
+        shapely.box(X0 + i * 2000, Y0 + j * 2000, X0 + (i + 1) * 2000, Y0 + (j + 1) * 2000)
+        for j in range(2)
+        for i in range(2)
+    ]
+    gpd.GeoDataFrame(
+        {"ward_code": [f"W{k}" for k in range(4)], "ward_name": NASTY[:4]}, geometry=boxes, crs="EPSG:27700"
+    ).to_file(root / "wards.gpkg")
     pd.DataFrame({"ward_code": [f"W{k}" for k in range(4)], "population": [5000, 6000, 7000, 8000]}).to_csv(
-        root / "pop.csv", index=False)
-    gpd.GeoDataFrame({"name": [NASTY[4]]}, geometry=[shapely.Point(X0 + 3000, Y0 + 3000).buffer(300)],
-                     crs="EPSG:27700").to_file(root / "places.gpkg")
-    result = CliRunner().invoke(app, ["configure", "--store", str(root / "store"), "--borough", "Quay's [Test]: <i>",
-                                      "--wards", str(root / "wards.gpkg"), "--population", str(root / "pop.csv"),
-                                      "--named-places", str(root / "places.gpkg")])
+        root / "pop.csv", index=False
+    )
+    gpd.GeoDataFrame(
+        {"name": [NASTY[4]]}, geometry=[shapely.Point(X0 + 3000, Y0 + 3000).buffer(300)], crs="EPSG:27700"
+    ).to_file(root / "places.gpkg")
+    result = CliRunner().invoke(
+        app,
+        [
+            "configure",
+            "--store",
+            str(root / "store"),
+            "--borough",
+            "Quay's [Test]: <i>",
+            "--wards",
+            str(root / "wards.gpkg"),
+            "--population",
+            str(root / "pop.csv"),
+            "--named-places",
+            str(root / "places.gpkg"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return root / "store"
 

@@ -105,18 +105,32 @@ def status(store_dir: str, stamp: float) -> dict[str, Any]:
 
 
 #: Store columns the hotspot analysis reads (:func:`geo_csp.cube.build_cube`): the rest are never loaded.
-HOTSPOT_COLUMNS = (schema.MONTH, schema.CRIME_TYPE, schema.EASTING, schema.NORTHING, schema.LOCATED,
-                   schema.LOCATION, schema.SOURCE, schema.OCCURRED_DATE)
+HOTSPOT_COLUMNS = (
+    schema.MONTH,
+    schema.CRIME_TYPE,
+    schema.EASTING,
+    schema.NORTHING,
+    schema.LOCATED,
+    schema.LOCATION,
+    schema.SOURCE,
+    schema.OCCURRED_DATE,
+)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def incidents(
-    store_dir: str, stamp: float, months: tuple[str, ...] | None, *,
-    sources: tuple[str, ...] | None = None, columns: tuple[str, ...] | None = None,
+    store_dir: str,
+    stamp: float,
+    months: tuple[str, ...] | None,
+    *,
+    sources: tuple[str, ...] | None = None,
+    columns: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Incidents of the chosen months (and sources), with the given columns (default all)."""
     return store.read_incidents(
-        store_dir, months=list(months) if months else None, sources=list(sources) if sources else None,
+        store_dir,
+        months=list(months) if months else None,
+        sources=list(sources) if sources else None,
         columns=list(columns) if columns else None,
     )
 
@@ -217,7 +231,9 @@ def chosen_wards(store_dir: str, stamp: float, ward_names: tuple[str, ...]) -> g
     """The store's wards of these names (EPSG:27700); a name the store does not have is an error."""
     frame = wards(store_dir, stamp)
     if frame is None:
-        raise ParameterError("this store has no wards to filter by; configure them with `geo-csp configure --wards FILE`")
+        raise ParameterError(
+            "this store has no wards to filter by; configure them with `geo-csp configure --wards FILE`"
+        )
     picked = frame[frame[schema.WARD_NAME].astype(str).isin(ward_names)]
     missing = sorted(set(ward_names) - set(picked[schema.WARD_NAME].astype(str)))
     if missing:
@@ -228,7 +244,9 @@ def chosen_wards(store_dir: str, stamp: float, ward_names: tuple[str, ...]) -> g
 @st.cache_data(max_entries=4, show_spinner=False)
 def street_names(store_dir: str, stamp: float) -> gpd.GeoDataFrame:
     """Street label points of the store's police.uk locations (:func:`geo_csp.maps.street_labels`), all months."""
-    frame = incidents(store_dir, stamp, None, columns=(schema.LOCATION, schema.EASTING, schema.NORTHING, schema.LOCATED))
+    frame = incidents(
+        store_dir, stamp, None, columns=(schema.LOCATION, schema.EASTING, schema.NORTHING, schema.LOCATED)
+    )
     return maps.street_labels(frame)
 
 
@@ -261,9 +279,12 @@ def _layers_from_folder(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFr
     readers = {
         "cctv": (("cctv*.csv", "cctv*.geojson", "*camera*"), lambda p: layers.camera_views(layers.read_cctv(p))),
         "routes": (("*route*.gpx", "*walk*.gpx", "*.gpx", "*route*.geojson"), layers.read_routes),
-        "operations": (("*operation*.geojson", "*operation*.gpkg"),
-                       lambda p: layers.read_operations(p, borough=borough(store_dir, stamp),
-                                                        places=named_places(store_dir, stamp))),
+        "operations": (
+            ("*operation*.geojson", "*operation*.gpkg"),
+            lambda p: layers.read_operations(
+                p, borough=borough(store_dir, stamp), places=named_places(store_dir, stamp)
+            ),
+        ),
         "hubs": (("*hub*.csv", "*hub*.geojson"), layers.read_hubs),
     }
     for key, (patterns, reader) in readers.items():
@@ -303,9 +324,16 @@ def hotspot_folium(
     ``change`` (``"month"`` or ``"year"``) colours the units by the change in incidents instead
     (:func:`change_units`).
     """
-    args: dict[str, Any] = dict(unit=unit, resolution=resolution, crime_types=crime_types, group=group,
-                                measure=measure, sources=sources, ward_names=ward_names,
-                                period=period)
+    args: dict[str, Any] = dict(
+        unit=unit,
+        resolution=resolution,
+        crime_types=crime_types,
+        group=group,
+        measure=measure,
+        sources=sources,
+        ward_names=ward_names,
+        period=period,
+    )
     result = hotspots(store_dir, stamp, months, **args)
     units = result.units
     if change is not None:
@@ -318,8 +346,11 @@ def hotspot_folium(
             ward_frame = ward_frame[ward_frame[schema.WARD_NAME].astype(str).isin(ward_names)]
         streets = street_names(store_dir, stamp)
         outline = shapely.union_all(units.geometry.to_numpy())
-        names = {"places": named_places(store_dir, stamp), "wards": ward_frame,
-                 "streets": streets[shapely.intersects(outline, streets.geometry.to_numpy())]}
+        names = {
+            "places": named_places(store_dir, stamp),
+            "wards": ward_frame,
+            "streets": streets[shapely.intersects(outline, streets.geometry.to_numpy())],
+        }
     return maps.hotspot_map(
         units,
         areas=result.areas,
@@ -344,8 +375,9 @@ def change_window(months: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def change_units(store_dir: str, stamp: float, months: tuple[str, ...], *, against: str, **hotspot_args: Any
-                 ) -> gpd.GeoDataFrame:
+def change_units(
+    store_dir: str, stamp: float, months: tuple[str, ...], *, against: str, **hotspot_args: Any
+) -> gpd.GeoDataFrame:
     """The units of the chosen run with ``n_this`` (incidents in the period's last month), ``n_before`` (a
     month or a year before) and ``n_change`` (this minus before), counted on the same units."""
     if against not in CHANGE_AGAINST:
@@ -354,8 +386,15 @@ def change_units(store_dir: str, stamp: float, months: tuple[str, ...], *, again
     before = -1 - CHANGE_AGAINST[against]
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     counts = hotspots(store_dir, stamp, window, **{**hotspot_args, "measure": "count"})
-    n = pd.DataFrame(counts.cube.n[:, [before, -1]], index=counts.units[schema.UNIT_ID].to_numpy(),
-                     columns=["n_before", "n_this"]).reindex(result.units[schema.UNIT_ID].to_numpy()).fillna(0.0)
+    n = (
+        pd.DataFrame(
+            counts.cube.n[:, [before, -1]],
+            index=counts.units[schema.UNIT_ID].to_numpy(),
+            columns=["n_before", "n_this"],
+        )
+        .reindex(result.units[schema.UNIT_ID].to_numpy())
+        .fillna(0.0)
+    )
     out = result.units.assign(n_this=n["n_this"].to_numpy(), n_before=n["n_before"].to_numpy())
     out = out.assign(n_change=out["n_this"] - out["n_before"])
     out.attrs["compared"] = (window[before], window[-1])
@@ -374,8 +413,7 @@ def area_series(
     """Incidents per period summed over the units of one hotspot area (for its sparkline)."""
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     mask = (result.units[schema.AREA_ID] == area_id).to_numpy()
-    return pd.Series(result.cube.n[mask].sum(axis=0), index=[str(p) for p in result.cube.period_labels],
-                     name=schema.N)
+    return pd.Series(result.cube.n[mask].sum(axis=0), index=[str(p) for p in result.cube.period_labels], name=schema.N)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -384,8 +422,11 @@ def area_coverage(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     layers = partner_layers(store_dir, stamp)
     covered = coverage.coverage(
-        result.areas, views=layers.get("cctv"), routes=layers.get("routes"),
-        operations=layers.get("operations"), hubs=layers.get("hubs"),
+        result.areas,
+        views=layers.get("cctv"),
+        routes=layers.get("routes"),
+        operations=layers.get("operations"),
+        hubs=layers.get("hubs"),
     )
     keep = [c for c in coverage.COVERAGE_COLUMNS if c in covered.columns]
     return pd.DataFrame(covered.set_index(schema.AREA_ID)[keep])
@@ -425,13 +466,18 @@ def series_trends(table: pd.DataFrame) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def covered_areas(store_dir: str, stamp: float, months: tuple[str, ...], **hotspot_args: Any) -> gpd.GeoDataFrame | None:
+def covered_areas(
+    store_dir: str, stamp: float, months: tuple[str, ...], **hotspot_args: Any
+) -> gpd.GeoDataFrame | None:
     """Named hotspot areas with their partner coverage columns (:func:`geo_csp.coverage.coverage`)."""
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     layers = partner_layers(store_dir, stamp)
     return coverage.coverage(
-        result.areas, views=layers.get("cctv"), routes=layers.get("routes"),
-        operations=layers.get("operations"), hubs=layers.get("hubs"),
+        result.areas,
+        views=layers.get("cctv"),
+        routes=layers.get("routes"),
+        operations=layers.get("operations"),
+        hubs=layers.get("hubs"),
     )
 
 
@@ -451,8 +497,10 @@ def priorities(
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     frame = incidents(store_dir, stamp, months)
     return prio.patrol_priorities(
-        result.areas, incidents=frame[frame[schema.LOCATED]],
-        params=prio.PatrolParams(measure=rank_by, top_n=top_n), units=result.units,
+        result.areas,
+        incidents=frame[frame[schema.LOCATED]],
+        params=prio.PatrolParams(measure=rank_by, top_n=top_n),
+        units=result.units,
     )
 
 
@@ -466,23 +514,42 @@ def walk_network(store_dir: str, stamp: float) -> Any:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def walkabout(
-    store_dir: str, stamp: float, months: tuple[str, ...], *, hub: str, stop_ids: tuple[str, ...],
-    budget_min: float, dwell_min: float, use_network: bool, rank_by: str, **hotspot_args: Any,
+    store_dir: str,
+    stamp: float,
+    months: tuple[str, ...],
+    *,
+    hub: str,
+    stop_ids: tuple[str, ...],
+    budget_min: float,
+    dwell_min: float,
+    use_network: bool,
+    rank_by: str,
+    **hotspot_args: Any,
 ) -> Any:
     """A walkabout plan (:func:`geo_csp.routes.plan_walkabout`) from a hub through chosen priority areas,
     stopping at each area's busiest cells (micro-places: :func:`geo_csp.priorities.micro_place_stops`)."""
     ranked = priorities(store_dir, stamp, months, rank_by=rank_by, top_n=25, **hotspot_args)
     units = hotspots(store_dir, stamp, months, **hotspot_args).units
-    stops = prio.micro_place_stops(ranked[ranked["id"].astype(str).isin(stop_ids)], units, measure=rank_by,
-                                   params=prio.PatrolParams(measure=rank_by))
-    looks = {a: look_for(store_dir, stamp, months, area_id=a, **hotspot_args)
-             for a in dict.fromkeys(stops[schema.AREA_ID].astype(str))}
+    stops = prio.micro_place_stops(
+        ranked[ranked["id"].astype(str).isin(stop_ids)],
+        units,
+        measure=rank_by,
+        params=prio.PatrolParams(measure=rank_by),
+    )
+    looks = {
+        a: look_for(store_dir, stamp, months, area_id=a, **hotspot_args)
+        for a in dict.fromkeys(stops[schema.AREA_ID].astype(str))
+    }
     stops = stops.assign(purpose=stops[schema.AREA_ID].astype(str).map(looks) + " " + stops["purpose"].astype(str))
     hubs = partner_layers(store_dir, stamp)["hubs"]
     start = hubs[hubs["name"].astype(str) == hub].iloc[[0]]
     return routes.plan_walkabout(
-        stops, start=start, budget_min=budget_min, dwell_min=dwell_min,
-        network=walk_network(store_dir, stamp) if use_network else None, start_name=hub,
+        stops,
+        start=start,
+        budget_min=budget_min,
+        dwell_min=dwell_min,
+        network=walk_network(store_dir, stamp) if use_network else None,
+        start_name=hub,
     )
 
 
@@ -510,8 +577,17 @@ def walk_hub(store_dir: str, stamp: float, hub: str) -> gpd.GeoDataFrame:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def walk_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key: str, plan_args: dict[str, Any],
-                  basemap: str | None, synthetic: bool, **hotspot_args: Any) -> Any:
+def walk_map_view(
+    store_dir: str,
+    stamp: float,
+    months: tuple[str, ...],
+    *,
+    key: str,
+    plan_args: dict[str, Any],
+    basemap: str | None,
+    synthetic: bool,
+    **hotspot_args: Any,
+) -> Any:
     """The walkabout page's map: hotspots, the route, numbered stops, the start hub; opened on the route."""
     plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
     result = hotspots(store_dir, stamp, months, **hotspot_args)
@@ -520,30 +596,60 @@ def walk_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key:
         streets = street_names(store_dir, stamp)
         names = {"places": named_places(store_dir, stamp), "wards": wards(store_dir, stamp), "streets": streets}
     hub = walk_hub(store_dir, stamp, plan_args["hub"])
-    m = maps.hotspot_map(result.units, areas=result.areas,
-                         layers={"walkabout": plan.route_frame(), "hubs": partner_layers(store_dir, stamp)["hubs"]},
-                         basemap=basemap, synthetic=synthetic, **names)
+    m = maps.hotspot_map(
+        result.units,
+        areas=result.areas,
+        layers={"walkabout": plan.route_frame(), "hubs": partner_layers(store_dir, stamp)["hubs"]},
+        basemap=basemap,
+        synthetic=synthetic,
+        **names,
+    )
     maps.add_route(m, plan.stops, hub=hub, route=plan.route_frame())
     return folium_view.prepare(m, key=key)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def walk_map_png(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_args: dict[str, Any], synthetic: bool,
-                 **hotspot_args: Any) -> bytes:
+def walk_map_png(
+    store_dir: str,
+    stamp: float,
+    months: tuple[str, ...],
+    *,
+    plan_args: dict[str, Any],
+    synthetic: bool,
+    **hotspot_args: Any,
+) -> bytes:
     """The walkabout's printable route map (hotspots, route, numbered stops, start hub) as PNG bytes."""
     plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     fill, legend = maps.unit_colours(result.units, colour_by=schema.PATTERN)
-    fig = figures.meeting_map(result.units, fill=fill.tolist(), legend=legend, legend_title="Hot spot pattern",
-                              areas=result.areas, route=plan.route_frame(), stops=plan.stops,
-                              hub=walk_hub(store_dir, stamp, plan_args["hub"]), synthetic=synthetic,
-                              figsize_in=(10.0, 7.0))
+    fig = figures.meeting_map(
+        result.units,
+        fill=fill.tolist(),
+        legend=legend,
+        legend_title="Hot spot pattern",
+        areas=result.areas,
+        route=plan.route_frame(),
+        stops=plan.stops,
+        hub=walk_hub(store_dir, stamp, plan_args["hub"]),
+        synthetic=synthetic,
+        figsize_in=(10.0, 7.0),
+    )
     return figures.figure_bytes(fig, format="png", dpi=110)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def walk_sheet(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_args: dict[str, Any], title: str,
-               start_clock: str, synthetic: bool, fmt: str, **hotspot_args: Any) -> bytes:
+def walk_sheet(
+    store_dir: str,
+    stamp: float,
+    months: tuple[str, ...],
+    *,
+    plan_args: dict[str, Any],
+    title: str,
+    start_clock: str,
+    synthetic: bool,
+    fmt: str,
+    **hotspot_args: Any,
+) -> bytes:
     """The printable walkabout sheet (route map, stops, times, what to look for) as HTML or PDF bytes."""
     import base64
 
@@ -560,8 +666,15 @@ def walk_sheet(store_dir: str, stamp: float, months: tuple[str, ...], *, plan_ar
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def operation_review(
-    store_dir: str, stamp: float, *, name: str, buffer_m: float, sources: tuple[str, ...] | None,
-    crime_types: tuple[str, ...] | None, group: str | None, date: str | None = None,
+    store_dir: str,
+    stamp: float,
+    *,
+    name: str,
+    buffer_m: float,
+    sources: tuple[str, ...] | None,
+    crime_types: tuple[str, ...] | None,
+    group: str | None,
+    date: str | None = None,
 ) -> Any:
     """The review of one operation of the store's layers, over all months.
 
@@ -573,19 +686,28 @@ def operation_review(
     operations = partner_layers(store_dir, stamp)["operations"]
     rows = operations[operations["name"].astype(str) == name].sort_values("start_date")
     frame = store.read_incidents(
-        store_dir, sources=list(sources) if sources else None,
-        crime_types=harm.resolve_crime_types(crime_types, group), located_only=True,
+        store_dir,
+        sources=list(sources) if sources else None,
+        crime_types=harm.resolve_crime_types(crime_types, group),
+        located_only=True,
         columns=[schema.MONTH, schema.EASTING, schema.NORTHING, schema.CRIME_TYPE],
     )
     if date is None and len(rows) > 1 and bool(((rows["end_date"] - rows["start_date"]).dt.days < 1).all()):
-        return review.review_repeated(frame, operations=rows, borough=_outline(store_dir, stamp), name=name,
-                                      buffer_m=buffer_m)
+        return review.review_repeated(
+            frame, operations=rows, borough=_outline(store_dir, stamp), name=name, buffer_m=buffer_m
+        )
     if date is not None:
         rows = rows[rows["start_date"] == pd.Timestamp(date)]
     row = rows.iloc[-1]
     return review.review_operation(
-        frame, footprint=row.geometry, start=row["start_date"], end=row["end_date"],
-        borough=_outline(store_dir, stamp), operations=operations, name=name, buffer_m=buffer_m,
+        frame,
+        footprint=row.geometry,
+        start=row["start_date"],
+        end=row["end_date"],
+        borough=_outline(store_dir, stamp),
+        operations=operations,
+        name=name,
+        buffer_m=buffer_m,
     )
 
 
@@ -609,7 +731,12 @@ def table_files(result: Any) -> dict[str, bytes]:
 
 
 def evidence_pack(
-    store_dir: str, stamp: float, *, area: str, public: bool, area_polygon: gpd.GeoDataFrame | None = None,
+    store_dir: str,
+    stamp: float,
+    *,
+    area: str,
+    public: bool,
+    area_polygon: gpd.GeoDataFrame | None = None,
 ) -> dict[str, bytes]:
     """The evidence pack of an area (:func:`geo_csp.evidence.build_evidence` then ``write_evidence``), as bytes.
 
@@ -619,8 +746,11 @@ def evidence_pack(
     """
     import tempfile
 
-    params = (evidence.EvidenceParams.for_polygon(area_polygon, label=area, public=public)
-              if area_polygon is not None else evidence.EvidenceParams(area=area, public=public))
+    params = (
+        evidence.EvidenceParams.for_polygon(area_polygon, label=area, public=public)
+        if area_polygon is not None
+        else evidence.EvidenceParams(area=area, public=public)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         pack = evidence.build_evidence(store_dir, params)
         written = evidence.write_evidence(pack, Path(tmp) / "pack")
@@ -636,8 +766,13 @@ def ingest_files(store_dir: str, paths: tuple[str, ...], mapping: dict[str, Any]
     report = ingest.ingest_paths(list(paths), store_dir=store_dir, mapping=column_mapping)
     rows = report.to_dict()["files"]
     return pd.DataFrame(
-        [{**{k: v for k, v in r.items() if k != "reasons"}, "reasons": ", ".join(f"{k}: {n}" for k, n in r["reasons"].items())}
-         for r in rows]
+        [
+            {
+                **{k: v for k, v in r.items() if k != "reasons"},
+                "reasons": ", ".join(f"{k}: {n}" for k, n in r["reasons"].items()),
+            }
+            for r in rows
+        ]
     )
 
 
@@ -648,9 +783,14 @@ def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.Dat
     """Validate partner layer files with :mod:`geo_csp.layers` and copy them into the store's layers folder."""
     import shutil
 
-    readers = {"cctv": layers.read_cctv, "walkabouts": layers.read_routes, "hubs": layers.read_hubs,
-               "operations": lambda p: layers.read_operations(p, borough=borough(store_dir, 0.0),
-                                                              places=named_places(store_dir, 0.0))}
+    readers = {
+        "cctv": layers.read_cctv,
+        "walkabouts": layers.read_routes,
+        "hubs": layers.read_hubs,
+        "operations": lambda p: layers.read_operations(
+            p, borough=borough(store_dir, 0.0), places=named_places(store_dir, 0.0)
+        ),
+    }
     folder = (Path(store_dir) / store.store_config(store_dir).get("layers_dir", "../layers")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -665,8 +805,17 @@ def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.Dat
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def map_export(
-    store_dir: str, stamp: float, months: tuple[str, ...], *, fmt: str, colour_by: str, change: str | None,
-    title: str, subtitle: str, synthetic: bool, **hotspot_args: Any,
+    store_dir: str,
+    stamp: float,
+    months: tuple[str, ...],
+    *,
+    fmt: str,
+    colour_by: str,
+    change: str | None,
+    title: str,
+    subtitle: str,
+    synthetic: bool,
+    **hotspot_args: Any,
 ) -> bytes:
     """The Map page's current view as a PNG or PDF for the minutes (:func:`geo_csp.figures.meeting_map`)."""
     result = hotspots(store_dir, stamp, months, **hotspot_args)
@@ -677,15 +826,24 @@ def map_export(
     ward_frame = wards(store_dir, stamp)
     if ward_frame is not None and hotspot_args.get("ward_names"):
         ward_frame = chosen_wards(store_dir, stamp, hotspot_args["ward_names"])
-    fig = figures.meeting_map(units, fill=fill.tolist(), legend=legend, legend_title=display.label(colour_by),
-                              areas=result.areas, wards=ward_frame, title=title, subtitle=subtitle,
-                              synthetic=synthetic)
+    fig = figures.meeting_map(
+        units,
+        fill=fill.tolist(),
+        legend=legend,
+        legend_title=display.label(colour_by),
+        areas=result.areas,
+        wards=ward_frame,
+        title=title,
+        subtitle=subtitle,
+        synthetic=synthetic,
+    )
     return figures.figure_bytes(fig, format=fmt)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def area_story(store_dir: str, stamp: float, months: tuple[str, ...], *, area_id: str, months_label: str,
-               **hotspot_args: Any) -> tuple[str, dict[str, Any]]:
+def area_story(
+    store_dir: str, stamp: float, months: tuple[str, ...], *, area_id: str, months_label: str, **hotspot_args: Any
+) -> tuple[str, dict[str, Any]]:
     """The one-paragraph story of a hotspot area (:func:`geo_csp.story.area_story`) and its facts."""
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     area = result.areas.set_index(schema.AREA_ID, drop=False).loc[area_id]
@@ -703,8 +861,11 @@ def area_story(store_dir: str, stamp: float, months: tuple[str, ...], *, area_id
         rows = cover[cover[schema.AREA_ID] == area_id]
         cover_row = rows.iloc[0] if len(rows) else None
     facts = story.area_facts(
-        area, hot_cold=result.analysis.hot_cold[mask], counts=result.cube.n[mask],
-        period_labels=[str(p) for p in result.cube.period_labels], coverage=cover_row,
+        area,
+        hot_cold=result.analysis.hot_cold[mask],
+        counts=result.cube.n[mask],
+        period_labels=[str(p) for p in result.cube.period_labels],
+        coverage=cover_row,
         operations=partner_layers(store_dir, stamp).get("operations"),
         crime_mix=picked[schema.CRIME_TYPE].value_counts(),
     )
@@ -713,14 +874,26 @@ def area_story(store_dir: str, stamp: float, months: tuple[str, ...], *, area_id
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def area_time_profile(store_dir: str, stamp: float, months: tuple[str, ...], *, area: str | None,
-                      sources: tuple[str, ...] | None, share: float, aoristic: bool) -> tuple[pd.DataFrame, dict, str]:
+def area_time_profile(
+    store_dir: str,
+    stamp: float,
+    months: tuple[str, ...],
+    *,
+    area: str | None,
+    sources: tuple[str, ...] | None,
+    share: float,
+    aoristic: bool,
+) -> tuple[pd.DataFrame, dict, str]:
     """:func:`geo_csp.timeprofile.area_time_profile` of a named place, ward, H3 cell (or the whole store)."""
     from geo_csp import geography as geography_mod
     from geo_csp import timeprofile
 
-    frame = store.read_incidents(store_dir, months=list(months) if months else None,
-                                 sources=list(sources) if sources else None, located_only=True)
+    frame = store.read_incidents(
+        store_dir,
+        months=list(months) if months else None,
+        sources=list(sources) if sources else None,
+        located_only=True,
+    )
     label, geom = "the whole borough", None
     if area is not None:
         geo = geography(store_dir, stamp)
@@ -745,5 +918,12 @@ def tasking_files(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
     with tempfile.TemporaryDirectory() as tmp:
         paths = tasking.write_tasking(sheet, tmp)
         files = {name: path.read_bytes() for name, path in paths.items()}
-    return {"comparisons": sheet.comparisons, "jaccard": sheet.jaccard, "locations": sheet.locations,
-            "stops": sheet.stops, "cautions": sheet.cautions, "last": sheet.last_label, "files": files}
+    return {
+        "comparisons": sheet.comparisons,
+        "jaccard": sheet.jaccard,
+        "locations": sheet.locations,
+        "stops": sheet.stops,
+        "cautions": sheet.cautions,
+        "last": sheet.last_label,
+        "files": files,
+    }

@@ -24,15 +24,24 @@ DEMO_ENV = "GEO_CSP_DEMO_DIR"  # where the demo borough is built (default data/d
 _CHOICES_KEY = "geo_csp_choices"
 
 UNITS = {"H3 hexagons": "h3", "Wards": "ward", "LSOAs": "lsoa"}
-MEASURES = {"Count": "count", "Harm (CCHI)": "harm", "Rate per 1,000 residents (per period)": "rate",
-            "Rate per 1,000, Empirical-Bayes smoothed": "rate_eb"}
+MEASURES = {
+    "Count": "count",
+    "Harm (CCHI)": "harm",
+    "Rate per 1,000 residents (per period)": "rate",
+    "Rate per 1,000, Empirical-Bayes smoothed": "rate_eb",
+}
 OFFLINE_MAP = "Offline map (names from the data)"
 BASEMAP_LABELS = {"OpenStreetMap": "osm", "Light basemap (CARTO)": "light", OFFLINE_MAP: None}
 CHOOSE_MONTHS = "Choose months…"
 #: Period kinds in the sidebar; weeks, fortnights and 28 days need timed (partner) sources.
-PERIOD_KINDS = {"Months": "month", "Quarters (financial)": "quarter", "Weeks (timed sources)": "week",
-                "Fortnights (timed sources)": "fortnight", "28 days (timed sources)": "28day",
-                "Automatic (from the data's span)": "auto"}
+PERIOD_KINDS = {
+    "Months": "month",
+    "Quarters (financial)": "quarter",
+    "Weeks (timed sources)": "week",
+    "Fortnights (timed sources)": "fortnight",
+    "28 days (timed sources)": "28day",
+    "Automatic (from the data's span)": "auto",
+}
 ALL_CRIME = "All crime and ASB"
 CUSTOM = "Choose crime types…"
 
@@ -161,7 +170,9 @@ def sidebar() -> Choices:
     with st.sidebar:
         st.header("geo-csp")
         store_dir = st.text_input(
-            "Store folder", value=default_dir, key="store_dir",
+            "Store folder",
+            value=default_dir,
+            key="store_dir",
             help="The incident store to analyse. The demo borough (SYNTHETIC data) opens by default.",
         ).strip()
         if demo_dir is not None and store_dir == default_dir and cache.store_stamp(store_dir) == 0.0:
@@ -182,41 +193,58 @@ def sidebar() -> Choices:
             st.error(f"**{settings.SYNTHETIC_LABEL}** demo data: invented incidents, not real crime.")
 
         options = period_options(status["months"])
-        period_label = st.selectbox("Period", list(options), key="period",
-                                    help="Months analysed; choose months for any range the store holds.")
+        period_label = st.selectbox(
+            "Period", list(options), key="period", help="Months analysed; choose months for any range the store holds."
+        )
         months = options[period_label]
         if period_label == CHOOSE_MONTHS and len(months) > 1:
             first, last = st.select_slider(
-                "From and to month", options=list(months), value=(months[max(0, len(months) - 12)], months[-1]),
-                key="month_range", format_func=lambda m: f"{pd.Period(m, freq='M'):%b %Y}",
+                "From and to month",
+                options=list(months),
+                value=(months[max(0, len(months) - 12)], months[-1]),
+                key="month_range",
+                format_func=lambda m: f"{pd.Period(m, freq='M'):%b %Y}",
             )
             months = tuple(m for m in months if first <= m <= last)
             if len(months) < 3:
                 st.caption("Hot spot trends need at least 3 months: the range was widened to 3.")
                 end = list(options[CHOOSE_MONTHS]).index(last)
-                months = tuple(options[CHOOSE_MONTHS][max(0, end - 2): max(3, end + 1)])
+                months = tuple(options[CHOOSE_MONTHS][max(0, end - 2) : max(3, end + 1)])
         ward_frame = cache.wards(store_dir, stamp) if has_store else None
         ward_options = [] if ward_frame is None else sorted(ward_frame["ward_name"].astype(str))
         ward_names = st.multiselect(
-            "Wards or neighbourhood areas", ward_options, key="ward_filter", placeholder="Whole borough",
+            "Wards or neighbourhood areas",
+            ward_options,
+            key="ward_filter",
+            placeholder="Whole borough",
             help="Analyse only these wards (the map, priorities, gaps and walkabouts follow); empty for all.",
         )
-        period_kind = PERIOD_KINDS[st.selectbox(
-            "Periods", list(PERIOD_KINDS), key="period_kind",
-            help="Months and quarters for police.uk (it publishes months only, never a day); weeks, fortnights "
-                 "and 28-day periods count partner records by their recorded day, so choose timed sources.")]
+        period_kind = PERIOD_KINDS[
+            st.selectbox(
+                "Periods",
+                list(PERIOD_KINDS),
+                key="period_kind",
+                help="Months and quarters for police.uk (it publishes months only, never a day); weeks, fortnights "
+                "and 28-day periods count partner records by their recorded day, so choose timed sources.",
+            )
+        ]
         sources_all = status["sources"]
         counted = app_sources(sources_all)
         sources = st.multiselect(
-            "Sources", sources_all, default=[s for s in counted.sources or () if s in sources_all], key="sources",
+            "Sources",
+            sources_all,
+            default=[s for s in counted.sources or () if s in sources_all],
+            key="sources",
             help="What is counted. Default: victim-reported police.uk street records. Stop and search records "
-                 "where officers searched, and partner sources (council ASB) repeat incidents police.uk holds: "
-                 "add them only to study them.",
+            "where officers searched, and partner sources (council ASB) repeat incidents police.uk holds: "
+            "add them only to study them.",
         )
         counted = app_sources(sources_all, sources)
         (st.warning if counted.mixed else st.caption)(counted.note)
         group_label = st.selectbox(
-            "Crime group", [ALL_CRIME, *harm.CRIME_GROUPS, CUSTOM], key="crime_group",
+            "Crime group",
+            [ALL_CRIME, *harm.CRIME_GROUPS, CUSTOM],
+            key="crime_group",
             format_func=lambda g: g.replace("_", " "),
         )
         crime_types: tuple[str, ...] | None = None
@@ -230,8 +258,13 @@ def sidebar() -> Choices:
         unit = UNITS[unit_label]
         resolution = None
         if unit == "h3":
-            res = st.select_slider("H3 resolution", options=["auto", 7, 8, 9, 10], value="auto", key="resolution",
-                                   help="auto picks a cell size from the borough's area")
+            res = st.select_slider(
+                "H3 resolution",
+                options=["auto", 7, 8, 9, 10],
+                value="auto",
+                key="resolution",
+                help="auto picks a cell size from the borough's area",
+            )
             resolution = None if res == "auto" else int(res)
         measure_label = st.radio("Measure", list(MEASURES), key="measure")
         measure = MEASURES[measure_label]
@@ -241,22 +274,31 @@ def sidebar() -> Choices:
         online = cache.tiles_reachable()
         basemap_names = list(BASEMAP_LABELS)
         basemap_label = st.selectbox(
-            "Basemap", basemap_names, index=0 if online else basemap_names.index(OFFLINE_MAP), key="basemap",
+            "Basemap",
+            basemap_names,
+            index=0 if online else basemap_names.index(OFFLINE_MAP),
+            key="basemap",
             help="Street tiles come from OpenStreetMap over the internet; the offline map names places, wards "
-                 "and streets from this store's own data and fetches nothing.",
+            "and streets from this store's own data and fetches nothing.",
         )
         if not online:
-            st.caption("Street tiles cannot be reached from here, so the map is offline: names come from the "
-                       "store's own data.")
-        mode = st.radio("Mode", ["Partnership (sensitive)", "Public"], key="mode",
-                        help="Public mode applies disclosure control to every export and hides sensitive layers.")
+            st.caption(
+                "Street tiles cannot be reached from here, so the map is offline: names come from the store's own data."
+            )
+        mode = st.radio(
+            "Mode",
+            ["Partnership (sensitive)", "Public"],
+            key="mode",
+            help="Public mode applies disclosure control to every export and hides sensitive layers.",
+        )
     choices = Choices(
         store_dir=store_dir,
         stamp=stamp,
         has_store=has_store,
         months=months,
-        period_label=period_label if period_label != CHOOSE_MONTHS else
-        f"{pd.Period(months[0], freq='M'):%b %Y} to {pd.Period(months[-1], freq='M'):%b %Y}",
+        period_label=period_label
+        if period_label != CHOOSE_MONTHS
+        else f"{pd.Period(months[0], freq='M'):%b %Y} to {pd.Period(months[-1], freq='M'):%b %Y}",
         sources=tuple(sources) or None,
         crime_types=crime_types,
         group=group,
@@ -317,16 +359,23 @@ def unit_caption(unit: str, resolution: object = None) -> str:
     if unit == "h3":
         import h3
 
-        size = f" of about {h3.average_hexagon_area(int(resolution), unit='km^2'):.2g} km²" if resolution is not None else ""
+        size = (
+            f" of about {h3.average_hexagon_area(int(resolution), unit='km^2'):.2g} km²"
+            if resolution is not None
+            else ""
+        )
         return f"H3 hexagons{size}" + (f" (resolution {resolution})" if resolution is not None else "")
     return {"ward": "wards", "lsoa": "LSOAs"}.get(unit, unit)
 
 
 def measure_label(measure: str) -> str:
     """The measure in words."""
-    return {"count": "counting incidents", "harm": "weighting by harm (crime-days)",
-            "rate": "incidents per 1,000 residents",
-            "rate_eb": "incidents per 1,000 residents, Empirical-Bayes smoothed"}.get(measure, measure)
+    return {
+        "count": "counting incidents",
+        "harm": "weighting by harm (crime-days)",
+        "rate": "incidents per 1,000 residents",
+        "rate_eb": "incidents per 1,000 residents, Empirical-Bayes smoothed",
+    }.get(measure, measure)
 
 
 def month_name(month: str) -> str:
@@ -334,7 +383,9 @@ def month_name(month: str) -> str:
     return f"{pd.Period(month, freq='M'):%b %Y}"
 
 
-def table(frame: pd.DataFrame, *, columns: list[str] | None = None, key: str | None = None, height: Any = "auto") -> None:
+def table(
+    frame: pd.DataFrame, *, columns: list[str] | None = None, key: str | None = None, height: Any = "auto"
+) -> None:
     """A table for people (:func:`geo_csp.display.for_people`): plain column names with units, shares as
     percentages, whole numbers with thousands separators. Downloads keep the technical columns."""
     from geo_csp import display
@@ -347,7 +398,11 @@ def table(frame: pd.DataFrame, *, columns: list[str] | None = None, key: str | N
             continue
         finite = values.dropna()
         whole = bool(len(finite)) and bool((finite == finite.round(0)).all())
-        fmt = "%.1f%%" if col.endswith("(%)") else ("localized" if whole else "%.2f" if (finite.abs() < 1).all() else "%.1f")
+        fmt = (
+            "%.1f%%"
+            if col.endswith("(%)")
+            else ("localized" if whole else "%.2f" if (finite.abs() < 1).all() else "%.1f")
+        )
         config[col] = st.column_config.NumberColumn(col, format=fmt)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key=key, height=height)
 
@@ -371,14 +426,22 @@ def line_chart_spec(frame: Any, *, y_title: str = "incidents") -> Any:
     labels = [str(x) for x in frame.index]
     names = [str(c) for c in frame.columns]
     values = frame.to_numpy(dtype="float64")
-    long = pd.DataFrame({period: np.repeat(labels, len(names)), series: np.tile(names, len(labels)),
-                         value: values.reshape(-1)})
-    return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X(f"{period}:O", sort=labels, title=None),
-        y=alt.Y(f"{value}:Q", title=y_title),
-        color=alt.Color(f"{series}:N", sort=names, title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
-        tooltip=[alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip(f"{period}:O", title="period"),
-                 alt.Tooltip(f"{value}:Q", title=y_title, format=",.0f")],
+    long = pd.DataFrame(
+        {period: np.repeat(labels, len(names)), series: np.tile(names, len(labels)), value: values.reshape(-1)}
+    )
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{period}:O", sort=labels, title=None),
+            y=alt.Y(f"{value}:Q", title=y_title),
+            color=alt.Color(f"{series}:N", sort=names, title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
+            tooltip=[
+                alt.Tooltip(f"{series}:N", title="series"),
+                alt.Tooltip(f"{period}:O", title="period"),
+                alt.Tooltip(f"{value}:Q", title=y_title, format=",.0f"),
+            ],
+        )
     )
 
 

@@ -45,8 +45,11 @@ def main() -> None:
         sys.exit(1)
     except Exception:
         traceback.print_exc()
-        print("geo-csp: internal error: this is a bug in geo-csp, not a problem with your input; please"
-              " report it with the command you ran and the traceback above", file=sys.stderr)
+        print(
+            "geo-csp: internal error: this is a bug in geo-csp, not a problem with your input; please"
+            " report it with the command you ran and the traceback above",
+            file=sys.stderr,
+        )
         sys.exit(2)
 
 

@@ -20,16 +20,27 @@ if TYPE_CHECKING:
 
     from geo_csp import analysis
 
-__all__ = ["BOUNDARY_HELP", "METADATA_KEY", "counted_sources", "jsonable", "print_counted", "read_located", "run_hotspots", "study_context",
-           "write_geo"]
+__all__ = [
+    "BOUNDARY_HELP",
+    "METADATA_KEY",
+    "counted_sources",
+    "jsonable",
+    "print_counted",
+    "read_located",
+    "run_hotspots",
+    "study_context",
+    "write_geo",
+]
 
 METADATA_KEY = "geo_csp"
 
 
 #: The ``--boundary`` option of every command that reads a study area (hotspots, areas, backtest, coverage,
 #: route, review, cube): one help text, one default (the store's borough, :func:`geo_csp.geography.store_study_area`).
-BOUNDARY_HELP = ("Study-area polygon file (GeoJSON/GPKG); default the store's borough (geo-csp configure). "
-                 "With ward_code and ward_name columns it also gives the wards (--unit ward).")
+BOUNDARY_HELP = (
+    "Study-area polygon file (GeoJSON/GPKG); default the store's borough (geo-csp configure). "
+    "With ward_code and ward_name columns it also gives the wards (--unit ward)."
+)
 
 #: Share of a study area that must lie inside Bury's outline for the shipped Bury wards/LSOAs to apply
 #: to a store whose config does not name Bury.
@@ -59,8 +70,9 @@ def _in_bury(study_area: gpd.GeoDataFrame) -> bool:
     return bool(area.area > 0 and shapely.intersection(area, bury).area >= BURY_SHARE_MIN * area.area)
 
 
-def _with_population(polygons: gpd.GeoDataFrame, path: Path, *, code_col: str, source: str,
-                     required: bool) -> gpd.GeoDataFrame:
+def _with_population(
+    polygons: gpd.GeoDataFrame, path: Path, *, code_col: str, source: str, required: bool
+) -> gpd.GeoDataFrame:
     """``polygons`` with the residents of a population CSV (code column found by name), checked to match."""
     import pandas as pd
 
@@ -69,7 +81,9 @@ def _with_population(polygons: gpd.GeoDataFrame, path: Path, *, code_col: str, s
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
     except FileNotFoundError as exc:
-        raise ParameterError(f"--population {path} does not exist; give a CSV with a code and a population column") from exc
+        raise ParameterError(
+            f"--population {path} does not exist; give a CSV with a code and a population column"
+        ) from exc
     found = [c for c in POPULATION_CODE_COLUMNS if c in header]
     if not found or schema.POPULATION not in header:
         raise ParameterError(
@@ -89,8 +103,9 @@ def _with_population(polygons: gpd.GeoDataFrame, path: Path, *, code_col: str, s
     return polygons.assign(**{schema.POPULATION: values.to_numpy(dtype="float64")})
 
 
-def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", population: Path | None = None,
-                  measure: str = "count") -> dict[str, Any]:
+def study_context(
+    store_dir: Path, boundary: Path | None, *, unit: str = "h3", population: Path | None = None, measure: str = "count"
+) -> dict[str, Any]:
     """Study area, named places, wards and the polygon units from ``--boundary`` or the store's config.
 
     Returns a dictionary with ``config`` (the store config), ``study_area`` (GeoDataFrame or None),
@@ -104,8 +119,14 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     from geo_csp import boundaries, geography, schema, store
 
     config = store.store_config(store_dir)
-    ctx: dict[str, Any] = {"config": config, "study_area": None, "named_places": None, "wards": None,
-                           "units": None, "study_area_source": "data extent"}
+    ctx: dict[str, Any] = {
+        "config": config,
+        "study_area": None,
+        "named_places": None,
+        "wards": None,
+        "units": None,
+        "study_area_source": "data extent",
+    }
 
     def _path(key: str) -> Path | None:
         value = config.get(key)
@@ -131,14 +152,18 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
     bury_ok = is_bury or (ctx["study_area"] is not None and _in_bury(ctx["study_area"]))
     own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
     if unit in ("ward", "lsoa") and own is None and not bury_ok:
-        where = (f"the study area {boundary}" if boundary is not None else
-                 f"the borough {config['borough']!r} of this store (its config has no {unit}s)" if config.get("borough")
-                 else "this store (its config names no borough)")
+        where = (
+            f"the study area {boundary}"
+            if boundary is not None
+            else f"the borough {config['borough']!r} of this store (its config has no {unit}s)"
+            if config.get("borough")
+            else "this store (its config names no borough)"
+        )
         raise ParameterError(
             f"--unit {unit}: no {unit} polygons for {where}, and Bury's shipped {unit}s only fit a study area in "
             f"Bury; configure them (geo-csp configure --store {store_dir} --{unit}s FILE) or give --boundary a "
             f"file of your {unit}s with {unit}_code and {unit}_name columns"
-            + (" (or name them as \"lsoas\" in the store's config.json)" if unit == "lsoa" else "")
+            + (' (or name them as "lsoas" in the store\'s config.json)' if unit == "lsoa" else "")
             + ", or use --unit h3"
         )
     if population is not None:
@@ -148,8 +173,9 @@ def study_context(store_dir: Path, boundary: Path | None, *, unit: str = "h3", p
                 "with a --boundary file of those polygons (H3 cells and the shipped Bury units have their own)"
             )
         code_col = schema.WARD_CODE if unit == "ward" else schema.LSOA_CODE
-        own = _with_population(own, population, code_col=code_col, source=ctx["study_area_source"],
-                               required=measure in ("rate", "rate_eb"))
+        own = _with_population(
+            own, population, code_col=code_col, source=ctx["study_area_source"], required=measure in ("rate", "rate_eb")
+        )
         if unit == "ward":
             ctx["wards"] = own
     ctx["units"] = own
@@ -172,8 +198,14 @@ def print_counted(counted: dict[str, Any] | Any) -> None:
     console.print(f"[{style}]{info['note']}[/]", highlight=False)
 
 
-def read_located(store_dir: Path, crime_types: list[str] | None, sources: list[str] | None,
-                 group: str | None = None, *, exclude_proactive: bool = False) -> pd.DataFrame:
+def read_located(
+    store_dir: Path,
+    crime_types: list[str] | None,
+    sources: list[str] | None,
+    group: str | None = None,
+    *,
+    exclude_proactive: bool = False,
+) -> pd.DataFrame:
     """The store's located incidents for these filters; a clear error (naming what the store holds) when none.
 
     ``sources`` follows the one source contract (:mod:`geo_csp.sources`): by default police.uk street
@@ -184,8 +216,12 @@ def read_located(store_dir: Path, crime_types: list[str] | None, sources: list[s
 
     counted = counted_sources(store_dir, sources, exclude_proactive=exclude_proactive)
     types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_types or None, group), counted)
-    frame = store.read_incidents(store_dir, crime_types=list(types) if types else None,
-                                 sources=list(counted.sources) if counted.sources else None, located_only=True)
+    frame = store.read_incidents(
+        store_dir,
+        crime_types=list(types) if types else None,
+        sources=list(counted.sources) if counted.sources else None,
+        located_only=True,
+    )
     if frame.empty or (types is not None and not frame[schema.CRIME_TYPE].isin(list(types)).any()):
         held = store.read_incidents(store_dir, located_only=True, columns=[schema.SOURCE, schema.CRIME_TYPE])
         wanted = f"group {group!r} ({', '.join(types)})" if group else f"crime types {crime_types or 'all'}"
@@ -256,16 +292,36 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
         if path.exists():
             path.unlink()
         plain.to_file(path, layer=layer, driver="GPKG")
-        pyogrio.write_dataframe(pd.DataFrame({"key": [METADATA_KEY], "value": [meta]}), path,
-                                layer=f"{METADATA_KEY}_metadata", driver="GPKG")
+        pyogrio.write_dataframe(
+            pd.DataFrame({"key": [METADATA_KEY], "value": [meta]}),
+            path,
+            layer=f"{METADATA_KEY}_metadata",
+            driver="GPKG",
+        )
     Path(f"{path}.json").write_text(meta + "\n", encoding="utf-8")
 
 
-def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
-                 previous: gpd.GeoDataFrame | None = None, population: Path | None = None, *,
-                 weights: str = "auto", distance_m: float | None = None, backend: str = "memory",
-                 client: Any = None, exclude_proactive: bool = False,
-                 partial_periods: str = "drop", public_space: bool = False) -> analysis.HotspotResult:
+def run_hotspots(
+    store_dir,
+    boundary,
+    unit,
+    resolution,
+    period,
+    crime_type,
+    group,
+    source,
+    measure,
+    previous: gpd.GeoDataFrame | None = None,
+    population: Path | None = None,
+    *,
+    weights: str = "auto",
+    distance_m: float | None = None,
+    backend: str = "memory",
+    client: Any = None,
+    exclude_proactive: bool = False,
+    partial_periods: str = "drop",
+    public_space: bool = False,
+) -> analysis.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
 
     ``weights`` and ``distance_m`` are :func:`geo_csp.analysis.run_hotspots`'s spatial weights
@@ -278,18 +334,41 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
 
     analysis.resolve_weights(unit, weights, distance_m)  # fail before reading the store
     ctx = study_context(store_dir, boundary, unit=unit, population=population, measure=measure)
-    incidents = (store_dir if backend == "dask"
-                 else read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive))
-    result = analysis.run_hotspots(
-        incidents, unit=unit, resolution=resolution, period=period,
-        crime_types=crime_type or None, group=group, sources=source or None, measure=measure,
-        exclude_proactive=exclude_proactive, partial_periods=partial_periods, public_space=public_space,
-        study_area=ctx["study_area"], units=ctx["units"], named_places=ctx["named_places"], wards=ctx["wards"],
-        previous_areas=previous, params=hotspots.HotspotParams(), weights=weights, distance_m=distance_m,
-        backend=backend, client=client,
+    incidents = (
+        store_dir
+        if backend == "dask"
+        else read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
     )
-    result.metadata.update({"store": str(store_dir), "study_area": ctx["study_area_source"],
-                            "synthetic": bool(ctx["config"].get("synthetic", False))})
+    result = analysis.run_hotspots(
+        incidents,
+        unit=unit,
+        resolution=resolution,
+        period=period,
+        crime_types=crime_type or None,
+        group=group,
+        sources=source or None,
+        measure=measure,
+        exclude_proactive=exclude_proactive,
+        partial_periods=partial_periods,
+        public_space=public_space,
+        study_area=ctx["study_area"],
+        units=ctx["units"],
+        named_places=ctx["named_places"],
+        wards=ctx["wards"],
+        previous_areas=previous,
+        params=hotspots.HotspotParams(),
+        weights=weights,
+        distance_m=distance_m,
+        backend=backend,
+        client=client,
+    )
+    result.metadata.update(
+        {
+            "store": str(store_dir),
+            "study_area": ctx["study_area_source"],
+            "synthetic": bool(ctx["config"].get("synthetic", False)),
+        }
+    )
     print_counted(result.metadata["counted"])
     console.print(f"[dim]{analysis.describe_run(result.metadata)}[/]", highlight=False)
     for warning in result.metadata.get("warnings", []):
@@ -297,6 +376,8 @@ def run_hotspots(store_dir, boundary, unit, resolution, period, crime_type, grou
     if "resolution_reason" in result.metadata:
         console.print(result.metadata["resolution_reason"])
     if result.metadata.get("n_islands"):
-        console.print(f"{result.metadata['n_islands']} units have no neighbour under {result.metadata['weights']} "
-                      f"weights (Gi* z = 0 for them): {', '.join(result.metadata['islands'])}")
+        console.print(
+            f"{result.metadata['n_islands']} units have no neighbour under {result.metadata['weights']} "
+            f"weights (Gi* z = 0 for them): {', '.join(result.metadata['islands'])}"
+        )
     return result

@@ -40,8 +40,9 @@ def _units(path: Path, *, kind: str, code_col: str, name_col: str, option: str) 
     try:
         return boundaries.read_boundary(path, code_col=code_col, name_col=name_col, kind=kind)
     except SchemaError as exc:
-        raise ParameterError(f"{option} {path}: {exc}; name its code and name columns with "
-                             f"--{kind}-code-col and --{kind}-name-col") from exc
+        raise ParameterError(
+            f"{option} {path}: {exc}; name its code and name columns with --{kind}-code-col and --{kind}-name-col"
+        ) from exc
 
 
 def _population(path: Path, code_col: str | None, population_col: str) -> tuple[Any, str]:
@@ -53,41 +54,51 @@ def _population(path: Path, code_col: str | None, population_col: str) -> tuple[
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
     except FileNotFoundError as exc:
-        raise ParameterError(f"--population {path} does not exist; give a CSV with a code and a population column") from exc
+        raise ParameterError(
+            f"--population {path} does not exist; give a CSV with a code and a population column"
+        ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ParameterError(f"--population {path} is not a readable CSV ({exc})") from exc
     code = code_col or next((c for c in POPULATION_CODE_COLUMNS if c in header), None)
     if code is None or code not in header:
-        raise ParameterError(f"--population {path} has columns {header} and no code column "
-                             f"{code_col or '(' + ', '.join(POPULATION_CODE_COLUMNS) + ')'}; name it with "
-                             "--population-code-col")
+        raise ParameterError(
+            f"--population {path} has columns {header} and no code column "
+            f"{code_col or '(' + ', '.join(POPULATION_CODE_COLUMNS) + ')'}; name it with "
+            "--population-code-col"
+        )
     if population_col not in header:
-        raise ParameterError(f"--population {path} has columns {header} and no {population_col!r}; name the "
-                             "residents column with --population-col")
+        raise ParameterError(
+            f"--population {path} has columns {header} and no {population_col!r}; name the "
+            "residents column with --population-col"
+        )
     return boundaries.read_population(path, code_col=code, population_col=population_col), code
 
 
 def _match_population(pop: Any, code: str, path: Path, units: dict[str, tuple[gpd.GeoDataFrame, str]]) -> str:
     """The unit (``"ward"``/``"lsoa"``) whose codes the population covers; an error when any unit lacks one."""
     if not units:
-        raise ParameterError(f"--population {path} needs the units it counts: give --wards or --lsoas "
-                             "(now or in an earlier geo-csp configure)")
+        raise ParameterError(
+            f"--population {path} needs the units it counts: give --wards or --lsoas "
+            "(now or in an earlier geo-csp configure)"
+        )
     codes = set(pop.index.astype(str))
     found = {kind: frame[f"{kind}_code"].astype(str).isin(codes).to_numpy() for kind, (frame, _) in units.items()}
     kind = max(found, key=lambda k: found[k].mean())
     frame, source = units[kind]
     have = found[kind]
     if not have.any():
-        raise ParameterError(f"--population {path}: none of its {code!r} codes (e.g. {', '.join(list(codes)[:3])}) "
-                             f"is a {kind} code of {source} (e.g. {', '.join(frame[f'{kind}_code'].astype(str)[:3])}); "
-                             "use a population file for the same units, or --population-code-col")
+        raise ParameterError(
+            f"--population {path}: none of its {code!r} codes (e.g. {', '.join(list(codes)[:3])}) "
+            f"is a {kind} code of {source} (e.g. {', '.join(frame[f'{kind}_code'].astype(str)[:3])}); "
+            "use a population file for the same units, or --population-code-col"
+        )
     if not have.all():
         lacking = frame.loc[~have, f"{kind}_name"].astype(str).tolist()
         raise ParameterError(
             f"--population {path}: {len(lacking)} of the {len(frame)} {kind}s of {source} have no row in it "
             f"(its {code!r} codes do not include them; e.g. {', '.join(lacking[:5])}): use a population file on "
             f"the same {kind} boundaries (same year), or configure without --population (rates then show "
-            "\"not available\")"
+            '"not available")'
         )
     return kind
 
@@ -102,12 +113,16 @@ def _areas(path: Path) -> gpd.GeoDataFrame:
     frame = boundaries.load_borough(path)
     missing = [c for c in (AREA_CODE, AREA_NAME, schema.POPULATION) if c not in frame.columns]
     if missing:
-        raise ParameterError(f"--areas {path} has no column(s) {missing} (it has {list(frame.columns)}); "
-                             f"each area needs {AREA_CODE}, {AREA_NAME} and {schema.POPULATION}")
+        raise ParameterError(
+            f"--areas {path} has no column(s) {missing} (it has {list(frame.columns)}); "
+            f"each area needs {AREA_CODE}, {AREA_NAME} and {schema.POPULATION}"
+        )
     bad = pd.to_numeric(frame[schema.POPULATION], errors="coerce").isna()
     if bad.any():
-        raise ParameterError(f"--areas {path}: area {frame.loc[bad, AREA_NAME].iloc[0]!r} has no numeric population; "
-                             "fill its population column")
+        raise ParameterError(
+            f"--areas {path}: area {frame.loc[bad, AREA_NAME].iloc[0]!r} has no numeric population; "
+            "fill its population column"
+        )
     return frame
 
 
@@ -115,17 +130,31 @@ def _in_areas(areas: gpd.GeoDataFrame, name: str) -> bool:
     from geo_csp.table import AREA_CODE, AREA_NAME
 
     key = str(name).lower()
-    return bool(((areas[AREA_NAME].astype(str).str.lower() == key)
-                 | (areas[AREA_CODE].astype(str).str.lower() == key)).any())
+    return bool(
+        ((areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key)).any()
+    )
 
 
-def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str | None = None,
-                      boundary: _FileOpt = None, wards: _FileOpt = None, ward_code_col: str = "ward_code",
-                      ward_name_col: str = "ward_name", lsoas: _FileOpt = None, lsoa_code_col: str = "lsoa_code",
-                      lsoa_name_col: str = "lsoa_name", population: _FileOpt = None,
-                      population_code_col: str | None = None, population_col: str = "population",
-                      named_places: _FileOpt = None, areas: _FileOpt = None,
-                      comparators: list[str] | None = None, label: str | None = None) -> dict[str, Any]:
+def configure_changes(
+    store_dir: Path,
+    config: dict[str, Any],
+    *,
+    borough: str | None = None,
+    boundary: _FileOpt = None,
+    wards: _FileOpt = None,
+    ward_code_col: str = "ward_code",
+    ward_name_col: str = "ward_name",
+    lsoas: _FileOpt = None,
+    lsoa_code_col: str = "lsoa_code",
+    lsoa_name_col: str = "lsoa_name",
+    population: _FileOpt = None,
+    population_code_col: str | None = None,
+    population_col: str = "population",
+    named_places: _FileOpt = None,
+    areas: _FileOpt = None,
+    comparators: list[str] | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
     """The config keys these options set, every file checked against the others (given or already configured).
 
     Raises
@@ -139,28 +168,43 @@ def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str |
     rel = lambda p: store.path_for_config(store_dir, p)  # noqa: E731
     if borough is not None:
         if not borough.strip():
-            raise ParameterError("--borough is empty; give the borough's name (e.g. \"Blackburn with Darwen\")")
+            raise ParameterError('--borough is empty; give the borough\'s name (e.g. "Blackburn with Darwen")')
         changes["borough"] = borough.strip()
     if label is not None:
         if not label.strip():
-            raise ParameterError("--label is empty; give the name documents call the store (e.g. \"Bury CSP 2024\")")
+            raise ParameterError('--label is empty; give the name documents call the store (e.g. "Bury CSP 2024")')
         changes["label"] = label.strip()
     if boundary is not None:
         boundaries.load_borough(boundary)
         changes["boundary"] = rel(boundary)
     units: dict[str, tuple[gpd.GeoDataFrame, str]] = {}
-    for kind, path, code_col, name_col in (("ward", wards, ward_code_col, ward_name_col),
-                                           ("lsoa", lsoas, lsoa_code_col, lsoa_name_col)):
+    for kind, path, code_col, name_col in (
+        ("ward", wards, ward_code_col, ward_name_col),
+        ("lsoa", lsoas, lsoa_code_col, lsoa_name_col),
+    ):
         if path is not None:
-            units[kind] = (_units(path, kind=kind, code_col=code_col, name_col=name_col, option=f"--{kind}s"), str(path))
+            units[kind] = (
+                _units(path, kind=kind, code_col=code_col, name_col=name_col, option=f"--{kind}s"),
+                str(path),
+            )
             changes |= {f"{kind}s": rel(path), f"{kind}_code_col": code_col, f"{kind}_name_col": name_col}
         elif config.get(f"{kind}s"):
             old = store.config_path(store_dir, config[f"{kind}s"])
-            units[kind] = (_units(old, kind=kind, code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
-                                  name_col=config.get(f"{kind}_name_col") or f"{kind}_name",
-                                  option=f"the configured {kind}s"), str(old))
-    outline_path = boundary if boundary is not None else (
-        store.config_path(store_dir, config["boundary"]) if config.get("boundary") else None)
+            units[kind] = (
+                _units(
+                    old,
+                    kind=kind,
+                    code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
+                    name_col=config.get(f"{kind}_name_col") or f"{kind}_name",
+                    option=f"the configured {kind}s",
+                ),
+                str(old),
+            )
+    outline_path = (
+        boundary
+        if boundary is not None
+        else (store.config_path(store_dir, config["boundary"]) if config.get("boundary") else None)
+    )
     if outline_path is not None:  # a force-wide ward file: only the borough's wards need a population
         from geo_csp.geography import units_in_outline
 
@@ -168,13 +212,19 @@ def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str |
         units = {kind: (units_in_outline(frame, outline), source) for kind, (frame, source) in units.items()}
         empty = [kind for kind, (frame, _) in units.items() if not len(frame)]
         if empty:
-            raise ParameterError(f"no {empty[0]} of {units[empty[0]][1]} has more than half its area inside the "
-                                 f"boundary {outline_path}: are they the same borough (and CRS)?")
+            raise ParameterError(
+                f"no {empty[0]} of {units[empty[0]][1]} has more than half its area inside the "
+                f"boundary {outline_path}: are they the same borough (and CRS)?"
+            )
     if population is not None:
         pop, code = _population(population, population_code_col, population_col)
         kind = _match_population(pop, code, population, units)
-        changes |= {"population": rel(population), "population_code_col": code, "population_col": population_col,
-                    "population_unit": kind}
+        changes |= {
+            "population": rel(population),
+            "population_code_col": code,
+            "population_col": population_col,
+            "population_unit": kind,
+        }
     if named_places is not None:
         boundaries.load_named_places(named_places)
         changes["named_places"] = rel(named_places)
@@ -186,19 +236,24 @@ def configure_changes(store_dir: Path, config: dict[str, Any], *, borough: str |
         area_frame = _areas(store.config_path(store_dir, config["areas"]))
     if comparators:
         if area_frame is None:
-            raise ParameterError("--comparators name rows of an areas file: give --areas FILE (area_code, "
-                                 "area_name, population) as well")
+            raise ParameterError(
+                "--comparators name rows of an areas file: give --areas FILE (area_code, area_name, population) as well"
+            )
         unknown = [c for c in comparators if not _in_areas(area_frame, c)]
         if unknown:
-            raise ParameterError(f"--comparators {unknown} are not areas of the areas file "
-                                 f"({', '.join(area_frame['area_name'].astype(str))}); use their area_name or area_code")
+            raise ParameterError(
+                f"--comparators {unknown} are not areas of the areas file "
+                f"({', '.join(area_frame['area_name'].astype(str))}); use their area_name or area_code"
+            )
         changes["comparators"] = list(comparators)
     name = changes.get("borough", config.get("borough"))
     if area_frame is not None and name and not _in_areas(area_frame, name):
         has_outline = any(changes.get(k) or config.get(k) for k in ("boundary", "wards", "lsoas"))
         if not has_outline:
-            raise ParameterError(f"the borough {name!r} is not a row of the areas file and the store has no outline "
-                                 "of its own: add it to the areas file, or give --boundary or --wards")
+            raise ParameterError(
+                f"the borough {name!r} is not a row of the areas file and the store has no outline "
+                "of its own: add it to the areas file, or give --boundary or --wards"
+            )
     return changes
 
 
@@ -213,10 +268,19 @@ def _show_membership(store_dir: Path, config: dict[str, Any]) -> None:
         if units is None or "membership" not in units.attrs:
             continue
         dropped = units.attrs["dropped"]
-        console.print(f"{kind}s: {units.attrs['membership']}"
-                      + (": " + ", ".join(f"{n} ({m2:.2g} m2 inside, {sh:.2%})" for n, m2, sh in
-                                           zip(dropped["name"], dropped["m2_inside"], dropped["share_inside"]))
-                         if len(dropped) else ""), soft_wrap=True)
+        console.print(
+            f"{kind}s: {units.attrs['membership']}"
+            + (
+                ": "
+                + ", ".join(
+                    f"{n} ({m2:.2g} m2 inside, {sh:.2%})"
+                    for n, m2, sh in zip(dropped["name"], dropped["m2_inside"], dropped["share_inside"])
+                )
+                if len(dropped)
+                else ""
+            ),
+            soft_wrap=True,
+        )
 
 
 def _show(store_dir: Path, config: dict[str, Any], *, as_json: bool) -> None:
@@ -225,9 +289,16 @@ def _show(store_dir: Path, config: dict[str, Any], *, as_json: bool) -> None:
 
     files = {k: store.config_path(store_dir, config.get(k)) for k in store.CONFIG_PATH_KEYS if config.get(k)}
     if as_json:
-        typer.echo(json.dumps({"store": str(store_dir), "config": config,
-                               "files": {k: {"path": str(p), "exists": p.exists()} for k, p in files.items()}},
-                              indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "store": str(store_dir),
+                    "config": config,
+                    "files": {k: {"path": str(p), "exists": p.exists()} for k, p in files.items()},
+                },
+                indent=2,
+            )
+        )
         return
     from rich.table import Table
 
@@ -247,8 +318,10 @@ def _show(store_dir: Path, config: dict[str, Any], *, as_json: bool) -> None:
 def configure_command(
     store_dir: Annotated[Path, typer.Option("--store", help="The incident store folder.")] = settings.DEFAULT_STORE_DIR,
     borough: Annotated[str | None, typer.Option("--borough", help="The borough's name.")] = None,
-    label: Annotated[str | None, typer.Option(
-        "--label", help="The store's name in documents (default: its folder's name; never its path).")] = None,
+    label: Annotated[
+        str | None,
+        typer.Option("--label", help="The store's name in documents (default: its folder's name; never its path)."),
+    ] = None,
     boundary: Annotated[Path | None, typer.Option("--boundary", help="Borough outline (GeoJSON/GPKG).")] = None,
     wards: Annotated[Path | None, typer.Option("--wards", help="Ward polygons (GeoJSON/GPKG).")] = None,
     ward_code_col: Annotated[str, typer.Option("--ward-code-col", help="Ward code column.")] = "ward_code",
@@ -257,15 +330,25 @@ def configure_command(
     lsoa_code_col: Annotated[str, typer.Option("--lsoa-code-col", help="LSOA code column.")] = "lsoa_code",
     lsoa_name_col: Annotated[str, typer.Option("--lsoa-name-col", help="LSOA name column.")] = "lsoa_name",
     population: Annotated[Path | None, typer.Option("--population", help="Residents per ward or LSOA (CSV).")] = None,
-    population_code_col: Annotated[str | None, typer.Option(
-        "--population-code-col", help="Code column of the population CSV (default: ward_code, lsoa_code, gss_code "
-                                      "or code).")] = None,
+    population_code_col: Annotated[
+        str | None,
+        typer.Option(
+            "--population-code-col",
+            help="Code column of the population CSV (default: ward_code, lsoa_code, gss_code or code).",
+        ),
+    ] = None,
     population_col: Annotated[str, typer.Option("--population-col", help="Residents column.")] = "population",
-    named_places: Annotated[Path | None, typer.Option("--named-places", help="Named places (polygons, 'name').")] = None,
-    areas: Annotated[Path | None, typer.Option(
-        "--areas", help="Comparator boroughs (polygons with area_code, area_name, population).")] = None,
-    comparators: Annotated[list[str] | None, typer.Option(
-        "--comparators", help="Comparator areas (names or codes in --areas); repeat for several.")] = None,
+    named_places: Annotated[
+        Path | None, typer.Option("--named-places", help="Named places (polygons, 'name').")
+    ] = None,
+    areas: Annotated[
+        Path | None,
+        typer.Option("--areas", help="Comparator boroughs (polygons with area_code, area_name, population)."),
+    ] = None,
+    comparators: Annotated[
+        list[str] | None,
+        typer.Option("--comparators", help="Comparator areas (names or codes in --areas); repeat for several."),
+    ] = None,
     unset: Annotated[list[str] | None, typer.Option("--unset", help=f"Clear a key ({', '.join(UNSETTABLE)}).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Print the effective config.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --show: print only JSON on stdout.")] = False,
@@ -280,10 +363,24 @@ def configure_command(
     cleared = {k: None for k in unset or ()}
     base = {**config, **cleared}
     changes = configure_changes(
-        store_dir, base, borough=borough, boundary=boundary, wards=wards, ward_code_col=ward_code_col,
-        ward_name_col=ward_name_col, lsoas=lsoas, lsoa_code_col=lsoa_code_col, lsoa_name_col=lsoa_name_col,
-        population=population, population_code_col=population_code_col, population_col=population_col,
-        named_places=named_places, areas=areas, comparators=comparators, label=label)
+        store_dir,
+        base,
+        borough=borough,
+        boundary=boundary,
+        wards=wards,
+        ward_code_col=ward_code_col,
+        ward_name_col=ward_name_col,
+        lsoas=lsoas,
+        lsoa_code_col=lsoa_code_col,
+        lsoa_name_col=lsoa_name_col,
+        population=population,
+        population_code_col=population_code_col,
+        population_col=population_col,
+        named_places=named_places,
+        areas=areas,
+        comparators=comparators,
+        label=label,
+    )
     if "population" in cleared:
         cleared |= {"population_code_col": None, "population_col": None, "population_unit": None}
     changes = {**cleared, **changes}

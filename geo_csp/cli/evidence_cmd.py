@@ -22,9 +22,14 @@ def table(
     area: Annotated[str | None, typer.Option("--area", help="Focus area (default the store's borough).")] = None,
     quarters: Annotated[int, typer.Option("--quarters", help="Number of financial quarters shown.")] = 5,
     public: Annotated[bool, typer.Option("--public", help="Apply disclosure control (10-5 rule).")] = False,
-    source: Annotated[list[str] | None, typer.Option(
-        "--source", help="Count the police.uk crime measures from this store source instead (one holding police.uk "
-                         "categories, e.g. gmp_burglary_points); repeat for several.")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="Count the police.uk crime measures from this store source instead (one holding police.uk "
+            "categories, e.g. gmp_burglary_points); repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Write the quarterly partnership table ("Tackling crime and ASB") of the store's borough."""
     from geo_csp.table import table_from_store, write_table_csv, write_table_html, write_table_xlsx
@@ -52,27 +57,42 @@ def evidence(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html/pdf, data and manifest.")],
     store: StoreOpt = DEFAULT_STORE_DIR,
     public: Annotated[bool, typer.Option("--public", help="Disclosure control; no points or partner data.")] = False,
-    points: Annotated[bool | None, typer.Option("--points/--no-points",
-                                                help="Include incident points (never with --public).")] = None,
-    partner: Annotated[bool | None, typer.Option("--partner/--no-partner",
-                                                 help="Include partner data (never with --public).")] = None,
-    source: Annotated[list[str] | None, typer.Option(
-        "--source", help="Store source counted and analysed (default police_uk_street), e.g. a council's ASB "
-                         "points in a store of partner data only; repeat for several.")] = None,
+    points: Annotated[
+        bool | None, typer.Option("--points/--no-points", help="Include incident points (never with --public).")
+    ] = None,
+    partner: Annotated[
+        bool | None, typer.Option("--partner/--no-partner", help="Include partner data (never with --public).")
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="Store source counted and analysed (default police_uk_street), e.g. a council's ASB "
+            "points in a store of partner data only; repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Write a Safer Streets evidence pack for one area."""
     from geo_csp import schema
     from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
 
-    params = EvidenceParams(area=area, public=public, include_points=points, include_partner=partner,
-                            sources=tuple(source or (schema.SOURCE_STREET,)))
+    params = EvidenceParams(
+        area=area,
+        public=public,
+        include_points=points,
+        include_partner=partner,
+        sources=tuple(source or (schema.SOURCE_STREET,)),
+    )
     pack = build_evidence(store, params)
     written = write_evidence(pack, out_dir)
     f = pack.figures
     share = f["share_of_borough_crime"]
-    out.print(f"{f['area_name']} ({f['area_kind']}): "
-              + (f"{share:.1%}" if share is not None else "a suppressed share")
-              + f" of the borough's {f['concentration_of'].lower()} on {f['share_of_borough_land']:.1%} of its land; "
-              f"{f['n_cells']} hotspot cells", soft_wrap=True)
+    out.print(
+        f"{f['area_name']} ({f['area_kind']}): "
+        + (f"{share:.1%}" if share is not None else "a suppressed share")
+        + f" of the borough's {f['concentration_of'].lower()} on {f['share_of_borough_land']:.1%} of its land; "
+        f"{f['n_cells']} hotspot cells",
+        soft_wrap=True,
+    )
     for name, path in written.items():
         console.print(f"wrote {path}" + ("  (sensitive, do not publish)" if name == "disclosure_audit.csv" else ""))

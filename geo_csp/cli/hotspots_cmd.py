@@ -38,42 +38,87 @@ __all__ = ["write_geo"]
 
 _STORE = typer.Option("--store", help="Store folder.")
 _BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
-_POPULATION = typer.Option("--population", help="CSV of residents per ward/LSOA of --boundary (a ward_code, "
-                           "lsoa_code, gss_code or code column and a population column), for --measure rate.")
+_POPULATION = typer.Option(
+    "--population",
+    help="CSV of residents per ward/LSOA of --boundary (a ward_code, "
+    "lsoa_code, gss_code or code column and a population column), for --measure rate.",
+)
 _UNIT = typer.Option("--unit", help="Spatial unit: h3, ward or lsoa.")
 _RES = typer.Option("--resolution", help="H3 resolution 7-11 (default chosen for the area and reported).")
-_PERIOD = typer.Option("--period", help="month, quarter (financial), year; for timed partner sources week, fortnight or "
-                        "28day (police.uk has months only); or auto (chosen from the data's span, the rule reported).")
+_PERIOD = typer.Option(
+    "--period",
+    help="month, quarter (financial), year; for timed partner sources week, fortnight or "
+    "28day (police.uk has months only); or auto (chosen from the data's span, the rule reported).",
+)
 _TYPES = typer.Option("--crime-type", help="police.uk category to include (repeatable).")
 _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
-_SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
-                       "victim-reported police.uk street records only; stop and search and partner sources such as "
-                       "council ASB are counted only when named, and a mixed run says so.")
-_PARTIAL = typer.Option("--partial-periods", help="drop (default) or keep the quarters/financial years the data "
-                        "cover only in part; kept ones are compared as counts per month.")
-_PUBLIC = typer.Option("--public-space", help="Leave out violence whose location label places it in a dwelling "
-                       "(partner labels; police.uk labels never do).")
-_PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
-                          "(mostly found by police activity rather than reported).")
-_MEASURE = typer.Option("--measure", help="count, harm, rate (per 1,000 residents; wards/LSOAs) or rate_eb (those "
-                        "rates Empirical-Bayes smoothed, so wards of few residents do not lead).")
+_SOURCE = typer.Option(
+    "--source",
+    help="Source to count (repeatable; 'all' for every source). Default: "
+    "victim-reported police.uk street records only; stop and search and partner sources such as "
+    "council ASB are counted only when named, and a mixed run says so.",
+)
+_PARTIAL = typer.Option(
+    "--partial-periods",
+    help="drop (default) or keep the quarters/financial years the data "
+    "cover only in part; kept ones are compared as counts per month.",
+)
+_PUBLIC = typer.Option(
+    "--public-space",
+    help="Leave out violence whose location label places it in a dwelling (partner labels; police.uk labels never do).",
+)
+_PROACTIVE = typer.Option(
+    "--exclude-proactive",
+    help="Leave out police.uk Drugs and Possession of weapons (mostly found by police activity rather than reported).",
+)
+_MEASURE = typer.Option(
+    "--measure",
+    help="count, harm, rate (per 1,000 residents; wards/LSOAs) or rate_eb (those "
+    "rates Empirical-Bayes smoothed, so wards of few residents do not lead).",
+)
 _OUT = typer.Option("--out", help="Output file: .parquet (GeoParquet) or .gpkg.")
-_WEIGHTS = typer.Option("--weights", help="Spatial weights: auto (h3 k-ring for cells, queen for wards/LSOAs), "
-                        "h3, queen or distance (unit centroids within --distance-m).")
+_WEIGHTS = typer.Option(
+    "--weights",
+    help="Spatial weights: auto (h3 k-ring for cells, queen for wards/LSOAs), "
+    "h3, queen or distance (unit centroids within --distance-m).",
+)
 _DISTANCE = typer.Option("--distance-m", help="Distance band radius in metres (with --weights distance).")
-_DASK = typer.Option("--dask", help="Aggregate the cube from the store on Dask (H3 units; a local cluster unless "
-                     "--scheduler is given): for a force's or a nation's store. Same result as in memory.")
+_DASK = typer.Option(
+    "--dask",
+    help="Aggregate the cube from the store on Dask (H3 units; a local cluster unless "
+    "--scheduler is given): for a force's or a nation's store. Same result as in memory.",
+)
 _SCHEDULER = typer.Option("--scheduler", help="Address of a running dask scheduler (tcp://host:8786); implies --dask.")
 _WORKERS = typer.Option("--workers", help="Worker processes of the local Dask cluster (--dask without --scheduler).")
-_RANK_BY = typer.Option("--rank-by", help="Sort the units by n, harm, rate_per_1000 (per 1,000 residents a year; "
-                        "wards/LSOAs) or gi_z, highest first, and write a `rank` column (1 = highest).")
+_RANK_BY = typer.Option(
+    "--rank-by",
+    help="Sort the units by n, harm, rate_per_1000 (per 1,000 residents a year; "
+    "wards/LSOAs) or gi_z, highest first, and write a `rank` column (1 = highest).",
+)
 
 
-def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolution: int | None, period: str,
-                    crime_type: list[str] | None, group: str | None, source: list[str] | None, measure: str,
-                    previous: Any = None, *, population: Path | None, weights: str, distance_m: float | None,
-                    dask: bool, scheduler: str | None, workers: int, exclude_proactive: bool = False,
-                    partial_periods: str = "drop", public_space: bool = False) -> Any:
+def _run_on_backend(
+    store_dir: Path,
+    boundary: Path | None,
+    unit: str,
+    resolution: int | None,
+    period: str,
+    crime_type: list[str] | None,
+    group: str | None,
+    source: list[str] | None,
+    measure: str,
+    previous: Any = None,
+    *,
+    population: Path | None,
+    weights: str,
+    distance_m: float | None,
+    dask: bool,
+    scheduler: str | None,
+    workers: int,
+    exclude_proactive: bool = False,
+    partial_periods: str = "drop",
+    public_space: bool = False,
+) -> Any:
     """One hotspot run: in memory on the store's located incidents, or on Dask over the store itself.
 
     The Dask run makes the same :func:`geo_csp.analysis.run_hotspots` call with the store folder and
@@ -81,23 +126,56 @@ def _run_on_backend(store_dir: Path, boundary: Path | None, unit: str, resolutio
     metadata.
     """
     if not dask and scheduler is None:
-        return _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
-                    population=population, weights=weights, distance_m=distance_m, exclude_proactive=exclude_proactive,
-                    partial_periods=partial_periods, public_space=public_space)
+        return _run(
+            store_dir,
+            boundary,
+            unit,
+            resolution,
+            period,
+            crime_type,
+            group,
+            source,
+            measure,
+            previous,
+            population=population,
+            weights=weights,
+            distance_m=distance_m,
+            exclude_proactive=exclude_proactive,
+            partial_periods=partial_periods,
+            public_space=public_space,
+        )
     from geo_csp import analysis, cluster
 
     if public_space:
         raise ParameterError("--public-space reads each incident's location label in memory: drop --dask")
     if unit != "h3":
-        raise ParameterError(f"--dask aggregates H3 cells only, not --unit {unit}: ward and LSOA cubes are small, "
-                             "run them without --dask")
+        raise ParameterError(
+            f"--dask aggregates H3 cells only, not --unit {unit}: ward and LSOA cubes are small, "
+            "run them without --dask"
+        )
     if isinstance(workers, bool) or workers < 1:
         raise ParameterError(f"--workers must be a positive number of worker processes; got {workers!r}")
     analysis.resolve_weights(unit, weights, distance_m)  # fail before starting a cluster
     with cluster.dask_client(scheduler, n_workers=workers) as client:
-        result = _run(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, previous,
-                      population=population, weights=weights, distance_m=distance_m, backend="dask", client=client,
-                      exclude_proactive=exclude_proactive, partial_periods=partial_periods)
+        result = _run(
+            store_dir,
+            boundary,
+            unit,
+            resolution,
+            period,
+            crime_type,
+            group,
+            source,
+            measure,
+            previous,
+            population=population,
+            weights=weights,
+            distance_m=distance_m,
+            backend="dask",
+            client=client,
+            exclude_proactive=exclude_proactive,
+            partial_periods=partial_periods,
+        )
     result.metadata["scheduler"] = scheduler or f"local cluster of {workers} workers"
     return result
 
@@ -131,12 +209,30 @@ def hotspots_command(
     if rank_by is not None and rank_by not in analysis.RANK_MEASURES:
         raise ParameterError(f"--rank-by must be one of {', '.join(analysis.RANK_MEASURES)}, not {rank_by!r}")
     if rank_by == "rate_per_1000" and unit == "h3":
-        raise ParameterError("--rank-by rate_per_1000 needs residents: H3 cells have no population; "
-                             "use --unit ward or lsoa, or rank by n, harm or gi_z")
-    result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure,
-                             population=population, weights=weights, distance_m=distance_m, dask=dask,
-                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive,
-                             partial_periods=partial_periods, public_space=public_space)
+        raise ParameterError(
+            "--rank-by rate_per_1000 needs residents: H3 cells have no population; "
+            "use --unit ward or lsoa, or rank by n, harm or gi_z"
+        )
+    result = _run_on_backend(
+        store_dir,
+        boundary,
+        unit,
+        resolution,
+        period,
+        crime_type,
+        group,
+        source,
+        measure,
+        population=population,
+        weights=weights,
+        distance_m=distance_m,
+        dask=dask,
+        scheduler=scheduler,
+        workers=workers,
+        exclude_proactive=exclude_proactive,
+        partial_periods=partial_periods,
+        public_space=public_space,
+    )
     units = result.units
     if rank_by is not None:
         units = analysis.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
@@ -161,7 +257,9 @@ def areas_command(
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     public_space: Annotated[bool, _PUBLIC] = False,
     measure: Annotated[str, _MEASURE] = "count",
-    previous: Annotated[Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")] = None,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")
+    ] = None,
     population: Annotated[Path | None, _POPULATION] = None,
     weights: Annotated[str, _WEIGHTS] = "auto",
     distance_m: Annotated[float | None, _DISTANCE] = None,
@@ -175,20 +273,46 @@ def areas_command(
     prev = None
     if previous is not None:
         layer = "hotspot_areas" if previous.suffix.lower() == ".gpkg" else None
-        prev = (gpd.read_parquet(previous) if previous.suffix.lower() == ".parquet"
-                else gpd.read_file(previous, layer=layer)).to_crs(settings.WORKING_CRS)
-    result = _run_on_backend(store_dir, boundary, unit, resolution, period, crime_type, group, source, measure, prev,
-                             population=population, weights=weights, distance_m=distance_m, dask=dask,
-                             scheduler=scheduler, workers=workers, exclude_proactive=exclude_proactive,
-                             partial_periods=partial_periods, public_space=public_space)
+        prev = (
+            gpd.read_parquet(previous)
+            if previous.suffix.lower() == ".parquet"
+            else gpd.read_file(previous, layer=layer)
+        ).to_crs(settings.WORKING_CRS)
+    result = _run_on_backend(
+        store_dir,
+        boundary,
+        unit,
+        resolution,
+        period,
+        crime_type,
+        group,
+        source,
+        measure,
+        prev,
+        population=population,
+        weights=weights,
+        distance_m=distance_m,
+        dask=dask,
+        scheduler=scheduler,
+        workers=workers,
+        exclude_proactive=exclude_proactive,
+        partial_periods=partial_periods,
+        public_space=public_space,
+    )
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")
     for col in ("area_id", "name", "category", "n", "share_of_crime", "share_of_area"):
         table.add_column(col)
     for rec in areas.head(20).to_dict("records"):
-        table.add_row(rec["area_id"], rec["name"], str(rec["category"]), f"{rec['n']:.0f}",
-                      f"{rec['share_of_crime']:.1%}", f"{rec['share_of_area']:.1%}")
+        table.add_row(
+            rec["area_id"],
+            rec["name"],
+            str(rec["category"]),
+            f"{rec['n']:.0f}",
+            f"{rec['share_of_crime']:.1%}",
+            f"{rec['share_of_area']:.1%}",
+        )
     console.print(table)
     changes = result.metadata["area_changes"]
     if previous is not None:
@@ -198,13 +322,23 @@ def areas_command(
 @app.command("backtest")
 def backtest_command(
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
-    split: Annotated[str | None, typer.Option(
-        "--split", help="One split instead of the rolling back-test: first month measured (YYYY-MM); "
-        "earlier months select, every month from it is measured.")] = None,
-    splits: Annotated[int, typer.Option("--splits", help="Rolling back-test: the last N months, one split each "
-                                        "(fewer when the data hold fewer).")] = 12,
-    horizon_months: Annotated[int, typer.Option("--horizon-months", help="Months measured after each split "
-                                                "(1; 3 for a quarter).")] = 1,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="One split instead of the rolling back-test: first month measured (YYYY-MM); "
+            "earlier months select, every month from it is measured.",
+        ),
+    ] = None,
+    splits: Annotated[
+        int,
+        typer.Option(
+            "--splits", help="Rolling back-test: the last N months, one split each (fewer when the data hold fewer)."
+        ),
+    ] = 12,
+    horizon_months: Annotated[
+        int, typer.Option("--horizon-months", help="Months measured after each split (1; 3 for a quarter).")
+    ] = 1,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     unit: Annotated[str, _UNIT] = "h3",
     resolution: Annotated[int | None, _RES] = None,
@@ -213,7 +347,9 @@ def backtest_command(
     source: Annotated[list[str] | None, _SOURCE] = None,
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     area_share: Annotated[float, typer.Option("--area-share", help="Share of the study area selected.")] = 0.05,
-    sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep H3 resolutions 7-11 (rolling, same area budget).")] = False,
+    sweep: Annotated[
+        bool, typer.Option("--sweep", help="Also sweep H3 resolutions 7-11 (rolling, same area budget).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON document on stdout.")] = False,
 ) -> None:
     """Back-test every predictor: rolling origin over the last --splits months (default), or one --split.
@@ -227,39 +363,70 @@ def backtest_command(
     inc = _incidents(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
     if not as_json:
         print_counted(inc.attrs["counted"])
-    common = dict(unit=unit, resolution=resolution, study_area=ctx["study_area"], units=ctx["units"],
-                  crime_types=crime_type or None, group=group, area_shares=(area_share,))
+    common = dict(
+        unit=unit,
+        resolution=resolution,
+        study_area=ctx["study_area"],
+        units=ctx["units"],
+        crime_types=crime_type or None,
+        group=group,
+        area_shares=(area_share,),
+    )
     if split is not None:
         table = backtest.backtest(inc, split=split, **common)
         doc: dict[str, Any] = {
             rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
             for rec in table.to_dict("records")
         }
-        doc["metadata"] = {**table.attrs, "area_share_target": area_share, "study_area": ctx["study_area_source"],
-                           "counted": inc.attrs["counted"]}
+        doc["metadata"] = {
+            **table.attrs,
+            "area_share_target": area_share,
+            "study_area": ctx["study_area_source"],
+            "counted": inc.attrs["counted"],
+        }
         title = f"Back-test from {split}: {area_share:.0%} of the study area"
-        rows = [(m, doc[m]["pai"], None, doc[m]["hit_rate"], doc[m]["pei"], doc[m]["rri"], None)
-                for m in (*backtest.BASELINES, "learned", "ensemble") if m in doc]
+        rows = [
+            (m, doc[m]["pai"], None, doc[m]["hit_rate"], doc[m]["pei"], doc[m]["rri"], None)
+            for m in (*backtest.BASELINES, "learned", "ensemble")
+            if m in doc
+        ]
         sentence, lattice = None, table.attrs["lattice"]
     else:
         result = backtest.rolling_backtest(inc, n_splits=splits, horizon_months=horizon_months, **common)
-        doc = {"summary": result.summary.to_dict("records"), "choice": result.choice(area_share=area_share),
-               "evidence": result.sentence(area_share=area_share),
-               "metadata": {**result.metadata, "area_share_target": area_share, "study_area": ctx["study_area_source"],
-                            "counted": inc.attrs["counted"]}}
+        doc = {
+            "summary": result.summary.to_dict("records"),
+            "choice": result.choice(area_share=area_share),
+            "evidence": result.sentence(area_share=area_share),
+            "metadata": {
+                **result.metadata,
+                "area_share_target": area_share,
+                "study_area": ctx["study_area_source"],
+                "counted": inc.attrs["counted"],
+            },
+        }
         n = result.metadata["n_splits"]
-        title = (f"Rolling back-test, {n} split{'s' if n != 1 else ''} ({result.metadata['test_months'][0]}.."
-                 f"{result.metadata['test_months'][-1]}, {horizon_months} month{'s' if horizon_months != 1 else ''} "
-                 f"ahead): {area_share:.0%} of the study area")
+        title = (
+            f"Rolling back-test, {n} split{'s' if n != 1 else ''} ({result.metadata['test_months'][0]}.."
+            f"{result.metadata['test_months'][-1]}, {horizon_months} month{'s' if horizon_months != 1 else ''} "
+            f"ahead): {area_share:.0%} of the study area"
+        )
         rows = []
         for m in (*backtest.BASELINES, "learned", "ensemble", "default"):
             r = result.row(m, area_share=area_share)
-            rows.append((m, r["pai_mean"], r["pai_sd"], r["hit_rate_mean"], r["pei_mean"], r["rri_mean"], r["beats_counts"]))
+            rows.append(
+                (m, r["pai_mean"], r["pai_sd"], r["hit_rate_mean"], r["pei_mean"], r["rri_mean"], r["beats_counts"])
+            )
         sentence, lattice = doc["evidence"], result.metadata["lattice"]
     if sweep:
         doc["resolution_sweep"], doc["resolution_sweep_skipped"] = _sweep(
-            inc, ctx["study_area"], area_share=area_share, crime_types=crime_type or None, group=group,
-            n_splits=splits, horizon_months=horizon_months)
+            inc,
+            ctx["study_area"],
+            area_share=area_share,
+            crime_types=crime_type or None,
+            group=group,
+            n_splits=splits,
+            horizon_months=horizon_months,
+        )
     doc = _jsonable(doc)
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
@@ -269,11 +436,14 @@ def backtest_command(
         view.add_column(col)
     fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
     for name, pai, sd, hit, pei, rri, beats in rows:
-        view.add_row(name, fmt(pai, ".2f"), fmt(sd, ".2f"), fmt(hit, ".1%"), fmt(pei, ".2f"), fmt(rri, ".2f"),
-                     fmt(beats, ".0%"))
+        view.add_row(
+            name, fmt(pai, ".2f"), fmt(sd, ".2f"), fmt(hit, ".1%"), fmt(pei, ".2f"), fmt(rri, ".2f"), fmt(beats, ".0%")
+        )
     out.print(view)
-    out.print("kde and ewma are their best bandwidth and half-life in hindsight (flattering them); "
-              "default is the selection the product uses, chosen on earlier splits only.")
+    out.print(
+        "kde and ewma are their best bandwidth and half-life in hindsight (flattering them); "
+        "default is the selection the product uses, chosen on earlier splits only."
+    )
     if sentence:
         out.print(sentence)
     elif lattice["flag"]:
@@ -291,8 +461,11 @@ def _sweep(inc: Any, study_area: Any, *, area_share: float, **options: Any) -> t
 
     from geo_csp import backtest, grid, schema
 
-    area = (grid.as_geometry(study_area) if study_area is not None else
-            shapely.convex_hull(shapely.multipoints(inc[[schema.EASTING, schema.NORTHING]].to_numpy())))
+    area = (
+        grid.as_geometry(study_area)
+        if study_area is not None
+        else shapely.convex_hull(shapely.multipoints(inc[[schema.EASTING, schema.NORTHING]].to_numpy()))
+    )
     kept: list[tuple[int, float]] = []
     skipped: list[tuple[int, float]] = []
     for res in grid.H3_RESOLUTIONS:
@@ -303,11 +476,15 @@ def _sweep(inc: Any, study_area: Any, *, area_share: float, **options: Any) -> t
         task = bar.add_task("resolution sweep", total=len(kept))
         for res, _ in kept:
             bar.update(task, description=f"resolution sweep: H3 res {res}")
-            rows += backtest.resolution_sweep(inc, resolutions=(res,), area_share=area_share, study_area=study_area,
-                                              **options).to_dict("records")
+            rows += backtest.resolution_sweep(
+                inc, resolutions=(res,), area_share=area_share, study_area=study_area, **options
+            ).to_dict("records")
             bar.advance(task)
-    notes = [f"resolution {res} skipped: about {n:,.0f} cells over the study area (more than "
-             f"{grid.PATROL_MAX_CELLS:,}); split the area by district (--boundary) to sweep it" for res, n in skipped]
+    notes = [
+        f"resolution {res} skipped: about {n:,.0f} cells over the study area (more than "
+        f"{grid.PATROL_MAX_CELLS:,}); split the area by district (--boundary) to sweep it"
+        for res, n in skipped
+    ]
     for note in notes:
         console.print(note)
     return rows, notes
@@ -318,15 +495,31 @@ def _print_sweep(rows: list[dict[str, Any]], *, area_share: float) -> None:
     import h3
 
     view = Table(title=f"H3 resolution sweep: {area_share:.0%} of the study area asked for", title_justify="left")
-    for col in ("resolution", "cell km2", "cells", "area really selected", "PAI counts", "PAI Gi*", "PAI default",
-                "hit rate default"):
+    for col in (
+        "resolution",
+        "cell km2",
+        "cells",
+        "area really selected",
+        "PAI counts",
+        "PAI Gi*",
+        "PAI default",
+        "hit rate default",
+    ):
         view.add_column(col, justify="right")
     fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
     for r in rows:
-        view.add_row(str(r["resolution"]), f"{h3.average_hexagon_area(int(r['resolution']), unit='km^2'):.3f}",
-                     f"{r['n_units']:,}", fmt(r.get("area_share_counts"), ".1%"), fmt(r.get("pai_counts"), ".2f"),
-                     fmt(r.get("pai_gi_mean"), ".2f"), fmt(r.get("pai_default"), ".2f"),
-                     fmt(r.get("hit_rate_default"), ".1%"))
+        view.add_row(
+            str(r["resolution"]),
+            f"{h3.average_hexagon_area(int(r['resolution']), unit='km^2'):.3f}",
+            f"{r['n_units']:,}",
+            fmt(r.get("area_share_counts"), ".1%"),
+            fmt(r.get("pai_counts"), ".2f"),
+            fmt(r.get("pai_gi_mean"), ".2f"),
+            fmt(r.get("pai_default"), ".2f"),
+            fmt(r.get("hit_rate_default"), ".1%"),
+        )
     out.print(view)
-    out.print("area really selected: whole cells are selected, so at coarse resolutions it overshoots what was "
-              "asked for and the PAI is not comparable.")
+    out.print(
+        "area really selected: whole cells are selected, so at coarse resolutions it overshoots what was "
+        "asked for and the PAI is not comparable."
+    )

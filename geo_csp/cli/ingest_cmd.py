@@ -25,9 +25,7 @@ _STORE_OPT = typer.Option("--store", help="Store folder.", show_default=True)
 def ingest_command(
     paths: Annotated[list[Path], typer.Argument(help="Files (.csv, .csv.gz, .xlsx), archive folders or .zip.")],
     store_dir: Annotated[Path, _STORE_OPT] = settings.DEFAULT_STORE_DIR,
-    mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="TOML column mapping for partner extracts.")
-    ] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML column mapping for partner extracts.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON report on stdout.")] = False,
 ) -> None:
     """Ingest police.uk and partner files into the store (all-or-nothing, idempotent)."""
@@ -35,6 +33,7 @@ def ingest_command(
     from rich.table import Table
 
     from geo_csp import ingest
+
     with Progress(
         TextColumn("[bold]ingest"),
         BarColumn(),
@@ -56,21 +55,30 @@ def ingest_command(
         typer.echo(json.dumps({"files": data["files"], "totals": data["totals"]}, indent=2))
         return
     table = Table(title=f"Ingest into {store_dir}", title_justify="left")
-    for name, justify in (("file", "left"), ("rows read", "right"), ("accepted", "right"),
-                          ("unlocated", "right"), ("quarantined", "right"), ("reasons", "left")):
+    for name, justify in (
+        ("file", "left"),
+        ("rows read", "right"),
+        ("accepted", "right"),
+        ("unlocated", "right"),
+        ("quarantined", "right"),
+        ("reasons", "left"),
+    ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for f in data["files"] + [{"path": "TOTAL", "status": "", **data["totals"]}]:
         reasons = ", ".join(f"{k} {v}" for k, v in f["reasons"].items())
         status = f.get("status", "")
         base = Path(f["path"]).name if f["path"] != "TOTAL" else "TOTAL"  # the full path is in the JSON report
         name = base if status in ("ingested", "") else f"{base} ({status})"
-        table.add_row(name, f"{f['rows_read']:,}", f"{f['accepted']:,}", f"{f['unlocated']:,}",
-                      f"{f['quarantined']:,}", reasons)
+        table.add_row(
+            name, f"{f['rows_read']:,}", f"{f['accepted']:,}", f"{f['unlocated']:,}", f"{f['quarantined']:,}", reasons
+        )
     console.print(table)
     for f in data["files"]:
         for s in f["superseded"]:
-            console.print(f"replaced {s['source']}/{s['force']}/{s['month']} of file {s['file_id']}"
-                          f" ({s['rows']:,} rows) with {f['path']}")
+            console.print(
+                f"replaced {s['source']}/{s['force']}/{s['month']} of file {s['file_id']}"
+                f" ({s['rows']:,} rows) with {f['path']}"
+            )
     for note in data["notes"]:
         console.print(f"note: {note}")
     console.print(f"report: {data['report']}")
@@ -85,6 +93,7 @@ def status_command(
     from rich.table import Table
 
     from geo_csp import store
+
     status = store.store_status(store_dir)
     if as_json:
         typer.echo(json.dumps(status, indent=2))

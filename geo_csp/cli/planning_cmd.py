@@ -41,17 +41,28 @@ if TYPE_CHECKING:
 _STORE = typer.Option("--store", help="Store folder.")
 _BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
 _LAYERS = typer.Option("--layers-dir", help="Folder of partner layers (default: the store config's layers_dir).")
-_PUBLIC = typer.Option("--public-space", help="Leave out violence whose location label places it in a dwelling "
-                       "(partner labels; police.uk labels never do), so plans are not steered by harm patrols cannot reach.")
-_SOURCE = typer.Option("--source", help="Source to count (repeatable; 'all' for every source). Default: "
-                       "victim-reported police.uk street records only; stop and search and partner sources are "
-                       "counted only when named.")
+_PUBLIC = typer.Option(
+    "--public-space",
+    help="Leave out violence whose location label places it in a dwelling "
+    "(partner labels; police.uk labels never do), so plans are not steered by harm patrols cannot reach.",
+)
+_SOURCE = typer.Option(
+    "--source",
+    help="Source to count (repeatable; 'all' for every source). Default: "
+    "victim-reported police.uk street records only; stop and search and partner sources are "
+    "counted only when named.",
+)
 _TYPES = typer.Option("--crime-type", help="police.uk category to include (repeatable).")
 _GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
-_PROACTIVE = typer.Option("--exclude-proactive", help="Leave out police.uk Drugs and Possession of weapons "
-                          "(mostly found by police activity rather than reported).")
-_MEASURE = typer.Option("--measure", help="Rank hotspots by: predicted (default: expected incidents next month "
-                        "from the predictor the rolling back-test picks on this store's data), harm or n (count).")
+_PROACTIVE = typer.Option(
+    "--exclude-proactive",
+    help="Leave out police.uk Drugs and Possession of weapons (mostly found by police activity rather than reported).",
+)
+_MEASURE = typer.Option(
+    "--measure",
+    help="Rank hotspots by: predicted (default: expected incidents next month "
+    "from the predictor the rolling back-test picks on this store's data), harm or n (count).",
+)
 _JSON = typer.Option("--json", help="Print only JSON on stdout.")
 _STEMS = {
     "cctv": ("cctv", "cameras"),
@@ -77,7 +88,9 @@ def _layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
 
     if layers_dir is not None:
         if not layers_dir.is_dir():
-            raise LayerError(f"--layers-dir {layers_dir} is not a folder; give the folder that holds cctv.csv, hubs.csv ...")
+            raise LayerError(
+                f"--layers-dir {layers_dir} is not a folder; give the folder that holds cctv.csv, hubs.csv ..."
+            )
         return layers_dir
     value = store.store_config(store_dir).get("layers_dir")
     if not value:
@@ -112,8 +125,9 @@ def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=[hull.buffer(200.0)], crs=settings.WORKING_CRS)
 
 
-def _hotspots(store_dir: Path, boundary: Path | None, source: list[str] | None, measure: str, *,
-              public_space: bool = False) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
+def _hotspots(
+    store_dir: Path, boundary: Path | None, source: list[str] | None, measure: str, *, public_space: bool = False
+) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
     """The hotspot run ``geo-csp areas`` would make (H3 cells) with the default priority score, its context
     and the incidents.
 
@@ -122,8 +136,18 @@ def _hotspots(store_dir: Path, boundary: Path | None, source: list[str] | None, 
     """
     from geo_csp import backtest
 
-    result = run_hotspots(store_dir, boundary, "h3", None, "month", None, None, source, "harm" if measure == "harm" else "count",
-                          public_space=public_space)
+    result = run_hotspots(
+        store_dir,
+        boundary,
+        "h3",
+        None,
+        "month",
+        None,
+        None,
+        source,
+        "harm" if measure == "harm" else "count",
+        public_space=public_space,
+    )
     ctx = study_context(store_dir, boundary)
     result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
     return result, ctx, read_located(store_dir, None, source)
@@ -142,12 +166,21 @@ def _timed(store_dir: Path) -> pd.DataFrame:
     timed victim-reported ones (:func:`geo_csp.sources.timing_incidents`)."""
     from geo_csp import schema, store
 
-    return store.read_incidents(store_dir, located_only=True, columns=[
-        schema.EASTING, schema.NORTHING, schema.OCCURRED_AT, schema.SOURCE, schema.CRIME_TYPE])
+    return store.read_incidents(
+        store_dir,
+        located_only=True,
+        columns=[schema.EASTING, schema.NORTHING, schema.OCCURRED_AT, schema.SOURCE, schema.CRIME_TYPE],
+    )
 
 
-def _read_layers(folder: Path | None, files: dict[str, Path | None], borough: gpd.GeoDataFrame,
-                 *, radius_m: float, places: gpd.GeoDataFrame | None) -> dict[str, Any]:
+def _read_layers(
+    folder: Path | None,
+    files: dict[str, Path | None],
+    borough: gpd.GeoDataFrame,
+    *,
+    radius_m: float,
+    places: gpd.GeoDataFrame | None,
+) -> dict[str, Any]:
     from geo_csp import layers
 
     found = {k: _layer_file(k, v, folder) for k, v in files.items()}
@@ -157,9 +190,7 @@ def _read_layers(folder: Path | None, files: dict[str, Path | None], borough: gp
     out["views"] = layers.camera_views(cams, default_radius_m=radius_m) if cams is not None else None
     out["routes"] = layers.read_routes(found["walkabouts"]) if found["walkabouts"] else None
     out["operations"] = (
-        layers.read_operations(found["operations"], borough=borough, places=places)
-        if found["operations"]
-        else None
+        layers.read_operations(found["operations"], borough=borough, places=places) if found["operations"] else None
     )
     out["hubs"] = layers.read_hubs(found["hubs"]) if found["hubs"] else None
     missing = [k for k, v in found.items() if v is None]
@@ -175,17 +206,28 @@ def coverage_command(
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     cctv: Annotated[Path | None, typer.Option("--cctv", help="CCTV cameras (CSV/GeoJSON/GPKG).")] = None,
-    walkabouts: Annotated[Path | None, typer.Option("--walkabouts", help="Walkabout routes (GPX/GeoJSON/GPKG/KML).")] = None,
+    walkabouts: Annotated[
+        Path | None, typer.Option("--walkabouts", help="Walkabout routes (GPX/GeoJSON/GPKG/KML).")
+    ] = None,
     operations: Annotated[Path | None, typer.Option("--operations", help="Operations (GeoJSON/GPKG).")] = None,
     hubs: Annotated[Path | None, typer.Option("--hubs", help="Community hubs (CSV/GeoJSON/GPKG).")] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
     public_space: Annotated[bool, _PUBLIC] = False,
     measure: Annotated[str, _MEASURE] = "predicted",
-    camera_radius_m: Annotated[float, typer.Option("--camera-radius-m", help="View radius of cameras without range.")] = 50.0,
-    cctv_min_share: Annotated[float | None, typer.Option(
-        "--cctv-min-share", help="Share of an area that must be in camera view to count as CCTV-covered "
-        "(default: the library default, see coverage.CoverageParams).")] = None,
-    walk_distance_m: Annotated[float, typer.Option("--walk-distance-m", help="A walk this close covers an area.")] = 50.0,
+    camera_radius_m: Annotated[
+        float, typer.Option("--camera-radius-m", help="View radius of cameras without range.")
+    ] = 50.0,
+    cctv_min_share: Annotated[
+        float | None,
+        typer.Option(
+            "--cctv-min-share",
+            help="Share of an area that must be in camera view to count as CCTV-covered "
+            "(default: the library default, see coverage.CoverageParams).",
+        ),
+    ] = None,
+    walk_distance_m: Annotated[
+        float, typer.Option("--walk-distance-m", help="A walk this close covers an area.")
+    ] = 50.0,
     weeks: Annotated[int, typer.Option("--weeks", help="Walkabouts and operations of the last N weeks count.")] = 8,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of the period (YYYY-MM-DD).")] = None,
     cameras: Annotated[int, typer.Option("--cameras", help="Suggest sites for this many new cameras (0: none).")] = 3,
@@ -199,24 +241,47 @@ def coverage_command(
     _check_measure(measure)
     result, ctx, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
     borough = _borough(ctx, incidents)
-    lay = _read_layers(_layers_dir(store_dir, layers_dir),
-                       {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
-                       borough, radius_m=camera_radius_m, places=ctx["named_places"])
+    lay = _read_layers(
+        _layers_dir(store_dir, layers_dir),
+        {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
+        borough,
+        radius_m=camera_radius_m,
+        places=ctx["named_places"],
+    )
     share_kw = {} if cctv_min_share is None else {"cctv_min_share": cctv_min_share}
     params = coverage.CoverageParams(walk_distance_m=walk_distance_m, weeks=weeks, as_of=as_of, **share_kw)
-    covered = coverage.coverage(result.areas, views=lay["views"], routes=lay["routes"],
-                                operations=lay["operations"], hubs=lay["hubs"], params=params)
+    covered = coverage.coverage(
+        result.areas,
+        views=lay["views"],
+        routes=lay["routes"],
+        operations=lay["operations"],
+        hubs=lay["hubs"],
+        params=params,
+    )
     column = _COLUMNS[measure]
     gaps = coverage.gap_list(covered, measure=column, borough_total=float(result.units[column].sum()))
 
     siting = pd.DataFrame()
     if cameras > 0 and len(result.areas):
-        siting = coverage.site_cameras_in_hotspots(result.areas, incidents, measure="harm" if measure == "harm" else "n",
-                                                   radius_m=camera_radius_m, n_cameras=cameras, views=lay["views"])
+        siting = coverage.site_cameras_in_hotspots(
+            result.areas,
+            incidents,
+            measure="harm" if measure == "harm" else "n",
+            radius_m=camera_radius_m,
+            n_cameras=cameras,
+            views=lay["views"],
+        )
 
-    meta = {**result.metadata, "coverage_params": gaps.params, "layers": lay["files"], "measure": column,
-            "locations_note": settings.SNAP_POINT_NOTE,
-            "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label}
+    meta = {
+        **result.metadata,
+        "coverage_params": gaps.params,
+        "layers": lay["files"],
+        "measure": column,
+        "locations_note": settings.SNAP_POINT_NOTE,
+        "shares_uncovered": gaps.shares,
+        "total": gaps.total,
+        "total_label": gaps.total_label,
+    }
     suffix = out_path.suffix.lower()
     if suffix not in (".csv", ".gpkg", ".parquet"):
         raise ParameterError(f"--out {out_path}: use .csv, .gpkg or .parquet")
@@ -232,30 +297,57 @@ def coverage_command(
         from geo_csp import schema
 
         geom = covered.set_index(schema.AREA_ID).geometry
-        frame = gpd.GeoDataFrame(gaps.table, geometry=geom.reindex(gaps.table["id"]).to_numpy(), crs=settings.WORKING_CRS)
+        frame = gpd.GeoDataFrame(
+            gaps.table, geometry=geom.reindex(gaps.table["id"]).to_numpy(), crs=settings.WORKING_CRS
+        )
         write_geo(frame, out_path, meta, layer="gap_list")
 
-    doc = {"gaps": gaps.table.drop(columns=[c for c in ("walkabout_last",) if c in gaps.table]).to_dict(orient="records"),
-           "shares_uncovered": gaps.shares, "total": gaps.total, "total_label": gaps.total_label,
-           "camera_sites": siting.to_dict(orient="records"), "camera_sites_caveat": coverage.SITING_CAVEAT,
-           "out": str(out_path), "params": gaps.params,
-           "measure": column, "evidence": _evidence(result, measure), "priority": result.metadata["priority"]}
+    doc = {
+        "gaps": gaps.table.drop(columns=[c for c in ("walkabout_last",) if c in gaps.table]).to_dict(orient="records"),
+        "shares_uncovered": gaps.shares,
+        "total": gaps.total,
+        "total_label": gaps.total_label,
+        "camera_sites": siting.to_dict(orient="records"),
+        "camera_sites_caveat": coverage.SITING_CAVEAT,
+        "out": str(out_path),
+        "params": gaps.params,
+        "measure": column,
+        "evidence": _evidence(result, measure),
+        "priority": result.metadata["priority"],
+    }
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
         return
     label = _LABELS[measure]
-    table = Table(title=f"Gap list by {label} (activity up to {gaps.params.get('as_of')}; CCTV-covered = at least "
-                        f"{gaps.params.get('cctv_min_share', 0):.0%} of the area in view)", title_justify="left")
-    for col in ("rank", "hotspot", label, "share of borough", "in CCTV view", "walkabouts", "operations",
-                "nearest hub (m)", "not covered by"):
+    table = Table(
+        title=f"Gap list by {label} (activity up to {gaps.params.get('as_of')}; CCTV-covered = at least "
+        f"{gaps.params.get('cctv_min_share', 0):.0%} of the area in view)",
+        title_justify="left",
+    )
+    for col in (
+        "rank",
+        "hotspot",
+        label,
+        "share of borough",
+        "in CCTV view",
+        "walkabouts",
+        "operations",
+        "nearest hub (m)",
+        "not covered by",
+    ):
         table.add_column(col)
     for row in gaps.table.itertuples():
-        table.add_row(str(row.rank), str(row.name), f"{getattr(row, column):,.{1 if measure == 'predicted' else 0}f}",
-                      f"{row.share_of_total:.1%}",
-                      f"{row.cctv_share:.0%}" if pd.notna(row.cctv_share) else "not known",
-                      str(row.walkabout_n) if pd.notna(row.walkabout_n) else "not known",
-                      (str(row.operations) or "none") if pd.notna(row.operations) else "not known",
-                      f"{row.hub_distance_m:,.0f}" if pd.notna(row.hub_distance_m) else "not known", str(row.gaps))
+        table.add_row(
+            str(row.rank),
+            str(row.name),
+            f"{getattr(row, column):,.{1 if measure == 'predicted' else 0}f}",
+            f"{row.share_of_total:.1%}",
+            f"{row.cctv_share:.0%}" if pd.notna(row.cctv_share) else "not known",
+            str(row.walkabout_n) if pd.notna(row.walkabout_n) else "not known",
+            (str(row.operations) or "none") if pd.notna(row.operations) else "not known",
+            f"{row.hub_distance_m:,.0f}" if pd.notna(row.hub_distance_m) else "not known",
+            str(row.gaps),
+        )
     console.print(table)
     console.print(
         f"Share of {gaps.total_label} in hotspots not covered: "
@@ -263,9 +355,11 @@ def coverage_command(
         + f"; by no activity at all {gaps.shares['all']:.1%}."
     )
     for row in siting.itertuples():
-        console.print(f"Camera site {row.rank}: ({row.easting:.0f}, {row.northing:.0f}) in {row.area_name}, "
-                      f"covers {row.new_weight:,.0f} more {'harm' if measure == 'harm' else 'incidents'} "
-                      f"({row.share_of_uncovered:.0%} of uncovered, cumulative)")
+        console.print(
+            f"Camera site {row.rank}: ({row.easting:.0f}, {row.northing:.0f}) in {row.area_name}, "
+            f"covers {row.new_weight:,.0f} more {'harm' if measure == 'harm' else 'incidents'} "
+            f"({row.share_of_uncovered:.0%} of uncovered, cumulative)"
+        )
     console.print(_evidence(result, measure))
     if len(siting):
         console.print(f"[yellow]{coverage.SITING_CAVEAT}[/]")
@@ -283,8 +377,15 @@ def _find_hub(hubs: gpd.GeoDataFrame, key: str, option: str = "--start") -> gpd.
     raise ParameterError(f"{option} {key!r} matches {len(partial)} hubs; give one of: {listing}")
 
 
-def _route_places(result: analysis.HotspotResult, incidents: pd.DataFrame, *, places: str, measure: str,
-                  top_n: int, stops_per_area: int = 2) -> gpd.GeoDataFrame:
+def _route_places(
+    result: analysis.HotspotResult,
+    incidents: pd.DataFrame,
+    *,
+    places: str,
+    measure: str,
+    top_n: int,
+    stops_per_area: int = 2,
+) -> gpd.GeoDataFrame:
     """Candidate stops: the top hotspot cells (named after their area), or the micro-places (busiest cells)
     of the top named hotspot areas."""
     from geo_csp import priorities, schema
@@ -293,17 +394,26 @@ def _route_places(result: analysis.HotspotResult, incidents: pd.DataFrame, *, pl
     if places == "areas":
         if result.areas.empty:
             raise ParameterError("no hotspot areas were found in this store; plan with --places cells")
-        ranked = priorities.patrol_priorities(result.areas, incidents=incidents, params=params, id_col=schema.AREA_ID,
-                                              units=result.units)
+        ranked = priorities.patrol_priorities(
+            result.areas, incidents=incidents, params=params, id_col=schema.AREA_ID, units=result.units
+        )
         return priorities.micro_place_stops(ranked, result.units, measure=measure, params=params)
     units = result.units
     hot = units[units[schema.AREA_ID].notna()] if units[schema.AREA_ID].notna().any() else units
     area_name = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else None
-    names = (hot[schema.AREA_ID].map(area_name).fillna(hot[schema.WARD_NAME]) if area_name is not None
-             else hot[schema.WARD_NAME]).fillna("hotspot cell").astype(str)
+    names = (
+        (
+            hot[schema.AREA_ID].map(area_name).fillna(hot[schema.WARD_NAME])
+            if area_name is not None
+            else hot[schema.WARD_NAME]
+        )
+        .fillna("hotspot cell")
+        .astype(str)
+    )
     hot = hot.assign(_stop_name=(names + ": cell " + hot[schema.UNIT_ID].astype(str)).to_numpy())
-    ranked = priorities.patrol_priorities(hot, incidents=incidents, params=params, id_col=schema.UNIT_ID,
-                                          name_col="_stop_name")
+    ranked = priorities.patrol_priorities(
+        hot, incidents=incidents, params=params, id_col=schema.UNIT_ID, name_col="_stop_name"
+    )
     return ranked.assign(stop_id=ranked["id"])
 
 
@@ -315,16 +425,26 @@ def route_command(
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     end: Annotated[str | None, typer.Option("--end", help="End hub (default: the start hub).")] = None,
-    network: Annotated[Path | None, typer.Option("--network", help="Walking network: GraphML or OSM XML (.osm/.osm.gz).")] = None,
+    network: Annotated[
+        Path | None, typer.Option("--network", help="Walking network: GraphML or OSM XML (.osm/.osm.gz).")
+    ] = None,
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Printable HTML sheet to write.")] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     hubs_file: Annotated[Path | None, typer.Option("--hubs", help="Community hubs file.")] = None,
-    places: Annotated[str, typer.Option("--places", help="Stops: 'cells' (top hotspot cells) or 'areas' "
-                                        "(the top named hotspot areas, stopping at the busiest cells inside each: "
-                                        "Koper's dwell applies at micro-places).")] = "cells",
+    places: Annotated[
+        str,
+        typer.Option(
+            "--places",
+            help="Stops: 'cells' (top hotspot cells) or 'areas' "
+            "(the top named hotspot areas, stopping at the busiest cells inside each: "
+            "Koper's dwell applies at micro-places).",
+        ),
+    ] = "cells",
     stops: Annotated[int, typer.Option("--stops", help="Candidate stops: the top N hotspot cells or areas.")] = 15,
-    stops_per_area: Annotated[int, typer.Option("--stops-per-area", help="With --places areas: micro-place stops "
-                                                "(busiest cells) in each area.")] = 2,
+    stops_per_area: Annotated[
+        int,
+        typer.Option("--stops-per-area", help="With --places areas: micro-place stops (busiest cells) in each area."),
+    ] = 2,
     dwell_min: Annotated[float, typer.Option("--dwell-min", help="Minutes at each stop (Koper: 10-15).")] = 12.0,
     walk_speed_kmh: Annotated[float, typer.Option("--walk-speed-kmh", help="Walking speed.")] = 4.8,
     measure: Annotated[str, _MEASURE] = "predicted",
@@ -353,8 +473,9 @@ def route_command(
     hubs = layers.read_hubs(hubs_path)
     start_hub = _find_hub(hubs, start)
     end_hub = _find_hub(hubs, end, "--end") if end else start_hub
-    candidates = _route_places(result, _timed(store_dir), places=places, measure=_COLUMNS[measure], top_n=stops,
-                               stops_per_area=stops_per_area)
+    candidates = _route_places(
+        result, _timed(store_dir), places=places, measure=_COLUMNS[measure], top_n=stops, stops_per_area=stops_per_area
+    )
 
     graph = None
     if network is None and folder is not None:
@@ -363,17 +484,29 @@ def route_command(
     if network is not None:
         graph = routes.load_network(network)
     elif not offline:
-        area = shapely.union_all([*candidates.geometry.to_numpy(), start_hub.geometry.iloc[0], end_hub.geometry.iloc[0]])
+        area = shapely.union_all(
+            [*candidates.geometry.to_numpy(), start_hub.geometry.iloc[0], end_hub.geometry.iloc[0]]
+        )
         try:
-            graph = routes.network_for_area(shapely.convex_hull(area).buffer(300.0), cache_dir=Path(store_dir) / "networks")
+            graph = routes.network_for_area(
+                shapely.convex_hull(area).buffer(300.0), cache_dir=Path(store_dir) / "networks"
+            )
         except NetworkError as exc:
             console.print(f"[yellow]{exc}[/]")
     if graph is None:
-        console.print("[bold yellow]No street network: the plan below is a STRAIGHT-LINE ESTIMATE "
-                      f"(straight distances x {routes.DETOUR_FACTOR}); give --network FILE for a walkable route.[/]")
+        console.print(
+            "[bold yellow]No street network: the plan below is a STRAIGHT-LINE ESTIMATE "
+            f"(straight distances x {routes.DETOUR_FACTOR}); give --network FILE for a walkable route.[/]"
+        )
     plan = routes.plan_walkabout(
-        candidates, start=start_hub, end=end_hub, budget_min=budget_min, walk_speed_kmh=walk_speed_kmh,
-        dwell_min=dwell_min, network=graph, start_name=str(start_hub["name"].iloc[0]),
+        candidates,
+        start=start_hub,
+        end=end_hub,
+        budget_min=budget_min,
+        walk_speed_kmh=walk_speed_kmh,
+        dwell_min=dwell_min,
+        network=graph,
+        start_name=str(start_hub["name"].iloc[0]),
         end_name=str(end_hub["name"].iloc[0]),
     )
     gpx_path.parent.mkdir(parents=True, exist_ok=True)
@@ -382,19 +515,34 @@ def route_command(
         sheet.parent.mkdir(parents=True, exist_ok=True)
         sheet.write_text(plan.to_html(title=f"Walkabout from {plan.start_name}"), encoding="utf-8")
     doc = {
-        "start": plan.start_name, "end": plan.end_name, "places": places, "length_m": plan.length_m,
-        "walk_min": plan.walk_min, "dwell_min": plan.dwell_min, "total_min": plan.total_min,
-        "budget_min": plan.budget_min, "straight_line_estimate": plan.straight_line,
-        "priority_total": plan.priority_total, "stops": plan.stops.to_dict(orient="records"),
-        "skipped": plan.skipped.to_dict(orient="records"), "note": plan.note, "gpx": str(gpx_path),
-        "sheet": str(sheet) if sheet else None, "params": plan.params, "measure": _COLUMNS[measure],
-        "evidence": _evidence(result, measure), "priority": result.metadata["priority"],
+        "start": plan.start_name,
+        "end": plan.end_name,
+        "places": places,
+        "length_m": plan.length_m,
+        "walk_min": plan.walk_min,
+        "dwell_min": plan.dwell_min,
+        "total_min": plan.total_min,
+        "budget_min": plan.budget_min,
+        "straight_line_estimate": plan.straight_line,
+        "priority_total": plan.priority_total,
+        "stops": plan.stops.to_dict(orient="records"),
+        "skipped": plan.skipped.to_dict(orient="records"),
+        "note": plan.note,
+        "gpx": str(gpx_path),
+        "sheet": str(sheet) if sheet else None,
+        "params": plan.params,
+        "measure": _COLUMNS[measure],
+        "evidence": _evidence(result, measure),
+        "priority": result.metadata["priority"],
     }
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
         return
-    table = Table(title=f"Walkabout from {plan.start_name}: {plan.length_m / 1000:.2f} km, "
-                        f"{plan.total_min:.0f} of {plan.budget_min:.0f} min", title_justify="left")
+    table = Table(
+        title=f"Walkabout from {plan.start_name}: {plan.length_m / 1000:.2f} km, "
+        f"{plan.total_min:.0f} of {plan.budget_min:.0f} min",
+        title_justify="left",
+    )
     for col in ("#", "stop", "arrive (min)", "stay (min)", "purpose"):
         table.add_column(col)
     for s in plan.stops.itertuples():
@@ -415,9 +563,15 @@ def review_command(
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     operations: Annotated[Path | None, typer.Option("--operations", help="Operations file (GeoJSON/GPKG).")] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
-    date: Annotated[str | None, typer.Option("--date", help="Start date, when several operations share the name "
-                                             "(default: one-day operations are pooled over their dates, "
-                                             "longer ones reviewed at their latest).")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Start date, when several operations share the name "
+            "(default: one-day operations are pooled over their dates, "
+            "longer ones reviewed at their latest).",
+        ),
+    ] = None,
     buffer_m: Annotated[float, typer.Option("--buffer-m", help="Width of the displacement ring.")] = 200.0,
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
@@ -437,8 +591,10 @@ def review_command(
     incidents = read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
     counted_info = incidents.attrs["counted"]
     sources = list(counted_info["sources"] or [])
-    types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_type or None, group),
-                                            counted_sources(store_dir, source, exclude_proactive=exclude_proactive))
+    types = sources_mod.counted_crime_types(
+        harm.resolve_crime_types(crime_type or None, group),
+        counted_sources(store_dir, source, exclude_proactive=exclude_proactive),
+    )
     print_counted(counted_info)
     borough = _borough(ctx, incidents)
     outline = shapely.union_all(borough.geometry.to_numpy())
@@ -449,8 +605,12 @@ def review_command(
     chosen = ops[ops["name"].str.lower() == operation.lower()]
     if chosen.empty:
         raise ParameterError(f"no operation named {operation!r} in {path}; it has {sorted(set(ops['name']))}")
-    counted = {"sources": sources, "crime_types": list(types) if types else "all", "group": group,
-               "counted": counted_info}
+    counted = {
+        "sources": sources,
+        "crime_types": list(types) if types else "all",
+        "group": group,
+        "counted": counted_info,
+    }
     if date is not None:
         try:
             day = pd.Timestamp(date)
@@ -461,14 +621,18 @@ def review_command(
         if chosen.empty:
             raise ParameterError(f"operation {operation!r} has no start_date {date}; its start dates are {dates}")
     elif len(chosen) > 1 and bool(((chosen["end_date"] - chosen["start_date"]).dt.days < 1).all()):
-        pooled = review.review_repeated(incidents, operations=chosen, borough=outline, name=str(chosen["name"].iloc[0]),
-                                        buffer_m=buffer_m)
+        pooled = review.review_repeated(
+            incidents, operations=chosen, borough=outline, name=str(chosen["name"].iloc[0]), buffer_m=buffer_m
+        )
         if as_json:
             typer.echo(json.dumps(jsonable({**pooled.to_dict(), **counted}), indent=2))
             return
-        console.print(f"{operation}: {len(chosen)} one-day operations, pooled over their dates (--date DATE reviews one).")
-        table = Table(title=f"Operation {pooled.operation}: action months against neighbouring months",
-                      title_justify="left")
+        console.print(
+            f"{operation}: {len(chosen)} one-day operations, pooled over their dates (--date DATE reviews one)."
+        )
+        table = Table(
+            title=f"Operation {pooled.operation}: action months against neighbouring months", title_justify="left"
+        )
         for col in ("action day", "month", "matched months", "incidents (action month)", "incidents (matched)"):
             table.add_column(col)
         for r in pooled.dates.itertuples():
@@ -482,8 +646,14 @@ def review_command(
         chosen = chosen.sort_values("start_date").tail(1)
     op = chosen.iloc[0]
     result = review.review_operation(
-        incidents, footprint=op.geometry, start=op["start_date"], end=op["end_date"],
-        borough=outline, operations=ops, name=str(op["name"]), buffer_m=buffer_m,
+        incidents,
+        footprint=op.geometry,
+        start=op["start_date"],
+        end=op["end_date"],
+        borough=outline,
+        operations=ops,
+        name=str(op["name"]),
+        buffer_m=buffer_m,
     )
     if as_json:
         typer.echo(json.dumps(jsonable({**result.to_dict(), **counted}), indent=2))
@@ -495,10 +665,14 @@ def review_command(
     labels = {"target": "operation area", "buffer": f"{buffer_m:g} m ring around it", "control": "rest of borough"}
     usable = {w: w == "after" or result.comparisons.loc[w, "status"] == "used" for w in review.WINDOWS}
     for region, row in result.counts.iterrows():
-        table.add_row(labels.get(str(region), str(region)),
-                      *(f"{row[c]:,.0f}" if pd.notna(row[c]) and usable[c] else "not used" if not usable[c]
-                        else "none" for c in review.WINDOWS),
-                      f"{row['area_km2']:.2f}")
+        table.add_row(
+            labels.get(str(region), str(region)),
+            *(
+                f"{row[c]:,.0f}" if pd.notna(row[c]) and usable[c] else "not used" if not usable[c] else "none"
+                for c in review.WINDOWS
+            ),
+            f"{row['area_km2']:.2f}",
+        )
     console.print(table)
     what = f"crime group {group!r}" if group else "crime types " + (", ".join(types) if types else "all")
     console.print(f"Counted: sources {', '.join(sources)}; {what}.")

@@ -25,9 +25,9 @@ from geo_csp.cli._common import BOUNDARY_HELP
 @app.command("national-demo")
 def national_demo_command(
     incidents: Annotated[int, typer.Option("--incidents", help="Total incidents (rows) to write.")] = 2_000_000,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the archive (YYYY-MM/YYYY-MM-<force>-street.csv).")] = (
-        settings.DATA_DIR / "national"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the archive (YYYY-MM/YYYY-MM-<force>-street.csv).")
+    ] = (settings.DATA_DIR / "national"),
     months: Annotated[int, typer.Option("--months", help="Consecutive months.")] = 36,
     start: Annotated[str, typer.Option("--start", help="First month, YYYY-MM.")] = "2021-01",
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 20240601,
@@ -40,9 +40,15 @@ def national_demo_command(
     summary = generate_national(out_dir, n_incidents=incidents, start_month=start, n_months=months, seed=seed)
     seconds = time.perf_counter() - t0
     result = {
-        "out": str(summary.out_dir), "files": len(summary.files), "rows": summary.rows,
-        "located_rows": summary.located_rows, "snap_points": summary.snap_points, "months": list(summary.months),
-        "forces": list(summary.forces), "bytes": summary.bytes_written, "seconds": round(seconds, 2),
+        "out": str(summary.out_dir),
+        "files": len(summary.files),
+        "rows": summary.rows,
+        "located_rows": summary.located_rows,
+        "snap_points": summary.snap_points,
+        "months": list(summary.months),
+        "forces": list(summary.forces),
+        "bytes": summary.bytes_written,
+        "seconds": round(seconds, 2),
     }
     if as_json:
         out.print_json(json.dumps(result))
@@ -58,16 +64,29 @@ def national_demo_command(
 def cube_command(
     store_dir: Annotated[Path, typer.Option("--store", help="The incident store.")] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, typer.Option("--boundary", help=BOUNDARY_HELP)] = None,
-    out_file: Annotated[Path, typer.Option("--out", help="Parquet file for the long-form cube.")] = Path("cube.parquet"),
+    out_file: Annotated[Path, typer.Option("--out", help="Parquet file for the long-form cube.")] = Path(
+        "cube.parquet"
+    ),
     resolution: Annotated[int, typer.Option("--resolution", help="H3 resolution (7-11).")] = 9,
     period: Annotated[str, typer.Option("--period", help="month, quarter or year.")] = "month",
-    crime_type: Annotated[list[str] | None, typer.Option("--crime-type", help="Keep only this category (repeatable).")] = None,
+    crime_type: Annotated[
+        list[str] | None, typer.Option("--crime-type", help="Keep only this category (repeatable).")
+    ] = None,
     group: Annotated[str | None, typer.Option("--group", help="A named crime group (e.g. neighbourhood).")] = None,
     force: Annotated[list[str] | None, typer.Option("--force", help="Keep only this force (repeatable).")] = None,
     backend: Annotated[str, typer.Option("--backend", help="memory or dask.")] = "dask",
-    dask_address: Annotated[str | None, typer.Option("--dask", help="Address of a running dask scheduler (tcp://host:8786); default a local cluster.")] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option("--dask", help="Address of a running dask scheduler (tcp://host:8786); default a local cluster."),
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", help="Workers of the local cluster.")] = 2,
-    zero_fill: Annotated[str, typer.Option("--zero-fill", help="study_area (every cell of the data's extent) or neighbours (occupied cells and their ring).")] = "study_area",
+    zero_fill: Annotated[
+        str,
+        typer.Option(
+            "--zero-fill",
+            help="study_area (every cell of the data's extent) or neighbours (occupied cells and their ring).",
+        ),
+    ] = "study_area",
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary on stdout.")] = False,
 ) -> None:
     """Build the H3 unit x period cube of a store, in memory or on Dask, and write it as Parquet."""
@@ -78,10 +97,19 @@ def cube_command(
     if backend == "memory" and (dask_address is not None or zero_fill != "study_area"):
         raise ParameterError("--dask and --zero-fill neighbours need --backend dask")
     t0 = time.perf_counter()
-    study_area, study_source = ((boundaries.load_borough(boundary), str(boundary)) if boundary is not None
-                                else geography.store_study_area(store_dir))
-    kwargs = dict(unit="h3", resolution=resolution, period=period, crime_types=crime_type or None, group=group,
-                  study_area=study_area)
+    study_area, study_source = (
+        (boundaries.load_borough(boundary), str(boundary))
+        if boundary is not None
+        else geography.store_study_area(store_dir)
+    )
+    kwargs = dict(
+        unit="h3",
+        resolution=resolution,
+        period=period,
+        crime_types=crime_type or None,
+        group=group,
+        study_area=study_area,
+    )
     if backend == "memory":
         incidents = store.read_incidents(store_dir, forces=force or None)
         result = cube.build_cube(incidents, **kwargs)
@@ -94,8 +122,14 @@ def cube_command(
     params = {**result.params, "study_area": study_source}
     Path(f"{out_file}.json").write_text(json.dumps(params, indent=2, default=str) + "\n", encoding="utf-8")
     seconds = time.perf_counter() - t0
-    summary = {"out": str(out_file), "units": int(result.n.shape[0]), "periods": int(result.n.shape[1]),
-               "incidents": int(result.n.sum()), "backend": backend, "seconds": round(seconds, 2)}
+    summary = {
+        "out": str(out_file),
+        "units": int(result.n.shape[0]),
+        "periods": int(result.n.shape[1]),
+        "incidents": int(result.n.sum()),
+        "backend": backend,
+        "seconds": round(seconds, 2),
+    }
     if as_json:
         out.print_json(json.dumps(summary))
         return

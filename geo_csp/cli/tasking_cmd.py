@@ -15,12 +15,14 @@ from geo_csp.cli._app import app, console, out
 def tasking_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for tasking.html, tasking.pdf and tasking.xlsx.")],
     store_dir: Annotated[Path, typer.Option("--store", help="Store folder.")] = settings.DEFAULT_STORE_DIR,
-    period: Annotated[str, typer.Option("--period", help="month (police.uk) or, for timed partner sources, week, "
-                                        "fortnight or 28day.")] = "month",
+    period: Annotated[
+        str, typer.Option("--period", help="month (police.uk) or, for timed partner sources, week, fortnight or 28day.")
+    ] = "month",
     group: Annotated[str | None, typer.Option("--group", help="Crime group (default all crime and ASB).")] = None,
     crime_type: Annotated[list[str] | None, typer.Option("--crime-type", help="Category (repeatable).")] = None,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Source (repeatable; default police.uk "
-                                                     "street crime).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Source (repeatable; default police.uk street crime).")
+    ] = None,
     unit: Annotated[str, typer.Option("--unit", help="h3, ward or lsoa.")] = "h3",
 ) -> None:
     """What changed in the last period: entered, remained and left hot spots, escalation, repeat locations, stops."""
@@ -28,14 +30,16 @@ def tasking_command(
     from geo_csp.cli._common import read_located, run_hotspots
 
     result = run_hotspots(store_dir, None, unit, None, period, crime_type, group, source, "count")
-    incidents = read_located(store_dir, crime_type, source or list(result.metadata.get("sources") or []) or None,
-                             group)
+    incidents = read_located(store_dir, crime_type, source or list(result.metadata.get("sources") or []) or None, group)
     sheet = tasking.tasking_sheet(result, incidents)
     written = tasking.write_tasking(sheet, out_dir)
     for name, table in sheet.comparisons.items():
         counts = table["status"].value_counts()
-        out.print(f"{name}: {counts.get('entered', 0)} entered, {counts.get('remained', 0)} remained, "
-                  f"{counts.get('left', 0)} left (Jaccard {sheet.jaccard[name]:.2f}); "
-                  f"{int(table['escalating'].sum())} escalating", soft_wrap=True)
+        out.print(
+            f"{name}: {counts.get('entered', 0)} entered, {counts.get('remained', 0)} remained, "
+            f"{counts.get('left', 0)} left (Jaccard {sheet.jaccard[name]:.2f}); "
+            f"{int(table['escalating'].sum())} escalating",
+            soft_wrap=True,
+        )
     for path in written.values():
         console.print(f"wrote {path}")

@@ -27,20 +27,40 @@ def _evening(text: str) -> tuple[int, int]:
 
 @app.command("when")
 def when_command(
-    area: Annotated[str | None, typer.Option("--area", help="Named place, ward, H3 cell id, hotspot area (with "
-                                             "--areas) or polygon file; default the whole store.")] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            "--area",
+            help="Named place, ward, H3 cell id, hotspot area (with --areas) or polygon file; default the whole store.",
+        ),
+    ] = None,
     store_dir: Annotated[Path, typer.Option("--store", help="Store folder.")] = settings.DEFAULT_STORE_DIR,
-    areas_file: Annotated[Path | None, typer.Option("--areas", help="Hotspot areas written by `geo-csp areas` "
-                                                    "(GeoParquet/GPKG), to name one with --area HS-01.")] = None,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Timed source (repeatable; default every "
-                                                     "timed victim-reported source in the store).")] = None,
+    areas_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--areas", help="Hotspot areas written by `geo-csp areas` (GeoParquet/GPKG), to name one with --area HS-01."
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", help="Timed source (repeatable; default every timed victim-reported source in the store)."
+        ),
+    ] = None,
     crime_type: Annotated[list[str] | None, typer.Option("--crime-type", help="Category (repeatable).")] = None,
     share: Annotated[float, typer.Option("--share", help="The busiest window holds at least this share.")] = 0.5,
-    aoristic: Annotated[bool, typer.Option("--aoristic/--no-aoristic",
-                                           help="Spread from/to windows over their hours.")] = True,
-    premises: Annotated[Path | None, typer.Option("--premises", help="Licensed premises (points CSV/GeoJSON/GPKG): "
-                                                  "adds the night-time-economy table.")] = None,
-    distance_m: Annotated[float, typer.Option("--distance-m", help="Incidents within this distance of a premises.")] = 50.0,
+    aoristic: Annotated[
+        bool, typer.Option("--aoristic/--no-aoristic", help="Spread from/to windows over their hours.")
+    ] = True,
+    premises: Annotated[
+        Path | None,
+        typer.Option(
+            "--premises", help="Licensed premises (points CSV/GeoJSON/GPKG): adds the night-time-economy table."
+        ),
+    ] = None,
+    distance_m: Annotated[
+        float, typer.Option("--distance-m", help="Incidents within this distance of a premises.")
+    ] = 50.0,
     evening: Annotated[str, typer.Option("--evening", help="Evening window START-END in local hours.")] = "18-4",
     png: Annotated[Path | None, typer.Option("--png", help="Write the heat map image here.")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the 7 x 24 counts here.")] = None,
@@ -53,14 +73,19 @@ def when_command(
     frame = store.read_incidents(store_dir, sources=source or None, crime_types=crime_type or None, located_only=True)
     label, geom = "the whole store", None
     if area is not None:
-        hot = gpd.read_parquet(areas_file) if areas_file is not None and areas_file.suffix == ".parquet" else (
-            gpd.read_file(areas_file) if areas_file is not None else None)
+        hot = (
+            gpd.read_parquet(areas_file)
+            if areas_file is not None and areas_file.suffix == ".parquet"
+            else (gpd.read_file(areas_file) if areas_file is not None else None)
+        )
         polygon, kind = geography.resolve_place(area, geography.store_geography(store_dir), hot_areas=hot)
         label, geom = f"{polygon['name'].iloc[0]} ({kind})", polygon.geometry.iloc[0]
     profile, window, timed = timeprofile.area_time_profile(frame, geom, aoristic=aoristic, share=share)
     names = profile.attrs["sources"]
-    out.print(f"Time profile of {label}: {profile.attrs['n_timed']:,} timed incidents from {', '.join(names)} "
-              f"({profile.attrs['n_aoristic']:,} with a from/to window, spread over it); hours are UK local time")
+    out.print(
+        f"Time profile of {label}: {profile.attrs['n_timed']:,} timed incidents from {', '.join(names)} "
+        f"({profile.attrs['n_aoristic']:,} with a from/to window, spread over it); hours are UK local time"
+    )
     shown = profile.round(1)
     shown.columns = [f"{h:02d}" for h in shown.columns]
     out.print(shown.to_string(), soft_wrap=True)
@@ -71,21 +96,27 @@ def when_command(
     if window["hours"] / 24 >= window["share"] - 0.05:
         out.print("The incidents are spread evenly over the day: no hours stand out.")
     if profile.attrs["n_timed"] < 100:
-        out.print(f"Caution: {profile.attrs['n_timed']} incidents are few for a 168-hour profile; read the window, "
-                  "not single hours.")
+        out.print(
+            f"Caution: {profile.attrs['n_timed']} incidents are few for a 168-hour profile; read the window, "
+            "not single hours."
+        )
     if premises is not None:
         start, end = _evening(evening)
         params = timeprofile.NteParams(distance_m=distance_m, evening_start_hour=start, evening_end_hour=end)
         nte = timeprofile.night_time_economy(timed, layers.read_places(premises), params=params)
         cols = ["name", schema.N, "n_evening", "evening_share"]
-        out.print(f"Night-time economy: incidents within {distance_m:g} m of each premises, "
-                  f"{params.evening_label} evening window")
+        out.print(
+            f"Night-time economy: incidents within {distance_m:g} m of each premises, "
+            f"{params.evening_label} evening window"
+        )
         out.print(nte[cols].head(20).round(2).to_string(index=False), soft_wrap=True)
     if csv is not None:
         profile.to_csv(csv)
         console.print(f"wrote {csv}")
     if png is not None:
-        fig = timeprofile.plot_time_profile(profile, title=f"When: {label} ({profile.attrs['n_timed']:,} timed incidents)")
+        fig = timeprofile.plot_time_profile(
+            profile, title=f"When: {label} ({profile.attrs['n_timed']:,} timed incidents)"
+        )
         fig.savefig(png, dpi=110)
         console.print(f"wrote {png}")
 
@@ -93,10 +124,13 @@ def when_command(
 @app.command("nearrepeat")
 def nearrepeat_command(
     store_dir: Annotated[Path, typer.Option("--store", help="Store folder.")] = settings.DEFAULT_STORE_DIR,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Timed source (repeatable; default every "
-                                                     "source whose records all carry a day).")] = None,
-    crime_type: Annotated[list[str] | None, typer.Option("--crime-type", help="Category (repeatable; default "
-                                                         "Burglary).")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="Timed source (repeatable; default every source whose records all carry a day)."),
+    ] = None,
+    crime_type: Annotated[
+        list[str] | None, typer.Option("--crime-type", help="Category (repeatable; default Burglary).")
+    ] = None,
     distance_m: Annotated[float, typer.Option("--distance-m", help="Near in space (metres).")] = 200.0,
     days: Annotated[float, typer.Option("--days", help="Near in time (days).")] = 14.0,
     since: Annotated[str | None, typer.Option("--since", help="First month (YYYY-MM) of the incidents tested.")] = None,
@@ -121,12 +155,15 @@ def nearrepeat_command(
                 f"the store {store_dir} holds no {', '.join(types)} records with a day: police.uk publishes months "
                 "only and is never given a day; ingest a timed partner extract (geo-csp ingest --mapping FILE)"
             )
-    params = nearrepeat.NearRepeatParams(distance_m=distance_m, days=days, permutations=permutations, seed=seed,
-                                         min_size=min_size)
+    params = nearrepeat.NearRepeatParams(
+        distance_m=distance_m, days=days, permutations=permutations, seed=seed, min_size=min_size
+    )
     result = nearrepeat.knox_test(frame, params=params)
     sources_used = ", ".join(sorted(frame[schema.SOURCE].astype(str).unique()))
     out.print(f"{', '.join(types)} from {sources_used}: {result.text}", soft_wrap=True)
-    shown = result.table.assign(expected=result.table["expected"].round(1), knox_ratio=result.table["knox_ratio"].round(2))
+    shown = result.table.assign(
+        expected=result.table["expected"].round(1), knox_ratio=result.table["knox_ratio"].round(2)
+    )
     out.print(shown.to_string(index=False), soft_wrap=True)
     series = nearrepeat.near_repeat_series(frame, params=params)
     if series.empty:

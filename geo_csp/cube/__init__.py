@@ -47,10 +47,30 @@ from geo_csp._errors import CRSError, DenominatorError, ParameterError, SchemaEr
 from geo_csp.settings import WORKING_CRS
 
 __all__ = [
-    "EXTENT_FACTOR", "EXTENT_GAP_SHARE", "EXTENT_MAX_SHARE_OUT", "EXTENT_MIN_GAP_M", "EXTENT_MIN_RADIUS_M", "EXTENT_QUANTILE", "Cube", "aggregate_h3", "build_cube",
-    "clip_to_study_area", "data_extent", "empirical_bayes_rates_per_1000", "extent_report", "filter_mask", "rates_per_1000", "study_geometry",
-    "CUBE_COLUMNS", "ON_OR_NEAR", "ZERO_FILLS", "build_cube_dask", "check_zero_fill", "located_points_dask",
-    "PARTIAL_PERIODS", "whole_periods",
+    "EXTENT_FACTOR",
+    "EXTENT_GAP_SHARE",
+    "EXTENT_MAX_SHARE_OUT",
+    "EXTENT_MIN_GAP_M",
+    "EXTENT_MIN_RADIUS_M",
+    "EXTENT_QUANTILE",
+    "Cube",
+    "aggregate_h3",
+    "build_cube",
+    "clip_to_study_area",
+    "data_extent",
+    "empirical_bayes_rates_per_1000",
+    "extent_report",
+    "filter_mask",
+    "rates_per_1000",
+    "study_geometry",
+    "CUBE_COLUMNS",
+    "ON_OR_NEAR",
+    "ZERO_FILLS",
+    "build_cube_dask",
+    "check_zero_fill",
+    "located_points_dask",
+    "PARTIAL_PERIODS",
+    "whole_periods",
 ]
 
 UnitKind = Literal["h3", "ward", "lsoa"]
@@ -110,7 +130,9 @@ class Cube:
     n: np.ndarray
     harm: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
-    locations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N]))
+    locations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N])
+    )
 
     def __post_init__(self) -> None:
         shape = (len(self.units), len(self.period_keys))
@@ -154,7 +176,9 @@ class Cube:
             frame[schema.POPULATION] = np.repeat(self.population.to_numpy(), n_periods)
         return frame
 
-    def rates(self, *, measure: Literal["n", "harm"] = "n", smoothing: Literal["none", "empirical_bayes"] = "none") -> np.ndarray:
+    def rates(
+        self, *, measure: Literal["n", "harm"] = "n", smoothing: Literal["none", "empirical_bayes"] = "none"
+    ) -> np.ndarray:
         """Count (or harm) per 1,000 residents, ``(n_units, n_periods)``; see :func:`rates_per_1000`, or
         Empirical-Bayes smoothed with ``smoothing="empirical_bayes"`` (:func:`empirical_bayes_rates_per_1000`)."""
         if smoothing == "empirical_bayes":
@@ -229,12 +253,17 @@ def extent_report(n_located: int, left_out: int, radius: float, *, stacklevel: i
         UserWarning,
         stacklevel=stacklevel + 1,
     )
-    return {"n_outside_extent": left_out, "extent_radius_m": radius,
-            "extent_rule": (f"convex hull of the located incidents up to the first empty ring at least "
-                            f"{EXTENT_MIN_GAP_M / 1000:g} km (or {EXTENT_GAP_SHARE:.0%} of the {EXTENT_QUANTILE:.0%} "
-                            f"quantile distance) wide beyond that quantile of their distances from the median "
-                            f"point leaving at most {EXTENT_MAX_SHARE_OUT:.0%} out, at most {EXTENT_FACTOR:g} x that "
-                            f"quantile, at least {EXTENT_MIN_RADIUS_M / 1000:g} km: {radius / 1000:.1f} km")}
+    return {
+        "n_outside_extent": left_out,
+        "extent_radius_m": radius,
+        "extent_rule": (
+            f"convex hull of the located incidents up to the first empty ring at least "
+            f"{EXTENT_MIN_GAP_M / 1000:g} km (or {EXTENT_GAP_SHARE:.0%} of the {EXTENT_QUANTILE:.0%} "
+            f"quantile distance) wide beyond that quantile of their distances from the median "
+            f"point leaving at most {EXTENT_MAX_SHARE_OUT:.0%} out, at most {EXTENT_FACTOR:g} x that "
+            f"quantile, at least {EXTENT_MIN_RADIUS_M / 1000:g} km: {radius / 1000:.1f} km"
+        ),
+    }
 
 
 def data_extent(
@@ -273,8 +302,14 @@ def data_extent(
         The hull (a polygon; a line or point for degenerate data), a boolean mask of the points
         inside the extent, and the radius in metres.
     """
-    if not 0 < quantile <= 1 or not factor >= 1 or not min_radius_m >= 0 or not min_gap_m > 0 or not gap_share >= 0 \
-            or not 0 <= max_share_out < 1:
+    if (
+        not 0 < quantile <= 1
+        or not factor >= 1
+        or not min_radius_m >= 0
+        or not min_gap_m > 0
+        or not gap_share >= 0
+        or not 0 <= max_share_out < 1
+    ):
         raise ParameterError(
             "`quantile` must be in (0, 1], `factor` >= 1, `min_gap_m` > 0, `gap_share` >= 0, `max_share_out` in [0, 1) "
             f"and `min_radius_m` >= 0; got {quantile!r}, {factor!r}, {min_gap_m!r}, {gap_share!r}, {max_share_out!r}, "
@@ -351,7 +386,9 @@ def filter_mask(
     return keep
 
 
-def _default_units(kind: UnitKind, months: np.ndarray, incidents: pd.DataFrame, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
+def _default_units(
+    kind: UnitKind, months: np.ndarray, incidents: pd.DataFrame, area: shapely.Geometry | None
+) -> gpd.GeoDataFrame:
     """Bury's shipped wards/LSOAs of the data's era, when the data (in ``area``) lies mostly in Bury."""
     inside = clip_to_study_area(incidents, area)
     x = incidents[schema.EASTING].to_numpy(dtype="float64")[inside]
@@ -400,7 +437,9 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _coordinates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Easting and northing as float64 arrays, NaN where missing (float64 columns without a copy)."""
     return tuple(  # type: ignore[return-value]
-        incidents[c].to_numpy() if incidents[c].dtype == np.float64 else incidents[c].to_numpy(dtype="float64", na_value=np.nan)
+        incidents[c].to_numpy()
+        if incidents[c].dtype == np.float64
+        else incidents[c].to_numpy(dtype="float64", na_value=np.nan)
         for c in (schema.EASTING, schema.NORTHING)
     )
 
@@ -425,8 +464,9 @@ def _clean_locations(uniques: np.ndarray) -> np.ndarray:
     return np.where((cleaned.notna() & (cleaned != "")).to_numpy(dtype=bool), cleaned.to_numpy(dtype=object), None)
 
 
-def _no_match_message(incidents: pd.DataFrame, types: tuple[str, ...] | None, group: str | None,
-                      sources: Iterable[str] | None) -> str:
+def _no_match_message(
+    incidents: pd.DataFrame, types: tuple[str, ...] | None, group: str | None, sources: Iterable[str] | None
+) -> str:
     """What was asked for and what the data holds, for the "no incidents match" error."""
     asked = []
     if types is not None:
@@ -437,12 +477,15 @@ def _no_match_message(incidents: pd.DataFrame, types: tuple[str, ...] | None, gr
     holds = "crime types " + (", ".join(f"{k!r} ({v:,})" for k, v in held.items()) or "none (the table is empty)")
     if schema.SOURCE in incidents.columns:
         holds += "; sources " + ", ".join(f"{k!r} ({v:,})" for k, v in incidents[schema.SOURCE].value_counts().items())
-    return (f"no incidents match {' and '.join(asked) or 'the filters'}: the data holds {holds}; choose crime types, "
-            "a group or sources the data holds, or give `months` to build an empty cube")
+    return (
+        f"no incidents match {' and '.join(asked) or 'the filters'}: the data holds {holds}; choose crime types, "
+        "a group or sources the data holds, or give `months` to build an empty cube"
+    )
 
 
-def _resolve_period(incidents: pd.DataFrame, rows: np.ndarray, period: str, month_list: np.ndarray,
-                    window_given: bool) -> tuple[str, dict[str, Any]]:
+def _resolve_period(
+    incidents: pd.DataFrame, rows: np.ndarray, period: str, month_list: np.ndarray, window_given: bool
+) -> tuple[str, dict[str, Any]]:
     """The period kind (``"auto"`` resolved) and what the cube's parameters say about it.
 
     For day periods the returned dict also holds ``"_row_days"`` (every row's day since 1970-01-01,
@@ -457,8 +500,9 @@ def _resolve_period(incidents: pd.DataFrame, rows: np.ndarray, period: str, mont
         dated = pd.to_datetime(incidents[schema.OCCURRED_DATE], errors="coerce")
         if getattr(dated.dt, "tz", None) is not None:
             dated = dated.dt.tz_localize(None)
-        row_days = np.where(dated.isna().to_numpy(), missing_day,
-                            dated.to_numpy(dtype="datetime64[D]").astype(np.int64))
+        row_days = np.where(
+            dated.isna().to_numpy(), missing_day, dated.to_numpy(dtype="datetime64[D]").astype(np.int64)
+        )
     timed = row_days is not None and rows.size > 0 and bool((row_days[rows] != missing_day).all())
     if period == "auto":
         if timed:
@@ -496,14 +540,18 @@ def _resolve_period(incidents: pd.DataFrame, rows: np.ndarray, period: str, mont
         partial.append(str(periods.period_labels(np.array([k0]), period=period)[0]))
     if d1 < (k1 + 1) * length + anchor - 1:
         partial.append(str(periods.period_labels(np.array([k1]), period=period)[0]))
-    info.update({
-        "dates": [str(np.datetime64(d0, "D")), str(np.datetime64(d1, "D"))],
-        "period_rule": (f"{periods.period_word(period)}s of {length} days, Monday to Sunday, counted from Monday "
-                        f"{periods.DAY_ANCHOR}; each incident by its recorded day (occurred_date)"),
-        "partial_periods": sorted(set(partial)),
-        "period_keys": [int(k0), int(k1)],
-        "_row_days": row_days,
-    })
+    info.update(
+        {
+            "dates": [str(np.datetime64(d0, "D")), str(np.datetime64(d1, "D"))],
+            "period_rule": (
+                f"{periods.period_word(period)}s of {length} days, Monday to Sunday, counted from Monday "
+                f"{periods.DAY_ANCHOR}; each incident by its recorded day (occurred_date)"
+            ),
+            "partial_periods": sorted(set(partial)),
+            "period_keys": [int(k0), int(k1)],
+            "_row_days": row_days,
+        }
+    )
     return period, info
 
 
@@ -596,10 +644,23 @@ def build_cube(
 
         _check_partial(partial_periods)
         return build_cube_dask(
-            incidents, unit=unit, units=units, resolution=resolution, period=period, months=months,
-            study_area=study_area, crime_types=crime_types, group=group, groups=groups, sources=sources,
-            harm_index=harm_index, asb_weight_days=asb_weight_days, client=client, zero_fill=zero_fill,
-            zero_fill_k=zero_fill_k, partial_periods=partial_periods,
+            incidents,
+            unit=unit,
+            units=units,
+            resolution=resolution,
+            period=period,
+            months=months,
+            study_area=study_area,
+            crime_types=crime_types,
+            group=group,
+            groups=groups,
+            sources=sources,
+            harm_index=harm_index,
+            asb_weight_days=asb_weight_days,
+            client=client,
+            zero_fill=zero_fill,
+            zero_fill_k=zero_fill_k,
+            partial_periods=partial_periods,
         )
     _check_incidents(incidents)
     if unit not in UNIT_KINDS:
@@ -643,7 +704,9 @@ def build_cube(
         extent = extent_report(len(rows), int((~central).sum()), radius, stacklevel=3)
         del central
     if unit in ("ward", "lsoa"):
-        poly = _polygon_units(units if units is not None else _default_units(unit, month_list, incidents, area), unit, area)
+        poly = _polygon_units(
+            units if units is not None else _default_units(unit, month_list, incidents, area), unit, area
+        )
         if area is None:
             area = shapely.union_all(poly.geometry.to_numpy())
     # each distinct snap point is tested against the area and placed in a unit once
@@ -655,11 +718,17 @@ def build_cube(
         inside_u = shapely.intersects_xy(area, ux, uy)
 
     params: dict[str, Any] = {
-        "unit": unit, "period": period, "months": [str(month_list[0]), str(month_list[-1])],
-        "crime_types": list(types) if types is not None else None, "group": group,
-        "sources": list(sources) if sources is not None else None, "harm_index": harm_index,
-        "asb_weight_days": float(asb_weight_days), "resolution": None,
-        **period_info, **extent,
+        "unit": unit,
+        "period": period,
+        "months": [str(month_list[0]), str(month_list[-1])],
+        "crime_types": list(types) if types is not None else None,
+        "group": group,
+        "sources": list(sources) if sources is not None else None,
+        "harm_index": harm_index,
+        "asb_weight_days": float(asb_weight_days),
+        "resolution": None,
+        **period_info,
+        **extent,
     }
     codes_u = np.full(len(ux), None, dtype=object)
     if unit == "h3":
@@ -700,10 +769,16 @@ def build_cube(
     if row_days is not None:  # day periods: each row's key from its own day
         period_keys = np.arange(period_info["period_keys"][0], period_info["period_keys"][1] + 1, dtype=np.int64)
         del params["period_keys"]
-        row_pos = (row_days[rows] - int(periods.DAY_ANCHOR.astype(np.int64))) // periods.PERIOD_DAYS[period] - period_keys[0]
+        row_pos = (row_days[rows] - int(periods.DAY_ANCHOR.astype(np.int64))) // periods.PERIOD_DAYS[
+            period
+        ] - period_keys[0]
     else:
         period_keys = np.unique(periods.period_keys(month_list, period=period))
-        p_pos_m = np.searchsorted(period_keys, periods.period_keys(m_uniques, period=period)) if len(m_uniques) else np.empty(0, np.int64)
+        p_pos_m = (
+            np.searchsorted(period_keys, periods.period_keys(m_uniques, period=period))
+            if len(m_uniques)
+            else np.empty(0, np.int64)
+        )
         row_pos = p_pos_m[m_codes[rows]]
     weight_t = harm.incident_harm(t_uniques, index=harm_index, asb_weight_days=asb_weight_days)
     n_units, n_periods = len(index), len(period_keys)
@@ -721,8 +796,13 @@ def build_cube(
         usable = np.append(pd.notna(cleaned), False)[l_rows]  # code -1 (missing) reads False
         n_loc = max(len(l_uniques), 1)
         keys, counts = np.unique(unit_pos[usable].astype(np.int64) * n_loc + l_rows[usable], return_counts=True)
-        loc = pd.DataFrame({schema.UNIT_ID: index.to_numpy(dtype=object)[keys // n_loc],
-                            "location": cleaned[keys % n_loc], schema.N: counts.astype(np.int64)})
+        loc = pd.DataFrame(
+            {
+                schema.UNIT_ID: index.to_numpy(dtype=object)[keys // n_loc],
+                "location": cleaned[keys % n_loc],
+                schema.N: counts.astype(np.int64),
+            }
+        )
         # descriptions that differ only by "On or near " are one street
         locations = loc.groupby([schema.UNIT_ID, "location"], sort=True)[schema.N].sum().reset_index()
 
@@ -768,21 +848,35 @@ def whole_periods(cube: Cube, *, partial_periods: PartialPeriods = "drop") -> Cu
         partial_days = [str(p) for p in given] if isinstance(given, list) else []
         warnings = list(cube.params.get("warnings", []))
         if partial_days:  # listed, never dropped: a short first or last week holds fewer days, said so
-            warnings.append(f"partial {periods.period_word(period)}s kept and named: {', '.join(partial_days)} "
-                            "(the data cover only some of their days)")
-        return replace(cube, params={**cube.params, "partial_periods": {"rule": "keep", "partial": partial_days},
-                                     "period_months_covered": None, "warnings": warnings})
+            warnings.append(
+                f"partial {periods.period_word(period)}s kept and named: {', '.join(partial_days)} "
+                "(the data cover only some of their days)"
+            )
+        return replace(
+            cube,
+            params={
+                **cube.params,
+                "partial_periods": {"rule": "keep", "partial": partial_days},
+                "period_months_covered": None,
+                "warnings": warnings,
+            },
+        )
     first, last = cube.params["months"]
     month_list = periods.month_range(first, last)
     covered = pd.Series(periods.period_keys(month_list, period=period)).value_counts()
     partial = periods.partial_periods(first, last, period=period)
-    params = {**cube.params, "partial_periods": {"rule": partial_periods, "partial": partial},
-              "period_months_covered": [int(covered.get(k, 0)) for k in cube.period_keys.tolist()],
-              "warnings": list(cube.params.get("warnings", []))}
+    params = {
+        **cube.params,
+        "partial_periods": {"rule": partial_periods, "partial": partial},
+        "period_months_covered": [int(covered.get(k, 0)) for k in cube.period_keys.tolist()],
+        "warnings": list(cube.params.get("warnings", [])),
+    }
     if not partial:
         return replace(cube, params=params)
-    names = ", ".join(f"{p['label']} ({p['months_covered']} of {p['months_in_period']} months, "
-                      f"{p['months'][0]}..{p['months'][1]})" for p in partial)
+    names = ", ".join(
+        f"{p['label']} ({p['months_covered']} of {p['months_in_period']} months, {p['months'][0]}..{p['months'][1]})"
+        for p in partial
+    )
     word = "financial years" if period == "year" else "financial quarters"
     if partial_periods == "keep":
         params["warnings"].append(f"kept partial {word} {names} on request: the analysis compares counts per month")
@@ -794,18 +888,29 @@ def whole_periods(cube: Cube, *, partial_periods: PartialPeriods = "drop") -> Cu
             "quarter), or keep them with partial_periods='keep' (--partial-periods keep)"
         )
     kept = cube.period_keys[~drop]
-    whole = [str(periods.period_months(int(kept[0]), period=period)[0]),
-             str(periods.period_months(int(kept[-1]), period=period)[-1])]
+    whole = [
+        str(periods.period_months(int(kept[0]), period=period)[0]),
+        str(periods.period_months(int(kept[-1]), period=period)[-1]),
+    ]
     n_dropped = int(round(float(cube.n[:, drop].sum())))
-    params.update(months=whole, n_incidents_in_area=int(cube.params.get("n_incidents_in_area", 0)) - n_dropped,
-                  period_months_covered=[c for c, d in zip(params["period_months_covered"], drop, strict=True) if not d])
+    params.update(
+        months=whole,
+        n_incidents_in_area=int(cube.params.get("n_incidents_in_area", 0)) - n_dropped,
+        period_months_covered=[c for c, d in zip(params["period_months_covered"], drop, strict=True) if not d],
+    )
     params["partial_periods"]["n_incidents_dropped"] = n_dropped
     params["warnings"].append(
         f"dropped partial {word} {names}: {n_dropped:,} incidents not analysed; only whole {period}s "
         f"{whole[0]}..{whole[1]} are compared (partial_periods='keep' / --partial-periods keep keeps them)"
     )
-    return replace(cube, period_keys=kept, period_labels=cube.period_labels[~drop], n=cube.n[:, ~drop],
-                   harm=cube.harm[:, ~drop], params=params)
+    return replace(
+        cube,
+        period_keys=kept,
+        period_labels=cube.period_labels[~drop],
+        n=cube.n[:, ~drop],
+        harm=cube.harm[:, ~drop],
+        params=params,
+    )
 
 
 def aggregate_h3(cube: Cube, *, resolution: int) -> Cube:
@@ -829,7 +934,9 @@ def aggregate_h3(cube: Cube, *, resolution: int) -> Cube:
         mapping = pd.Series(parents, index=cube.units.index)
         locations = (
             locations.assign(**{schema.UNIT_ID: locations[schema.UNIT_ID].map(mapping).to_numpy()})
-            .groupby([schema.UNIT_ID, "location"], sort=True)[schema.N].sum().reset_index()
+            .groupby([schema.UNIT_ID, "location"], sort=True)[schema.N]
+            .sum()
+            .reset_index()
         )
     return Cube(
         units=grid.cells_to_polygons(unique.astype(object)),

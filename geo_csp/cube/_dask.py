@@ -58,7 +58,11 @@ def _point_codes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     fy, uy = pd.factorize(y)
     codes, pairs = pd.factorize(fx.astype(np.int64) * max(len(uy), 1) + fy)
     pairs = np.asarray(pairs, dtype=np.int64)
-    return codes, np.asarray(ux, dtype="float64")[pairs // max(len(uy), 1)], np.asarray(uy, dtype="float64")[pairs % max(len(uy), 1)]
+    return (
+        codes,
+        np.asarray(ux, dtype="float64")[pairs // max(len(uy), 1)],
+        np.asarray(uy, dtype="float64")[pairs % max(len(uy), 1)],
+    )
 
 
 def _group_sum(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,8 +130,9 @@ def _summarise_partition(
     return out
 
 
-def _summarise_store_parts(store_dir: str, parts: list[dict[str, Any]], *, with_source: bool,
-                           **kwargs: Any) -> dict[str, Any]:
+def _summarise_store_parts(
+    store_dir: str, parts: list[dict[str, Any]], *, with_source: bool, **kwargs: Any
+) -> dict[str, Any]:
     """Read some parts of the store (one force) and summarise them as one partition."""
     columns = [*cube_mod.CUBE_COLUMNS, schema.LOCATION] + ([schema.SOURCE] if with_source else [])
     frame = store.read_parts(store_dir, parts, columns=columns, crime_types=kwargs.get("types")).to_pandas()
@@ -149,9 +154,11 @@ def _reduce_batch(
     locs = [s["locations"] for s in summaries if s["locations"] is not None]
     loc = pd.concat(locs, ignore_index=True) if locs else None
     frames = [pm] if loc is None else [pm, loc]
-    all_codes, px, py = _point_codes(np.concatenate([f[_E].to_numpy(dtype="float64") for f in frames]),
-                                     np.concatenate([f[_N].to_numpy(dtype="float64") for f in frames]))
-    p_codes, l_codes = all_codes[: len(pm)], all_codes[len(pm):]
+    all_codes, px, py = _point_codes(
+        np.concatenate([f[_E].to_numpy(dtype="float64") for f in frames]),
+        np.concatenate([f[_N].to_numpy(dtype="float64") for f in frames]),
+    )
+    p_codes, l_codes = all_codes[: len(pm)], all_codes[len(pm) :]
     inside = np.ones(len(px), dtype=bool)
     if area_wkb is not None and len(px):
         area = shapely.from_wkb(area_wkb)
@@ -159,7 +166,9 @@ def _reduce_batch(
         inside = shapely.intersects_xy(area, px, py)
     hull = np.empty((0, 2))
     if inside.any():
-        hull = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(np.column_stack([px[inside], py[inside]]))))
+        hull = shapely.get_coordinates(
+            shapely.convex_hull(shapely.multipoints(np.column_stack([px[inside], py[inside]])))
+        )
     cells = np.full(len(px), None, dtype=object)
     cells[inside] = grid.points_to_cells(px[inside], py[inside], resolution=resolution)
     c_codes, c_uniques = pd.factorize(cells, use_na_sentinel=True)
@@ -169,19 +178,30 @@ def _reduce_batch(
     months = pm[_M].to_numpy(dtype=np.int64)[ok]
     m0 = int(months.min()) if months.size else 0
     span_m = int(months.max()) - m0 + 1 if months.size else 1
-    keys, _, n_sum = _group_sum(pm_cell[ok].astype(np.int64) * span_m + (months - m0), pm[schema.N].to_numpy("float64")[ok])
-    _, _, h_sum = _group_sum(pm_cell[ok].astype(np.int64) * span_m + (months - m0), pm[schema.HARM].to_numpy("float64")[ok])
-    cell_month = pd.DataFrame({"cell": c_uniques[keys // span_m], _M: keys % span_m + m0,
-                               schema.N: n_sum, schema.HARM: h_sum})
+    keys, _, n_sum = _group_sum(
+        pm_cell[ok].astype(np.int64) * span_m + (months - m0), pm[schema.N].to_numpy("float64")[ok]
+    )
+    _, _, h_sum = _group_sum(
+        pm_cell[ok].astype(np.int64) * span_m + (months - m0), pm[schema.HARM].to_numpy("float64")[ok]
+    )
+    cell_month = pd.DataFrame(
+        {"cell": c_uniques[keys // span_m], _M: keys % span_m + m0, schema.N: n_sum, schema.HARM: h_sum}
+    )
     cell_loc = None
     if loc is not None:
         loc_cell = c_codes[l_codes]
         ok = loc_cell >= 0
-        frame = pd.DataFrame({"cell": c_uniques[loc_cell[ok]], _LOC: loc[_LOC].to_numpy()[ok],
-                              schema.N: loc[schema.N].to_numpy()[ok]})
+        frame = pd.DataFrame(
+            {"cell": c_uniques[loc_cell[ok]], _LOC: loc[_LOC].to_numpy()[ok], schema.N: loc[schema.N].to_numpy()[ok]}
+        )
         cell_loc = frame.groupby(["cell", _LOC], sort=False)[schema.N].sum().reset_index()
-    return {"spans": spans, "cell_month": cell_month, "cell_locations": cell_loc, "hull": hull,
-            "rows": int(n_sum.sum())}
+    return {
+        "spans": spans,
+        "cell_month": cell_month,
+        "cell_locations": cell_loc,
+        "hull": hull,
+        "rows": int(n_sum.sum()),
+    }
 
 
 def _batches(n_parts: int, keys: Sequence[Any] | None, size: int) -> list[slice]:
@@ -298,8 +318,10 @@ def build_cube_dask(
                 f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.store.read_store_dask"
             )
         summarise = dask.delayed(_summarise_partition, pure=True)
-        flat = [summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
-                for p in incidents.to_delayed()]
+        flat = [
+            summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
+            for p in incidents.to_delayed()
+        ]
         summaries = [flat[s] for s in _batches(len(flat), None, batch_partitions)]
     else:
         raise ParameterError(
@@ -311,7 +333,9 @@ def build_cube_dask(
     if unit == "h3" and area is None and not isinstance(units, gpd.GeoDataFrame):
         # The data's extent, by the in-memory rule (cube.data_extent): one extra, cheap pass over the
         # distinct snap points and their counts, so far-off geocoded points are left out the same way.
-        counted = cluster.compute([dask.delayed(_points_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
+        counted = cluster.compute(
+            [dask.delayed(_points_of_batch)(b) for b in summaries], client=client, scheduler=scheduler
+        )
         pts = np.concatenate([c for c in counted if len(c)] or [np.empty((0, 3))])
         counts = pts[:, 2].astype(np.int64)
         if counts.sum() == 0:
@@ -327,7 +351,9 @@ def build_cube_dask(
         resolution, params["resolution_reason"] = grid.default_resolution(area)
     if resolution is None:
         # Polygon units without a study area: the default resolution is not used; take the hull's.
-        vertices = cluster.compute([dask.delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
+        vertices = cluster.compute(
+            [dask.delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler
+        )
         pts = np.concatenate([v for v in vertices if len(v)] or [np.empty((0, 2))])
         if len(pts) < 3:
             raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
@@ -337,12 +363,29 @@ def build_cube_dask(
     reduce_batch = dask.delayed(_reduce_batch, pure=True)
     tasks = [reduce_batch(b, resolution=resolution, area_wkb=area_wkb) for b in summaries]
     batches = cluster.compute(tasks, client=client, scheduler=scheduler)
-    return cube_mod.whole_periods(_assemble_cube(
-        batches, unit=unit, units=units, resolution=resolution, period=period, months=months,
-        month_bounds=(first, last), area=area, types=types, group=group, sources=source_list,
-        harm_index=harm_index, asb_weight_days=asb_weight_days, params=params, client=client,
-        scheduler=scheduler, zero_fill=zero_fill, zero_fill_k=zero_fill_k,
-    ), partial_periods=partial_periods)
+    return cube_mod.whole_periods(
+        _assemble_cube(
+            batches,
+            unit=unit,
+            units=units,
+            resolution=resolution,
+            period=period,
+            months=months,
+            month_bounds=(first, last),
+            area=area,
+            types=types,
+            group=group,
+            sources=source_list,
+            harm_index=harm_index,
+            asb_weight_days=asb_weight_days,
+            params=params,
+            client=client,
+            scheduler=scheduler,
+            zero_fill=zero_fill,
+            zero_fill_k=zero_fill_k,
+        ),
+        partial_periods=partial_periods,
+    )
 
 
 def _located_points(frame: pd.DataFrame) -> np.ndarray:
@@ -393,13 +436,13 @@ def located_points_dask(
     if isinstance(incidents, (str, Path)):
         parts = store.part_entries(incidents)
         read = dask.delayed(_located_points_of_parts, pure=True)
-        tasks = [read(str(incidents), parts[s]) for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)]
+        tasks = [
+            read(str(incidents), parts[s]) for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
+        ]
     elif isinstance(incidents, dd.DataFrame):
         tasks = [dask.delayed(_located_points, pure=True)(p) for p in incidents[[_E, _N, schema.LOCATED]].to_delayed()]
     else:
-        raise ParameterError(
-            f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}"
-        )
+        raise ParameterError(f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}")
     found = [a for a in cluster.compute(tasks, client=client, scheduler=scheduler) if len(a)]
     pts = np.concatenate(found) if found else np.empty((0, 3))
     ux, uy, inverse = grid.unique_points(pts[:, 0], pts[:, 1])
@@ -419,7 +462,7 @@ def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None)
 
     if len(cells) <= POLYGON_CHUNK:
         return grid.cells_to_polygons(cells)
-    pieces = [cells[i:i + POLYGON_CHUNK] for i in range(0, len(cells), POLYGON_CHUNK)]
+    pieces = [cells[i : i + POLYGON_CHUNK] for i in range(0, len(cells), POLYGON_CHUNK)]
     client = cluster.active_client(client, scheduler)
     if client is not None:  # ship the ids once, not inside the task graph
         frames = client.gather(client.map(grid.cells_to_polygons, client.scatter(pieces)))
@@ -487,10 +530,15 @@ def _assemble_cube(
     cell_month = pd.DataFrame({schema.N: g[schema.N].sum(), schema.HARM: g[schema.HARM].sum()}).reset_index()
     codes = cell_month["cell"].to_numpy(dtype=object)
     out_params: dict[str, Any] = {
-        "unit": unit, "period": period, "months": [str(month_list[0]), str(month_list[-1])],
-        "crime_types": list(types) if types is not None else None, "group": group,
-        "sources": list(sources) if sources is not None else None, "harm_index": harm_index,
-        "asb_weight_days": float(asb_weight_days), "resolution": int(resolution),
+        "unit": unit,
+        "period": period,
+        "months": [str(month_list[0]), str(month_list[-1])],
+        "crime_types": list(types) if types is not None else None,
+        "group": group,
+        "sources": list(sources) if sources is not None else None,
+        "harm_index": harm_index,
+        "asb_weight_days": float(asb_weight_days),
+        "resolution": int(resolution),
     }
     out_params.update(params)
     if isinstance(units, gpd.GeoDataFrame):
@@ -512,27 +560,36 @@ def _assemble_cube(
     p_pos = np.searchsorted(period_keys, month_keys[m_codes]) if len(m_uniques) else np.empty(0, np.int64)
     n_units, n_periods = len(index), len(period_keys)
     flat = unit_pos[counted] * n_periods + p_pos[counted]
-    n = np.bincount(flat, weights=cell_month[schema.N].to_numpy(dtype="float64")[counted],
-                    minlength=n_units * n_periods).reshape(n_units, n_periods)
-    h = np.bincount(flat, weights=cell_month[schema.HARM].to_numpy(dtype="float64")[counted],
-                    minlength=n_units * n_periods).reshape(n_units, n_periods)
+    n = np.bincount(
+        flat, weights=cell_month[schema.N].to_numpy(dtype="float64")[counted], minlength=n_units * n_periods
+    ).reshape(n_units, n_periods)
+    h = np.bincount(
+        flat, weights=cell_month[schema.HARM].to_numpy(dtype="float64")[counted], minlength=n_units * n_periods
+    ).reshape(n_units, n_periods)
 
     locations = pd.DataFrame(columns=[schema.UNIT_ID, _LOC, schema.N])
     loc_parts = [b["cell_locations"] for b in batches if b["cell_locations"] is not None]
     if loc_parts:
         loc = pd.concat(loc_parts, ignore_index=True)
         loc = loc[index.get_indexer(pd.Index(loc["cell"].to_numpy(dtype=object))) >= 0]
-        loc = pd.DataFrame({schema.UNIT_ID: loc["cell"].to_numpy(dtype=object),
-                            _LOC: loc[_LOC].astype("string").to_numpy(), schema.N: loc[schema.N].to_numpy()})
+        loc = pd.DataFrame(
+            {
+                schema.UNIT_ID: loc["cell"].to_numpy(dtype=object),
+                _LOC: loc[_LOC].astype("string").to_numpy(),
+                schema.N: loc[schema.N].to_numpy(),
+            }
+        )
         locations = loc.groupby([schema.UNIT_ID, _LOC], sort=True)[schema.N].sum().reset_index()
 
     out_params["n_incidents_in_area"] = int(n.sum())
     out_params["study_area_km2"] = float(area.area / 1e6)
     out_params["backend"] = "dask"
     return cube_mod.Cube(
-        units=unit_frame, period_keys=period_keys,
+        units=unit_frame,
+        period_keys=period_keys,
         period_labels=periods.period_labels(period_keys, period=period),
-        n=n, harm=h, params=out_params, locations=locations,
+        n=n,
+        harm=h,
+        params=out_params,
+        locations=locations,
     )
-
-

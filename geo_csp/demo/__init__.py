@@ -48,8 +48,16 @@ __all__ = ["DEFAULT_SEED", "DemoParams", "DemoPaths", "make_demo", "load_truth"]
 DEFAULT_SEED = 2023
 HEARTBEAT_FROM = 24  # month index: 2025-01 (month 25 of 36)
 LANTERN_FROM = 12  # month index: 2024-01 (month 13)
-AVRO_DATES = ("2023-03-16", "2023-07-20", "2023-11-09", "2024-03-14", "2024-07-18", "2024-11-14",
-              "2025-03-20", "2025-07-17")
+AVRO_DATES = (
+    "2023-03-16",
+    "2023-07-20",
+    "2023-11-09",
+    "2024-03-14",
+    "2024-07-18",
+    "2024-11-14",
+    "2025-03-20",
+    "2025-07-17",
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,7 @@ class DemoParams:
             if not 0.0 <= value < 1.0:
                 raise ParameterError(f"{name} must be in [0, 1), got {value}")
         if not 1.0 <= self.background_max_density_ratio <= 20.0:
-            raise ParameterError(
-                f"background_max_density_ratio must be 1..20, got {self.background_max_density_ratio}")
+            raise ParameterError(f"background_max_density_ratio must be 1..20, got {self.background_max_density_ratio}")
         for name in ("stop_searches_per_month", "council_reports_per_month"):
             if getattr(self, name) < 0:
                 raise ParameterError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -134,7 +141,7 @@ def _rng(seed: int, part: str) -> np.random.Generator:
 def _geojson(geom: shapely.Geometry, *, decimals: int = 6) -> dict:
     """A 27700 geometry as a WGS84 GeoJSON geometry dict."""
     geom = shapely.transform(geom, lambda xy: np.column_stack(to_lonlat(xy[:, 0], xy[:, 1])))
-    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10.0 ** -decimals)))
+    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10.0**-decimals)))
 
 
 def heartbeat_footprint(places: DemoPlaces) -> tuple[shapely.Geometry, shapely.Geometry, np.ndarray, str]:
@@ -155,8 +162,13 @@ def heartbeat_footprint(places: DemoPlaces) -> tuple[shapely.Geometry, shapely.G
     return footprint, line.buffer(30.0), nodes, street
 
 
-def make_demo(out_dir: str | Path = DEMO_DIR, *, seed: int = DEFAULT_SEED, params: DemoParams | None = None,
-              build_store: bool = True) -> DemoPaths:
+def make_demo(
+    out_dir: str | Path = DEMO_DIR,
+    *,
+    seed: int = DEFAULT_SEED,
+    params: DemoParams | None = None,
+    build_store: bool = True,
+) -> DemoPaths:
     """Write the SYNTHETIC demo borough into ``out_dir`` and (by default) build its store.
 
     Parameters
@@ -177,15 +189,22 @@ def make_demo(out_dir: str | Path = DEMO_DIR, *, seed: int = DEFAULT_SEED, param
     params = params or DemoParams(seed=seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    places = make_places(_rng(params.seed, "places"), n_points=params.n_snap_points,
-                         max_density_ratio=params.background_max_density_ratio)
+    places = make_places(
+        _rng(params.seed, "places"),
+        n_points=params.n_snap_points,
+        max_density_ratio=params.background_max_density_ratio,
+    )
     footprint, disp_poly, disp_nodes, disp_street = heartbeat_footprint(places)
     places = places.with_location(disp_nodes, f"On or near {disp_street}")
 
     inc = make_incidents(
-        places, _rng(params.seed, "incidents"),
-        crimes_per_year=params.crimes_per_year, unlocated_share=params.unlocated_share,
-        heartbeat_footprint=footprint, displacement_nodes=disp_nodes, heartbeat_from=HEARTBEAT_FROM,
+        places,
+        _rng(params.seed, "incidents"),
+        crimes_per_year=params.crimes_per_year,
+        unlocated_share=params.unlocated_share,
+        heartbeat_footprint=footprint,
+        displacement_nodes=disp_nodes,
+        heartbeat_from=HEARTBEAT_FROM,
         heartbeat_reduction=params.heartbeat_reduction,
         heartbeat_displaced_share=params.heartbeat_displaced_share,
     )
@@ -193,24 +212,35 @@ def make_demo(out_dir: str | Path = DEMO_DIR, *, seed: int = DEFAULT_SEED, param
     street_rows = files.police_uk_rows(inc.table, places, _rng(params.seed, "police-uk"))
     files.write_police_uk(street_rows, police_dir)
     search_rows = files.stop_search_rows(
-        places, _rng(params.seed, "stop-search"), per_month=params.stop_searches_per_month,
-        heartbeat_footprint=footprint, heartbeat_from=HEARTBEAT_FROM)
+        places,
+        _rng(params.seed, "stop-search"),
+        per_month=params.stop_searches_per_month,
+        heartbeat_footprint=footprint,
+        heartbeat_from=HEARTBEAT_FROM,
+    )
     files.write_stop_search(search_rows, police_dir)
     council_extra = {}
     for spot in HOTSPOTS:
         idx = places.points_in(places.place(spot.name))
         council_extra[spot.name] = (idx, np.asarray(spot.multipliers) * 1.5)
-    council = files.council_rows(places, _rng(params.seed, "council"),
-                                 per_month=params.council_reports_per_month, hotspot_points=council_extra)
+    council = files.council_rows(
+        places, _rng(params.seed, "council"), per_month=params.council_reports_per_month, hotspot_points=council_extra
+    )
     council_csv, council_mapping = files.write_council_asb(council, out / "council")
 
-    layer_info = layers.write_layers(places, out / "layers", _rng(params.seed, "layers"),
-                                     footprint=footprint, avro_dates=AVRO_DATES,
-                                     heartbeat_from=months()[HEARTBEAT_FROM],
-                                     lantern_from=months()[LANTERN_FROM])
+    layer_info = layers.write_layers(
+        places,
+        out / "layers",
+        _rng(params.seed, "layers"),
+        footprint=footprint,
+        avro_dates=AVRO_DATES,
+        heartbeat_from=months()[HEARTBEAT_FROM],
+        lantern_from=months()[LANTERN_FROM],
+    )
 
-    truth = _truth(params, places, inc, street_rows, search_rows, council, footprint, disp_poly,
-                   disp_street, layer_info)
+    truth = _truth(
+        params, places, inc, street_rows, search_rows, council, footprint, disp_poly, disp_street, layer_info
+    )
     truth_path = out / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8", newline="\n")
     readme = out / "SYNTHETIC.txt"
@@ -226,40 +256,46 @@ def _build_store(out: Path, police_dir: Path, council_csv: Path, council_mapping
     store_dir = out / "store"
     ingest.ingest_paths([police_dir], store_dir=store_dir)
     ingest.ingest_paths([council_csv], store_dir=store_dir, mapping=council_mapping)
-    store.write_store_config(store_dir, {
-        "borough": "Bury",
-        "synthetic": True,
-        "label": f"{SYNTHETIC_LABEL} demo borough on Bury's real geography",
-        "wards": None,  # null: the shipped Bury wards (2022)
-        "lsoas": None,  # null: the shipped Bury LSOAs (2021 era)
-        "named_places": None,  # null: the shipped Bury named places
-        # null: one borough's extract. No comparator areas (no other boroughs' data or populations), so
-        # the quarterly table's comparator and the evidence packs' force rows are "not available".
-        "areas": None,
-        "comparators": [],
-        "layers_dir": "../layers",
-        "truth": "../truth.json",
-    })
+    store.write_store_config(
+        store_dir,
+        {
+            "borough": "Bury",
+            "synthetic": True,
+            "label": f"{SYNTHETIC_LABEL} demo borough on Bury's real geography",
+            "wards": None,  # null: the shipped Bury wards (2022)
+            "lsoas": None,  # null: the shipped Bury LSOAs (2021 era)
+            "named_places": None,  # null: the shipped Bury named places
+            # null: one borough's extract. No comparator areas (no other boroughs' data or populations), so
+            # the quarterly table's comparator and the evidence packs' force rows are "not available".
+            "areas": None,
+            "comparators": [],
+            "layers_dir": "../layers",
+            "truth": "../truth.json",
+        },
+    )
     return store_dir
 
 
-def _truth(params, places, inc, street_rows, search_rows, council, footprint, disp_poly, disp_street,
-           layer_info) -> dict:
+def _truth(
+    params, places, inc, street_rows, search_rows, council, footprint, disp_poly, disp_street, layer_info
+) -> dict:
     month_names = months()
     table = inc.table
     hotspots = []
     for spot in HOTSPOTS:
         planted = np.bincount(table.loc[table["origin"] == spot.name, "month"], minlength=N_MONTHS)
         mult = np.asarray(spot.multipliers)
-        hotspots.append({
-            "name": spot.name,
-            "kind": spot.kind,
-            "hot_months": [m for m, v in zip(month_names, mult) if v > 0],
-            "density_multiplier": [round(float(v), 3) for v in mult],
-            "expected_excess": [round(float(v), 2) for v in inc.expected[spot.name]],
-            "planted_rows": planted.tolist(),
-            "polygon": _geojson(places.place(spot.name)),
-        })
+        hotspots.append(
+            {
+                "name": spot.name,
+                "kind": spot.kind,
+                "hot_months": [m for m, v in zip(month_names, mult) if v > 0],
+                "density_multiplier": [round(float(v), 3) for v in mult],
+                "expected_excess": [round(float(v), 2) for v in inc.expected[spot.name]],
+                "planted_rows": planted.tolist(),
+                "polygon": _geojson(places.place(spot.name)),
+            }
+        )
     hb = inc.heartbeat
     located = street_rows["Longitude"].notna()
     return {
@@ -273,14 +309,16 @@ def _truth(params, places, inc, street_rows, search_rows, council, footprint, di
         "months": month_names,
         "density_multiplier_definition": (
             "expected incidents per km2 inside the place / borough-average background incidents per km2 "
-            "in the same month; 0 means background only"),
+            "in the same month; 0 means background only"
+        ),
         "background": {
             "weighting": (
                 "resident population (Census 2021) of the snap point's LSOA, its density capped at "
                 "max_density_ratio x the borough-average background density, shared among the LSOA's snap "
                 "points by the area each stands for (Voronoi cells); every crime type follows it, except that "
                 "shop-type points inside the planted places draw part of the shoplifting; background is Poisson "
-                "noise around that surface and holds no concentration outside the planted places"),
+                "noise around that surface and holds no concentration outside the planted places"
+            ),
             "max_density_ratio": params.background_max_density_ratio,
             "per_km2_per_month": [round(float(v), 4) for v in inc.background_per_km2],
             "borough_area_km2": round(float(places.borough.area.iloc[0]) / 1e6, 3),
@@ -288,23 +326,33 @@ def _truth(params, places, inc, street_rows, search_rows, council, footprint, di
         "hotspots": hotspots,
         "operations": [
             {
-                "name": "Heartbeat", "type": "targeted", "place": "Bury Town Centre",
-                "start_date": f"{month_names[HEARTBEAT_FROM]}-01", "end_date": f"{month_names[-1]}-31",
+                "name": "Heartbeat",
+                "type": "targeted",
+                "place": "Bury Town Centre",
+                "start_date": f"{month_names[HEARTBEAT_FROM]}-01",
+                "end_date": f"{month_names[-1]}-31",
                 "effect_months": month_names[HEARTBEAT_FROM:],
                 "planted_reduction": params.heartbeat_reduction,
                 "planted_displaced_share": round(params.heartbeat_displaced_share, 6),
-                "prevented": hb["prevented"], "displaced": hb["displaced"],
+                "prevented": hb["prevented"],
+                "displaced": hb["displaced"],
                 "footprint": _geojson(footprint),
                 "displacement": {"street": disp_street, "polygon": _geojson(disp_poly)},
             },
             {
-                "name": "Lantern", "type": "targeted", "place": "Radcliffe Town Centre",
-                "start_date": f"{month_names[LANTERN_FROM]}-01", "end_date": f"{month_names[-1]}-31",
+                "name": "Lantern",
+                "type": "targeted",
+                "place": "Radcliffe Town Centre",
+                "start_date": f"{month_names[LANTERN_FROM]}-01",
+                "end_date": f"{month_names[-1]}-31",
                 "effect": "the planted excess declines linearly from the operation's start (diminishing)",
                 "footprint": _geojson(places.place("Radcliffe Town Centre")),
             },
             {
-                "name": "Avro", "type": "day_of_action", "footprint": "borough", "dates": list(AVRO_DATES),
+                "name": "Avro",
+                "type": "day_of_action",
+                "footprint": "borough",
+                "dates": list(AVRO_DATES),
                 "effect": "none planted",
             },
         ],
@@ -315,8 +363,9 @@ def _truth(params, places, inc, street_rows, search_rows, council, footprint, di
             "rows": int(len(council)),
             "bad_rows": [
                 {"ref": ref, "problem": problem, "reason": reason}
-                for ref, (problem, reason) in zip(council["Ref"].iloc[-len(files.COUNCIL_BAD_ROWS):],
-                                                  files.COUNCIL_BAD_ROWS)
+                for ref, (problem, reason) in zip(
+                    council["Ref"].iloc[-len(files.COUNCIL_BAD_ROWS) :], files.COUNCIL_BAD_ROWS
+                )
             ],
         },
         "counts": {

@@ -22,8 +22,7 @@ from geo_csp.demo.incidents import N_MONTHS, months
 from geo_csp.demo.places import DemoPlaces
 from geo_csp.settings import SYNTHETIC_LABEL
 
-__all__ = ["FORCE_SLUG", "REPORTED_BY", "write_police_uk", "write_stop_search", "write_council_asb",
-           "COUNCIL_BAD_ROWS"]
+__all__ = ["FORCE_SLUG", "REPORTED_BY", "write_police_uk", "write_stop_search", "write_council_asb", "COUNCIL_BAD_ROWS"]
 
 FORCE_SLUG = "bury-synthetic"
 REPORTED_BY = f"Bury {SYNTHETIC_LABEL} demo"
@@ -70,8 +69,9 @@ def police_uk_rows(table: pd.DataFrame, places: DemoPlaces, rng: np.random.Gener
     is_asb = crime_type == "Anti-social behaviour"
     ids = _hex_ids(rng, n)
     ids[is_asb] = ""
-    outcome = rng.choice(np.array(list(_OUTCOMES), dtype=object), size=n,
-                         p=np.array(list(_OUTCOMES.values())) / sum(_OUTCOMES.values()))
+    outcome = rng.choice(
+        np.array(list(_OUTCOMES), dtype=object), size=n, p=np.array(list(_OUTCOMES.values())) / sum(_OUTCOMES.values())
+    )
     recent = table["month"].to_numpy() >= N_MONTHS - 3  # the latest months are still being worked on
     outcome[recent & (rng.random(n) < 0.5)] = "Under investigation"
     outcome[is_asb] = ""
@@ -85,20 +85,23 @@ def police_uk_rows(table: pd.DataFrame, places: DemoPlaces, rng: np.random.Gener
     lat = np.where(located, pts["lat"].to_numpy()[safe], np.nan)
     location = col("location")
     location[~located] = "No Location"
-    return pd.DataFrame({
-        "Crime ID": ids,
-        "Month": month_names[table["month"].to_numpy()],
-        "Reported by": REPORTED_BY,
-        "Falls within": REPORTED_BY,
-        "Longitude": lon,
-        "Latitude": lat,
-        "Location": location,
-        "LSOA code": col("lsoa_code"),
-        "LSOA name": col("lsoa_name"),
-        "Crime type": crime_type,
-        "Last outcome category": outcome,
-        "Context": CONTEXT,
-    }, columns=list(schema.POLICE_UK_STREET_HEADER))
+    return pd.DataFrame(
+        {
+            "Crime ID": ids,
+            "Month": month_names[table["month"].to_numpy()],
+            "Reported by": REPORTED_BY,
+            "Falls within": REPORTED_BY,
+            "Longitude": lon,
+            "Latitude": lat,
+            "Location": location,
+            "LSOA code": col("lsoa_code"),
+            "LSOA name": col("lsoa_name"),
+            "Crime type": crime_type,
+            "Last outcome category": outcome,
+            "Context": CONTEXT,
+        },
+        columns=list(schema.POLICE_UK_STREET_HEADER),
+    )
 
 
 def write_police_uk(rows: pd.DataFrame, folder: Path) -> list[Path]:
@@ -120,8 +123,12 @@ _SEARCH_OBJECTS = {
     "Firearms": (0.03, "Firearms Act 1968 (section 47)"),
 }
 _SEARCH_OUTCOMES = {
-    "A no further action disposal": 0.70, "Arrest": 0.12, "Khat or Cannabis warning": 0.07,
-    "Community resolution": 0.06, "Summons / charged by post": 0.03, "Penalty Notice for Disorder": 0.02,
+    "A no further action disposal": 0.70,
+    "Arrest": 0.12,
+    "Khat or Cannabis warning": 0.07,
+    "Community resolution": 0.06,
+    "Summons / charged by post": 0.03,
+    "Penalty Notice for Disorder": 0.02,
 }
 
 
@@ -131,8 +138,14 @@ def _choice(rng: np.random.Generator, table: dict, n: int) -> np.ndarray:
     return rng.choice(keys, size=n, p=w / w.sum())
 
 
-def stop_search_rows(places: DemoPlaces, rng: np.random.Generator, *, per_month: float,
-                     heartbeat_footprint: shapely.Geometry, heartbeat_from: int) -> pd.DataFrame:
+def stop_search_rows(
+    places: DemoPlaces,
+    rng: np.random.Generator,
+    *,
+    per_month: float,
+    heartbeat_footprint: shapely.Geometry,
+    heartbeat_from: int,
+) -> pd.DataFrame:
     """Stop-and-search rows (15 columns), half of them on the town-centre network."""
     pts = places.points
     month_starts = pd.PeriodIndex(months(), freq="M").to_timestamp()
@@ -140,50 +153,70 @@ def stop_search_rows(places: DemoPlaces, rng: np.random.Generator, *, per_month:
     m = np.repeat(np.arange(N_MONTHS), n_per)
     n = len(m)
     tc = places.points_in(places.place("Bury Town Centre"))
-    p = np.where(rng.random(n) < 0.5, tc[rng.integers(0, len(tc), size=n)],
-                 rng.choice(len(pts), size=n, p=pts["weight"].to_numpy()))
+    p = np.where(
+        rng.random(n) < 0.5,
+        tc[rng.integers(0, len(tc), size=n)],
+        rng.choice(len(pts), size=n, p=pts["weight"].to_numpy()),
+    )
     month_len = np.asarray(pd.PeriodIndex(months(), freq="M").days_in_month)[m]
     day = rng.integers(0, month_len)
     hour = rng.choice(np.arange(24), size=n, p=_evening_hours())
     minute = rng.integers(0, 12, size=n) * 5
-    local = (month_starts[m] + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hour, unit="h")
-             + pd.to_timedelta(minute, unit="min"))
+    local = (
+        month_starts[m]
+        + pd.to_timedelta(day, unit="D")
+        + pd.to_timedelta(hour, unit="h")
+        + pd.to_timedelta(minute, unit="min")
+    )
     # police.uk files a search by its Europe/London month and publishes the time in UTC
     when = local.tz_localize("Europe/London", ambiguous=np.ones(n, bool), nonexistent="shift_forward").tz_convert("UTC")
     obj = _choice(rng, _SEARCH_OBJECTS, n)
     legislation = np.array([_SEARCH_OBJECTS[o][1] for o in _SEARCH_OBJECTS], dtype=object)[
-        pd.Index(list(_SEARCH_OBJECTS)).get_indexer(obj)]
+        pd.Index(list(_SEARCH_OBJECTS)).get_indexer(obj)
+    ]
     outcome = _choice(rng, _SEARCH_OUTCOMES, n)
     outcome[(obj != "Controlled drugs") & (outcome == "Khat or Cannabis warning")] = "A no further action disposal"
-    linked = np.where(outcome == "A no further action disposal", "",
-                      np.where(rng.random(n) < 0.7, "True", "False")).astype(object)
+    linked = np.where(
+        outcome == "A no further action disposal", "", np.where(rng.random(n) < 0.7, "True", "False")
+    ).astype(object)
     located = rng.random(n) >= 0.01
     lat = np.where(located, pts["lat"].to_numpy()[p], np.nan)
     lon = np.where(located, pts["lon"].to_numpy()[p], np.nan)
     in_op = shapely.contains_xy(heartbeat_footprint, pts["easting"].to_numpy()[p], pts["northing"].to_numpy()[p])
     in_op &= (m >= heartbeat_from) & located
-    return pd.DataFrame({
-        "Type": _choice(rng, {"Person search": 0.82, "Person and Vehicle search": 0.13, "Vehicle search": 0.05}, n),
-        "Date": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-        "Part of a policing operation": np.where(in_op, "True", "False"),
-        "Policing operation": np.where(in_op, "Heartbeat", ""),
-        "Latitude": lat,
-        "Longitude": lon,
-        "Gender": _choice(rng, {"Male": 0.86, "Female": 0.10, "": 0.04}, n),
-        "Age range": _choice(rng, {"10-17": 0.2, "18-24": 0.33, "25-34": 0.24, "over 34": 0.2, "": 0.03}, n),
-        "Self-defined ethnicity": _choice(rng, {
-            "White - English/Welsh/Scottish/Northern Irish/British": 0.72,
-            "Asian/Asian British - Pakistani": 0.08, "White - Any other White background": 0.05,
-            "Black/African/Caribbean/Black British - Caribbean": 0.03,
-            "Other ethnic group - Not stated": 0.09, "": 0.03}, n),
-        "Officer-defined ethnicity": _choice(rng, {"White": 0.8, "Asian": 0.1, "Black": 0.05, "Other": 0.02,
-                                                   "": 0.03}, n),
-        "Legislation": legislation,
-        "Object of search": obj,
-        "Outcome": outcome,
-        "Outcome linked to object of search": linked,
-        "Removal of more than just outer clothing": np.where(rng.random(n) < 0.02, "True", "False"),
-    }, columns=list(schema.POLICE_UK_STOP_SEARCH_HEADER)).iloc[np.argsort(when.to_numpy(), kind="stable")]
+    return pd.DataFrame(
+        {
+            "Type": _choice(rng, {"Person search": 0.82, "Person and Vehicle search": 0.13, "Vehicle search": 0.05}, n),
+            "Date": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "Part of a policing operation": np.where(in_op, "True", "False"),
+            "Policing operation": np.where(in_op, "Heartbeat", ""),
+            "Latitude": lat,
+            "Longitude": lon,
+            "Gender": _choice(rng, {"Male": 0.86, "Female": 0.10, "": 0.04}, n),
+            "Age range": _choice(rng, {"10-17": 0.2, "18-24": 0.33, "25-34": 0.24, "over 34": 0.2, "": 0.03}, n),
+            "Self-defined ethnicity": _choice(
+                rng,
+                {
+                    "White - English/Welsh/Scottish/Northern Irish/British": 0.72,
+                    "Asian/Asian British - Pakistani": 0.08,
+                    "White - Any other White background": 0.05,
+                    "Black/African/Caribbean/Black British - Caribbean": 0.03,
+                    "Other ethnic group - Not stated": 0.09,
+                    "": 0.03,
+                },
+                n,
+            ),
+            "Officer-defined ethnicity": _choice(
+                rng, {"White": 0.8, "Asian": 0.1, "Black": 0.05, "Other": 0.02, "": 0.03}, n
+            ),
+            "Legislation": legislation,
+            "Object of search": obj,
+            "Outcome": outcome,
+            "Outcome linked to object of search": linked,
+            "Removal of more than just outer clothing": np.where(rng.random(n) < 0.02, "True", "False"),
+        },
+        columns=list(schema.POLICE_UK_STOP_SEARCH_HEADER),
+    ).iloc[np.argsort(when.to_numpy(), kind="stable")]
 
 
 def _evening_hours() -> np.ndarray:
@@ -206,8 +239,14 @@ def write_stop_search(rows: pd.DataFrame, folder: Path) -> list[Path]:
 
 
 _COUNCIL_TYPES = {
-    "Noise nuisance": 0.30, "Neighbour dispute": 0.18, "Youth nuisance": 0.20, "Fly-tipping": 0.14,
-    "Drug-related ASB": 0.06, "Abandoned vehicle": 0.05, "Graffiti": 0.04, "Dog fouling": 0.03,
+    "Noise nuisance": 0.30,
+    "Neighbour dispute": 0.18,
+    "Youth nuisance": 0.20,
+    "Fly-tipping": 0.14,
+    "Drug-related ASB": 0.06,
+    "Abandoned vehicle": 0.05,
+    "Graffiti": 0.04,
+    "Dog fouling": 0.03,
 }
 COUNCIL_SOURCE = "council_asb"
 COUNCIL_MAPPING = f"""# Column mapping for the {SYNTHETIC_LABEL} demo council ASB extract (geo-csp partner format).
@@ -240,8 +279,13 @@ COUNCIL_BAD_ROWS: tuple[tuple[str, str], ...] = (
 )
 
 
-def council_rows(places: DemoPlaces, rng: np.random.Generator, *, per_month: float,
-                 hotspot_points: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+def council_rows(
+    places: DemoPlaces,
+    rng: np.random.Generator,
+    *,
+    per_month: float,
+    hotspot_points: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> pd.DataFrame:
     """Council ASB reports with date-times, easting/northing to the metre, and the bad rows last.
 
     ``hotspot_points`` maps a place to (snap-point positions, extra reports per month).
@@ -275,16 +319,18 @@ def council_rows(places: DemoPlaces, rng: np.random.Generator, *, per_month: flo
     northing = np.round(pts["northing"].to_numpy()[p] + rng.normal(0, 15, n)).astype(int)
     year = when.year.to_numpy()
     seq = np.arange(1, n + 1)
-    frame = pd.DataFrame({
-        "Ref": "ASB-" + pd.Series(year).astype(str) + "-" + pd.Series(seq).astype(str).str.zfill(6),
-        "Reported": when.strftime("%d/%m/%Y %H:%M"),
-        "Type": _choice(rng, _COUNCIL_TYPES, n),
-        "Easting": easting.astype(str),
-        "Northing": northing.astype(str),
-        "Street": pts["street"].to_numpy()[p],
-        "Status": rng.choice(np.array(["Closed", "Closed", "Closed", "Open"], dtype=object), size=n),
-        "Note": f"{SYNTHETIC_LABEL} demo record",
-    })
+    frame = pd.DataFrame(
+        {
+            "Ref": "ASB-" + pd.Series(year).astype(str) + "-" + pd.Series(seq).astype(str).str.zfill(6),
+            "Reported": when.strftime("%d/%m/%Y %H:%M"),
+            "Type": _choice(rng, _COUNCIL_TYPES, n),
+            "Easting": easting.astype(str),
+            "Northing": northing.astype(str),
+            "Street": pts["street"].to_numpy()[p],
+            "Status": rng.choice(np.array(["Closed", "Closed", "Closed", "Open"], dtype=object), size=n),
+            "Note": f"{SYNTHETIC_LABEL} demo record",
+        }
+    )
     good = frame.iloc[-1]
     bad = pd.DataFrame([good] * len(COUNCIL_BAD_ROWS)).reset_index(drop=True)
     bad["Ref"] = [f"ASB-BAD-{i + 1:03d}" for i in range(len(bad))]

@@ -46,15 +46,31 @@ TYPE_SHARES: dict[str, float] = {
 #: police.uk's shop-type snap-point names (see :data:`geo_csp.demo.places._PUBLIC_PLACES`).
 SHOP_PLACES = ("Supermarket", "Shopping Area")
 _CENTRE_MIX = {
-    "Violence and sexual offences": 0.36, "Anti-social behaviour": 0.14, "Shoplifting": 0.12,
-    "Public order": 0.11, "Other theft": 0.08, "Criminal damage and arson": 0.05, "Theft from the person": 0.03,
-    "Drugs": 0.03, "Robbery": 0.02, "Bicycle theft": 0.02, "Vehicle crime": 0.02, "Possession of weapons": 0.01,
+    "Violence and sexual offences": 0.36,
+    "Anti-social behaviour": 0.14,
+    "Shoplifting": 0.12,
+    "Public order": 0.11,
+    "Other theft": 0.08,
+    "Criminal damage and arson": 0.05,
+    "Theft from the person": 0.03,
+    "Drugs": 0.03,
+    "Robbery": 0.02,
+    "Bicycle theft": 0.02,
+    "Vehicle crime": 0.02,
+    "Possession of weapons": 0.01,
     "Other crime": 0.01,
 }
 _ESTATE_MIX = {
-    "Violence and sexual offences": 0.34, "Anti-social behaviour": 0.24, "Criminal damage and arson": 0.12,
-    "Burglary": 0.07, "Vehicle crime": 0.06, "Public order": 0.07, "Drugs": 0.04, "Other theft": 0.03,
-    "Other crime": 0.02, "Possession of weapons": 0.01,
+    "Violence and sexual offences": 0.34,
+    "Anti-social behaviour": 0.24,
+    "Criminal damage and arson": 0.12,
+    "Burglary": 0.07,
+    "Vehicle crime": 0.06,
+    "Public order": 0.07,
+    "Drugs": 0.04,
+    "Other theft": 0.03,
+    "Other crime": 0.02,
+    "Possession of weapons": 0.01,
 }
 
 
@@ -83,8 +99,12 @@ def _ramp(a: float, b: float, n: int) -> tuple[float, ...]:
 HOTSPOTS: tuple[Hotspot, ...] = (
     Hotspot("Bury Town Centre", "persistent", (10.0,) * N_MONTHS, tuple(_CENTRE_MIX.items()), sigma_m=280.0),
     Hotspot("Moorside", "persistent", (12.0,) * N_MONTHS, tuple(_ESTATE_MIX.items())),
-    Hotspot("Victoria Estate", "emerging", (0.0,) * (N_MONTHS - EMERGING_MONTHS) + _ramp(6.0, 10.0, EMERGING_MONTHS),
-            tuple(_ESTATE_MIX.items())),
+    Hotspot(
+        "Victoria Estate",
+        "emerging",
+        (0.0,) * (N_MONTHS - EMERGING_MONTHS) + _ramp(6.0, 10.0, EMERGING_MONTHS),
+        tuple(_ESTATE_MIX.items()),
+    ),
     Hotspot("Radcliffe Town Centre", "diminishing", (10.0,) * 12 + _ramp(9.5, 5.0, 24), tuple(_CENTRE_MIX.items())),
 )
 
@@ -117,7 +137,9 @@ def _weights_in(places: DemoPlaces, spot: Hotspot) -> tuple[np.ndarray, np.ndarr
         w = np.ones(len(idx))
     else:
         c = geom.centroid
-        d2 = (places.points["easting"].to_numpy()[idx] - c.x) ** 2 + (places.points["northing"].to_numpy()[idx] - c.y) ** 2
+        d2 = (places.points["easting"].to_numpy()[idx] - c.x) ** 2 + (
+            places.points["northing"].to_numpy()[idx] - c.y
+        ) ** 2
         w = np.exp(-d2 / (2 * spot.sigma_m**2))
     return idx, w / w.sum()
 
@@ -187,12 +209,16 @@ def make_incidents(
         idx, w = _weights_in(places, spot)
         mix_types = [types.index(k) for k, _ in spot.mix]
         mix_p = np.array([v for _, v in spot.mix])
-        frames.append(pd.DataFrame({
-            "month": m,
-            "type": rng.choice(mix_types, size=len(m), p=mix_p / mix_p.sum()),
-            "point": idx[rng.choice(len(idx), size=len(m), p=w)],
-            "origin": spot.name,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "month": m,
+                    "type": rng.choice(mix_types, size=len(m), p=mix_p / mix_p.sum()),
+                    "point": idx[rng.choice(len(idx), size=len(m), p=w)],
+                    "origin": spot.name,
+                }
+            )
+        )
     table = pd.concat(frames, ignore_index=True)
 
     # Operation Heartbeat: from `heartbeat_from` a share of footprint crime is prevented; part of the

@@ -39,8 +39,14 @@ from geo_csp.settings import SYNTHETIC_LABEL
 __all__ = ["write_layers", "WALK_PARTNERS"]
 
 WALK_PARTNERS = "Police; Council community hub; Six Town Housing"
-_HUB_PLACES = ("Bury Town Centre", "Moorside", "Radcliffe Town Centre", "Whitefield Town Centre",
-               "Prestwich Village", "Ramsbottom Town Centre")
+_HUB_PLACES = (
+    "Bury Town Centre",
+    "Moorside",
+    "Radcliffe Town Centre",
+    "Whitefield Town Centre",
+    "Prestwich Village",
+    "Ramsbottom Town Centre",
+)
 
 
 def _bearing(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -51,8 +57,11 @@ def _cameras(places: DemoPlaces, rng: np.random.Generator) -> pd.DataFrame:
     pts = places.points
     e, n = pts["easting"].to_numpy(), pts["northing"].to_numpy()
     parts = []
-    for place, k, radius in (("Bury Town Centre", 12, 380.0), ("Radcliffe Town Centre", 6, 260.0),
-                             ("Prestwich Village", 2, 250.0)):
+    for place, k, radius in (
+        ("Bury Town Centre", 12, 380.0),
+        ("Radcliffe Town Centre", 6, 260.0),
+        ("Prestwich Village", 2, 250.0),
+    ):
         c = places.place(place).centroid
         near = np.flatnonzero(np.hypot(e - c.x, n - c.y) < radius)
         chosen = np.sort(rng.choice(near, size=k, replace=False))
@@ -62,18 +71,29 @@ def _cameras(places: DemoPlaces, rng: np.random.Generator) -> pd.DataFrame:
             bearing = _bearing(e[target] - e[chosen], n[target] - n[chosen])
         else:
             bearing = rng.integers(0, 72, size=k) * 5.0
-        parts.append(pd.DataFrame({
-            "place": place, "point": chosen, "bearing_deg": bearing,
-            "fov_deg": rng.choice([60.0, 75.0, 90.0, 110.0], size=k),
-            "range_m": rng.choice([60.0, 80.0, 100.0, 120.0], size=k),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "place": place,
+                    "point": chosen,
+                    "bearing_deg": bearing,
+                    "fov_deg": rng.choice([60.0, 75.0, 90.0, 110.0], size=k),
+                    "range_m": rng.choice([60.0, 80.0, 100.0, 120.0], size=k),
+                }
+            )
+        )
     cams = pd.concat(parts, ignore_index=True)
     unknown = np.array([3, 9, 14])  # view not recorded for a few cameras
     cams.loc[unknown, ["bearing_deg", "fov_deg"]] = np.nan
     cams.insert(0, "camera_id", [f"CAM-{i + 1:03d}" for i in range(len(cams))])
-    cams["name"] = (f"{SYNTHETIC_LABEL} " + cams["place"] + " camera "
-                    + pd.Series(np.arange(1, len(cams) + 1)).astype(str) + ", "
-                    + pts["street"].to_numpy()[cams["point"]])
+    cams["name"] = (
+        f"{SYNTHETIC_LABEL} "
+        + cams["place"]
+        + " camera "
+        + pd.Series(np.arange(1, len(cams) + 1)).astype(str)
+        + ", "
+        + pts["street"].to_numpy()[cams["point"]]
+    )
     cams["lon"] = pts["lon"].to_numpy()[cams["point"]]
     cams["lat"] = pts["lat"].to_numpy()[cams["point"]]
     return cams
@@ -158,9 +178,17 @@ def _feature(geom: dict, **props) -> dict:
     return {"type": "Feature", "properties": {**props, "label": SYNTHETIC_LABEL}, "geometry": geom}
 
 
-def write_layers(places: DemoPlaces, folder: Path, rng: np.random.Generator, *, footprint: shapely.Geometry,
-                 avro_dates: tuple[str, ...], heartbeat_from: str, lantern_from: str,
-                 last_month: str = "2025-12") -> dict:
+def write_layers(
+    places: DemoPlaces,
+    folder: Path,
+    rng: np.random.Generator,
+    *,
+    footprint: shapely.Geometry,
+    avro_dates: tuple[str, ...],
+    heartbeat_from: str,
+    lantern_from: str,
+    last_month: str = "2025-12",
+) -> dict:
     """Write the five layer files; return ``{"files": ..., "coverage": ...}`` for the truth file."""
     from geo_csp.demo import _geojson
 
@@ -171,24 +199,44 @@ def write_layers(places: DemoPlaces, folder: Path, rng: np.random.Generator, *, 
     ).to_csv(folder / "cctv.csv", index=False, lineterminator="\n", float_format="%.6f")
 
     hubs = _hubs(places)
-    hubs[["hub_id", "name", "kind", "lon", "lat"]].to_csv(folder / "hubs.csv", index=False, lineterminator="\n",
-                                                          float_format="%.6f")
+    hubs[["hub_id", "name", "kind", "lon", "lat"]].to_csv(
+        folder / "hubs.csv", index=False, lineterminator="\n", float_format="%.6f"
+    )
     gpx, walked = _walkabouts(places, rng, hubs)
     (folder / "walkabouts.gpx").write_text(gpx.to_xml(), encoding="utf-8", newline="\n")
 
     borough = shapely.simplify(places.borough.geometry.iloc[0], 20.0)
     features = [
-        _feature(_geojson(footprint), name="Heartbeat", type="targeted", start_date=f"{heartbeat_from}-01",
-                 end_date=f"{last_month}-31", footprint="polygon",
-                 notes=f"{SYNTHETIC_LABEL}: high-visibility patrols and licensing checks in the town-centre core"),
-        _feature(_geojson(places.place("Radcliffe Town Centre")), name="Lantern", type="targeted",
-                 start_date=f"{lantern_from}-01", end_date=f"{last_month}-31", footprint="polygon",
-                 notes=f"{SYNTHETIC_LABEL}: problem-solving operation in Radcliffe town centre"),
+        _feature(
+            _geojson(footprint),
+            name="Heartbeat",
+            type="targeted",
+            start_date=f"{heartbeat_from}-01",
+            end_date=f"{last_month}-31",
+            footprint="polygon",
+            notes=f"{SYNTHETIC_LABEL}: high-visibility patrols and licensing checks in the town-centre core",
+        ),
+        _feature(
+            _geojson(places.place("Radcliffe Town Centre")),
+            name="Lantern",
+            type="targeted",
+            start_date=f"{lantern_from}-01",
+            end_date=f"{last_month}-31",
+            footprint="polygon",
+            notes=f"{SYNTHETIC_LABEL}: problem-solving operation in Radcliffe town centre",
+        ),
     ]
     borough_json = _geojson(borough)
     features += [
-        _feature(borough_json, name="Avro", type="day_of_action", start_date=d, end_date=d, footprint="borough",
-                 notes=f"{SYNTHETIC_LABEL}: borough-wide day of action")
+        _feature(
+            borough_json,
+            name="Avro",
+            type="day_of_action",
+            start_date=d,
+            end_date=d,
+            footprint="borough",
+            notes=f"{SYNTHETIC_LABEL}: borough-wide day of action",
+        )
         for d in avro_dates
     ]
     collection = {"type": "FeatureCollection", "name": f"{SYNTHETIC_LABEL} demo operations", "features": features}
@@ -200,21 +248,34 @@ def write_layers(places: DemoPlaces, folder: Path, rng: np.random.Generator, *, 
     hot = ("Bury Town Centre", "Moorside", "Victoria Estate", "Radcliffe Town Centre")
     cam_xy = places.points[["easting", "northing"]].to_numpy()[cams["point"]]
     coverage = {
-        "cctv": {h: cams.loc[shapely.contains_xy(places.place(h), cam_xy[:, 0], cam_xy[:, 1]), "camera_id"].tolist()
-                 for h in hot},
+        "cctv": {
+            h: cams.loc[shapely.contains_xy(places.place(h), cam_xy[:, 0], cam_xy[:, 1]), "camera_id"].tolist()
+            for h in hot
+        },
         "walkabouts": {h: walked.get(h, []) for h in hot},
-        "targeted_operations": {h: [f["properties"]["name"] for f in features[:2]
-                                    if shapely.intersects(places.place(h), footprint if f["properties"]["name"] == "Heartbeat"
-                                                          else places.place("Radcliffe Town Centre"))]
-                                for h in hot},
+        "targeted_operations": {
+            h: [
+                f["properties"]["name"]
+                for f in features[:2]
+                if shapely.intersects(
+                    places.place(h),
+                    footprint if f["properties"]["name"] == "Heartbeat" else places.place("Radcliffe Town Centre"),
+                )
+            ]
+            for h in hot
+        },
         "day_of_action": "Avro covers the whole borough on its dates (no planted effect)",
         "uncovered_hotspot": "Moorside",
         "hubs": dict(zip(hubs["place"], hubs["hub_id"])),
     }
     return {
         "coverage": coverage,
-        "files": {"cctv": "layers/cctv.csv", "walkabouts": "layers/walkabouts.gpx",
-                  "operations": "layers/operations.geojson", "hubs": "layers/hubs.csv",
-                  "network": "layers/borough_walk.graphml",
-                  "town_centre_network": "layers/town_centre_walk.graphml"},
+        "files": {
+            "cctv": "layers/cctv.csv",
+            "walkabouts": "layers/walkabouts.gpx",
+            "operations": "layers/operations.geojson",
+            "hubs": "layers/hubs.csv",
+            "network": "layers/borough_walk.graphml",
+            "town_centre_network": "layers/town_centre_walk.graphml",
+        },
     }

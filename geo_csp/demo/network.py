@@ -35,8 +35,9 @@ def borough_network(places: DemoPlaces, *, spacing_m: float = SPACING_M) -> nx.M
     """
     town = places.graph
     town_ids = np.array(list(town.nodes), dtype=int)
-    town_xy = np.column_stack(to_bng(np.array([town.nodes[n]["x"] for n in town_ids]),
-                                     np.array([town.nodes[n]["y"] for n in town_ids])))
+    town_xy = np.column_stack(
+        to_bng(np.array([town.nodes[n]["x"] for n in town_ids]), np.array([town.nodes[n]["y"] for n in town_ids]))
+    )
     outline = places.borough.geometry.iloc[0].buffer(spacing_m / 2)
     x0, y0, x1, y1 = outline.bounds
     xs = np.arange(np.floor(x0 / spacing_m) * spacing_m, x1 + spacing_m, spacing_m)
@@ -44,8 +45,9 @@ def borough_network(places: DemoPlaces, *, spacing_m: float = SPACING_M) -> nx.M
     gx, gy = np.meshgrid(xs, ys)  # rows run west-east
     inside = shapely.contains_xy(outline, gx, gy)
     near_town = cKDTree(town_xy).query(np.column_stack([gx.ravel(), gy.ravel()]))[0].reshape(gx.shape)
-    catchment = shapely.union_all([shapely.convex_hull(shapely.multipoints(town_xy[np.isin(town_ids, g.ravel())]))
-                                   for g in places.grids.values()]).buffer(_CATCHMENT_BUFFER_M)
+    catchment = shapely.union_all(
+        [shapely.convex_hull(shapely.multipoints(town_xy[np.isin(town_ids, g.ravel())])) for g in places.grids.values()]
+    ).buffer(_CATCHMENT_BUFFER_M)
     keep = inside & ~shapely.contains_xy(catchment, gx, gy)
     ids = np.full(gx.shape, -1, dtype=int)
     ids[keep] = np.arange(int(keep.sum())) + int(town_ids.max()) + 1
@@ -72,18 +74,31 @@ def borough_network(places: DemoPlaces, *, spacing_m: float = SPACING_M) -> nx.M
     graph = nx.MultiDiGraph(
         crs=DISPLAY_CRS,
         name=f"{SYNTHETIC_LABEL} demo: Bury borough walking network (town-centre streets and a "
-             f"{spacing_m:.0f} m lattice of footpaths)",
+        f"{spacing_m:.0f} m lattice of footpaths)",
         synthetic=SYNTHETIC_LABEL,
     )
     graph.add_nodes_from(town.nodes(data=True))
     lon, lat = to_lonlat(lattice_xy[:, 0], lattice_xy[:, 1])
-    graph.add_nodes_from((int(n), {"x": float(a), "y": float(b), "street_count": 0})
-                         for n, a, b in zip(ids[keep], lon, lat, strict=True))
+    graph.add_nodes_from(
+        (int(n), {"x": float(a), "y": float(b), "street_count": 0}) for n, a, b in zip(ids[keep], lon, lat, strict=True)
+    )
     graph.add_edges_from(town.edges(keys=True, data=True))
     osmid = 1 + max((int(d.get("osmid", 0)) for _, _, d in town.edges(data=True)), default=0)
     graph.add_edges_from(
-        (u, v, 0, {"osmid": osmid + k, "name": str(name), "highway": "footway", "oneway": False, "reversed": rev,
-                   "length": float(length), "synthetic": SYNTHETIC_LABEL})
+        (
+            u,
+            v,
+            0,
+            {
+                "osmid": osmid + k,
+                "name": str(name),
+                "highway": "footway",
+                "oneway": False,
+                "reversed": rev,
+                "length": float(length),
+                "synthetic": SYNTHETIC_LABEL,
+            },
+        )
         for k, ((a, b), name, length) in enumerate(zip(edges.tolist(), names, lengths, strict=True))
         for u, v, rev in ((a, b, False), (b, a, True))
     )

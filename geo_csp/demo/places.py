@@ -24,29 +24,135 @@ from geo_csp import boundaries, schema
 from geo_csp._errors import ParameterError
 from geo_csp.settings import DISPLAY_CRS, SYNTHETIC_LABEL, WORKING_CRS
 
-__all__ = ["BACKGROUND_MAX_DENSITY_RATIO", "DemoPlaces", "background_lsoa_weights", "make_places", "voronoi_area_shares", "to_lonlat", "to_bng"]
+__all__ = [
+    "BACKGROUND_MAX_DENSITY_RATIO",
+    "DemoPlaces",
+    "background_lsoa_weights",
+    "make_places",
+    "voronoi_area_shares",
+    "to_lonlat",
+    "to_bng",
+]
 
 # Street-name pool: made-up but ordinary English street names (prefix x suffix, drawn without repeats).
 _PREFIXES = (
-    "Acre", "Alder", "Ash", "Aspen", "Badger", "Barley", "Beacon", "Beech", "Birch", "Bleach",
-    "Bobbin", "Brook", "Buttercup", "Canal", "Carder", "Castle", "Cedar", "Chapel", "Cherry", "Clough",
-    "Cobden", "Copper", "Cotton", "Crofter", "Daisy", "Dale", "Elm", "Engine", "Fern", "Field",
-    "Flax", "Forge", "Fountain", "Foundry", "Furnace", "Garden", "Glebe", "Granary", "Hawthorn",
-    "Hazel", "Heather", "Hollin", "Holly", "Ivy", "Juniper", "Kiln", "Lark", "Laurel", "Lime",
-    "Linnet", "Loom", "Maple", "Meadow", "Mill", "Moss", "Oak", "Orchard", "Osier", "Paper",
-    "Pennine", "Pinfold", "Poplar", "Quarry", "Reed", "Rowan", "Rush", "Sandstone", "Shuttle",
-    "Sorrel", "Spindle", "Spring", "Stone", "Tannery", "Teasel", "Thistle", "Throstle", "Tithe",
-    "Vale", "Weaver", "Well", "Wharf", "Willow", "Wren", "Yarn", "Yew", "Bracken", "Cob", "Dyer",
-    "Ember", "Gorse",
+    "Acre",
+    "Alder",
+    "Ash",
+    "Aspen",
+    "Badger",
+    "Barley",
+    "Beacon",
+    "Beech",
+    "Birch",
+    "Bleach",
+    "Bobbin",
+    "Brook",
+    "Buttercup",
+    "Canal",
+    "Carder",
+    "Castle",
+    "Cedar",
+    "Chapel",
+    "Cherry",
+    "Clough",
+    "Cobden",
+    "Copper",
+    "Cotton",
+    "Crofter",
+    "Daisy",
+    "Dale",
+    "Elm",
+    "Engine",
+    "Fern",
+    "Field",
+    "Flax",
+    "Forge",
+    "Fountain",
+    "Foundry",
+    "Furnace",
+    "Garden",
+    "Glebe",
+    "Granary",
+    "Hawthorn",
+    "Hazel",
+    "Heather",
+    "Hollin",
+    "Holly",
+    "Ivy",
+    "Juniper",
+    "Kiln",
+    "Lark",
+    "Laurel",
+    "Lime",
+    "Linnet",
+    "Loom",
+    "Maple",
+    "Meadow",
+    "Mill",
+    "Moss",
+    "Oak",
+    "Orchard",
+    "Osier",
+    "Paper",
+    "Pennine",
+    "Pinfold",
+    "Poplar",
+    "Quarry",
+    "Reed",
+    "Rowan",
+    "Rush",
+    "Sandstone",
+    "Shuttle",
+    "Sorrel",
+    "Spindle",
+    "Spring",
+    "Stone",
+    "Tannery",
+    "Teasel",
+    "Thistle",
+    "Throstle",
+    "Tithe",
+    "Vale",
+    "Weaver",
+    "Well",
+    "Wharf",
+    "Willow",
+    "Wren",
+    "Yarn",
+    "Yew",
+    "Bracken",
+    "Cob",
+    "Dyer",
+    "Ember",
+    "Gorse",
 )
 _SUFFIXES = (
-    "Street", "Road", "Lane", "Avenue", "Close", "Drive", "Grove", "Way", "Crescent", "Terrace",
-    "Place", "Walk",
+    "Street",
+    "Road",
+    "Lane",
+    "Avenue",
+    "Close",
+    "Drive",
+    "Grove",
+    "Way",
+    "Crescent",
+    "Terrace",
+    "Place",
+    "Walk",
 )
 # police.uk's non-street snap-point names (a few points carry these instead of a street).
 _PUBLIC_PLACES = (
-    "Supermarket", "Shopping Area", "Parking Area", "Petrol Station", "Sports/Recreation Area",
-    "Park/Open Space", "Further/Higher Educational Building", "Hospital", "Nightclub", "Pedestrian Subway",
+    "Supermarket",
+    "Shopping Area",
+    "Parking Area",
+    "Petrol Station",
+    "Sports/Recreation Area",
+    "Park/Open Space",
+    "Further/Higher Educational Building",
+    "Hospital",
+    "Nightclub",
+    "Pedestrian Subway",
 )
 
 _TO_LONLAT = Transformer.from_crs(WORKING_CRS, DISPLAY_CRS, always_xy=True)
@@ -192,8 +298,9 @@ def _random_in(geom: shapely.Geometry, n: int, rng: np.random.Generator) -> np.n
     return out[:n]
 
 
-def _grid_nodes(centre: tuple[float, float], side: int, spacing: float, angle_deg: float,
-                rng: np.random.Generator) -> np.ndarray:
+def _grid_nodes(
+    centre: tuple[float, float], side: int, spacing: float, angle_deg: float, rng: np.random.Generator
+) -> np.ndarray:
     """Perturbed, rotated square grid of ``side`` x ``side`` node positions, shape (side, side, 2)."""
     half = (side - 1) / 2
     ij = np.stack(np.meshgrid(np.arange(side) - half, np.arange(side) - half, indexing="ij"), axis=-1)
@@ -262,8 +369,9 @@ def _build_network(named: gpd.GeoDataFrame, names: list[str], rng: np.random.Gen
     return xy, edges, streets, grids
 
 
-def _to_multidigraph(lon: np.ndarray, lat: np.ndarray, xy: np.ndarray, edges: list[tuple[int, int, str]],
-                     core: np.ndarray) -> nx.MultiDiGraph:
+def _to_multidigraph(
+    lon: np.ndarray, lat: np.ndarray, xy: np.ndarray, edges: list[tuple[int, int, str]], core: np.ndarray
+) -> nx.MultiDiGraph:
     """The network in osmnx form: lon/lat node ``x``/``y``, both directions, ``length`` in metres."""
     graph = nx.MultiDiGraph(
         crs=DISPLAY_CRS,
@@ -276,15 +384,21 @@ def _to_multidigraph(lon: np.ndarray, lat: np.ndarray, xy: np.ndarray, edges: li
         length = float(np.round(np.linalg.norm(xy[u] - xy[v]), 3))
         highway = "footway" if core[u] and core[v] else "residential"
         for a, b, rev in ((u, v, False), (v, u, True)):
-            graph.add_edge(a, b, key=0, osmid=k + 1, name=name, highway=highway,
-                           oneway=False, reversed=rev, length=length)
+            graph.add_edge(
+                a, b, key=0, osmid=k + 1, name=name, highway=highway, oneway=False, reversed=rev, length=length
+            )
     degree = dict(nx.Graph(graph.to_undirected()).degree())
     nx.set_node_attributes(graph, degree, "street_count")
     return graph
 
 
-def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_place: int = 35,
-                max_density_ratio: float = BACKGROUND_MAX_DENSITY_RATIO) -> DemoPlaces:
+def make_places(
+    rng: np.random.Generator,
+    *,
+    n_points: int = 3000,
+    extra_per_place: int = 35,
+    max_density_ratio: float = BACKGROUND_MAX_DENSITY_RATIO,
+) -> DemoPlaces:
     """Snap points over Bury's LSOAs (by population) plus the synthetic town-centre network.
 
     The background weight of an LSOA is its resident population, with its density (residents per
@@ -315,9 +429,9 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
     tc_centre = named.geometry[named["name"] == "Bury Town Centre"].iloc[0].centroid
     core = np.hypot(e_n - tc_centre.x, n_n - tc_centre.y) < 260.0
     graph = _to_multidigraph(lon_n, lat_n, np.column_stack([e_n, n_n]), edges, core)
-    catchment = shapely.union_all([
-        shapely.convex_hull(shapely.multipoints(xy_net[grids[k].ravel()])).buffer(50.0) for k in grids
-    ])
+    catchment = shapely.union_all(
+        [shapely.convex_hull(shapely.multipoints(xy_net[grids[k].ravel()])).buffer(50.0) for k in grids]
+    )
 
     # LSOA points by population, plus extra points in the dense named centres off the network
     pop = lsoas[schema.POPULATION].to_numpy(float)
@@ -363,22 +477,27 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
     net_street = np.array([node_street[n] for n in range(len(xy_net))], dtype=object)
     net_location = np.array(["On or near " + s for s in net_street], dtype=object)
     centre_nodes = grids["tc"][4:7, 4:7].ravel()
-    net_location[centre_nodes[[0, 2, 6]]] = ["On or near Shopping Area", "On or near Nightclub",
-                                             "On or near Supermarket"]
+    net_location[centre_nodes[[0, 2, 6]]] = [
+        "On or near Shopping Area",
+        "On or near Nightclub",
+        "On or near Supermarket",
+    ]
 
     lon_p, lat_p = to_lonlat(xy[:, 0], xy[:, 1])
     e_p, n_p = to_bng(lon_p, lat_p)
-    points = pd.DataFrame({
-        "easting": np.concatenate([e_n, e_p]),
-        "northing": np.concatenate([n_n, n_p]),
-        "lon": np.concatenate([lon_n, lon_p]),
-        "lat": np.concatenate([lat_n, lat_p]),
-        "street": np.concatenate([net_street, street]),
-        "location": np.concatenate([net_location, location]),
-        "node": np.concatenate([np.arange(len(xy_net)), np.full(len(xy), -1)]),
-    })
+    points = pd.DataFrame(
+        {
+            "easting": np.concatenate([e_n, e_p]),
+            "northing": np.concatenate([n_n, n_p]),
+            "lon": np.concatenate([lon_n, lon_p]),
+            "lat": np.concatenate([lat_n, lat_p]),
+            "street": np.concatenate([net_street, street]),
+            "location": np.concatenate([net_location, location]),
+            "node": np.concatenate([np.arange(len(xy_net)), np.full(len(xy), -1)]),
+        }
+    )
     code = boundaries.assign_to_polygons(points["easting"], points["northing"], lsoas, code_col="lsoa_code")
-    assign_lsoa = code[len(xy_net):]
+    assign_lsoa = code[len(xy_net) :]
     if pd.isna(code[: len(xy_net)]).any():
         raise RuntimeError("a synthetic network node fell outside Bury's LSOAs")  # fixed geometry: never
     points = points[pd.notna(code)].reset_index(drop=True)
@@ -389,7 +508,9 @@ def make_places(rng: np.random.Generator, *, n_points: int = 3000, extra_per_pla
     points["ward_code"] = lsoas["ward_code"].to_numpy()[lsoa_idx]
     is_node = points["node"].to_numpy() >= 0
     nodes_per_lsoa = pd.Series(code[is_node]).value_counts()
-    node_w = removed_mass.reindex(code[is_node]).fillna(0.0).to_numpy() / nodes_per_lsoa.reindex(code[is_node]).to_numpy()
+    node_w = (
+        removed_mass.reindex(code[is_node]).fillna(0.0).to_numpy() / nodes_per_lsoa.reindex(code[is_node]).to_numpy()
+    )
     weight = np.concatenate([node_w, base_w[pd.notna(assign_lsoa)]])
     points["weight"] = weight / weight.sum()
     return DemoPlaces(points, graph, grids, streets, wards, lsoas, borough, named)

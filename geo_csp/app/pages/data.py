@@ -16,8 +16,10 @@ from geo_csp.app import cache, uploads, widgets
 choices = widgets.current()
 st.title("Data")
 widgets.synthetic_banner(choices)
-st.markdown(f"Mode: **{'Public' if choices.public else 'Partnership (sensitive)'}** (switch in the sidebar). "
-            "Public mode hides quarantined rows' raw text and applies disclosure control to every export.")
+st.markdown(
+    f"Mode: **{'Public' if choices.public else 'Partnership (sensitive)'}** (switch in the sidebar). "
+    "Public mode hides quarantined rows' raw text and applies disclosure control to every export."
+)
 
 st.header("Store")
 if choices.has_store:
@@ -32,10 +34,13 @@ else:
     st.info(f"No store at {choices.store_dir} yet: the first upload below creates it.")
 
 st.header("Add files")
-kind = st.radio("What are you adding?", ["police.uk files", "Partner extract", "Partner layer"], horizontal=True,
-                key="data_kind")
+kind = st.radio(
+    "What are you adding?", ["police.uk files", "Partner extract", "Partner layer"], horizontal=True, key="data_kind"
+)
 files = st.file_uploader(
-    "Files", accept_multiple_files=True, key="data_files",
+    "Files",
+    accept_multiple_files=True,
+    key="data_files",
     type=["csv", "gz", "zip", "xlsx", "geojson", "json", "gpkg", "gpx", "graphml"],
     help=f"Up to {uploads.MAX_UPLOAD_BYTES // 2**20} MB each; zip archives are checked before anything is read.",
 )
@@ -61,8 +66,11 @@ if kind == "Partner extract":
     if id_col.strip():
         columns["id"] = id_col.strip()
     mapping = {"source": source, "columns": columns}
-layer_kind = st.selectbox("Layer kind", ["cctv", "walkabouts", "operations", "hubs"], key="data_layer_kind") \
-    if kind == "Partner layer" else None
+layer_kind = (
+    st.selectbox("Layer kind", ["cctv", "walkabouts", "operations", "hubs"], key="data_layer_kind")
+    if kind == "Partner layer"
+    else None
+)
 
 if files and st.button("Check and add", key="data_ingest"):
     try:
@@ -78,7 +86,9 @@ if files and st.button("Check and add", key="data_ingest"):
                 uploads.check_gzip(path)
             saved.append(path)
         if kind == "Partner layer":
-            st.session_state["data_report"] = cache.add_layer_files(choices.store_dir, layer_kind, tuple(map(str, saved)))
+            st.session_state["data_report"] = cache.add_layer_files(
+                choices.store_dir, layer_kind, tuple(map(str, saved))
+            )
         else:
             st.session_state["data_report"] = cache.ingest_files(choices.store_dir, tuple(map(str, saved)), mapping)
     except (GeoCspError, OSError) as exc:

@@ -7,16 +7,22 @@ import streamlit as st
 from geo_csp import schema
 from geo_csp.app import cache, widgets
 
-MIME = {".csv": "text/csv", ".html": "text/html",
-        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ".pdf": "application/pdf", ".zip": "application/zip"}
+MIME = {
+    ".csv": "text/csv",
+    ".html": "text/html",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pdf": "application/pdf",
+    ".zip": "application/zip",
+}
 
 choices = widgets.current()
 st.title("Evidence")
 widgets.synthetic_banner(choices)
 widgets.need_store(choices)
-st.markdown(f"Mode: **{'Public (disclosure control applied)' if choices.public else 'Partnership (sensitive)'}**"
-            " — change it in the sidebar; every download below obeys it.")
+st.markdown(
+    f"Mode: **{'Public (disclosure control applied)' if choices.public else 'Partnership (sensitive)'}**"
+    " — change it in the sidebar; every download below obeys it."
+)
 
 st.header("Quarterly partnership table")
 n_quarters = st.slider("Quarters", 1, 8, 5, key="evidence_quarters")
@@ -27,8 +33,13 @@ for note in result.footnotes:
 files = cache.table_files(result)
 cols = st.columns(len(files))
 for col, (name, data) in zip(cols, files.items(), strict=True):
-    col.download_button(f"Download {name.rsplit('.', 1)[1].upper()}", data, file_name=name,
-                        mime=MIME["." + name.rsplit(".", 1)[1]], key=f"dl_{name}")
+    col.download_button(
+        f"Download {name.rsplit('.', 1)[1].upper()}",
+        data,
+        file_name=name,
+        mime=MIME["." + name.rsplit(".", 1)[1]],
+        key=f"dl_{name}",
+    )
 
 st.header("Evidence pack")
 result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **widgets.hotspot_args(choices))
@@ -38,8 +49,9 @@ place_frame = cache.named_places(choices.store_dir, choices.stamp)
 ward_frame = cache.wards(choices.store_dir, choices.stamp)
 places = [] if place_frame is None else sorted(place_frame["name"].astype(str))
 ward_names = [] if ward_frame is None else sorted(ward_frame["ward_name"].astype(str))
-kind = st.radio("Area kind", ["Hotspot area (this map's run)", "Named place", "Ward"], key="evidence_kind",
-                horizontal=True)
+kind = st.radio(
+    "Area kind", ["Hotspot area (this map's run)", "Named place", "Ward"], key="evidence_kind", horizontal=True
+)
 options = {"Named place": places, "Ward": ward_names}.get(kind, list(hot_labels))
 area = st.selectbox("Area", options, key="evidence_area")
 polygon = None
@@ -51,8 +63,14 @@ if area is None:
 elif st.button("Generate evidence pack", key="evidence_go"):
     with st.spinner("Writing the evidence pack…"):
         st.session_state["evidence_pack"] = cache.evidence_pack(
-            choices.store_dir, choices.stamp, area=area, public=choices.public, area_polygon=polygon)
+            choices.store_dir, choices.stamp, area=area, public=choices.public, area_polygon=polygon
+        )
 for name, data in st.session_state.get("evidence_pack", {}).items():
     suffix = "." + name.rsplit(".", 1)[-1]
-    st.download_button(f"Download {name}", data, file_name=name, mime=MIME.get(suffix, "application/octet-stream"),
-                       key=f"dl_pack_{name}")
+    st.download_button(
+        f"Download {name}",
+        data,
+        file_name=name,
+        mime=MIME.get(suffix, "application/octet-stream"),
+        key=f"dl_pack_{name}",
+    )

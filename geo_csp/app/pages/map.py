@@ -28,29 +28,49 @@ with widgets.running("Finding hot spots…"):
     result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
 available_layers = list(cache.partner_layers(choices.store_dir, choices.stamp))
 
-view_label = st.radio("Show", list(VIEWS), horizontal=True, key="map_view",
-                      help="The change views compare the last month of the period with the month before it, "
-                           "or with the same month a year earlier, on the same cells.")
+view_label = st.radio(
+    "Show",
+    list(VIEWS),
+    horizontal=True,
+    key="map_view",
+    help="The change views compare the last month of the period with the month before it, "
+    "or with the same month a year earlier, on the same cells.",
+)
 change = VIEWS[view_label]
 left, mid, right = st.columns([2, 3, 3])
 colour_label = left.selectbox("Colour by", list(COLOUR_BY), key="map_colour_by", disabled=change is not None)
-layer_names = mid.multiselect("Partner layers", available_layers, default=available_layers, key="map_layers",
-                              format_func=lambda k: maps.LAYER_LABELS.get(k, k))
+layer_names = mid.multiselect(
+    "Partner layers",
+    available_layers,
+    default=available_layers,
+    key="map_layers",
+    format_func=lambda k: maps.LAYER_LABELS.get(k, k),
+)
 area_options = result.areas[schema.AREA_ID].tolist()
 area_names = dict(zip(result.areas[schema.AREA_ID], result.areas[schema.AREA_NAME], strict=True))
 clicked = st.session_state.pop("map_clicked_area", None)
 if clicked in area_options:
     st.session_state["map_area"] = clicked  # a click on the map opens that area's story
 selected = right.selectbox(
-    "Hotspot area", [None, *area_options], key="map_area",
+    "Hotspot area",
+    [None, *area_options],
+    key="map_area",
     format_func=lambda a: "(none: click a hotspot on the map)" if a is None else f"{a}: {area_names[a]}",
 )
 
 with widgets.running("Drawing the map…"):
     view = cache.hotspot_map_view(
-        choices.store_dir, choices.stamp, choices.months, key="hotspot_map", **args,
-        colour_by=COLOUR_BY[colour_label], basemap=choices.basemap, synthetic=choices.synthetic,
-        selected_area=selected, show_layers=tuple(layer_names), change=change,
+        choices.store_dir,
+        choices.stamp,
+        choices.months,
+        key="hotspot_map",
+        **args,
+        colour_by=COLOUR_BY[colour_label],
+        basemap=choices.basemap,
+        synthetic=choices.synthetic,
+        selected_area=selected,
+        show_layers=tuple(layer_names),
+        change=change,
     )
 units = result.units
 noun = widgets.unit_noun(choices.unit)
@@ -67,8 +87,10 @@ if change is not None:
     compared = f" · change: {this} against {before}"
     first_month = choices.status["months"][0] if choices.status["months"] else None
     if first_month and changed.attrs["compared"][0] < first_month:
-        st.warning(f"The store starts in {widgets.month_name(first_month)}: there is nothing to compare {this} "
-                   f"with in {before}, so every change below is the whole month's count.")
+        st.warning(
+            f"The store starts in {widgets.month_name(first_month)}: there is nothing to compare {this} "
+            f"with in {before}, so every change below is the whole month's count."
+        )
 st.caption(
     f"{choices.months_label} · {choices.crime_label} · {choices.area_label} · "
     f"{widgets.unit_caption(choices.unit, result.metadata.get('resolution'))} · "
@@ -85,10 +107,18 @@ if picked in area_options and picked != selected and picked != st.session_state.
     st.rerun()
 
 title = f"Hotspot map: {choices.crime_label}" + (" (SYNTHETIC demo data)" if choices.synthetic else "")
-subtitle = (f"{choices.months_label} · {choices.area_label} · {view_label.lower()}"
-            f"{compared} · {widgets.measure_label(choices.measure)}")
-export_args: dict[str, Any] = dict(colour_by=COLOUR_BY[colour_label], change=change, title=title, subtitle=subtitle,
-                   synthetic=choices.synthetic, **args)
+subtitle = (
+    f"{choices.months_label} · {choices.area_label} · {view_label.lower()}"
+    f"{compared} · {widgets.measure_label(choices.measure)}"
+)
+export_args: dict[str, Any] = dict(
+    colour_by=COLOUR_BY[colour_label],
+    change=change,
+    title=title,
+    subtitle=subtitle,
+    synthetic=choices.synthetic,
+    **args,
+)
 e1, e2, _ = st.columns([1, 1, 3])
 
 
@@ -101,24 +131,48 @@ for col, fmt, mime in ((e1, "png", "image/png"), (e2, "pdf", "application/pdf"))
     col.download_button(
         f"Download the map ({fmt.upper()})",
         _export(fmt),
-        file_name=f"hotspot_map.{fmt}", mime=mime, key=f"dl_map_{fmt}",
+        file_name=f"hotspot_map.{fmt}",
+        mime=mime,
+        key=f"dl_map_{fmt}",
         help="This view as a printable A4 landscape map for the minutes",
     )
 operations = cache.partner_layers(choices.store_dir, choices.stamp).get("operations")
 if operations is not None and "operations" in layer_names:
     wide = operations[maps.borough_wide(operations, extent_m2=float(units.area.sum()))]
     if len(wide):
-        dates = wide.sort_values("start_date").groupby("name", sort=False)["start_date"].agg(
-            lambda d: ", ".join(f"{t:%d %b %Y}" for t in d))
-        st.caption("Borough-wide operations, listed rather than drawn (they would cover every hotspot): "
-                   + "; ".join(f"**{name}** {when}" for name, when in dates.items()))
+        dates = (
+            wide.sort_values("start_date")
+            .groupby("name", sort=False)["start_date"]
+            .agg(lambda d: ", ".join(f"{t:%d %b %Y}" for t in d))
+        )
+        st.caption(
+            "Borough-wide operations, listed rather than drawn (they would cover every hotspot): "
+            + "; ".join(f"**{name}** {when}" for name, when in dates.items())
+        )
 
 if selected is None:
     st.subheader("Named hotspot areas")
-    cols = [c for c in (schema.AREA_ID, schema.AREA_NAME, schema.PATTERN, schema.PREDICTED_N, schema.N, schema.HARM,
-                        "share_of_crime", schema.WARD_NAME, "top_street") if c in result.areas.columns]
-    widgets.table(result.areas.sort_values(schema.PREDICTED_N, ascending=False, kind="mergesort")
-                  if schema.PREDICTED_N in result.areas.columns else result.areas, columns=cols)
+    cols = [
+        c
+        for c in (
+            schema.AREA_ID,
+            schema.AREA_NAME,
+            schema.PATTERN,
+            schema.PREDICTED_N,
+            schema.N,
+            schema.HARM,
+            "share_of_crime",
+            schema.WARD_NAME,
+            "top_street",
+        )
+        if c in result.areas.columns
+    ]
+    widgets.table(
+        result.areas.sort_values(schema.PREDICTED_N, ascending=False, kind="mergesort")
+        if schema.PREDICTED_N in result.areas.columns
+        else result.areas,
+        columns=cols,
+    )
     evidence = result.metadata.get("priority", {}).get("evidence")
     if evidence:
         st.info(evidence)
@@ -126,8 +180,9 @@ if selected is None:
 else:
     area = result.areas.set_index(schema.AREA_ID).loc[selected]
     st.subheader(f"{area[schema.AREA_NAME]} ({selected})")
-    story, facts = cache.area_story(choices.store_dir, choices.stamp, choices.months, area_id=selected,
-                                    months_label=choices.months_label, **args)
+    story, facts = cache.area_story(
+        choices.store_dir, choices.stamp, choices.months, area_id=selected, months_label=choices.months_label, **args
+    )
     with st.container(border=True, key="hotspot_story"):
         st.markdown(story)
     a1, a2, a3 = st.columns(3)

@@ -17,9 +17,11 @@ st.subheader(f"Last period: {sheet['last']}")
 st.warning(" ".join(sheet["cautions"]))
 for name, table in sheet["comparisons"].items():
     counts = table["status"].value_counts()
-    st.markdown(f"**Hot spots {name}**: {counts.get('entered', 0)} entered, {counts.get('remained', 0)} remained, "
-                f"{counts.get('left', 0)} left (Jaccard {sheet['jaccard'][name]:.2f}); "
-                f"{int(table['escalating'].sum())} escalating")
+    st.markdown(
+        f"**Hot spots {name}**: {counts.get('entered', 0)} entered, {counts.get('remained', 0)} remained, "
+        f"{counts.get('left', 0)} left (Jaccard {sheet['jaccard'][name]:.2f}); "
+        f"{int(table['escalating'].sum())} escalating"
+    )
     st.dataframe(table, width="stretch")
 st.markdown("**Top repeat locations** (police.uk snap points: a place to look at, not an address)")
 st.dataframe(sheet["locations"], hide_index=True, width="stretch")
@@ -29,6 +31,10 @@ if len(sheet["stops"]):
 left, mid, right = st.columns(3)
 left.download_button("Printable sheet (PDF)", sheet["files"]["tasking.pdf"], "tasking.pdf", "application/pdf")
 mid.download_button("Sheet (HTML)", sheet["files"]["tasking.html"], "tasking.html", "text/html")
-right.download_button("Tables (XLSX)", sheet["files"]["tasking.xlsx"], "tasking.xlsx",
-                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+right.download_button(
+    "Tables (XLSX)",
+    sheet["files"]["tasking.xlsx"],
+    "tasking.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
 st.caption(f"{choices.crime_label}; {choices.period_label}; Gi* hot spots per period as on the map.")

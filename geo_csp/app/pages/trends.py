@@ -22,13 +22,22 @@ if table.shape[1] == 0:
 names: dict[str, str] = {c: c for c in table.columns}
 if level == "area":
     result = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
-    names = dict(zip(result.areas[schema.AREA_ID], result.areas[schema.AREA_ID] + " – " + result.areas[schema.AREA_NAME],
-                     strict=True))
+    names = dict(
+        zip(
+            result.areas[schema.AREA_ID],
+            result.areas[schema.AREA_ID] + " – " + result.areas[schema.AREA_NAME],
+            strict=True,
+        )
+    )
 columns = list(table.columns)
 left, right = st.columns(2)
 first = left.selectbox("Series", columns, key="trend_a", format_func=names.get)
-second = right.selectbox("Compare with", [None, *[c for c in columns if c != first]], key="trend_b",
-                         format_func=lambda c: "(nothing)" if c is None else names[c])
+second = right.selectbox(
+    "Compare with",
+    [None, *[c for c in columns if c != first]],
+    key="trend_b",
+    format_func=lambda c: "(nothing)" if c is None else names[c],
+)
 picked = [first] + ([second] if second is not None else [])
 widgets.line_chart(table[picked].rename(columns=names), height=320)
 mk = cache.series_trends(table)
@@ -36,9 +45,15 @@ shown = mk.loc[picked, ["trend", schema.MK_TAU, schema.MK_Z, schema.MK_P, schema
 shown.insert(1, "incidents", table[picked].sum().to_numpy())
 st.subheader("Mann-Kendall trend test")
 st.dataframe(shown, width="stretch")
-word = periods.period_word(result.cube.params["period"]) if level == "area" else periods.period_word(
-    cache.hotspots(choices.store_dir, choices.stamp, choices.months, **{**args, "unit": "ward", "resolution": None}
-                   ).cube.params["period"])
+word = (
+    periods.period_word(result.cube.params["period"])
+    if level == "area"
+    else periods.period_word(
+        cache.hotspots(
+            choices.store_dir, choices.stamp, choices.months, **{**args, "unit": "ward", "resolution": None}
+        ).cube.params["period"]
+    )
+)
 st.caption(
     f"Counts per {word}, {choices.period_label}, {choices.crime_label}. Mann-Kendall (with ties correction) on the "
     f"counts: tau is the share of later {word}s that are higher minus lower; p < 0.05 marks a trend."

@@ -33,14 +33,29 @@ with st.form("walk_form"):
     hub = left.selectbox("Start and finish at hub", sorted(layers["hubs"]["name"].astype(str)), key="walk_hub")
     start = mid.time_input("Start time", value=time(10, 0), step=900, key="walk_start")
     budget = right.slider("Time budget (minutes)", 30, 360, 120, step=15, key="walk_budget")
-    stops = st.multiselect("Stops (pre-filled with the top patrol priorities)", list(labels),
-                           default=list(labels)[:5], format_func=labels.get, key="walk_stops")
+    stops = st.multiselect(
+        "Stops (pre-filled with the top patrol priorities)",
+        list(labels),
+        default=list(labels)[:5],
+        format_func=labels.get,
+        key="walk_stops",
+    )
     left, right = st.columns(2)
-    dwell = left.slider("Minutes at each stop", 5, 20, 12, key="walk_dwell",
-                        help="Koper (1995): 10-15 minutes of visible presence deters longest")
-    use_network = right.checkbox("Route along the street network", value=network is not None,
-                                 disabled=network is None, key="walk_network",
-                                 help="Without a network the plan is a labelled straight-line estimate.")
+    dwell = left.slider(
+        "Minutes at each stop",
+        5,
+        20,
+        12,
+        key="walk_dwell",
+        help="Koper (1995): 10-15 minutes of visible presence deters longest",
+    )
+    use_network = right.checkbox(
+        "Route along the street network",
+        value=network is not None,
+        disabled=network is None,
+        key="walk_network",
+        help="Without a network the plan is a labelled straight-line estimate.",
+    )
     planned = st.form_submit_button("Plan walkabout")
 if planned:
     st.session_state["walk_planned"] = True
@@ -51,12 +66,26 @@ if not stops:
     st.warning("Choose at least one stop.")
     st.stop()
 
-plan_args: dict[str, Any] = dict(hub=hub, stop_ids=tuple(stops), budget_min=float(budget), dwell_min=float(dwell),
-                                 use_network=bool(use_network and network is not None), rank_by="predicted_n")
+plan_args: dict[str, Any] = dict(
+    hub=hub,
+    stop_ids=tuple(stops),
+    budget_min=float(budget),
+    dwell_min=float(dwell),
+    use_network=bool(use_network and network is not None),
+    rank_by="predicted_n",
+)
 with widgets.running("Planning the walk…"):
     plan = cache.walkabout(choices.store_dir, choices.stamp, choices.months, **plan_args, **args)
-    view = cache.walk_map_view(choices.store_dir, choices.stamp, choices.months, key="walk_map", plan_args=plan_args,
-                               basemap=choices.basemap, synthetic=choices.synthetic, **args)
+    view = cache.walk_map_view(
+        choices.store_dir,
+        choices.stamp,
+        choices.months,
+        key="walk_map",
+        plan_args=plan_args,
+        basemap=choices.basemap,
+        synthetic=choices.synthetic,
+        **args,
+    )
 c1, c2, c3, c4 = st.columns(4)
 reached = {str(n).split(": stop ")[0] for n in plan.stops["name"]}
 c1.metric("Hotspot areas reached", f"{len(reached)} of {len(stops)}", help=f"{len(plan.stops)} stops in all")
@@ -66,9 +95,16 @@ c4.metric("Length", f"{plan.length_m / 1000:.1f} km")
 network_note = ""
 if network is not None and str(network.graph.get("synthetic", "")):
     network_note = " The street network is SYNTHETIC (made up for the demo borough)."
-st.caption(plan.note + " Each chosen area is visited at its busiest cells (micro-places), the stay applying at each."
-           + network_note)
-evidence = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args).metadata.get("priority", {}).get("evidence")
+st.caption(
+    plan.note
+    + " Each chosen area is visited at its busiest cells (micro-places), the stay applying at each."
+    + network_note
+)
+evidence = (
+    cache.hotspots(choices.store_dir, choices.stamp, choices.months, **args)
+    .metadata.get("priority", {})
+    .get("evidence")
+)
 if evidence:
     st.caption(evidence)
 folium_view.show(view, key="walk_map", height=560)
@@ -88,14 +124,34 @@ title = f"Walkabout from {hub}" + (" (SYNTHETIC demo data)" if choices.synthetic
 
 def _sheet(fmt: str) -> Callable[[], bytes]:
     """The printable sheet, made only when its button is pressed."""
-    return lambda: cache.walk_sheet(choices.store_dir, choices.stamp, choices.months, plan_args=plan_args, title=title,
-                                    start_clock=start_clock, synthetic=choices.synthetic, fmt=fmt, **args)
+    return lambda: cache.walk_sheet(
+        choices.store_dir,
+        choices.stamp,
+        choices.months,
+        plan_args=plan_args,
+        title=title,
+        start_clock=start_clock,
+        synthetic=choices.synthetic,
+        fmt=fmt,
+        **args,
+    )
 
 
 left, mid, right = st.columns(3)
-left.download_button("Download GPX", plan.to_gpx().encode("utf-8"), file_name="walkabout.gpx",
-                     mime="application/gpx+xml", key="dl_gpx")
-mid.download_button("Download printable sheet (HTML)", _sheet("html"), file_name="walkabout_sheet.html",
-                    mime="text/html", key="dl_sheet")
-right.download_button("Download printable sheet (PDF)", _sheet("pdf"), file_name="walkabout_sheet.pdf",
-                      mime="application/pdf", key="dl_sheet_pdf")
+left.download_button(
+    "Download GPX", plan.to_gpx().encode("utf-8"), file_name="walkabout.gpx", mime="application/gpx+xml", key="dl_gpx"
+)
+mid.download_button(
+    "Download printable sheet (HTML)",
+    _sheet("html"),
+    file_name="walkabout_sheet.html",
+    mime="text/html",
+    key="dl_sheet",
+)
+right.download_button(
+    "Download printable sheet (PDF)",
+    _sheet("pdf"),
+    file_name="walkabout_sheet.pdf",
+    mime="application/pdf",
+    key="dl_sheet_pdf",
+)
