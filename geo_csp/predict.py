@@ -28,8 +28,11 @@ The candidates (:data:`PREDICTORS`):
   3, 12 and every past month, and the
   calendar month. Trained on the rows of the last ``learned_train_months`` (12) past months,
   predicting month ``end``;
-- ``ensemble``: the mean of the percentile ranks of ``counts``, the middle EWMA (6 months) and
-  ``learned``: members fixed in advance, not picked on the test months.
+- ``ensemble``: the mean of the percentile ranks of every EWMA half-life (3, 6 and 12 months) and
+  ``learned`` (:func:`ensemble_members`): the half-life is uncertain, so the ensemble averages over
+  the whole grid instead of picking one, and no member is picked on the test months. (``counts``,
+  a flat 12-month window, left the ensemble: beside the 12-month EWMA it weighted long-run
+  counts twice.)
 
 All are vectorised over units (numpy, scipy.sparse); the only loops are over the few predictors
 and bandwidths.
@@ -54,6 +57,7 @@ __all__ = [
     "PredictParams",
     "PredictionInputs",
     "clipped_areas",
+    "ensemble_members",
     "ewma_names",
     "family",
     "kde_names",
@@ -79,8 +83,8 @@ class PredictParams:
     counts_window_months
         Months summed by ``counts`` (and smoothed by the KDE).
     ewma_half_lives_months
-        Half-lives of the ``ewma_<h>m`` candidates, in months; the middle one also feeds
-        ``learned`` and ``ensemble``.
+        Half-lives of the ``ewma_<h>m`` candidates, in months (all of them feed ``ensemble``); the middle
+        one is also a feature of ``learned``.
     kde_bandwidth_factors
         KDE bandwidths as multiples of the spacing of the unit centres (the square root of the
         mean unit area): one ``kde_<h>m`` candidate each.
@@ -283,7 +287,7 @@ class PredictionInputs:
 
     @property
     def middle_half_life(self) -> float:
-        """The middle EWMA half-life (months), used by ``learned`` and ``ensemble``."""
+        """The middle EWMA half-life (months), a feature of ``learned``."""
         lives = sorted(self.params.ewma_half_lives_months)
         return float(lives[len(lives) // 2])
 
@@ -330,6 +334,11 @@ def ewma_names(inputs: PredictionInputs) -> tuple[str, ...]:
 def predictor_names(inputs: PredictionInputs) -> tuple[str, ...]:
     """Every candidate, simplest first: :data:`PREDICTORS` with the EWMA half-lives and KDE bandwidths."""
     return (*PREDICTORS[:2], *ewma_names(inputs), *PREDICTORS[2:4], *kde_names(inputs), *PREDICTORS[4:])
+
+
+def ensemble_members(inputs: PredictionInputs) -> tuple[str, ...]:
+    """The predictors whose percentile ranks ``ensemble`` averages: every EWMA half-life and ``learned``."""
+    return (*ewma_names(inputs), "learned")
 
 
 def family(name: str) -> str:
@@ -411,6 +420,5 @@ def score(name: str, inputs: PredictionInputs, end: int) -> np.ndarray:
     if name == "learned":
         return inputs._get(f"learned_{end}", lambda: _learned(inputs, end))
     if name == "ensemble":
-        members = (counts, inputs.ewma_all(inputs.middle_half_life)[:, end], score("learned", inputs, end))
-        return np.mean([_percentile_rank(m) for m in members], axis=0)
+        return np.mean([_percentile_rank(score(m, inputs, end)) for m in ensemble_members(inputs)], axis=0)
     raise ParameterError(f"unknown predictor {name!r}; choose one of {predictor_names(inputs)}")

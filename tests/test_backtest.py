@@ -9,6 +9,7 @@ import h3
 import shapely
 from numpy.testing import assert_allclose
 from scipy import sparse
+from scipy.stats import rankdata
 
 from _synthetic import incidents
 from geo_csp import backtest, boundaries, predict
@@ -148,6 +149,26 @@ def test_no_predictor_reads_the_months_it_predicts():
                 rtol=1e-12,
                 err_msg=f"{name} at month {end} read a later month",
             )
+
+
+def test_ensemble_averages_the_ranks_of_every_ewma_half_life_and_the_learned_model():
+    rng = np.random.default_rng(5)
+    n = rng.poisson(rng.gamma(1.0, 1.0, size=(36, 1)), size=(36, 16)).astype(float)
+    inputs = _inputs(n, side=6)
+    assert predict.ensemble_members(inputs) == ("ewma_3m", "ewma_6m", "ewma_12m", "learned")
+    end = 12
+    ranks = [rankdata(predict.score(m, inputs, end)) / 36 for m in predict.ensemble_members(inputs)]
+    assert_allclose(predict.score("ensemble", inputs, end), np.mean(ranks, axis=0), rtol=1e-12)
+    # known answer on the EWMA members alone: 3 units, months 0..2, half-life 1 month -> weights 1/4, 1/2, 1
+    tiny = predict.PredictionInputs(
+        n=np.array([[4.0, 0.0, 0.0], [0.0, 0.0, 1.5], [0.0, 2.0, 0.0]]),
+        w=sparse.csr_matrix(np.ones((3, 3))),
+        centroids=np.zeros((3, 2)),
+        area_m2=np.ones(3),
+        month_of_year=np.array([1, 2, 3]),
+        params=predict.PredictParams(ewma_half_lives_months=(1.0,)),
+    )
+    assert_allclose(predict.score("ewma_1m", tiny, 3), [1.0, 1.5, 1.0])
 
 
 def test_bandwidth_sweep_is_tied_to_cell_size_and_the_best_is_reported():
