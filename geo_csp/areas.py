@@ -43,10 +43,23 @@ frequent streets, then gets " (2)", " (3)".
 A component covering two or more named places (a town centre and the estate beside it) is split
 between them, each unit going to the nearest of those places, so each place keeps its own area.
 
-**Stable ids.** :func:`match_areas` pairs a new run's areas with the previous run's by Jaccard
+**Patrollable size.** An area is one contiguous group of units (connected under the weights), so a
+beat can walk it. A group larger than :attr:`AreaParams.max_area_km2` (default 2.5 km2) would ask one
+beat to cover a district: it is split into ``ceil(area / max)`` contiguous parts, each at most the
+limit, by cutting it across its longest axis where the unit area is shared out between the parts, and
+cutting again any part still too large (:func:`_split_oversized`; one unit larger than the limit stays
+whole). :attr:`AreaParams.min_area_km2` drops areas smaller than a minimum (default 0: any size; the
+``min_incidents`` rule still applies). Each part is an area like any other: its own class, counts,
+name and id. A named place split into parts gives its name to the part with the most harm; the
+others are "<place>: around <street>".
+
+**Stable ids.** Within a run, ids number the areas (split parts included) by descending harm.
+:func:`match_areas` pairs a new run's areas with the previous run's by Jaccard
 overlap of their polygons (one-to-one, maximising total overlap with the Hungarian algorithm); a
 matched area keeps its id ("HS-0003"), an unmatched new area gets the next free id, and previous
-areas left unmatched are reported as vanished.
+areas left unmatched are reported as vanished. So when an area grows past the size limit and is
+split, the part that overlaps the previous area most keeps its id and the other parts get new ids;
+when parts shrink and merge again, the merged area keeps the id of the part it overlaps most.
 """
 
 from __future__ import annotations
@@ -130,11 +143,20 @@ class AreaParams:
     min_place_overlap
         Share of the area or of the place that must overlap for a named place to name the area,
         in (0, 1].
+    max_area_km2
+        Largest area a beat is asked to cover, km2 (> 0, or ``None`` for no limit). A larger
+        contiguous group is split into contiguous parts of at most this size (see "Patrollable
+        size" in the module docstring). The default 2.5 km2 is a circle of about 900 m radius: a
+        12-minute walk at 75 m a minute from its middle to its edge.
+    min_area_km2
+        Smallest area kept, km2 (>= 0; default 0: any size, the incidents rule alone decides).
     """
 
     min_hot_periods: int = 3
     min_incidents: float = 1.0
     min_place_overlap: float = 0.25
+    max_area_km2: float | None = 2.5
+    min_area_km2: float = 0.0
 
     def __post_init__(self) -> None:
         if (
@@ -155,6 +177,22 @@ class AreaParams:
             or not 0 < self.min_place_overlap <= 1
         ):
             raise ParameterError(f"`min_place_overlap` must be in (0, 1]; got {self.min_place_overlap!r}")
+        if self.max_area_km2 is not None and (
+            isinstance(self.max_area_km2, bool)
+            or not isinstance(self.max_area_km2, int | float)
+            or not self.max_area_km2 > 0
+        ):
+            raise ParameterError(f"`max_area_km2` must be a number > 0 or None; got {self.max_area_km2!r}")
+        if (
+            isinstance(self.min_area_km2, bool)
+            or not isinstance(self.min_area_km2, int | float)
+            or not self.min_area_km2 >= 0
+        ):
+            raise ParameterError(f"`min_area_km2` must be a number >= 0; got {self.min_area_km2!r}")
+        if self.max_area_km2 is not None and self.min_area_km2 > self.max_area_km2:
+            raise ParameterError(
+                f"`min_area_km2` ({self.min_area_km2}) is larger than `max_area_km2` ({self.max_area_km2})"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as plain values, for output metadata."""
@@ -256,8 +294,8 @@ def _unique_names(place: np.ndarray, ward: np.ndarray, streets: list[list[str]],
     taken: set[str] = set()
     for i in order:  # one step per area
         prefix = "Area" if ward[i] is None else str(ward[i])
-        if place[i] is not None:
-            options = [str(place[i])]
+        if place[i] is not None:  # a place split into parts: its other parts are named by their streets
+            options = [str(place[i]), *(f"{place[i]}: around {street}" for street in streets[i])]
         elif streets[i]:
             options = [f"{prefix}: around {street}" for street in streets[i]]
         else:
@@ -328,6 +366,48 @@ def _split_by_places(
     same = key[coo.row] == key[coo.col]
     cut = sparse.coo_matrix((coo.data[same], (coo.row[same], coo.col[same])), shape=sub.shape)
     return connected_components(cut, directed=False)[1]
+
+
+def _split_oversized(
+    geoms: np.ndarray, sub: sparse.csr_matrix, labels: np.ndarray, *, max_area_m2: float
+) -> np.ndarray:
+    """Split groups larger than ``max_area_m2`` into contiguous parts of at most that size.
+
+    A group of area ``A`` needs ``k = ceil(A / max)`` parts. Its units are ordered along the
+    group's principal axis (of the unit centres) and cut where the cumulative unit area reaches
+    ``floor(k / 2) / k`` of the group; each side's connected components (under the same weights)
+    are split again while larger than the limit. A single unit larger than the limit stays whole.
+    """
+    area = shapely.area(geoms)
+    centre = shapely.centroid(geoms)
+    xy = np.column_stack([shapely.get_x(centre), shapely.get_y(centre)])
+    out = np.asarray(labels, dtype=np.int64).copy()
+    group_area = np.bincount(out, weights=area)
+    if not (group_area > max_area_m2 * (1 + 1e-9)).any():
+        return out
+    pending = [np.flatnonzero(out == g) for g in np.flatnonzero(group_area > max_area_m2 * (1 + 1e-9))]
+    next_label = int(out.max()) + 1
+    while pending:  # one step per oversized part (a handful), each vectorised over its units
+        members = pending.pop()
+        total = float(area[members].sum())
+        if members.size < 2 or total <= max_area_m2 * (1 + 1e-9):
+            out[members] = next_label
+            next_label += 1
+            continue
+        k = int(np.ceil(total / max_area_m2 - 1e-9))
+        local = xy[members] - xy[members].mean(axis=0)
+        axis = np.linalg.svd(local, full_matrices=False)[2][0]
+        order = np.argsort(local @ axis, kind="stable")
+        cum = np.cumsum(area[members][order])
+        cut = int(np.searchsorted(cum, total * (k // 2) / k))
+        side = np.zeros(members.size, dtype=bool)
+        side[order[: min(max(cut, 1), members.size - 1)]] = True
+        part = sub[members][:, members].tocoo()
+        keep = side[part.row] == side[part.col]
+        cut_graph = sparse.coo_matrix((part.data[keep], (part.row[keep], part.col[keep])), shape=part.shape)
+        n_parts, piece = connected_components(cut_graph, directed=False)
+        pending.extend(members[piece == p] for p in range(n_parts))
+    return np.unique(out, return_inverse=True)[1].ravel()
 
 
 def hotspot_areas(
@@ -418,6 +498,22 @@ def hotspot_areas(
             named_places,
             min_share=params.min_place_overlap,
         )
+        n_groups = int(labels.max()) + 1
+    if params.max_area_km2 is not None:
+        labels = _split_oversized(
+            units.geometry.to_numpy()[idx],
+            sparse.csr_matrix(w)[idx][:, idx],
+            labels,
+            max_area_m2=params.max_area_km2 * 1e6,
+        )
+        n_groups = int(labels.max()) + 1
+    if params.min_area_km2 > 0:
+        part_m2 = np.bincount(labels, weights=shapely.area(units.geometry.to_numpy()[idx]), minlength=n_groups)
+        keep = part_m2[labels] >= params.min_area_km2 * 1e6
+        if not keep.any():
+            return empty, unit_area
+        idx = idx[keep]
+        labels = np.unique(labels[keep], return_inverse=True)[1].ravel()
         n_groups = int(labels.max()) + 1
     chosen = units.iloc[idx]
     geoms = chosen.geometry.to_numpy()

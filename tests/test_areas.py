@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 from numpy.testing import assert_allclose
+from scipy.sparse.csgraph import connected_components
 
 from geo_csp import areas, grid, schema, weights
 from geo_csp._errors import ParameterError, SchemaError
@@ -247,7 +248,13 @@ def test_area_class_is_the_class_of_most_units_not_of_most_incidents():
 
 
 def test_area_params_are_validated_and_serialisable():
-    assert areas.AreaParams().to_dict() == {"min_hot_periods": 3, "min_incidents": 1.0, "min_place_overlap": 0.25}
+    assert areas.AreaParams().to_dict() == {
+        "min_hot_periods": 3,
+        "min_incidents": 1.0,
+        "min_place_overlap": 0.25,
+        "max_area_km2": 2.5,
+        "min_area_km2": 0.0,
+    }
     for kwargs, name in (
         ({"min_hot_periods": 0}, "min_hot_periods"),
         ({"min_hot_periods": 2.5}, "min_hot_periods"),
@@ -255,9 +262,45 @@ def test_area_params_are_validated_and_serialisable():
         ({"min_incidents": -1}, "min_incidents"),
         ({"min_place_overlap": 0}, "min_place_overlap"),
         ({"min_place_overlap": 1.5}, "min_place_overlap"),
+        ({"max_area_km2": 0}, "max_area_km2"),
+        ({"max_area_km2": True}, "max_area_km2"),
+        ({"min_area_km2": -0.1}, "min_area_km2"),
+        ({"min_area_km2": 3.0, "max_area_km2": 2.0}, "min_area_km2"),
     ):
         with pytest.raises(ParameterError, match=name):
             areas.AreaParams(**kwargs)
     units, w = _units([A_CENTRE])
     with pytest.raises(ParameterError, match="AreaParams"):
         areas.hotspot_areas(units, w, params={"min_hot_periods": 1})
+
+
+def test_an_oversized_blob_is_split_into_contiguous_parts_within_the_limit():
+    blob = list(h3.grid_disk(A_CENTRE, 4))  # 61 res-9 cells, about 5.7 km2: one contiguous group
+    units, w = _units(blob)
+    whole, _ = areas.hotspot_areas(units, w, params=areas.AreaParams(max_area_km2=None))
+    assert len(whole) == 1 and whole[areas.AREA_KM2].item() > 5.0
+    limit = 2.5
+    parts, unit_area = areas.hotspot_areas(units, w, params=areas.AreaParams(max_area_km2=limit))
+    assert len(parts) == int(np.ceil(whole[areas.AREA_KM2].item() / limit))  # 3 parts, no more than needed
+    assert (parts[areas.AREA_KM2] <= limit + 1e-9).all()
+    assert parts[areas.N_UNITS].sum() == 61 and set(unit_area[units.index.isin(blob)]) == set(parts[schema.AREA_ID])
+    assert parts[schema.AREA_NAME].is_unique
+    for area_id in parts[schema.AREA_ID]:  # each part is one piece under the weights and as a polygon
+        members = np.flatnonzero(unit_area == area_id)
+        assert connected_components(w[members][:, members], directed=False)[0] == 1
+        assert parts.set_index(schema.AREA_ID).geometry[area_id].geom_type == "Polygon"
+    assert_allclose(parts[areas.AREA_KM2].sum(), whole[areas.AREA_KM2].item(), rtol=1e-6)
+    # across runs the part overlapping the previous whole area most keeps its id; the others are new
+    matched, report = areas.match_areas(parts, whole)
+    assert len(report["matched"]) == 1 and report["matched"][0]["area_id"] == whole[schema.AREA_ID].item()
+    assert len(report["new"]) == 2 and report["vanished"] == []
+    # the minimum size drops parts below it
+    small = areas.hotspot_areas(units, w, params=areas.AreaParams(max_area_km2=limit, min_area_km2=limit))[0]
+    assert len(small) == 0
+
+
+def test_a_blob_within_the_limit_is_not_split():
+    blob = list(h3.grid_disk(A_CENTRE, 2))  # 19 cells, about 1.8 km2
+    units, w = _units(blob)
+    result, _ = areas.hotspot_areas(units, w)
+    assert len(result) == 1 and result[areas.N_UNITS].item() == 19
