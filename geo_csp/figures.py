@@ -6,14 +6,21 @@ in metres (matplotlib-scalebar; one data unit is one metre in British National G
 (Open Government Licence and the boundary copyright; OpenStreetMap only when an OSM layer is drawn)
 and, for demo data, SYNTHETIC stamped diagonally across the figure. No basemap tiles are fetched:
 everything is readable from the boundaries, hotspot cells and points alone.
+
+Names on a figure come from input files (area, ward and place names, categories, measure and
+operation names), so every figure is drawn with mathtext and TeX off (:func:`literal_text`): a
+``$x$``, ``\\``, ``_``, ``%`` or ``{}`` in a name is printed as typed, never typeset or refused,
+and a legend label starting with ``_`` is kept (matplotlib hides such labels by default).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import geopandas as gpd
 import matplotlib
@@ -46,6 +53,7 @@ __all__ = [
     "figure_to_data_uri",
     "figure_bytes",
     "hotspot_figure",
+    "literal_text",
     "meeting_map",
     "save_figure",
     "stamp_synthetic",
@@ -64,8 +72,26 @@ CATEGORY_COLOURS = {
     "emerging coldspot": "#67a9cf",
     "persistent coldspot": "#2166ac",
 }
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 AREA_COLOUR = "#1b7837"  # outline of the evidence-pack area
 POINT_COLOUR = "#222222"
+
+
+def literal_text(draw: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``draw`` run with mathtext and TeX off, so every text it creates is printed as given.
+
+    Matplotlib reads ``text.parse_math`` when a text is created, so the texts keep the setting when
+    the figure is saved later.
+    """
+
+    @functools.wraps(draw)
+    def literal(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return draw(*args, **kwargs)
+
+    return literal
 
 
 def attribution_text(*, osm: bool = False) -> str:
@@ -120,6 +146,7 @@ def _check_crs(frame: gpd.GeoDataFrame | None, name: str) -> None:
         raise CRSError(f"`{name}` is {frame.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
 
 
+@literal_text
 def hotspot_figure(
     *,
     borough: gpd.GeoDataFrame,
@@ -236,7 +263,7 @@ def hotspot_figure(
     add_scalebar(ax)
     add_north_arrow(ax)
     if title:
-        ax.set_title(title, fontsize=12, parse_math=False)  # user text: a "$" is not mathtext
+        ax.set_title(title, fontsize=12)
     fig.text(0.01, 0.01, attribution_text(osm=osm), fontsize=6.5, ha="left", va="bottom", wrap=True)
     if synthetic:
         stamp_synthetic(fig)
@@ -272,10 +299,10 @@ def _label_wards(ax: plt.Axes, wards: gpd.GeoDataFrame) -> None:
             va="center",
             style="italic",
             zorder=5,
-            parse_math=False,
         )
 
 
+@literal_text
 def trend_chart(
     series: pd.DataFrame,
     *,
@@ -292,17 +319,24 @@ def trend_chart(
         raise SchemaError("trend_chart needs at least one month of data")
     fig, ax = plt.subplots(figsize=figsize_in)
     x = pd.PeriodIndex(series.index.astype(str), freq="M").to_timestamp()
-    for col in series.columns:
-        ax.plot(x, series[col].to_numpy(dtype=float), marker="o", markersize=3, linewidth=1.5, label=str(col))
+    lines = [
+        ax.plot(x, series[col].to_numpy(dtype=float), marker="o", markersize=3, linewidth=1.5, label=str(col))[0]
+        for col in series.columns
+    ]
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     # below the axes, so the legend never covers a line
-    ax.legend(
-        fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=max(1, len(series.columns)), frameon=False
+    ax.legend(  # handles given, so a series named "_..." keeps its legend row
+        handles=lines,
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08),
+        ncol=max(1, len(series.columns)),
+        frameon=False,
     )
     if title:
-        ax.set_title(title, fontsize=11, parse_math=False)
+        ax.set_title(title, fontsize=11)
     fig.text(0.01, 0.01, OGL_ATTRIBUTION + ".", fontsize=6.5, ha="left", va="bottom")
     if synthetic:
         stamp_synthetic(fig)
@@ -310,6 +344,7 @@ def trend_chart(
     return fig
 
 
+@literal_text
 def meeting_map(
     units: gpd.GeoDataFrame,
     *,

@@ -270,20 +270,22 @@ def busiest_window(profile: pd.DataFrame, *, share: float = 0.5) -> dict[str, An
 
 def plot_time_profile(profile: pd.DataFrame, *, title: str | None = None, ax: object | None = None) -> object:
     """Heatmap of a :func:`time_profile` (days x hours); returns the matplotlib Figure."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 3.6))
-    else:
-        fig = ax.figure
-    image = ax.imshow(profile.to_numpy(), aspect="auto", cmap="YlOrRd", origin="upper")
-    ax.set_yticks(range(7), list(profile.index))
-    ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
-    ax.set_xlabel(f"hour of day ({profile.attrs.get('tz', 'local time')})")
-    n = profile.attrs.get("n_timed", int(profile.to_numpy().sum()))
-    ax.set_title(title or f"When incidents happen ({n} with a time of day)")
-    fig.colorbar(image, ax=ax, label="incidents")
-    fig.tight_layout()
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):  # a title is printed as given
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(10, 3.6))
+        else:
+            fig = ax.figure
+        image = ax.imshow(profile.to_numpy(), aspect="auto", cmap="YlOrRd", origin="upper")
+        ax.set_yticks(range(7), list(profile.index))
+        ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
+        ax.set_xlabel(f"hour of day ({profile.attrs.get('tz', 'local time')})")
+        n = profile.attrs.get("n_timed", int(profile.to_numpy().sum()))
+        ax.set_title(title or f"When incidents happen ({n} with a time of day)")
+        fig.colorbar(image, ax=ax, label="incidents")
+        fig.tight_layout()
     return fig
 
 

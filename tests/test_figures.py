@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib_scalebar.scalebar import ScaleBar
 
 from geo_csp import schema
@@ -141,3 +143,83 @@ def test_map_context_wards_and_nearby_cells():
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     assert x0 <= 381_800 and x1 >= 383_200 and y0 <= 407_800 and y1 >= 409_200
     assert ax.get_xlabel() == "" and ax.get_ylabel() == ""
+
+
+# --------------------------------------------------------------------------------------------------
+# User text is printed literally: never mathtext, never TeX, never a hidden legend row
+# --------------------------------------------------------------------------------------------------
+#: Names as partners type them that mathtext would typeset ("$x$" -> italic x), refuse ("\\nosuchcommand"
+#: raises when drawn) or a legend would hide (a label starting with "_").
+MATH_NAMES = ["$x$", "Ward $5 & $10", "$\\nosuchcommand{a}$", "back \\\\ slash", "_hidden", "a_b^c", "100%", "{}"]
+
+
+def _pdf_text(fig: object) -> str:
+    """The text a reader of the figure's PDF sees (as pdfium extracts it), without whitespace."""
+    from pypdfium2 import PdfDocument
+
+    from geo_csp.figures import figure_bytes
+
+    pdf = PdfDocument(figure_bytes(fig, format="pdf"))
+    return "".join("".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf)))
+
+
+def _two_boxes(column: str, names: list[str]) -> gpd.GeoDataFrame:
+    boxes = [shapely.box(382_000, 408_000, 382_500, 408_500), shapely.box(382_500, 408_500, 383_000, 409_000)]
+    return gpd.GeoDataFrame({column: names}, geometry=boxes, crs="EPSG:27700")
+
+
+def _printed(name: str, text: str) -> bool:
+    return "".join(name.split()) in text
+
+
+def test_trend_chart_prints_series_names_and_title_as_typed():
+    monthly = pd.DataFrame(
+        {name: [3.0, 4.0, 2.0] for name in MATH_NAMES}, index=pd.Index(["2023-01", "2023-02", "2023-03"])
+    )
+    fig = trend_chart(monthly, title="Area $y$ \\ {z}_1 at 5%")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == MATH_NAMES  # "_hidden" kept
+    text = _pdf_text(fig)
+    for name in [*MATH_NAMES, "Area $y$ \\ {z}_1 at 5%"]:
+        assert _printed(name, text), f"{name!r} not printed as typed"
+
+
+def test_hotspot_figure_prints_title_and_ward_names_as_typed():
+    wards = _two_boxes(schema.WARD_NAME, ["$w$ ward", "Low_er {East}"])
+    fig = hotspot_figure(borough=BOROUGH, area=AREA, units=UNITS, wards=wards, title="$\\alpha$ 50% \\ area_1")
+    text = _pdf_text(fig)
+    for name in ["$w$ward", "Low_er{East}", "$\\alpha$ 50% \\ area_1"]:
+        assert _printed(name, text), f"{name!r} not printed as typed"
+
+
+def test_meeting_map_prints_legend_area_names_title_and_subtitle_as_typed():
+    from geo_csp.figures import meeting_map
+
+    areas = _two_boxes(schema.AREA_NAME, ["$Op$ Nightsafe_1", "Hub {2} 100%"])
+    legend = [(name, "#cccccc") for name in MATH_NAMES]
+    fig = meeting_map(
+        UNITS,
+        fill=["#cccccc"] * len(UNITS),
+        legend=legend,
+        legend_title="$Harm$ per_ward",
+        areas=areas,
+        title="$T$ {title}",
+        subtitle="Shoplifting_$x$ \\ 10%",
+    )
+    text = _pdf_text(fig)
+    for name in [*MATH_NAMES, "$Harm$ per_ward", "$Op$ Nightsafe_1", "Hub {2} 100%", "$T$ {title}"]:
+        assert _printed(name, text), f"{name!r} not printed as typed"
+    assert _printed("Shoplifting_$x$ \\ 10%", text)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.text(st.sampled_from(list("aZ0 $\\_^%{}~#&")), min_size=1, max_size=16).filter(str.strip))
+def test_any_ascii_name_is_printed_as_typed(name: str) -> None:
+    monthly = pd.DataFrame({name: [1.0, 2.0]}, index=pd.Index(["2023-01", "2023-02"]))
+    assert _printed(name, _pdf_text(trend_chart(monthly, title=f"{name} title")))
+
+
+def test_plotting_leaves_matplotlib_settings_as_they_were():
+    import matplotlib
+
+    trend_chart(pd.DataFrame({"$x$": [1.0]}, index=pd.Index(["2023-01"])))
+    assert matplotlib.rcParams["text.parse_math"] is True  # only the figure's own texts are literal
