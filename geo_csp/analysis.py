@@ -74,8 +74,8 @@ __all__ = [
 Backend = Literal["memory", "dask"]
 #: Values of the ``backend`` argument of :func:`run_hotspots`.
 BACKENDS = ("memory", "dask")
-Measure = Literal["count", "harm", "rate", "rate_eb"]
-MEASURES = ("count", "harm", "rate", "rate_eb")
+Measure = cube_mod.Measure
+MEASURES = cube_mod.MEASURES
 WeightsKind = Literal["auto", "h3", "queen", "distance"]
 #: Values of the ``weights`` argument (see the module docstring).
 WEIGHTS_KINDS = ("auto", "h3", "queen", "distance")
@@ -402,20 +402,8 @@ def _default_wards(
 
 def run_hotspots(
     incidents: pd.DataFrame | str | Path | Any,
+    cube_params: cube_mod.CubeParams | None = None,
     *,
-    unit: cube_mod.UnitKind = "h3",
-    resolution: int | None = None,
-    period: periods.PeriodKind | Literal["auto"] = "month",
-    months: tuple[str, str] | None = None,
-    crime_types: Iterable[str] | None = None,
-    group: str | None = None,
-    groups: Mapping[str, Iterable[str]] | None = None,
-    sources: Iterable[str] | None = None,
-    exclude_proactive: bool = False,
-    public_space: bool = False,
-    measure: Measure = "count",
-    harm_index: harm.HarmIndex = "cchi",
-    asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
     units: gpd.GeoDataFrame | None = None,
     wards: gpd.GeoDataFrame | None = None,
@@ -426,11 +414,9 @@ def run_hotspots(
     params: hotspots.HotspotParams | None = None,
     weights: WeightsKind = "auto",
     distance_m: float | None = None,
-    zero_fill: cube_mod.ZeroFill = "study_area",
-    zero_fill_k: int = 1,
-    partial_periods: cube_mod.PartialPeriods = "drop",
     backend: Backend = "memory",
     client: Any = None,
+    **cube_options: Any,
 ) -> HotspotResult:
     """Classify every unit of the study area and merge hot units into named, stably numbered areas.
 
@@ -440,8 +426,16 @@ def run_hotspots(
         Incident table with the store schema (not modified); with ``backend="dask"``, or whenever it
         is not a pandas DataFrame, a store folder or a Dask DataFrame
         (:func:`geo_csp.store.read_store_dask`), so a nation's store is never loaded into one table.
-    unit, resolution, period, months, crime_types, group, groups, harm_index, asb_weight_days, study_area, units, zero_fill, zero_fill_k
+    cube_params
+        What is counted and how (:class:`geo_csp.cube.CubeParams`; default ``CubeParams()``), written
+        into ``metadata["cube_params"]``. Its fields are described below by name.
+    **cube_options
+        Fields of :class:`geo_csp.cube.CubeParams` replacing those of ``cube_params`` (``unit="ward"``,
+        ``measure="harm"``, ...); any other name is refused.
+    unit, resolution, period, months, crime_types, group, groups, harm_index, asb_weight_days, zero_fill, zero_fill_k
         How the cube is built (see :func:`geo_csp.cube.build_cube`).
+    study_area, units
+        As :func:`geo_csp.cube.build_cube`.
     partial_periods
         ``"drop"`` (default): quarters or years the data cover only in part are left out, and the
         metadata's ``warnings`` name them; ``"keep"``: kept, and every period's value is analysed per
@@ -499,8 +493,10 @@ def run_hotspots(
     HotspotResult
     """
     params = hotspots.HotspotParams() if params is None else params
-    if measure not in MEASURES:
-        raise ParameterError(f"`measure` must be one of {MEASURES}, not {measure!r}")
+    cube_params = cube_mod.CubeParams.of(cube_params, **cube_options)
+    unit, measure, group = cube_params.unit, cube_params.measure, cube_params.group
+    exclude_proactive, partial_periods = cube_params.exclude_proactive, cube_params.partial_periods
+    zero_fill, zero_fill_k = cube_params.zero_fill, cube_params.zero_fill_k
     if backend not in BACKENDS:
         raise ParameterError(f"`backend` must be one of {BACKENDS}, not {backend!r}")
     if not isinstance(incidents, pd.DataFrame):
@@ -511,9 +507,9 @@ def run_hotspots(
             "pandas DataFrame already in memory: pass the store folder, or use backend='memory'"
         )
     weights_kind = resolve_weights(unit, weights, distance_m)
-    counted = sources_mod.select_sources(incidents, sources, exclude_proactive=exclude_proactive)
+    counted = sources_mod.select_sources(incidents, cube_params.sources, exclude_proactive=exclude_proactive)
     private = None
-    if public_space:
+    if cube_params.public_space:
         if not isinstance(incidents, pd.DataFrame):
             raise ParameterError(
                 "`public_space=True` reads location labels of incidents in memory; pass a DataFrame (backend='memory')"
@@ -521,30 +517,12 @@ def run_hotspots(
         mask = sources_mod.dwelling_violence(incidents)
         private = int(mask.sum())
         incidents = incidents[~mask]
+    # what the cube itself counts: the sources selected, and without proactive types when excluded
+    counts = dataclasses.replace(cube_params, sources=counted.sources, exclude_proactive=False, public_space=False)
     if exclude_proactive:
-        crime_types = sources_mod.counted_crime_types(
-            harm.resolve_crime_types(crime_types, group, groups=groups), counted
-        )
-    cube = cube_mod.build_cube(
-        incidents,
-        unit=unit,
-        units=units,
-        resolution=resolution,
-        period=period,
-        months=months,
-        study_area=study_area,
-        crime_types=crime_types,
-        group=None if exclude_proactive else group,
-        groups=groups,
-        sources=counted.sources,
-        harm_index=harm_index,
-        asb_weight_days=asb_weight_days,
-        zero_fill=zero_fill,
-        zero_fill_k=zero_fill_k,
-        partial_periods=partial_periods,
-        backend=backend,
-        client=client,
-    )
+        types = harm.resolve_crime_types(cube_params.crime_types, group, groups=cube_params.groups_dict())
+        counts = dataclasses.replace(counts, crime_types=sources_mod.counted_crime_types(types, counted), group=None)
+    cube = cube_mod.build_cube(incidents, counts, units=units, study_area=study_area, backend=backend, client=client)
     w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
     island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)
     values = {"count": cube.n, "harm": cube.harm}.get(measure)
@@ -648,6 +626,7 @@ def run_hotspots(
         ),
         "backend": backend,
         "measure": measure,
+        "cube_params": cube_params.to_dict(),
         "period_labels": [str(p) for p in cube.period_labels],
         **analysis.metadata(),
         "area_classes": list(area_classes) if area_classes is not None else list(areas_mod.AREA_CLASSES),
@@ -666,7 +645,7 @@ def run_hotspots(
         "rate_months": n_months,
         "zero_fill_rule": zero_fill,
         "scope": _scope_text(cube.params, zero_fill=zero_fill, zero_fill_k=zero_fill_k, given_units=units is not None),
-        "harm": harm.harm_info(harm_index, asb_weight_days=asb_weight_days),
+        "harm": harm.harm_info(cube_params.harm_index, asb_weight_days=cube_params.asb_weight_days),
         "warnings": run_warnings,
     }
     return HotspotResult(

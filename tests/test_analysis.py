@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import shapely
 from numpy.testing import assert_allclose
+from pandas.testing import assert_frame_equal
 
 from _synthetic import random_incidents, read_points_csv
 from geo_csp import analysis, areas, backtest, boundaries, schema
+from geo_csp._errors import ParameterError
 from geo_csp.settings import WORKING_CRS
 
 
@@ -486,3 +488,28 @@ def test_empirical_bayes_rate_measure_on_wards():
     expected = hotspots.gi_star(cube_mod.empirical_bayes_rates_per_1000(c.n, c.population), w, time_window=1).z
     assert_allclose(res.analysis.z, expected)
     assert res.metadata["measure"] == "rate_eb"
+
+
+def test_run_hotspots_takes_cube_params_and_writes_them_into_the_metadata(result):
+    from geo_csp.cube import CubeParams
+
+    p = CubeParams(unit="h3", resolution=9, measure="harm")
+    events = random_incidents(3000, seed=2, months=12)
+    by_value = analysis.run_hotspots(
+        events, p, study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
+    )
+    assert by_value.metadata["cube_params"] == p.to_dict()
+    assert by_value.metadata["measure"] == "harm"
+    # the same choices given as keyword options make the same run
+    by_options = analysis.run_hotspots(
+        events,
+        unit="h3",
+        resolution=9,
+        measure="harm",
+        study_area=boundaries.load_borough(),
+        named_places=boundaries.load_named_places(),
+    )
+    assert_frame_equal(by_value.units.drop(columns="geometry"), by_options.units.drop(columns="geometry"))
+    assert result.metadata["cube_params"] == CubeParams(unit="h3", resolution=9).to_dict()
+    with pytest.raises(ParameterError, match="unknown cube option.*k_ring"):
+        analysis.run_hotspots(events, p, k_ring=2)

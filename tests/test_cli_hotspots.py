@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from _synthetic import random_incidents
+from geo_csp.cube import CubeParams
 from geo_csp import schema
 from geo_csp.cli import app
 
@@ -75,6 +76,8 @@ def test_hotspots_writes_geoparquet_and_gpkg_with_metadata(store_dir, tmp_path):
     table = pyogrio.read_dataframe(tmp_path / "units.gpkg", layer="geo_csp_metadata")
     assert json.loads(table["value"].iloc[0])["unit"] == "h3"
     assert json.loads((tmp_path / "units.parquet.json").read_text())["period"] == "month"
+    # the whole CubeParams the options made, defaults included
+    assert meta["cube_params"] == {**CubeParams().to_dict(), "unit": "h3"}
 
 
 def test_ward_quarters_and_areas(store_dir, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -438,3 +440,70 @@ def test_empirical_bayes_rates_equal_esda_smoothing():
     assert_allclose(same, np.full((40, 1), np.round(pop.to_numpy() * 0.001).sum() / pop.sum() * 1000), rtol=1e-12)
     with pytest.raises(DenominatorError, match="no population"):
         cube.empirical_bayes_rates_per_1000(counts, pop.where(pop > 1000))
+
+
+def test_cube_params_are_validated_once_frozen_hashable_and_json_ready():
+    p = cube.CubeParams(
+        unit="ward",
+        period="quarter",
+        months=["2021-01", "2021-12"],
+        crime_types=["Burglary", "Robbery"],
+        groups={"mine": ["Burglary"]},
+        sources="police_uk_street",
+    )
+    # iterables become tuples, so equal choices are one (hashable) cache key
+    assert p.months == ("2021-01", "2021-12") and p.crime_types == ("Burglary", "Robbery")
+    assert p.sources == ("police_uk_street",) and p.groups == (("mine", ("Burglary",)),)
+    same = cube.CubeParams(
+        unit="ward",
+        period="quarter",
+        months=("2021-01", "2021-12"),
+        crime_types=("Burglary", "Robbery"),
+        groups={"mine": ("Burglary",)},
+        sources=["police_uk_street"],
+    )
+    assert p == same and hash(p) == hash(same) and len({p, same}) == 1
+    with pytest.raises(AttributeError):
+        p.unit = "h3"  # type: ignore[misc]
+    d = p.to_dict()
+    assert set(d) == set(cube.CUBE_PARAM_NAMES)
+    assert d["groups"] == {"mine": ["Burglary"]} and d["months"] == ["2021-01", "2021-12"]
+    assert json.loads(json.dumps(d)) == d
+    assert cube.CubeParams.of(p, unit="h3") == cube.CubeParams(**{**d, "unit": "h3", "groups": {"mine": ["Burglary"]}})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"unit": "msoa"}, "`unit` must be one of"),
+        ({"period": "day"}, "`period` must be 'auto' or one of"),
+        ({"resolution": 16}, "H3 resolution must be an integer 0-15"),
+        ({"measure": "mean"}, "`measure` must be one of"),
+        ({"harm_index": "nope"}, "harm index must be one of"),
+        ({"zero_fill": "ocean"}, "`zero_fill` must be one of"),
+        ({"zero_fill_k": -1}, "`zero_fill_k` must be an integer"),
+        ({"partial_periods": "trim"}, "`partial_periods` must be one of"),
+        ({"months": ("2021-01", "2021-06", "2021-12")}, r"`months` must be \(first, last\)"),
+    ],
+)
+def test_cube_params_refuse_bad_choices_naming_the_field(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        cube.CubeParams(**kwargs)
+
+
+def test_build_cube_takes_cube_params_as_one_value(events, borough):
+    p = cube.CubeParams(resolution=8, period="quarter", group="neighbourhood")
+    by_value = cube.build_cube(events, p, study_area=borough)
+    by_options = cube.build_cube(events, study_area=borough, resolution=8, period="quarter", group="neighbourhood")
+    assert_allclose(by_value.n, by_options.n)
+    assert_allclose(by_value.harm, by_options.harm)
+    assert list(by_value.units.index) == list(by_options.units.index)
+    # keyword options replace fields of the value given; an unknown one is named
+    assert cube.build_cube(events, p, study_area=borough, period="month").n.shape[1] == 14
+    with pytest.raises(ParameterError, match="unknown cube option.*radius_m"):
+        cube.build_cube(events, p, study_area=borough, radius_m=5)
+    with pytest.raises(ParameterError, match="`cube_params` must be a CubeParams"):
+        cube.build_cube(events, {"unit": "h3"}, study_area=borough)  # type: ignore[arg-type]
+    # what only an analysis applies is refused rather than silently ignored
+    with pytest.raises(ParameterError, match="applied by geo_csp.analysis.run_hotspots"):
+        cube.build_cube(events, p, study_area=borough, exclude_proactive=True)

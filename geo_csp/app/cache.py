@@ -40,6 +40,7 @@ from geo_csp import (
     table,
     trends,
 )
+from geo_csp import cube as cube_mod
 from geo_csp import geography as geography_mod
 from geo_csp import mapping as mapping_mod
 from geo_csp import priorities as prio
@@ -176,7 +177,6 @@ def _outline(store_dir: str, stamp: float) -> Any:
     return None if frame is None else frame.geometry.union_all()
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def hotspots(
     store_dir: str,
     stamp: float,
@@ -191,12 +191,32 @@ def hotspots(
     ward_names: tuple[str, ...] = (),
     period: str = "month",
 ) -> Any:
-    """:func:`geo_csp.analysis.run_hotspots` on the store's incidents for these choices.
+    """:func:`hotspot_run` for the sidebar's choices (``months``: the chosen, consecutive months).
+
+    ``period`` is the period kind (month, quarter, or for timed sources week, fortnight, 28day, or auto).
+    """
+    params = cube_mod.CubeParams(
+        unit=unit,
+        resolution=resolution,
+        period=period,
+        months=(months[0], months[-1]),
+        crime_types=crime_types or None,
+        group=group,
+        sources=sources or None,
+        measure=measure,
+    )
+    return hotspot_run(store_dir, stamp, params, ward_names=ward_names)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def hotspot_run(store_dir: str, stamp: float, params: cube_mod.CubeParams, *, ward_names: tuple[str, ...] = ()) -> Any:
+    """:func:`geo_csp.analysis.run_hotspots` of ``params`` on the store's incidents, cached on ``params`` as one key.
 
     ``ward_names`` (the store's ward names) limits the analysis to those wards: they are the study area,
-    and with ``unit="ward"`` the units. ``period`` is the period kind (month, quarter, or for timed
-    sources week, fortnight, 28day, or auto).
+    and with ``unit="ward"`` the units.
     """
+    unit, sources = params.unit, params.sources
+    months = tuple(periods.month_range(*params.months).tolist()) if params.months else None
     frame = incidents(store_dir, stamp, months, sources=sources, columns=HOTSPOT_COLUMNS)
     geo = geography(store_dir, stamp)
     own_units = None  # a configured store's own wards/LSOAs; Bury's shipped ones are chosen by the analysis
@@ -209,14 +229,7 @@ def hotspots(
             own_units = study_area
     result = analysis.run_hotspots(
         frame,
-        unit=unit,
-        resolution=resolution,
-        period=period,
-        months=(months[0], months[-1]),
-        sources=list(sources) if sources else None,
-        crime_types=list(crime_types) if crime_types else None,
-        group=group,
-        measure=measure,
+        params,
         study_area=study_area,
         named_places=named_places(store_dir, stamp),
         wards=wards(store_dir, stamp),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from geo_csp import analysis
+    from geo_csp import cube as cube_mod
 
 __all__ = [
     "BOUNDARY_HELP",
@@ -26,8 +27,10 @@ __all__ = [
     "counted_sources",
     "jsonable",
     "print_counted",
+    "cube_params",
+    "hotspots_from_store",
+    "read_counted",
     "read_located",
-    "run_hotspots",
     "study_context",
     "write_geo",
 ]
@@ -301,56 +304,81 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
     Path(f"{path}.json").write_text(meta + "\n", encoding="utf-8")
 
 
-def run_hotspots(
-    store_dir,
-    boundary,
-    unit,
-    resolution,
-    period,
-    crime_type,
-    group,
-    source,
-    measure,
+def cube_params(
+    *,
+    unit: str = "h3",
+    resolution: int | None = None,
+    period: str = "month",
+    crime_type: list[str] | None = None,
+    group: str | None = None,
+    source: list[str] | None = None,
+    exclude_proactive: bool = False,
+    public_space: bool = False,
+    measure: str = "count",
+    partial_periods: str = "drop",
+    zero_fill: str = "study_area",
+) -> cube_mod.CubeParams:
+    """The one :class:`geo_csp.cube.CubeParams` a command's options make, checked before any file is read.
+
+    Keyword names are the commands' option names (``--crime-type``, ``--source``: repeatable, empty
+    means none); every command that counts incidents builds its parameters here.
+    """
+    from geo_csp.cube import CubeParams
+
+    return CubeParams(
+        unit=unit,
+        resolution=resolution,
+        period=period,
+        crime_types=tuple(crime_type) if crime_type else None,
+        group=group,
+        sources=tuple(source) if source else None,
+        exclude_proactive=exclude_proactive,
+        public_space=public_space,
+        measure=measure,
+        partial_periods=partial_periods,
+        zero_fill=zero_fill,
+    )
+
+
+def read_counted(store_dir: Path, params: cube_mod.CubeParams) -> pd.DataFrame:
+    """:func:`read_located` for what ``params`` counts (crime types, group, sources, proactive records)."""
+    return read_located(
+        store_dir,
+        list(params.crime_types) if params.crime_types else None,
+        list(params.sources) if params.sources else None,
+        params.group,
+        exclude_proactive=params.exclude_proactive,
+    )
+
+
+def hotspots_from_store(
+    store_dir: Path,
+    params: cube_mod.CubeParams,
+    *,
+    boundary: Path | None = None,
     previous: gpd.GeoDataFrame | None = None,
     population: Path | None = None,
-    *,
     weights: str = "auto",
     distance_m: float | None = None,
     backend: str = "memory",
     client: Any = None,
-    exclude_proactive: bool = False,
-    partial_periods: str = "drop",
-    public_space: bool = False,
 ) -> analysis.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
 
-    ``weights`` and ``distance_m`` are :func:`geo_csp.analysis.run_hotspots`'s spatial weights
-    (``--weights auto|h3|queen|distance``, ``--distance-m``); they are checked before the store is read.
-    With ``backend="dask"`` the same call runs over the store folder itself on ``client`` (a
-    ``dask.distributed`` client), never loading the incidents into one frame; in memory it runs on the
-    store's located incidents.
+    ``params`` (:func:`cube_params`) says what is counted and how; ``weights`` and ``distance_m`` are
+    :func:`geo_csp.analysis.run_hotspots`'s spatial weights (``--weights auto|h3|queen|distance``,
+    ``--distance-m``); they are checked before the store is read. With ``backend="dask"`` the same call
+    runs over the store folder itself on ``client`` (a ``dask.distributed`` client), never loading the
+    incidents into one frame; in memory it runs on the store's located incidents.
     """
     from geo_csp import analysis, hotspots
 
-    analysis.resolve_weights(unit, weights, distance_m)  # fail before reading the store
-    ctx = study_context(store_dir, boundary, unit=unit, population=population, measure=measure)
-    incidents = (
-        store_dir
-        if backend == "dask"
-        else read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
-    )
+    analysis.resolve_weights(params.unit, weights, distance_m)  # fail before reading the store
+    ctx = study_context(store_dir, boundary, unit=params.unit, population=population, measure=params.measure)
+    incidents = store_dir if backend == "dask" else read_counted(store_dir, params)
     result = analysis.run_hotspots(
         incidents,
-        unit=unit,
-        resolution=resolution,
-        period=period,
-        crime_types=crime_type or None,
-        group=group,
-        sources=source or None,
-        measure=measure,
-        exclude_proactive=exclude_proactive,
-        partial_periods=partial_periods,
-        public_space=public_space,
+        params,
         study_area=ctx["study_area"],
         units=ctx["units"],
         named_places=ctx["named_places"],

@@ -27,11 +27,8 @@ from rich.table import Table
 from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
-from geo_csp.cli._common import BOUNDARY_HELP, write_geo
+from geo_csp.cli._common import BOUNDARY_HELP, cube_params, hotspots_from_store, print_counted, read_counted, write_geo
 from geo_csp.cli._common import jsonable as _jsonable
-from geo_csp.cli._common import print_counted
-from geo_csp.cli._common import read_located as _incidents
-from geo_csp.cli._common import run_hotspots as _run
 from geo_csp.cli._common import study_context as _context
 
 __all__ = ["write_geo"]
@@ -99,83 +96,41 @@ _RANK_BY = typer.Option(
 
 def _run_on_backend(
     store_dir: Path,
-    boundary: Path | None,
-    unit: str,
-    resolution: int | None,
-    period: str,
-    crime_type: list[str] | None,
-    group: str | None,
-    source: list[str] | None,
-    measure: str,
-    previous: Any = None,
+    params: Any,
     *,
+    boundary: Path | None,
+    previous: Any = None,
     population: Path | None,
     weights: str,
     distance_m: float | None,
     dask: bool,
     scheduler: str | None,
     workers: int,
-    exclude_proactive: bool = False,
-    partial_periods: str = "drop",
-    public_space: bool = False,
 ) -> Any:
-    """One hotspot run: in memory on the store's located incidents, or on Dask over the store itself.
+    """One hotspot run of ``params`` (:func:`geo_csp.cli._common.cube_params`): in memory on the store's
+    located incidents, or on Dask over the store itself.
 
     The Dask run makes the same :func:`geo_csp.analysis.run_hotspots` call with the store folder and
     ``backend="dask"`` (the study context, wards and places as in memory) and adds ``scheduler`` to the
     metadata.
     """
+    context = dict(boundary=boundary, previous=previous, population=population, weights=weights, distance_m=distance_m)
     if not dask and scheduler is None:
-        return _run(
-            store_dir,
-            boundary,
-            unit,
-            resolution,
-            period,
-            crime_type,
-            group,
-            source,
-            measure,
-            previous,
-            population=population,
-            weights=weights,
-            distance_m=distance_m,
-            exclude_proactive=exclude_proactive,
-            partial_periods=partial_periods,
-            public_space=public_space,
-        )
+        return hotspots_from_store(store_dir, params, **context)
     from geo_csp import analysis, cluster
 
-    if public_space:
+    if params.public_space:
         raise ParameterError("--public-space reads each incident's location label in memory: drop --dask")
-    if unit != "h3":
+    if params.unit != "h3":
         raise ParameterError(
-            f"--dask aggregates H3 cells only, not --unit {unit}: ward and LSOA cubes are small, "
+            f"--dask aggregates H3 cells only, not --unit {params.unit}: ward and LSOA cubes are small, "
             "run them without --dask"
         )
     if isinstance(workers, bool) or workers < 1:
         raise ParameterError(f"--workers must be a positive number of worker processes; got {workers!r}")
-    analysis.resolve_weights(unit, weights, distance_m)  # fail before starting a cluster
+    analysis.resolve_weights(params.unit, weights, distance_m)  # fail before starting a cluster
     with cluster.dask_client(scheduler, n_workers=workers) as client:
-        result = _run(
-            store_dir,
-            boundary,
-            unit,
-            resolution,
-            period,
-            crime_type,
-            group,
-            source,
-            measure,
-            previous,
-            population=population,
-            weights=weights,
-            distance_m=distance_m,
-            backend="dask",
-            client=client,
-            exclude_proactive=exclude_proactive,
-            partial_periods=partial_periods,
-        )
+        result = hotspots_from_store(store_dir, params, backend="dask", client=client, **context)
     result.metadata["scheduler"] = scheduler or f"local cluster of {workers} workers"
     return result
 
@@ -215,23 +170,25 @@ def hotspots_command(
         )
     result = _run_on_backend(
         store_dir,
-        boundary,
-        unit,
-        resolution,
-        period,
-        crime_type,
-        group,
-        source,
-        measure,
+        cube_params(
+            unit=unit,
+            resolution=resolution,
+            period=period,
+            crime_type=crime_type,
+            group=group,
+            source=source,
+            exclude_proactive=exclude_proactive,
+            public_space=public_space,
+            measure=measure,
+            partial_periods=partial_periods,
+        ),
+        boundary=boundary,
         population=population,
         weights=weights,
         distance_m=distance_m,
         dask=dask,
         scheduler=scheduler,
         workers=workers,
-        exclude_proactive=exclude_proactive,
-        partial_periods=partial_periods,
-        public_space=public_space,
     )
     units = result.units
     if rank_by is not None:
@@ -280,24 +237,26 @@ def areas_command(
         ).to_crs(settings.WORKING_CRS)
     result = _run_on_backend(
         store_dir,
-        boundary,
-        unit,
-        resolution,
-        period,
-        crime_type,
-        group,
-        source,
-        measure,
-        prev,
+        cube_params(
+            unit=unit,
+            resolution=resolution,
+            period=period,
+            crime_type=crime_type,
+            group=group,
+            source=source,
+            exclude_proactive=exclude_proactive,
+            public_space=public_space,
+            measure=measure,
+            partial_periods=partial_periods,
+        ),
+        boundary=boundary,
+        previous=prev,
         population=population,
         weights=weights,
         distance_m=distance_m,
         dask=dask,
         scheduler=scheduler,
         workers=workers,
-        exclude_proactive=exclude_proactive,
-        partial_periods=partial_periods,
-        public_space=public_space,
     )
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
@@ -359,17 +318,25 @@ def backtest_command(
     """
     from geo_csp import backtest
 
-    ctx = _context(store_dir, boundary, unit=unit)
-    inc = _incidents(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
+    params = cube_params(
+        unit=unit,
+        resolution=resolution,
+        crime_type=crime_type,
+        group=group,
+        source=source,
+        exclude_proactive=exclude_proactive,
+    )
+    ctx = _context(store_dir, boundary, unit=params.unit)
+    inc = read_counted(store_dir, params)
     if not as_json:
         print_counted(inc.attrs["counted"])
     common = dict(
-        unit=unit,
-        resolution=resolution,
+        unit=params.unit,
+        resolution=params.resolution,
         study_area=ctx["study_area"],
         units=ctx["units"],
-        crime_types=crime_type or None,
-        group=group,
+        crime_types=params.crime_types,
+        group=params.group,
         area_shares=(area_share,),
     )
     if split is not None:
@@ -422,8 +389,8 @@ def backtest_command(
             inc,
             ctx["study_area"],
             area_share=area_share,
-            crime_types=crime_type or None,
-            group=group,
+            crime_types=params.crime_types,
+            group=params.group,
             n_splits=splits,
             horizon_months=horizon_months,
         )

@@ -26,8 +26,9 @@ from geo_csp.cli._common import (
     counted_sources,
     jsonable,
     print_counted,
-    read_located,
-    run_hotspots,
+    cube_params,
+    hotspots_from_store,
+    read_counted,
     study_context,
     write_geo,
 )
@@ -136,21 +137,11 @@ def _hotspots(
     """
     from geo_csp import backtest
 
-    result = run_hotspots(
-        store_dir,
-        boundary,
-        "h3",
-        None,
-        "month",
-        None,
-        None,
-        source,
-        "harm" if measure == "harm" else "count",
-        public_space=public_space,
-    )
+    params = cube_params(source=source, measure="harm" if measure == "harm" else "count", public_space=public_space)
+    result = hotspots_from_store(store_dir, params, boundary=boundary)
     ctx = study_context(store_dir, boundary)
     result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
-    return result, ctx, read_located(store_dir, None, source)
+    return result, ctx, read_counted(store_dir, params)
 
 
 def _evidence(result: analysis.HotspotResult, measure: str) -> str:
@@ -587,13 +578,14 @@ def review_command(
     from geo_csp import harm, layers, review
     from geo_csp import sources as sources_mod
 
+    params = cube_params(crime_type=crime_type, group=group, source=source, exclude_proactive=exclude_proactive)
     ctx = study_context(store_dir, boundary)
-    incidents = read_located(store_dir, crime_type, source, group, exclude_proactive=exclude_proactive)
+    incidents = read_counted(store_dir, params)
     counted_info = incidents.attrs["counted"]
     sources = list(counted_info["sources"] or [])
     types = sources_mod.counted_crime_types(
-        harm.resolve_crime_types(crime_type or None, group),
-        counted_sources(store_dir, source, exclude_proactive=exclude_proactive),
+        harm.resolve_crime_types(params.crime_types, params.group),
+        counted_sources(store_dir, source, exclude_proactive=params.exclude_proactive),
     )
     print_counted(counted_info)
     borough = _borough(ctx, incidents)

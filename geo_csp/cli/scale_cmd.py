@@ -19,7 +19,7 @@ import typer
 from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
-from geo_csp.cli._common import BOUNDARY_HELP
+from geo_csp.cli._common import BOUNDARY_HELP, cube_params
 
 
 @app.command("national-demo")
@@ -102,25 +102,18 @@ def cube_command(
         if boundary is not None
         else geography.store_study_area(store_dir)
     )
-    kwargs = dict(
-        unit="h3",
-        resolution=resolution,
-        period=period,
-        crime_types=crime_type or None,
-        group=group,
-        study_area=study_area,
-    )
+    params = cube_params(resolution=resolution, period=period, crime_type=crime_type, group=group, zero_fill=zero_fill)
     if backend == "memory":
         incidents = store.read_incidents(store_dir, forces=force or None)
-        result = cube.build_cube(incidents, **kwargs)
+        result = cube.build_cube(incidents, params, study_area=study_area)
     else:
         with cluster.dask_client(dask_address, n_workers=workers) as client:
-            result = cube.build_cube_dask(store_dir, forces=force or None, client=client, zero_fill=zero_fill, **kwargs)
+            result = cube.build_cube_dask(store_dir, params, study_area=study_area, forces=force or None, client=client)
     frame = result.to_frame()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out_file, index=False)
-    params = {**result.params, "study_area": study_source}
-    Path(f"{out_file}.json").write_text(json.dumps(params, indent=2, default=str) + "\n", encoding="utf-8")
+    meta = {**result.params, "cube_params": params.to_dict(), "study_area": study_source}
+    Path(f"{out_file}.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
     seconds = time.perf_counter() - t0
     summary = {
         "out": str(out_file),

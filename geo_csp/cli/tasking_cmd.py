@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -27,10 +28,14 @@ def tasking_command(
 ) -> None:
     """What changed in the last period: entered, remained and left hot spots, escalation, repeat locations, stops."""
     from geo_csp import tasking
-    from geo_csp.cli._common import read_located, run_hotspots
+    from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted
 
-    result = run_hotspots(store_dir, None, unit, None, period, crime_type, group, source, "count")
-    incidents = read_located(store_dir, crime_type, source or list(result.metadata.get("sources") or []) or None, group)
+    params = cube_params(unit=unit, period=period, crime_type=crime_type, group=group, source=source)
+    result = hotspots_from_store(store_dir, params)
+    counted = (
+        params if source else dataclasses.replace(params, sources=tuple(result.metadata.get("sources") or ()) or None)
+    )
+    incidents = read_counted(store_dir, counted)
     sheet = tasking.tasking_sheet(result, incidents)
     written = tasking.write_tasking(sheet, out_dir)
     for name, table in sheet.comparisons.items():

@@ -32,6 +32,7 @@ units or periods.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -53,7 +54,11 @@ __all__ = [
     "EXTENT_MIN_GAP_M",
     "EXTENT_MIN_RADIUS_M",
     "EXTENT_QUANTILE",
+    "CUBE_PARAM_NAMES",
     "Cube",
+    "CubeParams",
+    "MEASURES",
+    "UNIT_KINDS",
     "aggregate_h3",
     "build_cube",
     "clip_to_study_area",
@@ -75,6 +80,10 @@ __all__ = [
 
 UnitKind = Literal["h3", "ward", "lsoa"]
 UNIT_KINDS = ("h3", "ward", "lsoa")
+Measure = Literal["count", "harm", "rate", "rate_eb"]
+#: What an analysis tests per unit and period: counts, summed harm, rates per 1,000 residents, or those
+#: rates Empirical-Bayes smoothed.
+MEASURES: tuple[Measure, ...] = ("count", "harm", "rate", "rate_eb")
 ZeroFill = Literal["study_area", "neighbours"]
 #: Values of ``zero_fill``: every H3 cell of the study area, or the occupied cells and their rings.
 ZERO_FILLS: tuple[ZeroFill, ...] = ("study_area", "neighbours")
@@ -555,26 +564,162 @@ def _resolve_period(
     return period, info
 
 
+def _texts(value: Any) -> tuple[str, ...] | None:
+    """``value`` as a tuple of strings (one string is one item); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class CubeParams:
+    """What a cube counts and how, as one frozen, hashable value that shells build once and pass on.
+
+    Every field is validated here (iterables become tuples), so a bad choice is refused where it is
+    made, with the field's name. :func:`build_cube`, :func:`build_cube_dask` and
+    :func:`geo_csp.analysis.run_hotspots` take it as ``cube_params``; their keyword options of the same
+    names replace its fields (:meth:`of`). :meth:`to_dict` is written into every hotspot run's metadata
+    (``metadata["cube_params"]``), so an output says exactly what was counted.
+
+    Attributes
+    ----------
+    unit
+        ``"h3"`` cells, ``"ward"`` or ``"lsoa"`` polygons.
+    resolution
+        H3 resolution (0-15, 7-11 for hotspots); ``None`` chooses one from the study area's size.
+    period
+        ``"month"``, ``"quarter"`` or ``"year"`` (financial); ``"week"``, ``"fortnight"`` or ``"28day"``
+        (timed records only); or ``"auto"`` (:func:`geo_csp.periods.choose_period`).
+    months
+        ``(first, last)`` "YYYY-MM" months counted; ``None``: every month of the data.
+    crime_types, group, groups
+        What is counted (:func:`geo_csp.harm.resolve_crime_types`): categories, a named crime group,
+        and groups of one's own (name -> categories).
+    sources
+        Which ``source`` values are counted; ``None``: every source of the table given to a cube,
+        police.uk street records for an analysis (:func:`geo_csp.sources.resolve_sources`).
+    exclude_proactive
+        An analysis leaves out police.uk Drugs and Possession of weapons (found by police activity).
+    public_space
+        An analysis leaves out violence whose location label places it in a dwelling
+        (:func:`geo_csp.sources.dwelling_violence`).
+    measure
+        What an analysis tests (:data:`MEASURES`); the cube holds counts and harm either way.
+    harm_index, asb_weight_days
+        The harm weights (:func:`geo_csp.harm.harm_weights`).
+    zero_fill, zero_fill_k
+        Which empty H3 cells the cube holds (:data:`ZERO_FILLS`) and, for ``"neighbours"``, how many rings.
+    partial_periods
+        Quarters or financial years the months cover only in part: ``"drop"`` or ``"keep"``
+        (:func:`whole_periods`).
+    """
+
+    unit: UnitKind = "h3"
+    resolution: int | None = None
+    period: periods.PeriodKind | Literal["auto"] = "month"
+    months: tuple[str, str] | None = None
+    crime_types: tuple[str, ...] | None = None
+    group: str | None = None
+    groups: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    sources: tuple[str, ...] | None = None
+    exclude_proactive: bool = False
+    public_space: bool = False
+    measure: Measure = "count"
+    harm_index: harm.HarmIndex = "cchi"
+    asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT
+    zero_fill: ZeroFill = "study_area"
+    zero_fill_k: int = 1
+    partial_periods: PartialPeriods = "drop"
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        if self.unit not in UNIT_KINDS:
+            raise ParameterError(f"`unit` must be one of {UNIT_KINDS}, not {self.unit!r}")
+        if self.resolution is not None:
+            put("resolution", grid.check_resolution(self.resolution))
+        if self.period != "auto" and self.period not in periods.PERIOD_KINDS:
+            raise ParameterError(f"`period` must be 'auto' or one of {periods.PERIOD_KINDS}, not {self.period!r}")
+        if self.months is not None:
+            months = tuple(str(m) for m in periods.validate_months(list(self.months), name="months"))
+            if len(months) != 2:
+                raise ParameterError(f"`months` must be (first, last) 'YYYY-MM' months; got {self.months!r}")
+            put("months", months)
+        put("crime_types", _texts(self.crime_types))
+        put("sources", _texts(self.sources))
+        if self.groups is not None:
+            items = self.groups.items() if isinstance(self.groups, Mapping) else self.groups
+            put("groups", tuple(sorted((str(k), _texts(v) or ()) for k, v in items)))
+        put("exclude_proactive", bool(self.exclude_proactive))
+        put("public_space", bool(self.public_space))
+        if self.measure not in MEASURES:
+            raise ParameterError(f"`measure` must be one of {MEASURES}, not {self.measure!r}")
+        harm.harm_weights(self.harm_index, asb_weight_days=self.asb_weight_days)  # refuses a bad index or weight
+        put("asb_weight_days", float(self.asb_weight_days))
+        check_zero_fill(self.zero_fill, self.zero_fill_k)
+        put("zero_fill_k", int(self.zero_fill_k))
+        _check_partial(self.partial_periods)
+
+    @classmethod
+    def of(cls, cube_params: CubeParams | None = None, /, **options: Any) -> CubeParams:
+        """``cube_params`` (default ``CubeParams()``) with the fields named in ``options`` replaced.
+
+        An option that is not a field is refused with the list of fields.
+        """
+        unknown = sorted(set(options) - set(CUBE_PARAM_NAMES))
+        if unknown:
+            raise ParameterError(
+                f"unknown cube option(s) {', '.join(unknown)}; the options are {', '.join(CUBE_PARAM_NAMES)}"
+            )
+        if cube_params is None:
+            return cls(**options)
+        if not isinstance(cube_params, CubeParams):
+            raise ParameterError(f"`cube_params` must be a CubeParams, not {type(cube_params).__name__}")
+        return dataclasses.replace(cube_params, **options) if options else cube_params
+
+    def for_cube(self) -> CubeParams:
+        """``self``, refused when it asks for what only an analysis applies (the cube builders call it).
+
+        ``exclude_proactive`` and ``public_space`` need the source selection and location labels that
+        :func:`geo_csp.analysis.run_hotspots` reads; it passes the cube the crime types and incidents they
+        leave.
+        """
+        if self.exclude_proactive or self.public_space:
+            raise ParameterError(
+                "`exclude_proactive` and `public_space` are applied by geo_csp.analysis.run_hotspots, which selects "
+                "the sources first; build the cube from the crime types and incidents they leave, or call run_hotspots"
+            )
+        return self
+
+    def groups_dict(self) -> dict[str, tuple[str, ...]] | None:
+        """``groups`` as the mapping :func:`geo_csp.harm.resolve_crime_types` takes."""
+        return None if self.groups is None else dict(self.groups)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-ready values (lists for tuples, ``groups`` as a mapping), for metadata."""
+        out = dataclasses.asdict(self)
+        for name, value in out.items():
+            if isinstance(value, tuple):
+                out[name] = list(value)
+        if self.groups is not None:
+            out["groups"] = {k: list(v) for k, v in self.groups}
+        return out
+
+
+#: The fields of :class:`CubeParams`: the keyword options that stand for it.
+CUBE_PARAM_NAMES: Final = tuple(f.name for f in dataclasses.fields(CubeParams))
+
+
 def build_cube(
     incidents: pd.DataFrame,
+    cube_params: CubeParams | None = None,
     *,
-    unit: UnitKind = "h3",
     units: gpd.GeoDataFrame | None = None,
-    resolution: int | None = None,
-    period: periods.PeriodKind | Literal["auto"] = "month",
-    months: tuple[str, str] | None = None,
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
-    crime_types: Iterable[str] | None = None,
-    group: str | None = None,
-    groups: Mapping[str, Iterable[str]] | None = None,
-    sources: Iterable[str] | None = None,
-    harm_index: harm.HarmIndex = "cchi",
-    asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
-    zero_fill: ZeroFill = "study_area",
-    zero_fill_k: int = 1,
-    partial_periods: PartialPeriods = "drop",
     backend: Literal["memory", "dask"] = "memory",
     client: Any = None,
+    **options: Any,
 ) -> Cube:
     """Count located incidents by unit x period, zero-filled over the study area.
 
@@ -583,6 +728,13 @@ def build_cube(
     incidents
         Incident table with the store schema (at least ``month, crime_type, easting, northing,
         located``; ``location`` and ``source`` are used when present). Not modified.
+    cube_params
+        What is counted and how (:class:`CubeParams`; default ``CubeParams()``); its fields are described
+        below by name. ``measure`` does not change the cube; ``exclude_proactive`` and ``public_space``
+        are applied by :func:`geo_csp.analysis.run_hotspots` (they need the source selection) and are
+        refused here.
+    **options
+        Fields of :class:`CubeParams` replacing those of ``cube_params`` (``unit="ward"``, ...).
     unit
         ``"h3"`` cells overlapping the study area, ``"ward"`` or ``"lsoa"`` polygons.
     units
@@ -632,41 +784,16 @@ def build_cube(
     """
     if backend not in ("memory", "dask"):
         raise ParameterError(f"`backend` must be 'memory' or 'dask', not {backend!r}")
-    if period != "auto" and period not in periods.PERIOD_KINDS:
-        raise ParameterError(f"`period` must be 'auto' or one of {periods.PERIOD_KINDS}, not {period!r}")
+    cp = CubeParams.of(cube_params, **options).for_cube()
     if backend == "dask" or not isinstance(incidents, pd.DataFrame):
-        if period == "auto" or periods.is_day_period(period):
-            raise ParameterError(
-                f"period {period!r} is built in memory only: weekly periods are for timed partner extracts, which "
-                "are small; run without Dask, or use period month, quarter or year"
-            )
         from geo_csp.cube._dask import build_cube_dask
 
-        _check_partial(partial_periods)
-        return build_cube_dask(
-            incidents,
-            unit=unit,
-            units=units,
-            resolution=resolution,
-            period=period,
-            months=months,
-            study_area=study_area,
-            crime_types=crime_types,
-            group=group,
-            groups=groups,
-            sources=sources,
-            harm_index=harm_index,
-            asb_weight_days=asb_weight_days,
-            client=client,
-            zero_fill=zero_fill,
-            zero_fill_k=zero_fill_k,
-            partial_periods=partial_periods,
-        )
+        return build_cube_dask(incidents, cp, units=units, study_area=study_area, client=client)
+    unit, resolution, period, months = cp.unit, cp.resolution, cp.period, cp.months
+    crime_types, group, groups, sources = cp.crime_types, cp.group, cp.groups_dict(), cp.sources
+    harm_index, asb_weight_days = cp.harm_index, cp.asb_weight_days
+    zero_fill, zero_fill_k, partial_periods = cp.zero_fill, cp.zero_fill_k, cp.partial_periods
     _check_incidents(incidents)
-    if unit not in UNIT_KINDS:
-        raise ParameterError(f"`unit` must be one of {UNIT_KINDS}, not {unit!r}")
-    check_zero_fill(zero_fill, zero_fill_k)
-    _check_partial(partial_periods)
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
 
     # Strings are factorised once and every test runs on their few distinct values: no per-row text.

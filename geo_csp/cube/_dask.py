@@ -23,7 +23,7 @@ is sized by the cube (cells x periods), not by the incidents:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,26 +217,15 @@ def _batches(n_parts: int, keys: Sequence[Any] | None, size: int) -> list[slice]
 
 def build_cube_dask(
     incidents: Any,
+    cube_params: cube_mod.CubeParams | None = None,
     *,
-    unit: cube_mod.UnitKind = "h3",
     units: gpd.GeoDataFrame | None = None,
-    resolution: int | None = None,
-    period: periods.PeriodKind = "month",
-    months: tuple[str, str] | None = None,
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
-    crime_types: Iterable[str] | None = None,
-    group: str | None = None,
-    groups: Mapping[str, Iterable[str]] | None = None,
-    sources: Iterable[str] | None = None,
-    harm_index: harm.HarmIndex = "cchi",
-    asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT,
     forces: Sequence[str] | None = None,
     client: Any = None,
     scheduler: str | None = None,
     batch_partitions: int = DEFAULT_BATCH_PARTITIONS,
-    zero_fill: cube_mod.ZeroFill = "study_area",
-    zero_fill_k: int = 1,
-    partial_periods: cube_mod.PartialPeriods = "drop",
+    **options: Any,
 ) -> cube_mod.Cube:
     """The cube of :func:`geo_csp.cube.build_cube`, aggregated on Dask from a store or a Dask dataframe.
 
@@ -247,9 +236,11 @@ def build_cube_dask(
         :class:`dask.dataframe.DataFrame` with the store's columns (at least ``month, crime_type,
         easting, northing, located``; ``location`` is used when present, ``source`` when
         ``sources`` filters).
-    unit, units, resolution, period, months, study_area, crime_types, group, groups, sources, harm_index, asb_weight_days, partial_periods
-        As :func:`geo_csp.cube.build_cube`; the result is the same cube. Only ``unit="h3"`` runs on
-        Dask (wards and LSOAs are few: use the in-memory backend).
+    cube_params, units, study_area, **options
+        As :func:`geo_csp.cube.build_cube` (a :class:`geo_csp.cube.CubeParams`, and keyword options of
+        its field names replacing its own); the result is the same cube. Only ``unit="h3"`` and month,
+        quarter or year periods run on Dask (wards, LSOAs and timed extracts are small: build them in
+        memory).
     forces
         For a store: only these forces' parts are read (partition pruning).
     client
@@ -259,7 +250,7 @@ def build_cube_dask(
         Dask scheduler name when no client is used ("threads", "processes", "synchronous").
     batch_partitions
         Partitions reduced together; for a store a batch never spans two forces.
-    zero_fill
+    cube_params.zero_fill
         Which empty cells the cube holds (when ``units`` is not given). ``"study_area"`` (as
         :func:`geo_csp.cube.build_cube`): every cell overlapping the study area or, without one,
         the convex hull of the data. ``"neighbours"``: the occupied cells and every cell within
@@ -268,7 +259,7 @@ def build_cube_dask(
         snap point, which dilute the cube's mean and cost time in every later step;
         ``"neighbours"`` keeps every cell that is, or touches, a place where crime is recorded.
         The in-memory cube is the same when given these cells as ``units``.
-    zero_fill_k
+    cube_params.zero_fill_k
         Ring radius for ``zero_fill="neighbours"``.
 
     Returns
@@ -279,12 +270,21 @@ def build_cube_dask(
     import dask
     import dask.dataframe as dd
 
+    cp = cube_mod.CubeParams.of(cube_params, **options).for_cube()
+    unit, resolution, period, months = cp.unit, cp.resolution, cp.period, cp.months
+    crime_types, group, groups, sources = cp.crime_types, cp.group, cp.groups_dict(), cp.sources
+    harm_index, asb_weight_days = cp.harm_index, cp.asb_weight_days
+    zero_fill, zero_fill_k, partial_periods = cp.zero_fill, cp.zero_fill_k, cp.partial_periods
+    if period == "auto" or periods.is_day_period(period):
+        raise ParameterError(
+            f"period {period!r} is built in memory only: weekly periods are for timed partner extracts, which "
+            "are small; run without Dask, or use period month, quarter or year"
+        )
     if unit != "h3":
         raise ParameterError(
             f"the dask backend builds H3 cubes only, not unit={unit!r}: ward and LSOA cubes are small, "
             "build them with build_cube(..., backend='memory')"
         )
-    cube_mod.check_zero_fill(zero_fill, zero_fill_k)
     if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
         raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
