@@ -52,7 +52,7 @@ from scipy import sparse
 
 import geo_csp
 from geo_csp import areas as areas_mod
-from geo_csp import boundaries, cube as cube_mod, harm, hotspots, periods, schema
+from geo_csp import boundaries, cube as cube_mod, harm, hotspots, periods, schema, store
 from geo_csp import sources as sources_mod
 from geo_csp import weights as spatial_weights
 from geo_csp._errors import DenominatorError, ParameterError, SchemaError
@@ -609,6 +609,22 @@ def run_hotspots(
         # hotspot_areas numbered areas 1..n in row order; map those to the matched ids
         unit_area = areas_mod.relabel_units(unit_area, original, fresh_ids)
     unit_frame[schema.AREA_ID] = unit_area
+    latest_police = (
+        areas_mod.latest_police_uk_month(incidents)
+        if isinstance(incidents, pd.DataFrame)
+        else store.latest_police_uk_month(incidents)
+        if isinstance(incidents, str | Path)
+        else None
+    )
+    timeline = areas_mod.area_timeline(
+        analysis.hot_cold == 1,
+        unit_area,
+        area_frame[schema.AREA_ID].to_numpy(dtype=object),
+        [str(p) for p in cube.period_labels],
+        min_hot_periods=area_params.min_hot_periods,
+        latest_police_uk=latest_police,
+    )
+    area_frame = area_frame.assign(**{c: timeline[c].to_numpy() for c in areas_mod.TIMELINE_COLUMNS})
 
     metadata: dict[str, Any] = {
         "software": "geo-csp",
@@ -633,6 +649,10 @@ def run_hotspots(
         "area_params": area_params.to_dict(),
         "n_areas": int(len(area_frame)),
         "area_changes": changes,
+        "latest_police_uk_month": latest_police,
+        "timeline_rule": areas_mod.timeline_rule(
+            min_hot_periods=area_params.min_hot_periods, period_word=period_word, latest_police_uk=latest_police
+        ),
         "wards": wards_source,
         "weights": weights_kind,
         "weights_requested": weights,

@@ -85,11 +85,15 @@ __all__ = [
     "AREA_CLASSES",
     "AreaParams",
     "HOT_CLASSES",
+    "TIMELINE_COLUMNS",
     "area_ids",
+    "area_timeline",
     "hotspot_areas",
+    "latest_police_uk_month",
     "match_areas",
     "relabel_units",
     "select_units",
+    "timeline_rule",
 ]
 
 #: Every hot class of both schemes.
@@ -576,6 +580,105 @@ def hotspot_areas(
     areas = areas.iloc[order].reset_index(drop=True)
     unit_area[idx] = area_ids(rank[labels])
     return areas, unit_area
+
+
+PROBLEM_STARTED: Final = "problem_started"
+FIRST_NAMED: Final = "first_named"
+NAMING_DELAY: Final = "naming_delay_periods"
+LATEST_POLICE_UK_MONTH: Final = "latest_police_uk_month"
+#: The timeline columns every hotspot area carries (:func:`area_timeline`).
+TIMELINE_COLUMNS: Final = (PROBLEM_STARTED, FIRST_NAMED, NAMING_DELAY, LATEST_POLICE_UK_MONTH)
+
+
+def latest_police_uk_month(incidents: pd.DataFrame) -> str | None:
+    """The latest month of the police.uk records (sources ``police_uk_*``) in ``incidents``; ``None`` if none.
+
+    It is the latest month *in the data from police.uk* (for a store, what was downloaded and
+    ingested), not a claim about what police.uk has published online since.
+    """
+    if schema.MONTH not in incidents.columns or schema.SOURCE not in incidents.columns or not len(incidents):
+        return None
+    police = incidents[schema.SOURCE].astype(str).str.startswith("police_uk").to_numpy()
+    months = incidents[schema.MONTH].astype(str).to_numpy()[police]
+    return str(months.max()) if months.size else None
+
+
+def area_timeline(
+    hot: np.ndarray,
+    unit_area: np.ndarray,
+    area_ids: Iterable[str],
+    period_labels: Iterable[str],
+    *,
+    min_hot_periods: int,
+    latest_police_uk: str | None = None,
+) -> pd.DataFrame:
+    """When each area's problem started and when the area rules first named it.
+
+    Parameters
+    ----------
+    hot
+        Boolean (units x periods): the unit was a significant Gi* hot spot in the period.
+    unit_area
+        Each unit's area id (``None`` outside every area), in the row order of ``hot``.
+    area_ids
+        The areas to report, in order.
+    period_labels
+        Label of each period.
+    min_hot_periods
+        The naming rule (:attr:`AreaParams.min_hot_periods`).
+    latest_police_uk
+        The latest police.uk month of the data (:func:`latest_police_uk_month`), repeated on every row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the area ids; :data:`TIMELINE_COLUMNS`: ``problem_started``, the first period in which
+        any of the area's units was hot; ``first_named``, the first period by the end of which one of
+        its units had been hot in ``min_hot_periods`` periods (the earliest the rules could name it);
+        ``naming_delay_periods``, the periods between the two (-1 and "" when never reached); and
+        ``latest_police_uk_month``.
+    """
+    hot = np.asarray(hot, dtype=bool)
+    labels = np.asarray([str(p) for p in period_labels], dtype=object)
+    if hot.ndim != 2 or hot.shape[1] != len(labels) or hot.shape[0] != len(unit_area):
+        raise ParameterError(
+            f"`hot` is {hot.shape} but there are {len(unit_area)} units and {len(labels)} period labels"
+        )
+    ids = pd.Index(list(area_ids), dtype=object)
+    first_hot = np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
+    reached = np.cumsum(hot, axis=1) >= min_hot_periods
+    first_named = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
+    frame = pd.DataFrame({"area": np.asarray(unit_area, dtype=object), "start": first_hot, "named": first_named})
+    frame = frame[pd.notna(frame["area"]).to_numpy() & (first_hot >= 0)]
+    start = frame.groupby("area")["start"].min().reindex(ids)
+    named = frame[frame["named"] >= 0].groupby("area")["named"].min().reindex(ids)
+    s = start.fillna(-1).to_numpy(dtype=np.int64)
+    nm = named.fillna(-1).to_numpy(dtype=np.int64)
+    return pd.DataFrame(
+        {
+            PROBLEM_STARTED: np.where(s >= 0, labels[np.maximum(s, 0)] if labels.size else "", ""),
+            FIRST_NAMED: np.where(nm >= 0, labels[np.maximum(nm, 0)] if labels.size else "", ""),
+            NAMING_DELAY: np.where((nm >= 0) & (s >= 0), nm - s, -1).astype(np.int64),
+            LATEST_POLICE_UK_MONTH: np.full(len(ids), latest_police_uk or "", dtype=object),
+        },
+        index=ids,
+    )
+
+
+def timeline_rule(*, min_hot_periods: int, period_word: str, latest_police_uk: str | None) -> str:
+    """The sentence that says how the timeline columns are read (for metadata and printed outputs)."""
+    latest = (
+        f"the latest month in the data from police.uk is {latest_police_uk}"
+        if latest_police_uk
+        else "the data hold no police.uk records"
+    )
+    return (
+        f"problem_started: the first {period_word} any of the area's units was a significant hot spot; "
+        f"first_named: the first {period_word} by which one of them had been hot in {min_hot_periods} "
+        f"{period_word}s (the rule that names an area, so naming lags the start by naming_delay_periods); "
+        f"{latest} (police.uk publishes a month some weeks after it ends and gives months only: "
+        "for weekly tasking use timed partner data, e.g. geo-csp hotspots --period week --source NAME)"
+    )
 
 
 def match_areas(

@@ -53,6 +53,7 @@ import pandas as pd
 import shapely
 
 import geo_csp
+from geo_csp import areas as areas_mod
 from geo_csp import analysis, backtest, boundaries, coverage, figures, geography, harm, layers, schema, store
 from geo_csp._escape import spreadsheet_safe
 from geo_csp._errors import ParameterError
@@ -503,6 +504,33 @@ def _residents_denominator_note(area_name: str, area_rate: float, borough_rate: 
     return text, bool(strong)
 
 
+def _area_timeline(name: str, kind: str, hot: analysis.HotspotResult, *, latest: str | None) -> dict[str, Any]:
+    """The hotspot timeline of the pack's area (:data:`geo_csp.areas.TIMELINE_COLUMNS`) and its sentence.
+
+    A hotspot area (found by name among the run's areas) has all of it; any other area only
+    ``latest``, the latest month in the store from police.uk.
+    """
+    out: dict[str, Any] = {areas_mod.LATEST_POLICE_UK_MONTH: latest, "rule": hot.metadata.get("timeline_rule")}
+    latest_text = f"The latest month in the store from police.uk is {latest}." if latest else ""
+    match = hot.areas[hot.areas[schema.AREA_NAME].astype(str) == name] if len(hot.areas) else hot.areas
+    if kind != "hotspot area" or not len(match) or areas_mod.PROBLEM_STARTED not in match.columns:
+        out["sentence"] = latest_text
+        return out
+    row = match.iloc[0]
+    started, named = str(row[areas_mod.PROBLEM_STARTED] or ""), str(row[areas_mod.FIRST_NAMED] or "")
+    delay = int(row[areas_mod.NAMING_DELAY])
+    out.update({areas_mod.PROBLEM_STARTED: started, areas_mod.FIRST_NAMED: named, areas_mod.NAMING_DELAY: delay})
+    hot_rule = hot.metadata.get("area_params", {}).get("min_hot_periods")
+    text = f"The problem started in {started}" if started else "No cell of it was significantly hot on its own"
+    if named:
+        text += (
+            f"; the tool first named it in {named}, {delay} month{'s' if delay != 1 else ''} later "
+            f"(an area is named once a cell has been hot in {hot_rule} months)"
+        )
+    out["sentence"] = f"{text}. {latest_text}".strip()
+    return out
+
+
 def _concentration_out_of_sample(
     street: pd.DataFrame,
     geom: shapely.Geometry,
@@ -866,6 +894,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "harm_share_of_borough": num(round(harm_share, 4)),
         "hotspot_cells": {str(k): int(v) for k, v in classes["Cells"].items()},
         "n_cells": int(len(units)),
+        "hotspot_timeline": _area_timeline(
+            str(area["name"].iloc[0]), kind, hot, latest=store.latest_police_uk_month(store_dir)
+        ),
         "how_well_it_predicts": {
             k: prediction.get(k)
             for k in (
@@ -1166,9 +1197,11 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
         f'src="{images["map_overview"]}"></div>'
     )
     n_cells = f["n_cells"]
+    timeline = f.get("hotspot_timeline") or {}
     parts.append(
         "<h2>Hotspot classes inside the area</h2>"
-        f"<p>The area holds {n_cells} H3 cells. Only the classes found in it are listed; every other class "
+        + (f"<p>{esc(timeline['sentence'])}</p>" if timeline.get("sentence") else "")
+        + f"<p>The area holds {n_cells} H3 cells. Only the classes found in it are listed; every other class "
         '(cold spots included) has no cell in the area.</p><div class="pair">'
         + _table_html(pack.tables["hotspot_classes"])
         + _table_html(pack.tables["hotspot_patterns"])

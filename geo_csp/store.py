@@ -948,6 +948,15 @@ def store_status(store_dir: str | Path) -> dict[str, Any]:
     }
 
 
+def latest_police_uk_month(store_dir: str | Path) -> str | None:
+    """The latest month the store holds from police.uk (sources ``police_uk_*``), from the manifest; ``None`` if none.
+
+    It is the latest month downloaded and ingested, not a claim about what police.uk has published since.
+    """
+    months = [p["month"] for p in _active_parts(read_manifest(store_dir)) if str(p["source"]).startswith("police_uk")]
+    return max(months) if months else None
+
+
 def store_config(store_dir: str | Path) -> dict[str, Any]:
     """The store's ``config.json`` (borough name, boundary files, synthetic flag); ``{}`` if none."""
     path = Path(store_dir) / CONFIG_NAME

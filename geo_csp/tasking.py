@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from geo_csp import areas as areas_mod
 from geo_csp import periods, priorities, schema
 from geo_csp._errors import ParameterError
 
@@ -165,44 +166,37 @@ def repeat_locations(
 
 
 def hotspot_timeline(result: Any) -> pd.DataFrame:
-    """When each named hotspot's problem started, and when the tool first named it.
+    """When each named hotspot's problem started, when the tool first named it, and the latest police.uk month.
 
-    ``started`` is the first period in which any of the area's units was a significant hot spot;
-    ``named`` the first period by which one of its units had been hot in ``min_hot_periods`` periods
-    (the rule that makes a hot unit part of a named area, :class:`geo_csp.areas.AreaParams`), so
-    ``delay`` periods after the start; ``latest_month`` is the last month in the run (for police.uk, the
-    latest month published in the store: police.uk publishes about two months after the month ends).
+    The columns of :data:`geo_csp.areas.TIMELINE_COLUMNS` that every hotspot run's areas carry
+    (:func:`geo_csp.areas.area_timeline`): ``problem_started`` is the first period in which any of
+    the area's units was a significant hot spot; ``first_named`` the first period by which one of its
+    units had been hot in ``min_hot_periods`` periods (the rule that names an area), so
+    ``naming_delay_periods`` after the start; ``latest_police_uk_month`` the latest month in the data
+    from police.uk. ``attrs["rule"]`` says so in words.
     """
     cube = result.cube
-    labels = np.asarray([str(p) for p in cube.period_labels], dtype=object)
     min_hot = int(result.metadata.get("area_params", {}).get("min_hot_periods", 3))
-    hot = result.analysis.hot_cold == 1
-    unit_area = result.units[schema.AREA_ID].to_numpy(dtype=object)
-    first_hot = np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
-    reached = np.cumsum(hot, axis=1) >= min_hot
-    first_named = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
-    frame = pd.DataFrame({"area": unit_area, "start": first_hot, "named": first_named})
-    frame = frame[pd.notna(frame["area"]) & (frame["start"] >= 0)]
-    names = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else pd.Series(dtype=object)
-    by_area = frame.groupby("area").agg(
-        start=("start", "min"), named=("named", lambda v: v[v >= 0].min() if (v >= 0).any() else -1)
-    )
-    by_area = by_area[by_area.index.isin(names.index)]
-    word = periods.period_word(cube.params["period"])
-    out = pd.DataFrame(
-        {
-            schema.AREA_ID: by_area.index.to_numpy(dtype=object),
-            "name": names.reindex(by_area.index).to_numpy(dtype=object),
-            "started": labels[by_area["start"].to_numpy()],
-            "named": np.where(by_area["named"] >= 0, labels[by_area["named"].clip(lower=0).to_numpy()], ""),
-            f"delay_{word.split()[0]}s": np.where(by_area["named"] >= 0, by_area["named"] - by_area["start"], -1),
-            "latest_month": cube.params["months"][1],
-        }
-    )
-    out.attrs["rule"] = (
-        f"named once a unit is hot in {min_hot} {word}s; for weekly tasking use timed partner data "
-        "(geo-csp hotspots --period week --source NAME): police.uk gives months, published about "
-        "two months late"
+    areas_frame = result.areas
+    if len(areas_frame) and all(c in areas_frame.columns for c in areas_mod.TIMELINE_COLUMNS):
+        table = areas_frame.set_index(schema.AREA_ID)[list(areas_mod.TIMELINE_COLUMNS)]
+        latest = result.metadata.get("latest_police_uk_month")
+    else:  # a run from before the areas carried their timeline
+        latest = cube.params["months"][1]
+        table = areas_mod.area_timeline(
+            result.analysis.hot_cold == 1,
+            result.units[schema.AREA_ID].to_numpy(dtype=object),
+            areas_frame[schema.AREA_ID].to_numpy(dtype=object) if len(areas_frame) else [],
+            [str(p) for p in cube.period_labels],
+            min_hot_periods=min_hot,
+            latest_police_uk=latest,
+        )
+    names = areas_frame.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(areas_frame) else pd.Series(dtype=object)
+    table = table[table[areas_mod.PROBLEM_STARTED] != ""]
+    out = table.reset_index(names=schema.AREA_ID)
+    out.insert(1, "name", names.reindex(table.index).to_numpy(dtype=object))
+    out.attrs["rule"] = areas_mod.timeline_rule(
+        min_hot_periods=min_hot, period_word=periods.period_word(cube.params["period"]), latest_police_uk=latest
     )
     return out
 
@@ -358,7 +352,16 @@ def _html(sheet: TaskingSheet) -> str:
     if len(sheet.timeline):
         parts.append(
             "<h2>When each hotspot started and was first named</h2>"
-            + frame_html(sheet.timeline, index=False, text_columns=["name", "started", "named"])
+            + frame_html(
+                sheet.timeline,
+                index=False,
+                text_columns=[
+                    "name",
+                    areas_mod.PROBLEM_STARTED,
+                    areas_mod.FIRST_NAMED,
+                    areas_mod.LATEST_POLICE_UK_MONTH,
+                ],
+            )
             + f"<p class='sub'>{_esc(sheet.timeline.attrs.get('rule', ''))}</p>"
         )
     if len(sheet.stops):

@@ -113,6 +113,26 @@ def test_area_params_reach_the_areas_and_the_metadata(demo):
     assert (res.units.loc[strict_in_areas.to_numpy(), schema.AREA_ID].notna()).all()  # a subset of the default's
 
 
+@pytest.mark.slow
+def test_every_demo_area_says_when_it_started_was_named_and_the_latest_police_uk_month(demo, demo_borough):
+    from geo_csp import store
+
+    res, inc = demo
+    latest = store.latest_police_uk_month(demo_borough.store_dir)
+    assert latest == inc[schema.MONTH].max() == res.metadata["latest_police_uk_month"]
+    frame = res.areas[[schema.AREA_ID, *areas.TIMELINE_COLUMNS]]
+    assert len(frame) == 4 and (frame[areas.LATEST_POLICE_UK_MONTH] == latest).all()
+    labels = res.metadata["period_labels"]
+    for rec in frame.to_dict("records"):  # named no earlier than started, by the min-hot-periods rule
+        start, named = labels.index(rec[areas.PROBLEM_STARTED]), labels.index(rec[areas.FIRST_NAMED])
+        assert rec[areas.NAMING_DELAY] == named - start >= 0
+        members = (res.units[schema.AREA_ID] == rec[schema.AREA_ID]).to_numpy()
+        hot = res.analysis.hot_cold[members] == 1
+        assert hot[:, start].any() and not hot[:, :start].any()
+        assert (hot[:, : named + 1].sum(axis=1) >= 3).any() and not (hot[:, :named].sum(axis=1) >= 3).any()
+    assert "latest month in the data from police.uk is " + latest in res.metadata["timeline_rule"]
+
+
 # ------------------------------------------------------------------------------------------------
 # Real data (skipped when the shared folder is absent)
 # ------------------------------------------------------------------------------------------------

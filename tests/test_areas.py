@@ -304,3 +304,40 @@ def test_a_blob_within_the_limit_is_not_split():
     units, w = _units(blob)
     result, _ = areas.hotspot_areas(units, w)
     assert len(result) == 1 and result[areas.N_UNITS].item() == 19
+
+
+def test_area_timeline_known_answer():
+    hot = np.array(
+        [
+            [0, 1, 0, 1, 1, 1],  # hot Feb, Apr, May: its third hot month is May
+            [0, 0, 1, 1, 0, 0],  # first hot in Mar, never three times
+            [1, 0, 0, 0, 0, 0],  # in no area
+            [0, 0, 0, 0, 1, 0],  # the second area: hot once, never named by the rule
+        ],
+        dtype=bool,
+    )
+    labels = [f"2025-0{m}" for m in range(1, 7)]
+    out = areas.area_timeline(
+        hot,
+        np.array(["HS-0001", "HS-0001", None, "HS-0002"], dtype=object),
+        ["HS-0001", "HS-0002"],
+        labels,
+        min_hot_periods=3,
+        latest_police_uk="2025-06",
+    )
+    assert list(out.columns) == list(areas.TIMELINE_COLUMNS)
+    assert out.loc["HS-0001"].tolist() == ["2025-02", "2025-05", 3, "2025-06"]
+    assert out.loc["HS-0002"].tolist() == ["2025-05", "", -1, "2025-06"]
+    with pytest.raises(ParameterError, match="period labels"):
+        areas.area_timeline(hot, np.full(4, None), [], labels[:5], min_hot_periods=3)
+
+
+def test_latest_police_uk_month_ignores_partner_sources():
+    frame = pd.DataFrame(
+        {
+            schema.SOURCE: ["police_uk_street", "police_uk_stop_search", "council_asb"],
+            schema.MONTH: ["2025-10", "2025-11", "2026-01"],
+        }
+    )
+    assert areas.latest_police_uk_month(frame) == "2025-11"
+    assert areas.latest_police_uk_month(frame.iloc[2:]) is None

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from _synthetic import random_incidents
+from geo_csp import areas as areas_mod
+from geo_csp import schema, store
 from geo_csp.cube import CubeParams
-from geo_csp import schema
 from geo_csp.cli import app
 
 
@@ -104,6 +105,12 @@ def test_ward_quarters_and_areas(store_dir, tmp_path):
     assert res.exit_code == 0, res.output
     found = gpd.read_file(tmp_path / "areas.gpkg", layer="hotspot_areas")
     assert {schema.AREA_ID, schema.AREA_NAME, "category", "n"} <= set(found.columns)
+    # every area says when its problem started, when it was first named and the store's latest police.uk month
+    latest = store.latest_police_uk_month(store_dir)
+    assert set(areas_mod.TIMELINE_COLUMNS) <= set(found.columns)
+    assert len(found) and (found[areas_mod.LATEST_POLICE_UK_MONTH] == latest).all()
+    assert (found[areas_mod.PROBLEM_STARTED].str.len() == 7).all() and (found[areas_mod.NAMING_DELAY] >= 0).all()
+    assert "started" in res.output and f"latest month in the data from police.uk is {latest}" in res.output
     res = runner.invoke(
         app,
         [

@@ -60,6 +60,15 @@ def test_pack_files_and_html(pack_dir):
         pack.figures["harm"]["index"] == "cchi" and pack.figures["harm"]["vintage"]
     )  # the weights' source and vintage
     assert pack.figures["harm"]["weights"]["Drugs"] == 0.0  # CCHI leaves proactively found offences out
+    # the area section says when the problem started, when the tool first named it and the latest police.uk month
+    timeline = pack.figures["hotspot_timeline"]
+    assert timeline["latest_police_uk_month"] == "2025-12"  # the demo store's last police.uk month
+    assert timeline["problem_started"] <= timeline["first_named"] and timeline["naming_delay_periods"] >= 0
+    assert (
+        f"The problem started in {timeline['problem_started']}; the tool first named it in {timeline['first_named']}"
+        in page
+        and "The latest month in the store from police.uk is 2025-12." in page
+    )
 
 
 def test_counts_match_points_in_the_area(pack_dir, demo):

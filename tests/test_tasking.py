@@ -86,10 +86,15 @@ def test_hotspot_timeline_known_answer():
     out = tasking.hotspot_timeline(result)
     # unit 0 hot in Feb, Apr, May: its third hot month is May; unit 1 first hot in Mar; unit 2 belongs to no area
     row = out.iloc[0]
-    assert (row["started"], row["named"], row["delay_months"], row["latest_month"]) == (
+    assert (
+        row["problem_started"],
+        row["first_named"],
+        row["naming_delay_periods"],
+        row["latest_police_uk_month"],
+    ) == (
         "2025-02",
         "2025-05",
         3,
         "2025-06",
     )
-    assert "timed partner data" in out.attrs["rule"]
+    assert "timed partner data" in out.attrs["rule"] and "latest month in the data from police.uk" in out.attrs["rule"]

@@ -261,7 +261,7 @@ def areas_command(
     areas = result.areas
     write_geo(areas, out_path, result.metadata, layer="hotspot_areas")
     table = Table(title=f"{len(areas)} hotspot areas", title_justify="left")
-    for col in ("area_id", "name", "category", "n", "share_of_crime", "share_of_area"):
+    for col in ("area_id", "name", "category", "n", "share_of_crime", "share_of_area", "started", "named"):
         table.add_column(col)
     for rec in areas.head(20).to_dict("records"):
         table.add_row(
@@ -271,8 +271,12 @@ def areas_command(
             f"{rec['n']:.0f}",
             f"{rec['share_of_crime']:.1%}",
             f"{rec['share_of_area']:.1%}",
+            str(rec.get("problem_started") or "-"),
+            str(rec.get("first_named") or "not yet"),
         )
     console.print(table)
+    if "timeline_rule" in result.metadata:
+        console.print(result.metadata["timeline_rule"])
     changes = result.metadata["area_changes"]
     if previous is not None:
         console.print(f"new areas: {changes['new'] or 'none'}; vanished: {changes['vanished'] or 'none'}")
