@@ -11,6 +11,10 @@ For a hotspot run (:func:`geo_csp.analysis.run_hotspots`) the sheet lists
 - the **top repeat locations**: police.uk's snap-point labels ("On or near ...") with their counts
   over the last 3, 6 and 12 months (a snap point stands for several nearby addresses: it is a place
   to look at, not an address);
+- the **coverage gaps** (:func:`geo_csp.coverage.gap_list`): the hotspot areas that CCTV, recent
+  walkabouts and operations do not reach, blind spots first, with the share of next month's expected
+  crime (or of the incidents) that sits in them; when no partner layer was given the sheet says that
+  coverage was not assessed rather than showing every area as covered;
 - statistical caution: a period of few incidents moves by chance (a count of ``n`` varies by about
   ``2 sqrt(n)`` from one period to the next with nothing changed), so lists from short windows or
   small counts are marked, and the sheet says so.
@@ -31,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from geo_csp import areas as areas_mod
-from geo_csp import periods, priorities, schema
+from geo_csp import coverage, periods, priorities, schema
 from geo_csp._errors import ParameterError
 
 __all__ = [
@@ -215,6 +219,27 @@ class TaskingSheet:
     cautions: list[str]
     params: dict[str, Any] = field(default_factory=dict)
     timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gaps: coverage.GapList | None = None
+
+    @property
+    def gaps_assessed(self) -> bool:
+        """Whether any partner layer (CCTV, walkabouts, operations) was given to find the gaps."""
+        return self.gaps is not None and any(k in self.gaps.shares for k in coverage.ACTIVITY_KINDS)
+
+    def gaps_summary(self) -> str:
+        """One sentence on the coverage gaps, or why there are none to show."""
+        if self.gaps is None or not self.gaps_assessed:
+            return (
+                "Coverage gaps not assessed: no partner layer (CCTV, walkabouts, operations) was found for this "
+                "store; add them (a layers folder beside the store, or geo-csp coverage --cctv ...)."
+            )
+        g = self.gaps
+        missing = int((g.table["gaps"] != "covered").sum())
+        kinds = [k for k in coverage.ACTIVITY_KINDS if k in g.shares]
+        return (
+            f"{missing} of {len(g.table)} hotspot areas miss some partner activity ({', '.join(kinds)} assessed); "
+            f"{g.shares['all']:.0%} of the {g.total_label} sits in hotspots no activity reaches."
+        )
 
 
 def recommended_stops(areas: pd.DataFrame, *, top_n: int = 5) -> pd.DataFrame:
@@ -234,6 +259,7 @@ def tasking_sheet(
     params: TaskingParams | None = None,
     stops: pd.DataFrame | None = None,
     title: str | None = None,
+    gaps: coverage.GapList | None = None,
 ) -> TaskingSheet:
     """The sheet for the last period of a hotspot run.
 
@@ -249,6 +275,9 @@ def tasking_sheet(
         Recommended stops, shown as given; default :func:`recommended_stops` of the run's areas.
     title
         The sheet's heading; default "Tasking sheet: <last period>".
+    gaps
+        The coverage gap list of the run's areas (:func:`geo_csp.coverage.gap_list`); without it the
+        sheet says coverage gaps were not assessed.
     """
     params = params or TaskingParams()
     cube = result.cube
@@ -312,6 +341,7 @@ def tasking_sheet(
         stops=stops,
         cautions=cautions,
         timeline=hotspot_timeline(result),
+        gaps=gaps,
         params={
             **asdict(params),
             "period": kind,
@@ -364,6 +394,11 @@ def _html(sheet: TaskingSheet) -> str:
             )
             + f"<p class='sub'>{_esc(sheet.timeline.attrs.get('rule', ''))}</p>"
         )
+    parts.append("<h2>Coverage gaps</h2><p>" + _esc(sheet.gaps_summary()) + "</p>")
+    if sheet.gaps is not None and sheet.gaps_assessed and len(sheet.gaps.table):
+        shown = _gap_rows(sheet.gaps)
+        more = f"<p class='sub'>{len(shown) - _ROWS} more in the XLSX.</p>" if len(shown) > _ROWS else ""
+        parts.append(frame_html(shown.head(_ROWS), index=False, text_columns=["id", "name", "gaps"]) + more)
     if len(sheet.stops):
         parts.append("<h2>Recommended stops</h2>" + frame_html(sheet.stops, index=False))
 
@@ -374,6 +409,21 @@ def _html(sheet: TaskingSheet) -> str:
         "padding:3pt;margin:3pt 0}</style>"
     )
     return f"<!doctype html><html><head><meta charset='utf-8'>{style}</head><body>{''.join(parts)}</body></html>"
+
+
+def _gap_rows(gaps: coverage.GapList) -> pd.DataFrame:
+    """The gap list's printed columns: rank, area, the measure and its share, and what is missing."""
+    table = gaps.table
+    return pd.DataFrame(
+        {
+            "rank": table["rank"].to_numpy(),
+            "id": table["id"].to_numpy(dtype=object),
+            "name": table["name"].to_numpy(dtype=object),
+            gaps.measure: table[gaps.measure].round(1).to_numpy(),
+            "share": (100 * table["share_of_total"]).round(1).map(lambda v: f"{v:.1f}%").to_numpy(),
+            "gaps": table["gaps"].to_numpy(dtype=object),
+        }
+    )
 
 
 def _esc(text: Any) -> str:
@@ -402,12 +452,14 @@ def write_tasking(sheet: TaskingSheet, out_dir: str | Path) -> dict[str, Path]:
         spreadsheet_safe(sheet.locations).to_excel(xl, sheet_name="repeat locations", index=False)
         if len(sheet.timeline):
             spreadsheet_safe(sheet.timeline).to_excel(xl, sheet_name="hotspot timeline", index=False)
+        if sheet.gaps is not None and sheet.gaps_assessed:
+            spreadsheet_safe(sheet.gaps.table).to_excel(xl, sheet_name="coverage gaps", index=False)
         if len(sheet.stops):
             spreadsheet_safe(sheet.stops).to_excel(xl, sheet_name="stops", index=False)
         notes = pd.DataFrame(
             {
-                "note": [*sheet.comparisons, *sheet.cautions],
-                "value": [sheet.jaccard[k] for k in sheet.comparisons] + [None] * len(sheet.cautions),
+                "note": [*sheet.comparisons, *sheet.cautions, sheet.gaps_summary()],
+                "value": [sheet.jaccard[k] for k in sheet.comparisons] + [None] * (len(sheet.cautions) + 1),
             }
         )
         spreadsheet_safe(notes).to_excel(xl, sheet_name="notes", index=False)

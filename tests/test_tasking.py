@@ -62,7 +62,12 @@ def test_tasking_sheet_on_the_demo_writes_one_page(demo_borough, tmp_path):
         pages = next(line for line in info.stdout.splitlines() if line.startswith("Pages:"))
         assert pages.split()[1] == "1"
     sheets = pd.read_excel(tmp_path / "tasking.xlsx", sheet_name=None)
-    assert {"hot spots 1", "hot spots 2", "repeat locations", "notes"} <= set(sheets)
+    assert {"hot spots 1", "hot spots 2", "repeat locations", "coverage gaps", "notes"} <= set(sheets)
+    # the coverage gaps of the demo's partner layers: the sheet's list is the coverage command's
+    assert "<h2>Coverage gaps</h2>" in html and "sits in hotspots no activity reaches" in result.output
+    gaps = sheets["coverage gaps"]
+    assert len(gaps) == 4 and gaps["rank"].tolist() == [1, 2, 3, 4]
+    assert set(gaps["gaps"]) <= {"covered"} | {g for g in gaps["gaps"] if g.startswith("no ")}
     assert set(sheets["hot spots 1"]["status"].dropna()) <= {"entered", "remained", "left"}
 
 
@@ -98,3 +103,55 @@ def test_hotspot_timeline_known_answer():
         "2025-06",
     )
     assert "timed partner data" in out.attrs["rule"] and "latest month in the data from police.uk" in out.attrs["rule"]
+
+
+def test_tasking_sheet_gaps_section_known_answer(tmp_path):
+    from types import SimpleNamespace
+
+    from geo_csp import coverage
+
+    table = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "id": ["HS-0002", "HS-0001"],
+            "name": ["Moorside", "Bury Town Centre"],
+            schema.PREDICTED_N: [30.0, 50.0],
+            "share_of_total": [0.15, 0.25],
+            "n_gaps": [2, 0],
+            "gaps": ["no CCTV view; no recent walkabout", "covered"],
+        }
+    )
+    gaps = coverage.GapList(
+        table=table,
+        shares={"cctv": 0.15, "walkabout": 0.15, "all": 0.15},
+        measure=schema.PREDICTED_N,
+        total=200.0,
+        total_label="borough total expected incidents next month",
+        params={},
+    )
+    base = dict(
+        title="T",
+        last_label="2025-12",
+        comparisons={},
+        jaccard={},
+        totals={"2025-12": 10.0},
+        locations=pd.DataFrame(columns=["location"]),
+        stops=pd.DataFrame(),
+        cautions=[],
+    )
+    sheet = tasking.TaskingSheet(**base, gaps=gaps)
+    assert sheet.gaps_summary() == (
+        "1 of 2 hotspot areas miss some partner activity (cctv, walkabout assessed); 15% of the borough total "
+        "expected incidents next month sits in hotspots no activity reaches."
+    )
+    paths = tasking.write_tasking(sheet, tmp_path)
+    page = paths["tasking.html"].read_text(encoding="utf-8")
+    assert page.index("Moorside") < page.index("Bury Town Centre") and "no CCTV view; no recent walkabout" in page
+    assert "15.0%" in page
+    xl = pd.read_excel(paths["tasking.xlsx"], sheet_name="coverage gaps")
+    assert xl["id"].tolist() == ["HS-0002", "HS-0001"]
+    # without partner layers the sheet says the gaps were not assessed (not that every area is covered)
+    bare = tasking.TaskingSheet(**base)
+    assert not bare.gaps_assessed and bare.gaps_summary().startswith("Coverage gaps not assessed")
+    none_given = tasking.TaskingSheet(**base, gaps=SimpleNamespace(shares={"all": 0.0}, table=table))
+    assert not none_given.gaps_assessed

@@ -927,7 +927,11 @@ def tasking_files(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
 
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     frame = incidents(store_dir, stamp, months, sources=hotspot_args.get("sources"), columns=HOTSPOT_COLUMNS)
-    sheet = tasking.tasking_sheet(result, frame)
+    gap_list = None
+    if len(result.areas) and partner_layers(store_dir, stamp):
+        rank_by = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
+        gap_list = gaps(store_dir, stamp, months, rank_by=rank_by, **hotspot_args)
+    sheet = tasking.tasking_sheet(result, frame, gaps=gap_list)
     with tempfile.TemporaryDirectory() as tmp:
         paths = tasking.write_tasking(sheet, tmp)
         files = {name: path.read_bytes() for name, path in paths.items()}
@@ -936,6 +940,8 @@ def tasking_files(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
         "jaccard": sheet.jaccard,
         "locations": sheet.locations,
         "stops": sheet.stops,
+        "gaps_summary": sheet.gaps_summary(),
+        "gaps": sheet.gaps.table if sheet.gaps is not None and sheet.gaps_assessed else None,
         "cautions": sheet.cautions,
         "last": sheet.last_label,
         "files": files,

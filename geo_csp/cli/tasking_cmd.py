@@ -25,18 +25,46 @@ def tasking_command(
         list[str] | None, typer.Option("--source", help="Source (repeatable; default police.uk street crime).")
     ] = None,
     unit: Annotated[str, typer.Option("--unit", help="h3, ward or lsoa.")] = "h3",
+    layers_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--layers-dir",
+            help="Folder of partner layers (cctv, walkabouts, operations, hubs) for the coverage gaps; "
+            "default the store's configured layers folder.",
+        ),
+    ] = None,
 ) -> None:
-    """What changed in the last period: entered, remained and left hot spots, escalation, repeat locations, stops."""
-    from geo_csp import tasking
-    from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted
+    """What changed in the last period: entered, remained and left hot spots, escalation, repeat locations,
+    coverage gaps, stops."""
+    from geo_csp import backtest, coverage, schema, tasking
+    from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted, study_context
+    from geo_csp.cli.planning_cmd import _borough, _layers_dir, _read_layers
 
     params = cube_params(unit=unit, period=period, crime_type=crime_type, group=group, source=source)
     result = hotspots_from_store(store_dir, params)
+    ctx = study_context(store_dir, None)
+    # the default priority score ranks the stops and the gaps, as `geo-csp coverage` and the app do
+    result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
     counted = (
         params if source else dataclasses.replace(params, sources=tuple(result.metadata.get("sources") or ()) or None)
     )
     incidents = read_counted(store_dir, counted)
-    sheet = tasking.tasking_sheet(result, incidents)
+    gaps = None
+    folder = _layers_dir(store_dir, layers_dir)
+    if folder is not None and len(result.areas):
+        lay = _read_layers(
+            folder,
+            {"cctv": None, "walkabouts": None, "operations": None, "hubs": None},
+            _borough(ctx, incidents),
+            radius_m=50.0,
+            places=ctx["named_places"],
+        )
+        covered = coverage.coverage(
+            result.areas, views=lay["views"], routes=lay["routes"], operations=lay["operations"], hubs=lay["hubs"]
+        )
+        column = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
+        gaps = coverage.gap_list(covered, measure=column, borough_total=float(result.units[column].sum()))
+    sheet = tasking.tasking_sheet(result, incidents, gaps=gaps)
     written = tasking.write_tasking(sheet, out_dir)
     for name, table in sheet.comparisons.items():
         counts = table["status"].value_counts()
@@ -46,5 +74,6 @@ def tasking_command(
             f"{int(table['escalating'].sum())} escalating",
             soft_wrap=True,
         )
+    out.print(sheet.gaps_summary(), soft_wrap=True)
     for path in written.values():
         console.print(f"wrote {path}")

@@ -25,6 +25,9 @@ for name, table in sheet["comparisons"].items():
     st.dataframe(table, width="stretch")
 st.markdown("**Top repeat locations** (police.uk snap points: a place to look at, not an address)")
 st.dataframe(sheet["locations"], hide_index=True, width="stretch")
+st.markdown("**Coverage gaps**: " + sheet["gaps_summary"])
+if sheet["gaps"] is not None:
+    st.dataframe(sheet["gaps"], hide_index=True, width="stretch")
 if len(sheet["stops"]):
     st.markdown("**Recommended stops**")
     st.dataframe(sheet["stops"], hide_index=True, width="stretch")
