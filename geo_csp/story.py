@@ -93,6 +93,10 @@ def area_facts(
         "last_period": str(period_labels[-1]) if len(period_labels) else None,
         "series": series,
     }
+    # the hotspot timeline every run's areas carry (geo_csp.areas.TIMELINE_COLUMNS)
+    for col in ("problem_started", "first_named", "naming_delay_periods", "latest_police_uk_month"):
+        value = area.get(col)
+        facts[col] = None if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "" else value
     trend = "too few months to test a trend"
     if len(series) >= 4:
         mk = trends.mann_kendall(series[None, :]).iloc[0]
@@ -196,6 +200,14 @@ def area_story(facts: dict[str, Any], *, months_label: str | None = None) -> str
     if pattern is not None and pd.notna(pattern):
         since += f" (a {str(pattern).lower()})"
     sentences.append(since + ".")
+    if facts.get("first_named"):
+        delay = int(facts.get("naming_delay_periods") or 0)
+        sentences.append(
+            f"The tool first named it in {_month(facts['first_named'])}, {delay} month{'s' if delay != 1 else ''} "
+            "after its problem started (an area is named only once a cell has stayed hot for several months)."
+        )
+    if facts.get("latest_police_uk_month"):
+        sentences.append(f"The latest month in the store from police.uk is {_month(facts['latest_police_uk_month'])}.")
     sentences.append(f"Trend over the months: {facts['trend']}.")
     cover = facts.get("coverage") or []
     sentences.append(

@@ -88,3 +88,31 @@ def test_story_without_cover_or_operations_says_so() -> None:
     assert "No CCTV, recorded walkabout or hub covers it" in text and "No operation" in text
     with pytest.raises(ParameterError, match="periods"):
         story.area_facts(_area(), hot_cold=np.zeros((1, 3)), counts=np.ones((1, 4)), period_labels=["a"] * 3)
+
+
+def test_story_says_when_the_tool_first_named_it_and_the_latest_police_uk_month() -> None:
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    hot = np.zeros((1, 12), dtype=np.int8)
+    hot[0, 3:] = 1
+    area = pd.concat(
+        [
+            _area(),
+            pd.Series(
+                {
+                    "problem_started": "2025-04",
+                    "first_named": "2025-06",
+                    "naming_delay_periods": 2,
+                    "latest_police_uk_month": "2025-12",
+                }
+            ),
+        ]
+    )
+    facts = story.area_facts(area, hot_cold=hot, counts=np.ones((1, 12)), period_labels=months)
+    assert facts["first_named"] == "2025-06" and facts["latest_police_uk_month"] == "2025-12"
+    text = story.area_story(facts)
+    assert "first in Apr 2025" in text
+    assert "The tool first named it in Jun 2025, 2 months after its problem started" in text
+    assert "The latest month in the store from police.uk is Dec 2025." in text
+    # an area row from before the timeline columns: no such sentences
+    plain = story.area_story(story.area_facts(_area(), hot_cold=hot, counts=np.ones((1, 12)), period_labels=months))
+    assert "first named" not in plain and "police.uk" not in plain
