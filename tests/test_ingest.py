@@ -19,6 +19,8 @@ from numpy.testing import assert_allclose
 
 import _hostile
 from geo_csp import _errors, ingest, schema, settings, store
+from geo_csp.ingest import _limits, inputs, parsers
+from geo_csp.ingest import batches as ingest_batches
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
@@ -210,17 +212,17 @@ def _snap_texts(n: int, seed: int) -> tuple[list[str], list[str]]:
 def _direct(x: list[str], y: list[str]) -> tuple[np.ndarray, ...]:
     """The oracle: the text path (each distinct text pair parsed by parse_numbers and checked), its
     points projected by pyproj without the run's memo."""
-    return ingest._classify_distinct(pa.array(x), pa.array(y), settings.DISPLAY_CRS)
+    return parsers._classify_distinct(pa.array(x), pa.array(y), settings.DISPLAY_CRS)
 
 
 @pytest.mark.parametrize("points", [None, "shared"])
 def test_coordinates_fast_path_equals_per_row_oracle(points: str | None) -> None:
     x, y = _snap_texts(3000, seed=1)
-    memo = ingest._SnapPoints() if points else None
+    memo = parsers.SnapPoints() if points else None
     for half in (slice(0, 1500), slice(1000, 3000)):  # overlapping calls: the second reuses the memo
-        got = ingest._coordinates(x[half], y[half], crs=settings.DISPLAY_CRS, points=memo)
+        got = parsers.parse_coordinates(x[half], y[half], crs=settings.DISPLAY_CRS, points=memo)
         want = _direct(x[half], y[half])
-        assert ingest._plain_numbers(pa.array(x[half])) is not None  # the fast path was taken
+        assert parsers._plain_numbers(pa.array(x[half])) is not None  # the fast path was taken
         for g, w in zip(got, want, strict=True):
             assert g.dtype == w.dtype and g.tobytes() == w.tobytes() if g.dtype != object else g.tolist() == w.tolist()
     if memo is not None:  # each distinct located point projected once over both calls
@@ -232,8 +234,8 @@ def test_coordinates_fast_path_equals_per_row_oracle(points: str | None) -> None
 def test_coordinates_text_path_when_values_are_not_plain() -> None:
     x, y = _snap_texts(500, seed=2)
     x[3], y[5] = " -2.5 ", "53.1\t"  # blanks around numbers: not castable, parsed on the text path
-    assert ingest._plain_numbers(pa.array(x)) is None and ingest._plain_numbers(pa.array(y)) is None
-    got = ingest._coordinates(x, y, crs=settings.DISPLAY_CRS, points=ingest._SnapPoints())
+    assert parsers._plain_numbers(pa.array(x)) is None and parsers._plain_numbers(pa.array(y)) is None
+    got = parsers.parse_coordinates(x, y, crs=settings.DISPLAY_CRS, points=parsers.SnapPoints())
     want = _direct(x, y)
     assert got[2].tolist() == want[2].tolist()
     for g, w in zip(got[:2] + got[3:], want[:2] + want[3:], strict=True):
@@ -248,13 +250,13 @@ def test_snap_points_equal_pyproj_across_threads(private_table: bool, decimals: 
     rng = np.random.default_rng(3)
     lon = np.round(rng.uniform(-5.5, 1.7, 2000), decimals)
     lat = np.round(rng.uniform(50.1, 55.7, 2000), decimals)
-    assert (ingest._microdegree_keys(lon, lat) is None) == (decimals > 6)
-    memo = ingest._SnapPoints(private_table=private_table)  # pandas' hash table, or the public fallback
+    assert (parsers._microdegree_keys(lon, lat) is None) == (decimals > 6)
+    memo = parsers.SnapPoints(private_table=private_table)  # pandas' hash table, or the public fallback
     assert (memo._hashtable is not None) == private_table
     picks = [rng.integers(0, 2000, 5000) for _ in range(16)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda i: memo.project(lon[i], lat[i]), picks))
-    transformer = ingest._transformer(settings.DISPLAY_CRS, settings.WORKING_CRS)
+    transformer = parsers._transformer(settings.DISPLAY_CRS, settings.WORKING_CRS)
     for idx, (east, north) in zip(picks, results, strict=True):
         want_e, want_n = transformer.transform(lon[idx], lat[idx])
         assert east.tobytes() == np.asarray(want_e).tobytes() and north.tobytes() == np.asarray(want_n).tobytes()
@@ -265,10 +267,10 @@ def test_microdegree_keys_are_exact() -> None:
     """Two values share an int64 key only if they are equal (or are -0.0 and 0.0)."""
     lon = np.array([-2.909043, -2.909044, 0.0, -0.0, 1.7, -5.5])
     lat = np.array([54.550761, 54.550761, 51.5, 51.5, 50.100001, 55.7])
-    key = ingest._microdegree_keys(lon, lat)
+    key = parsers._microdegree_keys(lon, lat)
     assert key is not None and len(set(key.tolist())) == 5 and key[2] == key[3]
-    assert ingest._microdegree_keys(lon + 1e-9, lat) is None  # a seventh decimal: not keyed this way
-    assert ingest._microdegree_keys(np.array([-2.5]), np.array([np.nextafter(53.5, 54)])) is None
+    assert parsers._microdegree_keys(lon + 1e-9, lat) is None  # a seventh decimal: not keyed this way
+    assert parsers._microdegree_keys(np.array([-2.5]), np.array([np.nextafter(53.5, 54)])) is None
 
 
 def test_classify_british_national_grid() -> None:
@@ -707,18 +709,18 @@ def _store_contents(s: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 def _alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every street file read on its own by the single-file reader (the oracle for batches)."""
-    monkeypatch.setattr(ingest, "_street_text", lambda unit, raw_bytes: None)
+    monkeypatch.setattr(ingest_batches, "street_text", lambda unit, raw_bytes: None)
 
 
-@pytest.mark.parametrize("join_max_bytes", [ingest._JOIN_MAX_BYTES, 0])  # joined texts, or each parsed in place
+@pytest.mark.parametrize("join_max_bytes", [_limits.JOIN_MAX_BYTES, 0])  # joined texts, or each parsed in place
 def test_batches_give_what_files_read_alone_give(
     join_max_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "_JOIN_MAX_BYTES", join_max_bytes)
+    monkeypatch.setattr(_limits, "JOIN_MAX_BYTES", join_max_bytes)
     folder = _street_folder(tmp_path / "archive")
-    assert len(ingest._batches(ingest.expand_inputs(folder, []))) == 1  # the whole folder is one batch
+    assert len(ingest_batches.batches_of(ingest.expand_inputs(folder, []))) == 1  # the whole folder is one batch
     with monkeypatch.context() as m:  # and no file of it is read alone
-        m.setattr(ingest, "_prepare_alone", lambda *a, **k: pytest.fail("a street file was read alone"))
+        m.setattr(ingest_batches, "_prepare_alone", lambda *a, **k: pytest.fail("a street file was read alone"))
         batched = ingest.ingest_paths([folder], store_dir=tmp_path / "batched")
     with monkeypatch.context() as m:
         _alone(m)
@@ -756,12 +758,12 @@ def test_batches_give_what_files_read_alone_give(
     )
 
 
-@pytest.mark.parametrize("join_max_bytes", [ingest._JOIN_MAX_BYTES, 0])
+@pytest.mark.parametrize("join_max_bytes", [_limits.JOIN_MAX_BYTES, 0])
 @pytest.mark.parametrize("odd", ["malformed", "quoted_line_break", "lone_cr", "cp1252"])
 def test_batch_with_an_odd_file_reads_like_files_alone(
     odd: str, join_max_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest, "_JOIN_MAX_BYTES", join_max_bytes)
+    monkeypatch.setattr(_limits, "JOIN_MAX_BYTES", join_max_bytes)
     folder = _street_folder(tmp_path / "archive")
     header = ",".join(schema.POLICE_UK_STREET_HEADER)
     good = _ROW.format(id="o1", m="2019-01", f="Odd", lon="-2.3", lat="53.59", t="Drugs")
@@ -806,29 +808,29 @@ def test_a_refused_file_inside_a_batch_aborts_with_its_name(backend: str, tmp_pa
 
 
 def test_batches_are_bounded_by_bytes_and_by_file_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "_BATCH_BYTES", 1000)
-    units = [ingest._Unit(f"f{i}.csv", f"f{i}.csv", bytes, 300) for i in range(10)]
-    units.insert(4, ingest._Unit("big.csv.gz", "big.csv.gz", bytes, 5000))  # 6x: a gzip's text is larger
-    batches = ingest._batches(units)
+    monkeypatch.setattr(_limits, "BATCH_BYTES", 1000)
+    units = [inputs.Unit(f"f{i}.csv", f"f{i}.csv", bytes, 300) for i in range(10)]
+    units.insert(4, inputs.Unit("big.csv.gz", "big.csv.gz", bytes, 5000))  # 6x: a gzip's text is larger
+    batches = ingest_batches.batches_of(units)
     assert [len(b) for b in batches] == [3, 1, 1, 3, 3]
     assert [u.path for b in batches for u in b] == [u.path for u in units]  # input order kept
-    monkeypatch.setattr(ingest, "_BATCH_FILES", 4)
-    tiny = [ingest._Unit(f"t{i}.csv", f"t{i}.csv", bytes, 1) for i in range(10)]
-    assert [len(b) for b in ingest._batches(tiny)] == [4, 4, 2]
+    monkeypatch.setattr(_limits, "BATCH_FILES", 4)
+    tiny = [inputs.Unit(f"t{i}.csv", f"t{i}.csv", bytes, 1) for i in range(10)]
+    assert [len(b) for b in ingest_batches.batches_of(tiny)] == [4, 4, 2]
 
 
 def test_the_writer_refuses_an_input_read_without_encoding(tmp_path: Path) -> None:
     # read_file's way of preparing (no Parquet bytes) must never pass for "already stored"
     folder = _street_folder(tmp_path / "archive")
     unit = ingest.expand_inputs(folder / "2019-01" / "2019-01-york-street.csv", [])[0]
-    (item,) = ingest._prepare_batch([unit], known=lambda _sha: None, mapping=None)
+    (item,) = ingest_batches.prepare_batch([unit], known=lambda _sha: None, mapping=None)
     assert item.staged.encoded is None and item.staged.accepted == item.accepted.num_rows > 0
     with pytest.raises(AssertionError, match="encode=True"):
         ingest.write_inputs(
             tmp_path / "s", lambda _txn: [item.staged], n_inputs=1, notes=[], mapping=None, progress=None
         )
     assert not (tmp_path / "s" / store.MANIFEST_NAME).exists()
-    (encoded,) = ingest._prepare_batch([unit], known=lambda _sha: None, mapping=None, encode=True)
+    (encoded,) = ingest_batches.prepare_batch([unit], known=lambda _sha: None, mapping=None, encode=True)
     report = ingest.write_inputs(
         tmp_path / "s", lambda _txn: [encoded.staged], n_inputs=1, notes=[], mapping=None, progress=None
     )
@@ -836,7 +838,7 @@ def test_the_writer_refuses_an_input_read_without_encoding(tmp_path: Path) -> No
 
 
 def test_files_staged_before_a_refused_batch_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "_BATCH_BYTES", 1)  # one file per batch: earlier files are staged first
+    monkeypatch.setattr(_limits, "BATCH_BYTES", 1)  # one file per batch: earlier files are staged first
     folder = _street_folder(tmp_path / "archive")
     (folder / "2019-02" / "2019-02-york-street.csv").write_bytes(b"\x00\x01binary")  # the last file
     s = tmp_path / "store"

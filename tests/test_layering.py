@@ -51,6 +51,16 @@ def _layer(module: str) -> int:
     return 0 if module.startswith("_") else LAYER[module]
 
 
+def _own_private_module(module: str, name: str, here: str) -> bool:
+    """Whether ``from module import name`` names a private module of the package ``here`` is in (as
+    ``from geo_csp.ingest import _limits`` inside ``geo_csp.ingest``), or ``here`` is that module itself."""
+    if module == here:
+        return True
+    folder = PACKAGE.parent.joinpath(*module.split("."))
+    is_module = (folder / f"{name}.py").exists() or (folder / name / "__init__.py").exists()
+    return is_module and (here == module or here.startswith(module + "."))
+
+
 def _imports() -> tuple[dict[str, set[str]], list[str]]:
     """Top-level module -> the top-level modules it imports, and every private name used across modules."""
     graph: dict[str, set[str]] = {}
@@ -62,6 +72,7 @@ def _imports() -> tuple[dict[str, set[str]], list[str]]:
         ):
             continue  # the package's own __init__, and scripts in data folders (e.g. app assets)
         own = rel.parts[0].removesuffix(".py")
+        here = ".".join(("geo_csp", *rel.with_suffix("").parts)).removesuffix(".__init__")
         graph.setdefault(own, set())
         aliases = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -72,7 +83,7 @@ def _imports() -> tuple[dict[str, set[str]], list[str]]:
                     if target.startswith("__"):
                         continue
                     graph[own].add(target)
-                    if alias.name.startswith("_") and target != own:
+                    if alias.name.startswith("_") and not _own_private_module(node.module, alias.name, here):
                         private.append(f"{rel}: from {node.module} import {alias.name}")
                     if len(parts) == 1 or target != own:
                         aliases.add(alias.asname or alias.name)

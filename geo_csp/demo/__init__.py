@@ -40,7 +40,7 @@ from geo_csp import ingest, store
 from geo_csp._errors import ParameterError
 from geo_csp.demo import files, layers
 from geo_csp.demo.incidents import HOTSPOTS, N_MONTHS, START_MONTH, make_incidents, months
-from geo_csp.demo.places import BACKGROUND_MAX_DENSITY_RATIO, DemoPlaces, make_places, to_lonlat
+from geo_csp.demo.places import BACKGROUND_MAX_DENSITY_RATIO, DemoPlaces, geojson_geometry, make_places
 from geo_csp.settings import DEMO_DIR, SYNTHETIC_LABEL
 
 __all__ = ["DEFAULT_SEED", "DemoParams", "DemoPaths", "make_demo", "load_truth"]
@@ -136,12 +136,6 @@ class DemoPaths:
 def _rng(seed: int, part: str) -> np.random.Generator:
     """An independent stream per part, so changing one part leaves the others' draws unchanged."""
     return np.random.default_rng([seed, int.from_bytes(part.encode(), "little") % (2**32)])
-
-
-def _geojson(geom: shapely.Geometry, *, decimals: int = 6) -> dict:
-    """A 27700 geometry as a WGS84 GeoJSON geometry dict."""
-    geom = shapely.transform(geom, lambda xy: np.column_stack(to_lonlat(xy[:, 0], xy[:, 1])))
-    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10.0**-decimals)))
 
 
 def heartbeat_footprint(places: DemoPlaces) -> tuple[shapely.Geometry, shapely.Geometry, np.ndarray, str]:
@@ -293,7 +287,7 @@ def _truth(
                 "density_multiplier": [round(float(v), 3) for v in mult],
                 "expected_excess": [round(float(v), 2) for v in inc.expected[spot.name]],
                 "planted_rows": planted.tolist(),
-                "polygon": _geojson(places.place(spot.name)),
+                "polygon": geojson_geometry(places.place(spot.name)),
             }
         )
     hb = inc.heartbeat
@@ -336,8 +330,8 @@ def _truth(
                 "planted_displaced_share": round(params.heartbeat_displaced_share, 6),
                 "prevented": hb["prevented"],
                 "displaced": hb["displaced"],
-                "footprint": _geojson(footprint),
-                "displacement": {"street": disp_street, "polygon": _geojson(disp_poly)},
+                "footprint": geojson_geometry(footprint),
+                "displacement": {"street": disp_street, "polygon": geojson_geometry(disp_poly)},
             },
             {
                 "name": "Lantern",
@@ -346,7 +340,7 @@ def _truth(
                 "start_date": f"{month_names[LANTERN_FROM]}-01",
                 "end_date": f"{month_names[-1]}-31",
                 "effect": "the planted excess declines linearly from the operation's start (diminishing)",
-                "footprint": _geojson(places.place("Radcliffe Town Centre")),
+                "footprint": geojson_geometry(places.place("Radcliffe Town Centre")),
             },
             {
                 "name": "Avro",

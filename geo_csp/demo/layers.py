@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 
 from geo_csp.demo.network import borough_network
-from geo_csp.demo.places import DemoPlaces, to_lonlat
+from geo_csp.demo.places import DemoPlaces, geojson_geometry, to_lonlat
 from geo_csp.settings import SYNTHETIC_LABEL
 
 __all__ = ["write_layers", "WALK_PARTNERS"]
@@ -190,8 +190,6 @@ def write_layers(
     last_month: str = "2025-12",
 ) -> dict:
     """Write the five layer files; return ``{"files": ..., "coverage": ...}`` for the truth file."""
-    from geo_csp.demo import _geojson
-
     folder.mkdir(parents=True, exist_ok=True)
     cams = _cameras(places, rng)
     cams[["camera_id", "name", "lon", "lat", "bearing_deg", "fov_deg", "range_m"]].astype(
@@ -208,7 +206,7 @@ def write_layers(
     borough = shapely.simplify(places.borough.geometry.iloc[0], 20.0)
     features = [
         _feature(
-            _geojson(footprint),
+            geojson_geometry(footprint),
             name="Heartbeat",
             type="targeted",
             start_date=f"{heartbeat_from}-01",
@@ -217,7 +215,7 @@ def write_layers(
             notes=f"{SYNTHETIC_LABEL}: high-visibility patrols and licensing checks in the town-centre core",
         ),
         _feature(
-            _geojson(places.place("Radcliffe Town Centre")),
+            geojson_geometry(places.place("Radcliffe Town Centre")),
             name="Lantern",
             type="targeted",
             start_date=f"{lantern_from}-01",
@@ -226,7 +224,7 @@ def write_layers(
             notes=f"{SYNTHETIC_LABEL}: problem-solving operation in Radcliffe town centre",
         ),
     ]
-    borough_json = _geojson(borough)
+    borough_json = geojson_geometry(borough)
     features += [
         _feature(
             borough_json,

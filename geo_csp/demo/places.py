@@ -11,6 +11,7 @@ Everything here is made up on top of the real ward and LSOA polygons; nothing is
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
@@ -173,6 +174,12 @@ def to_lonlat(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np
     """EPSG:27700 metres to WGS84 lon/lat rounded to 6 decimals, as police.uk publishes them."""
     lon, lat = _TO_LONLAT.transform(np.asarray(easting, float), np.asarray(northing, float))
     return np.round(lon, 6), np.round(lat, 6)
+
+
+def geojson_geometry(geom: shapely.Geometry, *, decimals: int = 6) -> dict:
+    """A 27700 geometry as a WGS84 GeoJSON geometry dict."""
+    geom = shapely.transform(geom, lambda xy: np.column_stack(to_lonlat(xy[:, 0], xy[:, 1])))
+    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10.0**-decimals)))
 
 
 def to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
