@@ -84,7 +84,8 @@ def _check_measure(measure: str) -> None:
         raise ParameterError(f"--measure must be predicted, harm or n (count), not {measure!r}")
 
 
-def _layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
+def store_layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
+    """The partner layers folder: ``--layers-dir`` when given, else the store's configured one (None if absent)."""
     from geo_csp import store
 
     if layers_dir is not None:
@@ -113,7 +114,7 @@ def _layer_file(kind: str, given: Path | None, folder: Path | None) -> Path | No
     return None
 
 
-def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
+def study_borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
     """The study area, or (without one) the convex hull of the incidents buffered by 200 m."""
     import geopandas as gpd
     import shapely
@@ -164,7 +165,7 @@ def _timed(store_dir: Path) -> pd.DataFrame:
     )
 
 
-def _read_layers(
+def read_layer_files(
     folder: Path | None,
     files: dict[str, Path | None],
     borough: gpd.GeoDataFrame,
@@ -172,6 +173,8 @@ def _read_layers(
     radius_m: float,
     places: gpd.GeoDataFrame | None,
 ) -> dict[str, Any]:
+    """The partner layers read from ``files`` (else found in ``folder``): cameras and their views, walkabout routes,
+    operations (placed against ``borough`` and ``places``) and hubs; None where no file was found."""
     from geo_csp import layers
 
     found = {k: _layer_file(k, v, folder) for k, v in files.items()}
@@ -231,9 +234,9 @@ def coverage_command(
 
     _check_measure(measure)
     result, ctx, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
-    borough = _borough(ctx, incidents)
-    lay = _read_layers(
-        _layers_dir(store_dir, layers_dir),
+    borough = study_borough(ctx, incidents)
+    lay = read_layer_files(
+        store_layers_dir(store_dir, layers_dir),
         {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
         borough,
         radius_m=camera_radius_m,
@@ -457,7 +460,7 @@ def route_command(
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
     result, _, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
-    folder = _layers_dir(store_dir, layers_dir)
+    folder = store_layers_dir(store_dir, layers_dir)
     hubs_path = _layer_file("hubs", hubs_file, folder)
     if hubs_path is None:
         raise LayerError("no hubs layer: give --hubs FILE (CSV with hub_id, name, lon, lat) or a store with layers_dir")
@@ -588,9 +591,9 @@ def review_command(
         counted_sources(store_dir, source, exclude_proactive=params.exclude_proactive),
     )
     print_counted(counted_info)
-    borough = _borough(ctx, incidents)
+    borough = study_borough(ctx, incidents)
     outline = shapely.union_all(borough.geometry.to_numpy())
-    path = _layer_file("operations", operations, _layers_dir(store_dir, layers_dir))
+    path = _layer_file("operations", operations, store_layers_dir(store_dir, layers_dir))
     if path is None:
         raise LayerError("no operations layer: give --operations FILE or a store whose config has layers_dir")
     ops = layers.read_operations(path, borough=borough, places=ctx["named_places"])

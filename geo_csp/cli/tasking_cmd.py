@@ -38,7 +38,7 @@ def tasking_command(
     coverage gaps, stops."""
     from geo_csp import backtest, coverage, schema, tasking
     from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted, study_context
-    from geo_csp.cli.planning_cmd import _borough, _layers_dir, _read_layers
+    from geo_csp.cli.planning_cmd import study_borough, store_layers_dir, read_layer_files
 
     params = cube_params(unit=unit, period=period, crime_type=crime_type, group=group, source=source)
     result = hotspots_from_store(store_dir, params)
@@ -50,12 +50,12 @@ def tasking_command(
     )
     incidents = read_counted(store_dir, counted)
     gaps = None
-    folder = _layers_dir(store_dir, layers_dir)
+    folder = store_layers_dir(store_dir, layers_dir)
     if folder is not None and len(result.areas):
-        lay = _read_layers(
+        lay = read_layer_files(
             folder,
             {"cctv": None, "walkabouts": None, "operations": None, "hubs": None},
-            _borough(ctx, incidents),
+            study_borough(ctx, incidents),
             radius_m=50.0,
             places=ctx["named_places"],
         )
