@@ -1,0 +1,164 @@
+"""Building the partnership table: values, then display and footnotes, with the run's metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_csp import schema, store
+from geo_csp._errors import ParameterError
+from geo_csp.disclosure import DisclosureParams
+from geo_csp.geography import store_areas
+from geo_csp.table.display import COMPARATOR, display_frame
+from geo_csp.table.footnotes import comparators_shown, footnotes, months_shown
+from geo_csp.table.measures import DEFAULT_MEASURES, Measure, measures_from_sources
+from geo_csp.table.values import INCIDENT_COLUMNS, TableParams, table_values
+
+__all__ = ["PartnershipTable", "partnership_table", "table_from_store"]
+
+
+@dataclass(frozen=True)
+class PartnershipTable:
+    """A partnership table ready to write.
+
+    Attributes
+    ----------
+    values
+        Numbers as published: index measure key, columns the quarter labels and ``Comparator``;
+        NaN where not available or suppressed.
+    display
+        The table as printed: index measure label; quarter columns, ``Trend`` and ``Comparator``.
+    measures
+        The measures, in row order.
+    footnotes
+        Where every count comes from (store, sources, months, filters), the denominators, the rule.
+    metadata
+        Parameters and provenance (JSON-serialisable).
+    audit
+        Suppression log in public mode (a sensitive file; ``None`` otherwise).
+    """
+
+    values: pd.DataFrame
+    display: pd.DataFrame
+    measures: tuple[Measure, ...]
+    footnotes: tuple[str, ...]
+    metadata: dict[str, Any]
+    audit: pd.DataFrame | None = None
+
+
+def partnership_table(
+    incidents: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    params: TableParams,
+    measures: Sequence[Measure] = DEFAULT_MEASURES,
+    provenance: dict[str, Any] | None = None,
+) -> PartnershipTable:
+    """Build the quarterly partnership table for one area.
+
+    Parameters
+    ----------
+    incidents
+        Incidents in the store schema (every source; not modified).
+    areas
+        Area polygons in EPSG:27700 with ``area_code``, ``area_name`` and ``population``: the focus
+        area and, optionally, its comparators.
+    params
+        Area, comparators, quarters and public mode.
+    measures
+        Rows of the table.
+    provenance
+        Where the incidents came from (e.g. ``{"store": ..., "inputs": n}``) for the footnote.
+
+    Returns
+    -------
+    PartnershipTable
+    """
+    tv = table_values(incidents, areas, params=params, measures=measures)
+    prov = provenance or {}
+    value_frame = pd.DataFrame(tv.values, index=[m.key for m in tv.measures], columns=tv.quarter_labels)
+    value_frame[COMPARATOR] = tv.comparator
+    metadata = {
+        "area": tv.focus_name,
+        "area_code": tv.focus,
+        "quarters": tv.quarter_labels,
+        "months": list(months_shown(tv)),
+        "comparators": [tv.names[c] for c in comparators_shown(tv)],
+        "public": params.public,
+        "disclosure": params.disclosure.to_dict() if params.public else None,
+        "measures": [asdict(m) for m in tv.measures],
+        "provenance": prov,
+    }
+    return PartnershipTable(
+        values=value_frame,
+        display=display_frame(tv),
+        measures=tv.measures,
+        footnotes=footnotes(tv, params, prov),
+        metadata=metadata,
+        audit=tv.audit,
+    )
+
+
+def table_from_store(
+    store_dir: str | Path,
+    *,
+    area: str | None = None,
+    public: bool = False,
+    measures: Sequence[Measure] = DEFAULT_MEASURES,
+    n_quarters: int = 5,
+    disclosure: DisclosureParams | None = None,
+    sources: Sequence[str] | None = None,
+) -> PartnershipTable:
+    """The partnership table of a store's borough (see :func:`partnership_table`).
+
+    Parameters
+    ----------
+    store_dir
+        The store folder.
+    area
+        Focus area (default the store's borough).
+    public
+        Apply disclosure control.
+    measures, n_quarters, disclosure
+        As in :class:`Measure` and :class:`TableParams`.
+    sources
+        Store sources that hold police.uk crime categories (e.g. ``"gmp_burglary_points"``, a partner
+        file of police.uk points ingested through a mapping): the measures counted from police.uk street
+        data are counted from these instead (:func:`measures_from_sources`), which their footnotes say.
+    """
+    if sources:
+        measures = measures_from_sources(measures, sources)
+    areas, borough, pop_source = store_areas(store_dir)
+    incidents = store.read_incidents(store_dir, columns=list(INCIDENT_COLUMNS))
+    held = set(incidents[schema.SOURCE].unique())
+    unknown = [s for s in (sources or ()) if s not in held]
+    if unknown:
+        raise ParameterError(
+            f"source(s) {unknown} are not in the store {store_dir}; it holds {sorted(held)} (check --source)"
+        )
+    manifest = store.read_manifest(store_dir)
+    n_inputs = sum(1 for e in manifest.get("files", {}).values() if e.get("active", True))
+    listed = store.store_config(store_dir).get("comparators")  # None: every other area of `areas`
+    params = TableParams(
+        area=area or borough,
+        n_quarters=n_quarters,
+        public=public,
+        comparators=None if listed is None else tuple(listed),
+        disclosure=disclosure or DisclosureParams(),
+    )
+    return partnership_table(
+        incidents,
+        areas,
+        params=params,
+        measures=measures,
+        provenance={
+            "store": f'incident store "{store.store_label(store_dir)}"',
+            "inputs": n_inputs,
+            "population": pop_source,
+        },
+    )

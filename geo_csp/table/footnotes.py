@@ -1,0 +1,90 @@
+"""The partnership table's footnotes: where every number comes from, the denominators, the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geo_csp import periods
+from geo_csp.table.display import ARROWS, NOT_AVAILABLE
+from geo_csp.table.values import TableParams, TableValues
+
+__all__ = ["footnotes", "months_shown"]
+
+
+def months_shown(tv: TableValues) -> tuple[str, str]:
+    """The first and last month of the quarters shown."""
+    return (
+        str(periods.period_months(int(tv.quarter_keys[0]), period="quarter")[0]),
+        str(periods.period_months(int(tv.quarter_keys[-1]), period="quarter")[-1]),
+    )
+
+
+def _count_note(tv: TableValues, prov: dict[str, Any]) -> str:
+    first, last = months_shown(tv)
+    return (
+        f"Counts of incidents located inside the {tv.focus_name} boundary (EPSG:27700), months "
+        f"{first} to {last}, financial quarters (April to March); unlocated incidents "
+        f"are not counted. Source: {prov.get('store', 'the incident store')}"
+        + (f" ({prov['inputs']} input files; see its manifest for their sha256)" if "inputs" in prov else "")
+        + "."
+    )
+
+
+def _rate_note(tv: TableValues, prov: dict[str, Any]) -> str:
+    if not tv.has_population:
+        return (
+            f"Rates per 1,000 residents: {NOT_AVAILABLE}, as no population is known for {tv.focus_name} "
+            "(give one with geo-csp configure --population)."
+        )
+    source = f" ({prov['population']})" if "population" in prov else ""
+    return f"Rates per 1,000 residents use a population of {tv.population[tv.focus]:,.0f}{source}."
+
+
+def _trend_note(tv: TableValues) -> str:
+    if len(tv.quarter_labels) >= 2:
+        return (
+            f"Trend: latest quarter against the previous quarter ({ARROWS[1]} up, {ARROWS[-1]} down, "
+            f"{ARROWS[0]} no change)."
+        )
+    return (
+        f"Trend: {NOT_AVAILABLE}, as the data hold one complete financial quarter ({tv.quarter_labels[0]}) and "
+        "there is no earlier quarter to compare it with."
+    )
+
+
+def comparators_shown(tv: TableValues) -> list[str]:
+    """Codes of the comparator areas any measure averages."""
+    return sorted({c for h in tv.comparators_with_data for c in h})
+
+
+def _comparator_note(tv: TableValues) -> str:
+    have = comparators_shown(tv)
+    if not have:
+        return f"Comparator: {NOT_AVAILABLE}, as the store holds no data for comparator areas."
+    return (
+        f"Comparator: average of {len(have)} comparator area(s) in {tv.quarter_labels[-1]} "
+        f"({', '.join(tv.names[c] for c in have)}), only areas with data for the measure's sources; "
+        "rates use their combined population."
+    )
+
+
+def footnotes(tv: TableValues, params: TableParams, provenance: dict[str, Any]) -> tuple[str, ...]:
+    """Every footnote of the table, in order."""
+    notes = [_count_note(tv, provenance), _rate_note(tv, provenance), _trend_note(tv), _comparator_note(tv)]
+    notes += [m.describe() for m in tv.measures]
+    if params.public:
+        notes.append(params.disclosure.rule + " Rates are computed from the rounded counts.")
+    if tv.left_out:
+        notes.append(
+            "Left out of the public table as partner (sensitive) data: " + ", ".join(m.label for m in tv.left_out) + "."
+        )
+    if (~tv.recorded).any():
+        notes.append(
+            f'"{NOT_AVAILABLE}" for '
+            + ", ".join(m.label for m, r in zip(tv.measures, tv.recorded) if not r)
+            + ": the measure's sources record no such incidents at all (a partner source records only its "
+            "own categories), so a count would not be a true zero."
+        )
+    if (~tv.available[tv.recorded]).any():
+        notes.append(f'"{NOT_AVAILABLE}": the source has no data for that quarter.')
+    return tuple(notes)

@@ -1,0 +1,301 @@
+"""The partnership table's numbers: counts per measure and quarter in the focus area, rates, the comparator.
+
+Incidents are counted in an area when they are *located* inside its polygon (EPSG:27700). A quarter's
+value is "not available" (``available`` false) when the measure's sources have no row at all in that
+quarter, so a true zero and a gap are told apart. In public mode counts go through
+:mod:`geo_csp.disclosure` and rates are computed from the rounded counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_csp import boundaries, periods, schema
+from geo_csp._errors import ParameterError, SchemaError
+from geo_csp.disclosure import DisclosureParams, protect_table, round_counts
+from geo_csp.geography import AREA_CODE, AREA_NAME
+from geo_csp.table.measures import FULL_CATEGORY_SOURCES, Measure
+
+__all__ = ["TableParams", "TableValues", "table_values"]
+
+#: The columns of the incidents the table reads.
+INCIDENT_COLUMNS = (
+    schema.SOURCE,
+    schema.MONTH,
+    schema.CRIME_TYPE,
+    schema.EASTING,
+    schema.NORTHING,
+    schema.LOCATED,
+    schema.OBJECT_OF_SEARCH,
+)
+
+
+@dataclass(frozen=True)
+class TableParams:
+    """Run parameters of a partnership table (written into its metadata).
+
+    Parameters
+    ----------
+    area
+        Name or code of the focus area (a row of ``areas``).
+    comparators
+        Names or codes of comparator areas; ``None`` for every other area of ``areas``.
+    n_quarters
+        Number of quarters shown (the last complete ones).
+    end_quarter
+        Last quarter shown as a label ("Q4 Jan-Mar 2019") or ``None`` for the latest complete one.
+    public
+        Apply disclosure control.
+    disclosure
+        The disclosure rule used in public mode.
+    """
+
+    area: str
+    comparators: tuple[str, ...] | None = None
+    n_quarters: int = 5
+    end_quarter: str | None = None
+    public: bool = False
+    disclosure: DisclosureParams = field(default_factory=DisclosureParams)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_quarters, bool) or not isinstance(self.n_quarters, int) or not 1 <= self.n_quarters <= 20:
+            raise ParameterError(f"n_quarters must be an integer from 1 to 20, not {self.n_quarters!r}")
+        if self.comparators is not None and isinstance(self.comparators, str):
+            raise ParameterError("comparators must be a tuple of area names, not one string")
+
+
+@dataclass(frozen=True)
+class TableValues:
+    """The numbers of a partnership table before they are formatted.
+
+    Attributes
+    ----------
+    measures
+        The measures shown, in row order; ``left_out`` those kept out of a public table (partner data).
+    focus, focus_name, names
+        The focus area's code and name, and every area's name by code.
+    population, has_population
+        Residents by area code; whether the focus area has any (else rates are not available).
+    quarter_keys, quarter_labels
+        The quarters shown.
+    counts
+        Raw counts (measure x quarter) in the focus area.
+    available
+        Whether each count's sources hold data in that quarter.
+    recorded
+        Whether each measure's sources record what it counts at all.
+    values
+        As published (rates per 1,000 where the measure says; NaN where not available or suppressed).
+    comparator, comparators_with_data
+        The comparator average in the latest quarter per measure, and the areas it averages.
+    audit
+        Suppression log in public mode.
+    """
+
+    measures: tuple[Measure, ...]
+    left_out: tuple[Measure, ...]
+    focus: str
+    focus_name: str
+    names: dict[str, str]
+    population: pd.Series
+    has_population: bool
+    quarter_keys: np.ndarray
+    quarter_labels: list[str]
+    counts: np.ndarray
+    available: np.ndarray
+    recorded: np.ndarray
+    values: np.ndarray
+    comparator: np.ndarray
+    comparators_with_data: list[list[str]]
+    audit: pd.DataFrame | None
+
+
+def _area_lookup(areas: gpd.GeoDataFrame, names: Sequence[str]) -> list[str]:
+    codes = areas[AREA_CODE].astype(str).to_numpy()
+    labels = areas[AREA_NAME].astype(str).to_numpy()
+    out = []
+    for name in names:
+        hit = np.flatnonzero((codes == name) | (np.char.lower(labels.astype(str)) == str(name).lower()))
+        if not hit.size:
+            raise ParameterError(f"area {name!r} is not among the areas ({', '.join(labels)}); check --area")
+        out.append(str(codes[hit[0]]))
+    return out
+
+
+def _check_inputs(incidents: pd.DataFrame, areas: gpd.GeoDataFrame) -> None:
+    missing = [c for c in INCIDENT_COLUMNS if c not in incidents.columns]
+    if missing:
+        raise SchemaError(f"incidents lack column(s) {missing}; read them with store.read_incidents()")
+    missing = [c for c in (AREA_CODE, AREA_NAME, schema.POPULATION) if c not in areas.columns]
+    if missing:
+        raise SchemaError(f"areas lack column(s) {missing}; they need {AREA_CODE}, {AREA_NAME}, population")
+
+
+def _checked_measures(measures: Sequence[Measure], *, public: bool) -> tuple[tuple[Measure, ...], tuple[Measure, ...]]:
+    """The measures shown and those left out of a public table (partner data never reach one)."""
+    left_out = tuple(m for m in measures if public and not set(m.sources) <= set(FULL_CATEGORY_SOURCES))
+    shown = tuple(m for m in measures if m not in left_out)
+    if not shown:
+        raise ParameterError("measures is empty; pass at least one Measure")
+    keys = [m.key for m in shown]
+    if len(set(keys)) != len(keys):
+        raise ParameterError(f"measure keys repeat: {keys}")
+    return shown, left_out
+
+
+def _recorded_sources(incidents: pd.DataFrame, measures: Sequence[Measure]) -> np.ndarray:
+    """Whether each measure's sources record what it counts.
+
+    police.uk files (:data:`FULL_CATEGORY_SOURCES`) publish every category, so no row is a true zero.
+    A partner source records only its own categories: a crime type it holds in no row at all (e.g.
+    burglary in a council's ASB extract) is "not available", not 0.
+    """
+    src = incidents[schema.SOURCE].astype(str).to_numpy()
+    types = incidents[schema.CRIME_TYPE].astype(str).to_numpy()
+    out = np.ones(len(measures), dtype=bool)
+    for i, m in enumerate(measures):
+        if m.crime_types is None or all(s in FULL_CATEGORY_SOURCES for s in m.sources):
+            continue
+        partner = np.isin(src, [s for s in m.sources if s not in FULL_CATEGORY_SOURCES])
+        full = np.isin(src, [s for s in m.sources if s in FULL_CATEGORY_SOURCES])
+        out[i] = bool(full.any() or np.isin(types[partner], list(m.crime_types)).any())
+    return out
+
+
+def _quarters(incidents: pd.DataFrame, params: TableParams, sources: set[str]) -> np.ndarray:
+    """Keys of the quarters shown: the last complete ones of police.uk street data when the measures count
+    it and the store holds it, else of the measures' ``sources``, else of any source."""
+    source = incidents[schema.SOURCE]
+    street = incidents[source == schema.SOURCE_STREET] if schema.SOURCE_STREET in sources else incidents.iloc[:0]
+    counted = incidents[source.isin(list(sources))]
+    base = street if len(street) else counted if len(counted) else incidents
+    months = np.unique(base[schema.MONTH].astype(str).to_numpy())
+    if not months.size:
+        raise SchemaError("the store holds no incidents; ingest police.uk files first")
+    keys, counts = np.unique(periods.period_keys(months, period="quarter"), return_counts=True)
+    complete = keys[counts == 3]
+    if params.end_quarter is not None:
+        labels = periods.period_labels(complete, period="quarter")
+        hit = np.flatnonzero(labels == params.end_quarter)
+        if not hit.size:
+            raise ParameterError(
+                f"end quarter {params.end_quarter!r} is not a complete quarter of the data; "
+                f"choose one of {list(labels)}"
+            )
+        complete = complete[: hit[0] + 1]
+    if not complete.size:
+        raise SchemaError("the data hold no complete financial quarter (three months of police.uk data)")
+    return complete[-params.n_quarters :]
+
+
+def _published(
+    counts: np.ndarray, keys: list[str], labels: list[str], params: TableParams
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Counts as published: disclosure-controlled in public mode (NaN where suppressed)."""
+    if not params.public:
+        return counts.copy(), None
+    prot = protect_table(
+        pd.DataFrame(counts, index=keys, columns=labels).astype(int),
+        params=params.disclosure,
+        row_total=None,
+        column_total=None,
+    )
+    return prot.published.to_numpy(dtype=float, na_value=np.nan), prot.audit
+
+
+def _comparator(
+    measures: Sequence[Measure], sums: np.ndarray, have: list[list[str]], pop: pd.Series, params: TableParams
+) -> np.ndarray:
+    """The comparator areas' average in the latest quarter: a rate over their combined population, or a mean count."""
+    disclosure = params.disclosure
+    comp = np.full(len(measures), np.nan)
+    for i, m in enumerate(measures):
+        if not have[i]:
+            continue
+        total = float(sums[i])
+        if params.public:
+            if total < disclosure.threshold:
+                continue
+            total = float(round_counts(np.array([total]), round_to=disclosure.round_to)[0])
+        if m.per_1000:
+            comp_pop = pop[have[i]].sum()
+            comp[i] = total * 1000.0 / comp_pop if comp_pop > 0 else np.nan
+        else:
+            comp[i] = total / len(have[i])
+            if params.public:
+                comp[i] = float(round_counts(np.array([comp[i]]), round_to=disclosure.round_to)[0])
+    return comp
+
+
+def table_values(
+    incidents: pd.DataFrame, areas: gpd.GeoDataFrame, *, params: TableParams, measures: Sequence[Measure]
+) -> TableValues:
+    """Count every measure per quarter in the focus area and its comparators (see the module docstring)."""
+    _check_inputs(incidents, areas)
+    shown, left_out = _checked_measures(tuple(measures), public=params.public)
+    focus = _area_lookup(areas, [params.area])[0]
+    if params.comparators is None:
+        comparators = [c for c in areas[AREA_CODE].astype(str) if c != focus]
+    else:
+        comparators = [c for c in _area_lookup(areas, params.comparators) if c != focus]
+    pop = pd.Series(areas[schema.POPULATION].to_numpy(dtype=float), index=areas[AREA_CODE].astype(str))
+    has_pop = bool(pop.get(focus, np.nan) > 0)  # without residents the rates are "not available"
+
+    q_keys = _quarters(incidents, params, {s for m in shown for s in m.sources})
+    q_labels = list(periods.period_labels(q_keys, period="quarter"))
+    latest = q_keys[-1]
+    month_q = periods.period_keys(incidents[schema.MONTH].astype(str).to_numpy(), period="quarter")
+    area_of = boundaries.assign_to_polygons(
+        incidents[schema.EASTING].to_numpy(),
+        incidents[schema.NORTHING].to_numpy(),
+        areas[[AREA_CODE, "geometry"]].assign(**{AREA_CODE: areas[AREA_CODE].astype(str)}),
+        code_col=AREA_CODE,
+    )
+    in_quarters = np.isin(month_q, q_keys)
+    n_m, n_q = len(shown), len(q_keys)
+    counts = np.zeros((n_m, n_q))
+    available = np.zeros((n_m, n_q), dtype=bool)
+    comp_sum = np.zeros(n_m)
+    comp_with_data: list[list[str]] = []
+    recorded = _recorded_sources(incidents, shown)
+    for i, m in enumerate(shown):
+        in_sources = incidents[schema.SOURCE].isin(m.sources).to_numpy()
+        available[i] = np.isin(q_keys, month_q[in_sources]) & recorded[i]
+        counted = m.mask(incidents)
+        sel = counted & in_quarters & (area_of == focus)
+        counts[i] = np.bincount(np.searchsorted(q_keys, month_q[sel]), minlength=n_q)
+        # comparators with any row of the measure's sources in the latest quarter
+        latest_src = in_sources & (month_q == latest)
+        have = [c for c in comparators if recorded[i] and (latest_src & (area_of == c)).any()]
+        comp_with_data.append(have)
+        comp_sum[i] = (counted & (month_q == latest) & np.isin(area_of, have)).sum()
+
+    keys = [m.key for m in shown]
+    pub_counts, audit = _published(counts, keys, q_labels, params)
+    pub_counts[~available] = np.nan
+    per = np.array([m.per_1000 for m in shown])
+    values = np.where(per[:, None], pub_counts * 1000.0 / pop[focus] if has_pop else np.nan, pub_counts)
+    names = dict(zip(areas[AREA_CODE].astype(str), areas[AREA_NAME].astype(str)))
+    return TableValues(
+        measures=shown,
+        left_out=left_out,
+        focus=focus,
+        focus_name=names[focus],
+        names=names,
+        population=pop,
+        has_population=has_pop,
+        quarter_keys=q_keys,
+        quarter_labels=q_labels,
+        counts=counts,
+        available=available,
+        recorded=recorded,
+        values=values,
+        comparator=_comparator(shown, comp_sum, comp_with_data, pop, params),
+        comparators_with_data=comp_with_data,
+        audit=audit,
+    )
