@@ -20,6 +20,7 @@ import shapely
 
 from geo_csp import grid, schema
 from geo_csp._errors import CRSError, InputFileError, ParameterError, SchemaError
+from geo_csp._validate import require_working_crs
 from geo_csp.settings import BOUNDARIES_DIR, WORKING_CRS
 
 BURY_WARDS = {2022: BOUNDARIES_DIR / "bury_wards_2022.geojson", 2017: BOUNDARIES_DIR / "bury_wards_2017.geojson"}
@@ -244,8 +245,7 @@ def assign_to_polygons(
     heavily (anonymised snap points). A point on a shared edge goes to the first polygon in order.
     NaN coordinates (unlocated incidents) get ``None``.
     """
-    if polygons.crs is None or polygons.crs != WORKING_CRS:
-        raise CRSError(f"polygons are {polygons.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    require_working_crs(polygons, "`polygons`")
     if code_col not in polygons.columns:
         raise SchemaError(f"polygons have no column {code_col!r}; they have {list(polygons.columns)}")
     x = np.asarray(easting, dtype="float64")

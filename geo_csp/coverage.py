@@ -27,7 +27,8 @@ import scipy.sparse as sp
 import shapely
 
 from geo_csp import harm, schema
-from geo_csp._errors import CRSError, ParameterError, SchemaError
+from geo_csp._errors import ParameterError, SchemaError
+from geo_csp._validate import require_columns, require_working_crs
 from geo_csp.settings import SNAP_POINT_NOTE, WORKING_CRS
 
 __all__ = [
@@ -109,8 +110,7 @@ class CoverageParams:
 def _check_frame(frame: gpd.GeoDataFrame, name: str) -> None:
     if not isinstance(frame, gpd.GeoDataFrame):
         raise SchemaError(f"`{name}` must be a GeoDataFrame, got {type(frame).__name__}")
-    if frame.crs is None or frame.crs != WORKING_CRS:
-        raise CRSError(f"`{name}` is in {frame.crs}, not {WORKING_CRS}; reproject it with .to_crs('{WORKING_CRS}')")
+    require_working_crs(frame, f"`{name}`")
 
 
 def _as_of(
@@ -314,9 +314,12 @@ def gap_list(
         id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in covered.columns), None)
         if id_col is None:
             raise SchemaError("`covered` has neither 'area_id' nor 'unit_id'; pass id_col=")
-    missing = [c for c in ("cctv_covered", "walkabout_covered", "operation_covered") if c not in covered]
-    if missing:
-        raise SchemaError(f"`covered` lacks {missing}; compute it with coverage.coverage()")
+    require_columns(
+        covered,
+        ("cctv_covered", "walkabout_covered", "operation_covered"),
+        "`covered`",
+        fix="compute it with coverage.coverage()",
+    )
     if kinds is None:
         kinds = tuple(k for k in ACTIVITY_KINDS if covered[f"{k}_covered"].notna().all() and len(covered))
     unknown = set(kinds) - set(ACTIVITY_KINDS)
@@ -476,9 +479,12 @@ def site_cameras_in_hotspots(
     _check_frame(areas, "areas")
     if measure not in (schema.HARM, schema.N):
         raise ParameterError(f"measure must be 'harm' or 'n', got {measure!r}")
-    missing = [c for c in (schema.EASTING, schema.NORTHING, schema.CRIME_TYPE) if c not in incidents.columns]
-    if missing:
-        raise SchemaError(f"`incidents` lack {missing}; read them with store.read_incidents(located_only=True)")
+    require_columns(
+        incidents,
+        (schema.EASTING, schema.NORTHING, schema.CRIME_TYPE),
+        "`incidents`",
+        fix="read them with store.read_incidents(located_only=True)",
+    )
     columns = ["rank", "easting", "northing", "new_weight", "cum_weight", "share_of_uncovered", "area_id", "area_name"]
     if areas.empty:
         return pd.DataFrame(columns=columns)

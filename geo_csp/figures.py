@@ -33,7 +33,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from geo_csp import schema  # noqa: E402
-from geo_csp._errors import CRSError, SchemaError  # noqa: E402
+from geo_csp._errors import SchemaError  # noqa: E402
+from geo_csp._validate import require_working_crs  # noqa: E402
 from geo_csp.settings import (  # noqa: E402
     BOUNDARY_ATTRIBUTION,
     OGL_ATTRIBUTION,
@@ -142,8 +143,8 @@ def stamp_synthetic(fig: Figure) -> None:
 
 
 def _check_crs(frame: gpd.GeoDataFrame | None, name: str) -> None:
-    if frame is not None and frame.crs != WORKING_CRS:
-        raise CRSError(f"`{name}` is {frame.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
+    if frame is not None:
+        require_working_crs(frame, f"`{name}`")
 
 
 @literal_text

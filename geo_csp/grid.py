@@ -23,7 +23,8 @@ import shapely
 from pyproj import Transformer
 
 from geo_csp import schema
-from geo_csp._errors import CRSError, ParameterError
+from geo_csp._errors import ParameterError
+from geo_csp._validate import require_working_crs
 from geo_csp.settings import DISPLAY_CRS, WORKING_CRS
 
 __all__ = [
@@ -109,8 +110,7 @@ def points_to_cells(easting: np.ndarray, northing: np.ndarray, *, resolution: in
 def as_geometry(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry) -> shapely.Geometry:
     """A study area (GeoDataFrame, GeoSeries or geometry, EPSG:27700) as one shapely geometry."""
     if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        if area.crs is None or area.crs != WORKING_CRS:
-            raise CRSError(f"study area is {area.crs}, not {WORKING_CRS}; reproject it with .to_crs()")
+        require_working_crs(area, "the study area")
         return shapely.union_all(area.geometry.to_numpy() if isinstance(area, gpd.GeoDataFrame) else area.to_numpy())
     if isinstance(area, shapely.Geometry):
         return area

@@ -29,6 +29,7 @@ from scipy.spatial import cKDTree
 
 from geo_csp import periods, schema
 from geo_csp._errors import ParameterError, SchemaError
+from geo_csp._validate import require_columns
 
 __all__ = ["KnoxResult", "NearRepeatParams", "knox_test", "near_repeat_series"]
 
@@ -123,9 +124,7 @@ class KnoxResult:
 
 def _days_and_points(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     need = [schema.EASTING, schema.NORTHING]
-    missing = [c for c in need if c not in incidents.columns]
-    if missing:
-        raise SchemaError(f"incidents lack column(s) {missing}; read them with geo_csp.store.read_incidents")
+    require_columns(incidents, need, "`incidents`", fix="read them with geo_csp.store.read_incidents")
     if schema.OCCURRED_DATE not in incidents.columns or incidents[schema.OCCURRED_DATE].isna().any():
         n_bad = (
             len(incidents)

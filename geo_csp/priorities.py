@@ -33,6 +33,7 @@ import pandas as pd
 
 from geo_csp import schema, sources
 from geo_csp._errors import ParameterError, SchemaError
+from geo_csp._validate import require_working_crs
 from geo_csp.boundaries import assign_to_polygons
 from geo_csp.settings import WORKING_CRS
 from geo_csp.timeprofile import peak_window, time_profile
@@ -136,8 +137,7 @@ def patrol_priorities(
         walkabout sheet) and the places' geometry; ``attrs["patrol_params"]`` holds the parameters.
     """
     params = params or PatrolParams()
-    if places.crs is None or places.crs != WORKING_CRS:
-        raise SchemaError(f"`places` are in {places.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    require_working_crs(places, "`places`", error=SchemaError)
     if params.measure not in places.columns:
         hint = (
             " (the default priority score): add it with geo_csp.backtest.add_priority(result), or rank by 'harm' or 'n'"
@@ -243,8 +243,7 @@ def micro_place_stops(
         ``priority`` (the cell's measure), ``area_rank``, ``purpose`` and the cell's geometry; areas
         first in their listed order, then their cells busiest first. Koper's dwell applies at each.
     """
-    if units.crs is None or units.crs != WORKING_CRS:
-        raise SchemaError(f"`units` are in {units.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    require_working_crs(units, "`units`", error=SchemaError)
     for col in (schema.UNIT_ID, schema.AREA_ID, measure):
         if col not in units.columns:
             raise SchemaError(

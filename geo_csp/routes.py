@@ -47,6 +47,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo_csp._errors import NetworkError, ParameterError, SchemaError
+from geo_csp._validate import require_working_crs
 from geo_csp.settings import DISPLAY_CRS, OSM_ATTRIBUTION, WORKING_CRS
 
 __all__ = [
@@ -514,8 +515,7 @@ def plan_walkabout(
         raise ParameterError("budget_min and walk_speed_kmh must be positive and dwell_min >= 0")
     if method not in ("insertion", "nearest"):
         raise ParameterError(f"method must be 'insertion' or 'nearest', got {method!r}")
-    if stops.crs is None or stops.crs != WORKING_CRS:
-        raise SchemaError(f"`stops` are in {stops.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    require_working_crs(stops, "`stops`", error=SchemaError)
     if priority_col not in stops:
         raise SchemaError(f"`stops` has no {priority_col!r} column; pass priority_col= (e.g. 'harm')")
     start_pt = _as_point(start, "start")

@@ -34,7 +34,7 @@ import shapely
 
 from geo_csp import schema
 from geo_csp._errors import ParameterError, SchemaError
-from geo_csp.settings import WORKING_CRS
+from geo_csp._validate import require_columns, require_working_crs
 
 __all__ = [
     "DAYS",
@@ -354,11 +354,8 @@ def night_time_economy(
         ``attrs["nte_params"]`` holds the parameters.
     """
     params = params or NteParams()
-    if premises.crs is None or premises.crs != WORKING_CRS:
-        raise SchemaError(f"`premises` are in {premises.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
-    missing = [c for c in ("place_id", "name") if c not in premises.columns]
-    if missing:
-        raise SchemaError(f"`premises` lack column(s) {missing}; read them with geo_csp.layers.read_places")
+    require_working_crs(premises, "`premises`", error=SchemaError)
+    require_columns(premises, ("place_id", "name"), "`premises`", fix="read them with geo_csp.layers.read_places")
     hour_cols = [f"h{h:02d}" for h in range(24)]
     x = incidents[schema.EASTING].to_numpy(dtype="float64")
     y = incidents[schema.NORTHING].to_numpy(dtype="float64")
