@@ -9,27 +9,21 @@ and that the walkabout planner downloads a GPX file. Saves a screenshot of every
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
+from _serve import streamlit_app
 from geo_csp.demo import DemoPaths
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -41,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-START_TIMEOUT_S = 90
 RENDER_TIMEOUT_MS = 90_000
 #: Playwright errors that mean a Streamlit rerun swapped the map's iframe mid-read (retried, not failed)
 RERUN_RACES = ("detached", "strict mode violation")
@@ -57,72 +50,17 @@ PAGES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) -> Iterator[str]:
     """URL of a running app on a demo borough built in a temporary folder; stopped afterwards."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium package to run browser tests)")
     pytest.importorskip("playwright.sync_api")
-    demo_dir = demo_borough.out_dir
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GEO_CSP_DEMO_DIR": str(demo_dir),
-        "GEO_CSP_STORE": str(demo_dir / "store"),
-        "PYTHONUNBUFFERED": "1",
-        "GEO_CSP_OFFLINE": "1",
-    }
-    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}); see {log.name}")
-            time.sleep(0.5)
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with streamlit_app(
+        store_dir=demo_borough.out_dir / "store", demo_dir=demo_borough.out_dir, log_path=log_path
+    ) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="module")

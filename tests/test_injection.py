@@ -20,6 +20,7 @@ import pytest
 import shapely
 
 import _synthetic
+from _serve import HOVER_JS
 from geo_csp import boundaries, maps, routes, schema
 from geo_csp._escape import FORMULA_START
 
@@ -69,15 +70,7 @@ def _open(browser: object, path: Path, *, hover: bool = False) -> tuple[list[str
     page.wait_for_load_state("load")
     text = page.inner_text("body")
     if hover:
-        tips = page.evaluate("""() => {
-            const seen = [];
-            for (const el of document.querySelectorAll('.leaflet-interactive, .leaflet-marker-icon')) {
-                el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
-                for (const t of document.querySelectorAll('.leaflet-tooltip')) seen.push(t.innerText);
-                el.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
-            }
-            return seen.join('\\n');
-        }""")
+        tips = page.evaluate(HOVER_JS)
         text += "\n" + tips
     page.wait_for_timeout(300)  # an onerror handler fires once the broken image fails to load
     handlers = page.evaluate("() => document.querySelectorAll('[onerror], [onload]:not(body)').length")

