@@ -98,13 +98,13 @@ def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
 
 
 _UNIQUE_TEXT = frozenset({schema.CRIME_ID, "raw", "message"})
-# Snappy only where it pays (measured per column on 1,548 national parts of ~1,200 rows): locations,
-# LSOAs, the all-ones weight and the quarantine's text. Coordinates, the 64-hex-digit crime ids and
-# small dictionaries gain under 3%: compressing them costs time for nothing. (Parts hold no
+# Snappy only where it pays (measured per column on police.uk parts; figures in benchmarks/README.md):
+# locations, LSOAs, the all-ones weight and the quarantine's text. Coordinates, the 64-hex-digit crime
+# ids and small dictionaries gain little: compressing them costs time for nothing. (Parts hold no
 # incident ids: see the module docstring.)
 _COMPRESSED = frozenset({schema.LOCATION, schema.LSOA_CODE, schema.LSOA_NAME, schema.WEIGHT, "raw", "message"})
 # Line numbers rise by one from row to row (by a few where rows were quarantined): delta-encoded
-# they take under 0.1 byte a row and 7 ns to encode, against 4 bytes and 12 ns with snappy.
+# they take a fraction of a byte a row and encode faster than with snappy.
 _DELTA = frozenset({schema.LINE})
 # Min/max statistics only on the columns reads filter on (``located``; the times for date ranges):
 # parts are chosen through the manifest, so statistics elsewhere prune nothing.
@@ -177,8 +177,8 @@ def _write_bytes(data: pa.Buffer, path: Path) -> None:
     commit leaves an unlisted file that the next ingest deletes. It is fsynced here, on the writing
     thread, while the next files are still being prepared, so :meth:`StoreTransaction.commit` finds
     every staged part durable and replaces the manifest without waiting. (Syncing them all at the
-    commit instead left both cores idle for a quarter of a second on the national benchmark, and
-    the dirty pages piling up until then made the writes themselves slower.) One write of the
+    commit instead leaves the cores idle while it waits, and the dirty pages piling up until then
+    make the writes themselves slower: ``benchmarks/README.md``.) One write of the
     encoded bytes costs less than streaming the encoder into a Python file object. A missing folder
     is created (several threads may race to).
     """

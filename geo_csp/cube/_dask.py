@@ -457,7 +457,7 @@ def located_points_dask(
 
 def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None) -> gpd.GeoDataFrame:
     """:func:`geo_csp.grid.cells_to_polygons` in chunks on the workers (one h3 call per cell is the
-    slowest step of a national cube: about 13 s per million cells on one core)."""
+    slowest step of a national cube)."""
     import dask
 
     if len(cells) <= POLYGON_CHUNK:

@@ -67,7 +67,7 @@ def gunzip_bounded(label: str, raw: bytes) -> bytes:
 
     Input is fed in slices of :data:`GUNZIP_IN_BYTES` and text taken in pieces of at most
     :data:`GUNZIP_OUT_BYTES`, so the ratio is checked on what has been read so far; as fast as a
-    one-shot inflate (measured on the Lancashire file: 27 ms against 33 ms).
+    one-shot inflate (figures: ``benchmarks/README.md``).
     """
     view = memoryview(raw)
     parts: list[bytes] = []
@@ -110,8 +110,8 @@ PREPARE_THREADS = 3
 """Batches read, validated and encoded as Parquet at once while the caller writes the bytes of the
 previous ones. pyarrow's CSV reader and compute kernels, pyproj and the Parquet encoder release the
 GIL, but the Python between their calls holds it: on 2 cores a third preparing thread fills the
-gaps (measured: 5% faster than two on the 20-million-incident national archive, for one more batch
-of a few tens of MB in memory); more only holds more files in memory."""
+gaps, for one more batch of a few tens of MB in memory (figures: ``benchmarks/README.md``); more only
+holds more files in memory."""
 
 
 BATCH_BYTES = 8 << 20
@@ -128,8 +128,8 @@ CSV_THREADS_MIN_BYTES = 4 * BATCH_BYTES
 
 """Texts up to this size are parsed on the calling thread: inputs are prepared on several threads
 at once (:data:`PREPARE_THREADS`), which already keeps the cores busy, and pyarrow's own thread
-pool would only add its overhead (a threaded parse of police.uk files cost about 1.7 times the CPU
-time of a plain one). A larger file, a batch of its own, gets pyarrow's threads."""
+pool would only add its overhead (a threaded parse costs more CPU time than a plain one: see
+``benchmarks/README.md``). A larger file, a batch of its own, gets pyarrow's threads."""
 
 
 BATCH_FILES = 256

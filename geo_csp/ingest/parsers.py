@@ -254,7 +254,7 @@ class SnapPoints:
     (lon, lat) bits; both kinds of key label rows of the same value table. Memory is bounded by the
     number of distinct snap points met, never by rows or files: about 40 bytes each (an 8-byte key
     and an 8-byte label in the hash table with its spare slots, two float64 values), some 40 MB for
-    a million points (the 20-million-incident national benchmark meets about 710,000). The values
+    a million points. The values
     are pyproj's own, computed on the first occurrence: equal bit for bit to a projection of the
     rows themselves (pyproj projects each point on its own; -0.0 and 0.0, one key here, give the
     same point).
