@@ -83,6 +83,16 @@ COLUMN_LABELS: Final[Mapping[str, str]] = {
     "n_operations": "Operations",
     "gap": "Gap",
     "gaps": "Gaps",
+    "n_gaps": "Gaps (of 3)",
+    "share_of_total": "Share of the total",
+    "cctv_covered": "CCTV view",
+    "walkabout_n": "Recent walkabouts",
+    "walkabout_last": "Last walkabout",
+    "walkabout_covered": "Walkabout recently",
+    "operations": "Operations",
+    "operation_covered": "Operation",
+    "nearest_hub": "Nearest community hub",
+    "hub_distance_m": "Distance to the hub (m)",
     # change view
     "n_this": "Incidents this month",
     "n_before": "Incidents in the month compared",
@@ -103,7 +113,7 @@ COLUMN_HELP: Final[Mapping[str, str]] = {
 }
 #: Columns holding shares (0-1) that people read as percentages.
 PERCENT_COLUMNS: Final = frozenset(
-    {"share_of_crime", "share_of_area", "share", "cctv_share", "route_share", "operation_share"}
+    {"share_of_crime", "share_of_area", "share", "share_of_total", "cctv_share", "route_share", "operation_share"}
 )
 _COUNT_COLUMNS: Final = frozenset(
     {
@@ -120,6 +130,9 @@ _COUNT_COLUMNS: Final = frozenset(
         "n_operations",
         "n_this",
         "n_before",
+        "n_gaps",
+        "walkabout_n",
+        schema.MK_S,
     }
 )
 _ONE_DECIMAL: Final = frozenset({schema.GI_Z, schema.MK_Z, schema.RATE_PER_1000, "area_km2"})
@@ -176,7 +189,7 @@ def for_people(frame: pd.DataFrame, *, columns: Iterable[str] | None = None) -> 
             continue
         if c in PERCENT_COLUMNS:
             out[c] = (100 * col.astype("float64")).round(1)
-        elif c in _COUNT_COLUMNS or c in (schema.HARM, "priority", "leg_m", "snap_m"):
+        elif c in _COUNT_COLUMNS or c in (schema.HARM, "priority", "leg_m", "snap_m", "hub_distance_m"):
             out[c] = col.astype("float64").round(0)
         elif c in _ONE_DECIMAL or c.endswith("_min"):
             out[c] = col.astype("float64").round(1 if c in _ONE_DECIMAL else 0)

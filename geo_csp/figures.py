@@ -477,6 +477,17 @@ def figure_bytes(fig: Figure, *, format: str = "png", dpi: int = 150) -> bytes: 
     return buf.getvalue()
 
 
+def figure_files(fig: Figure, *, formats: Sequence[str] = ("png", "pdf"), dpi: int = 150) -> dict[str, bytes]:
+    """The figure in each of ``formats`` (drawn once, saved to each), keyed by format; the figure is closed."""
+    out: dict[str, bytes] = {}
+    for fmt in formats:
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi)
+        out[fmt] = buf.getvalue()
+    plt.close(fig)
+    return out
+
+
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     """Save a figure (format from the suffix) and close it."""
     path = Path(path)

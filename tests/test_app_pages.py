@@ -108,7 +108,13 @@ def test_trends_page_compares_two_series(app: AppTest) -> None:
     at = _page(app, "trends")
     assert at.title[0].value == "Trends"
     table = at.dataframe[0].value
-    assert len(table) == 1 and "trend" in table.columns
+    assert len(table) == 1
+    # plain names with units on screen, no technical column names
+    assert {"Series", "Trend", "Incidents", "Trend strength (Kendall's tau)", "p-value of the trend test"} <= set(
+        table.columns
+    )
+    assert not {"trend", "mk_tau", "mk_p", "mk_z", "mk_s", "n"} & set(table.columns)
+    assert table["Incidents"].iloc[0] == round(table["Incidents"].iloc[0])
     other = at.selectbox(key="trend_b")
     other.set_value(other.options[1]).run()
     assert len(at.dataframe[0].value) == 2
@@ -120,13 +126,21 @@ def test_trends_page_compares_two_series(app: AppTest) -> None:
 def test_gaps_page_ranks_and_downloads(app: AppTest) -> None:
     at = _page(app, "gaps")
     gap_table = at.dataframe[0].value
-    assert list(gap_table["rank"]) == list(range(1, len(gap_table) + 1))
+    assert list(gap_table["Rank"]) == list(range(1, len(gap_table) + 1))
     # ranked by the default priority score, with how well it predicted on this store's months
     assert at.radio(key="gaps_rank_by").value == "Expected next month"
-    assert "predicted_n" in gap_table.columns
+    assert "Expected incidents next month" in gap_table.columns
+    assert {"Share of the total (%)", "Covered by CCTV (%)", "Distance to the hub (m)", "Gaps"} <= set(
+        gap_table.columns
+    )
+    technical = {"rank", "predicted_n", "share_of_total", "cctv_share", "hub_distance_m", "n_gaps", "stops", "priority"}
+    assert not technical & set(gap_table.columns)
+    assert 0 < gap_table["Share of the total (%)"].max() <= 100  # a percentage, not a 0-1 share
+    assert (gap_table["Distance to the hub (m)"] == gap_table["Distance to the hub (m)"].round(0)).all()
     assert any(i.value.startswith("On your data, over the last ") for i in at.info)
     prio = at.dataframe[1].value
-    assert prio["stops"].str.len().gt(0).all()  # each area's micro-place cells
+    assert not technical & set(prio.columns)
+    assert prio["Stop at (cells)"].str.len().gt(0).all()  # each area's micro-place cells
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download gap list (CSV)", "Download patrol priorities (CSV)"]
     n_before = len(at.dataframe[1].value)

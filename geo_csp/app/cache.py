@@ -822,15 +822,15 @@ def map_export(
     stamp: float,
     months: tuple[str, ...],
     *,
-    fmt: str,
     colour_by: str,
     change: str | None,
     title: str,
     subtitle: str,
     synthetic: bool,
     **hotspot_args: Any,
-) -> bytes:
-    """The Map page's current view as a PNG or PDF for the minutes (:func:`geo_csp.figures.meeting_map`)."""
+) -> dict[str, bytes]:
+    """The Map page's current view as PNG and PDF bytes for the minutes (:func:`geo_csp.figures.meeting_map`),
+    drawn once, keyed by format."""
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     units = result.units
     if change is not None:
@@ -850,7 +850,7 @@ def map_export(
         subtitle=subtitle,
         synthetic=synthetic,
     )
-    return figures.figure_bytes(fig, format=fmt)
+    return figures.figure_files(fig, formats=("png", "pdf"))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -46,7 +46,7 @@ cols = st.columns(len(gap.shares))
 for col, (kind, share) in zip(cols, gap.shares.items(), strict=True):
     label = "No activity at all" if kind == "all" else f"No {kind}"
     col.metric(label, f"{100 * share:.1f}%", help=f"share of the {gap.total_label} in hotspots with this gap")
-st.dataframe(gap.table, hide_index=True, width="stretch")
+widgets.table(gap.table, key="gaps_table")  # plain names on screen; the CSV keeps the technical ones
 st.download_button(
     "Download gap list (CSV)",
     spreadsheet_safe(gap.table).to_csv(index=False).encode("utf-8"),
@@ -66,7 +66,7 @@ st.caption(
     + (", ".join(timing) if timing else "none in this store: police.uk gives the month only")
     + "), never from stop and search."
 )
-st.dataframe(table, hide_index=True, width="stretch")
+widgets.table(table, key="priorities_table")
 st.download_button(
     "Download patrol priorities (CSV)",
     spreadsheet_safe(table).to_csv(index=False).encode("utf-8"),

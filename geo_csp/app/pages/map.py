@@ -3,7 +3,6 @@ a hotspot's story on a click, and the view as PNG/PDF for the minutes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -120,20 +119,18 @@ export_args: dict[str, Any] = dict(
     **args,
 )
 e1, e2, _ = st.columns([1, 1, 3])
-
-
-def _export(fmt: str) -> Callable[[], bytes]:
-    """The current view as PNG or PDF bytes, drawn only when its button is pressed."""
-    return lambda: cache.map_export(choices.store_dir, choices.stamp, choices.months, fmt=fmt, **export_args)
-
-
+# the files are drawn now, after the map is on screen (a button's deferred callable is served from a media
+# file that a rerun may already have dropped: the browser then got an error, not the file)
+with widgets.running("Preparing the map for download…"):
+    files = cache.map_export(choices.store_dir, choices.stamp, choices.months, **export_args)
 for col, fmt, mime in ((e1, "png", "image/png"), (e2, "pdf", "application/pdf")):
     col.download_button(
         f"Download the map ({fmt.upper()})",
-        _export(fmt),
+        files[fmt],
         file_name=f"hotspot_map.{fmt}",
         mime=mime,
         key=f"dl_map_{fmt}",
+        on_click="ignore",
         help="This view as a printable A4 landscape map for the minutes",
     )
 operations = cache.partner_layers(choices.store_dir, choices.stamp).get("operations")

@@ -84,9 +84,8 @@ clock = plan.clock_times(start_clock)
 widgets.table(
     plan.stops.assign(arrive=clock["arrive"]), columns=["order", "name", "arrive", "purpose"], key="meeting_route"
 )
-st.download_button(
-    "Download the meeting sheet's route (PDF)",
-    lambda: cache.walk_sheet(
+with widgets.running("Preparing the route sheet…"):  # bytes now: a deferred download can lose its file on a rerun
+    sheet = cache.walk_sheet(
         choices.store_dir,
         choices.stamp,
         choices.months,
@@ -96,9 +95,13 @@ st.download_button(
         fmt="pdf",
         start_clock=start_clock,
         **args,
-    ),
+    )
+st.download_button(
+    "Download the meeting sheet's route (PDF)",
+    sheet,
     file_name="walkabout_sheet.pdf",
     mime="application/pdf",
     key="dl_meeting_sheet",
+    on_click="ignore",
 )
 st.caption(display.label("purpose") + ": from each area's crimes, busiest street, pattern and trend.")

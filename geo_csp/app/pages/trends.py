@@ -44,7 +44,7 @@ mk = cache.series_trends(table)
 shown = mk.loc[picked, ["trend", schema.MK_TAU, schema.MK_Z, schema.MK_P, schema.MK_S]].rename(index=names)
 shown.insert(1, "incidents", table[picked].sum().to_numpy())
 st.subheader("Mann-Kendall trend test")
-st.dataframe(shown, width="stretch")
+widgets.table(shown.rename_axis("series").reset_index(), key="trend_test")
 word = (
     periods.period_word(result.cube.params["period"])
     if level == "area"
@@ -59,4 +59,7 @@ st.caption(
     f"counts: tau is the share of later {word}s that are higher minus lower; p < 0.05 marks a trend."
 )
 with st.expander(f"All {len(columns)} series"):
-    st.dataframe(pd.DataFrame(mk[["trend", schema.MK_TAU, schema.MK_P]]).rename(index=names), width="stretch")
+    widgets.table(
+        pd.DataFrame(mk[["trend", schema.MK_TAU, schema.MK_P]]).rename(index=names).rename_axis("series").reset_index(),
+        key="trend_all",
+    )
