@@ -114,13 +114,13 @@ def _check_frame(frame: gpd.GeoDataFrame, name: str) -> None:
 
 
 def _as_of(
-    params: CoverageParams, routes: gpd.GeoDataFrame | None, operations: gpd.GeoDataFrame | None
+    params: CoverageParams, walkabouts: gpd.GeoDataFrame | None, operations: gpd.GeoDataFrame | None
 ) -> pd.Timestamp:
     if params.as_of is not None:
         return pd.Timestamp(params.as_of).normalize()
     dates = []
-    if routes is not None and not routes.empty and routes["date"].notna().any():
-        dates.append(pd.Timestamp(routes["date"].max()))
+    if walkabouts is not None and not walkabouts.empty and walkabouts["date"].notna().any():
+        dates.append(pd.Timestamp(walkabouts["date"].max()))
     if operations is not None and not operations.empty:
         dates.append(pd.Timestamp(operations["end_date"].max()))
     return max(dates).normalize() if dates else pd.Timestamp.today().normalize()
@@ -138,7 +138,7 @@ def coverage(
     areas: gpd.GeoDataFrame,
     *,
     views: gpd.GeoDataFrame | None = None,
-    routes: gpd.GeoDataFrame | None = None,
+    walkabouts: gpd.GeoDataFrame | None = None,
     operations: gpd.GeoDataFrame | None = None,
     hubs: gpd.GeoDataFrame | None = None,
     params: CoverageParams | None = None,
@@ -151,7 +151,7 @@ def coverage(
         Hotspot areas or cells (polygons, EPSG:27700), e.g. ``HotspotResult.areas`` or ``.units``.
     views
         CCTV view polygons (:func:`geo_csp.layers.camera_views`).
-    routes
+    walkabouts
         Walkabout lines with a ``date`` column (:func:`geo_csp.layers.read_routes`).
     operations
         Operations (:func:`geo_csp.layers.read_operations`).
@@ -169,13 +169,13 @@ def coverage(
     """
     params = params or CoverageParams()
     _check_frame(areas, "areas")
-    for name, layer in (("views", views), ("routes", routes), ("operations", operations), ("hubs", hubs)):
+    for name, layer in (("views", views), ("walkabouts", walkabouts), ("operations", operations), ("hubs", hubs)):
         if layer is not None:
             _check_frame(layer, name)
     geoms = areas.geometry.to_numpy()
     n = len(areas)
     area_m2 = shapely.area(geoms)
-    as_of = _as_of(params, routes, operations)
+    as_of = _as_of(params, walkabouts, operations)
     out = areas.copy()
 
     # CCTV: share of each area's surface inside the union of all views
@@ -191,10 +191,12 @@ def coverage(
         out["cctv_covered"] = pd.array([pd.NA] * n, dtype="boolean")
 
     # walkabouts within walk_distance_m in the last `weeks` weeks
-    if routes is not None:
+    if walkabouts is not None:
         start = as_of - pd.Timedelta(weeks=params.weeks) + pd.Timedelta(days=1)
-        dates = pd.to_datetime(routes["date"])
-        recent = routes.loc[(dates >= start) & (dates <= as_of + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))]
+        dates = pd.to_datetime(walkabouts["date"])
+        recent = walkabouts.loc[
+            (dates >= start) & (dates <= as_of + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))
+        ]
         qi, ti = _pairs(recent.geometry.to_numpy(), geoms, predicate="dwithin", distance=params.walk_distance_m)
         counts = np.bincount(qi, minlength=n)
         last = pd.Series(pd.to_datetime(recent["date"]).to_numpy()[ti]).groupby(qi).max()

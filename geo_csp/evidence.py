@@ -248,7 +248,7 @@ class EvidencePack:
 
 
 def _store_boroughs(
-    store_dir: str | Path, config: dict[str, Any], geo: StoreGeography
+    store_dir: str | Path, config: store.StoreConfig, geo: StoreGeography
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """The borough outline and the force's other boroughs (``None`` for one borough's extract).
 
@@ -256,7 +256,7 @@ def _store_boroughs(
     the borough and there are no other boroughs. With it, the row named by the config's ``borough`` is
     the borough and the other rows are the rest of the force.
     """
-    if not config.get("areas"):
+    if not config.areas:
         return geo.outline, None
 
     areas, focus, _ = store_areas(store_dir)
@@ -641,7 +641,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     -------
     EvidencePack
     """
-    config = store.store_config(store_dir)
+    config = store.read_config(store_dir)
     geo = store_geography(store_dir)  # refuses another borough's data against the shipped Bury outline
     manifest = store.read_manifest(store_dir)
     street = store.read_incidents(store_dir, sources=list(params.sources))
@@ -854,7 +854,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
             tables["council_asb"] = pd.DataFrame(
                 {"ASB reports to the council": [int((in_c & rec_c).sum())]}, index=["Area"]
             )
-        coverage_table = _coverage(store_dir, config, area)
+        coverage_table = _coverage(config, area, geo)
         if coverage_table is not None:
             tables["partner_coverage"] = coverage_table
     else:
@@ -966,7 +966,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         points=points,
         monthly=monthly_pub,
         inputs=inputs,
-        synthetic=bool(config.get("synthetic", False)),
+        synthetic=config.synthetic,
         notes=tuple(notes),
         audit=audit,
         context_units=context_units,
@@ -991,19 +991,16 @@ def _n_classes(values: pd.Series) -> int:
     return int(values.nunique())
 
 
-def _coverage(store_dir: str | Path, config: dict[str, Any], area: gpd.GeoDataFrame) -> pd.DataFrame | None:
-    """Partner coverage of the area from the store's layers folder (``None`` without one)."""
-    rel = config.get("layers_dir")
-    if not rel:
+def _coverage(config: store.StoreConfig, area: gpd.GeoDataFrame, geo: StoreGeography) -> pd.DataFrame | None:
+    """Partner coverage of the area by the store's partner layers (:func:`geo_csp.layers.store_layers`,
+    operations drawn on the store's own outline and places); ``None`` when the store has no layers folder."""
+    folder = layers.layers_folder(config)
+    if folder is None or not folder.resolve().is_dir():
         return None
-    folder = (Path(store_dir) / rel).resolve()
-    if not folder.is_dir():
-        return None
-    views = layers.camera_views(layers.read_cctv(folder / "cctv.csv")) if (folder / "cctv.csv").exists() else None
-    routes = layers.read_routes(folder / "walkabouts.gpx") if (folder / "walkabouts.gpx").exists() else None
-    ops = layers.read_operations(folder / "operations.geojson") if (folder / "operations.geojson").exists() else None
-    hubs = layers.read_hubs(folder / "hubs.csv") if (folder / "hubs.csv").exists() else None
-    cov = coverage.coverage(area[["name", "geometry"]], views=views, routes=routes, operations=ops, hubs=hubs)
+    lay = layers.store_layers(config, folder=folder.resolve(), borough=geo.outline, places=geo.named_places)
+    cov = coverage.coverage(
+        area[["name", "geometry"]], views=lay.views, walkabouts=lay.walkabouts, operations=lay.operations, hubs=lay.hubs
+    )
     out = pd.DataFrame(cov.drop(columns="geometry")).set_index("name")
     out.attrs = {"coverage_params": dict(cov.attrs.get("coverage_params", {}))}
     return out

@@ -129,34 +129,32 @@ class StoreGeography:
     shipped: tuple[str, ...] = ()
 
 
-def configured_units(
-    store_dir: str | Path, config: dict[str, Any], kind: str, *, outline: Any = None
-) -> gpd.GeoDataFrame | None:
+def configured_units(config: store.StoreConfig, kind: str, *, outline: Any = None) -> gpd.GeoDataFrame | None:
     """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population.
 
     Only the units that belong to the borough are kept (:func:`units_in_outline`): to ``outline`` when
     given (e.g. a ``--boundary`` of one run), else to the config's ``boundary`` file when it has one.
     """
-    path = store.config_path(store_dir, config.get(f"{kind}s"))
+    path = config.path(f"{kind}s")
     if path is None:
         return None
     units = boundaries.read_boundary(
         path,
-        code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
-        name_col=config.get(f"{kind}_name_col") or f"{kind}_name",
+        code_col=getattr(config, f"{kind}_code_col") or f"{kind}_code",
+        name_col=getattr(config, f"{kind}_name_col") or f"{kind}_name",
         kind=kind,
     )
-    outline_path = store.config_path(store_dir, config.get("boundary"))
+    outline_path = config.path("boundary")
     if outline is None and outline_path is not None:
         outline = boundaries.load_borough(outline_path)
     if outline is not None:
         units = units_in_outline(units, outline)
-    pop_path = store.config_path(store_dir, config.get("population"))
-    if pop_path is not None and config.get("population_unit", "ward") == kind:
+    pop_path = config.path("population")
+    if pop_path is not None and (config.population_unit or "ward") == kind:
         pop = boundaries.read_population(
             pop_path,
-            code_col=config.get("population_code_col") or "code",
-            population_col=config.get("population_col") or schema.POPULATION,
+            code_col=config.population_code_col or "code",
+            population_col=config.population_col or schema.POPULATION,
         )
         pop = pop[~pop.index.duplicated()]
         attrs = dict(units.attrs)
@@ -200,13 +198,13 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
     """
     import shapely
 
-    config = store.store_config(store_dir)
-    name = config.get("borough")
-    wards = configured_units(store_dir, config, "ward")
-    lsoas = configured_units(store_dir, config, "lsoa")
-    places_path = store.config_path(store_dir, config.get("named_places"))
+    config = store.read_config(store_dir)
+    name = config.borough
+    wards = configured_units(config, "ward")
+    lsoas = configured_units(config, "lsoa")
+    places_path = config.path("named_places")
     places = boundaries.load_named_places(places_path) if places_path is not None else None
-    outline_path = store.config_path(store_dir, config.get("boundary"))
+    outline_path = config.path("boundary")
     outline = None
     pop_source = "unknown (no population configured)"
     if outline_path is not None:
@@ -237,13 +235,11 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
             pop = _units_population(units)
             if np.isfinite(pop):
                 outline = outline.assign(**{schema.POPULATION: [pop]})
-                pop_source = f"sum of the {kind}' residents in {Path(str(config.get('population'))).name}"
+                pop_source = f"sum of the {kind}' residents in {Path(str(config.population)).name}"
                 break
     missing = outline is None or wards is None or lsoas is None or places is None
     shipped: list[str] = []
-    if missing and (
-        str(name or "").lower() == "bury" or (not name and outline is None and _shipped_borough_fits(store_dir, config))
-    ):
+    if missing and (config.is_bury or (not name and outline is None and _shipped_borough_fits(config))):
         if outline is None:
             bury = boundaries.load_borough()
             outline = bury.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
@@ -258,7 +254,7 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
             places = boundaries.load_named_places()
             shipped.append("named_places")
     if outline is None:
-        _check_data_in_shipped_borough(store_dir, config)  # raises
+        _check_data_in_shipped_borough(config)  # raises
     return StoreGeography(
         borough=str(name or outline[AREA_NAME].iloc[0]),
         outline=outline,
@@ -278,17 +274,15 @@ def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, st
     extent of the data) for a store with no geography configured. ``geo-csp areas`` and an evidence pack on
     the same store therefore find the same hotspot areas with the same ids.
     """
-    config = store.store_config(store_dir)
-    if str(config.get("borough") or "").lower() == "bury" and not config.get("boundary"):
+    config = store.read_config(store_dir)
+    if config.is_bury and not config.boundary:
         return boundaries.load_borough(), "shipped Bury boundary (store config)"
-    if not any(config.get(k) for k in ("boundary", "wards", "lsoas")):
+    if not (config.boundary or config.wards or config.lsoas):
         return None, "data extent"
-    outline_path = store.config_path(store_dir, config.get("boundary"))
+    outline_path = config.path("boundary")
     if outline_path is not None:
         return boundaries.load_borough(outline_path), str(outline_path)
-    return store_geography(
-        store_dir
-    ).outline, f"outline of the configured {'wards' if config.get('wards') else 'LSOAs'}"
+    return store_geography(store_dir).outline, f"outline of the configured {'wards' if config.wards else 'LSOAs'}"
 
 
 def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
@@ -302,8 +296,8 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
     The config's ``"comparators"`` (names or codes of rows of ``areas``; ``[]`` for none) picks the
     comparator areas of :func:`table_from_store`; without it every other area is a comparator.
     """
-    config = store.store_config(store_dir)
-    path = store.config_path(store_dir, config.get("areas"))
+    config = store.read_config(store_dir)
+    path = config.path("areas")
     if path:
         full = path.resolve()
         areas = gpd.read_file(full)
@@ -311,7 +305,7 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
         if missing:
             raise SchemaError(f"areas file {full} lacks column(s) {missing}; add them (population for rates)")
         areas = areas.to_crs(WORKING_CRS)
-        focus = str(config.get("borough", areas[AREA_NAME].iloc[0]))
+        focus = str(config.borough or areas[AREA_NAME].iloc[0])
         key = focus.lower()
         listed = (areas[AREA_NAME].astype(str).str.lower() == key) | (areas[AREA_CODE].astype(str).str.lower() == key)
         if not listed.any():
@@ -334,16 +328,16 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
 SHIPPED_BOROUGH_SHARE_MIN = 0.5
 
 
-def _shipped_borough_fits(store_dir: str | Path, config: dict[str, Any]) -> bool:
+def _shipped_borough_fits(config: store.StoreConfig) -> bool:
     """Whether Bury's shipped files may stand for this store (see :func:`_check_data_in_shipped_borough`)."""
     try:
-        _check_data_in_shipped_borough(store_dir, config)
+        _check_data_in_shipped_borough(config)
     except ParameterError:
         return False
     return True
 
 
-def _check_data_in_shipped_borough(store_dir: str | Path, config: dict[str, Any]) -> None:
+def _check_data_in_shipped_borough(config: store.StoreConfig) -> None:
     """Refuse to report another borough's data against the shipped Bury outline and population.
 
     Raises
@@ -352,13 +346,14 @@ def _check_data_in_shipped_borough(store_dir: str | Path, config: dict[str, Any]
         When the config names another borough with no boundary of its own, or names none and fewer than
         :data:`SHIPPED_BOROUGH_SHARE_MIN` of the store's located incidents lie inside the outline.
     """
+    store_dir = config.store_dir
     fix = (
         f"run `geo-csp configure --store {store_dir} --borough NAME --wards FILE [--population CSV]` "
         f'(or add "borough" and "boundary", "wards" or "areas" (a boundary file with {AREA_CODE}, '
         f"{AREA_NAME} and {schema.POPULATION} columns) to {Path(store_dir) / store.CONFIG_NAME})"
     )
-    name = config.get("borough")
-    if name and str(name).lower() != "bury":
+    name = config.borough
+    if name and not config.is_bury:
         raise ParameterError(
             f'the store\'s config names the borough {name!r} but no "boundary", "wards" or '
             f'"areas" file, and the only boundary shipped with geo-csp is Bury\'s; {fix}'

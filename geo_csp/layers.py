@@ -21,6 +21,7 @@ Formats
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -29,10 +30,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_csp import store
 from geo_csp._errors import LayerError
 from geo_csp.settings import DISPLAY_CRS, EW_LAT_RANGE, EW_LON_RANGE, GB_BOUNDS_M, WORKING_CRS
 
 __all__ = [
+    "LAYER_KINDS",
+    "LAYER_STEMS",
+    "LAYER_SUFFIXES",
+    "PartnerLayers",
+    "layer_files",
+    "layers_folder",
+    "store_layers",
     "CAMERA_COLUMNS",
     "OPERATION_COLUMNS",
     "PLACE_COLUMNS",
@@ -590,3 +599,170 @@ def read_places(path: Path | str, *, kind: str | None = None) -> gpd.GeoDataFram
 def read_hubs(path: Path | str, *, kind: Literal["hub"] | str | None = None) -> gpd.GeoDataFrame:
     """Read community hubs (walkabout start points); same format and columns as :func:`read_places`."""
     return read_places(path, kind=kind)
+
+
+# --------------------------------------------------------------------------------------------------
+# A store's partner layers
+# --------------------------------------------------------------------------------------------------
+#: The partner layers a store can hold, by the one name each goes by (config keys, options, app pages).
+LAYER_KINDS = ("cctv", "walkabouts", "operations", "hubs")
+#: File names (without suffix) each layer is found under in a layers folder, in order; ``routes`` and
+#: ``walks`` are the names older stores and exports used for walkabouts.
+LAYER_STEMS: dict[str, tuple[str, ...]] = {
+    "cctv": ("cctv", "cameras"),
+    "walkabouts": ("walkabouts", "routes", "walks"),
+    "operations": ("operations",),
+    "hubs": ("hubs",),
+}
+#: Suffixes tried for each stem, in order.
+LAYER_SUFFIXES = (".csv", ".geojson", ".gpkg", ".gpx", ".kml", ".json")
+#: Older names of a layer kind in a config's ``"layers"`` table, read as the kind.
+_OLD_KIND_NAMES = {"routes": "walkabouts"}
+
+
+@dataclass(frozen=True)
+class PartnerLayers:
+    """A store's partner layers, read once (:func:`store_layers`); ``None`` where a layer is absent.
+
+    Attributes
+    ----------
+    cameras, views
+        CCTV cameras (:func:`read_cctv`) and the area each sees (:func:`camera_views`).
+    walkabouts
+        Recorded walkabout routes (:func:`read_routes`).
+    operations
+        Operations (:func:`read_operations`), footprints filled from the borough and places given.
+    hubs
+        Community hubs (:func:`read_hubs`).
+    network
+        The walking network file (the first ``*.graphml`` of the folder), or ``None``.
+    files
+        ``(kind, path)`` of each layer read, ``path`` ``None`` where none was found.
+    problems
+        ``(kind, message)`` of each layer file that could not be read (with ``errors="skip"``).
+    """
+
+    cameras: gpd.GeoDataFrame | None = None
+    views: gpd.GeoDataFrame | None = None
+    walkabouts: gpd.GeoDataFrame | None = None
+    operations: gpd.GeoDataFrame | None = None
+    hubs: gpd.GeoDataFrame | None = None
+    network: Path | None = None
+    files: tuple[tuple[str, str | None], ...] = ()
+    problems: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The layer kinds no file was found for."""
+        return tuple(kind for kind, path in self.files if path is None)
+
+
+def layers_folder(config: store.StoreConfig) -> Path | None:
+    """A store's partner layers folder: its config's ``layers_dir``, else a ``layers`` folder beside the store
+    (the demo borough's layout) when there is one, else ``None``."""
+    configured = config.path("layers_dir")
+    if configured is not None:
+        return configured
+    beside = config.store_dir.absolute().parent / "layers"
+    return beside if beside.is_dir() else None
+
+
+def layer_files(
+    config: store.StoreConfig | None,
+    *,
+    folder: Path | None = None,
+    given: dict[str, Path | None] | None = None,
+) -> dict[str, Path | None]:
+    """The file of each partner layer (:data:`LAYER_KINDS`), by one rule.
+
+    In order: the file ``given`` for the kind (a command's ``--cctv``, ...); the config's ``"layers"``
+    table (kind -> path, relative to the store; ``routes`` is read as ``walkabouts``); else
+    ``<folder>/<stem><suffix>`` for the kind's :data:`LAYER_STEMS` and :data:`LAYER_SUFFIXES`.
+    ``folder`` defaults to :func:`layers_folder`.
+    """
+    given = given or {}
+    unknown = sorted(set(given) - set(LAYER_KINDS))
+    if unknown:
+        raise LayerError(f"unknown partner layer(s) {unknown}; the layers are {', '.join(LAYER_KINDS)}")
+    table: dict[str, Path | None] = {}
+    if config is not None:
+        for kind, value in config.layers:
+            table[_OLD_KIND_NAMES.get(kind, kind)] = store.config_path(config.store_dir, value)
+        folder = folder if folder is not None else layers_folder(config)
+    out: dict[str, Path | None] = {}
+    for kind in LAYER_KINDS:
+        path = given.get(kind) or table.get(kind)
+        if path is None and folder is not None:
+            path = next(
+                (
+                    folder / f"{stem}{suffix}"
+                    for stem in LAYER_STEMS[kind]
+                    for suffix in LAYER_SUFFIXES
+                    if (folder / f"{stem}{suffix}").exists()
+                ),
+                None,
+            )
+        out[kind] = path
+    return out
+
+
+def store_layers(
+    config: store.StoreConfig | None,
+    *,
+    folder: Path | None = None,
+    given: dict[str, Path | None] | None = None,
+    borough: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    camera_radius_m: float = 50.0,
+    errors: Literal["raise", "skip"] = "raise",
+) -> PartnerLayers:
+    """Every partner layer of a store, found by :func:`layer_files` and read by this module's readers.
+
+    Parameters
+    ----------
+    config
+        The store's config (:func:`geo_csp.store.read_config`); ``None`` for layers given as files only.
+    folder, given
+        As :func:`layer_files`: a layers folder instead of the config's, and files named one by one.
+    borough, places
+        The store's own outline and named places (:func:`geo_csp.geography.store_geography`): operations
+        whose footprint is ``"borough"`` or a place's name are drawn on them, never on another borough's.
+    camera_radius_m
+        View radius of cameras with no ``range_m``.
+    errors
+        ``"raise"``: a file that cannot be read raises its :class:`LayerError`; ``"skip"``: it is left
+        out and its message kept in ``problems`` (a map must still open).
+    """
+    if errors not in ("raise", "skip"):
+        raise LayerError(f"`errors` must be 'raise' or 'skip', not {errors!r}")
+    files = layer_files(config, folder=folder, given=given)
+    folder = folder if folder is not None or config is None else layers_folder(config)
+    readers = {
+        "cctv": read_cctv,
+        "walkabouts": read_routes,
+        "operations": lambda p: read_operations(p, borough=borough, places=places),
+        "hubs": read_hubs,
+    }
+    read: dict[str, gpd.GeoDataFrame | None] = dict.fromkeys(LAYER_KINDS)
+    problems = []
+    for kind, path in files.items():
+        if path is None:
+            continue
+        try:
+            read[kind] = readers[kind](path)
+        except (LayerError, OSError, ValueError) as exc:  # readers name the file; a stray error is kept too
+            if errors == "raise":
+                raise
+            problems.append((kind, str(exc)))
+    cameras = read["cctv"]
+    networks = sorted(folder.glob("*.graphml")) if folder is not None and folder.is_dir() else []
+    return PartnerLayers(
+        cameras=cameras,
+        views=None if cameras is None else camera_views(cameras, default_radius_m=camera_radius_m),
+        walkabouts=read["walkabouts"],
+        operations=read["operations"],
+        hubs=read["hubs"],
+        network=networks[0] if networks else None,
+        files=tuple((k, None if p is None else str(p)) for k, p in files.items()),
+        problems=tuple(problems),
+    )

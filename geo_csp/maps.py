@@ -127,7 +127,7 @@ BOROUGH_WIDE_SHARE: Final = 0.5
 #: Stroke colours of the partner layers, by the layer names :mod:`geo_csp.layers` uses.
 _LAYER_COLOURS: Final = {
     "cctv": "#1f78b4",
-    "routes": "#33a02c",
+    "walkabouts": "#33a02c",
     "operations": "#6a3d9a",
     "hubs": "#ff7f00",
     "walkabout": "#e31a1c",
@@ -610,7 +610,7 @@ _LAYER_STYLES: Final[dict[str, dict]] = {
         "symbol": "fill",
         "tooltip": ("camera_id", "name", "range_m"),
     },
-    "routes": {"style": {"weight": 4, "opacity": 0.9}, "symbol": "line", "tooltip": ("name", "date", "partners")},
+    "walkabouts": {"style": {"weight": 4, "opacity": 0.9}, "symbol": "line", "tooltip": ("name", "date", "partners")},
     "walkabout": {
         "style": {"weight": 5, "opacity": 0.95},
         "symbol": "line",
@@ -624,13 +624,13 @@ _DEFAULT_LAYER_STYLE: Final = {
     "tooltip": ("name", "label", "description", "kind"),
 }
 #: Drawing order of partner layers (later is on top); unknown layers go before the hubs.
-_LAYER_ORDER: Final = ("operations", "cctv", "routes", "walkabout")
+_LAYER_ORDER: Final = ("operations", "cctv", "walkabouts", "walkabout")
 
 
 #: On-screen names of the partner layers (layer control and legend), by the layer names of :mod:`geo_csp.layers`.
 LAYER_LABELS: Final = {
     "cctv": "CCTV camera views",
-    "routes": "Recorded walkabouts",
+    "walkabouts": "Recorded walkabouts",
     "operations": "Operations",
     "hubs": "Community hubs",
     "walkabout": "Planned walkabout route",
@@ -837,7 +837,7 @@ def hotspot_map(
     areas
         Named hotspot areas (``area_id``, ``name``), drawn as dashed outlines with their names.
     layers
-        Partner layers by name (``"cctv"``, ``"routes"``, ``"operations"``, ``"hubs"``,
+        Partner layers by name (``"cctv"``, ``"walkabouts"``, ``"operations"``, ``"hubs"``,
         ``"walkabout"``, ...), each its own entry in the layer control, drawn above the hotspots
         (operations lowest, hubs on top). Operations are outlines with a light fill and a tooltip
         (name, type, dates); borough-wide ones (:func:`borough_wide`) are not drawn but listed

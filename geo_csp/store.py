@@ -968,11 +968,144 @@ def store_config(store_dir: str | Path) -> dict[str, Any]:
         raise StoreError(f"{path} is not valid JSON ({exc}); rewrite it with write_store_config") from exc
 
 
+#: Keys of ``config.json`` holding one text (a name, a column, or a file path relative to the store).
+_CONFIG_TEXT_KEYS: Final = (
+    "borough",
+    "label",
+    "boundary",
+    "wards",
+    "ward_code_col",
+    "ward_name_col",
+    "lsoas",
+    "lsoa_code_col",
+    "lsoa_name_col",
+    "population",
+    "population_unit",
+    "population_code_col",
+    "population_col",
+    "named_places",
+    "areas",
+    "layers_dir",
+)
+#: Kinds of unit a configured population CSV can belong to.
+POPULATION_UNITS: Final = ("ward", "lsoa")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """A store's ``config.json`` (written by ``geo-csp configure``), typed and validated once on reading.
+
+    Text fields are ``None`` when not configured (absent, JSON ``null`` or empty); file fields hold the
+    path as written (relative to the store folder, or absolute): :meth:`path` resolves them.
+
+    Attributes
+    ----------
+    store_dir
+        The store folder the config belongs to (relative paths are taken from it).
+    borough, label
+        The borough's name, and how documents name the store (``geo-csp configure --label``).
+    synthetic
+        The store holds invented (demo) incidents.
+    boundary, wards, lsoas, named_places, areas, population
+        Files: the borough outline, its wards and LSOAs, named places, comparator areas, residents per
+        ward or LSOA.
+    ward_code_col, ward_name_col, lsoa_code_col, lsoa_name_col
+        The columns of the ward and LSOA files (default ``ward_code`` ...).
+    population_unit, population_code_col, population_col
+        What the population CSV counts (``"ward"`` or ``"lsoa"``; default ward) and its columns.
+    comparators
+        Names or codes of the comparator rows of ``areas`` (``()`` for none); ``None``: every other area.
+    layers_dir
+        The partner layers folder (``cctv``, ``walkabouts``, ``operations``, ``hubs``, a ``.graphml``).
+    layers
+        Partner layer files named one by one (kind -> path), ahead of the folder's.
+    extra
+        Any other key of the file, kept as written (e.g. the demo's ``truth``).
+    """
+
+    store_dir: Path
+    borough: str | None = None
+    label: str | None = None
+    synthetic: bool = False
+    boundary: str | None = None
+    wards: str | None = None
+    ward_code_col: str | None = None
+    ward_name_col: str | None = None
+    lsoas: str | None = None
+    lsoa_code_col: str | None = None
+    lsoa_name_col: str | None = None
+    population: str | None = None
+    population_unit: str | None = None
+    population_code_col: str | None = None
+    population_col: str | None = None
+    named_places: str | None = None
+    areas: str | None = None
+    comparators: tuple[str, ...] | None = None
+    layers_dir: str | None = None
+    layers: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def from_dict(cls, store_dir: str | Path, raw: Any) -> StoreConfig:
+        """The config of ``store_dir`` from its JSON object; a clear error naming the file and key when wrong."""
+        where = Path(store_dir) / CONFIG_NAME
+        if not isinstance(raw, dict):
+            raise StoreError(f"{where} must hold a JSON object (key: value), not {type(raw).__name__}")
+        values: dict[str, Any] = {}
+        for key in _CONFIG_TEXT_KEYS:
+            value = raw.get(key)
+            if value is not None and not isinstance(value, str):
+                raise StoreError(f"{where}: {key!r} must be text or null, not {value!r}")
+            values[key] = value.strip() or None if isinstance(value, str) else None
+        if values["population_unit"] is not None and values["population_unit"] not in POPULATION_UNITS:
+            raise StoreError(
+                f"{where}: 'population_unit' must be one of {POPULATION_UNITS}, not {values['population_unit']!r}"
+            )
+        synthetic = raw.get("synthetic", False)
+        if not isinstance(synthetic, bool) and synthetic is not None:
+            raise StoreError(f"{where}: 'synthetic' must be true or false, not {synthetic!r}")
+        comparators = raw.get("comparators")
+        if comparators is not None and (
+            not isinstance(comparators, list) or not all(isinstance(c, str) for c in comparators)
+        ):
+            raise StoreError(f"{where}: 'comparators' must be a list of area names or codes, or null")
+        layer_files = raw.get("layers") or {}
+        if not isinstance(layer_files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in layer_files.items()
+        ):
+            raise StoreError(f'{where}: \'layers\' must map a layer kind to a file path, e.g. {{"cctv": "cctv.csv"}}')
+        known = {*_CONFIG_TEXT_KEYS, "synthetic", "comparators", "layers"}
+        return cls(
+            store_dir=Path(store_dir),
+            synthetic=bool(synthetic),
+            comparators=None if comparators is None else tuple(comparators),
+            layers=tuple(sorted(layer_files.items())),
+            extra=tuple(sorted((k, v) for k, v in raw.items() if k not in known)),
+            **values,
+        )
+
+    def path(self, key: str) -> Path | None:
+        """The file a path field names (``"wards"``, ``"layers_dir"``, ...), from the store folder; ``None`` if unset."""
+        if key not in _CONFIG_TEXT_KEYS:
+            raise ParameterError(f"{key!r} is not a file of the store config; the keys are {_CONFIG_TEXT_KEYS}")
+        return config_path(self.store_dir, getattr(self, key))
+
+    @property
+    def is_bury(self) -> bool:
+        """The config names Bury, the borough whose geography ships with geo-csp."""
+        return (self.borough or "").lower() == "bury"
+
+
+def read_config(store_dir: str | Path) -> StoreConfig:
+    """The store's config (:class:`StoreConfig`), validated; an empty one when the store has no ``config.json``."""
+    return StoreConfig.from_dict(store_dir, store_config(store_dir))
+
+
 def store_label(store_dir: str | Path) -> str:
     """How a document names the store: its configured ``label`` (``geo-csp configure --label``), else
     the name of its folder; never a path of the machine that wrote the document."""
-    label = store_config(store_dir).get("label")
-    return str(label) if label else (Path(store_dir).resolve().name or "store")
+    label = read_config(store_dir).label
+    return label if label else (Path(store_dir).resolve().name or "store")
 
 
 def input_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:

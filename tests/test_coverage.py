@@ -61,7 +61,7 @@ def layers_by_hand() -> dict[str, gpd.GeoDataFrame]:
         crs=WORKING_CRS,
     )
     hubs = gpd.GeoDataFrame({"name": ["Hub"]}, geometry=[shapely.Point(0, -30)], crs=WORKING_CRS)
-    return {"views": views, "routes": routes, "operations": operations, "hubs": hubs}
+    return {"views": views, "walkabouts": routes, "operations": operations, "hubs": hubs}
 
 
 def test_coverage_known_answers(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
@@ -253,7 +253,10 @@ def test_demo_cctv_and_walkabout_coverage_match_hand_computed(demo: Path) -> Non
     views = layers.camera_views(cams, default_radius_m=50.0)
     routes = layers.read_routes(demo / "layers" / "walkabouts.gpx")
     out = cv.coverage(
-        places, views=views, routes=routes, params=cv.CoverageParams(as_of="2025-12-31", weeks=27, walk_distance_m=50.0)
+        places,
+        views=views,
+        walkabouts=routes,
+        params=cv.CoverageParams(as_of="2025-12-31", weeks=27, walk_distance_m=50.0),
     )
     for i, row in out.iterrows():
         oracle = _grid_share_in_views(row.geometry, cams, default_radius_m=50.0)
@@ -266,7 +269,7 @@ def test_demo_cctv_and_walkabout_coverage_match_hand_computed(demo: Path) -> Non
         assert by_name.loc[place, "walkabout_n"] == len(planted["walkabouts"][place]), place
     assert by_name.loc["Moorside", "cctv_share"] == 0 and by_name.loc["Moorside", "walkabout_n"] == 0
     # default 8 weeks to 31 Dec 2025: only the walks of 24 Nov (town centre) and 18 Dec (Victoria Estate)
-    recent = cv.coverage(places, routes=routes, params=cv.CoverageParams(as_of="2025-12-31"))
+    recent = cv.coverage(places, walkabouts=routes, params=cv.CoverageParams(as_of="2025-12-31"))
     assert recent.set_index("name")["walkabout_n"].to_dict() == {
         "Bury Town Centre": 1,
         "Moorside": 0,
@@ -288,7 +291,7 @@ def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
     out = cv.coverage(
         result.areas,
         views=layers.camera_views(layers.read_cctv(lay / "cctv.csv")),
-        routes=layers.read_routes(lay / "walkabouts.gpx"),
+        walkabouts=layers.read_routes(lay / "walkabouts.gpx"),
         operations=layers.read_operations(lay / "operations.geojson", borough=borough),
         hubs=layers.read_hubs(lay / "hubs.csv"),
     )
@@ -341,11 +344,11 @@ def test_gap_list_high_harm_with_one_gap_outranks_low_harm_with_two(
         crs=WORKING_CRS,
     )
     both = pd.concat([areas.iloc[[0]], extra], ignore_index=True)
-    routes = layers_by_hand["routes"].assign(date=pd.Timestamp("2024-05-01"))
+    routes = layers_by_hand["walkabouts"].assign(date=pd.Timestamp("2024-05-01"))
     out = cv.coverage(
         both,
         views=layers_by_hand["views"],
-        routes=routes.iloc[[2]],
+        walkabouts=routes.iloc[[2]],
         operations=layers_by_hand["operations"],
         params=cv.CoverageParams(as_of="2024-05-10"),
     )

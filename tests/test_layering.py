@@ -40,7 +40,7 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
         "nearrepeat",
     },  # analysis
     {"layers", "coverage", "routes", "priorities"},  # planning
-    {"disclosure", "display", "story", "figures", "maps", "table", "evidence", "tasking"},  # outputs
+    {"disclosure", "display", "story", "figures", "maps", "table", "evidence", "tasking", "export"},  # outputs
     {"cli", "app"},  # shells
 ]
 LAYER = {name: rank for rank, names in enumerate(LAYERS) for name in names}

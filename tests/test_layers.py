@@ -289,3 +289,75 @@ def test_operation_with_a_line_footprint_names_its_type(tmp_path: Path) -> None:
     )
     with pytest.raises(LayerError, match=r"feature 1 \(Op Line\): footprint must be a polygon, not a LineString"):
         layers.read_operations(tmp_path / "ops.geojson")
+
+
+def _ops_named_place(path: Path) -> None:
+    _ops_file(
+        path,
+        [
+            {
+                "type": "Feature",
+                "properties": {
+                    "name": "Lantern",
+                    "start_date": "2024-04-01",
+                    "end_date": "2024-04-30",
+                    "footprint": "Prestwich",
+                },
+                "geometry": None,
+            }
+        ],
+    )
+
+
+def test_store_layers_one_rule_for_every_shell(tmp_path: Path) -> None:
+    from geo_csp import store
+
+    root = tmp_path / "store"
+    root.mkdir()
+    folder = tmp_path / "layers"  # beside the store: found without a layers_dir in the config
+    folder.mkdir()
+    (folder / "cameras.csv").write_text("camera_id,name,easting,northing\nc1,Rock,380000,410000\n")
+    _write_gpx(folder / "routes.gpx")  # the older name of the walkabouts file
+    (folder / "hubs.csv").write_text("hub_id,name,kind,lon,lat\nh1,Bury Library,library,-2.2966,53.5933\n")
+    (folder / "borough_walk.graphml").write_text("<graphml/>")
+    _ops_named_place(tmp_path / "mine.geojson")
+    # the config's own table names the operations file, under a kind name older stores used for walkabouts too
+    store.write_store_config(root, {"layers": {"operations": "../mine.geojson"}})
+    place = shapely.box(380_000, 405_000, 382_000, 407_000)
+    places = gpd.GeoDataFrame({"name": ["Prestwich"]}, geometry=[place], crs=WORKING_CRS)
+
+    found = layers.store_layers(store.read_config(root), places=places, camera_radius_m=30.0)
+    assert dict(found.files) == {
+        "cctv": str(folder / "cameras.csv"),
+        "walkabouts": str(folder / "routes.gpx"),
+        "operations": str(root / "../mine.geojson"),
+        "hubs": str(folder / "hubs.csv"),
+    }
+    assert found.missing == () and found.problems == ()
+    assert found.walkabouts is not None and found.walkabouts["name"].iloc[0] == "Moorside walk"
+    # the operation's named footprint is the store's own place, not a shipped one
+    assert found.operations is not None and found.operations.geometry.iloc[0].equals(place)
+    assert_allclose(found.views.area.iloc[0], np.pi * 30.0**2, rtol=2e-3)  # circle (polygon) of the radius given
+    assert found.network == folder / "borough_walk.graphml"
+
+    # a file given (a command's --walkabouts) comes first; the old "routes" key of the table is walkabouts
+    _write_gpx(tmp_path / "other.gpx")
+    store.write_store_config(root, {"layers": {"routes": "../other.gpx"}, "layers_dir": "../nowhere"})
+    files = layers.layer_files(store.read_config(root))
+    assert files["walkabouts"] == root / "../other.gpx" and files["cctv"] is None  # layers_dir wins over beside
+    assert layers.layer_files(store.read_config(root), given={"walkabouts": folder / "routes.gpx"})["walkabouts"] == (
+        folder / "routes.gpx"
+    )
+    with pytest.raises(LayerError, match="unknown partner layer"):
+        layers.layer_files(None, given={"routes": folder / "routes.gpx"})
+
+
+def test_store_layers_raise_or_skip_a_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "cctv.csv").write_text("camera_id,name\nc1,Rock\n")  # no coordinates
+    (tmp_path / "hubs.csv").write_text("hub_id,name,kind,lon,lat\nh1,Bury Library,library,-2.2966,53.5933\n")
+    with pytest.raises(LayerError, match="cctv.csv"):
+        layers.store_layers(None, folder=tmp_path)
+    found = layers.store_layers(None, folder=tmp_path, errors="skip")
+    assert found.cameras is None and found.views is None and found.hubs is not None
+    assert [k for k, _ in found.problems] == ["cctv"] and "cctv.csv" in found.problems[0][1]
+    assert found.missing == ("walkabouts", "operations")

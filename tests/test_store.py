@@ -283,6 +283,55 @@ def test_store_config_round_trip(tmp_path: Path) -> None:
     assert store.store_config(tmp_path) == config
 
 
+def test_store_config_is_read_typed_and_validated_once(tmp_path: Path) -> None:
+    empty = store.read_config(tmp_path)
+    assert empty == store.StoreConfig(tmp_path) and empty.borough is None and not empty.synthetic
+    assert empty.path("wards") is None and not empty.is_bury
+    store.write_store_config(
+        tmp_path,
+        {
+            "borough": "Bury",
+            "synthetic": True,
+            "wards": "boundaries/bury_wards.geojson",
+            "lsoas": None,
+            "layers_dir": "",
+            "boundary": "/abs/outline.gpkg",
+            "comparators": ["Bolton", "E08000002"],
+            "layers": {"cctv": "cams.csv"},
+            "truth": "../truth.json",
+        },
+    )
+    config = store.read_config(tmp_path)
+    assert config.is_bury and config.synthetic and config.borough == "Bury"
+    assert config.path("wards") == tmp_path / "boundaries/bury_wards.geojson"
+    assert config.path("boundary") == Path("/abs/outline.gpkg")  # absolute paths are kept
+    assert config.lsoas is None and config.layers_dir is None  # null and empty text are "not configured"
+    assert config.comparators == ("Bolton", "E08000002") and dict(config.layers) == {"cctv": "cams.csv"}
+    assert dict(config.extra) == {"truth": "../truth.json"}  # other keys are kept as written
+    with pytest.raises(AttributeError):
+        config.borough = "Bolton"  # type: ignore[misc]
+    with pytest.raises(_errors.ParameterError, match="'truth' is not a file of the store config"):
+        config.path("truth")
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        ([], "must hold a JSON object"),
+        ({"wards": 3}, "'wards' must be text or null"),
+        ({"synthetic": "yes"}, "'synthetic' must be true or false"),
+        ({"population_unit": "msoa"}, "'population_unit' must be one of"),
+        ({"comparators": "Bolton"}, "'comparators' must be a list"),
+        ({"layers": ["cctv.csv"]}, "'layers' must map a layer kind to a file path"),
+    ],
+)
+def test_a_bad_store_config_is_refused_naming_the_file_and_key(tmp_path: Path, raw, match) -> None:
+    (tmp_path / store.CONFIG_NAME).write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(_errors.StoreError, match=match) as caught:
+        store.read_config(tmp_path)
+    assert str(tmp_path / store.CONFIG_NAME) in str(caught.value)
+
+
 def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 

@@ -101,8 +101,8 @@ def tiles_reachable(host: str = "tile.openstreetmap.org", *, timeout_s: float = 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def status(store_dir: str, stamp: float) -> dict[str, Any]:
-    """:func:`geo_csp.store.store_status`, plus the store's config under ``"config"``."""
-    return {**store.store_status(store_dir), "config": store.store_config(store_dir)}
+    """:func:`geo_csp.store.store_status`, plus the store's :class:`geo_csp.store.StoreConfig` under ``"config"``."""
+    return {**store.store_status(store_dir), "config": store.read_config(store_dir)}
 
 
 #: Store columns the hotspot analysis reads (:func:`geo_csp.cube.build_cube`): the rest are never loaded.
@@ -263,52 +263,35 @@ def street_names(store_dir: str, stamp: float) -> gpd.GeoDataFrame:
     return maps.street_labels(frame)
 
 
+def _layers_folder(store_dir: str) -> Path:
+    """The store's partner layers folder (:func:`geo_csp.layers.layers_folder`); where it has none, the
+    ``layers/`` folder beside the store that uploaded layers are saved into."""
+    folder = layers.layers_folder(store.read_config(store_dir))
+    return (folder or Path(store_dir).absolute().parent / "layers").resolve()
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
+def store_layers(store_dir: str, stamp: float) -> layers.PartnerLayers:
+    """The store's partner layers (:func:`geo_csp.layers.store_layers`), operations drawn on its own outline
+    and places; a layer file that cannot be read is logged and left out (the page still opens)."""
+    found = layers.store_layers(
+        store.read_config(store_dir),
+        folder=_layers_folder(store_dir),
+        borough=borough(store_dir, stamp),
+        places=named_places(store_dir, stamp),
+        errors="skip",
+    )
+    for kind, message in found.problems:
+        log.warning("layer %s not shown: %s", kind, message)
+    return found
+
+
 def partner_layers(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFrame]:
-    """Partner layers of the store (CCTV views, routes, operations, hubs), by layer name.
-
-    Read from the paths in the store config's ``"layers"`` table, or else from its ``layers_dir``
-    (default a ``layers/`` folder beside the store, the demo borough's layout). Missing layers are
-    left out; a layer file that cannot be read is logged and left out.
-    """
-    return _layers_from_folder(store_dir, stamp)
-
-
-def _layers_from_folder(store_dir: str, stamp: float) -> dict[str, gpd.GeoDataFrame]:
-    config = store.store_config(store_dir)
-    folder = (Path(store_dir) / config.get("layers_dir", "../layers")).resolve()
-    config = config.get("layers", {})
-
-    def find(key: str, *patterns: str) -> Path | None:
-        if key in config:
-            return Path(config[key])
-        for pattern in patterns:
-            hits = sorted(folder.glob(pattern)) if folder.is_dir() else []
-            if hits:
-                return hits[0]
-        return None
-
-    out: dict[str, gpd.GeoDataFrame] = {}
-    readers = {
-        "cctv": (("cctv*.csv", "cctv*.geojson", "*camera*"), lambda p: layers.camera_views(layers.read_cctv(p))),
-        "routes": (("*route*.gpx", "*walk*.gpx", "*.gpx", "*route*.geojson"), layers.read_routes),
-        "operations": (
-            ("*operation*.geojson", "*operation*.gpkg"),
-            lambda p: layers.read_operations(
-                p, borough=borough(store_dir, stamp), places=named_places(store_dir, stamp)
-            ),
-        ),
-        "hubs": (("*hub*.csv", "*hub*.geojson"), layers.read_hubs),
-    }
-    for key, (patterns, reader) in readers.items():
-        path = find(key, *patterns)
-        if path is None:
-            continue
-        try:
-            out[key] = reader(path)
-        except Exception as exc:  # a bad partner file must not take the map down; the page says why
-            log.warning("layer %s from %s not shown: %s", key, path, exc)
-    return out
+    """Partner layers of the store by map layer name (``cctv`` views, ``walkabouts``, ``operations``,
+    ``hubs``); missing layers are left out."""
+    found = store_layers(store_dir, stamp)
+    shown = {"cctv": found.views, "walkabouts": found.walkabouts, "operations": found.operations, "hubs": found.hubs}
+    return {k: v for k, v in shown.items() if v is not None}
 
 
 def hotspot_folium(
@@ -437,7 +420,7 @@ def area_coverage(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
     covered = coverage.coverage(
         result.areas,
         views=layers.get("cctv"),
-        routes=layers.get("routes"),
+        walkabouts=layers.get("walkabouts"),
         operations=layers.get("operations"),
         hubs=layers.get("hubs"),
     )
@@ -488,7 +471,7 @@ def covered_areas(
     return coverage.coverage(
         result.areas,
         views=layers.get("cctv"),
-        routes=layers.get("routes"),
+        walkabouts=layers.get("walkabouts"),
         operations=layers.get("operations"),
         hubs=layers.get("hubs"),
     )
@@ -520,9 +503,8 @@ def priorities(
 @st.cache_resource(max_entries=4, show_spinner=False)
 def walk_network(store_dir: str, stamp: float) -> Any:
     """The walking network shipped with the store's layers (a GraphML file), or ``None``."""
-    folder = (Path(store_dir) / store.store_config(store_dir).get("layers_dir", "../layers")).resolve()
-    files = sorted(folder.glob("*.graphml")) if folder.is_dir() else []
-    return routes.load_network(files[0]) if files else None
+    network = store_layers(store_dir, stamp).network
+    return routes.load_network(network) if network is not None else None
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -804,7 +786,7 @@ def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.Dat
             p, borough=borough(store_dir, 0.0), places=named_places(store_dir, 0.0)
         ),
     }
-    folder = (Path(store_dir) / store.store_config(store_dir).get("layers_dir", "../layers")).resolve()
+    folder = _layers_folder(store_dir)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for p in map(Path, paths):
@@ -812,7 +794,7 @@ def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.Dat
         target = folder / f"{_LAYER_FILE_NAMES[kind]}{''.join(p.suffixes)}"
         shutil.copyfile(p, target)
         rows.append({"file": p.name, "layer": kind, "features": len(frame), "saved_as": str(target)})
-    partner_layers.clear()
+    store_layers.clear()
     return pd.DataFrame(rows)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geo_csp import periods, settings
+from geo_csp import periods, settings, store
 from geo_csp.app import cache
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -183,10 +183,14 @@ def sidebar() -> Choices:
                     st.error(f"Could not build the demo borough: {exc}")
         stamp = cache.store_stamp(store_dir)
         has_store = stamp > 0.0
-        status = cache.status(store_dir, stamp) if has_store else {"months": [], "sources": [], "config": {}}
+        status: dict[str, Any] = (
+            cache.status(store_dir, stamp)
+            if has_store
+            else {"months": [], "sources": [], "config": store.StoreConfig(Path(store_dir))}
+        )
         if not has_store:
             st.warning(f"No store at {store_dir}. Ingest files on the Data page or choose another folder.")
-        synthetic = bool(status["config"].get("synthetic")) or Path(store_dir).resolve().is_relative_to(
+        synthetic = status["config"].synthetic or Path(store_dir).resolve().is_relative_to(
             Path(os.environ.get(DEMO_ENV) or settings.DEMO_DIR).resolve()
         )
         if synthetic:

@@ -1,5 +1,6 @@
-"""Pieces shared by the ``geo-csp`` command modules: the study context, the store's incidents, one hotspot
-run, JSON-safe metadata and writing a GeoDataFrame with its run metadata.
+"""Pieces shared by the ``geo-csp`` command modules: the cube parameters a command's options make, the study
+context, the store's incidents and one hotspot run. Writing a layer with its run metadata is
+:func:`geo_csp.export.write_geo` (re-exported here for the commands).
 
 Heavy libraries (geopandas, pandas, numpy, pyarrow, the analysis modules) are imported inside the
 functions that use them, so that importing a command module (and ``geo-csp --help``) stays light.
@@ -7,12 +8,12 @@ functions that use them, so that importing a command module (and ``geo-csp --hel
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import console
+from geo_csp.export import METADATA_KEY, jsonable, write_geo
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -34,8 +35,6 @@ __all__ = [
     "study_context",
     "write_geo",
 ]
-
-METADATA_KEY = "geo_csp"
 
 
 #: The ``--boundary`` option of every command that reads a study area (hotspots, areas, backtest, coverage,
@@ -111,7 +110,7 @@ def study_context(
 ) -> dict[str, Any]:
     """Study area, named places, wards and the polygon units from ``--boundary`` or the store's config.
 
-    Returns a dictionary with ``config`` (the store config), ``study_area`` (GeoDataFrame or None),
+    Returns a dictionary with ``config`` (the store's :class:`geo_csp.store.StoreConfig`), ``study_area`` (GeoDataFrame or None),
     ``study_area_source`` (where it came from, for metadata), ``named_places``, ``wards`` and ``units``
     (the ward or LSOA polygons of ``unit``; ``None`` for H3 cells or Bury's shipped ones).
 
@@ -121,7 +120,7 @@ def study_context(
     """
     from geo_csp import boundaries, geography, schema, store
 
-    config = store.store_config(store_dir)
+    config = store.read_config(store_dir)
     ctx: dict[str, Any] = {
         "config": config,
         "study_area": None,
@@ -131,11 +130,7 @@ def study_context(
         "study_area_source": "data extent",
     }
 
-    def _path(key: str) -> Path | None:
-        value = config.get(key)
-        return None if not value else (Path(store_dir) / value if not Path(value).is_absolute() else Path(value))
-
-    is_bury = str(config.get("borough", "")).lower() == "bury"
+    is_bury = config.is_bury
     if boundary is not None:
         ctx["study_area"] = boundaries.load_borough(boundary)
         ctx["study_area_source"] = str(boundary)
@@ -143,23 +138,23 @@ def study_context(
             ctx["wards"] = boundaries.load_wards(boundary)
     else:  # the store's borough, as every output of the store is drawn on (evidence packs, the table, the app)
         ctx["study_area"], ctx["study_area_source"] = geography.store_study_area(store_dir)
-    if _path("named_places") is not None:
-        ctx["named_places"] = boundaries.load_named_places(_path("named_places"))
+    if config.named_places is not None:
+        ctx["named_places"] = boundaries.load_named_places(config.path("named_places"))
     elif is_bury:
         ctx["named_places"] = boundaries.load_named_places()
-    if ctx["wards"] is None and _path("wards") is not None:
+    if ctx["wards"] is None and config.wards is not None:
         # the configured wards/LSOAs with their code/name columns and population (`geo-csp configure`), those
         # belonging to the study area (more than half their area inside it)
-        ctx["wards"] = geography.configured_units(store_dir, config, "ward", outline=ctx["study_area"])
-    lsoas = geography.configured_units(store_dir, config, "lsoa", outline=ctx["study_area"])
+        ctx["wards"] = geography.configured_units(config, "ward", outline=ctx["study_area"])
+    lsoas = geography.configured_units(config, "lsoa", outline=ctx["study_area"])
     bury_ok = is_bury or (ctx["study_area"] is not None and _in_bury(ctx["study_area"]))
     own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
     if unit in ("ward", "lsoa") and own is None and not bury_ok:
         where = (
             f"the study area {boundary}"
             if boundary is not None
-            else f"the borough {config['borough']!r} of this store (its config has no {unit}s)"
-            if config.get("borough")
+            else f"the borough {config.borough!r} of this store (its config has no {unit}s)"
+            if config.borough
             else "this store (its config names no borough)"
         )
         raise ParameterError(
@@ -237,71 +232,6 @@ def read_located(
         )
     frame.attrs["counted"] = counted.to_dict()
     return frame
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers, NaN/NaT as None and anything else unknown as text."""
-    import numpy as np
-    import pandas as pd
-
-    def _default(v: Any) -> Any:
-        if isinstance(v, np.generic):
-            return None if isinstance(v, np.floating) and not np.isfinite(v) else v.item()
-        try:
-            if pd.isna(v):
-                return None
-        except (TypeError, ValueError):
-            pass
-        return str(v)
-
-    def _finite(v: Any) -> Any:  # json writes float NaN as the non-standard NaN token: make it null
-        if isinstance(v, float) and not np.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {k: _finite(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [_finite(x) for x in v]
-        return v
-
-    return _finite(json.loads(json.dumps(value, default=_default)))
-
-
-def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, layer: str) -> None:
-    """Write a GeoDataFrame as GeoParquet or GeoPackage with the run metadata inside and beside it.
-
-    The metadata go in the GeoParquet schema metadata under ``geo_csp``, in a ``geo_csp_metadata``
-    table of a GeoPackage, and always in a sidecar ``FILE.json``.
-    """
-    import pandas as pd
-    import pyarrow.parquet as pq
-    import pyogrio
-
-    path = Path(path)
-    meta = json.dumps(jsonable(metadata))
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".gpkg"):
-        raise ParameterError(f"--out {path}: use a .parquet (GeoParquet) or .gpkg file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plain = frame.copy()
-    for col in plain.columns:
-        if isinstance(plain[col].dtype, pd.CategoricalDtype):
-            plain[col] = plain[col].astype(object)
-    if suffix == ".parquet":
-        plain.to_parquet(path, index=False)
-        table = pq.read_table(path)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY.encode(): meta.encode()})
-        pq.write_table(table, path)
-    else:
-        if path.exists():
-            path.unlink()
-        plain.to_file(path, layer=layer, driver="GPKG")
-        pyogrio.write_dataframe(
-            pd.DataFrame({"key": [METADATA_KEY], "value": [meta]}),
-            path,
-            layer=f"{METADATA_KEY}_metadata",
-            driver="GPKG",
-        )
-    Path(f"{path}.json").write_text(meta + "\n", encoding="utf-8")
 
 
 def cube_params(
@@ -394,7 +324,7 @@ def hotspots_from_store(
         {
             "store": str(store_dir),
             "study_area": ctx["study_area_source"],
-            "synthetic": bool(ctx["config"].get("synthetic", False)),
+            "synthetic": ctx["config"].synthetic,
         }
     )
     print_counted(result.metadata["counted"])

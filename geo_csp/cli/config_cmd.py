@@ -259,12 +259,12 @@ def configure_changes(
 
 def _show_membership(store_dir: Path, config: dict[str, Any]) -> None:
     """Print which configured wards/LSOAs belong to the borough outline, and those left out."""
-    from geo_csp import geography
+    from geo_csp import geography, store
 
     if not config.get("boundary"):
         return
     for kind in ("ward", "lsoa"):
-        units = geography.configured_units(store_dir, config, kind)
+        units = geography.configured_units(store.StoreConfig.from_dict(store_dir, config), kind)
         if units is None or "membership" not in units.attrs:
             continue
         dropped = units.attrs["dropped"]

@@ -1,8 +1,11 @@
 """``geo-csp coverage``, ``geo-csp route`` and ``geo-csp review``: partner coverage, walkabouts, operation reviews.
 
-Partner layers are read from the store config's ``layers_dir`` (``cctv``, ``walkabouts``, ``operations``,
-``hubs`` with any supported suffix, and ``*.graphml`` as the walking network), or from the files given
-with ``--cctv``, ``--walkabouts``, ``--operations``, ``--hubs`` and ``--network``. Hotspots come from the
+Partner layers are found by the one rule the app and evidence packs use too
+(:func:`geo_csp.layers.store_layers`): the files given with ``--cctv``, ``--walkabouts``, ``--operations``,
+``--hubs`` and ``--network``, else the store config's ``layers`` table, else the layers folder
+(``--layers-dir``, the config's ``layers_dir``, or ``layers/`` beside the store) with ``cctv``,
+``walkabouts``, ``operations``, ``hubs`` in any supported suffix and ``*.graphml`` as the walking network.
+Operations are drawn on the study area and the store's own named places. Hotspots come from the
 same run as ``geo-csp areas`` (H3 cells by harm). With ``--json`` stdout carries only JSON.
 
 The heavy libraries (geopandas, pandas, numpy, shapely, osmnx, the analysis modules) are imported inside
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from geo_csp import layers as layers_mod
+
     from geo_csp import analysis
 
 _STORE = typer.Option("--store", help="Store folder.")
@@ -65,13 +70,6 @@ _MEASURE = typer.Option(
     "from the predictor the rolling back-test picks on this store's data), harm or n (count).",
 )
 _JSON = typer.Option("--json", help="Print only JSON on stdout.")
-_STEMS = {
-    "cctv": ("cctv", "cameras"),
-    "walkabouts": ("walkabouts", "routes", "walks"),
-    "operations": ("operations",),
-    "hubs": ("hubs",),
-}
-_SUFFIXES = (".csv", ".geojson", ".gpkg", ".gpx", ".kml", ".json")
 _MEASURES = ("predicted", "harm", "n")
 #: The column each --measure ranks by.
 _COLUMNS = {"predicted": "predicted_n", "harm": "harm", "n": "n"}
@@ -84,9 +82,9 @@ def _check_measure(measure: str) -> None:
         raise ParameterError(f"--measure must be predicted, harm or n (count), not {measure!r}")
 
 
-def store_layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
-    """The partner layers folder: ``--layers-dir`` when given, else the store's configured one (None if absent)."""
-    from geo_csp import store
+def _layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
+    """``--layers-dir`` (checked to be a folder), else the store's own (:func:`geo_csp.layers.layers_folder`)."""
+    from geo_csp import layers, store
 
     if layers_dir is not None:
         if not layers_dir.is_dir():
@@ -94,27 +92,19 @@ def store_layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
                 f"--layers-dir {layers_dir} is not a folder; give the folder that holds cctv.csv, hubs.csv ..."
             )
         return layers_dir
-    value = store.store_config(store_dir).get("layers_dir")
-    if not value:
-        return None
-    path = Path(value) if Path(value).is_absolute() else Path(store_dir) / value
-    return path if path.is_dir() else None
+    folder = layers.layers_folder(store.read_config(store_dir))
+    return folder if folder is not None and folder.is_dir() else None
 
 
-def _layer_file(kind: str, given: Path | None, folder: Path | None) -> Path | None:
-    """The file given for a layer, else ``<folder>/<stem><suffix>`` for its usual names."""
-    if given is not None:
-        return given
-    if folder is None:
-        return None
-    for stem in _STEMS[kind]:
-        for suffix in _SUFFIXES:
-            if (folder / f"{stem}{suffix}").exists():
-                return folder / f"{stem}{suffix}"
-    return None
+def _layer_file(store_dir: Path, kind: str, given: Path | None, layers_dir: Path | None) -> Path | None:
+    """The file of one partner layer by the store's one rule (:func:`geo_csp.layers.layer_files`)."""
+    from geo_csp import layers, store
+
+    folder = _layers_dir(store_dir, layers_dir)
+    return layers.layer_files(store.read_config(store_dir), folder=folder, given={kind: given})[kind]
 
 
-def study_borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
+def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
     """The study area, or (without one) the convex hull of the incidents buffered by 200 m."""
     import geopandas as gpd
     import shapely
@@ -165,32 +155,30 @@ def _timed(store_dir: Path) -> pd.DataFrame:
     )
 
 
-def read_layer_files(
-    folder: Path | None,
+def _read_layers(
+    store_dir: Path,
+    layers_dir: Path | None,
     files: dict[str, Path | None],
     borough: gpd.GeoDataFrame,
     *,
     radius_m: float,
     places: gpd.GeoDataFrame | None,
-) -> dict[str, Any]:
-    """The partner layers read from ``files`` (else found in ``folder``): cameras and their views, walkabout routes,
-    operations (placed against ``borough`` and ``places``) and hubs; None where no file was found."""
-    from geo_csp import layers
+) -> layers_mod.PartnerLayers:
+    """The store's partner layers (:func:`geo_csp.layers.store_layers`), operations drawn on the study area and
+    the store's own named places; the layers not found are named on screen."""
+    from geo_csp import layers, store
 
-    found = {k: _layer_file(k, v, folder) for k, v in files.items()}
-    out: dict[str, Any] = {"files": {k: (str(v) if v else None) for k, v in found.items()}}
-    cams = layers.read_cctv(found["cctv"]) if found["cctv"] else None
-    out["cameras"] = cams
-    out["views"] = layers.camera_views(cams, default_radius_m=radius_m) if cams is not None else None
-    out["routes"] = layers.read_routes(found["walkabouts"]) if found["walkabouts"] else None
-    out["operations"] = (
-        layers.read_operations(found["operations"], borough=borough, places=places) if found["operations"] else None
+    found = layers.store_layers(
+        store.read_config(store_dir),
+        folder=_layers_dir(store_dir, layers_dir),
+        given=files,
+        borough=borough,
+        places=places,
+        camera_radius_m=radius_m,
     )
-    out["hubs"] = layers.read_hubs(found["hubs"]) if found["hubs"] else None
-    missing = [k for k, v in found.items() if v is None]
-    if missing:
-        console.print(f"[yellow]no {', '.join(missing)} layer given: those columns are left unknown[/]")
-    return out
+    if found.missing:
+        console.print(f"[yellow]no {', '.join(found.missing)} layer given: those columns are left unknown[/]")
+    return found
 
 
 @app.command("coverage")
@@ -234,9 +222,10 @@ def coverage_command(
 
     _check_measure(measure)
     result, ctx, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
-    borough = study_borough(ctx, incidents)
-    lay = read_layer_files(
-        store_layers_dir(store_dir, layers_dir),
+    borough = _borough(ctx, incidents)
+    lay = _read_layers(
+        store_dir,
+        layers_dir,
         {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
         borough,
         radius_m=camera_radius_m,
@@ -246,10 +235,10 @@ def coverage_command(
     params = coverage.CoverageParams(walk_distance_m=walk_distance_m, weeks=weeks, as_of=as_of, **share_kw)
     covered = coverage.coverage(
         result.areas,
-        views=lay["views"],
-        routes=lay["routes"],
-        operations=lay["operations"],
-        hubs=lay["hubs"],
+        views=lay.views,
+        walkabouts=lay.walkabouts,
+        operations=lay.operations,
+        hubs=lay.hubs,
         params=params,
     )
     column = _COLUMNS[measure]
@@ -263,13 +252,13 @@ def coverage_command(
             measure="harm" if measure == "harm" else "n",
             radius_m=camera_radius_m,
             n_cameras=cameras,
-            views=lay["views"],
+            views=lay.views,
         )
 
     meta = {
         **result.metadata,
         "coverage_params": gaps.params,
-        "layers": lay["files"],
+        "layers": dict(lay.files),
         "measure": column,
         "locations_note": settings.SNAP_POINT_NOTE,
         "shares_uncovered": gaps.shares,
@@ -460,8 +449,8 @@ def route_command(
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
     result, _, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
-    folder = store_layers_dir(store_dir, layers_dir)
-    hubs_path = _layer_file("hubs", hubs_file, folder)
+    folder = _layers_dir(store_dir, layers_dir)
+    hubs_path = _layer_file(store_dir, "hubs", hubs_file, layers_dir)
     if hubs_path is None:
         raise LayerError("no hubs layer: give --hubs FILE (CSV with hub_id, name, lon, lat) or a store with layers_dir")
     hubs = layers.read_hubs(hubs_path)
@@ -591,9 +580,9 @@ def review_command(
         counted_sources(store_dir, source, exclude_proactive=params.exclude_proactive),
     )
     print_counted(counted_info)
-    borough = study_borough(ctx, incidents)
+    borough = _borough(ctx, incidents)
     outline = shapely.union_all(borough.geometry.to_numpy())
-    path = _layer_file("operations", operations, store_layers_dir(store_dir, layers_dir))
+    path = _layer_file(store_dir, "operations", operations, layers_dir)
     if path is None:
         raise LayerError("no operations layer: give --operations FILE or a store whose config has layers_dir")
     ops = layers.read_operations(path, borough=borough, places=ctx["named_places"])

@@ -143,7 +143,7 @@ def table_from_store(
         )
     manifest = store.read_manifest(store_dir)
     n_inputs = sum(1 for e in manifest.get("files", {}).values() if e.get("active", True))
-    listed = store.store_config(store_dir).get("comparators")  # None: every other area of `areas`
+    listed = store.read_config(store_dir).comparators  # None: every other area of `areas`
     params = TableParams(
         area=area or borough,
         n_quarters=n_quarters,
