@@ -25,7 +25,9 @@ proactively found offences), and each "when" names the sources they came from.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +40,20 @@ from geo_csp.boundaries import assign_to_polygons
 from geo_csp.settings import WORKING_CRS
 from geo_csp.timeprofile import peak_window, time_profile
 
-__all__ = ["MEASURES", "PatrolParams", "micro_place_stops", "patrol_priorities"]
+if TYPE_CHECKING:
+    from geo_csp.analysis import HotspotResult
+
+__all__ = [
+    "CANDIDATE_PLACES",
+    "MEASURES",
+    "PatrolParams",
+    "micro_place_stops",
+    "patrol_priorities",
+    "walkabout_candidates",
+]
+
+#: What a walkabout stops at: the micro-places of the top named areas, or the top hotspot cells.
+CANDIDATE_PLACES = ("areas", "cells")
 
 NO_TIME = "no time of day in the data (police.uk gives the month only)"
 DOSAGE_SOURCE = "Koper 1995, Justice Quarterly 12(4); Telep, Mitchell & Weisburd 2014"
@@ -282,3 +297,65 @@ def micro_place_stops(
         geometry=chosen.geometry.to_numpy(),
         crs=WORKING_CRS,
     )
+
+
+def walkabout_candidates(
+    result: HotspotResult,
+    *,
+    incidents: pd.DataFrame | None = None,
+    places: Literal["areas", "cells"] = "areas",
+    params: PatrolParams | None = None,
+    area_ids: Iterable[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """The candidate stops of a walkabout, by one rule for the app and the command line.
+
+    Parameters
+    ----------
+    result
+        A hotspot run (:func:`geo_csp.analysis.run_hotspots`, with ``predicted_n`` from
+        :func:`geo_csp.backtest.add_priority` for that measure).
+    incidents
+        Located incidents for the busiest times (:func:`patrol_priorities`).
+    places
+        ``"areas"``: the ``params.top_n`` named hotspot areas ranked by ``params.measure``, stopping at
+        each one's ``params.stops_per_place`` busiest cells (:func:`micro_place_stops`); ``"cells"``: the
+        ``params.top_n`` hotspot cells themselves (all cells when no area was found), each named after its
+        area (else its ward).
+    params
+        Measure, list length and dosage (:class:`PatrolParams`).
+    area_ids
+        With ``places="areas"``: only these of the ranked areas (the ones a user ticked), in rank order.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per candidate stop with ``stop_id``, ``name``, ``priority``, ``purpose`` and the stop's
+        geometry (see :func:`micro_place_stops` and :func:`patrol_priorities`).
+    """
+    params = params or PatrolParams()
+    if places not in CANDIDATE_PLACES:
+        raise ParameterError(f"`places` must be one of {CANDIDATE_PLACES}, not {places!r}")
+    if places == "areas":
+        if result.areas.empty:
+            raise ParameterError("no hotspot areas were found; plan from the hotspot cells (places='cells')")
+        ranked = patrol_priorities(
+            result.areas, incidents=incidents, params=params, id_col=schema.AREA_ID, units=result.units
+        )
+        if area_ids is not None:
+            ranked = ranked[ranked["id"].astype(str).isin([str(a) for a in area_ids])]
+        return micro_place_stops(ranked, result.units, measure=params.measure, params=params)
+    units = result.units
+    hot = units[units[schema.AREA_ID].notna()] if units[schema.AREA_ID].notna().any() else units
+    area_name = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else None
+    names = (
+        (
+            hot[schema.AREA_ID].map(area_name).fillna(hot[schema.WARD_NAME])
+            if area_name is not None
+            else hot[schema.WARD_NAME]
+        )
+        .fillna("hotspot cell")
+        .astype(str)
+    )
+    hot = hot.assign(_stop_name=(names + ": cell " + hot[schema.UNIT_ID].astype(str)).to_numpy())
+    ranked = patrol_priorities(hot, incidents=incidents, params=params, id_col=schema.UNIT_ID, name_col="_stop_name")
+    return ranked.assign(stop_id=ranked["id"])

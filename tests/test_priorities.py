@@ -175,3 +175,30 @@ def test_patrol_purpose_numbers_are_readable() -> None:
     out = priorities.patrol_priorities(places, params=priorities.PatrolParams(measure="harm", top_n=1))
     assert out["purpose"].iloc[0].startswith("Hotspot #1 (harm 1,234,567): visible presence 10-15 min;")
     assert priorities.NO_TIME in out["purpose"].iloc[0]
+
+
+def test_walkabout_candidates_are_one_rule_for_app_and_command_line() -> None:
+    from types import SimpleNamespace
+
+    cells = _cells().assign(ward_name="Moorside")
+    result = SimpleNamespace(areas=_places(), units=cells)
+    params = priorities.PatrolParams(top_n=2, stops_per_place=2)
+    # `geo-csp route --places areas`: the micro-places of the top areas
+    stops = priorities.walkabout_candidates(result, params=params)  # type: ignore[arg-type]
+    assert stops["stop_id"].tolist() == ["u1", "u2", "u4", "u5"]
+    assert stops["name"].tolist() == ["C: stop 1 of 2", "C: stop 2 of 2", "A: stop 1 of 2", "A: stop 2 of 2"]
+    # the app's walkabout page: the same stops of the areas ticked, in rank order
+    ticked = priorities.walkabout_candidates(result, params=params, area_ids=["a"])  # type: ignore[arg-type]
+    assert ticked["stop_id"].tolist() == ["u4", "u5"] and ticked["name"].tolist() == [
+        "A: stop 1 of 2",
+        "A: stop 2 of 2",
+    ]
+    # `--places cells`: the top cells themselves, named after their area
+    top = priorities.walkabout_candidates(result, places="cells", params=params)  # type: ignore[arg-type]
+    assert top["stop_id"].tolist() == ["u1", "u2"]
+    assert top["name"].tolist() == ["C: cell u1", "C: cell u2"]
+    with pytest.raises(ParameterError, match="`places` must be one of"):
+        priorities.walkabout_candidates(result, places="streets")  # type: ignore[arg-type]
+    empty = SimpleNamespace(areas=result.areas.iloc[:0], units=cells)
+    with pytest.raises(ParameterError, match="no hotspot areas were found"):
+        priorities.walkabout_candidates(empty)  # type: ignore[arg-type]

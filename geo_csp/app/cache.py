@@ -523,13 +523,13 @@ def walkabout(
 ) -> Any:
     """A walkabout plan (:func:`geo_csp.routes.plan_walkabout`) from a hub through chosen priority areas,
     stopping at each area's busiest cells (micro-places: :func:`geo_csp.priorities.micro_place_stops`)."""
-    ranked = priorities(store_dir, stamp, months, rank_by=rank_by, top_n=25, **hotspot_args)
-    units = hotspots(store_dir, stamp, months, **hotspot_args).units
-    stops = prio.micro_place_stops(
-        ranked[ranked["id"].astype(str).isin(stop_ids)],
-        units,
-        measure=rank_by,
-        params=prio.PatrolParams(measure=rank_by),
+    frame = incidents(store_dir, stamp, months)
+    stops = prio.walkabout_candidates(  # the candidate stops `geo-csp route --places areas` plans from
+        hotspots(store_dir, stamp, months, **hotspot_args),
+        incidents=frame[frame[schema.LOCATED]],
+        places="areas",
+        params=prio.PatrolParams(measure=rank_by, top_n=25),
+        area_ids=stop_ids,
     )
     looks = {
         a: look_for(store_dir, stamp, months, area_id=a, **hotspot_args)

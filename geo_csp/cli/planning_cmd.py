@@ -360,46 +360,6 @@ def _find_hub(hubs: gpd.GeoDataFrame, key: str, option: str = "--start") -> gpd.
     raise ParameterError(f"{option} {key!r} matches {len(partial)} hubs; give one of: {listing}")
 
 
-def _route_places(
-    result: analysis.HotspotResult,
-    incidents: pd.DataFrame,
-    *,
-    places: str,
-    measure: str,
-    top_n: int,
-    stops_per_area: int = 2,
-) -> gpd.GeoDataFrame:
-    """Candidate stops: the top hotspot cells (named after their area), or the micro-places (busiest cells)
-    of the top named hotspot areas."""
-    from geo_csp import priorities, schema
-
-    params = priorities.PatrolParams(measure=measure, top_n=top_n, stops_per_place=stops_per_area)
-    if places == "areas":
-        if result.areas.empty:
-            raise ParameterError("no hotspot areas were found in this store; plan with --places cells")
-        ranked = priorities.patrol_priorities(
-            result.areas, incidents=incidents, params=params, id_col=schema.AREA_ID, units=result.units
-        )
-        return priorities.micro_place_stops(ranked, result.units, measure=measure, params=params)
-    units = result.units
-    hot = units[units[schema.AREA_ID].notna()] if units[schema.AREA_ID].notna().any() else units
-    area_name = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else None
-    names = (
-        (
-            hot[schema.AREA_ID].map(area_name).fillna(hot[schema.WARD_NAME])
-            if area_name is not None
-            else hot[schema.WARD_NAME]
-        )
-        .fillna("hotspot cell")
-        .astype(str)
-    )
-    hot = hot.assign(_stop_name=(names + ": cell " + hot[schema.UNIT_ID].astype(str)).to_numpy())
-    ranked = priorities.patrol_priorities(
-        hot, incidents=incidents, params=params, id_col=schema.UNIT_ID, name_col="_stop_name"
-    )
-    return ranked.assign(stop_id=ranked["id"])
-
-
 @app.command("route")
 def route_command(
     start: Annotated[str, typer.Option("--start", help="Start hub: its id or (part of) its name.")],
@@ -439,7 +399,7 @@ def route_command(
     """Plan a walkabout from a hub through the top hotspot cells (or areas) within a time budget."""
     import shapely
 
-    from geo_csp import layers, routes
+    from geo_csp import layers, priorities, routes
 
     _check_measure(measure)
     if places not in _PLACES:
@@ -456,8 +416,11 @@ def route_command(
     hubs = layers.read_hubs(hubs_path)
     start_hub = _find_hub(hubs, start)
     end_hub = _find_hub(hubs, end, "--end") if end else start_hub
-    candidates = _route_places(
-        result, _timed(store_dir), places=places, measure=_COLUMNS[measure], top_n=stops, stops_per_area=stops_per_area
+    candidates = priorities.walkabout_candidates(
+        result,
+        incidents=_timed(store_dir),
+        places=places,
+        params=priorities.PatrolParams(measure=_COLUMNS[measure], top_n=stops, stops_per_place=stops_per_area),
     )
 
     graph = None
