@@ -38,7 +38,7 @@ def tasking_command(
     coverage gaps, stops."""
     from geo_csp import backtest, coverage, schema, tasking
     from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted, study_context
-    from geo_csp.cli.planning_cmd import study_borough, store_layers_dir, read_layer_files
+    from geo_csp.cli.planning_cmd import _borough, _layers_dir, _read_layers
 
     params = cube_params(unit=unit, period=period, crime_type=crime_type, group=group, source=source)
     result = hotspots_from_store(store_dir, params)
@@ -50,17 +50,13 @@ def tasking_command(
     )
     incidents = read_counted(store_dir, counted)
     gaps = None
-    folder = store_layers_dir(store_dir, layers_dir)
+    folder = _layers_dir(store_dir, layers_dir)
     if folder is not None and len(result.areas):
-        lay = read_layer_files(
-            folder,
-            {"cctv": None, "walkabouts": None, "operations": None, "hubs": None},
-            study_borough(ctx, incidents),
-            radius_m=50.0,
-            places=ctx["named_places"],
+        lay = _read_layers(
+            store_dir, layers_dir, {}, _borough(ctx, incidents), radius_m=50.0, places=ctx["named_places"]
         )
         covered = coverage.coverage(
-            result.areas, views=lay["views"], routes=lay["routes"], operations=lay["operations"], hubs=lay["hubs"]
+            result.areas, views=lay.views, walkabouts=lay.walkabouts, operations=lay.operations, hubs=lay.hubs
         )
         column = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
         gaps = coverage.gap_list(covered, measure=column, borough_total=float(result.units[column].sum()))
