@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geo_csp._errors import ParameterError
+from geo_csp._errors import LayerError, ParameterError
 from geo_csp.cli._app import console
 from geo_csp.export import METADATA_KEY, jsonable, write_geo
 
@@ -21,12 +21,17 @@ if TYPE_CHECKING:
 
     from geo_csp import analysis
     from geo_csp import cube as cube_mod
+    from geo_csp import layers as layers_mod
 
 __all__ = [
     "BOUNDARY_HELP",
     "METADATA_KEY",
     "counted_sources",
     "jsonable",
+    "partner_layer_file",
+    "partner_layers_dir",
+    "read_partner_layers",
+    "study_borough",
     "print_counted",
     "cube_params",
     "hotspots_from_store",
@@ -339,3 +344,65 @@ def hotspots_from_store(
             f"weights (Gi* z = 0 for them): {', '.join(result.metadata['islands'])}"
         )
     return result
+
+
+def partner_layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
+    """``--layers-dir`` (checked to be a folder), else the store's own (:func:`geo_csp.layers.layers_folder`)."""
+    from geo_csp import layers, store
+
+    if layers_dir is not None:
+        if not layers_dir.is_dir():
+            raise LayerError(
+                f"--layers-dir {layers_dir} is not a folder; give the folder that holds cctv.csv, hubs.csv ..."
+            )
+        return layers_dir
+    folder = layers.layers_folder(store.read_config(store_dir))
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def partner_layer_file(store_dir: Path, kind: str, given: Path | None, layers_dir: Path | None) -> Path | None:
+    """The file of one partner layer by the store's one rule (:func:`geo_csp.layers.layer_files`)."""
+    from geo_csp import layers, store
+
+    folder = partner_layers_dir(store_dir, layers_dir)
+    return layers.layer_files(store.read_config(store_dir), folder=folder, given={kind: given})[kind]
+
+
+def study_borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The study area, or (without one) the convex hull of the incidents buffered by 200 m."""
+    import geopandas as gpd
+    import shapely
+
+    from geo_csp import schema
+    from geo_csp.settings import WORKING_CRS
+
+    if ctx["study_area"] is not None:
+        return ctx["study_area"]
+    hull = shapely.convex_hull(shapely.multipoints(incidents[[schema.EASTING, schema.NORTHING]].to_numpy()))
+    return gpd.GeoDataFrame(geometry=[hull.buffer(200.0)], crs=WORKING_CRS)
+
+
+def read_partner_layers(
+    store_dir: Path,
+    layers_dir: Path | None,
+    files: dict[str, Path | None],
+    borough: gpd.GeoDataFrame,
+    *,
+    radius_m: float,
+    places: gpd.GeoDataFrame | None,
+) -> layers_mod.PartnerLayers:
+    """The store's partner layers (:func:`geo_csp.layers.store_layers`), operations drawn on the study area and
+    the store's own named places; the layers not found are named on screen."""
+    from geo_csp import layers, store
+
+    found = layers.store_layers(
+        store.read_config(store_dir),
+        folder=partner_layers_dir(store_dir, layers_dir),
+        given=files,
+        borough=borough,
+        places=places,
+        camera_radius_m=radius_m,
+    )
+    if found.missing:
+        console.print(f"[yellow]no {', '.join(found.missing)} layer given: those columns are left unknown[/]")
+    return found

@@ -31,7 +31,11 @@ from geo_csp.cli._common import (
     print_counted,
     cube_params,
     hotspots_from_store,
+    partner_layer_file,
+    partner_layers_dir,
     read_counted,
+    read_partner_layers,
+    study_borough,
     study_context,
     write_geo,
 )
@@ -39,8 +43,6 @@ from geo_csp.cli._common import (
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
-
-    from geo_csp import layers as layers_mod
 
     from geo_csp import analysis
 
@@ -82,41 +84,6 @@ def _check_measure(measure: str) -> None:
         raise ParameterError(f"--measure must be predicted, harm or n (count), not {measure!r}")
 
 
-def _layers_dir(store_dir: Path, layers_dir: Path | None) -> Path | None:
-    """``--layers-dir`` (checked to be a folder), else the store's own (:func:`geo_csp.layers.layers_folder`)."""
-    from geo_csp import layers, store
-
-    if layers_dir is not None:
-        if not layers_dir.is_dir():
-            raise LayerError(
-                f"--layers-dir {layers_dir} is not a folder; give the folder that holds cctv.csv, hubs.csv ..."
-            )
-        return layers_dir
-    folder = layers.layers_folder(store.read_config(store_dir))
-    return folder if folder is not None and folder.is_dir() else None
-
-
-def _layer_file(store_dir: Path, kind: str, given: Path | None, layers_dir: Path | None) -> Path | None:
-    """The file of one partner layer by the store's one rule (:func:`geo_csp.layers.layer_files`)."""
-    from geo_csp import layers, store
-
-    folder = _layers_dir(store_dir, layers_dir)
-    return layers.layer_files(store.read_config(store_dir), folder=folder, given={kind: given})[kind]
-
-
-def _borough(ctx: dict[str, Any], incidents: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The study area, or (without one) the convex hull of the incidents buffered by 200 m."""
-    import geopandas as gpd
-    import shapely
-
-    from geo_csp import schema
-
-    if ctx["study_area"] is not None:
-        return ctx["study_area"]
-    hull = shapely.convex_hull(shapely.multipoints(incidents[[schema.EASTING, schema.NORTHING]].to_numpy()))
-    return gpd.GeoDataFrame(geometry=[hull.buffer(200.0)], crs=settings.WORKING_CRS)
-
-
 def _hotspots(
     store_dir: Path, boundary: Path | None, source: list[str] | None, measure: str, *, public_space: bool = False
 ) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
@@ -153,32 +120,6 @@ def _timed(store_dir: Path) -> pd.DataFrame:
         located_only=True,
         columns=[schema.EASTING, schema.NORTHING, schema.OCCURRED_AT, schema.SOURCE, schema.CRIME_TYPE],
     )
-
-
-def _read_layers(
-    store_dir: Path,
-    layers_dir: Path | None,
-    files: dict[str, Path | None],
-    borough: gpd.GeoDataFrame,
-    *,
-    radius_m: float,
-    places: gpd.GeoDataFrame | None,
-) -> layers_mod.PartnerLayers:
-    """The store's partner layers (:func:`geo_csp.layers.store_layers`), operations drawn on the study area and
-    the store's own named places; the layers not found are named on screen."""
-    from geo_csp import layers, store
-
-    found = layers.store_layers(
-        store.read_config(store_dir),
-        folder=_layers_dir(store_dir, layers_dir),
-        given=files,
-        borough=borough,
-        places=places,
-        camera_radius_m=radius_m,
-    )
-    if found.missing:
-        console.print(f"[yellow]no {', '.join(found.missing)} layer given: those columns are left unknown[/]")
-    return found
 
 
 @app.command("coverage")
@@ -222,8 +163,8 @@ def coverage_command(
 
     _check_measure(measure)
     result, ctx, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
-    borough = _borough(ctx, incidents)
-    lay = _read_layers(
+    borough = study_borough(ctx, incidents)
+    lay = read_partner_layers(
         store_dir,
         layers_dir,
         {"cctv": cctv, "walkabouts": walkabouts, "operations": operations, "hubs": hubs},
@@ -409,8 +350,8 @@ def route_command(
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
     result, _, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
-    folder = _layers_dir(store_dir, layers_dir)
-    hubs_path = _layer_file(store_dir, "hubs", hubs_file, layers_dir)
+    folder = partner_layers_dir(store_dir, layers_dir)
+    hubs_path = partner_layer_file(store_dir, "hubs", hubs_file, layers_dir)
     if hubs_path is None:
         raise LayerError("no hubs layer: give --hubs FILE (CSV with hub_id, name, lon, lat) or a store with layers_dir")
     hubs = layers.read_hubs(hubs_path)
@@ -543,9 +484,9 @@ def review_command(
         counted_sources(store_dir, source, exclude_proactive=params.exclude_proactive),
     )
     print_counted(counted_info)
-    borough = _borough(ctx, incidents)
+    borough = study_borough(ctx, incidents)
     outline = shapely.union_all(borough.geometry.to_numpy())
-    path = _layer_file(store_dir, "operations", operations, layers_dir)
+    path = partner_layer_file(store_dir, "operations", operations, layers_dir)
     if path is None:
         raise LayerError("no operations layer: give --operations FILE or a store whose config has layers_dir")
     ops = layers.read_operations(path, borough=borough, places=ctx["named_places"])

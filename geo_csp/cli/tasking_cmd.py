@@ -38,7 +38,7 @@ def tasking_command(
     coverage gaps, stops."""
     from geo_csp import backtest, coverage, schema, tasking
     from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted, study_context
-    from geo_csp.cli.planning_cmd import _borough, _layers_dir, _read_layers
+    from geo_csp.cli._common import partner_layers_dir, read_partner_layers, study_borough
 
     params = cube_params(unit=unit, period=period, crime_type=crime_type, group=group, source=source)
     result = hotspots_from_store(store_dir, params)
@@ -50,10 +50,10 @@ def tasking_command(
     )
     incidents = read_counted(store_dir, counted)
     gaps = None
-    folder = _layers_dir(store_dir, layers_dir)
+    folder = partner_layers_dir(store_dir, layers_dir)
     if folder is not None and len(result.areas):
-        lay = _read_layers(
-            store_dir, layers_dir, {}, _borough(ctx, incidents), radius_m=50.0, places=ctx["named_places"]
+        lay = read_partner_layers(
+            store_dir, layers_dir, {}, study_borough(ctx, incidents), radius_m=50.0, places=ctx["named_places"]
         )
         covered = coverage.coverage(
             result.areas, views=lay.views, walkabouts=lay.walkabouts, operations=lay.operations, hubs=lay.hubs
