@@ -68,6 +68,7 @@ __all__ = [
     "rank_units",
     "resolve_weights",
     "run_hotspots",
+    "trend_series",
     "unit_weights",
 ]
 
@@ -398,6 +399,36 @@ def _default_wards(
     if not boundaries.mostly_in_shipped_borough(x, y, counts=counts):
         return None
     return boundaries.load_wards(year=2017 if month_list[-1] < "2022-01" else 2022)
+
+
+def trend_series(result: HotspotResult, *, by: Literal["area", "unit"] = "area") -> pd.DataFrame:
+    """Incidents per period of each named hotspot area (summed over its units) or of each unit of a run.
+
+    Parameters
+    ----------
+    result
+        A hotspot run (:func:`run_hotspots`).
+    by
+        ``"area"``: one column per area of ``result.areas`` (by ``area_id``, in their order);
+        ``"unit"``: one column per unit, named by ward name for ward units, else by unit id.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows are the run's period labels, values incident counts (the cube's ``n``).
+    """
+    if by not in ("area", "unit"):
+        raise ParameterError(f"`by` must be 'area' or 'unit', not {by!r}")
+    n = result.cube.n
+    labels = pd.Index([str(p) for p in result.cube.period_labels])
+    if by == "unit":
+        names_col = schema.WARD_NAME if result.metadata.get("unit") == "ward" else schema.UNIT_ID
+        return pd.DataFrame(n.T, index=labels, columns=result.units[names_col].astype(str).to_numpy())
+    ids = result.areas[schema.AREA_ID].to_numpy(dtype=object)
+    pos = pd.Index(ids).get_indexer(pd.Index(result.units[schema.AREA_ID].to_numpy(dtype=object)))
+    rows = np.flatnonzero(pos >= 0)
+    member = sparse.csr_matrix((np.ones(len(rows)), (rows, pos[rows])), shape=(n.shape[0], len(ids)))  # units x areas
+    return pd.DataFrame(np.asarray((member.T @ n).T), index=labels, columns=ids)
 
 
 def run_hotspots(

@@ -533,3 +533,18 @@ def test_run_hotspots_takes_cube_params_and_writes_them_into_the_metadata(result
     assert result.metadata["cube_params"] == CubeParams(unit="h3", resolution=9).to_dict()
     with pytest.raises(ParameterError, match="unknown cube option.*k_ring"):
         analysis.run_hotspots(events, p, k_ring=2)
+
+
+def test_trend_series_sums_each_area_over_its_units_per_period(result):
+    table = analysis.trend_series(result)
+    assert list(table.index) == [str(p) for p in result.cube.period_labels]
+    assert list(table.columns) == result.areas[schema.AREA_ID].tolist() and len(table.columns) > 0
+    for area_id in table.columns:  # the hand sum over the area's units
+        mask = (result.units[schema.AREA_ID] == area_id).to_numpy()
+        assert_allclose(table[area_id].to_numpy(), result.cube.n[mask].sum(axis=0))
+        assert_allclose(table[area_id].sum(), result.areas.set_index(schema.AREA_ID).loc[area_id, schema.N])
+    units = analysis.trend_series(result, by="unit")
+    assert units.shape == result.cube.n.T.shape and list(units.columns) == result.units[schema.UNIT_ID].tolist()
+    assert_allclose(units.to_numpy().sum(), result.cube.n.sum())
+    with pytest.raises(ParameterError, match="`by` must be 'area' or 'unit'"):
+        analysis.trend_series(result, by="ward")  # type: ignore[arg-type]

@@ -407,9 +407,9 @@ def area_series(
     store_dir: str, stamp: float, months: tuple[str, ...], *, area_id: str, **hotspot_args: Any
 ) -> pd.Series:
     """Incidents per period summed over the units of one hotspot area (for its sparkline)."""
-    result = hotspots(store_dir, stamp, months, **hotspot_args)
-    mask = (result.units[schema.AREA_ID] == area_id).to_numpy()
-    return pd.Series(result.cube.n[mask].sum(axis=0), index=[str(p) for p in result.cube.period_labels], name=schema.N)
+    table = analysis.trend_series(hotspots(store_dir, stamp, months, **hotspot_args))
+    values = table[area_id] if area_id in table.columns else pd.Series(0.0, index=table.index)
+    return values.rename(schema.N)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -439,16 +439,7 @@ def series_table(
     args = dict(hotspot_args)
     if level == "ward":
         args.update(unit="ward", resolution=None)
-    result = hotspots(store_dir, stamp, months, **args)
-    n = result.cube.n
-    labels = [str(p) for p in result.cube.period_labels]
-    if level == "ward":
-        names = result.units[schema.WARD_NAME].astype(str).to_numpy()
-        return pd.DataFrame(n.T, index=labels, columns=names)
-    ids = result.areas[schema.AREA_ID].to_numpy()
-    unit_area = result.units[schema.AREA_ID].to_numpy(dtype=object)
-    member = (unit_area[:, None] == ids[None, :]).astype("float64")  # units x areas
-    return pd.DataFrame(n.T @ member, index=labels, columns=ids)
+    return analysis.trend_series(hotspots(store_dir, stamp, months, **args), by="unit" if level == "ward" else "area")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
