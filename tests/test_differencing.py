@@ -9,12 +9,17 @@ can take (scipy's linear programme). A count is disclosed when its true value is
 Attacks: two public packs of nested outlines (a ward, and the ward with a few streets more), the
 12 months of a pack's trend against its 12-month count (monthly against the longer period), the
 area against the rest of the borough and the borough (ward against borough). Also: the public
-GeoPackage, HTML and PDF are read back for incident points and partner layers.
+GeoPackage, HTML and PDF are read back for incident points and partner layers, and the public quarterly
+table's CSV, XLSX and HTML for small counts, coordinates, partner layer names and local paths.
 """
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -193,3 +198,49 @@ def test_public_files_hold_no_points_and_no_partner_data(demo_copy: Path, tmp_pa
             frame = pd.read_csv(path, index_col=0)
             numbers = pd.to_numeric(frame.stack(), errors="coerce").dropna()
             assert len(numbers) >= 0  # counts read back; their rounding is checked above
+
+
+def _partner_names(store_dir: Path) -> set[str]:
+    """Names in the store's partner layers that must never reach a public document: cameras, hubs, walks."""
+    folder = store_dir.parent / "layers"
+    names = set(pd.read_csv(folder / "cctv.csv")["name"]) | set(pd.read_csv(folder / "hubs.csv")["name"])
+    gpx = (folder / "walkabouts.gpx").read_text(encoding="utf-8")
+    return names | {n for n in re.findall(r"<name>([^<]+)</name>", gpx) if "walkabout:" in n}
+
+
+def test_public_table_files_hold_no_points_partner_layers_or_small_counts(demo_copy: Path, tmp_path: Path) -> None:
+    """The public quarterly table read back from CSV, XLSX and HTML: every count shown is rounded and at
+    least the threshold (else suppressed), no coordinates and no partner layer names, no local path."""
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from geo_csp.cli import app
+
+    out = {k: tmp_path / f"public.{k}" for k in ("csv", "xlsx", "html")}
+    args = ["table", "--store", str(demo_copy), "--public", *[a for k, p in out.items() for a in (f"--{k}", str(p))]]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    csv_rows = [r for r in csv.reader(io.StringIO(out["csv"].read_text(encoding="utf-8"))) if r and r[0][:1] != "#"]
+    xlsx_rows = [[c.value for c in r] for r in load_workbook(out["xlsx"]).active.iter_rows()]
+    page = out["html"].read_text(encoding="utf-8")
+    html_rows = [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+    ]
+    for name, rows in (("csv", csv_rows), ("xlsx", xlsx_rows), ("html", html_rows)):
+        header = next(r for r in rows if r and r[0] == "Measure")
+        quarters = [i for i, h in enumerate(header) if isinstance(h, str) and h.startswith("Q")]
+        counts = [r for r in rows[rows.index(header) + 1 :] if r and r[0] and "per 1,000" not in str(r[0])]
+        assert len(quarters) == 5 and len(counts) >= 4, name
+        for row in counts:
+            for i in quarters:
+                cell = row[i]
+                if cell in ("[c]", None, ""):
+                    continue
+                value = float(str(cell).replace(",", ""))
+                assert value % RULE.round_to == 0 and value >= RULE.threshold, (name, row[0], header[i], cell)
+    text = "\n".join([out["csv"].read_text(encoding="utf-8"), page, *(str(v) for r in xlsx_rows for v in r)])
+    leaked = [n for n in _partner_names(demo_copy) if n in text]
+    assert leaked == [], f"partner layer names in the public table: {leaked[:3]}"
+    assert not re.search(r"\b(easting|northing|longitude|latitude)\b", text, re.I)
+    assert str(demo_copy) not in text and str(tmp_path) not in text
