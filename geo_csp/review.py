@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -288,7 +289,7 @@ def _scalar(v: object) -> object:
     return v.item() if hasattr(v, "item") else v
 
 
-def _clean(frame: pd.DataFrame) -> dict:
+def _clean(frame: pd.DataFrame) -> dict[str, Any]:
     return {
         str(k): {str(col): (None if _isna(v) else _scalar(v)) for col, v in row.items()}
         for k, row in frame.to_dict(orient="index").items()
@@ -354,7 +355,7 @@ def _wdq_verdict(value: float, effect: str, ring_low: float, ring_high: float) -
 
 def _month(value: str | date | pd.Timestamp, name: str) -> str:
     try:
-        return pd.Timestamp(value).strftime("%Y-%m")
+        return str(pd.Timestamp(value).strftime("%Y-%m"))
     except (ValueError, TypeError) as exc:
         raise ParameterError(f"`{name}` {value!r} is not a date; write it as YYYY-MM-DD") from exc
 
@@ -947,7 +948,7 @@ class PooledReview:
 
     def to_text(self) -> str:
         """A short plain-English summary for a meeting paper."""
-        p: dict = self.pooled
+        p: dict[str, Any] = self.pooled
         against = " relative to the control area" if p["with_control"] else ""
         lines = [
             (
@@ -962,6 +963,67 @@ class PooledReview:
         ]
         lines.extend(f"Caution: {c}" for c in self.caveats)
         return "\n".join(lines)
+
+
+def _one_day_rows(operations: pd.DataFrame | None, *, name: str, buffer_m: float) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows of a repeated operation that have a footprint, by start date, and their start dates;
+    refused when there are none, a row lasts more than one day, or ``buffer_m`` is not positive."""
+    if operations is None or len(operations) == 0:
+        raise ParameterError(f"operation {name!r} has no dated rows to pool")
+    if buffer_m <= 0:
+        raise ParameterError(f"buffer_m must be positive, got {buffer_m}")
+    rows = operations[operations.geometry.notna() & ~operations.geometry.is_empty].sort_values("start_date")
+    starts, ends = pd.to_datetime(rows["start_date"]), pd.to_datetime(rows["end_date"])
+    long = rows[(ends - starts).dt.days >= 1]
+    if len(long):
+        raise ParameterError(
+            f"operation {name!r} has rows lasting more than one day (e.g. {starts.iloc[0]:%Y-%m-%d} to "
+            f"{ends.iloc[0]:%Y-%m-%d}); pool only one-day operations, review longer ones one at a time"
+        )
+    return rows, starts
+
+
+def _action_days(
+    incidents: pd.DataFrame,
+    rows: pd.DataFrame,
+    starts: pd.Series,
+    action: np.ndarray,
+    month_idx: np.ndarray,
+    data_months: tuple[int, int],
+    *,
+    borough: shapely.Geometry,
+    buffer_m: float,
+) -> pd.DataFrame:
+    """One row per action day inside the data's months (index range ``data_months``): its month, the
+    neighbouring months without an action day it is matched with, and the footprint's and control's counts
+    in both. Two days of one footprint in one month count once."""
+    data_lo, data_hi = data_months
+    action_set = {int(a) for a in action}
+    records = []
+    seen: set[tuple[int, bytes]] = set()
+    for (_, row), day, a in zip(rows.iterrows(), starts, action, strict=True):
+        a = int(a)
+        key = (a, shapely.to_wkb(row.geometry))
+        if not data_lo <= a <= data_hi or key in seen:  # two days of one footprint in a month count once
+            continue
+        seen.add(key)
+        matched = [m for m in (a - 1, a + 1) if data_lo <= m <= data_hi and m not in action_set]
+        geoms, _, _ = _regions(row.geometry, borough=borough, comparison=None, buffer_m=buffer_m, cut=[])
+        monthly = _monthly(incidents, geoms, month_idx, data_lo, data_hi)
+        cols = [m - data_lo for m in matched]
+        records.append(
+            {
+                "date": f"{day:%Y-%m-%d}",
+                "month": str(periods.index_to_months(np.array([a]))[0]),
+                "matched_months": ", ".join(periods.index_to_months(np.array(matched))) if matched else "",
+                "n_matched": len(matched),
+                "target_action": monthly[0, a - data_lo],
+                "target_matched": monthly[0, cols].sum(),
+                "control_action": monthly[2, a - data_lo],
+                "control_matched": monthly[2, cols].sum() if cols else 0.0,
+            }
+        )
+    return pd.DataFrame.from_records(records)
 
 
 def review_repeated(
@@ -996,54 +1058,20 @@ def review_repeated(
         As :func:`review_operation`.
     """
     _check_incidents(incidents)
-    if operations is None or len(operations) == 0:
-        raise ParameterError(f"operation {name!r} has no dated rows to pool")
-    if buffer_m <= 0:
-        raise ParameterError(f"buffer_m must be positive, got {buffer_m}")
-    rows = operations[operations.geometry.notna() & ~operations.geometry.is_empty].sort_values("start_date")
-    starts, ends = pd.to_datetime(rows["start_date"]), pd.to_datetime(rows["end_date"])
-    long = rows[(ends - starts).dt.days >= 1]
-    if len(long):
-        raise ParameterError(
-            f"operation {name!r} has rows lasting more than one day (e.g. {starts.iloc[0]:%Y-%m-%d} to "
-            f"{ends.iloc[0]:%Y-%m-%d}); pool only one-day operations, review longer ones one at a time"
-        )
+    rows, starts = _one_day_rows(operations, name=name, buffer_m=buffer_m)
     months = periods.validate_months(incidents[schema.MONTH])
     if not len(months):
         raise ParameterError("no incidents to review")
     data_lo, data_hi = (int(v) for v in periods.months_to_index([min(months), max(months)]))
     month_idx = periods.months_to_index(months)
     action = periods.months_to_index(starts.dt.strftime("%Y-%m").to_numpy())
-    action_set = {int(a) for a in action}
-    records = []
     caveats: list[str] = []
     outside = [f"{d:%Y-%m-%d}" for d, a in zip(starts, action, strict=True) if not data_lo <= a <= data_hi]
     if outside:
         caveats.append(f"Action days outside the data's months are left out: {', '.join(outside)}.")
-    seen: set[tuple[int, bytes]] = set()
-    for (_, row), day, a in zip(rows.iterrows(), starts, action, strict=True):
-        a = int(a)
-        key = (a, shapely.to_wkb(row.geometry))
-        if not data_lo <= a <= data_hi or key in seen:  # two days of one footprint in a month count once
-            continue
-        seen.add(key)
-        matched = [m for m in (a - 1, a + 1) if data_lo <= m <= data_hi and m not in action_set]
-        geoms, _, _ = _regions(row.geometry, borough=borough, comparison=None, buffer_m=buffer_m, cut=[])
-        monthly = _monthly(incidents, geoms, month_idx, data_lo, data_hi)
-        cols = [m - data_lo for m in matched]
-        records.append(
-            {
-                "date": f"{day:%Y-%m-%d}",
-                "month": str(periods.index_to_months(np.array([a]))[0]),
-                "matched_months": ", ".join(periods.index_to_months(np.array(matched))) if matched else "",
-                "n_matched": len(matched),
-                "target_action": monthly[0, a - data_lo],
-                "target_matched": monthly[0, cols].sum(),
-                "control_action": monthly[2, a - data_lo],
-                "control_matched": monthly[2, cols].sum() if cols else 0.0,
-            }
-        )
-    dates = pd.DataFrame.from_records(records)
+    dates = _action_days(
+        incidents, rows, starts, action, month_idx, (data_lo, data_hi), borough=borough, buffer_m=buffer_m
+    )
     if dates.empty or dates["n_matched"].sum() == 0:
         raise ParameterError(f"operation {name!r}: no action day has a neighbouring month without one in the data")
     dates = dates[dates["n_matched"] > 0].reset_index(drop=True)

@@ -370,9 +370,8 @@ def _as_point(value: object, name: str) -> shapely.Point:
     if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
         if len(value) != 1:
             raise ParameterError(f"`{name}` must be one point, got {len(value)} rows")
-        if value.crs != WORKING_CRS:
-            value = value.to_crs(WORKING_CRS)
-        value = value.geometry.iloc[0] if isinstance(value, gpd.GeoDataFrame) else value.iloc[0]
+        frame = value if value.crs == WORKING_CRS else value.to_crs(WORKING_CRS)
+        value = frame.geometry.iloc[0] if isinstance(frame, gpd.GeoDataFrame) else frame.iloc[0]
     if isinstance(value, tuple) and len(value) == 2:
         value = shapely.Point(value)
     if not isinstance(value, shapely.Geometry) or value.is_empty:
