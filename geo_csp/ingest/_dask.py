@@ -13,6 +13,7 @@ from geo_csp._errors import InputFileError, ParameterError
 from geo_csp.ingest.batches import batches_of, prepare_batch
 from geo_csp.ingest.inputs import expand_inputs
 from geo_csp.ingest.parsers import SnapPoints
+from geo_csp.ingest.summary import IngestReport
 from geo_csp.ingest.writer import write_inputs
 from geo_csp.mapping import ColumnMapping, load_mapping
 from geo_csp.store import (
@@ -21,7 +22,7 @@ from geo_csp.store import (
 
 
 @functools.cache
-def _snap_points() -> Any:
+def _snap_points() -> SnapPoints:
     """The worker process's projections of the snap points met so far (see :class:`SnapPoints`).
 
     Kept across tasks, so a national ingest projects each point about once per worker; bounded by
@@ -51,7 +52,7 @@ def ingest_paths_dask(
     progress: Any = None,
     client: Any = None,
     ahead: int = 8,
-) -> Any:
+) -> IngestReport:
     """:func:`ingest_paths` with the files read, validated and encoded on Dask workers.
 
     The files go to the workers in the in-memory ingest's batches (a few MB of text each), at most
