@@ -25,6 +25,12 @@ standard library's :mod:`tomllib`::
     datetime_to = "Committed to"      # (a burglary found in the morning); both read with `window_format`
     window_format = "%d/%m/%Y %H:%M"  # strptime format of the window columns (default: `date_format` when
                                       # the time column is a `datetime`, else "iso")
+    knife_enabled = "Knife flag"    # optional qualifiers (geo_csp.qualifiers): yes/no/true/false/1/0/Y/N,
+    domestic = "DA flag"            # blank or "unknown" kept as unknown (never guessed)
+    alcohol_related = "Alcohol"
+    drug_related = "Drugs"
+    victim_age_band = "Victim age"  # "18-24", "65+", "under 18", or an exact age (banded)
+    victim_sex = "Victim sex"       # female/F, male/M, other; blank or "not stated" unknown
 
     [categories]                    # optional: recode partner categories (others are kept as given)
     "Noise nuisance" = "Anti-social behaviour"
@@ -43,6 +49,12 @@ spread over the hours of the window by the time profile's aoristic weights
 window's start is the incident's date-time (its month, day and ``occurred_at``). A row with
 ``datetime_to`` before ``datetime_from``, or a ``datetime_to`` without a start, is quarantined
 (``bad_window``); a blank ``datetime_to`` means the start is exact.
+
+Qualifiers: the optional ``knife_enabled``, ``domestic``, ``alcohol_related``, ``drug_related``,
+``victim_age_band`` and ``victim_sex`` columns are stored under those names, normalised by
+:mod:`geo_csp.qualifiers`; a value that is neither yes, no nor unknown (or not an age band, or not a sex)
+quarantines its row (``bad_flag``, ``bad_age_band``, ``bad_sex``). A source whose mapping names none of
+them records no qualifier, and measures on them are "not available" for it.
 """
 
 from __future__ import annotations
@@ -57,6 +69,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from geo_csp import schema
 from geo_csp._errors import MappingError
+from geo_csp.qualifiers import QUALIFIER_COLUMNS
 
 _TOP_KEYS = frozenset({"source", "force", "timezone", "sheet", "columns", "categories"})
 _COLUMN_KEYS = frozenset(
@@ -79,6 +92,7 @@ _COLUMN_KEYS = frozenset(
         "datetime_from",
         "datetime_to",
         "window_format",
+        *QUALIFIER_COLUMNS,
     }
 )
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -106,6 +120,8 @@ class ColumnMapping:
         Optional columns.
     from_column, to_column, window_format
         Optional from/to window columns and their strptime format (``"iso"`` for ISO 8601).
+    qualifiers
+        Store qualifier column (:data:`geo_csp.qualifiers.QUALIFIER_COLUMNS`) -> the file's column.
     categories
         Recoding of partner categories to store categories.
     timezone
@@ -132,6 +148,7 @@ class ColumnMapping:
     from_column: str | None = None
     to_column: str | None = None
     window_format: str = "iso"
+    qualifiers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     timezone: str = "Europe/London"
     sheet: str | None = None
@@ -148,6 +165,11 @@ class ColumnMapping:
             raise MappingError(
                 f"mapping key `source` = {self.source!r} is reserved for police.uk files;"
                 ' choose another name such as "council_asb"'
+            )
+        unknown = sorted(set(self.qualifiers) - set(QUALIFIER_COLUMNS))
+        if unknown:
+            raise MappingError(
+                f"mapping qualifiers {unknown} are not store qualifier columns {list(QUALIFIER_COLUMNS)}"
             )
         if self.time_kind not in ("date", "datetime", "month"):
             raise MappingError(f"time_kind must be date, datetime or month, not {self.time_kind!r}")
@@ -183,6 +205,7 @@ class ColumnMapping:
             self.location_column,
             self.from_column,
             self.to_column,
+            *self.qualifiers.values(),
         )
         return tuple(dict.fromkeys(n for n in names if n is not None))
 
@@ -190,6 +213,7 @@ class ColumnMapping:
         """A JSON-ready description (written into the manifest with the files it read)."""
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["categories"] = dict(self.categories)
+        out["qualifiers"] = dict(self.qualifiers)
         return out
 
 
@@ -279,6 +303,7 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
         from_column=col["datetime_from"],
         to_column=col["datetime_to"],
         window_format=window_format,
+        qualifiers=MappingProxyType({k: v for k in QUALIFIER_COLUMNS if (v := col[k]) is not None}),
         categories=MappingProxyType(dict(categories)),
         timezone=_str_key(data, "timezone", "") or "Europe/London",
         sheet=_str_key(data, "sheet", ""),

@@ -37,6 +37,17 @@ OBJECT_OF_SEARCH: Final = "object_of_search"  # stop and search only
 WEIGHT: Final = "weight"  # partner-supplied weight, 1.0 otherwise
 FILE_ID: Final = "file_id"  # first 16 hex digits of the input file's sha256
 LINE: Final = "line"  # 1-based physical line of the row in its file (header is line 1)
+# Qualifier flags of partner records (geo_csp.qualifiers): True/False, null when the source does not
+# record it or the record says "unknown" (never guessed). police.uk records none of them.
+KNIFE_ENABLED: Final = "knife_enabled"  # a knife or sharp instrument was used or threatened
+DOMESTIC: Final = "domestic"  # the record carries a domestic abuse flag
+ALCOHOL_RELATED: Final = "alcohol_related"
+DRUG_RELATED: Final = "drug_related"
+VICTIM_AGE_BAND: Final = "victim_age_band"  # "18-24", "65+" (geo_csp.qualifiers.normalise_age_bands)
+VICTIM_SEX: Final = "victim_sex"  # "female", "male" or "other"; null when unknown
+# Road casualties (STATS19, geo_csp.roads): null for every other source.
+SEVERITY: Final = "severity"  # "Fatal", "Serious" or "Slight" (the casualty's, else the collision's)
+TRAVEL_MODE: Final = "travel_mode"  # the casualty's mode of travel ("Pedestrian", "Car", ...)
 
 INCIDENT_SCHEMA: Final = pa.schema(
     [
@@ -64,6 +75,14 @@ INCIDENT_SCHEMA: Final = pa.schema(
         pa.field(WEIGHT, pa.float64(), nullable=False),
         pa.field(FILE_ID, pa.string(), nullable=False),
         pa.field(LINE, pa.int64(), nullable=False),
+        pa.field(KNIFE_ENABLED, pa.bool_()),
+        pa.field(DOMESTIC, pa.bool_()),
+        pa.field(ALCOHOL_RELATED, pa.bool_()),
+        pa.field(DRUG_RELATED, pa.bool_()),
+        pa.field(VICTIM_AGE_BAND, pa.string()),
+        pa.field(VICTIM_SEX, pa.string()),
+        pa.field(SEVERITY, pa.string()),
+        pa.field(TRAVEL_MODE, pa.string()),
     ]
 )
 INCIDENT_COLUMNS: Final = tuple(INCIDENT_SCHEMA.names)
@@ -97,10 +116,17 @@ REASONS: Final = {
     "duplicate_id": "the partner record id repeats an earlier row of the same file",
     "bad_weight": "the mapped weight is not a non-negative number",
     "bad_window": "the mapped datetime_from/datetime_to window is unreadable, ends before it starts, or has an end without a start",
+    "bad_flag": "a mapped yes/no qualifier (knife, domestic, alcohol, drugs) is neither yes, no nor unknown",
+    "bad_age_band": "the mapped victim age band is not an age (34) or a band of ages (18-24, 65+, under 18)",
+    "bad_sex": "the mapped victim sex is not female, male, other or unknown",
+    "bad_severity": "the road casualty severity is not Fatal, Serious or Slight (DfT codes 1, 2, 3)",
+    "bad_casualties": "the number of casualties is not a whole number of at least 1",
 }
 
 SOURCE_STREET: Final = "police_uk_street"
 SOURCE_STOP_SEARCH: Final = "police_uk_stop_search"
+SOURCE_STATS19: Final = "stats19"  # DfT STATS19 road casualties (geo_csp.roads)
+ROAD_CASUALTY_TYPE: Final = "Road casualty"  # crime_type of STATS19 rows; weight = casualties the row stands for
 
 # The 12-column data.police.uk street-level header, in order.
 POLICE_UK_STREET_HEADER: Final = (

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from geo_csp import _errors, ingest, schema, settings, store
+from geo_csp import _errors, ingest, qualifiers, schema, settings, store
 
 BAD = Path(__file__).parent / "data" / "bad"
 HEADER = ",".join(schema.POLICE_UK_STREET_HEADER)
@@ -353,6 +353,9 @@ def test_part_options_and_older_parts_read_together(tmp_path: Path) -> None:
         schema.CRIME_ID,
         schema.OUTCOME,
         schema.CONTEXT,
+        *qualifiers.QUALIFIER_COLUMNS,  # police.uk records no qualifier
+        schema.SEVERITY,
+        schema.TRAVEL_MODE,
     }  # blank in this file
     assert set(columns) == set(schema.INCIDENT_COLUMNS) - left_out
     assert {c for c, m in columns.items() if m.is_stats_set} == {schema.LOCATED}

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geo_csp import schema
+from geo_csp import qualifiers, schema
 from geo_csp.ingest.parsers import Coordinates
 from geo_csp.ingest.raw import RawTable
 from geo_csp.store import (
@@ -43,6 +43,21 @@ class Parsed:
     weight: np.ndarray | None = None
     file_forces: Sequence[str] | None = None  # the force of every row of each file, when known per file
     file_months: Sequence[str] | None = None  # the month of every accepted row of each file, when known
+
+
+#: Columns a reader may leave out (null); :attr:`Parsed.optional` holds those it reads.
+_OPTIONAL_COLUMNS = (
+    schema.LOCATION,
+    schema.LSOA_CODE,
+    schema.LSOA_NAME,
+    schema.CRIME_ID,
+    schema.OUTCOME,
+    schema.CONTEXT,
+    schema.OBJECT_OF_SEARCH,
+    *qualifiers.QUALIFIER_COLUMNS,
+    schema.SEVERITY,
+    schema.TRAVEL_MODE,
+)
 
 
 def assemble(
@@ -106,17 +121,12 @@ def assemble(
         schema.WEIGHT: pa.array(np.ones(len(ok_idx)) if parsed.weight is None else parsed.weight[ok_idx]),
         schema.LINE: pa.array(acc_lines, pa.int64()),
     }
-    for name in (
-        schema.LOCATION,
-        schema.LSOA_CODE,
-        schema.LSOA_NAME,
-        schema.CRIME_ID,
-        schema.OUTCOME,
-        schema.CONTEXT,
-        schema.OBJECT_OF_SEARCH,
-    ):
+    for name in _OPTIONAL_COLUMNS:
         arr = parsed.optional.get(name)
-        arrays[name] = null_str if arr is None else col(arr)
+        typ = schema.INCIDENT_SCHEMA.field(name).type
+        arrays[name] = (
+            (null_str if typ == pa.string() else pa.nulls(len(ok_idx), typ)) if arr is None else col(arr, typ)
+        )
     if key_columns:
         file_id_col = per_file(file_ids, acc_file)
         arrays |= {

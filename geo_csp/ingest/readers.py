@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from geo_csp import schema, settings
+from geo_csp import qualifiers, roads, schema, settings
 from geo_csp._errors import InputFileError
 from geo_csp.ingest.inputs import Unit, archive_kind, file_month, force_slug
 from geo_csp.ingest.parsers import SnapPoints, parse_coordinates, parse_numbers, text_values, valid_months
@@ -197,6 +198,61 @@ def _window(text: Callable[[str], pa.Array], mapping: ColumnMapping, n: int) -> 
     return as_arrow[0], as_arrow[1], bad
 
 
+#: The reader of each qualifier column (geo_csp.qualifiers) and the quarantine reason of its bad values.
+_QUALIFIER_READERS: dict[str, Callable[[Any], tuple[pd.Series, np.ndarray]]] = {
+    **{name: qualifiers.normalise_flags for name in qualifiers.FLAG_COLUMNS},
+    schema.VICTIM_AGE_BAND: qualifiers.normalise_age_bands,
+    schema.VICTIM_SEX: qualifiers.normalise_sexes,
+}
+_QUALIFIER_REASONS = {
+    **{name: "bad_flag" for name in qualifiers.FLAG_COLUMNS},
+    schema.VICTIM_AGE_BAND: "bad_age_band",
+    schema.VICTIM_SEX: "bad_sex",
+}
+
+
+def _stats19(raw: RawTable) -> Parsed:
+    """STATS19 road casualty rows (:mod:`geo_csp.roads` reads the fields; the point checks are every reader's)."""
+    t, n = raw.table, raw.table.num_rows
+    frame = pd.DataFrame({name: text_values(t[name]).to_numpy(zero_copy_only=False) for name in raw.header})
+    rows = roads.parse_stats19(frame)
+    utc = _local_to_utc(rows.local, roads.TIMEZONE)
+    month, day, at = _local_times(utc, roads.TIMEZONE)
+    at = pc.if_else(pa.array(rows.has_time), at, pa.scalar(None, at.type))
+    coords = parse_coordinates(t[rows.x_column], t[rows.y_column], crs=rows.crs)
+    reason, ok = first_reason(list(rows.checks), coords)
+    details = dict(rows.details) | {code: [rows.x_column, rows.y_column] for code in _COORD_REASONS}
+
+    def strings(values: pd.Series) -> pa.Array:
+        return pa.array(values.astype(object).where(values.notna(), None).tolist(), pa.string())
+
+    return Parsed(
+        n=n,
+        source=schema.SOURCE_STATS19,
+        force=pa.repeat(pa.scalar(schema.SOURCE_STATS19, pa.string()), n),
+        month=month,
+        crime_type=pa.repeat(pa.scalar(schema.ROAD_CASUALTY_TYPE, pa.string()), n),
+        reason=reason,
+        ok=ok,
+        lon=coords.lon,
+        lat=coords.lat,
+        located=coords.located,
+        east=coords.east,
+        north=coords.north,
+        details=details,
+        occurred_date=day,
+        occurred_at=at,
+        optional={
+            schema.CRIME_ID: strings(rows.collision_id),
+            schema.SEVERITY: strings(rows.severity),
+            schema.TRAVEL_MODE: strings(rows.travel_mode),
+            schema.VICTIM_SEX: strings(rows.victim_sex),
+            schema.VICTIM_AGE_BAND: strings(rows.victim_age_band),
+        },
+        weight=np.nan_to_num(rows.casualties, nan=1.0),
+    )
+
+
 def _partner(unit: Unit, raw: RawTable, mapping: ColumnMapping) -> Parsed:
     t, n = raw.table, raw.table.num_rows
     missing = [c for c in mapping.required_columns if c not in raw.header]
@@ -272,6 +328,12 @@ def _partner(unit: Unit, raw: RawTable, mapping: ColumnMapping) -> Parsed:
         checks.append(("bad_weight", ~w_blank & ~(weight >= 0)))
         details["bad_weight"] = [mapping.weight_column]
         weight = np.where(w_blank, 1.0, weight)
+    for name, column in mapping.qualifiers.items():
+        values, bad = _QUALIFIER_READERS[name](text(column).to_numpy(zero_copy_only=False))
+        optional[name] = pa.array(values, type=schema.INCIDENT_SCHEMA.field(name).type, from_pandas=True)
+        code = _QUALIFIER_REASONS[name]
+        checks.append((code, bad))
+        details[code] = [*details.get(code, []), column]
     window_from = window_to = None
     if mapping.from_column is not None:
         window_from, window_to, bad_window = _window(text, mapping, n)
@@ -355,10 +417,14 @@ def parse_unit(unit: Unit, raw_bytes: bytes, mapping: ColumnMapping | None) -> t
             f"{unit.path}: wrong header for a police.uk stop-and-search file"
             f" ({_header_problem(header, schema.POLICE_UK_STOP_SEARCH_HEADER)}); use the unmodified file"
         )
+    if mapping is None and roads.stats19_layout(header) is not None:
+        raw = read_csv_rows(unit, raw_bytes, header)
+        return raw, _stats19(raw)
     if mapping is None:
         raise InputFileError(
             f"{unit.path}: unknown layout (header {header[:6]}...); police.uk files need their"
-            " standard header, partner extracts need --mapping FILE"
+            " standard header, STATS19 road casualty files DfT's or TfGM's columns, partner extracts"
+            " need --mapping FILE"
         )
     raw = read_csv_rows(unit, raw_bytes, header)
     return raw, _partner(unit, raw, mapping)
