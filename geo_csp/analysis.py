@@ -431,6 +431,20 @@ def trend_series(result: HotspotResult, *, by: Literal["area", "unit"] = "area")
     return pd.DataFrame(np.asarray((member.T @ n).T), index=labels, columns=ids)
 
 
+def _latest_police_uk_month(incidents: Any, *, client: Any = None) -> str | None:
+    """The latest police.uk month of a run's input: a frame, a store folder (its manifest) or a Dask frame."""
+    if isinstance(incidents, pd.DataFrame):
+        return areas_mod.latest_police_uk_month(incidents)
+    if isinstance(incidents, str | Path):
+        return store.latest_police_uk_month(incidents)
+    if not hasattr(incidents, "compute") or schema.SOURCE not in incidents.columns:
+        return None
+    police = incidents[incidents[schema.SOURCE].astype(str).str.startswith("police_uk")][schema.MONTH].astype(str)
+    lazy = police.max()
+    value = lazy.compute() if client is None else client.compute(lazy).result()
+    return None if value is None or pd.isna(value) else str(value)
+
+
 def run_hotspots(
     incidents: pd.DataFrame | str | Path | Any,
     cube_params: cube_mod.CubeParams | None = None,
@@ -640,13 +654,7 @@ def run_hotspots(
         # hotspot_areas numbered areas 1..n in row order; map those to the matched ids
         unit_area = areas_mod.relabel_units(unit_area, original, fresh_ids)
     unit_frame[schema.AREA_ID] = unit_area
-    latest_police = (
-        areas_mod.latest_police_uk_month(incidents)
-        if isinstance(incidents, pd.DataFrame)
-        else store.latest_police_uk_month(incidents)
-        if isinstance(incidents, str | Path)
-        else None
-    )
+    latest_police = _latest_police_uk_month(incidents, client=client)
     timeline = areas_mod.area_timeline(
         analysis.hot_cold == 1,
         unit_area,
