@@ -36,6 +36,7 @@ import hashlib
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -468,6 +469,74 @@ def _nearest_neighbour(travel: np.ndarray, dwell: float, budget: float, stops: n
     return tour + [1]
 
 
+def _check_plan_options(
+    stops: gpd.GeoDataFrame,
+    *,
+    priority_col: str,
+    budget_min: float,
+    walk_speed_kmh: float,
+    dwell_min: float,
+    method: str,
+) -> None:
+    """Refuse a walkabout's options that cannot be planned with, naming the one at fault."""
+    if budget_min <= 0 or walk_speed_kmh <= 0 or dwell_min < 0:
+        raise ParameterError("budget_min and walk_speed_kmh must be positive and dwell_min >= 0")
+    if method not in ("insertion", "nearest"):
+        raise ParameterError(f"method must be 'insertion' or 'nearest', got {method!r}")
+    require_working_crs(stops, "`stops`", error=SchemaError)
+    if priority_col not in stops:
+        raise SchemaError(f"`stops` has no {priority_col!r} column; pass priority_col= (e.g. 'harm')")
+
+
+def _stop_labels(
+    stops: gpd.GeoDataFrame, priority_col: str, prio_stops: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each stop's id (``stop_id``, else its index), name (``name``, else its id) and purpose (``purpose``,
+    else "Visible presence" with its priority)."""
+    ids = stops["stop_id"].astype(str).to_numpy() if "stop_id" in stops else stops.index.astype(str).to_numpy()
+    names = stops["name"].astype(str).to_numpy() if "name" in stops else ids
+    purposes = (
+        stops["purpose"].astype(str).to_numpy()
+        if "purpose" in stops
+        else np.array(
+            [
+                f"Visible presence, {priority_col} {p:,.0f}"
+                if abs(p) >= 10
+                else f"Visible presence, {priority_col} {p:.2g}"
+                for p in prio_stops
+            ],
+            dtype=object,
+        )
+    )
+    return ids, names, purposes
+
+
+def _network_route(
+    network: nx.MultiGraph,
+    tour: list[int],
+    terminals: np.ndarray,
+    nodes_of: tuple[Any, np.ndarray, np.ndarray, np.ndarray],
+) -> shapely.LineString:
+    """The walk along the street network: from the start hub, along each leg's shortest path (``nodes_of``:
+    the network's nodes, each terminal's node, the Dijkstra sources and their predecessors), to the end hub."""
+    nodes, node_idx, uniq, pred = nodes_of
+    row_of = {int(u): i for i, u in enumerate(uniq)}
+    coords: list[np.ndarray] = [terminals[:1]]  # from the start hub itself ...
+    for a, b in zip(tour[:-1], tour[1:], strict=True):
+        src, dst = int(node_idx[a]), int(node_idx[b])
+        path = [dst]
+        while path[-1] != src:
+            path.append(int(pred[row_of[src], path[-1]]))
+        path = path[::-1]
+        for u, v in zip(path[:-1], path[1:], strict=True):
+            coords.append(_edge_line(network, nodes[u], nodes[v]))
+    coords.append(terminals[1:2])  # ... to the end hub itself
+    line = np.vstack(coords)
+    keep = np.r_[True, np.any(np.abs(np.diff(line, axis=0)) > 1e-6, axis=1)]  # drop repeated vertices
+    line = line[keep]
+    return shapely.LineString(line if len(line) > 1 else np.vstack([line, line]))
+
+
 def plan_walkabout(
     stops: gpd.GeoDataFrame,
     *,
@@ -510,34 +579,21 @@ def plan_walkabout(
     method
         ``"insertion"`` (the heuristic above) or ``"nearest"`` (nearest-neighbour baseline for comparison).
     """
-    if budget_min <= 0 or walk_speed_kmh <= 0 or dwell_min < 0:
-        raise ParameterError("budget_min and walk_speed_kmh must be positive and dwell_min >= 0")
-    if method not in ("insertion", "nearest"):
-        raise ParameterError(f"method must be 'insertion' or 'nearest', got {method!r}")
-    require_working_crs(stops, "`stops`", error=SchemaError)
-    if priority_col not in stops:
-        raise SchemaError(f"`stops` has no {priority_col!r} column; pass priority_col= (e.g. 'harm')")
+    _check_plan_options(
+        stops,
+        priority_col=priority_col,
+        budget_min=budget_min,
+        walk_speed_kmh=walk_speed_kmh,
+        dwell_min=dwell_min,
+        method=method,
+    )
     start_pt = _as_point(start, "start")
     end_pt = _as_point(end, "end") if end is not None else start_pt
     end_name = end_name or start_name
     m_per_min = walk_speed_kmh * 1000.0 / 60.0
     pts = shapely.get_coordinates(stops.geometry.representative_point().to_numpy())
     prio_stops = stops[priority_col].to_numpy(dtype="float64")
-    ids = stops["stop_id"].astype(str).to_numpy() if "stop_id" in stops else stops.index.astype(str).to_numpy()
-    names = stops["name"].astype(str).to_numpy() if "name" in stops else ids
-    purposes = (
-        stops["purpose"].astype(str).to_numpy()
-        if "purpose" in stops
-        else np.array(
-            [
-                f"Visible presence, {priority_col} {p:,.0f}"
-                if abs(p) >= 10
-                else f"Visible presence, {priority_col} {p:.2g}"
-                for p in prio_stops
-            ],
-            dtype=object,
-        )
-    )
+    ids, names, purposes = _stop_labels(stops, priority_col, prio_stops)
     terminals = np.vstack([shapely.get_coordinates(start_pt), shapely.get_coordinates(end_pt), pts])
     n_term = len(terminals)
     reachable = np.ones(n_term, dtype=bool)
@@ -592,22 +648,7 @@ def plan_walkabout(
     if nodes_of is None:
         route = shapely.LineString(terminals[tour])
     else:
-        nodes, node_idx, uniq, pred = nodes_of
-        row_of = {int(u): i for i, u in enumerate(uniq)}
-        coords: list[np.ndarray] = [terminals[:1]]  # from the start hub itself ...
-        for a, b in zip(tour[:-1], tour[1:], strict=True):
-            src, dst = int(node_idx[a]), int(node_idx[b])
-            path = [dst]
-            while path[-1] != src:
-                path.append(int(pred[row_of[src], path[-1]]))
-            path = path[::-1]
-            for u, v in zip(path[:-1], path[1:], strict=True):
-                coords.append(_edge_line(network, nodes[u], nodes[v]))
-        coords.append(terminals[1:2])  # ... to the end hub itself
-        line = np.vstack(coords)
-        keep = np.r_[True, np.any(np.abs(np.diff(line, axis=0)) > 1e-6, axis=1)]  # drop repeated vertices
-        line = line[keep]
-        route = shapely.LineString(line if len(line) > 1 else np.vstack([line, line]))
+        route = _network_route(network, tour, terminals, nodes_of)
     visited = np.asarray(tour[1:-1], dtype=int)
     walk_leg = travel[np.asarray(tour[:-1]), np.asarray(tour[1:])]
     arrive = np.cumsum(walk_leg[:-1]) + dwell_min * np.arange(len(visited))
