@@ -18,7 +18,10 @@ from geo_csp.table import (
     COMPARATOR,
     DEFAULT_MEASURES,
     NOT_AVAILABLE,
+    RANK,
     TREND,
+    YEAR_AGO,
+    YEAR_ON_YEAR,
     Measure,
     TableParams,
     frame_html,
@@ -70,7 +73,7 @@ def test_hand_table_known_answers():
     t = partnership_table(inc, AREAS, params=TableParams(area="Alpha"))
     pd.testing.assert_frame_equal(inc, before)
     quarters = ["Q1 Apr-Jun 2022", "Q2 Jul-Sep 2022", "Q3 Oct-Dec 2022", "Q4 Jan-Mar 2023", "Q1 Apr-Jun 2023"]
-    assert list(t.display.columns) == quarters + [TREND, COMPARATOR]
+    assert list(t.display.columns) == quarters + [TREND, YEAR_ON_YEAR, COMPARATOR, RANK]
     v = t.values
     # burglary in A: 3 * (2 + q) for q = 1..5
     np.testing.assert_array_equal(v.loc["burglary", quarters], [9, 12, 15, 18, 21])
@@ -118,7 +121,7 @@ def test_public_mode_suppresses_and_rounds():
     assert any("Left out of the public table as partner" in n for n in t.footnotes)
     assert "suppressed" in t.footnotes[-2] or any("suppressed" in n for n in t.footnotes)
     assert (
-        t.values.drop(columns=COMPARATOR)
+        t.values.drop(columns=[COMPARATOR, RANK])  # the rank is a place, not a count
         .stack()
         .dropna()
         .pipe(lambda s: s[~s.index.get_level_values(0).str.endswith("rate")])
@@ -229,7 +232,7 @@ def test_demo_table_matches_raw_csvs(demo, tmp_path):
 
     t = table_from_store(demo.store_dir)
     quarters = ["Q3 Oct-Dec 2024", "Q4 Jan-Mar 2025", "Q1 Apr-Jun 2025", "Q2 Jul-Sep 2025", "Q3 Oct-Dec 2025"]
-    assert list(t.display.columns) == quarters + [TREND, COMPARATOR]
+    assert list(t.display.columns) == quarters + [TREND, YEAR_ON_YEAR, COMPARATOR, RANK]
     borough = load_borough()
     raw = _raw_demo_counts(demo, borough.geometry.iloc[0])[quarters]
     pop = float(borough["population"].iloc[0])
@@ -344,6 +347,18 @@ def test_real_bury_burglary_table_with_gm_comparators(real_file, tmp_path):
     assert t.values.loc["burglary_rate", COMPARATOR] == pytest.approx(
         others.sum() * 1000 / pop.loc[list(others.index)].sum()
     )
+    # rank among the ten districts, oracle: every district's rate in the latest quarter, ranked here
+    all_counts = pd.Series(code).value_counts().reindex(las["area_code"], fill_value=0)
+    rates = all_counts * 1000 / pop.loc[las["area_code"]].to_numpy()
+    place = int((rates < rates.loc["E08000002"]).sum()) + 1
+    assert t.values.loc["burglary_rate", RANK] == place and t.values.loc["burglary", RANK] == place
+    assert t.display.loc["Burglaries per 1,000 residents", RANK].endswith("of 10")
+    # year on year: Q3 Oct-Dec 2018 against Q3 Oct-Dec 2017, from the upstream Bury subset
+    assert t.values.loc["burglary", YEAR_AGO] == expected.loc["2017Q3"]
+    print(
+        f"\nBury burglary {quarters[-1]}: {rates.loc['E08000002']:.2f} per 1,000, place {place} of 10 from the lowest"
+    )
+    print(rates.sort_values().round(2).to_string())
     Path(__file__).parent.joinpath("_artifacts").mkdir(exist_ok=True)
     write_table_xlsx(t, Path(__file__).parent / "_artifacts" / "bury_burglary_2016_2019.xlsx")
     write_table_html(t, Path(__file__).parent / "_artifacts" / "bury_burglary_2016_2019.html")
@@ -424,7 +439,7 @@ def test_one_complete_quarter():
     inc = _hand_incidents()
     inc = inc[inc[schema.MONTH].isin(["2022-03", "2022-04", "2022-05", "2022-06", "2022-07"])]
     t = partnership_table(inc, AREAS, params=TableParams(area="Alpha", n_quarters=1))
-    assert list(t.display.columns) == ["Q1 Apr-Jun 2022", TREND, COMPARATOR]
+    assert list(t.display.columns) == ["Q1 Apr-Jun 2022", TREND, YEAR_ON_YEAR, COMPARATOR, RANK]
     assert t.values.loc["burglary", "Q1 Apr-Jun 2022"] == 9  # 3 months x (2 + 1)
     assert set(t.display[TREND]) == {NOT_AVAILABLE}
     assert any("one complete financial quarter (Q1 Apr-Jun 2022)" in n for n in t.footnotes)
@@ -448,8 +463,68 @@ def test_crime_types_a_partner_source_does_not_record_are_not_available():
     shown = t.display.set_axis([m.key for m in measures])
     assert list(shown.loc["asb_police", ["Q4 Jan-Mar 2023", "Q1 Apr-Jun 2023"]]) == ["15", "15"]
     for key in ("burglary", "drugs", "weapons", "violence_rate"):
-        assert list(shown.loc[key]) == [NOT_AVAILABLE] * 4, key
+        assert list(shown.loc[key]) == [NOT_AVAILABLE] * 6, key
     assert any("record no such incidents at all" in n and "Burglaries" in n for n in t.footnotes)
     # police.uk street data publish every category: a month without drugs offences is a true 0
     t = partnership_table(inc, AREAS, params=TableParams(area="Alpha"))
     assert t.display.loc["Drug offences", "Q1 Apr-Jun 2023"] == "0"
+
+
+def test_year_on_year_known_answer():
+    """The latest quarter against the same quarter a year earlier, counted even when that quarter is not shown."""
+    inc = _hand_incidents()
+    t = partnership_table(inc, AREAS, params=TableParams(area="Alpha"))
+    burglary = "Burglaries (residential and business)"
+    # Q1 Apr-Jun 2023: 3 x (2 + 5) = 21 burglaries; Q1 Apr-Jun 2022: 3 x (2 + 1) = 9
+    assert t.values.loc["burglary", YEAR_AGO] == 9
+    assert t.display.loc[burglary, YEAR_ON_YEAR] == "↑ +12 (+133%) from 9"
+    assert t.display.loc["Drug offences", YEAR_ON_YEAR] == "↓ -3 (-100%) from 3"
+    assert t.display.loc["Violent crime per 1,000 residents", YEAR_ON_YEAR] == "→ +0.0 (+0%) from 15.0"
+    # stop searches only in the latest quarter: the year-ago quarter is not in the store
+    assert t.display.loc["Drug-related stop searches", YEAR_ON_YEAR] == NOT_AVAILABLE
+    assert t.metadata["year_on_year_quarter"] == "Q1 Apr-Jun 2022"
+    two = partnership_table(inc, AREAS, params=TableParams(area="Alpha", n_quarters=2))
+    assert "Q1 Apr-Jun 2022" not in two.display.columns
+    assert two.display.loc[burglary, YEAR_ON_YEAR] == "↑ +12 (+133%) from 9"
+    # a year-ago quarter the store holds only in part is not available, not a smaller number
+    part = partnership_table(inc[inc[schema.MONTH] != "2022-05"], AREAS, params=TableParams(area="Alpha"))
+    assert part.display.loc[burglary, YEAR_ON_YEAR] == NOT_AVAILABLE and np.isnan(part.values.loc["burglary", YEAR_AGO])
+    # public mode: the year-ago count goes through the same rule (9 < 10 is suppressed)
+    pub = partnership_table(inc, AREAS, params=TableParams(area="Alpha", public=True))
+    assert pub.display.loc[burglary, YEAR_ON_YEAR] == SUPPRESSED_MARK
+
+
+def test_rank_among_hand_made_districts():
+    """Four districts: the focus's place from the lowest rate per 1,000, counts ranked by rate too."""
+    pops = {"A": 1000, "B": 4000, "C": 2000, "D": 500}
+    areas = gpd.GeoDataFrame(
+        {"area_code": list(pops), "area_name": ["Ash", "Birch", "Cedar", "Dale"], "population": list(pops.values())},
+        geometry=[shapely.box(380_000 + 1000 * k, 410_000, 381_000 + 1000 * k, 411_000) for k in range(4)],
+        crs="EPSG:27700",
+    )
+    burglaries = {"A": 10, "B": 20, "C": 6, "D": 1}  # a month; the quarter per 1,000: 30, 15, 9, 6
+    parts = []
+    for k, (code, n) in enumerate(burglaries.items()):
+        for month in ("2023-04", "2023-05", "2023-06"):
+            x = np.full(n, 380_500.0 + 1000 * k)
+            frame = _synthetic.incidents(x, np.full(n, 410_500.0), month, "Burglary")
+            parts.append(frame.assign(**{schema.SOURCE: schema.SOURCE_STREET, schema.OBJECT_OF_SEARCH: None}))
+    inc = pd.concat(parts, ignore_index=True)
+    rate = Measure("rate", "Burglaries per 1,000", (schema.SOURCE_STREET,), ("Burglary",), per_1000=True)
+    count = Measure("count", "Burglaries", (schema.SOURCE_STREET,), ("Burglary",))
+    expected = {"Dale": "lowest of 4", "Cedar": "2nd lowest of 4", "Birch": "3rd lowest of 4", "Ash": "highest of 4"}
+    for name, words in expected.items():
+        t = partnership_table(inc, areas, params=TableParams(area=name, n_quarters=1), measures=(rate, count))
+        assert t.display[RANK].tolist() == [words, words], name
+    t = partnership_table(inc, areas, params=TableParams(area="Birch", comparators=("Ash",)), measures=(rate, count))
+    assert t.display[RANK].tolist() == ["lowest of 2"] * 2  # Birch has more burglaries than Ash, at half the rate
+    assert t.values.loc["rate", RANK] == 1
+    # no comparator with data: not available
+    alone = partnership_table(inc, areas.iloc[[3]], params=TableParams(area="Dale"), measures=(rate,))
+    assert alone.display.loc["Burglaries per 1,000", RANK] == NOT_AVAILABLE
+    # public mode: a suppressed count keeps its place hidden
+    pub = partnership_table(inc, areas, params=TableParams(area="Dale", public=True), measures=(count,))
+    assert pub.display.loc["Burglaries", "Q1 Apr-Jun 2023"] == SUPPRESSED_MARK  # 3 burglaries
+    assert pub.display.loc["Burglaries", RANK] == SUPPRESSED_MARK
+    pub = partnership_table(inc, areas, params=TableParams(area="Birch", public=True), measures=(count,))
+    assert pub.display.loc["Burglaries", RANK] == "3rd lowest of 4"  # from the rounded counts (30, 60, 20, 0 or 5)

@@ -14,7 +14,7 @@ objects, data rather than code; :data:`DEFAULT_MEASURES` follows the scrutiny re
 
 from geo_csp.geography import AREA_CODE, AREA_NAME
 from geo_csp.table.build import PartnershipTable, partnership_table, table_from_store
-from geo_csp.table.display import ARROWS, COMPARATOR, NOT_AVAILABLE, TREND
+from geo_csp.table.display import ARROWS, COMPARATOR, NOT_AVAILABLE, RANK, TREND, YEAR_AGO, YEAR_ON_YEAR
 from geo_csp.table.measures import DEFAULT_MEASURES, FULL_CATEGORY_SOURCES, Measure, measures_from_sources
 from geo_csp.table.values import TableParams
 from geo_csp.table.write import frame_html, table_html, write_table_csv, write_table_html, write_table_xlsx
@@ -27,7 +27,10 @@ __all__ = [
     "DEFAULT_MEASURES",
     "FULL_CATEGORY_SOURCES",
     "NOT_AVAILABLE",
+    "RANK",
     "TREND",
+    "YEAR_AGO",
+    "YEAR_ON_YEAR",
     "Measure",
     "PartnershipTable",
     "TableParams",

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo_csp import schema, store
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import DisclosureParams
 from geo_csp.geography import store_areas
-from geo_csp.table.display import COMPARATOR, display_frame
+from geo_csp.table.display import COMPARATOR, RANK, YEAR_AGO, display_frame
 from geo_csp.table.footnotes import comparators_shown, footnotes, months_shown
 from geo_csp.table.measures import DEFAULT_MEASURES, Measure, measures_from_sources
 from geo_csp.table.values import INCIDENT_COLUMNS, TableParams, table_values
@@ -29,10 +30,12 @@ class PartnershipTable:
     Attributes
     ----------
     values
-        Numbers as published: index measure key, columns the quarter labels and ``Comparator``;
-        NaN where not available or suppressed.
+        Numbers as published: index measure key, columns the quarter labels, ``Comparator``,
+        ``Year earlier`` (the latest quarter's value a year before) and the rank among comparators (1 =
+        lowest); NaN where not available or suppressed.
     display
-        The table as printed: index measure label; quarter columns, ``Trend`` and ``Comparator``.
+        The table as printed: index measure label; quarter columns, ``Trend``, ``Year on year``,
+        ``Comparator`` and ``Rank among comparators``.
     measures
         The measures, in row order.
     footnotes
@@ -83,10 +86,13 @@ def partnership_table(
     prov = provenance or {}
     value_frame = pd.DataFrame(tv.values, index=[m.key for m in tv.measures], columns=tv.quarter_labels)
     value_frame[COMPARATOR] = tv.comparator
+    value_frame[YEAR_AGO] = np.where(tv.year_ago_available, tv.year_ago, np.nan)
+    value_frame[RANK] = np.where((tv.rank > 0) & ~np.isnan(tv.values[:, -1]), tv.rank, np.nan)  # hidden if suppressed
     metadata = {
         "area": tv.focus_name,
         "area_code": tv.focus,
         "quarters": tv.quarter_labels,
+        "year_on_year_quarter": tv.year_ago_label,
         "months": list(months_shown(tv)),
         "comparators": [tv.names[c] for c in comparators_shown(tv)],
         "public": params.public,

@@ -9,12 +9,61 @@ from geo_csp.disclosure import SUPPRESSED_MARK
 from geo_csp.table.measures import Measure
 from geo_csp.table.values import TableValues
 
-__all__ = ["ARROWS", "COMPARATOR", "NOT_AVAILABLE", "TREND", "display_frame", "format_value", "trend_arrows"]
+__all__ = [
+    "ARROWS",
+    "COMPARATOR",
+    "NOT_AVAILABLE",
+    "RANK",
+    "TREND",
+    "YEAR_AGO",
+    "YEAR_ON_YEAR",
+    "display_frame",
+    "format_value",
+    "ordinal",
+    "rank_text",
+    "trend_arrows",
+    "year_on_year_text",
+]
 
 NOT_AVAILABLE = "not available"
 ARROWS = {1: "↑", -1: "↓", 0: "→"}
 TREND = "Trend"
 COMPARATOR = "Comparator"
+YEAR_ON_YEAR = "Year on year"
+RANK = "Rank among comparators"
+YEAR_AGO = "Year earlier"
+#: Columns printed as words (the others are numbers in the XLSX).
+TEXT_COLUMNS = (TREND, YEAR_ON_YEAR, RANK)
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def rank_text(rank: int, of: int) -> str:
+    """Words for a place: "3rd lowest of 10", "lowest of 10", "highest of 10"; "not available" if none."""
+    if rank < 1 or of < 2:
+        return NOT_AVAILABLE
+    if rank == 1:
+        return f"lowest of {of}"
+    if rank == of:
+        return f"highest of {of}"
+    return f"{ordinal(rank)} lowest of {of}"
+
+
+def year_on_year_text(last: float, year_ago: float, m: Measure, *, available: bool) -> str:
+    """The latest quarter against the same quarter a year earlier: "↑ +3 (+17%) from 18"."""
+    if not available:
+        return NOT_AVAILABLE
+    if np.isnan(last) or np.isnan(year_ago):
+        return SUPPRESSED_MARK
+    diff = last - year_ago
+    shown = f"{year_ago:,.1f}" if m.per_1000 else f"{year_ago:,.0f}"
+    change = f"{diff:+,.1f}" if m.per_1000 else f"{diff:+,.0f}"
+    pct = f" ({diff / year_ago:+.0%})" if year_ago > 0 else ""
+    return f"{ARROWS[int(np.sign(diff))]} {change}{pct} from {shown}"
 
 
 def format_value(x: float, m: Measure, *, available: bool) -> str:
@@ -37,8 +86,13 @@ def trend_arrows(tv: TableValues) -> np.ndarray:
     return np.where(tv.recorded, trend, NOT_AVAILABLE)
 
 
+def per_1000(tv: TableValues) -> np.ndarray:
+    """Which measures are rates per 1,000 residents."""
+    return np.array([m.per_1000 for m in tv.measures], dtype=bool)
+
+
 def display_frame(tv: TableValues) -> pd.DataFrame:
-    """Index the measure labels; the quarter columns, ``Trend`` and ``Comparator`` as text."""
+    """Index the measure labels; the quarter columns, ``Trend``, ``Year on year``, ``Comparator`` and the rank as text."""
     rows = [
         [
             format_value(
@@ -50,9 +104,23 @@ def display_frame(tv: TableValues) -> pd.DataFrame:
     ]
     display = pd.DataFrame(rows, index=[m.label for m in tv.measures], columns=tv.quarter_labels)
     display[TREND] = trend_arrows(tv)
+    available = tv.available[:, -1] & tv.year_ago_available & (tv.has_population | ~per_1000(tv))
+    display[YEAR_ON_YEAR] = [
+        year_on_year_text(tv.values[i, -1], tv.year_ago[i], m, available=bool(available[i]))
+        for i, m in enumerate(tv.measures)
+    ]
     display[COMPARATOR] = [
         format_value(tv.comparator[i], m, available=bool(tv.comparators_with_data[i]))
         for i, m in enumerate(tv.measures)
     ]
+    latest = tv.values[:, -1]
+    display[RANK] = [
+        NOT_AVAILABLE
+        if not tv.available[i, -1]
+        else SUPPRESSED_MARK
+        if np.isnan(latest[i])
+        else rank_text(int(r), int(n))
+        for i, (r, n) in enumerate(zip(tv.rank, tv.rank_of))
+    ]  # a suppressed count keeps its place hidden too
     display.index.name = "Measure"
     return display

@@ -52,6 +52,26 @@ def _trend_note(tv: TableValues) -> str:
     )
 
 
+def _year_on_year_note(tv: TableValues) -> str:
+    return (
+        f"Year on year: {tv.quarter_labels[-1]} against the same quarter a year earlier ({tv.year_ago_label}): "
+        f'the change and the earlier value; "{NOT_AVAILABLE}" where the store does not hold all three months '
+        "of that quarter for the measure's sources."
+    )
+
+
+def _rank_note(tv: TableValues) -> str:
+    if not tv.rank_of.any():
+        return f"Rank among comparators: {NOT_AVAILABLE}, as the store holds no data for comparator areas."
+    return (
+        f"Rank among comparators: {tv.focus_name}'s place in {tv.quarter_labels[-1]} among itself and the "
+        "comparator areas with data, from the lowest (ties share the lower place), on rates per 1,000 residents "
+        "(counts too, so that areas of different sizes compare fairly; by count where a population is missing)"
+        + (", from the rounded counts" if tv.audit is not None else "")
+        + "."
+    )
+
+
 def comparators_shown(tv: TableValues) -> list[str]:
     """Codes of the comparator areas any measure averages."""
     return sorted({c for h in tv.comparators_with_data for c in h})
@@ -70,7 +90,14 @@ def _comparator_note(tv: TableValues) -> str:
 
 def footnotes(tv: TableValues, params: TableParams, provenance: dict[str, Any]) -> tuple[str, ...]:
     """Every footnote of the table, in order."""
-    notes = [_count_note(tv, provenance), _rate_note(tv, provenance), _trend_note(tv), _comparator_note(tv)]
+    notes = [
+        _count_note(tv, provenance),
+        _rate_note(tv, provenance),
+        _trend_note(tv),
+        _year_on_year_note(tv),
+        _comparator_note(tv),
+        _rank_note(tv),
+    ]
     notes += [m.describe() for m in tv.measures]
     if params.public:
         notes.append(params.disclosure.rule + " Rates are computed from the rounded counts.")

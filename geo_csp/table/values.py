@@ -93,6 +93,13 @@ class TableValues:
         As published (rates per 1,000 where the measure says; NaN where not available or suppressed).
     comparator, comparators_with_data
         The comparator average in the latest quarter per measure, and the areas it averages.
+    year_ago_label, year_ago, year_ago_available
+        The same quarter a year before the latest, its published value per measure, and whether the
+        store holds all three of its months for the measure's sources (else "not available").
+    rank, rank_of
+        The focus area's place in the latest quarter among itself and ``comparators_with_data``
+        (1 = lowest value; ties share the lower place; 0 where no comparator has data), and how many
+        areas were ranked.
     audit
         Suppression log in public mode.
     """
@@ -112,6 +119,11 @@ class TableValues:
     values: np.ndarray
     comparator: np.ndarray
     comparators_with_data: list[list[str]]
+    year_ago_label: str
+    year_ago: np.ndarray
+    year_ago_available: np.ndarray
+    rank: np.ndarray
+    rank_of: np.ndarray
     audit: pd.DataFrame | None
 
 
@@ -232,6 +244,25 @@ def _comparator(
     return comp
 
 
+def _rank(focus_value: float, others: np.ndarray) -> int:
+    """Place of ``focus_value`` from the lowest (1) among itself and ``others``; ties share the lower place."""
+    return 1 + int(np.sum(others < focus_value))
+
+
+def _area_values(
+    m: Measure, area_counts: np.ndarray, codes: list[str], pop: pd.Series, params: TableParams
+) -> np.ndarray:
+    """Each area's published latest-quarter value of ``m``: rounded counts in public mode, and rates per 1,000
+    residents (for count measures too, so that areas of different sizes are ranked fairly) where residents are known."""
+    counts = area_counts.astype(float)
+    if params.public:
+        counts = round_counts(counts, round_to=params.disclosure.round_to).astype(float)
+    residents = pop[codes].to_numpy(dtype=float)
+    if (residents > 0).all():
+        return counts * 1000.0 / residents
+    return counts if not m.per_1000 else np.full(len(codes), np.nan)
+
+
 def table_values(
     incidents: pd.DataFrame, areas: gpd.GeoDataFrame, *, params: TableParams, measures: Sequence[Measure]
 ) -> TableValues:
@@ -256,30 +287,47 @@ def table_values(
         areas[[AREA_CODE, "geometry"]].assign(**{AREA_CODE: areas[AREA_CODE].astype(str)}),
         code_col=AREA_CODE,
     )
-    in_quarters = np.isin(month_q, q_keys)
-    n_m, n_q = len(shown), len(q_keys)
-    counts = np.zeros((n_m, n_q))
-    available = np.zeros((n_m, n_q), dtype=bool)
+    year_ago_key = int(latest) - 4  # quarter keys count quarters
+    ext_keys = np.union1d(q_keys, [year_ago_key])  # the quarters counted: shown, and a year before the latest
+    in_quarters = np.isin(month_q, ext_keys)
+    n_m = len(shown)
+    counts = np.zeros((n_m, len(ext_keys)))
+    available = np.zeros((n_m, len(ext_keys)), dtype=bool)
+    year_ago_complete = np.zeros(n_m, dtype=bool)
+    rank = np.zeros(n_m, dtype=int)
+    rank_of = np.zeros(n_m, dtype=int)
+    months = incidents[schema.MONTH].astype(str).to_numpy()
     comp_sum = np.zeros(n_m)
     comp_with_data: list[list[str]] = []
     recorded = _recorded_sources(incidents, shown)
     for i, m in enumerate(shown):
         in_sources = incidents[schema.SOURCE].isin(m.sources).to_numpy()
-        available[i] = np.isin(q_keys, month_q[in_sources]) & recorded[i]
+        available[i] = np.isin(ext_keys, month_q[in_sources]) & recorded[i]
+        year_ago_complete[i] = np.unique(months[in_sources & (month_q == year_ago_key)]).size == 3
         counted = m.mask(incidents)
         sel = counted & in_quarters & (area_of == focus)
-        counts[i] = np.bincount(np.searchsorted(q_keys, month_q[sel]), minlength=n_q)
+        counts[i] = np.bincount(np.searchsorted(ext_keys, month_q[sel]), minlength=len(ext_keys))
         # comparators with any row of the measure's sources in the latest quarter
         latest_src = in_sources & (month_q == latest)
         have = [c for c in comparators if recorded[i] and (latest_src & (area_of == c)).any()]
         comp_with_data.append(have)
         comp_sum[i] = (counted & (month_q == latest) & np.isin(area_of, have)).sum()
+        if have:
+            ranked = [focus, *have]
+            hit = counted & (month_q == latest)
+            area_counts = pd.Series(area_of[hit]).value_counts().reindex(ranked, fill_value=0).to_numpy()
+            per_area = _area_values(m, area_counts, ranked, pop, params)
+            if not np.isnan(per_area).any():
+                rank[i], rank_of[i] = _rank(per_area[0], per_area[1:]), len(ranked)
 
     keys = [m.key for m in shown]
-    pub_counts, audit = _published(counts, keys, q_labels, params)
+    ext_labels = list(periods.period_labels(ext_keys, period="quarter"))
+    pub_counts, audit = _published(counts, keys, ext_labels, params)
     pub_counts[~available] = np.nan
     per = np.array([m.per_1000 for m in shown])
-    values = np.where(per[:, None], pub_counts * 1000.0 / pop[focus] if has_pop else np.nan, pub_counts)
+    ext_values = np.where(per[:, None], pub_counts * 1000.0 / pop[focus] if has_pop else np.nan, pub_counts)
+    shown_cols = np.searchsorted(ext_keys, q_keys)
+    year_col = int(np.searchsorted(ext_keys, year_ago_key))
     names = dict(zip(areas[AREA_CODE].astype(str), areas[AREA_NAME].astype(str)))
     return TableValues(
         measures=shown,
@@ -291,11 +339,16 @@ def table_values(
         has_population=has_pop,
         quarter_keys=q_keys,
         quarter_labels=q_labels,
-        counts=counts,
-        available=available,
+        counts=counts[:, shown_cols],
+        available=available[:, shown_cols],
         recorded=recorded,
-        values=values,
+        values=ext_values[:, shown_cols],
         comparator=_comparator(shown, comp_sum, comp_with_data, pop, params),
         comparators_with_data=comp_with_data,
+        year_ago_label=ext_labels[year_col],
+        year_ago=ext_values[:, year_col],
+        year_ago_available=available[:, year_col] & year_ago_complete & (has_pop | ~per),
+        rank=rank,
+        rank_of=rank_of,
         audit=audit,
     )

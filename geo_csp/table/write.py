@@ -15,7 +15,7 @@ import pandas as pd
 
 from geo_csp._escape import spreadsheet_safe, spreadsheet_text
 from geo_csp.table.build import PartnershipTable
-from geo_csp.table.display import TREND
+from geo_csp.table.display import TEXT_COLUMNS
 
 __all__ = ["frame_html", "table_html", "write_table_csv", "write_table_html", "write_table_xlsx"]
 
@@ -124,7 +124,7 @@ def write_table_xlsx(table: PartnershipTable, path: str | Path) -> Path:
         c.fill = PatternFill("solid", fgColor="DDE5F0")
         c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-    quarter_cols = [c for c in table.display.columns if c not in (TREND,)]
+    quarter_cols = [c for c in table.display.columns if c not in TEXT_COLUMNS]
     for i, m in enumerate(table.measures):
         r = 4 + i
         ws.cell(row=r, column=1, value=spreadsheet_text(m.label)).border = Border(left=thin, right=thin, bottom=thin)
