@@ -54,11 +54,24 @@ import shapely
 
 import geo_csp
 from geo_csp import areas as areas_mod
-from geo_csp import analysis, backtest, boundaries, coverage, figures, geography, harm, layers, schema, store
+from geo_csp import (
+    analysis,
+    backtest,
+    boundaries,
+    coverage,
+    figures,
+    geography,
+    harm,
+    layers,
+    qualifiers,
+    schema,
+    store,
+)
 from geo_csp._escape import spreadsheet_safe
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
 from geo_csp.settings import SNAP_POINT_NOTE, WORKING_CRS
+from geo_csp.sources import source_kind
 from geo_csp.geography import AREA_CODE, AREA_NAME, StoreGeography, store_areas, store_geography, store_study_area
 from geo_csp.table import frame_html
 
@@ -68,7 +81,16 @@ GROUPS = {
     "Neighbourhood crime": harm.CRIME_GROUPS["neighbourhood"],
     "Serious acquisitive crime": harm.CRIME_GROUPS["serious_acquisitive"],
     "All crime": tuple(t for t in schema.CRIME_TYPES if t != harm.ASB),
+    "Anti-social behaviour": (harm.ASB,),
 }
+#: Groups on qualifier flags (:data:`geo_csp.qualifiers.QUALIFIED_GROUPS`) a pack counts when its sources
+#: record the qualifiers; "not available" (never 0) otherwise, as for police.uk, which records none.
+QUALIFIED_PACK_GROUPS = ("vawg",)
+#: Partner groups of the partner counts table (:func:`partner_counts`), per partner source that records them.
+PARTNER_QUALIFIED_GROUPS = ("vawg", "domestic_abuse", "knife_crime")
+_QUALIFIED_LABELS = tuple(g.label for g in qualifiers.QUALIFIED_GROUPS.values())
+#: Printed names of partner sources' record counts (others: "Records of <source>").
+PARTNER_LABELS = {"council_asb": "ASB reports to the council"}
 #: Sources that publish every police.uk category, so each of :data:`GROUPS` is counted (a zero is a true zero).
 FULL_CATEGORY_SOURCES = (schema.SOURCE_STREET,)
 
@@ -84,9 +106,32 @@ def pack_groups(crime_types: pd.Series, sources: tuple[str, ...]) -> dict[str, t
         return dict(GROUPS)
     held = set(crime_types.astype(str).unique())
     out = {g: types for g, types in GROUPS.items() if held & set(types)}
-    if harm.ASB in held:
-        out["Anti-social behaviour"] = (harm.ASB,)
     return out or {"All records": tuple(sorted(held))}
+
+
+def qualified_masks(incidents: pd.DataFrame, keys: tuple[str, ...]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Rows counted by each qualified group of ``keys`` whose qualifiers ``incidents`` record, and why the
+    others are "not available".
+
+    A group is counted only over the sources that record every qualifier it reads
+    (:func:`geo_csp.qualifiers.recording_sources`); a source that records none (police.uk) gives no count,
+    not a zero.
+    """
+    masks: dict[str, np.ndarray] = {}
+    missing: dict[str, str] = {}
+    held = sorted(incidents[schema.SOURCE].astype(str).unique()) if len(incidents) else []
+    for key in keys:
+        group = qualifiers.QUALIFIED_GROUPS[key]
+        recording = qualifiers.recording_sources(incidents, group)
+        if recording:
+            counted = qualifiers.group_mask(incidents, group)
+            masks[group.label] = counted & incidents[schema.SOURCE].isin(recording).to_numpy()
+        else:
+            missing[group.label] = (
+                f"not available: {', '.join(held) or 'the sources'} record(s) no {' or '.join(group.columns)} "
+                "(police.uk records none); ingest a partner extract that maps them and count it with --source"
+            )
+    return masks, missing
 
 
 ROWS = ("Area", "Rest of borough", "Borough", "Rest of force", "Force")
@@ -124,7 +169,10 @@ class EvidenceParams:
     public
         Apply disclosure control and leave out points and partner data.
     include_points, include_partner
-        Put incident points / partner data in the pack; default: only when not public.
+        Put incident points / partner data in the pack; default: only when not public. Incident points
+        are refused in public mode. In public mode ``include_partner`` adds the partner sources' counts
+        (:func:`partner_counts`) through the same disclosure control as the police.uk counts; partner
+        layers (CCTV, walkabouts, operations, hubs) never go into a public pack.
     harm_index
         ``"cchi"`` or ``"css"``.
     disclosure
@@ -179,8 +227,6 @@ class EvidenceParams:
             raise ParameterError(f"harm_index must be one of {harm.HARM_INDICES}, not {self.harm_index!r}")
         if self.public and self.include_points:
             refuse_in_public("incident points", public=True)
-        if self.public and self.include_partner:
-            refuse_in_public("partner data (council ASB reports, CCTV, walkabouts, operations)", public=True)
 
     @classmethod
     def for_polygon(cls, polygon: gpd.GeoDataFrame | gpd.GeoSeries, *, label: str, **options: Any) -> EvidenceParams:
@@ -404,7 +450,9 @@ def _register_public_pack(pack: EvidencePack) -> None:
         "rate_months": list(pack.figures["rate_months"]),
         # the groups the pack holds (a partner-only store holds no crime groups)
         "area_counts": {
-            g: (None if pd.isna(counts.loc["Area", g]) else float(counts.loc["Area", g])) for g in counts.columns
+            g: (None if pd.isna(table.loc["Area", g]) else float(table.loc["Area", g]))
+            for table in (counts, pack.tables.get("partner_counts", counts))
+            for g in table.columns
         },
         "monthly": {
             g: {str(m): (None if pd.isna(v) else float(v)) for m, v in pack.monthly[g].items()}
@@ -702,9 +750,12 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     in_area = shapely.intersects_xy(geom, x, y) & in_borough
     recent = street[schema.MONTH].isin(rate_months).to_numpy()
     ctype = street[schema.CRIME_TYPE]
-    groups = pack_groups(ctype, params.sources)
-    main = "All crime" if "All crime" in groups else next(iter(groups))  # concentration is measured on it
-    masks = {g: ctype.isin(types).to_numpy() for g, types in groups.items()}
+    type_groups = pack_groups(ctype, params.sources)
+    main = "All crime" if "All crime" in type_groups else next(iter(type_groups))  # concentration is measured on it
+    masks = {g: ctype.isin(types).to_numpy() for g, types in type_groups.items()}
+    flagged, not_available = qualified_masks(street, QUALIFIED_PACK_GROUPS)
+    masks |= flagged
+    groups = list(masks)
     where = {"Area": in_area, "Rest of borough": in_borough & ~in_area, "Borough": in_borough}
     pop_rest_force = np.nan
     if others is not None:
@@ -846,19 +897,49 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
 
     notes = []
     coverage_table = None
+    partner_figures: dict[str, Any] = {}
     if params.partner:
-        council = store.read_incidents(store_dir, sources=["council_asb"], located_only=True)
-        if len(council):  # a store without the council's extract has no count of it (not 0)
-            in_c = shapely.intersects_xy(geom, council[schema.EASTING].to_numpy(), council[schema.NORTHING].to_numpy())
-            rec_c = council[schema.MONTH].isin(rate_months).to_numpy()
-            tables["council_asb"] = pd.DataFrame(
-                {"ASB reports to the council": [int((in_c & rec_c).sum())]}, index=["Area"]
-            )
-        coverage_table = _coverage(config, area, geo)
+        partner = store.read_incidents(store_dir, sources=partner_sources(store_dir), located_only=True)
+        if len(partner):  # a store without partner extracts has no count of them (not 0)
+            p_counts, p_masks, p_missing = partner_counts(partner, geom, b_geom, rate_months)
+            if params.public:
+                px, py = partner[schema.EASTING].to_numpy(), partner[schema.NORTHING].to_numpy()
+                p_recent = partner[schema.MONTH].isin(rate_months).to_numpy()
+                p_pub, p_audit = _protect_partner(
+                    store_dir,
+                    p_counts,
+                    geom=geom,
+                    x=px,
+                    y=py,
+                    recent=p_recent,
+                    masks=p_masks,
+                    rate_months=rate_months,
+                    rule=rule,
+                )
+                audit_parts.append(p_audit)
+            else:
+                p_pub = p_counts.astype(float)
+            tables["partner_counts"] = p_pub
+            partner_figures = {
+                "counts": {
+                    r: {g: None if pd.isna(v) else int(v) for g, v in p_pub.loc[r].items()} for r in p_pub.index
+                },
+                "not_available": p_missing,
+            }
+        if not params.public:  # partner layers never go into a public pack
+            coverage_table = _coverage(config, area, geo)
         if coverage_table is not None:
             tables["partner_coverage"] = coverage_table
-    else:
-        notes.append("Partner data (council ASB reports, CCTV, walkabouts, operations) are left out of public packs.")
+    if params.public:
+        notes.append(
+            (
+                "Partner counts are cleared by the same disclosure control as the police.uk counts (and checked "
+                "against earlier public packs); partner layers (CCTV, walkabouts, operations, hubs) and "
+                "incident points are left out of public packs."
+            )
+            if params.partner
+            else "Partner data (council ASB reports, CCTV, walkabouts, operations) are left out of public packs."
+        )
 
     points = None
     if params.points:
@@ -881,6 +962,11 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "counts": {r: {g: count(pub.loc[r, g]) for g in groups} for r in rows},
         "rates_per_1000_per_year": {r: {g: num(round(rates.loc[r, g], 3)) for g in groups} for r in rows},
         "sources": list(params.sources),
+        "not_available": not_available,
+        "partner": partner_figures,
+        "qualified_groups": {
+            g.label: g.to_dict() for g in map(qualifiers.QUALIFIED_GROUPS.get, QUALIFIED_PACK_GROUPS) if g is not None
+        },
         "concentration_of": main,
         "share_of_borough_crime": num(round(share_crime, 4)),
         "share_of_borough_land": round(share_land, 4),
@@ -943,6 +1029,14 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         f"classes found in the area are listed (of the {_n_classes(units[schema.CATEGORY])} Chainey classes "
         f"and {_n_classes(units[schema.PATTERN])} ArcGIS patterns, cold spots included).",
     ]
+    notes += [f"{label}: {why}." for label, why in not_available.items()]
+    counted_labels = {*groups, *(tables["partner_counts"].columns if "partner_counts" in tables else ())}
+    notes += [
+        f"{g.label}: {g.definition}; counted from the sources that record {' and '.join(g.columns)}, "
+        "records with an unknown value not counted."
+        for g in qualifiers.QUALIFIED_GROUPS.values()
+        if g.label in counted_labels
+    ]
     if prediction.get("evidence"):
         notes.append(
             "How well the hotspot cells predict (borough-wide rolling back-test of the default priority "
@@ -973,6 +1067,68 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         force_note=force_note,
         wards=geo.wards,
     )
+
+
+def partner_sources(store_dir: str | Path) -> list[str]:
+    """The store's partner sources whose counts a pack shows: second recording channels (a council's ASB
+    cases, a force's own crime extract), not police.uk, not road casualties."""
+    held = store.store_status(store_dir)["sources"]
+    return sorted(s for s in held if source_kind(s) == "second_channel" and s != schema.SOURCE_STATS19)
+
+
+def partner_counts(
+    partner: pd.DataFrame, geom: shapely.Geometry, b_geom: shapely.Geometry, rate_months: np.ndarray
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, str]]:
+    """Partner records located in the area, the rest of the borough and the borough over the rate months.
+
+    One column per partner source (its records; :data:`PARTNER_LABELS` names them) and one per group of
+    :data:`PARTNER_QUALIFIED_GROUPS` whose qualifiers the partner sources record (VAWG, domestic abuse,
+    knives), counted over the sources that record them.
+
+    Returns
+    -------
+    counts, masks, not_available
+        The counts (rows :data:`BOROUGH_ROWS`), each column's rows of ``partner``, and why the other groups
+        are not counted.
+    """
+    src = partner[schema.SOURCE].astype(str)
+    masks = {PARTNER_LABELS.get(s, f"Records of {s}"): (src == s).to_numpy() for s in sorted(src.unique())}
+    flagged, missing = qualified_masks(partner, PARTNER_QUALIFIED_GROUPS)
+    masks |= flagged
+    x, y = partner[schema.EASTING].to_numpy(), partner[schema.NORTHING].to_numpy()
+    in_borough = shapely.intersects_xy(b_geom, x, y)
+    in_area = shapely.intersects_xy(geom, x, y) & in_borough
+    recent = partner[schema.MONTH].isin(rate_months).to_numpy()
+    where = (in_area, in_borough & ~in_area, in_borough)
+    counts = pd.DataFrame(
+        {g: [int((m & w & recent).sum()) for w in where] for g, m in masks.items()}, index=list(BOROUGH_ROWS)
+    )
+    counts.index.name = "Area"
+    return counts, masks, missing
+
+
+def _protect_partner(
+    store_dir: str | Path,
+    counts: pd.DataFrame,
+    *,
+    geom: shapely.Geometry,
+    x: np.ndarray,
+    y: np.ndarray,
+    recent: np.ndarray,
+    masks: dict[str, np.ndarray],
+    rate_months: np.ndarray,
+    rule: DisclosureParams,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Partner counts as published: the 10-5 rule with secondary suppression over area + rest = borough,
+    then the differencing check against earlier public packs of the store (as the police.uk counts)."""
+    prot = protect_table(
+        counts, params=rule, row_total=None, column_total=None, hierarchy={"Borough": ["Area", "Rest of borough"]}
+    )
+    pub = prot.published.astype("Float64").astype(float)
+    exposed, diff = _exposed_by_earlier_packs(store_dir, geom, x, y, recent, masks, pub, rate_months, rule)
+    pub.loc[["Area", "Rest of borough"], exposed] = np.nan
+    audit = pd.concat([prot.audit, diff], ignore_index=True) if len(diff) else prot.audit
+    return pub, audit.assign(table="partner_counts")
 
 
 def _present(values: pd.Series, name: str) -> pd.DataFrame:
@@ -1058,9 +1214,10 @@ def _partner_html(pack: EvidencePack) -> str:
     """Council ASB reports and partner coverage of the area in words, with what is missing."""
     rows: dict[str, str] = {}
     months = pack.figures["rate_months"]
-    if "council_asb" in pack.tables:
-        n = int(pack.tables["council_asb"].iloc[0, 0])
-        rows[f"ASB reports to the council, {months[0]} to {months[-1]}"] = f"{n:,}"
+    if "partner_counts" in pack.tables:
+        for label, n in pack.tables["partner_counts"].loc["Area"].items():
+            rows[f"{label}, {months[0]} to {months[-1]}"] = SUPPRESSED_MARK if pd.isna(n) else f"{int(n):,}"
+        rows.update(pack.figures.get("partner", {}).get("not_available", {}))
     gaps: list[str] = []
     cov = pack.tables.get("partner_coverage")
     if cov is not None and len(cov):
@@ -1163,6 +1320,7 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     parts.append(
         f"<h2>Crime in the area{', the borough and the force' if force else ' and the borough'}</h2>"
         + _table_html(pack.tables["counts"])
+        + "".join(f"<p>{esc(label)}: {esc(why)}.</p>" for label, why in f.get("not_available", {}).items())
         + ("" if force else f"<p>{esc(pack.force_note)}</p>")
     )
     ratio = f["concentration_ratio"]
@@ -1205,8 +1363,9 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
         + "</div><p>The hottest cells (most expected crime next month first, by the default priority score) and why they are classed as they are:</p>"
         + _cells_html(pack.tables["hotspot_cells"], f["months"])
     )
-    if "council_asb" in pack.tables or "partner_coverage" in pack.tables:
-        parts.append("<h2>Partner data, coverage and gaps</h2>" + _partner_html(pack))
+    if "partner_counts" in pack.tables or "partner_coverage" in pack.tables:
+        title = "Partner data" if pack.params.public else "Partner data, coverage and gaps"
+        parts.append(f"<h2>{title}</h2>" + _partner_html(pack))
     parts.append(
         '<h2>Notes and sources</h2><ol class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in pack.notes) + "</ol>"
     )
@@ -1268,7 +1427,9 @@ def write_evidence(pack: EvidencePack, out_dir: str | Path, *, audit_dir: str | 
     for name, table in pack.tables.items():
         path = out / f"{name}.csv"
         whole = {
-            c: "Int64" for c in (*GROUPS, "Anti-social behaviour", "All records", schema.N) if c in table.columns
+            c: "Int64"
+            for c in table.columns
+            if c in (*GROUPS, *_QUALIFIED_LABELS, "All records", schema.N) or name == "partner_counts"
         }  # counts print as 187, not 187.0
         spreadsheet_safe(table.astype(whole)).to_csv(path, na_rep=SUPPRESSED_MARK if pack.params.public else "")
         written[path.name] = path

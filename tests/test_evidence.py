@@ -49,7 +49,7 @@ def test_pack_files_and_html(pack_dir):
         "counts.csv",
         "monthly.csv",
         "hotspot_classes.csv",
-        "council_asb.csv",
+        "partner_counts.csv",
     } <= names
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 3 and 'src="http' not in page  # self-contained
@@ -168,8 +168,94 @@ def test_small_area_public_suppression(demo, tmp_path):
 def test_sensitive_exports_refused_in_public_mode():
     with pytest.raises(DisclosureError, match="incident points cannot be exported in public mode"):
         EvidenceParams(area=AREA, public=True, include_points=True)
-    with pytest.raises(DisclosureError, match="partner data .* cannot be exported in public mode"):
-        EvidenceParams(area=AREA, public=True, include_partner=True)
+    # partner counts may be published, through disclosure control (partner layers never)
+    assert EvidenceParams(area=AREA, public=True, include_partner=True).partner
+
+
+def test_asb_and_vawg_groups_on_police_uk(pack_dir):
+    _, pack = pack_dir
+    counts = pack.tables["counts"]
+    # police.uk publishes ASB: its own column; it records no victim sex or domestic flag: VAWG is not 0
+    assert "Anti-social behaviour" in counts.columns and counts.loc["Borough", "Anti-social behaviour"] > 0
+    assert "Violence against women and girls" not in counts.columns
+    why = pack.figures["not_available"]["Violence against women and girls"]
+    assert why.startswith("not available") and "victim_sex" in why
+    private_asb = pack.tables["partner_counts"].loc["Area", "ASB reports to the council"]
+    assert private_asb == pack.figures["partner"]["counts"]["Area"]["ASB reports to the council"] > 0
+
+
+def _flagged_extract(tmp_path: Path, centre: np.ndarray, month: str) -> tuple[Path, Path]:
+    """A force crime extract with qualifiers: 40 records a metre or so apart at ``centre`` in ``month``.
+
+    Record i: a female victim when i is even, male or unknown otherwise; flagged domestic when i % 4 == 0;
+    knife-enabled when i < 12; violence and sexual offences when i < 24, else criminal damage.
+    """
+    rows = ["Ref,Month,Type,E,N,DA,Knife,Sex"]
+    for i in range(40):
+        crime = "Violence and sexual offences" if i < 24 else "Criminal damage and arson"
+        sex = "F" if i % 2 == 0 else ("M" if i % 5 else "")
+        domestic, knife = ("Y" if i % 4 == 0 else "N"), ("Y" if i < 12 else "N")
+        rows.append(f"c{i},{month},{crime},{centre[0] + i:.1f},{centre[1]:.1f},{domestic},{knife},{sex}")
+    csv = tmp_path / "force_crime.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    mapping = tmp_path / "force_crime.toml"
+    mapping.write_text(
+        'source = "force_crime"\n[columns]\nid = "Ref"\nmonth = "Month"\ncategory = "Type"\neasting = "E"\n'
+        'northing = "N"\ndomestic = "DA"\nknife_enabled = "Knife"\nvictim_sex = "Sex"\n',
+        encoding="utf-8",
+    )
+    return csv, mapping
+
+
+def test_public_partner_counts_through_disclosure_control(demo, tmp_path):
+    import shutil
+
+    from geo_csp import evidence, ingest, store
+
+    root = tmp_path / "demo"
+    shutil.copytree(demo.out_dir, root)
+    sdir = root / "store"
+    for register in sdir.rglob(evidence.PUBLIC_REGISTER_NAME):
+        register.unlink()
+    last = sorted(store.read_incidents(sdir, columns=[schema.MONTH])[schema.MONTH].unique())[-1]
+    area = build_evidence(sdir, EvidenceParams(area=AREA)).area.geometry.iloc[0]
+    # 40 m of points westwards from a point well inside the area
+    centre = shapely.get_coordinates(area.buffer(-60).representative_point())[0] - np.array([20.0, 0.0])
+    csv, mapping = _flagged_extract(tmp_path, centre, last)
+    ingest.ingest_paths([csv], store_dir=sdir, mapping=mapping)
+    private = build_evidence(sdir, EvidenceParams(area=AREA, rate_months=12))
+    true = private.tables["partner_counts"]
+    # by hand: VAWG = female victim (i even) and (violence, i < 24, or domestic, i % 4 == 0):
+    # the 12 even i below 24 and 24, 28, 32, 36
+    assert true.loc["Area", "Violence against women and girls"] == 16
+    assert true.loc["Area", "Domestic abuse"] == 10 and true.loc["Area", "Incidents involving knives"] == 12
+    assert true.loc["Area", "Records of force_crime"] == 40
+    public = build_evidence(sdir, EvidenceParams(area=AREA, rate_months=12, public=True, include_partner=True))
+    pub = public.tables["partner_counts"]
+    shown = pub.to_numpy(dtype=float)
+    shown = shown[~np.isnan(shown)]
+    assert ((shown % 5 == 0) & (shown >= 10)).all()  # the 10-5 rule, as for police.uk counts
+    # every flagged record lies in the area: the rest of the borough holds 0, suppressed, so the area's
+    # count is suppressed with it (else borough minus area would give the 0); the borough's is published
+    assert pub.loc["Borough", "Violence against women and girls"] == 15  # 16 rounds to 15
+    assert pub.loc["Borough", "Domestic abuse"] == 10 and pub.loc["Borough", "Incidents involving knives"] == 10
+    assert pd.isna(pub.loc["Area", "Violence against women and girls"])
+    assert pub.loc["Area", "ASB reports to the council"] >= 10  # a cleared partner count of the area
+    # a suppressed cell cannot be recovered as borough minus the rest of the borough
+    for g in pub.columns:
+        if pd.isna(pub.loc["Area", g]):
+            assert pd.isna(pub.loc["Rest of borough", g]) or pd.isna(pub.loc["Borough", g])
+    assert set(public.audit.loc[public.audit["table"] == "partner_counts", "row"]) >= {"Area", "Rest of borough"}
+    assert "partner_coverage" not in public.tables and public.points is None  # partner layers never public
+    out = tmp_path / "public"
+    written = write_evidence(public, out)
+    page = written["report.html"].read_text(encoding="utf-8")
+    assert "Violence against women and girls, " in page and "female victim" in page
+    for layer in ("CCTV view", "Walkabouts within", "Nearest community hub"):
+        assert layer not in page
+    register = json.loads((sdir / evidence.PUBLIC_REGISTER_NAME).read_text(encoding="utf-8"))
+    assert register[-1]["area_counts"]["Violence against women and girls"] is None  # suppressed, as published
+    assert register[-1]["area_counts"]["ASB reports to the council"] == pub.loc["Area", "ASB reports to the council"]
 
 
 def test_unknown_area(demo):

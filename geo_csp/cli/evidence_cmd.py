@@ -61,7 +61,11 @@ def evidence(
         bool | None, typer.Option("--points/--no-points", help="Include incident points (never with --public).")
     ] = None,
     partner: Annotated[
-        bool | None, typer.Option("--partner/--no-partner", help="Include partner data (never with --public).")
+        bool | None,
+        typer.Option(
+            "--partner/--no-partner",
+            help="Include partner data; with --public, partner counts through disclosure control (never layers).",
+        ),
     ] = None,
     source: Annotated[
         list[str] | None,
