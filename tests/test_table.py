@@ -248,9 +248,13 @@ def test_demo_table_matches_raw_csvs(demo, tmp_path):
     from geo_csp import store
 
     assert (
-        f'incident store "{store.store_label(demo.store_dir)}"' in t.footnotes[0]
-        and "2024-10 to 2025-12" in t.footnotes[0]
+        f'incident store "{store.store_label(demo.store_dir)}"' in t.footnotes[1]
+        and "2024-10 to 2025-12" in t.footnotes[1]
     )
+    # the store's operations layer, noted under the quarters they ran in
+    assert t.footnotes[0].startswith("Operations: ") and "Avro" in t.footnotes[0]
+    assert any(n.startswith(q) and "Avro" in n for n in t.metadata["operation_notes"] for q in quarters)
+    print("\n" + t.display.to_string() + "\n" + "\n".join(t.footnotes[:2]))
     assert str(demo.store_dir.parent) not in " ".join(t.footnotes)  # the store by its label, no local path
     write_table_xlsx(t, tmp_path / "demo.xlsx")
     print("\n" + t.display.to_string())
@@ -528,3 +532,23 @@ def test_rank_among_hand_made_districts():
     assert pub.display.loc["Burglaries", RANK] == SUPPRESSED_MARK
     pub = partnership_table(inc, areas, params=TableParams(area="Birch", public=True), measures=(count,))
     assert pub.display.loc["Burglaries", RANK] == "3rd lowest of 4"  # from the rounded counts (30, 60, 20, 0 or 5)
+
+
+def test_operation_notes_known_answer():
+    """An operation is noted under every quarter its dates overlap, one-day operations with one date."""
+    ops = pd.DataFrame(
+        {
+            "name": ["Avro day of action", "Lantern", "Old op"],
+            "start_date": pd.to_datetime(["2023-05-14", "2022-12-20", "2020-01-01"]),
+            "end_date": pd.to_datetime(["2023-05-14", "2023-01-10", "2020-02-01"]),
+        }
+    )
+    t = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Alpha"), operations=ops)
+    assert t.metadata["operation_notes"] == [
+        "Q3 Oct-Dec 2022: Lantern (2022-12-20 to 2023-01-10)",
+        "Q4 Jan-Mar 2023: Lantern (2022-12-20 to 2023-01-10)",
+        "Q1 Apr-Jun 2023: Avro day of action (2023-05-14)",
+    ]
+    assert t.footnotes[0] == "Operations: " + ". ".join(t.metadata["operation_notes"]) + "."
+    none = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Alpha"), operations=ops.iloc[2:])
+    assert none.metadata["operation_notes"] == [] and not none.footnotes[0].startswith("Operations")

@@ -11,12 +11,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import schema, store
+from geo_csp import layers, schema, store
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import DisclosureParams
-from geo_csp.geography import store_areas
+from geo_csp.geography import AREA_CODE, AREA_NAME, store_areas
 from geo_csp.table.display import COMPARATOR, RANK, YEAR_AGO, display_frame
-from geo_csp.table.footnotes import comparators_shown, footnotes, months_shown
+from geo_csp.table.footnotes import comparators_shown, footnotes, months_shown, operation_notes
 from geo_csp.table.measures import DEFAULT_MEASURES, Measure, measures_from_sources
 from geo_csp.table.values import INCIDENT_COLUMNS, TableParams, table_values
 
@@ -61,6 +61,7 @@ def partnership_table(
     params: TableParams,
     measures: Sequence[Measure] = DEFAULT_MEASURES,
     provenance: dict[str, Any] | None = None,
+    operations: pd.DataFrame | None = None,
 ) -> PartnershipTable:
     """Build the quarterly partnership table for one area.
 
@@ -77,6 +78,9 @@ def partnership_table(
         Rows of the table.
     provenance
         Where the incidents came from (e.g. ``{"store": ..., "inputs": n}``) for the footnote.
+    operations
+        Operations (``name``, ``start_date``, ``end_date``; :func:`geo_csp.layers.read_operations`),
+        noted under the quarters they ran in ("Q1 Apr-Jun 2025: Avro day of action (2025-05-14)").
 
     Returns
     -------
@@ -92,6 +96,7 @@ def partnership_table(
         "area": tv.focus_name,
         "area_code": tv.focus,
         "quarters": tv.quarter_labels,
+        "operation_notes": operation_notes(tv, operations),
         "year_on_year_quarter": tv.year_ago_label,
         "months": list(months_shown(tv)),
         "comparators": [tv.names[c] for c in comparators_shown(tv)],
@@ -104,7 +109,7 @@ def partnership_table(
         values=value_frame,
         display=display_frame(tv),
         measures=tv.measures,
-        footnotes=footnotes(tv, params, prov),
+        footnotes=footnotes(tv, params, prov, operations),
         metadata=metadata,
         audit=tv.audit,
     )
@@ -157,11 +162,19 @@ def table_from_store(
         comparators=None if listed is None else tuple(listed),
         disclosure=disclosure or DisclosureParams(),
     )
+    focus = areas[
+        (areas[AREA_CODE].astype(str) == str(params.area))
+        | (areas[AREA_NAME].astype(str).str.lower() == str(params.area).lower())
+    ]
+    found = layers.store_layers(
+        store.read_config(store_dir), borough=focus.iloc[:1] if len(focus) else None, errors="skip"
+    )
     return partnership_table(
         incidents,
         areas,
         params=params,
         measures=measures,
+        operations=found.operations,
         provenance={
             "store": f'incident store "{store.store_label(store_dir)}"',
             "inputs": n_inputs,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from geo_csp import periods
 from geo_csp.table.display import ARROWS, NOT_AVAILABLE
 from geo_csp.table.values import TableParams, TableValues
 
-__all__ = ["footnotes", "months_shown"]
+__all__ = ["footnotes", "months_shown", "operation_notes"]
 
 
 def months_shown(tv: TableValues) -> tuple[str, str]:
@@ -88,8 +91,37 @@ def _comparator_note(tv: TableValues) -> str:
     )
 
 
-def footnotes(tv: TableValues, params: TableParams, provenance: dict[str, Any]) -> tuple[str, ...]:
-    """Every footnote of the table, in order."""
+def operation_notes(tv: TableValues, operations: pd.DataFrame | None) -> list[str]:
+    """One note per quarter shown that an operation ran in: "Q1 Apr-Jun 2025: Avro day of action (2025-05-14)".
+
+    ``operations`` has ``name``, ``start_date`` and ``end_date`` (:func:`geo_csp.layers.read_operations`);
+    an operation is noted in every quarter its dates overlap.
+    """
+    if operations is None or not len(operations):
+        return []
+    start = pd.to_datetime(operations["start_date"]).to_numpy(dtype="datetime64[D]")
+    end = pd.to_datetime(operations["end_date"]).to_numpy(dtype="datetime64[D]")
+    names = operations["name"].astype(str).to_numpy()
+    notes = []
+    for key, label in zip(tv.quarter_keys, tv.quarter_labels):
+        months = periods.period_months(int(key), period="quarter")
+        q_start = np.datetime64(f"{months[0]}-01", "D")
+        q_end = np.datetime64(f"{months[-1]}-01", "M") + np.timedelta64(1, "M")  # first day after the quarter
+        hit = np.flatnonzero((start < q_end.astype("datetime64[D]")) & (end >= q_start))
+        if hit.size:
+            said = [
+                f"{names[i]} ({start[i]}" + (f" to {end[i]})" if end[i] != start[i] else ")")
+                for i in hit[np.argsort(start[hit], kind="stable")]
+            ]
+            notes.append(f"{label}: " + "; ".join(said))
+    return notes
+
+
+def footnotes(
+    tv: TableValues, params: TableParams, provenance: dict[str, Any], operations: pd.DataFrame | None = None
+) -> tuple[str, ...]:
+    """Every footnote of the table, in order; the operations of each quarter first."""
+    ops = operation_notes(tv, operations)
     notes = [
         _count_note(tv, provenance),
         _rate_note(tv, provenance),
@@ -98,6 +130,8 @@ def footnotes(tv: TableValues, params: TableParams, provenance: dict[str, Any]) 
         _comparator_note(tv),
         _rank_note(tv),
     ]
+    if ops:
+        notes.insert(0, "Operations: " + ". ".join(ops) + ".")
     notes += [m.describe() for m in tv.measures]
     if params.public:
         notes.append(params.disclosure.rule + " Rates are computed from the rounded counts.")
