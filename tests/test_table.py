@@ -552,3 +552,34 @@ def test_operation_notes_known_answer():
     assert t.footnotes[0] == "Operations: " + ". ".join(t.metadata["operation_notes"]) + "."
     none = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Alpha"), operations=ops.iloc[2:])
     assert none.metadata["operation_notes"] == [] and not none.footnotes[0].startswith("Operations")
+
+
+def test_qualified_measures_count_flags_and_say_not_available_for_police_uk():
+    """A domestic-abuse rate and a VAWG count from a force extract with flags; from police.uk (no flags) "not available"."""
+    inc = _hand_incidents()
+    flagged = pd.concat(
+        [
+            _rows("A", m, "Violence and sexual offences", 4, source="force_crime")
+            for m in ("2023-04", "2023-05", "2023-06")
+        ],
+        ignore_index=True,
+    )
+    # per month: rows 0, 1 domestic with a female victim; row 2 female, not domestic; row 3 male, not domestic
+    flagged[schema.DOMESTIC] = pd.array([True, True, False, False] * 3, dtype="boolean")
+    flagged[schema.VICTIM_SEX] = pd.array(["female", "female", "female", "male"] * 3, dtype="string")
+    inc = pd.concat([inc, flagged], ignore_index=True)
+    measures = (
+        Measure(
+            "da_rate", "Domestic abuse per 1,000 residents", ("force_crime",), per_1000=True, qualified="domestic_abuse"
+        ),
+        Measure("vawg", "Violence against women and girls", ("force_crime",), qualified="vawg"),
+        Measure("da_police", "Domestic abuse (police.uk)", (schema.SOURCE_STREET,), qualified="domestic_abuse"),
+    )
+    t = partnership_table(inc, AREAS, params=TableParams(area="Alpha", n_quarters=2), measures=measures)
+    last = t.values.columns[1]
+    assert t.values.loc["da_rate", last] == 6 * 1000 / 2000  # 6 domestic records per 2,000 residents
+    assert t.values.loc["vawg", last] == 9  # 9 female victims of violence
+    assert (t.display.loc["Domestic abuse (police.uk)"].iloc[:2] == NOT_AVAILABLE).all()  # never 0
+    assert any("female victim" in n for n in t.footnotes)
+    with pytest.raises(ParameterError, match="qualified must be one of"):
+        Measure("x", "X", ("force_crime",), qualified="knives")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from geo_csp import schema
+from geo_csp import qualifiers, schema
 from geo_csp._errors import ParameterError
 
 __all__ = ["DEFAULT_MEASURES", "FULL_CATEGORY_SOURCES", "Measure", "measures_from_sources"]
@@ -37,6 +37,10 @@ class Measure:
         Stop-and-search ``object_of_search`` values counted; ``None`` for no filter.
     per_1000
         Report a rate per 1,000 residents instead of a count.
+    qualified
+        A key of :data:`geo_csp.qualifiers.QUALIFIED_GROUPS` (``"domestic_abuse"``, ``"knife_crime"``,
+        ``"vawg"``): count only the rows of that group, from the sources that record its qualifiers; a
+        source that records none (police.uk) makes the measure "not available", never 0.
     note
         What the measure counts, for the footnote (e.g. what police.uk cannot separate).
     """
@@ -48,10 +52,16 @@ class Measure:
     object_of_search: tuple[str, ...] | None = None
     per_1000: bool = False
     note: str = ""
+    qualified: str | None = None
 
     def __post_init__(self) -> None:
         if not self.key or not self.label:
             raise ParameterError("a Measure needs a non-empty key and label")
+        if self.qualified is not None and self.qualified not in qualifiers.QUALIFIED_GROUPS:
+            raise ParameterError(
+                f"Measure {self.key!r}: qualified must be one of {sorted(qualifiers.QUALIFIED_GROUPS)}, "
+                f"not {self.qualified!r}"
+            )
         for name in ("sources", "crime_types", "object_of_search"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, str) or not len(value)):
@@ -64,6 +74,8 @@ class Measure:
             parts.append("crime types " + ", ".join(f'"{t}"' for t in self.crime_types))
         if self.object_of_search is not None:
             parts.append("object of search " + ", ".join(f'"{t}"' for t in self.object_of_search))
+        if self.qualified is not None:
+            parts.append(qualifiers.QUALIFIED_GROUPS[self.qualified].definition)
         text = f"{self.label}: " + "; ".join(parts) + (" (per 1,000 residents)" if self.per_1000 else "")
         return text + (f". {self.note}" if self.note else "")
 
@@ -74,7 +86,18 @@ class Measure:
             mask = mask & incidents[schema.CRIME_TYPE].isin(self.crime_types).to_numpy()
         if self.object_of_search is not None:
             mask = mask & incidents[schema.OBJECT_OF_SEARCH].isin(self.object_of_search).to_numpy()
+        if self.qualified is not None:
+            group = qualifiers.QUALIFIED_GROUPS[self.qualified]
+            recording = qualifiers.recording_sources(incidents, group)
+            mask = mask & qualifiers.group_mask(incidents, group) & incidents[schema.SOURCE].isin(recording).to_numpy()
         return mask
+
+    def recorded(self, incidents: pd.DataFrame) -> bool:
+        """Whether the measure's sources record its qualifiers (always True without ``qualified``)."""
+        if self.qualified is None:
+            return True
+        group = qualifiers.QUALIFIED_GROUPS[self.qualified]
+        return bool(set(qualifiers.recording_sources(incidents, group)) & set(self.sources))
 
 
 DEFAULT_MEASURES: tuple[Measure, ...] = (

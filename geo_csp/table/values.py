@@ -171,6 +171,9 @@ def _recorded_sources(incidents: pd.DataFrame, measures: Sequence[Measure]) -> n
     types = incidents[schema.CRIME_TYPE].astype(str).to_numpy()
     out = np.ones(len(measures), dtype=bool)
     for i, m in enumerate(measures):
+        if not m.recorded(incidents):  # its sources record no qualifier it reads: not available
+            out[i] = False
+            continue
         if m.crime_types is None or all(s in FULL_CATEGORY_SOURCES for s in m.sources):
             continue
         partner = np.isin(src, [s for s in m.sources if s not in FULL_CATEGORY_SOURCES])
