@@ -6,6 +6,7 @@ place or area name) may hold markup or a spreadsheet formula:
 * HTML outputs escape it (:func:`html_values`, and ``html.escape`` where pages are built), so
   ``<script>`` is shown as text, never run; folium tooltips insert property values as HTML, so
   the values themselves are escaped before they reach the page.
+* Markdown (the app's text) backslashes every sign Markdown reads (:func:`markdown_literal`).
 * CSV and XLSX exports neutralise a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
   carriage return by putting a ``'`` in front (OWASP, "CSV Injection"), so a spreadsheet shows
   the text instead of running it (:func:`spreadsheet_safe`, :func:`spreadsheet_text`). A plain
@@ -66,3 +67,11 @@ def html_values(values: pd.Series) -> pd.Series:
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
         text = text.str.replace(char, entity, regex=False)
     return text.astype(object).where(values.notna(), values)
+
+
+_MARKDOWN_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def markdown_literal(text: str) -> str:
+    """Text shown as itself by a Markdown renderer (Streamlit's): every Markdown/HTML/LaTeX sign backslashed."""
+    return _MARKDOWN_SPECIAL_RE.sub(r"\\\1", str(text))

@@ -67,6 +67,7 @@ from geo_csp import (
     schema,
     store,
 )
+from geo_csp import ward_summary
 from geo_csp._escape import spreadsheet_safe
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, refuse_in_public
@@ -894,6 +895,9 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
     tables["hotspot_patterns"] = patterns
     tables["hotspot_cells"] = top.reset_index(drop=True)
     tables["monthly"] = monthly_pub
+    wards_lead = None if params.public else _ward_lead(street, trend_months, geo, study_area, params)
+    if wards_lead is not None:
+        tables["wards"] = wards_lead.table
 
     notes = []
     coverage_table = None
@@ -983,6 +987,7 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         "hotspot_timeline": _area_timeline(
             str(area["name"].iloc[0]), kind, hot, latest=store.latest_police_uk_month(store_dir)
         ),
+        "wards": None if wards_lead is None else {**wards_lead.metadata, "lead": wards_lead.lead},
         "how_well_it_predicts": {
             k: prediction.get(k)
             for k in (
@@ -1287,6 +1292,45 @@ def _maps(pack: EvidencePack) -> dict[str, Any]:
     return {"map_detail": detail, "map_overview": overview, "trend": trend}
 
 
+def _ward_lead(
+    street: pd.DataFrame,
+    trend_months: np.ndarray,
+    geo: StoreGeography,
+    study_area: Any,
+    params: EvidenceParams,
+) -> ward_summary.FewUnitsSummary | None:
+    """Counts, rates and change of the borough's wards, when it has few (:func:`geo_csp.ward_summary.applies`).
+
+    Restricted packs only: the ward counts are not passed through disclosure control.
+    """
+    wards = geo.wards
+    if wards is None or not len(wards) or not ward_summary.applies("ward", len(wards)):
+        return None
+    run = analysis.run_hotspots(
+        street[street[schema.LOCATED].to_numpy(dtype=bool)],
+        unit="ward",
+        units=wards,
+        months=(trend_months[0], trend_months[-1]),
+        study_area=study_area,
+        harm_index=params.harm_index,
+    )
+    return ward_summary.summarise_few_units(run)
+
+
+def _wards_html(pack: EvidencePack) -> str:
+    lead = pack.figures.get("wards")
+    if not lead:
+        return ""
+    shown = ward_summary.FewUnitsSummary(table=pack.tables["wards"], lead=lead["lead"], metadata=lead).for_people()
+    esc = html.escape
+    return (
+        "<h2>The borough's wards: counts, rates and change</h2>"
+        + "".join(f"<p>{esc(s)}</p>" for s in lead["lead"])
+        + f'<p class="rule">{esc(lead["rule"])}; change compares {esc(str(lead["periods_compared"]))}.</p>'
+        + frame_html(shown, index=False, text_columns=["Name", "Gi* (with its neighbours)", "Why Gi* says so"])
+    )
+
+
 def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     f = pack.figures
     esc = html.escape
@@ -1316,6 +1360,7 @@ def _report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     )
     if pack.params.public:
         parts.append(f'<p class="rule">{esc(pack.params.disclosure.rule)}</p>')
+    parts.append(_wards_html(pack))
     force = "Force" in pack.tables["counts"].index
     parts.append(
         f"<h2>Crime in the area{', the borough and the force' if force else ' and the borough'}</h2>"

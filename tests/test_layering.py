@@ -40,6 +40,7 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
         "review",
         "timeprofile",
         "nearrepeat",
+        "ward_summary",
     },  # analysis
     {"layers", "coverage", "routes", "priorities"},  # planning
     {"disclosure", "display", "story", "figures", "maps", "table", "evidence", "tasking", "export"},  # outputs

@@ -337,3 +337,67 @@ def test_every_app_page(stores, name, monkeypatch):
     for page in sorted((entry.parent / "geo_csp" / "app" / "pages").glob("*.py")):
         at.switch_page(f"geo_csp/app/pages/{page.name}").run()
         assert not at.exception, (page.name, [e.message for e in at.exception])
+
+
+def _top_ward_by_rate_independently() -> tuple[str, float]:
+    """Ribble Valley's ward with the highest ASB rate in 2022, by geopandas alone from the raw files."""
+    wards = gpd.read_file(ASB / "lancashire_wards_2022.gpkg").to_crs("EPSG:27700")
+    district = gpd.read_file(ASB / "lancashire_districts_2022.geojson").to_crs("EPSG:27700")
+    outline = district.loc[district["district"] == "Ribble Valley"].geometry.iloc[0]
+    wards = wards[wards.geometry.intersection(outline).area > 0.5 * wards.geometry.area]
+    raw = pd.read_csv(ASB / "lancashire_asb_2022_points.csv.gz")
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(raw["longitude"], raw["latitude"]), crs="EPSG:4326").to_crs(
+        "EPSG:27700"
+    )
+    joined = gpd.sjoin(pts, wards, predicate="intersects")
+    n = joined.groupby("ward_code").size().reindex(wards["ward_code"], fill_value=0)
+    pop = pd.read_csv(ASB / "lancashire_ward_population_mid2020.csv").set_index("gss_code")["population"]
+    rate = n / pop.reindex(n.index) * 1000.0  # 12 months of 2022: per 1,000 residents a year
+    top = rate.idxmax()
+    return str(wards.set_index("ward_code").loc[top, "ward_name"]), float(rate.max())
+
+
+def test_ward_run_leads_with_the_top_ward_by_rate(stores, tmp_path):
+    """On Ribble Valley's 26 wards the CLI, the evidence pack and the app lead with counts and rates."""
+    name, rate = _top_ward_by_rate_independently()
+    s = stores["asb"]
+    text = " ".join(
+        _cli("hotspots", "--store", s["store"], *s["source"], "--unit", "ward", "--out", tmp_path / "w.gpkg").split()
+    )
+    assert f"{name} has the highest rate: {rate:.1f} per 1,000 residents a year (95% interval" in text
+    assert "Gi* compares a ward together with its neighbours" in text and "use H3 cells (--unit h3" in text
+    meta = json.loads(Path(f"{tmp_path / 'w.gpkg'}.json").read_text(encoding="utf-8"))
+    assert meta["few_units"]["lead"][0].startswith(f"{name} has the highest rate")
+    areas_text = " ".join(
+        _cli("areas", "--store", s["store"], *s["source"], "--unit", "ward", "--out", tmp_path / "a.gpkg").split()
+    )
+    assert f"{name} has the highest rate" in areas_text
+    # H3 runs do not (many small units)
+    assert "has the highest rate" not in _cli(
+        "hotspots", "--store", s["store"], *s["source"], "--out", tmp_path / "h.gpkg"
+    )
+
+    _cli("evidence", "--store", s["store"], *s["source"], "--area", "HS-0001", "--out", tmp_path / "pack")
+    manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["figures"]["wards"]["lead"][0].startswith(f"{name} has the highest rate: {rate:.1f}")
+    report = (tmp_path / "pack" / "report.html").read_text(encoding="utf-8")
+    assert "The borough&#x27;s wards: counts, rates and change" in report or "The borough's wards" in report
+    wards_csv = pd.read_csv(tmp_path / "pack" / "wards.csv")
+    assert wards_csv.loc[0, "name"] == name and len(wards_csv) == 26
+
+
+def test_app_map_page_leads_a_ward_run_with_rates(stores, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    name, rate = _top_ward_by_rate_independently()
+    monkeypatch.setenv("GEO_CSP_STORE", str(stores["asb"]["store"]))
+    entry = Path(__file__).resolve().parent.parent / "app.py"
+    at = AppTest.from_file(str(entry), default_timeout=300)
+    at.run()
+    at.switch_page("geo_csp/app/pages/map.py").run()
+    at.radio(key="unit").set_value("Wards").run()
+    assert not at.exception, [e.message for e in at.exception]
+    lead = next(m.value for m in at.markdown if "has the highest rate" in m.value).replace("\\", "")
+    assert lead.startswith(f"{name} has the highest rate: {rate:.1f} per 1,000")
+    table = next(d.value for d in at.dataframe if "Why Gi* says so" in d.value.columns)
+    assert len(table) == 26 and table.iloc[0]["Name"] == name

@@ -343,6 +343,7 @@ def hotspots_from_store(
             f"{result.metadata['n_islands']} units have no neighbour under {result.metadata['weights']} "
             f"weights (Gi* z = 0 for them): {', '.join(result.metadata['islands'])}"
         )
+    print_few_units(result)
     return result
 
 
@@ -406,3 +407,43 @@ def read_partner_layers(
     if found.missing:
         console.print(f"[yellow]no {', '.join(found.missing)} layer given: those columns are left unknown[/]")
     return found
+
+
+def print_few_units(result: analysis.HotspotResult) -> None:
+    """On a run of few wards/LSOAs (:func:`geo_csp.ward_summary.applies`): lead with counts, rates and change.
+
+    Prints the lead and a table (count, share, rate with its interval, change with its interval, why
+    Gi* says what it says) and writes both into ``result.metadata["few_units"]``, so every output file
+    of the run carries them.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    from geo_csp import ward_summary
+
+    if not ward_summary.applies(str(result.metadata.get("unit")), len(result.units)):
+        return
+    summary = ward_summary.summarise_few_units(result)
+    result.metadata["few_units"] = {**summary.metadata, "lead": summary.lead}
+    for sentence in summary.lead:
+        console.print(sentence, highlight=False, markup=False)
+    t = summary.table
+    table = Table(title=f"{result.metadata['unit'].capitalize()}s: counts, rates and change (95% intervals)")
+    for col in ("name", "n", "share %", "rate /1,000/yr", "interval", "change", "ratio (interval)", "Gi* z", "pattern"):
+        table.add_column(col, justify="left" if col in ("name", "change", "pattern") else "right")
+    for row in t.itertuples(index=False):
+        r = row._asdict()
+        table.add_row(
+            Text(str(r["name"])),
+            f"{r['n']:,.0f}",
+            f"{r['share_pct']:.1f}",
+            "n/a" if r["rate_per_1000"] != r["rate_per_1000"] else f"{r['rate_per_1000']:.1f}",
+            "" if r["rate_low"] != r["rate_low"] else f"{r['rate_low']:.1f}-{r['rate_high']:.1f}",
+            str(r["change"]),
+            ""
+            if r["change_ratio"] != r["change_ratio"]
+            else f"{r['change_ratio']:.2f} ({r['change_low']:.2f}-{r['change_high']:.2f})",
+            f"{r['gi_z']:.2f}",
+            str(r["pattern"]),
+        )
+    console.print(table)

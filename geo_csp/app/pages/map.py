@@ -7,7 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from geo_csp import display, maps, periods, schema
+from geo_csp import display, maps, periods, schema, ward_summary
+from geo_csp._escape import markdown_literal
 from geo_csp.app import cache, folium_view, widgets
 
 choices = widgets.current()
@@ -79,6 +80,12 @@ c1.metric(f"{noun} mapped", f"{len(units):,}")
 c2.metric(f"Hot {noun.lower()}", f"{int(hot.sum()):,}", help="Significant hot spot pattern over the period")
 c3.metric("Named hotspot areas", f"{len(result.areas):,}")
 c4.metric("Incidents mapped", f"{int(units[schema.N].sum()):,}")
+if ward_summary.applies(choices.unit, len(units)):  # few large units: lead with counts, rates and change
+    few = ward_summary.summarise_few_units(result)
+    with st.container(border=True, key="few_units_lead"):
+        st.markdown("\n\n".join(markdown_literal(s) for s in few.lead))
+        st.caption(markdown_literal(f"{ward_summary.FEW_UNITS}; change compares {few.metadata['periods_compared']}"))
+        st.dataframe(few.for_people(), hide_index=True, width="stretch", key="few_units_table")
 compared = ""
 if change is not None:
     changed = cache.change_units(choices.store_dir, choices.stamp, choices.months, against=change, **args)
