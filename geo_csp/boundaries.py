@@ -31,6 +31,7 @@ BURY_NAMED_PLACES = BOUNDARIES_DIR / "bury_named_places.geojson"
 __all__ = [
     "assign_to_polygons",
     "load_borough",
+    "select_district",
     "load_lsoas",
     "load_named_places",
     "load_wards",
@@ -159,10 +160,46 @@ def load_lsoas(path: Path | str | None = None, *, era: int = 2021) -> gpd.GeoDat
     return out
 
 
-def load_borough(path: Path | str | None = None) -> gpd.GeoDataFrame:
-    """The borough outline (one row, EPSG:27700); Bury by default."""
+def load_borough(path: Path | str | None = None, *, district: str | None = None) -> gpd.GeoDataFrame:
+    """The borough outline (EPSG:27700); Bury by default.
+
+    ``district`` picks one area of a file of several (a county's districts, a force's boroughs): the
+    rows whose value in a text column equals it (case and surrounding spaces ignored; the first text
+    column holding it is used). A name the file does not hold is a :class:`ParameterError` listing the
+    names it does hold.
+    """
     frame = _read_vector(path or BURY_BOROUGH)
-    return frame[[c for c in frame.columns if c != "geometry"] + ["geometry"]]
+    frame = frame[[c for c in frame.columns if c != "geometry"] + ["geometry"]]
+    if district is None:
+        return frame
+    return select_district(frame, district, source=str(path or BURY_BOROUGH))
+
+
+def _name_columns(frame: pd.DataFrame) -> list[str]:
+    """Text columns of a boundary file, the likeliest name column first (most distinct values, 'name' in it)."""
+    text = [
+        c for c in frame.columns if c != "geometry" and pd.api.types.infer_dtype(frame[c], skipna=False) == "string"
+    ]
+    return sorted(text, key=lambda c: (-("name" in c.lower() or "district" in c.lower()), -frame[c].nunique()))
+
+
+def select_district(frame: gpd.GeoDataFrame, district: str, *, source: str) -> gpd.GeoDataFrame:
+    """The rows of ``frame`` named ``district`` (see :func:`load_borough`); ``source`` names the file in errors."""
+    want = district.strip().casefold()
+    if not want:
+        raise ParameterError(f"--district is empty; give the name of one area of {source}")
+    columns = _name_columns(frame)
+    for col in columns:
+        hit = frame[col].str.strip().str.casefold().to_numpy() == want
+        if hit.any():
+            return frame[hit].reset_index(drop=True)
+    if not columns:
+        raise ParameterError(f"--district {district!r}: {source} has no text column of area names to choose from")
+    names = sorted(frame[columns[0]].astype(str).unique())
+    shown = ", ".join(names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "")
+    raise ParameterError(
+        f"--district {district!r} is not in {source}: its {columns[0]!r} column holds {shown}; pass one of them"
+    )
 
 
 def load_named_places(path: Path | str | None = None) -> gpd.GeoDataFrame:

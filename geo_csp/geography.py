@@ -146,7 +146,7 @@ def configured_units(config: store.StoreConfig, kind: str, *, outline: Any = Non
     )
     outline_path = config.path("boundary")
     if outline is None and outline_path is not None:
-        outline = boundaries.load_borough(outline_path)
+        outline = boundaries.load_borough(outline_path, district=config.boundary_district)
     if outline is not None:
         units = units_in_outline(units, outline)
     pop_path = config.path("population")
@@ -208,7 +208,7 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
     outline = None
     pop_source = "unknown (no population configured)"
     if outline_path is not None:
-        frame = boundaries.load_borough(outline_path)
+        frame = boundaries.load_borough(outline_path, district=config.boundary_district)
         pop = (
             float(pd.to_numeric(frame[schema.POPULATION], errors="coerce").sum(min_count=len(frame)))
             if schema.POPULATION in frame.columns
@@ -281,7 +281,9 @@ def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, st
         return None, "data extent"
     outline_path = config.path("boundary")
     if outline_path is not None:
-        return boundaries.load_borough(outline_path), str(outline_path)
+        district = config.boundary_district
+        label = f"{outline_path} ({district})" if district else str(outline_path)
+        return boundaries.load_borough(outline_path, district=district), label
     return store_geography(store_dir).outline, f"outline of the configured {'wards' if config.wards else 'LSOAs'}"
 
 

@@ -973,6 +973,7 @@ _CONFIG_TEXT_KEYS: Final = (
     "borough",
     "label",
     "boundary",
+    "boundary_district",
     "wards",
     "ward_code_col",
     "ward_name_col",
@@ -1006,6 +1007,8 @@ class StoreConfig:
         The borough's name, and how documents name the store (``geo-csp configure --label``).
     synthetic
         The store holds invented (demo) incidents.
+    boundary_district
+        The borough's area in a ``boundary`` file of several (``geo-csp configure --district``), by name.
     boundary, wards, lsoas, named_places, areas, population
         Files: the borough outline, its wards and LSOAs, named places, comparator areas, residents per
         ward or LSOA.
@@ -1028,6 +1031,7 @@ class StoreConfig:
     label: str | None = None
     synthetic: bool = False
     boundary: str | None = None
+    boundary_district: str | None = None
     wards: str | None = None
     ward_code_col: str | None = None
     ward_name_col: str | None = None

@@ -72,3 +72,27 @@ def test_user_boundary_file_errors_name_the_fix(tmp_path):
     gpd.GeoDataFrame({"c": ["x"]}, geometry=[shapely.LineString([(0, 0), (1, 1)])], crs="EPSG:27700").to_file(lines)
     with pytest.raises(InputFileError, match="not a polygon"):
         boundaries.read_boundary(lines, code_col="c", name_col="c")
+
+
+def test_district_of_a_multi_district_file(tmp_path):
+    from geo_csp._errors import ParameterError
+
+    path = tmp_path / "districts.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["E07000001", "E07000002", "E07000003"], "district": ["Ribble Valley", "Preston", "Pendle"]},
+        geometry=[shapely.box(i * 1000, 0, i * 1000 + 1000, 1000) for i in range(3)],
+        crs="EPSG:27700",
+    ).to_file(path, driver="GeoJSON")
+    assert len(boundaries.load_borough(path)) == 3
+    one = boundaries.load_borough(path, district="  preston ")  # case and spaces ignored
+    assert list(one["district"]) == ["Preston"] and one.geometry.iloc[0].bounds == (1000, 0, 2000, 1000)
+    assert list(boundaries.load_borough(path, district="E07000003")["district"]) == ["Pendle"]  # a code works too
+    with pytest.raises(ParameterError) as err:
+        boundaries.load_borough(path, district="Burnley")
+    message = str(err.value)
+    assert (
+        "--district 'Burnley' is not in" in message
+        and "'district' column holds Pendle, Preston, Ribble Valley" in message
+    )
+    with pytest.raises(ParameterError, match="empty"):
+        boundaries.load_borough(path, district=" ")

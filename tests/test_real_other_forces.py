@@ -401,3 +401,83 @@ def test_app_map_page_leads_a_ward_run_with_rates(stores, monkeypatch):
     assert lead.startswith(f"{name} has the highest rate: {rate:.1f} per 1,000")
     table = next(d.value for d in at.dataframe if "Why Gi* says so" in d.value.columns)
     assert len(table) == 26 and table.iloc[0]["Name"] == name
+
+
+def test_a_district_of_a_county_file_on_every_study_area_command(stores, tmp_path):
+    """--boundary FILE --district NAME picks one district of the county's file, on configure and the commands."""
+    s = stores["lancs"]
+    county = ASB / "lancashire_districts_2022.geojson"
+    meta_path = tmp_path / "h.gpkg.json"
+    _cli("hotspots", "--store", s["store"], "--boundary", county, "--district", "preston", "--out", tmp_path / "h.gpkg")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    assert meta["study_area"] == f"{county} (preston)"
+    preston = gpd.read_file(Path(s["store"]).parent / "preston.geojson").to_crs("EPSG:27700").geometry.iloc[0]
+    assert meta["study_area_km2"] == pytest.approx(preston.area / 1e6, rel=1e-6)
+    own = Path(s["store"]).parent / "preston.geojson"
+    _cli("hotspots", "--store", s["store"], "--boundary", own, "--out", tmp_path / "p.gpkg")
+    same = json.loads(Path(f"{tmp_path / 'p.gpkg'}.json").read_text(encoding="utf-8"))
+    assert same["n_units"] == meta["n_units"]
+    for command in (
+        ["areas", "--out", tmp_path / "a.gpkg"],
+        ["cube", "--backend", "memory", "--out", tmp_path / "c.parquet"],
+        ["backtest", "--split", s["split"], "--json"],
+        ["coverage", "--hubs", s["hubs"], "--operations", s["operations"], "--out", tmp_path / "gaps.csv"],
+    ):
+        _cli(command[0], "--store", s["store"], "--boundary", county, "--district", "Preston", *command[1:])
+    result = RUNNER.invoke(
+        app,
+        [
+            "areas",
+            "--store",
+            str(s["store"]),
+            "--boundary",
+            str(county),
+            "--district",
+            "Prestonn",
+            "--out",
+            str(tmp_path / "x.gpkg"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "--district 'Prestonn' is not in" in str(result.exception) and "Preston, Ribble Valley" in str(
+        result.exception
+    )
+
+
+def test_configure_a_district_of_a_county_file(tmp_path):
+    if not (ASB / "lancashire_wards_2022.gpkg").exists():
+        pytest.skip("real Lancashire data not present")
+    county = ASB / "lancashire_districts_2022.geojson"
+    (tmp_path / "asb.toml").write_text(MAPPING, encoding="utf-8")
+    store = tmp_path / "asb"
+    _cli("ingest", ASB / "lancashire_asb_2022_points.csv.gz", "--mapping", tmp_path / "asb.toml", "--store", store)
+    result = RUNNER.invoke(app, ["configure", "--store", str(store), "--boundary", str(county), "--district", "Ribble"])
+    assert result.exit_code == 1 and "'district' column holds Blackburn with Darwen" in str(result.exception)
+    text = _cli(
+        "configure",
+        "--store",
+        store,
+        "--borough",
+        "Ribble Valley",
+        "--boundary",
+        county,
+        "--district",
+        "Ribble Valley",
+        "--wards",
+        ASB / "lancashire_wards_2022.gpkg",
+        "--population",
+        ASB / "lancashire_ward_population_mid2020.csv",
+    )
+    assert "26 of 271 kept" in " ".join(text.split())
+    from geo_csp.geography import store_geography, store_study_area
+
+    geo = store_geography(store)
+    assert len(geo.wards) == 26 and geo.wards["population"].notna().all()
+    area, label = store_study_area(store)
+    assert len(area) == 1 and label.endswith("(Ribble Valley)")
+    # --district alone picks another district of the configured county file
+    _cli(
+        "hotspots", "--store", store, "--source", "lancashire_asb", "--district", "Pendle", "--out", tmp_path / "h.gpkg"
+    )
+    meta = json.loads(Path(f"{tmp_path / 'h.gpkg'}.json").read_text(encoding="utf-8"))
+    assert meta["study_area"].endswith("(Pendle)")

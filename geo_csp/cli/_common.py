@@ -48,6 +48,10 @@ BOUNDARY_HELP = (
     "Study-area polygon file (GeoJSON/GPKG); default the store's borough (geo-csp configure). "
     "With ward_code and ward_name columns it also gives the wards (--unit ward)."
 )
+DISTRICT_HELP = (
+    "One area of a boundary file of several (a county's districts): its name in a text column of "
+    "--boundary, or of the store's configured boundary without --boundary; a wrong name lists the names."
+)
 
 #: Share of a study area that must lie inside Bury's outline for the shipped Bury wards/LSOAs to apply
 #: to a store whose config does not name Bury.
@@ -110,8 +114,34 @@ def _with_population(
     return polygons.assign(**{schema.POPULATION: values.to_numpy(dtype="float64")})
 
 
+def study_area_option(store_dir: Path, boundary: Path | None, district: str | None) -> tuple[Any, str] | None:
+    """The study area ``--boundary FILE [--district NAME]`` give, and its label; ``None`` without either.
+
+    ``--district`` alone picks the area from the store's configured boundary file.
+    """
+    from geo_csp import boundaries, store
+
+    if boundary is None and district is None:
+        return None
+    if boundary is None:
+        boundary = store.read_config(store_dir).path("boundary")
+        if boundary is None:
+            raise ParameterError(
+                f"--district {district!r} needs a boundary file of areas: pass --boundary FILE, or configure one "
+                f"(geo-csp configure --store {store_dir} --boundary FILE)"
+            )
+    label = f"{boundary} ({district})" if district else str(boundary)
+    return boundaries.load_borough(boundary, district=district), label
+
+
 def study_context(
-    store_dir: Path, boundary: Path | None, *, unit: str = "h3", population: Path | None = None, measure: str = "count"
+    store_dir: Path,
+    boundary: Path | None,
+    *,
+    district: str | None = None,
+    unit: str = "h3",
+    population: Path | None = None,
+    measure: str = "count",
 ) -> dict[str, Any]:
     """Study area, named places, wards and the polygon units from ``--boundary`` or the store's config.
 
@@ -136,10 +166,11 @@ def study_context(
     }
 
     is_bury = config.is_bury
-    if boundary is not None:
-        ctx["study_area"] = boundaries.load_borough(boundary)
-        ctx["study_area_source"] = str(boundary)
-        if {schema.WARD_CODE, schema.WARD_NAME} <= set(ctx["study_area"].columns):
+    chosen = study_area_option(store_dir, boundary, district)
+    if chosen is not None:
+        ctx["study_area"], ctx["study_area_source"] = chosen
+        wards_too = {schema.WARD_CODE, schema.WARD_NAME} <= set(ctx["study_area"].columns)
+        if boundary is not None and district is None and wards_too:
             ctx["wards"] = boundaries.load_wards(boundary)
     else:  # the store's borough, as every output of the store is drawn on (evidence packs, the table, the app)
         ctx["study_area"], ctx["study_area_source"] = geography.store_study_area(store_dir)
@@ -291,6 +322,7 @@ def hotspots_from_store(
     params: cube_mod.CubeParams,
     *,
     boundary: Path | None = None,
+    district: str | None = None,
     previous: gpd.GeoDataFrame | None = None,
     population: Path | None = None,
     weights: str = "auto",
@@ -309,7 +341,9 @@ def hotspots_from_store(
     from geo_csp import analysis, hotspots
 
     analysis.resolve_weights(params.unit, weights, distance_m)  # fail before reading the store
-    ctx = study_context(store_dir, boundary, unit=params.unit, population=population, measure=params.measure)
+    ctx = study_context(
+        store_dir, boundary, district=district, unit=params.unit, population=population, measure=params.measure
+    )
     incidents = store_dir if backend == "dask" else read_counted(store_dir, params)
     result = analysis.run_hotspots(
         incidents,

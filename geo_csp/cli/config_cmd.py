@@ -154,6 +154,7 @@ def configure_changes(
     areas: _FileOpt = None,
     comparators: list[str] | None = None,
     label: str | None = None,
+    district: str | None = None,
 ) -> dict[str, Any]:
     """The config keys these options set, every file checked against the others (given or already configured).
 
@@ -175,8 +176,17 @@ def configure_changes(
             raise ParameterError('--label is empty; give the name documents call the store (e.g. "Bury CSP 2024")')
         changes["label"] = label.strip()
     if boundary is not None:
-        boundaries.load_borough(boundary)
+        boundaries.load_borough(boundary, district=district)
         changes["boundary"] = rel(boundary)
+        changes["boundary_district"] = district.strip() if district else None
+    elif district is not None:
+        if not config.get("boundary"):
+            raise ParameterError(
+                f"--district {district!r} picks one area of a boundary file: give it with --boundary FILE"
+            )
+        boundaries.load_borough(store.config_path(store_dir, config["boundary"]), district=district)
+        changes["boundary_district"] = district.strip()
+    chosen_district = changes.get("boundary_district", config.get("boundary_district"))
     units: dict[str, tuple[gpd.GeoDataFrame, str]] = {}
     for kind, path, code_col, name_col in (
         ("ward", wards, ward_code_col, ward_name_col),
@@ -208,7 +218,7 @@ def configure_changes(
     if outline_path is not None:  # a force-wide ward file: only the borough's wards need a population
         from geo_csp.geography import units_in_outline
 
-        outline = boundaries.load_borough(outline_path)
+        outline = boundaries.load_borough(outline_path, district=chosen_district)
         units = {kind: (units_in_outline(frame, outline), source) for kind, (frame, source) in units.items()}
         empty = [kind for kind, (frame, _) in units.items() if not len(frame)]
         if empty:
@@ -323,6 +333,13 @@ def configure_command(
         typer.Option("--label", help="The store's name in documents (default: its folder's name; never its path)."),
     ] = None,
     boundary: Annotated[Path | None, typer.Option("--boundary", help="Borough outline (GeoJSON/GPKG).")] = None,
+    district: Annotated[
+        str | None,
+        typer.Option(
+            "--district",
+            help="The borough's area in a --boundary file of several (e.g. a county's districts): its name.",
+        ),
+    ] = None,
     wards: Annotated[Path | None, typer.Option("--wards", help="Ward polygons (GeoJSON/GPKG).")] = None,
     ward_code_col: Annotated[str, typer.Option("--ward-code-col", help="Ward code column.")] = "ward_code",
     ward_name_col: Annotated[str, typer.Option("--ward-name-col", help="Ward name column.")] = "ward_name",
@@ -380,7 +397,10 @@ def configure_command(
         areas=areas,
         comparators=comparators,
         label=label,
+        district=district,
     )
+    if "boundary" in cleared:
+        cleared["boundary_district"] = None
     if "population" in cleared:
         cleared |= {"population_code_col": None, "population_col": None, "population_unit": None}
     changes = {**cleared, **changes}

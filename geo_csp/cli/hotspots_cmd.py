@@ -27,7 +27,15 @@ from rich.table import Table
 from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
-from geo_csp.cli._common import BOUNDARY_HELP, cube_params, hotspots_from_store, print_counted, read_counted, write_geo
+from geo_csp.cli._common import (
+    BOUNDARY_HELP,
+    DISTRICT_HELP,
+    cube_params,
+    hotspots_from_store,
+    print_counted,
+    read_counted,
+    write_geo,
+)
 from geo_csp.cli._common import jsonable as _jsonable
 from geo_csp.cli._common import study_context as _context
 
@@ -35,6 +43,7 @@ __all__ = ["write_geo"]
 
 _STORE = typer.Option("--store", help="Store folder.")
 _BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
+_DISTRICT = typer.Option("--district", help=DISTRICT_HELP)
 _POPULATION = typer.Option(
     "--population",
     help="CSV of residents per ward/LSOA of --boundary (a ward_code, "
@@ -99,6 +108,7 @@ def _run_on_backend(
     params: Any,
     *,
     boundary: Path | None,
+    district: str | None = None,
     previous: Any = None,
     population: Path | None,
     weights: str,
@@ -114,7 +124,14 @@ def _run_on_backend(
     ``backend="dask"`` (the study context, wards and places as in memory) and adds ``scheduler`` to the
     metadata.
     """
-    context = dict(boundary=boundary, previous=previous, population=population, weights=weights, distance_m=distance_m)
+    context = dict(
+        boundary=boundary,
+        district=district,
+        previous=previous,
+        population=population,
+        weights=weights,
+        distance_m=distance_m,
+    )
     if not dask and scheduler is None:
         return hotspots_from_store(store_dir, params, **context)
     from geo_csp import analysis, cluster
@@ -140,6 +157,7 @@ def hotspots_command(
     out_path: Annotated[Path, _OUT],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
+    district: Annotated[str | None, _DISTRICT] = None,
     unit: Annotated[str, _UNIT] = "h3",
     resolution: Annotated[int | None, _RES] = None,
     period: Annotated[str, _PERIOD] = "month",
@@ -183,6 +201,7 @@ def hotspots_command(
             partial_periods=partial_periods,
         ),
         boundary=boundary,
+        district=district,
         population=population,
         weights=weights,
         distance_m=distance_m,
@@ -204,6 +223,7 @@ def areas_command(
     out_path: Annotated[Path, _OUT],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
+    district: Annotated[str | None, _DISTRICT] = None,
     unit: Annotated[str, _UNIT] = "h3",
     resolution: Annotated[int | None, _RES] = None,
     period: Annotated[str, _PERIOD] = "month",
@@ -250,6 +270,7 @@ def areas_command(
             partial_periods=partial_periods,
         ),
         boundary=boundary,
+        district=district,
         previous=prev,
         population=population,
         weights=weights,
@@ -303,6 +324,7 @@ def backtest_command(
         int, typer.Option("--horizon-months", help="Months measured after each split (1; 3 for a quarter).")
     ] = 1,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
+    district: Annotated[str | None, _DISTRICT] = None,
     unit: Annotated[str, _UNIT] = "h3",
     resolution: Annotated[int | None, _RES] = None,
     crime_type: Annotated[list[str] | None, _TYPES] = None,
@@ -330,7 +352,7 @@ def backtest_command(
         source=source,
         exclude_proactive=exclude_proactive,
     )
-    ctx = _context(store_dir, boundary, unit=params.unit)
+    ctx = _context(store_dir, boundary, district=district, unit=params.unit)
     inc = read_counted(store_dir, params)
     if not as_json:
         print_counted(inc.attrs["counted"])
@@ -453,7 +475,7 @@ def _sweep(inc: Any, study_area: Any, *, area_share: float, **options: Any) -> t
             bar.advance(task)
     notes = [
         f"resolution {res} skipped: about {n:,.0f} cells over the study area (more than "
-        f"{grid.PATROL_MAX_CELLS:,}); split the area by district (--boundary) to sweep it"
+        f"{grid.PATROL_MAX_CELLS:,}); split the area by district (--boundary FILE --district NAME) to sweep it"
         for res, n in skipped
     ]
     for note in notes:

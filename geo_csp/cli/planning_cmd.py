@@ -26,6 +26,7 @@ from geo_csp._errors import LayerError, NetworkError, ParameterError
 from geo_csp.cli._app import app, console
 from geo_csp.cli._common import (
     BOUNDARY_HELP,
+    DISTRICT_HELP,
     counted_sources,
     jsonable,
     print_counted,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 _STORE = typer.Option("--store", help="Store folder.")
 _BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
+_DISTRICT = typer.Option("--district", help=DISTRICT_HELP)
 _LAYERS = typer.Option("--layers-dir", help="Folder of partner layers (default: the store config's layers_dir).")
 _PUBLIC = typer.Option(
     "--public-space",
@@ -85,7 +87,13 @@ def _check_measure(measure: str) -> None:
 
 
 def _hotspots(
-    store_dir: Path, boundary: Path | None, source: list[str] | None, measure: str, *, public_space: bool = False
+    store_dir: Path,
+    boundary: Path | None,
+    source: list[str] | None,
+    measure: str,
+    *,
+    public_space: bool = False,
+    district: str | None = None,
 ) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
     """The hotspot run ``geo-csp areas`` would make (H3 cells) with the default priority score, its context
     and the incidents.
@@ -96,8 +104,8 @@ def _hotspots(
     from geo_csp import backtest
 
     params = cube_params(source=source, measure="harm" if measure == "harm" else "count", public_space=public_space)
-    result = hotspots_from_store(store_dir, params, boundary=boundary)
-    ctx = study_context(store_dir, boundary)
+    result = hotspots_from_store(store_dir, params, boundary=boundary, district=district)
+    ctx = study_context(store_dir, boundary, district=district)
     result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
     return result, ctx, read_counted(store_dir, params)
 
@@ -127,6 +135,7 @@ def coverage_command(
     out_path: Annotated[Path, typer.Option("--out", help="Gap list: .csv, or .gpkg/.parquet with area polygons.")],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
+    district: Annotated[str | None, _DISTRICT] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     cctv: Annotated[Path | None, typer.Option("--cctv", help="CCTV cameras (CSV/GeoJSON/GPKG).")] = None,
     walkabouts: Annotated[
@@ -162,7 +171,9 @@ def coverage_command(
     from geo_csp import coverage
 
     _check_measure(measure)
-    result, ctx, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
+    result, ctx, incidents = _hotspots(
+        store_dir, boundary, source, measure, public_space=public_space, district=district
+    )
     borough = study_borough(ctx, incidents)
     lay = read_partner_layers(
         store_dir,
@@ -308,6 +319,7 @@ def route_command(
     gpx_path: Annotated[Path, typer.Option("--gpx", help="GPX file to write (for a phone).")],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
+    district: Annotated[str | None, _DISTRICT] = None,
     end: Annotated[str | None, typer.Option("--end", help="End hub (default: the start hub).")] = None,
     network: Annotated[
         Path | None, typer.Option("--network", help="Walking network: GraphML or OSM XML (.osm/.osm.gz).")
@@ -349,7 +361,7 @@ def route_command(
         raise ParameterError(f"--stops must be at least 1, not {stops}")
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
-    result, _, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space)
+    result, _, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space, district=district)
     folder = partner_layers_dir(store_dir, layers_dir)
     hubs_path = partner_layer_file(store_dir, "hubs", hubs_file, layers_dir)
     if hubs_path is None:
@@ -448,6 +460,7 @@ def review_command(
     operation: Annotated[str, typer.Option("--operation", help="Operation name (as in the operations layer).")],
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
+    district: Annotated[str | None, _DISTRICT] = None,
     operations: Annotated[Path | None, typer.Option("--operations", help="Operations file (GeoJSON/GPKG).")] = None,
     layers_dir: Annotated[Path | None, _LAYERS] = None,
     date: Annotated[
@@ -475,7 +488,7 @@ def review_command(
     from geo_csp import sources as sources_mod
 
     params = cube_params(crime_type=crime_type, group=group, source=source, exclude_proactive=exclude_proactive)
-    ctx = study_context(store_dir, boundary)
+    ctx = study_context(store_dir, boundary, district=district)
     incidents = read_counted(store_dir, params)
     counted_info = incidents.attrs["counted"]
     sources = list(counted_info["sources"] or [])

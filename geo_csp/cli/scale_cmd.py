@@ -19,7 +19,7 @@ import typer
 from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
-from geo_csp.cli._common import BOUNDARY_HELP, cube_params
+from geo_csp.cli._common import BOUNDARY_HELP, DISTRICT_HELP, study_area_option, cube_params
 
 
 @app.command("national-demo")
@@ -64,6 +64,7 @@ def national_demo_command(
 def cube_command(
     store_dir: Annotated[Path, typer.Option("--store", help="The incident store.")] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, typer.Option("--boundary", help=BOUNDARY_HELP)] = None,
+    district: Annotated[str | None, typer.Option("--district", help=DISTRICT_HELP)] = None,
     out_file: Annotated[Path, typer.Option("--out", help="Parquet file for the long-form cube.")] = Path(
         "cube.parquet"
     ),
@@ -90,18 +91,14 @@ def cube_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary on stdout.")] = False,
 ) -> None:
     """Build the H3 unit x period cube of a store, in memory or on Dask, and write it as Parquet."""
-    from geo_csp import boundaries, cluster, cube, geography, store
+    from geo_csp import cluster, cube, geography, store
 
     if backend not in ("memory", "dask"):
         raise ParameterError(f"--backend must be memory or dask, not {backend!r}")
     if backend == "memory" and (dask_address is not None or zero_fill != "study_area"):
         raise ParameterError("--dask and --zero-fill neighbours need --backend dask")
     t0 = time.perf_counter()
-    study_area, study_source = (
-        (boundaries.load_borough(boundary), str(boundary))
-        if boundary is not None
-        else geography.store_study_area(store_dir)
-    )
+    study_area, study_source = study_area_option(store_dir, boundary, district) or geography.store_study_area(store_dir)
     params = cube_params(resolution=resolution, period=period, crime_type=crime_type, group=group, zero_fill=zero_fill)
     if backend == "memory":
         incidents = store.read_incidents(store_dir, forces=force or None)
