@@ -8,7 +8,9 @@ can take (scipy's linear programme). A count is disclosed when its true value is
 
 Attacks: two public packs of nested outlines (a ward, and the ward with a few streets more), the
 12 months of a pack's trend against its 12-month count (monthly against the longer period), the
-area against the rest of the borough and the borough (ward against borough). Also: the public
+area against the rest of the borough and the borough (ward against borough), and the public quarterly
+table's borough counts (quarters) against a pack's monthly counts (every published figure of both at
+once, unknowns per piece, month and class of crime types). Also: the public
 GeoPackage, HTML and PDF are read back for incident points and partner layers, and the public quarterly
 table's CSV, XLSX and HTML for small counts, coordinates, partner layer names and local paths.
 """
@@ -31,6 +33,7 @@ import shapely
 from scipy.optimize import linprog
 
 from geo_csp import boundaries, evidence, schema, store
+from geo_csp.geography import AREA_NAME, store_areas
 from geo_csp.disclosure import DisclosureParams
 from geo_csp.evidence import PUBLIC_REGISTER_NAME, EvidenceParams, build_evidence, write_evidence
 
@@ -52,6 +55,14 @@ def demo_copy(demo_borough, tmp_path: Path) -> Path:  # noqa: ANN001
 def _max_hidden(published: list[float | None], rows: list[list[int]], n: int, target: int) -> float:
     """The largest value unknown ``target`` can take: ``rows[k]`` lists the unknowns summed by published
     value ``k`` (None: suppressed, no constraint); every unknown is a nonnegative count."""
+    return _feasible_range(published, rows, n, [target])[1]
+
+
+def _feasible_range(
+    published: list[float | None], rows: list[list[int]], n: int, target: list[int]
+) -> tuple[float, float]:
+    """The smallest and largest value the sum of unknowns ``target`` can take given the published values
+    (as :func:`_max_hidden`)."""
     a_ub, b_ub = [], []
     for value, members in zip(published, rows, strict=True):
         if value is None or not np.isfinite(value):
@@ -61,15 +72,19 @@ def _max_hidden(published: list[float | None], rows: list[list[int]], n: int, ta
         a_ub += [row, -row]
         b_ub += [value + HALF, -(value - HALF)]
     c = np.zeros(n)
-    c[target] = -1.0
-    res = linprog(
-        c,
-        A_ub=np.array(a_ub) if a_ub else None,
-        b_ub=np.array(b_ub) if b_ub else None,
-        bounds=[(0, None)] * n,
-        method="highs",
-    )
-    return np.inf if res.status == 3 else -res.fun
+    c[target] = 1.0
+    ends = []
+    for sign in (1.0, -1.0):
+        res = linprog(
+            sign * c,
+            A_ub=np.array(a_ub) if a_ub else None,
+            b_ub=np.array(b_ub) if b_ub else None,
+            bounds=[(0, None)] * n,
+            method="highs",
+        )
+        assert res.status in (0, 3), res.message  # the true counts are feasible: never infeasible
+        ends.append(np.inf if res.status == 3 else sign * res.fun)
+    return ends[0], ends[1]
 
 
 def _ward_and_streets_more(store_dir: Path) -> tuple[shapely.Geometry, shapely.Geometry, pd.DataFrame]:
@@ -244,3 +259,124 @@ def test_public_table_files_hold_no_points_partner_layers_or_small_counts(demo_c
     assert leaked == [], f"partner layer names in the public table: {leaked[:3]}"
     assert not re.search(r"\b(easting|northing|longitude|latitude)\b", text, re.I)
     assert str(demo_copy) not in text and str(tmp_path) not in text
+
+
+def _table_against_pack_attack(
+    store_dir: Path, geom: shapely.Geometry, name: str, *, exact: bool = False
+) -> list[tuple[str, int, float, float]]:
+    """The public quarterly table (the borough's counts per measure and quarter; a rate per 1,000 is a
+    published count times 1,000 / residents, so the attacker reads the count back) set against a public
+    pack for ``geom`` (its monthly counts per crime group, its 12-month area, rest-of-borough and borough
+    counts). Unknowns: the true count of each (piece: area or rest of borough, month, class of crime
+    types: types no published figure tells apart). Every published figure sums its unknowns to within
+    ``round_to / 2``. Returns every small true count tried, with its feasible range: the pack's suppressed
+    months, the table's suppressed cells, and the area's and the rest's count per measure and quarter
+    (which neither output publishes). ``exact``: every figure published unrounded and unsuppressed
+    (the control: the attack must then pin small counts)."""
+    from geo_csp import periods
+    from geo_csp.table import table_from_store
+
+    pack = build_evidence(
+        store_dir, EvidenceParams(area_polygon_wkt=geom.wkt, area_label=name, rate_months=12, public=True)
+    )
+    table = table_from_store(store_dir, public=True)
+    areas, borough, _ = store_areas(store_dir)
+    residents = float(areas.loc[areas[AREA_NAME] == borough, schema.POPULATION].iloc[0])
+    measures = [m for m in table.measures if m.sources == (schema.SOURCE_STREET,) and m.crime_types]
+    inc = store.read_incidents(store_dir, sources=[schema.SOURCE_STREET], located_only=True)
+    inc = inc[inc[schema.CRIME_TYPE].isin(schema.CRIME_TYPES)]
+    in_area = shapely.contains_xy(geom, inc[schema.EASTING].to_numpy(), inc[schema.NORTHING].to_numpy())
+    q_of = dict(
+        zip(
+            inc[schema.MONTH].astype(str),
+            periods.period_labels(
+                periods.period_keys(inc[schema.MONTH].astype(str).to_numpy(), period="quarter"), period="quarter"
+            ),
+            strict=True,
+        )
+    )
+    quarters = [q for q in table.values.columns if str(q).startswith("Q")]
+    rate = pack.figures["rate_months"]
+    months = sorted({*map(str, pack.monthly.index), *(m for m, q in q_of.items() if q in quarters)})
+    # classes: crime types with the same membership in every published set
+    sets = [tuple(types) for types in evidence.GROUPS.values()] + [tuple(m.crime_types or ()) for m in measures]
+    classes: dict[tuple[bool, ...], list[str]] = {}
+    for t in schema.CRIME_TYPES:
+        classes.setdefault(tuple(t in s for s in sets), []).append(t)
+    class_types = list(classes.values())
+    pieces = ("Area", "Rest of borough")
+    atoms = [(p, m, c) for p in pieces for m in months for c in range(len(class_types))]
+    index = {a: i for i, a in enumerate(atoms)}
+    true = np.zeros(len(atoms))
+    piece = np.where(in_area, "Area", "Rest of borough")
+    cls = {t: c for c, types in enumerate(class_types) for t in types}
+    for (p, m, c), n in (
+        pd.Series(
+            1, index=pd.MultiIndex.from_arrays([piece, inc[schema.MONTH].astype(str), inc[schema.CRIME_TYPE].map(cls)])
+        )
+        .groupby(level=[0, 1, 2])
+        .sum()
+        .items()
+    ):
+        if (p, m, c) in index:
+            true[index[(p, m, c)]] = n
+
+    def members(ps: tuple[str, ...], ms: list[str], types: tuple[str, ...]) -> list[int]:
+        cs = [c for c, tt in enumerate(class_types) if set(tt) <= set(types)]
+        return [index[(p, m, c)] for p in ps for m in ms for c in cs]
+
+    published: list[float | None] = []
+    rows: list[list[int]] = []
+    window = [m for m in months if str(rate[0]) <= m <= str(rate[1])]
+    for g, types in evidence.GROUPS.items():
+        for m in map(str, pack.monthly.index):
+            published.append(pack.monthly.loc[m, g])
+            rows.append(members(("Area",), [m], types))
+        for r, ps in (("Area", ("Area",)), ("Rest of borough", ("Rest of borough",)), ("Borough", pieces)):
+            published.append(pack.tables["counts"].loc[r, g])
+            rows.append(members(ps, window, types))
+    for m in measures:
+        for q in quarters:
+            value = float(table.values.loc[m.key, q])
+            # a rate per 1,000 is the published count times 1,000 / residents: the attacker reads it back
+            published.append(value * residents / 1000.0 if m.per_1000 else value)
+            rows.append(members(pieces, [mm for mm in months if q_of.get(mm) == q], tuple(m.crime_types or ())))
+    if exact:  # the control: every figure published as its true count, none suppressed
+        published = [float(true[r].sum()) for r in rows]
+    n = len(atoms)
+    tried = []
+    targets: list[tuple[str, list[int]]] = []
+    for g, types in evidence.GROUPS.items():
+        for m in map(str, pack.monthly.index):
+            if not np.isfinite(pack.monthly.loc[m, g]):
+                targets.append((f"pack {name} {g} {m}", members(("Area",), [m], types)))
+    for m in measures:
+        for q in quarters:
+            qm = [mm for mm in months if q_of.get(mm) == q]
+            if not np.isfinite(table.values.loc[m.key, q]):
+                targets.append((f"table {m.key} {q}", members(pieces, qm, tuple(m.crime_types or ()))))
+            for p in pieces:
+                targets.append((f"{p} of {name} {m.key} {q}", members((p,), qm, tuple(m.crime_types or ()))))
+    for label, target in targets:
+        value = int(true[target].sum())
+        if 0 < value < RULE.threshold:
+            lo, hi = _feasible_range(published, rows, n, target)
+            assert lo - 1e-6 <= value <= hi + 1e-6, (label, value, lo, hi)  # the attack model holds the truth
+            tried.append((label, value, lo, hi))
+    return tried
+
+
+def test_public_table_against_public_packs_reveals_no_small_count(demo_copy: Path) -> None:
+    """The quarterly table's borough counts (quarters of three months) against a pack's monthly counts
+    for a ward and for a few streets: no small count (a pack's suppressed month, a table cell, the area's
+    or the rest of the borough's count of a measure in a quarter) is shown to be below the threshold."""
+    ward = boundaries.load_wards().to_crs(27700).geometry.iloc[0]
+    small_box = shapely.box(380_300, 410_700, 380_450, 410_850)
+    tried = []
+    for name, geom in (("ward", ward), ("small", small_box)):
+        tried += _table_against_pack_attack(demo_copy, geom, name)
+    assert len(tried) >= 20, "the attack tried too few small counts to mean anything"
+    control = _table_against_pack_attack(demo_copy, small_box, "small", exact=True)
+    assert [t for t in control if t[3] < RULE.threshold], "the attack has no teeth against unrounded figures"
+    pinned = [t for t in tried if t[3] < RULE.threshold]
+    assert pinned == [], f"{len(pinned)} of {len(tried)} small counts pinned below the threshold: {pinned[:3]}"
