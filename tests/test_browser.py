@@ -269,8 +269,7 @@ def _metric_changed(page: object, label: str, old: int) -> int:
 
 def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path) -> None:
     """The weekly meeting, driven as a user: the map with the offline names, a ward,
-    a hotspot's story, the map for the minutes, the walkabout through every named
-    area on its map, and the meeting sheet; no console error and no exception on the way."""
+    a hotspot's story, the map for the minutes, a walkabout on its map, and the meeting sheet; no console error and no exception on the way."""
     import os
     import shutil
 
@@ -315,7 +314,7 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
     assert pdf[:5] == b"%PDF-"
     page.context.close()
 
-    # a new session (whole borough): the walkabout through every named area, seen on its map
+    # a new session (whole borough): a walkabout, seen on its map
     page = _open(browser, server)
     page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
@@ -330,7 +329,11 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
             _map_frame(page).locator(".geo-csp-stop").count(),
         )[1],
     )
-    assert stops >= areas
+    assert stops >= 2  # the start hub and at least one numbered stop
+    # at the default 2-hour budget the walk reaches only some areas; reaching every named area with a
+    # longer budget is proven by AppTest (test_walkabout_page_plans_a_route_to_every_demo_area)
+    reached = page.locator('[data-testid="stMetric"]', has_text="Hotspot areas reached").first
+    assert reached.locator('[data-testid="stMetricValue"]').inner_text().strip().endswith(f"of {areas}")
     assert _across_reruns(page, lambda: _map_frame(page).locator("path.geo-csp-layer-walkabout").count()) >= 1
     assert "unreachable" not in page.inner_text("body")
     page.screenshot(path=str(shots / "4_walkabout.png"), full_page=True)
