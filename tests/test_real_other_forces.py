@@ -245,11 +245,11 @@ def test_table_with_one_quarter(stores, tmp_path):
         "table", "--store", s["store"], "--xlsx", tmp_path / "t.xlsx", "--html", tmp_path / "t.html", "--quarters", "1"
     )
     assert "Q3 Oct-Dec 2018" in text
-    from geo_csp.table import NOT_AVAILABLE, TREND, table_from_store
+    from geo_csp.table import NOT_AVAILABLE, RANK, TREND, YEAR_ON_YEAR, table_from_store
 
     t = table_from_store(s["store"])  # five asked for, one held
-    assert list(t.display.columns) == ["Q3 Oct-Dec 2018", TREND, "Comparator"]
-    assert set(t.display[TREND]) == {NOT_AVAILABLE}
+    assert list(t.display.columns) == ["Q3 Oct-Dec 2018", TREND, YEAR_ON_YEAR, "Comparator", RANK]
+    assert set(t.display[TREND]) == set(t.display[YEAR_ON_YEAR]) == {NOT_AVAILABLE}  # no earlier quarter held
     raw = pd.read_csv(CUMBRIA, usecols=["Month", "Crime type", "Longitude", "Latitude"])
     outline = gpd.read_file(Path(s["store"]).parent / "cumbria_outline.geojson").geometry.iloc[0]
     q = raw[raw["Month"].isin(["2018-10", "2018-11", "2018-12"]) & (raw["Crime type"] == "Burglary")].dropna()
