@@ -667,3 +667,28 @@ def test_dask_option_errors(store_dir, tmp_path, args, match):
     assert res.exit_code != 0
     assert match in str(res.exception)
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_areas_size_limits_from_the_cli_are_the_librarys_and_reach_the_metadata(store_dir, tmp_path):
+    runner = CliRunner()
+    metas = {}
+    for name, extra in {"default": [], "small": ["--max-area-km2", "0.3"], "none": ["--max-area-km2", "0"]}.items():
+        out_path = tmp_path / f"{name}.parquet"
+        res = runner.invoke(app, ["areas", "--store", str(store_dir), "--out", str(out_path), *extra])
+        assert res.exit_code == 0, res.output
+        metas[name] = json.loads(pq.read_schema(out_path).metadata[b"geo_csp"])["area_params"]
+        found = gpd.read_parquet(out_path)
+        limit = metas[name]["max_area_km2"]
+        if limit is not None and len(found):
+            # a part may exceed the limit only if it is a single unit (a cell is never cut)
+            assert (found["area_km2"] <= limit + 1e-9).all() or (
+                found.loc[found["area_km2"] > limit, "n_units"] == 1
+            ).all()
+    # the CLI's default is the library's, not a copy of it
+    assert metas["default"] == areas_mod.AreaParams().to_dict()
+    assert metas["small"]["max_area_km2"] == 0.3
+    assert metas["none"]["max_area_km2"] is None
+    res = runner.invoke(
+        app, ["areas", "--store", str(store_dir), "--out", str(tmp_path / "x.parquet"), "--max-area-km2", "-1"]
+    )
+    assert res.exit_code != 0 and "--max-area-km2" in str(res.exception)  # main() prints it as one line

@@ -327,6 +327,7 @@ def hotspots_from_store(
     population: Path | None = None,
     weights: str = "auto",
     distance_m: float | None = None,
+    area_params: Any = None,
     backend: str = "memory",
     client: Any = None,
 ) -> analysis.HotspotResult:
@@ -334,7 +335,8 @@ def hotspots_from_store(
 
     ``params`` (:func:`cube_params`) says what is counted and how; ``weights`` and ``distance_m`` are
     :func:`geo_csp.analysis.run_hotspots`'s spatial weights (``--weights auto|h3|queen|distance``,
-    ``--distance-m``); they are checked before the store is read. With ``backend="dask"`` the same call
+    ``--distance-m``); they are checked before the store is read. ``area_params`` (a
+    :class:`geo_csp.areas.AreaParams`, default its defaults) says how hot units become named areas. With ``backend="dask"`` the same call
     runs over the store folder itself on ``client`` (a ``dask.distributed`` client), never loading the
     incidents into one frame; in memory it runs on the store's located incidents.
     """
@@ -353,6 +355,7 @@ def hotspots_from_store(
         named_places=ctx["named_places"],
         wards=ctx["wards"],
         previous_areas=previous,
+        area_params=area_params,
         params=hotspots.HotspotParams(),
         weights=weights,
         distance_m=distance_m,

@@ -113,6 +113,7 @@ def _run_on_backend(
     population: Path | None,
     weights: str,
     distance_m: float | None,
+    area_params: Any = None,
     dask: bool,
     scheduler: str | None,
     workers: int,
@@ -131,6 +132,7 @@ def _run_on_backend(
         population=population,
         weights=weights,
         distance_m=distance_m,
+        area_params=area_params,
     )
     if not dask and scheduler is None:
         return hotspots_from_store(store_dir, params, **context)
@@ -240,12 +242,35 @@ def areas_command(
     population: Annotated[Path | None, _POPULATION] = None,
     weights: Annotated[str, _WEIGHTS] = "auto",
     distance_m: Annotated[float | None, _DISTANCE] = None,
+    max_area_km2: Annotated[
+        float | None,
+        typer.Option(
+            "--max-area-km2",
+            help="Largest area a beat is asked to cover, km2: a larger contiguous group is split into "
+            "contiguous parts of at most this size (0: no limit; default the library's beat size, "
+            "written into the output's area_params).",
+        ),
+    ] = None,
+    min_area_km2: Annotated[
+        float | None, typer.Option("--min-area-km2", help="Smallest area kept, km2 (default 0: any size).")
+    ] = None,
     dask: Annotated[bool, _DASK] = False,
     scheduler: Annotated[str | None, _SCHEDULER] = None,
     workers: Annotated[int, _WORKERS] = 2,
 ) -> None:
     """Merge contiguous hot units into named hotspot areas and write one row per area."""
     import geopandas as gpd
+
+    from geo_csp.areas import AreaParams
+
+    sizes: dict[str, float | None] = {}
+    if max_area_km2 is not None:
+        if max_area_km2 < 0:
+            raise ParameterError(f"--max-area-km2 must be >= 0 (0: no limit); got {max_area_km2}")
+        sizes["max_area_km2"] = max_area_km2 or None
+    if min_area_km2 is not None:
+        sizes["min_area_km2"] = min_area_km2
+    area_params = AreaParams(**sizes)
 
     prev = None
     if previous is not None:
@@ -275,6 +300,7 @@ def areas_command(
         population=population,
         weights=weights,
         distance_m=distance_m,
+        area_params=area_params,
         dask=dask,
         scheduler=scheduler,
         workers=workers,
