@@ -97,6 +97,7 @@ COLUMN_LABELS: Final[Mapping[str, str]] = {
     "n_this": "Incidents this month",
     "n_before": "Incidents in the month compared",
     "n_change": "Change in incidents",
+    "hotspot_change": "Hot spot (entered, remained or left)",
 }
 #: Longer help for columns whose name alone cannot carry the method.
 COLUMN_HELP: Final[Mapping[str, str]] = {

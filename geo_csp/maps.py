@@ -47,6 +47,8 @@ __all__ = [
     "BASEMAPS",
     "BOROUGH_WIDE_SHARE",
     "CHANGE_COLUMN",
+    "HOTSPOT_CHANGE_COLUMN",
+    "HOTSPOT_CHANGE_OUTLINES",
     "CLASS_COLOURS",
     "NAME_CLASS",
     "OFFLINE_NOTE",
@@ -108,6 +110,10 @@ NAME_CLASS: Final = "geo-csp-name"
 STOP_CLASS: Final = "geo-csp-stop"
 #: Column of signed differences that :func:`hotspot_map` colours on a diverging scale (the change view).
 CHANGE_COLUMN: Final = "n_change"
+#: Entered / remained / left hot spot between the two months of a change view (outlined on the map).
+HOTSPOT_CHANGE_COLUMN: Final = "hotspot_change"
+#: Outline colour of each hot spot change.
+HOTSPOT_CHANGE_OUTLINES: Final = {"entered": "#b2182b", "remained": "#000000", "left": "#2166ac"}
 #: What the offline map says about itself.
 OFFLINE_NOTE: Final = (
     "Offline map: no street tiles are loaded. Places, wards and streets are named from "
@@ -775,20 +781,26 @@ def _layer_rank(name: str) -> int:
 
 #: Leaflet style of the hotspot units: fill from each feature's ``_fill``; cells with no pattern paler,
 #: so the hot classes and the partner layers drawn above them stand out.
+_OUTLINE_JS: Final = (
+    "const s = feature.properties.hotspot_change; "
+    "const o = {" + ", ".join(f'"{k}": "{v}"' for k, v in HOTSPOT_CHANGE_OUTLINES.items()) + "}[s]; "
+)
 _UNIT_STYLE: Final = folium.JsCode(
     f"""function(feature) {{
         const none = feature.properties._fill === "{_NONE_COLOUR}";
-        return {{fillColor: feature.properties._fill, fillOpacity: none ? 0.35 : 0.75, color: "#777777",
-                 weight: 0.4, className: "{UNIT_CLASS}"}};
+        {_OUTLINE_JS}
+        return {{fillColor: feature.properties._fill, fillOpacity: none ? 0.35 : 0.75, color: o || "#777777",
+                 weight: o ? 2.5 : 0.4, dashArray: s === "left" ? "4 3" : null, className: "{UNIT_CLASS}"}};
     }}"""
 )
 _UNIT_HOVER: Final = folium.JsCode(
-    """function(feature, layer) {
-        layer.on({
-            mouseover: function(e) { e.target.setStyle({weight: 2.5, color: "#000000"}); },
-            mouseout: function(e) { e.target.setStyle({weight: 0.4, color: "#777777"}); }
-        });
-    }"""
+    f"""function(feature, layer) {{
+        {_OUTLINE_JS}
+        layer.on({{
+            mouseover: function(e) {{ e.target.setStyle({{weight: 3.5, color: "#000000"}}); }},
+            mouseout: function(e) {{ e.target.setStyle({{weight: o ? 2.5 : 0.4, color: o || "#777777"}}); }}
+        }});
+    }}"""
 )
 
 
@@ -891,6 +903,7 @@ def hotspot_map(
             "n_this",
             "n_before",
             CHANGE_COLUMN,
+            HOTSPOT_CHANGE_COLUMN,
             schema.N,
             schema.HARM,
             schema.RATE_PER_1000,

@@ -98,6 +98,35 @@ def test_map_page_change_views(app: AppTest) -> None:
         assert any(words in c.value for c in app.caption), [c.value for c in app.caption]
 
 
+def test_map_page_change_views_list_entered_left_and_remained_hot_spots(app: AppTest) -> None:
+    """The change view's counts, Jaccard index and table are the tasking sheet's own lists
+    (:func:`geo_csp.tasking.change_lists`) for the same two months of the same run."""
+    from geo_csp import tasking
+    from geo_csp.app import cache, widgets
+
+    column = "Hot spot (entered, remained or left)"
+    for view, back in (("Change on the month before", 1), ("Change on the same month last year", 12)):
+        app.radio(key="map_view").set_value(view).run()
+        assert not app.exception, [e.message for e in app.exception]
+        choices = app.session_state["geo_csp_choices"]
+        window = cache.change_window(choices.months)
+        run = cache.hotspots(choices.store_dir, choices.stamp, window, **widgets.hotspot_args(choices))
+        lists, jaccard = tasking.change_lists(run.analysis.hot_cold, run.cube.n, run.cube.units.index, before=-1 - back)
+        expected = {s: int((lists["status"] == s).sum()) for s in ("entered", "remained", "left")}
+        assert sum(expected.values()) > 0  # the demo has hot spots to compare
+        summary = next(m.value for m in app.markdown if m.value.startswith("**Hot spots, "))
+        assert (
+            f"{expected['entered']:,} hexagons entered" in summary
+            and f"{expected['remained']:,} remained hot" in summary
+            and f"{expected['left']:,} left" in summary
+            and f"{jaccard:.2f}" in summary
+        ), (expected, jaccard, summary)
+        table = next(d.value for d in app.dataframe if column in d.value.columns)
+        shown = table[column].value_counts().to_dict()
+        assert shown == {s: n for s, n in expected.items() if n}, (shown, expected)
+        assert set(table["Cell or area code"]) == set(lists.index[lists["status"] != ""])
+
+
 def test_map_page_period_changes_the_counts(app: AppTest) -> None:
     before = _metric(app, "Incidents mapped")
     app.selectbox(key="period").set_value("Last 24 months").run()

@@ -178,6 +178,17 @@ def test_change_colours_diverge_about_zero() -> None:
     assert maps.change_colours(pd.Series([0.0, 0.0]))[1] == [("No change", colours.iloc[2])]
 
 
+def test_change_view_outlines_entered_remained_and_left_hot_spots(units: gpd.GeoDataFrame) -> None:
+    status = (["entered", "remained", "left", ""] * 5)[: len(units)]
+    m = maps.hotspot_map(units.assign(n_change=1.0, hotspot_change=status), colour_by=maps.CHANGE_COLUMN)
+    geojson = next(c for c in _walk(m) if type(c).__name__ == "GeoJson")
+    assert [f["properties"]["hotspot_change"] for f in geojson.data["features"]] == status
+    page = _html(m)
+    assert '"Hot spot (entered, remained or left)"' in page  # the tooltip's plain label
+    for state, colour in maps.HOTSPOT_CHANGE_OUTLINES.items():
+        assert f'"{state}": "{colour}"' in page  # the style function outlines each state in its colour
+
+
 def test_route_is_numbered_and_fitted(units: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> None:
     c = wards.geometry.iloc[3].representative_point()
     stops = pd.DataFrame(

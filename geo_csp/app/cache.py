@@ -359,6 +359,8 @@ def hotspot_folium(
     )
 
 
+#: The change view's column of entered / remained / left hot spots (:func:`geo_csp.tasking.change_lists`).
+HOTSPOT_CHANGE = maps.HOTSPOT_CHANGE_COLUMN
 #: What the change view compares the last month of the period with.
 CHANGE_AGAINST = {"month": 1, "year": 12}
 
@@ -393,7 +395,16 @@ def change_units(
     )
     out = result.units.assign(n_this=n["n_this"].to_numpy(), n_before=n["n_before"].to_numpy())
     out = out.assign(n_change=out["n_this"] - out["n_before"])
+    # entered / left / remained hot spots between the two months: the tasking sheet's own lists, from the Gi*
+    # hot/cold of the chosen measure over the same 13 months
+    from geo_csp import tasking
+
+    hot = hotspots(store_dir, stamp, window, **hotspot_args)
+    lists, jaccard = tasking.change_lists(hot.analysis.hot_cold, hot.cube.n, hot.cube.units.index, before=before)
+    status = lists["status"].reindex(out[schema.UNIT_ID].to_numpy()).fillna("")
+    out = out.assign(**{HOTSPOT_CHANGE: status.to_numpy(dtype=object)})
     out.attrs["compared"] = (window[before], window[-1])
+    out.attrs["jaccard"] = jaccard
     return out
 
 

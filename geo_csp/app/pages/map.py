@@ -97,6 +97,40 @@ if change is not None:
             f"The store starts in {widgets.month_name(first_month)}: there is nothing to compare {this} "
             f"with in {before}, so every change below is the whole month's count."
         )
+if change is not None:
+    status = changed[cache.HOTSPOT_CHANGE]
+    counts = status.value_counts()
+    jaccard = changed.attrs["jaccard"]
+    overlap = (
+        "no hot spots in either month"
+        if jaccard != jaccard
+        else f"overlap (Jaccard index: hot in both ÷ hot in either) {jaccard:.2f}"
+    )
+    with st.container(border=True, key="hotspot_change_summary"):
+        st.markdown(
+            f"**Hot spots, {this} against {before}**: {counts.get('entered', 0):,} {noun.lower()} entered "
+            f"(hot in {this}, not in {before}), {counts.get('remained', 0):,} remained hot, "
+            f"{counts.get('left', 0):,} left (hot in {before}, not in {this}); {overlap}. "
+            f"On the map, {noun.lower()} that entered are outlined red, remained black, left dashed blue."
+        )
+        moved = changed[status != ""].copy()
+        moved[schema.AREA_NAME] = moved[schema.AREA_ID].map(area_names)
+        moved["_o"] = moved[cache.HOTSPOT_CHANGE].map({"entered": 0, "remained": 1, "left": 2})
+        moved = moved.sort_values(["_o", "n_change"], ascending=[True, False], kind="mergesort")
+        if len(moved):
+            widgets.table(
+                moved,
+                columns=[
+                    cache.HOTSPOT_CHANGE,
+                    schema.UNIT_ID,
+                    schema.AREA_NAME,
+                    schema.WARD_NAME,
+                    "n_this",
+                    "n_before",
+                    "n_change",
+                ],
+                key="hotspot_change_table",
+            )
 st.caption(
     f"{choices.months_label} · {choices.crime_label} · {choices.area_label} · "
     f"{widgets.unit_caption(choices.unit, result.metadata.get('resolution'))} · "
