@@ -217,8 +217,9 @@ class QualifiedGroup:
         return tuple(dict.fromkeys((*self.flags, *self.or_flags, *sex)))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for output metadata."""
-        return {**asdict(self), "columns": list(self.columns)}
+        """JSON-ready form for output metadata (tuples as lists, so it equals its own JSON read back)."""
+        plain = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return {**plain, "columns": list(self.columns)}
 
 
 _VSO = "Violence and sexual offences"
