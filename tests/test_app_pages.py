@@ -58,6 +58,10 @@ def test_map_page_shows_hotspots_and_choices_change_them(app: AppTest) -> None:
     assert not {"n", "harm", "share_of_crime", "gi_z"} & set(columns)
     shares = app.dataframe[0].value["Share of crime (%)"]
     assert 0.5 < shares.max() <= 100  # a percentage, not a 0-1 share
+    # the printable map is drawn only when asked for: then this view's PNG and PDF are offered
+    assert not app.get("download_button")
+    app.button(key="prepare_map_export").click().run()
+    assert not app.exception, [e.message for e in app.exception]
     assert [b.label for b in app.get("download_button")][:2] == ["Download the map (PNG)", "Download the map (PDF)"]
     areas = app.selectbox(key="map_area")
     areas.set_value(areas.options[1]).run()  # choose an area: its story appears

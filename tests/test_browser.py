@@ -308,6 +308,8 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
     _wait_idle(page)
     page.screenshot(path=str(shots / "3_hotspot_story.png"), full_page=True)
 
+    page.get_by_role("button", name="Prepare the map for download").click()
+    page.get_by_role("button", name="Download the map (PNG)").wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
     png = _download(page, "Download the map (PNG)", tmp_path / "map.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     pdf = _download(page, "Download the map (PDF)", tmp_path / "map.pdf")

@@ -160,20 +160,31 @@ export_args: dict[str, Any] = dict(
     **args,
 )
 e1, e2, _ = st.columns([1, 1, 3])
-# the files are drawn now, after the map is on screen (a button's deferred callable is served from a media
-# file that a rerun may already have dropped: the browser then got an error, not the file)
-with widgets.running("Preparing the map for download…"):
-    files = cache.map_export(choices.store_dir, choices.stamp, choices.months, **export_args)
-for col, fmt, mime in ((e1, "png", "image/png"), (e2, "pdf", "application/pdf")):
-    col.download_button(
-        f"Download the map ({fmt.upper()})",
-        files[fmt],
-        file_name=f"hotspot_map.{fmt}",
-        mime=mime,
-        key=f"dl_map_{fmt}",
-        on_click="ignore",
-        help="This view as a printable A4 landscape map for the minutes",
+# the printable map is drawn (matplotlib, about a second) only once asked for, so the first map is not slowed
+# by it; then for this view the files are drawn before the buttons (a button's deferred callable is served from
+# a media file that a rerun may already have dropped: the browser then got an error, not the file)
+export_view = repr((choices.store_dir, choices.stamp, choices.months, sorted(export_args.items())))
+if st.session_state.get("map_export_view") != export_view:
+    e1.button(
+        "Prepare the map for download",
+        key="prepare_map_export",
+        on_click=st.session_state.__setitem__,
+        args=("map_export_view", export_view),
+        help="Draws this view as a printable A4 landscape map (PNG and PDF) for the minutes",
     )
+else:
+    with widgets.running("Preparing the map for download…"):
+        files = cache.map_export(choices.store_dir, choices.stamp, choices.months, **export_args)
+    for col, fmt, mime in ((e1, "png", "image/png"), (e2, "pdf", "application/pdf")):
+        col.download_button(
+            f"Download the map ({fmt.upper()})",
+            files[fmt],
+            file_name=f"hotspot_map.{fmt}",
+            mime=mime,
+            key=f"dl_map_{fmt}",
+            on_click="ignore",
+            help="This view as a printable A4 landscape map for the minutes",
+        )
 operations = cache.partner_layers(choices.store_dir, choices.stamp).get("operations")
 if operations is not None and "operations" in layer_names:
     wide = operations[maps.borough_wide(operations, extent_m2=float(units.area.sum()))]
