@@ -3,7 +3,8 @@
 Any string of an input (a police.uk ``Location``, a partner category, a layer, operation, hub,
 place or area name) may hold markup or a spreadsheet formula:
 
-* HTML outputs escape it (:func:`html_values`, and ``html.escape`` where pages are built), so
+* HTML outputs escape it (:func:`html_values`, :func:`html_text`, and ``html.escape`` where pages
+  are built), so
   ``<script>`` is shown as text, never run; folium tooltips insert property values as HTML, so
   the values themselves are escaped before they reach the page.
 * Markdown (the app's text) backslashes every sign Markdown reads (:func:`markdown_literal`).
@@ -61,10 +62,25 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_HTML_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"), ("{", "&#123;"))
+"""Signs written as entities in HTML. ``{`` too: folium's elements (branca) compile each element's
+rendered HTML and script again as a Jinja template, so ``{{ ... }}`` or ``{% ... %}`` in a name would
+be run by Jinja when the map is drawn (template injection) or break it; as ``&#123;`` it is shown as
+``{`` and Jinja sees no tag."""
+
+
+def html_text(text: str) -> str:
+    """One string HTML-escaped (``&``, ``<``, ``>``, ``"``, ``'`` and ``{``): shown as itself, never run."""
+    text = str(text)
+    for char, entity in _HTML_ENTITIES:
+        text = text.replace(char, entity)
+    return text
+
+
 def html_values(values: pd.Series) -> pd.Series:
-    """Text values HTML-escaped (``&``, ``<``, ``>``, ``"``, ``'``), vectorised; other values as given."""
+    """Text values HTML-escaped as :func:`html_text` does, vectorised; other values as given."""
     text = values.astype("string")
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+    for char, entity in _HTML_ENTITIES:
         text = text.str.replace(char, entity, regex=False)
     return text.astype(object).where(values.notna(), values)
 

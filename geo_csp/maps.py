@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,7 @@ from pyproj import Transformer
 
 from geo_csp import display, schema, settings
 from geo_csp._errors import CRSError, ParameterError, SchemaError
-from geo_csp._escape import html_values
+from geo_csp._escape import html_text, html_values
 from geo_csp.trends import ARCGIS_PATTERNS, CHAINEY_CATEGORIES, NO_PATTERN
 
 __all__ = [
@@ -418,7 +417,7 @@ def base_map(
         ).add_to(m)
     if basemap is None:
         _HtmlOverlay(
-            html.escape(OFFLINE_NOTE),
+            html_text(OFFLINE_NOTE),
             css_class="geo-csp-offline",
             position=f"top: {46 if synthetic else 10}px; left: 50px;",
         ).add_to(m)
@@ -527,7 +526,7 @@ def add_names(
                 {
                     "x": points.x[ok].round(DISPLAY_DECIMALS),
                     "y": points.y[ok].round(DISPLAY_DECIMALS),
-                    "t": text[ok].map(html.escape),
+                    "t": text[ok].map(html_text),
                     "k": kind,
                 }
             )
@@ -577,7 +576,7 @@ def add_route(
         folium.Marker(
             [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
             icon=folium.DivIcon(html=f"<div>{int(order)}</div>", icon_size=(1, 1), class_name=STOP_CLASS),
-            tooltip=f"Stop {int(order)}: {html.escape(name)}",
+            tooltip=f"Stop {int(order)}: {html_text(name)}",
         ).add_to(group)
     if hub is not None and len(hub):
         point = _to_display(hub, "hub").geometry.iloc[0]
@@ -701,7 +700,7 @@ def _borough_wide_note(operations: gpd.GeoDataFrame) -> str:
             for a, b in zip(group["start"], group["end"], strict=True)
         ]
         label = f"{name} ({str(kind).replace('_', ' ')})" if kind else str(name)
-        lines.append(f"<b>{html.escape(label)}</b>: {html.escape(', '.join(dates))}")
+        lines.append(f"<b>{html_text(label)}</b>: {html_text(', '.join(dates))}")
     return "<br>".join(lines)
 
 
@@ -720,14 +719,14 @@ def _swatch(colour: str, symbol: str) -> str:
 def _legend_html(
     title: str, rows: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str, str]], note: str = ""
 ) -> str:
-    parts = [f"<b>{html.escape(title)}</b>"]
-    parts += [f'<div><span class="sw" style="background:{c}"></span>{html.escape(lbl)}</div>' for lbl, c in rows]
+    parts = [f"<b>{html_text(title)}</b>"]
+    parts += [f'<div><span class="sw" style="background:{c}"></span>{html_text(lbl)}</div>' for lbl, c in rows]
     if extra:
         parts.append("<b>Layers</b>")
-        parts += [f"<div>{_swatch(c, symbol)}{html.escape(lbl)}</div>" for lbl, c, symbol in extra]
+        parts += [f"<div>{_swatch(c, symbol)}{html_text(lbl)}</div>" for lbl, c, symbol in extra]
     if note:
         parts.append(f'<div class="note"><b>Borough-wide, not drawn</b><br>{note}</div>')
-    parts.append(f'<div class="note">{html.escape(settings.SNAP_POINT_SHORT)}</div>')
+    parts.append(f'<div class="note">{html_text(settings.SNAP_POINT_SHORT)}</div>')
     return "".join(parts)
 
 
@@ -741,9 +740,7 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
     label_cols = [c for c in spec["tooltip"] if c in shown.columns][:4]
     data = _json_safe(shown, label_cols)
     css = f"{LAYER_CLASS_PREFIX}{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
-    group = folium.FeatureGroup(
-        name=html.escape(_layer_label(name)), show=show
-    )  # the layer control shows names as HTML
+    group = folium.FeatureGroup(name=html_text(_layer_label(name)), show=show)  # the layer control shows names as HTML
     if len(data):
         style = {
             "color": colour,
@@ -757,7 +754,7 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
             style.update(color="#ffffff", weight=2, fillOpacity=1.0)
         folium.GeoJson(
             _geojson(data),
-            name=html.escape(name),
+            name=html_text(name),
             style_function=lambda _f, s=style: dict(s),
             marker=folium.CircleMarker(
                 radius=7, fill=True, fill_opacity=1.0, fill_color=colour, color="#ffffff", weight=2, className=css
@@ -969,7 +966,7 @@ def hotspot_map(
             if c in area_shown.columns
         ]
         area_data = _json_safe(area_shown, cols)
-        area_data["_selected"] = (area_data[schema.AREA_ID] == html.escape(selected_area or "\0")).astype(int)
+        area_data["_selected"] = (area_data[schema.AREA_ID] == html_text(selected_area or "\0")).astype(int)
         area_group = folium.FeatureGroup(name="Named hotspot areas", show=True)
         folium.GeoJson(
             _geojson(area_data),
@@ -994,7 +991,7 @@ def hotspot_map(
                 folium.Marker(
                     [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
                     icon=folium.DivIcon(
-                        html=f"<div>{html.escape(name)}</div>", icon_size=(1, 1), class_name="geo-csp-label"
+                        html=f"<div>{html_text(name)}</div>", icon_size=(1, 1), class_name="geo-csp-label"
                     ),
                     interactive=False,
                 ).add_to(area_group)

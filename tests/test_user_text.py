@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo_csp import schema
+from geo_csp._escape import html_text
 
 X0, Y0 = 366_000.0, 426_000.0  # a 4 km x 4 km borough near Blackburn, far from Bury
 NASTY = [
@@ -132,7 +133,32 @@ def test_folium_map_tooltips_render_any_name(names):
         with contextlib.suppress(json.JSONDecodeError):
             strings.add(json.loads(literal))
     for name in names:  # a tooltip's GeoJSON property, as given or HTML-escaped
-        assert name in strings or html.escape(name) in strings or html.escape(name, quote=False) in strings
+        assert (
+            name in strings
+            or html.escape(name) in strings
+            or html.escape(name, quote=False) in strings
+            or html_text(name) in strings
+        )
+
+
+@pytest.mark.parametrize(
+    "name", ["{{7*7}}zz", "{%", "{% if %}", "{# note", "{{ lipsum.__globals__ }}", "a}}b{{", "{{{"]
+)
+def test_jinja_tags_in_names_are_never_run_by_the_map(name):
+    # branca compiles every element's rendered HTML/script again as a Jinja template: a name holding
+    # a Jinja tag was run (template injection: "{{7*7}}" came out as 49) or broke the map ("{%")
+    from geo_csp import maps
+
+    cells = _cells([name, "Other"])
+    areas = gpd.GeoDataFrame(
+        {schema.AREA_ID: ["HS-0001"], "name": [name], schema.AREA_NAME: [name]},
+        geometry=[shapely.union_all(cells.geometry.to_numpy())],
+        crs="EPSG:27700",
+    )
+    page = maps.hotspot_map(cells, areas=areas, title=name).get_root().render()
+    assert "49zz" not in page and "__builtins__" not in page  # run, these would be 7*7 and lipsum's globals
+    assert html_text(name) in page  # shown, as entities the browser displays as the name itself
+    assert html.unescape(html_text(name)) == name
 
 
 @settings(max_examples=5, deadline=None)
