@@ -52,7 +52,7 @@ from scipy import sparse
 
 import geo_csp
 from geo_csp import areas as areas_mod
-from geo_csp import boundaries, cube as cube_mod, harm, hotspots, periods, schema, store
+from geo_csp import boundaries, cube as cube_mod, harm, hotspots, periods, qualifiers, schema, store
 from geo_csp import sources as sources_mod
 from geo_csp import weights as spatial_weights
 from geo_csp._errors import DenominatorError, ParameterError, SchemaError
@@ -552,7 +552,9 @@ def run_hotspots(
             "pandas DataFrame already in memory: pass the store folder, or use backend='memory'"
         )
     weights_kind = resolve_weights(unit, weights, distance_m)
-    counted = sources_mod.select_sources(incidents, cube_params.sources, exclude_proactive=exclude_proactive)
+    counted = sources_mod.select_sources(
+        incidents, cube_params.sources, exclude_proactive=exclude_proactive, group=group
+    )
     private = None
     if cube_params.public_space:
         if not isinstance(incidents, pd.DataFrame):
@@ -566,7 +568,12 @@ def run_hotspots(
     counts = dataclasses.replace(cube_params, sources=counted.sources, exclude_proactive=False, public_space=False)
     if exclude_proactive:
         types = harm.resolve_crime_types(cube_params.crime_types, group, groups=cube_params.groups_dict())
-        counts = dataclasses.replace(counts, crime_types=sources_mod.counted_crime_types(types, counted), group=None)
+        flag_group = qualifiers.qualified_group(group, groups=cube_params.groups_dict()) is not None
+        counts = dataclasses.replace(
+            counts,
+            crime_types=sources_mod.counted_crime_types(types, counted),
+            group=group if flag_group else None,  # a flag group still selects its flagged rows
+        )
     cube = cube_mod.build_cube(incidents, counts, units=units, study_area=study_area, backend=backend, client=client)
     w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
     island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)

@@ -512,7 +512,7 @@ def _prepare(
         sources=sources,
     )
     types = harm.resolve_crime_types(crime_types, group)
-    keep = cube_mod.filter_mask(incidents, crime_types=types, sources=sources)
+    keep = cube_mod.filter_mask(incidents, crime_types=types, sources=sources, group=group)
     geom = cube_mod.study_geometry(study_area)
     if geom is None and unit == "h3" and units is None:  # the data's extent, as the cube took it
         x = incidents[schema.EASTING].to_numpy(dtype="float64")

@@ -94,7 +94,7 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from geo_csp import schema
+from geo_csp import qualifiers, schema
 from geo_csp._errors import ParameterError
 
 __all__ = [
@@ -267,7 +267,8 @@ def resolve_crime_types(
     crime_types
         police.uk categories (or partner categories); ``None`` for no filter by type.
     group
-        A key of :data:`CRIME_GROUPS` or of ``groups``.
+        A key of :data:`CRIME_GROUPS` or of ``groups``; a flag group (:func:`geo_csp.qualifiers.qualified_group`,
+        ``"domestic"``) adds no categories, as it selects records by their qualifier flag (the cube does).
     groups
         User-defined groups, name -> categories; they override built-in groups of the same name.
 
@@ -278,9 +279,17 @@ def resolve_crime_types(
     """
     table = {**CRIME_GROUPS, **{k: tuple(v) for k, v in (groups or {}).items()}}
     selected: set[str] = set()
+    if group is not None and qualifiers.qualified_group(group, groups=groups) is not None:
+        group = None  # a flag group selects rows, not categories: the cube applies its mask
+        if crime_types is None:
+            return None
     if group is not None:
         if group not in table:
-            raise ParameterError(f"unknown crime group {group!r}; choose one of {sorted(table)} or define it")
+            flagged = sorted({*qualifiers.QUALIFIED_GROUPS, *qualifiers.GROUP_ALIASES})
+            raise ParameterError(
+                f"unknown crime group {group!r}; choose one of {sorted(table)}, a flag group ({', '.join(flagged)}) "
+                "or define it"
+            )
         selected |= set(table[group])
     if crime_types is not None:
         types = [crime_types] if isinstance(crime_types, str) else list(crime_types)

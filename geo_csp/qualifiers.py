@@ -26,7 +26,7 @@ not counted, and the number of those is given beside the count).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
@@ -38,6 +38,7 @@ from geo_csp._errors import ParameterError
 
 __all__ = [
     "FLAG_COLUMNS",
+    "GROUP_ALIASES",
     "QUALIFIED_GROUPS",
     "QUALIFIER_COLUMNS",
     "STANDARD_AGE_BANDS",
@@ -47,7 +48,9 @@ __all__ = [
     "normalise_age_bands",
     "normalise_flags",
     "normalise_sexes",
+    "qualified_group",
     "recording_sources",
+    "unrecorded_message",
     "unknown_mask",
 ]
 
@@ -262,6 +265,33 @@ QUALIFIED_GROUPS: Final = {
         ),
     )
 }
+
+
+#: Short names a crime group choice accepts for :data:`QUALIFIED_GROUPS` (``--group domestic``).
+GROUP_ALIASES: Final = {"domestic": "domestic_abuse", "knife": "knife_crime"}
+
+
+def qualified_group(name: str | None, *, groups: Mapping[str, Any] | None = None) -> QualifiedGroup | None:
+    """The qualified group a crime group choice names (a key of :data:`QUALIFIED_GROUPS` or of
+    :data:`GROUP_ALIASES`), or ``None`` for a group of categories (or a group of one's own in ``groups``,
+    which overrides a built-in name)."""
+    if name is None or (groups is not None and name in groups):
+        return None
+    return QUALIFIED_GROUPS.get(GROUP_ALIASES.get(name, name))
+
+
+def unrecorded_message(group: QualifiedGroup, sources: Iterable[str]) -> str:
+    """Why ``group`` cannot be counted from ``sources`` (none records its qualifiers), and how to fix it."""
+    names = sorted({str(s) for s in sources})
+    who = "police.uk" if names and all(s.startswith("police_uk") for s in names) else f"the {names or 'selected'}"
+    cols = " and ".join(group.columns)
+    what = f"{cols} flag" if group.columns == group.flags else f"{cols} qualifiers"
+    columns = f"a {cols} column" if len(group.columns) == 1 else f"{cols} columns"
+    return (
+        f"{who} records carry no {what}; load a partner extract with {columns} (the mapping names "
+        f"{'it' if len(group.columns) == 1 else 'them'}) to count {group.label.lower()} ({group.key}), or choose "
+        "a crime group of categories"
+    )
 
 
 def _column(incidents: pd.DataFrame, name: str) -> pd.Series:

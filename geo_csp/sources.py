@@ -33,14 +33,14 @@ offences), so a plan never recommends evening patrols because searches happened 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
 
-from geo_csp import schema, store
+from geo_csp import qualifiers, schema, store
 
 __all__ = [
     "ALL",
@@ -280,13 +280,28 @@ def held_sources(incidents: Any) -> list[str] | None:
     return None
 
 
+def _recording_sources(incidents: Any, group: qualifiers.QualifiedGroup) -> tuple[str, ...]:
+    """The sources of a DataFrame or store folder that record ``group``'s qualifiers (``()`` if not known)."""
+    if isinstance(incidents, (str, Path)):
+        incidents = store.read_incidents(incidents, located_only=True, columns=[schema.SOURCE, *group.columns])
+    if not isinstance(incidents, pd.DataFrame) or schema.SOURCE not in incidents.columns:
+        return ()
+    return qualifiers.recording_sources(incidents, group)
+
+
 def select_sources(
-    incidents: Any, requested: Iterable[str] | None = None, *, exclude_proactive: bool = False
+    incidents: Any,
+    requested: Iterable[str] | None = None,
+    *,
+    exclude_proactive: bool = False,
+    group: str | None = None,
 ) -> SourceSelection:
     """:func:`resolve_sources` against what ``incidents`` (a DataFrame or a store folder) hold.
 
     A DataFrame without a ``source`` column is counted whole (``sources`` is ``None``) unless sources
-    were asked for, and the note says so.
+    were asked for, and the note says so. For a flag group (``group="domestic"``,
+    :func:`geo_csp.qualifiers.qualified_group`) the default is the sources that record its qualifiers
+    (police.uk records none); with none, the usual default stands and the cube refuses the group.
     """
     if isinstance(incidents, pd.DataFrame) and schema.SOURCE not in incidents.columns and not requested:
         return SourceSelection(
@@ -294,5 +309,15 @@ def select_sources(
             requested=None,
             exclude_proactive=bool(exclude_proactive),
             note="the incidents have no source column: every row is counted",
+        )
+    flagged = qualifiers.qualified_group(group)
+    recording = _recording_sources(incidents, flagged) if flagged is not None and not requested else ()
+    if flagged is not None and recording:
+        chosen = resolve_sources(recording, available=held_sources(incidents), exclude_proactive=exclude_proactive)
+        return replace(
+            chosen,
+            requested=None,
+            note=f"{flagged.label}: counting the sources that record {' and '.join(flagged.columns)} "
+            f"({', '.join(recording)}; police.uk records no qualifier); {chosen.note}",
         )
     return resolve_sources(requested, available=held_sources(incidents), exclude_proactive=exclude_proactive)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pyogrio
@@ -692,3 +693,50 @@ def test_areas_size_limits_from_the_cli_are_the_librarys_and_reach_the_metadata(
         app, ["areas", "--store", str(store_dir), "--out", str(tmp_path / "x.parquet"), "--max-area-km2", "-1"]
     )
     assert res.exit_code != 0 and "--max-area-km2" in str(res.exception)  # main() prints it as one line
+
+
+def test_flag_group_hotspots_count_flagged_partner_records(store_dir, tmp_path):
+    """``--group domestic`` counts the records flagged domestic (of the source that records the flag); on a
+    police.uk-only store it is refused with what to load."""
+    from geo_csp import ingest
+    from geo_csp.mapping import mapping_from_dict
+
+    rng = np.random.default_rng(5)
+    n = 60
+    domestic = np.where(np.arange(n) % 3 == 0, "Y", np.where(np.arange(n) % 3 == 1, "N", ""))  # 20 Y, 20 N, 20 blank
+    csv = tmp_path / "force.csv"
+    pd.DataFrame(
+        {
+            "Ref": [f"r{i}" for i in range(n)],
+            "Date": [f"2024-0{1 + i % 3}-1{i % 9}" for i in range(n)],
+            "Type": "Violence and sexual offences",
+            "X": -2.297 + rng.normal(0, 0.004, n).round(5),
+            "Y": 53.593 + rng.normal(0, 0.003, n).round(5),
+            "DA": domestic,
+        }
+    ).to_csv(csv, index=False)
+    mapping = mapping_from_dict(
+        {
+            "source": "force_crime",
+            "columns": {"id": "Ref", "date": "Date", "category": "Type", "lon": "X", "lat": "Y", "domestic": "DA"},
+        }
+    )
+    flagged_store = tmp_path / "store"
+    ingest.ingest_paths([csv], store_dir=flagged_store, mapping=mapping)
+    out = tmp_path / "domestic.parquet"
+    res = CliRunner().invoke(
+        app, ["hotspots", "--store", str(flagged_store), "--group", "domestic", "--resolution", "9", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "Domestic abuse: counting the sources that record domestic (force_crime" in " ".join(res.output.split())
+    units = gpd.read_parquet(out)
+    assert int(units["n"].sum()) == 20  # the 20 flagged Y; N and blank (unknown) are not counted
+    meta = json.loads((tmp_path / "domestic.parquet.json").read_text())
+    assert meta["cube_params"]["group"] == "domestic"
+    res = CliRunner().invoke(
+        app, ["hotspots", "--store", str(store_dir), "--group", "domestic", "--out", str(tmp_path / "x.parquet")]
+    )
+    assert res.exit_code != 0
+    assert "police.uk records carry no domestic flag; load a partner extract with a domestic column" in str(
+        res.exception
+    )

@@ -164,3 +164,54 @@ def test_qualifiers_through_ingest(tmp_path) -> None:
     assert q["reason"].tolist() == ["bad_flag", "bad_age_band", "bad_sex"]
     assert "Knife=perhaps" in q["message"].iloc[0] and "Age=30-20" in q["message"].iloc[1]
     assert "Sex=Robot" in q["message"].iloc[2]
+
+
+def _flagged_incidents() -> pd.DataFrame:
+    """12 partner records over 3 months on 4 points (6 flagged domestic, 1 unknown) and 6 police.uk records."""
+    from tests._synthetic import incidents
+
+    x = np.array([380_000.0, 380_400.0, 381_000.0, 381_500.0] * 3)
+    y = np.array([410_000.0, 410_300.0, 410_800.0, 411_600.0] * 3)
+    months = np.repeat(["2024-01", "2024-02", "2024-03"], 4)
+    partner = incidents(x, y, months, "Violence and sexual offences")
+    partner[schema.SOURCE] = "force_crime"
+    partner[schema.DOMESTIC] = pd.array([True, True, False, None, True, False, True, False] + [True] * 2 + [False] * 2)
+    partner[schema.VICTIM_SEX] = pd.array(["female", "male", "female", "female"] * 3, dtype="string")
+    police = incidents(x[:6], y[:6], months[:6], "Violence and sexual offences")
+    police[schema.SOURCE] = schema.SOURCE_STREET
+    return pd.concat([partner, police], ignore_index=True)
+
+
+def test_flag_group_builds_the_cube_from_flagged_records() -> None:
+    from geo_csp.cube import CubeParams, build_cube
+
+    frame = _flagged_incidents()
+    cube = build_cube(frame, CubeParams(group="domestic", resolution=8))
+    # 6 records flagged domestic, 2 a month; the unknown one and police.uk's six are not counted
+    assert int(cube.n.sum()) == 6
+    np.testing.assert_array_equal(np.asarray(cube.n.sum(axis=0)).ravel(), [2, 2, 2])
+    assert cube.params["qualified_group"]["key"] == "domestic_abuse"
+    assert cube.params["qualified_unknown_records"] == 1
+    vawg = build_cube(frame, CubeParams(group="vawg", resolution=8))
+    # female victims of violence (the category) or domestic: rows 0, 2 and 3 of each month (month 1's
+    # row 3 is domestic-unknown but violence): 3 a month
+    assert int(vawg.n.sum()) == 9
+    with pytest.raises(ParameterError, match=r"the \['force_crime'\] records carry no knife_enabled flag"):
+        build_cube(frame, CubeParams(group="knife", resolution=8, sources=("force_crime",)))
+
+
+def test_flag_group_on_police_uk_only_is_refused() -> None:
+    from geo_csp.cube import CubeParams, build_cube
+
+    police = _flagged_incidents().query("source == @schema.SOURCE_STREET")
+    with pytest.raises(ParameterError, match="police.uk records carry no domestic flag; load a partner extract"):
+        build_cube(police, CubeParams(group="domestic", resolution=8))
+
+
+def test_flag_group_counts_the_recording_sources_by_default() -> None:
+    from geo_csp import analysis
+
+    result = analysis.run_hotspots(_flagged_incidents(), group="domestic", resolution=8)
+    assert result.metadata["counted"]["sources"] == ["force_crime"]
+    assert "record domestic" in result.metadata["counted"]["note"]
+    assert int(result.units[schema.N].sum()) == 6

@@ -32,6 +32,7 @@ from geo_csp import (
     layers,
     maps,
     periods,
+    qualifiers,
     review,
     routes,
     schema,
@@ -116,6 +117,12 @@ HOTSPOT_COLUMNS = (
     schema.SOURCE,
     schema.OCCURRED_DATE,
 )
+
+
+def hotspot_columns(group: str | None) -> tuple[str, ...]:
+    """:data:`HOTSPOT_COLUMNS`, with the qualifier columns a flag group reads (``"domestic"``) when it is one."""
+    flagged = qualifiers.qualified_group(group)
+    return HOTSPOT_COLUMNS if flagged is None else (*HOTSPOT_COLUMNS, *flagged.columns)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -217,7 +224,7 @@ def hotspot_run(store_dir: str, stamp: float, params: cube_mod.CubeParams, *, wa
     """
     unit, sources = params.unit, params.sources
     months = tuple(periods.month_range(*params.months).tolist()) if params.months else None
-    frame = incidents(store_dir, stamp, months, sources=sources, columns=HOTSPOT_COLUMNS)
+    frame = incidents(store_dir, stamp, months, sources=sources, columns=hotspot_columns(params.group))
     geo = geography(store_dir, stamp)
     own_units = None  # a configured store's own wards/LSOAs; Bury's shipped ones are chosen by the analysis
     if geo is not None and unit in ("ward", "lsoa") and f"{unit}s" not in geo.shipped:
@@ -845,13 +852,13 @@ def area_story(
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     area = result.areas.set_index(schema.AREA_ID, drop=False).loc[area_id]
     mask = (result.units[schema.AREA_ID] == area_id).to_numpy()
-    frame = incidents(store_dir, stamp, months, sources=hotspot_args.get("sources"), columns=HOTSPOT_COLUMNS)
+    columns = hotspot_columns(hotspot_args.get("group"))
+    frame = incidents(store_dir, stamp, months, sources=hotspot_args.get("sources"), columns=columns)
     frame = frame[frame[schema.LOCATED].fillna(False).astype(bool)]
     inside = shapely.contains_xy(area.geometry, frame[schema.EASTING].to_numpy(), frame[schema.NORTHING].to_numpy())
     types = harm.resolve_crime_types(hotspot_args.get("crime_types"), hotspot_args.get("group"))
     picked = frame[inside]
-    if types:
-        picked = picked[picked[schema.CRIME_TYPE].isin(list(types))]
+    picked = picked[cube_mod.filter_mask(picked, crime_types=types, group=hotspot_args.get("group"))]
     cover = covered_areas(store_dir, stamp, months, **hotspot_args)
     cover_row = None
     if cover is not None:

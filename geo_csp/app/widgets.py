@@ -233,11 +233,11 @@ def sidebar() -> Choices:
             )
         ]
         sources_all = status["sources"]
-        counted = app_sources(sources_all)
+        default_sources = [s for s in app_sources(sources_all).sources or () if s in sources_all]
         sources = st.multiselect(
             "Sources",
             sources_all,
-            default=[s for s in counted.sources or () if s in sources_all],
+            default=default_sources,
             key="sources",
             help="What is counted. Default: victim-reported police.uk street records. Stop and search records "
             "where officers searched, and partner sources (council ASB) repeat incidents police.uk holds: "
@@ -245,19 +245,32 @@ def sidebar() -> Choices:
         )
         counted = app_sources(sources_all, sources)
         (st.warning if counted.mixed else st.caption)(counted.note)
+        from geo_csp import qualifiers
+
         group_label = st.selectbox(
             "Crime group",
-            [ALL_CRIME, *harm.CRIME_GROUPS, CUSTOM],
+            [ALL_CRIME, *harm.CRIME_GROUPS, *qualifiers.QUALIFIED_GROUPS, CUSTOM],
             key="crime_group",
-            format_func=lambda g: g.replace("_", " "),
+            format_func=lambda g: (
+                f"{qualifiers.QUALIFIED_GROUPS[g].label} (flag)"
+                if g in qualifiers.QUALIFIED_GROUPS
+                else g.replace("_", " ")
+            ),
+            help="Groups marked (flag) count partner records by their qualifier flag (domestic, knife-enabled, "
+            "victim's sex): police.uk records carry none.",
         )
+        flagged = qualifiers.QUALIFIED_GROUPS.get(group_label)
+        if flagged is not None and set(sources) == set(default_sources):
+            # the default sources: a flag group counts the sources that record its flag, as on the command line
+            sources = []
+            st.caption(f"{flagged.label}: {flagged.definition}.")
         crime_types: tuple[str, ...] | None = None
         if group_label == CUSTOM:
             from geo_csp import schema
 
             picked = st.multiselect("Crime types", list(schema.CRIME_TYPES), default=["Burglary"], key="crime_types")
             crime_types = tuple(picked) or None
-        group = group_label if group_label in harm.CRIME_GROUPS else None
+        group = group_label if group_label in harm.CRIME_GROUPS or flagged is not None else None
         unit_label = st.radio("Unit", list(UNITS), key="unit", horizontal=True)
         unit = UNITS[unit_label]
         resolution = None

@@ -48,6 +48,10 @@ BOUNDARY_HELP = (
     "Study-area polygon file (GeoJSON/GPKG); default the store's borough (geo-csp configure). "
     "With ward_code and ward_name columns it also gives the wards (--unit ward)."
 )
+GROUP_HELP = (
+    "Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs; or a flag group counted from partner "
+    "records by their qualifier (police.uk records none): domestic, knife, vawg, alcohol_related, drug_related."
+)
 DISTRICT_HELP = (
     "One area of a boundary file of several (a county's districts): its name in a text column of "
     "--boundary, or of the store's configured boundary without --boundary; a wrong name lists the names."
@@ -218,11 +222,15 @@ def study_context(
     return ctx
 
 
-def counted_sources(store_dir: Path, sources: list[str] | None, *, exclude_proactive: bool = False) -> Any:
-    """What a command counts (:func:`geo_csp.sources.resolve_sources` against the store's sources)."""
+def counted_sources(
+    store_dir: Path, sources: list[str] | None, *, exclude_proactive: bool = False, group: str | None = None
+) -> Any:
+    """What a command counts (:func:`geo_csp.sources.select_sources` against the store's sources)."""
     from geo_csp import sources as sources_mod
 
-    return sources_mod.select_sources(Path(store_dir), sources or None, exclude_proactive=exclude_proactive)
+    return sources_mod.select_sources(
+        Path(store_dir), sources or None, exclude_proactive=exclude_proactive, group=group
+    )
 
 
 def print_counted(counted: dict[str, Any] | Any) -> None:
@@ -248,7 +256,7 @@ def read_located(
     from geo_csp import harm, schema, store
     from geo_csp import sources as sources_mod
 
-    counted = counted_sources(store_dir, sources, exclude_proactive=exclude_proactive)
+    counted = counted_sources(store_dir, sources, exclude_proactive=exclude_proactive, group=group)
     types = sources_mod.counted_crime_types(harm.resolve_crime_types(crime_types or None, group), counted)
     frame = store.read_incidents(
         store_dir,

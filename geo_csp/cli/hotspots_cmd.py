@@ -30,6 +30,7 @@ from geo_csp.cli._app import app, console, out
 from geo_csp.cli._common import (
     BOUNDARY_HELP,
     DISTRICT_HELP,
+    GROUP_HELP,
     cube_params,
     hotspots_from_store,
     print_counted,
@@ -57,7 +58,7 @@ _PERIOD = typer.Option(
     "28day (police.uk has months only); or auto (chosen from the data's span, the rule reported).",
 )
 _TYPES = typer.Option("--crime-type", help="police.uk category to include (repeatable).")
-_GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
+_GROUP = typer.Option("--group", help=GROUP_HELP)
 _SOURCE = typer.Option(
     "--source",
     help="Source to count (repeatable; 'all' for every source). Default: "

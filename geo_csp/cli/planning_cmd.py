@@ -27,6 +27,7 @@ from geo_csp.cli._app import app, console
 from geo_csp.cli._common import (
     BOUNDARY_HELP,
     DISTRICT_HELP,
+    GROUP_HELP,
     counted_sources,
     jsonable,
     print_counted,
@@ -63,7 +64,7 @@ _SOURCE = typer.Option(
     "counted only when named.",
 )
 _TYPES = typer.Option("--crime-type", help="police.uk category to include (repeatable).")
-_GROUP = typer.Option("--group", help="Crime group: neighbourhood, serious_acquisitive, violence, asb, drugs.")
+_GROUP = typer.Option("--group", help=GROUP_HELP)
 _PROACTIVE = typer.Option(
     "--exclude-proactive",
     help="Leave out police.uk Drugs and Possession of weapons (mostly found by police activity rather than reported).",

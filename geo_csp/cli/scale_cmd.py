@@ -19,7 +19,7 @@ import typer
 from geo_csp import settings
 from geo_csp._errors import ParameterError
 from geo_csp.cli._app import app, console, out
-from geo_csp.cli._common import BOUNDARY_HELP, DISTRICT_HELP, study_area_option, cube_params
+from geo_csp.cli._common import BOUNDARY_HELP, DISTRICT_HELP, GROUP_HELP, study_area_option, cube_params
 
 
 @app.command("national-demo")
@@ -73,7 +73,9 @@ def cube_command(
     crime_type: Annotated[
         list[str] | None, typer.Option("--crime-type", help="Keep only this category (repeatable).")
     ] = None,
-    group: Annotated[str | None, typer.Option("--group", help="A named crime group (e.g. neighbourhood).")] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", help=GROUP_HELP + " Flag groups need --backend memory.")
+    ] = None,
     force: Annotated[list[str] | None, typer.Option("--force", help="Keep only this force (repeatable).")] = None,
     backend: Annotated[str, typer.Option("--backend", help="memory or dask.")] = "dask",
     dask_address: Annotated[

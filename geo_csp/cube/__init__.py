@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_csp import boundaries, grid, harm, periods, schema
+from geo_csp import boundaries, grid, harm, periods, qualifiers, schema
 from geo_csp._errors import CRSError, DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
@@ -383,9 +383,15 @@ def filter_mask(
     *,
     crime_types: Iterable[str] | None = None,
     sources: Iterable[str] | None = None,
+    group: str | None = None,
 ) -> np.ndarray:
-    """Boolean mask of incidents of the given categories and sources (``None``: no filter)."""
+    """Boolean mask of incidents of the given categories and sources (``None``: no filter), and of a flag
+    group's flagged records (``group="domestic"``, :func:`geo_csp.qualifiers.qualified_group`; a group of
+    categories is resolved to ``crime_types`` by the caller)."""
     keep = np.ones(len(incidents), dtype=bool)
+    flagged = qualifiers.qualified_group(group)
+    if flagged is not None:
+        keep &= qualifiers.group_mask(incidents, flagged)
     if crime_types is not None:
         keep &= incidents[schema.CRIME_TYPE].isin(list(crime_types)).to_numpy()
     if sources is not None:
@@ -490,6 +496,28 @@ def _no_match_message(
         f"no incidents match {' and '.join(asked) or 'the filters'}: the data holds {holds}; choose crime types, "
         "a group or sources the data holds, or give `months` to build an empty cube"
     )
+
+
+def _flagged_rows(
+    incidents: pd.DataFrame, keep: np.ndarray, group: qualifiers.QualifiedGroup
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``keep`` narrowed to the rows a flag group counts, and what the cube's parameters say about it.
+
+    Refused when no selected source records the group's qualifiers (police.uk records none): an empty
+    map would read as "no domestic abuse", not "not recorded".
+    """
+    chosen = incidents.loc[keep, [c for c in (schema.SOURCE, schema.CRIME_TYPE, *group.columns) if c in incidents]]
+    if schema.SOURCE in chosen.columns:
+        recorded = bool(qualifiers.recording_sources(chosen, group))
+        held = chosen[schema.SOURCE].astype(str).unique()
+    else:
+        recorded = all(c in chosen.columns and chosen[c].notna().any() for c in group.columns)
+        held = np.array([], dtype=object)
+    if not recorded:
+        raise ParameterError(qualifiers.unrecorded_message(group, held))
+    unknown = int((keep & qualifiers.unknown_mask(incidents, group)).sum()) if schema.SOURCE in chosen else None
+    info = {"qualified_group": group.to_dict(), "qualified_unknown_records": unknown}
+    return keep & qualifiers.group_mask(incidents, group), info
 
 
 def _resolve_period(
@@ -806,6 +834,10 @@ def build_cube(
         if schema.SOURCE not in incidents.columns:
             raise SchemaError("incidents have no `source` column to filter `sources` on")
         keep &= _in_values(*_codes(incidents[schema.SOURCE]), sources)
+    flagged = qualifiers.qualified_group(group, groups=groups)
+    flag_info: dict[str, Any] = {}
+    if flagged is not None:
+        keep, flag_info = _flagged_rows(incidents, keep, flagged)
     if months is not None:
         first, last = periods.validate_months(list(months), name="months")
         month_list = periods.month_range(first, last)
@@ -856,6 +888,7 @@ def build_cube(
         "resolution": None,
         **period_info,
         **extent,
+        **flag_info,
     }
     codes_u = np.full(len(ux), None, dtype=object)
     if unit == "h3":

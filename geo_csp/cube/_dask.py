@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_csp import cluster, grid, harm, periods, schema, store
+from geo_csp import cluster, grid, harm, periods, qualifiers, schema, store
 from geo_csp import cube as cube_mod
 from geo_csp._errors import ParameterError, SchemaError
 
@@ -287,6 +287,11 @@ def build_cube_dask(
         )
     if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
         raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
+    if qualifiers.qualified_group(group, groups=groups) is not None:
+        raise ParameterError(
+            f"flag group {group!r} is counted in memory only: flagged records come from partner extracts, which "
+            "are small; run without Dask"
+        )
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
     source_list = None if sources is None else ([sources] if isinstance(sources, str) else list(sources))
     first = last = None
