@@ -168,7 +168,7 @@ def test_qualifiers_through_ingest(tmp_path) -> None:
 
 def _flagged_incidents() -> pd.DataFrame:
     """12 partner records over 3 months on 4 points (6 flagged domestic, 1 unknown) and 6 police.uk records."""
-    from tests._synthetic import incidents
+    from _synthetic import incidents
 
     x = np.array([380_000.0, 380_400.0, 381_000.0, 381_500.0] * 3)
     y = np.array([410_000.0, 410_300.0, 410_800.0, 411_600.0] * 3)
