@@ -60,7 +60,6 @@ them records no qualifier, and measures on them are "not available" for it.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -69,6 +68,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from geo_csp import schema
 from geo_csp._errors import MappingError
+from geo_csp._toml import read_toml
 from geo_csp.qualifiers import QUALIFIER_COLUMNS
 
 _TOP_KEYS = frozenset({"source", "force", "timezone", "sheet", "columns", "categories"})
@@ -323,17 +323,7 @@ def load_mapping(path: str | Path) -> ColumnMapping:
     MappingError
         The file is missing, is not valid TOML, or a key is missing or inconsistent.
     """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError as exc:
-        raise MappingError(f"mapping file {path} does not exist; check the --mapping path") from exc
-    except UnicodeDecodeError as exc:
-        raise MappingError(f"mapping file {path} is not UTF-8 text; save it as UTF-8") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(
-            f'mapping file {path} is not valid TOML ({exc}); quote strings and use key = "value"'
-        ) from exc
+    data = read_toml(
+        path, what="mapping file", option="--mapping", error=MappingError, hint='quote strings and use key = "value"'
+    )
     return mapping_from_dict(data, origin=str(path))

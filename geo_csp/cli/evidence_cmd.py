@@ -30,11 +30,38 @@ def table(
             "categories, e.g. gmp_burglary_points); repeat for several.",
         ),
     ] = None,
+    measures: Annotated[
+        Path | None,
+        typer.Option(
+            "--measures",
+            help="TOML file of the partnership's own measures (name, sources, crime types or a group, "
+            'kind = "count" or "rate"), replacing the default ones; see the README.',
+        ),
+    ] = None,
+    add_measures: Annotated[
+        list[Path] | None,
+        typer.Option("--add-measures", help="TOML file of measures added after the others; repeat for several."),
+    ] = None,
 ) -> None:
     """Write the quarterly partnership table ("Tackling crime and ASB") of the store's borough."""
-    from geo_csp.table import table_from_store, write_table_csv, write_table_html, write_table_xlsx
+    from geo_csp.table import (
+        measures_from_files,
+        table_from_store,
+        write_table_csv,
+        write_table_html,
+        write_table_xlsx,
+    )
 
-    t = table_from_store(store, area=area, public=public, n_quarters=quarters, sources=source or None)
+    rows, files = measures_from_files(replace=measures, add=add_measures or ())
+    t = table_from_store(
+        store,
+        area=area,
+        public=public,
+        n_quarters=quarters,
+        sources=source or None,
+        measures=rows,
+        measure_files=files,
+    )
     written = [write_table_xlsx(t, xlsx)]
     if csv is not None:
         written.append(write_table_csv(t, csv))

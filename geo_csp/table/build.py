@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import layers, schema, store
+from geo_csp import layers, qualifiers, schema, store
 from geo_csp._errors import ParameterError
 from geo_csp.disclosure import DisclosureParams
 from geo_csp.geography import AREA_CODE, AREA_NAME, store_areas
@@ -59,7 +59,7 @@ def partnership_table(
     areas: gpd.GeoDataFrame,
     *,
     params: TableParams,
-    measures: Sequence[Measure] = DEFAULT_MEASURES,
+    measures: Sequence[Measure] | None = None,
     provenance: dict[str, Any] | None = None,
     operations: pd.DataFrame | None = None,
 ) -> PartnershipTable:
@@ -73,9 +73,10 @@ def partnership_table(
         Area polygons in EPSG:27700 with ``area_code``, ``area_name`` and ``population``: the focus
         area and, optionally, its comparators.
     params
-        Area, comparators, quarters and public mode.
+        Area, comparators, quarters, public mode and the measures (the rows).
     measures
-        Rows of the table.
+        Rows of the table instead of ``params.measures`` (the parameters written into the metadata
+        then hold these).
     provenance
         Where the incidents came from (e.g. ``{"store": ..., "inputs": n}``) for the footnote.
     operations
@@ -86,7 +87,9 @@ def partnership_table(
     -------
     PartnershipTable
     """
-    tv = table_values(incidents, areas, params=params, measures=measures)
+    if measures is not None:
+        params = replace(params, measures=tuple(measures))
+    tv = table_values(incidents, areas, params=params)
     prov = provenance or {}
     value_frame = pd.DataFrame(tv.values, index=[m.key for m in tv.measures], columns=tv.quarter_labels)
     value_frame[COMPARATOR] = tv.comparator
@@ -103,6 +106,7 @@ def partnership_table(
         "public": params.public,
         "disclosure": params.disclosure.to_dict() if params.public else None,
         "measures": [asdict(m) for m in tv.measures],
+        "measure_files": list(params.measure_files),
         "provenance": prov,
     }
     return PartnershipTable(
@@ -124,6 +128,7 @@ def table_from_store(
     n_quarters: int = 5,
     disclosure: DisclosureParams | None = None,
     sources: Sequence[str] | None = None,
+    measure_files: Sequence[str] = (),
 ) -> PartnershipTable:
     """The partnership table of a store's borough (see :func:`partnership_table`).
 
@@ -141,11 +146,15 @@ def table_from_store(
         Store sources that hold police.uk crime categories (e.g. ``"gmp_burglary_points"``, a partner
         file of police.uk points ingested through a mapping): the measures counted from police.uk street
         data are counted from these instead (:func:`measures_from_sources`), which their footnotes say.
+    measure_files
+        Where ``measures`` came from (:func:`~geo_csp.table.measures_from_files`), for the metadata.
     """
     if sources:
         measures = measures_from_sources(measures, sources)
     areas, borough, pop_source = store_areas(store_dir)
-    incidents = store.read_incidents(store_dir, columns=list(INCIDENT_COLUMNS))
+    qualified = any(m.qualified is not None for m in measures)  # flag groups read the qualifier columns
+    columns = [*INCIDENT_COLUMNS, *(qualifiers.QUALIFIER_COLUMNS if qualified else ())]
+    incidents = store.read_incidents(store_dir, columns=columns)
     held = set(incidents[schema.SOURCE].unique())
     unknown = [s for s in (sources or ()) if s not in held]
     if unknown:
@@ -161,6 +170,8 @@ def table_from_store(
         public=public,
         comparators=None if listed is None else tuple(listed),
         disclosure=disclosure or DisclosureParams(),
+        measures=tuple(measures),
+        measure_files=tuple(measure_files),
     )
     focus = areas[
         (areas[AREA_CODE].astype(str) == str(params.area))
@@ -173,7 +184,6 @@ def table_from_store(
         incidents,
         areas,
         params=params,
-        measures=measures,
         operations=found.operations,
         provenance={
             "store": f'incident store "{store.store_label(store_dir)}"',

@@ -132,6 +132,8 @@ def footnotes(
     ]
     if ops:
         notes.insert(0, "Operations: " + ". ".join(ops) + ".")
+    if params.measure_files:
+        notes.append("Measures from " + "; ".join(params.measure_files) + ".")
     notes += [m.describe() for m in tv.measures]
     if params.public:
         notes.append(params.disclosure.rule + " Rates are computed from the rounded counts.")

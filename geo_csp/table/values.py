@@ -19,7 +19,7 @@ from geo_csp import boundaries, periods, schema
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.disclosure import DisclosureParams, protect_table, round_counts
 from geo_csp.geography import AREA_CODE, AREA_NAME
-from geo_csp.table.measures import FULL_CATEGORY_SOURCES, Measure
+from geo_csp.table.measures import DEFAULT_MEASURES, FULL_CATEGORY_SOURCES, Measure
 
 __all__ = ["TableParams", "TableValues", "table_values"]
 
@@ -53,6 +53,12 @@ class TableParams:
         Apply disclosure control.
     disclosure
         The disclosure rule used in public mode.
+    measures
+        The rows of the table (:data:`~geo_csp.table.DEFAULT_MEASURES`, or a partnership's own from a
+        measures file: :func:`~geo_csp.table.read_measure_file`).
+    measure_files
+        The measures files they came from, as :func:`~geo_csp.table.measure_file_label` names them
+        (file name and sha256), for the metadata and footnotes; empty for the default measures.
     """
 
     area: str
@@ -61,8 +67,14 @@ class TableParams:
     end_quarter: str | None = None
     public: bool = False
     disclosure: DisclosureParams = field(default_factory=DisclosureParams)
+    measures: tuple[Measure, ...] = DEFAULT_MEASURES
+    measure_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.measures, Measure) or not all(isinstance(m, Measure) for m in self.measures):
+            raise ParameterError("measures must be a tuple of Measure objects")
+        object.__setattr__(self, "measures", tuple(self.measures))
+        object.__setattr__(self, "measure_files", tuple(self.measure_files))
         if isinstance(self.n_quarters, bool) or not isinstance(self.n_quarters, int) or not 1 <= self.n_quarters <= 20:
             raise ParameterError(f"n_quarters must be an integer from 1 to 20, not {self.n_quarters!r}")
         if self.comparators is not None and isinstance(self.comparators, str):
@@ -267,11 +279,16 @@ def _area_values(
 
 
 def table_values(
-    incidents: pd.DataFrame, areas: gpd.GeoDataFrame, *, params: TableParams, measures: Sequence[Measure]
+    incidents: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    params: TableParams,
+    measures: Sequence[Measure] | None = None,
 ) -> TableValues:
-    """Count every measure per quarter in the focus area and its comparators (see the module docstring)."""
+    """Count every measure (``params.measures`` unless ``measures`` is given) per quarter in the focus area
+    and its comparators (see the module docstring)."""
     _check_inputs(incidents, areas)
-    shown, left_out = _checked_measures(tuple(measures), public=params.public)
+    shown, left_out = _checked_measures(tuple(params.measures if measures is None else measures), public=params.public)
     focus = _area_lookup(areas, [params.area])[0]
     if params.comparators is None:
         comparators = [c for c in areas[AREA_CODE].astype(str) if c != focus]
