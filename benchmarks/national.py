@@ -78,7 +78,9 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         columns = [*cube.CUBE_COLUMNS, schema.LOCATION]
         incidents = store.read_incidents(store_dir, columns=columns, categorical=True)
         times["read_s"] = time.perf_counter() - t
-        result = analysis.run_hotspots(incidents, resolution=RESOLUTION, zero_fill="neighbours", wards=wards)
+        result = analysis.run_hotspots(
+            incidents, cube.CubeParams(resolution=RESOLUTION, zero_fill="neighbours"), wards=wards
+        )
     elif backend == "dask-ingest":
         with cluster.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - start
@@ -94,7 +96,11 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         with cluster.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - t
             result = analysis.run_hotspots(
-                store_dir, resolution=RESOLUTION, zero_fill="neighbours", wards=wards, backend="dask", client=client
+                store_dir,
+                cube.CubeParams(resolution=RESOLUTION, zero_fill="neighbours"),
+                wards=wards,
+                backend="dask",
+                client=client,
             )
     times["hotspots_s"] = time.perf_counter() - t
     times["total_s"] = time.perf_counter() - start

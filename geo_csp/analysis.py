@@ -538,7 +538,14 @@ def run_hotspots(
     HotspotResult
     """
     params = hotspots.HotspotParams() if params is None else params
-    cube_params = cube_mod.CubeParams.of(cube_params, **cube_options)
+    cube_params = cube_mod.CubeParams.given(cube_params)
+    if cube_options:
+        unknown = sorted(set(cube_options) - set(cube_mod.CUBE_PARAM_NAMES))
+        if unknown:
+            raise ParameterError(
+                f"unknown cube option(s) {', '.join(unknown)}; the options are {', '.join(cube_mod.CUBE_PARAM_NAMES)}"
+            )
+        cube_params = dataclasses.replace(cube_params, **cube_options)
     unit, measure, group = cube_params.unit, cube_params.measure, cube_params.group
     exclude_proactive, partial_periods = cube_params.exclude_proactive, cube_params.partial_periods
     zero_fill, zero_fill_k = cube_params.zero_fill, cube_params.zero_fill_k

@@ -503,13 +503,15 @@ def _prepare(
 ) -> tuple[cube_mod.Cube, predict.PredictionInputs, float, np.ndarray | None]:
     cube = cube_mod.build_cube(
         incidents,
-        unit=unit,
+        cube_mod.CubeParams(
+            unit=unit,
+            resolution=resolution,
+            crime_types=cube_mod.text_tuple(crime_types),
+            group=group,
+            sources=cube_mod.text_tuple(sources),
+        ),
         units=units,
-        resolution=resolution,
         study_area=study_area,
-        crime_types=crime_types,
-        group=group,
-        sources=sources,
     )
     types = harm.resolve_crime_types(crime_types, group)
     keep = cube_mod.filter_mask(incidents, crime_types=types, sources=sources, group=group)

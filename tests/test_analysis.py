@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ from pandas.testing import assert_frame_equal
 
 from _synthetic import random_incidents, read_points_csv
 from geo_csp import analysis, areas, backtest, boundaries, schema
+from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 from geo_csp.settings import WORKING_CRS
 
@@ -22,8 +24,7 @@ from geo_csp.settings import WORKING_CRS
 def result():
     return analysis.run_hotspots(
         random_incidents(3000, seed=2, months=12),
-        unit="h3",
-        resolution=9,
+        cube_params=CubeParams(unit="h3", resolution=9),
         study_area=boundaries.load_borough(),
         named_places=boundaries.load_named_places(),
     )
@@ -45,7 +46,7 @@ def test_unit_contract(result):
 
 
 def test_ward_units_carry_rates():
-    r = analysis.run_hotspots(random_incidents(2000, seed=4, months=12), unit="ward")
+    r = analysis.run_hotspots(random_incidents(2000, seed=4, months=12), cube_params=CubeParams(unit="ward"))
     u = r.units.set_index(schema.UNIT_ID)
     # 12 months analysed: the yearly rate is the window's count per 1,000 residents
     assert r.metadata["rate_months"] == 12
@@ -56,13 +57,13 @@ def test_ward_units_carry_rates():
 def test_ids_stable_with_one_more_month():
     inc = random_incidents(4000, seed=7, months=13)
     first = analysis.run_hotspots(
-        inc, unit="h3", resolution=9, months=("2021-01", "2021-12"), study_area=boundaries.load_borough()
+        inc,
+        cube_params=CubeParams(unit="h3", resolution=9, months=("2021-01", "2021-12")),
+        study_area=boundaries.load_borough(),
     )
     second = analysis.run_hotspots(
         inc,
-        unit="h3",
-        resolution=9,
-        months=("2021-01", "2022-01"),
+        cube_params=CubeParams(unit="h3", resolution=9, months=("2021-01", "2022-01")),
         study_area=boundaries.load_borough(),
         previous_areas=first.areas,
     )
@@ -86,7 +87,10 @@ def demo(demo_borough):
     paths = demo_borough
     inc = store.read_incidents(paths.store_dir, located_only=True, sources=[schema.SOURCE_STREET])
     res = analysis.run_hotspots(
-        inc, unit="h3", study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
+        inc,
+        cube_params=CubeParams(unit="h3"),
+        study_area=boundaries.load_borough(),
+        named_places=boundaries.load_named_places(),
     )
     return res, inc
 
@@ -101,7 +105,7 @@ def test_area_params_reach_the_areas_and_the_metadata(demo):
     strict = areas.AreaParams(min_hot_periods=n_periods)
     rerun = analysis.run_hotspots(
         inc,
-        unit="h3",
+        cube_params=CubeParams(unit="h3"),
         study_area=boundaries.load_borough(),
         named_places=boundaries.load_named_places(),
         area_params=strict,
@@ -142,13 +146,13 @@ def test_real_bury_burglary_end_to_end(real_file):
     borough = boundaries.load_borough()
     res = analysis.run_hotspots(
         inc,
-        unit="h3",
+        cube_params=CubeParams(unit="h3"),
         study_area=borough,
         wards=boundaries.load_wards(year=2017),
         named_places=boundaries.load_named_places(),
     )
     assert res.cube.n.sum() == len(inc)  # every row lies in Bury
-    wards = analysis.run_hotspots(inc, unit="ward", units=boundaries.load_wards(year=2017))
+    wards = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=boundaries.load_wards(year=2017))
     assert wards.cube.n.sum() == len(inc)
     table = backtest.backtest(inc, split="2018-02", study_area=borough)
     five = table[table["area_share_target"] == 0.05].set_index("method")
@@ -180,8 +184,10 @@ def test_real_lancashire_asb_end_to_end(real_file):
     blackburn = shapely.box(
         *gpd.GeoSeries.from_xy([-2.56, -2.42], [53.70, 53.78], crs="EPSG:4326").to_crs(WORKING_CRS).total_bounds
     )
-    res = analysis.run_hotspots(inc, unit="h3", resolution=10, study_area=blackburn, wards=wards)
-    by_ward = analysis.run_hotspots(inc, unit="ward", units=wards)
+    res = analysis.run_hotspots(
+        inc, cube_params=CubeParams(unit="h3", resolution=10), study_area=blackburn, wards=wards
+    )
+    by_ward = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=wards)
     assert 0.95 * len(inc) <= by_ward.cube.n.sum() <= len(inc)  # ward polygons are generalised
     assert res.areas[schema.AREA_NAME].str.contains(": around ").any()
     assert not res.areas[schema.AREA_NAME].str.contains("On or near").any()
@@ -254,8 +260,10 @@ def test_distance_band_run_equals_queen_run_and_a_direct_analyse_cube():
 
     sq = _squares()
     inc = _incidents_in(sq)
-    by_queen = analysis.run_hotspots(inc, unit="ward", units=sq, weights="queen")
-    by_band = analysis.run_hotspots(inc, unit="ward", units=sq, weights="distance", distance_m=1.5 * SIDE_M)
+    by_queen = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=sq, weights="queen")
+    by_band = analysis.run_hotspots(
+        inc, cube_params=CubeParams(unit="ward"), units=sq, weights="distance", distance_m=1.5 * SIDE_M
+    )
     assert_allclose(by_band.analysis.z, by_queen.analysis.z, rtol=0, atol=1e-12)
     centroids = gpd.GeoSeries(by_band.cube.units.geometry.centroid, crs=WORKING_CRS)
     direct = hotspots.analyse_cube(
@@ -272,7 +280,7 @@ def test_distance_band_run_equals_queen_run_and_a_direct_analyse_cube():
     m = by_band.metadata
     assert (m["weights"], m["weights_requested"], m["distance_m"], m["n_islands"]) == ("distance", "distance", 750.0, 0)
     assert by_queen.metadata["weights"] == "queen" and by_queen.metadata["distance_m"] is None
-    auto = analysis.run_hotspots(inc, unit="ward", units=sq)
+    auto = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=sq)
     assert (auto.metadata["weights"], auto.metadata["weights_requested"]) == ("queen", "auto")
     json.dumps(m)
 
@@ -283,15 +291,19 @@ def test_distance_band_islands_are_reported():
     far = box(ORIGIN[0] + 6000, ORIGIN[1], ORIGIN[0] + 6000 + SIDE_M, ORIGIN[1] + SIDE_M)
     sq = _squares(extra=[far])
     with pytest.warns(UserWarning, match=r"1 of 21 units have no neighbour within distance_m=750 m \(W20\)"):
-        res = analysis.run_hotspots(_incidents_in(sq), unit="ward", units=sq, weights="distance", distance_m=750.0)
+        res = analysis.run_hotspots(
+            _incidents_in(sq), cube_params=CubeParams(unit="ward"), units=sq, weights="distance", distance_m=750.0
+        )
     assert res.metadata["n_islands"] == 1 and res.metadata["islands"] == ["W20"]
     assert res.units.loc["W20", schema.GI_Z] == 0.0 and res.units.loc["W20", schema.GI_P] == 1.0
 
 
 def test_distance_band_on_h3_cells():
     inc = random_incidents(1500, seed=5, months=6)
-    ring = analysis.run_hotspots(inc, unit="h3", resolution=8)
-    band = analysis.run_hotspots(inc, unit="h3", resolution=8, weights="distance", distance_m=1000.0)
+    ring = analysis.run_hotspots(inc, cube_params=CubeParams(unit="h3", resolution=8))
+    band = analysis.run_hotspots(
+        inc, cube_params=CubeParams(unit="h3", resolution=8), weights="distance", distance_m=1000.0
+    )
     assert band.metadata["weights"] == "distance" and band.metadata["distance_m"] == 1000.0
     assert ring.metadata["weights"] == "h3" and ring.metadata["distance_m"] is None
     # resolution-8 centres are ~800 m apart: a 1 km band finds each cell's ring-1 neighbours
@@ -322,7 +334,7 @@ def test_weights_errors_name_the_argument(unit, kwargs, match):
     from geo_csp._errors import ParameterError
 
     with pytest.raises(ParameterError, match=match):
-        analysis.run_hotspots(random_incidents(50, seed=1, months=2), unit=unit, **kwargs)
+        analysis.run_hotspots(random_incidents(50, seed=1, months=2), CubeParams(unit=unit), **kwargs)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -394,22 +406,27 @@ def test_rate_per_1000_is_per_year_over_the_analysed_window():
         [y0 + 100] * 5,
         ["2021-04", "2021-05", "2021-05", "2021-08", "2021-08"],
     )
-    res = analysis.run_hotspots(inc, unit="ward", units=sq, months=("2021-04", "2021-09"))
+    res = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward", months=("2021-04", "2021-09")), units=sq)
     assert_allclose(res.units[schema.RATE_PER_1000].to_numpy(), [6.0, 2 * 1000 / 1100 * 2], rtol=1e-12)
     assert res.metadata["rate_months"] == 6
     assert res.metadata["rate_per_1000"].startswith(
         "incidents per 1,000 residents per year: the 6-month total over 2021-04..2021-09"
     )
-    q = analysis.run_hotspots(inc, unit="ward", units=sq, months=("2021-04", "2021-09"), period="quarter")
+    q = analysis.run_hotspots(
+        inc, cube_params=CubeParams(unit="ward", months=("2021-04", "2021-09"), period="quarter"), units=sq
+    )
     assert_allclose(q.units[schema.RATE_PER_1000].to_numpy(), res.units[schema.RATE_PER_1000].to_numpy())
 
 
 def test_shipped_wards_name_areas_only_for_data_in_bury():
-    bury = analysis.run_hotspots(random_incidents(1500, seed=6, months=6), unit="h3", resolution=9)
+    bury = analysis.run_hotspots(
+        random_incidents(1500, seed=6, months=6), cube_params=CubeParams(unit="h3", resolution=9)
+    )
     assert bury.metadata["wards"].startswith("shipped Bury wards")
     assert bury.units[schema.WARD_NAME].notna().any()
     preston = analysis.run_hotspots(
-        random_incidents(1500, seed=6, months=6, centre=(354_000.0, 429_000.0)), unit="h3", resolution=9
+        random_incidents(1500, seed=6, months=6, centre=(354_000.0, 429_000.0)),
+        cube_params=CubeParams(unit="h3", resolution=9),
     )
     assert preston.metadata["wards"] is None
     assert preston.units[schema.WARD_NAME].isna().all()
@@ -422,17 +439,18 @@ def test_partial_periods_kept_on_request_are_analysed_per_month():
     from geo_csp import hotspots
 
     inc = random_incidents(3000, seed=4, months=15)  # 2021-01..2022-03: five whole financial quarters
-    kw = dict(unit="h3", resolution=8, period="quarter", study_area=boundaries.load_borough())
-    whole = analysis.run_hotspots(inc, **kw)
+    p = CubeParams(unit="h3", resolution=8, period="quarter")
+    kw = dict(study_area=boundaries.load_borough())
+    whole = analysis.run_hotspots(inc, p, **kw)
     assert whole.metadata["partial_periods"]["partial"] == [] and len(whole.metadata["period_labels"]) == 5
     assert not any("partial" in w for w in whole.metadata["warnings"])
     inc = inc[inc[schema.MONTH] != "2021-01"]  # the extract now starts mid-quarter
-    dropped = analysis.run_hotspots(inc, **kw)
+    dropped = analysis.run_hotspots(inc, p, **kw)
     assert any(
         "dropped partial financial quarters Q4 Jan-Mar 2021 (2 of 3 months" in w for w in dropped.metadata["warnings"]
     )
     assert len(dropped.metadata["period_labels"]) == 4
-    kept = analysis.run_hotspots(inc, partial_periods="keep", **kw)
+    kept = analysis.run_hotspots(inc, dataclasses.replace(p, partial_periods="keep"), **kw)
     assert kept.metadata["period_months_covered"] == [2, 3, 3, 3, 3]
     w = analysis.unit_weights(kept.cube.units, unit="h3")
     per_month = kept.cube.n / np.array([2.0, 3, 3, 3, 3])
@@ -441,11 +459,15 @@ def test_partial_periods_kept_on_request_are_analysed_per_month():
 
 def test_few_periods_and_few_wards_warn():
     inc = random_incidents(3000, seed=5, months=12)
-    res = analysis.run_hotspots(inc, unit="ward", period="quarter", months=("2021-04", "2022-03"))
+    res = analysis.run_hotspots(
+        inc, cube_params=CubeParams(unit="ward", period="quarter", months=("2021-04", "2022-03"))
+    )
     found = " ".join(res.metadata["warnings"])
     assert "only 4 quarters" in found and "at least 10 periods" in found
     assert f"Gi* on only {len(res.units)} wards" in found
-    monthly = analysis.run_hotspots(inc, unit="h3", resolution=8, study_area=boundaries.load_borough())
+    monthly = analysis.run_hotspots(
+        inc, cube_params=CubeParams(unit="h3", resolution=8), study_area=boundaries.load_borough()
+    )
     assert monthly.metadata["warnings"] == []
 
 
@@ -456,7 +478,10 @@ def test_demo_by_financial_year_analyses_whole_years(demo_borough):
 
     inc = store.read_incidents(demo_borough.store_dir, located_only=True)
     res = analysis.run_hotspots(
-        inc, period="year", study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
+        inc,
+        cube_params=CubeParams(period="year"),
+        study_area=boundaries.load_borough(),
+        named_places=boundaries.load_named_places(),
     )
     assert res.metadata["period_labels"] == ["2023/24", "2024/25"]
     text = " ".join(res.metadata["warnings"])
@@ -470,7 +495,9 @@ def test_demo_by_financial_year_analyses_whole_years(demo_borough):
 
 def test_choices_are_in_the_metadata_and_described():
     inc = random_incidents(2000, seed=6, months=12)
-    res = analysis.run_hotspots(inc, unit="h3", resolution=8, study_area=boundaries.load_borough())
+    res = analysis.run_hotspots(
+        inc, cube_params=CubeParams(unit="h3", resolution=8), study_area=boundaries.load_borough()
+    )
     meta = res.metadata
     assert meta["zero_fill_rule"] == "study_area" and "borough mask" in meta["scope"]
     assert meta["harm"]["index"] == "cchi" and "2016" in meta["harm"]["source"] and meta["harm"]["vintage"]
@@ -490,9 +517,9 @@ def test_choices_are_in_the_metadata_and_described():
         "Cambridge Crime Harm Index",
     ):
         assert part in text, part
-    near = analysis.run_hotspots(inc, unit="h3", resolution=8, zero_fill="neighbours")
+    near = analysis.run_hotspots(inc, cube_params=CubeParams(unit="h3", resolution=8, zero_fill="neighbours"))
     assert "occupied H3 cells" in near.metadata["scope"]
-    css = analysis.run_hotspots(inc, unit="ward", measure="harm", harm_index="css")
+    css = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward", measure="harm", harm_index="css"))
     assert "approximate ONS Crime Severity Score" in analysis.describe_run(css.metadata)
 
 
@@ -500,7 +527,7 @@ def test_empirical_bayes_rate_measure_on_wards():
     from geo_csp import cube as cube_mod
 
     inc = random_incidents(3000, seed=8, months=12)
-    res = analysis.run_hotspots(inc, unit="ward", measure="rate_eb")
+    res = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward", measure="rate_eb"))
     c = res.cube
     w = analysis.unit_weights(c.units, unit="ward")
     from geo_csp import hotspots
@@ -511,8 +538,6 @@ def test_empirical_bayes_rate_measure_on_wards():
 
 
 def test_run_hotspots_takes_cube_params_and_writes_them_into_the_metadata(result):
-    from geo_csp.cube import CubeParams
-
     p = CubeParams(unit="h3", resolution=9, measure="harm")
     events = random_incidents(3000, seed=2, months=12)
     by_value = analysis.run_hotspots(
@@ -523,9 +548,7 @@ def test_run_hotspots_takes_cube_params_and_writes_them_into_the_metadata(result
     # the same choices given as keyword options make the same run
     by_options = analysis.run_hotspots(
         events,
-        unit="h3",
-        resolution=9,
-        measure="harm",
+        cube_params=CubeParams(unit="h3", resolution=9, measure="harm"),
         study_area=boundaries.load_borough(),
         named_places=boundaries.load_named_places(),
     )

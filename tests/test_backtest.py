@@ -13,6 +13,7 @@ from scipy.stats import rankdata
 
 from _synthetic import incidents
 from geo_csp import backtest, boundaries, predict
+from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 
 AREA = np.ones(10)  # ten units of equal area, A = 10
@@ -314,7 +315,7 @@ def test_priority_scores_pick_by_back_test_add_up_and_are_cached(planted, tmp_pa
     from geo_csp import analysis, schema
 
     borough = boundaries.load_borough()
-    result = analysis.run_hotspots(planted, resolution=9, study_area=borough)
+    result = analysis.run_hotspots(planted, cube_params=CubeParams(resolution=9), study_area=borough)
     ranked = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)
     meta = ranked.metadata["priority"]
     assert meta["predictor"] in {r["method"] for r in meta["summary"]} and meta["settings"]["area_share"] == 0.05
@@ -343,7 +344,7 @@ def test_a_run_by_quarter_gets_no_priority_score_and_says_why(planted, tmp_path)
     from geo_csp import analysis, schema
 
     borough = boundaries.load_borough()
-    result = analysis.run_hotspots(planted, resolution=9, period="quarter", study_area=borough)
+    result = analysis.run_hotspots(planted, cube_params=CubeParams(resolution=9, period="quarter"), study_area=borough)
     out = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)
     assert schema.PREDICTED_N not in out.units.columns and schema.PREDICTED_N not in out.areas.columns
     assert (

@@ -13,6 +13,7 @@ import shapely
 from numpy.testing import assert_allclose
 
 from geo_csp import coverage as cv
+from geo_csp.cube import CubeParams
 from geo_csp import layers
 from geo_csp._errors import CRSError, ParameterError, SchemaError
 from geo_csp.demo import DemoPaths
@@ -286,7 +287,9 @@ def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
 
     inc = incidents(demo)
     borough = boundaries.load_borough()
-    result = analysis.run_hotspots(inc, measure="harm", study_area=borough, named_places=boundaries.load_named_places())
+    result = analysis.run_hotspots(
+        inc, cube_params=CubeParams(measure="harm"), study_area=borough, named_places=boundaries.load_named_places()
+    )
     lay = demo / "layers"
     out = cv.coverage(
         result.areas,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import geopandas as gpd
@@ -16,6 +17,7 @@ from _synthetic import incidents, random_incidents
 import h3
 
 from geo_csp import boundaries, cube, grid, harm, schema
+from geo_csp.cube import CubeParams
 from geo_csp._errors import DenominatorError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
@@ -38,7 +40,7 @@ def _inside(frame: pd.DataFrame, area) -> int:
 
 def test_h3_totals_equal_located_incidents_in_area_and_input_unchanged(events, borough):
     before = events.copy()
-    c = cube.build_cube(events, unit="h3", resolution=9, study_area=borough)
+    c = cube.build_cube(events, cube_params=CubeParams(unit="h3", resolution=9), study_area=borough)
     assert_frame_equal(events, before)
     assert c.n.sum() == _inside(events, borough)
     assert c.params["n_incidents_in_area"] == c.n.sum()
@@ -47,7 +49,7 @@ def test_h3_totals_equal_located_incidents_in_area_and_input_unchanged(events, b
 
 
 def test_zero_filled_every_unit_and_period(events, borough):
-    c = cube.build_cube(events, unit="h3", resolution=8, study_area=borough)
+    c = cube.build_cube(events, cube_params=CubeParams(unit="h3", resolution=8), study_area=borough)
     assert c.n.shape == (len(c.units), 14)
     assert list(c.period_labels) == [f"2021-{m:02d}" for m in range(1, 13)] + ["2022-01", "2022-02"]
     frame = c.to_frame()
@@ -64,7 +66,7 @@ def test_zero_filled_every_unit_and_period(events, borough):
 
 
 def test_h3_children_sum_to_parents(events, borough):
-    child = cube.build_cube(events, unit="h3", resolution=10, study_area=borough)
+    child = cube.build_cube(events, cube_params=CubeParams(unit="h3", resolution=10), study_area=borough)
     parent = cube.aggregate_h3(child, resolution=8)
     assert parent.n.sum() == child.n.sum()
     assert_allclose(parent.n.sum(axis=0), child.n.sum(axis=0))
@@ -82,20 +84,20 @@ def test_h3_children_sum_to_parents(events, borough):
 
 
 def test_wards_sum_to_the_borough(events, borough):
-    wards = cube.build_cube(events, unit="ward")
-    whole = cube.build_cube(events, unit="h3", resolution=8, study_area=borough)
+    wards = cube.build_cube(events, cube_params=CubeParams(unit="ward"))
+    whole = cube.build_cube(events, cube_params=CubeParams(unit="h3", resolution=8), study_area=borough)
     assert len(wards.units) == 17
     assert_allclose(wards.n.sum(axis=0), whole.n.sum(axis=0))
-    lsoas = cube.build_cube(events, unit="lsoa", units=boundaries.load_lsoas(era=2021))
+    lsoas = cube.build_cube(events, cube_params=CubeParams(unit="lsoa"), units=boundaries.load_lsoas(era=2021))
     assert_allclose(lsoas.n.sum(axis=0), whole.n.sum(axis=0))
 
 
 def test_filters_groups_sources_and_quarters(events, borough):
-    nb = cube.build_cube(events, unit="ward", group="neighbourhood")
+    nb = cube.build_cube(events, cube_params=CubeParams(unit="ward", group="neighbourhood"))
     mask = events[schema.CRIME_TYPE].isin(harm.CRIME_GROUPS["neighbourhood"])
     assert nb.n.sum() == _inside(events[mask], borough)
     assert nb.params["group"] == "neighbourhood"
-    q = cube.build_cube(events, unit="ward", period="quarter", partial_periods="keep")
+    q = cube.build_cube(events, cube_params=CubeParams(unit="ward", period="quarter", partial_periods="keep"))
     assert list(q.period_labels) == [
         "Q4 Jan-Mar 2021",
         "Q1 Apr-Jun 2021",
@@ -103,17 +105,24 @@ def test_filters_groups_sources_and_quarters(events, borough):
         "Q3 Oct-Dec 2021",
         "Q4 Jan-Mar 2022",
     ]
-    assert q.n.sum() == cube.build_cube(events, unit="ward").n.sum()
+    assert q.n.sum() == cube.build_cube(events, cube_params=CubeParams(unit="ward")).n.sum()
     assert q.params["period_months_covered"] == [3, 3, 3, 3, 2]
-    whole = cube.build_cube(events, unit="ward", period="quarter")  # 2022-01..02 is a partial quarter
+    whole = cube.build_cube(
+        events, cube_params=CubeParams(unit="ward", period="quarter")
+    )  # 2022-01..02 is a partial quarter
     assert list(whole.period_labels) == list(q.period_labels[:4])
     assert_allclose(whole.n, q.n[:, :4])
     assert whole.params["months"] == ["2021-01", "2021-12"]
-    assert cube.build_cube(events, unit="ward", sources=["council_asb"], months=("2021-01", "2021-02")).n.sum() == 0
+    assert (
+        cube.build_cube(
+            events, cube_params=CubeParams(unit="ward", sources=["council_asb"], months=("2021-01", "2021-02"))
+        ).n.sum()
+        == 0
+    )
 
 
 def test_locations_strip_on_or_near(events, borough):
-    c = cube.build_cube(events, unit="ward")
+    c = cube.build_cube(events, cube_params=CubeParams(unit="ward"))
     assert c.locations[schema.N].sum() == c.n.sum()
     assert c.locations["location"].str.startswith("Street ").all()
 
@@ -125,15 +134,17 @@ def test_rates_per_1000_by_hand():
     pts = shapely.point_on_surface(two.geometry.to_numpy())
     x = np.r_[np.repeat(shapely.get_x(pts[0]), 3), shapely.get_x(pts[1])]
     y = np.r_[np.repeat(shapely.get_y(pts[0]), 3), shapely.get_y(pts[1])]
-    c = cube.build_cube(incidents(x, y, ["2022-05", "2022-05", "2022-06", "2022-06"]), unit="ward", units=two)
+    c = cube.build_cube(
+        incidents(x, y, ["2022-05", "2022-05", "2022-06", "2022-06"]), cube_params=CubeParams(unit="ward"), units=two
+    )
     # ward 0: 2 in May, 1 in June over 2,000 residents -> 1.0 and 0.5 per 1,000
     # ward 1: 0 in May, 1 in June over 500 residents -> 0.0 and 2.0 per 1,000
     assert_allclose(c.rates(), [[1.0, 0.5], [0.0, 2.0]])
     two.loc[two.index[1], schema.POPULATION] = np.nan
-    c2 = cube.build_cube(incidents(x, y, "2022-05"), unit="ward", units=two)
+    c2 = cube.build_cube(incidents(x, y, "2022-05"), cube_params=CubeParams(unit="ward"), units=two)
     with pytest.raises(DenominatorError, match=two[schema.WARD_CODE].iloc[1]):
         c2.rates()
-    h = cube.build_cube(incidents(x, y, "2022-05"), unit="h3", resolution=9, study_area=two)
+    h = cube.build_cube(incidents(x, y, "2022-05"), cube_params=CubeParams(unit="h3", resolution=9), study_area=two)
     with pytest.raises(DenominatorError, match="no population for unit"):
         h.rates()
 
@@ -141,12 +152,12 @@ def test_rates_per_1000_by_hand():
 def test_errors():
     bad = incidents([380_000.0], [410_000.0], "2022-05").drop(columns=schema.LOCATED)
     with pytest.raises(SchemaError, match="located"):
-        cube.build_cube(bad, unit="ward")
+        cube.build_cube(bad, cube_params=CubeParams(unit="ward"))
     ok = incidents([380_000.0], [410_000.0], "2022-05")
     with pytest.raises(ParameterError, match="unit"):
-        cube.build_cube(ok, unit="msoa")
+        cube.build_cube(ok, cube_params=CubeParams(unit="msoa"))
     with pytest.raises(ParameterError, match="no incidents match"):
-        cube.build_cube(ok, unit="ward", crime_types=["Drugs"])
+        cube.build_cube(ok, cube_params=CubeParams(unit="ward", crime_types=["Drugs"]))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -194,9 +205,9 @@ def test_far_outliers_are_left_out_of_the_data_extent_and_reported():
     base = random_incidents(600, seed=5, months=3)
     far = incidents(*FAR, "2021-02", location="On or near Far Street")
     both = pd.concat([base, far], ignore_index=True)
-    clean = cube.build_cube(base, unit="h3")
+    clean = cube.build_cube(base, cube_params=CubeParams(unit="h3"))
     with pytest.warns(UserWarning, match=r"3 of \d+ located incidents .* pass `study_area`"):
-        c = cube.build_cube(both, unit="h3")
+        c = cube.build_cube(both, cube_params=CubeParams(unit="h3"))
     located = int(base[schema.LOCATED].sum())
     assert c.params["n_outside_extent"] == 3
     assert c.n.sum() == located == c.params["n_incidents_in_area"]
@@ -206,7 +217,7 @@ def test_far_outliers_are_left_out_of_the_data_extent_and_reported():
     assert "n_outside_extent" not in clean.params
     # a study area that holds them counts them
     box = shapely.box(250_000.0, 150_000.0, 600_000.0, 650_000.0)
-    with_box = cube.build_cube(both, unit="h3", resolution=7, study_area=box)
+    with_box = cube.build_cube(both, cube_params=CubeParams(unit="h3", resolution=7), study_area=box)
     assert with_box.n.sum() == located + 3
 
 
@@ -239,13 +250,22 @@ def test_shipped_wards_and_lsoas_only_for_data_in_bury(events):
     preston = random_incidents(500, seed=3, months=3, centre=(354_000.0, 429_000.0))
     for kind in ("ward", "lsoa"):
         with pytest.raises(ParameterError, match=r"pass `units=`.*--boundary"):
-            cube.build_cube(preston, unit=kind)
+            cube.build_cube(preston, cube_params=CubeParams(unit=kind))
     # a study area in Bury with the Preston data: no data there, the area decides (it is Bury)
     borough = boundaries.load_borough()
-    assert len(cube.build_cube(preston, unit="ward", study_area=borough, months=("2021-01", "2021-03")).units) == 17
-    assert len(cube.build_cube(events, unit="ward").units) == 17  # Bury's data keeps the shipped wards
+    assert (
+        len(
+            cube.build_cube(
+                preston, cube_params=CubeParams(unit="ward", months=("2021-01", "2021-03")), study_area=borough
+            ).units
+        )
+        == 17
+    )
+    assert (
+        len(cube.build_cube(events, cube_params=CubeParams(unit="ward")).units) == 17
+    )  # Bury's data keeps the shipped wards
     mixed = pd.concat([events.iloc[:1000], preston.iloc[:100]], ignore_index=True)  # mostly Bury
-    assert cube.build_cube(mixed, unit="ward").n.sum() == _inside(events.iloc[:1000], borough)
+    assert cube.build_cube(mixed, cube_params=CubeParams(unit="ward")).n.sum() == _inside(events.iloc[:1000], borough)
 
 
 def test_no_match_error_names_the_filters_and_what_the_data_holds():
@@ -260,11 +280,11 @@ def test_no_match_error_names_the_filters_and_what_the_data_holds():
         match=r"no incidents match crime types \['Drugs'\]: the data holds crime types "
         r"'Burglary' \(2\), 'Robbery' \(1\); sources 'police_uk_street' \(3\)",
     ):
-        cube.build_cube(ok, unit="ward", crime_types=["Drugs"])
+        cube.build_cube(ok, cube_params=CubeParams(unit="ward", crime_types=["Drugs"]))
     with pytest.raises(ParameterError, match=r"crime types \['Drugs'\] \(group 'drugs'\): the data holds"):
-        cube.build_cube(ok, unit="ward", group="drugs")
+        cube.build_cube(ok, cube_params=CubeParams(unit="ward", group="drugs"))
     with pytest.raises(ParameterError, match=r"match sources \['council_asb'\]: the data holds .*give `months`"):
-        cube.build_cube(ok, unit="ward", sources=["council_asb"])
+        cube.build_cube(ok, cube_params=CubeParams(unit="ward", sources=["council_asb"]))
 
 
 @pytest.mark.slow
@@ -274,7 +294,7 @@ def test_real_lancashire_street_extent_leaves_out_points_geocoded_far_away(real_
     path = real_file("police-uk-street-lancashire-2018-19", "lancashire_street_2018-11_to_2019-02.csv.gz")
     inc = read_points_csv(path)
     with pytest.warns(UserWarning, match=r"50 of 58938 located incidents"):
-        c = cube.build_cube(inc, unit="h3")
+        c = cube.build_cube(inc, cube_params=CubeParams(unit="h3"))
     assert c.params["n_outside_extent"] == 50
     assert 60_000 < c.params["extent_radius_m"] < 62_000
     assert c.params["study_area_km2"] < 6_500  # the hull of every point: 113,878 km2
@@ -308,13 +328,13 @@ def assert_cube_equal(a: cube.Cube, b: cube.Cube) -> None:
 )
 def test_categorical_text_gives_the_same_cube(events, borough, kwargs):
     before = events.copy()
-    plain = cube.build_cube(events, study_area=borough, **kwargs)
-    assert_cube_equal(plain, cube.build_cube(_as_categorical(events), study_area=borough, **kwargs))
+    plain = cube.build_cube(events, CubeParams(**kwargs), study_area=borough)
+    assert_cube_equal(plain, cube.build_cube(_as_categorical(events), CubeParams(**kwargs), study_area=borough))
     assert_frame_equal(events, before)
 
 
 def test_counts_harm_and_locations_equal_a_row_by_row_oracle(events, borough):
-    c = cube.build_cube(events, resolution=9, study_area=borough)
+    c = cube.build_cube(events, cube_params=CubeParams(resolution=9), study_area=borough)
     inside = cube.clip_to_study_area(events, shapely.union_all(borough.geometry.to_numpy()))
     rows = events[inside]
     lon, lat = grid._TO_LONLAT.transform(rows[schema.EASTING].to_numpy(), rows[schema.NORTHING].to_numpy())
@@ -340,21 +360,23 @@ def test_counts_harm_and_locations_equal_a_row_by_row_oracle(events, borough):
 
 
 def test_neighbours_zero_fill_keeps_occupied_cells_and_their_ring(events):
-    full = cube.build_cube(events, resolution=10)
-    near = cube.build_cube(events, resolution=10, zero_fill="neighbours")
+    full = cube.build_cube(events, cube_params=CubeParams(resolution=10))
+    near = cube.build_cube(events, cube_params=CubeParams(resolution=10, zero_fill="neighbours"))
     occupied = full.units.index[full.n.sum(axis=1) > 0].to_numpy(dtype=object)
     ring = set(occupied) | {c for o in occupied for c in h3.grid_disk(o, 1)}
     assert set(near.units.index) == ring and len(near.units) < len(full.units)
     np.testing.assert_array_equal(near.n.sum(axis=0), full.n.sum(axis=0))  # nothing lost
     assert near.params.pop("zero_fill") == "occupied cells and their 1-ring neighbours"
     assert near.params == full.params
-    assert set(cube.build_cube(events, resolution=10, zero_fill="neighbours", zero_fill_k=0).units.index) == set(
-        occupied
-    )
+    assert set(
+        cube.build_cube(
+            events, cube_params=CubeParams(resolution=10, zero_fill="neighbours", zero_fill_k=0)
+        ).units.index
+    ) == set(occupied)
     with pytest.raises(ParameterError, match="`zero_fill` must be one of"):
-        cube.build_cube(events, zero_fill="everywhere")
+        cube.build_cube(events, cube_params=CubeParams(zero_fill="everywhere"))
     with pytest.raises(ParameterError, match="`zero_fill_k` must be an integer >= 0"):
-        cube.build_cube(events, zero_fill="neighbours", zero_fill_k=-1)
+        cube.build_cube(events, cube_params=CubeParams(zero_fill="neighbours", zero_fill_k=-1))
 
 
 def test_bad_or_missing_month_is_named(events):
@@ -362,10 +384,10 @@ def test_bad_or_missing_month_is_named(events):
     bad[schema.MONTH] = bad[schema.MONTH].astype(object)
     bad.loc[bad.index[7], schema.MONTH] = "2022-13"
     with pytest.raises(SchemaError, match="month value '2022-13' is not a month"):
-        cube.build_cube(bad, resolution=9)
+        cube.build_cube(bad, cube_params=CubeParams(resolution=9))
     bad.loc[bad.index[7], schema.MONTH] = None
     with pytest.raises(SchemaError, match="month value .* is not a month"):
-        cube.build_cube(_as_categorical(bad), resolution=9)
+        cube.build_cube(_as_categorical(bad), cube_params=CubeParams(resolution=9))
 
 
 def test_partial_financial_years_are_dropped_and_named(borough):
@@ -374,7 +396,7 @@ def test_partial_financial_years_are_dropped_and_named(borough):
         str(m) for m in np.repeat(np.array(["2023-01", "2023-06", "2024-06", "2025-12"], dtype=object), [3, 4, 5, 6])
     ]
     frame = incidents(np.full(18, 380_500.0), np.full(18, 410_500.0), months)
-    built = cube.build_cube(frame, unit="ward", period="year", study_area=borough)
+    built = cube.build_cube(frame, cube_params=CubeParams(unit="ward", period="year"), study_area=borough)
     assert list(built.period_labels) == ["2023/24", "2024/25"]
     assert built.n.sum() == 9 and built.params["months"] == ["2023-04", "2025-03"]
     assert built.params["n_incidents_in_area"] == 9
@@ -387,16 +409,22 @@ def test_partial_financial_years_are_dropped_and_named(borough):
     (message,) = built.params["warnings"]
     assert "dropped partial financial years 2022/23 (3 of 12 months, 2023-01..2023-03)" in message
     assert "2025/26 (9 of 12 months, 2025-04..2025-12)" in message
-    kept = cube.build_cube(frame, unit="ward", period="year", study_area=borough, partial_periods="keep")
+    kept = cube.build_cube(
+        frame, cube_params=CubeParams(unit="ward", period="year", partial_periods="keep"), study_area=borough
+    )
     assert list(kept.period_labels) == ["2022/23", "2023/24", "2024/25", "2025/26"]
     assert kept.params["period_months_covered"] == [3, 12, 12, 9] and kept.n.sum() == 18
     assert "kept partial financial years" in kept.params["warnings"][0]
-    monthly = cube.build_cube(frame, unit="ward", study_area=borough)
+    monthly = cube.build_cube(frame, cube_params=CubeParams(unit="ward"), study_area=borough)
     assert monthly.params["partial_periods"]["partial"] == [] and monthly.params["warnings"] == []
     with pytest.raises(ParameterError, match="every year of 2023-01..2023-06 is partial"):
-        cube.build_cube(frame[frame[schema.MONTH] < "2023-07"], unit="ward", period="year", study_area=borough)
+        cube.build_cube(
+            frame[frame[schema.MONTH] < "2023-07"],
+            cube_params=CubeParams(unit="ward", period="year"),
+            study_area=borough,
+        )
     with pytest.raises(ParameterError, match="partial_periods"):
-        cube.build_cube(frame, unit="ward", period="year", partial_periods="trim")
+        cube.build_cube(frame, cube_params=CubeParams(unit="ward", period="year", partial_periods="trim"))
 
 
 def test_partial_quarters_when_an_extract_starts_mid_quarter():
@@ -469,7 +497,7 @@ def test_cube_params_are_validated_once_frozen_hashable_and_json_ready():
     assert set(d) == set(cube.CUBE_PARAM_NAMES)
     assert d["groups"] == {"mine": ["Burglary"]} and d["months"] == ["2021-01", "2021-12"]
     assert json.loads(json.dumps(d)) == d
-    assert cube.CubeParams.of(p, unit="h3") == cube.CubeParams(**{**d, "unit": "h3", "groups": {"mine": ["Burglary"]}})
+    assert dataclasses.replace(p, unit="h3") == cube.CubeParams(**{**d, "unit": "h3", "groups": {"mine": ["Burglary"]}})
 
 
 @pytest.mark.parametrize(
@@ -494,16 +522,16 @@ def test_cube_params_refuse_bad_choices_naming_the_field(kwargs, match):
 def test_build_cube_takes_cube_params_as_one_value(events, borough):
     p = cube.CubeParams(resolution=8, period="quarter", group="neighbourhood")
     by_value = cube.build_cube(events, p, study_area=borough)
-    by_options = cube.build_cube(events, study_area=borough, resolution=8, period="quarter", group="neighbourhood")
-    assert_allclose(by_value.n, by_options.n)
-    assert_allclose(by_value.harm, by_options.harm)
-    assert list(by_value.units.index) == list(by_options.units.index)
-    # keyword options replace fields of the value given; an unknown one is named
-    assert cube.build_cube(events, p, study_area=borough, period="month").n.shape[1] == 14
-    with pytest.raises(ParameterError, match="unknown cube option.*radius_m"):
-        cube.build_cube(events, p, study_area=borough, radius_m=5)
+    by_keyword = cube.build_cube(events, study_area=borough, cube_params=p)
+    assert_allclose(by_value.n, by_keyword.n)
+    assert_allclose(by_value.harm, by_keyword.harm)
+    assert list(by_value.units.index) == list(by_keyword.units.index)
+    # a different choice is a different value; the fields are not keyword options of build_cube
+    assert cube.build_cube(events, dataclasses.replace(p, period="month"), study_area=borough).n.shape[1] == 14
+    with pytest.raises(TypeError, match="period"):
+        cube.build_cube(events, p, study_area=borough, period="month")  # type: ignore[call-arg]
     with pytest.raises(ParameterError, match="`cube_params` must be a CubeParams"):
         cube.build_cube(events, {"unit": "h3"}, study_area=borough)  # type: ignore[arg-type]
     # what only an analysis applies is refused rather than silently ignored
     with pytest.raises(ParameterError, match="applied by geo_csp.analysis.run_hotspots"):
-        cube.build_cube(events, p, study_area=borough, exclude_proactive=True)
+        cube.build_cube(events, dataclasses.replace(p, exclude_proactive=True), study_area=borough)

@@ -8,6 +8,7 @@ from numpy.testing import assert_array_equal
 
 from _synthetic import incidents, timed_incidents
 from geo_csp import analysis, cube, periods, schema
+from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 
 # Three snap points about 600 m apart in Bury; day by day incidents written out by hand.
@@ -48,7 +49,7 @@ def test_date_period_keys_and_labels_known_answer():
 
 
 def test_weekly_cube_counts_each_incident_in_its_week():
-    c = cube.build_cube(_events(), unit="h3", resolution=9, period="week")
+    c = cube.build_cube(_events(), cube_params=CubeParams(unit="h3", resolution=9, period="week"))
     assert list(c.period_labels) == ["w/c 2024-03-04", "w/c 2024-03-11", "w/c 2024-03-18", "w/c 2024-03-25"]
     assert_array_equal(c.n.sum(axis=0), [2, 1, 3, 1])
     assert c.params["period"] == "week"
@@ -59,17 +60,19 @@ def test_weekly_cube_counts_each_incident_in_its_week():
 
 
 def test_fortnight_and_28day_cubes_known_answer():
-    f = cube.build_cube(_events(), unit="h3", resolution=9, period="fortnight")
+    f = cube.build_cube(_events(), cube_params=CubeParams(unit="h3", resolution=9, period="fortnight"))
     assert list(f.period_labels) == ["2024-03-04 to 2024-03-17", "2024-03-18 to 2024-03-31"]
     assert_array_equal(f.n.sum(axis=0), [3, 4])
-    d = cube.build_cube(_events(), unit="h3", resolution=9, period="28day")
+    d = cube.build_cube(_events(), cube_params=CubeParams(unit="h3", resolution=9, period="28day"))
     assert list(d.period_labels) == ["2024-02-19 to 2024-03-17", "2024-03-18 to 2024-04-14"]
     assert_array_equal(d.n.sum(axis=0), [3, 4])
     assert d.params["partial_periods"]["partial"] == ["2024-02-19 to 2024-03-17", "2024-03-18 to 2024-04-14"]
 
 
 def test_window_of_months_zero_fills_whole_weeks():
-    c = cube.build_cube(_events(), unit="h3", resolution=9, period="week", months=("2024-02", "2024-03"))
+    c = cube.build_cube(
+        _events(), cube_params=CubeParams(unit="h3", resolution=9, period="week", months=("2024-02", "2024-03"))
+    )
     assert c.params["dates"] == ["2024-02-01", "2024-03-31"]
     assert c.period_labels[0] == "w/c 2024-01-29" and c.period_labels[-1] == "w/c 2024-03-25"
     assert c.n.shape[1] == 9 and c.n.sum() == 7
@@ -80,12 +83,14 @@ def test_window_of_months_zero_fills_whole_weeks():
 def test_police_uk_months_are_never_given_a_day():
     street = incidents(_X, _Y, "2024-03")
     with pytest.raises(ParameterError, match=r"3 of the 3 selected incidents have only a month \(police_uk_street 3\)"):
-        cube.build_cube(street, unit="h3", resolution=9, period="week")
+        cube.build_cube(street, cube_params=CubeParams(unit="h3", resolution=9, period="week"))
     mixed = __import__("pandas").concat([_events(), street], ignore_index=True)
     with pytest.raises(ParameterError, match="police.uk publishes months only"):
-        cube.build_cube(mixed, unit="h3", resolution=9, period="fortnight")
+        cube.build_cube(mixed, cube_params=CubeParams(unit="h3", resolution=9, period="fortnight"))
     # the timed source alone is accepted
-    ok = cube.build_cube(mixed, unit="h3", resolution=9, period="fortnight", sources=["council_asb"])
+    ok = cube.build_cube(
+        mixed, cube_params=CubeParams(unit="h3", resolution=9, period="fortnight", sources=["council_asb"])
+    )
     assert ok.n.sum() == 7
     with pytest.raises(ParameterError, match="needs a day for every incident"):
         periods.period_keys(["2024-03"], period="week")
@@ -101,11 +106,11 @@ def test_automatic_period_rule():
     assert periods.choose_period(first="2020-01", last="2024-12", timed=False)[0] == "month"  # 60 months
     assert periods.choose_period(first="2020-01", last="2025-01", timed=False)[0] == "quarter"
     assert periods.choose_period(first="2010-01", last="2020-01", timed=False)[0] == "year"
-    c = cube.build_cube(_events(), unit="h3", resolution=9, period="auto")
+    c = cube.build_cube(_events(), cube_params=CubeParams(unit="h3", resolution=9, period="auto"))
     assert c.params["period"] == "week" and c.params["period_requested"] == "auto"
     assert "data span 28 days (2024-03-04 to 2024-03-31)" in c.params["period_reason"]
     street = incidents(_X, _Y, "2024-03")
-    s = cube.build_cube(street, unit="h3", resolution=9, period="auto")
+    s = cube.build_cube(street, cube_params=CubeParams(unit="h3", resolution=9, period="auto"))
     assert s.params["period"] == "month" and "police.uk has no day" in s.params["period_reason"]
 
 
@@ -116,7 +121,7 @@ def test_gi_star_and_trends_run_on_weeks():
     when = (np.datetime64("2024-01-01") + days.astype("timedelta64[D]")).astype(str)
     pts = rng.normal(0, 800, (n, 2)) + [380_500, 410_500]
     frame = timed_incidents(pts[:, 0], pts[:, 1], [f"{d} 12:00" for d in when])
-    result = analysis.run_hotspots(frame, unit="h3", resolution=9, period="week")
+    result = analysis.run_hotspots(frame, cube_params=CubeParams(unit="h3", resolution=9, period="week"))
     assert result.cube.n.shape[1] == 12
     assert result.metadata["period"] == "week" and len(result.metadata["period_labels"]) == 12
     assert result.units[schema.GI_Z].notna().all() and result.units[schema.MK_P].between(0, 1).all()

@@ -21,6 +21,7 @@ from numpy.testing import assert_allclose
 from shapely.geometry import shape
 
 from geo_csp import schema
+from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 from geo_csp.demo import DEFAULT_SEED, DemoParams, DemoPaths, load_truth, make_demo
 from geo_csp.demo.incidents import TYPE_SHARES
@@ -387,7 +388,10 @@ def test_pipeline_recovers_exactly_the_planted_areas(seed, request, tmp_path):
     truth = load_truth(paths.truth)
     inc = store.read_incidents(paths.store_dir, located_only=True, sources=[schema.SOURCE_STREET])
     res = analysis.run_hotspots(
-        inc, unit="h3", study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
+        inc,
+        cube_params=CubeParams(unit="h3"),
+        study_area=boundaries.load_borough(),
+        named_places=boundaries.load_named_places(),
     )
     found = res.areas.set_index(schema.AREA_NAME)
     planted = {h["name"]: h for h in truth["hotspots"]}

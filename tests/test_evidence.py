@@ -13,6 +13,7 @@ import pytest
 import shapely
 
 from geo_csp import schema
+from geo_csp.cube import CubeParams
 from geo_csp._errors import DisclosureError, ParameterError
 from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
 from geo_csp.figures import AREA_COLOUR, CATEGORY_COLOURS
@@ -423,7 +424,9 @@ def test_concentration_in_sample_and_out_of_sample(pack_dir, demo):
 
     geo = store_geography(demo.store_dir)
     early = analysis.run_hotspots(
-        street[street[schema.MONTH] <= "2024-12"], months=("2023-01", "2024-12"), named_places=geo.named_places
+        street[street[schema.MONTH] <= "2024-12"],
+        cube_params=CubeParams(months=("2023-01", "2024-12")),
+        named_places=geo.named_places,
     )
     overlap = shapely.area(shapely.intersection(early.areas.geometry.to_numpy(), pack.area.geometry.iloc[0]))
     area = early.areas.geometry.iloc[int(np.argmax(overlap))]

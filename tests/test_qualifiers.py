@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from geo_csp import qualifiers, schema
+from geo_csp.cube import CubeParams
 from geo_csp._errors import MappingError, ParameterError
 from geo_csp.mapping import mapping_from_dict
 
@@ -183,7 +184,7 @@ def _flagged_incidents() -> pd.DataFrame:
 
 
 def test_flag_group_builds_the_cube_from_flagged_records() -> None:
-    from geo_csp.cube import CubeParams, build_cube
+    from geo_csp.cube import build_cube
 
     frame = _flagged_incidents()
     cube = build_cube(frame, CubeParams(group="domestic", resolution=8))
@@ -201,7 +202,7 @@ def test_flag_group_builds_the_cube_from_flagged_records() -> None:
 
 
 def test_flag_group_on_police_uk_only_is_refused() -> None:
-    from geo_csp.cube import CubeParams, build_cube
+    from geo_csp.cube import build_cube
 
     police = _flagged_incidents().query("source == @schema.SOURCE_STREET")
     with pytest.raises(ParameterError, match="police.uk records carry no domestic flag; load a partner extract"):
@@ -211,7 +212,7 @@ def test_flag_group_on_police_uk_only_is_refused() -> None:
 def test_flag_group_counts_the_recording_sources_by_default() -> None:
     from geo_csp import analysis
 
-    result = analysis.run_hotspots(_flagged_incidents(), group="domestic", resolution=8)
+    result = analysis.run_hotspots(_flagged_incidents(), cube_params=CubeParams(group="domestic", resolution=8))
     assert result.metadata["counted"]["sources"] == ["force_crime"]
     assert "record domestic" in result.metadata["counted"]["note"]
     assert int(result.units[schema.N].sum()) == 6

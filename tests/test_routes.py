@@ -14,6 +14,7 @@ import shapely
 from numpy.testing import assert_allclose
 
 from geo_csp import routes
+from geo_csp.cube import CubeParams
 from geo_csp._errors import NetworkError, ParameterError
 from geo_csp.demo import DemoPaths
 from geo_csp.settings import WORKING_CRS
@@ -227,7 +228,7 @@ def test_demo_walkabout_plan(demo_borough: DemoPaths, tmp_path: Path) -> None:
     folder = demo_borough.out_dir
     result = analysis.run_hotspots(
         incidents(folder),
-        measure="harm",
+        cube_params=CubeParams(measure="harm"),
         study_area=boundaries.load_borough(),
         named_places=boundaries.load_named_places(),
     )

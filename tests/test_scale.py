@@ -16,6 +16,7 @@ from numpy.testing import assert_allclose
 from pandas.testing import assert_frame_equal
 
 from geo_csp import analysis, boundaries, cluster, cube, grid, hotspots, ingest, national, schema, store, weights
+from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError, SchemaError, StoreNotFoundError
 from geo_csp.cube import _dask as cube_dask
 
@@ -63,47 +64,51 @@ def assert_same_cube(mem: cube.Cube, dsk: cube.Cube) -> None:
     ],
 )
 def test_dask_cube_equals_memory_cube_on_the_demo(demo_store, demo_incidents, kwargs):
-    mem = cube.build_cube(demo_incidents, **kwargs)
-    dsk = cube.build_cube_dask(demo_store, scheduler="synchronous", batch_partitions=5, **kwargs)
+    mem = cube.build_cube(demo_incidents, CubeParams(**kwargs))
+    dsk = cube.build_cube_dask(demo_store, CubeParams(**kwargs), scheduler="synchronous", batch_partitions=5)
     assert dsk.n.sum() > 0
     assert_same_cube(mem, dsk)
 
 
 def test_dask_cube_with_study_area_and_given_cells(demo_store, demo_incidents, borough):
-    mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
-    dsk = cube.build_cube_dask(demo_store, resolution=9, study_area=borough, scheduler="threads")
+    mem = cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=9), study_area=borough)
+    dsk = cube.build_cube_dask(
+        demo_store, cube_params=CubeParams(resolution=9), study_area=borough, scheduler="threads"
+    )
     assert_same_cube(mem, dsk)
     # given cells (half of them): incidents elsewhere are dropped and counted the same way
     cells = mem.units.iloc[::2]
-    mem2 = cube.build_cube(demo_incidents, resolution=9, units=cells)
-    dsk2 = cube.build_cube_dask(demo_store, resolution=9, units=cells, scheduler="synchronous")
+    mem2 = cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=9), units=cells)
+    dsk2 = cube.build_cube_dask(demo_store, cube_params=CubeParams(resolution=9), units=cells, scheduler="synchronous")
     assert mem2.params["dropped_outside_units"] > 0
     assert_same_cube(mem2, dsk2)
 
 
 def test_neighbours_zero_fill_equals_the_memory_cube_on_those_cells(demo_store, demo_incidents):
-    dsk = cube.build_cube_dask(demo_store, resolution=10, zero_fill="neighbours", scheduler="synchronous")
+    dsk = cube.build_cube_dask(
+        demo_store, cube_params=CubeParams(resolution=10, zero_fill="neighbours"), scheduler="synchronous"
+    )
     occupied = dsk.units.index[dsk.n.sum(axis=1) > 0]
     cells = grid.neighbour_cells(occupied.to_numpy(dtype=object), k=1)
     assert dsk.units.index.equals(pd.Index(cells, name=schema.UNIT_ID))
     assert len(occupied) < len(cells) < 7 * len(occupied)
-    hull = cube.build_cube(demo_incidents, resolution=10)
+    hull = cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=10))
     assert len(cells) < len(hull.units)
     np.testing.assert_array_equal(hull.n.sum(axis=0), dsk.n.sum(axis=0))  # nothing lost
     units = gpd.GeoDataFrame(
         geometry=[None] * len(cells), index=pd.Index(cells, name=schema.UNIT_ID), crs=dsk.units.crs
     )
-    mem = cube.build_cube(demo_incidents, resolution=10, units=units)
+    mem = cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=10), units=units)
     assert dsk.params.pop("zero_fill").startswith("occupied cells")
     assert_same_cube(mem, dsk)
     with pytest.raises(ParameterError, match="zero_fill"):
-        cube.build_cube_dask(demo_store, zero_fill="everything")
+        cube.build_cube_dask(demo_store, cube_params=CubeParams(zero_fill="everything"))
 
 
 def test_gi_star_z_and_classes_from_the_dask_cube_are_identical(demo_store, demo_incidents, borough):
-    mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
+    mem = cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=9), study_area=borough)
     with cluster.dask_client(n_workers=2, processes=False) as client:
-        dsk = cube.build_cube_dask(demo_store, resolution=9, study_area=borough, client=client)
+        dsk = cube.build_cube_dask(demo_store, cube_params=CubeParams(resolution=9), study_area=borough, client=client)
     w = weights.h3_weights(mem.units.index.to_numpy(dtype=object), k=1)
     a = hotspots.analyse_cube(mem.n, w, params=hotspots.HotspotParams(time_window=1))
     b = hotspots.analyse_cube(dsk.n, w, params=hotspots.HotspotParams(time_window=1))
@@ -120,8 +125,8 @@ def test_dask_client_connects_to_a_running_scheduler_by_address(demo_store, demo
     with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as local:
         with cluster.dask_client(local.scheduler_address) as client:
             assert client.scheduler.address == local.scheduler_address
-            dsk = cube.build_cube_dask(demo_store, resolution=9)  # the active client runs it
-    assert_same_cube(cube.build_cube(demo_incidents, resolution=9), dsk)
+            dsk = cube.build_cube_dask(demo_store, cube_params=CubeParams(resolution=9))  # the active client runs it
+    assert_same_cube(cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=9)), dsk)
     with pytest.raises(ParameterError, match="cannot reach a dask scheduler"):
         with cluster.dask_client("tcp://127.0.0.1:9", timeout_s=1.0):
             pass
@@ -136,8 +141,8 @@ def test_dask_dataframe_input_and_store_reader(demo_store, demo_incidents):
     assert located[schema.LOCATED].all() and set(located[schema.CRIME_TYPE]) == {"Burglary"}
     expected = store.read_incidents(demo_store, located_only=True, crime_types="Burglary")
     assert len(located) == len(expected)
-    mem = cube.build_cube(demo_incidents, resolution=9)
-    dsk = cube.build_cube_dask(ddf, resolution=9, scheduler="synchronous")
+    mem = cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=9))
+    dsk = cube.build_cube_dask(ddf, cube_params=CubeParams(resolution=9), scheduler="synchronous")
     assert_same_cube(mem, dsk)
 
 
@@ -153,7 +158,7 @@ def test_store_part_paths_prune_by_partition(demo_store):
 
 def test_errors_name_the_problem(demo_store, tmp_path):
     with pytest.raises(ParameterError, match="H3 cubes only"):
-        cube.build_cube_dask(demo_store, unit="ward")
+        cube.build_cube_dask(demo_store, cube_params=CubeParams(unit="ward"))
     with pytest.raises(ParameterError, match="store folder or a dask DataFrame"):
         cube.build_cube_dask(pd.DataFrame({"month": []}))
     with pytest.raises(ParameterError, match="no part of the store"):
@@ -165,7 +170,9 @@ def test_errors_name_the_problem(demo_store, tmp_path):
     with pytest.raises(ParameterError, match="batch_partitions"):
         cube.build_cube_dask(demo_store, batch_partitions=0)
     with pytest.raises(ParameterError, match="no incidents match"):
-        cube.build_cube_dask(demo_store, crime_types=["Not a type"], resolution=9, scheduler="synchronous")
+        cube.build_cube_dask(
+            demo_store, cube_params=CubeParams(crime_types=["Not a type"], resolution=9), scheduler="synchronous"
+        )
     with pytest.raises(ParameterError, match="n_workers"):
         with cluster.dask_client(n_workers=0):
             pass
@@ -322,8 +329,8 @@ def test_dask_ingest_builds_the_same_store_in_bounded_batches(processes, demo_in
 
 def test_build_cube_backend_dask_equals_memory(demo_store, demo_incidents, borough):
     """One entry point: `build_cube(backend="dask")` on a store folder gives the in-memory cube."""
-    mem = cube.build_cube(demo_incidents, resolution=9, study_area=borough)
-    dsk = cube.build_cube(demo_store, resolution=9, study_area=borough, backend="dask")
+    mem = cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=9), study_area=borough)
+    dsk = cube.build_cube(demo_store, cube_params=CubeParams(resolution=9), study_area=borough, backend="dask")
     assert_same_cube(mem, dsk)
     with pytest.raises(ParameterError, match="'memory' or 'dask'"):
         cube.build_cube(demo_incidents, backend="spark")
@@ -357,9 +364,9 @@ def test_dask_cube_leaves_far_off_points_out_like_the_memory_cube(tmp_path):
     ingest.ingest_paths([csv], store_dir=tmp_path / "store")
     frame = store.read_incidents(tmp_path / "store")
     with pytest.warns(UserWarning, match="3 of 3003 located incidents"):
-        mem = cube.build_cube(frame, resolution=9)
+        mem = cube.build_cube(frame, cube_params=CubeParams(resolution=9))
     with pytest.warns(UserWarning, match="3 of 3003 located incidents"):
-        dsk = cube.build_cube_dask(tmp_path / "store", resolution=9, scheduler="synchronous")
+        dsk = cube.build_cube_dask(tmp_path / "store", cube_params=CubeParams(resolution=9), scheduler="synchronous")
     assert mem.params["n_outside_extent"] == 3
     assert_same_cube(mem, dsk)
 
@@ -377,9 +384,9 @@ def assert_same_run(mem, dsk) -> None:
 
 def test_run_hotspots_on_dask_equals_the_memory_run_on_the_demo(demo_store, demo_incidents):
     """The same call on a store folder: Bury's default wards are found from the store's points on Dask."""
-    mem = analysis.run_hotspots(demo_incidents, resolution=9)
+    mem = analysis.run_hotspots(demo_incidents, cube_params=CubeParams(resolution=9))
     with cluster.dask_client(n_workers=1, processes=False) as client:
-        dsk = analysis.run_hotspots(demo_store, resolution=9, backend="dask", client=client)
+        dsk = analysis.run_hotspots(demo_store, cube_params=CubeParams(resolution=9), backend="dask", client=client)
     assert mem.metadata["wards"].startswith("shipped Bury wards")
     assert len(mem.areas) > 0 and (mem.units[schema.PATTERN].astype(str).str.contains("Hot")).any()
     assert_same_run(mem, dsk)
@@ -387,24 +394,23 @@ def test_run_hotspots_on_dask_equals_the_memory_run_on_the_demo(demo_store, demo
 
 def test_run_hotspots_on_dask_with_neighbour_cells_and_filters(demo_store, demo_incidents, borough):
     kwargs = dict(
-        resolution=10,
+        cube_params=CubeParams(resolution=10, group="neighbourhood", period="quarter", zero_fill="neighbours"),
         study_area=borough,
-        group="neighbourhood",
-        period="quarter",
-        zero_fill="neighbours",
         wards=boundaries.load_wards(year=2022),
     )
     mem = analysis.run_hotspots(demo_incidents, **kwargs)
     dsk = analysis.run_hotspots(store.read_store_dask(demo_store), **kwargs)  # not a DataFrame: on Dask
     assert mem.metadata["zero_fill"].startswith("occupied cells")
-    assert len(mem.units) < len(cube.build_cube(demo_incidents, resolution=10, study_area=borough).units)
+    assert len(mem.units) < len(
+        cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=10), study_area=borough).units
+    )
     assert_same_run(mem, dsk)
     with pytest.raises(ParameterError, match="`backend` must be one of"):
         analysis.run_hotspots(demo_incidents, backend="spark")
     with pytest.raises(ParameterError, match="not a pandas DataFrame already in memory: pass the store folder"):
         analysis.run_hotspots(demo_incidents, backend="dask")
     with pytest.raises(ParameterError, match="dask backend builds H3 cubes only"):
-        analysis.run_hotspots(demo_store, unit="ward")
+        analysis.run_hotspots(demo_store, cube_params=CubeParams(unit="ward"))
 
 
 def test_located_points_count_every_located_incident(demo_store, demo_incidents, borough):
@@ -422,7 +428,10 @@ def test_categorical_read_gives_the_same_table_and_cube(demo_store, demo_inciden
     plain = cat.astype({c: demo_incidents[c].dtype for c in store.CATEGORICAL_COLUMNS})
     assert_frame_equal(plain, demo_incidents)
     assert cat.memory_usage(deep=True).sum() < 0.7 * demo_incidents.memory_usage(deep=True).sum()
-    a, b = cube.build_cube(demo_incidents, resolution=9), cube.build_cube(cat, resolution=9)
+    a, b = (
+        cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=9)),
+        cube.build_cube(cat, cube_params=CubeParams(resolution=9)),
+    )
     assert a.units.index.equals(b.units.index) and a.params == b.params
     np.testing.assert_array_equal(a.n, b.n)
     np.testing.assert_array_equal(a.harm, b.harm)

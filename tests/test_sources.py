@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from geo_csp import schema, sources
+from geo_csp.cube import CubeParams
 
 HELD = ["council_asb", "police_uk_stop_search", "police_uk_street"]
 
@@ -158,8 +159,8 @@ def test_public_space_view_leaves_out_violence_in_dwellings():
     )
     mask = sources.dwelling_violence(frame)
     assert mask.sum() == 10 and mask[:10].all()  # burglary in a house stays: only violence is private-space
-    kw = dict(unit="h3", resolution=9, study_area=boundaries.load_borough())
-    full = analysis.run_hotspots(frame, **kw)
-    public = analysis.run_hotspots(frame, public_space=True, **kw)
+    kw = dict(study_area=boundaries.load_borough())
+    full = analysis.run_hotspots(frame, CubeParams(unit="h3", resolution=9), **kw)
+    public = analysis.run_hotspots(frame, CubeParams(unit="h3", resolution=9, public_space=True), **kw)
     assert full.units[schema.N].sum() == 60 and public.units[schema.N].sum() == 50
     assert public.metadata["public_space"]["excluded_dwelling_violence"] == 10 and full.metadata["public_space"] is None

@@ -9,6 +9,7 @@ import shapely
 from scipy import stats
 
 from geo_csp import analysis, schema, ward_summary
+from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 from geo_csp.settings import WORKING_CRS
 
@@ -86,7 +87,7 @@ def nine_wards():
             ys += [c.y] * k
             ms += [m] * k
     data = incidents(xs, ys, ms)
-    run = analysis.run_hotspots(data, unit="ward", units=wards, months=("2022-01", "2022-12"))
+    run = analysis.run_hotspots(data, cube_params=CubeParams(unit="ward", months=("2022-01", "2022-12")), units=wards)
     return run, ward_summary.summarise_few_units(run)
 
 
@@ -122,7 +123,9 @@ def test_h3_runs_have_no_few_units_summary():
         [380_500.0, 380_700.0, 380_900.0], [405_500.0, 405_600.0, 405_700.0], ["2022-01", "2022-02", "2022-02"]
     )
     run = analysis.run_hotspots(
-        data, months=("2022-01", "2022-02"), study_area=shapely.box(380_000, 405_000, 381_500, 406_500)
+        data,
+        cube_params=CubeParams(months=("2022-01", "2022-02")),
+        study_area=shapely.box(380_000, 405_000, 381_500, 406_500),
     )
     with pytest.raises(ParameterError, match="ward or LSOA"):
         ward_summary.summarise_few_units(run)

@@ -68,6 +68,7 @@ __all__ = [
     "filter_mask",
     "rates_per_1000",
     "study_geometry",
+    "text_tuple",
     "CUBE_COLUMNS",
     "ON_OR_NEAR",
     "ZERO_FILLS",
@@ -592,7 +593,7 @@ def _resolve_period(
     return period, info
 
 
-def _texts(value: Any) -> tuple[str, ...] | None:
+def text_tuple(value: Any) -> tuple[str, ...] | None:
     """``value`` as a tuple of strings (one string is one item); ``None`` stays ``None``."""
     if value is None:
         return None
@@ -605,8 +606,8 @@ class CubeParams:
 
     Every field is validated here (iterables become tuples), so a bad choice is refused where it is
     made, with the field's name. :func:`build_cube`, :func:`build_cube_dask` and
-    :func:`geo_csp.analysis.run_hotspots` take it as ``cube_params``; their keyword options of the same
-    names replace its fields (:meth:`of`). :meth:`to_dict` is written into every hotspot run's metadata
+    :func:`geo_csp.analysis.run_hotspots` take it as ``cube_params`` (one value: a different choice is a
+    different value, ``dataclasses.replace(params, unit="ward")``). :meth:`to_dict` is written into every hotspot run's metadata
     (``metadata["cube_params"]``), so an output says exactly what was counted.
 
     Attributes
@@ -674,11 +675,11 @@ class CubeParams:
             if len(months) != 2:
                 raise ParameterError(f"`months` must be (first, last) 'YYYY-MM' months; got {self.months!r}")
             put("months", months)
-        put("crime_types", _texts(self.crime_types))
-        put("sources", _texts(self.sources))
+        put("crime_types", text_tuple(self.crime_types))
+        put("sources", text_tuple(self.sources))
         if self.groups is not None:
             items = self.groups.items() if isinstance(self.groups, Mapping) else self.groups
-            put("groups", tuple(sorted((str(k), _texts(v) or ()) for k, v in items)))
+            put("groups", tuple(sorted((str(k), text_tuple(v) or ()) for k, v in items)))
         put("exclude_proactive", bool(self.exclude_proactive))
         put("public_space", bool(self.public_space))
         if self.measure not in MEASURES:
@@ -690,21 +691,16 @@ class CubeParams:
         _check_partial(self.partial_periods)
 
     @classmethod
-    def of(cls, cube_params: CubeParams | None = None, /, **options: Any) -> CubeParams:
-        """``cube_params`` (default ``CubeParams()``) with the fields named in ``options`` replaced.
-
-        An option that is not a field is refused with the list of fields.
-        """
-        unknown = sorted(set(options) - set(CUBE_PARAM_NAMES))
-        if unknown:
-            raise ParameterError(
-                f"unknown cube option(s) {', '.join(unknown)}; the options are {', '.join(CUBE_PARAM_NAMES)}"
-            )
+    def given(cls, cube_params: CubeParams | None) -> CubeParams:
+        """``cube_params``, or ``CubeParams()`` for ``None``; anything else is refused with its type."""
         if cube_params is None:
-            return cls(**options)
+            return cls()
         if not isinstance(cube_params, CubeParams):
-            raise ParameterError(f"`cube_params` must be a CubeParams, not {type(cube_params).__name__}")
-        return dataclasses.replace(cube_params, **options) if options else cube_params
+            raise ParameterError(
+                f"`cube_params` must be a CubeParams, not {type(cube_params).__name__}: "
+                "pass geo_csp.cube.CubeParams(unit=..., resolution=...)"
+            )
+        return cube_params
 
     def for_cube(self) -> CubeParams:
         """``self``, refused when it asks for what only an analysis applies (the cube builders call it).
@@ -735,7 +731,7 @@ class CubeParams:
         return out
 
 
-#: The fields of :class:`CubeParams`: the keyword options that stand for it.
+#: The fields of :class:`CubeParams` (the keys of :meth:`CubeParams.to_dict`).
 CUBE_PARAM_NAMES: Final = tuple(f.name for f in dataclasses.fields(CubeParams))
 
 
@@ -747,7 +743,6 @@ def build_cube(
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
     backend: Literal["memory", "dask"] = "memory",
     client: Any = None,
-    **options: Any,
 ) -> Cube:
     """Count located incidents by unit x period, zero-filled over the study area.
 
@@ -758,11 +753,9 @@ def build_cube(
         located``; ``location`` and ``source`` are used when present). Not modified.
     cube_params
         What is counted and how (:class:`CubeParams`; default ``CubeParams()``); its fields are described
-        below by name. ``measure`` does not change the cube; ``exclude_proactive`` and ``public_space``
-        are applied by :func:`geo_csp.analysis.run_hotspots` (they need the source selection) and are
-        refused here.
-    **options
-        Fields of :class:`CubeParams` replacing those of ``cube_params`` (``unit="ward"``, ...).
+        below by name (``cube_params.unit`` ...). ``measure`` does not change the cube;
+        ``exclude_proactive`` and ``public_space`` are applied by :func:`geo_csp.analysis.run_hotspots`
+        (they need the source selection) and are refused here.
     unit
         ``"h3"`` cells overlapping the study area, ``"ward"`` or ``"lsoa"`` polygons.
     units
@@ -812,7 +805,7 @@ def build_cube(
     """
     if backend not in ("memory", "dask"):
         raise ParameterError(f"`backend` must be 'memory' or 'dask', not {backend!r}")
-    cp = CubeParams.of(cube_params, **options).for_cube()
+    cp = CubeParams.given(cube_params).for_cube()
     if backend == "dask" or not isinstance(incidents, pd.DataFrame):
         from geo_csp.cube._dask import build_cube_dask
 

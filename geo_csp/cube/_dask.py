@@ -225,7 +225,6 @@ def build_cube_dask(
     client: Any = None,
     scheduler: str | None = None,
     batch_partitions: int = DEFAULT_BATCH_PARTITIONS,
-    **options: Any,
 ) -> cube_mod.Cube:
     """The cube of :func:`geo_csp.cube.build_cube`, aggregated on Dask from a store or a Dask dataframe.
 
@@ -236,9 +235,9 @@ def build_cube_dask(
         :class:`dask.dataframe.DataFrame` with the store's columns (at least ``month, crime_type,
         easting, northing, located``; ``location`` is used when present, ``source`` when
         ``sources`` filters).
-    cube_params, units, study_area, **options
-        As :func:`geo_csp.cube.build_cube` (a :class:`geo_csp.cube.CubeParams`, and keyword options of
-        its field names replacing its own); the result is the same cube. Only ``unit="h3"`` and month,
+    cube_params, units, study_area
+        As :func:`geo_csp.cube.build_cube` (what is counted is one :class:`geo_csp.cube.CubeParams`); the
+        result is the same cube. Only ``unit="h3"`` and month,
         quarter or year periods run on Dask (wards, LSOAs and timed extracts are small: build them in
         memory).
     forces
@@ -270,7 +269,7 @@ def build_cube_dask(
     import dask
     import dask.dataframe as dd
 
-    cp = cube_mod.CubeParams.of(cube_params, **options).for_cube()
+    cp = cube_mod.CubeParams.given(cube_params).for_cube()
     unit, resolution, period, months = cp.unit, cp.resolution, cp.period, cp.months
     crime_types, group, groups, sources = cp.crime_types, cp.group, cp.groups_dict(), cp.sources
     harm_index, asb_weight_days = cp.harm_index, cp.asb_weight_days
