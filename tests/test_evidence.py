@@ -452,10 +452,10 @@ def test_concentration_in_sample_and_out_of_sample(pack_dir, demo):
 def test_residents_denominator_and_concentration_notes():
     from geo_csp import evidence
 
-    text, strong = evidence._residents_denominator_note("Moorside", 60.0, 50.0)
+    text, strong = evidence.residents_denominator_note("Moorside", 60.0, 50.0)
     assert not strong and "footfall" in text
-    text, strong = evidence._residents_denominator_note("Moorside", 200.0, 50.0)
+    text, strong = evidence.residents_denominator_note("Moorside", 200.0, 50.0)
     assert strong and text.startswith("Moorside: its all-crime rate per resident is 4.0 times the borough's")
-    assert evidence._residents_denominator_note("Bury Town Centre", 60.0, 50.0)[1]
-    note = evidence._concentration_note("ward", None, np.array(["2025-01", "2025-12"]))
+    assert evidence.residents_denominator_note("Bury Town Centre", 60.0, 50.0)[1]
+    note = evidence.concentration_note("ward", None, np.array(["2025-01", "2025-12"]))
     assert note.startswith("Concentration: the ward is a fixed area")
