@@ -85,12 +85,14 @@ RankMeasure = Literal["n", "harm", "rate_per_1000", "gi_z"]
 RANK_MEASURES = (schema.N, schema.HARM, schema.RATE_PER_1000, schema.GI_Z)
 #: At most this many island unit ids are listed in the metadata (all are counted).
 _MAX_LISTED_ISLANDS = 20
-#: Columns of :attr:`HotspotResult.units`, in order (then geometry). ``ward_code``, ``population``
+#: Columns of :attr:`HotspotResult.units`, in order (then geometry). ``lsoa_name`` is the LSOA's name beside
+#: its code (``unit_id``) on LSOA runs, null on H3 and ward runs; ``ward_code``, ``population``
 #: and ``rate_per_1000`` are null where unknown (e.g. population of H3 cells). ``n`` and ``harm`` are
 #: totals over the analysed window; ``rate_per_1000`` is incidents per 1,000 residents **per year**
 #: (annualised over the window); ``gi_z``/``gi_p`` are the latest period's.
 UNIT_COLUMNS = (
     schema.UNIT_ID,
+    schema.LSOA_NAME,
     schema.N,
     schema.HARM,
     schema.GI_Z,
@@ -631,9 +633,15 @@ def run_hotspots(
         rate = np.where(population > 0, totals[schema.N].to_numpy() * 1000.0 / population * 12.0 / n_months, np.nan)
 
     stats = analysis.units.set_axis(geo.index)
+    lsoa_names = (
+        geo[schema.LSOA_NAME].to_numpy(dtype=object)
+        if unit == "lsoa" and schema.LSOA_NAME in geo.columns
+        else np.full(len(geo), None, dtype=object)
+    )
     table = pd.DataFrame(
         {
             schema.UNIT_ID: geo.index.to_numpy(dtype=object),
+            schema.LSOA_NAME: lsoa_names,
             schema.N: totals[schema.N].to_numpy(),
             schema.HARM: totals[schema.HARM].to_numpy(),
         },

@@ -27,6 +27,8 @@ COLUMN_LABELS: Final[Mapping[str, str]] = {
     schema.AREA_NAME: "Place",
     schema.WARD_NAME: "Ward",
     schema.WARD_CODE: "Ward code",
+    schema.LSOA_NAME: "LSOA",
+    schema.LSOA_CODE: "LSOA code",
     schema.N: "Incidents",
     schema.HARM: "Harm (crime-days)",
     schema.PREDICTED_N: "Expected incidents next month",

@@ -882,6 +882,8 @@ def hotspot_map(
     if colour_by is None or colour_by not in units.columns:
         raise SchemaError(f"`units` has no column {colour_by!r} to colour by; it has {list(units.columns)}")
     shown = _to_display(units, "units")
+    if schema.LSOA_NAME in shown.columns and shown[schema.LSOA_NAME].notna().any():  # LSOAs: name beside code
+        shown = shown.assign(**{schema.LSOA_CODE: shown[schema.UNIT_ID].astype(str).to_numpy()})
     if m is None:
         if len(shown):
             bounds = shown.total_bounds
@@ -896,6 +898,8 @@ def hotspot_map(
         c
         for c in (
             "name",
+            schema.LSOA_NAME,
+            schema.LSOA_CODE,
             schema.WARD_NAME,
             "n_this",
             "n_before",

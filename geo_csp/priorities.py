@@ -356,6 +356,11 @@ def walkabout_candidates(
         .fillna("hotspot cell")
         .astype(str)
     )
-    hot = hot.assign(_stop_name=(names + ": cell " + hot[schema.UNIT_ID].astype(str)).to_numpy())
+    code = hot[schema.UNIT_ID].astype(str)
+    if schema.LSOA_NAME in hot.columns and hot[schema.LSOA_NAME].notna().any():  # LSOAs: name beside code
+        which = ": LSOA " + hot[schema.LSOA_NAME].fillna("").astype(str) + " (" + code + ")"
+    else:
+        which = ": cell " + code
+    hot = hot.assign(_stop_name=(names + which).to_numpy())
     ranked = patrol_priorities(hot, incidents=incidents, params=params, id_col=schema.UNIT_ID, name_col="_stop_name")
     return ranked.assign(stop_id=ranked["id"])

@@ -303,11 +303,14 @@ def tasking_sheet(
         {"area": units[schema.AREA_ID].to_numpy(dtype=object), "ward": units[schema.WARD_NAME].to_numpy(dtype=object)},
         index=cube.units.index,
     )
+    if schema.LSOA_NAME in units.columns and units[schema.LSOA_NAME].notna().any():  # LSOAs: name beside code
+        where.insert(0, "lsoa", units[schema.LSOA_NAME].to_numpy(dtype=object))
     names = result.areas.set_index(schema.AREA_ID)[schema.AREA_NAME] if len(result.areas) else pd.Series(dtype=object)
     where["area"] = where["area"].map(lambda a: f"{a} {names.get(a, '')}".strip() if isinstance(a, str) else "")
     for name, col in pairs.items():
         table, jaccard[name] = change_lists(hc, cube.n, cube.units.index, before=col, alpha=params.alpha)
-        comparisons[name] = table.join(where).astype({"n_last": np.int64, "n_before": np.int64, "change": np.int64})
+        table = table.join(where).astype({"n_last": np.int64, "n_before": np.int64, "change": np.int64})
+        comparisons[name] = table[["lsoa", *table.columns.drop("lsoa")]] if "lsoa" in table.columns else table
     totals = {labels[-1]: float(cube.n[:, -1].sum()), labels[-2]: float(cube.n[:, -2].sum())}
     n_last = totals[labels[-1]]
     if n_last < params.min_incidents:
@@ -376,7 +379,9 @@ def _html(sheet: TaskingSheet) -> str:
             escalating=table["escalating"].head(_ROWS).map({True: "yes", False: ""}),
         )
         more = f"<p class='sub'>{len(table) - _ROWS} more in the XLSX.</p>" if len(table) > _ROWS else ""
-        parts.append(frame_html(shown, text_columns=["status", "area", "ward"]) + more)
+        parts.append(
+            frame_html(shown, text_columns=[c for c in ("lsoa", "status", "area", "ward") if c in shown]) + more
+        )
     parts.append("<h2>Top repeat locations (police.uk snap points)</h2>")
     parts.append(frame_html(sheet.locations, index=False, text_columns=["location"]))
     if len(sheet.timeline):

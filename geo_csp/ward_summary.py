@@ -202,7 +202,7 @@ def _halves(exposure: np.ndarray, *, monthly: bool) -> tuple[np.ndarray, np.ndar
 
 
 def _names(units: pd.DataFrame) -> np.ndarray:
-    for col in (schema.WARD_NAME, schema.LSOA_NAME):
+    for col in (schema.LSOA_NAME, schema.WARD_NAME):  # an LSOA run's ward_name is the LSOA's ward, not its name
         if col in units.columns and units[col].notna().any():
             named = units[col].astype(object).where(units[col].notna(), units[schema.UNIT_ID])
             return named.to_numpy(dtype=object)

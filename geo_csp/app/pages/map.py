@@ -123,6 +123,7 @@ if change is not None:
                 columns=[
                     cache.HOTSPOT_CHANGE,
                     schema.UNIT_ID,
+                    *([schema.LSOA_NAME] if moved[schema.LSOA_NAME].notna().any() else []),
                     schema.AREA_NAME,
                     schema.WARD_NAME,
                     "n_this",
