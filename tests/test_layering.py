@@ -43,7 +43,18 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
         "ward_summary",
     },  # analysis
     {"layers", "coverage", "routes", "priorities"},  # planning
-    {"disclosure", "display", "story", "figures", "maps", "table", "evidence", "tasking", "export"},  # outputs
+    {
+        "disclosure",
+        "display",
+        "story",
+        "figures",
+        "maps",
+        "table",
+        "comparator",
+        "evidence",
+        "tasking",
+        "export",
+    },  # outputs
     {"cli", "app"},  # shells
 ]
 LAYER = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -13,6 +13,7 @@ import traceback
 
 from geo_csp._errors import GeoCspError
 from geo_csp.cli import (  # noqa: F401 - each command module registers its commands on ``app`` when imported
+    comparator_cmd,
     config_cmd,
     demo_cmd,
     evidence_cmd,

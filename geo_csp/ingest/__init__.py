@@ -68,7 +68,7 @@ from geo_csp import settings
 from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.ingest._dask import ingest_paths_dask
 from geo_csp.ingest.batches import batches_of, in_order, prepare, prepare_batch
-from geo_csp.ingest.inputs import expand_inputs, file_month, force_slug
+from geo_csp.ingest.inputs import Unit, expand_inputs, file_month, force_slug
 from geo_csp.ingest.parsers import SnapPoints, classify_coordinates, parse_numbers, valid_months
 from geo_csp.ingest.summary import SKIPPED_STATUS, FileReport, IngestReport, ProgressCallback
 from geo_csp.ingest.writer import Staged, write_inputs
@@ -86,6 +86,7 @@ __all__ = [
     "force_slug",
     "ingest_paths",
     "ingest_paths_dask",
+    "input_units",
     "parse_numbers",
     "read_file",
     "valid_months",
@@ -140,14 +141,7 @@ def ingest_paths(
         raise ParameterError(f"backend must be 'memory' or 'dask', not {backend!r}")
     if backend == "dask":
         return ingest_paths_dask(paths, store_dir=store_dir, mapping=mapping, progress=progress, client=client)
-    if isinstance(paths, str | Path):
-        paths = [paths]
-    if not paths:
-        raise InputFileError("no input paths given; name at least one file, folder or zip")
-    if mapping is not None and not isinstance(mapping, ColumnMapping):
-        mapping = load_mapping(mapping)
-    notes: list[str] = []
-    units = [u for p in paths for u in expand_inputs(p, notes)]
+    units, mapping, notes = input_units(paths, mapping=mapping)
 
     def prepared(txn: StoreTransaction) -> Iterator[Staged | Exception]:
         prepare = functools.partial(
@@ -157,6 +151,21 @@ def ingest_paths(
             yield item if isinstance(item, Exception) else item.staged
 
     return write_inputs(store_dir, prepared, n_inputs=len(units), notes=notes, mapping=mapping, progress=progress)
+
+
+def input_units(
+    paths: Sequence[str | Path] | str | Path, *, mapping: ColumnMapping | str | Path | None = None
+) -> tuple[list[Unit], ColumnMapping | None, list[str]]:
+    """The inputs behind ``paths`` (files, archive folders, zip members), the mapping loaded, and notes on
+    what was skipped."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if not paths:
+        raise InputFileError("no input paths given; name at least one file, folder or zip")
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        mapping = load_mapping(mapping)
+    notes: list[str] = []
+    return [u for p in paths for u in expand_inputs(p, notes)], mapping, notes
 
 
 def read_file(path: str | Path, *, mapping: ColumnMapping | str | Path | None = None) -> tuple[pa.Table, pa.Table]:

@@ -21,7 +21,7 @@ from geo_csp.disclosure import DisclosureParams, protect_table, round_counts
 from geo_csp.geography import AREA_CODE, AREA_NAME
 from geo_csp.table.measures import DEFAULT_MEASURES, FULL_CATEGORY_SOURCES, Measure
 
-__all__ = ["TableParams", "TableValues", "table_values"]
+__all__ = ["TableParams", "TableValues", "area_values", "places_from_lowest", "table_values"]
 
 #: The columns of the incidents the table reads.
 INCIDENT_COLUMNS = (
@@ -259,23 +259,25 @@ def _comparator(
     return comp
 
 
-def _rank(focus_value: float, others: np.ndarray) -> int:
-    """Place of ``focus_value`` from the lowest (1) among itself and ``others``; ties share the lower place."""
-    return 1 + int(np.sum(others < focus_value))
+def places_from_lowest(values: np.ndarray) -> np.ndarray:
+    """Each value's place from the lowest (1) among all ``values``; ties share the lower place."""
+    values = np.asarray(values, dtype=float)
+    return np.searchsorted(np.sort(values), values, side="left") + 1
 
 
-def _area_values(
-    m: Measure, area_counts: np.ndarray, codes: list[str], pop: pd.Series, params: TableParams
+def area_values(
+    counts: np.ndarray, residents: np.ndarray, *, per_1000: bool, round_to: int | None = None
 ) -> np.ndarray:
-    """Each area's published latest-quarter value of ``m``: rounded counts in public mode, and rates per 1,000
-    residents (for count measures too, so that areas of different sizes are ranked fairly) where residents are known."""
-    counts = area_counts.astype(float)
-    if params.public:
-        counts = round_counts(counts, round_to=params.disclosure.round_to).astype(float)
-    residents = pop[codes].to_numpy(dtype=float)
+    """The values areas are ranked on: counts (rounded to ``round_to`` in public mode) as rates per 1,000
+    residents where every area's residents are known (for count measures too, so that areas of different
+    sizes are ranked fairly), else the counts themselves (NaN for a rate measure)."""
+    counts = np.asarray(counts, dtype=float)
+    if round_to is not None:
+        counts = round_counts(counts, round_to=round_to).astype(float)
+    residents = np.asarray(residents, dtype=float)
     if (residents > 0).all():
         return counts * 1000.0 / residents
-    return counts if not m.per_1000 else np.full(len(codes), np.nan)
+    return counts if not per_1000 else np.full(len(counts), np.nan)
 
 
 def table_values(
@@ -336,9 +338,14 @@ def table_values(
             ranked = [focus, *have]
             hit = counted & (month_q == latest)
             area_counts = pd.Series(area_of[hit]).value_counts().reindex(ranked, fill_value=0).to_numpy()
-            per_area = _area_values(m, area_counts, ranked, pop, params)
+            per_area = area_values(
+                area_counts,
+                pop[ranked].to_numpy(dtype=float),
+                per_1000=m.per_1000,
+                round_to=params.disclosure.round_to if params.public else None,
+            )
             if not np.isnan(per_area).any():
-                rank[i], rank_of[i] = _rank(per_area[0], per_area[1:]), len(ranked)
+                rank[i], rank_of[i] = int(places_from_lowest(per_area)[0]), len(ranked)
 
     keys = [m.key for m in shown]
     ext_labels = list(periods.period_labels(ext_keys, period="quarter"))

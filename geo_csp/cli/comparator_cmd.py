@@ -1,0 +1,105 @@
+"""``geo-csp comparator``: every district's measures from a force's police.uk files, and one district's place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo_csp.cli._app import app, console, out
+from geo_csp.geography import AREA_CODE, AREA_NAME
+
+
+@app.command("comparator")
+def comparator_command(
+    records: Annotated[
+        list[Path],
+        typer.Argument(
+            help="police.uk street CSVs (.csv/.csv.gz), archive folders or zips of the force; partner files of "
+            "police.uk points with --mapping."
+        ),
+    ],
+    boundaries: Annotated[
+        Path, typer.Option("--boundaries", help="District polygons (GeoJSON/GPKG, any CRS), e.g. the force's boroughs.")
+    ],
+    district: Annotated[str, typer.Option("--district", help="The focus district: a name or code of --boundaries.")],
+    crime_type: Annotated[
+        list[str], typer.Option("--crime-type", help="police.uk crime type counted (repeatable: counted together).")
+    ],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for comparator.html/.xlsx/.csv/.json (and disclosure_audit.csv with --public)."
+        ),
+    ],
+    population: Annotated[
+        Path | None,
+        typer.Option("--population", help="CSV of residents by district code (default the boundaries' population)."),
+    ] = None,
+    public: Annotated[bool, typer.Option("--public", help="Apply disclosure control (10-5 rule).")] = False,
+    quarters: Annotated[
+        int | None,
+        typer.Option("--quarters", help="Number of latest complete financial quarters shown (default every one)."),
+    ] = None,
+    region: Annotated[
+        str, typer.Option("--region", help="Name of the region the districts make up, e.g. 'Greater Manchester'.")
+    ] = "the region",
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML column mapping for partner files of police.uk points.")
+    ] = None,
+    code_col: Annotated[str, typer.Option("--code-col", help="Column of --boundaries with the district code.")] = (
+        AREA_CODE
+    ),
+    name_col: Annotated[str, typer.Option("--name-col", help="Column of --boundaries with the district name.")] = (
+        AREA_NAME
+    ),
+    population_code_col: Annotated[
+        str, typer.Option("--population-code-col", help="Column of --population with the district code.")
+    ] = AREA_CODE,
+    population_col: Annotated[
+        str | None,
+        typer.Option(
+            "--population-col",
+            help="Column of --population with the residents (default 'population', else the one column "
+            "whose name contains 'population').",
+        ),
+    ] = None,
+) -> None:
+    """The comparator pack: each district's count, rate per 1,000, place and year on year, latest quarter."""
+    from geo_csp.comparator import ComparatorParams, comparator_pack_from_files, write_comparator
+
+    params = ComparatorParams(
+        district=district,
+        crime_types=tuple(crime_type),
+        n_quarters=quarters,
+        region=region,
+        code_col=code_col,
+        name_col=name_col,
+        population_code_col=population_code_col,
+        population_col=population_col,
+        public=public,
+    )
+    pack = comparator_pack_from_files(
+        records, boundaries_path=boundaries, population_path=population, params=params, mapping=mapping
+    )
+    acc = pack.accounting
+    out.print(pack.summary, soft_wrap=True)
+    out.print(pack.display.to_string(), soft_wrap=True)
+    out.print(
+        f"records: {acc['records']:,} = {acc['inside_districts']:,} inside a district + "
+        f"{acc['outside_districts']:,} outside every district + {acc['incomplete_quarter']:,} in incomplete quarters"
+        f" + {acc['earlier_quarter']:,} in earlier quarters + {acc['unlocated']:,} without coordinates"
+        f" + {acc['other_crime_type']:,} of other crime types",
+        soft_wrap=True,
+    )
+    console.print(f"read {pack.metadata['provenance']['records']}", soft_wrap=True)
+    quarters_shown = pack.metadata["quarters"]
+    console.print(
+        f"quarters: {quarters_shown[0]} to {quarters_shown[-1]} ({len(quarters_shown)}"
+        f"{'' if quarters is None else f' of --quarters {quarters}'}; default every complete quarter); "
+        f"region {region!r}; boundary columns {code_col}, {name_col}; public {public}",
+        soft_wrap=True,
+    )
+    for name, path in write_comparator(pack, out_dir).items():
+        console.print(f"wrote {path}" + ("  (sensitive, do not publish)" if name == "disclosure_audit.csv" else ""))
