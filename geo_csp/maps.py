@@ -62,6 +62,7 @@ __all__ = [
     "change_colours",
     "class_colour",
     "hotspot_map",
+    "latlng_to_unit",
     "offline_assets",
     "street_labels",
     "value_colours",
@@ -290,6 +291,26 @@ def _to_display(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
         frame.geometry.to_numpy(), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))
     )
     return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=settings.DISPLAY_CRS))
+
+
+def latlng_to_unit(units: gpd.GeoDataFrame, *, lat: float, lng: float) -> str | None:
+    """``unit_id`` of the unit whose polygon holds the point (``lat``, ``lng`` in EPSG:4326), or ``None``.
+
+    What a click on a map picked: the point the browser sends back, looked up in the units themselves,
+    so it does not matter which shape (a unit, an area outline, a partner layer) was on top where the
+    click landed. A point on the edge shared by two units gives the first of them in ``units``' order.
+    """
+    if schema.UNIT_ID not in units.columns:
+        raise SchemaError(f"`units` needs a {schema.UNIT_ID!r} column; it has {list(units.columns)}")
+    if units.crs is None:
+        raise CRSError(f"`units` has no CRS; set it with .set_crs() (geo-csp works in {settings.WORKING_CRS})")
+    if not (np.isfinite(lat) and np.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        raise ParameterError(f"`lat`, `lng` = {lat}, {lng} is not a point in EPSG:4326 (degrees)")
+    x, y = Transformer.from_crs(settings.DISPLAY_CRS, units.crs, always_xy=True).transform(lng, lat)
+    hits = units.sindex.query(shapely.Point(x, y), predicate="intersects")
+    if not len(hits):
+        return None
+    return str(units[schema.UNIT_ID].iloc[int(np.min(hits))])
 
 
 #: Decimal places of the numbers tooltips show (people's rounding; the browser adds thousands separators).

@@ -351,12 +351,60 @@ def test_prepared_map_sends_what_st_folium_sends(monkeypatch: pytest.MonkeyPatch
 
     sent: list[dict] = []
     monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kw: sent.append(kw))
-    streamlit_folium.st_folium(build(), key="k", height=620, use_container_width=True, returned_objects=[])
+    m = build()
+    folium_view._FocusWithoutScrolling().add_to(m)  # what prepare adds to every map a page shows
+    streamlit_folium.st_folium(m, key="k", height=620, use_container_width=True, returned_objects=[])
     prepared = folium_view.prepare(build(), key="k")
     folium_view.show(prepared, key="k", height=620)
     expected, got = ({k: v for k, v in kw.items() if k != "on_change"} for kw in sent)
     assert got == expected
     assert "geo-csp-unit" in got["script"] and got["key"] == prepared.hash_key
+    # a press focuses the map without scrolling the page (the click then lands on the shape pressed)
+    assert "focus({preventScroll: true})" in got["script"] and '"mousedown", keyboard._onMouseDown' in got["script"]
+    folium_view.show(prepared, key="k", height=620, clicks=True)
+    assert sent[-1]["returned_objects"] == ["last_object_clicked"]
+
+
+def test_map_page_click_on_a_hotspot_opens_its_story(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A click on the map (the point streamlit-folium sends back) opens the story of the area under it,
+    once; a click outside every named area says so and opens nothing."""
+    from geo_csp import schema
+    from geo_csp.app import cache, folium_view, widgets
+
+    choices = app.session_state["geo_csp_choices"]
+    run = cache.hotspots(choices.store_dir, choices.stamp, choices.months, **widgets.hotspot_args(choices))
+    units = run.units
+    in_area = units[units[schema.AREA_ID].isin(run.areas[schema.AREA_ID])]
+    area = str(run.areas[schema.AREA_ID].iloc[-1])  # not the first: the default would prove nothing
+    inside = units[units[schema.AREA_ID] == area].geometry.representative_point().to_crs("EPSG:4326").iloc[0]
+    outside_units = units.drop(in_area.index)
+    outside = outside_units.geometry.representative_point().to_crs("EPSG:4326").iloc[0]
+    clicks: list[dict] = []
+    real_show = folium_view.show
+    monkeypatch.setattr(
+        folium_view,
+        "show",
+        lambda *a, **kw: real_show(*a, **kw) | ({"last_object_clicked": clicks[-1]} if clicks else {}),
+    )
+    app.run()
+    assert app.selectbox(key="map_area").value is None
+    assert not any("not part of a named hotspot area" in i.value for i in app.get("info"))
+    clicks.append({"lat": inside.y, "lng": inside.x})
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.selectbox(key="map_area").value == area
+    story = " ".join(m.value for m in app.markdown)
+    assert "incidents in" in story and "Trend over the months" in story
+    name = run.areas.set_index(schema.AREA_ID).loc[area, schema.AREA_NAME]
+    assert any(h.value == f"{name} ({area})" for h in app.subheader)
+    # the same click sent again on the next rerun is not a new click: the chair's next choice stands
+    app.selectbox(key="map_area").set_value(None).run()
+    assert app.selectbox(key="map_area").value is None
+    clicks.append({"lat": outside.y, "lng": outside.x})
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.selectbox(key="map_area").value is None
+    assert any("not part of a named hotspot area" in i.value for i in app.get("info"))
 
 
 def test_app_on_a_configured_non_bury_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

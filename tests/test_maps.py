@@ -202,3 +202,30 @@ def test_route_is_numbered_and_fitted(units: gpd.GeoDataFrame, wards: gpd.GeoDat
     fits = re.findall(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", page)
     lat0, lon0, lat1, lon1 = map(float, fits[-1])  # the last fit wins: the route, not the borough
     assert lat1 - lat0 < 0.01 and lon1 - lon0 < 0.01
+
+
+def test_latlng_to_unit_finds_the_cell_or_ward_under_a_click(wards: gpd.GeoDataFrame) -> None:
+    """A click's point, looked up in the units: H3 cells (the oracle is h3's own latlng_to_cell) and wards."""
+    import h3
+
+    centre = h3.latlng_to_cell(53.5933, -2.2966, 9)  # Bury town centre
+    cells = sorted(h3.grid_disk(centre, 2))  # 19 hexagons
+    rings = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in cells]
+    hexagons = gpd.GeoDataFrame({"unit_id": cells}, geometry=rings, crs="EPSG:4326").to_crs("EPSG:27700")
+    for cell in cells:
+        lat, lng = h3.cell_to_latlng(cell)
+        (v_lat, v_lng), *_ = h3.cell_to_boundary(cell)
+        for t in (0.0, 0.5, 0.8):  # the centre, and on the way to a corner (still inside)
+            p_lat, p_lng = lat + t * (v_lat - lat), lng + t * (v_lng - lng)
+            assert h3.latlng_to_cell(p_lat, p_lng, 9) == cell
+            assert maps.latlng_to_unit(hexagons, lat=p_lat, lng=p_lng) == cell
+    assert maps.latlng_to_unit(hexagons, lat=53.70, lng=-2.30) is None  # 12 km north: no unit
+    points = wards.geometry.representative_point().to_crs("EPSG:4326")
+    for code, point in zip(wards["ward_code"], points, strict=True):
+        assert maps.latlng_to_unit(wards.rename(columns={"ward_code": "unit_id"}), lat=point.y, lng=point.x) == code
+    with pytest.raises(ParameterError, match="not a point in EPSG:4326"):
+        maps.latlng_to_unit(hexagons, lat=400_000.0, lng=-2.3)
+    with pytest.raises(SchemaError, match="unit_id"):
+        maps.latlng_to_unit(wards, lat=53.59, lng=-2.30)
+    with pytest.raises(CRSError, match="no CRS"):
+        maps.latlng_to_unit(hexagons.set_crs(None, allow_override=True), lat=53.59, lng=-2.30)

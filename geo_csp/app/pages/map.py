@@ -140,12 +140,19 @@ st.caption(
 )
 widgets.run_choices(result.metadata)
 returned = folium_view.show(view, key="hotspot_map", height=620, clicks=True)
-feature = (returned or {}).get("last_active_drawing") or {}
-picked = str((feature.get("properties") or {}).get(schema.AREA_ID) or "")
-if picked in area_options and picked != selected and picked != st.session_state.get("map_last_click"):
-    st.session_state["map_last_click"] = picked
-    st.session_state["map_clicked_area"] = picked
-    st.rerun()
+click = returned.get("last_object_clicked")
+if isinstance(click, dict) and click != st.session_state.get("map_last_click"):
+    # each click once: the component sends its last click again on every rerun until the next click
+    st.session_state["map_last_click"] = click
+    unit = maps.latlng_to_unit(units, lat=float(click["lat"]), lng=float(click["lng"]))
+    picked = None if unit is None else units.set_index(schema.UNIT_ID)[schema.AREA_ID].get(unit)
+    if picked in area_options:
+        if picked != selected:
+            st.session_state["map_clicked_area"] = picked
+            st.rerun()
+    elif unit is not None:
+        one = {"Hexagons": "hexagon", "Wards": "ward", "LSOAs": "LSOA"}.get(noun, "area")
+        st.info(f"That {one} is not part of a named hotspot area: click inside a dashed outline for an area's story.")
 
 title = f"Hotspot map: {choices.crime_label}" + (" (SYNTHETIC demo data)" if choices.synthetic else "")
 subtitle = (
