@@ -19,31 +19,25 @@ import pandas as pd
 import shapely
 import streamlit as st
 
+# what only some pages use is imported where it is used (demo: osmnx; figures, evidence: matplotlib; routes:
+# networkx; review, table, ingest), so the Map page's first run does not wait for them
 from geo_csp import (
     analysis,
     backtest,
     coverage,
-    demo,
     display,
-    evidence,
-    figures,
     harm,
-    ingest,
     layers,
     maps,
     periods,
     qualifiers,
-    review,
-    routes,
     schema,
     store,
     story,
-    table,
     trends,
 )
 from geo_csp import cube as cube_mod
 from geo_csp import geography as geography_mod
-from geo_csp import mapping as mapping_mod
 from geo_csp import priorities as prio
 from geo_csp._errors import GeoCspError, ParameterError
 from geo_csp.app import folium_view
@@ -65,6 +59,8 @@ def ensure_demo(demo_dir: str) -> str:
     """Build the SYNTHETIC demo borough under ``demo_dir`` unless its store exists; the store path."""
     store_dir = Path(demo_dir) / "store"
     if not (store_dir / store.MANIFEST_NAME).exists():
+        from geo_csp import demo
+
         log.info("building the demo borough in %s", demo_dir)
         demo.make_demo(Path(demo_dir))
     return str(store_dir)
@@ -512,6 +508,8 @@ def priorities(
 @st.cache_resource(max_entries=4, show_spinner=False)
 def walk_network(store_dir: str, stamp: float) -> Any:
     """The walking network shipped with the store's layers (a GraphML file), or ``None``."""
+    from geo_csp import routes
+
     network = store_layers(store_dir, stamp).network
     return routes.load_network(network) if network is not None else None
 
@@ -532,6 +530,8 @@ def walkabout(
 ) -> Any:
     """A walkabout plan (:func:`geo_csp.routes.plan_walkabout`) from a hub through chosen priority areas,
     stopping at each area's busiest cells (micro-places: :func:`geo_csp.priorities.micro_place_stops`)."""
+    from geo_csp import routes
+
     frame = incidents(store_dir, stamp, months)
     stops = prio.walkabout_candidates(  # the candidate stops `geo-csp route --places areas` plans from
         hotspots(store_dir, stamp, months, **hotspot_args),
@@ -623,6 +623,8 @@ def walk_map_png(
     **hotspot_args: Any,
 ) -> bytes:
     """The walkabout's printable route map (hotspots, route, numbered stops, start hub) as PNG bytes."""
+    from geo_csp import figures
+
     plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     fill, legend = maps.unit_colours(result.units, colour_by=schema.PATTERN)
@@ -687,6 +689,8 @@ def operation_review(
     or, for a name shared by one-day operations and no ``date``, :func:`geo_csp.review.review_repeated`
     pooled over their dates.
     """
+    from geo_csp import review
+
     operations = partner_layers(store_dir, stamp)["operations"]
     rows = operations[operations["name"].astype(str) == name].sort_values("start_date")
     frame = store.read_incidents(
@@ -718,12 +722,16 @@ def operation_review(
 @st.cache_resource(max_entries=8, show_spinner=False)
 def partnership_table(store_dir: str, stamp: float, *, public: bool, n_quarters: int) -> Any:
     """:func:`geo_csp.table.table_from_store`: the quarterly partnership table (disclosure-controlled if public)."""
+    from geo_csp import table
+
     return table.table_from_store(store_dir, public=public, n_quarters=n_quarters)
 
 
 def table_files(result: Any) -> dict[str, bytes]:
     """The quarterly table written as CSV, HTML and XLSX (bytes by file name), through the library writers."""
     import tempfile
+
+    from geo_csp import table
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = {
@@ -750,6 +758,8 @@ def evidence_pack(
     """
     import tempfile
 
+    from geo_csp import evidence
+
     params = (
         evidence.EvidenceParams.for_polygon(area_polygon, label=area, public=public)
         if area_polygon is not None
@@ -766,6 +776,9 @@ def ingest_files(store_dir: str, paths: tuple[str, ...], mapping: dict[str, Any]
 
     Not cached: it changes the store, whose new manifest time then invalidates every cached read.
     """
+    from geo_csp import ingest
+    from geo_csp import mapping as mapping_mod
+
     column_mapping = mapping_mod.mapping_from_dict(mapping, origin="mapping form") if mapping else None
     report = ingest.ingest_paths(list(paths), store_dir=store_dir, mapping=column_mapping)
     rows = report.to_dict()["files"]
@@ -822,6 +835,8 @@ def map_export(
 ) -> dict[str, bytes]:
     """The Map page's current view as PNG and PDF bytes for the minutes (:func:`geo_csp.figures.meeting_map`),
     drawn once, keyed by format."""
+    from geo_csp import figures
+
     result = hotspots(store_dir, stamp, months, **hotspot_args)
     units = result.units
     if change is not None:
