@@ -32,7 +32,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from geo_csp import schema  # noqa: E402
+from geo_csp import periods, schema, trends  # noqa: E402
 from geo_csp._errors import SchemaError  # noqa: E402
 from geo_csp._validate import require_working_crs  # noqa: E402
 from geo_csp.settings import (  # noqa: E402
@@ -54,6 +54,7 @@ __all__ = [
     "figure_to_data_uri",
     "figure_bytes",
     "hotspot_figure",
+    "OPERATION_GID",
     "literal_text",
     "meeting_map",
     "save_figure",
@@ -77,6 +78,8 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 AREA_COLOUR = "#1b7837"  # outline of the evidence-pack area
+#: ``gid`` of the artists of an operation marker on :func:`trend_chart`: the line, the band and the name.
+OPERATION_GID = {"line": "operation-marker", "band": "operation-band", "name": "operation-name"}
 POINT_COLOUR = "#222222"
 
 
@@ -310,16 +313,25 @@ def trend_chart(
     title: str = "",
     ylabel: str = "Incidents per month",
     synthetic: bool = False,
+    operations: pd.DataFrame | None = None,
     figsize_in: tuple[float, float] = (9.0, 4.0),
 ) -> Figure:
     """A monthly trend chart: one line per column, months ("YYYY-MM") on the index.
 
-    Missing values (e.g. suppressed in public mode) are drawn as gaps, not zeros.
+    Missing values (e.g. suppressed in public mode) are drawn as gaps, not zeros. ``operations``
+    (``name``, ``start_date``, ``end_date``; :func:`geo_csp.layers.read_operations`) that overlap the
+    months shown are marked (:func:`geo_csp.trends.operation_marks`): a dashed line at the month each
+    starts in (police.uk months have no day, so an operation starting mid-month marks its month; one
+    started before the chart marks its first month) with its name (the names of operations marked at the
+    same month joined by " · "), shaded to the last month it covers.
+    The artists carry the gids of :data:`OPERATION_GID`.
     """
     if series.empty:
         raise SchemaError("trend_chart needs at least one month of data")
     fig, ax = plt.subplots(figsize=figsize_in)
-    x = pd.PeriodIndex(series.index.astype(str), freq="M").to_timestamp()
+    months = periods.validate_months(series.index.astype(str).to_numpy(), name="trend_chart index")
+    x = pd.PeriodIndex(months, freq="M").to_timestamp()
+    _mark_operations(ax, trends.operation_marks(operations, periods.months_to_index(months)), x)
     lines = [
         ax.plot(x, series[col].to_numpy(dtype=float), marker="o", markersize=3, linewidth=1.5, label=str(col))[0]
         for col in series.columns
@@ -343,6 +355,35 @@ def trend_chart(
         stamp_synthetic(fig)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def _mark_operations(ax: plt.Axes, marks: pd.DataFrame, x: pd.DatetimeIndex) -> None:
+    """Draw :func:`geo_csp.trends.operation_marks` on a monthly chart whose month starts are ``x``."""
+    for row in marks.itertuples():
+        start = x[int(row.first_index)]
+        ax.axvline(start, color="#555555", linestyle="--", linewidth=1.0, zorder=1, gid=OPERATION_GID["line"])
+        if row.last_index != row.first_index:
+            ax.axvspan(
+                start,
+                x[int(row.last_index)] + pd.offsets.MonthBegin(1),
+                color="#7f7f7f",
+                alpha=0.12,
+                zorder=0,
+                gid=OPERATION_GID["band"],
+            )
+    for first, names in marks.groupby("first_index", sort=False)["name"]:
+        ax.text(
+            x[int(first)],
+            0.98,
+            " " + " · ".join(names),
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="#333333",
+            gid=OPERATION_GID["name"],
+        )
 
 
 @literal_text

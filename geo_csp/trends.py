@@ -12,6 +12,8 @@ Three pieces, all vectorised over units (rows):
   bugs.
 - :func:`explain`: one sentence per unit naming its significant periods, its trend and the rule that
   fired.
+- :func:`operation_marks`: the operations whose dates overlap a chart's periods, with the first and last
+  period each covers, for the markers on every trend chart.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from geo_csp import schema
-from geo_csp._errors import ParameterError
+from geo_csp import periods, schema
+from geo_csp._errors import ParameterError, SchemaError
 
 __all__ = [
     "ARCGIS_PATTERNS",
@@ -35,6 +37,7 @@ __all__ = [
     "explain",
     "mann_kendall",
     "mann_kendall_hamed_rao",
+    "operation_marks",
     "recent_window",
     "sens_slope",
 ]
@@ -502,3 +505,84 @@ def explain(
         .astype(object)
     )
     return (hist + "; " + trend + ": " + pat_txt + "; Chainey: " + cat_txt).rename(schema.EXPLANATION)
+
+
+#: Columns of :func:`operation_marks`.
+OPERATION_MARK_COLUMNS: Final = ("name", "start_date", "end_date", "first", "last", "first_index", "last_index")
+
+
+def _period_bounds(keys: np.ndarray, period: periods.PeriodKind) -> tuple[np.ndarray, np.ndarray]:
+    """First day of each period and the first day after it (``datetime64[D]``)."""
+    if periods.is_day_period(period):
+        first, last = periods.period_dates(keys, period=period)
+        return first, last + np.timedelta64(1, "D")
+    if period not in periods.MONTH_PERIOD_KINDS:
+        raise ParameterError(f"period must be one of {periods.PERIOD_KINDS}, not {period!r}")
+    length = {"month": 1, "quarter": 3, "year": 12}[period]
+    first_month = keys * length + (0 if period == "month" else 3)  # quarters and years start in April
+    year_zero = np.datetime64("0000-01", "M")  # month index = year * 12 + month - 1
+    start = (year_zero + first_month.astype("timedelta64[M]")).astype("datetime64[D]")
+    end = (year_zero + (first_month + length).astype("timedelta64[M]")).astype("datetime64[D]")
+    return start, end
+
+
+def operation_marks(
+    operations: pd.DataFrame | None, period_keys: np.ndarray, *, period: periods.PeriodKind = "month"
+) -> pd.DataFrame:
+    """The operations whose dates overlap a chart's periods, with the first and last period each covers.
+
+    An operation covers a period when its ``start_date`` is before the period's end and its ``end_date``
+    on or after the period's first day: the rule of the quarterly table's operation notes
+    (:func:`geo_csp.table.footnotes.operation_notes`), so a chart's markers fall in the quarters the
+    table notes. police.uk months have no day, so on a monthly chart an operation is marked at the
+    month it starts in (one starting on 14 May marks May, a one-day operation its month), and one that
+    started before the chart at the chart's first month. Operations overlapping no period are left out.
+
+    Parameters
+    ----------
+    operations
+        ``name``, ``start_date`` and ``end_date`` (:func:`geo_csp.layers.read_operations`); ``None`` or
+        empty gives no marks.
+    period_keys
+        The chart's period keys, in order (:func:`geo_csp.periods.period_keys`; for months the month
+        index of :func:`geo_csp.periods.months_to_index`).
+    period
+        The chart's period kind.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`OPERATION_MARK_COLUMNS`: the operation's name and dates, the labels of the first and last
+        period it covers and their positions in ``period_keys``; one row per operation (duplicates of
+        name and periods dropped), ordered by start date.
+    """
+    keys = np.asarray(period_keys, dtype=np.int64)
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in OPERATION_MARK_COLUMNS})
+    if operations is None or not len(operations) or not len(keys):
+        return empty
+    missing = [c for c in ("name", "start_date", "end_date") if c not in operations.columns]
+    if missing:
+        raise SchemaError(f"`operations` has no {missing[0]!r} column; read them with geo_csp.layers.read_operations()")
+    start = pd.to_datetime(operations["start_date"]).to_numpy(dtype="datetime64[D]")
+    end = pd.to_datetime(operations["end_date"]).to_numpy(dtype="datetime64[D]")
+    p_start, p_end = _period_bounds(keys, period)
+    hit = (start[:, None] < p_end[None, :]) & (end[:, None] >= p_start[None, :])  # operations x periods
+    rows = np.flatnonzero(hit.any(axis=1))
+    if not rows.size:
+        return empty
+    first = hit[rows].argmax(axis=1)
+    last = len(keys) - 1 - hit[rows, ::-1].argmax(axis=1)
+    labels = periods.period_labels(keys, period=period).astype(str)
+    out = pd.DataFrame(
+        {
+            "name": operations["name"].astype(str).to_numpy()[rows],
+            "start_date": np.datetime_as_string(start[rows], unit="D"),
+            "end_date": np.datetime_as_string(end[rows], unit="D"),
+            "first": labels[first],
+            "last": labels[last],
+            "first_index": first,
+            "last_index": last,
+        }
+    )
+    out = out.sort_values(["start_date", "name"], kind="stable")
+    return out.drop_duplicates(["name", "first", "last"]).reset_index(drop=True)

@@ -223,3 +223,33 @@ def test_plotting_leaves_matplotlib_settings_as_they_were():
 
     trend_chart(pd.DataFrame({"$x$": [1.0]}, index=pd.Index(["2023-01"])))
     assert matplotlib.rcParams["text.parse_math"] is True  # only the figure's own texts are literal
+
+
+def test_trend_chart_marks_operations_in_range() -> None:
+    """Each operation overlapping the months gets a dashed line at its month and its name; longer ones a band."""
+    from geo_csp.figures import OPERATION_GID
+
+    ops = pd.DataFrame(
+        {
+            "name": ["Avro $x$ _a", "Lantern", "Old op"],
+            "start_date": ["2023-05-14", "2023-06-01", "2020-01-01"],
+            "end_date": ["2023-05-14", "2023-09-30", "2020-02-01"],
+        }
+    )
+    months = [f"2023-{m:02d}" for m in range(1, 13)]
+    fig = trend_chart(pd.DataFrame({"Area": np.arange(12.0)}, index=months), operations=ops)
+    ax = fig.axes[0]
+    lines = [ln for ln in ax.lines if ln.get_gid() == OPERATION_GID["line"]]
+    assert [pd.Timestamp(ln.get_xdata()[0]).strftime("%Y-%m-%d") for ln in lines] == ["2023-05-01", "2023-06-01"]
+    names = [t.get_text().strip() for t in ax.texts if t.get_gid() == OPERATION_GID["name"]]
+    assert names == ["Avro $x$ _a", "Lantern"]  # printed as typed, the 2020 operation not drawn
+    bands = [p for p in ax.patches if p.get_gid() == OPERATION_GID["band"]]
+    assert len(bands) == 1
+    x0, x1 = bands[0].get_x(), bands[0].get_x() + bands[0].get_width()
+    import matplotlib.dates as mdates
+
+    # from the start of June to the end of September
+    assert mdates.num2date(x0).strftime("%Y-%m-%d") == "2023-06-01"
+    assert mdates.num2date(x1).strftime("%Y-%m-%d") == "2023-10-01"
+    plain = trend_chart(pd.DataFrame({"Area": np.arange(12.0)}, index=months), operations=ops.iloc[2:])
+    assert not [ln for ln in plain.axes[0].lines if ln.get_gid() == OPERATION_GID["line"]]

@@ -10,8 +10,8 @@ import pymannkendall
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from geo_csp import schema
-from geo_csp._errors import ParameterError
+from geo_csp import periods, schema
+from geo_csp._errors import ParameterError, SchemaError
 from geo_csp.trends import (
     ARCGIS_PATTERNS,
     arcgis_patterns,
@@ -19,6 +19,7 @@ from geo_csp.trends import (
     explain,
     mann_kendall,
     mann_kendall_hamed_rao,
+    operation_marks,
     recent_window,
     sens_slope,
 )
@@ -279,3 +280,133 @@ def test_hamed_rao_and_sens_slope_equal_pymannkendall():
     assert_allclose(lagged[schema.MK_P][ok], np.asarray(expected)[ok], rtol=1e-9)
     with pytest.raises(ParameterError, match="lag"):
         mann_kendall_hamed_rao(walk, lag=36)
+
+
+# ------------------------------------------------------------------ operation markers on trend charts
+
+OPS = pd.DataFrame(
+    {
+        "name": ["Avro day of action", "Lantern", "Old op", "Heartbeat [a] <b> {{x}}"],
+        "start_date": pd.to_datetime(["2023-05-14", "2022-12-20", "2020-01-01", "2023-06-01"]),
+        "end_date": pd.to_datetime(["2023-05-14", "2023-01-10", "2020-02-01", "2023-12-31"]),
+    }
+)
+YEAR_2023 = periods.month_range("2023-01", "2023-12")
+
+
+def test_operation_marks_known_answer_months() -> None:
+    """Mid-month starts mark their month; one started before the chart marks its first month; out of range: left out."""
+    marks = operation_marks(OPS, periods.months_to_index(YEAR_2023))
+    assert marks["name"].tolist() == ["Lantern", "Avro day of action", "Heartbeat [a] <b> {{x}}"]
+    assert marks["first"].tolist() == ["2023-01", "2023-05", "2023-06"]
+    assert marks["last"].tolist() == ["2023-01", "2023-05", "2023-12"]
+    assert marks["first_index"].tolist() == [0, 4, 5] and marks["last_index"].tolist() == [0, 4, 11]
+    assert marks["start_date"].tolist() == ["2022-12-20", "2023-05-14", "2023-06-01"]
+    # the month before the range and the month after it
+    assert operation_marks(OPS, periods.months_to_index(periods.month_range("2023-02", "2023-04"))).empty
+    late = operation_marks(OPS, periods.months_to_index(["2024-01"]))
+    assert late.empty
+    assert operation_marks(None, periods.months_to_index(YEAR_2023)).empty
+    with pytest.raises(SchemaError, match="end_date"):
+        operation_marks(OPS.drop(columns="end_date"), periods.months_to_index(YEAR_2023))
+
+
+def test_operation_marks_weeks_and_repeated_days() -> None:
+    """Day periods use the days; a one-day operation repeated in the same month is one mark on a monthly chart."""
+    weeks = periods.date_period_keys(pd.to_datetime(["2023-05-08", "2023-05-15", "2023-05-22"]), period="week")
+    marks = operation_marks(OPS, weeks, period="week")
+    assert marks[["name", "first", "last"]].values.tolist() == [
+        ["Avro day of action", "w/c 2023-05-08", "w/c 2023-05-08"]
+    ]
+    twice = pd.concat(
+        [OPS.iloc[:1], OPS.iloc[:1].assign(start_date=pd.Timestamp("2023-05-20"), end_date=pd.Timestamp("2023-05-20"))]
+    )
+    assert len(operation_marks(twice, periods.months_to_index(YEAR_2023))) == 1
+    assert len(operation_marks(twice, weeks, period="week")) == 2
+
+
+def test_operation_marks_fall_in_the_quarters_the_table_notes() -> None:
+    """The markers' months lie in exactly the quarters the quarterly table notes each operation under."""
+    from types import SimpleNamespace
+
+    from geo_csp.table.footnotes import operation_notes
+
+    months = periods.month_range("2022-04", "2023-12")
+    q_keys = np.unique(periods.period_keys(months, period="quarter"))
+    tv = SimpleNamespace(quarter_keys=q_keys, quarter_labels=periods.period_labels(q_keys, period="quarter"))
+    notes = operation_notes(tv, OPS)  # type: ignore[arg-type]
+    marks = operation_marks(OPS, periods.months_to_index(months))
+    month_q = periods.period_labels(periods.period_keys(months, period="quarter"), period="quarter")
+    for row in marks.itertuples():
+        marked = set(month_q[row.first_index : row.last_index + 1])
+        noted = {n.split(":")[0] for n in notes if row.name in n}
+        assert marked == noted, (row.name, marked, noted)
+    # 5 quarters noted: Lantern's two, then Avro with Heartbeat in Q1 2023/24, Heartbeat in Q2 and Q3
+    assert len(marks) == 3 and len(notes) == 5
+
+
+def test_line_chart_spec_draws_a_rule_and_name_per_operation() -> None:
+    """The Altair spec: one rule and one text per operation in range, at its month, names as values only."""
+    from geo_csp.app import widgets
+
+    frame = pd.DataFrame({"Bury: centre": np.arange(12.0)}, index=YEAR_2023)
+    spec = widgets.line_chart_spec(frame, marks=operation_marks(OPS, periods.months_to_index(YEAR_2023))).to_dict()
+    layers = {layer["mark"]["type"]: layer for layer in spec["layer"]}
+    assert set(layers) == {"line", "rect", "rule", "text"}
+    datasets = spec["datasets"]
+    rule = datasets[layers["rule"]["data"]["name"]]
+    text = datasets[layers["text"]["data"]["name"]]
+    period, _, _ = widgets.CHART_FIELDS
+    name, dates, last = widgets.MARK_FIELDS
+    assert [(r[period], r[name]) for r in rule] == [
+        ("2023-01", "Lantern"),
+        ("2023-05", "Avro day of action"),
+        ("2023-06", "Heartbeat [a] <b> {{x}}"),
+    ]
+    assert [r[name] for r in text] == [r[name] for r in rule]
+    assert layers["text"]["encoding"]["text"]["field"] == name
+    assert [(r[period], r[last]) for r in datasets[layers["rect"]["data"]["name"]]] == [("2023-06", "2023-12")]
+    assert rule[1][dates] == "2023-05-14" and rule[2][dates] == "2023-06-01 to 2023-12-31"
+    assert layers["line"]["encoding"]["x"]["scale"]["domain"] == list(YEAR_2023)  # markers keep month order
+    # no operation in range: the plain line chart
+    plain = widgets.line_chart_spec(frame, marks=operation_marks(OPS.iloc[2:3], periods.months_to_index(YEAR_2023)))
+    assert plain.to_dict()["mark"]["type"] == "line"
+
+
+def test_trends_page_marks_the_demo_operations(demo_borough, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the demo's last 12 months (2025): Lantern (since 2024-01) at the first month, Heartbeat at 2025-01 and
+    the two 2025 Avro days at their months; the earlier Avro days are not drawn."""
+    import json
+    from pathlib import Path
+
+    import pyarrow as pa
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(demo_borough.out_dir))
+    monkeypatch.setenv("GEO_CSP_STORE", str(demo_borough.out_dir / "store"))
+    monkeypatch.setenv("GEO_CSP_OFFLINE", "1")
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("geo_csp/app/pages/trends.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    for level in ("Hotspot areas", "Wards"):
+        at.radio(key="trend_level").set_value(level).run()
+        assert not at.exception, [e.message for e in at.exception]
+        chart = at.get("vega_lite_chart")[0].proto
+        spec = json.loads(chart.spec)
+        data = {ds.name: pa.ipc.open_stream(ds.data.data).read_pandas() for ds in chart.datasets}
+        layer = {layer["mark"]["type"]: data[layer["data"]["name"]] for layer in spec["layer"]}
+        assert sorted(zip(layer["rule"]["period"], layer["rule"]["operation"])) == [
+            ("2025-01", "Heartbeat"),
+            ("2025-01", "Lantern"),
+            ("2025-03", "Avro"),
+            ("2025-07", "Avro"),
+        ]
+        assert dict(zip(layer["text"]["period"], layer["text"]["operation"])) == {
+            "2025-01": "Lantern · Heartbeat",  # started before the chart, and in its first month
+            "2025-03": "Avro",
+            "2025-07": "Avro",
+        }
+        assert sorted(layer["rect"]["operation"]) == ["Heartbeat", "Lantern"]
+        caption = " ".join(c.value for c in at.caption)
+        assert "4 operation" in caption and "marks its month" in caption

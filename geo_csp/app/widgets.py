@@ -429,11 +429,19 @@ def table(
 CHART_FIELDS = ("period", "series", "incidents")
 
 
-def line_chart_spec(frame: Any, *, y_title: str = "incidents") -> Any:
+#: Fixed field names of the operation markers of :func:`line_chart_spec` (names go in as values).
+MARK_FIELDS = ("operation", "dates", "last")
+
+
+def line_chart_spec(frame: Any, *, y_title: str = "incidents", marks: Any = None) -> Any:
     """The Altair chart of :func:`line_chart`: one line per column of ``frame`` over its index (periods in order).
 
     Column names and index labels are any text (``"Monument: around Neville Street"``, ``"Arthur's Hill"``,
     ``"[a] <b>"``): they become values of the fixed fields :data:`CHART_FIELDS`, shown as given.
+
+    ``marks`` (:func:`geo_csp.trends.operation_marks` on the chart's periods) adds, per operation, a rule at
+    the first period it covers, and a shaded band to the last when it runs longer; beside each rule the names
+    of the operations marked there (joined by " · "). Names are values of the fixed fields :data:`MARK_FIELDS`.
     """
     import altair as alt
     import numpy as np
@@ -446,11 +454,12 @@ def line_chart_spec(frame: Any, *, y_title: str = "incidents") -> Any:
     long = pd.DataFrame(
         {period: np.repeat(labels, len(names)), series: np.tile(names, len(labels)), value: values.reshape(-1)}
     )
-    return (
+    x = alt.X(f"{period}:O", sort=labels, scale=alt.Scale(domain=labels), title=None)  # markers keep the order
+    lines = (
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X(f"{period}:O", sort=labels, title=None),
+            x=x,
             y=alt.Y(f"{value}:Q", title=y_title),
             color=alt.Color(f"{series}:N", sort=names, title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
             tooltip=[
@@ -460,8 +469,37 @@ def line_chart_spec(frame: Any, *, y_title: str = "incidents") -> Any:
             ],
         )
     )
+    if marks is None or not len(marks):
+        return lines
+    name, dates, last = MARK_FIELDS
+    start = marks["start_date"].astype(str).to_numpy()
+    end = marks["end_date"].astype(str).to_numpy()
+    ops = pd.DataFrame(
+        {
+            period: marks["first"].astype(str).to_numpy(),
+            last: marks["last"].astype(str).to_numpy(),
+            name: marks["name"].astype(str).to_numpy(),
+            dates: np.where(start == end, start, np.char.add(np.char.add(start.astype(str), " to "), end.astype(str))),
+        }
+    )
+    tips = [alt.Tooltip(f"{name}:N", title="operation"), alt.Tooltip(f"{dates}:N", title="dates")]
+    longer = ops[ops[period] != ops[last]]
+    layers = [lines]
+    if len(longer):
+        layers.append(
+            alt.Chart(longer).mark_rect(color="#7f7f7f", opacity=0.12).encode(x=x, x2=f"{last}:O", tooltip=tips)
+        )
+    layers.append(alt.Chart(ops).mark_rule(color="#555555", strokeDash=[4, 3]).encode(x=x, tooltip=tips))
+    labels_at = ops.groupby(period, sort=False)[name].agg(" · ".join).reset_index()  # one label per period
+    layers.append(
+        alt.Chart(labels_at)
+        .mark_text(angle=270, align="right", baseline="bottom", dx=-4, dy=-2, fontSize=10, color="#333333")
+        .encode(x=x, y=alt.value(0), text=f"{name}:N")
+    )
+    return alt.layer(*layers)
 
 
-def line_chart(frame: Any, *, height: int, y_title: str = "incidents") -> None:
-    """Draw :func:`line_chart_spec` (use this, not ``st.line_chart``, for series named by user text)."""
-    st.altair_chart(line_chart_spec(frame, y_title=y_title).properties(height=height), width="stretch")
+def line_chart(frame: Any, *, height: int, y_title: str = "incidents", marks: Any = None) -> None:
+    """Draw :func:`line_chart_spec` (use this, not ``st.line_chart``, for series named by user text); ``marks``
+    are the operations drawn on it (:func:`geo_csp.trends.operation_marks`)."""
+    st.altair_chart(line_chart_spec(frame, y_title=y_title, marks=marks).properties(height=height), width="stretch")

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from geo_csp import display, maps, periods, schema, ward_summary
+from geo_csp import display, maps, periods, schema, trends, ward_summary
 from geo_csp._escape import markdown_literal
 from geo_csp.app import cache, folium_view, widgets
 
@@ -248,7 +248,12 @@ else:
     a3.metric("Share of crime", display.format_value("share_of_crime", area.get("share_of_crime")))
     series = cache.area_series(choices.store_dir, choices.stamp, choices.months, area_id=selected, **args)
     st.caption(f"Incidents per {periods.period_word(result.cube.params['period'])} in this area")
-    widgets.line_chart(series.rename("Incidents").to_frame(), height=160, y_title="Incidents")
+    marks = trends.operation_marks(
+        cache.partner_layers(choices.store_dir, choices.stamp).get("operations"),
+        result.cube.period_keys,
+        period=result.cube.params["period"],
+    )
+    widgets.line_chart(series.rename("Incidents").to_frame(), height=160, y_title="Incidents", marks=marks)
     with st.expander("Why each cell is a hot spot (the test's own words)"):
         in_area = units[schema.AREA_ID] == selected
         for text in units.loc[in_area, schema.EXPLANATION].dropna().unique()[:5]:

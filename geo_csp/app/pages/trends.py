@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo_csp import periods, schema
+from geo_csp import periods, schema, trends
+from geo_csp._escape import markdown_literal
 from geo_csp.app import cache, widgets
 
 choices = widgets.current()
@@ -39,21 +40,37 @@ second = right.selectbox(
     format_func=lambda c: "(nothing)" if c is None else names[c],
 )
 picked = [first] + ([second] if second is not None else [])
-widgets.line_chart(table[picked].rename(columns=names), height=320)
+run = (
+    result
+    if level == "area"
+    else cache.hotspots(
+        choices.store_dir, choices.stamp, choices.months, **{**args, "unit": "ward", "resolution": None}
+    )
+)
+period = run.cube.params["period"]
+word = periods.period_word(period)
+operations = cache.partner_layers(choices.store_dir, choices.stamp).get("operations")
+marks = trends.operation_marks(operations, run.cube.period_keys, period=period)
+widgets.line_chart(table[picked].rename(columns=names), height=320, marks=marks)
+if len(marks):
+    ran = "; ".join(
+        f"{r.name} ({r.start_date}" + (f" to {r.end_date})" if r.end_date != r.start_date else ")")
+        for r in marks.itertuples()
+    )
+    st.caption(
+        markdown_literal(
+            f"Dashed lines: the {len(marks)} operation(s) of the store's operations layer in these {word}s, at the "
+            f"{word} each starts in (police.uk months have no day: an operation starting mid-month marks its "
+            f"month; one started earlier marks the first {word} shown), shaded while it runs: {ran}."
+        )
+    )
+elif operations is not None:
+    st.caption(f"No operation of the store's operations layer ran in these {word}s.")
 mk = cache.series_trends(table)
 shown = mk.loc[picked, ["trend", schema.MK_TAU, schema.MK_Z, schema.MK_P, schema.MK_S]].rename(index=names)
 shown.insert(1, "incidents", table[picked].sum().to_numpy())
 st.subheader("Mann-Kendall trend test")
 widgets.table(shown.rename_axis("series").reset_index(), key="trend_test")
-word = (
-    periods.period_word(result.cube.params["period"])
-    if level == "area"
-    else periods.period_word(
-        cache.hotspots(
-            choices.store_dir, choices.stamp, choices.months, **{**args, "unit": "ward", "resolution": None}
-        ).cube.params["period"]
-    )
-)
 st.caption(
     f"Counts per {word}, {choices.period_label}, {choices.crime_label}. Mann-Kendall (with ties correction) on the "
     f"counts: tau is the share of later {word}s that are higher minus lower; p < 0.05 marks a trend."
