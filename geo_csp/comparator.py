@@ -62,12 +62,14 @@ __all__ = [
     "PLACE",
     "RANK",
     "RATE",
+    "REGION_RATE",
     "YEAR_AGO_COUNT",
     "YEAR_AGO_RATE",
     "ComparatorPack",
     "ComparatorParams",
     "comparator_pack",
     "comparator_pack_from_files",
+    "crime_type_display",
     "read_records",
     "write_comparator",
 ]
@@ -81,6 +83,7 @@ YEAR_AGO_COUNT = "year_ago_count"
 YEAR_AGO_RATE = "year_ago_rate_per_1000"
 CHANGE_PCT = "change_pct"
 FOCUS = "focus"
+REGION_RATE = "region_rate_per_1000"
 
 #: Where every record went, in the order the rules are applied (see the module docstring).
 ACCOUNTING_KEYS = (
@@ -182,6 +185,10 @@ class ComparatorPack:
         The same as rates per 1,000 residents.
     display
         The latest quarter as printed, lowest rate first, the region average last.
+    by_crime_type
+        With several crime types: the focus district's latest quarter per type (index ``crime_type``):
+        ``count``, ``rate_per_1000``, ``place`` among the districts, ``rank`` and the region's
+        ``region_rate_per_1000``; ``None`` with one.
     region
         The region's latest-quarter ``count``, ``mean_count`` and ``rate_per_1000``.
     summary
@@ -200,6 +207,7 @@ class ComparatorPack:
     quarterly: pd.DataFrame
     rates: pd.DataFrame
     display: pd.DataFrame
+    by_crime_type: pd.DataFrame | None
     region: dict[str, float]
     summary: str
     accounting: dict[str, int]
@@ -285,21 +293,62 @@ def _quarters(months: np.ndarray, n_quarters: int | None) -> tuple[np.ndarray, n
     return complete, complete if n_quarters is None else complete[-n_quarters:]
 
 
-def _published(
-    counts: np.ndarray, codes: list[str], labels: list[str], params: ComparatorParams
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame | None]:
-    """District counts and the region total per quarter as published (NaN where suppressed), and the audit."""
-    total = counts.sum(axis=0)
+@dataclass(frozen=True)
+class _Published:
+    """Counts as published (NaN where suppressed): districts x quarters, the region per quarter, the same by
+    crime type (districts x types x quarters, region types x quarters), and the audit in public mode."""
+
+    districts: np.ndarray
+    region: np.ndarray
+    by_type: np.ndarray
+    region_by_type: np.ndarray
+    audit: pd.DataFrame | None
+
+
+def _published(counts: np.ndarray, codes: list[str], labels: list[str], params: ComparatorParams) -> _Published:
+    """``counts`` (districts x crime types x quarters) as published.
+
+    In public mode one table is protected: each district's row is the sum of its crime-type rows, the region's
+    row the sum of the districts' and each region crime-type row the sum of the districts' rows of that type
+    (with one crime type, only the districts and the region), so no suppressed cell can be worked out from
+    the others.
+    """
+    combined = counts.sum(axis=1)
     if not params.public:
-        return counts.astype(float), total.astype(float), None
+        raw = counts.astype(float)
+        return _Published(combined.astype(float), combined.sum(axis=0).astype(float), raw, raw.sum(axis=0), None)
+    types = params.crime_types if len(params.crime_types) > 1 else ()
+    n, t = len(codes), len(types)
+    if params.region in codes:
+        raise ParameterError(f"region {params.region!r} is also a district's code; give the region another name")
+    rows = [
+        *codes,
+        *(f"{c} | {k}" for c in codes for k in types),
+        params.region,
+        *(f"{params.region} | {k}" for k in types),
+    ]
+    table = np.vstack(
+        [combined, counts.reshape(n * t, -1) if t else np.empty((0, combined.shape[1])), combined.sum(axis=0)[None]]
+        + ([counts.sum(axis=0)] if t else [])
+    )
+    hierarchy = {params.region: codes}
+    for i, code in enumerate(codes):
+        if t:
+            hierarchy[code] = rows[n + i * t : n + (i + 1) * t]
+    for j, k in enumerate(types):
+        hierarchy[f"{params.region} | {k}"] = [rows[n + i * t + j] for i in range(n)]
     prot = protect_table(
-        pd.DataFrame(counts.astype(int), index=codes, columns=labels),
+        pd.DataFrame(table.astype(int), index=rows, columns=labels),
         params=params.disclosure,
         row_total=None,
-        column_total=params.region,
+        column_total=None,
+        hierarchy=hierarchy,
     )
-    published = prot.published.to_numpy(dtype=float, na_value=np.nan)
-    return published[:-1], published[-1], prot.audit
+    pub = prot.published.to_numpy(dtype=float, na_value=np.nan)
+    districts, region = pub[:n], pub[n + n * t]
+    by_type = pub[n : n + n * t].reshape(n, t, -1) if t else districts[:, None, :]
+    region_by_type = pub[n + n * t + 1 :] if t else region[None, :]
+    return _Published(districts, region, by_type, region_by_type, prot.audit)
 
 
 def _year_on_year_pct(last: np.ndarray, year_ago: np.ndarray) -> np.ndarray:
@@ -378,22 +427,17 @@ def comparator_pack(
     accounting["records"] = int(sum(accounting.values()))
 
     district_idx = pd.Index(codes).get_indexer(area_of[inside])
+    type_idx = pd.Index(params.crime_types).get_indexer(records[schema.CRIME_TYPE].to_numpy()[inside])
     quarter_idx = np.searchsorted(counted_keys, month_q[inside])
-    counts = np.zeros((len(codes), len(counted_keys)), dtype=np.int64)
-    np.add.at(counts, (district_idx, quarter_idx), 1)
+    counts = np.zeros((len(codes), len(params.crime_types), len(counted_keys)), dtype=np.int64)
+    np.add.at(counts, (district_idx, type_idx, quarter_idx), 1)
     counted_labels = list(periods.period_labels(counted_keys, period="quarter"))
-    published, region_total, audit = _published(counts, codes, counted_labels, params)
+    pub = _published(counts, codes, counted_labels, params)
+    published, region_total, audit = pub.districts, pub.region, pub.audit
     latest_col = int(np.searchsorted(counted_keys, latest))
     last = published[:, latest_col]
     rate = last * 1000.0 / residents
-    rank_on = area_values(
-        counts[:, latest_col],
-        residents,
-        per_1000=True,
-        round_to=params.disclosure.round_to if params.public else None,
-    )
-    place = places_from_lowest(rank_on).astype(float)
-    place[np.isnan(last)] = np.nan  # a suppressed count keeps its place hidden
+    place = _places(counts.sum(axis=1)[:, latest_col], last, residents, params)
     n = len(codes)
     if year_ago_held:
         year_col = int(np.searchsorted(counted_keys, year_ago_key))
@@ -436,6 +480,7 @@ def comparator_pack(
     what = " and ".join(params.crime_types)
     focus_row = frame.loc[focus]
     summary = _summary(focus_row, what, latest_label, params.region, region)
+    by_type = _by_crime_type(counts[:, :, latest_col], pub, latest_col, residents, codes.index(focus), params)
     notes = _notes(params, latest_label, year_ago_label, year_ago_held, accounting, provenance or {})
     metadata = {
         "params": params.to_dict(),
@@ -452,6 +497,7 @@ def comparator_pack(
         "rate_per_1000": None if np.isnan(focus_row[RATE]) else float(focus_row[RATE]),
         "region_rate_per_1000": None if np.isnan(region[RATE]) else float(region[RATE]),
         "accounting": accounting,
+        "by_crime_type": None if by_type is None else json.loads(by_type.to_json(orient="index")),
         "summary": summary,
         "provenance": provenance or {},
     }
@@ -460,6 +506,7 @@ def comparator_pack(
         quarterly=quarterly,
         rates=rates,
         display=_display(frame, region, params, latest_label, year_ago_label if year_ago_held else None),
+        by_crime_type=by_type,
         region=region,
         summary=summary,
         accounting=accounting,
@@ -467,6 +514,40 @@ def comparator_pack(
         metadata=metadata,
         audit=audit,
     )
+
+
+def _places(raw: np.ndarray, published: np.ndarray, residents: np.ndarray, params: ComparatorParams) -> np.ndarray:
+    """Places from the lowest rate (on the rounded counts in public mode, as the partnership table ranks),
+    NaN where the published count is suppressed (a suppressed count keeps its place hidden)."""
+    round_to = params.disclosure.round_to if params.public else None
+    place = places_from_lowest(area_values(raw, residents, per_1000=True, round_to=round_to)).astype(float)
+    place[np.isnan(published)] = np.nan
+    return place
+
+
+def _by_crime_type(
+    latest: np.ndarray, pub: _Published, col: int, residents: np.ndarray, focus: int, params: ComparatorParams
+) -> pd.DataFrame | None:
+    """The focus district's latest quarter per crime type (``None`` for one type): count, rate, place, rank
+    and the region's rate."""
+    if len(params.crime_types) < 2:
+        return None
+    n = len(residents)
+    rows = []
+    for j, kind in enumerate(params.crime_types):
+        shown = pub.by_type[:, j, col]
+        place = _places(latest[:, j], shown, residents, params)[focus]
+        region = pub.region_by_type[j, col]
+        rows.append(
+            {
+                COUNT: shown[focus],
+                RATE: shown[focus] * 1000.0 / residents[focus],
+                PLACE: place,
+                RANK: rank_text(int(place), n) if np.isfinite(place) else SUPPRESSED_MARK,
+                REGION_RATE: region * 1000.0 / residents.sum(),
+            }
+        )
+    return pd.DataFrame(rows, index=pd.Index(list(params.crime_types), name=schema.CRIME_TYPE))
 
 
 def _summary(row: pd.Series, what: str, quarter: str, region_name: str, region: dict[str, float]) -> str:
@@ -676,8 +757,9 @@ def _csv_frame(pack: ComparatorPack) -> pd.DataFrame:
 
 
 def write_comparator(pack: ComparatorPack, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``comparator.html``, ``comparator.xlsx``, ``comparator.csv`` and ``comparator.json`` (metadata);
-    in public mode also ``disclosure_audit.csv`` (sensitive: keep it apart from what is published)."""
+    """Write ``comparator.html``, ``comparator.xlsx``, ``comparator.csv`` and ``comparator.json`` (metadata),
+    ``comparator_by_crime_type.csv`` with several crime types, and in public mode ``disclosure_audit.csv``
+    (sensitive: keep it apart from what is published)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {
@@ -690,6 +772,10 @@ def write_comparator(pack: ComparatorPack, out_dir: str | Path) -> dict[str, Pat
     meta = out / "comparator.json"
     meta.write_text(json.dumps(pack.metadata, indent=2, default=_json_default) + "\n", encoding="utf-8")
     written["comparator.json"] = meta
+    if pack.by_crime_type is not None:
+        by_type = out / "comparator_by_crime_type.csv"
+        spreadsheet_safe(pack.by_crime_type).to_csv(by_type, lineterminator="\n")
+        written["comparator_by_crime_type.csv"] = by_type
     if pack.audit is not None:
         audit = out / "disclosure_audit.csv"
         spreadsheet_safe(pack.audit).to_csv(audit, index=False, lineterminator="\n")
@@ -710,6 +796,30 @@ def _printed_quarters(frame: pd.DataFrame, names: dict[str, str], fmt: str) -> p
     return shown
 
 
+def crime_type_display(pack: ComparatorPack) -> pd.DataFrame | None:
+    """The focus district's crime types as printed (``None`` with one type): count, rate per 1,000, place
+    among the districts and the region's rate, with a last row for the types together."""
+    if pack.by_crime_type is None:
+        return None
+    focus = pack.districts[pack.districts[FOCUS]].iloc[0]
+    together = pd.DataFrame(
+        {COUNT: [focus[COUNT]], RATE: [focus[RATE]], RANK: [focus[RANK]], REGION_RATE: [pack.region[RATE]]},
+        index=["All of these"],
+    )
+    both = pd.concat([pack.by_crime_type, together])
+    quarter, region = pack.metadata["quarter"], pack.metadata["params"]["region"]
+    shown = pd.DataFrame(
+        {
+            f"Count {quarter}": [_number(x, ",.0f") for x in both[COUNT]],
+            "Per 1,000 residents": [_number(x, ".2f") for x in both[RATE]],
+            "Place": both[RANK].to_numpy(),
+            f"{region} per 1,000": [_number(x, ".2f") for x in both[REGION_RATE]],
+        },
+        index=pd.Index(both.index, name="Crime type"),
+    )
+    return shown
+
+
 def _write_html(pack: ComparatorPack, path: Path) -> Path:
     names = pack.districts[AREA_NAME].to_dict()
     text_cols = ["Place", pack.display.columns[-1]]
@@ -717,6 +827,14 @@ def _write_html(pack: ComparatorPack, path: Path) -> Path:
         f"<h1>{html_text(_title(pack))}</h1>",
         f'<p class="summary">{html_text(pack.summary)}</p>',
         frame_html(pack.display, text_columns=text_cols, classes="comparator"),
+    ]
+    by_type = crime_type_display(pack)
+    if by_type is not None:
+        body += [
+            f"<h2>{html_text(pack.metadata['district'])} by crime type, {html_text(pack.metadata['quarter'])}</h2>",
+            frame_html(by_type, text_columns=["Place"], classes="comparator"),
+        ]
+    body += [
         "<h2>Per 1,000 residents by quarter</h2>",
         frame_html(_printed_quarters(pack.rates, names, ".2f"), classes="comparator"),
         "<h2>Counts by quarter</h2>",
@@ -766,6 +884,15 @@ def _write_xlsx(pack: ComparatorPack, path: Path) -> Path:
                 cell = sheet.cell(row=i, column=j, value=float(v) if np.isfinite(v) else SUPPRESSED_MARK)
                 cell.number_format = fmt
         sheet.column_dimensions["A"].width = 28
+    by_type = crime_type_display(pack)
+    if by_type is not None:
+        sheet = wb.create_sheet("By crime type")
+        for j, h in enumerate(["Crime type", *by_type.columns], start=1):
+            sheet.cell(row=1, column=j, value=spreadsheet_text(str(h))).font = Font(bold=True)
+        for i, (label, row) in enumerate(by_type.iterrows(), start=2):
+            for j, v in enumerate([label, *row.tolist()], start=1):
+                sheet.cell(row=i, column=j, value=spreadsheet_text(v))
+        sheet.column_dimensions["A"].width = 34
     notes = wb.create_sheet("Notes")
     for i, n in enumerate(pack.notes, start=1):
         notes.cell(row=i, column=1, value=spreadsheet_text(f"{i}. {n}"))

@@ -25,10 +25,12 @@ from geo_csp.comparator import (
     PLACE,
     RANK,
     RATE,
+    REGION_RATE,
     YEAR_AGO_COUNT,
     ComparatorParams,
     comparator_pack,
     comparator_pack_from_files,
+    crime_type_display,
     read_records,
     write_comparator,
 )
@@ -205,6 +207,62 @@ def test_public_mode_suppresses_and_audits(tmp_path):
     assert len(pd.read_csv(written["disclosure_audit.csv"])) == len(audit)
     assert any("suppressed" in n and "10" in n for n in pack.notes)
     assert json.loads(written["comparator.json"].read_text())["params"]["public"] is True
+
+
+def test_crime_types_each_with_their_place(tmp_path):
+    """Burglary and vehicle crime: each type's count, rate and place for the focus district, the types together
+    as the main table."""
+    pack = comparator_pack(
+        _hand_records(), boundaries=DISTRICTS, params=_params(crime_types=("Burglary", "Vehicle crime"))
+    )
+    assert pack.accounting["other_crime_type"] == 0 and pack.accounting["inside_districts"] == 236
+    t = pack.by_crime_type
+    assert t is not None and list(t.index) == ["Burglary", "Vehicle crime"]
+    np.testing.assert_array_equal(t[COUNT], [30, 5])
+    np.testing.assert_allclose(t[RATE], [7.5, 1.25])
+    assert t[RANK].tolist() == ["2nd lowest of 3", "highest of 3"]  # Ash and Cedar had no vehicle crime
+    np.testing.assert_allclose(t[REGION_RATE], [51_000 / 7000, 5000 / 7000])
+    np.testing.assert_array_equal(pack.districts[COUNT], [12, 35, 9])
+    shown = crime_type_display(pack)
+    assert shown is not None and shown.index.tolist() == ["Burglary", "Vehicle crime", "All of these"]
+    assert shown.loc["All of these", "Per 1,000 residents"] == "8.75"
+    written = write_comparator(pack, tmp_path)
+    assert pd.read_csv(written["comparator_by_crime_type.csv"], index_col=0).loc["Vehicle crime", COUNT] == 5
+    assert "Birch by crime type, Q1 Apr-Jun 2023" in written["comparator.html"].read_text()
+    assert comparator_pack(_hand_records(), boundaries=DISTRICTS, params=_params()).by_crime_type is None
+
+
+def _two_type_records() -> pd.DataFrame:
+    """A month: burglaries Ash 20, Birch 50, Cedar 15; vehicle crimes 10 each, but Birch's latest quarter has 5
+    (all in April 2023)."""
+    parts = []
+    for month in MONTHS:
+        for k, (burglary, vehicle) in enumerate([(20, 10), (50, 10), (15, 10)]):
+            if k == 1 and month in LATEST:
+                vehicle = 5 if month == "2023-04" else 0
+            x = 380_500.0 + 1000 * k
+            parts.append(_synthetic.incidents(np.full(burglary, x), np.full(burglary, 410_500.0), month))
+            parts.append(_synthetic.incidents(np.full(vehicle, x), np.full(vehicle, 410_500.0), month, "Vehicle crime"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_public_crime_types_cannot_be_worked_out_from_the_totals():
+    """Birch's 5 vehicle crimes are suppressed; its total is the sum of its types, so one of total and burglary
+    is hidden too, and likewise the region's (the sum of the districts') so that no difference gives the 5 away."""
+    params = _params(crime_types=("Burglary", "Vehicle crime"), public=True)
+    pack = comparator_pack(_two_type_records(), boundaries=DISTRICTS, params=params)
+    t = pack.by_crime_type
+    assert t is not None and np.isnan(t.loc["Vehicle crime", COUNT]) and t.loc["Vehicle crime", RANK] == SUPPRESSED_MARK
+    assert np.isnan([pack.districts.loc["B", COUNT], t.loc["Burglary", COUNT]]).sum() == 1  # one more, not both
+    # the region's vehicle crimes (65) minus Ash's and Cedar's (30 each) would give Birch's 5: one is hidden
+    audit = pack.audit
+    assert audit is not None
+    hidden = set(audit.loc[audit["column"] == "Q1 Apr-Jun 2023", "row"])
+    assert "B | Vehicle crime" in hidden and hidden & {"A | Vehicle crime", "C | Vehicle crime", "Test | Vehicle crime"}
+    # everything else of the latest quarter stands: Ash 90 and Cedar 75, the region's 255 burglaries
+    np.testing.assert_array_equal(pack.districts.loc[["A", "C"], COUNT], [90, 75])
+    assert t.loc["Burglary", REGION_RATE] == pytest.approx(255 * 1000 / 7000)
+    assert pack.region[COUNT] == 320  # 255 + 65
 
 
 def test_bad_inputs_are_refused_with_the_fix():

@@ -67,7 +67,7 @@ def comparator_command(
     ] = None,
 ) -> None:
     """The comparator pack: each district's count, rate per 1,000, place and year on year, latest quarter."""
-    from geo_csp.comparator import ComparatorParams, comparator_pack_from_files, write_comparator
+    from geo_csp.comparator import ComparatorParams, comparator_pack_from_files, crime_type_display, write_comparator
 
     params = ComparatorParams(
         district=district,
@@ -86,6 +86,9 @@ def comparator_command(
     acc = pack.accounting
     out.print(pack.summary, soft_wrap=True)
     out.print(pack.display.to_string(), soft_wrap=True)
+    by_type = crime_type_display(pack)
+    if by_type is not None:
+        out.print(by_type.to_string(), soft_wrap=True)
     out.print(
         f"records: {acc['records']:,} = {acc['inside_districts']:,} inside a district + "
         f"{acc['outside_districts']:,} outside every district + {acc['incomplete_quarter']:,} in incomplete quarters"
