@@ -173,8 +173,9 @@ def demo(tmp_path_factory):
     return make_demo(tmp_path_factory.mktemp("demo"))
 
 
-def _raw_demo_counts(demo, borough: shapely.Geometry) -> pd.DataFrame:
-    """Counts per (measure key, financial quarter label) from the raw police.uk and council CSVs."""
+def _raw_demo_counts(demo, borough: shapely.Geometry, *, period: str = "quarter") -> pd.DataFrame:
+    """Counts per (measure key, financial quarter label, or month label "Dec 2025") from the raw police.uk
+    and council CSVs."""
     from pyproj import Transformer
 
     to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
@@ -205,6 +206,8 @@ def _raw_demo_counts(demo, borough: shapely.Geometry) -> pd.DataFrame:
 
     def by_quarter(months: pd.Series) -> pd.Series:
         m = pd.PeriodIndex(months, freq="M")
+        if period == "month":
+            return pd.Series(m.strftime("%b %Y")).value_counts()
         fy = m.year - (m.month < 4)
         q = ((m.month - 4) % 12) // 3
         names = np.array(["Apr-Jun", "Jul-Sep", "Oct-Dec", "Jan-Mar"])
@@ -258,6 +261,38 @@ def test_demo_table_matches_raw_csvs(demo, tmp_path):
     assert str(demo.store_dir.parent) not in " ".join(t.footnotes)  # the store by its label, no local path
     write_table_xlsx(t, tmp_path / "demo.xlsx")
     print("\n" + t.display.to_string())
+
+
+def test_demo_monthly_table_matches_raw_csvs(demo):
+    """The board's monthly table (13 months to Dec 2025) against counts made here from the raw CSVs, with its
+    month-on-month and year-on-year columns (burglary 90 in Dec 2025, 99 in Nov, 90 a year before)."""
+    from geo_csp.boundaries import load_borough
+    from geo_csp.table import MONTH_ON_MONTH, table_from_store
+
+    t = table_from_store(demo.store_dir, period="month")
+    months = [f"{m} 2025" for m in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")]
+    months = ["Dec 2024", *months]
+    assert list(t.display.columns) == months + [MONTH_ON_MONTH, YEAR_ON_YEAR, COMPARATOR, RANK]
+    borough = load_borough()
+    raw = _raw_demo_counts(demo, borough.geometry.iloc[0], period="month")[months].astype(float)
+    raw.loc[["all_crime", "violence"]] *= 1000 / float(borough["population"].iloc[0])
+    raw.index = [m.key for m in DEFAULT_MEASURES]
+    np.testing.assert_allclose(t.values[months].to_numpy(), raw.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(t.values[YEAR_AGO], raw["Dec 2024"], rtol=1e-12)  # 13 months: the year-ago month in view
+    burglary, council = "Burglaries (residential and business)", "ASB reports to the council"
+    assert t.values.loc["burglary", months[-2:]].tolist() == [99, 90]
+    assert t.display.loc[burglary, MONTH_ON_MONTH] == "↓ -9 (-9%) from 99"
+    assert t.display.loc[burglary, YEAR_ON_YEAR] == "→ +0 (+0%) from 90"
+    assert t.display.loc[council, MONTH_ON_MONTH] == "↑ +5 (+3%) from 187"
+    assert t.display.loc[council, YEAR_ON_YEAR] == "↑ +48 (+33%) from 144"
+    assert t.metadata["period"] == "month" and t.metadata["year_on_year_period"] == "Dec 2024"
+    assert any("calendar months" in n and "2024-12 to 2025-12" in n for n in t.footnotes)
+    assert any(n.startswith("Month on month: Dec 2025 against Nov 2025") for n in t.footnotes)
+    # the store's operations, noted under the months they ran in
+    assert any(n.split(":")[0] in months and "Avro" in n for n in t.metadata["operation_notes"])
+    six = table_from_store(demo.store_dir, period="month", n_months=6)  # the year-ago month counted out of view
+    assert list(six.values.columns[:6]) == months[-6:] and six.values.loc["burglary", YEAR_AGO] == 90
+    assert six.display.loc[burglary, YEAR_ON_YEAR] == "→ +0 (+0%) from 90"
 
 
 # ----------------------------------------------------------------------------------------------

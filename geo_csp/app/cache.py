@@ -720,25 +720,33 @@ def operation_review(
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def partnership_table(store_dir: str, stamp: float, *, public: bool, n_quarters: int) -> Any:
-    """:func:`geo_csp.table.table_from_store`: the quarterly partnership table (disclosure-controlled if public)."""
+def partnership_table(
+    store_dir: str, stamp: float, *, public: bool, n_quarters: int = 5, period: str = "quarter", n_months: int = 13
+) -> Any:
+    """:func:`geo_csp.table.table_from_store`: the partnership table, quarterly or monthly (``period``),
+    disclosure-controlled if public."""
     from geo_csp import table
 
-    return table.table_from_store(store_dir, public=public, n_quarters=n_quarters)
+    return table.table_from_store(
+        store_dir,
+        public=public,
+        n_quarters=n_quarters,
+        period="month" if period == "month" else "quarter",
+        n_months=n_months,
+    )
 
 
 def table_files(result: Any) -> dict[str, bytes]:
-    """The quarterly table written as CSV, HTML and XLSX (bytes by file name), through the library writers."""
+    """The partnership table written as CSV, HTML and XLSX (bytes by file name: ``partnership_table.*``, or
+    ``partnership_table_monthly.*`` for the monthly table), through the library writers."""
     import tempfile
 
     from geo_csp import table
 
+    stem = "partnership_table" + ("_monthly" if result.metadata.get("period") == "month" else "")
+    writers = {"csv": table.write_table_csv, "html": table.write_table_html, "xlsx": table.write_table_xlsx}
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {
-            "partnership_table.csv": table.write_table_csv(result, Path(tmp) / "partnership_table.csv"),
-            "partnership_table.html": table.write_table_html(result, Path(tmp) / "partnership_table.html"),
-            "partnership_table.xlsx": table.write_table_xlsx(result, Path(tmp) / "partnership_table.xlsx"),
-        }
+        paths = {f"{stem}.{ext}": write(result, Path(tmp) / f"{stem}.{ext}") for ext, write in writers.items()}
         return {name: Path(p).read_bytes() for name, p in paths.items()}
 
 

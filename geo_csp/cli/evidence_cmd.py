@@ -20,7 +20,18 @@ def table(
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write a CSV.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page.")] = None,
     area: Annotated[str | None, typer.Option("--area", help="Focus area (default the store's borough).")] = None,
-    quarters: Annotated[int, typer.Option("--quarters", help="Number of financial quarters shown.")] = 5,
+    quarters: Annotated[
+        int, typer.Option("--quarters", help="Number of financial quarters shown (with --period quarter).")
+    ] = 5,
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            help="quarter (financial quarters, for scrutiny) or month (calendar months, for the board, "
+            "with month-on-month and year-on-year columns).",
+        ),
+    ] = "quarter",
+    months: Annotated[int, typer.Option("--months", help="Number of months shown (with --period month).")] = 13,
     public: Annotated[bool, typer.Option("--public", help="Apply disclosure control (10-5 rule).")] = False,
     source: Annotated[
         list[str] | None,
@@ -43,8 +54,10 @@ def table(
         typer.Option("--add-measures", help="TOML file of measures added after the others; repeat for several."),
     ] = None,
 ) -> None:
-    """Write the quarterly partnership table ("Tackling crime and ASB") of the store's borough."""
+    """Write the partnership table ("Tackling crime and ASB") of the store's borough: quarterly, or monthly."""
+    from geo_csp._errors import ParameterError
     from geo_csp.table import (
+        TABLE_PERIODS,
         measures_from_files,
         table_from_store,
         write_table_csv,
@@ -52,12 +65,16 @@ def table(
         write_table_xlsx,
     )
 
+    if period not in TABLE_PERIODS:
+        raise ParameterError(f"--period must be one of {', '.join(TABLE_PERIODS)}, not {period!r}")
     rows, files = measures_from_files(replace=measures, add=add_measures or ())
     t = table_from_store(
         store,
         area=area,
         public=public,
         n_quarters=quarters,
+        period="month" if period == "month" else "quarter",
+        n_months=months,
         sources=source or None,
         measures=rows,
         measure_files=files,

@@ -15,7 +15,7 @@ partnership's own are read from a TOML file by :mod:`~geo_csp.table.measure_file
 
 from geo_csp.geography import AREA_CODE, AREA_NAME
 from geo_csp.table.build import PartnershipTable, partnership_table, table_from_store
-from geo_csp.table.display import ARROWS, COMPARATOR, NOT_AVAILABLE, RANK, TREND, YEAR_AGO, YEAR_ON_YEAR
+from geo_csp.table.display import ARROWS, COMPARATOR, MONTH_ON_MONTH, NOT_AVAILABLE, RANK, TREND, YEAR_AGO, YEAR_ON_YEAR
 from geo_csp.table.measure_file import (
     extend_measures,
     measure_file_label,
@@ -24,7 +24,7 @@ from geo_csp.table.measure_file import (
     read_measure_file,
 )
 from geo_csp.table.measures import DEFAULT_MEASURES, FULL_CATEGORY_SOURCES, Measure, measures_from_sources
-from geo_csp.table.values import TableParams
+from geo_csp.table.values import TABLE_PERIODS, TableParams
 from geo_csp.table.write import frame_html, table_html, write_table_csv, write_table_html, write_table_xlsx
 
 __all__ = [
@@ -34,8 +34,10 @@ __all__ = [
     "COMPARATOR",
     "DEFAULT_MEASURES",
     "FULL_CATEGORY_SOURCES",
+    "MONTH_ON_MONTH",
     "NOT_AVAILABLE",
     "RANK",
+    "TABLE_PERIODS",
     "TREND",
     "YEAR_AGO",
     "YEAR_ON_YEAR",

@@ -18,7 +18,7 @@ from geo_csp.geography import AREA_CODE, AREA_NAME, store_areas
 from geo_csp.table.display import COMPARATOR, RANK, YEAR_AGO, display_frame
 from geo_csp.table.footnotes import comparators_shown, footnotes, months_shown, operation_notes
 from geo_csp.table.measures import DEFAULT_MEASURES, Measure, measures_from_sources
-from geo_csp.table.values import INCIDENT_COLUMNS, TableParams, table_values
+from geo_csp.table.values import INCIDENT_COLUMNS, TableParams, TablePeriod, table_values
 
 __all__ = ["PartnershipTable", "partnership_table", "table_from_store"]
 
@@ -30,11 +30,12 @@ class PartnershipTable:
     Attributes
     ----------
     values
-        Numbers as published: index measure key, columns the quarter labels, ``Comparator``,
-        ``Year earlier`` (the latest quarter's value a year before) and the rank among comparators (1 =
+        Numbers as published: index measure key, columns the period labels (quarters, or months),
+        ``Comparator``, ``Year earlier`` (the latest period's value a year before) and the rank among comparators (1 =
         lowest); NaN where not available or suppressed.
     display
-        The table as printed: index measure label; quarter columns, ``Trend``, ``Year on year``,
+        The table as printed: index measure label; period columns, ``Trend`` (quarters) or ``Month on
+        month`` (months), ``Year on year``,
         ``Comparator`` and ``Rank among comparators``.
     measures
         The measures, in row order.
@@ -63,7 +64,7 @@ def partnership_table(
     provenance: dict[str, Any] | None = None,
     operations: pd.DataFrame | None = None,
 ) -> PartnershipTable:
-    """Build the quarterly partnership table for one area.
+    """Build the partnership table for one area: quarterly, or monthly for the board (``params.period``).
 
     Parameters
     ----------
@@ -91,16 +92,20 @@ def partnership_table(
         params = replace(params, measures=tuple(measures))
     tv = table_values(incidents, areas, params=params)
     prov = provenance or {}
-    value_frame = pd.DataFrame(tv.values, index=[m.key for m in tv.measures], columns=tv.quarter_labels)
+    value_frame = pd.DataFrame(tv.values, index=[m.key for m in tv.measures], columns=tv.period_labels)
     value_frame[COMPARATOR] = tv.comparator
     value_frame[YEAR_AGO] = np.where(tv.year_ago_available, tv.year_ago, np.nan)
     value_frame[RANK] = np.where((tv.rank > 0) & ~np.isnan(tv.values[:, -1]), tv.rank, np.nan)  # hidden if suppressed
     metadata = {
         "area": tv.focus_name,
         "area_code": tv.focus,
-        "quarters": tv.quarter_labels,
+        "period": tv.period,
+        "periods": tv.period_labels,
+        "quarters": tv.period_labels if tv.period == "quarter" else [],
         "operation_notes": operation_notes(tv, operations),
-        "year_on_year_quarter": tv.year_ago_label,
+        "year_on_year_period": tv.year_ago_label,
+        "year_on_year_quarter": tv.year_ago_label if tv.period == "quarter" else None,
+        "n_periods": params.n_periods,
         "months": list(months_shown(tv)),
         "comparators": [tv.names[c] for c in comparators_shown(tv)],
         "public": params.public,
@@ -126,6 +131,8 @@ def table_from_store(
     public: bool = False,
     measures: Sequence[Measure] = DEFAULT_MEASURES,
     n_quarters: int = 5,
+    period: TablePeriod = "quarter",
+    n_months: int = 13,
     disclosure: DisclosureParams | None = None,
     sources: Sequence[str] | None = None,
     measure_files: Sequence[str] = (),
@@ -140,8 +147,8 @@ def table_from_store(
         Focus area (default the store's borough).
     public
         Apply disclosure control.
-    measures, n_quarters, disclosure
-        As in :class:`Measure` and :class:`TableParams`.
+    measures, n_quarters, period, n_months, disclosure
+        As in :class:`Measure` and :class:`TableParams` (a monthly board table: ``period="month"``).
     sources
         Store sources that hold police.uk crime categories (e.g. ``"gmp_burglary_points"``, a partner
         file of police.uk points ingested through a mapping): the measures counted from police.uk street
@@ -167,6 +174,8 @@ def table_from_store(
     params = TableParams(
         area=area or borough,
         n_quarters=n_quarters,
+        period=period,
+        n_months=n_months,
         public=public,
         comparators=None if listed is None else tuple(listed),
         disclosure=disclosure or DisclosureParams(),

@@ -12,17 +12,19 @@ from geo_csp.table.values import TableValues
 __all__ = [
     "ARROWS",
     "COMPARATOR",
+    "MONTH_ON_MONTH",
     "NOT_AVAILABLE",
     "RANK",
     "TREND",
     "YEAR_AGO",
     "YEAR_ON_YEAR",
+    "change_text",
     "display_frame",
     "format_value",
+    "month_on_month",
     "ordinal",
     "rank_text",
     "trend_arrows",
-    "year_on_year_text",
 ]
 
 NOT_AVAILABLE = "not available"
@@ -30,10 +32,11 @@ ARROWS = {1: "↑", -1: "↓", 0: "→"}
 TREND = "Trend"
 COMPARATOR = "Comparator"
 YEAR_ON_YEAR = "Year on year"
+MONTH_ON_MONTH = "Month on month"
 RANK = "Rank among comparators"
 YEAR_AGO = "Year earlier"
 #: Columns printed as words (the others are numbers in the XLSX).
-TEXT_COLUMNS = (TREND, YEAR_ON_YEAR, RANK)
+TEXT_COLUMNS = (TREND, MONTH_ON_MONTH, YEAR_ON_YEAR, RANK)
 
 
 def ordinal(n: int) -> str:
@@ -53,16 +56,17 @@ def rank_text(rank: int, of: int) -> str:
     return f"{ordinal(rank)} lowest of {of}"
 
 
-def year_on_year_text(last: float, year_ago: float, m: Measure, *, available: bool) -> str:
-    """The latest quarter against the same quarter a year earlier: "↑ +3 (+17%) from 18"."""
+def change_text(last: float, before: float, m: Measure, *, available: bool) -> str:
+    """The latest period against an earlier one (the period before, or a year before): "↑ +3 (+17%) from 18";
+    "not available" when either is, the suppression mark when either is suppressed."""
     if not available:
         return NOT_AVAILABLE
-    if np.isnan(last) or np.isnan(year_ago):
+    if np.isnan(last) or np.isnan(before):
         return SUPPRESSED_MARK
-    diff = last - year_ago
-    shown = f"{year_ago:,.1f}" if m.per_1000 else f"{year_ago:,.0f}"
+    diff = last - before
+    shown = f"{before:,.1f}" if m.per_1000 else f"{before:,.0f}"
     change = f"{diff:+,.1f}" if m.per_1000 else f"{diff:+,.0f}"
-    pct = f" ({diff / year_ago:+.0%})" if year_ago > 0 else ""
+    pct = f" ({diff / before:+.0%})" if before > 0 else ""
     return f"{ARROWS[int(np.sign(diff))]} {change}{pct} from {shown}"
 
 
@@ -91,8 +95,21 @@ def per_1000(tv: TableValues) -> np.ndarray:
     return np.array([m.per_1000 for m in tv.measures], dtype=bool)
 
 
+def month_on_month(tv: TableValues) -> list[str]:
+    """The latest month against the month before, as published (:func:`change_text`)."""
+    if tv.values.shape[1] < 2:  # one month: nothing to compare with
+        return [NOT_AVAILABLE] * len(tv.measures)
+    rates = tv.has_population | ~per_1000(tv)
+    available = tv.available[:, -1] & tv.available[:, -2] & rates
+    return [
+        change_text(tv.values[i, -1], tv.values[i, -2], m, available=bool(available[i]))
+        for i, m in enumerate(tv.measures)
+    ]
+
+
 def display_frame(tv: TableValues) -> pd.DataFrame:
-    """Index the measure labels; the quarter columns, ``Trend``, ``Year on year``, ``Comparator`` and the rank as text."""
+    """Index the measure labels; the period columns, ``Trend`` (quarters) or ``Month on month`` (months),
+    ``Year on year``, ``Comparator`` and the rank as text."""
     rows = [
         [
             format_value(
@@ -103,10 +120,13 @@ def display_frame(tv: TableValues) -> pd.DataFrame:
         for i, m in enumerate(tv.measures)
     ]
     display = pd.DataFrame(rows, index=[m.label for m in tv.measures], columns=tv.quarter_labels)
-    display[TREND] = trend_arrows(tv)
+    if tv.period == "month":
+        display[MONTH_ON_MONTH] = month_on_month(tv)
+    else:
+        display[TREND] = trend_arrows(tv)
     available = tv.available[:, -1] & tv.year_ago_available & (tv.has_population | ~per_1000(tv))
     display[YEAR_ON_YEAR] = [
-        year_on_year_text(tv.values[i, -1], tv.year_ago[i], m, available=bool(available[i]))
+        change_text(tv.values[i, -1], tv.year_ago[i], m, available=bool(available[i]))
         for i, m in enumerate(tv.measures)
     ]
     display[COMPARATOR] = [

@@ -15,10 +15,10 @@ __all__ = ["footnotes", "months_shown", "operation_notes"]
 
 
 def months_shown(tv: TableValues) -> tuple[str, str]:
-    """The first and last month of the quarters shown."""
+    """The first and last month of the periods shown."""
     return (
-        str(periods.period_months(int(tv.quarter_keys[0]), period="quarter")[0]),
-        str(periods.period_months(int(tv.quarter_keys[-1]), period="quarter")[-1]),
+        str(periods.period_months(int(tv.period_keys[0]), period=tv.period)[0]),
+        str(periods.period_months(int(tv.period_keys[-1]), period=tv.period)[-1]),
     )
 
 
@@ -26,7 +26,9 @@ def _count_note(tv: TableValues, prov: dict[str, Any]) -> str:
     first, last = months_shown(tv)
     return (
         f"Counts of incidents located inside the {tv.focus_name} boundary (EPSG:27700), months "
-        f"{first} to {last}, financial quarters (April to March); unlocated incidents "
+        f"{first} to {last}, "
+        + ("financial quarters (April to March)" if tv.period == "quarter" else "calendar months")
+        + "; unlocated incidents "
         f"are not counted. Source: {prov.get('store', 'the incident store')}"
         + (f" ({prov['inputs']} input files; see its manifest for their sha256)" if "inputs" in prov else "")
         + "."
@@ -44,6 +46,13 @@ def _rate_note(tv: TableValues, prov: dict[str, Any]) -> str:
 
 
 def _trend_note(tv: TableValues) -> str:
+    if tv.period == "month":
+        if len(tv.period_labels) < 2:
+            return f"Month on month: {NOT_AVAILABLE}, as one month ({tv.period_labels[0]}) is shown."
+        return (
+            f"Month on month: {tv.period_labels[-1]} against {tv.period_labels[-2]}, as published: the change "
+            f"({ARROWS[1]} up, {ARROWS[-1]} down, {ARROWS[0]} no change) and the earlier value."
+        )
     if len(tv.quarter_labels) >= 2:
         return (
             f"Trend: latest quarter against the previous quarter ({ARROWS[1]} up, {ARROWS[-1]} down, "
@@ -56,10 +65,11 @@ def _trend_note(tv: TableValues) -> str:
 
 
 def _year_on_year_note(tv: TableValues) -> str:
+    held = "all three months of that quarter" if tv.period == "quarter" else "that month"
     return (
-        f"Year on year: {tv.quarter_labels[-1]} against the same quarter a year earlier ({tv.year_ago_label}): "
-        f'the change and the earlier value; "{NOT_AVAILABLE}" where the store does not hold all three months '
-        "of that quarter for the measure's sources."
+        f"Year on year: {tv.period_labels[-1]} against the same {tv.period} a year earlier ({tv.year_ago_label}): "
+        f'the change and the earlier value; "{NOT_AVAILABLE}" where the store does not hold {held} '
+        "for the measure's sources."
     )
 
 
@@ -92,10 +102,11 @@ def _comparator_note(tv: TableValues) -> str:
 
 
 def operation_notes(tv: TableValues, operations: pd.DataFrame | None) -> list[str]:
-    """One note per quarter shown that an operation ran in: "Q1 Apr-Jun 2025: Avro day of action (2025-05-14)".
+    """One note per period shown that an operation ran in: "Q1 Apr-Jun 2025: Avro day of action (2025-05-14)"
+    (or "May 2025: ..." in a monthly table).
 
     ``operations`` has ``name``, ``start_date`` and ``end_date`` (:func:`geo_csp.layers.read_operations`);
-    an operation is noted in every quarter its dates overlap.
+    an operation is noted in every period its dates overlap.
     """
     if operations is None or not len(operations):
         return []
@@ -103,8 +114,8 @@ def operation_notes(tv: TableValues, operations: pd.DataFrame | None) -> list[st
     end = pd.to_datetime(operations["end_date"]).to_numpy(dtype="datetime64[D]")
     names = operations["name"].astype(str).to_numpy()
     notes = []
-    for key, label in zip(tv.quarter_keys, tv.quarter_labels):
-        months = periods.period_months(int(key), period="quarter")
+    for key, label in zip(tv.period_keys, tv.period_labels):
+        months = periods.period_months(int(key), period=tv.period)
         q_start = np.datetime64(f"{months[0]}-01", "D")
         q_end = np.datetime64(f"{months[-1]}-01", "M") + np.timedelta64(1, "M")  # first day after the quarter
         hit = np.flatnonzero((start < q_end.astype("datetime64[D]")) & (end >= q_start))
@@ -136,7 +147,16 @@ def footnotes(
         notes.append("Measures from " + "; ".join(params.measure_files) + ".")
     notes += [m.describe() for m in tv.measures]
     if params.public:
-        notes.append(params.disclosure.rule + " Rates are computed from the rounded counts.")
+        notes.append(
+            params.disclosure.rule
+            + " Rates are computed from the rounded counts."
+            + (
+                " Months are protected together with the financial quarters they make up, so that no "
+                "suppressed month can be worked out from a published quarter."
+                if tv.period == "month"
+                else ""
+            )
+        )
     if tv.left_out:
         notes.append(
             "Left out of the public table as partner (sensitive) data: " + ", ".join(m.label for m in tv.left_out) + "."
@@ -149,5 +169,5 @@ def footnotes(
             "own categories), so a count would not be a true zero."
         )
     if (~tv.available[tv.recorded]).any():
-        notes.append(f'"{NOT_AVAILABLE}": the source has no data for that quarter.')
+        notes.append(f'"{NOT_AVAILABLE}": the source has no data for that {tv.period}.')
     return tuple(notes)

@@ -1,15 +1,18 @@
-"""The partnership table's numbers: counts per measure and quarter in the focus area, rates, the comparator.
+"""The partnership table's numbers: counts per measure and period (financial quarter, or month for the
+board's table) in the focus area, rates, the comparator.
 
-Incidents are counted in an area when they are *located* inside its polygon (EPSG:27700). A quarter's
+Incidents are counted in an area when they are *located* inside its polygon (EPSG:27700). A period's
 value is "not available" (``available`` false) when the measure's sources have no row at all in that
-quarter, so a true zero and a gap are told apart. In public mode counts go through
-:mod:`geo_csp.disclosure` and rates are computed from the rounded counts.
+period, so a true zero and a gap are told apart. In public mode counts go through
+:mod:`geo_csp.disclosure` (a monthly table together with the quarters its months make up) and rates
+are computed from the rounded counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +24,32 @@ from geo_csp.disclosure import DisclosureParams, protect_table, round_counts
 from geo_csp.geography import AREA_CODE, AREA_NAME
 from geo_csp.table.measures import DEFAULT_MEASURES, FULL_CATEGORY_SOURCES, Measure
 
-__all__ = ["TableParams", "TableValues", "area_values", "places_from_lowest", "table_values"]
+__all__ = [
+    "PERIOD_MONTHS",
+    "TABLE_PERIODS",
+    "TableParams",
+    "TablePeriod",
+    "TableValues",
+    "area_values",
+    "period_labels",
+    "places_from_lowest",
+    "table_values",
+]
+
+TablePeriod = Literal["quarter", "month"]
+#: The periods a partnership table is made of: financial quarters, or calendar months (the board's table).
+TABLE_PERIODS: tuple[TablePeriod, ...] = ("quarter", "month")
+#: Months in one period of each kind.
+PERIOD_MONTHS = {"quarter": 3, "month": 1}
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def period_labels(keys: np.ndarray, *, period: TablePeriod) -> list[str]:
+    """Column labels of a table's periods: "Q1 Apr-Jun 2025" for quarters, "Dec 2025" for months."""
+    if period == "month":
+        return [f"{_MONTH_NAMES[int(m[5:]) - 1]} {m[:4]}" for m in periods.index_to_months(np.asarray(keys))]
+    return [str(x) for x in periods.period_labels(np.asarray(keys), period="quarter")]
+
 
 #: The columns of the incidents the table reads.
 INCIDENT_COLUMNS = (
@@ -45,10 +73,18 @@ class TableParams:
         Name or code of the focus area (a row of ``areas``).
     comparators
         Names or codes of comparator areas; ``None`` for every other area of ``areas``.
+    period
+        ``"quarter"`` (financial quarters, the scrutiny report's table) or ``"month"`` (calendar months,
+        the board's table).
     n_quarters
-        Number of quarters shown (the last complete ones).
+        Number of quarters shown (the last complete ones) when ``period`` is ``"quarter"``.
     end_quarter
         Last quarter shown as a label ("Q4 Jan-Mar 2019") or ``None`` for the latest complete one.
+    n_months
+        Number of months shown when ``period`` is ``"month"`` (13 by default: the latest month and the
+        same month a year earlier both in view).
+    end_month
+        Last month shown ("2025-12") or ``None`` for the latest one.
     public
         Apply disclosure control.
     disclosure
@@ -69,6 +105,9 @@ class TableParams:
     disclosure: DisclosureParams = field(default_factory=DisclosureParams)
     measures: tuple[Measure, ...] = DEFAULT_MEASURES
     measure_files: tuple[str, ...] = ()
+    period: TablePeriod = "quarter"
+    n_months: int = 13
+    end_month: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.measures, Measure) or not all(isinstance(m, Measure) for m in self.measures):
@@ -77,6 +116,27 @@ class TableParams:
         object.__setattr__(self, "measure_files", tuple(self.measure_files))
         if isinstance(self.n_quarters, bool) or not isinstance(self.n_quarters, int) or not 1 <= self.n_quarters <= 20:
             raise ParameterError(f"n_quarters must be an integer from 1 to 20, not {self.n_quarters!r}")
+        if isinstance(self.n_months, bool) or not isinstance(self.n_months, int) or not 1 <= self.n_months <= 36:
+            raise ParameterError(f"n_months must be an integer from 1 to 36, not {self.n_months!r}")
+        if self.period not in TABLE_PERIODS:
+            raise ParameterError(f"period must be one of {TABLE_PERIODS} (--period), not {self.period!r}")
+        if self.end_month is not None:
+            periods.validate_months([self.end_month], name="end_month")
+
+    @property
+    def n_periods(self) -> int:
+        """How many periods (quarters or months) the table shows."""
+        return self.n_quarters if self.period == "quarter" else self.n_months
+
+    @property
+    def months_per_period(self) -> int:
+        """Months in one period of the table (3 or 1)."""
+        return PERIOD_MONTHS[self.period]
+
+    @property
+    def periods_per_year(self) -> int:
+        """Periods in a year (4 quarters or 12 months): the year-on-year offset."""
+        return 12 // PERIOD_MONTHS[self.period]
         if self.comparators is not None and isinstance(self.comparators, str):
             raise ParameterError("comparators must be a tuple of area names, not one string")
 
@@ -93,10 +153,13 @@ class TableValues:
         The focus area's code and name, and every area's name by code.
     population, has_population
         Residents by area code; whether the focus area has any (else rates are not available).
-    quarter_keys, quarter_labels
-        The quarters shown.
+    period
+        ``"quarter"`` or ``"month"`` (:attr:`TableParams.period`).
+    period_keys, period_labels
+        The periods shown (financial quarter keys or month indices of :mod:`geo_csp.periods`; their
+        column labels); ``quarter_keys`` and ``quarter_labels`` are the same.
     counts
-        Raw counts (measure x quarter) in the focus area.
+        Raw counts (measure x period) in the focus area.
     available
         Whether each count's sources hold data in that quarter.
     recorded
@@ -106,8 +169,8 @@ class TableValues:
     comparator, comparators_with_data
         The comparator average in the latest quarter per measure, and the areas it averages.
     year_ago_label, year_ago, year_ago_available
-        The same quarter a year before the latest, its published value per measure, and whether the
-        store holds all three of its months for the measure's sources (else "not available").
+        The same period a year before the latest, its published value per measure, and whether the
+        store holds all its months for the measure's sources (else "not available").
     rank, rank_of
         The focus area's place in the latest quarter among itself and ``comparators_with_data``
         (1 = lowest value; ties share the lower place; 0 where no comparator has data), and how many
@@ -123,8 +186,9 @@ class TableValues:
     names: dict[str, str]
     population: pd.Series
     has_population: bool
-    quarter_keys: np.ndarray
-    quarter_labels: list[str]
+    period: TablePeriod
+    period_keys: np.ndarray
+    period_labels: list[str]
     counts: np.ndarray
     available: np.ndarray
     recorded: np.ndarray
@@ -137,6 +201,16 @@ class TableValues:
     rank: np.ndarray
     rank_of: np.ndarray
     audit: pd.DataFrame | None
+
+    @property
+    def quarter_keys(self) -> np.ndarray:
+        """The periods shown (:attr:`period_keys`; quarters unless the table is monthly)."""
+        return self.period_keys
+
+    @property
+    def quarter_labels(self) -> list[str]:
+        """Their labels (:attr:`period_labels`)."""
+        return self.period_labels
 
 
 def _area_lookup(areas: gpd.GeoDataFrame, names: Sequence[str]) -> list[str]:
@@ -194,9 +268,10 @@ def _recorded_sources(incidents: pd.DataFrame, measures: Sequence[Measure]) -> n
     return out
 
 
-def _quarters(incidents: pd.DataFrame, params: TableParams, sources: set[str]) -> np.ndarray:
-    """Keys of the quarters shown: the last complete ones of police.uk street data when the measures count
-    it and the store holds it, else of the measures' ``sources``, else of any source."""
+def _periods(incidents: pd.DataFrame, params: TableParams, sources: set[str]) -> np.ndarray:
+    """Keys of the periods shown: the last complete ones (quarters of three months; months) of police.uk
+    street data when the measures count it and the store holds it, else of the measures' ``sources``, else
+    of any source."""
     source = incidents[schema.SOURCE]
     street = incidents[source == schema.SOURCE_STREET] if schema.SOURCE_STREET in sources else incidents.iloc[:0]
     counted = incidents[source.isin(list(sources))]
@@ -204,35 +279,64 @@ def _quarters(incidents: pd.DataFrame, params: TableParams, sources: set[str]) -
     months = np.unique(base[schema.MONTH].astype(str).to_numpy())
     if not months.size:
         raise SchemaError("the store holds no incidents; ingest police.uk files first")
-    keys, counts = np.unique(periods.period_keys(months, period="quarter"), return_counts=True)
-    complete = keys[counts == 3]
-    if params.end_quarter is not None:
-        labels = periods.period_labels(complete, period="quarter")
-        hit = np.flatnonzero(labels == params.end_quarter)
+    keys, counts = np.unique(periods.period_keys(months, period=params.period), return_counts=True)
+    complete = keys[counts == params.months_per_period]
+    end = params.end_quarter if params.period == "quarter" else params.end_month
+    if end is not None:
+        labels = (
+            np.asarray(period_labels(complete, period="quarter"))
+            if params.period == "quarter"
+            else periods.index_to_months(complete)
+        )
+        hit = np.flatnonzero(labels == end)
         if not hit.size:
+            word = "complete quarter" if params.period == "quarter" else "month"
             raise ParameterError(
-                f"end quarter {params.end_quarter!r} is not a complete quarter of the data; "
-                f"choose one of {list(labels)}"
+                f"end {params.period} {end!r} is not a {word} of the data; choose one of {list(labels)}"
             )
         complete = complete[: hit[0] + 1]
     if not complete.size:
         raise SchemaError("the data hold no complete financial quarter (three months of police.uk data)")
-    return complete[-params.n_quarters :]
+    return complete[-params.n_periods :]
 
 
 def _published(
-    counts: np.ndarray, keys: list[str], labels: list[str], params: TableParams
+    counts: np.ndarray, keys: list[str], ext_keys: np.ndarray, params: TableParams
 ) -> tuple[np.ndarray, pd.DataFrame | None]:
-    """Counts as published: disclosure-controlled in public mode (NaN where suppressed)."""
+    """Counts as published: disclosure-controlled in public mode (NaN where suppressed).
+
+    A monthly table is protected together with the financial quarters its months make up (each one the
+    sum of its three months, as the quarterly table publishes it), so that a suppressed month cannot be
+    worked out from its quarter minus the other two months: the months counted are whole quarters
+    (:func:`table_values` extends them), and a month hidden to protect another is hidden in every
+    monthly table, whatever its window.
+    """
     if not params.public:
         return counts.copy(), None
-    prot = protect_table(
-        pd.DataFrame(counts, index=keys, columns=labels).astype(int),
-        params=params.disclosure,
-        row_total=None,
-        column_total=None,
-    )
-    return prot.published.to_numpy(dtype=float, na_value=np.nan), prot.audit
+    labels = period_labels(ext_keys, period=params.period)
+    if params.period == "quarter":
+        prot = protect_table(
+            pd.DataFrame(counts, index=keys, columns=labels).astype(int),
+            params=params.disclosure,
+            row_total=None,
+            column_total=None,
+        )
+        return prot.published.to_numpy(dtype=float, na_value=np.nan), prot.audit
+    q_of = periods.period_keys(periods.index_to_months(ext_keys), period="quarter")
+    q_keys = np.unique(q_of)
+    q_labels = period_labels(q_keys, period="quarter")
+    quarter_counts = np.stack([counts[:, q_of == q].sum(axis=1) for q in q_keys])
+    frame = pd.DataFrame(np.vstack([counts.T, quarter_counts]), index=labels + q_labels, columns=keys).astype(int)
+    hierarchy = {ql: [labels[j] for j in np.flatnonzero(q_of == q)] for q, ql in zip(q_keys, q_labels, strict=True)}
+    prot = protect_table(frame, params=params.disclosure, row_total=None, column_total=None, hierarchy=hierarchy)
+    published = prot.published.to_numpy(dtype=float, na_value=np.nan)[: len(labels)].T
+    rule = params.disclosure
+    hidden_quarter = prot.suppressed.to_numpy()[len(labels) :].T & (quarter_counts.T >= rule.threshold)
+    hidden_quarter &= round_counts(quarter_counts.T, round_to=rule.round_to) >= rule.threshold
+    for i, qi in zip(*np.nonzero(hidden_quarter), strict=True):  # the quarterly table still publishes it
+        published[i, q_of == q_keys[qi]] = np.nan
+    audit = prot.audit.rename(columns={"row": "column", "column": "row"})[list(prot.audit.columns)]
+    return published, audit
 
 
 def _comparator(
@@ -287,8 +391,8 @@ def table_values(
     params: TableParams,
     measures: Sequence[Measure] | None = None,
 ) -> TableValues:
-    """Count every measure (``params.measures`` unless ``measures`` is given) per quarter in the focus area
-    and its comparators (see the module docstring)."""
+    """Count every measure (``params.measures`` unless ``measures`` is given) per period (quarter or month)
+    in the focus area and its comparators (see the module docstring)."""
     _check_inputs(incidents, areas)
     shown, left_out = _checked_measures(tuple(params.measures if measures is None else measures), public=params.public)
     focus = _area_lookup(areas, [params.area])[0]
@@ -299,18 +403,21 @@ def table_values(
     pop = pd.Series(areas[schema.POPULATION].to_numpy(dtype=float), index=areas[AREA_CODE].astype(str))
     has_pop = bool(pop.get(focus, np.nan) > 0)  # without residents the rates are "not available"
 
-    q_keys = _quarters(incidents, params, {s for m in shown for s in m.sources})
-    q_labels = list(periods.period_labels(q_keys, period="quarter"))
+    q_keys = _periods(incidents, params, {s for m in shown for s in m.sources})
+    q_labels = period_labels(q_keys, period=params.period)
     latest = q_keys[-1]
-    month_q = periods.period_keys(incidents[schema.MONTH].astype(str).to_numpy(), period="quarter")
+    month_q = periods.period_keys(incidents[schema.MONTH].astype(str).to_numpy(), period=params.period)
     area_of = boundaries.assign_to_polygons(
         incidents[schema.EASTING].to_numpy(),
         incidents[schema.NORTHING].to_numpy(),
         areas[[AREA_CODE, "geometry"]].assign(**{AREA_CODE: areas[AREA_CODE].astype(str)}),
         code_col=AREA_CODE,
     )
-    year_ago_key = int(latest) - 4  # quarter keys count quarters
-    ext_keys = np.union1d(q_keys, [year_ago_key])  # the quarters counted: shown, and a year before the latest
+    year_ago_key = int(latest) - params.periods_per_year  # keys count quarters (or months)
+    ext_keys = np.union1d(q_keys, [year_ago_key])  # the periods counted: shown, and a year before the latest
+    if params.period == "month":  # whole financial quarters, protected with their months in public mode
+        quarters = np.unique((ext_keys - 3) // 3)
+        ext_keys = (quarters[:, None] * 3 + 3 + np.arange(3)).ravel()
     in_quarters = np.isin(month_q, ext_keys)
     n_m = len(shown)
     counts = np.zeros((n_m, len(ext_keys)))
@@ -325,7 +432,9 @@ def table_values(
     for i, m in enumerate(shown):
         in_sources = incidents[schema.SOURCE].isin(m.sources).to_numpy()
         available[i] = np.isin(ext_keys, month_q[in_sources]) & recorded[i]
-        year_ago_complete[i] = np.unique(months[in_sources & (month_q == year_ago_key)]).size == 3
+        year_ago_complete[i] = (
+            np.unique(months[in_sources & (month_q == year_ago_key)]).size == params.months_per_period
+        )
         counted = m.mask(incidents)
         sel = counted & in_quarters & (area_of == focus)
         counts[i] = np.bincount(np.searchsorted(ext_keys, month_q[sel]), minlength=len(ext_keys))
@@ -348,8 +457,8 @@ def table_values(
                 rank[i], rank_of[i] = int(places_from_lowest(per_area)[0]), len(ranked)
 
     keys = [m.key for m in shown]
-    ext_labels = list(periods.period_labels(ext_keys, period="quarter"))
-    pub_counts, audit = _published(counts, keys, ext_labels, params)
+    ext_labels = period_labels(ext_keys, period=params.period)
+    pub_counts, audit = _published(counts, keys, ext_keys, params)
     pub_counts[~available] = np.nan
     per = np.array([m.per_1000 for m in shown])
     ext_values = np.where(per[:, None], pub_counts * 1000.0 / pop[focus] if has_pop else np.nan, pub_counts)
@@ -364,8 +473,9 @@ def table_values(
         names=names,
         population=pop,
         has_population=has_pop,
-        quarter_keys=q_keys,
-        quarter_labels=q_labels,
+        period=params.period,
+        period_keys=q_keys,
+        period_labels=q_labels,
         counts=counts[:, shown_cols],
         available=available[:, shown_cols],
         recorded=recorded,

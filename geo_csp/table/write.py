@@ -22,8 +22,8 @@ __all__ = ["frame_html", "table_html", "write_table_csv", "write_table_html", "w
 
 def _title(table: PartnershipTable) -> str:
     return (
-        f"Tackling crime and ASB: {table.metadata['area']}, {table.metadata['quarters'][0]} to "
-        f"{table.metadata['quarters'][-1]}"
+        f"Tackling crime and ASB: {table.metadata['area']}, {table.metadata['periods'][0]} to "
+        f"{table.metadata['periods'][-1]}"
     )
 
 

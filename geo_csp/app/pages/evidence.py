@@ -24,9 +24,23 @@ st.markdown(
     " — change it in the sidebar; every download below obeys it."
 )
 
-st.header("Quarterly partnership table")
-n_quarters = st.slider("Quarters", 1, 8, 5, key="evidence_quarters")
-result = cache.partnership_table(choices.store_dir, choices.stamp, public=choices.public, n_quarters=n_quarters)
+st.header("Partnership table")
+table_period = st.radio(
+    "Table",
+    ["Quarterly", "Monthly"],
+    key="evidence_table_period",
+    horizontal=True,
+    help="Quarterly: financial quarters, for scrutiny reports. Monthly: calendar months for the board, with "
+    "month-on-month and year-on-year columns (geo-csp table --period month).",
+)
+if table_period == "Monthly":
+    n_months = st.slider("Months", 1, 36, 13, key="evidence_months")
+    result = cache.partnership_table(
+        choices.store_dir, choices.stamp, public=choices.public, period="month", n_months=n_months
+    )
+else:
+    n_quarters = st.slider("Quarters", 1, 8, 5, key="evidence_quarters")
+    result = cache.partnership_table(choices.store_dir, choices.stamp, public=choices.public, n_quarters=n_quarters)
 st.dataframe(result.display, width="stretch")
 for note in result.footnotes:
     st.caption(note)
