@@ -463,7 +463,6 @@ def run_hotspots(
     distance_m: float | None = None,
     backend: Backend = "memory",
     client: Any = None,
-    **cube_options: Any,
 ) -> HotspotResult:
     """Classify every unit of the study area and merge hot units into named, stably numbered areas.
 
@@ -475,10 +474,7 @@ def run_hotspots(
         (:func:`geo_csp.store.read_store_dask`), so a nation's store is never loaded into one table.
     cube_params
         What is counted and how (:class:`geo_csp.cube.CubeParams`; default ``CubeParams()``), written
-        into ``metadata["cube_params"]``. Its fields are described below by name.
-    **cube_options
-        Fields of :class:`geo_csp.cube.CubeParams` replacing those of ``cube_params`` (``unit="ward"``,
-        ``measure="harm"``, ...); any other name is refused.
+        into ``metadata["cube_params"]``. Its fields are described below by name (``cube_params.unit`` ...).
     unit, resolution, period, months, crime_types, group, groups, harm_index, asb_weight_days, zero_fill, zero_fill_k
         How the cube is built (see :func:`geo_csp.cube.build_cube`).
     study_area, units
@@ -541,13 +537,6 @@ def run_hotspots(
     """
     params = hotspots.HotspotParams() if params is None else params
     cube_params = cube_mod.CubeParams.given(cube_params)
-    if cube_options:
-        unknown = sorted(set(cube_options) - set(cube_mod.CUBE_PARAM_NAMES))
-        if unknown:
-            raise ParameterError(
-                f"unknown cube option(s) {', '.join(unknown)}; the options are {', '.join(cube_mod.CUBE_PARAM_NAMES)}"
-            )
-        cube_params = dataclasses.replace(cube_params, **cube_options)
     unit, measure, group = cube_params.unit, cube_params.measure, cube_params.group
     exclude_proactive, partial_periods = cube_params.exclude_proactive, cube_params.partial_periods
     zero_fill, zero_fill_k = cube_params.zero_fill, cube_params.zero_fill_k

@@ -554,8 +554,11 @@ def test_run_hotspots_takes_cube_params_and_writes_them_into_the_metadata(result
     )
     assert_frame_equal(by_value.units.drop(columns="geometry"), by_options.units.drop(columns="geometry"))
     assert result.metadata["cube_params"] == CubeParams(unit="h3", resolution=9).to_dict()
-    with pytest.raises(ParameterError, match="unknown cube option.*k_ring"):
-        analysis.run_hotspots(events, p, k_ring=2)
+    # the cube's fields are not keyword options of run_hotspots: a different choice is a different value
+    with pytest.raises(TypeError, match="resolution"):
+        analysis.run_hotspots(events, p, resolution=8)  # type: ignore[call-arg]
+    with pytest.raises(ParameterError, match="`cube_params` must be a CubeParams"):
+        analysis.run_hotspots(events, {"unit": "h3"})  # type: ignore[arg-type]
 
 
 def test_trend_series_sums_each_area_over_its_units_per_period(result):

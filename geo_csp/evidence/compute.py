@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from geo_csp import analysis, backtest, harm, qualifiers, schema, store, ward_summary
+from geo_csp.cube import CubeParams
 from geo_csp import areas as areas_mod
 from geo_csp.disclosure import protect_table
 from geo_csp.evidence.area import PackArea, StoreData, wards_or_empty
@@ -107,11 +108,12 @@ def pack_hotspots(store_dir: str | Path, data: StoreData, params: EvidenceParams
     geo, street = data.geo, data.street
     hot = analysis.run_hotspots(
         street[street[schema.LOCATED].to_numpy(dtype=bool)],
-        months=(data.trend_months[0], data.trend_months[-1]),
+        cube_params=CubeParams(
+            months=(data.trend_months[0], data.trend_months[-1]), harm_index=cast(harm.HarmIndex, params.harm_index)
+        ),
         study_area=data.study_area,
         named_places=geo.named_places,
         wards=None if "wards" in geo.shipped else wards_or_empty(geo),
-        harm_index=params.harm_index,
     )
     # the default priority score ranks the cells, and its rolling back-test says how well it predicts
     # (over the run's own study area, as the CLI and app score it, so they share one cached choice)
@@ -473,11 +475,10 @@ def _concentration_out_of_sample(
     early = early[early[schema.LOCATED].to_numpy(dtype=bool)]
     hot = analysis.run_hotspots(
         early,
-        months=(str(earlier[0]), str(earlier[-1])),
+        cube_params=CubeParams(months=(str(earlier[0]), str(earlier[-1])), harm_index=cast(harm.HarmIndex, harm_index)),
         named_places=geo.named_places,
         study_area=study_area,
         wards=None if "wards" in geo.shipped else wards_or_empty(geo),
-        harm_index=harm_index,
     )
     areas = hot.areas
     overlap = shapely.area(shapely.intersection(areas.geometry.to_numpy(), geom)) if len(areas) else np.array([])
@@ -534,11 +535,11 @@ def _ward_lead(
         return None
     run = analysis.run_hotspots(
         street[street[schema.LOCATED].to_numpy(dtype=bool)],
-        unit="ward",
+        cube_params=CubeParams(
+            unit="ward", months=(trend_months[0], trend_months[-1]), harm_index=cast(harm.HarmIndex, params.harm_index)
+        ),
         units=wards,
-        months=(trend_months[0], trend_months[-1]),
         study_area=study_area,
-        harm_index=params.harm_index,
     )
     return ward_summary.summarise_few_units(run)
 
