@@ -3,10 +3,10 @@
 Any string of an input (a police.uk ``Location``, a partner category, a layer, operation, hub,
 place or area name) may hold markup or a spreadsheet formula:
 
-* HTML outputs escape it (:func:`html_values`, :func:`html_text`, and ``html.escape`` where pages
-  are built), so
-  ``<script>`` is shown as text, never run; folium tooltips insert property values as HTML, so
-  the values themselves are escaped before they reach the page.
+* HTML outputs escape it with :func:`html_text` (one string) or :func:`html_values` (a column), the
+  package's only HTML escaper (reports, sheets, tables and maps alike), so ``<script>`` is shown as
+  text, never run; folium tooltips insert property values as HTML, so the values themselves are
+  escaped before they reach the page.
 * Markdown (the app's text) backslashes every sign Markdown reads (:func:`markdown_literal`).
 * CSV and XLSX exports neutralise a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
   carriage return by putting a ``'`` in front (OWASP, "CSV Injection"), so a spreadsheet shows

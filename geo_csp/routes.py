@@ -33,7 +33,6 @@ Without a network the plan is a **straight-line estimate**: straight distances t
 from __future__ import annotations
 
 import hashlib
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo_csp._errors import NetworkError, ParameterError, SchemaError
+from geo_csp._escape import html_text
 from geo_csp._validate import require_working_crs
 from geo_csp.settings import DISPLAY_CRS, OSM_ATTRIBUTION, WORKING_CRS
 
@@ -315,7 +315,7 @@ class WalkaboutPlan:
         """A printable sheet: summary, the route map (``map_uri``, an image ``data:`` URI), the stop list
         with times (on the clock from ``start_clock`` "HH:MM", else minutes after the start), stay and
         what to look for, a box to tick, and caveats."""
-        esc = html.escape
+        esc = html_text
         warn = (
             f"<p class='warn'><b>Straight-line estimate:</b> no street network was given, so distances are "
             f"straight lines x {DETOUR_FACTOR} (typical detour). Give a network for a walkable route.</p>"

@@ -25,7 +25,6 @@ before the last; it is left out, and the sheet says why, when the cube does not 
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from scipy import stats
 from geo_csp import areas as areas_mod
 from geo_csp import coverage, periods, priorities, schema
 from geo_csp._errors import ParameterError
+from geo_csp._escape import html_text
 
 __all__ = [
     "TaskingParams",
@@ -360,17 +360,17 @@ def _html(sheet: TaskingSheet) -> str:
     from geo_csp.table import frame_html
 
     parts = [
-        f"<h1>{_esc(sheet.title)}</h1>",
-        f"<p class='sub'>Last period: <b>{_esc(sheet.last_label)}</b>; incidents "
-        + ", ".join(f"{_esc(k)}: {v:,.0f}" for k, v in sheet.totals.items())
+        f"<h1>{html_text(sheet.title)}</h1>",
+        f"<p class='sub'>Last period: <b>{html_text(sheet.last_label)}</b>; incidents "
+        + ", ".join(f"{html_text(k)}: {v:,.0f}" for k, v in sheet.totals.items())
         + "</p>",
-        "<div class='caution'><b>Caution.</b> " + " ".join(_esc(c) for c in sheet.cautions) + "</div>",
+        "<div class='caution'><b>Caution.</b> " + " ".join(html_text(c) for c in sheet.cautions) + "</div>",
     ]
     for name, table in sheet.comparisons.items():
         j = sheet.jaccard[name]
         counts = table["status"].value_counts()
         parts.append(
-            f"<h2>Hot spots {_esc(name)}</h2><p>{counts.get('entered', 0)} entered, "
+            f"<h2>Hot spots {html_text(name)}</h2><p>{counts.get('entered', 0)} entered, "
             f"{counts.get('remained', 0)} remained, {counts.get('left', 0)} left; Jaccard "
             f"{'n/a' if np.isnan(j) else f'{j:.2f}'}; {int(table['escalating'].sum())} escalating.</p>"
         )
@@ -397,9 +397,9 @@ def _html(sheet: TaskingSheet) -> str:
                     areas_mod.LATEST_POLICE_UK_MONTH,
                 ],
             )
-            + f"<p class='sub'>{_esc(sheet.timeline.attrs.get('rule', ''))}</p>"
+            + f"<p class='sub'>{html_text(sheet.timeline.attrs.get('rule', ''))}</p>"
         )
-    parts.append("<h2>Coverage gaps</h2><p>" + _esc(sheet.gaps_summary()) + "</p>")
+    parts.append("<h2>Coverage gaps</h2><p>" + html_text(sheet.gaps_summary()) + "</p>")
     if sheet.gaps is not None and sheet.gaps_assessed and len(sheet.gaps.table):
         shown = _gap_rows(sheet.gaps)
         more = f"<p class='sub'>{len(shown) - _ROWS} more in the XLSX.</p>" if len(shown) > _ROWS else ""
@@ -429,10 +429,6 @@ def _gap_rows(gaps: coverage.GapList) -> pd.DataFrame:
             "gaps": table["gaps"].to_numpy(dtype=object),
         }
     )
-
-
-def _esc(text: Any) -> str:
-    return html.escape(str(text))
 
 
 def write_tasking(sheet: TaskingSheet, out_dir: str | Path) -> dict[str, Path]:

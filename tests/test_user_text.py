@@ -41,8 +41,9 @@ NAMES = st.text(ALPHABET, min_size=1, max_size=24).filter(lambda s: s.strip() !=
 
 
 def _in_html(name: str, page: str) -> bool:
-    """Whether ``name`` appears in an HTML page as text (escaped, with or without escaped quotes)."""
-    return any(form in page for form in (html.escape(name), html.escape(name, quote=False)))
+    """Whether ``name`` appears in an HTML page as text (escaped as :func:`geo_csp._escape.html_text` does,
+    or with unescaped quotes)."""
+    return any(form in page for form in (html_text(name), html.escape(name, quote=False)))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ Text a spreadsheet would run as a formula is neutralised and HTML is escaped (:m
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo_csp._escape import spreadsheet_safe, spreadsheet_text
+from geo_csp._escape import html_text, spreadsheet_safe, spreadsheet_text
 from geo_csp.table.build import PartnershipTable
 from geo_csp.table.display import TEXT_COLUMNS
 
@@ -63,7 +62,7 @@ def frame_html(
     na_rep
         Text for missing values.
     """
-    esc = html.escape
+    esc = html_text
     texts = set(text_columns)
 
     def cell(v: Any) -> str:
@@ -84,7 +83,7 @@ def frame_html(
 def table_html(table: PartnershipTable) -> str:
     """The table as an HTML fragment (``<table>`` plus footnotes)."""
     body = frame_html(table.display, classes="partnership")
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.footnotes)
+    notes = "".join(f"<li>{html_text(n)}</li>" for n in table.footnotes)
     return f'{body}\n<ol class="footnotes">{notes}</ol>'
 
 
@@ -93,11 +92,11 @@ def write_table_html(table: PartnershipTable, path: str | Path) -> Path:
     path = Path(path)
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(_title(table))}</title><style>"
+        f"<title>{html_text(_title(table))}</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "th,td{border:1px solid #999;padding:4px 8px;text-align:right}th{background:#dde5f0}"
         "td:first-child,th:first-child,.text{text-align:left}.footnotes{font-size:85%;color:#333}"
-        f"</style></head><body><h1>{html.escape(_title(table))}</h1>\n{table_html(table)}</body></html>"
+        f"</style></head><body><h1>{html_text(_title(table))}</h1>\n{table_html(table)}</body></html>"
     )
     path.write_text(page, encoding="utf-8")
     return path
