@@ -183,18 +183,10 @@ def protect_cells(
         Rounded counts (NaN where suppressed), the suppression mask, and one
         ``(cell, step, reason, group)`` entry per suppressed cell (``group`` is -1 for primary).
     """
-    v = np.asarray(values, dtype=float)
-    if v.ndim != 1 or (v.size and (np.isnan(v).any() or (v < 0).any() or (v != np.round(v)).any())):
-        raise SchemaError("values must be a 1-D array of non-negative whole counts (no NaN)")
+    v = _checked_cells(values, groups)
     n = v.size
-    for g, (total, members) in enumerate(groups):
-        idx = np.asarray([total, *members])
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise ParameterError(f"group {g} refers to a cell index outside 0..{n - 1}")
-        if v[total] != v[np.asarray(members, dtype=int)].sum():
-            raise SchemaError(f"group {g}: total cell {total} is not the sum of its members; fix the table")
-    thr, step_round = params.threshold, params.round_to
-    rounded = round_counts(v, round_to=step_round)
+    thr = params.threshold
+    rounded = round_counts(v, round_to=params.round_to)
     sup = (v < thr) | (rounded < thr)
     primary = sup.copy()
     audit: list[tuple[int, str, str, int]] = [
@@ -206,61 +198,15 @@ def protect_cells(
     cell_groups = [np.flatnonzero(col) for col in (a.T.tocsr() != 0).toarray()] if n else []
     rank = np.empty(n, dtype=int)
     rank[np.lexsort((np.arange(n), v))] = np.arange(n)  # smallest value first, ties by position
-
-    def smallest_published(cells: np.ndarray, exclude: int | None = None) -> int | None:
-        cand = cells[~sup[cells]]
-        if exclude is not None:
-            members_only = cand[cand != exclude]
-            cand = members_only if members_only.size else cand
-        if not cand.size:
-            return None
-        return int(cand[np.argmin(rank[cand])])
-
     while True:
-        # Step 1: group rule to a fixed point.
-        changed = True
-        while changed:
-            changed = False
-            for g, cells in enumerate(group_cells):
-                n_sup = int(sup[cells].sum())
-                if n_sup == 0:
-                    continue
-                total = int(cells[0])
-                members = cells[1:]
-                reason = None
-                if n_sup == 1:
-                    reason = "sole_suppressed_in_group"
-                elif not sup[total] and v[members[sup[members]]].sum() < thr:
-                    reason = "group_sum_below_threshold"
-                if reason is None:
-                    continue
-                pick = smallest_published(cells, exclude=total)
-                if pick is None:
-                    continue
-                sup[pick] = True
-                audit.append((pick, "secondary", reason, g))
-                changed = True
-        # Step 2: linear audit of every primary cell against the published values.
-        unknown = np.flatnonzero(sup)
-        if not unknown.size or not len(groups):
-            break
-        known = np.flatnonzero(~sup)
-        a_sup = a[:, unknown]
-        b = -(a[:, known] @ v[known])
-        col_of = {int(c): j for j, c in enumerate(unknown)}
-        flagged = None
-        for i in np.flatnonzero(primary):
-            if not cell_groups[i].size:
-                continue
-            if _max_feasible(a_sup, b, col_of[int(i)]) < thr - 1e-6:
-                flagged = int(i)
-                break
+        _apply_group_rule(v, sup, group_cells, rank, threshold=thr, audit=audit)  # step 1
+        flagged = _recoverable_primary(a, v, sup, primary, cell_groups, threshold=thr) if len(groups) else None
         if flagged is None:
             break
         cand = np.unique(np.concatenate([group_cells[g] for g in cell_groups[flagged]]))
-        pick = smallest_published(cand)
+        pick = _smallest_published(cand, sup, rank)
         if pick is None:
-            pick = smallest_published(np.arange(n))
+            pick = _smallest_published(np.arange(n), sup, rank)
         if pick is None:  # everything is suppressed: nothing can be recovered
             break
         sup[pick] = True
@@ -268,6 +214,95 @@ def protect_cells(
         audit.append((pick, "secondary", "linear_audit", group))
     published = np.where(sup, np.nan, rounded)
     return published, sup, audit
+
+
+def _checked_cells(values: np.ndarray, groups: Sequence[tuple[int, Sequence[int]]]) -> np.ndarray:
+    """``values`` as floats, refused unless they are whole non-negative counts that add up in every group."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or (v.size and (np.isnan(v).any() or (v < 0).any() or (v != np.round(v)).any())):
+        raise SchemaError("values must be a 1-D array of non-negative whole counts (no NaN)")
+    n = v.size
+    for g, (total, members) in enumerate(groups):
+        idx = np.asarray([total, *members])
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise ParameterError(f"group {g} refers to a cell index outside 0..{n - 1}")
+        if v[total] != v[np.asarray(members, dtype=int)].sum():
+            raise SchemaError(f"group {g}: total cell {total} is not the sum of its members; fix the table")
+    return v
+
+
+def _smallest_published(cells: np.ndarray, sup: np.ndarray, rank: np.ndarray, exclude: int | None = None) -> int | None:
+    """The published cell of ``cells`` with the smallest value (ties by position), a member rather than
+    ``exclude`` (the group's total) when there is one; ``None`` when all are suppressed."""
+    cand = cells[~sup[cells]]
+    if exclude is not None:
+        members_only = cand[cand != exclude]
+        cand = members_only if members_only.size else cand
+    if not cand.size:
+        return None
+    return int(cand[np.argmin(rank[cand])])
+
+
+def _apply_group_rule(
+    v: np.ndarray,
+    sup: np.ndarray,
+    group_cells: list[np.ndarray],
+    rank: np.ndarray,
+    *,
+    threshold: float,
+    audit: list[tuple[int, str, str, int]],
+) -> None:
+    """The group rule to a fixed point, in place: a group with one suppressed cell, or whose suppressed
+    members add up to less than the threshold, loses its smallest published cell too (``sup`` and
+    ``audit`` are updated)."""
+    changed = True
+    while changed:
+        changed = False
+        for g, cells in enumerate(group_cells):
+            n_sup = int(sup[cells].sum())
+            if n_sup == 0:
+                continue
+            total = int(cells[0])
+            members = cells[1:]
+            reason = None
+            if n_sup == 1:
+                reason = "sole_suppressed_in_group"
+            elif not sup[total] and v[members[sup[members]]].sum() < threshold:
+                reason = "group_sum_below_threshold"
+            if reason is None:
+                continue
+            pick = _smallest_published(cells, sup, rank, exclude=total)
+            if pick is None:
+                continue
+            sup[pick] = True
+            audit.append((pick, "secondary", reason, g))
+            changed = True
+
+
+def _recoverable_primary(
+    a: sparse.csr_matrix,
+    v: np.ndarray,
+    sup: np.ndarray,
+    primary: np.ndarray,
+    cell_groups: list[np.ndarray],
+    *,
+    threshold: float,
+) -> int | None:
+    """The linear audit: the first primary cell whose largest value consistent with the published cells
+    and the groups is below the threshold (so it would be known to be small); ``None`` when there is none."""
+    unknown = np.flatnonzero(sup)
+    if not unknown.size:
+        return None
+    known = np.flatnonzero(~sup)
+    a_sup = a[:, unknown]
+    b = -(a[:, known] @ v[known])
+    col_of = {int(c): j for j, c in enumerate(unknown)}
+    for i in np.flatnonzero(primary):
+        if not cell_groups[i].size:
+            continue
+        if _max_feasible(a_sup, b, col_of[int(i)]) < threshold - 1e-6:
+            return int(i)
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -346,18 +381,8 @@ def protect_table(
     ProtectedTable
     """
     arr = _check_counts(counts)
-    hierarchy = dict(hierarchy or {})
     rows = list(counts.index)
-    row_pos = {r: i for i, r in enumerate(rows)}
-    children_of: dict[int, list[int]] = {}
-    for parent, kids in hierarchy.items():
-        missing = [k for k in (parent, *kids) if k not in row_pos]
-        if missing:
-            raise ParameterError(f"hierarchy names rows not in the table: {missing!r}")
-        p, ks = row_pos[parent], [row_pos[k] for k in kids]
-        if not np.array_equal(arr[p], arr[ks].sum(axis=0)):
-            raise SchemaError(f"hierarchy: row {parent!r} is not the sum of its children {list(kids)!r}")
-        children_of[p] = ks
+    children_of = _hierarchy_children(arr, rows, dict(hierarchy or {}))
     child_rows = {k for ks in children_of.values() for k in ks}
     roots = [i for i in range(len(rows)) if i not in child_rows]
 
@@ -395,3 +420,19 @@ def protect_table(
     if len(audit_df):
         audit_df["reason"] = audit_df["reason"].map(lambda r: f"{r}: {_REASONS[r]}")
     return ProtectedTable(published=pub, suppressed=mask, audit=audit_df, params=params)
+
+
+def _hierarchy_children(arr: np.ndarray, rows: list[Any], hierarchy: dict[Any, Any]) -> dict[int, list[int]]:
+    """Each parent row's position -> its children's positions, refused when a row is missing or a parent
+    is not the sum of its children."""
+    row_pos = {r: i for i, r in enumerate(rows)}
+    children_of: dict[int, list[int]] = {}
+    for parent, kids in hierarchy.items():
+        missing = [k for k in (parent, *kids) if k not in row_pos]
+        if missing:
+            raise ParameterError(f"hierarchy names rows not in the table: {missing!r}")
+        p, ks = row_pos[parent], [row_pos[k] for k in kids]
+        if not np.array_equal(arr[p], arr[ks].sum(axis=0)):
+            raise SchemaError(f"hierarchy: row {parent!r} is not the sum of its children {list(kids)!r}")
+        children_of[p] = ks
+    return children_of

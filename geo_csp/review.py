@@ -689,6 +689,73 @@ def review_operation(
     confidence
         Level of every interval (0.95: 95%).
     """
+    _check_review_options(incidents, buffer_m=buffer_m, confidence=confidence, borough=borough, comparison=comparison)
+    caveats: list[str] = []
+    first, last, data_first, data_last, months = _review_months(start, end, incidents, caveats)
+    windows, status = _review_windows(first, last, data_first, caveats)
+    data_lo, data_hi = periods.months_to_index([data_first, data_last])
+    geoms, control_label, cut_names, wide_names = _review_regions(
+        footprint,
+        borough=borough,
+        comparison=comparison,
+        operations=operations,
+        name=name,
+        buffer_m=buffer_m,
+        windows=windows,
+        status=status,
+        caveats=caveats,
+    )
+    month_idx = periods.months_to_index(months)
+    monthly = _monthly(incidents, geoms, month_idx, int(data_lo), int(data_hi))
+    counts, rates, window_months = _window_counts(monthly, geoms, windows, int(data_lo))
+    has_control = not geoms["control"].is_empty
+    comparisons = _baseline_comparisons(
+        counts, rates, status, window_months, has_control=has_control, confidence=confidence
+    )
+    b0, b1 = periods.months_to_index([windows["before"][0], windows["before"][1]])
+    check = _before_check(
+        monthly, before=(int(b0), int(b1)), data_lo=int(data_lo), has_control=has_control, confidence=confidence
+    )
+    check["dispersion"] = _dispersion(monthly[0, : int(b1) - int(data_lo) + 1])
+    caveats += _reading_caveats(counts, geoms, status, comparisons, check, small_count=small_count)
+    params = {
+        "buffer_m": buffer_m,
+        "control": control_label if has_control else "none (borough-wide footprint)",
+        "control_excludes": cut_names,
+        "borough_wide_operations_in_windows": wide_names,
+        "small_count": small_count,
+        "confidence": confidence,
+        "baselines": {k: status[k] for k in BASELINES},
+        "wdd_weights": "control scaled to each area's before count (R0/C0, B0/C0); before counts x after/before months",
+        "relative_effect_interval": "exact conditional (Fisher non-central hypergeometric) on the 2 x 2 counts",
+        "start": str(start),
+        "end": str(end),
+    }
+    monthly_frame = pd.DataFrame(
+        monthly.T, index=periods.index_to_months(np.arange(data_lo, data_hi + 1)), columns=list(REGIONS)
+    )
+    return OperationReview(
+        operation=name,
+        windows=windows,
+        counts=counts,
+        rates=rates,
+        comparisons=comparisons,
+        caveats=tuple(caveats),
+        params=params,
+        before_check=check,
+        monthly=monthly_frame,
+    )
+
+
+def _check_review_options(
+    incidents: pd.DataFrame,
+    *,
+    buffer_m: float,
+    confidence: float,
+    borough: shapely.Geometry | None,
+    comparison: shapely.Geometry | None,
+) -> None:
+    """Refuse incidents without the columns a review reads, and options out of range."""
     _check_incidents(incidents)
     if buffer_m <= 0:
         raise ParameterError(f"buffer_m must be positive, got {buffer_m}")
@@ -696,12 +763,18 @@ def review_operation(
         raise ParameterError(f"confidence must be in [0.5, 1), e.g. 0.95; got {confidence}")
     if borough is None and comparison is None:
         raise ParameterError("give `borough` (control = the rest of the borough) or a `comparison` area")
+
+
+def _review_months(
+    start: str | date | pd.Timestamp, end: str | date | pd.Timestamp, incidents: pd.DataFrame, caveats: list[str]
+) -> tuple[str, str, str, str, Any]:
+    """The operation's first and last month (the last cut to the data's end, with a caveat), the data's
+    first and last month, and the incidents' months; refused when the data hold no month before it."""
     first, last = _month(start, "start"), _month(end, "end")
     if last < first:
         raise ParameterError(f"the operation ends ({end}) before it starts ({start})")
     months = periods.validate_months(incidents[schema.MONTH])
     data_first, data_last = (min(months), max(months)) if len(months) else (first, last)
-    caveats: list[str] = []
     if first > data_last:
         raise ParameterError(f"the operation starts in {first}, after the data ends ({data_last}); nothing to review")
     if last < data_first:
@@ -719,6 +792,14 @@ def review_operation(
             f"The data end in {data_last}, before the operation ends ({last}): 'after' stops at {data_last}."
         )
         last = data_last
+    return first, last, data_first, data_last, months
+
+
+def _review_windows(
+    first: str, last: str, data_first: str, caveats: list[str]
+) -> tuple[dict[str, tuple[str, str, int]], dict[str, str]]:
+    """The before, year-earlier and after windows (first month, last month, months) and whether each
+    baseline is used (``"used"`` or why not), with their caveats."""
     n = len(periods.month_range(first, last))
     before_first = max(_shift(first, -n), data_first)
     n_before = len(periods.month_range(before_first, _shift(first, -1)))
@@ -732,37 +813,54 @@ def review_operation(
             f"The data start in {data_first}, so the 'before' window has only {n_before} of the operation's {n} "
             "months: rates are compared per month, and seasonal differences between the windows are not allowed for."
         )
-    status = {"before": "used", "year_earlier": "used"}
-    if n > 12:
-        status["year_earlier"] = (
-            f"the operation lasts {n} months, so the same months a year earlier ({windows['year_earlier'][0]} to "
-            f"{windows['year_earlier'][1]}) include {n - 12} of the operation's own months: that is not a baseline"
-        )
-    elif windows["year_earlier"][:2] == windows["before"][:2]:
-        status["year_earlier"] = (
-            "for a 12-month operation the same months a year earlier are the months before: one baseline, "
-            "not two agreeing ones"
-        )
-    elif windows["year_earlier"][0] < data_first:
-        status["year_earlier"] = (
-            f"the data start in {data_first}, after the start of that window ({windows['year_earlier'][0]}), "
-            "so it would undercount"
-        )
-    else:
-        a0, a1 = periods.months_to_index([windows["before"][0], windows["before"][1]])
-        y0, y1 = periods.months_to_index([windows["year_earlier"][0], windows["year_earlier"][1]])
-        shared = max(0, min(a1, y1) - max(a0, y0) + 1)
-        if shared:
-            caveats.append(
-                f"The 'before' and 'year earlier' windows share {shared} of their {n} months, so their agreement "
-                "is partly the same data counted twice, not two independent confirmations."
-            )
+    status = {"before": "used", "year_earlier": _year_earlier_status(windows, n, data_first, caveats)}
     for key in BASELINES:
         if status[key] != "used":
             caveats.append(f"The '{key.replace('_', ' ')}' baseline is not used: {status[key]}.")
+    return windows, status
 
-    # the regions, with other live operations cut out of the control
-    data_lo, data_hi = periods.months_to_index([data_first, data_last])
+
+def _year_earlier_status(windows: dict[str, tuple[str, str, int]], n: int, data_first: str, caveats: list[str]) -> str:
+    """Whether the year-earlier baseline is used (``"used"``) or why not; a caveat when it shares months
+    with the before window."""
+    year = windows["year_earlier"]
+    if n > 12:
+        return (
+            f"the operation lasts {n} months, so the same months a year earlier ({year[0]} to "
+            f"{year[1]}) include {n - 12} of the operation's own months: that is not a baseline"
+        )
+    if year[:2] == windows["before"][:2]:
+        return (
+            "for a 12-month operation the same months a year earlier are the months before: one baseline, "
+            "not two agreeing ones"
+        )
+    if year[0] < data_first:
+        return f"the data start in {data_first}, after the start of that window ({year[0]}), so it would undercount"
+    a0, a1 = periods.months_to_index([windows["before"][0], windows["before"][1]])
+    y0, y1 = periods.months_to_index([year[0], year[1]])
+    shared = max(0, min(a1, y1) - max(a0, y0) + 1)
+    if shared:
+        caveats.append(
+            f"The 'before' and 'year earlier' windows share {shared} of their {n} months, so their agreement "
+            "is partly the same data counted twice, not two independent confirmations."
+        )
+    return "used"
+
+
+def _review_regions(
+    footprint: shapely.Geometry,
+    *,
+    borough: shapely.Geometry | None,
+    comparison: shapely.Geometry | None,
+    operations: pd.DataFrame | None,
+    name: str,
+    buffer_m: float,
+    windows: dict[str, tuple[str, str, int]],
+    status: dict[str, str],
+    caveats: list[str],
+) -> tuple[dict[str, shapely.Geometry], str, list[str], list[str]]:
+    """The target, buffer and control regions, other live operations cut out of the control, with the
+    caveats on the control; the control's label, the operations cut out and the borough-wide ones."""
     used_windows = [windows[k] for k in WINDOWS if k == "after" or status[k] == "used"]
     span = periods.months_to_index([min(w[0] for w in used_windows), max(w[1] for w in used_windows)])
     cut_names, cut_geoms, wide_names = _other_operations(
@@ -799,9 +897,14 @@ def review_operation(
             f"Borough-wide operations fell in the review's windows and cover the target and the control alike, "
             f"so they cannot be cut out: {'; '.join(wide_names)}."
         )
+    return geoms, control_label, cut_names, wide_names
 
-    month_idx = periods.months_to_index(months)
-    monthly = _monthly(incidents, geoms, month_idx, int(data_lo), int(data_hi))
+
+def _window_counts(
+    monthly: np.ndarray, geoms: dict[str, shapely.Geometry], windows: dict[str, tuple[str, str, int]], data_lo: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Counts per region and window (with each region's ``area_km2``), rates per km² per month, and each
+    window's months."""
     counts = pd.DataFrame(np.nan, index=list(REGIONS), columns=list(WINDOWS))
     for key, (a, b, _) in windows.items():
         lo, hi = periods.months_to_index([a, b])
@@ -812,8 +915,19 @@ def review_operation(
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = counts.div(np.where(area_km2 > 0, area_km2, np.nan), axis=0).div(window_months, axis=1)
     counts["area_km2"] = area_km2
+    return counts, rates, window_months
 
-    has_control = not geoms["control"].is_empty
+
+def _baseline_comparisons(
+    counts: pd.DataFrame,
+    rates: pd.DataFrame,
+    status: dict[str, str],
+    window_months: pd.Series,
+    *,
+    has_control: bool,
+    confidence: float,
+) -> pd.DataFrame:
+    """One row per baseline: the comparison of the after window with it, or only why it is not used."""
     rows: dict[str, dict[str, object]] = {}
     for base in BASELINES:
         if status[base] != "used":
@@ -825,13 +939,21 @@ def review_operation(
     comparisons = pd.DataFrame.from_dict(rows, orient="index").reindex(list(BASELINES))
     if "wdq_meaningful" in comparisons:
         comparisons["wdq_meaningful"] = comparisons["wdq_meaningful"].fillna(False).astype(bool)
+    return comparisons
 
-    b0, b1 = periods.months_to_index([windows["before"][0], windows["before"][1]])
-    check = _before_check(
-        monthly, before=(int(b0), int(b1)), data_lo=int(data_lo), has_control=has_control, confidence=confidence
-    )
 
-    # plain-English caveats
+def _reading_caveats(
+    counts: pd.DataFrame,
+    geoms: dict[str, shapely.Geometry],
+    status: dict[str, str],
+    comparisons: pd.DataFrame,
+    check: dict[str, Any],
+    *,
+    small_count: int,
+) -> list[str]:
+    """The plain-English caveats on reading the figures: small numbers, regression to the mean, where the
+    WDQ means nothing, the Poisson intervals (against the target's dispersion) and police.uk locations."""
+    caveats = []
     small = [
         (reg, win, int(counts.loc[reg, win]))
         for reg in REGIONS
@@ -858,8 +980,7 @@ def review_operation(
                 f"Against the {base.replace('_', ' ')} baseline the target did not improve relative to the control, "
                 "so the Weighted Displacement Quotient is not meaningful there."
             )
-    dispersion = _dispersion(monthly[0, : int(b1) - int(data_lo) + 1])
-    check["dispersion"] = dispersion
+    dispersion = check["dispersion"]
     if np.isfinite(dispersion) and dispersion > DISPERSION_WARN:
         caveats.append(
             f"Intervals assume Poisson counts, but the target's monthly counts before the operation vary "
@@ -875,33 +996,7 @@ def review_operation(
         "police.uk locations are moved to the nearest anonymous snap point and dated by month only, so "
         "incidents near the footprint's edge may fall on either side and part-months are counted whole."
     )
-    params = {
-        "buffer_m": buffer_m,
-        "control": control_label if has_control else "none (borough-wide footprint)",
-        "control_excludes": cut_names,
-        "borough_wide_operations_in_windows": wide_names,
-        "small_count": small_count,
-        "confidence": confidence,
-        "baselines": {k: status[k] for k in BASELINES},
-        "wdd_weights": "control scaled to each area's before count (R0/C0, B0/C0); before counts x after/before months",
-        "relative_effect_interval": "exact conditional (Fisher non-central hypergeometric) on the 2 x 2 counts",
-        "start": str(start),
-        "end": str(end),
-    }
-    monthly_frame = pd.DataFrame(
-        monthly.T, index=periods.index_to_months(np.arange(data_lo, data_hi + 1)), columns=list(REGIONS)
-    )
-    return OperationReview(
-        operation=name,
-        windows=windows,
-        counts=counts,
-        rates=rates,
-        comparisons=comparisons,
-        caveats=tuple(caveats),
-        params=params,
-        before_check=check,
-        monthly=monthly_frame,
-    )
+    return caveats
 
 
 # ------------------------------------------------------------------ repeated one-day operations

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import numpy as np
@@ -11,6 +10,7 @@ import pandas as pd
 
 import geo_csp
 from geo_csp import figures, schema, store, ward_summary
+from geo_csp._escape import html_text
 from geo_csp.disclosure import SUPPRESSED_MARK
 from geo_csp.evidence.groups import CELL_COLUMNS, RATE_SUFFIX
 from geo_csp.evidence.params import EvidencePack
@@ -68,46 +68,62 @@ def _partner_html(pack: EvidencePack) -> str:
         for label, n in pack.tables["partner_counts"].loc["Area"].items():
             rows[f"{label}, {months[0]} to {months[-1]}"] = SUPPRESSED_MARK if pd.isna(n) else f"{int(n):,}"
         rows.update(pack.figures.get("partner", {}).get("not_available", {}))
-    gaps: list[str] = []
     cov = pack.tables.get("partner_coverage")
     if cov is not None and len(cov):
-        c = cov.iloc[0]
-        cp = cov.attrs.get("coverage_params", {})
-        weeks, as_of = cp.get("weeks", 8), cp.get("as_of", "the latest date")
-        op_weeks = cp.get("operation_weeks") or weeks
-        if pd.notna(c.get("cctv_share")):
-            rows["Share of area in CCTV view"] = f"{float(c['cctv_share']):.1%}"
-            if not bool(c["cctv_covered"]):
-                gaps.append("no CCTV view")
-        if pd.notna(c.get("walkabout_n")):
-            last = c.get("walkabout_last")
-            when = f" (last on {pd.Timestamp(last):%d %b %Y})" if pd.notna(last) else ""
-            key = f"Walkabouts within {cp.get('walk_distance_m', 50):,.0f} m in the {weeks} weeks to {as_of}"
-            rows[key] = f"{int(c['walkabout_n']):,}{when}"
-            if not int(c["walkabout_n"]):
-                gaps.append(f"no walkabout in the last {weeks} weeks")
-        if pd.notna(c.get("operation_covered")):
-            rows[f"Operations in the {op_weeks} weeks to {as_of}"] = str(c["operations"]) or "none"
-            if not bool(c["operation_covered"]):
-                gaps.append(f"no operation in the last {op_weeks} weeks")
-        if c.get("nearest_hub") is not None and pd.notna(c.get("hub_distance_m")):
-            dist = float(c["hub_distance_m"])
-            where = "in the area" if dist == 0 else f"{dist:,.0f} m from the area"
-            rows["Nearest community hub"] = f"{c['nearest_hub']}, {where}"
-        layers = {
-            "cctv_share": "CCTV",
-            "walkabout_n": "walkabouts",
-            "operation_covered": "operations",
-            "hub_distance_m": "community hubs",
-        }
-        missing = [v for k, v in layers.items() if k in cov.columns and pd.isna(c.get(k))]
-        if missing:
-            rows["Partner layers not supplied"] = ", ".join(missing)
-        rows["Gaps in coverage"] = "; ".join(gaps) if gaps else "none found"
+        rows.update(_coverage_rows(cov))
     frame = pd.DataFrame(
         {pack.figures["area_name"]: list(rows.values())}, index=pd.Index(list(rows), name="Partner data")
     )
     return frame_html(frame, text_columns=[pack.figures["area_name"]])
+
+
+#: Coverage columns of each partner layer, and the layer's printed name when it is not supplied.
+_COVERAGE_LAYERS = {
+    "cctv_share": "CCTV",
+    "walkabout_n": "walkabouts",
+    "operation_covered": "operations",
+    "hub_distance_m": "community hubs",
+}
+
+
+def _coverage_rows(cov: pd.DataFrame) -> dict[str, str]:
+    """The area's coverage by each supplied partner layer in words, the layers not supplied and the gaps."""
+    c = cov.iloc[0]
+    cp = cov.attrs.get("coverage_params", {})
+    weeks, as_of = cp.get("weeks", 8), cp.get("as_of", "the latest date")
+    op_weeks = cp.get("operation_weeks") or weeks
+    rows: dict[str, str] = {}
+    gaps: list[str] = []
+    if pd.notna(c.get("cctv_share")):
+        rows["Share of area in CCTV view"] = f"{float(c['cctv_share']):.1%}"
+        if not bool(c["cctv_covered"]):
+            gaps.append("no CCTV view")
+    if pd.notna(c.get("walkabout_n")):
+        last = c.get("walkabout_last")
+        when = f" (last on {pd.Timestamp(last):%d %b %Y})" if pd.notna(last) else ""
+        key = f"Walkabouts within {cp.get('walk_distance_m', 50):,.0f} m in the {weeks} weeks to {as_of}"
+        rows[key] = f"{int(c['walkabout_n']):,}{when}"
+        if not int(c["walkabout_n"]):
+            gaps.append(f"no walkabout in the last {weeks} weeks")
+    if pd.notna(c.get("operation_covered")):
+        rows[f"Operations in the {op_weeks} weeks to {as_of}"] = str(c["operations"]) or "none"
+        if not bool(c["operation_covered"]):
+            gaps.append(f"no operation in the last {op_weeks} weeks")
+    rows.update(_hub_row(c))
+    missing = [v for k, v in _COVERAGE_LAYERS.items() if k in cov.columns and pd.isna(c.get(k))]
+    if missing:
+        rows["Partner layers not supplied"] = ", ".join(missing)
+    rows["Gaps in coverage"] = "; ".join(gaps) if gaps else "none found"
+    return rows
+
+
+def _hub_row(c: pd.Series) -> dict[str, str]:
+    """The nearest community hub and its distance from the area, when the hubs layer is supplied."""
+    if c.get("nearest_hub") is None or not pd.notna(c.get("hub_distance_m")):
+        return {}
+    dist = float(c["hub_distance_m"])
+    where = "in the area" if dist == 0 else f"{dist:,.0f} m from the area"
+    return {"Nearest community hub": f"{c['nearest_hub']}, {where}"}
 
 
 def pack_maps(pack: EvidencePack) -> dict[str, Any]:
@@ -143,7 +159,7 @@ def _wards_html(pack: EvidencePack) -> str:
     if not lead:
         return ""
     shown = ward_summary.FewUnitsSummary(table=pack.tables["wards"], lead=lead["lead"], metadata=lead).for_people()
-    esc = html.escape
+    esc = html_text
     return (
         "<h2>The borough's wards: counts, rates and change</h2>"
         + "".join(f"<p>{esc(s)}</p>" for s in lead["lead"])
@@ -155,7 +171,7 @@ def _wards_html(pack: EvidencePack) -> str:
 def report_html(pack: EvidencePack, images: dict[str, str]) -> str:
     """The report page of a pack, ``images`` (from :func:`pack_maps`) given as data URIs."""
     f = pack.figures
-    esc = html.escape
+    esc = html_text
     title = f"Safer Streets evidence pack: {f['area_name']}"
     parts = [
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
