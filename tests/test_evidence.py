@@ -131,6 +131,7 @@ def test_public_pack_is_disclosure_safe(demo, tmp_path):
     pack = build_evidence(demo.store_dir, EvidenceParams(area=AREA, public=True))
     written = write_evidence(pack, out)
     assert pack.points is None and "council_asb" not in pack.tables and "partner_coverage" not in pack.tables
+    assert pack.operations is None and pack.figures["operations_marked"] == []  # no partner layer, no marker
     assert set(gpd.list_layers(out / "area.gpkg")["name"]) == {"area", "hotspot_cells"}
     assert schema.N not in gpd.read_file(out / "area.gpkg", layer="hotspot_cells").columns
     counts = pack.tables["counts"][["Neighbourhood crime", "Serious acquisitive crime", "All crime"]]
@@ -459,3 +460,32 @@ def test_residents_denominator_and_concentration_notes():
     assert evidence.residents_denominator_note("Bury Town Centre", 60.0, 50.0)[1]
     note = evidence.concentration_note("ward", None, np.array(["2025-01", "2025-12"]))
     assert note.startswith("Concentration: the ward is a fixed area")
+
+
+def test_trend_chart_marks_the_operations_of_its_months(pack_dir):
+    """The restricted pack's 36 months (2023-01 to 2025-12) mark Lantern, Heartbeat and the 8 Avro days at their
+    months, on the figure and in the report and manifest."""
+    from geo_csp.evidence.report import pack_maps
+    from geo_csp.figures import OPERATION_GID
+
+    out, pack = pack_dir
+    marked = pack.figures["operations_marked"]
+    assert [(m["name"], m["first"], m["last"]) for m in marked] == [
+        ("Avro", "2023-03", "2023-03"),
+        ("Avro", "2023-07", "2023-07"),
+        ("Avro", "2023-11", "2023-11"),
+        ("Lantern", "2024-01", "2025-12"),
+        ("Avro", "2024-03", "2024-03"),
+        ("Avro", "2024-07", "2024-07"),
+        ("Avro", "2024-11", "2024-11"),
+        ("Heartbeat", "2025-01", "2025-12"),
+        ("Avro", "2025-03", "2025-03"),
+        ("Avro", "2025-07", "2025-07"),
+    ]
+    ax = pack_maps(pack)["trend"].axes[0]
+    lines = [ln for ln in ax.lines if ln.get_gid() == OPERATION_GID["line"]]
+    assert len(lines) == 10
+    assert len([p for p in ax.patches if p.get_gid() == OPERATION_GID["band"]]) == 2
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "the 10 operation(s) of the store's operations layer" in page and "Heartbeat (2025-01-01 to" in page
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["figures"]["operations_marked"] == marked

@@ -325,24 +325,27 @@ def test_operation_marks_weeks_and_repeated_days() -> None:
     assert len(operation_marks(twice, weeks, period="week")) == 2
 
 
-def test_operation_marks_fall_in_the_quarters_the_table_notes() -> None:
-    """The markers' months lie in exactly the quarters the quarterly table notes each operation under."""
+def test_operation_marks_fall_in_the_periods_the_table_notes() -> None:
+    """The markers' months lie in exactly the quarters (and months) the partnership table notes each operation under."""
     from types import SimpleNamespace
 
     from geo_csp.table.footnotes import operation_notes
 
     months = periods.month_range("2022-04", "2023-12")
-    q_keys = np.unique(periods.period_keys(months, period="quarter"))
-    tv = SimpleNamespace(quarter_keys=q_keys, quarter_labels=periods.period_labels(q_keys, period="quarter"))
-    notes = operation_notes(tv, OPS)  # type: ignore[arg-type]
     marks = operation_marks(OPS, periods.months_to_index(months))
-    month_q = periods.period_labels(periods.period_keys(months, period="quarter"), period="quarter")
-    for row in marks.itertuples():
-        marked = set(month_q[row.first_index : row.last_index + 1])
-        noted = {n.split(":")[0] for n in notes if row.name in n}
-        assert marked == noted, (row.name, marked, noted)
-    # 5 quarters noted: Lantern's two, then Avro with Heartbeat in Q1 2023/24, Heartbeat in Q2 and Q3
-    assert len(marks) == 3 and len(notes) == 5
+    for kind in ("quarter", "month"):
+        keys = np.unique(periods.period_keys(months, period=kind))
+        labels = periods.period_labels(keys, period=kind)
+        tv = SimpleNamespace(period_keys=keys, period_labels=labels, period=kind)
+        notes = operation_notes(tv, OPS)  # type: ignore[arg-type]
+        month_label = dict(zip(keys, labels))
+        of_month = [month_label[k] for k in periods.period_keys(months, period=kind)]
+        for row in marks.itertuples():
+            marked = set(of_month[row.first_index : row.last_index + 1])
+            noted = {n.split(": ")[0] for n in notes if row.name in n}
+            assert marked == noted, (kind, row.name, marked, noted)
+        if kind == "quarter":  # Lantern's two, then Avro with Heartbeat in Q1 2023/24, Heartbeat in Q2 and Q3
+            assert len(marks) == 3 and len(notes) == 5
 
 
 def test_line_chart_spec_draws_a_rule_and_name_per_operation() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo_csp import store
+from geo_csp import periods, store, trends
 from geo_csp.evidence import compute
 from geo_csp.evidence.area import pack_area, read_store_data
 from geo_csp.evidence.notes import pack_notes, residents_denominator_note
@@ -59,6 +59,8 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         partner_figures=partner.figures,
         params=params,
     )
+    marks = trends.operation_marks(partner.operations, periods.months_to_index(published.monthly.index.astype(str)))
+    figures["operations_marked"] = marks.drop(columns=["first_index", "last_index"]).to_dict(orient="records")
     counted = {*located.groups, *(tables["partner_counts"].columns if "partner_counts" in tables else ())}
     notes = pack_notes(
         data=data,
@@ -89,4 +91,5 @@ def build_evidence(store_dir: str | Path, params: EvidenceParams) -> EvidencePac
         context_units=cells.context_units,
         force_note=located.force_note,
         wards=data.geo.wards,
+        operations=partner.operations,
     )

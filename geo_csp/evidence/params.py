@@ -158,3 +158,5 @@ class EvidencePack:
     context_units: gpd.GeoDataFrame | None = None
     force_note: str = ""
     wards: gpd.GeoDataFrame | None = None
+    #: The store's operations (restricted packs with partner data only), marked on the trend chart.
+    operations: pd.DataFrame | None = None

@@ -24,11 +24,13 @@ from geo_csp.sources import source_kind
 
 @dataclass(frozen=True)
 class PartnerPart:
-    """The partner tables of a pack (``partner_counts``, ``partner_coverage``), their figures and audit."""
+    """The partner tables of a pack (``partner_counts``, ``partner_coverage``), their figures and audit, and
+    the store's operations (marked on the trend chart of a restricted pack)."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     audit: pd.DataFrame | None = None
+    operations: pd.DataFrame | None = None
 
 
 def pack_partner(store_dir: str | Path, data: StoreData, area: PackArea, params: EvidenceParams) -> PartnerPart:
@@ -64,12 +66,12 @@ def pack_partner(store_dir: str | Path, data: StoreData, area: PackArea, params:
             "counts": {r: {g: None if pd.isna(v) else int(v) for g, v in p_pub.loc[r].items()} for r in p_pub.index},
             "not_available": p_missing,
         }
-    coverage_table = None
-    if not params.public:  # partner layers never go into a public pack
-        coverage_table = _coverage(data.config, area.frame, data.geo)
-    if coverage_table is not None:
-        tables["partner_coverage"] = coverage_table
-    return PartnerPart(tables=tables, figures=partner_figures, audit=audit)
+    lay = None if params.public else _store_layers(data.config, data.geo)  # never in a public pack
+    if lay is not None:
+        tables["partner_coverage"] = _coverage(lay, area.frame)
+    return PartnerPart(
+        tables=tables, figures=partner_figures, audit=audit, operations=None if lay is None else lay.operations
+    )
 
 
 def partner_sources(store_dir: str | Path) -> list[str]:
@@ -134,13 +136,17 @@ def _protect_partner(
     return pub, audit.assign(table="partner_counts")
 
 
-def _coverage(config: store.StoreConfig, area: gpd.GeoDataFrame, geo: StoreGeography) -> pd.DataFrame | None:
-    """Partner coverage of the area by the store's partner layers (:func:`geo_csp.layers.store_layers`,
-    operations drawn on the store's own outline and places); ``None`` when the store has no layers folder."""
+def _store_layers(config: store.StoreConfig, geo: StoreGeography) -> layers.PartnerLayers | None:
+    """The store's partner layers (:func:`geo_csp.layers.store_layers`, operations drawn on the store's own
+    outline and places); ``None`` when the store has no layers folder."""
     folder = layers.layers_folder(config)
     if folder is None or not folder.resolve().is_dir():
         return None
-    lay = layers.store_layers(config, folder=folder.resolve(), borough=geo.outline, places=geo.named_places)
+    return layers.store_layers(config, folder=folder.resolve(), borough=geo.outline, places=geo.named_places)
+
+
+def _coverage(lay: layers.PartnerLayers, area: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Partner coverage of the area by the store's partner layers."""
     cov = coverage.coverage(
         area[["name", "geometry"]], views=lay.views, walkabouts=lay.walkabouts, operations=lay.operations, hubs=lay.hubs
     )

@@ -150,8 +150,26 @@ def pack_maps(pack: EvidencePack) -> dict[str, Any]:
         synthetic=pack.synthetic,
         figsize_in=(6.0, 6.0),
     )
-    trend = figures.trend_chart(pack.monthly, title=f"{name}: crimes per month", synthetic=pack.synthetic)
+    trend = figures.trend_chart(
+        pack.monthly, title=f"{name}: crimes per month", synthetic=pack.synthetic, operations=pack.operations
+    )
     return {"map_detail": detail, "map_overview": overview, "trend": trend}
+
+
+def _operations_html(marked: list[dict[str, Any]]) -> str:
+    """The sentence under the trend chart naming the operations marked on it."""
+    if not marked:
+        return ""
+    said = "; ".join(
+        f"{m['name']} ({m['start_date']}" + (f" to {m['end_date']})" if m["end_date"] != m["start_date"] else ")")
+        for m in marked
+    )
+    return (
+        f'<p class="notes">Dashed lines: the {len(marked)} operation(s) of the store\'s operations layer in these '
+        "months, at the month each starts in (police.uk months have no day: an operation starting mid-month marks "
+        "its month; one started earlier marks the first month shown), shaded while it runs: "
+        f"{html.escape(said)}.</p>"
+    )
 
 
 def _wards_html(pack: EvidencePack) -> str:
@@ -229,6 +247,7 @@ def report_html(pack: EvidencePack, images: dict[str, str]) -> str:
             '<p class="rule">' + esc(next(n for n in pack.notes if "Rates per 1,000 residents divide" in n)) + "</p>"
         )
     parts.append(f'<h2>Three-year trend</h2><div class="map"><img alt="trend chart" src="{images["trend"]}"></div>')
+    parts.append(_operations_html(f.get("operations_marked") or []))
     parts.append(
         f'<h2>Maps</h2><div class="map"><img alt="hotspot map" src="{images["map_detail"]}"></div>'
         f'<div class="map"><img alt="overview map" style="max-width:70%" '
