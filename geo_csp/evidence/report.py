@@ -168,7 +168,7 @@ def _operations_html(marked: list[dict[str, Any]]) -> str:
         f'<p class="notes">Dashed lines: the {len(marked)} operation(s) of the store\'s operations layer in these '
         "months, at the month each starts in (police.uk months have no day: an operation starting mid-month marks "
         "its month; one started earlier marks the first month shown), shaded while it runs: "
-        f"{html.escape(said)}.</p>"
+        f"{html_text(said)}.</p>"
     )
 
 
