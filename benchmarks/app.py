@@ -15,18 +15,24 @@ tables and buttons below the map as well). Each is also given as the CPU time th
 the map (all threads), which the load of a shared machine changes less. The test harness's own start-up (which a running server
 has already paid) is timed apart, and not counted in either.
 
-Each repeat runs in a fresh Python process with only Streamlit imported, and times in turn:
+The store is as ``geo-csp demo`` leaves it: the run of the app's opening view saved in it
+(:func:`geo_csp.runcache.precompute_opening_view`), and no other run. Each repeat runs in a fresh
+Python process with only Streamlit imported, and times in turn:
 
 ``fresh process``
     the first Map page of a server that has just started: every module of the app is imported during
-    this run, and the in-memory caches are empty (what the first user after a restart waits for).
+    this run, and the in-memory caches are empty (what the first user after a restart waits for); the
+    opening view's run is read from the store.
 ``warm process``
     a new session after the in-memory caches were cleared (``st.cache_data`` / ``st.cache_resource``):
     the modules are imported, the store is read and the map drawn again (what a store change costs).
 ``rerun``
     the same session run again with the same choices (what a pan, zoom or unrelated widget costs).
 ``period switch``
-    the last 24 months instead of 12 (a new hotspot analysis).
+    the last 24 months instead of 12 (a new hotspot analysis, then saved in the store).
+``no saved run``
+    a new session after the in-memory caches were cleared and the store's saved runs removed: the
+    opening view's hotspot analysis runs again (what a view never shown before costs).
 
 ``--compare CHECKOUT`` also runs the app of another checkout of the repository (e.g. made with
 ``git worktree add /tmp/before <commit>``), interleaved with this one so machine load hits both
@@ -38,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,6 +66,8 @@ PHASES = (
     "rerun_page",
     "switch_map",
     "switch_cpu",
+    "unsaved_map",
+    "unsaved_cpu",
 )
 LABELS = {
     "start": "harness start (not counted)",
@@ -73,6 +82,8 @@ LABELS = {
     "rerun_page": "  whole page, rerun",
     "switch_map": "period switch (new analysis): map",
     "switch_cpu": "  CPU time to the map",
+    "unsaved_map": "first map, warm process, no saved run",
+    "unsaved_cpu": "  CPU time to the map",
 }
 GOAL_S = {"warm_map": 1.0, "rerun_map": 1.0}
 
@@ -142,6 +153,12 @@ def _one(demo_dir: Path, root: Path) -> dict[str, float]:
     out["rerun_map"], out["rerun_page"], out["rerun_cpu"] = clock.run(at.run)
     out["switch_map"], _, out["switch_cpu"] = clock.run(at.selectbox(key="period").set_value("Last 24 months").run)
     check(at)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    shutil.rmtree(demo_dir / "store" / "cache" / "runs", ignore_errors=True)  # nothing saved: the analysis runs
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=300)
+    out["unsaved_map"], _, out["unsaved_cpu"] = clock.run(at.run)
+    check(at)
     return {**out, "units": units, "modules": modules}  # type: ignore[dict-item]
 
 
@@ -175,10 +192,23 @@ def main() -> None:
         t = time.perf_counter()
         make_demo(demo_dir)
         print(f"demo build: {time.perf_counter() - t:.2f} s")
+    from geo_csp import runcache
+
+    store_dir = demo_dir / "store"
+    opening = runcache.run_key(store_dir, runcache.opening_params(store_dir))
+
+    def only_the_opening_view() -> None:
+        """The store as `geo-csp demo` leaves it: the opening view's run saved, and no other."""
+        print(f"opening view saved in {runcache.precompute_opening_view(store_dir):.2f} s", file=sys.stderr)
+        for saved in (store_dir / "cache" / "runs").iterdir():
+            if saved.name != opening:
+                shutil.rmtree(saved)
+
     roots = {"after": ROOT} if args.compare is None else {"before": args.compare.resolve(), "after": ROOT}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in roots}
     for _ in range(args.repeat):
         for name, root in roots.items():
+            only_the_opening_view()
             runs[name].append(_spawn(demo_dir, root))
     medians = {name: {p: statistics.median(r[p] for r in rs) for p in PHASES} for name, rs in runs.items()}
     units = runs["after"][0]["units"]

@@ -358,6 +358,9 @@ def test_cli_demo(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["counts"]["street_rows"] > 60_000
     assert (tmp_path / "d" / "store").is_dir() and (tmp_path / "d" / "SYNTHETIC.txt").is_file()
+    # the app's opening map is saved in the store: one run, read back by the app's first map
+    assert len(list((tmp_path / "d" / "store" / "cache" / "runs").iterdir())) == 1
+    assert summary["opening_view_seconds"] > 0
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
         "timeprofile",
         "nearrepeat",
         "ward_summary",
+        "runcache",
     },  # analysis
     {"layers", "coverage", "routes", "priorities"},  # planning
     {

@@ -23,14 +23,13 @@ import streamlit as st
 # networkx; review, table, ingest), so the Map page's first run does not wait for them
 from geo_csp import (
     analysis,
-    backtest,
     coverage,
     display,
     harm,
     layers,
     maps,
     periods,
-    qualifiers,
+    runcache,
     schema,
     store,
     story,
@@ -39,7 +38,7 @@ from geo_csp import (
 from geo_csp import cube as cube_mod
 from geo_csp import geography as geography_mod
 from geo_csp import priorities as prio
-from geo_csp._errors import GeoCspError, ParameterError
+from geo_csp._errors import GeoCspError
 from geo_csp.app import folium_view
 from geo_csp.settings import WORKING_CRS
 
@@ -103,22 +102,8 @@ def status(store_dir: str, stamp: float) -> dict[str, Any]:
 
 
 #: Store columns the hotspot analysis reads (:func:`geo_csp.cube.build_cube`): the rest are never loaded.
-HOTSPOT_COLUMNS = (
-    schema.MONTH,
-    schema.CRIME_TYPE,
-    schema.EASTING,
-    schema.NORTHING,
-    schema.LOCATED,
-    schema.LOCATION,
-    schema.SOURCE,
-    schema.OCCURRED_DATE,
-)
-
-
-def hotspot_columns(group: str | None) -> tuple[str, ...]:
-    """:data:`HOTSPOT_COLUMNS`, with the qualifier columns a flag group reads (``"domestic"``) when it is one."""
-    flagged = qualifiers.qualified_group(group)
-    return HOTSPOT_COLUMNS if flagged is None else (*HOTSPOT_COLUMNS, *flagged.columns)
+HOTSPOT_COLUMNS = runcache.HOTSPOT_COLUMNS
+hotspot_columns = runcache.hotspot_columns
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -216,45 +201,23 @@ def hotspot_run(store_dir: str, stamp: float, params: cube_mod.CubeParams, *, wa
     """:func:`geo_csp.analysis.run_hotspots` of ``params`` on the store's incidents, cached on ``params`` as one key.
 
     ``ward_names`` (the store's ward names) limits the analysis to those wards: they are the study area,
-    and with ``unit="ward"`` the units.
+    and with ``unit="ward"`` the units. The run is saved in the store (:func:`geo_csp.runcache.cached_store_run`), so a view computed once opens
+    at once after a restart too.
     """
-    unit, sources = params.unit, params.sources
-    months = tuple(periods.month_range(*params.months).tolist()) if params.months else None
-    frame = incidents(store_dir, stamp, months, sources=sources, columns=hotspot_columns(params.group))
-    geo = geography(store_dir, stamp)
-    own_units = None  # a configured store's own wards/LSOAs; Bury's shipped ones are chosen by the analysis
-    if geo is not None and unit in ("ward", "lsoa") and f"{unit}s" not in geo.shipped:
-        own_units = geo.wards if unit == "ward" else geo.lsoas
-    study_area = borough(store_dir, stamp)
-    if ward_names:
-        study_area = chosen_wards(store_dir, stamp, ward_names)
-        if unit == "ward":
-            own_units = study_area
-    result = analysis.run_hotspots(
-        frame,
-        params,
-        study_area=study_area,
-        named_places=named_places(store_dir, stamp),
-        wards=wards(store_dir, stamp),
-        units=own_units,
-    )
-    # the default priority score (expected incidents next month; none on other periods) and its evidence;
-    # the choice is cached on disk
-    return backtest.add_priority(result, study_area=study_area, cache_dir=Path(store_dir) / "cache")
+
+    def compute() -> Any:
+        months = tuple(periods.month_range(*params.months).tolist()) if params.months else None
+        frame = incidents(store_dir, stamp, months, sources=params.sources, columns=hotspot_columns(params.group))
+        return runcache.store_run(
+            store_dir, params, ward_names=ward_names, incidents=frame, geo=geography(store_dir, stamp)
+        )
+
+    return runcache.cached_store_run(store_dir, params, ward_names=ward_names, compute=compute)
 
 
 def chosen_wards(store_dir: str, stamp: float, ward_names: tuple[str, ...]) -> gpd.GeoDataFrame:
     """The store's wards of these names (EPSG:27700); a name the store does not have is an error."""
-    frame = wards(store_dir, stamp)
-    if frame is None:
-        raise ParameterError(
-            "this store has no wards to filter by; configure them with `geo-csp configure --wards FILE`"
-        )
-    picked = frame[frame[schema.WARD_NAME].astype(str).isin(ward_names)]
-    missing = sorted(set(ward_names) - set(picked[schema.WARD_NAME].astype(str)))
-    if missing:
-        raise ParameterError(f"the store has no ward named {', '.join(missing)}; choose from its wards in the sidebar")
-    return picked
+    return runcache.chosen_wards(wards(store_dir, stamp), ward_names)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
