@@ -39,6 +39,7 @@ navigation = st.navigation(
         st.Page(f"{PAGES}/walkabout.py", title="Walkabout planner", icon=":material/directions_walk:"),
         st.Page(f"{PAGES}/review.py", title="Operation review", icon=":material/fact_check:"),
         st.Page(f"{PAGES}/evidence.py", title="Evidence", icon=":material/description:"),
+        st.Page(f"{PAGES}/comparators.py", title="Comparators", icon=":material/leaderboard:"),
         st.Page(f"{PAGES}/data.py", title="Data", icon=":material/database:"),
     ]
 )

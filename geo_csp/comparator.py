@@ -68,6 +68,7 @@ __all__ = [
     "ComparatorPack",
     "ComparatorParams",
     "comparator_pack",
+    "comparator_from_store",
     "comparator_pack_from_files",
     "crime_type_display",
     "read_records",
@@ -736,6 +737,63 @@ def comparator_pack_from_files(
         "read": read,
     }
     return comparator_pack(frame, boundaries=districts, population=population, params=params, provenance=provenance)
+
+
+def comparator_from_store(
+    store_dir: str | Path,
+    *,
+    crime_types: Sequence[str],
+    sources: Sequence[str] | None = None,
+    n_quarters: int | None = None,
+    region: str = "the region",
+    public: bool = False,
+    disclosure: DisclosureParams | None = None,
+) -> ComparatorPack:
+    """The comparator pack of a store's borough among its comparator areas (``geo-csp configure --areas``,
+    and ``--comparators`` when only some of them are), from the store's records.
+
+    Parameters
+    ----------
+    store_dir
+        The store folder.
+    crime_types
+        Crime types counted together.
+    sources
+        Store sources counted (default police.uk street crime); e.g. ``("gmp_burglary_points",)``.
+    n_quarters, region, public, disclosure
+        As in :class:`ComparatorParams`.
+    """
+    from geo_csp import store
+    from geo_csp.geography import store_areas
+
+    areas, borough, pop_source = store_areas(store_dir)
+    listed = store.read_config(store_dir).comparators
+    if listed is not None:
+        keep = {borough.lower(), *(c.lower() for c in listed)}
+        areas = areas[areas[AREA_NAME].str.lower().isin(keep) | areas[AREA_CODE].str.lower().isin(keep)]
+    if len(areas) < 2:
+        raise ParameterError(
+            f"the store {store_dir} has no comparator areas for {borough}; give it the region's districts with "
+            "`geo-csp configure --store DIR --areas FILE` (area_code, area_name, population)"
+        )
+    chosen = tuple(sources or (schema.SOURCE_STREET,))
+    records = store.read_incidents(store_dir, sources=list(chosen), columns=[schema.SOURCE, *RECORD_COLUMNS])
+    if not len(records):
+        raise SchemaError(f"the store {store_dir} holds no records of source(s) {list(chosen)}; check the source")
+    params = ComparatorParams(
+        district=borough,
+        crime_types=tuple(crime_types),
+        n_quarters=n_quarters,
+        region=region,
+        public=public,
+        disclosure=disclosure or DisclosureParams(),
+    )
+    provenance = {
+        "records": f'incident store "{store.store_label(store_dir)}", source(s) {", ".join(chosen)}',
+        "boundaries": "the store's comparator areas",
+        "population": pop_source,
+    }
+    return comparator_pack(records, boundaries=areas, params=params, provenance=provenance)
 
 
 # --- writing ------------------------------------------------------------------------------------------

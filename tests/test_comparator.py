@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from geo_csp import schema
 from geo_csp._errors import DenominatorError, ParameterError, SchemaError
+from geo_csp._escape import markdown_literal
 from geo_csp.cli import app, main
 from geo_csp.comparator import (
     CHANGE_PCT,
@@ -449,3 +450,92 @@ def test_real_gm_burglary_pack_for_bury(real_file, tmp_path):
     print(f"\n{pack.summary}\naccounting {acc}; {seconds:.1f} s from files")
     print(pack.display.to_string())
     write_comparator(pack, tmp_path)
+
+
+# --- from a store, and the app's Comparators page ------------------------------------------------------------
+
+
+@pytest.fixture()
+def districts_store(hand_files, tmp_path: Path) -> Path:
+    """A store of the hand-made records whose borough is Birch, the three districts its comparator areas."""
+    from geo_csp.ingest import ingest_paths
+
+    archive, _, _ = hand_files
+    store = tmp_path / "store"
+    ingest_paths([archive], store_dir=store)
+    areas = tmp_path / "areas.geojson"
+    DISTRICTS.rename(columns={"code": "area_code", "name": "area_name"}).to_file(areas, driver="GeoJSON")
+    result = CliRunner().invoke(app, ["configure", "--store", str(store), "--borough", "Birch", "--areas", str(areas)])
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def test_pack_from_a_store_equals_the_pack_from_its_files(districts_store, hand_files):
+    from geo_csp.comparator import comparator_from_store
+
+    pack = comparator_from_store(districts_store, crime_types=["Burglary"], region="Test")
+    archive, bounds, pop = hand_files
+    params = _params(population_code_col="code")
+    direct = comparator_pack_from_files(archive, boundaries_path=bounds, population_path=pop, params=params)
+    pd.testing.assert_frame_equal(pack.districts, direct.districts)
+    assert pack.accounting == direct.accounting and pack.summary == direct.summary
+    with pytest.raises(SchemaError, match="no records of source"):
+        comparator_from_store(districts_store, crime_types=["Burglary"], sources=["council_asb"])
+
+
+def _comparators_page(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN202 - AppTest
+    """The app opened on ``store`` (offline), switched to the Comparators page."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(tmp_path / "demo"))
+    monkeypatch.setenv("GEO_CSP_STORE", str(store))
+    monkeypatch.setenv("GEO_CSP_OFFLINE", "1")
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("geo_csp/app/pages/comparators.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_app_comparators_page(districts_store, tmp_path, monkeypatch):
+    at = _comparators_page(districts_store, tmp_path, monkeypatch)
+    assert at.subheader[0].value.startswith(
+        markdown_literal(
+            "Birch: Burglary in Q1 Apr-Jun 2023, 7.50 per 1,000 residents (30), 2nd lowest of 3 districts in the region"
+        )
+    )  # shown as itself: Markdown signs backslashed
+    shown = at.dataframe[0].value
+    assert shown.index.tolist() == ["Cedar", "Birch (focus)", "Ash", "the region (average)"]
+    assert any(markdown_literal("Records: 240 = 231 inside a district") in c.value for c in at.caption)
+    at.multiselect(key="comparator_types").select("Vehicle crime").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "2nd lowest of 3" in at.subheader[0].value and len(at.dataframe) == 2  # the by-type table too
+    assert at.dataframe[1].value.loc["Vehicle crime", "Place"] == "highest of 3"
+
+
+def test_app_comparators_page_without_comparator_areas(hand_files, tmp_path, monkeypatch):
+    from geo_csp.ingest import ingest_paths
+
+    store = tmp_path / "plain"
+    ingest_paths([hand_files[0]], store_dir=store)
+    at = _comparators_page(store, tmp_path, monkeypatch)
+    assert "has no comparator areas" in at.warning[0].value
+    assert markdown_literal("geo-csp configure") in at.warning[0].value
+
+
+def test_hostile_district_names_are_shown_as_themselves(tmp_path):
+    """A boundary file's names reach the page, the spreadsheet and the CSV as text, never as markup or formula."""
+    hostile = DISTRICTS.assign(name=["<script>alert(1)</script>", '=HYPERLINK("http://x")', "{{7*7}}"])
+    pack = comparator_pack(_hand_records(), boundaries=hostile, params=_params(district="B"))
+    written = write_comparator(pack, tmp_path)
+    page = written["comparator.html"].read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    csv = pd.read_csv(written["comparator.csv"], index_col=0)
+    assert csv.loc["B", "area_name"].startswith("'=")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(written["comparator.xlsx"])["Counts by quarter"]
+    assert [sheet.cell(row=r, column=1).value for r in (2, 3)] == [
+        "<script>alert(1)</script>",
+        '\'=HYPERLINK("http://x")',
+    ]

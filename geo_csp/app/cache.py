@@ -923,3 +923,32 @@ def tasking_files(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
         "last": sheet.last_label,
         "files": files,
     }
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def comparator(
+    store_dir: str,
+    stamp: float,
+    *,
+    crime_types: tuple[str, ...],
+    sources: tuple[str, ...] | None,
+    public: bool,
+    n_quarters: int | None,
+    region: str,
+) -> Any:
+    """:func:`geo_csp.comparator.comparator_from_store`: the borough among its comparator areas."""
+    from geo_csp import comparator as comparator_mod
+
+    return comparator_mod.comparator_from_store(
+        store_dir, crime_types=crime_types, sources=sources, public=public, n_quarters=n_quarters, region=region
+    )
+
+
+def comparator_files(pack: Any) -> dict[str, bytes]:
+    """The comparator pack written by :func:`geo_csp.comparator.write_comparator` (bytes by file name)."""
+    import tempfile
+
+    from geo_csp import comparator as comparator_mod
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return {name: path.read_bytes() for name, path in comparator_mod.write_comparator(pack, tmp).items()}
