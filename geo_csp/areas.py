@@ -414,6 +414,85 @@ def _split_oversized(
     return np.unique(out, return_inverse=True)[1].ravel()
 
 
+def _checked_area_inputs(units: gpd.GeoDataFrame, w: sparse.spmatrix, params: AreaParams | None) -> AreaParams:
+    """The area parameters (default :class:`AreaParams`), refused with units, weights or parameters that
+    do not fit."""
+    if units.crs is None or units.crs != WORKING_CRS:
+        raise CRSError(f"units are {units.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
+    if w.shape != (len(units), len(units)):
+        raise SchemaError(f"weights are {w.shape} but there are {len(units)} units; build them from the same units")
+    missing = [c for c in (schema.N, schema.HARM) if c not in units.columns]
+    if missing:
+        raise SchemaError(f"units lack column(s) {missing} needed for area totals")
+    params = AreaParams() if params is None else params
+    if not isinstance(params, AreaParams):
+        raise ParameterError(f"`params` must be an AreaParams; got {type(params).__name__}")
+    return params
+
+
+def _selected_units(units: gpd.GeoDataFrame, selected: np.ndarray | None, params: AreaParams) -> np.ndarray:
+    """The units that may join an area: the hot classes (or ``selected``), hot in enough periods."""
+    selected = select_units(units) if selected is None else np.asarray(selected, dtype=bool)
+    if params.min_hot_periods > 1:
+        if schema.N_HOT_PERIODS not in units.columns:
+            raise SchemaError(
+                f"units lack {schema.N_HOT_PERIODS!r} (periods each unit was hot), needed for "
+                f"min_hot_periods={params.min_hot_periods}; pass AreaParams(min_hot_periods=1) to merge on class alone"
+            )
+        selected = selected & (units[schema.N_HOT_PERIODS].to_numpy(dtype="float64") >= params.min_hot_periods)
+    return selected
+
+
+def _group_selected(
+    units: gpd.GeoDataFrame,
+    w: sparse.spmatrix,
+    idx: np.ndarray,
+    named_places: gpd.GeoDataFrame | None,
+    params: AreaParams,
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The selected units ``idx`` kept in areas, each one's area label and the number of areas: neighbours
+    merged, too few incidents dropped, split by named places and by size, too small dropped; ``None``
+    when no area is left."""
+    if idx.size == 0:
+        return None
+    sub = sparse.csr_matrix(w)[idx][:, idx]
+    n_groups, labels = connected_components(sub, directed=False)
+    comp_n = np.bincount(labels, weights=units[schema.N].to_numpy(dtype="float64")[idx], minlength=n_groups)
+    keep = comp_n[labels] >= params.min_incidents
+    if not keep.all():
+        idx = idx[keep]
+        if idx.size == 0:
+            return None
+        n_groups, labels = np.unique(labels[keep], return_inverse=True)
+        n_groups, labels = len(n_groups), labels.ravel()
+    if named_places is not None and len(named_places):
+        labels = _split_by_places(
+            units.geometry.to_numpy()[idx],
+            sparse.csr_matrix(w)[idx][:, idx],
+            labels,
+            named_places,
+            min_share=params.min_place_overlap,
+        )
+        n_groups = int(labels.max()) + 1
+    if params.max_area_km2 is not None:
+        labels = _split_oversized(
+            units.geometry.to_numpy()[idx],
+            sparse.csr_matrix(w)[idx][:, idx],
+            labels,
+            max_area_m2=params.max_area_km2 * 1e6,
+        )
+        n_groups = int(labels.max()) + 1
+    if params.min_area_km2 > 0:
+        part_m2 = np.bincount(labels, weights=shapely.area(units.geometry.to_numpy()[idx]), minlength=n_groups)
+        keep = part_m2[labels] >= params.min_area_km2 * 1e6
+        if not keep.any():
+            return None
+        idx = idx[keep]
+        labels = np.unique(labels[keep], return_inverse=True)[1].ravel()
+        n_groups = int(labels.max()) + 1
+    return idx, labels, n_groups
+
+
 def hotspot_areas(
     units: gpd.GeoDataFrame,
     w: sparse.spmatrix,
@@ -458,67 +537,16 @@ def hotspot_areas(
         The areas (columns :data:`AREA_COLUMNS`, geometry, ids "HS-0001" numbered by descending harm
         then count) and each unit's ``area_id`` (``None`` outside every area).
     """
-    if units.crs is None or units.crs != WORKING_CRS:
-        raise CRSError(f"units are {units.crs}, not {WORKING_CRS}; reproject them with .to_crs()")
-    if w.shape != (len(units), len(units)):
-        raise SchemaError(f"weights are {w.shape} but there are {len(units)} units; build them from the same units")
-    missing = [c for c in (schema.N, schema.HARM) if c not in units.columns]
-    if missing:
-        raise SchemaError(f"units lack column(s) {missing} needed for area totals")
-    params = AreaParams() if params is None else params
-    if not isinstance(params, AreaParams):
-        raise ParameterError(f"`params` must be an AreaParams; got {type(params).__name__}")
-    selected = select_units(units) if selected is None else np.asarray(selected, dtype=bool)
-    if params.min_hot_periods > 1:
-        if schema.N_HOT_PERIODS not in units.columns:
-            raise SchemaError(
-                f"units lack {schema.N_HOT_PERIODS!r} (periods each unit was hot), needed for "
-                f"min_hot_periods={params.min_hot_periods}; pass AreaParams(min_hot_periods=1) to merge on class alone"
-            )
-        selected = selected & (units[schema.N_HOT_PERIODS].to_numpy(dtype="float64") >= params.min_hot_periods)
+    params = _checked_area_inputs(units, w, params)
+    selected = _selected_units(units, selected, params)
     unit_area = np.full(len(units), None, dtype=object)
-    idx = np.flatnonzero(selected)
     empty = gpd.GeoDataFrame(
         {c: pd.Series(dtype=object) for c in AREA_COLUMNS}, geometry=gpd.GeoSeries([], crs=WORKING_CRS), crs=WORKING_CRS
     )
-    if idx.size == 0:
+    grouped = _group_selected(units, w, np.flatnonzero(selected), named_places, params)
+    if grouped is None:
         return empty, unit_area
-
-    sub = sparse.csr_matrix(w)[idx][:, idx]
-    n_groups, labels = connected_components(sub, directed=False)
-    comp_n = np.bincount(labels, weights=units[schema.N].to_numpy(dtype="float64")[idx], minlength=n_groups)
-    keep = comp_n[labels] >= params.min_incidents
-    if not keep.all():
-        idx = idx[keep]
-        if idx.size == 0:
-            return empty, unit_area
-        n_groups, labels = np.unique(labels[keep], return_inverse=True)
-        n_groups, labels = len(n_groups), labels.ravel()
-    if named_places is not None and len(named_places):
-        labels = _split_by_places(
-            units.geometry.to_numpy()[idx],
-            sparse.csr_matrix(w)[idx][:, idx],
-            labels,
-            named_places,
-            min_share=params.min_place_overlap,
-        )
-        n_groups = int(labels.max()) + 1
-    if params.max_area_km2 is not None:
-        labels = _split_oversized(
-            units.geometry.to_numpy()[idx],
-            sparse.csr_matrix(w)[idx][:, idx],
-            labels,
-            max_area_m2=params.max_area_km2 * 1e6,
-        )
-        n_groups = int(labels.max()) + 1
-    if params.min_area_km2 > 0:
-        part_m2 = np.bincount(labels, weights=shapely.area(units.geometry.to_numpy()[idx]), minlength=n_groups)
-        keep = part_m2[labels] >= params.min_area_km2 * 1e6
-        if not keep.any():
-            return empty, unit_area
-        idx = idx[keep]
-        labels = np.unique(labels[keep], return_inverse=True)[1].ravel()
-        n_groups = int(labels.max()) + 1
+    idx, labels, n_groups = grouped
     chosen = units.iloc[idx]
     geoms = chosen.geometry.to_numpy()
     frame = gpd.GeoDataFrame({"g": labels}, geometry=geoms, crs=WORKING_CRS)

@@ -153,6 +153,14 @@ def label(column: str) -> str:
 
 def format_value(column: str, value: object) -> str:
     """``value`` of ``column`` as people write it: ``1,234``, ``8.6%``, ``2.4``, ``p < 0.001``; ``""`` if missing."""
+    text = _missing_or_text(value)
+    if text is not None:
+        return text
+    return _format_number(column, float(value))  # type: ignore[arg-type,unused-ignore]
+
+
+def _missing_or_text(value: object) -> str | None:
+    """``""`` for a missing value, a value that is not a number as text, ``None`` for a number."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -163,7 +171,11 @@ def format_value(column: str, value: object) -> str:
             pass
         if not hasattr(value, "__float__") or isinstance(value, str):
             return str(value)
-    x = float(value)  # type: ignore[arg-type,unused-ignore]
+    return None
+
+
+def _format_number(column: str, x: float) -> str:
+    """A number of ``column`` as people write it (percent, p-value, decimals, change or count)."""
     if column in PERCENT_COLUMNS:
         return f"{100 * x:.1f}%"
     if column in _P_VALUES:

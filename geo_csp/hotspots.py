@@ -109,6 +109,19 @@ class HotspotParams:
         _check_open_unit("recent_prop", self.recent_prop)
         if not isinstance(self.fdr, (bool, np.bool_)):
             raise ParameterError(f"`fdr` must be True or False; got {self.fdr!r}")
+        self._check_windows()
+        if self.trend_test not in TREND_TESTS:
+            raise ParameterError(f"`trend_test` must be one of {TREND_TESTS}; got {self.trend_test!r}")
+        if not _is_int(self.permutations) or not (self.permutations == 0 or 99 <= self.permutations <= 99_999):
+            raise ParameterError(f"`permutations` must be 0 or an integer from 99 to 99,999; got {self.permutations!r}")
+        if self.seed is not None and (not _is_int(self.seed) or self.seed < 0):
+            raise ParameterError(f"`seed` must be None or an integer >= 0; got {self.seed!r}")
+        self._check_pattern_rules()
+        if not _is_int(self.k) or not 1 <= self.k <= 10:
+            raise ParameterError(f"`k` must be an integer H3 ring radius from 1 to 10; got {self.k!r}")
+
+    def _check_windows(self) -> None:
+        """The space-time window and the window of the global mean and variance, and that they agree."""
         if not _is_int(self.time_window) or not 0 <= self.time_window <= 120:
             raise ParameterError(f"`time_window` must be an integer from 0 to 120 periods; got {self.time_window!r}")
         if self.global_window not in _GLOBAL_WINDOWS:
@@ -118,12 +131,9 @@ class HotspotParams:
                 "`global_window`='period' needs `time_window`=0 (a space-time neighbourhood reaches into other "
                 "periods); use global_window='cube'"
             )
-        if self.trend_test not in TREND_TESTS:
-            raise ParameterError(f"`trend_test` must be one of {TREND_TESTS}; got {self.trend_test!r}")
-        if not _is_int(self.permutations) or not (self.permutations == 0 or 99 <= self.permutations <= 99_999):
-            raise ParameterError(f"`permutations` must be 0 or an integer from 99 to 99,999; got {self.permutations!r}")
-        if self.seed is not None and (not _is_int(self.seed) or self.seed < 0):
-            raise ParameterError(f"`seed` must be None or an integer >= 0; got {self.seed!r}")
+
+    def _check_pattern_rules(self) -> None:
+        """The shares and periods the emerging hot spot patterns are read with."""
         if (
             isinstance(self.arcgis_share, bool)
             or not isinstance(self.arcgis_share, (int, float))
@@ -141,8 +151,6 @@ class HotspotParams:
             )
         if self.recent_periods is not None and (not _is_int(self.recent_periods) or self.recent_periods < 1):
             raise ParameterError(f"`recent_periods` must be None or an integer >= 1; got {self.recent_periods!r}")
-        if not _is_int(self.k) or not 1 <= self.k <= 10:
-            raise ParameterError(f"`k` must be an integer H3 ring radius from 1 to 10; got {self.k!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the parameters (JSON-serialisable) for output metadata."""

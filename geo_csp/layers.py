@@ -476,8 +476,33 @@ def read_operations(
         columns and polygon geometry in EPSG:27700.
     """
     path = Path(path)
-    what = "operations"
-    _check_exists(path, what)
+    frame = _read_operations_file(path)
+    starts, ends = _operation_dates(frame, path)
+    footprint = (
+        frame["footprint"].astype("string").fillna("polygon").str.strip().to_numpy(dtype=object)
+        if "footprint" in frame.columns
+        else np.full(len(frame), "polygon", dtype=object)
+    )
+    geoms = _operation_footprints(frame, footprint, path, borough=borough, places=places)
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    fixed = {
+        "name": table["name"].astype(str).to_numpy(),
+        "type": table["type"].astype("string").fillna("targeted").to_numpy(dtype=object)
+        if "type" in table
+        else np.full(len(table), "targeted", dtype=object),
+        "start_date": starts.to_numpy(),
+        "end_date": ends.to_numpy(),
+        "notes": table["notes"].astype("string").fillna("").to_numpy(dtype=object)
+        if "notes" in table
+        else np.full(len(table), "", dtype=object),
+        "footprint": footprint,
+    }
+    return _assemble(fixed, table, geoms)
+
+
+def _read_operations_file(path: Path) -> gpd.GeoDataFrame:
+    """The operations file's features in EPSG:27700, refused unless each has a name and both dates."""
+    _check_exists(path, "operations")
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
         raise LayerError(f"operations file {path}: unknown format {path.suffix!r}; give GeoJSON or GeoPackage")
     try:
@@ -494,6 +519,11 @@ def read_operations(
             raise LayerError(
                 f"operations file {path} has no {col!r} property; every operation needs name, start_date and end_date"
             )
+    return frame
+
+
+def _operation_dates(frame: gpd.GeoDataFrame, path: Path) -> tuple[pd.Series, pd.Series]:
+    """Each operation's start and end dates, refused when one is not a date or ends before it starts."""
     starts = pd.to_datetime(frame["start_date"], errors="coerce")
     ends = pd.to_datetime(frame["end_date"], errors="coerce")
     for col, values in (("start_date", starts), ("end_date", ends)):
@@ -509,11 +539,19 @@ def read_operations(
         raise LayerError(
             f"operations file {path}, feature {i + 1} ({frame['name'].iloc[i]}): end_date is before start_date; swap them"
         )
-    footprint = (
-        frame["footprint"].astype("string").fillna("polygon").str.strip().to_numpy(dtype=object)
-        if "footprint" in frame.columns
-        else np.full(len(frame), "polygon", dtype=object)
-    )
+    return starts, ends
+
+
+def _operation_footprints(
+    frame: gpd.GeoDataFrame,
+    footprint: np.ndarray,
+    path: Path,
+    *,
+    borough: gpd.GeoDataFrame | None,
+    places: gpd.GeoDataFrame | None,
+) -> np.ndarray:
+    """Each operation's polygon (made valid): its own geometry, else the borough or the place its
+    ``footprint`` names; refused when there is none or it is not a polygon."""
     geoms = frame.geometry.to_numpy().copy()
     has_geom = ~(pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), shapely.Point(), geoms)))
     for i in np.flatnonzero(~has_geom):  # at most a handful of operations: fill footprints by name
@@ -540,21 +578,7 @@ def read_operations(
             f"operations file {path}, feature {i + 1} ({frame['name'].iloc[i]}): footprint must be a polygon, "
             f"not a {geoms[i].geom_type}; draw the area the operation covered"
         )
-    geoms = shapely.make_valid(geoms)
-    table = pd.DataFrame(frame.drop(columns="geometry"))
-    fixed = {
-        "name": table["name"].astype(str).to_numpy(),
-        "type": table["type"].astype("string").fillna("targeted").to_numpy(dtype=object)
-        if "type" in table
-        else np.full(len(table), "targeted", dtype=object),
-        "start_date": starts.to_numpy(),
-        "end_date": ends.to_numpy(),
-        "notes": table["notes"].astype("string").fillna("").to_numpy(dtype=object)
-        if "notes" in table
-        else np.full(len(table), "", dtype=object),
-        "footprint": footprint,
-    }
-    return _assemble(fixed, table, geoms)
+    return shapely.make_valid(geoms)
 
 
 # --------------------------------------------------------------------------------------------------

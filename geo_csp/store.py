@@ -419,7 +419,6 @@ class StoreTransaction:
         file_id = entry["file_id"]
         files = self.manifest["files"]
         parts: list[dict[str, Any]] = []
-        superseded: list[dict[str, Any]] = []
         for (source, force, month), rows, unlocated, data in encoded.parts:
             rel = _part_path(source, force, month, file_id)
             path = self.store_dir / rel
@@ -428,7 +427,29 @@ class StoreTransaction:
             parts.append(
                 {"path": rel, "source": source, "force": force, "month": month, "rows": rows, "unlocated": unlocated}
             )
-        # Replace older parts of the same (source, force, month).
+        superseded = self._supersede(file_id, parts)
+        quarantine_rel = None
+        if encoded.quarantine is not None:
+            quarantine_rel = f"quarantine/{file_id}.parquet"
+            path = self.store_dir / quarantine_rel
+            self._staged.append(path)
+            self._write(encoded.quarantine, path)
+        files[file_id] = {
+            **entry,
+            "active": True,
+            "parts": parts,
+            "quarantine": quarantine_rel,
+            "superseded": superseded,
+            "superseded_by": [],
+        }
+        self._sha_index[entry["sha256"]] = file_id
+        return superseded
+
+    def _supersede(self, file_id: str, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replace the older parts of each (source, force, month) of ``parts`` (the input ``file_id``'s):
+        the older inputs lose them (and become inactive with none left); returns the parts superseded."""
+        files = self.manifest["files"]
+        superseded: list[dict[str, Any]] = []
         replaced: dict[str, set[tuple[str, str, str]]] = {}
         for p in parts:
             key = (p["source"], p["force"], p["month"])
@@ -465,21 +486,6 @@ class StoreTransaction:
                 if old.get("quarantine"):
                     self._delete_after_commit.append(self.store_dir / old["quarantine"])
                     old["quarantine"] = None
-        quarantine_rel = None
-        if encoded.quarantine is not None:
-            quarantine_rel = f"quarantine/{file_id}.parquet"
-            path = self.store_dir / quarantine_rel
-            self._staged.append(path)
-            self._write(encoded.quarantine, path)
-        files[file_id] = {
-            **entry,
-            "active": True,
-            "parts": parts,
-            "quarantine": quarantine_rel,
-            "superseded": superseded,
-            "superseded_by": [],
-        }
-        self._sha_index[entry["sha256"]] = file_id
         return superseded
 
     def _write(self, data: pa.Buffer, path: Path) -> None:

@@ -167,39 +167,12 @@ def _operations(area: pd.Series, operations: gpd.GeoDataFrame | None) -> list[st
 
 def area_story(facts: dict[str, Any], *, months_label: str | None = None) -> str:
     """One paragraph of plain sentences from :func:`area_facts` (Markdown: the place name in bold)."""
-    where = f"**{facts['name']}** ({facts['area_id']}{', ' + str(facts['ward']) + ' ward' if facts['ward'] else ''})"
-    span = months_label or (
-        f"{_month(facts['first_period'])} to {_month(facts['last_period'])}"
-        if facts.get("first_period")
-        else "the months chosen"
-    )
-    what = f"{where} had {facts['n']:,.0f} incidents in {span}"
-    shares = []
-    if facts.get("share_of_crime") is not None:
-        shares.append(f"{100 * facts['share_of_crime']:.1f}% of crime")
-    if facts.get("share_of_area") is not None:
-        shares.append(f"on {100 * facts['share_of_area']:.1f}% of the area mapped")
-    if shares:
-        what += ": " + " ".join(shares)
-    if facts.get("harm") is not None:
-        what += f", harm {facts['harm']:,.0f} crime-days"
-    sentences = [what + "."]
+    sentences = [_opening_sentence(facts, months_label=months_label)]
     if facts.get("crime_mix"):
         sentences.append("Mostly " + ", ".join(f"{k.lower()} ({100 * s:.0f}%)" for k, s in facts["crime_mix"]) + ".")
     if facts.get("top_street") and pd.notna(facts["top_street"]):
         sentences.append(f"The busiest street is {facts['top_street']}.")
-    pattern = facts.get("pattern")
-    hot = facts["hot_months"]
-    if hot:
-        since = (
-            f"It has been significantly hot in {len(hot)} of {facts['n_periods']} months, first in "
-            f"{_month(facts['first_hot'])} and most recently in {_month(facts['last_hot'])}"
-        )
-    else:
-        since = "No month was significantly hot on its own"
-    if pattern is not None and pd.notna(pattern):
-        since += f" (a {str(pattern).lower()})"
-    sentences.append(since + ".")
+    sentences.append(_hot_sentence(facts))
     if facts.get("first_named"):
         delay = int(facts.get("naming_delay_periods") or 0)
         sentences.append(
@@ -220,3 +193,40 @@ def area_story(facts: dict[str, Any], *, months_label: str | None = None) -> str
         ("What was done: " + "; ".join(done) + ".") if done else "No operation in the partner layers touched it."
     )
     return " ".join(sentences)
+
+
+def _opening_sentence(facts: dict[str, Any], *, months_label: str | None) -> str:
+    """The area, its incidents over the months, its shares of crime and of the area mapped, and its harm."""
+    where = f"**{facts['name']}** ({facts['area_id']}{', ' + str(facts['ward']) + ' ward' if facts['ward'] else ''})"
+    span = months_label or (
+        f"{_month(facts['first_period'])} to {_month(facts['last_period'])}"
+        if facts.get("first_period")
+        else "the months chosen"
+    )
+    what = f"{where} had {facts['n']:,.0f} incidents in {span}"
+    shares = []
+    if facts.get("share_of_crime") is not None:
+        shares.append(f"{100 * facts['share_of_crime']:.1f}% of crime")
+    if facts.get("share_of_area") is not None:
+        shares.append(f"on {100 * facts['share_of_area']:.1f}% of the area mapped")
+    if shares:
+        what += ": " + " ".join(shares)
+    if facts.get("harm") is not None:
+        what += f", harm {facts['harm']:,.0f} crime-days"
+    return what + "."
+
+
+def _hot_sentence(facts: dict[str, Any]) -> str:
+    """In how many months the area was significantly hot, first and last, and its pattern."""
+    pattern = facts.get("pattern")
+    hot = facts["hot_months"]
+    if hot:
+        since = (
+            f"It has been significantly hot in {len(hot)} of {facts['n_periods']} months, first in "
+            f"{_month(facts['first_hot'])} and most recently in {_month(facts['last_hot'])}"
+        )
+    else:
+        since = "No month was significantly hot on its own"
+    if pattern is not None and pd.notna(pattern):
+        since += f" (a {str(pattern).lower()})"
+    return since + "."

@@ -165,27 +165,9 @@ def configure_changes(
     """
     from geo_csp import boundaries, store
 
-    changes: dict[str, Any] = {}
     rel = lambda p: store.path_for_config(store_dir, p)  # noqa: E731
-    if borough is not None:
-        if not borough.strip():
-            raise ParameterError('--borough is empty; give the borough\'s name (e.g. "Blackburn with Darwen")')
-        changes["borough"] = borough.strip()
-    if label is not None:
-        if not label.strip():
-            raise ParameterError('--label is empty; give the name documents call the store (e.g. "Bury CSP 2024")')
-        changes["label"] = label.strip()
-    if boundary is not None:
-        boundaries.load_borough(boundary, district=district)
-        changes["boundary"] = rel(boundary)
-        changes["boundary_district"] = district.strip() if district else None
-    elif district is not None:
-        if not config.get("boundary"):
-            raise ParameterError(
-                f"--district {district!r} picks one area of a boundary file: give it with --boundary FILE"
-            )
-        boundaries.load_borough(store.config_path(store_dir, config["boundary"]), district=district)
-        changes["boundary_district"] = district.strip()
+    changes = _name_changes(borough=borough, label=label)
+    changes |= _boundary_changes(store_dir, config, boundary=boundary, district=district)
     chosen_district = changes.get("boundary_district", config.get("boundary_district"))
     units: dict[str, tuple[gpd.GeoDataFrame, str]] = {}
     for kind, path, code_col, name_col in (
@@ -199,33 +181,8 @@ def configure_changes(
             )
             changes |= {f"{kind}s": rel(path), f"{kind}_code_col": code_col, f"{kind}_name_col": name_col}
         elif config.get(f"{kind}s"):
-            old = store.config_path(store_dir, config[f"{kind}s"])
-            units[kind] = (
-                _units(
-                    old,
-                    kind=kind,
-                    code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
-                    name_col=config.get(f"{kind}_name_col") or f"{kind}_name",
-                    option=f"the configured {kind}s",
-                ),
-                str(old),
-            )
-    outline_path = (
-        boundary
-        if boundary is not None
-        else (store.config_path(store_dir, config["boundary"]) if config.get("boundary") else None)
-    )
-    if outline_path is not None:  # a force-wide ward file: only the borough's wards need a population
-        from geo_csp.geography import units_in_outline
-
-        outline = boundaries.load_borough(outline_path, district=chosen_district)
-        units = {kind: (units_in_outline(frame, outline), source) for kind, (frame, source) in units.items()}
-        empty = [kind for kind, (frame, _) in units.items() if not len(frame)]
-        if empty:
-            raise ParameterError(
-                f"no {empty[0]} of {units[empty[0]][1]} has more than half its area inside the "
-                f"boundary {outline_path}: are they the same borough (and CRS)?"
-            )
+            units[kind] = _configured_units(store_dir, config, kind)
+    units = _units_inside_outline(store_dir, config, units, boundary=boundary, district=chosen_district)
     if population is not None:
         pop, code = _population(population, population_code_col, population_col)
         kind = _match_population(pop, code, population, units)
@@ -238,10 +195,108 @@ def configure_changes(
     if named_places is not None:
         boundaries.load_named_places(named_places)
         changes["named_places"] = rel(named_places)
+    changes |= _area_changes(store_dir, config, changes, areas=areas, comparators=comparators)
+    return changes
+
+
+def _name_changes(*, borough: str | None, label: str | None) -> dict[str, Any]:
+    """The borough's name and the store's label, refused when given empty."""
+    changes: dict[str, Any] = {}
+    if borough is not None:
+        if not borough.strip():
+            raise ParameterError('--borough is empty; give the borough\'s name (e.g. "Blackburn with Darwen")')
+        changes["borough"] = borough.strip()
+    if label is not None:
+        if not label.strip():
+            raise ParameterError('--label is empty; give the name documents call the store (e.g. "Bury CSP 2024")')
+        changes["label"] = label.strip()
+    return changes
+
+
+def _boundary_changes(
+    store_dir: Path, config: dict[str, Any], *, boundary: _FileOpt, district: str | None
+) -> dict[str, Any]:
+    """The borough boundary file and the district picked from it, each read to check it."""
+    from geo_csp import boundaries, store
+
+    if boundary is not None:
+        boundaries.load_borough(boundary, district=district)
+        return {
+            "boundary": store.path_for_config(store_dir, boundary),
+            "boundary_district": district.strip() if district else None,
+        }
+    if district is None:
+        return {}
+    if not config.get("boundary"):
+        raise ParameterError(f"--district {district!r} picks one area of a boundary file: give it with --boundary FILE")
+    boundaries.load_borough(store.config_path(store_dir, config["boundary"]), district=district)
+    return {"boundary_district": district.strip()}
+
+
+def _configured_units(store_dir: Path, config: dict[str, Any], kind: str) -> tuple[gpd.GeoDataFrame, str]:
+    """The store's configured ward or LSOA file (``kind`` ``"ward"`` or ``"lsoa"``), read and checked."""
+    from geo_csp import store
+
+    old = store.config_path(store_dir, config[f"{kind}s"])
+    frame = _units(
+        old,
+        kind=kind,
+        code_col=config.get(f"{kind}_code_col") or f"{kind}_code",
+        name_col=config.get(f"{kind}_name_col") or f"{kind}_name",
+        option=f"the configured {kind}s",
+    )
+    return frame, str(old)
+
+
+def _units_inside_outline(
+    store_dir: Path,
+    config: dict[str, Any],
+    units: dict[str, tuple[gpd.GeoDataFrame, str]],
+    *,
+    boundary: _FileOpt,
+    district: str | None,
+) -> dict[str, tuple[gpd.GeoDataFrame, str]]:
+    """The units inside the borough's outline (given or configured), so that a force-wide ward file needs a
+    population only for the borough's wards; refused when none of a file's units lies inside."""
+    from geo_csp import boundaries, store
+
+    outline_path = (
+        boundary
+        if boundary is not None
+        else (store.config_path(store_dir, config["boundary"]) if config.get("boundary") else None)
+    )
+    if outline_path is None:
+        return units
+    from geo_csp.geography import units_in_outline
+
+    outline = boundaries.load_borough(outline_path, district=district)
+    units = {kind: (units_in_outline(frame, outline), source) for kind, (frame, source) in units.items()}
+    empty = [kind for kind, (frame, _) in units.items() if not len(frame)]
+    if empty:
+        raise ParameterError(
+            f"no {empty[0]} of {units[empty[0]][1]} has more than half its area inside the "
+            f"boundary {outline_path}: are they the same borough (and CRS)?"
+        )
+    return units
+
+
+def _area_changes(
+    store_dir: Path,
+    config: dict[str, Any],
+    changes: dict[str, Any],
+    *,
+    areas: _FileOpt,
+    comparators: list[str] | None,
+) -> dict[str, Any]:
+    """The areas file and the comparator areas named from it, checked against it and against the borough
+    (``changes`` are the other keys set so far)."""
+    from geo_csp import store
+
+    out: dict[str, Any] = {}
     area_frame = None
     if areas is not None:
         area_frame = _areas(areas)
-        changes["areas"] = rel(areas)
+        out["areas"] = store.path_for_config(store_dir, areas)
     elif config.get("areas") and comparators:
         area_frame = _areas(store.config_path(store_dir, config["areas"]))
     if comparators:
@@ -255,7 +310,7 @@ def configure_changes(
                 f"--comparators {unknown} are not areas of the areas file "
                 f"({', '.join(area_frame['area_name'].astype(str))}); use their area_name or area_code"
             )
-        changes["comparators"] = list(comparators)
+        out["comparators"] = list(comparators)
     name = changes.get("borough", config.get("borough"))
     if area_frame is not None and name and not _in_areas(area_frame, name):
         has_outline = any(changes.get(k) or config.get(k) for k in ("boundary", "wards", "lsoas"))
@@ -264,7 +319,7 @@ def configure_changes(
                 f"the borough {name!r} is not a row of the areas file and the store has no outline "
                 "of its own: add it to the areas file, or give --boundary or --wards"
             )
-    return changes
+    return out
 
 
 def _show_membership(store_dir: Path, config: dict[str, Any]) -> None:

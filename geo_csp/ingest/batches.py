@@ -99,24 +99,38 @@ def prepare_batch(
             results.append(exc)
             break
     if street:
-        batch = [units[pos] for pos, *_ in street]
-        try:
-            raw, file_idx = read_street_batch(batch, [text for *_, text in street])
-        except NotBatchable:
-            for pos, raw_bytes, sha, _ in street:
-                try:
-                    results[pos] = _prepare_alone(units[pos], raw_bytes, sha, mapping, encode=encode)
-                except Exception as exc:
-                    results[pos] = exc
-                    del results[pos + 1 :]
-                    break
-        else:
-            parsed = parse_street(raw, [u.name for u in batch], file_idx, points=points)
-            shas = [sha for _, _, sha, _ in street]
-            prepared = _split(batch, shas, [len(b) for _, b, _, _ in street], raw, parsed, file_idx, encode=encode)
-            for (pos, *_), item in zip(street, prepared, strict=True):
-                results[pos] = item
+        _prepare_street(units, street, results, mapping=mapping, encode=encode, points=points)
     return results  # type: ignore[return-value]
+
+
+def _prepare_street(
+    units: Sequence[Unit],
+    street: list[tuple[int, bytes, str, bytes]],
+    results: list[Prepared | Exception | None],
+    *,
+    mapping: ColumnMapping | None,
+    encode: bool,
+    points: SnapPoints | None,
+) -> None:
+    """Fill ``results`` at the street files' positions: parsed as one batch, or one by one when the batch
+    cannot place them row by row (then a failure ends ``results`` there)."""
+    batch = [units[pos] for pos, *_ in street]
+    try:
+        raw, file_idx = read_street_batch(batch, [text for *_, text in street])
+    except NotBatchable:
+        for pos, raw_bytes, sha, _ in street:
+            try:
+                results[pos] = _prepare_alone(units[pos], raw_bytes, sha, mapping, encode=encode)
+            except Exception as exc:
+                results[pos] = exc
+                del results[pos + 1 :]
+                break
+    else:
+        parsed = parse_street(raw, [u.name for u in batch], file_idx, points=points)
+        shas = [sha for _, _, sha, _ in street]
+        prepared = _split(batch, shas, [len(b) for _, b, _, _ in street], raw, parsed, file_idx, encode=encode)
+        for (pos, *_), item in zip(street, prepared, strict=True):
+            results[pos] = item
 
 
 def _read_unit(unit: Unit) -> bytes:

@@ -265,51 +265,11 @@ def _partner(unit: Unit, raw: RawTable, mapping: ColumnMapping) -> Parsed:
     def text(name: str) -> pa.Array:
         return pc.utf8_trim_whitespace(text_values(t[name]))
 
-    when = text(mapping.time_column)
-    when_s = pd.Series(when.to_numpy(zero_copy_only=False), dtype=object)
-    blank_when = (when_s == "").to_numpy()
     details: dict[str, list[str]] = {}
     checks: list[tuple[str, np.ndarray]] = []
-    day = at = None
-    if mapping.time_kind == "month":
-        parsed = _strptime_series(when_s, mapping.date_format)
-        month = pc.fill_null(pc.strftime(pa.array(parsed), format="%Y-%m"), "")
-        bad_when = ~blank_when & parsed.isna().to_numpy()
-        checks += [("missing_required", blank_when), ("bad_month", bad_when)]
-        details["bad_month"] = [mapping.time_column]
-    else:
-        fmt = mapping.date_format
-        clock_blank = np.ones(n, bool)
-        if mapping.clock_column is not None:
-            clock = pd.Series(text(mapping.clock_column).to_numpy(zero_copy_only=False), dtype=object)
-            clock_blank = (clock == "").to_numpy()
-            with_clock = when_s.where(clock_blank, when_s + " " + clock)
-            date_only = _strptime_series(when_s, fmt).dt.normalize()
-            full = _strptime_series(with_clock, fmt + " " + mapping.clock_format if fmt != "iso" else "iso")
-            local = full.where(~clock_blank, date_only)
-        else:
-            local = _strptime_series(when_s, fmt)
-        utc = _local_to_utc(local, mapping.timezone)
-        month, day, at = _local_times(utc, mapping.timezone)
-        has_time = mapping.time_kind == "datetime" or mapping.clock_column is not None
-        if not has_time:
-            at = None
-        elif mapping.clock_column is not None:
-            at = pc.if_else(pa.array(clock_blank), pa.scalar(None, at.type), at)
-        bad_when = ~blank_when & local.isna().to_numpy()
-        checks += [("missing_required", blank_when), ("bad_date", bad_when)]
-        details["bad_date"] = [mapping.time_column] + ([mapping.clock_column] if mapping.clock_column else [])
+    month, day, at = _partner_times(text, mapping, n, checks=checks, details=details)
     details["missing_required"] = list(mapping.required_columns[:3])
-    if mapping.category_column is not None:
-        cat = text(mapping.category_column)
-        checks.append(("missing_required", pc.equal(cat, "").to_numpy(zero_copy_only=False)))
-        if mapping.categories:
-            keys = pa.array(list(mapping.categories), pa.string())
-            vals = pa.array(list(mapping.categories.values()), pa.string())
-            idx = pc.index_in(cat, keys)
-            cat = pc.if_else(pc.is_null(idx), cat, vals.take(pc.fill_null(idx, 0)))
-    else:
-        cat = pa.repeat(pa.scalar(mapping.category_value, pa.string()), n)
+    cat = _partner_categories(text, mapping, n, checks=checks)
     optional: dict[str, pa.Array] = {}
     if mapping.id_column is not None:
         ids = text(mapping.id_column)
@@ -364,6 +324,66 @@ def _partner(unit: Unit, raw: RawTable, mapping: ColumnMapping) -> Parsed:
         occurred_from=window_from,
         occurred_to=window_to,
     )
+
+
+def _partner_times(
+    text: Callable[[str], pa.Array],
+    mapping: ColumnMapping,
+    n: int,
+    *,
+    checks: list[tuple[str, np.ndarray]],
+    details: dict[str, list[str]],
+) -> tuple[pa.Array, pa.Array | None, pa.Array | None]:
+    """A partner file's month, and its day and time of day (UTC) when the mapping reads them; the rows
+    with a blank or bad date are added to ``checks`` and the columns to blame to ``details``."""
+    when_s = pd.Series(text(mapping.time_column).to_numpy(zero_copy_only=False), dtype=object)
+    blank_when = (when_s == "").to_numpy()
+    if mapping.time_kind == "month":
+        parsed = _strptime_series(when_s, mapping.date_format)
+        month = pc.fill_null(pc.strftime(pa.array(parsed), format="%Y-%m"), "")
+        bad_when = ~blank_when & parsed.isna().to_numpy()
+        checks += [("missing_required", blank_when), ("bad_month", bad_when)]
+        details["bad_month"] = [mapping.time_column]
+        return month, None, None
+    fmt = mapping.date_format
+    clock_blank = np.ones(n, bool)
+    if mapping.clock_column is not None:
+        clock = pd.Series(text(mapping.clock_column).to_numpy(zero_copy_only=False), dtype=object)
+        clock_blank = (clock == "").to_numpy()
+        with_clock = when_s.where(clock_blank, when_s + " " + clock)
+        date_only = _strptime_series(when_s, fmt).dt.normalize()
+        full = _strptime_series(with_clock, fmt + " " + mapping.clock_format if fmt != "iso" else "iso")
+        local = full.where(~clock_blank, date_only)
+    else:
+        local = _strptime_series(when_s, fmt)
+    utc = _local_to_utc(local, mapping.timezone)
+    month, day, at = _local_times(utc, mapping.timezone)
+    has_time = mapping.time_kind == "datetime" or mapping.clock_column is not None
+    if not has_time:
+        at = None
+    elif mapping.clock_column is not None:
+        at = pc.if_else(pa.array(clock_blank), pa.scalar(None, at.type), at)
+    bad_when = ~blank_when & local.isna().to_numpy()
+    checks += [("missing_required", blank_when), ("bad_date", bad_when)]
+    details["bad_date"] = [mapping.time_column] + ([mapping.clock_column] if mapping.clock_column else [])
+    return month, day, at
+
+
+def _partner_categories(
+    text: Callable[[str], pa.Array], mapping: ColumnMapping, n: int, *, checks: list[tuple[str, np.ndarray]]
+) -> pa.Array:
+    """A partner file's categories, renamed by the mapping's ``[categories]`` (or its one fixed category);
+    blank categories are added to ``checks``."""
+    if mapping.category_column is None:
+        return pa.repeat(pa.scalar(mapping.category_value, pa.string()), n)
+    cat = text(mapping.category_column)
+    checks.append(("missing_required", pc.equal(cat, "").to_numpy(zero_copy_only=False)))
+    if mapping.categories:
+        keys = pa.array(list(mapping.categories), pa.string())
+        vals = pa.array(list(mapping.categories.values()), pa.string())
+        idx = pc.index_in(cat, keys)
+        cat = pc.if_else(pc.is_null(idx), cat, vals.take(pc.fill_null(idx, 0)))
+    return cat
 
 
 def _police_uk_layout(header: list[str]) -> tuple[str, ...] | None:
