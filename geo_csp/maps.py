@@ -507,12 +507,18 @@ def street_labels(incidents: pd.DataFrame, *, max_streets: int = 400) -> gpd.Geo
     located = incidents[schema.EASTING].notna() & incidents[schema.NORTHING].notna()
     if schema.LOCATED in incidents.columns:
         located &= incidents[schema.LOCATED].fillna(False).astype(bool)
-    frame = incidents.loc[located, [schema.LOCATION, schema.EASTING, schema.NORTHING]]
-    name = frame[schema.LOCATION].astype("string").str.replace(r"^\s*On or near\s+", "", regex=True).str.strip()
-    keep = name.notna() & (name != "") & ~name.isin(schema.POLICE_UK_GENERIC_LOCATIONS)
-    grouped = frame[keep.to_numpy()].assign(name=name[keep]).groupby("name", sort=False)
+    frame = incidents.loc[located, [schema.EASTING, schema.NORTHING]]
+    # each distinct location is cleaned once (a borough's tens of thousands of rows share a few thousand)
+    codes, locations = pd.factorize(incidents.loc[located, schema.LOCATION].astype("string"))
+    cleaned = pd.Series(locations, dtype="string").str.replace(r"^\s*On or near\s+", "", regex=True).str.strip()
+    usable = (cleaned.notna() & (cleaned != "") & ~cleaned.isin(schema.POLICE_UK_GENERIC_LOCATIONS)).to_numpy()
+    street_codes, names = pd.factorize(cleaned)  # locations that clean to one name are one street
+    keep = codes >= 0
+    keep[keep] = usable[codes[keep]]
+    grouped = frame[keep].assign(street=street_codes[codes[keep]]).groupby("street", sort=False)
     streets = grouped[[schema.EASTING, schema.NORTHING]].median().assign(n=grouped.size())
-    streets = streets.sort_values("n", ascending=False, kind="mergesort").head(max_streets).reset_index()
+    streets = streets.sort_values("n", ascending=False, kind="mergesort").head(max_streets)
+    streets = streets.assign(name=pd.array(names.take(streets.index.to_numpy()), dtype="string")).reset_index(drop=True)
     return gpd.GeoDataFrame(
         streets[["name", "n"]],
         geometry=gpd.points_from_xy(streets[schema.EASTING], streets[schema.NORTHING]),
