@@ -35,6 +35,13 @@ split: :func:`pick_predictor` applied to the *earlier* splits only (the ensemble
 candidate was clearly ahead of it), so its figures are out of sample. The priority score of a plan
 is chosen by the same rule on every split (:meth:`RollingBacktest.choice`).
 
+**The resolution sweep** (:func:`resolution_sweep`, ``geo-csp backtest --sweep``) back-tests each H3
+resolution 7-11 on the same area budget, bounded by :func:`sweep_plan`: a resolution giving more than
+:data:`SWEEP_MAX_CELLS` cells over the study area is skipped (sweep a county force district by district),
+and so is one whose cells are narrower than the data's snap points are apart (:func:`snap_spacing_m`),
+where finer cells only shrink the area around the same points. The skipped resolutions and the rule are
+returned and printed. Figures: ``benchmarks/sweep.py``.
+
 **The police.uk lattice.** police.uk records crime at a fixed set of anonymous snap points
 (project reference, section 3). When the median occupied unit holds a single snap point and counts
 alone find at least half of next month's crime, or counts find 90% or more, a high PAI says where
@@ -45,7 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -64,7 +71,9 @@ __all__ = [
     "DEFAULT_FALLBACK",
     "LATTICE_HIT_RATE",
     "METRICS",
+    "ResolutionSweep",
     "RollingBacktest",
+    "SWEEP_MAX_CELLS",
     "backtest",
     "evaluate_selection",
     "pick_predictor",
@@ -73,6 +82,8 @@ __all__ = [
     "rolling_backtest",
     "rolling_splits",
     "select_by_area",
+    "snap_spacing_m",
+    "sweep_plan",
 ]
 
 #: The single baselines (``ewma`` and ``kde`` at their best half-life and bandwidth).
@@ -676,10 +687,126 @@ def backtest(
     return table
 
 
+#: The sweep's bound on cells: a resolution giving more cells than this over the study area is skipped (the
+#: cap of the automatic choice, :data:`geo_csp.grid.PATROL_MAX_CELLS`); a county force is swept by district.
+SWEEP_MAX_CELLS: Final = grid.PATROL_MAX_CELLS
+
+
+@dataclass(frozen=True)
+class ResolutionSweep:
+    """A resolution sweep (:func:`resolution_sweep`): the resolutions swept, those skipped and the bound.
+
+    Attributes
+    ----------
+    rows
+        One row per resolution swept: ``resolution, n_units, lattice`` and ``pai_<method>``,
+        ``hit_rate_<method>``, ``area_share_<method>`` of each predictor.
+    skipped
+        One row per resolution left out: ``resolution, n_cells`` (about, over the study area),
+        ``cell_across_m`` and ``reason`` (a sentence).
+    bound
+        ``max_cells``, ``snap_spacing_m`` (median distance from each distinct snap point to the nearest
+        other one; NaN with fewer than 2) and ``rule`` (the sentence stating both).
+    """
+
+    rows: pd.DataFrame
+    skipped: pd.DataFrame
+    bound: dict[str, Any]
+
+
+def snap_spacing_m(x: np.ndarray, y: np.ndarray) -> float:
+    """Median distance (m) from each distinct point to the nearest other one; NaN with fewer than 2 points.
+
+    police.uk points sit on anonymous snap points: cells narrower than their spacing hold one snap point
+    each, so finer cells only shrink the area around the same points.
+    """
+    from scipy.spatial import cKDTree
+
+    ux, uy, _ = grid.unique_points(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
+    if len(ux) < 2:
+        return float("nan")
+    xy = np.column_stack([ux, uy])
+    dist, _ = cKDTree(xy).query(xy, k=2)
+    return float(np.median(dist[:, 1]))
+
+
+def sweep_plan(
+    area: shapely.Geometry,
+    *,
+    snap_spacing: float,
+    resolutions: Sequence[int] = grid.H3_RESOLUTIONS,
+    max_cells: int | None = SWEEP_MAX_CELLS,
+) -> tuple[list[int], pd.DataFrame, dict[str, Any]]:
+    """Which resolutions a sweep over ``area`` runs, which it skips and why, and the bound as a sentence.
+
+    A resolution is skipped when it gives more than ``max_cells`` cells over the area (``None``: no cap),
+    or when its cells are narrower side to side (:func:`geo_csp.grid.cell_across_m`) than ``snap_spacing``
+    metres (the data's snap points; NaN: no such rule), where its PAI measures the snap-point lattice.
+    """
+    import h3
+
+    area_m2 = float(shapely.area(area))
+    if not area_m2 > 0:
+        raise ParameterError("the sweep's study area has no area; give polygons, not points or lines")
+    if max_cells is not None and max_cells < 1:
+        raise ParameterError(f"`max_cells` must be a positive number of cells or None; got {max_cells!r}")
+    kept, skipped = [], []
+    for res in resolutions:
+        res = grid.check_resolution(res)
+        n_cells = area_m2 / h3.average_hexagon_area(res, unit="m^2")
+        across = grid.cell_across_m(res)
+        if max_cells is not None and n_cells > max_cells:
+            reason = (
+                f"resolution {res} skipped: about {n_cells:,.0f} cells over the study area (more than "
+                f"{max_cells:,}); split the area by district (--boundary FILE --district NAME) to sweep it"
+            )
+        elif np.isfinite(snap_spacing) and across < snap_spacing:
+            reason = (
+                f"resolution {res} skipped: its cells are {across:,.0f} m across, less than the {snap_spacing:,.0f} m "
+                "between the data's snap points (median distance to the nearest one), so most cells hold one "
+                "snap point and its PAI says where the snap points are, not where crime concentrates"
+            )
+        else:
+            kept.append(res)
+            continue
+        skipped.append({"resolution": res, "n_cells": float(n_cells), "cell_across_m": across, "reason": reason})
+    rule = (
+        "swept: resolutions giving "
+        + (f"at most {max_cells:,} cells over the study area" if max_cells is not None else "any number of cells")
+        + (
+            f" whose cells are at least as wide as the data's snap points are apart ({snap_spacing:,.0f} m, median)"
+            if np.isfinite(snap_spacing)
+            else ""
+        )
+    )
+    bound = {"max_cells": max_cells, "snap_spacing_m": snap_spacing, "rule": rule}
+    columns = ["resolution", "n_cells", "cell_across_m", "reason"]
+    return kept, pd.DataFrame(skipped, columns=columns), bound
+
+
+def _sweep_row(resolution: int, result: RollingBacktest) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "resolution": int(resolution),
+        "n_units": result.metadata["n_units"],
+        "lattice": result.metadata["lattice"]["flag"],
+    }
+    # the share of the study area the selection really covers: whole cells, so coarse cells overshoot
+    # the budget (a 5 km2 cell is 5% of a 100 km2 town on its own)
+    real = result.splits.groupby("method", sort=False)["area_share"].mean() if "area_share" in result.splits else None
+    for rec in result.summary.to_dict("records"):
+        if rec["method"].startswith(("kde_", "ewma_")):
+            continue
+        row[f"pai_{rec['method']}"] = rec["pai_mean"]
+        row[f"hit_rate_{rec['method']}"] = rec["hit_rate_mean"]
+        if real is not None and rec["method"] in real.index:
+            row[f"area_share_{rec['method']}"] = float(real[rec["method"]])
+    return row
+
+
 def resolution_sweep(
     incidents: pd.DataFrame,
     *,
-    resolutions: Sequence[int] = (7, 8, 9, 10, 11),
+    resolutions: Sequence[int] = grid.H3_RESOLUTIONS,
     area_share: float = 0.05,
     study_area: Any = None,
     crime_types: Iterable[str] | None = None,
@@ -689,49 +816,63 @@ def resolution_sweep(
     horizon_months: int = 1,
     methods: Sequence[str] | None = None,
     params: hotspots.HotspotParams | None = None,
-) -> pd.DataFrame:
-    """Mean rolling PAI and hit rate of each predictor at each H3 resolution, on the same area budget.
+    max_cells: int | None = SWEEP_MAX_CELLS,
+    skip_finer_than_snaps: bool = True,
+    done: Mapping[int, RollingBacktest] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> ResolutionSweep:
+    """Mean rolling PAI and hit rate of each predictor at each H3 resolution, on the same area budget, bounded.
 
-    Returns one row per resolution with ``resolution, n_units, lattice`` and ``pai_<method>``,
-    ``hit_rate_<method>`` and ``area_share_<method>`` (the share of the study area its whole cells really
-    cover, mean over splits) for each predictor (``kde`` = its best bandwidth, ``default`` = the
-    default selection).
+    The bound (:func:`sweep_plan`, stated in :attr:`ResolutionSweep.bound`): resolutions with more than
+    ``max_cells`` cells over the study area are skipped, and, with ``skip_finer_than_snaps``, those whose
+    cells are narrower than the data's snap points are apart (:func:`snap_spacing_m`, over the distinct
+    located points counted, found once). ``kde`` is each resolution's best bandwidth and ``default`` the
+    default selection.
+
+    Parameters
+    ----------
+    done
+        Rolling back-tests already run on the same data and settings, by resolution (the command's own
+        back-test at the default resolution): used as they are, not run again.
+    progress
+        Called as ``progress(step, total, resolution)`` before each resolution is run (``step`` from 0),
+        for a progress bar.
     """
+    types = harm.resolve_crime_types(crime_types, group)
+    keep = cube_mod.filter_mask(incidents, crime_types=types, sources=sources, group=group)
+    x = incidents[schema.EASTING].to_numpy(dtype="float64")
+    y = incidents[schema.NORTHING].to_numpy(dtype="float64")
+    keep &= incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    area = cube_mod.study_geometry(study_area)
+    if area is None:  # the data's extent, as the cube takes it
+        if keep.sum() < 3:
+            raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
+        area = cube_mod.data_extent(x[keep], y[keep])[0]
+    inside = keep & cube_mod.clip_to_study_area(incidents, area)
+    spacing = snap_spacing_m(x[inside], y[inside]) if skip_finer_than_snaps else float("nan")
+    kept, skipped, bound = sweep_plan(area, snap_spacing=spacing, resolutions=resolutions, max_cells=max_cells)
     rows = []
-    for res in resolutions:  # five resolutions; each back-test is vectorised
-        result = rolling_backtest(
-            incidents,
-            unit="h3",
-            resolution=int(res),
-            study_area=study_area,
-            crime_types=crime_types,
-            group=group,
-            sources=sources,
-            n_splits=n_splits,
-            horizon_months=horizon_months,
-            area_shares=(area_share,),
-            methods=methods,
-            params=params,
-        )
-        row: dict[str, Any] = {
-            "resolution": int(res),
-            "n_units": result.metadata["n_units"],
-            "lattice": result.metadata["lattice"]["flag"],
-        }
-        # the share of the study area the selection really covers: whole cells, so coarse cells overshoot
-        # the budget (a 5 km2 cell is 5% of a 100 km2 town on its own)
-        real = (
-            result.splits.groupby("method", sort=False)["area_share"].mean() if "area_share" in result.splits else None
-        )
-        for rec in result.summary.to_dict("records"):
-            if rec["method"].startswith(("kde_", "ewma_")):
-                continue
-            row[f"pai_{rec['method']}"] = rec["pai_mean"]
-            row[f"hit_rate_{rec['method']}"] = rec["hit_rate_mean"]
-            if real is not None and rec["method"] in real.index:
-                row[f"area_share_{rec['method']}"] = float(real[rec["method"]])
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for step, res in enumerate(kept):  # each back-test is vectorised over cells and splits
+        if progress is not None:
+            progress(step, len(kept), res)
+        result = (done or {}).get(res)
+        if result is None:
+            result = rolling_backtest(
+                incidents,
+                unit="h3",
+                resolution=int(res),
+                study_area=study_area,
+                crime_types=crime_types,
+                group=group,
+                sources=sources,
+                n_splits=n_splits,
+                horizon_months=horizon_months,
+                area_shares=(area_share,),
+                methods=methods,
+                params=params,
+            )
+        rows.append(_sweep_row(res, result))
+    return ResolutionSweep(rows=pd.DataFrame(rows), skipped=skipped, bound=bound)
 
 
 #: Predictors whose scores are expected counts (or proportional to them) and add up over an area.

@@ -284,7 +284,7 @@ def test_resolution_sweep(planted):
         study_area=boundaries.load_borough(),
         n_splits=3,
         methods=("counts", "ewma_6m", "gi_mean"),
-    )
+    ).rows
     assert sweep["resolution"].tolist() == [8, 9]
     assert sweep["n_units"].is_monotonic_increasing
     assert {"pai_gi_mean", "pai_counts", "pai_ewma", "pai_default", "lattice"} <= set(sweep.columns)
@@ -297,7 +297,7 @@ def test_sweep_is_bounded_and_printed(planted, capsys):
     from geo_csp.cli.hotspots_cmd import _print_sweep, _sweep
 
     county = shapely.box(350_000, 380_000, 410_000, 430_000)  # 3,000 km2 around Bury: res 11 would be 1.4M cells
-    rows, skipped = _sweep(planted, county, area_share=0.05, n_splits=2, methods=("counts",))
+    rows, skipped, bound = _sweep(planted, county, area_share=0.05, n_splits=2, methods=("counts",))
     assert [r["resolution"] for r in rows] == [7, 8, 9]  # res 10: ~200,000 cells, res 11: ~1.4M
     assert [n.split(":")[0] for n in skipped] == ["resolution 10 skipped", "resolution 11 skipped"]
     assert "split the area" in skipped[0]
@@ -306,9 +306,98 @@ def test_sweep_is_bounded_and_printed(planted, capsys):
         < grid.PATROL_MAX_CELLS
         < 3.0e9 / h3.average_hexagon_area(10, unit="m^2")
     )
+    assert bound["max_cells"] == grid.PATROL_MAX_CELLS and "at most 150,000 cells" in bound["rule"]
     _print_sweep(rows, area_share=0.05)
     text = capsys.readouterr().out
     assert "area really selected" in text and "resolution sweep" in text
+
+
+def test_snap_spacing_is_the_median_distance_to_the_nearest_distinct_point():
+    # a 100 m grid of 5 x 4 snap points, each repeated 3 times, and one point 30 m from a corner
+    gx, gy = np.meshgrid(np.arange(5) * 100.0, np.arange(4) * 100.0)
+    x, y = np.r_[np.repeat(gx.ravel(), 3), -30.0], np.r_[np.repeat(gy.ravel(), 3), 0.0]
+    # 19 grid points at 100 m from their nearest, the corner and the extra point at 30 m: median 100
+    assert backtest.snap_spacing_m(x, y) == pytest.approx(100.0)
+    assert np.isnan(backtest.snap_spacing_m(np.array([1.0, 1.0]), np.array([2.0, 2.0])))  # one distinct point
+
+
+def test_sweep_plan_states_and_applies_both_bounds():
+    from geo_csp import grid
+
+    county = shapely.box(0, 0, 60_000, 50_000)  # 3,000 km2
+    kept, skipped, bound = backtest.sweep_plan(county, snap_spacing=77.0)
+    # res 10: 3e9 / 15,047 m2 = ~199,000 cells (more than 150,000); res 11 (50 m across) is finer than 77 m
+    # and also has ~1.4M cells: the cell cap is the reason given first
+    assert kept == [7, 8, 9] and skipped["resolution"].tolist() == [10, 11]
+    assert skipped["n_cells"].iloc[0] == pytest.approx(3e9 / h3.average_hexagon_area(10, unit="m^2"))
+    assert all("more than 150,000" in r for r in skipped["reason"])
+    town = shapely.box(0, 0, 10_000, 10_000)  # 100 km2: res 11 is 46,500 cells, within the cap
+    kept, skipped, bound = backtest.sweep_plan(town, snap_spacing=77.0)
+    assert kept == [7, 8, 9, 10] and skipped["resolution"].tolist() == [11]
+    assert skipped["cell_across_m"].iloc[0] == pytest.approx(grid.cell_across_m(11))
+    assert grid.cell_across_m(11) < 77.0 < grid.cell_across_m(10)
+    assert "less than the 77 m between the data's snap points" in skipped["reason"].iloc[0]
+    assert bound == {
+        "max_cells": 150_000,
+        "snap_spacing_m": 77.0,
+        "rule": "swept: resolutions giving at most 150,000 cells over the study area whose cells are at least "
+        "as wide as the data's snap points are apart (77 m, median)",
+    }
+    kept, skipped, bound = backtest.sweep_plan(county, snap_spacing=float("nan"), max_cells=None)
+    assert kept == [7, 8, 9, 10, 11] and skipped.empty and bound["rule"].endswith("any number of cells")
+    with pytest.raises(ParameterError, match="max_cells"):
+        backtest.sweep_plan(town, snap_spacing=77.0, max_cells=0)
+
+
+def test_resolution_sweep_honours_the_bound_reuses_done_runs_and_reports_progress(planted):
+    borough = boundaries.load_borough()
+    area_km2 = float(borough.area.iloc[0]) / 1e6  # about 99 km2: res 11 is ~46,000 cells
+    assert 40_000 < area_km2 * 1e6 / h3.average_hexagon_area(11, unit="m^2") < 50_000
+    common = dict(study_area=borough, n_splits=2, methods=("counts",))
+    done = {9: backtest.rolling_backtest(planted, resolution=9, area_shares=(0.05,), **common)}
+    calls: list[tuple[int, int, int]] = []
+    sweep = backtest.resolution_sweep(
+        planted,
+        resolutions=(8, 9, 10, 11),
+        max_cells=20_000,  # res 11 has more: skipped
+        done=done,
+        progress=lambda *a: calls.append(a),
+        **common,
+    )
+    assert sweep.rows["resolution"].tolist() == [8, 9, 10] and sweep.skipped["resolution"].tolist() == [11]
+    assert calls == [(0, 3, 8), (1, 3, 9), (2, 3, 10)]
+    row9 = sweep.rows.set_index("resolution").loc[9]
+    assert row9["pai_counts"] == done[9].row("counts", area_share=0.05)["pai_mean"]
+    # 3,800 points on a 50 m grid over 99 km2: the median distinct point has its nearest 2 x 1 steps away
+    assert sweep.bound["snap_spacing_m"] == pytest.approx(np.hypot(100.0, 50.0))
+    # the bound is honoured: no resolution past the cap or finer than the snap points is ever run
+    assert (sweep.rows["n_units"] <= 20_000).all()
+    tight = backtest.resolution_sweep(planted, resolutions=(9, 10), max_cells=5_000, **common)
+    assert tight.rows["resolution"].tolist() == [9] and "more than 5,000" in tight.skipped["reason"].iloc[0]
+
+
+def test_kde_kernel_keeps_only_occupied_columns_and_equals_the_full_kernel():
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(0, 2000, size=(300, 2))
+    n = np.zeros((300, 6))
+    n[rng.integers(0, 300, 40), rng.integers(0, 6, 40)] = rng.integers(1, 5, 40)
+    inputs = predict.PredictionInputs(
+        n=n,
+        w=sparse.identity(300, format="csr"),
+        centroids=centres,
+        area_m2=np.full(300, 1e4),
+        month_of_year=np.arange(6) % 12 + 1,
+    )
+    h = 250.0
+    d = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+    full = np.where(d <= inputs.params.kde_cutoff_sd * h, np.exp(-0.5 * (d / h) ** 2), 0.0)
+    np.fill_diagonal(full, 1.0)
+    k = inputs.kernel(h)
+    occupied = n.sum(axis=1) > 0
+    assert_allclose(k.toarray()[:, occupied], full[:, occupied], rtol=1e-12, atol=0)
+    assert k[:, ~occupied].nnz == 0
+    counts = n[:, :4].sum(axis=1)
+    assert_allclose(k @ counts, full @ counts, rtol=1e-12)
 
 
 def test_priority_scores_pick_by_back_test_add_up_and_are_cached(planted, tmp_path):

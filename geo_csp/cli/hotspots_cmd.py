@@ -360,7 +360,13 @@ def backtest_command(
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     area_share: Annotated[float, typer.Option("--area-share", help="Share of the study area selected.")] = 0.05,
     sweep: Annotated[
-        bool, typer.Option("--sweep", help="Also sweep H3 resolutions 7-11 (rolling, same area budget).")
+        bool,
+        typer.Option(
+            "--sweep",
+            help="Also sweep H3 resolutions 7-11 (rolling, same area budget), bounded: resolutions with more than "
+            "150,000 cells over the study area, or cells narrower than the data's snap points are apart, are "
+            "skipped and named.",
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON document on stdout.")] = False,
 ) -> None:
@@ -438,10 +444,13 @@ def backtest_command(
             )
         sentence, lattice = doc["evidence"], result.metadata["lattice"]
     if sweep:
-        doc["resolution_sweep"], doc["resolution_sweep_skipped"] = _sweep(
+        # the command's own rolling back-test (H3, the default or given resolution) is one of the sweep's rows
+        done = {int(result.metadata["resolution"]): result} if split is None and params.unit == "h3" else {}
+        doc["resolution_sweep"], doc["resolution_sweep_skipped"], doc["resolution_sweep_bound"] = _sweep(
             inc,
             ctx["study_area"],
             area_share=area_share,
+            done=done,
             crime_types=params.crime_types,
             group=params.group,
             n_splits=splits,
@@ -470,44 +479,33 @@ def backtest_command(
         out.print(lattice["note"])
     if sweep:
         _print_sweep(doc["resolution_sweep"], area_share=area_share)
+        out.print(doc["resolution_sweep_bound"]["rule"].capitalize() + ".")
 
 
-def _sweep(inc: Any, study_area: Any, *, area_share: float, **options: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """The resolution sweep with a progress bar, bounded: resolutions with more than
-    :data:`geo_csp.grid.PATROL_MAX_CELLS` cells over the study area are skipped (and named)."""
-    import h3
-    import shapely
-    from rich.progress import Progress
+def _sweep(
+    inc: Any, study_area: Any, *, area_share: float, **options: Any
+) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
+    """The bounded resolution sweep (:func:`geo_csp.backtest.resolution_sweep`) with a progress bar: its rows,
+    a sentence per resolution skipped (printed) and the bound."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from geo_csp import backtest, grid, schema
+    from geo_csp import backtest
 
-    area = (
-        grid.as_geometry(study_area)
-        if study_area is not None
-        else shapely.convex_hull(shapely.multipoints(inc[[schema.EASTING, schema.NORTHING]].to_numpy()))
-    )
-    kept: list[tuple[int, float]] = []
-    skipped: list[tuple[int, float]] = []
-    for res in grid.H3_RESOLUTIONS:
-        n = area.area / h3.average_hexagon_area(res, unit="m^2")
-        (kept if n <= grid.PATROL_MAX_CELLS else skipped).append((res, n))
-    rows: list[dict[str, Any]] = []
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("resolution sweep", total=len(kept))
-        for res, _ in kept:
-            bar.update(task, description=f"resolution sweep: H3 res {res}")
-            rows += backtest.resolution_sweep(
-                inc, resolutions=(res,), area_share=area_share, study_area=study_area, **options
-            ).to_dict("records")
-            bar.advance(task)
-    notes = [
-        f"resolution {res} skipped: about {n:,.0f} cells over the study area (more than "
-        f"{grid.PATROL_MAX_CELLS:,}); split the area by district (--boundary FILE --district NAME) to sweep it"
-        for res, n in skipped
-    ]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("resolution sweep", total=None)
+
+        def progress(step: int, total: int, resolution: int) -> None:
+            bar.update(task, completed=step, total=total, description=f"resolution sweep: H3 res {resolution}")
+
+        result = backtest.resolution_sweep(
+            inc, area_share=area_share, study_area=study_area, progress=progress, **options
+        )
+        bar.update(task, completed=len(result.rows), total=len(result.rows))
+    notes = result.skipped["reason"].tolist()
     for note in notes:
         console.print(note)
-    return rows, notes
+    return result.rows.to_dict("records"), notes, result.bound
 
 
 def _print_sweep(rows: list[dict[str, Any]], *, area_share: float) -> None:
