@@ -743,6 +743,7 @@ def comparator_from_store(
     store_dir: str | Path,
     *,
     crime_types: Sequence[str],
+    district: str | None = None,
     sources: Sequence[str] | None = None,
     n_quarters: int | None = None,
     region: str = "the region",
@@ -758,6 +759,8 @@ def comparator_from_store(
         The store folder.
     crime_types
         Crime types counted together.
+    district
+        The focus district (a name or code of the areas); default the store's borough.
     sources
         Store sources counted (default police.uk street crime); e.g. ``("gmp_burglary_points",)``.
     n_quarters, region, public, disclosure
@@ -767,6 +770,7 @@ def comparator_from_store(
     from geo_csp.geography import store_areas
 
     areas, borough, pop_source = store_areas(store_dir)
+    borough = district or borough
     listed = store.read_config(store_dir).comparators
     if listed is not None:
         keep = {borough.lower(), *(c.lower() for c in listed)}

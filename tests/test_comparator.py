@@ -539,3 +539,70 @@ def test_hostile_district_names_are_shown_as_themselves(tmp_path):
         "<script>alert(1)</script>",
         '\'=HYPERLINK("http://x")',
     ]
+
+
+def test_cli_from_a_store(districts_store, hand_files, tmp_path):
+    result = CliRunner().invoke(
+        app, ["comparator", "--store", str(districts_store), "--crime-type", "Burglary", "--out", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Birch: Burglary in Q1 Apr-Jun 2023, 7.50 per 1,000 residents (30), 2nd lowest of 3" in result.stdout
+    other = CliRunner().invoke(
+        app,
+        [
+            "comparator",
+            "--store",
+            str(districts_store),
+            "--district",
+            "Ash",
+            "--crime-type",
+            "Burglary",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+    )
+    assert other.exit_code == 0 and "Ash: Burglary in Q1 Apr-Jun 2023, 12.00 per 1,000" in other.stdout
+    both = CliRunner().invoke(
+        app,
+        ["comparator", str(hand_files[0]), "--store", str(districts_store), "--crime-type", "Burglary", "--out", "x"],
+    )
+    assert both.exit_code == 1 and "give no RECORDS" in str(both.exception)
+    neither = CliRunner().invoke(app, ["comparator", "--crime-type", "Burglary", "--out", "x"])
+    assert neither.exit_code == 1 and "or --store DIR" in str(neither.exception)
+
+
+@pytest.mark.slow
+def test_real_gm_pack_from_a_store_and_the_partnership_table_agree(real_file, tmp_path):
+    """The GMP burglary points ingested into a store whose comparator areas are GM's ten districts: the pack's
+    place for Bury is the quarterly partnership table's rank, and the pack equals the one made from the file."""
+    from geo_csp.comparator import comparator_from_store
+    from geo_csp.ingest import ingest_paths
+    from geo_csp.table import table_from_store
+
+    points = real_file("gmp-burglary-2016-2019", "gmp_burglary_points_2016-02_to_2019-01.csv.gz")
+    las_path = real_file("gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
+    pop_path = real_file("population", "mid2017_population_lsoa11_ward_la_england_wales.csv.gz")
+    pop = pd.read_csv(pop_path, dtype={"area_code": str}).set_index("area_code")["population_mid2017"]
+    areas = tmp_path / "gm.geojson"
+    gpd.read_file(las_path).assign(population=lambda f: f["area_code"].map(pop)).to_file(areas, driver="GeoJSON")
+    store = tmp_path / "store"
+    ingest_paths([points], store_dir=store, mapping=MAPPINGS / "gmp_burglary.toml")
+    result = CliRunner().invoke(app, ["configure", "--store", str(store), "--borough", "Bury", "--areas", str(areas)])
+    assert result.exit_code == 0, result.output
+
+    pack = comparator_from_store(store, crime_types=["Burglary"], sources=["gmp_burglary_points"])
+    bury = pack.districts.loc["E08000002"]
+    assert (bury[COUNT], bury[PLACE], bury[RANK]) == (471, 5, "5th lowest of 10")
+    assert pack.accounting["inside_districts"] == 85_417 and pack.accounting["records"] == 92_666
+    table = table_from_store(store, sources=["gmp_burglary_points"], n_quarters=1)
+    assert table.values.loc["burglary", TABLE_RANK] == bury[PLACE]
+    assert table.display.loc["Burglaries (residential and business)", TABLE_RANK] == bury[RANK]
+    params = ComparatorParams(district="Bury", crime_types=("Burglary",), population_col="population_mid2017")
+    direct = comparator_pack_from_files(
+        points,
+        boundaries_path=las_path,
+        population_path=pop_path,
+        params=params,
+        mapping=MAPPINGS / "gmp_burglary.toml",
+    )
+    pd.testing.assert_frame_equal(pack.districts, direct.districts)

@@ -14,25 +14,44 @@ from geo_csp.geography import AREA_CODE, AREA_NAME
 @app.command("comparator")
 def comparator_command(
     records: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="police.uk street CSVs (.csv/.csv.gz), archive folders or zips of the force; partner files of "
-            "police.uk points with --mapping."
+            "police.uk points with --mapping. Not with --store.",
         ),
-    ],
+    ] = None,
     boundaries: Annotated[
-        Path, typer.Option("--boundaries", help="District polygons (GeoJSON/GPKG, any CRS), e.g. the force's boroughs.")
-    ],
-    district: Annotated[str, typer.Option("--district", help="The focus district: a name or code of --boundaries.")],
-    crime_type: Annotated[
-        list[str], typer.Option("--crime-type", help="police.uk crime type counted (repeatable: counted together).")
-    ],
-    out_dir: Annotated[
-        Path,
+        Path | None,
+        typer.Option("--boundaries", help="District polygons (GeoJSON/GPKG, any CRS), e.g. the force's boroughs."),
+    ] = None,
+    district: Annotated[
+        str | None,
         typer.Option(
-            "--out", help="Folder for comparator.html/.xlsx/.csv/.json (and disclosure_audit.csv with --public)."
+            "--district", help="The focus district: a name or code of --boundaries (with --store: its borough)."
         ),
-    ],
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Instead of files: a store's records, its borough among its comparator areas (configure --areas).",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="With --store: the source counted (repeatable; default police_uk_street)."),
+    ] = None,
+    crime_type: Annotated[
+        list[str] | None,
+        typer.Option("--crime-type", help="police.uk crime type counted (repeatable: counted together); required."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for comparator.html/.xlsx/.csv/.json (and disclosure_audit.csv with --public); required.",
+        ),
+    ] = None,
     population: Annotated[
         Path | None,
         typer.Option("--population", help="CSV of residents by district code (default the boundaries' population)."),
@@ -67,22 +86,50 @@ def comparator_command(
     ] = None,
 ) -> None:
     """The comparator pack: each district's count, rate per 1,000, place and year on year, latest quarter."""
-    from geo_csp.comparator import ComparatorParams, comparator_pack_from_files, crime_type_display, write_comparator
+    from geo_csp._errors import ParameterError
+    from geo_csp.comparator import (
+        ComparatorParams,
+        comparator_from_store,
+        comparator_pack_from_files,
+        crime_type_display,
+        write_comparator,
+    )
 
-    params = ComparatorParams(
-        district=district,
-        crime_types=tuple(crime_type),
-        n_quarters=quarters,
-        region=region,
-        code_col=code_col,
-        name_col=name_col,
-        population_code_col=population_code_col,
-        population_col=population_col,
-        public=public,
-    )
-    pack = comparator_pack_from_files(
-        records, boundaries_path=boundaries, population_path=population, params=params, mapping=mapping
-    )
+    if not crime_type or out_dir is None:
+        raise ParameterError("give --crime-type (at least one) and --out DIR")
+    if store is not None:
+        if records or boundaries is not None or population is not None:
+            raise ParameterError(
+                "--store reads the store's records and comparator areas: give no RECORDS, --boundaries or --population with it"
+            )
+        pack = comparator_from_store(
+            store,
+            district=district,
+            crime_types=tuple(crime_type),
+            sources=tuple(source) if source else None,
+            n_quarters=quarters,
+            region=region,
+            public=public,
+        )
+    else:
+        if not records or boundaries is None or district is None:
+            raise ParameterError(
+                "give RECORDS (police.uk files, folders or zips), --boundaries FILE and --district NAME, or --store DIR"
+            )
+        params = ComparatorParams(
+            district=district,
+            crime_types=tuple(crime_type),
+            n_quarters=quarters,
+            region=region,
+            code_col=code_col,
+            name_col=name_col,
+            population_code_col=population_code_col,
+            population_col=population_col,
+            public=public,
+        )
+        pack = comparator_pack_from_files(
+            records, boundaries_path=boundaries, population_path=population, params=params, mapping=mapping
+        )
     acc = pack.accounting
     out.print(pack.summary, soft_wrap=True)
     out.print(pack.display.to_string(), soft_wrap=True)
@@ -101,7 +148,7 @@ def comparator_command(
     console.print(
         f"quarters: {quarters_shown[0]} to {quarters_shown[-1]} ({len(quarters_shown)}"
         f"{'' if quarters is None else f' of --quarters {quarters}'}; default every complete quarter); "
-        f"region {region!r}; boundary columns {code_col}, {name_col}; public {public}",
+        f"region {region!r}; boundaries {pack.metadata['provenance'].get('boundaries')}; public {public}",
         soft_wrap=True,
     )
     for name, path in write_comparator(pack, out_dir).items():
