@@ -915,6 +915,32 @@ def _write_html(pack: ComparatorPack, path: Path) -> Path:
     return path
 
 
+def _text_rows(sheet: Any, frame: pd.DataFrame, *, corner: str, first_row: int, width: int) -> None:
+    """A printed table on ``sheet`` from ``first_row``: a bold header (``corner`` over the index), then text."""
+    from openpyxl.styles import Font
+
+    for j, h in enumerate([corner, *frame.columns], start=1):
+        sheet.cell(row=first_row, column=j, value=spreadsheet_text(str(h))).font = Font(bold=True)
+    for i, (label, row) in enumerate(frame.iterrows(), start=first_row + 1):
+        for j, v in enumerate([label, *row.tolist()], start=1):
+            sheet.cell(row=i, column=j, value=spreadsheet_text(v))
+    sheet.column_dimensions["A"].width = width
+
+
+def _number_rows(sheet: Any, frame: pd.DataFrame, names: dict[str, str], *, number_format: str) -> None:
+    """Districts x quarters on ``sheet`` as numbers (the suppression mark where suppressed)."""
+    from openpyxl.styles import Font
+
+    for j, h in enumerate(["District", *frame.columns], start=1):
+        sheet.cell(row=1, column=j, value=spreadsheet_text(str(h))).font = Font(bold=True)
+    for i, (code, values) in enumerate(frame.iterrows(), start=2):
+        sheet.cell(row=i, column=1, value=spreadsheet_text(names.get(str(code), str(code))))
+        for j, v in enumerate(values.tolist(), start=2):
+            cell = sheet.cell(row=i, column=j, value=float(v) if np.isfinite(v) else SUPPRESSED_MARK)
+            cell.number_format = number_format
+    sheet.column_dimensions["A"].width = 28
+
+
 def _write_xlsx(pack: ComparatorPack, path: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -925,36 +951,13 @@ def _write_xlsx(pack: ComparatorPack, path: Path) -> Path:
     ws["A1"] = spreadsheet_text(_title(pack))
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = spreadsheet_text(pack.summary)
-    header = ["District", *pack.display.columns]
-    for j, h in enumerate(header, start=1):
-        ws.cell(row=4, column=j, value=spreadsheet_text(h)).font = Font(bold=True)
-    for i, (label, row) in enumerate(pack.display.iterrows(), start=5):
-        for j, v in enumerate([label, *row.tolist()], start=1):
-            ws.cell(row=i, column=j, value=spreadsheet_text(v))
-    ws.column_dimensions["A"].width = 28
-    for name, frame, fmt in (
-        ("Per 1,000 by quarter", pack.rates, "0.00"),
-        ("Counts by quarter", pack.quarterly, "#,##0"),
-    ):
-        sheet = wb.create_sheet(name)
-        names = pack.districts[AREA_NAME].to_dict()
-        for j, h in enumerate(["District", *frame.columns], start=1):
-            sheet.cell(row=1, column=j, value=spreadsheet_text(str(h))).font = Font(bold=True)
-        for i, (code, values) in enumerate(frame.iterrows(), start=2):
-            sheet.cell(row=i, column=1, value=spreadsheet_text(names.get(str(code), str(code))))
-            for j, v in enumerate(values.tolist(), start=2):
-                cell = sheet.cell(row=i, column=j, value=float(v) if np.isfinite(v) else SUPPRESSED_MARK)
-                cell.number_format = fmt
-        sheet.column_dimensions["A"].width = 28
+    _text_rows(ws, pack.display, corner="District", first_row=4, width=28)
+    names = pack.districts[AREA_NAME].to_dict()
+    _number_rows(wb.create_sheet("Per 1,000 by quarter"), pack.rates, names, number_format="0.00")
+    _number_rows(wb.create_sheet("Counts by quarter"), pack.quarterly, names, number_format="#,##0")
     by_type = crime_type_display(pack)
     if by_type is not None:
-        sheet = wb.create_sheet("By crime type")
-        for j, h in enumerate(["Crime type", *by_type.columns], start=1):
-            sheet.cell(row=1, column=j, value=spreadsheet_text(str(h))).font = Font(bold=True)
-        for i, (label, row) in enumerate(by_type.iterrows(), start=2):
-            for j, v in enumerate([label, *row.tolist()], start=1):
-                sheet.cell(row=i, column=j, value=spreadsheet_text(v))
-        sheet.column_dimensions["A"].width = 34
+        _text_rows(wb.create_sheet("By crime type"), by_type, corner="Crime type", first_row=1, width=34)
     notes = wb.create_sheet("Notes")
     for i, n in enumerate(pack.notes, start=1):
         notes.cell(row=i, column=1, value=spreadsheet_text(f"{i}. {n}"))
