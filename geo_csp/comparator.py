@@ -280,6 +280,16 @@ def _check_records(records: pd.DataFrame) -> None:
         raise SchemaError("there are no records; give the force's police.uk street files")
 
 
+def _check_crime_types(records: pd.DataFrame, crime_types: Sequence[str]) -> None:
+    """Refuse a crime type no record has (a misspelling would count 0 everywhere and rank every district 1st)."""
+    held = set(records[schema.CRIME_TYPE].dropna().astype(str).unique())
+    missing = [t for t in crime_types if t not in held]
+    if missing:
+        raise ParameterError(
+            f"crime type(s) {missing} are in no record; the records hold {sorted(held)} (check --crime-type)"
+        )
+
+
 def _quarters(months: np.ndarray, n_quarters: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Keys of every complete quarter of the data, and of those shown (the last ``n_quarters``)."""
     held = np.unique(months)
@@ -407,6 +417,7 @@ def comparator_pack(
     counted_keys = np.union1d(shown, [year_ago_key]) if year_ago_held else shown
 
     month_q = periods.period_keys(months, period="quarter")
+    _check_crime_types(records, params.crime_types)
     of_type = records[schema.CRIME_TYPE].isin(list(params.crime_types)).to_numpy()
     in_complete = np.isin(month_q, complete)
     in_counted = np.isin(month_q, counted_keys)

@@ -279,6 +279,10 @@ def test_bad_inputs_are_refused_with_the_fix():
         comparator_pack(records, boundaries=DISTRICTS, population=pd.Series({"A": 1, "B": 2}), params=_params())
     with pytest.raises(SchemaError, match="records lack column"):
         comparator_pack(records.drop(columns=schema.EASTING), boundaries=DISTRICTS, params=_params())
+    with pytest.raises(
+        ParameterError, match=r"\['Burglery'\] are in no record; the records hold \['Burglary', 'Vehicle crime'\]"
+    ):
+        comparator_pack(records, boundaries=DISTRICTS, params=_params(crime_types=("Burglery",)))
     with pytest.raises(ParameterError, match="crime_types must be a tuple"):
         _params(crime_types="Burglary")
     with pytest.raises(ParameterError, match="n_quarters"):
