@@ -34,6 +34,7 @@ navigation = st.navigation(
         st.Page(f"{PAGES}/meeting.py", title="Meeting sheet", icon=":material/groups:"),
         st.Page(f"{PAGES}/trends.py", title="Trends", icon=":material/show_chart:"),
         st.Page(f"{PAGES}/when.py", title="When", icon=":material/schedule:"),
+        st.Page(f"{PAGES}/roads.py", title="Road casualties", icon=":material/directions_car:"),
         st.Page(f"{PAGES}/tasking.py", title="Tasking sheet", icon=":material/assignment:"),
         st.Page(f"{PAGES}/gaps.py", title="Gaps and priorities", icon=":material/priority_high:"),
         st.Page(f"{PAGES}/walkabout.py", title="Walkabout planner", icon=":material/directions_walk:"),

@@ -19,7 +19,10 @@ from geo_csp._errors import ParameterError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["METADATA_KEY", "jsonable", "write_geo"]
+__all__ = ["METADATA_KEY", "TABLE_SUFFIXES", "jsonable", "write_geo", "write_table"]
+
+#: Formats :func:`write_table` writes.
+TABLE_SUFFIXES = (".csv", ".xlsx")
 
 #: Key of the run metadata in a GeoParquet file's schema metadata (and the GeoPackage table's prefix).
 METADATA_KEY = "geo_csp"
@@ -88,3 +91,50 @@ def write_geo(frame: gpd.GeoDataFrame, path: Path, metadata: dict[str, Any], *, 
             driver="GPKG",
         )
     Path(f"{path}.json").write_text(meta + "\n", encoding="utf-8")
+
+
+def write_table(
+    frame: Any, path: Path, metadata: dict[str, Any], *, title: str, notes: tuple[str, ...] = ()
+) -> list[Path]:
+    """Write a table as CSV or XLSX with its metadata beside it (``FILE.json``) and, in a workbook, inside it.
+
+    A CSV holds the table only (text that a spreadsheet would run as a formula is made inert); a workbook
+    has the table on its first sheet under ``title`` and an ``About`` sheet with the notes and every
+    metadata entry. Returns the files written.
+    """
+    import pandas as pd
+
+    from geo_csp._escape import spreadsheet_safe, spreadsheet_text
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise ParameterError(f"{path}: write a .csv or .xlsx file, not {path.suffix or 'a file without a suffix'!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = jsonable(metadata)
+    table = pd.DataFrame(frame)
+    if suffix == ".csv":
+        spreadsheet_safe(table).to_csv(path, lineterminator="\n")
+    else:
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "Table"
+        ws["A1"] = spreadsheet_text(title)
+        ws["A1"].font = Font(bold=True, size=13)
+        header = [str(table.index.name or ""), *map(str, table.columns)]
+        for j, h in enumerate(header, start=1):
+            ws.cell(row=3, column=j, value=spreadsheet_text(h)).font = Font(bold=True)
+        for i, (label, row) in enumerate(table.iterrows(), start=4):
+            for j, v in enumerate([label, *row.tolist()], start=1):
+                ws.cell(row=i, column=j, value=None if pd.isna(v) else spreadsheet_text(jsonable(v)))
+        about = wb.create_sheet("About")
+        lines = [*notes, *(f"{k}: {json.dumps(v)}" for k, v in meta.items())]
+        for i, line in enumerate(lines, start=1):
+            about.cell(row=i, column=1, value=spreadsheet_text(line))
+        wb.save(path)
+    sidecar = Path(f"{path}.json")
+    sidecar.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return [path, sidecar]

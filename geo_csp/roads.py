@@ -26,25 +26,30 @@ a whole number of at least 1 (``bad_casualties``), its collision reference is bl
 (``missing_required``), or its point is unusable (the coordinate reasons of every reader).
 
 :func:`casualties_by_ward` counts casualties (the sum of the rows' weights), those killed or seriously
-injured (KSI), and collisions, per ward.
+injured (KSI), and collisions, per ward. :func:`ward_casualty_table` is the measure by ward a partnership
+reports: casualties by severity and by mode of travel, collisions, and casualties and KSI per 1,000
+residents a year, with what was counted in its metadata (:class:`CasualtyParams` included).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import boundaries, qualifiers, schema
-from geo_csp._errors import InputFileError, SchemaError
+from geo_csp import boundaries, periods, qualifiers, schema
+from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.settings import WORKING_CRS
 
 __all__ = [
     "CASUALTY_MODES",
+    "CASUALTY_TABLE_COLUMNS",
+    "MODE_PREFIX",
+    "CasualtyParams",
     "SEVERITIES",
     "TIMEZONE",
     "WARD_COLUMNS",
@@ -52,6 +57,7 @@ __all__ = [
     "casualties_by_ward",
     "parse_stats19",
     "stats19_layout",
+    "ward_casualty_table",
 ]
 
 #: STATS19 dates and times are local clock times in Great Britain.
@@ -375,3 +381,181 @@ def casualties_by_ward(
     }
     out.attrs["counted"] = counted
     return out[list(WARD_COLUMNS)]
+
+
+#: Leading columns of :func:`ward_casualty_table` (one ``mode: <mode>`` column per mode of travel follows).
+CASUALTY_TABLE_COLUMNS: Final = (
+    "ward_name",
+    "casualties",
+    "fatal",
+    "serious",
+    "slight",
+    "killed_or_seriously_injured",
+    "collisions",
+    schema.POPULATION,
+    "casualties_per_1000_a_year",
+    "ksi_per_1000_a_year",
+)
+#: Prefix of the mode-of-travel columns of :func:`ward_casualty_table`.
+MODE_PREFIX: Final = "mode: "
+#: The mode column of casualties whose mode is not recorded (collision files, blank modes).
+MODE_NOT_RECORDED: Final = "not recorded"
+
+
+@dataclass(frozen=True)
+class CasualtyParams:
+    """What :func:`ward_casualty_table` counts (written into its metadata).
+
+    Parameters
+    ----------
+    first_month, last_month
+        First and last month counted ("YYYY-MM", inclusive); ``None``: from the first / to the last month
+        of the STATS19 rows given. Rates per year divide by the months from first to last.
+    """
+
+    first_month: str | None = None
+    last_month: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("first_month", "last_month"):
+            value = getattr(self, name)
+            if value is not None:
+                periods.validate_months([value], name=name)
+        if self.first_month and self.last_month and self.first_month > self.last_month:
+            raise ParameterError(f"first_month {self.first_month} is after last_month {self.last_month}; swap them")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters, for output metadata."""
+        return asdict(self)
+
+
+def _stats19_only(incidents: pd.DataFrame) -> pd.DataFrame:
+    need = [schema.SOURCE, schema.MONTH, schema.EASTING, schema.NORTHING, schema.WEIGHT, schema.SEVERITY]
+    missing = [c for c in need if c not in incidents.columns]
+    if missing:
+        raise SchemaError(f"incidents lack column(s) {missing}; read them with store.read_incidents()")
+    rows = incidents[incidents[schema.SOURCE].astype(str).to_numpy() == schema.SOURCE_STATS19]
+    if not len(rows):
+        raise SchemaError(
+            f"the incidents hold no STATS19 road casualties (source {schema.SOURCE_STATS19!r}); ingest a STATS19 file"
+        )
+    return rows
+
+
+def ward_casualty_table(
+    incidents: pd.DataFrame, wards: gpd.GeoDataFrame, *, params: CasualtyParams | None = None
+) -> pd.DataFrame:
+    """Road casualties per ward as a partnership measure: by severity, by mode, and per 1,000 residents a year.
+
+    Casualties are counted at the ward of their collision point as in :func:`casualties_by_ward` (whose
+    counts the first columns equal). Rates per 1,000 residents a year are casualties (and KSI) / the
+    ward's ``population`` x 1,000 x 12 / the months counted; NaN where a ward has no population.
+
+    Parameters
+    ----------
+    incidents
+        Store rows (:func:`geo_csp.store.read_incidents`, or the accepted rows of
+        :func:`geo_csp.ingest.read_file`); only located STATS19 rows are counted.
+    wards
+        Ward polygons in EPSG:27700 with ``ward_code``, ``ward_name`` and optionally ``population``.
+    params
+        The months counted (:class:`CasualtyParams`; default every month of the rows).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``ward_code`` in the wards' order: :data:`CASUALTY_TABLE_COLUMNS`, then one
+        ``mode: <mode>`` column per mode of travel (most casualties first; ``mode: not recorded`` for
+        rows without one, e.g. DfT collision files). ``attrs["metadata"]`` holds the parameters, the months
+        counted, the casualties counted, in no ward and outside the months, and the rules.
+    """
+    params = params or CasualtyParams()
+    rows = _stats19_only(incidents)
+    located = rows[
+        np.isfinite(rows[schema.EASTING].to_numpy(dtype=float))
+        & np.isfinite(rows[schema.NORTHING].to_numpy(dtype=float))
+    ]
+    month = located[schema.MONTH].astype(str)
+    first = params.first_month or str(rows[schema.MONTH].astype(str).min())
+    last = params.last_month or str(rows[schema.MONTH].astype(str).max())
+    in_months = ((month >= first) & (month <= last)).to_numpy()
+    counted = located[in_months]
+    base = casualties_by_ward(rows, wards, months=(first, last))
+    order = pd.Index(wards[schema.WARD_CODE].astype(str), name=schema.WARD_CODE)
+    code = boundaries.assign_to_polygons(
+        counted[schema.EASTING].to_numpy(), counted[schema.NORTHING].to_numpy(), wards, code_col=schema.WARD_CODE
+    )
+    inside = pd.notna(code)
+    weight = counted[schema.WEIGHT].to_numpy(dtype=float)
+    severity = counted[schema.SEVERITY].astype("string").fillna("")
+    mode = (
+        counted[schema.TRAVEL_MODE].astype("string").fillna("").str.strip()
+        if schema.TRAVEL_MODE in counted.columns
+        else pd.Series("", index=counted.index, dtype="string")
+    )
+    mode = mode.where(mode != "", MODE_NOT_RECORDED)
+    parts = pd.DataFrame(
+        {
+            schema.WARD_CODE: np.asarray(code, dtype=object)[inside].astype(str),
+            "severity": severity.to_numpy()[inside],
+            "mode": mode.to_numpy()[inside],
+            "w": weight[inside],
+        }
+    )
+    sev = parts.pivot_table(index=schema.WARD_CODE, columns="severity", values="w", aggfunc="sum")
+    sev = sev.reindex(index=order, columns=list(SEVERITIES)).fillna(0)
+    modes = parts.pivot_table(index=schema.WARD_CODE, columns="mode", values="w", aggfunc="sum")
+    totals = parts.groupby("mode")["w"].sum()
+    mode_order = sorted(totals.index, key=lambda m: (m == MODE_NOT_RECORDED, -totals[m], m))
+    modes = modes.reindex(index=order, columns=mode_order).fillna(0)
+    n_months = len(periods.month_range(first, last))
+    pop = (
+        pd.to_numeric(wards[schema.POPULATION], errors="coerce").to_numpy(dtype=float)
+        if schema.POPULATION in wards.columns
+        else np.full(len(wards), np.nan)
+    )
+    pop = np.where(pop > 0, pop, np.nan)
+    per_year = 1000.0 * 12.0 / n_months
+    out = pd.DataFrame(
+        {
+            "ward_name": wards[schema.WARD_NAME].astype(str).to_numpy(),
+            "casualties": base["casualties"].to_numpy(),
+            "fatal": sev["Fatal"].to_numpy(),
+            "serious": sev["Serious"].to_numpy(),
+            "slight": sev["Slight"].to_numpy(),
+            "killed_or_seriously_injured": base["killed_or_seriously_injured"].to_numpy(),
+            "collisions": base["collisions"].to_numpy(),
+            schema.POPULATION: pop,
+            "casualties_per_1000_a_year": base["casualties"].to_numpy() / pop * per_year,
+            "ksi_per_1000_a_year": base["killed_or_seriously_injured"].to_numpy() / pop * per_year,
+        },
+        index=order,
+    )
+    out = out.astype({c: "int64" for c in ("fatal", "serious", "slight")})
+    for m in mode_order:
+        out[MODE_PREFIX + str(m)] = modes[m].to_numpy().astype("int64")
+    out.attrs["metadata"] = {
+        "params": params.to_dict(),
+        "source": schema.SOURCE_STATS19,
+        "months": [first, last],
+        "n_months": n_months,
+        "casualties_read": int(rows[schema.WEIGHT].sum()),
+        "casualties_unlocated": int(rows[schema.WEIGHT].sum() - located[schema.WEIGHT].sum()),
+        "casualties_outside_months": int(located[schema.WEIGHT].to_numpy(dtype=float)[~in_months].sum()),
+        "casualties_counted": int(weight.sum()),
+        "casualties_in_wards": int(weight[inside].sum()),
+        "casualties_outside_wards": int(weight[~inside].sum()),
+        "modes": [str(m) for m in mode_order],
+        "rules": {
+            "ward": "casualties are counted at the ward of their collision point (a point on a shared edge goes to "
+            "the first ward)",
+            "severity": "the casualty's severity (a collision file: the collision's, for each of its casualties); "
+            "killed or seriously injured = Fatal + Serious",
+            "collisions": "distinct collision references",
+            "rate": f"per 1,000 residents a year: count / population x 1,000 x 12 / {n_months} months "
+            f"({first} to {last}); not available where a ward has no population",
+            "mode": "the casualty's mode of travel as the file records it; 'not recorded' where it has none (DfT "
+            "collision files carry no mode)",
+        },
+    }
+    return out

@@ -993,6 +993,7 @@ _CONFIG_TEXT_KEYS: Final = (
     "named_places",
     "areas",
     "layers_dir",
+    "stats19",
 )
 #: Kinds of unit a configured population CSV can belong to.
 POPULATION_UNITS: Final = ("ward", "lsoa")
@@ -1028,6 +1029,8 @@ class StoreConfig:
         The partner layers folder (``cctv``, ``walkabouts``, ``operations``, ``hubs``, a ``.graphml``).
     layers
         Partner layer files named one by one (kind -> path), ahead of the folder's.
+    stats19
+        A STATS19 road casualty file (:mod:`geo_csp.roads`) that the app's road casualties page reads.
     extra
         Any other key of the file, kept as written (e.g. the demo's ``truth``).
     """
@@ -1052,6 +1055,7 @@ class StoreConfig:
     areas: str | None = None
     comparators: tuple[str, ...] | None = None
     layers_dir: str | None = None
+    stats19: str | None = None
     layers: tuple[tuple[str, str], ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
 

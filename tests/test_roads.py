@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from geo_csp import roads, schema
-from geo_csp._errors import InputFileError, SchemaError
+from geo_csp._errors import InputFileError, ParameterError, SchemaError
 
 GM_HEADER = (
     "AREFNO,date,year,month,day,hour,mode,output_time,collision_severity,casualty_severity,number_vehicles,"
@@ -207,3 +207,301 @@ def test_real_gm_stats19_casualties_per_ward_for_bury(tmp_path, real_file) -> No
     )
     # the published borough name agrees to within the points on Bury's edge (generalised outlines)
     assert abs(int(table["casualties"].sum()) - 1401) <= 15
+
+
+# ------------------------------------------------------------------ the measure by ward
+
+
+def _hand_rows() -> pd.DataFrame:
+    """9 STATS19 casualties (one unlocated, one outside the wards, one in 2023) and a police.uk row."""
+    n = 10
+    return pd.DataFrame(
+        {
+            schema.SOURCE: [schema.SOURCE_STATS19] * (n - 1) + [schema.SOURCE_STREET],
+            schema.MONTH: ["2024-01", "2024-01", "2024-02", "2024-03", "2024-03", "2024-06", "2023-12", "2024-02"]
+            + ["2024-02", "2024-01"],
+            schema.EASTING: [10.0, 10.0, 150.0, 150.0, 160.0, 20.0, 30.0, 500.0, np.nan, 10.0],
+            schema.NORTHING: [10.0, 10.0, 50.0, 50.0, 60.0, 20.0, 30.0, 50.0, np.nan, 10.0],
+            schema.WEIGHT: [1.0] * n,
+            schema.SEVERITY: ["Fatal", "Slight", "Serious", "Slight", "Slight", "Serious", "Slight", "Slight", "Slight"]
+            + [None],
+            schema.TRAVEL_MODE: ["Car", "Car", "Pedestrian", "Car", None, "Pedal Cycle", "Car", "Car", "Car", None],
+            schema.CRIME_ID: ["c1", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", None],
+        }
+    )
+
+
+def _wards_with_people() -> gpd.GeoDataFrame:
+    return _wards().assign(**{schema.POPULATION: [2000.0, np.nan]})
+
+
+def test_ward_casualty_table_known_answers() -> None:
+    """By severity and mode, KSI, collisions and rates per 1,000 a year, counted by hand."""
+    params = roads.CasualtyParams(first_month="2024-01", last_month="2024-06")
+    t = roads.ward_casualty_table(_hand_rows(), _wards_with_people(), params=params)
+    assert list(t.columns[: len(roads.CASUALTY_TABLE_COLUMNS)]) == list(roads.CASUALTY_TABLE_COLUMNS)
+    # W1 (West): c1 Fatal Car, c1 Slight Car, c5 Serious Pedal Cycle (c6 is in 2023: outside the months)
+    west = t.loc["W1"]
+    assert [west[c] for c in ("casualties", "fatal", "serious", "slight", "killed_or_seriously_injured")] == [
+        3,
+        1,
+        1,
+        1,
+        2,
+    ]
+    assert west["collisions"] == 2
+    # 3 casualties / 2,000 residents x 1,000 x 12 / 6 months = 3.0 a year; KSI 2 -> 2.0
+    assert west["casualties_per_1000_a_year"] == pytest.approx(3.0)
+    assert west["ksi_per_1000_a_year"] == pytest.approx(2.0)
+    east = t.loc["W2"]
+    assert [east[c] for c in ("casualties", "fatal", "serious", "slight", "collisions")] == [3, 0, 1, 2, 3]
+    assert np.isnan(east["casualties_per_1000_a_year"])  # no population: not available, never 0
+    # modes, most casualties first, 'not recorded' last
+    modes = [c for c in t.columns if c.startswith(roads.MODE_PREFIX)]
+    assert modes == ["mode: Car", "mode: Pedal Cycle", "mode: Pedestrian", "mode: not recorded"]
+    assert t[modes].values.tolist() == [[2, 1, 0, 0], [1, 0, 1, 1]]
+    # the first columns are casualties_by_ward's
+    by_ward = roads.casualties_by_ward(_hand_rows(), _wards(), months=("2024-01", "2024-06"))
+    assert t[list(roads.WARD_COLUMNS)].equals(by_ward)
+    meta = t.attrs["metadata"]
+    assert meta["params"] == {"first_month": "2024-01", "last_month": "2024-06"} and meta["n_months"] == 6
+    assert (meta["casualties_read"], meta["casualties_unlocated"], meta["casualties_outside_months"]) == (9, 1, 1)
+    assert (meta["casualties_counted"], meta["casualties_in_wards"], meta["casualties_outside_wards"]) == (7, 6, 1)
+    # default months: the rows' own span, 2023-12 to 2024-06 (7 months), so c6 counts in W1
+    whole = roads.ward_casualty_table(_hand_rows(), _wards_with_people())
+    assert whole.attrs["metadata"]["months"] == ["2023-12", "2024-06"] and whole.loc["W1", "casualties"] == 4
+    assert whole.loc["W1", "casualties_per_1000_a_year"] == pytest.approx(4 / 2000 * 1000 * 12 / 7)
+
+
+def test_ward_casualty_table_refusals() -> None:
+    with pytest.raises(SchemaError, match="no STATS19"):
+        roads.ward_casualty_table(_hand_rows().iloc[9:], _wards())
+    with pytest.raises(ParameterError, match="swap them"):
+        roads.CasualtyParams(first_month="2024-06", last_month="2024-01")
+    with pytest.raises(SchemaError, match="2024-13"):
+        roads.CasualtyParams(first_month="2024-13")
+    with pytest.raises(SchemaError, match="reproject"):
+        roads.ward_casualty_table(_hand_rows(), _wards().to_crs("EPSG:4326"))
+
+
+# ------------------------------------------------------------------ geo-csp casualties
+
+BURY_E, BURY_N = 380_000.0, 410_000.0  # a point in Bury (British National Grid)
+
+
+def _write_hand_files(tmp_path):
+    """A TfGM-layout file of 5 casualties and two 1 km wards in Bury; lon/lat from the grid points."""
+    from pyproj import Transformer
+
+    to_wgs = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    points = [(200, 200), (200, 200), (1500, 300), (1500, 700), (5000, 5000)]  # 2 West, 2 East, 1 outside
+    sev = ["Fatal", "Slight", "Serious", "Slight", "Slight"]
+    mode = ["Pedestrian", "Car", "Car", "Pedal Cycle", "Car"]
+    ref = ["R1", "R1", "R2", "R3", "R4"]
+    lines = [GM_HEADER]
+    for (dx, dy), s, m, r in zip(points, sev, mode, ref, strict=True):
+        lon, lat = to_wgs.transform(BURY_E + dx, BURY_N + dy)
+        lines.append(
+            f"{r},2024-03-05,2024,Mar,Tue,8,{m},08:15:00,{s},{s},1,2,Male,26-35,Daylight,30,Bury,{lon:.6f},{lat:.6f}"
+        )
+    stats19 = tmp_path / "stats19.csv"
+    stats19.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    wards = gpd.GeoDataFrame(
+        {"WD22CD": ["W1", "W2"], "WD22NM": ["West", "=1+1 East"]},
+        geometry=[
+            shapely.box(BURY_E, BURY_N, BURY_E + 1000, BURY_N + 1000),
+            shapely.box(BURY_E + 1000, BURY_N, BURY_E + 2000, BURY_N + 1000),
+        ],
+        crs="EPSG:27700",
+    )
+    wards_path = tmp_path / "wards.geojson"
+    wards.to_file(wards_path)
+    pop = tmp_path / "pop.csv"
+    pop.write_text("ward,residents\nW1,1000\nW2,4000\n", encoding="utf-8")
+    return stats19, wards_path, pop
+
+
+def test_cli_casualties_writes_csv_and_xlsx_with_metadata(tmp_path) -> None:
+    import json
+
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from geo_csp.cli import app
+
+    stats19, wards_path, pop = _write_hand_files(tmp_path)
+    base = ["casualties", str(stats19), "--store", str(tmp_path / "nostore"), "--wards", str(wards_path)]
+    base += ["--ward-code-col", "WD22CD", "--ward-name-col", "WD22NM", "--population", str(pop)]
+    base += ["--population-code-col", "ward", "--population-col", "residents"]
+    runner = CliRunner()
+    result = runner.invoke(app, [*base, "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert "4 casualties in 2 wards, 2024-03 to 2024-03 (1 months): 2 killed or seriously injured, 1 fatal" in (
+        result.output
+    )
+    table = pd.read_csv(tmp_path / "out.csv", index_col=0)
+    assert table.loc["W1", ["casualties", "fatal", "slight", "collisions"]].tolist() == [2, 1, 1, 1]
+    assert table.loc["W2", ["casualties", "serious", "slight", "collisions"]].tolist() == [2, 1, 1, 2]
+    # 2 / 1,000 x 1,000 x 12 / 1 month = 24 a year; 2 / 4,000 -> 6
+    assert table["casualties_per_1000_a_year"].tolist() == pytest.approx([24.0, 6.0])
+    assert table.loc["W1", "mode: Pedestrian"] == 1 and table.loc["W2", "mode: Pedal Cycle"] == 1
+    assert table.loc["W2", "ward_name"] == "'=1+1 East"  # a formula-looking name is inert in a spreadsheet
+    meta = json.loads((tmp_path / "out.csv.json").read_text(encoding="utf-8"))
+    assert meta["inputs"] == [
+        {"file": "stats19.csv", "rows_accepted": 5, "rows_quarantined": 0, "quarantine_reasons": {}}
+    ]
+    assert meta["casualties_outside_wards"] == 1 and meta["params"] == {"first_month": None, "last_month": None}
+    assert meta["population"].startswith("pop.csv") and "geo_csp_version" in meta
+    result = runner.invoke(app, [*base, "--out", str(tmp_path / "out.xlsx")])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    wb = load_workbook(tmp_path / "out.xlsx")
+    rows = list(wb["Table"].iter_rows(values_only=True))
+    assert rows[0][0] == "Road casualties per ward (STATS19)" and rows[2][:3] == (
+        "ward_code",
+        "ward_name",
+        "casualties",
+    )
+    assert rows[3][:3] == ("W1", "West", 2)
+    about = [r[0] for r in wb["About"].iter_rows(values_only=True)]
+    assert about[0].startswith("4 casualties in 2 wards") and any(a.startswith("rules: ") for a in about)
+    assert (tmp_path / "out.xlsx.json").is_file()
+
+
+def test_cli_casualties_clear_errors(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from geo_csp.cli import app
+
+    stats19, wards_path, pop = _write_hand_files(tmp_path)
+    runner = CliRunner()
+    wards = ["--wards", str(wards_path), "--ward-code-col", "WD22CD", "--ward-name-col", "WD22NM"]
+    nostore = ["--store", str(tmp_path / "nostore")]
+    street = tmp_path / "street.csv"
+    street.write_text(
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+        "Last outcome category,Context\n,2024-01,GMP,GMP,-2.3,53.59,On or near X,E01,Bury 001A,Burglary,,\n",
+        encoding="utf-8",
+    )
+    cases = [
+        ([str(tmp_path / "missing.csv"), *nostore, *wards], "does not exist"),
+        ([str(street), *nostore, *wards], "is not a STATS19 file"),
+        ([str(stats19), *nostore, *wards, "--out", str(tmp_path / "out.txt")], "write a .csv or .xlsx"),
+        ([str(stats19), *nostore, *wards, "--from", "2024-3"], "2024-3"),
+        ([str(stats19), *nostore, "--wards", str(wards_path)], "no column(s) ['ward_code', 'ward_name']"),
+        ([str(stats19), *nostore, *wards, "--population", str(pop)], "has no column(s) ['code', 'population']"),
+        (
+            [str(stats19), *nostore, *wards, "--population", str(pop), "--population-code-col", "residents"]
+            + ["--population-col", "residents"],
+            "none of the 2 ward codes",
+        ),
+        ([*nostore, *wards], "no store at"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, ["casualties", *args])
+        assert result.exit_code != 0, args
+        assert message in str(result.exception), (args, str(result.exception))
+
+
+@pytest.mark.slow
+def test_real_gm_stats19_ward_table_for_bury_matches_a_geopandas_join(tmp_path, real_file) -> None:
+    """geo-csp casualties on the GM extract with Bury's 2022 wards: every ward's severities and modes equal an
+    independent spatial join of the published points; Bury 2019-01 to 2024-06: 1,409 casualties, 269 KSI, 25 fatal."""
+    from typer.testing import CliRunner
+
+    from geo_csp import boundaries
+    from geo_csp.cli import app
+
+    path = _gm_file(real_file)
+    out = tmp_path / "bury.csv"
+    result = CliRunner().invoke(
+        app,
+        ["casualties", str(path), "--store", str(tmp_path / "none"), "--wards", str(boundaries.BURY_WARDS[2022])]
+        + ["--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output + str(result.exception)
+    table = pd.read_csv(out, index_col=0)
+    assert len(table) == 17
+    assert (table["casualties"].sum(), table["killed_or_seriously_injured"].sum(), table["fatal"].sum()) == (
+        1409,
+        269,
+        25,
+    )
+    assert table["collisions"].sum() == 1080
+    wards = boundaries.load_wards()
+    raw = pd.read_csv(path)
+    pts = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["lon"], raw["lat"]), crs="EPSG:4326").to_crs(
+        "EPSG:27700"
+    )
+    joined = gpd.sjoin(pts, wards[[schema.WARD_CODE, "geometry"]], predicate="intersects")
+    joined = joined[~joined.index.duplicated()]
+    for column, severity in (("fatal", "Fatal"), ("serious", "Serious"), ("slight", "Slight")):
+        expected = joined[joined["casualty_severity"] == severity].groupby(schema.WARD_CODE).size()
+        assert table[column].tolist() == expected.reindex(table.index, fill_value=0).tolist(), column
+    by_mode = joined.groupby([schema.WARD_CODE, "mode"]).size().unstack(fill_value=0).reindex(table.index, fill_value=0)
+    modes = [c.removeprefix(roads.MODE_PREFIX) for c in table.columns if c.startswith(roads.MODE_PREFIX)]
+    assert sorted(modes) == sorted(by_mode.columns[by_mode.sum() > 0])
+    for mode in modes:
+        assert table[roads.MODE_PREFIX + mode].tolist() == by_mode[mode].tolist(), mode
+    # rates: casualties / Census 2021 residents x 1,000 x 12 / 66 months
+    pop = wards.set_index(schema.WARD_CODE)[schema.POPULATION].reindex(table.index)
+    assert table["casualties_per_1000_a_year"].to_numpy() == pytest.approx(
+        (table["casualties"] / pop * 1000 * 12 / 66).to_numpy()
+    )
+    assert table.loc[table["casualties_per_1000_a_year"].idxmax(), "ward_name"] == "Bury East"  # 187, 2.66 a year
+
+
+def test_app_road_casualties_page_reads_the_configured_file(demo_borough, tmp_path, monkeypatch) -> None:
+    """The app's Road casualties page on a copy of the demo store whose config names a hand-made STATS19 file:
+    3 casualties in Bury East (2 collisions, one serious), 1 in Moorside, 1 outside Bury."""
+    import shutil
+    from pathlib import Path
+
+    from pyproj import Transformer
+    from streamlit.testing.v1 import AppTest
+
+    from geo_csp import boundaries, store
+    from geo_csp._escape import markdown_literal
+
+    root = tmp_path / "demo"
+    shutil.copytree(demo_borough.out_dir, root)
+    wards = boundaries.load_wards().set_index(schema.WARD_NAME)
+    to_wgs = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    east, moor = (wards.loc[n, "geometry"].representative_point() for n in ("Bury East", "Moorside"))
+    points = [(east.x, east.y), (east.x, east.y), (east.x + 1, east.y), (moor.x, moor.y), (300_000, 300_000)]
+    sev = ["Serious", "Slight", "Slight", "Slight", "Fatal"]
+    ref = ["R1", "R1", "R2", "R3", "R4"]
+    lines = [GM_HEADER]
+    for (x, y), s, r in zip(points, sev, ref, strict=True):
+        lon, lat = to_wgs.transform(x, y)
+        lines.append(f"{r},2024-05-02,2024,May,Thu,17,Car,17:40:00,{s},{s},1,2,Male,26-35,Daylight,30,Bury,{lon},{lat}")
+    (root / "store" / "stats19.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store.update_store_config(root / "store", {"stats19": "stats19.csv"})
+    monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(root))
+    monkeypatch.setenv("GEO_CSP_STORE", str(root / "store"))
+    monkeypatch.setenv("GEO_CSP_OFFLINE", "1")
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("geo_csp/app/pages/roads.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Road casualties"
+    assert at.radio(key="roads_source").value == "The store's STATS19 file (stats19.csv)"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Casualties in the wards": "4",
+        "Killed or seriously injured": "1",
+        "Fatal": "0",
+        "Collisions": "3",
+    }
+    table = at.dataframe[0].value.set_index("Ward")
+    assert table.loc["Bury East", ["Casualties", "Serious", "Slight", "Collisions"]].tolist() == [3, 1, 2, 2]
+    assert table.loc["Moorside", "Casualties"] == 1 and table["Casualties"].sum() == 4
+    assert table.loc["Bury East", "Casualties per 1,000 a year"] == pytest.approx(
+        3 / wards.loc["Bury East", schema.POPULATION] * 1000 * 12
+    )
+    assert "Mode: Car" in table.columns
+    caption = " ".join(c.value for c in at.caption)  # shown literally: Markdown signs backslashed
+    assert markdown_literal("From stats19.csv (5 rows); 2024-05 to 2024-05 (1 months).") in caption
+    assert "1 casualties fell outside the wards" in caption
+    assert [b.label for b in at.get("download_button")] == ["Download the table (CSV)"]
+    at.radio(key="roads_source").set_value("A file I upload").run()
+    assert not at.exception and any("Upload a STATS19 file" in i.value for i in at.info)

@@ -20,6 +20,7 @@ from geo_csp.cli import (  # noqa: F401 - each command module registers its comm
     hotspots_cmd,
     ingest_cmd,
     planning_cmd,
+    roads_cmd,
     scale_cmd,
     tasking_cmd,
     when_cmd,
