@@ -413,3 +413,12 @@ def test_trends_page_marks_the_demo_operations(demo_borough, monkeypatch: pytest
         assert sorted(layer["rect"]["operation"]) == ["Heartbeat", "Lantern"]
         caption = " ".join(c.value for c in at.caption)
         assert "4 operation" in caption and "marks its month" in caption
+    # the operation review's monthly chart marks the register over the whole data: 8 Avro days, Lantern, Heartbeat
+    at.switch_page("geo_csp/app/pages/review.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    chart = at.get("vega_lite_chart")[0].proto
+    spec = json.loads(chart.spec)
+    data = {ds.name: pa.ipc.open_stream(ds.data.data).read_pandas() for ds in chart.datasets}
+    rule = next(data[layer["data"]["name"]] for layer in spec["layer"] if layer["mark"]["type"] == "rule")
+    assert sorted(rule["operation"].value_counts().items()) == [("Avro", 8), ("Heartbeat", 1), ("Lantern", 1)]
+    assert dict(zip(rule["operation"], rule["period"]))["Heartbeat"] == "2025-01"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo_csp import review
+from geo_csp import periods, review, trends
 from geo_csp.app import cache, widgets
 
 choices = widgets.current()
@@ -220,7 +220,9 @@ st.subheader("Incidents by month")
 widgets.line_chart(
     result.monthly[["target", "buffer"]].rename(columns={"target": "operation area", "buffer": f"{buffer_m:g} m ring"}),
     height=300,
+    marks=trends.operation_marks(operations, periods.months_to_index(result.monthly.index.astype(str))),
 )
+st.caption("Dashed lines: the operations of the register, at the month each starts in; shaded while they run.")
 st.subheader("Caveats")
 for caveat in result.caveats:
     st.markdown(f"- {caveat}")
