@@ -228,7 +228,8 @@ def area_ids(numbers: np.ndarray) -> np.ndarray:
 
 def _id_number(ids: pd.Series) -> np.ndarray:
     num = ids.astype(str).str.extract(r"(\d+)$", expand=False)
-    return pd.to_numeric(num, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+    out: np.ndarray = pd.to_numeric(num, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+    return out
 
 
 def _mode_by(labels: np.ndarray, values: pd.Series, n_groups: int, weight: np.ndarray) -> np.ndarray:
@@ -369,7 +370,8 @@ def _split_by_places(
     coo = sub.tocoo()
     same = key[coo.row] == key[coo.col]
     cut = sparse.coo_matrix((coo.data[same], (coo.row[same], coo.col[same])), shape=sub.shape)
-    return connected_components(cut, directed=False)[1]
+    out: np.ndarray = connected_components(cut, directed=False)[1]
+    return out
 
 
 def _split_oversized(
@@ -773,4 +775,5 @@ def match_areas(
 def relabel_units(unit_area: np.ndarray, old_ids: np.ndarray, new_ids: np.ndarray) -> np.ndarray:
     """Map each unit's area id from the ids of a fresh run to the matched ids."""
     mapping = pd.Series(np.asarray(new_ids, dtype=object), index=np.asarray(old_ids, dtype=object))
-    return pd.Series(unit_area, dtype=object).map(mapping).to_numpy(dtype=object)
+    out: np.ndarray = pd.Series(unit_area, dtype=object).map(mapping).to_numpy(dtype=object)
+    return out

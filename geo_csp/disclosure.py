@@ -342,7 +342,7 @@ def _check_counts(counts: pd.DataFrame) -> np.ndarray:
     if not isinstance(counts, pd.DataFrame):
         raise SchemaError(f"counts must be a pandas DataFrame, not {type(counts).__name__}")
     try:
-        arr = counts.to_numpy(dtype=float)
+        arr: np.ndarray = counts.to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"counts must hold numbers only: {exc}") from exc
     if arr.size and (np.isnan(arr).any() or (arr < 0).any() or (arr != np.round(arr)).any()):

@@ -251,7 +251,10 @@ def incident_harm(
 ) -> np.ndarray:
     """Harm weight per incident from its category (0 for categories outside the 14, e.g. stop and search)."""
     weights = harm_weights(index, asb_weight_days=asb_weight_days)
-    return pd.Series(np.asarray(crime_types, dtype=object)).map(weights).fillna(0.0).to_numpy(dtype="float64")
+    out: np.ndarray = (
+        pd.Series(np.asarray(crime_types, dtype=object)).map(weights).fillna(0.0).to_numpy(dtype="float64")
+    )
+    return out
 
 
 def resolve_crime_types(

@@ -144,7 +144,8 @@ def _days_and_points(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def _close_pairs(xy: np.ndarray, radius_m: float) -> np.ndarray:
     """Index pairs (i < j) of points within ``radius_m`` (EPSG:27700 metres)."""
-    return cKDTree(xy).query_pairs(r=radius_m, output_type="ndarray").astype(np.int64)
+    out: np.ndarray = cKDTree(xy).query_pairs(r=radius_m, output_type="ndarray").astype(np.int64)
+    return out
 
 
 def knox_test(incidents: pd.DataFrame, *, params: NearRepeatParams | None = None) -> KnoxResult:
@@ -276,7 +277,11 @@ def near_repeat_series(incidents: pd.DataFrame, *, params: NearRepeatParams | No
     )
     out["incident_ids"] = g["incident_id"].agg(";".join) if "incident_id" in frame else None
     out = out.sort_values(["last", "n"], ascending=[False, False], kind="mergesort").reset_index(drop=True)
-    to_date = lambda d: np.datetime_as_string(d.to_numpy(dtype=np.int64).astype("datetime64[D]"))  # noqa: E731
+
+    def to_date(days: pd.Series) -> np.ndarray:
+        dates: np.ndarray = np.datetime_as_string(days.to_numpy(dtype=np.int64).astype("datetime64[D]"))
+        return dates
+
     result = pd.DataFrame(
         {
             "series_id": [f"NR-{i + 1:02d}" for i in range(len(out))],

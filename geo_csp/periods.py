@@ -92,9 +92,10 @@ def validate_months(months: pd.Series | np.ndarray | list[str], *, name: str = "
 def months_to_index(months: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     """Months as integers (year * 12 + month - 1), for arithmetic on whole months."""
     text = pd.Series(validate_months(months))
-    years = text.str.slice(0, 4).astype("int64").to_numpy()
+    years: np.ndarray = text.str.slice(0, 4).astype("int64").to_numpy()
     mons = text.str.slice(5, 7).astype("int64").to_numpy()
-    return years * 12 + mons - 1
+    out: np.ndarray = years * 12 + mons - 1
+    return out
 
 
 def index_to_months(index: np.ndarray) -> np.ndarray:
@@ -190,7 +191,8 @@ def dates_to_days(dates: pd.Series | np.ndarray | list[Any], *, name: str = "occ
         )
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_localize(None)
-    return values.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    out: np.ndarray = values.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    return out
 
 
 def date_period_keys(dates: pd.Series | np.ndarray | list[Any], *, period: PeriodKind) -> np.ndarray:

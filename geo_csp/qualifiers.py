@@ -301,7 +301,8 @@ def _column(incidents: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _true(incidents: pd.DataFrame, name: str) -> np.ndarray:
-    return _column(incidents, name).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    out: np.ndarray = _column(incidents, name).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return out
 
 
 def group_mask(incidents: pd.DataFrame, group: QualifiedGroup) -> np.ndarray:
@@ -348,7 +349,7 @@ def recording_sources(incidents: pd.DataFrame, group: QualifiedGroup) -> tuple[s
 def unknown_mask(incidents: pd.DataFrame, group: QualifiedGroup) -> np.ndarray:
     """Rows of the sources that record ``group``'s qualifiers whose value for one of them is unknown: the
     records the count may miss (given beside it, e.g. "12 records with the victim's sex unknown")."""
-    keep = incidents[schema.SOURCE].isin(recording_sources(incidents, group)).to_numpy()
+    keep: np.ndarray = incidents[schema.SOURCE].isin(recording_sources(incidents, group)).to_numpy()
     unknown = np.zeros(len(incidents), dtype=bool)
     for name in group.columns:
         unknown |= _column(incidents, name).isna().to_numpy()

@@ -265,7 +265,8 @@ def dwelling_violence(incidents: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(incidents), dtype=bool)
     labels = incidents[schema.LOCATION].astype("string")
     inside = labels.str.contains(DWELLING_LABEL, regex=True).fillna(False).to_numpy(dtype=bool)
-    return inside & incidents[schema.CRIME_TYPE].isin(list(PRIVATE_SPACE_CATEGORIES)).to_numpy()
+    out: np.ndarray = inside & incidents[schema.CRIME_TYPE].isin(list(PRIVATE_SPACE_CATEGORIES)).to_numpy()
+    return out
 
 
 def held_sources(incidents: Any) -> list[str] | None:

@@ -309,7 +309,7 @@ def read_manifest(store_dir: str | Path) -> dict[str, Any]:
             f" --store {store_dir}` or `geo-csp demo`"
         ) from exc
     try:
-        manifest = json.loads(text)
+        manifest: dict[str, Any] = json.loads(text)
     except json.JSONDecodeError as exc:
         raise StoreError(f"{path} is not valid JSON ({exc}); restore it from a backup") from exc
     if manifest.get("format") != MANIFEST_FORMAT:
@@ -967,11 +967,12 @@ def store_config(store_dir: str | Path) -> dict[str, Any]:
     """The store's ``config.json`` (borough name, boundary files, synthetic flag); ``{}`` if none."""
     path = Path(store_dir) / CONFIG_NAME
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except json.JSONDecodeError as exc:
         raise StoreError(f"{path} is not valid JSON ({exc}); rewrite it with write_store_config") from exc
+    return config
 
 
 #: Keys of ``config.json`` holding one text (a name, a column, or a file path relative to the store).

@@ -61,7 +61,8 @@ def _local_hours(times: pd.Series, tz: str) -> np.ndarray:
     t = pd.to_datetime(times)
     t = t.dt.tz_convert(tz) if t.dt.tz is not None else t.dt.tz_localize("UTC").dt.tz_convert(tz)
     wall = t.dt.tz_localize(None)
-    return ((wall - _MONDAY) / pd.Timedelta(hours=1)).to_numpy(dtype="float64")
+    out: np.ndarray = ((wall - _MONDAY) / pd.Timedelta(hours=1)).to_numpy(dtype="float64")
+    return out
 
 
 def aoristic_weights(start: pd.Series, end: pd.Series, *, tz: str = "Europe/London") -> np.ndarray:
@@ -92,7 +93,8 @@ def aoristic_weights(start: pd.Series, end: pd.Series, *, tz: str = "Europe/Lond
     def covered(t: np.ndarray) -> np.ndarray:
         # hours of each hour-of-week bin within [0, t): whole weeks, plus the part of this week's bin
         weeks, into = np.divmod(t, HOURS_PER_WEEK)
-        return weeks[:, None] + np.clip(into[:, None] - hours[None, :], 0.0, 1.0)
+        out: np.ndarray = weeks[:, None] + np.clip(into[:, None] - hours[None, :], 0.0, 1.0)
+        return out
 
     out = np.zeros((len(a), HOURS_PER_WEEK))
     spread = np.flatnonzero(~exact)

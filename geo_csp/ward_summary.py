@@ -205,8 +205,10 @@ def _names(units: pd.DataFrame) -> np.ndarray:
     for col in (schema.LSOA_NAME, schema.WARD_NAME):  # an LSOA run's ward_name is the LSOA's ward, not its name
         if col in units.columns and units[col].notna().any():
             named = units[col].astype(object).where(units[col].notna(), units[schema.UNIT_ID])
-            return named.to_numpy(dtype=object)
-    return units[schema.UNIT_ID].to_numpy(dtype=object)
+            out: np.ndarray = named.to_numpy(dtype=object)
+            return out
+    ids: np.ndarray = units[schema.UNIT_ID].to_numpy(dtype=object)
+    return ids
 
 
 def _fmt(x: float, digits: int = 1) -> str:

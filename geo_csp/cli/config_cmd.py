@@ -165,7 +165,9 @@ def configure_changes(
     """
     from geo_csp import boundaries, store
 
-    rel = lambda p: store.path_for_config(store_dir, p)  # noqa: E731
+    def rel(path: str | Path) -> str:
+        return store.path_for_config(store_dir, path)
+
     changes = _name_changes(borough=borough, label=label)
     changes |= _boundary_changes(store_dir, config, boundary=boundary, district=district)
     chosen_district = changes.get("boundary_district", config.get("boundary_district"))

@@ -90,9 +90,10 @@ def _nested_with(entry: dict[str, Any], geom: shapely.Geometry, x: np.ndarray, y
     old_outside = shapely.area(shapely.difference(old, geom)) > tol
     if new_outside and old_outside:
         return None  # overlapping, not nested: the parts outside each other are unbounded
-    in_new = shapely.contains_xy(geom, x, y)
-    in_old = shapely.contains_xy(old, x, y)
-    return (in_new & ~in_old) if new_outside else (in_old & ~in_new)
+    in_new: np.ndarray = shapely.contains_xy(geom, x, y)
+    in_old: np.ndarray = shapely.contains_xy(old, x, y)
+    out: np.ndarray = (in_new & ~in_old) if new_outside else (in_old & ~in_new)
+    return out
 
 
 def exposed_months(

@@ -221,7 +221,8 @@ def per_distinct(values: pa.Array | pa.ChunkedArray, check: Callable[[pa.Array],
     police.uk repeats months, crime types and codes on thousands of rows each.
     """
     codes, distinct = dictionary_codes(values)
-    return np.asarray(check(distinct))[codes]
+    out: np.ndarray = np.asarray(check(distinct))[codes]
+    return out
 
 
 def first_reason(checks: list[tuple[str, np.ndarray]], coords: Coordinates) -> tuple[np.ndarray, np.ndarray]:
