@@ -27,8 +27,11 @@ evidence pack) goes through this module first:
   way every time.
 * **Audit.** Every suppression is logged (cell, step, reason, the group it protects) *without* the
   hidden value. The audit log is itself a sensitive file: keep it apart from the public output.
-* **Refusal.** Incident points and partner data are never public: :func:`refuse_in_public` raises
-  :class:`~geo_csp._errors.DisclosureError`.
+* **Hidden cells.** A piece of a total that no published count shows (the partner records inside a
+  total of several sources) can be a cell that is never published (``hidden``): the attacker does not
+  know it, and it is protected like any other when it is small.
+* **Refusal.** Incident points and partner records and layers are never public (partner *counts* are,
+  through this rule): :func:`refuse_in_public` raises :class:`~geo_csp._errors.DisclosureError`.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ __all__ = [
     "ProtectedTable",
     "protect_cells",
     "protect_table",
+    "reason_text",
     "refuse_in_public",
     "round_counts",
 ]
@@ -103,6 +107,11 @@ class DisclosureParams:
     def to_dict(self) -> dict[str, Any]:
         """The parameters and the rule, for output metadata."""
         return {**asdict(self), "rule": self.rule}
+
+
+def reason_text(reason: str) -> str:
+    """An audit reason as the audit log writes it: its key and its meaning ("below_threshold: count below the threshold")."""
+    return f"{reason}: {_REASONS[reason]}"
 
 
 def round_counts(values: np.ndarray, *, round_to: int) -> np.ndarray:
@@ -165,6 +174,7 @@ def protect_cells(
     groups: Sequence[tuple[int, Sequence[int]]],
     *,
     params: DisclosureParams = DisclosureParams(),
+    hidden: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str, str, int]]]:
     """Apply the 10-5 rule with secondary suppression to cells tied by additive groups.
 
@@ -176,30 +186,41 @@ def protect_cells(
         ``(total_index, member_indices)`` per additive relation: ``values[total] == sum(values[members])``.
     params
         The disclosure rule.
+    hidden
+        Cells that are never published (e.g. the part of one count that no published count separates:
+        the crimes of a partner source inside a total of several sources): unknown to the attacker from
+        the start, and protected like any other when they are small (no published cell may bound them
+        below the threshold). They get no audit entry.
 
     Returns
     -------
     published, suppressed, audit
-        Rounded counts (NaN where suppressed), the suppression mask, and one
-        ``(cell, step, reason, group)`` entry per suppressed cell (``group`` is -1 for primary).
+        Rounded counts (NaN where suppressed or hidden), the suppression mask (hidden cells included),
+        and one ``(cell, step, reason, group)`` entry per suppressed published cell (``group`` is -1 for
+        primary).
     """
     v = _checked_cells(values, groups)
     n = v.size
     thr = params.threshold
+    never = np.zeros(n, dtype=bool) if hidden is None else np.asarray(hidden, dtype=bool)
+    if never.shape != (n,):
+        raise ParameterError(f"hidden must be a boolean mask of the {n} cells")
     rounded = round_counts(v, round_to=params.round_to)
     sup = (v < thr) | (rounded < thr)
     primary = sup.copy()
     audit: list[tuple[int, str, str, int]] = [
         (int(i), "primary", "below_threshold" if v[i] < thr else "rounds_below_threshold", -1)
-        for i in np.flatnonzero(sup)
+        for i in np.flatnonzero(sup & ~never)
     ]
+    sup |= never
+    slack = never & ~primary  # hidden and large: unknown, so a group holding one is never solved exactly
     a = _group_matrix(n, groups)
     group_cells = [np.asarray([t, *m], dtype=int) for t, m in groups]
     cell_groups = [np.flatnonzero(col) for col in (a.T.tocsr() != 0).toarray()] if n else []
     rank = np.empty(n, dtype=int)
     rank[np.lexsort((np.arange(n), v))] = np.arange(n)  # smallest value first, ties by position
     while True:
-        _apply_group_rule(v, sup, group_cells, rank, threshold=thr, audit=audit)  # step 1
+        _apply_group_rule(v, sup, group_cells, rank, threshold=thr, audit=audit, slack=slack)  # step 1
         flagged = _recoverable_primary(a, v, sup, primary, cell_groups, threshold=thr) if len(groups) else None
         if flagged is None:
             break
@@ -251,21 +272,23 @@ def _apply_group_rule(
     *,
     threshold: float,
     audit: list[tuple[int, str, str, int]],
+    slack: np.ndarray,
 ) -> None:
     """The group rule to a fixed point, in place: a group with one suppressed cell, or whose suppressed
     members add up to less than the threshold, loses its smallest published cell too (``sup`` and
-    ``audit`` are updated)."""
+    ``audit`` are updated). A hidden cell that is not small (``slack``) needs no protecting, and a group
+    holding one is not solved exactly (the linear audit bounds what it allows)."""
     changed = True
     while changed:
         changed = False
         for g, cells in enumerate(group_cells):
-            n_sup = int(sup[cells].sum())
+            n_sup = int((sup[cells] & ~slack[cells]).sum())
             if n_sup == 0:
                 continue
             total = int(cells[0])
             members = cells[1:]
             reason = None
-            if n_sup == 1:
+            if n_sup == 1 and not slack[cells].any():
                 reason = "sole_suppressed_in_group"
             elif not sup[total] and v[members[sup[members]]].sum() < threshold:
                 reason = "group_sum_below_threshold"
@@ -418,7 +441,7 @@ def protect_table(
         columns=list(AUDIT_COLUMNS),
     )
     if len(audit_df):
-        audit_df["reason"] = audit_df["reason"].map(lambda r: f"{r}: {_REASONS[r]}")
+        audit_df["reason"] = audit_df["reason"].map(reason_text)
     return ProtectedTable(published=pub, suppressed=mask, audit=audit_df, params=params)
 
 

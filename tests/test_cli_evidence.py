@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
@@ -64,7 +65,10 @@ def test_table_command_public(demo, tmp_path):
     )
     assert res.exit_code == 0, res.output
     text = (tmp_path / "p.csv").read_text(encoding="utf-8")
-    assert "ASB reports to the council" not in text.split("# ")[0]
+    # partner counts are published under the same rule as police.uk counts: rounded to 5, or suppressed
+    council = pd.read_csv(tmp_path / "p.csv", comment="#", index_col=0).loc["ASB reports to the council"]
+    counts = [float(v.replace(",", "")) for k, v in council.items() if k.startswith("Q") and v != "[c]"]
+    assert counts and all(c % 5 == 0 and c >= 10 for c in counts)
     assert "Counts below 10 are suppressed" in text
 
 

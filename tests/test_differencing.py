@@ -10,7 +10,9 @@ Attacks: two public packs of nested outlines (a ward, and the ward with a few st
 12 months of a pack's trend against its 12-month count (monthly against the longer period), the
 area against the rest of the borough and the borough (ward against borough), and the public quarterly
 table's borough counts (quarters) against a pack's monthly counts (every published figure of both at
-once, unknowns per piece, month and class of crime types). Also: the public
+once, unknowns per piece, month and class of crime types), a partner count inside a total of several
+sources against a published part of that total, and the board's public monthly table against the
+public quarterly table (months against the quarters they make up). Also: the public
 GeoPackage, HTML and PDF are read back for incident points and partner layers, and the public quarterly
 table's CSV, XLSX and HTML for small counts, coordinates, partner layer names and local paths.
 """
@@ -25,6 +27,7 @@ import re
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -36,6 +39,8 @@ from geo_csp import boundaries, evidence, schema, store
 from geo_csp.geography import AREA_NAME, store_areas
 from geo_csp.disclosure import DisclosureParams
 from geo_csp.evidence import PUBLIC_REGISTER_NAME, EvidenceParams, build_evidence, write_evidence
+from geo_csp.table import YEAR_AGO, Measure, TableParams, partnership_table
+import _synthetic
 
 RULE = DisclosureParams()
 HALF = RULE.round_to / 2
@@ -59,10 +64,10 @@ def _max_hidden(published: list[float | None], rows: list[list[int]], n: int, ta
 
 
 def _feasible_range(
-    published: list[float | None], rows: list[list[int]], n: int, target: list[int]
+    published: list[float | None], rows: list[list[int]], n: int, target: list[int], *, half: float = HALF
 ) -> tuple[float, float]:
     """The smallest and largest value the sum of unknowns ``target`` can take given the published values
-    (as :func:`_max_hidden`)."""
+    (as :func:`_max_hidden`), each within ``half`` of the truth (half the rounding base)."""
     a_ub, b_ub = [], []
     for value, members in zip(published, rows, strict=True):
         if value is None or not np.isfinite(value):
@@ -70,7 +75,7 @@ def _feasible_range(
         row = np.zeros(n)
         row[members] = 1.0
         a_ub += [row, -row]
-        b_ub += [value + HALF, -(value - HALF)]
+        b_ub += [value + half, -(value - half)]
     c = np.zeros(n)
     c[target] = 1.0
     ends = []
@@ -380,3 +385,174 @@ def test_public_table_against_public_packs_reveals_no_small_count(demo_copy: Pat
     assert [t for t in control if t[3] < RULE.threshold], "the attack has no teeth against unrounded figures"
     pinned = [t for t in tried if t[3] < RULE.threshold]
     assert pinned == [], f"{len(pinned)} of {len(tried)} small counts pinned below the threshold: {pinned[:3]}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The partnership table: partner counts inside totals, and months against quarters
+# --------------------------------------------------------------------------------------------------
+
+_ASB_AREA = gpd.GeoDataFrame(
+    {"area_code": ["A"], "area_name": ["Alpha"], "population": [2000]},
+    geometry=[shapely.box(380_000, 410_000, 381_000, 411_000)],
+    crs="EPSG:27700",
+)
+_ALL_ASB = Measure(
+    "all_asb", "All ASB (police and council)", (schema.SOURCE_STREET, "council_asb"), ("Anti-social behaviour",)
+)
+_POLICE_ASB = Measure("asb_police", "ASB (police)", (schema.SOURCE_STREET,), ("Anti-social behaviour",))
+
+
+def _asb_rows(month: str, n: int, source: str) -> pd.DataFrame:
+    frame = _synthetic.incidents(np.full(n, 380_500.0), np.full(n, 410_500.0), month, "Anti-social behaviour")
+    return frame.assign(**{schema.SOURCE: source, schema.OBJECT_OF_SEARCH: None})
+
+
+def _asb_incidents() -> pd.DataFrame:
+    """Two quarters (2023-01 .. 2023-06) of police.uk ASB, 43 a quarter, and council reports: 25 in the first
+    quarter, 3 in the second (a small partner count)."""
+    police = {"2023-01": 14, "2023-02": 14, "2023-03": 15, "2023-04": 14, "2023-05": 14, "2023-06": 15}
+    council = {"2023-01": 8, "2023-02": 8, "2023-03": 9, "2023-04": 1, "2023-05": 1, "2023-06": 1}
+    parts = [_asb_rows(m, n, schema.SOURCE_STREET) for m, n in police.items()]
+    parts += [_asb_rows(m, n, "council_asb") for m, n in council.items()]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _partner_attack(tables: list) -> list[tuple[str, int, float, float]]:  # noqa: ANN001
+    """Every quarter's council count (a piece no measure shows alone) against the published all-ASB and
+    police ASB counts of ``tables``: the true count and its feasible range (unknowns: police and council
+    per quarter)."""
+    quarters = ["Q4 Jan-Mar 2023", "Q1 Apr-Jun 2023"]
+    true = {"Q4 Jan-Mar 2023": (43, 25), "Q1 Apr-Jun 2023": (43, 3)}
+    published: list[float | None] = []
+    rows: list[list[int]] = []
+    for t in tables:
+        for k, q in enumerate(quarters):
+            for key, members in (("all_asb", [2 * k, 2 * k + 1]), ("asb_police", [2 * k])):
+                if key in t.values.index:
+                    published.append(float(t.values.loc[key, q]))
+                    rows.append(members)
+    tried = []
+    for k, q in enumerate(quarters):
+        lo, hi = _feasible_range(published, rows, 4, [2 * k + 1])
+        tried.append((q, true[q][1], lo, hi))
+    return tried
+
+
+def test_a_partner_count_inside_a_total_cannot_be_had_by_differencing():
+    """'All ASB' (police and council) beside 'ASB (police)': the council's 3 reports in Q1 Apr-Jun 2023 are
+    all ASB minus police ASB. Published in one public table the police count is suppressed with them
+    (the council's piece is a hidden cell of the all-ASB sum), so the attacker cannot show it is small;
+    the same figures in two tables of one measure each (protected apart) give it away."""
+    inc = _asb_incidents()
+    params = TableParams(area="Alpha", n_quarters=2, public=True, measures=(_ALL_ASB, _POLICE_ASB))
+    table = partnership_table(inc, _ASB_AREA, params=params)
+    last = "Q1 Apr-Jun 2023"
+    assert table.values.loc["all_asb", last] == 45 and np.isnan(table.values.loc["asb_police", last])
+    assert table.values.loc["asb_police", "Q4 Jan-Mar 2023"] == 45  # council 25: nothing to hide there
+    audit = table.audit.set_index(["row", "column"])
+    assert audit.loc[("asb_police", last), "reason"].startswith("sole_suppressed_in_group")
+    assert any(n.startswith("Partner data (All ASB (police and council)) are published") for n in table.footnotes)
+    (_, _, _, hi_first), (_, true, lo, hi) = _partner_attack([table])
+    assert true == 3 and lo <= true <= hi and hi >= RULE.threshold, (lo, hi)
+    # the control: one measure per table, each protected alone, differenced
+    apart = [
+        partnership_table(inc, _ASB_AREA, params=TableParams(area="Alpha", n_quarters=2, public=True, measures=(m,)))
+        for m in (_ALL_ASB, _POLICE_ASB)
+    ]
+    (_, _, _, _), (_, true, lo, hi) = _partner_attack(apart)
+    assert hi < RULE.threshold, "the attack has no teeth"
+    # a partner measure on its own passes through the same rule: 25 -> 25, 3 -> [c]
+    council = Measure("asb_council", "ASB reports to the council", ("council_asb",))
+    alone = partnership_table(
+        inc, _ASB_AREA, params=TableParams(area="Alpha", n_quarters=2, public=True, measures=(council,))
+    )
+    assert alone.display.loc["ASB reports to the council", ["Q4 Jan-Mar 2023", last]].tolist() == ["25", "[c]"]
+    assert set(alone.audit["column"]) == {last, "Q1 Apr-Jun 2022"}  # the year-ago quarter (no data: 0) too
+    assert alone.audit["reason"].str.startswith("below_threshold").all()
+
+
+def _month_quarter_attack(
+    quarterly, monthly, true: pd.DataFrame, residents: float, rule: DisclosureParams
+) -> list[tuple[str, str, int, float, float]]:  # noqa: ANN001
+    """A public quarterly and a public monthly table of one area published together, measure by measure:
+    unknowns the measure's count in each month of both windows; published figures each month of the
+    monthly table, each quarter of the quarterly one (the sum of its months) and both year-ago values.
+    Returns every month with a true count from 1 to threshold - 1 and its feasible range."""
+    months = list(true.columns)
+    label = {m: pd.Period(m, "M").strftime("%b %Y") for m in months}
+    fin = {m: (pd.Period(m, "M").month - 4) % 12 // 3 for m in months}
+    tried = []
+    for key in true.index:
+        per = 1000.0 / residents if key.endswith("_rate") else 1.0
+        published: list[float | None] = []
+        rows: list[list[int]] = []
+        for j, m in enumerate(months):
+            if label[m] in monthly.values.columns:
+                published.append(monthly.values.loc[key, label[m]] / per)
+                rows.append([j])
+        quarter_of = {}
+        for j, m in enumerate(months):
+            year = pd.Period(m, "M").year - (pd.Period(m, "M").month < 4)
+            names = ("Apr-Jun", "Jul-Sep", "Oct-Dec", "Jan-Mar")
+            quarter_of.setdefault(f"Q{fin[m] + 1} {names[fin[m]]} {year + (fin[m] == 3)}", []).append(j)
+        for q, members in quarter_of.items():
+            if q in quarterly.values.columns and len(members) == 3:
+                published.append(quarterly.values.loc[key, q] / per)
+                rows.append(members)
+        year_q = quarterly.metadata["year_on_year_period"]
+        if year_q in quarter_of and len(quarter_of[year_q]) == 3:
+            published.append(quarterly.values.loc[key, YEAR_AGO] / per)
+            rows.append(quarter_of[year_q])
+        year_m = next(m for m in months if label[m] == monthly.metadata["year_on_year_period"])
+        published.append(monthly.values.loc[key, YEAR_AGO] / per)
+        rows.append([months.index(year_m)])
+        for j, m in enumerate(months):
+            value = int(true.loc[key, m])
+            if 0 < value < rule.threshold:
+                lo, hi = _feasible_range(published, rows, len(months), [j], half=rule.round_to / 2)
+                assert lo - 1e-6 <= value <= hi + 1e-6, (key, m, value, lo, hi)  # the model holds the truth
+                tried.append((key, m, value, lo, hi))
+    return tried
+
+
+@pytest.mark.parametrize("rule", [RULE, DisclosureParams(round_to=1)], ids=["10-5", "10, unrounded"])
+def test_monthly_and_quarterly_tables_together_reveal_no_suppressed_month(demo_borough, rule) -> None:  # noqa: ANN001
+    """The board's monthly table and the scrutiny report's quarterly table of a ward, both public: no month
+    of 1 to 9 incidents (a suppressed month, or one outside the monthly window inside a published quarter)
+    is shown to be below the threshold, under the 10-5 rule and under a rule that does not round (where
+    rounding cannot hide a difference). The control: months suppressed one by one, with no regard to the
+    quarters, do give some away (without rounding)."""
+    from geo_csp.disclosure import protect_cells
+
+    inc = store.read_incidents(demo_borough.store_dir)
+    wards = boundaries.load_wards().rename(columns={"ward_code": "area_code", "ward_name": "area_name"})
+    wards = wards[["area_code", "area_name", "population", "geometry"]]
+    tried, pinned_apart = [], []
+    for ward in ("Besses", "Radcliffe West", "Tottington"):
+        common = {"area": ward, "comparators": (), "disclosure": rule}
+        quarterly = partnership_table(inc, wards, params=TableParams(**common, public=True))
+        monthly = partnership_table(inc, wards, params=TableParams(**common, public=True, period="month"))
+        truth = partnership_table(inc, wards, params=TableParams(**common, period="month", n_months=15))
+        residents = float(wards.loc[wards["area_name"] == ward, "population"].iloc[0])
+        cols = list(truth.values.columns[:15])
+        months = [pd.Period(c, "M").strftime("%Y-%m") for c in pd.to_datetime(cols, format="%b %Y")]
+        true = truth.values[cols].set_axis(months, axis=1)
+        rate = np.broadcast_to(np.asarray(true.index.str.endswith("_rate"))[:, None], true.shape)
+        true = true.where(~rate, true * residents / 1000.0).round().fillna(0).astype(int)
+        true = true.loc[[k for k in true.index if monthly.values.loc[k].notna().any()]]  # measures with data
+        found = _month_quarter_attack(quarterly, monthly, true, residents, rule)
+        tried += found
+        assert [t for t in found if t[4] < rule.threshold] == [], f"{ward}: {found[:3]}"
+        # the control: the same monthly table with each month protected alone
+        apart = monthly.values.copy()
+        shown = list(monthly.values.columns[:13])
+        for key in true.index:
+            per = 1000.0 / residents if key.endswith("_rate") else 1.0
+            raw = true.loc[key, months[2:]].to_numpy(dtype=float)
+            apart.loc[key, shown] = protect_cells(raw, [], params=rule)[0] * per
+        lone = type(monthly)(**{**monthly.__dict__, "values": apart})
+        attack = _month_quarter_attack(quarterly, lone, true, residents, rule)
+        pinned_apart += [t for t in attack if t[4] < rule.threshold]
+    assert len(tried) >= 30, f"too few small months tried: {len(tried)}"
+    if rule.round_to == 1:
+        assert pinned_apart, "the attack has no teeth against months protected one by one"

@@ -104,21 +104,26 @@ def test_hand_table_known_answers():
 def test_public_mode_suppresses_and_rounds():
     t = partnership_table(_hand_incidents(), AREAS, params=TableParams(area="Alpha", public=True))
     quarters = list(t.display.columns[:5])
-    # burglary 9, 12, 15, 18, 21 -> [c], 10, 15, 20, 20
-    assert t.display.loc["Burglaries (residential and business)", quarters].tolist() == [
-        SUPPRESSED_MARK,
-        "10",
-        "15",
-        "20",
-        "20",
-    ]
-    assert t.display.loc["Burglaries (residential and business)", TREND] == "→"  # compared as published
+    burglary = "Burglaries (residential and business)"
+    # the burglaries alone (9, 12, 15, 18, 21) round to [c], 10, 15, 20, 20 ...
+    alone = partnership_table(
+        _hand_incidents(), AREAS, params=TableParams(area="Alpha", public=True, measures=(DEFAULT_MEASURES[2],))
+    )
+    assert alone.display.loc[burglary, quarters].tolist() == [SUPPRESSED_MARK, "10", "15", "20", "20"]
+    assert alone.display.loc[burglary, TREND] == "→"  # compared as published
+    # ... but here all crimes are burglary + violence + drugs: the drug offences (3 a quarter, [c]) would be
+    # all crimes minus the other two, so the smallest other part, burglary, is suppressed too
+    assert t.display.loc[burglary, quarters].tolist() == [SUPPRESSED_MARK] * 5
+    secondary = t.audit[(t.audit["row"] == "burglary") & (t.audit["step"] == "secondary")]
+    assert list(secondary["column"]) == quarters[1:]
+    assert secondary["reason"].str.startswith("sole_suppressed_in_group").all()
+    np.testing.assert_allclose(t.values.loc["all_crime_rate", quarters], [20.0, 22.5, 25.0, 25.0, 25.0])
     assert t.display.loc["Drug-related stop searches", quarters[-1]] == SUPPRESSED_MARK
     assert t.display.loc["Drug offences", quarters].tolist() == [SUPPRESSED_MARK] * 4 + [SUPPRESSED_MARK]
     assert set(t.audit["row"]) >= {"burglary", "drugs", "drug_searches"}
-    # partner data never reach a public table
-    assert "ASB reports to the council" not in t.display.index and "asb_council" not in t.values.index
-    assert any("Left out of the public table as partner" in n for n in t.footnotes)
+    # partner measures are shown in a public table too (here the store has no council data)
+    assert (t.display.loc["ASB reports to the council", quarters] == NOT_AVAILABLE).all()
+    assert any(n.startswith("Partner data (ASB reports to the council) are published") for n in t.footnotes)
     assert "suppressed" in t.footnotes[-2] or any("suppressed" in n for n in t.footnotes)
     assert (
         t.values.drop(columns=[COMPARATOR, RANK])  # the rank is a place, not a count

@@ -48,7 +48,8 @@ def _rows(month: str, crime_type: str, n: int) -> pd.DataFrame:
 
 def _hand_incidents() -> pd.DataFrame:
     """2022-01 .. 2023-06: k + 1 burglaries in month k (18 in Jun 2023), 1 drugs offence a month until
-    2023-03 (0 after), 10 violent crimes a month, and the weapons offences of :data:`WEAPONS`."""
+    2023-03 (0 after), 10 violent crimes a month, the weapons offences of :data:`WEAPONS`, and 30 criminal
+    damage offences a month (counted only in all crimes, so no measure's count is all crimes minus others)."""
     parts = []
     for k, month in enumerate(MONTHS):
         parts += [
@@ -56,6 +57,7 @@ def _hand_incidents() -> pd.DataFrame:
             _rows(month, "Drugs", 1 if month < "2023-04" else 0),
             _rows(month, "Violence and sexual offences", 10),
             _rows(month, "Possession of weapons", WEAPONS.get(month, 20)),
+            _rows(month, "Criminal damage and arson", 30),
         ]
     return pd.concat(parts, ignore_index=True)
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from geo_csp import periods
 from geo_csp.table.display import ARROWS, NOT_AVAILABLE
+from geo_csp.table.measures import FULL_CATEGORY_SOURCES
 from geo_csp.table.values import TableParams, TableValues
 
 __all__ = ["footnotes", "months_shown", "operation_notes"]
@@ -157,9 +158,12 @@ def footnotes(
                 else ""
             )
         )
-    if tv.left_out:
+    partner = [m.label for m in tv.measures if not set(m.sources) <= set(FULL_CATEGORY_SOURCES)]
+    if params.public and partner:
         notes.append(
-            "Left out of the public table as partner (sensitive) data: " + ", ".join(m.label for m in tv.left_out) + "."
+            "Partner data (" + ", ".join(partner) + ") are published as counts under the same rule as police.uk "
+            "counts, with the sums that tie the measures together (a partner count inside a total of several "
+            "sources cannot be had as one published count minus another)."
         )
     if (~tv.recorded).any():
         notes.append(

@@ -20,7 +20,7 @@ import pandas as pd
 
 from geo_csp import boundaries, periods, schema
 from geo_csp._errors import ParameterError, SchemaError
-from geo_csp.disclosure import DisclosureParams, protect_table, round_counts
+from geo_csp.disclosure import AUDIT_COLUMNS, DisclosureParams, protect_cells, reason_text, round_counts
 from geo_csp.geography import AREA_CODE, AREA_NAME
 from geo_csp.table.measures import DEFAULT_MEASURES, FULL_CATEGORY_SOURCES, Measure
 
@@ -148,7 +148,8 @@ class TableValues:
     Attributes
     ----------
     measures
-        The measures shown, in row order; ``left_out`` those kept out of a public table (partner data).
+        The measures shown, in row order (partner measures too: in public mode through the same
+        disclosure control as police.uk counts).
     focus, focus_name, names
         The focus area's code and name, and every area's name by code.
     population, has_population
@@ -180,7 +181,6 @@ class TableValues:
     """
 
     measures: tuple[Measure, ...]
-    left_out: tuple[Measure, ...]
     focus: str
     focus_name: str
     names: dict[str, str]
@@ -234,16 +234,16 @@ def _check_inputs(incidents: pd.DataFrame, areas: gpd.GeoDataFrame) -> None:
         raise SchemaError(f"areas lack column(s) {missing}; they need {AREA_CODE}, {AREA_NAME}, population")
 
 
-def _checked_measures(measures: Sequence[Measure], *, public: bool) -> tuple[tuple[Measure, ...], tuple[Measure, ...]]:
-    """The measures shown and those left out of a public table (partner data never reach one)."""
-    left_out = tuple(m for m in measures if public and not set(m.sources) <= set(FULL_CATEGORY_SOURCES))
-    shown = tuple(m for m in measures if m not in left_out)
+def _checked_measures(measures: Sequence[Measure]) -> tuple[Measure, ...]:
+    """The measures, checked: at least one, keys unique. Partner measures are shown in a public table too,
+    through the same disclosure control as police.uk counts (:func:`_published`)."""
+    shown = tuple(measures)
     if not shown:
         raise ParameterError("measures is empty; pass at least one Measure")
     keys = [m.key for m in shown]
     if len(set(keys)) != len(keys):
         raise ParameterError(f"measure keys repeat: {keys}")
-    return shown, left_out
+    return shown
 
 
 def _recorded_sources(incidents: pd.DataFrame, measures: Sequence[Measure]) -> np.ndarray:
@@ -300,42 +300,99 @@ def _periods(incidents: pd.DataFrame, params: TableParams, sources: set[str]) ->
     return complete[-params.n_periods :]
 
 
+def _atoms(member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces the measures split the incidents into, where one measure holds part of another (a total
+    of several sources or crime types beside one of its parts: "all ASB" and "ASB (police)"; "all crimes"
+    and "burglary").
+
+    ``member`` is incidents x measures (whether each measure counts each incident). Returns the atoms'
+    membership patterns (atoms x measures: the measures that count the atom's incidents) and each
+    incident's atom (-1 for none). Only atoms of measures that share incidents with another measure are
+    kept: a measure sharing none is its own single piece, and protecting it alone is enough.
+    """
+    n, n_m = member.shape
+    if not n or n_m < 2:
+        return np.zeros((0, n_m), dtype=bool), np.full(n, -1)
+    codes, atom_of = np.unique(member, axis=0, return_inverse=True)
+    atom_of = atom_of.reshape(-1)
+    shared = codes.sum(axis=1) >= 2
+    linked = codes[shared].any(axis=0)  # measures holding a piece another measure holds too
+    keep = codes.any(axis=1) & (codes & linked).any(axis=1)
+    renumber = np.full(len(codes), -1)
+    renumber[keep] = np.arange(int(keep.sum()))
+    return codes[keep], renumber[atom_of]
+
+
 def _published(
-    counts: np.ndarray, keys: list[str], ext_keys: np.ndarray, params: TableParams
+    counts: np.ndarray,
+    keys: list[str],
+    ext_keys: np.ndarray,
+    params: TableParams,
+    atoms: np.ndarray,
+    atom_counts: np.ndarray,
 ) -> tuple[np.ndarray, pd.DataFrame | None]:
     """Counts as published: disclosure-controlled in public mode (NaN where suppressed).
 
-    A monthly table is protected together with the financial quarters its months make up (each one the
-    sum of its three months, as the quarterly table publishes it), so that a suppressed month cannot be
-    worked out from its quarter minus the other two months: the months counted are whole quarters
-    (:func:`table_values` extends them), and a month hidden to protect another is hidden in every
-    monthly table, whatever its window.
+    Every measure goes through the same rule (:func:`geo_csp.disclosure.protect_cells`), police.uk and
+    partner data alike, with the sums that tie the published counts together:
+
+    * a measure that holds others (a total of several sources or crime types) is the sum of its pieces
+      (``atoms``: atoms x measures, ``atom_counts``: atoms x periods), and a piece no published count
+      separates (the council's reports inside "all ASB" beside "ASB (police)") is a hidden cell, so a
+      small partner count cannot be had as one published count minus another;
+    * a monthly table is protected together with the financial quarters its months make up (each one
+      the sum of its three months, as the quarterly table publishes it), so a suppressed month cannot
+      be worked out from its quarter minus the other two months: the months counted are whole quarters
+      (:func:`table_values` extends them), and a month hidden to protect another is hidden in every
+      monthly table, whatever its window.
     """
     if not params.public:
         return counts.copy(), None
     labels = period_labels(ext_keys, period=params.period)
-    if params.period == "quarter":
-        prot = protect_table(
-            pd.DataFrame(counts, index=keys, columns=labels).astype(int),
-            params=params.disclosure,
-            row_total=None,
-            column_total=None,
-        )
-        return prot.published.to_numpy(dtype=float, na_value=np.nan), prot.audit
-    q_of = periods.period_keys(periods.index_to_months(ext_keys), period="quarter")
-    q_keys = np.unique(q_of)
-    q_labels = period_labels(q_keys, period="quarter")
-    quarter_counts = np.stack([counts[:, q_of == q].sum(axis=1) for q in q_keys])
-    frame = pd.DataFrame(np.vstack([counts.T, quarter_counts]), index=labels + q_labels, columns=keys).astype(int)
-    hierarchy = {ql: [labels[j] for j in np.flatnonzero(q_of == q)] for q, ql in zip(q_keys, q_labels, strict=True)}
-    prot = protect_table(frame, params=params.disclosure, row_total=None, column_total=None, hierarchy=hierarchy)
-    published = prot.published.to_numpy(dtype=float, na_value=np.nan)[: len(labels)].T
-    rule = params.disclosure
-    hidden_quarter = prot.suppressed.to_numpy()[len(labels) :].T & (quarter_counts.T >= rule.threshold)
-    hidden_quarter &= round_counts(quarter_counts.T, round_to=rule.round_to) >= rule.threshold
-    for i, qi in zip(*np.nonzero(hidden_quarter), strict=True):  # the quarterly table still publishes it
-        published[i, q_of == q_keys[qi]] = np.nan
-    audit = prot.audit.rename(columns={"row": "column", "column": "row"})[list(prot.audit.columns)]
+    n_m, n_e = counts.shape
+    m_cell = np.arange(n_m * n_e).reshape(n_m, n_e)
+    # an atom that is the whole of a measure is that measure's cell; the others are hidden cells
+    whole = atoms & (atoms.sum(axis=0) == 1)[None, :]  # atom a is all of measure m
+    own = np.where(whole.any(axis=1), whole.argmax(axis=1), -1)
+    unseen = np.flatnonzero(own < 0)
+    a_cell = np.zeros((len(atoms), n_e), dtype=int)
+    a_cell[own >= 0] = m_cell[own[own >= 0]]
+    a_cell[unseen] = m_cell.size + np.arange(unseen.size * n_e).reshape(unseen.size, n_e)
+    values = [counts.ravel(), atom_counts[unseen].ravel()]
+    groups = [
+        (int(m_cell[i, j]), a_cell[atoms[:, i], j].tolist())
+        for i in np.flatnonzero(atoms.any(axis=0))
+        if not (atoms[:, i].sum() == 1 and own[atoms[:, i]][0] == i)  # a measure of one piece is that piece
+        for j in range(n_e)
+    ]
+    n_hidden = unseen.size * n_e
+    cell_labels = [(keys[i], labels[j]) for i in range(n_m) for j in range(n_e)] + [("", "")] * n_hidden
+    q_of = np.zeros(0, dtype=int)
+    q_keys = np.zeros(0, dtype=int)
+    if params.period == "month":
+        q_of = periods.period_keys(periods.index_to_months(ext_keys), period="quarter")
+        q_keys = np.unique(q_of)
+        q_labels = period_labels(q_keys, period="quarter")
+        q_cell = m_cell.size + n_hidden + np.arange(n_m * len(q_keys)).reshape(n_m, len(q_keys))
+        values.append(np.stack([counts[:, q_of == q].sum(axis=1) for q in q_keys], axis=1).ravel())
+        groups += [(int(q_cell[i, k]), m_cell[i, q_of == q].tolist()) for i in range(n_m) for k, q in enumerate(q_keys)]
+        cell_labels += [(keys[i], q_labels[k]) for i in range(n_m) for k in range(len(q_keys))]
+    flat = np.concatenate(values)
+    hidden = np.zeros(flat.size, dtype=bool)
+    hidden[m_cell.size : m_cell.size + n_hidden] = True
+    out, sup, entries = protect_cells(flat, groups, params=params.disclosure, hidden=hidden)
+    published = out[: m_cell.size].reshape(n_m, n_e)
+    if params.period == "month":  # a quarter the quarterly table publishes, hidden here: hide its months
+        rule = params.disclosure
+        quarter = flat[m_cell.size + n_hidden :]
+        wide = sup[m_cell.size + n_hidden :] & (round_counts(quarter, round_to=rule.round_to) >= rule.threshold)
+        for c in np.flatnonzero(wide & (quarter >= rule.threshold)):
+            i, k = divmod(int(c), len(q_keys))
+            published[i, q_of == q_keys[k]] = np.nan
+    audit = pd.DataFrame(
+        [(*cell_labels[c], step, reason_text(reason), g) for c, step, reason, g in entries],
+        columns=list(AUDIT_COLUMNS),
+    )
     return published, audit
 
 
@@ -394,7 +451,7 @@ def table_values(
     """Count every measure (``params.measures`` unless ``measures`` is given) per period (quarter or month)
     in the focus area and its comparators (see the module docstring)."""
     _check_inputs(incidents, areas)
-    shown, left_out = _checked_measures(tuple(params.measures if measures is None else measures), public=params.public)
+    shown = _checked_measures(tuple(params.measures if measures is None else measures))
     focus = _area_lookup(areas, [params.area])[0]
     if params.comparators is None:
         comparators = [c for c in areas[AREA_CODE].astype(str) if c != focus]
@@ -429,6 +486,8 @@ def table_values(
     comp_sum = np.zeros(n_m)
     comp_with_data: list[list[str]] = []
     recorded = _recorded_sources(incidents, shown)
+    in_focus = in_quarters & (area_of == focus)
+    member = np.zeros((int(in_focus.sum()), n_m), dtype=bool)  # which measures count each incident counted
     for i, m in enumerate(shown):
         in_sources = incidents[schema.SOURCE].isin(m.sources).to_numpy()
         available[i] = np.isin(ext_keys, month_q[in_sources]) & recorded[i]
@@ -436,7 +495,8 @@ def table_values(
             np.unique(months[in_sources & (month_q == year_ago_key)]).size == params.months_per_period
         )
         counted = m.mask(incidents)
-        sel = counted & in_quarters & (area_of == focus)
+        sel = counted & in_focus
+        member[:, i] = counted[in_focus]
         counts[i] = np.bincount(np.searchsorted(ext_keys, month_q[sel]), minlength=len(ext_keys))
         # comparators with any row of the measure's sources in the latest quarter
         latest_src = in_sources & (month_q == latest)
@@ -458,7 +518,11 @@ def table_values(
 
     keys = [m.key for m in shown]
     ext_labels = period_labels(ext_keys, period=params.period)
-    pub_counts, audit = _published(counts, keys, ext_keys, params)
+    atoms, atom_of = _atoms(member)
+    col = np.searchsorted(ext_keys, month_q[in_focus])
+    atom_counts = np.zeros((len(atoms), len(ext_keys)))
+    np.add.at(atom_counts, (atom_of[atom_of >= 0], col[atom_of >= 0]), 1.0)
+    pub_counts, audit = _published(counts, keys, ext_keys, params, atoms, atom_counts)
     pub_counts[~available] = np.nan
     per = np.array([m.per_1000 for m in shown])
     ext_values = np.where(per[:, None], pub_counts * 1000.0 / pop[focus] if has_pop else np.nan, pub_counts)
@@ -467,7 +531,6 @@ def table_values(
     names = dict(zip(areas[AREA_CODE].astype(str), areas[AREA_NAME].astype(str)))
     return TableValues(
         measures=shown,
-        left_out=left_out,
         focus=focus,
         focus_name=names[focus],
         names=names,
