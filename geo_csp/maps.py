@@ -621,9 +621,9 @@ def add_route(
         bounds.append(np.array([lon.min(), lat.min(), lon.max(), lat.max()]))
     if bounds:
         b = np.vstack(bounds)
-        m.fit_bounds(
+        m.fit_bounds(  # 100 px at the top: the SYNTHETIC label and the offline note cover the map's top 90 px
             [[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],
-            padding_top_left=(30, 30),
+            padding_top_left=(30, 100),
             padding_bottom_right=(30 + _LEGEND_WIDTH_PX, 30),
         )
     return m

@@ -123,7 +123,7 @@ title = f"Walkabout from {hub}" + (" (SYNTHETIC demo data)" if choices.synthetic
 
 
 def _sheet(fmt: str) -> Callable[[], bytes]:
-    """The printable sheet, made only when its button is pressed."""
+    """The printable sheet (cached per plan)."""
     return lambda: cache.walk_sheet(
         choices.store_dir,
         choices.stamp,
@@ -137,16 +137,27 @@ def _sheet(fmt: str) -> Callable[[], bytes]:
     )
 
 
+# the HTML sheet is drawn before its button (about 2 s once per plan, for its route map): made on the click
+# instead, its file was gone after any rerun (a new plan, another download) and the button showed an error;
+# the PDF (a few seconds more) is still made on the click, with no rerun so that the click finds it
+with widgets.running("Drawing the printable sheet…"):
+    sheet_html = _sheet("html")()
 left, mid, right = st.columns(3)
 left.download_button(
-    "Download GPX", plan.to_gpx().encode("utf-8"), file_name="walkabout.gpx", mime="application/gpx+xml", key="dl_gpx"
+    "Download GPX",
+    plan.to_gpx().encode("utf-8"),
+    file_name="walkabout.gpx",
+    mime="application/gpx+xml",
+    key="dl_gpx",
+    on_click="ignore",
 )
 mid.download_button(
     "Download printable sheet (HTML)",
-    _sheet("html"),
+    sheet_html,
     file_name="walkabout_sheet.html",
     mime="text/html",
     key="dl_sheet",
+    on_click="ignore",
 )
 right.download_button(
     "Download printable sheet (PDF)",
@@ -154,4 +165,5 @@ right.download_button(
     file_name="walkabout_sheet.pdf",
     mime="application/pdf",
     key="dl_sheet_pdf",
+    on_click="ignore",
 )
