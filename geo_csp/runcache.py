@@ -26,7 +26,7 @@ import os
 import shutil
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,12 +40,14 @@ from geo_csp._errors import GeoCspError, ParameterError
 
 __all__ = [
     "MAX_RUNS",
+    "cached_json",
     "cached_store_run",
     "load_run",
     "opening_params",
     "precompute_opening_view",
     "run_key",
     "save_run",
+    "store_key",
     "store_run",
 ]
 
@@ -175,45 +177,91 @@ def _file_stamp(path: Path | None) -> list[Any]:
 
 
 def _code_stamp() -> list[Any]:
-    """geo-csp's version, its modules and shipped boundaries (size, modification time), the libraries' versions."""
-    from importlib import metadata
-
+    """geo-csp's version, and the size and modification time of its modules and shipped boundaries."""
     import geo_csp
 
     package = Path(geo_csp.__file__).resolve().parent
     files = sorted(package.rglob("*.py")) + sorted(Path(settings.BOUNDARIES_DIR).glob("*.geojson"))
-    versions: list[list[Any]] = []
-    for name in _LIBRARIES:
-        try:
-            versions.append([name, metadata.version(name)])
-        except metadata.PackageNotFoundError:
-            versions.append([name, None])
-    return [
-        geo_csp.__version__,
-        versions,
-        [[f.relative_to(f.parent.parent).as_posix(), *_file_stamp(f)[1:]] for f in files],
-    ]
+    return [geo_csp.__version__, [[f.relative_to(f.parent.parent).as_posix(), *_file_stamp(f)[1:]] for f in files]]
 
 
-def run_key(store_dir: str | Path, params: cube_mod.CubeParams, *, ward_names: Sequence[str] = ()) -> str:
-    """The key of a run of ``params`` on the store: a hash of the store's manifest and config, the files its
-    config names, the parameters, the wards chosen and the code (see the module's notes)."""
+def store_key(
+    store_dir: str | Path,
+    kind: str,
+    parts: Mapping[str, Any],
+    *,
+    files: Sequence[Path] = (),
+    libraries: Sequence[str] = (),
+) -> str:
+    """A key for a result of ``kind`` saved in the store: a hash of the store's manifest and config, the files
+    its config names, ``files`` (size and modification time), the code, the versions of ``libraries`` and
+    ``parts`` (the result's own arguments, JSON-serialisable)."""
+    from importlib import metadata
+
     folder = Path(store_dir)
-    digest = hashlib.sha256(f"geo-csp run {FORMAT}\x1f".encode())
+    digest = hashlib.sha256(f"geo-csp {kind}\x1f".encode())
     for name in (store.MANIFEST_NAME, store.CONFIG_NAME):
         try:
             digest.update(hashlib.sha256((folder / name).read_bytes()).digest())
         except FileNotFoundError:
             digest.update(b"none")
     config = store.read_config(folder)
-    parts = {
-        "files": [_file_stamp(config.path(k)) for k in _CONFIG_FILES],
-        "params": params.to_dict(),
-        "ward_names": sorted(ward_names),
+    versions: list[list[Any]] = []
+    for name in libraries:
+        try:
+            versions.append([name, metadata.version(name)])
+        except metadata.PackageNotFoundError:
+            versions.append([name, None])
+    stamp = {
+        "config_files": [_file_stamp(config.path(k)) for k in _CONFIG_FILES],
+        "files": [_file_stamp(Path(f)) for f in files],
+        "libraries": versions,
         "code": _code_stamp(),
+        "parts": parts,
     }
-    digest.update(json.dumps(parts, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(stamp, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:32]
+
+
+def run_key(store_dir: str | Path, params: cube_mod.CubeParams, *, ward_names: Sequence[str] = ()) -> str:
+    """The key of a run of ``params`` on the store (:func:`store_key`): the store's manifest and config, the
+    files its config names, the parameters, the wards chosen and the code (see the module's notes)."""
+    return store_key(
+        store_dir,
+        f"run {FORMAT}",
+        {"params": params.to_dict(), "ward_names": sorted(ward_names)},
+        libraries=_LIBRARIES,
+    )
+
+
+def cached_json(
+    store_dir: str | Path,
+    kind: str,
+    key: str,
+    compute: Callable[[], Any],
+    *,
+    keep: int = MAX_RUNS,
+) -> Any:
+    """The JSON value saved as ``cache/<kind>/<key>.json`` in the store, or ``compute()``, then saved there
+    (a value JSON would change is refused with ``TypeError``); at most ``keep`` values of a kind are kept,
+    the least recently used removed. A store that cannot be written still answers."""
+    path = Path(store_dir) / "cache" / kind / f"{key}.json"
+    if path.is_file():
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("saved %s %s not read (%s); computing it again", kind, path, exc)
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # most recently used
+            return value
+    value = _plain(compute(), kind)
+    try:
+        store.write_json_atomic(path, value, durable=False)
+        _prune(path.parent, keep=keep)
+    except OSError as exc:
+        log.info("%s not saved in %s: %s", kind, path, exc)
+    return value
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -349,12 +397,15 @@ def _runs_folder(store_dir: str | Path) -> Path:
     return Path(store_dir) / "cache" / RUNS_FOLDER
 
 
-def _prune(runs: Path, *, keep: int) -> None:
-    """Remove the least recently used runs beyond ``keep``."""
-    found = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
+def _prune(folder: Path, *, keep: int) -> None:
+    """Remove the least recently used saved results (folders or files) of ``folder`` beyond ``keep``."""
+    found = [p for p in folder.iterdir() if not p.name.startswith(".")]
     found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for old in found[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
 
 
 def cached_store_run(

@@ -21,9 +21,9 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 @pytest.fixture()
 def demo_copy(demo_borough: DemoPaths, tmp_path: Path) -> Path:
-    """A copy of the demo borough (its store gets runs saved in it), without any saved run."""
+    """A copy of the demo borough (its store gets runs and maps saved in it), with nothing saved."""
     out = tmp_path / "demo"
-    shutil.copytree(demo_borough.out_dir, out, ignore=shutil.ignore_patterns("runs"))
+    shutil.copytree(demo_borough.out_dir, out, ignore=shutil.ignore_patterns("runs", "maps"))
     return out
 
 
@@ -155,3 +155,56 @@ def test_the_apps_first_map_reads_the_precomputed_opening_view(
     result = runcache.load_run(store_dir / "cache" / "runs" / saved[0])
     assert next(m.value for m in at.metric if m.label == "Hexagons mapped") == f"{len(result.units):,}"
     assert next(m.value for m in at.metric if m.label == "Named hotspot areas") == f"{len(result.areas):,}"
+
+
+def test_cached_json_computes_once_and_refuses_what_json_would_change(demo_copy: Path) -> None:
+    store_dir = demo_copy / "store"
+    calls = []
+
+    def compute() -> dict:
+        calls.append(1)
+        return {"script": "L.map()", "links": ["a.css", "b.css"], "n": 3}
+
+    key = runcache.store_key(store_dir, "test", {"a": 1})
+    assert runcache.store_key(store_dir, "test", {"a": 2}) != key
+    assert runcache.cached_json(store_dir, "things", key, compute) == compute()
+    assert runcache.cached_json(store_dir, "things", key, compute) == compute()
+    assert len(calls) == 3  # computed once by cached_json, twice here
+    assert [p.name for p in (store_dir / "cache" / "things").iterdir()] == [f"{key}.json"]
+    with pytest.raises(TypeError, match=r"things\.links: a tuple does not survive JSON"):
+        runcache.cached_json(store_dir, "things", "other", lambda: {"links": ("a.css",)})
+    assert not (store_dir / "cache" / "things" / "other.json").exists()
+
+
+def test_the_rendered_map_is_saved_and_read_back_after_a_restart(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    from geo_csp.app import cache
+
+    store_dir = demo_copy / "store"
+    monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(demo_copy))
+    monkeypatch.setenv("GEO_CSP_STORE", str(store_dir))
+    monkeypatch.setenv("GEO_CSP_OFFLINE", "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    maps = list((store_dir / "cache" / "maps").iterdir())
+    assert len(maps) == 1
+    sent = [c.proto.json_args for c in at.get("component_instance")]
+    assert len(sent) == 1 and "L.map(" in sent[0]  # the map component, with its script
+    st.cache_data.clear()  # a restart: nothing in memory
+    st.cache_resource.clear()
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the map was drawn again instead of read from the store")
+
+    monkeypatch.setattr(cache, "hotspot_folium", not_again)
+    again = AppTest.from_file(APP, default_timeout=180)
+    again.run()
+    assert not again.exception, [e.message for e in again.exception]
+    assert list((store_dir / "cache" / "maps").iterdir()) == maps
+    assert [c.proto.json_args for c in again.get("component_instance")] == sent  # the same map sent

@@ -9,6 +9,7 @@ must treat them as read-only (the library never mutates its inputs).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from pathlib import Path
@@ -374,10 +375,44 @@ def change_units(
     return out
 
 
+#: Rendered maps kept in a store's ``cache/maps`` folder (about 0.7 MB each on the demo).
+SAVED_MAPS = 16
+#: Libraries whose version changes a rendered map.
+_MAP_LIBRARIES = ("folium", "branca", "jinja2", "streamlit-folium")
+
+
+def _layer_files(store_dir: str) -> list[Path]:
+    """Every file the store's partner layers may be read from (the layers folder and the files its config names)."""
+    config = store.read_config(store_dir)
+    folder = _layers_folder(store_dir)
+    found = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    named = [store.config_path(store_dir, value) for _, value in config.layers]
+    return found + [p for p in named if p is not None]
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def hotspot_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, key: str, **map_args: Any) -> Any:
-    """The Map page's map for these choices, rendered once (:func:`folium_view.prepare`) and reused on every rerun."""
-    return folium_view.prepare(hotspot_folium(store_dir, stamp, months, **map_args), key=key)
+    """The Map page's map for these choices, rendered once (:func:`folium_view.prepare`) and reused on every rerun.
+
+    The rendered map is also saved in the store (:func:`geo_csp.runcache.cached_json`, keyed by the store, its
+    layer files, the code, the map libraries and every choice), so it opens at once after a restart too.
+    """
+    map_key = runcache.store_key(
+        store_dir,
+        "map 1",
+        {"months": list(months), "key": key, "map_args": sorted(map_args.items())},
+        files=_layer_files(store_dir),
+        libraries=_MAP_LIBRARIES,
+    )
+
+    def render() -> dict[str, Any]:
+        prepared = folium_view.prepare(hotspot_folium(store_dir, stamp, months, **map_args), key=key)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(prepared).items()}
+
+    saved = runcache.cached_json(store_dir, "maps", map_key, render, keep=SAVED_MAPS)
+    return folium_view.PreparedMap(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}  # links are tuples
+    )
 
 
 def area_series(
