@@ -5,8 +5,8 @@ Lancashire ASB points (2022) ingested through a column mapping, configured with 
 the force-wide 2022 ward file and the mid-2020 ward population (``geo-csp configure``). ``streamlit run
 app.py`` serves it on a free localhost port (offline: no tiles), and every page listed in the sidebar is
 opened from the sidebar, as a user does: no console error, no uncaught page error and no exception shown
-on any of them, the map drawn with Ribble Valley's cells and none of Bury's names (nor the SYNTHETIC label). Skips when the real
-data, chromium or Playwright is absent; never needs the internet.
+on any of them, the map drawn with Ribble Valley's cells and none of Bury's names (nor the SYNTHETIC
+label). Skips when the real data, chromium or Playwright is absent; never needs the internet.
 """
 
 from __future__ import annotations
