@@ -169,6 +169,11 @@ def test_cli_measures_replace_and_add_on_the_demo(demo_borough, tmp_path):
         board.values.loc["asb_council", quarters], default.values.loc["asb_council", quarters]
     )
     assert (board.display.loc["Domestic abuse per 1,000 residents", quarters] == NOT_AVAILABLE).all()
+    assert any(  # a source never loaded is named, with what to do
+        n.startswith('"not available" for Domestic abuse per 1,000 residents (force_crime): the store holds no records')
+        and "geo-csp ingest" in n
+        for n in board.footnotes
+    )
     sha = hashlib.sha256(BOARD.read_bytes()).hexdigest()
     assert board.metadata["measure_files"] == [f"board_measures.toml (sha256 {sha}), replacing the default measures"]
     assert any(f"sha256 {sha}" in n for n in board.footnotes)

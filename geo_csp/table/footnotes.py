@@ -165,10 +165,21 @@ def footnotes(
             "counts, with the sums that tie the measures together (a partner count inside a total of several "
             "sources cannot be had as one published count minus another)."
         )
-    if (~tv.recorded).any():
+    absent = [m for m in tv.measures if not set(m.sources) & tv.sources_held]
+    if absent:
         notes.append(
             f'"{NOT_AVAILABLE}" for '
-            + ", ".join(m.label for m, r in zip(tv.measures, tv.recorded) if not r)
+            + ", ".join(f"{m.label} ({', '.join(m.sources)})" for m in absent)
+            + ": the store holds no records from "
+            + ("that source" if len({s for m in absent for s in m.sources}) == 1 else "those sources")
+            + "; ingest them (geo-csp ingest FILE --mapping MAPPING.toml) to count "
+            + ("it." if len(absent) == 1 else "them.")
+        )
+    unrecorded = [m for m, r in zip(tv.measures, tv.recorded) if not r and m not in absent]
+    if unrecorded:
+        notes.append(
+            f'"{NOT_AVAILABLE}" for '
+            + ", ".join(m.label for m in unrecorded)
             + ": the measure's sources record no such incidents at all (a partner source records only its "
             "own categories), so a count would not be a true zero."
         )

@@ -178,6 +178,9 @@ class TableValues:
         areas were ranked.
     audit
         Suppression log in public mode.
+    sources_held
+        The sources the incidents hold (a measure none of whose sources is among them is "not
+        available" because its data were never loaded).
     """
 
     measures: tuple[Measure, ...]
@@ -201,6 +204,7 @@ class TableValues:
     rank: np.ndarray
     rank_of: np.ndarray
     audit: pd.DataFrame | None
+    sources_held: frozenset[str] = frozenset()
 
     @property
     def quarter_keys(self) -> np.ndarray:
@@ -551,4 +555,5 @@ def table_values(
         rank=rank,
         rank_of=rank_of,
         audit=audit,
+        sources_held=frozenset(incidents[schema.SOURCE].astype(str).unique()),
     )
