@@ -1146,7 +1146,7 @@ def write_store_config(store_dir: str | Path, config: dict[str, Any]) -> None:
 
 
 #: Config keys whose values are file paths (relative to the store folder, or absolute).
-CONFIG_PATH_KEYS = ("boundary", "wards", "lsoas", "population", "named_places", "areas")
+CONFIG_PATH_KEYS = ("boundary", "wards", "lsoas", "population", "named_places", "areas", "stats19")
 
 
 def config_path(store_dir: str | Path, value: str | None) -> Path | None:

@@ -505,3 +505,24 @@ def test_app_road_casualties_page_reads_the_configured_file(demo_borough, tmp_pa
     assert [b.label for b in at.get("download_button")] == ["Download the table (CSV)"]
     at.radio(key="roads_source").set_value("A file I upload").run()
     assert not at.exception and any("Upload a STATS19 file" in i.value for i in at.info)
+
+
+def test_configure_stats19_names_the_file_for_the_app(tmp_path) -> None:
+    """geo-csp configure --stats19 checks the header and writes the file into the config (relative to the store)."""
+    from typer.testing import CliRunner
+
+    from geo_csp import store
+    from geo_csp.cli import app
+
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    stats19, _, pop = _write_hand_files(store_dir)
+    runner = CliRunner()
+    result = runner.invoke(app, ["configure", "--store", str(store_dir), "--stats19", str(stats19)])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    config = store.read_config(store_dir)
+    assert config.stats19 == "stats19.csv" and config.path("stats19") == stats19
+    result = runner.invoke(app, ["configure", "--store", str(store_dir), "--stats19", str(pop)])
+    assert result.exit_code != 0 and "is not a STATS19 file" in str(result.exception)
+    result = runner.invoke(app, ["configure", "--store", str(store_dir), "--unset", "stats19"])
+    assert result.exit_code == 0 and store.read_config(store_dir).stats19 is None

@@ -27,7 +27,18 @@ if TYPE_CHECKING:
 #: Columns tried, in order, as the code column of a ``--population`` CSV when none is named.
 POPULATION_CODE_COLUMNS = ("ward_code", "lsoa_code", "gss_code", "code")
 #: Keys ``--unset`` may clear.
-UNSETTABLE = ("borough", "label", "boundary", "wards", "lsoas", "population", "named_places", "areas", "comparators")
+UNSETTABLE = (
+    "borough",
+    "label",
+    "boundary",
+    "wards",
+    "lsoas",
+    "population",
+    "named_places",
+    "areas",
+    "comparators",
+    "stats19",
+)
 
 _FileOpt = Path | None
 
@@ -199,6 +210,27 @@ def configure_changes(
         changes["named_places"] = rel(named_places)
     changes |= _area_changes(store_dir, config, changes, areas=areas, comparators=comparators)
     return changes
+
+
+def _stats19_file(store_dir: Path, path: Path) -> str:
+    """The config's value for a STATS19 file, refused unless its header is a STATS19 layout."""
+    import pandas as pd
+
+    from geo_csp import roads, store
+    from geo_csp._errors import InputFileError
+
+    if not path.is_file():
+        raise InputFileError(f"--stats19 {path} does not exist; give the road casualty CSV (or .csv.gz)")
+    try:
+        header = list(pd.read_csv(path, nrows=0).columns)
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise InputFileError(f"--stats19 {path} cannot be read as a CSV ({exc})") from exc
+    if roads.stats19_layout(header) is None:
+        raise InputFileError(
+            f"--stats19 {path} is not a STATS19 file (header {header[:6]}...); it needs a collision reference, "
+            "a date, a severity and a point, as DfT's or TfGM's road casualty files"
+        )
+    return store.path_for_config(store_dir, path)
 
 
 def _name_changes(*, borough: str | None, label: str | None) -> dict[str, Any]:
@@ -423,6 +455,10 @@ def configure_command(
         list[str] | None,
         typer.Option("--comparators", help="Comparator areas (names or codes in --areas); repeat for several."),
     ] = None,
+    stats19: Annotated[
+        Path | None,
+        typer.Option("--stats19", help="A STATS19 road casualty CSV the app's Road casualties page reads."),
+    ] = None,
     unset: Annotated[list[str] | None, typer.Option("--unset", help=f"Clear a key ({', '.join(UNSETTABLE)}).")] = None,
     show: Annotated[bool, typer.Option("--show", help="Print the effective config.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --show: print only JSON on stdout.")] = False,
@@ -456,6 +492,8 @@ def configure_command(
         label=label,
         district=district,
     )
+    if stats19 is not None:
+        changes["stats19"] = _stats19_file(store_dir, stats19)
     if "boundary" in cleared:
         cleared["boundary_district"] = None
     if "population" in cleared:

@@ -1,7 +1,7 @@
 """Road casualties: STATS19 casualties per ward, by severity and mode, per 1,000 residents a year.
 
 The casualties come from the store's ingested STATS19 rows, the STATS19 file its config names
-(``stats19``), or a file uploaded here (read in memory, never written into the store).
+(``stats19``, set with ``geo-csp configure --stats19 FILE``), or a file uploaded here (read in memory, never written into the store).
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ else:
     )
     if upload is None:
         st.info(
-            'Upload a STATS19 file, or name one in the store\'s config.json as "stats19" (or ingest it on the Data '
-            "page) so that it opens here."
+            "Upload a STATS19 file, or name one for the store with `geo-csp configure --store DIR --stats19 FILE` "
+            "(or ingest it on the Data page) so that it opens here."
         )
         st.stop()
     uploads.check_upload(upload.name, upload.size)
