@@ -169,6 +169,11 @@ def test_app_evidence_page_monthly_choice(evidence_page: AppTest, demo_borough) 
         "partnership_table_monthly.html",
         "partnership_table_monthly.xlsx",
     ]
+    at.radio(key="mode").set_value("Public").run()  # the monthly table obeys public mode
+    assert not at.exception, [e.message for e in at.exception]
+    public = table_from_store(demo_borough.store_dir, period="month", public=True).display
+    pd.testing.assert_frame_equal(at.dataframe[0].value, public)
+    assert public.loc["ASB reports to the council", "Dec 2025"] == "190"  # partner counts, through the rule
     at.slider(key="evidence_months").set_value(6).run()
     assert list(at.dataframe[0].value.columns[:6]) == [
         "Jul 2025",
