@@ -75,10 +75,10 @@ def test_walkabout_stops_of_lsoas_name_the_lsoa(lsoa_run):
         assert f": LSOA {names[stop_id]} ({stop_id})" in text
 
 
-@pytest.mark.slow
-def test_configured_trafford_store_keeps_its_lsoa_names(real_file, tmp_path):
+@pytest.fixture(scope="module")
+def trafford(real_file, tmp_path_factory) -> dict:
     """A real non-Bury store: GMP burglary points, Trafford's outline, GM 2011 LSOAs named in their file's
-    ``area_name`` column, mid-2017 LSOA populations, all through `geo-csp configure`."""
+    ``area_name`` column, mid-2017 LSOA populations, all through the command line."""
     from pathlib import Path
 
     points = real_file("gmp-burglary-2016-2019", "gmp_burglary_points_2016-02_to_2019-01.csv.gz")
@@ -86,13 +86,24 @@ def test_configured_trafford_store_keeps_its_lsoa_names(real_file, tmp_path):
     outline = real_file("gm-local-authorities", "gm_local_authority_2021_generalised.geojson")
     population = real_file("population", "mid2017_population_lsoa11_ward_la_england_wales.csv.gz")
     mapping = Path(__file__).parent / "data" / "mappings" / "gmp_burglary.toml"
-    store_dir = tmp_path / "store"
+    store_dir = tmp_path_factory.mktemp("trafford") / "store"
     steps = [
         ["ingest", "--store", str(store_dir), "--mapping", str(mapping), str(points)],
         ["configure", "--store", str(store_dir), "--borough", "Trafford", "--boundary", str(outline)]
         + ["--district", "Trafford", "--lsoas", str(lsoas), "--lsoa-code-col", "area_code"]
         + ["--lsoa-name-col", "area_name", "--population", str(population)]
         + ["--population-code-col", "area_code", "--population-col", "population_mid2017"],
+    ]
+    for args in steps:
+        result = RUNNER.invoke(app, args)
+        assert result.exit_code == 0, (args[0], result.output, result.exception)
+    return {"store": store_dir, "names": gpd.read_file(lsoas).set_index("area_code")["area_name"]}
+
+
+@pytest.mark.slow
+def test_configured_trafford_store_keeps_its_lsoa_names(trafford, tmp_path):
+    store_dir, real = trafford["store"], trafford["names"]
+    steps = [
         ["hotspots", "--store", str(store_dir), "--unit", "lsoa", "--source", "gmp_burglary_points"]
         + ["--out", str(tmp_path / "lsoa.gpkg")],
         ["tasking", "--store", str(store_dir), "--unit", "lsoa", "--source", "gmp_burglary_points"]
@@ -102,7 +113,6 @@ def test_configured_trafford_store_keeps_its_lsoa_names(real_file, tmp_path):
         result = RUNNER.invoke(app, args)
         assert result.exit_code == 0, (args[0], result.output, result.exception)
     units = gpd.read_file(tmp_path / "lsoa.gpkg", layer="hotspot_units")
-    real = gpd.read_file(lsoas).set_index("area_code")["area_name"]
     assert len(units) == 138  # Trafford's 2011 LSOAs (more than half of their area inside the outline)
     assert (units[schema.LSOA_NAME].to_numpy() == real.reindex(units[schema.UNIT_ID]).to_numpy()).all()
     assert units[schema.LSOA_NAME].str.startswith("Trafford ").all()
@@ -112,24 +122,33 @@ def test_configured_trafford_store_keeps_its_lsoa_names(real_file, tmp_path):
     assert (first["lsoa"].to_numpy() == real.reindex(first[schema.UNIT_ID]).to_numpy()).all()
 
 
-def test_app_pages_show_lsoa_names_beside_codes(demo_borough, monkeypatch):
-    """The app on the demo with LSOAs chosen: the map's change table and the tasking sheet name each LSOA."""
+def _app_shows_lsoa_names(store_dir, names: pd.Series, monkeypatch, tmp_path) -> None:
+    """The app with LSOAs chosen: the map's change table and the tasking sheet name each LSOA as ``names``."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(demo_borough.out_dir))
-    monkeypatch.setenv("GEO_CSP_STORE", str(demo_borough.out_dir / "store"))
+    monkeypatch.setenv("GEO_CSP_STORE", str(store_dir))
+    monkeypatch.setenv("GEO_CSP_DEMO_DIR", str(tmp_path))
     monkeypatch.setenv("GEO_CSP_OFFLINE", "1")
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
     at.run()
     at.radio(key="unit").set_value("LSOAs").run()
     at.radio(key="map_view").set_value("Change on the month before").run()
     assert not at.exception, [e.message for e in at.exception]
-    shipped = boundaries.load_lsoas(era=2021).set_index(schema.LSOA_CODE)[schema.LSOA_NAME]
     table = next(d.value for d in at.dataframe if "LSOA" in d.value.columns)
-    assert len(table) and (table["LSOA"].to_numpy() == shipped.reindex(table["Cell or area code"]).to_numpy()).all()
+    assert len(table) and (table["LSOA"].to_numpy() == names.reindex(table["Cell or area code"]).to_numpy()).all()
     at.switch_page("geo_csp/app/pages/tasking.py").run()
     assert not at.exception, [e.message for e in at.exception]
     lists = [d.value for d in at.dataframe if "lsoa" in d.value.columns]
-    assert lists and all((t["lsoa"].to_numpy() == shipped.reindex(t.index).to_numpy()).all() for t in lists)
+    assert lists and all((t["lsoa"].to_numpy() == names.reindex(t.index).to_numpy()).all() for t in lists)
+
+
+def test_app_pages_show_lsoa_names_beside_codes(demo_borough, monkeypatch, tmp_path):
+    shipped = boundaries.load_lsoas(era=2021).set_index(schema.LSOA_CODE)[schema.LSOA_NAME]
+    _app_shows_lsoa_names(demo_borough.out_dir / "store", shipped, monkeypatch, tmp_path)
+
+
+@pytest.mark.slow
+def test_app_pages_of_a_trafford_store_show_its_lsoa_names(trafford, monkeypatch, tmp_path):
+    _app_shows_lsoa_names(trafford["store"], trafford["names"], monkeypatch, tmp_path)
