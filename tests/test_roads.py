@@ -526,3 +526,24 @@ def test_configure_stats19_names_the_file_for_the_app(tmp_path) -> None:
     assert result.exit_code != 0 and "is not a STATS19 file" in str(result.exception)
     result = runner.invoke(app, ["configure", "--store", str(store_dir), "--unset", "stats19"])
     assert result.exit_code == 0 and store.read_config(store_dir).stats19 is None
+
+
+def test_cli_casualties_on_the_stores_wards(demo_borough, tmp_path) -> None:
+    """Without --wards the store's wards (the demo's: Bury's 17, with Census 2021 residents) are counted on."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from geo_csp.cli import app
+
+    stats19, _, _ = _write_hand_files(tmp_path)
+    out = tmp_path / "bury.csv"
+    result = CliRunner().invoke(
+        app, ["casualties", str(stats19), "--store", str(demo_borough.store_dir), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output + str(result.exception)
+    table = pd.read_csv(out, index_col=0)
+    assert len(table) == 17 and table["casualties"].sum() == 4 and table["population"].notna().all()
+    meta = json.loads((tmp_path / "bury.csv.json").read_text(encoding="utf-8"))
+    assert meta["wards"].startswith("the store's wards") and meta["population"].startswith("population column")
+    assert meta["casualties_outside_wards"] == 1  # the point 5 km north-east of the others is outside Bury

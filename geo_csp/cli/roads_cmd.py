@@ -53,7 +53,7 @@ def casualty_wards(
     population_col: str,
 ) -> tuple[Any, str, str]:
     """The wards counted on (a file, else the store's), with population, and where both came from."""
-    from geo_csp import boundaries, geography, schema
+    from geo_csp import boundaries, geography, schema, store
     from geo_csp._errors import ParameterError
 
     if wards_path is not None:
@@ -66,7 +66,7 @@ def casualty_wards(
                 f"the store {store_dir} has no wards; give --wards FILE (ward polygons) or configure the store's "
                 "wards with geo-csp configure --wards"
             )
-        ward_source = f"the wards of the store {store_dir.name}"
+        ward_source = f"the store's wards ({store.store_label(store_dir)})"
     pop_source = (
         f"population column of {ward_source}"
         if schema.POPULATION in wards.columns and wards[schema.POPULATION].notna().all()
