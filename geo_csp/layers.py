@@ -21,9 +21,10 @@ Formats
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -80,7 +81,8 @@ def _find_col(columns: pd.Index, *names: str) -> str | None:
     lower = {str(c).lower(): c for c in columns}
     for name in names:
         if name in lower:
-            return lower[name]
+            found: str = lower[name]
+            return found
     return None
 
 
@@ -95,7 +97,7 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
 def _numeric(table: pd.DataFrame, col: str, path: Path, what: str, *, required: bool) -> np.ndarray:
     """A column as floats; raise naming the first CSV line whose value is not a number."""
     raw = table[col]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
+    values: np.ndarray = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
     bad = np.isnan(values) & raw.notna().to_numpy()
     if required:
         bad |= np.isnan(values)
@@ -209,7 +211,8 @@ def _optional_numeric(table: pd.DataFrame, names: tuple[str, ...], path: Path, w
     if col is None:
         return np.full(len(table), np.nan)
     if table[col].dtype.kind in "fiu":
-        return table[col].to_numpy(dtype="float64")
+        numbers: np.ndarray = table[col].to_numpy(dtype="float64")
+        return numbers
     return _numeric(table.astype({col: object}), col, path, what, required=False)
 
 
@@ -217,7 +220,7 @@ def _identifiers(table: pd.DataFrame, names: tuple[str, ...], prefix: str) -> np
     col = _find_col(table.columns, *names)
     if col is None:
         return np.array([f"{prefix}{i + 1}" for i in range(len(table))], dtype=object)
-    ids = table[col].astype("string").fillna("").to_numpy(dtype=object)
+    ids: np.ndarray = table[col].astype("string").fillna("").to_numpy(dtype=object)
     blank = ids == ""
     ids[blank] = [f"{prefix}{i + 1}" for i in np.flatnonzero(blank)]
     return ids
@@ -335,7 +338,7 @@ def camera_views(
 # --------------------------------------------------------------------------------------------------
 # Routes
 # --------------------------------------------------------------------------------------------------
-def _first_day(times: list) -> pd.Timestamp:
+def _first_day(times: list[Any]) -> pd.Timestamp:
     """UK calendar day (Europe/London, midnight, tz-naive) of the earliest timestamp, or NaT.
 
     GPX times are UTC: a walk starting at 00:30 BST on 2 June is at 23:30 UTC on 1 June, and its day is
@@ -578,7 +581,8 @@ def _operation_footprints(
             f"operations file {path}, feature {i + 1} ({frame['name'].iloc[i]}): footprint must be a polygon, "
             f"not a {geoms[i].geom_type}; draw the area the operation covered"
         )
-    return shapely.make_valid(geoms)
+    valid: np.ndarray = shapely.make_valid(geoms)
+    return valid
 
 
 # --------------------------------------------------------------------------------------------------
@@ -761,7 +765,7 @@ def store_layers(
         raise LayerError(f"`errors` must be 'raise' or 'skip', not {errors!r}")
     files = layer_files(config, folder=folder, given=given)
     folder = folder if folder is not None or config is None else layers_folder(config)
-    readers = {
+    readers: dict[str, Callable[[Path | str], gpd.GeoDataFrame]] = {
         "cctv": read_cctv,
         "walkabouts": read_routes,
         "operations": lambda p: read_operations(p, borough=borough, places=places),

@@ -37,7 +37,8 @@ def valid_months(values: Any) -> np.ndarray:
     values
         Strings (sequence, numpy or pyarrow array).
     """
-    return pc.match_substring_regex(text_values(values), _MONTH_RE).to_numpy(zero_copy_only=False)
+    valid: np.ndarray = pc.match_substring_regex(text_values(values), _MONTH_RE).to_numpy(zero_copy_only=False)
+    return valid
 
 
 def parse_numbers(values: Any) -> np.ndarray:
@@ -50,15 +51,16 @@ def parse_numbers(values: Any) -> np.ndarray:
     except pa.ArrowInvalid:
         cast = None
     if cast is not None:
-        nums = pc.fill_null(cast, np.nan).to_numpy(zero_copy_only=False)
+        nums: np.ndarray = pc.fill_null(cast, np.nan).to_numpy(zero_copy_only=False)
         if not np.isinf(nums).any():
             return nums
     ok = pc.match_substring_regex(text, _NUMBER_RE)
     if not pc.all(ok).as_py():  # only then pay for trimming blanks around numbers
         text = pc.utf8_trim_whitespace(text)
         ok = pc.match_substring_regex(text, _NUMBER_RE)
-    nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
-    return pc.fill_null(nums, np.nan).to_numpy(zero_copy_only=False)
+    parsed = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
+    numbers: np.ndarray = pc.fill_null(parsed, np.nan).to_numpy(zero_copy_only=False)
+    return numbers
 
 
 @functools.lru_cache(maxsize=4)
@@ -289,8 +291,9 @@ class SnapPoints:
         kind = key.dtype.name
         if self._tables:
             vector = self._hashtable.Int64Vector() if kind == "int64" else self._hashtable.Complex128Vector()
-            return self._tables[kind].get_labels(key, vector, n, -1)
-        labels = self._keys[kind].get_indexer(key)
+            known: np.ndarray = self._tables[kind].get_labels(key, vector, n, -1)
+            return known
+        labels: np.ndarray = self._keys[kind].get_indexer(key)
         new = labels < 0
         if new.any():
             codes, uniques = pd.factorize(key[new])
