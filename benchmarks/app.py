@@ -206,24 +206,23 @@ def main() -> None:
         t = time.perf_counter()
         make_demo(demo_dir)
         print(f"demo build: {time.perf_counter() - t:.2f} s")
-    from geo_csp import runcache
-
     store_dir = demo_dir / "store"
-    opening = runcache.run_key(store_dir, runcache.opening_params(store_dir))
 
-    def only_the_opening_view() -> None:
-        """The store as `geo-csp demo` leaves it: the opening view's run saved, and no other."""
-        print(f"opening view saved in {runcache.precompute_opening_view(store_dir):.2f} s", file=sys.stderr)
-        for saved in (store_dir / "cache" / "runs").iterdir():
-            if saved.name != opening:
-                shutil.rmtree(saved)
-        shutil.rmtree(store_dir / "cache" / "maps", ignore_errors=True)
+    def as_demo_leaves_it(root: Path) -> None:
+        """The store as `geo-csp demo` of checkout ``root`` leaves it: nothing saved but, where that checkout
+        saves runs, the run of its opening view."""
+        for saved in ("runs", "maps"):
+            shutil.rmtree(store_dir / "cache" / saved, ignore_errors=True)
+        if (root / "geo_csp" / "runcache.py").is_file():
+            code = "import sys; from geo_csp import runcache; runcache.precompute_opening_view(sys.argv[1])"
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            subprocess.run([sys.executable, "-c", code, str(store_dir)], env=env, cwd=root, check=True)
 
     roots = {"after": ROOT} if args.compare is None else {"before": args.compare.resolve(), "after": ROOT}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in roots}
     for _ in range(args.repeat):
         for name, root in roots.items():
-            only_the_opening_view()
+            as_demo_leaves_it(root)
             runs[name].append(_spawn(demo_dir, root))
             # then a restart: the opening view's run and map as the app saved them
             runs[name][-1].update(

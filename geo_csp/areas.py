@@ -73,7 +73,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
 from geo_csp import schema, trends
@@ -751,6 +750,8 @@ def match_areas(
     union = shapely.area(a[ia]) + shapely.area(b[ib]) - inter
     jac = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
     matrix = sparse.coo_matrix((jac, (ia, ib)), shape=(len(a), len(b))).toarray()
+    from scipy.optimize import linear_sum_assignment  # imported here: a saved run needs none of it
+
     rows, cols = linear_sum_assignment(-matrix)
     good = matrix[rows, cols] >= min_jaccard
     rows, cols = rows[good], cols[good]

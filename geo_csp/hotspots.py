@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from geo_csp import schema, trends
 from geo_csp._errors import ParameterError
@@ -328,6 +328,8 @@ def gi_star(
     card = (deg + 1.0)[:, None] * steps[None, :]
     z = _gi_z(x, lag, card, params.global_window)
     z[islands] = 0.0
+    from scipy import stats  # imported here: half a second, and a saved run needs none of it
+
     p = 2.0 * stats.norm.sf(np.abs(z))
     p_sim = None
     if params.permutations:

@@ -22,7 +22,6 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from geo_csp import periods, schema
 from geo_csp._errors import ParameterError, SchemaError
@@ -169,6 +168,8 @@ def mann_kendall(values: np.ndarray, *, chunk_rows: int = 200_000) -> pd.DataFra
     sd = np.sqrt(np.where(var_s > 0, var_s, 1.0))
     z = np.where(var_s > 0, (s - np.sign(s)) / sd, 0.0)
     z = np.where(s == 0, 0.0, z)
+    from scipy import stats  # imported here: half a second, and a saved run needs none of it
+
     p = 2.0 * stats.norm.sf(np.abs(z))
     n_pairs = n * (n - 1) / 2.0
     tau = s / n_pairs if n_pairs > 0 else np.zeros(n_rows)
@@ -232,6 +233,8 @@ def mann_kendall_hamed_rao(values: np.ndarray, *, alpha: float = 0.05, lag: int 
     lags = n - 1 if lag is None else int(lag)
     if not 1 <= lags <= n - 1:
         raise ParameterError(f"`lag` must be between 1 and n - 1 = {n - 1}; got {lag!r}")
+    from scipy import stats
+
     detrended = x - np.arange(1, n + 1)[None, :] * sens_slope(x)[:, None]
     r = _acf(stats.rankdata(detrended, axis=1), lags)[:, 1:]
     k = np.arange(1, lags + 1, dtype=np.float64)

@@ -28,7 +28,6 @@ from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from geo_csp import analysis, periods, schema
 from geo_csp._errors import ParameterError
@@ -78,6 +77,8 @@ def poisson_rate_interval(
     ``high = chi2.ppf(1 - a/2, 2n + 2) / 2 / exposure``, with ``a = 1 - confidence``. Vectorised;
     NaN where the exposure is not positive. E.g. 10 events in 1 unit of exposure: 4.795 to 18.39.
     """
+    from scipy import stats  # imported here: the app's Map page imports this module for every map
+
     a = _alpha(confidence)
     n_arr = np.asarray(n, dtype="float64")
     t = np.asarray(exposure, dtype="float64")
@@ -104,6 +105,8 @@ def rate_ratio_interval(
     is NaN when both counts are 0, ``inf`` when only the earlier one is; the high bound is ``inf``
     when ``n_before = 0`` and the low bound 0 when ``n_after = 0``.
     """
+    from scipy import stats
+
     a = _alpha(confidence)
     x = np.asarray(n_after, dtype="float64")
     y = np.asarray(n_before, dtype="float64")
