@@ -69,6 +69,8 @@ __all__ = [
     "add_priority",
     "priority_scores",
     "DEFAULT_FALLBACK",
+    "PRIORITY_AREA_SHARE",
+    "PRIORITY_SPLITS",
     "LATTICE_HIT_RATE",
     "METRICS",
     "ResolutionSweep",
@@ -101,6 +103,9 @@ MIN_SPLITS_TO_SWITCH: Final = 3
 #: ... and for a candidate ahead of it by more than this many standard errors of the paired difference.
 SWITCH_SE: Final = 2.0
 _ALL_SHARES = (0.01, 0.05, 0.1)
+#: Share of the study area and rolling splits the default priority score is chosen on (:func:`priority_scores`).
+PRIORITY_AREA_SHARE: Final = 0.05
+PRIORITY_SPLITS: Final = 12
 
 
 def select_by_area(
@@ -920,8 +925,8 @@ def priority_scores(
     *,
     study_area: shapely.Geometry | None = None,
     predictor: str = "auto",
-    area_share: float = 0.05,
-    n_splits: int = 12,
+    area_share: float = PRIORITY_AREA_SHARE,
+    n_splits: int = PRIORITY_SPLITS,
     hotspot_params: hotspots.HotspotParams | None = None,
     predict_params: predict.PredictParams | None = None,
     cache_dir: str | Path | None = None,
@@ -1024,13 +1029,24 @@ def priority_scores(
     return pd.Series(values, index=cube.units.index, name=schema.PREDICTED_N), meta
 
 
-def add_priority(result: analysis.HotspotResult, *, study_area: Any = None, **options: Any) -> analysis.HotspotResult:
+def add_priority(
+    result: analysis.HotspotResult,
+    *,
+    study_area: Any = None,
+    predictor: str = "auto",
+    area_share: float = PRIORITY_AREA_SHARE,
+    n_splits: int = PRIORITY_SPLITS,
+    hotspot_params: hotspots.HotspotParams | None = None,
+    predict_params: predict.PredictParams | None = None,
+    cache_dir: str | Path | None = None,
+) -> analysis.HotspotResult:
     """A hotspot run with the default priority score: ``predicted_n`` in its units and areas.
 
     Each area's ``predicted_n`` is the sum over its units; the areas themselves (contiguous
     significant units, :mod:`geo_csp.areas`) are unchanged, so they stay patrollable places.
     ``metadata["priority"]`` holds the choice, its back-test figures and the evidence sentence.
-    ``options`` go to :func:`priority_scores`. The predictors forecast months: a run by any other period
+    ``predictor``, ``area_share``, ``n_splits``, ``hotspot_params``, ``predict_params`` and ``cache_dir`` are
+    those of :func:`priority_scores`. The predictors forecast months: a run by any other period
     (weeks, quarters) is returned without a score, ``metadata["priority"]["note"]`` saying why.
     """
     period = result.cube.params.get("period", "month")
@@ -1042,7 +1058,16 @@ def add_priority(result: analysis.HotspotResult, *, study_area: Any = None, **op
     geom = cube_mod.study_geometry(
         study_area
     )  # None: the union of the units (for H3 cells, slightly more than the area)
-    scores, meta = priority_scores(result.cube, study_area=geom, **options)
+    scores, meta = priority_scores(
+        result.cube,
+        study_area=geom,
+        predictor=predictor,
+        area_share=area_share,
+        n_splits=n_splits,
+        hotspot_params=hotspot_params,
+        predict_params=predict_params,
+        cache_dir=cache_dir,
+    )
     units = result.units.assign(**{schema.PREDICTED_N: scores.reindex(result.units.index).to_numpy()})
     by_area = units.groupby(schema.AREA_ID)[schema.PREDICTED_N].sum()
     areas = result.areas.assign(

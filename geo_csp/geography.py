@@ -25,12 +25,15 @@ __all__ = [
     "AREA_NAME",
     "SHIPPED_BOROUGH_SHARE_MIN",
     "StoreGeography",
+    "StudyGeography",
     "UNIT_SHARE_MIN",
     "configured_units",
+    "empty_wards",
     "units_in_outline",
     "store_areas",
     "store_geography",
     "store_study_area",
+    "study_geography",
 ]
 
 #: Columns of an areas frame (the borough outline, comparator boroughs): code, name and ``population``.
@@ -127,6 +130,23 @@ class StoreGeography:
     named_places: gpd.GeoDataFrame | None
     population_source: str
     shipped: tuple[str, ...] = ()
+
+    @property
+    def run_wards(self) -> gpd.GeoDataFrame | None:
+        """The ``wards`` a hotspot run is given (:func:`geo_csp.analysis.run_hotspots`).
+
+        The configured wards; ``None`` for Bury's shipped wards (the analysis takes those of the data's era:
+        2017 wards before 2022); and without wards no wards at all (:func:`empty_wards`), so another
+        borough's hotspot areas are never named after Bury's wards.
+        """
+        if "wards" in self.shipped:
+            return None
+        return empty_wards() if self.wards is None else self.wards
+
+
+def empty_wards() -> gpd.GeoDataFrame:
+    """No wards (``ward_code``, ``ward_name``, no rows; EPSG:27700): hotspot areas get no ward names."""
+    return gpd.GeoDataFrame({schema.WARD_CODE: [], schema.WARD_NAME: []}, geometry=[], crs=WORKING_CRS)
 
 
 def configured_units(config: store.StoreConfig, kind: str, *, outline: Any = None) -> gpd.GeoDataFrame | None:
@@ -266,25 +286,106 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
     )
 
 
-def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, str]:
-    """The study area of every analysis of a store (hotspots, areas, back-tests, cubes, evidence packs) and its origin.
+@dataclass(frozen=True)
+class StudyGeography:
+    """The geography every analysis of a store runs on, the same in every shell (CLI, app, evidence packs).
 
-    The configured borough's outline (:func:`store_geography`: the ``boundary`` file, else the union of the
-    configured wards or LSOAs), Bury's shipped outline for a store configured as Bury, and ``None`` (the
-    extent of the data) for a store with no geography configured. ``geo-csp areas`` and an evidence pack on
-    the same store therefore find the same hotspot areas with the same ids.
+    Attributes
+    ----------
+    study_area
+        The borough outline (one row, EPSG:27700, :attr:`StoreGeography.outline`), or ``None``: the extent
+        of the data (:func:`geo_csp.cube.data_extent`).
+    source
+        Where the study area comes from, in words (written into every run's metadata).
+    geography
+        The store's :class:`StoreGeography`, or ``None`` with the data extent.
+    warning
+        Why the study area is the data's extent and how to give a boundary; ``None`` otherwise.
+    """
+
+    study_area: gpd.GeoDataFrame | None
+    source: str
+    geography: StoreGeography | None = None
+    warning: str | None = None
+
+    @property
+    def shipped(self) -> tuple[str, ...]:
+        """The shipped Bury files used (:attr:`StoreGeography.shipped`)."""
+        return () if self.geography is None else self.geography.shipped
+
+    @property
+    def wards(self) -> gpd.GeoDataFrame | None:
+        """The store's ward polygons (configured or shipped) to show and to choose from, or ``None``."""
+        return None if self.geography is None else self.geography.wards
+
+    @property
+    def named_places(self) -> gpd.GeoDataFrame | None:
+        """Named places that name hotspot areas, or ``None``."""
+        return None if self.geography is None else self.geography.named_places
+
+    @property
+    def run_wards(self) -> gpd.GeoDataFrame | None:
+        """The ``wards`` a hotspot run is given (:attr:`StoreGeography.run_wards`; none with the data's extent)."""
+        return empty_wards() if self.geography is None else self.geography.run_wards
+
+    def run_inputs(self, unit: str) -> dict[str, gpd.GeoDataFrame | None]:
+        """The ``study_area``, ``units`` (:meth:`units`), ``wards`` (:attr:`run_wards`) and ``named_places``
+        every shell gives :func:`geo_csp.analysis.run_hotspots` for a run of ``unit`` on this geography."""
+        return {
+            "study_area": self.study_area,
+            "units": self.units(unit),
+            "wards": self.run_wards,
+            "named_places": self.named_places,
+        }
+
+    def units(self, unit: str) -> gpd.GeoDataFrame | None:
+        """The configured ward or LSOA polygons of ``unit``; ``None`` for H3 cells and Bury's shipped ones (the
+        cube takes those of the data's era)."""
+        if self.geography is None or unit not in ("ward", "lsoa") or f"{unit}s" in self.shipped:
+            return None
+        return self.geography.wards if unit == "ward" else self.geography.lsoas
+
+
+def study_geography(store_dir: str | Path) -> StudyGeography:
+    """The study area, wards and places of every analysis of a store, by one rule for every shell.
+
+    - a store with a configured geography (``boundary``, ``wards`` or ``lsoas`` in ``config.json``): that
+      boundary dissolved to one row (else the union of the configured wards or LSOAs), with the configured
+      wards, LSOAs and places (:func:`store_geography`);
+    - a store configured as Bury, or configuring no geography and naming no borough while its data lie in
+      Bury's shipped outline: Bury's shipped outline, wards and named places;
+    - otherwise the extent of the data, with a warning saying why and how to configure a boundary.
+
+    ``geo-csp hotspots``/``areas``, the app's map and an evidence pack on the same store therefore run on
+    the same study area and find the same hotspot areas with the same ids.
     """
     config = store.read_config(store_dir)
-    if config.is_bury and not config.boundary:
-        return boundaries.load_borough(), "shipped Bury boundary (store config)"
-    if not (config.boundary or config.wards or config.lsoas):
-        return None, "data extent"
+    configured = bool(config.boundary or config.wards or config.lsoas)
+    try:
+        geo = store_geography(store_dir)
+    except ParameterError as exc:
+        if configured:
+            raise
+        return StudyGeography(
+            None, "data extent", None, f"the study area is the extent of the data, as no boundary fits: {exc}"
+        )
     outline_path = config.path("boundary")
     if outline_path is not None:
         district = config.boundary_district
-        label = f"{outline_path} ({district})" if district else str(outline_path)
-        return boundaries.load_borough(outline_path, district=district), label
-    return store_geography(store_dir).outline, f"outline of the configured {'wards' if config.wards else 'LSOAs'}"
+        source = f"{outline_path} ({district})" if district else str(outline_path)
+    elif configured:
+        source = f"outline of the configured {'wards' if config.wards else 'LSOAs'}"
+    elif config.is_bury:
+        source = "shipped Bury boundary (store config)"
+    else:
+        source = "shipped Bury boundary (the store's data lie in Bury)"
+    return StudyGeography(geo.outline, source, geo)
+
+
+def store_study_area(store_dir: str | Path) -> tuple[gpd.GeoDataFrame | None, str]:
+    """The study area of every analysis of a store and its origin (:func:`study_geography`)."""
+    study = study_geography(store_dir)
+    return study.study_area, study.source
 
 
 def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:

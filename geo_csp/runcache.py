@@ -36,7 +36,7 @@ import pandas as pd
 
 from geo_csp import analysis, backtest, geography, hotspots, periods, qualifiers, schema, settings, sources, store
 from geo_csp import cube as cube_mod
-from geo_csp._errors import GeoCspError, ParameterError
+from geo_csp._errors import ParameterError
 
 __all__ = [
     "MAX_RUNS",
@@ -45,6 +45,7 @@ __all__ = [
     "load_run",
     "opening_params",
     "precompute_opening_view",
+    "run_geography",
     "run_key",
     "save_run",
     "store_key",
@@ -58,7 +59,6 @@ MAX_RUNS: Final = 32
 #: Format of a saved run; a run saved in another format is not read (and its key differs).
 FORMAT: Final = 1
 RUNS_FOLDER: Final = "runs"
-_READ: Final[Any] = object()  # store_run's geography: read it from the store
 #: Libraries whose version can change a run's figures.
 _LIBRARIES: Final = ("numpy", "pandas", "geopandas", "shapely", "scipy", "scikit-learn", "h3", "pyarrow")
 #: Store config keys naming files the run reads.
@@ -109,15 +109,16 @@ def store_run(
     *,
     ward_names: Sequence[str] = (),
     incidents: pd.DataFrame | None = None,
-    geo: Any = _READ,
+    study: geography.StudyGeography | None = None,
 ) -> analysis.HotspotResult:
     """:func:`geo_csp.analysis.run_hotspots` of ``params`` on the store's incidents and its own geography,
     with the default priority score (:func:`geo_csp.backtest.add_priority`, its choice cached in the store).
 
     ``ward_names`` (names of the store's wards) limits the analysis to those wards: they are the study area,
     and with ``unit="ward"`` the units. ``incidents`` (the store's rows of ``params``' months and sources,
-    with :func:`hotspot_columns`) and ``geo`` (:func:`geo_csp.geography.store_geography`, or ``None`` for a
-    store without a geography of its own) may be given when the caller has them already.
+    with :func:`hotspot_columns`) and ``study`` (:func:`geo_csp.geography.study_geography`, the study area,
+    wards and places ``geo-csp hotspots`` takes too) may be given when the caller has them already. Why the
+    study area is the data's extent, when it is, is one of ``metadata["warnings"]``.
     """
     if incidents is None:
         months = periods.month_range(*params.months).tolist() if params.months else None
@@ -127,30 +128,33 @@ def store_run(
             sources=list(params.sources) if params.sources else None,
             columns=list(hotspot_columns(params.group)),
         )
-    if geo is _READ:
-        try:
-            geo = geography.store_geography(store_dir)
-        except GeoCspError as exc:
-            log.info("store %s has no geography of its own: %s", store_dir, exc)
-            geo = None
-    unit = params.unit
-    own_units = None  # a configured store's own wards/LSOAs; Bury's shipped ones are chosen by the analysis
-    if geo is not None and unit in ("ward", "lsoa") and f"{unit}s" not in geo.shipped:
-        own_units = geo.wards if unit == "ward" else geo.lsoas
-    study_area = None if geo is None else geo.outline
-    if ward_names:
-        study_area = chosen_wards(None if geo is None else geo.wards, ward_names)
-        if unit == "ward":
-            own_units = study_area
+    study = geography.study_geography(store_dir) if study is None else study
+    where = run_geography(study, params.unit, ward_names=ward_names)
     result = analysis.run_hotspots(
         incidents,
         params,
-        study_area=study_area,
-        named_places=None if geo is None else geo.named_places,
-        wards=None if geo is None else geo.wards,
-        units=own_units,
+        study_area=where["study_area"],
+        units=where["units"],
+        wards=where["wards"],
+        named_places=where["named_places"],
     )
-    return backtest.add_priority(result, study_area=study_area, cache_dir=Path(store_dir) / "cache")
+    if study.warning and not ward_names:
+        result.metadata.setdefault("warnings", []).append(study.warning)
+    return backtest.add_priority(result, study_area=where["study_area"], cache_dir=Path(store_dir) / "cache")
+
+
+def run_geography(
+    study: geography.StudyGeography, unit: str, *, ward_names: Sequence[str] = ()
+) -> dict[str, gpd.GeoDataFrame | None]:
+    """The ``study_area``, ``units``, ``wards`` and ``named_places`` of a run of the store
+    (:meth:`geo_csp.geography.StudyGeography.run_inputs`, as ``geo-csp hotspots`` takes them), or with
+    ``ward_names`` those wards as the study area (and, for ``unit="ward"``, the units)."""
+    where = study.run_inputs(unit)
+    if ward_names:
+        where["study_area"] = chosen_wards(study.wards, ward_names)
+        if unit == "ward":
+            where["units"] = where["study_area"]
+    return where
 
 
 def chosen_wards(wards: gpd.GeoDataFrame | None, ward_names: Sequence[str]) -> gpd.GeoDataFrame:

@@ -48,3 +48,11 @@ SNAP_POINT_SHORT: Final = "Crime locations: police.uk anonymised snap points, no
 MAX_INPUT_TEXT_BYTES: Final = 1 << 30
 MAX_COMPRESSION_RATIO: Final = 100
 INPUT_RATIO_FLOOR_BYTES: Final = 32 << 20
+
+# What a hotspot run counts by default (the fields of geo_csp.cube.CubeParams): one value for the library, the
+# CLI's options and the app, so that each states the same default.
+DEFAULT_UNIT: Final = "h3"
+DEFAULT_PERIOD: Final = "month"
+DEFAULT_MEASURE: Final = "count"
+DEFAULT_PARTIAL_PERIODS: Final = "drop"
+DEFAULT_ZERO_FILL: Final = "study_area"

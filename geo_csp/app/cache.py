@@ -41,6 +41,7 @@ from geo_csp import geography as geography_mod
 from geo_csp import priorities as prio
 from geo_csp._errors import GeoCspError
 from geo_csp.app import folium_view
+from geo_csp import settings
 from geo_csp.settings import WORKING_CRS
 
 log = logging.getLogger(__name__)
@@ -132,33 +133,37 @@ def quarantine(store_dir: str, stamp: float) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def geography(store_dir: str, stamp: float) -> Any:
-    """The store's own geography (:func:`geo_csp.geography.store_geography`): its configured outline, wards,
-    LSOAs and named places, Bury's shipped ones only for a Bury store; ``None`` when the store names no
-    geography and its data lie outside Bury (then the study area is the data's extent)."""
+def study(store_dir: str, stamp: float) -> geography_mod.StudyGeography:
+    """The store's study area, wards and places by the one rule of every shell
+    (:func:`geo_csp.geography.study_geography`); a configured geography that cannot be read is logged and
+    the data's extent used (the page still opens)."""
     try:
-        return geography_mod.store_geography(store_dir)
+        return geography_mod.study_geography(store_dir)
     except GeoCspError as exc:
-        log.info("store %s has no geography of its own: %s", store_dir, exc)
-        return None
+        log.warning("store %s: its geography cannot be read, the study area is the data's extent: %s", store_dir, exc)
+        return geography_mod.StudyGeography(None, "data extent", None, f"the store's geography cannot be read: {exc}")
+
+
+def geography(store_dir: str, stamp: float) -> geography_mod.StoreGeography | None:
+    """The store's own geography (:attr:`geo_csp.geography.StudyGeography.geography`): its configured outline,
+    wards, LSOAs and named places, Bury's shipped ones only for a Bury store; ``None`` when the study area is
+    the data's extent."""
+    return study(store_dir, stamp).geography
 
 
 def wards(store_dir: str, stamp: float) -> gpd.GeoDataFrame | None:
     """The store's ward polygons, or ``None``."""
-    geo = geography(store_dir, stamp)
-    return None if geo is None else geo.wards
+    return study(store_dir, stamp).wards
 
 
 def borough(store_dir: str, stamp: float) -> gpd.GeoDataFrame | None:
     """The store's borough outline (one row, EPSG:27700), or ``None``."""
-    geo = geography(store_dir, stamp)
-    return None if geo is None else geo.outline
+    return study(store_dir, stamp).study_area
 
 
 def named_places(store_dir: str, stamp: float) -> gpd.GeoDataFrame | None:
     """Named places used to name hotspot areas, or ``None``."""
-    geo = geography(store_dir, stamp)
-    return None if geo is None else geo.named_places
+    return study(store_dir, stamp).named_places
 
 
 def _outline(store_dir: str, stamp: float) -> Any:
@@ -178,20 +183,20 @@ def hotspots(
     measure: str,
     sources: tuple[str, ...] | None,
     ward_names: tuple[str, ...] = (),
-    period: str = "month",
+    period: str = settings.DEFAULT_PERIOD,
 ) -> Any:
     """:func:`hotspot_run` for the sidebar's choices (``months``: the chosen, consecutive months).
 
     ``period`` is the period kind (month, quarter, or for timed sources week, fortnight, 28day, or auto).
     """
-    params = cube_mod.CubeParams(
+    params = cube_mod.choices_to_params(
         unit=unit,
         resolution=resolution,
         period=period,
         months=(months[0], months[-1]),
-        crime_types=crime_types or None,
+        crime_types=crime_types,
         group=group,
-        sources=sources or None,
+        sources=sources,
         measure=measure,
     )
     return hotspot_run(store_dir, stamp, params, ward_names=ward_names)
@@ -210,7 +215,7 @@ def hotspot_run(store_dir: str, stamp: float, params: cube_mod.CubeParams, *, wa
         months = tuple(periods.month_range(*params.months).tolist()) if params.months else None
         frame = incidents(store_dir, stamp, months, sources=params.sources, columns=hotspot_columns(params.group))
         return runcache.store_run(
-            store_dir, params, ward_names=ward_names, incidents=frame, geo=geography(store_dir, stamp)
+            store_dir, params, ward_names=ward_names, incidents=frame, study=study(store_dir, stamp)
         )
 
     return runcache.cached_store_run(store_dir, params, ward_names=ward_names, compute=compute)
@@ -272,7 +277,7 @@ def hotspot_folium(
     group: str | None,
     measure: str,
     sources: tuple[str, ...] | None,
-    period: str = "month",
+    period: str = settings.DEFAULT_PERIOD,
     colour_by: str | None,
     basemap: str | None,
     synthetic: bool,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geo_csp import settings
 from geo_csp._errors import LayerError, ParameterError
 from geo_csp.cli._app import console
 from geo_csp.export import METADATA_KEY, jsonable, write_geo
@@ -62,16 +63,6 @@ DISTRICT_HELP = (
 BURY_SHARE_MIN = 0.5
 #: Columns tried, in order, as the unit code of a ``--population`` CSV.
 POPULATION_CODE_COLUMNS = ("ward_code", "lsoa_code", "gss_code", "code")
-
-
-def _empty_wards() -> gpd.GeoDataFrame:
-    """No wards: hotspot areas get no ward names (rather than Bury's outside Bury)."""
-    import geopandas as gpd
-
-    from geo_csp import schema
-    from geo_csp.settings import WORKING_CRS
-
-    return gpd.GeoDataFrame({schema.WARD_CODE: [], schema.WARD_NAME: []}, geometry=[], crs=WORKING_CRS)
 
 
 def _in_bury(study_area: gpd.GeoDataFrame) -> bool:
@@ -150,45 +141,46 @@ def study_context(
     """Study area, named places, wards and the polygon units from ``--boundary`` or the store's config.
 
     Returns a dictionary with ``config`` (the store's :class:`geo_csp.store.StoreConfig`), ``study_area`` (GeoDataFrame or None),
-    ``study_area_source`` (where it came from, for metadata), ``named_places``, ``wards`` and ``units``
-    (the ward or LSOA polygons of ``unit``; ``None`` for H3 cells or Bury's shipped ones).
+    ``study_area_source`` (where it came from, for metadata), ``named_places``, ``wards`` (as
+    :attr:`geo_csp.geography.StudyGeography.run_wards`), ``units`` (the ward or LSOA polygons of ``unit``;
+    ``None`` for H3 cells or Bury's shipped ones) and ``warning`` (why the study area is the data's extent).
 
-    A ``--boundary`` file with ``ward_code`` and ``ward_name`` columns also gives the wards. Bury's
-    shipped wards and LSOAs are used only for a store configured as Bury or a study area mostly inside
-    Bury: elsewhere a ward/LSOA unit without its polygons is an error and H3 areas get no ward names.
+    Without ``--boundary``/``--district`` these are the store's :func:`geo_csp.geography.study_geography`, as
+    the app takes them. A ``--boundary`` file with ``ward_code`` and ``ward_name`` columns also gives the
+    wards. Bury's shipped wards and LSOAs are used only for a store configured as Bury or a study area mostly
+    inside Bury: elsewhere a ward/LSOA unit without its polygons is an error and H3 areas get no ward names.
     """
     from geo_csp import boundaries, geography, schema, store
 
     config = store.read_config(store_dir)
-    ctx: dict[str, Any] = {
-        "config": config,
-        "study_area": None,
-        "named_places": None,
-        "wards": None,
-        "units": None,
-        "study_area_source": "data extent",
-    }
-
-    is_bury = config.is_bury
     chosen = study_area_option(store_dir, boundary, district)
-    if chosen is not None:
+    ctx: dict[str, Any] = {"config": config, "units": None, "warning": None}
+    if chosen is None:  # the store's own, as the app, the table and evidence packs take it
+        study = geography.study_geography(store_dir)
+        ctx.update(study.run_inputs(unit), study_area_source=study.source, warning=study.warning)
+        own = ctx["units"]
+        bury_ok = config.is_bury or bool(study.shipped)
+    else:
         ctx["study_area"], ctx["study_area_source"] = chosen
+        named = config.path("named_places")
+        ctx["named_places"] = (
+            boundaries.load_named_places(named)
+            if named is not None
+            else boundaries.load_named_places()
+            if config.is_bury
+            else None
+        )
         wards_too = {schema.WARD_CODE, schema.WARD_NAME} <= set(ctx["study_area"].columns)
+        ctx["wards"] = None
         if boundary is not None and district is None and wards_too:
             ctx["wards"] = boundaries.load_wards(boundary)
-    else:  # the store's borough, as every output of the store is drawn on (evidence packs, the table, the app)
-        ctx["study_area"], ctx["study_area_source"] = geography.store_study_area(store_dir)
-    if config.named_places is not None:
-        ctx["named_places"] = boundaries.load_named_places(config.path("named_places"))
-    elif is_bury:
-        ctx["named_places"] = boundaries.load_named_places()
-    if ctx["wards"] is None and config.wards is not None:
-        # the configured wards/LSOAs with their code/name columns and population (`geo-csp configure`), those
-        # belonging to the study area (more than half their area inside it)
-        ctx["wards"] = geography.configured_units(config, "ward", outline=ctx["study_area"])
-    lsoas = geography.configured_units(config, "lsoa", outline=ctx["study_area"])
-    bury_ok = is_bury or (ctx["study_area"] is not None and _in_bury(ctx["study_area"]))
-    own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
+        elif config.wards is not None:
+            # the configured wards with their code/name columns and population (`geo-csp configure`), those
+            # belonging to this study area (more than half their area inside it)
+            ctx["wards"] = geography.configured_units(config, "ward", outline=ctx["study_area"])
+        lsoas = geography.configured_units(config, "lsoa", outline=ctx["study_area"])
+        own = {"ward": ctx["wards"], "lsoa": lsoas}.get(unit)
+        bury_ok = config.is_bury or _in_bury(ctx["study_area"])
     if unit in ("ward", "lsoa") and own is None and not bury_ok:
         where = (
             f"the study area {boundary}"
@@ -218,7 +210,7 @@ def study_context(
             ctx["wards"] = own
     ctx["units"] = own
     if ctx["wards"] is None and not bury_ok:
-        ctx["wards"] = _empty_wards()
+        ctx["wards"] = geography.empty_wards()
     return ctx
 
 
@@ -280,32 +272,33 @@ def read_located(
 
 def cube_params(
     *,
-    unit: str = "h3",
+    unit: str = settings.DEFAULT_UNIT,
     resolution: int | None = None,
-    period: str = "month",
+    period: str = settings.DEFAULT_PERIOD,
     crime_type: list[str] | None = None,
     group: str | None = None,
     source: list[str] | None = None,
     exclude_proactive: bool = False,
     public_space: bool = False,
-    measure: str = "count",
-    partial_periods: str = "drop",
-    zero_fill: str = "study_area",
+    measure: str = settings.DEFAULT_MEASURE,
+    partial_periods: str = settings.DEFAULT_PARTIAL_PERIODS,
+    zero_fill: str = settings.DEFAULT_ZERO_FILL,
 ) -> cube_mod.CubeParams:
-    """The one :class:`geo_csp.cube.CubeParams` a command's options make, checked before any file is read.
+    """The one :class:`geo_csp.cube.CubeParams` a command's options make (:func:`geo_csp.cube.choices_to_params`,
+    as the app makes its own), checked before any file is read.
 
     Keyword names are the commands' option names (``--crime-type``, ``--source``: repeatable, empty
     means none); every command that counts incidents builds its parameters here.
     """
-    from geo_csp.cube import CubeParams
+    from geo_csp.cube import choices_to_params
 
-    return CubeParams(
+    return choices_to_params(
         unit=unit,
         resolution=resolution,
         period=period,
-        crime_types=tuple(crime_type) if crime_type else None,
+        crime_types=crime_type,
         group=group,
-        sources=tuple(source) if source else None,
+        sources=source,
         exclude_proactive=exclude_proactive,
         public_space=public_space,
         measure=measure,
@@ -377,6 +370,8 @@ def hotspots_from_store(
             "synthetic": ctx["config"].synthetic,
         }
     )
+    if ctx["warning"]:
+        result.metadata.setdefault("warnings", []).append(ctx["warning"])
     print_counted(result.metadata["counted"])
     console.print(f"[dim]{analysis.describe_run(result.metadata)}[/]", highlight=False)
     for warning in result.metadata.get("warnings", []):

@@ -1,7 +1,9 @@
 """``geo-csp hotspots``, ``geo-csp areas`` and ``geo-csp backtest``: classified units, named areas, back-tests.
 
-The study area is ``--boundary`` when given, else the store's configured borough (Bury's shipped
-boundary when the config names Bury), else the extent of the data. Every output file carries the
+The study area is ``--boundary`` when given, else the store's (:func:`geo_csp.geography.study_geography`, as
+the app takes it): its configured boundary dissolved to one outline, Bury's shipped boundary when the config
+names Bury or the store configures nothing and its data lie in Bury, else the extent of the data (with a
+warning on screen and in the metadata). Every output file carries the
 run's metadata (every parameter, the software version): in the GeoParquet schema metadata under
 ``geo_csp``, in a ``geo_csp_metadata`` table of a GeoPackage, and always in a sidecar ``FILE.json``.
 
@@ -106,26 +108,49 @@ _RANK_BY = typer.Option(
 
 def _run_on_backend(
     store_dir: Path,
-    params: Any,
     *,
+    unit: str,
+    resolution: int | None,
+    period: str,
+    partial_periods: str,
+    crime_type: list[str] | None,
+    group: str | None,
+    source: list[str] | None,
+    exclude_proactive: bool,
+    public_space: bool,
+    measure: str,
     boundary: Path | None,
-    district: str | None = None,
-    previous: Any = None,
+    district: str | None,
     population: Path | None,
     weights: str,
     distance_m: float | None,
-    area_params: Any = None,
     dask: bool,
     scheduler: str | None,
     workers: int,
+    previous: Any = None,
+    area_params: Any = None,
 ) -> Any:
-    """One hotspot run of ``params`` (:func:`geo_csp.cli._common.cube_params`): in memory on the store's
+    """The one hotspot run of ``geo-csp hotspots`` and ``geo-csp areas``: their options made into one
+    :class:`geo_csp.cube.CubeParams` (:func:`geo_csp.cli._common.cube_params`), run in memory on the store's
     located incidents, or on Dask over the store itself.
 
-    The Dask run makes the same :func:`geo_csp.analysis.run_hotspots` call with the store folder and
-    ``backend="dask"`` (the study context, wards and places as in memory) and adds ``scheduler`` to the
-    metadata.
+    The study area, wards and places are the store's (:func:`geo_csp.geography.study_geography`, as the app
+    takes them) unless ``--boundary``/``--district`` give one. The Dask run makes the same
+    :func:`geo_csp.analysis.run_hotspots` call with the store folder and ``backend="dask"`` and adds
+    ``scheduler`` to the metadata.
     """
+    params = cube_params(
+        unit=unit,
+        resolution=resolution,
+        period=period,
+        crime_type=crime_type,
+        group=group,
+        source=source,
+        exclude_proactive=exclude_proactive,
+        public_space=public_space,
+        measure=measure,
+        partial_periods=partial_periods,
+    )
     context = dict(
         boundary=boundary,
         district=district,
@@ -161,16 +186,16 @@ def hotspots_command(
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     district: Annotated[str | None, _DISTRICT] = None,
-    unit: Annotated[str, _UNIT] = "h3",
+    unit: Annotated[str, _UNIT] = settings.DEFAULT_UNIT,
     resolution: Annotated[int | None, _RES] = None,
-    period: Annotated[str, _PERIOD] = "month",
-    partial_periods: Annotated[str, _PARTIAL] = "drop",
+    period: Annotated[str, _PERIOD] = settings.DEFAULT_PERIOD,
+    partial_periods: Annotated[str, _PARTIAL] = settings.DEFAULT_PARTIAL_PERIODS,
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     public_space: Annotated[bool, _PUBLIC] = False,
-    measure: Annotated[str, _MEASURE] = "count",
+    measure: Annotated[str, _MEASURE] = settings.DEFAULT_MEASURE,
     population: Annotated[Path | None, _POPULATION] = None,
     weights: Annotated[str, _WEIGHTS] = "auto",
     distance_m: Annotated[float | None, _DISTANCE] = None,
@@ -191,18 +216,16 @@ def hotspots_command(
         )
     result = _run_on_backend(
         store_dir,
-        cube_params(
-            unit=unit,
-            resolution=resolution,
-            period=period,
-            crime_type=crime_type,
-            group=group,
-            source=source,
-            exclude_proactive=exclude_proactive,
-            public_space=public_space,
-            measure=measure,
-            partial_periods=partial_periods,
-        ),
+        unit=unit,
+        resolution=resolution,
+        period=period,
+        partial_periods=partial_periods,
+        crime_type=crime_type,
+        group=group,
+        source=source,
+        exclude_proactive=exclude_proactive,
+        public_space=public_space,
+        measure=measure,
         boundary=boundary,
         district=district,
         population=population,
@@ -227,16 +250,16 @@ def areas_command(
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     district: Annotated[str | None, _DISTRICT] = None,
-    unit: Annotated[str, _UNIT] = "h3",
+    unit: Annotated[str, _UNIT] = settings.DEFAULT_UNIT,
     resolution: Annotated[int | None, _RES] = None,
-    period: Annotated[str, _PERIOD] = "month",
-    partial_periods: Annotated[str, _PARTIAL] = "drop",
+    period: Annotated[str, _PERIOD] = settings.DEFAULT_PERIOD,
+    partial_periods: Annotated[str, _PARTIAL] = settings.DEFAULT_PARTIAL_PERIODS,
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,
     source: Annotated[list[str] | None, _SOURCE] = None,
     exclude_proactive: Annotated[bool, _PROACTIVE] = False,
     public_space: Annotated[bool, _PUBLIC] = False,
-    measure: Annotated[str, _MEASURE] = "count",
+    measure: Annotated[str, _MEASURE] = settings.DEFAULT_MEASURE,
     previous: Annotated[
         Path | None, typer.Option("--previous", help="Areas file of an earlier run: keep its ids.")
     ] = None,
@@ -283,18 +306,16 @@ def areas_command(
         ).to_crs(settings.WORKING_CRS)
     result = _run_on_backend(
         store_dir,
-        cube_params(
-            unit=unit,
-            resolution=resolution,
-            period=period,
-            crime_type=crime_type,
-            group=group,
-            source=source,
-            exclude_proactive=exclude_proactive,
-            public_space=public_space,
-            measure=measure,
-            partial_periods=partial_periods,
-        ),
+        unit=unit,
+        resolution=resolution,
+        period=period,
+        partial_periods=partial_periods,
+        crime_type=crime_type,
+        group=group,
+        source=source,
+        exclude_proactive=exclude_proactive,
+        public_space=public_space,
+        measure=measure,
         boundary=boundary,
         district=district,
         previous=prev,
@@ -352,7 +373,7 @@ def backtest_command(
     ] = 1,
     boundary: Annotated[Path | None, _BOUNDARY] = None,
     district: Annotated[str | None, _DISTRICT] = None,
-    unit: Annotated[str, _UNIT] = "h3",
+    unit: Annotated[str, _UNIT] = settings.DEFAULT_UNIT,
     resolution: Annotated[int | None, _RES] = None,
     crime_type: Annotated[list[str] | None, _TYPES] = None,
     group: Annotated[str | None, _GROUP] = None,

@@ -45,6 +45,7 @@ import shapely
 
 from geo_csp import boundaries, grid, harm, periods, qualifiers, schema
 from geo_csp._errors import CRSError, DenominatorError, ParameterError, SchemaError
+from geo_csp import settings
 from geo_csp.settings import WORKING_CRS
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "UNIT_KINDS",
     "aggregate_h3",
     "build_cube",
+    "choices_to_params",
     "clip_to_study_area",
     "data_extent",
     "empirical_bayes_rates_per_1000",
@@ -643,9 +645,9 @@ class CubeParams:
         (:func:`whole_periods`).
     """
 
-    unit: UnitKind = "h3"
+    unit: UnitKind = settings.DEFAULT_UNIT
     resolution: int | None = None
-    period: periods.PeriodKind | Literal["auto"] = "month"
+    period: periods.PeriodKind | Literal["auto"] = settings.DEFAULT_PERIOD
     months: tuple[str, str] | None = None
     crime_types: tuple[str, ...] | None = None
     group: str | None = None
@@ -653,12 +655,12 @@ class CubeParams:
     sources: tuple[str, ...] | None = None
     exclude_proactive: bool = False
     public_space: bool = False
-    measure: Measure = "count"
+    measure: Measure = settings.DEFAULT_MEASURE
     harm_index: harm.HarmIndex = "cchi"
     asb_weight_days: float = harm.DEFAULT_ASB_WEIGHT
-    zero_fill: ZeroFill = "study_area"
+    zero_fill: ZeroFill = settings.DEFAULT_ZERO_FILL
     zero_fill_k: int = 1
-    partial_periods: PartialPeriods = "drop"
+    partial_periods: PartialPeriods = settings.DEFAULT_PARTIAL_PERIODS
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -733,6 +735,42 @@ class CubeParams:
 
 #: The fields of :class:`CubeParams` (the keys of :meth:`CubeParams.to_dict`).
 CUBE_PARAM_NAMES: Final = tuple(f.name for f in dataclasses.fields(CubeParams))
+
+
+def choices_to_params(
+    *,
+    unit: UnitKind = settings.DEFAULT_UNIT,
+    resolution: int | None = None,
+    period: periods.PeriodKind | Literal["auto"] = settings.DEFAULT_PERIOD,
+    months: tuple[str, str] | None = None,
+    crime_types: Iterable[str] | None = None,
+    group: str | None = None,
+    sources: Iterable[str] | None = None,
+    exclude_proactive: bool = False,
+    public_space: bool = False,
+    measure: Measure = settings.DEFAULT_MEASURE,
+    partial_periods: PartialPeriods = settings.DEFAULT_PARTIAL_PERIODS,
+    zero_fill: ZeroFill = settings.DEFAULT_ZERO_FILL,
+) -> CubeParams:
+    """The :class:`CubeParams` of a shell's choices (the CLI's options, the app's sidebar), checked before any
+    file is read; every shell makes its parameters here, so its defaults are the library's.
+
+    ``crime_types`` and ``sources`` given empty (an option not repeated, nothing picked) mean no filter.
+    """
+    return CubeParams(
+        unit=unit,
+        resolution=resolution,
+        period=period,
+        months=months,
+        crime_types=text_tuple(crime_types) or None,
+        group=group,
+        sources=text_tuple(sources) or None,
+        exclude_proactive=exclude_proactive,
+        public_space=public_space,
+        measure=measure,
+        partial_periods=partial_periods,
+        zero_fill=zero_fill,
+    )
 
 
 def build_cube(

@@ -194,10 +194,3 @@ def _area_population(geom: shapely.Geometry, units: gpd.GeoDataFrame | None) -> 
     if not np.isfinite(pop[share > 0]).all():
         return float("nan")
     return float((np.nan_to_num(pop) * share).sum())
-
-
-def wards_or_empty(geo: StoreGeography) -> gpd.GeoDataFrame:
-    """The store's wards, or none at all (so that hotspot areas elsewhere get no Bury ward names)."""
-    if geo.wards is not None:
-        return geo.wards
-    return gpd.GeoDataFrame({schema.WARD_CODE: [], schema.WARD_NAME: []}, geometry=[], crs=WORKING_CRS)

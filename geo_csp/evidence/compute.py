@@ -17,7 +17,7 @@ from geo_csp import analysis, backtest, harm, qualifiers, schema, store, ward_su
 from geo_csp.cube import CubeParams
 from geo_csp import areas as areas_mod
 from geo_csp.disclosure import protect_table
-from geo_csp.evidence.area import PackArea, StoreData, wards_or_empty
+from geo_csp.evidence.area import PackArea, StoreData
 from geo_csp.evidence.differencing import exposed_by_earlier_packs, exposed_months
 from geo_csp.evidence.groups import (
     BOROUGH_ROWS,
@@ -113,7 +113,7 @@ def pack_hotspots(store_dir: str | Path, data: StoreData, params: EvidenceParams
         ),
         study_area=data.study_area,
         named_places=geo.named_places,
-        wards=None if "wards" in geo.shipped else wards_or_empty(geo),
+        wards=geo.run_wards,
     )
     # the default priority score ranks the cells, and its rolling back-test says how well it predicts
     # (over the run's own study area, as the CLI and app score it, so they share one cached choice)
@@ -478,7 +478,7 @@ def _concentration_out_of_sample(
         cube_params=CubeParams(months=(str(earlier[0]), str(earlier[-1])), harm_index=cast(harm.HarmIndex, harm_index)),
         named_places=geo.named_places,
         study_area=study_area,
-        wards=None if "wards" in geo.shipped else wards_or_empty(geo),
+        wards=geo.run_wards,
     )
     areas = hot.areas
     overlap = shapely.area(shapely.intersection(areas.geometry.to_numpy(), geom)) if len(areas) else np.array([])

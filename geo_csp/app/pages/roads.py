@@ -41,8 +41,9 @@ def _read_upload(name: str, data: bytes) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _table(rows: pd.DataFrame, store_dir: str, stamp: float, first: str, last: str) -> pd.DataFrame:
-    geo = cache.geography(store_dir, stamp)
-    return roads.ward_casualty_table(rows, geo.wards, params=roads.CasualtyParams(first_month=first, last_month=last))
+    return roads.ward_casualty_table(
+        rows, cache.wards(store_dir, stamp), params=roads.CasualtyParams(first_month=first, last_month=last)
+    )
 
 
 choices = widgets.current()
