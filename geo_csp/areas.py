@@ -73,7 +73,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from geo_csp import schema, trends
 from geo_csp._errors import CRSError, ParameterError, SchemaError
@@ -200,6 +199,15 @@ class AreaParams:
     def to_dict(self) -> dict[str, Any]:
         """The parameters as plain values, for output metadata."""
         return asdict(self)
+
+
+def _components(graph: sparse.spmatrix) -> tuple[int, np.ndarray]:
+    """:func:`scipy.sparse.csgraph.connected_components` of an undirected graph (imported here: a fifth of
+    a second, and the app's map reading a saved run needs none of it)."""
+    from scipy.sparse.csgraph import connected_components
+
+    n, labels = connected_components(graph, directed=False)
+    return int(n), labels
 
 
 def select_units(units: pd.DataFrame, *, classes: Iterable[str] | None = None) -> np.ndarray:
@@ -369,7 +377,7 @@ def _split_by_places(
     coo = sub.tocoo()
     same = key[coo.row] == key[coo.col]
     cut = sparse.coo_matrix((coo.data[same], (coo.row[same], coo.col[same])), shape=sub.shape)
-    out: np.ndarray = connected_components(cut, directed=False)[1]
+    out: np.ndarray = _components(cut)[1]
     return out
 
 
@@ -410,7 +418,7 @@ def _split_oversized(
         part = sub[members][:, members].tocoo()
         keep = side[part.row] == side[part.col]
         cut_graph = sparse.coo_matrix((part.data[keep], (part.row[keep], part.col[keep])), shape=part.shape)
-        n_parts, piece = connected_components(cut_graph, directed=False)
+        n_parts, piece = _components(cut_graph)
         pending.extend(members[piece == p] for p in range(n_parts))
     return np.unique(out, return_inverse=True)[1].ravel()
 
@@ -457,15 +465,15 @@ def _group_selected(
     if idx.size == 0:
         return None
     sub = sparse.csr_matrix(w)[idx][:, idx]
-    n_groups, labels = connected_components(sub, directed=False)
+    n_groups, labels = _components(sub)
     comp_n = np.bincount(labels, weights=units[schema.N].to_numpy(dtype="float64")[idx], minlength=n_groups)
     keep = comp_n[labels] >= params.min_incidents
     if not keep.all():
         idx = idx[keep]
         if idx.size == 0:
             return None
-        n_groups, labels = np.unique(labels[keep], return_inverse=True)
-        n_groups, labels = len(n_groups), labels.ravel()
+        groups, labels = np.unique(labels[keep], return_inverse=True)
+        n_groups, labels = len(groups), labels.ravel()
     if named_places is not None and len(named_places):
         labels = _split_by_places(
             units.geometry.to_numpy()[idx],

@@ -2,8 +2,8 @@
 
 osmnx (the demo's street network, walk routes) and matplotlib (printable maps, evidence packs) each
 take about a second to import; the Map page's first run must not wait for them. Nor, once the view's
-run and map are saved in the store, for scipy.stats, scipy.optimize and scikit-learn (the analysis).
-Checked in fresh Python processes, where nothing is imported yet.
+run and map are saved in the store, for scipy.stats, scipy.optimize, scipy.sparse.csgraph and
+scikit-learn (the analysis). Checked in fresh Python processes, where nothing is imported yet.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Modules only some pages need, by what needs them.
 LATER = ("osmnx", "matplotlib", "networkx", "weasyprint")
 #: Modules only the hotspot analysis needs: a saved run is read without them.
-ANALYSIS = ("scipy.stats", "scipy.optimize", "sklearn")
+ANALYSIS = ("scipy.stats", "scipy.optimize", "scipy.sparse.csgraph", "sklearn")
 
 _SCRIPT = """
 import json, sys
