@@ -271,10 +271,12 @@ def test_evidence_pack_written_names_no_bury_place(borough, tmp_path):
 
 
 def test_polygon_pack_is_reproduced_from_its_manifest(borough, tmp_path):
-    from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
+    from geo_csp.evidence import EvidenceParams, build_evidence, polygon_wkt, write_evidence
 
     square = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 2500, Y0 + 2500, X0 + 3500, Y0 + 3500)], crs="EPSG:27700")
-    params = EvidenceParams.for_polygon(square.to_crs("EPSG:4326"), label="3: Mill hotspot", trend_months=12)
+    params = EvidenceParams(
+        area="3: Mill hotspot", area_polygon_wkt=polygon_wkt(square.to_crs("EPSG:4326")), trend_months=12
+    )
     pack = build_evidence(borough["store"], params)
     write_evidence(pack, tmp_path / "pack")
     manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text(encoding="utf-8"))

@@ -303,10 +303,12 @@ def test_pack_on_a_nasty_ward_and_place(nasty_store, tmp_path):
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(NAMES)
 def test_pack_on_a_polygon_with_any_label(nasty_store, tmp_path, name):
-    from geo_csp.evidence import EvidenceParams, build_evidence, write_evidence
+    from geo_csp.evidence import EvidenceParams, build_evidence, polygon_wkt, write_evidence
 
     polygon = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 2500, Y0 + 2500, X0 + 3500, Y0 + 3500)], crs="EPSG:27700")
-    pack = build_evidence(nasty_store, EvidenceParams.for_polygon(polygon, label=name, public=True))
+    pack = build_evidence(
+        nasty_store, EvidenceParams(area=name, area_label=name, area_polygon_wkt=polygon_wkt(polygon), public=True)
+    )
     written = write_evidence(pack, tmp_path / "pub")
     assert _in_html(name, written["report.html"].read_text(encoding="utf-8"))
     assert written["report.pdf"].stat().st_size > 1000

@@ -772,7 +772,9 @@ def evidence_pack(
     from geo_csp import evidence
 
     params = (
-        evidence.EvidenceParams.for_polygon(area_polygon, label=area, public=public)
+        evidence.EvidenceParams(
+            area=area, area_label=area, area_polygon_wkt=evidence.polygon_wkt(area_polygon), public=public
+        )
         if area_polygon is not None
         else evidence.EvidenceParams(area=area, public=public)
     )

@@ -67,7 +67,7 @@ from geo_csp.evidence.notes import (
     residents_denominator_note,
 )
 from geo_csp.evidence.pack import build_evidence
-from geo_csp.evidence.params import EvidencePack, EvidenceParams
+from geo_csp.evidence.params import EvidencePack, EvidenceParams, polygon_wkt
 from geo_csp.evidence.partner import partner_counts, partner_sources
 from geo_csp.evidence.write import write_evidence
 
@@ -91,6 +91,7 @@ __all__ = [
     "pack_groups",
     "partner_counts",
     "partner_sources",
+    "polygon_wkt",
     "qualified_masks",
     "residents_denominator_note",
     "write_evidence",

@@ -15,6 +15,23 @@ from geo_csp.disclosure import DisclosureParams, refuse_in_public
 from geo_csp.settings import WORKING_CRS
 
 
+def polygon_wkt(polygon: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
+    """The outline of one or more polygons as WKT in EPSG:27700, for :attr:`EvidenceParams.area_polygon_wkt`.
+
+    ``EvidenceParams(area="3: Bury town centre", area_polygon_wkt=polygon_wkt(frame), public=True)`` is a
+    pack on a mapped hotspot area, its outline kept in the manifest.
+
+    Parameters
+    ----------
+    polygon
+        One or more polygons in any CRS (reprojected to EPSG:27700 and merged).
+    """
+    if polygon.crs is None:
+        raise ParameterError("the area polygon has no CRS; set one (e.g. .set_crs('EPSG:27700'))")
+    geom = shapely.union_all(polygon.to_crs(WORKING_CRS).geometry.to_numpy())
+    return str(shapely.to_wkt(geom, rounding_precision=3))
+
+
 @dataclass(frozen=True)
 class EvidenceParams:
     """Run parameters of an evidence pack (written into its manifest).
@@ -26,7 +43,8 @@ class EvidenceParams:
         ``area_polygon_wkt``, only the default label.
     area_polygon_wkt
         The area's outline as WKT in EPSG:27700 (e.g. a hotspot area as mapped): it is written into the
-        manifest, so the pack can be rebuilt from the manifest alone. See :meth:`for_polygon`.
+        manifest, so the pack can be rebuilt from the manifest alone; :func:`polygon_wkt` makes it from a
+        GeoDataFrame in any CRS.
     area_label
         The printed name of an ``area_polygon_wkt`` area (default ``area``, else "Supplied area").
     trend_months
@@ -74,7 +92,7 @@ class EvidenceParams:
             except shapely.errors.GEOSException as exc:
                 raise ParameterError(
                     f"EvidenceParams.area_polygon_wkt is not valid WKT ({exc}); give a polygon "
-                    "in EPSG:27700, e.g. from EvidenceParams.for_polygon"
+                    "in EPSG:27700, e.g. from geo_csp.evidence.polygon_wkt(frame)"
                 ) from exc
             if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.area > 0:
                 kind = "empty" if geom is None else geom.geom_type
@@ -94,24 +112,6 @@ class EvidenceParams:
             raise ParameterError(f"harm_index must be one of {harm.HARM_INDICES}, not {self.harm_index!r}")
         if self.public and self.include_points:
             refuse_in_public("incident points", public=True)
-
-    @classmethod
-    def for_polygon(cls, polygon: gpd.GeoDataFrame | gpd.GeoSeries, *, label: str, **options: Any) -> EvidenceParams:
-        """Parameters for a pack on a polygon (e.g. a mapped hotspot area), its outline kept in the parameters.
-
-        Parameters
-        ----------
-        polygon
-            One or more polygons in any CRS (reprojected to EPSG:27700 and merged).
-        label
-            The area's printed name (e.g. ``"3: Bury town centre"``).
-        **options
-            Other :class:`EvidenceParams` fields (``public``, ``trend_months``, ...).
-        """
-        if polygon.crs is None:
-            raise ParameterError("the area polygon has no CRS; set one (e.g. .set_crs('EPSG:27700'))")
-        geom = shapely.union_all(polygon.to_crs(WORKING_CRS).geometry.to_numpy())
-        return cls(area=label, area_label=label, area_polygon_wkt=shapely.to_wkt(geom, rounding_precision=3), **options)
 
     @property
     def points(self) -> bool:
