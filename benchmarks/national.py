@@ -1,7 +1,7 @@
 """Benchmark: national volumes end to end, in memory and on a local Dask cluster, against the peers.
 
 For each size (default 2M, 5M and ``--incidents``, 20M) a synthetic national police.uk archive is
-generated once (:func:`geo_csp.national.generate_national`: 43 forces, 36 months, ~750,000 snap
+generated once (:func:`geo_csp.national_demo.generate_national`: 43 forces, 36 months, ~750,000 snap
 points; not timed) and the whole pipeline runs twice, each time in a fresh subprocess:
 
 - **memory**: ``ingest_paths`` (streaming, in batches of a few MB) into a fresh store,
@@ -62,11 +62,11 @@ OUT_COLUMNS = ["unit_id", "n", "gi_z", "gi_p", "mk_s", "mk_tau", "mk_p", "patter
 # --------------------------------------------------------------------------------------------------
 def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[str, Any]:
     """Ingest + hotspots with one backend; writes the unit table to ``out``; returns timings."""
-    from geo_csp import analysis, cluster, cube, ingest, national, schema, store
+    from geo_csp import cluster, cube, hotspot_run, ingest, national_demo, schema, store
     from geo_csp.ingest import ingest_paths
 
     times: dict[str, Any] = {}
-    wards = national.force_areas()
+    wards = national_demo.force_areas()
     start = time.perf_counter()
     if backend == "memory":
         report = ingest_paths([archive], store_dir=store_dir)
@@ -78,7 +78,7 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         columns = [*cube.CUBE_COLUMNS, schema.LOCATION]
         incidents = store.read_incidents(store_dir, columns=columns, categorical=True)
         times["read_s"] = time.perf_counter() - t
-        result = analysis.run_hotspots(
+        result = hotspot_run.run_hotspots(
             incidents, cube.CubeParams(resolution=RESOLUTION, zero_fill="neighbours"), wards=wards
         )
     elif backend == "dask-ingest":
@@ -95,7 +95,7 @@ def run_stage(backend: str, archive: Path, store_dir: Path, out: Path) -> dict[s
         t = time.perf_counter()
         with cluster.dask_client(n_workers=2) as client:
             times["cluster_start_s"] = time.perf_counter() - t
-            result = analysis.run_hotspots(
+            result = hotspot_run.run_hotspots(
                 store_dir,
                 cube.CubeParams(resolution=RESOLUTION, zero_fill="neighbours"),
                 wards=wards,
@@ -235,7 +235,7 @@ def main() -> None:
         print(json.dumps(run_stage(args.stage, args.archive, args.store, args.out)))
         return
 
-    from geo_csp.national import generate_national
+    from geo_csp.national_demo import generate_national
 
     sizes = sorted({*args.sizes, args.incidents})
     args.work.mkdir(parents=True, exist_ok=True)

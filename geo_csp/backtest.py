@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_csp import analysis, cube as cube_mod, grid, harm, hotspots, periods, predict, schema, store
+from geo_csp import cube as cube_mod, grid, harm, hotspot_run, hotspots, periods, predict, schema, store
 from geo_csp._errors import ParameterError
 
 __all__ = [
@@ -238,7 +238,7 @@ def prediction_inputs(
         )
     hotspot_params = hotspots.HotspotParams() if hotspot_params is None else hotspot_params
     geoms = cube.units.geometry.to_numpy()
-    w = analysis.unit_weights(cube.units, unit=cube.params.get("unit", "h3"), k=hotspot_params.k)
+    w = hotspot_run.unit_weights(cube.units, unit=cube.params.get("unit", "h3"), k=hotspot_params.k)
     centre = shapely.centroid(geoms)
     return predict.PredictionInputs(
         n=cube.n,
@@ -1030,7 +1030,7 @@ def priority_scores(
 
 
 def add_priority(
-    result: analysis.HotspotResult,
+    result: hotspot_run.HotspotResult,
     *,
     study_area: Any = None,
     predictor: str = "auto",
@@ -1039,7 +1039,7 @@ def add_priority(
     hotspot_params: hotspots.HotspotParams | None = None,
     predict_params: predict.PredictParams | None = None,
     cache_dir: str | Path | None = None,
-) -> analysis.HotspotResult:
+) -> hotspot_run.HotspotResult:
     """A hotspot run with the default priority score: ``predicted_n`` in its units and areas.
 
     Each area's ``predicted_n`` is the sum over its units; the areas themselves (contiguous

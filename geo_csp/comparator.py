@@ -49,7 +49,7 @@ from geo_csp._validate import require_working_crs
 from geo_csp.boundaries import assign_to_polygons, load_borough, read_population
 from geo_csp.disclosure import SUPPRESSED_MARK, DisclosureParams, protect_table, round_counts
 from geo_csp.geography import AREA_CODE, AREA_NAME
-from geo_csp.mapping import ColumnMapping
+from geo_csp.column_mapping import ColumnMapping
 from geo_csp.table.display import NOT_AVAILABLE, rank_text
 from geo_csp.table.values import area_values, places_from_lowest
 from geo_csp.table.write import frame_html

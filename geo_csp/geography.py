@@ -133,7 +133,7 @@ class StoreGeography:
 
     @property
     def run_wards(self) -> gpd.GeoDataFrame | None:
-        """The ``wards`` a hotspot run is given (:func:`geo_csp.analysis.run_hotspots`).
+        """The ``wards`` a hotspot run is given (:func:`geo_csp.hotspot_run.run_hotspots`).
 
         The configured wards; ``None`` for Bury's shipped wards (the analysis takes those of the data's era:
         2017 wards before 2022); and without wards no wards at all (:func:`empty_wards`), so another
@@ -330,7 +330,7 @@ class StudyGeography:
 
     def run_inputs(self, unit: str) -> dict[str, gpd.GeoDataFrame | None]:
         """The ``study_area``, ``units`` (:meth:`units`), ``wards`` (:attr:`run_wards`) and ``named_places``
-        every shell gives :func:`geo_csp.analysis.run_hotspots` for a run of ``unit`` on this geography."""
+        every shell gives :func:`geo_csp.hotspot_run.run_hotspots` for a run of ``unit`` on this geography."""
         return {
             "study_area": self.study_area,
             "units": self.units(unit),

@@ -867,7 +867,7 @@ def hotspot_map(
     Parameters
     ----------
     units
-        Cells, wards or LSOAs (any CRS; EPSG:27700 from :func:`geo_csp.analysis.run_hotspots`) with
+        Cells, wards or LSOAs (any CRS; EPSG:27700 from :func:`geo_csp.hotspot_run.run_hotspots`) with
         ``unit_id`` and the column to colour by. Units with nothing to show are still drawn (pale
         grey), so the map shows the whole study area.
     areas

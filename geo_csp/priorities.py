@@ -41,7 +41,7 @@ from geo_csp.settings import WORKING_CRS
 from geo_csp.timeprofile import peak_window, time_profile
 
 if TYPE_CHECKING:
-    from geo_csp.analysis import HotspotResult
+    from geo_csp.hotspot_run import HotspotResult
 
 __all__ = [
     "CANDIDATE_PLACES",
@@ -312,7 +312,7 @@ def walkabout_candidates(
     Parameters
     ----------
     result
-        A hotspot run (:func:`geo_csp.analysis.run_hotspots`, with ``predicted_n`` from
+        A hotspot run (:func:`geo_csp.hotspot_run.run_hotspots`, with ``predicted_n`` from
         :func:`geo_csp.backtest.add_priority` for that measure).
     incidents
         Located incidents for the busiest times (:func:`patrol_priorities`).

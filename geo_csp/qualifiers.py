@@ -4,7 +4,7 @@ measures built on them.
 A partner extract (a force's own crime extract, a council's case system) often says more about an
 incident than its category: whether a knife was involved, whether it was domestic abuse, whether
 alcohol or drugs played a part, and the victim's age band and sex. The column mapping
-(:mod:`geo_csp.mapping`) names those columns; the ingest normalises them with the functions here and
+(:mod:`geo_csp.column_mapping`) names those columns; the ingest normalises them with the functions here and
 stores them in the columns :data:`FLAG_COLUMNS`, :data:`geo_csp.schema.VICTIM_AGE_BAND` and
 :data:`geo_csp.schema.VICTIM_SEX`.
 

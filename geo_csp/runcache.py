@@ -34,7 +34,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_csp import analysis, backtest, geography, hotspots, periods, qualifiers, schema, settings, sources, store
+from geo_csp import backtest, geography, hotspot_run, hotspots, periods, qualifiers, schema, settings, sources, store
 from geo_csp import cube as cube_mod
 from geo_csp._errors import ParameterError
 
@@ -110,8 +110,8 @@ def store_run(
     ward_names: Sequence[str] = (),
     incidents: pd.DataFrame | None = None,
     study: geography.StudyGeography | None = None,
-) -> analysis.HotspotResult:
-    """:func:`geo_csp.analysis.run_hotspots` of ``params`` on the store's incidents and its own geography,
+) -> hotspot_run.HotspotResult:
+    """:func:`geo_csp.hotspot_run.run_hotspots` of ``params`` on the store's incidents and its own geography,
     with the default priority score (:func:`geo_csp.backtest.add_priority`, its choice cached in the store).
 
     ``ward_names`` (names of the store's wards) limits the analysis to those wards: they are the study area,
@@ -130,7 +130,7 @@ def store_run(
         )
     study = geography.study_geography(store_dir) if study is None else study
     where = run_geography(study, params.unit, ward_names=ward_names)
-    result = analysis.run_hotspots(
+    result = hotspot_run.run_hotspots(
         incidents,
         params,
         study_area=where["study_area"],
@@ -313,7 +313,7 @@ def _read_array(path: Path, info: dict[str, Any]) -> np.ndarray:
     return array.astype(object) if info["dtype"] == "object" else array
 
 
-def save_run(result: analysis.HotspotResult, folder: str | Path) -> Path:
+def save_run(result: hotspot_run.HotspotResult, folder: str | Path) -> Path:
     """Write ``result`` into ``folder`` (replaced whole, atomically), for :func:`load_run`.
 
     Raises ``TypeError`` when a part would not be read back exactly (a value JSON changes); nothing is
@@ -364,7 +364,7 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray)
 
 
-def load_run(folder: str | Path) -> analysis.HotspotResult:
+def load_run(folder: str | Path) -> hotspot_run.HotspotResult:
     """The run :func:`save_run` wrote into ``folder``; ``ValueError`` when it is not one of this format."""
     where = Path(folder)
     manifest = json.loads((where / "run.json").read_text(encoding="utf-8"))
@@ -387,7 +387,7 @@ def load_run(folder: str | Path) -> analysis.HotspotResult:
     result_analysis = hotspots.CubeAnalysis(
         units=frames["analysis_units"], gi=gi, params=hotspots.HotspotParams(**manifest["hotspot_params"])
     )
-    return analysis.HotspotResult(
+    return hotspot_run.HotspotResult(
         units=frames["units"],
         areas=frames["areas"],
         cube=cube,
@@ -417,8 +417,8 @@ def cached_store_run(
     params: cube_mod.CubeParams,
     *,
     ward_names: Sequence[str] = (),
-    compute: Callable[[], analysis.HotspotResult] | None = None,
-) -> analysis.HotspotResult:
+    compute: Callable[[], hotspot_run.HotspotResult] | None = None,
+) -> hotspot_run.HotspotResult:
     """The run of ``params`` on the store saved in its ``cache/runs`` folder, or ``compute()`` (default
     :func:`store_run`), then saved there.
 

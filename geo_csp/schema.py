@@ -232,7 +232,7 @@ PATTERN: Final = "pattern"  # ArcGIS emerging hot spot scheme
 CATEGORY: Final = "category"  # Chainey / sfhotspot scheme
 AREA_ID: Final = "area_id"
 AREA_NAME: Final = "name"
-RANK: Final = "rank"  # 1 = highest (analysis.rank_units; ties share the lowest rank)
+RANK: Final = "rank"  # 1 = highest (hotspot_run.rank_units; ties share the lowest rank)
 PREDICTED_N: Final = (
     "predicted_n"  # expected incidents next month from the default priority score (backtest.add_priority)
 )

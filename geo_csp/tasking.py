@@ -1,6 +1,6 @@
 """The tasking sheet: what changed in the last period, against the one before and the same period a year earlier.
 
-For a hotspot run (:func:`geo_csp.analysis.run_hotspots`) the sheet lists
+For a hotspot run (:func:`geo_csp.hotspot_run.run_hotspots`) the sheet lists
 
 - the hot units (significant Gi* hot spots) of the last period that were not hot in the comparison
   period (**entered**), those hot in both (**remained**) and those no longer hot (**left**), with the
@@ -266,7 +266,7 @@ def tasking_sheet(
     Parameters
     ----------
     result
-        A :class:`geo_csp.analysis.HotspotResult` (its cube, Gi* hot/cold and units).
+        A :class:`geo_csp.hotspot_run.HotspotResult` (its cube, Gi* hot/cold and units).
     incidents
         The incidents the run counted (for the repeat locations); not modified.
     params

@@ -16,7 +16,7 @@ run on few polygon units leads with what the user asks (:func:`summarise_few_uni
 - a recommendation to detect hot spots on H3 cells or LSOAs.
 
 Rule (:data:`FEW_UNITS`): the lead is given when a run is on wards or LSOAs and there are fewer than
-:data:`geo_csp.analysis.MIN_POLYGON_UNITS` (30) of them. Periods compared: the latest 12 months
+:data:`geo_csp.hotspot_run.MIN_POLYGON_UNITS` (30) of them. Periods compared: the latest 12 months
 against the 12 before when the window holds at least 24 months (same seasons), else the later half
 of the periods against the earlier half (an odd first period is left out).
 """
@@ -29,12 +29,12 @@ from typing import Any, Final, cast
 import numpy as np
 import pandas as pd
 
-from geo_csp import analysis, periods, schema
+from geo_csp import hotspot_run, periods, schema
 from geo_csp._errors import ParameterError
 
 #: The trigger rule, in words, written into every lead's metadata and shown beside it.
 FEW_UNITS: Final = (
-    f"a run on wards or LSOAs with fewer than {analysis.MIN_POLYGON_UNITS} units leads with counts, rates "
+    f"a run on wards or LSOAs with fewer than {hotspot_run.MIN_POLYGON_UNITS} units leads with counts, rates "
     "and their change (with intervals); Gi* on so few large units compares each with a handful of neighbours"
 )
 #: Columns of :attr:`FewUnitsSummary.table`, in order.
@@ -123,7 +123,7 @@ def rate_ratio_interval(
 
 def applies(unit: str, n_units: int) -> bool:
     """Whether a run on ``n_units`` units of kind ``unit`` should lead with counts and rates (:data:`FEW_UNITS`)."""
-    return unit in ("ward", "lsoa") and n_units < analysis.MIN_POLYGON_UNITS
+    return unit in ("ward", "lsoa") and n_units < hotspot_run.MIN_POLYGON_UNITS
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def _why(own: float, nb: float, borough: float, z: float, pattern: str, word: st
     return f"{head}: {tail} (latest z {_fmt(z, 2)}, {pattern})"
 
 
-def summarise_few_units(result: analysis.HotspotResult, *, confidence: float = 0.95) -> FewUnitsSummary:
+def summarise_few_units(result: hotspot_run.HotspotResult, *, confidence: float = 0.95) -> FewUnitsSummary:
     """Counts, rates with exact intervals, change with intervals and the Gi* explanation of a run's units.
 
     Works for any run on wards or LSOAs (the CLI and the app show it when :func:`applies`); raises
@@ -275,7 +275,7 @@ def summarise_few_units(result: analysis.HotspotResult, *, confidence: float = 0
     if values is None:
         values = cube.rates(smoothing="empirical_bayes" if measure == "rate_eb" else "none")
     own = np.nanmean(values, axis=1) if values.shape[1] else np.full(len(units), np.nan)
-    w = analysis.unit_weights(
+    w = hotspot_run.unit_weights(
         cube.units,
         unit=unit,
         k=int(result.metadata.get("hotspot_params", {}).get("k", 1) or 1),
@@ -385,7 +385,7 @@ def _lead(
         f"for {top['name']}, {top['why_gi']}."
     )
     out.append(
-        f"With {n_units} {unit}s (fewer than {analysis.MIN_POLYGON_UNITS}), read the counts and rates above; for "
+        f"With {n_units} {unit}s (fewer than {hotspot_run.MIN_POLYGON_UNITS}), read the counts and rates above; for "
         "hotspot detection use H3 cells (--unit h3, the default) or LSOAs (--unit lsoa)."
     )
     return out

@@ -401,10 +401,10 @@ def test_kde_kernel_keeps_only_occupied_columns_and_equals_the_full_kernel():
 
 
 def test_priority_scores_pick_by_back_test_add_up_and_are_cached(planted, tmp_path):
-    from geo_csp import analysis, schema
+    from geo_csp import hotspot_run, schema
 
     borough = boundaries.load_borough()
-    result = analysis.run_hotspots(planted, cube_params=CubeParams(resolution=9), study_area=borough)
+    result = hotspot_run.run_hotspots(planted, cube_params=CubeParams(resolution=9), study_area=borough)
     ranked = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)
     meta = ranked.metadata["priority"]
     assert meta["predictor"] in {r["method"] for r in meta["summary"]} and meta["settings"]["area_share"] == 0.05
@@ -430,10 +430,12 @@ def test_priority_scores_pick_by_back_test_add_up_and_are_cached(planted, tmp_pa
 
 
 def test_a_run_by_quarter_gets_no_priority_score_and_says_why(planted, tmp_path):
-    from geo_csp import analysis, schema
+    from geo_csp import hotspot_run, schema
 
     borough = boundaries.load_borough()
-    result = analysis.run_hotspots(planted, cube_params=CubeParams(resolution=9, period="quarter"), study_area=borough)
+    result = hotspot_run.run_hotspots(
+        planted, cube_params=CubeParams(resolution=9, period="quarter"), study_area=borough
+    )
     out = backtest.add_priority(result, study_area=borough, cache_dir=tmp_path)
     assert schema.PREDICTED_N not in out.units.columns and schema.PREDICTED_N not in out.areas.columns
     assert (

@@ -182,7 +182,7 @@ def test_command_module_imports_no_heavy_library_at_top_level():
         "pyarrow",
         "pyogrio",
         "shapely",
-        "geo_csp.analysis",
+        "geo_csp.hotspot_run",
         "geo_csp.backtest",
         "geo_csp.store",
         "geo_csp.boundaries",
@@ -699,7 +699,7 @@ def test_flag_group_hotspots_count_flagged_partner_records(store_dir, tmp_path):
     """``--group domestic`` counts the records flagged domestic (of the source that records the flag); on a
     police.uk-only store it is refused with what to load."""
     from geo_csp import ingest
-    from geo_csp.mapping import mapping_from_dict
+    from geo_csp.column_mapping import mapping_from_dict
 
     rng = np.random.default_rng(5)
     n = 60

@@ -283,11 +283,11 @@ def test_demo_cctv_and_walkabout_coverage_match_hand_computed(demo: Path) -> Non
 def test_demo_moorside_first_in_gap_list(demo: Path) -> None:
     from _planning_demo import incidents
 
-    from geo_csp import analysis, boundaries
+    from geo_csp import boundaries, hotspot_run
 
     inc = incidents(demo)
     borough = boundaries.load_borough()
-    result = analysis.run_hotspots(
+    result = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(measure="harm"), study_area=borough, named_places=boundaries.load_named_places()
     )
     lay = demo / "layers"

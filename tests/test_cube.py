@@ -533,5 +533,5 @@ def test_build_cube_takes_cube_params_as_one_value(events, borough):
     with pytest.raises(ParameterError, match="`cube_params` must be a CubeParams"):
         cube.build_cube(events, {"unit": "h3"}, study_area=borough)  # type: ignore[arg-type]
     # what only an analysis applies is refused rather than silently ignored
-    with pytest.raises(ParameterError, match="applied by geo_csp.analysis.run_hotspots"):
+    with pytest.raises(ParameterError, match="applied by geo_csp.hotspot_run.run_hotspots"):
         cube.build_cube(events, dataclasses.replace(p, exclude_proactive=True), study_area=borough)

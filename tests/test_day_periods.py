@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from _synthetic import incidents, timed_incidents
-from geo_csp import analysis, cube, periods, schema
+from geo_csp import cube, hotspot_run, periods, schema
 from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 
@@ -121,7 +121,7 @@ def test_gi_star_and_trends_run_on_weeks():
     when = (np.datetime64("2024-01-01") + days.astype("timedelta64[D]")).astype(str)
     pts = rng.normal(0, 800, (n, 2)) + [380_500, 410_500]
     frame = timed_incidents(pts[:, 0], pts[:, 1], [f"{d} 12:00" for d in when])
-    result = analysis.run_hotspots(frame, cube_params=CubeParams(unit="h3", resolution=9, period="week"))
+    result = hotspot_run.run_hotspots(frame, cube_params=CubeParams(unit="h3", resolution=9, period="week"))
     assert result.cube.n.shape[1] == 12
     assert result.metadata["period"] == "week" and len(result.metadata["period_labels"]) == 12
     assert result.units[schema.GI_Z].notna().all() and result.units[schema.MK_P].between(0, 1).all()

@@ -277,7 +277,7 @@ def test_stop_and_search(demo):
 
 
 def test_council_extract_and_mapping(demo, truth):
-    from geo_csp.mapping import load_mapping
+    from geo_csp.column_mapping import load_mapping
 
     mapping = load_mapping(demo.council_mapping)
     rows = pd.read_csv(demo.council_csv, dtype=str, keep_default_na=False)
@@ -384,13 +384,13 @@ PLANTED_CATEGORIES = {
 
 @pytest.mark.parametrize("seed", [2023, 1, 2, 3])  # about 4 s a seed
 def test_pipeline_recovers_exactly_the_planted_areas(seed, request, tmp_path):
-    from geo_csp import analysis, boundaries, store, trends
+    from geo_csp import boundaries, hotspot_run, store, trends
     from geo_csp.settings import WORKING_CRS
 
     paths = request.getfixturevalue("demo") if seed == 2023 else make_demo(tmp_path / "demo", seed=seed)
     truth = load_truth(paths.truth)
     inc = store.read_incidents(paths.store_dir, located_only=True, sources=[schema.SOURCE_STREET])
-    res = analysis.run_hotspots(
+    res = hotspot_run.run_hotspots(
         inc,
         cube_params=CubeParams(unit="h3"),
         study_area=boundaries.load_borough(),

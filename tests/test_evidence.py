@@ -409,7 +409,7 @@ def test_pack_says_how_well_its_cells_predict(pack_dir):
 
 
 def test_concentration_in_sample_and_out_of_sample(pack_dir, demo):
-    from geo_csp import analysis, store
+    from geo_csp import hotspot_run, store
 
     out, pack = pack_dir
     f = pack.figures
@@ -424,7 +424,7 @@ def test_concentration_in_sample_and_out_of_sample(pack_dir, demo):
     from geo_csp.geography import store_geography
 
     geo = store_geography(demo.store_dir)
-    early = analysis.run_hotspots(
+    early = hotspot_run.run_hotspots(
         street[street[schema.MONTH] <= "2024-12"],
         cube_params=CubeParams(months=("2023-01", "2024-12")),
         named_places=geo.named_places,

@@ -16,7 +16,7 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
         "cluster",
         "periods",
         "qualifiers",
-        "mapping",
+        "column_mapping",
         "roads",
         "store",
         "ingest",
@@ -26,7 +26,7 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
         "geography",
         "harm",
         "weights",
-        "national",
+        "national_demo",
         "demo",
     },  # data
     {
@@ -34,7 +34,7 @@ LAYERS = [  # each module may import only from its own layer or the ones before 
         "trends",
         "hotspots",
         "areas",
-        "analysis",
+        "hotspot_run",
         "predict",
         "backtest",
         "review",

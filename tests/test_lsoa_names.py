@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from _synthetic import random_incidents
-from geo_csp import analysis, boundaries, maps, priorities, schema, tasking
+from geo_csp import boundaries, hotspot_run, maps, priorities, schema, tasking
 from geo_csp.cli import app
 from geo_csp.cube import CubeParams
 
@@ -23,8 +23,8 @@ RUNNER = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def lsoa_run() -> analysis.HotspotResult:
-    return analysis.run_hotspots(random_incidents(3000, seed=5, months=12), CubeParams(unit="lsoa"))
+def lsoa_run() -> hotspot_run.HotspotResult:
+    return hotspot_run.run_hotspots(random_incidents(3000, seed=5, months=12), CubeParams(unit="lsoa"))
 
 
 def test_lsoa_units_carry_the_name_of_their_code(lsoa_run):
@@ -39,7 +39,7 @@ def test_lsoa_units_carry_the_name_of_their_code(lsoa_run):
 def test_h3_and_ward_units_have_no_lsoa_name():
     inc = random_incidents(1500, seed=6, months=12)
     for unit in ("h3", "ward"):
-        r = analysis.run_hotspots(inc, CubeParams(unit=unit, resolution=9 if unit == "h3" else None))
+        r = hotspot_run.run_hotspots(inc, CubeParams(unit=unit, resolution=9 if unit == "h3" else None))
         assert schema.LSOA_NAME in r.units.columns and r.units[schema.LSOA_NAME].isna().all()
 
 
@@ -48,7 +48,7 @@ def test_map_tooltip_shows_lsoa_name_and_code(lsoa_run):
     row = lsoa_run.units.iloc[0]
     assert f'"lsoa_name": "{row[schema.LSOA_NAME]}"' in html and f'"lsoa_code": "{row[schema.UNIT_ID]}"' in html
     assert '"LSOA"' in html and '"LSOA code"' in html  # the tooltip's aliases
-    h3 = analysis.run_hotspots(random_incidents(800, seed=1, months=6), CubeParams(unit="h3", resolution=9))
+    h3 = hotspot_run.run_hotspots(random_incidents(800, seed=1, months=6), CubeParams(unit="h3", resolution=9))
     assert '"LSOA code"' not in maps.hotspot_map(h3.units).get_root().render()
 
 

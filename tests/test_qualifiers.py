@@ -9,7 +9,7 @@ import pytest
 from geo_csp import qualifiers, schema
 from geo_csp.cube import CubeParams
 from geo_csp._errors import MappingError, ParameterError
-from geo_csp.mapping import mapping_from_dict
+from geo_csp.column_mapping import mapping_from_dict
 
 
 def test_flags_normalised_unknown_kept_bad_flagged() -> None:
@@ -210,9 +210,9 @@ def test_flag_group_on_police_uk_only_is_refused() -> None:
 
 
 def test_flag_group_counts_the_recording_sources_by_default() -> None:
-    from geo_csp import analysis
+    from geo_csp import hotspot_run
 
-    result = analysis.run_hotspots(_flagged_incidents(), cube_params=CubeParams(group="domestic", resolution=8))
+    result = hotspot_run.run_hotspots(_flagged_incidents(), cube_params=CubeParams(group="domestic", resolution=8))
     assert result.metadata["counted"]["sources"] == ["force_crime"]
     assert "record domestic" in result.metadata["counted"]["note"]
     assert int(result.units[schema.N].sum()) == 6

@@ -223,10 +223,10 @@ def test_levenshulme_route_follows_streets(levenshulme: nx.MultiGraph, tmp_path:
 def test_demo_walkabout_plan(demo_borough: DemoPaths, tmp_path: Path) -> None:
     from _planning_demo import incidents
 
-    from geo_csp import analysis, boundaries, layers, priorities
+    from geo_csp import boundaries, hotspot_run, layers, priorities
 
     folder = demo_borough.out_dir
-    result = analysis.run_hotspots(
+    result = hotspot_run.run_hotspots(
         incidents(folder),
         cube_params=CubeParams(measure="harm"),
         study_area=boundaries.load_borough(),

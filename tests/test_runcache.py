@@ -13,7 +13,7 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 from streamlit.testing.v1 import AppTest
 
-from geo_csp import analysis, runcache, store
+from geo_csp import hotspot_run, runcache, store
 from geo_csp.demo import DemoPaths
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -28,7 +28,7 @@ def demo_copy(demo_borough: DemoPaths, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def opening(demo_borough: DemoPaths) -> analysis.HotspotResult:
+def opening(demo_borough: DemoPaths) -> hotspot_run.HotspotResult:
     store_dir = demo_borough.out_dir / "store"
     return runcache.store_run(store_dir, runcache.opening_params(store_dir))
 
@@ -38,7 +38,7 @@ def _runs(store_dir: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-def assert_same_run(a: analysis.HotspotResult, b: analysis.HotspotResult) -> None:
+def assert_same_run(a: hotspot_run.HotspotResult, b: hotspot_run.HotspotResult) -> None:
     assert_geodataframe_equal(a.units, b.units)
     assert_geodataframe_equal(a.areas, b.areas)
     assert_geodataframe_equal(a.cube.units, b.cube.units)
@@ -67,7 +67,7 @@ def test_opening_params_are_the_apps_defaults(demo_borough: DemoPaths) -> None:
     assert params.sources == ("police_uk_street",) and params.crime_types is None and params.group is None
 
 
-def test_a_saved_run_reads_back_exactly(opening: analysis.HotspotResult, tmp_path: Path) -> None:
+def test_a_saved_run_reads_back_exactly(opening: hotspot_run.HotspotResult, tmp_path: Path) -> None:
     assert len(opening.areas) >= 1 and "predicted_n" in opening.units.columns
     runcache.save_run(opening, tmp_path / "run")
     assert_same_run(opening, runcache.load_run(tmp_path / "run"))
@@ -75,7 +75,7 @@ def test_a_saved_run_reads_back_exactly(opening: analysis.HotspotResult, tmp_pat
 
 
 def test_a_part_json_would_change_is_refused_and_nothing_written(
-    opening: analysis.HotspotResult, tmp_path: Path
+    opening: hotspot_run.HotspotResult, tmp_path: Path
 ) -> None:
     changed = dataclasses.replace(opening, metadata={**opening.metadata, "months": ("2025-01", "2025-12")})
     with pytest.raises(TypeError, match=r"metadata\.months: a tuple does not survive JSON"):
@@ -83,12 +83,12 @@ def test_a_part_json_would_change_is_refused_and_nothing_written(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cached_store_run_computes_once_then_reads(demo_copy: Path, opening: analysis.HotspotResult) -> None:
+def test_cached_store_run_computes_once_then_reads(demo_copy: Path, opening: hotspot_run.HotspotResult) -> None:
     store_dir = demo_copy / "store"
     params = runcache.opening_params(store_dir)
     calls = []
 
-    def compute() -> analysis.HotspotResult:
+    def compute() -> hotspot_run.HotspotResult:
         calls.append(1)
         return runcache.store_run(store_dir, params)
 
@@ -122,7 +122,7 @@ def test_the_key_changes_with_the_store_the_params_and_the_wards(demo_copy: Path
 
 
 def test_at_most_max_runs_are_kept_the_least_recently_used_removed(
-    demo_copy: Path, opening: analysis.HotspotResult, monkeypatch: pytest.MonkeyPatch
+    demo_copy: Path, opening: hotspot_run.HotspotResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store_dir = demo_copy / "store"
     monkeypatch.setattr(runcache, "MAX_RUNS", 2)

@@ -15,7 +15,19 @@ import shapely
 from numpy.testing import assert_allclose
 from pandas.testing import assert_frame_equal
 
-from geo_csp import analysis, boundaries, cluster, cube, grid, hotspots, ingest, national, schema, store, weights
+from geo_csp import (
+    boundaries,
+    cluster,
+    cube,
+    grid,
+    hotspot_run,
+    hotspots,
+    ingest,
+    national_demo,
+    schema,
+    store,
+    weights,
+)
 from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError, SchemaError, StoreNotFoundError
 from geo_csp.cube import _dask as cube_dask
@@ -179,7 +191,7 @@ def test_errors_name_the_problem(demo_store, tmp_path):
 
 
 def test_national_generator_writes_the_archive_layout(tmp_path):
-    summary = national.generate_national(
+    summary = national_demo.generate_national(
         tmp_path, n_incidents=5_000, n_months=3, n_snap_points=2_000, forces=("cumbria", "gwent"), seed=7
     )
     assert summary.rows == 5_000 and len(summary.files) == 6
@@ -191,12 +203,12 @@ def test_national_generator_writes_the_archive_layout(tmp_path):
     assert set(rows["Crime type"]) <= set(schema.CRIME_TYPES)
     assert (rows["Longitude"] == "").sum() == 5_000 - summary.located_rows
     assert rows.loc[rows["LSOA code"].str.startswith("W01"), "Falls within"].eq("Gwent Police").all()
-    again = national.generate_national(
+    again = national_demo.generate_national(
         tmp_path / "again", n_incidents=5_000, n_months=3, n_snap_points=2_000, forces=("cumbria", "gwent"), seed=7
     )
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(summary.files, again.files, strict=True))
     with pytest.raises(ParameterError, match="unknown force"):
-        national.generate_national(tmp_path, n_incidents=10, forces=("atlantis",))
+        national_demo.generate_national(tmp_path, n_incidents=10, forces=("atlantis",))
 
 
 _INGEST_RSS = textwrap.dedent(
@@ -210,7 +222,7 @@ _INGEST_RSS = textwrap.dedent(
 
 
 def test_streaming_ingest_memory_does_not_grow_with_the_number_of_files(tmp_path):
-    summary = national.generate_national(
+    summary = national_demo.generate_national(
         tmp_path / "in", n_incidents=8 * 30_000, n_months=8, n_snap_points=20_000, forces=("lancashire",), seed=3
     )
     files = [str(p) for p in summary.files]
@@ -384,9 +396,9 @@ def assert_same_run(mem, dsk) -> None:
 
 def test_run_hotspots_on_dask_equals_the_memory_run_on_the_demo(demo_store, demo_incidents):
     """The same call on a store folder: Bury's default wards are found from the store's points on Dask."""
-    mem = analysis.run_hotspots(demo_incidents, cube_params=CubeParams(resolution=9))
+    mem = hotspot_run.run_hotspots(demo_incidents, cube_params=CubeParams(resolution=9))
     with cluster.dask_client(n_workers=1, processes=False) as client:
-        dsk = analysis.run_hotspots(demo_store, cube_params=CubeParams(resolution=9), backend="dask", client=client)
+        dsk = hotspot_run.run_hotspots(demo_store, cube_params=CubeParams(resolution=9), backend="dask", client=client)
     assert mem.metadata["wards"].startswith("shipped Bury wards")
     assert len(mem.areas) > 0 and (mem.units[schema.PATTERN].astype(str).str.contains("Hot")).any()
     assert_same_run(mem, dsk)
@@ -398,19 +410,19 @@ def test_run_hotspots_on_dask_with_neighbour_cells_and_filters(demo_store, demo_
         study_area=borough,
         wards=boundaries.load_wards(year=2022),
     )
-    mem = analysis.run_hotspots(demo_incidents, **kwargs)
-    dsk = analysis.run_hotspots(store.read_store_dask(demo_store), **kwargs)  # not a DataFrame: on Dask
+    mem = hotspot_run.run_hotspots(demo_incidents, **kwargs)
+    dsk = hotspot_run.run_hotspots(store.read_store_dask(demo_store), **kwargs)  # not a DataFrame: on Dask
     assert mem.metadata["zero_fill"].startswith("occupied cells")
     assert len(mem.units) < len(
         cube.build_cube(demo_incidents, cube_params=CubeParams(resolution=10), study_area=borough).units
     )
     assert_same_run(mem, dsk)
     with pytest.raises(ParameterError, match="`backend` must be one of"):
-        analysis.run_hotspots(demo_incidents, backend="spark")
+        hotspot_run.run_hotspots(demo_incidents, backend="spark")
     with pytest.raises(ParameterError, match="not a pandas DataFrame already in memory: pass the store folder"):
-        analysis.run_hotspots(demo_incidents, backend="dask")
+        hotspot_run.run_hotspots(demo_incidents, backend="dask")
     with pytest.raises(ParameterError, match="dask backend builds H3 cubes only"):
-        analysis.run_hotspots(demo_store, cube_params=CubeParams(unit="ward"))
+        hotspot_run.run_hotspots(demo_store, cube_params=CubeParams(unit="ward"))
 
 
 def test_located_points_count_every_located_incident(demo_store, demo_incidents, borough):

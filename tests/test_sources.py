@@ -82,7 +82,7 @@ def demo_store(tmp_path_factory):
 
 
 def test_cli_library_and_app_defaults_count_the_same_sources(demo_store):
-    from geo_csp import analysis, boundaries, store
+    from geo_csp import boundaries, hotspot_run, store
     from geo_csp.app import widgets
     from geo_csp.cli._common import counted_sources
 
@@ -91,7 +91,7 @@ def test_cli_library_and_app_defaults_count_the_same_sources(demo_store):
     cli = counted_sources(demo_store, None)
     app = widgets.app_sources(held)
     inc = store.read_incidents(demo_store, located_only=True)
-    lib = analysis.run_hotspots(inc, study_area=boundaries.load_borough()).metadata["counted"]
+    lib = hotspot_run.run_hotspots(inc, study_area=boundaries.load_borough()).metadata["counted"]
     assert cli.sources == app.sources == tuple(lib["sources"]) == (schema.SOURCE_STREET,)
     assert cli.note == app.note == lib["note"]
 
@@ -147,7 +147,7 @@ def test_demo_town_centre_counts_street_crime_only(demo_store, tmp_path):
 def test_public_space_view_leaves_out_violence_in_dwellings():
     from _synthetic import incidents
 
-    from geo_csp import analysis, boundaries
+    from geo_csp import boundaries, hotspot_run
 
     n = 60
     frame = incidents(
@@ -160,7 +160,7 @@ def test_public_space_view_leaves_out_violence_in_dwellings():
     mask = sources.dwelling_violence(frame)
     assert mask.sum() == 10 and mask[:10].all()  # burglary in a house stays: only violence is private-space
     kw = dict(study_area=boundaries.load_borough())
-    full = analysis.run_hotspots(frame, CubeParams(unit="h3", resolution=9), **kw)
-    public = analysis.run_hotspots(frame, CubeParams(unit="h3", resolution=9, public_space=True), **kw)
+    full = hotspot_run.run_hotspots(frame, CubeParams(unit="h3", resolution=9), **kw)
+    public = hotspot_run.run_hotspots(frame, CubeParams(unit="h3", resolution=9, public_space=True), **kw)
     assert full.units[schema.N].sum() == 60 and public.units[schema.N].sum() == 50
     assert public.metadata["public_space"]["excluded_dwelling_violence"] == 10 and full.metadata["public_space"] is None

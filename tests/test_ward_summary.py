@@ -8,7 +8,7 @@ import pytest
 import shapely
 from scipy import stats
 
-from geo_csp import analysis, schema, ward_summary
+from geo_csp import hotspot_run, schema, ward_summary
 from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 from geo_csp.settings import WORKING_CRS
@@ -87,14 +87,16 @@ def nine_wards():
             ys += [c.y] * k
             ms += [m] * k
     data = incidents(xs, ys, ms)
-    run = analysis.run_hotspots(data, cube_params=CubeParams(unit="ward", months=("2022-01", "2022-12")), units=wards)
+    run = hotspot_run.run_hotspots(
+        data, cube_params=CubeParams(unit="ward", months=("2022-01", "2022-12")), units=wards
+    )
     return run, ward_summary.summarise_few_units(run)
 
 
 def test_few_wards_lead_with_rates_change_and_why(nine_wards):
     run, summary = nine_wards
     assert ward_summary.applies("ward", len(run.units)) and not ward_summary.applies("h3", 5)
-    assert not ward_summary.applies("ward", analysis.MIN_POLYGON_UNITS)
+    assert not ward_summary.applies("ward", hotspot_run.MIN_POLYGON_UNITS)
     top = summary.table.iloc[0]
     assert top["name"] == 'A: "high" <b>' and top[schema.N] == 200
     assert top[schema.RATE_PER_1000] == pytest.approx(200.0)  # 200 a year per 1,000 residents
@@ -122,7 +124,7 @@ def test_h3_runs_have_no_few_units_summary():
     data = incidents(
         [380_500.0, 380_700.0, 380_900.0], [405_500.0, 405_600.0, 405_700.0], ["2022-01", "2022-02", "2022-02"]
     )
-    run = analysis.run_hotspots(
+    run = hotspot_run.run_hotspots(
         data,
         cube_params=CubeParams(months=("2022-01", "2022-02")),
         study_area=shapely.box(380_000, 405_000, 381_500, 406_500),

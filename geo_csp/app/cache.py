@@ -23,7 +23,6 @@ import streamlit as st
 # what only some pages use is imported where it is used (demo: osmnx; figures, evidence: matplotlib; routes:
 # networkx; review, table, ingest), so the Map page's first run does not wait for them
 from geo_csp import (
-    analysis,
     coverage,
     display,
     harm,
@@ -38,6 +37,7 @@ from geo_csp import (
 )
 from geo_csp import cube as cube_mod
 from geo_csp import geography as geography_mod
+from geo_csp import hotspot_run as hotspot_run_mod
 from geo_csp import priorities as prio
 from geo_csp._errors import GeoCspError
 from geo_csp.app import folium_view
@@ -204,7 +204,7 @@ def hotspots(
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def hotspot_run(store_dir: str, stamp: float, params: cube_mod.CubeParams, *, ward_names: tuple[str, ...] = ()) -> Any:
-    """:func:`geo_csp.analysis.run_hotspots` of ``params`` on the store's incidents, cached on ``params`` as one key.
+    """:func:`geo_csp.hotspot_run.run_hotspots` of ``params`` on the store's incidents, cached on ``params`` as one key.
 
     ``ward_names`` (the store's ward names) limits the analysis to those wards: they are the study area,
     and with ``unit="ward"`` the units. The run is saved in the store (:func:`geo_csp.runcache.cached_store_run`), so a view computed once opens
@@ -424,7 +424,7 @@ def area_series(
     store_dir: str, stamp: float, months: tuple[str, ...], *, area_id: str, **hotspot_args: Any
 ) -> pd.Series:
     """Incidents per period summed over the units of one hotspot area (for its sparkline)."""
-    table = analysis.trend_series(hotspots(store_dir, stamp, months, **hotspot_args))
+    table = hotspot_run_mod.trend_series(hotspots(store_dir, stamp, months, **hotspot_args))
     values = table[area_id] if area_id in table.columns else pd.Series(0.0, index=table.index)
     return values.rename(schema.N)
 
@@ -456,7 +456,9 @@ def series_table(
     args = dict(hotspot_args)
     if level == "ward":
         args.update(unit="ward", resolution=None)
-    return analysis.trend_series(hotspots(store_dir, stamp, months, **args), by="unit" if level == "ward" else "area")
+    return hotspot_run_mod.trend_series(
+        hotspots(store_dir, stamp, months, **args), by="unit" if level == "ward" else "area"
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -790,9 +792,9 @@ def ingest_files(store_dir: str, paths: tuple[str, ...], mapping: dict[str, Any]
     Not cached: it changes the store, whose new manifest time then invalidates every cached read.
     """
     from geo_csp import ingest
-    from geo_csp import mapping as mapping_mod
+    from geo_csp import column_mapping as column_mapping_mod
 
-    column_mapping = mapping_mod.mapping_from_dict(mapping, origin="mapping form") if mapping else None
+    column_mapping = column_mapping_mod.mapping_from_dict(mapping, origin="mapping form") if mapping else None
     report = ingest.ingest_paths(list(paths), store_dir=store_dir, mapping=column_mapping)
     rows = report.to_dict()["files"]
     return pd.DataFrame(

@@ -124,13 +124,13 @@ def app_sources(available: list[str], chosen: list[str] | None = None) -> Any:
 
 def run_choices(metadata: dict[str, Any]) -> None:
     """What a hotspot run counted and chose (the command line prints the same), with its warnings."""
-    from geo_csp import analysis
+    from geo_csp import hotspot_run
 
     for warning in metadata.get("warnings", []):
         st.warning(warning)
     with st.expander("How this was counted and analysed"):
         st.write(metadata["counted"]["note"])
-        st.write(analysis.describe_run(metadata))
+        st.write(hotspot_run.describe_run(metadata))
 
 
 def default_store() -> tuple[str, str | None]:

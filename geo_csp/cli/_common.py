@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from geo_csp import analysis
+    from geo_csp import hotspot_run
     from geo_csp import cube as cube_mod
     from geo_csp import layers as layers_mod
 
@@ -331,24 +331,24 @@ def hotspots_from_store(
     area_params: Any = None,
     backend: str = "memory",
     client: Any = None,
-) -> analysis.HotspotResult:
+) -> hotspot_run.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
 
     ``params`` (:func:`cube_params`) says what is counted and how; ``weights`` and ``distance_m`` are
-    :func:`geo_csp.analysis.run_hotspots`'s spatial weights (``--weights auto|h3|queen|distance``,
+    :func:`geo_csp.hotspot_run.run_hotspots`'s spatial weights (``--weights auto|h3|queen|distance``,
     ``--distance-m``); they are checked before the store is read. ``area_params`` (a
     :class:`geo_csp.areas.AreaParams`, default its defaults) says how hot units become named areas. With ``backend="dask"`` the same call
     runs over the store folder itself on ``client`` (a ``dask.distributed`` client), never loading the
     incidents into one frame; in memory it runs on the store's located incidents.
     """
-    from geo_csp import analysis, hotspots
+    from geo_csp import hotspot_run, hotspots
 
-    analysis.resolve_weights(params.unit, weights, distance_m)  # fail before reading the store
+    hotspot_run.resolve_weights(params.unit, weights, distance_m)  # fail before reading the store
     ctx = study_context(
         store_dir, boundary, district=district, unit=params.unit, population=population, measure=params.measure
     )
     incidents = store_dir if backend == "dask" else read_counted(store_dir, params)
-    result = analysis.run_hotspots(
+    result = hotspot_run.run_hotspots(
         incidents,
         params,
         study_area=ctx["study_area"],
@@ -373,7 +373,7 @@ def hotspots_from_store(
     if ctx["warning"]:
         result.metadata.setdefault("warnings", []).append(ctx["warning"])
     print_counted(result.metadata["counted"])
-    console.print(f"[dim]{analysis.describe_run(result.metadata)}[/]", highlight=False)
+    console.print(f"[dim]{hotspot_run.describe_run(result.metadata)}[/]", highlight=False)
     for warning in result.metadata.get("warnings", []):
         console.print(f"[yellow]Warning: {warning}[/]", highlight=False)
     if "resolution_reason" in result.metadata:
@@ -449,7 +449,7 @@ def read_partner_layers(
     return found
 
 
-def print_few_units(result: analysis.HotspotResult) -> None:
+def print_few_units(result: hotspot_run.HotspotResult) -> None:
     """On a run of few wards/LSOAs (:func:`geo_csp.ward_summary.applies`): lead with counts, rates and change.
 
     Prints the lead and a table (count, share, rate with its interval, change with its interval, why

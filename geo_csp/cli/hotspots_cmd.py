@@ -136,7 +136,7 @@ def _run_on_backend(
 
     The study area, wards and places are the store's (:func:`geo_csp.geography.study_geography`, as the app
     takes them) unless ``--boundary``/``--district`` give one. The Dask run makes the same
-    :func:`geo_csp.analysis.run_hotspots` call with the store folder and ``backend="dask"`` and adds
+    :func:`geo_csp.hotspot_run.run_hotspots` call with the store folder and ``backend="dask"`` and adds
     ``scheduler`` to the metadata.
     """
     params = cube_params(
@@ -162,7 +162,7 @@ def _run_on_backend(
     )
     if not dask and scheduler is None:
         return hotspots_from_store(store_dir, params, **context)
-    from geo_csp import analysis, cluster
+    from geo_csp import cluster, hotspot_run
 
     if params.public_space:
         raise ParameterError("--public-space reads each incident's location label in memory: drop --dask")
@@ -173,7 +173,7 @@ def _run_on_backend(
         )
     if isinstance(workers, bool) or workers < 1:
         raise ParameterError(f"--workers must be a positive number of worker processes; got {workers!r}")
-    analysis.resolve_weights(params.unit, weights, distance_m)  # fail before starting a cluster
+    hotspot_run.resolve_weights(params.unit, weights, distance_m)  # fail before starting a cluster
     with cluster.dask_client(scheduler, n_workers=workers) as client:
         result = hotspots_from_store(store_dir, params, backend="dask", client=client, **context)
     result.metadata["scheduler"] = scheduler or f"local cluster of {workers} workers"
@@ -205,10 +205,10 @@ def hotspots_command(
     workers: Annotated[int, _WORKERS] = 2,
 ) -> None:
     """Classify every unit (Gi*, Mann-Kendall, ArcGIS pattern, Chainey category) and write one row per unit."""
-    from geo_csp import analysis
+    from geo_csp import hotspot_run
 
-    if rank_by is not None and rank_by not in analysis.RANK_MEASURES:
-        raise ParameterError(f"--rank-by must be one of {', '.join(analysis.RANK_MEASURES)}, not {rank_by!r}")
+    if rank_by is not None and rank_by not in hotspot_run.RANK_MEASURES:
+        raise ParameterError(f"--rank-by must be one of {', '.join(hotspot_run.RANK_MEASURES)}, not {rank_by!r}")
     if rank_by == "rate_per_1000" and unit == "h3":
         raise ParameterError(
             "--rank-by rate_per_1000 needs residents: H3 cells have no population; "
@@ -237,7 +237,7 @@ def hotspots_command(
     )
     units = result.units
     if rank_by is not None:
-        units = analysis.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
+        units = hotspot_run.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
         result.metadata["rank_by"] = rank_by
     write_geo(units, out_path, result.metadata, layer="hotspot_units")
     counts = result.units["category"].astype(object).value_counts()

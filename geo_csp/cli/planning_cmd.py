@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from geo_csp import analysis
+    from geo_csp import hotspot_run
 
 _STORE = typer.Option("--store", help="Store folder.")
 _BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
@@ -95,7 +95,7 @@ def _hotspots(
     *,
     public_space: bool = False,
     district: str | None = None,
-) -> tuple[analysis.HotspotResult, dict[str, Any], pd.DataFrame]:
+) -> tuple[hotspot_run.HotspotResult, dict[str, Any], pd.DataFrame]:
     """The hotspot run ``geo-csp areas`` would make (H3 cells) with the default priority score, its context
     and the incidents.
 
@@ -111,7 +111,7 @@ def _hotspots(
     return result, ctx, read_counted(store_dir, params)
 
 
-def _evidence(result: analysis.HotspotResult, measure: str) -> str:
+def _evidence(result: hotspot_run.HotspotResult, measure: str) -> str:
     """The plan's "how well it predicts" line (the default priority score's rolling back-test)."""
     text = result.metadata["priority"].get("evidence") or ""
     if measure != "predicted" and text:

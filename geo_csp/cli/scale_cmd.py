@@ -34,7 +34,7 @@ def national_demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON summary on stdout.")] = False,
 ) -> None:
     """Write a SYNTHETIC national police.uk street archive (43 forces) for benchmarks."""
-    from geo_csp.national import generate_national
+    from geo_csp.national_demo import generate_national
 
     t0 = time.perf_counter()
     summary = generate_national(out_dir, n_incidents=incidents, start_month=start, n_months=months, seed=seed)

@@ -608,7 +608,7 @@ class CubeParams:
 
     Every field is validated here (iterables become tuples), so a bad choice is refused where it is
     made, with the field's name. :func:`build_cube`, :func:`build_cube_dask` and
-    :func:`geo_csp.analysis.run_hotspots` take it as ``cube_params`` (one value: a different choice is a
+    :func:`geo_csp.hotspot_run.run_hotspots` take it as ``cube_params`` (one value: a different choice is a
     different value, ``dataclasses.replace(params, unit="ward")``). :meth:`to_dict` is written into every hotspot run's metadata
     (``metadata["cube_params"]``), so an output says exactly what was counted.
 
@@ -708,12 +708,12 @@ class CubeParams:
         """``self``, refused when it asks for what only an analysis applies (the cube builders call it).
 
         ``exclude_proactive`` and ``public_space`` need the source selection and location labels that
-        :func:`geo_csp.analysis.run_hotspots` reads; it passes the cube the crime types and incidents they
+        :func:`geo_csp.hotspot_run.run_hotspots` reads; it passes the cube the crime types and incidents they
         leave.
         """
         if self.exclude_proactive or self.public_space:
             raise ParameterError(
-                "`exclude_proactive` and `public_space` are applied by geo_csp.analysis.run_hotspots, which selects "
+                "`exclude_proactive` and `public_space` are applied by geo_csp.hotspot_run.run_hotspots, which selects "
                 "the sources first; build the cube from the crime types and incidents they leave, or call run_hotspots"
             )
         return self
@@ -792,7 +792,7 @@ def build_cube(
     cube_params
         What is counted and how (:class:`CubeParams`; default ``CubeParams()``); its fields are described
         below by name (``cube_params.unit`` ...). ``measure`` does not change the cube;
-        ``exclude_proactive`` and ``public_space`` are applied by :func:`geo_csp.analysis.run_hotspots`
+        ``exclude_proactive`` and ``public_space`` are applied by :func:`geo_csp.hotspot_run.run_hotspots`
         (they need the source selection) and are refused here.
     unit
         ``"h3"`` cells overlapping the study area, ``"ward"`` or ``"lsoa"`` polygons.

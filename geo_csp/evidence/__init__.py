@@ -1,7 +1,7 @@
 """Safer Streets evidence packs: where crime concentrates in an area, with everything to reproduce it.
 
 :func:`build_evidence` computes the pack for an area of the store's borough, given by name (a named
-hotspot area from :func:`geo_csp.analysis.run_hotspots`, a named place, a ward) or as a polygon file:
+hotspot area from :func:`geo_csp.hotspot_run.run_hotspots`, a named place, a ward) or as a polygon file:
 
 * counts and rates per 1,000 residents per year (last ``rate_months`` months) of neighbourhood crime
   and serious acquisitive crime (:data:`geo_csp.harm.CRIME_GROUPS`) and all crime, for the area, the

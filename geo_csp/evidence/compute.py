@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_csp import analysis, backtest, harm, qualifiers, schema, store, ward_summary
+from geo_csp import backtest, harm, hotspot_run, qualifiers, schema, store, ward_summary
 from geo_csp.cube import CubeParams
 from geo_csp import areas as areas_mod
 from geo_csp.disclosure import protect_table
@@ -102,11 +102,11 @@ class AreaCells:
     top: pd.DataFrame
 
 
-def pack_hotspots(store_dir: str | Path, data: StoreData, params: EvidenceParams) -> analysis.HotspotResult:
+def pack_hotspots(store_dir: str | Path, data: StoreData, params: EvidenceParams) -> hotspot_run.HotspotResult:
     """The hotspot run over the trend months, on the same study area, places and wards as ``geo-csp areas``,
     with the default priority score and its rolling back-test."""
     geo, street = data.geo, data.street
-    hot = analysis.run_hotspots(
+    hot = hotspot_run.run_hotspots(
         street[street[schema.LOCATED].to_numpy(dtype=bool)],
         cube_params=CubeParams(
             months=(data.trend_months[0], data.trend_months[-1]), harm_index=cast(harm.HarmIndex, params.harm_index)
@@ -316,7 +316,7 @@ def out_of_sample(data: StoreData, area: PackArea, params: EvidenceParams) -> di
     )
 
 
-def area_cells(hot: analysis.HotspotResult, area: PackArea, params: EvidenceParams) -> AreaCells:
+def area_cells(hot: hotspot_run.HotspotResult, area: PackArea, params: EvidenceParams) -> AreaCells:
     """The hotspot cells whose centre lies in the area, the cells near it, and the tables of classes,
     patterns and the hottest cells (no counts in public mode)."""
     cents = shapely.centroid(hot.units.geometry.to_numpy())
@@ -385,7 +385,7 @@ def pack_figures(
     store_dir: str | Path,
     *,
     data: StoreData,
-    hot: analysis.HotspotResult,
+    hot: hotspot_run.HotspotResult,
     area: PackArea,
     located: AreaCounts,
     published: PublishedCounts,
@@ -473,7 +473,7 @@ def _concentration_out_of_sample(
     out["defined_on"] = [str(earlier[0]), str(earlier[-1])]
     early = street[street[schema.MONTH].isin(earlier)]
     early = early[early[schema.LOCATED].to_numpy(dtype=bool)]
-    hot = analysis.run_hotspots(
+    hot = hotspot_run.run_hotspots(
         early,
         cube_params=CubeParams(months=(str(earlier[0]), str(earlier[-1])), harm_index=cast(harm.HarmIndex, harm_index)),
         named_places=geo.named_places,
@@ -533,7 +533,7 @@ def _ward_lead(
     wards = geo.wards
     if wards is None or not len(wards) or not ward_summary.applies("ward", len(wards)):
         return None
-    run = analysis.run_hotspots(
+    run = hotspot_run.run_hotspots(
         street[street[schema.LOCATED].to_numpy(dtype=bool)],
         cube_params=CubeParams(
             unit="ward", months=(trend_months[0], trend_months[-1]), harm_index=cast(harm.HarmIndex, params.harm_index)
@@ -544,7 +544,7 @@ def _ward_lead(
     return ward_summary.summarise_few_units(run)
 
 
-def _area_timeline(name: str, kind: str, hot: analysis.HotspotResult, *, latest: str | None) -> dict[str, Any]:
+def _area_timeline(name: str, kind: str, hot: hotspot_run.HotspotResult, *, latest: str | None) -> dict[str, Any]:
     """The hotspot timeline of the pack's area (:data:`geo_csp.areas.TIMELINE_COLUMNS`) and its sentence.
 
     A hotspot area (found by name among the run's areas) has all of it; any other area only

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo_csp import analysis, qualifiers, schema
+from geo_csp import hotspot_run, qualifiers, schema
 from geo_csp.evidence.area import PackArea, StoreData
 from geo_csp.evidence.compute import AreaCounts
 from geo_csp.evidence.groups import FULL_CATEGORY_SOURCES, GROUPS
@@ -86,7 +86,7 @@ def _n_classes(values: pd.Series) -> int:
 def pack_notes(
     *,
     data: StoreData,
-    hot: analysis.HotspotResult,
+    hot: hotspot_run.HotspotResult,
     area: PackArea,
     located: AreaCounts,
     units: pd.DataFrame,

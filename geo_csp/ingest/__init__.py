@@ -6,7 +6,7 @@ Inputs
   as a ``.csv``, a ``.csv.gz``, a folder in the archive layout ``YYYY-MM/YYYY-MM-<force>-street.csv``
   (``*-stop-and-search.csv`` too; ``*-outcomes.csv`` and other files are skipped with a note) or a
   ``.zip`` of that layout. A file's kind is recognised by its header.
-* **partner extracts** (CSV, CSV.GZ or XLSX) through a TOML column mapping (:mod:`geo_csp.mapping`).
+* **partner extracts** (CSV, CSV.GZ or XLSX) through a TOML column mapping (:mod:`geo_csp.column_mapping`).
 
 Every data row read is either accepted (possibly *unlocated*: no coordinates at all) or quarantined
 with a reason code from :data:`geo_csp.schema.REASONS`, a message, the file and the physical line
@@ -72,7 +72,7 @@ from geo_csp.ingest.inputs import Unit, expand_inputs, file_month, force_slug
 from geo_csp.ingest.parsers import SnapPoints, classify_coordinates, parse_numbers, valid_months
 from geo_csp.ingest.summary import SKIPPED_STATUS, FileReport, IngestReport, ProgressCallback
 from geo_csp.ingest.writer import Staged, write_inputs
-from geo_csp.mapping import ColumnMapping, load_mapping
+from geo_csp.column_mapping import ColumnMapping, load_mapping
 from geo_csp.store import StoreTransaction
 
 __all__ = [

@@ -15,7 +15,7 @@ from geo_csp.ingest.inputs import expand_inputs
 from geo_csp.ingest.parsers import SnapPoints
 from geo_csp.ingest.summary import IngestReport
 from geo_csp.ingest.writer import write_inputs
-from geo_csp.mapping import ColumnMapping, load_mapping
+from geo_csp.column_mapping import ColumnMapping, load_mapping
 from geo_csp.store import (
     StoreTransaction,
 )

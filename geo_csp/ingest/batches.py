@@ -27,7 +27,7 @@ from geo_csp.ingest.quarantine import Parsed, assemble
 from geo_csp.ingest.raw import NotBatchable, RawTable, read_street_batch, street_text
 from geo_csp.ingest.readers import parse_street, parse_unit
 from geo_csp.ingest.writer import Staged
-from geo_csp.mapping import ColumnMapping
+from geo_csp.column_mapping import ColumnMapping
 from geo_csp.store import (
     encode_parts,
     part_key,

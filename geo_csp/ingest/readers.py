@@ -19,7 +19,7 @@ from geo_csp.ingest.inputs import Unit, archive_kind, file_month, force_slug
 from geo_csp.ingest.parsers import SnapPoints, parse_coordinates, parse_numbers, text_values, valid_months
 from geo_csp.ingest.quarantine import Parsed, dictionary_codes, first_reason, per_distinct, per_file
 from geo_csp.ingest.raw import RawTable, checked_header, read_csv_rows, read_xlsx
-from geo_csp.mapping import ColumnMapping
+from geo_csp.column_mapping import ColumnMapping
 
 _LOOSE_STOP_RE = re.compile(r"^(?P<force>[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*?)[-_]stop[-_]and[-_]search")
 

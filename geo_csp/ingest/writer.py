@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo_csp.ingest.summary import SKIPPED_STATUS, FileReport, IngestReport, ProgressCallback
-from geo_csp.mapping import ColumnMapping
+from geo_csp.column_mapping import ColumnMapping
 from geo_csp.store import (
     EncodedParts,
     StoreTransaction,

@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 from pandas.testing import assert_frame_equal
 
 from _synthetic import random_incidents, read_points_csv
-from geo_csp import analysis, areas, backtest, boundaries, schema
+from geo_csp import areas, backtest, boundaries, hotspot_run, schema
 from geo_csp.cube import CubeParams
 from geo_csp._errors import ParameterError
 from geo_csp.settings import WORKING_CRS
@@ -22,7 +22,7 @@ from geo_csp.settings import WORKING_CRS
 
 @pytest.fixture(scope="module")
 def result():
-    return analysis.run_hotspots(
+    return hotspot_run.run_hotspots(
         random_incidents(3000, seed=2, months=12),
         cube_params=CubeParams(unit="h3", resolution=9),
         study_area=boundaries.load_borough(),
@@ -32,7 +32,7 @@ def result():
 
 def test_unit_contract(result):
     u = result.units
-    assert list(u.columns) == [*analysis.UNIT_COLUMNS, "geometry"]
+    assert list(u.columns) == [*hotspot_run.UNIT_COLUMNS, "geometry"]
     assert u.crs == WORKING_CRS and u[schema.UNIT_ID].is_unique and len(u) == len(result.cube.units)
     assert u[schema.N].dtype == np.float64 and u[schema.GI_Z].dtype == np.float64
     assert_allclose(u[schema.N].sum(), result.cube.n.sum())
@@ -46,7 +46,7 @@ def test_unit_contract(result):
 
 
 def test_ward_units_carry_rates():
-    r = analysis.run_hotspots(random_incidents(2000, seed=4, months=12), cube_params=CubeParams(unit="ward"))
+    r = hotspot_run.run_hotspots(random_incidents(2000, seed=4, months=12), cube_params=CubeParams(unit="ward"))
     u = r.units.set_index(schema.UNIT_ID)
     # 12 months analysed: the yearly rate is the window's count per 1,000 residents
     assert r.metadata["rate_months"] == 12
@@ -56,12 +56,12 @@ def test_ward_units_carry_rates():
 
 def test_ids_stable_with_one_more_month():
     inc = random_incidents(4000, seed=7, months=13)
-    first = analysis.run_hotspots(
+    first = hotspot_run.run_hotspots(
         inc,
         cube_params=CubeParams(unit="h3", resolution=9, months=("2021-01", "2021-12")),
         study_area=boundaries.load_borough(),
     )
-    second = analysis.run_hotspots(
+    second = hotspot_run.run_hotspots(
         inc,
         cube_params=CubeParams(unit="h3", resolution=9, months=("2021-01", "2022-01")),
         study_area=boundaries.load_borough(),
@@ -86,7 +86,7 @@ def demo(demo_borough):
 
     paths = demo_borough
     inc = store.read_incidents(paths.store_dir, located_only=True, sources=[schema.SOURCE_STREET])
-    res = analysis.run_hotspots(
+    res = hotspot_run.run_hotspots(
         inc,
         cube_params=CubeParams(unit="h3"),
         study_area=boundaries.load_borough(),
@@ -103,7 +103,7 @@ def test_area_params_reach_the_areas_and_the_metadata(demo):
     # every month hot: only units hot throughout may join an area, so fewer units in areas than by default
     n_periods = len(res.metadata["period_labels"])
     strict = areas.AreaParams(min_hot_periods=n_periods)
-    rerun = analysis.run_hotspots(
+    rerun = hotspot_run.run_hotspots(
         inc,
         cube_params=CubeParams(unit="h3"),
         study_area=boundaries.load_borough(),
@@ -144,7 +144,7 @@ def test_every_demo_area_says_when_it_started_was_named_and_the_latest_police_uk
 def test_real_bury_burglary_end_to_end(real_file):
     inc = read_points_csv(real_file("gmp-burglary-2016-2019", "bury_burglary_points_2016-02_to_2019-01.csv.gz"))
     borough = boundaries.load_borough()
-    res = analysis.run_hotspots(
+    res = hotspot_run.run_hotspots(
         inc,
         cube_params=CubeParams(unit="h3"),
         study_area=borough,
@@ -152,7 +152,7 @@ def test_real_bury_burglary_end_to_end(real_file):
         named_places=boundaries.load_named_places(),
     )
     assert res.cube.n.sum() == len(inc)  # every row lies in Bury
-    wards = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=boundaries.load_wards(year=2017))
+    wards = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=boundaries.load_wards(year=2017))
     assert wards.cube.n.sum() == len(inc)
     table = backtest.backtest(inc, split="2018-02", study_area=borough)
     five = table[table["area_share_target"] == 0.05].set_index("method")
@@ -184,10 +184,10 @@ def test_real_lancashire_asb_end_to_end(real_file):
     blackburn = shapely.box(
         *gpd.GeoSeries.from_xy([-2.56, -2.42], [53.70, 53.78], crs="EPSG:4326").to_crs(WORKING_CRS).total_bounds
     )
-    res = analysis.run_hotspots(
+    res = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(unit="h3", resolution=10), study_area=blackburn, wards=wards
     )
-    by_ward = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=wards)
+    by_ward = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=wards)
     assert 0.95 * len(inc) <= by_ward.cube.n.sum() <= len(inc)  # ward polygons are generalised
     assert res.areas[schema.AREA_NAME].str.contains(": around ").any()
     assert not res.areas[schema.AREA_NAME].str.contains("On or near").any()
@@ -247,10 +247,10 @@ def test_distance_band_equals_queen_and_rook_on_a_square_grid():
     """Hand count on a 5 x 4 grid: a band of 1.5 sides reaches the diagonal squares (queen), one side only
     the edge-sharing ones (rook: 2 at corners, 3 on edges, 4 inside)."""
     sq = _squares().set_index(schema.WARD_CODE, drop=False)
-    queen = analysis.unit_weights(sq, unit="ward", weights="queen")
-    band = analysis.unit_weights(sq, unit="ward", weights="distance", distance_m=1.5 * SIDE_M)
+    queen = hotspot_run.unit_weights(sq, unit="ward", weights="queen")
+    band = hotspot_run.unit_weights(sq, unit="ward", weights="distance", distance_m=1.5 * SIDE_M)
     assert (queen != band).nnz == 0 and queen.nnz == 2 * (4 * 4 + 5 * 3 + 2 * 4 * 3)
-    rook = analysis.unit_weights(sq, unit="ward", weights="distance", distance_m=SIDE_M)
+    rook = hotspot_run.unit_weights(sq, unit="ward", weights="distance", distance_m=SIDE_M)
     expected = np.array([[2, 3, 3, 3, 2], [3, 4, 4, 4, 3], [3, 4, 4, 4, 3], [2, 3, 3, 3, 2]]).ravel()
     assert_allclose(np.asarray(rook.sum(axis=1)).ravel(), expected)
 
@@ -260,8 +260,8 @@ def test_distance_band_run_equals_queen_run_and_a_direct_analyse_cube():
 
     sq = _squares()
     inc = _incidents_in(sq)
-    by_queen = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=sq, weights="queen")
-    by_band = analysis.run_hotspots(
+    by_queen = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=sq, weights="queen")
+    by_band = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(unit="ward"), units=sq, weights="distance", distance_m=1.5 * SIDE_M
     )
     assert_allclose(by_band.analysis.z, by_queen.analysis.z, rtol=0, atol=1e-12)
@@ -280,7 +280,7 @@ def test_distance_band_run_equals_queen_run_and_a_direct_analyse_cube():
     m = by_band.metadata
     assert (m["weights"], m["weights_requested"], m["distance_m"], m["n_islands"]) == ("distance", "distance", 750.0, 0)
     assert by_queen.metadata["weights"] == "queen" and by_queen.metadata["distance_m"] is None
-    auto = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=sq)
+    auto = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="ward"), units=sq)
     assert (auto.metadata["weights"], auto.metadata["weights_requested"]) == ("queen", "auto")
     json.dumps(m)
 
@@ -291,7 +291,7 @@ def test_distance_band_islands_are_reported():
     far = box(ORIGIN[0] + 6000, ORIGIN[1], ORIGIN[0] + 6000 + SIDE_M, ORIGIN[1] + SIDE_M)
     sq = _squares(extra=[far])
     with pytest.warns(UserWarning, match=r"1 of 21 units have no neighbour within distance_m=750 m \(W20\)"):
-        res = analysis.run_hotspots(
+        res = hotspot_run.run_hotspots(
             _incidents_in(sq), cube_params=CubeParams(unit="ward"), units=sq, weights="distance", distance_m=750.0
         )
     assert res.metadata["n_islands"] == 1 and res.metadata["islands"] == ["W20"]
@@ -300,15 +300,15 @@ def test_distance_band_islands_are_reported():
 
 def test_distance_band_on_h3_cells():
     inc = random_incidents(1500, seed=5, months=6)
-    ring = analysis.run_hotspots(inc, cube_params=CubeParams(unit="h3", resolution=8))
-    band = analysis.run_hotspots(
+    ring = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="h3", resolution=8))
+    band = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(unit="h3", resolution=8), weights="distance", distance_m=1000.0
     )
     assert band.metadata["weights"] == "distance" and band.metadata["distance_m"] == 1000.0
     assert ring.metadata["weights"] == "h3" and ring.metadata["distance_m"] is None
     # resolution-8 centres are ~800 m apart: a 1 km band finds each cell's ring-1 neighbours
-    w_ring = analysis.unit_weights(ring.cube.units, unit="h3", k=1)
-    w_band = analysis.unit_weights(band.cube.units, unit="h3", weights="distance", distance_m=1000.0)
+    w_ring = hotspot_run.unit_weights(ring.cube.units, unit="h3", k=1)
+    w_band = hotspot_run.unit_weights(band.cube.units, unit="h3", weights="distance", distance_m=1000.0)
     assert (w_ring != w_band).nnz == 0
 
 
@@ -334,7 +334,7 @@ def test_weights_errors_name_the_argument(unit, kwargs, match):
     from geo_csp._errors import ParameterError
 
     with pytest.raises(ParameterError, match=match):
-        analysis.run_hotspots(random_incidents(50, seed=1, months=2), CubeParams(unit=unit), **kwargs)
+        hotspot_run.run_hotspots(random_incidents(50, seed=1, months=2), CubeParams(unit=unit), **kwargs)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -369,7 +369,7 @@ def small_units():
 )
 def test_rank_units_by_each_measure(small_units, by, ranks):
     before = small_units.copy()
-    ranked = analysis.rank_units(small_units, by=by)
+    ranked = hotspot_run.rank_units(small_units, by=by)
     assert ranked[schema.RANK].tolist() == ranks and ranked[schema.RANK].dtype == np.int64
     assert list(ranked.columns) == [*before.columns[:-1], schema.RANK, "geometry"]
     assert ranked.index.equals(before.index) and ranked.crs == before.crs
@@ -381,14 +381,14 @@ def test_rank_by_rate_without_population_is_a_denominator_error(small_units, res
     from geo_csp._errors import DenominatorError, ParameterError, SchemaError
 
     with pytest.raises(DenominatorError, match=r"no population .* for unit\(s\) \['c'\].*rank them by n, harm or gi_z"):
-        analysis.rank_units(small_units.assign(rate_per_1000=[1.0, 2.0, np.nan, 3.0]), by=schema.RATE_PER_1000)
+        hotspot_run.rank_units(small_units.assign(rate_per_1000=[1.0, 2.0, np.nan, 3.0]), by=schema.RATE_PER_1000)
     with pytest.raises(DenominatorError, match="H3 cells have no residents"):
-        analysis.rank_units(result.units, by=schema.RATE_PER_1000)  # H3 cells
-    assert analysis.rank_units(result.units, by=schema.GI_Z)[schema.RANK].min() == 1
+        hotspot_run.rank_units(result.units, by=schema.RATE_PER_1000)  # H3 cells
+    assert hotspot_run.rank_units(result.units, by=schema.GI_Z)[schema.RANK].min() == 1
     with pytest.raises(ParameterError, match=r"`by` must be one of \('n', 'harm', 'rate_per_1000', 'gi_z'\)"):
-        analysis.rank_units(small_units, by="count")
+        hotspot_run.rank_units(small_units, by="count")
     with pytest.raises(SchemaError, match="no 'harm' column"):
-        analysis.rank_units(small_units.drop(columns=schema.HARM), by=schema.HARM)
+        hotspot_run.rank_units(small_units.drop(columns=schema.HARM), by=schema.HARM)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -406,25 +406,25 @@ def test_rate_per_1000_is_per_year_over_the_analysed_window():
         [y0 + 100] * 5,
         ["2021-04", "2021-05", "2021-05", "2021-08", "2021-08"],
     )
-    res = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward", months=("2021-04", "2021-09")), units=sq)
+    res = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="ward", months=("2021-04", "2021-09")), units=sq)
     assert_allclose(res.units[schema.RATE_PER_1000].to_numpy(), [6.0, 2 * 1000 / 1100 * 2], rtol=1e-12)
     assert res.metadata["rate_months"] == 6
     assert res.metadata["rate_per_1000"].startswith(
         "incidents per 1,000 residents per year: the 6-month total over 2021-04..2021-09"
     )
-    q = analysis.run_hotspots(
+    q = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(unit="ward", months=("2021-04", "2021-09"), period="quarter"), units=sq
     )
     assert_allclose(q.units[schema.RATE_PER_1000].to_numpy(), res.units[schema.RATE_PER_1000].to_numpy())
 
 
 def test_shipped_wards_name_areas_only_for_data_in_bury():
-    bury = analysis.run_hotspots(
+    bury = hotspot_run.run_hotspots(
         random_incidents(1500, seed=6, months=6), cube_params=CubeParams(unit="h3", resolution=9)
     )
     assert bury.metadata["wards"].startswith("shipped Bury wards")
     assert bury.units[schema.WARD_NAME].notna().any()
-    preston = analysis.run_hotspots(
+    preston = hotspot_run.run_hotspots(
         random_incidents(1500, seed=6, months=6, centre=(354_000.0, 429_000.0)),
         cube_params=CubeParams(unit="h3", resolution=9),
     )
@@ -441,31 +441,31 @@ def test_partial_periods_kept_on_request_are_analysed_per_month():
     inc = random_incidents(3000, seed=4, months=15)  # 2021-01..2022-03: five whole financial quarters
     p = CubeParams(unit="h3", resolution=8, period="quarter")
     kw = dict(study_area=boundaries.load_borough())
-    whole = analysis.run_hotspots(inc, p, **kw)
+    whole = hotspot_run.run_hotspots(inc, p, **kw)
     assert whole.metadata["partial_periods"]["partial"] == [] and len(whole.metadata["period_labels"]) == 5
     assert not any("partial" in w for w in whole.metadata["warnings"])
     inc = inc[inc[schema.MONTH] != "2021-01"]  # the extract now starts mid-quarter
-    dropped = analysis.run_hotspots(inc, p, **kw)
+    dropped = hotspot_run.run_hotspots(inc, p, **kw)
     assert any(
         "dropped partial financial quarters Q4 Jan-Mar 2021 (2 of 3 months" in w for w in dropped.metadata["warnings"]
     )
     assert len(dropped.metadata["period_labels"]) == 4
-    kept = analysis.run_hotspots(inc, dataclasses.replace(p, partial_periods="keep"), **kw)
+    kept = hotspot_run.run_hotspots(inc, dataclasses.replace(p, partial_periods="keep"), **kw)
     assert kept.metadata["period_months_covered"] == [2, 3, 3, 3, 3]
-    w = analysis.unit_weights(kept.cube.units, unit="h3")
+    w = hotspot_run.unit_weights(kept.cube.units, unit="h3")
     per_month = kept.cube.n / np.array([2.0, 3, 3, 3, 3])
     assert_allclose(kept.analysis.z, hotspots.gi_star(per_month, w, time_window=1).z)
 
 
 def test_few_periods_and_few_wards_warn():
     inc = random_incidents(3000, seed=5, months=12)
-    res = analysis.run_hotspots(
+    res = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(unit="ward", period="quarter", months=("2021-04", "2022-03"))
     )
     found = " ".join(res.metadata["warnings"])
     assert "only 4 quarters" in found and "at least 10 periods" in found
     assert f"Gi* on only {len(res.units)} wards" in found
-    monthly = analysis.run_hotspots(
+    monthly = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(unit="h3", resolution=8), study_area=boundaries.load_borough()
     )
     assert monthly.metadata["warnings"] == []
@@ -477,7 +477,7 @@ def test_demo_by_financial_year_analyses_whole_years(demo_borough):
     from geo_csp import store
 
     inc = store.read_incidents(demo_borough.store_dir, located_only=True)
-    res = analysis.run_hotspots(
+    res = hotspot_run.run_hotspots(
         inc,
         cube_params=CubeParams(period="year"),
         study_area=boundaries.load_borough(),
@@ -495,7 +495,7 @@ def test_demo_by_financial_year_analyses_whole_years(demo_borough):
 
 def test_choices_are_in_the_metadata_and_described():
     inc = random_incidents(2000, seed=6, months=12)
-    res = analysis.run_hotspots(
+    res = hotspot_run.run_hotspots(
         inc, cube_params=CubeParams(unit="h3", resolution=8), study_area=boundaries.load_borough()
     )
     meta = res.metadata
@@ -504,7 +504,7 @@ def test_choices_are_in_the_metadata_and_described():
     assert meta["harm"]["weights"]["Possession of weapons"] == 0.0 and meta["harm"]["asb_weight_days"] == 1.0
     for key in ("alpha", "fdr", "time_window", "global_window", "permutations", "trend_test"):
         assert key in meta["hotspot_params"]
-    text = analysis.describe_run(meta)
+    text = hotspot_run.describe_run(meta)
     for part in (
         "every H3 cell of the study area",
         "alpha 0.05",
@@ -517,19 +517,19 @@ def test_choices_are_in_the_metadata_and_described():
         "Cambridge Crime Harm Index",
     ):
         assert part in text, part
-    near = analysis.run_hotspots(inc, cube_params=CubeParams(unit="h3", resolution=8, zero_fill="neighbours"))
+    near = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="h3", resolution=8, zero_fill="neighbours"))
     assert "occupied H3 cells" in near.metadata["scope"]
-    css = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward", measure="harm", harm_index="css"))
-    assert "approximate ONS Crime Severity Score" in analysis.describe_run(css.metadata)
+    css = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="ward", measure="harm", harm_index="css"))
+    assert "approximate ONS Crime Severity Score" in hotspot_run.describe_run(css.metadata)
 
 
 def test_empirical_bayes_rate_measure_on_wards():
     from geo_csp import cube as cube_mod
 
     inc = random_incidents(3000, seed=8, months=12)
-    res = analysis.run_hotspots(inc, cube_params=CubeParams(unit="ward", measure="rate_eb"))
+    res = hotspot_run.run_hotspots(inc, cube_params=CubeParams(unit="ward", measure="rate_eb"))
     c = res.cube
-    w = analysis.unit_weights(c.units, unit="ward")
+    w = hotspot_run.unit_weights(c.units, unit="ward")
     from geo_csp import hotspots
 
     expected = hotspots.gi_star(cube_mod.empirical_bayes_rates_per_1000(c.n, c.population), w, time_window=1).z
@@ -540,13 +540,13 @@ def test_empirical_bayes_rate_measure_on_wards():
 def test_run_hotspots_takes_cube_params_and_writes_them_into_the_metadata(result):
     p = CubeParams(unit="h3", resolution=9, measure="harm")
     events = random_incidents(3000, seed=2, months=12)
-    by_value = analysis.run_hotspots(
+    by_value = hotspot_run.run_hotspots(
         events, p, study_area=boundaries.load_borough(), named_places=boundaries.load_named_places()
     )
     assert by_value.metadata["cube_params"] == p.to_dict()
     assert by_value.metadata["measure"] == "harm"
     # the same choices given as keyword options make the same run
-    by_options = analysis.run_hotspots(
+    by_options = hotspot_run.run_hotspots(
         events,
         cube_params=CubeParams(unit="h3", resolution=9, measure="harm"),
         study_area=boundaries.load_borough(),
@@ -556,21 +556,21 @@ def test_run_hotspots_takes_cube_params_and_writes_them_into_the_metadata(result
     assert result.metadata["cube_params"] == CubeParams(unit="h3", resolution=9).to_dict()
     # the cube's fields are not keyword options of run_hotspots: a different choice is a different value
     with pytest.raises(TypeError, match="resolution"):
-        analysis.run_hotspots(events, p, resolution=8)  # type: ignore[call-arg]
+        hotspot_run.run_hotspots(events, p, resolution=8)  # type: ignore[call-arg]
     with pytest.raises(ParameterError, match="`cube_params` must be a CubeParams"):
-        analysis.run_hotspots(events, {"unit": "h3"})  # type: ignore[arg-type]
+        hotspot_run.run_hotspots(events, {"unit": "h3"})  # type: ignore[arg-type]
 
 
 def test_trend_series_sums_each_area_over_its_units_per_period(result):
-    table = analysis.trend_series(result)
+    table = hotspot_run.trend_series(result)
     assert list(table.index) == [str(p) for p in result.cube.period_labels]
     assert list(table.columns) == result.areas[schema.AREA_ID].tolist() and len(table.columns) > 0
     for area_id in table.columns:  # the hand sum over the area's units
         mask = (result.units[schema.AREA_ID] == area_id).to_numpy()
         assert_allclose(table[area_id].to_numpy(), result.cube.n[mask].sum(axis=0))
         assert_allclose(table[area_id].sum(), result.areas.set_index(schema.AREA_ID).loc[area_id, schema.N])
-    units = analysis.trend_series(result, by="unit")
+    units = hotspot_run.trend_series(result, by="unit")
     assert units.shape == result.cube.n.T.shape and list(units.columns) == result.units[schema.UNIT_ID].tolist()
     assert_allclose(units.to_numpy().sum(), result.cube.n.sum())
     with pytest.raises(ParameterError, match="`by` must be 'area' or 'unit'"):
-        analysis.trend_series(result, by="ward")  # type: ignore[arg-type]
+        hotspot_run.trend_series(result, by="ward")  # type: ignore[arg-type]
