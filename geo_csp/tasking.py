@@ -27,22 +27,24 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from geo_csp import areas as areas_mod
-from geo_csp import coverage, periods, priorities, schema
+from geo_csp import coverage, display, periods, priorities, schema, settings
 from geo_csp._errors import ParameterError
 from geo_csp._escape import html_text
 
 __all__ = [
+    "SHEET_LABELS",
     "TaskingParams",
     "TaskingSheet",
     "change_lists",
     "hotspot_timeline",
+    "printed_table",
     "recommended_stops",
     "repeat_locations",
     "tasking_sheet",
@@ -220,6 +222,7 @@ class TaskingSheet:
     params: dict[str, Any] = field(default_factory=dict)
     timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
     gaps: coverage.GapList | None = None
+    synthetic: bool = False
 
     @property
     def gaps_assessed(self) -> bool:
@@ -260,6 +263,7 @@ def tasking_sheet(
     stops: pd.DataFrame | None = None,
     title: str | None = None,
     gaps: coverage.GapList | None = None,
+    synthetic: bool = False,
 ) -> TaskingSheet:
     """The sheet for the last period of a hotspot run.
 
@@ -278,6 +282,8 @@ def tasking_sheet(
     gaps
         The coverage gap list of the run's areas (:func:`geo_csp.coverage.gap_list`); without it the
         sheet says coverage gaps were not assessed.
+    synthetic
+        The store holds the SYNTHETIC demo borough: every page and file of the sheet says so.
     """
     params = params or TaskingParams()
     cube = result.cube
@@ -345,6 +351,7 @@ def tasking_sheet(
         cautions=cautions,
         timeline=hotspot_timeline(result),
         gaps=gaps,
+        synthetic=synthetic,
         params={
             **asdict(params),
             "period": kind,
@@ -354,6 +361,56 @@ def tasking_sheet(
             "group": cube.params.get("group"),
         },
     )
+
+
+#: The printed names of the sheet's own columns (downloads keep the technical names).
+SHEET_LABELS: Final[dict[str, str]] = {
+    "unit_id": "Cell",
+    "lsoa": "LSOA",
+    "status": "Hot spot",
+    "n_last": "Incidents",
+    "n_before": "Compared",
+    "change": "Change",
+    "p_escalation": "p (rise)",
+    "escalating": "Rising",
+    "area": "Area",
+    "ward": "Ward",
+    "location": "Location",
+    "n_3m": "Last 3 months",
+    "n_6m": "6 months",
+    "n_12m": "12 months",
+    "area_id": "Hotspot",
+    "name": "Place",
+    areas_mod.PROBLEM_STARTED: "Problem started",
+    areas_mod.FIRST_NAMED: "First named",
+    "naming_delay_periods": "Delay (periods)",
+    areas_mod.LATEST_POLICE_UK_MONTH: "Latest police.uk month",
+    "rank": "Rank",
+    "id": "Hotspot",
+    "share": "Share",
+    "gaps": "Missing activity",
+    "priority": "Priority",
+    "visits": "How to visit",
+}
+
+
+def printed_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the printed sheet shows it: plain column names, numbers as people write them
+    (:func:`display.format_value`: ``1,234``, ``8.6%``), p-values to three places."""
+    out = pd.DataFrame(index=frame.index.rename(SHEET_LABELS.get(str(frame.index.name), frame.index.name)))
+    for column in frame.columns:
+        values = frame[column]
+        if column == "p_escalation":
+            out[SHEET_LABELS[column]] = values.map(
+                lambda p: "" if pd.isna(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+            )
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[SHEET_LABELS.get(column, display.label(column))] = values.map(
+                lambda v, c=column: display.format_value(c, v)
+            )
+        else:
+            out[SHEET_LABELS.get(column, display.label(column))] = values
+    return out
 
 
 def _html(sheet: TaskingSheet) -> str:
@@ -366,6 +423,11 @@ def _html(sheet: TaskingSheet) -> str:
         + "</p>",
         "<div class='caution'><b>Caution.</b> " + " ".join(html_text(c) for c in sheet.cautions) + "</div>",
     ]
+    if sheet.synthetic:
+        parts.insert(
+            1,
+            f"<p class='synthetic'>{html_text(settings.SYNTHETIC_LABEL)} demo data: invented incidents, not real crime.</p>",
+        )
     for name, table in sheet.comparisons.items():
         j = sheet.jaccard[name]
         counts = table["status"].value_counts()
@@ -380,21 +442,30 @@ def _html(sheet: TaskingSheet) -> str:
         )
         more = f"<p class='sub'>{len(table) - _ROWS} more in the XLSX.</p>" if len(table) > _ROWS else ""
         parts.append(
-            frame_html(shown, text_columns=[c for c in ("lsoa", "status", "area", "ward") if c in shown]) + more
+            frame_html(
+                printed_table(shown),
+                text_columns=[SHEET_LABELS[c] for c in ("lsoa", "status", "area", "ward") if c in shown],
+            )
+            + more
         )
     parts.append("<h2>Top repeat locations (police.uk snap points)</h2>")
-    parts.append(frame_html(sheet.locations, index=False, text_columns=["location"]))
+    parts.append(frame_html(printed_table(sheet.locations), index=False, text_columns=[SHEET_LABELS["location"]]))
     if len(sheet.timeline):
         parts.append(
             "<h2>When each hotspot started and was first named</h2>"
             + frame_html(
-                sheet.timeline,
+                printed_table(sheet.timeline),
                 index=False,
                 text_columns=[
-                    "name",
-                    areas_mod.PROBLEM_STARTED,
-                    areas_mod.FIRST_NAMED,
-                    areas_mod.LATEST_POLICE_UK_MONTH,
+                    SHEET_LABELS[c]
+                    for c in (
+                        "area_id",
+                        "name",
+                        areas_mod.PROBLEM_STARTED,
+                        areas_mod.FIRST_NAMED,
+                        areas_mod.LATEST_POLICE_UK_MONTH,
+                    )
+                    if c in sheet.timeline.columns
                 ],
             )
             + f"<p class='sub'>{html_text(sheet.timeline.attrs.get('rule', ''))}</p>"
@@ -403,15 +474,29 @@ def _html(sheet: TaskingSheet) -> str:
     if sheet.gaps is not None and sheet.gaps_assessed and len(sheet.gaps.table):
         shown = _gap_rows(sheet.gaps)
         more = f"<p class='sub'>{len(shown) - _ROWS} more in the XLSX.</p>" if len(shown) > _ROWS else ""
-        parts.append(frame_html(shown.head(_ROWS), index=False, text_columns=["id", "name", "gaps"]) + more)
+        parts.append(
+            frame_html(
+                printed_table(shown.head(_ROWS)),
+                index=False,
+                text_columns=[SHEET_LABELS[c] for c in ("id", "name", "share", "gaps")],
+            )
+            + more
+        )
     if len(sheet.stops):
-        parts.append("<h2>Recommended stops</h2>" + frame_html(sheet.stops, index=False))
+        text = [
+            SHEET_LABELS.get(c, display.label(c))
+            for c in sheet.stops.columns
+            if not pd.api.types.is_numeric_dtype(sheet.stops[c])
+        ]
+        parts.append(
+            "<h2>Recommended stops</h2>" + frame_html(printed_table(sheet.stops), index=False, text_columns=text)
+        )
 
     style = (
-        "<style>@page{size:A4;margin:10mm} body{font-family:sans-serif;font-size:7.5pt} h1{font-size:13pt;"
+        "<style>@page{size:A4;margin:10mm} body{font-family:sans-serif;font-size:7pt} h1{font-size:13pt;"
         "margin:0} h2{font-size:9.5pt;margin:5pt 0 1pt} p{margin:1pt 0} table{border-collapse:collapse} "
         "td,th{border:1px solid #bbb;padding:0.5pt 3pt} .sub{color:#444} .caution{background:#fff4d6;"
-        "padding:3pt;margin:3pt 0}</style>"
+        "padding:3pt;margin:3pt 0} .synthetic{color:#b00;font-weight:bold;border:2px solid #b00;padding:3pt}</style>"
     )
     return f"<!doctype html><html><head><meta charset='utf-8'>{style}</head><body>{''.join(parts)}</body></html>"
 

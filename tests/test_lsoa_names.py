@@ -140,8 +140,8 @@ def _app_shows_lsoa_names(store_dir, names: pd.Series, monkeypatch, tmp_path) ->
     assert len(table) and (table["LSOA"].to_numpy() == names.reindex(table["Cell or area code"]).to_numpy()).all()
     at.switch_page("geo_csp/app/pages/tasking.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    lists = [d.value for d in at.dataframe if "lsoa" in d.value.columns]
-    assert lists and all((t["lsoa"].to_numpy() == names.reindex(t.index).to_numpy()).all() for t in lists)
+    lists = [d.value for d in at.dataframe if "LSOA" in d.value.columns]
+    assert lists and all((t["LSOA"].to_numpy() == names.reindex(t.index).to_numpy()).all() for t in lists)
 
 
 def test_app_pages_show_lsoa_names_beside_codes(demo_borough, monkeypatch, tmp_path):

@@ -952,7 +952,7 @@ def tasking_files(store_dir: str, stamp: float, months: tuple[str, ...], **hotsp
     if len(result.areas) and partner_layers(store_dir, stamp):
         rank_by = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
         gap_list = gaps(store_dir, stamp, months, rank_by=rank_by, **hotspot_args)
-    sheet = tasking.tasking_sheet(result, frame, gaps=gap_list)
+    sheet = tasking.tasking_sheet(result, frame, gaps=gap_list, synthetic=store.read_config(store_dir).synthetic)
     with tempfile.TemporaryDirectory() as tmp:
         paths = tasking.write_tasking(sheet, tmp)
         files = {name: path.read_bytes() for name, path in paths.items()}

@@ -36,7 +36,7 @@ def tasking_command(
 ) -> None:
     """What changed in the last period: entered, remained and left hot spots, escalation, repeat locations,
     coverage gaps, stops."""
-    from geo_csp import backtest, coverage, schema, tasking
+    from geo_csp import backtest, coverage, schema, store, tasking
     from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted, study_context
     from geo_csp.cli._common import partner_layers_dir, read_partner_layers, study_borough
 
@@ -60,7 +60,7 @@ def tasking_command(
         )
         column = schema.PREDICTED_N if schema.PREDICTED_N in result.areas.columns else schema.N
         gaps = coverage.gap_list(covered, measure=column, borough_total=float(result.units[column].sum()))
-    sheet = tasking.tasking_sheet(result, incidents, gaps=gaps)
+    sheet = tasking.tasking_sheet(result, incidents, gaps=gaps, synthetic=store.read_config(store_dir).synthetic)
     written = tasking.write_tasking(sheet, out_dir)
     for name, table in sheet.comparisons.items():
         counts = table["status"].value_counts()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from geo_csp import tasking
 from geo_csp.app import cache, widgets
 
 choices = widgets.current()
@@ -22,15 +23,15 @@ for name, table in sheet["comparisons"].items():
         f"{counts.get('left', 0)} left (Jaccard {sheet['jaccard'][name]:.2f}); "
         f"{int(table['escalating'].sum())} escalating"
     )
-    st.dataframe(table, width="stretch")
+    st.dataframe(tasking.printed_table(table), width="stretch")
 st.markdown("**Top repeat locations** (police.uk snap points: a place to look at, not an address)")
-st.dataframe(sheet["locations"], hide_index=True, width="stretch")
+st.dataframe(tasking.printed_table(sheet["locations"]), hide_index=True, width="stretch")
 st.markdown("**Coverage gaps**: " + sheet["gaps_summary"])
 if sheet["gaps"] is not None:
-    st.dataframe(sheet["gaps"], hide_index=True, width="stretch")
+    st.dataframe(tasking.printed_table(sheet["gaps"]), hide_index=True, width="stretch")
 if len(sheet["stops"]):
     st.markdown("**Recommended stops**")
-    st.dataframe(sheet["stops"], hide_index=True, width="stretch")
+    st.dataframe(tasking.printed_table(sheet["stops"]), hide_index=True, width="stretch")
 left, mid, right = st.columns(3)
 left.download_button("Printable sheet (PDF)", sheet["files"]["tasking.pdf"], "tasking.pdf", "application/pdf")
 mid.download_button("Sheet (HTML)", sheet["files"]["tasking.html"], "tasking.html", "text/html")
