@@ -18,7 +18,16 @@ import pandas as pd
 
 from geo_csp import schema
 
-__all__ = ["COLUMN_HELP", "COLUMN_LABELS", "PERCENT_COLUMNS", "for_people", "format_value", "label"]
+__all__ = [
+    "COLUMN_HELP",
+    "COLUMN_LABELS",
+    "PERCENT_COLUMNS",
+    "SOURCE_LABELS",
+    "for_people",
+    "format_value",
+    "label",
+    "source_label",
+]
 
 #: On-screen name of every technical column a page or map shows, with its unit where it has one.
 COLUMN_LABELS: Final[Mapping[str, str]] = {
@@ -141,6 +150,21 @@ _COUNT_COLUMNS: Final = frozenset(
 _ONE_DECIMAL: Final = frozenset({schema.GI_Z, schema.MK_Z, schema.RATE_PER_1000, "area_km2"})
 _TWO_DECIMALS: Final = frozenset({schema.MK_TAU})
 _P_VALUES: Final = frozenset({schema.GI_P, schema.MK_P})
+
+
+#: On-screen names of the store's police.uk sources; a partner source is shown by its own name.
+SOURCE_LABELS: Final[Mapping[str, str]] = {
+    schema.SOURCE_STREET: "police.uk street crime and ASB",
+    schema.SOURCE_STOP_SEARCH: "police.uk stop and search",
+}
+
+
+def source_label(source: str) -> str:
+    """The on-screen name of a store source: ``"police.uk street crime and ASB"``, or a partner source's
+    name in words with "(partner)" (``council_asb`` -> ``"council asb (partner)"``)."""
+    if source in SOURCE_LABELS:
+        return SOURCE_LABELS[source]
+    return f"{source.replace('_', ' ').strip()} (partner)"
 
 
 def label(column: str) -> str:

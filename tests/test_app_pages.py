@@ -480,3 +480,10 @@ def test_tasking_page_lists_changes_and_offers_the_files(app: AppTest) -> None:
     text = " ".join(m.value for m in at.markdown)
     assert "entered" in text and "Jaccard" in text and "Top repeat locations" in text
     assert len(at.dataframe) >= 3
+
+
+def test_sidebar_names_sources_in_words(app: AppTest) -> None:
+    sources = app.multiselect(key="sources")
+    assert "police.uk street crime and ASB" in sources.options and "police_uk_street" not in sources.options
+    assert "council asb (partner)" in sources.options
+    assert sources.value == ["police_uk_street"]  # the value is still the store's source name

@@ -39,3 +39,11 @@ def test_for_people_renames_and_rounds_without_changing_the_input() -> None:
     ]
     assert shown.iloc[0].tolist() == [2141.0, 179018.0, 8.6, "X", 23.0]
     assert frame["share_of_crime"].iloc[0] == 0.085963  # input unchanged
+
+
+def test_sources_have_plain_names() -> None:
+    from geo_csp import display, schema
+
+    assert display.source_label(schema.SOURCE_STREET) == "police.uk street crime and ASB"
+    assert display.source_label(schema.SOURCE_STOP_SEARCH) == "police.uk stop and search"
+    assert display.source_label("council_asb") == "council asb (partner)"

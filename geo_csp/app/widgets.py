@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geo_csp import periods, settings, store
+from geo_csp import display, periods, settings, store
 from geo_csp.app import cache
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -238,6 +238,7 @@ def sidebar() -> Choices:
             "Sources",
             sources_all,
             default=default_sources,
+            format_func=display.source_label,
             key="sources",
             help="What is counted. Default: victim-reported police.uk street records. Stop and search records "
             "where officers searched, and partner sources (council ASB) repeat incidents police.uk holds: "
