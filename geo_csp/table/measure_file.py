@@ -83,8 +83,8 @@ def _check_crime_types(types: Iterable[str], sources: Sequence[str], *, where: s
             )
 
 
-def _measure(key: str, table: Any, *, origin: str) -> Measure:
-    where = f"measures file {origin}, measure {key!r}"
+def _check_measure_table(key: str, table: Any, *, origin: str, where: str) -> None:
+    """Refuse a measure whose key or table shape is wrong (its key, keys, name and kind)."""
     if not _KEY.match(key):
         raise ParameterError(
             f"measures file {origin}: measure key {key!r} must be lower case letters, digits and _ "
@@ -107,6 +107,10 @@ def _measure(key: str, table: Any, *, origin: str) -> Measure:
         )
     if table["kind"] not in KINDS:
         raise ParameterError(f'{where}: kind must be "count" or "rate" (per 1,000 residents), not {table["kind"]!r}')
+
+
+def _measure_sources(table: dict[str, Any], *, where: str) -> tuple[str, ...]:
+    """The store sources of a measure's ``source`` or ``sources`` (exactly one of them given)."""
     if ("source" in table) == ("sources" in table):
         raise ParameterError(
             f'{where}: give the store source(s) counted once, as source = "police_uk_street" or '
@@ -121,6 +125,11 @@ def _measure(key: str, table: Any, *, origin: str) -> Measure:
             f"{where}: {src_key} has {bad[0]!r}, not a store source name (lower case, digits, _ or -, "
             "e.g. police_uk_street, police_uk_stop_search, council_asb); geo-csp status lists a store's sources"
         )
+    return sources
+
+
+def _measure_group(table: dict[str, Any], *, where: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """A measure's crime types after its ``group`` (if any), and the flag key of a flag group (else None)."""
     crime_types = _names(table["crime_types"], where=where, key="crime_types") if "crime_types" in table else None
     qualified = None
     if "group" in table:
@@ -136,6 +145,14 @@ def _measure(key: str, table: Any, *, origin: str) -> Measure:
                 f"{where}: group {group!r} is neither a flag group ({', '.join(flags)}) nor a group of "
                 f"categories ({', '.join(harm.CRIME_GROUPS)}); choose one, or list crime_types instead"
             )
+    return crime_types, qualified
+
+
+def _measure(key: str, table: Any, *, origin: str) -> Measure:
+    where = f"measures file {origin}, measure {key!r}"
+    _check_measure_table(key, table, origin=origin, where=where)
+    sources = _measure_sources(table, where=where)
+    crime_types, qualified = _measure_group(table, where=where)
     if crime_types is not None:
         _check_crime_types(crime_types, sources, where=where)
     searched = (
