@@ -197,33 +197,13 @@ def _units_population(units: gpd.GeoDataFrame | None) -> float:
     return float(pop.sum()) if np.isfinite(pop).all() else float("nan")
 
 
-def store_geography(store_dir: str | Path) -> StoreGeography:
-    """The store's borough outline, wards, LSOAs, named places and population (see :class:`StoreGeography`).
-
-    Files named in the store's ``config.json`` (written by ``geo-csp configure``) come first: ``boundary``
-    (outline), ``wards`` and ``lsoas`` (with ``ward_code_col``/``ward_name_col``/``lsoa_code_col``/
-    ``lsoa_name_col`` when not ``ward_code``/``ward_name``/...), ``population`` (a CSV with
-    ``population_code_col``, ``population_col``, for the ``population_unit`` ``"ward"`` or ``"lsoa"``) and
-    ``named_places``. Without a ``boundary`` the outline is the union of the wards (else LSOAs); its
-    population is the outline file's ``population`` column, else the sum over the wards (else LSOAs) when
-    every one has a population, else unknown (NaN).
-
-    Bury's shipped files fill what the config leaves out only when the config names Bury, or names no
-    borough and the store's data lie in Bury; otherwise a store with no outline at all is refused.
-
-    Raises
-    ------
-    ParameterError
-        Another borough's store with no boundary of its own.
-    """
+def _configured_outline(
+    config: store.StoreConfig, wards: gpd.GeoDataFrame | None, lsoas: gpd.GeoDataFrame | None
+) -> tuple[gpd.GeoDataFrame | None, str]:
+    """The outline row of the configured boundary (else of the wards, else LSOAs) and its population's source."""
     import shapely
 
-    config = store.read_config(store_dir)
     name = config.borough
-    wards = configured_units(config, "ward")
-    lsoas = configured_units(config, "lsoa")
-    places_path = config.path("named_places")
-    places = boundaries.load_named_places(places_path) if places_path is not None else None
     outline_path = config.path("boundary")
     outline = None
     pop_source = "unknown (no population configured)"
@@ -250,13 +230,54 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
             name=str(name or "borough"),
             population=float("nan"),
         )
+    return outline, pop_source
+
+
+def _outline_with_units_population(
+    outline: gpd.GeoDataFrame,
+    pop_source: str,
+    config: store.StoreConfig,
+    wards: gpd.GeoDataFrame | None,
+    lsoas: gpd.GeoDataFrame | None,
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The outline with the wards' (else LSOAs') summed population when every one has one, and its source."""
+    for units, kind in ((wards, "wards"), (lsoas, "LSOAs")):
+        pop = _units_population(units)
+        if np.isfinite(pop):
+            return outline.assign(**{schema.POPULATION: [pop]}), (
+                f"sum of the {kind}' residents in {Path(str(config.population)).name}"
+            )
+    return outline, pop_source
+
+
+def store_geography(store_dir: str | Path) -> StoreGeography:
+    """The store's borough outline, wards, LSOAs, named places and population (see :class:`StoreGeography`).
+
+    Files named in the store's ``config.json`` (written by ``geo-csp configure``) come first: ``boundary``
+    (outline), ``wards`` and ``lsoas`` (with ``ward_code_col``/``ward_name_col``/``lsoa_code_col``/
+    ``lsoa_name_col`` when not ``ward_code``/``ward_name``/...), ``population`` (a CSV with
+    ``population_code_col``, ``population_col``, for the ``population_unit`` ``"ward"`` or ``"lsoa"``) and
+    ``named_places``. Without a ``boundary`` the outline is the union of the wards (else LSOAs); its
+    population is the outline file's ``population`` column, else the sum over the wards (else LSOAs) when
+    every one has a population, else unknown (NaN).
+
+    Bury's shipped files fill what the config leaves out only when the config names Bury, or names no
+    borough and the store's data lie in Bury; otherwise a store with no outline at all is refused.
+
+    Raises
+    ------
+    ParameterError
+        Another borough's store with no boundary of its own.
+    """
+    config = store.read_config(store_dir)
+    name = config.borough
+    wards = configured_units(config, "ward")
+    lsoas = configured_units(config, "lsoa")
+    places_path = config.path("named_places")
+    places = boundaries.load_named_places(places_path) if places_path is not None else None
+    outline, pop_source = _configured_outline(config, wards, lsoas)
     if outline is not None and not np.isfinite(outline[schema.POPULATION].iloc[0]):
-        for units, kind in ((wards, "wards"), (lsoas, "LSOAs")):
-            pop = _units_population(units)
-            if np.isfinite(pop):
-                outline = outline.assign(**{schema.POPULATION: [pop]})
-                pop_source = f"sum of the {kind}' residents in {Path(str(config.population)).name}"
-                break
+        outline, pop_source = _outline_with_units_population(outline, pop_source, config, wards, lsoas)
     missing = outline is None or wards is None or lsoas is None or places is None
     shipped: list[str] = []
     if missing and (config.is_bury or (not name and outline is None and _shipped_borough_fits(config))):
