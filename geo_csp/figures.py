@@ -150,6 +150,89 @@ def _check_crs(frame: gpd.GeoDataFrame | None, name: str) -> None:
         require_working_crs(frame, f"`{name}`")
 
 
+def _check_figure_frames(
+    *,
+    borough: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame | None,
+    units: gpd.GeoDataFrame | None,
+    points: gpd.GeoDataFrame | None,
+    context_units: gpd.GeoDataFrame | None,
+    wards: gpd.GeoDataFrame | None,
+) -> None:
+    """Refuse a frame of :func:`hotspot_figure` not in EPSG:27700, or units without a category column."""
+    for frame, name in (
+        (borough, "borough"),
+        (area, "area"),
+        (units, "units"),
+        (points, "points"),
+        (context_units, "context_units"),
+        (wards, "wards"),
+    ):
+        _check_crs(frame, name)
+    for frame, name in ((units, "units"), (context_units, "context_units")):
+        if frame is not None and schema.CATEGORY not in frame.columns:
+            raise SchemaError(f"`{name}` need a {schema.CATEGORY!r} column to colour the map")
+
+
+def _draw_units(ax: plt.Axes, units: gpd.GeoDataFrame | None, context_units: gpd.GeoDataFrame | None) -> list:
+    """Draw the context units (pale) and the units by class; their legend handles."""
+    handles: list = []
+    near = _coloured(context_units)
+    if len(near):
+        near.plot(
+            ax=ax,
+            color=near[schema.CATEGORY].astype(str).map(CATEGORY_COLOURS).to_numpy(),
+            alpha=0.35,
+            edgecolor="white",
+            linewidth=0.2,
+        )
+    shown = _coloured(units)
+    around = set(near[schema.CATEGORY].astype(str))
+    for category, colour in CATEGORY_COLOURS.items():
+        part = shown[shown[schema.CATEGORY].astype(str) == category]
+        if len(part):
+            part.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.2)
+            handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} ({len(part)})"))
+        elif category in around:
+            handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} (outside the area only)"))
+    if len(near):
+        handles.append(
+            Patch(facecolor="#bbbbbb", alpha=0.35, edgecolor="none", label="Paler: cells outside the report area")
+        )
+    return handles
+
+
+def _draw_points(ax: plt.Axes, points: gpd.GeoDataFrame | None) -> list:
+    """Draw the incident points; their legend handle (none without points)."""
+    if points is None or not len(points):
+        return []
+    points.plot(ax=ax, color=POINT_COLOUR, markersize=2, alpha=0.5)
+    return [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color=POINT_COLOUR,
+            markersize=3,
+            label=f"Incidents ({len(points):,}, police.uk snap points)",
+        )
+    ]
+
+
+def _draw_area(ax: plt.Axes, area: gpd.GeoDataFrame | None, *, zoom_to_area: bool) -> list:
+    """Outline the report area (framing the map on it when ``zoom_to_area``); its legend handle."""
+    if area is None or not len(area):
+        return []
+    area.boundary.plot(ax=ax, color=AREA_COLOUR, linewidth=2.5)
+    if zoom_to_area:
+        x0, y0, x1, y1 = area.total_bounds
+        pad = max(x1 - x0, y1 - y0) * 0.35 + 200.0
+        ax.set_xlim(x0 - pad, x1 + pad)
+        ax.set_ylim(y0 - pad, y1 + pad)
+    return [Line2D([], [], color=AREA_COLOUR, linewidth=2.5, label="Report area")]
+
+
 @literal_text
 def hotspot_figure(
     *,
@@ -193,18 +276,9 @@ def hotspot_figure(
     figsize_in
         Figure size in inches.
     """
-    for frame, name in (
-        (borough, "borough"),
-        (area, "area"),
-        (units, "units"),
-        (points, "points"),
-        (context_units, "context_units"),
-        (wards, "wards"),
-    ):
-        _check_crs(frame, name)
-    for frame, name in ((units, "units"), (context_units, "context_units")):
-        if frame is not None and schema.CATEGORY not in frame.columns:
-            raise SchemaError(f"`{name}` need a {schema.CATEGORY!r} column to colour the map")
+    _check_figure_frames(
+        borough=borough, area=area, units=units, points=points, context_units=context_units, wards=wards
+    )
     fig, ax = plt.subplots(figsize=figsize_in)
     if wards is not None and len(wards):
         wards.boundary.plot(ax=ax, color="#9a9a9a", linewidth=0.6, linestyle="--")
@@ -212,49 +286,9 @@ def hotspot_figure(
     handles: list = [Line2D([], [], color="#555555", linewidth=1.0, label="Borough boundary")]
     if wards is not None and len(wards):
         handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, linestyle="--", label="Ward boundary"))
-    near = _coloured(context_units)
-    if len(near):
-        near.plot(
-            ax=ax,
-            color=near[schema.CATEGORY].astype(str).map(CATEGORY_COLOURS).to_numpy(),
-            alpha=0.35,
-            edgecolor="white",
-            linewidth=0.2,
-        )
-    shown = _coloured(units)
-    around = set(near[schema.CATEGORY].astype(str))
-    for category, colour in CATEGORY_COLOURS.items():
-        part = shown[shown[schema.CATEGORY].astype(str) == category]
-        if len(part):
-            part.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.2)
-            handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} ({len(part)})"))
-        elif category in around:
-            handles.append(Patch(facecolor=colour, edgecolor="none", label=f"{category} (outside the area only)"))
-    if len(near):
-        handles.append(
-            Patch(facecolor="#bbbbbb", alpha=0.35, edgecolor="none", label="Paler: cells outside the report area")
-        )
-    if points is not None and len(points):
-        points.plot(ax=ax, color=POINT_COLOUR, markersize=2, alpha=0.5)
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                color=POINT_COLOUR,
-                markersize=3,
-                label=f"Incidents ({len(points):,}, police.uk snap points)",
-            )
-        )
-    if area is not None and len(area):
-        area.boundary.plot(ax=ax, color=AREA_COLOUR, linewidth=2.5)
-        handles.append(Line2D([], [], color=AREA_COLOUR, linewidth=2.5, label="Report area"))
-        if zoom_to_area:
-            x0, y0, x1, y1 = area.total_bounds
-            pad = max(x1 - x0, y1 - y0) * 0.35 + 200.0
-            ax.set_xlim(x0 - pad, x1 + pad)
-            ax.set_ylim(y0 - pad, y1 + pad)
+    handles += _draw_units(ax, units, context_units)
+    handles += _draw_points(ax, points)
+    handles += _draw_area(ax, area, zoom_to_area=zoom_to_area)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -386,6 +420,71 @@ def _mark_operations(ax: plt.Axes, marks: pd.DataFrame, x: pd.DatetimeIndex) -> 
         )
 
 
+def _draw_named_areas(ax: plt.Axes, areas: gpd.GeoDataFrame | None) -> list:
+    """Outline and label the named hotspot areas of :func:`meeting_map`; their legend handle."""
+    handles: list = []
+    if areas is not None and len(areas):
+        areas.boundary.plot(ax=ax, color="#000000", linewidth=1.6)
+        handles.append(Line2D([], [], color="#000000", linewidth=1.6, label="Named hotspot area"))
+        points = areas.geometry.representative_point()
+        for x, y, name in zip(points.x, points.y, areas[schema.AREA_NAME].astype(str), strict=True):
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(6, 6),
+                textcoords="offset points",
+                fontsize=8,
+                fontweight="bold",
+                zorder=6,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
+            )
+    return handles
+
+
+def _draw_route(
+    ax: plt.Axes, route: gpd.GeoDataFrame | None, stops: pd.DataFrame | None, hub: gpd.GeoDataFrame | None
+) -> tuple[list, bool]:
+    """Draw a walkabout's route (framing the map on it), numbered stops and hub; the legend handles, and
+    whether the map was framed on the route."""
+    handles: list = []
+    framed = False
+    if route is not None and len(route):
+        route.plot(ax=ax, color="#e31a1c", linewidth=2.5, zorder=7)
+        handles.append(Line2D([], [], color="#e31a1c", linewidth=2.5, label="Walkabout route"))
+        x0, y0, x1, y1 = route.total_bounds
+        pad = max(x1 - x0, y1 - y0) * 0.12 + 150.0
+        ax.set_xlim(x0 - pad, x1 + pad)
+        ax.set_ylim(y0 - pad, y1 + pad)
+        framed = True
+    if stops is not None and len(stops):
+        for x, y, order in zip(stops["easting"], stops["northing"], stops["order"], strict=True):
+            ax.annotate(
+                str(int(order)),
+                (x, y),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white",
+                fontweight="bold",
+                zorder=9,
+                bbox={"boxstyle": "circle,pad=0.25", "fc": "#e31a1c", "ec": "white", "lw": 1.2},
+            )
+    if hub is not None and len(hub):
+        point = hub.geometry.iloc[0]
+        ax.annotate(
+            "Start / finish",
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white",
+            fontweight="bold",
+            zorder=9,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "#ff7f00", "ec": "white"},
+        )
+    return handles, framed
+
+
 @literal_text
 def meeting_map(
     units: gpd.GeoDataFrame,
@@ -434,56 +533,9 @@ def meeting_map(
     if wards is not None and len(wards):
         wards.boundary.plot(ax=ax, color="#666666", linewidth=0.6, linestyle="--")
         handles.append(Line2D([], [], color="#666666", linewidth=0.6, linestyle="--", label="Ward boundary"))
-    if areas is not None and len(areas):
-        areas.boundary.plot(ax=ax, color="#000000", linewidth=1.6)
-        handles.append(Line2D([], [], color="#000000", linewidth=1.6, label="Named hotspot area"))
-        points = areas.geometry.representative_point()
-        for x, y, name in zip(points.x, points.y, areas[schema.AREA_NAME].astype(str), strict=True):
-            ax.annotate(
-                name,
-                (x, y),
-                xytext=(6, 6),
-                textcoords="offset points",
-                fontsize=8,
-                fontweight="bold",
-                zorder=6,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
-            )
-    framed = False
-    if route is not None and len(route):
-        route.plot(ax=ax, color="#e31a1c", linewidth=2.5, zorder=7)
-        handles.append(Line2D([], [], color="#e31a1c", linewidth=2.5, label="Walkabout route"))
-        x0, y0, x1, y1 = route.total_bounds
-        pad = max(x1 - x0, y1 - y0) * 0.12 + 150.0
-        ax.set_xlim(x0 - pad, x1 + pad)
-        ax.set_ylim(y0 - pad, y1 + pad)
-        framed = True
-    if stops is not None and len(stops):
-        for x, y, order in zip(stops["easting"], stops["northing"], stops["order"], strict=True):
-            ax.annotate(
-                str(int(order)),
-                (x, y),
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white",
-                fontweight="bold",
-                zorder=9,
-                bbox={"boxstyle": "circle,pad=0.25", "fc": "#e31a1c", "ec": "white", "lw": 1.2},
-            )
-    if hub is not None and len(hub):
-        point = hub.geometry.iloc[0]
-        ax.annotate(
-            "Start / finish",
-            (point.x, point.y),
-            ha="center",
-            va="center",
-            fontsize=7,
-            color="white",
-            fontweight="bold",
-            zorder=9,
-            bbox={"boxstyle": "round,pad=0.3", "fc": "#ff7f00", "ec": "white"},
-        )
+    handles += _draw_named_areas(ax, areas)
+    route_handles, framed = _draw_route(ax, route, stops, hub)
+    handles += route_handles
     ax.set_aspect("equal")
     ax.set_axis_off()
     if wards is not None and len(wards) and schema.WARD_NAME in wards.columns and not framed:
