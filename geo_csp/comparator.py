@@ -258,7 +258,7 @@ def _residents(districts: gpd.GeoDataFrame, population: pd.Series) -> np.ndarray
         pd.to_numeric(population, errors="coerce").to_numpy(dtype=float), index=population.index.astype(str)
     )
     pop = pop[~pop.index.duplicated()]
-    residents = pop.reindex(districts[AREA_CODE]).to_numpy(dtype=float)
+    residents: np.ndarray = pop.reindex(districts[AREA_CODE]).to_numpy(dtype=float)
     bad = ~(residents > 0)
     if bad.any():
         names = [f"{n} ({c})" for c, n in zip(districts[AREA_CODE][bad], districts[AREA_NAME][bad])]

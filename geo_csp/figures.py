@@ -28,6 +28,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -106,14 +108,14 @@ def attribution_text(*, osm: bool = False) -> str:
     return " ".join(parts)
 
 
-def add_scalebar(ax: plt.Axes) -> None:
+def add_scalebar(ax: Axes) -> None:
     """A scale bar in metres (the axes must be in EPSG:27700, one unit = one metre)."""
     from matplotlib_scalebar.scalebar import ScaleBar
 
     ax.add_artist(ScaleBar(1.0, units="m", location="lower left", box_alpha=0.8, length_fraction=0.25))
 
 
-def add_north_arrow(ax: plt.Axes) -> None:
+def add_north_arrow(ax: Axes) -> None:
     """An arrow and "N" in the top-right corner (grid north)."""
     ax.annotate(
         "N",
@@ -174,9 +176,9 @@ def _check_figure_frames(
             raise SchemaError(f"`{name}` need a {schema.CATEGORY!r} column to colour the map")
 
 
-def _draw_units(ax: plt.Axes, units: gpd.GeoDataFrame | None, context_units: gpd.GeoDataFrame | None) -> list:
+def _draw_units(ax: Axes, units: gpd.GeoDataFrame | None, context_units: gpd.GeoDataFrame | None) -> list[Artist]:
     """Draw the context units (pale) and the units by class; their legend handles."""
-    handles: list = []
+    handles: list[Artist] = []
     near = _coloured(context_units)
     if len(near):
         near.plot(
@@ -202,7 +204,7 @@ def _draw_units(ax: plt.Axes, units: gpd.GeoDataFrame | None, context_units: gpd
     return handles
 
 
-def _draw_points(ax: plt.Axes, points: gpd.GeoDataFrame | None) -> list:
+def _draw_points(ax: Axes, points: gpd.GeoDataFrame | None) -> list[Artist]:
     """Draw the incident points; their legend handle (none without points)."""
     if points is None or not len(points):
         return []
@@ -220,7 +222,7 @@ def _draw_points(ax: plt.Axes, points: gpd.GeoDataFrame | None) -> list:
     ]
 
 
-def _draw_area(ax: plt.Axes, area: gpd.GeoDataFrame | None, *, zoom_to_area: bool) -> list:
+def _draw_area(ax: Axes, area: gpd.GeoDataFrame | None, *, zoom_to_area: bool) -> list[Artist]:
     """Outline the report area (framing the map on it when ``zoom_to_area``); its legend handle."""
     if area is None or not len(area):
         return []
@@ -283,7 +285,7 @@ def hotspot_figure(
     if wards is not None and len(wards):
         wards.boundary.plot(ax=ax, color="#9a9a9a", linewidth=0.6, linestyle="--")
     borough.boundary.plot(ax=ax, color="#555555", linewidth=1.0)
-    handles: list = [Line2D([], [], color="#555555", linewidth=1.0, label="Borough boundary")]
+    handles: list[Artist] = [Line2D([], [], color="#555555", linewidth=1.0, label="Borough boundary")]
     if wards is not None and len(wards):
         handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, linestyle="--", label="Ward boundary"))
     handles += _draw_units(ax, units, context_units)
@@ -316,7 +318,7 @@ def _coloured(units: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     return units[units[schema.CATEGORY].astype(str).isin(list(CATEGORY_COLOURS))]
 
 
-def _label_wards(ax: plt.Axes, wards: gpd.GeoDataFrame) -> None:
+def _label_wards(ax: Axes, wards: gpd.GeoDataFrame) -> None:
     """Ward names at a point inside each ward that lies in the map's extent."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -391,7 +393,7 @@ def trend_chart(
     return fig
 
 
-def _mark_operations(ax: plt.Axes, marks: pd.DataFrame, x: pd.DatetimeIndex) -> None:
+def _mark_operations(ax: Axes, marks: pd.DataFrame, x: pd.DatetimeIndex) -> None:
     """Draw :func:`geo_csp.trends.operation_marks` on a monthly chart whose month starts are ``x``."""
     for row in marks.itertuples():
         start = x[int(row.first_index)]
@@ -420,9 +422,9 @@ def _mark_operations(ax: plt.Axes, marks: pd.DataFrame, x: pd.DatetimeIndex) -> 
         )
 
 
-def _draw_named_areas(ax: plt.Axes, areas: gpd.GeoDataFrame | None) -> list:
+def _draw_named_areas(ax: Axes, areas: gpd.GeoDataFrame | None) -> list[Artist]:
     """Outline and label the named hotspot areas of :func:`meeting_map`; their legend handle."""
-    handles: list = []
+    handles: list[Artist] = []
     if areas is not None and len(areas):
         areas.boundary.plot(ax=ax, color="#000000", linewidth=1.6)
         handles.append(Line2D([], [], color="#000000", linewidth=1.6, label="Named hotspot area"))
@@ -442,11 +444,11 @@ def _draw_named_areas(ax: plt.Axes, areas: gpd.GeoDataFrame | None) -> list:
 
 
 def _draw_route(
-    ax: plt.Axes, route: gpd.GeoDataFrame | None, stops: pd.DataFrame | None, hub: gpd.GeoDataFrame | None
-) -> tuple[list, bool]:
+    ax: Axes, route: gpd.GeoDataFrame | None, stops: pd.DataFrame | None, hub: gpd.GeoDataFrame | None
+) -> tuple[list[Artist], bool]:
     """Draw a walkabout's route (framing the map on it), numbered stops and hub; the legend handles, and
     whether the map was framed on the route."""
-    handles: list = []
+    handles: list[Artist] = []
     framed = False
     if route is not None and len(route):
         route.plot(ax=ax, color="#e31a1c", linewidth=2.5, zorder=7)
@@ -529,7 +531,7 @@ def meeting_map(
         raise SchemaError(f"`fill` has {len(fill)} colours for {len(units)} units; give one per unit")
     fig, ax = plt.subplots(figsize=figsize_in)
     units.plot(ax=ax, color=list(fill), edgecolor="#9a9a9a", linewidth=0.15)
-    handles: list = [Patch(facecolor=c, edgecolor="#777777", label=lbl) for lbl, c in legend]
+    handles: list[Artist] = [Patch(facecolor=c, edgecolor="#777777", label=lbl) for lbl, c in legend]
     if wards is not None and len(wards):
         wards.boundary.plot(ax=ax, color="#666666", linewidth=0.6, linestyle="--")
         handles.append(Line2D([], [], color="#666666", linewidth=0.6, linestyle="--", label="Ward boundary"))

@@ -309,7 +309,7 @@ def _write_array(array: np.ndarray, path: Path) -> dict[str, Any]:
 
 
 def _read_array(path: Path, info: dict[str, Any]) -> np.ndarray:
-    array = np.load(path, allow_pickle=False)
+    array: np.ndarray = np.load(path, allow_pickle=False)
     return array.astype(object) if info["dtype"] == "object" else array
 
 

@@ -1251,7 +1251,10 @@ def read_store_dask(
     read = functools.partial(
         _read_part_frame, str(store_dir), columns=cols, crime_types=_as_list(crime_types), located_only=located_only
     )
-    return dd.from_map(read, parts, meta=read(None), label="read-store-part", enforce_metadata=False)
+    # dask.dataframe.from_map carries no annotations
+    return dd.from_map(  # type: ignore[no-untyped-call]
+        read, parts, meta=read(None), label="read-store-part", enforce_metadata=False
+    )
 
 
 def _read_part_frame(store_dir: str, part: dict[str, Any] | None, **kwargs: Any) -> pd.DataFrame:

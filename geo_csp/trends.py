@@ -127,7 +127,8 @@ def _tie_term(x: np.ndarray) -> np.ndarray:
     group = np.cumsum(new_group, axis=1) - 1  # group id within the row
     flat = (np.arange(n_rows)[:, None] * n + group).ravel()
     t = np.bincount(flat, minlength=n_rows * n).reshape(n_rows, n).astype(np.float64)
-    return (t * (t - 1) * (2 * t + 5)).sum(axis=1)
+    ties: np.ndarray = (t * (t - 1) * (2 * t + 5)).sum(axis=1)
+    return ties
 
 
 def mann_kendall(values: np.ndarray, *, chunk_rows: int = 200_000) -> pd.DataFrame:

@@ -11,6 +11,7 @@ the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def police_uk_rows(table: pd.DataFrame, places: DemoPlaces, rng: np.random.Gener
     outcome[is_asb] = ""
 
     def col(name: str) -> np.ndarray:
-        values = pts[name].to_numpy()[safe].astype(object)
+        values: np.ndarray = pts[name].to_numpy()[safe].astype(object)
         values[~located] = "" if values.dtype == object else np.nan
         return values
 
@@ -132,7 +133,7 @@ _SEARCH_OUTCOMES = {
 }
 
 
-def _choice(rng: np.random.Generator, table: dict, n: int) -> np.ndarray:
+def _choice(rng: np.random.Generator, table: Mapping[str, float | tuple[float, str]], n: int) -> np.ndarray:
     keys = np.array(list(table), dtype=object)
     w = np.array([v[0] if isinstance(v, tuple) else v for v in table.values()], dtype=float)
     return rng.choice(keys, size=n, p=w / w.sum())
@@ -224,7 +225,8 @@ def _evening_hours() -> np.ndarray:
     hours = np.arange(24)
     w = 0.25 + np.exp(-0.5 * (((hours - 20.5 + 12) % 24 - 12) / 2.8) ** 2) * 3.0
     w[2:7] *= 0.3
-    return w / w.sum()
+    probabilities: np.ndarray = w / w.sum()
+    return probabilities
 
 
 def write_stop_search(rows: pd.DataFrame, folder: Path) -> list[Path]:

@@ -81,7 +81,7 @@ class Measure:
 
     def mask(self, incidents: pd.DataFrame) -> np.ndarray:
         """Which rows of ``incidents`` (store schema) the measure counts, wherever and whenever they are."""
-        mask = incidents[schema.SOURCE].isin(self.sources).to_numpy().copy()
+        mask: np.ndarray = incidents[schema.SOURCE].isin(self.sources).to_numpy().copy()
         if self.crime_types is not None:
             mask = mask & incidents[schema.CRIME_TYPE].isin(self.crime_types).to_numpy()
         if self.object_of_search is not None:

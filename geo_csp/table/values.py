@@ -284,7 +284,7 @@ def _periods(incidents: pd.DataFrame, params: TableParams, sources: set[str]) ->
     if not months.size:
         raise SchemaError("the store holds no incidents; ingest police.uk files first")
     keys, counts = np.unique(periods.period_keys(months, period=params.period), return_counts=True)
-    complete = keys[counts == params.months_per_period]
+    complete: np.ndarray = keys[counts == params.months_per_period]
     end = params.end_quarter if params.period == "quarter" else params.end_month
     if end is not None:
         labels = (
@@ -441,7 +441,8 @@ def area_values(
         counts = round_counts(counts, round_to=round_to).astype(float)
     residents = np.asarray(residents, dtype=float)
     if (residents > 0).all():
-        return counts * 1000.0 / residents
+        rates: np.ndarray = counts * 1000.0 / residents
+        return rates
     return counts if not per_1000 else np.full(len(counts), np.nan)
 
 
