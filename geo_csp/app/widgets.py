@@ -162,58 +162,136 @@ def period_options(months: list[str]) -> dict[str, tuple[str, ...]]:
     return options
 
 
-def sidebar() -> Choices:
-    """Draw the shared sidebar and return the choices (also kept for :func:`current`)."""
+def _store_choice(default_dir: str, demo_dir: str | None) -> tuple[str, float, bool, dict[str, Any], bool]:
+    """The sidebar's store folder (building the demo borough on first start): folder, stamp, whether a store
+    is there, its status, and whether it is SYNTHETIC."""
+    store_dir = st.text_input(
+        "Store folder",
+        value=default_dir,
+        key="store_dir",
+        help="The incident store to analyse. The demo borough (SYNTHETIC data) opens by default.",
+    ).strip()
+    if demo_dir is not None and store_dir == default_dir and cache.store_stamp(store_dir) == 0.0:
+        with st.spinner("Building the SYNTHETIC demo borough (first start only, a few seconds)…"):
+            try:
+                cache.ensure_demo(demo_dir)
+            except Exception as exc:  # the page still opens; the Data page can fill a store
+                st.error(f"Could not build the demo borough: {exc}")
+    stamp = cache.store_stamp(store_dir)
+    has_store = stamp > 0.0
+    status: dict[str, Any] = (
+        cache.status(store_dir, stamp)
+        if has_store
+        else {"months": [], "sources": [], "config": store.StoreConfig(Path(store_dir))}
+    )
+    if not has_store:
+        st.warning(f"No store at {store_dir}. Ingest files on the Data page or choose another folder.")
+    synthetic = status["config"].synthetic or Path(store_dir).resolve().is_relative_to(
+        Path(os.environ.get(DEMO_ENV) or settings.DEMO_DIR).resolve()
+    )
+    if synthetic:
+        st.error(f"**{settings.SYNTHETIC_LABEL}** demo data: invented incidents, not real crime.")
+    return store_dir, stamp, has_store, status, synthetic
+
+
+def _months_choice(store_months: list[str]) -> tuple[str, tuple[str, ...]]:
+    """The sidebar's period and, for chosen months, its month range (at least 3 months): label and months."""
+    options = period_options(store_months)
+    period_label = st.selectbox(
+        "Period", list(options), key="period", help="Months analysed; choose months for any range the store holds."
+    )
+    months = options[period_label]
+    if period_label == CHOOSE_MONTHS and len(months) > 1:
+        first, last = st.select_slider(
+            "From and to month",
+            options=list(months),
+            value=(months[max(0, len(months) - 12)], months[-1]),
+            key="month_range",
+            format_func=lambda m: f"{pd.Period(m, freq='M'):%b %Y}",
+        )
+        months = tuple(m for m in months if first <= m <= last)
+        if len(months) < 3:
+            st.caption("Hot spot trends need at least 3 months: the range was widened to 3.")
+            end = list(options[CHOOSE_MONTHS]).index(last)
+            months = tuple(options[CHOOSE_MONTHS][max(0, end - 2) : max(3, end + 1)])
+    return period_label, months
+
+
+def _crime_choice(sources_all: list[str]) -> tuple[list[str], tuple[str, ...] | None, str | None]:
+    """The sidebar's sources and crime group (custom crime types): sources, crime types and group."""
     from geo_csp import harm
 
+    default_sources = [s for s in app_sources(sources_all).sources or () if s in sources_all]
+    sources = st.multiselect(
+        "Sources",
+        sources_all,
+        default=default_sources,
+        format_func=display.source_label,
+        key="sources",
+        help="What is counted. Default: victim-reported police.uk street records. Stop and search records "
+        "where officers searched, and partner sources (council ASB) repeat incidents police.uk holds: "
+        "add them only to study them.",
+    )
+    counted = app_sources(sources_all, sources)
+    (st.warning if counted.mixed else st.caption)(counted.note)
+    from geo_csp import qualifiers
+
+    group_label = st.selectbox(
+        "Crime group",
+        [ALL_CRIME, *harm.CRIME_GROUPS, *qualifiers.QUALIFIED_GROUPS, CUSTOM],
+        key="crime_group",
+        format_func=lambda g: (
+            f"{qualifiers.QUALIFIED_GROUPS[g].label} (flag)"
+            if g in qualifiers.QUALIFIED_GROUPS
+            else g.replace("_", " ")
+        ),
+        help="Groups marked (flag) count partner records by their qualifier flag (domestic, knife-enabled, "
+        "victim's sex): police.uk records carry none.",
+    )
+    flagged = qualifiers.QUALIFIED_GROUPS.get(group_label)
+    if flagged is not None and set(sources) == set(default_sources):
+        # the default sources: a flag group counts the sources that record its flag, as on the command line
+        sources = []
+        st.caption(f"{flagged.label}: {flagged.definition}.")
+    crime_types: tuple[str, ...] | None = None
+    if group_label == CUSTOM:
+        from geo_csp import schema
+
+        picked = st.multiselect("Crime types", list(schema.CRIME_TYPES), default=["Burglary"], key="crime_types")
+        crime_types = tuple(picked) or None
+    group = group_label if group_label in harm.CRIME_GROUPS or flagged is not None else None
+    return sources, crime_types, group
+
+
+def _unit_choice() -> tuple[str, int | None, str]:
+    """The sidebar's unit, H3 resolution and measure (wards for rates on H3): unit, resolution and measure."""
+    unit_label = st.radio("Unit", list(UNITS), key="unit", horizontal=True)
+    unit = UNITS[unit_label]
+    resolution = None
+    if unit == "h3":
+        res = st.select_slider(
+            "H3 resolution",
+            options=["auto", 7, 8, 9, 10],
+            value="auto",
+            key="resolution",
+            help="auto picks a cell size from the borough's area",
+        )
+        resolution = None if res == "auto" else int(res)
+    measure_label = st.radio("Measure", list(MEASURES), key="measure")
+    measure = MEASURES[measure_label]
+    if measure in ("rate", "rate_eb") and unit == "h3":
+        st.caption("Rates need residents: H3 cells have none, so wards are used for rates.")
+        unit, resolution = "ward", None
+    return unit, resolution, measure
+
+
+def sidebar() -> Choices:
+    """Draw the shared sidebar and return the choices (also kept for :func:`current`)."""
     default_dir, demo_dir = default_store()
     with st.sidebar:
         st.header("geo-csp")
-        store_dir = st.text_input(
-            "Store folder",
-            value=default_dir,
-            key="store_dir",
-            help="The incident store to analyse. The demo borough (SYNTHETIC data) opens by default.",
-        ).strip()
-        if demo_dir is not None and store_dir == default_dir and cache.store_stamp(store_dir) == 0.0:
-            with st.spinner("Building the SYNTHETIC demo borough (first start only, a few seconds)…"):
-                try:
-                    cache.ensure_demo(demo_dir)
-                except Exception as exc:  # the page still opens; the Data page can fill a store
-                    st.error(f"Could not build the demo borough: {exc}")
-        stamp = cache.store_stamp(store_dir)
-        has_store = stamp > 0.0
-        status: dict[str, Any] = (
-            cache.status(store_dir, stamp)
-            if has_store
-            else {"months": [], "sources": [], "config": store.StoreConfig(Path(store_dir))}
-        )
-        if not has_store:
-            st.warning(f"No store at {store_dir}. Ingest files on the Data page or choose another folder.")
-        synthetic = status["config"].synthetic or Path(store_dir).resolve().is_relative_to(
-            Path(os.environ.get(DEMO_ENV) or settings.DEMO_DIR).resolve()
-        )
-        if synthetic:
-            st.error(f"**{settings.SYNTHETIC_LABEL}** demo data: invented incidents, not real crime.")
-
-        options = period_options(status["months"])
-        period_label = st.selectbox(
-            "Period", list(options), key="period", help="Months analysed; choose months for any range the store holds."
-        )
-        months = options[period_label]
-        if period_label == CHOOSE_MONTHS and len(months) > 1:
-            first, last = st.select_slider(
-                "From and to month",
-                options=list(months),
-                value=(months[max(0, len(months) - 12)], months[-1]),
-                key="month_range",
-                format_func=lambda m: f"{pd.Period(m, freq='M'):%b %Y}",
-            )
-            months = tuple(m for m in months if first <= m <= last)
-            if len(months) < 3:
-                st.caption("Hot spot trends need at least 3 months: the range was widened to 3.")
-                end = list(options[CHOOSE_MONTHS]).index(last)
-                months = tuple(options[CHOOSE_MONTHS][max(0, end - 2) : max(3, end + 1)])
+        store_dir, stamp, has_store, status, synthetic = _store_choice(default_dir, demo_dir)
+        period_label, months = _months_choice(status["months"])
         ward_frame = cache.wards(store_dir, stamp) if has_store else None
         ward_options = [] if ward_frame is None else sorted(ward_frame["ward_name"].astype(str))
         ward_names = st.multiselect(
@@ -232,63 +310,8 @@ def sidebar() -> Choices:
                 "and 28-day periods count partner records by their recorded day, so choose timed sources.",
             )
         ]
-        sources_all = status["sources"]
-        default_sources = [s for s in app_sources(sources_all).sources or () if s in sources_all]
-        sources = st.multiselect(
-            "Sources",
-            sources_all,
-            default=default_sources,
-            format_func=display.source_label,
-            key="sources",
-            help="What is counted. Default: victim-reported police.uk street records. Stop and search records "
-            "where officers searched, and partner sources (council ASB) repeat incidents police.uk holds: "
-            "add them only to study them.",
-        )
-        counted = app_sources(sources_all, sources)
-        (st.warning if counted.mixed else st.caption)(counted.note)
-        from geo_csp import qualifiers
-
-        group_label = st.selectbox(
-            "Crime group",
-            [ALL_CRIME, *harm.CRIME_GROUPS, *qualifiers.QUALIFIED_GROUPS, CUSTOM],
-            key="crime_group",
-            format_func=lambda g: (
-                f"{qualifiers.QUALIFIED_GROUPS[g].label} (flag)"
-                if g in qualifiers.QUALIFIED_GROUPS
-                else g.replace("_", " ")
-            ),
-            help="Groups marked (flag) count partner records by their qualifier flag (domestic, knife-enabled, "
-            "victim's sex): police.uk records carry none.",
-        )
-        flagged = qualifiers.QUALIFIED_GROUPS.get(group_label)
-        if flagged is not None and set(sources) == set(default_sources):
-            # the default sources: a flag group counts the sources that record its flag, as on the command line
-            sources = []
-            st.caption(f"{flagged.label}: {flagged.definition}.")
-        crime_types: tuple[str, ...] | None = None
-        if group_label == CUSTOM:
-            from geo_csp import schema
-
-            picked = st.multiselect("Crime types", list(schema.CRIME_TYPES), default=["Burglary"], key="crime_types")
-            crime_types = tuple(picked) or None
-        group = group_label if group_label in harm.CRIME_GROUPS or flagged is not None else None
-        unit_label = st.radio("Unit", list(UNITS), key="unit", horizontal=True)
-        unit = UNITS[unit_label]
-        resolution = None
-        if unit == "h3":
-            res = st.select_slider(
-                "H3 resolution",
-                options=["auto", 7, 8, 9, 10],
-                value="auto",
-                key="resolution",
-                help="auto picks a cell size from the borough's area",
-            )
-            resolution = None if res == "auto" else int(res)
-        measure_label = st.radio("Measure", list(MEASURES), key="measure")
-        measure = MEASURES[measure_label]
-        if measure in ("rate", "rate_eb") and unit == "h3":
-            st.caption("Rates need residents: H3 cells have none, so wards are used for rates.")
-            unit, resolution = "ward", None
+        sources, crime_types, group = _crime_choice(status["sources"])
+        unit, resolution, measure = _unit_choice()
         online = cache.tiles_reachable()
         basemap_names = list(BASEMAP_LABELS)
         basemap_label = st.selectbox(
