@@ -147,10 +147,10 @@ def period_options(months: list[str]) -> dict[str, tuple[str, ...]]:
         return {"No data": ()}
     full = tuple(periods.month_range(months[0], months[-1]).tolist())
     options: dict[str, tuple[str, ...]] = {}
-    if len(full) > 12:
-        options["Last 12 months"] = full[-12:]
-    if len(full) > 24:
-        options["Last 24 months"] = full[-24:]
+    for n in (12, 24):  # the CLI's --months last-12 / last-24 (periods.resolve_months)
+        if len(full) > n:
+            window = periods.resolve_months(f"last-{n}", months)
+            options[f"Last {n} months"] = tuple(periods.month_range(*window).tolist()) if window else full
     options[f"All {len(full)} months ({full[0]} to {full[-1]})"] = full
     options[CHOOSE_MONTHS] = full
     keys = periods.period_keys(list(full), period="year")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from geo_csp import settings
 from geo_csp._errors import LayerError, ParameterError
+import typer
+
 from geo_csp.cli._app import console
 from geo_csp.export import METADATA_KEY, jsonable, write_geo
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BOUNDARY_HELP",
+    "MONTHS",
     "METADATA_KEY",
     "counted_sources",
     "jsonable",
@@ -56,6 +59,15 @@ GROUP_HELP = (
 DISTRICT_HELP = (
     "One area of a boundary file of several (a county's districts): its name in a text column of "
     "--boundary, or of the store's configured boundary without --boundary; a wrong name lists the names."
+)
+
+#: The ``--months`` option of every command that runs hotspots on a store (hotspots, areas, tasking, coverage,
+#: route): one help text, one default (every month, as ``CubeParams(months=None)``), one parser
+#: (:func:`geo_csp.periods.resolve_months`).
+MONTHS = typer.Option(
+    "--months",
+    help="Months analysed: all (default: every month of the store), last-N (the N latest months of the store, "
+    "e.g. last-12 as the app's 'Last 12 months') or YYYY-MM:YYYY-MM.",
 )
 
 #: Share of a study area that must lie inside Bury's outline for the shipped Bury wards/LSOAs to apply
@@ -283,17 +295,36 @@ def cube_params(
     measure: str = settings.DEFAULT_MEASURE,
     partial_periods: str = settings.DEFAULT_PARTIAL_PERIODS,
     zero_fill: str = settings.DEFAULT_ZERO_FILL,
+    months: str = "all",
+    store_dir: Path | None = None,
 ) -> cube_mod.CubeParams:
     """The one :class:`geo_csp.cube.CubeParams` a command's options make (:func:`geo_csp.cube.choices_to_params`,
     as the app makes its own), checked before any file is read.
 
     Keyword names are the commands' option names (``--crime-type``, ``--source``: repeatable, empty
-    means none); every command that counts incidents builds its parameters here.
+    means none); every command that counts incidents builds its parameters here. ``months`` is the
+    ``--months`` text (:func:`geo_csp.periods.resolve_months` on the months of ``store_dir``'s manifest); the
+    months chosen are said on screen.
     """
     from geo_csp.cube import choices_to_params
 
+    window = None
+    if months.strip().lower() != "all":
+        from geo_csp import periods, store
+
+        if store_dir is None:
+            raise ParameterError(f"--months {months!r} needs the store whose months it chooses")
+        held = store.store_status(store_dir)["months"]
+        window = periods.resolve_months(months, held)
+        if window is not None:
+            n = len(periods.month_range(*window))
+            console.print(
+                f"--months {months}: {n} months, {window[0]}..{window[1]} (the store holds {held[0]}..{held[-1]})",
+                highlight=False,
+            )
     return choices_to_params(
         unit=unit,
+        months=window,
         resolution=resolution,
         period=period,
         crime_types=crime_type,

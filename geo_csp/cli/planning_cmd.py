@@ -28,6 +28,7 @@ from geo_csp.cli._common import (
     BOUNDARY_HELP,
     DISTRICT_HELP,
     GROUP_HELP,
+    MONTHS,
     counted_sources,
     jsonable,
     print_counted,
@@ -95,20 +96,32 @@ def _hotspots(
     *,
     public_space: bool = False,
     district: str | None = None,
+    months: str = "all",
 ) -> tuple[hotspot_run.HotspotResult, dict[str, Any], pd.DataFrame]:
     """The hotspot run ``geo-csp areas`` would make (H3 cells) with the default priority score, its context
-    and the incidents.
+    and the incidents (of the ``--months`` analysed).
 
     ``predicted_n`` (:func:`geo_csp.backtest.add_priority`) comes from the predictor a rolling back-test
     picks on the store's own data; the choice is cached in the store's ``cache`` folder.
     """
     from geo_csp import backtest
 
-    params = cube_params(source=source, measure="harm" if measure == "harm" else "count", public_space=public_space)
+    from geo_csp import schema
+
+    params = cube_params(
+        source=source,
+        measure="harm" if measure == "harm" else "count",
+        public_space=public_space,
+        months=months,
+        store_dir=store_dir,
+    )
     result = hotspots_from_store(store_dir, params, boundary=boundary, district=district)
     ctx = study_context(store_dir, boundary, district=district)
     result = backtest.add_priority(result, study_area=ctx["study_area"], cache_dir=Path(store_dir) / "cache")
-    return result, ctx, read_counted(store_dir, params)
+    incidents = read_counted(store_dir, params)
+    if params.months is not None:
+        incidents = incidents[incidents[schema.MONTH].between(*params.months)]
+    return result, ctx, incidents
 
 
 def _evidence(result: hotspot_run.HotspotResult, measure: str) -> str:
@@ -147,6 +160,7 @@ def coverage_command(
     source: Annotated[list[str] | None, _SOURCE] = None,
     public_space: Annotated[bool, _PUBLIC] = False,
     measure: Annotated[str, _MEASURE] = "predicted",
+    months: Annotated[str, MONTHS] = "all",
     camera_radius_m: Annotated[
         float, typer.Option("--camera-radius-m", help="View radius of cameras without range.")
     ] = 50.0,
@@ -173,7 +187,7 @@ def coverage_command(
 
     _check_measure(measure)
     result, ctx, incidents = _hotspots(
-        store_dir, boundary, source, measure, public_space=public_space, district=district
+        store_dir, boundary, source, measure, public_space=public_space, district=district, months=months
     )
     borough = study_borough(ctx, incidents)
     lay = read_partner_layers(
@@ -347,6 +361,7 @@ def route_command(
     measure: Annotated[str, _MEASURE] = "predicted",
     source: Annotated[list[str] | None, _SOURCE] = None,
     public_space: Annotated[bool, _PUBLIC] = False,
+    months: Annotated[str, MONTHS] = "all",
     offline: Annotated[bool, typer.Option("--offline", help="Never download a network from OpenStreetMap.")] = False,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -362,7 +377,9 @@ def route_command(
         raise ParameterError(f"--stops must be at least 1, not {stops}")
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
-    result, _, incidents = _hotspots(store_dir, boundary, source, measure, public_space=public_space, district=district)
+    result, _, incidents = _hotspots(
+        store_dir, boundary, source, measure, public_space=public_space, district=district, months=months
+    )
     folder = partner_layers_dir(store_dir, layers_dir)
     hubs_path = partner_layer_file(store_dir, "hubs", hubs_file, layers_dir)
     if hubs_path is None:

@@ -10,6 +10,7 @@ import typer
 
 from geo_csp import settings
 from geo_csp.cli._app import app, console, out
+from geo_csp.cli._common import MONTHS
 
 
 @app.command("tasking")
@@ -19,6 +20,7 @@ def tasking_command(
     period: Annotated[
         str, typer.Option("--period", help="month (police.uk) or, for timed partner sources, week, fortnight or 28day.")
     ] = "month",
+    months: Annotated[str, MONTHS] = "all",
     group: Annotated[str | None, typer.Option("--group", help="Crime group (default all crime and ASB).")] = None,
     crime_type: Annotated[list[str] | None, typer.Option("--crime-type", help="Category (repeatable).")] = None,
     source: Annotated[
@@ -40,7 +42,9 @@ def tasking_command(
     from geo_csp.cli._common import cube_params, hotspots_from_store, read_counted, study_context
     from geo_csp.cli._common import partner_layers_dir, read_partner_layers, study_borough
 
-    params = cube_params(unit=unit, period=period, crime_type=crime_type, group=group, source=source)
+    params = cube_params(
+        unit=unit, period=period, crime_type=crime_type, group=group, source=source, months=months, store_dir=store_dir
+    )
     result = hotspots_from_store(store_dir, params)
     ctx = study_context(store_dir, None)
     # the default priority score ranks the stops and the gaps, as `geo-csp coverage` and the app do
@@ -49,6 +53,8 @@ def tasking_command(
         params if source else dataclasses.replace(params, sources=tuple(result.metadata.get("sources") or ()) or None)
     )
     incidents = read_counted(store_dir, counted)
+    if params.months is not None:  # repeat locations of the months analysed, as the app's Tasking page counts them
+        incidents = incidents[incidents[schema.MONTH].between(*params.months)]
     gaps = None
     folder = partner_layers_dir(store_dir, layers_dir)
     if folder is not None and len(result.areas):
