@@ -359,6 +359,94 @@ def areas_command(
         console.print(f"new areas: {changes['new'] or 'none'}; vanished: {changes['vanished'] or 'none'}")
 
 
+def _split_backtest(
+    inc: Any, *, split: str, common: dict[str, Any], area_share: float, study_area_source: Any
+) -> tuple[dict[str, Any], str, list[tuple[Any, ...]], str | None, dict[str, Any]]:
+    """The one-split back-test of ``geo-csp backtest --split``: document, title, table rows, sentence, lattice."""
+    from geo_csp import backtest
+
+    table = backtest.backtest(inc, split=split, **common)
+    doc: dict[str, Any] = {
+        rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
+        for rec in table.to_dict("records")
+    }
+    doc["metadata"] = {
+        **table.attrs,
+        "area_share_target": area_share,
+        "study_area": study_area_source,
+        "counted": inc.attrs["counted"],
+    }
+    title = f"Back-test from {split}: {area_share:.0%} of the study area"
+    rows = [
+        (m, doc[m]["pai"], None, doc[m]["hit_rate"], doc[m]["pei"], doc[m]["rri"], None)
+        for m in (*backtest.BASELINES, "learned", "ensemble")
+        if m in doc
+    ]
+    sentence, lattice = None, table.attrs["lattice"]
+    return doc, title, rows, sentence, lattice
+
+
+def _rolling_backtest(
+    inc: Any,
+    *,
+    splits: int,
+    horizon_months: int,
+    common: dict[str, Any],
+    area_share: float,
+    study_area_source: Any,
+) -> tuple[dict[str, Any], str, list[tuple[Any, ...]], str | None, dict[str, Any], Any]:
+    """The rolling back-test of ``geo-csp backtest``: document, title, table rows, sentence, lattice and result."""
+    from geo_csp import backtest
+
+    result = backtest.rolling_backtest(inc, n_splits=splits, horizon_months=horizon_months, **common)
+    doc = {
+        "summary": result.summary.to_dict("records"),
+        "choice": result.choice(area_share=area_share),
+        "evidence": result.sentence(area_share=area_share),
+        "metadata": {
+            **result.metadata,
+            "area_share_target": area_share,
+            "study_area": study_area_source,
+            "counted": inc.attrs["counted"],
+        },
+    }
+    n = result.metadata["n_splits"]
+    title = (
+        f"Rolling back-test, {n} split{'s' if n != 1 else ''} ({result.metadata['test_months'][0]}.."
+        f"{result.metadata['test_months'][-1]}, {horizon_months} month{'s' if horizon_months != 1 else ''} "
+        f"ahead): {area_share:.0%} of the study area"
+    )
+    rows = []
+    for m in (*backtest.BASELINES, "learned", "ensemble", "default"):
+        r = result.row(m, area_share=area_share)
+        rows.append(
+            (m, r["pai_mean"], r["pai_sd"], r["hit_rate_mean"], r["pei_mean"], r["rri_mean"], r["beats_counts"])
+        )
+    sentence, lattice = doc["evidence"], result.metadata["lattice"]
+    return doc, title, rows, sentence, lattice, result
+
+
+def _print_backtest(title: str, rows: list[tuple[Any, ...]], *, sentence: str | None, lattice: dict[str, Any]) -> None:
+    """The back-test's table of selections, its note, and its evidence sentence (else the lattice note)."""
+    view = Table(title=title, title_justify="left")
+    for col in ("selection", "PAI", "PAI sd", "hit rate", "PEI", "RRI", "beats counts"):
+        view.add_column(col)
+    fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
+    for name, pai, sd, hit, pei, rri, beats in rows:
+        view.add_row(
+            name, fmt(pai, ".2f"), fmt(sd, ".2f"), fmt(hit, ".1%"), fmt(pei, ".2f"), fmt(rri, ".2f"), fmt(beats, ".0%")
+        )
+    out.print(view)
+    out.print(
+        "kde and ewma are their best bandwidth and half-life in hindsight (flattering them); "
+        "default is the selection the product uses, chosen on earlier splits only."
+    )
+    if sentence:
+        out.print(sentence)
+    elif lattice["flag"]:
+        out.print(lattice["note"])
+
+
 @app.command("backtest")
 def backtest_command(
     store_dir: Annotated[Path, _STORE] = settings.DEFAULT_STORE_DIR,
@@ -404,8 +492,6 @@ def backtest_command(
     PAI = hit rate / share of the study area, the selected cells clipped to the study area; the
     default selection's figures are out of sample (chosen on earlier splits only).
     """
-    from geo_csp import backtest
-
     params = cube_params(
         unit=unit,
         resolution=resolution,
@@ -428,53 +514,22 @@ def backtest_command(
         area_shares=(area_share,),
     )
     if split is not None:
-        table = backtest.backtest(inc, split=split, **common)
-        doc: dict[str, Any] = {
-            rec["method"]: {k: rec[k] for k in ("pai", "ppai", "hit_rate", "rri", "pei", "area_share", "n_units")}
-            for rec in table.to_dict("records")
-        }
-        doc["metadata"] = {
-            **table.attrs,
-            "area_share_target": area_share,
-            "study_area": ctx["study_area_source"],
-            "counted": inc.attrs["counted"],
-        }
-        title = f"Back-test from {split}: {area_share:.0%} of the study area"
-        rows = [
-            (m, doc[m]["pai"], None, doc[m]["hit_rate"], doc[m]["pei"], doc[m]["rri"], None)
-            for m in (*backtest.BASELINES, "learned", "ensemble")
-            if m in doc
-        ]
-        sentence, lattice = None, table.attrs["lattice"]
-    else:
-        result = backtest.rolling_backtest(inc, n_splits=splits, horizon_months=horizon_months, **common)
-        doc = {
-            "summary": result.summary.to_dict("records"),
-            "choice": result.choice(area_share=area_share),
-            "evidence": result.sentence(area_share=area_share),
-            "metadata": {
-                **result.metadata,
-                "area_share_target": area_share,
-                "study_area": ctx["study_area_source"],
-                "counted": inc.attrs["counted"],
-            },
-        }
-        n = result.metadata["n_splits"]
-        title = (
-            f"Rolling back-test, {n} split{'s' if n != 1 else ''} ({result.metadata['test_months'][0]}.."
-            f"{result.metadata['test_months'][-1]}, {horizon_months} month{'s' if horizon_months != 1 else ''} "
-            f"ahead): {area_share:.0%} of the study area"
+        doc, title, rows, sentence, lattice = _split_backtest(
+            inc, split=split, common=common, area_share=area_share, study_area_source=ctx["study_area_source"]
         )
-        rows = []
-        for m in (*backtest.BASELINES, "learned", "ensemble", "default"):
-            r = result.row(m, area_share=area_share)
-            rows.append(
-                (m, r["pai_mean"], r["pai_sd"], r["hit_rate_mean"], r["pei_mean"], r["rri_mean"], r["beats_counts"])
-            )
-        sentence, lattice = doc["evidence"], result.metadata["lattice"]
+        result = None
+    else:
+        doc, title, rows, sentence, lattice, result = _rolling_backtest(
+            inc,
+            splits=splits,
+            horizon_months=horizon_months,
+            common=common,
+            area_share=area_share,
+            study_area_source=ctx["study_area_source"],
+        )
     if sweep:
         # the command's own rolling back-test (H3, the default or given resolution) is one of the sweep's rows
-        done = {int(result.metadata["resolution"]): result} if split is None and params.unit == "h3" else {}
+        done = {int(result.metadata["resolution"]): result} if result is not None and params.unit == "h3" else {}
         doc["resolution_sweep"], doc["resolution_sweep_skipped"], doc["resolution_sweep_bound"] = _sweep(
             inc,
             ctx["study_area"],
@@ -489,23 +544,7 @@ def backtest_command(
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
         return
-    view = Table(title=title, title_justify="left")
-    for col in ("selection", "PAI", "PAI sd", "hit rate", "PEI", "RRI", "beats counts"):
-        view.add_column(col)
-    fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
-    for name, pai, sd, hit, pei, rri, beats in rows:
-        view.add_row(
-            name, fmt(pai, ".2f"), fmt(sd, ".2f"), fmt(hit, ".1%"), fmt(pei, ".2f"), fmt(rri, ".2f"), fmt(beats, ".0%")
-        )
-    out.print(view)
-    out.print(
-        "kde and ewma are their best bandwidth and half-life in hindsight (flattering them); "
-        "default is the selection the product uses, chosen on earlier splits only."
-    )
-    if sentence:
-        out.print(sentence)
-    elif lattice["flag"]:
-        out.print(lattice["note"])
+    _print_backtest(title, rows, sentence=sentence, lattice=lattice)
     if sweep:
         _print_sweep(doc["resolution_sweep"], area_share=area_share)
         out.print(doc["resolution_sweep_bound"]["rule"].capitalize() + ".")
