@@ -20,6 +20,7 @@ functions that use them, so that ``geo-csp --help`` does not load them through t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -431,7 +432,7 @@ def _print_backtest(title: str, rows: list[tuple[Any, ...]], *, sentence: str | 
     view = Table(title=title, title_justify="left")
     for col in ("selection", "PAI", "PAI sd", "hit rate", "PEI", "RRI", "beats counts"):
         view.add_column(col)
-    fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
+    fmt: Callable[[Any, str], str] = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
     for name, pai, sd, hit, pei, rri, beats in rows:
         view.add_row(
             name, fmt(pai, ".2f"), fmt(sd, ".2f"), fmt(hit, ".1%"), fmt(pei, ".2f"), fmt(rri, ".2f"), fmt(beats, ".0%")
@@ -592,7 +593,7 @@ def _print_sweep(rows: list[dict[str, Any]], *, area_share: float) -> None:
         "hit rate default",
     ):
         view.add_column(col, justify="right")
-    fmt = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
+    fmt: Callable[[Any, str], str] = lambda v, f: "" if v is None or v != v else format(v, f)  # noqa: E731 - NaN and None print blank
     for r in rows:
         view.add_row(
             str(r["resolution"]),

@@ -216,7 +216,8 @@ def rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
             "use wards or LSOAs with a population column (H3 cells have none), or supply a population file"
         )
     values = np.asarray(values, dtype="float64")
-    return values * 1000.0 / (pop[:, None] if values.ndim == 2 else pop)
+    rates: np.ndarray = values * 1000.0 / (pop[:, None] if values.ndim == 2 else pop)
+    return rates
 
 
 def empirical_bayes_rates_per_1000(values: np.ndarray, population: pd.Series) -> np.ndarray:
@@ -242,7 +243,8 @@ def empirical_bayes_rates_per_1000(values: np.ndarray, population: pd.Series) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         weight = np.where(v + m / b > 0, v / (v + m / b), 0.0)
     out = (weight * raw + (1.0 - weight) * m) * 1000.0
-    return out.reshape(np.shape(values))
+    shrunk: np.ndarray = out.reshape(np.shape(values))
+    return shrunk
 
 
 def study_geometry(study_area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> shapely.Geometry | None:
@@ -370,7 +372,7 @@ def clip_to_study_area(incidents: pd.DataFrame, study_area: shapely.Geometry | N
     located = incidents[schema.LOCATED].to_numpy(dtype=bool)
     x = incidents[schema.EASTING].to_numpy(dtype="float64")
     y = incidents[schema.NORTHING].to_numpy(dtype="float64")
-    mask = located & np.isfinite(x) & np.isfinite(y)
+    mask: np.ndarray = located & np.isfinite(x) & np.isfinite(y)
     if study_area is None or not mask.any():
         return mask
     ux, uy, inverse = grid.unique_points(x[mask], y[mask])
@@ -473,7 +475,8 @@ def _month_codes(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _in_values(codes: np.ndarray, uniques: np.ndarray, values: Iterable[str]) -> np.ndarray:
     """Per-row membership of ``uniques[codes]`` in ``values``, tested once per distinct value."""
     hit = np.append(pd.Index(uniques).isin(list(values)), False)  # code -1 (missing) reads False
-    return hit[codes]
+    member: np.ndarray = hit[codes]
+    return member
 
 
 def _clean_locations(uniques: np.ndarray) -> np.ndarray:

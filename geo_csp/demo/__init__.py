@@ -32,14 +32,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo_csp import ingest, store
 from geo_csp._errors import ParameterError
 from geo_csp.demo import files, layers
-from geo_csp.demo.incidents import HOTSPOTS, N_MONTHS, START_MONTH, make_incidents, months
+from geo_csp.demo.incidents import HOTSPOTS, N_MONTHS, START_MONTH, Incidents, make_incidents, months
 from geo_csp.demo.places import BACKGROUND_MAX_DENSITY_RATIO, DemoPlaces, geojson_geometry, make_places
 from geo_csp.settings import DEMO_DIR, SYNTHETIC_LABEL
 
@@ -271,8 +273,17 @@ def _build_store(out: Path, police_dir: Path, council_csv: Path, council_mapping
 
 
 def _truth(
-    params, places, inc, street_rows, search_rows, council, footprint, disp_poly, disp_street, layer_info
-) -> dict:
+    params: DemoParams,
+    places: DemoPlaces,
+    inc: Incidents,
+    street_rows: pd.DataFrame,
+    search_rows: pd.DataFrame,
+    council: pd.DataFrame,
+    footprint: shapely.Geometry,
+    disp_poly: shapely.Geometry,
+    disp_street: str,
+    layer_info: dict[str, Any],
+) -> dict[str, Any]:
     month_names = months()
     table = inc.table
     hotspots = []
@@ -373,9 +384,10 @@ def _truth(
     }
 
 
-def load_truth(path: str | Path) -> dict:
+def load_truth(path: str | Path) -> dict[str, Any]:
     """Read a demo ``truth.json``."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    truth: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return truth
 
 
 _README = f"""{SYNTHETIC_LABEL} DEMO DATA - NOT REAL CRIME

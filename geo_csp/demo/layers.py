@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import gpxpy.gpx
 import networkx as nx
@@ -50,7 +51,8 @@ _HUB_PLACES = (
 
 
 def _bearing(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    return np.round(np.degrees(np.arctan2(dx, dy)) % 360.0, 0)
+    bearing: np.ndarray = np.round(np.degrees(np.arctan2(dx, dy)) % 360.0, 0)
+    return bearing
 
 
 def _cameras(places: DemoPlaces, rng: np.random.Generator) -> pd.DataFrame:
@@ -110,7 +112,9 @@ def _walk_track(lonlat: np.ndarray, xy: np.ndarray, start: dt.datetime, name: st
     return track
 
 
-def _walkabouts(places: DemoPlaces, rng: np.random.Generator, hubs: pd.DataFrame) -> tuple[gpxpy.gpx.GPX, dict]:
+def _walkabouts(
+    places: DemoPlaces, rng: np.random.Generator, hubs: pd.DataFrame
+) -> tuple[gpxpy.gpx.GPX, dict[str, Any]]:
     pts = places.points
     graph = nx.Graph(places.graph.to_undirected())
     tc_geom = places.place("Bury Town Centre")
@@ -174,7 +178,7 @@ def _hubs(places: DemoPlaces) -> pd.DataFrame:
     return hubs
 
 
-def _feature(geom: dict, **props) -> dict:
+def _feature(geom: dict[str, Any], **props: Any) -> dict[str, Any]:
     return {"type": "Feature", "properties": {**props, "label": SYNTHETIC_LABEL}, "geometry": geom}
 
 
@@ -188,7 +192,7 @@ def write_layers(
     heartbeat_from: str,
     lantern_from: str,
     last_month: str = "2025-12",
-) -> dict:
+) -> dict[str, Any]:
     """Write the five layer files; return ``{"files": ..., "coverage": ...}`` for the truth file."""
     folder.mkdir(parents=True, exist_ok=True)
     cams = _cameras(places, rng)

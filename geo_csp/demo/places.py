@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import Transformer
@@ -176,10 +178,11 @@ def to_lonlat(easting: np.ndarray, northing: np.ndarray) -> tuple[np.ndarray, np
     return np.round(lon, 6), np.round(lat, 6)
 
 
-def geojson_geometry(geom: shapely.Geometry, *, decimals: int = 6) -> dict:
+def geojson_geometry(geom: shapely.Geometry, *, decimals: int = 6) -> dict[str, Any]:
     """A 27700 geometry as a WGS84 GeoJSON geometry dict."""
     geom = shapely.transform(geom, lambda xy: np.column_stack(to_lonlat(xy[:, 0], xy[:, 1])))
-    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10.0**-decimals)))
+    geometry: dict[str, Any] = json.loads(shapely.to_geojson(shapely.set_precision(geom, 10.0**-decimals)))
+    return geometry
 
 
 def to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +222,7 @@ class DemoPlaces:
         """The polygon (EPSG:27700) of a named place."""
         return self.named.geometry[self.named["name"] == name].iloc[0]
 
-    def node_rows(self, nodes) -> np.ndarray:
+    def node_rows(self, nodes: npt.ArrayLike) -> np.ndarray:
         """Row positions in ``points`` of network node ids (nodes are the first rows, in id order)."""
         return np.asarray(nodes, dtype=int)
 
@@ -270,7 +273,8 @@ def background_lsoa_weights(lsoas: gpd.GeoDataFrame, *, max_density_ratio: float
     lower = np.concatenate([d_sorted, [0.0]])  # ... and >= the (j+1)-th
     valid = np.flatnonzero((cap <= upper * (1 + 1e-12)) & (cap >= lower * (1 - 1e-12)))
     d_cap = cap[valid[0]] if valid.size else density.min()
-    return np.minimum(pop, d_cap * km2)
+    weights: np.ndarray = np.minimum(pop, d_cap * km2)
+    return weights
 
 
 def voronoi_area_shares(xy: np.ndarray, geom: shapely.Geometry) -> np.ndarray:
@@ -286,7 +290,8 @@ def voronoi_area_shares(xy: np.ndarray, geom: shapely.Geometry) -> np.ndarray:
         return np.ones(1)
     cells = shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=geom, ordered=True)
     area = shapely.area(shapely.intersection(shapely.get_parts(cells), geom))
-    return area / area.sum()
+    shares: np.ndarray = area / area.sum()
+    return shares
 
 
 def _name_pool(rng: np.random.Generator) -> list[str]:
@@ -316,10 +321,13 @@ def _grid_nodes(
     local = local + rng.uniform(-_JITTER_M, _JITTER_M, size=local.shape)
     a = np.deg2rad(angle_deg)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    return local @ rot.T + np.asarray(centre)
+    points: np.ndarray = local @ rot.T + np.asarray(centre)
+    return points
 
 
-def _build_network(named: gpd.GeoDataFrame, names: list[str], rng: np.random.Generator):
+def _build_network(
+    named: gpd.GeoDataFrame, names: list[str], rng: np.random.Generator
+) -> tuple[np.ndarray, list[tuple[int, int, str]], dict[str, list[int]], dict[str, np.ndarray]]:
     """The synthetic walking network: positions (EPSG:27700), edges and street names."""
     tc_centre = named.geometry[named["name"] == "Bury Town Centre"].iloc[0].centroid
     ms_centre = named.geometry[named["name"] == "Moorside"].iloc[0].centroid
