@@ -327,6 +327,69 @@ def _find_hub(hubs: gpd.GeoDataFrame, key: str, option: str = "--start") -> gpd.
     raise ParameterError(f"{option} {key!r} matches {len(partial)} hubs; give one of: {listing}")
 
 
+def _check_route_options(*, measure: str, places: str, stops: int, stops_per_area: int) -> None:
+    """Refuse a walkabout's measure, --places, --stops or --stops-per-area out of range."""
+    _check_measure(measure)
+    if places not in _PLACES:
+        raise ParameterError(f"--places must be cells or areas, not {places!r}")
+    if stops < 1:
+        raise ParameterError(f"--stops must be at least 1, not {stops}")
+    if stops_per_area < 1:
+        raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
+
+
+def _walk_network(
+    network: Path | None,
+    *,
+    folder: Path | None,
+    offline: bool,
+    stops: Any,
+    hubs: tuple[Any, Any],
+    store_dir: Path,
+) -> Any:
+    """The walking network of a walkabout: --network, else the layers folder's first GraphML, else (not
+    --offline) OpenStreetMap's around the stops and hubs; None when there is none (a warning is printed)."""
+    import shapely
+
+    from geo_csp import routes
+
+    graph = None
+    if network is None and folder is not None:
+        found = sorted(folder.glob("*.graphml"))
+        network = found[0] if found else None
+    if network is not None:
+        graph = routes.load_network(network)
+    elif not offline:
+        area = shapely.union_all([*stops.geometry.to_numpy(), *(hub.geometry.iloc[0] for hub in hubs)])
+        try:
+            graph = routes.network_for_area(
+                shapely.convex_hull(area).buffer(300.0), cache_dir=Path(store_dir) / "networks"
+            )
+        except NetworkError as exc:
+            console.print(f"[yellow]{exc}[/]")
+    return graph
+
+
+def _print_route(plan: Any, *, evidence: str, gpx_path: Path, sheet: Path | None) -> None:
+    """The walkabout's stops table, skipped and unreachable stops, evidence and files written."""
+    table = Table(
+        title=f"Walkabout from {plan.start_name}: {plan.length_m / 1000:.2f} km, "
+        f"{plan.total_min:.0f} of {plan.budget_min:.0f} min",
+        title_justify="left",
+    )
+    for col in ("#", "stop", "arrive (min)", "stay (min)", "purpose"):
+        table.add_column(col)
+    for s in plan.stops.itertuples():
+        table.add_row(str(s.order), str(s.name), f"{s.arrive_min:.0f}", f"{s.dwell_min:.0f}", str(s.purpose))
+    console.print(table)
+    unreachable = plan.skipped[plan.skipped["reason"].str.startswith("unreachable")]
+    console.print(f"{plan.note} {len(plan.skipped)} candidate stops not visited ({len(unreachable)} unreachable).")
+    for s in unreachable.itertuples():
+        console.print(f"[yellow]Not reachable: {s.name} ({s.reason}).[/]")
+    console.print(evidence)
+    console.print(f"wrote {gpx_path}" + (f" and {sheet}" if sheet else ""))
+
+
 @app.command("route")
 def route_command(
     start: Annotated[str, typer.Option("--start", help="Start hub: its id or (part of) its name.")],
@@ -366,17 +429,9 @@ def route_command(
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """Plan a walkabout from a hub through the top hotspot cells (or areas) within a time budget."""
-    import shapely
-
     from geo_csp import layers, priorities, routes
 
-    _check_measure(measure)
-    if places not in _PLACES:
-        raise ParameterError(f"--places must be cells or areas, not {places!r}")
-    if stops < 1:
-        raise ParameterError(f"--stops must be at least 1, not {stops}")
-    if stops_per_area < 1:
-        raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
+    _check_route_options(measure=measure, places=places, stops=stops, stops_per_area=stops_per_area)
     result, _, incidents = _hotspots(
         store_dir, boundary, source, measure, public_space=public_space, district=district, months=months
     )
@@ -394,22 +449,9 @@ def route_command(
         params=priorities.PatrolParams(measure=_COLUMNS[measure], top_n=stops, stops_per_place=stops_per_area),
     )
 
-    graph = None
-    if network is None and folder is not None:
-        found = sorted(folder.glob("*.graphml"))
-        network = found[0] if found else None
-    if network is not None:
-        graph = routes.load_network(network)
-    elif not offline:
-        area = shapely.union_all(
-            [*candidates.geometry.to_numpy(), start_hub.geometry.iloc[0], end_hub.geometry.iloc[0]]
-        )
-        try:
-            graph = routes.network_for_area(
-                shapely.convex_hull(area).buffer(300.0), cache_dir=Path(store_dir) / "networks"
-            )
-        except NetworkError as exc:
-            console.print(f"[yellow]{exc}[/]")
+    graph = _walk_network(
+        network, folder=folder, offline=offline, stops=candidates, hubs=(start_hub, end_hub), store_dir=store_dir
+    )
     if graph is None:
         console.print(
             "[bold yellow]No street network: the plan below is a STRAIGHT-LINE ESTIMATE "
@@ -455,22 +497,7 @@ def route_command(
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
         return
-    table = Table(
-        title=f"Walkabout from {plan.start_name}: {plan.length_m / 1000:.2f} km, "
-        f"{plan.total_min:.0f} of {plan.budget_min:.0f} min",
-        title_justify="left",
-    )
-    for col in ("#", "stop", "arrive (min)", "stay (min)", "purpose"):
-        table.add_column(col)
-    for s in plan.stops.itertuples():
-        table.add_row(str(s.order), str(s.name), f"{s.arrive_min:.0f}", f"{s.dwell_min:.0f}", str(s.purpose))
-    console.print(table)
-    unreachable = plan.skipped[plan.skipped["reason"].str.startswith("unreachable")]
-    console.print(f"{plan.note} {len(plan.skipped)} candidate stops not visited ({len(unreachable)} unreachable).")
-    for s in unreachable.itertuples():
-        console.print(f"[yellow]Not reachable: {s.name} ({s.reason}).[/]")
-    console.print(_evidence(result, measure))
-    console.print(f"wrote {gpx_path}" + (f" and {sheet}" if sheet else ""))
+    _print_route(plan, evidence=_evidence(result, measure), gpx_path=gpx_path, sheet=sheet)
 
 
 @app.command("review")
