@@ -500,6 +500,84 @@ def route_command(
     _print_route(plan, evidence=_evidence(result, measure), gpx_path=gpx_path, sheet=sheet)
 
 
+def _named_operations(
+    store_dir: Path,
+    operation: str,
+    *,
+    operations: Path | None,
+    layers_dir: Path | None,
+    borough: Any,
+    ctx: dict[str, Any],
+) -> tuple[Any, Any]:
+    """The store's operations layer and its operations named ``operation`` (any case); refused when none is."""
+    from geo_csp import layers
+
+    path = partner_layer_file(store_dir, "operations", operations, layers_dir)
+    if path is None:
+        raise LayerError("no operations layer: give --operations FILE or a store whose config has layers_dir")
+    ops = layers.read_operations(path, borough=borough, places=ctx["named_places"])
+    chosen = ops[ops["name"].str.lower() == operation.lower()]
+    if chosen.empty:
+        raise ParameterError(f"no operation named {operation!r} in {path}; it has {sorted(set(ops['name']))}")
+    return ops, chosen
+
+
+def _operation_on(chosen: Any, operation: str, *, date: str) -> Any:
+    """The named operations starting on --date; refused when the date is not a date or none starts then."""
+    import pandas as pd
+
+    try:
+        day = pd.Timestamp(date)
+    except ValueError as exc:
+        raise ParameterError(f"--date {date!r} is not a date; write it as YYYY-MM-DD") from exc
+    dates = ", ".join(d.date().isoformat() for d in chosen["start_date"])
+    chosen = chosen[chosen["start_date"] == day]
+    if chosen.empty:
+        raise ParameterError(f"operation {operation!r} has no start_date {date}; its start dates are {dates}")
+    return chosen
+
+
+def _print_pooled_review(pooled: Any, operation: str, *, n_dates: int) -> None:
+    """The review of one-day operations pooled over their dates: action months against neighbouring months."""
+    console.print(f"{operation}: {n_dates} one-day operations, pooled over their dates (--date DATE reviews one).")
+    table = Table(
+        title=f"Operation {pooled.operation}: action months against neighbouring months", title_justify="left"
+    )
+    for col in ("action day", "month", "matched months", "incidents (action month)", "incidents (matched)"):
+        table.add_column(col)
+    for r in pooled.dates.itertuples():
+        table.add_row(r.date, r.month, r.matched_months, f"{r.target_action:,.0f}", f"{r.target_matched:,.0f}")
+    console.print(table)
+    console.print(pooled.to_text())
+
+
+def _print_review(result: Any, *, buffer_m: float, sources: list[str], group: str | None, types: Any) -> None:
+    """An operation's review: incidents by window and area, what was counted, and the effect text."""
+    import pandas as pd
+
+    from geo_csp import review
+
+    table = Table(title=f"Operation {result.operation}: incidents by window", title_justify="left")
+    table.add_column("area")
+    for col in ("before", "same months a year earlier", "after (operation months)", "km²"):
+        table.add_column(col, justify="right")
+    labels = {"target": "operation area", "buffer": f"{buffer_m:g} m ring around it", "control": "rest of borough"}
+    usable = {w: w == "after" or result.comparisons.loc[w, "status"] == "used" for w in review.WINDOWS}
+    for region, row in result.counts.iterrows():
+        table.add_row(
+            labels.get(str(region), str(region)),
+            *(
+                f"{row[c]:,.0f}" if pd.notna(row[c]) and usable[c] else "not used" if not usable[c] else "none"
+                for c in review.WINDOWS
+            ),
+            f"{row['area_km2']:.2f}",
+        )
+    console.print(table)
+    what = f"crime group {group!r}" if group else "crime types " + (", ".join(types) if types else "all")
+    console.print(f"Counted: sources {', '.join(sources)}; {what}.")
+    console.print(result.to_text())
+
+
 @app.command("review")
 def review_command(
     operation: Annotated[str, typer.Option("--operation", help="Operation name (as in the operations layer).")],
@@ -526,10 +604,9 @@ def review_command(
 ) -> None:
     """Before/after review of an operation: relative effect, WDD and WDQ with intervals, against the rest of
     the borough (other live operations cut out), with a check that the before window was not a peak."""
-    import pandas as pd
     import shapely
 
-    from geo_csp import harm, layers, review
+    from geo_csp import harm, review
     from geo_csp import sources as sources_mod
 
     params = cube_params(crime_type=crime_type, group=group, source=source, exclude_proactive=exclude_proactive)
@@ -544,13 +621,9 @@ def review_command(
     print_counted(counted_info)
     borough = study_borough(ctx, incidents)
     outline = shapely.union_all(borough.geometry.to_numpy())
-    path = partner_layer_file(store_dir, "operations", operations, layers_dir)
-    if path is None:
-        raise LayerError("no operations layer: give --operations FILE or a store whose config has layers_dir")
-    ops = layers.read_operations(path, borough=borough, places=ctx["named_places"])
-    chosen = ops[ops["name"].str.lower() == operation.lower()]
-    if chosen.empty:
-        raise ParameterError(f"no operation named {operation!r} in {path}; it has {sorted(set(ops['name']))}")
+    ops, chosen = _named_operations(
+        store_dir, operation, operations=operations, layers_dir=layers_dir, borough=borough, ctx=ctx
+    )
     counted = {
         "sources": sources,
         "crime_types": list(types) if types else "all",
@@ -558,14 +631,7 @@ def review_command(
         "counted": counted_info,
     }
     if date is not None:
-        try:
-            day = pd.Timestamp(date)
-        except ValueError as exc:
-            raise ParameterError(f"--date {date!r} is not a date; write it as YYYY-MM-DD") from exc
-        dates = ", ".join(d.date().isoformat() for d in chosen["start_date"])
-        chosen = chosen[chosen["start_date"] == day]
-        if chosen.empty:
-            raise ParameterError(f"operation {operation!r} has no start_date {date}; its start dates are {dates}")
+        chosen = _operation_on(chosen, operation, date=date)
     elif len(chosen) > 1 and bool(((chosen["end_date"] - chosen["start_date"]).dt.days < 1).all()):
         pooled = review.review_repeated(
             incidents, operations=chosen, borough=outline, name=str(chosen["name"].iloc[0]), buffer_m=buffer_m
@@ -573,18 +639,7 @@ def review_command(
         if as_json:
             typer.echo(json.dumps(jsonable({**pooled.to_dict(), **counted}), indent=2))
             return
-        console.print(
-            f"{operation}: {len(chosen)} one-day operations, pooled over their dates (--date DATE reviews one)."
-        )
-        table = Table(
-            title=f"Operation {pooled.operation}: action months against neighbouring months", title_justify="left"
-        )
-        for col in ("action day", "month", "matched months", "incidents (action month)", "incidents (matched)"):
-            table.add_column(col)
-        for r in pooled.dates.itertuples():
-            table.add_row(r.date, r.month, r.matched_months, f"{r.target_action:,.0f}", f"{r.target_matched:,.0f}")
-        console.print(table)
-        console.print(pooled.to_text())
+        _print_pooled_review(pooled, operation, n_dates=len(chosen))
         return
     elif len(chosen) > 1:
         dates = ", ".join(d.date().isoformat() for d in chosen["start_date"])
@@ -604,22 +659,4 @@ def review_command(
     if as_json:
         typer.echo(json.dumps(jsonable({**result.to_dict(), **counted}), indent=2))
         return
-    table = Table(title=f"Operation {result.operation}: incidents by window", title_justify="left")
-    table.add_column("area")
-    for col in ("before", "same months a year earlier", "after (operation months)", "km²"):
-        table.add_column(col, justify="right")
-    labels = {"target": "operation area", "buffer": f"{buffer_m:g} m ring around it", "control": "rest of borough"}
-    usable = {w: w == "after" or result.comparisons.loc[w, "status"] == "used" for w in review.WINDOWS}
-    for region, row in result.counts.iterrows():
-        table.add_row(
-            labels.get(str(region), str(region)),
-            *(
-                f"{row[c]:,.0f}" if pd.notna(row[c]) and usable[c] else "not used" if not usable[c] else "none"
-                for c in review.WINDOWS
-            ),
-            f"{row['area_km2']:.2f}",
-        )
-    console.print(table)
-    what = f"crime group {group!r}" if group else "crime types " + (", ".join(types) if types else "all")
-    console.print(f"Counted: sources {', '.join(sources)}; {what}.")
-    console.print(result.to_text())
+    _print_review(result, buffer_m=buffer_m, sources=sources, group=group, types=types)
