@@ -76,6 +76,30 @@ def _own_private_module(module: str, name: str, here: str) -> bool:
     return is_module and (here == module or here.startswith(module + "."))
 
 
+def _from_import(
+    node: ast.ImportFrom,
+    *,
+    own: str,
+    here: str,
+    rel: Path,
+    targets: set[str],
+    private: list[str],
+    aliases: set[str],
+) -> None:
+    """Add what ``from geo_csp... import ...`` brings in: its top-level modules to ``targets``, a private name
+    of another module to ``private``, and the names that stand for other modules to ``aliases``."""
+    parts = (node.module or "").split(".")
+    for alias in node.names:
+        target = parts[1] if len(parts) > 1 else alias.name
+        if target.startswith("__"):
+            continue
+        targets.add(target)
+        if alias.name.startswith("_") and not _own_private_module(node.module or "", alias.name, here):
+            private.append(f"{rel}: from {node.module} import {alias.name}")
+        if len(parts) == 1 or target != own:
+            aliases.add(alias.asname or alias.name)
+
+
 def _imports() -> tuple[dict[str, set[str]], list[str]]:
     """Top-level module -> the top-level modules it imports, and every private name used across modules."""
     graph: dict[str, set[str]] = {}
@@ -92,16 +116,7 @@ def _imports() -> tuple[dict[str, set[str]], list[str]]:
         aliases = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("geo_csp"):
-                parts = node.module.split(".")
-                for alias in node.names:
-                    target = parts[1] if len(parts) > 1 else alias.name
-                    if target.startswith("__"):
-                        continue
-                    graph[own].add(target)
-                    if alias.name.startswith("_") and not _own_private_module(node.module, alias.name, here):
-                        private.append(f"{rel}: from {node.module} import {alias.name}")
-                    if len(parts) == 1 or target != own:
-                        aliases.add(alias.asname or alias.name)
+                _from_import(node, own=own, here=here, rel=rel, targets=graph[own], private=private, aliases=aliases)
             elif isinstance(node, ast.Import):
                 graph[own].update(a.name.split(".")[1] for a in node.names if a.name.startswith("geo_csp."))
             elif (
