@@ -23,9 +23,9 @@ import base64
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import folium
 import geopandas as gpd
@@ -205,7 +205,7 @@ class _HtmlOverlay(MacroElement):
     )
 
     def __init__(self, body: str, *, css_class: str, position: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca ships no annotations
         self._name = "HtmlOverlay"
         self.body = body
         self.css_class = css_class
@@ -343,7 +343,7 @@ def _json_safe(frame: gpd.GeoDataFrame, keep: Sequence[str]) -> gpd.GeoDataFrame
     return out
 
 
-def _geojson(frame: gpd.GeoDataFrame, *, decimals: int = DISPLAY_DECIMALS) -> dict:
+def _geojson(frame: gpd.GeoDataFrame, *, decimals: int = DISPLAY_DECIMALS) -> dict[str, Any]:
     """``frame`` (EPSG:4326) as a GeoJSON dict with coordinates rounded to ``decimals`` and no bboxes.
 
     Six decimal places of a degree are about 0.1 m: far finer than any screen pixel, and about half
@@ -364,7 +364,7 @@ def _geojson(frame: gpd.GeoDataFrame, *, decimals: int = DISPLAY_DECIMALS) -> di
 def zoom_for_bounds(bounds: Sequence[float], *, width_px: int = 900, height_px: int = 600) -> int:
     """The largest web-map zoom level at which lon/lat ``bounds`` fit a map of this size in pixels."""
     minx, miny, maxx, maxy = (float(b) for b in bounds)
-    merc = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85, 85)) / 2))  # noqa: E731
+    merc: Callable[[float], float] = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85, 85)) / 2))  # noqa: E731
     lon_span = max(maxx - minx, 1e-6) / 360.0
     lat_span = max(merc(maxy) - merc(miny), 1e-6) / (2 * np.pi)
     zoom = min(np.log2(width_px / 256 / lon_span), np.log2(height_px / 256 / lat_span))
@@ -384,7 +384,7 @@ class _MetricScale(MacroElement):
     )
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca ships no annotations
         self._name = "MetricScale"
 
 
@@ -464,7 +464,7 @@ class _ZoomClasses(MacroElement):
     )
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca ships no annotations
         self._name = "ZoomClasses"
         self.zoom = STREET_NAMES_FROM_ZOOM
 
@@ -487,8 +487,8 @@ class _Names(MacroElement):
         """
     )
 
-    def __init__(self, data: dict) -> None:
-        super().__init__()
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca ships no annotations
         self._name = "Names"
         self.data = data
         self.css = NAME_CLASS
@@ -631,7 +631,7 @@ def add_route(
 
 #: How each partner layer is drawn, by the first word of its name: style of polygons and lines,
 #: legend symbol (``"fill"``, ``"line"``, ``"outline"``, ``"dot"``) and the columns its tooltip shows.
-_LAYER_STYLES: Final[dict[str, dict]] = {
+_LAYER_STYLES: Final[dict[str, dict[str, Any]]] = {
     "operations": {
         "style": {"weight": 2.5, "dashArray": "8 5", "fillOpacity": 0.08},
         "symbol": "outline",
@@ -793,7 +793,8 @@ def _add_layer(m: folium.Map, name: str, frame: gpd.GeoDataFrame, colour: str, *
             else None,
         ).add_to(group)
     group.add_to(m)
-    return spec["symbol"]
+    symbol: str = spec["symbol"]
+    return symbol
 
 
 def _layer_rank(name: str) -> int:

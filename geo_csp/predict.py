@@ -40,8 +40,9 @@ and bandwidths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import shapely
@@ -72,6 +73,7 @@ PREDICTORS: Final = ("counts", "last_period", "persistence", "gi_mean", "learned
 BASELINES: Final = ("counts", "last_period", "ewma", "persistence", "gi_mean", "kde")
 #: Hot-spot bins (Gi* class 1) count towards ``persistence``.
 _HOT: Final = 1
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -141,10 +143,11 @@ def clipped_areas(geometries: np.ndarray, study_area: shapely.Geometry | None) -
     """Area in m2 of each unit inside the study area (the whole unit when there is none)."""
     geoms = np.asarray(geometries, dtype=object)
     if study_area is None:
-        return shapely.area(geoms).astype("float64")
+        whole: np.ndarray = shapely.area(geoms).astype("float64")
+        return whole
     shapely.prepare(study_area)
     inside = shapely.contains(study_area, geoms)
-    out = shapely.area(geoms).astype("float64")
+    out: np.ndarray = shapely.area(geoms).astype("float64")
     edge = ~inside
     if edge.any():
         out[edge] = shapely.area(shapely.intersection(geoms[edge], study_area))
@@ -165,7 +168,8 @@ def _window_mean(cum: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
     """Mean of the ``k`` months before each month index ``t`` (fewer at the start), from prefix sums."""
     lo = np.maximum(t - k, 0)
     width = np.maximum(t - lo, 1)
-    return (cum[:, t] - cum[:, lo]) / width
+    mean: np.ndarray = (cum[:, t] - cum[:, lo]) / width
+    return mean
 
 
 @dataclass(frozen=True)
@@ -216,10 +220,11 @@ class PredictionInputs:
             float(max(10.0, round(f * self.spacing_m / 10.0) * 10.0)) for f in self.params.kde_bandwidth_factors
         )
 
-    def _get(self, key: str, build: Any) -> Any:
+    def _get(self, key: str, build: Callable[[], _T]) -> _T:
         if key not in self._cache:
             self._cache[key] = build()
-        return self._cache[key]
+        value: _T = self._cache[key]
+        return value
 
     def cumulative(self) -> np.ndarray:
         """Prefix sums of the counts: column ``t`` holds the sum of months ``0..t-1``."""
@@ -364,7 +369,8 @@ def _percentile_rank(values: np.ndarray) -> np.ndarray:
     """Each value's rank among them as a share in (0, 1] (ties share their mean rank)."""
     from scipy.stats import rankdata
 
-    return rankdata(values) / max(len(values), 1)
+    ranks: np.ndarray = rankdata(values) / max(len(values), 1)
+    return ranks
 
 
 def _learned(inputs: PredictionInputs, end: int) -> np.ndarray:
@@ -397,7 +403,8 @@ def _learned(inputs: PredictionInputs, end: int) -> np.ndarray:
     )
     with threadpool_limits(limits=1):
         model.fit(x, y)
-        return model.predict(feats[:, end, :][:, useful])
+        predicted: np.ndarray = model.predict(feats[:, end, :][:, useful])
+        return predicted
 
 
 def score(name: str, inputs: PredictionInputs, end: int) -> np.ndarray:
@@ -416,23 +423,30 @@ def score(name: str, inputs: PredictionInputs, end: int) -> np.ndarray:
             f"a prediction needs at least 2 past months and at most the {n_months} held; got end={end}"
         )
     cum = inputs.cumulative()
-    counts = cum[:, end] - cum[:, max(0, end - inputs.params.counts_window_months)]
+    counts: np.ndarray = cum[:, end] - cum[:, max(0, end - inputs.params.counts_window_months)]
     if name == "counts":
         return counts
     if name == "last_period":
-        return inputs.n[:, end - 1].astype("float64")
+        last: np.ndarray = inputs.n[:, end - 1].astype("float64")
+        return last
     if name in ewma_names(inputs):
-        return inputs.ewma_all(inputs.params.ewma_half_lives_months[ewma_names(inputs).index(name)])[:, end]
+        ewma: np.ndarray = inputs.ewma_all(inputs.params.ewma_half_lives_months[ewma_names(inputs).index(name)])[:, end]
+        return ewma
     if name == "persistence":
         share = (inputs.gi(end).hot_cold == _HOT).mean(axis=1)
-        return share + counts / (counts.max() + 1.0) * 1e-6  # counts break ties between equal shares
+        persistence: np.ndarray = share + counts / (counts.max() + 1.0) * 1e-6  # counts break ties between equal shares
+        return persistence
     if name == "gi_mean":
-        return inputs.gi(end).z.mean(axis=1)
+        z_mean: np.ndarray = inputs.gi(end).z.mean(axis=1)
+        return z_mean
     if name.startswith("kde_") and name in kde_names(inputs):
         h = inputs.bandwidths_m[kde_names(inputs).index(name)]
-        return np.asarray(inputs.kernel(h) @ counts) * inputs.area_m2 / (2 * np.pi * h * h)
+        density: np.ndarray = np.asarray(inputs.kernel(h) @ counts) * inputs.area_m2 / (2 * np.pi * h * h)
+        return density
     if name == "learned":
         return inputs._get(f"learned_{end}", lambda: _learned(inputs, end))
     if name == "ensemble":
-        return np.mean([_percentile_rank(score(m, inputs, end)) for m in ensemble_members(inputs)], axis=0)
+        members = [_percentile_rank(score(m, inputs, end)) for m in ensemble_members(inputs)]
+        ensemble: np.ndarray = np.mean(members, axis=0)
+        return ensemble
     raise ParameterError(f"unknown predictor {name!r}; choose one of {predictor_names(inputs)}")
