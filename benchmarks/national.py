@@ -212,7 +212,8 @@ def compare(a: Path, b: Path) -> str:
     return "identical" if not bad else f"DIFFERENT in {bad}"
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
+    """The benchmark's options (the hidden --stage, --archive, --store and --out run one backend in a child)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=20_000_000, help="the largest size")
     parser.add_argument("--sizes", type=int, nargs="*", default=[2_000_000, 5_000_000], help="smaller sizes")
@@ -230,58 +231,49 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.stage:
-        print(json.dumps(run_stage(args.stage, args.archive, args.store, args.out)))
-        return
+    return parser
 
+
+def _ensure_archive(archive: Path, n: int) -> None:
+    """Generate the national archive of ``n`` incidents unless a finished one (its README) is there."""
     from geo_csp.national_demo import generate_national
 
-    sizes = sorted({*args.sizes, args.incidents})
-    args.work.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
-    peer_result: dict[str, Any] | None = None
-    for n in sizes:
-        archive = args.work / f"archive-{n}"
-        marker = archive / "README.txt"
-        if not marker.exists():
-            shutil.rmtree(archive, ignore_errors=True)
-            t = time.perf_counter()
-            summary = generate_national(archive, n_incidents=n)
-            print(
-                f"generated {n:,} incidents in {time.perf_counter() - t:.0f} s "
-                f"({summary.bytes_written / 1e9:.2f} GB, {len(summary.files)} files)",
-                flush=True,
-            )
-        size_gb = sum(p.stat().st_size for p in archive.glob("*/*.csv")) / 1e9
-        bare_s = bare_csv_read_s(archive)
-        outs = {}
-        for backend in args.backends:
-            store_dir = args.work / f"store-{backend}-{n}"
-            shutil.rmtree(store_dir, ignore_errors=True)
-            out = args.work / f"units-{backend}-{n}.parquet"
-            result, peak = run_measured(
-                ["--stage", backend, "--archive", str(archive), "--store", str(store_dir), "--out", str(out)]
-            )
-            result.update(backend=backend, incidents=n, peak_rss_mb=peak, bare_read_s=bare_s, csv_gb=size_gb)
-            rows.append(result)
-            if backend != "dask-ingest":
-                outs[backend] = out
-            print(json.dumps(result), flush=True)
-            if not args.keep:
-                shutil.rmtree(store_dir, ignore_errors=True)
-        if len(outs) == 2:
-            verdict = compare(outs["memory"], outs["dask"])
-            for r in rows:
-                if r["incidents"] == n and r["backend"] != "dask-ingest":
-                    r["outputs"] = verdict
-        if peer_result is None and not args.no_peers and outs:
-            first = next(iter(outs.values()))
-            peer_result = peers(
-                first.with_suffix(".n.npy"), first, max_periods=args.peer_max_periods, max_units=args.peer_max_units
-            )
-            peer_result["incidents"] = n
+    marker = archive / "README.txt"
+    if not marker.exists():
+        shutil.rmtree(archive, ignore_errors=True)
+        t = time.perf_counter()
+        summary = generate_national(archive, n_incidents=n)
+        print(
+            f"generated {n:,} incidents in {time.perf_counter() - t:.0f} s "
+            f"({summary.bytes_written / 1e9:.2f} GB, {len(summary.files)} files)",
+            flush=True,
+        )
 
+
+def _run_backends(
+    args: argparse.Namespace, archive: Path, n: int, rows: list[dict[str, Any]], *, size_gb: float, bare_s: float
+) -> dict[str, Path]:
+    """Run each backend's stage on the archive in a measured child process (rows appended); the unit tables."""
+    outs: dict[str, Path] = {}
+    for backend in args.backends:
+        store_dir = args.work / f"store-{backend}-{n}"
+        shutil.rmtree(store_dir, ignore_errors=True)
+        out = args.work / f"units-{backend}-{n}.parquet"
+        result, peak = run_measured(
+            ["--stage", backend, "--archive", str(archive), "--store", str(store_dir), "--out", str(out)]
+        )
+        result.update(backend=backend, incidents=n, peak_rss_mb=peak, bare_read_s=bare_s, csv_gb=size_gb)
+        rows.append(result)
+        if backend != "dask-ingest":
+            outs[backend] = out
+        print(json.dumps(result), flush=True)
+        if not args.keep:
+            shutil.rmtree(store_dir, ignore_errors=True)
+    return outs
+
+
+def _print_report(rows: list[dict[str, Any]], sizes: list[int], peer_result: dict[str, Any] | None) -> None:
+    """The table of every size and backend, the dask/memory ratios and the peer comparison."""
     print()
     print(
         f"machine: {os.cpu_count()} cores, {_ram_gb():.0f} GB RAM, {platform.platform()}, Python {platform.python_version()}"
@@ -325,6 +317,36 @@ def main() -> None:
             f"{p['ours_tw0_s']:.1f} s (per period), esda G_Local per period + pymannkendall per cell "
             f"{p['peer_s']:.0f} s -> {p['peer_s'] / p['ours_s']:.0f}x ({p['note']})"
         )
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    if args.stage:
+        print(json.dumps(run_stage(args.stage, args.archive, args.store, args.out)))
+        return
+
+    sizes = sorted({*args.sizes, args.incidents})
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    peer_result: dict[str, Any] | None = None
+    for n in sizes:
+        archive = args.work / f"archive-{n}"
+        _ensure_archive(archive, n)
+        size_gb = sum(p.stat().st_size for p in archive.glob("*/*.csv")) / 1e9
+        bare_s = bare_csv_read_s(archive)
+        outs = _run_backends(args, archive, n, rows, size_gb=size_gb, bare_s=bare_s)
+        if len(outs) == 2:
+            verdict = compare(outs["memory"], outs["dask"])
+            for r in rows:
+                if r["incidents"] == n and r["backend"] != "dask-ingest":
+                    r["outputs"] = verdict
+        if peer_result is None and not args.no_peers and outs:
+            first = next(iter(outs.values()))
+            peer_result = peers(
+                first.with_suffix(".n.npy"), first, max_periods=args.peer_max_periods, max_units=args.peer_max_units
+            )
+            peer_result["incidents"] = n
+    _print_report(rows, sizes, peer_result)
 
 
 def _ram_gb() -> float:
