@@ -49,7 +49,8 @@ _LOC = "location"
 def _lookup(codes: np.ndarray, uniques: Any, values: Iterable[Any]) -> np.ndarray:
     """Per-row membership of ``uniques[codes]`` in ``values``, tested once per distinct value."""
     hit = pd.Index(uniques).isin(list(values))
-    return hit[codes] & (codes >= 0)
+    member: np.ndarray = hit[codes] & (codes >= 0)
+    return member
 
 
 def _point_codes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -324,7 +325,7 @@ def build_cube_dask(
         summarise = dask.delayed(_summarise_partition, pure=True)
         flat = [
             summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
-            for p in incidents.to_delayed()
+            for p in incidents.to_delayed()  # type: ignore[no-untyped-call]  # dask ships no annotations
         ]
         summaries = [flat[s] for s in _batches(len(flat), None, batch_partitions)]
     else:
@@ -482,7 +483,8 @@ def _points_of_batch(summaries: list[dict[str, Any]]) -> np.ndarray:
     if not len(pm):
         return np.empty((0, 3))
     g = pm.groupby([_E, _N], sort=False)[schema.N].sum().reset_index()
-    return g[[_E, _N, schema.N]].to_numpy(dtype="float64")
+    totals: np.ndarray = g[[_E, _N, schema.N]].to_numpy(dtype="float64")
+    return totals
 
 
 def _hull_of_batch(summaries: list[dict[str, Any]]) -> np.ndarray:
@@ -490,7 +492,8 @@ def _hull_of_batch(summaries: list[dict[str, Any]]) -> np.ndarray:
     if not len(pm):
         return np.empty((0, 2))
     pts = pm[[_E, _N]].drop_duplicates().to_numpy()
-    return shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(pts)))
+    hull: np.ndarray = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(pts)))
+    return hull
 
 
 def _assemble_cube(
