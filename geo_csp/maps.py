@@ -848,6 +848,115 @@ def unit_colours(units: pd.DataFrame, *, colour_by: str) -> tuple[pd.Series, lis
     return colours, [(lbl, class_colour(lbl)) for lbl in order]
 
 
+def _fit_bounds(shown: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> Any:
+    """The bounds a new hotspot map is fitted to: the units', else the areas'; refused when both are empty."""
+    if len(shown):
+        return shown.total_bounds
+    if areas is not None and len(areas):
+        return _to_display(areas, "areas").total_bounds
+    raise ParameterError("`units` is empty and no `areas` are given: nothing to fit the map to")
+
+
+def _area_names(areas: gpd.GeoDataFrame | None) -> list[str]:
+    """The named hotspot areas' names (none without areas or names), which place names do not repeat."""
+    return (
+        [] if areas is None or schema.AREA_NAME not in areas.columns else areas[schema.AREA_NAME].astype(str).tolist()
+    )
+
+
+def _unit_tooltip_columns(shown: gpd.GeoDataFrame) -> list[str]:
+    """The columns a hotspot unit's tooltip shows: those the units have, with at least one value."""
+    return [
+        c
+        for c in (
+            "name",
+            schema.LSOA_NAME,
+            schema.LSOA_CODE,
+            schema.WARD_NAME,
+            "n_this",
+            "n_before",
+            CHANGE_COLUMN,
+            HOTSPOT_CHANGE_COLUMN,
+            schema.N,
+            schema.HARM,
+            schema.RATE_PER_1000,
+            schema.PATTERN,
+            schema.CATEGORY,
+            schema.GI_Z,
+        )
+        if c in shown.columns and shown[c].notna().any()
+    ]
+
+
+def _split_layers(
+    layers: Mapping[str, gpd.GeoDataFrame] | None, units: gpd.GeoDataFrame
+) -> tuple[list[tuple[str, gpd.GeoDataFrame]], list[tuple[str, gpd.GeoDataFrame]], str]:
+    """The partner layers drawn under the area outlines (operations) and above them, in legend order, and the
+    note on borough-wide operations (left off the map)."""
+    named = [(name, frame) for name, frame in (layers or {}).items() if frame is not None and len(frame)]
+    named.sort(key=lambda item: _layer_rank(item[0]))
+    note = ""
+    drawn: list[tuple[str, gpd.GeoDataFrame]] = []
+    for name, frame in named:
+        if _layer_kind(name) == "operations":
+            wide = borough_wide(frame, extent_m2=float(units.to_crs(settings.WORKING_CRS).area.sum()))
+            note = _borough_wide_note(frame[wide]) if wide.any() else ""
+            frame = frame[~wide]
+        drawn.append((name, frame))
+    below = [(n, f) for n, f in drawn if _layer_rank(n) == 0]  # operations: under the area outlines
+    above = [(n, f) for n, f in drawn if _layer_rank(n) > 0]
+    return below, above, note
+
+
+def _add_areas(m: folium.Map, areas: gpd.GeoDataFrame, *, selected_area: str | None) -> None:
+    """The named hotspot areas' outlines (the selected one bold), tooltips and name labels."""
+    if schema.AREA_ID not in areas.columns:
+        raise SchemaError(f"`areas` needs an {schema.AREA_ID!r} column; it has {list(areas.columns)}")
+    area_shown = _to_display(areas, "areas")
+    cols = [
+        c
+        for c in (
+            schema.AREA_ID,
+            schema.AREA_NAME,
+            schema.PATTERN,
+            schema.N,
+            schema.HARM,
+            "share_of_crime",
+            schema.WARD_NAME,
+        )
+        if c in area_shown.columns
+    ]
+    area_data = _json_safe(area_shown, cols)
+    area_data["_selected"] = (area_data[schema.AREA_ID] == html_text(selected_area or "\0")).astype(int)
+    area_group = folium.FeatureGroup(name="Named hotspot areas", show=True)
+    folium.GeoJson(
+        _geojson(area_data),
+        name="areas",
+        style_function=lambda f: {
+            "fill": False,
+            "color": "#000000",
+            "weight": 5 if f["properties"]["_selected"] else 2.5,
+            "dashArray": None if f["properties"]["_selected"] else "6 4",
+            "className": AREA_CLASS,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=cols,
+            localize=True,
+            aliases=[display.label(c) + (" (%)" if c in display.PERCENT_COLUMNS else "") for c in cols],
+        ),
+    ).add_to(area_group)
+    if schema.AREA_NAME in area_shown.columns:
+        points = area_shown.geometry.representative_point()
+        names = area_shown[schema.AREA_NAME].astype(str).to_numpy()
+        for x, y, name in zip(points.x.to_numpy(), points.y.to_numpy(), names, strict=True):
+            folium.Marker(
+                [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
+                icon=folium.DivIcon(html=f"<div>{html_text(name)}</div>", icon_size=(1, 1), class_name="geo-csp-label"),
+                interactive=False,
+            ).add_to(area_group)
+    area_group.add_to(m)
+
+
 def hotspot_map(
     units: gpd.GeoDataFrame,
     *,
@@ -913,35 +1022,10 @@ def hotspot_map(
     if schema.LSOA_NAME in shown.columns and shown[schema.LSOA_NAME].notna().any():  # LSOAs: name beside code
         shown = shown.assign(**{schema.LSOA_CODE: shown[schema.UNIT_ID].astype(str).to_numpy()})
     if m is None:
-        if len(shown):
-            bounds = shown.total_bounds
-        elif areas is not None and len(areas):
-            bounds = _to_display(areas, "areas").total_bounds
-        else:
-            raise ParameterError("`units` is empty and no `areas` are given: nothing to fit the map to")
-        m = base_map(bounds, basemap=basemap, synthetic=synthetic, legend_width_px=_LEGEND_WIDTH_PX)
+        m = base_map(_fit_bounds(shown, areas), basemap=basemap, synthetic=synthetic, legend_width_px=_LEGEND_WIDTH_PX)
 
     colours, legend_rows = unit_colours(shown, colour_by=colour_by)
-    tooltip_cols = [
-        c
-        for c in (
-            "name",
-            schema.LSOA_NAME,
-            schema.LSOA_CODE,
-            schema.WARD_NAME,
-            "n_this",
-            "n_before",
-            CHANGE_COLUMN,
-            HOTSPOT_CHANGE_COLUMN,
-            schema.N,
-            schema.HARM,
-            schema.RATE_PER_1000,
-            schema.PATTERN,
-            schema.CATEGORY,
-            schema.GI_Z,
-        )
-        if c in shown.columns and shown[c].notna().any()
-    ]
+    tooltip_cols = _unit_tooltip_columns(shown)
     data = _json_safe(shown, [schema.UNIT_ID, schema.AREA_ID, *tooltip_cols]).assign(_fill=colours.to_numpy())
     unit_group = folium.FeatureGroup(name=f"Hotspots: {display.label(colour_by).lower()}", show=True)
     folium.GeoJson(
@@ -956,78 +1040,16 @@ def hotspot_map(
     ).add_to(unit_group)
     unit_group.add_to(m)
     if places is not None or wards is not None or streets is not None:
-        taken = (
-            []
-            if areas is None or schema.AREA_NAME not in areas.columns
-            else areas[schema.AREA_NAME].astype(str).tolist()
-        )
-        add_names(m, places=places, wards=wards, streets=streets, skip=taken)
+        add_names(m, places=places, wards=wards, streets=streets, skip=_area_names(areas))
 
     extra: list[tuple[str, str, str]] = []
-    named = [(name, frame) for name, frame in (layers or {}).items() if frame is not None and len(frame)]
-    named.sort(key=lambda item: _layer_rank(item[0]))
-    note = ""
-    drawn: list[tuple[str, gpd.GeoDataFrame]] = []
-    for name, frame in named:
-        if _layer_kind(name) == "operations":
-            wide = borough_wide(frame, extent_m2=float(units.to_crs(settings.WORKING_CRS).area.sum()))
-            note = _borough_wide_note(frame[wide]) if wide.any() else ""
-            frame = frame[~wide]
-        drawn.append((name, frame))
-    below = [(n, f) for n, f in drawn if _layer_rank(n) == 0]  # operations: under the area outlines
-    above = [(n, f) for n, f in drawn if _layer_rank(n) > 0]
+    below, above, note = _split_layers(layers, units)
     for name, frame in below:
         colour = _LAYER_COLOURS.get(_layer_kind(name), _OTHER[len(extra) % len(_OTHER)])
         extra.append((_layer_label(name), colour, _add_layer(m, name, frame, colour)))
 
     if areas is not None and len(areas):
-        if schema.AREA_ID not in areas.columns:
-            raise SchemaError(f"`areas` needs an {schema.AREA_ID!r} column; it has {list(areas.columns)}")
-        area_shown = _to_display(areas, "areas")
-        cols = [
-            c
-            for c in (
-                schema.AREA_ID,
-                schema.AREA_NAME,
-                schema.PATTERN,
-                schema.N,
-                schema.HARM,
-                "share_of_crime",
-                schema.WARD_NAME,
-            )
-            if c in area_shown.columns
-        ]
-        area_data = _json_safe(area_shown, cols)
-        area_data["_selected"] = (area_data[schema.AREA_ID] == html_text(selected_area or "\0")).astype(int)
-        area_group = folium.FeatureGroup(name="Named hotspot areas", show=True)
-        folium.GeoJson(
-            _geojson(area_data),
-            name="areas",
-            style_function=lambda f: {
-                "fill": False,
-                "color": "#000000",
-                "weight": 5 if f["properties"]["_selected"] else 2.5,
-                "dashArray": None if f["properties"]["_selected"] else "6 4",
-                "className": AREA_CLASS,
-            },
-            tooltip=folium.GeoJsonTooltip(
-                fields=cols,
-                localize=True,
-                aliases=[display.label(c) + (" (%)" if c in display.PERCENT_COLUMNS else "") for c in cols],
-            ),
-        ).add_to(area_group)
-        if schema.AREA_NAME in area_shown.columns:
-            points = area_shown.geometry.representative_point()
-            names = area_shown[schema.AREA_NAME].astype(str).to_numpy()
-            for x, y, name in zip(points.x.to_numpy(), points.y.to_numpy(), names, strict=True):
-                folium.Marker(
-                    [round(float(y), DISPLAY_DECIMALS), round(float(x), DISPLAY_DECIMALS)],
-                    icon=folium.DivIcon(
-                        html=f"<div>{html_text(name)}</div>", icon_size=(1, 1), class_name="geo-csp-label"
-                    ),
-                    interactive=False,
-                ).add_to(area_group)
-        area_group.add_to(m)
+        _add_areas(m, areas, selected_area=selected_area)
         extra.append(("Named hotspot areas", "#000000", "dashed"))
     for name, frame in above:
         colour = _LAYER_COLOURS.get(_layer_kind(name), _OTHER[len(extra) % len(_OTHER)])
