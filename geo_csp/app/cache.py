@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -667,7 +668,7 @@ def walk_sheet(
     plan = walkabout(store_dir, stamp, months, **plan_args, **hotspot_args)
     png = walk_map_png(store_dir, stamp, months, plan_args=plan_args, synthetic=synthetic, **hotspot_args)
     map_uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    page = plan.to_html(title=title, map_uri=map_uri, start_clock=start_clock)
+    page: str = plan.to_html(title=title, map_uri=map_uri, start_clock=start_clock)
     if fmt == "html":
         return page.encode("utf-8")
     import weasyprint
@@ -815,7 +816,7 @@ def add_layer_files(store_dir: str, kind: str, paths: tuple[str, ...]) -> pd.Dat
     """Validate partner layer files with :mod:`geo_csp.layers` and copy them into the store's layers folder."""
     import shutil
 
-    readers = {
+    readers: dict[str, Callable[[Path], gpd.GeoDataFrame]] = {
         "cctv": layers.read_cctv,
         "walkabouts": layers.read_routes,
         "hubs": layers.read_hubs,
@@ -917,7 +918,7 @@ def area_time_profile(
     sources: tuple[str, ...] | None,
     share: float,
     aoristic: bool,
-) -> tuple[pd.DataFrame, dict, str]:
+) -> tuple[pd.DataFrame, dict[str, Any], str]:
     """:func:`geo_csp.timeprofile.area_time_profile` of a named place, ward, H3 cell (or the whole store)."""
     from geo_csp import geography as geography_mod
     from geo_csp import timeprofile

@@ -17,6 +17,7 @@ story never opened). The map is now focused without scrolling, and arrow keys st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import folium
 import streamlit as st
@@ -67,7 +68,7 @@ class _FocusWithoutScrolling(MacroElement):
     )
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca ships no annotations
         self._name = "FocusWithoutScrolling"
 
 
@@ -108,7 +109,7 @@ def prepare(m: folium.Map, *, key: str) -> PreparedMap:
     )
 
 
-def show(prepared: PreparedMap, *, key: str, height: int, clicks: bool = False) -> dict:
+def show(prepared: PreparedMap, *, key: str, height: int, clicks: bool = False) -> dict[str, Any]:
     """Draw a prepared map at the container's width and return what the browser sent back.
 
     By default nothing comes back, so panning and zooming never rerun the script. With ``clicks`` the

@@ -362,7 +362,8 @@ def current() -> Choices:
     """The choices the sidebar made on this run."""
     if _CHOICES_KEY not in st.session_state:
         return sidebar()
-    return st.session_state[_CHOICES_KEY]
+    choices: Choices = st.session_state[_CHOICES_KEY]
+    return choices
 
 
 def need_store(choices: Choices) -> None:
