@@ -216,6 +216,71 @@ def _batches(n_parts: int, keys: Sequence[Any] | None, size: int) -> list[slice]
     return out
 
 
+def _check_dask_choices(*, unit: str, batch_partitions: Any, group: str | None, groups: dict[str, Any] | None) -> None:
+    """Refuse what the Dask backend does not build: non-H3 units, flag groups, and a bad batch size."""
+    if unit != "h3":
+        raise ParameterError(
+            f"the dask backend builds H3 cubes only, not unit={unit!r}: ward and LSOA cubes are small, "
+            "build them with build_cube(..., backend='memory')"
+        )
+    if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
+        raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
+    if qualifiers.qualified_group(group, groups=groups) is not None:
+        raise ParameterError(
+            f"flag group {group!r} is counted in memory only: flagged records come from partner extracts, which "
+            "are small; run without Dask"
+        )
+
+
+def _batch_summaries(
+    incidents: Any,
+    *,
+    sources: Any,
+    source_list: list[str] | None,
+    forces: Any,
+    months: Any,
+    month_filter: list[str] | None,
+    batch_partitions: int,
+    summary_kw: dict[str, Any],
+) -> list[Any]:
+    """The delayed per-partition summaries of a store folder (one task per force's parts) or a Dask
+    dataframe, grouped into batches of at most ``batch_partitions``."""
+    import dask
+    import dask.dataframe as dd
+
+    if isinstance(incidents, (str, Path)):
+        # One task per force (at most `batch_partitions` months): read its parts in one go.
+        parts = store.part_entries(incidents, sources=source_list, forces=forces, months=month_filter)
+        if not parts:
+            raise ParameterError(
+                f"no part of the store {incidents} matches sources={sources!r} forces={forces!r} months={months!r};"
+                " check them against `geo-csp status`"
+            )
+        read_summary = dask.delayed(_summarise_store_parts, pure=True)
+        return [
+            [read_summary(str(incidents), parts[s], with_source=source_list is not None, **summary_kw)]
+            for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
+        ]
+    elif isinstance(incidents, dd.DataFrame):
+        need = list(cube_mod.CUBE_COLUMNS) + ([schema.SOURCE] if source_list is not None else [])
+        missing = [c for c in need if c not in incidents.columns]
+        if missing:
+            raise SchemaError(
+                f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.store.read_store_dask"
+            )
+        summarise = dask.delayed(_summarise_partition, pure=True)
+        flat = [
+            summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
+            for p in incidents.to_delayed()  # type: ignore[no-untyped-call]  # dask ships no annotations
+        ]
+        return [flat[s] for s in _batches(len(flat), None, batch_partitions)]
+    else:
+        raise ParameterError(
+            f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}; "
+            "for a pandas DataFrame use geo_csp.cube.build_cube"
+        )
+
+
 def build_cube_dask(
     incidents: Any,
     cube_params: cube_mod.CubeParams | None = None,
@@ -268,7 +333,6 @@ def build_cube_dask(
         ``params["backend"]`` is ``"dask"``; every other field equals the in-memory cube's.
     """
     import dask
-    import dask.dataframe as dd
 
     cp = cube_mod.CubeParams.given(cube_params).for_cube()
     unit, resolution, period, months = cp.unit, cp.resolution, cp.period, cp.months
@@ -280,18 +344,7 @@ def build_cube_dask(
             f"period {period!r} is built in memory only: weekly periods are for timed partner extracts, which "
             "are small; run without Dask, or use period month, quarter or year"
         )
-    if unit != "h3":
-        raise ParameterError(
-            f"the dask backend builds H3 cubes only, not unit={unit!r}: ward and LSOA cubes are small, "
-            "build them with build_cube(..., backend='memory')"
-        )
-    if isinstance(batch_partitions, bool) or not isinstance(batch_partitions, int) or batch_partitions < 1:
-        raise ParameterError(f"`batch_partitions` must be a positive integer; got {batch_partitions!r}")
-    if qualifiers.qualified_group(group, groups=groups) is not None:
-        raise ParameterError(
-            f"flag group {group!r} is counted in memory only: flagged records come from partner extracts, which "
-            "are small; run without Dask"
-        )
+    _check_dask_choices(unit=unit, batch_partitions=batch_partitions, group=group, groups=groups)
     types = harm.resolve_crime_types(crime_types, group, groups=groups)
     source_list = None if sources is None else ([sources] if isinstance(sources, str) else list(sources))
     first = last = None
@@ -302,37 +355,16 @@ def build_cube_dask(
 
     weights = harm.harm_weights(harm_index, asb_weight_days=asb_weight_days)
     summary_kw = dict(types=types, sources=source_list, first=first, last=last, weights=weights)
-    if isinstance(incidents, (str, Path)):
-        # One task per force (at most `batch_partitions` months): read its parts in one go.
-        parts = store.part_entries(incidents, sources=source_list, forces=forces, months=month_filter)
-        if not parts:
-            raise ParameterError(
-                f"no part of the store {incidents} matches sources={sources!r} forces={forces!r} months={months!r};"
-                " check them against `geo-csp status`"
-            )
-        read_summary = dask.delayed(_summarise_store_parts, pure=True)
-        summaries = [
-            [read_summary(str(incidents), parts[s], with_source=source_list is not None, **summary_kw)]
-            for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
-        ]
-    elif isinstance(incidents, dd.DataFrame):
-        need = list(cube_mod.CUBE_COLUMNS) + ([schema.SOURCE] if source_list is not None else [])
-        missing = [c for c in need if c not in incidents.columns]
-        if missing:
-            raise SchemaError(
-                f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.store.read_store_dask"
-            )
-        summarise = dask.delayed(_summarise_partition, pure=True)
-        flat = [
-            summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
-            for p in incidents.to_delayed()  # type: ignore[no-untyped-call]  # dask ships no annotations
-        ]
-        summaries = [flat[s] for s in _batches(len(flat), None, batch_partitions)]
-    else:
-        raise ParameterError(
-            f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}; "
-            "for a pandas DataFrame use geo_csp.cube.build_cube"
-        )
+    summaries = _batch_summaries(
+        incidents,
+        sources=sources,
+        source_list=source_list,
+        forces=forces,
+        months=months,
+        month_filter=month_filter,
+        batch_partitions=batch_partitions,
+        summary_kw=summary_kw,
+    )
     area = cube_mod.study_geometry(study_area)
     params: dict[str, Any] = {}
     if unit == "h3" and area is None and not isinstance(units, gpd.GeoDataFrame):
