@@ -447,6 +447,56 @@ def _latest_police_uk_month(incidents: Any, *, client: Any = None) -> str | None
     return None if value is None or pd.isna(value) else str(value)
 
 
+def _backend_for(incidents: Any, backend: Backend) -> Backend:
+    """The cube's backend: Dask for a store folder or Dask dataframe; refused for a pandas frame on Dask."""
+    if not isinstance(incidents, pd.DataFrame):
+        return "dask"
+    elif backend == "dask":
+        raise ParameterError(
+            "`backend='dask'` reads a store folder or a Dask DataFrame (geo_csp.store.read_store_dask), not a "
+            "pandas DataFrame already in memory: pass the store folder, or use backend='memory'"
+        )
+    return backend
+
+
+def _measure_values(cube: Any, measure: str, *, partial_periods: str) -> Any:
+    """The unit x period values analysed for ``measure`` (per month covered when partial periods are kept)."""
+    values = {"count": cube.n, "harm": cube.harm}.get(measure)
+    if measure == "rate":
+        values = cube.rates()
+    elif measure == "rate_eb":
+        values = cube.rates(smoothing="empirical_bayes")
+    if partial_periods == "keep" and cube.params["partial_periods"]["partial"]:
+        values = values / np.asarray(cube.params["period_months_covered"], dtype="float64")[None, :]
+    return values
+
+
+def _unit_wards(
+    geo: Any, wards: Any, *, unit: str, incidents: Any, cube: Any, study_area: Any, client: Any
+) -> tuple[Any, str | None, Any, Any]:
+    """The wards of a run and where they came from, and each unit's ward code and name (given wards, else the
+    ward units, else Bury's shipped wards when the data lie mostly in Bury)."""
+    wards_source = "given" if wards is not None else ("the ward units" if unit == "ward" else None)
+    if unit == "ward":
+        ward_code, ward_name = (
+            geo[schema.WARD_CODE].to_numpy(dtype=object),
+            geo[schema.WARD_NAME].to_numpy(dtype=object),
+        )
+        wards = geo if wards is None else wards
+    else:
+        if wards is None:
+            wards = _default_wards(incidents, cube.params["months"], cube_mod.study_geometry(study_area), client=client)
+            wards_source = None if wards is None else "shipped Bury wards (the data lies mostly in Bury)"
+        ward_code, ward_name = _ward_of_cells(geo, wards)
+        if unit == "lsoa" and schema.WARD_CODE in geo.columns:
+            ward_code = np.where(
+                pd.isna(geo[schema.WARD_CODE].to_numpy(dtype=object)),
+                ward_code,
+                geo[schema.WARD_CODE].to_numpy(dtype=object),
+            )
+    return wards, wards_source, ward_code, ward_name
+
+
 def run_hotspots(
     incidents: pd.DataFrame | str | Path | Any,
     cube_params: cube_mod.CubeParams | None = None,
@@ -542,13 +592,7 @@ def run_hotspots(
     zero_fill, zero_fill_k = cube_params.zero_fill, cube_params.zero_fill_k
     if backend not in BACKENDS:
         raise ParameterError(f"`backend` must be one of {BACKENDS}, not {backend!r}")
-    if not isinstance(incidents, pd.DataFrame):
-        backend = "dask"
-    elif backend == "dask":
-        raise ParameterError(
-            "`backend='dask'` reads a store folder or a Dask DataFrame (geo_csp.store.read_store_dask), not a "
-            "pandas DataFrame already in memory: pass the store folder, or use backend='memory'"
-        )
+    backend = _backend_for(incidents, backend)
     weights_kind = resolve_weights(unit, weights, distance_m)
     counted = sources_mod.select_sources(
         incidents, cube_params.sources, exclude_proactive=exclude_proactive, group=group
@@ -575,14 +619,8 @@ def run_hotspots(
     cube = cube_mod.build_cube(incidents, counts, units=units, study_area=study_area, backend=backend, client=client)
     w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
     island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)
-    values = {"count": cube.n, "harm": cube.harm}.get(measure)
-    if measure == "rate":
-        values = cube.rates()
-    elif measure == "rate_eb":
-        values = cube.rates(smoothing="empirical_bayes")
+    values = _measure_values(cube, measure, partial_periods=partial_periods)
     run_warnings = list(cube.params.get("warnings", []))
-    if partial_periods == "keep" and cube.params["partial_periods"]["partial"]:
-        values = values / np.asarray(cube.params["period_months_covered"], dtype="float64")[None, :]
     analysis = hotspots.analyse_cube(values, w, params=params, period_name=periods.period_word(cube.params["period"]))
     period_word = periods.period_word(cube.params["period"])
     run_warnings += _small_sample_warnings(analysis.gi.z.shape, unit=unit, period=period_word)
@@ -597,24 +635,9 @@ def run_hotspots(
 
     totals = cube.totals()
     geo = cube.units
-    wards_source = "given" if wards is not None else ("the ward units" if unit == "ward" else None)
-    if unit == "ward":
-        ward_code, ward_name = (
-            geo[schema.WARD_CODE].to_numpy(dtype=object),
-            geo[schema.WARD_NAME].to_numpy(dtype=object),
-        )
-        wards = geo if wards is None else wards
-    else:
-        if wards is None:
-            wards = _default_wards(incidents, cube.params["months"], cube_mod.study_geometry(study_area), client=client)
-            wards_source = None if wards is None else "shipped Bury wards (the data lies mostly in Bury)"
-        ward_code, ward_name = _ward_of_cells(geo, wards)
-        if unit == "lsoa" and schema.WARD_CODE in geo.columns:
-            ward_code = np.where(
-                pd.isna(geo[schema.WARD_CODE].to_numpy(dtype=object)),
-                ward_code,
-                geo[schema.WARD_CODE].to_numpy(dtype=object),
-            )
+    wards, wards_source, ward_code, ward_name = _unit_wards(
+        geo, wards, unit=unit, incidents=incidents, cube=cube, study_area=study_area, client=client
+    )
     population = cube.population.to_numpy(dtype="float64")
     first_month, last_month = cube.params["months"]
     n_months = len(periods.month_range(first_month, last_month))
