@@ -36,7 +36,7 @@ import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NoReturn
 
 import geopandas as gpd
 import numpy as np
@@ -526,6 +526,26 @@ def _flagged_rows(
     return keep & qualifiers.group_mask(incidents, group), info
 
 
+def _refuse_undated(
+    incidents: pd.DataFrame, rows: np.ndarray, row_days: np.ndarray | None, *, period: str, has_dates: bool
+) -> NoReturn:
+    """Refuse a day period over rows without a day, naming how many there are per source."""
+    missing_day = np.iinfo(np.int64).min
+    days = row_days[rows] if row_days is not None else np.full(rows.size, missing_day)
+    undated = days == missing_day
+    if schema.SOURCE in incidents.columns and undated.any():
+        held = incidents[schema.SOURCE].iloc[rows[undated]].value_counts()
+        by_source = "; ".join(f"{k} {v:,}" for k, v in held.items())
+    else:
+        by_source = "no occurred_date column" if not has_dates else "no source column"
+    raise ParameterError(
+        f"period {period!r} needs the day of every incident, but {int(undated.sum()):,} of the {rows.size:,} "
+        f"selected incidents have only a month ({by_source}): police.uk publishes months only and is never "
+        "given a day; choose timed partner sources (--source NAME, a mapping with a date or datetime column) "
+        "or a period of months (month, quarter, year)"
+    )
+
+
 def _resolve_period(
     incidents: pd.DataFrame, rows: np.ndarray, period: str, month_list: np.ndarray, window_given: bool
 ) -> tuple[str, dict[str, Any]]:
@@ -557,19 +577,7 @@ def _resolve_period(
     if not periods.is_day_period(period):
         return period, info
     if not timed:
-        days = row_days[rows] if row_days is not None else np.full(rows.size, missing_day)
-        undated = days == missing_day
-        if schema.SOURCE in incidents.columns and undated.any():
-            held = incidents[schema.SOURCE].iloc[rows[undated]].value_counts()
-            by_source = "; ".join(f"{k} {v:,}" for k, v in held.items())
-        else:
-            by_source = "no occurred_date column" if not has_dates else "no source column"
-        raise ParameterError(
-            f"period {period!r} needs the day of every incident, but {int(undated.sum()):,} of the {rows.size:,} "
-            f"selected incidents have only a month ({by_source}): police.uk publishes months only and is never "
-            "given a day; choose timed partner sources (--source NAME, a mapping with a date or datetime column) "
-            "or a period of months (month, quarter, year)"
-        )
+        _refuse_undated(incidents, rows, row_days, period=period, has_dates=has_dates)  # raises
     length = periods.PERIOD_DAYS[period]
     anchor = int(periods.DAY_ANCHOR.astype(np.int64))
     if window_given:  # the first day of the first month to the last day of the last month
