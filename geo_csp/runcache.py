@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -180,13 +181,31 @@ def _file_stamp(path: Path | None) -> list[Any]:
     return [str(path), info.st_size, info.st_mtime_ns]
 
 
+@functools.cache
 def _code_stamp() -> list[Any]:
-    """geo-csp's version, and the size and modification time of its modules and shipped boundaries."""
+    """geo-csp's version, and the size and modification time of its modules and shipped boundaries.
+
+    Read once per process: the code a process runs is the code it imported, so walking the package again
+    for every key would cost a directory scan per cache lookup and describe nothing new."""
     import geo_csp
 
     package = Path(geo_csp.__file__).resolve().parent
     files = sorted(package.rglob("*.py")) + sorted(Path(settings.BOUNDARIES_DIR).glob("*.geojson"))
     return [geo_csp.__version__, [[f.relative_to(f.parent.parent).as_posix(), *_file_stamp(f)[1:]] for f in files]]
+
+
+@functools.cache
+def _library_versions(libraries: tuple[str, ...]) -> list[list[Any]]:
+    """``[name, version]`` of each library (``None`` if not installed), read once per process."""
+    from importlib import metadata
+
+    versions: list[list[Any]] = []
+    for name in libraries:
+        try:
+            versions.append([name, metadata.version(name)])
+        except metadata.PackageNotFoundError:
+            versions.append([name, None])
+    return versions
 
 
 def store_key(
@@ -200,8 +219,6 @@ def store_key(
     """A key for a result of ``kind`` saved in the store: a hash of the store's manifest and config, the files
     its config names, ``files`` (size and modification time), the code, the versions of ``libraries`` and
     ``parts`` (the result's own arguments, JSON-serialisable)."""
-    from importlib import metadata
-
     folder = Path(store_dir)
     digest = hashlib.sha256(f"geo-csp {kind}\x1f".encode())
     for name in (store.MANIFEST_NAME, store.CONFIG_NAME):
@@ -210,16 +227,10 @@ def store_key(
         except FileNotFoundError:
             digest.update(b"none")
     config = store.read_config(folder)
-    versions: list[list[Any]] = []
-    for name in libraries:
-        try:
-            versions.append([name, metadata.version(name)])
-        except metadata.PackageNotFoundError:
-            versions.append([name, None])
     stamp = {
         "config_files": [_file_stamp(config.path(k)) for k in _CONFIG_FILES],
         "files": [_file_stamp(Path(f)) for f in files],
-        "libraries": versions,
+        "libraries": _library_versions(tuple(libraries)),
         "code": _code_stamp(),
         "parts": parts,
     }

@@ -363,7 +363,8 @@ def tasking_sheet(
     )
 
 
-#: The printed names of the sheet's own columns (downloads keep the technical names).
+#: The printed names of the sheet's own columns, where they differ from :data:`display.COLUMN_LABELS`
+#: (downloads keep the technical names).
 SHEET_LABELS: Final[dict[str, str]] = {
     "unit_id": "Cell",
     "lsoa": "LSOA",
@@ -379,37 +380,36 @@ SHEET_LABELS: Final[dict[str, str]] = {
     "n_3m": "Last 3 months",
     "n_6m": "6 months",
     "n_12m": "12 months",
-    "area_id": "Hotspot",
     "name": "Place",
     areas_mod.PROBLEM_STARTED: "Problem started",
     areas_mod.FIRST_NAMED: "First named",
     "naming_delay_periods": "Delay (periods)",
     areas_mod.LATEST_POLICE_UK_MONTH: "Latest police.uk month",
-    "rank": "Rank",
-    "id": "Hotspot",
     "share": "Share",
     "gaps": "Missing activity",
     "priority": "Priority",
-    "visits": "How to visit",
 }
+
+
+def sheet_label(column: str) -> str:
+    """The printed name of a sheet column: :data:`SHEET_LABELS`, else :func:`display.label`."""
+    return SHEET_LABELS.get(column, display.label(column))
 
 
 def printed_table(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` as the printed sheet shows it: plain column names, numbers as people write them
     (:func:`display.format_value`: ``1,234``, ``8.6%``), p-values to three places."""
-    out = pd.DataFrame(index=frame.index.rename(SHEET_LABELS.get(str(frame.index.name), frame.index.name)))
+    out = pd.DataFrame(index=frame.index.rename(sheet_label(str(frame.index.name)) if frame.index.name else None))
     for column in frame.columns:
         values = frame[column]
         if column == "p_escalation":
-            out[SHEET_LABELS[column]] = values.map(
+            out[sheet_label(column)] = values.map(
                 lambda p: "" if pd.isna(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
             )
         elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            out[SHEET_LABELS.get(column, display.label(column))] = values.map(
-                lambda v, c=column: display.format_value(c, v)
-            )
+            out[sheet_label(column)] = values.map(lambda v, c=column: display.format_value(c, v))
         else:
-            out[SHEET_LABELS.get(column, display.label(column))] = values
+            out[sheet_label(column)] = values
     return out
 
 
@@ -444,12 +444,12 @@ def _html(sheet: TaskingSheet) -> str:
         parts.append(
             frame_html(
                 printed_table(shown),
-                text_columns=[SHEET_LABELS[c] for c in ("lsoa", "status", "area", "ward") if c in shown],
+                text_columns=[sheet_label(c) for c in ("lsoa", "status", "area", "ward") if c in shown],
             )
             + more
         )
     parts.append("<h2>Top repeat locations (police.uk snap points)</h2>")
-    parts.append(frame_html(printed_table(sheet.locations), index=False, text_columns=[SHEET_LABELS["location"]]))
+    parts.append(frame_html(printed_table(sheet.locations), index=False, text_columns=[sheet_label("location")]))
     if len(sheet.timeline):
         parts.append(
             "<h2>When each hotspot started and was first named</h2>"
@@ -457,7 +457,7 @@ def _html(sheet: TaskingSheet) -> str:
                 printed_table(sheet.timeline),
                 index=False,
                 text_columns=[
-                    SHEET_LABELS[c]
+                    sheet_label(c)
                     for c in (
                         "area_id",
                         "name",
@@ -478,16 +478,12 @@ def _html(sheet: TaskingSheet) -> str:
             frame_html(
                 printed_table(shown.head(_ROWS)),
                 index=False,
-                text_columns=[SHEET_LABELS[c] for c in ("id", "name", "share", "gaps")],
+                text_columns=[sheet_label(c) for c in ("id", "name", "share", "gaps")],
             )
             + more
         )
     if len(sheet.stops):
-        text = [
-            SHEET_LABELS.get(c, display.label(c))
-            for c in sheet.stops.columns
-            if not pd.api.types.is_numeric_dtype(sheet.stops[c])
-        ]
+        text = [sheet_label(c) for c in sheet.stops.columns if not pd.api.types.is_numeric_dtype(sheet.stops[c])]
         parts.append(
             "<h2>Recommended stops</h2>" + frame_html(printed_table(sheet.stops), index=False, text_columns=text)
         )
