@@ -38,8 +38,8 @@ from scipy.optimize import linprog
 from geo_csp import boundaries, evidence, schema, store
 from geo_csp.geography import AREA_NAME, store_areas
 from geo_csp.disclosure import DisclosureParams
-from geo_csp.evidence import PUBLIC_REGISTER_NAME, EvidenceParams, build_evidence, write_evidence
-from geo_csp.table import YEAR_AGO, Measure, TableParams, partnership_table
+from geo_csp.evidence import PUBLIC_REGISTER_NAME, EvidencePack, EvidenceParams, build_evidence, write_evidence
+from geo_csp.table import YEAR_AGO, Measure, PartnershipTable, TableParams, partnership_table
 import _synthetic
 
 RULE = DisclosureParams()
@@ -266,6 +266,104 @@ def test_public_table_files_hold_no_points_partner_layers_or_small_counts(demo_c
     assert str(demo_copy) not in text and str(tmp_path) not in text
 
 
+#: the two pieces the attacker splits the borough into
+PIECES = ("Area", "Rest of borough")
+
+
+class _Unknowns:
+    """The attacker's unknowns: the true count of each (piece, month, class of crime types), where a class
+    is the crime types with the same membership in every published set (no published figure tells them
+    apart); ``true`` holds each unknown's true count, from the store's located street records."""
+
+    def __init__(self, inc: pd.DataFrame, in_area: np.ndarray, months: list[str], sets: list[tuple[str, ...]]) -> None:
+        classes: dict[tuple[bool, ...], list[str]] = {}
+        for t in schema.CRIME_TYPES:
+            classes.setdefault(tuple(t in s for s in sets), []).append(t)
+        self.class_types = list(classes.values())
+        atoms = [(p, m, c) for p in PIECES for m in months for c in range(len(self.class_types))]
+        self.index = {a: i for i, a in enumerate(atoms)}
+        self.true = np.zeros(len(atoms))
+        piece = np.where(in_area, "Area", "Rest of borough")
+        cls = {t: c for c, types in enumerate(self.class_types) for t in types}
+        keys = pd.MultiIndex.from_arrays([piece, inc[schema.MONTH].astype(str), inc[schema.CRIME_TYPE].map(cls)])
+        for atom, n in pd.Series(1, index=keys).groupby(level=[0, 1, 2]).sum().items():
+            if atom in self.index:
+                self.true[self.index[atom]] = n
+
+    def members(self, ps: tuple[str, ...], ms: list[str], types: tuple[str, ...]) -> list[int]:
+        """The unknowns summed by a published figure of pieces ``ps``, months ``ms`` and crime ``types``."""
+        cs = [c for c, tt in enumerate(self.class_types) if set(tt) <= set(types)]
+        return [self.index[(p, m, c)] for p in ps for m in ms for c in cs]
+
+
+def _quarter_of_month(inc: pd.DataFrame) -> dict[str, str]:
+    from geo_csp import periods
+
+    months = inc[schema.MONTH].astype(str)
+    labels = periods.period_labels(periods.period_keys(months.to_numpy(), period="quarter"), period="quarter")
+    return dict(zip(months, labels, strict=True))
+
+
+def _pack_figures(
+    pack: EvidencePack, unknowns: _Unknowns, window: list[str]
+) -> tuple[list[float | None], list[list[int]]]:
+    """Every figure of the pack (monthly counts per group; area, rest and borough over the rate window)
+    with the unknowns it sums."""
+    published: list[float | None] = []
+    rows: list[list[int]] = []
+    for g, types in evidence.GROUPS.items():
+        for m in map(str, pack.monthly.index):
+            published.append(pack.monthly.loc[m, g])
+            rows.append(unknowns.members(("Area",), [m], types))
+        for r, ps in (("Area", ("Area",)), ("Rest of borough", ("Rest of borough",)), ("Borough", PIECES)):
+            published.append(pack.tables["counts"].loc[r, g])
+            rows.append(unknowns.members(ps, window, types))
+    return published, rows
+
+
+def _table_figures(
+    table: PartnershipTable,
+    measures: list[Measure],
+    quarter_months: dict[str, list[str]],
+    residents: float,
+    unknowns: _Unknowns,
+) -> tuple[list[float | None], list[list[int]]]:
+    """Every figure of the table's street-crime measures per quarter with the unknowns it sums; a rate
+    per 1,000 is the published count times 1,000 / residents, so the attacker reads the count back."""
+    published: list[float | None] = []
+    rows: list[list[int]] = []
+    for m in measures:
+        for q, qm in quarter_months.items():
+            value = float(table.values.loc[m.key, q])
+            published.append(value * residents / 1000.0 if m.per_1000 else value)
+            rows.append(unknowns.members(PIECES, qm, tuple(m.crime_types or ())))
+    return published, rows
+
+
+def _small_count_targets(
+    pack: EvidencePack,
+    table: PartnershipTable,
+    measures: list[Measure],
+    quarter_months: dict[str, list[str]],
+    name: str,
+    unknowns: _Unknowns,
+) -> list[tuple[str, list[int]]]:
+    """The hidden counts the attacker goes for: the pack's suppressed months, the table's suppressed cells,
+    and the area's and the rest's count per measure and quarter (which neither output publishes)."""
+    targets: list[tuple[str, list[int]]] = []
+    for g, types in evidence.GROUPS.items():
+        for m in map(str, pack.monthly.index):
+            if not np.isfinite(pack.monthly.loc[m, g]):
+                targets.append((f"pack {name} {g} {m}", unknowns.members(("Area",), [m], types)))
+    for m in measures:
+        types = tuple(m.crime_types or ())
+        for q, qm in quarter_months.items():
+            if not np.isfinite(table.values.loc[m.key, q]):
+                targets.append((f"table {m.key} {q}", unknowns.members(PIECES, qm, types)))
+            targets.extend((f"{p} of {name} {m.key} {q}", unknowns.members((p,), qm, types)) for p in PIECES)
+    return targets
+
+
 def _table_against_pack_attack(
     store_dir: Path, geom: shapely.Geometry, name: str, *, exact: bool = False
 ) -> list[tuple[str, int, float, float]]:
@@ -278,7 +376,6 @@ def _table_against_pack_attack(
     months, the table's suppressed cells, and the area's and the rest's count per measure and quarter
     (which neither output publishes). ``exact``: every figure published unrounded and unsuppressed
     (the control: the attack must then pin small counts)."""
-    from geo_csp import periods
     from geo_csp.table import table_from_store
 
     pack = build_evidence(
@@ -291,81 +388,24 @@ def _table_against_pack_attack(
     inc = store.read_incidents(store_dir, sources=[schema.SOURCE_STREET], located_only=True)
     inc = inc[inc[schema.CRIME_TYPE].isin(schema.CRIME_TYPES)]
     in_area = shapely.contains_xy(geom, inc[schema.EASTING].to_numpy(), inc[schema.NORTHING].to_numpy())
-    q_of = dict(
-        zip(
-            inc[schema.MONTH].astype(str),
-            periods.period_labels(
-                periods.period_keys(inc[schema.MONTH].astype(str).to_numpy(), period="quarter"), period="quarter"
-            ),
-            strict=True,
-        )
-    )
+    q_of = _quarter_of_month(inc)
     quarters = [q for q in table.values.columns if str(q).startswith("Q")]
     rate = pack.figures["rate_months"]
     months = sorted({*map(str, pack.monthly.index), *(m for m, q in q_of.items() if q in quarters)})
-    # classes: crime types with the same membership in every published set
+    quarter_months = {q: [m for m in months if q_of.get(m) == q] for q in quarters}
     sets = [tuple(types) for types in evidence.GROUPS.values()] + [tuple(m.crime_types or ()) for m in measures]
-    classes: dict[tuple[bool, ...], list[str]] = {}
-    for t in schema.CRIME_TYPES:
-        classes.setdefault(tuple(t in s for s in sets), []).append(t)
-    class_types = list(classes.values())
-    pieces = ("Area", "Rest of borough")
-    atoms = [(p, m, c) for p in pieces for m in months for c in range(len(class_types))]
-    index = {a: i for i, a in enumerate(atoms)}
-    true = np.zeros(len(atoms))
-    piece = np.where(in_area, "Area", "Rest of borough")
-    cls = {t: c for c, types in enumerate(class_types) for t in types}
-    for (p, m, c), n in (
-        pd.Series(
-            1, index=pd.MultiIndex.from_arrays([piece, inc[schema.MONTH].astype(str), inc[schema.CRIME_TYPE].map(cls)])
-        )
-        .groupby(level=[0, 1, 2])
-        .sum()
-        .items()
-    ):
-        if (p, m, c) in index:
-            true[index[(p, m, c)]] = n
-
-    def members(ps: tuple[str, ...], ms: list[str], types: tuple[str, ...]) -> list[int]:
-        cs = [c for c, tt in enumerate(class_types) if set(tt) <= set(types)]
-        return [index[(p, m, c)] for p in ps for m in ms for c in cs]
-
-    published: list[float | None] = []
-    rows: list[list[int]] = []
+    unknowns = _Unknowns(inc, in_area, months, sets)
     window = [m for m in months if str(rate[0]) <= m <= str(rate[1])]
-    for g, types in evidence.GROUPS.items():
-        for m in map(str, pack.monthly.index):
-            published.append(pack.monthly.loc[m, g])
-            rows.append(members(("Area",), [m], types))
-        for r, ps in (("Area", ("Area",)), ("Rest of borough", ("Rest of borough",)), ("Borough", pieces)):
-            published.append(pack.tables["counts"].loc[r, g])
-            rows.append(members(ps, window, types))
-    for m in measures:
-        for q in quarters:
-            value = float(table.values.loc[m.key, q])
-            # a rate per 1,000 is the published count times 1,000 / residents: the attacker reads it back
-            published.append(value * residents / 1000.0 if m.per_1000 else value)
-            rows.append(members(pieces, [mm for mm in months if q_of.get(mm) == q], tuple(m.crime_types or ())))
+    pack_published, pack_rows = _pack_figures(pack, unknowns, window)
+    table_published, table_rows = _table_figures(table, measures, quarter_months, residents, unknowns)
+    published, rows = pack_published + table_published, pack_rows + table_rows
     if exact:  # the control: every figure published as its true count, none suppressed
-        published = [float(true[r].sum()) for r in rows]
-    n = len(atoms)
+        published = [float(unknowns.true[r].sum()) for r in rows]
     tried = []
-    targets: list[tuple[str, list[int]]] = []
-    for g, types in evidence.GROUPS.items():
-        for m in map(str, pack.monthly.index):
-            if not np.isfinite(pack.monthly.loc[m, g]):
-                targets.append((f"pack {name} {g} {m}", members(("Area",), [m], types)))
-    for m in measures:
-        for q in quarters:
-            qm = [mm for mm in months if q_of.get(mm) == q]
-            if not np.isfinite(table.values.loc[m.key, q]):
-                targets.append((f"table {m.key} {q}", members(pieces, qm, tuple(m.crime_types or ()))))
-            for p in pieces:
-                targets.append((f"{p} of {name} {m.key} {q}", members((p,), qm, tuple(m.crime_types or ()))))
-    for label, target in targets:
-        value = int(true[target].sum())
+    for label, target in _small_count_targets(pack, table, measures, quarter_months, name, unknowns):
+        value = int(unknowns.true[target].sum())
         if 0 < value < RULE.threshold:
-            lo, hi = _feasible_range(published, rows, n, target)
+            lo, hi = _feasible_range(published, rows, len(unknowns.true), target)
             assert lo - 1e-6 <= value <= hi + 1e-6, (label, value, lo, hi)  # the attack model holds the truth
             tried.append((label, value, lo, hi))
     return tried
