@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import geopandas as gpd
 import h3
+import h3.api.numpy_int as h3_int
 import numpy as np
 import pandas as pd
 from pyproj import CRS
@@ -86,14 +87,17 @@ def h3_weights(cells: Sequence[str], *, k: int = 1) -> sparse.csr_matrix:
     resolutions = np.unique([h3.get_resolution(c) for c in index[:1000]])
     if resolutions.size > 1:
         raise ParameterError(f"`cells` mixes H3 resolutions {resolutions.tolist()}; use one resolution")
-    # One h3 call per cell (h3 has no array API); everything after is numpy.
-    disks = [h3.grid_disk(c, k) for c in index]
-    sizes = np.fromiter((len(d) for d in disks), dtype=np.int64, count=n)
-    neighbours = np.fromiter((c for d in disks for c in d), dtype=object, count=int(sizes.sum()))
+    # One h3 call per cell (h3 has no array API), on the integer ids so that no neighbour is made a string;
+    # everything after is numpy: a neighbour's position is found by binary search in the sorted ids.
+    ids = np.fromiter((h3.str_to_int(c) for c in index), dtype=np.uint64, count=n)
+    disks = [h3_int.grid_disk(int(i), k) for i in ids]
+    sizes = np.fromiter((d.size for d in disks), dtype=np.int64, count=n)
+    neighbours = np.concatenate(disks).astype(np.uint64, copy=False)
+    order = np.argsort(ids)
+    slot = np.minimum(np.searchsorted(ids, neighbours, sorter=order), n - 1)
+    inside = ids[order[slot]] == neighbours
     rows = np.repeat(np.arange(n), sizes)
-    cols = index.get_indexer(neighbours)
-    inside = cols >= 0
-    return _binary_csr(rows[inside], cols[inside], n)
+    return _binary_csr(rows[inside], order[slot[inside]], n)
 
 
 def queen_weights(polygons: gpd.GeoSeries) -> sparse.csr_matrix:

@@ -44,6 +44,19 @@ def test_h3_k2_and_neighbours_match_grid_disk():
     assert len(got) == 18
 
 
+def test_h3_rows_follow_the_input_order_of_unsorted_cells_with_gaps():
+    # positions, not sorted order: shuffled cells with holes, each row checked against h3.grid_distance
+    rng = np.random.default_rng(17)
+    disk = sorted(h3.grid_disk(MANCHESTER, 6))
+    cells = list(rng.permutation(disk)[: len(disk) * 2 // 3])
+    for k in (1, 2):
+        w = h3_weights(cells, k=k)
+        _assert_binary_symmetric(w)
+        for i, cell in enumerate(cells):
+            want = {j for j, other in enumerate(cells) if 0 < h3.grid_distance(cell, other) <= k}
+            assert set(w[i].indices) == want, (k, cell)
+
+
 def test_h3_errors():
     with pytest.raises(ParameterError, match="duplicate"):
         h3_weights([MANCHESTER, MANCHESTER])
