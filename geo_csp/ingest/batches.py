@@ -178,8 +178,8 @@ def _split(
     if quarantined.num_rows:
         codes, names = pd.factorize(quarantined["reason"].to_numpy(zero_copy_only=False))
         counts = np.bincount(q_file * len(names) + codes, minlength=k * len(names)).reshape(k, len(names))
-        for i in np.flatnonzero(n_q):  # files with quarantined rows only
-            reasons[i] = {str(names[c]): int(counts[i, c]) for c in np.argsort(names) if counts[i, c]}
+        for f in np.flatnonzero(n_q):  # files with quarantined rows only
+            reasons[f] = {str(names[c]): int(counts[f, c]) for c in np.argsort(names) if counts[f, c]}
     forces = (
         _one_per_file(parsed.file_forces, n_acc)
         if parsed.file_forces is not None

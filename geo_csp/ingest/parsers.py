@@ -289,7 +289,7 @@ class SnapPoints:
         """Each key's label: its row among the known points, continuing from ``n`` for keys not met
         before, in order of first appearance (the caller holds the lock)."""
         kind = key.dtype.name
-        if self._tables:
+        if self._hashtable is not None:  # the private tables are in use (set with them, last)
             vector = self._hashtable.Int64Vector() if kind == "int64" else self._hashtable.Complex128Vector()
             known: np.ndarray = self._tables[kind].get_labels(key, vector, n, -1)
             return known

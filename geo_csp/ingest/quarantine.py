@@ -134,7 +134,8 @@ def assemble(
                 file_id_col, pc.cast(pa.array(acc_lines), pa.string()), ":"
             ),
             schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
-            schema.FORCE: per_file(parsed.file_forces, acc_file) if parsed.force is None else col(parsed.force),
+            # a reader gives the forces per file exactly when it leaves the per-row column out
+            schema.FORCE: col(parsed.force) if parsed.file_forces is None else per_file(parsed.file_forces, acc_file),
             schema.MONTH: col(parsed.month),
             schema.FILE_ID: file_id_col,
         }

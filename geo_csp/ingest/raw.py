@@ -59,11 +59,15 @@ def _head(unit: Unit, raw: bytes, size: int = 65536) -> bytes:
     return head
 
 
+#: What inflating a gzip input that is not whole raises (with ISA-L, its own error too).
+_GUNZIP_FAILURES: tuple[type[BaseException], ...] = (EOFError, OSError, zlib.error, *GUNZIP_ERRORS)
+
+
 def _decompress(unit: Unit, raw: bytes) -> bytes:
     if _is_gzip(unit, raw):
         try:
             return gunzip_bounded(unit.path, raw)
-        except (EOFError, OSError, zlib.error, *GUNZIP_ERRORS) as exc:
+        except _GUNZIP_FAILURES as exc:
             raise _gzip_error(unit, exc) from exc
     return raw
 
@@ -271,7 +275,7 @@ def _as_utf8(unit: Unit, data: bytes) -> tuple[bytes, tuple[str, ...]]:
         except UnicodeDecodeError:
             cp1252 += 1
             out.append(text.decode("cp1252", errors="replace").encode("utf-8"))
-    notes = ()
+    notes: tuple[str, ...] = ()
     if utf8:
         notes = (
             f"{unit.path}: mixes encodings: {cp1252:,} line(s) are not UTF-8 and were read as"

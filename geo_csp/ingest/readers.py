@@ -54,7 +54,8 @@ def parse_street(
     known = pa.array(schema.CRIME_TYPES)
     # every accepted row of a file has the file's force and, when its name gives one, its month
     file_forces = name_forces if all(name_forces) else None
-    file_months = name_months if all(m is not None for m in name_months) else None
+    given_months = [m for m in name_months if m is not None]
+    file_months = given_months if len(given_months) == len(name_months) else None
     checks = [
         ("bad_month", bad_month),
         ("month_outside_file", outside),
