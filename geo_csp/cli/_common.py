@@ -9,7 +9,7 @@ functions that use them, so that importing a command module (and ``geo-csp --hel
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from geo_csp import settings
 from geo_csp._errors import LayerError, ParameterError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from geo_csp import hotspot_run
+    from geo_csp import hotspot_run, periods
     from geo_csp import cube as cube_mod
     from geo_csp import layers as layers_mod
 
@@ -270,7 +270,11 @@ def read_located(
     )
     if frame.empty or (types is not None and not frame[schema.CRIME_TYPE].isin(list(types)).any()):
         held = store.read_incidents(store_dir, located_only=True, columns=[schema.SOURCE, schema.CRIME_TYPE])
-        wanted = f"group {group!r} ({', '.join(types)})" if group else f"crime types {crime_types or 'all'}"
+        wanted = (
+            f"group {group!r}" + (f" ({', '.join(types)})" if types is not None else "")
+            if group
+            else f"crime types {crime_types or 'all'}"
+        )
         raise ParameterError(
             f"the store {store_dir} has no located incidents of {wanted} in sources "
             f"{list(counted.sources) if counted.sources else 'all'}; it holds "
@@ -322,19 +326,21 @@ def cube_params(
                 f"--months {months}: {n} months, {window[0]}..{window[1]} (the store holds {held[0]}..{held[-1]})",
                 highlight=False,
             )
+    # The options arrive as text and go on as they are: CubeParams refuses a unit, period, measure,
+    # partial-periods or zero-fill value outside its choices (ParameterError naming them).
     return choices_to_params(
-        unit=unit,
+        unit=cast("cube_mod.UnitKind", unit),
         months=window,
         resolution=resolution,
-        period=period,
+        period=cast("periods.PeriodKind | Literal['auto']", period),
         crime_types=crime_type,
         group=group,
         sources=source,
         exclude_proactive=exclude_proactive,
         public_space=public_space,
-        measure=measure,
-        partial_periods=partial_periods,
-        zero_fill=zero_fill,
+        measure=cast("cube_mod.Measure", measure),
+        partial_periods=cast("cube_mod.PartialPeriods", partial_periods),
+        zero_fill=cast("cube_mod.ZeroFill", zero_fill),
     )
 
 
@@ -360,7 +366,7 @@ def hotspots_from_store(
     weights: str = "auto",
     distance_m: float | None = None,
     area_params: Any = None,
-    backend: str = "memory",
+    backend: hotspot_run.Backend = "memory",
     client: Any = None,
 ) -> hotspot_run.HotspotResult:
     """One hotspot run (units, named areas, metadata) on the store, as ``geo-csp hotspots``/``areas`` make it.
@@ -389,7 +395,7 @@ def hotspots_from_store(
         previous_areas=previous,
         area_params=area_params,
         params=hotspots.HotspotParams(),
-        weights=weights,
+        weights=cast("hotspot_run.WeightsKind", weights),  # resolve_weights refused any other text above
         distance_m=distance_m,
         backend=backend,
         client=client,

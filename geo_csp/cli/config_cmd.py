@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -41,9 +41,11 @@ UNSETTABLE = (
 )
 
 _FileOpt = Path | None
+#: The unit files a store configures: wards and LSOAs.
+_UnitFile = Literal["ward", "lsoa"]
 
 
-def _units(path: Path, *, kind: str, code_col: str, name_col: str, option: str) -> gpd.GeoDataFrame:
+def _units(path: Path, *, kind: _UnitFile, code_col: str, name_col: str, option: str) -> gpd.GeoDataFrame:
     """A ward/LSOA file read and checked (polygons, CRS, columns); errors name the option and the fix."""
     from geo_csp import boundaries
     from geo_csp._errors import SchemaError
@@ -183,27 +185,28 @@ def configure_changes(
     changes |= _boundary_changes(store_dir, config, boundary=boundary, district=district)
     chosen_district = changes.get("boundary_district", config.get("boundary_district"))
     units: dict[str, tuple[gpd.GeoDataFrame, str]] = {}
-    for kind, path, code_col, name_col in (
+    unit_files: tuple[tuple[_UnitFile, _FileOpt, str, str], ...] = (
         ("ward", wards, ward_code_col, ward_name_col),
         ("lsoa", lsoas, lsoa_code_col, lsoa_name_col),
-    ):
+    )
+    for kind, path, code_col, name_col in unit_files:
         if path is not None:
             units[kind] = (
                 _units(path, kind=kind, code_col=code_col, name_col=name_col, option=f"--{kind}s"),
                 str(path),
             )
             changes |= {f"{kind}s": rel(path), f"{kind}_code_col": code_col, f"{kind}_name_col": name_col}
-        elif config.get(f"{kind}s"):
-            units[kind] = _configured_units(store_dir, config, kind)
+        elif (configured := store.config_path(store_dir, config.get(f"{kind}s"))) is not None:
+            units[kind] = _configured_units(configured, config, kind)
     units = _units_inside_outline(store_dir, config, units, boundary=boundary, district=chosen_district)
     if population is not None:
         pop, code = _population(population, population_code_col, population_col)
-        kind = _match_population(pop, code, population, units)
+        population_unit = _match_population(pop, code, population, units)
         changes |= {
             "population": rel(population),
             "population_code_col": code,
             "population_col": population_col,
-            "population_unit": kind,
+            "population_unit": population_unit,
         }
     if named_places is not None:
         boundaries.load_named_places(named_places)
@@ -267,11 +270,8 @@ def _boundary_changes(
     return {"boundary_district": district.strip()}
 
 
-def _configured_units(store_dir: Path, config: dict[str, Any], kind: str) -> tuple[gpd.GeoDataFrame, str]:
-    """The store's configured ward or LSOA file (``kind`` ``"ward"`` or ``"lsoa"``), read and checked."""
-    from geo_csp import store
-
-    old = store.config_path(store_dir, config[f"{kind}s"])
+def _configured_units(old: Path, config: dict[str, Any], kind: _UnitFile) -> tuple[gpd.GeoDataFrame, str]:
+    """The store's configured ward or LSOA file ``old`` (``kind`` ``"ward"`` or ``"lsoa"``), read and checked."""
     frame = _units(
         old,
         kind=kind,
@@ -331,8 +331,8 @@ def _area_changes(
     if areas is not None:
         area_frame = _areas(areas)
         out["areas"] = store.path_for_config(store_dir, areas)
-    elif config.get("areas") and comparators:
-        area_frame = _areas(store.config_path(store_dir, config["areas"]))
+    elif (configured := store.config_path(store_dir, config.get("areas"))) is not None and comparators:
+        area_frame = _areas(configured)
     if comparators:
         if area_frame is None:
             raise ParameterError(
@@ -386,7 +386,9 @@ def _show(store_dir: Path, config: dict[str, Any], *, as_json: bool) -> None:
     """Print the effective config, with every configured file resolved and whether it exists."""
     from geo_csp import store
 
-    files = {k: store.config_path(store_dir, config.get(k)) for k in store.CONFIG_PATH_KEYS if config.get(k)}
+    files = {
+        k: path for k in store.CONFIG_PATH_KEYS if (path := store.config_path(store_dir, config.get(k))) is not None
+    }
     if as_json:
         typer.echo(
             json.dumps(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, cast
 
 import typer
 from rich.table import Table
@@ -106,6 +106,13 @@ _RANK_BY = typer.Option(
     help="Sort the units by n, harm, rate_per_1000 (per 1,000 residents a year; "
     "wards/LSOAs) or gi_z, highest first, and write a `rank` column (1 = highest).",
 )
+
+
+class _AreaSizes(TypedDict, total=False):
+    """The --max-area-km2/--min-area-km2 given; AreaParams keeps its own default for the others."""
+
+    max_area_km2: float | None
+    min_area_km2: float
 
 
 def _run_on_backend(
@@ -244,7 +251,8 @@ def hotspots_command(
     )
     units = result.units
     if rank_by is not None:
-        units = hotspot_run.rank_units(units, by=rank_by).sort_values("rank", kind="stable")
+        by = cast("hotspot_run.RankMeasure", rank_by)  # one of RANK_MEASURES (checked above)
+        units = hotspot_run.rank_units(units, by=by).sort_values("rank", kind="stable")
         result.metadata["rank_by"] = rank_by
     write_geo(units, out_path, result.metadata, layer="hotspot_units")
     counts = result.units["category"].astype(object).value_counts()
@@ -295,7 +303,7 @@ def areas_command(
 
     from geo_csp.areas import AreaParams
 
-    sizes: dict[str, float | None] = {}
+    sizes: _AreaSizes = {}
     if max_area_km2 is not None:
         if max_area_km2 < 0:
             raise ParameterError(f"--max-area-km2 must be >= 0 (0: no limit); got {max_area_km2}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 import typer
 from rich.table import Table
@@ -80,7 +80,15 @@ _MEASURES = ("predicted", "harm", "n")
 #: The column each --measure ranks by.
 _COLUMNS = {"predicted": "predicted_n", "harm": "harm", "n": "n"}
 _LABELS = {"predicted": "expected next month", "harm": "harm", "n": "incidents"}
-_PLACES = ("cells", "areas")
+#: What a walkabout visits (--places): the busiest cells, or micro-places inside hotspot areas.
+_PlaceKind = Literal["cells", "areas"]
+_PLACES: tuple[_PlaceKind, ...] = ("cells", "areas")
+
+
+class _ShareOption(TypedDict, total=False):
+    """--cctv-min-share when given; else CoverageParams keeps its own default."""
+
+    cctv_min_share: float
 
 
 def _check_measure(measure: str) -> None:
@@ -198,7 +206,7 @@ def coverage_command(
         radius_m=camera_radius_m,
         places=ctx["named_places"],
     )
-    share_kw = {} if cctv_min_share is None else {"cctv_min_share": cctv_min_share}
+    share_kw: _ShareOption = {} if cctv_min_share is None else {"cctv_min_share": cctv_min_share}
     params = coverage.CoverageParams(walk_distance_m=walk_distance_m, weeks=weeks, as_of=as_of, **share_kw)
     covered = coverage.coverage(
         result.areas,
@@ -327,8 +335,8 @@ def _find_hub(hubs: gpd.GeoDataFrame, key: str, option: str = "--start") -> gpd.
     raise ParameterError(f"{option} {key!r} matches {len(partial)} hubs; give one of: {listing}")
 
 
-def _check_route_options(*, measure: str, places: str, stops: int, stops_per_area: int) -> None:
-    """Refuse a walkabout's measure, --places, --stops or --stops-per-area out of range."""
+def _check_route_options(*, measure: str, places: str, stops: int, stops_per_area: int) -> _PlaceKind:
+    """Refuse a walkabout's measure, --places, --stops or --stops-per-area out of range; the --places checked."""
     _check_measure(measure)
     if places not in _PLACES:
         raise ParameterError(f"--places must be cells or areas, not {places!r}")
@@ -336,6 +344,7 @@ def _check_route_options(*, measure: str, places: str, stops: int, stops_per_are
         raise ParameterError(f"--stops must be at least 1, not {stops}")
     if stops_per_area < 1:
         raise ParameterError(f"--stops-per-area must be at least 1, not {stops_per_area}")
+    return places
 
 
 def _walk_network(
@@ -431,7 +440,7 @@ def route_command(
     """Plan a walkabout from a hub through the top hotspot cells (or areas) within a time budget."""
     from geo_csp import layers, priorities, routes
 
-    _check_route_options(measure=measure, places=places, stops=stops, stops_per_area=stops_per_area)
+    place_kind = _check_route_options(measure=measure, places=places, stops=stops, stops_per_area=stops_per_area)
     result, _, incidents = _hotspots(
         store_dir, boundary, source, measure, public_space=public_space, district=district, months=months
     )
@@ -445,7 +454,7 @@ def route_command(
     candidates = priorities.walkabout_candidates(
         result,
         incidents=_timed(store_dir),
-        places=places,
+        places=place_kind,
         params=priorities.PatrolParams(measure=_COLUMNS[measure], top_n=stops, stops_per_place=stops_per_area),
     )
 
