@@ -14,7 +14,7 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -177,14 +177,14 @@ def hotspots(
     stamp: float,
     months: tuple[str, ...],
     *,
-    unit: str,
+    unit: cube_mod.UnitKind,
     resolution: int | None,
     crime_types: tuple[str, ...] | None,
     group: str | None,
-    measure: str,
+    measure: cube_mod.Measure,
     sources: tuple[str, ...] | None,
     ward_names: tuple[str, ...] = (),
-    period: str = settings.DEFAULT_PERIOD,
+    period: periods.PeriodKind | Literal["auto"] = settings.DEFAULT_PERIOD,
 ) -> Any:
     """:func:`hotspot_run` for the sidebar's choices (``months``: the chosen, consecutive months).
 
@@ -416,9 +416,8 @@ def hotspot_map_view(store_dir: str, stamp: float, months: tuple[str, ...], *, k
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(prepared).items()}
 
     saved = runcache.cached_json(store_dir, "maps", map_key, render, keep=SAVED_MAPS)
-    return folium_view.PreparedMap(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}  # links are tuples
-    )
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}  # links are tuples
+    return folium_view.PreparedMap(**fields)
 
 
 def area_series(

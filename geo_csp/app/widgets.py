@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -18,13 +18,16 @@ import streamlit as st
 from geo_csp import display, periods, settings, store
 from geo_csp.app import cache
 
+if TYPE_CHECKING:
+    from geo_csp import cube as cube_mod
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 STORE_ENV = "GEO_CSP_STORE"  # a store folder to open instead of the demo borough
 DEMO_ENV = "GEO_CSP_DEMO_DIR"  # where the demo borough is built (default data/demo)
 _CHOICES_KEY = "geo_csp_choices"
 
-UNITS = {"H3 hexagons": "h3", "Wards": "ward", "LSOAs": "lsoa"}
-MEASURES = {
+UNITS: dict[str, cube_mod.UnitKind] = {"H3 hexagons": "h3", "Wards": "ward", "LSOAs": "lsoa"}
+MEASURES: dict[str, cube_mod.Measure] = {
     "Count": "count",
     "Harm (CCHI)": "harm",
     "Rate per 1,000 residents (per period)": "rate",
@@ -34,7 +37,7 @@ OFFLINE_MAP = "Offline map (names from the data)"
 BASEMAP_LABELS = {"OpenStreetMap": "osm", "Light basemap (CARTO)": "light", OFFLINE_MAP: None}
 CHOOSE_MONTHS = "Choose months…"
 #: Period kinds in the sidebar; weeks, fortnights and 28 days need timed (partner) sources.
-PERIOD_KINDS = {
+PERIOD_KINDS: dict[str, periods.PeriodKind | Literal["auto"]] = {
     "Months": "month",
     "Quarters (financial)": "quarter",
     "Weeks (timed sources)": "week",
@@ -58,16 +61,16 @@ class Choices:
     sources: tuple[str, ...] | None
     crime_types: tuple[str, ...] | None
     group: str | None
-    unit: str
+    unit: cube_mod.UnitKind
     resolution: int | None
-    measure: str
+    measure: cube_mod.Measure
     public: bool
     basemap: str | None
     synthetic: bool
     status: dict[str, Any]
     ward_names: tuple[str, ...] = ()
     online: bool = False
-    period_kind: str = "month"
+    period_kind: periods.PeriodKind | Literal["auto"] = "month"
 
     @property
     def area_label(self) -> str:
@@ -263,15 +266,16 @@ def _crime_choice(sources_all: list[str]) -> tuple[list[str], tuple[str, ...] | 
     return sources, crime_types, group
 
 
-def _unit_choice() -> tuple[str, int | None, str]:
+def _unit_choice() -> tuple[cube_mod.UnitKind, int | None, cube_mod.Measure]:
     """The sidebar's unit, H3 resolution and measure (wards for rates on H3): unit, resolution and measure."""
     unit_label = st.radio("Unit", list(UNITS), key="unit", horizontal=True)
     unit = UNITS[unit_label]
     resolution = None
     if unit == "h3":
+        resolutions: list[str | int] = ["auto", 7, 8, 9, 10]
         res = st.select_slider(
             "H3 resolution",
-            options=["auto", 7, 8, 9, 10],
+            options=resolutions,
             value="auto",
             key="resolution",
             help="auto picks a cell size from the borough's area",
@@ -396,7 +400,7 @@ def unit_noun(unit: str) -> str:
     return _UNIT_NOUNS.get(unit, "Areas")
 
 
-def unit_caption(unit: str, resolution: object = None) -> str:
+def unit_caption(unit: str, resolution: int | None = None) -> str:
     """The unit in words, e.g. "H3 hexagons of about 0.1 km² (resolution 9)"."""
     if unit == "h3":
         import h3

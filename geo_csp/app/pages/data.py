@@ -85,7 +85,7 @@ if files and st.button("Check and add", key="data_ingest"):
             elif path.suffix == ".gz":
                 uploads.check_gzip(path)
             saved.append(path)
-        if kind == "Partner layer":
+        if layer_kind is not None:  # the Partner layer choice
             st.session_state["data_report"] = cache.add_layer_files(
                 choices.store_dir, layer_kind, tuple(map(str, saved))
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -68,7 +70,7 @@ def _say(text: str, verdict: str) -> None:
 
 
 if isinstance(result, review.PooledReview):
-    p = result.pooled
+    p: dict[str, Any] = result.pooled  # counts, ratios and the verdict (PooledReview.pooled)
     st.caption(f"{len(result.dates)} one-day operations pooled over their dates · {choices.crime_label} · {sources}")
     a, b, c = st.columns(3)
     a.metric("Months with an action day", p["action_months"])

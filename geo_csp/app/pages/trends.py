@@ -32,7 +32,7 @@ if level == "area":
     )
 columns = list(table.columns)
 left, right = st.columns(2)
-first = left.selectbox("Series", columns, key="trend_a", format_func=names.get)
+first = left.selectbox("Series", columns, key="trend_a", format_func=lambda c: names[c])
 second = right.selectbox(
     "Compare with",
     [None, *[c for c in columns if c != first]],

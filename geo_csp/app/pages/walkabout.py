@@ -37,7 +37,7 @@ with st.form("walk_form"):
         "Stops (pre-filled with the top patrol priorities)",
         list(labels),
         default=list(labels)[:5],
-        format_func=labels.get,
+        format_func=lambda s: labels[s],
         key="walk_stops",
     )
     left, right = st.columns(2)
