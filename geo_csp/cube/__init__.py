@@ -784,6 +784,305 @@ def choices_to_params(
     )
 
 
+def _filtered_rows(
+    incidents: pd.DataFrame,
+    t_codes: np.ndarray,
+    t_uniques: np.ndarray,
+    *,
+    types: tuple[str, ...] | None,
+    cp: CubeParams,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The rows of the chosen crime types, sources and flag group, and what the cube's parameters say about the group.
+
+    Parameters
+    ----------
+    incidents
+        The incident table.
+    t_codes, t_uniques
+        Each row's code among the distinct crime types, and those types (:func:`_codes`).
+    types
+        The crime types counted (``cp``'s categories and group resolved); ``None``: every type.
+    cp
+        The cube's parameters (``sources``, ``group`` and ``groups`` are read).
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        The rows kept (a boolean mask) and the flag group's parameters (empty without a flag group).
+    """
+    keep = np.ones(len(incidents), dtype=bool)
+    if types is not None:
+        keep &= _in_values(t_codes, t_uniques, types)
+    if cp.sources is not None:
+        if schema.SOURCE not in incidents.columns:
+            raise SchemaError("incidents have no `source` column to filter `sources` on")
+        keep &= _in_values(*_codes(incidents[schema.SOURCE]), cp.sources)
+    flagged = qualifiers.qualified_group(cp.group, groups=cp.groups_dict())
+    if flagged is None:
+        return keep, {}
+    return _flagged_rows(incidents, keep, flagged)
+
+
+def _covered_months(
+    incidents: pd.DataFrame,
+    keep: np.ndarray,
+    m_codes: np.ndarray,
+    m_uniques: np.ndarray,
+    *,
+    types: tuple[str, ...] | None,
+    cp: CubeParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``keep`` narrowed to ``cp.months``, and the months the cube covers (default the kept rows' first to last).
+
+    Without ``months`` and with no row kept there is no period to cover: refused, saying what the data holds.
+    """
+    if cp.months is not None:
+        first, last = periods.validate_months(list(cp.months), name="months")
+        month_list = periods.month_range(first, last)
+        return keep & _in_values(m_codes, m_uniques, [m for m in m_uniques if first <= m <= last]), month_list
+    present = np.unique(m_codes[keep])
+    if present.size == 0:
+        raise ParameterError(_no_match_message(incidents, types, cp.group, cp.sources))
+    return keep, periods.month_range(str(np.min(m_uniques[present])), str(np.max(m_uniques[present])))
+
+
+def _located_rows(incidents: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kept rows that are located with finite coordinates (their positions), and their eastings and northings."""
+    ex, ny = _coordinates(incidents)
+    rows = np.flatnonzero(keep & incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(ex) & np.isfinite(ny))
+    return rows, ex[rows], ny[rows]
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """The cube's units and where the counted rows' distinct points fall among them.
+
+    Attributes
+    ----------
+    units
+        The cube's units, indexed by unit id.
+    area
+        The study area: given, the data's extent, the units' union or (given H3 cells) the points' hull.
+    inverse
+        Each counted row's distinct point (:func:`geo_csp.grid.unique_points`).
+    inside
+        Per distinct point: inside the study area.
+    codes
+        Per distinct point: the id of the unit it falls in (``None`` outside the study area or every unit).
+    resolution
+        The H3 resolution (``None`` for wards and LSOAs).
+    extent
+        The parameters of the data's extent (:func:`extent_report`).
+    info
+        Further parameters: why the resolution was chosen, the zero-fill rule.
+    """
+
+    units: gpd.GeoDataFrame
+    area: shapely.Geometry
+    inverse: np.ndarray
+    inside: np.ndarray
+    codes: np.ndarray
+    resolution: int | None = None
+    extent: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _inside_area(area: shapely.Geometry | None, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """Per distinct point: inside ``area`` (every point when there is none)."""
+    if area is None or not len(ux):
+        return np.ones(len(ux), dtype=bool)
+    shapely.prepare(area)
+    inside: np.ndarray = shapely.intersects_xy(area, ux, uy)
+    return inside
+
+
+def _extent_area(x: np.ndarray, y: np.ndarray) -> tuple[shapely.Geometry, dict[str, Any]]:
+    """The data's extent (:func:`data_extent`) as the study area, and its parameters (warning when points are left out)."""
+    if len(x) < 3:
+        raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
+    area, central, radius = data_extent(x, y)
+    # the warning names the line that called build_cube's caller: extent_report <- here <- _h3_placement <- build_cube
+    return area, extent_report(len(x), int((~central).sum()), radius, stacklevel=5)
+
+
+def _h3_cells(
+    codes: np.ndarray, area: shapely.Geometry, *, units: gpd.GeoDataFrame | None, resolution: int, cp: CubeParams
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The cube's H3 cells (given, the occupied ones and their rings, or the study area's) and the zero-fill rule.
+
+    Parameters
+    ----------
+    codes
+        The cells of the distinct points inside the study area.
+    area
+        The study area.
+    units
+        Cells given to use (their index); ``None``: chosen by ``cp.zero_fill``.
+    resolution
+        The H3 resolution.
+    cp
+        The cube's parameters (``zero_fill`` and ``zero_fill_k`` are read).
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        The cell ids, and ``{"zero_fill": rule}`` for ``zero_fill="neighbours"`` (else empty).
+    """
+    occupied = np.unique(codes.astype(str))
+    if isinstance(units, gpd.GeoDataFrame):
+        return np.asarray(units.index, dtype=object), {}
+    if cp.zero_fill == "neighbours":
+        rule = f"occupied cells and their {cp.zero_fill_k}-ring neighbours"
+        return grid.neighbour_cells(occupied, k=cp.zero_fill_k), {"zero_fill": rule}
+    # a point on the area's edge can fall in a cell H3 did not list as overlapping: add it
+    return np.union1d(np.asarray(grid.area_to_cells(area, resolution=resolution), dtype=object), occupied), {}
+
+
+def _h3_placement(
+    x: np.ndarray, y: np.ndarray, *, area: shapely.Geometry | None, units: gpd.GeoDataFrame | None, cp: CubeParams
+) -> _Placement:
+    """H3 cells for the counted points: the study area (default the data's extent), the resolution and the cells.
+
+    Given cells (``units``) and no study area, the area is the points' hull (for the resolution and its size).
+    """
+    extent: dict[str, Any] = {}
+    if area is None and not isinstance(units, gpd.GeoDataFrame):
+        area, extent = _extent_area(x, y)
+    # each distinct snap point is tested against the area and placed in a cell once
+    ux, uy, inverse = grid.unique_points(x, y)
+    inside = _inside_area(area, ux, uy)
+    if area is None:  # given cells and no study area: the hull of the points (for the resolution and area)
+        if len(x) < 3:
+            raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
+        area = shapely.convex_hull(shapely.multipoints(np.column_stack([ux, uy])))
+    info: dict[str, Any] = {}
+    resolution = cp.resolution
+    if resolution is None:
+        resolution, info["resolution_reason"] = grid.default_resolution(area)
+    codes = np.full(len(ux), None, dtype=object)
+    codes[inside] = grid.points_to_cells(ux[inside], uy[inside], resolution=resolution)
+    cells, fill = _h3_cells(codes[inside], area, units=units, resolution=resolution, cp=cp)
+    return _Placement(
+        units=grid.cells_to_polygons(np.asarray(cells, dtype=object)),
+        area=area,
+        inverse=inverse,
+        inside=inside,
+        codes=codes,
+        resolution=int(resolution),
+        extent=extent,
+        info={**info, **fill},
+    )
+
+
+def _polygon_placement(
+    incidents: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    area: shapely.Geometry | None,
+    units: gpd.GeoDataFrame | None,
+    kind: UnitKind,
+    month_list: np.ndarray,
+) -> _Placement:
+    """Ward or LSOA polygons for the counted points (default Bury's shipped ones, :func:`_default_units`) and the
+    study area (default their union)."""
+    poly = _polygon_units(units if units is not None else _default_units(kind, month_list, incidents, area), kind, area)
+    if area is None:
+        area = shapely.union_all(poly.geometry.to_numpy())
+    # each distinct snap point is tested against the area and placed in a unit once
+    ux, uy, inverse = grid.unique_points(x, y)
+    inside = _inside_area(area, ux, uy)
+    codes = np.full(len(ux), None, dtype=object)
+    code_col = schema.WARD_CODE if kind == "ward" else schema.LSOA_CODE
+    codes[inside] = boundaries.assign_to_polygons(ux[inside], uy[inside], poly, code_col=code_col)
+    return _Placement(units=poly, area=area, inverse=inverse, inside=inside, codes=codes)
+
+
+def _unit_positions(place: _Placement, *, given_cells: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    """Each counted row's position among the units (-1 outside the study area or every unit) and, for given H3
+    cells, how many rows inside the study area fell outside them (``dropped_outside_units``, when any did)."""
+    index = pd.Index(place.units.index)
+    unit_pos = np.where(place.inside, index.get_indexer(pd.Index(place.codes)), -1)[place.inverse]
+    if not given_cells:
+        return unit_pos, {}
+    dropped = int(place.inside[place.inverse].sum() - (unit_pos >= 0).sum())
+    return unit_pos, ({"dropped_outside_units": dropped} if dropped else {})
+
+
+def _day_positions(days: np.ndarray, *, period: str, key_range: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The keys of the day periods from ``key_range[0]`` to ``key_range[1]``, and the position among them of each
+    row's day (``days``: days since 1970-01-01)."""
+    period_keys = np.arange(key_range[0], key_range[1] + 1, dtype=np.int64)
+    row_pos = (days - int(periods.DAY_ANCHOR.astype(np.int64))) // periods.PERIOD_DAYS[period] - period_keys[0]
+    return period_keys, row_pos
+
+
+def _month_positions(
+    m_codes: np.ndarray, m_uniques: np.ndarray, *, period: str, month_list: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The keys of the periods of ``month_list``, and the position among them of each row's month (``m_codes``:
+    codes among the distinct months ``m_uniques``), looked up once per distinct month."""
+    period_keys = np.unique(periods.period_keys(month_list, period=period))
+    p_pos_m = (
+        np.searchsorted(period_keys, periods.period_keys(m_uniques, period=period))
+        if len(m_uniques)
+        else np.empty(0, np.int64)
+    )
+    return period_keys, p_pos_m[m_codes]
+
+
+def _counts_and_harm(
+    unit_pos: np.ndarray, row_pos: np.ndarray, weights: np.ndarray, *, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Incidents and summed harm ``weights`` per unit x period (``shape``), each one ``np.bincount`` over
+    ``unit * n_periods + period``."""
+    n_units, n_periods = shape
+    flat = unit_pos.astype(np.int64) * n_periods + row_pos
+    n = np.bincount(flat, minlength=n_units * n_periods).reshape(n_units, n_periods).astype("float64")
+    h = np.bincount(flat, weights=weights, minlength=n_units * n_periods).reshape(n_units, n_periods)
+    return n, h
+
+
+def _street_counts(incidents: pd.DataFrame, rows: np.ndarray, unit_pos: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Counted incidents per unit and police.uk street description (without "On or near "): ``unit_id, location,
+    n``, empty without a ``location`` column."""
+    if schema.LOCATION not in incidents.columns:
+        return pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N])
+    # police.uk repeats a few thousand street names: clean each distinct one once
+    l_codes, l_uniques = _codes(incidents[schema.LOCATION])
+    cleaned = _clean_locations(l_uniques)
+    l_rows = l_codes[rows]
+    usable = np.append(pd.notna(cleaned), False)[l_rows]  # code -1 (missing) reads False
+    n_loc = max(len(l_uniques), 1)
+    keys, counts = np.unique(unit_pos[usable].astype(np.int64) * n_loc + l_rows[usable], return_counts=True)
+    loc = pd.DataFrame(
+        {
+            schema.UNIT_ID: index.to_numpy(dtype=object)[keys // n_loc],
+            "location": cleaned[keys % n_loc],
+            schema.N: counts.astype(np.int64),
+        }
+    )
+    # descriptions that differ only by "On or near " are one street
+    return loc.groupby([schema.UNIT_ID, "location"], sort=True)[schema.N].sum().reset_index()
+
+
+def _chosen_params(
+    cp: CubeParams, *, types: tuple[str, ...] | None, period: str, month_list: np.ndarray, resolution: int | None
+) -> dict[str, Any]:
+    """The first of the cube's parameters: what was chosen (unit, period, months, filters, harm weights, resolution)."""
+    return {
+        "unit": cp.unit,
+        "period": period,
+        "months": [str(month_list[0]), str(month_list[-1])],
+        "crime_types": list(types) if types is not None else None,
+        "group": cp.group,
+        "sources": list(cp.sources) if cp.sources is not None else None,
+        "harm_index": cp.harm_index,
+        "asb_weight_days": float(cp.asb_weight_days),
+        "resolution": resolution,
+    }
+
+
 def build_cube(
     incidents: pd.DataFrame,
     cube_params: CubeParams | None = None,
@@ -859,167 +1158,53 @@ def build_cube(
         from geo_csp.cube._dask import build_cube_dask
 
         return build_cube_dask(incidents, cp, units=units, study_area=study_area, client=client)
-    unit, resolution, period, months = cp.unit, cp.resolution, cp.period, cp.months
-    crime_types, group, groups, sources = cp.crime_types, cp.group, cp.groups_dict(), cp.sources
-    harm_index, asb_weight_days = cp.harm_index, cp.asb_weight_days
-    zero_fill, zero_fill_k, partial_periods = cp.zero_fill, cp.zero_fill_k, cp.partial_periods
     _check_incidents(incidents)
-    types = harm.resolve_crime_types(crime_types, group, groups=groups)
+    types = harm.resolve_crime_types(cp.crime_types, cp.group, groups=cp.groups_dict())
 
     # Strings are factorised once and every test runs on their few distinct values: no per-row text.
     m_codes, m_uniques = _month_codes(incidents)
     t_codes, t_uniques = _codes(incidents[schema.CRIME_TYPE])
-    keep = np.ones(len(incidents), dtype=bool)
-    if types is not None:
-        keep &= _in_values(t_codes, t_uniques, types)
-    if sources is not None:
-        if schema.SOURCE not in incidents.columns:
-            raise SchemaError("incidents have no `source` column to filter `sources` on")
-        keep &= _in_values(*_codes(incidents[schema.SOURCE]), sources)
-    flagged = qualifiers.qualified_group(group, groups=groups)
-    flag_info: dict[str, Any] = {}
-    if flagged is not None:
-        keep, flag_info = _flagged_rows(incidents, keep, flagged)
-    if months is not None:
-        first, last = periods.validate_months(list(months), name="months")
-        month_list = periods.month_range(first, last)
-        keep &= _in_values(m_codes, m_uniques, [m for m in m_uniques if first <= m <= last])
-    else:
-        present = np.unique(m_codes[keep])
-        if present.size == 0:
-            raise ParameterError(_no_match_message(incidents, types, group, sources))
-        month_list = periods.month_range(str(np.min(m_uniques[present])), str(np.max(m_uniques[present])))
-
-    ex, ny = _coordinates(incidents)
-    rows = np.flatnonzero(keep & incidents[schema.LOCATED].to_numpy(dtype=bool) & np.isfinite(ex) & np.isfinite(ny))
-    period, period_info = _resolve_period(incidents, rows, period, month_list, months is not None)
-    row_days = period_info.pop("_row_days", None)
-    x, y = ex[rows], ny[rows]
-    del ex, ny
+    keep, flag_info = _filtered_rows(incidents, t_codes, t_uniques, types=types, cp=cp)
+    keep, month_list = _covered_months(incidents, keep, m_codes, m_uniques, types=types, cp=cp)
+    rows, x, y = _located_rows(incidents, keep)
+    period, period_info = _resolve_period(incidents, rows, cp.period, month_list, cp.months is not None)
+    row_days, key_range = period_info.pop("_row_days", None), period_info.pop("period_keys", None)
     area = study_geometry(study_area)
-    extent: dict[str, Any] = {}
-    if unit == "h3" and area is None and not isinstance(units, gpd.GeoDataFrame):
-        if len(rows) < 3:
-            raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
-        area, central, radius = data_extent(x, y)
-        extent = extent_report(len(rows), int((~central).sum()), radius, stacklevel=3)
-        del central
-    if unit in ("ward", "lsoa"):
-        poly = _polygon_units(
-            units if units is not None else _default_units(unit, month_list, incidents, area), unit, area
-        )
-        if area is None:
-            area = shapely.union_all(poly.geometry.to_numpy())
-    # each distinct snap point is tested against the area and placed in a unit once
-    ux, uy, inverse = grid.unique_points(x, y)
-    del x, y
-    inside_u = np.ones(len(ux), dtype=bool)
-    if area is not None and len(ux):
-        shapely.prepare(area)
-        inside_u = shapely.intersects_xy(area, ux, uy)
-
-    params: dict[str, Any] = {
-        "unit": unit,
-        "period": period,
-        "months": [str(month_list[0]), str(month_list[-1])],
-        "crime_types": list(types) if types is not None else None,
-        "group": group,
-        "sources": list(sources) if sources is not None else None,
-        "harm_index": harm_index,
-        "asb_weight_days": float(asb_weight_days),
-        "resolution": None,
-        **period_info,
-        **extent,
-        **flag_info,
-    }
-    codes_u = np.full(len(ux), None, dtype=object)
-    if unit == "h3":
-        if area is None:  # given cells and no study area: the hull of the points (for the resolution and area)
-            if len(rows) < 3:
-                raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
-            area = shapely.convex_hull(shapely.multipoints(np.column_stack([ux, uy])))
-        if resolution is None:
-            resolution, reason = grid.default_resolution(area)
-            params["resolution_reason"] = reason
-        params["resolution"] = int(resolution)
-        codes_u[inside_u] = grid.points_to_cells(ux[inside_u], uy[inside_u], resolution=resolution)
-        occupied = np.unique(codes_u[inside_u].astype(str))
-        if isinstance(units, gpd.GeoDataFrame):
-            cells = np.asarray(units.index, dtype=object)
-        elif zero_fill == "neighbours":
-            cells = grid.neighbour_cells(occupied, k=zero_fill_k)
-            params["zero_fill"] = f"occupied cells and their {zero_fill_k}-ring neighbours"
-        else:
-            # a point on the area's edge can fall in a cell H3 did not list as overlapping: add it
-            cells = np.union1d(np.asarray(grid.area_to_cells(area, resolution=resolution), dtype=object), occupied)
-        unit_frame = grid.cells_to_polygons(np.asarray(cells, dtype=object))
+    if cp.unit == "h3":
+        place = _h3_placement(x, y, area=area, units=units, cp=cp)
     else:
-        code_col = schema.WARD_CODE if unit == "ward" else schema.LSOA_CODE
-        codes_u[inside_u] = boundaries.assign_to_polygons(ux[inside_u], uy[inside_u], poly, code_col=code_col)
-        unit_frame = poly
-    index = pd.Index(unit_frame.index)
-    pos_u = np.where(inside_u, index.get_indexer(pd.Index(codes_u)), -1)
-    unit_pos = pos_u[inverse]
+        place = _polygon_placement(incidents, x, y, area=area, units=units, kind=cp.unit, month_list=month_list)
+    del x, y
+    unit_pos, dropped = _unit_positions(place, given_cells=cp.unit == "h3" and units is not None)
     counted = unit_pos >= 0
-    if unit == "h3" and units is not None:
-        dropped = int(inside_u[inverse].sum() - counted.sum())
-        if dropped:
-            params["dropped_outside_units"] = dropped
     rows, unit_pos = rows[counted], unit_pos[counted]
-    del inverse, counted
 
     if row_days is not None:  # day periods: each row's key from its own day
-        period_keys = np.arange(period_info["period_keys"][0], period_info["period_keys"][1] + 1, dtype=np.int64)
-        del params["period_keys"]
-        row_pos = (row_days[rows] - int(periods.DAY_ANCHOR.astype(np.int64))) // periods.PERIOD_DAYS[
-            period
-        ] - period_keys[0]
+        period_keys, row_pos = _day_positions(row_days[rows], period=period, key_range=key_range)
     else:
-        period_keys = np.unique(periods.period_keys(month_list, period=period))
-        p_pos_m = (
-            np.searchsorted(period_keys, periods.period_keys(m_uniques, period=period))
-            if len(m_uniques)
-            else np.empty(0, np.int64)
-        )
-        row_pos = p_pos_m[m_codes[rows]]
-    weight_t = harm.incident_harm(t_uniques, index=harm_index, asb_weight_days=asb_weight_days)
-    n_units, n_periods = len(index), len(period_keys)
-    flat = unit_pos.astype(np.int64) * n_periods + row_pos
-    n = np.bincount(flat, minlength=n_units * n_periods).reshape(n_units, n_periods).astype("float64")
-    h = np.bincount(flat, weights=weight_t[t_codes[rows]], minlength=n_units * n_periods).reshape(n_units, n_periods)
-    del flat
-
-    locations = pd.DataFrame(columns=[schema.UNIT_ID, "location", schema.N])
-    if schema.LOCATION in incidents.columns:
-        # police.uk repeats a few thousand street names: clean each distinct one once
-        l_codes, l_uniques = _codes(incidents[schema.LOCATION])
-        cleaned = _clean_locations(l_uniques)
-        l_rows = l_codes[rows]
-        usable = np.append(pd.notna(cleaned), False)[l_rows]  # code -1 (missing) reads False
-        n_loc = max(len(l_uniques), 1)
-        keys, counts = np.unique(unit_pos[usable].astype(np.int64) * n_loc + l_rows[usable], return_counts=True)
-        loc = pd.DataFrame(
-            {
-                schema.UNIT_ID: index.to_numpy(dtype=object)[keys // n_loc],
-                "location": cleaned[keys % n_loc],
-                schema.N: counts.astype(np.int64),
-            }
-        )
-        # descriptions that differ only by "On or near " are one street
-        locations = loc.groupby([schema.UNIT_ID, "location"], sort=True)[schema.N].sum().reset_index()
-
-    params["n_incidents_in_area"] = int(len(rows))
-    params["study_area_km2"] = float(area.area / 1e6)
+        period_keys, row_pos = _month_positions(m_codes[rows], m_uniques, period=period, month_list=month_list)
+    weight_t = harm.incident_harm(t_uniques, index=cp.harm_index, asb_weight_days=cp.asb_weight_days)
+    n, h = _counts_and_harm(unit_pos, row_pos, weight_t[t_codes[rows]], shape=(len(place.units), len(period_keys)))
+    params: dict[str, Any] = {
+        **_chosen_params(cp, types=types, period=period, month_list=month_list, resolution=place.resolution),
+        **period_info,
+        **place.extent,
+        **flag_info,
+        **place.info,
+        **dropped,
+        "n_incidents_in_area": int(len(rows)),
+        "study_area_km2": float(place.area.area / 1e6),
+    }
     cube = Cube(
-        units=unit_frame,
+        units=place.units,
         period_keys=period_keys,
         period_labels=periods.period_labels(period_keys, period=period),
         n=n,
         harm=h,
         params=params,
-        locations=locations,
+        locations=_street_counts(incidents, rows, unit_pos, pd.Index(place.units.index)),
     )
-    return whole_periods(cube, partial_periods=partial_periods)
+    return whole_periods(cube, partial_periods=cp.partial_periods)
 
 
 def _check_partial(partial_periods: str) -> None:
