@@ -103,14 +103,15 @@ def active_client(client: Any, scheduler: str | None) -> Any:
 
 def compute(tasks: list[Any], *, client: Any, scheduler: str | None) -> list[Any]:
     """The results of Dask ``tasks``: on ``client`` (or the active one), else with ``scheduler``."""
-    import dask
+    # dask.compute, from the module that defines it (dask's __init__ imports it but has no __all__)
+    from dask.base import compute as dask_compute
 
     client = active_client(client, scheduler)
     if client is not None:
         results: list[Any] = client.gather(client.compute(tasks))
         return results
-    # dask ships no annotations
-    return list(dask.compute(*tasks, scheduler=scheduler))  # type: ignore[no-untyped-call]
+    # dask.base.compute has no annotations
+    return list(dask_compute(*tasks, scheduler=scheduler))  # type: ignore[no-untyped-call]
 
 
 def ordered(client: Any, fn: Callable[..., Any], items: Sequence[Any], *, ahead: int, **kwargs: Any) -> Iterator[Any]:

@@ -80,6 +80,8 @@ MEASURES = cube_mod.MEASURES
 WeightsKind = Literal["auto", "h3", "queen", "distance"]
 #: Values of the ``weights`` argument (see the module docstring).
 WEIGHTS_KINDS = ("auto", "h3", "queen", "distance")
+#: What ``"auto"`` resolves to, with the kinds named outright (see :func:`resolve_weights`).
+ResolvedWeights = Literal["h3", "queen", "distance"]
 RankMeasure = Literal["n", "harm", "rate_per_1000", "gi_z"]
 #: Columns :func:`rank_units` can rank by.
 RANK_MEASURES = (schema.N, schema.HARM, schema.RATE_PER_1000, schema.GI_Z)
@@ -142,7 +144,7 @@ class HotspotResult:
     area_changes: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve_weights(unit: str, weights: str = "auto", distance_m: float | None = None) -> str:
+def resolve_weights(unit: str, weights: str = "auto", distance_m: float | None = None) -> ResolvedWeights:
     """The weights kind a run uses, after checking it fits the unit kind and ``distance_m``.
 
     Parameters
@@ -184,18 +186,17 @@ def resolve_weights(unit: str, weights: str = "auto", distance_m: float | None =
             f"`distance_m` ({distance_m!r}) is only used with `weights='distance'`; "
             f"pass weights='distance' or drop distance_m (weights is {weights!r})"
         )
-    kind = ("h3" if unit == "h3" else "queen") if weights == "auto" else weights
-    if kind == "h3" and unit != "h3":
+    if weights == "h3" and unit != "h3":
         raise ParameterError(
             f"`weights='h3'` (H3 k-ring) needs `unit='h3'`, not {unit!r}; for {unit} polygons use "
             "weights='queen' (contiguity) or weights='distance' with distance_m"
         )
-    if kind == "queen" and unit == "h3":
+    if weights == "queen" and unit == "h3":
         raise ParameterError(
             "`weights='queen'` is for ward/LSOA polygons; H3 cells use weights='h3' (k-ring, the same as "
             "queen contiguity for k=1) or weights='distance' with distance_m"
         )
-    return kind
+    return "h3" if unit == "h3" else "queen"  # "auto" too
 
 
 def unit_weights(
@@ -232,6 +233,7 @@ def unit_weights(
         return spatial_weights.queen_weights(units.geometry)
     if units.crs is None or units.crs != WORKING_CRS:
         raise ParameterError(f"`units` are {units.crs}; distance bands need {WORKING_CRS}: reproject with .to_crs()")
+    assert distance_m is not None  # resolve_weights gives "distance" only with a band radius
     centroids = gpd.GeoSeries(shapely.centroid(units.geometry.to_numpy()), crs=WORKING_CRS)
     return spatial_weights.distance_band_weights(centroids, distance_m=float(distance_m))
 
@@ -729,7 +731,7 @@ def run_hotspots(
         "wards": wards_source,
         "weights": weights_kind,
         "weights_requested": weights,
-        "distance_m": float(distance_m) if weights_kind == "distance" else None,
+        "distance_m": float(distance_m) if distance_m is not None else None,  # given with "distance" only
         **island_info,
         "rate_per_1000": (
             f"incidents per 1,000 residents per year: the {n_months}-month total over "

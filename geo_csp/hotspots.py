@@ -20,7 +20,7 @@ which is what esda's ``G_Local(y, w, transform="B", star=True).Zs`` computes.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -443,6 +443,15 @@ def unit_trends(values: np.ndarray, w: sparse.spmatrix, gi: GiStarResult, *, par
     return trends.mann_kendall(z0)
 
 
+class _ChaineyThresholds(TypedDict):
+    """Chainey's thresholds, keywords of :func:`trends.chainey_categories` and :func:`trends.explain`."""
+
+    hotspot_prop: float
+    persistent_prop: float
+    recent_prop: float
+    recent_periods: int | None
+
+
 def analyse_cube(
     values: np.ndarray,
     w: sparse.spmatrix,
@@ -494,7 +503,7 @@ def analyse_cube(
         trend_alpha=params.trend_alpha,
         arcgis_share=params.arcgis_share,
     )
-    chainey_kw = dict(
+    chainey_kw = _ChaineyThresholds(
         hotspot_prop=params.hotspot_prop,
         persistent_prop=params.persistent_prop,
         recent_prop=params.recent_prop,

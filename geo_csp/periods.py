@@ -210,8 +210,8 @@ def period_months(key: int, *, period: PeriodKind) -> np.ndarray:
     if period == "month":
         return index_to_months(np.array([key]))
     length = 3 if period == "quarter" else 12
-    first = key * length + 3
-    return index_to_months(np.arange(first, first + length))
+    start = key * length + 3
+    return index_to_months(np.arange(start, start + length))
 
 
 def is_day_period(period: str) -> bool:

@@ -25,7 +25,7 @@ evening window such as 18:00-04:00.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +35,10 @@ import shapely
 from geo_csp import schema
 from geo_csp._errors import ParameterError, SchemaError
 from geo_csp._validate import require_columns, require_working_crs
+
+if TYPE_CHECKING:  # matplotlib is imported where a profile is plotted
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "DAYS",
@@ -270,16 +274,19 @@ def busiest_window(profile: pd.DataFrame, *, share: float = 0.5) -> dict[str, An
     }
 
 
-def plot_time_profile(profile: pd.DataFrame, *, title: str | None = None, ax: object | None = None) -> object:
-    """Heatmap of a :func:`time_profile` (days x hours); returns the matplotlib Figure."""
+def plot_time_profile(profile: pd.DataFrame, *, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Heatmap of a :func:`time_profile` (days x hours); returns the matplotlib Figure (``ax``'s when given)."""
     import matplotlib
+    import matplotlib.figure
     import matplotlib.pyplot as plt
 
     with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):  # a title is printed as given
         if ax is None:
             fig, ax = plt.subplots(figsize=(10, 3.6))
-        else:
+        elif isinstance(ax.figure, matplotlib.figure.Figure):
             fig = ax.figure
+        else:  # the layout below is a Figure's
+            raise ParameterError("`ax` is on a matplotlib SubFigure; pass axes of a Figure (plt.subplots())")
         image = ax.imshow(profile.to_numpy(), aspect="auto", cmap="YlOrRd", origin="upper")
         ax.set_yticks(range(7), list(profile.index))
         ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
