@@ -257,6 +257,7 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
     if unknown:
         raise MappingError(f"{origin}: unknown key(s) {unknown} in [columns]; allowed: {sorted(_COLUMN_KEYS)}")
     col = {k: _str_key(columns, k, "columns.") for k in _COLUMN_KEYS}
+    named = {k: v for k, v in col.items() if v is not None}  # the keys given (checked below)
     given = [k for k in ("date", "datetime", "month") if col[k] is not None]
     window_start = not given and col["datetime_from"] is not None
     if len(given) != 1 and not window_start:
@@ -288,12 +289,12 @@ def mapping_from_dict(data: Mapping[str, Any], *, origin: str = "mapping") -> Co
         source=source,
         force=_str_key(data, "force", "") or source,
         time_kind=kind,
-        time_column=col[kind] if given else col["datetime_from"],
+        time_column=named[kind] if given else named["datetime_from"],
         date_format=date_format,
         category_column=col["category"],
         category_value=col["category_value"],
-        x_column=col["lon"] or col["easting"],
-        y_column=col["lat"] or col["northing"],
+        x_column=named["lon"] if lonlat else named["easting"],
+        y_column=named["lat"] if lonlat else named["northing"],
         crs="EPSG:4326" if lonlat else "EPSG:27700",
         id_column=col["id"],
         clock_column=col["time"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -149,7 +149,9 @@ def empty_wards() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({schema.WARD_CODE: [], schema.WARD_NAME: []}, geometry=[], crs=WORKING_CRS)
 
 
-def configured_units(config: store.StoreConfig, kind: str, *, outline: Any = None) -> gpd.GeoDataFrame | None:
+def configured_units(
+    config: store.StoreConfig, kind: Literal["ward", "lsoa"], *, outline: Any = None
+) -> gpd.GeoDataFrame | None:
     """The config's ward or LSOA file (``wards``/``lsoas``) read with its code/name columns, with population.
 
     Only the units that belong to the borough are kept (:func:`units_in_outline`): to ``outline`` when
@@ -207,6 +209,7 @@ def _configured_outline(
     outline_path = config.path("boundary")
     outline = None
     pop_source = "unknown (no population configured)"
+    units = wards if wards is not None else lsoas
     if outline_path is not None:
         frame = boundaries.load_borough(outline_path, district=config.boundary_district)
         pop = (
@@ -222,8 +225,7 @@ def _configured_outline(
             name=str(name or outline_path.stem),
             population=pop,
         )
-    elif wards is not None or lsoas is not None:
-        units = wards if wards is not None else lsoas
+    elif units is not None:
         outline = _outline_row(
             shapely.union_all(units.geometry.to_numpy()),
             code=str(name or "borough"),
@@ -278,14 +280,17 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
     outline, pop_source = _configured_outline(config, wards, lsoas)
     if outline is not None and not np.isfinite(outline[schema.POPULATION].iloc[0]):
         outline, pop_source = _outline_with_units_population(outline, pop_source, config, wards, lsoas)
-    missing = outline is None or wards is None or lsoas is None or places is None
     shipped: list[str] = []
-    if missing and (config.is_bury or (not name and outline is None and _shipped_borough_fits(config))):
-        if outline is None:
-            bury = boundaries.load_borough()
-            outline = bury.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
-            pop_source = "ONS population of the shipped borough outline"
-            shipped.append("outline")
+    use_shipped = config.is_bury  # Bury's shipped files fill what the config leaves out
+    if outline is None:
+        if not use_shipped:  # ... or those of a store naming no borough whose data lie in Bury; else refused
+            _check_data_in_shipped_borough(config)
+            use_shipped = True
+        bury = boundaries.load_borough()
+        outline = bury.rename(columns={"borough_code": AREA_CODE, "borough_name": AREA_NAME})
+        pop_source = "ONS population of the shipped borough outline"
+        shipped.append("outline")
+    if use_shipped:
         if wards is None:
             wards = boundaries.load_wards()
             shipped.append("wards")
@@ -294,8 +299,6 @@ def store_geography(store_dir: str | Path) -> StoreGeography:
         if places is None:
             places = boundaries.load_named_places()
             shipped.append("named_places")
-    if outline is None:
-        _check_data_in_shipped_borough(config)  # raises
     return StoreGeography(
         borough=str(name or outline[AREA_NAME].iloc[0]),
         outline=outline,
@@ -450,15 +453,6 @@ def store_areas(store_dir: str | Path) -> tuple[gpd.GeoDataFrame, str, str]:
 #: Share of a store's located incidents that must lie in the shipped (Bury) outline before a store whose
 #: config names no borough is taken to be Bury's.
 SHIPPED_BOROUGH_SHARE_MIN = 0.5
-
-
-def _shipped_borough_fits(config: store.StoreConfig) -> bool:
-    """Whether Bury's shipped files may stand for this store (see :func:`_check_data_in_shipped_borough`)."""
-    try:
-        _check_data_in_shipped_borough(config)
-    except ParameterError:
-        return False
-    return True
 
 
 def _check_data_in_shipped_borough(config: store.StoreConfig) -> None:

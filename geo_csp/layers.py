@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,9 @@ import shapely
 from geo_csp import store
 from geo_csp._errors import LayerError
 from geo_csp.settings import DISPLAY_CRS, EW_LAT_RANGE, EW_LON_RANGE, GB_BOUNDS_M, WORKING_CRS
+
+if TYPE_CHECKING:  # gpxpy is imported where a GPX file is read
+    from gpxpy.gpx import GPXRoute, GPXRoutePoint, GPXTrack, GPXTrackPoint
 
 __all__ = [
     "LAYER_KINDS",
@@ -362,7 +365,9 @@ def _read_gpx(path: Path) -> gpd.GeoDataFrame:
     except (gpxpy.gpx.GPXException, ValueError, UnicodeDecodeError) as exc:
         raise LayerError(f"route file {path} is not valid GPX: {exc}; export it again from the GPS app") from exc
     rows: list[dict[str, object]] = []
-    walks = [("track", t, [p for seg in t.segments for p in seg.points]) for t in gpx.tracks]
+    walks: list[tuple[str, GPXTrack | GPXRoute, list[GPXTrackPoint | GPXRoutePoint]]] = [
+        ("track", t, [p for seg in t.segments for p in seg.points]) for t in gpx.tracks
+    ]
     walks += [("route", r, list(r.points)) for r in gpx.routes]
     for i, (label, walk, points) in enumerate(walks):
         if len(points) < 2:
@@ -576,10 +581,10 @@ def _operation_footprints(
     poly = shapely.get_type_id(geoms)
     wrong = ~np.isin(poly, (3, 6))
     if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
+        bad = int(np.flatnonzero(wrong)[0])
         raise LayerError(
-            f"operations file {path}, feature {i + 1} ({frame['name'].iloc[i]}): footprint must be a polygon, "
-            f"not a {geoms[i].geom_type}; draw the area the operation covered"
+            f"operations file {path}, feature {bad + 1} ({frame['name'].iloc[bad]}): footprint must be a polygon, "
+            f"not a {geoms[bad].geom_type}; draw the area the operation covered"
         )
     valid: np.ndarray = shapely.make_valid(geoms)
     return valid

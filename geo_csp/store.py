@@ -592,7 +592,7 @@ def _partitions(table: pa.Table) -> Iterator[tuple[tuple[str, str, str], pa.Tabl
         ordered, sorted_group = table.take(pa.array(order)), group[order]
     bounds = np.searchsorted(sorted_group, np.arange(len(names) + 1))
     for g, name in enumerate(sorted(names)):
-        yield tuple(name.split("\x1f")), ordered.slice(bounds[g], bounds[g + 1] - bounds[g])  # type: ignore[misc]
+        yield tuple(name.split("\x1f")), ordered.slice(bounds[g], bounds[g + 1] - bounds[g])
 
 
 def _process_start(pid: int) -> str | None:

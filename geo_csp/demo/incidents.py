@@ -241,7 +241,7 @@ def make_incidents(
     table.iloc[lost, table.columns.get_loc("point")] = -1
     order = np.lexsort((rng.random(len(table)), table["month"].to_numpy()))
     table = table.iloc[order].reset_index(drop=True)
-    heartbeat = {
+    heartbeat: dict[str, object] = {
         "prevented": int(len(removed_idx)),
         "displaced": n_disp,
         "prevented_not_displaced": int(len(dropped)),
