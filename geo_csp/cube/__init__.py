@@ -456,19 +456,20 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _coordinates(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Easting and northing as float64 arrays, NaN where missing (float64 columns without a copy)."""
-    return tuple(  # type: ignore[return-value]
+    easting, northing = (
         incidents[c].to_numpy()
         if incidents[c].dtype == np.float64
         else incidents[c].to_numpy(dtype="float64", na_value=np.nan)
         for c in (schema.EASTING, schema.NORTHING)
     )
+    return easting, northing
 
 
 def _month_codes(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the rows' months and the distinct months, validated as "YYYY-MM" (first bad value named)."""
     codes, uniques = _codes(incidents[schema.MONTH])
     if (codes < 0).any():  # a missing month: validate_months names it
-        periods.validate_months(np.append(uniques, None)[codes[codes < 0][:1]])
+        periods.validate_months(np.append(uniques, np.array([None], dtype=object))[codes[codes < 0][:1]])
     return codes, periods.validate_months(uniques).astype(object)
 
 
@@ -482,7 +483,8 @@ def _in_values(codes: np.ndarray, uniques: np.ndarray, values: Iterable[str]) ->
 def _clean_locations(uniques: np.ndarray) -> np.ndarray:
     """police.uk street descriptions without "On or near ", stripped; missing or empty as None."""
     cleaned = pd.Series(uniques, dtype="string").str.replace(ON_OR_NEAR, "", regex=True).str.strip()
-    return np.where((cleaned.notna() & (cleaned != "")).to_numpy(dtype=bool), cleaned.to_numpy(dtype=object), None)
+    usable = (cleaned.notna() & (cleaned != "")).to_numpy(dtype=bool)
+    return np.where(usable, cleaned.to_numpy(dtype=object), np.array(None, dtype=object))
 
 
 def _no_match_message(
@@ -547,8 +549,12 @@ def _refuse_undated(
 
 
 def _resolve_period(
-    incidents: pd.DataFrame, rows: np.ndarray, period: str, month_list: np.ndarray, window_given: bool
-) -> tuple[str, dict[str, Any]]:
+    incidents: pd.DataFrame,
+    rows: np.ndarray,
+    period: periods.PeriodKind | Literal["auto"],
+    month_list: np.ndarray,
+    window_given: bool,
+) -> tuple[periods.PeriodKind, dict[str, Any]]:
     """The period kind (``"auto"`` resolved) and what the cube's parameters say about it.
 
     For day periods the returned dict also holds ``"_row_days"`` (every row's day since 1970-01-01,
@@ -566,36 +572,41 @@ def _resolve_period(
         row_days = np.where(
             dated.isna().to_numpy(), missing_day, dated.to_numpy(dtype="datetime64[D]").astype(np.int64)
         )
-    timed = row_days is not None and rows.size > 0 and bool((row_days[rows] != missing_day).all())
+    days = row_days[rows] if row_days is not None else None
+    # the days of the rows to count when every one has a day, else None
+    timed_days = days if days is not None and days.size > 0 and bool((days != missing_day).all()) else None
+    kind: periods.PeriodKind
     if period == "auto":
-        if timed:
-            first, last = (str(np.datetime64(int(d), "D")) for d in (row_days[rows].min(), row_days[rows].max()))
+        if timed_days is not None:
+            first, last = (str(np.datetime64(int(d), "D")) for d in (timed_days.min(), timed_days.max()))
         else:
             first, last = str(month_list[0]), str(month_list[-1])
-        period, info["period_reason"] = periods.choose_period(first=first, last=last, timed=timed)
+        kind, info["period_reason"] = periods.choose_period(first=first, last=last, timed=timed_days is not None)
         info["period_requested"] = "auto"
-    if not periods.is_day_period(period):
-        return period, info
-    if not timed:
-        _refuse_undated(incidents, rows, row_days, period=period, has_dates=has_dates)  # raises
-    length = periods.PERIOD_DAYS[period]
+    else:
+        kind = period
+    if not periods.is_day_period(kind):
+        return kind, info
+    if timed_days is None:
+        _refuse_undated(incidents, rows, row_days, period=kind, has_dates=has_dates)  # raises
+    length = periods.PERIOD_DAYS[kind]
     anchor = int(periods.DAY_ANCHOR.astype(np.int64))
     if window_given:  # the first day of the first month to the last day of the last month
         d0 = int(np.datetime64(str(month_list[0]), "D").astype(np.int64))
         d1 = int((np.datetime64(str(month_list[-1]), "M") + 1).astype("datetime64[D]").astype(np.int64)) - 1
     else:
-        d0, d1 = int(row_days[rows].min()), int(row_days[rows].max())
+        d0, d1 = int(timed_days.min()), int(timed_days.max())
     k0, k1 = (d0 - anchor) // length, (d1 - anchor) // length
     partial = []
     if d0 > k0 * length + anchor:
-        partial.append(str(periods.period_labels(np.array([k0]), period=period)[0]))
+        partial.append(str(periods.period_labels(np.array([k0]), period=kind)[0]))
     if d1 < (k1 + 1) * length + anchor - 1:
-        partial.append(str(periods.period_labels(np.array([k1]), period=period)[0]))
+        partial.append(str(periods.period_labels(np.array([k1]), period=kind)[0]))
     info.update(
         {
             "dates": [str(np.datetime64(d0, "D")), str(np.datetime64(d1, "D"))],
             "period_rule": (
-                f"{periods.period_word(period)}s of {length} days, Monday to Sunday, counted from Monday "
+                f"{periods.period_word(kind)}s of {length} days, Monday to Sunday, counted from Monday "
                 f"{periods.DAY_ANCHOR}; each incident by its recorded day (occurred_date)"
             ),
             "partial_periods": sorted(set(partial)),
@@ -603,7 +614,7 @@ def _resolve_period(
             "_row_days": row_days,
         }
     )
-    return period, info
+    return kind, info
 
 
 def text_tuple(value: Any) -> tuple[str, ...] | None:
@@ -1009,7 +1020,9 @@ def _unit_positions(place: _Placement, *, given_cells: bool) -> tuple[np.ndarray
     return unit_pos, ({"dropped_outside_units": dropped} if dropped else {})
 
 
-def _day_positions(days: np.ndarray, *, period: str, key_range: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _day_positions(
+    days: np.ndarray, *, period: periods.PeriodKind, key_range: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """The keys of the day periods from ``key_range[0]`` to ``key_range[1]``, and the position among them of each
     row's day (``days``: days since 1970-01-01)."""
     period_keys = np.arange(key_range[0], key_range[1] + 1, dtype=np.int64)
@@ -1018,7 +1031,7 @@ def _day_positions(days: np.ndarray, *, period: str, key_range: list[int]) -> tu
 
 
 def _month_positions(
-    m_codes: np.ndarray, m_uniques: np.ndarray, *, period: str, month_list: np.ndarray
+    m_codes: np.ndarray, m_uniques: np.ndarray, *, period: periods.PeriodKind, month_list: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The keys of the periods of ``month_list``, and the position among them of each row's month (``m_codes``:
     codes among the distinct months ``m_uniques``), looked up once per distinct month."""
@@ -1067,7 +1080,12 @@ def _street_counts(incidents: pd.DataFrame, rows: np.ndarray, unit_pos: np.ndarr
 
 
 def _chosen_params(
-    cp: CubeParams, *, types: tuple[str, ...] | None, period: str, month_list: np.ndarray, resolution: int | None
+    cp: CubeParams,
+    *,
+    types: tuple[str, ...] | None,
+    period: periods.PeriodKind,
+    month_list: np.ndarray,
+    resolution: int | None,
 ) -> dict[str, Any]:
     """The first of the cube's parameters: what was chosen (unit, period, months, filters, harm weights, resolution)."""
     return {

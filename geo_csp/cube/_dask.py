@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import geopandas as gpd
 import numpy as np
@@ -66,8 +66,12 @@ def _point_codes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     )
 
 
-def _group_sum(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct int64 ``keys``, their counts and (optionally) summed ``weights``."""
+@overload
+def _group_sum(keys: np.ndarray, weights: None = None) -> tuple[np.ndarray, np.ndarray, None]: ...
+@overload
+def _group_sum(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+def _group_sum(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Distinct int64 ``keys``, their counts and summed ``weights`` (``None`` without weights)."""
     uniq, inverse = np.unique(keys, return_inverse=True)
     counts = np.bincount(inverse, minlength=len(uniq))
     sums = np.bincount(inverse, weights=weights, minlength=len(uniq)) if weights is not None else None
@@ -245,8 +249,8 @@ def _batch_summaries(
 ) -> list[Any]:
     """The delayed per-partition summaries of a store folder (one task per force's parts) or a Dask
     dataframe, grouped into batches of at most ``batch_partitions``."""
-    import dask
     import dask.dataframe as dd
+    from dask.delayed import delayed
 
     if isinstance(incidents, (str, Path)):
         # One task per force (at most `batch_partitions` months): read its parts in one go.
@@ -256,7 +260,7 @@ def _batch_summaries(
                 f"no part of the store {incidents} matches sources={sources!r} forces={forces!r} months={months!r};"
                 " check them against `geo-csp status`"
             )
-        read_summary = dask.delayed(_summarise_store_parts, pure=True)
+        read_summary = delayed(_summarise_store_parts, pure=True)
         return [
             [read_summary(str(incidents), parts[s], with_source=source_list is not None, **summary_kw)]
             for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
@@ -268,7 +272,7 @@ def _batch_summaries(
             raise SchemaError(
                 f"the dask dataframe lacks column(s) {missing}; read it with geo_csp.store.read_store_dask"
             )
-        summarise = dask.delayed(_summarise_partition, pure=True)
+        summarise = delayed(_summarise_partition, pure=True)
         flat = [
             summarise(p, with_locations=schema.LOCATION in incidents.columns, **summary_kw)
             for p in incidents.to_delayed()  # type: ignore[no-untyped-call]  # dask ships no annotations
@@ -332,7 +336,7 @@ def build_cube_dask(
     geo_csp.cube.Cube
         ``params["backend"]`` is ``"dask"``; every other field equals the in-memory cube's.
     """
-    import dask
+    from dask.delayed import delayed
 
     cp = cube_mod.CubeParams.given(cube_params).for_cube()
     unit, resolution, period, months = cp.unit, cp.resolution, cp.period, cp.months
@@ -370,9 +374,7 @@ def build_cube_dask(
     if unit == "h3" and area is None and not isinstance(units, gpd.GeoDataFrame):
         # The data's extent, by the in-memory rule (cube.data_extent): one extra, cheap pass over the
         # distinct snap points and their counts, so far-off geocoded points are left out the same way.
-        counted = cluster.compute(
-            [dask.delayed(_points_of_batch)(b) for b in summaries], client=client, scheduler=scheduler
-        )
+        counted = cluster.compute([delayed(_points_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
         pts = np.concatenate([c for c in counted if len(c)] or [np.empty((0, 3))])
         counts = pts[:, 2].astype(np.int64)
         if counts.sum() == 0:
@@ -388,16 +390,14 @@ def build_cube_dask(
         resolution, params["resolution_reason"] = grid.default_resolution(area)
     if resolution is None:
         # Polygon units without a study area: the default resolution is not used; take the hull's.
-        vertices = cluster.compute(
-            [dask.delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler
-        )
+        vertices = cluster.compute([delayed(_hull_of_batch)(b) for b in summaries], client=client, scheduler=scheduler)
         pts = np.concatenate([v for v in vertices if len(v)] or [np.empty((0, 2))])
         if len(pts) < 3:
             raise ParameterError("too few located incidents to take the data extent; pass `study_area`")
         resolution, params["resolution_reason"] = grid.default_resolution(shapely.convex_hull(shapely.multipoints(pts)))
     resolution = grid.check_resolution(resolution)
     area_wkb = None if area is None else shapely.to_wkb(area)
-    reduce_batch = dask.delayed(_reduce_batch, pure=True)
+    reduce_batch = delayed(_reduce_batch, pure=True)
     tasks = [reduce_batch(b, resolution=resolution, area_wkb=area_wkb) for b in summaries]
     batches = cluster.compute(tasks, client=client, scheduler=scheduler)
     return cube_mod.whole_periods(
@@ -467,17 +467,17 @@ def located_points_dask(
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         Eastings, northings (sorted by easting then northing) and int64 incident counts.
     """
-    import dask
     import dask.dataframe as dd
+    from dask.delayed import delayed
 
     if isinstance(incidents, (str, Path)):
         parts = store.part_entries(incidents)
-        read = dask.delayed(_located_points_of_parts, pure=True)
+        read = delayed(_located_points_of_parts, pure=True)
         tasks = [
             read(str(incidents), parts[s]) for s in _batches(len(parts), [p["force"] for p in parts], batch_partitions)
         ]
     elif isinstance(incidents, dd.DataFrame):
-        tasks = [dask.delayed(_located_points, pure=True)(p) for p in incidents[[_E, _N, schema.LOCATED]].to_delayed()]
+        tasks = [delayed(_located_points, pure=True)(p) for p in incidents[[_E, _N, schema.LOCATED]].to_delayed()]
     else:
         raise ParameterError(f"`incidents` must be a store folder or a dask DataFrame, not {type(incidents).__name__}")
     found = [a for a in cluster.compute(tasks, client=client, scheduler=scheduler) if len(a)]
@@ -495,7 +495,7 @@ def located_points_dask(
 def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None) -> gpd.GeoDataFrame:
     """:func:`geo_csp.grid.cells_to_polygons` in chunks on the workers (one h3 call per cell is the
     slowest step of a national cube)."""
-    import dask
+    from dask.delayed import delayed
 
     if len(cells) <= POLYGON_CHUNK:
         return grid.cells_to_polygons(cells)
@@ -504,7 +504,7 @@ def _cells_to_polygons(cells: np.ndarray, *, client: Any, scheduler: str | None)
     if client is not None:  # ship the ids once, not inside the task graph
         frames = client.gather(client.map(grid.cells_to_polygons, client.scatter(pieces)))
     else:
-        to_polygons = dask.delayed(grid.cells_to_polygons, pure=True)
+        to_polygons = delayed(grid.cells_to_polygons, pure=True)
         frames = cluster.compute([to_polygons(p) for p in pieces], client=None, scheduler=scheduler)
     return gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=frames[0].crs)
 
