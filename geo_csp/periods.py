@@ -116,13 +116,14 @@ def month_range(start: str, end: str) -> np.ndarray:
 
 
 def resolve_months(
-    spec: str, store_months: list[str] | np.ndarray, *, option: str = "--months"
+    spec: str, store_months: list[str] | np.ndarray, *, option: str = "--months", held_by: str = "store"
 ) -> tuple[str, str] | None:
     """The (first, last) months a ``--months`` choice analyses on a store holding ``store_months``.
 
     ``"all"``: ``None`` (every month of the store); ``"last-N"``: the N latest months of the store's
     span (the app's "Last 12 months" is ``last-12``); ``"YYYY-MM:YYYY-MM"``: that range, inside the store's.
-    Errors name ``option``, the text given and the store's month range.
+    Errors name ``option``, the text given and the month range of what holds the months (``held_by``: the
+    store, or e.g. the casualty data a command reads from files).
     """
     text = str(spec).strip().lower()
     if text == "all":
@@ -131,20 +132,20 @@ def resolve_months(
     span = f"{held[0]}..{held[-1]}, {len(month_range(held[0], held[-1]))} months" if held else "no months"
     form = "write all, last-N (e.g. last-12) or YYYY-MM:YYYY-MM (e.g. 2024-01:2024-12)"
     if not held:
-        raise ParameterError(f"{option} {spec!r}: the store holds no months; ingest data first or use {option} all")
+        raise ParameterError(f"{option} {spec!r}: the {held_by} holds no months; ingest data first or use {option} all")
     full = month_range(held[0], held[-1])
     last = re.fullmatch(r"last-(\d+)", text)
     if last:
         n = int(last.group(1))
         if n < 1 or n > len(full):
             raise ParameterError(
-                f"{option} {spec!r}: N must be 1 to {len(full)}, the months of the store ({span}); "
+                f"{option} {spec!r}: N must be 1 to {len(full)}, the months of the {held_by} ({span}); "
                 f"use {option} all for every month"
             )
         return str(full[-n]), str(full[-1])
     parts = re.fullmatch(r"(\d{4}-\d{2}):(\d{4}-\d{2})", text)
     if parts is None:
-        raise ParameterError(f"{option} {spec!r} is not a choice of months: {form}; the store holds {span}")
+        raise ParameterError(f"{option} {spec!r} is not a choice of months: {form}; the {held_by} holds {span}")
     try:
         first, end = validate_months([parts.group(1), parts.group(2)], name=option)
     except SchemaError as exc:
@@ -153,7 +154,7 @@ def resolve_months(
         raise ParameterError(f"{option} {spec!r}: the end {end} is before the start {first}")
     if first < held[0] or end > held[-1]:
         raise ParameterError(
-            f"{option} {spec!r} reaches outside the store's months ({span}): choose a range within {held[0]}..{held[-1]}"
+            f"{option} {spec!r} reaches outside the {held_by}'s months ({span}): choose a range within {held[0]}..{held[-1]}"
         )
     return str(first), str(end)
 

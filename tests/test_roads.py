@@ -365,6 +365,12 @@ def test_cli_casualties_writes_csv_and_xlsx_with_metadata(tmp_path) -> None:
     about = [r[0] for r in wb["About"].iter_rows(values_only=True)]
     assert about[0].startswith("4 casualties in 2 wards") and any(a.startswith("rules: ") for a in about)
     assert (tmp_path / "out.xlsx.json").is_file()
+    # --months as every command takes it, on the months of the casualty data read
+    result = runner.invoke(app, [*base, "--months", "last-1", "--out", str(tmp_path / "last.csv")])
+    assert result.exit_code == 0, result.output + str(result.exception)
+    meta = json.loads((tmp_path / "last.csv.json").read_text(encoding="utf-8"))
+    assert meta["params"] == {"first_month": "2024-03", "last_month": "2024-03"}
+    assert pd.read_csv(tmp_path / "last.csv", index_col=0)["casualties"].tolist() == table["casualties"].tolist()
 
 
 def test_cli_casualties_clear_errors(tmp_path) -> None:
@@ -386,7 +392,11 @@ def test_cli_casualties_clear_errors(tmp_path) -> None:
         ([str(tmp_path / "missing.csv"), *nostore, *wards], "does not exist"),
         ([str(street), *nostore, *wards], "is not a STATS19 file"),
         ([str(stats19), *nostore, *wards, "--out", str(tmp_path / "out.txt")], "write a .csv or .xlsx"),
-        ([str(stats19), *nostore, *wards, "--from", "2024-3"], "2024-3"),
+        ([str(stats19), *nostore, *wards, "--months", "2024-3:2024-06"], "'2024-3:2024-06' is not a choice of months"),
+        (
+            [str(stats19), *nostore, *wards, "--months", "2024-01:2024-03"],
+            "reaches outside the casualty data's months (2024-03..2024-03, 1 months)",
+        ),
         ([str(stats19), *nostore, "--wards", str(wards_path)], "no column(s) ['ward_code', 'ward_name']"),
         ([str(stats19), *nostore, *wards, "--population", str(pop)], "has no column(s) ['code', 'population']"),
         (

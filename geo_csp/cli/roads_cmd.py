@@ -11,37 +11,6 @@ from geo_csp import settings
 from geo_csp.cli._app import app, console, out
 
 
-def read_stats19_files(paths: list[Path]) -> tuple[Any, list[dict[str, Any]]]:
-    """The accepted rows of STATS19 files (:func:`geo_csp.ingest.read_file`) and what each file gave."""
-    import pandas as pd
-
-    from geo_csp import ingest, schema
-    from geo_csp._errors import InputFileError
-
-    frames, files = [], []
-    for path in paths:
-        if not path.is_file():
-            raise InputFileError(f"STATS19 file {path} does not exist; give the CSV (or .csv.gz) of road casualties")
-        accepted, quarantined = ingest.read_file(path)
-        rows = accepted.to_pandas()
-        if len(rows) and not (rows[schema.SOURCE] == schema.SOURCE_STATS19).all():
-            raise InputFileError(
-                f"{path} is not a STATS19 file (it reads as {sorted(set(rows[schema.SOURCE]))}); give DfT's or "
-                "TfGM's road casualty CSV with a collision reference, date, severity and point"
-            )
-        q = quarantined.to_pandas()
-        files.append(
-            {
-                "file": path.name,
-                "rows_accepted": len(rows),
-                "rows_quarantined": len(q),
-                "quarantine_reasons": q["reason"].value_counts().to_dict() if len(q) else {},
-            }
-        )
-        frames.append(rows)
-    return pd.concat(frames, ignore_index=True), files
-
-
 def casualty_wards(
     store_dir: Path,
     wards_path: Path | None,
@@ -118,23 +87,24 @@ def casualties_command(
     population_col: Annotated[
         str, typer.Option("--population-col", help="Residents column of --population.")
     ] = "population",
-    first_month: Annotated[
-        str | None, typer.Option("--from", help="First month counted (YYYY-MM; default the data's first).")
-    ] = None,
-    last_month: Annotated[
-        str | None, typer.Option("--to", help="Last month counted (YYYY-MM; default the data's last).")
-    ] = None,
+    months: Annotated[
+        str,
+        typer.Option(
+            "--months",
+            help="Months counted, as every command takes them: all (default: every month of the casualty data), "
+            "last-N (its N latest months) or YYYY-MM:YYYY-MM.",
+        ),
+    ] = "all",
 ) -> None:
     """Road casualties per ward (STATS19): by severity and mode of travel, KSI, collisions, rates per 1,000 a year."""
     import pandas as pd
 
     import geo_csp
-    from geo_csp import export, roads, schema, store
+    from geo_csp import export, ingest, periods, roads, schema, store
     from geo_csp._errors import InputFileError
 
-    params = roads.CasualtyParams(first_month=first_month, last_month=last_month)
     if files:
-        rows, read = read_stats19_files(files)
+        rows, read = ingest.read_stats19_files(files)
     else:
         rows = store.read_incidents(store_dir, sources=[schema.SOURCE_STATS19])
         if not len(rows):
@@ -143,6 +113,9 @@ def casualties_command(
                 "(geo-csp casualties FILE.csv) or ingest them first"
             )
         read = [{"store": store.store_label(store_dir), "rows": len(rows)}]
+    window = periods.resolve_months(months, rows[schema.MONTH].dropna().unique(), held_by="casualty data")
+    first_month, last_month = window or (None, None)
+    params = roads.CasualtyParams(first_month=first_month, last_month=last_month)
     wards, ward_source, pop_source = casualty_wards(
         store_dir,
         wards_path,

@@ -62,9 +62,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import pyarrow as pa
 
-from geo_csp import settings
+from geo_csp import schema, settings
 from geo_csp._errors import InputFileError, ParameterError, SchemaError
 from geo_csp.ingest._dask import ingest_paths_dask
 from geo_csp.ingest.batches import batches_of, in_order, prepare, prepare_batch
@@ -89,6 +90,7 @@ __all__ = [
     "input_units",
     "parse_numbers",
     "read_file",
+    "read_stats19_files",
     "valid_months",
     "write_inputs",
 ]
@@ -184,3 +186,36 @@ def read_file(path: str | Path, *, mapping: ColumnMapping | str | Path | None = 
     unit = units[0]
     item = prepare(unit, known=lambda _sha: None, mapping=mapping)
     return item.accepted, item.quarantined
+
+
+def read_stats19_files(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The accepted rows of STATS19 road casualty files (:func:`read_file`, without a store) and what each
+    file gave (rows accepted and quarantined, the quarantine reasons).
+
+    Raises
+    ------
+    InputFileError
+        If a file does not exist or is not a STATS19 file (it reads as another source).
+    """
+    frames, files = [], []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise InputFileError(f"STATS19 file {path} does not exist; give the CSV (or .csv.gz) of road casualties")
+        accepted, quarantined = read_file(path)
+        rows = accepted.to_pandas()
+        if len(rows) and not (rows[schema.SOURCE] == schema.SOURCE_STATS19).all():
+            raise InputFileError(
+                f"{path} is not a STATS19 file (it reads as {sorted(set(rows[schema.SOURCE]))}); give DfT's or "
+                "TfGM's road casualty CSV with a collision reference, date, severity and point"
+            )
+        q = quarantined.to_pandas()
+        files.append(
+            {
+                "file": path.name,
+                "rows_accepted": len(rows),
+                "rows_quarantined": len(q),
+                "quarantine_reasons": q["reason"].value_counts().to_dict() if len(q) else {},
+            }
+        )
+        frames.append(rows)
+    return pd.concat(frames, ignore_index=True), files

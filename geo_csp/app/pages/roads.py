@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geo_csp import roads, schema, store
+from geo_csp import ingest, roads, schema, store
 from geo_csp._escape import markdown_literal, spreadsheet_safe
 from geo_csp.app import cache, uploads, widgets
 
@@ -21,22 +21,18 @@ from geo_csp.app import cache, uploads, widgets
 @st.cache_data(max_entries=4, show_spinner="Reading the STATS19 file…")
 def _read_file(path: str, mtime: float) -> pd.DataFrame:
     """The accepted rows of a STATS19 file (``mtime`` keys the cache to the file's version)."""
-    from geo_csp.cli.roads_cmd import read_stats19_files
-
-    return read_stats19_files([Path(path)])[0]
+    return ingest.read_stats19_files([Path(path)])[0]
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the uploaded STATS19 file…")
 def _read_upload(name: str, data: bytes) -> pd.DataFrame:
     """The accepted rows of an uploaded STATS19 file, read from a temporary copy."""
-    from geo_csp.cli.roads_cmd import read_stats19_files
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / uploads.safe_name(name)
         path.write_bytes(data)
         if path.name.endswith(".gz"):
             uploads.check_gzip(path)
-        return read_stats19_files([path])[0]
+        return ingest.read_stats19_files([path])[0]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
