@@ -28,28 +28,16 @@ from urllib.parse import urlparse
 
 import pytest
 
+from _browser import RERUN_RACES, chromium, nav, need_chromium, new_page, wait_idle
 from _serve import streamlit_app
 from geo_csp.demo import DemoPaths
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 T = TypeVar("T")
 
-CHROMIUM = Path("/usr/bin/chromium")
 #: The folder the screenshots go to (for a person to look at); a new temporary folder when unset.
 SHOTS_ENV = "GEO_CSP_SHOTS_DIR"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RENDER_TIMEOUT_MS = 90_000
-#: Playwright errors that mean a Streamlit rerun swapped the map's iframe mid-read (retried, not failed)
-RERUN_RACES = ("detached", "strict mode violation")
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 PAGES = {
     "map": "",
@@ -74,9 +62,7 @@ def shots_dir() -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) -> Iterator[str]:
     """URL of a running app on a demo borough built in a temporary folder; stopped afterwards."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium package to run browser tests)")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
     with streamlit_app(
         store_dir=demo_borough.out_dir / "store", demo_dir=demo_borough.out_dir, log_path=log_path
@@ -86,31 +72,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) ->
 
 @pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def _open(browser: object, url: str):  # noqa: ANN202 - playwright Page
-    context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    page = new_page(browser, timeout_ms=RENDER_TIMEOUT_MS, downloads=True)
     page.goto(url)
     page.wait_for_selector('[data-testid="stSidebar"]')
     return page
 
 
 def _wait_idle(page: object) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' status)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=RENDER_TIMEOUT_MS
-    )
+    wait_idle(page, timeout_ms=RENDER_TIMEOUT_MS)
 
 
 def _map_frame(page: object) -> object:
@@ -233,7 +207,6 @@ def test_map_renders_hotspots_and_layers_and_period_changes_them(browser: object
 def test_other_pages_render(browser: object, server: str, name: str) -> None:
     page = _open(browser, f"{server}/{PAGES[name]}")
     _wait_idle(page)
-    page.wait_for_timeout(500)
     page.screenshot(path=str(shots_dir() / f"page_{name}.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("h1").count() >= 1
@@ -278,12 +251,6 @@ def test_console_filter_forgives_only_streamlits_page_probes() -> None:
     assert not _forgiven(Message(not_found, "http://127.0.0.1:8501/walkabout/static/app.js"))
     assert not _forgiven(Message("net::ERR_NAME_NOT_RESOLVED", "https://fonts.example/walkabout/_stcore/health"))
     assert not _forgiven(Message("TypeError: x is undefined", "http://127.0.0.1:8501/walkabout/_stcore/health"))
-
-
-def _nav(page: object, title: str) -> None:
-    """Open a page from the sidebar (in-app navigation, as a user does)."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    _wait_idle(page)
 
 
 def _download(page: object, name: str, target: Path) -> bytes:
@@ -350,9 +317,8 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
         clock = now
 
     errors: list[str] = []
-    context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    page = new_page(browser, timeout_ms=RENDER_TIMEOUT_MS, downloads=True)
+    context = page.context
     _watch(page, errors)
     response = page.goto(server)
     assert response is not None and response.status == 200  # the root itself answered
@@ -429,9 +395,10 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
     assert _until(page, lambda: _metric(page, "Incidents mapped"), lambda v: v == whole) == whole
     named = _metric(page, "Named hotspot areas")
     assert named == 4  # the demo's four named areas
-    _nav(page, "Walkabout planner")
+    # the planner's own heading replaced the map's and its run finished: its form is drawn, or never will be
+    assert nav(page, "Walkabout planner", timeout_ms=RENDER_TIMEOUT_MS) == "Walkabout planner"
     stops = page.locator('[data-testid="stMultiSelect"]', has_text="Stops").first
-    stops.wait_for(state="visible")
+    assert stops.is_visible(), page.inner_text("body")[:1500]
     tags = _until(page, lambda: stops.locator("[data-tag]").count(), lambda n: n >= named)
     assert tags == named  # pre-filled with every area
     # the default two hours reaches only some of them: the chair gives the walk six hours
@@ -465,7 +432,7 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
     assert "<img" in sheet and "data:image/png;base64," in sheet
     lap("walkabout downloads")
 
-    _nav(page, "Meeting sheet")
+    assert nav(page, "Meeting sheet", timeout_ms=RENDER_TIMEOUT_MS) == "Meeting sheet"
     page.get_by_role("button", name="Download the meeting sheet's route (PDF)").wait_for()
     page.screenshot(path=str(shots / "5_meeting_sheet.png"))
     route = _download(page, "Download the meeting sheet's route (PDF)", tmp_path / "route.pdf")

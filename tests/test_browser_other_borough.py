@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from _browser import nav, need_chromium, new_page, wait_idle
 from _serve import streamlit_app
 from geo_csp.cli import app
-from test_browser import CHROMIUM, MAP_FRAME, RENDER_TIMEOUT_MS, _nav, _wait_idle
+from test_browser import MAP_FRAME, RENDER_TIMEOUT_MS
 from test_browser import browser as chromium  # noqa: F401 - its `browser` fixture, here on this `server`
 from test_real_other_forces import MAPPING, _district
 
@@ -36,9 +37,7 @@ def _cli(*args: object) -> None:
 @pytest.fixture(scope="module")
 def server(real_file, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of the app serving a Ribble Valley store of real Lancashire ASB data; stopped afterwards."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium package to run browser tests)")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     points = real_file("lancashire-asb-2022", "lancashire_asb_2022_points.csv.gz")
     wards = real_file("lancashire-asb-2022", "lancashire_wards_2022.gpkg")
     population = real_file("lancashire-asb-2022", "lancashire_ward_population_mid2020.csv")
@@ -63,14 +62,12 @@ def test_every_page_of_a_non_bury_store_opens_without_an_error(
     tmp_path: Path,
 ) -> None:
     errors: list[str] = []
-    context = chromium.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    page = new_page(chromium, timeout_ms=RENDER_TIMEOUT_MS)
     page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     page.goto(server)
     page.wait_for_selector('[data-testid="stSidebar"]')
-    _wait_idle(page)
+    wait_idle(page, timeout_ms=RENDER_TIMEOUT_MS)
 
     # the map: Leaflet really drew Ribble Valley's cells in the streamlit-folium iframe
     frame = page.frame_locator(MAP_FRAME)
@@ -84,20 +81,10 @@ def test_every_page_of_a_non_bury_store_opens_without_an_error(
     titles = [t.strip().splitlines()[-1] for t in links]  # each link's text after its icon's name
     assert len(titles) >= 10 and "Map" in titles  # every page the app lists
     shown: dict[str, list[str]] = {}
-    heading = page.locator("h1").first.inner_text()
     for title in titles[1:]:  # the map is open already
-        _nav(page, title)
-        # the page's own heading replaced the last one's (a rerun under load can start late), then it settles
-        page.wait_for_function(
-            "prev => { const h = document.querySelector('h1'); return h && h.innerText !== prev; }",
-            arg=heading,
-            timeout=RENDER_TIMEOUT_MS,
-        )
-        page.wait_for_timeout(1000)
-        _wait_idle(page)
-        heading = page.locator("h1").first.inner_text()
+        nav(page, title, timeout_ms=RENDER_TIMEOUT_MS)  # its own heading drawn, its run finished
         page.screenshot(path=str(tmp_path / f"{title.lower().replace(' ', '_')}.png"), full_page=True)
         shown[title] = page.locator('[data-testid="stException"]').all_inner_texts()
-    context.close()
+    page.context.close()
     assert {t: e for t, e in shown.items() if e} == {}, shown
     assert errors == [], errors

