@@ -120,16 +120,24 @@ def as_geometry(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry) -> sh
 def area_to_cells(area: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, *, resolution: int) -> np.ndarray:
     """Sorted H3 cells that overlap the study area (EPSG:27700), so narrow parts are never dropped.
 
-    Uses ``h3.h3shape_to_cells_experimental(..., contain="overlap")``.
+    Uses ``h3.h3shape_to_cells_experimental(..., contain="overlap")``, about a second for a county's outline at
+    resolution 9; the cells of the last few areas are kept (keyed by the outline's exact coordinates), as one run
+    asks for the same area's cells for its cube, its back-test and its predictions.
     """
     resolution = check_resolution(resolution)
     geom = as_geometry(area)
     if geom.is_empty:
         raise ParameterError("the study area is empty; give a polygon with some area")
+    return np.array(_overlapping_cells(shapely.to_wkb(geom), resolution), dtype=object)
+
+
+@functools.lru_cache(maxsize=4)
+def _overlapping_cells(wkb: bytes, resolution: int) -> tuple[str, ...]:
+    """The sorted cells overlapping the polygon of ``wkb`` (EPSG:27700) at ``resolution`` (see :func:`area_to_cells`)."""
+    geom = shapely.from_wkb(wkb)
     lonlat = shapely.transform(geom, lambda xy: np.column_stack(_TO_LONLAT.transform(xy[:, 0], xy[:, 1])))
     shape = h3.geo_to_h3shape(lonlat)
-    cells = h3.h3shape_to_cells_experimental(shape, resolution, contain="overlap")
-    return np.array(sorted(cells), dtype=object)
+    return tuple(sorted(h3.h3shape_to_cells_experimental(shape, resolution, contain="overlap")))
 
 
 def cells_to_polygons(cells: np.ndarray | list[str]) -> gpd.GeoDataFrame:
