@@ -270,14 +270,14 @@ def _until(page: object, read: Callable[[], T], done: Callable[[T], bool]) -> T:
 
 
 def _keys(page: object, label: str, key: str, times: int) -> None:
-    """Press ``key`` on the slider thumb labelled ``label`` (Streamlit's hidden input[type=range])."""
+    """Press ``key`` on the slider thumb labelled ``label`` (Streamlit's hidden input[type=range]). Each press
+    sends the slider's value (a rerun outside a form); the caller waits for what the last one changes."""
     thumb = page.locator(f'input[type="range"][aria-label^="{label}"]').first
     thumb.focus()
     for _ in range(times):
         page.keyboard.press(key)
         page.wait_for_timeout(60)
     thumb.blur()
-    _wait_idle(page)
 
 
 def _caption_text(page: object) -> str:
@@ -346,6 +346,7 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
     # a range of months: Apr to Sep 2025, moved with the keyboard on the slider's two thumbs
     _choose(page, "Period", "Choose months…")
     page.locator('input[type="range"][aria-label^="From and to month"]').first.wait_for(state="attached")
+    # both thumbs before one wait: the reruns asked for while a run is busy are merged into one by the app
     _keys(page, "From and to month — start", "ArrowRight", 3)  # Jan 2025 -> Apr 2025
     _keys(page, "From and to month — end", "ArrowLeft", 3)  # Dec 2025 -> Sep 2025
     words = "Apr 2025 to Sep 2025 (6 months)"
@@ -402,7 +403,7 @@ def test_meeting_as_a_chair_runs_it(browser: object, server: str, tmp_path: Path
     tags = _until(page, lambda: stops.locator("[data-tag]").count(), lambda n: n >= named)
     assert tags == named  # pre-filled with every area
     # the default two hours reaches only some of them: the chair gives the walk six hours
-    _keys(page, "Time budget (minutes)", "End", 1)
+    _keys(page, "Time budget (minutes)", "End", 1)  # in the planner's form: sent with the button
     page.get_by_role("button", name="Plan walkabout").click()
     _wait_idle(page)
     reached = page.locator('[data-testid="stMetric"]', has_text="Hotspot areas reached").first
