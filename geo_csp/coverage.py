@@ -9,7 +9,8 @@ For each hotspot area or cell this module measures what partners already do ther
 
 :func:`gap_list` turns that into the table a partnership meeting acts on: hotspots no activity reaches
 first, then those some activity misses, then covered ones, each group by harm (or count), with the share of the borough's harm that
-sits in hotspots no activity reaches. :func:`site_cameras` is a greedy maximal-covering choice of where
+sits in hotspots no activity reaches; :func:`gap_list_to_gdf` gives it with the hotspots' polygons and
+:func:`gap_list_to_dict` as a document. :func:`site_cameras` is a greedy maximal-covering choice of where
 extra cameras would cover the most harm not already in view (Church & ReVelle 1974; the greedy rule is
 within a factor 1 - 1/e of the best choice, Nemhauser, Wolsey & Fisher 1978).
 
@@ -37,6 +38,8 @@ __all__ = [
     "GapList",
     "coverage",
     "gap_list",
+    "gap_list_to_dict",
+    "gap_list_to_gdf",
     "site_cameras",
     "site_cameras_in_hotspots",
 ]
@@ -370,6 +373,62 @@ def gap_list(
         total_label=label,
         params=dict(covered.attrs.get("coverage_params", {})),
     )
+
+
+def gap_list_to_gdf(gaps: GapList, *, covered: gpd.GeoDataFrame, id_col: str | None = None) -> gpd.GeoDataFrame:
+    """The gap list with each hotspot's polygon, for a GeoPackage or GeoParquet file.
+
+    Parameters
+    ----------
+    gaps
+        Output of :func:`gap_list`.
+    covered
+        The output of :func:`coverage` the gap list was made from; its geometry goes to the rows whose
+        ``id`` it holds.
+    id_col
+        Identifier column of ``covered``; default ``area_id`` or ``unit_id``, whichever is present (as for
+        :func:`gap_list`).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``gaps.table`` (its rows, order and columns) with a geometry column in EPSG:27700; missing where
+        ``covered`` has no row of that ``id``.
+    """
+    if id_col is None:
+        id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in covered.columns), None)
+    if id_col is None or id_col not in covered.columns:
+        raise SchemaError(f"`covered` has no identifier column {id_col or 'area_id or unit_id'!r}; pass id_col=")
+    geom = covered.set_index(id_col).geometry
+    return gpd.GeoDataFrame(gaps.table, geometry=geom.reindex(gaps.table["id"]).to_numpy(), crs=WORKING_CRS)
+
+
+def gap_list_to_dict(gaps: GapList, *, camera_sites: pd.DataFrame) -> dict[str, object]:
+    """The gap list and suggested camera sites as one document (for JSON, after :func:`geo_csp.export.jsonable`).
+
+    Parameters
+    ----------
+    gaps
+        Output of :func:`gap_list`.
+    camera_sites
+        Output of :func:`site_cameras_in_hotspots` (an empty frame when no site was asked for).
+
+    Returns
+    -------
+    dict
+        ``gaps`` (the table's rows as records, without ``walkabout_last``), ``shares_uncovered``, ``total``,
+        ``total_label``, ``camera_sites`` (records) and ``camera_sites_caveat`` (:data:`SITING_CAVEAT`), in
+        that order.
+    """
+    table = gaps.table.drop(columns=[c for c in ("walkabout_last",) if c in gaps.table])
+    return {
+        "gaps": table.to_dict(orient="records"),
+        "shares_uncovered": gaps.shares,
+        "total": gaps.total,
+        "total_label": gaps.total_label,
+        "camera_sites": camera_sites.to_dict(orient="records"),
+        "camera_sites_caveat": SITING_CAVEAT,
+    }
 
 
 def site_cameras(

@@ -142,6 +142,39 @@ def test_gap_list_ranks_by_the_priority_score_by_default(areas: gpd.GeoDataFrame
     assert_allclose(gaps.table["share_of_total"], [4 / 14, 2 / 14, 1 / 14])
 
 
+def test_gap_list_to_gdf_puts_each_area_polygon_on_its_row(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
+    out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25))
+    gaps = cv.gap_list(out, measure="harm", borough_total=120.0)
+    before = gaps.table.copy()
+    frame = cv.gap_list_to_gdf(gaps, covered=out)
+    assert isinstance(frame, gpd.GeoDataFrame) and frame.crs == WORKING_CRS
+    assert list(frame.columns) == [*gaps.table.columns, "geometry"]
+    assert frame["id"].tolist() == ["b", "c", "a"]  # the gap list's order, not the areas'
+    assert [g.bounds for g in frame.geometry] == [(200, 0, 300, 100), (400, 0, 500, 100), (0, 0, 100, 100)]
+    pd.testing.assert_frame_equal(gaps.table, before)  # the gap list unchanged
+    fewer = cv.gap_list_to_gdf(gaps, covered=out[out["area_id"] != "c"])
+    assert fewer.geometry.isna().tolist() == [False, True, False]  # no polygon for an id covered lacks
+    with pytest.raises(SchemaError, match="no identifier column 'area_id or unit_id'"):
+        cv.gap_list_to_gdf(gaps, covered=out.drop(columns="area_id"))
+
+
+def test_gap_list_to_dict_document(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
+    out = cv.coverage(areas, **layers_by_hand, params=cv.CoverageParams(as_of="2024-05-10", cctv_min_share=0.25))
+    gaps = cv.gap_list(out, measure="harm", borough_total=120.0)
+    sites = pd.DataFrame({"rank": [1], "easting": [250.0], "northing": [50.0]})
+    doc = cv.gap_list_to_dict(gaps, camera_sites=sites)
+    assert list(doc) == ["gaps", "shares_uncovered", "total", "total_label", "camera_sites", "camera_sites_caveat"]
+    rows = doc["gaps"]
+    assert isinstance(rows, list) and [r["id"] for r in rows] == ["b", "c", "a"]
+    assert "walkabout_last" not in rows[0] and "walkabout_n" in rows[0]  # the date stays in the files only
+    assert (
+        doc["total"] == 120.0 and doc["total_label"] == "borough total harm" and doc["shares_uncovered"] is gaps.shares
+    )
+    assert doc["camera_sites"] == [{"rank": 1, "easting": 250.0, "northing": 50.0}]
+    assert doc["camera_sites_caveat"] == cv.SITING_CAVEAT
+    assert cv.gap_list_to_dict(gaps, camera_sites=pd.DataFrame())["camera_sites"] == []
+
+
 def test_coverage_input_errors(areas: gpd.GeoDataFrame) -> None:
     with pytest.raises(CRSError, match="reproject it with .to_crs"):
         cv.coverage(areas.to_crs("EPSG:4326"))

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from geo_csp import hotspot_run
+    from geo_csp import coverage, hotspot_run
 
 _STORE = typer.Option("--store", help="Store folder.")
 _BOUNDARY = typer.Option("--boundary", help=BOUNDARY_HELP)
@@ -152,6 +152,128 @@ def _timed(store_dir: Path) -> pd.DataFrame:
     )
 
 
+def _camera_sites(
+    result: hotspot_run.HotspotResult,
+    incidents: pd.DataFrame,
+    *,
+    views: gpd.GeoDataFrame | None,
+    measure: str,
+    radius_m: float,
+    n_cameras: int,
+) -> pd.DataFrame:
+    """Sites for ``n_cameras`` new cameras in the hotspot areas (--cameras); an empty frame for none or no area."""
+    import pandas as pd
+
+    from geo_csp import coverage
+
+    if n_cameras <= 0 or not len(result.areas):
+        return pd.DataFrame()
+    return coverage.site_cameras_in_hotspots(
+        result.areas,
+        incidents,
+        measure="harm" if measure == "harm" else "n",
+        radius_m=radius_m,
+        n_cameras=n_cameras,
+        views=views,
+    )
+
+
+def _gap_metadata(
+    result: hotspot_run.HotspotResult, gaps: coverage.GapList, *, layers: dict[str, str | None], column: str
+) -> dict[str, Any]:
+    """What the gap list's files carry: the hotspot run's metadata, the coverage parameters, layers and shares."""
+    return {
+        **result.metadata,
+        "coverage_params": gaps.params,
+        "layers": layers,
+        "measure": column,
+        "locations_note": settings.SNAP_POINT_NOTE,
+        "shares_uncovered": gaps.shares,
+        "total": gaps.total,
+        "total_label": gaps.total_label,
+    }
+
+
+def _write_gap_list(
+    gaps: coverage.GapList, out_path: Path, *, covered: gpd.GeoDataFrame, metadata: dict[str, Any]
+) -> None:
+    """The gap list as --out: a CSV with its metadata beside it, or a GeoPackage/GeoParquet of area polygons."""
+    from geo_csp import coverage
+
+    suffix = out_path.suffix.lower()
+    if suffix not in (".csv", ".gpkg", ".parquet"):
+        raise ParameterError(f"--out {out_path}: use .csv, .gpkg or .parquet")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        from geo_csp._escape import spreadsheet_safe
+
+        spreadsheet_safe(gaps.table).to_csv(out_path, index=False)
+        Path(f"{out_path}.json").write_text(json.dumps(jsonable(metadata)) + "\n", encoding="utf-8")
+    else:
+        write_geo(coverage.gap_list_to_gdf(gaps, covered=covered), out_path, metadata, layer="gap_list")
+
+
+def _gap_table(gaps: coverage.GapList, *, measure: str) -> Table:
+    """The gap list as a table: rank, hotspot, the measure, its share and what covers each hotspot."""
+    import pandas as pd
+
+    label = _LABELS[measure]
+    table = Table(
+        title=f"Gap list by {label} (activity up to {gaps.params.get('as_of')}; CCTV-covered = at least "
+        f"{gaps.params.get('cctv_min_share', 0):.0%} of the area in view)",
+        title_justify="left",
+    )
+    for col in (
+        "rank",
+        "hotspot",
+        label,
+        "share of borough",
+        "in CCTV view",
+        "walkabouts",
+        "operations",
+        "nearest hub (m)",
+        "not covered by",
+    ):
+        table.add_column(col)
+    for row in gaps.table.itertuples():
+        table.add_row(
+            str(row.rank),
+            str(row.name),
+            f"{getattr(row, gaps.measure):,.{1 if measure == 'predicted' else 0}f}",
+            f"{row.share_of_total:.1%}",
+            f"{row.cctv_share:.0%}" if pd.notna(row.cctv_share) else "not known",
+            str(row.walkabout_n) if pd.notna(row.walkabout_n) else "not known",
+            (str(row.operations) or "none") if pd.notna(row.operations) else "not known",
+            f"{row.hub_distance_m:,.0f}" if pd.notna(row.hub_distance_m) else "not known",
+            str(row.gaps),
+        )
+    return table
+
+
+def _print_gap_list(
+    gaps: coverage.GapList, siting: pd.DataFrame, *, measure: str, evidence: str, out_path: Path
+) -> None:
+    """The gap list's table, the shares not covered, the camera sites with their caveat, evidence and file."""
+    from geo_csp import coverage
+
+    console.print(_gap_table(gaps, measure=measure))
+    console.print(
+        f"Share of {gaps.total_label} in hotspots not covered: "
+        + ", ".join(f"{k} {v:.1%}" for k, v in gaps.shares.items() if k != "all")
+        + f"; by no activity at all {gaps.shares['all']:.1%}."
+    )
+    for row in siting.itertuples():
+        console.print(
+            f"Camera site {row.rank}: ({row.easting:.0f}, {row.northing:.0f}) in {row.area_name}, "
+            f"covers {row.new_weight:,.0f} more {'harm' if measure == 'harm' else 'incidents'} "
+            f"({row.share_of_uncovered:.0%} of uncovered, cumulative)"
+        )
+    console.print(evidence)
+    if len(siting):
+        console.print(f"[yellow]{coverage.SITING_CAVEAT}[/]")
+    console.print(f"wrote {out_path}")
+
+
 @app.command("coverage")
 def coverage_command(
     out_path: Annotated[Path, typer.Option("--out", help="Gap list: .csv, or .gpkg/.parquet with area polygons.")],
@@ -189,8 +311,6 @@ def coverage_command(
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """The gap list: hotspot areas ranked by what CCTV, walkabouts and operations do not reach."""
-    import pandas as pd
-
     from geo_csp import coverage
 
     _check_measure(measure)
@@ -218,55 +338,13 @@ def coverage_command(
     )
     column = _COLUMNS[measure]
     gaps = coverage.gap_list(covered, measure=column, borough_total=float(result.units[column].sum()))
-
-    siting = pd.DataFrame()
-    if cameras > 0 and len(result.areas):
-        siting = coverage.site_cameras_in_hotspots(
-            result.areas,
-            incidents,
-            measure="harm" if measure == "harm" else "n",
-            radius_m=camera_radius_m,
-            n_cameras=cameras,
-            views=lay.views,
-        )
-
-    meta = {
-        **result.metadata,
-        "coverage_params": gaps.params,
-        "layers": dict(lay.files),
-        "measure": column,
-        "locations_note": settings.SNAP_POINT_NOTE,
-        "shares_uncovered": gaps.shares,
-        "total": gaps.total,
-        "total_label": gaps.total_label,
-    }
-    suffix = out_path.suffix.lower()
-    if suffix not in (".csv", ".gpkg", ".parquet"):
-        raise ParameterError(f"--out {out_path}: use .csv, .gpkg or .parquet")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        from geo_csp._escape import spreadsheet_safe
-
-        spreadsheet_safe(gaps.table).to_csv(out_path, index=False)
-        Path(f"{out_path}.json").write_text(json.dumps(jsonable(meta)) + "\n", encoding="utf-8")
-    else:
-        import geopandas as gpd
-
-        from geo_csp import schema
-
-        geom = covered.set_index(schema.AREA_ID).geometry
-        frame = gpd.GeoDataFrame(
-            gaps.table, geometry=geom.reindex(gaps.table["id"]).to_numpy(), crs=settings.WORKING_CRS
-        )
-        write_geo(frame, out_path, meta, layer="gap_list")
-
+    siting = _camera_sites(
+        result, incidents, views=lay.views, measure=measure, radius_m=camera_radius_m, n_cameras=cameras
+    )
+    meta = _gap_metadata(result, gaps, layers=dict(lay.files), column=column)
+    _write_gap_list(gaps, out_path, covered=covered, metadata=meta)
     doc = {
-        "gaps": gaps.table.drop(columns=[c for c in ("walkabout_last",) if c in gaps.table]).to_dict(orient="records"),
-        "shares_uncovered": gaps.shares,
-        "total": gaps.total,
-        "total_label": gaps.total_label,
-        "camera_sites": siting.to_dict(orient="records"),
-        "camera_sites_caveat": coverage.SITING_CAVEAT,
+        **coverage.gap_list_to_dict(gaps, camera_sites=siting),
         "out": str(out_path),
         "params": gaps.params,
         "measure": column,
@@ -276,52 +354,7 @@ def coverage_command(
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
         return
-    label = _LABELS[measure]
-    table = Table(
-        title=f"Gap list by {label} (activity up to {gaps.params.get('as_of')}; CCTV-covered = at least "
-        f"{gaps.params.get('cctv_min_share', 0):.0%} of the area in view)",
-        title_justify="left",
-    )
-    for col in (
-        "rank",
-        "hotspot",
-        label,
-        "share of borough",
-        "in CCTV view",
-        "walkabouts",
-        "operations",
-        "nearest hub (m)",
-        "not covered by",
-    ):
-        table.add_column(col)
-    for row in gaps.table.itertuples():
-        table.add_row(
-            str(row.rank),
-            str(row.name),
-            f"{getattr(row, column):,.{1 if measure == 'predicted' else 0}f}",
-            f"{row.share_of_total:.1%}",
-            f"{row.cctv_share:.0%}" if pd.notna(row.cctv_share) else "not known",
-            str(row.walkabout_n) if pd.notna(row.walkabout_n) else "not known",
-            (str(row.operations) or "none") if pd.notna(row.operations) else "not known",
-            f"{row.hub_distance_m:,.0f}" if pd.notna(row.hub_distance_m) else "not known",
-            str(row.gaps),
-        )
-    console.print(table)
-    console.print(
-        f"Share of {gaps.total_label} in hotspots not covered: "
-        + ", ".join(f"{k} {v:.1%}" for k, v in gaps.shares.items() if k != "all")
-        + f"; by no activity at all {gaps.shares['all']:.1%}."
-    )
-    for row in siting.itertuples():
-        console.print(
-            f"Camera site {row.rank}: ({row.easting:.0f}, {row.northing:.0f}) in {row.area_name}, "
-            f"covers {row.new_weight:,.0f} more {'harm' if measure == 'harm' else 'incidents'} "
-            f"({row.share_of_uncovered:.0%} of uncovered, cumulative)"
-        )
-    console.print(_evidence(result, measure))
-    if len(siting):
-        console.print(f"[yellow]{coverage.SITING_CAVEAT}[/]")
-    console.print(f"wrote {out_path}")
+    _print_gap_list(gaps, siting, measure=measure, evidence=_evidence(result, measure), out_path=out_path)
 
 
 def _find_hub(hubs: gpd.GeoDataFrame, key: str, option: str = "--start") -> gpd.GeoDataFrame:
