@@ -3,12 +3,43 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from geo_csp.cli._app import app, console, out
 from geo_csp.geography import AREA_CODE, AREA_NAME
+
+if TYPE_CHECKING:
+    from geo_csp.comparator import ComparatorPack
+
+
+def _print_pack(pack: ComparatorPack, *, quarters: int | None, region: str, public: bool) -> None:
+    """The pack's summary, its tables (with several crime types, the by-type one too), where every record
+    went on stdout; what was read and the quarters shown on stderr."""
+    from geo_csp.comparator import crime_type_display
+
+    acc = pack.accounting
+    out.print(pack.summary, soft_wrap=True)
+    out.print(pack.display.to_string(), soft_wrap=True)
+    by_type = crime_type_display(pack)
+    if by_type is not None:
+        out.print(by_type.to_string(), soft_wrap=True)
+    out.print(
+        f"records: {acc['records']:,} = {acc['inside_districts']:,} inside a district + "
+        f"{acc['outside_districts']:,} outside every district + {acc['incomplete_quarter']:,} in incomplete quarters"
+        f" + {acc['earlier_quarter']:,} in earlier quarters + {acc['unlocated']:,} without coordinates"
+        f" + {acc['other_crime_type']:,} of other crime types",
+        soft_wrap=True,
+    )
+    console.print(f"read {pack.metadata['provenance']['records']}", soft_wrap=True)
+    quarters_shown = pack.metadata["quarters"]
+    console.print(
+        f"quarters: {quarters_shown[0]} to {quarters_shown[-1]} ({len(quarters_shown)}"
+        f"{'' if quarters is None else f' of --quarters {quarters}'}; default every complete quarter); "
+        f"region {region!r}; boundaries {pack.metadata['provenance'].get('boundaries')}; public {public}",
+        soft_wrap=True,
+    )
 
 
 @app.command("comparator")
@@ -91,7 +122,6 @@ def comparator_command(
         ComparatorParams,
         comparator_from_store,
         comparator_pack_from_files,
-        crime_type_display,
         write_comparator,
     )
 
@@ -130,26 +160,6 @@ def comparator_command(
         pack = comparator_pack_from_files(
             records, boundaries_path=boundaries, population_path=population, params=params, mapping=mapping
         )
-    acc = pack.accounting
-    out.print(pack.summary, soft_wrap=True)
-    out.print(pack.display.to_string(), soft_wrap=True)
-    by_type = crime_type_display(pack)
-    if by_type is not None:
-        out.print(by_type.to_string(), soft_wrap=True)
-    out.print(
-        f"records: {acc['records']:,} = {acc['inside_districts']:,} inside a district + "
-        f"{acc['outside_districts']:,} outside every district + {acc['incomplete_quarter']:,} in incomplete quarters"
-        f" + {acc['earlier_quarter']:,} in earlier quarters + {acc['unlocated']:,} without coordinates"
-        f" + {acc['other_crime_type']:,} of other crime types",
-        soft_wrap=True,
-    )
-    console.print(f"read {pack.metadata['provenance']['records']}", soft_wrap=True)
-    quarters_shown = pack.metadata["quarters"]
-    console.print(
-        f"quarters: {quarters_shown[0]} to {quarters_shown[-1]} ({len(quarters_shown)}"
-        f"{'' if quarters is None else f' of --quarters {quarters}'}; default every complete quarter); "
-        f"region {region!r}; boundaries {pack.metadata['provenance'].get('boundaries')}; public {public}",
-        soft_wrap=True,
-    )
+    _print_pack(pack, quarters=quarters, region=region, public=public)
     for name, path in write_comparator(pack, out_dir).items():
         console.print(f"wrote {path}" + ("  (sensitive, do not publish)" if name == "disclosure_audit.csv" else ""))
