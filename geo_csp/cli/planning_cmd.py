@@ -412,6 +412,42 @@ def _walk_network(
     return graph
 
 
+def _write_route(plan: Any, *, gpx_path: Path, sheet: Path | None) -> None:
+    """The walkabout as --gpx and, with --sheet, as a printable HTML sheet."""
+    gpx_path.parent.mkdir(parents=True, exist_ok=True)
+    gpx_path.write_text(plan.to_gpx(), encoding="utf-8")
+    if sheet is not None:
+        sheet.parent.mkdir(parents=True, exist_ok=True)
+        sheet.write_text(plan.to_html(title=f"Walkabout from {plan.start_name}"), encoding="utf-8")
+
+
+def _route_document(
+    plan: Any, result: hotspot_run.HotspotResult, *, places: str, measure: str, gpx_path: Path, sheet: Path | None
+) -> dict[str, Any]:
+    """The walkabout's --json document: the plan, its stops, the files written and the priority's record."""
+    return {
+        "start": plan.start_name,
+        "end": plan.end_name,
+        "places": places,
+        "length_m": plan.length_m,
+        "walk_min": plan.walk_min,
+        "dwell_min": plan.dwell_min,
+        "total_min": plan.total_min,
+        "budget_min": plan.budget_min,
+        "straight_line_estimate": plan.straight_line,
+        "priority_total": plan.priority_total,
+        "stops": plan.stops.to_dict(orient="records"),
+        "skipped": plan.skipped.to_dict(orient="records"),
+        "note": plan.note,
+        "gpx": str(gpx_path),
+        "sheet": str(sheet) if sheet else None,
+        "params": plan.params,
+        "measure": _COLUMNS[measure],
+        "evidence": _evidence(result, measure),
+        "priority": result.metadata["priority"],
+    }
+
+
 def _print_route(plan: Any, *, evidence: str, gpx_path: Path, sheet: Path | None) -> None:
     """The walkabout's stops table, skipped and unreachable stops, evidence and files written."""
     table = Table(
@@ -510,32 +546,8 @@ def route_command(
         start_name=str(start_hub["name"].iloc[0]),
         end_name=str(end_hub["name"].iloc[0]),
     )
-    gpx_path.parent.mkdir(parents=True, exist_ok=True)
-    gpx_path.write_text(plan.to_gpx(), encoding="utf-8")
-    if sheet is not None:
-        sheet.parent.mkdir(parents=True, exist_ok=True)
-        sheet.write_text(plan.to_html(title=f"Walkabout from {plan.start_name}"), encoding="utf-8")
-    doc = {
-        "start": plan.start_name,
-        "end": plan.end_name,
-        "places": places,
-        "length_m": plan.length_m,
-        "walk_min": plan.walk_min,
-        "dwell_min": plan.dwell_min,
-        "total_min": plan.total_min,
-        "budget_min": plan.budget_min,
-        "straight_line_estimate": plan.straight_line,
-        "priority_total": plan.priority_total,
-        "stops": plan.stops.to_dict(orient="records"),
-        "skipped": plan.skipped.to_dict(orient="records"),
-        "note": plan.note,
-        "gpx": str(gpx_path),
-        "sheet": str(sheet) if sheet else None,
-        "params": plan.params,
-        "measure": _COLUMNS[measure],
-        "evidence": _evidence(result, measure),
-        "priority": result.metadata["priority"],
-    }
+    _write_route(plan, gpx_path=gpx_path, sheet=sheet)
+    doc = _route_document(plan, result, places=places, measure=measure, gpx_path=gpx_path, sheet=sheet)
     if as_json:
         typer.echo(json.dumps(jsonable(doc), indent=2))
         return
@@ -591,6 +603,28 @@ def _print_pooled_review(pooled: Any, operation: str, *, n_dates: int) -> None:
         table.add_row(r.date, r.month, r.matched_months, f"{r.target_action:,.0f}", f"{r.target_matched:,.0f}")
     console.print(table)
     console.print(pooled.to_text())
+
+
+def _pooled_review(
+    incidents: pd.DataFrame,
+    chosen: Any,
+    operation: str,
+    *,
+    borough: Any,
+    buffer_m: float,
+    counted: dict[str, Any],
+    as_json: bool,
+) -> None:
+    """One-day operations of one name reviewed pooled over their dates, printed or (--json) as JSON."""
+    from geo_csp import review
+
+    pooled = review.review_repeated(
+        incidents, operations=chosen, borough=borough, name=str(chosen["name"].iloc[0]), buffer_m=buffer_m
+    )
+    if as_json:
+        typer.echo(json.dumps(jsonable({**pooled.to_dict(), **counted}), indent=2))
+        return
+    _print_pooled_review(pooled, operation, n_dates=len(chosen))
 
 
 def _print_review(result: Any, *, buffer_m: float, sources: list[str], group: str | None, types: Any) -> None:
@@ -675,13 +709,9 @@ def review_command(
     if date is not None:
         chosen = _operation_on(chosen, operation, date=date)
     elif len(chosen) > 1 and bool(((chosen["end_date"] - chosen["start_date"]).dt.days < 1).all()):
-        pooled = review.review_repeated(
-            incidents, operations=chosen, borough=outline, name=str(chosen["name"].iloc[0]), buffer_m=buffer_m
+        _pooled_review(
+            incidents, chosen, operation, borough=outline, buffer_m=buffer_m, counted=counted, as_json=as_json
         )
-        if as_json:
-            typer.echo(json.dumps(jsonable({**pooled.to_dict(), **counted}), indent=2))
-            return
-        _print_pooled_review(pooled, operation, n_dates=len(chosen))
         return
     elif len(chosen) > 1:
         dates = ", ".join(d.date().isoformat() for d in chosen["start_date"])
