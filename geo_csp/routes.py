@@ -488,9 +488,16 @@ def _check_plan_options(
         raise SchemaError(f"`stops` has no {priority_col!r} column; pass priority_col= (e.g. 'harm')")
 
 
-def _stop_labels(
-    stops: gpd.GeoDataFrame, priority_col: str, prio_stops: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _StopLabels:
+    """Per stop, in the order of ``stops``: the id, the name and the purpose shown on the sheet."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    purposes: np.ndarray
+
+
+def _stop_labels(stops: gpd.GeoDataFrame, priority_col: str, prio_stops: np.ndarray) -> _StopLabels:
     """Each stop's id (``stop_id``, else its index), name (``name``, else its id) and purpose (``purpose``,
     else "Visible presence" with its priority)."""
     ids = stops["stop_id"].astype(str).to_numpy() if "stop_id" in stops else stops.index.astype(str).to_numpy()
@@ -508,7 +515,214 @@ def _stop_labels(
             dtype=object,
         )
     )
-    return ids, names, purposes
+    return _StopLabels(ids=ids, names=names, purposes=purposes)
+
+
+@dataclass(frozen=True)
+class _Legs:
+    """Walking distances between the terminals of a walkabout (start hub, end hub, then each stop).
+
+    Attributes
+    ----------
+    dist
+        Metres from each terminal to each other one (``inf`` where not connected); on a network the straight
+        walk between each hub and its street node is part of every leg leaving the start or reaching the end.
+    snap
+        Metres from each terminal to the street node it is visited at (zeros for a straight-line estimate).
+    reachable, reason
+        Whether each terminal can be visited, and why not (``""`` when it can).
+    visit_xy
+        Where each terminal is visited (its street node, or the terminal itself for an estimate).
+    nodes_of
+        For :func:`_network_route`: the network's nodes, each terminal's node index, the Dijkstra sources and
+        their predecessors; ``None`` for a straight-line estimate.
+    """
+
+    dist: np.ndarray
+    snap: np.ndarray
+    reachable: np.ndarray
+    reason: np.ndarray
+    visit_xy: np.ndarray
+    nodes_of: tuple[Any, np.ndarray, np.ndarray, np.ndarray] | None
+
+
+def _straight_legs(terminals: np.ndarray) -> _Legs:
+    """Straight-line estimate: the distance between every two terminals times :data:`DETOUR_FACTOR`.
+
+    Parameters
+    ----------
+    terminals
+        Easting and northing of the start hub, the end hub, then each stop (one row each).
+    """
+    n_term = len(terminals)
+    dist = np.hypot(*(terminals[:, None, :] - terminals[None, :, :]).transpose(2, 0, 1)) * DETOUR_FACTOR
+    return _Legs(
+        dist=dist,
+        snap=np.zeros(n_term),
+        reachable=np.ones(n_term, dtype=bool),
+        reason=np.full(n_term, "", dtype=object),
+        visit_xy=terminals,
+        nodes_of=None,
+    )
+
+
+def _network_legs(network: nx.MultiGraph, terminals: np.ndarray, *, max_snap_m: float) -> _Legs:
+    """Shortest walks on the street network between the terminals, each visited at its nearest street node.
+
+    Parameters
+    ----------
+    network
+        Walking network (undirected, EPSG:27700, edge ``length`` in metres).
+    terminals
+        Easting and northing of the start hub, the end hub, then each stop (one row each).
+    max_snap_m
+        A stop further than this from any street node is unreachable; a hub that far is refused.
+    """
+    n_term = len(terminals)
+    reachable = np.ones(n_term, dtype=bool)
+    reason = np.full(n_term, "", dtype=object)
+    nodes, matrix = _adjacency(network)
+    node_xy = np.array([(network.nodes[n]["x"], network.nodes[n]["y"]) for n in nodes])
+    snap, node_idx = cKDTree(node_xy).query(terminals)
+    for i, label in ((0, "start"), (1, "end")):
+        if snap[i] > max_snap_m:
+            raise NetworkError(
+                f"the {label} hub is {snap[i]:.0f} m from the nearest street of the network (limit {max_snap_m:.0f} m);"
+                " give a network that covers it"
+            )
+    uniq, inverse = np.unique(node_idx, return_inverse=True)
+    d_all, pred = dijkstra(matrix, directed=False, indices=uniq, return_predecessors=True)
+    dist = d_all[inverse][:, node_idx]
+    # the walk starts and ends at the hubs themselves: add the straight walk between each hub and its
+    # street node to every leg that leaves the start or reaches the end (stops are visited at their node)
+    access = np.zeros(n_term)
+    access[:2] = snap[:2]
+    dist = dist + access[:, None] + access[None, :]
+    far = snap > max_snap_m
+    reachable &= ~far
+    reason[far] = [f"unreachable: {s:.0f} m from the nearest street (limit {max_snap_m:.0f} m)" for s in snap[far]]
+    cut = ~np.isfinite(dist[0]) | ~np.isfinite(dist[:, 1])
+    reason[cut & ~far] = "unreachable: not connected to the start or end on the street network"
+    reachable &= ~cut
+    return _Legs(
+        dist=dist,
+        snap=snap,
+        reachable=reachable,
+        reason=reason,
+        visit_xy=node_xy[node_idx],
+        nodes_of=(nodes, node_idx, uniq, pred),
+    )
+
+
+def _travel_min(legs: _Legs, *, m_per_min: float, budget_min: float, start_name: str, end_name: str) -> np.ndarray:
+    """Walking minutes between every two terminals, refusing hubs that cannot be walked between in the budget.
+
+    Parameters
+    ----------
+    legs
+        The distances between the terminals (:func:`_straight_legs` or :func:`_network_legs`).
+    m_per_min
+        Walking speed in metres a minute.
+    budget_min
+        Minutes available for walking and dwelling in total.
+    start_name, end_name
+        The hubs' labels, for the refusal.
+    """
+    if not (legs.reachable[0] and legs.reachable[1]):
+        raise NetworkError("the start and end hubs are not connected on the street network; give a connected network")
+    travel: np.ndarray = np.where(np.isfinite(legs.dist), legs.dist, np.inf) / m_per_min
+    if travel[0, 1] > budget_min:
+        raise ParameterError(
+            f"walking from {start_name} to {end_name} alone takes {travel[0, 1]:.0f} min, more than the "
+            f"{budget_min:g} min budget; raise --budget-min"
+        )
+    return travel
+
+
+def _visits_table(
+    tour: list[int],
+    *,
+    travel: np.ndarray,
+    legs: _Legs,
+    labels: _StopLabels,
+    prio: np.ndarray,
+    legs_m: tuple[float, ...],
+    dwell_min: float,
+) -> pd.DataFrame:
+    """The visited stops in walking order with their arrival and departure minutes (:attr:`WalkaboutPlan.stops`).
+
+    Parameters
+    ----------
+    tour
+        Terminal indices walked: the start (0), the visited stops (2 onwards), the end (1).
+    travel
+        Walking minutes between every two terminals.
+    legs, labels
+        Where each terminal is visited and how far it is from its street node; each stop's id, name and purpose.
+    prio
+        Priority of each terminal (zero for the hubs).
+    legs_m
+        Length of each leg of ``tour``.
+    dwell_min
+        Minutes spent at each stop.
+    """
+    visited = np.asarray(tour[1:-1], dtype=int)
+    walk_leg = travel[np.asarray(tour[:-1]), np.asarray(tour[1:])]
+    arrive = np.cumsum(walk_leg[:-1]) + dwell_min * np.arange(len(visited))
+    return pd.DataFrame(
+        {
+            "order": np.arange(1, len(visited) + 1),
+            "stop_id": labels.ids[visited - 2],
+            "name": labels.names[visited - 2],
+            "purpose": labels.purposes[visited - 2],
+            "priority": prio[visited],
+            "arrive_min": arrive,
+            "dwell_min": float(dwell_min),
+            "depart_min": arrive + dwell_min,
+            "leg_m": np.asarray(legs_m[:-1]),
+            "easting": legs.visit_xy[visited, 0],
+            "northing": legs.visit_xy[visited, 1],
+            "snap_m": legs.snap[visited],
+        }
+    )
+
+
+def _skipped_table(visited: np.ndarray, *, labels: _StopLabels, prio: np.ndarray, reason: np.ndarray) -> pd.DataFrame:
+    """The stops not visited, highest priority first, with why (:attr:`WalkaboutPlan.skipped`).
+
+    Parameters
+    ----------
+    visited
+        Terminal indices of the visited stops (the stops are terminals 2 onwards).
+    labels
+        Each stop's id and name.
+    prio, reason
+        Priority of each terminal, and why it cannot be visited (``""`` when it can: then it did not fit).
+    """
+    left = np.setdiff1d(np.arange(2, len(prio)), visited)
+    return pd.DataFrame(
+        {
+            "stop_id": labels.ids[left - 2],
+            "name": labels.names[left - 2],
+            "priority": prio[left],
+            "reason": np.where(reason[left] == "", "does not fit the time budget", reason[left]),
+        }
+    ).sort_values("priority", ascending=False, kind="mergesort", ignore_index=True)
+
+
+def _plan_note(method: str, *, walk_speed_kmh: float, straight_line: bool) -> str:
+    """How a walkabout was planned, in plain English (:attr:`WalkaboutPlan.note`)."""
+    how = (
+        "Stops chosen by ratio insertion (priority per added minute) with 2-opt and swap improvement"
+        if method == "insertion"
+        else "Stops in nearest-neighbour order (baseline)"
+    )
+    basis = (
+        f"STRAIGHT-LINE ESTIMATE: no street network given; straight distances x {DETOUR_FACTOR}."
+        if straight_line
+        else "Legs are shortest paths on the walking street network."
+    )
+    return f"{how}; walking at {walk_speed_kmh:g} km/h. {basis}"
 
 
 def _network_route(
@@ -593,102 +807,26 @@ def plan_walkabout(
     m_per_min = walk_speed_kmh * 1000.0 / 60.0
     pts = shapely.get_coordinates(stops.geometry.representative_point().to_numpy())
     prio_stops = stops[priority_col].to_numpy(dtype="float64")
-    ids, names, purposes = _stop_labels(stops, priority_col, prio_stops)
+    labels = _stop_labels(stops, priority_col, prio_stops)
     terminals = np.vstack([shapely.get_coordinates(start_pt), shapely.get_coordinates(end_pt), pts])
-    n_term = len(terminals)
-    reachable = np.ones(n_term, dtype=bool)
-    reason = np.full(n_term, "", dtype=object)
-    if network is None:
-        dist = np.hypot(*(terminals[:, None, :] - terminals[None, :, :]).transpose(2, 0, 1)) * DETOUR_FACTOR
-        snap = np.zeros(n_term)
-        visit_xy = terminals
-        nodes_of = None
-    else:
-        nodes, matrix = _adjacency(network)
-        node_xy = np.array([(network.nodes[n]["x"], network.nodes[n]["y"]) for n in nodes])
-        snap, node_idx = cKDTree(node_xy).query(terminals)
-        for i, label in ((0, "start"), (1, "end")):
-            if snap[i] > max_snap_m:
-                raise NetworkError(
-                    f"the {label} hub is {snap[i]:.0f} m from the nearest street of the network (limit {max_snap_m:.0f} m);"
-                    " give a network that covers it"
-                )
-        uniq, inverse = np.unique(node_idx, return_inverse=True)
-        d_all, pred = dijkstra(matrix, directed=False, indices=uniq, return_predecessors=True)
-        dist = d_all[inverse][:, node_idx]
-        # the walk starts and ends at the hubs themselves: add the straight walk between each hub and its
-        # street node to every leg that leaves the start or reaches the end (stops are visited at their node)
-        access = np.zeros(n_term)
-        access[:2] = snap[:2]
-        dist = dist + access[:, None] + access[None, :]
-        far = snap > max_snap_m
-        reachable &= ~far
-        reason[far] = [f"unreachable: {s:.0f} m from the nearest street (limit {max_snap_m:.0f} m)" for s in snap[far]]
-        cut = ~np.isfinite(dist[0]) | ~np.isfinite(dist[:, 1])
-        reason[cut & ~far] = "unreachable: not connected to the start or end on the street network"
-        reachable &= ~cut
-        visit_xy = node_xy[node_idx]
-        nodes_of = (nodes, node_idx, uniq, pred)
-    if not (reachable[0] and reachable[1]):
-        raise NetworkError("the start and end hubs are not connected on the street network; give a connected network")
-    travel = np.where(np.isfinite(dist), dist, np.inf) / m_per_min
+    legs = _straight_legs(terminals) if network is None else _network_legs(network, terminals, max_snap_m=max_snap_m)
+    travel = _travel_min(legs, m_per_min=m_per_min, budget_min=budget_min, start_name=start_name, end_name=end_name)
     prio = np.r_[0.0, 0.0, prio_stops]
-    candidates = np.flatnonzero(reachable[2:]) + 2
-    if travel[0, 1] > budget_min:
-        raise ParameterError(
-            f"walking from {start_name} to {end_name} alone takes {travel[0, 1]:.0f} min, more than the "
-            f"{budget_min:g} min budget; raise --budget-min"
-        )
+    candidates = np.flatnonzero(legs.reachable[2:]) + 2
     if method == "insertion":
         tour = _orienteer(travel, prio, dwell_min, budget_min, candidates)
     else:
         tour = _nearest_neighbour(travel, dwell_min, budget_min, candidates)
-
-    legs_m = tuple(float(dist[a, b]) for a, b in zip(tour[:-1], tour[1:], strict=True))
-    if nodes_of is None:
+    legs_m = tuple(float(legs.dist[a, b]) for a, b in zip(tour[:-1], tour[1:], strict=True))
+    if legs.nodes_of is None:
         route = shapely.LineString(terminals[tour])
     else:
-        route = _network_route(network, tour, terminals, nodes_of)
+        route = _network_route(network, tour, terminals, legs.nodes_of)
     visited = np.asarray(tour[1:-1], dtype=int)
-    walk_leg = travel[np.asarray(tour[:-1]), np.asarray(tour[1:])]
-    arrive = np.cumsum(walk_leg[:-1]) + dwell_min * np.arange(len(visited))
-    table = pd.DataFrame(
-        {
-            "order": np.arange(1, len(visited) + 1),
-            "stop_id": ids[visited - 2],
-            "name": names[visited - 2],
-            "purpose": purposes[visited - 2],
-            "priority": prio[visited],
-            "arrive_min": arrive,
-            "dwell_min": float(dwell_min),
-            "depart_min": arrive + dwell_min,
-            "leg_m": np.asarray(legs_m[:-1]),
-            "easting": visit_xy[visited, 0],
-            "northing": visit_xy[visited, 1],
-            "snap_m": snap[visited],
-        }
-    )
-    left = np.setdiff1d(np.arange(2, n_term), visited)
-    skipped = pd.DataFrame(
-        {
-            "stop_id": ids[left - 2],
-            "name": names[left - 2],
-            "priority": prio[left],
-            "reason": np.where(reason[left] == "", "does not fit the time budget", reason[left]),
-        }
-    ).sort_values("priority", ascending=False, kind="mergesort", ignore_index=True)
+    table = _visits_table(tour, travel=travel, legs=legs, labels=labels, prio=prio, legs_m=legs_m, dwell_min=dwell_min)
+    skipped = _skipped_table(visited, labels=labels, prio=prio, reason=legs.reason)
     length = float(sum(legs_m))
     walk = length / m_per_min
-    how = (
-        "Stops chosen by ratio insertion (priority per added minute) with 2-opt and swap improvement"
-        if method == "insertion"
-        else "Stops in nearest-neighbour order (baseline)"
-    )
-    basis = (
-        f"STRAIGHT-LINE ESTIMATE: no street network given; straight distances x {DETOUR_FACTOR}."
-        if network is None
-        else "Legs are shortest paths on the walking street network."
-    )
     return WalkaboutPlan(
         stops=table,
         skipped=skipped,
@@ -703,7 +841,7 @@ def plan_walkabout(
         method=method,
         start_name=start_name,
         end_name=end_name,
-        note=f"{how}; walking at {walk_speed_kmh:g} km/h. {basis}",
+        note=_plan_note(method, walk_speed_kmh=walk_speed_kmh, straight_line=network is None),
         params={
             "budget_min": budget_min,
             "walk_speed_kmh": walk_speed_kmh,
@@ -712,6 +850,6 @@ def plan_walkabout(
             "max_snap_m": max_snap_m,
             "method": method,
             "detour_factor": DETOUR_FACTOR if network is None else 1.0,
-            "hub_access_m": [float(snap[0]), float(snap[1])],
+            "hub_access_m": [float(legs.snap[0]), float(legs.snap[1])],
         },
     )
