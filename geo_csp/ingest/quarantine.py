@@ -89,23 +89,50 @@ def assemble(
     accepted, quarantined, accepted_file, quarantined_file
         The tables (quarantine ordered by file, then line) and the file index of each of their rows.
     """
-    n = parsed.n
-    ok = parsed.ok
-    ok_idx = np.flatnonzero(ok)
-    acc_lines = raw.lines[ok_idx]
+    ok_idx = np.flatnonzero(parsed.ok)
     acc_file = file_idx[ok_idx]
-    lon, lat = parsed.lon[ok_idx], parsed.lat[ok_idx]
-    located = parsed.located[ok_idx]
-    east, north = parsed.east[ok_idx], parsed.north[ok_idx]
-    take = pa.array(ok_idx)
-    null_str = pa.nulls(len(ok_idx), pa.string())
+    accepted = _accepted_table(raw, parsed, ok_idx, file_ids=file_ids, acc_file=acc_file, key_columns=key_columns)
+    # Quarantine: validation failures, then malformed rows (only a file read alone has those).
+    rows = _quarantined_rows(raw, parsed, file_idx)
+    quarantine, q_idx = _quarantine_table(rows, paths=paths, file_ids=file_ids, source=parsed.source)
+    return accepted, quarantine, acc_file, q_idx
 
-    all_ok = len(ok_idx) == n
+
+def _take_rows(arr: pa.Array | None, ok_idx: np.ndarray, *, all_ok: bool, typ: pa.DataType) -> pa.Array:
+    """The accepted rows (``ok_idx``) of a per-row column, all nulls of ``typ`` when the reader has none."""
+    if arr is None:
+        return pa.nulls(len(ok_idx), typ)
+    return arr if all_ok else arr.take(pa.array(ok_idx))  # most files quarantine nothing: no copy
+
+
+def _accepted_table(
+    raw: RawTable,
+    parsed: Parsed,
+    ok_idx: np.ndarray,
+    *,
+    file_ids: Sequence[str],
+    acc_file: np.ndarray,
+    key_columns: bool,
+) -> pa.Table:
+    """The accepted rows as an incident table.
+
+    Parameters
+    ----------
+    raw, parsed
+        The rows of all files read together.
+    ok_idx
+        The rows that passed every check.
+    file_ids, acc_file
+        The id of each file, and the file (index into ``file_ids``) of each accepted row.
+    key_columns
+        False: without the columns a store part does not hold (:data:`geo_csp.store.PART_ROWS_SCHEMA`).
+    """
+    n_ok = len(ok_idx)
+    acc_lines = raw.lines[ok_idx]
+    all_ok = n_ok == parsed.n
 
     def col(arr: pa.Array | None, typ: pa.DataType = pa.string()) -> pa.Array:
-        if arr is None:
-            return pa.nulls(len(ok_idx), typ)
-        return arr if all_ok else arr.take(take)  # most files quarantine nothing: no copy
+        return _take_rows(arr, ok_idx, all_ok=all_ok, typ=typ)
 
     arrays = {
         schema.OCCURRED_DATE: col(parsed.occurred_date, pa.date32()),
@@ -113,55 +140,95 @@ def assemble(
         schema.OCCURRED_FROM: col(parsed.occurred_from, pa.timestamp("us", tz="UTC")),
         schema.OCCURRED_TO: col(parsed.occurred_to, pa.timestamp("us", tz="UTC")),
         schema.CRIME_TYPE: col(parsed.crime_type),
-        schema.LON: pa.array(lon, from_pandas=True),
-        schema.LAT: pa.array(lat, from_pandas=True),
-        schema.EASTING: pa.array(east, from_pandas=True),
-        schema.NORTHING: pa.array(north, from_pandas=True),
-        schema.LOCATED: pa.array(located),
-        schema.WEIGHT: pa.array(np.ones(len(ok_idx)) if parsed.weight is None else parsed.weight[ok_idx]),
+        schema.LON: pa.array(parsed.lon[ok_idx], from_pandas=True),
+        schema.LAT: pa.array(parsed.lat[ok_idx], from_pandas=True),
+        schema.EASTING: pa.array(parsed.east[ok_idx], from_pandas=True),
+        schema.NORTHING: pa.array(parsed.north[ok_idx], from_pandas=True),
+        schema.LOCATED: pa.array(parsed.located[ok_idx]),
+        schema.WEIGHT: pa.array(np.ones(n_ok) if parsed.weight is None else parsed.weight[ok_idx]),
         schema.LINE: pa.array(acc_lines, pa.int64()),
     }
+    null_str = pa.nulls(n_ok, pa.string())
     for name in _OPTIONAL_COLUMNS:
         arr = parsed.optional.get(name)
         typ = schema.INCIDENT_SCHEMA.field(name).type
-        arrays[name] = (
-            (null_str if typ == pa.string() else pa.nulls(len(ok_idx), typ)) if arr is None else col(arr, typ)
-        )
+        arrays[name] = (null_str if typ == pa.string() else pa.nulls(n_ok, typ)) if arr is None else col(arr, typ)
     if key_columns:
         file_id_col = per_file(file_ids, acc_file)
         arrays |= {
             schema.INCIDENT_ID: pc.binary_join_element_wise(
                 file_id_col, pc.cast(pa.array(acc_lines), pa.string()), ":"
             ),
-            schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(ok_idx)),
+            schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), n_ok),
             # a reader gives the forces per file exactly when it leaves the per-row column out
             schema.FORCE: col(parsed.force) if parsed.file_forces is None else per_file(parsed.file_forces, acc_file),
             schema.MONTH: col(parsed.month),
             schema.FILE_ID: file_id_col,
         }
     table_schema = schema.INCIDENT_SCHEMA if key_columns else PART_ROWS_SCHEMA
-    accepted = pa.table([arrays[f.name] for f in table_schema], schema=table_schema)
+    return pa.table([arrays[f.name] for f in table_schema], schema=table_schema)
 
-    # Quarantine: validation failures, then malformed rows (only a file read alone has those).
-    bad_idx = np.flatnonzero(~ok)
-    lines, reasons, messages, raws = [], [], [], []
+
+@dataclass(frozen=True)
+class _QuarantinedRows:
+    """The quarantined rows of files read together, unordered: per row its line, reason code, message,
+    raw text (JSON) and file (index into the files)."""
+
+    lines: list[int]
+    reasons: list[str]
+    messages: list[str]
+    raws: list[str]
+    file_idx: np.ndarray
+
+
+def _failure_messages(bad_table: pa.Table, bad_reason: np.ndarray, details: dict[str, list[str]]) -> np.ndarray:
+    """The message of each row that failed a check: its reason's text, then the raw columns that reason shows.
+
+    Parameters
+    ----------
+    bad_table
+        The raw columns of the failed rows.
+    bad_reason
+        Each failed row's reason code.
+    details
+        Reason code -> the raw columns shown in its message.
+    """
+    message = np.empty(len(bad_reason), dtype=object)
+    for code in np.unique(bad_reason):  # one iteration per reason code
+        sel = np.flatnonzero(bad_reason == code)
+        shown = details.get(code, [])
+        parts: list[Any] = [schema.REASONS[code]]
+        for i, name in enumerate(shown):
+            parts += [("; " if i == 0 else ", ") + f"{name}=", bad_table[name].take(pa.array(sel))]
+        joined = (
+            pc.binary_join_element_wise(*parts, "", null_handling="replace")
+            if shown
+            else pa.array([parts[0]] * len(sel))
+        )
+        message[sel] = np.asarray(joined.to_pylist(), dtype=object)
+    return message
+
+
+def _quarantined_rows(raw: RawTable, parsed: Parsed, file_idx: np.ndarray) -> _QuarantinedRows:
+    """The rows that failed a check (in row order), then the malformed rows (of the first file).
+
+    Parameters
+    ----------
+    raw, parsed
+        The rows of all files read together.
+    file_idx
+        The file of each row of ``raw``.
+    """
+    bad_idx = np.flatnonzero(~parsed.ok)
+    lines: list[int] = []
+    reasons: list[str] = []
+    messages: list[str] = []
+    raws: list[str] = []
     q_file = [file_idx[bad_idx]]
     if len(bad_idx):
         bad_table = raw.table.take(pa.array(bad_idx))
         bad_reason = parsed.reason[bad_idx]
-        message = np.empty(len(bad_idx), dtype=object)
-        for code in np.unique(bad_reason):  # one iteration per reason code
-            sel = np.flatnonzero(bad_reason == code)
-            shown = parsed.details.get(code, [])
-            parts: list[Any] = [schema.REASONS[code]]
-            for i, name in enumerate(shown):
-                parts += [("; " if i == 0 else ", ") + f"{name}=", bad_table[name].take(pa.array(sel))]
-            joined = (
-                pc.binary_join_element_wise(*parts, "", null_handling="replace")
-                if shown
-                else pa.array([parts[0]] * len(sel))
-            )
-            message[sel] = np.asarray(joined.to_pylist(), dtype=object)
+        message = _failure_messages(bad_table, bad_reason, parsed.details)
         raw_json = bad_table.to_pandas().to_json(orient="records", lines=True, force_ascii=False)
         raws += raw_json.rstrip("\n").split("\n")
         lines += raw.lines[bad_idx].tolist()
@@ -176,22 +243,40 @@ def assemble(
         raws += [json.dumps({"text": t}, ensure_ascii=False) for t in raw.malformed_text]
         q_file.append(np.zeros(len(raw.malformed_lines), np.int64))
     q_idx = np.concatenate(q_file).astype(np.int64)
+    return _QuarantinedRows(lines=lines, reasons=reasons, messages=messages, raws=raws, file_idx=q_idx)
+
+
+def _quarantine_table(
+    rows: _QuarantinedRows, *, paths: Sequence[str], file_ids: Sequence[str], source: str
+) -> tuple[pa.Table, np.ndarray]:
+    """The quarantine table ordered by file, then line, and the file index of each of its rows.
+
+    Parameters
+    ----------
+    rows
+        The quarantined rows (:func:`_quarantined_rows`).
+    paths, file_ids
+        Per file: the path as reported and the id.
+    source
+        The source of the rows.
+    """
+    lines, q_idx = rows.lines, rows.file_idx
     quarantine = pa.table(
         {
             "file": per_file(paths, q_idx),
             schema.FILE_ID: per_file(file_ids, q_idx),
             schema.LINE: pa.array(lines, pa.int64()),
-            schema.SOURCE: pa.repeat(pa.scalar(parsed.source, pa.string()), len(lines)),
-            "reason": pa.array(reasons, pa.string()),
-            "message": pa.array(messages, pa.string()),
-            "raw": pa.array(raws, pa.string()),
+            schema.SOURCE: pa.repeat(pa.scalar(source, pa.string()), len(lines)),
+            "reason": pa.array(rows.reasons, pa.string()),
+            "message": pa.array(rows.messages, pa.string()),
+            "raw": pa.array(rows.raws, pa.string()),
         },
         schema=schema.QUARANTINE_SCHEMA,
     )
     if len(lines):
         order = np.lexsort((np.asarray(lines, np.int64), q_idx))
         quarantine, q_idx = quarantine.take(pa.array(order)), q_idx[order]
-    return accepted, quarantine, acc_file, q_idx
+    return quarantine, q_idx
 
 
 def per_file(values: Sequence[str], file_idx: np.ndarray) -> pa.Array:
