@@ -499,6 +499,295 @@ def _unit_wards(
     return wards, wards_source, ward_code, ward_name
 
 
+def _public_space_view(incidents: Any, *, public_space: bool) -> tuple[Any, int | None]:
+    """The incidents counted by a public-space view, and how many dwelling violence rows it left out.
+
+    Parameters
+    ----------
+    incidents
+        The run's input (not modified).
+    public_space
+        ``CubeParams.public_space``: leave out violence located in a dwelling.
+
+    Returns
+    -------
+    tuple
+        The incidents (the input itself without a public-space view) and the number left out
+        (``None`` without a public-space view).
+
+    Raises
+    ------
+    ParameterError
+        For a public-space view of incidents not in memory.
+    """
+    if not public_space:
+        return incidents, None
+    if not isinstance(incidents, pd.DataFrame):
+        raise ParameterError(
+            "`public_space=True` reads location labels of incidents in memory; pass a DataFrame (backend='memory')"
+        )
+    mask = sources_mod.dwelling_violence(incidents)
+    return incidents[~mask], int(mask.sum())
+
+
+def _counted_params(cube_params: cube_mod.CubeParams, counted: sources_mod.SourceSelection) -> cube_mod.CubeParams:
+    """What the cube itself counts: the sources selected, and without proactive types when they are excluded.
+
+    Parameters
+    ----------
+    cube_params
+        The run's cube parameters.
+    counted
+        The sources selected (:func:`geo_csp.sources.select_sources`).
+
+    Returns
+    -------
+    geo_csp.cube.CubeParams
+        ``cube_params`` with the selected sources, the proactive types left out of its crime types, and
+        no source or public-space filter of its own.
+    """
+    counts = dataclasses.replace(cube_params, sources=counted.sources, exclude_proactive=False, public_space=False)
+    if not cube_params.exclude_proactive:
+        return counts
+    group, groups = cube_params.group, cube_params.groups_dict()
+    types = harm.resolve_crime_types(cube_params.crime_types, group, groups=groups)
+    flag_group = qualifiers.qualified_group(group, groups=groups) is not None
+    return dataclasses.replace(
+        counts,
+        crime_types=sources_mod.counted_crime_types(types, counted),
+        group=group if flag_group else None,  # a flag group still selects its flagged rows
+    )
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    """The statistics of a run: Gi*/trend/classes, the area rule that fits its periods and its warnings."""
+
+    analysis: hotspots.CubeAnalysis
+    area_params: areas_mod.AreaParams
+    period_word: str
+    warnings: tuple[str, ...]
+
+
+def _analyse(
+    cube: cube_mod.Cube,
+    w: sparse.csr_matrix,
+    *,
+    cube_params: cube_mod.CubeParams,
+    params: hotspots.HotspotParams,
+    area_params: areas_mod.AreaParams | None,
+) -> _Analysed:
+    """Gi*, trends and classes of the cube's measure, with the warnings on its sample size and area rule.
+
+    Parameters
+    ----------
+    cube
+        The counted cube.
+    w
+        Spatial weights between its units.
+    cube_params
+        The run's cube parameters (unit, measure, partial periods).
+    params
+        Statistics parameters.
+    area_params
+        How hot units become areas (default ``AreaParams()``); its ``min_hot_periods`` is capped at
+        the number of periods, with a warning.
+
+    Returns
+    -------
+    _Analysed
+    """
+    values = _measure_values(cube, cube_params.measure, partial_periods=cube_params.partial_periods)
+    run_warnings = list(cube.params.get("warnings", []))
+    period_word = periods.period_word(cube.params["period"])
+    analysis = hotspots.analyse_cube(values, w, params=params, period_name=period_word)
+    run_warnings += _small_sample_warnings(analysis.gi.z.shape, unit=cube_params.unit, period=period_word)
+    area_params = areas_mod.AreaParams() if area_params is None else area_params
+    n_periods = analysis.gi.z.shape[1]
+    if area_params.min_hot_periods > n_periods:  # e.g. two whole financial years: hot in both makes an area
+        run_warnings.append(
+            f"areas need units hot in every one of the {n_periods} {period_word}s (min_hot_periods "
+            f"{area_params.min_hot_periods} is more than there are)"
+        )
+        area_params = dataclasses.replace(area_params, min_hot_periods=n_periods)
+    return _Analysed(analysis=analysis, area_params=area_params, period_word=period_word, warnings=tuple(run_warnings))
+
+
+def _annual_rates(cube: cube_mod.Cube) -> np.ndarray:
+    """Each unit's incidents per 1,000 residents per year over the cube's window (NaN without a population)."""
+    population = cube.population.to_numpy(dtype="float64")
+    n_months = len(periods.month_range(*cube.params["months"]))
+    n = cube.totals()[schema.N].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):  # annualised: per 1,000 residents per year
+        rate: np.ndarray = np.where(population > 0, n * 1000.0 / population * 12.0 / n_months, np.nan)
+    return rate
+
+
+def _unit_frame(
+    cube: cube_mod.Cube, analysis: hotspots.CubeAnalysis, *, unit: str, ward_code: Any, ward_name: Any
+) -> gpd.GeoDataFrame:
+    """The run's unit table: :data:`UNIT_COLUMNS` + geometry, one row per cube unit, no area yet.
+
+    Parameters
+    ----------
+    cube
+        The counted cube (its units, totals, population and window).
+    analysis
+        Its statistics (one row per unit).
+    unit
+        The unit kind (LSOA names on LSOA runs only).
+    ward_code, ward_name
+        Each unit's ward (:func:`_unit_wards`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by unit id (EPSG:27700); ``area_id`` is null.
+    """
+    geo = cube.units
+    totals = cube.totals()
+    stats = analysis.units.set_axis(geo.index)
+    lsoa_names = (
+        geo[schema.LSOA_NAME].to_numpy(dtype=object)
+        if unit == "lsoa" and schema.LSOA_NAME in geo.columns
+        else np.full(len(geo), None, dtype=object)
+    )
+    table = pd.DataFrame(
+        {
+            schema.UNIT_ID: geo.index.to_numpy(dtype=object),
+            schema.LSOA_NAME: lsoa_names,
+            schema.N: totals[schema.N].to_numpy(),
+            schema.HARM: totals[schema.HARM].to_numpy(),
+        },
+        index=geo.index,
+    )
+    table = table.join(stats[[c for c in stats.columns if c != schema.EXPLANATION]])
+    table[schema.AREA_ID] = None
+    table[schema.WARD_CODE] = ward_code
+    table[schema.WARD_NAME] = ward_name
+    table[schema.POPULATION] = cube.population.to_numpy(dtype="float64")
+    table[schema.RATE_PER_1000] = _annual_rates(cube)
+    table[schema.EXPLANATION] = stats[schema.EXPLANATION].to_numpy(dtype=object)
+    unit_frame = gpd.GeoDataFrame(table[list(UNIT_COLUMNS)], geometry=geo.geometry.to_numpy(), crs=WORKING_CRS)
+    unit_frame.index = pd.Index(geo.index.to_numpy(dtype=object), name=None)
+    return unit_frame
+
+
+@dataclass(frozen=True)
+class _NamedAreas:
+    """The named areas of a run, their changes against a previous run and each unit's area id."""
+
+    areas: gpd.GeoDataFrame
+    changes: dict[str, Any]
+    unit_area: np.ndarray
+    latest_police_uk: str | None
+
+
+def _named_areas(
+    unit_frame: gpd.GeoDataFrame,
+    w: sparse.csr_matrix,
+    *,
+    cube: cube_mod.Cube,
+    analysed: _Analysed,
+    incidents: Any,
+    client: Any,
+    named_places: gpd.GeoDataFrame | None,
+    wards: gpd.GeoDataFrame | None,
+    previous_areas: gpd.GeoDataFrame | None,
+    area_classes: Iterable[str] | None,
+) -> _NamedAreas:
+    """Merge the selected hot units into named areas, keep the ids of ``previous_areas`` and add each area's timeline.
+
+    Parameters
+    ----------
+    unit_frame
+        The unit table (:func:`_unit_frame`; not modified).
+    w
+        Spatial weights between the units.
+    cube, analysed
+        The cube and its statistics (:func:`_analyse`, whose area rule is used).
+    incidents, client
+        The run's input and Dask client, for the latest police.uk month.
+    named_places, wards, previous_areas, area_classes
+        As :func:`run_hotspots`.
+
+    Returns
+    -------
+    _NamedAreas
+    """
+    totals = cube.totals()
+    area_params = analysed.area_params
+    area_frame, unit_area = areas_mod.hotspot_areas(
+        unit_frame,
+        w,
+        selected=areas_mod.select_units(unit_frame, classes=area_classes),
+        locations=cube.locations,
+        named_places=named_places,
+        wards=wards,
+        total_n=float(totals[schema.N].sum()),
+        total_harm=float(totals[schema.HARM].sum()),
+        study_area_m2=cube.params["study_area_km2"] * 1e6,
+        params=area_params,
+    )
+    area_frame, changes = areas_mod.match_areas(area_frame, previous_areas)
+    fresh_ids = np.asarray(area_frame[schema.AREA_ID].to_numpy(dtype=object))
+    if len(area_frame):
+        original = areas_mod.area_ids(np.arange(1, len(area_frame) + 1))
+        # hotspot_areas numbered areas 1..n in row order; map those to the matched ids
+        unit_area = areas_mod.relabel_units(unit_area, original, fresh_ids)
+    latest_police = _latest_police_uk_month(incidents, client=client)
+    timeline = areas_mod.area_timeline(
+        analysed.analysis.hot_cold == 1,
+        unit_area,
+        area_frame[schema.AREA_ID].to_numpy(dtype=object),
+        [str(p) for p in cube.period_labels],
+        min_hot_periods=area_params.min_hot_periods,
+        latest_police_uk=latest_police,
+    )
+    area_frame = area_frame.assign(**{c: timeline[c].to_numpy() for c in areas_mod.TIMELINE_COLUMNS})
+    return _NamedAreas(areas=area_frame, changes=changes, unit_area=unit_area, latest_police_uk=latest_police)
+
+
+def _public_space_metadata(private: int | None) -> dict[str, Any] | None:
+    """The metadata's ``public_space`` entry: how many dwelling violence rows a public-space view left out."""
+    if private is None:
+        return None
+    return {
+        "excluded_dwelling_violence": private,
+        "rule": "violence whose location label places it in a dwelling is left out (police.uk labels never do)",
+    }
+
+
+def _area_metadata(named: _NamedAreas, analysed: _Analysed, *, area_classes: Iterable[str] | None) -> dict[str, Any]:
+    """The metadata's entries on the areas: classes merged, area rule, count, changes and timeline rule."""
+    area_params = analysed.area_params
+    return {
+        "area_classes": list(area_classes) if area_classes is not None else list(areas_mod.AREA_CLASSES),
+        "area_params": area_params.to_dict(),
+        "n_areas": int(len(named.areas)),
+        "area_changes": named.changes,
+        "latest_police_uk_month": named.latest_police_uk,
+        "timeline_rule": areas_mod.timeline_rule(
+            min_hot_periods=area_params.min_hot_periods,
+            period_word=analysed.period_word,
+            latest_police_uk=named.latest_police_uk,
+        ),
+    }
+
+
+def _rate_metadata(months: tuple[str, str] | list[str]) -> dict[str, Any]:
+    """The metadata's entries saying how ``rate_per_1000`` is annualised over the window ``months``."""
+    first_month, last_month = months
+    n_months = len(periods.month_range(first_month, last_month))
+    return {
+        "rate_per_1000": (
+            f"incidents per 1,000 residents per year: the {n_months}-month total over "
+            f"{first_month}..{last_month} x 12 / {n_months}"
+        ),
+        "rate_months": n_months,
+    }
+
+
 def run_hotspots(
     incidents: pd.DataFrame | str | Path | Any,
     cube_params: cube_mod.CubeParams | None = None,
@@ -589,160 +878,71 @@ def run_hotspots(
     """
     params = hotspots.HotspotParams() if params is None else params
     cube_params = cube_mod.CubeParams.given(cube_params)
-    unit, measure, group = cube_params.unit, cube_params.measure, cube_params.group
-    exclude_proactive, partial_periods = cube_params.exclude_proactive, cube_params.partial_periods
-    zero_fill, zero_fill_k = cube_params.zero_fill, cube_params.zero_fill_k
     if backend not in BACKENDS:
         raise ParameterError(f"`backend` must be one of {BACKENDS}, not {backend!r}")
     backend = _backend_for(incidents, backend)
-    weights_kind = resolve_weights(unit, weights, distance_m)
+    weights_kind = resolve_weights(cube_params.unit, weights, distance_m)
     counted = sources_mod.select_sources(
-        incidents, cube_params.sources, exclude_proactive=exclude_proactive, group=group
+        incidents, cube_params.sources, exclude_proactive=cube_params.exclude_proactive, group=cube_params.group
     )
-    private = None
-    if cube_params.public_space:
-        if not isinstance(incidents, pd.DataFrame):
-            raise ParameterError(
-                "`public_space=True` reads location labels of incidents in memory; pass a DataFrame (backend='memory')"
-            )
-        mask = sources_mod.dwelling_violence(incidents)
-        private = int(mask.sum())
-        incidents = incidents[~mask]
-    # what the cube itself counts: the sources selected, and without proactive types when excluded
-    counts = dataclasses.replace(cube_params, sources=counted.sources, exclude_proactive=False, public_space=False)
-    if exclude_proactive:
-        types = harm.resolve_crime_types(cube_params.crime_types, group, groups=cube_params.groups_dict())
-        flag_group = qualifiers.qualified_group(group, groups=cube_params.groups_dict()) is not None
-        counts = dataclasses.replace(
-            counts,
-            crime_types=sources_mod.counted_crime_types(types, counted),
-            group=group if flag_group else None,  # a flag group still selects its flagged rows
-        )
+    incidents, private = _public_space_view(incidents, public_space=cube_params.public_space)
+    counts = _counted_params(cube_params, counted)
+    # build_cube and _islands are called here: their warnings name the line that called run_hotspots
     cube = cube_mod.build_cube(incidents, counts, units=units, study_area=study_area, backend=backend, client=client)
-    w = unit_weights(cube.units, unit=unit, k=params.k, weights=weights_kind, distance_m=distance_m)
+    w = unit_weights(cube.units, unit=cube_params.unit, k=params.k, weights=weights_kind, distance_m=distance_m)
     island_info = _islands(w, cube.units.index, kind=weights_kind, distance_m=distance_m)
-    values = _measure_values(cube, measure, partial_periods=partial_periods)
-    run_warnings = list(cube.params.get("warnings", []))
-    analysis = hotspots.analyse_cube(values, w, params=params, period_name=periods.period_word(cube.params["period"]))
-    period_word = periods.period_word(cube.params["period"])
-    run_warnings += _small_sample_warnings(analysis.gi.z.shape, unit=unit, period=period_word)
-    area_params = areas_mod.AreaParams() if area_params is None else area_params
-    n_periods = analysis.gi.z.shape[1]
-    if area_params.min_hot_periods > n_periods:  # e.g. two whole financial years: hot in both makes an area
-        run_warnings.append(
-            f"areas need units hot in every one of the {n_periods} {period_word}s (min_hot_periods "
-            f"{area_params.min_hot_periods} is more than there are)"
-        )
-        area_params = dataclasses.replace(area_params, min_hot_periods=n_periods)
-
-    totals = cube.totals()
-    geo = cube.units
+    analysed = _analyse(cube, w, cube_params=cube_params, params=params, area_params=area_params)
     wards, wards_source, ward_code, ward_name = _unit_wards(
-        geo, wards, unit=unit, incidents=incidents, cube=cube, study_area=study_area, client=client
+        cube.units, wards, unit=cube_params.unit, incidents=incidents, cube=cube, study_area=study_area, client=client
     )
-    population = cube.population.to_numpy(dtype="float64")
-    first_month, last_month = cube.params["months"]
-    n_months = len(periods.month_range(first_month, last_month))
-    with np.errstate(divide="ignore", invalid="ignore"):  # annualised: per 1,000 residents per year
-        rate = np.where(population > 0, totals[schema.N].to_numpy() * 1000.0 / population * 12.0 / n_months, np.nan)
-
-    stats = analysis.units.set_axis(geo.index)
-    lsoa_names = (
-        geo[schema.LSOA_NAME].to_numpy(dtype=object)
-        if unit == "lsoa" and schema.LSOA_NAME in geo.columns
-        else np.full(len(geo), None, dtype=object)
-    )
-    table = pd.DataFrame(
-        {
-            schema.UNIT_ID: geo.index.to_numpy(dtype=object),
-            schema.LSOA_NAME: lsoa_names,
-            schema.N: totals[schema.N].to_numpy(),
-            schema.HARM: totals[schema.HARM].to_numpy(),
-        },
-        index=geo.index,
-    )
-    table = table.join(stats[[c for c in stats.columns if c != schema.EXPLANATION]])
-    table[schema.AREA_ID] = None
-    table[schema.WARD_CODE] = ward_code
-    table[schema.WARD_NAME] = ward_name
-    table[schema.POPULATION] = population
-    table[schema.RATE_PER_1000] = rate
-    table[schema.EXPLANATION] = stats[schema.EXPLANATION].to_numpy(dtype=object)
-    unit_frame = gpd.GeoDataFrame(table[list(UNIT_COLUMNS)], geometry=geo.geometry.to_numpy(), crs=WORKING_CRS)
-    unit_frame.index = pd.Index(geo.index.to_numpy(dtype=object), name=None)
-
-    area_frame, unit_area = areas_mod.hotspot_areas(
+    unit_frame = _unit_frame(cube, analysed.analysis, unit=cube_params.unit, ward_code=ward_code, ward_name=ward_name)
+    named = _named_areas(
         unit_frame,
         w,
-        selected=areas_mod.select_units(unit_frame, classes=area_classes),
-        locations=cube.locations,
+        cube=cube,
+        analysed=analysed,
+        incidents=incidents,
+        client=client,
         named_places=named_places,
         wards=wards,
-        total_n=float(totals[schema.N].sum()),
-        total_harm=float(totals[schema.HARM].sum()),
-        study_area_m2=cube.params["study_area_km2"] * 1e6,
-        params=area_params,
+        previous_areas=previous_areas,
+        area_classes=area_classes,
     )
-    area_frame, changes = areas_mod.match_areas(area_frame, previous_areas)
-    fresh_ids = np.asarray(area_frame[schema.AREA_ID].to_numpy(dtype=object))
-    if len(area_frame):
-        original = areas_mod.area_ids(np.arange(1, len(area_frame) + 1))
-        # hotspot_areas numbered areas 1..n in row order; map those to the matched ids
-        unit_area = areas_mod.relabel_units(unit_area, original, fresh_ids)
-    unit_frame[schema.AREA_ID] = unit_area
-    latest_police = _latest_police_uk_month(incidents, client=client)
-    timeline = areas_mod.area_timeline(
-        analysis.hot_cold == 1,
-        unit_area,
-        area_frame[schema.AREA_ID].to_numpy(dtype=object),
-        [str(p) for p in cube.period_labels],
-        min_hot_periods=area_params.min_hot_periods,
-        latest_police_uk=latest_police,
-    )
-    area_frame = area_frame.assign(**{c: timeline[c].to_numpy() for c in areas_mod.TIMELINE_COLUMNS})
-
+    unit_frame[schema.AREA_ID] = named.unit_area
     metadata: dict[str, Any] = {
         "software": "geo-csp",
         "version": geo_csp.__version__,
         **{k: v for k, v in cube.params.items()},
-        "group": group,
+        "group": cube_params.group,
         "counted": counted.to_dict(),
-        "public_space": (
-            None
-            if private is None
-            else {
-                "excluded_dwelling_violence": private,
-                "rule": "violence whose location label places it in a dwelling is left out (police.uk labels never do)",
-            }
-        ),
+        "public_space": _public_space_metadata(private),
         "backend": backend,
-        "measure": measure,
+        "measure": cube_params.measure,
         "cube_params": cube_params.to_dict(),
         "period_labels": [str(p) for p in cube.period_labels],
-        **analysis.metadata(),
-        "area_classes": list(area_classes) if area_classes is not None else list(areas_mod.AREA_CLASSES),
-        "area_params": area_params.to_dict(),
-        "n_areas": int(len(area_frame)),
-        "area_changes": changes,
-        "latest_police_uk_month": latest_police,
-        "timeline_rule": areas_mod.timeline_rule(
-            min_hot_periods=area_params.min_hot_periods, period_word=period_word, latest_police_uk=latest_police
-        ),
+        **analysed.analysis.metadata(),
+        **_area_metadata(named, analysed, area_classes=area_classes),
         "wards": wards_source,
         "weights": weights_kind,
         "weights_requested": weights,
         "distance_m": float(distance_m) if distance_m is not None else None,  # given with "distance" only
         **island_info,
-        "rate_per_1000": (
-            f"incidents per 1,000 residents per year: the {n_months}-month total over "
-            f"{first_month}..{last_month} x 12 / {n_months}"
+        **_rate_metadata(cube.params["months"]),
+        "zero_fill_rule": cube_params.zero_fill,
+        "scope": _scope_text(
+            cube.params,
+            zero_fill=cube_params.zero_fill,
+            zero_fill_k=cube_params.zero_fill_k,
+            given_units=units is not None,
         ),
-        "rate_months": n_months,
-        "zero_fill_rule": zero_fill,
-        "scope": _scope_text(cube.params, zero_fill=zero_fill, zero_fill_k=zero_fill_k, given_units=units is not None),
         "harm": harm.harm_info(cube_params.harm_index, asb_weight_days=cube_params.asb_weight_days),
-        "warnings": run_warnings,
+        "warnings": list(analysed.warnings),
     }
     return HotspotResult(
-        units=unit_frame, areas=area_frame, cube=cube, analysis=analysis, metadata=metadata, area_changes=changes
+        units=unit_frame,
+        areas=named.areas,
+        cube=cube,
+        analysis=analysed.analysis,
+        metadata=metadata,
+        area_changes=named.changes,
     )
