@@ -788,6 +788,28 @@ def _rate_metadata(months: tuple[str, str] | list[str]) -> dict[str, Any]:
     }
 
 
+def _weights_metadata(
+    kind: str, *, requested: str, distance_m: float | None, islands: dict[str, Any]
+) -> dict[str, Any]:
+    """The metadata's entries on the weights: the kind used and asked for, the band radius and the islands."""
+    return {
+        "weights": kind,
+        "weights_requested": requested,
+        "distance_m": float(distance_m) if distance_m is not None else None,  # given with "distance" only
+        **islands,
+    }
+
+
+def _scope_metadata(cube: cube_mod.Cube, cube_params: cube_mod.CubeParams, *, given_units: bool) -> dict[str, Any]:
+    """The metadata's entries on the zero fill: its rule and the units compared (:func:`_scope_text`)."""
+    return {
+        "zero_fill_rule": cube_params.zero_fill,
+        "scope": _scope_text(
+            cube.params, zero_fill=cube_params.zero_fill, zero_fill_k=cube_params.zero_fill_k, given_units=given_units
+        ),
+    }
+
+
 def run_hotspots(
     incidents: pd.DataFrame | str | Path | Any,
     cube_params: cube_mod.CubeParams | None = None,
@@ -923,18 +945,9 @@ def run_hotspots(
         **analysed.analysis.metadata(),
         **_area_metadata(named, analysed, area_classes=area_classes),
         "wards": wards_source,
-        "weights": weights_kind,
-        "weights_requested": weights,
-        "distance_m": float(distance_m) if distance_m is not None else None,  # given with "distance" only
-        **island_info,
+        **_weights_metadata(weights_kind, requested=weights, distance_m=distance_m, islands=island_info),
         **_rate_metadata(cube.params["months"]),
-        "zero_fill_rule": cube_params.zero_fill,
-        "scope": _scope_text(
-            cube.params,
-            zero_fill=cube_params.zero_fill,
-            zero_fill_k=cube_params.zero_fill_k,
-            given_units=units is not None,
-        ),
+        **_scope_metadata(cube, cube_params, given_units=units is not None),
         "harm": harm.harm_info(cube_params.harm_index, asb_weight_days=cube_params.asb_weight_days),
         "warnings": list(analysed.warnings),
     }
