@@ -315,10 +315,7 @@ def gap_list(
             f"`covered` has no {measure!r} column{hint}; rank by one of "
             f"{[c for c in (schema.PREDICTED_N, 'harm', 'n') if c in covered]}"
         )
-    if id_col is None:
-        id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in covered.columns), None)
-        if id_col is None:
-            raise SchemaError("`covered` has neither 'area_id' nor 'unit_id'; pass id_col=")
+    id_col = _id_column(covered, id_col)
     require_columns(
         covered,
         ("cctv_covered", "walkabout_covered", "operation_covered"),
@@ -375,6 +372,16 @@ def gap_list(
     )
 
 
+def _id_column(covered: gpd.GeoDataFrame, id_col: str | None) -> str:
+    """``id_col``, else ``area_id`` or ``unit_id``, whichever ``covered`` has (hotspot areas or units)."""
+    if id_col is not None:
+        return id_col
+    found = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in covered.columns), None)
+    if found is None:
+        raise SchemaError("`covered` has neither 'area_id' nor 'unit_id'; pass id_col=")
+    return found
+
+
 def gap_list_to_gdf(gaps: GapList, *, covered: gpd.GeoDataFrame, id_col: str | None = None) -> gpd.GeoDataFrame:
     """The gap list with each hotspot's polygon, for a GeoPackage or GeoParquet file.
 
@@ -395,10 +402,9 @@ def gap_list_to_gdf(gaps: GapList, *, covered: gpd.GeoDataFrame, id_col: str | N
         ``gaps.table`` (its rows, order and columns) with a geometry column in EPSG:27700; missing where
         ``covered`` has no row of that ``id``.
     """
-    if id_col is None:
-        id_col = next((c for c in (schema.AREA_ID, schema.UNIT_ID) if c in covered.columns), None)
-    if id_col is None or id_col not in covered.columns:
-        raise SchemaError(f"`covered` has no identifier column {id_col or 'area_id or unit_id'!r}; pass id_col=")
+    id_col = _id_column(covered, id_col)
+    if id_col not in covered.columns:
+        raise SchemaError(f"`covered` has no identifier column {id_col!r}; pass the one it has as id_col=")
     geom = covered.set_index(id_col).geometry
     return gpd.GeoDataFrame(gaps.table, geometry=geom.reindex(gaps.table["id"]).to_numpy(), crs=WORKING_CRS)
 

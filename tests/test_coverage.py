@@ -154,8 +154,10 @@ def test_gap_list_to_gdf_puts_each_area_polygon_on_its_row(areas: gpd.GeoDataFra
     pd.testing.assert_frame_equal(gaps.table, before)  # the gap list unchanged
     fewer = cv.gap_list_to_gdf(gaps, covered=out[out["area_id"] != "c"])
     assert fewer.geometry.isna().tolist() == [False, True, False]  # no polygon for an id covered lacks
-    with pytest.raises(SchemaError, match="no identifier column 'area_id or unit_id'"):
+    with pytest.raises(SchemaError, match="neither 'area_id' nor 'unit_id'"):
         cv.gap_list_to_gdf(gaps, covered=out.drop(columns="area_id"))
+    with pytest.raises(SchemaError, match="no identifier column 'hotspot'"):
+        cv.gap_list_to_gdf(gaps, covered=out, id_col="hotspot")
 
 
 def test_gap_list_to_dict_document(areas: gpd.GeoDataFrame, layers_by_hand: dict) -> None:
