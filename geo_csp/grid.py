@@ -150,13 +150,21 @@ def cells_to_polygons(cells: np.ndarray | list[str]) -> gpd.GeoDataFrame:
             crs=WORKING_CRS,
             index=pd.Index([], name=schema.UNIT_ID, dtype=object),
         )
-    rings = [_cell_boundary(str(c)) for c in cells]  # tuples of (lat, lng), 6 vertices (5 at pentagons)
+    # a run draws the same cells for its cube, its back-test and its predictions: drawn once
+    polygons = _cell_polygons(tuple(str(c) for c in cells))
+    return gpd.GeoDataFrame(geometry=polygons.copy(), crs=WORKING_CRS, index=pd.Index(cells, name=schema.UNIT_ID))
+
+
+@functools.lru_cache(maxsize=4)
+def _cell_polygons(cells: tuple[str, ...]) -> np.ndarray:
+    """The EPSG:27700 hexagons of ``cells``, remembered for the last few cell sets (not to be modified)."""
+    rings = [_cell_boundary(c) for c in cells]  # tuples of (lat, lng), 6 vertices (5 at pentagons)
     sizes = np.fromiter((len(r) for r in rings), dtype=np.int64, count=len(rings))
-    latlng = np.concatenate([np.asarray(r, dtype="float64") for r in rings])
+    latlng = np.array(list(itertools.chain.from_iterable(rings)), dtype="float64").reshape(-1, 2)
     x, y = _TO_BNG.transform(latlng[:, 1], latlng[:, 0])
     ring_index = np.repeat(np.arange(len(rings)), sizes)
-    polygons = shapely.polygons(shapely.linearrings(np.column_stack([x, y]), indices=ring_index))
-    return gpd.GeoDataFrame(geometry=polygons, crs=WORKING_CRS, index=pd.Index(cells, name=schema.UNIT_ID))
+    polygons: np.ndarray = shapely.polygons(shapely.linearrings(np.column_stack([x, y]), indices=ring_index))
+    return polygons
 
 
 def cells_to_parents(cells: np.ndarray | list[str], *, resolution: int) -> np.ndarray:

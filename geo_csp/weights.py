@@ -15,6 +15,7 @@ Emerging Hot Spot Analysis does with its "neighborhood time step".
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 
@@ -73,6 +74,14 @@ def h3_weights(cells: Sequence[str], *, k: int = 1) -> sparse.csr_matrix:
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"`k` must be an integer >= 1 (H3 ring radius); got {k!r}")
+    # a run asks for the same cells' weights for its Gi*, its back-test and its predictions: made once
+    w: sparse.csr_matrix = _disk_weights(tuple(np.asarray(cells, dtype=object).tolist()), int(k)).copy()
+    return w
+
+
+@functools.lru_cache(maxsize=4)
+def _disk_weights(cells: tuple[str, ...], k: int) -> sparse.csr_matrix:
+    """:func:`h3_weights` of ``cells`` (checked here), remembered for the last few cell sets (not to be modified)."""
     index = pd.Index(np.asarray(cells, dtype=object))
     n = len(index)
     if n == 0:

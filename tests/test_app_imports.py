@@ -57,3 +57,14 @@ def test_map_page_imports_neither_osmnx_nor_matplotlib(demo_borough: DemoPaths) 
     assert first["on_import"] == []
     assert not set(first["after_map"]) & set(LATER)
     assert imported() == {"on_import": [], "after_map": []}  # a restart: the run and the map are read
+
+
+def test_the_server_watches_no_source_files() -> None:
+    """After every rerun Streamlit's source watcher walks every loaded module (geopandas, sklearn, ...) to
+    see what to watch; a meeting's app is not edited while it runs, so the server is set not to watch."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["fileWatcherType"] == "none"
+    assert config["server"]["runOnSave"] is False
+    assert config["server"]["address"] == "localhost" and config["browser"]["gatherUsageStats"] is False

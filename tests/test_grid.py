@@ -44,6 +44,17 @@ def test_cells_to_polygons_crs_index_and_area():
     assert_allclose(polys.area.mean(), h3.average_hexagon_area(9, unit="m^2"), rtol=0.15)
 
 
+def test_cells_to_polygons_remembered_are_a_fresh_frame_each_time():
+    cells = grid.area_to_cells(shapely.box(380_000, 410_000, 381_000, 411_000), resolution=9)
+    first = grid.cells_to_polygons(cells)
+    first.loc[first.index[0], "geometry"] = shapely.Point(0, 0)
+    again = grid.cells_to_polygons(list(cells))
+    assert again.geom_type.eq("Polygon").all() and list(again.index) == list(cells)
+    reordered = grid.cells_to_polygons(cells[::-1])  # rows follow the order asked for
+    assert list(reordered.index) == list(cells[::-1])
+    assert reordered.geometry.iloc[0].equals_exact(again.geometry.iloc[-1], 0)
+
+
 def test_cells_to_parents():
     cells = grid.area_to_cells(shapely.box(380_000, 410_000, 381_000, 411_000), resolution=10)
     parents = grid.cells_to_parents(cells, resolution=8)

@@ -57,6 +57,21 @@ def test_h3_rows_follow_the_input_order_of_unsorted_cells_with_gaps():
             assert set(w[i].indices) == want, (k, cell)
 
 
+def test_h3_weights_remembered_for_a_cell_set_are_a_fresh_matrix_each_time():
+    # the same cells twice (a run's Gi*, back-test and predictions) give equal matrices, and a caller that
+    # changes its matrix changes no later answer
+    cells = sorted(h3.grid_disk(MANCHESTER, 2))
+    first = h3_weights(cells)
+    first.data[:] = 7.0
+    again = h3_weights(np.asarray(cells, dtype=object))
+    assert again is not first and set(np.unique(again.data)) == {1.0}
+    assert (again != h3_weights(list(reversed(cells)))[::-1, ::-1]).nnz == 0
+    with pytest.raises(ParameterError, match="duplicate"):  # a refused set is refused again, not remembered
+        h3_weights([MANCHESTER, MANCHESTER])
+    with pytest.raises(ParameterError, match="duplicate"):
+        h3_weights([MANCHESTER, MANCHESTER])
+
+
 def test_h3_errors():
     with pytest.raises(ParameterError, match="duplicate"):
         h3_weights([MANCHESTER, MANCHESTER])
