@@ -150,9 +150,10 @@ def cells_to_polygons(cells: np.ndarray | list[str]) -> gpd.GeoDataFrame:
             crs=WORKING_CRS,
             index=pd.Index([], name=schema.UNIT_ID, dtype=object),
         )
-    # a run draws the same cells for its cube, its back-test and its predictions: drawn once
+    # a run draws the same cells for its cube, its back-test and its predictions: drawn once; the frame
+    # gets its own array (geopandas copies; the remembered one is read-only) of immutable shapely polygons
     polygons = _cell_polygons(tuple(str(c) for c in cells))
-    return gpd.GeoDataFrame(geometry=polygons.copy(), crs=WORKING_CRS, index=pd.Index(cells, name=schema.UNIT_ID))
+    return gpd.GeoDataFrame(geometry=polygons, crs=WORKING_CRS, index=pd.Index(cells, name=schema.UNIT_ID))
 
 
 @functools.lru_cache(maxsize=4)
@@ -164,6 +165,7 @@ def _cell_polygons(cells: tuple[str, ...]) -> np.ndarray:
     x, y = _TO_BNG.transform(latlng[:, 1], latlng[:, 0])
     ring_index = np.repeat(np.arange(len(rings)), sizes)
     polygons: np.ndarray = shapely.polygons(shapely.linearrings(np.column_stack([x, y]), indices=ring_index))
+    polygons.flags.writeable = False
     return polygons
 
 

@@ -47,6 +47,10 @@ def test_cells_to_polygons_crs_index_and_area():
 def test_cells_to_polygons_remembered_are_a_fresh_frame_each_time():
     cells = grid.area_to_cells(shapely.box(380_000, 410_000, 381_000, 411_000), resolution=9)
     first = grid.cells_to_polygons(cells)
+    remembered = grid._cell_polygons(tuple(cells))
+    with pytest.raises(ValueError, match="read-only"):  # nothing can change what later callers get
+        remembered[0] = shapely.Point(0, 0)
+    assert not np.shares_memory(np.asarray(first.geometry.array), remembered)
     first.loc[first.index[0], "geometry"] = shapely.Point(0, 0)
     again = grid.cells_to_polygons(list(cells))
     assert again.geom_type.eq("Polygon").all() and list(again.index) == list(cells)
