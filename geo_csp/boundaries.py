@@ -10,6 +10,7 @@ Every loader returns a GeoDataFrame in the working CRS (EPSG:27700) with fixed c
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -43,11 +44,29 @@ __all__ = [
 
 
 def _read_vector(path: Path | str) -> gpd.GeoDataFrame:
+    """The polygons of a boundary file in EPSG:27700, invalid ones made valid.
+
+    A session reads the same few files again and again (every page and command asks for the store's wards,
+    LSOAs and outline): the last few files read are kept, keyed by their size, times and inode, and
+    each call gets its own copy.
+    """
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"boundary file {path} does not exist; give a GeoJSON or GeoPackage path")
+    stat = path.stat()
+    frame: gpd.GeoDataFrame = _read_polygons(
+        str(path.resolve()), str(path), (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    ).copy()
+    return frame
+
+
+@functools.lru_cache(maxsize=8)
+def _read_polygons(resolved: str, given: str, stamp: tuple[int, ...]) -> gpd.GeoDataFrame:
+    """:func:`_read_vector` of the file at ``resolved``, named ``given`` in errors; not to be modified."""
+    del stamp  # the file's size, times and inode: part of the cache key only
+    path = Path(given)
     try:
-        frame = gpd.read_file(path)
+        frame = gpd.read_file(resolved)
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise InputFileError(
             f"cannot read boundary file {path}: {exc}; it must be a GeoJSON or GeoPackage of polygons"

@@ -81,22 +81,39 @@ __all__ = [
 ]
 
 
+_MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
+
+
+def _month_codes(months: pd.Series | np.ndarray | list[str], *, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's position among the distinct months, and those months: ``uniques[codes]`` is the input.
+
+    A store holds a few dozen distinct months in millions of rows, so each distinct value is checked
+    and converted once. Raises ``SchemaError`` naming the first bad value in the input's order.
+    """
+    codes, uniques = pd.Series(months, dtype="string").factorize()
+    ok = uniques.str.fullmatch(_MONTH_RE).to_numpy(dtype=bool, na_value=False)
+    bad_rows = (codes < 0) | ~np.append(ok, False)[codes]  # code -1 (missing) takes the appended False
+    if bad_rows.any():
+        first = int(codes[int(np.flatnonzero(bad_rows)[0])])
+        bad = pd.NA if first < 0 else uniques[first]
+        raise SchemaError(f"{name} value {bad!r} is not a month in YYYY-MM form")
+    return codes, uniques.to_numpy(dtype=object).astype(str)
+
+
 def validate_months(months: pd.Series | np.ndarray | list[str], *, name: str = "month") -> np.ndarray:
     """Months as "YYYY-MM" strings; raise ``SchemaError`` naming the first bad value."""
-    arr = np.asarray(pd.Series(months, dtype="string").to_numpy(dtype=object))
-    ok = pd.Series(arr, dtype="string").str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).to_numpy()
-    if not ok.all():
-        bad = arr[~ok][0]
-        raise SchemaError(f"{name} value {bad!r} is not a month in YYYY-MM form")
-    return arr.astype(str)
+    codes, uniques = _month_codes(months, name=name)
+    out: np.ndarray = uniques[codes]
+    return out
 
 
 def months_to_index(months: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     """Months as integers (year * 12 + month - 1), for arithmetic on whole months."""
-    text = pd.Series(validate_months(months))
-    years: np.ndarray = text.str.slice(0, 4).astype("int64").to_numpy()
+    codes, uniques = _month_codes(months, name="month")
+    text = pd.Series(uniques)
+    years = text.str.slice(0, 4).astype("int64").to_numpy()
     mons = text.str.slice(5, 7).astype("int64").to_numpy()
-    out: np.ndarray = years * 12 + mons - 1
+    out: np.ndarray = (years * 12 + mons - 1)[codes]
     return out
 
 

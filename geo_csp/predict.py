@@ -40,6 +40,10 @@ and bandwidths.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, TypeVar
@@ -54,6 +58,7 @@ from geo_csp._errors import ParameterError
 
 __all__ = [
     "BASELINES",
+    "LEARNED_FITS_KEPT",
     "PREDICTORS",
     "PredictParams",
     "PredictionInputs",
@@ -74,6 +79,11 @@ BASELINES: Final = ("counts", "last_period", "ewma", "persistence", "gi_mean", "
 #: Hot-spot bins (Gi* class 1) count towards ``persistence``.
 _HOT: Final = 1
 _T = TypeVar("_T")
+#: Fits of ``learned`` kept in memory (the most recently used), keyed by everything a fit reads: a run's
+#: priority score, its back-test and the same view drawn again ask for the same fits.
+LEARNED_FITS_KEPT: Final = 64
+_LEARNED_FITS: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+_LEARNED_FITS_LOCK = threading.Lock()  # the app runs each session's script in its own thread
 
 
 @dataclass(frozen=True)
@@ -373,7 +383,48 @@ def _percentile_rank(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _learned_key(inputs: PredictionInputs) -> str:
+    """A digest of everything a fit of ``learned`` reads: the counts, the weights (the ring features), the
+    calendar months and the predictor parameters."""
+
+    def build() -> str:
+        w = inputs.w.tocsr()
+        digest = hashlib.sha256()
+        for part in (
+            np.asarray(inputs.n.shape, dtype="int64"),
+            np.ascontiguousarray(inputs.n, dtype="float64"),
+            np.asarray(w.shape, dtype="int64"),
+            w.indptr.astype("int64"),
+            w.indices.astype("int64"),
+            w.data.astype("float64"),
+            np.asarray(inputs.month_of_year, dtype="int64"),
+        ):
+            digest.update(part.tobytes())
+        digest.update(json.dumps(inputs.params.to_dict(), sort_keys=True).encode())
+        return digest.hexdigest()
+
+    return inputs._get("learned_key", build)
+
+
 def _learned(inputs: PredictionInputs, end: int) -> np.ndarray:
+    """The ``learned`` scores of month ``end``: a fit of the same inputs made before in this process (the fit is
+    deterministic: seeded, one thread), else :func:`_fit_learned`; each call gets its own array."""
+    key = (_learned_key(inputs), end)
+    with _LEARNED_FITS_LOCK:
+        kept = _LEARNED_FITS.get(key)
+        if kept is not None:
+            _LEARNED_FITS.move_to_end(key)
+    if kept is None:
+        kept = _fit_learned(inputs, end)
+        kept.flags.writeable = False
+        with _LEARNED_FITS_LOCK:
+            _LEARNED_FITS[key] = kept
+            while len(_LEARNED_FITS) > LEARNED_FITS_KEPT:
+                _LEARNED_FITS.popitem(last=False)
+    return kept.copy()
+
+
+def _fit_learned(inputs: PredictionInputs, end: int) -> np.ndarray:
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,6 +152,44 @@ def test_no_predictor_reads_the_months_it_predicts():
                 rtol=1e-12,
                 err_msg=f"{name} at month {end} read a later month",
             )
+
+
+def test_a_learned_fit_of_the_same_inputs_is_made_once_and_each_caller_gets_its_own_copy(monkeypatch):
+    rng = np.random.default_rng(11)
+    n = rng.poisson(rng.gamma(1.0, 1.0, size=(49, 1)), size=(49, 18)).astype(float)
+    fits: list[int] = []
+    fit = predict._fit_learned
+
+    def counted(inputs: predict.PredictionInputs, end: int) -> np.ndarray:
+        fits.append(end)
+        return fit(inputs, end)
+
+    monkeypatch.setattr(predict, "_fit_learned", counted)
+    monkeypatch.setattr(predict, "_LEARNED_FITS", type(predict._LEARNED_FITS)())
+    first = predict.score("learned", _inputs(n, side=7), 15)
+    again = predict.score("learned", _inputs(n.copy(), side=7), 15)  # new inputs, same data: not fitted again
+    assert fits == [15]
+    assert_allclose(again, first, rtol=0)
+    assert again is not first and again.flags.writeable
+    again[:] = -1.0  # a caller writing to its scores does not change the next caller's
+    assert_allclose(predict.score("learned", _inputs(n, side=7), 15), first, rtol=0)
+    # the kept scores are those of a fit made now
+    assert_allclose(fit(_inputs(n, side=7), 15), first, rtol=0)
+    # any change to what a fit reads is a new fit: a count, the month, the neighbours, the calendar, a parameter
+    changed = n.copy()
+    changed[3, 2] += 1
+    predict.score("learned", _inputs(changed, side=7), 15)
+    predict.score("learned", _inputs(n, side=7), 14)
+    rook = _inputs(n, side=7)
+    sparser = sparse.csr_matrix(rook.w.multiply(rng.random(rook.w.shape) > 0.3))
+    predict.score("learned", dataclasses.replace(rook, w=sparser, _cache={}), 15)
+    predict.score("learned", dataclasses.replace(rook, month_of_year=(rook.month_of_year % 12) + 1, _cache={}), 15)
+    predict.score("learned", dataclasses.replace(rook, params=predict.PredictParams(seed=1), _cache={}), 15)
+    assert fits == [15, 15, 14, 15, 15, 15]
+    # only the most recently used fits are kept
+    monkeypatch.setattr(predict, "LEARNED_FITS_KEPT", 2)
+    predict.score("learned", _inputs(n, side=7), 13)
+    assert len(predict._LEARNED_FITS) == 2
 
 
 def test_ensemble_averages_the_ranks_of_every_ewma_half_life_and_the_learned_model():

@@ -74,6 +74,26 @@ def test_user_boundary_file_errors_name_the_fix(tmp_path):
         boundaries.read_boundary(lines, code_col="c", name_col="c")
 
 
+def test_a_boundary_file_read_again_is_not_read_again_and_each_reader_gets_its_own_copy(tmp_path, monkeypatch):
+    path = tmp_path / "wards.geojson"
+    squares = [shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)]
+    gpd.GeoDataFrame({"WD_CD": ["X1", "X2"], "WD_NM": ["a", "b"]}, geometry=squares, crs="EPSG:27700").to_file(path)
+    reads: list[str] = []
+    read_file = gpd.read_file
+    monkeypatch.setattr(gpd, "read_file", lambda p, *a, **k: (reads.append(str(p)), read_file(p, *a, **k))[1])
+    first = boundaries.read_boundary(path, code_col="WD_CD", name_col="WD_NM")
+    second = boundaries.read_boundary(tmp_path / "." / "wards.geojson", code_col="WD_CD", name_col="WD_NM")
+    assert len(reads) == 1
+    pd.testing.assert_frame_equal(first, second)
+    first.loc[first.index[0], "geometry"] = shapely.box(0, 0, 1, 1)  # a caller changing its frame
+    third = boundaries.read_boundary(path, code_col="WD_CD", name_col="WD_NM")
+    assert third.geometry.area.tolist() == [10_000.0, 10_000.0] and len(reads) == 1
+    # the file written again is read again, even at the same size
+    gpd.GeoDataFrame({"WD_CD": ["X1", "X3"], "WD_NM": ["a", "c"]}, geometry=squares, crs="EPSG:27700").to_file(path)
+    assert boundaries.read_boundary(path, code_col="WD_CD", name_col="WD_NM")["ward_code"].tolist() == ["X1", "X3"]
+    assert len(reads) == 2
+
+
 def test_district_of_a_multi_district_file(tmp_path):
     from geo_csp._errors import ParameterError
 

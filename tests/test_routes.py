@@ -148,6 +148,35 @@ def test_network_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert second.number_of_nodes() == first.number_of_nodes() == 36
 
 
+def test_a_network_file_read_again_is_not_parsed_again_and_each_reader_gets_its_own_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import osmnx as ox
+
+    path = tmp_path / "grid.graphml"
+    ox.save_graphml(ox.project_graph(nx.MultiDiGraph(_grid_network()), to_crs="EPSG:4326"), path)
+    reads: list[object] = []
+    load = ox.load_graphml
+    monkeypatch.setattr(ox, "load_graphml", lambda *a, **k: (reads.append(a), load(*a, **k))[1])
+    first = routes.load_network(path)
+    second = routes.load_network(tmp_path / "." / "grid.graphml")  # the same file, named another way
+    assert len(reads) == 1
+    assert second is not first and nx.utils.graphs_equal(first, second)
+    u, v, k = next(iter(first.edges(keys=True)))
+    first.edges[u, v, k]["length"] = -1.0  # a planner changing its copy leaves the next reader's alone
+    first.remove_node(u)
+    third = routes.load_network(path)
+    assert third.number_of_nodes() == 36 and third.edges[u, v, k]["length"] > 0
+    assert len(reads) == 1
+    # a file written again (another size or time) is read again
+    ox.save_graphml(ox.project_graph(nx.MultiDiGraph(_grid_network(n=4)), to_crs="EPSG:4326"), path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert routes.load_network(path).number_of_nodes() == 16
+    assert len(reads) == 2
+
+
 # ------------------------------------------------------------------ real OSM network
 @pytest.fixture(scope="module")
 def levenshulme(real_file: Callable[..., Path]) -> nx.MultiGraph:
